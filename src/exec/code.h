@@ -1,0 +1,58 @@
+/*
+ * code.h -- a program's instructions, pre-decoded for the engines.
+ *
+ * code_build() decodes every instruction of every code segment once (via
+ * isa_decode, so a hostile image cannot produce an invalid vm_insn) into a
+ * flat array, and builds the map from DISA address to instruction index that
+ * jumps use: a jump to an address that is not the start of an instruction is
+ * an execution fault.  A vm_code is immutable after building and shared by
+ * every runner of an RComp (and by both engines).
+ */
+#ifndef DVM_CODE_H
+#define DVM_CODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image/program.h"
+#include "isa/isa.h"
+#include "util/status.h"
+
+#define VM_NO_INSN UINT32_MAX
+
+typedef struct vm_range {
+    uint64_t lo, hi;            /* [lo, hi) */
+} vm_range;
+
+typedef struct vm_insn {
+    uint8_t op, opt, nops;
+    uint64_t pc;                /* DISA address of this instruction */
+    uint64_t next_pc;           /* address just past it (bl's link value) */
+    uint32_t next;              /* index of the instruction at next_pc, or
+                                   VM_NO_INSN (running off is a fault) */
+    uint32_t target;            /* for a DIR-mode jump operand: index of the
+                                   target, or VM_NO_INSN if none there */
+    isa_operand o[ISA_MAX_OPERANDS];
+} vm_insn;
+
+typedef struct vm_code_seg {
+    uint64_t addr, size;
+    uint32_t *index;            /* per byte offset: insn index or VM_NO_INSN */
+} vm_code_seg;
+
+typedef struct vm_code {
+    vm_insn *insns;   size_t ninsns;
+    vm_code_seg *segs; size_t nsegs;   /* code segments, sorted */
+    vm_range *ro;     size_t nro;      /* read-only SR ranges: code segments,
+                                          input windows and the system page */
+} vm_code;
+
+/* Decodes the code segments of p.  On success *out owns a new vm_code.
+ * Returns DVM_EFORMAT (with message naming the address) on an undecodable
+ * instruction, DVM_ENOMEM on allocation failure. */
+dvm_status code_build(const dvm_program *p, vm_code **out);
+void code_free(vm_code *c);
+/* Index of the instruction starting at addr, or VM_NO_INSN. */
+uint32_t code_index(const vm_code *c, uint64_t addr);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * vm.h -- what an engine sees of a runner, and the semantics both engines
+ * share: effective-address checks, the writable set, newr descriptors,
+ * faults.
+ *
+ * An engine runs one runner on a window: DISA address a lives at win + a
+ * for every a < 2^46 (the RComp maps the window; pages arrive on first touch
+ * transparently).  The engine never touches host memory outside
+ * [win, win + 2^46): every effective address is checked against 2^46 first.
+ *
+ * Writes: PR addresses (< RB) are always writable.  An SR write must not
+ * touch a read-only range (code, input windows, system page: a memory fault,
+ * VM_FAULT_READONLY) and must lie in the writable set (own stack, heap ranges,
+ * stacks of runners created so far: else VM_FAULT_WRITABLE).
+ *
+ * newr parses and validates the four descriptors (DISA.md 5.1), appends a
+ * vm_child, and adds the child's stack to the writable set.
+ */
+#ifndef DVM_VM_H
+#define DVM_VM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "exec/code.h"
+#include "util/status.h"
+
+#define VM_MAX_RANGES 4096      /* heap or watched ranges per runner */
+
+enum vm_exit { VM_EXIT_COMMIT, VM_EXIT_ABORT, VM_EXIT_FAULT };
+
+#define VM_FAULTS(X)                                                  \
+    X(NONE,       "no fault")                                         \
+    X(MEMORY,     "memory fault: address out of range")               \
+    X(ARITH,      "arithmetic fault: division by zero")               \
+    X(EXEC,       "execution fault: no instruction at jump target")   \
+    X(DESCRIPTOR, "bad runner descriptor")                            \
+    X(WRITABLE,   "memory fault: write outside the writable set")     \
+    X(READONLY,   "memory fault: write to read-only memory")
+
+enum vm_fault {
+#define VM_FAULT_ENUM(name, text) VM_FAULT_##name,
+    VM_FAULTS(VM_FAULT_ENUM)
+#undef VM_FAULT_ENUM
+    VM_FAULT_COUNT
+};
+
+typedef struct vm_child {
+    uint64_t sb, ss, fi;
+    uint32_t nheap, nwatch;
+    vm_range *heap;             /* owned */
+    vm_range *watch;            /* owned; nwatch > 0 makes it a watcher */
+} vm_child;
+
+typedef struct vm_runner {
+    uint8_t *win;               /* window base */
+    const vm_code *code;
+    vm_range *wr;  size_t nwr, capwr;   /* writable SR ranges */
+    size_t wr_hint;             /* last range that matched */
+    vm_child *kids; size_t nkids, capkids;
+    int fault;                  /* enum vm_fault */
+    uint64_t fault_pc;          /* DISA address of the faulting insn */
+    uint64_t fault_addr;        /* offending address (or jump target) */
+} vm_runner;
+
+/* Prepares r for a runner on win with code; no ranges, no children. */
+void vm_runner_init(vm_runner *r, uint8_t *win, const vm_code *code);
+/* Drops ranges and children (keeps the allocations for reuse). */
+void vm_runner_reset(vm_runner *r);
+/* Frees everything r owns. */
+void vm_runner_destroy(vm_runner *r);
+/* Adds [lo, hi) to the writable set.  Returns DVM_ENOMEM on failure. */
+dvm_status vm_runner_add_writable(vm_runner *r, uint64_t lo, uint64_t hi);
+
+/* Checks a write of n bytes at ea (ea < 2^46 and ea + n <= 2^46 already
+ * checked by the caller).  Returns VM_FAULT_NONE or the fault. */
+int vm_check_write(vm_runner *r, uint64_t ea, unsigned n);
+
+/* Executes newr with the operand values v[0..3].  Returns VM_FAULT_NONE or
+ * the fault to raise (the caller records pc). */
+int vm_newr(vm_runner *r, const uint64_t v[4]);
+
+/* Records a fault on r (kind, instruction address, offending address) and
+ * returns VM_EXIT_FAULT. */
+int vm_raise(vm_runner *r, int fault, uint64_t pc, uint64_t addr);
+
+/* Writes "REASON" text for r's fault into buf (e.g. "memory fault: write to
+ * read-only memory at 0x40000010"). */
+void vm_fault_describe(const vm_runner *r, char *buf, size_t n);
+
+/* The interpreter: runs from fi until exit or fault.  Returns enum vm_exit.
+ * On VM_EXIT_FAULT, r->fault/fault_pc/fault_addr say why. */
+int interp_run(vm_runner *r, uint64_t fi);
+
+#endif

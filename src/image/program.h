@@ -1,0 +1,69 @@
+/*
+ * program.h -- a loaded DISA program in memory.
+ *
+ * The assembler produces a dvm_program, the image writer serialises one, the
+ * image loader rebuilds one (validated), the disassembler prints one, and
+ * the DVM loads one into the shared region.  It owns all its memory.
+ *
+ * Segments are contiguous runs of initialised bytes.  Each section (.text,
+ * .data) is one or more segments: the assembler starts a new segment at every
+ * `.org` that moves forward, so zero gaps are never stored.  Segments are kept
+ * sorted by address and never overlap.  A code segment (from .text) is read
+ * only and carries the offsets of the instructions it holds; everything else
+ * in it is data.  A data segment (from .data) is ordinary writable memory.
+ */
+#ifndef DVM_PROGRAM_H
+#define DVM_PROGRAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/status.h"
+
+enum { PROG_SEG_CODE = 1 };     /* from .text: read only, has instructions */
+enum { PROG_CHAN_IN = 0, PROG_CHAN_OUT = 1 };
+
+typedef struct prog_segment {
+    uint64_t addr;        /* load address, in the SR */
+    uint64_t size;        /* bytes */
+    uint32_t flags;       /* PROG_SEG_CODE or 0 */
+    uint8_t *bytes;       /* size bytes, owned */
+    uint32_t *insn_offs;  /* sorted offsets of instruction starts, owned */
+    uint64_t ninsns;
+} prog_segment;
+
+typedef struct prog_symbol {
+    char *name;           /* owned */
+    uint64_t value;
+} prog_symbol;
+
+typedef struct prog_channel {
+    char *name;           /* owned */
+    uint64_t addr;
+    int dir;              /* PROG_CHAN_IN or PROG_CHAN_OUT */
+} prog_channel;
+
+typedef struct prog_range {
+    uint64_t base, len;
+} prog_range;
+
+typedef struct dvm_program {
+    prog_segment *segs;   size_t nsegs;
+    prog_symbol *syms;    size_t nsyms;   /* sorted by name, unique */
+    prog_channel *chans;  size_t nchans;  /* in declaration order */
+    prog_range *heap;     size_t nheap;   /* 0: the whole SR */
+    uint64_t entry;
+} dvm_program;
+
+/* Allocates an empty program; returns NULL on ENOMEM. */
+dvm_program *program_new(void);
+/* Frees p and everything it owns; NULL is a no-op. */
+void program_free(dvm_program *p);
+/* Looks a symbol up by name (binary search); returns 0 and sets *value, or
+ * DVM_ENOENT (no message recorded). */
+dvm_status program_symbol(const dvm_program *p, const char *name,
+                          uint64_t *value);
+/* The segment containing addr, or NULL. */
+const prog_segment *program_segment_at(const dvm_program *p, uint64_t addr);
+
+#endif

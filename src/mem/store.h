@@ -1,0 +1,45 @@
+/*
+ * store.h -- the frame store: immutable page contents shared by processes.
+ *
+ * A frame is 4 KiB in one big sparse memfd that the master (memory service)
+ * and every RComp map MAP_SHARED.  Page versions (space.h) name frames by a
+ * 32-bit id; id 0 is never allocated and means "the zero page".  Frames are
+ * allocated only by the master: it grants batches of free frames to an RComp,
+ * which writes a runner's new page contents into them and names them in its
+ * commit.  Once a frame holds a page version nobody writes it again until the
+ * version is garbage-collected and the frame freed.
+ */
+#ifndef DVM_STORE_H
+#define DVM_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/status.h"
+
+#define STORE_FRAME_SIZE 4096u
+
+typedef struct mem_store mem_store;
+
+/* Creates a store able to hold max_frames frames (sparse: memory is used
+ * only by frames written).  On success *out owns it. */
+dvm_status store_create(uint32_t max_frames, mem_store **out);
+/* Maps an existing store from fd (in an RComp).  fd stays owned by the
+ * caller; max_frames must match the creator's. */
+dvm_status store_attach(int fd, uint32_t max_frames, mem_store **out);
+void store_destroy(mem_store *s);
+int store_fd(const mem_store *s);
+uint32_t store_max_frames(const mem_store *s);
+
+/* Address of frame id (1 <= id < max_frames). */
+uint8_t *store_frame(const mem_store *s, uint32_t id);
+
+/* Allocates a frame (master only).  Contents are unspecified.  Returns
+ * DVM_ENOMEM when the store is full. */
+dvm_status store_alloc(mem_store *s, uint32_t *id);
+/* Returns a frame to the free list (master only). */
+void store_release(mem_store *s, uint32_t id);
+/* Frames in use (allocated and not released). */
+size_t store_in_use(const mem_store *s);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * window.h -- a runner's address space inside an RComp.
+ *
+ * One 2^46-byte anonymous mapping (MAP_NORESERVE), registered once with
+ * userfaultfd in MISSING mode.  DISA address a is window + a.  A page enters
+ * the window either eagerly (window_fill: UFFDIO_COPY, in bulk, for the
+ * runner context and declared stack/heap pages) or on first touch: the
+ * faulting engine thread sleeps in the kernel while the window's handler
+ * thread asks the resolver for the page's content and copies it in.  The
+ * mapping is never split (no per-page mmap/mprotect), so a runner may touch
+ * millions of pages.  Every page that entered is recorded; window_reset()
+ * drops exactly those (MADV_DONTNEED), so the next runner starts from an
+ * all-missing window.
+ */
+#ifndef DVM_WINDOW_H
+#define DVM_WINDOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/status.h"
+
+typedef struct mem_window mem_window;
+
+/* Fills buf (4096 bytes) with the content of page for the current runner,
+ * or returns 1 leaving buf alone to mean "zeros", 0 when buf was filled,
+ * negative dvm_status to fail the fault (the handler then maps zeros and
+ * records the failure for window_failed()).  Called on the handler thread. */
+typedef int (*window_resolve_fn)(void *arg, uint64_t page, uint8_t *buf);
+
+/* Maps the window and starts the handler thread.  On success *out owns
+ * both. */
+dvm_status window_open(window_resolve_fn resolve, void *arg,
+                       mem_window **out);
+void window_close(mem_window *w);
+uint8_t *window_base(const mem_window *w);
+
+/* Copies 4096 bytes from src (NULL: zeros) into missing page `page`.  A page
+ * already present is overwritten.  Records it as touched. */
+dvm_status window_fill(mem_window *w, uint64_t page, const uint8_t *src);
+/* True when page entered the window since the last reset. */
+int window_touched(const mem_window *w, uint64_t page);
+/* Calls fn for each touched page (in no particular order). */
+void window_each_touched(const mem_window *w,
+                         void (*fn)(void *arg, uint64_t page), void *arg);
+/* Drops every touched page; the window is all-missing again. */
+dvm_status window_reset(mem_window *w);
+/* First resolver failure since the last reset (0 if none). */
+dvm_status window_failed(const mem_window *w);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * conn.h -- framed messages over a stream socket.
+ *
+ * A conn wraps one connected stream fd.  Sending writes whole frames
+ * (blocking, retried on EINTR/partial writes).  Receiving has two styles:
+ * conn_recv() blocks until one whole frame is there (RComps), and
+ * conn_poll_frame() works on a non-blocking fd inside an event loop
+ * (master): it reads what is available and hands out complete frames one
+ * at a time.  A frame whose header is invalid (unknown type, oversized
+ * length) is a protocol error: the connection is unusable afterwards.
+ */
+#ifndef DVM_CONN_H
+#define DVM_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/msg.h"
+#include "util/status.h"
+
+typedef struct conn {
+    int fd;
+    uint8_t *rbuf;
+    size_t rlen, rcap, rpos;    /* buffered bytes [rpos, rlen) */
+    int closed;
+} conn;
+
+void conn_init(conn *c, int fd);
+/* Frees buffers and closes fd. */
+void conn_close(conn *c);
+/* Sends the bytes of b (one or more whole frames).  DVM_ECLOSED if the peer
+ * is gone, DVM_ESYS otherwise. */
+dvm_status conn_send(conn *c, const msg_buf *b);
+/* Blocks for one frame.  On success *type, *payload (valid until the next
+ * receive on c) and *len are set.  DVM_ECLOSED at end of stream. */
+dvm_status conn_recv(conn *c, uint32_t *type, const uint8_t **payload,
+                     size_t *len);
+/* Non-blocking: reads what is available (call when the fd is readable)
+ * and returns DVM_OK with a frame, DVM_EAGAIN when no whole frame is
+ * buffered yet, DVM_ECLOSED at end of stream, DVM_EPROTO on a bad header. */
+dvm_status conn_poll_frame(conn *c, uint32_t *type, const uint8_t **payload,
+                           size_t *len);
+/* Returns a whole frame already buffered without reading (DVM_EAGAIN if
+ * none): drain with this after conn_poll_frame succeeded. */
+dvm_status conn_next_buffered(conn *c, uint32_t *type, const uint8_t **payload,
+                              size_t *len);
+
+#endif

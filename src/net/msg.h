@@ -1,0 +1,165 @@
+/*
+ * msg.h -- the messages between the master (scheduler + memory service) and
+ * an RComp, and their wire encoding.
+ *
+ * The single-host DVM is the one-host case of the cluster: master and RComps
+ * are separate processes that share nothing but the frame store (store.h)
+ * and talk only through these messages.  Every message is a frame
+ *
+ *     u32 type, u32 reserved (0), u64 payload length, payload
+ *
+ * little endian, over a byte stream (conn.h).  Payloads are flat sequences of
+ * u64 (and raw bytes for output); every decoder checks every count against
+ * the bytes that remain before allocating, so a hostile or truncated message
+ * yields DVM_EPROTO and never a crash or an absurd allocation.
+ *
+ * Flow:
+ *   master -> rcomp   MSG_DISPATCH   a batch of runners to run, in order
+ *   rcomp  -> master  MSG_RESULT     one per runner: exit kind, fault, page
+ *                                    changes (in granted frames), children,
+ *                                    output bytes
+ *   rcomp  -> master  MSG_FRAME_REQ  "grant me n frames"
+ *   master -> rcomp   MSG_FRAMES     the granted frame ids
+ *   rcomp  -> master  MSG_PAGE_REQ   (page socket) frame of page at epoch?
+ *   master -> rcomp   MSG_PAGE_RESP  (page socket) the frame id, 0 = zeros
+ *   master -> rcomp   MSG_SHUTDOWN   exit cleanly
+ */
+#ifndef DVM_MSG_H
+#define DVM_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "exec/vm.h"
+#include "mem/diff.h"
+#include "util/status.h"
+
+enum msg_type {
+    MSG_DISPATCH = 1,
+    MSG_RESULT,
+    MSG_FRAME_REQ,
+    MSG_FRAMES,
+    MSG_PAGE_REQ,
+    MSG_PAGE_RESP,
+    MSG_SHUTDOWN,
+    MSG_TYPE_END
+};
+
+#define MSG_HEADER_SIZE 16
+#define MSG_MAX_PAYLOAD (1ULL << 34)    /* 16 GiB: refuse anything larger */
+
+/* Growable output buffer for encoding.  Errors are sticky (oom). */
+typedef struct msg_buf {
+    uint8_t *p;
+    size_t len, cap;
+    int oom;
+} msg_buf;
+
+/* Bounds-checked reader over a payload.  Errors are sticky (err). */
+typedef struct msg_reader {
+    const uint8_t *p;
+    size_t len, pos;
+    int err;
+} msg_reader;
+
+void mb_init(msg_buf *b);
+void mb_free(msg_buf *b);
+void mb_reset(msg_buf *b);
+void mb_u64(msg_buf *b, uint64_t v);
+void mb_bytes(msg_buf *b, const void *p, size_t n);
+/* Starts a frame of the given type (reserves the header); mb_end fills
+ * the length.  Returns the frame's start offset. */
+size_t mb_begin(msg_buf *b, uint32_t type);
+void mb_end(msg_buf *b, size_t start);
+
+void mr_init(msg_reader *r, const void *p, size_t len);
+uint64_t mr_u64(msg_reader *r);
+/* Returns a pointer to n raw bytes, or NULL (and err) if fewer remain. */
+const uint8_t *mr_bytes(msg_reader *r, size_t n);
+/* Reads a count that is followed by at least count*min_item_bytes bytes;
+ * sets err (and returns 0) if it cannot be. */
+uint64_t mr_count(msg_reader *r, size_t min_item_bytes);
+
+/* ---- DISPATCH ---------------------------------------------------------- */
+
+typedef struct msg_prefetch {
+    uint64_t page;
+    uint32_t frame;
+} msg_prefetch;
+
+typedef struct msg_runner {
+    uint64_t rid, attempt, snap;
+    uint64_t sb, ss, fi;
+    uint32_t nheap;
+    vm_range *heap;             /* [lo, hi) */
+    uint32_t npre;
+    msg_prefetch *pre;          /* pages of stack/heap visible at snap */
+} msg_runner;
+
+typedef struct msg_dispatch {
+    uint32_t n;
+    msg_runner *r;
+} msg_dispatch;
+
+void msg_encode_dispatch(msg_buf *b, const msg_dispatch *d);
+/* On success *out owns allocations; free with msg_dispatch_free. */
+dvm_status msg_decode_dispatch(const uint8_t *p, size_t len, msg_dispatch *out);
+void msg_dispatch_free(msg_dispatch *d);
+
+/* ---- RESULT ------------------------------------------------------------ */
+
+enum msg_exit { MSG_EXIT_COMMIT = 0, MSG_EXIT_ABORT = 1, MSG_EXIT_FAULT = 2 };
+
+typedef struct msg_change {
+    uint64_t page;
+    uint32_t frame;             /* granted frame holding the new content */
+    uint32_t nruns;
+    mem_run *runs;
+} msg_change;
+
+typedef struct msg_output {
+    uint32_t chan;              /* index: 0 = stdout, k = k-th out channel
+                                   of the program (1-based, declaration
+                                   order among out channels) */
+    uint64_t len;
+    const uint8_t *bytes;       /* points into the message payload */
+} msg_output;
+
+typedef struct msg_result {
+    uint64_t rid, attempt, snap;
+    uint32_t exit;              /* enum msg_exit */
+    uint32_t fault;             /* enum vm_fault */
+    uint64_t fault_pc, fault_addr;
+    uint64_t t_start_ns, t_end_ns;   /* CLOCK_MONOTONIC, for traces */
+    uint32_t nchanges;
+    msg_change *changes;
+    uint32_t nkids;
+    vm_child *kids;
+    uint32_t nout;
+    msg_output *out;
+} msg_result;
+
+void msg_encode_result(msg_buf *b, const msg_result *r);
+/* Decodes and validates (runs valid, ranges in the SR, sizes sane).  The
+ * output bytes point into p, which must outlive *out. */
+dvm_status msg_decode_result(const uint8_t *p, size_t len, msg_result *out);
+void msg_result_free(msg_result *r);
+
+/* ---- small messages ---------------------------------------------------- */
+
+/* FRAME_REQ: u64 count.  FRAMES: u64 n, n x u64 frame.
+ * PAGE_REQ: u64 page, u64 epoch.  PAGE_RESP: u64 frame.
+ * SHUTDOWN: empty. */
+void msg_encode_u64s(msg_buf *b, uint32_t type, const uint64_t *v, size_t n);
+/* Decodes a payload of exactly n u64s. */
+dvm_status msg_decode_u64s(const uint8_t *p, size_t len, uint64_t *v, size_t n);
+/* FRAMES: on success *ids (owned) holds *n frame ids. */
+dvm_status msg_decode_frames(const uint8_t *p, size_t len, uint32_t **ids,
+                             size_t *n);
+void msg_encode_frames(msg_buf *b, const uint32_t *ids, size_t n);
+
+/* Validates a child descriptor as DISA.md 5.1 requires (stack and ranges
+ * wholly in the SR, lengths > 0, counts <= VM_MAX_RANGES). */
+int msg_child_valid(const vm_child *k);
+
+#endif

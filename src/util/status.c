@@ -1,0 +1,55 @@
+/*
+ * status.c -- thread-local last-error messages for dvm_status.
+ *
+ * A message is a fixed-size thread-local buffer: recording one never
+ * allocates, so even DVM_ENOMEM can be explained.
+ */
+#include "util/status.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static _Thread_local char status_buf[1024];
+
+const char *status_name(dvm_status st)
+{
+    switch (st) {
+#define DVM_STATUS_CASE(name, val, text) case name: return text;
+        DVM_STATUS_CODES(DVM_STATUS_CASE)
+#undef DVM_STATUS_CASE
+    }
+    return "unknown error";
+}
+
+dvm_status status_set(dvm_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(status_buf, sizeof status_buf, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+dvm_status status_set_errno(dvm_status st, const char *fmt, ...)
+{
+    int err = errno;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(status_buf, sizeof status_buf, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof status_buf)
+        snprintf(status_buf + n, sizeof status_buf - (size_t)n, ": %s",
+                 strerror(err));
+    return st;
+}
+
+const char *status_message(void)
+{
+    return status_buf[0] ? status_buf : "no error";
+}
+
+void status_clear(void)
+{
+    status_buf[0] = '\0';
+}
