@@ -1,0 +1,37 @@
+/*
+ * image.h -- the versioned binary image of a program (docs/image-format.md).
+ *
+ * image_serialize/image_parse convert between a dvm_program and bytes;
+ * image_parse validates every field and refuses a truncated, corrupted or
+ * hostile file with a clear message (never a crash, never an allocation
+ * larger than the file justifies).  The loaded program is also checked for
+ * what the DVM relies on: segments in the SR, sorted, not overlapping,
+ * instruction offsets inside their segment and decodable, names valid.
+ */
+#ifndef DVM_IMAGE_H
+#define DVM_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image/program.h"
+#include "util/status.h"
+
+#define IMAGE_MAGIC "DVMIMG\r\n"   /* 8 bytes */
+#define IMAGE_VERSION 1
+
+/* On success *buf (owned, dvm_free) holds *len bytes. */
+dvm_status image_serialize(const dvm_program *p, uint8_t **buf, size_t *len);
+/* On success *out owns the program. */
+dvm_status image_parse(const uint8_t *buf, size_t len, dvm_program **out);
+/* Writes the image to path atomically (temporary file + rename): on failure
+ * no file is left behind. */
+dvm_status image_save(const dvm_program *p, const char *path);
+/* Reads and parses the image at path. */
+dvm_status image_load(const char *path, dvm_program **out);
+/* True when buf starts with the image magic. */
+int image_has_magic(const uint8_t *buf, size_t len);
+
+
+
+#endif
