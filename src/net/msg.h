@@ -131,6 +131,8 @@ typedef struct msg_result {
     uint32_t fault;             /* enum vm_fault */
     uint64_t fault_pc, fault_addr;
     uint64_t t_start_ns, t_end_ns;   /* CLOCK_MONOTONIC, for traces */
+    uint64_t pages_prefetched;  /* pages copied in eagerly */
+    uint64_t pages_faulted;     /* SR pages fetched on first touch */
     uint32_t nchanges;
     msg_change *changes;
     uint32_t nkids;
