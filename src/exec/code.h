@@ -32,6 +32,7 @@ typedef struct vm_insn {
                                    VM_NO_INSN (running off is a fault) */
     uint32_t target;            /* for a DIR-mode jump operand: index of the
                                    target, or VM_NO_INSN if none there */
+    uint16_t xop;               /* interpreter handler (interp_select) */
     isa_operand o[ISA_MAX_OPERANDS];
 } vm_insn;
 
@@ -54,5 +55,10 @@ dvm_status code_build(const dvm_program *p, vm_code **out);
 void code_free(vm_code *c);
 /* Index of the instruction starting at addr, or VM_NO_INSN. */
 uint32_t code_index(const vm_code *c, uint64_t addr);
+/* The interpreter's handler for a fully built instruction (next and target
+ * set): a specialised one where the operands allow it, else the generic
+ * handler of its opcode.  Implemented in interp.c; code_build stores it in
+ * vm_insn.xop. */
+uint16_t interp_select(const vm_insn *in);
 
 #endif

@@ -36,7 +36,8 @@ enum vm_exit { VM_EXIT_COMMIT, VM_EXIT_ABORT, VM_EXIT_FAULT };
     X(EXEC,       "execution fault: no instruction at jump target")   \
     X(DESCRIPTOR, "bad runner descriptor")                            \
     X(WRITABLE,   "memory fault: write outside the writable set")     \
-    X(READONLY,   "memory fault: write to read-only memory")
+    X(READONLY,   "memory fault: write to read-only memory")          \
+    X(NOMEM,      "out of memory creating a runner")
 
 enum vm_fault {
 #define VM_FAULT_ENUM(name, text) VM_FAULT_##name,
@@ -77,7 +78,9 @@ dvm_status vm_runner_add_writable(vm_runner *r, uint64_t lo, uint64_t hi);
 int vm_check_write(vm_runner *r, uint64_t ea, unsigned n);
 
 /* Executes newr with the operand values v[0..3].  Returns VM_FAULT_NONE or
- * the fault to raise (the caller records pc). */
+ * the fault to raise (the caller records pc); on a fault r->fault_addr is
+ * already the offending address (the bad descriptor word), so the caller
+ * raises with vm_raise(r, f, pc, r->fault_addr). */
 int vm_newr(vm_runner *r, const uint64_t v[4]);
 
 /* Records a fault on r (kind, instruction address, offending address) and

@@ -63,6 +63,12 @@ void program_free(dvm_program *p);
  * DVM_ENOENT (no message recorded). */
 dvm_status program_symbol(const dvm_program *p, const char *name,
                           uint64_t *value);
+/* Checks everything the DVM relies on (docs/image-format.md, "Validation"):
+ * segments in the SR, sorted, disjoint, instructions decodable and disjoint;
+ * names valid, symbols sorted and unique; channels well placed and unique;
+ * heap ranges in the SR.  Returns 0, or DVM_EFORMAT (DVM_ENOMEM) with a
+ * message.  Used by the image writer and loader (defined in image.c). */
+dvm_status program_validate(const dvm_program *p);
 /* The segment containing addr, or NULL. */
 const prog_segment *program_segment_at(const dvm_program *p, uint64_t addr);
 

@@ -48,4 +48,20 @@ dvm_status window_reset(mem_window *w);
 /* First resolver failure since the last reset (0 if none). */
 dvm_status window_failed(const mem_window *w);
 
+/* Bounds the pages of the read-only input windows (DISA_INPUT_BASE up to
+ * the system page) that stay mapped: beyond max_pages, the oldest input
+ * page is dropped again (it faults back in if read once more), so reading
+ * a file of many gigabytes keeps memory bounded.  0 (the default): no cap.
+ * Call before the first runner. */
+void window_set_input_cap(mem_window *w, size_t max_pages);
+/* Pages touched since the last reset, input pages included. */
+size_t window_touched_count(const mem_window *w);
+/* Makes pages [0, npages) plain zero-fill memory: their first touch is an
+ * ordinary kernel fault (no handler thread, no resolver), they are not
+ * recorded (window_touched says 0), and window_reset drops the whole range
+ * with one madvise.  For the private region, where a resolver round trip
+ * per page would cost far more than the kernel's zero fill.  Call before the
+ * first runner. */
+dvm_status window_plain(mem_window *w, uint64_t npages);
+
 #endif

@@ -1,0 +1,651 @@
+/*
+ * interp.c -- the reference interpreter: DISA semantics, threaded dispatch.
+ *
+ * The interpreter runs the vm_insn array built by code_build.  Each
+ * instruction carries a handler number (vm_insn.xop) chosen once, at build
+ * time, by interp_select(): either the generic handler of its opcode (the
+ * handler enum starts with one per ISA_OPCODES entry) or a specialised one
+ * for the hot shapes -- 64-bit integer add/sub/mul/and/or/xor/mov and
+ * compares whose sources are direct or immediate and whose destination or
+ * target is direct.  A specialised handler may skip every check that
+ * interp_select proved statically: its direct addresses are below
+ * 2^46 - 8, its fall-through successor and jump target exist.  What stays
+ * dynamic is the write check for SR destinations (PR writes, the common
+ * case, cost one compare).
+ *
+ * Dispatch is `goto *label[ip->xop]` with DVM_COMPUTED_GOTO (the default)
+ * and a switch otherwise; the handler bodies are the same text either way,
+ * written with the CASE / DISPATCH / NEXT macros.
+ *
+ * Semantics (DISA.md 2.3 and 3), which the translator must match exactly:
+ *  - A source is read at its width and widened to 64 bits: signed types
+ *    sign-extend, unsigned ones zero-extend; mov:z / mov:s force zero / sign
+ *    extension and with it the signedness of the source (so mov:z of -1:q to
+ *    an :f destination gives 18446744073709551615.0).  An immediate is
+ *    treated exactly like a memory read: its 64-bit pattern is truncated to
+ *    its type's width and then extended ($0x1ff:ub reads as 255, $-1:ud as
+ *    4294967295).
+ *  - The domain is float if any source is :f (integer sources convert by
+ *    value, per their own signedness), else 64-bit integer with the
+ *    signedness of the first source (div, div:r, br, and the conversion of
+ *    an integer result stored to :f).  and/or/xor are always integer: a :f
+ *    source (not producible by the assembler) is taken as its bit pattern.
+ *    div:r in the float domain (equally unproducible) is fmod.
+ *  - Integer results truncate to the destination's width.  A float stored
+ *    to an integer destination goes through int64: truncation toward zero,
+ *    and NaN or a value outside [-2^63, 2^63) gives 0x8000000000000000; the
+ *    result is then truncated to the width (also for :uq).
+ *  - Integer division by zero is an arithmetic fault; INT64_MIN / -1 is
+ *    INT64_MIN with remainder 0; the remainder takes the dividend's sign.
+ *  - Float compares are ordered: with a NaN only :ne holds.
+ *  - Order of evaluation, which decides which fault wins: sources left to
+ *    right (each effective address computed and bounds-checked, the value
+ *    read), then the operation (division fault), then the destination
+ *    (address, bounds, writable check, store).  A jump operand is evaluated
+ *    only when the jump is taken; bl evaluates and checks its target before
+ *    storing the link.  newr reads its four operands left to right.
+ *  - An access of w bytes at ea is in range iff ea < 2^46 and
+ *    ea + w <= 2^46, ea computed modulo 2^64; indirect and displacement
+ *    modes first read a 64-bit pointer, itself range-checked.
+ *  - Faults record the DISA address of the faulting instruction.  Running
+ *    off the code records the last instruction's pc and, as the address,
+ *    its next_pc; a bad jump records the target; a bad entry records fi as
+ *    both.
+ */
+#include "exec/vm.h"
+
+#include <assert.h>
+#include <math.h>
+#include <string.h>
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the interpreter stores DISA's little-endian words natively"
+#endif
+
+#define LIKELY(x)   __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Specialised shapes: 64-bit integer operations, and compares. */
+#define FAST_ALU(X) X(ADD, +) X(SUB, -) X(MUL, *) X(AND, &) X(OR, |) X(XOR, ^)
+#define FAST_CMP(X) X(E, ==) X(NE, !=) X(L, <) X(LE, <=) X(G, >) X(GE, >=)
+
+/* Handler numbers: the generic handler of every opcode (numbered as the
+ * opcodes), then the specialised ones.  _DD: direct, direct; _DI: direct,
+ * immediate; _ID: immediate, direct.  BRS/BRU: signed/unsigned compare. */
+enum interp_handler {
+#define H_GEN(name, mn, shape, text) H_##name,
+    ISA_OPCODES(H_GEN)
+#undef H_GEN
+#define H_ALU(name, op) H_##name##_DD, H_##name##_DI, H_##name##_ID,
+    FAST_ALU(H_ALU)
+#undef H_ALU
+    H_MOV_D, H_MOV_I,
+#define H_CMP(c, op) H_BRS_##c##_DD, H_BRS_##c##_DI, \
+                     H_BRU_##c##_DD, H_BRU_##c##_DI,
+    FAST_CMP(H_CMP)
+#undef H_CMP
+    H_BRJ,
+    H_COUNT
+};
+
+/* ---- selection (at code_build time) ---------------------------------- */
+
+/* True when o is a 64-bit integer operand (:q or :uq). */
+static int is_int64(const isa_operand *o)
+{
+    return o->type == ISA_T_Q || o->type == ISA_T_UQ;
+}
+
+/* True when o is direct and 8 bytes at its address lie below 2^46. */
+static int dir_ok(const isa_operand *o)
+{
+    return o->mode == ISA_M_DIR && o->value <= DISA_ADDR_LIMIT - 8;
+}
+
+/* Fast source form of o: 0 direct, 1 immediate, -1 neither. */
+static int src_form(const isa_operand *o)
+{
+    if (!is_int64(o))
+        return -1;
+    if (o->mode == ISA_M_IMM)
+        return 1;
+    return dir_ok(o) ? 0 : -1;
+}
+
+/* Handler for mov and the bitwise/arithmetic ops (next exists). */
+static uint16_t select_alu(const vm_insn *in)
+{
+    const isa_operand *d = &in->o[in->nops - 1];
+    if (!is_int64(d) || !dir_ok(d))
+        return in->op;
+    int a = src_form(&in->o[0]);
+    if (in->op == ISA_OP_MOV)
+        return a < 0 ? in->op : (uint16_t)(H_MOV_D + a);
+    int b = src_form(&in->o[1]);
+    if (a < 0 || b < 0 || (a && b))
+        return in->op;
+    switch (in->op) {
+#define SEL_ALU(name, op) \
+    case ISA_OP_##name: return (uint16_t)(H_##name##_DD + (b ? 1 : a ? 2 : 0));
+    FAST_ALU(SEL_ALU)
+#undef SEL_ALU
+    }
+    return in->op;              /* div: always generic */
+}
+
+/* Handler for br (conditional: next and target must exist). */
+static uint16_t select_br(const vm_insn *in)
+{
+    if (in->target == VM_NO_INSN)
+        return in->op;
+    if (in->opt == ISA_OPT_J)
+        return H_BRJ;
+    int a = src_form(&in->o[0]), b = src_form(&in->o[1]);
+    if (in->next == VM_NO_INSN || a != 0 || b < 0)
+        return in->op;
+    int u = in->o[0].type == ISA_T_UQ;
+    switch (in->opt) {
+#define SEL_CMP(c, op) \
+    case ISA_OPT_##c: return (uint16_t)(H_BRS_##c##_DD + 2 * u + b);
+    FAST_CMP(SEL_CMP)
+#undef SEL_CMP
+    }
+    return in->op;
+}
+
+uint16_t interp_select(const vm_insn *in)
+{
+    assert(in && in->op < ISA_OP_COUNT);
+    if (in->op == ISA_OP_BR)
+        return select_br(in);
+    if (in->next == VM_NO_INSN)
+        return in->op;
+    switch (in->op) {
+    case ISA_OP_MOV: case ISA_OP_ADD: case ISA_OP_SUB: case ISA_OP_MUL:
+    case ISA_OP_AND: case ISA_OP_OR: case ISA_OP_XOR:
+        return select_alu(in);
+    default:
+        return in->op;
+    }
+}
+
+/* ---- memory and values ------------------------------------------------ */
+
+static inline uint64_t ld64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline void st64(uint8_t *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+}
+
+/* Loads w (1, 2, 4 or 8) bytes at p, zero-extended. */
+static inline uint64_t ld(const uint8_t *p, unsigned w)
+{
+    uint8_t v8; uint16_t v16; uint32_t v32;
+    switch (w) {
+    case 1: memcpy(&v8, p, 1); return v8;
+    case 2: memcpy(&v16, p, 2); return v16;
+    case 4: memcpy(&v32, p, 4); return v32;
+    default: assert(w == 8); return ld64(p);
+    }
+}
+
+/* Stores the low w (1, 2, 4 or 8) bytes of v at p. */
+static inline void st(uint8_t *p, unsigned w, uint64_t v)
+{
+    uint8_t v8 = (uint8_t)v; uint16_t v16 = (uint16_t)v;
+    uint32_t v32 = (uint32_t)v;
+    switch (w) {
+    case 1: memcpy(p, &v8, 1); break;
+    case 2: memcpy(p, &v16, 2); break;
+    case 4: memcpy(p, &v32, 4); break;
+    default: assert(w == 8); st64(p, v); break;
+    }
+}
+
+/* The low w bytes of raw, sign- or zero-extended to 64 bits. */
+static inline uint64_t widen(uint64_t raw, unsigned w, int sgn)
+{
+    unsigned sh = 64 - 8 * w;
+    if (sh == 0)
+        return raw;
+    return sgn ? (uint64_t)((int64_t)(raw << sh) >> sh) : raw << sh >> sh;
+}
+
+static inline double bits_f(uint64_t v)
+{
+    double d;
+    memcpy(&d, &v, 8);
+    return d;
+}
+
+static inline uint64_t f_bits(double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, 8);
+    return v;
+}
+
+/* Float to integer: through int64, truncating; NaN or out of range gives
+ * 0x8000000000000000. */
+static inline uint64_t f2i(double d)
+{
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+        return 0x8000000000000000ULL;
+    return (uint64_t)(int64_t)d;
+}
+
+/* Records a as the offending address; returns a memory fault. */
+static int bad_addr(vm_runner *r, uint64_t a)
+{
+    r->fault_addr = a;
+    return VM_FAULT_MEMORY;
+}
+
+/* Computes the effective address of memory operand o into *ea, checking an
+ * access of w bytes there (w = 0: a jump target, not checked here). */
+static int operand_ea(vm_runner *r, const isa_operand *o, unsigned w,
+                      uint64_t *ea)
+{
+    assert(o->mode != ISA_M_IMM);
+    uint64_t a = o->value;
+    if (o->mode != ISA_M_DIR) {
+        if (a > DISA_ADDR_LIMIT - 8)
+            return bad_addr(r, a);
+        a = ld64(r->win + a) + (uint64_t)o->disp;
+    }
+    if (w && a > DISA_ADDR_LIMIT - w)
+        return bad_addr(r, a);
+    *ea = a;
+    return VM_FAULT_NONE;
+}
+
+/* Signedness of source o of in: its type's, unless mov:z / mov:s. */
+static int src_signed(const vm_insn *in, const isa_operand *o)
+{
+    if (in->op == ISA_OP_MOV && in->opt == ISA_OPT_Z)
+        return 0;
+    if (in->op == ISA_OP_MOV && in->opt == ISA_OPT_S)
+        return 1;
+    return isa_type_signed[o->type];
+}
+
+/* Reads source o (immediate or memory) widened per sgn into *v. */
+static int read_src(vm_runner *r, const isa_operand *o, int sgn, uint64_t *v)
+{
+    unsigned w = isa_type_bytes[o->type];
+    uint64_t raw = o->value, ea;
+    if (o->mode != ISA_M_IMM) {
+        int f = operand_ea(r, o, w, &ea);
+        if (f)
+            return f;
+        raw = ld(r->win + ea, w);
+    }
+    *v = widen(raw, w, sgn);
+    return VM_FAULT_NONE;
+}
+
+/* The value v of a source of type t and signedness sgn, as a double. */
+static double to_double(uint64_t v, int t, int sgn)
+{
+    if (isa_type_float[t])
+        return bits_f(v);
+    return sgn ? (double)(int64_t)v : (double)v;
+}
+
+/* Stores the low w bytes of v at ea (in range), checking the write. */
+static int write_mem(vm_runner *r, uint64_t ea, unsigned w, uint64_t v)
+{
+    if (ea + w > DISA_RB) {
+        int f = vm_check_write(r, ea, w);
+        if (f) {
+            r->fault_addr = ea;
+            return f;
+        }
+    }
+    st(r->win + ea, w, v);
+    return VM_FAULT_NONE;
+}
+
+/* Stores bits v (already of d's type) at destination d. */
+static int write_dst(vm_runner *r, const isa_operand *d, uint64_t v)
+{
+    unsigned w = isa_type_bytes[d->type];
+    uint64_t ea;
+    int f = operand_ea(r, d, w, &ea);
+    return f ? f : write_mem(r, ea, w, v);
+}
+
+/* Stores integer result v (signedness sgn) at d, converting to :f. */
+static int store_int(vm_runner *r, const isa_operand *d, uint64_t v, int sgn)
+{
+    if (isa_type_float[d->type])
+        v = f_bits(sgn ? (double)(int64_t)v : (double)v);
+    return write_dst(r, d, v);
+}
+
+/* Stores float result z at d, converting to an integer type. */
+static int store_float(vm_runner *r, const isa_operand *d, double z)
+{
+    return write_dst(r, d, isa_type_float[d->type] ? f_bits(z) : f2i(z));
+}
+
+/* ---- generic operations ------------------------------------------------ */
+
+/* True when in (mov or a 3-operand op) computes in the float domain. */
+static int float_domain(const vm_insn *in)
+{
+    if (in->op == ISA_OP_AND || in->op == ISA_OP_OR || in->op == ISA_OP_XOR)
+        return 0;
+    return isa_type_float[in->o[0].type] ||
+           (in->nops == 3 && isa_type_float[in->o[1].type]);
+}
+
+/* Integer division of x by y (signed per sgn): quotient or, with rem,
+ * remainder into *res. */
+static int int_div(vm_runner *r, uint64_t x, uint64_t y, int sgn, int rem,
+                   uint64_t *res)
+{
+    if (y == 0) {
+        r->fault_addr = 0;
+        return VM_FAULT_ARITH;
+    }
+    if (!sgn)
+        *res = rem ? x % y : x / y;
+    else if ((int64_t)y == -1)  /* INT64_MIN / -1 wraps; remainder 0 */
+        *res = rem ? 0 : 0 - x;
+    else
+        *res = rem ? (uint64_t)((int64_t)x % (int64_t)y)
+                   : (uint64_t)((int64_t)x / (int64_t)y);
+    return VM_FAULT_NONE;
+}
+
+/* The integer result of in on x, y (first source signedness sgn). */
+static int int_op(vm_runner *r, const vm_insn *in, uint64_t x, uint64_t y,
+                  int sgn, uint64_t *res)
+{
+    switch (in->op) {
+    case ISA_OP_MOV: *res = x; break;
+    case ISA_OP_ADD: *res = x + y; break;
+    case ISA_OP_SUB: *res = x - y; break;
+    case ISA_OP_MUL: *res = x * y; break;
+    case ISA_OP_AND: *res = x & y; break;
+    case ISA_OP_OR:  *res = x | y; break;
+    case ISA_OP_XOR: *res = x ^ y; break;
+    default:
+        assert(in->op == ISA_OP_DIV);
+        return int_div(r, x, y, sgn, in->opt == ISA_OPT_R, res);
+    }
+    return VM_FAULT_NONE;
+}
+
+/* The float result of in (mov, add, sub, mul, div) on p, q. */
+static double float_op(const vm_insn *in, double p, double q)
+{
+    switch (in->op) {
+    case ISA_OP_MOV: return p;
+    case ISA_OP_ADD: return p + q;
+    case ISA_OP_SUB: return p - q;
+    case ISA_OP_MUL: return p * q;
+    default:
+        assert(in->op == ISA_OP_DIV);
+        return in->opt == ISA_OPT_R ? fmod(p, q) : p / q;
+    }
+}
+
+/* Executes mov, add, sub, mul, div, and, or, xor. */
+static int op_alu(vm_runner *r, const vm_insn *in)
+{
+    const isa_operand *a = &in->o[0], *b = &in->o[1];
+    const isa_operand *d = &in->o[in->nops - 1];
+    int sa = src_signed(in, a), sb = src_signed(in, b), f;
+    uint64_t x, y = 0, res;
+    if ((f = read_src(r, a, sa, &x)) ||
+        (in->nops == 3 && (f = read_src(r, b, sb, &y))))
+        return f;
+    if (float_domain(in)) {
+        double q = in->nops == 3 ? to_double(y, b->type, sb) : 0.0;
+        return store_float(r, d, float_op(in, to_double(x, a->type, sa), q));
+    }
+    if ((f = int_op(r, in, x, y, sa, &res)))
+        return f;
+    return store_int(r, d, res, sa);
+}
+
+/* Resolves jump operand o of in to an instruction index in *to. */
+static int jump_to(vm_runner *r, const vm_insn *in, const isa_operand *o,
+                   uint32_t *to)
+{
+    uint64_t a;
+    if (o->mode == ISA_M_DIR && in->target != VM_NO_INSN) {
+        *to = in->target;
+        return VM_FAULT_NONE;
+    }
+    int f = operand_ea(r, o, 0, &a);
+    if (f)
+        return f;
+    uint32_t i = code_index(r->code, a);
+    if (i == VM_NO_INSN) {
+        r->fault_addr = a;
+        return VM_FAULT_EXEC;
+    }
+    *to = i;
+    return VM_FAULT_NONE;
+}
+
+/* The fall-through successor of in into *to, or an execution fault. */
+static int fall_through(vm_runner *r, const vm_insn *in, uint32_t *to)
+{
+    if (in->next == VM_NO_INSN) {
+        r->fault_addr = in->next_pc;
+        return VM_FAULT_EXEC;
+    }
+    *to = in->next;
+    return VM_FAULT_NONE;
+}
+
+/* Integer condition opt on x, y (signed per sgn). */
+static int cond_int(int opt, uint64_t x, uint64_t y, int sgn)
+{
+    int lt = sgn ? (int64_t)x < (int64_t)y : x < y;
+    switch (opt) {
+    case ISA_OPT_E:  return x == y;
+    case ISA_OPT_NE: return x != y;
+    case ISA_OPT_L:  return lt;
+    case ISA_OPT_LE: return lt || x == y;
+    case ISA_OPT_G:  return !lt && x != y;
+    default: assert(opt == ISA_OPT_GE); return !lt;
+    }
+}
+
+/* Float condition opt on p, q: ordered (NaN: only :ne holds). */
+static int cond_float(int opt, double p, double q)
+{
+    switch (opt) {
+    case ISA_OPT_E:  return p == q;
+    case ISA_OPT_NE: return p != q;
+    case ISA_OPT_L:  return p < q;
+    case ISA_OPT_LE: return p <= q;
+    case ISA_OPT_G:  return p > q;
+    default: assert(opt == ISA_OPT_GE); return p >= q;
+    }
+}
+
+/* Executes br: the next instruction's index into *to. */
+static int op_br(vm_runner *r, const vm_insn *in, uint32_t *to)
+{
+    if (in->opt == ISA_OPT_J)
+        return jump_to(r, in, &in->o[0], to);
+    const isa_operand *a = &in->o[0], *b = &in->o[1];
+    int sa = isa_type_signed[a->type], sb = isa_type_signed[b->type], f, c;
+    uint64_t x, y;
+    if ((f = read_src(r, a, sa, &x)) || (f = read_src(r, b, sb, &y)))
+        return f;
+    if (isa_type_float[a->type] || isa_type_float[b->type])
+        c = cond_float(in->opt, to_double(x, a->type, sa),
+                       to_double(y, b->type, sb));
+    else
+        c = cond_int(in->opt, x, y, sa);
+    return c ? jump_to(r, in, &in->o[2], to) : fall_through(r, in, to);
+}
+
+/* Executes bl: target checked, then the link stored. */
+static int op_bl(vm_runner *r, const vm_insn *in, uint32_t *to)
+{
+    uint32_t t;
+    uint64_t ea;
+    int f;
+    if ((f = jump_to(r, in, &in->o[0], &t)) ||
+        (f = operand_ea(r, &in->o[1], 8, &ea)) ||
+        (f = write_mem(r, ea, 8, in->next_pc)))
+        return f;
+    *to = t;
+    return VM_FAULT_NONE;
+}
+
+/* Executes newr: four 64-bit operand values, then vm_newr. */
+static int op_newr(vm_runner *r, const vm_insn *in)
+{
+    uint64_t v[4], ea;
+    for (int i = 0; i < 4; i++) {
+        const isa_operand *o = &in->o[i];
+        if (o->mode == ISA_M_IMM) {
+            v[i] = o->value;
+            continue;
+        }
+        int f = operand_ea(r, o, 8, &ea);
+        if (f)
+            return f;
+        v[i] = ld64(r->win + ea);
+    }
+    return vm_newr(r, v);
+}
+
+/* ---- the dispatch loop ------------------------------------------------- */
+
+#ifdef DVM_COMPUTED_GOTO
+#define CASE(h)     L_##h:
+#define DISPATCH()  goto *labels[ip->xop]
+#else
+#define CASE(h)     case H_##h:
+#define DISPATCH()  goto dispatch
+#endif
+/* Fall through to the successor (generic handlers: it may not exist). */
+#define NEXT()                                                  \
+    do {                                                        \
+        if (UNLIKELY(ip->next == VM_NO_INSN))                   \
+            goto falloff;                                       \
+        ip = base + ip->next;                                   \
+        DISPATCH();                                             \
+    } while (0)
+/* Specialised handlers: the successor is known to exist. */
+#define FAST_NEXT() do { ip++; DISPATCH(); } while (0)
+#define DIRV(k) ld64(win + ip->o[k].value)
+#define IMMV(k) (ip->o[k].value)
+#define STORE_DIR(k, v)                                                 \
+    do {                                                                \
+        uint64_t a_ = ip->o[k].value;                                   \
+        if (UNLIKELY(a_ > DISA_RB - 8) &&                               \
+            (f = vm_check_write(r, a_, 8)) != VM_FAULT_NONE) {          \
+            r->fault_addr = a_;                                         \
+            goto fault;                                                 \
+        }                                                               \
+        st64(win + a_, (v));                                            \
+    } while (0)
+#define ALU_CASES(name, op)                                             \
+    CASE(name##_DD) { STORE_DIR(2, DIRV(0) op DIRV(1)); FAST_NEXT(); }  \
+    CASE(name##_DI) { STORE_DIR(2, DIRV(0) op IMMV(1)); FAST_NEXT(); }  \
+    CASE(name##_ID) { STORE_DIR(2, IMMV(0) op DIRV(1)); FAST_NEXT(); }
+#define BR_TO(c) do { ip = base + ((c) ? ip->target : ip->next);        \
+                      DISPATCH(); } while (0)
+#define CMP_CASES(c, op)                                                \
+    CASE(BRS_##c##_DD) { BR_TO((int64_t)DIRV(0) op (int64_t)DIRV(1)); } \
+    CASE(BRS_##c##_DI) { BR_TO((int64_t)DIRV(0) op (int64_t)IMMV(1)); } \
+    CASE(BRU_##c##_DD) { BR_TO(DIRV(0) op DIRV(1)); }                   \
+    CASE(BRU_##c##_DI) { BR_TO(DIRV(0) op IMMV(1)); }
+
+int interp_run(vm_runner *r, uint64_t fi)
+{
+    assert(r && r->win && r->code);
+    const vm_insn *const base = r->code->insns;
+    uint8_t *const win = r->win;
+    uint32_t i = code_index(r->code, fi), to = 0;
+    int f = VM_FAULT_NONE;
+    if (i == VM_NO_INSN)
+        return vm_raise(r, VM_FAULT_EXEC, fi, fi);
+    const vm_insn *ip = base + i;
+#ifdef DVM_COMPUTED_GOTO
+    static const void *const labels[H_COUNT] = {
+#define LBL_GEN(name, mn, shape, text) [H_##name] = &&L_##name,
+        ISA_OPCODES(LBL_GEN)
+#define LBL_ALU(name, op) [H_##name##_DD] = &&L_##name##_DD, \
+        [H_##name##_DI] = &&L_##name##_DI, [H_##name##_ID] = &&L_##name##_ID,
+        FAST_ALU(LBL_ALU)
+        [H_MOV_D] = &&L_MOV_D, [H_MOV_I] = &&L_MOV_I,
+#define LBL_CMP(c, op) [H_BRS_##c##_DD] = &&L_BRS_##c##_DD,         \
+        [H_BRS_##c##_DI] = &&L_BRS_##c##_DI,                        \
+        [H_BRU_##c##_DD] = &&L_BRU_##c##_DD,                        \
+        [H_BRU_##c##_DI] = &&L_BRU_##c##_DI,
+        FAST_CMP(LBL_CMP)
+        [H_BRJ] = &&L_BRJ,
+#undef LBL_GEN
+#undef LBL_ALU
+#undef LBL_CMP
+    };
+    DISPATCH();
+#else
+dispatch:
+    assert(ip->xop < H_COUNT);
+    switch (ip->xop) {
+#endif
+    CASE(MOV) CASE(ADD) CASE(SUB) CASE(MUL) CASE(DIV)
+    CASE(AND) CASE(OR) CASE(XOR) {
+        if ((f = op_alu(r, ip)))
+            goto fault;
+        NEXT();
+    }
+    CASE(BR) {
+        if ((f = op_br(r, ip, &to)))
+            goto fault;
+        ip = base + to;
+        DISPATCH();
+    }
+    CASE(BL) {
+        if ((f = op_bl(r, ip, &to)))
+            goto fault;
+        ip = base + to;
+        DISPATCH();
+    }
+    CASE(NEWR) {
+        if ((f = op_newr(r, ip)))
+            goto fault;
+        NEXT();
+    }
+    CASE(EXIT) {
+        return ip->opt == ISA_OPT_A ? VM_EXIT_ABORT : VM_EXIT_COMMIT;
+    }
+    FAST_ALU(ALU_CASES)
+    CASE(MOV_D) { STORE_DIR(1, DIRV(0)); FAST_NEXT(); }
+    CASE(MOV_I) { STORE_DIR(1, IMMV(0)); FAST_NEXT(); }
+    FAST_CMP(CMP_CASES)
+    CASE(BRJ) {
+        ip = base + ip->target;
+        DISPATCH();
+    }
+#ifndef DVM_COMPUTED_GOTO
+    default:
+        assert(!"bad interpreter handler");
+        f = VM_FAULT_EXEC;
+        goto fault;
+    }
+#endif
+falloff:
+    return vm_raise(r, VM_FAULT_EXEC, ip->pc, ip->next_pc);
+fault:
+    return vm_raise(r, f, ip->pc, r->fault_addr);
+}

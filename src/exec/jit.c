@@ -1,0 +1,371 @@
+/*
+ * jit.c -- the translator: DISA to native code through LLVM's ORC JIT.
+ *
+ * DISA has no registers: the whole state of a runner is its memory and its
+ * pc.  So a translation is free to start anywhere, and to stop anywhere by
+ * returning to C with the address to go on at.  We use that twice: native
+ * code is organised in *regions*, and a region we could not translate is
+ * simply left to the interpreter, which picks up at the same address.
+ *
+ * Regions.  A region is named by its entry instruction and holds every
+ * instruction reachable from it along direct edges: fall-through, direct
+ * (DIR-mode) branch targets, `bl` targets, and the return points of the
+ * `bl`s it contains (reached back through `br:j (link)`).  It becomes one
+ * LLVM function  i32 fn(jit_ctx *ctx, i8 *win)  with one basic block per
+ * DISA instruction, so loops are LLVM loops and run wholly in native code.
+ * Regions are translated lazily, the first time a runner enters one, under
+ * the engine's lock, and cached in a per-instruction table of native entry
+ * points for the life of the engine (one per RComp, shared by its runners).
+ *
+ * Memory.  DISA address a is win + a: an i8 GEP off the `win` argument and
+ * a load or store of the operand's width, align 1.  Direct operands are
+ * constant GEPs off that one base, so LLVM's alias analysis tells them
+ * apart, and LICM keeps the direct-addressed words of a loop in registers
+ * when no indirect access in the loop may alias them.  Every effective
+ * address is computed mod 2^64 and checked (ea <= 2^46 - width, else a
+ * memory fault), which folds away for direct operands.  A write is checked
+ * like vm_check_write: PR writes (ea + w <= RB) pass inline; an SR write
+ * passes inline when it lies in ctx's cached interval of bytes known to be
+ * writable and not read only, and otherwise calls rt_write, which asks
+ * vm_check_write and, on success, widens the cached interval (the writable
+ * set only grows during a run, and read-only ranges never change).
+ *
+ * Control.  Direct jumps are LLVM branches.  Indirect jumps (IND/DISP jump
+ * operands) go to the region's dispatch block: a switch over the addresses
+ * of the region's entry and return points; any other address leaves the
+ * function with JIT_CONTINUE and ctx->next/ctx->from, and jit_run looks the
+ * address up (not an instruction start: VM_FAULT_EXEC raised at the jump)
+ * and enters the region named by it.
+ *
+ * Faults.  Every fault check branches (marked unlikely) to the region's one
+ * fault block, whose phis carry the fault kind, the DISA instruction address
+ * and the offending address into rt_raise (vm_raise), and which returns
+ * VM_EXIT_FAULT.  The semantics, order of evaluation and fault addresses
+ * are those of interp.c, instruction by instruction; jit_test.c and
+ * tools/difffuzz.c hold the two engines to it.
+ *
+ * Runtime helpers are called through absolute addresses baked into the IR,
+ * so the JIT resolves no symbols.
+ */
+#include "exec/jit.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/Error.h>
+#include <llvm-c/LLJIT.h>
+#include <llvm-c/Orc.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include "util/alloc.h"
+
+enum { JIT_CONTINUE = 3 };      /* native return: go on at ctx->next */
+
+/* What translated code sees of a run: its first argument. */
+typedef struct jit_ctx {
+    vm_runner *r;
+    uint64_t ok_lo, ok_hi;      /* SR bytes known writable, not read only */
+    uint64_t next;              /* JIT_CONTINUE: the address to go on at */
+    uint64_t from;              /* ... and the address of the jump there */
+} jit_ctx;
+
+typedef int (*jit_fn)(jit_ctx *ctx, uint8_t *win);
+
+struct jit_engine {
+    const vm_code *code;
+    LLVMOrcLLJITRef lljit;
+    LLVMTargetMachineRef tm;    /* the optimiser's view of the host */
+    pthread_mutex_t lock;       /* serialises translation */
+    jit_fn *fns;                /* per insn: region entry, or NULL */
+    uint8_t *bad;               /* per insn: translation failed */
+    unsigned nregions;
+};
+
+/* ------------------------------------------------------------------------
+ * Runtime helpers called from translated code.
+ * --------------------------------------------------------------------- */
+
+/* Widens c's cached writable interval around the (accepted) write
+ * [ea, ea+w): the writable range holding it, clipped by read-only ranges. */
+static void rt_widen(jit_ctx *c, uint64_t ea, uint64_t w)
+{
+    const vm_runner *r = c->r;
+    const vm_code *code = r->code;
+    uint64_t lo = 0, hi = 0;
+    for (size_t i = 0; i < r->nwr && hi == 0; i++)
+        if (r->wr[i].lo <= ea && ea + w <= r->wr[i].hi)
+            lo = r->wr[i].lo, hi = r->wr[i].hi;
+    for (size_t i = 0; i < code->nro && hi; i++) {
+        const vm_range *ro = &code->ro[i];
+        if (ro->hi <= ea)
+            lo = ro->hi > lo ? ro->hi : lo;
+        else if (ro->lo >= ea + w)
+            hi = ro->lo < hi ? ro->lo : hi;
+        else
+            hi = 0;             /* cannot happen after an accepted write */
+    }
+    if (hi > lo && lo >= DISA_RB && hi <= DISA_ADDR_LIMIT)
+        c->ok_lo = lo, c->ok_hi = hi;
+}
+
+/* Checks an SR write the inline tests did not accept.  Returns the fault
+ * kind (VM_FAULT_NONE when the write is allowed). */
+static int rt_write(jit_ctx *c, uint64_t ea, uint64_t w)
+{
+    assert(ea < DISA_ADDR_LIMIT && w <= DISA_ADDR_LIMIT - ea);
+    int f = vm_check_write(c->r, ea, (unsigned)w);
+    if (f == VM_FAULT_NONE && ea >= DISA_RB)
+        rt_widen(c, ea, w);
+    return f;
+}
+
+/* Executes newr with operand values a..d at instruction pc.  Returns 0, or
+ * VM_EXIT_FAULT with the fault recorded.  win is passed so the optimiser
+ * knows the call reads the window (vm_newr reads the descriptors). */
+static int rt_newr(jit_ctx *c, uint8_t *win, uint64_t a, uint64_t b,
+                   uint64_t d3, uint64_t d4, uint64_t pc)
+{
+    assert(win == c->r->win);
+    (void)win;
+    const uint64_t v[4] = {a, b, d3, d4};
+    int f = vm_newr(c->r, v);
+    if (f == VM_FAULT_NONE)
+        return 0;
+    return vm_raise(c->r, f, pc, c->r->fault_addr);
+}
+
+/* Records a fault raised by translated code; returns VM_EXIT_FAULT. */
+static int rt_raise(jit_ctx *c, uint32_t kind, uint64_t pc, uint64_t addr)
+{
+    return vm_raise(c->r, (int)kind, pc, addr);
+}
+
+/* ------------------------------------------------------------------------
+ * The IR builder.
+ * --------------------------------------------------------------------- */
+
+/* A source value: i64 (widened) or double. */
+typedef struct jv {
+    LLVMValueRef v;
+    int flt;                    /* double */
+    int sgn;                    /* integer signedness of its type */
+} jv;
+
+typedef struct jb {
+    const vm_code *code;
+    LLVMContextRef cx;
+    LLVMModuleRef m;
+    LLVMBuilderRef b;
+    LLVMValueRef fn, ctx, win;
+    LLVMTypeRef i1, i8, i32, i64, dbl, ptr, fnty;
+    LLVMTypeRef write_ty, newr_ty, raise_ty;
+    LLVMValueRef unlikely;      /* branch weights: first successor cold */
+    uint8_t *in_region;         /* per insn: 1 in region, 2 also a case */
+    uint32_t *list;             /* region insns in discovery order */
+    size_t nlist;
+    LLVMBasicBlockRef *blk;     /* per insn: its block, or NULL */
+    LLVMBasicBlockRef fault_bb, disp_bb;
+    LLVMValueRef f_kind, f_pc, f_addr;  /* fault phis */
+    LLVMValueRef d_to, d_from, d_sw;    /* dispatch phis and switch */
+    const vm_insn *in;          /* instruction being translated */
+} jb;
+
+/* The i64 constant v. */
+static LLVMValueRef k64(jb *b, uint64_t v)
+{
+    return LLVMConstInt(b->i64, v, 0);
+}
+
+/* The i32 constant v. */
+static LLVMValueRef k32(jb *b, uint32_t v)
+{
+    return LLVMConstInt(b->i32, v, 0);
+}
+
+/* The integer type of w bytes. */
+static LLVMTypeRef int_ty(jb *b, unsigned w)
+{
+    assert(w == 1 || w == 2 || w == 4 || w == 8);
+    return LLVMIntTypeInContext(b->cx, 8 * w);
+}
+
+/* A callee at the absolute host address f. */
+static LLVMValueRef callee(jb *b, void (*f)(void))
+{
+    return LLVMConstIntToPtr(k64(b, (uint64_t)(uintptr_t)f), b->ptr);
+}
+
+/* A new block of the region function. */
+static LLVMBasicBlockRef new_bb(jb *b, const char *name)
+{
+    return LLVMAppendBasicBlockInContext(b->cx, b->fn, name);
+}
+
+/* True when v is the constant true. */
+static int is_true(LLVMValueRef v)
+{
+    return LLVMIsAConstantInt(v) && LLVMConstIntGetZExtValue(v) == 1;
+}
+
+/* Adds the current block as a way into the fault block with kind,
+ * the current instruction's address and addr. */
+static void fault_edge(jb *b, LLVMValueRef kind, LLVMValueRef addr)
+{
+    LLVMBasicBlockRef from = LLVMGetInsertBlock(b->b);
+    LLVMValueRef pc = k64(b, b->in->pc);
+    LLVMAddIncoming(b->f_kind, &kind, &from, 1);
+    LLVMAddIncoming(b->f_pc, &pc, &from, 1);
+    LLVMAddIncoming(b->f_addr, &addr, &from, 1);
+}
+
+/* Continues when ok holds; else raises fault kind (an i32 value) at the
+ * current instruction with offending address addr.  The branch is marked
+ * unlikely. */
+static void check_kind(jb *b, LLVMValueRef ok, LLVMValueRef kind,
+                       LLVMValueRef addr)
+{
+    if (is_true(ok))
+        return;
+    LLVMBasicBlockRef cont = new_bb(b, "ok");
+    LLVMValueRef br = LLVMBuildCondBr(b->b, ok, cont, b->fault_bb);
+    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(b->cx, "prof", 4),
+                    b->unlikely);
+    fault_edge(b, kind, addr);
+    LLVMPositionBuilderAtEnd(b->b, cont);
+}
+
+/* check_kind with a constant kind. */
+static void check(jb *b, LLVMValueRef ok, int kind, LLVMValueRef addr)
+{
+    check_kind(b, ok, k32(b, (uint32_t)kind), addr);
+}
+
+/* Raises fault kind at the current instruction unconditionally; ends the
+ * block. */
+static void fault_now(jb *b, int kind, LLVMValueRef addr)
+{
+    LLVMBuildBr(b->b, b->fault_bb);
+    fault_edge(b, k32(b, (uint32_t)kind), addr);
+}
+
+/* Pointer to DISA address ea (already checked). */
+static LLVMValueRef waddr(jb *b, LLVMValueRef ea)
+{
+    return LLVMBuildGEP2(b->b, b->i8, b->win, &ea, 1, "p");
+}
+
+/* Checks that w bytes at ea lie below 2^46: a memory fault at ea. */
+static void check_range(jb *b, LLVMValueRef ea, unsigned w)
+{
+    LLVMValueRef ok = LLVMBuildICmp(b->b, LLVMIntULE, ea,
+                                    k64(b, DISA_ADDR_LIMIT - w), "inr");
+    check(b, ok, VM_FAULT_MEMORY, ea);
+}
+
+/* Loads the w-byte integer at checked ea (not widened). */
+static LLVMValueRef load_int(jb *b, LLVMValueRef ea, unsigned w)
+{
+    LLVMValueRef v = LLVMBuildLoad2(b->b, int_ty(b, w), waddr(b, ea), "ld");
+    LLVMSetAlignment(v, 1);
+    return v;
+}
+
+/* Stores integer v (of w bytes) at checked ea. */
+static void store_int(jb *b, LLVMValueRef ea, LLVMValueRef v)
+{
+    LLVMValueRef st = LLVMBuildStore(b->b, v, waddr(b, ea));
+    LLVMSetAlignment(st, 1);
+}
+
+/* The checked effective address of memory operand o accessed with width
+ * w: E, mem64[E] or mem64[E] + D, mod 2^64, then checked against 2^46. */
+static LLVMValueRef operand_ea(jb *b, const isa_operand *o, unsigned w)
+{
+    assert(o->mode != ISA_M_IMM);
+    LLVMValueRef ea = k64(b, o->value);
+    if (o->mode != ISA_M_DIR) {
+        check_range(b, ea, 8);
+        ea = load_int(b, ea, 8);
+        if (o->mode == ISA_M_DISP)
+            ea = LLVMBuildAdd(b->b, ea, k64(b, (uint64_t)o->disp), "ea");
+    }
+    check_range(b, ea, w);
+    return ea;
+}
+
+/* The jump address named by jump operand o (not checked: jumps check it
+ * against the code). */
+static LLVMValueRef jump_addr(jb *b, const isa_operand *o)
+{
+    LLVMValueRef a = k64(b, o->value);
+    if (o->mode == ISA_M_DIR)
+        return a;
+    assert(o->mode != ISA_M_IMM);
+    check_range(b, a, 8);
+    a = load_int(b, a, 8);
+    if (o->mode == ISA_M_DISP)
+        a = LLVMBuildAdd(b->b, a, k64(b, (uint64_t)o->disp), "ja");
+    return a;
+}
+
+/* Widens an integer v of w bytes to i64: sign- or zero-extension. */
+static LLVMValueRef widen(jb *b, LLVMValueRef v, unsigned w, int sgn)
+{
+    if (w == 8)
+        return v;
+    return sgn ? LLVMBuildSExt(b->b, v, b->i64, "sx")
+               : LLVMBuildZExt(b->b, v, b->i64, "zx");
+}
+
+/* Reads source operand o: at its width, widened per sgn (its type's, or
+ * forced by mov:z / mov:s).  An immediate is truncated to its type's width
+ * and extended like a memory read.  A :f source is a double unless bits is
+ * set (and/or/xor take it as its bit pattern). */
+static jv read_src(jb *b, const isa_operand *o, int sgn, int bits)
+{
+    unsigned w = isa_type_bytes[o->type];
+    LLVMValueRef raw;
+    if (o->mode == ISA_M_IMM)
+        raw = LLVMConstInt(int_ty(b, w), o->value, 0);
+    else
+        raw = load_int(b, operand_ea(b, o, w), w);
+    if (isa_type_float[o->type] && !bits)
+        return (jv){LLVMBuildBitCast(b->b, raw, b->dbl, "f"), 1, sgn};
+    return (jv){widen(b, raw, w, sgn), 0, sgn};
+}
+
+/* v as a double (an integer converts by value, per its signedness). */
+static LLVMValueRef as_double(jb *b, jv v)
+{
+    if (v.flt)
+        return v.v;
+    return v.sgn ? LLVMBuildSIToFP(b->b, v.v, b->dbl, "cv")
+                 : LLVMBuildUIToFP(b->b, v.v, b->dbl, "cv");
+}
+
+/* Double x truncated toward zero to i64; NaN or out of the int64 range
+ * gives 0x8000000000000000 (fptosi alone would be poison there). */
+static LLVMValueRef double_to_i64(jb *b, LLVMValueRef x)
+{
+    LLVMValueRef lo = LLVMConstReal(b->dbl, -9223372036854775808.0);
+    LLVMValueRef hi = LLVMConstReal(b->dbl, 9223372036854775808.0);
+    LLVMValueRef in = LLVMBuildAnd(b->b,
+        LLVMBuildFCmp(b->b, LLVMRealOGE, x, lo, "ge"),
+        LLVMBuildFCmp(b->b, LLVMRealOLT, x, hi, "lt"), "in");
+    /* Clamp first so the conversion itself never sees an out-of-range
+     * value; the select then picks the DISA answer. */
+    LLVMValueRef safe = LLVMBuildSelect(b->b, in, x,
+                                        LLVMConstReal(b->dbl, 0.0), "sf");
+    LLVMValueRef i = LLVMBuildFPToSI(b->b, safe, b->i64, "fi");
+    return LLVMBuildSelect(b->b, in, i, k64(b, 0x8000000000000000ULL), "cvt");
+}
+

@@ -1,0 +1,40 @@
+/*
+ * jit_stub.c -- the translator when the build has no LLVM.
+ *
+ * The interpreter is then the only engine: jit_available() says so, and
+ * jit_create() fails with DVM_EUNSUPP and a message the command line can
+ * show.  jit_destroy and jit_run can only be reached through a jit_engine,
+ * which cannot exist here.
+ */
+#include "exec/jit.h"
+
+#include <assert.h>
+#include <stddef.h>
+
+int jit_available(void)
+{
+    return 0;
+}
+
+dvm_status jit_create(const vm_code *code, jit_engine **out)
+{
+    (void)code;
+    (void)out;
+    return status_set(DVM_EUNSUPP, "the translator is not available: this "
+                      "dvm was built without LLVM (use --engine interp)");
+}
+
+void jit_destroy(jit_engine *j)
+{
+    assert(j == NULL);
+    (void)j;
+}
+
+int jit_run(jit_engine *j, vm_runner *r, uint64_t fi)
+{
+    (void)j;
+    (void)r;
+    (void)fi;
+    assert(!"jit_run without a translator");
+    return VM_EXIT_FAULT;
+}

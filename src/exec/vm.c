@@ -1,0 +1,271 @@
+/*
+ * vm.c -- the runner semantics both engines share.
+ *
+ * The writable set is a plain array of SR ranges (own stack, heap ranges,
+ * stacks of created runners) with a hint: the index of the range that
+ * matched last.  Runners write the same few ranges over and over, so the
+ * common SR write costs one read-only test (a binary search over the sorted
+ * read-only ranges of the code, usually two or three) and one range test.
+ * PR writes never get here on the engines' fast paths; vm_check_write still
+ * accepts them.  A write may be covered by several adjacent ranges; the slow
+ * path walks the set until the whole write is covered.
+ *
+ * vm_newr reads the descriptors of DISA.md 5.1 through the window, each word
+ * bounds-checked against 2^46 before it is touched, validates every range
+ * (wholly in the SR, length > 0, no wrap-around, counts <= VM_MAX_RANGES),
+ * and only then appends the child, so a rejected newr leaves r unchanged.
+ * On a fault, r->fault_addr names the descriptor word found bad.
+ */
+#include "exec/vm.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/alloc.h"
+
+static const char *const fault_text[VM_FAULT_COUNT] = {
+#define VM_FAULT_TEXT(name, text) text,
+    VM_FAULTS(VM_FAULT_TEXT)
+#undef VM_FAULT_TEXT
+};
+
+void vm_runner_init(vm_runner *r, uint8_t *win, const vm_code *code)
+{
+    assert(r && win && code);
+    memset(r, 0, sizeof *r);
+    r->win = win;
+    r->code = code;
+}
+
+/* Frees the ranges owned by child k. */
+static void child_free(vm_child *k)
+{
+    dvm_free(k->heap);
+    dvm_free(k->watch);
+    k->heap = k->watch = NULL;
+}
+
+void vm_runner_reset(vm_runner *r)
+{
+    assert(r);
+    for (size_t i = 0; i < r->nkids; i++)
+        child_free(&r->kids[i]);
+    r->nwr = r->nkids = r->wr_hint = 0;
+    r->fault = VM_FAULT_NONE;
+    r->fault_pc = r->fault_addr = 0;
+}
+
+void vm_runner_destroy(vm_runner *r)
+{
+    if (!r)
+        return;
+    vm_runner_reset(r);
+    dvm_free(r->wr);
+    dvm_free(r->kids);
+    r->wr = NULL;
+    r->kids = NULL;
+    r->capwr = r->capkids = 0;
+}
+
+dvm_status vm_runner_add_writable(vm_runner *r, uint64_t lo, uint64_t hi)
+{
+    assert(r && lo < hi);
+    vm_range *a = dvm_grow(r->wr, &r->capwr, r->nwr + 1, sizeof *a);
+    if (!a)
+        return status_set(DVM_ENOMEM, "out of memory for writable ranges");
+    r->wr = a;
+    r->wr[r->nwr++] = (vm_range){lo, hi};
+    return DVM_OK;
+}
+
+/* True when [lo, hi) touches a read-only range of r's code.  The ranges
+ * are sorted and disjoint, so their ends are sorted too: find the first one
+ * ending after lo and see whether it starts before hi. */
+static int touches_ro(const vm_code *c, uint64_t lo, uint64_t hi)
+{
+    size_t a = 0, b = c->nro;
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (c->ro[mid].hi <= lo)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    return a < c->nro && c->ro[a].lo < hi;
+}
+
+/* The writable range containing address a, or -1; sets the hint. */
+static long find_wr(vm_runner *r, uint64_t a)
+{
+    for (size_t i = 0; i < r->nwr; i++)
+        if (r->wr[i].lo <= a && a < r->wr[i].hi) {
+            r->wr_hint = i;
+            return (long)i;
+        }
+    return -1;
+}
+
+/* True when every byte of [lo, hi) lies in some writable range. */
+static int covered(vm_runner *r, uint64_t lo, uint64_t hi)
+{
+    size_t h = r->wr_hint;
+    if (h < r->nwr && r->wr[h].lo <= lo && hi <= r->wr[h].hi)
+        return 1;
+    while (lo < hi) {
+        long i = find_wr(r, lo);
+        if (i < 0)
+            return 0;
+        lo = r->wr[i].hi;
+    }
+    return 1;
+}
+
+int vm_check_write(vm_runner *r, uint64_t ea, unsigned n)
+{
+    assert(ea < DISA_ADDR_LIMIT && n <= DISA_ADDR_LIMIT - ea);
+    uint64_t hi = ea + n;
+    if (hi <= DISA_RB)
+        return VM_FAULT_NONE;
+    if (ea < DISA_RB)
+        ea = DISA_RB;           /* straddling PR/SR: check the SR part */
+    if (touches_ro(r->code, ea, hi))
+        return VM_FAULT_READONLY;
+    return covered(r, ea, hi) ? VM_FAULT_NONE : VM_FAULT_WRITABLE;
+}
+
+/* Reads the 64-bit word at a into *v if a..a+8 lies below 2^46; else
+ * records a as the fault address and returns VM_FAULT_DESCRIPTOR. */
+static int desc_word(vm_runner *r, uint64_t a, uint64_t *v)
+{
+    if (a > DISA_ADDR_LIMIT - 8) {
+        r->fault_addr = a;
+        return VM_FAULT_DESCRIPTOR;
+    }
+    memcpy(v, r->win + a, 8);
+    return VM_FAULT_NONE;
+}
+
+/* True when [base, base+len) is non-empty and wholly inside the SR. */
+static int sr_range_ok(uint64_t base, uint64_t len)
+{
+    return len > 0 && base >= DISA_RB && base < DISA_ADDR_LIMIT &&
+           len <= DISA_ADDR_LIMIT - base;
+}
+
+/* Reads the range pair at a (base, len) into *out after validating it. */
+static int desc_range(vm_runner *r, uint64_t a, vm_range *out)
+{
+    uint64_t base, len;
+    int f;
+    if ((f = desc_word(r, a, &base)) || (f = desc_word(r, a + 8, &len)))
+        return f;
+    if (!sr_range_ok(base, len)) {
+        r->fault_addr = a;
+        return VM_FAULT_DESCRIPTOR;
+    }
+    *out = (vm_range){base, base + len};
+    return VM_FAULT_NONE;
+}
+
+/* Reads the range list `n, base1, len1, ...` at a into a new array
+ * (*out, NULL when n = 0) and its count *n. */
+static int desc_list(vm_runner *r, uint64_t a, vm_range **out, uint32_t *n)
+{
+    uint64_t cnt;
+    int f = desc_word(r, a, &cnt);
+    if (f)
+        return f;
+    if (cnt > VM_MAX_RANGES) {
+        r->fault_addr = a;
+        return VM_FAULT_DESCRIPTOR;
+    }
+    vm_range *v = cnt ? dvm_malloc(cnt * sizeof *v) : NULL;
+    if (cnt && !v)
+        return r->fault_addr = a, VM_FAULT_NOMEM;
+    for (uint64_t i = 0; i < cnt; i++)
+        if ((f = desc_range(r, a + 8 + 16 * i, &v[i]))) {
+            dvm_free(v);
+            return f;
+        }
+    *out = v;
+    *n = (uint32_t)cnt;
+    return VM_FAULT_NONE;
+}
+
+/* Reads and validates the four descriptors into *k (owning its ranges). */
+static int read_child(vm_runner *r, const uint64_t v[4], vm_child *k)
+{
+    vm_child c;
+    vm_range st;
+    int f;
+    memset(&c, 0, sizeof c);
+    if ((f = desc_range(r, v[0], &st)) || (f = desc_word(r, v[3], &c.fi)) ||
+        (f = desc_list(r, v[1], &c.heap, &c.nheap)))
+        return f;
+    if ((f = desc_list(r, v[2], &c.watch, &c.nwatch))) {
+        child_free(&c);
+        return f;
+    }
+    c.sb = st.lo;
+    c.ss = st.hi - st.lo;
+    *k = c;
+    return VM_FAULT_NONE;
+}
+
+int vm_newr(vm_runner *r, const uint64_t v[4])
+{
+    assert(r && v);
+    vm_child k;
+    int f = read_child(r, v, &k);
+    if (f)
+        return f;
+    vm_child *kids = dvm_grow(r->kids, &r->capkids, r->nkids + 1, sizeof k);
+    if (kids)
+        r->kids = kids;
+    if (!kids || vm_runner_add_writable(r, k.sb, k.sb + k.ss)) {
+        child_free(&k);
+        r->fault_addr = v[0];
+        return VM_FAULT_NOMEM;
+    }
+    r->kids[r->nkids++] = k;
+    return VM_FAULT_NONE;
+}
+
+int vm_raise(vm_runner *r, int fault, uint64_t pc, uint64_t addr)
+{
+    assert(r && fault > VM_FAULT_NONE && fault < VM_FAULT_COUNT);
+    r->fault = fault;
+    r->fault_pc = pc;
+    r->fault_addr = addr;
+    return VM_EXIT_FAULT;
+}
+
+void vm_fault_describe(const vm_runner *r, char *buf, size_t n)
+{
+    assert(r && buf && n > 0);
+    unsigned long long a = r->fault_addr;
+    switch (r->fault) {
+    case VM_FAULT_MEMORY:
+        snprintf(buf, n, "memory fault: address 0x%llx out of range", a);
+        break;
+    case VM_FAULT_EXEC:
+        snprintf(buf, n, "execution fault: no instruction at 0x%llx", a);
+        break;
+    case VM_FAULT_DESCRIPTOR:
+        snprintf(buf, n, "bad runner descriptor: invalid word at 0x%llx", a);
+        break;
+    case VM_FAULT_WRITABLE:
+        snprintf(buf, n, "memory fault: write outside the writable set at "
+                 "0x%llx", a);
+        break;
+    case VM_FAULT_READONLY:
+        snprintf(buf, n, "memory fault: write to read-only memory at 0x%llx",
+                 a);
+        break;
+    default:
+        assert(r->fault >= 0 && r->fault < VM_FAULT_COUNT);
+        snprintf(buf, n, "%s", fault_text[r->fault]);
+        break;
+    }
+}

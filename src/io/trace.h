@@ -1,0 +1,38 @@
+/*
+ * trace.h -- runner timelines in the Chrome trace-event JSON format.
+ *
+ * `dvm run --trace FILE` writes a JSON object {"traceEvents": [...]} that
+ * Perfetto (ui.perfetto.dev) and chrome://tracing open: one complete event
+ * ("ph":"X") per runner attempt on the RComp's track, instant events
+ * ("ph":"i") for commits and conflicts on the master's track, and metadata
+ * events naming the tracks.  Timestamps are microseconds of CLOCK_MONOTONIC
+ * relative to the start of the run.
+ */
+#ifndef DVM_TRACE_H
+#define DVM_TRACE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util/status.h"
+
+typedef struct io_trace {
+    FILE *f;
+    uint64_t t0_ns;
+    int first;
+} io_trace;
+
+/* Opens path and writes the header; t0_ns is the run's time origin. */
+dvm_status trace_open(io_trace *t, const char *path, uint64_t t0_ns);
+/* Names a track (tid) of the DVM process. */
+void trace_thread_name(io_trace *t, int tid, const char *name);
+/* One runner attempt on RComp tid, [start, end) in CLOCK_MONOTONIC ns. */
+void trace_runner(io_trace *t, int tid, uint64_t rid, uint64_t attempt,
+                  uint64_t start_ns, uint64_t end_ns, const char *outcome);
+/* An instant event (commit, conflict, ...) on the master's track (tid 0). */
+void trace_instant(io_trace *t, const char *name, uint64_t ts_ns,
+                   uint64_t rid, uint64_t epoch);
+/* Writes the footer and closes.  Returns DVM_EIO if any write failed. */
+dvm_status trace_close(io_trace *t);
+
+#endif

@@ -1,0 +1,640 @@
+/*
+ * space.c -- the shared region as chains of immutable page versions.
+ *
+ * Three structures describe the region, all owned by the master:
+ *
+ *   the page table   an open-addressing hash (linear probing, power-of-two
+ *                    capacity, at most 3/4 full) from page number to the
+ *                    newest version of the page.  Versions of a page form a
+ *                    singly linked chain, newest first, each {epoch, frame,
+ *                    runs}.  A page, once written, never leaves the table
+ *                    (GC never drops a page's newest version), so the hash
+ *                    needs no deletion.
+ *
+ *   the page index   every page of the table in ascending order, for range
+ *                    walks (space_visible_pages, space_changed_between over
+ *                    ranges).  It is a large sorted array `main` plus a small
+ *                    sorted array `recent` that new pages are merged into;
+ *                    when `recent` outgrows about 2*sqrt(|main|) it is merged
+ *                    into `main`.  A range walk is then two binary searches
+ *                    and a merge walk, O(log n + pages in range), and a new
+ *                    page costs O(sqrt n) amortized, not O(n).
+ *
+ *   the commit log   for each epoch not yet passed by GC, the versions its
+ *                    commit installed (linked through next_in_commit) and
+ *                    the running total of versions installed.  It serves two
+ *                    purposes, below.
+ *
+ * Snapshot and GC invariants.  A snapshot e reads the newest version with
+ * epoch <= e.  Validation of a commit made on e needs every version newer
+ * than e; a watcher created by a runner on snapshot e needs the runs of
+ * every commit in (e, now].  Both need only versions newer than the oldest
+ * live snapshot m, plus, for readers, the newest version <= m of each page.
+ * Everything else is garbage: a version v with epoch <= m that has a newer
+ * version w with epoch <= m on its page can never be read again.
+ *
+ * GC keeps a horizon gc_done (the largest m it has processed, capped at the
+ * current epoch) and walks the commit log from gc_done + 1 up to the new m.
+ * For every version w in those commits, all versions older than w on its
+ * page are garbage (w has epoch <= m), so GC cuts the chain below w and
+ * frees the tail with its frames.  Walking epochs in ascending order means
+ * w itself is still alive when it is visited: only a newer version of the
+ * same page, visited later, can free it.  Each version is thus visited once
+ * by GC and freed once, so GC costs O(versions installed since the last
+ * GC + garbage), never a sweep of the whole table.  After GC(m) each page's
+ * chain holds exactly its versions newer than m and the newest one <= m.
+ *
+ * The log also makes space_changed_between cheap for watchers over huge
+ * ranges: between their creator's snapshot and now there are usually few
+ * commits, so checking the versions those commits installed is cheaper than
+ * walking every page of the range.  The running totals tell in O(1) which
+ * way is cheaper.  The log is exact only for epochs > gc_done, which is
+ * why space_changed_between is exact only for after >= the GC horizon.
+ *
+ * Install is all-or-nothing: every allocation (table growth, index and log
+ * room, versions, merge frames) happens in a first phase that can fail and
+ * undo; the second phase links and copies and cannot fail.
+ */
+#include "mem/space.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+
+typedef struct mem_version mem_version;
+struct mem_version {
+    uint64_t epoch;
+    uint64_t page;
+    mem_version *older;         /* next older version of the page */
+    mem_version *next_in_commit;/* next version installed by the commit */
+    uint32_t frame;             /* 0: the zero page */
+    uint32_t nruns;
+    mem_run runs[];             /* the bytes this commit changed */
+};
+
+typedef struct space_slot {
+    uint64_t page;
+    mem_version *head;          /* NULL: empty slot */
+} space_slot;
+
+typedef struct space_commit {
+    mem_version *first;         /* versions of this commit */
+    uint64_t cum;               /* versions installed up to this commit */
+} space_commit;
+
+struct mem_space {
+    mem_store *store;
+    uint64_t epoch;
+    space_slot *slots;          /* page table */
+    size_t cap, npages;
+    uint64_t *main, *recent;    /* page index, both sorted */
+    size_t nmain, cap_main, nrecent, cap_recent, recent_max;
+    space_commit *log;          /* log[log_off + i]: epoch gc_done + 1 + i */
+    size_t log_off, nlog, cap_log;
+    uint64_t gc_done;           /* GC horizon: every epoch <= it processed */
+    uint64_t gc_cum;            /* versions installed up to gc_done */
+    uint64_t installed;         /* versions installed ever */
+    uint64_t nversions, freed;
+};
+
+#define SPACE_MIN_CAP 1024u
+#define SPACE_RECENT_MIN 1024u
+#define SPACE_PROBE_MAX 16u     /* ranges this short are probed page by page */
+
+/* ---- page table ---------------------------------------------------------- */
+
+static size_t slot_hash(const mem_space *s, uint64_t page)
+{
+    return (size_t)((page * 0x9E3779B97F4A7C15ull) >> 17) & (s->cap - 1);
+}
+
+/* The slot of page, or the empty slot where it would go. */
+static space_slot *slot_probe(const mem_space *s, uint64_t page)
+{
+    size_t i = slot_hash(s, page);
+    while (s->slots[i].head && s->slots[i].page != page)
+        i = (i + 1) & (s->cap - 1);
+    return &s->slots[i];
+}
+
+/* Newest version of page, or NULL. */
+static mem_version *page_head(const mem_space *s, uint64_t page)
+{
+    return slot_probe(s, page)->head;
+}
+
+/* Makes room for `more` new pages at most 3/4 load.  On failure nothing
+ * changes. */
+static dvm_status table_reserve(mem_space *s, size_t more)
+{
+    size_t need = s->npages + more, cap = s->cap;
+    while (need > cap / 4 * 3)
+        cap *= 2;
+    if (cap == s->cap)
+        return DVM_OK;
+    space_slot *old = s->slots;
+    size_t oldcap = s->cap;
+    s->slots = dvm_calloc(cap, sizeof *s->slots);
+    if (!s->slots) {
+        s->slots = old;
+        return status_set(DVM_ENOMEM, "space: page table of %zu slots", cap);
+    }
+    s->cap = cap;
+    for (size_t i = 0; i < oldcap; i++)
+        if (old[i].head)
+            *slot_probe(s, old[i].page) = old[i];
+    dvm_free(old);
+    return DVM_OK;
+}
+
+/* ---- page index ---------------------------------------------------------- */
+
+/* Merges sorted src[0..k) into sorted a[0..*n) in place, from the back;
+ * a has room for *n + k.  The sets are disjoint. */
+static void index_merge(uint64_t *a, size_t *n, const uint64_t *src, size_t k)
+{
+    size_t i = *n, j = k, o = *n + k;
+    while (j > 0) {
+        if (i > 0 && a[i - 1] > src[j - 1])
+            a[--o] = a[--i];
+        else
+            a[--o] = src[--j];
+    }
+    *n += k;
+}
+
+/* Grows the index so that k more pages fit without allocating. */
+static dvm_status index_reserve(mem_space *s, size_t k)
+{
+    uint64_t *r = dvm_grow(s->recent, &s->cap_recent, s->nrecent + k,
+                           sizeof *r);
+    if (!r)
+        goto err_nomem;
+    s->recent = r;
+    uint64_t *m = dvm_grow(s->main, &s->cap_main, s->nmain + s->nrecent + k,
+                           sizeof *m);
+    if (!m)
+        goto err_nomem;
+    s->main = m;
+    return DVM_OK;
+err_nomem:
+    return status_set(DVM_ENOMEM, "space: page index");
+}
+
+/* Adds sorted new pages; room was reserved. */
+static void index_add(mem_space *s, const uint64_t *pg, size_t k)
+{
+    index_merge(s->recent, &s->nrecent, pg, k);
+    if (s->nrecent <= s->recent_max)
+        return;
+    index_merge(s->main, &s->nmain, s->recent, s->nrecent);
+    s->nrecent = 0;
+    size_t m = 2 * (size_t)sqrt((double)s->nmain);
+    s->recent_max = m > SPACE_RECENT_MIN ? m : SPACE_RECENT_MIN;
+}
+
+/* First position in a[0..n) with a[i] >= key. */
+static size_t index_lower(const uint64_t *a, size_t n, uint64_t key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Calls fn(arg, head) for every page of the table in [lo, hi), ascending,
+ * until fn returns non-zero; returns that value or 0. */
+typedef int (*space_page_fn)(void *arg, const mem_version *head);
+
+static int space_walk(const mem_space *s, uint64_t lo, uint64_t hi,
+                      space_page_fn fn, void *arg)
+{
+    int r = 0;
+    if (hi - lo <= SPACE_PROBE_MAX) {
+        for (uint64_t p = lo; p < hi && !r; p++) {
+            const mem_version *h = page_head(s, p);
+            r = h ? fn(arg, h) : 0;
+        }
+        return r;
+    }
+    size_t i = index_lower(s->main, s->nmain, lo);
+    size_t j = index_lower(s->recent, s->nrecent, lo);
+    while (!r) {
+        uint64_t a = i < s->nmain ? s->main[i] : UINT64_MAX;
+        uint64_t b = j < s->nrecent ? s->recent[j] : UINT64_MAX;
+        uint64_t p = a < b ? a : b;
+        if (p >= hi)
+            break;
+        if (a < b)
+            i++;
+        else
+            j++;
+        r = fn(arg, page_head(s, p));
+    }
+    return r;
+}
+
+/* ---- versions ------------------------------------------------------------ */
+
+/* Version of the chain visible at epoch, or NULL. */
+static const mem_version *chain_at(const mem_version *v, uint64_t epoch)
+{
+    while (v && v->epoch > epoch)
+        v = v->older;
+    return v;
+}
+
+/* Frees v and its frame. */
+static void version_free(mem_space *s, mem_version *v)
+{
+    if (v->frame)
+        store_release(s->store, v->frame);
+    dvm_free(v);
+    s->nversions--;
+    s->freed++;
+}
+
+/* True when v changed a byte of the byte range [lo, hi). */
+static int version_touches(const mem_version *v, uint64_t lo, uint64_t hi)
+{
+    uint64_t base = v->page * DIFF_PAGE;
+    uint64_t a = lo > base ? lo - base : 0;
+    uint64_t b = hi < base + DIFF_PAGE ? hi - base : DIFF_PAGE;
+    return a < b && diff_runs_touch(v->runs, v->nruns, (unsigned)a,
+                                    (unsigned)b);
+}
+
+/* ---- create / destroy ---------------------------------------------------- */
+
+dvm_status space_create(mem_store *store, mem_space **out)
+{
+    assert(store && out);
+    mem_space *s = dvm_calloc(1, sizeof *s);
+    if (!s)
+        goto err_space;
+    s->slots = dvm_calloc(SPACE_MIN_CAP, sizeof *s->slots);
+    if (!s->slots)
+        goto err_slots;
+    s->store = store;
+    s->cap = SPACE_MIN_CAP;
+    s->recent_max = SPACE_RECENT_MIN;
+    *out = s;
+    return DVM_OK;
+err_slots:
+    dvm_free(s);
+err_space:
+    return status_set(DVM_ENOMEM, "space: out of memory");
+}
+
+void space_destroy(mem_space *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->cap; i++) {
+        mem_version *v = s->slots[i].head;
+        while (v) {
+            mem_version *older = v->older;
+            version_free(s, v);
+            v = older;
+        }
+    }
+    dvm_free(s->slots);
+    dvm_free(s->main);
+    dvm_free(s->recent);
+    dvm_free(s->log);
+    dvm_free(s);
+}
+
+uint64_t space_epoch(const mem_space *s)
+{
+    return s->epoch;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+uint32_t space_lookup(const mem_space *s, uint64_t page, uint64_t epoch)
+{
+    const mem_version *v = chain_at(page_head(s, page), epoch);
+    return v ? v->frame : 0;
+}
+
+typedef struct visit_ctx {
+    uint64_t epoch;
+    size_t max, calls;
+    void (*fn)(void *arg, uint64_t page, uint32_t frame);
+    void *arg;
+} visit_ctx;
+
+/* space_walk callback of space_visible_pages. */
+static int visit_page(void *arg, const mem_version *head)
+{
+    visit_ctx *c = arg;
+    const mem_version *v = chain_at(head, c->epoch);
+    if (v && v->frame) {
+        c->fn(c->arg, v->page, v->frame);
+        c->calls++;
+    }
+    return c->calls >= c->max;
+}
+
+size_t space_visible_pages(const mem_space *s, uint64_t pg_lo, uint64_t pg_hi,
+                           uint64_t epoch, size_t max,
+                           void (*fn)(void *arg, uint64_t page, uint32_t frame),
+                           void *arg)
+{
+    assert(s && fn);
+    if (pg_lo >= pg_hi || max == 0)
+        return 0;
+    visit_ctx c = {epoch, max, 0, fn, arg};
+    space_walk(s, pg_lo, pg_hi, visit_page, &c);
+    return c.calls;
+}
+
+/* ---- validate ------------------------------------------------------------ */
+
+dvm_status space_validate(const mem_space *s, uint64_t snap,
+                          const mem_change *c, size_t n)
+{
+    assert(s && (c || n == 0));
+    for (size_t i = 0; i < n; i++) {
+        assert(diff_runs_valid(c[i].runs, c[i].nruns));
+        const mem_version *v = page_head(s, c[i].page);
+        for (; v && v->epoch > snap; v = v->older)
+            if (diff_runs_intersect(v->runs, v->nruns, c[i].runs,
+                                    c[i].nruns))
+                return DVM_ECONFLICT;
+    }
+    return DVM_OK;
+}
+
+/* ---- install ------------------------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Writes to pg[] the pages of c that are not in the table yet, ascending,
+ * and their count to *nnew.  DVM_EINVAL when a page repeats. */
+static dvm_status new_pages(const mem_space *s, const mem_change *c, size_t n,
+                            uint64_t *pg, size_t *nnew)
+{
+    int sorted = 1;
+    for (size_t i = 0; i < n; i++) {
+        pg[i] = c[i].page;
+        sorted &= i == 0 || pg[i - 1] < pg[i];
+    }
+    if (!sorted)
+        qsort(pg, n, sizeof *pg, cmp_u64);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && pg[i - 1] == pg[i])
+            return status_set(DVM_EINVAL, "space: page %llu twice in a "
+                              "commit", (unsigned long long)pg[i]);
+        if (!page_head(s, pg[i]))
+            pg[k++] = pg[i];
+    }
+    *nnew = k;
+    return DVM_OK;
+}
+
+/* Allocates the version of change c for a commit on snapshot snap: it
+ * adopts c's frame when c's base is still the newest version, else owns a
+ * freshly allocated frame to merge into (so v->frame != c->frame tells a
+ * merge).  Nothing is linked yet. */
+static dvm_status version_new(mem_space *s, uint64_t snap, const mem_change *c,
+                              mem_version **out)
+{
+    assert(diff_runs_valid(c->runs, c->nruns));
+    mem_version *v = dvm_malloc(sizeof *v + c->nruns * sizeof *v->runs);
+    if (!v)
+        return status_set(DVM_ENOMEM, "space: version");
+    const mem_version *head = page_head(s, c->page);
+    v->frame = c->frame;
+    if (head && head->epoch > snap) {
+        dvm_status st = store_alloc(s->store, &v->frame);
+        if (st) {
+            dvm_free(v);
+            return st;
+        }
+    }
+    v->page = c->page;
+    v->nruns = c->nruns;
+    memcpy(v->runs, c->runs, c->nruns * sizeof *v->runs);
+    *out = v;
+    return DVM_OK;
+}
+
+/* Frees versions vs[0..k) of a failed install and their merge frames. */
+static void versions_undo(mem_space *s, mem_version **vs,
+                          const mem_change *c, size_t k)
+{
+    for (size_t i = 0; i < k; i++) {
+        if (vs[i]->frame != c[i].frame)
+            store_release(s->store, vs[i]->frame);
+        dvm_free(vs[i]);
+    }
+}
+
+/* Makes room for one more commit in the log. */
+static dvm_status log_reserve(mem_space *s)
+{
+    if (s->log_off > 0 && s->log_off + s->nlog >= s->cap_log) {
+        memmove(s->log, s->log + s->log_off, s->nlog * sizeof *s->log);
+        s->log_off = 0;
+    }
+    space_commit *l = dvm_grow(s->log, &s->cap_log, s->log_off + s->nlog + 1,
+                               sizeof *l);
+    if (!l)
+        return status_set(DVM_ENOMEM, "space: commit log");
+    s->log = l;
+    return DVM_OK;
+}
+
+/* Fills the merge frame of v: the newest content of the page (head) with
+ * the runner's runs from its frame on top; releases the runner's frame. */
+static void version_merge(mem_space *s, mem_version *v,
+                          const mem_version *head, uint32_t runner)
+{
+    uint8_t *dst = store_frame(s->store, v->frame);
+    if (head && head->frame)
+        memcpy(dst, store_frame(s->store, head->frame), STORE_FRAME_SIZE);
+    else
+        memset(dst, 0, STORE_FRAME_SIZE);
+    if (!runner) {
+        for (uint32_t i = 0; i < v->nruns; i++)
+            memset(dst + v->runs[i].off, 0, v->runs[i].len);
+        return;
+    }
+    diff_apply(dst, store_frame(s->store, runner), v->runs, v->nruns);
+    store_release(s->store, runner);
+}
+
+/* Second phase of install: links the prepared versions as epoch, merging
+ * where needed.  Cannot fail. */
+static void install_link(mem_space *s, uint64_t epoch, mem_version **vs,
+                         const mem_change *c, size_t n)
+{
+    mem_version *first = NULL;
+    for (size_t i = n; i-- > 0;) {
+        mem_version *v = vs[i];
+        space_slot *slot = slot_probe(s, v->page);
+        if (v->frame != c[i].frame)
+            version_merge(s, v, slot->head, c[i].frame);
+        if (!slot->head) {
+            slot->page = v->page;
+            s->npages++;
+        }
+        v->epoch = epoch;
+        v->older = slot->head;
+        slot->head = v;
+        v->next_in_commit = first;
+        first = v;
+    }
+    s->installed += n;
+    s->nversions += n;
+    s->log[s->log_off + s->nlog++] = (space_commit){first, s->installed};
+}
+
+dvm_status space_install(mem_space *s, uint64_t snap, const mem_change *c,
+                         size_t n, uint64_t *epoch)
+{
+    assert(s && (c || n == 0) && epoch && snap <= s->epoch);
+    dvm_status st = DVM_ENOMEM;
+    size_t nv = 0, nnew = 0;
+    mem_version **vs = dvm_malloc(n * sizeof *vs);
+    uint64_t *pg = dvm_malloc(n * sizeof *pg);
+    if (!vs || !pg) {
+        status_set(st, "space: install of %zu pages", n);
+        goto err_undo;
+    }
+    if ((st = new_pages(s, c, n, pg, &nnew)) ||
+        (st = table_reserve(s, nnew)) || (st = index_reserve(s, nnew)) ||
+        (st = log_reserve(s)))
+        goto err_undo;
+    for (; nv < n; nv++)
+        if ((st = version_new(s, snap, &c[nv], &vs[nv])))
+            goto err_undo;
+    install_link(s, s->epoch + 1, vs, c, n);
+    index_add(s, pg, nnew);
+    *epoch = ++s->epoch;
+    dvm_free(vs);
+    dvm_free(pg);
+    return DVM_OK;
+err_undo:
+    if (vs)
+        versions_undo(s, vs, c, nv);
+    dvm_free(vs);
+    dvm_free(pg);
+    return st;
+}
+
+/* ---- watchers ------------------------------------------------------------ */
+
+typedef struct changed_ctx {
+    uint64_t lo, hi, after, upto, except;
+} changed_ctx;
+
+/* space_walk callback: does a version in (after, upto] touch the range? */
+static int changed_page(void *arg, const mem_version *v)
+{
+    const changed_ctx *c = arg;
+    for (; v && v->epoch > c->after; v = v->older)
+        if (v->epoch <= c->upto && v->epoch != c->except &&
+            version_touches(v, c->lo, c->hi))
+            return 1;
+    return 0;
+}
+
+/* Versions installed by commits up to epoch e (gc_done <= e <= epoch). */
+static uint64_t log_cum(const mem_space *s, uint64_t e)
+{
+    if (e == s->gc_done)
+        return s->gc_cum;
+    return s->log[s->log_off + (e - s->gc_done - 1)].cum;
+}
+
+/* The commit-log way of space_changed_between (after >= gc_done). */
+static int changed_by_log(const mem_space *s, const changed_ctx *c)
+{
+    uint64_t plo = c->lo / DIFF_PAGE, phi = (c->hi - 1) / DIFF_PAGE;
+    for (uint64_t e = c->after + 1; e <= c->upto; e++) {
+        if (e == c->except)
+            continue;
+        const mem_version *v = s->log[s->log_off + (e - s->gc_done - 1)].first;
+        for (; v; v = v->next_in_commit)
+            if (v->page >= plo && v->page <= phi &&
+                version_touches(v, c->lo, c->hi))
+                return 1;
+    }
+    return 0;
+}
+
+int space_changed_between(const mem_space *s, uint64_t lo, uint64_t hi,
+                          uint64_t after, uint64_t upto, uint64_t except)
+{
+    assert(s);
+    if (upto > s->epoch)
+        upto = s->epoch;
+    if (lo >= hi || after >= upto)
+        return 0;
+    changed_ctx c = {lo, hi, after, upto, except};
+    uint64_t plo = lo / DIFF_PAGE, phi = (hi - 1) / DIFF_PAGE + 1;
+    uint64_t range_cost = phi - plo < s->npages ? phi - plo : s->npages;
+    if (after >= s->gc_done) {
+        uint64_t log_cost = (upto - after) + log_cum(s, upto) -
+                            log_cum(s, after);
+        if (log_cost <= range_cost)
+            return changed_by_log(s, &c);
+    }
+    return space_walk(s, plo, phi, changed_page, &c);
+}
+
+/* ---- garbage collection -------------------------------------------------- */
+
+/* Frees every version older than v on its page (all garbage: v is visible
+ * to the oldest live snapshot). */
+static void chain_cut(mem_space *s, mem_version *v)
+{
+    mem_version *w = v->older;
+    v->older = NULL;
+    while (w) {
+        mem_version *older = w->older;
+        version_free(s, w);
+        w = older;
+    }
+}
+
+void space_gc(mem_space *s, uint64_t oldest_live)
+{
+    assert(s);
+    uint64_t target = oldest_live < s->epoch ? oldest_live : s->epoch;
+    while (s->gc_done < target) {
+        space_commit *cm = &s->log[s->log_off];
+        for (mem_version *v = cm->first; v; v = v->next_in_commit)
+            chain_cut(s, v);
+        s->gc_cum = cm->cum;
+        s->gc_done++;
+        s->log_off++;
+        s->nlog--;
+    }
+    if (s->nlog == 0)
+        s->log_off = 0;
+}
+
+void space_get_stats(const mem_space *s, space_stats *out)
+{
+    assert(s && out);
+    out->pages = s->npages;
+    out->versions = s->nversions;
+    out->freed = s->freed;
+}

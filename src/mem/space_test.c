@@ -1,0 +1,498 @@
+/*
+ * space_test.c -- page versions: snapshots, conflicts, install paths,
+ * watchers' change queries, GC, and a randomized model of full copies.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "mem/space.h"
+
+typedef struct fixture {
+    mem_store *store;
+    mem_space *space;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f || store_create(1 << 16, &f->store) ||
+        space_create(f->store, &f->space))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    space_destroy(f->space);
+    assert_int_equal(store_in_use(f->store), 0);
+    store_destroy(f->store);
+    free(f);
+    return 0;
+}
+
+/* A runner's page: a fresh frame holding the snapshot's content. */
+static uint32_t runner_page(fixture *f, uint64_t page, uint64_t snap)
+{
+    uint32_t fr, base = space_lookup(f->space, page, snap);
+    assert_int_equal(store_alloc(f->store, &fr), DVM_OK);
+    uint8_t *p = store_frame(f->store, fr);
+    if (base)
+        memcpy(p, store_frame(f->store, base), STORE_FRAME_SIZE);
+    else
+        memset(p, 0, STORE_FRAME_SIZE);
+    return fr;
+}
+
+/* Commits len bytes of value val at byte address addr (within one page)
+ * on snapshot snap.  Returns the status; *epoch set on success. */
+static dvm_status write_bytes(fixture *f, uint64_t snap, uint64_t addr,
+                              unsigned len, uint8_t val, uint64_t *epoch)
+{
+    static mem_run runs[DIFF_MAX_RUNS];
+    uint64_t page = addr / DIFF_PAGE;
+    uint32_t base = space_lookup(f->space, page, snap);
+    uint32_t fr = runner_page(f, page, snap);
+    memset(store_frame(f->store, fr) + addr % DIFF_PAGE, val, len);
+    size_t n = diff_page(base ? store_frame(f->store, base) : NULL,
+                         store_frame(f->store, fr), runs);
+    mem_change c = {page, fr, (uint32_t)n, runs};
+    dvm_status st = space_validate(f->space, snap, &c, 1);
+    if (!st)
+        st = space_install(f->space, snap, &c, 1, epoch);
+    if (st)
+        store_release(f->store, fr);
+    return st;
+}
+
+static uint8_t read_byte(fixture *f, uint64_t addr, uint64_t snap)
+{
+    uint32_t fr = space_lookup(f->space, addr / DIFF_PAGE, snap);
+    return fr ? store_frame(f->store, fr)[addr % DIFF_PAGE] : 0;
+}
+
+static void test_versions_and_snapshots(void **state)
+{
+    fixture *f = *state;
+    uint64_t e1, e2, e3;
+    assert_int_equal(space_epoch(f->space), 0);
+    assert_int_equal(space_lookup(f->space, 0x40000, 0), 0);
+    assert_int_equal(write_bytes(f, 0, 0x40000000, 4, 1, &e1), DVM_OK);
+    assert_int_equal(write_bytes(f, e1, 0x40000000, 2, 2, &e2), DVM_OK);
+    assert_int_equal(write_bytes(f, e2, 0x40001000, 1, 3, &e3), DVM_OK);
+    assert_int_equal(e1, 1);
+    assert_int_equal(e3, 3);
+    assert_int_equal(space_epoch(f->space), 3);
+    assert_int_equal(read_byte(f, 0x40000000, 0), 0);
+    assert_int_equal(read_byte(f, 0x40000000, e1), 1);
+    assert_int_equal(read_byte(f, 0x40000000, e2), 2);
+    assert_int_equal(read_byte(f, 0x40000003, e3), 1);
+    assert_int_equal(read_byte(f, 0x40001000, e2), 0);
+    assert_int_equal(read_byte(f, 0x40001000, e3), 3);
+    space_stats st;
+    space_get_stats(f->space, &st);
+    assert_int_equal(st.pages, 2);
+    assert_int_equal(st.versions, 3);
+    assert_int_equal(store_in_use(f->store), 3);
+}
+
+static void test_byte_conflicts(void **state)
+{
+    fixture *f = *state;
+    uint64_t e, a = 0x40000000;
+    assert_int_equal(write_bytes(f, 0, a + 10, 4, 1, &e), DVM_OK);
+    /* On snapshot 0: bytes 14.. and ..9 are adjacent, not overlapping. */
+    assert_int_equal(write_bytes(f, 0, a + 14, 2, 7, &e), DVM_OK);
+    assert_int_equal(write_bytes(f, 0, a + 6, 4, 7, &e), DVM_OK);
+    assert_int_equal(write_bytes(f, 0, a + 13, 1, 7, &e), DVM_ECONFLICT);
+    assert_int_equal(write_bytes(f, 0, a + 9, 1, 9, &e), DVM_ECONFLICT);
+    /* A snapshot after those commits does not conflict with them. */
+    assert_int_equal(write_bytes(f, e, a + 8, 8, 9, &e), DVM_OK);
+    /* Writing a byte with the value it had is no change, no conflict. */
+    uint64_t snap = e - 1;
+    assert_int_equal(write_bytes(f, snap, a + 100, 1, 0, &e), DVM_OK);
+    assert_int_equal(read_byte(f, a + 8, e), 9);
+    assert_int_equal(read_byte(f, a + 6, e), 7);
+}
+
+static void test_adopt_and_merge(void **state)
+{
+    fixture *f = *state;
+    uint64_t e1, e2, page = 0x40000;
+    uint32_t fr = runner_page(f, page, 0);
+    store_frame(f->store, fr)[5] = 5;
+    mem_run r1 = {5, 1};
+    mem_change c = {page, fr, 1, &r1};
+    assert_int_equal(space_install(f->space, 0, &c, 1, &e1), DVM_OK);
+    assert_int_equal(space_lookup(f->space, page, e1), fr);      /* adopted */
+    /* A runner on snapshot 0 writes byte 7: merged onto e1's content. */
+    uint32_t fr2 = runner_page(f, page, 0);
+    store_frame(f->store, fr2)[7] = 7;
+    mem_run r2 = {7, 1};
+    mem_change c2 = {page, fr2, 1, &r2};
+    assert_int_equal(space_validate(f->space, 0, &c2, 1), DVM_OK);
+    size_t used = store_in_use(f->store);
+    assert_int_equal(space_install(f->space, 0, &c2, 1, &e2), DVM_OK);
+    assert_int_equal(store_in_use(f->store), used); /* +merge, -runner's */
+    uint32_t m = space_lookup(f->space, page, e2);
+    assert_int_not_equal(m, fr2);
+    assert_int_not_equal(m, fr);
+    assert_int_equal(store_frame(f->store, m)[5], 5);
+    assert_int_equal(store_frame(f->store, m)[7], 7);
+    assert_int_equal(store_frame(f->store, fr)[7], 0);  /* immutable */
+}
+
+static void test_install_errors(void **state)
+{
+    (void)state;
+    mem_store *st;
+    mem_space *sp;
+    assert_int_equal(store_create(3, &st), DVM_OK);    /* 2 frames */
+    assert_int_equal(space_create(st, &sp), DVM_OK);
+    uint32_t a, b;
+    assert_int_equal(store_alloc(st, &a), DVM_OK);
+    assert_int_equal(store_alloc(st, &b), DVM_OK);
+    mem_run r = {0, 1}, r2 = {1, 1};
+    store_frame(st, a)[0] = 1;
+    mem_change c = {9, a, 1, &r};
+    uint64_t e = 0, e2 = 77;
+    assert_int_equal(space_install(sp, 0, &c, 1, &e), DVM_OK);
+    /* Merge path needs a frame and the store is full. */
+    mem_change c2 = {9, b, 1, &r2};
+    assert_int_equal(space_install(sp, 0, &c2, 1, &e2), DVM_ENOMEM);
+    assert_int_equal(e2, 77);
+    assert_int_equal(space_epoch(sp), 1);
+    assert_int_equal(store_in_use(st), 2);          /* b still the caller's */
+    /* A page twice in one commit is refused. */
+    mem_change dup[2] = {{10, b, 1, &r}, {10, b, 1, &r2}};
+    assert_int_equal(space_install(sp, 1, dup, 2, &e2), DVM_EINVAL);
+    store_release(st, b);
+    space_destroy(sp);
+    assert_int_equal(store_in_use(st), 0);
+    store_destroy(st);
+}
+
+typedef struct seen {
+    uint64_t pages[64];
+    size_t n;
+} seen;
+
+static void record_page(void *arg, uint64_t page, uint32_t frame)
+{
+    seen *s = arg;
+    assert_int_not_equal(frame, 0);
+    s->pages[s->n++] = page;
+}
+
+static void test_visible_pages(void **state)
+{
+    fixture *f = *state;
+    uint64_t pages[] = {0x40000, 0x40001, 0x50000, 0x3fffffff0, 0x40005};
+    uint64_t e = 0;
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(write_bytes(f, e, pages[i] * DIFF_PAGE, 1, 1, &e),
+                         DVM_OK);
+    /* Many more pages so the index has both a main and a recent part. */
+    for (uint64_t p = 0; p < 3000; p++)
+        assert_int_equal(write_bytes(f, e, (0x100000 + p * 7) * DIFF_PAGE,
+                                     1, 1, &e), DVM_OK);
+    seen s = {{0}, 0};
+    assert_int_equal(space_visible_pages(f->space, 0x40000, 1ull << 34, 5,
+                                         64, record_page, &s), 5);
+    uint64_t want[] = {0x40000, 0x40001, 0x40005, 0x50000, 0x3fffffff0};
+    assert_memory_equal(s.pages, want, sizeof want);
+    s.n = 0;    /* snapshot 2 sees only the first two */
+    assert_int_equal(space_visible_pages(f->space, 0x40000, 1ull << 34, 2,
+                                         64, record_page, &s), 2);
+    s.n = 0;
+    assert_int_equal(space_visible_pages(f->space, 0x40001, 0x40002, e, 64,
+                                         record_page, &s), 1);
+    assert_int_equal(s.pages[0], 0x40001);
+    s.n = 0;
+    assert_int_equal(space_visible_pages(f->space, 0, UINT64_MAX, e, 3,
+                                         record_page, &s), 3);
+    assert_int_equal(s.pages[2], 0x40005);
+    s.n = 0;
+    assert_int_equal(space_visible_pages(f->space, 0x100000 + 700, 0x100000
+                                         + 770, e, 64, record_page, &s), 10);
+}
+
+static void test_changed_between(void **state)
+{
+    fixture *f = *state;
+    uint64_t a = 0x40000000, e0, e1, e2, e3;
+    assert_int_equal(write_bytes(f, 0, a + 100, 1, 1, &e0), DVM_OK);
+    assert_int_equal(write_bytes(f, e0, a + 5 * 4096 + 7, 2, 1, &e1),
+                     DVM_OK);
+    assert_int_equal(write_bytes(f, e1, a + 200, 1, 1, &e2), DVM_OK);
+    assert_int_equal(write_bytes(f, e2, a + 300, 1, 1, &e3), DVM_OK);
+    mem_space *s = f->space;
+    assert_true(space_changed_between(s, a, a + 101, 0, e3, 0));
+    assert_false(space_changed_between(s, a, a + 100, 0, e3, 0));
+    assert_false(space_changed_between(s, a + 101, a + 200, 0, e3, 0));
+    assert_false(space_changed_between(s, a, a + 101, e0, e3, 0));
+    assert_false(space_changed_between(s, a, a + 101, 0, e3, e0));
+    /* A range over many pages, the change on page 5. */
+    assert_true(space_changed_between(s, a + 4096, a + 100 * 4096, e0, e1,
+                                      0));
+    assert_true(space_changed_between(s, a + 5 * 4096 + 8, a + 5 * 4096 + 9,
+                                      0, e3, 0));
+    assert_false(space_changed_between(s, a + 5 * 4096 + 9, a + 1000000, 0,
+                                       e3, 0));
+    assert_false(space_changed_between(s, a + 4096, a + 100 * 4096, e0, e3,
+                                       e1));
+    assert_true(space_changed_between(s, 0, UINT64_MAX, e2, e3, 0));
+    assert_false(space_changed_between(s, 0, UINT64_MAX, e3, e3, 0));
+    /* Past the GC horizon only the page walk can answer. */
+    space_gc(s, e1);
+    assert_true(space_changed_between(s, a, a + 201, e1, e3, 0));
+    assert_false(space_changed_between(s, a, a + 201, e2, e3, 0));
+}
+
+static void test_gc_frees_exactly(void **state)
+{
+    fixture *f = *state;
+    uint64_t a = 0x40000000, e[6];
+    e[0] = 0;
+    for (int i = 1; i < 6; i++)
+        assert_int_equal(write_bytes(f, e[i - 1], a + (unsigned)i, 1,
+                                     (uint8_t)i, &e[i]), DVM_OK);
+    assert_int_equal(store_in_use(f->store), 5);
+    space_gc(f->space, e[2]);           /* keeps e2 (newest <= 2), e3.. */
+    assert_int_equal(store_in_use(f->store), 4);
+    assert_int_equal(read_byte(f, a + 2, e[2]), 2);
+    assert_int_equal(read_byte(f, a + 1, e[2]), 1);
+    assert_int_equal(read_byte(f, a + 4, e[4]), 4);
+    space_gc(f->space, e[2]);           /* idempotent */
+    assert_int_equal(store_in_use(f->store), 4);
+    space_gc(f->space, 1000);           /* only the newest remains */
+    assert_int_equal(store_in_use(f->store), 1);
+    assert_int_equal(read_byte(f, a + 5, e[5]), 5);
+    space_stats st;
+    space_get_stats(f->space, &st);
+    assert_int_equal(st.versions, 1);
+    assert_int_equal(st.freed, 4);
+    /* Commits after a GC past the epoch are collected by the next GC. */
+    uint64_t e6, e7;
+    assert_int_equal(write_bytes(f, e[5], a, 1, 6, &e6), DVM_OK);
+    assert_int_equal(write_bytes(f, e6, a, 1, 7, &e7), DVM_OK);
+    space_gc(f->space, e7);
+    assert_int_equal(store_in_use(f->store), 1);
+    assert_int_equal(read_byte(f, a, e7), 7);
+}
+
+/* ---- randomized model ---------------------------------------------------- */
+
+#define MP 24                   /* model pages */
+#define MBYTES ((int)(MP * DIFF_PAGE))
+#define MAXE 1200
+
+static uint64_t model_page(int i)
+{
+    return i < 12 ? 0x40000 + (uint64_t)i : 0x90000 + (uint64_t)i * 1000;
+}
+
+typedef struct model {
+    uint8_t *mem[MAXE + 1];     /* full copies per epoch (NULL: dropped) */
+    uint32_t *lastw;            /* epoch of the last write of each byte */
+    uint8_t (*chg)[MBYTES / 8]; /* bitmap of bytes each epoch changed */
+} model;
+
+static int model_changed(const model *m, int lo, int hi, uint64_t after,
+                         uint64_t upto, uint64_t except)
+{
+    for (uint64_t e = after + 1; e <= upto; e++)
+        for (int b = lo; b < hi && e != except; b++)
+            if (m->chg[e][b / 8] & (1 << (b % 8)))
+                return 1;
+    return 0;
+}
+
+static void check_snapshot(fixture *f, const model *m, uint64_t e)
+{
+    for (int i = 0; i < MP; i++) {
+        uint32_t fr = space_lookup(f->space, model_page(i), e);
+        const uint8_t *want = m->mem[e] + i * DIFF_PAGE;
+        if (fr)
+            assert_memory_equal(store_frame(f->store, fr), want, DIFF_PAGE);
+        else
+            for (int k = 0; k < (int)DIFF_PAGE; k++)
+                assert_int_equal(want[k], 0);
+    }
+}
+
+/* One runner: snapshot snap, writes a few random stretches on 1-3 pages. */
+static void model_step(fixture *f, model *m, uint64_t snap, unsigned *seed)
+{
+    static mem_run runs[4][DIFF_MAX_RUNS];
+    static uint8_t rp[4][DIFF_PAGE];    /* the runner's pages */
+    mem_change c[4];
+    int np = 1 + rand_r(seed) % 3, used[MP] = {0};
+    int conflict = 0, n = 0;
+    for (int k = 0; k < np; k++) {
+        int i = rand_r(seed) % MP;
+        if (used[i])
+            continue;
+        used[i] = 1;
+        uint32_t fr = runner_page(f, model_page(i), snap);
+        uint8_t *p = store_frame(f->store, fr);
+        for (int w = rand_r(seed) % 4; w >= 0; w--) {
+            int off = rand_r(seed) % DIFF_PAGE;
+            int len = 1 + rand_r(seed) % (w == 0 ? 200 : 8);
+            for (int b = off; b < off + len && b < (int)DIFF_PAGE; b++)
+                p[b] = (uint8_t)rand_r(seed);
+        }
+        uint32_t base = space_lookup(f->space, model_page(i), snap);
+        size_t nr = diff_page(base ? store_frame(f->store, base) : NULL, p,
+                              runs[n]);
+        for (size_t r = 0; r < nr; r++)
+            for (int b = runs[n][r].off; b < runs[n][r].off + runs[n][r].len;
+                 b++)
+                conflict |= m->lastw[i * DIFF_PAGE + b] > snap;
+        memcpy(rp[n], p, DIFF_PAGE);
+        c[n] = (mem_change){model_page(i), fr, (uint32_t)nr, runs[n]};
+        n++;
+    }
+    dvm_status st = space_validate(f->space, snap, c, (size_t)n);
+    assert_int_equal(st, conflict ? DVM_ECONFLICT : DVM_OK);
+    if (conflict) {
+        for (int k = 0; k < n; k++)
+            store_release(f->store, c[k].frame);
+        return;
+    }
+    uint64_t e;
+    uint8_t *next = malloc(MBYTES);
+    assert_non_null(next);
+    assert_int_equal(space_install(f->space, snap, c, (size_t)n, &e), DVM_OK);
+    assert_true(e <= MAXE);
+    assert_non_null(m->mem[e - 1]);     /* the newest copy is always kept */
+    memcpy(next, m->mem[e - 1], MBYTES);
+    for (int k = 0; k < n; k++) {
+        int i = 0;
+        while (model_page(i) != c[k].page)
+            i++;
+        for (uint32_t r = 0; r < c[k].nruns; r++)
+            for (int b = c[k].runs[r].off;
+                 b < c[k].runs[r].off + c[k].runs[r].len; b++) {
+                int at = i * DIFF_PAGE + b;
+                next[at] = rp[k][b];
+                m->lastw[at] = (uint32_t)e;
+                m->chg[e][at / 8] |= (uint8_t)(1 << (at % 8));
+            }
+    }
+    m->mem[e] = next;
+}
+
+static void test_random_model(void **state)
+{
+    fixture *f = *state;
+    model m = {{0}, calloc(MBYTES, 4), calloc(MAXE + 1, MBYTES / 8)};
+    m.mem[0] = calloc(1, MBYTES);
+    uint64_t live[8] = {0};
+    unsigned seed = 42;
+    for (int step = 0; step < 1000; step++) {
+        uint64_t snap = live[rand_r(&seed) % 8];
+        model_step(f, &m, snap, &seed);
+        uint64_t now = space_epoch(f->space);
+        if (rand_r(&seed) % 3 == 0)
+            live[rand_r(&seed) % 8] = now;      /* a new snapshot */
+        if (step % 10 == 9) {
+            uint64_t oldest = now;
+            for (int k = 0; k < 8; k++)
+                oldest = live[k] < oldest ? live[k] : oldest;
+            space_gc(f->space, oldest);
+            for (uint64_t e = 0; e < oldest; e++) {
+                free(m.mem[e]);
+                m.mem[e] = NULL;
+            }
+            for (int k = 0; k < 8; k++)
+                check_snapshot(f, &m, live[k]);
+            check_snapshot(f, &m, now);
+            space_stats st;
+            space_get_stats(f->space, &st);
+            assert_int_equal(store_in_use(f->store), st.versions);
+            /* Watch queries from a live snapshot. */
+            for (int q = 0; q < 20; q++) {
+                int lo = rand_r(&seed) % MBYTES;
+                int hi = lo + 1 + rand_r(&seed) % (q < 10 ? 64 : MBYTES - lo);
+                if (hi > MBYTES)
+                    hi = MBYTES;
+                /* Model bytes are contiguous only within a page group. */
+                int pg = lo / DIFF_PAGE;
+                if (hi > (pg + 1) * (int)DIFF_PAGE && (pg >= 11 ||
+                    hi > 12 * (int)DIFF_PAGE))
+                    hi = (pg + 1) * DIFF_PAGE;
+                uint64_t after = live[q % 8], except = now - (uint64_t)(q % 3);
+                uint64_t alo = model_page(pg) * DIFF_PAGE + lo % DIFF_PAGE;
+                uint64_t ahi = alo + (uint64_t)(hi - lo);
+                assert_int_equal(space_changed_between(f->space, alo, ahi,
+                                                       after, now, except),
+                                 model_changed(&m, lo, hi, after, now,
+                                               except));
+            }
+        }
+    }
+    for (int e = 0; e <= MAXE; e++)
+        free(m.mem[e]);
+    free(m.lastw);
+    free(m.chg);
+}
+
+/* A large commit: 60000 pages in one install, then a sparse large walk. */
+static void test_large_commit(void **state)
+{
+    fixture *f = *state;
+    enum { N = 60000 };
+    mem_change *c = malloc(N * sizeof *c);
+    mem_run r = {0, 8};
+    for (uint32_t i = 0; i < N; i++) {
+        c[i] = (mem_change){0x40000 + i, 0, 1, &r};
+        assert_int_equal(store_alloc(f->store, &c[i].frame), DVM_OK);
+        memcpy(store_frame(f->store, c[i].frame), &i, 4);
+    }
+    uint64_t e, e2;
+    assert_int_equal(space_validate(f->space, 0, c, N), DVM_OK);
+    assert_int_equal(space_install(f->space, 0, c, N, &e), DVM_OK);
+    mem_change small = {0x30, 0, 1, &r};
+    assert_int_equal(store_alloc(f->store, &small.frame), DVM_OK);
+    assert_int_equal(space_install(f->space, e, &small, 1, &e2), DVM_OK);
+    space_stats st;
+    space_get_stats(f->space, &st);
+    assert_int_equal(st.pages, N + 1);
+    seen s = {{0}, 0};
+    assert_int_equal(space_visible_pages(f->space, 0x40000 + 1000, 1ull << 34,
+                                         e, 64, record_page, &s), 64);
+    assert_int_equal(s.pages[63], 0x40000 + 1063);
+    assert_true(space_changed_between(f->space, 0, UINT64_MAX, 0, e, 0));
+    assert_false(space_changed_between(f->space, 0x40000 * 4096ull + 8,
+                                       0x50000 * 4096ull, e, e2, 0));
+    free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_versions_and_snapshots, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_byte_conflicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_adopt_and_merge, setup, teardown),
+        cmocka_unit_test(test_install_errors),
+        cmocka_unit_test_setup_teardown(test_visible_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_between, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_gc_frees_exactly, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_random_model, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_commit, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,121 @@
+/*
+ * store_test.c -- the frame store: allocation, reuse, sharing, trimming.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "mem/store.h"
+
+static void test_alloc_release(void **state)
+{
+    (void)state;
+    mem_store *s;
+    assert_int_equal(store_create(16, &s), DVM_OK);
+    assert_int_equal(store_max_frames(s), 16);
+    assert_int_equal(store_in_use(s), 0);
+    uint32_t ids[15];
+    for (int i = 0; i < 15; i++) {
+        assert_int_equal(store_alloc(s, &ids[i]), DVM_OK);
+        assert_int_not_equal(ids[i], 0);
+        for (int j = 0; j < i; j++)
+            assert_int_not_equal(ids[i], ids[j]);
+        memset(store_frame(s, ids[i]), i, STORE_FRAME_SIZE);
+    }
+    assert_int_equal(store_in_use(s), 15);
+    uint32_t x = 77;
+    assert_int_equal(store_alloc(s, &x), DVM_ENOMEM);
+    assert_int_equal(x, 77);    /* untouched on failure */
+    store_release(s, ids[3]);
+    store_release(s, ids[9]);
+    assert_int_equal(store_in_use(s), 13);
+    assert_int_equal(store_alloc(s, &x), DVM_OK);
+    assert_int_equal(x, ids[9]);        /* LIFO */
+    assert_int_equal(store_alloc(s, &x), DVM_OK);
+    assert_int_equal(x, ids[3]);
+    assert_int_equal(store_frame(s, ids[5])[100], 5);
+    store_destroy(s);
+    store_destroy(NULL);
+}
+
+static void test_bad_size(void **state)
+{
+    (void)state;
+    mem_store *s = NULL;
+    assert_int_equal(store_create(1, &s), DVM_EINVAL);
+    assert_null(s);
+}
+
+/* A child process attaches the fd and sees and writes the same frames. */
+static void test_attach_shared(void **state)
+{
+    (void)state;
+    mem_store *s;
+    assert_int_equal(store_create(1024, &s), DVM_OK);
+    uint32_t a, b;
+    assert_int_equal(store_alloc(s, &a), DVM_OK);
+    assert_int_equal(store_alloc(s, &b), DVM_OK);
+    memset(store_frame(s, a), 0x5a, STORE_FRAME_SIZE);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        mem_store *c;
+        if (store_attach(store_fd(s), 1024, &c))
+            _exit(2);
+        int ok = store_frame(c, a)[4095] == 0x5a;
+        memset(store_frame(c, b), 0xa5, STORE_FRAME_SIZE);
+        store_destroy(c);
+        _exit(ok ? 0 : 1);
+    }
+    int ws;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), 0);
+    assert_int_equal(store_frame(s, b)[17], 0xa5);
+    store_destroy(s);
+}
+
+/* Releasing many frames punches the cold ones; reuse still works. */
+static void test_trim(void **state)
+{
+    (void)state;
+    enum { N = 70000 };
+    mem_store *s;
+    assert_int_equal(store_create(N + 1, &s), DVM_OK);
+    uint32_t *ids = malloc(N * sizeof *ids);
+    assert_non_null(ids);
+    for (uint32_t i = 0; i < N; i++) {
+        assert_int_equal(store_alloc(s, &ids[i]), DVM_OK);
+        store_frame(s, ids[i])[0] = 1;
+    }
+    for (uint32_t i = 0; i < N; i++)
+        store_release(s, ids[i]);
+    assert_int_equal(store_in_use(s), 0);
+    /* The oldest released frame was punched: it reads as zero. */
+    assert_int_equal(store_frame(s, ids[0])[0], 0);
+    for (uint32_t i = 0; i < N; i++)
+        assert_int_equal(store_alloc(s, &ids[i]), DVM_OK);
+    assert_int_equal(store_in_use(s), N);
+    uint32_t x;
+    assert_int_equal(store_alloc(s, &x), DVM_ENOMEM);
+    free(ids);
+    store_destroy(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_alloc_release),
+        cmocka_unit_test(test_bad_size),
+        cmocka_unit_test(test_attach_shared),
+        cmocka_unit_test(test_trim),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

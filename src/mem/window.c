@@ -1,0 +1,689 @@
+/*
+ * window.c -- a runner's 2^46-byte address space, filled by userfaultfd.
+ *
+ * The window is ONE anonymous private mapping of 2^46 bytes, reserved with
+ * MAP_NORESERVE so that it costs nothing until pages arrive.  It is
+ * registered once with userfaultfd in MISSING mode: the first touch of a
+ * page that is not there suspends the touching thread in the kernel and
+ * queues a message on the uffd.  A handler thread, owned by the window,
+ * polls the uffd, asks the resolver for the content, and installs it with
+ * UFFDIO_COPY (or UFFDIO_ZEROPAGE when the resolver says zeros), which also
+ * wakes the faulting thread.  Nothing ever calls mmap or mprotect on part of
+ * the window, so the kernel keeps it as one VMA whatever the runner touches
+ * (per-page protections would hit vm.max_map_count at 65,530 pages).
+ *
+ * Every page that enters the window, by fault or by window_fill, is recorded
+ * in the touched set: a hash set (for "already there?") plus a list (for a
+ * cheap reset).  window_reset hands the listed pages back with
+ * MADV_DONTNEED, sorted and coalesced into runs, so the cost of a reset is
+ * proportional to what the last runner touched, not to the window.  The hash
+ * set is cleared in O(1) by bumping a generation number stored in each slot.
+ *
+ * Input windows (DISA_INPUT_BASE up to the system page) are read only and may
+ * be far larger than memory.  With a cap set, their pages live in a separate
+ * FIFO ring: when it is full the oldest input page is dropped again with
+ * MADV_DONTNEED.  Content is immutable, so a later read simply faults it back
+ * in with the same bytes.
+ *
+ * A prefix of the window may be made plain (window_plain): the private
+ * region, all zeros at the start of every runner.  A uffd round trip costs
+ * tens of microseconds on a busy VM (two thread switches), a kernel zero-fill
+ * fault one or two, and one madvise over the whole 1 GiB region, populated or
+ * not, a few; so the PR is left to the kernel, not tracked per page, and
+ * dropped wholesale at reset.
+ *
+ * Threads.  Two threads touch the bookkeeping: the engine thread (fill,
+ * reset, queries) and the handler thread (faults).  One mutex guards the
+ * sets, lists and failure status; the uffd ioctls themselves need no lock.
+ * The order "record, then install" in the handler is what makes reset safe:
+ * see handle_fault().
+ */
+#define _GNU_SOURCE
+#include "mem/window.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "isa/isa.h"
+#include "util/alloc.h"
+
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
+
+#define WIN_SIZE      (1ULL << DISA_ADDR_BITS)
+#define WIN_PAGE      4096ULL
+#define WIN_NPAGES    (WIN_SIZE / WIN_PAGE)
+#define WIN_IN_LO     (DISA_INPUT_BASE / WIN_PAGE)
+#define WIN_IN_HI     (DISA_SYSPAGE / WIN_PAGE)
+#define WIN_SORT_MIN  16        /* below this, coalesce in list order only */
+
+/* ---- page set ------------------------------------------------------------
+ * Open addressing with linear probing.  A slot holds gen << 34 | page; it is
+ * live when its generation is the set's current one, so clearing is gen++.
+ * Page numbers of a 2^46 window have 34 bits. */
+
+#define PS_BITS     34
+#define PS_MASK     ((1ULL << PS_BITS) - 1)
+#define PS_GEN_MAX  ((1ULL << (64 - PS_BITS)) - 1)
+
+typedef struct pset {
+    uint64_t *slot;
+    size_t cap, n;              /* cap: power of two; n: live slots */
+    uint64_t gen;               /* 1 .. PS_GEN_MAX */
+} pset;
+
+/* Home slot of page in a table of cap slots. */
+static size_t ps_home(const pset *s, uint64_t page)
+{
+    return (size_t)((page * 0x9E3779B97F4A7C15ULL) >> 20) & (s->cap - 1);
+}
+
+static int ps_live(const pset *s, uint64_t v)
+{
+    return (v >> PS_BITS) == s->gen;
+}
+
+/* Index of page's slot, or of the empty slot where it would go. */
+static size_t ps_find(const pset *s, uint64_t page)
+{
+    size_t i = ps_home(s, page);
+    while (ps_live(s, s->slot[i]) && (s->slot[i] & PS_MASK) != page)
+        i = (i + 1) & (s->cap - 1);
+    return i;
+}
+
+static dvm_status ps_init(pset *s, size_t cap)
+{
+    assert(cap && !(cap & (cap - 1)));
+    s->slot = dvm_calloc(cap, sizeof *s->slot);
+    if (!s->slot)
+        return status_set(DVM_ENOMEM, "window: page set of %zu slots", cap);
+    s->cap = cap;
+    s->n = 0;
+    s->gen = 1;
+    return DVM_OK;
+}
+
+static void ps_free(pset *s)
+{
+    dvm_free(s->slot);
+    memset(s, 0, sizeof *s);
+}
+
+static int ps_has(const pset *s, uint64_t page)
+{
+    return ps_live(s, s->slot[ps_find(s, page)]);
+}
+
+/* Doubles the table, keeping the live slots. */
+static dvm_status ps_grow(pset *s)
+{
+    pset t;
+    dvm_status st = ps_init(&t, s->cap * 2);
+    if (st)
+        return st;
+    for (size_t i = 0; i < s->cap; i++)
+        if (ps_live(s, s->slot[i])) {
+            uint64_t page = s->slot[i] & PS_MASK;
+            t.slot[ps_find(&t, page)] = t.gen << PS_BITS | page;
+            t.n++;
+        }
+    assert(t.n == s->n);
+    ps_free(s);
+    *s = t;
+    return DVM_OK;
+}
+
+/* Adds page: 1 if it was new, 0 if already there, DVM_ENOMEM. */
+static int ps_add(pset *s, uint64_t page)
+{
+    assert(page <= PS_MASK);
+    size_t i = ps_find(s, page);
+    if (ps_live(s, s->slot[i]))
+        return 0;
+    if ((s->n + 1) * 2 > s->cap) {
+        dvm_status st = ps_grow(s);
+        if (st)
+            return st;
+        i = ps_find(s, page);
+    }
+    s->slot[i] = s->gen << PS_BITS | page;
+    s->n++;
+    return 1;
+}
+
+/* Removes page if present (backward-shift deletion keeps probe chains
+ * intact without tombstones). */
+static void ps_del(pset *s, uint64_t page)
+{
+    size_t mask = s->cap - 1, i = ps_find(s, page), j = i;
+    if (!ps_live(s, s->slot[i]))
+        return;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!ps_live(s, s->slot[j]))
+            break;
+        size_t k = ps_home(s, s->slot[j] & PS_MASK);
+        /* Move slot j back to i unless its home lies cyclically in (i, j]. */
+        int stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (!stays) {
+            s->slot[i] = s->slot[j];
+            i = j;
+        }
+    }
+    s->slot[i] = 0;
+    s->n--;
+}
+
+/* Empties the set in O(1) (O(cap) once every 2^30 clears). */
+static void ps_clear(pset *s)
+{
+    s->n = 0;
+    if (++s->gen > PS_GEN_MAX) {
+        memset(s->slot, 0, s->cap * sizeof *s->slot);
+        s->gen = 1;
+    }
+}
+
+/* ---- the window ---------------------------------------------------------- */
+
+struct mem_window {
+    uint8_t *base;
+    int uffd;
+    int wake;                   /* eventfd: tells the handler to stop */
+    pthread_t thread;
+    int running;
+    window_resolve_fn resolve;
+    void *arg;
+    uint8_t *buf;               /* the handler's page buffer (aligned) */
+    uint8_t *zeros;             /* a page of zeros (aligned) */
+    uint64_t nplain;            /* pages [0, nplain) are plain memory */
+
+    pthread_mutex_t mu;         /* guards everything below */
+    pset seen;                  /* touched pages (input pages too if no cap) */
+    uint64_t *list;             /* the same pages, in order of arrival */
+    size_t nlist, caplist;
+    size_t input_cap;           /* 0: input pages are ordinary pages */
+    pset inseen;                /* capped input pages */
+    uint64_t *ring;             /* their FIFO: ring[(head + i) % input_cap] */
+    size_t ring_head, ring_n;
+    dvm_status failed;
+};
+
+uint8_t *window_base(const mem_window *w)
+{
+    return w->base;
+}
+
+static int is_input_page(uint64_t page)
+{
+    return page >= WIN_IN_LO && page < WIN_IN_HI;
+}
+
+/* Drops pages [page, page + n) from memory; they are missing again. */
+static void drop_pages(mem_window *w, uint64_t page, uint64_t n)
+{
+    int rc = madvise(w->base + page * WIN_PAGE, n * WIN_PAGE, MADV_DONTNEED);
+    assert(rc == 0);
+    (void)rc;
+}
+
+/* Records a capped input page; evicts the oldest when the ring is full.
+ * Called with mu held. */
+static dvm_status note_input(mem_window *w, uint64_t page)
+{
+    int added = ps_add(&w->inseen, page);
+    if (added <= 0)
+        return added;
+    if (w->ring_n == w->input_cap) {
+        uint64_t old = w->ring[w->ring_head];
+        w->ring_head = (w->ring_head + 1) % w->input_cap;
+        w->ring_n--;
+        ps_del(&w->inseen, old);
+        drop_pages(w, old, 1);
+    }
+    w->ring[(w->ring_head + w->ring_n) % w->input_cap] = page;
+    w->ring_n++;
+    return DVM_OK;
+}
+
+/* Records page as touched.  Called with mu held. */
+static dvm_status note_locked(mem_window *w, uint64_t page)
+{
+    if (w->input_cap && is_input_page(page))
+        return note_input(w, page);
+    int added = ps_add(&w->seen, page);
+    if (added <= 0)
+        return added;
+    if (w->nlist == w->caplist) {
+        uint64_t *l = dvm_grow(w->list, &w->caplist, w->nlist + 1,
+                               sizeof *l);
+        if (!l) {
+            ps_del(&w->seen, page);
+            return status_set(DVM_ENOMEM, "window: touched list");
+        }
+        w->list = l;
+    }
+    w->list[w->nlist++] = page;
+    return DVM_OK;
+}
+
+static dvm_status note_touched(mem_window *w, uint64_t page)
+{
+    pthread_mutex_lock(&w->mu);
+    dvm_status st = note_locked(w, page);
+    pthread_mutex_unlock(&w->mu);
+    return st;
+}
+
+/* Keeps the first failure since the last reset. */
+static void note_failure(mem_window *w, dvm_status st)
+{
+    pthread_mutex_lock(&w->mu);
+    if (!w->failed)
+        w->failed = st;
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Installs src (NULL: zeros) at missing page; returns 0, or -errno
+ * (-EEXIST when the page is already present).  Retries EAGAIN, which the
+ * kernel returns when the mapping changes under the copy. */
+static int install(mem_window *w, uint64_t page, const uint8_t *src)
+{
+    uint64_t dst = (uint64_t)(uintptr_t)(w->base + page * WIN_PAGE);
+    for (;;) {
+        int rc;
+        if (src) {
+            struct uffdio_copy c = { .dst = dst, .len = WIN_PAGE,
+                                     .src = (uint64_t)(uintptr_t)src };
+            rc = ioctl(w->uffd, UFFDIO_COPY, &c);
+        } else {
+            struct uffdio_zeropage z = { .range = { dst, WIN_PAGE } };
+            rc = ioctl(w->uffd, UFFDIO_ZEROPAGE, &z);
+        }
+        if (rc == 0)
+            return 0;
+        if (errno != EAGAIN && errno != EINTR)
+            return -errno;
+    }
+}
+
+/* Wakes threads waiting on page (used when the page raced in). */
+static void wake_page(mem_window *w, uint64_t page)
+{
+    struct uffdio_range r = {
+        (uint64_t)(uintptr_t)(w->base + page * WIN_PAGE), WIN_PAGE };
+    (void)ioctl(w->uffd, UFFDIO_WAKE, &r);
+}
+
+/*
+ * Resolves one missing-page fault (handler thread).
+ *
+ * The page is recorded as touched BEFORE it is installed.  Installing wakes
+ * the engine thread, which may finish its runner and call window_reset at
+ * once; had we recorded afterwards, reset could run first, miss the page,
+ * and the next runner would see the previous runner's bytes.  Recording
+ * first costs nothing if the install then fails: dropping a missing page is
+ * a no-op.  A resolver or install failure still maps zeros (the engine
+ * thread must never stay suspended) and is kept for window_failed().
+ */
+static void handle_fault(mem_window *w, uint64_t page, int write)
+{
+    dvm_status st = note_touched(w, page);
+    if (st)
+        note_failure(w, st);
+    int rc = w->resolve(w->arg, page, w->buf);
+    if (rc < 0) {
+        note_failure(w, rc);
+        rc = 1;
+    }
+    /* Zeros for a write: copy a zero page rather than map the shared zero
+     * page, which the write would at once fault again to copy. */
+    const uint8_t *src = rc == 1 ? (write ? w->zeros : NULL) : w->buf;
+    int err = install(w, page, src);
+    if (err == -EEXIST) {
+        wake_page(w, page);
+    } else if (err) {
+        note_failure(w, status_set(DVM_ESYS, "window: install page 0x%llx:"
+                                   " %s", (unsigned long long)page,
+                                   strerror(-err)));
+        if (install(w, page, NULL))
+            wake_page(w, page);
+    }
+}
+
+/* Reads and resolves the queued uffd messages; returns -1 on a dead uffd. */
+static int drain_uffd(mem_window *w)
+{
+    struct uffd_msg m[16];
+    ssize_t n = read(w->uffd, m, sizeof m);
+    if (n < 0)
+        return errno == EAGAIN || errno == EINTR ? 0 : -1;
+    for (size_t i = 0; i < (size_t)n / sizeof m[0]; i++) {
+        if (m[i].event != UFFD_EVENT_PAGEFAULT)
+            continue;
+        uint64_t a = m[i].arg.pagefault.address;
+        uint64_t off = a - (uint64_t)(uintptr_t)w->base;
+        assert(off < WIN_SIZE);
+        handle_fault(w, off / WIN_PAGE,
+                     !!(m[i].arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE));
+    }
+    return 0;
+}
+
+/* The handler thread: serves faults until the wake eventfd fires. */
+static void *handler_main(void *arg)
+{
+    mem_window *w = arg;
+    struct pollfd p[2] = { { w->uffd, POLLIN, 0 }, { w->wake, POLLIN, 0 } };
+    for (;;) {
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (p[1].revents)
+            break;
+        if ((p[0].revents & POLLIN) && drain_uffd(w) < 0)
+            break;
+        if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL))
+            break;
+    }
+    return NULL;
+}
+
+/* Opens a userfaultfd, unprivileged (user-mode faults only) if possible. */
+static dvm_status open_uffd(int *out)
+{
+    int fd = (int)syscall(SYS_userfaultfd,
+                          O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+    if (fd < 0)
+        fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return status_set_errno(DVM_ESYS, "window: userfaultfd (check "
+                                "vm.unprivileged_userfaultfd)");
+    struct uffdio_api api = { .api = UFFD_API, .features = 0 };
+    if (ioctl(fd, UFFDIO_API, &api) < 0) {
+        close(fd);
+        return status_set_errno(DVM_ESYS, "window: UFFDIO_API");
+    }
+    *out = fd;
+    return DVM_OK;
+}
+
+/* Maps the window and registers it with w->uffd. */
+static dvm_status map_window(mem_window *w)
+{
+    void *p = mmap(NULL, WIN_SIZE, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return status_set_errno(DVM_ESYS, "window: mmap of 2^46 bytes");
+    struct uffdio_register reg = {
+        .range = { (uint64_t)(uintptr_t)p, WIN_SIZE },
+        .mode = UFFDIO_REGISTER_MODE_MISSING };
+    if (ioctl(w->uffd, UFFDIO_REGISTER, &reg) < 0) {
+        dvm_status st = status_set_errno(DVM_ESYS, "window: UFFDIO_REGISTER");
+        munmap(p, WIN_SIZE);
+        return st;
+    }
+    uint64_t need = 1ULL << _UFFDIO_COPY | 1ULL << _UFFDIO_ZEROPAGE |
+                    1ULL << _UFFDIO_WAKE;
+    assert((reg.ioctls & need) == need);
+    w->base = p;
+    return DVM_OK;
+}
+
+dvm_status window_open(window_resolve_fn resolve, void *arg,
+                       mem_window **out)
+{
+    assert(resolve && out);
+    dvm_status st;
+    mem_window *w = dvm_calloc(1, sizeof *w);
+    if (!w)
+        return status_set(DVM_ENOMEM, "window: state");
+    w->resolve = resolve;
+    w->arg = arg;
+    pthread_mutex_init(&w->mu, NULL);
+    if (posix_memalign((void **)&w->buf, WIN_PAGE, 2 * WIN_PAGE)) {
+        w->buf = NULL;
+        st = status_set(DVM_ENOMEM, "window: page buffer");
+        goto err_state;
+    }
+    w->zeros = w->buf + WIN_PAGE;
+    memset(w->zeros, 0, WIN_PAGE);
+    if ((st = ps_init(&w->seen, 1024)))
+        goto err_buf;
+    if ((st = open_uffd(&w->uffd)))
+        goto err_set;
+    if ((st = map_window(w)))
+        goto err_uffd;
+    w->wake = eventfd(0, EFD_CLOEXEC);
+    if (w->wake < 0) {
+        st = status_set_errno(DVM_ESYS, "window: eventfd");
+        goto err_map;
+    }
+    if (pthread_create(&w->thread, NULL, handler_main, w)) {
+        st = status_set(DVM_ESYS, "window: cannot start the fault handler");
+        goto err_wake;
+    }
+    w->running = 1;
+    *out = w;
+    return DVM_OK;
+
+err_wake:
+    close(w->wake);
+err_map:
+    munmap(w->base, WIN_SIZE);
+err_uffd:
+    close(w->uffd);
+err_set:
+    ps_free(&w->seen);
+err_buf:
+    free(w->buf);
+err_state:
+    pthread_mutex_destroy(&w->mu);
+    dvm_free(w);
+    return st;
+}
+
+/* Stops the handler thread (no faults may be pending). */
+static void stop_handler(mem_window *w)
+{
+    uint64_t one = 1;
+    ssize_t n = write(w->wake, &one, sizeof one);
+    assert(n == sizeof one);
+    (void)n;
+    pthread_join(w->thread, NULL);
+    w->running = 0;
+}
+
+void window_close(mem_window *w)
+{
+    if (!w)
+        return;
+    if (w->running)
+        stop_handler(w);
+    close(w->wake);
+    munmap(w->base, WIN_SIZE);
+    close(w->uffd);
+    ps_free(&w->seen);
+    ps_free(&w->inseen);
+    dvm_free(w->list);
+    dvm_free(w->ring);
+    free(w->buf);
+    pthread_mutex_destroy(&w->mu);
+    dvm_free(w);
+}
+
+void window_set_input_cap(mem_window *w, size_t max_pages)
+{
+    pthread_mutex_lock(&w->mu);
+    assert(!w->ring_n && !w->input_cap);
+    uint64_t *ring = max_pages ? dvm_calloc(max_pages, sizeof *ring) : NULL;
+    /* Without memory for the ring the window stays uncapped: correct, only
+     * less frugal. */
+    if (ring && ps_init(&w->inseen, 64) == DVM_OK) {
+        w->ring = ring;
+        w->input_cap = max_pages;
+    } else {
+        dvm_free(ring);
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * Unregistering a prefix splits the kernel's VMA in two (registered and
+ * not): a fixed cost of one mapping, never one per page.
+ */
+dvm_status window_plain(mem_window *w, uint64_t npages)
+{
+    assert(!w->nplain && npages && npages < WIN_NPAGES);
+    struct uffdio_range r = { (uint64_t)(uintptr_t)w->base,
+                              npages * WIN_PAGE };
+    if (ioctl(w->uffd, UFFDIO_UNREGISTER, &r) < 0)
+        return status_set_errno(DVM_ESYS, "window: UFFDIO_UNREGISTER");
+    w->nplain = npages;
+    return DVM_OK;
+}
+
+/*
+ * Eager copy (engine thread, between runners).  A missing page gets
+ * UFFDIO_COPY, which never faults; a page already present (EEXIST) is
+ * overwritten in place, which cannot fault either.  As in handle_fault, the
+ * page is recorded before it can be seen.
+ */
+dvm_status window_fill(mem_window *w, uint64_t page, const uint8_t *src)
+{
+    assert(page < WIN_NPAGES);
+    if (page < w->nplain) {
+        uint8_t *dst = w->base + page * WIN_PAGE;
+        if (src)
+            memcpy(dst, src, WIN_PAGE);
+        else
+            memset(dst, 0, WIN_PAGE);
+        return DVM_OK;
+    }
+    dvm_status st = note_touched(w, page);
+    if (st)
+        return st;
+    int err = install(w, page, src);
+    if (err == -EEXIST) {
+        uint8_t *dst = w->base + page * WIN_PAGE;
+        if (src)
+            memcpy(dst, src, WIN_PAGE);
+        else
+            memset(dst, 0, WIN_PAGE);
+    } else if (err) {
+        return status_set(DVM_ESYS, "window: fill page 0x%llx: %s",
+                          (unsigned long long)page, strerror(-err));
+    }
+    return DVM_OK;
+}
+
+int window_touched(const mem_window *w, uint64_t page)
+{
+    mem_window *m = (mem_window *)w;    /* the lock is not logical state */
+    pthread_mutex_lock(&m->mu);
+    int t = ps_has(&m->seen, page) ||
+            (m->input_cap && ps_has(&m->inseen, page));
+    pthread_mutex_unlock(&m->mu);
+    return t;
+}
+
+size_t window_touched_count(const mem_window *w)
+{
+    mem_window *m = (mem_window *)w;
+    pthread_mutex_lock(&m->mu);
+    size_t n = m->seen.n + m->ring_n;
+    pthread_mutex_unlock(&m->mu);
+    return n;
+}
+
+/* The i-th touched page (list first, then the input ring) into *page;
+ * 0 past the end. */
+static int nth_touched(mem_window *w, size_t i, uint64_t *page)
+{
+    pthread_mutex_lock(&w->mu);
+    int ok = 1;
+    if (i < w->nlist)
+        *page = w->list[i];
+    else if (i - w->nlist < w->ring_n)
+        *page = w->ring[(w->ring_head + i - w->nlist) % w->input_cap];
+    else
+        ok = 0;
+    pthread_mutex_unlock(&w->mu);
+    return ok;
+}
+
+/* Calls fn on each touched page.  The lock is held per step, not across fn:
+ * fn may itself touch the window, and the fault it takes waits for the
+ * handler thread, which needs the lock to record the page.  A page added
+ * during the walk is visited too (it is appended). */
+void window_each_touched(const mem_window *w,
+                         void (*fn)(void *arg, uint64_t page), void *arg)
+{
+    mem_window *m = (mem_window *)w;    /* the lock is not logical state */
+    uint64_t page;
+    for (size_t i = 0; nth_touched(m, i, &page); i++)
+        fn(arg, page);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Drops the listed pages, consecutive ones in one madvise. */
+static void drop_list(mem_window *w, uint64_t *l, size_t n)
+{
+    if (n >= WIN_SORT_MIN)
+        qsort(l, n, sizeof *l, cmp_u64);
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i + 1;
+        while (j < n && l[j] == l[j - 1] + 1)
+            j++;
+        drop_pages(w, l[i], j - i);
+        i = j;
+    }
+}
+
+dvm_status window_reset(mem_window *w)
+{
+    if (w->nplain)
+        drop_pages(w, 0, w->nplain);
+    pthread_mutex_lock(&w->mu);
+    drop_list(w, w->list, w->nlist);
+    w->nlist = 0;
+    ps_clear(&w->seen);
+    for (size_t i = 0; i < w->ring_n; i++)
+        drop_pages(w, w->ring[(w->ring_head + i) % w->input_cap], 1);
+    w->ring_n = w->ring_head = 0;
+    if (w->input_cap)
+        ps_clear(&w->inseen);
+    w->failed = DVM_OK;
+    pthread_mutex_unlock(&w->mu);
+    return DVM_OK;
+}
+
+dvm_status window_failed(const mem_window *w)
+{
+    mem_window *m = (mem_window *)w;
+    pthread_mutex_lock(&m->mu);
+    dvm_status st = m->failed;
+    pthread_mutex_unlock(&m->mu);
+    return st;
+}

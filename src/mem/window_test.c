@@ -1,0 +1,262 @@
+/*
+ * window_test.c -- the runner window: faults, fills, resets, scale, caps.
+ *
+ * The resolver used here writes a recognisable pattern (page number and a
+ * "version" the test bumps) so that every check can tell which resolution a
+ * byte came from, and counts its calls so that the tests can tell a fault
+ * from a page that was already there.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "isa/isa.h"
+#include "mem/window.h"
+
+typedef struct res {
+    volatile uint64_t calls;
+    uint64_t version;
+    uint64_t zero_from;         /* pages >= this read as zeros */
+    uint64_t fail_page;         /* this page fails to resolve */
+} res;
+
+static int resolve(void *arg, uint64_t page, uint8_t *buf)
+{
+    res *r = arg;
+    r->calls++;
+    if (page == r->fail_page)
+        return DVM_EIO;
+    if (page >= r->zero_from)
+        return 1;
+    memset(buf, (int)(r->version & 0xff), 4096);
+    memcpy(buf, &page, 8);
+    return 0;
+}
+
+static mem_window *open_with(res *r)
+{
+    r->zero_from = UINT64_MAX;
+    r->fail_page = UINT64_MAX;
+    mem_window *w = NULL;
+    assert_int_equal(window_open(resolve, r, &w), DVM_OK);
+    assert_non_null(w);
+    return w;
+}
+
+static uint64_t rd64(mem_window *w, uint64_t addr)
+{
+    uint64_t v;
+    memcpy(&v, window_base(w) + addr, 8);
+    return v;
+}
+
+/* Lines of /proc/self/maps: the number of mappings of this process. */
+static int map_count(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    assert_non_null(f);
+    int n = 0, c;
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+static void test_fault_content(void **state)
+{
+    (void)state;
+    res r = { .version = 0xab };
+    mem_window *w = open_with(&r);
+    uint64_t page = 0x40000;                    /* address 0x40000000 */
+    assert_false(window_touched(w, page));
+    assert_int_equal(rd64(w, page * 4096), page);
+    assert_int_equal(window_base(w)[page * 4096 + 100], 0xab);
+    assert_int_equal(r.calls, 1);
+    assert_true(window_touched(w, page));
+    window_base(w)[page * 4096 + 200] = 7;     /* present: no new fault */
+    assert_int_equal(window_base(w)[page * 4096 + 200], 7);
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(window_failed(w), DVM_OK);
+    window_close(w);
+}
+
+static void test_zero_pages(void **state)
+{
+    (void)state;
+    res r = { .version = 1 };
+    mem_window *w = open_with(&r);
+    r.zero_from = 0;
+    uint8_t *p = window_base(w) + 0x3000;
+    assert_int_equal(p[0], 0);
+    assert_int_equal(p[4095], 0);
+    p[10] = 42;                                 /* copy-on-write of zeros */
+    assert_int_equal(p[10], 42);
+    assert_int_equal(r.calls, 1);
+    assert_true(window_touched(w, 3));
+    window_close(w);
+}
+
+static void test_fill(void **state)
+{
+    (void)state;
+    res r = { .version = 1 };
+    mem_window *w = open_with(&r);
+    uint8_t buf[4096];
+    memset(buf, 0x5a, sizeof buf);
+    assert_int_equal(window_fill(w, 0x50000, buf), DVM_OK);
+    assert_int_equal(window_base(w)[0x50000ULL * 4096 + 7], 0x5a);
+    assert_int_equal(r.calls, 0);
+    assert_true(window_touched(w, 0x50000));
+    memset(buf, 0x11, sizeof buf);              /* fill over a present page */
+    assert_int_equal(window_fill(w, 0x50000, buf), DVM_OK);
+    assert_int_equal(window_base(w)[0x50000ULL * 4096 + 7], 0x11);
+    assert_int_equal(window_fill(w, 0x50000, NULL), DVM_OK);
+    assert_int_equal(window_base(w)[0x50000ULL * 4096 + 7], 0);
+    assert_int_equal(window_fill(w, 0x50001, NULL), DVM_OK);
+    assert_int_equal(window_base(w)[0x50001ULL * 4096 + 9], 0);
+    assert_int_equal(window_touched_count(w), 2);
+    assert_int_equal(r.calls, 0);
+    window_close(w);
+}
+
+static void test_reset(void **state)
+{
+    (void)state;
+    res r = { .version = 1 };
+    mem_window *w = open_with(&r);
+    uint8_t buf[4096];
+    memset(buf, 0x77, sizeof buf);
+    for (uint64_t p = 0x40000; p < 0x40010; p++)
+        assert_int_equal(rd64(w, p * 4096), p);
+    window_base(w)[0x40001ULL * 4096 + 9] = 99;
+    assert_int_equal(window_fill(w, 0x60000, buf), DVM_OK);
+    assert_int_equal(r.calls, 16);
+    assert_int_equal(window_reset(w), DVM_OK);
+    assert_int_equal(window_touched_count(w), 0);
+    assert_false(window_touched(w, 0x40001));
+    r.version = 2;                              /* the next runner's view */
+    assert_int_equal(window_base(w)[0x40001ULL * 4096 + 9], 2);
+    assert_int_equal(window_base(w)[0x60000ULL * 4096 + 9], 2);
+    assert_int_equal(r.calls, 18);
+    window_close(w);
+}
+
+static void touch_one(void *arg, uint64_t page)
+{
+    (void)page;
+    (*(size_t *)arg)++;
+}
+
+/* 262,144 pages spread over 16 GiB: the window stays one mapping. */
+static void test_many_pages(void **state)
+{
+    (void)state;
+    res r = { .version = 1 };
+    mem_window *w = open_with(&r);
+    r.zero_from = 0;
+    int before = map_count();
+    const uint64_t n = 262144, first = 0x40000;
+    volatile uint8_t sum = 0;
+    for (uint64_t i = 0; i < n; i++)
+        sum += window_base(w)[(first + i * 16) * 4096];
+    assert_int_equal(sum, 0);
+    assert_int_equal(r.calls, n);
+    assert_true(map_count() <= before + 2);
+    assert_int_equal(window_touched_count(w), n);
+    size_t seen = 0;
+    window_each_touched(w, touch_one, &seen);
+    assert_int_equal(seen, n);
+    assert_int_equal(window_reset(w), DVM_OK);
+    assert_int_equal(window_touched_count(w), 0);
+    assert_true(map_count() <= before + 2);
+    sum += window_base(w)[first * 4096];
+    assert_int_equal(r.calls, n + 1);
+    window_close(w);
+}
+
+/* With a cap of 8 input pages, reading 40 keeps 8; the first faults again
+ * with the same content. */
+static void test_input_cap(void **state)
+{
+    (void)state;
+    res r = { .version = 3 };
+    mem_window *w = open_with(&r);
+    window_set_input_cap(w, 8);
+    uint64_t in = DISA_INPUT_BASE / 4096;
+    for (uint64_t p = in; p < in + 40; p++)
+        assert_int_equal(rd64(w, p * 4096), p);
+    assert_int_equal(rd64(w, 0x40000ULL * 4096), 0x40000);  /* not capped */
+    assert_int_equal(window_touched_count(w), 9);
+    assert_false(window_touched(w, in));
+    assert_true(window_touched(w, in + 39));
+    uint64_t calls = r.calls;
+    assert_int_equal(rd64(w, in * 4096), in);
+    assert_int_equal(r.calls, calls + 1);
+    assert_int_equal(window_reset(w), DVM_OK);
+    assert_int_equal(window_touched_count(w), 0);
+    assert_int_equal(rd64(w, (in + 39) * 4096), in + 39);
+    window_close(w);
+}
+
+static void test_resolver_failure(void **state)
+{
+    (void)state;
+    res r = { .version = 1 };
+    mem_window *w = open_with(&r);
+    r.fail_page = 0x40005;
+    assert_int_equal(rd64(w, 0x40005ULL * 4096), 0);
+    assert_int_equal(window_failed(w), DVM_EIO);
+    assert_int_equal(window_reset(w), DVM_OK);
+    assert_int_equal(window_failed(w), DVM_OK);
+    window_close(w);
+}
+
+/* A plain prefix: zero on touch without the resolver, dropped by reset. */
+static void test_plain(void **state)
+{
+    (void)state;
+    res r = { .version = 4 };
+    mem_window *w = open_with(&r);
+    int before = map_count();
+    assert_int_equal(window_plain(w, DISA_RB / 4096), DVM_OK);
+    assert_true(map_count() <= before + 1);
+    uint8_t *b = window_base(w);
+    assert_int_equal(b[0x100], 0);
+    b[0x100] = 5;
+    b[DISA_OUT + 8] = 6;
+    uint8_t buf[4096];
+    memset(buf, 0x33, sizeof buf);
+    assert_int_equal(window_fill(w, 1, buf), DVM_OK);
+    assert_int_equal(b[0x1000 + 17], 0x33);
+    assert_int_equal(r.calls, 0);
+    assert_int_equal(rd64(w, DISA_RB), DISA_RB / 4096);    /* SR faults */
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(window_reset(w), DVM_OK);
+    assert_int_equal(b[0x100], 0);
+    assert_int_equal(b[DISA_OUT + 8], 0);
+    assert_int_equal(b[0x1000 + 17], 0);
+    assert_int_equal(r.calls, 1);
+    window_close(w);
+}
+
+int main(void)
+{
+    alarm(100);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fault_content),
+        cmocka_unit_test(test_zero_pages),
+        cmocka_unit_test(test_fill),
+        cmocka_unit_test(test_reset),
+        cmocka_unit_test(test_many_pages),
+        cmocka_unit_test(test_input_cap),
+        cmocka_unit_test(test_resolver_failure),
+        cmocka_unit_test(test_plain),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

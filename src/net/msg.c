@@ -1,0 +1,504 @@
+/*
+ * msg.c -- encoding and validating decoding of master <-> RComp messages.
+ *
+ * Encoding appends to a msg_buf whose errors are sticky, so an encoder is a
+ * straight sequence of mb_u64 calls and the caller checks b->oom once.
+ * Decoding reads through a msg_reader whose errors are also sticky; every
+ * count is checked with mr_count against the bytes that remain before any
+ * allocation, so a message can never make the receiver allocate more than
+ * a small multiple of its own size.
+ */
+#include "net/msg.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "util/alloc.h"
+
+/* ---- buffers ------------------------------------------------------------ */
+
+void mb_init(msg_buf *b)
+{
+    memset(b, 0, sizeof *b);
+}
+
+void mb_free(msg_buf *b)
+{
+    dvm_free(b->p);
+    mb_init(b);
+}
+
+void mb_reset(msg_buf *b)
+{
+    b->len = 0;
+    b->oom = 0;
+}
+
+/* Makes room for n more bytes; returns 0 (and sets oom) on failure. */
+static int mb_room(msg_buf *b, size_t n)
+{
+    if (b->oom)
+        return 0;
+    if (b->len + n <= b->cap)
+        return 1;
+    uint8_t *np = dvm_grow(b->p, &b->cap, b->len + n, 1);
+    if (!np) {
+        b->oom = 1;
+        return 0;
+    }
+    b->p = np;
+    return 1;
+}
+
+void mb_u64(msg_buf *b, uint64_t v)
+{
+    if (!mb_room(b, 8))
+        return;
+    for (int i = 0; i < 8; i++)
+        b->p[b->len++] = (uint8_t)(v >> (8 * i));
+}
+
+void mb_bytes(msg_buf *b, const void *p, size_t n)
+{
+    if (!mb_room(b, n))
+        return;
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+
+size_t mb_begin(msg_buf *b, uint32_t type)
+{
+    size_t start = b->len;
+    mb_u64(b, type);
+    mb_u64(b, 0);
+    return start;
+}
+
+void mb_end(msg_buf *b, size_t start)
+{
+    if (b->oom)
+        return;
+    assert(b->len >= start + MSG_HEADER_SIZE);
+    uint64_t n = b->len - start - MSG_HEADER_SIZE;
+    for (int i = 0; i < 8; i++)
+        b->p[start + 8 + i] = (uint8_t)(n >> (8 * i));
+}
+
+void mr_init(msg_reader *r, const void *p, size_t len)
+{
+    r->p = p;
+    r->len = len;
+    r->pos = 0;
+    r->err = 0;
+}
+
+uint64_t mr_u64(msg_reader *r)
+{
+    if (r->err || r->len - r->pos < 8) {
+        r->err = 1;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)r->p[r->pos + i] << (8 * i);
+    r->pos += 8;
+    return v;
+}
+
+const uint8_t *mr_bytes(msg_reader *r, size_t n)
+{
+    if (r->err || r->len - r->pos < n) {
+        r->err = 1;
+        return NULL;
+    }
+    const uint8_t *p = r->p + r->pos;
+    r->pos += n;
+    return p;
+}
+
+uint64_t mr_count(msg_reader *r, size_t min_item_bytes)
+{
+    uint64_t n = mr_u64(r);
+    if (r->err)
+        return 0;
+    if (min_item_bytes && n > (r->len - r->pos) / min_item_bytes) {
+        r->err = 1;
+        return 0;
+    }
+    return n;
+}
+
+/* ---- shared pieces ------------------------------------------------------- */
+
+static void encode_ranges(msg_buf *b, const vm_range *r, uint32_t n)
+{
+    mb_u64(b, n);
+    for (uint32_t i = 0; i < n; i++) {
+        mb_u64(b, r[i].lo);
+        mb_u64(b, r[i].hi);
+    }
+}
+
+/* Decodes n ranges, each wholly in the SR and non-empty.  On success *out
+ * (owned; NULL when n == 0) and *n are set. */
+static dvm_status decode_ranges(msg_reader *r, uint32_t max, vm_range **out,
+                                uint32_t *n)
+{
+    uint64_t cnt = mr_count(r, 16);
+    if (r->err || cnt > max)
+        return status_set(DVM_EPROTO, "message: bad range count");
+    vm_range *v = NULL;
+    if (cnt && !(v = dvm_malloc(cnt * sizeof *v)))
+        return status_set(DVM_ENOMEM, "message: out of memory");
+    for (uint64_t i = 0; i < cnt; i++) {
+        v[i].lo = mr_u64(r);
+        v[i].hi = mr_u64(r);
+        if (r->err || v[i].lo < DISA_RB || v[i].hi <= v[i].lo ||
+            v[i].hi > DISA_ADDR_LIMIT) {
+            dvm_free(v);
+            return status_set(DVM_EPROTO, "message: bad range");
+        }
+    }
+    *out = v;
+    *n = (uint32_t)cnt;
+    return DVM_OK;
+}
+
+/* ---- DISPATCH ------------------------------------------------------------ */
+
+void msg_encode_dispatch(msg_buf *b, const msg_dispatch *d)
+{
+    size_t start = mb_begin(b, MSG_DISPATCH);
+    mb_u64(b, d->n);
+    for (uint32_t i = 0; i < d->n; i++) {
+        const msg_runner *r = &d->r[i];
+        mb_u64(b, r->rid);
+        mb_u64(b, r->attempt);
+        mb_u64(b, r->snap);
+        mb_u64(b, r->sb);
+        mb_u64(b, r->ss);
+        mb_u64(b, r->fi);
+        encode_ranges(b, r->heap, r->nheap);
+        mb_u64(b, r->npre);
+        for (uint32_t k = 0; k < r->npre; k++) {
+            mb_u64(b, r->pre[k].page);
+            mb_u64(b, r->pre[k].frame);
+        }
+    }
+    mb_end(b, start);
+}
+
+static dvm_status decode_runner(msg_reader *rd, msg_runner *r)
+{
+    memset(r, 0, sizeof *r);
+    r->rid = mr_u64(rd);
+    r->attempt = mr_u64(rd);
+    r->snap = mr_u64(rd);
+    r->sb = mr_u64(rd);
+    r->ss = mr_u64(rd);
+    r->fi = mr_u64(rd);
+    if (rd->err || r->sb < DISA_RB || r->ss == 0 ||
+        r->ss > DISA_ADDR_LIMIT - r->sb)
+        return status_set(DVM_EPROTO, "dispatch: bad runner stack");
+    dvm_status st = decode_ranges(rd, VM_MAX_RANGES, &r->heap, &r->nheap);
+    if (st)
+        return st;
+    uint64_t npre = mr_count(rd, 16);
+    if (rd->err || npre > UINT32_MAX)
+        return status_set(DVM_EPROTO, "dispatch: bad prefetch count");
+    if (npre && !(r->pre = dvm_malloc(npre * sizeof *r->pre)))
+        return status_set(DVM_ENOMEM, "dispatch: out of memory");
+    r->npre = (uint32_t)npre;
+    for (uint64_t k = 0; k < npre; k++) {
+        r->pre[k].page = mr_u64(rd);
+        uint64_t f = mr_u64(rd);
+        if (rd->err || f == 0 || f > UINT32_MAX ||
+            r->pre[k].page < DISA_RB / DISA_PAGE ||
+            r->pre[k].page >= DISA_ADDR_LIMIT / DISA_PAGE)
+            return status_set(DVM_EPROTO, "dispatch: bad prefetch entry");
+        r->pre[k].frame = (uint32_t)f;
+    }
+    return DVM_OK;
+}
+
+dvm_status msg_decode_dispatch(const uint8_t *p, size_t len, msg_dispatch *out)
+{
+    msg_reader rd;
+    mr_init(&rd, p, len);
+    uint64_t n = mr_count(&rd, 7 * 8);
+    if (rd.err || n == 0)
+        return status_set(DVM_EPROTO, "dispatch: bad runner count");
+    msg_dispatch d = { 0, dvm_calloc(n, sizeof(msg_runner)) };
+    if (!d.r)
+        return status_set(DVM_ENOMEM, "dispatch: out of memory");
+    dvm_status st = DVM_OK;
+    for (uint64_t i = 0; i < n && !st; i++) {
+        st = decode_runner(&rd, &d.r[i]);
+        d.n = (uint32_t)(i + 1);
+    }
+    if (!st && rd.pos != len)
+        st = status_set(DVM_EPROTO, "dispatch: trailing bytes");
+    if (st) {
+        msg_dispatch_free(&d);
+        return st;
+    }
+    *out = d;
+    return DVM_OK;
+}
+
+void msg_dispatch_free(msg_dispatch *d)
+{
+    for (uint32_t i = 0; i < d->n; i++) {
+        dvm_free(d->r[i].heap);
+        dvm_free(d->r[i].pre);
+    }
+    dvm_free(d->r);
+    d->r = NULL;
+    d->n = 0;
+}
+
+/* ---- RESULT -------------------------------------------------------------- */
+
+static void encode_change(msg_buf *b, const msg_change *c)
+{
+    mb_u64(b, c->page);
+    mb_u64(b, c->frame);
+    mb_u64(b, c->nruns);
+    for (uint32_t i = 0; i < c->nruns; i++)
+        mb_u64(b, (uint64_t)c->runs[i].off | (uint64_t)c->runs[i].len << 16);
+}
+
+static void encode_kid(msg_buf *b, const vm_child *k)
+{
+    mb_u64(b, k->sb);
+    mb_u64(b, k->ss);
+    mb_u64(b, k->fi);
+    encode_ranges(b, k->heap, k->nheap);
+    encode_ranges(b, k->watch, k->nwatch);
+}
+
+void msg_encode_result(msg_buf *b, const msg_result *r)
+{
+    size_t start = mb_begin(b, MSG_RESULT);
+    const uint64_t head[] = { r->rid, r->attempt, r->snap, r->exit, r->fault,
+                              r->fault_pc, r->fault_addr, r->t_start_ns,
+                              r->t_end_ns, r->pages_prefetched,
+                              r->pages_faulted };
+    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+        mb_u64(b, head[i]);
+    mb_u64(b, r->nchanges);
+    for (uint32_t i = 0; i < r->nchanges; i++)
+        encode_change(b, &r->changes[i]);
+    mb_u64(b, r->nkids);
+    for (uint32_t i = 0; i < r->nkids; i++)
+        encode_kid(b, &r->kids[i]);
+    mb_u64(b, r->nout);
+    for (uint32_t i = 0; i < r->nout; i++) {
+        mb_u64(b, r->out[i].chan);
+        mb_u64(b, r->out[i].len);
+        mb_bytes(b, r->out[i].bytes, r->out[i].len);
+    }
+    mb_end(b, start);
+}
+
+static dvm_status decode_change(msg_reader *rd, msg_change *c)
+{
+    c->page = mr_u64(rd);
+    uint64_t f = mr_u64(rd);
+    uint64_t n = mr_count(rd, 8);
+    if (rd->err || f == 0 || f > UINT32_MAX || n == 0 || n > DIFF_MAX_RUNS ||
+        c->page < DISA_RB / DISA_PAGE || c->page >= DISA_INPUT_BASE / DISA_PAGE)
+        return status_set(DVM_EPROTO, "result: bad page change");
+    c->frame = (uint32_t)f;
+    if (!(c->runs = dvm_malloc(n * sizeof *c->runs)))
+        return status_set(DVM_ENOMEM, "result: out of memory");
+    c->nruns = (uint32_t)n;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t v = mr_u64(rd);
+        if (v >> 32) {
+            rd->err = 1;
+            break;
+        }
+        c->runs[i].off = (uint16_t)v;
+        c->runs[i].len = (uint16_t)(v >> 16);
+    }
+    if (rd->err || !diff_runs_valid(c->runs, c->nruns))
+        return status_set(DVM_EPROTO, "result: bad runs in page change");
+    return DVM_OK;
+}
+
+int msg_child_valid(const vm_child *k)
+{
+    if (k->sb < DISA_RB || k->ss == 0 || k->ss > DISA_ADDR_LIMIT - k->sb)
+        return 0;
+    if (k->nheap > VM_MAX_RANGES || k->nwatch > VM_MAX_RANGES)
+        return 0;
+    for (uint32_t i = 0; i < k->nheap; i++)
+        if (k->heap[i].lo < DISA_RB || k->heap[i].hi <= k->heap[i].lo ||
+            k->heap[i].hi > DISA_ADDR_LIMIT)
+            return 0;
+    for (uint32_t i = 0; i < k->nwatch; i++)
+        if (k->watch[i].lo < DISA_RB || k->watch[i].hi <= k->watch[i].lo ||
+            k->watch[i].hi > DISA_ADDR_LIMIT)
+            return 0;
+    return 1;
+}
+
+static dvm_status decode_kid(msg_reader *rd, vm_child *k)
+{
+    k->sb = mr_u64(rd);
+    k->ss = mr_u64(rd);
+    k->fi = mr_u64(rd);
+    dvm_status st = decode_ranges(rd, VM_MAX_RANGES, &k->heap, &k->nheap);
+    if (!st)
+        st = decode_ranges(rd, VM_MAX_RANGES, &k->watch, &k->nwatch);
+    if (!st && (rd->err || !msg_child_valid(k)))
+        st = status_set(DVM_EPROTO, "result: bad child descriptor");
+    return st;
+}
+
+static dvm_status decode_outputs(msg_reader *rd, msg_result *r)
+{
+    uint64_t n = mr_count(rd, 16);
+    if (rd->err || n > 4096)
+        return status_set(DVM_EPROTO, "result: bad output count");
+    if (n && !(r->out = dvm_calloc(n, sizeof *r->out)))
+        return status_set(DVM_ENOMEM, "result: out of memory");
+    r->nout = (uint32_t)n;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t chan = mr_u64(rd);
+        uint64_t len = mr_u64(rd);
+        const uint8_t *bytes = mr_bytes(rd, len);
+        if (rd->err || chan > 4096)
+            return status_set(DVM_EPROTO, "result: bad output");
+        r->out[i] = (msg_output){ (uint32_t)chan, len, bytes };
+    }
+    return DVM_OK;
+}
+
+static dvm_status decode_result_body(msg_reader *rd, msg_result *r)
+{
+    uint64_t n = mr_count(rd, 32);
+    if (rd->err || n > UINT32_MAX)
+        return status_set(DVM_EPROTO, "result: bad change count");
+    if (n && !(r->changes = dvm_calloc(n, sizeof *r->changes)))
+        return status_set(DVM_ENOMEM, "result: out of memory");
+    for (uint64_t i = 0; i < n; i++) {
+        r->nchanges = (uint32_t)(i + 1);
+        dvm_status st = decode_change(rd, &r->changes[i]);
+        if (st)
+            return st;
+    }
+    n = mr_count(rd, 40);
+    if (rd->err || n > UINT32_MAX)
+        return status_set(DVM_EPROTO, "result: bad child count");
+    if (n && !(r->kids = dvm_calloc(n, sizeof *r->kids)))
+        return status_set(DVM_ENOMEM, "result: out of memory");
+    for (uint64_t i = 0; i < n; i++) {
+        r->nkids = (uint32_t)(i + 1);
+        dvm_status st = decode_kid(rd, &r->kids[i]);
+        if (st)
+            return st;
+    }
+    return decode_outputs(rd, r);
+}
+
+dvm_status msg_decode_result(const uint8_t *p, size_t len, msg_result *out)
+{
+    msg_reader rd;
+    mr_init(&rd, p, len);
+    msg_result r;
+    memset(&r, 0, sizeof r);
+    r.rid = mr_u64(&rd);
+    r.attempt = mr_u64(&rd);
+    r.snap = mr_u64(&rd);
+    uint64_t ex = mr_u64(&rd), fault = mr_u64(&rd);
+    r.fault_pc = mr_u64(&rd);
+    r.fault_addr = mr_u64(&rd);
+    r.t_start_ns = mr_u64(&rd);
+    r.t_end_ns = mr_u64(&rd);
+    r.pages_prefetched = mr_u64(&rd);
+    r.pages_faulted = mr_u64(&rd);
+    if (rd.err || ex > MSG_EXIT_FAULT || fault >= VM_FAULT_COUNT)
+        return status_set(DVM_EPROTO, "result: bad header");
+    r.exit = (uint32_t)ex;
+    r.fault = (uint32_t)fault;
+    dvm_status st = decode_result_body(&rd, &r);
+    if (!st && rd.pos != len)
+        st = status_set(DVM_EPROTO, "result: trailing bytes");
+    if (st) {
+        msg_result_free(&r);
+        return st;
+    }
+    *out = r;
+    return DVM_OK;
+}
+
+void msg_result_free(msg_result *r)
+{
+    for (uint32_t i = 0; i < r->nchanges; i++)
+        dvm_free(r->changes[i].runs);
+    for (uint32_t i = 0; i < r->nkids; i++) {
+        dvm_free(r->kids[i].heap);
+        dvm_free(r->kids[i].watch);
+    }
+    dvm_free(r->changes);
+    dvm_free(r->kids);
+    dvm_free(r->out);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- small messages ------------------------------------------------------- */
+
+void msg_encode_u64s(msg_buf *b, uint32_t type, const uint64_t *v, size_t n)
+{
+    size_t start = mb_begin(b, type);
+    for (size_t i = 0; i < n; i++)
+        mb_u64(b, v[i]);
+    mb_end(b, start);
+}
+
+dvm_status msg_decode_u64s(const uint8_t *p, size_t len, uint64_t *v, size_t n)
+{
+    if (len != n * 8)
+        return status_set(DVM_EPROTO, "message: bad length %zu", len);
+    msg_reader rd;
+    mr_init(&rd, p, len);
+    for (size_t i = 0; i < n; i++)
+        v[i] = mr_u64(&rd);
+    return DVM_OK;
+}
+
+void msg_encode_frames(msg_buf *b, const uint32_t *ids, size_t n)
+{
+    size_t start = mb_begin(b, MSG_FRAMES);
+    mb_u64(b, n);
+    for (size_t i = 0; i < n; i++)
+        mb_u64(b, ids[i]);
+    mb_end(b, start);
+}
+
+dvm_status msg_decode_frames(const uint8_t *p, size_t len, uint32_t **ids,
+                             size_t *n)
+{
+    msg_reader rd;
+    mr_init(&rd, p, len);
+    uint64_t cnt = mr_count(&rd, 8);
+    if (rd.err || cnt == 0 || rd.pos + cnt * 8 != len)
+        return status_set(DVM_EPROTO, "frames: bad count");
+    uint32_t *v = dvm_malloc(cnt * sizeof *v);
+    if (!v)
+        return status_set(DVM_ENOMEM, "frames: out of memory");
+    for (uint64_t i = 0; i < cnt; i++) {
+        uint64_t f = mr_u64(&rd);
+        if (f == 0 || f > UINT32_MAX) {
+            dvm_free(v);
+            return status_set(DVM_EPROTO, "frames: bad frame id");
+        }
+        v[i] = (uint32_t)f;
+    }
+    *ids = v;
+    *n = (size_t)cnt;
+    return DVM_OK;
+}

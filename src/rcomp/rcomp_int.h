@@ -1,0 +1,146 @@
+/*
+ * rcomp_int.h -- the RComp's state, shared by its modules:
+ *
+ *   rcomp.c   options, setup, the control loop and the dispatch FIFO
+ *   run.c     running one runner (reset, context, prefetch, engine, result)
+ *   commit.c  the commit: diffs clipped to the committable bytes, frames
+ *   pages.c   the window's resolver (handler thread) and the base map
+ *   io.c      input channel files and output channel windows
+ *
+ * Two threads: the engine thread runs everything but the resolver; the
+ * window's handler thread runs the resolver and owns the page socket.  They
+ * share only `snap` and the base map, both under `mu` (see pages.c).
+ */
+#ifndef DVM_RCOMP_INT_H
+#define DVM_RCOMP_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "exec/jit.h"
+#include "exec/vm.h"
+#include "image/program.h"
+#include "mem/diff.h"
+#include "mem/store.h"
+#include "mem/window.h"
+#include "net/conn.h"
+#include "net/msg.h"
+#include "util/status.h"
+
+#define RC_EXIT_PROTO 3         /* exit status of a protocol error */
+#define RC_EXIT_SETUP 2         /* bad options or unusable inputs */
+#define RC_FRAME_BATCH 256      /* frames asked for at least at a time */
+
+typedef struct rc_input {       /* an input channel bound to a file */
+    uint64_t addr;
+    const uint8_t *bytes;       /* the mapped file (NULL when empty) */
+    uint64_t len;
+} rc_input;
+
+typedef struct rc_output {      /* an output channel window in the PR */
+    uint64_t addr;
+    uint64_t max;               /* largest byte count that fits */
+} rc_output;
+
+typedef struct rc_slot {        /* base map slot: live when gen matches */
+    uint64_t page;
+    uint32_t frame;
+    uint32_t gen;
+} rc_slot;
+
+typedef struct rc_basemap {     /* SR page -> frame the runner started from */
+    rc_slot *slot;
+    size_t cap, n;
+    uint32_t gen;
+} rc_basemap;
+
+typedef struct rc_pending {     /* a touched page whose commit has runs */
+    uint64_t page;
+    uint32_t base;              /* frame of the base content, 0: zeros */
+    uint32_t nruns;
+    size_t run0;                /* index of its first run in runs[] */
+} rc_pending;
+
+typedef struct rcomp {
+    int index;
+    const char *engine;
+    int ctl_fd, page_fd, store_fd, image_fd;
+    uint32_t nframes;
+    conn ctl, page;             /* page: handler thread only */
+    mem_store *store;
+    dvm_program *prog;
+    vm_code *code;
+    jit_engine *jit;            /* NULL: the interpreter */
+    mem_window *win;
+    vm_runner vr;
+
+    rc_input *in;    size_t nin;
+    rc_output *out;  size_t nout;      /* out[0] is stdout */
+
+    /* Shared with the handler thread, under mu. */
+    pthread_mutex_t mu;
+    uint64_t snap;
+    rc_basemap base;
+    uint64_t faulted;           /* SR pages resolved by message */
+    msg_buf page_buf;           /* handler thread's encoder */
+
+    /* Engine thread only. */
+    uint8_t *ctx;               /* the runner context page (aligned) */
+    msg_dispatch *fifo;  size_t nfifo, capfifo, fifo_head;
+    size_t fifo_pos;            /* next runner of fifo[fifo_head] */
+    uint32_t *pool;  size_t npool, cappool;     /* granted frames */
+    uint64_t frames_asked;      /* requested, not yet granted */
+    rc_pending *pend; size_t npend, cappend;
+    mem_run *runs;   size_t nruns, capruns;
+    mem_run *scratch;           /* DIFF_MAX_RUNS runs of diff_page */
+    msg_change *chg; size_t capchg;
+    msg_output *outs;
+    msg_buf obuf;
+    int failed_proto;
+} rcomp;
+
+/* rcomp.c */
+/* Receives control messages until a FRAMES grant arrives, queueing any
+ * DISPATCH.  Returns DVM_OK, DVM_ECLOSED (shutdown or end of stream) or
+ * DVM_EPROTO with a message. */
+dvm_status rc_wait_frames(rcomp *rc);
+/* Decodes and queues a DISPATCH payload. */
+dvm_status rc_queue_dispatch(rcomp *rc, const uint8_t *p, size_t len);
+
+/* run.c */
+/* Runs one runner and sends its RESULT.  DVM_ECLOSED ends the RComp
+ * cleanly; other failures are fatal (message recorded). */
+dvm_status rc_run(rcomp *rc, const msg_runner *mr);
+uint64_t rc_now_ns(void);
+
+/* commit.c */
+/* Builds res's changes from the touched SR pages, clipped to what the
+ * runner may commit; takes frames (asking the master when needed). */
+dvm_status rc_commit(rcomp *rc, const msg_runner *mr, msg_result *res);
+
+/* pages.c */
+dvm_status rc_basemap_init(rc_basemap *m);
+void rc_basemap_free(rc_basemap *m);
+void rc_basemap_clear(rc_basemap *m);
+/* Records page -> frame; DVM_ENOMEM. */
+dvm_status rc_basemap_put(rc_basemap *m, uint64_t page, uint32_t frame);
+/* 1 and *frame if known, else 0. */
+int rc_basemap_get(const rc_basemap *m, uint64_t page, uint32_t *frame);
+/* The window resolver (handler thread); arg is the rcomp. */
+int rc_resolve(void *arg, uint64_t page, uint8_t *buf);
+
+/* io.c */
+/* Parses "ADDR=PATH" and maps the file as an input channel. */
+dvm_status rc_input_add(rcomp *rc, const char *spec);
+void rc_inputs_free(rcomp *rc);
+/* Fills buf with page of the input windows; 1 if all zeros. */
+int rc_input_page(const rcomp *rc, uint64_t page, uint8_t *buf);
+/* Builds the output channel table from the program. */
+dvm_status rc_outputs_init(rcomp *rc);
+/* Collects the runner's output into res (bytes point into the window).
+ * Returns VM_FAULT_NONE, or VM_FAULT_MEMORY with *bad the channel address
+ * when a count does not fit its channel's window. */
+int rc_outputs_collect(rcomp *rc, msg_result *res, uint64_t *bad);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * master_int.h -- the master's internal state, shared by master.c (event
+ * loop, dispatch), commit.c (what happens to a runner's result) and
+ * rcomps.c (RComp processes).  Not for use outside src/sched.
+ */
+#ifndef DVM_MASTER_INT_H
+#define DVM_MASTER_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "exec/code.h"
+#include "io/sink.h"
+#include "io/trace.h"
+#include "mem/space.h"
+#include "mem/store.h"
+#include "net/conn.h"
+#include "sched/master.h"
+#include "sched/watch.h"
+
+/* After this many conflicts a runner runs alone (progress guarantee). */
+#define MASTER_CONFLICT_LIMIT 3
+/* Most runners in flight on one RComp. */
+#define MASTER_BATCH_MAX 16
+/* Most pages prefetched for one runner (the rest fault in lazily). */
+#define MASTER_PREFETCH_MAX 4096
+/* Stack of the first runner, chosen by the DVM (DISA.md 7). */
+#define MASTER_FIRST_SB 0x3E0000000000ULL
+#define MASTER_FIRST_SS 0x10000ULL
+/* Frames granted per request at most. */
+#define MASTER_GRANT_MAX 65536
+/* Respawns tolerated before the run is declared broken. */
+#define MASTER_RESPAWN_MAX 1000
+
+/* A runner control block: everything the master knows of a runner. */
+typedef struct rcb {
+    uint64_t rid, attempt;
+    uint64_t sb, ss, fi;
+    uint32_t nheap, nwatch;
+    vm_range *heap;             /* owned */
+    vm_range *watch;            /* owned; nwatch > 0: a watcher */
+    uint64_t watch_from;        /* creator's snapshot (watchers) */
+    uint64_t snap;              /* snapshot of the current attempt */
+    struct rcb *next;           /* run queue link */
+    struct rcb *wprev, *wnext;  /* list of watching watchers */
+} rcb;
+
+typedef struct rcb_queue {
+    rcb *head, *tail;
+    size_t n;
+} rcb_queue;
+
+typedef struct rcomp_slot {
+    int index;                  /* slot number, also the trace track */
+    pid_t pid;                  /* 0: no process */
+    conn ctl, page;
+    rcb **inflight;             /* dispatched, in dispatch order (a ring) */
+    size_t nin, in_head;
+    uint32_t *granted;          /* frames granted and not yet used */
+    size_t ngranted, capgranted;
+} rcomp_slot;
+
+struct master {
+    master_config cfg;
+    mem_store *store;
+    mem_space *space;
+    watch_index *watchers;
+    rcomp_slot *rc;
+    int nrc;
+    int epfd;
+    int image_fd;
+    uint16_t *frame_owner;      /* per frame: slot+1 when granted */
+    rcb_queue ready;            /* schedulable */
+    rcb_queue exclusive;        /* waiting to run alone */
+    rcb *watching;              /* watchers in the index (a list) */
+    rcb *running_exclusive;
+    uint64_t next_rid;
+    io_sink *sinks;             /* 0: stdout, k: k-th out channel */
+    size_t nsinks;
+    io_trace trace;
+    master_stats st;
+    uint64_t t0_ns;
+    uint64_t last_progress_ns, last_progress_commits;
+    int progress_shown;
+    int respawns;
+    uint64_t last_gc_commits;
+    msg_buf out;                /* encode buffer */
+};
+
+/* rcb.c-like helpers (master.c) */
+rcb *rcb_new(master *m);
+void rcb_free(rcb *r);
+void rcb_push(rcb_queue *q, rcb *r);
+void rcb_push_front(rcb_queue *q, rcb *r);
+rcb *rcb_pop(rcb_queue *q);
+
+/* commit.c */
+dvm_status master_handle_result(master *m, rcomp_slot *s, const uint8_t *p,
+                                size_t len);
+uint64_t master_oldest_snapshot(const master *m);
+
+/* rcomps.c */
+dvm_status rcomps_start(master *m);
+dvm_status rcomp_spawn(master *m, rcomp_slot *s);
+/* Declares slot s dead: kills and reaps the process, requeues its runners,
+ * reclaims its frames, and starts a replacement. */
+dvm_status rcomp_lost(master *m, rcomp_slot *s, const char *why);
+void rcomps_stop(master *m);
+dvm_status rcomp_send(master *m, rcomp_slot *s);
+dvm_status rcomp_grant(master *m, rcomp_slot *s, uint64_t want);
+
+uint64_t master_now_ns(void);
+
+#endif
