@@ -385,8 +385,6 @@ static dvm_status assemble(const char *path, const char *src, size_t len,
     dvm_status st = asm_read_source(&c, path, src, len);
     if (st == DVM_OK)
         st = assemble_lines(&c, out);
-    else if (st == DVM_OK && c.nerrors)
-        st = status_set(DVM_ESYNTAX, "assembly errors");
     ctx_free(&c);
     return st;
 }

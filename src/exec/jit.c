@@ -51,6 +51,7 @@
 
 #include <assert.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -143,6 +144,12 @@ static int rt_newr(jit_ctx *c, uint8_t *win, uint64_t a, uint64_t b,
     return vm_raise(c->r, f, pc, c->r->fault_addr);
 }
 
+/* True (1) when address a starts an instruction. */
+static int rt_isinsn(jit_ctx *c, uint64_t a)
+{
+    return code_index(c->r->code, a) != VM_NO_INSN;
+}
+
 /* Records a fault raised by translated code; returns VM_EXIT_FAULT. */
 static int rt_raise(jit_ctx *c, uint32_t kind, uint64_t pc, uint64_t addr)
 {
@@ -167,13 +174,15 @@ typedef struct jb {
     LLVMBuilderRef b;
     LLVMValueRef fn, ctx, win;
     LLVMTypeRef i1, i8, i32, i64, dbl, ptr, fnty;
-    LLVMTypeRef write_ty, newr_ty, raise_ty;
-    LLVMValueRef unlikely;      /* branch weights: first successor cold */
+    LLVMTypeRef write_ty, newr_ty, raise_ty, isinsn_ty, fmod_ty;
+    LLVMValueRef unlikely;      /* branch weights: second successor cold */
+    uint64_t nan_bits;          /* the host's default NaN */
     uint8_t *in_region;         /* per insn: 1 in region, 2 also a case */
     uint32_t *list;             /* region insns in discovery order */
     size_t nlist;
     LLVMBasicBlockRef *blk;     /* per insn: its block, or NULL */
     LLVMBasicBlockRef fault_bb, disp_bb;
+    LLVMBasicBlockRef raised_bb;        /* returns VM_EXIT_FAULT */
     LLVMValueRef f_kind, f_pc, f_addr;  /* fault phis */
     LLVMValueRef d_to, d_from, d_sw;    /* dispatch phis and switch */
     const vm_insn *in;          /* instruction being translated */
@@ -261,6 +270,21 @@ static void fault_now(jb *b, int kind, LLVMValueRef addr)
 static LLVMValueRef waddr(jb *b, LLVMValueRef ea)
 {
     return LLVMBuildGEP2(b->b, b->i8, b->win, &ea, 1, "p");
+}
+
+/* Loads the i64 field at byte offset off of the jit_ctx. */
+static LLVMValueRef ctx_load(jb *b, size_t off)
+{
+    LLVMValueRef o = k64(b, off);
+    LLVMValueRef p = LLVMBuildGEP2(b->b, b->i8, b->ctx, &o, 1, "cf");
+    return LLVMBuildLoad2(b->b, b->i64, p, "cv");
+}
+
+/* Stores i64 v into the field at byte offset off of the jit_ctx. */
+static void ctx_store(jb *b, size_t off, LLVMValueRef v)
+{
+    LLVMValueRef o = k64(b, off);
+    LLVMBuildStore(b->b, v, LLVMBuildGEP2(b->b, b->i8, b->ctx, &o, 1, "cf"));
 }
 
 /* Checks that w bytes at ea lie below 2^46: a memory fault at ea. */
@@ -369,3 +393,314 @@ static LLVMValueRef double_to_i64(jb *b, LLVMValueRef x)
     return LLVMBuildSelect(b->b, in, i, k64(b, 0x8000000000000000ULL), "cvt");
 }
 
+/* Checks a w-byte write at ea (in range) like vm_check_write: PR writes
+ * pass; an SR write passes inline inside ctx's cached writable interval,
+ * else rt_write decides (its fault kind raised at ea). */
+static void check_write(jb *b, LLVMValueRef ea, unsigned w)
+{
+    LLVMValueRef pr = LLVMBuildICmp(b->b, LLVMIntULE, ea,
+                                    k64(b, DISA_RB - w), "pr");
+    if (is_true(pr))
+        return;
+    LLVMBasicBlockRef sr = new_bb(b, "sr"), slow = new_bb(b, "slow");
+    LLVMBasicBlockRef done = new_bb(b, "wok");
+    LLVMBuildCondBr(b->b, pr, done, sr);
+    LLVMPositionBuilderAtEnd(b->b, sr);
+    LLVMValueRef lo = ctx_load(b, offsetof(jit_ctx, ok_lo));
+    LLVMValueRef hi = ctx_load(b, offsetof(jit_ctx, ok_hi));
+    LLVMValueRef end = LLVMBuildAdd(b->b, ea, k64(b, w), "end");
+    LLVMValueRef in = LLVMBuildAnd(b->b,
+        LLVMBuildICmp(b->b, LLVMIntUGE, ea, lo, "gelo"),
+        LLVMBuildICmp(b->b, LLVMIntULE, end, hi, "lehi"), "cached");
+    LLVMBuildCondBr(b->b, in, done, slow);
+    LLVMPositionBuilderAtEnd(b->b, slow);
+    LLVMValueRef args[3] = {b->ctx, ea, k64(b, w)};
+    LLVMValueRef f = LLVMBuildCall2(b->b, b->write_ty,
+        callee(b, (void (*)(void))rt_write), args, 3, "wf");
+    check_kind(b, LLVMBuildICmp(b->b, LLVMIntEQ, f, k32(b, 0), "wr"), f, ea);
+    LLVMBuildBr(b->b, done);
+    LLVMPositionBuilderAtEnd(b->b, done);
+}
+
+/* Stores v to destination operand o converted to o's type (DISA.md 2.3):
+ * float to integer through int64, integer to :f by value per v's
+ * signedness, then truncated to o's width; the address is computed and
+ * checked, the write checked, the value stored. */
+static void write_dst(jb *b, const isa_operand *o, jv v)
+{
+    unsigned w = isa_type_bytes[o->type];
+    LLVMValueRef x;
+    if (isa_type_float[o->type])
+        x = LLVMBuildBitCast(b->b, as_double(b, v), b->i64, "fb");
+    else
+        x = v.flt ? double_to_i64(b, v.v) : v.v;
+    if (w < 8)
+        x = LLVMBuildTrunc(b->b, x, int_ty(b, w), "tr");
+    LLVMValueRef ea = operand_ea(b, o, w);
+    check_write(b, ea, w);
+    store_int(b, ea, x);
+}
+
+/* ---- control ------------------------------------------------------------ */
+
+/* Jumps to address t through the region's dispatch block. */
+static void goto_dispatch(jb *b, LLVMValueRef t)
+{
+    LLVMBasicBlockRef from = LLVMGetInsertBlock(b->b);
+    LLVMValueRef pc = k64(b, b->in->pc);
+    LLVMBuildBr(b->b, b->disp_bb);
+    LLVMAddIncoming(b->d_to, &t, &from, 1);
+    LLVMAddIncoming(b->d_from, &pc, &from, 1);
+}
+
+/* Continues at the next instruction, or raises the fall-off fault (at the
+ * current instruction, address next_pc). */
+static void fall_through(jb *b)
+{
+    const vm_insn *in = b->in;
+    if (in->next == VM_NO_INSN) {
+        fault_now(b, VM_FAULT_EXEC, k64(b, in->next_pc));
+        return;
+    }
+    assert(b->blk[in->next]);
+    LLVMBuildBr(b->b, b->blk[in->next]);
+}
+
+/* Jumps through jump operand o (DIR: a branch to the known target or an
+ * execution fault; else: the dispatch block). */
+static void jump(jb *b, const isa_operand *o)
+{
+    const vm_insn *in = b->in;
+    if (o->mode != ISA_M_DIR) {
+        goto_dispatch(b, jump_addr(b, o));
+    } else if (in->target == VM_NO_INSN) {
+        fault_now(b, VM_FAULT_EXEC, k64(b, o->value));
+    } else {
+        assert(b->blk[in->target]);
+        LLVMBuildBr(b->b, b->blk[in->target]);
+    }
+}
+
+/* ---- instructions -------------------------------------------------------- */
+
+/* Signedness of source o of in: its type's, unless mov:z / mov:s. */
+static int src_signed(const vm_insn *in, const isa_operand *o)
+{
+    if (in->op == ISA_OP_MOV && in->opt == ISA_OPT_Z)
+        return 0;
+    if (in->op == ISA_OP_MOV && in->opt == ISA_OPT_S)
+        return 1;
+    return isa_type_signed[o->type];
+}
+
+/* z, the double result of a float operation on p and q, with a NaN that
+ * the operation created (neither input a NaN) replaced by the host's
+ * default NaN: what the hardware gives, and not what LLVM's constant
+ * folder gives (a positive quiet NaN). */
+static LLVMValueRef host_nan(jb *b, LLVMValueRef z, LLVMValueRef p,
+                             LLVMValueRef q)
+{
+    LLVMValueRef made = LLVMBuildAnd(b->b,
+        LLVMBuildFCmp(b->b, LLVMRealUNO, z, z, "zn"),
+        LLVMBuildFCmp(b->b, LLVMRealORD, p, q, "pq"), "made");
+    LLVMValueRef nan = LLVMConstBitCast(k64(b, b->nan_bits), b->dbl);
+    return LLVMBuildSelect(b->b, made, nan, z, "fz");
+}
+
+/* fmod(p, q) through the C library, like the interpreter. */
+static LLVMValueRef call_fmod(jb *b, LLVMValueRef p, LLVMValueRef q)
+{
+    LLVMValueRef args[2] = {p, q};
+    return LLVMBuildCall2(b->b, b->fmod_ty,
+                          callee(b, (void (*)(void))fmod), args, 2, "fmod");
+}
+
+/* The float-domain result of in (mov, add, sub, mul, div, div:r). */
+static jv float_op(jb *b, jv x, jv y)
+{
+    const vm_insn *in = b->in;
+    LLVMValueRef p = as_double(b, x), q = NULL, z;
+    if (in->op == ISA_OP_MOV)
+        return (jv){p, 1, 1};
+    q = as_double(b, y);
+    switch (in->op) {
+    case ISA_OP_ADD: z = LLVMBuildFAdd(b->b, p, q, "fadd"); break;
+    case ISA_OP_SUB: z = LLVMBuildFSub(b->b, p, q, "fsub"); break;
+    case ISA_OP_MUL: z = LLVMBuildFMul(b->b, p, q, "fmul"); break;
+    default:
+        assert(in->op == ISA_OP_DIV);
+        if (in->opt == ISA_OPT_R)
+            return (jv){call_fmod(b, p, q), 1, 1};
+        z = LLVMBuildFDiv(b->b, p, q, "fdiv");
+        break;
+    }
+    return (jv){host_nan(b, z, p, q), 1, 1};
+}
+
+/* Integer x / y (or remainder), signed per x: division by zero faults;
+ * INT64_MIN / -1 is INT64_MIN with remainder 0 (no poison reaches LLVM). */
+static LLVMValueRef int_div(jb *b, jv x, jv y, int rem)
+{
+    LLVMValueRef nz = LLVMBuildICmp(b->b, LLVMIntNE, y.v, k64(b, 0), "nz");
+    check(b, nz, VM_FAULT_ARITH, k64(b, 0));
+    if (!x.sgn)
+        return rem ? LLVMBuildURem(b->b, x.v, y.v, "urem")
+                   : LLVMBuildUDiv(b->b, x.v, y.v, "udiv");
+    LLVMValueRef m1 = LLVMBuildICmp(b->b, LLVMIntEQ, y.v, k64(b, UINT64_MAX),
+                                    "m1");
+    LLVMValueRef sy = LLVMBuildSelect(b->b, m1, k64(b, 1), y.v, "sy");
+    LLVMValueRef q = rem ? LLVMBuildSRem(b->b, x.v, sy, "srem")
+                         : LLVMBuildSDiv(b->b, x.v, sy, "sdiv");
+    LLVMValueRef alt = rem ? k64(b, 0) : LLVMBuildSub(b->b, k64(b, 0), x.v,
+                                                      "neg");
+    return LLVMBuildSelect(b->b, m1, alt, q, "div");
+}
+
+/* The integer-domain result of in on x, y (signedness of x). */
+static jv int_op(jb *b, jv x, jv y)
+{
+    const vm_insn *in = b->in;
+    LLVMValueRef v;
+    switch (in->op) {
+    case ISA_OP_MOV: v = x.v; break;
+    case ISA_OP_ADD: v = LLVMBuildAdd(b->b, x.v, y.v, "add"); break;
+    case ISA_OP_SUB: v = LLVMBuildSub(b->b, x.v, y.v, "sub"); break;
+    case ISA_OP_MUL: v = LLVMBuildMul(b->b, x.v, y.v, "mul"); break;
+    case ISA_OP_AND: v = LLVMBuildAnd(b->b, x.v, y.v, "and"); break;
+    case ISA_OP_OR:  v = LLVMBuildOr(b->b, x.v, y.v, "or"); break;
+    case ISA_OP_XOR: v = LLVMBuildXor(b->b, x.v, y.v, "xor"); break;
+    default:
+        assert(in->op == ISA_OP_DIV);
+        v = int_div(b, x, y, in->opt == ISA_OPT_R);
+        break;
+    }
+    return (jv){v, 0, x.sgn};
+}
+
+/* mov, add, sub, mul, div, and, or, xor: sources left to right, the
+ * operation, the destination; then the next instruction. */
+static void emit_alu(jb *b)
+{
+    const vm_insn *in = b->in;
+    int bits = in->op == ISA_OP_AND || in->op == ISA_OP_OR ||
+               in->op == ISA_OP_XOR;
+    jv x = read_src(b, &in->o[0], src_signed(in, &in->o[0]), bits);
+    jv y = {NULL, 0, 0};
+    if (in->nops == 3)
+        y = read_src(b, &in->o[1], src_signed(in, &in->o[1]), bits);
+    jv z = x.flt || y.flt ? float_op(b, x, y) : int_op(b, x, y);
+    write_dst(b, &in->o[in->nops - 1], z);
+    fall_through(b);
+}
+
+/* The i1 condition of br (opt) on x, y: ordered float compares when
+ * either is :f (only :ne holds with a NaN), else integer compares signed
+ * per the first source. */
+static LLVMValueRef condition(jb *b, int opt, jv x, jv y)
+{
+    static const LLVMRealPredicate fp[] = {
+        [ISA_OPT_E] = LLVMRealOEQ, [ISA_OPT_NE] = LLVMRealUNE,
+        [ISA_OPT_L] = LLVMRealOLT, [ISA_OPT_LE] = LLVMRealOLE,
+        [ISA_OPT_G] = LLVMRealOGT, [ISA_OPT_GE] = LLVMRealOGE};
+    static const LLVMIntPredicate ip[2][ISA_OPT_GE + 1] = {
+        {[ISA_OPT_E] = LLVMIntEQ, [ISA_OPT_NE] = LLVMIntNE,
+         [ISA_OPT_L] = LLVMIntULT, [ISA_OPT_LE] = LLVMIntULE,
+         [ISA_OPT_G] = LLVMIntUGT, [ISA_OPT_GE] = LLVMIntUGE},
+        {[ISA_OPT_E] = LLVMIntEQ, [ISA_OPT_NE] = LLVMIntNE,
+         [ISA_OPT_L] = LLVMIntSLT, [ISA_OPT_LE] = LLVMIntSLE,
+         [ISA_OPT_G] = LLVMIntSGT, [ISA_OPT_GE] = LLVMIntSGE}};
+    assert(opt >= ISA_OPT_E && opt <= ISA_OPT_GE);
+    if (x.flt || y.flt)
+        return LLVMBuildFCmp(b->b, fp[opt], as_double(b, x), as_double(b, y),
+                             "fc");
+    return LLVMBuildICmp(b->b, ip[x.sgn][opt], x.v, y.v, "ic");
+}
+
+/* br: both sources, the compare, then the jump (evaluated only when
+ * taken) or the fall-through; br:j jumps. */
+static void emit_br(jb *b)
+{
+    const vm_insn *in = b->in;
+    if (in->opt == ISA_OPT_J) {
+        jump(b, &in->o[0]);
+        return;
+    }
+    const isa_operand *a = &in->o[0], *c = &in->o[1];
+    jv x = read_src(b, a, isa_type_signed[a->type], 0);
+    jv y = read_src(b, c, isa_type_signed[c->type], 0);
+    LLVMValueRef cond = condition(b, in->opt, x, y);
+    LLVMBasicBlockRef taken = new_bb(b, "taken"), not = new_bb(b, "not");
+    LLVMBuildCondBr(b->b, cond, taken, not);
+    LLVMPositionBuilderAtEnd(b->b, taken);
+    jump(b, &in->o[2]);
+    LLVMPositionBuilderAtEnd(b->b, not);
+    fall_through(b);
+}
+
+/* bl: the target evaluated and checked (an execution fault before the
+ * link is written), then the link (next_pc, 64-bit) stored, then the
+ * jump. */
+static void emit_bl(jb *b)
+{
+    const vm_insn *in = b->in;
+    const isa_operand *t = &in->o[0], *l = &in->o[1];
+    LLVMValueRef to = NULL;
+    if (t->mode == ISA_M_DIR && in->target == VM_NO_INSN) {
+        fault_now(b, VM_FAULT_EXEC, k64(b, t->value));
+        return;
+    }
+    if (t->mode != ISA_M_DIR) {
+        to = jump_addr(b, t);
+        LLVMValueRef args[2] = {b->ctx, to};
+        LLVMValueRef ok = LLVMBuildCall2(b->b, b->isinsn_ty,
+            callee(b, (void (*)(void))rt_isinsn), args, 2, "isi");
+        check(b, LLVMBuildICmp(b->b, LLVMIntNE, ok, k32(b, 0), "ti"),
+              VM_FAULT_EXEC, to);
+    }
+    LLVMValueRef ea = operand_ea(b, l, 8);
+    check_write(b, ea, 8);
+    store_int(b, ea, k64(b, in->next_pc));
+    if (to)
+        goto_dispatch(b, to);
+    else
+        LLVMBuildBr(b->b, b->blk[in->target]);
+}
+
+/* newr: the four 64-bit operand values left to right, then rt_newr. */
+static void emit_newr(jb *b)
+{
+    const vm_insn *in = b->in;
+    LLVMValueRef args[7] = {b->ctx, b->win};
+    for (int i = 0; i < 4; i++) {
+        const isa_operand *o = &in->o[i];
+        args[2 + i] = o->mode == ISA_M_IMM ? k64(b, o->value)
+                                           : load_int(b, operand_ea(b, o, 8), 8);
+    }
+    args[6] = k64(b, in->pc);
+    LLVMValueRef f = LLVMBuildCall2(b->b, b->newr_ty,
+        callee(b, (void (*)(void))rt_newr), args, 7, "nr");
+    LLVMBasicBlockRef cont = new_bb(b, "ok");
+    LLVMBuildCondBr(b->b, LLVMBuildICmp(b->b, LLVMIntEQ, f, k32(b, 0), "nok"),
+                    cont, b->raised_bb);
+    LLVMPositionBuilderAtEnd(b->b, cont);
+    fall_through(b);
+}
+
+/* exit: returns commit or abort. */
+static void emit_exit(jb *b)
+{
+    int rc = b->in->opt == ISA_OPT_A ? VM_EXIT_ABORT : VM_EXIT_COMMIT;
+    LLVMBuildRet(b->b, k32(b, (uint32_t)rc));
+}
+
+/* Translates the current instruction into its (current) block. */
+static void emit_insn(jb *b)
+{
+    switch (b->in->op) {
+    case ISA_OP_BR:   emit_br(b); break;
+    case ISA_OP_BL:   emit_bl(b); break;
+    case ISA_OP_NEWR: emit_newr(b); break;
+    case ISA_OP_EXIT: emit_exit(b); break;
+    default:          emit_alu(b); break;
+    }
+}

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -478,8 +479,86 @@ static void test_large_commit(void **state)
     free(c);
 }
 
-int main(void)
+/* ---- allocation failures ------------------------------------------------- */
+
+/* One scenario run in a child with DVM_FAIL_ALLOC=N: every failure must be
+ * DVM_ENOMEM and leave the space as it was.  Exit 0: a failure was handled;
+ * 3: nothing failed; anything else: a bug. */
+static int enomem_scenario(void)
 {
+    mem_store *st;
+    mem_space *sp;
+    if (store_create(1 << 14, &st))
+        return 0;
+    if (space_create(st, &sp)) {
+        store_destroy(st);
+        return 0;
+    }
+    static mem_change c[1500];
+    static mem_run r = {0, 4};
+    int failed = 0;
+    for (int round = 0; round < 3 && !failed; round++) {
+        for (uint32_t i = 0; i < 1500; i++) {
+            c[i] = (mem_change){0x40000 + i * 3, 0, 1, &r};
+            if (store_alloc(st, &c[i].frame))
+                return 1;
+        }
+        uint64_t e = 99, before = space_epoch(sp);
+        space_stats s0, s1;
+        space_get_stats(sp, &s0);
+        size_t used = store_in_use(st);
+        dvm_status rc = space_install(sp, 0, c, 1500, &e);
+        space_get_stats(sp, &s1);
+        if (rc) {
+            if (rc != DVM_ENOMEM || e != 99 || space_epoch(sp) != before ||
+                s1.versions != s0.versions || store_in_use(st) != used)
+                return 2;
+            for (uint32_t i = 0; i < 1500; i++)
+                store_release(st, c[i].frame);
+            failed = 1;
+        }
+        space_gc(sp, space_epoch(sp));
+        space_get_stats(sp, &s1);
+        if (store_in_use(st) != s1.versions)
+            return 2;
+    }
+    space_destroy(sp);
+    if (store_in_use(st) != 0)
+        return 2;
+    store_destroy(st);
+    return failed ? 0 : 3;
+}
+
+static void test_enomem(void **state)
+{
+    (void)state;
+#ifdef DVM_ALLOC_FAILPOINTS
+    for (int n = 1;; n++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            char v[16];
+            snprintf(v, sizeof v, "%d", n);
+            setenv("DVM_FAIL_ALLOC", v, 1);
+            execl("/proc/self/exe", "space_test", "enomem", (char *)NULL);
+            _exit(9);
+        }
+        int ws;
+        assert_int_equal(waitpid(pid, &ws, 0), pid);
+        assert_true(WIFEXITED(ws));
+        if (WEXITSTATUS(ws) == 3)
+            break;
+        assert_int_equal(WEXITSTATUS(ws), 0);
+    }
+#else
+    skip();
+#endif
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "enomem") == 0)
+        return enomem_scenario();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_versions_and_snapshots, setup,
                                         teardown),
@@ -493,6 +572,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_random_model, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_commit, setup, teardown),
+        cmocka_unit_test(test_enomem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,196 @@
+/*
+ * io.c -- channels as the RComp sees them (DISA.md 8).
+ *
+ * Input: each `--in ADDR=PATH` maps the file read only.  The window content
+ * of a channel at ADDR is its 64-bit length at ADDR, its bytes from ADDR+8,
+ * zeros elsewhere; a declared channel left unbound is simply absent, so it
+ * reads as zeros, that is length 0.  Pages are synthesised on demand by the
+ * resolver (handler thread); the files never change, so no lock is needed.
+ *
+ * Output: a channel is a window in the PR.  At commit the runner's count at
+ * ADDR says how many bytes from ADDR+8 to emit; they are read straight from
+ * the window into the RESULT.  A count larger than the channel's window is
+ * a memory fault of the runner (DISA leaves it open; reporting it beats
+ * emitting bytes of a neighbouring channel or running past the PR).
+ */
+#define _GNU_SOURCE
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "isa/isa.h"
+#include "rcomp/rcomp_int.h"
+#include "util/alloc.h"
+
+/* Maps path read only; an empty file maps nothing. */
+static dvm_status map_file(const char *path, const uint8_t **bytes,
+                           uint64_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return status_set_errno(DVM_EIO, "input %s", path);
+    struct stat sb;
+    dvm_status st = DVM_OK;
+    void *p = NULL;
+    if (fstat(fd, &sb) < 0)
+        st = status_set_errno(DVM_EIO, "input %s", path);
+    else if (sb.st_size > 0) {
+        p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED)
+            st = status_set_errno(DVM_EIO, "input %s: mmap", path);
+    }
+    close(fd);
+    if (st)
+        return st;
+    *bytes = p;
+    *len = (uint64_t)sb.st_size;
+    return DVM_OK;
+}
+
+dvm_status rc_input_add(rcomp *rc, const char *spec)
+{
+    char *end;
+    errno = 0;
+    uint64_t addr = strtoull(spec, &end, 0);
+    if (errno || end == spec || *end != '=' || !end[1])
+        return status_set(DVM_EINVAL, "--in: expected ADDR=PATH, got '%s'",
+                          spec);
+    if (addr < DISA_INPUT_BASE || addr >= DISA_SYSPAGE - 8)
+        return status_set(DVM_EINVAL, "--in: address 0x%" PRIx64 " is not "
+                          "in the input windows", addr);
+    rc_input in = { .addr = addr };
+    dvm_status st = map_file(end + 1, &in.bytes, &in.len);
+    if (st)
+        return st;
+    if (in.len > DISA_SYSPAGE - addr - 8) {
+        st = status_set(DVM_ERANGE, "--in: %s does not fit its window",
+                        end + 1);
+        goto err_map;
+    }
+    rc_input *a = dvm_realloc(rc->in, (rc->nin + 1) * sizeof *a);
+    if (!a) {
+        st = status_set(DVM_ENOMEM, "--in");
+        goto err_map;
+    }
+    rc->in = a;
+    rc->in[rc->nin++] = in;
+    return DVM_OK;
+err_map:
+    if (in.bytes)
+        munmap((void *)in.bytes, in.len);
+    return st;
+}
+
+void rc_inputs_free(rcomp *rc)
+{
+    for (size_t i = 0; i < rc->nin; i++)
+        if (rc->in[i].bytes)
+            munmap((void *)rc->in[i].bytes, rc->in[i].len);
+    dvm_free(rc->in);
+    rc->in = NULL;
+    rc->nin = 0;
+}
+
+/* Copies the part of [src_lo, src_lo + n) that falls in the page at pa. */
+static int put_part(uint8_t *buf, uint64_t pa, uint64_t src_lo,
+                    const uint8_t *src, uint64_t n)
+{
+    uint64_t lo = src_lo > pa ? src_lo : pa;
+    uint64_t hi = src_lo + n < pa + DISA_PAGE ? src_lo + n : pa + DISA_PAGE;
+    if (lo >= hi)
+        return 0;
+    memcpy(buf + (lo - pa), src + (lo - src_lo), hi - lo);
+    return 1;
+}
+
+int rc_input_page(const rcomp *rc, uint64_t page, uint8_t *buf)
+{
+    uint64_t pa = page * DISA_PAGE;
+    int any = 0;
+    memset(buf, 0, DISA_PAGE);
+    for (size_t i = 0; i < rc->nin; i++) {
+        const rc_input *in = &rc->in[i];
+        uint8_t hdr[8];
+        for (int b = 0; b < 8; b++)
+            hdr[b] = (uint8_t)(in->len >> (8 * b));
+        any |= put_part(buf, pa, in->addr, hdr, 8);
+        if (in->len)
+            any |= put_part(buf, pa, in->addr + 8, in->bytes, in->len);
+    }
+    return any ? 0 : 1;
+}
+
+/* End of the window of the out channel at addr: the next out channel above
+ * it, or DISA_OUT. */
+static uint64_t out_window_end(const dvm_program *p, uint64_t addr)
+{
+    uint64_t end = DISA_OUT;
+    for (size_t i = 0; i < p->nchans; i++)
+        if (p->chans[i].dir == PROG_CHAN_OUT && p->chans[i].addr > addr &&
+            p->chans[i].addr < end)
+            end = p->chans[i].addr;
+    return end;
+}
+
+dvm_status rc_outputs_init(rcomp *rc)
+{
+    const dvm_program *p = rc->prog;
+    rc->out = dvm_calloc(p->nchans + 1, sizeof *rc->out);
+    rc->outs = dvm_calloc(p->nchans + 1, sizeof *rc->outs);
+    if (!rc->out || !rc->outs)
+        return status_set(DVM_ENOMEM, "output channels");
+    rc->out[0] = (rc_output){ DISA_OUT, DISA_RB - DISA_OUT - 8 };
+    rc->nout = 1;
+    for (size_t i = 0; i < p->nchans; i++) {
+        if (p->chans[i].dir != PROG_CHAN_OUT)
+            continue;
+        uint64_t a = p->chans[i].addr, end = out_window_end(p, a);
+        if (a + 8 > end)
+            return status_set(DVM_EFORMAT, "channel %s: no room at 0x%"
+                              PRIx64, p->chans[i].name, a);
+        rc->out[rc->nout++] = (rc_output){ a, end - a - 8 };
+    }
+    return DVM_OK;
+}
+
+/* The runner's count at addr.  A page never touched holds zeros: mincore
+ * tells without faulting it in (cheaper than a fault on every runner). */
+static uint64_t out_count(const rcomp *rc, uint64_t addr)
+{
+    uint8_t *win = window_base(rc->win);
+    unsigned char vec[2] = { 0, 0 };
+    uint64_t lo = addr & ~(DISA_PAGE - 1);
+    uint64_t hi = (addr + 7) & ~(DISA_PAGE - 1);    /* may straddle */
+    if (mincore(win + lo, hi - lo + DISA_PAGE, vec) == 0 &&
+        !((vec[0] | vec[1]) & 1))
+        return 0;
+    uint64_t n;
+    memcpy(&n, win + addr, 8);
+    return n;
+}
+
+int rc_outputs_collect(rcomp *rc, msg_result *res, uint64_t *bad)
+{
+    uint8_t *win = window_base(rc->win);
+    res->nout = 0;
+    res->out = rc->outs;
+    for (size_t i = 0; i < rc->nout; i++) {
+        uint64_t n = out_count(rc, rc->out[i].addr);
+        if (!n)
+            continue;
+        if (n > rc->out[i].max) {
+            *bad = rc->out[i].addr;
+            res->nout = 0;
+            return VM_FAULT_MEMORY;
+        }
+        rc->outs[res->nout++] = (msg_output){ (uint32_t)i, n,
+                                              win + rc->out[i].addr + 8 };
+    }
+    return VM_FAULT_NONE;
+}
