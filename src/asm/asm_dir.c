@@ -181,6 +181,10 @@ static const lex_token *name_arg(asm_ctx *c, expr_cursor *cur)
         asm_error(c, t->col, "expected a name");
         return NULL;
     }
+    if (t->len > ASM_MAX_NAME) {
+        asm_error(c, t->col, "name longer than %d characters", ASM_MAX_NAME);
+        return NULL;
+    }
     cur->i++;
     return t;
 }
@@ -261,10 +265,10 @@ static int bad_channel(asm_ctx *c, const lex_token *name, uint64_t addr,
             return 1;
         }
     }
-    if (dir == PROG_CHAN_OUT && addr >= DISA_OUT) {
+    if (dir == PROG_CHAN_OUT && addr > DISA_OUT - 8) {
         asm_error(c, col, "output channel address 0x%llx is not in the "
-                  "private region below 0x%llx", (unsigned long long)addr,
-                  (unsigned long long)DISA_OUT);
+                  "private region below 0x%llx (with room for its count)",
+                  (unsigned long long)addr, (unsigned long long)DISA_OUT);
         return 1;
     }
     if (dir == PROG_CHAN_IN &&

@@ -29,6 +29,7 @@
 #define ASM_MAX_PASSES 8
 #define ASM_MAX_FILE_BYTES (64u << 20)
 #define ASM_MAX_BYTES (64u << 20)          /* initialised bytes per program */
+#define ASM_MAX_NAME 4096                  /* image limit on names */
 #define ASM_SR_END DISA_INPUT_BASE         /* segments end at or below */
 
 enum { SEC_TEXT, SEC_DATA, SEC_COUNT };

@@ -92,6 +92,11 @@ dvm_status asm_define(asm_ctx *c, const lex_token *tok, uint64_t v)
                   (int)tok->len, tok->text);
         return DVM_ESYNTAX;
     }
+    if (tok->len > ASM_MAX_NAME) {
+        asm_error(c, tok->col, "symbol name longer than %d characters",
+                  ASM_MAX_NAME);
+        return DVM_ESYNTAX;
+    }
     asm_sym *s = symtab_intern(&c->syms, tok->text, tok->len);
     if (!s) {
         c->fatal = DVM_ENOMEM;

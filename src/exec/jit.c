@@ -86,6 +86,7 @@ struct jit_engine {
     LLVMOrcLLJITRef lljit;
     LLVMTargetMachineRef tm;    /* the optimiser's view of the host */
     pthread_mutex_t lock;       /* serialises translation */
+    uint64_t nan_bits;          /* the host's default NaN */
     jit_fn *fns;                /* per insn: region entry, or NULL */
     uint8_t *bad;               /* per insn: translation failed */
     unsigned nregions;
@@ -702,5 +703,395 @@ static void emit_insn(jb *b)
     case ISA_OP_NEWR: emit_newr(b); break;
     case ISA_OP_EXIT: emit_exit(b); break;
     default:          emit_alu(b); break;
+    }
+}
+
+/* ---- regions ------------------------------------------------------------ */
+
+/* Adds insn i to the region (once); case marks it a dispatch target. */
+static void region_add(jb *b, uint32_t i, int is_case)
+{
+    if (i == VM_NO_INSN)
+        return;
+    if (!b->in_region[i])
+        b->list[b->nlist++] = i;
+    if (b->in_region[i] < 1 + is_case)
+        b->in_region[i] = (uint8_t)(1 + is_case);
+}
+
+/* Finds the region of entry: everything reachable along direct edges,
+ * with the return points of its bls as further dispatch targets. */
+static void region_find(jb *b, uint32_t entry)
+{
+    region_add(b, entry, 1);
+    for (size_t k = 0; k < b->nlist; k++) {
+        const vm_insn *in = &b->code->insns[b->list[k]];
+        switch (in->op) {
+        case ISA_OP_EXIT:
+            break;
+        case ISA_OP_BR:
+            region_add(b, in->target, 0);
+            if (in->opt != ISA_OPT_J)
+                region_add(b, in->next, 0);
+            break;
+        case ISA_OP_BL:
+            region_add(b, in->target, 0);
+            region_add(b, in->next, 1);
+            break;
+        default:
+            region_add(b, in->next, 0);
+            break;
+        }
+    }
+}
+
+/* ---- the region function ----------------------------------------------- */
+
+/* Sets up the types of b (in b->cx). */
+static void init_types(jb *b)
+{
+    b->i1 = LLVMInt1TypeInContext(b->cx);
+    b->i8 = LLVMInt8TypeInContext(b->cx);
+    b->i32 = LLVMInt32TypeInContext(b->cx);
+    b->i64 = LLVMInt64TypeInContext(b->cx);
+    b->dbl = LLVMDoubleTypeInContext(b->cx);
+    b->ptr = LLVMPointerTypeInContext(b->cx, 0);
+    LLVMTypeRef fa[2] = {b->ptr, b->ptr};
+    b->fnty = LLVMFunctionType(b->i32, fa, 2, 0);
+    LLVMTypeRef wa[3] = {b->ptr, b->i64, b->i64};
+    b->write_ty = LLVMFunctionType(b->i32, wa, 3, 0);
+    LLVMTypeRef na[7] = {b->ptr, b->ptr, b->i64, b->i64, b->i64, b->i64,
+                         b->i64};
+    b->newr_ty = LLVMFunctionType(b->i32, na, 7, 0);
+    LLVMTypeRef ra[4] = {b->ptr, b->i32, b->i64, b->i64};
+    b->raise_ty = LLVMFunctionType(b->i32, ra, 4, 0);
+    LLVMTypeRef ia[2] = {b->ptr, b->i64};
+    b->isinsn_ty = LLVMFunctionType(b->i32, ia, 2, 0);
+    LLVMTypeRef da[2] = {b->dbl, b->dbl};
+    b->fmod_ty = LLVMFunctionType(b->dbl, da, 2, 0);
+}
+
+/* The branch-weight metadata that marks a second successor cold. */
+static LLVMValueRef cold_weights(jb *b)
+{
+    LLVMMetadataRef md[3] = {
+        LLVMMDStringInContext2(b->cx, "branch_weights", 14),
+        LLVMValueAsMetadata(k32(b, 1u << 20)),
+        LLVMValueAsMetadata(k32(b, 1))};
+    return LLVMMetadataAsValue(b->cx, LLVMMDNodeInContext2(b->cx, md, 3));
+}
+
+/* Builds the fault block: rt_raise(ctx, kind, pc, addr), return it. */
+static void build_fault_block(jb *b)
+{
+    b->fault_bb = new_bb(b, "fault");
+    LLVMPositionBuilderAtEnd(b->b, b->fault_bb);
+    b->f_kind = LLVMBuildPhi(b->b, b->i32, "fk");
+    b->f_pc = LLVMBuildPhi(b->b, b->i64, "fpc");
+    b->f_addr = LLVMBuildPhi(b->b, b->i64, "fa");
+    LLVMValueRef args[4] = {b->ctx, b->f_kind, b->f_pc, b->f_addr};
+    LLVMValueRef rc = LLVMBuildCall2(b->b, b->raise_ty,
+        callee(b, (void (*)(void))rt_raise), args, 4, "rc");
+    LLVMBuildRet(b->b, rc);
+    b->raised_bb = new_bb(b, "raised");
+    LLVMPositionBuilderAtEnd(b->b, b->raised_bb);
+    LLVMBuildRet(b->b, k32(b, VM_EXIT_FAULT));
+}
+
+/* Builds the dispatch block: a switch over the region's dispatch targets;
+ * any other address returns JIT_CONTINUE with ctx->next and ctx->from. */
+static void build_dispatch(jb *b)
+{
+    LLVMBasicBlockRef out = new_bb(b, "leave");
+    b->disp_bb = new_bb(b, "dispatch");
+    LLVMPositionBuilderAtEnd(b->b, b->disp_bb);
+    b->d_to = LLVMBuildPhi(b->b, b->i64, "to");
+    b->d_from = LLVMBuildPhi(b->b, b->i64, "from");
+    b->d_sw = LLVMBuildSwitch(b->b, b->d_to, out, 8);
+    LLVMPositionBuilderAtEnd(b->b, out);
+    ctx_store(b, offsetof(jit_ctx, next), b->d_to);
+    ctx_store(b, offsetof(jit_ctx, from), b->d_from);
+    LLVMBuildRet(b->b, k32(b, JIT_CONTINUE));
+}
+
+/* Creates the region function `i32 name(ptr noalias ctx, ptr win)`, its
+ * entry, fault and dispatch blocks, and one block per region insn. */
+static void build_skeleton(jb *b, const char *name, uint32_t entry)
+{
+    b->fn = LLVMAddFunction(b->m, name, b->fnty);
+    b->ctx = LLVMGetParam(b->fn, 0);
+    b->win = LLVMGetParam(b->fn, 1);
+    unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
+    LLVMAddAttributeAtIndex(b->fn, 1,
+                            LLVMCreateEnumAttribute(b->cx, noalias, 0));
+    LLVMBasicBlockRef start = new_bb(b, "entry");
+    build_fault_block(b);
+    build_dispatch(b);
+    for (size_t k = 0; k < b->nlist; k++) {
+        uint32_t i = b->list[k];
+        char bn[32];
+        snprintf(bn, sizeof bn, "i%" PRIx64, b->code->insns[i].pc);
+        b->blk[i] = new_bb(b, bn);
+        if (b->in_region[i] == 2)
+            LLVMAddCase(b->d_sw, k64(b, b->code->insns[i].pc), b->blk[i]);
+    }
+    LLVMPositionBuilderAtEnd(b->b, start);
+    LLVMBuildBr(b->b, b->blk[entry]);
+}
+
+/* Emits the region's function body. */
+static void build_body(jb *b)
+{
+    for (size_t k = 0; k < b->nlist; k++) {
+        b->in = &b->code->insns[b->list[k]];
+        LLVMPositionBuilderAtEnd(b->b, b->blk[b->list[k]]);
+        emit_insn(b);
+    }
+}
+
+/* ---- the engine ---------------------------------------------------------- */
+
+/* Records an LLVM error as the status message; consumes err. */
+static dvm_status llvm_fail(LLVMErrorRef err, const char *what)
+{
+    char *msg = LLVMGetErrorMessage(err);
+    dvm_status st = status_set(DVM_EINVAL, "translator: %s: %s", what, msg);
+    LLVMDisposeErrorMessage(msg);
+    return st;
+}
+
+/* Verifies and optimises module m (O2 for the host). */
+static dvm_status optimise(jit_engine *j, LLVMModuleRef m)
+{
+    char *msg = NULL;
+    if (LLVMVerifyModule(m, LLVMReturnStatusAction, &msg)) {
+        dvm_status st = status_set(DVM_EINVAL, "translator: bad IR: %s", msg);
+        LLVMDisposeMessage(msg);
+        return st;
+    }
+    LLVMDisposeMessage(msg);
+    LLVMPassBuilderOptionsRef opt = LLVMCreatePassBuilderOptions();
+    LLVMErrorRef err = LLVMRunPasses(m, "default<O2>", j->tm, opt);
+    LLVMDisposePassBuilderOptions(opt);
+    return err ? llvm_fail(err, "optimising") : DVM_OK;
+}
+
+/* Builds the IR of the region of entry into a new module in cx; on
+ * success *out owns it. */
+static dvm_status build_module(jit_engine *j, LLVMContextRef cx,
+                               uint32_t entry, const char *name,
+                               LLVMModuleRef *out)
+{
+    jb b;
+    memset(&b, 0, sizeof b);
+    b.code = j->code;
+    b.cx = cx;
+    b.nan_bits = j->nan_bits;
+    b.in_region = dvm_calloc(j->code->ninsns, 1);
+    b.list = dvm_malloc(j->code->ninsns * sizeof *b.list);
+    b.blk = dvm_calloc(j->code->ninsns, sizeof *b.blk);
+    if (!b.in_region || !b.list || !b.blk)
+        goto err_mem;
+    region_find(&b, entry);
+    b.m = LLVMModuleCreateWithNameInContext(name, cx);
+    LLVMSetTarget(b.m, LLVMOrcLLJITGetTripleString(j->lljit));
+    LLVMSetDataLayout(b.m, LLVMOrcLLJITGetDataLayoutStr(j->lljit));
+    b.b = LLVMCreateBuilderInContext(cx);
+    init_types(&b);
+    b.unlikely = cold_weights(&b);
+    build_skeleton(&b, name, entry);
+    build_body(&b);
+    LLVMDisposeBuilder(b.b);
+    dvm_free(b.in_region);
+    dvm_free(b.list);
+    dvm_free(b.blk);
+    *out = b.m;
+    return DVM_OK;
+err_mem:
+    dvm_free(b.in_region);
+    dvm_free(b.list);
+    dvm_free(b.blk);
+    return status_set(DVM_ENOMEM, "translator: out of memory");
+}
+
+/* Translates the region of entry and returns its native code in *out. */
+static dvm_status translate(jit_engine *j, uint32_t entry, jit_fn *out)
+{
+    char name[32];
+    snprintf(name, sizeof name, "dvm_region_%u", j->nregions++);
+    LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
+    LLVMContextRef cx = LLVMOrcThreadSafeContextGetContext(tsc);
+    LLVMModuleRef m = NULL;
+    dvm_status st = build_module(j, cx, entry, name, &m);
+    if (st)
+        goto err_ctx;
+    if ((st = optimise(j, m))) {
+        LLVMDisposeModule(m);
+        goto err_ctx;
+    }
+    LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m, tsc);
+    LLVMOrcDisposeThreadSafeContext(tsc);
+    LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(j->lljit);
+    LLVMErrorRef err = LLVMOrcLLJITAddLLVMIRModule(j->lljit, jd, tsm);
+    if (err)
+        return llvm_fail(err, "adding code");
+    LLVMOrcExecutorAddress addr = 0;
+    if ((err = LLVMOrcLLJITLookup(j->lljit, &addr, name)))
+        return llvm_fail(err, "looking code up");
+    *out = (jit_fn)(uintptr_t)addr;
+    return DVM_OK;
+err_ctx:
+    LLVMOrcDisposeThreadSafeContext(tsc);
+    return st;
+}
+
+/* The native entry of the region of insn i, translating it on first use;
+ * NULL when it cannot be translated (the caller interprets instead). */
+static jit_fn region(jit_engine *j, uint32_t i)
+{
+    jit_fn fn = __atomic_load_n(&j->fns[i], __ATOMIC_ACQUIRE);
+    if (fn || j->bad[i])
+        return fn;
+    pthread_mutex_lock(&j->lock);
+    fn = j->fns[i];
+    if (!fn && !j->bad[i]) {
+        if (translate(j, i, &fn) == DVM_OK)
+            __atomic_store_n(&j->fns[i], fn, __ATOMIC_RELEASE);
+        else
+            __atomic_store_n(&j->bad[i], 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&j->lock);
+    return fn;
+}
+
+static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
+static int llvm_ready;
+
+/* Initialises LLVM's native target once per process. */
+static void llvm_init(void)
+{
+    llvm_ready = !LLVMInitializeNativeTarget() &&
+                 !LLVMInitializeNativeAsmPrinter();
+}
+
+int jit_available(void)
+{
+    pthread_once(&llvm_once, llvm_init);
+    return llvm_ready;
+}
+
+/* The host's default NaN: what an invalid operation yields here. */
+static uint64_t host_default_nan(void)
+{
+    volatile double zero = 0.0;
+    double n = zero / zero;
+    uint64_t bits;
+    memcpy(&bits, &n, 8);
+    return bits;
+}
+
+/* Creates the target machine the optimiser tunes for: the host CPU. */
+static dvm_status make_tm(LLVMTargetMachineRef *out)
+{
+    char *triple = LLVMGetDefaultTargetTriple(), *err = NULL;
+    char *cpu = LLVMGetHostCPUName(), *feat = LLVMGetHostCPUFeatures();
+    LLVMTargetRef t;
+    dvm_status st = DVM_OK;
+    if (LLVMGetTargetFromTriple(triple, &t, &err)) {
+        st = status_set(DVM_EUNSUPP, "translator: no target: %s", err);
+        LLVMDisposeMessage(err);
+    } else {
+        *out = LLVMCreateTargetMachine(t, triple, cpu, feat,
+                                       LLVMCodeGenLevelDefault,
+                                       LLVMRelocDefault,
+                                       LLVMCodeModelJITDefault);
+    }
+    LLVMDisposeMessage(triple);
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(feat);
+    return st;
+}
+
+/* Creates j's LLJIT, with the process's symbols (memset, memcpy, ... that
+ * the optimiser may call) visible to the code. */
+static dvm_status make_lljit(jit_engine *j)
+{
+    LLVMErrorRef err = LLVMOrcCreateLLJIT(&j->lljit, NULL);
+    if (err)
+        return llvm_fail(err, "creating the JIT");
+    LLVMOrcDefinitionGeneratorRef gen;
+    err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen,
+        LLVMOrcLLJITGetGlobalPrefix(j->lljit), NULL, NULL);
+    if (err)
+        return llvm_fail(err, "process symbols");
+    LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(j->lljit), gen);
+    return DVM_OK;
+}
+
+dvm_status jit_create(const vm_code *code, jit_engine **out)
+{
+    assert(code && out);
+    if (!jit_available())
+        return status_set(DVM_EUNSUPP, "translator: LLVM has no native "
+                          "target here (use --engine interp)");
+    jit_engine *j = dvm_calloc(1, sizeof *j);
+    if (!j)
+        return status_set(DVM_ENOMEM, "translator: out of memory");
+    j->code = code;
+    j->nan_bits = host_default_nan();
+    j->fns = dvm_calloc(code->ninsns + 1, sizeof *j->fns);
+    j->bad = dvm_calloc(code->ninsns + 1, 1);
+    dvm_status st = DVM_ENOMEM;
+    if (!j->fns || !j->bad) {
+        status_set(st, "translator: out of memory");
+        goto err_engine;
+    }
+    if ((st = make_tm(&j->tm)) || (st = make_lljit(j)))
+        goto err_engine;
+    pthread_mutex_init(&j->lock, NULL);
+    *out = j;
+    return DVM_OK;
+err_engine:
+    if (j->lljit)
+        LLVMOrcDisposeLLJIT(j->lljit);
+    if (j->tm)
+        LLVMDisposeTargetMachine(j->tm);
+    dvm_free(j->fns);
+    dvm_free(j->bad);
+    dvm_free(j);
+    return st;
+}
+
+void jit_destroy(jit_engine *j)
+{
+    if (!j)
+        return;
+    LLVMErrorRef err = LLVMOrcDisposeLLJIT(j->lljit);
+    if (err)
+        LLVMConsumeError(err);
+    LLVMDisposeTargetMachine(j->tm);
+    pthread_mutex_destroy(&j->lock);
+    dvm_free(j->fns);
+    dvm_free(j->bad);
+    dvm_free(j);
+}
+
+int jit_run(jit_engine *j, vm_runner *r, uint64_t fi)
+{
+    assert(j && r && r->code == j->code && r->win);
+    uint32_t i = code_index(j->code, fi);
+    if (i == VM_NO_INSN)
+        return vm_raise(r, VM_FAULT_EXEC, fi, fi);
+    jit_ctx c = {r, 0, 0, 0, 0};
+    for (;;) {
+        jit_fn fn = region(j, i);
+        if (!fn)                /* untranslatable: the state is memory */
+            return interp_run(r, j->code->insns[i].pc);
+        int rc = fn(&c, r->win);
+        if (rc != JIT_CONTINUE)
+            return rc;
+        i = code_index(j->code, c.next);
+        if (i == VM_NO_INSN)
+            return vm_raise(r, VM_FAULT_EXEC, c.from, c.next);
     }
 }

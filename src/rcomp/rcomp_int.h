@@ -94,6 +94,7 @@ typedef struct rcomp {
     rc_pending *pend; size_t npend, cappend;
     mem_run *runs;   size_t nruns, capruns;
     mem_run *scratch;           /* DIFF_MAX_RUNS runs of diff_page */
+    void *iv;        size_t capiv;      /* commit.c's interval buffer */
     msg_change *chg; size_t capchg;
     msg_output *outs;
     msg_buf obuf;

@@ -1,0 +1,132 @@
+"""benchlib.py -- what bench/prime, bench/kmeans and bench/tasks share:
+paths, building the peers into bench/out/, timed runs, medians, result
+checks, JSON lines and gnuplot plots.  Python 3 standard library only."""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PEERS = os.path.join(ROOT, "bench", "peers")
+OUT = os.path.join(ROOT, "bench", "out")
+PY = "/usr/bin/python3"
+CFLAGS = ["-O2", "-ffp-contract=off", "-Wall", "-Wextra"]
+MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none"]
+
+
+def dvm_bin():
+    """The dvm binary: $DVM_BIN, else the first of build*/dvm that exists."""
+    if os.environ.get("DVM_BIN"):
+        return os.environ["DVM_BIN"]
+    for d in ("build", "build-wl", "build-release"):
+        p = os.path.join(ROOT, d, "dvm")
+        if os.access(p, os.X_OK):
+            return p
+    sys.exit("bench: no dvm binary (build it, or set DVM_BIN)")
+
+
+def ncores():
+    return os.cpu_count() or 1
+
+
+def counts():
+    """RComp / thread counts of the scaling runs: 1, 2, 4, 8, 16 up to nproc."""
+    return [c for c in (1, 2, 4, 8, 16) if c <= max(ncores(), 1)] or [1]
+
+
+def build(name, src, cc="gcc", extra=()):
+    """Compiles bench/peers/SRC (or tools/SRC) into bench/out/NAME once; returns the path."""
+    os.makedirs(OUT, exist_ok=True)
+    exe = os.path.join(OUT, name)
+    path = src if os.path.isabs(src) else os.path.join(PEERS, src)
+    if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(path):
+        subprocess.run([cc, *CFLAGS, *extra, "-o", exe, path, "-lm"], check=True)
+    return exe
+
+
+def run(cmd, env=None, timeout=3600):
+    """Runs cmd; returns (wall seconds, stdout, stderr).  Exits on failure."""
+    e = dict(os.environ, **(env or {}))
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, env=e, capture_output=True, text=True, timeout=timeout)
+    t = time.monotonic() - t0
+    if p.returncode != 0:
+        sys.stderr.write(p.stderr)
+        sys.exit(f"bench: failed ({p.returncode}): {' '.join(cmd)}")
+    return t, p.stdout, p.stderr
+
+
+def compute_s(stderr):
+    """The compute_s=... a peer reports, or None."""
+    for line in stderr.splitlines():
+        if line.startswith("compute_s="):
+            return float(line.split("=", 1)[1])
+    return None
+
+
+def timed(cmd, reps, env=None):
+    """Runs cmd reps times; returns (median wall, median compute or None, stdout of run 1)."""
+    walls, comps, first = [], [], None
+    for _ in range(reps):
+        t, out, err = run(cmd, env)
+        walls.append(t)
+        c = compute_s(err)
+        if c is not None:
+            comps.append(c)
+        if first is None:
+            first = out
+    return (statistics.median(walls),
+            statistics.median(comps) if comps else None, first)
+
+
+def emit(**kw):
+    """Prints one JSON result line."""
+    print(json.dumps(kw), flush=True)
+
+
+def engines(dvm):
+    """The engines this dvm has: interp always, jit when it runs."""
+    probe = os.path.join(OUT, "probe.dasm")
+    with open(probe, "w") as f:
+        f.write("main: exit:c\n")
+    p = subprocess.run([dvm, "run", "-n", "1", "--engine", "jit", probe],
+                       capture_output=True)
+    return ["jit", "interp"] if p.returncode == 0 else ["interp"]
+
+
+def same_floats(a, b, rel=1e-9):
+    """True when the two outputs have equal line counts and every number
+    agrees within rel (relative, against max(|a|, |b|, 1))."""
+    la, lb = a.split(), b.split()
+    if len(la) != len(lb):
+        return False
+    for x, y in zip(la, lb):
+        fx, fy = float(x), float(y)
+        if abs(fx - fy) > rel * max(abs(fx), abs(fy), 1.0):
+            return False
+    return True
+
+
+def plot(name, title, series, ylabel="seconds"):
+    """series: {system: [(count, seconds), ...]}.  Writes bench/out/NAME.dat
+    and NAME.png (gnuplot); returns the PNG path, or None without gnuplot."""
+    dat = os.path.join(OUT, name + ".dat")
+    png = os.path.join(OUT, name + ".png")
+    with open(dat, "w") as f:
+        for sys_name, pts in series.items():
+            f.write(f"# {sys_name}\n")
+            for c, s in pts:
+                f.write(f"{c} {s}\n")
+            f.write("\n\n")
+    plots = ", ".join(f"'{dat}' index {i} with linespoints title '{s}'"
+                      for i, s in enumerate(series))
+    script = (f"set terminal png size 800,500; set output '{png}';"
+              f"set title '{title}'; set xlabel 'RComps / threads / ranks / workers';"
+              f"set ylabel '{ylabel}'; set logscale x 2; set key outside; plot {plots}")
+    try:
+        subprocess.run(["gnuplot", "-e", script], check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return png

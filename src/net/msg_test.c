@@ -1,0 +1,252 @@
+/*
+ * msg_test.c -- unit tests of message encoding/decoding and framed
+ * connections: round trips, every validation rule of the decoders, and
+ * truncation at every length.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "net/conn.h"
+#include "net/msg.h"
+#include "util/alloc.h"
+
+static vm_range heap1[2] = { { 0x40000000, 0x40001000 },
+                             { 0x50000000, 0x50000010 } };
+static msg_prefetch pre1[1] = { { 0x40000, 7 } };
+
+static msg_runner sample_runner(void)
+{
+    return (msg_runner){ .rid = 5, .attempt = 1, .snap = 9, .sb = 0x60000000,
+                         .ss = 4096, .fi = 0x40000000, .nheap = 2,
+                         .heap = heap1, .npre = 1, .pre = pre1 };
+}
+
+static void test_dispatch_roundtrip(void **state)
+{
+    (void)state;
+    msg_runner r = sample_runner();
+    msg_dispatch d = { 1, &r }, out;
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_dispatch(&b, &d);
+    assert_false(b.oom);
+    assert_int_equal(msg_decode_dispatch(b.p + MSG_HEADER_SIZE,
+                                         b.len - MSG_HEADER_SIZE, &out), 0);
+    assert_int_equal(out.n, 1);
+    assert_int_equal(out.r[0].rid, 5);
+    assert_int_equal(out.r[0].snap, 9);
+    assert_int_equal(out.r[0].nheap, 2);
+    assert_int_equal(out.r[0].heap[1].hi, 0x50000010);
+    assert_int_equal(out.r[0].pre[0].frame, 7);
+    msg_dispatch_free(&out);
+    mb_free(&b);
+}
+
+static void test_dispatch_truncated(void **state)
+{
+    (void)state;
+    msg_runner r = sample_runner();
+    msg_dispatch d = { 1, &r }, out;
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_dispatch(&b, &d);
+    size_t n = b.len - MSG_HEADER_SIZE;
+    for (size_t len = 0; len < n; len++)
+        assert_int_equal(msg_decode_dispatch(b.p + MSG_HEADER_SIZE, len, &out),
+                         DVM_EPROTO);
+    mb_free(&b);
+}
+
+static void test_dispatch_rejects_bad_stack(void **state)
+{
+    (void)state;
+    msg_runner r = sample_runner();
+    r.sb = 0x1000;              /* in the PR: not a valid stack */
+    msg_dispatch d = { 1, &r }, out;
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_dispatch(&b, &d);
+    assert_int_equal(msg_decode_dispatch(b.p + MSG_HEADER_SIZE,
+                                         b.len - MSG_HEADER_SIZE, &out),
+                     DVM_EPROTO);
+    mb_free(&b);
+}
+
+static void test_dispatch_huge_count(void **state)
+{
+    (void)state;
+    msg_buf b;
+    mb_init(&b);
+    mb_u64(&b, UINT64_MAX);     /* runner count with nothing behind it */
+    msg_dispatch out;
+    assert_int_equal(msg_decode_dispatch(b.p, b.len, &out), DVM_EPROTO);
+    mb_free(&b);
+}
+
+static msg_result sample_result(mem_run *runs, vm_child *kid, msg_change *ch,
+                                msg_output *o)
+{
+    runs[0] = (mem_run){ 0, 8 };
+    runs[1] = (mem_run){ 100, 3 };
+    *ch = (msg_change){ 0x40001, 42, 2, runs };
+    *kid = (vm_child){ .sb = 0x70000000, .ss = 64, .fi = 0x40000010,
+                       .nheap = 2, .heap = heap1, .nwatch = 1,
+                       .watch = heap1 };
+    *o = (msg_output){ 0, 6, (const uint8_t *)"hello\n" };
+    return (msg_result){ .rid = 3, .attempt = 2, .snap = 11, .exit = 0,
+                         .nchanges = 1, .changes = ch, .nkids = 1,
+                         .kids = kid, .nout = 1, .out = o };
+}
+
+static void test_result_roundtrip(void **state)
+{
+    (void)state;
+    mem_run runs[2];
+    vm_child kid;
+    msg_change ch;
+    msg_output o;
+    msg_result r = sample_result(runs, &kid, &ch, &o), out;
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_result(&b, &r);
+    assert_int_equal(msg_decode_result(b.p + MSG_HEADER_SIZE,
+                                       b.len - MSG_HEADER_SIZE, &out), 0);
+    assert_int_equal(out.nchanges, 1);
+    assert_int_equal(out.changes[0].runs[1].off, 100);
+    assert_int_equal(out.kids[0].nwatch, 1);
+    assert_int_equal(out.out[0].len, 6);
+    assert_memory_equal(out.out[0].bytes, "hello\n", 6);
+    msg_result_free(&out);
+    for (size_t len = 0; len < b.len - MSG_HEADER_SIZE; len++)
+        assert_int_equal(msg_decode_result(b.p + MSG_HEADER_SIZE, len, &out),
+                         DVM_EPROTO);
+    mb_free(&b);
+}
+
+static void expect_bad_result(msg_result *r)
+{
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_result(&b, r);
+    msg_result out;
+    assert_int_equal(msg_decode_result(b.p + MSG_HEADER_SIZE,
+                                       b.len - MSG_HEADER_SIZE, &out),
+                     DVM_EPROTO);
+    mb_free(&b);
+}
+
+static void test_result_validation(void **state)
+{
+    (void)state;
+    mem_run runs[2];
+    vm_child kid;
+    msg_change ch;
+    msg_output o;
+    msg_result r = sample_result(runs, &kid, &ch, &o);
+    runs[1] = (mem_run){ 4, 8 };            /* overlapping runs */
+    expect_bad_result(&r);
+    r = sample_result(runs, &kid, &ch, &o);
+    ch.page = 5;                            /* a PR page */
+    expect_bad_result(&r);
+    r = sample_result(runs, &kid, &ch, &o);
+    ch.frame = 0;                           /* the zero frame */
+    expect_bad_result(&r);
+    r = sample_result(runs, &kid, &ch, &o);
+    kid.ss = 0;                             /* empty child stack */
+    expect_bad_result(&r);
+    r = sample_result(runs, &kid, &ch, &o);
+    r.exit = 7;                             /* unknown exit kind */
+    expect_bad_result(&r);
+    r = sample_result(runs, &kid, &ch, &o);
+    r.fault = VM_FAULT_COUNT;               /* unknown fault */
+    expect_bad_result(&r);
+}
+
+static void test_frames(void **state)
+{
+    (void)state;
+    uint32_t ids[3] = { 1, 2, 99 }, *got;
+    size_t n;
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_frames(&b, ids, 3);
+    assert_int_equal(msg_decode_frames(b.p + MSG_HEADER_SIZE,
+                                       b.len - MSG_HEADER_SIZE, &got, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(got[2], 99);
+    dvm_free(got);
+    assert_int_equal(msg_decode_frames(b.p + MSG_HEADER_SIZE,
+                                       b.len - MSG_HEADER_SIZE - 1, &got, &n),
+                     DVM_EPROTO);
+    mb_free(&b);
+}
+
+static void test_conn_frames(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    conn a, c;
+    conn_init(&a, sv[0]);
+    conn_init(&c, sv[1]);
+    msg_buf b;
+    mb_init(&b);
+    uint64_t v[2] = { 0x40005, 3 };
+    msg_encode_u64s(&b, MSG_PAGE_REQ, v, 2);
+    msg_encode_u64s(&b, MSG_SHUTDOWN, NULL, 0);
+    assert_int_equal(conn_send(&a, &b), 0);
+    uint32_t type;
+    const uint8_t *p;
+    size_t len;
+    assert_int_equal(conn_recv(&c, &type, &p, &len), 0);
+    assert_int_equal(type, MSG_PAGE_REQ);
+    uint64_t got[2];
+    assert_int_equal(msg_decode_u64s(p, len, got, 2), 0);
+    assert_int_equal(got[0], 0x40005);
+    assert_int_equal(conn_recv(&c, &type, &p, &len), 0);
+    assert_int_equal(type, MSG_SHUTDOWN);
+    conn_close(&a);
+    assert_int_equal(conn_recv(&c, &type, &p, &len), DVM_ECLOSED);
+    conn_close(&c);
+    mb_free(&b);
+}
+
+static void test_conn_bad_header(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    conn c;
+    conn_init(&c, sv[1]);
+    uint8_t junk[16] = { 99, 0, 0, 0 };     /* unknown type 99 */
+    assert_int_equal(write(sv[0], junk, sizeof junk), 16);
+    uint32_t type;
+    const uint8_t *p;
+    size_t len;
+    assert_int_equal(conn_recv(&c, &type, &p, &len), DVM_EPROTO);
+    close(sv[0]);
+    conn_close(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dispatch_roundtrip),
+        cmocka_unit_test(test_dispatch_truncated),
+        cmocka_unit_test(test_dispatch_rejects_bad_stack),
+        cmocka_unit_test(test_dispatch_huge_count),
+        cmocka_unit_test(test_result_roundtrip),
+        cmocka_unit_test(test_result_validation),
+        cmocka_unit_test(test_frames),
+        cmocka_unit_test(test_conn_frames),
+        cmocka_unit_test(test_conn_bad_header),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,245 @@
+/*
+ * commit.c -- turning a finished runner's window into page changes.
+ *
+ * What a runner may commit (DISA.md 5.4): its heap ranges and the stacks of
+ * the runners it created; its own stack is discarded, except where it
+ * overlaps a created runner's stack (a watcher re-creating itself on the
+ * same stack passes its input there).  So the committable bytes are
+ *
+ *     kids' stacks  UNION  (heap ranges MINUS own stack)
+ *
+ * which is the same set as (heap UNION kids) MINUS (own MINUS kids).
+ *
+ * For each touched SR page, diff_page compares the window with the page's
+ * base (the frame it started from: immutable, so it is the twin) and the
+ * runs are clipped to the committable bytes of that page.  A page with runs
+ * left gets a frame holding base + those runs only: a frame must never carry
+ * discarded bytes, because the master may adopt it as the page's next
+ * version as is.
+ *
+ * Two passes, so that frames are asked for at most once per commit: pass 1
+ * computes every page's clipped runs (no frame needed), pass 2 takes frames
+ * from the local pool, asking the master for max(missing, 256) first if the
+ * pool is short, and writes them.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "isa/isa.h"
+#include "rcomp/rcomp_int.h"
+#include "util/alloc.h"
+
+#define PG_RB     (DISA_RB / DISA_PAGE)
+#define PG_IN     (DISA_INPUT_BASE / DISA_PAGE)
+
+typedef struct ivl {
+    uint32_t lo, hi;            /* [lo, hi) within a page, hi <= 4096 */
+} ivl;
+
+typedef struct commit_ctx {
+    rcomp *rc;
+    const msg_runner *mr;
+    ivl *iv;                    /* room for 2 * nheap + nkids + 1 */
+    dvm_status err;
+} commit_ctx;
+
+/* Appends [lo, hi) clipped to the page at pa, if anything remains. */
+static void push_clip(ivl *iv, size_t *n, uint64_t pa, uint64_t lo,
+                      uint64_t hi)
+{
+    if (lo < pa)
+        lo = pa;
+    if (hi > pa + DISA_PAGE)
+        hi = pa + DISA_PAGE;
+    if (lo < hi)
+        iv[(*n)++] = (ivl){ (uint32_t)(lo - pa), (uint32_t)(hi - pa) };
+}
+
+static int cmp_ivl(const void *a, const void *b)
+{
+    const ivl *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Sorts and merges overlapping or adjacent intervals; returns the count. */
+static size_t merge_ivls(ivl *iv, size_t n)
+{
+    if (n < 2)
+        return n;
+    qsort(iv, n, sizeof *iv, cmp_ivl);
+    size_t m = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (iv[i].lo <= iv[m].hi) {
+            if (iv[i].hi > iv[m].hi)
+                iv[m].hi = iv[i].hi;
+        } else {
+            iv[++m] = iv[i];
+        }
+    }
+    return m + 1;
+}
+
+/* The committable bytes of the page at pa, as sorted merged intervals. */
+static size_t page_allowed(const commit_ctx *c, uint64_t pa)
+{
+    const msg_runner *mr = c->mr;
+    const vm_runner *vr = &c->rc->vr;
+    uint64_t olo = mr->sb, ohi = mr->sb + mr->ss;
+    size_t n = 0;
+    for (uint32_t i = 0; i < mr->nheap; i++) {
+        uint64_t lo = mr->heap[i].lo, hi = mr->heap[i].hi;
+        if (hi <= pa || lo >= pa + DISA_PAGE)
+            continue;
+        /* heap MINUS own stack: up to two pieces */
+        push_clip(c->iv, &n, pa, lo, hi < olo ? hi : olo);
+        push_clip(c->iv, &n, pa, lo > ohi ? lo : ohi, hi);
+    }
+    for (size_t k = 0; k < vr->nkids; k++)
+        push_clip(c->iv, &n, pa, vr->kids[k].sb,
+                  vr->kids[k].sb + vr->kids[k].ss);
+    return merge_ivls(c->iv, n);
+}
+
+/* Intersects runs with the allowed intervals into out; returns the count.
+ * Runs stay sorted, disjoint and non-adjacent: the intervals are merged,
+ * so any two pieces are separated by a byte that is not allowed. */
+static size_t clip_runs(const mem_run *r, size_t nr, const ivl *iv,
+                        size_t ni, mem_run *out)
+{
+    size_t i = 0, j = 0, n = 0;
+    while (i < nr && j < ni) {
+        unsigned rlo = r[i].off, rhi = r[i].off + r[i].len;
+        unsigned lo = rlo > iv[j].lo ? rlo : iv[j].lo;
+        unsigned hi = rhi < iv[j].hi ? rhi : iv[j].hi;
+        if (lo < hi)
+            out[n++] = (mem_run){ (uint16_t)lo, (uint16_t)(hi - lo) };
+        if (rhi < iv[j].hi)
+            i++;
+        else
+            j++;
+    }
+    return n;
+}
+
+static const uint8_t *base_bytes(const rcomp *rc, uint32_t frame)
+{
+    return frame ? store_frame(rc->store, frame) : NULL;
+}
+
+/* Makes room for `more` runs and one more pending page. */
+static dvm_status reserve(rcomp *rc, size_t more)
+{
+    if (rc->nruns + more > rc->capruns) {
+        mem_run *r = dvm_grow(rc->runs, &rc->capruns, rc->nruns + more,
+                              sizeof *r);
+        if (!r)
+            return status_set(DVM_ENOMEM, "commit runs");
+        rc->runs = r;
+    }
+    if (rc->npend == rc->cappend) {
+        rc_pending *p = dvm_grow(rc->pend, &rc->cappend, rc->npend + 1,
+                                 sizeof *p);
+        if (!p)
+            return status_set(DVM_ENOMEM, "commit pages");
+        rc->pend = p;
+    }
+    return DVM_OK;
+}
+
+/* Pass 1 for one touched page (window_each_touched callback). */
+static void diff_one(void *arg, uint64_t page)
+{
+    commit_ctx *c = arg;
+    rcomp *rc = c->rc;
+    if (c->err || page < PG_RB || page >= PG_IN)
+        return;
+    uint32_t base = 0;
+    pthread_mutex_lock(&rc->mu);
+    int known = rc_basemap_get(&rc->base, page, &base);
+    pthread_mutex_unlock(&rc->mu);
+    assert(known);      /* every SR page enters by prefetch or resolver */
+    (void)known;
+    uint64_t pa = page * DISA_PAGE;
+    size_t nr = diff_page(base_bytes(rc, base), window_base(rc->win) + pa,
+                          rc->scratch);
+    if (!nr)
+        return;
+    size_t ni = page_allowed(c, pa);
+    if ((c->err = reserve(rc, nr + ni)))
+        return;
+    size_t n = clip_runs(rc->scratch, nr, c->iv, ni, rc->runs + rc->nruns);
+    if (!n)
+        return;
+    rc->pend[rc->npend++] = (rc_pending){ page, base, (uint32_t)n,
+                                          rc->nruns };
+    rc->nruns += n;
+}
+
+/* Ensures the pool holds need frames, asking the master as needed. */
+static dvm_status ensure_frames(rcomp *rc, size_t need)
+{
+    while (rc->npool < need) {
+        uint64_t ask = need - rc->npool;
+        if (ask < RC_FRAME_BATCH)
+            ask = RC_FRAME_BATCH;
+        mb_reset(&rc->obuf);
+        msg_encode_u64s(&rc->obuf, MSG_FRAME_REQ, &ask, 1);
+        if (rc->obuf.oom)
+            return status_set(DVM_ENOMEM, "frame request");
+        dvm_status st = conn_send(&rc->ctl, &rc->obuf);
+        if (!st)
+            st = rc_wait_frames(rc);
+        if (st)
+            return st;
+    }
+    return DVM_OK;
+}
+
+/* Pass 2: writes each pending page into a frame and lists the changes. */
+static dvm_status write_frames(rcomp *rc, msg_result *res)
+{
+    if (rc->npend > rc->capchg) {
+        msg_change *c = dvm_grow(rc->chg, &rc->capchg, rc->npend, sizeof *c);
+        if (!c)
+            return status_set(DVM_ENOMEM, "commit changes");
+        rc->chg = c;
+    }
+    dvm_status st = ensure_frames(rc, rc->npend);
+    if (st)
+        return st;
+    for (size_t i = 0; i < rc->npend; i++) {
+        const rc_pending *p = &rc->pend[i];
+        uint32_t f = rc->pool[--rc->npool];
+        uint8_t *dst = store_frame(rc->store, f);
+        if (p->base)
+            memcpy(dst, store_frame(rc->store, p->base), DISA_PAGE);
+        else
+            memset(dst, 0, DISA_PAGE);
+        mem_run *runs = rc->runs + p->run0;
+        diff_apply(dst, window_base(rc->win) + p->page * DISA_PAGE, runs,
+                   p->nruns);
+        assert(diff_runs_valid(runs, p->nruns));
+        rc->chg[i] = (msg_change){ p->page, f, p->nruns, runs };
+    }
+    res->changes = rc->chg;
+    res->nchanges = (uint32_t)rc->npend;
+    return DVM_OK;
+}
+
+dvm_status rc_commit(rcomp *rc, const msg_runner *mr, msg_result *res)
+{
+    size_t niv = 2 * (size_t)mr->nheap + rc->vr.nkids + 1;
+    if (niv > rc->capiv) {
+        void *iv = dvm_grow(rc->iv, &rc->capiv, niv, sizeof(ivl));
+        if (!iv)
+            return status_set(DVM_ENOMEM, "commit intervals");
+        rc->iv = iv;
+    }
+    commit_ctx c = { rc, mr, rc->iv, DVM_OK };
+    rc->npend = rc->nruns = 0;
+    window_each_touched(rc->win, diff_one, &c);
+    if (c.err)
+        return c.err;
+    return write_frames(rc, res);
+}

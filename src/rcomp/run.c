@@ -1,0 +1,187 @@
+/*
+ * run.c -- the life of one runner inside an RComp (the fast path).
+ *
+ *   1. window_reset: the pages the last runner touched go (the PR as one
+ *      madvise), so this runner starts from an all-missing window.
+ *   2. the runner context page (0x1000): one window_fill of a prepared page.
+ *   3. snapshot and prefetch: the base map is emptied, every prefetched page
+ *      is recorded with its frame and copied in eagerly.
+ *   4. the writable set: own stack and heap ranges.
+ *   5. the engine runs from fi; missing pages fault into the resolver.
+ *   6. the result: a commit (outputs, clipped changes, children), an abort,
+ *      or a fault; one MSG_RESULT.
+ *
+ * An empty runner should cost about ten microseconds all included, so this
+ * path allocates nothing once buffers have grown and makes no system call
+ * beyond the window's (reset, fill) and the one send of the result.
+ *
+ * Snapshot invariant: `snap` and the base map are set (under mu) before the
+ * engine runs, and only the engine's faults make the handler thread read
+ * them; the base map therefore names exactly the frames this runner's pages
+ * came from when the commit diffs against them.
+ */
+#include <assert.h>
+#include <string.h>
+#include <time.h>
+
+#include "isa/isa.h"
+#include "rcomp/rcomp_int.h"
+
+#define PG_RB     (DISA_RB / DISA_PAGE)
+#define PG_IN     (DISA_INPUT_BASE / DISA_PAGE)
+
+uint64_t rc_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+}
+
+/* Step 2: the runner context (DISA.md 5.3). */
+static dvm_status load_context(rcomp *rc, const msg_runner *mr)
+{
+    uint8_t *c = rc->ctx;
+    put64(c + (DISA_CTX_SB - DISA_CTX), mr->sb);
+    put64(c + (DISA_CTX_SS - DISA_CTX), mr->ss);
+    put64(c + (DISA_CTX_RID - DISA_CTX), mr->rid);
+    put64(c + (DISA_CTX_FI - DISA_CTX), mr->fi);
+    put64(c + (DISA_CTX_ATTEMPT - DISA_CTX), mr->attempt);
+    return window_fill(rc->win, DISA_CTX / DISA_PAGE, c);
+}
+
+/* Checks what the engine and the commit rely on in a dispatched runner. */
+static dvm_status check_runner(const rcomp *rc, const msg_runner *mr)
+{
+    if (!mr->ss || mr->sb < DISA_RB || mr->sb > DISA_ADDR_LIMIT - mr->ss)
+        return status_set(DVM_EPROTO, "runner %llu: bad stack",
+                          (unsigned long long)mr->rid);
+    for (uint32_t i = 0; i < mr->nheap; i++)
+        if (mr->heap[i].lo < DISA_RB || mr->heap[i].lo >= mr->heap[i].hi ||
+            mr->heap[i].hi > DISA_ADDR_LIMIT)
+            return status_set(DVM_EPROTO, "runner %llu: bad heap range",
+                              (unsigned long long)mr->rid);
+    for (uint32_t i = 0; i < mr->npre; i++)
+        if (mr->pre[i].page < PG_RB || mr->pre[i].page >= PG_IN ||
+            mr->pre[i].frame >= rc->nframes)
+            return status_set(DVM_EPROTO, "runner %llu: bad prefetch page",
+                              (unsigned long long)mr->rid);
+    return DVM_OK;
+}
+
+/* Step 3: the snapshot, the base map, the prefetched pages. */
+static dvm_status prefetch(rcomp *rc, const msg_runner *mr)
+{
+    dvm_status st = DVM_OK;
+    pthread_mutex_lock(&rc->mu);
+    rc->snap = mr->snap;
+    rc->faulted = 0;
+    rc_basemap_clear(&rc->base);
+    for (uint32_t i = 0; i < mr->npre && !st; i++)
+        st = rc_basemap_put(&rc->base, mr->pre[i].page, mr->pre[i].frame);
+    pthread_mutex_unlock(&rc->mu);
+    for (uint32_t i = 0; i < mr->npre && !st; i++) {
+        uint32_t f = mr->pre[i].frame;
+        st = window_fill(rc->win, mr->pre[i].page,
+                         f ? store_frame(rc->store, f) : NULL);
+    }
+    return st;
+}
+
+/* Step 4: own stack and heap ranges are writable. */
+static dvm_status set_writable(rcomp *rc, const msg_runner *mr)
+{
+    vm_runner_reset(&rc->vr);
+    dvm_status st = vm_runner_add_writable(&rc->vr, mr->sb, mr->sb + mr->ss);
+    for (uint32_t i = 0; i < mr->nheap && !st; i++)
+        st = vm_runner_add_writable(&rc->vr, mr->heap[i].lo, mr->heap[i].hi);
+    return st;
+}
+
+static int engine_run(rcomp *rc, uint64_t fi)
+{
+    if (rc->jit)
+        return jit_run(rc->jit, &rc->vr, fi);
+    return interp_run(&rc->vr, fi);
+}
+
+static void set_fault(msg_result *res, int fault, uint64_t pc, uint64_t addr)
+{
+    res->exit = MSG_EXIT_FAULT;
+    res->fault = (uint32_t)fault;
+    res->fault_pc = pc;
+    res->fault_addr = addr;
+}
+
+/* Step 6 for exit:c.  An output count that does not fit its channel turns
+ * the commit into a memory fault at the channel's address (fault_pc is the
+ * channel address too: no instruction is to blame alone). */
+static dvm_status finish_commit(rcomp *rc, const msg_runner *mr,
+                                msg_result *res)
+{
+    uint64_t bad = 0;
+    int f = rc_outputs_collect(rc, res, &bad);
+    if (f != VM_FAULT_NONE) {
+        set_fault(res, f, bad, bad);
+        return DVM_OK;
+    }
+    dvm_status st = rc_commit(rc, mr, res);
+    if (st)
+        return st;
+    res->exit = MSG_EXIT_COMMIT;
+    res->kids = rc->vr.kids;
+    res->nkids = (uint32_t)rc->vr.nkids;
+    return DVM_OK;
+}
+
+/* Steps 1-5; returns the engine's exit or a negative status. */
+static int start_and_run(rcomp *rc, const msg_runner *mr)
+{
+    dvm_status st = check_runner(rc, mr);
+    if (!st)
+        st = window_reset(rc->win);
+    if (!st)
+        st = load_context(rc, mr);
+    if (!st)
+        st = prefetch(rc, mr);
+    if (!st)
+        st = set_writable(rc, mr);
+    if (st)
+        return st;
+    return engine_run(rc, mr->fi);
+}
+
+dvm_status rc_run(rcomp *rc, const msg_runner *mr)
+{
+    msg_result res = { .rid = mr->rid, .attempt = mr->attempt,
+                       .snap = mr->snap, .t_start_ns = rc_now_ns(),
+                       .pages_prefetched = mr->npre };
+    int ex = start_and_run(rc, mr);
+    if (ex < 0)
+        return ex;
+    dvm_status st = window_failed(rc->win);
+    if (st)     /* a page could not be had: the runner saw wrong bytes */
+        return status_set(st, "page fetch failed: %s", status_message());
+    if (ex == VM_EXIT_COMMIT)
+        st = finish_commit(rc, mr, &res);
+    else if (ex == VM_EXIT_ABORT)
+        res.exit = MSG_EXIT_ABORT;
+    else
+        set_fault(&res, rc->vr.fault, rc->vr.fault_pc, rc->vr.fault_addr);
+    if (st)
+        return st;
+    pthread_mutex_lock(&rc->mu);
+    res.pages_faulted = rc->faulted;
+    pthread_mutex_unlock(&rc->mu);
+    res.t_end_ns = rc_now_ns();
+    mb_reset(&rc->obuf);
+    msg_encode_result(&rc->obuf, &res);
+    if (rc->obuf.oom)
+        return status_set(DVM_ENOMEM, "result of runner %llu",
+                          (unsigned long long)mr->rid);
+    return conn_send(&rc->ctl, &rc->obuf);
+}
