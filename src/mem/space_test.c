@@ -494,11 +494,11 @@ static int enomem_scenario(void)
         store_destroy(st);
         return 0;
     }
-    static mem_change c[1500];
+    static mem_change c[300];
     static mem_run r = {0, 4};
     int failed = 0;
     for (int round = 0; round < 3 && !failed; round++) {
-        for (uint32_t i = 0; i < 1500; i++) {
+        for (uint32_t i = 0; i < 300; i++) {
             c[i] = (mem_change){0x40000 + i * 3, 0, 1, &r};
             if (store_alloc(st, &c[i].frame))
                 return 1;
@@ -507,13 +507,13 @@ static int enomem_scenario(void)
         space_stats s0, s1;
         space_get_stats(sp, &s0);
         size_t used = store_in_use(st);
-        dvm_status rc = space_install(sp, 0, c, 1500, &e);
+        dvm_status rc = space_install(sp, 0, c, 300, &e);
         space_get_stats(sp, &s1);
         if (rc) {
             if (rc != DVM_ENOMEM || e != 99 || space_epoch(sp) != before ||
                 s1.versions != s0.versions || store_in_use(st) != used)
                 return 2;
-            for (uint32_t i = 0; i < 1500; i++)
+            for (uint32_t i = 0; i < 300; i++)
                 store_release(st, c[i].frame);
             failed = 1;
         }
@@ -533,7 +533,7 @@ static void test_enomem(void **state)
 {
     (void)state;
 #ifdef DVM_ALLOC_FAILPOINTS
-    for (int n = 1;; n++) {
+    for (int n = 1;; n += n < 64 ? 1 : 5) {
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {

@@ -165,7 +165,8 @@ dvm_status rc_run(rcomp *rc, const msg_runner *mr)
         return ex;
     dvm_status st = window_failed(rc->win);
     if (st)     /* a page could not be had: the runner saw wrong bytes */
-        return status_set(st, "page fetch failed: %s", status_message());
+        return status_set(st, "a page could not be fetched (%s)",
+                          status_name(st));
     if (ex == VM_EXIT_COMMIT)
         st = finish_commit(rc, mr, &res);
     else if (ex == VM_EXIT_ABORT)

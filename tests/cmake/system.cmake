@@ -18,3 +18,20 @@ foreach(engine ${DVM_ENGINES})
   set_tests_properties(system/kill_rcomps/${engine} system/counter/${engine}/n2
                        system/counter/${engine}/n8 PROPERTIES TIMEOUT 300)
 endforeach()
+
+# Watchers: the paper's tree sum at every RComp count, many producers, a
+# pipeline, and repeated runs that would expose a lost wake-up.
+foreach(engine ${DVM_ENGINES})
+  foreach(n 1 2 8)
+    add_test(NAME system/treesum/${engine}/n${n}
+             COMMAND sh -c "out=$($<TARGET_FILE:dvm> run --engine ${engine} -n ${n} --dump slots+16:1:q ${CMAKE_SOURCE_DIR}/examples/treesum.dasm) && test \"$out\" = \"$(printf '209725440\\n209725440')\" || { echo \"got: $out\"; exit 1; }")
+  endforeach()
+  add_test(NAME system/producers/${engine}
+           COMMAND sh ${SYS}/repeat.sh $<TARGET_FILE:dvm> ${engine} 20 300
+                   ${CMAKE_SOURCE_DIR}/examples/producers.dasm)
+  add_test(NAME system/pipeline/${engine}
+           COMMAND sh ${SYS}/repeat.sh $<TARGET_FILE:dvm> ${engine} 20 20101
+                   ${CMAKE_SOURCE_DIR}/examples/pipeline.dasm)
+  set_tests_properties(system/producers/${engine} system/pipeline/${engine}
+                       PROPERTIES TIMEOUT 300)
+endforeach()

@@ -1,0 +1,367 @@
+/*
+ * rcomp.c -- the RComp process: setup and the control loop.
+ *
+ * An RComp is started by the master as `dvm __rcomp OPTIONS` (rcomp.h) and
+ * lives as long as the DVM: it loads the image once, builds the engine once
+ * (the translator's cache then serves every runner), maps the frame store
+ * and opens its window, and then serves the control socket:
+ *
+ *   DISPATCH   runners appended to a local FIFO, run in order, one RESULT
+ *              each (run.c)
+ *   FRAMES     frames granted into the local pool (commit.c asks for them
+ *              with FRAME_REQ and waits; DISPATCH arriving meanwhile is
+ *              queued, never lost or reordered)
+ *   SHUTDOWN   or end of stream: exit 0
+ *
+ * Anything else is a protocol error: exit 3 with a message.  Every message
+ * to stderr starts with "dvm rcomp K: ".
+ *
+ * The page socket belongs to the window's handler thread (pages.c); the
+ * control socket to the engine thread.  The FIFO holds decoded batches: a
+ * batch's runner array is its own allocation, so a pointer to the runner
+ * being run stays valid while more batches are queued behind it.
+ */
+#define _GNU_SOURCE
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "exec/code.h"
+#include "image/image.h"
+#include "isa/isa.h"
+#include "rcomp/rcomp.h"
+#include "rcomp/rcomp_int.h"
+#include "util/alloc.h"
+
+#define RC_MAX_IN 64
+#define RC_INPUT_CAP_PAGES 32768        /* 128 MiB of input pages mapped */
+
+typedef struct rc_opts {
+    const char *in[RC_MAX_IN];
+    size_t nin;
+} rc_opts;
+
+/* ---- options ----------------------------------------------------------- */
+
+/* Parses a non-negative int option value. */
+static dvm_status opt_int(const char *flag, const char *v, long max,
+                          long *out)
+{
+    char *end;
+    errno = 0;
+    long n = v ? strtol(v, &end, 10) : -1;
+    if (!v || errno || end == v || *end || n < 0 || n > max)
+        return status_set(DVM_EINVAL, "%s: expected a number, got '%s'",
+                          flag, v ? v : "(nothing)");
+    *out = n;
+    return DVM_OK;
+}
+
+/* Handles one option at argv[i] (value at argv[i + 1]). */
+static dvm_status opt_one(rcomp *rc, rc_opts *o, const char *f,
+                          const char *v)
+{
+    long n = 0;
+    dvm_status st = DVM_OK;
+    if (!strcmp(f, "--engine")) {
+        if (!v || (strcmp(v, "interp") && strcmp(v, "jit")))
+            return status_set(DVM_EINVAL, "--engine: interp or jit");
+        rc->engine = v;
+    } else if (!strcmp(f, "--in")) {
+        if (!v || o->nin == RC_MAX_IN)
+            return status_set(DVM_EINVAL, "--in: missing or too many");
+        o->in[o->nin++] = v;
+    } else if (!strcmp(f, "--frames")) {
+        if (!(st = opt_int(f, v, UINT32_MAX, &n)))
+            rc->nframes = (uint32_t)n;
+    } else {
+        int *slot = !strcmp(f, "--index") ? &rc->index
+                  : !strcmp(f, "--ctl")   ? &rc->ctl_fd
+                  : !strcmp(f, "--page")  ? &rc->page_fd
+                  : !strcmp(f, "--store") ? &rc->store_fd
+                  : !strcmp(f, "--image") ? &rc->image_fd : NULL;
+        if (!slot)
+            return status_set(DVM_EINVAL, "unknown option '%s'", f);
+        if (!(st = opt_int(f, v, INT_MAX, &n)))
+            *slot = (int)n;
+    }
+    return st;
+}
+
+/* Parses argv (argv[0] is the command name) into rc and o. */
+static dvm_status parse_opts(rcomp *rc, rc_opts *o, int argc, char **argv)
+{
+    rc->index = rc->ctl_fd = rc->page_fd = rc->store_fd = rc->image_fd = -1;
+    for (int i = 1; i < argc; i += 2) {
+        dvm_status st = opt_one(rc, o, argv[i], i + 1 < argc ? argv[i + 1]
+                                                            : NULL);
+        if (st)
+            return st;
+    }
+    if (rc->ctl_fd < 0 || rc->page_fd < 0 || rc->store_fd < 0 ||
+        rc->image_fd < 0 || !rc->nframes || !rc->engine)
+        return status_set(DVM_EINVAL, "missing option (need --index --ctl "
+                          "--page --store --frames --image --engine)");
+    return DVM_OK;
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+/* Maps the image memfd and parses it. */
+static dvm_status load_image(rcomp *rc)
+{
+    struct stat sb;
+    if (fstat(rc->image_fd, &sb) < 0 || sb.st_size <= 0)
+        return status_set_errno(DVM_EIO, "image fd %d", rc->image_fd);
+    void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE,
+                   rc->image_fd, 0);
+    if (p == MAP_FAILED)
+        return status_set_errno(DVM_EIO, "image fd %d: mmap", rc->image_fd);
+    dvm_status st = image_parse(p, (size_t)sb.st_size, &rc->prog);
+    munmap(p, (size_t)sb.st_size);
+    return st;
+}
+
+/* The engine: the translator for --engine jit, else the interpreter. */
+static dvm_status make_engine(rcomp *rc)
+{
+    dvm_status st = code_build(rc->prog, &rc->code);
+    if (!st && !strcmp(rc->engine, "jit"))
+        st = jit_create(rc->code, &rc->jit);
+    return st;
+}
+
+/* The window, with a plain PR and a bounded input cache. */
+static dvm_status open_window(rcomp *rc)
+{
+    dvm_status st = window_open(rc_resolve, rc, &rc->win);
+    if (st)
+        return st;
+    /* Without a plain PR the resolver answers PR zeros itself: slower,
+     * same result. */
+    if (window_plain(rc->win, DISA_RB / DISA_PAGE))
+        status_clear();
+    window_set_input_cap(rc->win, RC_INPUT_CAP_PAGES);
+    vm_runner_init(&rc->vr, window_base(rc->win), rc->code);
+    return DVM_OK;
+}
+
+/* The engine thread's reusable buffers. */
+static dvm_status alloc_buffers(rcomp *rc)
+{
+    if (posix_memalign((void **)&rc->ctx, DISA_PAGE, DISA_PAGE)) {
+        rc->ctx = NULL;
+        return status_set(DVM_ENOMEM, "context page");
+    }
+    memset(rc->ctx, 0, DISA_PAGE);
+    rc->scratch = dvm_malloc(DIFF_MAX_RUNS * sizeof *rc->scratch);
+    if (!rc->scratch)
+        return status_set(DVM_ENOMEM, "diff buffer");
+    return rc_basemap_init(&rc->base);
+}
+
+static dvm_status setup(rcomp *rc, const rc_opts *o)
+{
+    dvm_status st = load_image(rc);
+    if (!st)
+        st = make_engine(rc);
+    if (!st)
+        st = store_attach(rc->store_fd, rc->nframes, &rc->store);
+    for (size_t i = 0; i < o->nin && !st; i++)
+        st = rc_input_add(rc, o->in[i]);
+    if (!st)
+        st = rc_outputs_init(rc);
+    if (!st)
+        st = alloc_buffers(rc);
+    if (!st)
+        st = open_window(rc);
+    return st;
+}
+
+/* Frees what setup made; safe on a partial setup. */
+static void teardown(rcomp *rc)
+{
+    if (rc->win) {
+        window_close(rc->win);  /* stops the handler first */
+        vm_runner_destroy(&rc->vr);
+    }
+    for (size_t i = rc->fifo_head; i < rc->nfifo; i++)
+        msg_dispatch_free(&rc->fifo[i]);
+    dvm_free(rc->fifo);
+    dvm_free(rc->pool);
+    dvm_free(rc->pend);
+    dvm_free(rc->runs);
+    dvm_free(rc->scratch);
+    dvm_free(rc->iv);
+    dvm_free(rc->chg);
+    dvm_free(rc->outs);
+    dvm_free(rc->out);
+    free(rc->ctx);
+    rc_basemap_free(&rc->base);
+    rc_inputs_free(rc);
+    if (rc->jit)
+        jit_destroy(rc->jit);
+    code_free(rc->code);
+    if (rc->store)
+        store_destroy(rc->store);
+    program_free(rc->prog);
+    mb_free(&rc->obuf);
+    mb_free(&rc->page_buf);
+    conn_close(&rc->ctl);
+    conn_close(&rc->page);
+    pthread_mutex_destroy(&rc->mu);
+}
+
+/* ---- the FIFO and the control socket ---------------------------------- */
+
+dvm_status rc_queue_dispatch(rcomp *rc, const uint8_t *p, size_t len)
+{
+    if (rc->fifo_head == rc->nfifo)
+        rc->fifo_head = rc->nfifo = 0;
+    if (rc->nfifo == rc->capfifo) {
+        msg_dispatch *f = dvm_grow(rc->fifo, &rc->capfifo, rc->nfifo + 1,
+                                   sizeof *f);
+        if (!f)
+            return status_set(DVM_ENOMEM, "dispatch queue");
+        rc->fifo = f;
+    }
+    dvm_status st = msg_decode_dispatch(p, len, &rc->fifo[rc->nfifo]);
+    if (st)
+        return st == DVM_ENOMEM ? st : status_set(DVM_EPROTO, "bad DISPATCH:"
+                                                  " %s", status_message());
+    rc->nfifo++;
+    return DVM_OK;
+}
+
+/* Adds a FRAMES grant to the pool. */
+static dvm_status add_frames(rcomp *rc, const uint8_t *p, size_t len)
+{
+    uint32_t *ids;
+    size_t n;
+    if (msg_decode_frames(p, len, &ids, &n))
+        return status_set(DVM_EPROTO, "bad FRAMES");
+    dvm_status st = DVM_OK;
+    uint32_t *pool = rc->npool + n > rc->cappool
+        ? dvm_grow(rc->pool, &rc->cappool, rc->npool + n, sizeof *pool)
+        : rc->pool;
+    if (!pool)
+        st = status_set(DVM_ENOMEM, "frame pool");
+    for (size_t i = 0; i < n && !st; i++) {
+        if (!ids[i] || ids[i] >= rc->nframes)
+            st = status_set(DVM_EPROTO, "FRAMES: frame %u out of range",
+                            ids[i]);
+        else
+            pool[rc->npool++] = ids[i];
+    }
+    if (pool)
+        rc->pool = pool;
+    dvm_free(ids);
+    return st;
+}
+
+/* Handles one control message other than a result wait. */
+static dvm_status on_ctl(rcomp *rc, uint32_t type, const uint8_t *p,
+                         size_t len)
+{
+    switch (type) {
+    case MSG_DISPATCH:
+        return rc_queue_dispatch(rc, p, len);
+    case MSG_FRAMES:
+        return add_frames(rc, p, len);
+    case MSG_SHUTDOWN:
+        return DVM_ECLOSED;
+    default:
+        return status_set(DVM_EPROTO, "unexpected message type %u", type);
+    }
+}
+
+dvm_status rc_wait_frames(rcomp *rc)
+{
+    for (;;) {
+        uint32_t type;
+        const uint8_t *p;
+        size_t len;
+        dvm_status st = conn_recv(&rc->ctl, &type, &p, &len);
+        if (!st)
+            st = on_ctl(rc, type, p, len);
+        if (st || type == MSG_FRAMES)
+            return st;
+    }
+}
+
+/* The next runner to run, or NULL when the FIFO is empty. */
+static const msg_runner *fifo_peek(rcomp *rc)
+{
+    while (rc->fifo_head < rc->nfifo) {
+        msg_dispatch *d = &rc->fifo[rc->fifo_head];
+        if (rc->fifo_pos < d->n)
+            return &d->r[rc->fifo_pos];
+        msg_dispatch_free(d);
+        rc->fifo_head++;
+        rc->fifo_pos = 0;
+    }
+    return NULL;
+}
+
+/* Serves the control socket until shutdown; returns the exit status. */
+static dvm_status serve(rcomp *rc)
+{
+    for (;;) {
+        const msg_runner *mr = fifo_peek(rc);
+        dvm_status st;
+        if (mr) {
+            st = rc_run(rc, mr);
+            rc->fifo_pos++;
+        } else {
+            uint32_t type;
+            const uint8_t *p;
+            size_t len;
+            st = conn_recv(&rc->ctl, &type, &p, &len);
+            if (!st)
+                st = on_ctl(rc, type, p, len);
+        }
+        if (st)
+            return st;
+    }
+}
+
+static int exit_code(dvm_status st)
+{
+    if (st == DVM_ECLOSED)
+        return 0;
+    return st == DVM_EPROTO ? RC_EXIT_PROTO : 1;
+}
+
+int rcomp_main(int argc, char **argv)
+{
+    rcomp rc;
+    rc_opts o = { .nin = 0 };
+    memset(&rc, 0, sizeof rc);
+    pthread_mutex_init(&rc.mu, NULL);
+    mb_init(&rc.obuf);
+    mb_init(&rc.page_buf);
+    conn_init(&rc.ctl, -1);
+    conn_init(&rc.page, -1);
+    dvm_status st = parse_opts(&rc, &o, argc, argv);
+    int code = RC_EXIT_SETUP;
+    if (!st) {
+        conn_init(&rc.ctl, rc.ctl_fd);
+        conn_init(&rc.page, rc.page_fd);
+        st = setup(&rc, &o);
+        if (!st) {
+            st = serve(&rc);
+            code = exit_code(st);
+        }
+    }
+    if (st && st != DVM_ECLOSED)
+        fprintf(stderr, "dvm rcomp %d: %s\n", rc.index, status_message());
+    teardown(&rc);
+    return code;
+}
