@@ -148,7 +148,7 @@ dvm_status asm_emit(asm_ctx *c, const uint8_t *p, size_t n, int insn,
                   "region (0x%llx)", (unsigned long long)ASM_SR_END);
         return DVM_ESYNTAX;
     }
-    if (c->report) {
+    if (c->report && n > 0) {
         if (n > ASM_MAX_BYTES - c->total) {
             asm_error(c, col, "program too large (more than %u MiB of "
                       "initialised bytes)", ASM_MAX_BYTES >> 20);

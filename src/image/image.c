@@ -23,6 +23,8 @@
  * Messages start with "image: " and say what is wrong and where (record
  * index, and file offset for structural errors).
  */
+#define _POSIX_C_SOURCE 200809L  /* strnlen, O_CLOEXEC */
+
 #include "image/image.h"
 
 #include <assert.h>
@@ -79,6 +81,7 @@ static uint32_t crc32_of(const uint8_t *p, size_t n)
 
 /* ---- little-endian helpers --------------------------------------------- */
 
+/* Little-endian loads and stores of 4 and 8 bytes at p (no alignment). */
 static uint32_t ld32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
@@ -268,6 +271,7 @@ static dvm_status check_channel(const dvm_program *p, size_t i)
     return check_chan_addr(c, i);
 }
 
+/* qsort order of channel pointers: by name. */
 static int cmp_chan_ptr(const void *a, const void *b)
 {
     const prog_channel *x = *(const prog_channel *const *)a;
@@ -381,6 +385,7 @@ typedef struct wbuf {
     size_t pos, cap;
 } wbuf;
 
+/* Appends v (little endian); the buffer was sized to hold it. */
 static void put32(wbuf *w, uint32_t v)
 {
     assert(w->pos + 4 <= w->cap);
@@ -404,6 +409,7 @@ static void put_bytes(wbuf *w, const void *src, size_t n)
     w->pos = (size_t)pad8(w->pos + n);
 }
 
+/* Writes the 72-byte header of p; the CRC stays 0 until put_program. */
 static void put_header(wbuf *w, const dvm_program *p)
 {
     put_bytes(w, IMAGE_MAGIC, 8);
@@ -420,6 +426,7 @@ static void put_header(wbuf *w, const dvm_program *p)
     assert(w->pos == IMG_HEADER_SIZE);
 }
 
+/* Writes segment record s: fields, offsets, bytes (padding is zero). */
 static void put_segment(wbuf *w, const prog_segment *s)
 {
     put64(w, s->addr);
@@ -433,6 +440,7 @@ static void put_segment(wbuf *w, const prog_segment *s)
     put_bytes(w, s->bytes, (size_t)s->size);
 }
 
+/* Writes symbol record s. */
 static void put_symbol(wbuf *w, const prog_symbol *s)
 {
     size_t n = strlen(s->name);
@@ -441,6 +449,7 @@ static void put_symbol(wbuf *w, const prog_symbol *s)
     put_bytes(w, s->name, n);
 }
 
+/* Writes channel record c. */
 static void put_channel(wbuf *w, const prog_channel *c)
 {
     size_t n = strlen(c->name);
@@ -469,10 +478,12 @@ static void put_program(wbuf *w, const dvm_program *p)
                                       w->cap - IMG_CRC_START));
 }
 
+/* Contract in image.h.  Validates p first (DVM_EFORMAT), then writes; on
+ * failure *buf and *len are untouched. */
 dvm_status image_serialize(const dvm_program *p, uint8_t **buf, size_t *len)
 {
     assert(p && buf && len);
-    size_t n;
+    size_t n = 0;
     dvm_status st = program_validate(p);
     if (st)
         return st;
@@ -496,6 +507,7 @@ typedef struct rbuf {
     size_t len, pos;
 } rbuf;
 
+/* Bytes not yet read. */
 static size_t left(const rbuf *r)
 {
     assert(r->pos <= r->len);
@@ -513,6 +525,7 @@ static dvm_status need(const rbuf *r, uint64_t n, const char *rec,
                       r->pos, left(r));
 }
 
+/* Reads a little-endian value; need() has checked the bytes exist. */
 static uint32_t get32(rbuf *r)
 {
     assert(left(r) >= 4);
@@ -744,6 +757,9 @@ static dvm_status parse_header(const uint8_t *buf, size_t len, img_header *h)
     return DVM_OK;
 }
 
+/* Section readers: bound the count n by the bytes left, allocate, then
+ * read n records into p, counting them as they are read so that p owns
+ * (and program_free releases) exactly what was read, even on failure. */
 static dvm_status read_segments(rbuf *r, uint64_t n, dvm_program *p)
 {
     dvm_status st = check_count(r, n, IMG_SEG_MIN, "segments");
@@ -757,6 +773,7 @@ static dvm_status read_segments(rbuf *r, uint64_t n, dvm_program *p)
     return DVM_OK;
 }
 
+/* As read_segments, for symbols. */
 static dvm_status read_symbols(rbuf *r, uint64_t n, dvm_program *p)
 {
     dvm_status st = check_count(r, n, IMG_SYM_MIN, "symbols");
@@ -770,6 +787,7 @@ static dvm_status read_symbols(rbuf *r, uint64_t n, dvm_program *p)
     return DVM_OK;
 }
 
+/* As read_segments, for channels. */
 static dvm_status read_channels(rbuf *r, uint64_t n, dvm_program *p)
 {
     dvm_status st = check_count(r, n, IMG_CHAN_MIN, "channels");
@@ -783,6 +801,8 @@ static dvm_status read_channels(rbuf *r, uint64_t n, dvm_program *p)
     return DVM_OK;
 }
 
+/* As read_segments, for heap ranges (fixed 16-byte records, fully
+ * covered by check_count). */
 static dvm_status read_heap(rbuf *r, uint64_t n, dvm_program *p)
 {
     dvm_status st = check_count(r, n, IMG_HEAP_SIZE, "heap ranges");
@@ -814,10 +834,12 @@ static dvm_status read_body(rbuf *r, const img_header *h, dvm_program *p)
     return DVM_OK;
 }
 
+/* Contract in image.h: header (framing, CRC), records, then semantics.
+ * *out is set only on success; buf is not retained. */
 dvm_status image_parse(const uint8_t *buf, size_t len, dvm_program **out)
 {
     assert(out && (buf || !len));
-    img_header h;
+    img_header h = { 0 };
     dvm_status st = parse_header(buf, len, &h);
     if (st)
         return st;
@@ -837,6 +859,7 @@ err_prog:
     return st;
 }
 
+/* Contract in image.h; buf may be NULL when len is 0. */
 int image_has_magic(const uint8_t *buf, size_t len)
 {
     return buf && len >= 8 && memcmp(buf, IMAGE_MAGIC, 8) == 0;
@@ -895,11 +918,13 @@ static dvm_status commit_file(int fd, const char *tmp, const char *path,
     return st;
 }
 
+/* Contract in image.h: serialise, write to path.tmp.<pid>.<k> in the same
+ * directory, fsync, rename over path.  Nothing is left on failure. */
 dvm_status image_save(const dvm_program *p, const char *path)
 {
     assert(p && path);
-    uint8_t *buf;
-    size_t n;
+    uint8_t *buf = NULL;
+    size_t n = 0;
     dvm_status st = image_serialize(p, &buf, &n);
     if (st)
         return st;
@@ -982,11 +1007,12 @@ static dvm_status read_file(const char *path, uint8_t **buf, size_t *len)
     return st;
 }
 
+/* Contract in image.h; parse messages are prefixed with path. */
 dvm_status image_load(const char *path, dvm_program **out)
 {
     assert(path && out);
-    uint8_t *buf;
-    size_t len;
+    uint8_t *buf = NULL;
+    size_t len = 0;
     dvm_status st = read_file(path, &buf, &len);
     if (st)
         return st;

@@ -30,6 +30,7 @@ static uint32_t crc32_ref(const uint8_t *p, size_t n)
     return ~c;
 }
 
+/* Stores the width low bytes of v at p, little endian. */
 static void store_le(uint8_t *p, uint64_t v, int width)
 {
     for (int i = 0; i < width; i++)

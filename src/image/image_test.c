@@ -35,6 +35,7 @@ static void emit(uint8_t *code, size_t *n, uint32_t *offs, uint64_t *ni,
     *n += isa_encode(insn, code + *n);
 }
 
+/* An operand without displacement. */
 static isa_operand opnd(int mode, int type, uint64_t v)
 {
     isa_operand o = { (uint8_t)mode, (uint8_t)type, v, 0 };
@@ -61,6 +62,7 @@ static void add_seg(dvm_program *p, uint64_t addr, uint32_t flags,
         memcpy(s->insn_offs, offs, ni * 4);
 }
 
+/* Appends a symbol, channel or heap range to p (callers keep order). */
 static void add_sym(dvm_program *p, const char *name, uint64_t v)
 {
     p->syms = realloc(p->syms, (p->nsyms + 1) * sizeof *p->syms);
@@ -147,6 +149,7 @@ static dvm_program *code_only(void)
     return p;
 }
 
+/* Fails unless a and b hold the same program, field by field. */
 static void assert_programs_equal(const dvm_program *a, const dvm_program *b)
 {
     assert_int_equal(a->nsegs, b->nsegs);
@@ -193,6 +196,7 @@ static uint32_t ref_crc32(const uint8_t *p, size_t n)
     return ~c;
 }
 
+/* Little-endian read of 8 bytes / write of width bytes at b[off]. */
 static uint64_t rd64(const uint8_t *b, size_t off)
 {
     uint64_t v = 0;
@@ -213,6 +217,7 @@ static void reseal(uint8_t *b, size_t len)
     wr(b, 20, ref_crc32(b + 24, len - 24), 4);
 }
 
+/* n rounded up to a multiple of 8. */
 static size_t up8(size_t n)
 {
     return (n + 7) & ~(size_t)7;

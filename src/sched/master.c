@@ -259,8 +259,12 @@ static void prefetch_one(void *arg, uint64_t page, uint32_t frame)
 static void prefetch_range(const master *m, prefetch_acc *a, uint64_t lo,
                            uint64_t hi, uint64_t snap)
 {
+    /* Input windows are local to each RComp and the system page is
+     * fetched on touch: prefetch only ordinary SR pages. */
     size_t left = MASTER_PREFETCH_MAX - a->r->npre;
-    if (left == 0)
+    if (hi > DISA_INPUT_BASE)
+        hi = DISA_INPUT_BASE;
+    if (left == 0 || lo >= hi)
         return;
     space_visible_pages(m->space, lo / DISA_PAGE,
                         (hi + DISA_PAGE - 1) / DISA_PAGE, snap, left,

@@ -1,0 +1,862 @@
+/*
+ * jit_test.c -- the translator against the interpreter, instruction by
+ * instruction.
+ *
+ * Each test builds a small program from isa_insn values (labels resolved to
+ * instruction addresses), runs it on interp_run and on jit_run over the same
+ * 2^46 window (reset between the runs), and requires the same exit, the same
+ * fault (kind, instruction address, offending address), the same children
+ * and the same bytes in the areas programs use: the PR scratch area, the top
+ * of the PR, and the SR heap.  The interpreter is the reference; where a test
+ * also states the expected result it is to prove that the test exercises
+ * what it names.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "exec/jit.h"
+#include "util/alloc.h"
+
+#define CODE     DISA_TEXT_BASE
+#define HEAP     0x50000000ULL          /* writable SR range */
+#define HEAPLEN  0x2000ULL
+#define RO_DATA  (CODE + 0x10000)       /* SR, readable, not writable */
+#define PR_AREA  0x10000ULL             /* compared: [0, PR_AREA) */
+#define PR_TOP   0x1000ULL              /* compared: [RB - PR_TOP, RB) */
+
+static uint8_t *win;
+
+/* ---- programs ------------------------------------------------------------ */
+
+/* An operand; lab >= 0 makes its value the address of insn lab plus
+ * o.value. */
+typedef struct top {
+    isa_operand o;
+    int lab;
+} top;
+
+#define OPND(m, t, v, d) \
+    ((top){{ISA_M_##m, ISA_T_##t, (uint64_t)(v), (int64_t)(d)}, -1})
+#define IMM(v, t)     OPND(IMM, t, v, 0)
+#define DIR(a, t)     OPND(DIR, t, a, 0)
+#define IND(a, t)     OPND(IND, t, a, 0)
+#define DSP(d, a, t)  OPND(DISP, t, a, d)
+#define LBL(k)        ((top){{ISA_M_DIR, ISA_T_Q, 0, 0}, (k)})
+#define LIMM(k)       ((top){{ISA_M_IMM, ISA_T_Q, 0, 0}, (k)})
+
+#define MAXI 2048
+typedef struct tprog {
+    isa_insn in[MAXI];
+    int lab[MAXI][ISA_MAX_OPERANDS];
+    int n;
+} tprog;
+
+/* Appends an instruction; returns its index (a label). */
+static int ins(tprog *t, int op, int opt, const top *ops, int n)
+{
+    assert_true(t->n < MAXI);
+    assert_int_equal(n, isa_operand_count(op, opt));
+    isa_insn *in = &t->in[t->n];
+    memset(in, 0, sizeof *in);
+    in->op = (uint8_t)op;
+    in->opt = (uint8_t)opt;
+    in->nops = (uint8_t)n;
+    for (int i = 0; i < n; i++) {
+        in->ops[i] = ops[i].o;
+        t->lab[t->n][i] = ops[i].lab;
+    }
+    return t->n++;
+}
+
+#define INS(t, op, opt, ...)                                            \
+    ins(t, ISA_OP_##op, ISA_OPT_##opt, (top[]){__VA_ARGS__},            \
+        (int)(sizeof((top[]){__VA_ARGS__}) / sizeof(top)))
+#define EXIT(t, opt) ins(t, ISA_OP_EXIT, ISA_OPT_##opt, NULL, 0)
+
+/* Builds t into a program with one code segment at CODE and a read-only
+ * data segment at RO_DATA. */
+static dvm_program *build(const tprog *t)
+{
+    uint64_t addr[MAXI + 1], a = CODE;
+    for (int k = 0; k < t->n; k++) {
+        addr[k] = a;
+        a += isa_encoded_size(&t->in[k]);
+    }
+    addr[t->n] = a;
+    dvm_program *p = program_new();
+    assert_non_null(p);
+    p->segs = dvm_calloc(2, sizeof *p->segs);
+    prog_segment *s = &p->segs[0];
+    s->addr = CODE;
+    s->size = a - CODE;
+    s->flags = PROG_SEG_CODE;
+    s->bytes = dvm_malloc(s->size + 1);
+    s->insn_offs = dvm_malloc((size_t)(t->n + 1) * sizeof(uint32_t));
+    s->ninsns = (uint64_t)t->n;
+    for (int k = 0; k < t->n; k++) {
+        isa_insn in = t->in[k];
+        for (int i = 0; i < in.nops; i++)
+            if (t->lab[k][i] >= 0)
+                in.ops[i].value += addr[t->lab[k][i]];
+        s->insn_offs[k] = (uint32_t)(addr[k] - CODE);
+        isa_encode(&in, s->bytes + (addr[k] - CODE));
+    }
+    prog_segment *d = &p->segs[1];
+    d->addr = RO_DATA;
+    d->size = 64;
+    d->flags = PROG_SEG_CODE;               /* read only, no insns */
+    d->bytes = dvm_calloc(1, 64);
+    d->insn_offs = dvm_malloc(sizeof(uint32_t));
+    for (int i = 0; i < 8; i++)
+        d->bytes[8 * i] = (uint8_t)(0x11 * i);
+    p->nsegs = 2;
+    p->entry = CODE;
+    return p;
+}
+
+/* ---- running ------------------------------------------------------------- */
+
+typedef struct outcome {
+    int rc, fault;
+    uint64_t pc, addr;
+    size_t nkids;
+    uint64_t kid_sb;
+    uint8_t *pr, *top, *heap;
+} outcome;
+
+typedef void (*init_fn)(uint8_t *w);
+
+/* Zeroes every area a test may touch and loads p's segments. */
+static void reset(const dvm_program *p)
+{
+    assert_int_equal(madvise(win, DISA_RB, MADV_DONTNEED), 0);
+    assert_int_equal(madvise(win + HEAP - 0x10000, 0x20000,
+                             MADV_DONTNEED), 0);
+    assert_int_equal(madvise(win + DISA_ADDR_LIMIT - 0x10000, 0x10000,
+                             MADV_DONTNEED), 0);
+    for (size_t i = 0; i < p->nsegs; i++)
+        memcpy(win + p->segs[i].addr, p->segs[i].bytes, p->segs[i].size);
+}
+
+/* A copy of n bytes of the window at a. */
+static uint8_t *snap(uint64_t a, size_t n)
+{
+    uint8_t *s = malloc(n);
+    assert_non_null(s);
+    memcpy(s, win + a, n);
+    return s;
+}
+
+/* Runs p from fi on engine j (NULL: the interpreter) into *o. */
+static void run_one(const dvm_program *p, const vm_code *c, jit_engine *j,
+                    init_fn init, uint64_t fi, outcome *o)
+{
+    reset(p);
+    if (init)
+        init(win);
+    vm_runner r;
+    vm_runner_init(&r, win, c);
+    assert_int_equal(vm_runner_add_writable(&r, HEAP, HEAP + HEAPLEN), 0);
+    o->rc = j ? jit_run(j, &r, fi) : interp_run(&r, fi);
+    o->fault = r.fault;
+    o->pc = r.fault_pc;
+    o->addr = r.fault_addr;
+    o->nkids = r.nkids;
+    o->kid_sb = r.nkids ? r.kids[0].sb : 0;
+    o->pr = snap(0, PR_AREA);
+    o->top = snap(DISA_RB - PR_TOP, PR_TOP);
+    o->heap = snap(HEAP, HEAPLEN);
+    vm_runner_destroy(&r);
+}
+
+static void outcome_free(outcome *o)
+{
+    free(o->pr);
+    free(o->top);
+    free(o->heap);
+}
+
+/* Asserts that two outcomes agree, naming the first differing byte. */
+static void same(const outcome *a, const outcome *b)
+{
+    assert_int_equal(a->rc, b->rc);
+    assert_int_equal(a->fault, b->fault);
+    if (a->rc == VM_EXIT_FAULT) {
+        assert_int_equal(a->pc, b->pc);
+        assert_int_equal(a->addr, b->addr);
+        return;                 /* a faulted runner's memory is discarded */
+    }
+    assert_int_equal(a->nkids, b->nkids);
+    assert_int_equal(a->kid_sb, b->kid_sb);
+    for (size_t i = 0; i < PR_AREA; i++)
+        if (a->pr[i] != b->pr[i])
+            fail_msg("PR byte 0x%zx: interp 0x%02x jit 0x%02x", i,
+                     a->pr[i], b->pr[i]);
+    assert_memory_equal(a->top, b->top, PR_TOP);
+    for (size_t i = 0; i < HEAPLEN; i++)
+        if (a->heap[i] != b->heap[i])
+            fail_msg("heap byte 0x%zx: interp 0x%02x jit 0x%02x", i,
+                     a->heap[i], b->heap[i]);
+}
+
+/* Runs t from insn 0 on both engines, checks they agree and returns the
+ * interpreter's outcome in *o (the caller frees it). */
+static void both_at(const tprog *t, init_fn init, int entry, outcome *o)
+{
+    dvm_program *p = build(t);
+    vm_code *c;
+    jit_engine *j;
+    assert_int_equal(code_build(p, &c), 0);
+    assert_int_equal(jit_create(c, &j), 0);
+    uint64_t fi = entry < 0 ? CODE + 1 : c->insns[entry].pc;
+    outcome oj;
+    run_one(p, c, NULL, init, fi, o);
+    run_one(p, c, j, init, fi, &oj);
+    same(o, &oj);
+    outcome_free(&oj);
+    run_one(p, c, j, init, fi, &oj);        /* cached translation */
+    same(o, &oj);
+    outcome_free(&oj);
+    jit_destroy(j);
+    code_free(c);
+    program_free(p);
+}
+
+static void both(const tprog *t, init_fn init, outcome *o)
+{
+    both_at(t, init, 0, o);
+}
+
+/* Runs t on both engines and checks the exit (and fault kind). */
+static void expect(const tprog *t, init_fn init, int rc, int fault)
+{
+    outcome o;
+    both(t, init, &o);
+    assert_int_equal(o.rc, rc);
+    assert_int_equal(o.fault, fault);
+    outcome_free(&o);
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static void wr64(uint8_t *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+}
+
+static uint64_t dbits(double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, 8);
+    return v;
+}
+
+/* ---- values -------------------------------------------------------------- */
+
+static const uint64_t patterns[] = {
+    0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000,
+    0xffffffff, 0x7fffffffffffffffULL, 0x8000000000000000ULL, UINT64_MAX,
+    0x0123456789abcdefULL, 0xfedcba9876543210ULL, 0x3ff8000000000000ULL,
+    0xc004000000000000ULL, 0x7ff0000000000000ULL, 0xfff0000000000000ULL,
+    0xfff8000000000000ULL, 0x43e0000000000000ULL, 0xc3e0000000000000ULL,
+    0x43f0000000000000ULL, 0x4070000000000000ULL, 0xc0c0000000000000ULL,
+    0x8000000000000000ULL | 1, 0x3fe0000000000000ULL, 0x41dfffffffc00000ULL,
+};
+#define NPAT (sizeof patterns / sizeof patterns[0])
+
+#define SLOT(i) (0x100 + 8 * (uint64_t)(i))     /* pattern i in the PR */
+#define OUT(i)  (0x2000 + 8 * (uint64_t)(i))    /* results */
+
+/* Writes every pattern to its slot. */
+static void init_patterns(uint8_t *w)
+{
+    for (size_t i = 0; i < NPAT; i++)
+        wr64(w + SLOT(i), patterns[i]);
+    wr64(w + 0x80, SLOT(0));                  /* pointer for IND/DISP */
+}
+
+/* ---- tests ----------------------------------------------------------------- */
+
+/* mov from every type to every type, every option, direct and immediate. */
+static void test_mov_matrix(void **state)
+{
+    (void)state;
+    static const int opts[] = {ISA_OPT_NONE, ISA_OPT_Z, ISA_OPT_S};
+    for (int oi = 0; oi < 3; oi++)
+        for (int imm = 0; imm < 2; imm++)
+            for (size_t pi = 0; pi < NPAT; pi += 1) {
+                tprog *t = calloc(1, sizeof *t);
+                int k = 0;
+                for (int ts = 0; ts < ISA_T_COUNT; ts++)
+                    for (int td = 0; td < ISA_T_COUNT; td++, k++) {
+                        top s = imm ? IMM(patterns[pi], Q) : DIR(SLOT(pi), Q);
+                        s.o.type = (uint8_t)ts;
+                        top d = DIR(OUT(k), Q);
+                        d.o.type = (uint8_t)td;
+                        ins(t, ISA_OP_MOV, opts[oi], (top[]){s, d}, 2);
+                    }
+                EXIT(t, C);
+                expect(t, init_patterns, VM_EXIT_COMMIT, VM_FAULT_NONE);
+                free(t);
+            }
+}
+
+/* Spot checks of the conversion rules on the interpreter's result. */
+static void test_conversions(void **state)
+{
+    (void)state;
+    tprog *t = calloc(1, sizeof *t);
+    INS(t, MOV, NONE, IMM(0x1ff, UB), DIR(OUT(0), Q));
+    INS(t, MOV, NONE, IMM(-1, UD), DIR(OUT(1), Q));
+    INS(t, MOV, Z, IMM(-1, Q), DIR(OUT(2), F));
+    INS(t, MOV, NONE, IMM(dbits(NAN), F), DIR(OUT(3), UB));
+    INS(t, MOV, NONE, IMM(dbits(-3.9), F), DIR(OUT(4), Q));
+    INS(t, MOV, NONE, IMM(dbits(1e19), F), DIR(OUT(5), UQ));
+    INS(t, MOV, NONE, IMM(dbits(300.7), F), DIR(OUT(6), UB));
+    INS(t, MOV, S, IMM(0x80, UB), DIR(OUT(7), Q));
+    EXIT(t, C);
+    outcome o;
+    both(t, NULL, &o);
+    uint8_t *pr = o.pr;
+    assert_int_equal(rd64(pr + OUT(0)), 255);
+    assert_int_equal(rd64(pr + OUT(1)), 0xffffffffULL);
+    assert_int_equal(rd64(pr + OUT(2)), dbits(18446744073709551615.0));
+    assert_int_equal(pr[OUT(3)], 0);
+    assert_int_equal(rd64(pr + OUT(4)), (uint64_t)-3);
+    assert_int_equal(rd64(pr + OUT(5)), 0x8000000000000000ULL);
+    assert_int_equal(pr[OUT(6)], 44);
+    assert_int_equal(rd64(pr + OUT(7)), (uint64_t)-128);
+    outcome_free(&o);
+    free(t);
+}
+
+/* add, sub, mul, and, or, xor over type triples and value pairs. */
+static void test_alu_matrix(void **state)
+{
+    (void)state;
+    static const int ops[] = {ISA_OP_ADD, ISA_OP_SUB, ISA_OP_MUL,
+                              ISA_OP_AND, ISA_OP_OR, ISA_OP_XOR};
+    static const int dts[] = {ISA_T_Q, ISA_T_UD, ISA_T_B, ISA_T_F};
+    for (size_t oi = 0; oi < 6; oi++)
+        for (int pass = 0; pass < 4; pass++) {
+            tprog *t = calloc(1, sizeof *t);
+            int k = 0;
+            for (int ta = 0; ta < ISA_T_COUNT; ta++)
+                for (int tb = 0; tb < ISA_T_COUNT; tb++)
+                    for (int di = 0; di < 4; di++, k++) {
+                        size_t a = (size_t)(k * 7 + pass) % NPAT;
+                        size_t b = (size_t)(k * 13 + pass * 5 + 3) % NPAT;
+                        top x = DIR(SLOT(a), Q), y = DIR(SLOT(b), Q);
+                        if ((k + pass) % 5 == 0)
+                            y = IMM(patterns[b], Q);
+                        top d = DIR(OUT(k), Q);
+                        x.o.type = (uint8_t)ta;
+                        y.o.type = (uint8_t)tb;
+                        d.o.type = (uint8_t)dts[di];
+                        ins(t, ops[oi], ISA_OPT_NONE, (top[]){x, y, d}, 3);
+                    }
+            EXIT(t, C);
+            expect(t, init_patterns, VM_EXIT_COMMIT, VM_FAULT_NONE);
+            free(t);
+        }
+}
+
+/* div and div:r, all signedness and float combinations, nonzero divisors,
+ * INT64_MIN / -1. */
+static void test_div(void **state)
+{
+    (void)state;
+    static const int tys[] = {ISA_T_Q, ISA_T_UQ, ISA_T_B, ISA_T_UW, ISA_T_D,
+                              ISA_T_F};
+    for (int rem = 0; rem < 2; rem++) {
+        tprog *t = calloc(1, sizeof *t);
+        int k = 0;
+        for (size_t a = 0; a < NPAT; a++)
+            for (int ta = 0; ta < 6; ta++)
+                for (int tb = 0; tb < 6; tb++, k++) {
+                    size_t b = (a * 3 + (size_t)tb + 1) % NPAT;
+                    if (patterns[b] == 0)
+                        b = 1;
+                    top x = DIR(SLOT(a), Q), y = IMM(patterns[b], Q);
+                    x.o.type = (uint8_t)tys[ta];
+                    y.o.type = (uint8_t)tys[tb];
+                    if (!isa_type_float[tys[tb]] &&
+                        (patterns[b] & ((2ULL << (8 * isa_type_bytes[tys[tb]]
+                                                  - 1)) - 1)) == 0)
+                        y = IMM(7, Q);
+                    top d = DIR(OUT(k % 1000), Q);
+                    d.o.type = (uint8_t)tys[(ta + tb) % 6];
+                    ins(t, ISA_OP_DIV, rem ? ISA_OPT_R : ISA_OPT_NONE,
+                        (top[]){x, y, d}, 3);
+                }
+        INS(t, DIV, NONE, IMM(INT64_MIN, Q), IMM(-1, Q), DIR(OUT(1000), Q));
+        INS(t, DIV, R, IMM(INT64_MIN, Q), IMM(-1, Q), DIR(OUT(1001), Q));
+        INS(t, DIV, NONE, IMM(-7, Q), IMM(2, Q), DIR(OUT(1002), Q));
+        INS(t, DIV, R, IMM(-7, Q), IMM(2, Q), DIR(OUT(1003), Q));
+        INS(t, DIV, NONE, IMM(-7, UQ), IMM(2, Q), DIR(OUT(1004), Q));
+        INS(t, DIV, NONE, IMM(dbits(0.0), F), IMM(0, Q), DIR(OUT(1005), Q));
+        EXIT(t, C);
+        outcome o;
+        both(t, init_patterns, &o);
+        assert_int_equal(o.rc, VM_EXIT_COMMIT);
+        assert_int_equal(rd64(o.pr + OUT(1000)), (uint64_t)INT64_MIN);
+        assert_int_equal(rd64(o.pr + OUT(1001)), 0);
+        assert_int_equal(rd64(o.pr + OUT(1002)), (uint64_t)-3);
+        assert_int_equal(rd64(o.pr + OUT(1003)), (uint64_t)-1);
+        assert_int_equal(rd64(o.pr + OUT(1004)), (UINT64_MAX - 6) / 2);
+        assert_int_equal(rd64(o.pr + OUT(1005)), 0x8000000000000000ULL);
+        outcome_free(&o);
+        free(t);
+    }
+}
+
+/* Float results that are NaNs created by an operation keep the host's
+ * bits, even when LLVM could fold them. */
+static void test_float_nan(void **state)
+{
+    (void)state;
+    tprog *t = calloc(1, sizeof *t);
+    INS(t, DIV, NONE, IMM(dbits(0.0), F), IMM(dbits(0.0), F), DIR(OUT(0), F));
+    INS(t, SUB, NONE, IMM(dbits(INFINITY), F), IMM(dbits(INFINITY), F),
+        DIR(OUT(1), F));
+    INS(t, MUL, NONE, IMM(0, F), IMM(dbits(INFINITY), F), DIR(OUT(2), F));
+    INS(t, MOV, NONE, IMM(dbits(0.0), F), DIR(OUT(3), F));
+    INS(t, DIV, NONE, DIR(OUT(3), F), DIR(OUT(3), F), DIR(OUT(4), F));
+    INS(t, ADD, NONE, DIR(OUT(4), F), IMM(1, Q), DIR(OUT(5), F));
+    INS(t, DIV, R, IMM(dbits(5.5), F), IMM(2, Q), DIR(OUT(6), F));
+    INS(t, DIV, R, IMM(dbits(5.5), F), IMM(0, Q), DIR(OUT(7), F));
+    INS(t, ADD, NONE, IMM(1, Q), IMM(dbits(0.5), F), DIR(OUT(8), Q));
+    EXIT(t, C);
+    outcome o;
+    both(t, NULL, &o);
+    assert_true(isnan(*(double *)(o.pr + OUT(0))));
+    assert_int_equal(rd64(o.pr + OUT(8)), 1);
+    outcome_free(&o);
+    free(t);
+}
+
+/* Division by zero: an arithmetic fault at the instruction, also when the
+ * destination is bad (the operation comes first). */
+static void test_div_zero(void **state)
+{
+    (void)state;
+    static const int tys[] = {ISA_T_Q, ISA_T_UQ, ISA_T_UB, ISA_T_W};
+    for (int ty = 0; ty < 4; ty++)
+        for (int rem = 0; rem < 2; rem++) {
+            tprog *t = calloc(1, sizeof *t);
+            top y = DIR(SLOT(0), Q);
+            y.o.type = (uint8_t)tys[ty];
+            INS(t, MOV, NONE, IMM(5, Q), DIR(OUT(0), Q));
+            ins(t, ISA_OP_DIV, rem ? ISA_OPT_R : ISA_OPT_NONE,
+                (top[]){IMM(9, Q), y, DIR(DISA_ADDR_LIMIT, Q)}, 3);
+            EXIT(t, C);
+            outcome o;
+            both(t, init_patterns, &o);
+            assert_int_equal(o.fault, VM_FAULT_ARITH);
+            assert_int_equal(o.pc, CODE + isa_encoded_size(&t->in[0]));
+            outcome_free(&o);
+            free(t);
+        }
+}
+
+/* A loop with every compare condition and type: counts how often each
+ * branch is taken over pairs of patterns. */
+static void test_branches(void **state)
+{
+    (void)state;
+    static const int conds[] = {ISA_OPT_E, ISA_OPT_NE, ISA_OPT_L,
+                                ISA_OPT_LE, ISA_OPT_G, ISA_OPT_GE};
+    static const int tys[] = {ISA_T_Q, ISA_T_UQ, ISA_T_B, ISA_T_UW, ISA_T_F,
+                              ISA_T_D};
+    for (int ta = 0; ta < 6; ta++)
+        for (int tb = 0; tb < 6; tb++) {
+            tprog *t = calloc(1, sizeof *t);
+            int k = 0;
+            for (size_t a = 0; a < NPAT; a += 3)
+                for (size_t bb = 0; bb < NPAT; bb += 2)
+                    for (int c = 0; c < 6; c++, k++) {
+                        top x = DIR(SLOT(a), Q), y = DIR(SLOT(bb), Q);
+                        if (k % 4 == 1)
+                            y = IMM(patterns[bb], Q);
+                        x.o.type = (uint8_t)tys[ta];
+                        y.o.type = (uint8_t)tys[tb];
+                        int here = t->n;
+                        ins(t, ISA_OP_BR, conds[c],
+                            (top[]){x, y, LBL(here + 2)}, 3);
+                        INS(t, ADD, NONE, DIR(OUT(k % 500), Q), IMM(1, Q),
+                            DIR(OUT(k % 500), Q));
+                        INS(t, ADD, NONE, DIR(OUT(k % 500 + 500), Q),
+                            IMM(3, Q), DIR(OUT(k % 500 + 500), Q));
+                    }
+            EXIT(t, C);
+            expect(t, init_patterns, VM_EXIT_COMMIT, VM_FAULT_NONE);
+            free(t);
+        }
+}
+
+/* Indirect and displacement modes, negative displacements, the address
+ * wrapping mod 2^64, and the bounds at 2^46. */
+static void init_ptrs(uint8_t *w)
+{
+    init_patterns(w);
+    wr64(w + 0x40, 0x300);
+    wr64(w + 0x48, HEAP + 0x100);
+    wr64(w + 0x50, DISA_ADDR_LIMIT - 8);
+    wr64(w + 0x58, UINT64_MAX - 7);          /* + 0x10 wraps to 8 */
+    wr64(w + 0x60, DISA_ADDR_LIMIT - 4);
+    wr64(w + 0x68, DISA_RB - 4);              /* straddles PR/SR */
+    wr64(w + 0x70, RO_DATA);
+    wr64(w + DISA_ADDR_LIMIT - 8, 0x1234);
+}
+
+static void test_modes(void **state)
+{
+    (void)state;
+    tprog *t = calloc(1, sizeof *t);
+    INS(t, MOV, NONE, IMM(0x1122334455667788ULL, Q), IND(0x40, Q));
+    INS(t, ADD, NONE, IND(0x40, Q), DSP(8, 0x40, Q), DSP(-8, 0x48, Q));
+    INS(t, MOV, NONE, DSP(0x10, 0x58, Q), DSP(16, 0x40, UD));
+    INS(t, MOV, NONE, IND(0x50, Q), DSP(24, 0x40, W));
+    INS(t, MOV, NONE, DSP(2, 0x60, W), DSP(32, 0x40, Q));
+    INS(t, MOV, NONE, IND(0x70, Q), DSP(40, 0x40, Q));
+    INS(t, MOV, NONE, DSP(8, 0x70, UB), IND(0x48, B));
+    INS(t, MOV, NONE, IMM(-1, Q), DIR(DISA_RB - 8, Q));
+    EXIT(t, C);
+    expect(t, init_ptrs, VM_EXIT_COMMIT, VM_FAULT_NONE);
+    free(t);
+}
+
+/* Memory faults: pointer and effective address out of range, in source,
+ * destination, jump and newr operands. */
+static void test_memory_faults(void **state)
+{
+    (void)state;
+    static const top bad[] = {
+        DIR(DISA_ADDR_LIMIT - 7, Q), DIR(UINT64_MAX, Q),
+        IND(DISA_ADDR_LIMIT - 4, Q), DSP(5, 0x50, Q), DSP(2, 0x60, Q),
+        IND(0x58, Q), DSP(-9, 0x50, UQ), DSP(0x40, 0x50, B),
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        for (int where = 0; where < 4; where++) {
+            tprog *t = calloc(1, sizeof *t);
+            INS(t, MOV, NONE, IMM(1, Q), DIR(OUT(0), Q));
+            if (where == 0)
+                INS(t, ADD, NONE, bad[i], IMM(1, Q), DIR(OUT(1), Q));
+            else if (where == 1)
+                INS(t, ADD, NONE, IMM(1, Q), bad[i], DIR(OUT(1), Q));
+            else if (where == 2)
+                INS(t, MOV, NONE, IMM(1, Q), bad[i]);
+            else
+                INS(t, NEWR, NONE, IMM(0x40, Q), bad[i], IMM(0, Q), IMM(0, Q));
+            EXIT(t, C);
+            outcome o;
+            both(t, init_ptrs, &o);
+            assert_int_equal(o.rc, VM_EXIT_FAULT);
+            assert_true(o.fault == VM_FAULT_MEMORY);
+            outcome_free(&o);
+            free(t);
+        }
+}
+
+/* Writes: PR, heap, outside the writable set, read-only code and data,
+ * input windows and the system page, a write straddling PR and SR. */
+static void test_writes(void **state)
+{
+    (void)state;
+    static const struct { uint64_t a; int w; int fault; } cases[] = {
+        {0x3000, 8, VM_FAULT_NONE}, {HEAP, 8, VM_FAULT_NONE},
+        {HEAP + HEAPLEN - 8, 8, VM_FAULT_NONE},
+        {HEAP + HEAPLEN - 4, 8, VM_FAULT_WRITABLE},
+        {HEAP - 1, 2, VM_FAULT_WRITABLE}, {HEAP + HEAPLEN, 1, VM_FAULT_WRITABLE},
+        {CODE, 1, VM_FAULT_READONLY}, {RO_DATA + 8, 8, VM_FAULT_READONLY},
+        {DISA_INPUT_BASE, 8, VM_FAULT_READONLY},
+        {DISA_SYSPAGE, 8, VM_FAULT_READONLY},
+        {DISA_RB - 4, 8, VM_FAULT_WRITABLE}, {DISA_RB - 8, 8, VM_FAULT_NONE},
+        {0x7000000000ULL, 4, VM_FAULT_WRITABLE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int mode = 0; mode < 3; mode++) {
+            tprog *t = calloc(1, sizeof *t);
+            INS(t, MOV, NONE, IMM(cases[i].a, Q), DIR(0x40, Q));
+            top d = mode == 0 ? DIR(cases[i].a, Q)
+                  : mode == 1 ? IND(0x40, Q) : DSP(-16, 0x48, Q);
+            d.o.type = cases[i].w == 8 ? ISA_T_Q
+                     : cases[i].w == 4 ? ISA_T_UD
+                     : cases[i].w == 2 ? ISA_T_W : ISA_T_UB;
+            INS(t, MOV, NONE, IMM(cases[i].a + 16, Q), DIR(0x48, Q));
+            /* repeat: the second write takes the cached path */
+            INS(t, MOV, NONE, IMM(0x5a5a5a5a5a5a5a5aULL, Q), d);
+            INS(t, ADD, NONE, IMM(1, Q), IMM(2, Q), d);
+            EXIT(t, C);
+            outcome o;
+            both(t, NULL, &o);
+            assert_int_equal(o.fault, cases[i].fault);
+            outcome_free(&o);
+            free(t);
+        }
+}
+
+/* A loop that writes the heap through a pointer (the cached write check,
+ * widened on first use), then walks past its end into a fault. */
+static void test_heap_loop(void **state)
+{
+    (void)state;
+    for (int over = 0; over < 2; over++) {
+        tprog *t = calloc(1, sizeof *t);
+        INS(t, MOV, NONE, IMM(HEAP, Q), DIR(0x40, Q));
+        int loop = INS(t, MOV, NONE, DIR(0x40, Q), IND(0x40, Q));
+        INS(t, ADD, NONE, DIR(0x40, Q), IMM(8, Q), DIR(0x40, Q));
+        INS(t, BR, L, DIR(0x40, UQ), IMM(HEAP + HEAPLEN + 8 * over, Q),
+            LBL(loop));
+        EXIT(t, C);
+        outcome o;
+        both(t, NULL, &o);
+        assert_int_equal(o.fault, over ? VM_FAULT_WRITABLE : VM_FAULT_NONE);
+        if (!over)
+            assert_int_equal(rd64(o.heap + 16), HEAP + 16);
+        outcome_free(&o);
+        free(t);
+    }
+}
+
+/* Execution faults: direct jump to no instruction, indirect jump into the
+ * middle of one, falling off the end, a bad entry. */
+static void test_exec_faults(void **state)
+{
+    (void)state;
+    tprog *t = calloc(1, sizeof *t);
+    INS(t, BR, J, OPND(DIR, Q, CODE + 3, 0));
+    EXIT(t, C);
+    expect(t, NULL, VM_EXIT_FAULT, VM_FAULT_EXEC);
+    memset(t, 0, sizeof *t);
+    INS(t, MOV, NONE, LIMM(1), DIR(0x40, Q));
+    INS(t, ADD, NONE, DIR(0x40, Q), IMM(1, Q), DIR(0x40, Q));
+    INS(t, BR, J, IND(0x40, Q));
+    EXIT(t, C);
+    expect(t, NULL, VM_EXIT_FAULT, VM_FAULT_EXEC);
+    memset(t, 0, sizeof *t);
+    INS(t, MOV, NONE, IMM(1, Q), DIR(0x40, Q));
+    INS(t, BR, E, DIR(0x40, Q), IMM(2, Q), LBL(0));
+    expect(t, NULL, VM_EXIT_FAULT, VM_FAULT_EXEC);
+    memset(t, 0, sizeof *t);
+    INS(t, BR, NE, DIR(0x40, Q), IMM(0, Q), OPND(DIR, Q, 0x10, 0));
+    INS(t, BR, E, DIR(0x40, Q), IMM(0, Q), OPND(DIR, Q, 0x10, 0));
+    EXIT(t, C);
+    expect(t, NULL, VM_EXIT_FAULT, VM_FAULT_EXEC);
+    memset(t, 0, sizeof *t);
+    INS(t, BL, NONE, OPND(DIR, Q, CODE - 8, 0), DIR(0x40, Q));
+    EXIT(t, C);
+    expect(t, NULL, VM_EXIT_FAULT, VM_FAULT_EXEC);
+    memset(t, 0, sizeof *t);
+    INS(t, BL, NONE, IND(0x40, Q), DIR(CODE, Q));   /* exec before write */
+    EXIT(t, C);
+    expect(t, NULL, VM_EXIT_FAULT, VM_FAULT_EXEC);
+    memset(t, 0, sizeof *t);
+    EXIT(t, C);
+    outcome o;
+    both_at(t, NULL, -1, &o);
+    assert_int_equal(o.fault, VM_FAULT_EXEC);
+    assert_int_equal(o.pc, CODE + 1);
+    outcome_free(&o);
+    free(t);
+}
+
+/* The call/return idiom, with a subroutine called from two sites inside a
+ * loop, and a return to an address computed at run time. */
+static void test_calls(void **state)
+{
+    (void)state;
+    tprog *t = calloc(1, sizeof *t);
+    INS(t, MOV, NONE, IMM(10, Q), DIR(0x40, Q));                /* 0 */
+    int loop = INS(t, BL, NONE, LBL(9), DIR(0x48, Q));          /* 1 */
+    INS(t, ADD, NONE, DIR(0x50, Q), IMM(100, Q), DIR(0x50, Q)); /* 2 */
+    INS(t, BL, NONE, LBL(9), DIR(0x48, Q));                     /* 3 */
+    INS(t, SUB, NONE, DIR(0x40, Q), IMM(1, Q), DIR(0x40, Q));   /* 4 */
+    INS(t, BR, G, DIR(0x40, Q), IMM(0, Q), LBL(loop));          /* 5 */
+    INS(t, MOV, NONE, LIMM(8), DIR(0x58, Q));                   /* 6 */
+    INS(t, BR, J, IND(0x58, Q));                                /* 7 */
+    EXIT(t, C);                                                 /* 8 */
+    INS(t, MUL, NONE, DIR(0x50, Q), IMM(3, Q), DIR(0x50, Q));   /* 9 */
+    INS(t, BL, NONE, LBL(12), DIR(0x60, Q));                    /* 10 */
+    INS(t, BR, J, IND(0x48, Q));                                /* 11 */
+    INS(t, ADD, NONE, DIR(0x50, Q), IMM(1, Q), DIR(0x50, Q));   /* 12 */
+    INS(t, BR, J, DSP(0, 0x60, Q));                             /* 13 */
+    outcome o;
+    both(t, NULL, &o);
+    assert_int_equal(o.rc, VM_EXIT_COMMIT);
+    assert_int_equal(rd64(o.pr + 0x40), 0);
+    outcome_free(&o);
+    /* entering in the middle, at a subroutine whose return is garbage */
+    both_at(t, NULL, 12, &o);
+    assert_int_equal(o.fault, VM_FAULT_EXEC);
+    outcome_free(&o);
+    free(t);
+}
+
+/* exit:c, exit:a, exit with no option. */
+static void test_exit(void **state)
+{
+    (void)state;
+    tprog *t = calloc(1, sizeof *t);
+    EXIT(t, A);
+    expect(t, NULL, VM_EXIT_ABORT, VM_FAULT_NONE);
+    memset(t, 0, sizeof *t);
+    EXIT(t, NONE);
+    expect(t, NULL, VM_EXIT_COMMIT, VM_FAULT_NONE);
+    free(t);
+}
+
+/* newr: a good child (its stack becomes writable), bad descriptors. */
+static void init_desc(uint8_t *w)
+{
+    wr64(w + 0x200, HEAP + 0x1000);            /* stack desc: sb, ss */
+    wr64(w + 0x208, 0x100);
+    wr64(w + 0x210, 1);                        /* heap: 1 range */
+    wr64(w + 0x218, HEAP);
+    wr64(w + 0x220, 0x80);
+    wr64(w + 0x230, 0);                        /* watch: none */
+    wr64(w + 0x240, CODE);                     /* entry */
+    wr64(w + 0x300, 0x1000);                   /* bad stack: in the PR */
+    wr64(w + 0x308, 0x100);
+    wr64(w + 0x80, 0x200);
+}
+
+static void test_newr(void **state)
+{
+    (void)state;
+    tprog *t = calloc(1, sizeof *t);
+    INS(t, NEWR, NONE, IMM(0x200, Q), DIR(0x80, Q), IMM(0x230, Q),
+        IMM(0x240, Q));
+    INS(t, MOV, NONE, IMM(7, Q), DIR(HEAP + 0x1008, Q));
+    EXIT(t, C);
+    outcome o;
+    both(t, init_desc, &o);
+    assert_int_equal(o.nkids, 1);
+    assert_int_equal(o.kid_sb, HEAP + 0x1000);
+    outcome_free(&o);
+    memset(t, 0, sizeof *t);
+    INS(t, NEWR, NONE, IMM(0x300, Q), IMM(0x210, Q), IMM(0x230, Q),
+        IMM(0x240, Q));
+    EXIT(t, C);
+    expect(t, init_desc, VM_EXIT_FAULT, VM_FAULT_DESCRIPTOR);
+    memset(t, 0, sizeof *t);
+    INS(t, NEWR, NONE, IMM(0x200, Q), IMM(0x210, Q), IMM(0x230, Q),
+        IMM(DISA_ADDR_LIMIT - 4, Q));
+    EXIT(t, C);
+    expect(t, init_desc, VM_EXIT_FAULT, VM_FAULT_DESCRIPTOR);
+    free(t);
+}
+
+/* The subleq interpreter of DISA.md 10 running a small subleq program:
+ * a loop of indirect accesses. */
+static void init_subleq(uint8_t *w)
+{
+    /* subleq program at 0x400: words a, b, c.  Counts mem[0x500] down
+     * from 20 by mem[0x508] = 1 until <= 0, then halts (c = -1 -> jump to
+     * 0x700, which holds a halting word triple). */
+    uint64_t prog[] = {0x508, 0x500, 0x418, 0x510, 0x510, 0x400};
+    for (int i = 0; i < 6; i++)
+        wr64(w + 0x400 + 8 * i, prog[i]);
+    wr64(w + 0x500, 20);
+    wr64(w + 0x508, 1);
+    wr64(w + 0x40, 0x400);                    /* pc */
+}
+
+static void test_subleq(void **state)
+{
+    (void)state;
+    tprog *t = calloc(1, sizeof *t);
+    int loop = INS(t, MOV, Z, IND(0x40, Q), DIR(0x48, Q));
+    INS(t, MOV, Z, DSP(8, 0x40, Q), DIR(0x50, Q));
+    INS(t, SUB, NONE, IND(0x50, Q), IND(0x48, Q), IND(0x50, Q));
+    int le = t->n + 4;
+    INS(t, BR, L, IMM(0, Q), IND(0x50, Q), LBL(le));
+    INS(t, MOV, Z, DSP(16, 0x40, Q), DIR(0x58, Q));
+    INS(t, MOV, NONE, DIR(0x58, Q), DIR(0x40, Q));
+    INS(t, BR, J, LBL(le + 2));
+    INS(t, ADD, NONE, DIR(0x40, Q), IMM(24, Q), DIR(0x40, Q)); /* le */
+    INS(t, BR, J, LBL(le + 2));
+    INS(t, BR, LE, DIR(0x500, Q), IMM(0, Q), LBL(le + 4));  /* le + 2 */
+    INS(t, BR, J, LBL(loop));
+    EXIT(t, C);                                             /* le + 4 */
+    outcome o;
+    both(t, init_subleq, &o);
+    assert_int_equal(o.rc, VM_EXIT_COMMIT);
+    assert_int_equal(rd64(o.pr + 0x500), 0);
+    outcome_free(&o);
+    free(t);
+}
+
+/* One engine shared by runners on several threads' worth of entries: the
+ * cache hands out the same translation. */
+static void test_regions_cached(void **state)
+{
+    (void)state;
+    tprog *t = calloc(1, sizeof *t);
+    for (int i = 0; i < 20; i++)
+        INS(t, ADD, NONE, DIR(0x40, Q), IMM((uint64_t)i, Q), DIR(0x40, Q));
+    EXIT(t, C);
+    for (int e = 0; e < 20; e += 3) {
+        outcome o;
+        both_at(t, NULL, e, &o);
+        outcome_free(&o);
+    }
+    free(t);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    win = mmap(NULL, DISA_ADDR_LIMIT, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return win == MAP_FAILED ? -1 : 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    munmap(win, DISA_ADDR_LIMIT);
+    return 0;
+}
+
+int main(void)
+{
+    if (!jit_available()) {
+        printf("translator not available: skipped\n");
+        return 0;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mov_matrix),
+        cmocka_unit_test(test_conversions),
+        cmocka_unit_test(test_alu_matrix),
+        cmocka_unit_test(test_div),
+        cmocka_unit_test(test_float_nan),
+        cmocka_unit_test(test_div_zero),
+        cmocka_unit_test(test_branches),
+        cmocka_unit_test(test_modes),
+        cmocka_unit_test(test_memory_faults),
+        cmocka_unit_test(test_writes),
+        cmocka_unit_test(test_heap_loop),
+        cmocka_unit_test(test_exec_faults),
+        cmocka_unit_test(test_calls),
+        cmocka_unit_test(test_exit),
+        cmocka_unit_test(test_newr),
+        cmocka_unit_test(test_subleq),
+        cmocka_unit_test(test_regions_cached),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
