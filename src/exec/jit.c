@@ -182,9 +182,8 @@ typedef struct jb {
     uint32_t *list;             /* region insns in discovery order */
     size_t nlist;
     LLVMBasicBlockRef *blk;     /* per insn: its block, or NULL */
-    LLVMBasicBlockRef fault_bb, disp_bb;
+    LLVMBasicBlockRef disp_bb;
     LLVMBasicBlockRef raised_bb;        /* returns VM_EXIT_FAULT */
-    LLVMValueRef f_kind, f_pc, f_addr;  /* fault phis */
     LLVMValueRef d_to, d_from, d_sw;    /* dispatch phis and switch */
     const vm_insn *in;          /* instruction being translated */
 } jb;
@@ -226,30 +225,32 @@ static int is_true(LLVMValueRef v)
     return LLVMIsAConstantInt(v) && LLVMConstIntGetZExtValue(v) == 1;
 }
 
-/* Adds the current block as a way into the fault block with kind,
- * the current instruction's address and addr. */
-static void fault_edge(jb *b, LLVMValueRef kind, LLVMValueRef addr)
+/* Raises fault kind (an i32 value) at the current instruction with
+ * offending address addr: rt_raise, then return its VM_EXIT_FAULT.  Ends
+ * the current block. */
+static void raise_here(jb *b, LLVMValueRef kind, LLVMValueRef addr)
 {
-    LLVMBasicBlockRef from = LLVMGetInsertBlock(b->b);
-    LLVMValueRef pc = k64(b, b->in->pc);
-    LLVMAddIncoming(b->f_kind, &kind, &from, 1);
-    LLVMAddIncoming(b->f_pc, &pc, &from, 1);
-    LLVMAddIncoming(b->f_addr, &addr, &from, 1);
+    LLVMValueRef args[4] = {b->ctx, kind, k64(b, b->in->pc), addr};
+    LLVMValueRef rc = LLVMBuildCall2(b->b, b->raise_ty,
+        callee(b, (void (*)(void))rt_raise), args, 4, "rc");
+    LLVMBuildRet(b->b, rc);
 }
 
 /* Continues when ok holds; else raises fault kind (an i32 value) at the
- * current instruction with offending address addr.  The branch is marked
- * unlikely. */
+ * current instruction with offending address addr, in a cold block of its
+ * own (one shared fault block would gather phis with thousands of
+ * incoming edges, which the optimiser handles in quadratic time). */
 static void check_kind(jb *b, LLVMValueRef ok, LLVMValueRef kind,
                        LLVMValueRef addr)
 {
     if (is_true(ok))
         return;
-    LLVMBasicBlockRef cont = new_bb(b, "ok");
-    LLVMValueRef br = LLVMBuildCondBr(b->b, ok, cont, b->fault_bb);
+    LLVMBasicBlockRef cont = new_bb(b, "ok"), cold = new_bb(b, "fault");
+    LLVMValueRef br = LLVMBuildCondBr(b->b, ok, cont, cold);
     LLVMSetMetadata(br, LLVMGetMDKindIDInContext(b->cx, "prof", 4),
                     b->unlikely);
-    fault_edge(b, kind, addr);
+    LLVMPositionBuilderAtEnd(b->b, cold);
+    raise_here(b, kind, addr);
     LLVMPositionBuilderAtEnd(b->b, cont);
 }
 
@@ -263,8 +264,7 @@ static void check(jb *b, LLVMValueRef ok, int kind, LLVMValueRef addr)
  * block. */
 static void fault_now(jb *b, int kind, LLVMValueRef addr)
 {
-    LLVMBuildBr(b->b, b->fault_bb);
-    fault_edge(b, k32(b, (uint32_t)kind), addr);
+    raise_here(b, k32(b, (uint32_t)kind), addr);
 }
 
 /* Pointer to DISA address ea (already checked). */
@@ -781,18 +781,10 @@ static LLVMValueRef cold_weights(jb *b)
     return LLVMMetadataAsValue(b->cx, LLVMMDNodeInContext2(b->cx, md, 3));
 }
 
-/* Builds the fault block: rt_raise(ctx, kind, pc, addr), return it. */
+/* Builds the block that returns VM_EXIT_FAULT for a fault already
+ * recorded (newr). */
 static void build_fault_block(jb *b)
 {
-    b->fault_bb = new_bb(b, "fault");
-    LLVMPositionBuilderAtEnd(b->b, b->fault_bb);
-    b->f_kind = LLVMBuildPhi(b->b, b->i32, "fk");
-    b->f_pc = LLVMBuildPhi(b->b, b->i64, "fpc");
-    b->f_addr = LLVMBuildPhi(b->b, b->i64, "fa");
-    LLVMValueRef args[4] = {b->ctx, b->f_kind, b->f_pc, b->f_addr};
-    LLVMValueRef rc = LLVMBuildCall2(b->b, b->raise_ty,
-        callee(b, (void (*)(void))rt_raise), args, 4, "rc");
-    LLVMBuildRet(b->b, rc);
     b->raised_bb = new_bb(b, "raised");
     LLVMPositionBuilderAtEnd(b->b, b->raised_bb);
     LLVMBuildRet(b->b, k32(b, VM_EXIT_FAULT));

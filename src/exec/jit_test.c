@@ -29,7 +29,7 @@
 #define CODE     DISA_TEXT_BASE
 #define HEAP     0x50000000ULL          /* writable SR range */
 #define HEAPLEN  0x2000ULL
-#define RO_DATA  (CODE + 0x10000)       /* SR, readable, not writable */
+#define RO_DATA  (CODE + 0x100000)      /* SR, readable, not writable */
 #define PR_AREA  0x10000ULL             /* compared: [0, PR_AREA) */
 #define PR_TOP   0x1000ULL              /* compared: [RB - PR_TOP, RB) */
 
@@ -53,7 +53,7 @@ typedef struct top {
 #define LBL(k)        ((top){{ISA_M_DIR, ISA_T_Q, 0, 0}, (k)})
 #define LIMM(k)       ((top){{ISA_M_IMM, ISA_T_Q, 0, 0}, (k)})
 
-#define MAXI 2048
+#define MAXI 4096
 typedef struct tprog {
     isa_insn in[MAXI];
     int lab[MAXI][ISA_MAX_OPERANDS];
@@ -548,7 +548,7 @@ static void test_memory_faults(void **state)
     static const top bad[] = {
         DIR(DISA_ADDR_LIMIT - 7, Q), DIR(UINT64_MAX, Q),
         IND(DISA_ADDR_LIMIT - 4, Q), DSP(5, 0x50, Q), DSP(2, 0x60, Q),
-        IND(0x58, Q), DSP(-9, 0x50, UQ), DSP(0x40, 0x50, B),
+        IND(0x58, Q), DSP(1, 0x50, UQ), DSP(0x40, 0x50, B),
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         for (int where = 0; where < 4; where++) {
@@ -585,7 +585,7 @@ static void test_writes(void **state)
         {CODE, 1, VM_FAULT_READONLY}, {RO_DATA + 8, 8, VM_FAULT_READONLY},
         {DISA_INPUT_BASE, 8, VM_FAULT_READONLY},
         {DISA_SYSPAGE, 8, VM_FAULT_READONLY},
-        {DISA_RB - 4, 8, VM_FAULT_WRITABLE}, {DISA_RB - 8, 8, VM_FAULT_NONE},
+        {DISA_RB - 4, 8, VM_FAULT_READONLY}, {DISA_RB - 8, 8, VM_FAULT_NONE},
         {0x7000000000ULL, 4, VM_FAULT_WRITABLE},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -732,7 +732,7 @@ static void init_desc(uint8_t *w)
     wr64(w + 0x240, CODE);                     /* entry */
     wr64(w + 0x300, 0x1000);                   /* bad stack: in the PR */
     wr64(w + 0x308, 0x100);
-    wr64(w + 0x80, 0x200);
+    wr64(w + 0x80, 0x210);
 }
 
 static void test_newr(void **state)

@@ -183,11 +183,8 @@ static dvm_status ensure_frames(rcomp *rc, size_t need)
         uint64_t ask = need - rc->npool;
         if (ask < RC_FRAME_BATCH)
             ask = RC_FRAME_BATCH;
-        mb_reset(&rc->obuf);
         msg_encode_u64s(&rc->obuf, MSG_FRAME_REQ, &ask, 1);
-        if (rc->obuf.oom)
-            return status_set(DVM_ENOMEM, "frame request");
-        dvm_status st = conn_send(&rc->ctl, &rc->obuf);
+        dvm_status st = rc_flush(rc);     /* results before it, in order */
         if (!st)
             st = rc_wait_frames(rc);
         if (st)

@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,6 +297,16 @@ dvm_status rc_wait_frames(rcomp *rc)
     }
 }
 
+dvm_status rc_flush(rcomp *rc)
+{
+    if (rc->obuf.oom)
+        return status_set(DVM_ENOMEM, "control message too large");
+    dvm_status st = rc->obuf.len ? conn_send(&rc->ctl, &rc->obuf) : DVM_OK;
+    mb_reset(&rc->obuf);
+    rc->nunsent = 0;
+    return st;
+}
+
 /* The next runner to run, or NULL when the FIFO is empty. */
 static const msg_runner *fifo_peek(rcomp *rc)
 {
@@ -323,7 +334,9 @@ static dvm_status serve(rcomp *rc)
             uint32_t type;
             const uint8_t *p;
             size_t len;
-            st = conn_recv(&rc->ctl, &type, &p, &len);
+            st = rc_flush(rc);  /* never block with results held back */
+            if (!st)
+                st = conn_recv(&rc->ctl, &type, &p, &len);
             if (!st)
                 st = on_ctl(rc, type, p, len);
         }
@@ -344,6 +357,7 @@ int rcomp_main(int argc, char **argv)
     rcomp rc;
     rc_opts o = { .nin = 0 };
     memset(&rc, 0, sizeof rc);
+    signal(SIGPIPE, SIG_IGN);   /* a master gone is DVM_ECLOSED, not death */
     pthread_mutex_init(&rc.mu, NULL);
     mb_init(&rc.obuf);
     mb_init(&rc.page_buf);

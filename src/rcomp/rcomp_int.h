@@ -31,6 +31,10 @@
 #define RC_EXIT_PROTO 3         /* exit status of a protocol error */
 #define RC_EXIT_SETUP 2         /* bad options or unusable inputs */
 #define RC_FRAME_BATCH 256      /* frames asked for at least at a time */
+#define RC_FLUSH_RESULTS 32     /* RESULTs held back at most */
+#define RC_FLUSH_BYTES 65536    /* bytes of them held back at most */
+#define RC_FLUSH_NS 50000       /* and for at most this long (then the next
+                                   runner's end sends them) */
 
 typedef struct rc_input {       /* an input channel bound to a file */
     uint64_t addr;
@@ -97,11 +101,15 @@ typedef struct rcomp {
     void *iv;        size_t capiv;      /* commit.c's interval buffer */
     msg_change *chg; size_t capchg;
     msg_output *outs;
-    msg_buf obuf;
+    msg_buf obuf;               /* outgoing control frames, not yet sent */
+    size_t nunsent;             /* RESULTs in obuf */
+    uint64_t unsent_since;      /* t_end_ns of the oldest of them */
     int failed_proto;
 } rcomp;
 
 /* rcomp.c */
+/* Sends the control frames gathered in obuf. */
+dvm_status rc_flush(rcomp *rc);
 /* Receives control messages until a FRAMES grant arrives, queueing any
  * DISPATCH.  Returns DVM_OK, DVM_ECLOSED (shutdown or end of stream) or
  * DVM_EPROTO with a message. */

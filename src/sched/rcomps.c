@@ -130,6 +130,7 @@ dvm_status rcomp_spawn(master *m, rcomp_slot *s)
     close(ctl[1]);
     close(page[1]);
     fcntl(ctl[0], F_SETFL, O_NONBLOCK);
+    fcntl(page[0], F_SETFL, O_NONBLOCK);
     conn_init(&s->ctl, ctl[0]);
     conn_init(&s->page, page[0]);
     s->pid = pid;

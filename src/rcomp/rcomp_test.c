@@ -1,0 +1,511 @@
+/*
+ * rcomp_test.c -- an RComp driven by hand.
+ *
+ * The test forks and runs rcomp_main in the child, over two socketpairs and
+ * a real frame store, and plays the master in the parent: it dispatches
+ * runners of tiny hand-encoded programs, answers PAGE_REQ from a table of
+ * pages it wrote into frames, grants frames on FRAME_REQ, and checks each
+ * RESULT: changes and their frames, outputs, children, faults.  alarm()
+ * bounds every test; the RComp is killed on teardown.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "image/image.h"
+#include "isa/isa.h"
+#include "mem/store.h"
+#include "net/conn.h"
+#include "net/msg.h"
+#include "rcomp/rcomp.h"
+#include "util/alloc.h"
+
+#define NFRAMES 4096
+#define HEAP    0x50000000ULL
+#define STACK   0x60000000ULL
+#define DESC    0x70000000ULL   /* page of runner descriptors, served */
+#define INADDR  0x3F0000000000ULL
+
+/* ---- programs ---------------------------------------------------------- */
+
+static isa_operand imm(uint64_t v)
+{
+    return (isa_operand){ ISA_M_IMM, ISA_T_Q, v, 0 };
+}
+
+static isa_operand dir(uint64_t a, int type)
+{
+    return (isa_operand){ ISA_M_DIR, (uint8_t)type, a, 0 };
+}
+
+static isa_insn ins(int op, int opt, int n, isa_operand a, isa_operand b,
+                    isa_operand c, isa_operand d)
+{
+    isa_insn i = { (uint8_t)op, (uint8_t)opt, (uint8_t)n, { a, b, c, d } };
+    return i;
+}
+
+#define MOV(a, b)  ins(ISA_OP_MOV, ISA_OPT_NONE, 2, a, b, imm(0), imm(0))
+#define DIV(a, b, c) ins(ISA_OP_DIV, ISA_OPT_NONE, 3, a, b, c, imm(0))
+#define NEWR(a, b, c, d) ins(ISA_OP_NEWR, ISA_OPT_NONE, 4, a, b, c, d)
+#define EXIT(o)    ins(ISA_OP_EXIT, o, 0, imm(0), imm(0), imm(0), imm(0))
+
+/* An image of the instructions at DISA_TEXT_BASE, with channels. */
+static int make_image(const isa_insn *code, size_t n,
+                      const prog_channel *ch, size_t nch)
+{
+    dvm_program *p = program_new();
+    assert_non_null(p);
+    prog_segment *s = dvm_calloc(1, sizeof *s);
+    uint8_t *bytes = dvm_malloc(n * ISA_MAX_INSN_BYTES);
+    uint32_t *offs = dvm_malloc(n * sizeof *offs);
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        offs[i] = (uint32_t)len;
+        len += isa_encode(&code[i], bytes + len);
+    }
+    *s = (prog_segment){ DISA_TEXT_BASE, len, PROG_SEG_CODE, bytes, offs, n };
+    p->segs = s;
+    p->nsegs = 1;
+    p->entry = DISA_TEXT_BASE;
+    if (nch) {
+        p->chans = dvm_calloc(nch, sizeof *p->chans);
+        for (size_t i = 0; i < nch; i++) {
+            p->chans[i] = ch[i];
+            p->chans[i].name = dvm_strdup(ch[i].name);
+        }
+        p->nchans = nch;
+    }
+    uint8_t *img;
+    size_t ilen;
+    assert_int_equal(image_serialize(p, &img, &ilen), DVM_OK);
+    program_free(p);
+    int fd = memfd_create("image", MFD_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, img, ilen), (ssize_t)ilen);
+    dvm_free(img);
+    return fd;
+}
+
+/* ---- the master's side ------------------------------------------------- */
+
+typedef struct fake_master {
+    pid_t pid;
+    conn ctl, page;
+    mem_store *store;
+    uint64_t pages[16];
+    uint32_t frames[16];
+    size_t npages;
+    int page_reqs, frame_reqs;
+    msg_buf b;
+    uint8_t *res_copy;          /* payload of the last RESULT */
+} fake_master;
+
+static uint32_t new_frame(fake_master *m, const void *content, size_t n)
+{
+    uint32_t id;
+    assert_int_equal(store_alloc(m->store, &id), DVM_OK);
+    uint8_t *f = store_frame(m->store, id);
+    memset(f, 0, STORE_FRAME_SIZE);
+    memcpy(f, content, n);
+    return id;
+}
+
+/* Serves page at the snapshot with content (PAGE_REQ answers). */
+static void serve_page(fake_master *m, uint64_t page, const void *c, size_t n)
+{
+    m->pages[m->npages] = page;
+    m->frames[m->npages++] = new_frame(m, c, n);
+}
+
+static void start(fake_master *m, int image_fd, const char *in_spec)
+{
+    int ctl[2], pg[2];
+    memset(m, 0, sizeof *m);
+    assert_int_equal(store_create(NFRAMES, &m->store), DVM_OK);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, ctl), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, pg), 0);
+    m->pid = fork();
+    assert_true(m->pid >= 0);
+    if (m->pid == 0) {
+        close(ctl[0]);
+        close(pg[0]);
+        char a[6][32];
+        snprintf(a[0], 32, "%d", ctl[1]);
+        snprintf(a[1], 32, "%d", pg[1]);
+        snprintf(a[2], 32, "%d", store_fd(m->store));
+        snprintf(a[3], 32, "%d", NFRAMES);
+        snprintf(a[4], 32, "%d", image_fd);
+        char *argv[] = { "__rcomp", "--index", "0", "--ctl", a[0], "--page",
+                         a[1], "--store", a[2], "--frames", a[3], "--image",
+                         a[4], "--engine", "interp",
+                         in_spec ? "--in" : NULL, (char *)in_spec, NULL };
+        _exit(rcomp_main(in_spec ? 17 : 15, argv));
+    }
+    close(ctl[1]);
+    close(pg[1]);
+    close(image_fd);
+    conn_init(&m->ctl, ctl[0]);
+    conn_init(&m->page, pg[0]);
+    mb_init(&m->b);
+}
+
+/* Sends SHUTDOWN and returns the RComp's exit status. */
+static int stop(fake_master *m)
+{
+    mb_reset(&m->b);
+    msg_encode_u64s(&m->b, MSG_SHUTDOWN, NULL, 0);
+    conn_send(&m->ctl, &m->b);
+    int ws = 0;
+    assert_int_equal(waitpid(m->pid, &ws, 0), m->pid);
+    conn_close(&m->ctl);
+    conn_close(&m->page);
+    mb_free(&m->b);
+    free(m->res_copy);
+    store_destroy(m->store);
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+static void send_runners(fake_master *m, msg_runner *r, uint32_t n)
+{
+    msg_dispatch d = { n, r };
+    mb_reset(&m->b);
+    msg_encode_dispatch(&m->b, &d);
+    assert_int_equal(conn_send(&m->ctl, &m->b), DVM_OK);
+}
+
+static void answer_page(fake_master *m, const uint8_t *p, size_t len)
+{
+    uint64_t v[2];
+    assert_int_equal(msg_decode_u64s(p, len, v, 2), DVM_OK);
+    uint64_t f = 0;
+    for (size_t i = 0; i < m->npages; i++)
+        if (m->pages[i] == v[0])
+            f = m->frames[i];
+    m->page_reqs++;
+    mb_reset(&m->b);
+    msg_encode_u64s(&m->b, MSG_PAGE_RESP, &f, 1);
+    assert_int_equal(conn_send(&m->page, &m->b), DVM_OK);
+}
+
+static void answer_frames(fake_master *m, const uint8_t *p, size_t len)
+{
+    uint64_t want;
+    assert_int_equal(msg_decode_u64s(p, len, &want, 1), DVM_OK);
+    assert_true(want >= 256);
+    uint32_t ids[256];
+    for (size_t i = 0; i < 256; i++)
+        assert_int_equal(store_alloc(m->store, &ids[i]), DVM_OK);
+    m->frame_reqs++;
+    mb_reset(&m->b);
+    msg_encode_frames(&m->b, ids, 256);
+    assert_int_equal(conn_send(&m->ctl, &m->b), DVM_OK);
+}
+
+/* One buffered or freshly read frame from c, if any is ready now. */
+static int try_recv(conn *c, short revents, uint32_t *t, const uint8_t **p,
+                    size_t *len)
+{
+    if (conn_next_buffered(c, t, p, len) == DVM_OK)
+        return 1;
+    return (revents & (POLLIN | POLLHUP)) && conn_recv(c, t, p, len) == 0;
+}
+
+/* Plays the master until a RESULT arrives; decodes it into *r. */
+static void wait_result(fake_master *m, msg_result *r)
+{
+    for (;;) {
+        struct pollfd pf[2] = { { m->ctl.fd, POLLIN, 0 },
+                                { m->page.fd, POLLIN, 0 } };
+        if (m->ctl.rlen == m->ctl.rpos && m->page.rlen == m->page.rpos)
+            assert_true(poll(pf, 2, 10000) > 0);
+        uint32_t t;
+        const uint8_t *p;
+        size_t len;
+        if (try_recv(&m->page, pf[1].revents, &t, &p, &len)) {
+            assert_int_equal(t, MSG_PAGE_REQ);
+            answer_page(m, p, len);
+        }
+        if (!try_recv(&m->ctl, pf[0].revents, &t, &p, &len))
+            continue;
+        if (t == MSG_FRAME_REQ) {
+            answer_frames(m, p, len);
+            continue;
+        }
+        assert_int_equal(t, MSG_RESULT);
+        free(m->res_copy);
+        m->res_copy = malloc(len + 1);
+        memcpy(m->res_copy, p, len);
+        assert_int_equal(msg_decode_result(m->res_copy, len, r), DVM_OK);
+        return;
+    }
+}
+
+static msg_runner runner(uint64_t rid, vm_range *heap, uint32_t nheap)
+{
+    return (msg_runner){ .rid = rid, .snap = 5, .sb = STACK, .ss = 0x1000,
+                         .fi = DISA_TEXT_BASE, .nheap = nheap, .heap = heap };
+}
+
+static const msg_change *change_of(const msg_result *r, uint64_t page)
+{
+    for (uint32_t i = 0; i < r->nchanges; i++)
+        if (r->changes[i].page == page)
+            return &r->changes[i];
+    return NULL;
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+/* Heap write committed; own stack write discarded, except where it
+ * overlaps the created runner's stack; one child; stdout output. */
+static void test_commit(void **state)
+{
+    (void)state;
+    isa_insn code[] = {
+        MOV(imm(0x1122334455667788ULL), dir(HEAP + 0x10, ISA_T_Q)),
+        MOV(imm(7), dir(STACK, ISA_T_Q)),
+        NEWR(imm(DESC), imm(DESC + 16), imm(DESC + 24), imm(DESC + 32)),
+        MOV(imm(9), dir(STACK + 0x800, ISA_T_Q)),
+        MOV(imm(3), dir(DISA_OUT, ISA_T_Q)),
+        MOV(imm(0x636261), dir(DISA_OUT + 8, ISA_T_UD)),
+        EXIT(ISA_OPT_C),
+    };
+    fake_master m;
+    start(&m, make_image(code, 7, NULL, 0), NULL);
+    uint64_t desc[5] = { STACK + 0x800, 0x100, 0, 0, DISA_TEXT_BASE };
+    serve_page(&m, DESC / 4096, desc, sizeof desc);
+    vm_range heap = { HEAP, HEAP + 0x10000 };
+    msg_runner r = runner(42, &heap, 1);
+    send_runners(&m, &r, 1);
+    msg_result res;
+    wait_result(&m, &res);
+    assert_int_equal(res.rid, 42);
+    assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+    assert_int_equal(res.nchanges, 2);
+    const msg_change *h = change_of(&res, HEAP / 4096);
+    assert_non_null(h);
+    assert_int_equal(h->nruns, 1);
+    assert_int_equal(h->runs[0].off, 0x10);
+    assert_int_equal(h->runs[0].len, 8);
+    uint64_t v;
+    memcpy(&v, store_frame(m.store, h->frame) + 0x10, 8);
+    assert_int_equal(v, 0x1122334455667788ULL);
+    const msg_change *s = change_of(&res, STACK / 4096);
+    assert_non_null(s);
+    assert_int_equal(s->nruns, 1);
+    assert_int_equal(s->runs[0].off, 0x800);
+    assert_int_equal(s->runs[0].len, 1);
+    assert_int_equal(store_frame(m.store, s->frame)[0], 0);   /* discarded */
+    assert_int_equal(store_frame(m.store, s->frame)[0x800], 9);
+    assert_int_equal(res.nkids, 1);
+    assert_int_equal(res.kids[0].sb, STACK + 0x800);
+    assert_int_equal(res.kids[0].ss, 0x100);
+    assert_int_equal(res.kids[0].fi, DISA_TEXT_BASE);
+    assert_int_equal(res.nout, 1);
+    assert_int_equal(res.out[0].chan, 0);
+    assert_int_equal(res.out[0].len, 3);
+    assert_memory_equal(res.out[0].bytes, "abc", 3);
+    assert_int_equal(res.pages_faulted, 3);      /* descriptors, heap, stack */
+    assert_int_equal(m.frame_reqs, 1);
+    msg_result_free(&res);
+    assert_int_equal(stop(&m), 0);
+}
+
+/* Prefetched base + change; abort; fault; output overflow; one batch. */
+static void test_batch_exits(void **state)
+{
+    (void)state;
+    isa_insn code[] = {
+        /* 0: add to a prefetched heap word, commit */
+        MOV(imm(0x55), dir(HEAP + 8, ISA_T_UB)),
+        EXIT(ISA_OPT_C),
+        /* 2: write, then abort */
+        MOV(imm(1), dir(HEAP, ISA_T_Q)),
+        EXIT(ISA_OPT_A),
+        /* 4: divide by zero */
+        DIV(imm(1), imm(0), dir(HEAP, ISA_T_Q)),
+        /* 5: an output count larger than stdout's window */
+        MOV(imm(0x40000000), dir(DISA_OUT, ISA_T_Q)),
+        EXIT(ISA_OPT_C),
+    };
+    fake_master m;
+    start(&m, make_image(code, 7, NULL, 0), NULL);
+    uint64_t base[2] = { 0xAAAAAAAAAAAAAAAAULL, 0xBBBBBBBBBBBBBBBBULL };
+    uint32_t bf = new_frame(&m, base, sizeof base);
+    vm_range heap = { HEAP, HEAP + 0x1000 };
+    msg_prefetch pre = { HEAP / 4096, bf };
+    msg_runner r[4];
+    for (int i = 0; i < 4; i++)
+        r[i] = runner(100 + (uint64_t)i, &heap, 1);
+    r[0].npre = 1;
+    r[0].pre = &pre;
+    size_t off[4] = { 0, 0, 0, 0 };
+    for (int i = 0, k = 0; i < 7; i++) {
+        if (i == 0 || i == 2 || i == 4 || i == 5)
+            r[k++].fi = DISA_TEXT_BASE + off[0];
+        off[0] += isa_encoded_size(&code[i]);
+    }
+    send_runners(&m, r, 4);
+    msg_result res;
+    wait_result(&m, &res);
+    assert_int_equal(res.rid, 100);
+    assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+    assert_int_equal(res.nchanges, 1);
+    assert_int_equal(res.pages_prefetched, 1);
+    assert_int_equal(res.pages_faulted, 0);
+    const uint8_t *f = store_frame(m.store, res.changes[0].frame);
+    assert_int_equal(f[0], 0xAA);
+    assert_int_equal(f[8], 0x55);
+    assert_int_equal(f[9], 0xBB);
+    assert_int_equal(res.changes[0].nruns, 1);
+    msg_result_free(&res);
+    wait_result(&m, &res);
+    assert_int_equal(res.rid, 101);
+    assert_int_equal(res.exit, MSG_EXIT_ABORT);
+    assert_int_equal(res.nchanges, 0);
+    msg_result_free(&res);
+    wait_result(&m, &res);
+    assert_int_equal(res.rid, 102);
+    assert_int_equal(res.exit, MSG_EXIT_FAULT);
+    assert_int_equal(res.fault, VM_FAULT_ARITH);
+    assert_int_equal(res.fault_pc, r[2].fi);
+    msg_result_free(&res);
+    wait_result(&m, &res);
+    assert_int_equal(res.rid, 103);
+    assert_int_equal(res.exit, MSG_EXIT_FAULT);
+    assert_int_equal(res.fault, VM_FAULT_MEMORY);
+    assert_int_equal(res.fault_addr, DISA_OUT);
+    assert_int_equal(res.nout, 0);
+    msg_result_free(&res);
+    assert_int_equal(m.page_reqs, 1);           /* runner 101's heap page */
+    assert_int_equal(stop(&m), 0);
+}
+
+/* An input channel file: length at ADDR, bytes from ADDR+8; a named out
+ * channel. */
+static void test_channels(void **state)
+{
+    (void)state;
+    isa_insn code[] = {
+        MOV(dir(INADDR, ISA_T_Q), dir(HEAP, ISA_T_Q)),
+        MOV(dir(INADDR + 8, ISA_T_Q), dir(HEAP + 8, ISA_T_Q)),
+        MOV(imm(2), dir(0x10000000, ISA_T_Q)),
+        MOV(imm(0x6968), dir(0x10000008, ISA_T_UW)),
+        EXIT(ISA_OPT_C),
+    };
+    prog_channel ch[] = { { "data", INADDR, PROG_CHAN_IN },
+                          { "log", 0x10000000, PROG_CHAN_OUT } };
+    char path[] = "/tmp/rcomp_test_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "0123456789", 10), 10);
+    close(fd);
+    char spec[64];
+    snprintf(spec, sizeof spec, "0x%llx=%s", (unsigned long long)INADDR, path);
+    fake_master m;
+    start(&m, make_image(code, 5, ch, 2), spec);
+    vm_range heap = { HEAP, HEAP + 0x1000 };
+    msg_runner r = runner(7, &heap, 1);
+    send_runners(&m, &r, 1);
+    msg_result res;
+    wait_result(&m, &res);
+    unlink(path);
+    assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+    assert_int_equal(res.nchanges, 1);
+    const uint8_t *f = store_frame(m.store, res.changes[0].frame);
+    uint64_t len;
+    memcpy(&len, f, 8);
+    assert_int_equal(len, 10);
+    assert_memory_equal(f + 8, "01234567", 8);
+    assert_int_equal(res.nout, 1);
+    assert_int_equal(res.out[0].chan, 1);
+    assert_memory_equal(res.out[0].bytes, "hi", 2);
+    msg_result_free(&res);
+    assert_int_equal(m.page_reqs, 1);           /* the heap page, zeros */
+    assert_int_equal(stop(&m), 0);
+}
+
+/* A malformed message is a protocol error: exit 3. */
+static void test_protocol_error(void **state)
+{
+    (void)state;
+    isa_insn code[] = { EXIT(ISA_OPT_C) };
+    fake_master m;
+    start(&m, make_image(code, 1, NULL, 0), NULL);
+    uint64_t junk = 1;
+    mb_reset(&m.b);
+    msg_encode_u64s(&m.b, MSG_PAGE_RESP, &junk, 1);
+    assert_int_equal(conn_send(&m.ctl, &m.b), DVM_OK);
+    int ws = 0;
+    assert_int_equal(waitpid(m.pid, &ws, 0), m.pid);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), 3);
+    conn_close(&m.ctl);
+    conn_close(&m.page);
+    mb_free(&m.b);
+    store_destroy(m.store);
+}
+
+/* Many empty runners in batches: the per-runner cost, all included. */
+static void test_empty_runners(void **state)
+{
+    (void)state;
+    isa_insn code[] = { EXIT(ISA_OPT_C) };
+    fake_master m;
+    start(&m, make_image(code, 1, NULL, 0), NULL);
+    enum { N = 20000, BATCH = 100 };
+    msg_runner r[BATCH];
+    struct timespec t0, t1;
+    uint64_t inside = 0, first = 0, last = 0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int b = 0; b < N / BATCH; b++) {
+        for (int i = 0; i < BATCH; i++)
+            r[i] = runner((uint64_t)(b * BATCH + i + 1), NULL, 0);
+        send_runners(&m, r, BATCH);
+        for (int i = 0; i < BATCH; i++) {
+            msg_result res;
+            wait_result(&m, &res);
+            assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+            inside += res.t_end_ns - res.t_start_ns;
+            first = first ? first : res.t_start_ns;
+            last = res.t_end_ns;
+            msg_result_free(&res);
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double us = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 +
+                 (double)(t1.tv_nsec - t0.tv_nsec)) / 1e3 / N;
+    fprintf(stderr, "empty runner: %.2f us each end to end (batches of %d), "
+            "%.2f us in the RComp from start to result, %.2f us apart\n", us,
+            BATCH, (double)inside / N / 1e3, (double)(last - first) / N / 1e3);
+    assert_int_equal(stop(&m), 0);
+}
+
+int main(void)
+{
+    alarm(110);
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_commit),
+        cmocka_unit_test(test_batch_exits),
+        cmocka_unit_test(test_channels),
+        cmocka_unit_test(test_protocol_error),
+        cmocka_unit_test(test_empty_runners),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
