@@ -57,6 +57,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
@@ -863,7 +864,8 @@ static dvm_status optimise(jit_engine *j, LLVMModuleRef m)
     }
     LLVMDisposeMessage(msg);
     LLVMPassBuilderOptionsRef opt = LLVMCreatePassBuilderOptions();
-    LLVMErrorRef err = LLVMRunPasses(m, "default<O2>", j->tm, opt);
+    const char *pp = getenv("XPIPE") ? getenv("XPIPE") : "default<O2>";
+    LLVMErrorRef err = LLVMRunPasses(m, pp, j->tm, opt);
     LLVMDisposePassBuilderOptions(opt);
     return err ? llvm_fail(err, "optimising") : DVM_OK;
 }

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "util/alloc.h"
@@ -38,7 +39,7 @@ dvm_status conn_send(conn *c, const msg_buf *b)
         return status_set(DVM_ENOMEM, "message too large to encode");
     size_t off = 0;
     while (off < b->len) {
-        ssize_t n = write(c->fd, b->p + off, b->len - off);
+        ssize_t n = send(c->fd, b->p + off, b->len - off, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EPIPE || errno == ECONNRESET))

@@ -30,6 +30,8 @@
 #define MASTER_FIRST_SS 0x10000ULL
 /* Frames granted per request at most. */
 #define MASTER_GRANT_MAX 65536
+/* A runner whose RComp dies this often while running it is faulted. */
+#define MASTER_LOST_LIMIT 8
 /* Respawns tolerated before the run is declared broken. */
 #define MASTER_RESPAWN_MAX 1000
 
@@ -42,6 +44,7 @@ typedef struct rcb {
     vm_range *watch;            /* owned; nwatch > 0: a watcher */
     uint64_t watch_from;        /* creator's snapshot (watchers) */
     uint64_t snap;              /* snapshot of the current attempt */
+    uint32_t lost;              /* RComps that died while running it */
     struct rcb *next;           /* run queue link */
     struct rcb *wprev, *wnext;  /* list of watching watchers */
 } rcb;

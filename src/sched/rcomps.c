@@ -206,6 +206,21 @@ dvm_status rcomp_lost(master *m, rcomp_slot *s, const char *why)
         fprintf(stderr, "dvm: rcomp %d lost (%s); replacing it\n", s->index,
                 why);
     rcomp_reap(m, s);
+    /* The oldest in-flight runner was the one running.  If RComps keep
+     * dying under it, it is the cause: fault it instead of killing RComps
+     * forever. */
+    rcb *running = s->nin ? s->inflight[s->in_head] : NULL;
+    if (running && ++running->lost >= MASTER_LOST_LIMIT) {
+        fprintf(stderr, "dvm: runner %llu: fault at 0x%llx: its RComp died "
+                "%u times while running it\n", (unsigned long long)running->rid,
+                (unsigned long long)running->fi, running->lost);
+        m->st.runners_faulted++;
+        if (running == m->running_exclusive)
+            m->running_exclusive = NULL;
+        rcb_free(running);
+        s->in_head = (s->in_head + 1) % MASTER_BATCH_MAX;
+        s->nin--;
+    }
     /* Requeue in-flight runners at the head, keeping their order. */
     for (size_t k = s->nin; k > 0; k--) {
         rcb *r = s->inflight[(s->in_head + k - 1) % MASTER_BATCH_MAX];
@@ -269,7 +284,7 @@ dvm_status rcomp_send(master *m, rcomp_slot *s)
         return status_set(DVM_ENOMEM, "out of memory encoding a message");
     size_t off = 0;
     while (off < b->len) {
-        ssize_t n = write(s->ctl.fd, b->p + off, b->len - off);
+        ssize_t n = send(s->ctl.fd, b->p + off, b->len - off, MSG_NOSIGNAL);
         if (n > 0) {
             off += (size_t)n;
             continue;
