@@ -90,7 +90,7 @@ static dvm_status eval_unary(expr_cursor *c, expr_lookup_fn lookup, void *ud,
 static dvm_status eval_term(expr_cursor *c, expr_lookup_fn lookup, void *ud,
                             uint64_t *v)
 {
-    uint64_t x, y;
+    uint64_t x = 0, y = 0;
     dvm_status st = eval_unary(c, lookup, ud, &x);
     while (st == DVM_OK && lex_is(expr_peek(c), '*')) {
         advance(c);
@@ -105,7 +105,7 @@ static dvm_status eval_term(expr_cursor *c, expr_lookup_fn lookup, void *ud,
 dvm_status expr_eval(expr_cursor *c, expr_lookup_fn lookup, void *ud,
                      uint64_t *v)
 {
-    uint64_t x, y;
+    uint64_t x = 0, y = 0;
     dvm_status st = eval_term(c, lookup, ud, &x);
     while (st == DVM_OK &&
            (lex_is(expr_peek(c), '+') || lex_is(expr_peek(c), '-'))) {

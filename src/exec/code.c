@@ -152,7 +152,7 @@ static void link_insns(vm_code *c)
 /* Decodes every code segment of p into c (allocated, zeroed). */
 static dvm_status build(const dvm_program *p, vm_code *c)
 {
-    size_t ninsns;
+    size_t ninsns = 0;
     dvm_status st = check_segs(p, &ninsns);
     if (st)
         return st;

@@ -99,7 +99,7 @@ dvm_status store_create(uint32_t max_frames, mem_store **out)
         status_set_errno(DVM_ESYS, "store: ftruncate");
         goto err_fd;
     }
-    mem_store *s;
+    mem_store *s = NULL;
     dvm_status st = store_map(fd, max_frames, &s);
     if (st)
         goto err_map;

@@ -440,7 +440,11 @@ static dvm_status map_window(mem_window *w)
     }
     uint64_t need = 1ULL << _UFFDIO_COPY | 1ULL << _UFFDIO_ZEROPAGE |
                     1ULL << _UFFDIO_WAKE;
-    assert((reg.ioctls & need) == need);
+    if ((reg.ioctls & need) != need) {
+        munmap(p, WIN_SIZE);
+        return status_set(DVM_EUNSUPP, "window: userfaultfd lacks COPY, "
+                          "ZEROPAGE or WAKE on this kernel");
+    }
     w->base = p;
     return DVM_OK;
 }
