@@ -625,13 +625,14 @@ static void gen_call(asmb *a)
     a->lab[3] = EMIT(a, BL, NONE, dr(Q, a->lab[1]), dr(Q, 0x400));
     EMIT(a, MOV, NONE, im(Q, 7), dr(Q, 0x408));
     EMIT(a, BL, NONE, dsp(Q, 8, 0x500), dsp(Q, 0x10, 0x520));
+    a->lab[4] = here(a);
     EXIT(a, C);
     LABEL(a, 1);
     EMIT(a, ADD, NONE, dr(Q, 0x410), im(Q, 5), dr(Q, 0x410));
     EMIT(a, BR, J, ind(Q, 0x400));
     LABEL(a, 2);
     EMIT(a, ADD, NONE, dr(Q, 0x418), im(Q, 1), dr(Q, 0x418));
-    EMIT(a, BR, J, dr(Q, a->lab[1]));
+    EMIT(a, BR, J, ind(Q, 0x510));
 }
 
 static void test_call_return(void **state)
@@ -644,10 +645,10 @@ static void test_call_return(void **state)
     T.p = NULL;
     OK(run(gen_call));
     assert_int_equal(rd64(&T, 0x408), 7);
-    assert_int_equal(rd64(&T, 0x410), 10);
+    assert_int_equal(rd64(&T, 0x410), 5);
     assert_int_equal(rd64(&T, 0x418), 1);
-    assert_int_equal(rd64(&T, 0x510), rd64(&T, 0x400)); /* same return */
-    assert_true(rd64(&T, 0x400) > T.a.lab[3]);
+    assert_int_equal(rd64(&T, 0x510), T.a.lab[4]);
+    assert_int_equal(rd64(&T, 0x400), T.a.lab[3] + 20);
 }
 
 static void test_exit_abort(void **state)

@@ -146,6 +146,12 @@ static dvm_status watch_start(master *m, rcb *w)
     return DVM_OK;
 }
 
+void master_wake_range(master *m, uint64_t lo, uint64_t hi)
+{
+    if (watch_count(m->watchers))
+        watch_query(m->watchers, lo, hi, wake_one, m);
+}
+
 /* Wakes every watcher whose ranges intersect the bytes of the changes. */
 static void wake_watchers(master *m, const msg_result *res)
 {

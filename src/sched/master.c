@@ -102,9 +102,7 @@ static void rcb_queue_free(rcb_queue *q)
 
 /* ---- loading the program ------------------------------------------------ */
 
-/* Installs one commit made by the DVM itself (program load, system page):
- * bytes [addr, addr+n) of the SR become data. */
-static dvm_status master_write(master *m, uint64_t addr, const void *data,
+dvm_status master_write(master *m, uint64_t addr, const void *data,
                                uint64_t n)
 {
     const uint8_t *src = data;
@@ -130,6 +128,8 @@ static dvm_status master_write(master *m, uint64_t addr, const void *data,
             store_release(m->store, f);
             return st;
         }
+        m->st.commits++;
+        master_wake_range(m, addr, addr + k);
         addr += k;
         src += k;
         n -= k;
@@ -148,6 +148,12 @@ static dvm_status master_load(master *m)
     }
     uint64_t sys[2] = { (uint64_t)m->nrc, 1 };
     return master_write(m, DISA_SYS_NRCOMP, sys, sizeof sys);
+}
+
+dvm_status master_signal_rcomps(master *m, uint64_t live)
+{
+    m->st.signals++;
+    return master_write(m, DISA_SYS_NRCOMP, &live, sizeof live);
 }
 
 /* Writes the program image into a memfd the RComps inherit. */
@@ -571,7 +577,7 @@ void master_print_stats(const master *m)
             "  commits %" PRIu64 ", conflicts %" PRIu64 "\n"
             "  pages: prefetched %" PRIu64 ", fetched on touch %" PRIu64
             ", written %" PRIu64 ", versions freed %" PRIu64 "\n"
-            "  rcomps replaced %" PRIu64 "\n"
+            "  rcomps replaced %" PRIu64 ", system page signals %" PRIu64 "\n"
             "  time: setup %.3f ms, run %.3f ms (dispatch %.3f ms, commit "
             "%.3f ms)\n",
             m->nrc, m->cfg.engine, s->runners_run, s->runners_committed,
@@ -579,7 +585,7 @@ void master_print_stats(const master *m)
             s->rerun_lost, s->exclusive_runs, s->watchers_created,
             s->watchers_woken, s->watchers_dropped, s->commits, s->conflicts,
             s->pages_prefetched, s->pages_faulted, s->pages_written,
-            s->versions_freed, s->rcomps_replaced, s->ns_setup / 1e6,
+            s->versions_freed, s->rcomps_replaced, s->signals, s->ns_setup / 1e6,
             s->ns_run / 1e6, s->ns_dispatch / 1e6, s->ns_commit / 1e6);
 }
 

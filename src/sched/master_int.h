@@ -102,6 +102,16 @@ rcb *rcb_pop(rcb_queue *q);
 dvm_status master_handle_result(master *m, rcomp_slot *s, const uint8_t *p,
                                 size_t len);
 uint64_t master_oldest_snapshot(const master *m);
+/* Wakes the watchers of bytes [lo, hi) (after a commit of the DVM's own). */
+void master_wake_range(master *m, uint64_t lo, uint64_t hi);
+
+/* master.c: a commit of the DVM's own (program load, system page): bytes
+ * [addr, addr+n) of the SR become data, one epoch per page, and the
+ * watchers of those bytes wake. */
+dvm_status master_write(master *m, uint64_t addr, const void *data,
+                        uint64_t n);
+/* Commits the system page's __nrcomp = live RComps (a signal). */
+dvm_status master_signal_rcomps(master *m, uint64_t live);
 
 /* rcomps.c */
 dvm_status rcomps_start(master *m);

@@ -236,7 +236,14 @@ dvm_status rcomp_lost(master *m, rcomp_slot *s, const char *why)
         return status_set(DVM_ESYS, "RComps keep dying (%d replaced); "
                           "giving up", m->respawns);
     m->st.rcomps_replaced++;
-    return rcomp_spawn(m, s);
+    /* The DVM shrank and grows back: both are signals on the system page
+     * (DISA.md 8.3), so watchers of __nrcomp wake. */
+    dvm_status st = master_signal_rcomps(m, (uint64_t)m->nrc - 1);
+    if (!st)
+        st = rcomp_spawn(m, s);
+    if (!st)
+        st = master_signal_rcomps(m, (uint64_t)m->nrc);
+    return st;
 }
 
 void rcomps_stop(master *m)

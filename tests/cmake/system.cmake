@@ -35,3 +35,17 @@ foreach(engine ${DVM_ENGINES})
   set_tests_properties(system/producers/${engine} system/pipeline/${engine}
                        PROPERTIES TIMEOUT 300)
 endforeach()
+
+# The trace file is valid Chrome trace-event JSON with the expected events.
+find_program(PYTHON3 NAMES python3)
+if(PYTHON3)
+  add_test(NAME system/trace
+           COMMAND ${PYTHON3} ${SYS}/trace_check.py $<TARGET_FILE:dvm>
+                   ${CMAKE_SOURCE_DIR}/examples/treesum.dasm)
+endif()
+
+# System page signals: a watcher on __nrcomp wakes when an RComp dies.
+foreach(engine ${DVM_ENGINES})
+  add_test(NAME system/signal/${engine}
+           COMMAND sh ${SYS}/signal.sh $<TARGET_FILE:dvm> ${engine})
+endforeach()

@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""trace_check.py DVM PROG -- runs PROG with --trace and checks that the
+file is valid JSON in the Chrome trace-event format, with one complete
+("X") event per runner attempt on an RComp track, commit instant events,
+and named tracks: what Perfetto and chrome://tracing need to open it."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+dvm, prog = sys.argv[1], sys.argv[2]
+with tempfile.TemporaryDirectory() as d:
+    path = os.path.join(d, "t.json")
+    r = subprocess.run([dvm, "run", "-n", "2", "--stats", "--trace", path,
+                        prog], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    with open(path) as f:
+        doc = json.load(f)
+events = doc["traceEvents"]
+assert isinstance(events, list) and events, "no events"
+for e in events:
+    assert e["ph"] in ("X", "i", "M"), e
+    assert isinstance(e["pid"], int) and isinstance(e["tid"], int), e
+    if e["ph"] != "M":
+        assert isinstance(e["ts"], (int, float)) and e["ts"] >= 0, e
+runs = [e for e in events if e["ph"] == "X"]
+commits = [e for e in events if e["ph"] == "i" and e["name"] == "commit"]
+names = {e["tid"]: e["args"]["name"] for e in events
+         if e["ph"] == "M" and e["name"] == "thread_name"}
+stats = r.stderr
+n_run = int(stats.split("runners: run ")[1].split(",")[0])
+n_commit = int(stats.split("commits ")[1].split(",")[0])
+assert len(runs) == n_run, (len(runs), n_run)
+assert len(commits) == n_commit, (len(commits), n_commit)
+assert all(e["dur"] >= 0 and e["tid"] in (1, 2) for e in runs)
+assert names.get(0) == "master" and names.get(1) == "rcomp 0", names
+assert {e["args"]["outcome"] for e in runs} <= {"commit", "abort", "fault"}
+print(f"ok: {len(runs)} runner slices, {len(commits)} commits")
