@@ -92,7 +92,8 @@ static int fits(uint64_t v, int bytes)
     if (bytes == 8)
         return 1;
     uint64_t lim = 1ULL << (8 * bytes);
-    return v < lim || (int64_t)v >= -(int64_t)(lim / 2);
+    return v < lim ||
+           ((int64_t)v < 0 && (int64_t)v >= -(int64_t)(lim / 2));
 }
 
 /* .byte .word .dword .quad: arg is the width in bytes. */

@@ -1,7 +1,7 @@
 /*
  * io.c -- channels as the RComp sees them (DISA.md 8).
  *
- * Input: each `--in ADDR=PATH` maps the file read only.  The window content
+ * Input: each `--in ADDR=PATH` opens the file read only.  The window content
  * of a channel at ADDR is its 64-bit length at ADDR, its bytes from ADDR+8,
  * zeros elsewhere; a declared channel left unbound is simply absent, so it
  * reads as zeros, that is length 0.  Pages are synthesised on demand by the
@@ -28,27 +28,19 @@
 #include "rcomp/rcomp_int.h"
 #include "util/alloc.h"
 
-/* Maps path read only; an empty file maps nothing. */
-static dvm_status map_file(const char *path, const uint8_t **bytes,
-                           uint64_t *len)
+/* Opens path read only and sizes it. */
+static dvm_status open_input(const char *path, int *fd_out, uint64_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return status_set_errno(DVM_EIO, "input %s", path);
     struct stat sb;
-    dvm_status st = DVM_OK;
-    void *p = NULL;
-    if (fstat(fd, &sb) < 0)
-        st = status_set_errno(DVM_EIO, "input %s", path);
-    else if (sb.st_size > 0) {
-        p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED)
-            st = status_set_errno(DVM_EIO, "input %s: mmap", path);
-    }
-    close(fd);
-    if (st)
+    if (fstat(fd, &sb) < 0) {
+        dvm_status st = status_set_errno(DVM_EIO, "input %s", path);
+        close(fd);
         return st;
-    *bytes = p;
+    }
+    *fd_out = fd;
     *len = (uint64_t)sb.st_size;
     return DVM_OK;
 }
@@ -64,64 +56,82 @@ dvm_status rc_input_add(rcomp *rc, const char *spec)
     if (addr < DISA_INPUT_BASE || addr >= DISA_SYSPAGE - 8)
         return status_set(DVM_EINVAL, "--in: address 0x%" PRIx64 " is not "
                           "in the input windows", addr);
-    rc_input in = { .addr = addr };
-    dvm_status st = map_file(end + 1, &in.bytes, &in.len);
+    rc_input in = { .addr = addr, .fd = -1 };
+    dvm_status st = open_input(end + 1, &in.fd, &in.len);
     if (st)
         return st;
     if (in.len > DISA_SYSPAGE - addr - 8) {
         st = status_set(DVM_ERANGE, "--in: %s does not fit its window",
                         end + 1);
-        goto err_map;
+        goto err_fd;
     }
     rc_input *a = dvm_realloc(rc->in, (rc->nin + 1) * sizeof *a);
     if (!a) {
         st = status_set(DVM_ENOMEM, "--in");
-        goto err_map;
+        goto err_fd;
     }
     rc->in = a;
     rc->in[rc->nin++] = in;
     return DVM_OK;
-err_map:
-    if (in.bytes)
-        munmap((void *)in.bytes, in.len);
+err_fd:
+    close(in.fd);
     return st;
 }
 
 void rc_inputs_free(rcomp *rc)
 {
     for (size_t i = 0; i < rc->nin; i++)
-        if (rc->in[i].bytes)
-            munmap((void *)rc->in[i].bytes, rc->in[i].len);
+        close(rc->in[i].fd);
     dvm_free(rc->in);
     rc->in = NULL;
     rc->nin = 0;
 }
 
-/* Copies the part of [src_lo, src_lo + n) that falls in the page at pa. */
-static int put_part(uint8_t *buf, uint64_t pa, uint64_t src_lo,
-                    const uint8_t *src, uint64_t n)
+/* The part of [lo0, lo0 + n) that falls in the page at pa, as [*lo, *hi);
+ * returns 0 when empty. */
+static int page_part(uint64_t pa, uint64_t lo0, uint64_t n, uint64_t *lo,
+                     uint64_t *hi)
 {
-    uint64_t lo = src_lo > pa ? src_lo : pa;
-    uint64_t hi = src_lo + n < pa + DISA_PAGE ? src_lo + n : pa + DISA_PAGE;
-    if (lo >= hi)
+    *lo = lo0 > pa ? lo0 : pa;
+    *hi = lo0 + n < pa + DISA_PAGE ? lo0 + n : pa + DISA_PAGE;
+    return *lo < *hi;
+}
+
+/* Reads the file bytes of `in` that fall in the page at pa into buf.  The
+ * file is read, not mapped: a mapping would count every page read in the
+ * RComp's resident set, and a multi-gigabyte input must not cost its size
+ * in memory.  Returns 1 if any byte of the page belongs to the file. */
+static int read_part(uint8_t *buf, uint64_t pa, const rc_input *in)
+{
+    uint64_t lo, hi;
+    if (!page_part(pa, in->addr + 8, in->len, &lo, &hi))
         return 0;
-    memcpy(buf + (lo - pa), src + (lo - src_lo), hi - lo);
+    uint64_t off = lo - in->addr - 8, n = hi - lo, got = 0;
+    while (got < n) {
+        ssize_t r = pread(in->fd, buf + (lo - pa) + got, n - got,
+                          (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;              /* shrunk or unreadable: the rest reads 0 */
+        got += (uint64_t)r;
+    }
     return 1;
 }
 
 int rc_input_page(const rcomp *rc, uint64_t page, uint8_t *buf)
 {
-    uint64_t pa = page * DISA_PAGE;
+    uint64_t pa = page * DISA_PAGE, lo, hi;
     int any = 0;
     memset(buf, 0, DISA_PAGE);
     for (size_t i = 0; i < rc->nin; i++) {
         const rc_input *in = &rc->in[i];
-        uint8_t hdr[8];
-        for (int b = 0; b < 8; b++)
-            hdr[b] = (uint8_t)(in->len >> (8 * b));
-        any |= put_part(buf, pa, in->addr, hdr, 8);
-        if (in->len)
-            any |= put_part(buf, pa, in->addr + 8, in->bytes, in->len);
+        if (page_part(pa, in->addr, 8, &lo, &hi)) {
+            for (uint64_t a = lo; a < hi; a++)
+                buf[a - pa] = (uint8_t)(in->len >> (8 * (a - in->addr)));
+            any = 1;
+        }
+        any |= read_part(buf, pa, in);
     }
     return any ? 0 : 1;
 }

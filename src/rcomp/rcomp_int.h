@@ -38,7 +38,7 @@
 
 typedef struct rc_input {       /* an input channel bound to a file */
     uint64_t addr;
-    const uint8_t *bytes;       /* the mapped file (NULL when empty) */
+    int fd;                     /* the file, read page by page */
     uint64_t len;
 } rc_input;
 

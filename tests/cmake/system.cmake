@@ -49,3 +49,10 @@ foreach(engine ${DVM_ENGINES})
   add_test(NAME system/signal/${engine}
            COMMAND sh ${SYS}/signal.sh $<TARGET_FILE:dvm> ${engine})
 endforeach()
+
+# A 2 GiB input file is mapped, not copied.
+if(PYTHON3)
+  add_test(NAME system/bigfile
+           COMMAND ${PYTHON3} ${SYS}/bigfile.py $<TARGET_FILE:dvm> interp)
+  set_tests_properties(system/bigfile PROPERTIES TIMEOUT 600)
+endif()
