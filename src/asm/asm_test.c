@@ -265,7 +265,7 @@ static void test_errors(void **state)
         {".include 5\n", "t.dasm:1:10: error:", "file name"},
         {".include \"/nonexistent/x.dasm\"\n", "t.dasm:1:10: error:",
          "cannot open"},
-        {".org x\nx: exit\n", "t.dasm:2:1: error:", "does not settle"},
+        {".org x+1\nx: exit\n", "t.dasm:2:1: error:", "does not settle"},
         {".text 1\n", "t.dasm:1:7: error:", "end of the line"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)

@@ -228,8 +228,10 @@ static dvm_status commit_result(master *m, rcb *r, msg_result *res)
     mem_change *c = changes_of(res);
     if (!c)
         return status_set(DVM_ENOMEM, "out of memory");
-    if (space_validate(m->space, res->snap, c, res->nchanges) ==
-        DVM_ECONFLICT) {
+    int conflict = space_validate(m->space, res->snap, c, res->nchanges) ==
+                   DVM_ECONFLICT;
+    m->conflict_rate = m->conflict_rate * 0.95 + (conflict ? 0.05 : 0.0);
+    if (conflict) {
         dvm_free(c);
         release_frames(m, res);
         requeue_conflict(m, r);

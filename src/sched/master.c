@@ -338,13 +338,17 @@ static dvm_status dispatch(master *m)
     if (m->exclusive.head || m->running_exclusive)
         return dispatch_exclusive(m);
     /* Small batches keep snapshots fresh; larger ones amortise messages
-     * when there is plenty of work. */
+     * when there is plenty of work.  When runners conflict a lot, a batch
+     * is one runner: every runner then starts from the newest snapshot
+     * and only runners truly running at the same time can conflict. */
     size_t per = m->ready.n / (size_t)m->nrc;
     size_t batch = per < 2 ? 2 : per > MASTER_BATCH_MAX ? MASTER_BATCH_MAX
                                                           : per;
+    if (m->conflict_rate > 0.2)
+        batch = 1;
     for (int i = 0; i < m->nrc && m->ready.head; i++) {
         rcomp_slot *s = &m->rc[i];
-        if (s->pid <= 0 || s->nin > batch / 2)
+        if (s->pid <= 0 || s->nin > batch / 2 || (batch == 1 && s->nin))
             continue;
         size_t room = MASTER_BATCH_MAX - s->nin;
         dvm_status st = dispatch_batch(m, s, &m->ready,

@@ -88,6 +88,7 @@ struct master {
     int progress_shown;
     int respawns;
     uint64_t last_gc_commits;
+    double conflict_rate;       /* moving average over recent results */
     msg_buf out;                /* encode buffer */
 };
 
