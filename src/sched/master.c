@@ -129,6 +129,7 @@ dvm_status master_write(master *m, uint64_t addr, const void *data,
             return st;
         }
         m->st.commits++;
+        trace_instant(&m->trace, "commit", master_now_ns(), 0, epoch);
         master_wake_range(m, addr, addr + k);
         addr += k;
         src += k;
