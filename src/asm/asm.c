@@ -237,6 +237,7 @@ static uint64_t run_pass(asm_ctx *c)
     return (end + DISA_PAGE - 1) / DISA_PAGE * DISA_PAGE;
 }
 
+/* qsort orders: segments by address, symbols by name. */
 static int seg_cmp(const void *a, const void *b)
 {
     const asm_seg *x = a, *y = b;
@@ -252,7 +253,8 @@ static int sym_cmp(const void *a, const void *b)
 /* Moves the non-empty segments into p, checking that they do not overlap. */
 static dvm_status build_segments(asm_ctx *c, dvm_program *p)
 {
-    qsort(c->segs, c->nsegs, sizeof *c->segs, seg_cmp);
+    if (c->nsegs)
+        qsort(c->segs, c->nsegs, sizeof *c->segs, seg_cmp);
     if (!(p->segs = dvm_calloc(c->nsegs, sizeof *p->segs)))
         return status_set(DVM_ENOMEM, "out of memory");
     uint64_t prev_end = 0;
@@ -294,7 +296,8 @@ static dvm_status build_symbols(asm_ctx *c, dvm_program *p)
         d->value = s->value;
         p->nsyms++;
     }
-    qsort(p->syms, p->nsyms, sizeof *p->syms, sym_cmp);
+    if (p->nsyms)
+        qsort(p->syms, p->nsyms, sizeof *p->syms, sym_cmp);
     return DVM_OK;
 }
 
@@ -364,6 +367,7 @@ static dvm_status assemble_lines(asm_ctx *c, dvm_program **out)
     return DVM_OK;
 }
 
+/* Frees everything c owns (not c itself). */
 static void ctx_free(asm_ctx *c)
 {
     reset_lists(c);

@@ -37,6 +37,7 @@ static int list_next(asm_ctx *c, expr_cursor *cur, int *stop)
     return 1;
 }
 
+/* .text / .data: switch to section sec, keeping its location counter. */
 static void dir_section(asm_ctx *c, expr_cursor *cur, int col, int sec)
 {
     (void)col;
@@ -44,6 +45,8 @@ static void dir_section(asm_ctx *c, expr_cursor *cur, int col, int sec)
         c->sec = sec;
 }
 
+/* .org E: move the location counter forward (a new segment starts at the
+ * next byte emitted); moving back or out of the SR is an error. */
 static void dir_org(asm_ctx *c, expr_cursor *cur, int col, int arg)
 {
     uint64_t v, loc = c->loc[c->sec];
@@ -64,6 +67,7 @@ static void dir_org(asm_ctx *c, expr_cursor *cur, int col, int arg)
     c->loc[c->sec] = v;
 }
 
+/* .align N: pad with zero bytes to a multiple of N. */
 static void dir_align(asm_ctx *c, expr_cursor *cur, int col, int arg)
 {
     uint64_t n;
@@ -78,6 +82,7 @@ static void dir_align(asm_ctx *c, expr_cursor *cur, int col, int arg)
     asm_emit(c, NULL, pad, 0, col);
 }
 
+/* .zero N: N zero bytes. */
 static void dir_zero(asm_ctx *c, expr_cursor *cur, int col, int arg)
 {
     uint64_t n;
@@ -119,6 +124,8 @@ static void dir_int(asm_ctx *c, expr_cursor *cur, int col, int bytes)
     } while (list_next(c, cur, &stop));
 }
 
+/* .double F, ...: binary64 values ([sign] float literal or integer
+ * expression converted by value). */
 static void dir_double(asm_ctx *c, expr_cursor *cur, int col, int arg)
 {
     int stop = 0;
@@ -190,6 +197,7 @@ static const lex_token *name_arg(asm_ctx *c, expr_cursor *cur)
     return t;
 }
 
+/* .equ NAME, E: a constant symbol. */
 static void dir_equ(asm_ctx *c, expr_cursor *cur, int col, int arg)
 {
     uint64_t v;
@@ -201,6 +209,7 @@ static void dir_equ(asm_ctx *c, expr_cursor *cur, int col, int arg)
     asm_define(c, name, v);
 }
 
+/* .entry E: where the first runner starts (once). */
 static void dir_entry(asm_ctx *c, expr_cursor *cur, int col, int arg)
 {
     uint64_t v;
@@ -228,6 +237,7 @@ static dvm_status two_exprs(asm_ctx *c, expr_cursor *cur, uint64_t *a,
     return DVM_OK;
 }
 
+/* .heap BASE, LEN: a heap range of the first runner, inside the SR. */
 static void dir_heap(asm_ctx *c, expr_cursor *cur, int col, int arg)
 {
     uint64_t base, len;
@@ -283,6 +293,7 @@ static int bad_channel(asm_ctx *c, const lex_token *name, uint64_t addr,
     return 0;
 }
 
+/* .channel NAME, ADDR, in|out: declares an I/O channel (DISA.md 8). */
 static void dir_channel(asm_ctx *c, expr_cursor *cur, int col, int arg)
 {
     uint64_t addr;

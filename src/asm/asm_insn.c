@@ -38,6 +38,7 @@ static uint64_t widen(uint64_t v, int type)
     return v;
 }
 
+/* The IEEE-754 bits of d. */
 static uint64_t double_bits(double d)
 {
     uint64_t u;
@@ -249,6 +250,8 @@ static dvm_status parse_operands(asm_ctx *c, expr_cursor *cur, isa_insn *in,
     return DVM_OK;
 }
 
+/* Declared in asm_int.h: parses, checks and emits one instruction; every
+ * problem is reported once and drops the line. */
 void asm_instruction(asm_ctx *c, expr_cursor *cur)
 {
     const lex_token *m = expr_peek(cur);

@@ -15,6 +15,7 @@
 #include "asm/asm_int.h"
 #include "util/alloc.h"
 
+/* FNV-1a of name[0..len). */
 static uint64_t hash_name(const char *s, size_t len)
 {
     uint64_t h = 1469598103934665603ULL;

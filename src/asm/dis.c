@@ -81,6 +81,7 @@ static int is_label(const dvm_program *p, const prog_symbol *sym)
     return s && writable_name(sym) && !inside_insn(s, sym->value);
 }
 
+/* Orders labels by value, then name. */
 static int label_cmp(const void *a, const void *b)
 {
     const prog_symbol *x = *(const prog_symbol *const *)a;
@@ -99,7 +100,8 @@ static dvm_status collect_labels(dis_ctx *d)
     for (size_t i = 0; i < p->nsyms; i++)
         if (is_label(p, &p->syms[i]))
             d->labels[d->nlabels++] = &p->syms[i];
-    qsort(d->labels, d->nlabels, sizeof *d->labels, label_cmp);
+    if (d->nlabels)
+        qsort(d->labels, d->nlabels, sizeof *d->labels, label_cmp);
     return DVM_OK;
 }
 
@@ -171,6 +173,7 @@ static void put_imm(const dis_ctx *d, const isa_operand *o)
         fprintf(d->out, "0x%" PRIx64, o->value);
 }
 
+/* Prints one operand in its mode, with its type suffix. */
 static void put_operand(const dis_ctx *d, const isa_operand *o)
 {
     switch (o->mode) {

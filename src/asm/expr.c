@@ -54,6 +54,7 @@ static void advance(expr_cursor *c)
         c->i++;
 }
 
+/* unary := ('-' | '+') unary | INT | IDENT; sets *v on success. */
 static dvm_status eval_unary(expr_cursor *c, expr_lookup_fn lookup, void *ud,
                              uint64_t *v)
 {
@@ -87,6 +88,7 @@ static dvm_status eval_unary(expr_cursor *c, expr_lookup_fn lookup, void *ud,
     return status_set(DVM_ESYNTAX, "expected a number or a symbol");
 }
 
+/* term := unary ('*' unary)*; sets *v on success. */
 static dvm_status eval_term(expr_cursor *c, expr_lookup_fn lookup, void *ud,
                             uint64_t *v)
 {

@@ -19,6 +19,7 @@
 
 #include "util/alloc.h"
 
+/* Character classes of symbols: [A-Za-z_.] first, digits after. */
 static int is_sym_start(int c)
 {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
@@ -30,6 +31,7 @@ static int is_sym_char(int c)
     return is_sym_start(c) || (c >= '0' && c <= '9');
 }
 
+/* The value of hex digit c, or -1. */
 static int hex_value(int c)
 {
     if (c >= '0' && c <= '9')

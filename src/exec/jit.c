@@ -57,7 +57,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <stdlib.h>
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
@@ -71,6 +70,7 @@
 #include "util/alloc.h"
 
 enum { JIT_CONTINUE = 3 };      /* native return: go on at ctx->next */
+enum { JIT_O2_MAX = 1000 };     /* larger regions are optimised at O1 */
 
 /* What translated code sees of a run: its first argument. */
 typedef struct jit_ctx {
@@ -853,8 +853,10 @@ static dvm_status llvm_fail(LLVMErrorRef err, const char *what)
     return st;
 }
 
-/* Verifies and optimises module m (O2 for the host). */
-static dvm_status optimise(jit_engine *j, LLVMModuleRef m)
+/* Verifies and optimises module m of size region insns for the host: O2,
+ * or O1 for a region too big for O2's load analysis, which is quadratic
+ * (thousands of window accesses in one function take seconds). */
+static dvm_status optimise(jit_engine *j, LLVMModuleRef m, size_t size)
 {
     char *msg = NULL;
     if (LLVMVerifyModule(m, LLVMReturnStatusAction, &msg)) {
@@ -864,17 +866,17 @@ static dvm_status optimise(jit_engine *j, LLVMModuleRef m)
     }
     LLVMDisposeMessage(msg);
     LLVMPassBuilderOptionsRef opt = LLVMCreatePassBuilderOptions();
-    const char *pp = getenv("XPIPE") ? getenv("XPIPE") : "default<O2>";
+    const char *pp = size > JIT_O2_MAX ? "default<O1>" : "default<O2>";
     LLVMErrorRef err = LLVMRunPasses(m, pp, j->tm, opt);
     LLVMDisposePassBuilderOptions(opt);
     return err ? llvm_fail(err, "optimising") : DVM_OK;
 }
 
 /* Builds the IR of the region of entry into a new module in cx; on
- * success *out owns it. */
+ * success *out owns it and *size is the region's instruction count. */
 static dvm_status build_module(jit_engine *j, LLVMContextRef cx,
                                uint32_t entry, const char *name,
-                               LLVMModuleRef *out)
+                               LLVMModuleRef *out, size_t *size)
 {
     jb b;
     memset(&b, 0, sizeof b);
@@ -900,6 +902,7 @@ static dvm_status build_module(jit_engine *j, LLVMContextRef cx,
     dvm_free(b.list);
     dvm_free(b.blk);
     *out = b.m;
+    *size = b.nlist;
     return DVM_OK;
 err_mem:
     dvm_free(b.in_region);
@@ -916,10 +919,11 @@ static dvm_status translate(jit_engine *j, uint32_t entry, jit_fn *out)
     LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
     LLVMContextRef cx = LLVMOrcThreadSafeContextGetContext(tsc);
     LLVMModuleRef m = NULL;
-    dvm_status st = build_module(j, cx, entry, name, &m);
+    size_t size = 0;
+    dvm_status st = build_module(j, cx, entry, name, &m, &size);
     if (st)
         goto err_ctx;
-    if ((st = optimise(j, m))) {
+    if ((st = optimise(j, m, size))) {
         LLVMDisposeModule(m);
         goto err_ctx;
     }

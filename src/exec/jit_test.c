@@ -486,8 +486,8 @@ static void test_branches(void **state)
         for (int tb = 0; tb < 6; tb++) {
             tprog *t = calloc(1, sizeof *t);
             int k = 0;
-            for (size_t a = 0; a < NPAT; a += 3)
-                for (size_t bb = 0; bb < NPAT; bb += 2)
+            for (size_t a = (size_t)ta; a < NPAT; a += 5)
+                for (size_t bb = (size_t)tb; bb < NPAT; bb += 4)
                     for (int c = 0; c < 6; c++, k++) {
                         top x = DIR(SLOT(a), Q), y = DIR(SLOT(bb), Q);
                         if (k % 4 == 1)
