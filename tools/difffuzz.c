@@ -311,12 +311,11 @@ static int gen_computed_jump(void)
     uint64_t slot = JMPS + 8 * below(4);
     isa_operand m[2] = {opnd(ISA_M_IMM, ISA_T_Q, 0, 0),
                         opnd(ISA_M_DIR, ISA_T_Q, slot, 0)};
+    int d = one_in(2) ? 8 : 0;
+    m[0].value = (uint64_t)-d;              /* the label minus d */
     int mi = emit(ISA_OP_MOV, ISA_OPT_NONE, m);
-    isa_operand j = one_in(2) ? opnd(ISA_M_IND, ISA_T_Q, slot, 0)
-                              : opnd(ISA_M_DISP, ISA_T_Q, slot - 8, 8);
-    if (one_in(2)) {
-        j = opnd(ISA_M_DISP, ISA_T_Q, slot, 0);
-    }
+    isa_operand j = d ? opnd(ISA_M_DISP, ISA_T_Q, slot, d)
+                      : opnd(ISA_M_IND, ISA_T_Q, slot, 0);
     emit(ISA_OP_BR, ISA_OPT_J, &j);
     return mi;                  /* caller sets lab[mi][0] */
 }
@@ -338,13 +337,13 @@ static void gen_newr(void)
 static void gen_body(int n, int depth)
 {
     int pending[8], npending = 0;
-    for (int k = 0; k < n && P.n < MAXI - 40; k++) {
+    for (int k = 0; k < n && P.n < MAXI - 100; k++) {
         uint64_t c = below(100);
         if (c < 8 && npending < 8)
             pending[npending++] = gen_br_fwd();
         else if (c < 11 && depth < 3)
             gen_loop(depth);
-        else if (c < 14 && depth >= 0)
+        else if (c < 14 && depth < 3)
             gen_call();
         else if (c < 16 && npending < 8)
             pending[npending++] = -1 - gen_computed_jump();
@@ -373,14 +372,33 @@ static void gen_body(int n, int depth)
     }
 }
 
-/* Generates a whole program: main body, exit, then the subroutines. */
+/* Ends the main body: exit (mostly), or a jump to no instruction, or a
+ * jump to a tail that runs off the end of the code (returns its index, to
+ * be aimed at the tail; else -1). */
+static int gen_end(void)
+{
+    isa_operand j = opnd(ISA_M_DIR, ISA_T_Q, 0, 0);
+    switch (below(40)) {
+    case 0:
+        j.value = CODE + 1;
+        emit(ISA_OP_BR, ISA_OPT_J, &j);
+        return -1;
+    case 1:
+        return emit(ISA_OP_BR, ISA_OPT_J, &j);
+    default:
+        emit(ISA_OP_EXIT, one_in(5) ? ISA_OPT_A : ISA_OPT_NONE, NULL);
+        return -1;
+    }
+}
+
+/* Generates a whole program: main body, its end, the subroutines (each
+ * returning through its link word), and maybe a tail that falls off. */
 static void gen_program(void)
 {
     memset(&P, 0, sizeof P);
     nsubs = ncalls = 0;
     gen_body(10 + (int)below(80), 0);
-    if (!one_in(20))
-        emit(ISA_OP_EXIT, one_in(5) ? ISA_OPT_A : ISA_OPT_NONE, NULL);
+    int tail = gen_end();
     for (int s = 0; s < 4; s++) {
         subs_at[s] = P.n;
         gen_body(1 + (int)below(6), 3);
@@ -390,9 +408,9 @@ static void gen_program(void)
     nsubs = 4;
     for (int c = 0; c < ncalls; c++)
         P.lab[calls[c][0]][0] = subs_at[calls[c][1]];
-    if (one_in(30)) {           /* a jump to no instruction */
-        isa_operand j = opnd(ISA_M_DIR, ISA_T_Q, CODE + 1, 0);
-        emit(ISA_OP_BR, ISA_OPT_J, &j);
+    if (tail >= 0) {
+        P.lab[tail][0] = P.n;
+        gen_alu();
     }
 }
 
@@ -529,7 +547,7 @@ static int differ(const outcome *a, const outcome *b, char *buf, size_t n)
     for (size_t i = 0; i < HEAPLEN; i++)
         if (a->heap[i] != b->heap[i]) {
             snprintf(buf, n, "heap byte 0x%" PRIx64 ": interp 0x%02x jit "
-                     "0x%02x", HEAP + i, a->heap[i], b->heap[i]);
+                     "0x%02x", (uint64_t)(HEAP + i), a->heap[i], b->heap[i]);
             return 1;
         }
     return 0;
@@ -583,6 +601,8 @@ static int one_program(uint64_t seed, unsigned long *faults)
     run_one(p, c, j, &b);
     int bad = differ(&a, &b, why, sizeof why);
     *faults += a.rc == VM_EXIT_FAULT;
+    if (getenv("DIFFFUZZ_VERBOSE"))
+        printf("fault %d\n", a.fault);
     if (bad) {
         printf("difffuzz: difference, program seed 0x%" PRIx64 ": %s\n",
                seed, why);

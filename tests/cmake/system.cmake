@@ -56,3 +56,19 @@ if(PYTHON3)
            COMMAND ${PYTHON3} ${SYS}/bigfile.py $<TARGET_FILE:dvm> interp)
   set_tests_properties(system/bigfile PROPERTIES TIMEOUT 600)
 endif()
+
+# The small examples, with their known answers, on every engine.
+set(EX ${CMAKE_SOURCE_DIR}/examples)
+foreach(engine ${DVM_ENGINES})
+  foreach(n 1 2)
+    add_test(NAME examples/hello/${engine}/n${n}
+             COMMAND sh ${SYS}/expect.sh $<TARGET_FILE:dvm> ${engine} ${n}
+                     "hello, world" ${EX}/hello.dasm)
+    add_test(NAME examples/sum/${engine}/n${n}
+             COMMAND sh ${SYS}/expect.sh $<TARGET_FILE:dvm> ${engine} ${n}
+                     "42|1" ${EX}/sum.dasm --dump result:2:q)
+    add_test(NAME examples/subleq/${engine}/n${n}
+             COMMAND sh ${SYS}/expect.sh $<TARGET_FILE:dvm> ${engine} ${n}
+                     "500500" ${EX}/subleq.dasm)
+  endforeach()
+endforeach()
