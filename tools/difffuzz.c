@@ -166,7 +166,7 @@ static isa_operand bad_mem(int type)
 /* A memory operand of integer type in the integer area. */
 static isa_operand int_mem(int type)
 {
-    if (one_in(300))
+    if (one_in(1500))
         return bad_mem(type);
     switch (below(5)) {
     case 0: case 1:
@@ -184,7 +184,7 @@ static isa_operand int_mem(int type)
 /* A memory operand of type :f in the float area. */
 static isa_operand flt_mem(void)
 {
-    if (one_in(300))
+    if (one_in(1500))
         return bad_mem(ISA_T_F);
     switch (below(3)) {
     case 0:
@@ -219,7 +219,7 @@ static isa_operand src(int flt)
  * write that faults (read only, outside the writable set). */
 static isa_operand dst(int flt)
 {
-    if (one_in(400))
+    if (one_in(1500))
         return opnd(ISA_M_DIR, flt ? ISA_T_F : int_type(),
                     one_in(2) ? CODE + below(16) : HEAP + HEAPLEN + below(8),
                     0);
@@ -246,9 +246,11 @@ static void gen_alu(void)
     o[1] = src(fb);
     if (op == ISA_OP_DIV && one_in(2))
         opt = ISA_OPT_R;
-    if (op == ISA_OP_DIV && !fa && !fb && !one_in(30) &&
-        o[1].mode == ISA_M_IMM && o[1].value == 0)
-        o[1].value = 3;
+    if (op == ISA_OP_DIV && !fb && !one_in(10))  /* mostly no fault */
+        o[1] = opnd(ISA_M_IMM, int_type(), 1 + below(200) * (1 + rnd() % 3), 0);
+    if (op == ISA_OP_DIV && o[1].mode == ISA_M_IMM && !one_in(20) &&
+        !(o[1].value & 0x7f))
+        o[1].value |= 1;
     o[2] = dst(one_in(3));
     emit(op, opt, o);
 }
