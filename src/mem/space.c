@@ -140,7 +140,8 @@ static dvm_status table_reserve(mem_space *s, size_t more)
     s->slots = dvm_calloc(cap, sizeof *s->slots);
     if (!s->slots) {
         s->slots = old;
-        return status_set(DVM_ENOMEM, "space: page table of %zu slots", cap);
+        return status_set(DVM_ENOMEM, "space: out of memory for a page "
+                          "table of %zu slots", cap);
     }
     s->cap = cap;
     for (size_t i = 0; i < oldcap; i++)
@@ -181,7 +182,7 @@ static dvm_status index_reserve(mem_space *s, size_t k)
     s->main = m;
     return DVM_OK;
 err_nomem:
-    return status_set(DVM_ENOMEM, "space: page index");
+    return status_set(DVM_ENOMEM, "space: out of memory for the page index");
 }
 
 /* Adds sorted new pages; room was reserved. */
@@ -417,7 +418,8 @@ static dvm_status version_new(mem_space *s, uint64_t snap, const mem_change *c,
     assert(diff_runs_valid(c->runs, c->nruns));
     mem_version *v = dvm_malloc(sizeof *v + c->nruns * sizeof *v->runs);
     if (!v)
-        return status_set(DVM_ENOMEM, "space: version");
+        return status_set(DVM_ENOMEM, "space: out of memory for a page "
+                          "version");
     const mem_version *head = page_head(s, c->page);
     v->frame = c->frame;
     if (head && head->epoch > snap) {
@@ -455,7 +457,8 @@ static dvm_status log_reserve(mem_space *s)
     space_commit *l = dvm_grow(s->log, &s->cap_log, s->log_off + s->nlog + 1,
                                sizeof *l);
     if (!l)
-        return status_set(DVM_ENOMEM, "space: commit log");
+        return status_set(DVM_ENOMEM, "space: out of memory for the commit "
+                          "log");
     s->log = l;
     return DVM_OK;
 }
@@ -514,7 +517,7 @@ dvm_status space_install(mem_space *s, uint64_t snap, const mem_change *c,
     mem_version **vs = dvm_malloc(n * sizeof *vs);
     uint64_t *pg = dvm_malloc(n * sizeof *pg);
     if (!vs || !pg) {
-        status_set(st, "space: install of %zu pages", n);
+        status_set(st, "space: out of memory installing %zu pages", n);
         goto err_undo;
     }
     if ((st = new_pages(s, c, n, pg, &nnew)) ||

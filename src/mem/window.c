@@ -201,6 +201,7 @@ static void ps_clear(pset *s)
 
 struct mem_window {
     uint8_t *base;
+    uint64_t size;              /* bytes mapped: 2^46, smaller in tests */
     int uffd;
     int wake;                   /* eventfd: tells the handler to stop */
     pthread_t thread;
@@ -376,7 +377,7 @@ static int drain_uffd(mem_window *w)
             continue;
         uint64_t a = m[i].arg.pagefault.address;
         uint64_t off = a - (uint64_t)(uintptr_t)w->base;
-        assert(off < WIN_SIZE);
+        assert(off < w->size);
         handle_fault(w, off / WIN_PAGE,
                      !!(m[i].arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE));
     }
@@ -426,22 +427,23 @@ static dvm_status open_uffd(int *out)
 /* Maps the window and registers it with w->uffd. */
 static dvm_status map_window(mem_window *w)
 {
-    void *p = mmap(NULL, WIN_SIZE, PROT_READ | PROT_WRITE,
+    void *p = mmap(NULL, w->size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
-        return status_set_errno(DVM_ESYS, "window: mmap of 2^46 bytes");
+        return status_set_errno(DVM_ESYS, "window: mmap of %llu bytes",
+                                (unsigned long long)w->size);
     struct uffdio_register reg = {
-        .range = { (uint64_t)(uintptr_t)p, WIN_SIZE },
+        .range = { (uint64_t)(uintptr_t)p, w->size },
         .mode = UFFDIO_REGISTER_MODE_MISSING };
     if (ioctl(w->uffd, UFFDIO_REGISTER, &reg) < 0) {
         dvm_status st = status_set_errno(DVM_ESYS, "window: UFFDIO_REGISTER");
-        munmap(p, WIN_SIZE);
+        munmap(p, w->size);
         return st;
     }
     uint64_t need = 1ULL << _UFFDIO_COPY | 1ULL << _UFFDIO_ZEROPAGE |
                     1ULL << _UFFDIO_WAKE;
     if ((reg.ioctls & need) != need) {
-        munmap(p, WIN_SIZE);
+        munmap(p, w->size);
         return status_set(DVM_EUNSUPP, "window: userfaultfd lacks COPY, "
                           "ZEROPAGE or WAKE on this kernel");
     }
@@ -452,11 +454,19 @@ static dvm_status map_window(mem_window *w)
 dvm_status window_open(window_resolve_fn resolve, void *arg,
                        mem_window **out)
 {
+    return window_open_sized(resolve, arg, WIN_SIZE, out);
+}
+
+dvm_status window_open_sized(window_resolve_fn resolve, void *arg,
+                             uint64_t size, mem_window **out)
+{
     assert(resolve && out);
+    assert(size >= WIN_PAGE && size <= WIN_SIZE && !(size & (size - 1)));
     dvm_status st;
     mem_window *w = dvm_calloc(1, sizeof *w);
     if (!w)
         return status_set(DVM_ENOMEM, "window: state");
+    w->size = size;
     w->resolve = resolve;
     w->arg = arg;
     pthread_mutex_init(&w->mu, NULL);
@@ -489,7 +499,7 @@ dvm_status window_open(window_resolve_fn resolve, void *arg,
 err_wake:
     close(w->wake);
 err_map:
-    munmap(w->base, WIN_SIZE);
+    munmap(w->base, w->size);
 err_uffd:
     close(w->uffd);
 err_set:
@@ -520,7 +530,7 @@ void window_close(mem_window *w)
     if (w->running)
         stop_handler(w);
     close(w->wake);
-    munmap(w->base, WIN_SIZE);
+    munmap(w->base, w->size);
     close(w->uffd);
     ps_free(&w->seen);
     ps_free(&w->inseen);

@@ -32,6 +32,11 @@ typedef int (*window_resolve_fn)(void *arg, uint64_t page, uint8_t *buf);
  * both. */
 dvm_status window_open(window_resolve_fn resolve, void *arg,
                        mem_window **out);
+/* The same with a window of `size` bytes (a power of two, at most 2^46):
+ * only for tests of the window itself under sanitizers whose address
+ * space layout cannot hold 2^46 bytes (ThreadSanitizer). */
+dvm_status window_open_sized(window_resolve_fn resolve, void *arg,
+                             uint64_t size, mem_window **out);
 void window_close(mem_window *w);
 uint8_t *window_base(const mem_window *w);
 

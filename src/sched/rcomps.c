@@ -265,6 +265,11 @@ void rcomps_stop(master *m)
             while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
                 ;
         s->pid = 0;
+        /* A run that stopped on an error may leave runners in flight:
+         * they are owned here and freed with the slot. */
+        for (size_t k = 0; s->inflight && k < s->nin; k++)
+            rcb_free(s->inflight[(s->in_head + k) % MASTER_BATCH_MAX]);
+        s->nin = 0;
         dvm_free(s->inflight);
         dvm_free(s->granted);
     }
