@@ -167,7 +167,7 @@ static void dir_ascii(asm_ctx *c, expr_cursor *cur, int col, int nul)
         }
         uint8_t *b = dvm_malloc(t->len + 1);
         if (!b) {
-            c->fatal = DVM_ENOMEM;
+            c->fatal = status_set(DVM_ENOMEM, "out of memory");
             return;
         }
         size_t n = lex_string_decode(t, b);
@@ -253,7 +253,7 @@ static void dir_heap(asm_ctx *c, expr_cursor *cur, int col, int arg)
     }
     prog_range *h = dvm_grow(c->heap, &c->heapcap, c->nheap + 1, sizeof *h);
     if (!h) {
-        c->fatal = DVM_ENOMEM;
+        c->fatal = status_set(DVM_ENOMEM, "out of memory");
         return;
     }
     c->heap = h;
@@ -317,7 +317,7 @@ static void dir_channel(asm_ctx *c, expr_cursor *cur, int col, int arg)
     if (!ch || !(ch[c->nchans].name = dvm_strndup(name->text, name->len))) {
         if (ch)
             c->chans = ch;
-        c->fatal = DVM_ENOMEM;
+        c->fatal = status_set(DVM_ENOMEM, "out of memory");
         return;
     }
     c->chans = ch;

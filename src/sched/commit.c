@@ -222,12 +222,16 @@ static dvm_status admit_children(master *m, msg_result *res, uint64_t epoch)
     return DVM_OK;
 }
 
-/* Validates and installs a committing runner's result. */
+/* Validates and installs a committing runner's result.  Owns r: frees
+ * it, or requeues it after a conflict; on failure it is freed too (the
+ * run stops). */
 static dvm_status commit_result(master *m, rcb *r, msg_result *res)
 {
     mem_change *c = changes_of(res);
-    if (!c)
+    if (!c) {
+        rcb_free(r);
         return status_set(DVM_ENOMEM, "out of memory");
+    }
     int conflict = space_validate(m->space, res->snap, c, res->nchanges) ==
                    DVM_ECONFLICT;
     m->conflict_rate = m->conflict_rate * 0.95 + (conflict ? 0.05 : 0.0);
@@ -241,8 +245,10 @@ static dvm_status commit_result(master *m, rcb *r, msg_result *res)
     dvm_status st = space_install(m->space, res->snap, c, res->nchanges,
                                   &epoch);
     dvm_free(c);
-    if (st)
+    if (st) {
+        rcb_free(r);
         return st;
+    }
     m->st.commits++;
     m->st.runners_committed++;
     m->st.pages_written += res->nchanges;

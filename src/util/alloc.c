@@ -1,5 +1,11 @@
 /*
  * alloc.c -- allocation wrappers, with deliberate failures in debug builds.
+ *
+ * With DVM_ALLOC_FAILPOINTS every allocation is counted (atomically: the
+ * window's handler thread allocates too); from the N-th on, each fails.  N
+ * comes from the environment (DVM_FAIL_ALLOC) on the first allocation, or
+ * from dvm_alloc_fail_from, which unit tests use to walk N = 1, 2, ...
+ * through one operation in one process.
  */
 #include "util/alloc.h"
 
@@ -22,8 +28,21 @@ static int alloc_should_fail(void)
     long n = atomic_fetch_add(&alloc_count, 1) + 1;
     return alloc_fail_at > 0 && n >= alloc_fail_at;
 }
+
+int dvm_alloc_fail_from(long n)
+{
+    atomic_store(&alloc_count, 0);
+    alloc_fail_at = n;
+    return 1;
+}
 #else
 #define alloc_should_fail() 0
+
+int dvm_alloc_fail_from(long n)
+{
+    (void)n;
+    return 0;
+}
 #endif
 
 void *dvm_malloc(size_t n)

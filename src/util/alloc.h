@@ -32,4 +32,9 @@ char *dvm_strdup(const char *s);
 char *dvm_strndup(const char *s, size_t n);
 void dvm_free(void *p);
 
+/* Test hook: from now on the n-th allocation (counting from 1) and every
+ * later one fail; 0 turns failures off.  Returns 1, or 0 (and does nothing)
+ * in a build without DVM_ALLOC_FAILPOINTS, where a test must skip. */
+int dvm_alloc_fail_from(long n);
+
 #endif

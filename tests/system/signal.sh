@@ -8,8 +8,11 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 "$dvm" run --engine "$engine" -n 2 "$prog" > "$out" &
 pid=$!
-sleep 0.5
-victim=$(pgrep -P "$pid" | head -1)
+victim=""
+while [ -z "$victim" ]; do
+    victim=$(pgrep -P "$pid" | head -1 || true)
+done
+sleep 0.1
 kill -9 "$victim"
 wait "$pid"
 if ! grep -q "^signal: 2 rcomps$" "$out"; then
