@@ -179,6 +179,7 @@ void msg_encode_dispatch(msg_buf *b, const msg_dispatch *d)
         mb_u64(b, r->sb);
         mb_u64(b, r->ss);
         mb_u64(b, r->fi);
+        mb_u64(b, r->flags);
         encode_ranges(b, r->heap, r->nheap);
         mb_u64(b, r->npre);
         for (uint32_t k = 0; k < r->npre; k++) {
@@ -198,9 +199,13 @@ static dvm_status decode_runner(msg_reader *rd, msg_runner *r)
     r->sb = mr_u64(rd);
     r->ss = mr_u64(rd);
     r->fi = mr_u64(rd);
+    uint64_t flags = mr_u64(rd);
     if (rd->err || r->sb < DISA_RB || r->ss == 0 ||
         r->ss > DISA_ADDR_LIMIT - r->sb)
         return status_set(DVM_EPROTO, "dispatch: bad runner stack");
+    if (flags & ~(uint64_t)MSG_RUNNER_PREFETCH_COMPLETE)
+        return status_set(DVM_EPROTO, "dispatch: unknown runner flags");
+    r->flags = (uint32_t)flags;
     dvm_status st = decode_ranges(rd, VM_MAX_RANGES, &r->heap, &r->nheap);
     if (st)
         return st;
@@ -226,7 +231,7 @@ dvm_status msg_decode_dispatch(const uint8_t *p, size_t len, msg_dispatch *out)
 {
     msg_reader rd;
     mr_init(&rd, p, len);
-    uint64_t n = mr_count(&rd, 7 * 8);
+    uint64_t n = mr_count(&rd, 9 * 8);
     if (rd.err || n == 0)
         return status_set(DVM_EPROTO, "dispatch: bad runner count");
     msg_dispatch d = { 0, dvm_calloc(n, sizeof(msg_runner)) };

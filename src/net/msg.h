@@ -87,9 +87,18 @@ typedef struct msg_prefetch {
     uint32_t frame;
 } msg_prefetch;
 
+/* msg_runner.flags */
+enum {
+    /* The prefetch list holds every page of the runner's stack and heap
+     * ranges (below the input windows) that is not zero at its snapshot:
+     * any other page of those ranges reads as zeros, without asking. */
+    MSG_RUNNER_PREFETCH_COMPLETE = 1
+};
+
 typedef struct msg_runner {
     uint64_t rid, attempt, snap;
     uint64_t sb, ss, fi;
+    uint32_t flags;             /* MSG_RUNNER_* */
     uint32_t nheap;
     vm_range *heap;             /* [lo, hi) */
     uint32_t npre;

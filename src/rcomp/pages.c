@@ -146,11 +146,38 @@ static dvm_status ask_frame(rcomp *rc, uint64_t page, uint64_t snap,
     return DVM_OK;
 }
 
+/* True when page lies in a declared (stack or heap) range of mr. */
+static int declared_page(const msg_runner *mr, uint64_t page)
+{
+    uint64_t lo = page * DISA_PAGE, hi = lo + DISA_PAGE;
+    if (mr->sb < hi && mr->sb + mr->ss > lo)
+        return 1;
+    for (uint32_t i = 0; i < mr->nheap; i++)
+        if (mr->heap[i].lo < hi && mr->heap[i].hi > lo)
+            return 1;
+    return 0;
+}
+
+/* True when the master's prefetch list already said the page is zero: it
+ * lists every non-zero page of the declared ranges below the input
+ * windows, and this one was not in it (it is not in the base map yet). */
+static int known_zero(const rcomp *rc, uint64_t page)
+{
+    const msg_runner *mr = rc->cur;
+    return mr && (mr->flags & MSG_RUNNER_PREFETCH_COMPLETE) && page < PG_IN &&
+           declared_page(mr, page);
+}
+
 /* An SR page (or the system page) of the current snapshot. */
 static int shared_page(rcomp *rc, uint64_t page, uint8_t *buf)
 {
     pthread_mutex_lock(&rc->mu);
     uint64_t snap = rc->snap;
+    if (known_zero(rc, page)) {
+        dvm_status st = rc_basemap_put(&rc->base, page, 0);
+        pthread_mutex_unlock(&rc->mu);
+        return st ? st : 1;
+    }
     pthread_mutex_unlock(&rc->mu);
     uint32_t frame;
     dvm_status st = ask_frame(rc, page, snap, &frame);

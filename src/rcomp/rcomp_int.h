@@ -85,6 +85,7 @@ typedef struct rcomp {
     /* Shared with the handler thread, under mu. */
     pthread_mutex_t mu;
     uint64_t snap;
+    const msg_runner *cur;      /* the runner being run (its ranges) */
     rc_basemap base;
     uint64_t faulted;           /* SR pages resolved by message */
     msg_buf page_buf;           /* handler thread's encoder */

@@ -85,6 +85,7 @@ static dvm_status prefetch(rcomp *rc, const msg_runner *mr)
     dvm_status st = DVM_OK;
     pthread_mutex_lock(&rc->mu);
     rc->snap = mr->snap;
+    rc->cur = mr;
     rc->faulted = 0;
     rc_basemap_clear(&rc->base);
     for (uint32_t i = 0; i < mr->npre && !st; i++)
@@ -183,6 +184,7 @@ dvm_status rc_run(rcomp *rc, const msg_runner *mr)
         return st;
     pthread_mutex_lock(&rc->mu);
     res.pages_faulted = rc->faulted;
+    rc->cur = NULL;             /* mr does not outlive this call */
     pthread_mutex_unlock(&rc->mu);
     res.t_end_ns = rc_now_ns();
     msg_encode_result(&rc->obuf, &res);

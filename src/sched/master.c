@@ -246,13 +246,16 @@ typedef struct prefetch_acc {
     msg_runner *r;
     size_t cap;
     int oom;
+    int truncated;              /* some visible page was left out */
 } prefetch_acc;
 
 static void prefetch_one(void *arg, uint64_t page, uint32_t frame)
 {
     prefetch_acc *a = arg;
-    if (a->r->npre >= MASTER_PREFETCH_MAX)
+    if (a->r->npre >= MASTER_PREFETCH_MAX) {
+        a->truncated = 1;
         return;
+    }
     msg_prefetch *np = dvm_grow(a->r->pre, &a->cap, a->r->npre + 1,
                                 sizeof *np);
     if (!np) {
@@ -271,10 +274,11 @@ static void prefetch_range(const master *m, prefetch_acc *a, uint64_t lo,
     size_t left = MASTER_PREFETCH_MAX - a->r->npre;
     if (hi > DISA_INPUT_BASE)
         hi = DISA_INPUT_BASE;
-    if (left == 0 || lo >= hi)
+    if (lo >= hi)
         return;
+    /* One more than fits, so that prefetch_one sees a truncation. */
     space_visible_pages(m->space, lo / DISA_PAGE,
-                        (hi + DISA_PAGE - 1) / DISA_PAGE, snap, left,
+                        (hi + DISA_PAGE - 1) / DISA_PAGE, snap, left + 1,
                         prefetch_one, a);
 }
 
@@ -285,10 +289,12 @@ static dvm_status describe_runner(const master *m, const rcb *r, msg_runner *d)
     *d = (msg_runner){ .rid = r->rid, .attempt = r->attempt, .snap = r->snap,
                        .sb = r->sb, .ss = r->ss, .fi = r->fi,
                        .nheap = r->nheap, .heap = r->heap };
-    prefetch_acc a = { d, 0, 0 };
+    prefetch_acc a = { d, 0, 0, 0 };
     prefetch_range(m, &a, r->sb, r->sb + r->ss, r->snap);
     for (uint32_t i = 0; i < r->nheap; i++)
         prefetch_range(m, &a, r->heap[i].lo, r->heap[i].hi, r->snap);
+    if (!a.truncated)
+        d->flags |= MSG_RUNNER_PREFETCH_COMPLETE;
     return a.oom ? status_set(DVM_ENOMEM, "out of memory") : DVM_OK;
 }
 
