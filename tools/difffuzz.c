@@ -603,8 +603,6 @@ static int one_program(uint64_t seed, unsigned long *faults)
     run_one(p, c, j, &b);
     int bad = differ(&a, &b, why, sizeof why);
     *faults += a.rc == VM_EXIT_FAULT;
-    if (getenv("DIFFFUZZ_VERBOSE"))
-        printf("fault %d\n", a.fault);
     if (bad) {
         printf("difffuzz: difference, program seed 0x%" PRIx64 ": %s\n",
                seed, why);

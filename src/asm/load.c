@@ -7,7 +7,9 @@
  * assembly diagnostics by the assembler, everything else (unreadable file,
  * invalid image, out of memory) as "dvm: PATH: message".
  */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "asm/asm.h"
 #include "image/image.h"
@@ -20,11 +22,24 @@ static dvm_status read_head(const char *path, uint8_t *head, size_t *n)
         return status_set_errno(DVM_EIO, "cannot open");
     size_t k = fread(head, 1, 8, f);
     int bad = ferror(f);
+    int err = errno;
     fclose(f);
+    errno = err;
     if (bad)
-        return status_set(DVM_EIO, "cannot read");
+        return status_set_errno(DVM_EIO, "cannot read");
     *n = k;
     return DVM_OK;
+}
+
+/* Prints a load failure once, naming the file: image_load's messages
+ * already name it (its contract), the others do not. */
+static void report(FILE *diag, const char *path)
+{
+    const char *msg = status_message();
+    if (strstr(msg, path))
+        fprintf(diag, "dvm: %s\n", msg);
+    else
+        fprintf(diag, "dvm: %s: %s\n", path, msg);
 }
 
 dvm_status asm_load_program(const char *path, FILE *diag, dvm_program **out)
@@ -39,7 +54,7 @@ dvm_status asm_load_program(const char *path, FILE *diag, dvm_program **out)
         st = asm_assemble_file(path, diag, &p);
     if (st) {
         if (st != DVM_ESYNTAX && diag)
-            fprintf(diag, "dvm: %s: %s\n", path, status_message());
+            report(diag, path);
         return st;
     }
     *out = p;

@@ -32,17 +32,20 @@ static char *default_output(const char *in)
     return out;
 }
 
-/* Parses `PROG.dasm [-o OUT]`; returns 0 and sets *in and *out, or -1. */
-static int asm_args(int argc, char **argv, const char **in, const char **out)
+/* Parses `PROG.dasm [-o OUT]`; returns 0 and sets *in and *out, or
+ * returns -1 with the argument at fault in *bad (NULL: no program). */
+static int asm_args(int argc, char **argv, const char **in, const char **out,
+                    const char **bad)
 {
     const char *i = NULL, *o = NULL;
+    *bad = NULL;
     for (int k = 1; k < argc; k++) {
         if (!strcmp(argv[k], "-o") && k + 1 < argc && !o)
             o = argv[++k];
         else if (argv[k][0] != '-' && !i)
             i = argv[k];
         else
-            return -1;
+            return *bad = argv[k], -1;
     }
     if (!i)
         return -1;
@@ -53,9 +56,11 @@ static int asm_args(int argc, char **argv, const char **in, const char **out)
 
 int cmd_asm(int argc, char **argv)
 {
-    const char *in, *outarg;
+    const char *in, *outarg, *bad;
     int rc = 2;
-    if (asm_args(argc, argv, &in, &outarg)) {
+    if (asm_args(argc, argv, &in, &outarg, &bad)) {
+        fprintf(stderr, "dvm asm: %s%s\n", bad ? "unexpected argument: "
+                : "no program named", bad ? bad : "");
         fputs("usage: dvm asm PROG.dasm [-o PROG.dvm]\n", stderr);
         return 2;
     }

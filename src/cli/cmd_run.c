@@ -51,21 +51,25 @@ static int run_usage(const char *msg, const char *arg)
     return 2;
 }
 
-/* Splits "ADDR:COUNT:TYPE" (the last two colons) into d; modifies s. */
+/* Splits "ADDR:COUNT:TYPE" (the last two colons) into d, cutting s there;
+ * on failure returns -1 and leaves s whole (it is quoted in the message). */
 static int parse_dump(char *s, run_dump *d)
 {
     char *t = strrchr(s, ':');
     if (!t || t == s)
         return -1;
-    *t++ = '\0';
+    *t = '\0';
     char *c = strrchr(s, ':');
-    if (!c || c == s)
+    int type = isa_type_lookup(t + 1, strlen(t + 1));
+    if (!c || c == s || c + 1 == t || type < 0) {
+        *t = ':';
         return -1;
-    *c++ = '\0';
-    d->type = isa_type_lookup(t, strlen(t));
+    }
+    *t = *c = '\0';
+    d->type = type;
     d->addr_expr = s;
-    d->count_expr = c;
-    return d->type < 0 || !*c ? -1 : 0;
+    d->count_expr = c + 1;
+    return 0;
 }
 
 static int parse_binding(char *s, master_binding *b)
@@ -161,6 +165,17 @@ static int check_bindings(const dvm_program *p, const run_opts *o)
     return 0;
 }
 
+/* Refuses a program with no instructions at all (an empty source file):
+ * its first runner could only fault.  Returns 0 or 2 (message printed). */
+static int check_code(const dvm_program *p, const run_opts *o)
+{
+    for (size_t i = 0; i < p->nsegs; i++)
+        if (p->segs[i].ninsns)
+            return 0;
+    fprintf(stderr, "dvm: %s: the program has no instructions\n", o->path);
+    return 2;
+}
+
 /* Resolves dump expressions; returns 0 or 2 (message printed). */
 static int resolve_dumps(const dvm_program *p, const run_opts *o,
                          uint64_t *addr, uint64_t *count)
@@ -175,7 +190,9 @@ static int resolve_dumps(const dvm_program *p, const run_opts *o,
         unsigned w = isa_type_bytes[d->type];
         if (addr[i] >= DISA_ADDR_LIMIT || count[i] > (1u << 28) ||
             count[i] * w > DISA_ADDR_LIMIT - addr[i]) {
-            fprintf(stderr, "dvm: --dump: range out of memory\n");
+            fprintf(stderr, "dvm: --dump %s:%s: the range is outside the "
+                    "2^46-byte address space (or longer than 2^28 values)\n",
+                    d->addr_expr, d->count_expr);
             return 2;
         }
     }
@@ -224,8 +241,9 @@ static int default_rcomps(void)
 static int run_program(const dvm_program *p, const run_opts *o)
 {
     uint64_t addr[RUN_MAX_DUMPS], count[RUN_MAX_DUMPS];
-    int rc = check_bindings(p, o);
-    if (rc || (rc = resolve_dumps(p, o, addr, count)))
+    int rc = check_code(p, o);
+    if (rc || (rc = check_bindings(p, o)) ||
+        (rc = resolve_dumps(p, o, addr, count)))
         return rc;
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);

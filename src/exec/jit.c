@@ -37,12 +37,24 @@
  * address up (not an instruction start: VM_FAULT_EXEC raised at the jump)
  * and enters the region named by it.
  *
- * Faults.  Every fault check branches (marked unlikely) to the region's one
- * fault block, whose phis carry the fault kind, the DISA instruction address
- * and the offending address into rt_raise (vm_raise), and which returns
- * VM_EXIT_FAULT.  The semantics, order of evaluation and fault addresses
- * are those of interp.c, instruction by instruction; jit_test.c and
+ * Faults.  Every fault check branches (marked unlikely) to a cold block
+ * of its own that calls rt_raise (vm_raise) with the fault kind, the DISA
+ * instruction address and the offending address, and returns
+ * VM_EXIT_FAULT.  (One shared fault block with phis was the first design;
+ * its phis grow thousands of incoming edges and the optimiser slows to a
+ * crawl.)  The semantics, order of evaluation and fault addresses are
+ * those of interp.c, instruction by instruction; jit_test.c and
  * tools/difffuzz.c hold the two engines to it.
+ *
+ * Floats.  LLVM's IEEE arithmetic is the hardware's except for NaN bits,
+ * which LLVM leaves unspecified and exploits (x * -1.0 becomes a sign
+ * flip; a folded 0/0 is a positive NaN).  host_nan() pins them to what the
+ * hardware, and so the interpreter, produces.  fmod (div:r on :f) is the C
+ * library's, called like the interpreter calls it.
+ *
+ * Optimisation.  Regions are optimised with LLVM's O2 pipeline, or O1
+ * above JIT_O2_MAX instructions: O2's load analysis is quadratic in the
+ * number of window accesses in one function.
  *
  * Runtime helpers are called through absolute addresses baked into the IR,
  * so the JIT resolves no symbols.
@@ -495,18 +507,30 @@ static int src_signed(const vm_insn *in, const isa_operand *o)
     return isa_type_signed[o->type];
 }
 
-/* z, the double result of a float operation on p and q, with a NaN that
- * the operation created (neither input a NaN) replaced by the host's
- * default NaN: what the hardware gives, and not what LLVM's constant
- * folder gives (a positive quiet NaN). */
+/* The bits of double x with its quiet bit set. */
+static LLVMValueRef quiet_bits(jb *b, LLVMValueRef x)
+{
+    return LLVMBuildOr(b->b, LLVMBuildBitCast(b->b, x, b->i64, "xb"),
+                       k64(b, 0x0008000000000000ULL), "qb");
+}
+
+/* z, the double result of an arithmetic operation on p and q, with its
+ * NaN made the one the hardware makes: p's NaN quieted if p is one, else
+ * q's, else (a NaN the operation created) the host's default NaN.  LLVM
+ * leaves NaN bits unspecified and exploits it (x * -1.0 becomes a sign
+ * flip, a folded 0/0 is a positive NaN); the interpreter's are the
+ * hardware's. */
 static LLVMValueRef host_nan(jb *b, LLVMValueRef z, LLVMValueRef p,
                              LLVMValueRef q)
 {
-    LLVMValueRef made = LLVMBuildAnd(b->b,
-        LLVMBuildFCmp(b->b, LLVMRealUNO, z, z, "zn"),
-        LLVMBuildFCmp(b->b, LLVMRealORD, p, q, "pq"), "made");
-    LLVMValueRef nan = LLVMConstBitCast(k64(b, b->nan_bits), b->dbl);
-    return LLVMBuildSelect(b->b, made, nan, z, "fz");
+    LLVMValueRef pn = LLVMBuildFCmp(b->b, LLVMRealUNO, p, p, "pn");
+    LLVMValueRef qn = LLVMBuildFCmp(b->b, LLVMRealUNO, q, q, "qn");
+    LLVMValueRef zn = LLVMBuildFCmp(b->b, LLVMRealUNO, z, z, "zn");
+    LLVMValueRef nb = LLVMBuildSelect(b->b, qn, quiet_bits(b, q),
+                                      k64(b, b->nan_bits), "nq");
+    nb = LLVMBuildSelect(b->b, pn, quiet_bits(b, p), nb, "np");
+    return LLVMBuildSelect(b->b, zn, LLVMBuildBitCast(b->b, nb, b->dbl, "n"),
+                           z, "fz");
 }
 
 /* fmod(p, q) through the C library, like the interpreter. */
@@ -948,7 +972,7 @@ err_ctx:
 static jit_fn region(jit_engine *j, uint32_t i)
 {
     jit_fn fn = __atomic_load_n(&j->fns[i], __ATOMIC_ACQUIRE);
-    if (fn || j->bad[i])
+    if (fn || __atomic_load_n(&j->bad[i], __ATOMIC_ACQUIRE))
         return fn;
     pthread_mutex_lock(&j->lock);
     fn = j->fns[i];

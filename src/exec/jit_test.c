@@ -440,11 +440,15 @@ static void test_float_nan(void **state)
     INS(t, DIV, R, IMM(dbits(5.5), F), IMM(2, Q), DIR(OUT(6), F));
     INS(t, DIV, R, IMM(dbits(5.5), F), IMM(0, Q), DIR(OUT(7), F));
     INS(t, ADD, NONE, IMM(1, Q), IMM(dbits(0.5), F), DIR(OUT(8), Q));
+    INS(t, MUL, NONE, DIR(OUT(0), F), IMM(-1, W), DIR(OUT(9), F));
+    INS(t, SUB, NONE, IMM(dbits(-0.0), F), DIR(OUT(0), F), DIR(OUT(10), F));
+    INS(t, ADD, NONE, DIR(OUT(0), F), IMM(dbits(-0.0), F), DIR(OUT(11), F));
     EXIT(t, C);
     outcome o;
     both(t, NULL, &o);
     assert_true(isnan(*(double *)(o.pr + OUT(0))));
     assert_int_equal(rd64(o.pr + OUT(8)), 1);
+    assert_int_equal(rd64(o.pr + OUT(9)), rd64(o.pr + OUT(0)));
     outcome_free(&o);
     free(t);
 }

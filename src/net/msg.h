@@ -23,6 +23,9 @@
  *   rcomp  -> master  MSG_PAGE_REQ   (page socket) frame of page at epoch?
  *   master -> rcomp   MSG_PAGE_RESP  (page socket) the frame id, 0 = zeros
  *   master -> rcomp   MSG_SHUTDOWN   exit cleanly
+ *   rcomp  -> master  MSG_READY      set up (engine built, window open):
+ *                                    the master dispatches only to ready
+ *                                    RComps
  */
 #ifndef DVM_MSG_H
 #define DVM_MSG_H
@@ -42,6 +45,7 @@ enum msg_type {
     MSG_PAGE_REQ,
     MSG_PAGE_RESP,
     MSG_SHUTDOWN,
+    MSG_READY,
     MSG_TYPE_END
 };
 

@@ -324,6 +324,7 @@ static const msg_runner *fifo_peek(rcomp *rc)
 /* Serves the control socket until shutdown; returns the exit status. */
 static dvm_status serve(rcomp *rc)
 {
+    msg_encode_u64s(&rc->obuf, MSG_READY, NULL, 0);
     for (;;) {
         const msg_runner *mr = fifo_peek(rc);
         dvm_status st;

@@ -111,6 +111,7 @@ typedef struct fake_master {
     uint32_t frames[16];
     size_t npages;
     int page_reqs, frame_reqs;
+    int ready;                  /* MSG_READY messages seen */
     msg_buf b;
     uint8_t *res_copy;          /* payload of the last RESULT */
 } fake_master;
@@ -246,7 +247,13 @@ static void wait_result(fake_master *m, msg_result *r)
             answer_frames(m, p, len);
             continue;
         }
+        if (t == MSG_READY) {
+            assert_int_equal(len, 0);
+            m->ready++;
+            continue;
+        }
         assert_int_equal(t, MSG_RESULT);
+        assert_int_equal(m->ready, 1);
         free(m->res_copy);
         m->res_copy = malloc(len + 1);
         memcpy(m->res_copy, p, len);

@@ -335,9 +335,14 @@ static dvm_status dispatch_exclusive(master *m)
 {
     if (m->running_exclusive || inflight_total(m) > 0)
         return DVM_OK;
-    m->running_exclusive = m->exclusive.head;
-    m->st.exclusive_runs++;
-    return dispatch_batch(m, &m->rc[0], &m->exclusive, 1);
+    for (int i = 0; i < m->nrc; i++) {
+        if (!m->rc[i].ready)
+            continue;
+        m->running_exclusive = m->exclusive.head;
+        m->st.exclusive_runs++;
+        return dispatch_batch(m, &m->rc[i], &m->exclusive, 1);
+    }
+    return DVM_OK;
 }
 
 static dvm_status dispatch(master *m)
@@ -355,7 +360,7 @@ static dvm_status dispatch(master *m)
         batch = 1;
     for (int i = 0; i < m->nrc && m->ready.head; i++) {
         rcomp_slot *s = &m->rc[i];
-        if (s->pid <= 0 || s->nin > batch / 2 || (batch == 1 && s->nin))
+        if (!s->ready || s->nin > batch / 2 || (batch == 1 && s->nin))
             continue;
         size_t room = MASTER_BATCH_MAX - s->nin;
         dvm_status st = dispatch_batch(m, s, &m->ready,
@@ -392,6 +397,11 @@ static dvm_status on_ctl_frame(master *m, rcomp_slot *s, uint32_t type,
     switch (type) {
     case MSG_RESULT:
         return master_handle_result(m, s, p, len);
+    case MSG_READY:
+        if (len || s->ready)
+            return rcomp_lost(m, s, "bad ready message");
+        s->ready = 1;
+        return DVM_OK;
     case MSG_FRAME_REQ:
         if (msg_decode_u64s(p, len, &want, 1))
             return rcomp_lost(m, s, "bad frame request");

@@ -57,6 +57,7 @@ typedef struct rcb_queue {
 typedef struct rcomp_slot {
     int index;                  /* slot number, also the trace track */
     pid_t pid;                  /* 0: no process */
+    int ready;                  /* MSG_READY received: may be dispatched to */
     conn ctl, page;
     rcb **inflight;             /* dispatched, in dispatch order (a ring) */
     size_t nin, in_head;

@@ -134,6 +134,7 @@ dvm_status rcomp_spawn(master *m, rcomp_slot *s)
     conn_init(&s->ctl, ctl[0]);
     conn_init(&s->page, page[0]);
     s->pid = pid;
+    s->ready = 0;
     dvm_status st = epoll_watch(m, ctl[0], (uint64_t)s->index << 1);
     if (!st)
         st = epoll_watch(m, page[0], (uint64_t)s->index << 1 | 1);

@@ -17,7 +17,7 @@ run_killing() {
         if [ -n "$victim" ] && kill -9 "$victim" 2>/dev/null; then
             kills=$((kills + 1))
         fi
-        sleep 0.0$(shuf -i 2-9 -n 1)
+        sleep 0.$(shuf -i 10-30 -n 1)
     done
     rc=0
     wait "$pid" || rc=$?
