@@ -15,10 +15,12 @@
  * frames granted to it and not used by a processed commit return to the
  * store; a new RComp takes the slot.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,39 +52,68 @@ static dvm_status epoll_watch(master *m, int fd, uint64_t key)
     return DVM_OK;
 }
 
-/* Builds the argument vector of an RComp (before fork: no allocation in
- * the child).  bufs holds the formatted numbers. */
-static void rcomp_argv(master *m, rcomp_slot *s, int ctl, int page,
-                       char bufs[][64], char **argv)
+/* An RComp's argument vector, built before fork (the child may not
+ * allocate).  Strings are owned by the vector. */
+typedef struct rcomp_args {
+    char *v[RCOMP_MAX_ARGS + 1];
+    int n;
+    int oom;
+} rcomp_args;
+
+static void args_add(rcomp_args *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void args_add(rcomp_args *a, const char *fmt, ...)
 {
-    int a = 0, b = 0;
-    argv[a++] = (char *)m->cfg.self_exe;
-    argv[a++] = "__rcomp";
-#define ARG_NUM(flag, fmt, val)                                  \
-    do {                                                      \
-        argv[a++] = flag;                                     \
-        snprintf(bufs[b], 64, fmt, val);                      \
-        argv[a++] = bufs[b++];                                \
-    } while (0)
-    ARG_NUM("--index", "%d", s->index);
-    ARG_NUM("--ctl", "%d", ctl);
-    ARG_NUM("--page", "%d", page);
-    ARG_NUM("--store", "%d", store_fd(m->store));
-    ARG_NUM("--frames", "%u", store_max_frames(m->store));
-    ARG_NUM("--image", "%d", m->image_fd);
-    argv[a++] = "--engine";
-    argv[a++] = (char *)m->cfg.engine;
-    for (size_t i = 0; i < m->cfg.nin && a < RCOMP_MAX_ARGS - 3; i++) {
-        uint64_t addr = 0;
-        for (size_t c = 0; c < m->cfg.prog->nchans; c++)
-            if (!strcmp(m->cfg.prog->chans[c].name, m->cfg.in[i].name))
-                addr = m->cfg.prog->chans[c].addr;
-        argv[a++] = "--in";
-        snprintf(bufs[b], 64, "0x%llx=", (unsigned long long)addr);
-        argv[a++] = bufs[b++];
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (a->n < RCOMP_MAX_ARGS && vasprintf(&s, fmt, ap) >= 0)
+        a->v[a->n++] = s;
+    else
+        a->oom = 1;
+    va_end(ap);
+}
+
+static void args_free(rcomp_args *a)
+{
+    for (int i = 0; i < a->n; i++)
+        free(a->v[i]);
+}
+
+/* The address of the program's channel called name (0 if none). */
+static uint64_t channel_addr(const dvm_program *p, const char *name)
+{
+    for (size_t c = 0; c < p->nchans; c++)
+        if (!strcmp(p->chans[c].name, name))
+            return p->chans[c].addr;
+    return 0;
+}
+
+/* Builds `dvm __rcomp ...` for slot s with its socket ends ctl and page. */
+static dvm_status rcomp_argv(master *m, rcomp_slot *s, int ctl, int page,
+                             rcomp_args *a)
+{
+    memset(a, 0, sizeof *a);
+    args_add(a, "%s", m->cfg.self_exe);
+    args_add(a, "__rcomp");
+    args_add(a, "--index");  args_add(a, "%d", s->index);
+    args_add(a, "--ctl");    args_add(a, "%d", ctl);
+    args_add(a, "--page");   args_add(a, "%d", page);
+    args_add(a, "--store");  args_add(a, "%d", store_fd(m->store));
+    args_add(a, "--frames"); args_add(a, "%u", store_max_frames(m->store));
+    args_add(a, "--image");  args_add(a, "%d", m->image_fd);
+    args_add(a, "--engine"); args_add(a, "%s", m->cfg.engine);
+    for (size_t i = 0; i < m->cfg.nin; i++) {
+        args_add(a, "--in");
+        args_add(a, "0x%llx=%s", (unsigned long long)channel_addr(
+                 m->cfg.prog, m->cfg.in[i].name), m->cfg.in[i].path);
     }
-#undef ARG_NUM
-    argv[a] = NULL;
+    if (a->oom) {
+        args_free(a);
+        return status_set(DVM_ENOMEM, "RComp arguments");
+    }
+    return DVM_OK;
 }
 
 /* In the child between fork and exec: only async-signal-safe calls. */
@@ -104,29 +135,18 @@ dvm_status rcomp_spawn(master *m, rcomp_slot *s)
         goto err_ctl;
     sock_tune(ctl[0]);
     sock_tune(ctl[1]);
-    /* --in NAME=PATH arguments need the path: build them in full here. */
-    char bufs[RCOMP_MAX_ARGS][64];
-    char *argv[RCOMP_MAX_ARGS];
-    char *inargs[32] = { 0 };
-    rcomp_argv(m, s, ctl[1], page[1], bufs, argv);
-    for (int a = 0, k = 0; argv[a]; a++) {
-        if (strcmp(argv[a], "--in") || k >= 32)
-            continue;
-        size_t n = strlen(argv[a + 1]) + strlen(m->cfg.in[k].path) + 1;
-        inargs[k] = dvm_malloc(n);
-        if (inargs[k]) {
-            snprintf(inargs[k], n, "%s%s", argv[a + 1], m->cfg.in[k].path);
-            argv[a + 1] = inargs[k];
-        }
-        k++;
-    }
+    rcomp_args args;
+    dvm_status st = rcomp_argv(m, s, ctl[1], page[1], &args);
+    if (st)
+        goto err_args;
     pid_t pid = fork();
     if (pid == 0)
-        rcomp_exec_child(m, ctl[1], page[1], argv);
-    for (int k = 0; k < 32; k++)
-        dvm_free(inargs[k]);
-    if (pid < 0)
-        goto err_page;
+        rcomp_exec_child(m, ctl[1], page[1], args.v);
+    args_free(&args);
+    if (pid < 0) {
+        st = status_set_errno(DVM_ESYS, "cannot start an RComp: fork");
+        goto err_args;
+    }
     close(ctl[1]);
     close(page[1]);
     fcntl(ctl[0], F_SETFL, O_NONBLOCK);
@@ -135,17 +155,21 @@ dvm_status rcomp_spawn(master *m, rcomp_slot *s)
     conn_init(&s->page, page[0]);
     s->pid = pid;
     s->ready = 0;
-    dvm_status st = epoll_watch(m, ctl[0], (uint64_t)s->index << 1);
+    st = epoll_watch(m, ctl[0], (uint64_t)s->index << 1);
     if (!st)
         st = epoll_watch(m, page[0], (uint64_t)s->index << 1 | 1);
     return st;
-err_page:
+err_args:
     close(page[0]);
     close(page[1]);
-err_ctl:
     close(ctl[0]);
     close(ctl[1]);
-    return status_set_errno(DVM_ESYS, "cannot start an RComp");
+    return st;
+err_ctl:
+    st = status_set_errno(DVM_ESYS, "cannot start an RComp: socketpair");
+    close(ctl[0]);
+    close(ctl[1]);
+    return st;
 }
 
 dvm_status rcomps_start(master *m)
