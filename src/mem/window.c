@@ -199,6 +199,13 @@ static void ps_clear(pset *s)
 
 /* ---- the window ---------------------------------------------------------- */
 
+#define WIN_MAX_ZERO 8          /* zero spans per runner */
+#define WIN_MINCORE_CHUNK 65536 /* pages per mincore call */
+
+typedef struct win_span {
+    uint64_t lo, n;             /* pages [lo, lo + n) */
+} win_span;
+
 struct mem_window {
     uint8_t *base;
     uint64_t size;              /* bytes mapped: 2^46, smaller in tests */
@@ -211,6 +218,8 @@ struct mem_window {
     uint8_t *buf;               /* the handler's page buffer (aligned) */
     uint8_t *zeros;             /* a page of zeros (aligned) */
     uint64_t nplain;            /* pages [0, nplain) are plain memory */
+    win_span zero[WIN_MAX_ZERO];/* this runner's zero spans (engine thread) */
+    size_t nzero;
 
     pthread_mutex_t mu;         /* guards everything below */
     pset seen;                  /* touched pages (input pages too if no cap) */
@@ -573,6 +582,88 @@ dvm_status window_plain(mem_window *w, uint64_t npages)
 }
 
 /*
+ * Zero spans.  A runner that declares a large range whose pages are all
+ * zero at its snapshot (the master's complete prefetch list says which are
+ * not) would pay a uffd round trip for every page it touches there, only to
+ * be told "zeros".  Instead the span is unregistered for this runner: the
+ * kernel zero-fills its pages on touch (one to two microseconds), pages the
+ * master did prefetch are copied in plainly, and what was touched is read
+ * back with mincore at commit.  At reset the span is dropped wholesale and
+ * registered again, which merges the VMAs back: a few mappings per runner at
+ * most, never one per page.  Only the engine thread uses spans, and the
+ * handler thread never sees a fault in one (they are not registered).
+ */
+static const win_span *zero_span_of(const mem_window *w, uint64_t page)
+{
+    for (size_t i = 0; i < w->nzero; i++)
+        if (page - w->zero[i].lo < w->zero[i].n)
+            return &w->zero[i];
+    return NULL;
+}
+
+dvm_status window_zero_span(mem_window *w, uint64_t page, uint64_t n)
+{
+    assert(n && page >= w->nplain && page + n <= w->size / WIN_PAGE);
+    if (w->nzero == WIN_MAX_ZERO)
+        return DVM_EAGAIN;
+    for (size_t i = 0; i < w->nzero; i++)
+        assert(page + n <= w->zero[i].lo || page >= w->zero[i].lo + w->zero[i].n);
+    struct uffdio_range r = { (uint64_t)(uintptr_t)(w->base + page * WIN_PAGE),
+                              n * WIN_PAGE };
+    if (ioctl(w->uffd, UFFDIO_UNREGISTER, &r) < 0)
+        return status_set_errno(DVM_ESYS, "window: unregister a zero span");
+    w->zero[w->nzero++] = (win_span){ page, n };
+    return DVM_OK;
+}
+
+/* True when a page of a zero span is resident (was touched). */
+static int span_page_resident(const mem_window *w, uint64_t page)
+{
+    unsigned char v = 0;
+    return mincore(w->base + page * WIN_PAGE, WIN_PAGE, &v) == 0 && (v & 1);
+}
+
+/* Calls fn for each resident page of span z. */
+static void span_each_resident(const mem_window *w, const win_span *z,
+                               void (*fn)(void *arg, uint64_t page),
+                               void *arg)
+{
+    static _Thread_local unsigned char vec[WIN_MINCORE_CHUNK];
+    for (uint64_t at = 0; at < z->n; at += WIN_MINCORE_CHUNK) {
+        uint64_t k = z->n - at < WIN_MINCORE_CHUNK ? z->n - at
+                                                   : WIN_MINCORE_CHUNK;
+        if (mincore(w->base + (z->lo + at) * WIN_PAGE, k * WIN_PAGE, vec))
+            continue;
+        for (uint64_t i = 0; i < k; i++)
+            if (vec[i] & 1)
+                fn(arg, z->lo + at + i);
+    }
+}
+
+/* Drops and re-registers every zero span (reset). */
+static dvm_status spans_reset(mem_window *w)
+{
+    dvm_status st = DVM_OK;
+    for (size_t i = 0; i < w->nzero; i++) {
+        win_span *z = &w->zero[i];
+        drop_pages(w, z->lo, z->n);
+        struct uffdio_register reg = {
+            .range = { (uint64_t)(uintptr_t)(w->base + z->lo * WIN_PAGE),
+                       z->n * WIN_PAGE },
+            .mode = UFFDIO_REGISTER_MODE_MISSING };
+        if (ioctl(w->uffd, UFFDIO_REGISTER, &reg) < 0 && !st)
+            st = status_set_errno(DVM_ESYS, "window: register a zero span");
+    }
+    w->nzero = 0;
+    return st;
+}
+
+int window_in_zero_span(const mem_window *w, uint64_t page)
+{
+    return zero_span_of(w, page) != NULL;
+}
+
+/*
  * Eager copy (engine thread, between runners).  A missing page gets
  * UFFDIO_COPY, which never faults; a page already present (EEXIST) is
  * overwritten in place, which cannot fault either.  As in handle_fault, the
@@ -581,7 +672,7 @@ dvm_status window_plain(mem_window *w, uint64_t npages)
 dvm_status window_fill(mem_window *w, uint64_t page, const uint8_t *src)
 {
     assert(page < WIN_NPAGES);
-    if (page < w->nplain) {
+    if (page < w->nplain || zero_span_of(w, page)) {
         uint8_t *dst = w->base + page * WIN_PAGE;
         if (src)
             memcpy(dst, src, WIN_PAGE);
@@ -608,6 +699,8 @@ dvm_status window_fill(mem_window *w, uint64_t page, const uint8_t *src)
 
 int window_touched(const mem_window *w, uint64_t page)
 {
+    if (zero_span_of(w, page))
+        return span_page_resident(w, page);
     mem_window *m = (mem_window *)w;    /* the lock is not logical state */
     pthread_mutex_lock(&m->mu);
     int t = ps_has(&m->seen, page) ||
@@ -652,6 +745,8 @@ void window_each_touched(const mem_window *w,
     uint64_t page;
     for (size_t i = 0; nth_touched(m, i, &page); i++)
         fn(arg, page);
+    for (size_t i = 0; i < w->nzero; i++)
+        span_each_resident(w, &w->zero[i], fn, arg);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -679,6 +774,7 @@ dvm_status window_reset(mem_window *w)
 {
     if (w->nplain)
         drop_pages(w, 0, w->nplain);
+    dvm_status st = spans_reset(w);
     pthread_mutex_lock(&w->mu);
     drop_list(w, w->list, w->nlist);
     w->nlist = 0;
@@ -690,7 +786,7 @@ dvm_status window_reset(mem_window *w)
         ps_clear(&w->inseen);
     w->failed = DVM_OK;
     pthread_mutex_unlock(&w->mu);
-    return DVM_OK;
+    return st;
 }
 
 dvm_status window_failed(const mem_window *w)

@@ -48,7 +48,17 @@ int window_touched(const mem_window *w, uint64_t page);
 /* Calls fn for each touched page (in no particular order). */
 void window_each_touched(const mem_window *w,
                          void (*fn)(void *arg, uint64_t page), void *arg);
-/* Drops every touched page; the window is all-missing again. */
+/* Makes pages [page, page + n) a zero span until the next reset: they are
+ * taken out of userfaultfd, so touching one costs a kernel zero-fill
+ * instead of a resolver round trip.  Call before any of them is touched;
+ * fills into the span copy plainly; window_touched and
+ * window_each_touched see its resident pages.  Spans must not overlap.
+ * Returns DVM_EAGAIN (no message) when the runner has too many spans. */
+dvm_status window_zero_span(mem_window *w, uint64_t page, uint64_t n);
+/* True when page lies in a zero span of the current runner. */
+int window_in_zero_span(const mem_window *w, uint64_t page);
+/* Drops every touched page and every zero span; the window is all-missing
+ * again. */
 dvm_status window_reset(mem_window *w);
 /* First resolver failure since the last reset (0 if none). */
 dvm_status window_failed(const mem_window *w);

@@ -272,6 +272,43 @@ static void test_plain(void **state)
     window_close(w);
 }
 
+static void count_page(void *arg, uint64_t page)
+{
+    (void)page;
+    (*(size_t *)arg)++;
+}
+
+/* A zero span: its pages never reach the resolver and read as zeros,
+ * fills copy plainly, touched pages are seen, and after reset the span is
+ * gone (its pages fault into the resolver again). */
+static void test_zero_span(void **state)
+{
+    (void)state;
+    res r = { .version = 9 };
+    mem_window *w = open_with(&r);
+    const uint64_t lo = 0x40000, n = 256;
+    uint8_t page[4096];
+    memset(page, 0x5a, sizeof page);
+    assert_int_equal(window_zero_span(w, lo, n), DVM_OK);
+    assert_true(window_in_zero_span(w, lo + 10));
+    assert_false(window_in_zero_span(w, lo + n));
+    assert_int_equal(window_fill(w, lo + 3, page), DVM_OK);
+    assert_int_equal(window_base(w)[(lo + 3) * 4096 + 7], 0x5a);
+    assert_int_equal(rd64(w, (lo + 100) * 4096), 0);     /* kernel zeros */
+    window_base(w)[(lo + 200) * 4096] = 1;
+    assert_int_equal(r.calls, 0);
+    assert_true(window_touched(w, lo + 200));
+    assert_false(window_touched(w, lo + 201));
+    size_t seen = 0;
+    window_each_touched(w, count_page, &seen);
+    assert_true(seen >= 2 && seen <= 3);     /* a read may map a zero page */
+    assert_int_equal(window_reset(w), DVM_OK);
+    assert_false(window_in_zero_span(w, lo + 10));
+    assert_int_equal(rd64(w, (lo + 200) * 4096), lo + 200);  /* resolver */
+    assert_int_equal(r.calls, 1);
+    window_close(w);
+}
+
 int main(void)
 {
     alarm(100);
@@ -284,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_input_cap),
         cmocka_unit_test(test_resolver_failure),
         cmocka_unit_test(test_plain),
+        cmocka_unit_test(test_zero_span),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,17 @@
 #define RC_FLUSH_NS 50000       /* and for at most this long (then the next
                                    runner's end sends them) */
 
+#define RC_ZERO_SPAN_MIN 64      /* pages: smaller ranges stay with uffd */
+#define RC_ZERO_SPAN_MAX (1u << 20) /* pages: the commit reads a span's
+                                   residency with mincore, whose cost
+                                   grows with the span (a 2^46-byte
+                                   "whole SR" heap stays with uffd) */
+#define RC_MAX_SPANS 8
+
+typedef struct rc_span {        /* a candidate zero span, pages [lo, hi) */
+    uint64_t lo, hi;
+} rc_span;
+
 typedef struct rc_input {       /* an input channel bound to a file */
     uint64_t addr;
     int fd;                     /* the file, read page by page */

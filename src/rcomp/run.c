@@ -27,6 +27,7 @@
  * came from when the commit diffs against them.
  */
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -79,10 +80,66 @@ static dvm_status check_runner(const rcomp *rc, const msg_runner *mr)
     return DVM_OK;
 }
 
+/* Adds [lo, hi) (bytes) as a candidate zero span: its whole pages below
+ * the input windows, if there are enough of them to pay for the two
+ * system calls a span costs and not so many that reading them back is
+ * slow. */
+static void span_candidate(rc_span *v, size_t *n, uint64_t lo, uint64_t hi)
+{
+    uint64_t a = (lo + DISA_PAGE - 1) / DISA_PAGE, b = hi / DISA_PAGE;
+    if (b > PG_IN)
+        b = PG_IN;
+    if (a < b && b - a >= RC_ZERO_SPAN_MIN && b - a <= RC_ZERO_SPAN_MAX &&
+        *n < RC_MAX_SPANS)
+        v[(*n)++] = (rc_span){ a, b };
+}
+
+static int cmp_span(const void *x, const void *y)
+{
+    const rc_span *a = x, *b = y;
+    return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+/* When the master's prefetch list is complete, the large declared ranges
+ * become zero spans of the window (window_zero_span): their pages that are
+ * not prefetched are zero, and the kernel can zero-fill them on touch
+ * without a resolver round trip. */
+static dvm_status zero_spans(rcomp *rc, const msg_runner *mr)
+{
+    if (!(mr->flags & MSG_RUNNER_PREFETCH_COMPLETE))
+        return DVM_OK;
+    rc_span v[RC_MAX_SPANS];
+    size_t n = 0;
+    span_candidate(v, &n, mr->sb, mr->sb + mr->ss);
+    for (uint32_t i = 0; i < mr->nheap; i++)
+        span_candidate(v, &n, mr->heap[i].lo, mr->heap[i].hi);
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_span);
+    size_t k = 0;                       /* merge overlapping spans */
+    for (size_t i = 0; i < n; i++) {
+        if (k && v[i].lo <= v[k - 1].hi) {
+            if (v[i].hi > v[k - 1].hi)
+                v[k - 1].hi = v[i].hi;
+        } else {
+            v[k++] = v[i];
+        }
+    }
+    for (size_t i = 0; i < k; i++) {
+        dvm_status st = window_zero_span(rc->win, v[i].lo, v[i].hi - v[i].lo);
+        if (st == DVM_EAGAIN)
+            break;
+        if (st)
+            return st;
+    }
+    return DVM_OK;
+}
+
 /* Step 3: the snapshot, the base map, the prefetched pages. */
 static dvm_status prefetch(rcomp *rc, const msg_runner *mr)
 {
-    dvm_status st = DVM_OK;
+    dvm_status st = zero_spans(rc, mr);
+    if (st)
+        return st;
     pthread_mutex_lock(&rc->mu);
     rc->snap = mr->snap;
     rc->cur = mr;
