@@ -218,6 +218,8 @@ struct mem_window {
     uint8_t *buf;               /* the handler's page buffer (aligned) */
     uint8_t *zeros;             /* a page of zeros (aligned) */
     uint64_t nplain;            /* pages [0, nplain) are plain memory */
+    uint64_t keep;              /* plain page zeroed, not dropped, at reset
+                                   (UINT64_MAX: none) */
     win_span zero[WIN_MAX_ZERO];/* this runner's zero spans (engine thread) */
     size_t nzero;
 
@@ -476,6 +478,7 @@ dvm_status window_open_sized(window_resolve_fn resolve, void *arg,
     if (!w)
         return status_set(DVM_ENOMEM, "window: state");
     w->size = size;
+    w->keep = UINT64_MAX;
     w->resolve = resolve;
     w->arg = arg;
     pthread_mutex_init(&w->mu, NULL);
@@ -579,6 +582,26 @@ dvm_status window_plain(mem_window *w, uint64_t npages)
         return status_set_errno(DVM_ESYS, "window: UFFDIO_UNREGISTER");
     w->nplain = npages;
     return DVM_OK;
+}
+
+void window_plain_keep(mem_window *w, uint64_t page)
+{
+    assert(page < w->nplain);
+    w->keep = page;
+}
+
+/* Drops the plain prefix, except the kept page, which is zeroed. */
+static void plain_reset(mem_window *w)
+{
+    if (w->keep >= w->nplain) {
+        drop_pages(w, 0, w->nplain);
+        return;
+    }
+    if (w->keep)
+        drop_pages(w, 0, w->keep);
+    if (w->keep + 1 < w->nplain)
+        drop_pages(w, w->keep + 1, w->nplain - w->keep - 1);
+    memset(w->base + w->keep * WIN_PAGE, 0, WIN_PAGE);
 }
 
 /*
@@ -773,7 +796,7 @@ static void drop_list(mem_window *w, uint64_t *l, size_t n)
 dvm_status window_reset(mem_window *w)
 {
     if (w->nplain)
-        drop_pages(w, 0, w->nplain);
+        plain_reset(w);
     dvm_status st = spans_reset(w);
     pthread_mutex_lock(&w->mu);
     drop_list(w, w->list, w->nlist);

@@ -78,5 +78,10 @@ size_t window_touched_count(const mem_window *w);
  * per page would cost far more than the kernel's zero fill.  Call before the
  * first runner. */
 dvm_status window_plain(mem_window *w, uint64_t npages);
+/* Keeps one page of the plain prefix resident across resets: reset zeroes
+ * it in place instead of dropping it, so the next runner does not pay a
+ * fault (and a page clear) to write it again.  For a page every runner
+ * writes, like the runner context. */
+void window_plain_keep(mem_window *w, uint64_t page);
 
 #endif

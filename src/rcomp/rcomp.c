@@ -147,7 +147,9 @@ static dvm_status open_window(rcomp *rc)
         return st;
     /* Without a plain PR the resolver answers PR zeros itself: slower,
      * same result. */
-    if (window_plain(rc->win, DISA_RB / DISA_PAGE))
+    if (!window_plain(rc->win, DISA_RB / DISA_PAGE))
+        window_plain_keep(rc->win, DISA_CTX / DISA_PAGE);
+    else
         status_clear();
     window_set_input_cap(rc->win, RC_INPUT_CAP_PAGES);
     vm_runner_init(&rc->vr, window_base(rc->win), rc->code);
