@@ -627,6 +627,7 @@ dispatch:
         NEXT();
     }
     CASE(EXIT) {
+        r->exit_pc = ip->pc;
         return ip->opt == ISA_OPT_A ? VM_EXIT_ABORT : VM_EXIT_COMMIT;
     }
     FAST_ALU(ALU_CASES)

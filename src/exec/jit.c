@@ -164,6 +164,14 @@ static int rt_isinsn(jit_ctx *c, uint64_t a)
     return code_index(c->r->code, a) != VM_NO_INSN;
 }
 
+/* Records where translated code exited; returns the exit kind rc. */
+static int rt_exit(jit_ctx *c, uint32_t rc, uint64_t pc, uint64_t unused)
+{
+    (void)unused;
+    c->r->exit_pc = pc;
+    return (int)rc;
+}
+
 /* Records a fault raised by translated code; returns VM_EXIT_FAULT. */
 static int rt_raise(jit_ctx *c, uint32_t kind, uint64_t pc, uint64_t addr)
 {
@@ -716,7 +724,10 @@ static void emit_newr(jb *b)
 static void emit_exit(jb *b)
 {
     int rc = b->in->opt == ISA_OPT_A ? VM_EXIT_ABORT : VM_EXIT_COMMIT;
-    LLVMBuildRet(b->b, k32(b, (uint32_t)rc));
+    LLVMValueRef args[4] = {b->ctx, k32(b, (uint32_t)rc), k64(b, b->in->pc),
+                            k64(b, 0)};
+    LLVMBuildRet(b->b, LLVMBuildCall2(b->b, b->raise_ty,
+        callee(b, (void (*)(void))rt_exit), args, 4, "exit"));
 }
 
 /* Translates the current instruction into its (current) block. */

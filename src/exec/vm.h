@@ -62,6 +62,7 @@ typedef struct vm_runner {
     int fault;                  /* enum vm_fault */
     uint64_t fault_pc;          /* DISA address of the faulting insn */
     uint64_t fault_addr;        /* offending address (or jump target) */
+    uint64_t exit_pc;           /* DISA address of the exit executed */
 } vm_runner;
 
 /* Prepares r for a runner on win with code; no ranges, no children. */

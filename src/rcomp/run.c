@@ -182,15 +182,15 @@ static void set_fault(msg_result *res, int fault, uint64_t pc, uint64_t addr)
 }
 
 /* Step 6 for exit:c.  An output count that does not fit its channel turns
- * the commit into a memory fault at the channel's address (fault_pc is the
- * channel address too: no instruction is to blame alone). */
+ * the commit into a memory fault of the exit instruction, with the
+ * channel's address as the offending address. */
 static dvm_status finish_commit(rcomp *rc, const msg_runner *mr,
                                 msg_result *res)
 {
     uint64_t bad = 0;
     int f = rc_outputs_collect(rc, res, &bad);
     if (f != VM_FAULT_NONE) {
-        set_fault(res, f, bad, bad);
+        set_fault(res, f, rc->vr.exit_pc, bad);
         return DVM_OK;
     }
     dvm_status st = rc_commit(rc, mr, res);
