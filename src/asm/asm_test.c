@@ -295,7 +295,7 @@ static void test_many_errors(void **state)
 /* Writes text to dir/name. */
 static void write_file(const char *dir, const char *name, const char *text)
 {
-    char path[512];
+    char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
