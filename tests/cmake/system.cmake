@@ -72,3 +72,19 @@ foreach(engine ${DVM_ENGINES})
                      "500500" ${EX}/subleq.dasm)
   endforeach()
 endforeach()
+
+# Named output channels, bound and unbound.
+foreach(engine ${DVM_ENGINES})
+  add_test(NAME system/channels/${engine}
+           COMMAND sh ${SYS}/channels.sh $<TARGET_FILE:dvm> ${engine})
+endforeach()
+
+# A million watching watchers: the writer's commit wakes exactly its 1000.
+foreach(engine ${DVM_ENGINES})
+  add_test(NAME system/million_watchers/${engine}
+           COMMAND $<TARGET_FILE:dvm> run --engine ${engine} -n 2 --stats
+                   ${CMAKE_SOURCE_DIR}/examples/million.dasm)
+  set_tests_properties(system/million_watchers/${engine} PROPERTIES
+    PASS_REGULAR_EXPRESSION "watchers: created 1000000, woken 1000, dropped 999000"
+    TIMEOUT 300)
+endforeach()
