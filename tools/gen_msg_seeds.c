@@ -2,7 +2,8 @@
  * gen_msg_seeds.c -- writes the seed corpus of the message fuzz target
  * (src/net/msg_fuzz.c) into a directory: valid encodings made by the
  * project's own encoders, each prefixed with the byte that selects the
- * decoder (0 DISPATCH, 1 RESULT, 2 FRAMES, 3 u64s).  Not part of the
+ * decoder (0 DISPATCH, 1 RESULT, 2 FRAMES, 3 u64s); result seeds carry
+ * page changes as runs and as a bitmap.  Not part of the
  * build; built by hand against the libraries of a build tree:
  *
  *   cc -std=gnu11 -Isrc tools/gen_msg_seeds.c build/libdvm_net.a \
@@ -61,7 +62,12 @@ static void dispatches(void)
 static void results(void)
 {
     mem_run runs[3] = { { 0, 8 }, { 100, 1 }, { 4000, 96 } };
-    msg_change ch[2] = { { 0x40001, 5, 1, runs }, { 0x50000, 6, 3, runs } };
+    uint64_t bits[DIFF_WORDS];
+    for (unsigned w = 0; w < DIFF_WORDS; w++)
+        bits[w] = 0x0101010101010101ull;    /* a page of small words */
+    msg_change ch[3] = { { 0x40001, 5, diff_of_runs(runs, 1) },
+                         { 0x50000, 6, diff_of_runs(runs, 3) },
+                         { 0x50001, 8, diff_of_bits(bits) } };
     vm_range hr[2] = { { 0x40001000, 0x40001008 }, { 0x50000000, 0x50001000 } };
     vm_child kids[2] = { { 0x50001000, 0x1000, 0x40000000, 2, 0, hr, NULL },
                          { 0x50002000, 0x1000, 0x40000010, 1, 1, hr, hr } };
@@ -78,6 +84,7 @@ static void results(void)
         { "result-commit-watcher", 2, 2, 0, MSG_EXIT_COMMIT },
         { "result-commit-output", 1, 0, 1, MSG_EXIT_COMMIT },
         { "result-commit-all", 2, 2, 2, MSG_EXIT_COMMIT },
+        { "result-commit-dense", 3, 1, 0, MSG_EXIT_COMMIT },
         { "result-abort", 0, 0, 0, MSG_EXIT_ABORT },
         { "result-fault", 0, 0, 0, MSG_EXIT_FAULT } };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {

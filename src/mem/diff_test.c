@@ -1,5 +1,7 @@
 /*
- * diff_test.c -- page diffs against a byte-by-byte model.
+ * diff_test.c -- page diffs against a byte-by-byte model: runs, bitmaps,
+ * the choice between them (DIFF_DENSE), and every operation over every
+ * combination of forms compared with a byte array.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,18 +34,56 @@ static size_t model_diff(const uint8_t *a, const uint8_t *b, mem_run *runs)
     return n;
 }
 
+/* The model of a byte set: one byte per page byte, 1 when in the set. */
+static void model_bytes(mem_delta d, uint8_t *m)
+{
+    memset(m, 0, DIFF_PAGE);
+    if (!diff_is_bitmap(d)) {
+        for (size_t i = 0; i < d.nruns; i++)
+            memset(m + d.runs[i].off, 1, d.runs[i].len);
+        return;
+    }
+    for (unsigned i = 0; i < DIFF_PAGE; i++)
+        m[i] = (uint8_t)(d.bits[i / 64] >> (i % 64) & 1);
+}
+
+/* diff_page's delta: the model's runs when DIFF_DENSE or fewer, else the
+ * bitmap of exactly the same bytes; applying it yields b. */
+static void check_delta_against_model(const uint8_t *a, const uint8_t *b,
+                                      const mem_run *want, size_t nw)
+{
+    static mem_run runs[DIFF_DENSE], back[DIFF_MAX_RUNS];
+    static uint64_t bits[DIFF_WORDS];
+    mem_delta d = diff_page(a, b, runs, bits);
+    assert_int_equal(diff_is_bitmap(d), nw > DIFF_DENSE);
+    if (!diff_is_bitmap(d)) {
+        assert_int_equal(d.nruns, nw);
+        assert_memory_equal(d.runs, want, nw * sizeof *want);
+    } else {
+        assert_true(diff_valid(d));
+        assert_int_equal(diff_bits_nruns(bits), nw);
+        assert_int_equal(diff_bits_to_runs(bits, back), nw);
+        assert_memory_equal(back, want, nw * sizeof *want);
+    }
+    static uint8_t c[DIFF_PAGE];
+    memcpy(c, a, sizeof c);
+    diff_apply(c, b, d);
+    assert_memory_equal(c, b, sizeof c);
+}
+
 static void check_against_model(const uint8_t *a, const uint8_t *b)
 {
     static mem_run got[DIFF_MAX_RUNS], want[DIFF_MAX_RUNS];
-    size_t ng = diff_page(a, b, got);
+    size_t ng = diff_page_runs(a, b, got);
     size_t nw = model_diff(a, b, want);
     assert_int_equal(ng, nw);
     assert_memory_equal(got, want, ng * sizeof *got);
     assert_true(diff_runs_valid(got, ng));
     uint8_t c[DIFF_PAGE];
     memcpy(c, a, sizeof c);
-    diff_apply(c, b, got, ng);
+    diff_apply(c, b, diff_of_runs(got, ng));
     assert_memory_equal(c, b, sizeof c);
+    check_delta_against_model(a, b, want, nw);
 }
 
 static void test_unchanged_and_zero(void **state)
@@ -51,14 +91,14 @@ static void test_unchanged_and_zero(void **state)
     (void)state;
     static uint8_t a[DIFF_PAGE], z[DIFF_PAGE];
     mem_run r[DIFF_MAX_RUNS];
-    assert_int_equal(diff_page(a, a, r), 0);
-    assert_int_equal(diff_page(NULL, z, r), 0);
+    assert_int_equal(diff_page_runs(a, a, r), 0);
+    assert_int_equal(diff_page_runs(NULL, z, r), 0);
     a[4095] = 1;
-    assert_int_equal(diff_page(NULL, a, r), 1);
+    assert_int_equal(diff_page_runs(NULL, a, r), 1);
     assert_int_equal(r[0].off, 4095);
     assert_int_equal(r[0].len, 1);
     memset(a, 0xff, sizeof a);
-    assert_int_equal(diff_page(z, a, r), 1);
+    assert_int_equal(diff_page_runs(z, a, r), 1);
     assert_int_equal(r[0].off, 0);
     assert_int_equal(r[0].len, 4096);
 }
@@ -70,12 +110,12 @@ static void test_alternating_max_runs(void **state)
     for (unsigned i = 0; i < DIFF_PAGE; i += 2)
         b[i] = 1;
     mem_run r[DIFF_MAX_RUNS];
-    assert_int_equal(diff_page(a, b, r), DIFF_MAX_RUNS);
+    assert_int_equal(diff_page_runs(a, b, r), DIFF_MAX_RUNS);
     check_against_model(a, b);
     memset(b, 0, sizeof b);
     for (unsigned i = 1; i < DIFF_PAGE; i += 2)
         b[i] = 1;
-    assert_int_equal(diff_page(a, b, r), DIFF_MAX_RUNS);
+    assert_int_equal(diff_page_runs(a, b, r), DIFF_MAX_RUNS);
 }
 
 static void test_adjacent_bytes_one_run(void **state)
@@ -85,7 +125,7 @@ static void test_adjacent_bytes_one_run(void **state)
     b[7] = 1;
     b[8] = 2;                   /* across a word edge */
     mem_run r[DIFF_MAX_RUNS];
-    assert_int_equal(diff_page(a, b, r), 1);
+    assert_int_equal(diff_page_runs(a, b, r), 1);
     assert_int_equal(r[0].off, 7);
     assert_int_equal(r[0].len, 2);
 }
@@ -136,7 +176,7 @@ static size_t random_runs(mem_run *r, unsigned density)
     memset(b, 0, sizeof b);
     for (unsigned i = 0; i < density; i++)
         b[rand() % DIFF_PAGE] = 1;
-    return diff_page(a, b, r);
+    return diff_page_runs(a, b, r);
 }
 
 static void test_intersect_and_touch(void **state)
@@ -185,6 +225,194 @@ static void test_valid(void **state)
     assert_false(diff_runs_valid(r, 3));
 }
 
+/* Dense: a page of 64-bit words whose high bytes stay zero. */
+static void test_dense_words_are_a_bitmap(void **state)
+{
+    (void)state;
+    static uint8_t a[DIFF_PAGE], b[DIFF_PAGE];
+    for (unsigned i = 0; i < DIFF_PAGE; i += 8)
+        b[i] = (uint8_t)(i / 8 % 255 + 1);
+    mem_run runs[DIFF_DENSE];
+    uint64_t bits[DIFF_WORDS];
+    mem_delta d = diff_page(a, b, runs, bits);
+    assert_true(diff_is_bitmap(d));
+    assert_int_equal(diff_size(d), DIFF_BITMAP_BYTES);
+    for (unsigned w = 0; w < DIFF_WORDS; w++)
+        assert_int_equal(bits[w], 0x0101010101010101ull);
+    assert_int_equal(diff_bits_nruns(bits), 512);
+    unsigned lo, hi;
+    assert_true(diff_bounds(d, &lo, &hi));
+    assert_int_equal(lo, 0);
+    assert_int_equal(hi, 4089);
+    check_against_model(a, b);
+}
+
+/* DIFF_DENSE runs stay runs; one more makes a bitmap. */
+static void test_dense_threshold(void **state)
+{
+    (void)state;
+    static uint8_t a[DIFF_PAGE], b[DIFF_PAGE];
+    mem_run runs[DIFF_DENSE];
+    uint64_t bits[DIFF_WORDS];
+    for (unsigned k = 0; k < DIFF_DENSE; k++)
+        b[k * 100 + 3] = 1;
+    mem_delta d = diff_page(a, b, runs, bits);
+    assert_false(diff_is_bitmap(d));
+    assert_int_equal(d.nruns, DIFF_DENSE);
+    assert_int_equal(diff_size(d), DIFF_DENSE * sizeof(mem_run));
+    b[4095] = 1;
+    d = diff_page(a, b, runs, bits);
+    assert_true(diff_is_bitmap(d));
+    check_against_model(a, b);
+    assert_int_equal(diff_page(b, b, runs, bits).nruns, 0);
+}
+
+/* A bitmap and runs conflict exactly on shared bytes: adjacent bytes do
+ * not, in either order, nor do two bitmaps with adjacent bytes. */
+static void test_bitmap_intersect_adjacent(void **state)
+{
+    (void)state;
+    uint64_t x[DIFF_WORDS] = { 0 }, y[DIFF_WORDS] = { 0 };
+    for (unsigned i = 0; i < DIFF_PAGE; i += 8)
+        diff_bits_set(x, i, i + 1);                 /* bytes 0, 8, 16, ... */
+    mem_delta bx = diff_of_bits(x);
+    mem_run r = { 1, 7 };                           /* bytes 1..7 */
+    assert_false(diff_intersect(bx, diff_of_runs(&r, 1)));
+    assert_false(diff_intersect(diff_of_runs(&r, 1), bx));
+    r = (mem_run){ 63, 1 };                         /* across a word edge */
+    assert_false(diff_intersect(bx, diff_of_runs(&r, 1)));
+    r = (mem_run){ 63, 2 };                         /* byte 64 */
+    assert_true(diff_intersect(bx, diff_of_runs(&r, 1)));
+    assert_true(diff_intersect(diff_of_runs(&r, 1), bx));
+    for (unsigned i = 1; i < DIFF_PAGE; i += 8)
+        diff_bits_set(y, i, i + 1);                 /* bytes 1, 9, ... */
+    assert_false(diff_intersect(bx, diff_of_bits(y)));
+    diff_bits_set(y, 4088, 4089);
+    assert_true(diff_intersect(bx, diff_of_bits(y)));
+    assert_true(diff_intersect(diff_of_bits(y), bx));
+    assert_false(diff_touch(bx, 1, 8));
+    assert_true(diff_touch(bx, 1, 9));
+    assert_true(diff_touch(bx, 4088, 4096));
+    assert_false(diff_touch(bx, 4089, 4096));
+    assert_false(diff_touch(bx, 8, 8));
+}
+
+static void test_bits_helpers(void **state)
+{
+    (void)state;
+    uint64_t x[DIFF_WORDS] = { 0 }, m[DIFF_WORDS] = { 0 };
+    assert_false(diff_valid(diff_of_bits(x)));      /* empty */
+    assert_false(diff_valid(diff_of_bits(NULL)));
+    unsigned lo, hi;
+    assert_false(diff_bounds(diff_of_bits(x), &lo, &hi));
+    assert_false(diff_bounds(diff_of_runs(NULL, 0), &lo, &hi));
+    diff_bits_set(x, 60, 200);
+    diff_bits_set(x, 4095, 4096);
+    assert_true(diff_valid(diff_of_bits(x)));
+    assert_int_equal(diff_bits_nruns(x), 2);
+    mem_run r[2];
+    assert_int_equal(diff_bits_to_runs(x, r), 2);
+    assert_int_equal(r[0].off, 60);
+    assert_int_equal(r[0].len, 140);
+    assert_int_equal(r[1].off, 4095);
+    assert_int_equal(r[1].len, 1);
+    assert_true(diff_bounds(diff_of_bits(x), &lo, &hi));
+    assert_int_equal(lo, 60);
+    assert_int_equal(hi, 4096);
+    assert_true(diff_bits_any(x, 199, 300));
+    assert_false(diff_bits_any(x, 200, 4095));
+    diff_bits_set(m, 128, 129);
+    assert_true(diff_bits_and(x, m));
+    assert_int_equal(diff_bits_nruns(x), 1);
+    memset(m, 0, sizeof m);
+    assert_false(diff_bits_and(x, m));
+    uint64_t y[DIFF_WORDS];
+    diff_runs_to_bits(r, 2, y);
+    assert_int_equal(diff_bits_nruns(y), 2);
+    assert_true(diff_bits_any(y, 4095, 4096));
+}
+
+/* Applying a bitmap copies exactly its bytes; NULL source is zeros. */
+static void test_bitmap_apply(void **state)
+{
+    (void)state;
+    static uint8_t dst[DIFF_PAGE], src[DIFF_PAGE], want[DIFF_PAGE];
+    uint64_t x[DIFF_WORDS];
+    srand(7);
+    for (int iter = 0; iter < 200; iter++) {
+        for (unsigned i = 0; i < DIFF_PAGE; i++) {
+            dst[i] = (uint8_t)rand();
+            src[i] = (uint8_t)rand();
+        }
+        for (unsigned w = 0; w < DIFF_WORDS; w++)
+            x[w] = (uint64_t)rand() << 40 ^ (uint64_t)rand() << 20 ^
+                   (uint64_t)rand();
+        int zero = iter % 2;
+        for (unsigned i = 0; i < DIFF_PAGE; i++)
+            want[i] = x[i / 64] >> (i % 64) & 1 ? (zero ? 0 : src[i])
+                                                 : dst[i];
+        diff_apply(dst, zero ? NULL : src, diff_of_bits(x));
+        assert_memory_equal(dst, want, sizeof want);
+    }
+}
+
+/* A random delta: runs (sparse) or a bitmap (dense) of random bytes; its
+ * model in m. */
+static mem_delta random_delta(mem_run *runs, uint64_t *bits, uint8_t *m)
+{
+    static uint8_t a[DIFF_PAGE], b[DIFF_PAGE];
+    memset(b, 0, sizeof b);
+    int dense = rand() % 2;
+    unsigned n = dense ? 40 + (unsigned)rand() % 2000
+                       : (unsigned)rand() % 40;
+    for (unsigned i = 0; i < n; i++)
+        b[rand() % DIFF_PAGE] = 1;
+    if (rand() % 4 == 0) {
+        unsigned off = (unsigned)rand() % DIFF_PAGE;
+        memset(b + off, 1, (unsigned)rand() % (DIFF_PAGE - off) + 1);
+    }
+    mem_delta d = diff_page(a, b, runs, bits);
+    model_bytes(d, m);
+    assert_memory_equal(m, b, DIFF_PAGE);
+    return d;
+}
+
+/* Every operation over every combination of forms, against the model,
+ * and the same answer from the run form of each bitmap. */
+static void test_random_forms_against_model(void **state)
+{
+    (void)state;
+    static mem_run ra[DIFF_DENSE], rb[DIFF_DENSE];
+    static mem_run xa[DIFF_MAX_RUNS], xb[DIFF_MAX_RUNS];
+    static uint64_t ba[DIFF_WORDS], bb[DIFF_WORDS];
+    static uint8_t ma[DIFF_PAGE], mb[DIFF_PAGE];
+    srand(4321);
+    for (int iter = 0; iter < 3000; iter++) {
+        mem_delta a = random_delta(ra, ba, ma);
+        mem_delta b = random_delta(rb, bb, mb);
+        int want = 0;
+        for (unsigned i = 0; i < DIFF_PAGE; i++)
+            want |= ma[i] & mb[i];
+        assert_int_equal(diff_intersect(a, b), want);
+        assert_int_equal(diff_intersect(b, a), want);
+        mem_delta a2 = diff_is_bitmap(a) ?
+            diff_of_runs(xa, diff_bits_to_runs(a.bits, xa)) : a;
+        mem_delta b2 = diff_is_bitmap(b) ?
+            diff_of_runs(xb, diff_bits_to_runs(b.bits, xb)) : b;
+        assert_int_equal(diff_intersect(a2, b2), want);
+        assert_int_equal(diff_intersect(a2, b), want);
+        unsigned lo = (unsigned)rand() % DIFF_PAGE;
+        unsigned hi = lo + (unsigned)rand() % (rand() % 2 ? 16 : DIFF_PAGE -
+                                                lo + 1);
+        hi = hi > DIFF_PAGE ? DIFF_PAGE : hi;
+        int touch = 0;
+        for (unsigned i = lo; i < hi; i++)
+            touch |= ma[i];
+        assert_int_equal(diff_touch(a, lo, hi), touch);
+        assert_int_equal(diff_touch(a2, lo, hi), touch);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +422,12 @@ int main(void)
         cmocka_unit_test(test_random_against_model),
         cmocka_unit_test(test_intersect_and_touch),
         cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_dense_words_are_a_bitmap),
+        cmocka_unit_test(test_dense_threshold),
+        cmocka_unit_test(test_bitmap_intersect_adjacent),
+        cmocka_unit_test(test_bits_helpers),
+        cmocka_unit_test(test_bitmap_apply),
+        cmocka_unit_test(test_random_forms_against_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,9 @@
  *                    capacity, at most 3/4 full) from page number to the
  *                    newest version of the page.  Versions of a page form a
  *                    singly linked chain, newest first, each {epoch, frame,
- *                    runs}.  A page, once written, never leaves the table
+ *                    delta}: the delta (runs, or a 512-byte bitmap when
+ *                    the page changed in many places) lives in the
+ *                    version's own allocation.  A page, once written, never leaves the table
  *                    (GC never drops a page's newest version), so the hash
  *                    needs no deletion.
  *
@@ -27,7 +29,7 @@
  *
  * Snapshot and GC invariants.  A snapshot e reads the newest version with
  * epoch <= e.  Validation of a commit made on e needs every version newer
- * than e; a watcher created by a runner on snapshot e needs the runs of
+ * than e; a watcher created by a runner on snapshot e needs the deltas of
  * every commit in (e, now].  Both need only versions newer than the oldest
  * live snapshot m, plus, for readers, the newest version <= m of each page.
  * Everything else is garbage: a version v with epoch <= m that has a newer
@@ -71,8 +73,9 @@ struct mem_version {
     mem_version *older;         /* next older version of the page */
     mem_version *next_in_commit;/* next version installed by the commit */
     uint32_t frame;             /* 0: the zero page */
-    uint32_t nruns;
-    mem_run runs[];             /* the bytes this commit changed */
+    uint32_t nruns;             /* run count, or DIFF_BITMAP */
+    uint64_t data[];            /* the delta's runs or bitmap: the bytes
+                                   this commit changed */
 };
 
 typedef struct space_slot {
@@ -263,14 +266,21 @@ static void version_free(mem_space *s, mem_version *v)
     s->freed++;
 }
 
+/* The bytes v's commit changed. */
+static mem_delta version_delta(const mem_version *v)
+{
+    if (v->nruns == DIFF_BITMAP)
+        return diff_of_bits(v->data);
+    return diff_of_runs((const mem_run *)v->data, v->nruns);
+}
+
 /* True when v changed a byte of the byte range [lo, hi). */
 static int version_touches(const mem_version *v, uint64_t lo, uint64_t hi)
 {
     uint64_t base = v->page * DIFF_PAGE;
     uint64_t a = lo > base ? lo - base : 0;
     uint64_t b = hi < base + DIFF_PAGE ? hi - base : DIFF_PAGE;
-    return a < b && diff_runs_touch(v->runs, v->nruns, (unsigned)a,
-                                    (unsigned)b);
+    return a < b && diff_touch(version_delta(v), (unsigned)a, (unsigned)b);
 }
 
 /* ---- create / destroy ---------------------------------------------------- */
@@ -366,11 +376,11 @@ dvm_status space_validate(const mem_space *s, uint64_t snap,
 {
     assert(s && (c || n == 0));
     for (size_t i = 0; i < n; i++) {
-        assert(diff_runs_valid(c[i].runs, c[i].nruns));
+        mem_delta d = space_change_delta(&c[i]);
+        assert(diff_valid(d));
         const mem_version *v = page_head(s, c[i].page);
         for (; v && v->epoch > snap; v = v->older)
-            if (diff_runs_intersect(v->runs, v->nruns, c[i].runs,
-                                    c[i].nruns))
+            if (diff_intersect(version_delta(v), d))
                 return DVM_ECONFLICT;
     }
     return DVM_OK;
@@ -415,8 +425,9 @@ static dvm_status new_pages(const mem_space *s, const mem_change *c, size_t n,
 static dvm_status version_new(mem_space *s, uint64_t snap, const mem_change *c,
                               mem_version **out)
 {
-    assert(diff_runs_valid(c->runs, c->nruns));
-    mem_version *v = dvm_malloc(sizeof *v + c->nruns * sizeof *v->runs);
+    mem_delta d = space_change_delta(c);
+    assert(diff_valid(d));
+    mem_version *v = dvm_malloc(sizeof *v + diff_size(d));
     if (!v)
         return status_set(DVM_ENOMEM, "space: out of memory for a page "
                           "version");
@@ -431,7 +442,8 @@ static dvm_status version_new(mem_space *s, uint64_t snap, const mem_change *c,
     }
     v->page = c->page;
     v->nruns = c->nruns;
-    memcpy(v->runs, c->runs, c->nruns * sizeof *v->runs);
+    if (diff_size(d))
+        memcpy(v->data, c->data, diff_size(d));
     *out = v;
     return DVM_OK;
 }
@@ -464,7 +476,8 @@ static dvm_status log_reserve(mem_space *s)
 }
 
 /* Fills the merge frame of v: the newest content of the page (head) with
- * the runner's runs from its frame on top; releases the runner's frame. */
+ * the runner's changed bytes from its frame (0: zeros) on top; releases
+ * the runner's frame. */
 static void version_merge(mem_space *s, mem_version *v,
                           const mem_version *head, uint32_t runner)
 {
@@ -474,11 +487,10 @@ static void version_merge(mem_space *s, mem_version *v,
     else
         memset(dst, 0, STORE_FRAME_SIZE);
     if (!runner) {
-        for (uint32_t i = 0; i < v->nruns; i++)
-            memset(dst + v->runs[i].off, 0, v->runs[i].len);
+        diff_apply(dst, NULL, version_delta(v));
         return;
     }
-    diff_apply(dst, store_frame(s->store, runner), v->runs, v->nruns);
+    diff_apply(dst, store_frame(s->store, runner), version_delta(v));
     store_release(s->store, runner);
 }
 

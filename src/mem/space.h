@@ -4,16 +4,17 @@
  * Commits are numbered by a global epoch.  Every SR page that was ever
  * written has a chain of immutable versions, newest first, each tagged with
  * the epoch of the commit that made it, naming a frame of the store and the
- * runs of bytes that commit changed.  A snapshot is an epoch e: it sees, for
+ * bytes that commit changed (a mem_delta: runs, or a bitmap when dense).  A snapshot is an epoch e: it sees, for
  * each page, the newest version with epoch <= e (a page with none reads as
  * zeros).
  *
  * Validation of a commit made on snapshot e: for each page it changed, the
- * runs of every version newer than e must not intersect its runs.
+ * changed bytes of every version newer than e must not intersect its
+ * changed bytes (diff_intersect: byte granularity, whatever the forms).
  * Installing: the commit gets epoch current+1; for each page, if the
  * runner's base is still the newest version its frame is adopted as the new
  * version as is, otherwise a new frame is the newest version with the
- * runner's runs applied.
+ * runner's changed bytes applied.
  *
  * Garbage collection with the oldest live snapshot m: a page keeps every
  * version newer than m (needed to validate and to wake watchers of live
@@ -36,13 +37,32 @@ typedef struct mem_space mem_space;
 
 /* One changed page of a commit.  frame holds the runner's full new page
  * content (ownership passes to the space on install, back to the caller on
- * a failed validation). */
+ * a failed validation).  nruns and data are the change's mem_delta laid
+ * flat, so that { page, frame, n, runs } is a change of n runs: data points
+ * to nruns runs, or to a bitmap of DIFF_WORDS words when nruns is
+ * DIFF_BITMAP (borrowed; copied on install).  space_change_delta and
+ * space_change convert. */
 typedef struct mem_change {
     uint64_t page;              /* page number (address / 4096), in the SR */
     uint32_t frame;
-    uint32_t nruns;
-    mem_run *runs;              /* borrowed; copied on install */
+    uint32_t nruns;             /* run count, or DIFF_BITMAP */
+    const void *data;           /* const mem_run[nruns] or uint64_t[64] */
 } mem_change;
+
+static inline mem_delta space_change_delta(const mem_change *c)
+{
+    if (c->nruns == DIFF_BITMAP)
+        return diff_of_bits(c->data);
+    return diff_of_runs(c->data, c->nruns);
+}
+
+static inline mem_change space_change(uint64_t page, uint32_t frame,
+                                      mem_delta d)
+{
+    const void *data = diff_is_bitmap(d) ? (const void *)d.bits
+                                         : (const void *)d.runs;
+    return (mem_change){ page, frame, d.nruns, data };
+}
 
 typedef struct space_stats {
     uint64_t pages;             /* pages with at least one version */

@@ -59,14 +59,15 @@ static uint32_t runner_page(fixture *f, uint64_t page, uint64_t snap)
 static dvm_status write_bytes(fixture *f, uint64_t snap, uint64_t addr,
                               unsigned len, uint8_t val, uint64_t *epoch)
 {
-    static mem_run runs[DIFF_MAX_RUNS];
+    static mem_run runs[DIFF_DENSE];
+    static uint64_t bits[DIFF_WORDS];
     uint64_t page = addr / DIFF_PAGE;
     uint32_t base = space_lookup(f->space, page, snap);
     uint32_t fr = runner_page(f, page, snap);
     memset(store_frame(f->store, fr) + addr % DIFF_PAGE, val, len);
-    size_t n = diff_page(base ? store_frame(f->store, base) : NULL,
-                         store_frame(f->store, fr), runs);
-    mem_change c = {page, fr, (uint32_t)n, runs};
+    mem_delta d = diff_page(base ? store_frame(f->store, base) : NULL,
+                            store_frame(f->store, fr), runs, bits);
+    mem_change c = space_change(page, fr, d);
     dvm_status st = space_validate(f->space, snap, &c, 1);
     if (!st)
         st = space_install(f->space, snap, &c, 1, epoch);
@@ -123,6 +124,65 @@ static void test_byte_conflicts(void **state)
     assert_int_equal(write_bytes(f, snap, a + 100, 1, 0, &e), DVM_OK);
     assert_int_equal(read_byte(f, a + 8, e), 9);
     assert_int_equal(read_byte(f, a + 6, e), 7);
+}
+
+/* Commits val at every stride-th byte of page from byte first on (a
+ * dense change: a bitmap) on snapshot snap; as write_bytes. */
+static dvm_status write_stride(fixture *f, uint64_t snap, uint64_t page,
+                               unsigned first, unsigned stride, uint8_t val,
+                               uint64_t *epoch)
+{
+    static mem_run runs[DIFF_DENSE];
+    static uint64_t bits[DIFF_WORDS];
+    uint32_t base = space_lookup(f->space, page, snap);
+    uint32_t fr = runner_page(f, page, snap);
+    uint8_t *p = store_frame(f->store, fr);
+    for (unsigned b = first; b < DIFF_PAGE; b += stride)
+        p[b] = val;
+    mem_delta d = diff_page(base ? store_frame(f->store, base) : NULL, p,
+                            runs, bits);
+    assert_true(diff_is_bitmap(d));
+    mem_change c = space_change(page, fr, d);
+    dvm_status st = space_validate(f->space, snap, &c, 1);
+    if (!st)
+        st = space_install(f->space, snap, &c, 1, epoch);
+    if (st)
+        store_release(f->store, fr);
+    return st;
+}
+
+/* Bitmap changes conflict with runs and bitmaps exactly on shared bytes,
+ * merge exactly their bytes, and wake watchers only on their bytes. */
+static void test_dense_conflicts(void **state)
+{
+    fixture *f = *state;
+    uint64_t page = 0x40010, a = page * DIFF_PAGE, e1, e2, e3, e;
+    assert_int_equal(write_stride(f, 0, page, 0, 8, 1, &e1), DVM_OK);
+    /* On snapshot 0: byte 1 is adjacent to the dense change, no conflict. */
+    assert_int_equal(write_bytes(f, 0, a + 1, 1, 2, &e2), DVM_OK);
+    assert_int_equal(write_bytes(f, 0, a + 16, 1, 2, &e), DVM_ECONFLICT);
+    assert_int_equal(write_bytes(f, 0, a + 4095, 1, 2, &e), DVM_OK);
+    /* Dense against dense: interleaved bytes do not conflict... */
+    assert_int_equal(write_stride(f, 0, page, 4, 8, 3, &e3), DVM_OK);
+    /* ...one shared byte does (byte 1, written at e2). */
+    assert_int_equal(write_stride(f, 0, page, 1, 8, 4, &e), DVM_ECONFLICT);
+    assert_int_equal(write_stride(f, 0, page, 2, 8, 4, &e), DVM_OK);
+    for (unsigned b = 0; b < 64; b++) {
+        uint8_t want = b % 8 == 0 ? 1 : b == 1 ? 2 : b % 8 == 4 ? 3
+                     : b % 8 == 2 ? 4 : 0;
+        assert_int_equal(read_byte(f, a + b, e), want);
+    }
+    assert_int_equal(read_byte(f, a + 4095, e), 2);
+    /* Watchers: only the changed bytes of the dense commit e1. */
+    assert_false(space_changed_between(f->space, a + 1, a + 8, 0, e1, 0));
+    assert_true(space_changed_between(f->space, a + 8, a + 9, 0, e1, 0));
+    assert_true(space_changed_between(f->space, a + 7, a + 4000, 0, e1, 0));
+    assert_false(space_changed_between(f->space, a + 4089, a + 4096, 0, e1,
+                                       0));
+    assert_true(space_changed_between(f->space, a + 4089, a + 4096, 0, e2 + 1,
+                                      0));
+    assert_false(space_changed_between(f->space, a + 3, a + 4, 0, e, 0));
+    assert_true(space_changed_between(f->space, a + 4, a + 5, e2 + 1, e3, 0));
 }
 
 static void test_adopt_and_merge(void **state)
@@ -334,7 +394,8 @@ static void check_snapshot(fixture *f, const model *m, uint64_t e)
 /* One runner: snapshot snap, writes a few random stretches on 1-3 pages. */
 static void model_step(fixture *f, model *m, uint64_t snap, unsigned *seed)
 {
-    static mem_run runs[4][DIFF_MAX_RUNS];
+    static mem_run runs[4][DIFF_DENSE];
+    static uint64_t bits[4][DIFF_WORDS];
     static uint8_t rp[4][DIFF_PAGE];    /* the runner's pages */
     mem_change c[4];
     int np = 1 + rand_r(seed) % 3, used[MP] = {0};
@@ -352,15 +413,20 @@ static void model_step(fixture *f, model *m, uint64_t snap, unsigned *seed)
             for (int b = off; b < off + len && b < (int)DIFF_PAGE; b++)
                 p[b] = (uint8_t)rand_r(seed);
         }
+        if (rand_r(seed) % 3 == 0) {    /* dense: every 8th byte, a bitmap */
+            int off = rand_r(seed) % DIFF_PAGE;
+            int len = 300 + rand_r(seed) % 3000;
+            for (int b = off; b < off + len && b < (int)DIFF_PAGE; b += 8)
+                p[b] = (uint8_t)rand_r(seed);
+        }
         uint32_t base = space_lookup(f->space, model_page(i), snap);
-        size_t nr = diff_page(base ? store_frame(f->store, base) : NULL, p,
-                              runs[n]);
-        for (size_t r = 0; r < nr; r++)
-            for (int b = runs[n][r].off; b < runs[n][r].off + runs[n][r].len;
-                 b++)
+        mem_delta d = diff_page(base ? store_frame(f->store, base) : NULL, p,
+                                runs[n], bits[n]);
+        for (unsigned b = 0; b < DIFF_PAGE; b++)
+            if (diff_touch(d, b, b + 1))
                 conflict |= m->lastw[i * DIFF_PAGE + b] > snap;
         memcpy(rp[n], p, DIFF_PAGE);
-        c[n] = (mem_change){model_page(i), fr, (uint32_t)nr, runs[n]};
+        c[n] = space_change(model_page(i), fr, d);
         n++;
     }
     dvm_status st = space_validate(f->space, snap, c, (size_t)n);
@@ -381,10 +447,10 @@ static void model_step(fixture *f, model *m, uint64_t snap, unsigned *seed)
         int i = 0;
         while (model_page(i) != c[k].page)
             i++;
-        for (uint32_t r = 0; r < c[k].nruns; r++)
-            for (int b = c[k].runs[r].off;
-                 b < c[k].runs[r].off + c[k].runs[r].len; b++) {
-                int at = i * DIFF_PAGE + b;
+        mem_delta d = space_change_delta(&c[k]);
+        for (unsigned b = 0; b < DIFF_PAGE; b++)
+            if (diff_touch(d, b, b + 1)) {
+                int at = i * DIFF_PAGE + (int)b;
                 next[at] = rp[k][b];
                 m->lastw[at] = (uint32_t)e;
                 m->chg[e][at / 8] |= (uint8_t)(1 << (at % 8));
@@ -564,6 +630,7 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_byte_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_adopt_and_merge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dense_conflicts, setup, teardown),
         cmocka_unit_test(test_install_errors),
         cmocka_unit_test_setup_teardown(test_visible_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_between, setup,

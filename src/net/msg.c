@@ -7,6 +7,11 @@
  * count is checked with mr_count against the bytes that remain before any
  * allocation, so a message can never make the receiver allocate more than
  * a small multiple of its own size.
+ *
+ * A page change carries its changed bytes as runs (8 bytes each) or, when
+ * the page is dense, as a 512-byte bitmap (MSG_CHANGE_BITMAP): a page of
+ * 64-bit words whose high bytes stay zero has 512 runs, 4 KiB as runs.  The
+ * decoder takes whichever form it is given and checks it (diff_valid).
  */
 #include "net/msg.h"
 
@@ -267,11 +272,18 @@ void msg_dispatch_free(msg_dispatch *d)
 
 static void encode_change(msg_buf *b, const msg_change *c)
 {
+    const mem_delta *d = &c->delta;
     mb_u64(b, c->page);
     mb_u64(b, c->frame);
-    mb_u64(b, c->nruns);
-    for (uint32_t i = 0; i < c->nruns; i++)
-        mb_u64(b, (uint64_t)c->runs[i].off | (uint64_t)c->runs[i].len << 16);
+    if (diff_is_bitmap(*d)) {
+        mb_u64(b, MSG_CHANGE_BITMAP);
+        for (unsigned w = 0; w < DIFF_WORDS; w++)
+            mb_u64(b, d->bits[w]);
+        return;
+    }
+    mb_u64(b, d->nruns);
+    for (uint32_t i = 0; i < d->nruns; i++)
+        mb_u64(b, (uint64_t)d->runs[i].off | (uint64_t)d->runs[i].len << 16);
 }
 
 static void encode_kid(msg_buf *b, const vm_child *k)
@@ -307,30 +319,58 @@ void msg_encode_result(msg_buf *b, const msg_result *r)
     mb_end(b, start);
 }
 
-static dvm_status decode_change(msg_reader *rd, msg_change *c)
+/* Decodes n runs into c (owned). */
+static dvm_status decode_runs(msg_reader *rd, uint64_t n, msg_change *c)
 {
-    c->page = mr_u64(rd);
-    uint64_t f = mr_u64(rd);
-    uint64_t n = mr_count(rd, 8);
-    if (rd->err || f == 0 || f > UINT32_MAX || n == 0 || n > DIFF_MAX_RUNS ||
-        c->page < DISA_RB / DISA_PAGE || c->page >= DISA_INPUT_BASE / DISA_PAGE)
-        return status_set(DVM_EPROTO, "result: bad page change");
-    c->frame = (uint32_t)f;
-    if (!(c->runs = dvm_malloc(n * sizeof *c->runs)))
+    mem_run *runs = dvm_malloc(n * sizeof *runs);
+    if (!runs)
         return status_set(DVM_ENOMEM, "result: out of memory");
-    c->nruns = (uint32_t)n;
+    c->delta = diff_of_runs(runs, n);
     for (uint64_t i = 0; i < n; i++) {
         uint64_t v = mr_u64(rd);
         if (v >> 32) {
             rd->err = 1;
             break;
         }
-        c->runs[i].off = (uint16_t)v;
-        c->runs[i].len = (uint16_t)(v >> 16);
+        runs[i] = (mem_run){ (uint16_t)v, (uint16_t)(v >> 16) };
     }
-    if (rd->err || !diff_runs_valid(c->runs, c->nruns))
+    if (rd->err || !diff_valid(c->delta))
         return status_set(DVM_EPROTO, "result: bad runs in page change");
     return DVM_OK;
+}
+
+/* Decodes a bitmap into c (owned). */
+static dvm_status decode_bits(msg_reader *rd, msg_change *c)
+{
+    const uint8_t *p = mr_bytes(rd, DIFF_BITMAP_BYTES);
+    if (!p)
+        return status_set(DVM_EPROTO, "result: truncated bitmap");
+    uint64_t *bits = dvm_malloc(DIFF_BITMAP_BYTES);
+    if (!bits)
+        return status_set(DVM_ENOMEM, "result: out of memory");
+    msg_reader br;
+    mr_init(&br, p, DIFF_BITMAP_BYTES);
+    for (unsigned w = 0; w < DIFF_WORDS; w++)
+        bits[w] = mr_u64(&br);
+    c->delta = diff_of_bits(bits);
+    if (!diff_valid(c->delta))
+        return status_set(DVM_EPROTO, "result: empty bitmap in page change");
+    return DVM_OK;
+}
+
+static dvm_status decode_change(msg_reader *rd, msg_change *c)
+{
+    c->page = mr_u64(rd);
+    uint64_t f = mr_u64(rd);
+    uint64_t tag = mr_u64(rd);
+    int bitmap = tag == MSG_CHANGE_BITMAP;
+    if (rd->err || f == 0 || f > UINT32_MAX ||
+        (!bitmap && (tag == 0 || tag > DIFF_MAX_RUNS ||
+                     tag > (rd->len - rd->pos) / 8)) ||
+        c->page < DISA_RB / DISA_PAGE || c->page >= DISA_INPUT_BASE / DISA_PAGE)
+        return status_set(DVM_EPROTO, "result: bad page change");
+    c->frame = (uint32_t)f;
+    return bitmap ? decode_bits(rd, c) : decode_runs(rd, tag, c);
 }
 
 int msg_child_valid(const vm_child *k)
@@ -442,8 +482,8 @@ dvm_status msg_decode_result(const uint8_t *p, size_t len, msg_result *out)
 
 void msg_result_free(msg_result *r)
 {
-    for (uint32_t i = 0; i < r->nchanges; i++)
-        dvm_free(r->changes[i].runs);
+    for (uint32_t i = 0; i < r->nchanges; i++)      /* decoded: owned */
+        dvm_free((void *)r->changes[i].delta.runs);
     for (uint32_t i = 0; i < r->nkids; i++) {
         dvm_free(r->kids[i].heap);
         dvm_free(r->kids[i].watch);

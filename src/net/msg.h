@@ -16,8 +16,10 @@
  * Flow:
  *   master -> rcomp   MSG_DISPATCH   a batch of runners to run, in order
  *   rcomp  -> master  MSG_RESULT     one per runner: exit kind, fault, page
- *                                    changes (in granted frames), children,
- *                                    output bytes
+ *                                    changes (in granted frames, each with
+ *                                    its changed bytes as runs or, when
+ *                                    dense, a bitmap), children, output
+ *                                    bytes
  *   rcomp  -> master  MSG_FRAME_REQ  "grant me n frames"
  *   master -> rcomp   MSG_FRAMES     the granted frame ids
  *   rcomp  -> master  MSG_PAGE_REQ   (page socket) frame of page at epoch?
@@ -123,11 +125,16 @@ void msg_dispatch_free(msg_dispatch *d);
 
 enum msg_exit { MSG_EXIT_COMMIT = 0, MSG_EXIT_ABORT = 1, MSG_EXIT_FAULT = 2 };
 
+/* A changed page.  On the wire: u64 page, u64 frame, u64 tag, then
+ * either tag runs (1..DIFF_MAX_RUNS), one u64 each (off | len << 16), or,
+ * when tag is MSG_CHANGE_BITMAP, the bitmap as DIFF_BITMAP_BYTES raw bytes
+ * (DIFF_WORDS little-endian words; at least one bit set). */
+#define MSG_CHANGE_BITMAP (1ULL << 32)
+
 typedef struct msg_change {
     uint64_t page;
     uint32_t frame;             /* granted frame holding the new content */
-    uint32_t nruns;
-    mem_run *runs;
+    mem_delta delta;            /* the changed bytes (decoded: owned) */
 } msg_change;
 
 typedef struct msg_output {
@@ -155,8 +162,8 @@ typedef struct msg_result {
 } msg_result;
 
 void msg_encode_result(msg_buf *b, const msg_result *r);
-/* Decodes and validates (runs valid, ranges in the SR, sizes sane).  The
- * output bytes point into p, which must outlive *out. */
+/* Decodes and validates (deltas valid, ranges in the SR, sizes sane).
+ * The output bytes point into p, which must outlive *out. */
 dvm_status msg_decode_result(const uint8_t *p, size_t len, msg_result *out);
 void msg_result_free(msg_result *r);
 

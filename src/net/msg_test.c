@@ -1,7 +1,7 @@
 /*
  * msg_test.c -- unit tests of message encoding/decoding and framed
- * connections: round trips, every validation rule of the decoders, and
- * truncation at every length.
+ * connections: round trips (page changes as runs and as bitmaps), every
+ * validation rule of the decoders, and truncation at every length.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -95,7 +95,7 @@ static msg_result sample_result(mem_run *runs, vm_child *kid, msg_change *ch,
 {
     runs[0] = (mem_run){ 0, 8 };
     runs[1] = (mem_run){ 100, 3 };
-    *ch = (msg_change){ 0x40001, 42, 2, runs };
+    *ch = (msg_change){ 0x40001, 42, diff_of_runs(runs, 2) };
     *kid = (vm_child){ .sb = 0x70000000, .ss = 64, .fi = 0x40000010,
                        .nheap = 2, .heap = heap1, .nwatch = 1,
                        .watch = heap1 };
@@ -119,7 +119,9 @@ static void test_result_roundtrip(void **state)
     assert_int_equal(msg_decode_result(b.p + MSG_HEADER_SIZE,
                                        b.len - MSG_HEADER_SIZE, &out), 0);
     assert_int_equal(out.nchanges, 1);
-    assert_int_equal(out.changes[0].runs[1].off, 100);
+    assert_false(diff_is_bitmap(out.changes[0].delta));
+    assert_int_equal(out.changes[0].delta.nruns, 2);
+    assert_int_equal(out.changes[0].delta.runs[1].off, 100);
     assert_int_equal(out.kids[0].nwatch, 1);
     assert_int_equal(out.out[0].len, 6);
     assert_memory_equal(out.out[0].bytes, "hello\n", 6);
@@ -167,6 +169,87 @@ static void test_result_validation(void **state)
     r = sample_result(runs, &kid, &ch, &o);
     r.fault = VM_FAULT_COUNT;               /* unknown fault */
     expect_bad_result(&r);
+}
+
+/* A dense page: every other byte of the page changed (2048 runs). */
+static void dense_bits(uint64_t *bits)
+{
+    for (unsigned w = 0; w < DIFF_WORDS; w++)
+        bits[w] = 0x5555555555555555ull;
+}
+
+static void test_result_dense_roundtrip(void **state)
+{
+    (void)state;
+    mem_run runs[2];
+    vm_child kid;
+    msg_change ch[2];
+    msg_output o;
+    uint64_t bits[DIFF_WORDS];
+    dense_bits(bits);
+    bits[63] = 1ull << 63;                  /* the last byte too */
+    msg_result r = sample_result(runs, &kid, &ch[0], &o), out;
+    ch[1] = (msg_change){ 0x40002, 43, diff_of_bits(bits) };
+    r.changes = ch;
+    r.nchanges = 2;
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_result(&b, &r);
+    size_t len = b.len - MSG_HEADER_SIZE;
+    assert_int_equal(msg_decode_result(b.p + MSG_HEADER_SIZE, len, &out), 0);
+    assert_int_equal(out.nchanges, 2);
+    assert_int_equal(out.changes[0].delta.nruns, 2);
+    assert_true(diff_is_bitmap(out.changes[1].delta));
+    assert_int_equal(out.changes[1].page, 0x40002);
+    assert_int_equal(out.changes[1].frame, 43);
+    assert_memory_equal(out.changes[1].delta.bits, bits, sizeof bits);
+    msg_result_free(&out);
+    for (size_t k = 0; k < len; k++)
+        assert_int_equal(msg_decode_result(b.p + MSG_HEADER_SIZE, k, &out),
+                         DVM_EPROTO);
+    mb_free(&b);
+}
+
+/* The bitmap of a dense change is 512 bytes on the wire, not 8 a run. */
+static void test_result_dense_is_compact(void **state)
+{
+    (void)state;
+    uint64_t bits[DIFF_WORDS];
+    dense_bits(bits);
+    msg_change ch = { 0x40002, 43, diff_of_bits(bits) };
+    msg_result r = { .rid = 1, .nchanges = 1, .changes = &ch };
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_result(&b, &r);
+    /* 11 header words, 3 counts; page, frame, tag; the bitmap */
+    assert_int_equal(b.len, MSG_HEADER_SIZE + 14 * 8 + 24 + DIFF_BITMAP_BYTES);
+    mb_free(&b);
+}
+
+static void test_result_dense_validation(void **state)
+{
+    (void)state;
+    uint64_t bits[DIFF_WORDS] = { 0 };
+    msg_change ch = { 0x40002, 43, diff_of_bits(bits) };
+    msg_result r = { .rid = 1, .nchanges = 1, .changes = &ch };
+    expect_bad_result(&r);                  /* an empty bitmap */
+    bits[17] = 4;
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_result(&b, &r);
+    msg_result out;
+    assert_int_equal(msg_decode_result(b.p + MSG_HEADER_SIZE,
+                                       b.len - MSG_HEADER_SIZE, &out), 0);
+    assert_true(diff_is_bitmap(out.changes[0].delta));
+    assert_int_equal(out.changes[0].delta.bits[17], 4);
+    msg_result_free(&out);
+    /* The tag word follows page and frame: 12 header words + count. */
+    size_t tag = MSG_HEADER_SIZE + 12 * 8 + 16;
+    b.p[tag + 4] = 2;                       /* neither a count nor the flag */
+    assert_int_equal(msg_decode_result(b.p + MSG_HEADER_SIZE,
+                                       b.len - MSG_HEADER_SIZE, &out),
+                     DVM_EPROTO);
+    mb_free(&b);
 }
 
 static void test_frames(void **state)
@@ -244,6 +327,9 @@ int main(void)
         cmocka_unit_test(test_dispatch_huge_count),
         cmocka_unit_test(test_result_roundtrip),
         cmocka_unit_test(test_result_validation),
+        cmocka_unit_test(test_result_dense_roundtrip),
+        cmocka_unit_test(test_result_dense_is_compact),
+        cmocka_unit_test(test_result_dense_validation),
         cmocka_unit_test(test_frames),
         cmocka_unit_test(test_conn_frames),
         cmocka_unit_test(test_conn_bad_header),

@@ -12,15 +12,19 @@
  *
  * For each touched SR page, diff_page compares the window with the page's
  * base (the frame it started from: immutable, so it is the twin) and the
- * runs are clipped to the committable bytes of that page.  A page with runs
- * left gets a frame holding base + those runs only: a frame must never carry
- * discarded bytes, because the master may adopt it as the page's next
- * version as is.
+ * changed bytes are clipped to the committable bytes of that page.  A
+ * sparse diff is runs, clipped by a merge walk with the committable
+ * intervals; a dense one is a bitmap, clipped by an AND with the page's
+ * committable mask (exact either way: no byte is added), and turned back
+ * into runs when clipping left DIFF_DENSE runs or fewer.  A page with
+ * changes left gets a frame holding base + those changes only: a frame
+ * must never carry discarded bytes, because the master may adopt it as the
+ * page's next version as is.
  *
  * Two passes, so that frames are asked for at most once per commit: pass 1
- * computes every page's clipped runs (no frame needed), pass 2 takes frames
- * from the local pool, asking the master for max(missing, 256) first if the
- * pool is short, and writes them.
+ * computes every page's clipped delta (no frame needed), pass 2 takes
+ * frames from the local pool, asking the master for max(missing, 256) first
+ * if the pool is short, and writes them.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -127,8 +131,9 @@ static const uint8_t *base_bytes(const rcomp *rc, uint32_t frame)
     return frame ? store_frame(rc->store, frame) : NULL;
 }
 
-/* Makes room for `more` runs and one more pending page. */
-static dvm_status reserve(rcomp *rc, size_t more)
+/* Makes room for `more` runs, `words` bitmap words and one more pending
+ * page. */
+static dvm_status reserve(rcomp *rc, size_t more, size_t words)
 {
     if (rc->nruns + more > rc->capruns) {
         mem_run *r = dvm_grow(rc->runs, &rc->capruns, rc->nruns + more,
@@ -136,6 +141,13 @@ static dvm_status reserve(rcomp *rc, size_t more)
         if (!r)
             return status_set(DVM_ENOMEM, "commit runs");
         rc->runs = r;
+    }
+    if (rc->nbits + words > rc->capbits) {
+        uint64_t *b = dvm_grow(rc->bits, &rc->capbits, rc->nbits + words,
+                               sizeof *b);
+        if (!b)
+            return status_set(DVM_ENOMEM, "commit bitmaps");
+        rc->bits = b;
     }
     if (rc->npend == rc->cappend) {
         rc_pending *p = dvm_grow(rc->pend, &rc->cappend, rc->npend + 1,
@@ -145,6 +157,60 @@ static dvm_status reserve(rcomp *rc, size_t more)
         rc->pend = p;
     }
     return DVM_OK;
+}
+
+/* Records page with the sparse diff r[0..nr) clipped to the ni allowed
+ * intervals, if anything remains. */
+static void pend_runs(commit_ctx *c, uint64_t page, uint32_t base,
+                      const mem_run *r, size_t nr, size_t ni)
+{
+    rcomp *rc = c->rc;
+    if ((c->err = reserve(rc, nr + ni, 0)))
+        return;
+    size_t n = clip_runs(r, nr, c->iv, ni, rc->runs + rc->nruns);
+    if (!n)
+        return;
+    rc->pend[rc->npend++] = (rc_pending){ page, base, (uint32_t)n,
+                                          rc->nruns };
+    rc->nruns += n;
+}
+
+/* Records page with the dense diff bits ANDed with the ni allowed
+ * intervals, if anything remains: as runs when few are left. */
+static void pend_bits(commit_ctx *c, uint64_t page, uint32_t base,
+                      uint64_t *bits, size_t ni)
+{
+    rcomp *rc = c->rc;
+    uint64_t *mask = rc->dbits + DIFF_WORDS;
+    memset(mask, 0, DIFF_BITMAP_BYTES);
+    for (size_t j = 0; j < ni; j++)
+        diff_bits_set(mask, c->iv[j].lo, c->iv[j].hi);
+    if (!diff_bits_and(bits, mask))
+        return;
+    size_t nr = diff_bits_nruns(bits);
+    int sparse = nr <= DIFF_DENSE;
+    if ((c->err = reserve(rc, sparse ? nr : 0, sparse ? 0 : DIFF_WORDS)))
+        return;
+    if (sparse) {
+        diff_bits_to_runs(bits, rc->runs + rc->nruns);
+        rc->pend[rc->npend++] = (rc_pending){ page, base, (uint32_t)nr,
+                                              rc->nruns };
+        rc->nruns += nr;
+        return;
+    }
+    memcpy(rc->bits + rc->nbits, bits, DIFF_BITMAP_BYTES);
+    rc->pend[rc->npend++] = (rc_pending){ page, base, DIFF_BITMAP,
+                                          rc->nbits };
+    rc->nbits += DIFF_WORDS;
+}
+
+/* The clipped delta of a pending page (valid until runs[] or bits[]
+ * grow). */
+static mem_delta pend_delta(const rcomp *rc, const rc_pending *p)
+{
+    if (p->nruns == DIFF_BITMAP)
+        return diff_of_bits(rc->bits + p->at);
+    return diff_of_runs(rc->runs + p->at, p->nruns);
 }
 
 /* Pass 1 for one touched page (window_each_touched callback). */
@@ -163,19 +229,15 @@ static void diff_one(void *arg, uint64_t page)
     assert(known || window_in_zero_span(rc->win, page));
     (void)known;
     uint64_t pa = page * DISA_PAGE;
-    size_t nr = diff_page(base_bytes(rc, base), window_base(rc->win) + pa,
-                          rc->scratch);
-    if (!nr)
+    mem_delta d = diff_page(base_bytes(rc, base), window_base(rc->win) + pa,
+                            rc->scratch, rc->dbits);
+    if (!d.nruns)
         return;
     size_t ni = page_allowed(c, pa);
-    if ((c->err = reserve(rc, nr + ni)))
-        return;
-    size_t n = clip_runs(rc->scratch, nr, c->iv, ni, rc->runs + rc->nruns);
-    if (!n)
-        return;
-    rc->pend[rc->npend++] = (rc_pending){ page, base, (uint32_t)n,
-                                          rc->nruns };
-    rc->nruns += n;
+    if (diff_is_bitmap(d))
+        pend_bits(c, page, base, rc->dbits, ni);
+    else
+        pend_runs(c, page, base, d.runs, d.nruns, ni);
 }
 
 /* Ensures the pool holds need frames, asking the master as needed. */
@@ -215,11 +277,10 @@ static dvm_status write_frames(rcomp *rc, msg_result *res)
             memcpy(dst, store_frame(rc->store, p->base), DISA_PAGE);
         else
             memset(dst, 0, DISA_PAGE);
-        mem_run *runs = rc->runs + p->run0;
-        diff_apply(dst, window_base(rc->win) + p->page * DISA_PAGE, runs,
-                   p->nruns);
-        assert(diff_runs_valid(runs, p->nruns));
-        rc->chg[i] = (msg_change){ p->page, f, p->nruns, runs };
+        mem_delta d = pend_delta(rc, p);
+        diff_apply(dst, window_base(rc->win) + p->page * DISA_PAGE, d);
+        assert(diff_valid(d));
+        rc->chg[i] = (msg_change){ p->page, f, d };
     }
     res->changes = rc->chg;
     res->nchanges = (uint32_t)rc->npend;
@@ -236,7 +297,7 @@ dvm_status rc_commit(rcomp *rc, const msg_runner *mr, msg_result *res)
         rc->iv = iv;
     }
     commit_ctx c = { rc, mr, rc->iv, DVM_OK };
-    rc->npend = rc->nruns = 0;
+    rc->npend = rc->nruns = rc->nbits = 0;
     window_each_touched(rc->win, diff_one, &c);
     if (c.err)
         return c.err;

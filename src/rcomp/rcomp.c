@@ -164,8 +164,9 @@ static dvm_status alloc_buffers(rcomp *rc)
         return status_set(DVM_ENOMEM, "context page");
     }
     memset(rc->ctx, 0, DISA_PAGE);
-    rc->scratch = dvm_malloc(DIFF_MAX_RUNS * sizeof *rc->scratch);
-    if (!rc->scratch)
+    rc->scratch = dvm_malloc(DIFF_DENSE * sizeof *rc->scratch);
+    rc->dbits = dvm_malloc(2 * DIFF_BITMAP_BYTES);
+    if (!rc->scratch || !rc->dbits)
         return status_set(DVM_ENOMEM, "diff buffer");
     return rc_basemap_init(&rc->base);
 }
@@ -201,7 +202,9 @@ static void teardown(rcomp *rc)
     dvm_free(rc->pool);
     dvm_free(rc->pend);
     dvm_free(rc->runs);
+    dvm_free(rc->bits);
     dvm_free(rc->scratch);
+    dvm_free(rc->dbits);
     dvm_free(rc->iv);
     dvm_free(rc->chg);
     dvm_free(rc->outs);

@@ -70,11 +70,12 @@ typedef struct rc_basemap {     /* SR page -> frame the runner started from */
     uint32_t gen;
 } rc_basemap;
 
-typedef struct rc_pending {     /* a touched page whose commit has runs */
+typedef struct rc_pending {     /* a touched page with committable changes */
     uint64_t page;
     uint32_t base;              /* frame of the base content, 0: zeros */
-    uint32_t nruns;
-    size_t run0;                /* index of its first run in runs[] */
+    uint32_t nruns;             /* run count, or DIFF_BITMAP */
+    size_t at;                  /* its first run in runs[], or (bitmap)
+                                   its first word in bits[] */
 } rc_pending;
 
 typedef struct rcomp {
@@ -109,7 +110,10 @@ typedef struct rcomp {
     uint64_t frames_asked;      /* requested, not yet granted */
     rc_pending *pend; size_t npend, cappend;
     mem_run *runs;   size_t nruns, capruns;
-    mem_run *scratch;           /* DIFF_MAX_RUNS runs of diff_page */
+    uint64_t *bits;  size_t nbits, capbits;    /* bitmaps, in words */
+    mem_run *scratch;           /* DIFF_DENSE runs of diff_page */
+    uint64_t *dbits;            /* 2 * DIFF_WORDS: diff_page's bitmap, then
+                                   the committable mask of the page */
     void *iv;        size_t capiv;      /* commit.c's interval buffer */
     msg_change *chg; size_t capchg;
     msg_output *outs;

@@ -306,17 +306,17 @@ static void test_commit(void **state)
     assert_int_equal(res.nchanges, 2);
     const msg_change *h = change_of(&res, HEAP / 4096);
     assert_non_null(h);
-    assert_int_equal(h->nruns, 1);
-    assert_int_equal(h->runs[0].off, 0x10);
-    assert_int_equal(h->runs[0].len, 8);
+    assert_int_equal(h->delta.nruns, 1);
+    assert_int_equal(h->delta.runs[0].off, 0x10);
+    assert_int_equal(h->delta.runs[0].len, 8);
     uint64_t v;
     memcpy(&v, store_frame(m.store, h->frame) + 0x10, 8);
     assert_int_equal(v, 0x1122334455667788ULL);
     const msg_change *s = change_of(&res, STACK / 4096);
     assert_non_null(s);
-    assert_int_equal(s->nruns, 1);
-    assert_int_equal(s->runs[0].off, 0x800);
-    assert_int_equal(s->runs[0].len, 1);
+    assert_int_equal(s->delta.nruns, 1);
+    assert_int_equal(s->delta.runs[0].off, 0x800);
+    assert_int_equal(s->delta.runs[0].len, 1);
     assert_int_equal(store_frame(m.store, s->frame)[0], 0);   /* discarded */
     assert_int_equal(store_frame(m.store, s->frame)[0x800], 9);
     assert_int_equal(res.nkids, 1);
@@ -379,7 +379,7 @@ static void test_batch_exits(void **state)
     assert_int_equal(f[0], 0xAA);
     assert_int_equal(f[8], 0x55);
     assert_int_equal(f[9], 0xBB);
-    assert_int_equal(res.changes[0].nruns, 1);
+    assert_int_equal(res.changes[0].delta.nruns, 1);
     msg_result_free(&res);
     wait_result(&m, &res);
     assert_int_equal(res.rid, 101);

@@ -14,7 +14,10 @@
  *      flight, so it cannot conflict again (the progress guarantee).
  *   2. install: one new epoch E for all of R's pages (space_install).
  *   3. emit R's output, in this (commit) order.
- *   4. wake the watchers whose ranges R's changed bytes touch.
+ *   4. wake the watchers whose ranges R's changed bytes touch: exactly,
+ *      byte by byte, whether a page's change is runs (a query each) or a
+ *      bitmap (a query over its bounds, then each candidate's ranges are
+ *      tested against the bitmap).
  *   5. make R's children schedulable; a child watcher first checks whether
  *      a commit in (e, E) -- after R's snapshot, other than R's own --
  *      already changed its ranges ("watch from the creator's snapshot on",
@@ -72,15 +75,15 @@ static void release_frames(master *m, const msg_result *res)
         store_release(m->store, res->changes[i].frame);
 }
 
-/* Converts the result's changes to the space's form (borrowing runs). */
+/* Converts the result's changes to the space's form (borrowing deltas). */
 static mem_change *changes_of(const msg_result *res)
 {
     mem_change *c = dvm_calloc(res->nchanges ? res->nchanges : 1, sizeof *c);
     if (!c)
         return NULL;
     for (uint32_t i = 0; i < res->nchanges; i++)
-        c[i] = (mem_change){ res->changes[i].page, res->changes[i].frame,
-                             res->changes[i].nruns, res->changes[i].runs };
+        c[i] = space_change(res->changes[i].page, res->changes[i].frame,
+                            res->changes[i].delta);
     return c;
 }
 
@@ -152,7 +155,43 @@ void master_wake_range(master *m, uint64_t lo, uint64_t hi)
         watch_query(m->watchers, lo, hi, wake_one, m);
 }
 
-/* Wakes every watcher whose ranges intersect the bytes of the changes. */
+typedef struct dense_ctx {
+    master *m;
+    uint64_t base;              /* address of the changed page */
+    mem_delta d;                /* its changed bytes: a bitmap */
+} dense_ctx;
+
+/* watch_query callback for a dense page: wakes watcher id only when one
+ * of its ranges holds a changed byte (the query was only the bounds). */
+static void wake_if_changed(void *arg, uint64_t id)
+{
+    const dense_ctx *c = arg;
+    const rcb *w = (const rcb *)(uintptr_t)id;
+    for (uint32_t i = 0; i < w->nwatch; i++) {
+        uint64_t lo = w->watch[i].lo, hi = w->watch[i].hi;
+        lo = lo > c->base ? lo - c->base : 0;
+        hi = hi < c->base + DISA_PAGE ? hi - c->base : DISA_PAGE;
+        if (lo < hi && diff_touch(c->d, (unsigned)lo, (unsigned)hi)) {
+            wake_one(c->m, id);
+            return;
+        }
+    }
+}
+
+/* Wakes the watchers a bitmap change touches: one query over the span
+ * from its first to its last changed byte, then an exact check. */
+static void wake_dense(master *m, const msg_change *c)
+{
+    unsigned lo, hi;
+    if (!diff_bounds(c->delta, &lo, &hi))
+        return;
+    dense_ctx ctx = { m, c->page * DISA_PAGE, c->delta };
+    watch_query(m->watchers, ctx.base + lo, ctx.base + hi, wake_if_changed,
+                &ctx);
+}
+
+/* Wakes every watcher whose ranges intersect the bytes of the changes:
+ * a query per run (few), or wake_dense for a bitmap. */
 static void wake_watchers(master *m, const msg_result *res)
 {
     if (watch_count(m->watchers) == 0)
@@ -160,9 +199,14 @@ static void wake_watchers(master *m, const msg_result *res)
     for (uint32_t i = 0; i < res->nchanges; i++) {
         const msg_change *c = &res->changes[i];
         uint64_t base = c->page * DISA_PAGE;
-        for (uint32_t k = 0; k < c->nruns; k++)
-            watch_query(m->watchers, base + c->runs[k].off,
-                        base + c->runs[k].off + c->runs[k].len, wake_one, m);
+        if (diff_is_bitmap(c->delta)) {
+            wake_dense(m, c);
+            continue;
+        }
+        const mem_run *r = c->delta.runs;
+        for (uint32_t k = 0; k < c->delta.nruns; k++)
+            watch_query(m->watchers, base + r[k].off,
+                        base + r[k].off + r[k].len, wake_one, m);
     }
 }
 
