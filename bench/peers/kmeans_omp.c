@@ -45,5 +45,8 @@ int main(int argc, char **argv)
     double t1 = now();
     km_print(&m);
     fprintf(stderr, "compute_s=%.6f\n", t1 - t0);
+    free(parts);
+    free(m.pts);
+    free(m.cent);
     return 0;
 }
