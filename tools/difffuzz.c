@@ -169,8 +169,11 @@ static isa_operand int_mem(int type)
     if (one_in(1500))
         return bad_mem(type);
     switch (below(5)) {
-    case 0: case 1:
+    case 0:
         return opnd(ISA_M_DIR, type, INTS + below(0x1f8), 0);
+    case 1:                     /* aligned: promotable when 8 bytes */
+        return opnd(ISA_M_DIR, one_in(2) ? ISA_T_Q : type,
+                    INTS + 8 * below(0x3f), 0);
     case 2:
         return opnd(ISA_M_DIR, type, HEAP + below(HEAPLEN - 8), 0);
     case 3:
