@@ -745,14 +745,29 @@ static LLVMValueRef quiet_bits(jb *b, LLVMValueRef x)
 static LLVMValueRef host_nan(jb *b, LLVMValueRef z, LLVMValueRef p,
                              LLVMValueRef q)
 {
+    /* The fix-up is rare: a branch around it (marked unlikely) keeps the
+     * common path to one compare, where selects would cost three compares
+     * and three blends on every float operation. */
+    LLVMValueRef ok = LLVMBuildFCmp(b->b, LLVMRealORD, z, z, "zok");
+    LLVMBasicBlockRef from = LLVMGetInsertBlock(b->b);
+    LLVMBasicBlockRef cont = new_bb(b, "nan.ok"), fix = new_bb(b, "nan");
+    LLVMValueRef br = LLVMBuildCondBr(b->b, ok, cont, fix);
+    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(b->cx, "prof", 4),
+                    b->unlikely);
+    LLVMPositionBuilderAtEnd(b->b, fix);
     LLVMValueRef pn = LLVMBuildFCmp(b->b, LLVMRealUNO, p, p, "pn");
     LLVMValueRef qn = LLVMBuildFCmp(b->b, LLVMRealUNO, q, q, "qn");
-    LLVMValueRef zn = LLVMBuildFCmp(b->b, LLVMRealUNO, z, z, "zn");
     LLVMValueRef nb = LLVMBuildSelect(b->b, qn, quiet_bits(b, q),
                                       k64(b, b->nan_bits), "nq");
     nb = LLVMBuildSelect(b->b, pn, quiet_bits(b, p), nb, "np");
-    return LLVMBuildSelect(b->b, zn, LLVMBuildBitCast(b->b, nb, b->dbl, "n"),
-                           z, "fz");
+    LLVMValueRef fixed = LLVMBuildBitCast(b->b, nb, b->dbl, "n");
+    LLVMBuildBr(b->b, cont);
+    LLVMPositionBuilderAtEnd(b->b, cont);
+    LLVMValueRef phi = LLVMBuildPhi(b->b, b->dbl, "fz");
+    LLVMValueRef vals[2] = {z, fixed};
+    LLVMBasicBlockRef bbs[2] = {from, fix};
+    LLVMAddIncoming(phi, vals, bbs, 2);
+    return phi;
 }
 
 /* fmod(p, q) through the C library, like the interpreter. */
