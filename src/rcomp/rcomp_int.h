@@ -36,7 +36,8 @@
 #define RC_FLUSH_NS 50000       /* and for at most this long (then the next
                                    runner's end sends them) */
 
-#define RC_ZERO_SPAN_MIN 64      /* pages: smaller ranges stay with uffd */
+#define RC_ZERO_SPAN_MIN 2       /* pages: a span costs three system calls,
+                                   a uffd fault tens of microseconds */
 #define RC_ZERO_SPAN_MAX (1u << 20) /* pages: the commit reads a span's
                                    residency with mincore, whose cost
                                    grows with the span (a 2^46-byte
