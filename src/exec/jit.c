@@ -80,9 +80,12 @@
  *
  * Floats.  LLVM's IEEE arithmetic is the hardware's except for NaN bits,
  * which LLVM leaves unspecified and exploits (x * -1.0 becomes a sign
- * flip; a folded 0/0 is a positive NaN).  host_nan() pins them to what the
- * hardware, and so the interpreter, produces.  fmod (div:r on :f) is the C
- * library's, called like the interpreter calls it.
+ * flip; a folded 0/0 is a positive NaN).  On x86-64 each add, sub, mul
+ * and div is emitted as the SSE2 instruction itself, as inline assembly
+ * LLVM cannot rewrite (float_insn), so its NaN bits are the hardware's and
+ * the interpreter's with no check at all; elsewhere host_nan() pins them
+ * after each operation (a compare and an unlikely branch).  fmod (div:r on
+ * :f) is the C library's, called like the interpreter calls it.
  *
  * Optimisation.  Regions are optimised with LLVM's O2 pipeline, or O1
  * above JIT_O2_MAX instructions: O2's load analysis is quadratic in the
@@ -729,6 +732,7 @@ static int src_signed(const vm_insn *in, const isa_operand *o)
     return isa_type_signed[o->type];
 }
 
+#if !defined(__x86_64__)
 /* The bits of double x with its quiet bit set. */
 static LLVMValueRef quiet_bits(jb *b, LLVMValueRef x)
 {
@@ -769,6 +773,7 @@ static LLVMValueRef host_nan(jb *b, LLVMValueRef z, LLVMValueRef p,
     LLVMAddIncoming(phi, vals, bbs, 2);
     return phi;
 }
+#endif
 
 /* fmod(p, q) through the C library, like the interpreter. */
 static LLVMValueRef call_fmod(jb *b, LLVMValueRef p, LLVMValueRef q)
@@ -778,26 +783,69 @@ static LLVMValueRef call_fmod(jb *b, LLVMValueRef p, LLVMValueRef q)
                           callee(b, (void (*)(void))fmod), args, 2, "fmod");
 }
 
-/* The float-domain result of in (mov, add, sub, mul, div, div:r). */
-static jv float_op(jb *b, jv x, jv y)
+#if defined(__x86_64__)
+/* x86-64: p OP q as the one SSE2 instruction (insn) that the interpreter's
+ * compiled C executes for it, as inline assembly.  LLVM cannot fold or
+ * rewrite what it cannot see into (x * -1.0 into a sign flip, 0/0 into its
+ * own NaN), so the result's NaN bits are the hardware's, which are the
+ * interpreter's, by construction: no check after the operation.  The tied
+ * operand keeps p as the first (destination) source, as in the C code. */
+static LLVMValueRef float_insn(jb *b, const char *insn, LLVMValueRef p,
+                               LLVMValueRef q)
 {
-    const vm_insn *in = b->in;
-    LLVMValueRef p = as_double(b, x), q = NULL, z;
-    if (in->op == ISA_OP_MOV)
-        return (jv){p, 1, 1};
-    q = as_double(b, y);
-    switch (in->op) {
+    LLVMTypeRef args[2] = {b->dbl, b->dbl};
+    LLVMTypeRef fty = LLVMFunctionType(b->dbl, args, 2, 0);
+    char text[32], cons[] = "=x,0,x";
+    int n = snprintf(text, sizeof text, "%s $2, $0", insn);
+    LLVMValueRef code = LLVMGetInlineAsm(fty, text, (size_t)n, cons,
+                                         sizeof cons - 1, 0, 0,
+                                         LLVMInlineAsmDialectATT, 0);
+    LLVMValueRef a[2] = {p, q};
+    return LLVMBuildCall2(b->b, fty, code, a, 2, insn);
+}
+
+/* The float operation of in on p and q (not div:r). */
+static LLVMValueRef float_arith(jb *b, LLVMValueRef p, LLVMValueRef q)
+{
+    switch (b->in->op) {
+    case ISA_OP_ADD: return float_insn(b, "addsd", p, q);
+    case ISA_OP_SUB: return float_insn(b, "subsd", p, q);
+    case ISA_OP_MUL: return float_insn(b, "mulsd", p, q);
+    default:
+        assert(b->in->op == ISA_OP_DIV);
+        return float_insn(b, "divsd", p, q);
+    }
+}
+#else
+/* Elsewhere: LLVM's operation, with the result's NaN bits pinned to the
+ * interpreter's (host_nan). */
+static LLVMValueRef float_arith(jb *b, LLVMValueRef p, LLVMValueRef q)
+{
+    LLVMValueRef z;
+    switch (b->in->op) {
     case ISA_OP_ADD: z = LLVMBuildFAdd(b->b, p, q, "fadd"); break;
     case ISA_OP_SUB: z = LLVMBuildFSub(b->b, p, q, "fsub"); break;
     case ISA_OP_MUL: z = LLVMBuildFMul(b->b, p, q, "fmul"); break;
     default:
-        assert(in->op == ISA_OP_DIV);
-        if (in->opt == ISA_OPT_R)
-            return (jv){call_fmod(b, p, q), 1, 1};
+        assert(b->in->op == ISA_OP_DIV);
         z = LLVMBuildFDiv(b->b, p, q, "fdiv");
         break;
     }
-    return (jv){host_nan(b, z, p, q), 1, 1};
+    return host_nan(b, z, p, q);
+}
+#endif
+
+/* The float-domain result of in (mov, add, sub, mul, div, div:r). */
+static jv float_op(jb *b, jv x, jv y)
+{
+    const vm_insn *in = b->in;
+    LLVMValueRef p = as_double(b, x);
+    if (in->op == ISA_OP_MOV)
+        return (jv){p, 1, 1};
+    LLVMValueRef q = as_double(b, y);
+    if (in->op == ISA_OP_DIV && in->opt == ISA_OPT_R)
+        return (jv){call_fmod(b, p, q), 1, 1};
+    return (jv){float_arith(b, p, q), 1, 1};
 }
 
 /* Integer x / y (or remainder), signed per x: division by zero faults;
@@ -1453,7 +1501,8 @@ static int llvm_ready;
 static void llvm_init(void)
 {
     llvm_ready = !LLVMInitializeNativeTarget() &&
-                 !LLVMInitializeNativeAsmPrinter();
+                 !LLVMInitializeNativeAsmPrinter() &&
+                 !LLVMInitializeNativeAsmParser();  /* inline asm */
 }
 
 int jit_available(void)
