@@ -38,6 +38,7 @@
 
 #include "isa/isa.h"
 #include "util/alloc.h"
+#include "util/le.h"
 
 #define IMG_HEADER_SIZE 72u
 #define IMG_CRC_OFF     20u          /* u32 crc lives here */
@@ -79,31 +80,7 @@ static uint32_t crc32_of(const uint8_t *p, size_t n)
     return ~crc;
 }
 
-/* ---- little-endian helpers --------------------------------------------- */
-
-/* Little-endian loads and stores of 4 and 8 bytes at p (no alignment). */
-static uint32_t ld32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static uint64_t ld64(const uint8_t *p)
-{
-    return (uint64_t)ld32(p) | (uint64_t)ld32(p + 4) << 32;
-}
-
-static void st32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void st64(uint8_t *p, uint64_t v)
-{
-    st32(p, (uint32_t)v);
-    st32(p + 4, (uint32_t)(v >> 32));
-}
+/* ---- layout helpers ----------------------------------------------------- */
 
 /* n rounded up to a multiple of 8; the caller guarantees no overflow. */
 static uint64_t pad8(uint64_t n)
@@ -389,14 +366,14 @@ typedef struct wbuf {
 static void put32(wbuf *w, uint32_t v)
 {
     assert(w->pos + 4 <= w->cap);
-    st32(w->p + w->pos, v);
+    le_st32(w->p + w->pos, v);
     w->pos += 4;
 }
 
 static void put64(wbuf *w, uint64_t v)
 {
     assert(w->pos + 8 <= w->cap);
-    st64(w->p + w->pos, v);
+    le_st64(w->p + w->pos, v);
     w->pos += 8;
 }
 
@@ -474,7 +451,7 @@ static void put_program(wbuf *w, const dvm_program *p)
         put64(w, p->heap[i].len);
     }
     assert(w->pos == w->cap);
-    st32(w->p + IMG_CRC_OFF, crc32_of(w->p + IMG_CRC_START,
+    le_st32(w->p + IMG_CRC_OFF, crc32_of(w->p + IMG_CRC_START,
                                       w->cap - IMG_CRC_START));
 }
 
@@ -529,7 +506,7 @@ static dvm_status need(const rbuf *r, uint64_t n, const char *rec,
 static uint32_t get32(rbuf *r)
 {
     assert(left(r) >= 4);
-    uint32_t v = ld32(r->p + r->pos);
+    uint32_t v = le_ld32(r->p + r->pos);
     r->pos += 4;
     return v;
 }
@@ -537,7 +514,7 @@ static uint32_t get32(rbuf *r)
 static uint64_t get64(rbuf *r)
 {
     assert(left(r) >= 8);
-    uint64_t v = ld64(r->p + r->pos);
+    uint64_t v = le_ld64(r->p + r->pos);
     r->pos += 8;
     return v;
 }
@@ -716,7 +693,7 @@ static dvm_status check_ident(const uint8_t *buf, size_t len)
     if (len < 12)
         return status_set(DVM_EFORMAT, "image: truncated header (%zu bytes)",
                           len);
-    uint32_t v = ld32(buf + 8);
+    uint32_t v = le_ld32(buf + 8);
     if (v != IMAGE_VERSION)
         return status_set(DVM_EFORMAT, "image: version %u not supported "
                           "(supported: %d)", v, IMAGE_VERSION);
@@ -732,14 +709,14 @@ static dvm_status parse_header(const uint8_t *buf, size_t len, img_header *h)
     if (len < IMG_HEADER_SIZE)
         return status_set(DVM_EFORMAT, "image: truncated header (%zu of %u "
                           "bytes)", len, IMG_HEADER_SIZE);
-    uint32_t flags = ld32(buf + 12), hsize = ld32(buf + 16);
+    uint32_t flags = le_ld32(buf + 12), hsize = le_ld32(buf + 16);
     if (hsize != IMG_HEADER_SIZE)
         return status_set(DVM_EFORMAT, "image: header size %u (version 1 "
                           "has %u)", hsize, IMG_HEADER_SIZE);
     if (flags)
         return status_set(DVM_EFORMAT, "image: unknown header flags 0x%x",
                           flags);
-    uint64_t size = ld64(buf + 24);
+    uint64_t size = le_ld64(buf + 24);
     if (size > len)
         return status_set(DVM_EFORMAT, "image: truncated: header says %llu "
                           "bytes, file has %zu", (ull)size, len);
@@ -747,13 +724,13 @@ static dvm_status parse_header(const uint8_t *buf, size_t len, img_header *h)
         return status_set(DVM_EFORMAT, "image: trailing garbage: %llu bytes "
                           "after the image's %llu", (ull)(len - size),
                           (ull)size);
-    uint32_t want = ld32(buf + IMG_CRC_OFF);
+    uint32_t want = le_ld32(buf + IMG_CRC_OFF);
     uint32_t got = crc32_of(buf + IMG_CRC_START, len - IMG_CRC_START);
     if (want != got)
         return status_set(DVM_EFORMAT, "image: bad CRC (header 0x%08x, "
                           "contents 0x%08x): file corrupted", want, got);
-    *h = (img_header){ size, ld64(buf + 32), ld64(buf + 40), ld64(buf + 48),
-                       ld64(buf + 56), ld64(buf + 64) };
+    *h = (img_header){ size, le_ld64(buf + 32), le_ld64(buf + 40), le_ld64(buf + 48),
+                       le_ld64(buf + 56), le_ld64(buf + 64) };
     return DVM_OK;
 }
 

@@ -12,6 +12,8 @@
 #include <assert.h>
 #include <string.h>
 
+#include "util/le.h"
+
 const char *const isa_op_name[ISA_OP_COUNT] = {
 #define X(name, mn, shape, text) mn,
     ISA_OPCODES(X)
@@ -84,20 +86,6 @@ size_t isa_encoded_size(const isa_insn *insn)
     return n;
 }
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 size_t isa_encode(const isa_insn *insn, uint8_t *buf)
 {
     assert(insn->nops == isa_operand_count(insn->op, insn->opt));
@@ -107,10 +95,10 @@ size_t isa_encode(const isa_insn *insn, uint8_t *buf)
     for (int i = 0; i < insn->nops; i++) {
         const isa_operand *o = &insn->ops[i];
         buf[n++] = (uint8_t)(o->mode << 4 | o->type);
-        put_u64(buf + n, o->value);
+        le_st64(buf + n, o->value);
         n += 8;
         if (o->mode == ISA_M_DISP) {
-            put_u64(buf + n, (uint64_t)o->disp);
+            le_st64(buf + n, (uint64_t)o->disp);
             n += 8;
         }
     }
@@ -142,13 +130,13 @@ static dvm_status decode_operand(const uint8_t *buf, size_t len, size_t *pos,
         return status_set(DVM_EFORMAT, "bad operand type %u", o->type);
     if (o->mode == ISA_M_IMM && kind != 'D' && kind != 'A')
         return status_set(DVM_EFORMAT, "immediate where memory is required");
-    o->value = get_u64(buf + *pos + 1);
+    o->value = le_ld64(buf + *pos + 1);
     o->disp = 0;
     *pos += 9;
     if (o->mode == ISA_M_DISP) {
         if (*pos + 8 > len)
             return status_set(DVM_EFORMAT, "truncated displacement");
-        o->disp = (int64_t)get_u64(buf + *pos);
+        o->disp = (int64_t)le_ld64(buf + *pos);
         *pos += 8;
     }
     return DVM_OK;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "util/alloc.h"
+#include "util/le.h"
 
 #define CONN_READ_CHUNK (256 * 1024)
 
@@ -51,14 +52,6 @@ dvm_status conn_send(conn *c, const msg_buf *b)
     return DVM_OK;
 }
 
-static uint64_t get_le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 dvm_status conn_next_buffered(conn *c, uint32_t *type, const uint8_t **payload,
                               size_t *len)
 {
@@ -66,7 +59,7 @@ dvm_status conn_next_buffered(conn *c, uint32_t *type, const uint8_t **payload,
     if (avail < MSG_HEADER_SIZE)
         return DVM_EAGAIN;
     const uint8_t *h = c->rbuf + c->rpos;
-    uint64_t t = get_le(h, 4), rsv = get_le(h + 4, 4), n = get_le(h + 8, 8);
+    uint64_t t = le_ld32(h), rsv = le_ld32(h + 4), n = le_ld64(h + 8);
     if (t == 0 || t >= MSG_TYPE_END || rsv != 0 || n > MSG_MAX_PAYLOAD)
         return status_set(DVM_EPROTO, "bad message header (type %llu)",
                           (unsigned long long)t);
@@ -103,7 +96,7 @@ static size_t conn_pending_frame(const conn *c)
 {
     if (c->rlen - c->rpos < MSG_HEADER_SIZE)
         return 0;
-    uint64_t n = get_le(c->rbuf + c->rpos + 8, 8);
+    uint64_t n = le_ld64(c->rbuf + c->rpos + 8);
     return n > MSG_MAX_PAYLOAD ? 0 : (size_t)n + MSG_HEADER_SIZE;
 }
 

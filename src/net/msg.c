@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/le.h"
 
 /* ---- buffers ------------------------------------------------------------ */
 
@@ -59,8 +60,8 @@ void mb_u64(msg_buf *b, uint64_t v)
 {
     if (!mb_room(b, 8))
         return;
-    for (int i = 0; i < 8; i++)
-        b->p[b->len++] = (uint8_t)(v >> (8 * i));
+    le_st64(b->p + b->len, v);
+    b->len += 8;
 }
 
 void mb_bytes(msg_buf *b, const void *p, size_t n)
@@ -86,8 +87,7 @@ void mb_end(msg_buf *b, size_t start)
         return;
     assert(b->len >= start + MSG_HEADER_SIZE);
     uint64_t n = b->len - start - MSG_HEADER_SIZE;
-    for (int i = 0; i < 8; i++)
-        b->p[start + 8 + i] = (uint8_t)(n >> (8 * i));
+    le_st64(b->p + start + 8, n);
 }
 
 void mr_init(msg_reader *r, const void *p, size_t len)
@@ -104,9 +104,7 @@ uint64_t mr_u64(msg_reader *r)
         r->err = 1;
         return 0;
     }
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)r->p[r->pos + i] << (8 * i);
+    uint64_t v = le_ld64(r->p + r->pos);
     r->pos += 8;
     return v;
 }

@@ -51,6 +51,8 @@ uint64_t master_oldest_snapshot(const master *m)
  * from s's grant list (ownership moves to the commit). */
 static dvm_status take_frames(master *m, rcomp_slot *s, const msg_result *res)
 {
+    if (res->nchanges == 0)     /* most results: nothing to take */
+        return DVM_OK;
     for (uint32_t i = 0; i < res->nchanges; i++) {
         uint32_t f = res->changes[i].frame;
         if (f >= store_max_frames(m->store) ||

@@ -102,40 +102,59 @@ static void rcb_queue_free(rcb_queue *q)
 
 /* ---- loading the program ------------------------------------------------ */
 
-dvm_status master_write(master *m, uint64_t addr, const void *data,
-                               uint64_t n)
+/* Prepares page change *c for the bytes [*addr, ...) of *src that fall in
+ * one page: a new frame holding the page's current content with them
+ * written over, and the run they cover in *run.  Advances the cursors. */
+static dvm_status write_page(master *m, uint64_t *addr, const uint8_t **src,
+                             uint64_t *left, mem_change *c, mem_run *run)
 {
+    uint64_t page = *addr / DISA_PAGE, off = *addr % DISA_PAGE;
+    uint64_t k = DISA_PAGE - off < *left ? DISA_PAGE - off : *left;
+    uint32_t f;
+    if (store_alloc(m->store, &f))
+        return status_set(DVM_ENOMEM, "frame store full");
+    uint8_t *fp = store_frame(m->store, f);
+    uint32_t old = space_lookup(m->space, page, space_epoch(m->space));
+    if (old)
+        memcpy(fp, store_frame(m->store, old), DISA_PAGE);
+    else
+        memset(fp, 0, DISA_PAGE);
+    memcpy(fp + off, *src, k);
+    *run = (mem_run){ (uint16_t)off, (uint16_t)k };
+    *c = (mem_change){ page, f, 1, run };
+    *addr += k;
+    *src += k;
+    *left -= k;
+    return DVM_OK;
+}
+
+dvm_status master_write(master *m, uint64_t addr, const void *data,
+                        uint64_t n)
+{
+    uint64_t npages = (addr % DISA_PAGE + n + DISA_PAGE - 1) / DISA_PAGE;
+    mem_change *c = dvm_calloc(npages ? npages : 1, sizeof *c);
+    mem_run *runs = dvm_calloc(npages ? npages : 1, sizeof *runs);
+    dvm_status st = c && runs ? DVM_OK
+                              : status_set(DVM_ENOMEM, "out of memory");
     const uint8_t *src = data;
-    while (n) {
-        uint64_t page = addr / DISA_PAGE, off = addr % DISA_PAGE;
-        uint64_t k = DISA_PAGE - off < n ? DISA_PAGE - off : n;
-        uint32_t f;
-        if (store_alloc(m->store, &f))
-            return status_set(DVM_ENOMEM, "frame store full");
-        uint8_t *fp = store_frame(m->store, f);
-        uint32_t old = space_lookup(m->space, page, space_epoch(m->space));
-        if (old)
-            memcpy(fp, store_frame(m->store, old), DISA_PAGE);
-        else
-            memset(fp, 0, DISA_PAGE);
-        memcpy(fp + off, src, k);
-        mem_run run = { (uint16_t)off, (uint16_t)k };
-        mem_change c = { page, f, 1, &run };
-        uint64_t epoch;
-        dvm_status st = space_install(m->space, space_epoch(m->space), &c, 1,
-                                      &epoch);
-        if (st) {
-            store_release(m->store, f);
-            return st;
-        }
+    uint64_t at = addr, left = n, epoch;
+    size_t k = 0;
+    while (!st && left && !(st = write_page(m, &at, &src, &left, &c[k],
+                                            &runs[k])))
+        k++;
+    if (!st)
+        st = space_install(m->space, space_epoch(m->space), c, k, &epoch);
+    if (st) {
+        for (size_t i = 0; i < k; i++)
+            store_release(m->store, c[i].frame);
+    } else {
         m->st.commits++;
         trace_instant(&m->trace, "commit", master_now_ns(), 0, epoch);
-        master_wake_range(m, addr, addr + k);
-        addr += k;
-        src += k;
-        n -= k;
+        master_wake_range(m, addr, addr + n);
     }
-    return DVM_OK;
+    dvm_free(c);
+    dvm_free(runs);
+    return st;
 }
 
 static dvm_status master_load(master *m)

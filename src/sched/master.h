@@ -2,8 +2,8 @@
  * master.h -- the DVM master of a single-host DVM: scheduler master,
  * scheduler agent and memory service in one process, RComps as children.
  *
- * master_create loads a program into a fresh shared region (one commit for
- * the program's segments, one for the system page), starts the RComp
+ * master_create loads a program into a fresh shared region (a commit of the
+ * DVM's own per segment, one for the system page), starts the RComp
  * processes, and master_run drives the run to quiescence: it feeds runners
  * to RComps in batches, answers their page and frame requests, validates and
  * installs their commits in one total order, emits committed output, makes

@@ -108,7 +108,7 @@ uint64_t master_oldest_snapshot(const master *m);
 void master_wake_range(master *m, uint64_t lo, uint64_t hi);
 
 /* master.c: a commit of the DVM's own (program load, system page): bytes
- * [addr, addr+n) of the SR become data, one epoch per page, and the
+ * [addr, addr+n) of the SR become data in one commit (one epoch), and the
  * watchers of those bytes wake. */
 dvm_status master_write(master *m, uint64_t addr, const void *data,
                         uint64_t n);
