@@ -250,7 +250,7 @@ static dvm_status ensure_frames(rcomp *rc, size_t need)
         msg_encode_u64s(&rc->obuf, MSG_FRAME_REQ, &ask, 1);
         dvm_status st = rc_flush(rc);     /* results before it, in order */
         if (!st)
-            st = rc_wait_frames(rc);
+            st = rc_wait_reply(rc, MSG_FRAMES);
         if (st)
             return st;
     }
