@@ -265,16 +265,6 @@ static int operand_ea(vm_runner *r, const isa_operand *o, unsigned w,
     return VM_FAULT_NONE;
 }
 
-/* Signedness of source o of in: its type's, unless mov:z / mov:s. */
-static int src_signed(const vm_insn *in, const isa_operand *o)
-{
-    if (in->op == ISA_OP_MOV && in->opt == ISA_OPT_Z)
-        return 0;
-    if (in->op == ISA_OP_MOV && in->opt == ISA_OPT_S)
-        return 1;
-    return isa_type_signed[o->type];
-}
-
 /* Reads source o (immediate or memory) widened per sgn into *v. */
 static int read_src(vm_runner *r, const isa_operand *o, int sgn, uint64_t *v)
 {
@@ -403,7 +393,7 @@ static int op_alu(vm_runner *r, const vm_insn *in)
 {
     const isa_operand *a = &in->o[0], *b = &in->o[1];
     const isa_operand *d = &in->o[in->nops - 1];
-    int sa = src_signed(in, a), sb = src_signed(in, b), f;
+    int sa = vm_src_signed(in, a), sb = vm_src_signed(in, b), f;
     uint64_t x, y = 0, res;
     if ((f = read_src(r, a, sa, &x)) ||
         (in->nops == 3 && (f = read_src(r, b, sb, &y))))

@@ -65,6 +65,17 @@ typedef struct vm_runner {
     uint64_t exit_pc;           /* DISA address of the exit executed */
 } vm_runner;
 
+/* Signedness of source o of instruction in (DISA.md 2.3): its type's,
+ * unless mov:z / mov:s force zero / sign extension. */
+static inline int vm_src_signed(const vm_insn *in, const isa_operand *o)
+{
+    if (in->op == ISA_OP_MOV && in->opt == ISA_OPT_Z)
+        return 0;
+    if (in->op == ISA_OP_MOV && in->opt == ISA_OPT_S)
+        return 1;
+    return isa_type_signed[o->type];
+}
+
 /* Prepares r for a runner on win with code; no ranges, no children. */
 void vm_runner_init(vm_runner *r, uint8_t *win, const vm_code *code);
 /* Drops ranges and children (keeps the allocations for reuse). */

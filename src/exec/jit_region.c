@@ -1,0 +1,226 @@
+/*
+ * jit_region.c -- the translator's regions: which instructions one native
+ * function holds, and that function's frame around the lowered
+ * instructions.
+ *
+ * A region is named by its entry instruction and holds every
+ * instruction reachable from it along direct edges: fall-through, direct
+ * (DIR-mode) branch targets, `bl` targets, and the return points of the
+ * `bl`s it contains (reached back through `br:j (link)`).  It becomes one
+ * LLVM function  i32 fn(jit_ctx *ctx, i8 *win)  with one basic block per
+ * DISA instruction, so loops are LLVM loops and run wholly in native code.
+ *
+ * Control.  Direct jumps are LLVM branches.  Indirect jumps (IND/DISP jump
+ * operands) go to the region's dispatch block: a switch over the addresses
+ * of the region's entry and return points; any other address leaves the
+ * function with JIT_CONTINUE and ctx->next/ctx->from, and jit_run looks the
+ * address up (not an instruction start: VM_FAULT_EXEC raised at the jump)
+ * and enters the region named by it.
+ *
+ * jit_region_module builds one region into one module; jit.c optimises,
+ * compiles and caches it.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "exec/jit_ir.h"
+#include "util/alloc.h"
+
+/* ---- regions ------------------------------------------------------------ */
+
+/* Adds insn i to the region (once); case marks it a dispatch target. */
+static void region_add(jb *b, uint32_t i, int is_case)
+{
+    if (i == VM_NO_INSN)
+        return;
+    if (!b->in_region[i])
+        b->list[b->nlist++] = i;
+    if (b->in_region[i] < 1 + is_case)
+        b->in_region[i] = (uint8_t)(1 + is_case);
+}
+
+/* Finds the region of entry: everything reachable along direct edges,
+ * with the return points of its bls as further dispatch targets. */
+static void region_find(jb *b, uint32_t entry)
+{
+    region_add(b, entry, 1);
+    for (size_t k = 0; k < b->nlist; k++) {
+        const vm_insn *in = &b->code->insns[b->list[k]];
+        switch (in->op) {
+        case ISA_OP_EXIT:
+            break;
+        case ISA_OP_BR:
+            region_add(b, in->target, 0);
+            if (in->opt != ISA_OPT_J)
+                region_add(b, in->next, 0);
+            break;
+        case ISA_OP_BL:
+            region_add(b, in->target, 0);
+            region_add(b, in->next, 1);
+            break;
+        default:
+            region_add(b, in->next, 0);
+            break;
+        }
+    }
+}
+
+/* ---- the region function ----------------------------------------------- */
+
+/* Sets up the types of b (in b->cx). */
+static void init_types(jb *b)
+{
+    b->i1 = LLVMInt1TypeInContext(b->cx);
+    b->i8 = LLVMInt8TypeInContext(b->cx);
+    b->i32 = LLVMInt32TypeInContext(b->cx);
+    b->i64 = LLVMInt64TypeInContext(b->cx);
+    b->dbl = LLVMDoubleTypeInContext(b->cx);
+    b->ptr = LLVMPointerTypeInContext(b->cx, 0);
+    LLVMTypeRef fa[2] = {b->ptr, b->ptr};
+    b->fnty = LLVMFunctionType(b->i32, fa, 2, 0);
+    LLVMTypeRef wa[3] = {b->ptr, b->i64, b->i64};
+    b->write_ty = LLVMFunctionType(b->i32, wa, 3, 0);
+    LLVMTypeRef na[7] = {b->ptr, b->ptr, b->i64, b->i64, b->i64, b->i64,
+                         b->i64};
+    b->newr_ty = LLVMFunctionType(b->i32, na, 7, 0);
+    LLVMTypeRef ra[4] = {b->ptr, b->i32, b->i64, b->i64};
+    b->raise_ty = LLVMFunctionType(b->i32, ra, 4, 0);
+    LLVMTypeRef ia[2] = {b->ptr, b->i64};
+    b->isinsn_ty = LLVMFunctionType(b->i32, ia, 2, 0);
+    LLVMTypeRef da[2] = {b->dbl, b->dbl};
+    b->fmod_ty = LLVMFunctionType(b->dbl, da, 2, 0);
+}
+
+/* The branch-weight metadata that marks a second successor cold. */
+static LLVMValueRef cold_weights(jb *b)
+{
+    LLVMMetadataRef md[3] = {
+        LLVMMDStringInContext2(b->cx, "branch_weights", 14),
+        LLVMValueAsMetadata(k32(b, 1u << 20)),
+        LLVMValueAsMetadata(k32(b, 1))};
+    return LLVMMetadataAsValue(b->cx, LLVMMDNodeInContext2(b->cx, md, 3));
+}
+
+/* Builds the block that returns VM_EXIT_FAULT for a fault already
+ * recorded (newr). */
+static void build_fault_block(jb *b)
+{
+    b->raised_bb = new_bb(b, "raised");
+    LLVMPositionBuilderAtEnd(b->b, b->raised_bb);
+    LLVMBuildRet(b->b, k32(b, VM_EXIT_FAULT));
+}
+
+/* Builds the dispatch block: a switch over the region's dispatch targets;
+ * any other address spills the promoted words and returns JIT_CONTINUE
+ * with ctx->next and ctx->from. */
+static void build_dispatch(jb *b)
+{
+    LLVMBasicBlockRef out = new_bb(b, "leave");
+    b->disp_bb = new_bb(b, "dispatch");
+    LLVMPositionBuilderAtEnd(b->b, b->disp_bb);
+    b->d_to = LLVMBuildPhi(b->b, b->i64, "to");
+    b->d_from = LLVMBuildPhi(b->b, b->i64, "from");
+    b->d_sw = LLVMBuildSwitch(b->b, b->d_to, out, 8);
+    LLVMPositionBuilderAtEnd(b->b, out);
+    jit_spill(b);
+    ctx_store(b, offsetof(jit_ctx, next), b->d_to);
+    ctx_store(b, offsetof(jit_ctx, from), b->d_from);
+    LLVMBuildRet(b->b, k32(b, JIT_CONTINUE));
+}
+
+/* Creates the region function `i32 name(ptr noalias ctx, ptr win)`, its
+ * entry block (with the promoted words' allocas), fault and dispatch
+ * blocks, and one block per region insn. */
+static void build_skeleton(jb *b, const char *name, uint32_t entry)
+{
+    b->fn = LLVMAddFunction(b->m, name, b->fnty);
+    b->ctx = LLVMGetParam(b->fn, 0);
+    b->win = LLVMGetParam(b->fn, 1);
+    unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
+    LLVMAddAttributeAtIndex(b->fn, 1,
+                            LLVMCreateEnumAttribute(b->cx, noalias, 0));
+    LLVMBasicBlockRef start = new_bb(b, "entry");
+    LLVMPositionBuilderAtEnd(b->b, start);
+    jit_promote_slots(b);
+    build_fault_block(b);
+    build_dispatch(b);
+    for (size_t k = 0; k < b->nlist; k++) {
+        uint32_t i = b->list[k];
+        char bn[32];
+        snprintf(bn, sizeof bn, "i%" PRIx64, b->code->insns[i].pc);
+        b->blk[i] = new_bb(b, bn);
+        if (b->in_region[i] == 2)
+            LLVMAddCase(b->d_sw, k64(b, b->code->insns[i].pc), b->blk[i]);
+    }
+    LLVMPositionBuilderAtEnd(b->b, start);
+    LLVMBuildBr(b->b, b->blk[entry]);
+}
+
+/* Emits the region's function body. */
+static void build_body(jb *b)
+{
+    for (size_t k = 0; k < b->nlist; k++) {
+        b->in = &b->code->insns[b->list[k]];
+        LLVMPositionBuilderAtEnd(b->b, b->blk[b->list[k]]);
+        jit_lower_insn(b);
+    }
+}
+
+/* Frees what building a region allocated (b->m, once made, belongs to
+ * the caller). */
+static void region_free(jb *b)
+{
+    if (b->b)
+        LLVMDisposeBuilder(b->b);
+    dvm_free(b->in_region);
+    dvm_free(b->list);
+    dvm_free(b->blk);
+    dvm_free(b->pro);
+    dvm_free(b->slot);
+    dvm_free(b->dirty);
+}
+
+/* Allocates the per-instruction tables of b for code of n insns and
+ * finds the region of entry with its promoted words.  Returns 0, or -1
+ * out of memory. */
+static int region_plan(jb *b, size_t n, uint32_t entry)
+{
+    b->in_region = dvm_calloc(n, 1);
+    b->list = dvm_malloc(n * sizeof *b->list);
+    b->blk = dvm_calloc(n, sizeof *b->blk);
+    if (!b->in_region || !b->list || !b->blk)
+        return -1;
+    region_find(b, entry);
+    return jit_promote_find(b);
+}
+
+dvm_status jit_region_module(const jit_target *t, LLVMContextRef cx,
+                             uint32_t entry, const char *name,
+                             LLVMModuleRef *out, size_t *size)
+{
+    assert(t && t->code && entry < t->code->ninsns && out && size);
+    jb b;
+    memset(&b, 0, sizeof b);
+    b.code = t->code;
+    b.cx = cx;
+    b.nan_bits = t->nan_bits;
+    dvm_status st = DVM_OK;
+    if (region_plan(&b, t->code->ninsns, entry)) {
+        st = status_set(DVM_ENOMEM, "translator: out of memory");
+        goto done;
+    }
+    b.m = LLVMModuleCreateWithNameInContext(name, cx);
+    LLVMSetTarget(b.m, t->triple);
+    LLVMSetDataLayout(b.m, t->layout);
+    b.b = LLVMCreateBuilderInContext(cx);
+    init_types(&b);
+    b.unlikely = cold_weights(&b);
+    build_skeleton(&b, name, entry);
+    build_body(&b);
+    *out = b.m;
+    *size = b.nlist;
+done:
+    region_free(&b);
+    return st;
+}
