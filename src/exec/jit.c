@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <llvm-c/Analysis.h>
@@ -40,15 +41,25 @@
 #include "exec/jit_ir.h"
 #include "util/alloc.h"
 
+enum {
+    JIT_COUNT_NATIVE = INT32_MAX / 2,   /* count of a translated entry */
+    JIT_COUNT_NEVER = INT32_MIN,        /* ... of one never translated */
+};
+
 struct jit_engine {
     const vm_code *code;
-    LLVMOrcLLJITRef lljit;
-    LLVMTargetMachineRef tm;    /* the optimiser's view of the host */
-    pthread_mutex_t lock;       /* serialises translation */
+    jit_limits lim;
+    pthread_mutex_t lock;       /* serialises translation and decisions */
+    LLVMOrcLLJITRef lljit;      /* made at the first translation */
+    LLVMTargetMachineRef tm;    /* ... the optimiser's view of the host */
+    int llvm_broken;            /* ... making them failed */
     uint64_t nan_bits;          /* the host's default NaN */
     jit_fn *fns;                /* per insn: region entry, or NULL */
-    uint8_t *bad;               /* per insn: translation failed */
-    unsigned nregions;
+    uint8_t *bad;               /* per insn: never to be translated */
+    uint8_t *sized;             /* per insn: threshold raised by its size */
+    int32_t *count;             /* per insn: entries (vm_tier) */
+    vm_tier tier;
+    jit_stats stats;            /* under lock */
 };
 
 /* ---- the engine ---------------------------------------------------------- */
@@ -81,21 +92,29 @@ static dvm_status optimise(jit_engine *j, LLVMModuleRef m, size_t size)
     return err ? llvm_fail(err, "optimising") : DVM_OK;
 }
 
-static dvm_status translate(jit_engine *j, uint32_t entry, jit_fn *out)
+static dvm_status make_llvm(jit_engine *j);
+
+/* Translates the region of entry and returns its native code in *out and
+ * its size in *size.  Under j's lock. */
+static dvm_status translate(jit_engine *j, uint32_t entry, jit_fn *out,
+                            size_t *size)
 {
+    dvm_status st = make_llvm(j);
+    if (st)
+        return st;
     char name[32];
-    snprintf(name, sizeof name, "dvm_region_%u", j->nregions++);
+    snprintf(name, sizeof name, "dvm_region_%llu",
+             (unsigned long long)j->stats.regions);
     LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
     LLVMContextRef cx = LLVMOrcThreadSafeContextGetContext(tsc);
     LLVMModuleRef m = NULL;
-    size_t size = 0;
     jit_target t = {j->code, j->nan_bits,
                     LLVMOrcLLJITGetTripleString(j->lljit),
-                    LLVMOrcLLJITGetDataLayoutStr(j->lljit)};
-    dvm_status st = jit_region_module(&t, cx, entry, name, &m, &size);
-    if (st)
+                    LLVMOrcLLJITGetDataLayoutStr(j->lljit),
+                    j->lim.region_max};
+    if ((st = jit_region_module(&t, cx, entry, name, &m, size)))
         goto err_ctx;
-    if ((st = optimise(j, m, size))) {
+    if ((st = optimise(j, m, *size))) {
         LLVMDisposeModule(m);
         goto err_ctx;
     }
@@ -115,21 +134,74 @@ err_ctx:
     return st;
 }
 
-/* The native entry of the region of insn i, translating it on first use;
- * NULL when it cannot be translated (the caller interprets instead). */
+/* Adds one to insn i's count; true when it passed the threshold. */
+static int count_hot(jit_engine *j, uint32_t i)
+{
+    uint32_t c = (uint32_t)__atomic_load_n(&j->count[i], __ATOMIC_RELAXED);
+    int32_t n = (int32_t)(c + 1u);
+    __atomic_store_n(&j->count[i], n, __ATOMIC_RELAXED);
+    return n > j->tier.hot;
+}
+
+/* Sets insn i's count (see JIT_COUNT_*). */
+static void count_set(jit_engine *j, uint32_t i, int32_t n)
+{
+    __atomic_store_n(&j->count[i], n, __ATOMIC_RELAXED);
+}
+
+/* True when the hot insn i must wait for more entries: the first time it
+ * is hot, its threshold grows by hot_per_insn per insn of its region
+ * (the count is set back by that much).  Under j's lock. */
+static int wait_for_size(jit_engine *j, uint32_t i)
+{
+    if (j->sized[i] || j->lim.hot_per_insn == 0)
+        return 0;
+    j->sized[i] = 1;
+    uint64_t more = (uint64_t)jit_region_size(j->code, i, j->lim.region_max) *
+                    j->lim.hot_per_insn;
+    if (more > (uint64_t)INT32_MAX / 2)
+        more = INT32_MAX / 2;
+    count_set(j, i, (int32_t)(j->tier.hot - (int64_t)more));
+    return more > 0;
+}
+
+/* True when the limits let j translate one more region. */
+static int within_budget(const jit_engine *j)
+{
+    return j->stats.regions < j->lim.regions &&
+           j->stats.insns < j->lim.budget;
+}
+
+/* Decides on the hot insn i under j's lock: translates its region, or
+ * waits for more entries, or refuses for good (over budget, failed). */
+static jit_fn decide(jit_engine *j, uint32_t i)
+{
+    jit_fn fn = j->fns[i];
+    size_t size = 0;
+    if (fn || j->bad[i] || wait_for_size(j, i))
+        return fn;
+    if (within_budget(j) && translate(j, i, &fn, &size) == DVM_OK) {
+        j->stats.regions++;
+        j->stats.insns += size;
+        __atomic_store_n(&j->fns[i], fn, __ATOMIC_RELEASE);
+        count_set(j, i, JIT_COUNT_NATIVE);
+    } else {
+        __atomic_store_n(&j->bad[i], 1, __ATOMIC_RELEASE);
+        count_set(j, i, JIT_COUNT_NEVER);
+    }
+    return fn;
+}
+
+/* The native entry of the region of insn i, entered once more: its code
+ * when translated, or translated now when i is hot; NULL to interpret. */
 static jit_fn region(jit_engine *j, uint32_t i)
 {
     jit_fn fn = __atomic_load_n(&j->fns[i], __ATOMIC_ACQUIRE);
-    if (fn || __atomic_load_n(&j->bad[i], __ATOMIC_ACQUIRE))
+    if (fn || __atomic_load_n(&j->bad[i], __ATOMIC_ACQUIRE) ||
+        !count_hot(j, i))
         return fn;
     pthread_mutex_lock(&j->lock);
-    fn = j->fns[i];
-    if (!fn && !j->bad[i]) {
-        if (translate(j, i, &fn) == DVM_OK)
-            __atomic_store_n(&j->fns[i], fn, __ATOMIC_RELEASE);
-        else
-            __atomic_store_n(&j->bad[i], 1, __ATOMIC_RELEASE);
-    }
+    fn = decide(j, i);
     pthread_mutex_unlock(&j->lock);
     return fn;
 }
@@ -199,52 +271,122 @@ static dvm_status make_lljit(jit_engine *j)
     return DVM_OK;
 }
 
+/* Disposes of j's LLJIT (and the code it holds), if any. */
+static void drop_lljit(jit_engine *j)
+{
+    if (!j->lljit)
+        return;
+    LLVMErrorRef err = LLVMOrcDisposeLLJIT(j->lljit);
+    if (err)
+        LLVMConsumeError(err);
+    j->lljit = NULL;
+}
+
+/* Makes j's target machine and LLJIT on the first translation (a program
+ * that never gets hot never pays for them).  Under j's lock. */
+static dvm_status make_llvm(jit_engine *j)
+{
+    if (j->lljit)
+        return DVM_OK;
+    if (j->llvm_broken)
+        return status_set(DVM_EUNSUPP, "translator: no JIT");
+    dvm_status st = make_tm(&j->tm);
+    if (!st && (st = make_lljit(j)))
+        drop_lljit(j);
+    j->llvm_broken = st != DVM_OK;
+    return st;
+}
+
+/* The limits the environment asks for: DVM_JIT unset or "tiered", or
+ * "eager".  Returns DVM_EINVAL for anything else. */
+static dvm_status env_limits(jit_limits *l)
+{
+    const char *v = getenv("DVM_JIT");
+    if (!v || !*v || !strcmp(v, "tiered"))
+        *l = jit_limits_tiered();
+    else if (!strcmp(v, "eager"))
+        *l = jit_limits_eager();
+    else
+        return status_set(DVM_EINVAL, "DVM_JIT=%s: expected tiered or eager",
+                          v);
+    return DVM_OK;
+}
+
 dvm_status jit_create(const vm_code *code, jit_engine **out)
 {
-    assert(code && out);
+    jit_limits l;
+    dvm_status st = env_limits(&l);
+    return st ? st : jit_create_limits(code, &l, out);
+}
+
+/* Frees j and what it owns. */
+static void engine_free(jit_engine *j)
+{
+    drop_lljit(j);
+    if (j->tm)
+        LLVMDisposeTargetMachine(j->tm);
+    dvm_free(j->fns);
+    dvm_free(j->bad);
+    dvm_free(j->sized);
+    dvm_free(j->count);
+    dvm_free(j);
+}
+
+dvm_status jit_create_limits(const vm_code *code, const jit_limits *l,
+                             jit_engine **out)
+{
+    assert(code && l && l->region_max > 0 && l->hot <= INT32_MAX / 2 && out);
     if (!jit_available())
         return status_set(DVM_EUNSUPP, "translator: LLVM has no native "
                           "target here (use --engine interp)");
     jit_engine *j = dvm_calloc(1, sizeof *j);
     if (!j)
         return status_set(DVM_ENOMEM, "translator: out of memory");
+    size_t n = code->ninsns + 1;
     j->code = code;
+    j->lim = *l;
     j->nan_bits = host_default_nan();
-    j->fns = dvm_calloc(code->ninsns + 1, sizeof *j->fns);
-    j->bad = dvm_calloc(code->ninsns + 1, 1);
-    dvm_status st = DVM_ENOMEM;
-    if (!j->fns || !j->bad) {
-        status_set(st, "translator: out of memory");
-        goto err_engine;
+    j->fns = dvm_calloc(n, sizeof *j->fns);
+    j->bad = dvm_calloc(n, 1);
+    j->sized = dvm_calloc(n, 1);
+    j->count = dvm_calloc(n, sizeof *j->count);
+    if (!j->fns || !j->bad || !j->sized || !j->count) {
+        engine_free(j);
+        return status_set(DVM_ENOMEM, "translator: out of memory");
     }
-    if ((st = make_tm(&j->tm)) || (st = make_lljit(j)))
-        goto err_engine;
+    j->tier = (vm_tier){j->count, (int32_t)l->hot};
     pthread_mutex_init(&j->lock, NULL);
     *out = j;
     return DVM_OK;
-err_engine:
-    if (j->lljit)
-        LLVMOrcDisposeLLJIT(j->lljit);
-    if (j->tm)
-        LLVMDisposeTargetMachine(j->tm);
-    dvm_free(j->fns);
-    dvm_free(j->bad);
-    dvm_free(j);
-    return st;
 }
 
 void jit_destroy(jit_engine *j)
 {
     if (!j)
         return;
-    LLVMErrorRef err = LLVMOrcDisposeLLJIT(j->lljit);
-    if (err)
-        LLVMConsumeError(err);
-    LLVMDisposeTargetMachine(j->tm);
     pthread_mutex_destroy(&j->lock);
-    dvm_free(j->fns);
-    dvm_free(j->bad);
-    dvm_free(j);
+    engine_free(j);
+}
+
+jit_stats jit_stats_get(const jit_engine *j)
+{
+    assert(j);
+    jit_stats s;
+    pthread_mutex_lock((pthread_mutex_t *)&j->lock);
+    s = j->stats;
+    pthread_mutex_unlock((pthread_mutex_t *)&j->lock);
+    return s;
+}
+
+/* Interprets r from insn *i until it exits (returns the exit) or reaches
+ * an instruction that is hot or translated (returns VM_EXIT_HOT, *i it). */
+static int interpret(jit_engine *j, vm_runner *r, uint32_t *i)
+{
+    uint32_t at = 0;
+    int rc = interp_run_tier(r, *i, &j->tier, &at);
+    if (rc == VM_EXIT_HOT)
+        *i = at;
+    return rc;
 }
 
 int jit_run(jit_engine *j, vm_runner *r, uint64_t fi)
@@ -256,8 +398,14 @@ int jit_run(jit_engine *j, vm_runner *r, uint64_t fi)
     jit_ctx c = {r, 0, 0, 0, 0};
     for (;;) {
         jit_fn fn = region(j, i);
-        if (!fn)                /* untranslatable: the state is memory */
-            return interp_run(r, j->code->insns[i].pc);
+        if (!fn) {              /* the state is memory and i: interpret */
+            int rc = interpret(j, r, &i);
+            if (rc != VM_EXIT_HOT)
+                return rc;
+            if (__atomic_load_n(&j->fns[i], __ATOMIC_ACQUIRE))
+                count_set(j, i, JIT_COUNT_NATIVE);  /* no creeping up */
+            continue;
+        }
         int rc = fn(&c, r->win);
         if (rc != JIT_CONTINUE)
             return rc;

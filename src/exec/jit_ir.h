@@ -66,6 +66,7 @@ typedef struct jb {
     uint8_t *in_region;         /* per insn: 1 in region, 2 also a case */
     uint32_t *list;             /* region insns in discovery order */
     size_t nlist;
+    size_t max;                 /* ... at most this many */
     LLVMBasicBlockRef *blk;     /* per insn: its block, or NULL */
     LLVMBasicBlockRef disp_bb;
     LLVMBasicBlockRef raised_bb;        /* returns VM_EXIT_FAULT */
@@ -87,6 +88,7 @@ typedef struct jit_target {
     uint64_t nan_bits;          /* the host's default NaN */
     const char *triple;         /* the JIT's target triple ... */
     const char *layout;         /* ... and data layout */
+    size_t region_max;          /* instructions in one region, at most */
 } jit_target;
 
 /* ---- jit_region.c ------------------------------------------------------- */
@@ -98,6 +100,11 @@ typedef struct jit_target {
 dvm_status jit_region_module(const jit_target *t, LLVMContextRef cx,
                              uint32_t entry, const char *name,
                              LLVMModuleRef *out, size_t *size);
+
+/* The number of instructions the region of entry would hold (at most
+ * region_max), or 0 out of memory. */
+size_t jit_region_size(const vm_code *code, uint32_t entry,
+                       size_t region_max);
 
 /* ---- jit_lower.c -------------------------------------------------------- */
 

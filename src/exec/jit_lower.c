@@ -342,6 +342,18 @@ static void goto_dispatch(jb *b, LLVMValueRef t)
     LLVMAddIncoming(b->d_from, &pc, &from, 1);
 }
 
+/* Continues at instruction i: a branch to its block, or, when i lies
+ * outside the region (a region is bounded in size), a jump out through
+ * the dispatch block (which leaves with i's address). */
+static void go_insn(jb *b, uint32_t i)
+{
+    assert(i != VM_NO_INSN);
+    if (b->blk[i])
+        LLVMBuildBr(b->b, b->blk[i]);
+    else
+        goto_dispatch(b, k64(b, b->code->insns[i].pc));
+}
+
 /* Continues at the next instruction, or raises the fall-off fault (at the
  * current instruction, address next_pc). */
 static void fall_through(jb *b)
@@ -351,8 +363,7 @@ static void fall_through(jb *b)
         fault_now(b, VM_FAULT_EXEC, k64(b, in->next_pc));
         return;
     }
-    assert(b->blk[in->next]);
-    LLVMBuildBr(b->b, b->blk[in->next]);
+    go_insn(b, in->next);
 }
 
 /* Jumps through jump operand o (DIR: a branch to the known target or an
@@ -365,12 +376,12 @@ static void jump(jb *b, const isa_operand *o)
     } else if (in->target == VM_NO_INSN) {
         fault_now(b, VM_FAULT_EXEC, k64(b, o->value));
     } else {
-        assert(b->blk[in->target]);
-        LLVMBuildBr(b->b, b->blk[in->target]);
+        go_insn(b, in->target);
     }
 }
 
 /* ---- instructions -------------------------------------------------------- */
+
 #if !defined(__x86_64__)
 /* The bits of double x with its quiet bit set. */
 static LLVMValueRef quiet_bits(jb *b, LLVMValueRef x)
@@ -613,7 +624,7 @@ static void emit_bl(jb *b)
     if (to)
         goto_dispatch(b, to);
     else
-        LLVMBuildBr(b->b, b->blk[in->target]);
+        go_insn(b, in->target);
 }
 
 /* newr: the four 64-bit operand values left to right, the promoted words

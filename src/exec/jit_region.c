@@ -34,8 +34,11 @@ static void region_add(jb *b, uint32_t i, int is_case)
 {
     if (i == VM_NO_INSN)
         return;
-    if (!b->in_region[i])
+    if (!b->in_region[i]) {
+        if (b->nlist >= b->max)
+            return;             /* full: a jump there leaves the region */
         b->list[b->nlist++] = i;
+    }
     if (b->in_region[i] < 1 + is_case)
         b->in_region[i] = (uint8_t)(1 + is_case);
 }
@@ -187,12 +190,28 @@ static void region_free(jb *b)
 static int region_plan(jb *b, size_t n, uint32_t entry)
 {
     b->in_region = dvm_calloc(n, 1);
-    b->list = dvm_malloc(n * sizeof *b->list);
+    b->list = dvm_malloc((n < b->max ? n : b->max) * sizeof *b->list);
     b->blk = dvm_calloc(n, sizeof *b->blk);
     if (!b->in_region || !b->list || !b->blk)
         return -1;
     region_find(b, entry);
     return jit_promote_find(b);
+}
+
+size_t jit_region_size(const vm_code *code, uint32_t entry,
+                       size_t region_max)
+{
+    assert(code && entry < code->ninsns && region_max > 0);
+    jb b;
+    memset(&b, 0, sizeof b);
+    b.code = code;
+    b.max = region_max;
+    b.in_region = dvm_calloc(code->ninsns, 1);
+    b.list = dvm_malloc(region_max * sizeof *b.list);
+    if (b.in_region && b.list)
+        region_find(&b, entry);
+    region_free(&b);
+    return b.nlist;
 }
 
 dvm_status jit_region_module(const jit_target *t, LLVMContextRef cx,
@@ -205,6 +224,7 @@ dvm_status jit_region_module(const jit_target *t, LLVMContextRef cx,
     b.code = t->code;
     b.cx = cx;
     b.nan_bits = t->nan_bits;
+    b.max = t->region_max;
     dvm_status st = DVM_OK;
     if (region_plan(&b, t->code->ninsns, entry)) {
         st = status_set(DVM_ENOMEM, "translator: out of memory");

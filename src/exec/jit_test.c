@@ -214,19 +214,26 @@ static void both_at(const tprog *t, init_fn init, int entry, outcome *o)
 {
     dvm_program *p = build(t);
     vm_code *c;
-    jit_engine *j;
+    jit_engine *j, *m;
+    jit_limits eager = jit_limits_eager(), mixed = jit_limits_eager();
+    mixed.hot = 1;              /* both tiers, crossing at every jump */
+    mixed.region_max = 8;
     assert_int_equal(code_build(p, &c), 0);
-    assert_int_equal(jit_create(c, &j), 0);
+    assert_int_equal(jit_create_limits(c, &eager, &j), 0);
+    assert_int_equal(jit_create_limits(c, &mixed, &m), 0);
     uint64_t fi = entry < 0 ? CODE + 1 : c->insns[entry].pc;
     outcome oj;
     run_one(p, c, NULL, init, fi, o);
-    run_one(p, c, j, init, fi, &oj);
-    same(o, &oj);
-    outcome_free(&oj);
-    run_one(p, c, j, init, fi, &oj);        /* cached translation */
+    for (int k = 0; k < 2; k++) {           /* then cached translations */
+        run_one(p, c, j, init, fi, &oj);
+        same(o, &oj);
+        outcome_free(&oj);
+    }
+    run_one(p, c, m, init, fi, &oj);
     same(o, &oj);
     outcome_free(&oj);
     jit_destroy(j);
+    jit_destroy(m);
     code_free(c);
     program_free(p);
 }
