@@ -47,7 +47,7 @@ typedef struct jit_stats {
 /* The tiered defaults (docs/performance.md says how they were chosen). */
 static inline jit_limits jit_limits_tiered(void)
 {
-    return (jit_limits){.hot = 2000, .hot_per_insn = 200, .region_max = 2000,
+    return (jit_limits){.hot = 10000, .hot_per_insn = 16, .region_max = 2000,
                         .regions = 4096, .budget = 1u << 18};
 }
 

@@ -63,7 +63,7 @@ typedef struct jb {
     LLVMTypeRef write_ty, newr_ty, raise_ty, isinsn_ty, fmod_ty;
     LLVMValueRef unlikely;      /* branch weights: second successor cold */
     uint64_t nan_bits;          /* the host's default NaN */
-    uint8_t *in_region;         /* per insn: 1 in region, 2 also a case */
+    uint8_t *in_region;         /* per insn: IN_* bits (jit_region.c) */
     uint32_t *list;             /* region insns in discovery order */
     size_t nlist;
     size_t max;                 /* ... at most this many */
