@@ -204,9 +204,13 @@ static void dir_equ(asm_ctx *c, expr_cursor *cur, int col, int arg)
     (void)col;
     (void)arg;
     const lex_token *name = name_arg(c, cur);
-    if (!name || asm_expect(c, cur, ',', "','") || one_expr(c, cur, &v))
+    if (!name || asm_expect(c, cur, ',', "','"))
         return;
-    asm_define(c, name, v);
+    c->defining = symtab_find(&c->syms, name->text, name->len);
+    dvm_status st = one_expr(c, cur, &v);
+    c->defining = NULL;
+    if (st == DVM_OK)
+        asm_define_constant(c, name, v);
 }
 
 /* .entry E: where the first runner starts (once). */
