@@ -30,6 +30,8 @@
 #define ASM_MAX_INCLUDE_DEPTH 16
 #define ASM_MAX_PASSES 8
 #define ASM_MAX_FILE_BYTES (64u << 20)
+#define ASM_MAX_SOURCE_BYTES (64u << 20)   /* all files, includes counted */
+#define ASM_MAX_LINES (1u << 23)           /* all files, includes counted */
 #define ASM_MAX_BYTES (64u << 20)          /* initialised bytes per program */
 #define ASM_MAX_NAME 4096                  /* image limit on names */
 #define ASM_SR_END DISA_INPUT_BASE         /* segments end at or below */
@@ -82,6 +84,7 @@ typedef struct asm_ctx {
     dvm_status fatal;   /* DVM_ENOMEM once memory ran out */
 
     asm_file *files;    size_t nfiles, filecap;
+    uint64_t src_bytes;             /* read so far, every include counted */
     asm_line *lines;    size_t nlines, linecap;
     size_t cur;         /* index of the line being assembled */
     lex_buf lex;

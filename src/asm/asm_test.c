@@ -373,6 +373,43 @@ static void test_include_depth(void **state)
     remove(dir);
 }
 
+/* Including one 4 MiB file again and again stops at 64 MiB in all (the
+ * sources were unbounded: 40 includes of 60 MB took 3 GB). */
+static void test_include_total(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/asm_testXXXXXX", path[600];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/big.inc", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputc('#', f);
+    for (int i = 0; i < (4 << 20) - 2; i++)
+        fputc('x', f);
+    fputc('\n', f);
+    fclose(f);
+    char *top = dvm_malloc(20 * 20 + 8), *q = top;
+    for (int i = 0; i < 20; i++)
+        q += sprintf(q, ".include \"big.inc\"\n");
+    strcpy(q, "exit\n");
+    write_file(dir, "top.dasm", top);
+    dvm_free(top);
+    snprintf(path, sizeof path, "%s/top.dasm", dir);
+    dvm_program *p = NULL;
+    char *diag;
+    size_t len;
+    f = open_memstream(&diag, &len);
+    assert_int_equal(asm_assemble_file(path, f, &p), DVM_ESYNTAX);
+    fclose(f);
+    assert_non_null(strstr(diag, "top.dasm:16:10: error: "));
+    assert_non_null(strstr(diag, "larger than 64 MiB in all"));
+    free(diag);
+    remove(path);
+    snprintf(path, sizeof path, "%s/big.inc", dir);
+    remove(path);
+    remove(dir);
+}
+
 static void test_eval(void **state)
 {
     (void)state;
@@ -459,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_many_errors),
         cmocka_unit_test(test_include),
         cmocka_unit_test(test_include_depth),
+        cmocka_unit_test(test_include_total),
         cmocka_unit_test(test_eval),
         cmocka_unit_test(test_deep_prefix),
         cmocka_unit_test(test_forward_chain),
