@@ -1,10 +1,12 @@
 /*
- * main.c -- `dvm`: dispatch to a subcommand.
+ * main.c -- `dvm`: dispatch to a subcommand, once standard descriptors
+ * 0-2 are known to be open (util/stdfds.h).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/stdfds.h"
 
 static void usage(FILE *f)
 {
@@ -24,6 +26,12 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* First of all, in the master and in every RComp (the same binary):
+     * a closed standard descriptor must not become the frame store. */
+    if (stdfds_ensure()) {
+        fprintf(stderr, "dvm: %s\n", status_message());
+        return 2;
+    }
     if (argc < 2) {
         usage(stderr);
         return 2;
