@@ -325,6 +325,6 @@ dvm_status dis_write(const dvm_program *p, FILE *out)
     if (st)
         return st;
     if (fflush(out) || ferror(out))
-        return status_set(DVM_EIO, "write error");
+        return status_set_errno(DVM_EIO, "cannot write the listing");
     return DVM_OK;
 }

@@ -217,8 +217,10 @@ static void print_value(int type, const uint8_t *b)
     }
 }
 
-static void print_dumps(const master *m, const run_opts *o,
-                        const uint64_t *addr, const uint64_t *count)
+/* Prints the dumps; returns 0, or 2 with a message when standard output
+ * could not be written. */
+static int print_dumps(const master *m, const run_opts *o,
+                       const uint64_t *addr, const uint64_t *count)
 {
     fflush(stdout);
     for (size_t i = 0; i < o->ndumps; i++) {
@@ -229,7 +231,10 @@ static void print_dumps(const master *m, const run_opts *o,
             print_value(o->dumps[i].type, b);
         }
     }
-    fflush(stdout);
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    fprintf(stderr, "dvm: error writing standard output: %m\n");
+    return 2;
 }
 
 static int default_rcomps(void)
@@ -258,13 +263,14 @@ static int run_program(const dvm_program *p, const run_opts *o)
         return 2;
     }
     dvm_status st = master_run(m);
+    int dumped = 0;
     if (st)
         fprintf(stderr, "dvm: error: %s\n", status_message());
     else
-        print_dumps(m, o, addr, count);
+        dumped = print_dumps(m, o, addr, count);
     if (o->stats)
         master_print_stats(m);
-    rc = st ? 2 : master_get_stats(m)->runners_faulted ? 1 : 0;
+    rc = st || dumped ? 2 : master_get_stats(m)->runners_faulted ? 1 : 0;
     master_destroy(m);
     return rc;
 }

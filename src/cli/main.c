@@ -1,7 +1,9 @@
 /*
  * main.c -- `dvm`: dispatch to a subcommand, once standard descriptors
- * 0-2 are known to be open (util/stdfds.h).
+ * 0-2 are known to be open (util/stdfds.h); a failed write to standard
+ * output is exit status 2 with a message, whatever the subcommand.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,14 +26,23 @@ static void usage(FILE *f)
           f);
 }
 
-int main(int argc, char **argv)
+/* Flushes and closes standard output, so that a failed write (a full
+ * disk, /dev/full, a closed pipe) is an error, not lost output.  Returns
+ * rc, or 2 with a message (none when rc is 2 already: the command has
+ * reported its failure). */
+static int close_stdout(int rc)
 {
-    /* First of all, in the master and in every RComp (the same binary):
-     * a closed standard descriptor must not become the frame store. */
-    if (stdfds_ensure()) {
-        fprintf(stderr, "dvm: %s\n", status_message());
-        return 2;
-    }
+    int bad = ferror(stdout);
+    errno = 0;
+    if ((fclose(stdout) == 0 && !bad) || rc == 2)
+        return rc;
+    fprintf(stderr, "dvm: error writing standard output%s%s\n",
+            errno ? ": " : "", errno ? strerror(errno) : "");
+    return 2;
+}
+
+static int dispatch(int argc, char **argv)
+{
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -52,4 +63,15 @@ int main(int argc, char **argv)
     fprintf(stderr, "dvm: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    /* First of all, in the master and in every RComp (the same binary):
+     * a closed standard descriptor must not become the frame store. */
+    if (stdfds_ensure()) {
+        fprintf(stderr, "dvm: %s\n", status_message());
+        return 2;
+    }
+    return close_stdout(dispatch(argc, argv));
 }
