@@ -691,10 +691,20 @@ static void test_save_load(void **state)
     snprintf(bad, sizeof bad, "%s/sub", dir);
     assert_int_equal(mkdir(bad, 0700), 0);
     p->segs[1].size = 13;
-    assert_int_equal(image_save(p, bad), DVM_EIO);     /* rename fails */
-    assert_non_null(strstr(status_message(), "cannot rename"));
+    assert_int_equal(image_save(p, bad), DVM_EIO);     /* a directory */
+    assert_non_null(strstr(status_message(), "is a directory"));
     assert_int_equal(dir_entries(dir), 2);             /* no temporary */
     rmdir(bad);
+    /* A symbolic link stays a link: the file it names is written. */
+    snprintf(bad, sizeof bad, "%s/link.img", dir);
+    assert_int_equal(symlink("a.img", bad), 0);
+    assert_int_equal(image_save(p, bad), DVM_OK);
+    struct stat sb;
+    assert_int_equal(lstat(bad, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    assert_int_equal(image_load(path, &q), DVM_OK);
+    program_free(q);
+    unlink(bad);
     unlink(path);
     rmdir(dir);
     program_free(p);
