@@ -125,8 +125,9 @@ static dvm_status check_name(const char *s, const char *what, size_t i)
     return DVM_OK;
 }
 
-/* Checks instruction j of segment i: inside, decodable, after the previous
- * one (which ended at *end); advances *end past it. */
+/* Checks instruction j of segment i: inside, decodable, in the assembler's
+ * one form (so it disassembles to source that assembles to the same bytes),
+ * after the previous one (which ended at *end); advances *end past it. */
 static dvm_status check_insn(const prog_segment *s, size_t i, uint64_t j,
                              uint64_t *end)
 {
@@ -145,7 +146,8 @@ static dvm_status check_insn(const prog_segment *s, size_t i, uint64_t j,
                           (ull)j, off, (ull)s->size);
     isa_insn insn;
     size_t n;
-    if (isa_decode(s->bytes + off, s->size - off, &insn, &n)) {
+    if (isa_decode(s->bytes + off, s->size - off, &insn, &n) ||
+        isa_check_canonical(&insn)) {
         char why[256];
         snprintf(why, sizeof why, "%s", status_message());
         return status_set(DVM_EFORMAT, "image: segment %zu: instruction %llu "
