@@ -143,13 +143,27 @@ static const prog_channel *find_channel(const dvm_program *p, const char *n)
     return NULL;
 }
 
-/* Checks bindings against the program's channels; input files must be
- * readable now. */
+/* True when the channel of b[k] was bound before, in b[0..k). */
+static int bound_before(const master_binding *b, size_t k)
+{
+    for (size_t j = 0; j < k; j++)
+        if (!strcmp(b[j].name, b[k].name))
+            return 1;
+    return 0;
+}
+
+/* Checks bindings against the program's channels (each bound once); input
+ * files must be readable now. */
 static int check_bindings(const dvm_program *p, const run_opts *o)
 {
     for (size_t i = 0; i < o->nin + o->nout; i++) {
         int in = i < o->nin;
         const master_binding *b = in ? &o->in[i] : &o->out[i - o->nin];
+        if (bound_before(in ? o->in : o->out, in ? i : i - o->nin)) {
+            fprintf(stderr, "dvm: channel '%s' is bound twice (--%s %s=...)"
+                    "\n", b->name, in ? "in" : "out", b->name);
+            return 2;
+        }
         const prog_channel *c = find_channel(p, b->name);
         if (!c || c->dir != (in ? PROG_CHAN_IN : PROG_CHAN_OUT)) {
             fprintf(stderr, "dvm: %s: the program declares no %s channel "
