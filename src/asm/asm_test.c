@@ -258,6 +258,8 @@ static void test_errors(void **state)
         {".channel a, 0x20000000, out\n", "t.dasm:1:1: error:",
          "private region"},
         {".channel a, 0x100, in\n", "t.dasm:1:1: error:", "input windows"},
+        {".channel a, 0x3FFFFFFFEFF8, in\n", "t.dasm:1:1: error:",
+         "need room for one"},
         {".channel a, 0x100, both\n", "t.dasm:1:20: error:", "'in' or"},
         {".data\nexit\n", "t.dasm:2:1: error:", "belong in .text"},
         {"x = 1 +\n", "t.dasm:1:8: error:", "expected a number"},

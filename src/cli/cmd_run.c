@@ -4,8 +4,9 @@
  *
  * Everything that can be checked before the run is checked before the run:
  * options, the program (assembled or loaded), channel bindings (a bound
- * input file that cannot be read is an error before anything runs), dump
- * expressions.  Then the master runs the program; its output is emitted
+ * input file that cannot be read, is a directory or does not fit its
+ * window is an error before anything runs; a pipe is read whole first, see
+ * io/input.h), dump expressions.  Then the master runs the program; its output is emitted
  * while it runs; the dumps are printed after the run and all its output.
  */
 #define _GNU_SOURCE
@@ -18,12 +19,14 @@
 #include "asm/asm.h"
 #include "cli/cli.h"
 #include "exec/jit.h"
+#include "io/input.h"
 #include "isa/isa.h"
 #include "sched/master.h"
 #include "util/alloc.h"
 
 #define RUN_MAX_DUMPS 64
 #define RUN_MAX_BINDINGS 32
+#define RUN_IN_WAIT_S 30        /* default bound on the wait for piped input */
 
 typedef struct run_dump {
     const char *addr_expr, *count_expr;
@@ -40,14 +43,20 @@ typedef struct run_opts {
     size_t ndumps;
     master_binding in[RUN_MAX_BINDINGS], out[RUN_MAX_BINDINGS];
     size_t nin, nout;
+    int in_wait_s;              /* --in-wait */
+    /* Inputs as opened before the run (io/input.h): the descriptors, -1
+     * until opened, and the /dev/fd paths the RComps open. */
+    int infd[RUN_MAX_BINDINGS];
+    char inpath[RUN_MAX_BINDINGS][32];
 } run_opts;
 
 static int run_usage(const char *msg, const char *arg)
 {
     fprintf(stderr, "dvm run: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
     fprintf(stderr, "usage: dvm run [-n N] [--engine interp|jit] [--dump "
-            "ADDR:COUNT:TYPE]... [--in NAME=FILE]... [--out NAME=FILE]... "
-            "[--stats] [--trace FILE] PROG.dasm|PROG.dvm\n");
+            "ADDR:COUNT:TYPE]... [--in NAME=FILE]... [--in-wait SECONDS] "
+            "[--out NAME=FILE]... [--stats] [--trace FILE] "
+            "PROG.dasm|PROG.dvm\n");
     return 2;
 }
 
@@ -92,7 +101,7 @@ static int parse_args(int argc, char **argv, run_opts *o)
         int takes = !strcmp(a, "-n") || !strcmp(a, "--rcomps") ||
                     !strcmp(a, "--engine") || !strcmp(a, "--dump") ||
                     !strcmp(a, "--in") || !strcmp(a, "--out") ||
-                    !strcmp(a, "--trace");
+                    !strcmp(a, "--trace") || !strcmp(a, "--in-wait");
         if (takes && !v)
             return run_usage("option needs a value", a);
         if (!strcmp(a, "-n") || !strcmp(a, "--rcomps")) {
@@ -119,6 +128,12 @@ static int parse_args(int argc, char **argv, run_opts *o)
             (*n)++;
         } else if (!strcmp(a, "--trace")) {
             o->trace = v;
+        } else if (!strcmp(a, "--in-wait")) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || end == v || n < 1 || n > 86400)
+                return run_usage("bad --in-wait (1..86400 seconds)", v);
+            o->in_wait_s = (int)n;
         } else if (!strcmp(a, "--stats")) {
             o->stats = 1;
             continue;
@@ -152,9 +167,32 @@ static int bound_before(const master_binding *b, size_t k)
     return 0;
 }
 
-/* Checks bindings against the program's channels (each bound once); input
- * files must be readable now. */
-static int check_bindings(const dvm_program *p, const run_opts *o)
+/* The bytes the window of input channel c holds (DISA.md 8.2: its length
+ * at ADDR, its bytes from ADDR + 8 up to the system page). */
+static uint64_t input_window(const prog_channel *c)
+{
+    return c->addr + 8 < DISA_SYSPAGE ? DISA_SYSPAGE - c->addr - 8 : 0;
+}
+
+/* Opens input binding i, which the RComps then read as /dev/fd/N: a
+ * file that cannot be read, a directory, a file larger than its window,
+ * a pipe that does not end, are errors now.  Returns 0 or 2 (printed). */
+static int open_input(const prog_channel *c, run_opts *o, size_t i)
+{
+    uint64_t len;
+    if (io_input_open(o->in[i].path, o->in[i].name, input_window(c),
+                      o->in_wait_s * 1000, &o->infd[i], &len)) {
+        fprintf(stderr, "dvm: %s\n", status_message());
+        return 2;
+    }
+    io_input_path(o->infd[i], o->inpath[i]);
+    o->in[i].path = o->inpath[i];
+    return 0;
+}
+
+/* Checks bindings against the program's channels (each bound once) and
+ * opens the input files (open_input). */
+static int check_bindings(const dvm_program *p, run_opts *o)
 {
     for (size_t i = 0; i < o->nin + o->nout; i++) {
         int in = i < o->nin;
@@ -170,13 +208,17 @@ static int check_bindings(const dvm_program *p, const run_opts *o)
                     "'%s'\n", o->path, in ? "input" : "output", b->name);
             return 2;
         }
-        if (in && access(b->path, R_OK) != 0) {
-            fprintf(stderr, "dvm: cannot read input file '%s' for channel "
-                    "'%s': %m\n", b->path, b->name);
+        if (in && open_input(c, o, i))
             return 2;
-        }
     }
     return 0;
+}
+
+static void close_inputs(run_opts *o)
+{
+    for (size_t i = 0; i < o->nin; i++)
+        if (o->infd[i] >= 0)
+            close(o->infd[i]);
 }
 
 /* Refuses a program with no instructions at all (an empty source file):
@@ -257,7 +299,7 @@ static int default_rcomps(void)
     return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
 }
 
-static int run_program(const dvm_program *p, const run_opts *o)
+static int run_program(const dvm_program *p, run_opts *o)
 {
     uint64_t addr[RUN_MAX_DUMPS], count[RUN_MAX_DUMPS];
     int rc = check_code(p, o);
@@ -294,6 +336,9 @@ int cmd_run(int argc, char **argv)
     run_opts o;
     memset(&o, 0, sizeof o);
     o.nrcomps = default_rcomps();
+    o.in_wait_s = RUN_IN_WAIT_S;
+    for (size_t i = 0; i < RUN_MAX_BINDINGS; i++)
+        o.infd[i] = -1;
     o.engine = jit_available() ? "jit" : "interp";
     int rc = parse_args(argc, argv, &o);
     if (rc)
@@ -307,6 +352,7 @@ int cmd_run(int argc, char **argv)
     if (asm_load_program(o.path, stderr, &p))
         return 2;
     rc = run_program(p, &o);
+    close_inputs(&o);
     program_free(p);
     return rc;
 }

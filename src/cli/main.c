@@ -19,7 +19,10 @@ static void usage(FILE *f)
           "  -n, --rcomps N          RComps (default: one per CPU)\n"
           "  --engine interp|jit     execution engine (default: jit if built)\n"
           "  --dump ADDR:COUNT:TYPE  print committed memory after the run\n"
-          "  --in NAME=FILE          bind an input channel\n"
+          "  --in NAME=FILE          bind an input channel (a pipe is read "
+          "whole first)\n"
+          "  --in-wait SECONDS       give up on a pipe silent this long "
+          "(default 30)\n"
           "  --out NAME=FILE         bind an output channel\n"
           "  --stats                 counts and times on standard error\n"
           "  --trace FILE            Chrome trace-event JSON of the run\n",

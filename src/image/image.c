@@ -230,11 +230,11 @@ static dvm_status check_chan_addr(const prog_channel *c, size_t i)
     if (c->dir != PROG_CHAN_IN)
         return status_set(DVM_EFORMAT, "image: channel %zu \"%s\": invalid "
                           "direction %d", i, c->name, c->dir);
-    if (c->addr < DISA_INPUT_BASE || c->addr >= DISA_SYSPAGE)
+    if (c->addr < DISA_INPUT_BASE || c->addr > DISA_INPUT_LAST)
         return status_set(DVM_EFORMAT, "image: channel %zu \"%s\": in "
-                          "address 0x%llx not in [0x%llx, 0x%llx)", i,
-                          c->name, (ull)c->addr, (ull)DISA_INPUT_BASE,
-                          (ull)DISA_SYSPAGE);
+                          "address 0x%llx not in [0x%llx, 0x%llx] (a window "
+                          "of at least one byte)", i, c->name, (ull)c->addr,
+                          (ull)DISA_INPUT_BASE, (ull)DISA_INPUT_LAST);
     return DVM_OK;
 }
 

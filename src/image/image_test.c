@@ -599,6 +599,7 @@ static void test_channel_rules(void **state)
     patch_refused(b, n, c0, 0x20000000 - 4, 8, "out address 0x1ffffffc");
     patch_refused(b, n, c0, 0x40000000, 8, "out address");
     patch_refused(b, n, c1, 0x3FFFFFFFF000ULL, 8, "in address");
+    patch_refused(b, n, c1, 0x3FFFFFFFEFF8ULL, 8, "a window of at least");
     patch_refused(b, n, c1, 0x3EFFFFFFFFFFULL, 8, "in address");
     patch_refused(b, n, c0 + 8, PROG_CHAN_IN, 4, "in address 0x100");
     patch_refused(b, n, c1 + 16, '%', 1, "channel 1: invalid character");

@@ -59,6 +59,9 @@ enum isa_mode {
 #define DISA_TEXT_BASE      0x40000000ULL
 #define DISA_INPUT_BASE     0x3F0000000000ULL
 #define DISA_SYSPAGE        0x3FFFFFFFF000ULL
+/* The highest address of an input channel: its window, from ADDR + 8 up to
+ * the system page, must hold at least one byte. */
+#define DISA_INPUT_LAST     (DISA_SYSPAGE - 9)
 #define DISA_CTX            0x1000ULL
 #define DISA_OUT            0x20000000ULL
 #define DISA_PAGE           4096ULL
