@@ -14,6 +14,14 @@
  * the ready queue unchanged (same rid, same attempt) and run elsewhere;
  * frames granted to it and not used by a processed commit return to the
  * store; a new RComp takes the slot.
+ *
+ * RComps never outlive the master.  Each asks the kernel, before exec, for
+ * SIGKILL when its parent dies (PR_SET_PDEATHSIG), then checks that the
+ * parent is still the master (it may have died before the request), so
+ * even `kill -9` of the master alone takes them down.  And a master told
+ * to stop (SIGTERM, SIGINT, SIGHUP) kills and reaps its RComps before it
+ * dies of the same signal; the handler uses only async-signal-safe calls
+ * and reads the slots' pids, which the master writes only outside it.
  */
 #define _GNU_SOURCE
 #include <assert.h>
@@ -26,6 +34,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -119,9 +128,61 @@ static dvm_status rcomp_argv(rcomp_set *rs, rcomp_slot *s, int ctl, int page,
     return DVM_OK;
 }
 
-/* In the child between fork and exec: only async-signal-safe calls. */
-static void rcomp_exec_child(rcomp_set *rs, int ctl, int page, char **argv)
+/* The set whose RComps a terminating signal takes down (one per master),
+ * and the dispositions it replaced. */
+static rcomp_set *volatile stop_set;
+static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
+static struct sigaction stop_saved[3];
+
+/* Kills and reaps every RComp of stop_set, then dies of sig. */
+static void on_stop_signal(int sig)
 {
+    rcomp_set *rs = stop_set;
+    for (int i = 0; rs && rs->rc && i < rs->nrc; i++)
+        if (rs->rc[i].pid > 0)
+            kill(rs->rc[i].pid, SIGKILL);
+    for (int i = 0; rs && rs->rc && i < rs->nrc; i++)
+        if (rs->rc[i].pid > 0)
+            while (waitpid(rs->rc[i].pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Installs on_stop_signal for rs (a signal ignored when the master
+ * started, as SIGHUP under nohup, stays ignored). */
+static void stop_signals_install(rcomp_set *rs)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigfillset(&sa.sa_mask);
+    stop_set = rs;
+    for (size_t i = 0; i < 3; i++) {
+        sigaction(stop_signals[i], NULL, &stop_saved[i]);
+        if (stop_saved[i].sa_handler != SIG_IGN)
+            sigaction(stop_signals[i], &sa, NULL);
+    }
+}
+
+static void stop_signals_restore(void)
+{
+    for (size_t i = 0; i < 3; i++)
+        sigaction(stop_signals[i], &stop_saved[i], NULL);
+    stop_set = NULL;
+}
+
+/* In the child between fork and exec: only async-signal-safe calls.  It
+ * dies with the master (parent: the master's pid). */
+static void rcomp_exec_child(rcomp_set *rs, int ctl, int page, char **argv,
+                             pid_t parent, const sigset_t *mask)
+{
+    stop_set = NULL;            /* the stop signals, blocked since before */
+    for (size_t i = 0; i < 3; i++)  /* fork, act as before the master's */
+        sigaction(stop_signals[i], &stop_saved[i], NULL);
+    sigprocmask(SIG_SETMASK, mask, NULL);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(127);
     int keep[] = { ctl, page, store_fd(rs->cp->store), rs->image_fd };
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
         fcntl(keep[i], F_SETFD, 0);
@@ -142,9 +203,16 @@ static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
     dvm_status st = rcomp_argv(rs, s, ctl[1], page[1], &args);
     if (st)
         goto err_args;
-    pid_t pid = fork();
+    /* No stop signal may run the master's handler in the child. */
+    sigset_t stops, mask;
+    sigemptyset(&stops);
+    for (size_t i = 0; i < 3; i++)
+        sigaddset(&stops, stop_signals[i]);
+    sigprocmask(SIG_BLOCK, &stops, &mask);
+    pid_t parent = getpid(), pid = fork();
     if (pid == 0)
-        rcomp_exec_child(rs, ctl[1], page[1], args.v);
+        rcomp_exec_child(rs, ctl[1], page[1], args.v, parent, &mask);
+    sigprocmask(SIG_SETMASK, &mask, NULL);
     args_free(&args);
     if (pid < 0) {
         st = status_set_errno(DVM_ESYS, "cannot start an RComp: fork");
@@ -182,6 +250,7 @@ dvm_status rcomps_start(rcomp_set *rs)
     rs->rc = dvm_calloc((size_t)rs->nrc, sizeof *rs->rc);
     if (!rs->rc)
         return status_set(DVM_ENOMEM, "out of memory");
+    stop_signals_install(rs);
     for (int i = 0; i < rs->nrc; i++) {
         rcomp_slot *s = &rs->rc[i];
         s->index = i;
@@ -277,6 +346,8 @@ dvm_status rcomp_lost(rcomp_set *rs, rcomp_slot *s, const char *why)
 
 void rcomps_stop(rcomp_set *rs)
 {
+    if (stop_set == rs)
+        stop_signals_restore();
     if (!rs->rc) {
         mb_free(&rs->out);
         return;

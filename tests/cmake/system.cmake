@@ -88,3 +88,12 @@ foreach(engine ${DVM_ENGINES})
     PASS_REGULAR_EXPRESSION "watchers: created 1000000, woken 1000, dropped 999000"
     TIMEOUT 300)
 endforeach()
+
+# RComps never outlive the master, however it is stopped.
+if(PYTHON3)
+  foreach(engine ${DVM_ENGINES})
+    add_test(NAME system/orphans/${engine}
+             COMMAND ${PYTHON3} ${SYS}/orphans.py $<TARGET_FILE:dvm> ${engine})
+    set_tests_properties(system/orphans/${engine} PROPERTIES TIMEOUT 300)
+  endforeach()
+endif()
