@@ -359,7 +359,9 @@ dvm_status master_run(master *m)
     space_stats ss;
     space_get_stats(m->space, &ss);
     m->st.versions_freed = ss.freed;
-    return st;
+    /* The trace is complete: a failure to write it fails the run. */
+    dvm_status tst = trace_close(&m->trace);
+    return st ? st : tst;
 }
 
 /* ---- create / destroy ------------------------------------------------------ */
