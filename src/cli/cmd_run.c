@@ -44,6 +44,7 @@ typedef struct run_opts {
     master_binding in[RUN_MAX_BINDINGS], out[RUN_MAX_BINDINGS];
     size_t nin, nout;
     int in_wait_s;              /* --in-wait */
+    uint64_t max_runners;       /* --max-runners (0: the default) */
     /* Inputs as opened before the run (io/input.h): the descriptors, -1
      * until opened, and the /dev/fd paths the RComps open. */
     int infd[RUN_MAX_BINDINGS];
@@ -55,6 +56,7 @@ static int run_usage(const char *msg, const char *arg)
     fprintf(stderr, "dvm run: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
     fprintf(stderr, "usage: dvm run [-n N] [--engine interp|jit] [--dump "
             "ADDR:COUNT:TYPE]... [--in NAME=FILE]... [--in-wait SECONDS] "
+            "[--max-runners N] "
             "[--out NAME=FILE]... [--stats] [--trace FILE] "
             "PROG.dasm|PROG.dvm\n");
     return 2;
@@ -101,7 +103,8 @@ static int parse_args(int argc, char **argv, run_opts *o)
         int takes = !strcmp(a, "-n") || !strcmp(a, "--rcomps") ||
                     !strcmp(a, "--engine") || !strcmp(a, "--dump") ||
                     !strcmp(a, "--in") || !strcmp(a, "--out") ||
-                    !strcmp(a, "--trace") || !strcmp(a, "--in-wait");
+                    !strcmp(a, "--trace") || !strcmp(a, "--in-wait") ||
+                    !strcmp(a, "--max-runners");
         if (takes && !v)
             return run_usage("option needs a value", a);
         if (!strcmp(a, "-n") || !strcmp(a, "--rcomps")) {
@@ -128,6 +131,13 @@ static int parse_args(int argc, char **argv, run_opts *o)
             (*n)++;
         } else if (!strcmp(a, "--trace")) {
             o->trace = v;
+        } else if (!strcmp(a, "--max-runners")) {
+            char *end;
+            unsigned long long n = strtoull(v, &end, 10);
+            if (*end || end == v || v[0] == '-' || n < 1 ||
+                n > (1ULL << 32))
+                return run_usage("bad --max-runners (1..4294967296)", v);
+            o->max_runners = n;
         } else if (!strcmp(a, "--in-wait")) {
             char *end;
             long n = strtol(v, &end, 10);
@@ -312,7 +322,8 @@ static int run_program(const dvm_program *p, run_opts *o)
         return fprintf(stderr, "dvm: cannot find my own binary\n"), 2;
     self[n] = '\0';
     master_config cfg = { p, self, o->nrcomps, o->engine, o->in, o->nin,
-                          o->out, o->nout, o->trace, isatty(2) };
+                          o->out, o->nout, o->trace, isatty(2),
+                          o->max_runners };
     master *m;
     if (master_create(&cfg, &m)) {
         fprintf(stderr, "dvm: %s\n", status_message());

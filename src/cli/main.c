@@ -24,6 +24,9 @@ static void usage(FILE *f)
           "  --in-wait SECONDS       give up on a pipe silent this long "
           "(default 30)\n"
           "  --out NAME=FILE         bind an output channel\n"
+          "  --max-runners N         most runners waiting at once; a commit "
+          "that\n"
+          "                          would pass it faults (default 4194304)\n"
           "  --stats                 counts and times on standard error\n"
           "  --trace FILE            Chrome trace-event JSON of the run\n",
           f);

@@ -377,7 +377,9 @@ static dvm_status master_setup(master *m)
         return st;
     m->cp = (commit_point){ .store = m->store, .space = m->space,
                             .watchers = m->watchers, .pool = &m->pool,
-                            .trace = &m->trace, .st = &m->st };
+                            .trace = &m->trace, .st = &m->st,
+                            .max_runners = m->cfg.max_runners
+                                ? m->cfg.max_runners : MASTER_MAX_RUNNERS };
     m->rcs.frame_owner = mmap(NULL, (size_t)MASTER_STORE_FRAMES * 2,
                           PROT_READ | PROT_WRITE,
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
