@@ -45,6 +45,7 @@ typedef struct run_opts {
     size_t nin, nout;
     int in_wait_s;              /* --in-wait */
     uint64_t max_runners;       /* --max-runners (0: the default) */
+    int heartbeat_s;            /* --heartbeat (0: the default) */
     /* Inputs as opened before the run (io/input.h): the descriptors, -1
      * until opened, and the /dev/fd paths the RComps open. */
     int infd[RUN_MAX_BINDINGS];
@@ -56,7 +57,7 @@ static int run_usage(const char *msg, const char *arg)
     fprintf(stderr, "dvm run: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
     fprintf(stderr, "usage: dvm run [-n N] [--engine interp|jit] [--dump "
             "ADDR:COUNT:TYPE]... [--in NAME=FILE]... [--in-wait SECONDS] "
-            "[--max-runners N] "
+            "[--max-runners N] [--heartbeat SECONDS] "
             "[--out NAME=FILE]... [--stats] [--trace FILE] "
             "PROG.dasm|PROG.dvm\n");
     return 2;
@@ -104,7 +105,8 @@ static int parse_args(int argc, char **argv, run_opts *o)
                     !strcmp(a, "--engine") || !strcmp(a, "--dump") ||
                     !strcmp(a, "--in") || !strcmp(a, "--out") ||
                     !strcmp(a, "--trace") || !strcmp(a, "--in-wait") ||
-                    !strcmp(a, "--max-runners");
+                    !strcmp(a, "--max-runners") ||
+                    !strcmp(a, "--heartbeat");
         if (takes && !v)
             return run_usage("option needs a value", a);
         if (!strcmp(a, "-n") || !strcmp(a, "--rcomps")) {
@@ -138,6 +140,12 @@ static int parse_args(int argc, char **argv, run_opts *o)
                 n > (1ULL << 32))
                 return run_usage("bad --max-runners (1..4294967296)", v);
             o->max_runners = n;
+        } else if (!strcmp(a, "--heartbeat")) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || end == v || n < 1 || n > 86400)
+                return run_usage("bad --heartbeat (1..86400 seconds)", v);
+            o->heartbeat_s = (int)n;
         } else if (!strcmp(a, "--in-wait")) {
             char *end;
             long n = strtol(v, &end, 10);
@@ -323,7 +331,7 @@ static int run_program(const dvm_program *p, run_opts *o)
     self[n] = '\0';
     master_config cfg = { p, self, o->nrcomps, o->engine, o->in, o->nin,
                           o->out, o->nout, o->trace, isatty(2),
-                          o->max_runners };
+                          o->max_runners, o->heartbeat_s };
     master *m;
     if (master_create(&cfg, &m)) {
         fprintf(stderr, "dvm: %s\n", status_message());

@@ -27,6 +27,9 @@ static void usage(FILE *f)
           "  --max-runners N         most runners waiting at once; a commit "
           "that\n"
           "                          would pass it faults (default 4194304)\n"
+          "  --heartbeat SECONDS     replace an RComp silent this long with "
+          "runners\n"
+          "                          in flight (stopped?) (default 10)\n"
           "  --stats                 counts and times on standard error\n"
           "  --trace FILE            Chrome trace-event JSON of the run\n",
           f);

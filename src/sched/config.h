@@ -27,7 +27,13 @@ typedef struct master_config {
     int progress;               /* progress line on stderr */
     uint64_t max_runners;       /* most runners waiting at once (ready or
                                  * watching); 0: MASTER_MAX_RUNNERS */
+    int heartbeat_s;            /* an RComp with runners in flight that
+                                 * shows no sign of life this long is
+                                 * replaced; 0: MASTER_HEARTBEAT_S */
 } master_config;
+
+/* The default liveness bound, in seconds. */
+#define MASTER_HEARTBEAT_S 10
 
 /* The default bound on waiting runners: each costs the master a record
  * and its descriptor (a few hundred bytes), so this keeps a runaway

@@ -340,11 +340,17 @@ dvm_status master_run(master *m)
         m->st.ns_dispatch += clock_now_ns() - td;
         if (st || quiescent(m))
             break;
-        int n = epoll_wait(m->epfd, ev, 64, m->cfg.progress ? 250 : -1);
+        /* With runners in flight, wake now and then to check that the
+         * RComps running them are alive. */
+        int wait_ms = m->cfg.progress ? 250
+                      : rcomps_inflight(&m->rcs) ? 500 : -1;
+        int n = epoll_wait(m->epfd, ev, 64, wait_ms);
         if (n < 0 && errno != EINTR)
             st = status_set_errno(DVM_ESYS, "epoll_wait");
         for (int i = 0; i < n && !st; i++)
             st = rcomps_on_readable(&m->rcs, ev[i].data.u64);
+        if (!st)
+            st = rcomps_check_alive(&m->rcs, clock_now_ns());
         if (m->st.commits - m->last_gc_commits >= 256) {
             space_gc(m->space, rcomps_oldest_snapshot(&m->rcs));
             m->last_gc_commits = m->st.commits;

@@ -22,6 +22,14 @@
  * to stop (SIGTERM, SIGINT, SIGHUP) kills and reaps its RComps before it
  * dies of the same signal; the handler uses only async-signal-safe calls
  * and reads the slots' pids, which the master writes only outside it.
+ *
+ * Liveness: an RComp running a runner either sends something or uses CPU
+ * time (runners make no system calls; a page request is answered at once).
+ * One that does neither for the heartbeat bound -- stopped with SIGSTOP,
+ * or stuck -- would stall the run forever, so it is replaced like a dead
+ * one and its runners run elsewhere (rcomps_check_alive).  The CPU time is
+ * read from /proc/PID/stat, so no message and no thread of the RComp is
+ * needed for it.
  */
 #define _GNU_SOURCE
 #include <assert.h>
@@ -569,6 +577,7 @@ dvm_status rcomps_on_readable(rcomp_set *rs, uint64_t key)
     pid_t pid = s->pid;
     if (pid <= 0)
         return DVM_OK;
+    s->alive_ns = clock_now_ns();
     for (;;) {
         uint32_t type;
         const uint8_t *p;
@@ -588,4 +597,70 @@ dvm_status rcomps_on_readable(rcomp_set *rs, uint64_t key)
         if (st || s->pid != pid)
             return st;
     }
+}
+
+/* Reads the state letter and user + system clock ticks of process pid;
+ * returns 0, or -1 when it cannot be read. */
+static int proc_cpu(pid_t pid, char *state, uint64_t *ticks)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    unsigned long long ut, st;
+    /* After "pid (comm)": state, then 10 fields, then utime, stime. */
+    if (!p || sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+                     "%llu %llu", state, &ut, &st) != 3)
+        return -1;
+    *ticks = ut + st;
+    return 0;
+}
+
+/* True when slot s has runners in flight and no sign of life within
+ * bound_ns of now; refreshes its sign of life otherwise. */
+static int rcomp_silent(rcomp_slot *s, uint64_t now, uint64_t bound_ns)
+{
+    char state;
+    uint64_t ticks;
+    if (s->inflight.n == 0) {       /* idle: the clock starts with work */
+        s->alive_ns = 0;
+        return 0;
+    }
+    if (s->alive_ns == 0)
+        s->alive_ns = now;
+    if (proc_cpu(s->pid, &state, &ticks) == 0 && state != 'T' &&
+        state != 't' && ticks != s->cpu_ticks) {
+        s->cpu_ticks = ticks;
+        s->alive_ns = now;
+    }
+    return now - s->alive_ns > bound_ns;
+}
+
+dvm_status rcomps_check_alive(rcomp_set *rs, uint64_t now_ns)
+{
+    if (now_ns - rs->checked_ns < 500000000ull)
+        return DVM_OK;
+    rs->checked_ns = now_ns;
+    int secs = rs->cfg->heartbeat_s ? rs->cfg->heartbeat_s
+                                    : MASTER_HEARTBEAT_S;
+    for (int i = 0; i < rs->nrc; i++) {
+        rcomp_slot *s = &rs->rc[i];
+        if (s->pid <= 0 ||
+            !rcomp_silent(s, now_ns, (uint64_t)secs * 1000000000ull))
+            continue;
+        fprintf(stderr, "dvm: warning: rcomp %d showed no sign of life for "
+                "%d s with runners in flight (stopped?); replacing it\n",
+                s->index, secs);
+        dvm_status st = rcomp_lost(rs, s, "no sign of life");
+        if (st)
+            return st;
+    }
+    return DVM_OK;
 }

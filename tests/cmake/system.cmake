@@ -97,3 +97,11 @@ if(PYTHON3)
     set_tests_properties(system/orphans/${engine} PROPERTIES TIMEOUT 300)
   endforeach()
 endif()
+
+# A stopped RComp (SIGSTOP) is replaced after the heartbeat bound instead
+# of stalling the run (the interpreter: its runner takes long enough).
+if(PYTHON3)
+  add_test(NAME system/stopped
+           COMMAND ${PYTHON3} ${SYS}/stopped.py $<TARGET_FILE:dvm>)
+  set_tests_properties(system/stopped PROPERTIES TIMEOUT 300)
+endif()
