@@ -6,10 +6,12 @@
  * options, the program (assembled or loaded), channel bindings (a bound
  * input file that cannot be read, is a directory or does not fit its
  * window is an error before anything runs; a pipe is read whole first, see
- * io/input.h), dump expressions.  Then the master runs the program; its output is emitted
- * while it runs; the dumps are printed after the run and all its output.
+ * io/input.h), dump expressions.  Then the master runs the program; its
+ * output is emitted while it runs; the dumps are printed after the run and
+ * all its output.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +97,19 @@ static int parse_binding(char *s, master_binding *b)
     return 0;
 }
 
+/* Parses v as a decimal number in [lo, hi]; returns 0 and sets *n, or -1. */
+static int parse_number(const char *v, unsigned long long lo,
+                        unsigned long long hi, unsigned long long *n)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || *end || end == v || v[0] == '-' || x < lo || x > hi)
+        return -1;
+    *n = x;
+    return 0;
+}
+
 /* Parses argv; returns 0 or the exit status of a usage error. */
 static int parse_args(int argc, char **argv, run_opts *o)
 {
@@ -109,10 +124,9 @@ static int parse_args(int argc, char **argv, run_opts *o)
                     !strcmp(a, "--heartbeat");
         if (takes && !v)
             return run_usage("option needs a value", a);
+        unsigned long long n;
         if (!strcmp(a, "-n") || !strcmp(a, "--rcomps")) {
-            char *end;
-            long n = strtol(v, &end, 10);
-            if (*end || n < 1 || n > 1024)
+            if (parse_number(v, 1, 1024, &n))
                 return run_usage("bad RComp count (1..1024)", v);
             o->nrcomps = (int)n;
         } else if (!strcmp(a, "--engine")) {
@@ -134,24 +148,13 @@ static int parse_args(int argc, char **argv, run_opts *o)
         } else if (!strcmp(a, "--trace")) {
             o->trace = v;
         } else if (!strcmp(a, "--max-runners")) {
-            char *end;
-            unsigned long long n = strtoull(v, &end, 10);
-            if (*end || end == v || v[0] == '-' || n < 1 ||
-                n > (1ULL << 32))
+            if (parse_number(v, 1, 1ULL << 32, &n))
                 return run_usage("bad --max-runners (1..4294967296)", v);
             o->max_runners = n;
-        } else if (!strcmp(a, "--heartbeat")) {
-            char *end;
-            long n = strtol(v, &end, 10);
-            if (*end || end == v || n < 1 || n > 86400)
-                return run_usage("bad --heartbeat (1..86400 seconds)", v);
-            o->heartbeat_s = (int)n;
-        } else if (!strcmp(a, "--in-wait")) {
-            char *end;
-            long n = strtol(v, &end, 10);
-            if (*end || end == v || n < 1 || n > 86400)
-                return run_usage("bad --in-wait (1..86400 seconds)", v);
-            o->in_wait_s = (int)n;
+        } else if (!strcmp(a, "--heartbeat") || !strcmp(a, "--in-wait")) {
+            if (parse_number(v, 1, 86400, &n))
+                return run_usage("bad number of seconds (1..86400)", v);
+            *(a[2] == 'h' ? &o->heartbeat_s : &o->in_wait_s) = (int)n;
         } else if (!strcmp(a, "--stats")) {
             o->stats = 1;
             continue;
