@@ -340,10 +340,10 @@ dvm_status master_run(master *m)
         m->st.ns_dispatch += clock_now_ns() - td;
         if (st || quiescent(m))
             break;
-        /* With runners in flight, wake now and then to check that the
-         * RComps running them are alive. */
+        /* While RComps start or run runners, wake now and then to check
+         * that they are alive. */
         int wait_ms = m->cfg.progress ? 250
-                      : rcomps_inflight(&m->rcs) ? 500 : -1;
+                      : rcomps_busy(&m->rcs) ? 500 : -1;
         int n = epoll_wait(m->epfd, ev, 64, wait_ms);
         if (n < 0 && errno != EINTR)
             st = status_set_errno(DVM_ESYS, "epoll_wait");

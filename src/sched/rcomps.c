@@ -25,9 +25,10 @@
  *
  * Liveness: an RComp running a runner either sends something or uses CPU
  * time (runners make no system calls; a page request is answered at once).
- * One that does neither for the heartbeat bound -- stopped with SIGSTOP,
- * or stuck -- would stall the run forever, so it is replaced like a dead
- * one and its runners run elsewhere (rcomps_check_alive).  The CPU time is
+ * So does one that is starting (exec, setup, until MSG_READY).  One that
+ * does neither for the heartbeat bound -- stopped with SIGSTOP, or stuck --
+ * would stall the run forever, so it is replaced like a dead one and its
+ * runners run elsewhere (rcomps_check_alive).  The CPU time is
  * read from /proc/PID/stat, so no message and no thread of the RComp is
  * needed for it.
  */
@@ -623,13 +624,15 @@ static int proc_cpu(pid_t pid, char *state, uint64_t *ticks)
     return 0;
 }
 
-/* True when slot s has runners in flight and no sign of life within
- * bound_ns of now; refreshes its sign of life otherwise. */
+/* True when slot s is starting or has runners in flight, and has shown
+ * no sign of life within bound_ns of now; refreshes its sign of life
+ * otherwise. */
 static int rcomp_silent(rcomp_slot *s, uint64_t now, uint64_t bound_ns)
 {
     char state;
     uint64_t ticks;
-    if (s->inflight.n == 0) {       /* idle: the clock starts with work */
+    if (s->ready && s->inflight.n == 0) {   /* idle: the clock starts with
+                                             * work */
         s->alive_ns = 0;
         return 0;
     }
@@ -656,11 +659,19 @@ dvm_status rcomps_check_alive(rcomp_set *rs, uint64_t now_ns)
             !rcomp_silent(s, now_ns, (uint64_t)secs * 1000000000ull))
             continue;
         fprintf(stderr, "dvm: warning: rcomp %d showed no sign of life for "
-                "%d s with runners in flight (stopped?); replacing it\n",
-                s->index, secs);
+                "%d s while %s (stopped?); replacing it\n",
+                s->index, secs, s->ready ? "running" : "starting");
         dvm_status st = rcomp_lost(rs, s, "no sign of life");
         if (st)
             return st;
     }
     return DVM_OK;
+}
+
+int rcomps_busy(const rcomp_set *rs)
+{
+    for (int i = 0; i < rs->nrc; i++)
+        if (rs->rc[i].pid > 0 && (!rs->rc[i].ready || rs->rc[i].inflight.n))
+            return 1;
+    return 0;
 }

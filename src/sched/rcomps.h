@@ -76,11 +76,14 @@ dvm_status rcomp_send(rcomp_set *rs, rcomp_slot *s);
  * replacement.  `why` is logged.  Returns DVM_OK or a fatal error. */
 dvm_status rcomp_lost(rcomp_set *rs, rcomp_slot *s, const char *why);
 
-/* Replaces every RComp that has runners in flight but has shown no sign
- * of life -- no message, no CPU time used -- for the heartbeat bound
+/* Replaces every RComp that is starting or has runners in flight but has
+ * shown no sign of life -- no message, no CPU time used -- for the bound
  * (cfg->heartbeat_s): stopped (SIGSTOP) or stuck, it would stall the run.
  * Looks at most twice a second.  Returns DVM_OK or a fatal error. */
 dvm_status rcomps_check_alive(rcomp_set *rs, uint64_t now_ns);
+/* True when some RComp is starting or has runners in flight: then the
+ * master's loop must wake now and then for rcomps_check_alive. */
+int rcomps_busy(const rcomp_set *rs);
 /* Runners in flight on every RComp. */
 size_t rcomps_inflight(const rcomp_set *rs);
 /* The oldest snapshot any in-flight runner uses (the GC bound), at most
