@@ -1,10 +1,14 @@
 /*
- * main.c -- `dvm`: dispatch to a subcommand.
+ * main.c -- `dvm`: dispatch to a subcommand, once standard descriptors
+ * 0-2 are known to be open (util/stdfds.h); a failed write to standard
+ * output is exit status 2 with a message, whatever the subcommand.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/stdfds.h"
 
 static void usage(FILE *f)
 {
@@ -15,14 +19,38 @@ static void usage(FILE *f)
           "  -n, --rcomps N          RComps (default: one per CPU)\n"
           "  --engine interp|jit     execution engine (default: jit if built)\n"
           "  --dump ADDR:COUNT:TYPE  print committed memory after the run\n"
-          "  --in NAME=FILE          bind an input channel\n"
+          "  --in NAME=FILE          bind an input channel (a pipe is read "
+          "whole first)\n"
+          "  --in-wait SECONDS       give up on a pipe silent this long "
+          "(default 30)\n"
           "  --out NAME=FILE         bind an output channel\n"
+          "  --max-runners N         most runners waiting at once; a commit "
+          "that\n"
+          "                          would pass it faults (default 4194304)\n"
+          "  --heartbeat SECONDS     replace an RComp silent this long with "
+          "runners\n"
+          "                          in flight (stopped?) (default 10)\n"
           "  --stats                 counts and times on standard error\n"
           "  --trace FILE            Chrome trace-event JSON of the run\n",
           f);
 }
 
-int main(int argc, char **argv)
+/* Flushes and closes standard output, so that a failed write (a full
+ * disk, /dev/full, a closed pipe) is an error, not lost output.  Returns
+ * rc, or 2 with a message (none when rc is 2 already: the command has
+ * reported its failure). */
+static int close_stdout(int rc)
+{
+    int bad = ferror(stdout);
+    errno = 0;
+    if ((fclose(stdout) == 0 && !bad) || rc == 2)
+        return rc;
+    fprintf(stderr, "dvm: error writing standard output%s%s\n",
+            errno ? ": " : "", errno ? strerror(errno) : "");
+    return 2;
+}
+
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
@@ -44,4 +72,15 @@ int main(int argc, char **argv)
     fprintf(stderr, "dvm: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    /* First of all, in the master and in every RComp (the same binary):
+     * a closed standard descriptor must not become the frame store. */
+    if (stdfds_ensure()) {
+        fprintf(stderr, "dvm: %s\n", status_message());
+        return 2;
+    }
+    return close_stdout(dispatch(argc, argv));
 }

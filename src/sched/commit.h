@@ -51,6 +51,7 @@ typedef struct commit_point {
     io_trace *trace;
     master_stats *st;
     double conflict_rate;       /* moving average over recent results */
+    uint64_t max_runners;       /* most waiting runners (master_config) */
 } commit_point;
 
 /* A commit of the DVM's own: bytes [addr, addr + n) of the SR become data,

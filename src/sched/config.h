@@ -7,6 +7,7 @@
 #define DVM_SCHED_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "image/program.h"
 
@@ -24,6 +25,19 @@ typedef struct master_config {
     const master_binding *out; size_t nout;
     const char *trace_path;     /* NULL: no trace */
     int progress;               /* progress line on stderr */
+    uint64_t max_runners;       /* most runners waiting at once (ready or
+                                 * watching); 0: MASTER_MAX_RUNNERS */
+    int heartbeat_s;            /* an RComp with runners in flight that
+                                 * shows no sign of life this long is
+                                 * replaced; 0: MASTER_HEARTBEAT_S */
 } master_config;
+
+/* The default liveness bound, in seconds. */
+#define MASTER_HEARTBEAT_S 10
+
+/* The default bound on waiting runners: each costs the master a record
+ * and its descriptor (a few hundred bytes), so this keeps a runaway
+ * program (a runner fork bomb) to about a gigabyte of the master. */
+#define MASTER_MAX_RUNNERS (1ULL << 22)
 
 #endif

@@ -349,11 +349,17 @@ dvm_status master_run(master *m)
         m->st.ns_dispatch += clock_now_ns() - td;
         if (st || quiescent(m))
             break;
-        int n = epoll_wait(m->epfd, ev, 64, m->cfg.progress ? 250 : -1);
+        /* While RComps start or run runners, wake now and then to check
+         * that they are alive. */
+        int wait_ms = m->cfg.progress ? 250
+                      : rcomps_busy(&m->rcs) ? 500 : -1;
+        int n = epoll_wait(m->epfd, ev, 64, wait_ms);
         if (n < 0 && errno != EINTR)
             st = status_set_errno(DVM_ESYS, "epoll_wait");
         for (int i = 0; i < n && !st; i++)
             st = rcomps_on_readable(&m->rcs, ev[i].data.u64);
+        if (!st)
+            st = rcomps_check_alive(&m->rcs, clock_now_ns());
         if (m->st.commits - m->last_gc_commits >= 256) {
             space_gc(m->space, rcomps_oldest_snapshot(&m->rcs));
             m->last_gc_commits = m->st.commits;
@@ -374,7 +380,9 @@ dvm_status master_run(master *m)
     space_stats ss;
     space_get_stats(m->space, &ss);
     m->st.versions_freed = ss.freed;
-    return st;
+    /* The trace is complete: a failure to write it fails the run. */
+    dvm_status tst = trace_close(&m->trace);
+    return st ? st : tst;
 }
 
 /* ---- create / destroy ------------------------------------------------------ */
@@ -393,7 +401,9 @@ static dvm_status master_setup(master *m)
     m->cp = (commit_point){ .store = m->store, .space = m->space,
                             .watchers = m->watchers, .pool = &m->pool,
                             .stacks = m->stacks, .trace = &m->trace,
-                            .st = &m->st };
+                            .st = &m->st,
+                            .max_runners = m->cfg.max_runners
+                                ? m->cfg.max_runners : MASTER_MAX_RUNNERS };
     m->rcs.frame_owner = mmap(NULL, (size_t)MASTER_STORE_FRAMES * 2,
                           PROT_READ | PROT_WRITE,
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
