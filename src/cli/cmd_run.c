@@ -35,6 +35,8 @@ typedef struct run_opts {
     const char *engine;
     const char *path;
     const char *trace;
+    const char *http;           /* --http ADDR */
+    double linger;              /* --linger SECONDS */
     int stats;
     run_dump dumps[RUN_MAX_DUMPS];
     size_t ndumps;
@@ -47,7 +49,8 @@ static int run_usage(const char *msg, const char *arg)
     fprintf(stderr, "dvm run: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
     fprintf(stderr, "usage: dvm run [-n N] [--engine interp|jit] [--dump "
             "ADDR:COUNT:TYPE]... [--in NAME=FILE]... [--out NAME=FILE]... "
-            "[--stats] [--trace FILE] PROG.dasm|PROG.dvm\n");
+            "[--stats] [--trace FILE] [--http ADDR [--linger SECONDS]] "
+            "PROG.dasm|PROG.dvm\n");
     return 2;
 }
 
@@ -92,7 +95,8 @@ static int parse_args(int argc, char **argv, run_opts *o)
         int takes = !strcmp(a, "-n") || !strcmp(a, "--rcomps") ||
                     !strcmp(a, "--engine") || !strcmp(a, "--dump") ||
                     !strcmp(a, "--in") || !strcmp(a, "--out") ||
-                    !strcmp(a, "--trace");
+                    !strcmp(a, "--trace") || !strcmp(a, "--http") ||
+                    !strcmp(a, "--linger");
         if (takes && !v)
             return run_usage("option needs a value", a);
         if (!strcmp(a, "-n") || !strcmp(a, "--rcomps")) {
@@ -119,6 +123,13 @@ static int parse_args(int argc, char **argv, run_opts *o)
             (*n)++;
         } else if (!strcmp(a, "--trace")) {
             o->trace = v;
+        } else if (!strcmp(a, "--http")) {
+            o->http = v;
+        } else if (!strcmp(a, "--linger")) {
+            char *end;
+            o->linger = strtod(v, &end);
+            if (*end || !(o->linger >= 0 && o->linger <= 86400))
+                return run_usage("bad --linger (seconds, 0..86400)", v);
         } else if (!strcmp(a, "--stats")) {
             o->stats = 1;
             continue;
@@ -132,6 +143,8 @@ static int parse_args(int argc, char **argv, run_opts *o)
         }
         i++;
     }
+    if (o->linger > 0 && !o->http)
+        return run_usage("--linger needs --http", NULL);
     return o->path ? 0 : run_usage("no program given", NULL);
 }
 
@@ -250,11 +263,15 @@ static int run_program(const dvm_program *p, const run_opts *o)
     if (n <= 0)
         return fprintf(stderr, "dvm: cannot find my own binary\n"), 2;
     self[n] = '\0';
+    cli_serve sv;
+    if ((rc = serve_start(o->http, &sv)))
+        return rc;
     master_config cfg = { p, self, o->nrcomps, o->engine, o->in, o->nin,
-                          o->out, o->nout, o->trace, isatty(2) };
+                          o->out, o->nout, o->trace, isatty(2), sv.obs };
     master *m;
     if (master_create(&cfg, &m)) {
         fprintf(stderr, "dvm: %s\n", status_message());
+        serve_stop(&sv, 0);
         return 2;
     }
     dvm_status st = master_run(m);
@@ -266,6 +283,7 @@ static int run_program(const dvm_program *p, const run_opts *o)
         master_print_stats(m);
     rc = st ? 2 : master_get_stats(m)->runners_faulted ? 1 : 0;
     master_destroy(m);
+    serve_stop(&sv, o->linger);
     return rc;
 }
 

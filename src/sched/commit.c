@@ -110,6 +110,7 @@ static dvm_status emit_output(master *m, const msg_result *res)
                               o->chan);
         dvm_status st = io_sink_write(&m->sinks[o->chan], o->bytes,
                                       (size_t)o->len);
+        observe_output(m, o->bytes, (size_t)o->len);
         if (st) {
             fprintf(stderr, "dvm: %s\n", status_message());
             return st;
@@ -278,8 +279,10 @@ static dvm_status commit_result(master *m, rcb *r, msg_result *res)
         rcb_free(r);
         return status_set(DVM_ENOMEM, "out of memory");
     }
+    uint64_t tv = observe_clock(m);
     int conflict = space_validate(m->space, res->snap, c, res->nchanges) ==
                    DVM_ECONFLICT;
+    observe_validation(m, tv);
     m->conflict_rate = m->conflict_rate * 0.95 + (conflict ? 0.05 : 0.0);
     if (conflict) {
         dvm_free(c);
@@ -373,6 +376,7 @@ dvm_status master_handle_result(master *m, rcomp_slot *s, const uint8_t *p,
     trace_runner(&m->trace, s->index + 1, r->rid, r->attempt, res.t_start_ns,
                  res.t_end_ns, exit_names[res.exit]);
     uint64_t t = master_now_ns();
+    uint64_t t_dispatch = r->t_dispatch, conflicts = m->st.conflicts;
     if (res.exit == MSG_EXIT_COMMIT) {
         st = commit_result(m, r, &res);
     } else {
@@ -384,6 +388,7 @@ dvm_status master_handle_result(master *m, rcomp_slot *s, const uint8_t *p,
         rcb_free(r);
     }
     m->st.ns_commit += master_now_ns() - t;
+    observe_result(m, s, &res, t_dispatch, m->st.conflicts != conflicts);
     msg_result_free(&res);
     return st;
 }

@@ -331,6 +331,7 @@ static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
         s->inflight[(s->in_head + s->nin++) % MASTER_BATCH_MAX] = r;
         st = describe_runner(m, r, &d[k++]);
     }
+    observe_dispatch(m, s, k);
     if (!st) {
         msg_dispatch md = { k, d };
         mb_reset(&m->out);
@@ -400,12 +401,14 @@ static dvm_status answer_page(master *m, rcomp_slot *s, const uint8_t *p,
         v[0] >= DISA_ADDR_LIMIT / DISA_PAGE || v[1] > space_epoch(m->space))
         return rcomp_lost(m, s, "bad page request");
     m->st.page_requests++;
+    uint64_t t0 = observe_clock(m);
     uint64_t frame = space_lookup(m->space, v[0], v[1]);
     msg_buf b;
     mb_init(&b);
     msg_encode_u64s(&b, MSG_PAGE_RESP, &frame, 1);
     dvm_status st = conn_send(&s->page, &b);
     mb_free(&b);
+    observe_page(m, s, t0);
     return st ? rcomp_lost(m, s, "page socket closed") : DVM_OK;
 }
 
@@ -500,7 +503,8 @@ dvm_status master_run(master *m)
         m->st.ns_dispatch += master_now_ns() - td;
         if (st || quiescent(m))
             break;
-        int n = epoll_wait(m->epfd, ev, 64, m->cfg.progress ? 250 : -1);
+        int n = epoll_wait(m->epfd, ev, 64,
+                           m->cfg.progress || m->cfg.obs ? 250 : -1);
         if (n < 0 && errno != EINTR)
             st = status_set_errno(DVM_ESYS, "epoll_wait");
         for (int i = 0; i < n && !st; i++) {
@@ -513,6 +517,7 @@ dvm_status master_run(master *m)
             m->last_gc_commits = m->st.commits;
         }
         progress_tick(m, 0);
+        observe_tick(m, 0);
     }
     progress_tick(m, 1);
     m->st.watchers_dropped = watch_count(m->watchers);
@@ -521,6 +526,7 @@ dvm_status master_run(master *m)
     space_stats ss;
     space_get_stats(m->space, &ss);
     m->st.versions_freed = ss.freed;
+    observe_tick(m, 1);
     return st;
 }
 
@@ -550,7 +556,8 @@ static dvm_status master_setup(master *m)
         return st;
     trace_thread_name(&m->trace, 0, "master");
     if ((st = open_sinks(m)) || (st = master_load(m)) ||
-        (st = master_image_fd(m)) || (st = first_runner(m)))
+        (st = master_image_fd(m)) || (st = first_runner(m)) ||
+        (st = observe_setup(m)))
         return st;
     return rcomps_start(m);
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "image/program.h"
+#include "obs/obs.h"
 #include "util/status.h"
 
 typedef struct master master;
@@ -36,6 +37,7 @@ typedef struct master_config {
     const master_binding *out; size_t nout;
     const char *trace_path;     /* NULL: no trace */
     int progress;               /* progress line on stderr */
+    obs *obs;                   /* metrics and events; NULL: none */
 } master_config;
 
 typedef struct master_stats {

@@ -45,6 +45,7 @@ typedef struct rcb {
     uint64_t watch_from;        /* creator's snapshot (watchers) */
     uint64_t snap;              /* snapshot of the current attempt */
     uint32_t lost;              /* RComps that died while running it */
+    uint64_t t_dispatch;        /* when last dispatched (with obs only) */
     struct rcb *next;           /* run queue link */
     struct rcb *wprev, *wnext;  /* list of watching watchers */
 } rcb;
@@ -91,6 +92,8 @@ struct master {
     uint64_t last_gc_commits;
     double conflict_rate;       /* moving average over recent results */
     msg_buf out;                /* encode buffer */
+    int obs_node;               /* this master's node in cfg.obs */
+    uint64_t obs_tick_ns;       /* last observe_tick that published */
 };
 
 /* rcb.c-like helpers (master.c) */
@@ -126,5 +129,20 @@ dvm_status rcomp_send(master *m, rcomp_slot *s);
 dvm_status rcomp_grant(master *m, rcomp_slot *s, uint64_t want);
 
 uint64_t master_now_ns(void);
+
+/* observe.c: the master's calls into src/obs (no-ops without cfg.obs). */
+dvm_status observe_setup(master *m);
+/* The time to pass to observe_validation/observe_page (0 without obs). */
+uint64_t observe_clock(const master *m);
+/* The last k runners put in flight on s were just dispatched. */
+void observe_dispatch(master *m, rcomp_slot *s, uint32_t k);
+/* An attempt's result was handled; conflict: it was refused. */
+void observe_result(master *m, const rcomp_slot *s, const msg_result *res,
+                    uint64_t t_dispatch, int conflict);
+void observe_validation(master *m, uint64_t t0);
+void observe_page(master *m, const rcomp_slot *s, uint64_t t0);
+void observe_output(master *m, const void *bytes, size_t n);
+/* Publishes levels (at most every 100 ms unless final). */
+void observe_tick(master *m, int final);
 
 #endif
