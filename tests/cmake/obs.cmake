@@ -1,0 +1,34 @@
+# Observability: a real Prometheus server scrapes a running DVM; the
+# dashboard in headless Chromium while a program runs (its screenshot is
+# kept as ${CMAKE_BINARY_DIR}/obs-artifacts/dashboard.png); --http and
+# --linger refused when malformed.  The first two skip (exit 77) without
+# Prometheus, Chromium, node or the npm packages.
+find_program(PYTHON3 NAMES python3)
+find_program(PROMETHEUS NAMES prometheus)
+if(NOT PROMETHEUS)
+  set(PROMETHEUS prometheus)
+endif()
+set(OBS_T ${CMAKE_SOURCE_DIR}/tests/obs)
+if(PYTHON3)
+  add_test(NAME obs/prometheus
+           COMMAND ${PYTHON3} ${OBS_T}/prometheus_check.py $<TARGET_FILE:dvm>
+                   ${PROMETHEUS} ${CMAKE_SOURCE_DIR})
+  add_test(NAME obs/dashboard
+           COMMAND ${PYTHON3} ${OBS_T}/dashboard_check.py $<TARGET_FILE:dvm>
+                   ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/obs-artifacts)
+  set_tests_properties(obs/prometheus obs/dashboard PROPERTIES
+                       SKIP_RETURN_CODE 77 TIMEOUT 120)
+endif()
+add_test(NAME obs/http_bad_address
+         COMMAND $<TARGET_FILE:dvm> run --http 127.0.0.1:99999
+                 ${CMAKE_SOURCE_DIR}/examples/hello.dasm)
+set_tests_properties(obs/http_bad_address PROPERTIES
+  PASS_REGULAR_EXPRESSION "dvm: --http 127.0.0.1:99999: bad http address")
+add_test(NAME obs/linger_needs_http
+         COMMAND $<TARGET_FILE:dvm> run --linger 1
+                 ${CMAKE_SOURCE_DIR}/examples/hello.dasm)
+set_tests_properties(obs/linger_needs_http PROPERTIES
+  PASS_REGULAR_EXPRESSION "--linger needs --http")
+add_test(NAME obs/version COMMAND $<TARGET_FILE:dvm> --version)
+set_tests_properties(obs/version PROPERTIES
+  PASS_REGULAR_EXPRESSION "^dvm [0-9]+\\.[0-9]+\\.[0-9]+ \\(DISA 1\\.1, c0 1\\.0\\)")
