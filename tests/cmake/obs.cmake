@@ -32,3 +32,9 @@ set_tests_properties(obs/linger_needs_http PROPERTIES
 add_test(NAME obs/version COMMAND $<TARGET_FILE:dvm> --version)
 set_tests_properties(obs/version PROPERTIES
   PASS_REGULAR_EXPRESSION "^dvm [0-9]+\\.[0-9]+\\.[0-9]+ \\(DISA 1\\.1, c0 1\\.0\\)")
+
+# Installing like a system service: the Debian package in a scratch root,
+# and cmake --install (DESTDIR) with the same files.
+add_test(NAME obs/package
+         COMMAND sh ${OBS_T}/package_check.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(obs/package PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
