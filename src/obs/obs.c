@@ -201,7 +201,7 @@ dvm_status obs_create(const obs_info *info, obs **out)
     tail_init(&o->tail);
     dvm_status st = metrics_create(&o->reg);
     if (!st)
-        st = ring_create(16, &o->ring);
+        st = ring_create(OBS_RING_LOG2, &o->ring);
     if (!st)
         st = add_global_families(o);
     if (!st)
@@ -523,23 +523,21 @@ static long long rel_us(const obs *o, uint64_t ns)
  * when there were more (the dashboard draws what it gets). */
 static dvm_status render_events(obs *o, uint64_t since, text *t)
 {
-    size_t cap = (size_t)1 << 16;
-    ring_event *ev = dvm_calloc(cap, sizeof *ev);
+    ring_event *ev = dvm_calloc(OBS_EVENTS_MAX, sizeof *ev);
     if (!ev)
         return status_set(DVM_ENOMEM, "out of memory for events");
     uint64_t next;
-    size_t n = ring_read(o->ring, since, ev, cap, &next);
-    size_t stride = (n + OBS_EVENTS_MAX - 1) / OBS_EVENTS_MAX;
-    if (stride == 0)
-        stride = 1;
-    text_printf(t, "\"events\":{\"next\":%llu,\"seen\":%zu,\"list\":[",
-                (unsigned long long)next, n);
-    for (size_t i = n % stride; i < n; i += stride) {
+    size_t n = ring_read(o->ring, since, ev, OBS_EVENTS_MAX, &next);
+    uint64_t oldest = next > OBS_RING_EVENTS ? next - OBS_RING_EVENTS : 0;
+    uint64_t seen = next - (since > oldest && since <= next ? since : oldest);
+    text_printf(t, "\"events\":{\"next\":%llu,\"seen\":%llu,\"list\":[",
+                (unsigned long long)next, (unsigned long long)seen);
+    for (size_t i = 0; i < n; i++) {
         const ring_event *e = &ev[i];
-        text_printf(t, "%s[%llu,%u,%u,%u,%u,%lld,%lld]",
-                    i == n % stride ? "" : ",", (unsigned long long)e->rid,
-                    e->node, e->rcomp, e->outcome, e->attempt,
-                    rel_us(o, e->t_start_ns), rel_us(o, e->t_end_ns));
+        text_printf(t, "%s[%llu,%u,%u,%u,%u,%lld,%lld]", i ? "," : "",
+                    (unsigned long long)e->rid, e->node, e->rcomp, e->outcome,
+                    e->attempt, rel_us(o, e->t_start_ns),
+                    rel_us(o, e->t_end_ns));
     }
     text_puts(t, "]}");
     dvm_free(ev);

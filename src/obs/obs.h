@@ -40,7 +40,11 @@
 #define OBS_MAX_NODES 256
 /* Most events one /api/state answer carries (an even sample of those
  * since the last poll when there were more). */
-#define OBS_EVENTS_MAX 5000
+#define OBS_EVENTS_MAX 3000
+/* Runner events kept (2^18: 2.6 s at 100,000 runners a second, longer
+ * than a dashboard's poll interval). */
+#define OBS_RING_LOG2 18
+#define OBS_RING_EVENTS (1u << OBS_RING_LOG2)
 
 typedef struct obs obs;
 

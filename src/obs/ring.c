@@ -92,6 +92,18 @@ static void copy_slot(const obs_ring *r, uint64_t seq, ring_event *e)
     unpack(atomic_load_explicit(&s->packed, memory_order_relaxed), e);
 }
 
+/* The k-th of m picks among n > m events: one in each of m equal spans,
+ * at a hashed place within its span, so that a periodic pattern in the
+ * events (RComps taken in turn) does not alias into the sample, and the
+ * picks are strictly increasing. */
+static uint64_t pick(uint64_t k, uint64_t m, uint64_t n)
+{
+    uint64_t lo = k * n / m, hi = (k + 1) * n / m;      /* hi > lo */
+    uint64_t h = (k + 1) * 0x9E3779B97F4A7C15ull;
+    h ^= h >> 29;
+    return lo + h % (hi - lo);
+}
+
 size_t ring_read(const obs_ring *r, uint64_t since, ring_event *dst,
                  size_t max, uint64_t *next)
 {
@@ -100,23 +112,21 @@ size_t ring_read(const obs_ring *r, uint64_t since, ring_event *dst,
     uint64_t from = since;
     if (head - from > cap || from > head)
         from = head > cap ? head - cap : 0;
-    if (head - from > max)
-        from = head - max;
-    for (uint64_t q = from; q < head; q++)
-        copy_slot(r, q, &dst[q - from]);
+    uint64_t n = head - from;
+    size_t m = n < max ? (size_t)n : max;
+    for (size_t k = 0; k < m; k++)
+        copy_slot(r, from + (n == m ? k : pick(k, m, n)), &dst[k]);
     /* Order the copies before the second look at head. */
     atomic_thread_fence(memory_order_acquire);
     uint64_t head2 = atomic_load_explicit(&r->head, memory_order_relaxed);
     /* Slots of seq < head2 + 1 - cap may hold newer events (the one of
      * head2 itself may be being written now). */
     uint64_t safe = head2 + 1 > cap ? head2 + 1 - cap : 0;
-    size_t skip = safe > from ? (size_t)(safe - from) : 0;
-    size_t n = (size_t)(head - from);
-    if (skip > n)
-        skip = n;
-    for (size_t i = skip; i < n; i++)
-        dst[i - skip] = dst[i];
+    size_t skip = 0;
+    while (skip < m && dst[skip].seq < safe)
+        skip++;
+    for (size_t k = skip; k < m; k++)
+        dst[k - skip] = dst[k];
     *next = head;
-    assert(n - skip <= max);
-    return n - skip;
+    return m - skip;
 }

@@ -10,8 +10,9 @@
  * field is a relaxed atomic, so a torn slot is a dropped slot, never a
  * data race.  The writer never waits, never takes a lock and never
  * allocates: a push is a fence, four relaxed stores and a release store, cheap
- * enough for any runner rate; at high rates the reader simply sees the
- * newest `capacity` events.
+ * enough for any runner rate.  A reader that falls more than `capacity`
+ * events behind sees the newest `capacity`; one that asks for fewer events
+ * than there are gets an even sample of them, read straight from the slots.
  */
 #ifndef DVM_OBS_RING_H
 #define DVM_OBS_RING_H
@@ -47,8 +48,9 @@ dvm_status ring_create(unsigned log2cap, obs_ring **out);
 void ring_destroy(obs_ring *r);
 /* Appends e (its seq is ignored).  One writer thread only. */
 void ring_push(obs_ring *r, const ring_event *e);
-/* Copies up to max of the newest events with seq >= since into dst,
- * oldest first, and returns how many.  *next gets the sequence after the
+/* Copies events with seq >= since into dst, oldest first, and returns how
+ * many: all of them when there are at most max, else an even sample of
+ * max (spaced evenly with jitter, so no periodic pattern aliases).  *next gets the sequence after the
  * newest event (the `since` of the next call).  Any thread. */
 size_t ring_read(const obs_ring *r, uint64_t since, ring_event *dst,
                  size_t max, uint64_t *next);

@@ -38,3 +38,17 @@ set_tests_properties(obs/version PROPERTIES
 add_test(NAME obs/package
          COMMAND sh ${OBS_T}/package_check.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(obs/package PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+
+# The dashboard under load: a feeder plays a two-node DVM at 100,000
+# runners a second to the obs hub; the page must keep polling and drawing
+# (a bounded number of bars), list every node and RComp, with no error.
+add_executable(obs_feeder ${OBS_T}/obs_feeder.c)
+target_link_libraries(obs_feeder dvm_obs)
+if(PYTHON3)
+  add_test(NAME obs/dashboard_load
+           COMMAND ${PYTHON3} ${OBS_T}/dashboard_check.py $<TARGET_FILE:dvm>
+                   ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/obs-artifacts
+                   --feeder $<TARGET_FILE:obs_feeder>)
+  set_tests_properties(obs/dashboard_load PROPERTIES
+                       SKIP_RETURN_CODE 77 TIMEOUT 120)
+endif()

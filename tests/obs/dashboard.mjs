@@ -1,4 +1,4 @@
-// dashboard.mjs URL SCREENSHOT NRCOMPS [SECONDS] -- loads the DVM dashboard in
+// dashboard.mjs URL SCREENSHOT NRCOMPS [SECONDS [NODES]] -- loads the DVM dashboard in
 // headless Chromium (Debian's /usr/bin/chromium, driven by puppeteer-core;
 // no browser download) and checks what a person would see: every RComp of
 // every node listed, the task stream drawn (bars), the run's output, and
@@ -8,7 +8,7 @@
 // many seconds of a run still going.
 import puppeteer from "puppeteer-core";
 
-const [url, shot, nrcomps, seconds] = process.argv.slice(2);
+const [url, shot, nrcomps, seconds, nnodes = "1"] = process.argv.slice(2);
 const chromium = process.env.CHROMIUM || "/usr/bin/chromium";
 const problems = [];
 const browser = await puppeteer.launch({
@@ -47,10 +47,13 @@ try {
       painted,
       committed: document.getElementById("committed").textContent,
       output: document.getElementById("output").textContent.slice(-20),
+      slowestPollMs: Number(document.body.dataset.slowest),
     };
   });
   await page.screenshot({ path: shot, fullPage: true });
-  if (seen.nodes !== 1) problems.push(`nodes listed: ${seen.nodes}`);
+  if (seen.nodes !== Number(nnodes)) problems.push(`nodes listed: ${seen.nodes}, want ${nnodes}`);
+  if (seen.bars > 65536) problems.push(`bars not bounded: ${seen.bars}`);
+  if (seconds && seen.polls < 3) problems.push(`only ${seen.polls} polls in ${seconds} s`);
   if (seen.rcomps !== Number(nrcomps)) problems.push(`rcomps listed: ${seen.rcomps}, want ${nrcomps}`);
   if (seen.painted < 100) problems.push(`task stream barely drawn: ${seen.painted} pixels`);
   console.log(JSON.stringify(seen));

@@ -26,16 +26,18 @@ def get(url, timeout=5):
 
 
 class Dvm:
-    """A `dvm run` serving on a free loopback port until stop()."""
+    """A `dvm run` serving on a free loopback port until stop() (or, with
+    cmd, any command that says "dashboard at URL" on standard error)."""
 
-    def __init__(self, dvm, prog, *args, linger=60, tmp="."):
+    def __init__(self, dvm, prog, *args, linger=60, tmp=".", cmd=None):
         self.err_path = os.path.join(tmp, "dvm.err")
         self.out_path = os.path.join(tmp, "dvm.out")
         self.err = open(self.err_path, "w+")
         self.out = open(self.out_path, "w+")
         self.p = subprocess.Popen(
-            [dvm, "run", "--http", "127.0.0.1:0", "--linger", str(linger),
-             *args, prog], stdout=self.out, stderr=self.err)
+            cmd or [dvm, "run", "--http", "127.0.0.1:0", "--linger",
+                    str(linger), *args, prog],
+            stdout=self.out, stderr=self.err)
         self.url = self._wait_url()
 
     def _wait_url(self, timeout=20):
