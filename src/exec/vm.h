@@ -14,7 +14,7 @@
  * stacks of runners created so far: else VM_FAULT_WRITABLE).
  *
  * newr parses and validates the four descriptors (DISA.md 5.1), appends a
- * vm_child, and adds the child's stack to the writable set.
+ * runner_desc, and adds the child's stack to the writable set.
  */
 #ifndef DVM_VM_H
 #define DVM_VM_H
@@ -25,40 +25,15 @@
 #include "exec/code.h"
 #include "util/status.h"
 
-#define VM_MAX_RANGES 4096      /* heap or watched ranges per runner */
 
 enum vm_exit { VM_EXIT_COMMIT, VM_EXIT_ABORT, VM_EXIT_FAULT };
-
-#define VM_FAULTS(X)                                                  \
-    X(NONE,       "no fault")                                         \
-    X(MEMORY,     "memory fault: address out of range")               \
-    X(ARITH,      "arithmetic fault: division by zero")               \
-    X(EXEC,       "execution fault: no instruction at jump target")   \
-    X(DESCRIPTOR, "bad runner descriptor")                            \
-    X(WRITABLE,   "memory fault: write outside the writable set")     \
-    X(READONLY,   "memory fault: write to read-only memory")          \
-    X(NOMEM,      "out of memory creating a runner")
-
-enum vm_fault {
-#define VM_FAULT_ENUM(name, text) VM_FAULT_##name,
-    VM_FAULTS(VM_FAULT_ENUM)
-#undef VM_FAULT_ENUM
-    VM_FAULT_COUNT
-};
-
-typedef struct vm_child {
-    uint64_t sb, ss, fi;
-    uint32_t nheap, nwatch;
-    vm_range *heap;             /* owned */
-    vm_range *watch;            /* owned; nwatch > 0 makes it a watcher */
-} vm_child;
 
 typedef struct vm_runner {
     uint8_t *win;               /* window base */
     const vm_code *code;
-    vm_range *wr;  size_t nwr, capwr;   /* writable SR ranges */
+    dvm_range *wr;  size_t nwr, capwr;   /* writable SR ranges */
     size_t wr_hint;             /* last range that matched */
-    vm_child *kids; size_t nkids, capkids;
+    runner_desc *kids; size_t nkids, capkids;
     int fault;                  /* enum vm_fault */
     uint64_t fault_pc;          /* DISA address of the faulting insn */
     uint64_t fault_addr;        /* offending address (or jump target) */

@@ -35,8 +35,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "exec/vm.h"
+#include "isa/runner.h"
 #include "mem/diff.h"
+#include "mem/space.h"
 #include "util/status.h"
 
 enum msg_type {
@@ -103,10 +104,9 @@ enum {
 
 typedef struct msg_runner {
     uint64_t rid, attempt, snap;
-    uint64_t sb, ss, fi;
     uint32_t flags;             /* MSG_RUNNER_* */
-    uint32_t nheap;
-    vm_range *heap;             /* [lo, hi) */
+    runner_desc d;              /* stack, entry, heap ranges (no watched
+                                   ranges: a dispatched runner runs) */
     uint32_t npre;
     msg_prefetch *pre;          /* pages of stack/heap visible at snap */
 } msg_runner;
@@ -131,11 +131,9 @@ enum msg_exit { MSG_EXIT_COMMIT = 0, MSG_EXIT_ABORT = 1, MSG_EXIT_FAULT = 2 };
  * (DIFF_WORDS little-endian words; at least one bit set). */
 #define MSG_CHANGE_BITMAP (1ULL << 32)
 
-typedef struct msg_change {
-    uint64_t page;
-    uint32_t frame;             /* granted frame holding the new content */
-    mem_delta delta;            /* the changed bytes (decoded: owned) */
-} msg_change;
+/* A changed page is decoded straight into the memory service's form,
+ * mem_change (mem/space.h): page, the granted frame holding the new
+ * content, and the changed bytes (data owned by a decoded result). */
 
 typedef struct msg_output {
     uint32_t chan;              /* index: 0 = stdout, k = k-th out channel
@@ -154,9 +152,9 @@ typedef struct msg_result {
     uint64_t pages_prefetched;  /* pages copied in eagerly */
     uint64_t pages_faulted;     /* SR pages fetched on first touch */
     uint32_t nchanges;
-    msg_change *changes;
+    mem_change *changes;
     uint32_t nkids;
-    vm_child *kids;
+    runner_desc *kids;
     uint32_t nout;
     msg_output *out;
 } msg_result;
@@ -180,8 +178,5 @@ dvm_status msg_decode_frames(const uint8_t *p, size_t len, uint32_t **ids,
                              size_t *n);
 void msg_encode_frames(msg_buf *b, const uint32_t *ids, size_t n);
 
-/* Validates a child descriptor as DISA.md 5.1 requires (stack and ranges
- * wholly in the SR, lengths > 0, counts <= VM_MAX_RANGES). */
-int msg_child_valid(const vm_child *k);
 
 #endif

@@ -116,7 +116,7 @@ typedef struct rcomp {
     uint64_t *dbits;            /* 2 * DIFF_WORDS: diff_page's bitmap, then
                                    the committable mask of the page */
     void *iv;        size_t capiv;      /* commit.c's interval buffer */
-    msg_change *chg; size_t capchg;
+    mem_change *chg; size_t capchg;
     msg_output *outs;
     msg_buf obuf;               /* outgoing control frames, not yet sent */
     size_t nunsent;             /* RESULTs in obuf */
@@ -138,7 +138,6 @@ dvm_status rc_queue_dispatch(rcomp *rc, const uint8_t *p, size_t len);
 /* Runs one runner and sends its RESULT.  DVM_ECLOSED ends the RComp
  * cleanly; other failures are fatal (message recorded). */
 dvm_status rc_run(rcomp *rc, const msg_runner *mr);
-uint64_t rc_now_ns(void);
 
 /* commit.c */
 /* Builds res's changes from the touched SR pages, clipped to what the

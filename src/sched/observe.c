@@ -1,115 +1,79 @@
 /*
- * observe.c -- the master's side of src/obs: what it tells the metrics,
- * the event ring and the output tail, in one place, so that the scheduler
- * itself carries only one-line calls at its decision points:
- *
- *   dispatch_batch        observe_dispatch (stamps the dispatch time)
- *   master_handle_result  observe_result (the attempt's fate, its times)
- *   commit_result         observe_clock + observe_validation
- *   answer_page           observe_clock + observe_page
- *   emit_output           observe_output
- *   master_run            observe_tick (levels, a few times a second)
- *
- * Without an obs hub (master_config.obs NULL) every call returns at once;
- * observe_clock then reads no clock.  All run on the master's thread.
+ * observe.c -- the scheduler's calls into src/obs (see observe.h).
  */
-#include "obs/obs.h"
-#include "sched/master_int.h"
+#include "sched/observe.h"
+#include "util/clock.h"
 
 /* Levels are published at most this often (and once at the end). */
 #define OBSERVE_TICK_NS 100000000ull
 
-dvm_status observe_setup(master *m)
+static int observing(const observer *ob)
 {
-    if (!m->cfg.obs)
-        return DVM_OK;
-    return obs_node_add(m->cfg.obs, "local", (uint32_t)m->nrc, &m->obs_node);
+    return ob && ob->o;
 }
 
-uint64_t observe_clock(const master *m)
+dvm_status observe_setup(observer *ob, obs *o, int nrcomps)
 {
-    return m->cfg.obs ? master_now_ns() : 0;
+    *ob = (observer){ o, 0, 0 };
+    return o ? obs_node_add(o, "local", (uint32_t)nrcomps, &ob->node)
+             : DVM_OK;
 }
 
-void observe_dispatch(master *m, rcomp_slot *s, uint32_t k)
+uint64_t observe_clock(const observer *ob)
 {
-    if (!m->cfg.obs || k == 0)
+    return observing(ob) ? clock_now_ns() : 0;
+}
+
+void observe_dispatch(observer *ob, int rcomp, rcb_ring *inflight,
+                      uint32_t k)
+{
+    if (!observing(ob) || k == 0)
         return;
-    uint64_t now = master_now_ns();
-    for (size_t i = s->nin - k; i < s->nin; i++)
-        s->inflight[(s->in_head + i) % MASTER_BATCH_MAX]->t_dispatch = now;
-    obs_dispatched(m->cfg.obs, m->obs_node, (uint32_t)s->index, k);
+    uint64_t now = clock_now_ns();
+    for (size_t i = inflight->n - k; i < inflight->n; i++)
+        rcb_ring_at(inflight, i)->t_dispatch = now;
+    obs_dispatched(ob->o, ob->node, (uint32_t)rcomp, k);
 }
 
-void observe_result(master *m, const rcomp_slot *s, const msg_result *res,
+void observe_result(observer *ob, int rcomp, const msg_result *res,
                     uint64_t t_dispatch, int conflict)
 {
-    if (!m->cfg.obs)
+    if (!observing(ob))
         return;
     static const ring_outcome by_exit[] = { RING_COMMIT, RING_ABORT,
                                             RING_FAULT };
-    obs_runner r = { m->obs_node, (uint32_t)s->index, res->rid, res->attempt,
+    obs_runner r = { ob->node, (uint32_t)rcomp, res->rid, res->attempt,
                      conflict ? RING_CONFLICT : by_exit[res->exit],
                      t_dispatch, res->t_start_ns, res->t_end_ns };
-    obs_result(m->cfg.obs, &r);
+    obs_result(ob->o, &r);
 }
 
-void observe_validation(master *m, uint64_t t0)
+void observe_validation(observer *ob, uint64_t t0)
 {
-    if (m->cfg.obs)
-        obs_validation(m->cfg.obs, m->obs_node, master_now_ns() - t0);
+    if (observing(ob))
+        obs_validation(ob->o, ob->node, clock_now_ns() - t0);
 }
 
-void observe_page(master *m, const rcomp_slot *s, uint64_t t0)
+void observe_page(observer *ob, int rcomp, uint64_t t0)
 {
-    if (m->cfg.obs)
-        obs_page_fetch(m->cfg.obs, m->obs_node, m->obs_node,
-                       (uint32_t)s->index, master_now_ns() - t0);
+    if (observing(ob))
+        obs_page_fetch(ob->o, ob->node, ob->node, (uint32_t)rcomp,
+                       clock_now_ns() - t0);
 }
 
-void observe_output(master *m, const void *bytes, size_t n)
+void observe_output(observer *ob, const void *bytes, size_t n)
 {
-    if (m->cfg.obs)
-        obs_output(m->cfg.obs, bytes, n);
+    if (observing(ob))
+        obs_output(ob->o, bytes, n);
 }
 
-static void publish_levels(master *m, uint64_t now)
+int observe_due(observer *ob, int final)
 {
-    space_stats ss;
-    space_get_stats(m->space, &ss);
-    obs_levels l = {
-        .runners_created = m->next_rid - 1,
-        .runners_reexecuted = m->st.reexecuted + m->st.rerun_lost,
-        .runners_lost = m->st.rerun_lost,
-        .commits = m->st.commits,
-        .watchers_created = m->st.watchers_created,
-        .watchers_woken = m->st.watchers_woken,
-        .watchers_waiting = watch_count(m->watchers),
-        .runners_queued = m->ready.n + m->exclusive.n,
-        .pages_cached = ss.versions,
-        .pages_homed = ss.pages,
-        .pages_prefetched = m->st.pages_prefetched,
-        .frames_used = store_in_use(m->store),
-        .frames_total = store_max_frames(m->store),
-        .rcomps_replaced = m->st.rcomps_replaced,
-    };
-    for (int i = 0; i < m->nrc; i++) {
-        const rcomp_slot *s = &m->rc[i];
-        l.runners_running += s->nin;
-        l.rcomps_live += s->pid > 0;
-        obs_rcomp_set(m->cfg.obs, m->obs_node, (uint32_t)i, s->pid,
-                      (uint32_t)s->nin);
-    }
-    obs_levels_set(m->cfg.obs, m->obs_node, &l, now);
-}
-
-void observe_tick(master *m, int final)
-{
-    if (!m->cfg.obs)
-        return;
-    uint64_t now = master_now_ns();
-    if (!final && now - m->obs_tick_ns < OBSERVE_TICK_NS)
-        return;
-    m->obs_tick_ns = now;
-    publish_levels(m, now);
+    if (!observing(ob))
+        return 0;
+    uint64_t now = clock_now_ns();
+    if (!final && now - ob->tick_ns < OBSERVE_TICK_NS)
+        return 0;
+    ob->tick_ns = now;
+    return 1;
 }
