@@ -25,13 +25,13 @@ try {
   page.on("requestfailed", (r) => problems.push("request failed: " + r.url()));
   page.on("response", (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
   await page.goto(url, { waitUntil: "load", timeout: 15000 });
-  // Polls until the run is over (or has run a while), its output is in
-  // and bars are drawn.
+  // Polls until bars are drawn and the run is over with its output in (or
+  // has run SECONDS).
   if (seconds) await new Promise((r) => setTimeout(r, 1000 * Number(seconds)));
   await page.waitForFunction((any) =>
     (any || document.getElementById("status").textContent === "finished") &&
     Number(document.body.dataset.bars || 0) > 0 &&
-    document.getElementById("output").textContent.length > 0,
+    (any || document.getElementById("output").textContent.length > 0),
     { timeout: 20000, polling: 100 }, Boolean(seconds));
   await new Promise((r) => setTimeout(r, 600));   // one more poll and frame
   const seen = await page.evaluate(() => {

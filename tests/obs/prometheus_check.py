@@ -4,9 +4,11 @@ scrapes a running DVM.  The DVM runs examples/counter.dasm (2000 runners
 incrementing one counter: exactly 2000 increments commit, plus the first
 runner) and keeps serving; Prometheus, started here on loopback with a
 generated configuration, scrapes it every 0.2 s; its query API must then
-return the series with the values the run implies.  Exits 77 (skipped)
-when Prometheus is not installed."""
+return the series with the values the run implies, and every query of
+docs/observe.md's "Useful queries" must be one it accepts.  Exits 77
+(skipped) when Prometheus is not installed."""
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -39,6 +41,18 @@ def query(base, q):
     doc = json.loads(get(url))
     assert doc["status"] == "success", doc
     return doc["data"]["result"]
+
+
+def doc_queries(path):
+    """The PromQL of the "Useful queries" table of docs/observe.md."""
+    text = open(path).read().split("### Useful queries", 1)[1]
+    table = text.split("\n\n", 2)[1]
+    qs = []
+    for row in table.splitlines()[2:]:
+        cell = row.split(" | ", 1)[1].replace("\\|", "|")
+        qs += re.findall(r"`([^`]+)`", cell)
+    assert len(qs) > 10, qs
+    return qs
 
 
 def value(base, q):
@@ -99,6 +113,8 @@ with tempfile.TemporaryDirectory() as tmp:
         q = value(base, "histogram_quantile(0.5, dvm_dispatch_start_seconds"
                         "_bucket" + sel + ")")
         assert 0 < q < 10, q
+        for dq in doc_queries(os.path.join(src, "docs/observe.md")):
+            query(base, dq)     # accepted (status "success")
         out = d.stdout().split()
         assert out == [str(i) for i in range(1, 2001)], out[-3:]
         print(f"ok: Prometheus scraped {int(committed)} commits, "
