@@ -46,7 +46,8 @@ stage "ASan+UBSan" --test-dir build-asan --output-on-failure -j"$JOBS" \
 echo "== allocation failure injection (ASan+UBSan)"
 cmake -S . -B build-failalloc -DCMAKE_BUILD_TYPE=Debug -DDVM_WITH_LLVM=OFF \
       -DDVM_ALLOC_FAILPOINTS=ON -DDVM_SANITIZE=address,undefined >/dev/null
-cmake --build build-failalloc -j"$JOBS" --target dvm asm_failalloc_test
+cmake --build build-failalloc -j"$JOBS" --target dvm asm_failalloc_test \
+      obs_failalloc_test
 export ASAN_OPTIONS=detect_leaks=1
 stage "failpoints" --test-dir build-failalloc --output-on-failure -R failalloc
 
