@@ -51,4 +51,7 @@ if(PYTHON3)
                    --feeder $<TARGET_FILE:obs_feeder>)
   set_tests_properties(obs/dashboard_load PROPERTIES
                        SKIP_RETURN_CODE 77 TIMEOUT 120)
+  # Both install the npm packages into the same directory, once.
+  set_tests_properties(obs/dashboard obs/dashboard_load PROPERTIES
+                       RESOURCE_LOCK obs_npm)
 endif()
