@@ -6,12 +6,20 @@
  * final values, until the time is up or SIGINT/SIGTERM arrives.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <time.h>
 
 #include "cli/cli.h"
 #include "util/version.h"
+
+static void stop_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+}
 
 int serve_start(const char *addr, cli_serve *sv)
 {
@@ -21,7 +29,16 @@ int serve_start(const char *addr, cli_serve *sv)
     sv->http = NULL;
     if (!addr)
         return 0;
-    if (obs_create(&info, &sv->obs) || http_start(sv->obs, addr, &sv->http)) {
+    /* The server's thread inherits SIGINT and SIGTERM blocked, so that
+     * they reach this thread: stopping the run, or ending the linger. */
+    sigset_t set, old;
+    stop_signals(&set);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    dvm_status st = obs_create(&info, &sv->obs);
+    if (!st)
+        st = http_start(sv->obs, addr, &sv->http);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (st) {
         fprintf(stderr, "dvm: --http %s: %s\n", addr, status_message());
         obs_destroy(sv->obs);
         sv->obs = NULL;
@@ -36,15 +53,13 @@ int serve_start(const char *addr, cli_serve *sv)
 static void linger(double seconds)
 {
     sigset_t set, old;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigprocmask(SIG_BLOCK, &set, &old);
+    stop_signals(&set);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
     struct timespec ts = { (time_t)seconds,
                            (long)((seconds - (double)(time_t)seconds) * 1e9) };
     while (sigtimedwait(&set, NULL, &ts) < 0 && errno == EINTR)
         ;
-    sigprocmask(SIG_SETMASK, &old, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 void serve_stop(cli_serve *sv, double linger_s)

@@ -55,3 +55,11 @@ if(PYTHON3)
   set_tests_properties(obs/dashboard obs/dashboard_load PROPERTIES
                        RESOURCE_LOCK obs_npm)
 endif()
+
+# --linger ends by itself, and the run's output and status are unchanged.
+add_test(NAME obs/linger_ends
+         COMMAND $<TARGET_FILE:dvm> run -n 2 --engine interp
+                 --http 127.0.0.1:0 --linger 0.3
+                 ${CMAKE_SOURCE_DIR}/examples/hello.dasm)
+set_tests_properties(obs/linger_ends PROPERTIES
+  PASS_REGULAR_EXPRESSION "hello, world" TIMEOUT 30)
