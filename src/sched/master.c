@@ -42,8 +42,9 @@
 #define MASTER_STORE_FRAMES (1u << 26)
 /* Most pages prefetched for one runner (the rest fault in lazily). */
 #define MASTER_PREFETCH_MAX 4096
-/* Stack of the first runner, chosen by the DVM (DISA.md 7). */
-#define MASTER_FIRST_SB 0x3E0000000000ULL
+/* Stack of the first runner, chosen by the DVM (DISA.md 7): the first
+ * block of the stack area. */
+#define MASTER_FIRST_SB DISA_STACK_BASE
 #define MASTER_FIRST_SS 0x10000ULL
 
 /* The master owns the memory service (store, space), the watcher index,
@@ -54,6 +55,7 @@ struct master {
     mem_store *store;
     mem_space *space;
     watch_index *watchers;
+    stacks *stacks;             /* the stack area (DISA 1.1) */
     rcb_pool pool;
     commit_point cp;
     rcomp_set rcs;
@@ -76,8 +78,9 @@ static dvm_status master_load(master *m)
 {
     const dvm_program *p = m->cfg.prog;
     for (size_t i = 0; i < p->nsegs; i++) {
-        dvm_status st = commit_write(&m->cp, p->segs[i].addr,
-                                     p->segs[i].bytes, p->segs[i].size);
+        uint64_t n = prog_seg_stored(&p->segs[i]);
+        dvm_status st = n ? commit_write(&m->cp, p->segs[i].addr,
+                                         p->segs[i].bytes, n) : DVM_OK;
         if (st)
             return st;
     }
@@ -119,8 +122,14 @@ static dvm_status first_runner(master *m)
     rcb *r = rcb_new(&m->pool);
     if (!r)
         return status_set(DVM_ENOMEM, "out of memory");
-    r->d.sb = MASTER_FIRST_SB;
+    if (stacks_alloc(m->stacks, runner_stack_order(MASTER_FIRST_SS),
+                     STACKS_RUNNER, &r->d.sb)) {
+        rcb_free(r);
+        return DVM_ENOMEM;      /* a fresh area: only memory can fail */
+    }
+    assert(r->d.sb == MASTER_FIRST_SB);
     r->d.ss = MASTER_FIRST_SS;
+    r->d.flags = RUNNER_STACK_CHOSEN;
     r->d.fi = p->entry;
     r->d.nheap = p->nheap ? (uint32_t)p->nheap : 1;
     r->d.heap = dvm_calloc(r->d.nheap, sizeof *r->d.heap);
@@ -392,6 +401,12 @@ dvm_status master_run(master *m)
     progress_tick(m, 1);
     assert(watch_count(m->watchers) == m->pool.nwatching);
     m->st.watchers_dropped = watch_count(m->watchers);
+    for (rcb *w = m->pool.watching; w; w = w->wnext)
+        if (w->d.flags & RUNNER_STACK_CHOSEN) {     /* dropped: done */
+            stacks_free(m->stacks, w->d.sb);
+            w->d.flags &= ~(uint32_t)RUNNER_STACK_CHOSEN;
+        }
+    m->st.stack_bytes_held = stacks_owner_bytes(m->stacks, STACKS_RUNNER);
     m->st.ns_run = clock_now_ns() - t_start;
     space_gc(m->space, space_epoch(m->space));
     space_stats ss;
@@ -412,9 +427,12 @@ static dvm_status master_setup(master *m)
         st = watch_index_create(&m->watchers);
     if (st)
         return st;
+    if ((st = stacks_create(DISA_STACK_BASE, DISA_STACK_ORDER, &m->stacks)))
+        return st;
     m->cp = (commit_point){ .store = m->store, .space = m->space,
                             .watchers = m->watchers, .pool = &m->pool,
-                            .trace = &m->trace, .st = &m->st, .ob = &m->ob };
+                            .stacks = m->stacks, .trace = &m->trace,
+                            .st = &m->st, .ob = &m->ob };
     m->rcs.frame_owner = mmap(NULL, (size_t)MASTER_STORE_FRAMES * 2,
                           PROT_READ | PROT_WRITE,
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -500,7 +518,9 @@ void master_print_stats(const master *m)
             "  commits %" PRIu64 ", conflicts %" PRIu64 "\n"
             "  pages: prefetched %" PRIu64 ", fetched on touch %" PRIu64
             ", written %" PRIu64 ", versions freed %" PRIu64 "\n"
-            "  rcomps replaced %" PRIu64 ", system page signals %" PRIu64 "\n"
+            "  rcomps replaced %" PRIu64 ", system page signals %" PRIu64
+            ", stacks granted %" PRIu64 ", stack bytes held at the end %"
+            PRIu64 "\n"
             "  time: setup %.3f ms, run %.3f ms (dispatch %.3f ms, commit "
             "%.3f ms)\n",
             m->cfg.nrcomps, m->cfg.engine, s->runners_run, s->runners_committed,
@@ -508,7 +528,9 @@ void master_print_stats(const master *m)
             s->rerun_lost, s->exclusive_runs, s->watchers_created,
             s->watchers_woken, s->watchers_dropped, s->commits, s->conflicts,
             s->pages_prefetched, s->pages_faulted, s->pages_written,
-            s->versions_freed, s->rcomps_replaced, s->signals, s->ns_setup / 1e6,
+            s->versions_freed, s->rcomps_replaced, s->signals, s->stacks_granted,
+            s->stack_bytes_held,
+            s->ns_setup / 1e6,
             s->ns_run / 1e6, s->ns_dispatch / 1e6, s->ns_commit / 1e6);
 }
 
@@ -535,6 +557,7 @@ void master_destroy(master *m)
         fprintf(stderr, "dvm: %s\n", status_message());
     rcb_pool_destroy(&m->pool);
     watch_index_destroy(m->watchers);
+    stacks_destroy(m->stacks);
     if (m->space)
         space_destroy(m->space);
     if (m->store)
