@@ -45,6 +45,8 @@ typedef struct run_opts {
     const char *engine;
     const char *path;
     const char *trace;
+    const char *http;           /* --http ADDR */
+    double linger;              /* --linger SECONDS */
     int stats;
     run_dump dumps[RUN_MAX_DUMPS];
     size_t ndumps;
@@ -67,6 +69,7 @@ static int run_usage(const char *msg, const char *arg)
             "ADDR:COUNT:TYPE]... [--in NAME=FILE|-]... [--in-wait SECONDS] "
             "[--max-runners N] [--heartbeat SECONDS] "
             "[--out NAME=FILE]... [--stats] [--trace FILE] "
+            "[--http ADDR [--linger SECONDS]] "
             "PROG.dasm|PROG.dvm\n");
     return 2;
 }
@@ -127,7 +130,8 @@ static int parse_args(int argc, char **argv, run_opts *o)
                     !strcmp(a, "--in") || !strcmp(a, "--out") ||
                     !strcmp(a, "--trace") || !strcmp(a, "--in-wait") ||
                     !strcmp(a, "--max-runners") ||
-                    !strcmp(a, "--heartbeat");
+                    !strcmp(a, "--heartbeat") || !strcmp(a, "--http") ||
+                    !strcmp(a, "--linger");
         if (takes && !v)
             return run_usage("option needs a value", a);
         unsigned long long n;
@@ -161,6 +165,13 @@ static int parse_args(int argc, char **argv, run_opts *o)
             if (parse_number(v, 1, 86400, &n))
                 return run_usage("bad number of seconds (1..86400)", v);
             *(a[2] == 'h' ? &o->heartbeat_s : &o->in_wait_s) = (int)n;
+        } else if (!strcmp(a, "--http")) {
+            o->http = v;
+        } else if (!strcmp(a, "--linger")) {
+            char *end;
+            o->linger = strtod(v, &end);
+            if (*end || !(o->linger >= 0 && o->linger <= 86400))
+                return run_usage("bad --linger (seconds, 0..86400)", v);
         } else if (!strcmp(a, "--stats")) {
             o->stats = 1;
             continue;
@@ -174,6 +185,8 @@ static int parse_args(int argc, char **argv, run_opts *o)
         }
         i++;
     }
+    if (o->linger > 0 && !o->http)
+        return run_usage("--linger needs --http", NULL);
     return o->path ? 0 : run_usage("no program given", NULL);
 }
 
@@ -368,12 +381,16 @@ static int run_program(const dvm_program *p, run_opts *o)
     if (n <= 0)
         return fprintf(stderr, "dvm: cannot find my own binary\n"), 2;
     self[n] = '\0';
+    cli_serve sv;
+    if ((rc = serve_start(o->http, &sv)))
+        return rc;
     master_config cfg = { p, self, o->nrcomps, o->engine, o->in, o->nin,
                           o->out, o->nout, o->trace, isatty(2),
-                          o->max_runners, o->heartbeat_s };
+                          o->max_runners, o->heartbeat_s, sv.obs };
     master *m;
     if (master_create(&cfg, &m)) {
         fprintf(stderr, "dvm: %s\n", status_message());
+        serve_stop(&sv, 0);
         return 2;
     }
     dvm_status st = master_run(m);
@@ -386,6 +403,7 @@ static int run_program(const dvm_program *p, run_opts *o)
         master_print_stats(m);
     rc = st || dumped ? 2 : master_get_stats(m)->runners_faulted ? 1 : 0;
     master_destroy(m);
+    serve_stop(&sv, o->linger);
     return rc;
 }
 

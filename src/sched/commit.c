@@ -211,6 +211,7 @@ static dvm_status emit_output(commit_point *cp, const msg_result *res)
                               o->chan);
         dvm_status st = io_sink_write(&cp->sinks[o->chan], o->bytes,
                                       (size_t)o->len);
+        observe_output(cp->ob, o->bytes, (size_t)o->len);
         if (st) {
             fprintf(stderr, "dvm: %s\n", status_message());
             return st;
@@ -324,8 +325,10 @@ static int too_many_children(commit_point *cp, const rcb *r,
  * it, or puts it back in the pool after a conflict. */
 static dvm_status commit_runner(commit_point *cp, rcb *r, msg_result *res)
 {
+    uint64_t tv = observe_clock(cp->ob);
     int conflict = space_validate(cp->space, res->snap, res->changes,
                                   res->nchanges) == DVM_ECONFLICT;
+    observe_validation(cp->ob, tv);
     cp->conflict_rate = cp->conflict_rate * 0.95 + (conflict ? 0.05 : 0.0);
     if (conflict) {
         release_frames(cp, res->changes, res->nchanges);

@@ -584,8 +584,11 @@ static dvm_status on_result(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
     trace_runner(rs->cp->trace, s->index + 1, r->rid, r->attempt,
                  res.t_start_ns, res.t_end_ns, exit_names[res.exit]);
     uint64_t t = clock_now_ns();
+    uint64_t t_dispatch = r->t_dispatch, conflicts = st->conflicts;
     dvm_status rc = commit_result(rs->cp, r, &res);
     st->ns_commit += clock_now_ns() - t;
+    observe_result(rs->cp->ob, s->index, &res, t_dispatch,
+                   st->conflicts != conflicts);
     msg_result_free(&res);
     return rc;
 }
@@ -599,12 +602,14 @@ static dvm_status answer_page(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
         v[0] >= DISA_ADDR_LIMIT / DISA_PAGE || v[1] > commit_epoch(rs->cp))
         return rcomp_lost(rs, s, "bad page request");
     rs->cp->st->page_requests++;
+    uint64_t t0 = observe_clock(rs->cp->ob);
     uint64_t frame = space_lookup(rs->cp->space, v[0], v[1]);
     msg_buf b;
     mb_init(&b);
     msg_encode_u64s(&b, MSG_PAGE_RESP, &frame, 1);
     dvm_status st = conn_send(&s->page, &b);
     mb_free(&b);
+    observe_page(rs->cp->ob, s->index, t0);
     return st ? rcomp_lost(rs, s, "page socket closed") : DVM_OK;
 }
 
