@@ -577,6 +577,7 @@ static val gen_shift(gen *g, nd_kind k, ctype *ty, val a, val b, val *dest)
     int bits = ty->size == 8 ? 64 : 32;
     const char *s = ctypes_sfx(ty);
     val d = dest ? *dest : temp(g, s);
+    s = d.sfx;
     val p;
     long cnt = -1;
     if (b.kind == V_IMM && !b.base) {
@@ -629,8 +630,8 @@ static val binop(gen *g, nd_kind k, ctype *ty, val a, val b, val *dest)
     if (k == ND_DIV || k == ND_MOD)
         a = want(g, a, ty);
     val d = dest ? *dest : temp(g, s);
-    ins3(g, arith_op(k), a, a.sfx, b, b.sfx, d, s);
-    return with_sfx(d, s);
+    ins3(g, arith_op(k), a, a.sfx, b, b.sfx, d, d.sfx);
+    return d;
 }
 
 static const char *cond_name(nd_kind k)
@@ -862,6 +863,12 @@ static val gen_assign(gen *g, cnode *n)
             mov(g, v, d);
         return d;
     }
+    /* a narrowing integer cast is the store's own truncation */
+    while (r->kind == ND_CAST && ctypes_is_integer(r->ty) &&
+           ctypes_is_integer(r->lhs->ty) && r->ty->size >= l->ty->size &&
+           l->ty->kind != TY_BOOL && r->ty->kind != TY_BOOL &&
+           ctypes_is_integer(l->ty))
+        r = r->lhs;
     val v = gen_expr(g, r);
     val d = with_sfx(dst, ctypes_sfx(l->ty));
     mov(g, v, d);
@@ -1710,6 +1717,18 @@ static bool uses_input(cc_ctx *c)
     return false;
 }
 
+/* Functions named in initialised data are reached and address-taken. */
+static void mark_reloc_targets(cobj **objs, int n)
+{
+    for (int i = 0; i < n; i++)
+        for (reloc *r = objs[i]->relocs; r; r = r->next)
+            for (int j = 0; j < n; j++)
+                if (objs[j]->is_func && !strcmp(objs[j]->sym, r->sym)) {
+                    objs[j]->reached = true;
+                    objs[j]->addr_taken = true;
+                }
+}
+
 /* Generates the whole program. */
 void cgen_program(cc_ctx *c, cbuf *outb)
 {
@@ -1732,6 +1751,7 @@ void cgen_program(cc_ctx *c, cbuf *outb)
         main_fn->ty->params)
         cdiag_error(c, main_fn->tok, "'main' must take no parameters and "
                                      "return void, int or long");
+    mark_reloc_targets(objs, n);
     plan_frames(c, funcs, nf);
     gen g = {.c = c};
     cbuf text = {0}, frames = {0}, data = {0}, equs = {0}, code = {0};
