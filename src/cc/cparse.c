@@ -1969,8 +1969,8 @@ static cnode *declaration(parser *p, ctype *base, declattr *attr)
     bool first = true;
     token *start = p->t;
     while (!eat(p, ";")) {
-        if (!first)
-            expect(p, ",");
+        if (!first && !eat(p, ","))
+            expect(p, ";");
         first = false;
         ctype *ty = declarator(p, base);
         token *name = ty->name;
@@ -2647,6 +2647,8 @@ static void toplevel(parser *p)
         }
         if (eat(p, ";"))
             return;
+        if (!is(p, ","))
+            expect(p, ";");
     }
 }
 
