@@ -662,9 +662,12 @@ static cnode *index_or_seg(parser *p, cnode *a, token *t)
     bool seg_ok = p->allow_seg;
     p->allow_seg = false;
     cnode *i = assign(p);
+    p->allow_seg = seg_ok;
     if (seg_ok && is(p, ",") && clex_is(p->t->next, ",")) {
         p->t = p->t->next->next;
+        p->allow_seg = false;
         cnode *hi = assign(p);
+        p->allow_seg = seg_ok;
         expect(p, "]");
         a = rvalue(p, a);
         if (a->ty->kind != TY_PTR)
