@@ -7,12 +7,21 @@
  * input file that cannot be read is an error before anything runs), dump
  * expressions.  Then the master runs the program; its output is emitted
  * while it runs; the dumps are printed after the run and all its output.
+ *
+ * `--in NAME=-` (DISA 1.1) binds standard input.  It is read to its end
+ * before the run, into one memfd that every binding to `-` shares, and the
+ * binding becomes `/proc/self/fd/N`: the descriptor is inherited (no
+ * close-on-exec) by the RComps, which open that path like any input file,
+ * so every RComp reads the same bytes, at any offset, as often as it likes.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "asm/asm.h"
@@ -32,6 +41,8 @@ typedef struct run_dump {
 } run_dump;
 
 typedef struct run_opts {
+    int stdin_fd;                   /* memfd holding standard input, or -1 */
+    char stdin_path[32];            /* /proc/self/fd/N of stdin_fd */
     int nrcomps;
     const char *engine;
     const char *path;
@@ -49,7 +60,7 @@ static int run_usage(const char *msg, const char *arg)
 {
     fprintf(stderr, "dvm run: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
     fprintf(stderr, "usage: dvm run [-n N] [--engine interp|jit] [--dump "
-            "ADDR:COUNT:TYPE]... [--in NAME=FILE]... [--out NAME=FILE]... "
+            "ADDR:COUNT:TYPE]... [--in NAME=FILE|-]... [--out NAME=FILE]... "
             "[--stats] [--trace FILE] PROG.dasm|PROG.dvm\n");
     return 2;
 }
@@ -164,11 +175,69 @@ static int check_bindings(const dvm_program *p, const run_opts *o)
                     "'%s'\n", o->path, in ? "input" : "output", b->name);
             return 2;
         }
-        if (in && access(b->path, R_OK) != 0) {
+        if (in && strcmp(b->path, "-") && access(b->path, R_OK) != 0) {
             fprintf(stderr, "dvm: cannot read input file '%s' for channel "
                     "'%s': %m\n", b->path, b->name);
             return 2;
         }
+    }
+    return 0;
+}
+
+/* Copies fd 0 to its end into the new memfd fd; returns 0 or -1 (errno). */
+static int copy_stdin(int fd)
+{
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(0, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return (int)n;
+        for (ssize_t off = 0; off < n;) {
+            ssize_t k = write(fd, buf + off, (size_t)(n - off));
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k < 0)
+                return -1;
+            off += k;
+        }
+    }
+}
+
+/* Reads standard input into a memfd the RComps inherit and points o's
+ * stdin path at it.  Returns 0 or 2 (message printed). */
+static int load_stdin(run_opts *o)
+{
+    if (fcntl(0, F_GETFD) < 0) {             /* else the memfd could be 0 */
+        fprintf(stderr, "dvm: cannot read standard input for --in: %m\n");
+        return 2;
+    }
+    int fd = memfd_create("dvm-stdin", 0);   /* inherited on purpose */
+    if (fd < 0 || copy_stdin(fd) < 0) {
+        fprintf(stderr, "dvm: cannot read standard input for --in: %m\n");
+        if (fd >= 0)
+            close(fd);
+        return 2;
+    }
+    o->stdin_fd = fd;
+    snprintf(o->stdin_path, sizeof o->stdin_path, "/proc/self/fd/%d", fd);
+    return 0;
+}
+
+/* Binds every `--in NAME=-` to standard input, read once.  Returns 0 or 2
+ * (message printed). */
+static int bind_stdin(run_opts *o)
+{
+    for (size_t i = 0; i < o->nin; i++) {
+        if (strcmp(o->in[i].path, "-"))
+            continue;
+        if (o->stdin_fd < 0) {
+            int rc = load_stdin(o);
+            if (rc)
+                return rc;
+        }
+        o->in[i].path = o->stdin_path;
     }
     return 0;
 }
@@ -246,11 +315,11 @@ static int default_rcomps(void)
     return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
 }
 
-static int run_program(const dvm_program *p, const run_opts *o)
+static int run_program(const dvm_program *p, run_opts *o)
 {
     uint64_t addr[RUN_MAX_DUMPS], count[RUN_MAX_DUMPS];
     int rc = check_code(p, o);
-    if (rc || (rc = check_bindings(p, o)) ||
+    if (rc || (rc = check_bindings(p, o)) || (rc = bind_stdin(o)) ||
         (rc = resolve_dumps(p, o, addr, count)))
         return rc;
     char self[4096];
@@ -304,6 +373,7 @@ int cmd_run(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.cc.incdirs = o.incs;
     o.cc.defines = o.defs;
+    o.stdin_fd = -1;
     o.nrcomps = default_rcomps();
     o.engine = jit_available() ? "jit" : "interp";
     int rc = parse_args(argc, argv, &o);
@@ -319,5 +389,7 @@ int cmd_run(int argc, char **argv)
         return 2;
     rc = run_program(p, &o);
     program_free(p);
+    if (o.stdin_fd >= 0)
+        close(o.stdin_fd);
     return rc;
 }

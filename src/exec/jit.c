@@ -49,7 +49,9 @@
  * Whatever may see memory through the window restores it first: spill()
  * writes the dirty words back.  That happens before every return (exit,
  * fault, an indirect jump out of the region) and before rt_newr, which
- * reads descriptors through the window; the other helpers (rt_write,
+ * reads descriptors through the window and may write one word of them
+ * (the base of a stack it chose), so the words are reloaded after it; the
+ * other helpers (rt_write,
  * rt_isinsn, fmod) do not read it.  Faults share one raise block per
  * region (phis for kind, pc and address) so that the spill is emitted
  * once, not once per fault check.  An access at a computed address
@@ -978,7 +980,9 @@ static void emit_bl(jb *b)
 }
 
 /* newr: the four 64-bit operand values left to right, the promoted words
- * spilled (vm_newr only reads the window), then rt_newr. */
+ * spilled (vm_newr reads the descriptors through the window), rt_newr,
+ * then the promoted words reloaded (a chosen stack's base is written into
+ * its descriptor, usually in the PR). */
 static void emit_newr(jb *b)
 {
     const vm_insn *in = b->in;
@@ -996,6 +1000,7 @@ static void emit_newr(jb *b)
     LLVMBuildCondBr(b->b, LLVMBuildICmp(b->b, LLVMIntEQ, f, k32(b, 0), "nok"),
                     cont, b->raised_bb);
     LLVMPositionBuilderAtEnd(b->b, cont);
+    reload(b);                  /* it may write the sb word (sb = 0) */
     fall_through(b);
 }
 

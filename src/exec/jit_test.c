@@ -156,6 +156,24 @@ static uint8_t *snap(uint64_t a, size_t n)
     return s;
 }
 
+/* Stacks chosen for sb = 0 in these tests: one page at HEAP + 0x1000
+ * (compared with the heap), more is refused. */
+static int fake_alloc(void *ctx, uint64_t ss, uint64_t *sb)
+{
+    (void)ctx;
+    if (ss > 0x1000)
+        return VM_FAULT_NOSTACK;
+    *sb = HEAP + 0x1000;
+    return VM_FAULT_NONE;
+}
+
+static void fake_release(void *ctx, uint64_t sb, uint64_t ss)
+{
+    (void)ctx;
+    (void)sb;
+    (void)ss;
+}
+
 /* Runs p from fi on engine j (NULL: the interpreter) into *o. */
 static void run_one(const dvm_program *p, const vm_code *c, jit_engine *j,
                     init_fn init, uint64_t fi, outcome *o)
@@ -166,6 +184,7 @@ static void run_one(const dvm_program *p, const vm_code *c, jit_engine *j,
     vm_runner r;
     vm_runner_init(&r, win, c);
     assert_int_equal(vm_runner_add_writable(&r, HEAP, HEAP + HEAPLEN), 0);
+    r.stacks = (vm_stack_ops){ fake_alloc, fake_release, NULL };
     o->rc = j ? jit_run(j, &r, fi) : interp_run(&r, fi);
     o->fault = r.fault;
     o->pc = r.fault_pc;
@@ -765,6 +784,49 @@ static void test_newr(void **state)
     free(t);
 }
 
+/* newr with sb = 0 (DISA 1.1) writes the chosen base into the descriptor
+ * in the PR; translated code keeps that word in a register (it is used
+ * directly several times) and must see the new value after the newr. */
+static void init_chosen(uint8_t *w)
+{
+    init_desc(w);
+    wr64(w + 0x200, 5);                        /* overwritten by the code */
+}
+
+static void test_newr_chosen(void **state)
+{
+    (void)state;
+    tprog *t = calloc(1, sizeof *t);
+    INS(t, MOV, NONE, IMM(0, Q), DIR(0x200, Q));
+    INS(t, ADD, NONE, DIR(0x200, Q), IMM(1, Q), DIR(0x88, Q));
+    INS(t, NEWR, NONE, IMM(0x200, Q), IMM(0x210, Q), IMM(0x230, Q),
+        IMM(0x240, Q));
+    INS(t, MOV, NONE, DIR(0x200, Q), DIR(0x90, Q));
+    INS(t, ADD, NONE, DIR(0x200, Q), IMM(8, Q), DIR(0x98, Q));
+    INS(t, MOV, NONE, IMM(7, Q), IND(0x200, Q));
+    INS(t, MOV, NONE, IMM(8, Q), IND(0x98, Q));
+    EXIT(t, C);
+    outcome o;
+    both(t, init_chosen, &o);
+    assert_int_equal(o.rc, VM_EXIT_COMMIT);
+    assert_int_equal(o.nkids, 1);
+    assert_int_equal(o.kid_sb, HEAP + 0x1000);
+    assert_int_equal(rd64(o.pr + 0x88), 1);
+    assert_int_equal(rd64(o.pr + 0x90), HEAP + 0x1000);
+    assert_int_equal(rd64(o.pr + 0x200), HEAP + 0x1000);
+    assert_int_equal(rd64(o.heap + 0x1000), 7);
+    assert_int_equal(rd64(o.heap + 0x1008), 8);
+    outcome_free(&o);
+    memset(t, 0, sizeof *t);
+    INS(t, MOV, NONE, IMM(0, Q), DIR(0x200, Q));
+    INS(t, MOV, NONE, IMM(0x2000, Q), DIR(0x208, Q));
+    INS(t, NEWR, NONE, IMM(0x200, Q), IMM(0x210, Q), IMM(0x230, Q),
+        IMM(0x240, Q));
+    EXIT(t, C);
+    expect(t, init_chosen, VM_EXIT_FAULT, VM_FAULT_NOSTACK);
+    free(t);
+}
+
 /* The subleq interpreter of DISA.md 10 running a small subleq program:
  * a loop of indirect accesses. */
 static void init_subleq(uint8_t *w)
@@ -859,6 +921,7 @@ int main(void)
         cmocka_unit_test(test_calls),
         cmocka_unit_test(test_exit),
         cmocka_unit_test(test_newr),
+        cmocka_unit_test(test_newr_chosen),
         cmocka_unit_test(test_subleq),
         cmocka_unit_test(test_regions_cached),
     };

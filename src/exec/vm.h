@@ -14,7 +14,13 @@
  * stacks of runners created so far: else VM_FAULT_WRITABLE).
  *
  * newr parses and validates the four descriptors (DISA.md 5.1), appends a
- * vm_child, and adds the child's stack to the writable set.
+ * vm_child, and adds the child's stack to the writable set.  A stack
+ * descriptor with sb = 0 (DISA 1.1) asks for a stack of ss bytes rounded up
+ * to pages (ss = 0: one page): the runner's vm_stack_ops choose one in the
+ * stack area, and newr writes its base into the descriptor's sb word, a
+ * write of the creator (checked like any other).  Such a child carries
+ * VM_CHILD_STACK_CHOSEN; whoever discards the children of an attempt that
+ * does not commit gives their chosen stacks back (vm_runner_release_stacks).
  */
 #ifndef DVM_VM_H
 #define DVM_VM_H
@@ -37,7 +43,8 @@ enum vm_exit { VM_EXIT_COMMIT, VM_EXIT_ABORT, VM_EXIT_FAULT };
     X(DESCRIPTOR, "bad runner descriptor")                            \
     X(WRITABLE,   "memory fault: write outside the writable set")     \
     X(READONLY,   "memory fault: write to read-only memory")          \
-    X(NOMEM,      "out of memory creating a runner")
+    X(NOMEM,      "out of memory creating a runner")                  \
+    X(NOSTACK,    "no free range of that size in the stack area")
 
 enum vm_fault {
 #define VM_FAULT_ENUM(name, text) VM_FAULT_##name,
@@ -46,12 +53,36 @@ enum vm_fault {
     VM_FAULT_COUNT
 };
 
+/* vm_child.flags */
+enum { VM_CHILD_STACK_CHOSEN = 1 };     /* sb chosen by the DVM (sb = 0) */
+
 typedef struct vm_child {
     uint64_t sb, ss, fi;
+    uint32_t flags;             /* VM_CHILD_* */
     uint32_t nheap, nwatch;
     vm_range *heap;             /* owned */
     vm_range *watch;            /* owned; nwatch > 0 makes it a watcher */
 } vm_child;
+
+/* Where stacks chosen by the DVM come from (the RComp's grants).  alloc
+ * sets *sb to a free range of ss bytes (ss a multiple of the page size, at
+ * most the stack area) and returns VM_FAULT_NONE, or returns the fault to
+ * raise; release gives back a range alloc returned. */
+typedef struct vm_stack_ops {
+    int (*alloc)(void *ctx, uint64_t ss, uint64_t *sb);
+    void (*release)(void *ctx, uint64_t sb, uint64_t ss);
+    void *ctx;
+} vm_stack_ops;
+
+/* The order (log2 of its pages) of the block that holds a chosen stack of
+ * ss bytes (a multiple of the page size, > 0). */
+static inline unsigned vm_stack_order(uint64_t ss)
+{
+    unsigned k = 0;
+    while ((DISA_PAGE << k) < ss)
+        k++;
+    return k;
+}
 
 typedef struct vm_runner {
     uint8_t *win;               /* window base */
@@ -63,10 +94,15 @@ typedef struct vm_runner {
     uint64_t fault_pc;          /* DISA address of the faulting insn */
     uint64_t fault_addr;        /* offending address (or jump target) */
     uint64_t exit_pc;           /* DISA address of the exit executed */
+    vm_stack_ops stacks;        /* alloc NULL: sb = 0 faults (NOSTACK) */
 } vm_runner;
 
 /* Prepares r for a runner on win with code; no ranges, no children. */
 void vm_runner_init(vm_runner *r, uint8_t *win, const vm_code *code);
+/* Gives the chosen stacks of r's children back (r->stacks.release) and
+ * clears their flag: for an attempt whose children will not be created
+ * (abort, fault, a result never sent). */
+void vm_runner_release_stacks(vm_runner *r);
 /* Drops ranges and children (keeps the allocations for reuse). */
 void vm_runner_reset(vm_runner *r);
 /* Frees everything r owns. */

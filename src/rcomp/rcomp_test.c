@@ -78,7 +78,9 @@ static int make_image(const isa_insn *code, size_t n,
         offs[i] = (uint32_t)len;
         len += isa_encode(&code[i], bytes + len);
     }
-    *s = (prog_segment){ DISA_TEXT_BASE, len, PROG_SEG_CODE, bytes, offs, n };
+    *s = (prog_segment){ .addr = DISA_TEXT_BASE, .size = len,
+                         .flags = PROG_SEG_CODE, .bytes = bytes,
+                         .insn_offs = offs, .ninsns = n };
     p->segs = s;
     p->nsegs = 1;
     p->entry = DISA_TEXT_BASE;

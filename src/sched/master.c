@@ -161,8 +161,9 @@ static dvm_status master_load(master *m)
 {
     const dvm_program *p = m->cfg.prog;
     for (size_t i = 0; i < p->nsegs; i++) {
-        dvm_status st = master_write(m, p->segs[i].addr, p->segs[i].bytes,
-                                     p->segs[i].size);
+        uint64_t n = prog_seg_stored(&p->segs[i]);
+        dvm_status st = n ? master_write(m, p->segs[i].addr,
+                                         p->segs[i].bytes, n) : DVM_OK;
         if (st)
             return st;
     }
