@@ -288,6 +288,7 @@ struct cc_ctx {
     cfile **files;
     int nfiles;
     int depth;
+    int nesting;               /* #if operators and macro arguments */
     /* whole program */
     cobj *globals;             /* every global object and function */
     cobj *funcs;

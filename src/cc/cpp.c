@@ -414,9 +414,19 @@ static token *copy_list(cc_ctx *c, token *t)
     return head.next;
 }
 
+static void nest(cc_ctx *c, token *at)
+{
+    if (++c->nesting > 200)
+        cdiag_error(c, at, "macro arguments or #if expression nested too "
+                           "deeply");
+}
+
 static token *expand_arg(cc_ctx *c, token *a)
 {
-    return preprocess2(c, copy_list(c, a));
+    nest(c, a);
+    token *r = preprocess2(c, copy_list(c, a));
+    c->nesting--;
+    return r;
 }
 
 /* Replaces parameters in the body by arguments, with # and ##. */
@@ -611,7 +621,17 @@ static int64_t pe_primary(pexpr *e)
     pe_error(e);
 }
 
+static int64_t pe_unary1(pexpr *e);
+
 static int64_t pe_unary(pexpr *e)
+{
+    nest(e->c, e->t);
+    int64_t v = pe_unary1(e);
+    e->c->nesting--;
+    return v;
+}
+
+static int64_t pe_unary1(pexpr *e)
 {
     if (pe_eat(e, "+"))
         return pe_unary(e);
