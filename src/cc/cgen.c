@@ -66,6 +66,7 @@ typedef struct gen {
 } gen;
 
 static val gen_expr(gen *g, cnode *n);
+static void gen_void(gen *g, cnode *n);
 static val gen_addr(gen *g, cnode *n);
 static void gen_stmt(gen *g, cnode *n);
 static void gen_branch(gen *g, cnode *n, const char *label, bool when);
@@ -1001,7 +1002,7 @@ static val gen_expr(gen *g, cnode *n)
     case ND_COND:
         return gen_cond_expr(g, n);
     case ND_COMMA:
-        gen_expr(g, n->lhs);
+        gen_void(g, n->lhs);
         return gen_expr(g, n->rhs);
     case ND_CALL:
         return gen_call(g, n);
@@ -1011,6 +1012,24 @@ static val gen_expr(gen *g, cnode *n)
     default:
         cdiag_fatal(g->c, "unexpected expression node %d", n->kind);
     }
+}
+
+/* Evaluates n for its effects only: a postfix ++/-- need not keep the
+ * old value. */
+static void gen_void(gen *g, cnode *n)
+{
+    if (n->kind == ND_POSTINC) {
+        n->kind = ND_PREINC;
+        gen_expr(g, n);
+        n->kind = ND_POSTINC;
+        return;
+    }
+    if (n->kind == ND_COMMA) {
+        gen_void(g, n->lhs);
+        gen_void(g, n->rhs);
+        return;
+    }
+    gen_expr(g, n);
 }
 
 /* Jumps to label when n's truth equals `when`, else falls through. */
@@ -1203,7 +1222,7 @@ static void gen_loop(gen *g, cnode *n)
     label(g, n->cont);
     if (n->inc) {
         g->ntemp = 0;
-        gen_expr(g, n->inc);
+        gen_void(g, n->inc);
     }
     label(g, test);
     g->ntemp = 0;
@@ -1255,7 +1274,7 @@ static void gen_stmt(gen *g, cnode *n)
             gen_stmt(g, s);
         return;
     case ND_EXPR_STMT:
-        gen_expr(g, n->lhs);
+        gen_void(g, n->lhs);
         return;
     case ND_IF: {
         const char *le = new_label(g);
