@@ -108,3 +108,9 @@ foreach(src ${c0_errors})
       -P ${CMAKE_CURRENT_LIST_FILE})
   set_tests_properties(c0/errors/${name} PROPERTIES TIMEOUT 60)
 endforeach()
+
+# A few Csmith programs against gcc (tests/csmith/run.sh; by hand, run it
+# with a larger COUNT for minutes of differential testing).
+add_test(NAME c0/csmith COMMAND ${CMAKE_SOURCE_DIR}/tests/csmith/run.sh 4 1)
+set_tests_properties(c0/csmith PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
+  ENVIRONMENT "DVM=${CMAKE_BINARY_DIR}/dvm;WORK=${CMAKE_BINARY_DIR}/c0-work/csmith")
