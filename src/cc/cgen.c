@@ -46,7 +46,9 @@ typedef struct val {
     long woff;                 /* V_IND: the word's displacement off base */
     const char *sfx;
     const char *fimm;          /* a double immediate's text */
+    const char *dsym;          /* V_DISP/V_IND: a symbol added to off */
     bool temp;
+    bool btemp;                /* V_DISP: its base word is a temporary */
 } val;
 
 typedef struct gen {
@@ -68,6 +70,7 @@ typedef struct gen {
 static val gen_expr(gen *g, cnode *n);
 static void gen_void(gen *g, cnode *n);
 static val gen_addr(gen *g, cnode *n);
+static val binop(gen *g, nd_kind k, ctype *ty, val a, val b, val *dest);
 static void gen_stmt(gen *g, cnode *n);
 static void gen_branch(gen *g, cnode *n, const char *label, bool when);
 static val convert(gen *g, val v, ctype *from, ctype *to);
@@ -140,10 +143,12 @@ static const char *opnd(gen *g, val v, const char *sfx, int k)
     case V_DIR:
         return carena_printf(g->c, "%s:%s", addr_text(g, v.base, v.off), sfx);
     case V_DISP:
-        return carena_printf(g->c, "%ld(%s):%s", v.off, v.base, sfx);
+        return carena_printf(g->c, "%s(%s):%s", addr_text(g, v.dsym, v.off),
+                             v.base, sfx);
     case V_IND:
         out(g, "    mov %ld(%s):uq, c0.x%d:uq\n", v.woff, v.base, k);
-        return carena_printf(g->c, "%ld(c0.x%d):%s", v.off, k, sfx);
+        return carena_printf(g->c, "%s(c0.x%d):%s",
+                             addr_text(g, v.dsym, v.off), k, sfx);
     default:
         cdiag_fatal(g->c, "value expected");
     }
@@ -227,7 +232,7 @@ static val deref_val(gen *g, val p, long off, const char *sfx)
         return dir(p.base, p.off + off, sfx);
     case V_DIR:
         return (val){.kind = V_DISP, .base = addr_text(g, p.base, p.off),
-                     .off = off, .sfx = sfx};
+                     .off = off, .sfx = sfx, .btemp = p.temp};
     case V_DISP:
         if (!strcmp(p.base, "c0.fp") || !strcmp(p.base, "c0.sp"))
             return (val){.kind = V_IND, .base = p.base, .woff = p.off,
@@ -249,17 +254,18 @@ static val addr_of(gen *g, val v)
         return imm_sym(v.base, v.off);
     case V_DISP: {
         val w = dir(v.base, 0, "uq");
-        if (!v.off)
+        w.temp = v.btemp;
+        if (!v.off && !v.dsym)
             return w;
         val t = temp(g, "uq");
-        ins3(g, "add", w, "uq", imm(v.off, "q"), "q", t, "uq");
+        ins3(g, "add", w, "uq", imm_sym(v.dsym, v.off), "q", t, "uq");
         return t;
     }
     case V_IND: {
         val w = (val){.kind = V_DISP, .base = v.base, .off = v.woff,
                       .sfx = "uq"};
         val t = temp(g, "uq");
-        ins3(g, "add", w, "uq", imm(v.off, "q"), "q", t, "uq");
+        ins3(g, "add", w, "uq", imm_sym(v.dsym, v.off), "q", t, "uq");
         return t;
     }
     default:
@@ -447,6 +453,31 @@ static val var_place(gen *g, cnode *n)
     return r;
 }
 
+/* *(p + i + off) for p + i: a constant part of i joins the displacement,
+ * and a global base address becomes the displacement's symbol, so
+ * `a[i]` is one operand `a(t)` with t = i * size. */
+static val deref_sum(gen *g, cnode *p, long off, const char *sfx)
+{
+    cnode *i = p->rhs;
+    if ((i->kind == ND_ADD || i->kind == ND_SUB) && i->rhs->kind == ND_NUM &&
+        ctypes_is_integer(i->ty)) {
+        off += i->kind == ND_ADD ? i->rhs->val : -i->rhs->val;
+        i = i->lhs;
+    }
+    val a = gen_expr(g, p->lhs);
+    if (has_effects(i))
+        a = stable(g, a);
+    val b = gen_expr(g, i);
+    if (a.kind == V_IMM && a.base && !a.fimm) {
+        if (b.kind == V_DIR && (!strcmp(b.sfx, "q") || !strcmp(b.sfx, "uq"))) {
+            val r = deref_val(g, with_sfx(b, "uq"), a.off + off, sfx);
+            r.dsym = a.base;
+            return r;
+        }
+    }
+    return deref_val(g, binop(g, ND_ADD, p->ty, a, b, NULL), off, sfx);
+}
+
 static val gen_addr(gen *g, cnode *n)
 {
     switch (n->kind) {
@@ -472,6 +503,8 @@ static val gen_addr(gen *g, cnode *n)
             off = p->kind == ND_ADD ? p->rhs->val : -p->rhs->val;
             p = p->lhs;
         }
+        if (p->kind == ND_ADD && p->ty->kind == TY_PTR)
+            return deref_sum(g, p, off, sfx);
         return deref_val(g, gen_expr(g, p), off, sfx);
     }
     case ND_MEMBER: {

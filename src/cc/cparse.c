@@ -379,11 +379,24 @@ static long elem_size(parser *p, ctype *ptr, token *t)
     return b->size;
 }
 
+/* i * size as a long, with constants gathered: (x * k) * size is
+ * x * (k * size) and (x + k) * size is x * size + k * size, so an index
+ * like 2 * n + 1 becomes one multiplication and a displacement. */
 static cnode *scale(parser *p, cnode *i, long size, token *t)
 {
     i = new_cast(p, i, ty_long);
     if (size == 1)
         return i;
+    if (i->kind == ND_MUL && i->ty == ty_long && i->rhs->kind == ND_NUM)
+        return new_bin(p, ND_MUL, i->lhs,
+                       new_num(p, i->rhs->val * size, ty_long, t), ty_long, t);
+    if (i->kind == ND_MUL && i->ty == ty_long && i->lhs->kind == ND_NUM)
+        return new_bin(p, ND_MUL, i->rhs,
+                       new_num(p, i->lhs->val * size, ty_long, t), ty_long, t);
+    if ((i->kind == ND_ADD || i->kind == ND_SUB) && i->ty == ty_long &&
+        i->rhs->kind == ND_NUM)
+        return new_bin(p, i->kind, scale(p, i->lhs, size, t),
+                       new_num(p, i->rhs->val * size, ty_long, t), ty_long, t);
     return new_bin(p, ND_MUL, i, new_num(p, size, ty_long, t), ty_long, t);
 }
 
