@@ -64,6 +64,7 @@ typedef struct gen {
     int last_line;
     const cfile *last_file;
     cbuf pool;                 /* .text constants */
+    bool uses_pow2;            /* the table of powers of two is needed */
     int npool;
 } gen;
 
@@ -486,11 +487,15 @@ static val gen_addr(gen *g, cnode *n)
     case ND_STR: {
         cobj *o = carena_alloc(g->c, sizeof *o);
         const char *l = carena_printf(g->c, "c0.str.%d", g->c->nstrings++);
-        cbuf_printf(g->c, &g->pool, "%s: .byte ", l);
-        for (long i = 0; i < n->val; i++)
-            cbuf_printf(g->c, &g->pool, "%s%d", i ? ", " : "",
-                        (unsigned char)n->name[i]);
-        cbuf_puts(g->c, &g->pool, "\n");
+        cbuf_printf(g->c, &g->pool, "%s: .ascii \"", l);
+        for (long i = 0; i < n->val; i++) {
+            unsigned char ch = (unsigned char)n->name[i];
+            if (ch >= 32 && ch < 127 && ch != '"' && ch != '\\')
+                cbuf_putn(g->c, &g->pool, (const char *)&ch, 1);
+            else
+                cbuf_printf(g->c, &g->pool, "\\%03o", ch);
+        }
+        cbuf_puts(g->c, &g->pool, "\"\n");
         (void)o;
         return dir(l, 0, "b");
     }
@@ -603,6 +608,7 @@ static val pow2(gen *g, val cnt, int bits)
     ins3(g, "and", cnt, cnt.sfx, imm(bits - 1, "q"), "q", t, "q");
     ins3(g, "mul", t, "q", imm(8, "q"), "q", t, "q");
     ins3(g, "add", t, "q", imm_sym("c0.pow2", 0), "q", t, "q");
+    g->uses_pow2 = true;
     return deref_val(g, t, 0, "uq");
 }
 
@@ -1845,9 +1851,14 @@ void cgen_program(cc_ctx *c, cbuf *outb)
             "c0.trap.range:\n    mov $1, 0x3FFFFFFFF008:q\n");
     cbuf_putn(c, &text, code.s ? code.s : "", code.len);
     cbuf_puts(c, &text, "\n# constants, strings and read-only data\n"
-                        "    .align 8\nc0.pow2:\n");
-    for (int i = 0; i < 64; i++)
-        cbuf_printf(c, &text, "    .quad 0x%llx\n", 1ULL << i);
+                        "    .align 8\n");
+    if (g.uses_pow2) {
+        cbuf_puts(c, &text, "c0.pow2:                 # 2^0 .. 2^63, for shifts\n");
+        for (int i = 0; i < 64; i += 4)
+            cbuf_printf(c, &text, "    .quad 0x%llx, 0x%llx, 0x%llx, 0x%llx\n",
+                        1ULL << i, 1ULL << (i + 1), 1ULL << (i + 2),
+                        1ULL << (i + 3));
+    }
     cbuf_putn(c, &text, g.pool.s ? g.pool.s : "", g.pool.len);
     cbuf_puts(c, &text, "\n    .data\n");
     cbuf_putn(c, &text, data.s ? data.s : "", data.len);
