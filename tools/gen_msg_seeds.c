@@ -38,7 +38,7 @@ static void seed(const char *name, int sel, const msg_buf *b)
 
 static void dispatches(void)
 {
-    vm_range heap[3] = { { 0x40001000, 0x40002000 },
+    dvm_range heap[3] = { { 0x40001000, 0x40002000 },
                          { 0x50000000, 0x50000008 },
                          { 0x3e0000000000, 0x3e0000010000 } };
     msg_prefetch pre[3] = { { 0x40001, 1 }, { 0x50000, 7 }, { 0x3e0000000, 9 } };
@@ -68,8 +68,8 @@ static void results(void)
     msg_change ch[3] = { { 0x40001, 5, diff_of_runs(runs, 1) },
                          { 0x50000, 6, diff_of_runs(runs, 3) },
                          { 0x50001, 8, diff_of_bits(bits) } };
-    vm_range hr[2] = { { 0x40001000, 0x40001008 }, { 0x50000000, 0x50001000 } };
-    vm_child kids[2] = { { 0x50001000, 0x1000, 0x40000000, 2, 0, hr, NULL },
+    dvm_range hr[2] = { { 0x40001000, 0x40001008 }, { 0x50000000, 0x50001000 } };
+    runner_desc kids[2] = { { 0x50001000, 0x1000, 0x40000000, 2, 0, hr, NULL },
                          { 0x50002000, 0x1000, 0x40000010, 1, 1, hr, hr } };
     static const uint8_t hello[] = "hello, world\n";
     msg_output out[2] = { { 0, 13, hello }, { 1, 5, hello } };

@@ -25,8 +25,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "cc/cc.h"
 
+struct cc_opts;
 typedef struct cc_ctx cc_ctx;
 typedef struct ctype ctype;
 typedef struct cnode cnode;
@@ -279,7 +279,7 @@ struct arena_chunk;
 struct cc_ctx {
     jmp_buf fail;
     FILE *diag;
-    const cc_opts *opts;
+    const struct cc_opts *opts;
     int nerrors, nwarnings;
     struct arena_chunk *chunks;
     /* preprocessor */

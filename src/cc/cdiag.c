@@ -7,6 +7,7 @@
  */
 #include <stdarg.h>
 
+#include "cc/cc.h"
 #include "cc/cc_int.h"
 
 static void report(cc_ctx *c, const cfile *f, int line, int col,

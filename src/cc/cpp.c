@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cc/cc.h"
 #include "cc/cc_int.h"
 #include "util/alloc.h"
 

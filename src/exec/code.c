@@ -118,13 +118,13 @@ static dvm_status seg_init(vm_code_seg *cs, const prog_segment *s)
 /* Builds the read-only ranges: code segments, then input + system page. */
 static dvm_status build_ro(vm_code *c)
 {
-    c->ro = dvm_calloc(c->nsegs + 1, sizeof(vm_range));
+    c->ro = dvm_calloc(c->nsegs + 1, sizeof(dvm_range));
     if (!c->ro)
         return status_set(DVM_ENOMEM, "out of memory decoding code");
     for (size_t i = 0; i < c->nsegs; i++)
         if (c->segs[i].end > c->segs[i].addr)
-            c->ro[c->nro++] = (vm_range){c->segs[i].addr, c->segs[i].end};
-    c->ro[c->nro++] = (vm_range){DISA_INPUT_BASE, DISA_ADDR_LIMIT};
+            c->ro[c->nro++] = (dvm_range){c->segs[i].addr, c->segs[i].end};
+    c->ro[c->nro++] = (dvm_range){DISA_INPUT_BASE, DISA_ADDR_LIMIT};
     return DVM_OK;
 }
 

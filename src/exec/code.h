@@ -16,13 +16,10 @@
 
 #include "image/program.h"
 #include "isa/isa.h"
+#include "isa/runner.h"
 #include "util/status.h"
 
 #define VM_NO_INSN UINT32_MAX
-
-typedef struct vm_range {
-    uint64_t lo, hi;            /* [lo, hi) */
-} vm_range;
 
 typedef struct vm_insn {
     uint8_t op, opt, nops;
@@ -45,7 +42,7 @@ typedef struct vm_code_seg {
 typedef struct vm_code {
     vm_insn *insns;   size_t ninsns;
     vm_code_seg *segs; size_t nsegs;   /* code segments, sorted */
-    vm_range *ro;     size_t nro;      /* read-only SR ranges: code segments,
+    dvm_range *ro;     size_t nro;      /* read-only SR ranges: code segments,
                                           input windows and the system page */
 } vm_code;
 

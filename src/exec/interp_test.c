@@ -833,7 +833,7 @@ static void test_newr_ok(void **state)
     good_descs();
     OK(run(gen_newr));
     assert_int_equal(T.r.nkids, 1);
-    const vm_child *k = &T.r.kids[0];
+    const runner_desc *k = &T.r.kids[0];
     assert_int_equal(k->sb, 0x70000000);
     assert_int_equal(k->ss, 0x1000);
     assert_int_equal(k->fi, CODE_BASE);
@@ -900,7 +900,7 @@ static void test_newr_validation(void **state)
     wr64(&T, SD, L - 8);                    newr_bad(SD);     /* past 2^46 */
     wr64(&T, SD, L);                        newr_bad(SD);
     wr64(&T, SD + 8, ~0ULL);                newr_bad(SD);     /* wraps */
-    wr64(&T, HD, VM_MAX_RANGES + 1);        newr_bad(HD);
+    wr64(&T, HD, RUNNER_MAX_RANGES + 1);        newr_bad(HD);
     wr64(&T, HD, ~0ULL);                    newr_bad(HD);
     wr64(&T, HD + 32, 0);                   newr_bad(HD + 24);
     wr64(&T, HD + 8, 0x1000);               newr_bad(HD + 8);
@@ -927,8 +927,8 @@ static void test_newr_many_ranges(void **state)
 {
     (void)state;
     good_descs();
-    wr64(&T, HD, VM_MAX_RANGES);
-    for (uint64_t i = 0; i < VM_MAX_RANGES; i++) {
+    wr64(&T, HD, RUNNER_MAX_RANGES);
+    for (uint64_t i = 0; i < RUNNER_MAX_RANGES; i++) {
         wr64(&T, HD + 8 + 16 * i, 0x71000000 + 64 * i);
         wr64(&T, HD + 16 + 16 * i, 64);
     }
@@ -946,10 +946,10 @@ static void test_newr_many_ranges(void **state)
     g_opt = 0;
     g_n = 4;
     OK(run(gen_one));
-    assert_int_equal(T.r.kids[0].nheap, VM_MAX_RANGES);
+    assert_int_equal(T.r.kids[0].nheap, RUNNER_MAX_RANGES);
     assert_int_equal(T.r.kids[0].nwatch, 64);
-    assert_int_equal(T.r.kids[0].heap[VM_MAX_RANGES - 1].hi,
-                     0x71000000 + 64 * VM_MAX_RANGES);
+    assert_int_equal(T.r.kids[0].heap[RUNNER_MAX_RANGES - 1].hi,
+                     0x71000000 + 64 * RUNNER_MAX_RANGES);
 }
 
 /* ---- stacks chosen by the DVM (DISA 1.1) ---------------------------------- */
@@ -1013,10 +1013,10 @@ static void test_newr_chosen(void **state)
         wr64(&T, SD + 8, sizes[i][0]);
         OK(run_chosen(gen_newr_chosen));
         assert_int_equal(T.r.nkids, 1);
-        const vm_child *k = &T.r.kids[0];
+        const runner_desc *k = &T.r.kids[0];
         assert_int_equal(k->sb, 0x70000000);
         assert_int_equal(k->ss, sizes[i][1]);
-        assert_int_equal(k->flags, VM_CHILD_STACK_CHOSEN);
+        assert_int_equal(k->flags, RUNNER_STACK_CHOSEN);
         assert_int_equal(rd64(&T, SD), 0x70000000);      /* written back */
         assert_int_equal(rd64(&T, SD + 8), sizes[i][0]);  /* ss unchanged */
         assert_int_equal(rd64(&T, 0x70000000), 9);

@@ -159,7 +159,7 @@ static void rt_widen(jit_ctx *c, uint64_t ea, uint64_t w)
         if (r->wr[i].lo <= ea && ea + w <= r->wr[i].hi)
             lo = r->wr[i].lo, hi = r->wr[i].hi;
     for (size_t i = 0; i < code->nro && hi; i++) {
-        const vm_range *ro = &code->ro[i];
+        const dvm_range *ro = &code->ro[i];
         if (ro->hi <= ea)
             lo = ro->hi > lo ? ro->hi : lo;
         else if (ro->lo >= ea + w)

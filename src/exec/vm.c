@@ -12,7 +12,7 @@
  *
  * vm_newr reads the descriptors of DISA.md 5.1 through the window, each word
  * bounds-checked against 2^46 before it is touched, validates every range
- * (wholly in the SR, length > 0, no wrap-around, counts <= VM_MAX_RANGES),
+ * (wholly in the SR, length > 0, no wrap-around, counts <= RUNNER_MAX_RANGES),
  * and only then appends the child, so a rejected newr leaves r unchanged.
  * On a fault, r->fault_addr names the descriptor word found bad.
  *
@@ -44,7 +44,7 @@ void vm_runner_init(vm_runner *r, uint8_t *win, const vm_code *code)
 }
 
 /* Frees the ranges owned by child k. */
-static void child_free(vm_child *k)
+static void child_free(runner_desc *k)
 {
     dvm_free(k->heap);
     dvm_free(k->watch);
@@ -76,11 +76,11 @@ void vm_runner_destroy(vm_runner *r)
 dvm_status vm_runner_add_writable(vm_runner *r, uint64_t lo, uint64_t hi)
 {
     assert(r && lo < hi);
-    vm_range *a = dvm_grow(r->wr, &r->capwr, r->nwr + 1, sizeof *a);
+    dvm_range *a = dvm_grow(r->wr, &r->capwr, r->nwr + 1, sizeof *a);
     if (!a)
         return status_set(DVM_ENOMEM, "out of memory for writable ranges");
     r->wr = a;
-    r->wr[r->nwr++] = (vm_range){lo, hi};
+    r->wr[r->nwr++] = (dvm_range){lo, hi};
     return DVM_OK;
 }
 
@@ -159,7 +159,7 @@ static int sr_range_ok(uint64_t base, uint64_t len)
 }
 
 /* Reads the range pair at a (base, len) into *out after validating it. */
-static int desc_range(vm_runner *r, uint64_t a, vm_range *out)
+static int desc_range(vm_runner *r, uint64_t a, dvm_range *out)
 {
     uint64_t base, len;
     int f;
@@ -169,23 +169,23 @@ static int desc_range(vm_runner *r, uint64_t a, vm_range *out)
         r->fault_addr = a;
         return VM_FAULT_DESCRIPTOR;
     }
-    *out = (vm_range){base, base + len};
+    *out = (dvm_range){base, base + len};
     return VM_FAULT_NONE;
 }
 
 /* Reads the range list `n, base1, len1, ...` at a into a new array
  * (*out, NULL when n = 0) and its count *n. */
-static int desc_list(vm_runner *r, uint64_t a, vm_range **out, uint32_t *n)
+static int desc_list(vm_runner *r, uint64_t a, dvm_range **out, uint32_t *n)
 {
     uint64_t cnt;
     int f = desc_word(r, a, &cnt);
     if (f)
         return f;
-    if (cnt > VM_MAX_RANGES) {
+    if (cnt > RUNNER_MAX_RANGES) {
         r->fault_addr = a;
         return VM_FAULT_DESCRIPTOR;
     }
-    vm_range *v = cnt ? dvm_malloc(cnt * sizeof *v) : NULL;
+    dvm_range *v = cnt ? dvm_malloc(cnt * sizeof *v) : NULL;
     if (cnt && !v)
         return r->fault_addr = a, VM_FAULT_NOMEM;
     for (uint64_t i = 0; i < cnt; i++)
@@ -200,10 +200,10 @@ static int desc_list(vm_runner *r, uint64_t a, vm_range **out, uint32_t *n)
 
 /* Reads the stack descriptor at a into c: a range in the SR, or sb = 0
  * (a stack to choose: ss rounded up to pages, at most the stack area). */
-static int desc_stack(vm_runner *r, uint64_t a, vm_child *c)
+static int desc_stack(vm_runner *r, uint64_t a, runner_desc *c)
 {
     uint64_t sb, ss;
-    vm_range st;
+    dvm_range st;
     int f;
     if ((f = desc_word(r, a, &sb)) || (f = desc_word(r, a + 8, &ss)))
         return f;
@@ -219,14 +219,14 @@ static int desc_stack(vm_runner *r, uint64_t a, vm_child *c)
         return VM_FAULT_DESCRIPTOR;
     }
     c->ss = ss ? (ss + DISA_PAGE - 1) / DISA_PAGE * DISA_PAGE : DISA_PAGE;
-    c->flags = VM_CHILD_STACK_CHOSEN;
+    c->flags = RUNNER_STACK_CHOSEN;
     return VM_FAULT_NONE;
 }
 
 /* Reads and validates the four descriptors into *k (owning its ranges). */
-static int read_child(vm_runner *r, const uint64_t v[4], vm_child *k)
+static int read_child(vm_runner *r, const uint64_t v[4], runner_desc *k)
 {
-    vm_child c;
+    runner_desc c;
     int f;
     memset(&c, 0, sizeof c);
     if ((f = desc_stack(r, v[0], &c)) || (f = desc_word(r, v[3], &c.fi)) ||
@@ -243,7 +243,7 @@ static int read_child(vm_runner *r, const uint64_t v[4], vm_child *k)
 /* Takes a stack for child k whose descriptor is at a: the write of its sb
  * word must be allowed, then r->stacks chooses.  On a fault
  * r->fault_addr is a. */
-static int choose_stack(vm_runner *r, uint64_t a, vm_child *k)
+static int choose_stack(vm_runner *r, uint64_t a, runner_desc *k)
 {
     int f = vm_check_write(r, a, 8);
     if (f == VM_FAULT_NONE)
@@ -258,28 +258,28 @@ void vm_runner_release_stacks(vm_runner *r)
 {
     assert(r);
     for (size_t i = 0; i < r->nkids; i++) {
-        vm_child *k = &r->kids[i];
-        if (!(k->flags & VM_CHILD_STACK_CHOSEN))
+        runner_desc *k = &r->kids[i];
+        if (!(k->flags & RUNNER_STACK_CHOSEN))
             continue;
         assert(r->stacks.release);
         r->stacks.release(r->stacks.ctx, k->sb, k->ss);
-        k->flags &= ~(uint32_t)VM_CHILD_STACK_CHOSEN;
+        k->flags &= ~(uint32_t)RUNNER_STACK_CHOSEN;
     }
 }
 
 int vm_newr(vm_runner *r, const uint64_t v[4])
 {
     assert(r && v);
-    vm_child k;
+    runner_desc k;
     int f = read_child(r, v, &k);
     if (f)
         return f;
-    int chosen = (k.flags & VM_CHILD_STACK_CHOSEN) != 0;
+    int chosen = (k.flags & RUNNER_STACK_CHOSEN) != 0;
     if (chosen && (f = choose_stack(r, v[0], &k))) {
         child_free(&k);
         return f;
     }
-    vm_child *kids = dvm_grow(r->kids, &r->capkids, r->nkids + 1, sizeof k);
+    runner_desc *kids = dvm_grow(r->kids, &r->capkids, r->nkids + 1, sizeof k);
     if (kids)
         r->kids = kids;
     if (!kids || vm_runner_add_writable(r, k.sb, k.sb + k.ss)) {

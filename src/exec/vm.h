@@ -14,12 +14,12 @@
  * stacks of runners created so far: else VM_FAULT_WRITABLE).
  *
  * newr parses and validates the four descriptors (DISA.md 5.1), appends a
- * vm_child, and adds the child's stack to the writable set.  A stack
+ * runner_desc, and adds the child's stack to the writable set.  A stack
  * descriptor with sb = 0 (DISA 1.1) asks for a stack of ss bytes rounded up
  * to pages (ss = 0: one page): the runner's vm_stack_ops choose one in the
  * stack area, and newr writes its base into the descriptor's sb word, a
  * write of the creator (checked like any other).  Such a child carries
- * VM_CHILD_STACK_CHOSEN; whoever discards the children of an attempt that
+ * RUNNER_STACK_CHOSEN; whoever discards the children of an attempt that
  * does not commit gives their chosen stacks back (vm_runner_release_stacks).
  */
 #ifndef DVM_VM_H
@@ -31,38 +31,8 @@
 #include "exec/code.h"
 #include "util/status.h"
 
-#define VM_MAX_RANGES 4096      /* heap or watched ranges per runner */
 
 enum vm_exit { VM_EXIT_COMMIT, VM_EXIT_ABORT, VM_EXIT_FAULT };
-
-#define VM_FAULTS(X)                                                  \
-    X(NONE,       "no fault")                                         \
-    X(MEMORY,     "memory fault: address out of range")               \
-    X(ARITH,      "arithmetic fault: division by zero")               \
-    X(EXEC,       "execution fault: no instruction at jump target")   \
-    X(DESCRIPTOR, "bad runner descriptor")                            \
-    X(WRITABLE,   "memory fault: write outside the writable set")     \
-    X(READONLY,   "memory fault: write to read-only memory")          \
-    X(NOMEM,      "out of memory creating a runner")                  \
-    X(NOSTACK,    "no free range of that size in the stack area")
-
-enum vm_fault {
-#define VM_FAULT_ENUM(name, text) VM_FAULT_##name,
-    VM_FAULTS(VM_FAULT_ENUM)
-#undef VM_FAULT_ENUM
-    VM_FAULT_COUNT
-};
-
-/* vm_child.flags */
-enum { VM_CHILD_STACK_CHOSEN = 1 };     /* sb chosen by the DVM (sb = 0) */
-
-typedef struct vm_child {
-    uint64_t sb, ss, fi;
-    uint32_t flags;             /* VM_CHILD_* */
-    uint32_t nheap, nwatch;
-    vm_range *heap;             /* owned */
-    vm_range *watch;            /* owned; nwatch > 0 makes it a watcher */
-} vm_child;
 
 /* Where stacks chosen by the DVM come from (the RComp's grants).  alloc
  * sets *sb to a free range of ss bytes (ss a multiple of the page size, at
@@ -74,22 +44,12 @@ typedef struct vm_stack_ops {
     void *ctx;
 } vm_stack_ops;
 
-/* The order (log2 of its pages) of the block that holds a chosen stack of
- * ss bytes (a multiple of the page size, > 0). */
-static inline unsigned vm_stack_order(uint64_t ss)
-{
-    unsigned k = 0;
-    while ((DISA_PAGE << k) < ss)
-        k++;
-    return k;
-}
-
 typedef struct vm_runner {
     uint8_t *win;               /* window base */
     const vm_code *code;
-    vm_range *wr;  size_t nwr, capwr;   /* writable SR ranges */
+    dvm_range *wr;  size_t nwr, capwr;   /* writable SR ranges */
     size_t wr_hint;             /* last range that matched */
-    vm_child *kids; size_t nkids, capkids;
+    runner_desc *kids; size_t nkids, capkids;
     int fault;                  /* enum vm_fault */
     uint64_t fault_pc;          /* DISA address of the faulting insn */
     uint64_t fault_addr;        /* offending address (or jump target) */

@@ -109,7 +109,7 @@ static void test_code_build_rejects(void **state)
 
 /* A code object with only the read-only ranges of a code at 0x50000000. */
 static vm_code ro_only;
-static vm_range ro_ranges[2] = {
+static dvm_range ro_ranges[2] = {
     {0x50000000, 0x50001000}, {DISA_INPUT_BASE, DISA_ADDR_LIMIT}};
 
 static void test_check_write(void **state)

@@ -18,6 +18,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "isa/isa.h"
 #include "util/alloc.h"
 #include "util/le.h"
 
@@ -134,7 +135,7 @@ uint64_t mr_count(msg_reader *r, size_t min_item_bytes)
 
 /* ---- shared pieces ------------------------------------------------------- */
 
-static void encode_ranges(msg_buf *b, const vm_range *r, uint32_t n)
+static void encode_ranges(msg_buf *b, const dvm_range *r, uint32_t n)
 {
     mb_u64(b, n);
     for (uint32_t i = 0; i < n; i++) {
@@ -145,13 +146,13 @@ static void encode_ranges(msg_buf *b, const vm_range *r, uint32_t n)
 
 /* Decodes n ranges, each wholly in the SR and non-empty.  On success *out
  * (owned; NULL when n == 0) and *n are set. */
-static dvm_status decode_ranges(msg_reader *r, uint32_t max, vm_range **out,
+static dvm_status decode_ranges(msg_reader *r, uint32_t max, dvm_range **out,
                                 uint32_t *n)
 {
     uint64_t cnt = mr_count(r, 16);
     if (r->err || cnt > max)
         return status_set(DVM_EPROTO, "message: bad range count");
-    vm_range *v = NULL;
+    dvm_range *v = NULL;
     if (cnt && !(v = dvm_malloc(cnt * sizeof *v)))
         return status_set(DVM_ENOMEM, "message: out of memory");
     for (uint64_t i = 0; i < cnt; i++) {
@@ -179,11 +180,11 @@ void msg_encode_dispatch(msg_buf *b, const msg_dispatch *d)
         mb_u64(b, r->rid);
         mb_u64(b, r->attempt);
         mb_u64(b, r->snap);
-        mb_u64(b, r->sb);
-        mb_u64(b, r->ss);
-        mb_u64(b, r->fi);
+        mb_u64(b, r->d.sb);
+        mb_u64(b, r->d.ss);
+        mb_u64(b, r->d.fi);
         mb_u64(b, r->flags);
-        encode_ranges(b, r->heap, r->nheap);
+        encode_ranges(b, r->d.heap, r->d.nheap);
         mb_u64(b, r->npre);
         for (uint32_t k = 0; k < r->npre; k++) {
             mb_u64(b, r->pre[k].page);
@@ -199,19 +200,19 @@ static dvm_status decode_runner(msg_reader *rd, msg_runner *r)
     r->rid = mr_u64(rd);
     r->attempt = mr_u64(rd);
     r->snap = mr_u64(rd);
-    r->sb = mr_u64(rd);
-    r->ss = mr_u64(rd);
-    r->fi = mr_u64(rd);
+    r->d.sb = mr_u64(rd);
+    r->d.ss = mr_u64(rd);
+    r->d.fi = mr_u64(rd);
     uint64_t flags = mr_u64(rd);
-    if (rd->err || r->sb < DISA_RB || r->ss == 0 ||
-        r->ss > DISA_ADDR_LIMIT - r->sb)
-        return status_set(DVM_EPROTO, "dispatch: bad runner stack");
     if (flags & ~(uint64_t)MSG_RUNNER_PREFETCH_COMPLETE)
         return status_set(DVM_EPROTO, "dispatch: unknown runner flags");
     r->flags = (uint32_t)flags;
-    dvm_status st = decode_ranges(rd, VM_MAX_RANGES, &r->heap, &r->nheap);
+    dvm_status st = decode_ranges(rd, RUNNER_MAX_RANGES, &r->d.heap,
+                                  &r->d.nheap);
     if (st)
         return st;
+    if (rd->err || !runner_desc_valid(&r->d))
+        return status_set(DVM_EPROTO, "dispatch: bad runner descriptor");
     uint64_t npre = mr_count(rd, 16);
     if (rd->err || npre > UINT32_MAX)
         return status_set(DVM_EPROTO, "dispatch: bad prefetch count");
@@ -258,7 +259,7 @@ dvm_status msg_decode_dispatch(const uint8_t *p, size_t len, msg_dispatch *out)
 void msg_dispatch_free(msg_dispatch *d)
 {
     for (uint32_t i = 0; i < d->n; i++) {
-        dvm_free(d->r[i].heap);
+        runner_desc_free(&d->r[i].d);
         dvm_free(d->r[i].pre);
     }
     dvm_free(d->r);
@@ -268,9 +269,9 @@ void msg_dispatch_free(msg_dispatch *d)
 
 /* ---- RESULT -------------------------------------------------------------- */
 
-static void encode_change(msg_buf *b, const msg_change *c)
+static void encode_change(msg_buf *b, const mem_change *c)
 {
-    const mem_delta *d = &c->delta;
+    const mem_delta dd = space_change_delta(c), *d = &dd;
     mb_u64(b, c->page);
     mb_u64(b, c->frame);
     if (diff_is_bitmap(*d)) {
@@ -284,11 +285,12 @@ static void encode_change(msg_buf *b, const msg_change *c)
         mb_u64(b, (uint64_t)d->runs[i].off | (uint64_t)d->runs[i].len << 16);
 }
 
-static void encode_kid(msg_buf *b, const vm_child *k)
+static void encode_kid(msg_buf *b, const runner_desc *k)
 {
     mb_u64(b, k->sb);
     mb_u64(b, k->ss);
     mb_u64(b, k->fi);
+    mb_u64(b, k->flags);
     encode_ranges(b, k->heap, k->nheap);
     encode_ranges(b, k->watch, k->nwatch);
 }
@@ -318,12 +320,12 @@ void msg_encode_result(msg_buf *b, const msg_result *r)
 }
 
 /* Decodes n runs into c (owned). */
-static dvm_status decode_runs(msg_reader *rd, uint64_t n, msg_change *c)
+static dvm_status decode_runs(msg_reader *rd, uint64_t n, mem_change *c)
 {
     mem_run *runs = dvm_malloc(n * sizeof *runs);
     if (!runs)
         return status_set(DVM_ENOMEM, "result: out of memory");
-    c->delta = diff_of_runs(runs, n);
+    *c = space_change(c->page, c->frame, diff_of_runs(runs, n));
     for (uint64_t i = 0; i < n; i++) {
         uint64_t v = mr_u64(rd);
         if (v >> 32) {
@@ -332,13 +334,13 @@ static dvm_status decode_runs(msg_reader *rd, uint64_t n, msg_change *c)
         }
         runs[i] = (mem_run){ (uint16_t)v, (uint16_t)(v >> 16) };
     }
-    if (rd->err || !diff_valid(c->delta))
+    if (rd->err || !diff_valid(space_change_delta(c)))
         return status_set(DVM_EPROTO, "result: bad runs in page change");
     return DVM_OK;
 }
 
 /* Decodes a bitmap into c (owned). */
-static dvm_status decode_bits(msg_reader *rd, msg_change *c)
+static dvm_status decode_bits(msg_reader *rd, mem_change *c)
 {
     const uint8_t *p = mr_bytes(rd, DIFF_BITMAP_BYTES);
     if (!p)
@@ -350,13 +352,13 @@ static dvm_status decode_bits(msg_reader *rd, msg_change *c)
     mr_init(&br, p, DIFF_BITMAP_BYTES);
     for (unsigned w = 0; w < DIFF_WORDS; w++)
         bits[w] = mr_u64(&br);
-    c->delta = diff_of_bits(bits);
-    if (!diff_valid(c->delta))
+    *c = space_change(c->page, c->frame, diff_of_bits(bits));
+    if (!diff_valid(space_change_delta(c)))
         return status_set(DVM_EPROTO, "result: empty bitmap in page change");
     return DVM_OK;
 }
 
-static dvm_status decode_change(msg_reader *rd, msg_change *c)
+static dvm_status decode_change(msg_reader *rd, mem_change *c)
 {
     c->page = mr_u64(rd);
     uint64_t f = mr_u64(rd);
@@ -371,32 +373,19 @@ static dvm_status decode_change(msg_reader *rd, msg_change *c)
     return bitmap ? decode_bits(rd, c) : decode_runs(rd, tag, c);
 }
 
-int msg_child_valid(const vm_child *k)
-{
-    if (k->sb < DISA_RB || k->ss == 0 || k->ss > DISA_ADDR_LIMIT - k->sb)
-        return 0;
-    if (k->nheap > VM_MAX_RANGES || k->nwatch > VM_MAX_RANGES)
-        return 0;
-    for (uint32_t i = 0; i < k->nheap; i++)
-        if (k->heap[i].lo < DISA_RB || k->heap[i].hi <= k->heap[i].lo ||
-            k->heap[i].hi > DISA_ADDR_LIMIT)
-            return 0;
-    for (uint32_t i = 0; i < k->nwatch; i++)
-        if (k->watch[i].lo < DISA_RB || k->watch[i].hi <= k->watch[i].lo ||
-            k->watch[i].hi > DISA_ADDR_LIMIT)
-            return 0;
-    return 1;
-}
-
-static dvm_status decode_kid(msg_reader *rd, vm_child *k)
+static dvm_status decode_kid(msg_reader *rd, runner_desc *k)
 {
     k->sb = mr_u64(rd);
     k->ss = mr_u64(rd);
     k->fi = mr_u64(rd);
-    dvm_status st = decode_ranges(rd, VM_MAX_RANGES, &k->heap, &k->nheap);
+    uint64_t flags = mr_u64(rd);
+    if (flags > UINT32_MAX)
+        return status_set(DVM_EPROTO, "result: bad child flags");
+    k->flags = (uint32_t)flags;
+    dvm_status st = decode_ranges(rd, RUNNER_MAX_RANGES, &k->heap, &k->nheap);
     if (!st)
-        st = decode_ranges(rd, VM_MAX_RANGES, &k->watch, &k->nwatch);
-    if (!st && (rd->err || !msg_child_valid(k)))
+        st = decode_ranges(rd, RUNNER_MAX_RANGES, &k->watch, &k->nwatch);
+    if (!st && (rd->err || !runner_desc_valid(k)))
         st = status_set(DVM_EPROTO, "result: bad child descriptor");
     return st;
 }
@@ -433,7 +422,7 @@ static dvm_status decode_result_body(msg_reader *rd, msg_result *r)
         if (st)
             return st;
     }
-    n = mr_count(rd, 40);
+    n = mr_count(rd, 48);
     if (rd->err || n > UINT32_MAX)
         return status_set(DVM_EPROTO, "result: bad child count");
     if (n && !(r->kids = dvm_calloc(n, sizeof *r->kids)))
@@ -481,7 +470,7 @@ dvm_status msg_decode_result(const uint8_t *p, size_t len, msg_result *out)
 void msg_result_free(msg_result *r)
 {
     for (uint32_t i = 0; i < r->nchanges; i++)      /* decoded: owned */
-        dvm_free((void *)r->changes[i].delta.runs);
+        dvm_free((void *)r->changes[i].data);
     for (uint32_t i = 0; i < r->nkids; i++) {
         dvm_free(r->kids[i].heap);
         dvm_free(r->kids[i].watch);
@@ -542,6 +531,70 @@ dvm_status msg_decode_frames(const uint8_t *p, size_t len, uint32_t **ids,
         v[i] = (uint32_t)f;
     }
     *ids = v;
+    *n = (size_t)cnt;
+    return DVM_OK;
+}
+
+/* ---- stacks (DISA 1.1) ------------------------------------------------------ */
+
+void msg_encode_stack_req(msg_buf *b, unsigned order, size_t count)
+{
+    const uint64_t v[2] = { order, count };
+    msg_encode_u64s(b, MSG_STACK_REQ, v, 2);
+}
+
+dvm_status msg_decode_stack_req(const uint8_t *p, size_t len,
+                                unsigned *order, size_t *count)
+{
+    uint64_t v[2];
+    if (msg_decode_u64s(p, len, v, 2) || v[0] > DISA_STACK_ORDER ||
+        v[1] == 0 || v[1] > MSG_STACKS_MAX)
+        return status_set(DVM_EPROTO, "stack request: bad order or count");
+    *order = (unsigned)v[0];
+    *count = (size_t)v[1];
+    return DVM_OK;
+}
+
+void msg_encode_stacks(msg_buf *b, unsigned order, const uint64_t *base,
+                       size_t n)
+{
+    assert(n <= MSG_STACKS_MAX);
+    size_t start = mb_begin(b, MSG_STACKS);
+    mb_u64(b, order);
+    mb_u64(b, n);
+    for (size_t i = 0; i < n; i++)
+        mb_u64(b, base[i]);
+    mb_end(b, start);
+}
+
+/* 1 when base starts a block of 2^order pages of the stack area. */
+static int stack_block_ok(uint64_t base, unsigned order)
+{
+    const uint64_t area = DISA_PAGE << DISA_STACK_ORDER;
+    uint64_t size = DISA_PAGE << order;
+    return base >= DISA_STACK_BASE && base - DISA_STACK_BASE < area &&
+           (base - DISA_STACK_BASE) % size == 0 &&
+           base - DISA_STACK_BASE <= area - size;
+}
+
+dvm_status msg_decode_stacks(const uint8_t *p, size_t len, unsigned *order,
+                             uint64_t *base, size_t *n)
+{
+    msg_reader rd;
+    mr_init(&rd, p, len);
+    uint64_t o = mr_u64(&rd), cnt = mr_count(&rd, 8);
+    if (rd.err || o > DISA_STACK_ORDER || cnt > MSG_STACKS_MAX ||
+        rd.pos + cnt * 8 != len)
+        return status_set(DVM_EPROTO, "stacks: bad order or count");
+    uint64_t v[MSG_STACKS_MAX];
+    for (uint64_t i = 0; i < cnt; i++) {
+        v[i] = mr_u64(&rd);
+        if (!stack_block_ok(v[i], (unsigned)o))
+            return status_set(DVM_EPROTO, "stacks: 0x%llx is not a block "
+                              "of the stack area", (unsigned long long)v[i]);
+    }
+    memcpy(base, v, cnt * sizeof *v);
+    *order = (unsigned)o;
     *n = (size_t)cnt;
     return DVM_OK;
 }

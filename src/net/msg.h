@@ -28,6 +28,10 @@
  *   rcomp  -> master  MSG_READY      set up (engine built, window open):
  *                                    the master dispatches only to ready
  *                                    RComps
+ *   rcomp  -> master  MSG_STACK_REQ  "grant me n stacks of 2^order pages"
+ *                                    (DISA 1.1, newr with sb = 0)
+ *   master -> rcomp   MSG_STACKS     the granted stack bases (none: the
+ *                                    stack area has no such range free)
  */
 #ifndef DVM_MSG_H
 #define DVM_MSG_H
@@ -35,8 +39,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "exec/vm.h"
+#include "isa/runner.h"
 #include "mem/diff.h"
+#include "mem/space.h"
 #include "util/status.h"
 
 enum msg_type {
@@ -48,6 +53,8 @@ enum msg_type {
     MSG_PAGE_RESP,
     MSG_SHUTDOWN,
     MSG_READY,
+    MSG_STACK_REQ,
+    MSG_STACKS,
     MSG_TYPE_END
 };
 
@@ -103,10 +110,9 @@ enum {
 
 typedef struct msg_runner {
     uint64_t rid, attempt, snap;
-    uint64_t sb, ss, fi;
     uint32_t flags;             /* MSG_RUNNER_* */
-    uint32_t nheap;
-    vm_range *heap;             /* [lo, hi) */
+    runner_desc d;              /* stack, entry, heap ranges (no watched
+                                   ranges: a dispatched runner runs) */
     uint32_t npre;
     msg_prefetch *pre;          /* pages of stack/heap visible at snap */
 } msg_runner;
@@ -131,11 +137,9 @@ enum msg_exit { MSG_EXIT_COMMIT = 0, MSG_EXIT_ABORT = 1, MSG_EXIT_FAULT = 2 };
  * (DIFF_WORDS little-endian words; at least one bit set). */
 #define MSG_CHANGE_BITMAP (1ULL << 32)
 
-typedef struct msg_change {
-    uint64_t page;
-    uint32_t frame;             /* granted frame holding the new content */
-    mem_delta delta;            /* the changed bytes (decoded: owned) */
-} msg_change;
+/* A changed page is decoded straight into the memory service's form,
+ * mem_change (mem/space.h): page, the granted frame holding the new
+ * content, and the changed bytes (data owned by a decoded result). */
 
 typedef struct msg_output {
     uint32_t chan;              /* index: 0 = stdout, k = k-th out channel
@@ -154,9 +158,9 @@ typedef struct msg_result {
     uint64_t pages_prefetched;  /* pages copied in eagerly */
     uint64_t pages_faulted;     /* SR pages fetched on first touch */
     uint32_t nchanges;
-    msg_change *changes;
+    mem_change *changes;
     uint32_t nkids;
-    vm_child *kids;
+    runner_desc *kids;
     uint32_t nout;
     msg_output *out;
 } msg_result;
@@ -180,8 +184,19 @@ dvm_status msg_decode_frames(const uint8_t *p, size_t len, uint32_t **ids,
                              size_t *n);
 void msg_encode_frames(msg_buf *b, const uint32_t *ids, size_t n);
 
-/* Validates a child descriptor as DISA.md 5.1 requires (stack and ranges
- * wholly in the SR, lengths > 0, counts <= VM_MAX_RANGES). */
-int msg_child_valid(const vm_child *k);
+/* STACK_REQ: u64 order, u64 count (1..MSG_STACKS_MAX).
+ * STACKS: u64 order, u64 n (0..MSG_STACKS_MAX), n x u64 base: blocks of
+ * 2^order pages of the stack area, each aligned to its size. */
+#define MSG_STACKS_MAX 64
+void msg_encode_stack_req(msg_buf *b, unsigned order, size_t count);
+/* On success *order and *count (validated). */
+dvm_status msg_decode_stack_req(const uint8_t *p, size_t len,
+                                unsigned *order, size_t *count);
+void msg_encode_stacks(msg_buf *b, unsigned order, const uint64_t *base,
+                       size_t n);
+/* On success *order, base[0..*n) (base has room for MSG_STACKS_MAX). */
+dvm_status msg_decode_stacks(const uint8_t *p, size_t len, unsigned *order,
+                             uint64_t *base, size_t *n);
+
 
 #endif

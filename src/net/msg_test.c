@@ -17,15 +17,17 @@
 #include "net/msg.h"
 #include "util/alloc.h"
 
-static vm_range heap1[2] = { { 0x40000000, 0x40001000 },
+static dvm_range heap1[2] = { { 0x40000000, 0x40001000 },
                              { 0x50000000, 0x50000010 } };
 static msg_prefetch pre1[1] = { { 0x40000, 7 } };
 
 static msg_runner sample_runner(void)
 {
-    return (msg_runner){ .rid = 5, .attempt = 1, .snap = 9, .sb = 0x60000000,
-                         .ss = 4096, .fi = 0x40000000, .nheap = 2,
-                         .heap = heap1, .npre = 1, .pre = pre1 };
+    return (msg_runner){ .rid = 5, .attempt = 1, .snap = 9,
+                         .d = { .sb = 0x60000000, .ss = 4096,
+                                .fi = 0x40000000, .nheap = 2,
+                                .heap = heap1 },
+                         .npre = 1, .pre = pre1 };
 }
 
 static void test_dispatch_roundtrip(void **state)
@@ -42,8 +44,8 @@ static void test_dispatch_roundtrip(void **state)
     assert_int_equal(out.n, 1);
     assert_int_equal(out.r[0].rid, 5);
     assert_int_equal(out.r[0].snap, 9);
-    assert_int_equal(out.r[0].nheap, 2);
-    assert_int_equal(out.r[0].heap[1].hi, 0x50000010);
+    assert_int_equal(out.r[0].d.nheap, 2);
+    assert_int_equal(out.r[0].d.heap[1].hi, 0x50000010);
     assert_int_equal(out.r[0].pre[0].frame, 7);
     msg_dispatch_free(&out);
     mb_free(&b);
@@ -68,7 +70,7 @@ static void test_dispatch_rejects_bad_stack(void **state)
 {
     (void)state;
     msg_runner r = sample_runner();
-    r.sb = 0x1000;              /* in the PR: not a valid stack */
+    r.d.sb = 0x1000;             /* in the PR: not a valid stack */
     msg_dispatch d = { 1, &r }, out;
     msg_buf b;
     mb_init(&b);
@@ -90,13 +92,13 @@ static void test_dispatch_huge_count(void **state)
     mb_free(&b);
 }
 
-static msg_result sample_result(mem_run *runs, vm_child *kid, msg_change *ch,
+static msg_result sample_result(mem_run *runs, runner_desc *kid, mem_change *ch,
                                 msg_output *o)
 {
     runs[0] = (mem_run){ 0, 8 };
     runs[1] = (mem_run){ 100, 3 };
-    *ch = (msg_change){ 0x40001, 42, diff_of_runs(runs, 2) };
-    *kid = (vm_child){ .sb = 0x70000000, .ss = 64, .fi = 0x40000010,
+    *ch = space_change(0x40001, 42, diff_of_runs(runs, 2));
+    *kid = (runner_desc){ .sb = 0x70000000, .ss = 64, .fi = 0x40000010,
                        .nheap = 2, .heap = heap1, .nwatch = 1,
                        .watch = heap1 };
     *o = (msg_output){ 0, 6, (const uint8_t *)"hello\n" };
@@ -109,8 +111,8 @@ static void test_result_roundtrip(void **state)
 {
     (void)state;
     mem_run runs[2];
-    vm_child kid;
-    msg_change ch;
+    runner_desc kid;
+    mem_change ch;
     msg_output o;
     msg_result r = sample_result(runs, &kid, &ch, &o), out;
     msg_buf b;
@@ -119,9 +121,9 @@ static void test_result_roundtrip(void **state)
     assert_int_equal(msg_decode_result(b.p + MSG_HEADER_SIZE,
                                        b.len - MSG_HEADER_SIZE, &out), 0);
     assert_int_equal(out.nchanges, 1);
-    assert_false(diff_is_bitmap(out.changes[0].delta));
-    assert_int_equal(out.changes[0].delta.nruns, 2);
-    assert_int_equal(out.changes[0].delta.runs[1].off, 100);
+    assert_false(diff_is_bitmap(space_change_delta(&out.changes[0])));
+    assert_int_equal(space_change_delta(&out.changes[0]).nruns, 2);
+    assert_int_equal(space_change_delta(&out.changes[0]).runs[1].off, 100);
     assert_int_equal(out.kids[0].nwatch, 1);
     assert_int_equal(out.out[0].len, 6);
     assert_memory_equal(out.out[0].bytes, "hello\n", 6);
@@ -148,8 +150,8 @@ static void test_result_validation(void **state)
 {
     (void)state;
     mem_run runs[2];
-    vm_child kid;
-    msg_change ch;
+    runner_desc kid;
+    mem_change ch;
     msg_output o;
     msg_result r = sample_result(runs, &kid, &ch, &o);
     runs[1] = (mem_run){ 4, 8 };            /* overlapping runs */
@@ -182,14 +184,14 @@ static void test_result_dense_roundtrip(void **state)
 {
     (void)state;
     mem_run runs[2];
-    vm_child kid;
-    msg_change ch[2];
+    runner_desc kid;
+    mem_change ch[2];
     msg_output o;
     uint64_t bits[DIFF_WORDS];
     dense_bits(bits);
     bits[63] = 1ull << 63;                  /* the last byte too */
     msg_result r = sample_result(runs, &kid, &ch[0], &o), out;
-    ch[1] = (msg_change){ 0x40002, 43, diff_of_bits(bits) };
+    ch[1] = space_change(0x40002, 43, diff_of_bits(bits));
     r.changes = ch;
     r.nchanges = 2;
     msg_buf b;
@@ -198,11 +200,11 @@ static void test_result_dense_roundtrip(void **state)
     size_t len = b.len - MSG_HEADER_SIZE;
     assert_int_equal(msg_decode_result(b.p + MSG_HEADER_SIZE, len, &out), 0);
     assert_int_equal(out.nchanges, 2);
-    assert_int_equal(out.changes[0].delta.nruns, 2);
-    assert_true(diff_is_bitmap(out.changes[1].delta));
+    assert_int_equal(space_change_delta(&out.changes[0]).nruns, 2);
+    assert_true(diff_is_bitmap(space_change_delta(&out.changes[1])));
     assert_int_equal(out.changes[1].page, 0x40002);
     assert_int_equal(out.changes[1].frame, 43);
-    assert_memory_equal(out.changes[1].delta.bits, bits, sizeof bits);
+    assert_memory_equal(space_change_delta(&out.changes[1]).bits, bits, sizeof bits);
     msg_result_free(&out);
     for (size_t k = 0; k < len; k++)
         assert_int_equal(msg_decode_result(b.p + MSG_HEADER_SIZE, k, &out),
@@ -216,7 +218,7 @@ static void test_result_dense_is_compact(void **state)
     (void)state;
     uint64_t bits[DIFF_WORDS];
     dense_bits(bits);
-    msg_change ch = { 0x40002, 43, diff_of_bits(bits) };
+    mem_change ch = space_change(0x40002, 43, diff_of_bits(bits));
     msg_result r = { .rid = 1, .nchanges = 1, .changes = &ch };
     msg_buf b;
     mb_init(&b);
@@ -230,7 +232,7 @@ static void test_result_dense_validation(void **state)
 {
     (void)state;
     uint64_t bits[DIFF_WORDS] = { 0 };
-    msg_change ch = { 0x40002, 43, diff_of_bits(bits) };
+    mem_change ch = space_change(0x40002, 43, diff_of_bits(bits));
     msg_result r = { .rid = 1, .nchanges = 1, .changes = &ch };
     expect_bad_result(&r);                  /* an empty bitmap */
     bits[17] = 4;
@@ -240,8 +242,8 @@ static void test_result_dense_validation(void **state)
     msg_result out;
     assert_int_equal(msg_decode_result(b.p + MSG_HEADER_SIZE,
                                        b.len - MSG_HEADER_SIZE, &out), 0);
-    assert_true(diff_is_bitmap(out.changes[0].delta));
-    assert_int_equal(out.changes[0].delta.bits[17], 4);
+    assert_true(diff_is_bitmap(space_change_delta(&out.changes[0])));
+    assert_int_equal(space_change_delta(&out.changes[0]).bits[17], 4);
     msg_result_free(&out);
     /* The tag word follows page and frame: 12 header words + count. */
     size_t tag = MSG_HEADER_SIZE + 12 * 8 + 16;

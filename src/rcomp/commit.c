@@ -89,10 +89,10 @@ static size_t page_allowed(const commit_ctx *c, uint64_t pa)
 {
     const msg_runner *mr = c->mr;
     const vm_runner *vr = &c->rc->vr;
-    uint64_t olo = mr->sb, ohi = mr->sb + mr->ss;
+    uint64_t olo = mr->d.sb, ohi = mr->d.sb + mr->d.ss;
     size_t n = 0;
-    for (uint32_t i = 0; i < mr->nheap; i++) {
-        uint64_t lo = mr->heap[i].lo, hi = mr->heap[i].hi;
+    for (uint32_t i = 0; i < mr->d.nheap; i++) {
+        uint64_t lo = mr->d.heap[i].lo, hi = mr->d.heap[i].hi;
         if (hi <= pa || lo >= pa + DISA_PAGE)
             continue;
         /* heap MINUS own stack: up to two pieces */
@@ -250,7 +250,7 @@ static dvm_status ensure_frames(rcomp *rc, size_t need)
         msg_encode_u64s(&rc->obuf, MSG_FRAME_REQ, &ask, 1);
         dvm_status st = rc_flush(rc);     /* results before it, in order */
         if (!st)
-            st = rc_wait_frames(rc);
+            st = rc_wait_reply(rc, MSG_FRAMES);
         if (st)
             return st;
     }
@@ -261,7 +261,7 @@ static dvm_status ensure_frames(rcomp *rc, size_t need)
 static dvm_status write_frames(rcomp *rc, msg_result *res)
 {
     if (rc->npend > rc->capchg) {
-        msg_change *c = dvm_grow(rc->chg, &rc->capchg, rc->npend, sizeof *c);
+        mem_change *c = dvm_grow(rc->chg, &rc->capchg, rc->npend, sizeof *c);
         if (!c)
             return status_set(DVM_ENOMEM, "commit changes");
         rc->chg = c;
@@ -280,7 +280,7 @@ static dvm_status write_frames(rcomp *rc, msg_result *res)
         mem_delta d = pend_delta(rc, p);
         diff_apply(dst, window_base(rc->win) + p->page * DISA_PAGE, d);
         assert(diff_valid(d));
-        rc->chg[i] = (msg_change){ p->page, f, d };
+        rc->chg[i] = space_change(p->page, f, d);
     }
     res->changes = rc->chg;
     res->nchanges = (uint32_t)rc->npend;
@@ -289,7 +289,7 @@ static dvm_status write_frames(rcomp *rc, msg_result *res)
 
 dvm_status rc_commit(rcomp *rc, const msg_runner *mr, msg_result *res)
 {
-    size_t niv = 2 * (size_t)mr->nheap + rc->vr.nkids + 1;
+    size_t niv = 2 * (size_t)mr->d.nheap + rc->vr.nkids + 1;
     if (niv > rc->capiv) {
         void *iv = dvm_grow(rc->iv, &rc->capiv, niv, sizeof(ivl));
         if (!iv)

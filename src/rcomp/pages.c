@@ -150,10 +150,10 @@ static dvm_status ask_frame(rcomp *rc, uint64_t page, uint64_t snap,
 static int declared_page(const msg_runner *mr, uint64_t page)
 {
     uint64_t lo = page * DISA_PAGE, hi = lo + DISA_PAGE;
-    if (mr->sb < hi && mr->sb + mr->ss > lo)
+    if (mr->d.sb < hi && mr->d.sb + mr->d.ss > lo)
         return 1;
-    for (uint32_t i = 0; i < mr->nheap; i++)
-        if (mr->heap[i].lo < hi && mr->heap[i].hi > lo)
+    for (uint32_t i = 0; i < mr->d.nheap; i++)
+        if (mr->d.heap[i].lo < hi && mr->d.heap[i].hi > lo)
             return 1;
     return 0;
 }

@@ -264,13 +264,15 @@ static void wait_result(fake_master *m, msg_result *r)
     }
 }
 
-static msg_runner runner(uint64_t rid, vm_range *heap, uint32_t nheap)
+static msg_runner runner(uint64_t rid, dvm_range *heap, uint32_t nheap)
 {
-    return (msg_runner){ .rid = rid, .snap = 5, .sb = STACK, .ss = 0x1000,
-                         .fi = DISA_TEXT_BASE, .nheap = nheap, .heap = heap };
+    return (msg_runner){ .rid = rid, .snap = 5,
+                         .d = { .sb = STACK, .ss = 0x1000,
+                                .fi = DISA_TEXT_BASE, .nheap = nheap,
+                                .heap = heap } };
 }
 
-static const msg_change *change_of(const msg_result *r, uint64_t page)
+static const mem_change *change_of(const msg_result *r, uint64_t page)
 {
     for (uint32_t i = 0; i < r->nchanges; i++)
         if (r->changes[i].page == page)
@@ -298,7 +300,7 @@ static void test_commit(void **state)
     start(&m, make_image(code, 7, NULL, 0), NULL);
     uint64_t desc[5] = { STACK + 0x800, 0x100, 0, 0, DISA_TEXT_BASE };
     serve_page(&m, DESC / 4096, desc, sizeof desc);
-    vm_range heap = { HEAP, HEAP + 0x10000 };
+    dvm_range heap = { HEAP, HEAP + 0x10000 };
     msg_runner r = runner(42, &heap, 1);
     send_runners(&m, &r, 1);
     msg_result res;
@@ -306,19 +308,19 @@ static void test_commit(void **state)
     assert_int_equal(res.rid, 42);
     assert_int_equal(res.exit, MSG_EXIT_COMMIT);
     assert_int_equal(res.nchanges, 2);
-    const msg_change *h = change_of(&res, HEAP / 4096);
+    const mem_change *h = change_of(&res, HEAP / 4096);
     assert_non_null(h);
-    assert_int_equal(h->delta.nruns, 1);
-    assert_int_equal(h->delta.runs[0].off, 0x10);
-    assert_int_equal(h->delta.runs[0].len, 8);
+    assert_int_equal(space_change_delta(h).nruns, 1);
+    assert_int_equal(space_change_delta(h).runs[0].off, 0x10);
+    assert_int_equal(space_change_delta(h).runs[0].len, 8);
     uint64_t v;
     memcpy(&v, store_frame(m.store, h->frame) + 0x10, 8);
     assert_int_equal(v, 0x1122334455667788ULL);
-    const msg_change *s = change_of(&res, STACK / 4096);
+    const mem_change *s = change_of(&res, STACK / 4096);
     assert_non_null(s);
-    assert_int_equal(s->delta.nruns, 1);
-    assert_int_equal(s->delta.runs[0].off, 0x800);
-    assert_int_equal(s->delta.runs[0].len, 1);
+    assert_int_equal(space_change_delta(s).nruns, 1);
+    assert_int_equal(space_change_delta(s).runs[0].off, 0x800);
+    assert_int_equal(space_change_delta(s).runs[0].len, 1);
     assert_int_equal(store_frame(m.store, s->frame)[0], 0);   /* discarded */
     assert_int_equal(store_frame(m.store, s->frame)[0x800], 9);
     assert_int_equal(res.nkids, 1);
@@ -356,7 +358,7 @@ static void test_batch_exits(void **state)
     start(&m, make_image(code, 7, NULL, 0), NULL);
     uint64_t base[2] = { 0xAAAAAAAAAAAAAAAAULL, 0xBBBBBBBBBBBBBBBBULL };
     uint32_t bf = new_frame(&m, base, sizeof base);
-    vm_range heap = { HEAP, HEAP + 0x1000 };
+    dvm_range heap = { HEAP, HEAP + 0x1000 };
     msg_prefetch pre = { HEAP / 4096, bf };
     msg_runner r[4];
     for (int i = 0; i < 4; i++)
@@ -366,7 +368,7 @@ static void test_batch_exits(void **state)
     size_t off[4] = { 0, 0, 0, 0 };
     for (int i = 0, k = 0; i < 7; i++) {
         if (i == 0 || i == 2 || i == 4 || i == 5)
-            r[k++].fi = DISA_TEXT_BASE + off[0];
+            r[k++].d.fi = DISA_TEXT_BASE + off[0];
         off[0] += isa_encoded_size(&code[i]);
     }
     send_runners(&m, r, 4);
@@ -381,7 +383,7 @@ static void test_batch_exits(void **state)
     assert_int_equal(f[0], 0xAA);
     assert_int_equal(f[8], 0x55);
     assert_int_equal(f[9], 0xBB);
-    assert_int_equal(res.changes[0].delta.nruns, 1);
+    assert_int_equal(space_change_delta(&res.changes[0]).nruns, 1);
     msg_result_free(&res);
     wait_result(&m, &res);
     assert_int_equal(res.rid, 101);
@@ -392,7 +394,7 @@ static void test_batch_exits(void **state)
     assert_int_equal(res.rid, 102);
     assert_int_equal(res.exit, MSG_EXIT_FAULT);
     assert_int_equal(res.fault, VM_FAULT_ARITH);
-    assert_int_equal(res.fault_pc, r[2].fi);
+    assert_int_equal(res.fault_pc, r[2].d.fi);
     msg_result_free(&res);
     wait_result(&m, &res);
     assert_int_equal(res.rid, 103);
@@ -428,7 +430,7 @@ static void test_channels(void **state)
     snprintf(spec, sizeof spec, "0x%llx=%s", (unsigned long long)INADDR, path);
     fake_master m;
     start(&m, make_image(code, 5, ch, 2), spec);
-    vm_range heap = { HEAP, HEAP + 0x1000 };
+    dvm_range heap = { HEAP, HEAP + 0x1000 };
     msg_runner r = runner(7, &heap, 1);
     send_runners(&m, &r, 1);
     msg_result res;

@@ -29,49 +29,34 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "isa/isa.h"
 #include "rcomp/rcomp_int.h"
+#include "util/clock.h"
+#include "util/le.h"
 
 #define PG_RB     (DISA_RB / DISA_PAGE)
 #define PG_IN     (DISA_INPUT_BASE / DISA_PAGE)
 
-uint64_t rc_now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    memcpy(p, &v, 8);
-}
 
 /* Step 2: the runner context (DISA.md 5.3). */
 static dvm_status load_context(rcomp *rc, const msg_runner *mr)
 {
     uint8_t *c = rc->ctx;
-    put64(c + (DISA_CTX_SB - DISA_CTX), mr->sb);
-    put64(c + (DISA_CTX_SS - DISA_CTX), mr->ss);
-    put64(c + (DISA_CTX_RID - DISA_CTX), mr->rid);
-    put64(c + (DISA_CTX_FI - DISA_CTX), mr->fi);
-    put64(c + (DISA_CTX_ATTEMPT - DISA_CTX), mr->attempt);
+    le_st64(c + (DISA_CTX_SB - DISA_CTX), mr->d.sb);
+    le_st64(c + (DISA_CTX_SS - DISA_CTX), mr->d.ss);
+    le_st64(c + (DISA_CTX_RID - DISA_CTX), mr->rid);
+    le_st64(c + (DISA_CTX_FI - DISA_CTX), mr->d.fi);
+    le_st64(c + (DISA_CTX_ATTEMPT - DISA_CTX), mr->attempt);
     return window_fill(rc->win, DISA_CTX / DISA_PAGE, c);
 }
 
 /* Checks what the engine and the commit rely on in a dispatched runner. */
 static dvm_status check_runner(const rcomp *rc, const msg_runner *mr)
 {
-    if (!mr->ss || mr->sb < DISA_RB || mr->sb > DISA_ADDR_LIMIT - mr->ss)
-        return status_set(DVM_EPROTO, "runner %llu: bad stack",
+    if (!runner_desc_valid(&mr->d))
+        return status_set(DVM_EPROTO, "runner %llu: bad descriptor",
                           (unsigned long long)mr->rid);
-    for (uint32_t i = 0; i < mr->nheap; i++)
-        if (mr->heap[i].lo < DISA_RB || mr->heap[i].lo >= mr->heap[i].hi ||
-            mr->heap[i].hi > DISA_ADDR_LIMIT)
-            return status_set(DVM_EPROTO, "runner %llu: bad heap range",
-                              (unsigned long long)mr->rid);
     for (uint32_t i = 0; i < mr->npre; i++)
         if (mr->pre[i].page < PG_RB || mr->pre[i].page >= PG_IN ||
             mr->pre[i].frame >= rc->nframes)
@@ -110,9 +95,9 @@ static dvm_status zero_spans(rcomp *rc, const msg_runner *mr)
         return DVM_OK;
     rc_span v[RC_MAX_SPANS];
     size_t n = 0;
-    span_candidate(v, &n, mr->sb, mr->sb + mr->ss);
-    for (uint32_t i = 0; i < mr->nheap; i++)
-        span_candidate(v, &n, mr->heap[i].lo, mr->heap[i].hi);
+    span_candidate(v, &n, mr->d.sb, mr->d.sb + mr->d.ss);
+    for (uint32_t i = 0; i < mr->d.nheap; i++)
+        span_candidate(v, &n, mr->d.heap[i].lo, mr->d.heap[i].hi);
     if (n > 1)
         qsort(v, n, sizeof *v, cmp_span);
     size_t k = 0;                       /* merge overlapping spans */
@@ -160,9 +145,9 @@ static dvm_status prefetch(rcomp *rc, const msg_runner *mr)
 static dvm_status set_writable(rcomp *rc, const msg_runner *mr)
 {
     vm_runner_reset(&rc->vr);
-    dvm_status st = vm_runner_add_writable(&rc->vr, mr->sb, mr->sb + mr->ss);
-    for (uint32_t i = 0; i < mr->nheap && !st; i++)
-        st = vm_runner_add_writable(&rc->vr, mr->heap[i].lo, mr->heap[i].hi);
+    dvm_status st = vm_runner_add_writable(&rc->vr, mr->d.sb, mr->d.sb + mr->d.ss);
+    for (uint32_t i = 0; i < mr->d.nheap && !st; i++)
+        st = vm_runner_add_writable(&rc->vr, mr->d.heap[i].lo, mr->d.heap[i].hi);
     return st;
 }
 
@@ -196,7 +181,7 @@ static dvm_status finish_commit(rcomp *rc, const msg_runner *mr,
     dvm_status st = rc_commit(rc, mr, res);
     if (st)
         return st;
-    res->exit = MSG_EXIT_COMMIT;
+    res->exit = MSG_EXIT_COMMIT;     /* the children's stacks go with them */
     res->kids = rc->vr.kids;
     res->nkids = (uint32_t)rc->vr.nkids;
     return DVM_OK;
@@ -216,17 +201,19 @@ static int start_and_run(rcomp *rc, const msg_runner *mr)
         st = set_writable(rc, mr);
     if (st)
         return st;
-    return engine_run(rc, mr->fi);
+    return engine_run(rc, mr->d.fi);
 }
 
 dvm_status rc_run(rcomp *rc, const msg_runner *mr)
 {
     msg_result res = { .rid = mr->rid, .attempt = mr->attempt,
-                       .snap = mr->snap, .t_start_ns = rc_now_ns(),
+                       .snap = mr->snap, .t_start_ns = clock_now_ns(),
                        .pages_prefetched = mr->npre };
     int ex = start_and_run(rc, mr);
     if (ex < 0)
         return ex;
+    if (rc->stack_err)          /* the master is gone or spoke nonsense */
+        return rc->stack_err;
     dvm_status st = window_failed(rc->win);
     if (st)     /* a page could not be had: the runner saw wrong bytes */
         return status_set(st, "a page could not be fetched (%s)",
@@ -239,11 +226,13 @@ dvm_status rc_run(rcomp *rc, const msg_runner *mr)
         set_fault(&res, rc->vr.fault, rc->vr.fault_pc, rc->vr.fault_addr);
     if (st)
         return st;
+    if (res.exit != MSG_EXIT_COMMIT)    /* its children will never exist */
+        vm_runner_release_stacks(&rc->vr);
     pthread_mutex_lock(&rc->mu);
     res.pages_faulted = rc->faulted;
     rc->cur = NULL;             /* mr does not outlive this call */
     pthread_mutex_unlock(&rc->mu);
-    res.t_end_ns = rc_now_ns();
+    res.t_end_ns = clock_now_ns();
     msg_encode_result(&rc->obuf, &res);
     if (!rc->nunsent++)
         rc->unsent_since = res.t_end_ns;

@@ -17,49 +17,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "image/program.h"
+#include "sched/config.h"
+#include "sched/stats.h"
 #include "util/status.h"
 
 typedef struct master master;
-
-typedef struct master_binding {
-    const char *name;           /* channel name */
-    const char *path;           /* file */
-} master_binding;
-
-typedef struct master_config {
-    const dvm_program *prog;    /* borrowed for the life of the master */
-    const char *self_exe;       /* the dvm binary (RComps run `dvm __rcomp`) */
-    int nrcomps;
-    const char *engine;         /* "interp" or "jit" */
-    const master_binding *in;  size_t nin;
-    const master_binding *out; size_t nout;
-    const char *trace_path;     /* NULL: no trace */
-    int progress;               /* progress line on stderr */
-} master_config;
-
-typedef struct master_stats {
-    uint64_t runners_run;       /* attempts sent back by RComps */
-    uint64_t runners_committed;
-    uint64_t runners_aborted;
-    uint64_t runners_faulted;
-    uint64_t reexecuted;        /* attempts repeated after a conflict */
-    uint64_t rerun_lost;        /* runners re-run because an RComp died */
-    uint64_t exclusive_runs;    /* runs under the progress guarantee */
-    uint64_t commits;
-    uint64_t conflicts;
-    uint64_t watchers_created;
-    uint64_t watchers_woken;
-    uint64_t watchers_dropped;
-    uint64_t pages_prefetched;
-    uint64_t pages_faulted;
-    uint64_t pages_written;
-    uint64_t page_requests;
-    uint64_t rcomps_replaced;
-    uint64_t signals;           /* system page commits after the start */
-    uint64_t versions_freed;
-    uint64_t ns_setup, ns_run, ns_commit, ns_dispatch;
-} master_stats;
 
 /* Creates the master, loads the program, starts RComps.  On success *out
  * owns everything (processes included). */

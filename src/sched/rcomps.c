@@ -14,8 +14,18 @@
  * the ready queue unchanged (same rid, same attempt) and run elsewhere;
  * frames granted to it and not used by a processed commit return to the
  * store; a new RComp takes the slot.
+ *
+ * Stacks chosen by the DVM (DISA 1.1) are granted like frames: an RComp
+ * asks for a few blocks of one size at a time (MSG_STACK_REQ) and keeps
+ * them, so that `newr` with sb = 0 seldom waits for the master.  A granted
+ * block carries the RComp's owner tag in the stack allocator; a result
+ * whose children use a chosen stack must name blocks granted to that RComp
+ * (take_stacks), and their ownership passes to the runners (the commit
+ * point frees them).  Blocks still granted to a lost RComp return to the
+ * stack area.
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -29,8 +39,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "sched/master_int.h"
+#include "isa/isa.h"
+#include "sched/rcomps.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 
 #define RCOMP_SOCKBUF (8 << 20)
 #define RCOMP_MAX_ARGS 64
@@ -44,10 +56,10 @@ static void sock_tune(int fd)
 
 /* Registers fd in the master's epoll set with the slot's address and a tag
  * bit (0 ctl, 1 page) in the low bit of the pointer's index. */
-static dvm_status epoll_watch(master *m, int fd, uint64_t key)
+static dvm_status epoll_watch(rcomp_set *rs, int fd, uint64_t key)
 {
     struct epoll_event ev = { .events = EPOLLIN, .data.u64 = key };
-    if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+    if (epoll_ctl(rs->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
         return status_set_errno(DVM_ESYS, "epoll_ctl");
     return DVM_OK;
 }
@@ -91,23 +103,23 @@ static uint64_t channel_addr(const dvm_program *p, const char *name)
 }
 
 /* Builds `dvm __rcomp ...` for slot s with its socket ends ctl and page. */
-static dvm_status rcomp_argv(master *m, rcomp_slot *s, int ctl, int page,
+static dvm_status rcomp_argv(rcomp_set *rs, rcomp_slot *s, int ctl, int page,
                              rcomp_args *a)
 {
     memset(a, 0, sizeof *a);
-    args_add(a, "%s", m->cfg.self_exe);
+    args_add(a, "%s", rs->cfg->self_exe);
     args_add(a, "__rcomp");
     args_add(a, "--index");  args_add(a, "%d", s->index);
     args_add(a, "--ctl");    args_add(a, "%d", ctl);
     args_add(a, "--page");   args_add(a, "%d", page);
-    args_add(a, "--store");  args_add(a, "%d", store_fd(m->store));
-    args_add(a, "--frames"); args_add(a, "%u", store_max_frames(m->store));
-    args_add(a, "--image");  args_add(a, "%d", m->image_fd);
-    args_add(a, "--engine"); args_add(a, "%s", m->cfg.engine);
-    for (size_t i = 0; i < m->cfg.nin; i++) {
+    args_add(a, "--store");  args_add(a, "%d", store_fd(rs->cp->store));
+    args_add(a, "--frames"); args_add(a, "%u", store_max_frames(rs->cp->store));
+    args_add(a, "--image");  args_add(a, "%d", rs->image_fd);
+    args_add(a, "--engine"); args_add(a, "%s", rs->cfg->engine);
+    for (size_t i = 0; i < rs->cfg->nin; i++) {
         args_add(a, "--in");
         args_add(a, "0x%llx=%s", (unsigned long long)channel_addr(
-                 m->cfg.prog, m->cfg.in[i].name), m->cfg.in[i].path);
+                 rs->cfg->prog, rs->cfg->in[i].name), rs->cfg->in[i].path);
     }
     if (a->oom) {
         args_free(a);
@@ -117,16 +129,16 @@ static dvm_status rcomp_argv(master *m, rcomp_slot *s, int ctl, int page,
 }
 
 /* In the child between fork and exec: only async-signal-safe calls. */
-static void rcomp_exec_child(master *m, int ctl, int page, char **argv)
+static void rcomp_exec_child(rcomp_set *rs, int ctl, int page, char **argv)
 {
-    int keep[] = { ctl, page, store_fd(m->store), m->image_fd };
+    int keep[] = { ctl, page, store_fd(rs->cp->store), rs->image_fd };
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
         fcntl(keep[i], F_SETFD, 0);
-    execv(m->cfg.self_exe, argv);
+    execv(rs->cfg->self_exe, argv);
     _exit(127);
 }
 
-dvm_status rcomp_spawn(master *m, rcomp_slot *s)
+static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
 {
     int ctl[2], page[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0)
@@ -136,12 +148,12 @@ dvm_status rcomp_spawn(master *m, rcomp_slot *s)
     sock_tune(ctl[0]);
     sock_tune(ctl[1]);
     rcomp_args args;
-    dvm_status st = rcomp_argv(m, s, ctl[1], page[1], &args);
+    dvm_status st = rcomp_argv(rs, s, ctl[1], page[1], &args);
     if (st)
         goto err_args;
     pid_t pid = fork();
     if (pid == 0)
-        rcomp_exec_child(m, ctl[1], page[1], args.v);
+        rcomp_exec_child(rs, ctl[1], page[1], args.v);
     args_free(&args);
     if (pid < 0) {
         st = status_set_errno(DVM_ESYS, "cannot start an RComp: fork");
@@ -155,9 +167,9 @@ dvm_status rcomp_spawn(master *m, rcomp_slot *s)
     conn_init(&s->page, page[0]);
     s->pid = pid;
     s->ready = 0;
-    st = epoll_watch(m, ctl[0], (uint64_t)s->index << 1);
+    st = epoll_watch(rs, ctl[0], (uint64_t)s->index << 1);
     if (!st)
-        st = epoll_watch(m, page[0], (uint64_t)s->index << 1 | 1);
+        st = epoll_watch(rs, page[0], (uint64_t)s->index << 1 | 1);
     return st;
 err_args:
     close(page[0]);
@@ -172,49 +184,54 @@ err_ctl:
     return st;
 }
 
-dvm_status rcomps_start(master *m)
+dvm_status rcomps_start(rcomp_set *rs)
 {
-    m->rc = dvm_calloc((size_t)m->nrc, sizeof *m->rc);
-    if (!m->rc)
+    assert(rs->cfg && rs->cp && rs->epfd >= 0 && rs->nrc > 0);
+    mb_init(&rs->out);
+    rs->rc = dvm_calloc((size_t)rs->nrc, sizeof *rs->rc);
+    if (!rs->rc)
         return status_set(DVM_ENOMEM, "out of memory");
-    for (int i = 0; i < m->nrc; i++) {
-        rcomp_slot *s = &m->rc[i];
+    for (int i = 0; i < rs->nrc; i++) {
+        rcomp_slot *s = &rs->rc[i];
         s->index = i;
-        s->inflight = dvm_calloc(MASTER_BATCH_MAX, sizeof *s->inflight);
-        if (!s->inflight)
-            return status_set(DVM_ENOMEM, "out of memory");
         conn_init(&s->ctl, -1);
         conn_init(&s->page, -1);
-        dvm_status st = rcomp_spawn(m, s);
+        dvm_status st = rcomp_spawn(rs, s);
         if (st)
             return st;
         char name[32];
         snprintf(name, sizeof name, "rcomp %d", i);
-        trace_thread_name(&m->trace, i + 1, name);
+        trace_thread_name(rs->cp->trace, i + 1, name);
     }
     return DVM_OK;
 }
 
+/* The stack allocator's owner tag of what is granted to s. */
+static uint32_t stack_owner(const rcomp_slot *s)
+{
+    return (uint32_t)s->index + 1;
+}
+
 /* Returns the frames still granted to s to the store. */
-static void rcomp_reclaim_frames(master *m, rcomp_slot *s)
+static void rcomp_reclaim_frames(rcomp_set *rs, rcomp_slot *s)
 {
     for (size_t i = 0; i < s->ngranted; i++) {
         uint32_t f = s->granted[i];
-        if (m->frame_owner[f] == s->index + 1) {
-            m->frame_owner[f] = 0;
-            store_release(m->store, f);
+        if (rs->frame_owner[f] == s->index + 1) {
+            rs->frame_owner[f] = 0;
+            store_release(rs->cp->store, f);
         }
     }
     s->ngranted = 0;
 }
 
 /* Kills (if alive) and reaps the process of s and closes its conns. */
-static void rcomp_reap(master *m, rcomp_slot *s)
+static void rcomp_reap(rcomp_set *rs, rcomp_slot *s)
 {
     if (s->ctl.fd >= 0)
-        epoll_ctl(m->epfd, EPOLL_CTL_DEL, s->ctl.fd, NULL);
+        epoll_ctl(rs->epfd, EPOLL_CTL_DEL, s->ctl.fd, NULL);
     if (s->page.fd >= 0)
-        epoll_ctl(m->epfd, EPOLL_CTL_DEL, s->page.fd, NULL);
+        epoll_ctl(rs->epfd, EPOLL_CTL_DEL, s->page.fd, NULL);
     conn_close(&s->ctl);
     conn_close(&s->page);
     if (s->pid > 0) {
@@ -225,61 +242,66 @@ static void rcomp_reap(master *m, rcomp_slot *s)
     s->pid = 0;
 }
 
-dvm_status rcomp_lost(master *m, rcomp_slot *s, const char *why)
+/* Commits the system page's __nrcomp = live RComps (a signal, DISA.md
+ * 8.3): a commit of the DVM's own, so watchers of it wake. */
+static dvm_status signal_rcomps(rcomp_set *rs, uint64_t live)
 {
-    if (m->cfg.progress || getenv("DVM_DEBUG"))
+    rs->cp->st->signals++;
+    return commit_write(rs->cp, DISA_SYS_NRCOMP, &live, sizeof live);
+}
+
+dvm_status rcomp_lost(rcomp_set *rs, rcomp_slot *s, const char *why)
+{
+    if (rs->cfg->progress || getenv("DVM_DEBUG"))
         fprintf(stderr, "dvm: rcomp %d lost (%s); replacing it\n", s->index,
                 why);
-    rcomp_reap(m, s);
+    rcomp_reap(rs, s);
     /* The oldest in-flight runner was the one running.  If RComps keep
      * dying under it, it is the cause: fault it instead of killing RComps
      * forever. */
-    rcb *running = s->nin ? s->inflight[s->in_head] : NULL;
-    if (running && ++running->lost >= MASTER_LOST_LIMIT) {
+    rcb_pool *pool = rs->cp->pool;
+    rcb *running = s->inflight.n ? rcb_ring_at(&s->inflight, 0) : NULL;
+    if (running && ++running->lost >= RCOMPS_LOST_LIMIT) {
         fprintf(stderr, "dvm: runner %llu: fault at 0x%llx: its RComp died "
                 "%u times while running it\n", (unsigned long long)running->rid,
-                (unsigned long long)running->fi, running->lost);
-        m->st.runners_faulted++;
-        if (running == m->running_exclusive)
-            m->running_exclusive = NULL;
-        rcb_free(running);
-        s->in_head = (s->in_head + 1) % MASTER_BATCH_MAX;
-        s->nin--;
+                (unsigned long long)running->d.fi, running->lost);
+        rs->cp->st->runners_faulted++;
+        rcb_pool_done(pool, running);
+        commit_runner_done(rs->cp, rcb_ring_pop(&s->inflight));
     }
     /* Requeue in-flight runners at the head, keeping their order. */
-    for (size_t k = s->nin; k > 0; k--) {
-        rcb *r = s->inflight[(s->in_head + k - 1) % MASTER_BATCH_MAX];
-        if (r == m->running_exclusive)
-            m->running_exclusive = NULL, rcb_push_front(&m->exclusive, r);
-        else
-            rcb_push_front(&m->ready, r);
-        m->st.rerun_lost++;
+    for (size_t k = s->inflight.n; k > 0; k--) {
+        rcb_pool_requeue(pool, rcb_ring_at(&s->inflight, k - 1));
+        rs->cp->st->rerun_lost++;
     }
-    s->nin = s->in_head = 0;
-    rcomp_reclaim_frames(m, s);
-    if (++m->respawns > MASTER_RESPAWN_MAX)
+    s->inflight.n = s->inflight.head = 0;
+    rcomp_reclaim_frames(rs, s);
+    stacks_free_owner(rs->cp->stacks, stack_owner(s));
+    if (++rs->respawns > RCOMPS_RESPAWN_MAX)
         return status_set(DVM_ESYS, "RComps keep dying (%d replaced); "
-                          "giving up", m->respawns);
-    m->st.rcomps_replaced++;
+                          "giving up", rs->respawns);
+    rs->cp->st->rcomps_replaced++;
     /* The DVM shrank and grows back: both are signals on the system page
      * (DISA.md 8.3), so watchers of __nrcomp wake. */
-    dvm_status st = master_signal_rcomps(m, (uint64_t)m->nrc - 1);
+    dvm_status st = signal_rcomps(rs, (uint64_t)rs->nrc - 1);
     if (!st)
-        st = rcomp_spawn(m, s);
+        st = rcomp_spawn(rs, s);
     if (!st)
-        st = master_signal_rcomps(m, (uint64_t)m->nrc);
+        st = signal_rcomps(rs, (uint64_t)rs->nrc);
     return st;
 }
 
-void rcomps_stop(master *m)
+void rcomps_stop(rcomp_set *rs)
 {
-    if (!m->rc)
+    if (!rs->rc) {
+        mb_free(&rs->out);
         return;
+    }
     msg_buf b;
     mb_init(&b);
     msg_encode_u64s(&b, MSG_SHUTDOWN, NULL, 0);
-    for (int i = 0; i < m->nrc; i++) {
-        rcomp_slot *s = &m->rc[i];
+    for (int i = 0; i < rs->nrc; i++) {
+        rcomp_slot *s = &rs->rc[i];
         if (s->pid > 0 && s->ctl.fd >= 0) {
             fcntl(s->ctl.fd, F_SETFL, 0);
             (void)conn_send(&s->ctl, &b);
@@ -292,15 +314,15 @@ void rcomps_stop(master *m)
         s->pid = 0;
         /* A run that stopped on an error may leave runners in flight:
          * they are owned here and freed with the slot. */
-        for (size_t k = 0; s->inflight && k < s->nin; k++)
-            rcb_free(s->inflight[(s->in_head + k) % MASTER_BATCH_MAX]);
-        s->nin = 0;
-        dvm_free(s->inflight);
+        rcb *r;
+        while ((r = rcb_ring_pop(&s->inflight)))
+            rcb_free(r);
         dvm_free(s->granted);
     }
     mb_free(&b);
-    dvm_free(m->rc);
-    m->rc = NULL;
+    dvm_free(rs->rc);
+    rs->rc = NULL;
+    mb_free(&rs->out);
 }
 
 /* Waits until fd is writable, for at most ms milliseconds. */
@@ -310,13 +332,13 @@ static int wait_writable(int fd, int ms)
     return poll(&p, 1, ms) > 0 && (p.revents & POLLOUT);
 }
 
-dvm_status rcomp_send(master *m, rcomp_slot *s)
+dvm_status rcomp_send(rcomp_set *rs, rcomp_slot *s)
 {
     /* The master must never block for long on one RComp (it would stop
      * answering the others' page requests), but sockets are sized so that
      * a full one means the RComp is stuck: wait a bounded time, then treat
      * it as lost. */
-    const msg_buf *b = &m->out;
+    const msg_buf *b = &rs->out;
     if (b->oom)
         return status_set(DVM_ENOMEM, "out of memory encoding a message");
     size_t off = 0;
@@ -330,15 +352,15 @@ dvm_status rcomp_send(master *m, rcomp_slot *s)
             continue;
         if (n < 0 && errno == EAGAIN && wait_writable(s->ctl.fd, 10000))
             continue;
-        return rcomp_lost(m, s, "cannot send to it");
+        return rcomp_lost(rs, s, "cannot send to it");
     }
     return DVM_OK;
 }
 
-dvm_status rcomp_grant(master *m, rcomp_slot *s, uint64_t want)
+static dvm_status rcomp_grant(rcomp_set *rs, rcomp_slot *s, uint64_t want)
 {
-    if (want == 0 || want > MASTER_GRANT_MAX)
-        want = want ? MASTER_GRANT_MAX : 1;
+    if (want == 0 || want > RCOMPS_GRANT_MAX)
+        want = want ? RCOMPS_GRANT_MAX : 1;
     uint32_t *g = dvm_grow(s->granted, &s->capgranted, s->ngranted + want,
                            sizeof *g);
     if (!g)
@@ -347,18 +369,217 @@ dvm_status rcomp_grant(master *m, rcomp_slot *s, uint64_t want)
     size_t first = s->ngranted;
     while (s->ngranted - first < want) {
         uint32_t f;
-        if (store_alloc(m->store, &f)) {
-            space_gc(m->space, master_oldest_snapshot(m));
-            if (store_alloc(m->store, &f))
+        if (store_alloc(rs->cp->store, &f)) {
+            space_gc(rs->cp->space, rcomps_oldest_snapshot(rs));
+            if (store_alloc(rs->cp->store, &f))
                 break;
         }
-        m->frame_owner[f] = (uint16_t)(s->index + 1);
+        rs->frame_owner[f] = (uint16_t)(s->index + 1);
         s->granted[s->ngranted++] = f;
     }
     if (s->ngranted == first)
         return status_set(DVM_ENOMEM, "the frame store is full (%u frames)",
-                          store_max_frames(m->store));
-    mb_reset(&m->out);
-    msg_encode_frames(&m->out, s->granted + first, s->ngranted - first);
-    return rcomp_send(m, s);
+                          store_max_frames(rs->cp->store));
+    mb_reset(&rs->out);
+    msg_encode_frames(&rs->out, s->granted + first, s->ngranted - first);
+    return rcomp_send(rs, s);
+}
+
+/* ---- what RComps say ---------------------------------------------------- */
+
+size_t rcomps_inflight(const rcomp_set *rs)
+{
+    size_t n = 0;
+    for (int i = 0; i < rs->nrc; i++)
+        n += rs->rc[i].inflight.n;
+    return n;
+}
+
+uint64_t rcomps_oldest_snapshot(const rcomp_set *rs)
+{
+    uint64_t oldest = commit_epoch(rs->cp);
+    for (int i = 0; i < rs->nrc; i++)
+        oldest = rcb_ring_oldest_snap(&rs->rc[i].inflight, oldest);
+    return oldest;
+}
+
+/* Checks that every frame of the result was granted to s and takes it back
+ * from s's grant list (ownership moves to the commit point). */
+static dvm_status take_frames(rcomp_set *rs, rcomp_slot *s,
+                              const msg_result *res)
+{
+    if (res->nchanges == 0)     /* most results: nothing to take */
+        return DVM_OK;
+    uint16_t owner = (uint16_t)(s->index + 1);
+    for (uint32_t i = 0; i < res->nchanges; i++) {
+        uint32_t f = res->changes[i].frame;
+        if (f >= store_max_frames(rs->cp->store) || rs->frame_owner[f] != owner)
+            return status_set(DVM_EPROTO, "result names frame %u it does not "
+                              "own", (unsigned)f);
+        rs->frame_owner[f] = 0;
+    }
+    /* Drop used frames from the grant list (compaction in one pass). */
+    size_t w = 0;
+    for (size_t i = 0; i < s->ngranted; i++)
+        if (rs->frame_owner[s->granted[i]] == owner)
+            s->granted[w++] = s->granted[i];
+    s->ngranted = w;
+    return DVM_OK;
+}
+
+/* Checks that every chosen stack of the result's children was granted to
+ * s and passes it to the runners (the commit point frees it).  Nothing
+ * changes on failure. */
+static dvm_status take_stacks(rcomp_set *rs, rcomp_slot *s,
+                              const msg_result *res)
+{
+    uint32_t i;
+    for (i = 0; i < res->nkids; i++) {
+        const runner_desc *k = &res->kids[i];
+        if (!(k->flags & RUNNER_STACK_CHOSEN))
+            continue;
+        if (!stacks_owned(rs->cp->stacks, k->sb, runner_stack_order(k->ss),
+                          stack_owner(s)))
+            break;
+        stacks_set_owner(rs->cp->stacks, k->sb, STACKS_RUNNER);
+    }
+    if (i == res->nkids)
+        return DVM_OK;
+    uint64_t bad = res->kids[i].sb;
+    while (i-- > 0)             /* undo: the RComp keeps its grants */
+        if (res->kids[i].flags & RUNNER_STACK_CHOSEN)
+            stacks_set_owner(rs->cp->stacks, res->kids[i].sb, stack_owner(s));
+    return status_set(DVM_EPROTO, "result names stack 0x%llx it was not "
+                      "granted", (unsigned long long)bad);
+}
+
+/* Grants s up to count blocks of 2^order pages of the stack area; none
+ * when the area has no such range free (the RComp faults its creator). */
+static dvm_status grant_stacks(rcomp_set *rs, rcomp_slot *s, unsigned order,
+                               size_t count)
+{
+    uint64_t base[MSG_STACKS_MAX];
+    size_t n = 0;
+    assert(count <= MSG_STACKS_MAX);
+    while (n < count && !stacks_alloc(rs->cp->stacks, order, stack_owner(s),
+                                      &base[n]))
+        n++;
+    rs->cp->st->stacks_granted += n;
+    mb_reset(&rs->out);
+    msg_encode_stacks(&rs->out, order, base, n);
+    return rcomp_send(rs, s);
+}
+
+static const char *const exit_names[] = { "commit", "abort", "fault" };
+
+/* A result from s: it must answer the oldest runner in flight there (same
+ * run id, snapshot and attempt) and name only frames granted to s; then it
+ * goes to the commit point.  Anything else: s is lost, and the runner it
+ * named (if it was s's) runs again unchanged. */
+static dvm_status on_result(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
+                            size_t len)
+{
+    msg_result res;
+    if (msg_decode_result(p, len, &res))
+        return rcomp_lost(rs, s, status_message());
+    rcb *r = rcb_ring_pop_rid(&s->inflight, res.rid);
+    const char *why = NULL;
+    if (!r)
+        why = "result for a runner it was not running";
+    else if (res.snap != r->snap || res.attempt != r->attempt)
+        why = "result for another attempt of the runner";
+    else if (take_frames(rs, s, &res) || take_stacks(rs, s, &res))
+        why = status_message();
+    if (why) {
+        if (r)
+            rcb_pool_requeue(rs->cp->pool, r);
+        dvm_status st = rcomp_lost(rs, s, why);
+        msg_result_free(&res);
+        return st;
+    }
+    master_stats *st = rs->cp->st;
+    st->runners_run++;
+    st->pages_prefetched += res.pages_prefetched;
+    st->pages_faulted += res.pages_faulted;
+    trace_runner(rs->cp->trace, s->index + 1, r->rid, r->attempt,
+                 res.t_start_ns, res.t_end_ns, exit_names[res.exit]);
+    uint64_t t = clock_now_ns();
+    dvm_status rc = commit_result(rs->cp, r, &res);
+    st->ns_commit += clock_now_ns() - t;
+    msg_result_free(&res);
+    return rc;
+}
+
+/* A first-touch page request: the frame of the page at the epoch. */
+static dvm_status answer_page(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
+                              size_t len)
+{
+    uint64_t v[2];
+    if (msg_decode_u64s(p, len, v, 2) || v[0] < DISA_RB / DISA_PAGE ||
+        v[0] >= DISA_ADDR_LIMIT / DISA_PAGE || v[1] > commit_epoch(rs->cp))
+        return rcomp_lost(rs, s, "bad page request");
+    rs->cp->st->page_requests++;
+    uint64_t frame = space_lookup(rs->cp->space, v[0], v[1]);
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_u64s(&b, MSG_PAGE_RESP, &frame, 1);
+    dvm_status st = conn_send(&s->page, &b);
+    mb_free(&b);
+    return st ? rcomp_lost(rs, s, "page socket closed") : DVM_OK;
+}
+
+static dvm_status on_ctl_frame(rcomp_set *rs, rcomp_slot *s, uint32_t type,
+                               const uint8_t *p, size_t len)
+{
+    uint64_t want;
+    unsigned order;
+    size_t count;
+    switch (type) {
+    case MSG_RESULT:
+        return on_result(rs, s, p, len);
+    case MSG_READY:
+        if (len || s->ready)
+            return rcomp_lost(rs, s, "bad ready message");
+        s->ready = 1;
+        return DVM_OK;
+    case MSG_FRAME_REQ:
+        if (msg_decode_u64s(p, len, &want, 1))
+            return rcomp_lost(rs, s, "bad frame request");
+        return rcomp_grant(rs, s, want);
+    case MSG_STACK_REQ:
+        if (msg_decode_stack_req(p, len, &order, &count))
+            return rcomp_lost(rs, s, status_message());
+        return grant_stacks(rs, s, order, count);
+    default:
+        return rcomp_lost(rs, s, "unexpected message");
+    }
+}
+
+dvm_status rcomps_on_readable(rcomp_set *rs, uint64_t key)
+{
+    assert((key >> 1) < (uint64_t)rs->nrc);
+    rcomp_slot *s = &rs->rc[key >> 1];
+    int is_page = (int)(key & 1);
+    pid_t pid = s->pid;
+    if (pid <= 0)
+        return DVM_OK;
+    for (;;) {
+        uint32_t type;
+        const uint8_t *p;
+        size_t len;
+        conn *c = is_page ? &s->page : &s->ctl;
+        dvm_status st = conn_poll_frame(c, &type, &p, &len);
+        if (st == DVM_EAGAIN)
+            return DVM_OK;
+        if (st)
+            return rcomp_lost(rs, s, st == DVM_ECLOSED ? "it exited"
+                                                       : status_message());
+        if (is_page)
+            st = type == MSG_PAGE_REQ ? answer_page(rs, s, p, len)
+                                      : rcomp_lost(rs, s, "bad page message");
+        else
+            st = on_ctl_frame(rs, s, type, p, len);
+        if (st || s->pid != pid)
+            return st;
+    }
 }

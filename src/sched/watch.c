@@ -318,7 +318,7 @@ static uint32_t rec_take(watch_index *w)
 }
 
 /* True when r[0..n) are acceptable ranges. */
-static int ranges_valid(const vm_range *r, size_t n)
+static int ranges_valid(const dvm_range *r, size_t n)
 {
     if (n == 0 || !r)
         return 0;
@@ -328,7 +328,7 @@ static int ranges_valid(const vm_range *r, size_t n)
     return 1;
 }
 
-dvm_status watch_add(watch_index *w, uint64_t id, const vm_range *r,
+dvm_status watch_add(watch_index *w, uint64_t id, const dvm_range *r,
                      size_t n)
 {
     assert(w);

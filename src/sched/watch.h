@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "exec/code.h"          /* vm_range: {lo, hi}, half-open */
+#include "isa/runner.h"          /* dvm_range: {lo, hi}, half-open */
 #include "util/status.h"
 
 typedef struct watch_index watch_index;
@@ -28,7 +28,7 @@ void watch_index_destroy(watch_index *w);
 /* Adds watcher id with ranges r[0..n) (copied).  DVM_EINVAL when n is 0,
  * a range is empty (lo >= hi) or id is already present; DVM_ENOMEM leaves
  * the index unchanged. */
-dvm_status watch_add(watch_index *w, uint64_t id, const vm_range *r,
+dvm_status watch_add(watch_index *w, uint64_t id, const dvm_range *r,
                      size_t n);
 /* Removes watcher id and all its ranges.  Returns 1 if it was present,
  * else 0. */

@@ -36,13 +36,13 @@ static void test_basic(void **state)
     (void)state;
     watch_index *w;
     assert_int_equal(watch_index_create(&w), DVM_OK);
-    vm_range r1[2] = {{100, 200}, {150, 300}};
-    vm_range r2[1] = {{200, 201}};
+    dvm_range r1[2] = {{100, 200}, {150, 300}};
+    dvm_range r2[1] = {{200, 201}};
     assert_int_equal(watch_add(w, 7, r1, 2), DVM_OK);
     assert_int_equal(watch_add(w, 8, r2, 1), DVM_OK);
     assert_int_equal(watch_add(w, 7, r2, 1), DVM_EINVAL);
     assert_int_equal(watch_add(w, 9, r2, 0), DVM_EINVAL);
-    vm_range empty = {5, 5};
+    dvm_range empty = {5, 5};
     assert_int_equal(watch_add(w, 9, &empty, 1), DVM_EINVAL);
     assert_int_equal(watch_count(w), 2);
     uint64_t buf[8];
@@ -77,7 +77,7 @@ static void remove_hit(void *arg, uint64_t id)
     r->calls++;
     assert_int_equal(watch_remove(r->w, id), 1);
     watch_remove(r->w, id + 1);
-    vm_range nr = {0, 1000};
+    dvm_range nr = {0, 1000};
     assert_int_equal(watch_add(r->w, id + 1000000, &nr, 1), DVM_OK);
 }
 
@@ -87,7 +87,7 @@ static void test_remove_during_query(void **state)
     watch_index *w;
     assert_int_equal(watch_index_create(&w), DVM_OK);
     for (uint64_t i = 0; i < 100; i++) {
-        vm_range r = {i * 10, i * 10 + 5};
+        dvm_range r = {i * 10, i * 10 + 5};
         assert_int_equal(watch_add(w, i, &r, 1), DVM_OK);
     }
     remover rm = {w, 0};
@@ -107,7 +107,7 @@ static void test_remove_during_query(void **state)
 typedef struct model_w {
     int live;
     size_t n;
-    vm_range r[3];
+    dvm_range r[3];
 } model_w;
 
 static uint64_t rnd64(unsigned *seed)
@@ -115,12 +115,12 @@ static uint64_t rnd64(unsigned *seed)
     return ((uint64_t)rand_r(seed) << 31) ^ (uint64_t)rand_r(seed);
 }
 
-static vm_range random_range(unsigned *seed, uint64_t span)
+static dvm_range random_range(unsigned *seed, uint64_t span)
 {
     uint64_t lo = rnd64(seed) % span;
     uint64_t len = rand_r(seed) % 4 == 0 ? rnd64(seed) % (span / 4) + 1
                                          : rnd64(seed) % 64 + 1;
-    return (vm_range){lo, lo + len};
+    return (dvm_range){lo, lo + len};
 }
 
 static void test_random_vs_model(void **state)
@@ -148,7 +148,7 @@ static void test_random_vs_model(void **state)
             live -= m[i].live;
             m[i].live = 0;
         } else {
-            vm_range q = random_range(&seed, 100000);
+            dvm_range q = random_range(&seed, 100000);
             size_t nw = 0;
             for (int k = 0; k < RW; k++)
                 for (size_t j = 0; m[k].live && j < m[k].n; j++)
@@ -185,7 +185,7 @@ static void test_million(void **state)
     clock_t t0 = clock();
     /* Watcher i: a stack word at 16 i and a flag at 2^32 + 64 i. */
     for (uint64_t i = 0; i < N; i++) {
-        vm_range r[2] = {{0x40000000 + 16 * i, 0x40000000 + 16 * i + 8},
+        dvm_range r[2] = {{0x40000000 + 16 * i, 0x40000000 + 16 * i + 8},
                          {(1ull << 32) + 64 * i, (1ull << 32) + 64 * i + 1}};
         assert_int_equal(watch_add(w, i + 1, r, 2), DVM_OK);
     }

@@ -1,0 +1,173 @@
+/*
+ * rcb.c -- runner records, their queues, rings and pool (see rcb.h for
+ * where a record can be and why a result names a ring's oldest).
+ */
+#include <assert.h>
+
+#include "sched/rcb.h"
+#include "util/alloc.h"
+
+rcb *rcb_new(rcb_pool *p)
+{
+    rcb *r = dvm_calloc(1, sizeof *r);
+    if (r)
+        r->rid = p->next_rid++;
+    return r;
+}
+
+void rcb_free(rcb *r)
+{
+    if (!r)
+        return;
+    runner_desc_free(&r->d);
+    dvm_free(r);
+}
+
+void rcb_push(rcb_queue *q, rcb *r)
+{
+    assert(r && !r->wprev && !r->wnext);
+    r->next = NULL;
+    if (q->tail)
+        q->tail->next = r;
+    else
+        q->head = r;
+    q->tail = r;
+    q->n++;
+}
+
+void rcb_push_front(rcb_queue *q, rcb *r)
+{
+    assert(r);
+    r->next = q->head;
+    q->head = r;
+    if (!q->tail)
+        q->tail = r;
+    q->n++;
+}
+
+rcb *rcb_pop(rcb_queue *q)
+{
+    rcb *r = q->head;
+    if (!r)
+        return NULL;
+    assert(q->n > 0);
+    q->head = r->next;
+    if (!q->head)
+        q->tail = NULL;
+    q->n--;
+    r->next = NULL;
+    return r;
+}
+
+void rcb_queue_free(rcb_queue *q)
+{
+    rcb *r;
+    while ((r = rcb_pop(q)))
+        rcb_free(r);
+    assert(q->n == 0 && !q->tail);
+}
+
+void rcb_ring_push(rcb_ring *g, rcb *r)
+{
+    assert(g->n < RCB_RING_MAX);
+    g->slot[(g->head + g->n++) % RCB_RING_MAX] = r;
+}
+
+rcb *rcb_ring_at(const rcb_ring *g, size_t k)
+{
+    assert(k < g->n);
+    return g->slot[(g->head + k) % RCB_RING_MAX];
+}
+
+rcb *rcb_ring_pop(rcb_ring *g)
+{
+    if (g->n == 0)
+        return NULL;
+    rcb *r = g->slot[g->head];
+    g->head = (g->head + 1) % RCB_RING_MAX;
+    g->n--;
+    return r;
+}
+
+rcb *rcb_ring_pop_rid(rcb_ring *g, uint64_t rid)
+{
+    if (g->n == 0 || g->slot[g->head]->rid != rid)
+        return NULL;
+    return rcb_ring_pop(g);
+}
+
+uint64_t rcb_ring_oldest_snap(const rcb_ring *g, uint64_t bound)
+{
+    for (size_t k = 0; k < g->n; k++) {
+        uint64_t s = rcb_ring_at(g, k)->snap;
+        if (s < bound)
+            bound = s;
+    }
+    return bound;
+}
+
+void rcb_pool_init(rcb_pool *p)
+{
+    *p = (rcb_pool){ .next_rid = 1 };
+}
+
+void rcb_pool_destroy(rcb_pool *p)
+{
+    rcb_queue_free(&p->ready);
+    rcb_queue_free(&p->exclusive);
+    while (p->watching) {
+        rcb *w = p->watching;
+        rcb_pool_unwatch(p, w);
+        rcb_free(w);
+    }
+    assert(p->nwatching == 0);
+}
+
+void rcb_pool_requeue(rcb_pool *p, rcb *r)
+{
+    if (r == p->running_exclusive) {
+        p->running_exclusive = NULL;
+        rcb_push_front(&p->exclusive, r);
+    } else {
+        rcb_push_front(&p->ready, r);
+    }
+}
+
+void rcb_pool_retry(rcb_pool *p, rcb *r, uint32_t limit)
+{
+    /* A runner that conflicted cannot have been running alone: nothing
+     * ran beside it to conflict with. */
+    assert(r != p->running_exclusive);
+    r->attempt++;
+    rcb_push(r->attempt >= limit ? &p->exclusive : &p->ready, r);
+}
+
+void rcb_pool_done(rcb_pool *p, const rcb *r)
+{
+    if (r == p->running_exclusive)
+        p->running_exclusive = NULL;
+}
+
+void rcb_pool_watch(rcb_pool *p, rcb *w)
+{
+    assert(w->d.nwatch > 0 && !w->wprev && !w->wnext && p->watching != w);
+    w->wprev = NULL;
+    w->wnext = p->watching;
+    if (p->watching)
+        p->watching->wprev = w;
+    p->watching = w;
+    p->nwatching++;
+}
+
+void rcb_pool_unwatch(rcb_pool *p, rcb *w)
+{
+    assert(p->nwatching > 0);
+    if (w->wprev)
+        w->wprev->wnext = w->wnext;
+    else
+        p->watching = w->wnext;
+    if (w->wnext)
+        w->wnext->wprev = w->wprev;
+    w->wprev = w->wnext = NULL;
+    p->nwatching--;
+}

@@ -1,0 +1,109 @@
+/*
+ * rcb.h -- the runner record: everything the master knows of a runner, and
+ * the places a record can be.
+ *
+ * A record (rcb) is created when the DVM makes a runner (the first runner,
+ * or a child admitted at its creator's commit) and freed when the runner
+ * has finished.  At any moment it is in exactly one place:
+ *
+ *   pool.ready              schedulable, in FIFO order
+ *   pool.exclusive          conflicted MASTER_CONFLICT_LIMIT times: waits to
+ *                           run alone (the progress guarantee)
+ *   pool.watching           a watcher in the watcher index (a list, so the
+ *                           index's ids map back to records)
+ *   an RComp's ring         dispatched, in dispatch order; the oldest is the
+ *                           one running.  pool.running_exclusive points at
+ *                           it when it was taken from pool.exclusive.
+ *
+ * The ring is fixed size (RCB_RING_MAX): an RComp never has more runners in
+ * flight.  Results come back in dispatch order, so a result always names
+ * the ring's oldest record, and anything else is a protocol violation.
+ */
+#ifndef DVM_SCHED_RCB_H
+#define DVM_SCHED_RCB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "isa/runner.h"
+
+/* Most runners in flight on one RComp. */
+#define RCB_RING_MAX 16
+
+typedef struct rcb {
+    uint64_t rid, attempt;
+    runner_desc d;              /* stack, entry, heap and watched ranges */
+    uint64_t watch_from;        /* creator's snapshot (watchers) */
+    uint64_t snap;              /* snapshot of the current attempt */
+    uint32_t lost;              /* RComps that died while running it */
+    struct rcb *next;           /* queue link */
+    struct rcb *wprev, *wnext;  /* pool.watching list */
+} rcb;
+
+typedef struct rcb_queue {
+    rcb *head, *tail;
+    size_t n;
+} rcb_queue;
+
+/* An RComp's in-flight runners, oldest first. */
+typedef struct rcb_ring {
+    rcb *slot[RCB_RING_MAX];
+    size_t head, n;
+} rcb_ring;
+
+typedef struct rcb_pool {
+    uint64_t next_rid;          /* run ids: 1, 2, ... */
+    rcb_queue ready;
+    rcb_queue exclusive;
+    rcb *running_exclusive;     /* in some ring, or NULL */
+    rcb *watching;              /* watchers in the index */
+    size_t nwatching;
+} rcb_pool;
+
+/* ---- records ---- */
+
+/* A zeroed record with the pool's next run id, or NULL (out of memory). */
+rcb *rcb_new(rcb_pool *p);
+/* Frees r and its descriptor (NULL-safe). */
+void rcb_free(rcb *r);
+
+/* ---- FIFO queues (records not owned while queued elsewhere) ---- */
+
+void rcb_push(rcb_queue *q, rcb *r);
+void rcb_push_front(rcb_queue *q, rcb *r);
+/* Removes and returns the head, or NULL when q is empty. */
+rcb *rcb_pop(rcb_queue *q);
+/* Frees every queued record. */
+void rcb_queue_free(rcb_queue *q);
+
+/* ---- in-flight rings ---- */
+
+/* Appends r (the ring must have room). */
+void rcb_ring_push(rcb_ring *g, rcb *r);
+/* The k-th oldest (k < n). */
+rcb *rcb_ring_at(const rcb_ring *g, size_t k);
+/* Removes and returns the oldest, or NULL when empty. */
+rcb *rcb_ring_pop(rcb_ring *g);
+/* Removes and returns the oldest if its run id is rid, else NULL. */
+rcb *rcb_ring_pop_rid(rcb_ring *g, uint64_t rid);
+/* Smallest snapshot in the ring, or `bound` if none is smaller. */
+uint64_t rcb_ring_oldest_snap(const rcb_ring *g, uint64_t bound);
+
+/* ---- the pool ---- */
+
+void rcb_pool_init(rcb_pool *p);
+/* Frees every record the pool holds (not the ones in rings). */
+void rcb_pool_destroy(rcb_pool *p);
+/* r has left its ring without finishing (its RComp was lost, or its result
+ * was refused): back at the head of its queue, unchanged. */
+void rcb_pool_requeue(rcb_pool *p, rcb *r);
+/* r's attempt conflicted: it runs again with attempt + 1, alone after
+ * `limit` conflicts. */
+void rcb_pool_retry(rcb_pool *p, rcb *r, uint32_t limit);
+/* r has left its ring for good (finished): clears running_exclusive. */
+void rcb_pool_done(rcb_pool *p, const rcb *r);
+/* Links watcher w into / out of the watching list. */
+void rcb_pool_watch(rcb_pool *p, rcb *w);
+void rcb_pool_unwatch(rcb_pool *p, rcb *w);
+
+#endif

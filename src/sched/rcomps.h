@@ -1,0 +1,81 @@
+/*
+ * rcomps.h -- the RComp processes of a host and the protocol the master
+ * speaks with them (the scheduler agent's job).
+ *
+ * The set owns the processes, their two sockets each, the runners in
+ * flight on each (a ring of runner records), and the frames granted to
+ * each.  It turns what an RComp sends into decisions of the layer below:
+ * a result that answers what was dispatched goes to the commit point; a
+ * page request is answered from the memory service; anything else means
+ * the RComp is broken, and it is replaced (rcomp_lost).  It calls nothing
+ * above it: the master's loop calls in.
+ */
+#ifndef DVM_SCHED_RCOMPS_H
+#define DVM_SCHED_RCOMPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "net/conn.h"
+#include "net/msg.h"
+#include "sched/commit.h"
+#include "sched/config.h"
+#include "sched/rcb.h"
+
+/* A runner whose RComp dies this often while running it is faulted. */
+#define RCOMPS_LOST_LIMIT 8
+/* Respawns tolerated before the run is declared broken. */
+#define RCOMPS_RESPAWN_MAX 1000
+/* Frames granted per request at most. */
+#define RCOMPS_GRANT_MAX 65536
+
+typedef struct rcomp_slot {
+    int index;                  /* slot number, also the trace track - 1 */
+    pid_t pid;                  /* 0: no process */
+    int ready;                  /* MSG_READY received: may be dispatched to */
+    conn ctl, page;
+    rcb_ring inflight;          /* dispatched, oldest first */
+    uint32_t *granted;          /* frames granted and not yet used */
+    size_t ngranted, capgranted;
+} rcomp_slot;
+
+typedef struct rcomp_set {
+    const master_config *cfg;   /* borrowed */
+    commit_point *cp;           /* borrowed */
+    int epfd;                   /* the master's epoll set (borrowed) */
+    int image_fd;               /* borrowed */
+    rcomp_slot *rc;
+    int nrc;
+    uint16_t *frame_owner;      /* per frame: slot + 1 when granted */
+    int respawns;
+    msg_buf out;                /* encode buffer; rcomp_send sends it */
+} rcomp_set;
+
+/* Starts cfg->nrcomps RComps.  rs must have cfg, cp, epfd, image_fd set.
+ * On failure what was started is stopped by rcomps_stop. */
+dvm_status rcomps_start(rcomp_set *rs);
+/* Shuts every RComp down, reaps it, frees the set (in-flight records
+ * too). */
+void rcomps_stop(rcomp_set *rs);
+
+/* Handles what slot `key` (epoll data) says: drains every complete frame
+ * of the socket.  Returns DVM_OK (a broken RComp is replaced, not an
+ * error) or a fatal error. */
+dvm_status rcomps_on_readable(rcomp_set *rs, uint64_t key);
+
+/* Sends rs->out to s; an RComp that cannot take it is lost. */
+dvm_status rcomp_send(rcomp_set *rs, rcomp_slot *s);
+
+/* Declares slot s dead: kills and reaps the process, requeues its runners,
+ * reclaims its frames, signals the change on the system page and starts a
+ * replacement.  `why` is logged.  Returns DVM_OK or a fatal error. */
+dvm_status rcomp_lost(rcomp_set *rs, rcomp_slot *s, const char *why);
+
+/* Runners in flight on every RComp. */
+size_t rcomps_inflight(const rcomp_set *rs);
+/* The oldest snapshot any in-flight runner uses (the GC bound), at most
+ * the current epoch. */
+uint64_t rcomps_oldest_snapshot(const rcomp_set *rs);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * stats.h -- what the master counts: the --stats report, and what the
+ * commit point, dispatch and the RComp set add to as they decide.
+ * A plain struct of counters, owned by the master and written only on its
+ * thread.
+ */
+#ifndef DVM_SCHED_STATS_H
+#define DVM_SCHED_STATS_H
+
+#include <stdint.h>
+
+typedef struct master_stats {
+    uint64_t runners_run;       /* attempts sent back by RComps */
+    uint64_t runners_committed;
+    uint64_t runners_aborted;
+    uint64_t runners_faulted;
+    uint64_t reexecuted;        /* attempts repeated after a conflict */
+    uint64_t rerun_lost;        /* runners re-run because an RComp died */
+    uint64_t exclusive_runs;    /* runs under the progress guarantee */
+    uint64_t commits;
+    uint64_t conflicts;
+    uint64_t watchers_created;
+    uint64_t watchers_woken;
+    uint64_t watchers_dropped;
+    uint64_t pages_prefetched;
+    uint64_t pages_faulted;
+    uint64_t pages_written;
+    uint64_t page_requests;
+    uint64_t rcomps_replaced;
+    uint64_t signals;           /* system page commits after the start */
+    uint64_t versions_freed;
+    uint64_t stacks_granted;    /* stack-area blocks granted to RComps */
+    uint64_t ns_setup, ns_run, ns_commit, ns_dispatch;
+} master_stats;
+
+#endif

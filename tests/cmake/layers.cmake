@@ -1,0 +1,8 @@
+# The declared layering is the real one: CMake's DVM_DEPS_* lists, the
+# #includes of src/ and the Layers table of docs/architecture.md agree, and
+# no subsystem has an include cycle (tools/check_layers.py).
+find_program(DVM_PYTHON3 python3 REQUIRED)
+add_test(NAME layers/check
+  COMMAND ${DVM_PYTHON3} ${CMAKE_SOURCE_DIR}/tools/check_layers.py
+          ${CMAKE_SOURCE_DIR})
+set_tests_properties(layers/check PROPERTIES TIMEOUT 60)
