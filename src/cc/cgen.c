@@ -28,6 +28,7 @@
  * generated only when reached from main or a runner statement.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "cc/cc_int.h"
