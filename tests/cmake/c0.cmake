@@ -4,7 +4,7 @@
 #   c0/run/<prog>/<engine>/n<k>  tests/c0/<prog>.c0 run with -n 1 and -n 4 on
 #       each engine; its output must equal tests/c0/<prog>.out and its exit
 #       status tests/c0/<prog>.rc (0 when absent); tests/c0/<prog>.args
-#       holds extra run arguments (one per line, @SRC@ = the source root).
+#       holds extra run arguments (one per line, %SRC% = the source root).
 #   c0/gcc/<prog>/<engine>/n<k>  a runner-free tests/c0/<prog>.c0 that also
 #       builds with gcc (tests/c0/gcc_shim.h supplies the library): the two
 #       outputs must be equal.
@@ -41,7 +41,7 @@ if(CMAKE_SCRIPT_MODE_FILE)
   if(EXISTS ${EXP}.args)
     file(STRINGS ${EXP}.args lines)
     foreach(l ${lines})
-      string(REPLACE "@SRC@" "${SRC}" l "${l}")
+      string(REPLACE "%SRC%" "${SRC}" l "${l}")
       list(APPEND args "${l}")
     endforeach()
   endif()
