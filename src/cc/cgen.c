@@ -1232,7 +1232,7 @@ static void gen_switch(gen *g, cnode *n)
     val v = stable(g, gen_expr(g, n->cond));
     v = want(g, v, n->cond->ty);
     for (cnode *c = n->cases; c; c = c->next_case)
-        br(g, "e", v, imm(c->val, v.sfx), c->label);
+        br(g, "e", v, imm(c->val, ctypes_sfx(n->cond->ty)), c->label);
     jump(g, n->default_case ? n->default_case->label : n->brk);
     const char *brk = g->brk;
     g->brk = n->brk;
