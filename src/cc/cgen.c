@@ -882,6 +882,38 @@ static cnode *hint_target(cnode *rhs, ctype *lty)
 
 static val gen_binary(gen *g, cnode *n, val *dest);
 
+/* Stores the value of r into the place d of type lty (r already has
+ * lty's type): the last instruction of an arithmetic r writes d itself,
+ * each arm of ?: stores its own value, and a narrowing integer cast is
+ * the store's own truncation. */
+static void gen_into(gen *g, cnode *r, val d, ctype *lty)
+{
+    cnode *h = hint_target(r, lty);
+    if (h && simple_place(d)) {
+        val v = gen_binary(g, h, &d);
+        if (!(v.kind == d.kind && v.base == d.base && v.off == d.off))
+            mov(g, v, d);
+        return;
+    }
+    if (r->kind == ND_COND && ctypes_is_scalar(r->ty) && simple_place(d) &&
+        ctypes_unqual(r->ty) == ctypes_unqual(lty)) {
+        const char *le = new_label(g), *ld = new_label(g);
+        gen_branch(g, r->cond, le, false);
+        gen_into(g, r->then, d, lty);
+        jump(g, ld);
+        label(g, le);
+        gen_into(g, r->els, d, lty);
+        label(g, ld);
+        return;
+    }
+    while (r->kind == ND_CAST && ctypes_is_integer(r->ty) &&
+           ctypes_is_integer(r->lhs->ty) && r->ty->size >= lty->size &&
+           lty->kind != TY_BOOL && r->ty->kind != TY_BOOL &&
+           ctypes_is_integer(lty))
+        r = r->lhs;
+    mov(g, gen_expr(g, r), d);
+}
+
 static val gen_assign(gen *g, cnode *n)
 {
     cnode *l = n->lhs, *r = n->rhs;
@@ -896,23 +928,8 @@ static val gen_assign(gen *g, cnode *n)
     val dst = gen_addr(g, l);
     if (has_effects(r))
         dst = stable_place(g, dst);
-    cnode *h = hint_target(r, l->ty);
-    if (h && simple_place(dst)) {
-        val d = with_sfx(dst, ctypes_sfx(l->ty));
-        val v = gen_binary(g, h, &d);
-        if (!(v.kind == d.kind && v.base == d.base && v.off == d.off))
-            mov(g, v, d);
-        return d;
-    }
-    /* a narrowing integer cast is the store's own truncation */
-    while (r->kind == ND_CAST && ctypes_is_integer(r->ty) &&
-           ctypes_is_integer(r->lhs->ty) && r->ty->size >= l->ty->size &&
-           l->ty->kind != TY_BOOL && r->ty->kind != TY_BOOL &&
-           ctypes_is_integer(l->ty))
-        r = r->lhs;
-    val v = gen_expr(g, r);
     val d = with_sfx(dst, ctypes_sfx(l->ty));
-    mov(g, v, d);
+    gen_into(g, r, d, l->ty);
     return d;
 }
 
