@@ -50,6 +50,7 @@ typedef struct val {
     const char *dsym;          /* V_DISP/V_IND: a symbol added to off */
     bool temp;
     bool btemp;                /* V_DISP: its base word is a temporary */
+    long tslot;                /* a temporary: its offset + 1, else 0 */
 } val;
 
 typedef struct gen {
@@ -208,7 +209,17 @@ static val temp_n(gen *g, long size, const char *sfx)
     else
         v = dir(g->fr, g->temp_base + off, sfx);
     v.temp = true;
+    v.tslot = off + 1;
     return v;
+}
+
+/* Gives back temporary v when it is the last one allocated (its value has
+ * just been consumed), so a chain like a*b + c*d reuses its words. */
+static void release(gen *g, val v)
+{
+    if (v.tslot && v.kind != V_IMM &&
+        g->ntemp - (v.tslot - 1) == 8)
+        g->ntemp = v.tslot - 1;
 }
 
 static val temp(gen *g, const char *sfx)
@@ -670,6 +681,11 @@ static val binop(gen *g, nd_kind k, ctype *ty, val a, val b, val *dest)
     }
     if (k == ND_DIV || k == ND_MOD)
         a = want(g, a, ty);
+    if (!dest) {
+        release(g, b);
+        release(g, a);
+        release(g, b);
+    }
     val d = dest ? *dest : temp(g, s);
     ins3(g, arith_op(k), a, a.sfx, b, b.sfx, d, d.sfx);
     return d;
