@@ -1193,8 +1193,37 @@ static void line_comment(gen *g, cnode *n)
     out(g, "    # %s:%d: %.*s\n", f->name, t->line, len, text);
 }
 
+static bool ranges_have(range *r, bool segments)
+{
+    for (; r; r = r->next)
+        if (segments ? r->lo != NULL
+                     : has_effects(r->base) || has_effects(r->lo) ||
+                       has_effects(r->hi))
+            return true;
+    return false;
+}
+
+/* A list without segments has a fixed length: each range at its place. */
+static void gen_fixed_ranges(gen *g, range *r, const char *desc)
+{
+    long n = 0;
+    for (range *x = r; x; x = x->next)
+        n++;
+    out(g, "    mov $%ld, %s:q\n", n, desc);
+    for (long i = 0; r; r = r->next, i++) {
+        val base = gen_expr(g, r->base);
+        ins2(g, "mov", base, "uq", dir(desc, 8 + 16 * i, "uq"), "uq");
+        ins2(g, "mov", imm(r->size, "q"), "q", dir(desc, 16 + 16 * i, "q"),
+             "q");
+    }
+}
+
 static void gen_ranges(gen *g, range *r, const char *desc, const char *cur)
 {
+    if (!ranges_have(r, true)) {
+        gen_fixed_ranges(g, r, desc);
+        return;
+    }
     out(g, "    mov $0, %s:q\n", desc);
     out(g, "    mov $%s+8, %s:q\n", desc, cur);
     val c = dir(cur, 0, "uq");
@@ -1240,8 +1269,11 @@ static void gen_runner(gen *g, cnode *n)
     val *vals;
     int cnt;
     eval_args(g, n->args, &vals, &cnt);
+    bool effects = ranges_have(n->usings, false) ||
+                   ranges_have(n->watches, false);
     for (int i = 0; i < cnt; i++)
-        vals[i] = stable(g, vals[i]);
+        if (effects || vals[i].kind == V_IND)
+            vals[i] = stable(g, vals[i]);
     note_ref(g, n->func);
     gen_ranges(g, n->usings, "c0.nd.heap", "c0.nd.hp");
     gen_ranges(g, n->watches, "c0.nd.watch", "c0.nd.wp");
