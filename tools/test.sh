@@ -4,7 +4,8 @@
 #   2. an ASan+UBSan build and every test on it (interpreter engine);
 #   3. an ASan+UBSan build with allocation failpoints: the `dvm` command
 #      and the *_failalloc_test unit tests under failing allocations;
-#   4. a TSan build of the threaded parts (the window's fault handler);
+#   4. a TSan build of the threaded parts (the window's fault handler and
+#      the RComp that runs runners beside it);
 #   5. each fuzz target for a short while.
 # Exits non-zero on the first failing stage.
 set -eu
@@ -52,9 +53,9 @@ stage "failpoints" --test-dir build-failalloc --output-on-failure -R failalloc
 echo "== TSan build and threaded tests"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DDVM_WITH_LLVM=OFF \
       -DDVM_SANITIZE=thread >/dev/null
-cmake --build build-tsan -j"$JOBS" --target window_test
+cmake --build build-tsan -j"$JOBS" --target window_test rcomp_test
 export TSAN_OPTIONS=halt_on_error=1
-stage "TSan" --test-dir build-tsan --output-on-failure -R 'unit/window_test'
+stage "TSan" --test-dir build-tsan --output-on-failure -R 'unit/(window|rcomp)_test'
 
 echo "== summary"
 cat "$SUMMARY"

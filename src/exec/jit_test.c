@@ -233,19 +233,26 @@ static void both_at(const tprog *t, init_fn init, int entry, outcome *o)
 {
     dvm_program *p = build(t);
     vm_code *c;
-    jit_engine *j;
+    jit_engine *j, *m;
+    jit_limits eager = jit_limits_eager(), mixed = jit_limits_eager();
+    mixed.hot = 1;              /* both tiers, crossing at every jump */
+    mixed.region_max = 8;
     assert_int_equal(code_build(p, &c), 0);
-    assert_int_equal(jit_create(c, &j), 0);
+    assert_int_equal(jit_create_limits(c, &eager, &j), 0);
+    assert_int_equal(jit_create_limits(c, &mixed, &m), 0);
     uint64_t fi = entry < 0 ? CODE + 1 : c->insns[entry].pc;
     outcome oj;
     run_one(p, c, NULL, init, fi, o);
-    run_one(p, c, j, init, fi, &oj);
-    same(o, &oj);
-    outcome_free(&oj);
-    run_one(p, c, j, init, fi, &oj);        /* cached translation */
+    for (int k = 0; k < 2; k++) {           /* then cached translations */
+        run_one(p, c, j, init, fi, &oj);
+        same(o, &oj);
+        outcome_free(&oj);
+    }
+    run_one(p, c, m, init, fi, &oj);
     same(o, &oj);
     outcome_free(&oj);
     jit_destroy(j);
+    jit_destroy(m);
     code_free(c);
     program_free(p);
 }
@@ -884,6 +891,81 @@ static void test_regions_cached(void **state)
     free(t);
 }
 
+/* A counting loop of n iterations followed by MAXI / 2 straight-line
+ * instructions: the loop's head is hot, the straight line runs once. */
+static tprog *loop_then_line(uint64_t n)
+{
+    tprog *t = calloc(1, sizeof *t);
+    INS(t, MOV, NONE, IMM(0, Q), DIR(0x40, Q));
+    int loop = INS(t, ADD, NONE, DIR(0x40, Q), IMM(1, Q), DIR(0x40, Q));
+    INS(t, BR, L, DIR(0x40, Q), IMM(n, Q), LBL(loop));
+    for (int i = 0; i < MAXI / 2; i++)
+        INS(t, ADD, NONE, DIR(0x48, Q), IMM((uint64_t)i, Q), DIR(0x48, Q));
+    EXIT(t, C);
+    return t;
+}
+
+/* Runs t on an engine with limits l, checks the outcome against the
+ * interpreter's and returns what the engine translated. */
+static jit_stats run_limited(const tprog *t, const jit_limits *l)
+{
+    dvm_program *p = build(t);
+    vm_code *c;
+    jit_engine *j;
+    outcome a, b;
+    assert_int_equal(code_build(p, &c), 0);
+    assert_int_equal(jit_create_limits(c, l, &j), 0);
+    run_one(p, c, NULL, NULL, CODE, &a);
+    run_one(p, c, j, NULL, CODE, &b);
+    same(&a, &b);
+    outcome_free(&a);
+    outcome_free(&b);
+    jit_stats st = jit_stats_get(j);
+    jit_destroy(j);
+    code_free(c);
+    program_free(p);
+    return st;
+}
+
+/* Tiered: a loop run long enough is translated, one region of at most
+ * region_max instructions; code that runs once or a loop that stays cold
+ * is not translated at all. */
+static void test_tier_hot_only(void **state)
+{
+    (void)state;
+    jit_limits l = jit_limits_tiered();
+    tprog *t = loop_then_line(100000);
+    jit_stats st = run_limited(t, &l);
+    assert_int_equal(st.regions, 1);
+    assert_true(st.insns >= 2 && st.insns <= l.region_max);
+    free(t);
+    t = loop_then_line(10);
+    st = run_limited(t, &l);
+    assert_int_equal(st.regions, 0);
+    free(t);
+}
+
+/* The limits bound what an engine translates: eager, a straight line of
+ * MAXI / 2 instructions becomes regions of at most region_max, and no
+ * more instructions than the budget (overshot by one region at most) nor
+ * regions than allowed. */
+static void test_tier_limits(void **state)
+{
+    (void)state;
+    jit_limits l = jit_limits_eager();
+    l.region_max = 64;
+    l.budget = 200;
+    tprog *t = loop_then_line(3);
+    jit_stats st = run_limited(t, &l);
+    assert_true(st.insns <= l.budget + l.region_max);
+    assert_true(st.regions >= 2 && st.regions <= 5);
+    l.budget = 1u << 20;
+    l.regions = 2;
+    st = run_limited(t, &l);
+    assert_int_equal(st.regions, 2);
+    free(t);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -924,6 +1006,8 @@ int main(void)
         cmocka_unit_test(test_newr_chosen),
         cmocka_unit_test(test_subleq),
         cmocka_unit_test(test_regions_cached),
+        cmocka_unit_test(test_tier_hot_only),
+        cmocka_unit_test(test_tier_limits),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

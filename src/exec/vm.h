@@ -57,6 +57,17 @@ typedef struct vm_runner {
     vm_stack_ops stacks;        /* alloc NULL: sb = 0 faults (NOSTACK) */
 } vm_runner;
 
+/* Signedness of source o of instruction in (DISA.md 2.3): its type's,
+ * unless mov:z / mov:s force zero / sign extension. */
+static inline int vm_src_signed(const vm_insn *in, const isa_operand *o)
+{
+    if (in->op == ISA_OP_MOV && in->opt == ISA_OPT_Z)
+        return 0;
+    if (in->op == ISA_OP_MOV && in->opt == ISA_OPT_S)
+        return 1;
+    return isa_type_signed[o->type];
+}
+
 /* Prepares r for a runner on win with code; no ranges, no children. */
 void vm_runner_init(vm_runner *r, uint8_t *win, const vm_code *code);
 /* Gives the chosen stacks of r's children back (r->stacks.release) and
@@ -91,5 +102,23 @@ void vm_fault_describe(const vm_runner *r, char *buf, size_t n);
 /* The interpreter: runs from fi until exit or fault.  Returns enum vm_exit.
  * On VM_EXIT_FAULT, r->fault/fault_pc/fault_addr say why. */
 int interp_run(vm_runner *r, uint64_t fi);
+
+/* Tiering (jit.c): the interpreter counts, per instruction, the jumps
+ * taken to it (branch and call targets, computed jump targets; not the
+ * fall-through), and stops at one whose count passes `hot`, so that the
+ * caller can run translated code from there.  The counts are shared by
+ * the runners of one engine; a lost update between threads is harmless. */
+typedef struct vm_tier {
+    int32_t *count;             /* per insn; owned by the caller */
+    int32_t hot;
+} vm_tier;
+
+#define VM_EXIT_HOT 3           /* interp_run_tier stopped: not an exit */
+
+/* Runs r like interp_run, from instruction index i (which exists), but
+ * returns VM_EXIT_HOT with *at the index of a jump target whose count
+ * passed t->hot, before executing it.  The state to go on with is r's
+ * memory and *at. */
+int interp_run_tier(vm_runner *r, uint32_t i, const vm_tier *t, uint32_t *at);
 
 #endif

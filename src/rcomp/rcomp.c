@@ -233,6 +233,7 @@ static void teardown(rcomp *rc)
 
 dvm_status rc_queue_dispatch(rcomp *rc, const uint8_t *p, size_t len)
 {
+    assert(rc->fifo_head <= rc->nfifo && rc->nfifo <= rc->capfifo);
     if (rc->fifo_head == rc->nfifo)
         rc->fifo_head = rc->nfifo = 0;
     if (rc->nfifo == rc->capfifo) {
@@ -270,6 +271,7 @@ static dvm_status add_frames(rcomp *rc, const uint8_t *p, size_t len)
         else
             pool[rc->npool++] = ids[i];
     }
+    assert(rc->npool <= rc->cappool || st);
     if (pool)
         rc->pool = pool;
     dvm_free(ids);
@@ -312,6 +314,7 @@ dvm_status rc_flush(rcomp *rc)
 {
     if (rc->obuf.oom)
         return status_set(DVM_ENOMEM, "control message too large");
+    assert(rc->obuf.len > 0 || rc->nunsent == 0);
     dvm_status st = rc->obuf.len ? conn_send(&rc->ctl, &rc->obuf) : DVM_OK;
     mb_reset(&rc->obuf);
     rc->nunsent = 0;
@@ -323,6 +326,7 @@ static const msg_runner *fifo_peek(rcomp *rc)
 {
     while (rc->fifo_head < rc->nfifo) {
         msg_dispatch *d = &rc->fifo[rc->fifo_head];
+        assert(rc->fifo_pos <= d->n);
         if (rc->fifo_pos < d->n)
             return &d->r[rc->fifo_pos];
         msg_dispatch_free(d);

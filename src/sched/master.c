@@ -363,6 +363,12 @@ dvm_status master_run(master *m)
     progress_tick(m, 1);
     assert(watch_count(m->watchers) == m->pool.nwatching);
     m->st.watchers_dropped = watch_count(m->watchers);
+    for (rcb *w = m->pool.watching; w; w = w->wnext)
+        if (w->d.flags & RUNNER_STACK_CHOSEN) {     /* dropped: done */
+            stacks_free(m->stacks, w->d.sb);
+            w->d.flags &= ~(uint32_t)RUNNER_STACK_CHOSEN;
+        }
+    m->st.stack_bytes_held = stacks_owner_bytes(m->stacks, STACKS_RUNNER);
     m->st.ns_run = clock_now_ns() - t_start;
     space_gc(m->space, space_epoch(m->space));
     space_stats ss;
@@ -473,7 +479,8 @@ void master_print_stats(const master *m)
             "  pages: prefetched %" PRIu64 ", fetched on touch %" PRIu64
             ", written %" PRIu64 ", versions freed %" PRIu64 "\n"
             "  rcomps replaced %" PRIu64 ", system page signals %" PRIu64
-            ", stacks granted %" PRIu64 "\n"
+            ", stacks granted %" PRIu64 ", stack bytes held at the end %"
+            PRIu64 "\n"
             "  time: setup %.3f ms, run %.3f ms (dispatch %.3f ms, commit "
             "%.3f ms)\n",
             m->cfg.nrcomps, m->cfg.engine, s->runners_run, s->runners_committed,
@@ -482,6 +489,7 @@ void master_print_stats(const master *m)
             s->watchers_woken, s->watchers_dropped, s->commits, s->conflicts,
             s->pages_prefetched, s->pages_faulted, s->pages_written,
             s->versions_freed, s->rcomps_replaced, s->signals, s->stacks_granted,
+            s->stack_bytes_held,
             s->ns_setup / 1e6,
             s->ns_run / 1e6, s->ns_dispatch / 1e6, s->ns_commit / 1e6);
 }

@@ -353,6 +353,16 @@ size_t stacks_free_owner(stacks *s, uint32_t owner)
     return done + free_each(s, owner);
 }
 
+uint64_t stacks_owner_bytes(const stacks *s, uint32_t owner)
+{
+    assert(s && owner != BLK_FREE);
+    uint64_t pages = 0;
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->tab[i].key && s->tab[i].owner == owner)
+            pages += 1ULL << s->tab[i].order;
+    return pages * DISA_PAGE;
+}
+
 uint64_t stacks_in_use(const stacks *s)
 {
     return s->in_use * DISA_PAGE;

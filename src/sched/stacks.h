@@ -50,6 +50,9 @@ dvm_status stacks_set_owner(stacks *s, uint64_t base, uint32_t owner);
 size_t stacks_free_owner(stacks *s, uint32_t owner);
 /* Bytes in allocated blocks. */
 uint64_t stacks_in_use(const stacks *s);
+/* Bytes in the blocks of owner (a scan of every block: for the end of a
+ * run and for tests). */
+uint64_t stacks_owner_bytes(const stacks *s, uint32_t owner);
 /* Number of free blocks (a measure of fragmentation, for tests). */
 size_t stacks_free_blocks(const stacks *s);
 

@@ -173,6 +173,8 @@ static void test_owners(void **state)
     assert_int_equal(stacks_free_owner(s, 2), 8);
     assert_int_equal(stacks_free_owner(s, 2), 0);
     assert_true(stacks_in_use(s) == 4 * PG);
+    assert_true(stacks_owner_bytes(s, STACKS_RUNNER) == 4 * PG);
+    assert_true(stacks_owner_bytes(s, 1) == 0);
     assert_int_equal(stacks_set_owner(s, g2[0], 3), DVM_EINVAL);
     stacks_destroy(s);
 }
