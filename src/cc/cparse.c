@@ -1451,7 +1451,10 @@ static ctype *pointers(parser *p, ctype *ty)
     return ty;
 }
 
-static ctype *declarator(parser *p, ctype *ty)
+/* A declarator (named, or abstract for type names): pointers, then a
+ * parenthesised inner declarator or a name, then array and function
+ * suffixes, which apply before the inner declarator's own. */
+static ctype *any_declarator(parser *p, ctype *ty, bool abstract)
 {
     enter(p);
     ty = pointers(p, ty);
@@ -1459,53 +1462,42 @@ static ctype *declarator(parser *p, ctype *ty)
         p->t = p->t->next;
         token *start = p->t;
         ctype dummy = {0};
-        declarator(p, &dummy);
+        any_declarator(p, &dummy, abstract);
         expect(p, ")");
         ty = type_suffix(p, ty);
         token *after = p->t;
         p->t = start;
-        ty = declarator(p, ty);
+        ty = any_declarator(p, ty, abstract);
         p->t = after;
         p->depth--;
         return ty;
     }
     token *name = NULL;
-    if (p->t->kind == TK_IDENT) {
+    if (!abstract && p->t->kind == TK_IDENT) {
         name = p->t;
         p->t = p->t->next;
-    } else if (p->t->kind == TK_KEYWORD && !is(p, "(") && !is(p, "[")) {
+    } else if (!abstract && p->t->kind == TK_KEYWORD && !is(p, "(") &&
+               !is(p, "[")) {
         cdiag_error(p->c, p->t, "'%.*s' is a keyword and cannot be a name",
                     p->t->len, p->t->loc);
     }
     ty = type_suffix(p, ty);
-    ty = ctypes_copy(p->c, ty);
-    ty->origin = ty->origin;
-    ty->name = name;
+    if (!abstract) {
+        ty = ctypes_copy(p->c, ty);
+        ty->name = name;
+    }
     p->depth--;
     return ty;
 }
 
+static ctype *declarator(parser *p, ctype *ty)
+{
+    return any_declarator(p, ty, false);
+}
+
 static ctype *abstract_declarator(parser *p, ctype *ty)
 {
-    enter(p);
-    ty = pointers(p, ty);
-    if (is(p, "(") && !is_typename(p, p->t->next) && !clex_is(p->t->next, ")")) {
-        p->t = p->t->next;
-        token *start = p->t;
-        ctype dummy = {0};
-        abstract_declarator(p, &dummy);
-        expect(p, ")");
-        ty = type_suffix(p, ty);
-        token *after = p->t;
-        p->t = start;
-        ty = abstract_declarator(p, ty);
-        p->t = after;
-        p->depth--;
-        return ty;
-    }
-    ty = type_suffix(p, ty);
-    p->depth--;
-    return ty;
+    return any_declarator(p, ty, true);
 }
 
 /* ---- objects ------------------------------------------------------- */
@@ -1705,12 +1697,6 @@ static void init_scalar(parser *p, initz *z, ctype *ty, long off, token *at)
 static void global_init(parser *p, initz *z, ctype *ty, long off);
 static ctype *init_target(parser *p, ctype *ty, initz *z);
 
-static void skip_excess(parser *p)
-{
-    /* consumed by callers */
-    (void)p;
-}
-
 static void check_designator(parser *p)
 {
     if (is(p, ".") || is(p, "["))
@@ -1745,60 +1731,71 @@ static bool string_init(parser *p, ctype *ty, unsigned char *buf, long off,
     return true;
 }
 
-static void global_init_list(parser *p, initz *z, ctype *ty, long off)
+/* Walks a brace list (or, unbraced, the elements it can take) for an
+ * array or struct of type ty, calling each(p, ctx, element type, byte
+ * offset, index, member) for every initializer; an array of unknown
+ * length gets the length it takes. */
+typedef void init_each(parser *p, void *ctx, ctype *ety, long off, long i,
+                       member *m);
+
+static void init_list(parser *p, ctype *ty, init_each *each, void *ctx)
 {
     bool braced = eat(p, "{");
-    if (ty->kind == TY_ARRAY) {
-        long i = 0;
-        while (braced ? !is(p, "}") : (i < ty->len && !is(p, "}") && !is(p, ";"))) {
-            if (i && braced)
-                expect(p, ",");
-            else if (i)
-                expect(p, ",");
-            if (braced && is(p, "}"))
-                break;
-            check_designator(p);
-            if (ty->len >= 0 && i >= ty->len) {
-                cdiag_warn(p->c, p->t, "excess elements in array initializer");
-                initz tmp = {p->c, carena_alloc(p->c, (size_t)ty->base->size), NULL};
-                global_init(p, &tmp, ty->base, 0);
-            } else {
-                global_init(p, z, ty->base, off + i * ty->base->size);
-            }
-            i++;
-            if (!braced && i == ty->len)
-                break;
-        }
-        if (ty->len < 0) {
-            ty->len = i;
-            ty->size = i * ty->base->size;
-            ty->complete = true;
-        }
-    } else {
-        member *m = ty->members;
-        bool first = true;
-        while (braced ? !is(p, "}") : (m != NULL)) {
-            if (!first)
-                expect(p, ",");
-            if (braced && is(p, "}"))
-                break;
-            first = false;
-            check_designator(p);
-            if (!m) {
+    long i = 0;
+    member *m = ty->kind == TY_ARRAY ? NULL : ty->members;
+    for (;; i++) {
+        bool more = ty->kind == TY_ARRAY
+                        ? (braced || ty->len < 0 || i < ty->len)
+                        : (braced || m != NULL);
+        if (!more || is(p, "}") || (!braced && is(p, ";")))
+            break;
+        if (i)
+            expect(p, ",");
+        if (braced && is(p, "}"))
+            break;
+        check_designator(p);
+        if (ty->kind == TY_ARRAY) {
+            if (ty->len >= 0 && i >= ty->len)
+                cdiag_error(p->c, p->t, "excess elements in array "
+                                        "initializer");
+            each(p, ctx, ty->base, i * ty->base->size, i, NULL);
+        } else {
+            if (!m)
                 cdiag_error(p->c, p->t, "excess elements in struct "
                                         "initializer");
-            }
-            global_init(p, z, m->ty, off + m->offset);
+            each(p, ctx, m->ty, m->offset, i, m);
             m = ty->kind == TY_UNION ? NULL : m->next;
-            if (!braced && !m)
-                break;
         }
+    }
+    if (ty->kind == TY_ARRAY && ty->len < 0) {
+        ty->len = i;
+        ty->size = i * ty->base->size;
+        ty->complete = true;
     }
     if (braced) {
         eat(p, ",");
         expect(p, "}");
     }
-    skip_excess(p);
+}
+
+typedef struct global_ctx {
+    initz *z;
+    long off;
+} global_ctx;
+
+static void global_each(parser *p, void *ctx, ctype *ety, long off, long i,
+                        member *m)
+{
+    global_ctx *g = ctx;
+    (void)i;
+    (void)m;
+    global_init(p, g->z, ety, g->off + off);
+}
+
+static void global_init_list(parser *p, initz *z, ctype *ty, long off)
+{
+    global_ctx g = {z, off};
+    init_list(p, ty, global_each, &g);
 }
 
 /* The type to initialise (a fresh array type when its length comes from
@@ -1865,55 +1862,27 @@ static void add_stmt(parser *p, cnode **cur, cnode *e, token *t)
     *cur = (*cur)->next = s;
 }
 
+typedef struct local_ctx {
+    cnode **cur;
+    cobj *v;
+    cnode *lv;
+    token *t;
+} local_ctx;
+
+static void local_each(parser *p, void *ctx, ctype *ety, long off, long i,
+                       member *m)
+{
+    local_ctx *l = ctx;
+    (void)off;
+    local_init(p, l->cur, l->v, ety,
+               m ? lv_member(p, l->lv, m, l->t) : lv_elem(p, l->lv, i, l->t));
+}
+
 static void local_init_list(parser *p, cnode **cur, cobj *v, ctype *ty,
                             cnode *lv)
 {
-    bool braced = eat(p, "{");
-    token *t = p->t;
-    if (ty->kind == TY_ARRAY) {
-        long i = 0;
-        while (braced ? !is(p, "}") : (i < ty->len && !is(p, "}") && !is(p, ";"))) {
-            if (i)
-                expect(p, ",");
-            if (braced && is(p, "}"))
-                break;
-            check_designator(p);
-            if (ty->len >= 0 && i >= ty->len)
-                cdiag_error(p->c, p->t, "excess elements in array "
-                                        "initializer");
-            local_init(p, cur, v, ty->base, lv_elem(p, lv, i, t));
-            i++;
-            if (!braced && i == ty->len)
-                break;
-        }
-        if (ty->len < 0) {
-            ty->len = i;
-            ty->size = i * ty->base->size;
-            ty->complete = true;
-        }
-    } else {
-        member *m = ty->members;
-        bool first = true;
-        while (braced ? !is(p, "}") : m != NULL) {
-            if (!first)
-                expect(p, ",");
-            if (braced && is(p, "}"))
-                break;
-            first = false;
-            check_designator(p);
-            if (!m)
-                cdiag_error(p->c, p->t, "excess elements in struct "
-                                        "initializer");
-            local_init(p, cur, v, m->ty, lv_member(p, lv, m, t));
-            m = ty->kind == TY_UNION ? NULL : m->next;
-            if (!braced && !m)
-                break;
-        }
-    }
-    if (braced) {
-        eat(p, ",");
-        expect(p, "}");
-    }
+    local_ctx l = {cur, v, lv, p->t};
+    init_list(p, ty, local_each, &l);
 }
 
 static void local_init(parser *p, cnode **cur, cobj *v, ctype *ty, cnode *lv)
