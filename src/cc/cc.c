@@ -11,17 +11,6 @@
 #include "cc/cc_int.h"
 #include "util/alloc.h"
 
-static cfile *mem_file(cc_ctx *c, const char *name, const char *text,
-                       size_t len)
-{
-    cfile *f = carena_alloc(c, sizeof *f);
-    f->name = name;
-    f->text = text;
-    f->len = len;
-    f->index = c->nfiles++;
-    return f;
-}
-
 static void apply_defines(cc_ctx *c)
 {
     for (size_t i = 0; i < c->opts->ndefines; i++) {
@@ -50,7 +39,7 @@ static token *unit_tokens(cc_ctx *c, cfile *f, bool with_prelude)
     if (!with_prelude)
         return t;
     const char *pre = clib_prelude();
-    cfile *pf = mem_file(c, "<built-in>", pre, strlen(pre));
+    cfile *pf = cpp_new_file(c, "<built-in>", pre, strlen(pre));
     pf->prelude = true;
     token *p = clex_file(c, pf);
     token *q = p;
@@ -79,24 +68,6 @@ static void print_tokens(cc_ctx *c, cbuf *b, token *t)
     cbuf_puts(c, b, "\n");
 }
 
-static char *read_source(cc_ctx *c, const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    cbuf b = {0};
-    char tmp[65536];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, fp)) > 0)
-        cbuf_putn(c, &b, tmp, n);
-    int bad = ferror(fp);
-    fclose(fp);
-    char *s = bad ? NULL : carena_strndup(c, b.s ? b.s : "", b.len);
-    *len = b.len;
-    dvm_free(b.s);
-    return s;
-}
-
 typedef struct src {
     const char *name;
     const char *text;          /* NULL: read the file `name` */
@@ -122,11 +93,11 @@ static dvm_status compile(const cc_opts *o, const src *srcs, size_t n,
         c->tu = (int)i;
         size_t len = srcs[i].len;
         const char *text = srcs[i].text;
-        if (!text && !(text = read_source(c, srcs[i].name, &len))) {
+        if (!text && !(text = cpp_read_file(c, srcs[i].name, &len))) {
             fprintf(diag, "dvm cc: error: cannot read '%s'\n", srcs[i].name);
             longjmp(c->fail, 1);
         }
-        token *t = unit_tokens(c, mem_file(c, srcs[i].name, text, len),
+        token *t = unit_tokens(c, cpp_new_file(c, srcs[i].name, text, len),
                                !o->preprocess_only);
         t = cpp_run(c, t);
         if (o->preprocess_only) {
@@ -139,7 +110,7 @@ static dvm_status compile(const cc_opts *o, const src *srcs, size_t n,
         c->tu = (int)n;
         c->in_lib = true;
         const char *lib = clib_source();
-        token *t = cpp_run(c, unit_tokens(c, mem_file(c, "<library>", lib,
+        token *t = cpp_run(c, unit_tokens(c, cpp_new_file(c, "<library>", lib,
                                                        strlen(lib)), true));
         cparse_unit(c, t);
         cgen_program(c, &result);

@@ -110,6 +110,9 @@ token *cpp_run(cc_ctx *c, token *t);
 void cpp_init(cc_ctx *c);
 void cpp_define(cc_ctx *c, const char *name, const char *value);
 void cpp_undef(cc_ctx *c, const char *name);
+cfile *cpp_new_file(cc_ctx *c, const char *name, const char *text,
+                    size_t len);
+char *cpp_read_file(cc_ctx *c, const char *path, size_t *len);
 const char *clib_header(const char *name);
 const char *clib_prelude(void);
 const char *clib_source(void);

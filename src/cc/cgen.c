@@ -1306,10 +1306,22 @@ static void gen_switch(gen *g, cnode *n)
     label(g, n->brk);
 }
 
+/* A loop's body with its break and continue targets, then the continue
+ * label. */
+static void gen_loop_body(gen *g, cnode *n)
+{
+    const char *brk = g->brk, *cont = g->cont;
+    g->brk = n->brk;
+    g->cont = n->cont;
+    gen_stmt(g, n->then);
+    g->brk = brk;
+    g->cont = cont;
+    label(g, n->cont);
+}
+
 static void gen_loop(gen *g, cnode *n)
 {
     const char *body = new_label(g), *test = new_label(g);
-    const char *brk = g->brk, *cont = g->cont;
     if (n->init)
         gen_stmt(g, n->init);
     bool always = !n->cond || (n->cond->kind == ND_NUM && n->cond->val);
@@ -1319,12 +1331,7 @@ static void gen_loop(gen *g, cnode *n)
         jump(g, test);
     }
     label(g, body);
-    g->brk = n->brk;
-    g->cont = n->cont;
-    gen_stmt(g, n->then);
-    g->brk = brk;
-    g->cont = cont;
-    label(g, n->cont);
+    gen_loop_body(g, n);
     if (n->inc) {
         g->ntemp = 0;
         gen_void(g, n->inc);
@@ -1341,14 +1348,8 @@ static void gen_loop(gen *g, cnode *n)
 static void gen_do(gen *g, cnode *n)
 {
     const char *body = new_label(g);
-    const char *brk = g->brk, *cont = g->cont;
     label(g, body);
-    g->brk = n->brk;
-    g->cont = n->cont;
-    gen_stmt(g, n->then);
-    g->brk = brk;
-    g->cont = cont;
-    label(g, n->cont);
+    gen_loop_body(g, n);
     g->ntemp = 0;
     gen_branch(g, n->cond, body, true);
     label(g, n->brk);

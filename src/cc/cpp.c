@@ -138,8 +138,9 @@ static token *copy_line(cc_ctx *c, token **rest, token *t)
     return head.next;
 }
 
-static cfile *new_file(cc_ctx *c, const char *name, const char *text,
-                       size_t len)
+/* A file (or text) of the compilation, numbered in order. */
+cfile *cpp_new_file(cc_ctx *c, const char *name, const char *text,
+                    size_t len)
 {
     cfile *f = carena_alloc(c, sizeof *f);
     f->name = name;
@@ -151,7 +152,8 @@ static cfile *new_file(cc_ctx *c, const char *name, const char *text,
 
 /* ---- #include ------------------------------------------------------ */
 
-static char *read_file(cc_ctx *c, const char *path, size_t *len)
+/* The contents of a regular file in the arena, or NULL. */
+char *cpp_read_file(cc_ctx *c, const char *path, size_t *len)
 {
     FILE *fp = fopen(path, "rb");
     if (!fp)
@@ -177,10 +179,10 @@ static char *read_file(cc_ctx *c, const char *path, size_t *len)
 static token *tokenize_path(cc_ctx *c, const char *path)
 {
     size_t len;
-    char *s = read_file(c, path, &len);
+    char *s = cpp_read_file(c, path, &len);
     if (!s)
         return NULL;
-    return clex_file(c, new_file(c, path, s, len));
+    return clex_file(c, cpp_new_file(c, path, s, len));
 }
 
 static token *bundled(cc_ctx *c, const char *name)
@@ -191,7 +193,7 @@ static token *bundled(cc_ctx *c, const char *name)
     const char *text = clib_header(n);
     if (!text)
         return NULL;
-    return clex_file(c, new_file(c, carena_printf(c, "<%s>", name), text,
+    return clex_file(c, cpp_new_file(c, carena_printf(c, "<%s>", name), text,
                                  strlen(text)));
 }
 
@@ -385,7 +387,7 @@ static token *new_str_token(cc_ctx *c, const char *s, token *tmpl)
     cbuf_puts(c, &b, "\"");
     char *text = carena_strndup(c, b.s, b.len);
     dvm_free(b.s);
-    cfile *f = new_file(c, tmpl->file->name, text, strlen(text));
+    cfile *f = cpp_new_file(c, tmpl->file->name, text, strlen(text));
     token *t = clex_file(c, f);
     t->file = tmpl->file;
     t->line = tmpl->line;
@@ -396,7 +398,7 @@ static token *new_str_token(cc_ctx *c, const char *s, token *tmpl)
 static token *paste(cc_ctx *c, token *l, token *r)
 {
     char *s = carena_printf(c, "%.*s%.*s", l->len, l->loc, r->len, r->loc);
-    cfile *f = new_file(c, l->file->name, s, strlen(s));
+    cfile *f = cpp_new_file(c, l->file->name, s, strlen(s));
     token *t = clex_file(c, f);
     if (t->next->kind != TK_EOF)
         cdiag_error(c, l, "pasting forms '%s', an invalid token", s);
@@ -915,7 +917,7 @@ static token *preprocess2(cc_ctx *c, token *t)
 /* Defines NAME as VALUE (text). */
 void cpp_define(cc_ctx *c, const char *name, const char *value)
 {
-    cfile *f = new_file(c, "<command line>", value, strlen(value));
+    cfile *f = cpp_new_file(c, "<command line>", value, strlen(value));
     token *body = clex_file(c, f);
     add_macro(c, name, true, body);
 }
