@@ -836,6 +836,19 @@ static cnode *sizeof_expr(parser *p, token *t)
     return new_num(p, ty->size, ty_ulong, t);
 }
 
+/* -x or ~x: the operand promoted, the result of its type. */
+static cnode *promoted_unary(parser *p, nd_kind k, const char *what,
+                             token *t)
+{
+    cnode *n = rvalue(p, cast(p));
+    if (k == ND_BITNOT)
+        check_int(p, n, what);
+    else
+        check_arith(p, n, what);
+    ctype *ty = promote(n->ty);
+    return new_unary(p, k, new_cast(p, n, ty), ty, t);
+}
+
 static cnode *unary(parser *p)
 {
     token *t = p->t;
@@ -846,18 +859,12 @@ static cnode *unary(parser *p)
         check_arith(p, n, "unary '+'");
         n = new_cast(p, n, promote(n->ty));
     } else if (eat(p, "-")) {
-        n = rvalue(p, cast(p));
-        check_arith(p, n, "unary '-'");
-        ctype *ty = promote(n->ty);
-        n = new_unary(p, ND_NEG, new_cast(p, n, ty), ty, t);
+        n = promoted_unary(p, ND_NEG, "unary '-'", t);
     } else if (eat(p, "!")) {
         n = to_bool_operand(p, cast(p));
         n = new_unary(p, ND_NOT, n, ty_int, t);
     } else if (eat(p, "~")) {
-        n = rvalue(p, cast(p));
-        check_int(p, n, "'~'");
-        ctype *ty = promote(n->ty);
-        n = new_unary(p, ND_BITNOT, new_cast(p, n, ty), ty, t);
+        n = promoted_unary(p, ND_BITNOT, "'~'", t);
     } else if (eat(p, "&")) {
         n = cast(p);
         if (n->ty->kind == TY_FUNC) {
