@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "asm/asm.h"
+#include "cc/cc.h"
 #include "cli/cli.h"
 #include "exec/jit.h"
 #include "io/input.h"
@@ -60,6 +61,8 @@ typedef struct run_opts {
     int infd[RUN_MAX_BINDINGS];
     int stdin_fd;               /* standard input read whole, or -1 */
     char inpath[RUN_MAX_BINDINGS][32];
+    cc_opts cc;                /* compile options for PROG.c0 */
+    const char *incs[CC_MAX_OPTS], *defs[CC_MAX_OPTS];
 } run_opts;
 
 static int run_usage(const char *msg, const char *arg)
@@ -135,6 +138,11 @@ static int parse_args(int argc, char **argv, run_opts *o)
         if (takes && !v)
             return run_usage("option needs a value", a);
         unsigned long long n;
+        int cr = cc_parse_option(&o->cc, argc, argv, &i);
+        if (cr < 0 || (cr > 0 && o->cc.preprocess_only))
+            return run_usage("bad compile option", a);
+        if (cr > 0)
+            continue;
         if (!strcmp(a, "-n") || !strcmp(a, "--rcomps")) {
             if (parse_number(v, 1, 1024, &n))
                 return run_usage("bad RComp count (1..1024)", v);
@@ -407,10 +415,33 @@ static int run_program(const dvm_program *p, run_opts *o)
     return rc;
 }
 
+static int is_c0(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return dot && (!strcmp(dot, ".c0") || !strcmp(dot, ".c"));
+}
+
+/* Loads the program: a c0 source is compiled in memory and assembled,
+ * anything else goes to the assembler's loader.  Returns 0 or 2. */
+static int load(run_opts *o, dvm_program **p)
+{
+    if (!is_c0(o->path))
+        return asm_load_program(o->path, stderr, p) ? 2 : 0;
+    char *text;
+    size_t len;
+    if (cc_build(&o->cc, &o->path, 1, &text, &len))
+        return 2;
+    dvm_status st = asm_assemble_string(o->path, text, len, stderr, p);
+    dvm_free(text);
+    return st ? 2 : 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     run_opts o;
     memset(&o, 0, sizeof o);
+    o.cc.incdirs = o.incs;
+    o.cc.defines = o.defs;
     o.nrcomps = default_rcomps();
     o.in_wait_s = RUN_IN_WAIT_S;
     o.stdin_fd = -1;
@@ -426,7 +457,7 @@ int cmd_run(int argc, char **argv)
         return 2;
     }
     dvm_program *p;
-    if (asm_load_program(o.path, stderr, &p))
+    if (load(&o, &p))
         return 2;
     rc = run_program(p, &o);
     close_inputs(&o);

@@ -15,7 +15,8 @@ static void usage(FILE *f)
 {
     fputs("usage: dvm asm PROG.dasm [-o PROG.dvm]   assemble\n"
           "       dvm dis PROG.dvm                  disassemble\n"
-          "       dvm run [options] PROG.dasm|PROG.dvm\n"
+          "       dvm cc [options] FILE.c0... [-o OUT.dasm]  compile c0\n"
+          "       dvm run [options] PROG.dasm|PROG.dvm|PROG.c0\n"
           "       dvm --version                     versions of dvm, DISA, c0\n"
           "run options:\n"
           "  -n, --rcomps N          RComps (default: one per CPU)\n"
@@ -68,6 +69,8 @@ static int dispatch(int argc, char **argv)
         return cmd_asm(argc - 1, argv + 1);
     if (!strcmp(cmd, "dis"))
         return cmd_dis(argc - 1, argv + 1);
+    if (!strcmp(cmd, "cc"))
+        return cmd_cc(argc - 1, argv + 1);
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "__rcomp"))
