@@ -188,9 +188,11 @@ dvm_status stacks_create(uint64_t base, unsigned max_order, stacks **out)
     s->max_order = max_order;
     s->cap = 64;
     s->tab = dvm_calloc(s->cap, sizeof *s->tab);
-    if (!s->tab || reserve_lists(s, max_order)) {
+    dvm_status st = s->tab ? reserve_lists(s, max_order)
+                           : status_set(DVM_ENOMEM, "stacks: out of memory");
+    if (st) {
         stacks_destroy(s);
-        return status_set(DVM_ENOMEM, "stacks: out of memory");
+        return st;
     }
     push_free(s, 0, max_order);
     *out = s;
