@@ -296,8 +296,20 @@ static runner_desc chosen_kid(fixture *f)
     return k;
 }
 
-/* A runner's chosen stack is free again when it finishes, whatever the
- * way; its child's stays with the child. */
+/* Bytes of the stack area held by runners, and retired. */
+static uint64_t held(const fixture *f)
+{
+    return stacks_owner_bytes(f->c.stacks, STACKS_RUNNER);
+}
+
+static uint64_t retired(const fixture *f)
+{
+    return stacks_owner_bytes(f->c.stacks, STACKS_LIMBO);
+}
+
+/* A runner's chosen stack is retired when it finishes, whatever the way,
+ * and free once no snapshot predates that; its child's stays with the
+ * child. */
 static void test_chosen_stacks_freed_when_done(void **state)
 {
     fixture *f = *state;
@@ -308,6 +320,11 @@ static void test_chosen_stacks_freed_when_done(void **state)
         res.exit = ex;
         res.fault = ex == MSG_EXIT_FAULT ? VM_FAULT_ARITH : VM_FAULT_NONE;
         assert_int_equal(commit_result(&f->c.cp, r, &res), DVM_OK);
+        uint64_t now = commit_epoch(&f->c.cp);  /* >= 1: the first commits */
+        assert_true(held(f) == 0);
+        assert_true(retired(f) == DISA_PAGE);
+        assert_int_equal(stacks_reclaim(f->c.stacks, now - 1), 0);
+        assert_int_equal(stacks_reclaim(f->c.stacks, now), 1);
         assert_true(stacks_in_use(f->c.stacks) == 0);
     }
     rcb *r = on_chosen_stack(f, commit_epoch(&f->c.cp));
@@ -317,7 +334,7 @@ static void test_chosen_stacks_freed_when_done(void **state)
     res.nkids = 1;
     res.kids = &kid;
     assert_int_equal(commit_result(&f->c.cp, r, &res), DVM_OK);
-    assert_true(stacks_in_use(f->c.stacks) == DISA_PAGE);   /* the child's */
+    assert_true(held(f) == DISA_PAGE);                      /* the child's */
     rcb *child = rcb_pop(&f->c.pool.ready);
     assert_int_equal(child->d.flags, RUNNER_STACK_CHOSEN);
     assert_true(stacks_owned(f->c.stacks, child->d.sb, 0, STACKS_RUNNER));
@@ -325,6 +342,8 @@ static void test_chosen_stacks_freed_when_done(void **state)
     res = (msg_result){ .rid = child->rid, .snap = child->snap,
                         .exit = MSG_EXIT_ABORT };
     assert_int_equal(commit_result(&f->c.cp, child, &res), DVM_OK);
+    assert_true(held(f) == 0);
+    stacks_reclaim(f->c.stacks, commit_epoch(&f->c.cp));
     assert_true(stacks_in_use(f->c.stacks) == 0);
 }
 
@@ -346,10 +365,13 @@ static void test_conflict_frees_children_stacks(void **state)
     assert_int_equal(commit_result(&f->c.cp, b, &rb), DVM_OK);
     assert_int_equal(f->c.st.conflicts, 1);
     assert_true(stacks_in_use(f->c.stacks) == DISA_PAGE);   /* b's own */
+    assert_true(retired(f) == 0);           /* the kids': free at once */
     rcb *again = rcb_pop(&f->c.pool.ready);
     assert_ptr_equal(again, b);
     assert_true(stacks_owned(f->c.stacks, b->d.sb, 0, STACKS_RUNNER));
     commit_runner_done(&f->c.cp, again);
+    assert_true(held(f) == 0);
+    stacks_reclaim(f->c.stacks, commit_epoch(&f->c.cp));
     assert_true(stacks_in_use(f->c.stacks) == 0);
     assert_int_equal(stacks_free_blocks(f->c.stacks), 1);
 }

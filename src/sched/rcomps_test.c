@@ -325,6 +325,8 @@ static void test_chosen_stack_commits(void **state)
     assert_int_equal(rcomp_lost(&f->rs, &f->rs.rc[0], "test"), DVM_OK);
     assert_true(stacks_in_use(f->c.stacks) == DISA_PAGE);
     commit_runner_done(&f->c.cp, child);
+    assert_true(stacks_owner_bytes(f->c.stacks, STACKS_LIMBO) == DISA_PAGE);
+    stacks_reclaim(f->c.stacks, commit_epoch(&f->c.cp));
     assert_true(stacks_in_use(f->c.stacks) == 0);
 }
 
