@@ -33,6 +33,7 @@
 #include "mem/space.h"
 #include "mem/store.h"
 #include "net/msg.h"
+#include "sched/observe.h"
 #include "sched/rcb.h"
 #include "sched/stacks.h"
 #include "sched/stats.h"
@@ -51,7 +52,9 @@ typedef struct commit_point {
     size_t nsinks;
     io_trace *trace;
     master_stats *st;
+    observer *ob;               /* metrics and events */
     double conflict_rate;       /* moving average over recent results */
+    uint64_t max_runners;       /* most waiting runners (master_config) */
 } commit_point;
 
 /* A commit of the DVM's own: bytes [addr, addr + n) of the SR become data,

@@ -1,7 +1,7 @@
 /*
  * commit_fixture.h -- for the tests of sched/: a commit point over what
- * the master would own (a small store, a space, a watcher index, a pool,
- * the stack area, a null stdout sink, no trace).  Header-only, included by *_test.c.
+ * the master would own (a small store, a space, a watcher index, a pool, a
+ * null stdout sink, no trace).  Header-only, included by *_test.c.
  */
 #ifndef DVM_SCHED_COMMIT_FIXTURE_H
 #define DVM_SCHED_COMMIT_FIXTURE_H
@@ -14,10 +14,10 @@ typedef struct commit_fixture {
     mem_space *space;
     watch_index *watchers;
     rcb_pool pool;
-    stacks *stacks;
     io_sink sink;
     io_trace trace;
     master_stats st;
+    stacks *stacks;
     commit_point cp;
 } commit_fixture;
 
@@ -27,8 +27,8 @@ static inline int commit_fixture_open(commit_fixture *f, uint32_t frames)
     if (store_create(frames, &f->store) ||
         space_create(f->store, &f->space) ||
         watch_index_create(&f->watchers) ||
-        stacks_create(DISA_STACK_BASE, DISA_STACK_ORDER, &f->stacks) ||
-        io_sink_open_null(&f->sink, "stdout"))
+        io_sink_open_null(&f->sink, "stdout") ||
+        stacks_create(DISA_STACK_BASE, DISA_STACK_ORDER, &f->stacks))
         return -1;
     rcb_pool_init(&f->pool);
     f->cp = (commit_point){ .store = f->store, .space = f->space,
@@ -41,8 +41,8 @@ static inline int commit_fixture_open(commit_fixture *f, uint32_t frames)
 static inline void commit_fixture_close(commit_fixture *f)
 {
     rcb_pool_destroy(&f->pool);
-    watch_index_destroy(f->watchers);
     stacks_destroy(f->stacks);
+    watch_index_destroy(f->watchers);
     space_destroy(f->space);
     store_destroy(f->store);
     io_sink_close(&f->sink);
