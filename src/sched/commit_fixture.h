@@ -34,7 +34,8 @@ static inline int commit_fixture_open(commit_fixture *f, uint32_t frames)
     f->cp = (commit_point){ .store = f->store, .space = f->space,
                             .watchers = f->watchers, .pool = &f->pool,
                             .stacks = f->stacks, .sinks = &f->sink, .nsinks = 1,
-                            .trace = &f->trace, .st = &f->st };
+                            .trace = &f->trace, .st = &f->st,
+                            .max_runners = 1u << 20 };
     return 0;
 }
 
