@@ -250,26 +250,29 @@ static dvm_status admit_watcher(commit_point *cp, rcb *r, uint64_t epoch)
     return DVM_OK;
 }
 
-/* Frees the chosen stack of d, if it has one: nobody uses it any more. */
-static void free_stack(commit_point *cp, const runner_desc *d)
-{
-    if (!(d->flags & RUNNER_STACK_CHOSEN))
-        return;
-    dvm_status st = stacks_free(cp->stacks, d->sb);
-    assert(st == DVM_OK);
-    (void)st;
-}
-
-/* The children of res will never exist: their chosen stacks are free. */
+/* The children of res will never exist: their chosen stacks are free at
+ * once (nothing was committed into them since they were last free). */
 static void free_kid_stacks(commit_point *cp, const msg_result *res)
 {
-    for (uint32_t i = 0; i < res->nkids; i++)
-        free_stack(cp, &res->kids[i]);
+    for (uint32_t i = 0; i < res->nkids; i++) {
+        if (!(res->kids[i].flags & RUNNER_STACK_CHOSEN))
+            continue;
+        dvm_status st = stacks_free(cp->stacks, res->kids[i].sb);
+        assert(st == DVM_OK);
+        (void)st;
+    }
 }
 
+/* r is done: its chosen stack, which its creator's commit wrote, is
+ * retired until no snapshot in use predates now (stacks.h). */
 void commit_runner_done(commit_point *cp, rcb *r)
 {
-    free_stack(cp, &r->d);
+    if (r->d.flags & RUNNER_STACK_CHOSEN) {
+        dvm_status st = stacks_retire(cp->stacks, r->d.sb,
+                                      space_epoch(cp->space));
+        assert(st == DVM_OK);
+        (void)st;
+    }
     rcb_free(r);
 }
 

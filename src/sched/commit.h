@@ -18,8 +18,9 @@
  *
  * Stacks chosen by the DVM (DISA 1.1) come back to the stack area here:
  * a runner's when it has finished (committed, aborted, faulted; a watcher
- * after it ran), its children's when its commit conflicts or it did not
- * commit.  A conflicting runner keeps its own: it runs again on it.
+ * after it ran: retired first, see stacks.h), its children's when its
+ * commit conflicts or it did not commit.  A conflicting runner keeps its
+ * own: it runs again on it.
  */
 #ifndef DVM_SCHED_COMMIT_H
 #define DVM_SCHED_COMMIT_H

@@ -122,10 +122,12 @@ static dvm_status first_runner(master *m)
     rcb *r = rcb_new(&m->pool);
     if (!r)
         return status_set(DVM_ENOMEM, "out of memory");
-    if (stacks_alloc(m->stacks, runner_stack_order(MASTER_FIRST_SS),
-                     STACKS_RUNNER, &r->d.sb)) {
+    dvm_status st = stacks_alloc(m->stacks,
+                                 runner_stack_order(MASTER_FIRST_SS),
+                                 STACKS_RUNNER, &r->d.sb);
+    if (st) {                   /* a fresh area: only memory can fail */
         rcb_free(r);
-        return DVM_ENOMEM;      /* a fresh area: only memory can fail */
+        return st;
     }
     assert(r->d.sb == MASTER_FIRST_SB);
     r->d.ss = MASTER_FIRST_SS;

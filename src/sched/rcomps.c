@@ -541,6 +541,7 @@ static dvm_status grant_stacks(rcomp_set *rs, rcomp_slot *s, unsigned order,
     uint64_t base[MSG_STACKS_MAX];
     size_t n = 0;
     assert(count <= MSG_STACKS_MAX);
+    stacks_reclaim(rs->cp->stacks, rcomps_oldest_snapshot(rs));
     while (n < count && !stacks_alloc(rs->cp->stacks, order, stack_owner(s),
                                       &base[n]))
         n++;
