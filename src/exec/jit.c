@@ -57,7 +57,7 @@ struct jit_engine {
     jit_fn *fns;                /* per insn: region entry, or NULL */
     uint8_t *bad;               /* per insn: never to be translated */
     uint8_t *sized;             /* per insn: threshold raised by its size */
-    int32_t *count;             /* per insn: entries (vm_tier) */
+    int32_t *count;             /* per insn: insns run from it (vm_tier) */
     vm_tier tier;
     jit_stats stats;            /* under lock */
 };
@@ -134,7 +134,8 @@ err_ctx:
     return st;
 }
 
-/* Adds one to insn i's count; true when it passed the threshold. */
+/* Adds one to insn i's count (entered from jit_run: at least that insn
+ * runs); true when it passed the threshold. */
 static int count_hot(jit_engine *j, uint32_t i)
 {
     uint32_t c = (uint32_t)__atomic_load_n(&j->count[i], __ATOMIC_RELAXED);
@@ -149,7 +150,7 @@ static void count_set(jit_engine *j, uint32_t i, int32_t n)
     __atomic_store_n(&j->count[i], n, __ATOMIC_RELAXED);
 }
 
-/* True when the hot insn i must wait for more entries: the first time it
+/* True when the hot insn i must wait for more work: the first time it
  * is hot, its threshold grows by hot_per_insn per insn of its region
  * (the count is set back by that much).  Under j's lock. */
 static int wait_for_size(jit_engine *j, uint32_t i)
@@ -173,7 +174,7 @@ static int within_budget(const jit_engine *j)
 }
 
 /* Decides on the hot insn i under j's lock: translates its region, or
- * waits for more entries, or refuses for good (over budget, failed). */
+ * waits for more work, or refuses for good (over budget, failed). */
 static jit_fn decide(jit_engine *j, uint32_t i)
 {
     jit_fn fn = j->fns[i];
@@ -197,9 +198,14 @@ static jit_fn decide(jit_engine *j, uint32_t i)
 static jit_fn region(jit_engine *j, uint32_t i)
 {
     jit_fn fn = __atomic_load_n(&j->fns[i], __ATOMIC_ACQUIRE);
-    if (fn || __atomic_load_n(&j->bad[i], __ATOMIC_ACQUIRE) ||
-        !count_hot(j, i))
+    if (fn)
         return fn;
+    if (__atomic_load_n(&j->bad[i], __ATOMIC_ACQUIRE)) {
+        count_set(j, i, JIT_COUNT_NEVER);   /* it ran up to hot again */
+        return NULL;
+    }
+    if (!count_hot(j, i))
+        return NULL;
     pthread_mutex_lock(&j->lock);
     fn = decide(j, i);
     pthread_mutex_unlock(&j->lock);
