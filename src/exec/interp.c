@@ -52,10 +52,13 @@
  *    its next_pc; a bad jump records the target; a bad entry records fi as
  *    both.
  *
- * Tiering: interp_run_tier is the same loop with a vm_tier: each taken
- * jump adds one to its target's count and stops the run there once the
- * count passes the threshold (TIER).  interp_run passes none; the test of
- * the tier pointer is the only cost it adds, once per taken jump.
+ * Tiering: interp_run_tier is the same loop with a vm_tier.  Between two
+ * taken jumps the interpreter runs straight, so at each taken jump the
+ * instructions run since the previous jump target are the distance
+ * between the two in the array: TIER credits them to that target's count
+ * (no counting per instruction), then stops the run at the new target
+ * once its count passed the threshold.  interp_run passes no tier; the
+ * test of the tier pointer is the only cost it adds, once per taken jump.
  */
 #include "exec/vm.h"
 
@@ -556,12 +559,18 @@ static int op_newr(vm_runner *r, const vm_insn *in)
     CASE(name##_DD) { STORE_DIR(2, DIRV(0) op DIRV(1)); FAST_NEXT(); }  \
     CASE(name##_DI) { STORE_DIR(2, DIRV(0) op IMMV(1)); FAST_NEXT(); }  \
     CASE(name##_ID) { STORE_DIR(2, IMMV(0) op DIRV(1)); FAST_NEXT(); }
-/* Counts a taken jump to insn t and stops there when it is hot. */
+/* Tiering at a taken jump to insn t: credits the straight run of insns
+ * from `last` (the previous jump target) to this one to last's count,
+ * and stops at t when t's count passed the threshold. */
 #define TIER(t)                                                         \
     do {                                                                \
-        if (UNLIKELY(tier != NULL) && tier_hot(tier, (t))) {            \
-            *at = (t);                                                  \
-            return VM_EXIT_HOT;                                         \
+        if (UNLIKELY(tier != NULL)) {                                   \
+            uint32_t t_ = (t), n_ = (uint32_t)(ip - base) - last + 1;   \
+            if (tier_credit(tier, last, n_, t_)) {                      \
+                *at = t_;                                               \
+                return VM_EXIT_HOT;                                     \
+            }                                                           \
+            last = t_;                                                  \
         }                                                               \
     } while (0)
 #define BR_TO(c)                                                        \
@@ -580,14 +589,15 @@ static int op_newr(vm_runner *r, const vm_insn *in)
     CASE(BRU_##c##_DD) { BR_TO(DIRV(0) op DIRV(1)); }                   \
     CASE(BRU_##c##_DI) { BR_TO(DIRV(0) op IMMV(1)); }
 
-/* Adds one to the count of insn i; true when it passed the threshold.
- * (Relaxed atomics: plain loads and stores, no torn values.) */
-static inline int tier_hot(const vm_tier *t, uint32_t i)
+/* Adds n to the count of insn from; true when the count of insn to
+ * passed the threshold.  (Relaxed atomics: plain loads and stores, no
+ * torn values; the count wraps, as unsigned.) */
+static inline int tier_credit(const vm_tier *t, uint32_t from, uint32_t n,
+                              uint32_t to)
 {
-    uint32_t c = (uint32_t)__atomic_load_n(&t->count[i], __ATOMIC_RELAXED);
-    int32_t n = (int32_t)(c + 1u);
-    __atomic_store_n(&t->count[i], n, __ATOMIC_RELAXED);
-    return n > t->hot;
+    uint32_t c = (uint32_t)__atomic_load_n(&t->count[from], __ATOMIC_RELAXED);
+    __atomic_store_n(&t->count[from], (int32_t)(c + n), __ATOMIC_RELAXED);
+    return __atomic_load_n(&t->count[to], __ATOMIC_RELAXED) > t->hot;
 }
 
 /* The interpreter loop from insn i; tier (and at) may be NULL. */
@@ -595,7 +605,7 @@ static int run(vm_runner *r, uint32_t i, const vm_tier *tier, uint32_t *at)
 {
     const vm_insn *const base = r->code->insns;
     uint8_t *const win = r->win;
-    uint32_t to = 0;
+    uint32_t to = 0, last = i;  /* last: the latest jump target (TIER) */
     int f = VM_FAULT_NONE;
     const vm_insn *ip = base + i;
 #ifdef DVM_COMPUTED_GOTO

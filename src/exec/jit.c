@@ -3,18 +3,33 @@
  *
  * DISA has no registers: the whole state of a runner is its memory and its
  * pc.  So a translation is free to start anywhere, and to stop anywhere by
- * returning to C with the address to go on at.  We use that twice: native
- * code is organised in *regions*, and a region we could not translate is
- * simply left to the interpreter, which picks up at the same address.
+ * returning to C with the address to go on at, and the interpreter and
+ * native code hand a run to each other with nothing to convert: the
+ * window and an instruction index.  Native code is organised in
+ * *regions*, and whatever is not translated (cold code, a region over the
+ * limits, one LLVM refused) is left to the interpreter.
+ *
+ * Tiers.  jit_run interprets (interp_run_tier) until the interpreter
+ * stops at a hot jump target (see jit.h for the thresholds) or at one
+ * already translated; region() then decides under the engine's lock:
+ * the first time a target is hot its threshold grows with the size of
+ * its region (jit_region_size), the next time the region is translated
+ * if the engine's budget allows, else the target is marked never to be
+ * translated.  Native code returns JIT_CONTINUE with the address to go on
+ * at when it leaves its region; jit_run enters that address's region if
+ * translated, else interprets from there.  The per-instruction count
+ * doubles as the interpreter's stop signal: a translated entry's count is
+ * JIT_COUNT_NATIVE (above any threshold, so the interpreter stops there),
+ * a refused one's JIT_COUNT_NEVER (2^31 instructions below it).
  *
  * The stages are files of their own (jit_ir.h lists them): jit_region.c
  * finds a region and builds its function, jit_lower.c lowers each
  * instruction, jit_promote.c keeps the region's hot PR words in registers.
  * This file is the engine: it optimises and compiles a region's module,
- * adds it to the ORC JIT, and caches the native entry per instruction for
- * the life of the engine (one per RComp, shared by its runners); regions
- * are translated lazily, the first time a runner enters one, under the
- * engine's lock.
+ * adds it to the ORC JIT (made at the first translation, so that a
+ * program that never gets hot never pays for LLVM), and caches the native
+ * entry per instruction for the life of the engine (one per RComp, shared
+ * by its runners, like the counts).
  *
  * Optimisation.  Regions are optimised with LLVM's O2 pipeline, or O1
  * above JIT_O2_MAX instructions: O2's load analysis is quadratic in the
@@ -57,7 +72,7 @@ struct jit_engine {
     jit_fn *fns;                /* per insn: region entry, or NULL */
     uint8_t *bad;               /* per insn: never to be translated */
     uint8_t *sized;             /* per insn: threshold raised by its size */
-    int32_t *count;             /* per insn: entries (vm_tier) */
+    int32_t *count;             /* per insn: insns run from it (vm_tier) */
     vm_tier tier;
     jit_stats stats;            /* under lock */
 };
@@ -134,7 +149,8 @@ err_ctx:
     return st;
 }
 
-/* Adds one to insn i's count; true when it passed the threshold. */
+/* Adds one to insn i's count (entered from jit_run: at least that insn
+ * runs); true when it passed the threshold. */
 static int count_hot(jit_engine *j, uint32_t i)
 {
     uint32_t c = (uint32_t)__atomic_load_n(&j->count[i], __ATOMIC_RELAXED);
@@ -149,7 +165,7 @@ static void count_set(jit_engine *j, uint32_t i, int32_t n)
     __atomic_store_n(&j->count[i], n, __ATOMIC_RELAXED);
 }
 
-/* True when the hot insn i must wait for more entries: the first time it
+/* True when the hot insn i must wait for more work: the first time it
  * is hot, its threshold grows by hot_per_insn per insn of its region
  * (the count is set back by that much).  Under j's lock. */
 static int wait_for_size(jit_engine *j, uint32_t i)
@@ -173,7 +189,7 @@ static int within_budget(const jit_engine *j)
 }
 
 /* Decides on the hot insn i under j's lock: translates its region, or
- * waits for more entries, or refuses for good (over budget, failed). */
+ * waits for more work, or refuses for good (over budget, failed). */
 static jit_fn decide(jit_engine *j, uint32_t i)
 {
     jit_fn fn = j->fns[i];
@@ -197,9 +213,14 @@ static jit_fn decide(jit_engine *j, uint32_t i)
 static jit_fn region(jit_engine *j, uint32_t i)
 {
     jit_fn fn = __atomic_load_n(&j->fns[i], __ATOMIC_ACQUIRE);
-    if (fn || __atomic_load_n(&j->bad[i], __ATOMIC_ACQUIRE) ||
-        !count_hot(j, i))
+    if (fn)
         return fn;
+    if (__atomic_load_n(&j->bad[i], __ATOMIC_ACQUIRE)) {
+        count_set(j, i, JIT_COUNT_NEVER);   /* it ran up to hot again */
+        return NULL;
+    }
+    if (!count_hot(j, i))
+        return NULL;
     pthread_mutex_lock(&j->lock);
     fn = decide(j, i);
     pthread_mutex_unlock(&j->lock);

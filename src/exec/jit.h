@@ -7,16 +7,20 @@
  * code.  jit_run has exactly the contract of interp_run (vm.h): same
  * exits, same faults with the same DISA instruction address.
  *
- * Tiering.  jit_run interprets first; the interpreter counts the jumps
- * taken to each instruction, and a region (jit_region.c) is translated only
- * once its entry is hot: `hot` entries, plus `hot_per_insn` more for each
- * instruction the region holds, so translating never costs much more than
- * interpreting the code it replaces.  A region holds at most `region_max`
- * instructions, and an engine translates at most `budget` instructions
- * and `regions` regions in all; past that it interprets.  With hot = 0
- * and hot_per_insn = 0 every region is translated at its first entry
- * (DVM_JIT=eager in the environment, or jit_limits_eager), which keeps
- * the translator itself covered by the tests.
+ * Tiering.  jit_run interprets first; the interpreter counts, per jump
+ * target, the instructions it ran from there, and a region (jit_region.c)
+ * is translated only once its entry is hot: `hot` instructions run from
+ * it, plus `hot_per_insn` more for each instruction the region holds.
+ * The defaults make that about twice what translating the region costs
+ * (a few milliseconds for LLVM and the first region, some 50 us an
+ * instruction; the interpreter runs an instruction in about 2 ns), so
+ * that translating never costs much more than interpreting the code it
+ * replaces.  A region holds at most `region_max` instructions, and an
+ * engine translates at most `budget` instructions and `regions` regions
+ * in all; past that it interprets.  With hot = 0 and hot_per_insn = 0
+ * every region is translated at its first entry (DVM_JIT=eager in the
+ * environment, or jit_limits_eager), which keeps the translator itself
+ * covered by the tests.
  *
  * Built only with LLVM; without it, jit_available() is 0 and jit_create
  * fails with DVM_EUNSUPP.
@@ -32,7 +36,7 @@
 typedef struct jit_engine jit_engine;
 
 typedef struct jit_limits {
-    uint32_t hot;               /* entries before a region is translated */
+    uint32_t hot;               /* insns run before a region is translated */
     uint32_t hot_per_insn;      /* ... plus this many per insn it holds */
     uint32_t region_max;        /* insns in one region, at most (> 0) */
     uint32_t regions;           /* regions per engine, at most */
@@ -47,7 +51,8 @@ typedef struct jit_stats {
 /* The tiered defaults (docs/performance.md says how they were chosen). */
 static inline jit_limits jit_limits_tiered(void)
 {
-    return (jit_limits){.hot = 10000, .hot_per_insn = 16, .region_max = 2000,
+    return (jit_limits){.hot = 1u << 24, .hot_per_insn = 50000,
+                        .region_max = 2000,
                         .regions = 4096, .budget = 1u << 18};
 }
 

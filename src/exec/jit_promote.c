@@ -234,19 +234,24 @@ static void acc_insn(jacc *v, size_t *n, const vm_insn *in, unsigned weight)
 
 /* Loop nesting estimate per insn index, in depth[] (zeroed, ninsns + 1):
  * every direct backward jump of the region covers the insns from its
- * target to itself. */
+ * target to itself.  Only the span of the region's indices is summed, so
+ * that a small region of a huge program costs little. */
 static void loop_depth(const jb *b, unsigned *depth)
 {
+    size_t lo = b->code->ninsns, hi = 0;
     for (size_t k = 0; k < b->nlist; k++) {
         uint32_t i = b->list[k];
         const vm_insn *in = &b->code->insns[i];
+        lo = i < lo ? i : lo;
+        hi = i + 1 > hi ? i + 1 : hi;
         if ((in->op == ISA_OP_BR || in->op == ISA_OP_BL) &&
             in->target != VM_NO_INSN && in->target <= i) {
             depth[in->target]++;
             depth[i + 1]--;
+            lo = in->target < lo ? in->target : lo;
         }
     }
-    for (size_t i = 1; i <= b->code->ninsns; i++)
+    for (size_t i = lo + 1; i < hi; i++)
         depth[i] += depth[i - 1];
 }
 

@@ -103,11 +103,12 @@ void vm_fault_describe(const vm_runner *r, char *buf, size_t n);
  * On VM_EXIT_FAULT, r->fault/fault_pc/fault_addr say why. */
 int interp_run(vm_runner *r, uint64_t fi);
 
-/* Tiering (jit.c): the interpreter counts, per instruction, the jumps
- * taken to it (branch and call targets, computed jump targets; not the
- * fall-through), and stops at one whose count passes `hot`, so that the
- * caller can run translated code from there.  The counts are shared by
- * the runners of one engine; a lost update between threads is harmless. */
+/* Tiering (jit.c): the interpreter counts, per jump target (branch and
+ * call targets, computed jump targets; not the fall-through), the
+ * instructions it ran from there up to the next taken jump, and stops at a
+ * target whose count passed `hot`, so that the caller can run translated
+ * code from there.  The counts are shared by the runners of one engine; a
+ * lost update between threads is harmless. */
 typedef struct vm_tier {
     int32_t *count;             /* per insn; owned by the caller */
     int32_t hot;
