@@ -7,15 +7,14 @@
 # scaled up by that factor, and the line says so with "scaled_by"); every
 # result is checked against the peer's on the same input.
 #
-# usage: bench/micro.sh [RUNS]     (from anywhere; build/dvm must exist)
+# usage: bench/micro.sh [RUNS]     (from anywhere; build/dvm must exist;
+#        BENCHES="alu mem" chooses the benchmarks, DVM the binary)
 set -eu
 cd "$(dirname "$0")/.."
 RUNS=${1:-3}
-DVM=${DVM:-build/dvm}
-OUT=bench/out
 SHIFT=6                                 # interp alu: 2^31 / 2^6 steps
-mkdir -p "$OUT"
-[ -x "$DVM" ] || { echo "micro.sh: $DVM not built" >&2; exit 2; }
+. bench/lib.sh
+bench_init micro.sh
 gcc -O2 -o "$OUT/alu_peer" bench/alu_peer.c
 gcc -O2 -o "$OUT/mem_peer" bench/mem_peer.c
 
@@ -24,9 +23,6 @@ COUNT=2147483648
 SMALL=$((COUNT >> SHIFT))
 sed "s/^count: *\.quad .*/count:  .quad $SMALL/" bench/alu.dasm > "$OUT/alu_small.dasm"
 
-# now: seconds since the epoch, with nanoseconds
-now() { date +%s.%N; }
-
 # timed OUTFILE CMD...: runs CMD with stdout to OUTFILE; prints seconds.
 timed() {
     f=$1; shift
@@ -34,12 +30,6 @@ timed() {
     "$@" > "$f"
     t1=$(now)
     echo "$t0 $t1" | awk '{ printf "%.4f\n", $2 - $1 }'
-}
-
-# median of the numbers on stdin
-median() {
-    sort -n | awk '{ v[NR] = $1 } END {
-        if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # bench NAME EXPECTED CMD...: runs CMD RUNS times, checks its output
@@ -68,6 +58,7 @@ json() {
 }
 
 # ---- alu ----
+case " ${BENCHES:-alu mem} " in *" alu "*)
 want=$("$OUT/alu_peer" $SEED $COUNT $A $C)
 want_small=$("$OUT/alu_peer" $SEED $SMALL $A $C)
 peer=$(bench alu_peer "$want" "$OUT/alu_peer" $SEED $COUNT $A $C)
@@ -76,8 +67,10 @@ json alu jit "$jit" "$peer"
 interp=$(bench alu_interp "$want_small" "$DVM" run --engine interp --dump result:1:uq "$OUT/alu_small.dasm")
 scaled=$(echo "$interp" | awk -v s=$SHIFT '{ printf "%.4f", $1 * 2 ^ s }')
 json alu interp "$scaled" "$peer" ",\"scaled_by\":$((1 << SHIFT)),\"measured_s\":$interp"
+;; esac
 
 # ---- mem ----
+case " ${BENCHES:-alu mem} " in *" mem "*)
 WORDS=134217728                         # 1 GiB of 64-bit words
 want=$("$OUT/mem_peer" $WORDS)
 peer=$(bench mem_peer "$want" "$OUT/mem_peer" $WORDS)
@@ -85,3 +78,4 @@ for engine in jit interp; do
     t=$(bench "mem_$engine" "$want" "$DVM" run --engine $engine --dump result:1:uq bench/mem.dasm)
     json mem $engine "$t" "$peer"
 done
+;; esac

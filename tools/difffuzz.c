@@ -4,8 +4,10 @@
  *     difffuzz SECONDS SEED
  *
  * generates random valid DISA programs for SECONDS seconds from SEED, runs
- * each on interp_run and on jit_run over the same window (reset between
- * the runs) and compares exit, fault (kind, instruction address, offending
+ * each on interp_run, on jit_run translating every region (eager) and on
+ * jit_run tiered with tiny thresholds and regions (so that execution
+ * crosses between the tiers all the time), over the same window (reset
+ * between the runs), and compares exit, fault (kind, instruction address, offending
  * address), children and memory.  On the first difference it prints the
  * program, both outcomes and the seed that reproduces it, and exits 1.
  *
@@ -597,14 +599,25 @@ static int one_program(uint64_t seed, unsigned long *faults)
     gen_program();
     dvm_program *p = build();
     vm_code *c;
-    jit_engine *j;
-    if (code_build(p, &c) || jit_create(c, &j)) {
+    jit_engine *j, *m;
+    jit_limits eager = jit_limits_eager(), mixed = jit_limits_eager();
+    mixed.hot = (uint32_t)below(3);         /* both tiers, small regions */
+    mixed.region_max = 1 + (uint32_t)below(8);
+    if (code_build(p, &c) || jit_create_limits(c, &eager, &j) ||
+        jit_create_limits(c, &mixed, &m)) {
         fprintf(stderr, "difffuzz: %s\n", status_message());
         exit(2);
     }
     run_one(p, c, NULL, &a);
     run_one(p, c, j, &b);
     int bad = differ(&a, &b, why, sizeof why);
+    if (!bad) {
+        run_one(p, c, m, &b);
+        bad = differ(&a, &b, why, sizeof why);
+        if (bad)
+            printf("difffuzz: tiered, hot %u, regions of %u at most\n",
+                   mixed.hot, mixed.region_max);
+    }
     *faults += a.rc == VM_EXIT_FAULT;
     if (bad) {
         printf("difffuzz: difference, program seed 0x%" PRIx64 ": %s\n",
@@ -612,6 +625,7 @@ static int one_program(uint64_t seed, unsigned long *faults)
         print_program(c);
     }
     jit_destroy(j);
+    jit_destroy(m);
     code_free(c);
     program_free(p);
     return bad;

@@ -2,8 +2,9 @@
  * gen_msg_seeds.c -- writes the seed corpus of the message fuzz target
  * (src/net/msg_fuzz.c) into a directory: valid encodings made by the
  * project's own encoders, each prefixed with the byte that selects the
- * decoder (0 DISPATCH, 1 RESULT, 2 FRAMES, 3 u64s); result seeds carry
- * page changes as runs and as a bitmap.  Not part of the
+ * decoder (0 DISPATCH, 1 RESULT, 2 FRAMES, 3 u64s, 4 STACK_REQ, 5 STACKS);
+ * result seeds carry page changes as runs and as a bitmap, and children
+ * with stacks of their own and stacks the DVM chose.  Not part of the
  * build; built by hand against the libraries of a build tree:
  *
  *   cc -std=gnu11 -Isrc tools/gen_msg_seeds.c build/libdvm_net.a \
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "isa/isa.h"
 #include "net/msg.h"
 
 static const char *dir;
@@ -43,10 +45,16 @@ static void dispatches(void)
                          { 0x3e0000000000, 0x3e0000010000 } };
     msg_prefetch pre[3] = { { 0x40001, 1 }, { 0x50000, 7 }, { 0x3e0000000, 9 } };
     msg_runner r[3] = {
-        { 1, 0, 1, 0x3e0000000000, 0x10000, 0x40000000, 0, 1, heap, 0, NULL },
-        { 2, 3, 17, 0x50001000, 0x1000, 0x40000010,
-          MSG_RUNNER_PREFETCH_COMPLETE, 3, heap, 3, pre },
-        { 99, 1, 5, 0x50002000, 0x1000, 0x40000020, 0, 0, NULL, 1, pre } };
+        { .rid = 1, .attempt = 0, .snap = 1,
+          .d = { .sb = 0x3e0000000000, .ss = 0x10000, .fi = 0x40000000,
+                 .nheap = 1, .heap = heap } },
+        { .rid = 2, .attempt = 3, .snap = 17,
+          .flags = MSG_RUNNER_PREFETCH_COMPLETE,
+          .d = { .sb = 0x50001000, .ss = 0x1000, .fi = 0x40000010,
+                 .nheap = 3, .heap = heap }, .npre = 3, .pre = pre },
+        { .rid = 99, .attempt = 1, .snap = 5,
+          .d = { .sb = 0x50002000, .ss = 0x1000, .fi = 0x40000020 },
+          .npre = 1, .pre = pre } };
     const char *names[] = { "", "dispatch-one", "dispatch-two",
                             "dispatch-three" };
     for (uint32_t n = 1; n <= 3; n++) {
@@ -65,12 +73,17 @@ static void results(void)
     uint64_t bits[DIFF_WORDS];
     for (unsigned w = 0; w < DIFF_WORDS; w++)
         bits[w] = 0x0101010101010101ull;    /* a page of small words */
-    msg_change ch[3] = { { 0x40001, 5, diff_of_runs(runs, 1) },
-                         { 0x50000, 6, diff_of_runs(runs, 3) },
-                         { 0x50001, 8, diff_of_bits(bits) } };
+    mem_change ch[3] = { space_change(0x40001, 5, diff_of_runs(runs, 1)),
+                         space_change(0x50000, 6, diff_of_runs(runs, 3)),
+                         space_change(0x50001, 8, diff_of_bits(bits)) };
     dvm_range hr[2] = { { 0x40001000, 0x40001008 }, { 0x50000000, 0x50001000 } };
-    runner_desc kids[2] = { { 0x50001000, 0x1000, 0x40000000, 2, 0, hr, NULL },
-                         { 0x50002000, 0x1000, 0x40000010, 1, 1, hr, hr } };
+    runner_desc kids[3] = {
+        { .sb = 0x50001000, .ss = 0x1000, .fi = 0x40000000, .nheap = 2,
+          .heap = hr },
+        { .sb = 0x50002000, .ss = 0x1000, .fi = 0x40000010, .nheap = 1,
+          .nwatch = 1, .heap = hr, .watch = hr },
+        { .sb = DISA_STACK_BASE + 0x20000, .ss = 0x3000, .fi = 0x40000000,
+          .flags = RUNNER_STACK_CHOSEN, .nheap = 1, .heap = hr } };
     static const uint8_t hello[] = "hello, world\n";
     msg_output out[2] = { { 0, 13, hello }, { 1, 5, hello } };
     msg_result base = { .rid = 7, .attempt = 0, .snap = 3,
@@ -84,6 +97,7 @@ static void results(void)
         { "result-commit-watcher", 2, 2, 0, MSG_EXIT_COMMIT },
         { "result-commit-output", 1, 0, 1, MSG_EXIT_COMMIT },
         { "result-commit-all", 2, 2, 2, MSG_EXIT_COMMIT },
+        { "result-commit-chosen-stack", 1, 3, 0, MSG_EXIT_COMMIT },
         { "result-commit-dense", 3, 1, 0, MSG_EXIT_COMMIT },
         { "result-abort", 0, 0, 0, MSG_EXIT_ABORT },
         { "result-fault", 0, 0, 0, MSG_EXIT_FAULT } };
@@ -107,6 +121,23 @@ static void results(void)
         seed(v[i].name, 1, &b);
         mb_free(&b);
     }
+}
+
+static void stack_grants(void)
+{
+    uint64_t base[3] = { DISA_STACK_BASE, DISA_STACK_BASE + 0x40000,
+                         DISA_STACK_BASE + 0x80000 };
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_stack_req(&b, 4, 16);
+    seed("stack-req", 4, &b);
+    mb_reset(&b);
+    msg_encode_stacks(&b, 6, base, 3);
+    seed("stacks-three", 5, &b);
+    mb_reset(&b);
+    msg_encode_stacks(&b, 2, NULL, 0);
+    seed("stacks-none", 5, &b);
+    mb_free(&b);
 }
 
 static void smalls(void)
@@ -138,6 +169,7 @@ int main(int argc, char **argv)
     dir = argv[1];
     dispatches();
     results();
+    stack_grants();
     smalls();
     printf("gen_msg_seeds: %d seeds in %s\n", nseeds, dir);
     return 0;

@@ -15,6 +15,13 @@
  * and stores the bytes into segments, one per run of contiguous bytes of a
  * section; they become the dvm_program with the symbols, heap ranges,
  * channels and entry.
+ *
+ * Zero bytes from `.zero` and `.align` are not stored (DISA 1.1): they grow
+ * the open segment's zero tail.  When explicit bytes follow, a tail shorter
+ * than ASM_ZERO_SPLIT is stored as zeros; a longer one stays the tail of its
+ * segment and the bytes open a new segment right after it, so `.zero 1<<30`
+ * costs nothing wherever it stands, and a code segment keeps covering its
+ * zeros (they stay read only).
  */
 #include <assert.h>
 #include <stdarg.h>
@@ -107,19 +114,63 @@ static asm_seg *open_segment(asm_ctx *c)
     return s;
 }
 
-/* Stores n bytes (p or zeros) in the open segment of the current section. */
-static dvm_status store(asm_ctx *c, const uint8_t *p, size_t n, int insn)
+/* The open segment of the current section if the location counter is at
+ * its end, else NULL. */
+static asm_seg *current_segment(asm_ctx *c)
 {
     int k = c->open_seg[c->sec];
     asm_seg *s = k >= 0 ? &c->segs[k] : NULL;
-    if (!s || s->addr + s->size != c->loc[c->sec])
-        s = open_segment(c);
+    if (!s || s->addr + s->size + s->tail != c->loc[c->sec])
+        return NULL;
+    return s;
+}
+
+/* Zero bytes that storing explicit bytes now would store first: the open
+ * segment's tail when it is short enough to be stored, else 0. */
+static uint64_t pending_zeros(asm_ctx *c)
+{
+    asm_seg *s = current_segment(c);
+    return s && s->tail < ASM_ZERO_SPLIT ? s->tail : 0;
+}
+
+/* Grows the zero tail of the open segment (opening one) by n. */
+static dvm_status store_zeros(asm_ctx *c, uint64_t n)
+{
+    asm_seg *s = current_segment(c);
+    if (!s && !(s = open_segment(c))) {
+        c->fatal = DVM_ENOMEM;
+        return status_set(DVM_ENOMEM, "out of memory");
+    }
+    s->tail += n;
+    return DVM_OK;
+}
+
+/* The segment explicit bytes go to: the open one with its short tail made
+ * room for (stored as zeros by the caller), or a new one. */
+static asm_seg *segment_for_bytes(asm_ctx *c)
+{
+    asm_seg *s = current_segment(c);
+    if (!s || s->tail >= ASM_ZERO_SPLIT)
+        return open_segment(c);
+    return s;
+}
+
+/* Stores n bytes (p, or zeros when p is NULL) in the open segment of the
+ * current section. */
+static dvm_status store(asm_ctx *c, const uint8_t *p, size_t n, int insn)
+{
+    if (!p && !insn)
+        return store_zeros(c, n);
+    asm_seg *s = segment_for_bytes(c);
     if (!s)
         goto err_nomem;
-    uint8_t *b = dvm_grow(s->bytes, &s->cap, s->size + n, 1);
+    uint8_t *b = dvm_grow(s->bytes, &s->cap, s->size + s->tail + n, 1);
     if (!b)
         goto err_nomem;
     s->bytes = b;
+    memset(b + s->size, 0, s->tail);
+    s->size += s->tail;
+    s->tail = 0;
     if (insn) {
         uint32_t *o = dvm_grow(s->offs, &s->offcap, s->noffs + 1, sizeof *o);
         if (!o)
@@ -149,7 +200,8 @@ dvm_status asm_emit(asm_ctx *c, const uint8_t *p, size_t n, int insn,
         return DVM_ESYNTAX;
     }
     if (c->report && n > 0) {
-        if (n > ASM_MAX_BYTES - c->total) {
+        uint64_t stored = p || insn ? n + pending_zeros(c) : 0;
+        if (stored > ASM_MAX_BYTES - c->total) {
             asm_error(c, col, "program too large (more than %u MiB of "
                       "initialised bytes)", ASM_MAX_BYTES >> 20);
             return DVM_ESYNTAX;
@@ -157,7 +209,7 @@ dvm_status asm_emit(asm_ctx *c, const uint8_t *p, size_t n, int insn,
         dvm_status st = store(c, p, n, insn);
         if (st)
             return st;
-        c->total += n;
+        c->total += stored;
     }
     c->loc[c->sec] = loc + n;
     return DVM_OK;
@@ -263,16 +315,18 @@ static dvm_status build_segments(asm_ctx *c, dvm_program *p)
     uint64_t prev_end = 0;
     for (size_t i = 0; i < c->nsegs; i++) {
         asm_seg *s = &c->segs[i];
-        if (!s->size)
+        if (!s->size && !s->tail)
             continue;
         if (s->addr < prev_end)
             asm_error_at(c, s->line, 1, "bytes at 0x%llx overlap bytes "
                          "emitted earlier", (unsigned long long)s->addr);
-        assert(s->addr >= DISA_RB && s->addr + s->size <= ASM_SR_END);
-        prev_end = s->addr + s->size;
+        assert(s->addr >= DISA_RB &&
+               s->addr + s->size + s->tail <= ASM_SR_END);
+        prev_end = s->addr + s->size + s->tail;
         prog_segment *d = &p->segs[p->nsegs++];
         d->addr = s->addr;
-        d->size = s->size;
+        d->size = s->size + s->tail;
+        d->zero_tail = s->tail;
         d->flags = s->sec == SEC_TEXT ? PROG_SEG_CODE : 0;
         d->bytes = s->bytes;
         d->insn_offs = s->offs;

@@ -35,6 +35,8 @@
 #define ASM_MAX_BYTES (64u << 20)          /* initialised bytes per program */
 #define ASM_MAX_NAME 4096                  /* image limit on names */
 #define ASM_SR_END DISA_INPUT_BASE         /* segments end at or below */
+#define ASM_ZERO_SPLIT 4096u               /* a zero tail this long ends its
+                                              segment when bytes follow */
 
 enum { SEC_TEXT, SEC_DATA, SEC_COUNT };
 
@@ -70,7 +72,8 @@ typedef struct asm_symtab {
 typedef struct asm_seg {
     uint64_t addr;
     int sec;
-    uint8_t *bytes;     size_t size, cap;
+    uint8_t *bytes;     size_t size, cap;   /* stored bytes */
+    uint64_t tail;      /* zero bytes after them, not stored */
     uint32_t *offs;     size_t noffs, offcap;
     uint32_t line;      /* index of the line that started it */
 } asm_seg;

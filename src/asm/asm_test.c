@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "asm/asm.h"
+#include "image/image.h"
 #include "isa/isa.h"
 #include "util/alloc.h"
 
@@ -188,6 +189,35 @@ static void test_directives(void **state)
     assert_string_equal(p->chans[0].name, "log");
     assert_int_equal(p->chans[0].dir, PROG_CHAN_OUT);
     assert_int_equal(p->chans[1].dir, PROG_CHAN_IN);
+    program_free(p);
+}
+
+/* DISA 1.1: .zero and .align grow an unstored zero tail; a short tail
+ * followed by bytes is stored, a long one ends its segment. */
+static void test_zero_tails(void **state)
+{
+    (void)state;
+    dvm_program *p = asm_ok(".data\nbig: .zero 1024*1024*1024\nx: .quad 5\n"
+                            ".zero 3\n.byte 7\n.align 4096\n.zero 8\n"
+                            ".text\nmain: exit\n.zero 1024*1024\n");
+    assert_int_equal(p->nsegs, 3);
+    const prog_segment *t = &p->segs[0], *d0 = &p->segs[1], *d1 = &p->segs[2];
+    assert_int_equal(t->flags, PROG_SEG_CODE);
+    assert_int_equal(t->zero_tail, 1 << 20);
+    assert_int_equal(t->ninsns, 1);
+    assert_true(prog_seg_stored(t) < 16);
+    assert_int_equal(d0->size, 1ULL << 30);
+    assert_int_equal(d0->zero_tail, 1ULL << 30);
+    assert_null(d0->bytes);
+    assert_true(d1->addr == sym(p, "x") && d1->addr == d0->addr + d0->size);
+    assert_int_equal(prog_seg_stored(d1), 12);
+    assert_memory_equal(d1->bytes, "\5\0\0\0\0\0\0\0\0\0\0\7", 12);
+    assert_int_equal(d1->zero_tail, 4096 - 12 + 8);
+    uint8_t *b;
+    size_t n;
+    assert_int_equal(image_serialize(p, &b, &n), DVM_OK);
+    assert_true(n < 1024);
+    dvm_free(b);
     program_free(p);
 }
 
@@ -494,6 +524,7 @@ int main(void)
         cmocka_unit_test(test_layout),
         cmocka_unit_test(test_symbols),
         cmocka_unit_test(test_directives),
+        cmocka_unit_test(test_zero_tails),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_many_errors),
         cmocka_unit_test(test_include),

@@ -5,7 +5,8 @@
  * is left to defaults: every segment is introduced by its section and an
  * `.org`, every operand carries its type, `.entry` is explicit, and bytes
  * that are not at a recorded instruction offset are printed as data (.byte,
- * or .zero for runs of zeros).  Symbols become labels where their value is
+ * .quad 0 for stored runs of zeros) and a segment's zero tail as .zero,
+ * which the assembler does not store.  Symbols become labels where their value is
  * a place the listing passes through (an instruction start or any data
  * byte of a segment); the others (constants, addresses outside the
  * segments, places inside an instruction) become `.equ`.  Either way the
@@ -45,7 +46,8 @@ static size_t insn_size_at(const prog_segment *s, uint32_t off)
 {
     isa_insn in;
     size_t n;
-    if (off >= s->size || isa_decode(s->bytes + off, s->size - off, &in, &n))
+    uint64_t stored = prog_seg_stored(s);
+    if (off >= stored || isa_decode(s->bytes + off, stored - off, &in, &n))
         return 0;
     return n;
 }
@@ -205,7 +207,8 @@ static size_t put_insn(const dis_ctx *d, const prog_segment *s, uint32_t off)
 {
     isa_insn in;
     size_t n;
-    if (isa_decode(s->bytes + off, s->size - off, &in, &n))
+    uint64_t stored = prog_seg_stored(s);
+    if (off >= stored || isa_decode(s->bytes + off, stored - off, &in, &n))
         return 0;
     fprintf(d->out, "        %s", isa_op_name[in.op]);
     if (in.opt != ISA_OPT_NONE)
@@ -227,15 +230,27 @@ static size_t zero_run(const uint8_t *b, size_t n)
     return k;
 }
 
-/* Prints b[0..n) as .zero (runs of 8 or more) and .byte lines. */
+/* Prints k (1 to 8) zero words as one .quad line: stored zeros (a .zero
+ * would become an unstored zero tail when re-assembled). */
+static void put_zero_words(FILE *out, size_t k)
+{
+    assert(k >= 1 && k <= 8);
+    fputs("        .quad 0", out);
+    while (--k)
+        fputs(", 0", out);
+    fputc('\n', out);
+}
+
+/* Prints b[0..n) as .quad 0 (runs of 8 or more zeros) and .byte lines. */
 static void put_data(FILE *out, const uint8_t *b, size_t n)
 {
     size_t i = 0;
     while (i < n) {
         size_t z = zero_run(b + i, n - i);
         if (z >= 8) {
-            fprintf(out, "        .zero %zu\n", z);
-            i += z;
+            size_t k = z / 8 < 8 ? z / 8 : 8;
+            put_zero_words(out, k);
+            i += 8 * k;
             continue;
         }
         fputs("        .byte ", out);
@@ -246,6 +261,23 @@ static void put_data(FILE *out, const uint8_t *b, size_t n)
         }
         fputc('\n', out);
     }
+}
+
+/* Prints the data of s at offsets [pos, next): stored bytes, or the part
+ * of the zero tail there as .zero.  Returns where it stopped (next, or the
+ * start of the tail). */
+static uint64_t put_span(FILE *out, const prog_segment *s, uint64_t pos,
+                         uint64_t next)
+{
+    uint64_t stored = prog_seg_stored(s);
+    if (pos >= stored) {
+        fprintf(out, "        .zero %" PRIu64 "\n", next - pos);
+        return next;
+    }
+    if (next > stored)
+        next = stored;
+    put_data(out, s->bytes + pos, (size_t)(next - pos));
+    return next;
 }
 
 /* Prints segment s; *li walks the sorted labels.  Returns DVM_OK or
@@ -275,8 +307,7 @@ static dvm_status put_segment(const dis_ctx *d, const prog_segment *s)
         if (li < d->nlabels && lab[li]->value - s->addr < next)
             next = lab[li]->value - s->addr;
         assert(next > pos);
-        put_data(d->out, s->bytes + pos, (size_t)(next - pos));
-        pos = next;
+        pos = put_span(d->out, s, pos, next);
     }
     return DVM_OK;
 }

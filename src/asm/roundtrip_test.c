@@ -172,6 +172,10 @@ static void test_awkward_programs(void **state)
                  "mov $-1:uq, 1:ub\nbr:j -9223372036854775808(5)\n");
     check_string(".text\nx: .quad 1\n.org 0x40000fff\nexit\n"
                  ".data\n.org 0x40003000\ny: .zero 100\n.byte 0\n");
+    check_string(".data\na: .zero 1024*1024*1024\nb: .quad 0, 0, 1\n.zero 8\nc:\n"
+                 ".quad 0, 0\n.zero 5000\n.byte 1\n.zero 4095\nd: .byte 2\n"
+                 ".text\nexit\n.zero 100\nx: exit\n.zero 4096\ny: exit\n"
+                 ".zero 1024*1024\n");
     check_string(".org 0x40001000\n.data\nexit2 = 1\n.heap 0x40000000, 1\n"
                  ".channel z, 0x1ffffff8, out\n.entry 0x123456789\n");
 }

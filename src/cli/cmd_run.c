@@ -9,6 +9,9 @@
  * io/input.h), dump expressions.  Then the master runs the program; its
  * output is emitted while it runs; the dumps are printed after the run and
  * all its output.
+ *
+ * `--in NAME=-` (DISA 1.1) binds standard input, read whole before the run
+ * into one memfd that every binding to `-` shares.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,15 +19,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "asm/asm.h"
+#include "cc/cc.h"
 #include "cli/cli.h"
 #include "exec/jit.h"
 #include "io/input.h"
 #include "isa/isa.h"
 #include "sched/master.h"
 #include "util/alloc.h"
+#include "util/stdfds.h"
 
 #define RUN_MAX_DUMPS 64
 #define RUN_MAX_BINDINGS 32
@@ -40,6 +46,8 @@ typedef struct run_opts {
     const char *engine;
     const char *path;
     const char *trace;
+    const char *http;           /* --http ADDR */
+    double linger;              /* --linger SECONDS */
     int stats;
     run_dump dumps[RUN_MAX_DUMPS];
     size_t ndumps;
@@ -51,16 +59,20 @@ typedef struct run_opts {
     /* Inputs as opened before the run (io/input.h): the descriptors, -1
      * until opened, and the /dev/fd paths the RComps open. */
     int infd[RUN_MAX_BINDINGS];
+    int stdin_fd;               /* standard input read whole, or -1 */
     char inpath[RUN_MAX_BINDINGS][32];
+    cc_opts cc;                /* compile options for PROG.c0 */
+    const char *incs[CC_MAX_OPTS], *defs[CC_MAX_OPTS];
 } run_opts;
 
 static int run_usage(const char *msg, const char *arg)
 {
     fprintf(stderr, "dvm run: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
     fprintf(stderr, "usage: dvm run [-n N] [--engine interp|jit] [--dump "
-            "ADDR:COUNT:TYPE]... [--in NAME=FILE]... [--in-wait SECONDS] "
+            "ADDR:COUNT:TYPE]... [--in NAME=FILE|-]... [--in-wait SECONDS] "
             "[--max-runners N] [--heartbeat SECONDS] "
             "[--out NAME=FILE]... [--stats] [--trace FILE] "
+            "[--http ADDR [--linger SECONDS]] "
             "PROG.dasm|PROG.dvm\n");
     return 2;
 }
@@ -121,10 +133,16 @@ static int parse_args(int argc, char **argv, run_opts *o)
                     !strcmp(a, "--in") || !strcmp(a, "--out") ||
                     !strcmp(a, "--trace") || !strcmp(a, "--in-wait") ||
                     !strcmp(a, "--max-runners") ||
-                    !strcmp(a, "--heartbeat");
+                    !strcmp(a, "--heartbeat") || !strcmp(a, "--http") ||
+                    !strcmp(a, "--linger");
         if (takes && !v)
             return run_usage("option needs a value", a);
         unsigned long long n;
+        int cr = cc_parse_option(&o->cc, argc, argv, &i);
+        if (cr < 0 || (cr > 0 && o->cc.preprocess_only))
+            return run_usage("bad compile option", a);
+        if (cr > 0)
+            continue;
         if (!strcmp(a, "-n") || !strcmp(a, "--rcomps")) {
             if (parse_number(v, 1, 1024, &n))
                 return run_usage("bad RComp count (1..1024)", v);
@@ -155,6 +173,13 @@ static int parse_args(int argc, char **argv, run_opts *o)
             if (parse_number(v, 1, 86400, &n))
                 return run_usage("bad number of seconds (1..86400)", v);
             *(a[2] == 'h' ? &o->heartbeat_s : &o->in_wait_s) = (int)n;
+        } else if (!strcmp(a, "--http")) {
+            o->http = v;
+        } else if (!strcmp(a, "--linger")) {
+            char *end;
+            o->linger = strtod(v, &end);
+            if (*end || !(o->linger >= 0 && o->linger <= 86400))
+                return run_usage("bad --linger (seconds, 0..86400)", v);
         } else if (!strcmp(a, "--stats")) {
             o->stats = 1;
             continue;
@@ -168,6 +193,8 @@ static int parse_args(int argc, char **argv, run_opts *o)
         }
         i++;
     }
+    if (o->linger > 0 && !o->http)
+        return run_usage("--linger needs --http", NULL);
     return o->path ? 0 : run_usage("no program given", NULL);
 }
 
@@ -198,11 +225,41 @@ static uint64_t input_window(const prog_channel *c)
 /* Opens input binding i, which the RComps then read as /dev/fd/N: a
  * file that cannot be read, a directory, a file larger than its window,
  * a pipe that does not end, are errors now.  Returns 0 or 2 (printed). */
+/* `--in NAME=-` (DISA 1.1): standard input, read whole once (like any
+ * pipe) into one memfd that every binding to `-` shares through a
+ * descriptor of its own.  A process started without standard input has no
+ * bytes to give: that is an error, not an empty channel. */
+static dvm_status open_stdin(const prog_channel *c, run_opts *o, size_t i)
+{
+    if (stdfds_was_closed(0))
+        return status_set(DVM_EIO, "cannot read standard input for --in "
+                          "%s=-: it is closed", o->in[i].name);
+    if (o->stdin_fd < 0 &&
+        io_input_slurp(0, "standard input", IO_INPUT_SLURP_MAX,
+                       o->in_wait_s * 1000, &o->stdin_fd))
+        return DVM_EIO;
+    struct stat sb;
+    if (fstat(o->stdin_fd, &sb) < 0)
+        return status_set_errno(DVM_ESYS, "standard input");
+    if ((uint64_t)sb.st_size > input_window(c))
+        return status_set(DVM_ERANGE, "standard input (%lld bytes) does not "
+                          "fit the window of channel '%s' (%llu bytes)",
+                          (long long)sb.st_size, o->in[i].name,
+                          (unsigned long long)input_window(c));
+    o->infd[i] = dup(o->stdin_fd);
+    if (o->infd[i] < 0)
+        return status_set_errno(DVM_ESYS, "standard input");
+    return DVM_OK;
+}
+
 static int open_input(const prog_channel *c, run_opts *o, size_t i)
 {
     uint64_t len;
-    if (io_input_open(o->in[i].path, o->in[i].name, input_window(c),
-                      o->in_wait_s * 1000, &o->infd[i], &len)) {
+    dvm_status st = !strcmp(o->in[i].path, "-")
+        ? open_stdin(c, o, i)
+        : io_input_open(o->in[i].path, o->in[i].name, input_window(c),
+                        o->in_wait_s * 1000, &o->infd[i], &len);
+    if (st) {
         fprintf(stderr, "dvm: %s\n", status_message());
         return 2;
     }
@@ -332,12 +389,16 @@ static int run_program(const dvm_program *p, run_opts *o)
     if (n <= 0)
         return fprintf(stderr, "dvm: cannot find my own binary\n"), 2;
     self[n] = '\0';
+    cli_serve sv;
+    if ((rc = serve_start(o->http, &sv)))
+        return rc;
     master_config cfg = { p, self, o->nrcomps, o->engine, o->in, o->nin,
                           o->out, o->nout, o->trace, isatty(2),
-                          o->max_runners, o->heartbeat_s };
+                          o->max_runners, o->heartbeat_s, sv.obs };
     master *m;
     if (master_create(&cfg, &m)) {
         fprintf(stderr, "dvm: %s\n", status_message());
+        serve_stop(&sv, 0);
         return 2;
     }
     dvm_status st = master_run(m);
@@ -350,15 +411,40 @@ static int run_program(const dvm_program *p, run_opts *o)
         master_print_stats(m);
     rc = st || dumped ? 2 : master_get_stats(m)->runners_faulted ? 1 : 0;
     master_destroy(m);
+    serve_stop(&sv, o->linger);
     return rc;
+}
+
+static int is_c0(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return dot && (!strcmp(dot, ".c0") || !strcmp(dot, ".c"));
+}
+
+/* Loads the program: a c0 source is compiled in memory and assembled,
+ * anything else goes to the assembler's loader.  Returns 0 or 2. */
+static int load(run_opts *o, dvm_program **p)
+{
+    if (!is_c0(o->path))
+        return asm_load_program(o->path, stderr, p) ? 2 : 0;
+    char *text;
+    size_t len;
+    if (cc_build(&o->cc, &o->path, 1, &text, &len))
+        return 2;
+    dvm_status st = asm_assemble_string(o->path, text, len, stderr, p);
+    dvm_free(text);
+    return st ? 2 : 0;
 }
 
 int cmd_run(int argc, char **argv)
 {
     run_opts o;
     memset(&o, 0, sizeof o);
+    o.cc.incdirs = o.incs;
+    o.cc.defines = o.defs;
     o.nrcomps = default_rcomps();
     o.in_wait_s = RUN_IN_WAIT_S;
+    o.stdin_fd = -1;
     for (size_t i = 0; i < RUN_MAX_BINDINGS; i++)
         o.infd[i] = -1;
     o.engine = jit_available() ? "jit" : "interp";
@@ -371,10 +457,12 @@ int cmd_run(int argc, char **argv)
         return 2;
     }
     dvm_program *p;
-    if (asm_load_program(o.path, stderr, &p))
+    if (load(&o, &p))
         return 2;
     rc = run_program(p, &o);
     close_inputs(&o);
+    if (o.stdin_fd >= 0)
+        close(o.stdin_fd);
     program_free(p);
     return rc;
 }

@@ -9,12 +9,15 @@
 
 #include "cli/cli.h"
 #include "util/stdfds.h"
+#include "util/version.h"
 
 static void usage(FILE *f)
 {
     fputs("usage: dvm asm PROG.dasm [-o PROG.dvm]   assemble\n"
           "       dvm dis PROG.dvm                  disassemble\n"
-          "       dvm run [options] PROG.dasm|PROG.dvm\n"
+          "       dvm cc [options] FILE.c0... [-o OUT.dasm]  compile c0\n"
+          "       dvm run [options] PROG.dasm|PROG.dvm|PROG.c0\n"
+          "       dvm --version                     versions of dvm, DISA, c0\n"
           "run options:\n"
           "  -n, --rcomps N          RComps (default: one per CPU)\n"
           "  --engine interp|jit     execution engine (default: jit if built)\n"
@@ -31,7 +34,12 @@ static void usage(FILE *f)
           "runners\n"
           "                          in flight (stopped?) (default 10)\n"
           "  --stats                 counts and times on standard error\n"
-          "  --trace FILE            Chrome trace-event JSON of the run\n",
+          "  --trace FILE            Chrome trace-event JSON of the run\n"
+          "  --http ADDR             serve /metrics (Prometheus) and the\n"
+          "                          dashboard on HOST:PORT (default host\n"
+          "                          127.0.0.1; port 0: any free port)\n"
+          "  --linger SECONDS        with --http: keep serving after the run\n"
+          "                          (until SIGINT or SIGTERM)\n",
           f);
 }
 
@@ -61,10 +69,17 @@ static int dispatch(int argc, char **argv)
         return cmd_asm(argc - 1, argv + 1);
     if (!strcmp(cmd, "dis"))
         return cmd_dis(argc - 1, argv + 1);
+    if (!strcmp(cmd, "cc"))
+        return cmd_cc(argc - 1, argv + 1);
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "__rcomp"))
         return cmd_rcomp(argc - 1, argv + 1);
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+        printf("dvm %s (DISA %s, c0 %s)\n", DVM_VERSION, DVM_DISA_VERSION,
+               DVM_C0_VERSION);
+        return 0;
+    }
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         usage(stdout);
         return 0;

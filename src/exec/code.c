@@ -14,8 +14,10 @@
  * After the array is complete, a second pass resolves `next` and, for jump
  * operands in direct mode, `target`, and asks the interpreter which handler
  * it wants (interp_select).  The read-only SR ranges are the code segments
- * followed by the input windows and the system page; they are sorted and
- * disjoint, which vm_check_write relies on.
+ * (with their zero tails) followed by the input windows and the system
+ * page; they are sorted and disjoint, which vm_check_write relies on.  The
+ * index map covers a segment's stored bytes only: no instruction lies in a
+ * zero tail, so a large `.zero` in `.text` costs no map.
  */
 #include "exec/code.h"
 
@@ -82,10 +84,11 @@ static dvm_status decode_seg(vm_code *c, const prog_segment *s,
         uint32_t off = s->insn_offs[k];
         isa_insn d;
         size_t size;
-        if (off >= s->size || off < end)
+        uint64_t stored = prog_seg_stored(s);
+        if (off >= stored || off < end)
             return status_set(DVM_EFORMAT, "bad instruction offset at 0x%llx",
                               (unsigned long long)(s->addr + off));
-        if (isa_decode(s->bytes + off, s->size - off, &d, &size)) {
+        if (isa_decode(s->bytes + off, stored - off, &d, &size)) {
             char why[256];
             snprintf(why, sizeof why, "%s", status_message());
             return status_set(DVM_EFORMAT, "undecodable instruction at "
@@ -103,11 +106,12 @@ static dvm_status decode_seg(vm_code *c, const prog_segment *s,
 static dvm_status seg_init(vm_code_seg *cs, const prog_segment *s)
 {
     cs->addr = s->addr;
-    cs->size = s->size;
-    cs->index = dvm_malloc((s->size ? s->size : 1) * sizeof(uint32_t));
+    cs->size = prog_seg_stored(s);
+    cs->end = s->addr + s->size;
+    cs->index = dvm_malloc((cs->size ? cs->size : 1) * sizeof(uint32_t));
     if (!cs->index)
         return status_set(DVM_ENOMEM, "out of memory decoding code");
-    memset(cs->index, 0xff, s->size * sizeof(uint32_t));
+    memset(cs->index, 0xff, cs->size * sizeof(uint32_t));
     return DVM_OK;
 }
 
@@ -118,9 +122,8 @@ static dvm_status build_ro(vm_code *c)
     if (!c->ro)
         return status_set(DVM_ENOMEM, "out of memory decoding code");
     for (size_t i = 0; i < c->nsegs; i++)
-        if (c->segs[i].size > 0)
-            c->ro[c->nro++] = (dvm_range){c->segs[i].addr,
-                                         c->segs[i].addr + c->segs[i].size};
+        if (c->segs[i].end > c->segs[i].addr)
+            c->ro[c->nro++] = (dvm_range){c->segs[i].addr, c->segs[i].end};
     c->ro[c->nro++] = (dvm_range){DISA_INPUT_BASE, DISA_ADDR_LIMIT};
     return DVM_OK;
 }

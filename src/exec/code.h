@@ -34,7 +34,8 @@ typedef struct vm_insn {
 } vm_insn;
 
 typedef struct vm_code_seg {
-    uint64_t addr, size;
+    uint64_t addr, size;        /* size: the stored bytes, which index maps */
+    uint64_t end;               /* end of the segment with its zero tail */
     uint32_t *index;            /* per byte offset: insn index or VM_NO_INSN */
 } vm_code_seg;
 

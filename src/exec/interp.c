@@ -51,6 +51,11 @@
  *    off the code records the last instruction's pc and, as the address,
  *    its next_pc; a bad jump records the target; a bad entry records fi as
  *    both.
+ *
+ * Tiering: interp_run_tier is the same loop with a vm_tier: each taken
+ * jump adds one to its target's count and stops the run there once the
+ * count passes the threshold (TIER).  interp_run passes none; the test of
+ * the tier pointer is the only cost it adds, once per taken jump.
  */
 #include "exec/vm.h"
 
@@ -265,16 +270,6 @@ static int operand_ea(vm_runner *r, const isa_operand *o, unsigned w,
     return VM_FAULT_NONE;
 }
 
-/* Signedness of source o of in: its type's, unless mov:z / mov:s. */
-static int src_signed(const vm_insn *in, const isa_operand *o)
-{
-    if (in->op == ISA_OP_MOV && in->opt == ISA_OPT_Z)
-        return 0;
-    if (in->op == ISA_OP_MOV && in->opt == ISA_OPT_S)
-        return 1;
-    return isa_type_signed[o->type];
-}
-
 /* Reads source o (immediate or memory) widened per sgn into *v. */
 static int read_src(vm_runner *r, const isa_operand *o, int sgn, uint64_t *v)
 {
@@ -403,7 +398,7 @@ static int op_alu(vm_runner *r, const vm_insn *in)
 {
     const isa_operand *a = &in->o[0], *b = &in->o[1];
     const isa_operand *d = &in->o[in->nops - 1];
-    int sa = src_signed(in, a), sb = src_signed(in, b), f;
+    int sa = vm_src_signed(in, a), sb = vm_src_signed(in, b), f;
     uint64_t x, y = 0, res;
     if ((f = read_src(r, a, sa, &x)) ||
         (in->nops == 3 && (f = read_src(r, b, sb, &y))))
@@ -561,23 +556,47 @@ static int op_newr(vm_runner *r, const vm_insn *in)
     CASE(name##_DD) { STORE_DIR(2, DIRV(0) op DIRV(1)); FAST_NEXT(); }  \
     CASE(name##_DI) { STORE_DIR(2, DIRV(0) op IMMV(1)); FAST_NEXT(); }  \
     CASE(name##_ID) { STORE_DIR(2, IMMV(0) op DIRV(1)); FAST_NEXT(); }
-#define BR_TO(c) do { ip = base + ((c) ? ip->target : ip->next);        \
-                      DISPATCH(); } while (0)
+/* Counts a taken jump to insn t and stops there when it is hot. */
+#define TIER(t)                                                         \
+    do {                                                                \
+        if (UNLIKELY(tier != NULL) && tier_hot(tier, (t))) {            \
+            *at = (t);                                                  \
+            return VM_EXIT_HOT;                                         \
+        }                                                               \
+    } while (0)
+#define BR_TO(c)                                                        \
+    do {                                                                \
+        if (c) {                                                        \
+            TIER(ip->target);                                           \
+            ip = base + ip->target;                                     \
+        } else {                                                        \
+            ip++;                                                       \
+        }                                                               \
+        DISPATCH();                                                     \
+    } while (0)
 #define CMP_CASES(c, op)                                                \
     CASE(BRS_##c##_DD) { BR_TO((int64_t)DIRV(0) op (int64_t)DIRV(1)); } \
     CASE(BRS_##c##_DI) { BR_TO((int64_t)DIRV(0) op (int64_t)IMMV(1)); } \
     CASE(BRU_##c##_DD) { BR_TO(DIRV(0) op DIRV(1)); }                   \
     CASE(BRU_##c##_DI) { BR_TO(DIRV(0) op IMMV(1)); }
 
-int interp_run(vm_runner *r, uint64_t fi)
+/* Adds one to the count of insn i; true when it passed the threshold.
+ * (Relaxed atomics: plain loads and stores, no torn values.) */
+static inline int tier_hot(const vm_tier *t, uint32_t i)
 {
-    assert(r && r->win && r->code);
+    uint32_t c = (uint32_t)__atomic_load_n(&t->count[i], __ATOMIC_RELAXED);
+    int32_t n = (int32_t)(c + 1u);
+    __atomic_store_n(&t->count[i], n, __ATOMIC_RELAXED);
+    return n > t->hot;
+}
+
+/* The interpreter loop from insn i; tier (and at) may be NULL. */
+static int run(vm_runner *r, uint32_t i, const vm_tier *tier, uint32_t *at)
+{
     const vm_insn *const base = r->code->insns;
     uint8_t *const win = r->win;
-    uint32_t i = code_index(r->code, fi), to = 0;
+    uint32_t to = 0;
     int f = VM_FAULT_NONE;
-    if (i == VM_NO_INSN)
-        return vm_raise(r, VM_FAULT_EXEC, fi, fi);
     const vm_insn *ip = base + i;
 #ifdef DVM_COMPUTED_GOTO
     static const void *const labels[H_COUNT] = {
@@ -612,12 +631,15 @@ dispatch:
     CASE(BR) {
         if ((f = op_br(r, ip, &to)))
             goto fault;
+        if (to != ip->next)
+            TIER(to);
         ip = base + to;
         DISPATCH();
     }
     CASE(BL) {
         if ((f = op_bl(r, ip, &to)))
             goto fault;
+        TIER(to);
         ip = base + to;
         DISPATCH();
     }
@@ -635,6 +657,7 @@ dispatch:
     CASE(MOV_I) { STORE_DIR(1, IMMV(0)); FAST_NEXT(); }
     FAST_CMP(CMP_CASES)
     CASE(BRJ) {
+        TIER(ip->target);
         ip = base + ip->target;
         DISPATCH();
     }
@@ -649,4 +672,20 @@ falloff:
     return vm_raise(r, VM_FAULT_EXEC, ip->pc, ip->next_pc);
 fault:
     return vm_raise(r, f, ip->pc, r->fault_addr);
+}
+
+int interp_run(vm_runner *r, uint64_t fi)
+{
+    assert(r && r->win && r->code);
+    uint32_t i = code_index(r->code, fi);
+    if (i == VM_NO_INSN)
+        return vm_raise(r, VM_FAULT_EXEC, fi, fi);
+    return run(r, i, NULL, NULL);
+}
+
+int interp_run_tier(vm_runner *r, uint32_t i, const vm_tier *t, uint32_t *at)
+{
+    assert(r && r->win && r->code && i < r->code->ninsns && t && t->count);
+    assert(at);
+    return run(r, i, t, at);
 }

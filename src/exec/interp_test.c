@@ -952,6 +952,130 @@ static void test_newr_many_ranges(void **state)
                      0x71000000 + 64 * RUNNER_MAX_RANGES);
 }
 
+/* ---- stacks chosen by the DVM (DISA 1.1) ---------------------------------- */
+
+/* A stand-in for the RComp's grants: hands out 0x70000000, 0x70100000, ...
+ * for up to 1 MiB, refuses more; counts what is out. */
+typedef struct fake_stacks {
+    uint64_t next;
+    int out;
+    uint64_t last_ss;
+} fake_stacks;
+
+static int fake_alloc(void *ctx, uint64_t ss, uint64_t *sb)
+{
+    fake_stacks *f = ctx;
+    if (ss > 0x100000)
+        return VM_FAULT_NOSTACK;
+    *sb = 0x70000000 + 0x100000 * f->next++;
+    f->out++;
+    f->last_ss = ss;
+    return VM_FAULT_NONE;
+}
+
+static void fake_release(void *ctx, uint64_t sb, uint64_t ss)
+{
+    fake_stacks *f = ctx;
+    assert_true(sb >= 0x70000000 && ss == f->last_ss);
+    f->out--;
+}
+
+static fake_stacks FS;
+
+/* Runs gen with the fake stack source. */
+static int run_chosen(prog_fn gen)
+{
+    assert_int_equal(tm_load(&T, gen), DVM_OK);
+    memset(&FS, 0, sizeof FS);
+    T.r.stacks = (vm_stack_ops){ fake_alloc, fake_release, &FS };
+    return interp_run(&T.r, CODE_BASE);
+}
+
+/* newr with sb = 0 (stack descriptor at SD in the PR); then the creator
+ * writes its child's input at (SD). */
+static void gen_newr_chosen(asmb *a)
+{
+    a->lab[0] = EMIT(a, NEWR, NONE, im(Q, SD), im(Q, HD), im(Q, WD), im(Q, ED));
+    a->lab[1] = EMIT(a, MOV, NONE, im(Q, 9), ind(Q, SD));
+    EXIT(a, C);
+}
+
+static void test_newr_chosen(void **state)
+{
+    (void)state;
+    const uint64_t sizes[][2] = { {0, 0x1000}, {1, 0x1000}, {0x1000, 0x1000},
+                                  {0x1001, 0x2000}, {5000, 0x2000},
+                                  {0x100000, 0x100000} };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        reload();
+        good_descs();
+        wr64(&T, SD, 0);
+        wr64(&T, SD + 8, sizes[i][0]);
+        OK(run_chosen(gen_newr_chosen));
+        assert_int_equal(T.r.nkids, 1);
+        const runner_desc *k = &T.r.kids[0];
+        assert_int_equal(k->sb, 0x70000000);
+        assert_int_equal(k->ss, sizes[i][1]);
+        assert_int_equal(k->flags, RUNNER_STACK_CHOSEN);
+        assert_int_equal(rd64(&T, SD), 0x70000000);      /* written back */
+        assert_int_equal(rd64(&T, SD + 8), sizes[i][0]);  /* ss unchanged */
+        assert_int_equal(rd64(&T, 0x70000000), 9);
+        assert_int_equal(FS.out, 1);
+        vm_runner_release_stacks(&T.r);
+        assert_int_equal(FS.out, 0);
+        assert_int_equal(T.r.kids[0].flags, 0);
+        vm_runner_release_stacks(&T.r);                   /* only once */
+        assert_int_equal(FS.out, 0);
+    }
+}
+
+/* Faults of newr with sb = 0, none of which leaves a stack taken. */
+static void test_newr_chosen_faults(void **state)
+{
+    (void)state;
+    good_descs();
+    wr64(&T, SD, 0);
+    wr64(&T, SD + 8, 0x200000);             /* more than the source has */
+    FAULT(run_chosen(gen_newr_chosen), NOSTACK, CODE_BASE, SD);
+    assert_int_equal(FS.out, 0);
+    reload();
+    wr64(&T, SD + 8, (DISA_PAGE << DISA_STACK_ORDER) + 1);
+    FAULT(run_chosen(gen_newr_chosen), DESCRIPTOR, CODE_BASE, SD + 8);
+    reload();
+    wr64(&T, SD + 8, ~0ULL);
+    FAULT(run_chosen(gen_newr_chosen), DESCRIPTOR, CODE_BASE, SD + 8);
+    reload();
+    wr64(&T, SD + 8, 16);
+    wr64(&T, HD, ~0ULL);                    /* other descriptors first */
+    FAULT(run_chosen(gen_newr_chosen), DESCRIPTOR, CODE_BASE, HD);
+    assert_int_equal(FS.out, 0);
+    reload();
+    good_descs();
+    wr64(&T, SD, 0);
+    FAULT(run(gen_newr_chosen), NOSTACK, CODE_BASE, SD);  /* no source */
+    /* the sb word must be writable: a descriptor in the SR outside the
+     * writable set, then inside it (the heap range) */
+    reload();
+    wr64(&T, 0x71000000, 0);
+    wr64(&T, 0x71000008, 16);
+    g_o[0] = im(Q, 0x71000000);
+    g_o[1] = im(Q, HD);
+    g_o[2] = im(Q, WD);
+    g_o[3] = im(Q, ED);
+    g_op = ISA_OP_NEWR;
+    g_opt = 0;
+    g_n = 4;
+    FAULT(run_chosen(gen_one), WRITABLE, CODE_BASE, 0x71000000);
+    assert_int_equal(FS.out, 0);
+    reload();
+    g_o[0] = im(Q, HEAP_BASE);
+    wr64(&T, HEAP_BASE, 0);
+    wr64(&T, HEAP_BASE + 8, 16);
+    OK(run_chosen(gen_one));
+    assert_int_equal(rd64(&T, HEAP_BASE), 0x70000000);
+    assert_int_equal(FS.out, 1);
+}
+
 /* ---- runner context is plain PR memory ---------------------------------- */
 
 static void test_context_reads(void **state)
@@ -976,7 +1100,8 @@ int main(void)
         T_(test_exit_abort), T_(test_memory_faults), T_(test_exec_faults),
         T_(test_write_faults), T_(test_bl_link_write), T_(test_newr_ok),
         T_(test_newr_operands), T_(test_newr_validation),
-        T_(test_newr_many_ranges), T_(test_context_reads),
+        T_(test_newr_many_ranges), T_(test_newr_chosen),
+        T_(test_newr_chosen_faults), T_(test_context_reads),
 #undef T_
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,24 +1,76 @@
 /*
- * jit.h -- the translator: DISA to native code through LLVM's ORC JIT.
+ * jit.h -- the translator: DISA to native code through LLVM's ORC JIT,
+ * as the upper tier of a tiered engine.
  *
- * One jit_engine per RComp, for the life of the RComp: translations are
- * cached and shared by every runner that runs the same code.  jit_run has
- * exactly the contract of interp_run (vm.h): same exits, same faults with
- * the same DISA instruction address.  Built only with LLVM; without it,
- * jit_available() is 0 and jit_create fails with DVM_EUNSUPP.
+ * One jit_engine per RComp, for the life of the RComp: counts, translations
+ * and the code they make are shared by every runner that runs the same
+ * code.  jit_run has exactly the contract of interp_run (vm.h): same
+ * exits, same faults with the same DISA instruction address.
+ *
+ * Tiering.  jit_run interprets first; the interpreter counts the jumps
+ * taken to each instruction, and a region (jit_region.c) is translated only
+ * once its entry is hot: `hot` entries, plus `hot_per_insn` more for each
+ * instruction the region holds, so translating never costs much more than
+ * interpreting the code it replaces.  A region holds at most `region_max`
+ * instructions, and an engine translates at most `budget` instructions
+ * and `regions` regions in all; past that it interprets.  With hot = 0
+ * and hot_per_insn = 0 every region is translated at its first entry
+ * (DVM_JIT=eager in the environment, or jit_limits_eager), which keeps
+ * the translator itself covered by the tests.
+ *
+ * Built only with LLVM; without it, jit_available() is 0 and jit_create
+ * fails with DVM_EUNSUPP.
  */
 #ifndef DVM_JIT_H
 #define DVM_JIT_H
+
+#include <stdint.h>
 
 #include "exec/vm.h"
 #include "util/status.h"
 
 typedef struct jit_engine jit_engine;
 
+typedef struct jit_limits {
+    uint32_t hot;               /* entries before a region is translated */
+    uint32_t hot_per_insn;      /* ... plus this many per insn it holds */
+    uint32_t region_max;        /* insns in one region, at most (> 0) */
+    uint32_t regions;           /* regions per engine, at most */
+    uint64_t budget;            /* insns translated per engine, at most */
+} jit_limits;
+
+typedef struct jit_stats {
+    uint64_t regions;           /* regions translated */
+    uint64_t insns;             /* instructions in them */
+} jit_stats;
+
+/* The tiered defaults (docs/performance.md says how they were chosen). */
+static inline jit_limits jit_limits_tiered(void)
+{
+    return (jit_limits){.hot = 10000, .hot_per_insn = 16, .region_max = 2000,
+                        .regions = 4096, .budget = 1u << 18};
+}
+
+/* Every region translated at its first entry. */
+static inline jit_limits jit_limits_eager(void)
+{
+    jit_limits l = jit_limits_tiered();
+    l.hot = l.hot_per_insn = 0;
+    return l;
+}
+
 int jit_available(void);
+/* Creates an engine with the defaults: tiered, or eager when the
+ * environment says DVM_JIT=eager.  Returns DVM_EINVAL for another value
+ * of DVM_JIT, DVM_EUNSUPP without a translator, DVM_ENOMEM. */
 dvm_status jit_create(const vm_code *code, jit_engine **out);
+/* Creates an engine with limits l (copied). */
+dvm_status jit_create_limits(const vm_code *code, const jit_limits *l,
+                             jit_engine **out);
 void jit_destroy(jit_engine *j);
 /* Runs the runner from fi.  Returns enum vm_exit. */
 int jit_run(jit_engine *j, vm_runner *r, uint64_t fi);
+/* What j translated so far. */
+jit_stats jit_stats_get(const jit_engine *j);
 
 #endif

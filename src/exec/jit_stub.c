@@ -24,6 +24,20 @@ dvm_status jit_create(const vm_code *code, jit_engine **out)
                       "dvm was built without LLVM (use --engine interp)");
 }
 
+dvm_status jit_create_limits(const vm_code *code, const jit_limits *l,
+                             jit_engine **out)
+{
+    (void)l;
+    return jit_create(code, out);
+}
+
+jit_stats jit_stats_get(const jit_engine *j)
+{
+    (void)j;
+    assert(!"jit_stats_get without a translator");
+    return (jit_stats){0, 0};
+}
+
 void jit_destroy(jit_engine *j)
 {
     assert(j == NULL);

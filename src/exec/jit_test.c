@@ -156,6 +156,24 @@ static uint8_t *snap(uint64_t a, size_t n)
     return s;
 }
 
+/* Stacks chosen for sb = 0 in these tests: one page at HEAP + 0x1000
+ * (compared with the heap), more is refused. */
+static int fake_alloc(void *ctx, uint64_t ss, uint64_t *sb)
+{
+    (void)ctx;
+    if (ss > 0x1000)
+        return VM_FAULT_NOSTACK;
+    *sb = HEAP + 0x1000;
+    return VM_FAULT_NONE;
+}
+
+static void fake_release(void *ctx, uint64_t sb, uint64_t ss)
+{
+    (void)ctx;
+    (void)sb;
+    (void)ss;
+}
+
 /* Runs p from fi on engine j (NULL: the interpreter) into *o. */
 static void run_one(const dvm_program *p, const vm_code *c, jit_engine *j,
                     init_fn init, uint64_t fi, outcome *o)
@@ -166,6 +184,7 @@ static void run_one(const dvm_program *p, const vm_code *c, jit_engine *j,
     vm_runner r;
     vm_runner_init(&r, win, c);
     assert_int_equal(vm_runner_add_writable(&r, HEAP, HEAP + HEAPLEN), 0);
+    r.stacks = (vm_stack_ops){ fake_alloc, fake_release, NULL };
     o->rc = j ? jit_run(j, &r, fi) : interp_run(&r, fi);
     o->fault = r.fault;
     o->pc = r.fault_pc;
@@ -214,19 +233,26 @@ static void both_at(const tprog *t, init_fn init, int entry, outcome *o)
 {
     dvm_program *p = build(t);
     vm_code *c;
-    jit_engine *j;
+    jit_engine *j, *m;
+    jit_limits eager = jit_limits_eager(), mixed = jit_limits_eager();
+    mixed.hot = 1;              /* both tiers, crossing at every jump */
+    mixed.region_max = 8;
     assert_int_equal(code_build(p, &c), 0);
-    assert_int_equal(jit_create(c, &j), 0);
+    assert_int_equal(jit_create_limits(c, &eager, &j), 0);
+    assert_int_equal(jit_create_limits(c, &mixed, &m), 0);
     uint64_t fi = entry < 0 ? CODE + 1 : c->insns[entry].pc;
     outcome oj;
     run_one(p, c, NULL, init, fi, o);
-    run_one(p, c, j, init, fi, &oj);
-    same(o, &oj);
-    outcome_free(&oj);
-    run_one(p, c, j, init, fi, &oj);        /* cached translation */
+    for (int k = 0; k < 2; k++) {           /* then cached translations */
+        run_one(p, c, j, init, fi, &oj);
+        same(o, &oj);
+        outcome_free(&oj);
+    }
+    run_one(p, c, m, init, fi, &oj);
     same(o, &oj);
     outcome_free(&oj);
     jit_destroy(j);
+    jit_destroy(m);
     code_free(c);
     program_free(p);
 }
@@ -765,6 +791,49 @@ static void test_newr(void **state)
     free(t);
 }
 
+/* newr with sb = 0 (DISA 1.1) writes the chosen base into the descriptor
+ * in the PR; translated code keeps that word in a register (it is used
+ * directly several times) and must see the new value after the newr. */
+static void init_chosen(uint8_t *w)
+{
+    init_desc(w);
+    wr64(w + 0x200, 5);                        /* overwritten by the code */
+}
+
+static void test_newr_chosen(void **state)
+{
+    (void)state;
+    tprog *t = calloc(1, sizeof *t);
+    INS(t, MOV, NONE, IMM(0, Q), DIR(0x200, Q));
+    INS(t, ADD, NONE, DIR(0x200, Q), IMM(1, Q), DIR(0x88, Q));
+    INS(t, NEWR, NONE, IMM(0x200, Q), IMM(0x210, Q), IMM(0x230, Q),
+        IMM(0x240, Q));
+    INS(t, MOV, NONE, DIR(0x200, Q), DIR(0x90, Q));
+    INS(t, ADD, NONE, DIR(0x200, Q), IMM(8, Q), DIR(0x98, Q));
+    INS(t, MOV, NONE, IMM(7, Q), IND(0x200, Q));
+    INS(t, MOV, NONE, IMM(8, Q), IND(0x98, Q));
+    EXIT(t, C);
+    outcome o;
+    both(t, init_chosen, &o);
+    assert_int_equal(o.rc, VM_EXIT_COMMIT);
+    assert_int_equal(o.nkids, 1);
+    assert_int_equal(o.kid_sb, HEAP + 0x1000);
+    assert_int_equal(rd64(o.pr + 0x88), 1);
+    assert_int_equal(rd64(o.pr + 0x90), HEAP + 0x1000);
+    assert_int_equal(rd64(o.pr + 0x200), HEAP + 0x1000);
+    assert_int_equal(rd64(o.heap + 0x1000), 7);
+    assert_int_equal(rd64(o.heap + 0x1008), 8);
+    outcome_free(&o);
+    memset(t, 0, sizeof *t);
+    INS(t, MOV, NONE, IMM(0, Q), DIR(0x200, Q));
+    INS(t, MOV, NONE, IMM(0x2000, Q), DIR(0x208, Q));
+    INS(t, NEWR, NONE, IMM(0x200, Q), IMM(0x210, Q), IMM(0x230, Q),
+        IMM(0x240, Q));
+    EXIT(t, C);
+    expect(t, init_chosen, VM_EXIT_FAULT, VM_FAULT_NOSTACK);
+    free(t);
+}
+
 /* The subleq interpreter of DISA.md 10 running a small subleq program:
  * a loop of indirect accesses. */
 static void init_subleq(uint8_t *w)
@@ -822,6 +891,81 @@ static void test_regions_cached(void **state)
     free(t);
 }
 
+/* A counting loop of n iterations followed by MAXI / 2 straight-line
+ * instructions: the loop's head is hot, the straight line runs once. */
+static tprog *loop_then_line(uint64_t n)
+{
+    tprog *t = calloc(1, sizeof *t);
+    INS(t, MOV, NONE, IMM(0, Q), DIR(0x40, Q));
+    int loop = INS(t, ADD, NONE, DIR(0x40, Q), IMM(1, Q), DIR(0x40, Q));
+    INS(t, BR, L, DIR(0x40, Q), IMM(n, Q), LBL(loop));
+    for (int i = 0; i < MAXI / 2; i++)
+        INS(t, ADD, NONE, DIR(0x48, Q), IMM((uint64_t)i, Q), DIR(0x48, Q));
+    EXIT(t, C);
+    return t;
+}
+
+/* Runs t on an engine with limits l, checks the outcome against the
+ * interpreter's and returns what the engine translated. */
+static jit_stats run_limited(const tprog *t, const jit_limits *l)
+{
+    dvm_program *p = build(t);
+    vm_code *c;
+    jit_engine *j;
+    outcome a, b;
+    assert_int_equal(code_build(p, &c), 0);
+    assert_int_equal(jit_create_limits(c, l, &j), 0);
+    run_one(p, c, NULL, NULL, CODE, &a);
+    run_one(p, c, j, NULL, CODE, &b);
+    same(&a, &b);
+    outcome_free(&a);
+    outcome_free(&b);
+    jit_stats st = jit_stats_get(j);
+    jit_destroy(j);
+    code_free(c);
+    program_free(p);
+    return st;
+}
+
+/* Tiered: a loop run long enough is translated, one region of at most
+ * region_max instructions; code that runs once or a loop that stays cold
+ * is not translated at all. */
+static void test_tier_hot_only(void **state)
+{
+    (void)state;
+    jit_limits l = jit_limits_tiered();
+    tprog *t = loop_then_line(100000);
+    jit_stats st = run_limited(t, &l);
+    assert_int_equal(st.regions, 1);
+    assert_true(st.insns >= 2 && st.insns <= l.region_max);
+    free(t);
+    t = loop_then_line(10);
+    st = run_limited(t, &l);
+    assert_int_equal(st.regions, 0);
+    free(t);
+}
+
+/* The limits bound what an engine translates: eager, a straight line of
+ * MAXI / 2 instructions becomes regions of at most region_max, and no
+ * more instructions than the budget (overshot by one region at most) nor
+ * regions than allowed. */
+static void test_tier_limits(void **state)
+{
+    (void)state;
+    jit_limits l = jit_limits_eager();
+    l.region_max = 64;
+    l.budget = 200;
+    tprog *t = loop_then_line(3);
+    jit_stats st = run_limited(t, &l);
+    assert_true(st.insns <= l.budget + l.region_max);
+    assert_true(st.regions >= 2 && st.regions <= 5);
+    l.budget = 1u << 20;
+    l.regions = 2;
+    st = run_limited(t, &l);
+    assert_int_equal(st.regions, 2);
+    free(t);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -859,8 +1003,11 @@ int main(void)
         cmocka_unit_test(test_calls),
         cmocka_unit_test(test_exit),
         cmocka_unit_test(test_newr),
+        cmocka_unit_test(test_newr_chosen),
         cmocka_unit_test(test_subleq),
         cmocka_unit_test(test_regions_cached),
+        cmocka_unit_test(test_tier_hot_only),
+        cmocka_unit_test(test_tier_limits),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

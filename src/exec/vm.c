@@ -15,6 +15,11 @@
  * (wholly in the SR, length > 0, no wrap-around, counts <= RUNNER_MAX_RANGES),
  * and only then appends the child, so a rejected newr leaves r unchanged.
  * On a fault, r->fault_addr names the descriptor word found bad.
+ *
+ * A stack descriptor with sb = 0 (DISA 1.1) is validated like the others
+ * first (ss at most the stack area); then the write of the sb word is
+ * checked, and only then is a stack taken from r->stacks, so no fault
+ * leaves a stack taken.  The base is written last, when nothing can fail.
  */
 #include "exec/vm.h"
 
@@ -193,24 +198,73 @@ static int desc_list(vm_runner *r, uint64_t a, dvm_range **out, uint32_t *n)
     return VM_FAULT_NONE;
 }
 
+/* Reads the stack descriptor at a into c: a range in the SR, or sb = 0
+ * (a stack to choose: ss rounded up to pages, at most the stack area). */
+static int desc_stack(vm_runner *r, uint64_t a, runner_desc *c)
+{
+    uint64_t sb, ss;
+    dvm_range st;
+    int f;
+    if ((f = desc_word(r, a, &sb)) || (f = desc_word(r, a + 8, &ss)))
+        return f;
+    if (sb != 0) {
+        if ((f = desc_range(r, a, &st)))
+            return f;
+        c->sb = st.lo;
+        c->ss = st.hi - st.lo;
+        return VM_FAULT_NONE;
+    }
+    if (ss > DISA_PAGE << DISA_STACK_ORDER) {
+        r->fault_addr = a + 8;
+        return VM_FAULT_DESCRIPTOR;
+    }
+    c->ss = ss ? (ss + DISA_PAGE - 1) / DISA_PAGE * DISA_PAGE : DISA_PAGE;
+    c->flags = RUNNER_STACK_CHOSEN;
+    return VM_FAULT_NONE;
+}
+
 /* Reads and validates the four descriptors into *k (owning its ranges). */
 static int read_child(vm_runner *r, const uint64_t v[4], runner_desc *k)
 {
     runner_desc c;
-    dvm_range st;
     int f;
     memset(&c, 0, sizeof c);
-    if ((f = desc_range(r, v[0], &st)) || (f = desc_word(r, v[3], &c.fi)) ||
+    if ((f = desc_stack(r, v[0], &c)) || (f = desc_word(r, v[3], &c.fi)) ||
         (f = desc_list(r, v[1], &c.heap, &c.nheap)))
         return f;
     if ((f = desc_list(r, v[2], &c.watch, &c.nwatch))) {
         child_free(&c);
         return f;
     }
-    c.sb = st.lo;
-    c.ss = st.hi - st.lo;
     *k = c;
     return VM_FAULT_NONE;
+}
+
+/* Takes a stack for child k whose descriptor is at a: the write of its sb
+ * word must be allowed, then r->stacks chooses.  On a fault
+ * r->fault_addr is a. */
+static int choose_stack(vm_runner *r, uint64_t a, runner_desc *k)
+{
+    int f = vm_check_write(r, a, 8);
+    if (f == VM_FAULT_NONE)
+        f = r->stacks.alloc ? r->stacks.alloc(r->stacks.ctx, k->ss, &k->sb)
+                            : VM_FAULT_NOSTACK;
+    if (f != VM_FAULT_NONE)
+        r->fault_addr = a;
+    return f;
+}
+
+void vm_runner_release_stacks(vm_runner *r)
+{
+    assert(r);
+    for (size_t i = 0; i < r->nkids; i++) {
+        runner_desc *k = &r->kids[i];
+        if (!(k->flags & RUNNER_STACK_CHOSEN))
+            continue;
+        assert(r->stacks.release);
+        r->stacks.release(r->stacks.ctx, k->sb, k->ss);
+        k->flags &= ~(uint32_t)RUNNER_STACK_CHOSEN;
+    }
 }
 
 int vm_newr(vm_runner *r, const uint64_t v[4])
@@ -220,14 +274,23 @@ int vm_newr(vm_runner *r, const uint64_t v[4])
     int f = read_child(r, v, &k);
     if (f)
         return f;
+    int chosen = (k.flags & RUNNER_STACK_CHOSEN) != 0;
+    if (chosen && (f = choose_stack(r, v[0], &k))) {
+        child_free(&k);
+        return f;
+    }
     runner_desc *kids = dvm_grow(r->kids, &r->capkids, r->nkids + 1, sizeof k);
     if (kids)
         r->kids = kids;
     if (!kids || vm_runner_add_writable(r, k.sb, k.sb + k.ss)) {
+        if (chosen)
+            r->stacks.release(r->stacks.ctx, k.sb, k.ss);
         child_free(&k);
         r->fault_addr = v[0];
         return VM_FAULT_NOMEM;
     }
+    if (chosen)
+        memcpy(r->win + v[0], &k.sb, 8);    /* the creator's write of sb */
     r->kids[r->nkids++] = k;
     return VM_FAULT_NONE;
 }

@@ -14,7 +14,13 @@
  * stacks of runners created so far: else VM_FAULT_WRITABLE).
  *
  * newr parses and validates the four descriptors (DISA.md 5.1), appends a
- * runner_desc, and adds the child's stack to the writable set.
+ * runner_desc, and adds the child's stack to the writable set.  A stack
+ * descriptor with sb = 0 (DISA 1.1) asks for a stack of ss bytes rounded up
+ * to pages (ss = 0: one page): the runner's vm_stack_ops choose one in the
+ * stack area, and newr writes its base into the descriptor's sb word, a
+ * write of the creator (checked like any other).  Such a child carries
+ * RUNNER_STACK_CHOSEN; whoever discards the children of an attempt that
+ * does not commit gives their chosen stacks back (vm_runner_release_stacks).
  */
 #ifndef DVM_VM_H
 #define DVM_VM_H
@@ -28,6 +34,16 @@
 
 enum vm_exit { VM_EXIT_COMMIT, VM_EXIT_ABORT, VM_EXIT_FAULT };
 
+/* Where stacks chosen by the DVM come from (the RComp's grants).  alloc
+ * sets *sb to a free range of ss bytes (ss a multiple of the page size, at
+ * most the stack area) and returns VM_FAULT_NONE, or returns the fault to
+ * raise; release gives back a range alloc returned. */
+typedef struct vm_stack_ops {
+    int (*alloc)(void *ctx, uint64_t ss, uint64_t *sb);
+    void (*release)(void *ctx, uint64_t sb, uint64_t ss);
+    void *ctx;
+} vm_stack_ops;
+
 typedef struct vm_runner {
     uint8_t *win;               /* window base */
     const vm_code *code;
@@ -38,10 +54,26 @@ typedef struct vm_runner {
     uint64_t fault_pc;          /* DISA address of the faulting insn */
     uint64_t fault_addr;        /* offending address (or jump target) */
     uint64_t exit_pc;           /* DISA address of the exit executed */
+    vm_stack_ops stacks;        /* alloc NULL: sb = 0 faults (NOSTACK) */
 } vm_runner;
+
+/* Signedness of source o of instruction in (DISA.md 2.3): its type's,
+ * unless mov:z / mov:s force zero / sign extension. */
+static inline int vm_src_signed(const vm_insn *in, const isa_operand *o)
+{
+    if (in->op == ISA_OP_MOV && in->opt == ISA_OPT_Z)
+        return 0;
+    if (in->op == ISA_OP_MOV && in->opt == ISA_OPT_S)
+        return 1;
+    return isa_type_signed[o->type];
+}
 
 /* Prepares r for a runner on win with code; no ranges, no children. */
 void vm_runner_init(vm_runner *r, uint8_t *win, const vm_code *code);
+/* Gives the chosen stacks of r's children back (r->stacks.release) and
+ * clears their flag: for an attempt whose children will not be created
+ * (abort, fault, a result never sent). */
+void vm_runner_release_stacks(vm_runner *r);
 /* Drops ranges and children (keeps the allocations for reuse). */
 void vm_runner_reset(vm_runner *r);
 /* Frees everything r owns. */
@@ -70,5 +102,23 @@ void vm_fault_describe(const vm_runner *r, char *buf, size_t n);
 /* The interpreter: runs from fi until exit or fault.  Returns enum vm_exit.
  * On VM_EXIT_FAULT, r->fault/fault_pc/fault_addr say why. */
 int interp_run(vm_runner *r, uint64_t fi);
+
+/* Tiering (jit.c): the interpreter counts, per instruction, the jumps
+ * taken to it (branch and call targets, computed jump targets; not the
+ * fall-through), and stops at one whose count passes `hot`, so that the
+ * caller can run translated code from there.  The counts are shared by
+ * the runners of one engine; a lost update between threads is harmless. */
+typedef struct vm_tier {
+    int32_t *count;             /* per insn; owned by the caller */
+    int32_t hot;
+} vm_tier;
+
+#define VM_EXIT_HOT 3           /* interp_run_tier stopped: not an exit */
+
+/* Runs r like interp_run, from instruction index i (which exists), but
+ * returns VM_EXIT_HOT with *at the index of a jump target whose count
+ * passed t->hot, before executing it.  The state to go on with is r's
+ * memory and *at. */
+int interp_run_tier(vm_runner *r, uint32_t i, const vm_tier *t, uint32_t *at);
 
 #endif

@@ -22,6 +22,11 @@
  *
  * Messages start with "image: " and say what is wrong and where (record
  * index, and file offset for structural errors).
+ *
+ * Version 2 gives each segment a zero tail, trailing zero bytes that the
+ * file does not hold (so `.zero 1<<30` costs 8 bytes).  Version 1 files
+ * still load, as segments without a tail; the writer writes version 2 only,
+ * so a version 1 file round-trips to the version 2 encoding of its program.
  */
 #define _POSIX_C_SOURCE 200809L  /* strnlen, O_CLOEXEC, readlink */
 
@@ -47,8 +52,10 @@
 #define IMG_NAME_MAX    4096u
 #define IMG_FILE_MAX    (4ULL << 30) /* image_load refuses bigger files */
 
-/* Minimal encoded record sizes: the bound on counts before allocating. */
-#define IMG_SEG_MIN   32u
+/* Minimal encoded record sizes: the bound on counts before allocating.
+ * A version 2 segment record has one more field (zero_tail) than version 1. */
+#define IMG_SEG_MIN_V1 32u
+#define IMG_SEG_MIN   40u
 #define IMG_SYM_MIN   16u
 #define IMG_CHAN_MIN  24u
 #define IMG_HEAP_SIZE 16u
@@ -140,13 +147,14 @@ static dvm_status check_insn(const prog_segment *s, size_t i, uint64_t j,
         return status_set(DVM_EFORMAT, "image: segment %zu: instruction %llu "
                           "at 0x%x overlaps the previous one (ends at 0x%llx)",
                           i, (ull)j, off, (ull)*end);
-    if (off >= s->size)
+    uint64_t stored = prog_seg_stored(s);
+    if (off >= stored)
         return status_set(DVM_EFORMAT, "image: segment %zu: instruction %llu "
-                          "at 0x%x outside the segment (%llu bytes)", i,
-                          (ull)j, off, (ull)s->size);
+                          "at 0x%x outside the segment's stored bytes (%llu)",
+                          i, (ull)j, off, (ull)stored);
     isa_insn insn;
     size_t n;
-    if (isa_decode(s->bytes + off, s->size - off, &insn, &n) ||
+    if (isa_decode(s->bytes + off, stored - off, &insn, &n) ||
         isa_check_canonical(&insn)) {
         char why[256];
         snprintf(why, sizeof why, "%s", status_message());
@@ -189,7 +197,11 @@ static dvm_status check_segment(const dvm_program *p, size_t i)
     dvm_status st = check_seg_place(p, i);
     if (st)
         return st;
-    if (!s->bytes || (s->ninsns && !s->insn_offs))
+    if (s->zero_tail > s->size)
+        return status_set(DVM_EFORMAT, "image: segment %zu: zero tail %llu "
+                          "longer than the segment (%llu bytes)", i,
+                          (ull)s->zero_tail, (ull)s->size);
+    if ((prog_seg_stored(s) && !s->bytes) || (s->ninsns && !s->insn_offs))
         return status_set(DVM_EFORMAT, "image: segment %zu: missing bytes "
                           "or offsets", i);
     if (!(s->flags & PROG_SEG_CODE) && s->ninsns)
@@ -331,10 +343,11 @@ static int size_add(size_t *acc, uint64_t n)
 /* Encoded size of segment s into *acc; -1 on overflow. */
 static int seg_size(const prog_segment *s, size_t *acc)
 {
-    if (s->ninsns > (UINT64_MAX - 7) / 4 || s->size > UINT64_MAX - 7)
+    uint64_t stored = prog_seg_stored(s);
+    if (s->ninsns > (UINT64_MAX - 7) / 4 || stored > UINT64_MAX - 7)
         return -1;
     return size_add(acc, IMG_SEG_MIN) || size_add(acc, pad8(s->ninsns * 4)) ||
-           size_add(acc, pad8(s->size));
+           size_add(acc, pad8(stored));
 }
 
 /* Total encoded size of valid program p into *out; DVM_ERANGE if it does
@@ -414,10 +427,11 @@ static void put_segment(wbuf *w, const prog_segment *s)
     put32(w, s->flags);
     put32(w, 0);                      /* reserved */
     put64(w, s->ninsns);
+    put64(w, s->zero_tail);
     for (uint64_t j = 0; j < s->ninsns; j++)
         put32(w, s->insn_offs[j]);
     w->pos = (size_t)pad8(w->pos);
-    put_bytes(w, s->bytes, (size_t)s->size);
+    put_bytes(w, s->bytes, (size_t)prog_seg_stored(s));
 }
 
 /* Writes symbol record s. */
@@ -481,10 +495,12 @@ dvm_status image_serialize(const dvm_program *p, uint8_t **buf, size_t *len)
 
 /* ---- reader ------------------------------------------------------------ */
 
-/* Input cursor: every read is preceded by need(). */
+/* Input cursor: every read is preceded by need().  version is the file's
+ * (1 or 2): it decides the segment record layout. */
 typedef struct rbuf {
     const uint8_t *p;
     size_t len, pos;
+    uint32_t version;
 } rbuf;
 
 /* Bytes not yet read. */
@@ -570,10 +586,15 @@ static dvm_status read_offsets(rbuf *r, uint64_t n, const char *rec,
     return DVM_OK;
 }
 
-/* Reads the size bytes of a segment (and their padding) into *out. */
+/* Reads the size stored bytes of a segment (and their padding) into *out
+ * (NULL when size is 0). */
 static dvm_status read_seg_bytes(rbuf *r, uint64_t size, const char *rec,
                                  uint8_t **out)
 {
+    if (size == 0) {
+        *out = NULL;
+        return DVM_OK;
+    }
     if (size > left(r) || pad8(size) > left(r))
         return status_set(DVM_EFORMAT, "image: %s: size %llu exceeds file "
                           "(offset 0x%zx, %zu bytes left)", rec, (ull)size,
@@ -593,13 +614,19 @@ static dvm_status read_seg_bytes(rbuf *r, uint64_t size, const char *rec,
     return DVM_OK;
 }
 
+/* Size of the fixed part of a segment record in r's version. */
+static unsigned seg_min(const rbuf *r)
+{
+    return r->version >= 2 ? IMG_SEG_MIN : IMG_SEG_MIN_V1;
+}
+
 /* Reads segment record i into *out (which then owns its arrays). */
 static dvm_status read_segment(rbuf *r, size_t i, prog_segment *out)
 {
     char rec[48];
     snprintf(rec, sizeof rec, "segment %zu", i);
     prog_segment s = { 0 };
-    dvm_status st = need(r, IMG_SEG_MIN, rec, "record");
+    dvm_status st = need(r, seg_min(r), rec, "record");
     if (st)
         return st;
     s.addr = get64(r);
@@ -610,9 +637,15 @@ static dvm_status read_segment(rbuf *r, size_t i, prog_segment *out)
     if (reserved)
         return status_set(DVM_EFORMAT, "image: %s: reserved field 0x%x not "
                           "zero at offset 0x%zx", rec, reserved, r->pos - 12);
+    if (r->version >= 2)
+        s.zero_tail = get64(r);
+    if (s.zero_tail > s.size)
+        return status_set(DVM_EFORMAT, "image: %s: zero tail %llu longer "
+                          "than the segment (%llu bytes) at offset 0x%zx",
+                          rec, (ull)s.zero_tail, (ull)s.size, r->pos - 8);
     if ((st = read_offsets(r, s.ninsns, rec, &s.insn_offs)))
         return st;
-    if ((st = read_seg_bytes(r, s.size, rec, &s.bytes)))
+    if ((st = read_seg_bytes(r, prog_seg_stored(&s), rec, &s.bytes)))
         goto err_offs;
     *out = s;
     return DVM_OK;
@@ -685,6 +718,7 @@ static dvm_status read_channel(rbuf *r, size_t i, prog_channel *out)
 /* The fixed header fields after the magic. */
 typedef struct img_header {
     uint64_t size, nsegs, nsyms, nchans, nheap, entry;
+    uint32_t version;
 } img_header;
 
 /* Checks magic and version: the fields that say whether this is an image
@@ -697,9 +731,10 @@ static dvm_status check_ident(const uint8_t *buf, size_t len)
         return status_set(DVM_EFORMAT, "image: truncated header (%zu bytes)",
                           len);
     uint32_t v = le_ld32(buf + 8);
-    if (v != IMAGE_VERSION)
+    if (v < IMAGE_VERSION_MIN || v > IMAGE_VERSION)
         return status_set(DVM_EFORMAT, "image: version %u not supported "
-                          "(supported: %d)", v, IMAGE_VERSION);
+                          "(supported: %d to %d)", v, IMAGE_VERSION_MIN,
+                          IMAGE_VERSION);
     return DVM_OK;
 }
 
@@ -714,8 +749,8 @@ static dvm_status parse_header(const uint8_t *buf, size_t len, img_header *h)
                           "bytes)", len, IMG_HEADER_SIZE);
     uint32_t flags = le_ld32(buf + 12), hsize = le_ld32(buf + 16);
     if (hsize != IMG_HEADER_SIZE)
-        return status_set(DVM_EFORMAT, "image: header size %u (version 1 "
-                          "has %u)", hsize, IMG_HEADER_SIZE);
+        return status_set(DVM_EFORMAT, "image: header size %u (versions 1 "
+                          "and 2 have %u)", hsize, IMG_HEADER_SIZE);
     if (flags)
         return status_set(DVM_EFORMAT, "image: unknown header flags 0x%x",
                           flags);
@@ -733,7 +768,7 @@ static dvm_status parse_header(const uint8_t *buf, size_t len, img_header *h)
         return status_set(DVM_EFORMAT, "image: bad CRC (header 0x%08x, "
                           "contents 0x%08x): file corrupted", want, got);
     *h = (img_header){ size, le_ld64(buf + 32), le_ld64(buf + 40), le_ld64(buf + 48),
-                       le_ld64(buf + 56), le_ld64(buf + 64) };
+                       le_ld64(buf + 56), le_ld64(buf + 64), le_ld32(buf + 8) };
     return DVM_OK;
 }
 
@@ -742,7 +777,7 @@ static dvm_status parse_header(const uint8_t *buf, size_t len, img_header *h)
  * (and program_free releases) exactly what was read, even on failure. */
 static dvm_status read_segments(rbuf *r, uint64_t n, dvm_program *p)
 {
-    dvm_status st = check_count(r, n, IMG_SEG_MIN, "segments");
+    dvm_status st = check_count(r, n, seg_min(r), "segments");
     if (st)
         return st;
     if (n && !(p->segs = dvm_calloc((size_t)n, sizeof *p->segs)))
@@ -826,7 +861,7 @@ dvm_status image_parse(const uint8_t *buf, size_t len, dvm_program **out)
     dvm_program *p = program_new();
     if (!p)
         return status_set(DVM_ENOMEM, "image: out of memory");
-    rbuf r = { buf, len, IMG_HEADER_SIZE };
+    rbuf r = { buf, len, IMG_HEADER_SIZE, h.version };
     if ((st = read_body(&r, &h, p)))
         goto err_prog;
     p->entry = h.entry;

@@ -18,7 +18,8 @@
 #include "util/status.h"
 
 #define IMAGE_MAGIC "DVMIMG\r\n"   /* 8 bytes */
-#define IMAGE_VERSION 1
+#define IMAGE_VERSION 2       /* written; 1 and 2 are read */
+#define IMAGE_VERSION_MIN 1
 
 /* On success *buf (owned, dvm_free) holds *len bytes. */
 dvm_status image_serialize(const dvm_program *p, uint8_t **buf, size_t *len);

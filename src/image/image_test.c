@@ -52,6 +52,7 @@ static void add_seg(dvm_program *p, uint64_t addr, uint32_t flags,
     prog_segment *s = &p->segs[p->nsegs++];
     s->addr = addr;
     s->size = size;
+    s->zero_tail = 0;
     s->flags = flags;
     s->bytes = dvm_malloc(size);
     assert_non_null(s->bytes);
@@ -134,6 +135,20 @@ static dvm_program *sample(void)
     return p;
 }
 
+/* The sample with zero tails: 1 GiB of zeros after the code, and a data
+ * segment that is all tail. */
+static dvm_program *zero_sample(void)
+{
+    dvm_program *p = sample();
+    p->segs[0].size += 1ULL << 30;
+    p->segs[0].zero_tail = 1ULL << 30;
+    p->segs[1].addr = 0x80001000;
+    p->segs[1].zero_tail = p->segs[1].size;
+    dvm_free(p->segs[1].bytes);
+    p->segs[1].bytes = NULL;
+    return p;
+}
+
 /* Only code and one symbol: the image ends with a name record. */
 static dvm_program *code_only(void)
 {
@@ -159,7 +174,9 @@ static void assert_programs_equal(const dvm_program *a, const dvm_program *b)
         assert_int_equal(x->size, y->size);
         assert_int_equal(x->flags, y->flags);
         assert_int_equal(x->ninsns, y->ninsns);
-        assert_memory_equal(x->bytes, y->bytes, x->size);
+        assert_int_equal(x->zero_tail, y->zero_tail);
+        if (prog_seg_stored(x))
+            assert_memory_equal(x->bytes, y->bytes, prog_seg_stored(x));
         if (x->ninsns)
             assert_memory_equal(x->insn_offs, y->insn_offs, x->ninsns * 4);
     }
@@ -223,12 +240,16 @@ static size_t up8(size_t n)
     return (n + 7) & ~(size_t)7;
 }
 
+/* Fixed part of a segment record (version 2; version 1 had 32 bytes). */
+#define SEG_FIXED 40
+
 /* File offsets of records of p, following docs/image-format.md. */
 static size_t off_seg(const dvm_program *p, size_t i)
 {
     size_t o = 72;
     for (size_t k = 0; k < i; k++)
-        o += 32 + up8(p->segs[k].ninsns * 4) + up8(p->segs[k].size);
+        o += SEG_FIXED + up8(p->segs[k].ninsns * 4) +
+             up8(prog_seg_stored(&p->segs[k]));
     return o;
 }
 
@@ -256,15 +277,17 @@ static size_t off_heap(const dvm_program *p, size_t i)
 /* Offset of the bytes of segment i. */
 static size_t off_seg_bytes(const dvm_program *p, size_t i)
 {
-    return off_seg(p, i) + 32 + up8(p->segs[i].ninsns * 4);
+    return off_seg(p, i) + SEG_FIXED + up8(p->segs[i].ninsns * 4);
 }
 
 /* ---- round trips ------------------------------------------------------- */
 
-static void test_roundtrip(void **state)
+/* Serialises p, parses it back, serialises again: the programs and the
+ * bytes must be equal and the size that of the layout.  Frees p; returns
+ * the image size. */
+static size_t check_roundtrip(dvm_program *p)
 {
-    (void)state;
-    dvm_program *p = sample(), *q = NULL;
+    dvm_program *q = NULL;
     uint8_t *b1, *b2;
     size_t n1, n2;
     assert_int_equal(image_serialize(p, &b1, &n1), DVM_OK);
@@ -279,24 +302,19 @@ static void test_roundtrip(void **state)
     dvm_free(b2);
     program_free(p);
     program_free(q);
+    return n1;
+}
+
+static void test_roundtrip(void **state)
+{
+    (void)state;
+    check_roundtrip(sample());
 }
 
 static void test_roundtrip_code_only(void **state)
 {
     (void)state;
-    dvm_program *p = code_only(), *q = NULL;
-    uint8_t *b1, *b2;
-    size_t n1, n2;
-    assert_int_equal(image_serialize(p, &b1, &n1), DVM_OK);
-    assert_int_equal(image_parse(b1, n1, &q), DVM_OK);
-    assert_programs_equal(p, q);
-    assert_int_equal(image_serialize(q, &b2, &n2), DVM_OK);
-    assert_int_equal(n1, n2);
-    assert_memory_equal(b1, b2, n1);
-    dvm_free(b1);
-    dvm_free(b2);
-    program_free(p);
-    program_free(q);
+    check_roundtrip(code_only());
 }
 
 static void test_empty_program(void **state)
@@ -340,7 +358,7 @@ static void test_header_layout(void **state)
     assert_int_equal(ref_crc32((const uint8_t *)"123456789", 9), 0xCBF43926);
     assert_int_equal(image_serialize(p, &b, &n), DVM_OK);
     assert_memory_equal(b, "DVMIMG\r\n", 8);
-    assert_int_equal(rd64(b, 8) & 0xFFFFFFFF, 1);         /* version */
+    assert_int_equal(rd64(b, 8) & 0xFFFFFFFF, 2);         /* version */
     assert_int_equal(rd64(b, 16) & 0xFFFFFFFF, 72);       /* header size */
     assert_int_equal(rd64(b, 16) >> 32, ref_crc32(b + 24, n - 24));
     assert_int_equal(rd64(b, 24), n);
@@ -464,7 +482,9 @@ static void test_header_rules(void **state)
     size_t n;
     dvm_program *p = sample_bytes(&b, &n);
     patch_refused(b, n, 0, 'X', 1, "bad magic");
-    patch_refused(b, n, 8, 2, 4, "version 2 not supported (supported: 1)");
+    patch_refused(b, n, 8, 3, 4, "version 3 not supported (supported: 1 to "
+                  "2)");
+    patch_refused(b, n, 8, 0, 4, "version 0 not supported");
     patch_refused(b, n, 12, 1, 4, "unknown header flags");
     patch_refused(b, n, 16, 80, 4, "header size 80");
     uint8_t *c = malloc(n + 8);
@@ -516,7 +536,7 @@ static void test_insn_rules(void **state)
     size_t n;
     dvm_program *p = sample_bytes(&b, &n);
     const prog_segment *s = &p->segs[0];
-    size_t o = off_seg(p, 0) + 32;              /* instruction offsets */
+    size_t o = off_seg(p, 0) + SEG_FIXED;       /* instruction offsets */
     patch_refused(b, n, o + 4, 0, 4, "offsets not sorted (0x0 after 0x0)");
     patch_refused(b, n, o + 4, 1, 4, "instruction 1 at 0x1 overlaps the "
                   "previous one");
@@ -684,6 +704,97 @@ static void test_writer_validates(void **state)
     program_free(q);
 }
 
+/* ---- zero tails and version 1 ------------------------------------- */
+
+/* Zero tails cost their 8-byte field, not their bytes. */
+static void test_roundtrip_zero_tail(void **state)
+{
+    (void)state;
+    dvm_program *p = zero_sample();
+    uint8_t *b;
+    size_t n;
+    assert_int_equal(image_serialize(p, &b, &n), DVM_OK);
+    assert_int_equal(rd64(b, off_seg(p, 0) + 32), 1ULL << 30);
+    dvm_free(b);
+    assert_true(check_roundtrip(p) < 512);
+}
+
+/* Converts the version 2 image b[0..n) of p (no zero tails) to version 1:
+ * drops each segment's zero_tail field.  Returns a malloc'd copy. */
+static uint8_t *to_v1(const dvm_program *p, const uint8_t *b, size_t n,
+                      size_t *out_n)
+{
+    uint8_t *c = malloc(n);
+    size_t from = 0, to = 0;
+    assert_non_null(c);
+    for (size_t i = 0; i < p->nsegs; i++) {
+        assert_int_equal(p->segs[i].zero_tail, 0);
+        size_t tail = off_seg(p, i) + 32;          /* the zero_tail field */
+        memcpy(c + to, b + from, tail - from);
+        to += tail - from;
+        from = tail + 8;
+    }
+    memcpy(c + to, b + from, n - from);
+    to += n - from;
+    wr(c, 8, 1, 4);
+    wr(c, 24, to, 8);
+    reseal(c, to);
+    *out_n = to;
+    return c;
+}
+
+/* Version 1 images still load, with the same program and the same rules;
+ * they re-serialise as version 2. */
+static void test_version1_loads(void **state)
+{
+    (void)state;
+    uint8_t *b, *b2;
+    size_t n, n1, n2;
+    dvm_program *p = sample_bytes(&b, &n), *q = NULL;
+    uint8_t *v1 = to_v1(p, b, n, &n1);
+    assert_int_equal(n1, n - 8 * p->nsegs);
+    assert_int_equal(image_parse(v1, n1, &q), DVM_OK);
+    assert_programs_equal(p, q);
+    assert_int_equal(image_serialize(q, &b2, &n2), DVM_OK);
+    assert_int_equal(n2, n);
+    assert_memory_equal(b, b2, n);
+    for (size_t len = 0; len < n1; len++)
+        expect_refused(v1, len, len < 8 ? "bad magic" : "image: ");
+    patch_refused(v1, n1, 72 + 16, 0, 4, "data segment with 4 instructions");
+    patch_refused(v1, n1, 72 + 24, 1ULL << 40, 8, "instruction offsets");
+    patch_refused(v1, n1, 72 + 32 + 4, 1, 4, "overlaps the previous one");
+    free(v1);
+    dvm_free(b);
+    dvm_free(b2);
+    program_free(p);
+    program_free(q);
+}
+
+/* The zero tail field is validated like every other. */
+static void test_zero_tail_rules(void **state)
+{
+    (void)state;
+    uint8_t *b;
+    size_t n;
+    dvm_program *p = zero_sample();
+    assert_int_equal(image_serialize(p, &b, &n), DVM_OK);
+    size_t s0 = off_seg(p, 0), s1 = off_seg(p, 1);
+    patch_refused(b, n, s1 + 32, p->segs[1].size + 1, 8,
+                  "segment 1: zero tail 14 longer than the segment");
+    patch_refused(b, n, s1 + 32, UINT64_MAX, 8, "zero tail");
+    patch_refused(b, n, s1 + 32, 0, 8, "image: segment 1: ");
+    patch_refused(b, n, s0 + 32, (1ULL << 30) + 8, 8, "image: segment 0: ");
+    patch_refused(b, n, s0 + 8, 8, 8, "zero tail 1073741824 longer");
+    dvm_free(b);
+    program_free(p);
+    p = zero_sample();
+    p->segs[0].zero_tail = p->segs[0].size + 1;
+    expect_invalid(p, "segment 0: zero tail");
+    p = zero_sample();
+    p->segs[0].zero_tail = p->segs[0].size - p->segs[0].insn_offs[3];
+    expect_invalid(p, "outside the segment's stored bytes");
+}
+
 /* ---- files ------------------------------------------------------------- */
 
 /* Number of entries in dir other than . and .. */
@@ -790,6 +901,7 @@ static void test_write_seeds(void **state)
     seed_program(dir, "valid-sample.img", sample());
     seed_program(dir, "valid-empty.img", program_new());
     seed_program(dir, "valid-code.img", code_only());
+    seed_program(dir, "valid-zero-tail.img", zero_sample());
     dvm_program *p = sample();
     size_t n;
     add_heap(p, 0x60000000, 0x1000);
@@ -801,10 +913,14 @@ static void test_write_seeds(void **state)
     b[n - 1] ^= 0x40;
     write_seed(dir, "broken-crc.img", b, n);
     b[n - 1] ^= 0x40;
-    wr(b, 8, 2, 4);
+    wr(b, 8, 3, 4);
     write_seed(dir, "broken-version.img", b, n);
-    wr(b, 8, 1, 4);
-    wr(b, off_seg(p, 0) + 32 + 4, 1, 4);         /* overlapping insns */
+    wr(b, 8, 2, 4);
+    size_t n1;
+    uint8_t *v1 = to_v1(p, b, n, &n1);
+    write_seed(dir, "valid-v1.img", v1, n1);
+    free(v1);
+    wr(b, off_seg(p, 0) + SEG_FIXED + 4, 1, 4);  /* overlapping insns */
     reseal(b, n);
     write_seed(dir, "broken-insn.img", b, n);
     dvm_free(b);
@@ -816,6 +932,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_roundtrip_code_only),
+        cmocka_unit_test(test_roundtrip_zero_tail),
+        cmocka_unit_test(test_version1_loads),
+        cmocka_unit_test(test_zero_tail_rules),
         cmocka_unit_test(test_empty_program),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_header_layout),

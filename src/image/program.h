@@ -7,7 +7,11 @@
  *
  * Segments are contiguous runs of initialised bytes.  Each section (.text,
  * .data) is one or more segments: the assembler starts a new segment at every
- * `.org` that moves forward, so zero gaps are never stored.  Segments are kept
+ * `.org` that moves forward, so zero gaps are never stored.  A segment may
+ * end in a zero tail: bytes [size - zero_tail, size) are zero and not held
+ * in `bytes` (DISA 1.1: a `.zero` costs nothing; SR bytes no image byte
+ * initialises read as zero, so the tail is never written to the SR either;
+ * for a code segment it still counts as read only).  Segments are kept
  * sorted by address and never overlap.  A code segment (from .text) is read
  * only and carries the offsets of the instructions it holds; everything else
  * in it is data.  A data segment (from .data) is ordinary writable memory.
@@ -27,7 +31,8 @@ typedef struct prog_segment {
     uint64_t addr;        /* load address, in the SR */
     uint64_t size;        /* bytes */
     uint32_t flags;       /* PROG_SEG_CODE or 0 */
-    uint8_t *bytes;       /* size bytes, owned */
+    uint64_t zero_tail;   /* trailing zero bytes not held in bytes */
+    uint8_t *bytes;       /* size - zero_tail bytes, owned (NULL if none) */
     uint32_t *insn_offs;  /* sorted offsets of instruction starts, owned */
     uint64_t ninsns;
 } prog_segment;
@@ -54,6 +59,12 @@ typedef struct dvm_program {
     prog_range *heap;     size_t nheap;   /* 0: the whole SR */
     uint64_t entry;
 } dvm_program;
+
+/* Bytes of s held in s->bytes (the rest, its zero tail, reads as zero). */
+static inline uint64_t prog_seg_stored(const prog_segment *s)
+{
+    return s->size - s->zero_tail;
+}
 
 /* Allocates an empty program; returns NULL on ENOMEM. */
 dvm_program *program_new(void);

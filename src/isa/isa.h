@@ -57,6 +57,8 @@ enum isa_mode {
 #define DISA_ADDR_LIMIT     (1ULL << DISA_ADDR_BITS)
 #define DISA_RB             0x40000000ULL
 #define DISA_TEXT_BASE      0x40000000ULL
+#define DISA_STACK_BASE     0x3E0000000000ULL   /* (1.1) the stack area */
+#define DISA_STACK_ORDER    28                  /* it holds 2^28 pages */
 #define DISA_INPUT_BASE     0x3F0000000000ULL
 #define DISA_SYSPAGE        0x3FFFFFFFF000ULL
 /* The highest address of an input channel: its window, from ADDR + 8 up to

@@ -34,9 +34,34 @@ static int ranges_in_sr(const dvm_range *r, uint32_t n)
     return 1;
 }
 
+unsigned runner_stack_order(uint64_t ss)
+{
+    unsigned k = 0;
+    while (k < DISA_STACK_ORDER && (DISA_PAGE << k) < ss)
+        k++;
+    return k;
+}
+
+/* 1 when d's chosen stack is whole pages in its aligned block of the
+ * stack area. */
+static int chosen_ok(const runner_desc *d)
+{
+    const uint64_t area = DISA_PAGE << DISA_STACK_ORDER;
+    if (d->ss % DISA_PAGE || d->ss > area || d->sb < DISA_STACK_BASE ||
+        d->sb - DISA_STACK_BASE >= area)
+        return 0;
+    uint64_t block = DISA_PAGE << runner_stack_order(d->ss);
+    return (d->sb - DISA_STACK_BASE) % block == 0 &&
+           d->sb - DISA_STACK_BASE <= area - block;
+}
+
 int runner_desc_valid(const runner_desc *d)
 {
     if (d->sb < DISA_RB || d->ss == 0 || d->ss > DISA_ADDR_LIMIT - d->sb)
+        return 0;
+    if (d->flags & ~(uint32_t)RUNNER_STACK_CHOSEN)
+        return 0;
+    if ((d->flags & RUNNER_STACK_CHOSEN) && !chosen_ok(d))
         return 0;
     if (d->nheap > RUNNER_MAX_RANGES || d->nwatch > RUNNER_MAX_RANGES)
         return 0;

@@ -12,6 +12,11 @@
  * A descriptor owns its two range arrays.  Ranges are half-open [lo, hi).
  * runner_desc_valid states the DISA 5.1 rules every descriptor that comes
  * from outside a process (a message) must satisfy before it is trusted.
+ *
+ * DISA 1.1: a stack the DVM chose (the descriptor in memory said sb = 0)
+ * is flagged RUNNER_STACK_CHOSEN: it is a block of the stack area that the
+ * DVM takes back when the runner is done with it.  Its size is a whole
+ * number of pages; the block holding it has 2^runner_stack_order(ss) pages.
  */
 #ifndef DVM_RUNNER_H
 #define DVM_RUNNER_H
@@ -25,8 +30,12 @@ typedef struct dvm_range {
     uint64_t lo, hi;            /* [lo, hi) */
 } dvm_range;
 
+/* runner_desc.flags */
+enum { RUNNER_STACK_CHOSEN = 1 };       /* sb chosen by the DVM (1.1) */
+
 typedef struct runner_desc {
     uint64_t sb, ss, fi;        /* stack base, stack size, entry */
+    uint32_t flags;             /* RUNNER_* */
     uint32_t nheap, nwatch;
     dvm_range *heap;            /* owned */
     dvm_range *watch;           /* owned; nwatch > 0 makes it a watcher */
@@ -42,7 +51,8 @@ typedef struct runner_desc {
     X(DESCRIPTOR, "bad runner descriptor")                            \
     X(WRITABLE,   "memory fault: write outside the writable set")     \
     X(READONLY,   "memory fault: write to read-only memory")          \
-    X(NOMEM,      "out of memory creating a runner")
+    X(NOMEM,      "out of memory creating a runner")                  \
+    X(NOSTACK,    "no free range of that size in the stack area")
 
 enum vm_fault {
 #define VM_FAULT_ENUM(name, text) VM_FAULT_##name,
@@ -50,6 +60,10 @@ enum vm_fault {
 #undef VM_FAULT_ENUM
     VM_FAULT_COUNT
 };
+
+/* The order (log2 of its pages) of the stack-area block that holds a
+ * chosen stack of ss bytes (> 0). */
+unsigned runner_stack_order(uint64_t ss);
 
 /* Frees d's ranges and zeroes it (a NULL-safe reset). */
 void runner_desc_free(runner_desc *d);
@@ -59,7 +73,8 @@ void runner_desc_free(runner_desc *d);
 runner_desc runner_desc_take(runner_desc *d);
 
 /* Returns 1 when d obeys DISA.md 5.1: its stack and every range lie wholly
- * in the SR with length > 0, counts <= RUNNER_MAX_RANGES. */
+ * in the SR with length > 0, counts <= RUNNER_MAX_RANGES; a chosen stack
+ * is whole pages inside the stack area, aligned to its block. */
 int runner_desc_valid(const runner_desc *d);
 
 #endif

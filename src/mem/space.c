@@ -170,9 +170,13 @@ static void index_merge(uint64_t *a, size_t *n, const uint64_t *src, size_t k)
     *n += k;
 }
 
-/* Grows the index so that k more pages fit without allocating. */
+/* Grows the index so that k more pages fit without allocating.  Nothing
+ * to grow for k = 0 (dvm_grow would hand back the NULL of a never
+ * allocated index, which is not a failure). */
 static dvm_status index_reserve(mem_space *s, size_t k)
 {
+    if (k == 0)
+        return DVM_OK;
     uint64_t *r = dvm_grow(s->recent, &s->cap_recent, s->nrecent + k,
                            sizeof *r);
     if (!r)

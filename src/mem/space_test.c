@@ -107,6 +107,17 @@ static void test_versions_and_snapshots(void **state)
     assert_int_equal(store_in_use(f->store), 3);
 }
 
+/* A commit without page changes (an empty runner) is an epoch like any
+ * other, also as the very first commit of a space (no page index yet). */
+static void test_empty_commit_first(void **state)
+{
+    fixture *f = *state;
+    uint64_t e;
+    assert_int_equal(space_install(f->space, 0, NULL, 0, &e), DVM_OK);
+    assert_int_equal(e, 1);
+    assert_int_equal(space_epoch(f->space), 1);
+}
+
 static void test_byte_conflicts(void **state)
 {
     fixture *f = *state;
@@ -627,6 +638,8 @@ int main(int argc, char **argv)
         return enomem_scenario();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_versions_and_snapshots, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_empty_commit_first, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_byte_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_adopt_and_merge, setup, teardown),

@@ -18,6 +18,7 @@
 
 #include "isa/isa.h"
 #include "mem/window.h"
+#include "util/sanitize.h"
 
 /* The resolver runs on the window's handler thread while the test thread
  * sleeps in a page fault: the kernel orders the two, but ThreadSanitizer
@@ -45,14 +46,7 @@ static int resolve(void *arg, uint64_t page, uint8_t *buf)
 /* ThreadSanitizer's address space layout has no room for 2^46 bytes: under
  * it the window is 256 GiB (the handler thread, the part TSan is here for,
  * is the same) and the tests of addresses above that are skipped. */
-#if defined(__SANITIZE_THREAD__)
-#define TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TEST_TSAN 1
-#endif
-#endif
-#ifdef TEST_TSAN
+#ifdef DVM_TSAN
 #define TEST_WINDOW (1ULL << 38)
 #else
 #define TEST_WINDOW (1ULL << 46)

@@ -290,6 +290,7 @@ static void encode_kid(msg_buf *b, const runner_desc *k)
     mb_u64(b, k->sb);
     mb_u64(b, k->ss);
     mb_u64(b, k->fi);
+    mb_u64(b, k->flags);
     encode_ranges(b, k->heap, k->nheap);
     encode_ranges(b, k->watch, k->nwatch);
 }
@@ -377,6 +378,10 @@ static dvm_status decode_kid(msg_reader *rd, runner_desc *k)
     k->sb = mr_u64(rd);
     k->ss = mr_u64(rd);
     k->fi = mr_u64(rd);
+    uint64_t flags = mr_u64(rd);
+    if (flags > UINT32_MAX)
+        return status_set(DVM_EPROTO, "result: bad child flags");
+    k->flags = (uint32_t)flags;
     dvm_status st = decode_ranges(rd, RUNNER_MAX_RANGES, &k->heap, &k->nheap);
     if (!st)
         st = decode_ranges(rd, RUNNER_MAX_RANGES, &k->watch, &k->nwatch);
@@ -417,7 +422,7 @@ static dvm_status decode_result_body(msg_reader *rd, msg_result *r)
         if (st)
             return st;
     }
-    n = mr_count(rd, 40);
+    n = mr_count(rd, 48);
     if (rd->err || n > UINT32_MAX)
         return status_set(DVM_EPROTO, "result: bad child count");
     if (n && !(r->kids = dvm_calloc(n, sizeof *r->kids)))
@@ -526,6 +531,70 @@ dvm_status msg_decode_frames(const uint8_t *p, size_t len, uint32_t **ids,
         v[i] = (uint32_t)f;
     }
     *ids = v;
+    *n = (size_t)cnt;
+    return DVM_OK;
+}
+
+/* ---- stacks (DISA 1.1) ------------------------------------------------------ */
+
+void msg_encode_stack_req(msg_buf *b, unsigned order, size_t count)
+{
+    const uint64_t v[2] = { order, count };
+    msg_encode_u64s(b, MSG_STACK_REQ, v, 2);
+}
+
+dvm_status msg_decode_stack_req(const uint8_t *p, size_t len,
+                                unsigned *order, size_t *count)
+{
+    uint64_t v[2];
+    if (msg_decode_u64s(p, len, v, 2) || v[0] > DISA_STACK_ORDER ||
+        v[1] == 0 || v[1] > MSG_STACKS_MAX)
+        return status_set(DVM_EPROTO, "stack request: bad order or count");
+    *order = (unsigned)v[0];
+    *count = (size_t)v[1];
+    return DVM_OK;
+}
+
+void msg_encode_stacks(msg_buf *b, unsigned order, const uint64_t *base,
+                       size_t n)
+{
+    assert(n <= MSG_STACKS_MAX);
+    size_t start = mb_begin(b, MSG_STACKS);
+    mb_u64(b, order);
+    mb_u64(b, n);
+    for (size_t i = 0; i < n; i++)
+        mb_u64(b, base[i]);
+    mb_end(b, start);
+}
+
+/* 1 when base starts a block of 2^order pages of the stack area. */
+static int stack_block_ok(uint64_t base, unsigned order)
+{
+    const uint64_t area = DISA_PAGE << DISA_STACK_ORDER;
+    uint64_t size = DISA_PAGE << order;
+    return base >= DISA_STACK_BASE && base - DISA_STACK_BASE < area &&
+           (base - DISA_STACK_BASE) % size == 0 &&
+           base - DISA_STACK_BASE <= area - size;
+}
+
+dvm_status msg_decode_stacks(const uint8_t *p, size_t len, unsigned *order,
+                             uint64_t *base, size_t *n)
+{
+    msg_reader rd;
+    mr_init(&rd, p, len);
+    uint64_t o = mr_u64(&rd), cnt = mr_count(&rd, 8);
+    if (rd.err || o > DISA_STACK_ORDER || cnt > MSG_STACKS_MAX ||
+        rd.pos + cnt * 8 != len)
+        return status_set(DVM_EPROTO, "stacks: bad order or count");
+    uint64_t v[MSG_STACKS_MAX];
+    for (uint64_t i = 0; i < cnt; i++) {
+        v[i] = mr_u64(&rd);
+        if (!stack_block_ok(v[i], (unsigned)o))
+            return status_set(DVM_EPROTO, "stacks: 0x%llx is not a block "
+                              "of the stack area", (unsigned long long)v[i]);
+    }
+    memcpy(base, v, cnt * sizeof *v);
+    *order = (unsigned)o;
     *n = (size_t)cnt;
     return DVM_OK;
 }

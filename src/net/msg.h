@@ -28,6 +28,10 @@
  *   rcomp  -> master  MSG_READY      set up (engine built, window open):
  *                                    the master dispatches only to ready
  *                                    RComps
+ *   rcomp  -> master  MSG_STACK_REQ  "grant me n stacks of 2^order pages"
+ *                                    (DISA 1.1, newr with sb = 0)
+ *   master -> rcomp   MSG_STACKS     the granted stack bases (none: the
+ *                                    stack area has no such range free)
  */
 #ifndef DVM_MSG_H
 #define DVM_MSG_H
@@ -49,6 +53,8 @@ enum msg_type {
     MSG_PAGE_RESP,
     MSG_SHUTDOWN,
     MSG_READY,
+    MSG_STACK_REQ,
+    MSG_STACKS,
     MSG_TYPE_END
 };
 
@@ -177,6 +183,20 @@ dvm_status msg_decode_u64s(const uint8_t *p, size_t len, uint64_t *v, size_t n);
 dvm_status msg_decode_frames(const uint8_t *p, size_t len, uint32_t **ids,
                              size_t *n);
 void msg_encode_frames(msg_buf *b, const uint32_t *ids, size_t n);
+
+/* STACK_REQ: u64 order, u64 count (1..MSG_STACKS_MAX).
+ * STACKS: u64 order, u64 n (0..MSG_STACKS_MAX), n x u64 base: blocks of
+ * 2^order pages of the stack area, each aligned to its size. */
+#define MSG_STACKS_MAX 64
+void msg_encode_stack_req(msg_buf *b, unsigned order, size_t count);
+/* On success *order and *count (validated). */
+dvm_status msg_decode_stack_req(const uint8_t *p, size_t len,
+                                unsigned *order, size_t *count);
+void msg_encode_stacks(msg_buf *b, unsigned order, const uint64_t *base,
+                       size_t n);
+/* On success *order, base[0..*n) (base has room for MSG_STACKS_MAX). */
+dvm_status msg_decode_stacks(const uint8_t *p, size_t len, unsigned *order,
+                             uint64_t *base, size_t *n);
 
 
 #endif

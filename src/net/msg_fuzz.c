@@ -1,13 +1,15 @@
 /*
  * msg_fuzz.c -- libFuzzer target for message decoding.
  *
- * The first byte picks the decoder (DISPATCH, RESULT, FRAMES, u64s); the
- * rest is the payload.  A payload that decodes is re-encoded and decoded
- * again, and both decodings must encode to the same bytes.
+ * The first byte picks the decoder (DISPATCH, RESULT, FRAMES, u64s,
+ * STACK_REQ, STACKS); the rest is the payload.  A payload that decodes is
+ * re-encoded and decoded again, and both decodings must encode to the same
+ * bytes (for the small messages: to the payload itself).
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "isa/isa.h"
 #include "net/msg.h"
 #include "util/alloc.h"
 
@@ -46,13 +48,53 @@ static void roundtrip_result(const msg_result *r)
     mb_free(&b);
 }
 
+/* Aborts unless b's payload is exactly p[0..n). */
+static void same_payload(msg_buf *b, const uint8_t *p, size_t n)
+{
+    if (b->len != MSG_HEADER_SIZE + n ||
+        (n && memcmp(b->p + MSG_HEADER_SIZE, p, n)))
+        abort();
+    mb_free(b);
+}
+
+static void fuzz_stack_req(const uint8_t *p, size_t n)
+{
+    unsigned order;
+    size_t count;
+    if (msg_decode_stack_req(p, n, &order, &count))
+        return;
+    if (order > DISA_STACK_ORDER || count == 0 || count > MSG_STACKS_MAX)
+        abort();
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_stack_req(&b, order, count);
+    same_payload(&b, p, n);
+}
+
+static void fuzz_stacks(const uint8_t *p, size_t n)
+{
+    uint64_t base[MSG_STACKS_MAX];
+    unsigned order;
+    size_t cnt;
+    if (msg_decode_stacks(p, n, &order, base, &cnt))
+        return;
+    for (size_t i = 0; i < cnt; i++)
+        if (base[i] < DISA_STACK_BASE || base[i] >= DISA_INPUT_BASE ||
+            (base[i] - DISA_STACK_BASE) % (DISA_PAGE << order))
+            abort();
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_stacks(&b, order, base, cnt);
+    same_payload(&b, p, n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
     const uint8_t *p = data + 1;
     size_t n = size - 1;
-    switch (data[0] % 4) {
+    switch (data[0] % 6) {
     case 0: {
         msg_dispatch d;
         if (!msg_decode_dispatch(p, n, &d)) {
@@ -76,11 +118,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             dvm_free(ids);
         break;
     }
-    default: {
+    case 3: {
         uint64_t v[2];
         (void)msg_decode_u64s(p, n, v, 2);
         break;
     }
+    case 4:
+        fuzz_stack_req(p, n);
+        break;
+    default:
+        fuzz_stacks(p, n);
+        break;
     }
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "net/conn.h"
+#include "isa/isa.h"
 #include "net/msg.h"
 #include "util/alloc.h"
 
@@ -169,6 +170,26 @@ static void test_result_validation(void **state)
     r.exit = 7;                             /* unknown exit kind */
     expect_bad_result(&r);
     r = sample_result(runs, &kid, &ch, &o);
+    kid.flags = 2;                          /* unknown child flag */
+    expect_bad_result(&r);
+    r = sample_result(runs, &kid, &ch, &o);
+    kid.flags = RUNNER_STACK_CHOSEN;        /* chosen, not in the area */
+    expect_bad_result(&r);
+    r = sample_result(runs, &kid, &ch, &o);
+    kid.flags = RUNNER_STACK_CHOSEN;        /* chosen, not whole pages */
+    kid.sb = DISA_STACK_BASE;
+    expect_bad_result(&r);
+    r = sample_result(runs, &kid, &ch, &o);
+    kid.flags = RUNNER_STACK_CHOSEN;        /* not aligned to its block */
+    kid.sb = DISA_STACK_BASE + 0x1000;
+    kid.ss = 0x2000;
+    expect_bad_result(&r);
+    r = sample_result(runs, &kid, &ch, &o);
+    kid.flags = RUNNER_STACK_CHOSEN;        /* past the end of the area */
+    kid.sb = DISA_INPUT_BASE - 0x1000;
+    kid.ss = 0x2000;
+    expect_bad_result(&r);
+    r = sample_result(runs, &kid, &ch, &o);
     r.fault = VM_FAULT_COUNT;               /* unknown fault */
     expect_bad_result(&r);
 }
@@ -273,6 +294,124 @@ static void test_frames(void **state)
     mb_free(&b);
 }
 
+/* Encodes r and decodes it into *out, which must succeed.  Output bytes
+ * of *out are not valid after (they pointed into the freed payload). */
+static void kids_roundtrip(const msg_result *r, msg_result *out)
+{
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_result(&b, r);
+    assert_int_equal(msg_decode_result(b.p + MSG_HEADER_SIZE,
+                                       b.len - MSG_HEADER_SIZE, out), 0);
+    mb_free(&b);
+}
+
+/* A child whose stack the DVM chose keeps its flag across the wire. */
+static void test_result_chosen_stack(void **state)
+{
+    (void)state;
+    mem_run runs[2];
+    runner_desc kid;
+    mem_change ch;
+    msg_output o;
+    msg_result r = sample_result(runs, &kid, &ch, &o), out;
+    kid.flags = RUNNER_STACK_CHOSEN;
+    kid.sb = DISA_STACK_BASE + 0x4000;
+    kid.ss = 0x3000;                        /* a block of 4 pages */
+    kids_roundtrip(&r, &out);
+    assert_int_equal(out.kids[0].flags, RUNNER_STACK_CHOSEN);
+    assert_true(out.kids[0].sb == DISA_STACK_BASE + 0x4000);
+    assert_int_equal(out.kids[0].ss, 0x3000);
+    msg_result_free(&out);
+}
+
+static void test_stack_req(void **state)
+{
+    (void)state;
+    msg_buf b;
+    mb_init(&b);
+    unsigned order = 99;
+    size_t count = 99;
+    msg_encode_stack_req(&b, 4, 16);
+    assert_int_equal(msg_decode_stack_req(b.p + MSG_HEADER_SIZE,
+                                          b.len - MSG_HEADER_SIZE, &order,
+                                          &count), 0);
+    assert_int_equal(order, 4);
+    assert_int_equal(count, 16);
+    const uint64_t bad[][2] = { { DISA_STACK_ORDER + 1, 1 }, { 0, 0 },
+                                { 0, MSG_STACKS_MAX + 1 }, { ~0ULL, 1 } };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        mb_reset(&b);
+        msg_encode_u64s(&b, MSG_STACK_REQ, bad[i], 2);
+        assert_int_equal(msg_decode_stack_req(b.p + MSG_HEADER_SIZE,
+                                              b.len - MSG_HEADER_SIZE,
+                                              &order, &count), DVM_EPROTO);
+    }
+    assert_int_equal(msg_decode_stack_req(b.p + MSG_HEADER_SIZE, 8, &order,
+                                          &count), DVM_EPROTO);
+    assert_int_equal(order, 4);             /* untouched on failure */
+    mb_free(&b);
+}
+
+/* Decodes STACKS from u64s v[0..n) (as a hostile peer would send them). */
+static dvm_status stacks_of(const uint64_t *v, size_t n, unsigned *order,
+                            uint64_t *base, size_t *cnt)
+{
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_u64s(&b, MSG_STACKS, v, n);
+    dvm_status st = msg_decode_stacks(b.p + MSG_HEADER_SIZE,
+                                      b.len - MSG_HEADER_SIZE, order, base,
+                                      cnt);
+    mb_free(&b);
+    return st;
+}
+
+static void test_stacks(void **state)
+{
+    (void)state;
+    const uint64_t area = DISA_PAGE << DISA_STACK_ORDER;
+    uint64_t base[MSG_STACKS_MAX], in[3] = { DISA_STACK_BASE,
+        DISA_STACK_BASE + 0x40000, DISA_STACK_BASE + area - 0x10000 };
+    unsigned order;
+    size_t n;
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_stacks(&b, 4, in, 3);
+    assert_int_equal(msg_decode_stacks(b.p + MSG_HEADER_SIZE,
+                                       b.len - MSG_HEADER_SIZE, &order, base,
+                                       &n), 0);
+    assert_int_equal(order, 4);
+    assert_int_equal(n, 3);
+    assert_memory_equal(base, in, sizeof in);
+    for (size_t len = 0; len < b.len - MSG_HEADER_SIZE; len++)
+        assert_int_equal(msg_decode_stacks(b.p + MSG_HEADER_SIZE, len, &order,
+                                           base, &n), DVM_EPROTO);
+    mb_reset(&b);
+    msg_encode_stacks(&b, 7, NULL, 0);      /* none: the area is full */
+    assert_int_equal(msg_decode_stacks(b.p + MSG_HEADER_SIZE,
+                                       b.len - MSG_HEADER_SIZE, &order, base,
+                                       &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(order, 7);
+    mb_free(&b);
+    const uint64_t bad[][3] = {
+        { 4, 1, DISA_STACK_BASE + 0x1000 },         /* not aligned */
+        { 4, 1, DISA_STACK_BASE - 0x10000 },        /* below the area */
+        { 4, 1, DISA_STACK_BASE + area },           /* past it */
+        { 4, 1, 0 },
+        { DISA_STACK_ORDER, 1, DISA_STACK_BASE + 0x10000000 },
+        { DISA_STACK_ORDER + 1, 1, DISA_STACK_BASE },
+        { 4, 2, DISA_STACK_BASE },                  /* count too large */
+        { 4, MSG_STACKS_MAX + 1, DISA_STACK_BASE },
+        { 4, ~0ULL, DISA_STACK_BASE } };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(stacks_of(bad[i], 3, &order, base, &n), DVM_EPROTO);
+    const uint64_t whole[3] = { DISA_STACK_ORDER, 1, DISA_STACK_BASE };
+    assert_int_equal(stacks_of(whole, 3, &order, base, &n), 0);
+    assert_int_equal(order, DISA_STACK_ORDER);
+}
+
 static void test_conn_frames(void **state)
 {
     (void)state;
@@ -333,6 +472,9 @@ int main(void)
         cmocka_unit_test(test_result_dense_is_compact),
         cmocka_unit_test(test_result_dense_validation),
         cmocka_unit_test(test_frames),
+        cmocka_unit_test(test_result_chosen_stack),
+        cmocka_unit_test(test_stack_req),
+        cmocka_unit_test(test_stacks),
         cmocka_unit_test(test_conn_frames),
         cmocka_unit_test(test_conn_bad_header),
     };

@@ -250,7 +250,7 @@ static dvm_status ensure_frames(rcomp *rc, size_t need)
         msg_encode_u64s(&rc->obuf, MSG_FRAME_REQ, &ask, 1);
         dvm_status st = rc_flush(rc);     /* results before it, in order */
         if (!st)
-            st = rc_wait_frames(rc);
+            st = rc_wait_reply(rc, MSG_FRAMES);
         if (st)
             return st;
     }
@@ -271,7 +271,9 @@ static dvm_status write_frames(rcomp *rc, msg_result *res)
         return st;
     for (size_t i = 0; i < rc->npend; i++) {
         const rc_pending *p = &rc->pend[i];
+        assert(rc->npool > 0 && p->page >= DISA_RB / DISA_PAGE);
         uint32_t f = rc->pool[--rc->npool];
+        assert(f && f < rc->nframes && f != p->base);
         uint8_t *dst = store_frame(rc->store, f);
         if (p->base)
             memcpy(dst, store_frame(rc->store, p->base), DISA_PAGE);
@@ -282,6 +284,7 @@ static dvm_status write_frames(rcomp *rc, msg_result *res)
         assert(diff_valid(d));
         rc->chg[i] = space_change(p->page, f, d);
     }
+    assert(rc->npend <= UINT32_MAX);
     res->changes = rc->chg;
     res->nchanges = (uint32_t)rc->npend;
     return DVM_OK;
@@ -289,6 +292,7 @@ static dvm_status write_frames(rcomp *rc, msg_result *res)
 
 dvm_status rc_commit(rcomp *rc, const msg_runner *mr, msg_result *res)
 {
+    assert(mr == rc->cur && res->rid == mr->rid && res->snap == mr->snap);
     size_t niv = 2 * (size_t)mr->d.nheap + rc->vr.nkids + 1;
     if (niv > rc->capiv) {
         void *iv = dvm_grow(rc->iv, &rc->capiv, niv, sizeof(ivl));

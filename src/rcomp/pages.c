@@ -41,6 +41,7 @@ static size_t bm_home(const rc_basemap *m, uint64_t page)
 /* Slot of page, or the empty slot where it would go. */
 static size_t bm_find(const rc_basemap *m, uint64_t page)
 {
+    assert(m->cap && (m->cap & (m->cap - 1)) == 0 && m->n * 2 <= m->cap);
     size_t i = bm_home(m, page);
     while (m->slot[i].gen == m->gen && m->slot[i].page != page)
         i = (i + 1) & (m->cap - 1);

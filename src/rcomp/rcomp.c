@@ -11,6 +11,8 @@
  *   FRAMES     frames granted into the local pool (commit.c asks for them
  *              with FRAME_REQ and waits; DISPATCH arriving meanwhile is
  *              queued, never lost or reordered)
+ *   STACKS     stack blocks granted into the local pools (stacks.c asks
+ *              with STACK_REQ from inside a newr, and waits the same way)
  *   SHUTDOWN   or end of stream: exit 0
  *
  * Anything else is a protocol error: exit 3 with a message.  Every message
@@ -153,6 +155,7 @@ static dvm_status open_window(rcomp *rc)
         status_clear();
     window_set_input_cap(rc->win, RC_INPUT_CAP_PAGES);
     vm_runner_init(&rc->vr, window_base(rc->win), rc->code);
+    rc_stacks_init(rc);
     return DVM_OK;
 }
 
@@ -200,6 +203,7 @@ static void teardown(rcomp *rc)
         msg_dispatch_free(&rc->fifo[i]);
     dvm_free(rc->fifo);
     dvm_free(rc->pool);
+    rc_stacks_free(rc);
     dvm_free(rc->pend);
     dvm_free(rc->runs);
     dvm_free(rc->bits);
@@ -229,6 +233,7 @@ static void teardown(rcomp *rc)
 
 dvm_status rc_queue_dispatch(rcomp *rc, const uint8_t *p, size_t len)
 {
+    assert(rc->fifo_head <= rc->nfifo && rc->nfifo <= rc->capfifo);
     if (rc->fifo_head == rc->nfifo)
         rc->fifo_head = rc->nfifo = 0;
     if (rc->nfifo == rc->capfifo) {
@@ -266,6 +271,7 @@ static dvm_status add_frames(rcomp *rc, const uint8_t *p, size_t len)
         else
             pool[rc->npool++] = ids[i];
     }
+    assert(rc->npool <= rc->cappool || st);
     if (pool)
         rc->pool = pool;
     dvm_free(ids);
@@ -281,6 +287,8 @@ static dvm_status on_ctl(rcomp *rc, uint32_t type, const uint8_t *p,
         return rc_queue_dispatch(rc, p, len);
     case MSG_FRAMES:
         return add_frames(rc, p, len);
+    case MSG_STACKS:
+        return rc_stacks_add(rc, p, len);
     case MSG_SHUTDOWN:
         return DVM_ECLOSED;
     default:
@@ -288,7 +296,7 @@ static dvm_status on_ctl(rcomp *rc, uint32_t type, const uint8_t *p,
     }
 }
 
-dvm_status rc_wait_frames(rcomp *rc)
+dvm_status rc_wait_reply(rcomp *rc, uint32_t want)
 {
     for (;;) {
         uint32_t type;
@@ -297,7 +305,7 @@ dvm_status rc_wait_frames(rcomp *rc)
         dvm_status st = conn_recv(&rc->ctl, &type, &p, &len);
         if (!st)
             st = on_ctl(rc, type, p, len);
-        if (st || type == MSG_FRAMES)
+        if (st || type == want)
             return st;
     }
 }
@@ -306,6 +314,7 @@ dvm_status rc_flush(rcomp *rc)
 {
     if (rc->obuf.oom)
         return status_set(DVM_ENOMEM, "control message too large");
+    assert(rc->obuf.len > 0 || rc->nunsent == 0);
     dvm_status st = rc->obuf.len ? conn_send(&rc->ctl, &rc->obuf) : DVM_OK;
     mb_reset(&rc->obuf);
     rc->nunsent = 0;
@@ -317,6 +326,7 @@ static const msg_runner *fifo_peek(rcomp *rc)
 {
     while (rc->fifo_head < rc->nfifo) {
         msg_dispatch *d = &rc->fifo[rc->fifo_head];
+        assert(rc->fifo_pos <= d->n);
         if (rc->fifo_pos < d->n)
             return &d->r[rc->fifo_pos];
         msg_dispatch_free(d);

@@ -6,6 +6,7 @@
  *   commit.c  the commit: diffs clipped to the committable bytes, frames
  *   pages.c   the window's resolver (handler thread) and the base map
  *   io.c      input channel files and output channel windows
+ *   stacks.c  stacks chosen by the DVM: the granted blocks, newr's source
  *
  * Two threads: the engine thread runs everything but the resolver; the
  * window's handler thread runs the resolver and owns the page socket.  They
@@ -19,6 +20,7 @@
 #include <stdint.h>
 
 #include "exec/jit.h"
+#include "isa/isa.h"
 #include "exec/vm.h"
 #include "image/program.h"
 #include "mem/diff.h"
@@ -31,6 +33,8 @@
 #define RC_EXIT_PROTO 3         /* exit status of a protocol error */
 #define RC_EXIT_SETUP 2         /* bad options or unusable inputs */
 #define RC_FRAME_BATCH 256      /* frames asked for at least at a time */
+#define RC_STACK_BATCH_BYTES (1u << 20) /* stack blocks asked for at a
+                                   time: about this many bytes, >= 1 */
 #define RC_FLUSH_RESULTS 32     /* RESULTs held back at most */
 #define RC_FLUSH_BYTES 65536    /* bytes of them held back at most */
 #define RC_FLUSH_NS 50000       /* and for at most this long (then the next
@@ -79,6 +83,11 @@ typedef struct rc_pending {     /* a touched page with committable changes */
                                    its first word in bits[] */
 } rc_pending;
 
+typedef struct rc_stack_pool {  /* granted stack blocks of one order */
+    uint64_t *base;
+    size_t n, cap;
+} rc_stack_pool;
+
 typedef struct rcomp {
     int index;
     const char *engine;
@@ -118,6 +127,8 @@ typedef struct rcomp {
     void *iv;        size_t capiv;      /* commit.c's interval buffer */
     mem_change *chg; size_t capchg;
     msg_output *outs;
+    rc_stack_pool stacks[DISA_STACK_ORDER + 1];
+    dvm_status stack_err;       /* asking the master for stacks failed */
     msg_buf obuf;               /* outgoing control frames, not yet sent */
     size_t nunsent;             /* RESULTs in obuf */
     uint64_t unsent_since;      /* t_end_ns of the oldest of them */
@@ -127,10 +138,11 @@ typedef struct rcomp {
 /* rcomp.c */
 /* Sends the control frames gathered in obuf. */
 dvm_status rc_flush(rcomp *rc);
-/* Receives control messages until a FRAMES grant arrives, queueing any
- * DISPATCH.  Returns DVM_OK, DVM_ECLOSED (shutdown or end of stream) or
- * DVM_EPROTO with a message. */
-dvm_status rc_wait_frames(rcomp *rc);
+/* Receives control messages until one of the given type (MSG_FRAMES or
+ * MSG_STACKS: a grant) arrives and is handled, queueing any DISPATCH.
+ * Returns DVM_OK, DVM_ECLOSED (shutdown or end of stream) or DVM_EPROTO
+ * with a message. */
+dvm_status rc_wait_reply(rcomp *rc, uint32_t type);
 /* Decodes and queues a DISPATCH payload. */
 dvm_status rc_queue_dispatch(rcomp *rc, const uint8_t *p, size_t len);
 
@@ -143,6 +155,13 @@ dvm_status rc_run(rcomp *rc, const msg_runner *mr);
 /* Builds res's changes from the touched SR pages, clipped to what the
  * runner may commit; takes frames (asking the master when needed). */
 dvm_status rc_commit(rcomp *rc, const msg_runner *mr, msg_result *res);
+
+/* stacks.c */
+/* Makes rc->vr take chosen stacks from rc's pools. */
+void rc_stacks_init(rcomp *rc);
+void rc_stacks_free(rcomp *rc);
+/* Adds a STACKS grant to its pool. */
+dvm_status rc_stacks_add(rcomp *rc, const uint8_t *p, size_t len);
 
 /* pages.c */
 dvm_status rc_basemap_init(rc_basemap *m);

@@ -181,7 +181,7 @@ static dvm_status finish_commit(rcomp *rc, const msg_runner *mr,
     dvm_status st = rc_commit(rc, mr, res);
     if (st)
         return st;
-    res->exit = MSG_EXIT_COMMIT;
+    res->exit = MSG_EXIT_COMMIT;     /* the children's stacks go with them */
     res->kids = rc->vr.kids;
     res->nkids = (uint32_t)rc->vr.nkids;
     return DVM_OK;
@@ -212,6 +212,8 @@ dvm_status rc_run(rcomp *rc, const msg_runner *mr)
     int ex = start_and_run(rc, mr);
     if (ex < 0)
         return ex;
+    if (rc->stack_err)          /* the master is gone or spoke nonsense */
+        return rc->stack_err;
     dvm_status st = window_failed(rc->win);
     if (st)     /* a page could not be had: the runner saw wrong bytes */
         return status_set(st, "a page could not be fetched (%s)",
@@ -224,6 +226,8 @@ dvm_status rc_run(rcomp *rc, const msg_runner *mr)
         set_fault(&res, rc->vr.fault, rc->vr.fault_pc, rc->vr.fault_addr);
     if (st)
         return st;
+    if (res.exit != MSG_EXIT_COMMIT)    /* its children will never exist */
+        vm_runner_release_stacks(&rc->vr);
     pthread_mutex_lock(&rc->mu);
     res.pages_faulted = rc->faulted;
     rc->cur = NULL;             /* mr does not outlive this call */

@@ -211,6 +211,7 @@ static dvm_status emit_output(commit_point *cp, const msg_result *res)
                               o->chan);
         dvm_status st = io_sink_write(&cp->sinks[o->chan], o->bytes,
                                       (size_t)o->len);
+        observe_output(cp->ob, o->bytes, (size_t)o->len);
         if (st) {
             fprintf(stderr, "dvm: %s\n", status_message());
             return st;
@@ -249,6 +250,29 @@ static dvm_status admit_watcher(commit_point *cp, rcb *r, uint64_t epoch)
     return DVM_OK;
 }
 
+/* Frees the chosen stack of d, if it has one: nobody uses it any more. */
+static void free_stack(commit_point *cp, const runner_desc *d)
+{
+    if (!(d->flags & RUNNER_STACK_CHOSEN))
+        return;
+    dvm_status st = stacks_free(cp->stacks, d->sb);
+    assert(st == DVM_OK);
+    (void)st;
+}
+
+/* The children of res will never exist: their chosen stacks are free. */
+static void free_kid_stacks(commit_point *cp, const msg_result *res)
+{
+    for (uint32_t i = 0; i < res->nkids; i++)
+        free_stack(cp, &res->kids[i]);
+}
+
+void commit_runner_done(commit_point *cp, rcb *r)
+{
+    free_stack(cp, &r->d);
+    rcb_free(r);
+}
+
 /* Gives every child of the committed result a record (taking its
  * descriptor) and makes it schedulable or watching. */
 static dvm_status admit_children(commit_point *cp, msg_result *res,
@@ -266,7 +290,7 @@ static dvm_status admit_children(commit_point *cp, msg_result *res,
         }
         dvm_status st = admit_watcher(cp, r, epoch);
         if (st) {
-            rcb_free(r);
+            commit_runner_done(cp, r);
             return st;
         }
     }
@@ -301,11 +325,14 @@ static int too_many_children(commit_point *cp, const rcb *r,
  * it, or puts it back in the pool after a conflict. */
 static dvm_status commit_runner(commit_point *cp, rcb *r, msg_result *res)
 {
+    uint64_t tv = observe_clock(cp->ob);
     int conflict = space_validate(cp->space, res->snap, res->changes,
                                   res->nchanges) == DVM_ECONFLICT;
+    observe_validation(cp->ob, tv);
     cp->conflict_rate = cp->conflict_rate * 0.95 + (conflict ? 0.05 : 0.0);
     if (conflict) {
         release_frames(cp, res->changes, res->nchanges);
+        free_kid_stacks(cp, res);
         cp->st->conflicts++;
         cp->st->reexecuted++;
         trace_instant(cp->trace, "conflict", clock_now_ns(), r->rid, r->snap);
@@ -327,7 +354,7 @@ static dvm_status commit_runner(commit_point *cp, rcb *r, msg_result *res)
     }
     if (!st)
         st = admit_children(cp, res, epoch);
-    rcb_free(r);
+    commit_runner_done(cp, r);
     return st;
 }
 
@@ -358,6 +385,7 @@ dvm_status commit_result(commit_point *cp, rcb *r, msg_result *res)
     else
         cp->st->runners_aborted++;
     release_frames(cp, res->changes, res->nchanges);
-    rcb_free(r);
+    free_kid_stacks(cp, res);
+    commit_runner_done(cp, r);
     return DVM_OK;
 }

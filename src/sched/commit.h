@@ -12,8 +12,14 @@
  *
  * The commit point knows nothing of RComps or processes: the caller has
  * already checked that a result is the answer to what it dispatched (run
- * id, snapshot, attempt, frames granted to that RComp), and passes the
- * record and the result in.  What it does not take it never touches.
+ * id, snapshot, attempt, frames and stacks granted to that RComp), and
+ * passes the record and the result in.  What it does not take it never
+ * touches.
+ *
+ * Stacks chosen by the DVM (DISA 1.1) come back to the stack area here:
+ * a runner's when it has finished (committed, aborted, faulted; a watcher
+ * after it ran), its children's when its commit conflicts or it did not
+ * commit.  A conflicting runner keeps its own: it runs again on it.
  */
 #ifndef DVM_SCHED_COMMIT_H
 #define DVM_SCHED_COMMIT_H
@@ -26,7 +32,9 @@
 #include "mem/space.h"
 #include "mem/store.h"
 #include "net/msg.h"
+#include "sched/observe.h"
 #include "sched/rcb.h"
+#include "sched/stacks.h"
 #include "sched/stats.h"
 #include "sched/watch.h"
 
@@ -38,10 +46,12 @@ typedef struct commit_point {
     mem_space *space;
     watch_index *watchers;
     rcb_pool *pool;
+    stacks *stacks;             /* the stack area (DISA 1.1) */
     io_sink *sinks;             /* 0: stdout, k: k-th out channel */
     size_t nsinks;
     io_trace *trace;
     master_stats *st;
+    observer *ob;               /* metrics and events */
     double conflict_rate;       /* moving average over recent results */
     uint64_t max_runners;       /* most waiting runners (master_config) */
 } commit_point;
@@ -59,6 +69,10 @@ dvm_status commit_write(commit_point *cp, uint64_t addr, const void *data,
  * out of memory, an output sink that failed, a result naming an unknown
  * channel). */
 dvm_status commit_result(commit_point *cp, rcb *r, msg_result *res);
+
+/* r has finished for good outside a result (its RComp kept dying under
+ * it): its stack, if the DVM chose it, is free again, and r is freed. */
+void commit_runner_done(commit_point *cp, rcb *r);
 
 /* Snapshots older than this may still be in use: the caller's bound for
  * garbage collection is min(this, its in-flight snapshots). */

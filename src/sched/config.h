@@ -1,6 +1,7 @@
 /*
  * config.h -- what a run of the master is told: the program, the RComps,
- * the engine, the channel bindings, the trace and progress options.
+ * the engine, the channel bindings, the trace and progress options, the
+ * obs hub that --http serves.
  * Filled by the command line (cli), read by the master and its RComp set.
  */
 #ifndef DVM_SCHED_CONFIG_H
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 #include "image/program.h"
+#include "obs/obs.h"
 
 typedef struct master_binding {
     const char *name;           /* channel name */
@@ -30,6 +32,7 @@ typedef struct master_config {
     int heartbeat_s;            /* an RComp with runners in flight that
                                  * shows no sign of life this long is
                                  * replaced; 0: MASTER_HEARTBEAT_S */
+    obs *obs;                   /* metrics and events (borrowed); NULL: none */
 } master_config;
 
 /* The default liveness bound, in seconds. */

@@ -42,8 +42,9 @@
 #define MASTER_STORE_FRAMES (1u << 26)
 /* Most pages prefetched for one runner (the rest fault in lazily). */
 #define MASTER_PREFETCH_MAX 4096
-/* Stack of the first runner, chosen by the DVM (DISA.md 7). */
-#define MASTER_FIRST_SB 0x3E0000000000ULL
+/* Stack of the first runner, chosen by the DVM (DISA.md 7): the first
+ * block of the stack area. */
+#define MASTER_FIRST_SB DISA_STACK_BASE
 #define MASTER_FIRST_SS 0x10000ULL
 
 /* The master owns the memory service (store, space), the watcher index,
@@ -54,9 +55,11 @@ struct master {
     mem_store *store;
     mem_space *space;
     watch_index *watchers;
+    stacks *stacks;             /* the stack area (DISA 1.1) */
     rcb_pool pool;
     commit_point cp;
     rcomp_set rcs;
+    observer ob;
     int epfd;
     int image_fd;
     io_sink *sinks;             /* 0: stdout, k: k-th out channel */
@@ -75,8 +78,9 @@ static dvm_status master_load(master *m)
 {
     const dvm_program *p = m->cfg.prog;
     for (size_t i = 0; i < p->nsegs; i++) {
-        dvm_status st = commit_write(&m->cp, p->segs[i].addr,
-                                     p->segs[i].bytes, p->segs[i].size);
+        uint64_t n = prog_seg_stored(&p->segs[i]);
+        dvm_status st = n ? commit_write(&m->cp, p->segs[i].addr,
+                                         p->segs[i].bytes, n) : DVM_OK;
         if (st)
             return st;
     }
@@ -118,8 +122,14 @@ static dvm_status first_runner(master *m)
     rcb *r = rcb_new(&m->pool);
     if (!r)
         return status_set(DVM_ENOMEM, "out of memory");
-    r->d.sb = MASTER_FIRST_SB;
+    if (stacks_alloc(m->stacks, runner_stack_order(MASTER_FIRST_SS),
+                     STACKS_RUNNER, &r->d.sb)) {
+        rcb_free(r);
+        return DVM_ENOMEM;      /* a fresh area: only memory can fail */
+    }
+    assert(r->d.sb == MASTER_FIRST_SB);
     r->d.ss = MASTER_FIRST_SS;
+    r->d.flags = RUNNER_STACK_CHOSEN;
     r->d.fi = p->entry;
     r->d.nheap = p->nheap ? (uint32_t)p->nheap : 1;
     r->d.heap = dvm_calloc(r->d.nheap, sizeof *r->d.heap);
@@ -243,6 +253,7 @@ static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
         rcb_ring_push(&s->inflight, r);
         st = describe_runner(m, r, &d[k++]);
     }
+    observe_dispatch(&m->ob, s->index, &s->inflight, k);
     if (!st) {
         msg_dispatch md = { k, d };
         mb_reset(&m->rcs.out);
@@ -320,6 +331,40 @@ static void progress_tick(master *m, int final)
     m->last_progress_commits = m->st.commits;
 }
 
+/* ---- metrics: the master's levels -------------------------------------- */
+
+/* Publishes what the master holds (queues, watchers, memory, RComps) and
+ * the counters it keeps anyway, when observe_due says so. */
+static void observe_levels(master *m, int final)
+{
+    if (!observe_due(&m->ob, final))
+        return;
+    space_stats ss;
+    space_get_stats(m->space, &ss);
+    obs_levels l = {
+        .runners_created = m->pool.next_rid - 1,
+        .runners_reexecuted = m->st.reexecuted + m->st.rerun_lost,
+        .runners_lost = m->st.rerun_lost, .commits = m->st.commits,
+        .watchers_created = m->st.watchers_created,
+        .watchers_woken = m->st.watchers_woken,
+        .watchers_waiting = watch_count(m->watchers),
+        .runners_queued = m->pool.ready.n + m->pool.exclusive.n,
+        .pages_cached = ss.versions, .pages_homed = ss.pages,
+        .pages_prefetched = m->st.pages_prefetched,
+        .frames_used = store_in_use(m->store),
+        .frames_total = store_max_frames(m->store),
+        .rcomps_replaced = m->st.rcomps_replaced,
+    };
+    for (int i = 0; i < m->rcs.nrc; i++) {
+        const rcomp_slot *s = &m->rcs.rc[i];
+        l.runners_running += s->inflight.n;
+        l.rcomps_live += s->pid > 0;
+        obs_rcomp_set(m->ob.o, m->ob.node, (uint32_t)i, s->pid,
+                      (uint32_t)s->inflight.n);
+    }
+    obs_levels_set(m->ob.o, m->ob.node, &l, clock_now_ns());
+}
+
 /* ---- the loop ---------------------------------------------------------------- */
 
 static int quiescent(const master *m)
@@ -342,7 +387,7 @@ dvm_status master_run(master *m)
             break;
         /* While RComps start or run runners, wake now and then to check
          * that they are alive. */
-        int wait_ms = m->cfg.progress ? 250
+        int wait_ms = m->cfg.progress || m->cfg.obs ? 250
                       : rcomps_busy(&m->rcs) ? 500 : -1;
         int n = epoll_wait(m->epfd, ev, 64, wait_ms);
         if (n < 0 && errno != EINTR)
@@ -356,15 +401,23 @@ dvm_status master_run(master *m)
             m->last_gc_commits = m->st.commits;
         }
         progress_tick(m, 0);
+        observe_levels(m, 0);
     }
     progress_tick(m, 1);
     assert(watch_count(m->watchers) == m->pool.nwatching);
     m->st.watchers_dropped = watch_count(m->watchers);
+    for (rcb *w = m->pool.watching; w; w = w->wnext)
+        if (w->d.flags & RUNNER_STACK_CHOSEN) {     /* dropped: done */
+            stacks_free(m->stacks, w->d.sb);
+            w->d.flags &= ~(uint32_t)RUNNER_STACK_CHOSEN;
+        }
+    m->st.stack_bytes_held = stacks_owner_bytes(m->stacks, STACKS_RUNNER);
     m->st.ns_run = clock_now_ns() - t_start;
     space_gc(m->space, space_epoch(m->space));
     space_stats ss;
     space_get_stats(m->space, &ss);
     m->st.versions_freed = ss.freed;
+    observe_levels(m, 1);
     /* The trace is complete: a failure to write it fails the run. */
     dvm_status tst = trace_close(&m->trace);
     return st ? st : tst;
@@ -381,9 +434,12 @@ static dvm_status master_setup(master *m)
         st = watch_index_create(&m->watchers);
     if (st)
         return st;
+    if ((st = stacks_create(DISA_STACK_BASE, DISA_STACK_ORDER, &m->stacks)))
+        return st;
     m->cp = (commit_point){ .store = m->store, .space = m->space,
                             .watchers = m->watchers, .pool = &m->pool,
-                            .trace = &m->trace, .st = &m->st,
+                            .stacks = m->stacks, .trace = &m->trace,
+                            .st = &m->st, .ob = &m->ob,
                             .max_runners = m->cfg.max_runners
                                 ? m->cfg.max_runners : MASTER_MAX_RUNNERS };
     m->rcs.frame_owner = mmap(NULL, (size_t)MASTER_STORE_FRAMES * 2,
@@ -401,7 +457,8 @@ static dvm_status master_setup(master *m)
         return st;
     trace_thread_name(&m->trace, 0, "master");
     if ((st = open_sinks(m)) || (st = master_load(m)) ||
-        (st = master_image_fd(m)) || (st = first_runner(m)))
+        (st = master_image_fd(m)) || (st = first_runner(m)) ||
+        (st = observe_setup(&m->ob, m->cfg.obs, m->rcs.nrc)))
         return st;
     m->rcs.epfd = m->epfd;
     m->rcs.image_fd = m->image_fd;
@@ -470,7 +527,9 @@ void master_print_stats(const master *m)
             "  commits %" PRIu64 ", conflicts %" PRIu64 "\n"
             "  pages: prefetched %" PRIu64 ", fetched on touch %" PRIu64
             ", written %" PRIu64 ", versions freed %" PRIu64 "\n"
-            "  rcomps replaced %" PRIu64 ", system page signals %" PRIu64 "\n"
+            "  rcomps replaced %" PRIu64 ", system page signals %" PRIu64
+            ", stacks granted %" PRIu64 ", stack bytes held at the end %"
+            PRIu64 "\n"
             "  time: setup %.3f ms, run %.3f ms (dispatch %.3f ms, commit "
             "%.3f ms)\n",
             m->cfg.nrcomps, m->cfg.engine, s->runners_run, s->runners_committed,
@@ -478,7 +537,9 @@ void master_print_stats(const master *m)
             s->rerun_lost, s->exclusive_runs, s->watchers_created,
             s->watchers_woken, s->watchers_dropped, s->commits, s->conflicts,
             s->pages_prefetched, s->pages_faulted, s->pages_written,
-            s->versions_freed, s->rcomps_replaced, s->signals, s->ns_setup / 1e6,
+            s->versions_freed, s->rcomps_replaced, s->signals, s->stacks_granted,
+            s->stack_bytes_held,
+            s->ns_setup / 1e6,
             s->ns_run / 1e6, s->ns_dispatch / 1e6, s->ns_commit / 1e6);
 }
 
@@ -505,6 +566,7 @@ void master_destroy(master *m)
         fprintf(stderr, "dvm: %s\n", status_message());
     rcb_pool_destroy(&m->pool);
     watch_index_destroy(m->watchers);
+    stacks_destroy(m->stacks);
     if (m->space)
         space_destroy(m->space);
     if (m->store)

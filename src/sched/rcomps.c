@@ -15,6 +15,15 @@
  * frames granted to it and not used by a processed commit return to the
  * store; a new RComp takes the slot.
  *
+ * Stacks chosen by the DVM (DISA 1.1) are granted like frames: an RComp
+ * asks for a few blocks of one size at a time (MSG_STACK_REQ) and keeps
+ * them, so that `newr` with sb = 0 seldom waits for the master.  A granted
+ * block carries the RComp's owner tag in the stack allocator; a result
+ * whose children use a chosen stack must name blocks granted to that RComp
+ * (take_stacks), and their ownership passes to the runners (the commit
+ * point frees them).  Blocks still granted to a lost RComp return to the
+ * stack area.
+ *
  * RComps never outlive the master.  Each asks the kernel, before exec, for
  * SIGKILL when its parent dies (PR_SET_PDEATHSIG), then checks that the
  * parent is still the master (it may have died before the request), so
@@ -276,6 +285,12 @@ dvm_status rcomps_start(rcomp_set *rs)
     return DVM_OK;
 }
 
+/* The stack allocator's owner tag of what is granted to s. */
+static uint32_t stack_owner(const rcomp_slot *s)
+{
+    return (uint32_t)s->index + 1;
+}
+
 /* Returns the frames still granted to s to the store. */
 static void rcomp_reclaim_frames(rcomp_set *rs, rcomp_slot *s)
 {
@@ -331,7 +346,7 @@ dvm_status rcomp_lost(rcomp_set *rs, rcomp_slot *s, const char *why)
                 (unsigned long long)running->d.fi, running->lost);
         rs->cp->st->runners_faulted++;
         rcb_pool_done(pool, running);
-        rcb_free(rcb_ring_pop(&s->inflight));
+        commit_runner_done(rs->cp, rcb_ring_pop(&s->inflight));
     }
     /* Requeue in-flight runners at the head, keeping their order. */
     for (size_t k = s->inflight.n; k > 0; k--) {
@@ -340,6 +355,7 @@ dvm_status rcomp_lost(rcomp_set *rs, rcomp_slot *s, const char *why)
     }
     s->inflight.n = s->inflight.head = 0;
     rcomp_reclaim_frames(rs, s);
+    stacks_free_owner(rs->cp->stacks, stack_owner(s));
     if (++rs->respawns > RCOMPS_RESPAWN_MAX)
         return status_set(DVM_ESYS, "RComps keep dying (%d replaced); "
                           "giving up", rs->respawns);
@@ -492,6 +508,49 @@ static dvm_status take_frames(rcomp_set *rs, rcomp_slot *s,
     return DVM_OK;
 }
 
+/* Checks that every chosen stack of the result's children was granted to
+ * s and passes it to the runners (the commit point frees it).  Nothing
+ * changes on failure. */
+static dvm_status take_stacks(rcomp_set *rs, rcomp_slot *s,
+                              const msg_result *res)
+{
+    uint32_t i;
+    for (i = 0; i < res->nkids; i++) {
+        const runner_desc *k = &res->kids[i];
+        if (!(k->flags & RUNNER_STACK_CHOSEN))
+            continue;
+        if (!stacks_owned(rs->cp->stacks, k->sb, runner_stack_order(k->ss),
+                          stack_owner(s)))
+            break;
+        stacks_set_owner(rs->cp->stacks, k->sb, STACKS_RUNNER);
+    }
+    if (i == res->nkids)
+        return DVM_OK;
+    uint64_t bad = res->kids[i].sb;
+    while (i-- > 0)             /* undo: the RComp keeps its grants */
+        if (res->kids[i].flags & RUNNER_STACK_CHOSEN)
+            stacks_set_owner(rs->cp->stacks, res->kids[i].sb, stack_owner(s));
+    return status_set(DVM_EPROTO, "result names stack 0x%llx it was not "
+                      "granted", (unsigned long long)bad);
+}
+
+/* Grants s up to count blocks of 2^order pages of the stack area; none
+ * when the area has no such range free (the RComp faults its creator). */
+static dvm_status grant_stacks(rcomp_set *rs, rcomp_slot *s, unsigned order,
+                               size_t count)
+{
+    uint64_t base[MSG_STACKS_MAX];
+    size_t n = 0;
+    assert(count <= MSG_STACKS_MAX);
+    while (n < count && !stacks_alloc(rs->cp->stacks, order, stack_owner(s),
+                                      &base[n]))
+        n++;
+    rs->cp->st->stacks_granted += n;
+    mb_reset(&rs->out);
+    msg_encode_stacks(&rs->out, order, base, n);
+    return rcomp_send(rs, s);
+}
+
 static const char *const exit_names[] = { "commit", "abort", "fault" };
 
 /* A result from s: it must answer the oldest runner in flight there (same
@@ -510,7 +569,7 @@ static dvm_status on_result(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
         why = "result for a runner it was not running";
     else if (res.snap != r->snap || res.attempt != r->attempt)
         why = "result for another attempt of the runner";
-    else if (take_frames(rs, s, &res))
+    else if (take_frames(rs, s, &res) || take_stacks(rs, s, &res))
         why = status_message();
     if (why) {
         if (r)
@@ -526,8 +585,11 @@ static dvm_status on_result(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
     trace_runner(rs->cp->trace, s->index + 1, r->rid, r->attempt,
                  res.t_start_ns, res.t_end_ns, exit_names[res.exit]);
     uint64_t t = clock_now_ns();
+    uint64_t t_dispatch = r->t_dispatch, conflicts = st->conflicts;
     dvm_status rc = commit_result(rs->cp, r, &res);
     st->ns_commit += clock_now_ns() - t;
+    observe_result(rs->cp->ob, s->index, &res, t_dispatch,
+                   st->conflicts != conflicts);
     msg_result_free(&res);
     return rc;
 }
@@ -541,12 +603,14 @@ static dvm_status answer_page(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
         v[0] >= DISA_ADDR_LIMIT / DISA_PAGE || v[1] > commit_epoch(rs->cp))
         return rcomp_lost(rs, s, "bad page request");
     rs->cp->st->page_requests++;
+    uint64_t t0 = observe_clock(rs->cp->ob);
     uint64_t frame = space_lookup(rs->cp->space, v[0], v[1]);
     msg_buf b;
     mb_init(&b);
     msg_encode_u64s(&b, MSG_PAGE_RESP, &frame, 1);
     dvm_status st = conn_send(&s->page, &b);
     mb_free(&b);
+    observe_page(rs->cp->ob, s->index, t0);
     return st ? rcomp_lost(rs, s, "page socket closed") : DVM_OK;
 }
 
@@ -554,6 +618,8 @@ static dvm_status on_ctl_frame(rcomp_set *rs, rcomp_slot *s, uint32_t type,
                                const uint8_t *p, size_t len)
 {
     uint64_t want;
+    unsigned order;
+    size_t count;
     switch (type) {
     case MSG_RESULT:
         return on_result(rs, s, p, len);
@@ -566,6 +632,10 @@ static dvm_status on_ctl_frame(rcomp_set *rs, rcomp_slot *s, uint32_t type,
         if (msg_decode_u64s(p, len, &want, 1))
             return rcomp_lost(rs, s, "bad frame request");
         return rcomp_grant(rs, s, want);
+    case MSG_STACK_REQ:
+        if (msg_decode_stack_req(p, len, &order, &count))
+            return rcomp_lost(rs, s, status_message());
+        return grant_stacks(rs, s, order, count);
     default:
         return rcomp_lost(rs, s, "unexpected message");
     }

@@ -18,14 +18,24 @@ static int fd_open(int fd)
     return fcntl(fd, F_GETFD) >= 0 || errno != EBADF;
 }
 
+/* Bit fd: descriptor fd was closed at start. */
+static unsigned closed_at_start;
+
+int stdfds_was_closed(int fd)
+{
+    return fd >= 0 && fd <= 2 && (closed_at_start >> fd & 1);
+}
+
 dvm_status stdfds_ensure(void)
 {
     for (int fd = 0; fd <= 2; fd++) {
         if (fd_open(fd))
             continue;
         int got = open("/dev/null", fd ? O_WRONLY : O_RDONLY);
-        if (got == fd)
+        if (got == fd) {
+            closed_at_start |= 1u << fd;
             continue;
+        }
         if (got >= 0)
             close(got);
         return status_set_errno(DVM_ESYS, "cannot open /dev/null on the "

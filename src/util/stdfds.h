@@ -17,4 +17,8 @@
  * a message when one could not be opened on its own number. */
 dvm_status stdfds_ensure(void);
 
+/* True when stdfds_ensure found descriptor fd (0..2) closed and put
+ * /dev/null there: the process was started without it. */
+int stdfds_was_closed(int fd);
+
 #endif

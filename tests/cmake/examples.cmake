@@ -1,5 +1,6 @@
 # examples.cmake -- tests of the evaluation workloads, examples/prime.dasm and
-# examples/kmeans.dasm, at small sizes, with -n 1 and -n 2, on each engine:
+# examples/kmeans.dasm, at small sizes, with -n 1 and -n 2, on each engine
+# (jit-eager: the jit engine translating every region at its first entry):
 # examples/<name>/<engine>/n<k>.
 #
 # prime: parameter files written at test time (tools/gen_points prime);
@@ -17,6 +18,10 @@
 if(CMAKE_SCRIPT_MODE_FILE)
   # -DDVM= -DENGINE= -DN= -DWHAT=prime|kmeans -DGEN= -DREF= -DSRC= -DWORK=
   file(MAKE_DIRECTORY ${WORK})
+  if(ENGINE STREQUAL "jit-eager")         # the translator at every entry
+    set(ENV{DVM_JIT} eager)
+    set(ENGINE jit)
+  endif()
 
   function(dvm_run out_var)
     execute_process(COMMAND ${DVM} run -n ${N} --engine ${ENGINE} ${ARGN}
@@ -84,7 +89,7 @@ target_compile_options(wl_kmeans_ref PRIVATE -ffp-contract=off)
 
 set(wl_engines interp)
 if(DVM_HAVE_LLVM)
-  list(APPEND wl_engines jit)
+  list(APPEND wl_engines jit jit-eager)
 endif()
 foreach(what prime kmeans)
   foreach(engine ${wl_engines})

@@ -19,6 +19,16 @@ foreach(engine ${DVM_ENGINES})
                        system/counter/${engine}/n8 PROPERTIES TIMEOUT 300)
 endforeach()
 
+# DISA 1.1: stacks chosen by the DVM are reused as runners finish: far
+# more of them over a run than the stack area holds at once.
+foreach(engine ${DVM_ENGINES})
+  foreach(n 1 2 4)
+    add_test(NAME system/stack_reuse/${engine}/n${n}
+             COMMAND sh ${SYS}/stack_reuse.sh $<TARGET_FILE:dvm> ${engine} ${n})
+    set_tests_properties(system/stack_reuse/${engine}/n${n} PROPERTIES TIMEOUT 120)
+  endforeach()
+endforeach()
+
 # Watchers: the paper's tree sum at every RComp count, many producers, a
 # pipeline, and repeated runs that would expose a lost wake-up.
 foreach(engine ${DVM_ENGINES})

@@ -39,6 +39,14 @@ if [ "$(cat "$out")" != "209725440" ]; then
     echo "FAIL: tree sum gave '$(cat "$out")' after $kills kills"
     exit 1
 fi
+# DISA 1.1: a chain of runners on quarter-area stacks chosen by the DVM;
+# the stack blocks granted to a killed RComp return to the area (else a
+# few kills would exhaust it and the chain would fault).
+run_killing --dump res:1:q "$(dirname "$0")/stack_chain.dasm"
+if [ "$(cat "$out")" != "20000" ]; then
+    echo "FAIL: stack chain gave '$(cat "$out")' after $kills kills"
+    exit 1
+fi
 if [ "$kills" -lt 3 ]; then
     echo "FAIL: only $kills RComps were killed; the test proved nothing"
     exit 1

@@ -1,0 +1,163 @@
+/*
+ * cc_test.c -- unit tests of the c0 compiler through cc_compile_string:
+ * what the generated text holds for small programs (frames, folding,
+ * runner statements) and which diagnostic a wrong program gets.  Whole
+ * programs are run by the corpus (tests/cmake/c0.cmake).
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cc/cc.h"
+#include "util/alloc.h"
+
+typedef struct result {
+    int status;
+    char *text;                /* generated DISA, or NULL */
+    char *diag;                /* diagnostics */
+} result;
+
+static result compile(const char *src)
+{
+    result r = {0};
+    size_t dlen, len;
+    FILE *d = open_memstream(&r.diag, &dlen);
+    assert_non_null(d);
+    cc_opts o = {0};
+    r.status = cc_compile_string(&o, "t.c0", src, strlen(src), d, &r.text,
+                                 &len);
+    fclose(d);
+    return r;
+}
+
+static void release(result *r)
+{
+    dvm_free(r->text);
+    free(r->diag);
+}
+
+static void expect_text(const char *src, const char *needle)
+{
+    result r = compile(src);
+    assert_int_equal(r.status, 0);
+    if (!strstr(r.text, needle))
+        fail_msg("'%s' not in:\n%s", needle, r.text);
+    release(&r);
+}
+
+static void expect_error(const char *src, const char *diag)
+{
+    result r = compile(src);
+    assert_int_not_equal(r.status, 0);
+    assert_null(r.text);
+    if (strncmp(r.diag, diag, strlen(diag)))
+        fail_msg("expected '%s', got '%s'", diag, r.diag);
+    release(&r);
+}
+
+static void test_fixed_and_stack_frames(void **state)
+{
+    (void)state;
+    const char *src =
+        "long sq(long x) { return x * x; }\n"
+        "long f(long n) { return n ? f(n - 1) : 0; }\n"
+        "void main() { output_q(sq(3) + f(2)); }\n";
+    expect_text(src, "bl sq, c0.f.sq");           /* fixed frame */
+    expect_text(src, "bl f, c0.ra");              /* recursive: 6.2 */
+    expect_text(src, "br:l c0.sp:q, $c0.stack_limit, c0.trap.stack");
+    expect_text(src, ".equ c0.sp, 0x2000");
+    expect_text(src, ".entry c0.start");
+}
+
+static void test_folding_and_comments(void **state)
+{
+    (void)state;
+    expect_text("long g; void main() { g = 6 * 7 + (1 << 4); }",
+                "mov $58:q, g:q");
+    expect_text("long g; void main() {\n  g = 1;\n}", "# t.c0:2: g = 1;");
+    expect_text("long a[4]; void main() { a[3] = 1; }", "a+24:q");
+}
+
+static void test_runner_statement(void **state)
+{
+    (void)state;
+    const char *src =
+        "long a[100];\n"
+        "void w(long i) { a[i] = i; }\n"
+        "void main() { runner w(5) using a[5,,10] watching a[0]; }\n";
+    expect_text(src, "newr $c0.nd.stack, $c0.nd.heap, $c0.nd.watch, "
+                     "$c0.nd.fi");
+    expect_text(src, "mov $0, c0.nd.stack:q");
+    expect_text(src, "br:l");                      /* hi < lo traps */
+    expect_text(src, "c0.entry.w:");
+}
+
+static void test_mnemonic_names(void **state)
+{
+    (void)state;
+    expect_text("long add(long a, long b) { return a + b; }\n"
+                "void main() { output_q(add(1, 2)); }", "c0.g.add:");
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    expect_error("void main() { float f; }",
+                 "t.c0:1:15: error: 'float' is not supported");
+    expect_error("void main() { long x; runner main() using x; }",
+                 "t.c0:1:43: error: 'x' is local to this runner");
+    expect_error("void f(long a, ...) {}", "t.c0:1:16: error: variadic");
+    expect_error("long f() { return 1; }", "dvm cc: error: the program has "
+                 "no 'main' function");
+    expect_error("#if 1 +\n#endif\n", "t.c0:1:");
+    expect_error("#define F(x) F(x)\nvoid main() { F(1); }",
+                 "t.c0:2:15: error: implicit declaration of function 'F'");
+}
+
+static void test_warnings(void **state)
+{
+    (void)state;
+    result r = compile("void main() { int x = 64 * 1024 * 1024 * 32; "
+                       "commitd; }");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.diag, "warning: integer overflow"));
+    assert_non_null(strstr(r.diag, "warning: 'commitd'"));
+    release(&r);
+}
+
+static void test_hostile_input_never_crashes(void **state)
+{
+    (void)state;
+    char deep[4096];
+    memset(deep, '(', sizeof deep - 1);
+    deep[sizeof deep - 1] = 0;
+    result r = compile(deep);
+    assert_int_not_equal(r.status, 0);
+    release(&r);
+    r = compile("#define A A A\n#define B(x) B(x) B(x)\nA B(1)");
+    assert_int_not_equal(r.status, 0);
+    release(&r);
+    r = compile("\xff\xfe");
+    assert_int_not_equal(r.status, 0);
+    release(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fixed_and_stack_frames),
+        cmocka_unit_test(test_folding_and_comments),
+        cmocka_unit_test(test_runner_statement),
+        cmocka_unit_test(test_mnemonic_names),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_warnings),
+        cmocka_unit_test(test_hostile_input_never_crashes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,104 @@
+/*
+ * stacks.c -- stacks chosen by the DVM, as an RComp hands them out
+ * (DISA 1.1: `newr` with sb = 0).
+ *
+ * The master owns the stack area; it grants each RComp blocks of 2^order
+ * pages ahead of need, like frames.  The RComp keeps one pool per order
+ * and gives a `newr` the newest block of the order its size needs (the
+ * engines call rc_stack_alloc through the runner's vm_stack_ops), so a
+ * `newr` asks the master only when that pool is empty: it then sends
+ * MSG_STACK_REQ for about RC_STACK_BATCH_BYTES worth of blocks (at least
+ * one) and waits for MSG_STACKS, queueing any DISPATCH meanwhile.  An
+ * empty grant means the area has no such range free: the creator faults.
+ *
+ * A block goes back to the pool when the attempt that took it will not
+ * create its child (abort, fault, an output fault at exit: run.c calls
+ * vm_runner_release_stacks).  When the attempt commits, the block travels
+ * with the child in the RESULT and belongs to the master from then on,
+ * whatever the commit's fate: the master frees it if the commit conflicts
+ * and when the child finishes.
+ */
+#include <assert.h>
+
+#include "isa/isa.h"
+#include "rcomp/rcomp_int.h"
+#include "util/alloc.h"
+
+/* Blocks to ask for at once for `order`: about RC_STACK_BATCH_BYTES. */
+static size_t batch_of(unsigned order)
+{
+    uint64_t n = RC_STACK_BATCH_BYTES / (DISA_PAGE << order);
+    return n < 1 ? 1 : n > MSG_STACKS_MAX ? MSG_STACKS_MAX : (size_t)n;
+}
+
+/* Appends base to the pool of order; DVM_ENOMEM. */
+static dvm_status pool_push(rcomp *rc, unsigned order, uint64_t base)
+{
+    rc_stack_pool *p = &rc->stacks[order];
+    uint64_t *v = dvm_grow(p->base, &p->cap, p->n + 1, sizeof *v);
+    if (!v)
+        return status_set(DVM_ENOMEM, "stack pool");
+    p->base = v;
+    p->base[p->n++] = base;
+    return DVM_OK;
+}
+
+dvm_status rc_stacks_add(rcomp *rc, const uint8_t *p, size_t len)
+{
+    uint64_t base[MSG_STACKS_MAX];
+    unsigned order;
+    size_t n;
+    if (msg_decode_stacks(p, len, &order, base, &n))
+        return status_set(DVM_EPROTO, "bad STACKS: %s", status_message());
+    dvm_status st = DVM_OK;
+    for (size_t i = 0; i < n && !st; i++)
+        st = pool_push(rc, order, base[i]);
+    return st;
+}
+
+/* Asks the master for blocks of order and waits for its answer. */
+static dvm_status ask_master(rcomp *rc, unsigned order)
+{
+    msg_encode_stack_req(&rc->obuf, order, batch_of(order));
+    dvm_status st = rc_flush(rc);       /* results before it, in order */
+    if (!st)
+        st = rc_wait_reply(rc, MSG_STACKS);
+    return st;
+}
+
+/* vm_stack_ops.alloc.  A failure to talk to the master is recorded in
+ * rc->stack_err (the runner faults; rc_run then stops the RComp). */
+static int stack_alloc(void *ctx, uint64_t ss, uint64_t *sb)
+{
+    rcomp *rc = ctx;
+    unsigned order = runner_stack_order(ss);
+    assert(ss % DISA_PAGE == 0 && (DISA_PAGE << order) >= ss);
+    rc_stack_pool *p = &rc->stacks[order];
+    if (p->n == 0 && !rc->stack_err)
+        rc->stack_err = ask_master(rc, order);
+    if (p->n == 0)
+        return rc->stack_err ? VM_FAULT_NOMEM : VM_FAULT_NOSTACK;
+    *sb = p->base[--p->n];
+    return VM_FAULT_NONE;
+}
+
+/* vm_stack_ops.release: the block stays granted to this RComp.  The pool
+ * had it before, so it has room (no allocation, cannot fail). */
+static void stack_release(void *ctx, uint64_t sb, uint64_t ss)
+{
+    rcomp *rc = ctx;
+    rc_stack_pool *p = &rc->stacks[runner_stack_order(ss)];
+    assert(p->n < p->cap);
+    p->base[p->n++] = sb;
+}
+
+void rc_stacks_init(rcomp *rc)
+{
+    rc->vr.stacks = (vm_stack_ops){ stack_alloc, stack_release, rc };
+}
+
+void rc_stacks_free(rcomp *rc)
+{
+    for (unsigned k = 0; k <= DISA_STACK_ORDER; k++)
+        dvm_free(rc->stacks[k].base);
+}

@@ -1,0 +1,296 @@
+/*
+ * commit_test.c -- the commit point fed crafted results: what it installs,
+ * what it refuses as a conflict, when a runner must run alone, what happens
+ * to frames, watchers and children.  No processes: a store, a space, a
+ * watcher index and a pool, as the master owns them.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "isa/isa.h"
+#include "sched/commit_fixture.h"
+#include "util/alloc.h"
+
+#define PAGE_A (DISA_RB / DISA_PAGE + 16)     /* an ordinary SR page */
+#define ADDR_A (PAGE_A * DISA_PAGE)
+
+typedef struct fixture {
+    commit_fixture c;
+    mem_run runs[4];
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = dvm_calloc(1, sizeof *f);
+    assert_non_null(f);
+    assert_int_equal(commit_fixture_open(&f->c, 1024), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    commit_fixture_close(&f->c);
+    dvm_free(f);
+    return 0;
+}
+
+/* A runner record as dispatch leaves it: snapshot taken, in no queue. */
+static rcb *dispatched(fixture *f, uint64_t snap)
+{
+    rcb *r = rcb_new(&f->c.pool);
+    assert_non_null(r);
+    r->snap = snap;
+    return r;
+}
+
+/* A frame holding page content with byte `off` set to v. */
+static uint32_t frame_with(fixture *f, unsigned off, uint8_t v)
+{
+    uint32_t fr;
+    assert_int_equal(store_alloc(f->c.store, &fr), DVM_OK);
+    memset(store_frame(f->c.store, fr), 0, DISA_PAGE);
+    store_frame(f->c.store, fr)[off] = v;
+    return fr;
+}
+
+/* A committing result of r changing byte `off` of PAGE_A to v (run k of
+ * the fixture's run array holds the delta). */
+static msg_result result_of(fixture *f, const rcb *r, mem_change *c, int k,
+                            unsigned off, uint8_t v)
+{
+    f->runs[k] = (mem_run){ (uint16_t)off, 1 };
+    *c = space_change(PAGE_A, frame_with(f, off, v),
+                      diff_of_runs(&f->runs[k], 1));
+    return (msg_result){ .rid = r->rid, .attempt = r->attempt,
+                         .snap = r->snap, .exit = MSG_EXIT_COMMIT,
+                         .nchanges = 1, .changes = c };
+}
+
+static uint8_t committed_byte(fixture *f, uint64_t addr)
+{
+    uint32_t fr = space_lookup(f->c.space, addr / DISA_PAGE,
+                               space_epoch(f->c.space));
+    return fr ? store_frame(f->c.store, fr)[addr % DISA_PAGE] : 0;
+}
+
+static void test_commit_installs_one_epoch(void **state)
+{
+    fixture *f = *state;
+    uint64_t e0 = commit_epoch(&f->c.cp);
+    rcb *r = dispatched(f, e0);
+    mem_change c;
+    msg_result res = result_of(f, r, &c, 0, 10, 0x5a);
+    assert_int_equal(commit_result(&f->c.cp, r, &res), DVM_OK);
+    assert_int_equal(commit_epoch(&f->c.cp), e0 + 1);
+    assert_int_equal(committed_byte(f, ADDR_A + 10), 0x5a);
+    assert_int_equal(f->c.st.commits, 1);
+    assert_int_equal(f->c.st.runners_committed, 1);
+    assert_int_equal(f->c.st.pages_written, 1);
+    assert_null(f->c.pool.ready.head);
+}
+
+/* Two runners on one snapshot write the same byte: the second, validated
+ * against the first's newer version, conflicts; its frame goes back to the
+ * store and it waits to run again with attempt 1, same run id. */
+static void test_stale_snapshot_conflicts(void **state)
+{
+    fixture *f = *state;
+    uint64_t e0 = commit_epoch(&f->c.cp);
+    rcb *a = dispatched(f, e0), *b = dispatched(f, e0);
+    uint64_t rid_b = b->rid;
+    mem_change ca, cb;
+    msg_result ra = result_of(f, a, &ca, 0, 10, 1);
+    msg_result rb = result_of(f, b, &cb, 1, 10, 2);
+    assert_int_equal(commit_result(&f->c.cp, a, &ra), DVM_OK);
+    size_t in_use = store_in_use(f->c.store);
+    assert_int_equal(commit_result(&f->c.cp, b, &rb), DVM_OK);
+    assert_int_equal(store_in_use(f->c.store), in_use - 1);
+    assert_int_equal(f->c.st.conflicts, 1);
+    assert_int_equal(f->c.st.reexecuted, 1);
+    assert_int_equal(committed_byte(f, ADDR_A + 10), 1);
+    assert_int_equal(commit_epoch(&f->c.cp), e0 + 1);
+    rcb *again = rcb_pop(&f->c.pool.ready);
+    assert_non_null(again);
+    assert_int_equal(again->rid, rid_b);
+    assert_int_equal(again->attempt, 1);
+    rcb_free(again);
+}
+
+/* Disjoint bytes of one page never conflict (byte granularity). */
+static void test_disjoint_bytes_both_commit(void **state)
+{
+    fixture *f = *state;
+    uint64_t e0 = commit_epoch(&f->c.cp);
+    rcb *a = dispatched(f, e0), *b = dispatched(f, e0);
+    mem_change ca, cb;
+    msg_result ra = result_of(f, a, &ca, 0, 10, 1);
+    msg_result rb = result_of(f, b, &cb, 1, 11, 2);
+    assert_int_equal(commit_result(&f->c.cp, a, &ra), DVM_OK);
+    assert_int_equal(commit_result(&f->c.cp, b, &rb), DVM_OK);
+    assert_int_equal(f->c.st.conflicts, 0);
+    assert_int_equal(committed_byte(f, ADDR_A + 10), 1);
+    assert_int_equal(committed_byte(f, ADDR_A + 11), 2);
+}
+
+/* After COMMIT_CONFLICT_LIMIT conflicts a runner waits in the exclusive
+ * queue (it will run alone), not in the ready queue. */
+static void test_third_conflict_runs_alone(void **state)
+{
+    fixture *f = *state;
+    rcb *loser = dispatched(f, commit_epoch(&f->c.cp));
+    for (int i = 0; i < COMMIT_CONFLICT_LIMIT; i++) {
+        loser->snap = commit_epoch(&f->c.cp);
+        rcb *winner = dispatched(f, loser->snap);
+        mem_change cw, cl;
+        msg_result rw = result_of(f, winner, &cw, 0, 20, (uint8_t)i);
+        msg_result rl = result_of(f, loser, &cl, 1, 20, 0xee);
+        assert_int_equal(commit_result(&f->c.cp, winner, &rw), DVM_OK);
+        assert_int_equal(commit_result(&f->c.cp, loser, &rl), DVM_OK);
+        rcb_queue *want = i + 1 < COMMIT_CONFLICT_LIMIT ? &f->c.pool.ready
+                                                        : &f->c.pool.exclusive;
+        assert_ptr_equal(want->head, loser);
+        loser = rcb_pop(want);
+    }
+    assert_int_equal(loser->attempt, COMMIT_CONFLICT_LIMIT);
+    assert_null(f->c.pool.ready.head);
+    /* Run alone now: nothing else commits, so it commits. */
+    f->c.pool.running_exclusive = loser;
+    loser->snap = commit_epoch(&f->c.cp);
+    mem_change c;
+    msg_result r = result_of(f, loser, &c, 1, 20, 0xee);
+    assert_int_equal(commit_result(&f->c.cp, loser, &r), DVM_OK);
+    assert_null(f->c.pool.running_exclusive);
+    assert_int_equal(committed_byte(f, ADDR_A + 20), 0xee);
+}
+
+/* Aborted and faulted attempts change nothing and give their frames
+ * back. */
+static void test_abort_and_fault_release_frames(void **state)
+{
+    fixture *f = *state;
+    uint64_t e0 = commit_epoch(&f->c.cp);
+    size_t in_use = store_in_use(f->c.store);
+    for (uint32_t ex = MSG_EXIT_ABORT; ex <= MSG_EXIT_FAULT; ex++) {
+        rcb *r = dispatched(f, e0);
+        mem_change c;
+        msg_result res = result_of(f, r, &c, 0, 30, 9);
+        res.exit = ex;
+        res.fault = ex == MSG_EXIT_FAULT ? VM_FAULT_ARITH : VM_FAULT_NONE;
+        assert_int_equal(commit_result(&f->c.cp, r, &res), DVM_OK);
+    }
+    assert_int_equal(store_in_use(f->c.store), in_use);
+    assert_int_equal(commit_epoch(&f->c.cp), e0);
+    assert_int_equal(f->c.st.runners_aborted, 1);
+    assert_int_equal(f->c.st.runners_faulted, 1);
+}
+
+/* A watcher wakes on a commit of the DVM's own exactly as on a runner's:
+ * the one install path. */
+static void test_dvm_write_wakes_watchers(void **state)
+{
+    fixture *f = *state;
+    rcb *w = rcb_new(&f->c.pool);
+    w->d.nwatch = 1;
+    w->d.watch = dvm_calloc(1, sizeof *w->d.watch);
+    w->d.watch[0] = (dvm_range){ ADDR_A + 100, ADDR_A + 108 };
+    assert_int_equal(watch_add(f->c.watchers, (uint64_t)(uintptr_t)w,
+                               w->d.watch, 1), DVM_OK);
+    rcb_pool_watch(&f->c.pool, w);
+    uint64_t v = 7;
+    assert_int_equal(commit_write(&f->c.cp, ADDR_A + 50, &v, 8), DVM_OK);
+    assert_null(f->c.pool.ready.head);          /* other bytes: asleep */
+    assert_int_equal(commit_write(&f->c.cp, ADDR_A + 104, &v, 8), DVM_OK);
+    assert_ptr_equal(f->c.pool.ready.head, w);
+    assert_int_equal(f->c.pool.nwatching, 0);
+    assert_int_equal(f->c.st.watchers_woken, 1);
+    assert_int_equal(f->c.st.commits, 2);
+    assert_int_equal(committed_byte(f, ADDR_A + 104), 7);
+}
+
+/* Children become records at their creator's commit; a child watcher
+ * whose bytes a commit after the creator's snapshot already changed is
+ * schedulable at once (DISA.md 6.4), another one watches. */
+static void test_children_admitted(void **state)
+{
+    fixture *f = *state;
+    uint64_t e0 = commit_epoch(&f->c.cp);
+    rcb *creator = dispatched(f, e0);
+    uint64_t v = 1;
+    assert_int_equal(commit_write(&f->c.cp, ADDR_A + 200, &v, 8), DVM_OK);
+    runner_desc kids[3];
+    memset(kids, 0, sizeof kids);
+    for (int i = 0; i < 3; i++) {
+        kids[i] = (runner_desc){ .sb = ADDR_A + 0x10000 * (i + 1), .ss = 64,
+                                 .fi = DISA_TEXT_BASE };
+    }
+    kids[1].nwatch = kids[2].nwatch = 1;
+    kids[1].watch = dvm_calloc(1, sizeof(dvm_range));
+    kids[2].watch = dvm_calloc(1, sizeof(dvm_range));
+    kids[1].watch[0] = (dvm_range){ ADDR_A + 200, ADDR_A + 201 }; /* missed */
+    kids[2].watch[0] = (dvm_range){ ADDR_A + 300, ADDR_A + 301 };
+    mem_change c;
+    msg_result res = result_of(f, creator, &c, 0, 10, 3);
+    res.nkids = 3;
+    res.kids = kids;
+    assert_int_equal(commit_result(&f->c.cp, creator, &res), DVM_OK);
+    assert_int_equal(f->c.pool.ready.n, 2);
+    assert_int_equal(f->c.pool.nwatching, 1);
+    assert_int_equal(f->c.st.watchers_created, 2);
+    for (int i = 0; i < 3; i++)
+        assert_null(kids[i].watch);           /* taken by the records */
+    rcb *first = rcb_pop(&f->c.pool.ready), *second = rcb_pop(&f->c.pool.ready);
+    assert_int_equal(first->d.sb, ADDR_A + 0x10000);
+    assert_int_equal(second->d.nwatch, 1);
+    assert_int_equal(second->watch_from, e0);
+    rcb_free(first);
+    rcb_free(second);
+}
+
+/* Output goes to its sink in commit order; a result naming a channel the
+ * program does not have is refused with a clear error. */
+static void test_output_unknown_channel(void **state)
+{
+    fixture *f = *state;
+    rcb *r = dispatched(f, commit_epoch(&f->c.cp));
+    msg_output o = { 3, 2, (const uint8_t *)"hi" };
+    msg_result res = { .rid = r->rid, .snap = r->snap,
+                       .exit = MSG_EXIT_COMMIT, .nout = 1, .out = &o };
+    assert_int_equal(commit_result(&f->c.cp, r, &res), DVM_EPROTO);
+    assert_non_null(strstr(status_message(), "unknown channel"));
+    r = dispatched(f, commit_epoch(&f->c.cp));
+    o.chan = 0;
+    res = (msg_result){ .rid = r->rid, .snap = r->snap,
+                        .exit = MSG_EXIT_COMMIT, .nout = 1, .out = &o };
+    assert_int_equal(commit_result(&f->c.cp, r, &res), DVM_OK);
+    assert_int_equal(f->c.sink.bytes, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_commit_installs_one_epoch,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_snapshot_conflicts,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disjoint_bytes_both_commit,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_third_conflict_runs_alone,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abort_and_fault_release_frames,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dvm_write_wakes_watchers,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_children_admitted,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_unknown_channel,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,307 @@
+/*
+ * rcomps_test.c -- the master's side of the RComp protocol, against
+ * scripted RComps.
+ *
+ * The RComp set starts real processes: this test binary, re-executed as
+ * `__rcomp` (cfg.self_exe = /proc/self/exe), plays an RComp that follows a
+ * script named in DVM_TEST_SCRIPT: it says READY, reads one dispatch and
+ * answers it with a crafted result -- one that names a wrong attempt, a
+ * frame it was never granted, a runner it is not running, or a valid
+ * result sent after a protocol violation (so from an RComp already
+ * declared lost).  Each test checks that the set refuses what it must:
+ * the RComp is replaced, the runner is back in the ready queue unchanged
+ * (same run id, same attempt), nothing was committed for it, and the
+ * frames granted to the lost RComp are back in the store.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "isa/isa.h"
+#include "sched/commit_fixture.h"
+#include "sched/rcomps.h"
+#include "util/alloc.h"
+#include "util/clock.h"
+
+#define STACK_SB (DISA_RB + 0x100000)
+
+/* ---- the scripted RComp (runs in the child) ------------------------------ */
+
+static int arg_fd(int argc, char **argv, const char *name)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], name))
+            return atoi(argv[i + 1]);
+    return -1;
+}
+
+static void send_or_die(conn *c, msg_buf *b)
+{
+    if (b->oom || conn_send(c, b))
+        _exit(3);
+    mb_reset(b);
+}
+
+/* Appends a RESULT answering runner r (rid, attempt, snap as given) with
+ * one page change in `frame` if frame != 0. */
+static void put_result(msg_buf *b, uint64_t rid, uint64_t attempt,
+                       uint64_t snap, uint32_t frame)
+{
+    static const mem_run run = { 8, 1 };
+    mem_change c = space_change(STACK_SB / DISA_PAGE, frame,
+                                diff_of_runs(&run, 1));
+    msg_result res = { .rid = rid, .attempt = attempt, .snap = snap,
+                       .exit = MSG_EXIT_COMMIT, .nchanges = frame ? 1 : 0,
+                       .changes = &c };
+    msg_encode_result(b, &res);
+}
+
+/* Asks for frames and returns the first granted. */
+static uint32_t get_frame(conn *ctl, msg_buf *b)
+{
+    uint64_t one = 1;
+    msg_encode_u64s(b, MSG_FRAME_REQ, &one, 1);
+    send_or_die(ctl, b);
+    uint32_t type;
+    const uint8_t *p;
+    size_t len;
+    uint32_t *ids;
+    size_t n;
+    if (conn_recv(ctl, &type, &p, &len) || type != MSG_FRAMES ||
+        msg_decode_frames(p, len, &ids, &n) || n == 0)
+        _exit(4);
+    uint32_t f = ids[0];
+    dvm_free(ids);
+    return f;
+}
+
+static int fake_rcomp(int argc, char **argv)
+{
+    const char *script = getenv("DVM_TEST_SCRIPT");
+    conn ctl;
+    conn_init(&ctl, arg_fd(argc, argv, "--ctl"));
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_u64s(&b, MSG_READY, NULL, 0);
+    send_or_die(&ctl, &b);
+    uint32_t type;
+    const uint8_t *p;
+    size_t len;
+    msg_dispatch d;
+    if (conn_recv(&ctl, &type, &p, &len) || type != MSG_DISPATCH ||
+        msg_decode_dispatch(p, len, &d) || d.n == 0)
+        _exit(2);
+    const msg_runner *r = &d.r[0];
+    if (!strcmp(script, "wrong_attempt")) {
+        put_result(&b, r->rid, r->attempt + 1, r->snap, 0);
+    } else if (!strcmp(script, "stale_snapshot")) {
+        put_result(&b, r->rid, r->attempt, r->snap + 1, 0);
+    } else if (!strcmp(script, "foreign_frame")) {
+        uint32_t granted = get_frame(&ctl, &b);
+        put_result(&b, r->rid, r->attempt, r->snap, granted + 1);
+    } else if (!strcmp(script, "unknown_runner")) {
+        put_result(&b, r->rid + 1000, r->attempt, r->snap, 0);
+    } else if (!strcmp(script, "result_after_lost")) {
+        uint32_t f = get_frame(&ctl, &b);
+        msg_encode_u64s(&b, MSG_READY, NULL, 0);   /* a second READY */
+        put_result(&b, r->rid, r->attempt, r->snap, f);
+    } else {
+        put_result(&b, r->rid, r->attempt, r->snap, get_frame(&ctl, &b));
+    }
+    send_or_die(&ctl, &b);
+    msg_dispatch_free(&d);
+    /* Stay until the master closes the socket or kills us. */
+    while (!conn_recv(&ctl, &type, &p, &len))
+        ;
+    mb_free(&b);
+    return 0;
+}
+
+/* ---- the master's side ------------------------------------------------------ */
+
+typedef struct fixture {
+    commit_fixture c;
+    dvm_program prog;
+    master_config cfg;
+    rcomp_set rs;
+    int image_fd;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = dvm_calloc(1, sizeof *f);
+    assert_non_null(f);
+    assert_int_equal(commit_fixture_open(&f->c, 4096), 0);
+    f->cfg = (master_config){ .prog = &f->prog, .self_exe = "/proc/self/exe",
+                              .nrcomps = 1, .engine = "interp" };
+    f->image_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    f->rs = (rcomp_set){ .cfg = &f->cfg, .cp = &f->c.cp, .nrc = 1,
+                         .epfd = epoll_create1(EPOLL_CLOEXEC),
+                         .image_fd = f->image_fd };
+    f->rs.frame_owner = dvm_calloc(4096, sizeof *f->rs.frame_owner);
+    assert_non_null(f->rs.frame_owner);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    rcomps_stop(&f->rs);
+    close(f->rs.epfd);
+    close(f->image_fd);
+    dvm_free(f->rs.frame_owner);
+    commit_fixture_close(&f->c);
+    dvm_free(f);
+    return 0;
+}
+
+/* Serves the set's sockets until done(f) or 10 s pass. */
+static void serve_until(fixture *f, int (*done)(const fixture *))
+{
+    uint64_t t_end = clock_now_ns() + 10000000000ull;
+    while (!done(f) && clock_now_ns() < t_end) {
+        struct epoll_event ev[8];
+        int n = epoll_wait(f->rs.epfd, ev, 8, 100);
+        for (int i = 0; i < n; i++)
+            assert_int_equal(rcomps_on_readable(&f->rs, ev[i].data.u64),
+                             DVM_OK);
+    }
+    assert_true(done(f));
+}
+
+static int slot_ready(const fixture *f)
+{
+    return f->rs.rc[0].ready;
+}
+
+static int replaced(const fixture *f)
+{
+    return f->c.st.rcomps_replaced > 0;
+}
+
+static int committed(const fixture *f)
+{
+    return f->c.st.runners_committed > 0;
+}
+
+/* Starts one scripted RComp and dispatches one runner (rid 1, attempt 0)
+ * to it.  Returns the runner. */
+static rcb *start_and_dispatch(fixture *f, const char *script)
+{
+    setenv("DVM_TEST_SCRIPT", script, 1);
+    assert_int_equal(rcomps_start(&f->rs), DVM_OK);
+    serve_until(f, slot_ready);
+    rcb *r = rcb_new(&f->c.pool);
+    r->d.sb = STACK_SB;
+    r->d.ss = DISA_PAGE;
+    r->d.fi = DISA_TEXT_BASE;
+    r->snap = commit_epoch(&f->c.cp);
+    rcomp_slot *s = &f->rs.rc[0];
+    rcb_ring_push(&s->inflight, r);
+    msg_runner mr = { .rid = r->rid, .attempt = r->attempt, .snap = r->snap,
+                      .d = r->d };
+    msg_dispatch md = { 1, &mr };
+    mb_reset(&f->rs.out);
+    msg_encode_dispatch(&f->rs.out, &md);
+    assert_int_equal(rcomp_send(&f->rs, s), DVM_OK);
+    return r;
+}
+
+/* The refusal every bad result must lead to. */
+static void assert_refused(fixture *f, rcb *r, size_t frames_before)
+{
+    serve_until(f, replaced);
+    assert_int_equal(f->c.st.runners_committed, 0);
+    assert_int_equal(space_lookup(f->c.space, STACK_SB / DISA_PAGE,
+                                  commit_epoch(&f->c.cp)), 0);
+    assert_int_equal(f->rs.rc[0].inflight.n, 0);
+    assert_ptr_equal(f->c.pool.ready.head, r);    /* back, unchanged */
+    assert_int_equal(r->rid, 1);
+    assert_int_equal(r->attempt, 0);
+    assert_int_equal(f->rs.rc[0].ngranted, 0);
+    /* The replacement's signals are the only frames in use. */
+    assert_int_equal(store_in_use(f->c.store), frames_before + 2);
+}
+
+static void refused_with(void **state, const char *script)
+{
+    fixture *f = *state;
+    size_t before = store_in_use(f->c.store);
+    rcb *r = start_and_dispatch(f, script);
+    assert_refused(f, r, before);
+    rcb_pop(&f->c.pool.ready);
+    rcb_free(r);
+}
+
+static void test_wrong_attempt_refused(void **state)
+{
+    refused_with(state, "wrong_attempt");
+}
+
+static void test_stale_snapshot_refused(void **state)
+{
+    refused_with(state, "stale_snapshot");
+}
+
+static void test_foreign_frame_refused(void **state)
+{
+    refused_with(state, "foreign_frame");
+}
+
+static void test_unknown_runner_refused(void **state)
+{
+    refused_with(state, "unknown_runner");
+}
+
+/* A valid result that arrives after its RComp broke the protocol (a second
+ * READY) comes from an RComp already declared lost: it is never read. */
+static void test_result_after_lost_ignored(void **state)
+{
+    refused_with(state, "result_after_lost");
+}
+
+/* The control: a correct result commits, with the frame it was granted. */
+static void test_valid_result_commits(void **state)
+{
+    fixture *f = *state;
+    start_and_dispatch(f, "valid");
+    serve_until(f, committed);
+    assert_int_equal(f->c.st.rcomps_replaced, 0);
+    assert_int_equal(commit_epoch(&f->c.cp), 1);
+    assert_int_equal(f->rs.rc[0].inflight.n, 0);
+    assert_null(f->c.pool.ready.head);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "__rcomp"))
+        return fake_rcomp(argc, argv);
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_valid_result_commits, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_attempt_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_stale_snapshot_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_frame_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_runner_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_result_after_lost_ignored, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
