@@ -308,12 +308,12 @@ static uint64_t waiting(const commit_point *cp)
 }
 
 /* True (with the fault reported) when res's children would leave more
- * than max_runners waiting. */
+ * than max_runners waiting (0: no bound). */
 static int too_many_children(commit_point *cp, const rcb *r,
                              const msg_result *res)
 {
     uint64_t w = waiting(cp);
-    if (res->nkids == 0 ||
+    if (res->nkids == 0 || cp->max_runners == 0 ||
         (w <= cp->max_runners && res->nkids <= cp->max_runners - w))
         return 0;
     fprintf(stderr, "dvm: runner %llu: fault at exit: its %u new runners "

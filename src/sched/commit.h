@@ -54,7 +54,8 @@ typedef struct commit_point {
     master_stats *st;
     observer *ob;               /* metrics and events */
     double conflict_rate;       /* moving average over recent results */
-    uint64_t max_runners;       /* most waiting runners (master_config) */
+    uint64_t max_runners;       /* most waiting runners (master_config);
+                                 * 0: no bound */
 } commit_point;
 
 /* A commit of the DVM's own: bytes [addr, addr + n) of the SR become data,

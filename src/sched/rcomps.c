@@ -244,6 +244,7 @@ static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
     conn_init(&s->page, page[0]);
     s->pid = pid;
     s->ready = 0;
+    s->alive_ns = s->cpu_ticks = 0;     /* a new process: its own clock */
     st = epoll_watch(rs, ctl[0], (uint64_t)s->index << 1);
     if (!st)
         st = epoll_watch(rs, page[0], (uint64_t)s->index << 1 | 1);
