@@ -835,6 +835,22 @@ static int arg_slots(cnode *args, ctype *params)
     return k;
 }
 
+/* The operand a call of f jumps to.  Library functions are called
+ * through a read-only word holding their address, `bl (c0.a.f)`: the
+ * translator follows only direct call targets into a region, so the
+ * library's code is not compiled again into every region that calls it
+ * (a print at the end of a hot loop), but once, where it is hot. */
+static const char *call_target(gen *g, cobj *f)
+{
+    if (!f->is_lib)
+        return f->sym;
+    if (!f->addr_word) {
+        f->addr_word = true;
+        cbuf_printf(g->c, &g->pool, "c0.a.%s: .quad %s\n", f->sym, f->sym);
+    }
+    return carena_printf(g->c, "(c0.a.%s)", f->sym);
+}
+
 static val gen_call(gen *g, cnode *n)
 {
     val fnv = {0};
@@ -850,14 +866,14 @@ static val gen_call(gen *g, cnode *n)
         note_ref(g, f);
     if (fixed_callee(f)) {
         store_args(g, n->args, n->fty->params, vals, fixed_slot, f);
-        out(g, "    bl %s, %s\n", f->sym, frame_sym(g, f));
+        out(g, "    bl %s, %s\n", call_target(g, f), frame_sym(g, f));
     } else {
         int slots = arg_slots(n->args, n->fty->params);
         long size = 16 + 8L * slots;
         out(g, "    sub c0.sp:q, $%ld, c0.sp\n", size);
         store_args(g, n->args, n->fty->params, vals, sp_slot, NULL);
         if (f) {
-            out(g, "    bl %s, c0.ra\n", f->sym);
+            out(g, "    bl %s, c0.ra\n", call_target(g, f));
         } else if (fnv.kind == V_DIR) {
             out(g, "    bl (%s), c0.ra\n", addr_text(g, fnv.base, fnv.off));
         } else {
