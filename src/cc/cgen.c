@@ -1337,14 +1337,15 @@ static void gen_loop_body(gen *g, cnode *n)
 
 static void gen_loop(gen *g, cnode *n)
 {
-    const char *body = new_label(g), *test = new_label(g);
+    const char *body = new_label(g);
     if (n->init)
         gen_stmt(g, n->init);
     bool always = !n->cond || (n->cond->kind == ND_NUM && n->cond->val);
     if (n->cond && n->cond->kind == ND_NUM && !n->cond->val) {
         jump(g, n->brk);
     } else if (!always) {
-        jump(g, test);
+        g->ntemp = 0;                   /* the test also guards the entry */
+        gen_branch(g, n->cond, n->brk, false);
     }
     label(g, body);
     gen_loop_body(g, n);
@@ -1352,7 +1353,6 @@ static void gen_loop(gen *g, cnode *n)
         g->ntemp = 0;
         gen_void(g, n->inc);
     }
-    label(g, test);
     g->ntemp = 0;
     if (always)
         jump(g, body);
