@@ -474,7 +474,9 @@ static val deref_sum(gen *g, cnode *p, long off, const char *sfx)
     cnode *i = p->rhs;
     if ((i->kind == ND_ADD || i->kind == ND_SUB) && i->rhs->kind == ND_NUM &&
         ctypes_is_integer(i->ty)) {
-        off += i->kind == ND_ADD ? i->rhs->val : -i->rhs->val;
+        off = (long)((uint64_t)off + (i->kind == ND_ADD
+                                          ? (uint64_t)i->rhs->val
+                                          : 0 - (uint64_t)i->rhs->val));
         i = i->lhs;
     }
     val a = gen_expr(g, p->lhs);
@@ -483,7 +485,8 @@ static val deref_sum(gen *g, cnode *p, long off, const char *sfx)
     val b = gen_expr(g, i);
     if (a.kind == V_IMM && a.base && !a.fimm) {
         if (b.kind == V_DIR && (!strcmp(b.sfx, "q") || !strcmp(b.sfx, "uq"))) {
-            val r = deref_val(g, with_sfx(b, "uq"), a.off + off, sfx);
+            val r = deref_val(g, with_sfx(b, "uq"),
+                              (long)((uint64_t)a.off + (uint64_t)off), sfx);
             r.dsym = a.base;
             return r;
         }
@@ -517,7 +520,8 @@ static val gen_addr(gen *g, cnode *n)
         const char *sfx = ctypes_is_scalar(n->ty) ? ctypes_sfx(n->ty) : "q";
         if ((p->kind == ND_ADD || p->kind == ND_SUB) &&
             p->rhs->kind == ND_NUM && p->ty->kind == TY_PTR) {
-            off = p->kind == ND_ADD ? p->rhs->val : -p->rhs->val;
+            off = (long)(p->kind == ND_ADD ? (uint64_t)p->rhs->val
+                                           : 0 - (uint64_t)p->rhs->val);
             p = p->lhs;
         }
         if (p->kind == ND_ADD && p->ty->kind == TY_PTR)
@@ -674,7 +678,8 @@ static val binop(gen *g, nd_kind k, ctype *ty, val a, val b, val *dest)
     if ((k == ND_ADD || k == ND_SUB) && a.kind == V_IMM && b.kind == V_IMM &&
         !a.fimm && !b.fimm && (a.base || b.base) && !(b.base && k == ND_SUB)) {
         val r = a.base ? a : b;
-        long o = k == ND_ADD ? a.off + b.off : a.off - b.off;
+        long o = (long)(k == ND_ADD ? (uint64_t)a.off + (uint64_t)b.off
+                                    : (uint64_t)a.off - (uint64_t)b.off);
         r.off = o;
         r.sfx = s;
         return r;

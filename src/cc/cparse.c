@@ -379,6 +379,12 @@ static long elem_size(parser *p, ctype *ptr, token *t)
     return b->size;
 }
 
+/* a * b wrapping at 64 bits, as the generated code computes it. */
+static int64_t wrap_mul(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a * (uint64_t)b);
+}
+
 /* i * size as a long, with constants gathered: (x * k) * size is
  * x * (k * size) and (x + k) * size is x * size + k * size, so an index
  * like 2 * n + 1 becomes one multiplication and a displacement. */
@@ -389,14 +395,17 @@ static cnode *scale(parser *p, cnode *i, long size, token *t)
         return i;
     if (i->kind == ND_MUL && i->ty == ty_long && i->rhs->kind == ND_NUM)
         return new_bin(p, ND_MUL, i->lhs,
-                       new_num(p, i->rhs->val * size, ty_long, t), ty_long, t);
+                       new_num(p, wrap_mul(i->rhs->val, size), ty_long, t),
+                       ty_long, t);
     if (i->kind == ND_MUL && i->ty == ty_long && i->lhs->kind == ND_NUM)
         return new_bin(p, ND_MUL, i->rhs,
-                       new_num(p, i->lhs->val * size, ty_long, t), ty_long, t);
+                       new_num(p, wrap_mul(i->lhs->val, size), ty_long, t),
+                       ty_long, t);
     if ((i->kind == ND_ADD || i->kind == ND_SUB) && i->ty == ty_long &&
         i->rhs->kind == ND_NUM)
         return new_bin(p, i->kind, scale(p, i->lhs, size, t),
-                       new_num(p, i->rhs->val * size, ty_long, t), ty_long, t);
+                       new_num(p, wrap_mul(i->rhs->val, size), ty_long, t),
+                       ty_long, t);
     return new_bin(p, ND_MUL, i, new_num(p, size, ty_long, t), ty_long, t);
 }
 
@@ -1666,7 +1675,9 @@ static bool addr_const(parser *p, cnode *n, const char **sym, long *add)
     case ND_SUB:
         if (n->rhs->kind != ND_NUM || !addr_const(p, n->lhs, sym, add))
             return false;
-        *add += n->kind == ND_ADD ? n->rhs->val : -n->rhs->val;
+        *add = (long)((uint64_t)*add + (n->kind == ND_ADD
+                                            ? (uint64_t)n->rhs->val
+                                            : 0 - (uint64_t)n->rhs->val));
         return true;
     default:
         return false;
