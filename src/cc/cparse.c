@@ -1945,19 +1945,29 @@ static char *new_label(parser *p)
     return carena_printf(p->c, "c0.L%d.%d", p->c->tu, ++p->nlabel);
 }
 
-static char *string_sym(parser *p, const char *s, long len)
+/* A defined object private to this unit (a string literal, a block
+ * static), listed with the globals. */
+static cobj *new_static(parser *p, char *name, char *sym, ctype *ty)
 {
     cobj *o = carena_alloc(p->c, sizeof *o);
-    o->name = o->sym = carena_printf(p->c, "c0.str.%d", p->c->nstrings++);
-    o->ty = ctypes_array_of(p->c, ty_char, len);
-    o->init = carena_alloc(p->c, (size_t)len);
-    memcpy(o->init, s, (size_t)len);
-    o->in_text = true;
+    o->name = name;
+    o->sym = sym;
+    o->ty = ty;
     o->is_static = true;
     o->is_def = true;
     o->tu = p->c->tu;
     o->next = p->c->globals;
     p->c->globals = o;
+    return o;
+}
+
+static char *string_sym(parser *p, const char *s, long len)
+{
+    char *sym = carena_printf(p->c, "c0.str.%d", p->c->nstrings++);
+    cobj *o = new_static(p, sym, sym, ctypes_array_of(p->c, ty_char, len));
+    o->init = carena_alloc(p->c, (size_t)len);
+    memcpy(o->init, s, (size_t)len);
+    o->in_text = true;
     return o->sym;
 }
 
@@ -1999,17 +2009,11 @@ static cnode *declaration(parser *p, ctype *base, declattr *attr)
             if (attr->sc == SC_EXTERN) {
                 o = new_global(p, ty, attr, name);
             } else {
-                o = carena_alloc(p->c, sizeof *o);
-                o->name = tok_str(p, name);
-                o->sym = carena_printf(p->c, "c0.s%d.%s.%d.%s", p->c->tu,
-                                       p->fn->name, ++p->nstatic, o->name);
-                o->ty = ty;
+                char *n = tok_str(p, name);
+                o = new_static(p, n, carena_printf(p->c, "c0.s%d.%s.%d.%s",
+                                                   p->c->tu, p->fn->name,
+                                                   ++p->nstatic, n), ty);
                 o->tok = name;
-                o->is_static = true;
-                o->is_def = true;
-                o->tu = p->c->tu;
-                o->next = p->c->globals;
-                p->c->globals = o;
                 push_var(p, o->name)->var = o;
             }
             if (eat(p, "=")) {
