@@ -731,6 +731,16 @@ static val bool_value(gen *g, cnode *n)
     return t;
 }
 
+/* One arm of ?: : its value (an aggregate's address) into t. */
+static void cond_arm(gen *g, cnode *arm, val t, bool aggr)
+{
+    val a = gen_expr(g, arm);
+    if (aggr)
+        mov(g, addr_of(g, a), t);
+    else if (t.kind != V_NONE)
+        mov(g, a, t);
+}
+
 static val gen_cond_expr(gen *g, cnode *n)
 {
     const char *le = new_label(g), *ld = new_label(g);
@@ -738,18 +748,10 @@ static val gen_cond_expr(gen *g, cnode *n)
     val t = n->ty->kind == TY_VOID ? (val){.kind = V_NONE, .sfx = "q"}
             : temp(g, aggr ? "uq" : ctypes_sfx(n->ty));
     gen_branch(g, n->cond, le, false);
-    val a = gen_expr(g, n->then);
-    if (aggr)
-        mov(g, addr_of(g, a), t);
-    else if (t.kind != V_NONE)
-        mov(g, a, t);
+    cond_arm(g, n->then, t, aggr);
     jump(g, ld);
     label(g, le);
-    val b = gen_expr(g, n->els);
-    if (aggr)
-        mov(g, addr_of(g, b), t);
-    else if (t.kind != V_NONE)
-        mov(g, b, t);
+    cond_arm(g, n->els, t, aggr);
     label(g, ld);
     if (aggr)
         return deref_val(g, t, 0, "q");
