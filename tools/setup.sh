@@ -7,7 +7,11 @@ PKGS="build-essential cmake pkg-config git
       clang libclang-rt-14-dev
       openmpi-bin libopenmpi-dev
       python3 python3-numpy python3-dask python3-distributed
-      gnuplot-nox"
+      gnuplot-nox
+      libmicrohttpd-dev prometheus chromium"
+# node and npm drive headless Chromium in the dashboard test (tests/obs);
+# Debian's nodejs and npm only where no node is installed already.
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \

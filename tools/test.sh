@@ -5,7 +5,8 @@
 #   3. an ASan+UBSan build with allocation failpoints: the `dvm` command
 #      and the *_failalloc_test unit tests under failing allocations;
 #   4. a TSan build of the threaded parts (the window's fault handler and
-#      the RComp that runs runners beside it);
+#      the RComp that runs runners beside it, the runner event ring, the
+#      HTTP server reading the metrics);
 #   5. each fuzz target for a short while.
 # Exits non-zero on the first failing stage.
 set -eu
@@ -46,16 +47,19 @@ stage "ASan+UBSan" --test-dir build-asan --output-on-failure -j"$JOBS" \
 echo "== allocation failure injection (ASan+UBSan)"
 cmake -S . -B build-failalloc -DCMAKE_BUILD_TYPE=Debug -DDVM_WITH_LLVM=OFF \
       -DDVM_ALLOC_FAILPOINTS=ON -DDVM_SANITIZE=address,undefined >/dev/null
-cmake --build build-failalloc -j"$JOBS" --target dvm asm_failalloc_test
+cmake --build build-failalloc -j"$JOBS" --target dvm asm_failalloc_test \
+      obs_failalloc_test
 export ASAN_OPTIONS=detect_leaks=1
 stage "failpoints" --test-dir build-failalloc --output-on-failure -R failalloc
 
 echo "== TSan build and threaded tests"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DDVM_WITH_LLVM=OFF \
       -DDVM_SANITIZE=thread >/dev/null
-cmake --build build-tsan -j"$JOBS" --target window_test rcomp_test
+cmake --build build-tsan -j"$JOBS" --target window_test rcomp_test \
+      ring_test obs_test
 export TSAN_OPTIONS=halt_on_error=1
-stage "TSan" --test-dir build-tsan --output-on-failure -R 'unit/(window|rcomp)_test'
+stage "TSan" --test-dir build-tsan --output-on-failure \
+      -R 'unit/(window|rcomp|ring|obs)_test'
 
 echo "== summary"
 cat "$SUMMARY"

@@ -221,9 +221,12 @@ static void assignment(asm_ctx *c, expr_cursor *cur)
     const lex_token *name = expr_peek(cur);
     uint64_t v;
     cur->i += 2;
-    if (asm_expr(c, cur, &v) || asm_expect_eol(c, cur))
+    c->defining = symtab_find(&c->syms, name->text, name->len);
+    dvm_status st = asm_expr(c, cur, &v);
+    c->defining = NULL;
+    if (st || asm_expect_eol(c, cur))
         return;
-    asm_define(c, name, v);
+    asm_define_constant(c, name, v);
 }
 
 /* Assembles line c->cur. */
@@ -429,6 +432,8 @@ static void ctx_free(asm_ctx *c)
     dvm_free(c->heap);
     dvm_free(c->chans);
     symtab_free(&c->syms);
+    dvm_free(c->stack);
+    lex_buf_free(&c->early_lex);
     lex_buf_free(&c->lex);
     asm_free_source(c);
 }

@@ -204,9 +204,13 @@ static void dir_equ(asm_ctx *c, expr_cursor *cur, int col, int arg)
     (void)col;
     (void)arg;
     const lex_token *name = name_arg(c, cur);
-    if (!name || asm_expect(c, cur, ',', "','") || one_expr(c, cur, &v))
+    if (!name || asm_expect(c, cur, ',', "','"))
         return;
-    asm_define(c, name, v);
+    c->defining = symtab_find(&c->syms, name->text, name->len);
+    dvm_status st = one_expr(c, cur, &v);
+    c->defining = NULL;
+    if (st == DVM_OK)
+        asm_define_constant(c, name, v);
 }
 
 /* .entry E: where the first runner starts (once). */
@@ -283,11 +287,13 @@ static int bad_channel(asm_ctx *c, const lex_token *name, uint64_t addr,
         return 1;
     }
     if (dir == PROG_CHAN_IN &&
-        (addr < DISA_INPUT_BASE || addr >= DISA_SYSPAGE)) {
+        (addr < DISA_INPUT_BASE || addr > DISA_INPUT_LAST)) {
         asm_error(c, col, "input channel address 0x%llx is not in the "
-                  "input windows [0x%llx, 0x%llx)", (unsigned long long)addr,
+                  "input windows [0x%llx, 0x%llx] (its bytes, from ADDR+8 "
+                  "to the system page, need room for one)",
+                  (unsigned long long)addr,
                   (unsigned long long)DISA_INPUT_BASE,
-                  (unsigned long long)DISA_SYSPAGE);
+                  (unsigned long long)DISA_INPUT_LAST);
         return 1;
     }
     return 0;

@@ -25,19 +25,6 @@ typedef struct asm_opnd {
     int col;
 } asm_opnd;
 
-/* The 64-bit pattern of integer v read at the width of type. */
-static uint64_t widen(uint64_t v, int type)
-{
-    unsigned bits = 8u * isa_type_bytes[type];
-    if (bits == 64)
-        return v;
-    uint64_t mask = (1ULL << bits) - 1;
-    v &= mask;
-    if (isa_type_signed[type] && (v >> (bits - 1)) & 1)
-        v |= ~mask;
-    return v;
-}
-
 /* The IEEE-754 bits of d. */
 static uint64_t double_bits(double d)
 {
@@ -199,7 +186,7 @@ static dvm_status check_operand(asm_ctx *c, asm_opnd *o, char k,
     else if (isa_type_float[o->o.type])
         o->o.value = double_bits((double)(int64_t)o->o.value);
     else
-        o->o.value = widen(o->o.value, o->o.type);
+        o->o.value = isa_imm_pattern(o->o.value, o->o.type);
     return DVM_OK;
 }
 
@@ -209,14 +196,9 @@ static dvm_status check_insn(asm_ctx *c, const isa_insn *in, int col)
     int anyf = 0;
     for (int i = 0; i < in->nops; i++)
         anyf |= isa_type_float[in->ops[i].type];
-    if (anyf && (in->op == ISA_OP_AND || in->op == ISA_OP_OR ||
-                 in->op == ISA_OP_XOR)) {
-        asm_error(c, col, "'%s' works on integers only (no :f operands)",
-                  isa_op_name[in->op]);
-        return DVM_ESYNTAX;
-    }
-    if (anyf && in->op == ISA_OP_DIV && in->opt == ISA_OPT_R) {
-        asm_error(c, col, "'div:r' works on integers only (no :f operands)");
+    if (anyf && !isa_takes_float(in->op, in->opt)) {
+        asm_error(c, col, "'%s%s' works on integers only (no :f operands)",
+                  isa_op_name[in->op], in->op == ISA_OP_DIV ? ":r" : "");
         return DVM_ESYNTAX;
     }
     return DVM_OK;

@@ -10,7 +10,9 @@
  * The assembler runs passes over the expanded line list until the layout
  * settles (every symbol keeps its value and the .data base stays), then one
  * final pass that reports errors and emits bytes.  A symbol used before its
- * definition in a pass takes its value from the previous pass.
+ * definition in a pass takes its value from the previous pass, except a
+ * constant (`NAME = E`, `.equ`), which from the second pass on is resolved
+ * through its definition line at its first use (asm_sym.c).
  */
 #ifndef DVM_ASM_INT_H
 #define DVM_ASM_INT_H
@@ -28,6 +30,8 @@
 #define ASM_MAX_INCLUDE_DEPTH 16
 #define ASM_MAX_PASSES 8
 #define ASM_MAX_FILE_BYTES (64u << 20)
+#define ASM_MAX_SOURCE_BYTES (64u << 20)   /* all files, includes counted */
+#define ASM_MAX_LINES (1u << 23)           /* all files, includes counted */
 #define ASM_MAX_BYTES (64u << 20)          /* initialised bytes per program */
 #define ASM_MAX_NAME 4096                  /* image limit on names */
 #define ASM_SR_END DISA_INPUT_BASE         /* segments end at or below */
@@ -54,6 +58,10 @@ typedef struct asm_sym {
     char *name;         /* owned; NULL: empty slot */
     uint64_t value;     /* this pass's value, or the previous pass's */
     int pass;           /* last pass that defined it (0: none) */
+    uint32_t def_line;  /* 1 + line index of its `=`/.equ, 0: a label */
+    int early_pass;     /* pass whose early_value is valid (asm_sym.c) */
+    uint64_t early_value; /* value resolved ahead of its line this pass */
+    int visiting;       /* pass in which it is on the resolver's stack */
 } asm_sym;
 
 typedef struct asm_symtab {
@@ -79,11 +87,18 @@ typedef struct asm_ctx {
     dvm_status fatal;   /* DVM_ENOMEM once memory ran out */
 
     asm_file *files;    size_t nfiles, filecap;
+    uint64_t src_bytes;             /* read so far, every include counted */
     asm_line *lines;    size_t nlines, linecap;
     size_t cur;         /* index of the line being assembled */
     lex_buf lex;
 
     asm_symtab syms;
+    /* Resolving constants ahead of their lines (asm_sym.c). */
+    const asm_sym *defining;        /* constant whose line is being run */
+    asm_sym *missing;               /* what a resolving evaluation lacked */
+    int resolving;                  /* evaluating on the resolver's behalf */
+    asm_sym **stack;    size_t nstack, stackcap;
+    lex_buf early_lex;              /* tokens of a constant's line */
 
     int sec;                        /* current section */
     uint64_t loc[SEC_COUNT];        /* location counters */
@@ -122,7 +137,14 @@ asm_sym *symtab_intern(asm_symtab *t, const char *name, size_t len);
 /* Defines the symbol of token tok with value v in the current pass,
  * reporting duplicates and predefined names.  Returns DVM_OK or failure. */
 dvm_status asm_define(asm_ctx *c, const lex_token *tok, uint64_t v);
-/* The expression lookup callback over c's symbols and the predefined. */
+/* Defines a constant (`NAME = E`, `.equ NAME, E`) like asm_define and
+ * remembers its line, so later passes can resolve it ahead of the line. */
+dvm_status asm_define_constant(asm_ctx *c, const lex_token *tok, uint64_t v);
+/* The expression lookup callback over c's symbols and the predefined.  A
+ * constant used before its line is resolved through its own definition
+ * (and those it uses, in dependency order) rather than taken from the
+ * previous pass, so chains of forward definitions of any length settle in
+ * one pass; a cycle is an error. */
 dvm_status asm_lookup(void *ctx, const lex_token *tok, uint64_t *v);
 
 /* asm_insn.c: assembles the instruction at the cursor (the mnemonic). */

@@ -8,7 +8,9 @@
  * treat it as a no-op.  A path is relative to the directory of the including
  * file.  Cycles are found by comparing canonical paths along the chain of
  * open includes; depth is limited, and only regular files of bounded size
- * are read, so hostile input can neither loop nor exhaust memory here.
+ * are read, up to a bound on the bytes and lines of all files together (a
+ * file included many times counts each time), so hostile input can neither
+ * loop nor exhaust memory here.
  */
 #include <assert.h>
 #include <errno.h>
@@ -26,9 +28,11 @@ typedef struct inc_frame {
     const struct inc_frame *up;
 } inc_frame;
 
-/* Reads the regular file at path.  On success *buf (owned, terminated)
- * holds *len bytes; otherwise DVM_EIO or DVM_ENOMEM with a message. */
-static dvm_status read_file(const char *path, char **buf, size_t *len)
+/* Reads the regular file at path, if it fits the bytes left to c's
+ * sources.  On success *buf (owned, terminated) holds *len bytes; otherwise
+ * DVM_EIO or DVM_ENOMEM with a message. */
+static dvm_status read_file(asm_ctx *c, const char *path, char **buf,
+                            size_t *len)
 {
     struct stat sb;
     dvm_status st;
@@ -44,6 +48,11 @@ static dvm_status read_file(const char *path, char **buf, size_t *len)
         st = status_set(DVM_EIO, "'%s' is too large", path);
         goto err_file;
     }
+    if ((uint64_t)sb.st_size > ASM_MAX_SOURCE_BYTES - c->src_bytes) {
+        st = status_set(DVM_EIO, "'%s' would make the sources larger than "
+                        "%u MiB in all", path, ASM_MAX_SOURCE_BYTES >> 20);
+        goto err_file;
+    }
     size_t n = (size_t)sb.st_size;
     if (!(b = dvm_malloc(n + 1))) {
         st = status_set(DVM_ENOMEM, "out of memory");
@@ -55,6 +64,7 @@ static dvm_status read_file(const char *path, char **buf, size_t *len)
     }
     b[n] = 0;
     fclose(f);
+    c->src_bytes += n;
     *buf = b;
     *len = n;
     return DVM_OK;
@@ -109,6 +119,9 @@ void asm_free_source(asm_ctx *c)
 static dvm_status add_line(asm_ctx *c, uint32_t file, uint32_t lineno,
                            const char *text, size_t len)
 {
+    if (c->nlines >= ASM_MAX_LINES)
+        return status_set(DVM_ERANGE, "the sources have more than %u lines "
+                          "in all", ASM_MAX_LINES);
     asm_line *l = dvm_grow(c->lines, &c->linecap, c->nlines + 1, sizeof *l);
     if (!l)
         return status_set(DVM_ENOMEM, "out of memory");
@@ -177,7 +190,7 @@ static dvm_status include_file(asm_ctx *c, const inc_frame *fr, int depth,
     char *buf;
     size_t len;
     uint32_t idx;
-    dvm_status st = read_file(path, &buf, &len);
+    dvm_status st = read_file(c, path, &buf, &len);
     if (st == DVM_EIO) {
         asm_error_at(c, li, col, "%s", status_message());
         return DVM_OK;
@@ -223,7 +236,8 @@ dvm_status asm_read_source(asm_ctx *c, const char *path, const char *src,
             return status_set(DVM_ENOMEM, "out of memory");
         memcpy(buf, src, len);
         buf[len] = 0;
-    } else if ((st = read_file(path, &buf, &n))) {
+        c->src_bytes = len;
+    } else if ((st = read_file(c, path, &buf, &n))) {
         return st;
     }
     if ((st = add_file(c, path, buf, n, &idx)))

@@ -288,6 +288,8 @@ static void test_errors(void **state)
         {".channel a, 0x20000000, out\n", "t.dasm:1:1: error:",
          "private region"},
         {".channel a, 0x100, in\n", "t.dasm:1:1: error:", "input windows"},
+        {".channel a, 0x3FFFFFFFEFF8, in\n", "t.dasm:1:1: error:",
+         "need room for one"},
         {".channel a, 0x100, both\n", "t.dasm:1:20: error:", "'in' or"},
         {".data\nexit\n", "t.dasm:2:1: error:", "belong in .text"},
         {"x = 1 +\n", "t.dasm:1:8: error:", "expected a number"},
@@ -297,6 +299,10 @@ static void test_errors(void **state)
          "cannot open"},
         {".org x+1\nx: exit\n", "t.dasm:2:1: error:", "does not settle"},
         {".text 1\n", "t.dasm:1:7: error:", "end of the line"},
+        {"a = b\nb = a + 1\n", "t.dasm:1:5: error:", "circular"},
+        {"a = a\n", "t.dasm:1:5: error:", "circular"},
+        {".equ a, b\n.equ b, c\nc = a\n", "t.dasm:1:9: error:",
+         "circular"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_error(cases[i].src, cases[i].loc, cases[i].msg);
@@ -399,6 +405,43 @@ static void test_include_depth(void **state)
     remove(dir);
 }
 
+/* Including one 4 MiB file again and again stops at 64 MiB in all (the
+ * sources were unbounded: 40 includes of 60 MB took 3 GB). */
+static void test_include_total(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/asm_testXXXXXX", path[600];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/big.inc", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputc('#', f);
+    for (int i = 0; i < (4 << 20) - 2; i++)
+        fputc('x', f);
+    fputc('\n', f);
+    fclose(f);
+    char *top = dvm_malloc(20 * 20 + 8), *q = top;
+    for (int i = 0; i < 20; i++)
+        q += sprintf(q, ".include \"big.inc\"\n");
+    strcpy(q, "exit\n");
+    write_file(dir, "top.dasm", top);
+    dvm_free(top);
+    snprintf(path, sizeof path, "%s/top.dasm", dir);
+    dvm_program *p = NULL;
+    char *diag;
+    size_t len;
+    f = open_memstream(&diag, &len);
+    assert_int_equal(asm_assemble_file(path, f, &p), DVM_ESYNTAX);
+    fclose(f);
+    assert_non_null(strstr(diag, "top.dasm:16:10: error: "));
+    assert_non_null(strstr(diag, "larger than 64 MiB in all"));
+    free(diag);
+    remove(path);
+    snprintf(path, sizeof path, "%s/big.inc", dir);
+    remove(path);
+    remove(dir);
+}
+
 static void test_eval(void **state)
 {
     (void)state;
@@ -421,6 +464,57 @@ static void test_eval(void **state)
     program_free(p);
 }
 
+/* A string of n copies of op followed by tail (owned). */
+static char *repeat(int op, size_t n, const char *tail)
+{
+    char *s = dvm_malloc(n + strlen(tail) + 1);
+    assert_non_null(s);
+    memset(s, op, n);
+    strcpy(s + n, tail);
+    return s;
+}
+
+/* Hundreds of thousands of prefix operators cost no stack, in the
+ * assembler and in --dump expressions alike (they used to overflow it). */
+static void test_deep_prefix(void **state)
+{
+    (void)state;
+    uint64_t v = 0;
+    char *e = repeat('-', 300001, "5");
+    assert_int_equal(asm_eval_expr(NULL, e, &v), DVM_OK);
+    assert_true(v == (uint64_t)-5);
+    dvm_free(e);
+    e = repeat('+', 300000, "7\n");
+    memcpy(e, "x = ", 4);
+    dvm_program *p = asm_ok(e);
+    assert_true(sym(p, "x") == 7);
+    program_free(p);
+    dvm_free(e);
+}
+
+/* A forward chain of constants of any length settles (DISA.md 7: use
+ * before definition); it used to be refused after 8 links. */
+static void test_forward_chain(void **state)
+{
+    (void)state;
+    enum { LINKS = 20000 };
+    char *src = dvm_malloc(LINKS * 40 + 64), *q = src;
+    assert_non_null(src);
+    q += sprintf(q, "mov $a0, 0x50000000\n");
+    for (int i = 0; i < LINKS; i++)
+        q += sprintf(q, i % 2 ? "a%d = a%d + 1\n" : ".equ a%d, a%d + 1\n",
+                     i, i + 1);
+    sprintf(q, "a%d = end - 3\nend: exit\n", LINKS);
+    dvm_program *p = asm_ok(src);
+    uint64_t end = sym(p, "end");
+    assert_true(sym(p, "a0") == end - 3 + LINKS);
+    assert_true(sym(p, "a9") == end - 3 + LINKS - 9);
+    isa_insn in = insn_at(p, 0);
+    assert_true(in.ops[0].value == end - 3 + LINKS);
+    program_free(p);
+    dvm_free(src);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,7 +529,10 @@ int main(void)
         cmocka_unit_test(test_many_errors),
         cmocka_unit_test(test_include),
         cmocka_unit_test(test_include_depth),
+        cmocka_unit_test(test_include_total),
         cmocka_unit_test(test_eval),
+        cmocka_unit_test(test_deep_prefix),
+        cmocka_unit_test(test_forward_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

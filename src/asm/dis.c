@@ -16,8 +16,10 @@
  * Operand values that equal a label (or a predefined symbol, for memory
  * operands) are printed by name, which keeps the listing readable and
  * changes nothing in the bytes.  The one thing that cannot be written in
- * source is a :f immediate holding a NaN; it is printed as a comment-marked
- * 0 so the failure to round-trip is visible rather than silent.
+ * source is a :f immediate holding a NaN; the loader refuses one (as it
+ * refuses every instruction not in the assembler's form,
+ * isa_check_canonical), and a program built in memory with one gets a
+ * comment-marked 0, so the failure to round-trip is visible.
  */
 #include "asm/dis.h"
 
@@ -356,6 +358,6 @@ dvm_status dis_write(const dvm_program *p, FILE *out)
     if (st)
         return st;
     if (fflush(out) || ferror(out))
-        return status_set(DVM_EIO, "write error");
+        return status_set_errno(DVM_EIO, "cannot write the listing");
     return DVM_OK;
 }

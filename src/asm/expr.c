@@ -1,16 +1,20 @@
 /*
  * expr.c -- assemble-time expressions (DISA.md 2.1).
  *
- * A small recursive-descent evaluator over the lexer's tokens:
+ * A small descent evaluator over the lexer's tokens:
  *
  *     expr  := term (('+' | '-') term)*
  *     term  := unary ('*' unary)*
- *     unary := ('-' | '+') unary | INT | IDENT
+ *     unary := ('-' | '+')* (INT | IDENT)
  *
  * All arithmetic is unsigned 64-bit and wraps, which is also two's
  * complement signed arithmetic, so `-8` and `0xfffffffffffffff8` are the
  * same value.  Float literals are not expressions; the callers that accept
  * them (immediates of :f operands, .double) recognise them before calling.
+ *
+ * Nothing recurses (there are no parentheses, and runs of prefix operators
+ * are a loop), so hostile input such as 150,000 minus signs in a row costs
+ * time linear in its length and no stack.
  */
 #include "asm/expr.h"
 
@@ -54,38 +58,43 @@ static void advance(expr_cursor *c)
         c->i++;
 }
 
-/* unary := ('-' | '+') unary | INT | IDENT; sets *v on success. */
-static dvm_status eval_unary(expr_cursor *c, expr_lookup_fn lookup, void *ud,
-                             uint64_t *v)
+/* The failure for token t where an operand was expected. */
+static dvm_status operand_error(const lex_token *t)
 {
-    const lex_token *t = expr_peek(c);
-    uint64_t x;
-    dvm_status st;
-    if (lex_is(t, '-') || lex_is(t, '+')) {
-        advance(c);
-        if ((st = eval_unary(c, lookup, ud, &x)))
-            return st;
-        *v = t->punct == '-' ? (uint64_t)0 - x : x;
-        return DVM_OK;
-    }
-    if (t->kind == TK_INT) {
-        advance(c);
-        *v = t->ival;
-        return DVM_OK;
-    }
-    if (t->kind == TK_IDENT) {
-        if ((st = lookup(ud, t, &x)))
-            return st;
-        advance(c);
-        *v = x;
-        return DVM_OK;
-    }
     if (t->kind == TK_FLOAT)
         return status_set(DVM_ESYNTAX, "float literal not allowed here");
     if (lex_is(t, '('))
         return status_set(DVM_ESYNTAX, "parentheses are not allowed in "
                                        "expressions");
     return status_set(DVM_ESYNTAX, "expected a number or a symbol");
+}
+
+/* unary := ('-' | '+')* (INT | IDENT); sets *v on success.  The prefix
+ * operators are counted in a loop, not by recursion, so any number of them
+ * costs no stack. */
+static dvm_status eval_unary(expr_cursor *c, expr_lookup_fn lookup, void *ud,
+                             uint64_t *v)
+{
+    const lex_token *t;
+    int negate = 0;
+    for (t = expr_peek(c); lex_is(t, '-') || lex_is(t, '+'); t = expr_peek(c)) {
+        negate ^= t->punct == '-';
+        advance(c);
+    }
+    uint64_t x;
+    dvm_status st;
+    if (t->kind == TK_INT) {
+        advance(c);
+        x = t->ival;
+    } else if (t->kind == TK_IDENT) {
+        if ((st = lookup(ud, t, &x)))
+            return st;
+        advance(c);
+    } else {
+        return operand_error(t);
+    }
+    *v = negate ? (uint64_t)0 - x : x;
+    return DVM_OK;
 }
 
 /* term := unary ('*' unary)*; sets *v on success. */

@@ -7,6 +7,9 @@
 
 #include <stddef.h>
 
+#include "obs/http.h"
+#include "obs/obs.h"
+
 int cmd_asm(int argc, char **argv);
 int cmd_dis(int argc, char **argv);
 int cmd_run(int argc, char **argv);
@@ -20,5 +23,17 @@ int cc_build(const struct cc_opts *o, const char *const *files, size_t n,
              char **text, size_t *len);
 /* Internal: the RComp process body, started by the master. */
 int cmd_rcomp(int argc, char **argv);
+
+/* serve.c: the obs hub and HTTP server behind --http. */
+typedef struct cli_serve {
+    obs *obs;                   /* NULL: not serving */
+    obs_http *http;
+} cli_serve;
+/* Starts serving on addr (NULL: does nothing).  Returns 0, or 2 with the
+ * message printed. */
+int serve_start(const char *addr, cli_serve *sv);
+/* Marks the run finished, serves for linger_s more seconds (or until
+ * SIGINT/SIGTERM), then stops and frees. */
+void serve_stop(cli_serve *sv, double linger_s);
 
 #endif

@@ -6,7 +6,8 @@
  * assembler prints its own diagnostics; load and write errors are printed
  * here or by asm_load_program as "dvm: PATH: message") and gives exit
  * status 2.  The image is written atomically, so a failed `dvm asm` leaves
- * no output file behind.
+ * no output file behind; a symbolic link or a device given with -o stays
+ * what it is (image_save).
  */
 #include <stdio.h>
 #include <string.h>

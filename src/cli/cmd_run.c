@@ -4,36 +4,37 @@
  *
  * Everything that can be checked before the run is checked before the run:
  * options, the program (assembled or loaded), channel bindings (a bound
- * input file that cannot be read is an error before anything runs), dump
- * expressions.  Then the master runs the program; its output is emitted
- * while it runs; the dumps are printed after the run and all its output.
+ * input file that cannot be read, is a directory or does not fit its
+ * window is an error before anything runs; a pipe is read whole first, see
+ * io/input.h), dump expressions.  Then the master runs the program; its
+ * output is emitted while it runs; the dumps are printed after the run and
+ * all its output.
  *
- * `--in NAME=-` (DISA 1.1) binds standard input.  It is read to its end
- * before the run, into one memfd that every binding to `-` shares, and the
- * binding becomes `/proc/self/fd/N`: the descriptor is inherited (no
- * close-on-exec) by the RComps, which open that path like any input file,
- * so every RComp reads the same bytes, at any offset, as often as it likes.
+ * `--in NAME=-` (DISA 1.1) binds standard input, read whole before the run
+ * into one memfd that every binding to `-` shares.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "asm/asm.h"
 #include "cc/cc.h"
 #include "cli/cli.h"
 #include "exec/jit.h"
+#include "io/input.h"
 #include "isa/isa.h"
 #include "sched/master.h"
 #include "util/alloc.h"
+#include "util/stdfds.h"
 
 #define RUN_MAX_DUMPS 64
 #define RUN_MAX_BINDINGS 32
+#define RUN_IN_WAIT_S 30        /* default bound on the wait for piped input */
 
 typedef struct run_dump {
     const char *addr_expr, *count_expr;
@@ -41,17 +42,25 @@ typedef struct run_dump {
 } run_dump;
 
 typedef struct run_opts {
-    int stdin_fd;                   /* memfd holding standard input, or -1 */
-    char stdin_path[32];            /* /proc/self/fd/N of stdin_fd */
     int nrcomps;
     const char *engine;
     const char *path;
     const char *trace;
+    const char *http;           /* --http ADDR */
+    double linger;              /* --linger SECONDS */
     int stats;
     run_dump dumps[RUN_MAX_DUMPS];
     size_t ndumps;
     master_binding in[RUN_MAX_BINDINGS], out[RUN_MAX_BINDINGS];
     size_t nin, nout;
+    int in_wait_s;              /* --in-wait */
+    uint64_t max_runners;       /* --max-runners (0: the default) */
+    int heartbeat_s;            /* --heartbeat (0: the default) */
+    /* Inputs as opened before the run (io/input.h): the descriptors, -1
+     * until opened, and the /dev/fd paths the RComps open. */
+    int infd[RUN_MAX_BINDINGS];
+    int stdin_fd;               /* standard input read whole, or -1 */
+    char inpath[RUN_MAX_BINDINGS][32];
     cc_opts cc;                /* compile options for PROG.c0 */
     const char *incs[CC_MAX_OPTS], *defs[CC_MAX_OPTS];
 } run_opts;
@@ -60,8 +69,11 @@ static int run_usage(const char *msg, const char *arg)
 {
     fprintf(stderr, "dvm run: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
     fprintf(stderr, "usage: dvm run [-n N] [--engine interp|jit] [--dump "
-            "ADDR:COUNT:TYPE]... [--in NAME=FILE|-]... [--out NAME=FILE]... "
-            "[--stats] [--trace FILE] PROG.dasm|PROG.dvm\n");
+            "ADDR:COUNT:TYPE]... [--in NAME=FILE|-]... [--in-wait SECONDS] "
+            "[--max-runners N] [--heartbeat SECONDS] "
+            "[--out NAME=FILE]... [--stats] [--trace FILE] "
+            "[--http ADDR [--linger SECONDS]] "
+            "PROG.dasm|PROG.dvm\n");
     return 2;
 }
 
@@ -97,6 +109,19 @@ static int parse_binding(char *s, master_binding *b)
     return 0;
 }
 
+/* Parses v as a decimal number in [lo, hi]; returns 0 and sets *n, or -1. */
+static int parse_number(const char *v, unsigned long long lo,
+                        unsigned long long hi, unsigned long long *n)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || *end || end == v || v[0] == '-' || x < lo || x > hi)
+        return -1;
+    *n = x;
+    return 0;
+}
+
 /* Parses argv; returns 0 or the exit status of a usage error. */
 static int parse_args(int argc, char **argv, run_opts *o)
 {
@@ -106,18 +131,20 @@ static int parse_args(int argc, char **argv, run_opts *o)
         int takes = !strcmp(a, "-n") || !strcmp(a, "--rcomps") ||
                     !strcmp(a, "--engine") || !strcmp(a, "--dump") ||
                     !strcmp(a, "--in") || !strcmp(a, "--out") ||
-                    !strcmp(a, "--trace");
+                    !strcmp(a, "--trace") || !strcmp(a, "--in-wait") ||
+                    !strcmp(a, "--max-runners") ||
+                    !strcmp(a, "--heartbeat") || !strcmp(a, "--http") ||
+                    !strcmp(a, "--linger");
         if (takes && !v)
             return run_usage("option needs a value", a);
+        unsigned long long n;
         int cr = cc_parse_option(&o->cc, argc, argv, &i);
         if (cr < 0 || (cr > 0 && o->cc.preprocess_only))
             return run_usage("bad compile option", a);
         if (cr > 0)
             continue;
         if (!strcmp(a, "-n") || !strcmp(a, "--rcomps")) {
-            char *end;
-            long n = strtol(v, &end, 10);
-            if (*end || n < 1 || n > 1024)
+            if (parse_number(v, 1, 1024, &n))
                 return run_usage("bad RComp count (1..1024)", v);
             o->nrcomps = (int)n;
         } else if (!strcmp(a, "--engine")) {
@@ -138,6 +165,21 @@ static int parse_args(int argc, char **argv, run_opts *o)
             (*n)++;
         } else if (!strcmp(a, "--trace")) {
             o->trace = v;
+        } else if (!strcmp(a, "--max-runners")) {
+            if (parse_number(v, 1, 1ULL << 32, &n))
+                return run_usage("bad --max-runners (1..4294967296)", v);
+            o->max_runners = n;
+        } else if (!strcmp(a, "--heartbeat") || !strcmp(a, "--in-wait")) {
+            if (parse_number(v, 1, 86400, &n))
+                return run_usage("bad number of seconds (1..86400)", v);
+            *(a[2] == 'h' ? &o->heartbeat_s : &o->in_wait_s) = (int)n;
+        } else if (!strcmp(a, "--http")) {
+            o->http = v;
+        } else if (!strcmp(a, "--linger")) {
+            char *end;
+            o->linger = strtod(v, &end);
+            if (*end || !(o->linger >= 0 && o->linger <= 86400))
+                return run_usage("bad --linger (seconds, 0..86400)", v);
         } else if (!strcmp(a, "--stats")) {
             o->stats = 1;
             continue;
@@ -151,6 +193,8 @@ static int parse_args(int argc, char **argv, run_opts *o)
         }
         i++;
     }
+    if (o->linger > 0 && !o->http)
+        return run_usage("--linger needs --http", NULL);
     return o->path ? 0 : run_usage("no program given", NULL);
 }
 
@@ -162,84 +206,97 @@ static const prog_channel *find_channel(const dvm_program *p, const char *n)
     return NULL;
 }
 
-/* Checks bindings against the program's channels; input files must be
- * readable now. */
-static int check_bindings(const dvm_program *p, const run_opts *o)
+/* True when the channel of b[k] was bound before, in b[0..k). */
+static int bound_before(const master_binding *b, size_t k)
+{
+    for (size_t j = 0; j < k; j++)
+        if (!strcmp(b[j].name, b[k].name))
+            return 1;
+    return 0;
+}
+
+/* The bytes the window of input channel c holds (DISA.md 8.2: its length
+ * at ADDR, its bytes from ADDR + 8 up to the system page). */
+static uint64_t input_window(const prog_channel *c)
+{
+    return c->addr + 8 < DISA_SYSPAGE ? DISA_SYSPAGE - c->addr - 8 : 0;
+}
+
+/* Opens input binding i, which the RComps then read as /dev/fd/N: a
+ * file that cannot be read, a directory, a file larger than its window,
+ * a pipe that does not end, are errors now.  Returns 0 or 2 (printed). */
+/* `--in NAME=-` (DISA 1.1): standard input, read whole once (like any
+ * pipe) into one memfd that every binding to `-` shares through a
+ * descriptor of its own.  A process started without standard input has no
+ * bytes to give: that is an error, not an empty channel. */
+static dvm_status open_stdin(const prog_channel *c, run_opts *o, size_t i)
+{
+    if (stdfds_was_closed(0))
+        return status_set(DVM_EIO, "cannot read standard input for --in "
+                          "%s=-: it is closed", o->in[i].name);
+    if (o->stdin_fd < 0 &&
+        io_input_slurp(0, "standard input", IO_INPUT_SLURP_MAX,
+                       o->in_wait_s * 1000, &o->stdin_fd))
+        return DVM_EIO;
+    struct stat sb;
+    if (fstat(o->stdin_fd, &sb) < 0)
+        return status_set_errno(DVM_ESYS, "standard input");
+    if ((uint64_t)sb.st_size > input_window(c))
+        return status_set(DVM_ERANGE, "standard input (%lld bytes) does not "
+                          "fit the window of channel '%s' (%llu bytes)",
+                          (long long)sb.st_size, o->in[i].name,
+                          (unsigned long long)input_window(c));
+    o->infd[i] = dup(o->stdin_fd);
+    if (o->infd[i] < 0)
+        return status_set_errno(DVM_ESYS, "standard input");
+    return DVM_OK;
+}
+
+static int open_input(const prog_channel *c, run_opts *o, size_t i)
+{
+    uint64_t len;
+    dvm_status st = !strcmp(o->in[i].path, "-")
+        ? open_stdin(c, o, i)
+        : io_input_open(o->in[i].path, o->in[i].name, input_window(c),
+                        o->in_wait_s * 1000, &o->infd[i], &len);
+    if (st) {
+        fprintf(stderr, "dvm: %s\n", status_message());
+        return 2;
+    }
+    io_input_path(o->infd[i], o->inpath[i]);
+    o->in[i].path = o->inpath[i];
+    return 0;
+}
+
+/* Checks bindings against the program's channels (each bound once) and
+ * opens the input files (open_input). */
+static int check_bindings(const dvm_program *p, run_opts *o)
 {
     for (size_t i = 0; i < o->nin + o->nout; i++) {
         int in = i < o->nin;
         const master_binding *b = in ? &o->in[i] : &o->out[i - o->nin];
+        if (bound_before(in ? o->in : o->out, in ? i : i - o->nin)) {
+            fprintf(stderr, "dvm: channel '%s' is bound twice (--%s %s=...)"
+                    "\n", b->name, in ? "in" : "out", b->name);
+            return 2;
+        }
         const prog_channel *c = find_channel(p, b->name);
         if (!c || c->dir != (in ? PROG_CHAN_IN : PROG_CHAN_OUT)) {
             fprintf(stderr, "dvm: %s: the program declares no %s channel "
                     "'%s'\n", o->path, in ? "input" : "output", b->name);
             return 2;
         }
-        if (in && strcmp(b->path, "-") && access(b->path, R_OK) != 0) {
-            fprintf(stderr, "dvm: cannot read input file '%s' for channel "
-                    "'%s': %m\n", b->path, b->name);
+        if (in && open_input(c, o, i))
             return 2;
-        }
     }
     return 0;
 }
 
-/* Copies fd 0 to its end into the new memfd fd; returns 0 or -1 (errno). */
-static int copy_stdin(int fd)
+static void close_inputs(run_opts *o)
 {
-    char buf[65536];
-    for (;;) {
-        ssize_t n = read(0, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return (int)n;
-        for (ssize_t off = 0; off < n;) {
-            ssize_t k = write(fd, buf + off, (size_t)(n - off));
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k < 0)
-                return -1;
-            off += k;
-        }
-    }
-}
-
-/* Reads standard input into a memfd the RComps inherit and points o's
- * stdin path at it.  Returns 0 or 2 (message printed). */
-static int load_stdin(run_opts *o)
-{
-    if (fcntl(0, F_GETFD) < 0) {             /* else the memfd could be 0 */
-        fprintf(stderr, "dvm: cannot read standard input for --in: %m\n");
-        return 2;
-    }
-    int fd = memfd_create("dvm-stdin", 0);   /* inherited on purpose */
-    if (fd < 0 || copy_stdin(fd) < 0) {
-        fprintf(stderr, "dvm: cannot read standard input for --in: %m\n");
-        if (fd >= 0)
-            close(fd);
-        return 2;
-    }
-    o->stdin_fd = fd;
-    snprintf(o->stdin_path, sizeof o->stdin_path, "/proc/self/fd/%d", fd);
-    return 0;
-}
-
-/* Binds every `--in NAME=-` to standard input, read once.  Returns 0 or 2
- * (message printed). */
-static int bind_stdin(run_opts *o)
-{
-    for (size_t i = 0; i < o->nin; i++) {
-        if (strcmp(o->in[i].path, "-"))
-            continue;
-        if (o->stdin_fd < 0) {
-            int rc = load_stdin(o);
-            if (rc)
-                return rc;
-        }
-        o->in[i].path = o->stdin_path;
-    }
-    return 0;
+    for (size_t i = 0; i < o->nin; i++)
+        if (o->infd[i] >= 0)
+            close(o->infd[i]);
 }
 
 /* Refuses a program with no instructions at all (an empty source file):
@@ -294,8 +351,10 @@ static void print_value(int type, const uint8_t *b)
     }
 }
 
-static void print_dumps(const master *m, const run_opts *o,
-                        const uint64_t *addr, const uint64_t *count)
+/* Prints the dumps; returns 0, or 2 with a message when standard output
+ * could not be written. */
+static int print_dumps(const master *m, const run_opts *o,
+                       const uint64_t *addr, const uint64_t *count)
 {
     fflush(stdout);
     for (size_t i = 0; i < o->ndumps; i++) {
@@ -306,7 +365,10 @@ static void print_dumps(const master *m, const run_opts *o,
             print_value(o->dumps[i].type, b);
         }
     }
-    fflush(stdout);
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    fprintf(stderr, "dvm: error writing standard output: %m\n");
+    return 2;
 }
 
 static int default_rcomps(void)
@@ -319,7 +381,7 @@ static int run_program(const dvm_program *p, run_opts *o)
 {
     uint64_t addr[RUN_MAX_DUMPS], count[RUN_MAX_DUMPS];
     int rc = check_code(p, o);
-    if (rc || (rc = check_bindings(p, o)) || (rc = bind_stdin(o)) ||
+    if (rc || (rc = check_bindings(p, o)) ||
         (rc = resolve_dumps(p, o, addr, count)))
         return rc;
     char self[4096];
@@ -327,22 +389,29 @@ static int run_program(const dvm_program *p, run_opts *o)
     if (n <= 0)
         return fprintf(stderr, "dvm: cannot find my own binary\n"), 2;
     self[n] = '\0';
+    cli_serve sv;
+    if ((rc = serve_start(o->http, &sv)))
+        return rc;
     master_config cfg = { p, self, o->nrcomps, o->engine, o->in, o->nin,
-                          o->out, o->nout, o->trace, isatty(2) };
+                          o->out, o->nout, o->trace, isatty(2),
+                          o->max_runners, o->heartbeat_s, sv.obs };
     master *m;
     if (master_create(&cfg, &m)) {
         fprintf(stderr, "dvm: %s\n", status_message());
+        serve_stop(&sv, 0);
         return 2;
     }
     dvm_status st = master_run(m);
+    int dumped = 0;
     if (st)
         fprintf(stderr, "dvm: error: %s\n", status_message());
     else
-        print_dumps(m, o, addr, count);
+        dumped = print_dumps(m, o, addr, count);
     if (o->stats)
         master_print_stats(m);
-    rc = st ? 2 : master_get_stats(m)->runners_faulted ? 1 : 0;
+    rc = st || dumped ? 2 : master_get_stats(m)->runners_faulted ? 1 : 0;
     master_destroy(m);
+    serve_stop(&sv, o->linger);
     return rc;
 }
 
@@ -373,8 +442,11 @@ int cmd_run(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.cc.incdirs = o.incs;
     o.cc.defines = o.defs;
-    o.stdin_fd = -1;
     o.nrcomps = default_rcomps();
+    o.in_wait_s = RUN_IN_WAIT_S;
+    o.stdin_fd = -1;
+    for (size_t i = 0; i < RUN_MAX_BINDINGS; i++)
+        o.infd[i] = -1;
     o.engine = jit_available() ? "jit" : "interp";
     int rc = parse_args(argc, argv, &o);
     if (rc)
@@ -388,8 +460,9 @@ int cmd_run(int argc, char **argv)
     if (load(&o, &p))
         return 2;
     rc = run_program(p, &o);
-    program_free(p);
+    close_inputs(&o);
     if (o.stdin_fd >= 0)
         close(o.stdin_fd);
+    program_free(p);
     return rc;
 }

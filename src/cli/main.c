@@ -1,10 +1,15 @@
 /*
- * main.c -- `dvm`: dispatch to a subcommand.
+ * main.c -- `dvm`: dispatch to a subcommand, once standard descriptors
+ * 0-2 are known to be open (util/stdfds.h); a failed write to standard
+ * output is exit status 2 with a message, whatever the subcommand.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/stdfds.h"
+#include "util/version.h"
 
 static void usage(FILE *f)
 {
@@ -12,18 +17,48 @@ static void usage(FILE *f)
           "       dvm dis PROG.dvm                  disassemble\n"
           "       dvm cc [options] FILE.c0... [-o OUT.dasm]  compile c0\n"
           "       dvm run [options] PROG.dasm|PROG.dvm|PROG.c0\n"
+          "       dvm --version                     versions of dvm, DISA, c0\n"
           "run options:\n"
           "  -n, --rcomps N          RComps (default: one per CPU)\n"
           "  --engine interp|jit     execution engine (default: jit if built)\n"
           "  --dump ADDR:COUNT:TYPE  print committed memory after the run\n"
-          "  --in NAME=FILE          bind an input channel\n"
+          "  --in NAME=FILE          bind an input channel (a pipe is read "
+          "whole first)\n"
+          "  --in-wait SECONDS       give up on a pipe silent this long "
+          "(default 30)\n"
           "  --out NAME=FILE         bind an output channel\n"
+          "  --max-runners N         most runners waiting at once; a commit "
+          "that\n"
+          "                          would pass it faults (default 4194304)\n"
+          "  --heartbeat SECONDS     replace an RComp silent this long with "
+          "runners\n"
+          "                          in flight (stopped?) (default 10)\n"
           "  --stats                 counts and times on standard error\n"
-          "  --trace FILE            Chrome trace-event JSON of the run\n",
+          "  --trace FILE            Chrome trace-event JSON of the run\n"
+          "  --http ADDR             serve /metrics (Prometheus) and the\n"
+          "                          dashboard on HOST:PORT (default host\n"
+          "                          127.0.0.1; port 0: any free port)\n"
+          "  --linger SECONDS        with --http: keep serving after the run\n"
+          "                          (until SIGINT or SIGTERM)\n",
           f);
 }
 
-int main(int argc, char **argv)
+/* Flushes and closes standard output, so that a failed write (a full
+ * disk, /dev/full, a closed pipe) is an error, not lost output.  Returns
+ * rc, or 2 with a message (none when rc is 2 already: the command has
+ * reported its failure). */
+static int close_stdout(int rc)
+{
+    int bad = ferror(stdout);
+    errno = 0;
+    if ((fclose(stdout) == 0 && !bad) || rc == 2)
+        return rc;
+    fprintf(stderr, "dvm: error writing standard output%s%s\n",
+            errno ? ": " : "", errno ? strerror(errno) : "");
+    return 2;
+}
+
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
@@ -40,6 +75,11 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "__rcomp"))
         return cmd_rcomp(argc - 1, argv + 1);
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+        printf("dvm %s (DISA %s, c0 %s)\n", DVM_VERSION, DVM_DISA_VERSION,
+               DVM_C0_VERSION);
+        return 0;
+    }
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         usage(stdout);
         return 0;
@@ -47,4 +87,15 @@ int main(int argc, char **argv)
     fprintf(stderr, "dvm: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    /* First of all, in the master and in every RComp (the same binary):
+     * a closed standard descriptor must not become the frame store. */
+    if (stdfds_ensure()) {
+        fprintf(stderr, "dvm: %s\n", status_message());
+        return 2;
+    }
+    return close_stdout(dispatch(argc, argv));
 }

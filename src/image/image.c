@@ -28,13 +28,14 @@
  * still load, as segments without a tail; the writer writes version 2 only,
  * so a version 1 file round-trips to the version 2 encoding of its program.
  */
-#define _POSIX_C_SOURCE 200809L  /* strnlen, O_CLOEXEC */
+#define _POSIX_C_SOURCE 200809L  /* strnlen, O_CLOEXEC, readlink */
 
 #include "image/image.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,8 +132,9 @@ static dvm_status check_name(const char *s, const char *what, size_t i)
     return DVM_OK;
 }
 
-/* Checks instruction j of segment i: inside, decodable, after the previous
- * one (which ended at *end); advances *end past it. */
+/* Checks instruction j of segment i: inside, decodable, in the assembler's
+ * one form (so it disassembles to source that assembles to the same bytes),
+ * after the previous one (which ended at *end); advances *end past it. */
 static dvm_status check_insn(const prog_segment *s, size_t i, uint64_t j,
                              uint64_t *end)
 {
@@ -152,7 +154,8 @@ static dvm_status check_insn(const prog_segment *s, size_t i, uint64_t j,
                           i, (ull)j, off, (ull)stored);
     isa_insn insn;
     size_t n;
-    if (isa_decode(s->bytes + off, stored - off, &insn, &n)) {
+    if (isa_decode(s->bytes + off, stored - off, &insn, &n) ||
+        isa_check_canonical(&insn)) {
         char why[256];
         snprintf(why, sizeof why, "%s", status_message());
         return status_set(DVM_EFORMAT, "image: segment %zu: instruction %llu "
@@ -239,11 +242,11 @@ static dvm_status check_chan_addr(const prog_channel *c, size_t i)
     if (c->dir != PROG_CHAN_IN)
         return status_set(DVM_EFORMAT, "image: channel %zu \"%s\": invalid "
                           "direction %d", i, c->name, c->dir);
-    if (c->addr < DISA_INPUT_BASE || c->addr >= DISA_SYSPAGE)
+    if (c->addr < DISA_INPUT_BASE || c->addr > DISA_INPUT_LAST)
         return status_set(DVM_EFORMAT, "image: channel %zu \"%s\": in "
-                          "address 0x%llx not in [0x%llx, 0x%llx)", i,
-                          c->name, (ull)c->addr, (ull)DISA_INPUT_BASE,
-                          (ull)DISA_SYSPAGE);
+                          "address 0x%llx not in [0x%llx, 0x%llx] (a window "
+                          "of at least one byte)", i, c->name, (ull)c->addr,
+                          (ull)DISA_INPUT_BASE, (ull)DISA_INPUT_LAST);
     return DVM_OK;
 }
 
@@ -930,8 +933,85 @@ static dvm_status commit_file(int fd, const char *tmp, const char *path,
     return st;
 }
 
-/* Contract in image.h: serialise, write to path.tmp.<pid>.<k> in the same
- * directory, fsync, rename over path.  Nothing is left on failure. */
+/* Writes buf over the existing non-regular file path (a device, a FIFO)
+ * in place: renaming over it would replace the node by a regular file. */
+static dvm_status write_in_place(const char *path, const uint8_t *buf,
+                                 size_t n)
+{
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0)
+        return status_set_errno(DVM_EIO, "image: cannot open %s", path);
+    dvm_status st = write_all(fd, buf, n, path);
+    if (close(fd) != 0 && !st)
+        st = status_set_errno(DVM_EIO, "image: cannot write %s", path);
+    return st;
+}
+
+/* Writes buf to a fresh temporary file beside path, then renames it over
+ * path; nothing is left on failure. */
+static dvm_status write_atomic(const char *path, const uint8_t *buf, size_t n)
+{
+    size_t cap = strlen(path) + 48;
+    char *tmp = dvm_malloc(cap);
+    if (!tmp)
+        return status_set(DVM_ENOMEM, "image: out of memory");
+    int fd = open_temp(path, tmp, cap);
+    dvm_status st = fd < 0 ? DVM_EIO : commit_file(fd, tmp, path, buf, n);
+    dvm_free(tmp);
+    return st;
+}
+
+/* The file the symbolic link path names (its text, relative to the link's
+ * directory), owned; NULL with a message on failure. */
+static char *link_target(const char *path)
+{
+    char t[PATH_MAX];
+    ssize_t k = readlink(path, t, sizeof t - 1);
+    if (k < 0) {
+        status_set_errno(DVM_EIO, "image: cannot read the link %s", path);
+        return NULL;
+    }
+    const char *slash = strrchr(path, '/');
+    size_t dir = t[0] == '/' || !slash ? 0 : (size_t)(slash - path) + 1;
+    char *r = dvm_malloc(dir + (size_t)k + 1);
+    if (!r) {
+        status_set(DVM_ENOMEM, "image: out of memory");
+        return NULL;
+    }
+    memcpy(r, path, dir);
+    memcpy(r + dir, t, (size_t)k);
+    r[dir + (size_t)k] = '\0';
+    return r;
+}
+
+/* Writes buf to path as image_save says: through a symbolic link to the
+ * file it names, existing or not (the link stays; links deeper than 40 are
+ * refused), in place over an existing file that is not regular, else
+ * atomically. */
+static dvm_status write_file(const char *path, const uint8_t *buf, size_t n,
+                             int links)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        return write_atomic(path, buf, n);
+    if (S_ISLNK(sb.st_mode)) {
+        if (links >= 40)
+            return status_set(DVM_EIO, "image: %s: too many levels of "
+                              "symbolic links", path);
+        char *target = link_target(path);
+        if (!target)
+            return DVM_EIO;
+        dvm_status st = write_file(target, buf, n, links + 1);
+        dvm_free(target);
+        return st;
+    }
+    if (S_ISDIR(sb.st_mode))
+        return status_set(DVM_EIO, "image: %s is a directory", path);
+    return S_ISREG(sb.st_mode) ? write_atomic(path, buf, n)
+                               : write_in_place(path, buf, n);
+}
+
+/* Contract in image.h. */
 dvm_status image_save(const dvm_program *p, const char *path)
 {
     assert(p && path);
@@ -940,21 +1020,7 @@ dvm_status image_save(const dvm_program *p, const char *path)
     dvm_status st = image_serialize(p, &buf, &n);
     if (st)
         return st;
-    size_t cap = strlen(path) + 48;
-    char *tmp = dvm_malloc(cap);
-    if (!tmp) {
-        st = status_set(DVM_ENOMEM, "image: out of memory");
-        goto err_buf;
-    }
-    int fd = open_temp(path, tmp, cap);
-    if (fd < 0) {
-        st = DVM_EIO;
-        goto err_tmp;
-    }
-    st = commit_file(fd, tmp, path, buf, n);
-err_tmp:
-    dvm_free(tmp);
-err_buf:
+    st = write_file(path, buf, n, 0);
     dvm_free(buf);
     return st;
 }

@@ -25,8 +25,12 @@
 dvm_status image_serialize(const dvm_program *p, uint8_t **buf, size_t *len);
 /* On success *out owns the program. */
 dvm_status image_parse(const uint8_t *buf, size_t len, dvm_program **out);
-/* Writes the image to path atomically (temporary file + rename): on failure
- * no file is left behind. */
+/* Writes the image to path.  A regular file (or none) is written atomically
+ * (path.tmp.<pid>.<k> in the same directory, fsync, rename over path): on
+ * failure no file is left behind.  A symbolic link is followed, and the
+ * file it names written the same way, so the link stays a link.  An
+ * existing file that is not regular (a device such as /dev/null, a FIFO)
+ * is written in place, never replaced; a directory is refused. */
 dvm_status image_save(const dvm_program *p, const char *path);
 /* Reads and parses the image at path. */
 dvm_status image_load(const char *path, dvm_program **out);

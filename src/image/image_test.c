@@ -551,6 +551,40 @@ static void test_insn_rules(void **state)
     program_free(p);
 }
 
+/* Instructions the assembler would never write do not load: they would not
+ * disassemble to source that assembles back to the same bytes. */
+static void test_insn_canonical(void **state)
+{
+    (void)state;
+    uint8_t *b;
+    size_t n;
+    dvm_program *p = sample_bytes(&b, &n);
+    size_t c = off_seg_bytes(p, 0);
+    /* mov at 0 (operand bytes at 2, 11), br:j at 20 (22), add at 39 (41,
+     * 50, 59): mode/type byte, then the 64-bit value. */
+    patch_refused(b, n, c + 22, ISA_M_DISP << 4 | ISA_T_D, 1,
+                  "instruction 1 at 0x14: operand 1 is untyped but has type "
+                  ":d");
+    patch_refused(b, n, c + 51, 0x100000000ULL, 8,
+                  "instruction 2 at 0x27: operand 2: immediate 0x100000000 "
+                  "is wider than its type :d");
+    patch_refused(b, n, c + 51, 0xffffffff, 8, "wider than its type :d");
+    uint8_t *d = malloc(n);
+    memcpy(d, b, n);
+    wr(d, c + 2, ISA_M_IMM << 4 | ISA_T_F, 1);
+    wr(d, c + 3, 0x7ff8000000000001ULL, 8);
+    reseal(d, n);
+    expect_refused(d, n, "instruction 0 at 0x0: operand 1 is a NaN");
+    memcpy(d, b, n);
+    wr(d, c + 39, ISA_OP_AND, 1);
+    wr(d, c + 41, ISA_M_DIR << 4 | ISA_T_F, 1);
+    reseal(d, n);
+    expect_refused(d, n, "operand 1 is :f, but 'and' works on integers");
+    free(d);
+    dvm_free(b);
+    program_free(p);
+}
+
 static void test_symbol_rules(void **state)
 {
     (void)state;
@@ -585,6 +619,7 @@ static void test_channel_rules(void **state)
     patch_refused(b, n, c0, 0x20000000 - 4, 8, "out address 0x1ffffffc");
     patch_refused(b, n, c0, 0x40000000, 8, "out address");
     patch_refused(b, n, c1, 0x3FFFFFFFF000ULL, 8, "in address");
+    patch_refused(b, n, c1, 0x3FFFFFFFEFF8ULL, 8, "a window of at least");
     patch_refused(b, n, c1, 0x3EFFFFFFFFFFULL, 8, "in address");
     patch_refused(b, n, c0 + 8, PROG_CHAN_IN, 4, "in address 0x100");
     patch_refused(b, n, c1 + 16, '%', 1, "channel 1: invalid character");
@@ -802,10 +837,20 @@ static void test_save_load(void **state)
     snprintf(bad, sizeof bad, "%s/sub", dir);
     assert_int_equal(mkdir(bad, 0700), 0);
     p->segs[1].size = 13;
-    assert_int_equal(image_save(p, bad), DVM_EIO);     /* rename fails */
-    assert_non_null(strstr(status_message(), "cannot rename"));
+    assert_int_equal(image_save(p, bad), DVM_EIO);     /* a directory */
+    assert_non_null(strstr(status_message(), "is a directory"));
     assert_int_equal(dir_entries(dir), 2);             /* no temporary */
     rmdir(bad);
+    /* A symbolic link stays a link: the file it names is written. */
+    snprintf(bad, sizeof bad, "%s/link.img", dir);
+    assert_int_equal(symlink("a.img", bad), 0);
+    assert_int_equal(image_save(p, bad), DVM_OK);
+    struct stat sb;
+    assert_int_equal(lstat(bad, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    assert_int_equal(image_load(path, &q), DVM_OK);
+    program_free(q);
+    unlink(bad);
     unlink(path);
     rmdir(dir);
     program_free(p);
@@ -899,6 +944,7 @@ int main(void)
         cmocka_unit_test(test_header_rules),
         cmocka_unit_test(test_segment_rules),
         cmocka_unit_test(test_insn_rules),
+        cmocka_unit_test(test_insn_canonical),
         cmocka_unit_test(test_symbol_rules),
         cmocka_unit_test(test_channel_rules),
         cmocka_unit_test(test_heap_rules),

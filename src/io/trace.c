@@ -7,6 +7,7 @@
  */
 #include "io/trace.h"
 
+#include <errno.h>
 #include <inttypes.h>
 
 static double trace_us(const io_trace *t, uint64_t ns)
@@ -75,7 +76,11 @@ dvm_status trace_close(io_trace *t)
         return DVM_OK;
     fputs("\n]}\n", t->f);
     int bad = ferror(t->f);
+    errno = 0;
     bad |= fclose(t->f) != 0;
     t->f = NULL;
-    return bad ? status_set(DVM_EIO, "error writing the trace file") : DVM_OK;
+    if (!bad)
+        return DVM_OK;
+    return errno ? status_set_errno(DVM_EIO, "cannot write the trace file")
+                 : status_set(DVM_EIO, "cannot write the trace file");
 }

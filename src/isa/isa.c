@@ -169,6 +169,66 @@ dvm_status isa_decode(const uint8_t *buf, size_t len, isa_insn *out,
     return DVM_OK;
 }
 
+uint64_t isa_imm_pattern(uint64_t v, int type)
+{
+    assert(type >= 0 && type < ISA_T_COUNT && !isa_type_float[type]);
+    unsigned bits = 8u * isa_type_bytes[type];
+    if (bits == 64)
+        return v;
+    uint64_t mask = (1ULL << bits) - 1;
+    v &= mask;
+    if (isa_type_signed[type] && (v >> (bits - 1)) & 1)
+        v |= ~mask;
+    return v;
+}
+
+int isa_takes_float(int op, int opt)
+{
+    return op != ISA_OP_AND && op != ISA_OP_OR && op != ISA_OP_XOR &&
+           !(op == ISA_OP_DIV && opt == ISA_OPT_R);
+}
+
+/* True when the :f bits are a NaN (all exponent bits, a fraction). */
+static int bits_nan(uint64_t u)
+{
+    return (u >> 52 & 0x7ff) == 0x7ff && (u & ((1ULL << 52) - 1)) != 0;
+}
+
+/* Checks operand i of in (see isa_check_canonical). */
+static dvm_status check_canonical_operand(const isa_insn *in, int i)
+{
+    const isa_operand *o = &in->ops[i];
+    char kind = isa_operand_kind(in->op, in->opt, i);
+    int flt = isa_type_float[o->type];
+    if (kind != 'D' && kind != 'M' && o->type != ISA_T_Q)
+        return status_set(DVM_EFORMAT, "operand %d is untyped but has type "
+                          ":%s", i + 1, isa_type_name[o->type]);
+    if (flt && !isa_takes_float(in->op, in->opt))
+        return status_set(DVM_EFORMAT, "operand %d is :f, but '%s' works on "
+                          "integers only", i + 1, isa_op_name[in->op]);
+    if (o->mode != ISA_M_IMM)
+        return DVM_OK;
+    if (flt && bits_nan(o->value))
+        return status_set(DVM_EFORMAT, "operand %d is a NaN immediate",
+                          i + 1);
+    if (!flt && o->value != isa_imm_pattern(o->value, o->type))
+        return status_set(DVM_EFORMAT, "operand %d: immediate 0x%llx is "
+                          "wider than its type :%s", i + 1,
+                          (unsigned long long)o->value,
+                          isa_type_name[o->type]);
+    return DVM_OK;
+}
+
+dvm_status isa_check_canonical(const isa_insn *in)
+{
+    for (int i = 0; i < in->nops; i++) {
+        dvm_status st = check_canonical_operand(in, i);
+        if (st)
+            return st;
+    }
+    return DVM_OK;
+}
+
 static int lookup(const char *const *names, int n, const char *s, size_t len)
 {
     for (int i = 0; i < n; i++)

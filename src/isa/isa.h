@@ -61,6 +61,9 @@ enum isa_mode {
 #define DISA_STACK_ORDER    28                  /* it holds 2^28 pages */
 #define DISA_INPUT_BASE     0x3F0000000000ULL
 #define DISA_SYSPAGE        0x3FFFFFFFF000ULL
+/* The highest address of an input channel: its window, from ADDR + 8 up to
+ * the system page, must hold at least one byte. */
+#define DISA_INPUT_LAST     (DISA_SYSPAGE - 9)
 #define DISA_CTX            0x1000ULL
 #define DISA_OUT            0x20000000ULL
 #define DISA_PAGE           4096ULL
@@ -110,6 +113,19 @@ size_t isa_encode(const isa_insn *insn, uint8_t *buf);
  * Returns DVM_EFORMAT with a message otherwise. */
 dvm_status isa_decode(const uint8_t *buf, size_t len, isa_insn *out,
                       size_t *size);
+/* The 64-bit pattern of integer v read at the width of integer type
+ * `type`: truncated, then extended by the type's signedness (how immediates
+ * are stored). */
+uint64_t isa_imm_pattern(uint64_t v, int type);
+/* True when op with opt accepts :f operands (not and/or/xor, not div:r). */
+int isa_takes_float(int op, int opt);
+/* Checks that a decoded instruction is in the one form the assembler
+ * writes, so that disassembling and assembling it again gives the same
+ * bytes: untyped operands (J, L, A) are :q, integer immediates are their
+ * type's pattern, :f immediates are not NaN (source cannot write one), and
+ * :f operands appear only where isa_takes_float.  Returns DVM_OK or
+ * DVM_EFORMAT with a message. */
+dvm_status isa_check_canonical(const isa_insn *in);
 /* Lookups by name; return -1 if none. */
 int isa_op_lookup(const char *name, size_t len);
 int isa_opt_lookup(const char *name, size_t len);

@@ -26,6 +26,12 @@
  *
  * Aborted and faulted attempts change nothing; a fault is reported once,
  * here, where it becomes final.
+ *
+ * Runners waiting (ready, exclusive or watching) cost the master memory, so
+ * their number is bounded (max_runners): a commit whose children would
+ * pass the bound is refused before step 2 and reported as a fault of its
+ * runner, which changes nothing; the runners already waiting go on, so a
+ * runner fork bomb ends in faults instead of exhausting the host.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -205,6 +211,7 @@ static dvm_status emit_output(commit_point *cp, const msg_result *res)
                               o->chan);
         dvm_status st = io_sink_write(&cp->sinks[o->chan], o->bytes,
                                       (size_t)o->len);
+        observe_output(cp->ob, o->bytes, (size_t)o->len);
         if (st) {
             fprintf(stderr, "dvm: %s\n", status_message());
             return st;
@@ -243,26 +250,29 @@ static dvm_status admit_watcher(commit_point *cp, rcb *r, uint64_t epoch)
     return DVM_OK;
 }
 
-/* Frees the chosen stack of d, if it has one: nobody uses it any more. */
-static void free_stack(commit_point *cp, const runner_desc *d)
-{
-    if (!(d->flags & RUNNER_STACK_CHOSEN))
-        return;
-    dvm_status st = stacks_free(cp->stacks, d->sb);
-    assert(st == DVM_OK);
-    (void)st;
-}
-
-/* The children of res will never exist: their chosen stacks are free. */
+/* The children of res will never exist: their chosen stacks are free at
+ * once (nothing was committed into them since they were last free). */
 static void free_kid_stacks(commit_point *cp, const msg_result *res)
 {
-    for (uint32_t i = 0; i < res->nkids; i++)
-        free_stack(cp, &res->kids[i]);
+    for (uint32_t i = 0; i < res->nkids; i++) {
+        if (!(res->kids[i].flags & RUNNER_STACK_CHOSEN))
+            continue;
+        dvm_status st = stacks_free(cp->stacks, res->kids[i].sb);
+        assert(st == DVM_OK);
+        (void)st;
+    }
 }
 
+/* r is done: its chosen stack, which its creator's commit wrote, is
+ * retired until no snapshot in use predates now (stacks.h). */
 void commit_runner_done(commit_point *cp, rcb *r)
 {
-    free_stack(cp, &r->d);
+    if (r->d.flags & RUNNER_STACK_CHOSEN) {
+        dvm_status st = stacks_retire(cp->stacks, r->d.sb,
+                                      space_epoch(cp->space));
+        assert(st == DVM_OK);
+        (void)st;
+    }
     rcb_free(r);
 }
 
@@ -290,12 +300,38 @@ static dvm_status admit_children(commit_point *cp, msg_result *res,
     return DVM_OK;
 }
 
+/* Runners waiting now: ready, exclusive, watching. */
+static uint64_t waiting(const commit_point *cp)
+{
+    const rcb_pool *p = cp->pool;
+    return p->ready.n + p->exclusive.n + p->nwatching;
+}
+
+/* True (with the fault reported) when res's children would leave more
+ * than max_runners waiting. */
+static int too_many_children(commit_point *cp, const rcb *r,
+                             const msg_result *res)
+{
+    uint64_t w = waiting(cp);
+    if (res->nkids == 0 ||
+        (w <= cp->max_runners && res->nkids <= cp->max_runners - w))
+        return 0;
+    fprintf(stderr, "dvm: runner %llu: fault at exit: its %u new runners "
+            "would leave more than %llu waiting (--max-runners)\n",
+            (unsigned long long)r->rid, res->nkids,
+            (unsigned long long)cp->max_runners);
+    cp->st->runners_faulted++;
+    return 1;
+}
+
 /* Validates and installs a committing runner's result.  Owns r: frees
  * it, or puts it back in the pool after a conflict. */
 static dvm_status commit_runner(commit_point *cp, rcb *r, msg_result *res)
 {
+    uint64_t tv = observe_clock(cp->ob);
     int conflict = space_validate(cp->space, res->snap, res->changes,
                                   res->nchanges) == DVM_ECONFLICT;
+    observe_validation(cp->ob, tv);
     cp->conflict_rate = cp->conflict_rate * 0.95 + (conflict ? 0.05 : 0.0);
     if (conflict) {
         release_frames(cp, res->changes, res->nchanges);
@@ -304,6 +340,11 @@ static dvm_status commit_runner(commit_point *cp, rcb *r, msg_result *res)
         cp->st->reexecuted++;
         trace_instant(cp->trace, "conflict", clock_now_ns(), r->rid, r->snap);
         rcb_pool_retry(cp->pool, r, COMMIT_CONFLICT_LIMIT);
+        return DVM_OK;
+    }
+    if (too_many_children(cp, r, res)) {
+        release_frames(cp, res->changes, res->nchanges);
+        rcb_free(r);
         return DVM_OK;
     }
     uint64_t epoch;

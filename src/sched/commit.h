@@ -18,8 +18,9 @@
  *
  * Stacks chosen by the DVM (DISA 1.1) come back to the stack area here:
  * a runner's when it has finished (committed, aborted, faulted; a watcher
- * after it ran), its children's when its commit conflicts or it did not
- * commit.  A conflicting runner keeps its own: it runs again on it.
+ * after it ran: retired first, see stacks.h), its children's when its
+ * commit conflicts or it did not commit.  A conflicting runner keeps its
+ * own: it runs again on it.
  */
 #ifndef DVM_SCHED_COMMIT_H
 #define DVM_SCHED_COMMIT_H
@@ -32,6 +33,7 @@
 #include "mem/space.h"
 #include "mem/store.h"
 #include "net/msg.h"
+#include "sched/observe.h"
 #include "sched/rcb.h"
 #include "sched/stacks.h"
 #include "sched/stats.h"
@@ -50,7 +52,9 @@ typedef struct commit_point {
     size_t nsinks;
     io_trace *trace;
     master_stats *st;
+    observer *ob;               /* metrics and events */
     double conflict_rate;       /* moving average over recent results */
+    uint64_t max_runners;       /* most waiting runners (master_config) */
 } commit_point;
 
 /* A commit of the DVM's own: bytes [addr, addr + n) of the SR become data,

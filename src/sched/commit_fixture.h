@@ -6,6 +6,7 @@
 #ifndef DVM_SCHED_COMMIT_FIXTURE_H
 #define DVM_SCHED_COMMIT_FIXTURE_H
 
+#include "isa/isa.h"
 #include "sched/commit.h"
 
 typedef struct commit_fixture {
@@ -16,6 +17,7 @@ typedef struct commit_fixture {
     io_sink sink;
     io_trace trace;
     master_stats st;
+    stacks *stacks;
     commit_point cp;
 } commit_fixture;
 
@@ -25,19 +27,22 @@ static inline int commit_fixture_open(commit_fixture *f, uint32_t frames)
     if (store_create(frames, &f->store) ||
         space_create(f->store, &f->space) ||
         watch_index_create(&f->watchers) ||
-        io_sink_open_null(&f->sink, "stdout"))
+        io_sink_open_null(&f->sink, "stdout") ||
+        stacks_create(DISA_STACK_BASE, DISA_STACK_ORDER, &f->stacks))
         return -1;
     rcb_pool_init(&f->pool);
     f->cp = (commit_point){ .store = f->store, .space = f->space,
                             .watchers = f->watchers, .pool = &f->pool,
-                            .sinks = &f->sink, .nsinks = 1,
-                            .trace = &f->trace, .st = &f->st };
+                            .stacks = f->stacks, .sinks = &f->sink, .nsinks = 1,
+                            .trace = &f->trace, .st = &f->st,
+                            .max_runners = 1u << 20 };
     return 0;
 }
 
 static inline void commit_fixture_close(commit_fixture *f)
 {
     rcb_pool_destroy(&f->pool);
+    stacks_destroy(f->stacks);
     watch_index_destroy(f->watchers);
     space_destroy(f->space);
     store_destroy(f->store);

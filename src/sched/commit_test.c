@@ -272,6 +272,110 @@ static void test_output_unknown_channel(void **state)
     assert_int_equal(f->c.sink.bytes, 2);
 }
 
+/* ---- stacks chosen by the DVM (DISA 1.1) --------------------------------- */
+
+/* A record whose stack the DVM chose (a block of the fixture's area). */
+static rcb *on_chosen_stack(fixture *f, uint64_t snap)
+{
+    rcb *r = dispatched(f, snap);
+    assert_int_equal(stacks_alloc(f->c.stacks, 0, STACKS_RUNNER, &r->d.sb),
+                     DVM_OK);
+    r->d.ss = DISA_PAGE;
+    r->d.flags = RUNNER_STACK_CHOSEN;
+    return r;
+}
+
+/* A child descriptor on a chosen stack, as take_stacks leaves it: the
+ * block belongs to the runners. */
+static runner_desc chosen_kid(fixture *f)
+{
+    runner_desc k = { .ss = DISA_PAGE, .fi = DISA_TEXT_BASE,
+                      .flags = RUNNER_STACK_CHOSEN };
+    assert_int_equal(stacks_alloc(f->c.stacks, 0, STACKS_RUNNER, &k.sb),
+                     DVM_OK);
+    return k;
+}
+
+/* Bytes of the stack area held by runners, and retired. */
+static uint64_t held(const fixture *f)
+{
+    return stacks_owner_bytes(f->c.stacks, STACKS_RUNNER);
+}
+
+static uint64_t retired(const fixture *f)
+{
+    return stacks_owner_bytes(f->c.stacks, STACKS_LIMBO);
+}
+
+/* A runner's chosen stack is retired when it finishes, whatever the way,
+ * and free once no snapshot predates that; its child's stays with the
+ * child. */
+static void test_chosen_stacks_freed_when_done(void **state)
+{
+    fixture *f = *state;
+    for (uint32_t ex = MSG_EXIT_COMMIT; ex <= MSG_EXIT_FAULT; ex++) {
+        rcb *r = on_chosen_stack(f, commit_epoch(&f->c.cp));
+        mem_change c;
+        msg_result res = result_of(f, r, &c, 0, 40, (uint8_t)ex);
+        res.exit = ex;
+        res.fault = ex == MSG_EXIT_FAULT ? VM_FAULT_ARITH : VM_FAULT_NONE;
+        assert_int_equal(commit_result(&f->c.cp, r, &res), DVM_OK);
+        uint64_t now = commit_epoch(&f->c.cp);  /* >= 1: the first commits */
+        assert_true(held(f) == 0);
+        assert_true(retired(f) == DISA_PAGE);
+        assert_int_equal(stacks_reclaim(f->c.stacks, now - 1), 0);
+        assert_int_equal(stacks_reclaim(f->c.stacks, now), 1);
+        assert_true(stacks_in_use(f->c.stacks) == 0);
+    }
+    rcb *r = on_chosen_stack(f, commit_epoch(&f->c.cp));
+    runner_desc kid = chosen_kid(f);
+    mem_change c;
+    msg_result res = result_of(f, r, &c, 0, 41, 1);
+    res.nkids = 1;
+    res.kids = &kid;
+    assert_int_equal(commit_result(&f->c.cp, r, &res), DVM_OK);
+    assert_true(held(f) == DISA_PAGE);                      /* the child's */
+    rcb *child = rcb_pop(&f->c.pool.ready);
+    assert_int_equal(child->d.flags, RUNNER_STACK_CHOSEN);
+    assert_true(stacks_owned(f->c.stacks, child->d.sb, 0, STACKS_RUNNER));
+    child->snap = commit_epoch(&f->c.cp);
+    res = (msg_result){ .rid = child->rid, .snap = child->snap,
+                        .exit = MSG_EXIT_ABORT };
+    assert_int_equal(commit_result(&f->c.cp, child, &res), DVM_OK);
+    assert_true(held(f) == 0);
+    stacks_reclaim(f->c.stacks, commit_epoch(&f->c.cp));
+    assert_true(stacks_in_use(f->c.stacks) == 0);
+}
+
+/* A conflicting creator keeps its own stack (it runs again on it); the
+ * stacks of the children it would have created are free again. */
+static void test_conflict_frees_children_stacks(void **state)
+{
+    fixture *f = *state;
+    uint64_t e0 = commit_epoch(&f->c.cp);
+    rcb *a = dispatched(f, e0), *b = on_chosen_stack(f, e0);
+    runner_desc kids[2] = { chosen_kid(f), chosen_kid(f) };
+    mem_change ca, cb;
+    msg_result ra = result_of(f, a, &ca, 0, 50, 1);
+    msg_result rb = result_of(f, b, &cb, 1, 50, 2);
+    rb.nkids = 2;
+    rb.kids = kids;
+    assert_int_equal(commit_result(&f->c.cp, a, &ra), DVM_OK);
+    assert_true(stacks_in_use(f->c.stacks) == 3 * DISA_PAGE);
+    assert_int_equal(commit_result(&f->c.cp, b, &rb), DVM_OK);
+    assert_int_equal(f->c.st.conflicts, 1);
+    assert_true(stacks_in_use(f->c.stacks) == DISA_PAGE);   /* b's own */
+    assert_true(retired(f) == 0);           /* the kids': free at once */
+    rcb *again = rcb_pop(&f->c.pool.ready);
+    assert_ptr_equal(again, b);
+    assert_true(stacks_owned(f->c.stacks, b->d.sb, 0, STACKS_RUNNER));
+    commit_runner_done(&f->c.cp, again);
+    assert_true(held(f) == 0);
+    stacks_reclaim(f->c.stacks, commit_epoch(&f->c.cp));
+    assert_true(stacks_in_use(f->c.stacks) == 0);
+    assert_int_equal(stacks_free_blocks(f->c.stacks), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +394,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_children_admitted,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_unknown_channel,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chosen_stacks_freed_when_done,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conflict_frees_children_stacks,
                                         setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,6 +59,7 @@ struct master {
     rcb_pool pool;
     commit_point cp;
     rcomp_set rcs;
+    observer ob;
     int epfd;
     int image_fd;
     io_sink *sinks;             /* 0: stdout, k: k-th out channel */
@@ -121,10 +122,12 @@ static dvm_status first_runner(master *m)
     rcb *r = rcb_new(&m->pool);
     if (!r)
         return status_set(DVM_ENOMEM, "out of memory");
-    if (stacks_alloc(m->stacks, runner_stack_order(MASTER_FIRST_SS),
-                     STACKS_RUNNER, &r->d.sb)) {
+    dvm_status st = stacks_alloc(m->stacks,
+                                 runner_stack_order(MASTER_FIRST_SS),
+                                 STACKS_RUNNER, &r->d.sb);
+    if (st) {                   /* a fresh area: only memory can fail */
         rcb_free(r);
-        return DVM_ENOMEM;      /* a fresh area: only memory can fail */
+        return st;
     }
     assert(r->d.sb == MASTER_FIRST_SB);
     r->d.ss = MASTER_FIRST_SS;
@@ -252,6 +255,7 @@ static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
         rcb_ring_push(&s->inflight, r);
         st = describe_runner(m, r, &d[k++]);
     }
+    observe_dispatch(&m->ob, s->index, &s->inflight, k);
     if (!st) {
         msg_dispatch md = { k, d };
         mb_reset(&m->rcs.out);
@@ -329,6 +333,40 @@ static void progress_tick(master *m, int final)
     m->last_progress_commits = m->st.commits;
 }
 
+/* ---- metrics: the master's levels -------------------------------------- */
+
+/* Publishes what the master holds (queues, watchers, memory, RComps) and
+ * the counters it keeps anyway, when observe_due says so. */
+static void observe_levels(master *m, int final)
+{
+    if (!observe_due(&m->ob, final))
+        return;
+    space_stats ss;
+    space_get_stats(m->space, &ss);
+    obs_levels l = {
+        .runners_created = m->pool.next_rid - 1,
+        .runners_reexecuted = m->st.reexecuted + m->st.rerun_lost,
+        .runners_lost = m->st.rerun_lost, .commits = m->st.commits,
+        .watchers_created = m->st.watchers_created,
+        .watchers_woken = m->st.watchers_woken,
+        .watchers_waiting = watch_count(m->watchers),
+        .runners_queued = m->pool.ready.n + m->pool.exclusive.n,
+        .pages_cached = ss.versions, .pages_homed = ss.pages,
+        .pages_prefetched = m->st.pages_prefetched,
+        .frames_used = store_in_use(m->store),
+        .frames_total = store_max_frames(m->store),
+        .rcomps_replaced = m->st.rcomps_replaced,
+    };
+    for (int i = 0; i < m->rcs.nrc; i++) {
+        const rcomp_slot *s = &m->rcs.rc[i];
+        l.runners_running += s->inflight.n;
+        l.rcomps_live += s->pid > 0;
+        obs_rcomp_set(m->ob.o, m->ob.node, (uint32_t)i, s->pid,
+                      (uint32_t)s->inflight.n);
+    }
+    obs_levels_set(m->ob.o, m->ob.node, &l, clock_now_ns());
+}
+
 /* ---- the loop ---------------------------------------------------------------- */
 
 static int quiescent(const master *m)
@@ -349,16 +387,23 @@ dvm_status master_run(master *m)
         m->st.ns_dispatch += clock_now_ns() - td;
         if (st || quiescent(m))
             break;
-        int n = epoll_wait(m->epfd, ev, 64, m->cfg.progress ? 250 : -1);
+        /* While RComps start or run runners, wake now and then to check
+         * that they are alive. */
+        int wait_ms = m->cfg.progress || m->cfg.obs ? 250
+                      : rcomps_busy(&m->rcs) ? 500 : -1;
+        int n = epoll_wait(m->epfd, ev, 64, wait_ms);
         if (n < 0 && errno != EINTR)
             st = status_set_errno(DVM_ESYS, "epoll_wait");
         for (int i = 0; i < n && !st; i++)
             st = rcomps_on_readable(&m->rcs, ev[i].data.u64);
+        if (!st)
+            st = rcomps_check_alive(&m->rcs, clock_now_ns());
         if (m->st.commits - m->last_gc_commits >= 256) {
             space_gc(m->space, rcomps_oldest_snapshot(&m->rcs));
             m->last_gc_commits = m->st.commits;
         }
         progress_tick(m, 0);
+        observe_levels(m, 0);
     }
     progress_tick(m, 1);
     assert(watch_count(m->watchers) == m->pool.nwatching);
@@ -374,7 +419,10 @@ dvm_status master_run(master *m)
     space_stats ss;
     space_get_stats(m->space, &ss);
     m->st.versions_freed = ss.freed;
-    return st;
+    observe_levels(m, 1);
+    /* The trace is complete: a failure to write it fails the run. */
+    dvm_status tst = trace_close(&m->trace);
+    return st ? st : tst;
 }
 
 /* ---- create / destroy ------------------------------------------------------ */
@@ -393,7 +441,9 @@ static dvm_status master_setup(master *m)
     m->cp = (commit_point){ .store = m->store, .space = m->space,
                             .watchers = m->watchers, .pool = &m->pool,
                             .stacks = m->stacks, .trace = &m->trace,
-                            .st = &m->st };
+                            .st = &m->st, .ob = &m->ob,
+                            .max_runners = m->cfg.max_runners
+                                ? m->cfg.max_runners : MASTER_MAX_RUNNERS };
     m->rcs.frame_owner = mmap(NULL, (size_t)MASTER_STORE_FRAMES * 2,
                           PROT_READ | PROT_WRITE,
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -409,7 +459,8 @@ static dvm_status master_setup(master *m)
         return st;
     trace_thread_name(&m->trace, 0, "master");
     if ((st = open_sinks(m)) || (st = master_load(m)) ||
-        (st = master_image_fd(m)) || (st = first_runner(m)))
+        (st = master_image_fd(m)) || (st = first_runner(m)) ||
+        (st = observe_setup(&m->ob, m->cfg.obs, m->rcs.nrc)))
         return st;
     m->rcs.epfd = m->epfd;
     m->rcs.image_fd = m->image_fd;

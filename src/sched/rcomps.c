@@ -23,6 +23,23 @@
  * (take_stacks), and their ownership passes to the runners (the commit
  * point frees them).  Blocks still granted to a lost RComp return to the
  * stack area.
+ *
+ * RComps never outlive the master.  Each asks the kernel, before exec, for
+ * SIGKILL when its parent dies (PR_SET_PDEATHSIG), then checks that the
+ * parent is still the master (it may have died before the request), so
+ * even `kill -9` of the master alone takes them down.  And a master told
+ * to stop (SIGTERM, SIGINT, SIGHUP) kills and reaps its RComps before it
+ * dies of the same signal; the handler uses only async-signal-safe calls
+ * and reads the slots' pids, which the master writes only outside it.
+ *
+ * Liveness: an RComp running a runner either sends something or uses CPU
+ * time (runners make no system calls; a page request is answered at once).
+ * So does one that is starting (exec, setup, until MSG_READY).  One that
+ * does neither for the heartbeat bound -- stopped with SIGSTOP, or stuck --
+ * would stall the run forever, so it is replaced like a dead one and its
+ * runners run elsewhere (rcomps_check_alive).  The CPU time is
+ * read from /proc/PID/stat, so no message and no thread of the RComp is
+ * needed for it.
  */
 #define _GNU_SOURCE
 #include <assert.h>
@@ -35,6 +52,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -128,9 +146,61 @@ static dvm_status rcomp_argv(rcomp_set *rs, rcomp_slot *s, int ctl, int page,
     return DVM_OK;
 }
 
-/* In the child between fork and exec: only async-signal-safe calls. */
-static void rcomp_exec_child(rcomp_set *rs, int ctl, int page, char **argv)
+/* The set whose RComps a terminating signal takes down (one per master),
+ * and the dispositions it replaced. */
+static rcomp_set *volatile stop_set;
+static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
+static struct sigaction stop_saved[3];
+
+/* Kills and reaps every RComp of stop_set, then dies of sig. */
+static void on_stop_signal(int sig)
 {
+    rcomp_set *rs = stop_set;
+    for (int i = 0; rs && rs->rc && i < rs->nrc; i++)
+        if (rs->rc[i].pid > 0)
+            kill(rs->rc[i].pid, SIGKILL);
+    for (int i = 0; rs && rs->rc && i < rs->nrc; i++)
+        if (rs->rc[i].pid > 0)
+            while (waitpid(rs->rc[i].pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Installs on_stop_signal for rs (a signal ignored when the master
+ * started, as SIGHUP under nohup, stays ignored). */
+static void stop_signals_install(rcomp_set *rs)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigfillset(&sa.sa_mask);
+    stop_set = rs;
+    for (size_t i = 0; i < 3; i++) {
+        sigaction(stop_signals[i], NULL, &stop_saved[i]);
+        if (stop_saved[i].sa_handler != SIG_IGN)
+            sigaction(stop_signals[i], &sa, NULL);
+    }
+}
+
+static void stop_signals_restore(void)
+{
+    for (size_t i = 0; i < 3; i++)
+        sigaction(stop_signals[i], &stop_saved[i], NULL);
+    stop_set = NULL;
+}
+
+/* In the child between fork and exec: only async-signal-safe calls.  It
+ * dies with the master (parent: the master's pid). */
+static void rcomp_exec_child(rcomp_set *rs, int ctl, int page, char **argv,
+                             pid_t parent, const sigset_t *mask)
+{
+    stop_set = NULL;            /* the stop signals, blocked since before */
+    for (size_t i = 0; i < 3; i++)  /* fork, act as before the master's */
+        sigaction(stop_signals[i], &stop_saved[i], NULL);
+    sigprocmask(SIG_SETMASK, mask, NULL);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(127);
     int keep[] = { ctl, page, store_fd(rs->cp->store), rs->image_fd };
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
         fcntl(keep[i], F_SETFD, 0);
@@ -151,9 +221,16 @@ static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
     dvm_status st = rcomp_argv(rs, s, ctl[1], page[1], &args);
     if (st)
         goto err_args;
-    pid_t pid = fork();
+    /* No stop signal may run the master's handler in the child. */
+    sigset_t stops, mask;
+    sigemptyset(&stops);
+    for (size_t i = 0; i < 3; i++)
+        sigaddset(&stops, stop_signals[i]);
+    sigprocmask(SIG_BLOCK, &stops, &mask);
+    pid_t parent = getpid(), pid = fork();
     if (pid == 0)
-        rcomp_exec_child(rs, ctl[1], page[1], args.v);
+        rcomp_exec_child(rs, ctl[1], page[1], args.v, parent, &mask);
+    sigprocmask(SIG_SETMASK, &mask, NULL);
     args_free(&args);
     if (pid < 0) {
         st = status_set_errno(DVM_ESYS, "cannot start an RComp: fork");
@@ -191,6 +268,7 @@ dvm_status rcomps_start(rcomp_set *rs)
     rs->rc = dvm_calloc((size_t)rs->nrc, sizeof *rs->rc);
     if (!rs->rc)
         return status_set(DVM_ENOMEM, "out of memory");
+    stop_signals_install(rs);
     for (int i = 0; i < rs->nrc; i++) {
         rcomp_slot *s = &rs->rc[i];
         s->index = i;
@@ -293,6 +371,8 @@ dvm_status rcomp_lost(rcomp_set *rs, rcomp_slot *s, const char *why)
 
 void rcomps_stop(rcomp_set *rs)
 {
+    if (stop_set == rs)
+        stop_signals_restore();
     if (!rs->rc) {
         mb_free(&rs->out);
         return;
@@ -461,6 +541,7 @@ static dvm_status grant_stacks(rcomp_set *rs, rcomp_slot *s, unsigned order,
     uint64_t base[MSG_STACKS_MAX];
     size_t n = 0;
     assert(count <= MSG_STACKS_MAX);
+    stacks_reclaim(rs->cp->stacks, rcomps_oldest_snapshot(rs));
     while (n < count && !stacks_alloc(rs->cp->stacks, order, stack_owner(s),
                                       &base[n]))
         n++;
@@ -504,8 +585,11 @@ static dvm_status on_result(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
     trace_runner(rs->cp->trace, s->index + 1, r->rid, r->attempt,
                  res.t_start_ns, res.t_end_ns, exit_names[res.exit]);
     uint64_t t = clock_now_ns();
+    uint64_t t_dispatch = r->t_dispatch, conflicts = st->conflicts;
     dvm_status rc = commit_result(rs->cp, r, &res);
     st->ns_commit += clock_now_ns() - t;
+    observe_result(rs->cp->ob, s->index, &res, t_dispatch,
+                   st->conflicts != conflicts);
     msg_result_free(&res);
     return rc;
 }
@@ -519,12 +603,14 @@ static dvm_status answer_page(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
         v[0] >= DISA_ADDR_LIMIT / DISA_PAGE || v[1] > commit_epoch(rs->cp))
         return rcomp_lost(rs, s, "bad page request");
     rs->cp->st->page_requests++;
+    uint64_t t0 = observe_clock(rs->cp->ob);
     uint64_t frame = space_lookup(rs->cp->space, v[0], v[1]);
     msg_buf b;
     mb_init(&b);
     msg_encode_u64s(&b, MSG_PAGE_RESP, &frame, 1);
     dvm_status st = conn_send(&s->page, &b);
     mb_free(&b);
+    observe_page(rs->cp->ob, s->index, t0);
     return st ? rcomp_lost(rs, s, "page socket closed") : DVM_OK;
 }
 
@@ -563,6 +649,7 @@ dvm_status rcomps_on_readable(rcomp_set *rs, uint64_t key)
     pid_t pid = s->pid;
     if (pid <= 0)
         return DVM_OK;
+    s->alive_ns = clock_now_ns();
     for (;;) {
         uint32_t type;
         const uint8_t *p;
@@ -582,4 +669,80 @@ dvm_status rcomps_on_readable(rcomp_set *rs, uint64_t key)
         if (st || s->pid != pid)
             return st;
     }
+}
+
+/* Reads the state letter and user + system clock ticks of process pid;
+ * returns 0, or -1 when it cannot be read. */
+static int proc_cpu(pid_t pid, char *state, uint64_t *ticks)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    unsigned long long ut, st;
+    /* After "pid (comm)": state, then 10 fields, then utime, stime. */
+    if (!p || sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+                     "%llu %llu", state, &ut, &st) != 3)
+        return -1;
+    *ticks = ut + st;
+    return 0;
+}
+
+/* True when slot s is starting or has runners in flight, and has shown
+ * no sign of life within bound_ns of now; refreshes its sign of life
+ * otherwise. */
+static int rcomp_silent(rcomp_slot *s, uint64_t now, uint64_t bound_ns)
+{
+    char state;
+    uint64_t ticks;
+    if (s->ready && s->inflight.n == 0) {   /* idle: the clock starts with
+                                             * work */
+        s->alive_ns = 0;
+        return 0;
+    }
+    if (s->alive_ns == 0)
+        s->alive_ns = now;
+    if (proc_cpu(s->pid, &state, &ticks) == 0 && state != 'T' &&
+        state != 't' && ticks != s->cpu_ticks) {
+        s->cpu_ticks = ticks;
+        s->alive_ns = now;
+    }
+    return now - s->alive_ns > bound_ns;
+}
+
+dvm_status rcomps_check_alive(rcomp_set *rs, uint64_t now_ns)
+{
+    if (now_ns - rs->checked_ns < 500000000ull)
+        return DVM_OK;
+    rs->checked_ns = now_ns;
+    int secs = rs->cfg->heartbeat_s ? rs->cfg->heartbeat_s
+                                    : MASTER_HEARTBEAT_S;
+    for (int i = 0; i < rs->nrc; i++) {
+        rcomp_slot *s = &rs->rc[i];
+        if (s->pid <= 0 ||
+            !rcomp_silent(s, now_ns, (uint64_t)secs * 1000000000ull))
+            continue;
+        fprintf(stderr, "dvm: warning: rcomp %d showed no sign of life for "
+                "%d s while %s (stopped?); replacing it\n",
+                s->index, secs, s->ready ? "running" : "starting");
+        dvm_status st = rcomp_lost(rs, s, "no sign of life");
+        if (st)
+            return st;
+    }
+    return DVM_OK;
+}
+
+int rcomps_busy(const rcomp_set *rs)
+{
+    for (int i = 0; i < rs->nrc; i++)
+        if (rs->rc[i].pid > 0 && (!rs->rc[i].ready || rs->rc[i].inflight.n))
+            return 1;
+    return 0;
 }

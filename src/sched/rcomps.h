@@ -38,6 +38,9 @@ typedef struct rcomp_slot {
     rcb_ring inflight;          /* dispatched, oldest first */
     uint32_t *granted;          /* frames granted and not yet used */
     size_t ngranted, capgranted;
+    uint64_t alive_ns;          /* last sign of life (a message, CPU used,
+                                 * work seen starting); 0: idle */
+    uint64_t cpu_ticks;         /* its user + system time when last seen */
 } rcomp_slot;
 
 typedef struct rcomp_set {
@@ -50,6 +53,7 @@ typedef struct rcomp_set {
     uint16_t *frame_owner;      /* per frame: slot + 1 when granted */
     int respawns;
     msg_buf out;                /* encode buffer; rcomp_send sends it */
+    uint64_t checked_ns;        /* last liveness check */
 } rcomp_set;
 
 /* Starts cfg->nrcomps RComps.  rs must have cfg, cp, epfd, image_fd set.
@@ -72,6 +76,14 @@ dvm_status rcomp_send(rcomp_set *rs, rcomp_slot *s);
  * replacement.  `why` is logged.  Returns DVM_OK or a fatal error. */
 dvm_status rcomp_lost(rcomp_set *rs, rcomp_slot *s, const char *why);
 
+/* Replaces every RComp that is starting or has runners in flight but has
+ * shown no sign of life -- no message, no CPU time used -- for the bound
+ * (cfg->heartbeat_s): stopped (SIGSTOP) or stuck, it would stall the run.
+ * Looks at most twice a second.  Returns DVM_OK or a fatal error. */
+dvm_status rcomps_check_alive(rcomp_set *rs, uint64_t now_ns);
+/* True when some RComp is starting or has runners in flight: then the
+ * master's loop must wake now and then for rcomps_check_alive. */
+int rcomps_busy(const rcomp_set *rs);
 /* Runners in flight on every RComp. */
 size_t rcomps_inflight(const rcomp_set *rs);
 /* The oldest snapshot any in-flight runner uses (the GC bound), at most

@@ -6,9 +6,9 @@
  * `__rcomp` (cfg.self_exe = /proc/self/exe), plays an RComp that follows a
  * script named in DVM_TEST_SCRIPT: it says READY, reads one dispatch and
  * answers it with a crafted result -- one that names a wrong attempt, a
- * frame it was never granted, a runner it is not running, or a valid
- * result sent after a protocol violation (so from an RComp already
- * declared lost).  Each test checks that the set refuses what it must:
+ * frame it was never granted, a runner it is not running, a child on a
+ * stack block it was never granted, or a valid result sent after a
+ * protocol violation (so from an RComp already declared lost).  Each test checks that the set refuses what it must:
  * the RComp is replaced, the runner is back in the ready queue unchanged
  * (same run id, same attempt), nothing was committed for it, and the
  * frames granted to the lost RComp are back in the store.
@@ -86,6 +86,35 @@ static uint32_t get_frame(conn *ctl, msg_buf *b)
     return f;
 }
 
+/* Asks for two stack blocks of one page and returns them in base[]. */
+static void get_stacks(conn *ctl, msg_buf *b, uint64_t base[2])
+{
+    msg_encode_stack_req(b, 0, 2);
+    send_or_die(ctl, b);
+    uint32_t type;
+    const uint8_t *p;
+    size_t len;
+    unsigned order;
+    uint64_t got[MSG_STACKS_MAX];
+    size_t n;
+    if (conn_recv(ctl, &type, &p, &len) || type != MSG_STACKS ||
+        msg_decode_stacks(p, len, &order, got, &n) || n != 2)
+        _exit(5);
+    base[0] = got[0];
+    base[1] = got[1];
+}
+
+/* Appends a committing RESULT with one child on the chosen stack sb. */
+static void put_result_kid(msg_buf *b, uint64_t rid, uint64_t attempt,
+                           uint64_t snap, uint64_t sb)
+{
+    runner_desc kid = { .sb = sb, .ss = DISA_PAGE, .fi = DISA_TEXT_BASE,
+                        .flags = RUNNER_STACK_CHOSEN };
+    msg_result res = { .rid = rid, .attempt = attempt, .snap = snap,
+                       .exit = MSG_EXIT_COMMIT, .nkids = 1, .kids = &kid };
+    msg_encode_result(b, &res);
+}
+
 static int fake_rcomp(int argc, char **argv)
 {
     const char *script = getenv("DVM_TEST_SCRIPT");
@@ -110,6 +139,15 @@ static int fake_rcomp(int argc, char **argv)
     } else if (!strcmp(script, "foreign_frame")) {
         uint32_t granted = get_frame(&ctl, &b);
         put_result(&b, r->rid, r->attempt, r->snap, granted + 1);
+    } else if (!strcmp(script, "foreign_stack")) {
+        uint64_t g[2];
+        get_stacks(&ctl, &b, g);
+        put_result_kid(&b, r->rid, r->attempt, r->snap,
+                       (g[0] > g[1] ? g[0] : g[1]) + 0x10000);
+    } else if (!strcmp(script, "chosen_stack")) {
+        uint64_t g[2];
+        get_stacks(&ctl, &b, g);
+        put_result_kid(&b, r->rid, r->attempt, r->snap, g[1]);
     } else if (!strcmp(script, "unknown_runner")) {
         put_result(&b, r->rid + 1000, r->attempt, r->snap, 0);
     } else if (!strcmp(script, "result_after_lost")) {
@@ -260,6 +298,38 @@ static void test_foreign_frame_refused(void **state)
     refused_with(state, "foreign_frame");
 }
 
+/* A child on a stack block never granted to the RComp: refused, and the
+ * blocks it was granted are back in the stack area. */
+static void test_foreign_stack_refused(void **state)
+{
+    refused_with(state, "foreign_stack");
+    fixture *f = *state;
+    assert_true(stacks_in_use(f->c.stacks) == 0);
+}
+
+/* A child on a granted block commits: the block is the child's now, the
+ * other block stays granted to the RComp until it is lost. */
+static void test_chosen_stack_commits(void **state)
+{
+    fixture *f = *state;
+    start_and_dispatch(f, "chosen_stack");
+    serve_until(f, committed);
+    assert_int_equal(f->c.st.rcomps_replaced, 0);
+    assert_int_equal(f->c.st.stacks_granted, 2);
+    rcb *child = rcb_pop(&f->c.pool.ready);
+    assert_non_null(child);
+    assert_int_equal(child->d.flags, RUNNER_STACK_CHOSEN);
+    assert_true(stacks_owned(f->c.stacks, child->d.sb, 0, STACKS_RUNNER));
+    assert_true(stacks_owner_bytes(f->c.stacks, STACKS_RUNNER) == DISA_PAGE);
+    assert_true(stacks_owner_bytes(f->c.stacks, 1) == DISA_PAGE);
+    assert_int_equal(rcomp_lost(&f->rs, &f->rs.rc[0], "test"), DVM_OK);
+    assert_true(stacks_in_use(f->c.stacks) == DISA_PAGE);
+    commit_runner_done(&f->c.cp, child);
+    assert_true(stacks_owner_bytes(f->c.stacks, STACKS_LIMBO) == DISA_PAGE);
+    stacks_reclaim(f->c.stacks, commit_epoch(&f->c.cp));
+    assert_true(stacks_in_use(f->c.stacks) == 0);
+}
+
 static void test_unknown_runner_refused(void **state)
 {
     refused_with(state, "unknown_runner");
@@ -299,6 +369,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_foreign_frame_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unknown_runner_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_stack_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_chosen_stack_commits, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_result_after_lost_ignored, setup,
                                         teardown),

@@ -22,6 +22,11 @@
  * Operations that might need memory reserve it first (table and list
  * capacity), so once they start changing the structure they cannot fail:
  * a failed call leaves the allocator as it was.
+ *
+ * Retired blocks (stacks.h) wait in a FIFO of (base, epoch).  The master
+ * retires blocks at nondecreasing epochs, so reclaiming pops from the head
+ * while the head's epoch is old enough; an entry out of order would only
+ * wait a little longer.
  */
 #include "sched/stacks.h"
 
@@ -46,6 +51,10 @@ typedef struct free_list {
     size_t n, cap;
 } free_list;
 
+typedef struct retired {
+    uint64_t base, epoch;
+} retired;
+
 struct stacks {
     uint64_t base;
     unsigned max_order;
@@ -53,6 +62,8 @@ struct stacks {
     size_t cap, n;
     free_list free[MAX_ORDER + 1];
     uint64_t in_use;            /* pages in allocated blocks */
+    retired *limbo;             /* FIFO: [lhead, ln) */
+    size_t lhead, ln, lcap;
 };
 
 /* ---- the hash table ------------------------------------------------------ */
@@ -188,9 +199,11 @@ dvm_status stacks_create(uint64_t base, unsigned max_order, stacks **out)
     s->max_order = max_order;
     s->cap = 64;
     s->tab = dvm_calloc(s->cap, sizeof *s->tab);
-    if (!s->tab || reserve_lists(s, max_order)) {
+    dvm_status st = s->tab ? reserve_lists(s, max_order)
+                           : status_set(DVM_ENOMEM, "stacks: out of memory");
+    if (st) {
         stacks_destroy(s);
-        return status_set(DVM_ENOMEM, "stacks: out of memory");
+        return st;
     }
     push_free(s, 0, max_order);
     *out = s;
@@ -204,6 +217,7 @@ void stacks_destroy(stacks *s)
     for (unsigned k = 0; k <= MAX_ORDER; k++)
         dvm_free(s->free[k].page);
     dvm_free(s->tab);
+    dvm_free(s->limbo);
     dvm_free(s);
 }
 
@@ -303,6 +317,36 @@ dvm_status stacks_set_owner(stacks *s, uint64_t base, uint32_t owner)
                           "stack", (unsigned long long)base);
     s->tab[i].owner = owner;
     return DVM_OK;
+}
+
+dvm_status stacks_retire(stacks *s, uint64_t base, uint64_t epoch)
+{
+    assert(s);
+    size_t i = find_allocated(s, base);
+    if (i == SIZE_MAX || s->tab[i].owner == STACKS_LIMBO)
+        return status_set(DVM_EINVAL, "stacks: 0x%llx is not an allocated "
+                          "stack", (unsigned long long)base);
+    if (s->lhead == s->ln)
+        s->lhead = s->ln = 0;
+    retired *v = dvm_grow(s->limbo, &s->lcap, s->ln + 1, sizeof *v);
+    if (!v)
+        return stacks_free(s, base);
+    s->limbo = v;
+    s->limbo[s->ln++] = (retired){ base, epoch };
+    s->tab[i].owner = STACKS_LIMBO;
+    return DVM_OK;
+}
+
+size_t stacks_reclaim(stacks *s, uint64_t oldest)
+{
+    assert(s);
+    size_t n = 0;
+    while (s->lhead < s->ln && s->limbo[s->lhead].epoch <= oldest &&
+           stacks_free(s, s->limbo[s->lhead].base) == DVM_OK) {
+        s->lhead++;
+        n++;
+    }
+    return n;
 }
 
 /* Base of some block of owner, or UINT64_MAX. */

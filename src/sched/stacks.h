@@ -14,6 +14,15 @@
  * master checks with stacks_owned that a child's stack was granted to the
  * RComp that reports it, and frees all of an RComp's grants when it is lost.
  *
+ * A block whose runner has finished is not reusable at once: its bytes
+ * were last written by the commit of its runner's creator, and a creator
+ * running on an older snapshot that wrote them again (its own child's
+ * input) would conflict with that commit for nothing.  So stacks_retire
+ * parks it (owner STACKS_LIMBO) with the epoch it was freed at, and
+ * stacks_reclaim frees the parked blocks whose epoch no snapshot in use
+ * predates: every creator that can get the block then reads it as of
+ * after its last write.
+ *
  * Not thread safe (the master is one thread).
  */
 #ifndef DVM_STACKS_H
@@ -25,6 +34,7 @@
 #include "util/status.h"
 
 #define STACKS_RUNNER 0u        /* owner tag of a runner's stack */
+#define STACKS_LIMBO 0xFFFFFFFEu /* retired, waiting for stacks_reclaim */
 
 typedef struct stacks stacks;
 
@@ -46,6 +56,16 @@ int stacks_owned(const stacks *s, uint64_t base, unsigned order,
                  uint32_t owner);
 /* Gives the allocated block at base to owner.  DVM_EINVAL if none. */
 dvm_status stacks_set_owner(stacks *s, uint64_t base, uint32_t owner);
+/* Retires the allocated block at base, freed at `epoch` (every write to
+ * it committed at or before it): owner STACKS_LIMBO until stacks_reclaim
+ * is called with an epoch at least this one.  DVM_EINVAL if base is not
+ * an allocated block.  Should its bookkeeping fail for want of memory,
+ * the block is freed at once (correct: it only risks a conflict). */
+dvm_status stacks_retire(stacks *s, uint64_t base, uint64_t epoch);
+/* Frees the retired blocks whose epoch is <= oldest (the oldest snapshot
+ * any runner uses, or will use); returns how many. */
+size_t stacks_reclaim(stacks *s, uint64_t oldest);
+
 /* Frees every block of owner; returns how many. */
 size_t stacks_free_owner(stacks *s, uint32_t owner);
 /* Bytes in allocated blocks. */

@@ -179,6 +179,38 @@ static void test_owners(void **state)
     stacks_destroy(s);
 }
 
+/* Retired blocks are not reusable until reclaimed with an epoch at
+ * least theirs; reclaiming goes in retirement order. */
+static void test_retire_reclaim(void **state)
+{
+    (void)state;
+    stacks *s = make(2);                    /* four pages */
+    uint64_t b[4], x;
+    for (int i = 0; i < 4; i++)
+        b[i] = alloc_ok(s, 0, STACKS_RUNNER);
+    assert_int_equal(stacks_retire(s, b[0], 5), DVM_OK);
+    assert_int_equal(stacks_retire(s, b[1], 7), DVM_OK);
+    assert_int_equal(stacks_retire(s, b[1], 8), DVM_EINVAL);   /* twice */
+    assert_int_equal(stacks_retire(s, b[0] + 1, 8), DVM_EINVAL);
+    assert_true(stacks_owner_bytes(s, STACKS_LIMBO) == 2 * PG);
+    assert_true(stacks_owner_bytes(s, STACKS_RUNNER) == 2 * PG);
+    assert_int_equal(stacks_alloc(s, 0, STACKS_RUNNER, &x), DVM_ERANGE);
+    assert_int_equal(stacks_reclaim(s, 4), 0);
+    assert_int_equal(stacks_reclaim(s, 6), 1);
+    assert_true(alloc_ok(s, 0, STACKS_RUNNER) == b[0]);
+    assert_int_equal(stacks_reclaim(s, 100), 1);
+    assert_int_equal(stacks_reclaim(s, 100), 0);
+    assert_true(alloc_ok(s, 0, 1) == b[1]);
+    assert_int_equal(stacks_retire(s, b[1], 9), DVM_OK);   /* a grant too */
+    assert_int_equal(stacks_free_owner(s, 1), 0);          /* not its any more */
+    assert_int_equal(stacks_reclaim(s, 9), 1);
+    assert_int_equal(stacks_free(s, b[0]), DVM_OK);
+    assert_int_equal(stacks_free(s, b[2]), DVM_OK);
+    assert_int_equal(stacks_free(s, b[3]), DVM_OK);
+    assert_int_equal(stacks_free_blocks(s), 1);
+    stacks_destroy(s);
+}
+
 /* Frees of anything but an allocated block's start are refused and
  * change nothing. */
 static void test_bad_frees(void **state)
@@ -246,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_fragmentation),
         cmocka_unit_test(test_owners),
         cmocka_unit_test(test_bad_frees),
+        cmocka_unit_test(test_retire_reclaim),
         cmocka_unit_test(test_long_life),
         cmocka_unit_test(test_many_blocks),
     };

@@ -98,3 +98,20 @@ foreach(engine ${DVM_ENGINES})
     PASS_REGULAR_EXPRESSION "watchers: created 1000000, woken 1000, dropped 999000"
     TIMEOUT 300)
 endforeach()
+
+# RComps never outlive the master, however it is stopped.
+if(PYTHON3)
+  foreach(engine ${DVM_ENGINES})
+    add_test(NAME system/orphans/${engine}
+             COMMAND ${PYTHON3} ${SYS}/orphans.py $<TARGET_FILE:dvm> ${engine})
+    set_tests_properties(system/orphans/${engine} PROPERTIES TIMEOUT 300)
+  endforeach()
+endif()
+
+# A stopped RComp (SIGSTOP) is replaced after the heartbeat bound instead
+# of stalling the run (the interpreter: its runner takes long enough).
+if(PYTHON3)
+  add_test(NAME system/stopped
+           COMMAND ${PYTHON3} ${SYS}/stopped.py $<TARGET_FILE:dvm>)
+  set_tests_properties(system/stopped PROPERTIES TIMEOUT 300)
+endif()

@@ -90,6 +90,13 @@ if [ "$rc" -eq 0 ] && [ "$(cat "$WORK/out")" != "hello, world" ]; then
     fails=$((fails + 1))
 fi
 
+# DISA 1.1: stacks chosen by the DVM (the master's allocator, the RComp's
+# pools) and a program with a large .zero.
+walk "run newr_chosen.dasm" 400 "0 1 2" \
+    "$DVM" run -n 1 --engine interp "$SRC/tests/conformance/newr_chosen.dasm"
+walk "run zero_fill.dasm" 400 "0 1 2" \
+    "$DVM" run -n 1 --engine interp "$SRC/tests/conformance/zero_fill.dasm"
+
 if [ "$fails" -ne 0 ]; then
     echo "failalloc: $fails failures" >&2
     exit 1

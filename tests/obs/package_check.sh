@@ -1,0 +1,60 @@
+#!/bin/sh
+# package_check.sh BUILD_DIR -- the Debian package, unpacked into a scratch
+# root (dpkg -x), holds dvm, its manual page, the systemd units and
+# /etc/default/dvm (a conffile), and runs an example from there;
+# `cmake --install` (with DESTDIR) puts the same files in place.
+# Exits 77 (skipped) without dpkg-deb.
+set -eu
+build=$(cd "$1" && pwd)
+command -v dpkg-deb >/dev/null || { echo "SKIP: no dpkg-deb"; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+(cd "$build" && cpack -G DEB -B "$tmp/pkg" >"$tmp/cpack.log" 2>&1) ||
+    { cat "$tmp/cpack.log"; fail "cpack"; }
+deb=$(ls "$tmp"/pkg/dvm_*.deb)
+root=$tmp/root
+dpkg-deb -x "$deb" "$root"
+dpkg-deb -e "$deb" "$tmp/control"
+for f in usr/bin/dvm usr/share/man/man1/dvm.1.gz etc/default/dvm \
+         usr/lib/systemd/system/dvm-master.service \
+         usr/lib/systemd/system/dvm-node.service \
+         usr/share/dvm/examples/hello.dasm; do
+    [ -e "$root/$f" ] || fail "the package lacks /$f"
+done
+grep -qx /etc/default/dvm "$tmp/control/conffiles" || fail "no conffile"
+gzip -dc "$root/usr/share/man/man1/dvm.1.gz" | grep -q '^\.TH DVM 1' ||
+    fail "the manual page is not roff"
+gzip -dc "$root/usr/share/man/man1/dvm.1.gz" | grep -q 'linger' ||
+    fail "the manual page lacks the usage text"
+for u in master node; do
+    unit=$root/usr/lib/systemd/system/dvm-$u.service
+    grep -q "^ExecStart=.*/usr/bin/dvm $u " "$unit" || fail "dvm-$u ExecStart"
+    grep -q '^EnvironmentFile=/etc/default/dvm$' "$unit" ||
+        fail "dvm-$u EnvironmentFile"
+    grep -q 'DVM_SECRET_FILE' "$unit" || fail "dvm-$u secret file"
+done
+grep -q 'DVM_RCOMPS' "$root/usr/lib/systemd/system/dvm-node.service" ||
+    fail "dvm-node RComp count"
+grep -q 'DVM_LISTEN' "$root/usr/lib/systemd/system/dvm-master.service" ||
+    fail "dvm-master listen address"
+
+# Run from the scratch root.
+"$root/usr/bin/dvm" --version | grep -Eq '^dvm [0-9.]+ \(DISA 1\.1, c0 1\.0\)$' ||
+    fail "dvm --version"
+out=$("$root/usr/bin/dvm" run -n 2 --engine interp \
+      "$root/usr/share/dvm/examples/hello.dasm")
+[ "$out" = "hello, world" ] || fail "hello.dasm printed '$out'"
+out=$("$root/usr/bin/dvm" run -n 2 --engine interp --dump counter:1:q \
+      "$root/usr/share/dvm/examples/counter.dasm" | tail -1)
+[ "$out" = 2000 ] || fail "counter.dasm dumped '$out'"
+
+# cmake --install puts the same files in place.
+DESTDIR=$tmp/destdir cmake --install "$build" >"$tmp/install.log" 2>&1 ||
+    { cat "$tmp/install.log"; fail "cmake --install"; }
+(cd "$root" && find . -type f | sort) >"$tmp/pkg.list"
+(cd "$tmp/destdir" && find . -type f | sort) >"$tmp/inst.list"
+cmp -s "$tmp/pkg.list" "$tmp/inst.list" ||
+    { diff "$tmp/pkg.list" "$tmp/inst.list"; fail "install != package"; }
+echo "ok: $(basename "$deb") unpacks and runs; cmake --install agrees"
