@@ -264,6 +264,7 @@ struct cobj {
     long stack_size;           /* locals */
     bool addr_taken, is_runner_target, calls_indirect, frame, reached;
     bool is_builtin_decl;      /* declared by the prelude only */
+    bool addr_word;            /* c0.a.SYM (its address) emitted */
     struct calledge *calls;
     int scc_index, scc_low;
     bool on_stack;

@@ -474,7 +474,9 @@ static val deref_sum(gen *g, cnode *p, long off, const char *sfx)
     cnode *i = p->rhs;
     if ((i->kind == ND_ADD || i->kind == ND_SUB) && i->rhs->kind == ND_NUM &&
         ctypes_is_integer(i->ty)) {
-        off += i->kind == ND_ADD ? i->rhs->val : -i->rhs->val;
+        off = (long)((uint64_t)off + (i->kind == ND_ADD
+                                          ? (uint64_t)i->rhs->val
+                                          : 0 - (uint64_t)i->rhs->val));
         i = i->lhs;
     }
     val a = gen_expr(g, p->lhs);
@@ -483,7 +485,8 @@ static val deref_sum(gen *g, cnode *p, long off, const char *sfx)
     val b = gen_expr(g, i);
     if (a.kind == V_IMM && a.base && !a.fimm) {
         if (b.kind == V_DIR && (!strcmp(b.sfx, "q") || !strcmp(b.sfx, "uq"))) {
-            val r = deref_val(g, with_sfx(b, "uq"), a.off + off, sfx);
+            val r = deref_val(g, with_sfx(b, "uq"),
+                              (long)((uint64_t)a.off + (uint64_t)off), sfx);
             r.dsym = a.base;
             return r;
         }
@@ -517,7 +520,8 @@ static val gen_addr(gen *g, cnode *n)
         const char *sfx = ctypes_is_scalar(n->ty) ? ctypes_sfx(n->ty) : "q";
         if ((p->kind == ND_ADD || p->kind == ND_SUB) &&
             p->rhs->kind == ND_NUM && p->ty->kind == TY_PTR) {
-            off = p->kind == ND_ADD ? p->rhs->val : -p->rhs->val;
+            off = (long)(p->kind == ND_ADD ? (uint64_t)p->rhs->val
+                                           : 0 - (uint64_t)p->rhs->val);
             p = p->lhs;
         }
         if (p->kind == ND_ADD && p->ty->kind == TY_PTR)
@@ -674,7 +678,8 @@ static val binop(gen *g, nd_kind k, ctype *ty, val a, val b, val *dest)
     if ((k == ND_ADD || k == ND_SUB) && a.kind == V_IMM && b.kind == V_IMM &&
         !a.fimm && !b.fimm && (a.base || b.base) && !(b.base && k == ND_SUB)) {
         val r = a.base ? a : b;
-        long o = k == ND_ADD ? a.off + b.off : a.off - b.off;
+        long o = (long)(k == ND_ADD ? (uint64_t)a.off + (uint64_t)b.off
+                                    : (uint64_t)a.off - (uint64_t)b.off);
         r.off = o;
         r.sfx = s;
         return r;
@@ -726,6 +731,16 @@ static val bool_value(gen *g, cnode *n)
     return t;
 }
 
+/* One arm of ?: : its value (an aggregate's address) into t. */
+static void cond_arm(gen *g, cnode *arm, val t, bool aggr)
+{
+    val a = gen_expr(g, arm);
+    if (aggr)
+        mov(g, addr_of(g, a), t);
+    else if (t.kind != V_NONE)
+        mov(g, a, t);
+}
+
 static val gen_cond_expr(gen *g, cnode *n)
 {
     const char *le = new_label(g), *ld = new_label(g);
@@ -733,18 +748,10 @@ static val gen_cond_expr(gen *g, cnode *n)
     val t = n->ty->kind == TY_VOID ? (val){.kind = V_NONE, .sfx = "q"}
             : temp(g, aggr ? "uq" : ctypes_sfx(n->ty));
     gen_branch(g, n->cond, le, false);
-    val a = gen_expr(g, n->then);
-    if (aggr)
-        mov(g, addr_of(g, a), t);
-    else if (t.kind != V_NONE)
-        mov(g, a, t);
+    cond_arm(g, n->then, t, aggr);
     jump(g, ld);
     label(g, le);
-    val b = gen_expr(g, n->els);
-    if (aggr)
-        mov(g, addr_of(g, b), t);
-    else if (t.kind != V_NONE)
-        mov(g, b, t);
+    cond_arm(g, n->els, t, aggr);
     label(g, ld);
     if (aggr)
         return deref_val(g, t, 0, "q");
@@ -835,6 +842,22 @@ static int arg_slots(cnode *args, ctype *params)
     return k;
 }
 
+/* The operand a call of f jumps to.  Library functions are called
+ * through a read-only word holding their address, `bl (c0.a.f)`: the
+ * translator follows only direct call targets into a region, so the
+ * library's code is not compiled again into every region that calls it
+ * (a print at the end of a hot loop), but once, where it is hot. */
+static const char *call_target(gen *g, cobj *f)
+{
+    if (!f->is_lib)
+        return f->sym;
+    if (!f->addr_word) {
+        f->addr_word = true;
+        cbuf_printf(g->c, &g->pool, "c0.a.%s: .quad %s\n", f->sym, f->sym);
+    }
+    return carena_printf(g->c, "(c0.a.%s)", f->sym);
+}
+
 static val gen_call(gen *g, cnode *n)
 {
     val fnv = {0};
@@ -850,14 +873,14 @@ static val gen_call(gen *g, cnode *n)
         note_ref(g, f);
     if (fixed_callee(f)) {
         store_args(g, n->args, n->fty->params, vals, fixed_slot, f);
-        out(g, "    bl %s, %s\n", f->sym, frame_sym(g, f));
+        out(g, "    bl %s, %s\n", call_target(g, f), frame_sym(g, f));
     } else {
         int slots = arg_slots(n->args, n->fty->params);
         long size = 16 + 8L * slots;
         out(g, "    sub c0.sp:q, $%ld, c0.sp\n", size);
         store_args(g, n->args, n->fty->params, vals, sp_slot, NULL);
         if (f) {
-            out(g, "    bl %s, c0.ra\n", f->sym);
+            out(g, "    bl %s, c0.ra\n", call_target(g, f));
         } else if (fnv.kind == V_DIR) {
             out(g, "    bl (%s), c0.ra\n", addr_text(g, fnv.base, fnv.off));
         } else {
@@ -1321,14 +1344,15 @@ static void gen_loop_body(gen *g, cnode *n)
 
 static void gen_loop(gen *g, cnode *n)
 {
-    const char *body = new_label(g), *test = new_label(g);
+    const char *body = new_label(g);
     if (n->init)
         gen_stmt(g, n->init);
     bool always = !n->cond || (n->cond->kind == ND_NUM && n->cond->val);
     if (n->cond && n->cond->kind == ND_NUM && !n->cond->val) {
         jump(g, n->brk);
     } else if (!always) {
-        jump(g, test);
+        g->ntemp = 0;                   /* the test also guards the entry */
+        gen_branch(g, n->cond, n->brk, false);
     }
     label(g, body);
     gen_loop_body(g, n);
@@ -1336,7 +1360,6 @@ static void gen_loop(gen *g, cnode *n)
         g->ntemp = 0;
         gen_void(g, n->inc);
     }
-    label(g, test);
     g->ntemp = 0;
     if (always)
         jump(g, body);
@@ -1821,16 +1844,16 @@ static const char header[] =
     ".equ c0.fp, 0x2008\n"
     ".equ c0.ra, 0x2010\n"
     ".equ c0.rv, 0x2018\n"
-    ".equ c0.x0, 0x2020\n"
     ".equ c0.inpos, 0x2028\n"
-    ".equ c0.x1, 0x2030\n"
-    ".equ c0.x2, 0x2038\n"
-    ".equ c0.nd.stack, 0x2040\n"
-    ".equ c0.nd.fi, 0x2050\n"
-    ".equ c0.nd.hp, 0x2058\n"
-    ".equ c0.nd.wp, 0x2060\n"
-    ".equ c0.nd.heap, 0x2068\n"
-    ".equ c0.nd.watch, 0x2470\n"
+    ".equ c0.x0, 0x2040\n"
+    ".equ c0.x1, 0x2048\n"
+    ".equ c0.x2, 0x2050\n"
+    ".equ c0.nd.stack, 0x2058\n"
+    ".equ c0.nd.fi, 0x2068\n"
+    ".equ c0.nd.hp, 0x2070\n"
+    ".equ c0.nd.wp, 0x2078\n"
+    ".equ c0.nd.heap, 0x2080\n"
+    ".equ c0.nd.watch, 0x2488\n"
     ".equ c0.stack_top, 0x20000000\n";
 
 static bool uses_input(cc_ctx *c)

@@ -379,6 +379,12 @@ static long elem_size(parser *p, ctype *ptr, token *t)
     return b->size;
 }
 
+/* a * b wrapping at 64 bits, as the generated code computes it. */
+static int64_t wrap_mul(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a * (uint64_t)b);
+}
+
 /* i * size as a long, with constants gathered: (x * k) * size is
  * x * (k * size) and (x + k) * size is x * size + k * size, so an index
  * like 2 * n + 1 becomes one multiplication and a displacement. */
@@ -389,14 +395,17 @@ static cnode *scale(parser *p, cnode *i, long size, token *t)
         return i;
     if (i->kind == ND_MUL && i->ty == ty_long && i->rhs->kind == ND_NUM)
         return new_bin(p, ND_MUL, i->lhs,
-                       new_num(p, i->rhs->val * size, ty_long, t), ty_long, t);
+                       new_num(p, wrap_mul(i->rhs->val, size), ty_long, t),
+                       ty_long, t);
     if (i->kind == ND_MUL && i->ty == ty_long && i->lhs->kind == ND_NUM)
         return new_bin(p, ND_MUL, i->rhs,
-                       new_num(p, i->lhs->val * size, ty_long, t), ty_long, t);
+                       new_num(p, wrap_mul(i->lhs->val, size), ty_long, t),
+                       ty_long, t);
     if ((i->kind == ND_ADD || i->kind == ND_SUB) && i->ty == ty_long &&
         i->rhs->kind == ND_NUM)
         return new_bin(p, i->kind, scale(p, i->lhs, size, t),
-                       new_num(p, i->rhs->val * size, ty_long, t), ty_long, t);
+                       new_num(p, wrap_mul(i->rhs->val, size), ty_long, t),
+                       ty_long, t);
     return new_bin(p, ND_MUL, i, new_num(p, size, ty_long, t), ty_long, t);
 }
 
@@ -1666,7 +1675,9 @@ static bool addr_const(parser *p, cnode *n, const char **sym, long *add)
     case ND_SUB:
         if (n->rhs->kind != ND_NUM || !addr_const(p, n->lhs, sym, add))
             return false;
-        *add += n->kind == ND_ADD ? n->rhs->val : -n->rhs->val;
+        *add = (long)((uint64_t)*add + (n->kind == ND_ADD
+                                            ? (uint64_t)n->rhs->val
+                                            : 0 - (uint64_t)n->rhs->val));
         return true;
     default:
         return false;
@@ -1934,19 +1945,29 @@ static char *new_label(parser *p)
     return carena_printf(p->c, "c0.L%d.%d", p->c->tu, ++p->nlabel);
 }
 
-static char *string_sym(parser *p, const char *s, long len)
+/* A defined object private to this unit (a string literal, a block
+ * static), listed with the globals. */
+static cobj *new_static(parser *p, char *name, char *sym, ctype *ty)
 {
     cobj *o = carena_alloc(p->c, sizeof *o);
-    o->name = o->sym = carena_printf(p->c, "c0.str.%d", p->c->nstrings++);
-    o->ty = ctypes_array_of(p->c, ty_char, len);
-    o->init = carena_alloc(p->c, (size_t)len);
-    memcpy(o->init, s, (size_t)len);
-    o->in_text = true;
+    o->name = name;
+    o->sym = sym;
+    o->ty = ty;
     o->is_static = true;
     o->is_def = true;
     o->tu = p->c->tu;
     o->next = p->c->globals;
     p->c->globals = o;
+    return o;
+}
+
+static char *string_sym(parser *p, const char *s, long len)
+{
+    char *sym = carena_printf(p->c, "c0.str.%d", p->c->nstrings++);
+    cobj *o = new_static(p, sym, sym, ctypes_array_of(p->c, ty_char, len));
+    o->init = carena_alloc(p->c, (size_t)len);
+    memcpy(o->init, s, (size_t)len);
+    o->in_text = true;
     return o->sym;
 }
 
@@ -1988,17 +2009,11 @@ static cnode *declaration(parser *p, ctype *base, declattr *attr)
             if (attr->sc == SC_EXTERN) {
                 o = new_global(p, ty, attr, name);
             } else {
-                o = carena_alloc(p->c, sizeof *o);
-                o->name = tok_str(p, name);
-                o->sym = carena_printf(p->c, "c0.s%d.%s.%d.%s", p->c->tu,
-                                       p->fn->name, ++p->nstatic, o->name);
-                o->ty = ty;
+                char *n = tok_str(p, name);
+                o = new_static(p, n, carena_printf(p->c, "c0.s%d.%s.%d.%s",
+                                                   p->c->tu, p->fn->name,
+                                                   ++p->nstatic, n), ty);
                 o->tok = name;
-                o->is_static = true;
-                o->is_def = true;
-                o->tu = p->c->tu;
-                o->next = p->c->globals;
-                p->c->globals = o;
                 push_var(p, o->name)->var = o;
             }
             if (eat(p, "=")) {

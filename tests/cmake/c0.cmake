@@ -146,3 +146,8 @@ endforeach()
 add_test(NAME c0/csmith COMMAND ${CMAKE_SOURCE_DIR}/tests/csmith/run.sh 4 1)
 set_tests_properties(c0/csmith PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
   ENVIRONMENT "DVM=${CMAKE_BINARY_DIR}/dvm;WORK=${CMAKE_BINARY_DIR}/c0-work/csmith")
+
+# The options of dvm cc and dvm run PROG.c0.
+add_test(NAME c0/cli COMMAND ${CMAKE_SOURCE_DIR}/tests/c0/cli.sh
+  ${CMAKE_BINARY_DIR}/dvm ${CMAKE_BINARY_DIR}/c0-work/cli)
+set_tests_properties(c0/cli PROPERTIES TIMEOUT 120)
