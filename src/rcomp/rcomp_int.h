@@ -5,6 +5,7 @@
  *   run.c     running one runner (reset, context, prefetch, engine, result)
  *   commit.c  the commit: diffs clipped to the committable bytes, frames
  *   pages.c   the window's resolver (handler thread) and the base map
+ *   keep.c    the pages that stay mapped from one runner to the next
  *   io.c      input channel files and output channel windows
  *   stacks.c  stacks chosen by the DVM: the granted blocks, newr's source
  *
@@ -28,6 +29,7 @@
 #include "mem/window.h"
 #include "net/conn.h"
 #include "net/msg.h"
+#include "rcomp/keep.h"
 #include "util/status.h"
 
 #define RC_EXIT_PROTO 3         /* exit status of a protocol error */
@@ -110,6 +112,8 @@ typedef struct rcomp {
     const msg_runner *cur;      /* the runner being run (its ranges) */
     rc_basemap base;
     uint64_t faulted;           /* SR pages resolved by message */
+    rc_keep keep;               /* engine thread: pages kept from earlier
+                                   runners (keep.c) */
     msg_buf page_buf;           /* handler thread's encoder */
 
     /* Engine thread only. */

@@ -244,6 +244,7 @@ static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
     conn_init(&s->page, page[0]);
     s->pid = pid;
     s->ready = 0;
+    s->keep_valid = 0;          /* a fresh window holds nothing */
     st = epoll_watch(rs, ctl[0], (uint64_t)s->index << 1);
     if (!st)
         st = epoll_watch(rs, page[0], (uint64_t)s->index << 1 | 1);

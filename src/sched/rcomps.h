@@ -41,6 +41,10 @@ typedef struct rcomp_slot {
     uint64_t alive_ns;          /* last sign of life (a message, CPU used,
                                  * work seen starting); 0: idle */
     uint64_t cpu_ticks;         /* its user + system time when last seen */
+    int keep_valid;             /* keep_snap names a runner sent to this */
+    uint64_t keep_snap;         /* process: the snapshot of the last one, to
+                                   which its kept pages are true (master.c,
+                                   "pages that stay") */
 } rcomp_slot;
 
 typedef struct rcomp_set {
