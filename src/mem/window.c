@@ -28,7 +28,8 @@
  * be far larger than memory.  With a cap set, their pages live in a separate
  * FIFO ring: when it is full the oldest input page is dropped again with
  * MADV_DONTNEED.  Content is immutable, so a later read simply faults it back
- * in with the same bytes.
+ * in with the same bytes; for the same reason window_reset_keep leaves the
+ * ring as it is (the next runner reading the same input pays no fault).
  *
  * A prefix of the window may be made plain (window_plain): the private
  * region, all zeros at the start of every runner.  A uffd round trip costs
@@ -833,11 +834,13 @@ dvm_status window_reset_keep(mem_window *w,
     drop_list(w, w->list, w->nlist);
     w->nlist = 0;
     ps_clear(&w->seen);
-    for (size_t i = 0; i < w->ring_n; i++)
-        drop_pages(w, w->ring[(w->ring_head + i) % w->input_cap], 1);
-    w->ring_n = w->ring_head = 0;
-    if (w->input_cap)
-        ps_clear(&w->inseen);
+    if (!keep) {        /* capped input pages never change: they may stay */
+        for (size_t i = 0; i < w->ring_n; i++)
+            drop_pages(w, w->ring[(w->ring_head + i) % w->input_cap], 1);
+        w->ring_n = w->ring_head = 0;
+        if (w->input_cap)
+            ps_clear(&w->inseen);
+    }
     w->failed = DVM_OK;
     pthread_mutex_unlock(&w->mu);
     return st;

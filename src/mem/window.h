@@ -64,8 +64,11 @@ dvm_status window_reset(mem_window *w);
 /* window_reset, except that each touched page for which keep(arg, page)
  * returns 1 stays mapped with its bytes and leaves the window's records:
  * from then on it is the caller's, who drops it with window_drop when it is
- * stale (window_reset does not see it).  Input pages, zero spans and the
- * plain prefix go as with window_reset; keep is not asked about them.
+ * stale (window_reset does not see it).  Zero spans and the plain prefix
+ * go as with window_reset.  Input pages under the cap
+ * (window_set_input_cap) all stay, in the window's ring: their content
+ * never changes (uncapped ones are touched pages like any other).  keep is
+ * asked about neither.
  * keep runs on the engine thread with the window's lock held: it must not
  * touch the window. */
 dvm_status window_reset_keep(mem_window *w,

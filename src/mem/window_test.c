@@ -225,6 +225,43 @@ static void test_input_cap(void **state)
     window_close(w);
 }
 
+static int keep_even(void *arg, uint64_t page)
+{
+    (void)arg;
+    return page % 2 == 0;
+}
+
+/* window_reset_keep: kept pages stay mapped (no fault, old bytes) and are
+ * no longer touched; the others, and kept pages after window_drop, fault
+ * again; capped input pages stay. */
+static void test_reset_keep(void **state)
+{
+    (void)state;
+    if (TEST_WINDOW < DISA_ADDR_LIMIT)
+        skip();
+    res r = { .version = 3 };
+    mem_window *w = open_with(&r);
+    window_set_input_cap(w, 8);
+    uint64_t in = DISA_INPUT_BASE / 4096;
+    assert_int_equal(rd64(w, 0x40000ULL * 4096), 0x40000);
+    assert_int_equal(rd64(w, 0x40001ULL * 4096), 0x40001);
+    assert_int_equal(rd64(w, in * 4096), in);
+    assert_int_equal(window_reset_keep(w, keep_even, NULL), DVM_OK);
+    assert_false(window_touched(w, 0x40000));
+    uint64_t calls = r.calls;
+    r.version = 4;
+    assert_int_equal(window_base(w)[0x40000ULL * 4096 + 8], 3); /* stayed */
+    assert_int_equal(rd64(w, in * 4096), in);
+    assert_int_equal(r.calls, calls);
+    assert_int_equal(window_base(w)[0x40001ULL * 4096 + 8], 4); /* refetched */
+    assert_int_equal(r.calls, calls + 1);
+    window_drop(w, 0x40000, 1);
+    assert_int_equal(window_base(w)[0x40000ULL * 4096 + 8], 4);
+    assert_int_equal(r.calls, calls + 2);
+    assert_int_equal(window_reset(w), DVM_OK);
+    window_close(w);
+}
+
 static void test_resolver_failure(void **state)
 {
     (void)state;
@@ -313,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_reset),
         cmocka_unit_test(test_many_pages),
         cmocka_unit_test(test_input_cap),
+        cmocka_unit_test(test_reset_keep),
         cmocka_unit_test(test_resolver_failure),
         cmocka_unit_test(test_plain),
         cmocka_unit_test(test_zero_span),

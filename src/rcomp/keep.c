@@ -12,8 +12,9 @@
  * runner k (snapshot s_k) and runner k+1 (snapshot s_k1) on this RComp:
  *
  *   1. a page runner k touched stays if it is an ordinary SR page (not
- *      input, not the system page, not PR or a zero span: the window
- *      handles those) that lies outside runner k's writable set at its end
+ *      the system page, not PR or a zero span, which the window resets;
+ *      input pages, immutable, stay in the window's own capped ring) that
+ *      lies outside runner k's writable set at its end
  *      (own stack, heap ranges, the stacks of the runners it created), with
  *      its base frame known.  Every other touched page is dropped.
  *   2. the master sends the pages any commit changed in (s_k, s_k1]
