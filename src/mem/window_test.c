@@ -199,16 +199,24 @@ static void test_many_pages(void **state)
     window_close(w);
 }
 
+/* A full-size window with a cap of 8 input pages (skips the test where
+ * the window cannot reach the input windows). */
+static mem_window *open_capped(res *r)
+{
+    if (TEST_WINDOW < DISA_ADDR_LIMIT)
+        skip();
+    mem_window *w = open_with(r);
+    window_set_input_cap(w, 8);
+    return w;
+}
+
 /* With a cap of 8 input pages, reading 40 keeps 8; the first faults again
  * with the same content. */
 static void test_input_cap(void **state)
 {
     (void)state;
-    if (TEST_WINDOW < DISA_ADDR_LIMIT)
-        skip();
     res r = { .version = 3 };
-    mem_window *w = open_with(&r);
-    window_set_input_cap(w, 8);
+    mem_window *w = open_capped(&r);
     uint64_t in = DISA_INPUT_BASE / 4096;
     for (uint64_t p = in; p < in + 40; p++)
         assert_int_equal(rd64(w, p * 4096), p);
@@ -237,11 +245,8 @@ static int keep_even(void *arg, uint64_t page)
 static void test_reset_keep(void **state)
 {
     (void)state;
-    if (TEST_WINDOW < DISA_ADDR_LIMIT)
-        skip();
     res r = { .version = 3 };
-    mem_window *w = open_with(&r);
-    window_set_input_cap(w, 8);
+    mem_window *w = open_capped(&r);
     uint64_t in = DISA_INPUT_BASE / 4096;
     assert_int_equal(rd64(w, 0x40000ULL * 4096), 0x40000);
     assert_int_equal(rd64(w, 0x40001ULL * 4096), 0x40001);
