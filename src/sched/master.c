@@ -44,6 +44,7 @@
 #define MASTER_PREFETCH_MAX 4096
 #define MASTER_PREFETCH_WATCH 16    /* pages of a woken watcher's watched
                                        ranges sent with it */
+#define MASTER_LOCALITY_SCAN 64    /* ready runners a batch looks at */
 #define MASTER_INVAL_MAX 1024       /* page versions listed for MSG_RUNNER_KEEP;
                                        more: the RComp drops everything */
 /* Stack of the first runner, chosen by the DVM (DISA.md 7): the first
@@ -74,6 +75,8 @@ struct master {
     uint64_t last_progress_ns, last_progress_commits;
     int progress_shown;
     uint64_t last_gc_commits;
+    unsigned head_passed;       /* batches that passed over the ready head
+                                   (locality) */
 };
 
 /* ---- loading the program ------------------------------------------------ */
@@ -309,6 +312,48 @@ static void describe_keep(const master *m, rcomp_slot *s, msg_runner *d)
     s->keep_valid = 1;
 }
 
+/* ---- locality --------------------------------------------------------------
+ * A runner is cheapest on the RComp that last ran a runner with the same
+ * heap: the pages that runner read (and the input pages) may still be
+ * mapped there.  Each slot remembers the first heap page of the runners
+ * sent to it, in a small direct-mapped table (s->recent); a batch for s
+ * takes, among the first MASTER_LOCALITY_SCAN ready runners, the first
+ * whose first heap page is there, else the head.  A runner passed over
+ * stays in front; after MASTER_LOCALITY_SCAN picks that passed it over,
+ * the head goes next whatever its heap, so none starves. */
+
+static uint64_t locality_key(const rcb *r)
+{
+    return r->d.nheap ? r->d.heap[0].lo / DISA_PAGE : 0;
+}
+
+static uint64_t *locality_slot(rcomp_slot *s, uint64_t key)
+{
+    size_t h = (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 40);
+    return &s->recent[h & (RCOMPS_RECENT - 1)];
+}
+
+/* Takes the ready runner for s that locality prefers. */
+static rcb *locality_take(master *m, rcomp_slot *s, rcb_queue *q)
+{
+    rcb *prev = NULL, *r = q->head;
+    for (int i = 0; r && i < MASTER_LOCALITY_SCAN &&
+                    m->head_passed < MASTER_LOCALITY_SCAN; i++) {
+        uint64_t key = locality_key(r);
+        if (key && *locality_slot(s, key) == key) {
+            m->head_passed = prev ? m->head_passed + 1 : 0;
+            return rcb_take_after(q, prev);
+        }
+        prev = r;
+        r = r->next;
+    }
+    m->head_passed = 0;
+    r = rcb_pop(q);
+    if (r && locality_key(r))
+        *locality_slot(s, locality_key(r)) = locality_key(r);
+    return r;
+}
+
 /* Takes up to n runners for slot s and sends them as one batch. */
 static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
                                  size_t n)
@@ -319,7 +364,7 @@ static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
     uint64_t snap = space_epoch(m->space);
     assert(s->ready && s->inflight.n + n <= RCB_RING_MAX);
     while (k < n && q->head && !st) {
-        rcb *r = rcb_pop(q);
+        rcb *r = q == &m->pool.ready ? locality_take(m, s, q) : rcb_pop(q);
         r->snap = snap;
         rcb_ring_push(&s->inflight, r);
         st = describe_runner(m, r, &d[k]);
