@@ -22,7 +22,8 @@
  *      runner k's writable ranges and runner k+1's declared ranges (stack
  *      and heap: prefetched or zero-spanned for it, and writable).
  *   3. without MSG_RUNNER_KEEP (a long list, a retry on an older snapshot,
- *      an older master) everything is dropped, as before.
+ *      an older master) everything is dropped, as before; so it is when
+ *      more than RC_KEEP_MAX pages are kept, so that memory stays bounded.
  *
  * Why a kept page is exactly what runner k+1 must read.  Invariant: after
  * step 2 for runner k+1, every kept page holds the version visible at

@@ -49,6 +49,8 @@
                                    grows with the span (a 2^46-byte
                                    "whole SR" heap stays with uffd) */
 #define RC_MAX_SPANS 8
+#define RC_KEEP_MAX (1u << 16)  /* pages kept across runners at most (256
+                                   MiB): beyond, all go (keep.c) */
 
 typedef struct rc_span {        /* a candidate zero span, pages [lo, hi) */
     uint64_t lo, hi;

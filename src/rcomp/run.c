@@ -97,6 +97,8 @@ static dvm_status reset_window(rcomp *rc, const msg_runner *mr)
             drop_run(rc, k->add[i].page, 1);
         k->nadd = 0;
     }
+    if (k->n > RC_KEEP_MAX)     /* memory stays bounded */
+        rc_keep_invalidate_all(k);
     for (uint32_t i = 0; i < mr->ninval; i++)
         rc_keep_invalidate(k, mr->inval[i]);
     for (size_t i = 0; i < rc->vr.nwr; i++)
