@@ -71,10 +71,13 @@ def compute_s(stderr):
 # at most BENCH_LOAD_WAIT seconds (default 120) in all per run.  The load
 # each run started at is kept, and emit() adds the highest since the last
 # line ("load1") and whether a wait ran out ("load_busy"), so a figure taken
-# on a busy machine says so.
+# on a busy machine says so; a line printed after others from the same
+# runs (scripts time everything, then print) gets the highest of the
+# whole script so far.
 LOAD_MAX = float(os.environ.get("BENCH_LOAD_MAX", max(ncores() / 2, 0.5)))
 LOAD_WAIT = float(os.environ.get("BENCH_LOAD_WAIT", 120))
 _loads = []
+_all_loads = []
 
 
 def load1():
@@ -94,6 +97,7 @@ def wait_idle():
         time.sleep(2)
         load = load1()
     _loads.append((load, load >= LOAD_MAX))
+    _all_loads.append(_loads[-1])
     return load
 
 
@@ -115,9 +119,10 @@ def timed(cmd, reps, env=None):
 
 def emit(**kw):
     """Prints one JSON result line, with the load its timed runs saw."""
-    if _loads:
-        kw.setdefault("load1", max(l for l, _ in _loads))
-        kw.setdefault("load_busy", any(b for _, b in _loads))
+    seen = _loads or _all_loads
+    if seen:
+        kw.setdefault("load1", max(l for l, _ in seen))
+        kw.setdefault("load_busy", any(b for _, b in seen))
         _loads.clear()
     print(json.dumps(kw), flush=True)
 
