@@ -108,6 +108,7 @@ static int cmp_kept(const void *a, const void *b)
  * of the same number: it entered again, from a newer frame). */
 dvm_status rc_keep_merge(rc_keep *k)
 {
+    assert(!k->nmarked);
     if (!k->nadd)
         return DVM_OK;
     rc_kept *v = dvm_grow(k->v, &k->cap, k->n + k->nadd, sizeof *v);
@@ -142,29 +143,37 @@ dvm_status rc_keep_merge(rc_keep *k)
     return DVM_OK;
 }
 
+static void mark(rc_keep *k, size_t i)
+{
+    k->nmarked += !k->v[i].dead;
+    k->v[i].dead = 1;
+}
+
 void rc_keep_invalidate(rc_keep *k, uint64_t page)
 {
     size_t i = lower_bound(k, page);
     if (i < k->n && k->v[i].page == page)
-        k->v[i].dead = 1;
+        mark(k, i);
 }
 
 void rc_keep_invalidate_range(rc_keep *k, uint64_t lo, uint64_t hi)
 {
     for (size_t i = lower_bound(k, lo); i < k->n && k->v[i].page < hi; i++)
-        k->v[i].dead = 1;
+        mark(k, i);
 }
 
 void rc_keep_invalidate_all(rc_keep *k)
 {
     for (size_t i = 0; i < k->n; i++)
-        k->v[i].dead = 1;
+        mark(k, i);
 }
 
 size_t rc_keep_sweep(rc_keep *k, void (*drop)(void *arg, uint64_t page,
                                               uint64_t n), void *arg)
 {
     size_t m = 0, dropped = 0, i = 0;
+    if (!k->nmarked)            /* the common case costs nothing */
+        return 0;
     while (i < k->n) {
         if (!k->v[i].dead) {
             k->v[m++] = k->v[i++];
@@ -179,6 +188,7 @@ size_t rc_keep_sweep(rc_keep *k, void (*drop)(void *arg, uint64_t page,
         i = j;
     }
     k->n = m;
+    k->nmarked = 0;
     return dropped;
 }
 
@@ -186,7 +196,7 @@ void rc_keep_each_marked(const rc_keep *k,
                          void (*fn)(void *arg, uint64_t page, uint32_t frame),
                          void *arg)
 {
-    for (size_t i = 0; i < k->n; i++)
+    for (size_t i = 0; i < k->n && k->nmarked; i++)
         if (k->v[i].dead)
             fn(arg, k->v[i].page, k->v[i].frame);
 }

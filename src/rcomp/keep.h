@@ -20,6 +20,7 @@ typedef struct rc_kept {
 typedef struct rc_keep {
     rc_kept *v;     size_t n, cap;      /* sorted by page, unique */
     rc_kept *add;   size_t nadd, capadd;/* noted, not merged yet */
+    size_t nmarked;                     /* entries of v marked dead */
 } rc_keep;
 
 /* Frees the arrays; the set is empty (zeroed) after. */
