@@ -41,24 +41,16 @@
 #define PG_IN     (DISA_INPUT_BASE / DISA_PAGE)
 
 
-/* True when page overlaps a range of the last runner's writable set (own
- * stack, heap ranges, its children's stacks): it may have been written. */
-static int was_writable(const vm_runner *vr, uint64_t page)
-{
-    uint64_t lo = page * DISA_PAGE, hi = lo + DISA_PAGE;
-    for (size_t i = 0; i < vr->nwr; i++)
-        if (vr->wr[i].lo < hi && vr->wr[i].hi > lo)
-            return 1;
-    return 0;
-}
-
-/* Step 1's rule for a page the last runner touched (keep.c): an ordinary
- * SR page it could not write, whose version is known, stays.  Runs under
- * the window's lock; the handler thread is idle between runners. */
+/* Step 1's first cut for a page the last runner touched (keep.c): an
+ * ordinary SR page whose version is known is noted; those the runner could
+ * write go right after, by range (reset_window: the writable set is a list,
+ * so ranges cost a binary search each, where a test per page would cost
+ * the list's length).  Runs under the window's lock; the handler thread is
+ * idle between runners. */
 static int keep_page(void *arg, uint64_t page)
 {
     rcomp *rc = arg;
-    if (page < PG_RB || page >= PG_IN || was_writable(&rc->vr, page))
+    if (page < PG_RB || page >= PG_IN)
         return 0;
     uint32_t frame;
     pthread_mutex_lock(&rc->mu);
@@ -101,7 +93,7 @@ static dvm_status reset_window(rcomp *rc, const msg_runner *mr)
         rc_keep_invalidate_all(k);
     for (uint32_t i = 0; i < mr->ninval; i++)
         rc_keep_invalidate(k, mr->inval[i]);
-    for (size_t i = 0; i < rc->vr.nwr; i++)
+    for (size_t i = 0; i < rc->vr.nwr; i++)     /* it may have written */
         invalidate_bytes(k, rc->vr.wr[i].lo, rc->vr.wr[i].hi);
     invalidate_bytes(k, mr->d.sb, mr->d.sb + mr->d.ss);
     for (uint32_t i = 0; i < mr->d.nheap; i++)
