@@ -26,6 +26,7 @@ sed "s/^count: *\.quad .*/count:  .quad $SMALL/" bench/alu.dasm > "$OUT/alu_smal
 # timed OUTFILE CMD...: runs CMD with stdout to OUTFILE; prints seconds.
 timed() {
     f=$1; shift
+    wait_idle
     t0=$(now)
     "$@" > "$f"
     t1=$(now)
@@ -52,7 +53,7 @@ bench() {
 
 # json BENCH ENGINE DVM_S PEER_S [EXTRA]
 json() {
-    awk -v b="$1" -v e="$2" -v d="$3" -v p="$4" -v x="${5:-}" 'BEGIN {
+    awk -v b="$1" -v e="$2" -v d="$3" -v p="$4" -v x="${5:-}$(load_json)" 'BEGIN {
         printf "{\"bench\":\"%s\",\"engine\":\"%s\",\"dvm_s\":%.4f,\"peer\":\"c-O2\",\"peer_s\":%.4f,\"ratio\":%.3f%s}\n",
                b, e, d, p, d / p, x }'
 }

@@ -66,10 +66,46 @@ def compute_s(stderr):
     return None
 
 
+# Waiting for an idle machine.  Before each timed run the 1-minute load
+# average must fall below BENCH_LOAD_MAX (default: half the cores), waiting
+# at most BENCH_LOAD_WAIT seconds (default 120) in all per run.  The load
+# each run started at is kept, and emit() adds the highest since the last
+# line ("load1") and whether a wait ran out ("load_busy"), so a figure taken
+# on a busy machine says so; a line printed after others from the same
+# runs (scripts time everything, then print) gets the highest of the
+# whole script so far.
+LOAD_MAX = float(os.environ.get("BENCH_LOAD_MAX", max(ncores() / 2, 0.5)))
+LOAD_WAIT = float(os.environ.get("BENCH_LOAD_WAIT", 120))
+_loads = []
+_all_loads = []
+
+
+def load1():
+    """The 1-minute load average (/proc/loadavg), or 0.0 where there is none."""
+    try:
+        with open("/proc/loadavg") as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def wait_idle():
+    """Waits (bounded) for the load to fall below LOAD_MAX; records it."""
+    end = time.monotonic() + LOAD_WAIT
+    load = load1()
+    while load >= LOAD_MAX and time.monotonic() < end:
+        time.sleep(2)
+        load = load1()
+    _loads.append((load, load >= LOAD_MAX))
+    _all_loads.append(_loads[-1])
+    return load
+
+
 def timed(cmd, reps, env=None):
     """Runs cmd reps times; returns (median wall, median compute or None, stdout of run 1)."""
     walls, comps, first = [], [], None
     for _ in range(reps):
+        wait_idle()
         t, out, err = run(cmd, env)
         walls.append(t)
         c = compute_s(err)
@@ -82,7 +118,12 @@ def timed(cmd, reps, env=None):
 
 
 def emit(**kw):
-    """Prints one JSON result line."""
+    """Prints one JSON result line, with the load its timed runs saw."""
+    seen = _loads or _all_loads
+    if seen:
+        kw.setdefault("load1", max(l for l, _ in seen))
+        kw.setdefault("load_busy", any(b for _, b in seen))
+        _loads.clear()
     print(json.dumps(kw), flush=True)
 
 

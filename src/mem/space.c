@@ -618,6 +618,29 @@ int space_changed_between(const mem_space *s, uint64_t lo, uint64_t hi,
     return space_walk(s, plo, phi, changed_page, &c);
 }
 
+/* ---- what changed between two snapshots ---------------------------------- */
+
+/* The log's totals bound the work before any page is named: an RComp told
+ * "reset everything" costs one long reset, a list of thousands of pages
+ * costs more to send and to apply than that. */
+size_t space_pages_changed(const mem_space *s, uint64_t after, uint64_t upto,
+                           size_t max, void (*fn)(void *arg, uint64_t page),
+                           void *arg)
+{
+    assert(s && fn && after <= upto);
+    if (after < s->gc_done || upto > s->epoch)
+        return SIZE_MAX;
+    if (log_cum(s, upto) - log_cum(s, after) > max)
+        return SIZE_MAX;
+    size_t n = 0;
+    for (uint64_t e = after + 1; e <= upto; e++) {
+        const mem_version *v = s->log[s->log_off + (e - s->gc_done - 1)].first;
+        for (; v; v = v->next_in_commit, n++)
+            fn(arg, v->page);
+    }
+    return n;
+}
+
 /* ---- garbage collection -------------------------------------------------- */
 
 /* Frees every version older than v on its page (all garbage: v is visible

@@ -330,6 +330,37 @@ static void test_changed_between(void **state)
     assert_false(space_changed_between(s, a, a + 201, e2, e3, 0));
 }
 
+static void collect_page(void *arg, uint64_t page)
+{
+    uint64_t *v = arg;
+    v[1 + v[0]++] = page;
+}
+
+static void test_pages_changed(void **state)
+{
+    fixture *f = *state;
+    uint64_t a = 0x40000000 / 4096, e1, e2, e3, v[8] = { 0 };
+    assert_int_equal(write_bytes(f, 0, a * 4096, 1, 1, &e1), DVM_OK);
+    assert_int_equal(write_bytes(f, e1, (a + 3) * 4096, 1, 1, &e2), DVM_OK);
+    assert_int_equal(write_bytes(f, e2, a * 4096 + 9, 1, 1, &e3), DVM_OK);
+    mem_space *s = f->space;
+    assert_int_equal(space_pages_changed(s, e1, e3, 8, collect_page, v), 2);
+    assert_int_equal(v[0], 2);
+    assert_true(v[1] + v[2] == 2 * a + 3);
+    v[0] = 0;
+    assert_int_equal(space_pages_changed(s, e3, e3, 8, collect_page, v), 0);
+    assert_int_equal(space_pages_changed(s, 0, e3, 2, collect_page, v),
+                     SIZE_MAX);                 /* more than max */
+    assert_int_equal(space_pages_changed(s, 0, e3 + 1, 8, collect_page, v),
+                     SIZE_MAX);                 /* the future */
+    assert_int_equal(v[0], 0);
+    space_gc(s, e2);                            /* the log starts after e2 */
+    assert_int_equal(space_pages_changed(s, e1, e3, 8, collect_page, v),
+                     SIZE_MAX);
+    assert_int_equal(space_pages_changed(s, e2, e3, 8, collect_page, v), 1);
+    assert_int_equal(v[1], a);
+}
+
 static void test_gc_frees_exactly(void **state)
 {
     fixture *f = *state;
@@ -648,6 +679,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_visible_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_between, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_pages_changed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gc_frees_exactly, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_random_model, setup, teardown),

@@ -18,12 +18,18 @@
  * MADV_DONTNEED, sorted and coalesced into runs, so the cost of a reset is
  * proportional to what the last runner touched, not to the window.  The hash
  * set is cleared in O(1) by bumping a generation number stored in each slot.
+ * window_reset_keep hands some of those pages to the caller instead: they
+ * stay mapped (a later touch costs nothing) and are no longer recorded, so
+ * the next runner's touched set is again exactly what entered for it.  The
+ * caller knows why a page may stay (src/rcomp/keep.c); the window only
+ * forgets it and drops it again on request (window_drop).
  *
  * Input windows (DISA_INPUT_BASE up to the system page) are read only and may
  * be far larger than memory.  With a cap set, their pages live in a separate
  * FIFO ring: when it is full the oldest input page is dropped again with
  * MADV_DONTNEED.  Content is immutable, so a later read simply faults it back
- * in with the same bytes.
+ * in with the same bytes; for the same reason window_reset_keep leaves the
+ * ring as it is (the next runner reading the same input pays no fault).
  *
  * A prefix of the window may be made plain (window_plain): the private
  * region, all zeros at the start of every runner.  A uffd round trip costs
@@ -804,23 +810,51 @@ static void drop_list(mem_window *w, uint64_t *l, size_t n)
     }
 }
 
-dvm_status window_reset(mem_window *w)
+/* Removes from l the pages keep says stay; returns how many are left. */
+static size_t filter_kept(uint64_t *l, size_t n,
+                          int (*keep)(void *arg, uint64_t page), void *arg)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!keep(arg, l[i]))
+            l[k++] = l[i];
+    return k;
+}
+
+dvm_status window_reset_keep(mem_window *w,
+                             int (*keep)(void *arg, uint64_t page),
+                             void *arg)
 {
     if (w->nplain)
         plain_reset(w);
     dvm_status st = spans_reset(w);
     pthread_mutex_lock(&w->mu);
+    if (keep)
+        w->nlist = filter_kept(w->list, w->nlist, keep, arg);
     drop_list(w, w->list, w->nlist);
     w->nlist = 0;
     ps_clear(&w->seen);
-    for (size_t i = 0; i < w->ring_n; i++)
-        drop_pages(w, w->ring[(w->ring_head + i) % w->input_cap], 1);
-    w->ring_n = w->ring_head = 0;
-    if (w->input_cap)
-        ps_clear(&w->inseen);
+    if (!keep) {        /* capped input pages never change: they may stay */
+        for (size_t i = 0; i < w->ring_n; i++)
+            drop_pages(w, w->ring[(w->ring_head + i) % w->input_cap], 1);
+        w->ring_n = w->ring_head = 0;
+        if (w->input_cap)
+            ps_clear(&w->inseen);
+    }
     w->failed = DVM_OK;
     pthread_mutex_unlock(&w->mu);
     return st;
+}
+
+dvm_status window_reset(mem_window *w)
+{
+    return window_reset_keep(w, NULL, NULL);
+}
+
+void window_drop(mem_window *w, uint64_t page, uint64_t n)
+{
+    assert(n && page >= w->nplain && page + n <= w->size / WIN_PAGE);
+    drop_pages(w, page, n);
 }
 
 dvm_status window_failed(const mem_window *w)

@@ -10,7 +10,8 @@
  * mapping is never split (no per-page mmap/mprotect), so a runner may touch
  * millions of pages.  Every page that entered is recorded; window_reset()
  * drops exactly those (MADV_DONTNEED), so the next runner starts from an
- * all-missing window.
+ * all-missing window, and window_reset_keep() lets the caller keep the ones
+ * it knows are still right for the next runner.
  */
 #ifndef DVM_WINDOW_H
 #define DVM_WINDOW_H
@@ -60,6 +61,23 @@ int window_in_zero_span(const mem_window *w, uint64_t page);
 /* Drops every touched page and every zero span; the window is all-missing
  * again. */
 dvm_status window_reset(mem_window *w);
+/* window_reset, except that each touched page for which keep(arg, page)
+ * returns 1 stays mapped with its bytes and leaves the window's records:
+ * from then on it is the caller's, who drops it with window_drop when it is
+ * stale (window_reset does not see it).  Zero spans and the plain prefix
+ * go as with window_reset.  Input pages under the cap
+ * (window_set_input_cap) all stay, in the window's ring: their content
+ * never changes (uncapped ones are touched pages like any other).  keep is
+ * asked about neither.
+ * keep runs on the engine thread with the window's lock held: it must not
+ * touch the window. */
+dvm_status window_reset_keep(mem_window *w,
+                             int (*keep)(void *arg, uint64_t page),
+                             void *arg);
+/* Drops pages [page, page + n): missing again, the next touch faults.  For
+ * pages a caller kept (window_reset_keep); none of them may be touched
+ * pages or lie in a zero span or the plain prefix. */
+void window_drop(mem_window *w, uint64_t page, uint64_t n);
 /* First resolver failure since the last reset (0 if none). */
 dvm_status window_failed(const mem_window *w);
 

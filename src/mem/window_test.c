@@ -199,16 +199,24 @@ static void test_many_pages(void **state)
     window_close(w);
 }
 
+/* A full-size window with a cap of 8 input pages (skips the test where
+ * the window cannot reach the input windows). */
+static mem_window *open_capped(res *r)
+{
+    if (TEST_WINDOW < DISA_ADDR_LIMIT)
+        skip();
+    mem_window *w = open_with(r);
+    window_set_input_cap(w, 8);
+    return w;
+}
+
 /* With a cap of 8 input pages, reading 40 keeps 8; the first faults again
  * with the same content. */
 static void test_input_cap(void **state)
 {
     (void)state;
-    if (TEST_WINDOW < DISA_ADDR_LIMIT)
-        skip();
     res r = { .version = 3 };
-    mem_window *w = open_with(&r);
-    window_set_input_cap(w, 8);
+    mem_window *w = open_capped(&r);
     uint64_t in = DISA_INPUT_BASE / 4096;
     for (uint64_t p = in; p < in + 40; p++)
         assert_int_equal(rd64(w, p * 4096), p);
@@ -222,6 +230,40 @@ static void test_input_cap(void **state)
     assert_int_equal(window_reset(w), DVM_OK);
     assert_int_equal(window_touched_count(w), 0);
     assert_int_equal(rd64(w, (in + 39) * 4096), in + 39);
+    window_close(w);
+}
+
+static int keep_even(void *arg, uint64_t page)
+{
+    (void)arg;
+    return page % 2 == 0;
+}
+
+/* window_reset_keep: kept pages stay mapped (no fault, old bytes) and are
+ * no longer touched; the others, and kept pages after window_drop, fault
+ * again; capped input pages stay. */
+static void test_reset_keep(void **state)
+{
+    (void)state;
+    res r = { .version = 3 };
+    mem_window *w = open_capped(&r);
+    uint64_t in = DISA_INPUT_BASE / 4096;
+    assert_int_equal(rd64(w, 0x40000ULL * 4096), 0x40000);
+    assert_int_equal(rd64(w, 0x40001ULL * 4096), 0x40001);
+    assert_int_equal(rd64(w, in * 4096), in);
+    assert_int_equal(window_reset_keep(w, keep_even, NULL), DVM_OK);
+    assert_false(window_touched(w, 0x40000));
+    uint64_t calls = r.calls;
+    r.version = 4;
+    assert_int_equal(window_base(w)[0x40000ULL * 4096 + 8], 3); /* stayed */
+    assert_int_equal(rd64(w, in * 4096), in);
+    assert_int_equal(r.calls, calls);
+    assert_int_equal(window_base(w)[0x40001ULL * 4096 + 8], 4); /* refetched */
+    assert_int_equal(r.calls, calls + 1);
+    window_drop(w, 0x40000, 1);
+    assert_int_equal(window_base(w)[0x40000ULL * 4096 + 8], 4);
+    assert_int_equal(r.calls, calls + 2);
+    assert_int_equal(window_reset(w), DVM_OK);
     window_close(w);
 }
 
@@ -313,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_reset),
         cmocka_unit_test(test_many_pages),
         cmocka_unit_test(test_input_cap),
+        cmocka_unit_test(test_reset_keep),
         cmocka_unit_test(test_resolver_failure),
         cmocka_unit_test(test_plain),
         cmocka_unit_test(test_zero_span),

@@ -190,8 +190,30 @@ void msg_encode_dispatch(msg_buf *b, const msg_dispatch *d)
             mb_u64(b, r->pre[k].page);
             mb_u64(b, r->pre[k].frame);
         }
+        if (r->flags & MSG_RUNNER_KEEP) {
+            mb_u64(b, r->ninval);
+            for (uint32_t k = 0; k < r->ninval; k++)
+                mb_u64(b, r->inval[k]);
+        }
     }
     mb_end(b, start);
+}
+
+/* The MSG_RUNNER_KEEP list: SR pages, any order, repeats allowed. */
+static dvm_status decode_inval(msg_reader *rd, msg_runner *r)
+{
+    uint64_t n = mr_count(rd, 8);
+    if (rd->err || n > UINT32_MAX)
+        return status_set(DVM_EPROTO, "dispatch: bad invalidation count");
+    if (n && !(r->inval = dvm_malloc(n * sizeof *r->inval)))
+        return status_set(DVM_ENOMEM, "dispatch: out of memory");
+    r->ninval = (uint32_t)n;
+    for (uint64_t k = 0; k < n; k++) {
+        r->inval[k] = mr_u64(rd);
+        if (rd->err || r->inval[k] >= DISA_ADDR_LIMIT / DISA_PAGE)
+            return status_set(DVM_EPROTO, "dispatch: bad invalidated page");
+    }
+    return DVM_OK;
 }
 
 static dvm_status decode_runner(msg_reader *rd, msg_runner *r)
@@ -204,7 +226,7 @@ static dvm_status decode_runner(msg_reader *rd, msg_runner *r)
     r->d.ss = mr_u64(rd);
     r->d.fi = mr_u64(rd);
     uint64_t flags = mr_u64(rd);
-    if (flags & ~(uint64_t)MSG_RUNNER_PREFETCH_COMPLETE)
+    if (flags & ~(uint64_t)MSG_RUNNER_FLAGS)
         return status_set(DVM_EPROTO, "dispatch: unknown runner flags");
     r->flags = (uint32_t)flags;
     dvm_status st = decode_ranges(rd, RUNNER_MAX_RANGES, &r->d.heap,
@@ -228,7 +250,7 @@ static dvm_status decode_runner(msg_reader *rd, msg_runner *r)
             return status_set(DVM_EPROTO, "dispatch: bad prefetch entry");
         r->pre[k].frame = (uint32_t)f;
     }
-    return DVM_OK;
+    return (r->flags & MSG_RUNNER_KEEP) ? decode_inval(rd, r) : DVM_OK;
 }
 
 dvm_status msg_decode_dispatch(const uint8_t *p, size_t len, msg_dispatch *out)
@@ -261,6 +283,7 @@ void msg_dispatch_free(msg_dispatch *d)
     for (uint32_t i = 0; i < d->n; i++) {
         runner_desc_free(&d->r[i].d);
         dvm_free(d->r[i].pre);
+        dvm_free(d->r[i].inval);
     }
     dvm_free(d->r);
     d->r = NULL;

@@ -105,8 +105,17 @@ enum {
     /* The prefetch list holds every page of the runner's stack and heap
      * ranges (below the input windows) that is not zero at its snapshot:
      * any other page of those ranges reads as zeros, without asking. */
-    MSG_RUNNER_PREFETCH_COMPLETE = 1
+    MSG_RUNNER_PREFETCH_COMPLETE = 1,
+    /* Pages may stay: inval lists every page a commit changed between the
+     * snapshot of the runner dispatched before this one to the same RComp
+     * and this runner's snapshot (not earlier than it).  A page resident
+     * in the RComp's window and not listed is still this snapshot's
+     * version.  Without the flag (an older master, a long list, a fresh
+     * RComp) the RComp drops every page.  On the wire the list follows the
+     * prefetch list, only when the flag is set. */
+    MSG_RUNNER_KEEP = 2
 };
+#define MSG_RUNNER_FLAGS (MSG_RUNNER_PREFETCH_COMPLETE | MSG_RUNNER_KEEP)
 
 typedef struct msg_runner {
     uint64_t rid, attempt, snap;
@@ -115,6 +124,8 @@ typedef struct msg_runner {
                                    ranges: a dispatched runner runs) */
     uint32_t npre;
     msg_prefetch *pre;          /* pages of stack/heap visible at snap */
+    uint32_t ninval;            /* MSG_RUNNER_KEEP: pages changed since */
+    uint64_t *inval;            /* the RComp's previous runner's snapshot */
 } msg_runner;
 
 typedef struct msg_dispatch {

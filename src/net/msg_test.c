@@ -21,6 +21,7 @@
 static dvm_range heap1[2] = { { 0x40000000, 0x40001000 },
                              { 0x50000000, 0x50000010 } };
 static msg_prefetch pre1[1] = { { 0x40000, 7 } };
+static uint64_t inval1[2] = { 0x40001, 0x50000 };
 
 static msg_runner sample_runner(void)
 {
@@ -28,7 +29,9 @@ static msg_runner sample_runner(void)
                          .d = { .sb = 0x60000000, .ss = 4096,
                                 .fi = 0x40000000, .nheap = 2,
                                 .heap = heap1 },
-                         .npre = 1, .pre = pre1 };
+                         .flags = MSG_RUNNER_KEEP,
+                         .npre = 1, .pre = pre1, .ninval = 2,
+                         .inval = inval1 };
 }
 
 static void test_dispatch_roundtrip(void **state)
@@ -48,6 +51,9 @@ static void test_dispatch_roundtrip(void **state)
     assert_int_equal(out.r[0].d.nheap, 2);
     assert_int_equal(out.r[0].d.heap[1].hi, 0x50000010);
     assert_int_equal(out.r[0].pre[0].frame, 7);
+    assert_int_equal(out.r[0].flags, MSG_RUNNER_KEEP);
+    assert_int_equal(out.r[0].ninval, 2);
+    assert_int_equal(out.r[0].inval[1], 0x50000);
     msg_dispatch_free(&out);
     mb_free(&b);
 }

@@ -290,6 +290,24 @@ static dvm_status write_frames(rcomp *rc, msg_result *res)
     return DVM_OK;
 }
 
+/* A kept page in a created runner's stack: written without a fault, so
+ * not a touched page (keep.c); diffed like one, against its kept frame.
+ * Each such page is marked first (kids' stacks may share a page), so it is
+ * diffed once and dropped at the next reset. */
+static void diff_kept(void *arg, uint64_t page, uint32_t frame)
+{
+    commit_ctx *c = arg;
+    rcomp *rc = c->rc;
+    if (window_touched(rc->win, page))
+        return;                 /* diffed as a touched page */
+    pthread_mutex_lock(&rc->mu);
+    dvm_status st = rc_basemap_put(&rc->base, page, frame);
+    pthread_mutex_unlock(&rc->mu);
+    if (st && !c->err)
+        c->err = st;
+    diff_one(c, page);
+}
+
 dvm_status rc_commit(rcomp *rc, const msg_runner *mr, msg_result *res)
 {
     assert(mr == rc->cur && res->rid == mr->rid && res->snap == mr->snap);
@@ -303,6 +321,12 @@ dvm_status rc_commit(rcomp *rc, const msg_runner *mr, msg_result *res)
     commit_ctx c = { rc, mr, rc->iv, DVM_OK };
     rc->npend = rc->nruns = rc->nbits = 0;
     window_each_touched(rc->win, diff_one, &c);
+    for (size_t k = 0; k < rc->vr.nkids && rc->keep.n; k++) {
+        uint64_t sb = rc->vr.kids[k].sb, se = sb + rc->vr.kids[k].ss;
+        rc_keep_invalidate_range(&rc->keep, sb / DISA_PAGE,
+                                 (se + DISA_PAGE - 1) / DISA_PAGE);
+    }
+    rc_keep_each_marked(&rc->keep, diff_kept, &c);
     if (c.err)
         return c.err;
     return write_frames(rc, res);

@@ -215,6 +215,7 @@ static void teardown(rcomp *rc)
     dvm_free(rc->out);
     free(rc->ctx);
     rc_basemap_free(&rc->base);
+    rc_keep_free(&rc->keep);
     rc_inputs_free(rc);
     if (rc->jit)
         jit_destroy(rc->jit);

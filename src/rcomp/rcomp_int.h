@@ -5,6 +5,7 @@
  *   run.c     running one runner (reset, context, prefetch, engine, result)
  *   commit.c  the commit: diffs clipped to the committable bytes, frames
  *   pages.c   the window's resolver (handler thread) and the base map
+ *   keep.c    the pages that stay mapped from one runner to the next
  *   io.c      input channel files and output channel windows
  *   stacks.c  stacks chosen by the DVM: the granted blocks, newr's source
  *
@@ -28,6 +29,7 @@
 #include "mem/window.h"
 #include "net/conn.h"
 #include "net/msg.h"
+#include "rcomp/keep.h"
 #include "util/status.h"
 
 #define RC_EXIT_PROTO 3         /* exit status of a protocol error */
@@ -47,6 +49,8 @@
                                    grows with the span (a 2^46-byte
                                    "whole SR" heap stays with uffd) */
 #define RC_MAX_SPANS 8
+#define RC_KEEP_MAX (1u << 16)  /* pages kept across runners at most (256
+                                   MiB): beyond, all go (keep.c) */
 
 typedef struct rc_span {        /* a candidate zero span, pages [lo, hi) */
     uint64_t lo, hi;
@@ -110,6 +114,8 @@ typedef struct rcomp {
     const msg_runner *cur;      /* the runner being run (its ranges) */
     rc_basemap base;
     uint64_t faulted;           /* SR pages resolved by message */
+    rc_keep keep;               /* engine thread: pages kept from earlier
+                                   runners (keep.c) */
     msg_buf page_buf;           /* handler thread's encoder */
 
     /* Engine thread only. */

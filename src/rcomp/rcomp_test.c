@@ -360,6 +360,64 @@ static void test_commit(void **state)
     assert_int_equal(stop(&m), 0);
 }
 
+/* The value runner rid copied to HEAP, from its result. */
+static uint64_t copied_value(fake_master *m, uint64_t rid)
+{
+    msg_result res;
+    wait_result(m, &res);
+    assert_int_equal(res.rid, rid);
+    assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+    const mem_change *h = change_of(&res, HEAP / 4096);
+    uint64_t v = 0;
+    if (h)
+        memcpy(&v, store_frame(m->store, h->frame), 8);
+    msg_result_free(&res);
+    return v;
+}
+
+/* Pages that stay (keep.c): a page read by one runner stays for the next
+ * when the master lists no change to it, and is fetched again when it does
+ * (a stale page kept would hand runner 3 the old 11). */
+static void test_kept_pages(void **state)
+{
+    (void)state;
+    const uint64_t src = 0x58000000;
+    isa_insn code[] = {
+        MOV(dir(src, ISA_T_Q), dir(HEAP, ISA_T_Q)),
+        EXIT(ISA_OPT_C),
+    };
+    fake_master m;
+    start(&m, make_image(code, 2, NULL, 0), NULL);
+    uint64_t a = 11, b = 22;
+    serve_page(&m, src / 4096, &a, 8);
+    dvm_range heap = { HEAP, HEAP + 8 };
+    msg_runner r = runner(1, &heap, 1);
+    send_runners(&m, &r, 1);
+    assert_int_equal(copied_value(&m, 1), 11);
+    assert_int_equal(m.page_reqs, 2);           /* src, heap */
+    r = runner(2, &heap, 1);
+    r.flags = MSG_RUNNER_KEEP;                  /* nothing changed */
+    send_runners(&m, &r, 1);
+    assert_int_equal(copied_value(&m, 2), 11);
+    assert_int_equal(m.page_reqs, 3);           /* heap only: src stayed */
+    serve_page(&m, src / 4096, &b, 8);          /* a newer version */
+    uint64_t changed[1] = { src / 4096 };
+    r = runner(3, &heap, 1);
+    r.snap = 6;
+    r.flags = MSG_RUNNER_KEEP;
+    r.ninval = 1;
+    r.inval = changed;
+    send_runners(&m, &r, 1);
+    assert_int_equal(copied_value(&m, 3), 22);
+    assert_int_equal(m.page_reqs, 5);           /* src again, heap */
+    r = runner(4, &heap, 1);                    /* no flag: all dropped */
+    r.snap = 6;
+    send_runners(&m, &r, 1);
+    assert_int_equal(copied_value(&m, 4), 22);
+    assert_int_equal(m.page_reqs, 7);
+    assert_int_equal(stop(&m), 0);
+}
+
 /* Prefetched base + change; abort; fault; output overflow; one batch. */
 static void test_batch_exits(void **state)
 {
@@ -600,6 +658,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commit),
+        cmocka_unit_test(test_kept_pages),
         cmocka_unit_test(test_chosen_stacks),
         cmocka_unit_test(test_batch_exits),
         cmocka_unit_test(test_channels),

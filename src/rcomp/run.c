@@ -1,8 +1,10 @@
 /*
  * run.c -- the life of one runner inside an RComp (the fast path).
  *
- *   1. window_reset: the pages the last runner touched go (the PR as one
- *      madvise), so this runner starts from an all-missing window.
+ *   1. the window reset: the PR goes as one madvise; the pages the last
+ *      runner touched go too, except those keep.c shows are still this
+ *      runner's versions (with MSG_RUNNER_KEEP: the master's list of pages
+ *      changed since the last runner's snapshot), which stay mapped.
  *   2. the runner context page (0x1000): one window_fill of a prepared page.
  *   3. snapshot and prefetch: the base map is emptied, every prefetched page
  *      is recorded with its frame and copied in eagerly.
@@ -38,6 +40,67 @@
 #define PG_RB     (DISA_RB / DISA_PAGE)
 #define PG_IN     (DISA_INPUT_BASE / DISA_PAGE)
 
+
+/* Step 1's first cut for a page the last runner touched (keep.c): an
+ * ordinary SR page whose version is known is noted; those the runner could
+ * write go right after, by range (reset_window: the writable set is a list,
+ * so ranges cost a binary search each, where a test per page would cost
+ * the list's length).  Runs under the window's lock; the handler thread is
+ * idle between runners. */
+static int keep_page(void *arg, uint64_t page)
+{
+    rcomp *rc = arg;
+    if (page < PG_RB || page >= PG_IN)
+        return 0;
+    uint32_t frame;
+    pthread_mutex_lock(&rc->mu);
+    int known = rc_basemap_get(&rc->base, page, &frame);
+    pthread_mutex_unlock(&rc->mu);
+    return known && rc_keep_note(&rc->keep, page, frame) == DVM_OK;
+}
+
+static void drop_run(void *arg, uint64_t page, uint64_t n)
+{
+    window_drop(((rcomp *)arg)->win, page, n);
+}
+
+/* Marks the kept pages of byte range [lo, hi). */
+static void invalidate_bytes(rc_keep *k, uint64_t lo, uint64_t hi)
+{
+    if (lo < hi)
+        rc_keep_invalidate_range(k, lo / DISA_PAGE,
+                                 (hi + DISA_PAGE - 1) / DISA_PAGE);
+}
+
+/* Step 1: the window reset, keeping what keep.c allows. */
+static dvm_status reset_window(rcomp *rc, const msg_runner *mr)
+{
+    rc_keep *k = &rc->keep;
+    rc_keep_sweep(k, drop_run, rc);     /* what the last commit marked */
+    if (!(mr->flags & MSG_RUNNER_KEEP)) {
+        rc_keep_invalidate_all(k);
+        rc_keep_sweep(k, drop_run, rc);
+        return window_reset(rc->win);
+    }
+    k->nadd = 0;
+    dvm_status st = window_reset_keep(rc->win, keep_page, rc);
+    if (rc_keep_merge(k)) {     /* no room: drop what was to stay */
+        for (size_t i = 0; i < k->nadd; i++)
+            drop_run(rc, k->add[i].page, 1);
+        k->nadd = 0;
+    }
+    if (k->n > RC_KEEP_MAX)     /* memory stays bounded */
+        rc_keep_invalidate_all(k);
+    for (uint32_t i = 0; i < mr->ninval; i++)
+        rc_keep_invalidate(k, mr->inval[i]);
+    for (size_t i = 0; i < rc->vr.nwr; i++)     /* it may have written */
+        invalidate_bytes(k, rc->vr.wr[i].lo, rc->vr.wr[i].hi);
+    invalidate_bytes(k, mr->d.sb, mr->d.sb + mr->d.ss);
+    for (uint32_t i = 0; i < mr->d.nheap; i++)
+        invalidate_bytes(k, mr->d.heap[i].lo, mr->d.heap[i].hi);
+    rc_keep_sweep(k, drop_run, rc);
+    return st;
+}
 
 /* Step 2: the runner context (DISA.md 5.3). */
 static dvm_status load_context(rcomp *rc, const msg_runner *mr)
@@ -134,7 +197,9 @@ static dvm_status prefetch(rcomp *rc, const msg_runner *mr)
         st = rc_basemap_put(&rc->base, mr->pre[i].page, mr->pre[i].frame);
     pthread_mutex_unlock(&rc->mu);
     for (uint32_t i = 0; i < mr->npre && !st; i++) {
-        uint32_t f = mr->pre[i].frame;
+        uint32_t f = mr->pre[i].frame, kf;
+        if (rc_keep_get(&rc->keep, mr->pre[i].page, &kf) && kf == f)
+            continue;           /* this very version is still mapped */
         st = window_fill(rc->win, mr->pre[i].page,
                          f ? store_frame(rc->store, f) : NULL);
     }
@@ -192,7 +257,7 @@ static int start_and_run(rcomp *rc, const msg_runner *mr)
 {
     dvm_status st = check_runner(rc, mr);
     if (!st)
-        st = window_reset(rc->win);
+        st = reset_window(rc, mr);
     if (!st)
         st = load_context(rc, mr);
     if (!st)

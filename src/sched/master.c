@@ -42,6 +42,11 @@
 #define MASTER_STORE_FRAMES (1u << 26)
 /* Most pages prefetched for one runner (the rest fault in lazily). */
 #define MASTER_PREFETCH_MAX 4096
+#define MASTER_PREFETCH_WATCH 16    /* pages of a woken watcher's watched
+                                       ranges sent with it */
+#define MASTER_LOCALITY_SCAN 64    /* ready runners a batch looks at */
+#define MASTER_INVAL_MAX 1024       /* page versions listed for MSG_RUNNER_KEEP;
+                                       more: the RComp drops everything */
 /* Stack of the first runner, chosen by the DVM (DISA.md 7): the first
  * block of the stack area. */
 #define MASTER_FIRST_SB DISA_STACK_BASE
@@ -70,6 +75,8 @@ struct master {
     uint64_t last_progress_ns, last_progress_commits;
     int progress_shown;
     uint64_t last_gc_commits;
+    unsigned head_passed;       /* batches that passed over the ready head
+                                   (locality) */
 };
 
 /* ---- loading the program ------------------------------------------------ */
@@ -224,6 +231,25 @@ static void prefetch_range(const master *m, prefetch_acc *a, uint64_t lo,
                         prefetch_one, a);
 }
 
+/* A woken watcher reads what it watches (that is why it woke): the pages
+ * of its watched ranges go with it, a few at most, so that it does not
+ * fetch them one fault at a time.  Not part of the complete list. */
+static void prefetch_watched(const master *m, prefetch_acc *a, const rcb *r)
+{
+    int truncated = a->truncated;
+    size_t limit = a->r->npre + MASTER_PREFETCH_WATCH;
+    for (uint32_t i = 0; i < r->d.nwatch && a->r->npre < limit; i++) {
+        uint64_t lo = r->d.watch[i].lo, hi = r->d.watch[i].hi;
+        if (hi > DISA_INPUT_BASE)
+            hi = DISA_INPUT_BASE;
+        if (lo < hi && a->r->npre < MASTER_PREFETCH_MAX)
+            space_visible_pages(m->space, lo / DISA_PAGE,
+                                (hi + DISA_PAGE - 1) / DISA_PAGE, r->snap,
+                                limit - a->r->npre, prefetch_one, a);
+    }
+    a->truncated = truncated;
+}
+
 /* Describes runner r at snapshot snap for a DISPATCH. */
 static dvm_status describe_runner(const master *m, const rcb *r, msg_runner *d)
 {
@@ -237,7 +263,97 @@ static dvm_status describe_runner(const master *m, const rcb *r, msg_runner *d)
         prefetch_range(m, &a, r->d.heap[i].lo, r->d.heap[i].hi, r->snap);
     if (!a.truncated)
         d->flags |= MSG_RUNNER_PREFETCH_COMPLETE;
+    prefetch_watched(m, &a, r);
     return a.oom ? status_set(DVM_ENOMEM, "out of memory") : DVM_OK;
+}
+
+/* ---- pages that stay ------------------------------------------------------
+ * An RComp keeps the pages its runners read from one runner to the next
+ * (src/rcomp/keep.c).  They are true to the snapshot of the last runner
+ * sent to it, s->keep_snap; a runner on a newer snapshot carries every page
+ * a commit changed since (MSG_RUNNER_KEEP), from the space's commit log.
+ * When the log no longer reaches back (GC passed keep_snap), the list would
+ * be long, or the snapshot is older, the runner goes without the flag and
+ * the RComp drops everything. */
+
+typedef struct inval_acc {
+    msg_runner *r;
+    size_t cap;
+    int oom;
+} inval_acc;
+
+static void inval_one(void *arg, uint64_t page)
+{
+    inval_acc *a = arg;
+    uint64_t *v = dvm_grow(a->r->inval, &a->cap, a->r->ninval + 1, sizeof *v);
+    if (!v) {
+        a->oom = 1;
+        return;
+    }
+    a->r->inval = v;
+    a->r->inval[a->r->ninval++] = page;
+}
+
+/* Sets d's MSG_RUNNER_KEEP list for slot s, then makes d's snapshot the
+ * one s's pages are true to. */
+static void describe_keep(const master *m, rcomp_slot *s, msg_runner *d)
+{
+    if (s->keep_valid && s->keep_snap <= d->snap) {
+        inval_acc a = { d, 0, 0 };
+        size_t n = space_pages_changed(m->space, s->keep_snap, d->snap,
+                                       MASTER_INVAL_MAX, inval_one, &a);
+        if (n != SIZE_MAX && !a.oom)
+            d->flags |= MSG_RUNNER_KEEP;
+    }
+    if (!(d->flags & MSG_RUNNER_KEEP)) {
+        dvm_free(d->inval);
+        d->inval = NULL;
+        d->ninval = 0;
+    }
+    s->keep_snap = d->snap;
+    s->keep_valid = 1;
+}
+
+/* ---- locality --------------------------------------------------------------
+ * A runner is cheapest on the RComp that last ran a runner with the same
+ * heap: the pages that runner read (and the input pages) may still be
+ * mapped there.  Each slot remembers the first heap page of the runners
+ * sent to it, in a small direct-mapped table (s->recent); a batch for s
+ * takes, among the first MASTER_LOCALITY_SCAN ready runners, the first
+ * whose first heap page is there, else the head.  A runner passed over
+ * stays in front; after MASTER_LOCALITY_SCAN picks that passed it over,
+ * the head goes next whatever its heap, so none starves. */
+
+static uint64_t locality_key(const rcb *r)
+{
+    return r->d.nheap ? r->d.heap[0].lo / DISA_PAGE : 0;
+}
+
+static uint64_t *locality_slot(rcomp_slot *s, uint64_t key)
+{
+    size_t h = (size_t)((key * 0x9E3779B97F4A7C15ULL) >> 40);
+    return &s->recent[h & (RCOMPS_RECENT - 1)];
+}
+
+/* Takes the ready runner for s that locality prefers. */
+static rcb *locality_take(master *m, rcomp_slot *s, rcb_queue *q)
+{
+    rcb *prev = NULL, *r = q->head;
+    for (int i = 0; r && i < MASTER_LOCALITY_SCAN &&
+                    m->head_passed < MASTER_LOCALITY_SCAN; i++) {
+        uint64_t key = locality_key(r);
+        if (key && *locality_slot(s, key) == key) {
+            m->head_passed = prev ? m->head_passed + 1 : 0;
+            return rcb_take_after(q, prev);
+        }
+        prev = r;
+        r = r->next;
+    }
+    m->head_passed = 0;
+    r = rcb_pop(q);
+    if (r && locality_key(r))
+        *locality_slot(s, locality_key(r)) = locality_key(r);
+    return r;
 }
 
 /* Takes up to n runners for slot s and sends them as one batch. */
@@ -250,10 +366,11 @@ static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
     uint64_t snap = space_epoch(m->space);
     assert(s->ready && s->inflight.n + n <= RCB_RING_MAX);
     while (k < n && q->head && !st) {
-        rcb *r = rcb_pop(q);
+        rcb *r = q == &m->pool.ready ? locality_take(m, s, q) : rcb_pop(q);
         r->snap = snap;
         rcb_ring_push(&s->inflight, r);
-        st = describe_runner(m, r, &d[k++]);
+        st = describe_runner(m, r, &d[k]);
+        describe_keep(m, s, &d[k++]);
     }
     observe_dispatch(&m->ob, s->index, &s->inflight, k);
     if (!st) {
@@ -261,8 +378,10 @@ static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
         mb_reset(&m->rcs.out);
         msg_encode_dispatch(&m->rcs.out, &md);
     }
-    for (uint32_t i = 0; i < k; i++)
+    for (uint32_t i = 0; i < k; i++) {
         dvm_free(d[i].pre);
+        dvm_free(d[i].inval);
+    }
     return st ? st : rcomp_send(&m->rcs, s);
 }
 

@@ -59,6 +59,20 @@ rcb *rcb_pop(rcb_queue *q)
     return r;
 }
 
+rcb *rcb_take_after(rcb_queue *q, rcb *prev)
+{
+    if (!prev)
+        return rcb_pop(q);
+    rcb *r = prev->next;
+    assert(r && q->n > 0);
+    prev->next = r->next;
+    if (q->tail == r)
+        q->tail = prev;
+    q->n--;
+    r->next = NULL;
+    return r;
+}
+
 void rcb_queue_free(rcb_queue *q)
 {
     rcb *r;

@@ -74,6 +74,9 @@ void rcb_push(rcb_queue *q, rcb *r);
 void rcb_push_front(rcb_queue *q, rcb *r);
 /* Removes and returns the head, or NULL when q is empty. */
 rcb *rcb_pop(rcb_queue *q);
+/* Removes and returns the record after prev (prev NULL: the head), which
+ * must exist. */
+rcb *rcb_take_after(rcb_queue *q, rcb *prev);
 /* Frees every queued record. */
 void rcb_queue_free(rcb_queue *q);
 

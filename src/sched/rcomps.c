@@ -245,6 +245,8 @@ static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
     s->pid = pid;
     s->ready = 0;
     s->alive_ns = s->cpu_ticks = 0;     /* a new process: its own clock */
+    s->keep_valid = 0;          /* a fresh window holds nothing */
+    memset(s->recent, 0, sizeof s->recent);
     st = epoll_watch(rs, ctl[0], (uint64_t)s->index << 1);
     if (!st)
         st = epoll_watch(rs, page[0], (uint64_t)s->index << 1 | 1);

@@ -30,6 +30,8 @@
 /* Frames granted per request at most. */
 #define RCOMPS_GRANT_MAX 65536
 
+#define RCOMPS_RECENT 256       /* a power of two */
+
 typedef struct rcomp_slot {
     int index;                  /* slot number, also the trace track - 1 */
     pid_t pid;                  /* 0: no process */
@@ -41,6 +43,13 @@ typedef struct rcomp_slot {
     uint64_t alive_ns;          /* last sign of life (a message, CPU used,
                                  * work seen starting); 0: idle */
     uint64_t cpu_ticks;         /* its user + system time when last seen */
+    uint64_t recent[RCOMPS_RECENT]; /* first heap pages of runners sent
+                                   here lately, by hash (0: none; master.c,
+                                   "locality") */
+    int keep_valid;             /* keep_snap names a runner sent to this */
+    uint64_t keep_snap;         /* process: the snapshot of the last one, to
+                                   which its kept pages are true (master.c,
+                                   "pages that stay") */
 } rcomp_slot;
 
 typedef struct rcomp_set {

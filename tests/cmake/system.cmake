@@ -99,6 +99,14 @@ foreach(engine ${DVM_ENGINES})
     TIMEOUT 300)
 endforeach()
 
+# Pages that stay (src/rcomp/keep.c): the tree sum fetches at most one page
+# on touch per 100 runners.
+foreach(engine ${DVM_ENGINES})
+  add_test(NAME system/kept_pages/${engine}
+           COMMAND sh ${SYS}/kept_pages.sh $<TARGET_FILE:dvm> ${engine})
+  set_tests_properties(system/kept_pages/${engine} PROPERTIES TIMEOUT 120)
+endforeach()
+
 # RComps never outlive the master, however it is stopped.
 if(PYTHON3)
   foreach(engine ${DVM_ENGINES})

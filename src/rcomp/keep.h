@@ -1,0 +1,49 @@
+/*
+ * keep.h -- the pages an RComp keeps mapped across runners (see keep.c for
+ * the rule and why it is safe).  A plain data structure: the RComp's run.c
+ * feeds it and drops from the window what it says.
+ */
+#ifndef DVM_RCOMP_KEEP_H
+#define DVM_RCOMP_KEEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/status.h"
+
+typedef struct rc_kept {
+    uint64_t page;
+    uint32_t frame;             /* the version's frame, 0: zeros */
+    uint32_t dead;              /* marked for the next sweep */
+} rc_kept;
+
+typedef struct rc_keep {
+    rc_kept *v;     size_t n, cap;      /* sorted by page, unique */
+    rc_kept *add;   size_t nadd, capadd;/* noted, not merged yet */
+    size_t nmarked;                     /* entries of v marked dead */
+} rc_keep;
+
+/* Frees the arrays; the set is empty (zeroed) after. */
+void rc_keep_free(rc_keep *k);
+/* 1 and *frame when page is kept (live or marked), else 0. */
+int rc_keep_get(const rc_keep *k, uint64_t page, uint32_t *frame);
+/* Notes page (with its base frame) to be kept; DVM_ENOMEM. */
+dvm_status rc_keep_note(rc_keep *k, uint64_t page, uint32_t frame);
+/* Merges the noted pages in; a noted page replaces a kept one of the same
+ * number.  Call with no page marked.  DVM_ENOMEM (nothing merged, the
+ * noted pages still noted). */
+dvm_status rc_keep_merge(rc_keep *k);
+/* Mark kept pages for the next sweep: one page, pages [lo, hi), all. */
+void rc_keep_invalidate(rc_keep *k, uint64_t page);
+void rc_keep_invalidate_range(rc_keep *k, uint64_t lo, uint64_t hi);
+void rc_keep_invalidate_all(rc_keep *k);
+/* Removes the marked pages, calling drop(arg, page, n) once per run of
+ * consecutive ones.  Returns how many were removed. */
+size_t rc_keep_sweep(rc_keep *k, void (*drop)(void *arg, uint64_t page,
+                                              uint64_t n), void *arg);
+/* Calls fn for each marked page, ascending. */
+void rc_keep_each_marked(const rc_keep *k,
+                         void (*fn)(void *arg, uint64_t page, uint32_t frame),
+                         void *arg);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * keep_test.c -- the kept-page set alone: merge (a page noted again takes
+ * its new frame), marks and sweeps (one drop per run of consecutive pages),
+ * lookups.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "rcomp/keep.h"
+
+typedef struct drops {
+    uint64_t page[8], n[8];
+    size_t k;
+} drops;
+
+static void note_drop(void *arg, uint64_t page, uint64_t n)
+{
+    drops *d = arg;
+    assert_true(d->k < 8);
+    d->page[d->k] = page;
+    d->n[d->k++] = n;
+}
+
+static void test_merge_and_get(void **state)
+{
+    (void)state;
+    rc_keep k = { 0 };
+    uint32_t f;
+    assert_int_equal(rc_keep_note(&k, 30, 3), DVM_OK);
+    assert_int_equal(rc_keep_note(&k, 10, 1), DVM_OK);
+    assert_int_equal(rc_keep_merge(&k), DVM_OK);
+    assert_int_equal(k.n, 2);
+    assert_int_equal(rc_keep_note(&k, 20, 2), DVM_OK);
+    assert_int_equal(rc_keep_note(&k, 30, 9), DVM_OK);  /* entered again */
+    assert_int_equal(rc_keep_merge(&k), DVM_OK);
+    assert_int_equal(k.n, 3);
+    assert_true(rc_keep_get(&k, 30, &f));
+    assert_int_equal(f, 9);
+    assert_true(rc_keep_get(&k, 10, &f));
+    assert_int_equal(f, 1);
+    assert_false(rc_keep_get(&k, 11, &f));
+    for (size_t i = 1; i < k.n; i++)
+        assert_true(k.v[i - 1].page < k.v[i].page);
+    rc_keep_free(&k);
+}
+
+static void test_invalidate_and_sweep(void **state)
+{
+    (void)state;
+    rc_keep k = { 0 };
+    uint64_t pages[] = { 5, 6, 7, 9, 12, 13 };
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal(rc_keep_note(&k, pages[i], (uint32_t)i), DVM_OK);
+    assert_int_equal(rc_keep_merge(&k), DVM_OK);
+    rc_keep_invalidate(&k, 6);
+    rc_keep_invalidate(&k, 8);                  /* not kept: nothing */
+    rc_keep_invalidate_range(&k, 7, 10);        /* 7, 9 */
+    rc_keep_invalidate_range(&k, 13, 1ULL << 34);
+    drops d = { .k = 0 };
+    assert_int_equal(rc_keep_sweep(&k, note_drop, &d), 4);
+    assert_int_equal(d.k, 3);                   /* 6-7, 9, 13 */
+    assert_int_equal(d.page[0], 6);
+    assert_int_equal(d.n[0], 2);
+    assert_int_equal(d.page[1], 9);
+    assert_int_equal(d.n[1], 1);
+    assert_int_equal(d.page[2], 13);
+    uint32_t f;
+    assert_int_equal(k.n, 2);                   /* a stale page never stays */
+    assert_false(rc_keep_get(&k, 6, &f));
+    assert_false(rc_keep_get(&k, 9, &f));
+    assert_true(rc_keep_get(&k, 12, &f));
+    rc_keep_invalidate_all(&k);
+    d.k = 0;
+    assert_int_equal(rc_keep_sweep(&k, note_drop, &d), 2);
+    assert_int_equal(k.n, 0);
+    rc_keep_free(&k);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_merge_and_get),
+        cmocka_unit_test(test_invalidate_and_sweep),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
