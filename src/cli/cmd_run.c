@@ -250,8 +250,11 @@ static int run_program(const dvm_program *p, const run_opts *o)
     if (n <= 0)
         return fprintf(stderr, "dvm: cannot find my own binary\n"), 2;
     self[n] = '\0';
-    master_config cfg = { p, self, o->nrcomps, o->engine, o->in, o->nin,
-                          o->out, o->nout, o->trace, isatty(2) };
+    master_config cfg = { .prog = p, .self_exe = self,
+                          .nrcomps = o->nrcomps, .engine = o->engine,
+                          .in = o->in, .nin = o->nin, .out = o->out,
+                          .nout = o->nout, .trace_path = o->trace,
+                          .progress = isatty(2) };
     master *m;
     if (master_create(&cfg, &m)) {
         fprintf(stderr, "dvm: %s\n", status_message());

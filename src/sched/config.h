@@ -9,11 +9,31 @@
 #include <stddef.h>
 
 #include "image/program.h"
+#include "io/sink.h"
+#include "net/msg.h"
 
 typedef struct master_binding {
     const char *name;           /* channel name */
     const char *path;           /* file */
 } master_binding;
+
+/* RComps on other hosts (the cluster master): the layer above the master
+ * relays their messages.  Each is a slot of the RComp set like a local one
+ * (rcomps_add_remote); what the set would write to its sockets goes to
+ * send, what the host says comes in through rcomps_on_remote. */
+typedef struct master_remote {
+    /* Sends b (whole RComp messages) to remote slot `slot`, on its page
+     * channel when page is 1.  An error makes the slot lost. */
+    dvm_status (*send)(void *arg, int slot, int page, const msg_buf *b);
+    /* The master declared slot `slot` lost (its runners run elsewhere). */
+    void (*lost)(void *arg, int slot);
+    /* Called at every turn of the master's loop before it sleeps: makes
+     * progress on the network and delivers what arrived (rcomps_on_remote).
+     * Sets *again when the loop must not sleep.  An error stops the run. */
+    dvm_status (*poll)(void *arg, int *again);
+    int fd;                     /* readable: something for poll */
+    void *arg;
+} master_remote;
 
 typedef struct master_config {
     const dvm_program *prog;    /* borrowed for the life of the master */
@@ -24,6 +44,11 @@ typedef struct master_config {
     const master_binding *out; size_t nout;
     const char *trace_path;     /* NULL: no trace */
     int progress;               /* progress line on stderr */
+    /* The cluster master: NULL for the embedded DVM.  With remote set,
+     * nrcomps (local RComps) may be 0. */
+    const master_remote *remote;
+    io_sink_fn out_fn;          /* non-NULL: every channel (stdout too) */
+    void *out_arg;
 } master_config;
 
 #endif

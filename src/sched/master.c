@@ -42,6 +42,8 @@
 #define MASTER_STORE_FRAMES (1u << 26)
 /* Most pages prefetched for one runner (the rest fault in lazily). */
 #define MASTER_PREFETCH_MAX 4096
+/* The epoll key of the network's fd (RComp keys are slot << 1 | page). */
+#define MASTER_REMOTE_KEY UINT64_MAX
 /* Stack of the first runner, chosen by the DVM (DISA.md 7). */
 #define MASTER_FIRST_SB 0x3E0000000000ULL
 #define MASTER_FIRST_SS 0x10000ULL
@@ -153,15 +155,21 @@ static dvm_status open_sinks(master *m)
     m->sinks = dvm_calloc(p->nchans + 1, sizeof *m->sinks);
     if (!m->sinks)
         return status_set(DVM_ENOMEM, "out of memory");
-    dvm_status st = io_sink_open_fd(&m->sinks[0], "stdout", STDOUT_FILENO, 0);
+    io_sink_fn fn = m->cfg.out_fn;
+    dvm_status st = fn ? io_sink_open_fn(&m->sinks[0], "stdout", fn,
+                                         m->cfg.out_arg, 0)
+                       : io_sink_open_fd(&m->sinks[0], "stdout",
+                                         STDOUT_FILENO, 0);
     m->nsinks = 1;
     for (size_t i = 0; i < p->nchans && !st; i++) {
         if (p->chans[i].dir != PROG_CHAN_OUT)
             continue;
         const char *path = out_binding(m, p->chans[i].name);
         io_sink *s = &m->sinks[m->nsinks];
-        st = path ? io_sink_open_file(s, p->chans[i].name, path)
-                  : io_sink_open_null(s, p->chans[i].name);
+        st = fn ? io_sink_open_fn(s, p->chans[i].name, fn, m->cfg.out_arg,
+                                  m->nsinks)
+             : path ? io_sink_open_file(s, p->chans[i].name, path)
+                    : io_sink_open_null(s, p->chans[i].name);
         if (!st)
             m->nsinks++;
     }
@@ -276,7 +284,7 @@ static dvm_status dispatch(master *m)
      * when there is plenty of work.  When runners conflict a lot, a batch
      * is one runner: every runner then starts from the newest snapshot
      * and only runners truly running at the same time can conflict. */
-    size_t per = m->pool.ready.n / (size_t)m->rcs.nrc;
+    size_t per = m->pool.ready.n / (size_t)(m->rcs.nrc ? m->rcs.nrc : 1);
     size_t batch = per < 2 ? 2 : per > RCB_RING_MAX ? RCB_RING_MAX : per;
     if (m->cp.conflict_rate > 0.2)
         batch = 1;
@@ -329,6 +337,15 @@ static int quiescent(const master *m)
            rcomps_inflight(&m->rcs) == 0;
 }
 
+/* The network's turn in the loop (the cluster master). */
+static dvm_status remote_poll(master *m, int *again)
+{
+    uint64_t t = clock_now_ns();
+    dvm_status st = m->cfg.remote->poll(m->cfg.remote->arg, again);
+    m->st.ns_dispatch += clock_now_ns() - t;
+    return st;
+}
+
 dvm_status master_run(master *m)
 {
     uint64_t t_start = clock_now_ns();
@@ -340,11 +357,16 @@ dvm_status master_run(master *m)
         m->st.ns_dispatch += clock_now_ns() - td;
         if (st || quiescent(m))
             break;
-        int n = epoll_wait(m->epfd, ev, 64, m->cfg.progress ? 250 : -1);
+        int again = 0;
+        if (m->cfg.remote && (st = remote_poll(m, &again)))
+            break;
+        int n = epoll_wait(m->epfd, ev, 64, again ? 0 :
+                           m->cfg.progress ? 250 : -1);
         if (n < 0 && errno != EINTR)
             st = status_set_errno(DVM_ESYS, "epoll_wait");
         for (int i = 0; i < n && !st; i++)
-            st = rcomps_on_readable(&m->rcs, ev[i].data.u64);
+            if (ev[i].data.u64 != MASTER_REMOTE_KEY)
+                st = rcomps_on_readable(&m->rcs, ev[i].data.u64);
         if (m->st.commits - m->last_gc_commits >= 256) {
             space_gc(m->space, rcomps_oldest_snapshot(&m->rcs));
             m->last_gc_commits = m->st.commits;
@@ -395,6 +417,12 @@ static dvm_status master_setup(master *m)
         return st;
     m->rcs.epfd = m->epfd;
     m->rcs.image_fd = m->image_fd;
+    if (m->cfg.remote) {
+        struct epoll_event ev = { .events = EPOLLIN,
+                                  .data.u64 = MASTER_REMOTE_KEY };
+        if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->cfg.remote->fd, &ev) < 0)
+            return status_set_errno(DVM_ESYS, "epoll_ctl");
+    }
     return rcomps_start(&m->rcs);
 }
 
@@ -446,10 +474,25 @@ const master_stats *master_get_stats(const master *m)
     return &m->st;
 }
 
+rcomp_set *master_rcomps(master *m)
+{
+    return &m->rcs;
+}
+
+commit_point *master_commit_point(master *m)
+{
+    return &m->cp;
+}
+
 void master_print_stats(const master *m)
 {
+    master_fprint_stats(m, stderr);
+}
+
+void master_fprint_stats(const master *m, FILE *f)
+{
     const master_stats *s = &m->st;
-    fprintf(stderr,
+    fprintf(f,
             "dvm: stats: rcomps %d, engine %s\n"
             "  runners: run %" PRIu64 ", committed %" PRIu64 ", aborted %"
             PRIu64 ", faulted %" PRIu64 ", re-executed %" PRIu64
