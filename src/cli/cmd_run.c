@@ -17,34 +17,20 @@
 
 #include "asm/asm.h"
 #include "cli/cli.h"
+#include "cli/cmd_run.h"
 #include "exec/jit.h"
 #include "isa/isa.h"
 #include "sched/master.h"
 #include "util/alloc.h"
 
-#define RUN_MAX_DUMPS 64
-#define RUN_MAX_BINDINGS 32
-
-typedef struct run_dump {
-    const char *addr_expr, *count_expr;
-    int type;
-} run_dump;
-
-typedef struct run_opts {
-    int nrcomps;
-    const char *engine;
-    const char *path;
-    const char *trace;
-    int stats;
-    run_dump dumps[RUN_MAX_DUMPS];
-    size_t ndumps;
-    master_binding in[RUN_MAX_BINDINGS], out[RUN_MAX_BINDINGS];
-    size_t nin, nout;
-} run_opts;
-
-static int run_usage(const char *msg, const char *arg)
+static int run_usage(const run_opts *o, const char *msg, const char *arg)
 {
-    fprintf(stderr, "dvm run: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+    fprintf(stderr, "dvm %s: %s%s%s\n", o->cmd, msg, arg ? ": " : "",
+            arg ? arg : "");
+    if (!strcmp(o->cmd, "submit"))
+        fprintf(stderr, "usage: dvm submit --master HOST:PORT [--secret-file "
+                "F] [options of dvm run] PROG.dasm|PROG.dvm\n");
+    else
     fprintf(stderr, "usage: dvm run [-n N] [--engine interp|jit] [--dump "
             "ADDR:COUNT:TYPE]... [--in NAME=FILE]... [--out NAME=FILE]... "
             "[--stats] [--trace FILE] PROG.dasm|PROG.dvm\n");
@@ -83,8 +69,7 @@ static int parse_binding(char *s, master_binding *b)
     return 0;
 }
 
-/* Parses argv; returns 0 or the exit status of a usage error. */
-static int parse_args(int argc, char **argv, run_opts *o)
+int run_parse_args(int argc, char **argv, run_opts *o)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -92,47 +77,55 @@ static int parse_args(int argc, char **argv, run_opts *o)
         int takes = !strcmp(a, "-n") || !strcmp(a, "--rcomps") ||
                     !strcmp(a, "--engine") || !strcmp(a, "--dump") ||
                     !strcmp(a, "--in") || !strcmp(a, "--out") ||
-                    !strcmp(a, "--trace");
+                    !strcmp(a, "--trace") || !strcmp(a, "--master") ||
+                    !strcmp(a, "--secret-file");
+        int submit = !strcmp(o->cmd, "submit");
         if (takes && !v)
-            return run_usage("option needs a value", a);
+            return run_usage(o, "option needs a value", a);
         if (!strcmp(a, "-n") || !strcmp(a, "--rcomps")) {
             char *end;
             long n = strtol(v, &end, 10);
             if (*end || n < 1 || n > 1024)
-                return run_usage("bad RComp count (1..1024)", v);
+                return run_usage(o, "bad RComp count (1..1024)", v);
             o->nrcomps = (int)n;
         } else if (!strcmp(a, "--engine")) {
             if (strcmp(v, "interp") && strcmp(v, "jit"))
-                return run_usage("unknown engine (interp, jit)", v);
+                return run_usage(o, "unknown engine (interp, jit)", v);
             o->engine = v;
         } else if (!strcmp(a, "--dump")) {
             if (o->ndumps == RUN_MAX_DUMPS ||
                 parse_dump(argv[i + 1], &o->dumps[o->ndumps++]))
-                return run_usage("bad --dump (ADDR:COUNT:TYPE, TYPE one of "
+                return run_usage(o, "bad --dump (ADDR:COUNT:TYPE, TYPE one of "
                                  "b w d q ub uw ud uq f)", v);
         } else if (!strcmp(a, "--in") || !strcmp(a, "--out")) {
             int in = !strcmp(a, "--in");
             size_t *n = in ? &o->nin : &o->nout;
             master_binding *b = in ? o->in : o->out;
             if (*n == RUN_MAX_BINDINGS || parse_binding(argv[i + 1], &b[*n]))
-                return run_usage("bad binding (NAME=FILE)", v);
+                return run_usage(o, "bad binding (NAME=FILE)", v);
             (*n)++;
         } else if (!strcmp(a, "--trace")) {
             o->trace = v;
+        } else if (submit && !strcmp(a, "--master")) {
+            o->master = v;
+        } else if (submit && !strcmp(a, "--secret-file")) {
+            o->secret_file = v;
         } else if (!strcmp(a, "--stats")) {
             o->stats = 1;
             continue;
         } else if (a[0] == '-' && a[1]) {
-            return run_usage("unknown option", a);
+            return run_usage(o, "unknown option", a);
         } else if (o->path) {
-            return run_usage("more than one program", a);
+            return run_usage(o, "more than one program", a);
         } else {
             o->path = a;
             continue;
         }
         i++;
     }
-    return o->path ? 0 : run_usage("no program given", NULL);
+    if (!strcmp(o->cmd, "submit") && !o->master)
+        return run_usage(o, "--master HOST:PORT is required", NULL);
+    return o->path ? 0 : run_usage(o, "no program given", NULL);
 }
 
 static const prog_channel *find_channel(const dvm_program *p, const char *n)
@@ -199,7 +192,7 @@ static int resolve_dumps(const dvm_program *p, const run_opts *o,
     return 0;
 }
 
-static void print_value(int type, const uint8_t *b)
+void run_print_value(int type, const uint8_t *b)
 {
     uint64_t u = 0;
     unsigned w = isa_type_bytes[type];
@@ -226,7 +219,7 @@ static void print_dumps(const master *m, const run_opts *o,
         for (uint64_t k = 0; k < count[i]; k++) {
             uint8_t b[8];
             master_read(m, addr[i] + k * w, b, w);
-            print_value(o->dumps[i].type, b);
+            run_print_value(o->dumps[i].type, b);
         }
     }
     fflush(stdout);
@@ -238,18 +231,50 @@ static int default_rcomps(void)
     return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
 }
 
+int run_opts_init(run_opts *o, const char *cmd, int argc, char **argv)
+{
+    memset(o, 0, sizeof *o);
+    o->cmd = cmd;
+    o->nrcomps = default_rcomps();
+    o->engine = jit_available() ? "jit" : "interp";
+    int rc = run_parse_args(argc, argv, o);
+    if (rc)
+        return rc;
+    if (!strcmp(o->engine, "jit") && !jit_available()) {
+        fprintf(stderr, "dvm: the jit engine is not built in; use --engine "
+                "interp\n");
+        return 2;
+    }
+    return 0;
+}
+
+int run_check(const dvm_program *p, const run_opts *o, uint64_t *addr,
+              uint64_t *count)
+{
+    int rc = check_code(p, o);
+    if (rc || (rc = check_bindings(p, o)))
+        return rc;
+    return resolve_dumps(p, o, addr, count);
+}
+
+int run_self_exe(char *buf, size_t n)
+{
+    ssize_t k = readlink("/proc/self/exe", buf, n - 1);
+    if (k <= 0)
+        return fprintf(stderr, "dvm: cannot find my own binary\n"), 2;
+    buf[k] = '\0';
+    return 0;
+}
+
 static int run_program(const dvm_program *p, const run_opts *o)
 {
     uint64_t addr[RUN_MAX_DUMPS], count[RUN_MAX_DUMPS];
-    int rc = check_code(p, o);
-    if (rc || (rc = check_bindings(p, o)) ||
-        (rc = resolve_dumps(p, o, addr, count)))
+    int rc = run_check(p, o, addr, count);
+    if (rc)
         return rc;
     char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return fprintf(stderr, "dvm: cannot find my own binary\n"), 2;
-    self[n] = '\0';
+    if (run_self_exe(self, sizeof self))
+        return 2;
     master_config cfg = { .prog = p, .self_exe = self,
                           .nrcomps = o->nrcomps, .engine = o->engine,
                           .in = o->in, .nin = o->nin, .out = o->out,
@@ -275,17 +300,9 @@ static int run_program(const dvm_program *p, const run_opts *o)
 int cmd_run(int argc, char **argv)
 {
     run_opts o;
-    memset(&o, 0, sizeof o);
-    o.nrcomps = default_rcomps();
-    o.engine = jit_available() ? "jit" : "interp";
-    int rc = parse_args(argc, argv, &o);
+    int rc = run_opts_init(&o, "run", argc, argv);
     if (rc)
         return rc;
-    if (!strcmp(o.engine, "jit") && !jit_available()) {
-        fprintf(stderr, "dvm: the jit engine is not built in; use --engine "
-                "interp\n");
-        return 2;
-    }
     dvm_program *p;
     if (asm_load_program(o.path, stderr, &p))
         return 2;

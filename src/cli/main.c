@@ -18,7 +18,12 @@ static void usage(FILE *f)
           "  --in NAME=FILE          bind an input channel\n"
           "  --out NAME=FILE         bind an output channel\n"
           "  --stats                 counts and times on standard error\n"
-          "  --trace FILE            Chrome trace-event JSON of the run\n",
+          "  --trace FILE            Chrome trace-event JSON of the run\n"
+          "       dvm master [--listen HOST:PORT] [--secret-file F]\n"
+          "       dvm node --master HOST:PORT [--rcomps N] [--secret-file F]\n"
+          "       dvm submit --master HOST:PORT [--secret-file F] [run "
+          "options] PROG\n"
+          "       dvm status --master HOST:PORT [--secret-file F] [--json]\n",
           f);
 }
 
@@ -35,6 +40,14 @@ int main(int argc, char **argv)
         return cmd_dis(argc - 1, argv + 1);
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "master"))
+        return cmd_master(argc - 1, argv + 1);
+    if (!strcmp(cmd, "node"))
+        return cmd_node(argc - 1, argv + 1);
+    if (!strcmp(cmd, "submit"))
+        return cmd_submit(argc - 1, argv + 1);
+    if (!strcmp(cmd, "status"))
+        return cmd_status(argc - 1, argv + 1);
     if (!strcmp(cmd, "__rcomp"))
         return cmd_rcomp(argc - 1, argv + 1);
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
