@@ -1,0 +1,773 @@
+/*
+ * transport_test.c -- two processes over loopback: messages, handshake,
+ * refusals, failures.
+ *
+ * Each test forks a client before either side starts UCX (UCX state is
+ * never shared across fork): the parent listens on 127.0.0.1, port 0, and
+ * writes the bound port into a pipe; the child reads it, connects and runs
+ * its script, returning its verdict as the exit status (cmocka asserts
+ * only run in the parent).  Every wait is bounded by a count of rounds
+ * and a deadline of seconds that a correct run never comes near; no test
+ * depends on how fast anything happens.
+ *
+ * A refusal test also needs a client that does not follow the protocol;
+ * raw_client speaks UCX directly and sends whatever bytes it is given.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <ucp/api/ucp.h>
+#include <unistd.h>
+
+#include "cluster/addr.h"
+#include "cluster/transport.h"
+#include "cluster/wire.h"
+#include "util/alloc.h"
+#include "util/le.h"
+
+#define WAIT_SECONDS 20
+#define MIB (1u << 20)
+
+/* ---- events ------------------------------------------------------------ */
+
+typedef struct rec {
+    transport *t;
+    uint64_t peer;              /* last peer up */
+    int ups, downs, msgs;
+    int settled;                /* UP or DOWN events */
+    dvm_status down_status;
+    char down_reason[256];
+    uint16_t last_type;
+    uint8_t *last;              /* last message, taken */
+    size_t last_len;
+    int bad;                    /* a message broke the expected pattern */
+    int echo;                   /* answer PING with PONG of the same bytes */
+    int check_pattern;          /* PING i must be pattern(i) */
+    int logs;
+    char log[512];
+} rec;
+
+static void on_log(void *arg, const char *line)
+{
+    rec *r = arg;
+    r->logs++;
+    snprintf(r->log, sizeof r->log, "%s", line);
+}
+
+static size_t size_of(int i);
+static int pattern_ok(const uint8_t *p, size_t n, int i);
+
+static void on_event(void *arg, transport_event *ev)
+{
+    rec *r = arg;
+    switch (ev->kind) {
+    case TRANSPORT_UP:
+        r->settled++;
+        r->ups++;
+        r->peer = ev->peer;
+        break;
+    case TRANSPORT_DOWN:
+        r->settled++;
+        r->downs++;
+        r->down_status = ev->status;
+        snprintf(r->down_reason, sizeof r->down_reason, "%s", ev->reason);
+        break;
+    case TRANSPORT_MSG:
+        if (r->check_pattern &&
+            (ev->len != size_of(r->msgs) ||
+             !pattern_ok(ev->data, ev->len, r->msgs)))
+            r->bad++;
+        r->msgs++;
+        r->last_type = ev->type;
+        r->last_len = ev->len;
+        dvm_free(r->last);
+        r->last = transport_event_take(ev);
+        if (r->echo && ev->type == WIRE_PING &&
+            transport_send(r->t, ev->peer, WIRE_PONG, r->last, r->last_len))
+            r->bad++;
+        break;
+    }
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Pumps t until *counter >= want; 1 on success, 0 at the deadline. */
+static int pump_until(rec *r, const int *counter, int want)
+{
+    double end = now_s() + WAIT_SECONDS;
+    for (long i = 0; i < 100000000 && *counter < want; i++) {
+        if (now_s() > end)
+            return 0;
+        transport_wait(r->t, 100);
+    }
+    return *counter >= want;
+}
+
+static transport *make(rec *r, const auth_secret *secret, size_t max_msg)
+{
+    memset(r, 0, sizeof *r);
+    transport_config cfg = {.secret = secret, .max_msg = max_msg,
+                            .on_event = on_event, .arg = r, .log = on_log};
+    transport *t = NULL;
+    if (transport_create(&cfg, &t))
+        return NULL;
+    r->t = t;
+    return t;
+}
+
+static void unmake(rec *r)
+{
+    transport_destroy(r->t);
+    dvm_free(r->last);
+    r->last = NULL;
+}
+
+/* ---- message contents -------------------------------------------------- */
+
+/* The i-th message of the ordered stream: small, page-sized and 1 MiB. */
+static size_t size_of(int i)
+{
+    static const size_t sizes[] = {0, 1, 64, 4096, MIB, 100, MIB, 8, 65536};
+    return sizes[i % (int)(sizeof sizes / sizeof sizes[0])];
+}
+
+static uint8_t pattern_byte(size_t k, int i)
+{
+    return (uint8_t)(k * 131u + (unsigned)i * 7u + (k >> 12));
+}
+
+static uint8_t *pattern(int i, size_t *n)
+{
+    *n = size_of(i);
+    uint8_t *p = dvm_malloc(*n ? *n : 1);
+    for (size_t k = 0; p && k < *n; k++)
+        p[k] = pattern_byte(k, i);
+    return p;
+}
+
+static int pattern_ok(const uint8_t *p, size_t n, int i)
+{
+    for (size_t k = 0; k < n; k++)
+        if (p[k] != pattern_byte(k, i))
+            return 0;
+    return 1;
+}
+
+/* ---- processes --------------------------------------------------------- */
+
+typedef int (*client_fn)(uint16_t port, int which);
+
+typedef struct child {
+    pid_t pid;
+} child;
+
+static pid_t live_child;        /* killed by the teardown if a test failed */
+
+/* Starts this program again as the client named name (see main), with
+ * case which, against 127.0.0.1:port.  A fresh process: no UCX state of
+ * the parent crosses the fork. */
+static child spawn(const char *name, int which, uint16_t port)
+{
+    char w[16], pt[16];
+    snprintf(w, sizeof w, "%d", which);
+    snprintf(pt, sizeof pt, "%u", port);
+    child c = {.pid = fork()};
+    assert_true(c.pid >= 0);
+    if (c.pid == 0) {
+        execl("/proc/self/exe", "transport_test", "--client", name, w, pt,
+              (char *)NULL);
+        _exit(98);
+    }
+    live_child = c.pid;
+    return c;
+}
+
+static int kill_child(void **state)
+{
+    (void)state;
+    if (live_child > 0) {
+        kill(live_child, SIGKILL);
+        waitpid(live_child, NULL, 0);
+    }
+    live_child = 0;
+    return 0;
+}
+
+/* Waits for the child (bounded) and returns its exit status, or -1. */
+static int reap_child(child *c)
+{
+    int st = 0;
+    double end = now_s() + WAIT_SECONDS;
+    while (waitpid(c->pid, &st, WNOHANG) == 0) {
+        if (now_s() > end) {
+            kill(c->pid, SIGKILL);
+            waitpid(c->pid, &st, 0);
+            live_child = 0;
+            return -1;
+        }
+        usleep(1000);
+    }
+    live_child = 0;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A listening server in the parent. */
+static transport *serve(rec *r, const auth_secret *secret, size_t max_msg,
+                        uint16_t *port)
+{
+    transport *t = make(r, secret, max_msg);
+    assert_non_null(t);
+    assert_int_equal(transport_listen(t, "127.0.0.1:0", port), 0);
+    assert_true(*port > 0);
+    return t;
+}
+
+/* Client side: connects and waits for UP.  0 on success. */
+static int client_up(rec *r, uint16_t port, const auth_secret *secret,
+                     size_t max_msg)
+{
+    char where[64];
+    snprintf(where, sizeof where, "127.0.0.1:%u", port);
+    uint64_t id;
+    if (!make(r, secret, max_msg))
+        return 10;
+    if (transport_connect(r->t, where, &id))
+        return 11;
+    if (!pump_until(r, &r->settled, 1))
+        return 12;
+    return r->ups == 1 && r->peer == id ? 0 : 13;
+}
+
+static auth_secret secret_a, secret_b;
+
+static void secrets(void)
+{
+    (void)auth_secret_set(&secret_a, "alpha secret", 12);
+    (void)auth_secret_set(&secret_b, "bravo secret", 12);
+}
+
+/* ---- ordered stream ---------------------------------------------------- */
+
+#define STREAM_MSGS 27
+
+/* Sends STREAM_MSGS messages of size_of(i), waits for the server's PONG,
+ * closes. */
+static int client_stream(uint16_t port, int which)
+{
+    (void)which;
+    rec r;
+    int rc = client_up(&r, port, NULL, 0);
+    for (int i = 0; !rc && i < STREAM_MSGS; i++) {
+        size_t n;
+        uint8_t *p = pattern(i, &n);
+        if (!p || transport_send(r.t, r.peer, WIRE_PING, p, n))
+            rc = 20;
+        dvm_free(p);
+    }
+    if (!rc && (!pump_until(&r, &r.msgs, 1) || r.last_type != WIRE_PONG))
+        rc = 21;
+    if (!rc) {
+        transport_close(r.t, r.peer);
+        if (!pump_until(&r, &r.downs, 1) || r.down_status != DVM_ECLOSED)
+            rc = 22;
+    }
+    unmake(&r);
+    return rc;
+}
+
+static int count_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+static void test_stream_in_order(void **state)
+{
+    (void)state;
+    int fds0 = count_fds();
+    rec r;
+    uint16_t port;
+    serve(&r, NULL, 0, &port);
+    r.check_pattern = 1;
+    child c = spawn("stream", 0, port);
+    assert_true(pump_until(&r, &r.msgs, STREAM_MSGS));
+    assert_int_equal(r.bad, 0);
+    assert_int_equal(r.ups, 1);
+    assert_int_equal(transport_send(r.t, r.peer, WIRE_PONG, "ok", 2), 0);
+    assert_true(pump_until(&r, &r.downs, 1));
+    assert_int_equal(r.down_status, DVM_ECLOSED);
+    transport_stats s;
+    transport_get_stats(r.t, &s);
+    assert_true(s.received_rndv >= 2);      /* the 1 MiB messages */
+    assert_int_equal(transport_peer_count(r.t), 0);
+    unmake(&r);
+    assert_int_equal(reap_child(&c), 0);
+    assert_int_equal(count_fds(), fds0);    /* no socket left behind */
+}
+
+/* ---- round trips ------------------------------------------------------- */
+
+#define ROUND_TRIPS 10000
+
+static int client_pingpong(uint16_t port, int which)
+{
+    (void)which;
+    rec r;
+    int rc = client_up(&r, port, NULL, 0);
+    for (int i = 0; !rc && i < ROUND_TRIPS; i++) {
+        uint8_t b[8];
+        le_st64(b, (uint64_t)i);
+        if (transport_send(r.t, r.peer, WIRE_PING, b, sizeof b) ||
+            !pump_until(&r, &r.msgs, i + 1) || r.last_type != WIRE_PONG ||
+            r.last_len != 8 || le_ld64(r.last) != (uint64_t)i)
+            rc = 30;
+    }
+    unmake(&r);
+    return rc;
+}
+
+static void test_round_trips(void **state)
+{
+    (void)state;
+    rec r;
+    uint16_t port;
+    serve(&r, NULL, 0, &port);
+    r.echo = 1;
+    child c = spawn("pingpong", 0, port);
+    assert_true(pump_until(&r, &r.downs, 1));  /* the client exits */
+    assert_int_equal(r.msgs, ROUND_TRIPS);
+    assert_int_equal(r.bad, 0);
+    unmake(&r);
+    assert_int_equal(reap_child(&c), 0);
+}
+
+/* ---- authentication ---------------------------------------------------- */
+
+typedef struct auth_case {
+    const auth_secret *server, *client;
+    int expect_up;
+    const char *server_log;     /* expected in the server's log, or NULL */
+} auth_case;
+
+static const auth_case auth_cases[] = {
+    {&secret_a, &secret_a, 1, NULL},
+    {&secret_a, &secret_b, 0, "wrong cluster secret"},
+    {&secret_a, NULL, 0, "peer has no cluster secret"},
+    {NULL, &secret_a, 0, "peer requires a cluster secret"},
+    {NULL, NULL, 1, NULL},
+};
+#define AUTH_NONE 4
+
+/* Connects with the case's secret; exchanges one PING if up. */
+static int client_auth(uint16_t port, int which)
+{
+    const auth_case *ac = &auth_cases[which];
+    rec r;
+    int rc = client_up(&r, port, ac->client, 0);
+    if (ac->expect_up && !rc) {
+        if (transport_send(r.t, r.peer, WIRE_PING, "hi", 2) ||
+            !pump_until(&r, &r.msgs, 1) || r.last_type != WIRE_PONG)
+            rc = 40;
+    } else if (!ac->expect_up) {
+        /* must be refused, with DVM_EPROTO or the server's close */
+        rc = r.ups == 0 && r.downs == 1 && r.down_status != DVM_OK ? 0 : 41;
+    }
+    unmake(&r);
+    return rc;
+}
+
+static void run_auth_case(int which)
+{
+    const auth_case *ac = &auth_cases[which];
+    rec r;
+    uint16_t port;
+    serve(&r, ac->server, 0, &port);
+    r.echo = 1;
+    child c = spawn("auth", which, port);
+    if (ac->expect_up) {
+        assert_true(pump_until(&r, &r.downs, 1));
+        assert_int_equal(r.ups, 1);
+        assert_int_equal(r.msgs, 1);
+        assert_int_equal(r.logs, 0);
+    } else {
+        assert_true(pump_until(&r, &r.logs, 1));
+        transport_wait(r.t, 0);
+        assert_int_equal(r.ups, 0);
+        assert_int_equal(r.downs, 0);       /* never announced */
+        assert_int_equal(r.logs, 1);        /* logged once */
+        assert_non_null(strstr(r.log, ac->server_log));
+    }
+    unmake(&r);
+    assert_int_equal(reap_child(&c), 0);
+}
+
+static void test_auth_same_secret(void **state)
+{
+    (void)state;
+    run_auth_case(0);
+}
+
+static void test_auth_wrong_secret(void **state)
+{
+    (void)state;
+    run_auth_case(1);
+}
+
+static void test_auth_client_without(void **state)
+{
+    (void)state;
+    run_auth_case(2);
+}
+
+static void test_auth_server_without(void **state)
+{
+    (void)state;
+    run_auth_case(3);
+}
+
+/* ---- a client that breaks the protocol --------------------------------- */
+
+typedef struct raw {
+    ucp_context_h ctx;
+    ucp_worker_h worker;
+    ucp_ep_h ep;
+    int failed;
+} raw;
+
+static void raw_error(void *arg, ucp_ep_h ep, ucs_status_t status)
+{
+    (void)ep;
+    (void)status;
+    ((raw *)arg)->failed = 1;
+}
+
+/* The server's BYE (its refusal) counts as being dropped. */
+static ucs_status_t raw_am(void *arg, const void *header, size_t hlen,
+                           void *data, size_t len,
+                           const ucp_am_recv_param_t *param)
+{
+    (void)data;
+    (void)param;
+    wire_header h;
+    if (!wire_decode(header, hlen, len, 4096, &h) && h.type == WIRE_BYE)
+        ((raw *)arg)->failed = 1;
+    return UCS_OK;
+}
+
+/* Opens a bare UCX endpoint to 127.0.0.1:port.  0 on success. */
+static int raw_open(raw *w, uint16_t port)
+{
+    memset(w, 0, sizeof *w);
+    ucp_params_t cp = {.field_mask = UCP_PARAM_FIELD_FEATURES,
+                       .features = UCP_FEATURE_AM};
+    ucp_worker_params_t wp = {.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE,
+                              .thread_mode = UCS_THREAD_MODE_SINGLE};
+    addr a;
+    char where[64];
+    snprintf(where, sizeof where, "127.0.0.1:%u", port);
+    if (ucp_init(&cp, NULL, &w->ctx) != UCS_OK ||
+        ucp_worker_create(w->ctx, &wp, &w->worker) != UCS_OK ||
+        addr_parse(where, &a))
+        return 1;
+    ucp_am_handler_param_t hp = {
+        .field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID |
+                      UCP_AM_HANDLER_PARAM_FIELD_CB |
+                      UCP_AM_HANDLER_PARAM_FIELD_ARG,
+        .id = 17, .cb = raw_am, .arg = w};
+    if (ucp_worker_set_am_recv_handler(w->worker, &hp) != UCS_OK)
+        return 1;
+    ucp_ep_params_t ep = {
+        .field_mask = UCP_EP_PARAM_FIELD_FLAGS | UCP_EP_PARAM_FIELD_SOCK_ADDR |
+                      UCP_EP_PARAM_FIELD_ERR_HANDLER |
+                      UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE,
+        .flags = UCP_EP_PARAMS_FLAGS_CLIENT_SERVER,
+        .sockaddr = {.addr = (struct sockaddr *)&a.ss, .addrlen = a.len},
+        .err_mode = UCP_ERR_HANDLING_MODE_PEER,
+        .err_handler = {.cb = raw_error, .arg = w},
+    };
+    return ucp_ep_create(w->worker, &ep, &w->ep) != UCS_OK;
+}
+
+/* Sends one AM with the transport's id, then runs until the server drops
+ * the endpoint.  0 if it did. */
+static int raw_send_until_dropped(raw *w, const void *hdr, size_t hlen,
+                                  const void *data, size_t len)
+{
+    ucp_request_param_t prm = {.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS,
+                               .flags = UCP_AM_SEND_FLAG_REPLY};
+    ucs_status_ptr_t req = ucp_am_send_nbx(w->ep, 17, hdr, hlen, data, len,
+                                           &prm);
+    double end = now_s() + WAIT_SECONDS;
+    while (!w->failed && now_s() < end)
+        ucp_worker_progress(w->worker);
+    if (req && !UCS_PTR_IS_ERR(req)) {
+        while (ucp_request_check_status(req) == UCS_INPROGRESS &&
+               now_s() < end)
+            ucp_worker_progress(w->worker);
+        ucp_request_free(req);
+    }
+    return !w->failed;
+}
+
+static void raw_close(raw *w)
+{
+    ucp_request_param_t prm = {.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS,
+                               .flags = UCP_EP_CLOSE_FLAG_FORCE};
+    ucs_status_ptr_t req = ucp_ep_close_nbx(w->ep, &prm);
+    if (req && !UCS_PTR_IS_ERR(req)) {
+        while (ucp_request_check_status(req) == UCS_INPROGRESS)
+            ucp_worker_progress(w->worker);
+        ucp_request_free(req);
+    }
+    ucp_worker_destroy(w->worker);
+    ucp_cleanup(w->ctx);
+}
+
+typedef struct garbage {
+    uint8_t hdr[WIRE_HEADER_SIZE];
+    size_t hlen;
+    const char *log;            /* what the server must say */
+} garbage;
+
+/* The which-th way to break the protocol. */
+static garbage garbage_case(int which)
+{
+    garbage g = {.hlen = WIRE_HEADER_SIZE};
+    switch (which) {
+    case 0:
+        g.hlen = 5;
+        memcpy(g.hdr, "junk!", 5);
+        g.log = "envelope of 5 bytes";
+        break;
+    case 1:
+        wire_encode(g.hdr, WIRE_PING, 3, 0);
+        g.log = "ping message before authentication";
+        break;
+    default:
+        wire_encode(g.hdr, WIRE_HELLO, 3, 0);
+        g.hdr[4] = 9;
+        g.log = "protocol version 9";
+        break;
+    }
+    return g;
+}
+
+/* Sends the garbage, expects to be dropped, then connects properly and
+ * exchanges a message: the listener still serves. */
+static int client_garbage(uint16_t port, int which)
+{
+    garbage g = garbage_case(which);
+    raw w;
+    if (raw_open(&w, port))
+        return 50;
+    int rc = raw_send_until_dropped(&w, g.hdr, g.hlen, "xyz", 3) ? 51 : 0;
+    raw_close(&w);
+    return rc ? rc : client_auth(port, AUTH_NONE);
+}
+
+static void run_garbage(int which)
+{
+    garbage gc = garbage_case(which), *g = &gc;
+    rec r;
+    uint16_t port;
+    serve(&r, NULL, 0, &port);
+    r.echo = 1;
+    child c = spawn("garbage", which, port);
+    assert_true(pump_until(&r, &r.downs, 1));   /* the good client left */
+    assert_int_equal(r.ups, 1);
+    assert_int_equal(r.msgs, 1);
+    assert_int_equal(r.logs, 1);
+    assert_non_null(strstr(r.log, g->log));
+    unmake(&r);
+    assert_int_equal(reap_child(&c), 0);
+}
+
+static void test_garbage_envelope(void **state)
+{
+    (void)state;
+    run_garbage(0);
+}
+
+static void test_message_before_auth(void **state)
+{
+    (void)state;
+    run_garbage(1);
+}
+
+static void test_wrong_version(void **state)
+{
+    (void)state;
+    run_garbage(2);
+}
+
+/* ---- limits ------------------------------------------------------------ */
+
+/* A client allowed 1 MiB sends 1 MiB to a server that accepts 64 KiB. */
+static int client_oversize(uint16_t port, int which)
+{
+    (void)which;
+    rec r;
+    int rc = client_up(&r, port, NULL, MIB);
+    uint8_t *big = dvm_calloc(1, MIB);
+    if (!rc && (!big || transport_send(r.t, r.peer, WIRE_PING, big, MIB)))
+        rc = 60;
+    if (!rc && (!pump_until(&r, &r.downs, 1) ||
+                r.down_status != DVM_EPROTO ||
+                !strstr(r.down_reason, "refused by the peer: ping message "
+                        "of 1048576 bytes exceeds the limit of 65536")))
+        rc = 61;
+    dvm_free(big);
+    unmake(&r);
+    return rc;
+}
+
+static void test_oversize_refused(void **state)
+{
+    (void)state;
+    rec r;
+    uint16_t port;
+    serve(&r, NULL, 65536, &port);
+    child c = spawn("oversize", 0, port);
+    assert_true(pump_until(&r, &r.downs, 1));
+    assert_int_equal(r.ups, 1);
+    assert_int_equal(r.down_status, DVM_EPROTO);
+    assert_int_equal(r.msgs, 0);
+    assert_int_equal(r.logs, 1);
+    assert_non_null(strstr(r.log, "exceeds the limit of 65536"));
+    unmake(&r);
+    assert_int_equal(reap_child(&c), 0);
+}
+
+/* ---- failure ----------------------------------------------------------- */
+
+/* Comes up, says so, then waits to be killed. */
+static int client_victim(uint16_t port, int which)
+{
+    (void)which;
+    rec r;
+    int rc = client_up(&r, port, NULL, 0);
+    if (!rc && transport_send(r.t, r.peer, WIRE_PING, "x", 1))
+        rc = 70;
+    for (int i = 0; !rc && i < 100000; i++)
+        transport_wait(r.t, 100);
+    return rc ? rc : 71;
+}
+
+static void test_killed_peer(void **state)
+{
+    (void)state;
+    rec r;
+    uint16_t port;
+    serve(&r, NULL, 0, &port);
+    child c = spawn("victim", 0, port);
+    assert_true(pump_until(&r, &r.msgs, 1));
+    kill(c.pid, SIGKILL);
+    assert_int_equal(reap_child(&c), -1);
+    assert_true(pump_until(&r, &r.downs, 1));
+    assert_int_equal(r.down_status, DVM_EIO);
+    assert_int_equal(r.logs, 0);            /* a failure, not a refusal */
+    assert_int_equal(transport_peer_count(r.t), 0);
+    unmake(&r);
+}
+
+static void test_nobody_listening(void **state)
+{
+    (void)state;
+    rec r;
+    uint16_t port;
+    serve(&r, NULL, 0, &port);
+    unmake(&r);                             /* the port is free again */
+    assert_non_null(make(&r, NULL, 0));
+    char where[64];
+    snprintf(where, sizeof where, "127.0.0.1:%u", port);
+    uint64_t id;
+    assert_int_equal(transport_connect(r.t, where, &id), 0);
+    assert_true(pump_until(&r, &r.downs, 1));
+    assert_int_equal(r.ups, 0);
+    assert_int_equal(r.down_status, DVM_EIO);
+    unmake(&r);
+}
+
+/* ---- API checks -------------------------------------------------------- */
+
+static void test_api_refusals(void **state)
+{
+    (void)state;
+    rec r;
+    assert_non_null(make(&r, NULL, 100));
+    uint16_t port;
+    assert_int_equal(transport_listen(r.t, "0.0.0.0:0", &port), DVM_EINVAL);
+    assert_non_null(strstr(status_message(), "without a cluster secret"));
+    assert_int_equal(transport_listen(r.t, "nonsense", &port), DVM_EINVAL);
+    assert_int_equal(transport_send(r.t, 1, WIRE_PING, "x", 1), DVM_ENOENT);
+    assert_int_equal(transport_send(r.t, 1, WIRE_HELLO, "x", 1), DVM_EINVAL);
+    assert_int_equal(transport_send(r.t, 1, 999, "x", 1), DVM_EINVAL);
+    assert_int_equal(transport_send(r.t, 1, WIRE_PING, "x", 101), DVM_EINVAL);
+    assert_int_equal(transport_listen(r.t, "127.0.0.1:0", &port), 0);
+    assert_int_equal(transport_listen(r.t, "127.0.0.1:0", &port), DVM_EINVAL);
+    unmake(&r);
+}
+
+static const struct {
+    const char *name;
+    client_fn fn;
+} clients[] = {
+    {"stream", client_stream},   {"pingpong", client_pingpong},
+    {"auth", client_auth},       {"garbage", client_garbage},
+    {"oversize", client_oversize}, {"victim", client_victim},
+};
+
+/* transport_test --client NAME CASE PORT: one client of a test. */
+static int client_main(char **argv)
+{
+    for (size_t i = 0; i < sizeof clients / sizeof clients[0]; i++)
+        if (!strcmp(argv[2], clients[i].name))
+            return clients[i].fn((uint16_t)atoi(argv[4]), atoi(argv[3]));
+    return 97;
+}
+
+int main(int argc, char **argv)
+{
+    secrets();
+    if (argc == 5 && !strcmp(argv[1], "--client"))
+        return client_main(argv);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_api_refusals, kill_child),
+        cmocka_unit_test_teardown(test_stream_in_order, kill_child),
+        cmocka_unit_test_teardown(test_round_trips, kill_child),
+        cmocka_unit_test_teardown(test_auth_same_secret, kill_child),
+        cmocka_unit_test_teardown(test_auth_wrong_secret, kill_child),
+        cmocka_unit_test_teardown(test_auth_client_without, kill_child),
+        cmocka_unit_test_teardown(test_auth_server_without, kill_child),
+        cmocka_unit_test_teardown(test_garbage_envelope, kill_child),
+        cmocka_unit_test_teardown(test_message_before_auth, kill_child),
+        cmocka_unit_test_teardown(test_wrong_version, kill_child),
+        cmocka_unit_test_teardown(test_oversize_refused, kill_child),
+        cmocka_unit_test_teardown(test_killed_peer, kill_child),
+        cmocka_unit_test_teardown(test_nobody_listening, kill_child),
+    };
+    if (getenv("TEST_FILTER"))          /* e.g. TEST_FILTER=test_auth* */
+        cmocka_set_test_filter(getenv("TEST_FILTER"));
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
