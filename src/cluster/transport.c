@@ -607,10 +607,11 @@ static void deliver(transport *t, transport_event *ev)
         t->cfg.on_event(t->cfg.arg, ev);
 }
 
-/* Sends the PROOF p's handshake owes; reports UP when it is complete. */
+/* Sends the PROOF p's handshake owes; reports UP when it is complete
+ * (also when p went down since: UP, then DOWN). */
 static size_t service_handshake(transport *t, tpeer *p)
 {
-    if (auth_proof_due(&p->auth)) {
+    if (!p->down && auth_proof_due(&p->auth)) {
         uint8_t proof[AUTH_PROOF_SIZE];
         dvm_status st = auth_proof(&p->auth, proof);
         if (!st)
@@ -691,7 +692,7 @@ static size_t service_down(transport *t, tpeer *p)
 static size_t service_peer(transport *t, tpeer *p)
 {
     size_t n = 0;
-    if (!p->down && p->state == P_HANDSHAKE)
+    if (p->state == P_HANDSHAKE)
         n += service_handshake(t, p);
     if (p->state == P_UP)
         n += service_messages(t, p);
@@ -740,7 +741,8 @@ static int work_pending(const transport *t)
         return 1;
     for (size_t i = 0; i < t->npeers; i++) {
         const tpeer *p = t->peers[i];
-        if ((p->down && !p->down_reported) || auth_proof_due(&p->auth) ||
+        if ((p->down && !p->down_reported) ||
+            (!p->down && auth_proof_due(&p->auth)) ||
             (p->state == P_HANDSHAKE && auth_done(&p->auth)) ||
             (p->rx_head && p->rx_head->done && !p->local_close))
             return 1;

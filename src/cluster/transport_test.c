@@ -650,6 +650,7 @@ static void test_oversize_refused(void **state)
     serve(&r, NULL, 65536, &port);
     child c = spawn("oversize", 0, port);
     assert_true(pump_until(&r, &r.downs, 1));
+    assert_int_equal(r.ups, 1);
     assert_int_equal(r.down_status, DVM_EPROTO);
     assert_int_equal(r.msgs, 0);
     assert_int_equal(r.logs, 1);

@@ -22,7 +22,7 @@
  * with the reason text of a refusal; these three are the only types
  * accepted from a peer that is not yet authenticated.  PING and PONG
  * carry opaque bytes (liveness, measurements, tests).  The cluster's own
- * messages join this list.
+ * messages follow (their payloads: dist/cmsg.h).
  */
 #ifndef DVM_WIRE_H
 #define DVM_WIRE_H
@@ -42,16 +42,16 @@
     X(WIRE_PROOF, 2, "proof", 1)                        \
     X(WIRE_BYE,   3, "bye",   0)                        \
     X(WIRE_PING,  4, "ping",  0)                        \
-    X(WIRE_PONG,  5, "pong",  0)                        \
-    X(WIRE_JOIN, 6, "join", 0)                        \
-    X(WIRE_RELAY, 7, "relay", 0)                       \
-    X(WIRE_START, 8, "start", 0)                       \
-    X(WIRE_STOP, 9, "stop", 0)                        \
-    X(WIRE_KILL, 10, "kill", 0)                        \
-    X(WIRE_SUBMIT, 11, "submit", 0)                     \
-    X(WIRE_OUTPUT, 12, "output", 0)                     \
-    X(WIRE_DONE, 13, "done", 0)                        \
-    X(WIRE_STATUS_REQ, 14, "status request", 0)         \
+    X(WIRE_PONG,  5, "pong",  0) \
+    X(WIRE_JOIN, 6, "join", 0) \
+    X(WIRE_RELAY, 7, "relay", 0) \
+    X(WIRE_START, 8, "start", 0) \
+    X(WIRE_STOP, 9, "stop", 0) \
+    X(WIRE_KILL, 10, "kill", 0) \
+    X(WIRE_SUBMIT, 11, "submit", 0) \
+    X(WIRE_OUTPUT, 12, "output", 0) \
+    X(WIRE_DONE, 13, "done", 0) \
+    X(WIRE_STATUS_REQ, 14, "status request", 0) \
     X(WIRE_STATUS, 15, "status", 0)
 
 enum wire_type {
