@@ -73,6 +73,10 @@ static void on_output(client *c, const uint8_t *p, size_t len)
 {
     uint64_t chan;
     cmsg_str s;
+    if (!cmsg_decode_output(p, len, &chan, &s) && chan == CMSG_CHAN_DIAG) {
+        fwrite(s.p, 1, (size_t)s.len, stderr);
+        return;
+    }
     if (cmsg_decode_output(p, len, &chan, &s) || chan >= c->nchan) {
         snprintf(c->reason, sizeof c->reason, "malformed output message");
         c->done = 1;

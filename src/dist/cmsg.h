@@ -26,7 +26,8 @@
  *   client -> master  SUBMIT  string engine, u64 flags, string image,
  *                             u64 nin, nin x (string channel, string data),
  *                             u64 ndump, ndump x (u64 addr, u64 bytes)
- *   master -> client  OUTPUT  u64 channel, string bytes
+ *   master -> client  OUTPUT  u64 channel (CMSG_CHAN_DIAG: diagnostics),
+ *                             string bytes
  *   master -> client  DONE    u64 exit code, string error, string stats,
  *                             string dump bytes
  *   client -> master  STATUS_REQ  u64 json
@@ -48,6 +49,13 @@
 #define CMSG_MAX_DUMPS 64
 #define CMSG_MAX_NAME 256
 #define CMSG_SUBMIT_STATS 1u
+/* OUTPUT's channel for the run's diagnostics (runner faults): the
+ * client's standard error. */
+#define CMSG_CHAN_DIAG 0xFFFFu
+/* How long a run waits for the RComps of the nodes present at its start
+ * before it begins (so the first runner sees them all on the system
+ * page), in milliseconds. */
+#define CMSG_START_WAIT_MS 10000
 
 typedef struct cmsg_str {
     const uint8_t *p;           /* points into the payload */

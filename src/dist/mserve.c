@@ -245,6 +245,24 @@ static dvm_status out_to_client(void *arg, size_t index, const void *p,
     return DVM_OK;
 }
 
+static ssize_t diag_write(void *arg, const char *p, size_t n)
+{
+    mserve *s = arg;
+    if (s->client != UINT64_MAX)
+        (void)out_to_client(s, CMSG_CHAN_DIAG, p, n);
+    return (ssize_t)n;
+}
+
+/* The run's diagnostics, line by line to the client. */
+static FILE *diag_open(mserve *s)
+{
+    cookie_io_functions_t io = { .write = diag_write };
+    FILE *f = fopencookie(s, "w", io);
+    if (f)
+        setvbuf(f, NULL, _IOLBF, 0);
+    return f;
+}
+
 /* ---- nodes ----------------------------------------------------------------- */
 
 static dvm_status node_start(mserve *s, mnode *nd)
@@ -588,6 +606,29 @@ static void finish_run(mserve *s, dvm_status st)
     }
 }
 
+/* 1 when every RComp of every node that was sent START is ready. */
+static int all_ready(mserve *s)
+{
+    rcomp_set *rs = ms_rcs(s);
+    for (size_t i = 0; i < s->nnodes; i++) {
+        const mnode *nd = &s->nodes[i];
+        for (int k = 0; nd->live && nd->started && k < nd->nrcomps; k++)
+            if (nd->slot[k] < 0 || !rs->rc[nd->slot[k]].ready)
+                return 0;
+    }
+    return 1;
+}
+
+/* Waits (bounded) until the nodes present at the start are ready, so that
+ * the first runner sees their RComps on the system page, as in dvm run. */
+static void wait_ready(mserve *s)
+{
+    uint64_t t0 = clock_now_ns();
+    while (!all_ready(s) && !s->fatal && !mserve_quit &&
+           clock_now_ns() - t0 < (uint64_t)CMSG_START_WAIT_MS * 1000000u)
+        transport_wait(s->t, 50);
+}
+
 static void run_program(mserve *s)
 {
     char engine[8];
@@ -595,7 +636,7 @@ static void run_program(mserve *s)
     master_config cfg = { .prog = s->prog, .self_exe = s->cfg.self_exe,
                           .nrcomps = 0, .engine = engine,
                           .remote = &s->remote, .out_fn = out_to_client,
-                          .out_arg = s };
+                          .out_arg = s, .diag = diag_open(s) };
     s->pending = 0;
     s->fatal = DVM_OK;
     s->run_id++;
@@ -608,12 +649,16 @@ static void run_program(mserve *s)
         for (size_t i = 0; i < s->nnodes && !st; i++)
             if (s->nodes[i].live && node_start(s, &s->nodes[i]))
                 ms_refuse(s, s->nodes[i].peer, status_message());
-        st = master_run(s->m);
+        wait_ready(s);
+        st = s->fatal ? status_set(s->fatal, "%s", s->fatal_msg)
+                      : master_run(s->m);
         finish_run(s, st);
         s->running = 0;
         master_destroy(s->m);
     }
     s->m = NULL;
+    if (cfg.diag)
+        fclose(cfg.diag);
     program_free(s->prog);
     s->prog = NULL;
     dvm_free(s->sub_buf);

@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "io/sink.h"
 #include "io/trace.h"
@@ -42,6 +43,7 @@ typedef struct commit_point {
     size_t nsinks;
     io_trace *trace;
     master_stats *st;
+    FILE *diag;                 /* runner fault reports (stderr) */
     double conflict_rate;       /* moving average over recent results */
 } commit_point;
 

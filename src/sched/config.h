@@ -7,6 +7,7 @@
 #define DVM_SCHED_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "image/program.h"
 #include "io/sink.h"
@@ -49,6 +50,7 @@ typedef struct master_config {
     const master_remote *remote;
     io_sink_fn out_fn;          /* non-NULL: every channel (stdout too) */
     void *out_arg;
+    FILE *diag;                 /* runner fault reports; NULL: stderr */
 } master_config;
 
 #endif

@@ -395,7 +395,8 @@ static dvm_status master_setup(master *m)
         st = watch_index_create(&m->watchers);
     if (st)
         return st;
-    m->cp = (commit_point){ .store = m->store, .space = m->space,
+    m->cp = (commit_point){ .diag = m->cfg.diag ? m->cfg.diag : stderr,
+                            .store = m->store, .space = m->space,
                             .watchers = m->watchers, .pool = &m->pool,
                             .trace = &m->trace, .st = &m->st };
     m->rcs.frame_owner = mmap(NULL, (size_t)MASTER_STORE_FRAMES * 2,

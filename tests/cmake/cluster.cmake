@@ -1,0 +1,19 @@
+# Cluster tests: a master and nodes on loopback (127.0.0.1 only), started
+# and cleaned up by tests/cluster/lib.sh; each test bounds every process.
+#   cluster/examples/<engine>/n<k>  sum, counter, treesum, ... on k nodes
+#   cluster/corpus/<engine>/n<k>    every conformance program and example
+set(DVM_CLUSTER_ENGINES interp)
+if(DVM_HAVE_LLVM)
+  list(APPEND DVM_CLUSTER_ENGINES jit)
+endif()
+set(CL ${CMAKE_SOURCE_DIR}/tests/cluster)
+foreach(engine ${DVM_CLUSTER_ENGINES})
+  foreach(n 1 2 4)
+    add_test(NAME cluster/examples/${engine}/n${n}
+             COMMAND sh ${CL}/examples.sh $<TARGET_FILE:dvm> ${engine} ${n})
+    add_test(NAME cluster/corpus/${engine}/n${n}
+             COMMAND sh ${CL}/corpus.sh $<TARGET_FILE:dvm> ${engine} ${n})
+    set_tests_properties(cluster/examples/${engine}/n${n}
+                         cluster/corpus/${engine}/n${n} PROPERTIES TIMEOUT 300)
+  endforeach()
+endforeach()
