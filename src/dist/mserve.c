@@ -46,6 +46,8 @@ typedef struct mnode {
     int *slot;                  /* per RComp place: master slot or -1 */
     uint64_t *gen;              /* generation of that slot */
     int started;                /* START sent for the current run */
+    uint64_t results;           /* results its RComps sent, all runs */
+    uint64_t pages_in;          /* pages it sent with results */
 } mnode;
 
 typedef struct mslot {
@@ -397,8 +399,11 @@ static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     if (slot < 0)
         return;
     dvm_status st = DVM_OK;
-    if (m.type == MSG_RESULT && !m.page)
+    if (m.type == MSG_RESULT && !m.page) {
         st = result_pages(s, slot, &m);
+        nd->results++;
+        nd->pages_in += m.npages;
+    }
     else if (m.npages)
         st = status_set(DVM_EPROTO, "pages with a message that has none");
     if (st) {
@@ -518,8 +523,9 @@ static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
     double rate = secs > 0 ? (double)commits / secs : 0;
     size_t ready = 0, running = 0;
     if (rs) {
+        const rcb_pool *pool = master_commit_point(s->m)->pool;
         running = rcomps_inflight(rs);
-        ready = 0;
+        ready = pool->ready.n + pool->exclusive.n;
     }
     fprintf(f, json ? "{\"program\":\"%s\",\"commits\":%" PRIu64
             ",\"commits_per_s\":%.0f,\"conflicts\":%" PRIu64
@@ -537,10 +543,13 @@ static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
         for (int k = 0; rs && nd->started && k < nd->nrcomps; k++)
             live += nd->slot[k] >= 0 && !rs->rc[nd->slot[k]].gone;
         fprintf(f, json ? "%s{\"host\":\"%s\",\"rcomps\":%d,\"rcomps_live\":"
-                "%d,\"pages_cached\":0,\"pages_homed\":0}"
-                        : "%s  %s: %d rcomps (%d in the program), pages "
-                "cached 0, homed 0\n", json && !first ? "," : "",
-                transport_peer_name(s->t, nd->peer), nd->nrcomps, live);
+                "%d,\"results\":%" PRIu64 ",\"pages_sent\":%" PRIu64
+                ",\"pages_cached\":0,\"pages_homed\":0}"
+                        : "%s  %s: %d rcomps (%d in the program), %" PRIu64
+                " results, %" PRIu64 " pages sent, pages cached 0, homed 0\n",
+                json && !first ? "," : "",
+                transport_peer_name(s->t, nd->peer), nd->nrcomps, live,
+                nd->results, nd->pages_in);
         first = 0;
     }
     fprintf(f, json ? "]}\n" : "");
