@@ -27,3 +27,12 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
     set_tests_properties(cluster/${t}/${engine} PROPERTIES TIMEOUT 300)
   endforeach()
 endforeach()
+# Peers that send garbage after the handshake, and raw bytes.
+add_executable(cluster_garbage ${CMAKE_SOURCE_DIR}/tests/cluster/garbage.c)
+target_link_libraries(cluster_garbage dvm_cluster)
+foreach(engine ${DVM_CLUSTER_ENGINES})
+  add_test(NAME cluster/garbage/${engine}
+           COMMAND sh ${CL}/garbage.sh $<TARGET_FILE:dvm>
+                   $<TARGET_FILE:cluster_garbage> ${engine})
+  set_tests_properties(cluster/garbage/${engine} PROPERTIES TIMEOUT 300)
+endforeach()
