@@ -36,3 +36,10 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
                    $<TARGET_FILE:cluster_garbage> ${engine})
   set_tests_properties(cluster/garbage/${engine} PROPERTIES TIMEOUT 300)
 endforeach()
+# Three network namespaces joined by veth pairs (root only; 77 = skipped).
+foreach(engine ${DVM_CLUSTER_ENGINES})
+  add_test(NAME cluster/netns/${engine}
+           COMMAND sh ${CL}/netns.sh $<TARGET_FILE:dvm> ${engine})
+  set_tests_properties(cluster/netns/${engine} PROPERTIES TIMEOUT 300
+                       SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
+endforeach()
