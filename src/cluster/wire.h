@@ -52,7 +52,9 @@
     X(WIRE_OUTPUT, 12, "output", 0) \
     X(WIRE_DONE, 13, "done", 0) \
     X(WIRE_STATUS_REQ, 14, "status request", 0) \
-    X(WIRE_STATUS, 15, "status", 0)
+    X(WIRE_STATUS, 15, "status", 0) \
+    X(WIRE_FETCH, 16, "fetch", 0) \
+    X(WIRE_FETCHED, 17, "fetched", 0)
 
 enum wire_type {
 #define WIRE_TYPE_ENUM(name, val, text, hs) name = val,

@@ -39,8 +39,8 @@ static dvm_status finish(const msg_reader *r, const char *what)
 
 void cmsg_encode_relay(msg_buf *b, uint64_t run, uint64_t rcomp, uint64_t gen,
                        int page, uint32_t type, const uint8_t *msg,
-                       size_t len, const uint8_t *const *pages,
-                       size_t npages)
+                       size_t len, const uint64_t *ver, size_t nver,
+                       const uint8_t *const *pages, size_t npages)
 {
     mb_u64(b, run);
     mb_u64(b, rcomp);
@@ -50,6 +50,9 @@ void cmsg_encode_relay(msg_buf *b, uint64_t run, uint64_t rcomp, uint64_t gen,
     mb_u64(b, type);            /* u32 type, u32 reserved 0 */
     mb_u64(b, len);
     mb_bytes(b, msg, len);
+    mb_u64(b, nver);
+    for (size_t i = 0; i < nver; i++)
+        mb_u64(b, ver[i]);
     mb_u64(b, npages);
     for (size_t i = 0; i < npages; i++)
         mb_bytes(b, pages[i], CMSG_PAGE);
@@ -66,6 +69,8 @@ dvm_status cmsg_decode_relay(const uint8_t *p, size_t len, cmsg_relay *out)
     v.gen = mr_u64(&r);
     uint64_t page = mr_u64(&r);
     cmsg_str fr = get_str(&r);
+    v.nver = mr_count(&r, 8);
+    v.ver = mr_bytes(&r, (size_t)v.nver * 8);
     v.npages = mr_count(&r, CMSG_PAGE);
     v.pages = mr_bytes(&r, (size_t)v.npages * CMSG_PAGE);
     dvm_status st = finish(&r, "relay");
@@ -84,6 +89,54 @@ dvm_status cmsg_decode_relay(const uint8_t *p, size_t len, cmsg_relay *out)
     v.len = (size_t)n;
     *out = v;
     return DVM_OK;
+}
+
+/* ---- FETCH and FETCHED ------------------------------------------------------ */
+
+void cmsg_encode_fetch(msg_buf *b, uint64_t run, const uint64_t *ent,
+                       size_t n, int width, const uint8_t *const *pages,
+                       size_t npages)
+{
+    mb_u64(b, run);
+    mb_u64(b, n);
+    for (size_t i = 0; i < n * (size_t)width; i++)
+        mb_u64(b, ent[i]);
+    if (width == 3) {
+        mb_u64(b, npages);
+        for (size_t i = 0; i < npages; i++)
+            mb_bytes(b, pages[i], CMSG_PAGE);
+    }
+}
+
+dvm_status cmsg_decode_fetch(const uint8_t *p, size_t len, int width,
+                             cmsg_fetch *out)
+{
+    msg_reader r;
+    mr_init(&r, p, len);
+    cmsg_fetch v;
+    memset(&v, 0, sizeof v);
+    v.run = mr_u64(&r);
+    v.n = mr_count(&r, 8 * (size_t)width);
+    if (v.n > CMSG_MAX_FETCH)
+        r.err = 1;
+    v.ent = mr_bytes(&r, (size_t)v.n * 8 * (size_t)width);
+    uint64_t present = 0;
+    for (uint64_t i = 0; width == 3 && !r.err && i < v.n; i++) {
+        uint64_t f = le_ld64(v.ent + 8 * (3 * i + 2));
+        if (f > 1)
+            r.err = 1;
+        present += f;
+    }
+    if (width == 3) {
+        v.npages = mr_count(&r, CMSG_PAGE);
+        v.pages = mr_bytes(&r, (size_t)v.npages * CMSG_PAGE);
+        if (v.npages != present)
+            r.err = 1;
+    }
+    dvm_status st = finish(&r, width == 3 ? "fetched" : "fetch");
+    if (!st)
+        *out = v;
+    return st;
 }
 
 /* ---- START and SUBMIT ---------------------------------------------------- */

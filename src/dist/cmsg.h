@@ -17,8 +17,16 @@
  *                             message (net/msg.h frame), u64 npages and
  *                             npages x 4096 bytes of page data: the pages
  *                             the message names by frame, in order (the
- *                             changes of a RESULT, the prefetch pages of a
- *                             DISPATCH, the frame of a PAGE_RESP)
+ *                             changes of a RESULT, the page of a
+ *                             PAGE_RESP); before the pages, u64 nver and
+ *                             nver x u64: the epochs of the versions a
+ *                             DISPATCH's prefetch entries or a PAGE_RESP
+ *                             name (a version is (page, epoch))
+ *   node   -> master  FETCH   u64 run, u64 n, n x (u64 page, u64 epoch):
+ *                             versions a node lacks for a dispatch
+ *   master -> node    FETCHED u64 run, u64 n, n x (u64 page, u64 epoch,
+ *                             u64 present), u64 npages, the present ones'
+ *                             data in order
  *   master -> node    START   u64 run, string engine, string image,
  *                             u64 nin, nin x (string channel, string data)
  *   master -> node    STOP    u64 run
@@ -72,9 +80,28 @@ typedef struct cmsg_relay {
     uint32_t type;              /* the RComp message's type */
     const uint8_t *msg;         /* its payload */
     size_t len;
+    uint64_t nver;
+    const uint8_t *ver;         /* nver x u64 little endian */
     uint64_t npages;
     const uint8_t *pages;       /* npages x CMSG_PAGE bytes */
 } cmsg_relay;
+
+/* FETCH (width 2: page, epoch) and FETCHED (width 3: page, epoch,
+ * present; then pages for the present ones). */
+#define CMSG_MAX_FETCH (1u << 20)
+typedef struct cmsg_fetch {
+    uint64_t run, n;
+    const uint8_t *ent;         /* n x width u64s */
+    uint64_t npages;
+    const uint8_t *pages;
+} cmsg_fetch;
+
+void cmsg_encode_fetch(msg_buf *b, uint64_t run, const uint64_t *ent,
+                       size_t n, int width, const uint8_t *const *pages,
+                       size_t npages);
+/* Entry i's field k: le u64 at ent + 8 * (width * i + k). */
+dvm_status cmsg_decode_fetch(const uint8_t *p, size_t len, int width,
+                             cmsg_fetch *out);
 
 typedef struct cmsg_start {
     uint64_t run;
@@ -104,11 +131,11 @@ typedef struct cmsg_done {
 void cmsg_put_str(msg_buf *b, const void *p, size_t n);
 
 /* RELAY: the RComp message of the given type and payload msg[0, len);
- * pages are npages pages, each a pointer. */
+ * ver: nver version epochs; pages: npages pages, each a pointer. */
 void cmsg_encode_relay(msg_buf *b, uint64_t run, uint64_t rcomp, uint64_t gen,
                        int page, uint32_t type, const uint8_t *msg,
-                       size_t len, const uint8_t *const *pages,
-                       size_t npages);
+                       size_t len, const uint64_t *ver, size_t nver,
+                       const uint8_t *const *pages, size_t npages);
 dvm_status cmsg_decode_relay(const uint8_t *p, size_t len, cmsg_relay *out);
 
 void cmsg_encode_start(msg_buf *b, const cmsg_start *s);

@@ -2,7 +2,7 @@
  * cmsg_fuzz.c -- libFuzzer target for the cluster's payload decoders.
  *
  * The first byte picks the decoder (RELAY, START, SUBMIT, DONE, OUTPUT,
- * u64s, string); the rest is the payload.  A payload that decodes is
+ * u64s, string, FETCH, FETCHED); the rest is the payload.  A payload that decodes is
  * re-encoded, and the encoding must be the payload itself (every decoder
  * accepts exactly one spelling of a message).
  */
@@ -27,10 +27,35 @@ static void relay(const uint8_t *p, size_t n, msg_buf *b)
         return;
     for (uint64_t i = 0; i < r.npages; i++)
         pages[i] = r.pages + i * CMSG_PAGE;
-    cmsg_encode_relay(b, r.run, r.rcomp, r.gen, r.page, r.type, r.msg, r.len,
-                      pages, r.npages);
+    uint64_t *ver = calloc(r.nver + 1, sizeof *ver);
+    for (uint64_t i = 0; ver && i < r.nver; i++)
+        memcpy(&ver[i], r.ver + 8 * i, 8);
+    if (ver)
+        cmsg_encode_relay(b, r.run, r.rcomp, r.gen, r.page, r.type, r.msg,
+                          r.len, ver, r.nver, pages, r.npages);
+    free(ver);
     free(pages);
+    if (!ver)
+        return;
     same(b, p, n);
+}
+
+static void fetch(const uint8_t *p, size_t n, msg_buf *b, int width)
+{
+    cmsg_fetch f;
+    if (cmsg_decode_fetch(p, n, width, &f))
+        return;
+    uint64_t *ent = calloc(f.n * (size_t)width + 1, sizeof *ent);
+    const uint8_t **pages = calloc(f.npages + 1, sizeof *pages);
+    if (ent && pages) {
+        memcpy(ent, f.ent, f.n * 8 * (size_t)width);
+        for (uint64_t i = 0; i < f.npages; i++)
+            pages[i] = f.pages + i * CMSG_PAGE;
+        cmsg_encode_fetch(b, f.run, ent, f.n, width, pages, f.npages);
+        same(b, p, n);
+    }
+    free(ent);
+    free(pages);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -46,7 +71,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cmsg_done d;
     cmsg_str s;
     uint64_t v[2];
-    switch (data[0] % 7) {
+    switch (data[0] % 9) {
+    case 7:
+        fetch(p, n, &b, 2);
+        break;
+    case 8:
+        fetch(p, n, &b, 3);
+        break;
     case 0:
         relay(p, n, &b);
         break;

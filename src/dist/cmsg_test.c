@@ -26,7 +26,9 @@ static void test_relay_roundtrip(void **state)
     uint8_t payload[8] = { 7 };
     msg_buf b;
     mb_init(&b);
-    cmsg_encode_relay(&b, 3, 1, 2, 1, MSG_PAGE_RESP, payload, 8, pages, 1);
+    uint64_t ver[1] = { 77 };
+    cmsg_encode_relay(&b, 3, 1, 2, 1, MSG_PAGE_RESP, payload, 8, ver, 1,
+                      pages, 1);
     cmsg_relay r;
     assert_int_equal(cmsg_decode_relay(b.p, b.len, &r), DVM_OK);
     assert_int_equal(r.run, 3);
@@ -36,6 +38,8 @@ static void test_relay_roundtrip(void **state)
     assert_int_equal(r.type, MSG_PAGE_RESP);
     assert_int_equal(r.len, 8);
     assert_int_equal(r.msg[0], 7);
+    assert_int_equal(r.nver, 1);
+    assert_int_equal(r.ver[0], 77);
     assert_int_equal(r.npages, 1);
     assert_memory_equal(r.pages, page, CMSG_PAGE);
     /* Every truncation is refused. */
@@ -52,6 +56,32 @@ static void test_relay_roundtrip(void **state)
     b.p[9] = 0;
     b.p[24] = 2;
     assert_int_equal(cmsg_decode_relay(b.p, b.len, &r), DVM_EPROTO);
+    mb_free(&b);
+}
+
+static void test_fetch(void **state)
+{
+    (void)state;
+    uint8_t page[CMSG_PAGE] = { 1 };
+    const uint8_t *pages[1] = { page };
+    uint64_t ent[6] = { 0x50000, 3, 1, 0x50001, 4, 0 };
+    msg_buf b;
+    mb_init(&b);
+    cmsg_encode_fetch(&b, 9, ent, 2, 3, pages, 1);
+    cmsg_fetch f;
+    assert_int_equal(cmsg_decode_fetch(b.p, b.len, 3, &f), DVM_OK);
+    assert_int_equal(f.run, 9);
+    assert_int_equal(f.n, 2);
+    assert_int_equal(f.npages, 1);
+    /* Decoded with the other width, or with a page missing: refused. */
+    assert_int_equal(cmsg_decode_fetch(b.p, b.len, 2, &f), DVM_EPROTO);
+    mb_reset(&b);
+    cmsg_encode_fetch(&b, 9, ent, 2, 3, pages, 0);
+    assert_int_equal(cmsg_decode_fetch(b.p, b.len, 3, &f), DVM_EPROTO);
+    mb_reset(&b);
+    cmsg_encode_fetch(&b, 9, ent, 3, 2, NULL, 0);
+    assert_int_equal(cmsg_decode_fetch(b.p, b.len, 2, &f), DVM_OK);
+    assert_int_equal(f.n, 3);
     mb_free(&b);
 }
 
@@ -126,6 +156,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_relay_roundtrip),
+        cmocka_unit_test(test_fetch),
         cmocka_unit_test(test_submit_roundtrip),
         cmocka_unit_test(test_done_and_small),
     };

@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #include "dist/mserve.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -48,6 +49,7 @@ typedef struct mnode {
     int started;                /* START sent for the current run */
     uint64_t results;           /* results its RComps sent, all runs */
     uint64_t pages_in;          /* pages it sent with results */
+    uint64_t pages_out;         /* pages it fetched */
 } mnode;
 
 typedef struct mslot {
@@ -73,6 +75,7 @@ typedef struct mserve {
     master *m;
     uint64_t t_run_ns;
     mslot slots[RCOMPS_SLOTS_MAX];
+    uint64_t req_page, req_epoch;   /* the page request being answered */
     master_remote remote;
     msg_buf b;
     dvm_status fatal;
@@ -166,48 +169,80 @@ static dvm_status signal_nodes(mserve *s)
                         sizeof n);
 }
 
-/* Sends b's RComp messages to remote slot `slot`, with the pages they
- * name by frame (a DISPATCH's prefetch pages, a PAGE_RESP's page). */
+static mem_space *ms_space(mserve *s)
+{
+    return master_commit_point(s->m)->space;
+}
+
+/* The version epochs a message names: a DISPATCH's prefetch entries (at
+ * their runners' snapshots), a PAGE_RESP's page (the request's).  Sets
+ * *ver (owned, NULL when none), *nver, and *page to the data of a
+ * PAGE_RESP's frame (NULL otherwise). */
+static dvm_status versions_of(mserve *s, uint32_t type, const uint8_t *p,
+                              size_t n, uint64_t **ver, size_t *nver,
+                              const uint8_t **page)
+{
+    *ver = NULL;
+    *nver = 0;
+    *page = NULL;
+    if (type == MSG_PAGE_RESP && le_ld64(p)) {
+        uint32_t f;
+        if (!(*ver = dvm_malloc(sizeof **ver)))
+            return status_set(DVM_ENOMEM, "out of memory");
+        (*ver)[0] = space_lookup_version(ms_space(s), s->req_page,
+                                         s->req_epoch, &f);
+        *nver = 1;
+        *page = store_frame(ms_store(s), (uint32_t)le_ld64(p));
+        return DVM_OK;
+    }
+    if (type != MSG_DISPATCH)
+        return DVM_OK;
+    msg_dispatch d;
+    dvm_status st = msg_decode_dispatch(p, n, &d);
+    if (st)
+        return st;
+    size_t k = 0;
+    for (uint32_t i = 0; i < d.n; i++)
+        k += d.r[i].npre;
+    if (!(*ver = dvm_calloc(k + 1, sizeof **ver)))
+        st = status_set(DVM_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < d.n && !st; i++)
+        for (uint32_t q = 0; q < d.r[i].npre; q++) {
+            uint32_t f;
+            (*ver)[(*nver)++] = space_lookup_version(
+                ms_space(s), d.r[i].pre[q].page, d.r[i].snap, &f);
+            assert(f == d.r[i].pre[q].frame);
+        }
+    msg_dispatch_free(&d);
+    return st;
+}
+
+/* Sends b's RComp messages to remote slot `slot`, naming the page
+ * versions they refer to by frame; a PAGE_RESP carries its page's data
+ * (the RComp waits for it), a DISPATCH does not: the node fetches what it
+ * has not cached (FETCH). */
 static dvm_status remote_send(void *arg, int slot, int page, const msg_buf *b)
 {
     mserve *s = arg;
     const mslot *sl = &s->slots[slot];
     const mnode *nd = &s->nodes[sl->node];
-    mem_store *store = ms_store(s);
     dvm_status st = DVM_OK;
     for (size_t off = 0; off + MSG_HEADER_SIZE <= b->len && !st;) {
         uint32_t type = le_ld32(b->p + off);
         size_t n = (size_t)le_ld64(b->p + off + 8);
         const uint8_t *p = b->p + off + MSG_HEADER_SIZE;
         off += MSG_HEADER_SIZE + n;
-        const uint8_t **pages = NULL;
-        size_t np = 0;
-        msg_dispatch d = { 0, NULL };
-        if (type == MSG_DISPATCH && !(st = msg_decode_dispatch(p, n, &d))) {
-            for (uint32_t i = 0; i < d.n; i++)
-                np += d.r[i].npre;
-            pages = dvm_calloc(np + 1, sizeof *pages);
-            np = 0;
-            for (uint32_t i = 0; i < d.n && pages; i++)
-                for (uint32_t q = 0; q < d.r[i].npre; q++)
-                    pages[np++] = store_frame(store, d.r[i].pre[q].frame);
-            msg_dispatch_free(&d);
-            if (!pages)
-                st = status_set(DVM_ENOMEM, "out of memory");
-        } else if (type == MSG_PAGE_RESP && le_ld64(p)) {
-            pages = dvm_calloc(1, sizeof *pages);
-            if (pages)
-                pages[np++] = store_frame(store, (uint32_t)le_ld64(p));
-            else
-                st = status_set(DVM_ENOMEM, "out of memory");
-        }
+        uint64_t *ver;
+        size_t nver;
+        const uint8_t *data;
+        st = versions_of(s, type, p, n, &ver, &nver, &data);
         if (!st) {
             mb_reset(&s->b);
             cmsg_encode_relay(&s->b, s->run_id, (uint64_t)sl->rcomp, sl->gen,
-                              page, type, p, n, pages, np);
+                              page, type, p, n, ver, nver, &data, data != NULL);
             st = ms_send(s, nd->peer, WIRE_RELAY);
         }
-        dvm_free(pages);
+        dvm_free(ver);
     }
     return st;
 }
@@ -385,6 +420,53 @@ static dvm_status result_pages(mserve *s, int slot, const cmsg_relay *m)
     return DVM_OK;
 }
 
+/* FETCH: the versions a node lacks for a dispatch.  Each is there unless
+ * its runner is no longer in flight (a stale dispatch): then "absent". */
+static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+{
+    cmsg_fetch f;
+    if (cmsg_decode_fetch(p, len, 2, &f)) {
+        ms_refuse(s, nd->peer, "malformed fetch");
+        node_lost(s, nd);
+        return;
+    }
+    if (!s->running || !nd->started || f.run != s->run_id)
+        return;
+    uint64_t *ent = dvm_calloc(3 * f.n + 1, sizeof *ent);
+    const uint8_t **pages = dvm_calloc(f.n + 1, sizeof *pages);
+    size_t np = 0;
+    uint64_t now = space_epoch(ms_space(s));
+    for (uint64_t i = 0; ent && pages && i < f.n; i++) {
+        uint64_t page = le_ld64(f.ent + 16 * i);
+        uint64_t epoch = le_ld64(f.ent + 16 * i + 8);
+        uint32_t fr = 0;
+        if (page < DISA_RB / DISA_PAGE || page >= DISA_ADDR_LIMIT / DISA_PAGE ||
+            epoch == 0 || epoch > now) {
+            ms_refuse(s, nd->peer, "fetch of a version that never was");
+            node_lost(s, nd);
+            goto out;
+        }
+        int present = space_lookup_version(ms_space(s), page, epoch, &fr) ==
+                      epoch && fr;
+        ent[3 * i] = page;
+        ent[3 * i + 1] = epoch;
+        ent[3 * i + 2] = (uint64_t)present;
+        if (present)
+            pages[np++] = store_frame(ms_store(s), fr);
+    }
+    if (ent && pages) {
+        mb_reset(&s->b);
+        cmsg_encode_fetch(&s->b, s->run_id, ent, f.n, 3, pages, np);
+        nd->pages_out += np;
+        (void)ms_send(s, nd->peer, WIRE_FETCHED);   /* gone: DOWN follows */
+    } else {
+        ms_fail(s, status_set(DVM_ENOMEM, "out of memory"));
+    }
+out:
+    dvm_free(ent);
+    dvm_free(pages);
+}
+
 static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
     cmsg_relay m;
@@ -399,7 +481,15 @@ static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     if (slot < 0)
         return;
     dvm_status st = DVM_OK;
-    if (m.type == MSG_RESULT && !m.page) {
+    if (m.nver) {
+        st = status_set(DVM_EPROTO, "versions in a node's relay");
+    } else if (m.type == MSG_PAGE_REQ && m.page) {
+        uint64_t v[2];
+        if (!msg_decode_u64s(m.msg, m.len, v, 2)) {
+            s->req_page = v[0];
+            s->req_epoch = v[1];
+        }
+    } else if (m.type == MSG_RESULT && !m.page) {
         st = result_pages(s, slot, &m);
         nd->results++;
         nd->pages_in += m.npages;
@@ -479,6 +569,8 @@ static void on_event(void *arg, transport_event *ev)
     if (nd) {
         if (ev->type == WIRE_RELAY)
             on_relay(s, nd, ev->data, ev->len);
+        else if (ev->type == WIRE_FETCH)
+            on_fetch(s, nd, ev->data, ev->len);
         else {
             ms_refuse(s, ev->peer, "unexpected message from a node");
             node_lost(s, nd);
@@ -543,13 +635,13 @@ static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
         for (int k = 0; rs && nd->started && k < nd->nrcomps; k++)
             live += nd->slot[k] >= 0 && !rs->rc[nd->slot[k]].gone;
         fprintf(f, json ? "%s{\"host\":\"%s\",\"rcomps\":%d,\"rcomps_live\":"
-                "%d,\"results\":%" PRIu64 ",\"pages_sent\":%" PRIu64
+                "%d,\"results\":%" PRIu64 ",\"pages_sent\":%" PRIu64 ",\"pages_fetched\":%" PRIu64
                 ",\"pages_cached\":0,\"pages_homed\":0}"
                         : "%s  %s: %d rcomps (%d in the program), %" PRIu64
-                " results, %" PRIu64 " pages sent, pages cached 0, homed 0\n",
+                " results, %" PRIu64 " pages sent, %" PRIu64 " fetched\n",
                 json && !first ? "," : "",
                 transport_peer_name(s->t, nd->peer), nd->nrcomps, live,
-                nd->results, nd->pages_in);
+                nd->results, nd->pages_in, nd->pages_out);
         first = 0;
     }
     fprintf(f, json ? "]}\n" : "");

@@ -42,21 +42,33 @@
 #include "cluster/transport.h"
 #include "cluster/wire.h"
 #include "dist/cmsg.h"
+#include "dist/pcache.h"
 #include "image/image.h"
 #include "mem/store.h"
 #include "net/conn.h"
 #include "sched/rcb.h"
 #include "sched/rcomps.h"
 #include "util/alloc.h"
+#include "util/le.h"
 
 #define NODE_STORE_FRAMES (1u << 26)
 #define NODE_KEY_NET UINT64_MAX
 #define NODE_SEND_WAIT_MS 10000
+/* Unreferenced cached pages kept at most (256 MiB). */
+#define NODE_CACHE_PAGES (1u << 16)
 
+/* A cache entry a runner uses, until its result. */
 typedef struct node_tmp {
     uint64_t rid;
-    uint32_t frame;
+    uint32_t ent;
 } node_tmp;
+
+/* A DISPATCH waiting for pages fetched from the master. */
+typedef struct node_parked {
+    msg_buf b;                      /* the translated message */
+    uint32_t *ents;                 /* the entries it waits for */
+    size_t nents;
+} node_parked;
 
 typedef struct node_rc {
     pid_t pid;
@@ -64,8 +76,11 @@ typedef struct node_rc {
     conn ctl, page;
     uint64_t rid[RCB_RING_MAX];     /* dispatched, oldest first */
     size_t nrid;
-    node_tmp *tmp;                  /* page copies kept until a result */
+    node_tmp *tmp;                  /* cached pages used until a result */
     size_t ntmp, captmp;
+    node_parked *park;              /* dispatches waiting, in order */
+    size_t npark, cappark;
+    uint64_t req_page;              /* of the page request in flight */
     uint32_t *granted;              /* local frames granted, unused */
     size_t ngranted, capgranted;
 } node_rc;
@@ -79,6 +94,7 @@ typedef struct node {
     uint64_t run;
     int running;
     mem_store *store;
+    pcache pc;
     uint32_t *l2m;                  /* local frame -> master frame */
     uint16_t *owner;                /* local frame -> rcomp + 1 */
     int image_fd;
@@ -128,27 +144,41 @@ static dvm_status frame_new(node *n, uint32_t *f)
     return DVM_OK;
 }
 
-static dvm_status tmp_add(node_rc *r, uint64_t rid, uint32_t f)
+/* Runner rid of r uses cache entry (page, epoch): one more reference,
+ * *frame its frame, *idx the entry; *wait when its data is not here. */
+static dvm_status tmp_get(node *n, node_rc *r, uint64_t rid, uint64_t page,
+                          uint64_t epoch, uint32_t *idx, int *created)
 {
     node_tmp *t = dvm_grow(r->tmp, &r->captmp, r->ntmp + 1, sizeof *t);
     if (!t)
         return status_set(DVM_ENOMEM, "out of memory");
     r->tmp = t;
-    r->tmp[r->ntmp++] = (node_tmp){ rid, f };
-    return DVM_OK;
+    dvm_status st = pcache_get(&n->pc, page, epoch, idx, created);
+    if (!st)
+        r->tmp[r->ntmp++] = (node_tmp){ rid, *idx };
+    return st;
 }
 
-/* Frees the page copies of runner rid (all of them when all is set). */
+/* Drops the cache references of runner rid (all when all is set). */
 static void tmp_release(node *n, node_rc *r, uint64_t rid, int all)
 {
     size_t w = 0;
     for (size_t i = 0; i < r->ntmp; i++) {
         if (all || r->tmp[i].rid == rid)
-            store_release(n->store, r->tmp[i].frame);
+            pcache_put(&n->pc, r->tmp[i].ent);
         else
             r->tmp[w++] = r->tmp[i];
     }
     r->ntmp = w;
+}
+
+static void park_free(node_rc *r)
+{
+    for (size_t i = 0; i < r->npark; i++) {
+        mb_free(&r->park[i].b);
+        dvm_free(r->park[i].ents);
+    }
+    r->npark = 0;
 }
 
 /* Frees the frames granted to r and not used. */
@@ -207,6 +237,7 @@ static void rc_kill(node *n, int i)
             ;
     }
     r->pid = 0;
+    park_free(r);
     tmp_release(n, r, 0, 1);
     granted_release(n, r, (uint16_t)(i + 1));
     r->nrid = 0;
@@ -251,6 +282,7 @@ static void node_stop(node *n)
     for (int i = 0; i < n->cfg.nrcomps; i++) {
         rc_kill(n, i);
         dvm_free(n->rc[i].tmp);
+        dvm_free(n->rc[i].park);
         dvm_free(n->rc[i].granted);
     }
     dvm_free(n->rc);
@@ -263,6 +295,7 @@ static void node_stop(node *n)
     n->image_fd = -1;
     program_free(n->prog);
     n->prog = NULL;
+    pcache_destroy(&n->pc);
     store_destroy(n->store);
     n->store = NULL;
     munmap(n->l2m, (size_t)NODE_STORE_FRAMES * sizeof *n->l2m);
@@ -331,6 +364,7 @@ static dvm_status node_start(node *n, const uint8_t *p, size_t len)
         (st = memfd_with("dvm-image", s.image.p, (size_t)s.image.len,
                          &n->image_fd)) ||
         (st = store_create(NODE_STORE_FRAMES, &n->store)) ||
+        (st = pcache_init(&n->pc, n->store, NODE_CACHE_PAGES)) ||
         (st = node_inputs(n, &s)))
         return st;
     n->l2m = map_table((size_t)NODE_STORE_FRAMES * sizeof *n->l2m);
@@ -348,7 +382,48 @@ static dvm_status node_start(node *n, const uint8_t *p, size_t len)
 
 /* ---- master -> RComp ------------------------------------------------------------ */
 
-/* DISPATCH: prefetch pages into local frames, kept until each result. */
+/* Sends r's parked dispatches whose pages have all arrived, in order. */
+static dvm_status park_drain(node *n, int i)
+{
+    node_rc *r = &n->rc[i];
+    while (r->npark) {
+        node_parked *p = &r->park[0];
+        for (size_t k = 0; k < p->nents; k++)
+            if (!n->pc.e[p->ents[k]].filled)
+                return DVM_OK;
+        dvm_status st = rc_send(r->ctl.fd, &p->b);
+        mb_free(&p->b);
+        dvm_free(p->ents);
+        memmove(r->park, r->park + 1, (r->npark - 1) * sizeof *r->park);
+        r->npark--;
+        if (st)
+            return rc_replace(n, i, "cannot send to it");
+    }
+    return DVM_OK;
+}
+
+/* Parks the dispatch in n->out behind r's others, waiting for ents. */
+static dvm_status park_add(node_rc *r, const msg_buf *b, uint32_t *ents,
+                           size_t nents)
+{
+    node_parked *p = dvm_grow(r->park, &r->cappark, r->npark + 1, sizeof *p);
+    if (!p)
+        return status_set(DVM_ENOMEM, "out of memory");
+    r->park = p;
+    p = &r->park[r->npark];
+    mb_init(&p->b);
+    mb_bytes(&p->b, b->p, b->len);
+    if (p->b.oom)
+        return status_set(DVM_ENOMEM, "out of memory");
+    p->ents = ents;
+    p->nents = nents;
+    r->npark++;
+    return DVM_OK;
+}
+
+/* DISPATCH: each prefetch entry names a version (page, epoch); cached
+ * ones are used at once, the others are fetched from the master and the
+ * dispatch waits for them (behind the RComp's earlier ones). */
 static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
 {
     node_rc *r = &n->rc[i];
@@ -359,27 +434,72 @@ static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
     uint64_t k = 0;
     for (uint32_t j = 0; j < d.n; j++)
         k += d.r[j].npre;
-    if (k != m->npages || r->nrid + d.n > RCB_RING_MAX)
-        st = status_set(DVM_EPROTO, "dispatch: pages or runners do not "
+    uint32_t *ents = dvm_calloc(k + 1, sizeof *ents);
+    uint64_t *want = dvm_calloc(2 * k + 1, sizeof *want);
+    size_t nwant = 0, nwait = 0;
+    if (!ents || !want)
+        st = status_set(DVM_ENOMEM, "out of memory");
+    else if (k != m->nver || m->npages || r->nrid + d.n > RCB_RING_MAX)
+        st = status_set(DVM_EPROTO, "dispatch: versions or runners do not "
                         "match");
     k = 0;
     for (uint32_t j = 0; j < d.n && !st; j++) {
         r->rid[r->nrid++] = d.r[j].rid;
         for (uint32_t q = 0; q < d.r[j].npre && !st; q++, k++) {
-            uint32_t f;
-            if (!(st = frame_new(n, &f)) && !(st = tmp_add(r, d.r[j].rid, f)))
-                memcpy(store_frame(n->store, f), m->pages + k * CMSG_PAGE,
-                       CMSG_PAGE);
-            d.r[j].pre[q].frame = f;
+            msg_prefetch *pre = &d.r[j].pre[q];
+            uint64_t epoch = le_ld64(m->ver + 8 * k);
+            int created;
+            st = tmp_get(n, r, d.r[j].rid, pre->page, epoch, &ents[k],
+                         &created);
+            if (st)
+                break;
+            pre->frame = n->pc.e[ents[k]].frame;
+            if (created) {
+                want[2 * nwant] = pre->page;
+                want[2 * nwant++ + 1] = epoch;
+            }
+            if (!n->pc.e[ents[k]].filled)
+                ents[nwait++] = ents[k];
         }
     }
     if (!st) {
         mb_reset(&n->out);
         msg_encode_dispatch(&n->out, &d);
-        if (rc_send(r->ctl.fd, &n->out))
+        if (nwait || r->npark) {
+            st = park_add(r, &n->out, ents, nwait);
+            ents = NULL;
+        } else if (rc_send(r->ctl.fd, &n->out)) {
             st = rc_replace(n, i, "cannot send to it");
+        }
     }
+    if (!st && nwant) {
+        mb_reset(&n->rel);
+        cmsg_encode_fetch(&n->rel, n->run, want, nwant, 2, NULL, 0);
+        st = node_send_master(n, WIRE_FETCH, &n->rel);
+    }
+    dvm_free(ents);
+    dvm_free(want);
     msg_dispatch_free(&d);
+    return st;
+}
+
+/* FETCHED: the versions asked for; parked dispatches may go. */
+static dvm_status from_master_fetched(node *n, const uint8_t *p, size_t len)
+{
+    cmsg_fetch f;
+    dvm_status st = cmsg_decode_fetch(p, len, 3, &f);
+    if (st || !n->running || f.run != n->run)
+        return st;
+    uint64_t k = 0;
+    for (uint64_t j = 0; j < f.n; j++) {
+        uint64_t page = le_ld64(f.ent + 24 * j);
+        uint64_t epoch = le_ld64(f.ent + 24 * j + 8);
+        int present = (int)le_ld64(f.ent + 24 * j + 16);
+        pcache_fill(&n->pc, page, epoch,
+                    present ? f.pages + CMSG_PAGE * k++ : NULL);
+    }
+    for (int i = 0; i < n->cfg.nrcomps && !st; i++)
+        st = park_drain(n, i);
     return st;
 }
 
@@ -425,16 +545,21 @@ static dvm_status relay_page(node *n, int i, const cmsg_relay *m)
     dvm_status st = msg_decode_u64s(m->msg, m->len, &f, 1);
     if (st)
         return st;
-    if (m->npages != (f != 0))
+    if (m->npages != (f != 0) || m->nver != (f != 0))
         return status_set(DVM_EPROTO, "page response without its page");
     uint64_t local = 0;
     if (f) {
-        uint32_t lf;
-        if ((st = frame_new(n, &lf)) ||
-            (st = tmp_add(r, r->nrid ? r->rid[0] : 0, lf)))
+        uint32_t idx;
+        int created;
+        if ((st = tmp_get(n, r, r->nrid ? r->rid[0] : 0, r->req_page,
+                          le_ld64(m->ver), &idx, &created)))
             return st;
-        memcpy(store_frame(n->store, lf), m->pages, CMSG_PAGE);
-        local = lf;
+        pcache_fill(&n->pc, r->req_page, le_ld64(m->ver), m->pages);
+        local = n->pc.e[idx].frame;
+        for (int k = 0; k < n->cfg.nrcomps && !st; k++)
+            st = park_drain(n, k);
+        if (st)
+            return st;
     }
     mb_reset(&n->out);
     msg_encode_u64s(&n->out, MSG_PAGE_RESP, &local, 1);
@@ -497,6 +622,8 @@ static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
         return DVM_OK;
     case WIRE_KILL:
         return from_master_kill(n, p, len);
+    case WIRE_FETCHED:
+        return from_master_fetched(n, p, len);
     default:
         return status_set(DVM_EPROTO, "unexpected message '%s' from the "
                           "master", wire_type_name(type));
@@ -537,7 +664,7 @@ static dvm_status relay_up(node *n, int i, int page, uint32_t type,
 {
     mb_reset(&n->rel);
     cmsg_encode_relay(&n->rel, n->run, (uint64_t)i, n->rc[i].gen, page, type,
-                      p, len, pages, npages);
+                      p, len, NULL, 0, pages, npages);
     return node_send_master(n, WIRE_RELAY, &n->rel);
 }
 
@@ -594,9 +721,13 @@ out:
 static dvm_status rc_frame(node *n, int i, int page, uint32_t type,
                            const uint8_t *p, size_t len)
 {
-    if (page)
-        return type == MSG_PAGE_REQ ? relay_up(n, i, 1, type, p, len, NULL, 0)
-                                    : rc_replace(n, i, "bad page message");
+    if (page) {
+        uint64_t v[2];
+        if (type != MSG_PAGE_REQ || msg_decode_u64s(p, len, v, 2))
+            return rc_replace(n, i, "bad page message");
+        n->rc[i].req_page = v[0];
+        return relay_up(n, i, 1, type, p, len, NULL, 0);
+    }
     switch (type) {
     case MSG_RESULT:
         return result_up(n, i, p, len);
