@@ -544,6 +544,16 @@ static void on_submit(mserve *s, transport_event *ev)
 
 static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len);
 
+/* A submitted program whose client left before it started. */
+static void drop_pending(mserve *s)
+{
+    s->pending = 0;
+    program_free(s->prog);
+    s->prog = NULL;
+    dvm_free(s->sub_buf);
+    s->sub_buf = NULL;
+}
+
 static void on_event(void *arg, transport_event *ev)
 {
     mserve *s = arg;
@@ -559,6 +569,8 @@ static void on_event(void *arg, transport_event *ev)
             if (s->running)
                 ms_fail(s, status_set(DVM_EIO, "cancelled: the client went "
                                       "away"));
+            else
+                drop_pending(s);
             s->client = UINT64_MAX;
         }
         for (size_t i = 0; i < s->nclients; i++)

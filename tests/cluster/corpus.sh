@@ -21,4 +21,14 @@ for p in hello producers pipeline subleq signal; do
     same "$ex/$p.dasm"
 done
 SORTED=1 same "$ex/channels.dasm"
+# Input channels: the client's file, readable on every node.
+seq 1 30000 > "$work/in.txt"
+same --in data="$work/in.txt" "$ex/inputsum.dasm"
+# Output channels: the client's files.
+"$dvm" run -n 2 --engine "$engine" --out log="$work/log.run" \
+    "$ex/channels.dasm" > /dev/null 2>&1
+timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
+    --out log="$work/log.sub" "$ex/channels.dasm" > /dev/null 2>&1
+[ "$(sort "$work/log.run")" = "$(sort "$work/log.sub")" ] && [ -s "$work/log.sub" ] ||
+    { echo "FAIL: --out files differ"; exit 1; }
 echo "ok: $n conformance programs and the examples identical on $nodes nodes"

@@ -11,6 +11,7 @@ work=$(mktemp -d)
 pids=""
 DVM_TEST_TAG=$work
 export DVM_TEST_TAG
+ls /dev/shm > "$work/shm.before" 2>/dev/null || true
 
 cluster_cleanup() {
     st=$?
@@ -27,6 +28,14 @@ cluster_cleanup() {
         echo "FAIL: leftover processes: $left"
         kill -9 $left 2>/dev/null || true
         st=1
+    fi
+    # No shared-memory file left behind either.
+    if [ -d /dev/shm ]; then
+        new=$(ls /dev/shm | comm -13 "$work/shm.before" - | head -5)
+        if [ -n "$new" ]; then
+            echo "FAIL: leftover shared-memory files: $new"
+            st=1
+        fi
     fi
     if [ "$st" != 0 ]; then
         for f in "$work"/*.log; do
