@@ -11,12 +11,14 @@
  * and dropped.  STOP ends the program: RComps killed, store gone.
  *
  * Relaying translates frame ids, in both directions:
- *   DISPATCH   the prefetch pages arrive as data; each is copied into a
- *              fresh local frame, which the RComp is told instead, and is
- *              kept until the runner's result (it reads them at start)
+ *   DISPATCH   each prefetch entry names a page version (page, epoch);
+ *              the node's page cache (pcache.h) has it, or it is fetched
+ *              from the master (FETCH) and the dispatch waits, behind the
+ *              RComp's earlier ones; the RComp is told the cached frame,
+ *              referenced until the runner's result
  *   FRAMES     each granted master frame gets a local frame standing for
  *              it; the RComp writes new page versions there
- *   PAGE_RESP  the page's data into a local frame, kept until the result
+ *   PAGE_RESP  the version's data, cached like a fetched one
  *   RESULT     every change names a frame granted to that RComp (checked);
  *              the master's frame replaces it and the page's data goes
  *              along; the local frames are free again

@@ -7,7 +7,7 @@
  * the same socketpair protocol, net/msg.h).  It relays between its RComps
  * and the master, translating frame ids: the master's frames name page
  * versions in the master's store, the RComps' frames are this node's.
- * Page data travels with the relayed messages (docs/cluster.md).
+ * It caches the page versions it receives (docs/cluster.md).
  */
 #ifndef DVM_DIST_NODE_H
 #define DVM_DIST_NODE_H
