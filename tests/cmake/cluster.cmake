@@ -2,7 +2,8 @@
 # and cleaned up by tests/cluster/lib.sh; each test bounds every process.
 #   cluster/examples/<engine>/n<k>  sum, counter, treesum, ... on k nodes
 #   cluster/corpus/<engine>/n<k>    every conformance program and example
-#   cluster/kill, late, secret      lost RComps and nodes, joining, refusal
+#   cluster/kill, late, secret, cancel  lost RComps and nodes, joining,
+#                                   refusal, Ctrl-C and a lost master
 set(DVM_CLUSTER_ENGINES interp)
 if(DVM_HAVE_LLVM)
   list(APPEND DVM_CLUSTER_ENGINES jit)
@@ -21,7 +22,7 @@ endforeach()
 # kill -9 of RComps and whole nodes; nodes joining a running program and
 # dvm status; the cluster secret.
 foreach(engine ${DVM_CLUSTER_ENGINES})
-  foreach(t kill late secret)
+  foreach(t kill late secret cancel)
     add_test(NAME cluster/${t}/${engine}
              COMMAND sh ${CL}/${t}.sh $<TARGET_FILE:dvm> ${engine})
     set_tests_properties(cluster/${t}/${engine} PROPERTIES TIMEOUT 300)
