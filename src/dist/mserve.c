@@ -373,7 +373,9 @@ static void node_lost(mserve *s, mnode *nd)
 }
 
 /* The slot for place k of nd at generation gen (a new one for a new
- * generation); -1 for a message of an old generation. */
+ * generation); -1 for a message of an old generation, -2 when the run has
+ * no slot left for a new one (the node is refused: its RComps are
+ * replaced without end). */
 static int slot_for(mserve *s, mnode *nd, int k, uint64_t gen)
 {
     if (gen < nd->gen[k] || (gen == nd->gen[k] && nd->slot[k] < 0))
@@ -381,6 +383,8 @@ static int slot_for(mserve *s, mnode *nd, int k, uint64_t gen)
     if (gen == nd->gen[k])
         return nd->slot[k];
     rcomp_set *rs = ms_rcs(s);
+    if (rs->nrc == rs->cap)
+        return -2;
     int old = nd->slot[k];
     dvm_status st = DVM_OK;
     if (old >= 0 && !rs->rc[old].gone)
@@ -478,6 +482,10 @@ static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     if (!s->running || !nd->started || m.run != s->run_id)
         return;
     int slot = slot_for(s, nd, (int)m.rcomp, m.gen);
+    if (slot == -2) {
+        ms_refuse(s, nd->peer, "its RComps were replaced too often");
+        node_lost(s, nd);
+    }
     if (slot < 0)
         return;
     dvm_status st = DVM_OK;

@@ -507,7 +507,8 @@ void master_fprint_stats(const master *m, FILE *f)
             "  rcomps replaced %" PRIu64 ", system page signals %" PRIu64 "\n"
             "  time: setup %.3f ms, run %.3f ms (dispatch %.3f ms, commit "
             "%.3f ms)\n",
-            m->cfg.nrcomps, m->cfg.engine, s->runners_run, s->runners_committed,
+            m->cfg.remote ? (int)rcomps_live(&m->rcs) : m->cfg.nrcomps,
+            m->cfg.engine, s->runners_run, s->runners_committed,
             s->runners_aborted, s->runners_faulted, s->reexecuted,
             s->rerun_lost, s->exclusive_runs, s->watchers_created,
             s->watchers_woken, s->watchers_dropped, s->commits, s->conflicts,

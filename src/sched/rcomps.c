@@ -251,8 +251,7 @@ static void rcomp_reap(rcomp_set *rs, rcomp_slot *s)
     s->pid = 0;
 }
 
-/* RComps alive now: local ones with a process, remote ones not lost. */
-static uint64_t rcomps_live(const rcomp_set *rs)
+uint64_t rcomps_live(const rcomp_set *rs)
 {
     uint64_t n = 0;
     for (int i = 0; i < rs->nrc; i++)

@@ -109,6 +109,8 @@ dvm_status rcomps_on_remote(rcomp_set *rs, int index, int page, uint32_t type,
 /* 1 if frame f is granted to slot index and not used yet, else 0. */
 int rcomps_frame_granted(const rcomp_set *rs, int index, uint32_t f);
 
+/* RComps alive now: local ones with a process, remote ones not lost. */
+uint64_t rcomps_live(const rcomp_set *rs);
 /* Runners in flight on every RComp. */
 size_t rcomps_inflight(const rcomp_set *rs);
 /* The oldest snapshot any in-flight runner uses (the GC bound), at most
