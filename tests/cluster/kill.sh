@@ -79,4 +79,8 @@ lines=0
 submit_killing node "$ex/treesum.dasm"
 check treesum 209725440
 [ "$kills" = 2 ] || { echo "FAIL: $kills nodes killed, expected 2"; exit 1; }
+# The system page counts what is left: two nodes of two RComps.
+got=$(timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
+      "$(dirname "$0")/sysinfo.dasm")
+[ "$got" = "2 4" ] || { echo "FAIL: __nnode __nrcomp: '$got', expected '2 4'"; exit 1; }
 echo "ok: $rk RComps and 2 whole nodes killed, results unchanged"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # late.sh DVM ENGINE -- a program submitted to a master without nodes runs
 # on the node started after it began (and gives dvm run's result); a node
-# that joins during a run receives runners; dvm status lists both.
+# that joins during a run receives runners; __nnode and __nrcomp count
+# them; dvm status lists both.
 dvm=$1 engine=$2
 . "$(dirname "$0")/lib.sh"
 ex=$(dirname "$0")/../../examples
@@ -23,6 +24,10 @@ node_start late 2
 wait "$s2"
 [ "$(cat "$work/out2")" = "$(printf '209725440\n209725440')" ] ||
     { echo "FAIL: tree sum: $(cat "$work/out2")"; exit 1; }
+# The system page: both nodes, their four RComps.
+got=$(timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
+      "$(dirname "$0")/sysinfo.dasm")
+[ "$got" = "2 4" ] || { echo "FAIL: __nnode __nrcomp: '$got', expected '2 4'"; exit 1; }
 "$dvm" status --master "127.0.0.1:$port" > "$work/status"
 "$dvm" status --master "127.0.0.1:$port" --json > "$work/status.json"
 cat "$work/status"
