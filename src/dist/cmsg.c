@@ -91,6 +91,30 @@ dvm_status cmsg_decode_relay(const uint8_t *p, size_t len, cmsg_relay *out)
     return DVM_OK;
 }
 
+void cmsg_batch_add(msg_buf *batch, const msg_buf *rec)
+{
+    if (rec->oom)
+        batch->oom = 1;
+    mb_u64(batch, rec->len);
+    mb_bytes(batch, rec->p, rec->len);
+}
+
+int cmsg_batch_next(const uint8_t *p, size_t len, size_t *off,
+                    const uint8_t **rec, size_t *rlen)
+{
+    if (*off == len)
+        return 0;
+    if (len - *off < 8)
+        return -1;
+    uint64_t n = le_ld64(p + *off);
+    if (n == 0 || n > len - *off - 8)
+        return -1;
+    *rec = p + *off + 8;
+    *rlen = (size_t)n;
+    *off += 8 + (size_t)n;
+    return 1;
+}
+
 /* ---- FETCH and FETCHED ------------------------------------------------------ */
 
 void cmsg_encode_fetch(msg_buf *b, uint64_t run, const uint64_t *ent,

@@ -11,7 +11,9 @@
  * malformed payload is DVM_EPROTO with a message, never a crash.
  *
  *   node   -> master  JOIN    u64 rcomps
- *   node  <-> master  RELAY   one RComp message: u64 run, u64 rcomp (the node's
+ *   node  <-> master  RELAY   one or more records, each u64 length and the
+ *                             record; a record is one RComp message:
+ *                             u64 run, u64 rcomp (the node's
  *                             index), u64 gen (which process in that
  *                             place), u64 page (1: page channel), the
  *                             message (net/msg.h frame), u64 npages and
@@ -137,6 +139,12 @@ void cmsg_encode_relay(msg_buf *b, uint64_t run, uint64_t rcomp, uint64_t gen,
                        size_t len, const uint64_t *ver, size_t nver,
                        const uint8_t *const *pages, size_t npages);
 dvm_status cmsg_decode_relay(const uint8_t *p, size_t len, cmsg_relay *out);
+/* Appends record rec to the RELAY message being built in batch. */
+void cmsg_batch_add(msg_buf *batch, const msg_buf *rec);
+/* The record of a RELAY message p[0, len) at *off: returns 1 with *rec,
+ * *rlen set and *off moved past it, 0 at the end, -1 when malformed. */
+int cmsg_batch_next(const uint8_t *p, size_t len, size_t *off,
+                    const uint8_t **rec, size_t *rlen);
 
 void cmsg_encode_start(msg_buf *b, const cmsg_start *s);
 dvm_status cmsg_decode_start(const uint8_t *p, size_t len, cmsg_start *out);

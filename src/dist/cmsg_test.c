@@ -59,6 +59,38 @@ static void test_relay_roundtrip(void **state)
     mb_free(&b);
 }
 
+static void test_batch(void **state)
+{
+    (void)state;
+    msg_buf rec, batch;
+    mb_init(&rec);
+    mb_init(&batch);
+    uint8_t payload[8] = { 4 };
+    cmsg_encode_relay(&rec, 1, 0, 1, 0, MSG_FRAME_REQ, payload, 8, NULL, 0,
+                      NULL, 0);
+    cmsg_batch_add(&batch, &rec);
+    cmsg_batch_add(&batch, &rec);
+    size_t off = 0, n;
+    const uint8_t *r;
+    cmsg_relay v;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(cmsg_batch_next(batch.p, batch.len, &off, &r, &n), 1);
+        assert_int_equal(cmsg_decode_relay(r, n, &v), DVM_OK);
+        assert_int_equal(v.type, MSG_FRAME_REQ);
+    }
+    assert_int_equal(cmsg_batch_next(batch.p, batch.len, &off, &r, &n), 0);
+    /* A record longer than what is left, or empty: malformed. */
+    off = 0;
+    assert_int_equal(cmsg_batch_next(batch.p, batch.len - 1, &off, &r, &n), 1);
+    assert_int_equal(cmsg_batch_next(batch.p, batch.len - 1, &off, &r, &n),
+                     -1);
+    uint8_t zero[8] = { 0 };
+    off = 0;
+    assert_int_equal(cmsg_batch_next(zero, 8, &off, &r, &n), -1);
+    mb_free(&rec);
+    mb_free(&batch);
+}
+
 static void test_fetch(void **state)
 {
     (void)state;
@@ -156,6 +188,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_relay_roundtrip),
+        cmocka_unit_test(test_batch),
         cmocka_unit_test(test_fetch),
         cmocka_unit_test(test_submit_roundtrip),
         cmocka_unit_test(test_done_and_small),

@@ -77,7 +77,7 @@ typedef struct mserve {
     mslot slots[RCOMPS_SLOTS_MAX];
     uint64_t req_page, req_epoch;   /* the page request being answered */
     master_remote remote;
-    msg_buf b;
+    msg_buf b, rec;
     dvm_status fatal;
     char fatal_msg[256];
 } mserve;
@@ -238,8 +238,12 @@ static dvm_status remote_send(void *arg, int slot, int page, const msg_buf *b)
         st = versions_of(s, type, p, n, &ver, &nver, &data);
         if (!st) {
             mb_reset(&s->b);
-            cmsg_encode_relay(&s->b, s->run_id, (uint64_t)sl->rcomp, sl->gen,
-                              page, type, p, n, ver, nver, &data, data != NULL);
+            mb_reset(&s->rec);
+            cmsg_encode_relay(&s->rec, s->run_id, (uint64_t)sl->rcomp,
+                              sl->gen, page, type, p, n, ver, nver, &data,
+                              data != NULL);
+            mb_reset(&s->b);
+            cmsg_batch_add(&s->b, &s->rec);
             st = ms_send(s, nd->peer, WIRE_RELAY);
         }
         dvm_free(ver);
@@ -514,6 +518,20 @@ static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         ms_fail(s, st);
 }
 
+/* A RELAY message: its records in order, while the node is not refused. */
+static void on_relays(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+{
+    size_t off = 0, rlen;
+    const uint8_t *rec;
+    int k = 0;
+    while (nd->live && (k = cmsg_batch_next(p, len, &off, &rec, &rlen)) > 0)
+        on_relay(s, nd, rec, rlen);
+    if (nd->live && k < 0) {
+        ms_refuse(s, nd->peer, "malformed relay");
+        node_lost(s, nd);
+    }
+}
+
 /* ---- clients ---------------------------------------------------------------- */
 
 static void send_done(mserve *s, uint64_t peer, int code, const char *err,
@@ -588,7 +606,7 @@ static void on_event(void *arg, transport_event *ev)
     }
     if (nd) {
         if (ev->type == WIRE_RELAY)
-            on_relay(s, nd, ev->data, ev->len);
+            on_relays(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_FETCH)
             on_fetch(s, nd, ev->data, ev->len);
         else {
@@ -845,6 +863,7 @@ dvm_status mserve_main(const mserve_config *cfg)
         dvm_free(s->nodes[i].gen);
     }
     mb_free(&s->b);
+    mb_free(&s->rec);
     dvm_free(s->sub_buf);
     program_free(s->prog);
     dvm_free(s);

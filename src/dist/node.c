@@ -56,6 +56,9 @@
 #define NODE_STORE_FRAMES (1u << 26)
 #define NODE_KEY_NET UINT64_MAX
 #define NODE_SEND_WAIT_MS 10000
+/* RELAY records to the master are gathered while the node has work and
+ * sent as one message before it sleeps, or at this size. */
+#define NODE_BATCH_BYTES (1u << 20)
 /* Unreferenced cached pages kept at most (256 MiB). */
 #define NODE_CACHE_PAGES (1u << 16)
 
@@ -109,6 +112,7 @@ typedef struct node {
     size_t nin;
     node_rc *rc;
     msg_buf out, rel, tmpb;
+    msg_buf batch;                  /* RELAY records not sent yet */
     dvm_status fatal;
     char fatal_msg[256];
 } node;
@@ -130,11 +134,28 @@ static void node_fail(node *n, dvm_status st)
     snprintf(n->fatal_msg, sizeof n->fatal_msg, "%s", status_message());
 }
 
-static dvm_status node_send_master(node *n, uint16_t type, const msg_buf *b)
+static dvm_status send_now(node *n, uint16_t type, const msg_buf *b)
 {
     if (b->oom)
         return status_set(DVM_ENOMEM, "out of memory encoding a message");
     return transport_send(n->t, n->master, type, b->p, b->len);
+}
+
+/* Sends the RELAY records gathered so far as one message. */
+static dvm_status node_flush(node *n)
+{
+    if (!n->batch.len)
+        return DVM_OK;
+    dvm_status st = send_now(n, WIRE_RELAY, &n->batch);
+    mb_reset(&n->batch);
+    return st;
+}
+
+/* Sends a message to the master after the RELAY records before it. */
+static dvm_status node_send_master(node *n, uint16_t type, const msg_buf *b)
+{
+    dvm_status st = node_flush(n);
+    return st ? st : send_now(n, type, b);
 }
 
 /* ---- frames ---------------------------------------------------------------- */
@@ -612,8 +633,16 @@ static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
 {
     uint64_t run;
     switch (type) {
-    case WIRE_RELAY:
-        return from_master_relay(n, p, len);
+    case WIRE_RELAY: {
+        size_t off = 0, rlen;
+        const uint8_t *rec;
+        int k = 0;
+        dvm_status st = DVM_OK;
+        while (!st && (k = cmsg_batch_next(p, len, &off, &rec, &rlen)) > 0)
+            st = from_master_relay(n, rec, rlen);
+        return st ? st : k < 0 ? status_set(DVM_EPROTO, "malformed relay")
+                               : DVM_OK;
+    }
     case WIRE_START:
         return node_start(n, p, len);
     case WIRE_STOP:
@@ -667,7 +696,8 @@ static dvm_status relay_up(node *n, int i, int page, uint32_t type,
     mb_reset(&n->rel);
     cmsg_encode_relay(&n->rel, n->run, (uint64_t)i, n->rc[i].gen, page, type,
                       p, len, NULL, 0, pages, npages);
-    return node_send_master(n, WIRE_RELAY, &n->rel);
+    cmsg_batch_add(&n->batch, &n->rel);
+    return n->batch.len >= NODE_BATCH_BYTES ? node_flush(n) : DVM_OK;
 }
 
 /* RESULT: frames translated to the master's, with the pages' data. */
@@ -771,6 +801,9 @@ static dvm_status node_loop(node *n)
     struct epoll_event ev[64];
     while (!node_quit && !n->fatal && !n->down) {
         size_t k = transport_progress(n->t);
+        dvm_status fst = node_flush(n);
+        if (fst)
+            node_fail(n, fst);
         if (n->fatal || n->down)
             break;
         int again = k > 0 || transport_arm(n->t) == DVM_EAGAIN;
@@ -809,6 +842,7 @@ dvm_status node_main(const node_config *cfg)
     mb_init(&n->out);
     mb_init(&n->rel);
     mb_init(&n->tmpb);
+    mb_init(&n->batch);
     install_signals();
     transport_config tc = { .secret = cfg->secret, .on_event = node_on_event,
                             .arg = n };
@@ -830,6 +864,7 @@ dvm_status node_main(const node_config *cfg)
     mb_free(&n->out);
     mb_free(&n->rel);
     mb_free(&n->tmpb);
+    mb_free(&n->batch);
     dvm_free(n);
     return st;
 }
