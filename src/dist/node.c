@@ -712,18 +712,19 @@ static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
     dvm_status st = pages && local ? DVM_OK
                                    : status_set(DVM_ENOMEM, "out of memory");
     uint16_t owner = (uint16_t)(i + 1);
-    for (uint32_t c = 0; c < res.nchanges && !st; c++) {
+    int foreign = 0;
+    for (uint32_t c = 0; c < res.nchanges && !st && !foreign; c++) {
         uint32_t f = res.changes[c].frame;
         if (f == 0 || f >= NODE_STORE_FRAMES || n->owner[f] != owner) {
-            st = rc_replace(n, i, "result names a frame it does not own");
-            goto out;
+            foreign = 1;
+            break;
         }
         n->owner[f] = 0;
         local[c] = f;
         pages[c] = store_frame(n->store, f);
         res.changes[c].frame = n->l2m[f];
     }
-    if (!st) {
+    if (!st && !foreign) {
         mb_reset(&n->tmpb);
         msg_encode_result(&n->tmpb, &res);
         st = n->tmpb.oom ? status_set(DVM_ENOMEM, "out of memory")
@@ -732,6 +733,10 @@ static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
     }
     for (uint32_t c = 0; c < res.nchanges && local && local[c]; c++)
         store_release(n->store, local[c]);
+    if (foreign) {
+        st = rc_replace(n, i, "result names a frame it does not own");
+        goto out;
+    }
     /* Used frames leave the grant list; the runner's page copies go. */
     size_t w = 0;
     for (size_t k = 0; k < r->ngranted; k++)

@@ -11,31 +11,43 @@ work=$(mktemp -d)
 pids=""
 DVM_TEST_TAG=$work
 export DVM_TEST_TAG
-ls /dev/shm > "$work/shm.before" 2>/dev/null || true
+# UCX's shared-memory files of this test's processes go here (instead of
+# /dev/shm, where other tests' would mix with them), to be checked.
+mkdir "$work/shm"
+UCX_POSIX_DIR=$work/shm
+export UCX_POSIX_DIR
 
 cluster_cleanup() {
     st=$?
     for p in $pids; do kill "$p" 2>/dev/null || true; done
     for p in $pids; do
         for i in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        # Past the grace period: the process under the timeout, then it.
+        for c in $(pgrep -P "$p" 2>/dev/null); do kill -9 "$c" 2>/dev/null; done
         kill -9 "$p" 2>/dev/null || true
     done
     wait 2>/dev/null || true
-    # No process of this test (they carry DVM_TEST_TAG) outlives it.
-    left=$(env -u DVM_TEST_TAG grep -l "DVM_TEST_TAG=$work" \
-           /proc/[0-9]*/environ 2>/dev/null || true)
+    # No process of this test (they carry DVM_TEST_TAG) outlives it; the
+    # RComps of a killed node end when they see it gone (a moment).
+    for i in $(seq 1 50); do
+        left=$(env -u DVM_TEST_TAG grep -l "DVM_TEST_TAG=$work" \
+               /proc/[0-9]*/environ 2>/dev/null || true)
+        [ -z "$left" ] && break
+        sleep 0.1
+    done
     if [ -n "$left" ]; then
         echo "FAIL: leftover processes: $left"
-        kill -9 $left 2>/dev/null || true
+        for f in $left; do
+            q=${f#/proc/}
+            kill -9 "${q%/environ}" 2>/dev/null || true
+        done
         st=1
     fi
     # No shared-memory file left behind either.
-    if [ -d /dev/shm ]; then
-        new=$(ls /dev/shm | comm -13 "$work/shm.before" - | head -5)
-        if [ -n "$new" ]; then
-            echo "FAIL: leftover shared-memory files: $new"
-            st=1
-        fi
+    new=$(ls "$work/shm" | head -5)
+    if [ -n "$new" ]; then
+        echo "FAIL: leftover shared-memory files: $new"
+        st=1
     fi
     if [ "$st" != 0 ]; then
         for f in "$work"/*.log; do
