@@ -7,7 +7,7 @@ PKGS="build-essential cmake pkg-config git
       clang libclang-rt-14-dev
       openmpi-bin libopenmpi-dev
       python3 python3-numpy python3-dask python3-distributed
-      gnuplot-nox"
+      gnuplot-nox iproute2 procps"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \

@@ -70,7 +70,7 @@ run_all() {
 }
 t0=$(date +%s.%N)
 run_all
-echo "three namespaces: $(echo "$(date +%s.%N) - $t0" | bc) s"
+echo "three namespaces: $(echo "$(date +%s.%N) $t0" | awk '{ print $1 - $2 }') s"
 for k in 1 2; do
     if ! ip netns exec "$m" tc qdisc add dev "${tag}a$k" root netem \
             delay 200us 2>/dev/null ||
@@ -83,5 +83,5 @@ for k in 1 2; do
 done
 t0=$(date +%s.%N)
 run_all
-echo "with 200us delay: $(echo "$(date +%s.%N) - $t0" | bc) s"
+echo "with 200us delay: $(echo "$(date +%s.%N) $t0" | awk '{ print $1 - $2 }') s"
 echo "ok: three network namespaces, with and without 200us delay"
