@@ -122,6 +122,18 @@ static void on_done(client *c, const uint8_t *p, size_t len)
         print_dumps(c, d.dump);
     if (d.stats.len)
         fwrite(d.stats.p, 1, (size_t)d.stats.len, stderr);
+    if (c->o->trace) {
+        FILE *f = fopen(c->o->trace, "w");
+        int bad = !f;
+        if (f) {
+            bad = fwrite(d.trace.p, 1, (size_t)d.trace.len, f) != d.trace.len;
+            bad |= fclose(f) != 0;
+        }
+        if (bad) {
+            fprintf(stderr, "dvm: cannot write the trace '%s'\n", c->o->trace);
+            c->code = 2;
+        }
+    }
 }
 
 static void on_status_reply(client *c, const uint8_t *p, size_t len)
@@ -293,7 +305,8 @@ static int build_submit(client *c, const dvm_program *p, const run_opts *o,
     cmsg_submit s;
     memset(&s, 0, sizeof s);
     s.engine = (cmsg_str){ (const uint8_t *)o->engine, strlen(o->engine) };
-    s.flags = o->stats ? CMSG_SUBMIT_STATS : 0;
+    s.flags = (o->stats ? CMSG_SUBMIT_STATS : 0) |
+              (o->trace ? CMSG_SUBMIT_TRACE : 0);
     uint8_t *img;
     size_t imglen;
     if (image_serialize(p, &img, &imglen)) {
@@ -329,11 +342,6 @@ int cmd_submit(int argc, char **argv)
     int rc = run_opts_init(&o, "submit", argc, argv);
     if (rc)
         return rc;
-    if (o.trace) {
-        fprintf(stderr, "dvm submit: --trace is not available on a cluster "
-                "yet (docs/cluster.md)\n");
-        return 2;
-    }
     if (o.nin > CMSG_MAX_INPUTS) {
         fprintf(stderr, "dvm submit: at most %d input bindings\n",
                 CMSG_MAX_INPUTS);

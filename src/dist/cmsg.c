@@ -255,7 +255,7 @@ dvm_status cmsg_decode_submit(const uint8_t *p, size_t len, cmsg_submit *out)
     }
     out->ndump = (uint32_t)nd;
     dvm_status st = finish(&r, "submit");
-    if (!st && (!engine_ok(out->engine) || out->flags > CMSG_SUBMIT_STATS))
+    if (!st && (!engine_ok(out->engine) || out->flags > (CMSG_SUBMIT_STATS | CMSG_SUBMIT_TRACE)))
         st = status_set(DVM_EPROTO, "submit: bad engine or flags");
     return st;
 }
@@ -268,6 +268,7 @@ void cmsg_encode_done(msg_buf *b, const cmsg_done *d)
     cmsg_put_str(b, d->error.p, (size_t)d->error.len);
     cmsg_put_str(b, d->stats.p, (size_t)d->stats.len);
     cmsg_put_str(b, d->dump.p, (size_t)d->dump.len);
+    cmsg_put_str(b, d->trace.p, (size_t)d->trace.len);
 }
 
 dvm_status cmsg_decode_done(const uint8_t *p, size_t len, cmsg_done *out)
@@ -278,6 +279,7 @@ dvm_status cmsg_decode_done(const uint8_t *p, size_t len, cmsg_done *out)
     out->error = get_str(&r);
     out->stats = get_str(&r);
     out->dump = get_str(&r);
+    out->trace = get_str(&r);
     dvm_status st = finish(&r, "done");
     if (!st && out->code > 255)
         st = status_set(DVM_EPROTO, "done: bad exit code");

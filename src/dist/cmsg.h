@@ -39,7 +39,7 @@
  *   master -> client  OUTPUT  u64 channel (CMSG_CHAN_DIAG: diagnostics),
  *                             string bytes
  *   master -> client  DONE    u64 exit code, string error, string stats,
- *                             string dump bytes
+ *                             string dump bytes, string trace (JSON)
  *   client -> master  STATUS_REQ  u64 json
  *   master -> client  STATUS  string text
  */
@@ -59,6 +59,7 @@
 #define CMSG_MAX_DUMPS 64
 #define CMSG_MAX_NAME 256
 #define CMSG_SUBMIT_STATS 1u
+#define CMSG_SUBMIT_TRACE 2u
 /* OUTPUT's channel for the run's diagnostics (runner faults): the
  * client's standard error. */
 #define CMSG_CHAN_DIAG 0xFFFFu
@@ -127,7 +128,7 @@ typedef struct cmsg_submit {
 
 typedef struct cmsg_done {
     uint64_t code;
-    cmsg_str error, stats, dump;
+    cmsg_str error, stats, dump, trace;
 } cmsg_done;
 
 void cmsg_put_str(msg_buf *b, const void *p, size_t n);

@@ -164,13 +164,15 @@ static void test_submit_roundtrip(void **state)
 static void test_done_and_small(void **state)
 {
     (void)state;
-    cmsg_done d = { 1, str("error"), str("stats"), str("12345678") }, e;
+    cmsg_done d = { 1, str("error"), str("stats"), str("12345678"),
+                    str("{}") }, e;
     msg_buf b;
     mb_init(&b);
     cmsg_encode_done(&b, &d);
     assert_int_equal(cmsg_decode_done(b.p, b.len, &e), DVM_OK);
     assert_int_equal(e.code, 1);
     assert_int_equal(e.dump.len, 8);
+    assert_int_equal(e.trace.len, 2);
     assert_int_equal(cmsg_decode_done(b.p, b.len - 1, &e), DVM_EPROTO);
     uint64_t v[2] = { 5, 6 }, w[2];
     mb_reset(&b);

@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "cluster/transport.h"
 #include "cluster/wire.h"
@@ -534,15 +536,24 @@ static void on_relays(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 
 /* ---- clients ---------------------------------------------------------------- */
 
+static void send_done_trace(mserve *s, uint64_t peer, int code,
+                            const char *err, const char *stats, size_t nstats,
+                            const uint8_t *dump, size_t ndump,
+                            const uint8_t *trace, size_t ntrace)
+{
+    cmsg_done d = { (uint64_t)code, { (const uint8_t *)err, strlen(err) },
+                    { (const uint8_t *)stats, nstats }, { dump, ndump },
+                    { trace, ntrace } };
+    mb_reset(&s->b);
+    cmsg_encode_done(&s->b, &d);
+    (void)ms_send(s, peer, WIRE_DONE);
+}
+
 static void send_done(mserve *s, uint64_t peer, int code, const char *err,
                       const char *stats, size_t nstats, const uint8_t *dump,
                       size_t ndump)
 {
-    cmsg_done d = { (uint64_t)code, { (const uint8_t *)err, strlen(err) },
-                    { (const uint8_t *)stats, nstats }, { dump, ndump } };
-    mb_reset(&s->b);
-    cmsg_encode_done(&s->b, &d);
-    (void)ms_send(s, peer, WIRE_DONE);
+    send_done_trace(s, peer, code, err, stats, nstats, dump, ndump, NULL, 0);
 }
 
 static void on_submit(mserve *s, transport_event *ev)
@@ -709,30 +720,49 @@ static uint8_t *read_dumps(mserve *s, size_t *n)
     return buf;
 }
 
-static void finish_run(mserve *s, dvm_status st)
+/* The trace file's bytes (a memfd), or NULL. */
+static uint8_t *read_trace(int fd, size_t *n)
 {
-    if (s->client != UINT64_MAX) {
-        const char *err = st ? status_message() : "";
-        char errbuf[512];
-        snprintf(errbuf, sizeof errbuf, "%s", err);
-        int code = st ? 2 : master_get_stats(s->m)->runners_faulted ? 1 : 0;
-        char *stats = NULL;
-        size_t nstats = 0;
-        FILE *f = NULL;
-        if ((s->sub.flags & CMSG_SUBMIT_STATS) &&
-            (f = open_memstream(&stats, &nstats))) {
-            master_fprint_stats(s->m, f);
-            fclose(f);
-        }
-        size_t ndump = 0;
-        uint8_t *dump = st ? NULL : read_dumps(s, &ndump);
-        send_done(s, s->client, code, errbuf, stats ? stats : "", nstats,
-                  dump, ndump);
-        free(stats);
-        dvm_free(dump);
-    } else {
-        ms_log("program cancelled: %s", st ? status_message() : "done");
+    *n = 0;
+    off_t end = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+    if (end <= 0 || (size_t)end > TRANSPORT_DEFAULT_MAX_MSG / 2)
+        return NULL;
+    uint8_t *buf = dvm_malloc((size_t)end);
+    if (buf && pread(fd, buf, (size_t)end, 0) == end) {
+        *n = (size_t)end;
+        return buf;
     }
+    dvm_free(buf);
+    return NULL;
+}
+
+/* The end of a run: the verdict to the client (exit code, error, stats,
+ * dumps, trace), the master gone, STOP to the nodes. */
+static void finish_run(mserve *s, dvm_status st, int trace_fd)
+{
+    char errbuf[512];
+    snprintf(errbuf, sizeof errbuf, "%s", st ? status_message() : "");
+    int code = st ? 2 : master_get_stats(s->m)->runners_faulted ? 1 : 0;
+    char *stats = NULL;
+    size_t nstats = 0, ndump = 0, ntrace = 0;
+    FILE *f = NULL;
+    if ((s->sub.flags & CMSG_SUBMIT_STATS) &&
+        (f = open_memstream(&stats, &nstats))) {
+        master_fprint_stats(s->m, f);
+        fclose(f);
+    }
+    uint8_t *dump = st ? NULL : read_dumps(s, &ndump);
+    master_destroy(s->m);       /* closes the trace */
+    s->m = NULL;
+    uint8_t *trace = read_trace(trace_fd, &ntrace);
+    if (s->client != UINT64_MAX)
+        send_done_trace(s, s->client, code, errbuf, stats ? stats : "",
+                        nstats, dump, ndump, trace, ntrace);
+    else
+        ms_log("program cancelled: %s", st ? errbuf : "done");
+    free(stats);
+    dvm_free(dump);
+    dvm_free(trace);
     uint64_t run = s->run_id;
     for (size_t i = 0; i < s->nnodes; i++) {
         mnode *nd = &s->nodes[i];
@@ -770,12 +800,17 @@ static void wait_ready(mserve *s)
 
 static void run_program(mserve *s)
 {
-    char engine[8];
+    char engine[8], trace_path[64];
     (void)cmsg_str_copy(s->sub.engine, engine, sizeof engine);
+    int trace_fd = -1;
+    if (s->sub.flags & CMSG_SUBMIT_TRACE)
+        trace_fd = memfd_create("dvm-trace", MFD_CLOEXEC);
+    snprintf(trace_path, sizeof trace_path, "/proc/self/fd/%d", trace_fd);
     master_config cfg = { .prog = s->prog, .self_exe = s->cfg.self_exe,
                           .nrcomps = 0, .engine = engine,
                           .remote = &s->remote, .out_fn = out_to_client,
-                          .out_arg = s, .diag = diag_open(s) };
+                          .out_arg = s, .diag = diag_open(s),
+                          .trace_path = trace_fd >= 0 ? trace_path : NULL };
     s->pending = 0;
     s->fatal = DVM_OK;
     s->run_id++;
@@ -791,10 +826,11 @@ static void run_program(mserve *s)
         wait_ready(s);
         st = s->fatal ? status_set(s->fatal, "%s", s->fatal_msg)
                       : master_run(s->m);
-        finish_run(s, st);
+        finish_run(s, st, trace_fd);
         s->running = 0;
-        master_destroy(s->m);
     }
+    if (trace_fd >= 0)
+        close(trace_fd);
     s->m = NULL;
     if (cfg.diag)
         fclose(cfg.diag);

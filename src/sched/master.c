@@ -520,7 +520,7 @@ void master_fprint_stats(const master *m, FILE *f)
 static void warn_unbound(const master *m)
 {
     for (size_t i = 1; i < m->nsinks; i++)
-        if (m->sinks[i].fd < 0 && m->sinks[i].bytes)
+        if (m->sinks[i].fd < 0 && !m->sinks[i].fn && m->sinks[i].bytes)
             fprintf(stderr, "dvm: warning: %" PRIu64 " bytes written to "
                     "unbound channel '%s' were discarded (bind it with "
                     "--out %s=FILE)\n", m->sinks[i].bytes, m->sinks[i].name,

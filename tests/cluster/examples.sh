@@ -11,4 +11,15 @@ same --dump slots+16:1:q "$ex/treesum.dasm"
 same "$ex/hello.dasm"
 same "$ex/producers.dasm"
 same "$ex/pipeline.dasm"
+# --stats and --trace come back to the client: one slice per runner run.
+timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
+    --stats --trace "$work/t.json" "$ex/treesum.dasm" > /dev/null 2> "$work/stats"
+python3 - "$work/t.json" "$work/stats" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+stats = open(sys.argv[2]).read()
+runs = [e for e in doc["traceEvents"] if e["ph"] == "X"]
+n_run = int(stats.split("runners: run ")[1].split(",")[0])
+assert len(runs) == n_run and n_run > 0, (len(runs), n_run)
+PY
 echo "ok: examples identical on $nodes nodes"
