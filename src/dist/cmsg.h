@@ -40,6 +40,8 @@
  *                             string bytes
  *   master -> client  DONE    u64 exit code, string error, string stats,
  *                             string dump bytes, string trace (JSON)
+ *   node   -> master  NODE_STATS  u64 pages cached, u64 cache hits,
+ *                             u64 misses, u64 evicted (now and then)
  *   client -> master  STATUS_REQ  u64 json
  *   master -> client  STATUS  string text
  */

@@ -52,6 +52,8 @@ typedef struct mnode {
     uint64_t results;           /* results its RComps sent, all runs */
     uint64_t pages_in;          /* pages it sent with results */
     uint64_t pages_out;         /* pages it fetched */
+    uint64_t cache[4];          /* its NODE_STATS: cached, hits, misses,
+                                   evicted */
 } mnode;
 
 typedef struct mslot {
@@ -520,6 +522,15 @@ static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         ms_fail(s, st);
 }
 
+/* NODE_STATS: the node's page cache figures, for dvm status. */
+static void on_node_stats(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+{
+    if (cmsg_decode_u64s(p, len, nd->cache, 4)) {
+        ms_refuse(s, nd->peer, "malformed node stats");
+        node_lost(s, nd);
+    }
+}
+
 /* A RELAY message: its records in order, while the node is not refused. */
 static void on_relays(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
@@ -620,6 +631,8 @@ static void on_event(void *arg, transport_event *ev)
             on_relays(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_FETCH)
             on_fetch(s, nd, ev->data, ev->len);
+        else if (ev->type == WIRE_NODE_STATS)
+            on_node_stats(s, nd, ev->data, ev->len);
         else {
             ms_refuse(s, ev->peer, "unexpected message from a node");
             node_lost(s, nd);
@@ -668,7 +681,13 @@ static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
         running = rcomps_inflight(rs);
         ready = pool->ready.n + pool->exclusive.n;
     }
-    fprintf(f, json ? "{\"program\":\"%s\",\"commits\":%" PRIu64
+    space_stats ss = { 0, 0, 0 };
+    if (s->running)
+        space_get_stats(ms_space(s), &ss);
+    fprintf(f, json ? "{\"page_versions_at_master\":%" PRIu64 ","
+                    : "page versions at the master: %" PRIu64 "\n",
+            ss.versions);
+    fprintf(f, json ? "\"program\":\"%s\",\"commits\":%" PRIu64
             ",\"commits_per_s\":%.0f,\"conflicts\":%" PRIu64
             ",\"runners_running\":%zu,\"runners_ready\":%zu,\"hosts\":["
                     : "program: %s\ncommits: %" PRIu64 " (%.0f/s)\n"
@@ -685,12 +704,15 @@ static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
             live += nd->slot[k] >= 0 && !rs->rc[nd->slot[k]].gone;
         fprintf(f, json ? "%s{\"host\":\"%s\",\"rcomps\":%d,\"rcomps_live\":"
                 "%d,\"results\":%" PRIu64 ",\"pages_sent\":%" PRIu64 ",\"pages_fetched\":%" PRIu64
-                ",\"pages_cached\":0,\"pages_homed\":0}"
+                ",\"pages_cached\":%" PRIu64 ",\"cache_hits\":%" PRIu64
+                ",\"cache_misses\":%" PRIu64 ",\"pages_homed\":0}"
                         : "%s  %s: %d rcomps (%d in the program), %" PRIu64
-                " results, %" PRIu64 " pages sent, %" PRIu64 " fetched\n",
+                " results, %" PRIu64 " pages sent, %" PRIu64 " fetched, %"
+                PRIu64 " cached (%" PRIu64 " hits, %" PRIu64 " misses)\n",
                 json && !first ? "," : "",
                 transport_peer_name(s->t, nd->peer), nd->nrcomps, live,
-                nd->results, nd->pages_in, nd->pages_out);
+                nd->results, nd->pages_in, nd->pages_out, nd->cache[0],
+                nd->cache[1], nd->cache[2]);
         first = 0;
     }
     fprintf(f, json ? "]}\n" : "");

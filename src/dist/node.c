@@ -51,6 +51,7 @@
 #include "sched/rcb.h"
 #include "sched/rcomps.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 #include "util/le.h"
 
 #define NODE_STORE_FRAMES (1u << 26)
@@ -59,6 +60,9 @@
 /* RELAY records to the master are gathered while the node has work and
  * sent as one message before it sleeps, or at this size. */
 #define NODE_BATCH_BYTES (1u << 20)
+/* The page cache's figures go to the master at most this often. */
+#define NODE_STATS_MS 250
+#define NODE_STATS_NS (NODE_STATS_MS * 1000000ull)
 /* Unreferenced cached pages kept at most (256 MiB). */
 #define NODE_CACHE_PAGES (1u << 16)
 
@@ -115,6 +119,8 @@ typedef struct node {
     msg_buf batch;                  /* RELAY records not sent yet */
     dvm_status fatal;
     char fatal_msg[256];
+    uint64_t stats_sent[4];         /* cache figures last reported */
+    uint64_t stats_ns;              /* when */
 } node;
 
 static volatile sig_atomic_t node_quit;
@@ -799,6 +805,25 @@ static dvm_status rc_readable(node *n, uint64_t key)
     }
 }
 
+/* Reports the page cache's figures to the master when they changed, at
+ * most every NODE_STATS_NS. */
+static dvm_status node_report(node *n)
+{
+    uint64_t v[4] = { 0, 0, 0, 0 };
+    if (n->running)
+        v[0] = n->pc.live, v[1] = n->pc.hits, v[2] = n->pc.misses,
+        v[3] = n->pc.evicted;
+    uint64_t now = clock_now_ns();
+    if (!memcmp(v, n->stats_sent, sizeof v) ||
+        now - n->stats_ns < NODE_STATS_NS)
+        return DVM_OK;
+    memcpy(n->stats_sent, v, sizeof v);
+    n->stats_ns = now;
+    mb_reset(&n->rel);
+    cmsg_encode_u64s(&n->rel, v, 4);
+    return node_send_master(n, WIRE_NODE_STATS, &n->rel);
+}
+
 /* ---- the loop ----------------------------------------------------------------------- */
 
 static dvm_status node_loop(node *n)
@@ -806,13 +831,15 @@ static dvm_status node_loop(node *n)
     struct epoll_event ev[64];
     while (!node_quit && !n->fatal && !n->down) {
         size_t k = transport_progress(n->t);
-        dvm_status fst = node_flush(n);
+        dvm_status fst = n->up ? node_report(n) : DVM_OK;
+        if (!fst)
+            fst = node_flush(n);
         if (fst)
             node_fail(n, fst);
         if (n->fatal || n->down)
             break;
         int again = k > 0 || transport_arm(n->t) == DVM_EAGAIN;
-        int m = epoll_wait(n->epfd, ev, 64, again ? 0 : -1);
+        int m = epoll_wait(n->epfd, ev, 64, again ? 0 : NODE_STATS_MS);
         if (m < 0 && errno != EINTR)
             return status_set_errno(DVM_ESYS, "epoll_wait");
         for (int j = 0; j < m && !n->fatal; j++) {
