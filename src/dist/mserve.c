@@ -41,6 +41,9 @@
 #include "util/le.h"
 
 #define MSERVE_MAX_NODES 256
+/* Bits of a node's region set (2 MiB regions, hashed). */
+#define MSERVE_REGION_BITS (1u << 14)
+#define MSERVE_REGION_WORDS (MSERVE_REGION_BITS / 64)
 
 typedef struct mnode {
     uint64_t peer;
@@ -54,6 +57,8 @@ typedef struct mnode {
     uint64_t pages_out;         /* pages it fetched */
     uint64_t cache[4];          /* its NODE_STATS: cached, hits, misses,
                                    evicted */
+    uint64_t regions[MSERVE_REGION_WORDS];  /* 2 MiB regions it was sent
+                                   pages of this run (hashed: a hint) */
 } mnode;
 
 typedef struct mslot {
@@ -173,6 +178,19 @@ static dvm_status signal_nodes(mserve *s)
                         sizeof n);
 }
 
+static uint32_t region_bit(uint64_t page)
+{
+    uint64_t h = (page >> 9) * 0x9E3779B97F4A7C15ULL;
+    return (uint32_t)(h >> 50) & (MSERVE_REGION_BITS - 1);
+}
+
+/* nd was sent page's data: it has the page's region in its cache. */
+static void region_mark(mnode *nd, uint64_t page)
+{
+    uint32_t b = region_bit(page);
+    nd->regions[b / 64] |= 1ULL << (b % 64);
+}
+
 static mem_space *ms_space(mserve *s)
 {
     return master_commit_point(s->m)->space;
@@ -229,7 +247,7 @@ static dvm_status remote_send(void *arg, int slot, int page, const msg_buf *b)
 {
     mserve *s = arg;
     const mslot *sl = &s->slots[slot];
-    const mnode *nd = &s->nodes[sl->node];
+    mnode *nd = &s->nodes[sl->node];
     dvm_status st = DVM_OK;
     for (size_t off = 0; off + MSG_HEADER_SIZE <= b->len && !st;) {
         uint32_t type = le_ld32(b->p + off);
@@ -240,6 +258,8 @@ static dvm_status remote_send(void *arg, int slot, int page, const msg_buf *b)
         size_t nver;
         const uint8_t *data;
         st = versions_of(s, type, p, n, &ver, &nver, &data);
+        if (data)
+            region_mark(nd, s->req_page);
         if (!st) {
             mb_reset(&s->b);
             mb_reset(&s->rec);
@@ -267,6 +287,18 @@ static void remote_lost(void *arg, int slot)
     mb_reset(&s->b);
     cmsg_encode_u64s(&s->b, v, 2);
     (void)ms_send(s, nd->peer, WIRE_KILL);
+}
+
+/* Locality: a runner would rather run where its first heap range's first
+ * region is cached. */
+static int remote_affinity(void *arg, int slot, const runner_desc *d)
+{
+    mserve *s = arg;
+    const mnode *nd = &s->nodes[s->slots[slot].node];
+    if (!d->nheap)
+        return 0;
+    uint32_t b = region_bit(d->heap[0].lo / DISA_PAGE);
+    return (int)(nd->regions[b / 64] >> (b % 64) & 1);
 }
 
 static dvm_status remote_poll(void *arg, int *again)
@@ -319,6 +351,7 @@ static dvm_status node_start(mserve *s, mnode *nd)
         nd->slot[k] = -1;
         nd->gen[k] = 0;
     }
+    memset(nd->regions, 0, sizeof nd->regions);
     mb_reset(&s->b);
     cmsg_encode_start(&s->b, &st);
     nd->started = 1;
@@ -463,8 +496,10 @@ static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         ent[3 * i] = page;
         ent[3 * i + 1] = epoch;
         ent[3 * i + 2] = (uint64_t)present;
-        if (present)
+        if (present) {
             pages[np++] = store_frame(ms_store(s), fr);
+            region_mark(nd, page);
+        }
     }
     if (ent && pages) {
         mb_reset(&s->b);
@@ -892,8 +927,9 @@ dvm_status mserve_main(const mserve_config *cfg)
         return status_set(DVM_ENOMEM, "out of memory");
     s->cfg = *cfg;
     s->client = UINT64_MAX;
-    s->remote = (master_remote){ remote_send, remote_lost, remote_poll, -1,
-                                 s };
+    s->remote = (master_remote){ .send = remote_send, .lost = remote_lost,
+                                 .affinity = remote_affinity,
+                                 .poll = remote_poll, .fd = -1, .arg = s };
     mb_init(&s->b);
     install_signals();
     transport_config tc = { .secret = cfg->secret, .on_event = on_event,

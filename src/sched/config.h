@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "image/program.h"
+#include "isa/runner.h"
 #include "io/sink.h"
 #include "net/msg.h"
 
@@ -28,6 +29,10 @@ typedef struct master_remote {
     dvm_status (*send)(void *arg, int slot, int page, const msg_buf *b);
     /* The master declared slot `slot` lost (its runners run elsewhere). */
     void (*lost)(void *arg, int slot);
+    /* Optional: 1 if runner d would rather run on slot `slot` (its host
+     * caches the runner's pages), else 0.  Dispatch prefers such runners
+     * among the first few ready ones. */
+    int (*affinity)(void *arg, int slot, const runner_desc *d);
     /* Called at every turn of the master's loop before it sleeps: makes
      * progress on the network and delivers what arrived (rcomps_on_remote).
      * Sets *again when the loop must not sleep.  An error stops the run. */

@@ -42,6 +42,8 @@
 #define MASTER_STORE_FRAMES (1u << 26)
 /* Most pages prefetched for one runner (the rest fault in lazily). */
 #define MASTER_PREFETCH_MAX 4096
+/* Ready runners a cluster's dispatch looks at for one its slot prefers. */
+#define MASTER_AFFINITY_LOOK 16
 /* The epoll key of the network's fd (RComp keys are slot << 1 | page). */
 #define MASTER_REMOTE_KEY UINT64_MAX
 /* Stack of the first runner, chosen by the DVM (DISA.md 7). */
@@ -236,6 +238,22 @@ static dvm_status describe_runner(const master *m, const rcb *r, msg_runner *d)
     return a.oom ? status_set(DVM_ENOMEM, "out of memory") : DVM_OK;
 }
 
+/* The next runner for slot s: the queue's head, or on a cluster the first
+ * of the next MASTER_AFFINITY_LOOK that would rather run there. */
+static rcb *take_runner(master *m, const rcomp_slot *s, rcb_queue *q)
+{
+    const master_remote *rm = m->cfg.remote;
+    if (!rm || !rm->affinity || q != &m->pool.ready)
+        return rcb_pop(q);
+    rcb *prev = NULL;
+    int k = 0;
+    for (rcb *r = q->head; r && k < MASTER_AFFINITY_LOOK;
+         prev = r, r = r->next, k++)
+        if (rm->affinity(rm->arg, s->index, &r->d))
+            return rcb_take_next(q, prev);
+    return rcb_pop(q);
+}
+
 /* Takes up to n runners for slot s and sends them as one batch. */
 static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
                                  size_t n)
@@ -246,7 +264,7 @@ static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
     uint64_t snap = space_epoch(m->space);
     assert(s->ready && s->inflight.n + n <= RCB_RING_MAX);
     while (k < n && q->head && !st) {
-        rcb *r = rcb_pop(q);
+        rcb *r = take_runner(m, s, q);
         r->snap = snap;
         rcb_ring_push(&s->inflight, r);
         st = describe_runner(m, r, &d[k++]);

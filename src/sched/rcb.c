@@ -45,6 +45,20 @@ void rcb_push_front(rcb_queue *q, rcb *r)
     q->n++;
 }
 
+rcb *rcb_take_next(rcb_queue *q, rcb *prev)
+{
+    if (!prev)
+        return rcb_pop(q);
+    rcb *r = prev->next;
+    assert(r && q->n > 0);
+    prev->next = r->next;
+    if (q->tail == r)
+        q->tail = prev;
+    q->n--;
+    r->next = NULL;
+    return r;
+}
+
 rcb *rcb_pop(rcb_queue *q)
 {
     rcb *r = q->head;

@@ -73,6 +73,9 @@ void rcb_push(rcb_queue *q, rcb *r);
 void rcb_push_front(rcb_queue *q, rcb *r);
 /* Removes and returns the head, or NULL when q is empty. */
 rcb *rcb_pop(rcb_queue *q);
+/* Removes and returns the record after prev (the head when prev is NULL);
+ * there must be one. */
+rcb *rcb_take_next(rcb_queue *q, rcb *prev);
 /* Frees every queued record. */
 void rcb_queue_free(rcb_queue *q);
 
