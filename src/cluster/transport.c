@@ -43,6 +43,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <ucp/api/ucp.h>
 
 #include "cluster/addr.h"
@@ -53,6 +54,7 @@
 #define TRANSPORT_REASON_MAX 256
 #define TRANSPORT_BYE_MAX 200       /* longest reason a BYE may carry */
 #define TRANSPORT_PROGRESS_ROUNDS 4096
+#define TRANSPORT_DESTROY_MS 2000
 
 enum tpeer_state { P_HANDSHAKE, P_UP };
 
@@ -85,6 +87,7 @@ struct tpeer {
     int flush_close;                /* close the endpoint flushed, not forced */
     int refused;                    /* this side refused it: BYE says why */
     int refs;
+    int64_t deadline_ms;            /* the handshake must be done by then */
     dvm_status down_status;
     char reason[TRANSPORT_REASON_MAX];
     char name[ADDR_TEXT_MAX];
@@ -139,7 +142,6 @@ static void peer_down(tpeer *p, dvm_status st, const char *reason)
         return;
     p->down = 1;
     p->down_status = st;
-    p->flush_close = st == DVM_ECLOSED;
     snprintf(p->reason, sizeof p->reason, "%s", reason);
 }
 
@@ -179,6 +181,14 @@ static void recv_bye(tpeer *p, const uint8_t *text, size_t n, int rndv)
 }
 
 /* ---- peers ------------------------------------------------------------ */
+
+/* Milliseconds on the monotonic clock. */
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static tpeer *peer_by_id(const transport *t, uint64_t id)
 {
@@ -230,6 +240,7 @@ static tpeer *peer_new(transport *t, int inbound, const char *name)
     p->inbound = inbound;
     p->state = P_HANDSHAKE;
     p->refs = 1;
+    p->deadline_ms = now_ms() + (int64_t)t->cfg.handshake_ms;
     snprintf(p->name, sizeof p->name, "%s", name);
     return p;
 }
@@ -724,10 +735,40 @@ static void progress_ucx(transport *t)
             break;
 }
 
+/* Refuses the peers whose handshake ran past its deadline. */
+static void expire_handshakes(transport *t)
+{
+    int64_t now = now_ms();
+    for (size_t i = 0; i < t->npeers; i++) {
+        tpeer *p = t->peers[i];
+        if (!p->down && p->state == P_HANDSHAKE && !auth_done(&p->auth) &&
+            now >= p->deadline_ms) {
+            status_set(DVM_EPROTO, "handshake not done within %zu ms",
+                       t->cfg.handshake_ms);
+            peer_refuse(p);
+        }
+    }
+}
+
+int transport_timeout_ms(const transport *t)
+{
+    int64_t first = -1, now = now_ms();
+    for (size_t i = 0; i < t->npeers; i++) {
+        const tpeer *p = t->peers[i];
+        if (!p->down && p->state == P_HANDSHAKE &&
+            (first < 0 || p->deadline_ms < first))
+            first = p->deadline_ms;
+    }
+    if (first < 0)
+        return -1;
+    return first <= now ? 0 : (int)(first - now);
+}
+
 size_t transport_progress(transport *t)
 {
     progress_ucx(t);
     accept_queued(t);
+    expire_handshakes(t);
     size_t n = 0;
     for (size_t i = 0; i < t->npeers; i++)   /* callbacks may add peers */
         n += service_peer(t, t->peers[i]);
@@ -774,6 +815,9 @@ size_t transport_wait(transport *t, int timeout_ms)
     size_t n = transport_progress(t);
     if (n || transport_arm(t) != DVM_OK)
         return n;
+    int due = transport_timeout_ms(t);
+    if (due >= 0 && (timeout_ms < 0 || due < timeout_ms))
+        timeout_ms = due;
     struct pollfd pfd = {.fd = t->efd, .events = POLLIN};
     (void)poll(&pfd, 1, timeout_ms);
     return transport_progress(t);
@@ -837,6 +881,8 @@ dvm_status transport_create(const transport_config *cfg, transport **out)
         t->cfg.max_msg = TRANSPORT_DEFAULT_MAX_MSG;
     if (!t->cfg.max_peers)
         t->cfg.max_peers = TRANSPORT_DEFAULT_MAX_PEERS;
+    if (!t->cfg.handshake_ms)
+        t->cfg.handshake_ms = TRANSPORT_DEFAULT_HANDSHAKE_MS;
     dvm_status st = ucx_open(t);
     if (st) {
         dvm_free(t);
@@ -917,6 +963,7 @@ void transport_close(transport *t, uint64_t peer)
         (void)peer_send_copy(t, p, WIRE_BYE, NULL, 0);
     peer_down(p, DVM_ECLOSED, "closed by this side");
     p->local_close = 1;
+    p->flush_close = 1;             /* the BYE must get out */
 }
 
 void transport_destroy(transport *t)
@@ -938,8 +985,11 @@ void transport_destroy(transport *t)
     for (size_t i = 0; i < t->npeers; i++)
         peer_unref(t->peers[i]);
     /* Forced closes cancel the sends and receives still in flight; all
-     * call back within a few rounds.  Bounded all the same. */
-    for (long i = 0; i < 10000000 && t->inflight; i++)
+     * call back within a few rounds.  A flushed close of a peer that no
+     * longer answers may not: bounded by time, what is left is released
+     * with the worker. */
+    int64_t end = now_ms() + TRANSPORT_DESTROY_MS;
+    while (t->inflight && now_ms() < end)
         ucp_worker_progress(t->worker);
     ucp_worker_destroy(t->worker);
     ucp_cleanup(t->ctx);

@@ -118,10 +118,13 @@ static int pump_until(rec *r, const int *counter, int want)
     return *counter >= want;
 }
 
+static size_t handshake_ms;     /* for the next transports made; 0: default */
+
 static transport *make(rec *r, const auth_secret *secret, size_t max_msg)
 {
     memset(r, 0, sizeof *r);
     transport_config cfg = {.secret = secret, .max_msg = max_msg,
+                            .handshake_ms = handshake_ms,
                             .on_event = on_event, .arg = r, .log = on_log};
     transport *t = NULL;
     if (transport_create(&cfg, &t))
@@ -205,6 +208,7 @@ static int kill_child(void **state)
         waitpid(live_child, NULL, 0);
     }
     live_child = 0;
+    handshake_ms = 0;
     return 0;
 }
 
@@ -265,31 +269,6 @@ static void secrets(void)
 
 #define STREAM_MSGS 27
 
-/* Sends STREAM_MSGS messages of size_of(i), waits for the server's PONG,
- * closes. */
-static int client_stream(uint16_t port, int which)
-{
-    (void)which;
-    rec r;
-    int rc = client_up(&r, port, NULL, 0);
-    for (int i = 0; !rc && i < STREAM_MSGS; i++) {
-        size_t n;
-        uint8_t *p = pattern(i, &n);
-        if (!p || transport_send(r.t, r.peer, WIRE_PING, p, n))
-            rc = 20;
-        dvm_free(p);
-    }
-    if (!rc && (!pump_until(&r, &r.msgs, 1) || r.last_type != WIRE_PONG))
-        rc = 21;
-    if (!rc) {
-        transport_close(r.t, r.peer);
-        if (!pump_until(&r, &r.downs, 1) || r.down_status != DVM_ECLOSED)
-            rc = 22;
-    }
-    unmake(&r);
-    return rc;
-}
-
 static int count_fds(void)
 {
     int n = 0;
@@ -300,6 +279,60 @@ static int count_fds(void)
         n++;
     closedir(d);
     return n;
+}
+
+static int refs_done, refs_failed;
+
+/* transport_send_ref's callback: the buffer is free. */
+static void sent(void *arg, dvm_status st)
+{
+    dvm_free(arg);
+    refs_done++;
+    refs_failed += st != DVM_OK;
+}
+
+/* Sends the i-th message of the stream, odd ones without a copy. */
+static int send_nth(rec *r, int i, int *refs)
+{
+    size_t n;
+    uint8_t *p = pattern(i, &n);
+    if (!p)
+        return -1;
+    if (i % 2 == 0) {
+        dvm_status st = transport_send(r->t, r->peer, WIRE_PING, p, n);
+        dvm_free(p);
+        return st;
+    }
+    (*refs)++;
+    dvm_status st = transport_send_ref(r->t, r->peer, WIRE_PING, p, n, sent,
+                                       p);
+    if (st)
+        dvm_free(p);
+    return st;
+}
+
+/* Sends STREAM_MSGS messages of size_of(i), waits for the server's PONG,
+ * closes; every buffer lent is handed back and no fd is left. */
+static int client_stream(uint16_t port, int which)
+{
+    (void)which;
+    rec r;
+    int fds0 = count_fds(), refs = 0;
+    int rc = client_up(&r, port, NULL, 0);
+    for (int i = 0; !rc && i < STREAM_MSGS; i++)
+        if (send_nth(&r, i, &refs))
+            rc = 20;
+    if (!rc && (!pump_until(&r, &r.msgs, 1) || r.last_type != WIRE_PONG))
+        rc = 21;
+    if (!rc) {
+        transport_close(r.t, r.peer);
+        if (!pump_until(&r, &r.downs, 1) || r.down_status != DVM_ECLOSED)
+            rc = 22;
+    }
+    unmake(&r);
+    if (!rc && (refs_done != refs || refs_failed))
+        rc = 23;
+    return rc || count_fds() == fds0 ? rc : 24;
 }
 
 static void test_stream_in_order(void **state)
@@ -516,8 +549,9 @@ static int raw_send_until_dropped(raw *w, const void *hdr, size_t hlen,
 {
     ucp_request_param_t prm = {.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS,
                                .flags = UCP_AM_SEND_FLAG_REPLY};
-    ucs_status_ptr_t req = ucp_am_send_nbx(w->ep, 17, hdr, hlen, data, len,
-                                           &prm);
+    ucs_status_ptr_t req = NULL;
+    if (hlen)                   /* 0: send nothing at all */
+        req = ucp_am_send_nbx(w->ep, 17, hdr, hlen, data, len, &prm);
     double end = now_s() + WAIT_SECONDS;
     while (!w->failed && now_s() < end)
         ucp_worker_progress(w->worker);
@@ -564,10 +598,14 @@ static garbage garbage_case(int which)
         wire_encode(g.hdr, WIRE_PING, 3, 0);
         g.log = "ping message before authentication";
         break;
-    default:
+    case 2:
         wire_encode(g.hdr, WIRE_HELLO, 3, 0);
         g.hdr[4] = 9;
         g.log = "protocol version 9";
+        break;
+    default:
+        g.hlen = 0;             /* silence: the handshake times out */
+        g.log = "handshake not done within 1000 ms";
         break;
     }
     return g;
@@ -619,6 +657,50 @@ static void test_wrong_version(void **state)
 {
     (void)state;
     run_garbage(2);
+}
+
+static void test_handshake_timeout(void **state)
+{
+    (void)state;
+    handshake_ms = 1000;
+    run_garbage(3);
+}
+
+/* ---- closing by the listener's side ------------------------------------ */
+
+/* Sends one PING; the server closes: DOWN "closed by the peer". */
+static int client_closed(uint16_t port, int which)
+{
+    (void)which;
+    rec r;
+    int rc = client_up(&r, port, NULL, 0);
+    if (!rc && transport_send(r.t, r.peer, WIRE_PING, "bye?", 4))
+        rc = 80;
+    if (!rc && (!pump_until(&r, &r.downs, 1) ||
+                r.down_status != DVM_ECLOSED ||
+                strcmp(r.down_reason, "closed by the peer")))
+        rc = 81;
+    unmake(&r);
+    return rc;
+}
+
+static void test_server_closes(void **state)
+{
+    (void)state;
+    rec r;
+    uint16_t port;
+    serve(&r, NULL, 0, &port);
+    child c = spawn("closed", 0, port);
+    assert_true(pump_until(&r, &r.msgs, 1));
+    transport_close(r.t, r.peer);
+    transport_close(r.t, r.peer);           /* a no-op the second time */
+    assert_int_equal(transport_send(r.t, r.peer, WIRE_PING, "x", 1),
+                     DVM_ENOENT);
+    assert_true(pump_until(&r, &r.downs, 1));
+    assert_int_equal(r.down_status, DVM_ECLOSED);
+    assert_string_equal(r.down_reason, "closed by this side");
+    assert_int_equal(reap_child(&c), 0);
+    unmake(&r);
 }
 
 /* ---- limits ------------------------------------------------------------ */
@@ -736,6 +818,7 @@ static const struct {
     {"stream", client_stream},   {"pingpong", client_pingpong},
     {"auth", client_auth},       {"garbage", client_garbage},
     {"oversize", client_oversize}, {"victim", client_victim},
+    {"closed", client_closed},
 };
 
 /* transport_test --client NAME CASE PORT: one client of a test. */
@@ -763,6 +846,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_garbage_envelope, kill_child),
         cmocka_unit_test_teardown(test_message_before_auth, kill_child),
         cmocka_unit_test_teardown(test_wrong_version, kill_child),
+        cmocka_unit_test_teardown(test_handshake_timeout, kill_child),
+        cmocka_unit_test_teardown(test_server_closes, kill_child),
         cmocka_unit_test_teardown(test_oversize_refused, kill_child),
         cmocka_unit_test_teardown(test_killed_peer, kill_child),
         cmocka_unit_test_teardown(test_nobody_listening, kill_child),
