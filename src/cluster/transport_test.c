@@ -668,18 +668,28 @@ static void test_handshake_timeout(void **state)
 
 /* ---- closing by the listener's side ------------------------------------ */
 
+/* Sends one PING of n bytes and expects the peer to go down with status
+ * st and a reason that contains why.  0 if so. */
+static int ping_then_down(rec *r, const void *p, size_t n, dvm_status st,
+                          const char *why)
+{
+    if (transport_send(r->t, r->peer, WIRE_PING, p, n))
+        return 1;
+    if (!pump_until(r, &r->downs, 1) || r->down_status != st ||
+        !strstr(r->down_reason, why))
+        return 2;
+    return 0;
+}
+
 /* Sends one PING; the server closes: DOWN "closed by the peer". */
 static int client_closed(uint16_t port, int which)
 {
     (void)which;
     rec r;
     int rc = client_up(&r, port, NULL, 0);
-    if (!rc && transport_send(r.t, r.peer, WIRE_PING, "bye?", 4))
+    if (!rc && ping_then_down(&r, "bye?", 4, DVM_ECLOSED,
+                              "closed by the peer"))
         rc = 80;
-    if (!rc && (!pump_until(&r, &r.downs, 1) ||
-                r.down_status != DVM_ECLOSED ||
-                strcmp(r.down_reason, "closed by the peer")))
-        rc = 81;
     unmake(&r);
     return rc;
 }
@@ -712,13 +722,11 @@ static int client_oversize(uint16_t port, int which)
     rec r;
     int rc = client_up(&r, port, NULL, MIB);
     uint8_t *big = dvm_calloc(1, MIB);
-    if (!rc && (!big || transport_send(r.t, r.peer, WIRE_PING, big, MIB)))
+    if (!rc && (!big || ping_then_down(&r, big, MIB, DVM_EPROTO,
+                                       "refused by the peer: ping message "
+                                       "of 1048576 bytes exceeds the limit "
+                                       "of 65536")))
         rc = 60;
-    if (!rc && (!pump_until(&r, &r.downs, 1) ||
-                r.down_status != DVM_EPROTO ||
-                !strstr(r.down_reason, "refused by the peer: ping message "
-                        "of 1048576 bytes exceeds the limit of 65536")))
-        rc = 61;
     dvm_free(big);
     unmake(&r);
     return rc;
