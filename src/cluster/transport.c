@@ -592,10 +592,15 @@ static void accept_one(transport *t, ucp_conn_request_h req)
         .field_mask = UCP_CONN_REQUEST_ATTR_FIELD_CLIENT_ADDR};
     if (ucp_conn_request_query(req, &attr) == UCS_OK)
         addr_format((struct sockaddr *)&attr.client_address, name);
-    tpeer *p = t->live < t->cfg.max_peers ? peer_new(t, 1, name) : NULL;
+    int full = t->live >= t->cfg.max_peers;
+    tpeer *p = full ? NULL : peer_new(t, 1, name);
     if (!p) {
-        transport_log(t, "transport: connection from %s rejected: %zu peers "
-                      "connected", name, t->live);
+        if (full)
+            transport_log(t, "transport: connection from %s rejected: %zu "
+                          "peers connected, the limit", name, t->live);
+        else
+            transport_log(t, "transport: connection from %s rejected: no "
+                          "memory for a peer", name);
         ucp_listener_reject(t->listener, req);
         return;
     }
