@@ -433,6 +433,7 @@ static int client_auth(uint16_t port, int which)
 static void run_auth_case(int which)
 {
     const auth_case *ac = &auth_cases[which];
+    int fds0 = count_fds();
     rec r;
     uint16_t port;
     serve(&r, ac->server, 0, &port);
@@ -453,6 +454,7 @@ static void run_auth_case(int which)
     }
     unmake(&r);
     assert_int_equal(reap_child(&c), 0);
+    assert_int_equal(count_fds(), fds0);
 }
 
 static void test_auth_same_secret(void **state)
@@ -627,6 +629,7 @@ static int client_garbage(uint16_t port, int which)
 static void run_garbage(int which)
 {
     garbage gc = garbage_case(which), *g = &gc;
+    int fds0 = count_fds();
     rec r;
     uint16_t port;
     serve(&r, NULL, 0, &port);
@@ -639,6 +642,7 @@ static void run_garbage(int which)
     assert_non_null(strstr(r.log, g->log));
     unmake(&r);
     assert_int_equal(reap_child(&c), 0);
+    assert_int_equal(count_fds(), fds0);
 }
 
 static void test_garbage_envelope(void **state)
@@ -767,6 +771,7 @@ static int client_victim(uint16_t port, int which)
 static void test_killed_peer(void **state)
 {
     (void)state;
+    int fds0 = count_fds();
     rec r;
     uint16_t port;
     serve(&r, NULL, 0, &port);
@@ -779,6 +784,7 @@ static void test_killed_peer(void **state)
     assert_int_equal(r.logs, 0);            /* a failure, not a refusal */
     assert_int_equal(transport_peer_count(r.t), 0);
     unmake(&r);
+    assert_int_equal(count_fds(), fds0);
 }
 
 static void test_nobody_listening(void **state)
