@@ -9,7 +9,9 @@
  * memory.  Each UCX line is measured twice: with UCX's choice ("default")
  * and with UCX_TLS=tcp, what two hosts without RDMA would use.  A 4 KiB
  * reply is also measured forced through rendezvous (rndv_min), the path
- * page data of a few pages and more takes.
+ * page data of a few pages and more takes.  The UCX sides poll busily
+ * ("ucx-am"); the "-wait" lines sleep on the event fd between messages
+ * instead (transport_wait), as the blocking TCP peer does.
  *
  *   fetch_raw [ITERS]            (default 20000, after 1000 warm-up)
  *   fetch_raw --server KIND ...  (internal: the echoing side)
@@ -62,6 +64,7 @@ static void report(const char *system, const char *tls, size_t bytes,
 
 typedef struct side {
     transport *t;
+    int sleep;              /* wait on the event fd instead of polling */
     uint64_t peer;
     int up, down, got;
     size_t reply;           /* server: bytes of each PONG */
@@ -84,6 +87,16 @@ static void on_event(void *arg, transport_event *ev)
     }
 }
 
+/* One step of the side's loop: busy progress, or sleep until there is
+ * something to progress. */
+static void step(side *s)
+{
+    if (s->sleep)
+        transport_wait(s->t, -1);
+    else
+        transport_progress(s->t);
+}
+
 static transport *open_side(side *s, size_t rndv_min)
 {
     transport_config cfg = {.on_event = on_event, .arg = s,
@@ -96,9 +109,9 @@ static transport *open_side(side *s, size_t rndv_min)
 }
 
 /* The echoing side: replies to every PING with reply bytes. */
-static int ucx_server(int fd, size_t reply, size_t rndv_min)
+static int ucx_server(int fd, size_t reply, size_t rndv_min, int sleep)
 {
-    side s = {.reply = reply, .buf = dvm_calloc(1, reply)};
+    side s = {.reply = reply, .buf = dvm_calloc(1, reply), .sleep = sleep};
     uint16_t port;
     open_side(&s, rndv_min);
     if (transport_listen(s.t, "127.0.0.1:0", &port))
@@ -107,13 +120,14 @@ static int ucx_server(int fd, size_t reply, size_t rndv_min)
         return 1;
     close(fd);
     while (!s.down)
-        transport_progress(s.t);    /* busy: latency, not power */
+        step(&s);
     transport_destroy(s.t);
     dvm_free(s.buf);
     return 0;
 }
 
-/* Starts this program as the server of kind ("ucx" or "tcp"); returns the
+/* Starts this program as the server of kind ("ucx", "ucx-wait" or "tcp");
+ * returns the
  * port it listens on. */
 static uint16_t start_server(char **argv, const char *kind, size_t reply,
                              size_t rndv_min, pid_t *pid)
@@ -143,18 +157,19 @@ static uint16_t start_server(char **argv, const char *kind, size_t reply,
 }
 
 static void ucx_client(char **argv, const char *tls, size_t reply,
-                       size_t rndv_min, int iters)
+                       size_t rndv_min, int sleep, int iters)
 {
     pid_t pid;
-    uint16_t port = start_server(argv, "ucx", reply, rndv_min, &pid);
-    side s = {0};
+    uint16_t port = start_server(argv, sleep ? "ucx-wait" : "ucx", reply,
+                                 rndv_min, &pid);
+    side s = {.sleep = sleep};
     char where[32];
     snprintf(where, sizeof where, "127.0.0.1:%u", port);
     open_side(&s, rndv_min);
     if (transport_connect(s.t, where, &s.peer))
         exit(1);
     while (!s.up && !s.down)
-        transport_progress(s.t);
+        step(&s);
     double *rtt = dvm_malloc(sizeof *rtt * (size_t)iters);
     uint8_t req[64] = {0};
     for (int i = -WARMUP; i < iters && !s.down; i++) {
@@ -163,7 +178,7 @@ static void ucx_client(char **argv, const char *tls, size_t reply,
         if (transport_send(s.t, s.peer, WIRE_PING, req, sizeof req))
             exit(1);
         while (s.got < want && !s.down)
-            transport_progress(s.t);
+            step(&s);
         if (i >= 0)
             rtt[i] = now_us() - t0;
     }
@@ -171,11 +186,14 @@ static void ucx_client(char **argv, const char *tls, size_t reply,
         fprintf(stderr, "fetch_raw: peer lost\n");
         exit(1);
     }
-    report(rndv_min ? "ucx-am-rndv" : "ucx-am", tls, reply, rtt, iters);
+    char name[32];
+    snprintf(name, sizeof name, "ucx-am%s%s", rndv_min ? "-rndv" : "",
+             sleep ? "-wait" : "");
+    report(name, tls, reply, rtt, iters);
     dvm_free(rtt);
     transport_close(s.t, s.peer);
     while (!s.down)
-        transport_progress(s.t);
+        step(&s);
     transport_destroy(s.t);
     waitpid(pid, NULL, 0);
 }
@@ -258,7 +276,8 @@ int main(int argc, char **argv)
         int fd = atoi(argv[5]);
         if (!strcmp(argv[2], "tcp"))
             return tcp_server(fd, reply);
-        return ucx_server(fd, reply, strtoul(argv[4], NULL, 10));
+        return ucx_server(fd, reply, strtoul(argv[4], NULL, 10),
+                          !strcmp(argv[2], "ucx-wait"));
     }
     int iters = argc > 1 ? atoi(argv[1]) : 20000;
     if (iters < 1) {
@@ -270,9 +289,11 @@ int main(int argc, char **argv)
         const char *tls = k ? "tcp" : "default";
         if (k)
             setenv("UCX_TLS", "tcp", 1);    /* inherited by the server */
-        for (size_t i = 0; i < 2; i++)
-            ucx_client(argv, tls, sizes[i], 0, iters);
-        ucx_client(argv, tls, 4096, 1, iters);
+        for (int sleep = 0; sleep < 2; sleep++) {
+            for (size_t i = 0; i < 2; i++)
+                ucx_client(argv, tls, sizes[i], 0, sleep, iters);
+            ucx_client(argv, tls, 4096, 1, sleep, iters);
+        }
     }
     for (size_t i = 0; i < 2; i++)
         tcp_client(argv, sizes[i], iters);
