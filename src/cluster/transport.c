@@ -119,6 +119,7 @@ struct transport {
 
 /* ---- logging and failure -------------------------------------------- */
 
+/* One line to the configured log (or "dvm: LINE" on stderr). */
 static void transport_log(transport *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -190,6 +191,7 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The live peer with that id, or NULL. */
 static tpeer *peer_by_id(const transport *t, uint64_t id)
 {
     for (size_t i = 0; i < t->npeers; i++)
@@ -198,6 +200,7 @@ static tpeer *peer_by_id(const transport *t, uint64_t id)
     return NULL;
 }
 
+/* The listed peer (live or down) whose endpoint is ep, or NULL. */
 static tpeer *peer_by_ep(const transport *t, ucp_ep_h ep)
 {
     for (size_t i = 0; i < t->npeers; i++)
@@ -213,6 +216,7 @@ static void peer_free(tpeer *p)
     dvm_free(p);
 }
 
+/* Drops one reference; the last frees p. */
 static void peer_unref(tpeer *p)
 {
     assert(p->refs > 0);
@@ -247,6 +251,8 @@ static tpeer *peer_new(transport *t, int inbound, const char *name)
 
 /* ---- sending ---------------------------------------------------------- */
 
+/* UCX: a send that did not finish at once is done (or failed); hands the
+ * buffer back and frees the request. */
 static void send_done(void *request, ucs_status_t status, void *user_data)
 {
     txreq *r = user_data;
@@ -367,12 +373,16 @@ dvm_status transport_send_ref(transport *t, uint64_t peer, uint16_t type,
 
 /* ---- receiving (inside ucp_worker_progress) --------------------------- */
 
+/* Frees a received message and its data (NULL if the application took
+ * it). */
 static void rxmsg_free(rxmsg *m)
 {
     dvm_free(m->data);
     dvm_free(m);
 }
 
+/* UCX: the data of a rendezvous message is in m->data (or failed).  An
+ * orphan (its peer went down meanwhile) is freed here. */
 static void recv_done(void *request, ucs_status_t status, size_t length,
                       void *user_data)
 {
@@ -486,6 +496,9 @@ static void recv_message(transport *t, tpeer *p, const wire_header *h,
     }
 }
 
+/* UCX: one active message.  Finds the sender by its endpoint (every send
+ * carries UCP_AM_SEND_FLAG_REPLY), validates the envelope and decides it.
+ * Always UCS_OK: the data is copied or its rendezvous started here. */
 static ucs_status_t am_recv(void *arg, const void *header, size_t hlen,
                             void *data, size_t len,
                             const ucp_am_recv_param_t *param)
@@ -506,6 +519,7 @@ static ucs_status_t am_recv(void *arg, const void *header, size_t hlen,
     return UCS_OK;
 }
 
+/* UCX: p's endpoint failed (peer died, connection reset, unreachable). */
 static void ep_error(void *arg, ucp_ep_h ep, ucs_status_t status)
 {
     (void)ep;
@@ -516,6 +530,8 @@ static void ep_error(void *arg, ucp_ep_h ep, ucs_status_t status)
     peer_down(p, DVM_EIO, why);
 }
 
+/* UCX: a client connects to the listener; accepted in transport_progress
+ * (accept_queued), or rejected at once if it cannot even be queued. */
 static void conn_request(ucp_conn_request_h req, void *arg)
 {
     transport *t = arg;
@@ -557,6 +573,7 @@ static dvm_status peer_open(transport *t, tpeer *p, ucp_ep_params_t *prm)
     return DVM_OK;
 }
 
+/* UCX: an endpoint close finished; the peer's reference for it goes. */
 static void close_done(void *request, ucs_status_t status, void *user_data)
 {
     (void)status;
@@ -609,6 +626,7 @@ static void accept_one(transport *t, ucp_conn_request_h req)
     (void)peer_open(t, p, &prm);
 }
 
+/* Accepts or rejects every queued connection request. */
 static void accept_queued(transport *t)
 {
     for (size_t i = 0; i < t->nconns; i++)
@@ -618,6 +636,7 @@ static void accept_queued(transport *t)
 
 /* ---- delivery (outside UCX) ------------------------------------------ */
 
+/* Hands ev to the application's callback. */
 static void deliver(transport *t, transport_event *ev)
 {
     if (t->cfg.on_event)
@@ -706,6 +725,8 @@ static size_t service_down(transport *t, tpeer *p)
     return 1;
 }
 
+/* Everything transport_progress owes p: handshake, UP, messages, DOWN.
+ * Returns the events delivered. */
 static size_t service_peer(transport *t, tpeer *p)
 {
     size_t n = 0;

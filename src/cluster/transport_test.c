@@ -571,8 +571,10 @@ static void raw_close(raw *w)
     ucp_request_param_t prm = {.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS,
                                .flags = UCP_EP_CLOSE_FLAG_FORCE};
     ucs_status_ptr_t req = ucp_ep_close_nbx(w->ep, &prm);
+    double end = now_s() + WAIT_SECONDS;
     if (req && !UCS_PTR_IS_ERR(req)) {
-        while (ucp_request_check_status(req) == UCS_INPROGRESS)
+        while (ucp_request_check_status(req) == UCS_INPROGRESS &&
+               now_s() < end)
             ucp_worker_progress(w->worker);
         ucp_request_free(req);
     }
