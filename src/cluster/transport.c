@@ -827,6 +827,11 @@ dvm_status transport_arm(transport *t)
 {
     if (work_pending(t))
         return DVM_EAGAIN;
+    /* Sends posted since the last progress (by the event callback, or by
+     * the application between progress and arm) may wait for the worker
+     * to progress; give them that chance before sleeping. */
+    if (ucp_worker_progress(t->worker))
+        return DVM_EAGAIN;
     ucs_status_t us = ucp_worker_arm(t->worker);
     if (us == UCS_ERR_BUSY)
         return DVM_EAGAIN;

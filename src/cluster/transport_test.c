@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <ucp/api/ucp.h>
@@ -363,12 +364,12 @@ static void test_stream_in_order(void **state)
 
 #define ROUND_TRIPS 10000
 
+/* which round trips (0: ROUND_TRIPS), one at a time, then exits. */
 static int client_pingpong(uint16_t port, int which)
 {
-    (void)which;
     rec r;
     int rc = client_up(&r, port, NULL, 0);
-    for (int i = 0; !rc && i < ROUND_TRIPS; i++) {
+    for (int i = 0; !rc && i < (which ? which : ROUND_TRIPS); i++) {
         uint8_t b[8];
         le_st64(b, (uint64_t)i);
         if (transport_send(r.t, r.peer, WIRE_PING, b, sizeof b) ||
@@ -393,6 +394,69 @@ static void test_round_trips(void **state)
     assert_int_equal(r.bad, 0);
     unmake(&r);
     assert_int_equal(reap_child(&c), 0);
+}
+
+/* ---- an epoll event loop ----------------------------------------------- */
+
+#define LOOP_PINGS 200
+#define LOOP_SLEEP_MS 5000      /* far longer than any wakeup takes */
+
+/* Adds fd to the epoll set ep with tag as its data. */
+static void watch(int ep, int fd, uint64_t tag)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
+    assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+}
+
+/* Sleeps in epoll_wait on ep; a timeout is a lost wakeup.  Returns 1 if
+ * the pipe (read end rd, tag 99) was readable; its byte is consumed. */
+static int loop_sleep(int ep, int rd)
+{
+    struct epoll_event evs[2];
+    int k = epoll_wait(ep, evs, 2, LOOP_SLEEP_MS), seen = 0;
+    assert_true(k > 0);
+    char c;
+    for (int i = 0; i < k; i++)
+        seen |= evs[i].data.u64 == 99;
+    if (seen)
+        assert_int_equal(read(rd, &c, 1), 1);
+    return seen;
+}
+
+/* The loop transport.h prescribes: progress, decide, arm, and only then
+ * sleep in epoll_wait on the transport's fd next to an unrelated pipe.
+ * The server echoes LOOP_PINGS pings one at a time; none may be slept
+ * through, and the client's exit must wake it too. */
+static void test_epoll_loop(void **state)
+{
+    (void)state;
+    rec r;
+    uint16_t port;
+    int fds[2], ep = epoll_create1(EPOLL_CLOEXEC);
+    assert_true(ep >= 0);
+    assert_int_equal(pipe(fds), 0);
+    serve(&r, NULL, 0, &port);
+    r.echo = 1;
+    watch(ep, transport_fd(r.t), 1);
+    watch(ep, fds[0], 99);
+    child c = spawn("pingpong", LOOP_PINGS, port);
+    int written = 0, seen = 0;
+    for (long i = 0; i < 1000000; i++) {
+        transport_progress(r.t);
+        if (r.downs && seen)
+            break;                          /* decided before sleeping */
+        if (r.msgs >= LOOP_PINGS / 2 && !written)
+            written = write(fds[1], "x", 1) == 1;
+        if (transport_arm(r.t) == DVM_OK)
+            seen += loop_sleep(ep, fds[0]);
+    }
+    assert_int_equal(r.msgs, LOOP_PINGS);
+    assert_int_equal(seen, 1);
+    assert_int_equal(reap_child(&c), 0);
+    close(ep);
+    close(fds[0]);
+    close(fds[1]);
+    unmake(&r);
 }
 
 /* ---- authentication ---------------------------------------------------- */
@@ -855,6 +919,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_api_refusals, kill_child),
         cmocka_unit_test_teardown(test_stream_in_order, kill_child),
         cmocka_unit_test_teardown(test_round_trips, kill_child),
+        cmocka_unit_test_teardown(test_epoll_loop, kill_child),
         cmocka_unit_test_teardown(test_auth_same_secret, kill_child),
         cmocka_unit_test_teardown(test_auth_wrong_secret, kill_child),
         cmocka_unit_test_teardown(test_auth_client_without, kill_child),
