@@ -997,14 +997,22 @@ void transport_close(transport *t, uint64_t peer)
     p->flush_close = 1;             /* the BYE must get out */
 }
 
+void transport_unlisten(transport *t)
+{
+    if (!t->listener)
+        return;
+    for (size_t i = 0; i < t->nconns; i++)
+        ucp_listener_reject(t->listener, t->conns[i]);
+    t->nconns = 0;
+    ucp_listener_destroy(t->listener);
+    t->listener = NULL;
+}
+
 void transport_destroy(transport *t)
 {
     if (!t)
         return;
-    for (size_t i = 0; i < t->nconns; i++)
-        ucp_listener_reject(t->listener, t->conns[i]);
-    if (t->listener)
-        ucp_listener_destroy(t->listener);
+    transport_unlisten(t);
     for (size_t i = 0; i < t->npeers; i++) {
         tpeer *p = t->peers[i];
         p->flush_close = 0;

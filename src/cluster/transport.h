@@ -120,6 +120,10 @@ void transport_destroy(transport *t);
 dvm_status transport_listen(transport *t, const char *hostport,
                             uint16_t *port);
 
+/* Stops listening: connection requests not yet accepted are rejected, the
+ * listening socket is closed; peers stay.  No-op when not listening. */
+void transport_unlisten(transport *t);
+
 /* Starts connecting to "HOST:PORT"; sets *peer.  The outcome is an event:
  * TRANSPORT_UP, or TRANSPORT_DOWN (e.g. nobody listening). */
 dvm_status transport_connect(transport *t, const char *hostport,

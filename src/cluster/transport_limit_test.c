@@ -1,5 +1,6 @@
 /*
- * transport_limit_test.c -- the peer limit of a listener: three transports
+ * transport_limit_test.c -- the peer limit of a listener, and closing the
+ * listener while peers stay: three transports
  * in one process on 127.0.0.1, pumped in turn (transport_wait with a 1 ms
  * cap, since each transport sleeps on its own fd), every pump bounded in
  * rounds.
@@ -105,10 +106,41 @@ static void test_peer_limit(void **state)
     transport_destroy(a.t);
 }
 
+static int b_msg(end **e)
+{
+    return e[0]->msgs == 1;
+}
+
+/* After transport_unlisten the connected peer stays, a new one fails. */
+static void test_unlisten(void **state)
+{
+    (void)state;
+    end a, b, c, *ends[] = {&a, &b, &c};
+    uint16_t port;
+    open_end(&a, 0);
+    open_end(&b, 0);
+    open_end(&c, 0);
+    assert_int_equal(transport_listen(a.t, "127.0.0.1:0", &port), 0);
+    connect_to(&b, port);
+    assert_true(pump(ends, 3, first_up));
+    transport_unlisten(a.t);
+    connect_to(&c, port);
+    assert_true(pump(ends, 3, second_down));
+    assert_int_equal(c.ups, 0);
+    assert_int_equal(transport_send(b.t, b.peer, WIRE_PING, "still", 5), 0);
+    assert_true(pump(ends, 3, b_msg));
+    assert_int_equal(a.ups, 1);
+    assert_int_equal(a.downs, 0);
+    transport_destroy(c.t);
+    transport_destroy(b.t);
+    transport_destroy(a.t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_peer_limit),
+        cmocka_unit_test(test_unlisten),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
