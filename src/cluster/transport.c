@@ -781,7 +781,7 @@ int transport_timeout_ms(const transport *t)
     int64_t first = -1, now = now_ms();
     for (size_t i = 0; i < t->npeers; i++) {
         const tpeer *p = t->peers[i];
-        if (!p->down && p->state == P_HANDSHAKE &&
+        if (!p->down && p->state == P_HANDSHAKE && !auth_done(&p->auth) &&
             (first < 0 || p->deadline_ms < first))
             first = p->deadline_ms;
     }
