@@ -87,13 +87,14 @@ dvm_status auth_secret_load(const char *path, auth_secret *out)
     if (!st)
         st = auth_read_all(fd, path, buf, sizeof buf, &n);
     close(fd);
-    if (!st && n > AUTH_SECRET_MAX + 2)
+    size_t len = auth_trim_newline(buf, n);
+    if (!st && len > AUTH_SECRET_MAX)
         st = status_set(DVM_EINVAL, "%s: cluster secret longer than %d "
                         "bytes", path, AUTH_SECRET_MAX);
-    if (!st && auth_trim_newline(buf, n) == 0)
+    if (!st && len == 0)
         st = status_set(DVM_EINVAL, "%s: cluster secret is empty", path);
     if (!st)
-        st = auth_secret_set(out, buf, auth_trim_newline(buf, n));
+        st = auth_secret_set(out, buf, len);
     OPENSSL_cleanse(buf, sizeof buf);
     return st;
 }

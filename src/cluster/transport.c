@@ -43,6 +43,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <ucp/api/ucp.h>
 
 #include "cluster/addr.h"
@@ -53,6 +54,7 @@
 #define TRANSPORT_REASON_MAX 256
 #define TRANSPORT_BYE_MAX 200       /* longest reason a BYE may carry */
 #define TRANSPORT_PROGRESS_ROUNDS 4096
+#define TRANSPORT_DESTROY_MS 2000
 
 enum tpeer_state { P_HANDSHAKE, P_UP };
 
@@ -85,6 +87,7 @@ struct tpeer {
     int flush_close;                /* close the endpoint flushed, not forced */
     int refused;                    /* this side refused it: BYE says why */
     int refs;
+    int64_t deadline_ms;            /* the handshake must be done by then */
     dvm_status down_status;
     char reason[TRANSPORT_REASON_MAX];
     char name[ADDR_TEXT_MAX];
@@ -116,6 +119,7 @@ struct transport {
 
 /* ---- logging and failure -------------------------------------------- */
 
+/* One line to the configured log (or "dvm: LINE" on stderr). */
 static void transport_log(transport *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -139,7 +143,6 @@ static void peer_down(tpeer *p, dvm_status st, const char *reason)
         return;
     p->down = 1;
     p->down_status = st;
-    p->flush_close = st == DVM_ECLOSED;
     snprintf(p->reason, sizeof p->reason, "%s", reason);
 }
 
@@ -180,6 +183,15 @@ static void recv_bye(tpeer *p, const uint8_t *text, size_t n, int rndv)
 
 /* ---- peers ------------------------------------------------------------ */
 
+/* Milliseconds on the monotonic clock. */
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The live peer with that id, or NULL. */
 static tpeer *peer_by_id(const transport *t, uint64_t id)
 {
     for (size_t i = 0; i < t->npeers; i++)
@@ -188,6 +200,7 @@ static tpeer *peer_by_id(const transport *t, uint64_t id)
     return NULL;
 }
 
+/* The listed peer (live or down) whose endpoint is ep, or NULL. */
 static tpeer *peer_by_ep(const transport *t, ucp_ep_h ep)
 {
     for (size_t i = 0; i < t->npeers; i++)
@@ -203,6 +216,7 @@ static void peer_free(tpeer *p)
     dvm_free(p);
 }
 
+/* Drops one reference; the last frees p. */
 static void peer_unref(tpeer *p)
 {
     assert(p->refs > 0);
@@ -230,12 +244,15 @@ static tpeer *peer_new(transport *t, int inbound, const char *name)
     p->inbound = inbound;
     p->state = P_HANDSHAKE;
     p->refs = 1;
+    p->deadline_ms = now_ms() + (int64_t)t->cfg.handshake_ms;
     snprintf(p->name, sizeof p->name, "%s", name);
     return p;
 }
 
 /* ---- sending ---------------------------------------------------------- */
 
+/* UCX: a send that did not finish at once is done (or failed); hands the
+ * buffer back and frees the request. */
 static void send_done(void *request, ucs_status_t status, void *user_data)
 {
     txreq *r = user_data;
@@ -257,7 +274,8 @@ static dvm_status peer_post(transport *t, tpeer *p, uint16_t type,
     wire_encode(r->hdr, type, len, p->tx_seq++);
     r->t = t;
     uint32_t flags = UCP_AM_SEND_FLAG_REPLY;
-    if (t->cfg.rndv_min && len >= t->cfg.rndv_min)
+    if (t->cfg.rndv_min && len >= t->cfg.rndv_min && type != WIRE_BYE &&
+        !wire_type_is_handshake(type))     /* those must come eagerly */
         flags |= UCP_AM_SEND_FLAG_RNDV;
     ucp_request_param_t prm = {
         .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
@@ -355,12 +373,16 @@ dvm_status transport_send_ref(transport *t, uint64_t peer, uint16_t type,
 
 /* ---- receiving (inside ucp_worker_progress) --------------------------- */
 
+/* Frees a received message and its data (NULL if the application took
+ * it). */
 static void rxmsg_free(rxmsg *m)
 {
     dvm_free(m->data);
     dvm_free(m);
 }
 
+/* UCX: the data of a rendezvous message is in m->data (or failed).  An
+ * orphan (its peer went down meanwhile) is freed here. */
 static void recv_done(void *request, ucs_status_t status, size_t length,
                       void *user_data)
 {
@@ -474,6 +496,9 @@ static void recv_message(transport *t, tpeer *p, const wire_header *h,
     }
 }
 
+/* UCX: one active message.  Finds the sender by its endpoint (every send
+ * carries UCP_AM_SEND_FLAG_REPLY), validates the envelope and decides it.
+ * Always UCS_OK: the data is copied or its rendezvous started here. */
 static ucs_status_t am_recv(void *arg, const void *header, size_t hlen,
                             void *data, size_t len,
                             const ucp_am_recv_param_t *param)
@@ -494,6 +519,7 @@ static ucs_status_t am_recv(void *arg, const void *header, size_t hlen,
     return UCS_OK;
 }
 
+/* UCX: p's endpoint failed (peer died, connection reset, unreachable). */
 static void ep_error(void *arg, ucp_ep_h ep, ucs_status_t status)
 {
     (void)ep;
@@ -504,6 +530,8 @@ static void ep_error(void *arg, ucp_ep_h ep, ucs_status_t status)
     peer_down(p, DVM_EIO, why);
 }
 
+/* UCX: a client connects to the listener; accepted in transport_progress
+ * (accept_queued), or rejected at once if it cannot even be queued. */
 static void conn_request(ucp_conn_request_h req, void *arg)
 {
     transport *t = arg;
@@ -545,6 +573,7 @@ static dvm_status peer_open(transport *t, tpeer *p, ucp_ep_params_t *prm)
     return DVM_OK;
 }
 
+/* UCX: an endpoint close finished; the peer's reference for it goes. */
 static void close_done(void *request, ucs_status_t status, void *user_data)
 {
     (void)status;
@@ -580,10 +609,15 @@ static void accept_one(transport *t, ucp_conn_request_h req)
         .field_mask = UCP_CONN_REQUEST_ATTR_FIELD_CLIENT_ADDR};
     if (ucp_conn_request_query(req, &attr) == UCS_OK)
         addr_format((struct sockaddr *)&attr.client_address, name);
-    tpeer *p = t->live < t->cfg.max_peers ? peer_new(t, 1, name) : NULL;
+    int full = t->live >= t->cfg.max_peers;
+    tpeer *p = full ? NULL : peer_new(t, 1, name);
     if (!p) {
-        transport_log(t, "transport: connection from %s rejected: %zu peers "
-                      "connected", name, t->live);
+        if (full)
+            transport_log(t, "transport: connection from %s rejected: %zu "
+                          "peers connected, the limit", name, t->live);
+        else
+            transport_log(t, "transport: connection from %s rejected: no "
+                          "memory for a peer", name);
         ucp_listener_reject(t->listener, req);
         return;
     }
@@ -592,6 +626,7 @@ static void accept_one(transport *t, ucp_conn_request_h req)
     (void)peer_open(t, p, &prm);
 }
 
+/* Accepts or rejects every queued connection request. */
 static void accept_queued(transport *t)
 {
     for (size_t i = 0; i < t->nconns; i++)
@@ -601,6 +636,7 @@ static void accept_queued(transport *t)
 
 /* ---- delivery (outside UCX) ------------------------------------------ */
 
+/* Hands ev to the application's callback. */
 static void deliver(transport *t, transport_event *ev)
 {
     if (t->cfg.on_event)
@@ -689,6 +725,8 @@ static size_t service_down(transport *t, tpeer *p)
     return 1;
 }
 
+/* Everything transport_progress owes p: handshake, UP, messages, DOWN.
+ * Returns the events delivered. */
 static size_t service_peer(transport *t, tpeer *p)
 {
     size_t n = 0;
@@ -723,10 +761,40 @@ static void progress_ucx(transport *t)
             break;
 }
 
+/* Refuses the peers whose handshake ran past its deadline. */
+static void expire_handshakes(transport *t)
+{
+    int64_t now = now_ms();
+    for (size_t i = 0; i < t->npeers; i++) {
+        tpeer *p = t->peers[i];
+        if (!p->down && p->state == P_HANDSHAKE && !auth_done(&p->auth) &&
+            now >= p->deadline_ms) {
+            status_set(DVM_EPROTO, "handshake not done within %zu ms",
+                       t->cfg.handshake_ms);
+            peer_refuse(p);
+        }
+    }
+}
+
+int transport_timeout_ms(const transport *t)
+{
+    int64_t first = -1, now = now_ms();
+    for (size_t i = 0; i < t->npeers; i++) {
+        const tpeer *p = t->peers[i];
+        if (!p->down && p->state == P_HANDSHAKE && !auth_done(&p->auth) &&
+            (first < 0 || p->deadline_ms < first))
+            first = p->deadline_ms;
+    }
+    if (first < 0)
+        return -1;
+    return first <= now ? 0 : (int)(first - now);
+}
+
 size_t transport_progress(transport *t)
 {
     progress_ucx(t);
     accept_queued(t);
+    expire_handshakes(t);
     size_t n = 0;
     for (size_t i = 0; i < t->npeers; i++)   /* callbacks may add peers */
         n += service_peer(t, t->peers[i]);
@@ -759,6 +827,11 @@ dvm_status transport_arm(transport *t)
 {
     if (work_pending(t))
         return DVM_EAGAIN;
+    /* Sends posted since the last progress (by the event callback, or by
+     * the application between progress and arm) may wait for the worker
+     * to progress; give them that chance before sleeping. */
+    if (ucp_worker_progress(t->worker))
+        return DVM_EAGAIN;
     ucs_status_t us = ucp_worker_arm(t->worker);
     if (us == UCS_ERR_BUSY)
         return DVM_EAGAIN;
@@ -773,6 +846,9 @@ size_t transport_wait(transport *t, int timeout_ms)
     size_t n = transport_progress(t);
     if (n || transport_arm(t) != DVM_OK)
         return n;
+    int due = transport_timeout_ms(t);
+    if (due >= 0 && (timeout_ms < 0 || due < timeout_ms))
+        timeout_ms = due;
     struct pollfd pfd = {.fd = t->efd, .events = POLLIN};
     (void)poll(&pfd, 1, timeout_ms);
     return transport_progress(t);
@@ -836,6 +912,8 @@ dvm_status transport_create(const transport_config *cfg, transport **out)
         t->cfg.max_msg = TRANSPORT_DEFAULT_MAX_MSG;
     if (!t->cfg.max_peers)
         t->cfg.max_peers = TRANSPORT_DEFAULT_MAX_PEERS;
+    if (!t->cfg.handshake_ms)
+        t->cfg.handshake_ms = TRANSPORT_DEFAULT_HANDSHAKE_MS;
     dvm_status st = ucx_open(t);
     if (st) {
         dvm_free(t);
@@ -916,16 +994,25 @@ void transport_close(transport *t, uint64_t peer)
         (void)peer_send_copy(t, p, WIRE_BYE, NULL, 0);
     peer_down(p, DVM_ECLOSED, "closed by this side");
     p->local_close = 1;
+    p->flush_close = 1;             /* the BYE must get out */
+}
+
+void transport_unlisten(transport *t)
+{
+    if (!t->listener)
+        return;
+    for (size_t i = 0; i < t->nconns; i++)
+        ucp_listener_reject(t->listener, t->conns[i]);
+    t->nconns = 0;
+    ucp_listener_destroy(t->listener);
+    t->listener = NULL;
 }
 
 void transport_destroy(transport *t)
 {
     if (!t)
         return;
-    for (size_t i = 0; i < t->nconns; i++)
-        ucp_listener_reject(t->listener, t->conns[i]);
-    if (t->listener)
-        ucp_listener_destroy(t->listener);
+    transport_unlisten(t);
     for (size_t i = 0; i < t->npeers; i++) {
         tpeer *p = t->peers[i];
         p->flush_close = 0;
@@ -937,8 +1024,11 @@ void transport_destroy(transport *t)
     for (size_t i = 0; i < t->npeers; i++)
         peer_unref(t->peers[i]);
     /* Forced closes cancel the sends and receives still in flight; all
-     * call back within a few rounds.  Bounded all the same. */
-    for (long i = 0; i < 10000000 && t->inflight; i++)
+     * call back within a few rounds.  A flushed close of a peer that no
+     * longer answers may not: bounded by time, what is left is released
+     * with the worker. */
+    int64_t end = now_ms() + TRANSPORT_DESTROY_MS;
+    while (t->inflight && now_ms() < end)
         ucp_worker_progress(t->worker);
     ucp_worker_destroy(t->worker);
     ucp_cleanup(t->ctx);

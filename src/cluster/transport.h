@@ -16,8 +16,8 @@
  *         transport_progress(t);          // delivers events
  *         if (transport_arm(t) == DVM_EAGAIN)
  *             continue;                   // more work arrived meanwhile
- *         epoll_wait(...)                 // transport_fd(t) among others
- *     }
+ *         epoll_wait(..., transport_timeout_ms(t))   // transport_fd(t)
+ *     }                                              // among others
  *
  * Events reach the callback of the configuration, only from inside
  * transport_progress, never from inside UCX, so the callback may send,
@@ -53,6 +53,7 @@
 
 #define TRANSPORT_DEFAULT_MAX_MSG (64u << 20)   /* payload bytes */
 #define TRANSPORT_DEFAULT_MAX_PEERS 4096
+#define TRANSPORT_DEFAULT_HANDSHAKE_MS 10000
 
 typedef struct transport transport;
 
@@ -88,6 +89,9 @@ typedef struct transport_config {
                                    0: TRANSPORT_DEFAULT_MAX_MSG */
     size_t max_peers;           /* more connections are rejected;
                                    0: TRANSPORT_DEFAULT_MAX_PEERS */
+    size_t handshake_ms;        /* a peer not authenticated this long after
+                                   its endpoint was made is refused;
+                                   0: TRANSPORT_DEFAULT_HANDSHAKE_MS */
     size_t rndv_min;            /* payloads of at least this many bytes go
                                    by rendezvous; 0: UCX decides
                                    (UCX_RNDV_THRESH) */
@@ -115,6 +119,10 @@ void transport_destroy(transport *t);
  * addresses are accepted (DVM_EINVAL saying so). */
 dvm_status transport_listen(transport *t, const char *hostport,
                             uint16_t *port);
+
+/* Stops listening: connection requests not yet accepted are rejected, the
+ * listening socket is closed; peers stay.  No-op when not listening. */
+void transport_unlisten(transport *t);
 
 /* Starts connecting to "HOST:PORT"; sets *peer.  The outcome is an event:
  * TRANSPORT_UP, or TRANSPORT_DOWN (e.g. nobody listening). */
@@ -151,8 +159,13 @@ int transport_fd(const transport *t);
  * already pending (call transport_progress again instead of sleeping). */
 dvm_status transport_arm(transport *t);
 
-/* Progress, then sleep on the fd at most timeout_ms (-1: no limit).
- * Returns the events delivered by the progress. */
+/* Milliseconds until transport_progress has a deadline to enforce (a
+ * handshake that must be done by then), 0 if one is due, -1 if none: the
+ * longest an event loop may sleep. */
+int transport_timeout_ms(const transport *t);
+
+/* Progress, then sleep on the fd at most timeout_ms (-1: no limit; never
+ * past transport_timeout_ms).  Returns the events delivered. */
 size_t transport_wait(transport *t, int timeout_ms);
 
 /* The message's buffer, now owned by the caller (dvm_free); ev->data is

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <ucp/api/ucp.h>
@@ -118,10 +119,13 @@ static int pump_until(rec *r, const int *counter, int want)
     return *counter >= want;
 }
 
+static size_t handshake_ms;     /* for the next transports made; 0: default */
+
 static transport *make(rec *r, const auth_secret *secret, size_t max_msg)
 {
     memset(r, 0, sizeof *r);
     transport_config cfg = {.secret = secret, .max_msg = max_msg,
+                            .handshake_ms = handshake_ms,
                             .on_event = on_event, .arg = r, .log = on_log};
     transport *t = NULL;
     if (transport_create(&cfg, &t))
@@ -205,6 +209,7 @@ static int kill_child(void **state)
         waitpid(live_child, NULL, 0);
     }
     live_child = 0;
+    handshake_ms = 0;
     return 0;
 }
 
@@ -265,31 +270,6 @@ static void secrets(void)
 
 #define STREAM_MSGS 27
 
-/* Sends STREAM_MSGS messages of size_of(i), waits for the server's PONG,
- * closes. */
-static int client_stream(uint16_t port, int which)
-{
-    (void)which;
-    rec r;
-    int rc = client_up(&r, port, NULL, 0);
-    for (int i = 0; !rc && i < STREAM_MSGS; i++) {
-        size_t n;
-        uint8_t *p = pattern(i, &n);
-        if (!p || transport_send(r.t, r.peer, WIRE_PING, p, n))
-            rc = 20;
-        dvm_free(p);
-    }
-    if (!rc && (!pump_until(&r, &r.msgs, 1) || r.last_type != WIRE_PONG))
-        rc = 21;
-    if (!rc) {
-        transport_close(r.t, r.peer);
-        if (!pump_until(&r, &r.downs, 1) || r.down_status != DVM_ECLOSED)
-            rc = 22;
-    }
-    unmake(&r);
-    return rc;
-}
-
 static int count_fds(void)
 {
     int n = 0;
@@ -300,6 +280,60 @@ static int count_fds(void)
         n++;
     closedir(d);
     return n;
+}
+
+static int refs_done, refs_failed;
+
+/* transport_send_ref's callback: the buffer is free. */
+static void sent(void *arg, dvm_status st)
+{
+    dvm_free(arg);
+    refs_done++;
+    refs_failed += st != DVM_OK;
+}
+
+/* Sends the i-th message of the stream, odd ones without a copy. */
+static int send_nth(rec *r, int i, int *refs)
+{
+    size_t n;
+    uint8_t *p = pattern(i, &n);
+    if (!p)
+        return -1;
+    if (i % 2 == 0) {
+        dvm_status st = transport_send(r->t, r->peer, WIRE_PING, p, n);
+        dvm_free(p);
+        return st;
+    }
+    (*refs)++;
+    dvm_status st = transport_send_ref(r->t, r->peer, WIRE_PING, p, n, sent,
+                                       p);
+    if (st)
+        dvm_free(p);
+    return st;
+}
+
+/* Sends STREAM_MSGS messages of size_of(i), waits for the server's PONG,
+ * closes; every buffer lent is handed back and no fd is left. */
+static int client_stream(uint16_t port, int which)
+{
+    (void)which;
+    rec r;
+    int fds0 = count_fds(), refs = 0;
+    int rc = client_up(&r, port, NULL, 0);
+    for (int i = 0; !rc && i < STREAM_MSGS; i++)
+        if (send_nth(&r, i, &refs))
+            rc = 20;
+    if (!rc && (!pump_until(&r, &r.msgs, 1) || r.last_type != WIRE_PONG))
+        rc = 21;
+    if (!rc) {
+        transport_close(r.t, r.peer);
+        if (!pump_until(&r, &r.downs, 1) || r.down_status != DVM_ECLOSED)
+            rc = 22;
+    }
+    unmake(&r);
+    if (!rc && (refs_done != refs || refs_failed))
+        rc = 23;
+    return rc || count_fds() == fds0 ? rc : 24;
 }
 
 static void test_stream_in_order(void **state)
@@ -330,12 +364,12 @@ static void test_stream_in_order(void **state)
 
 #define ROUND_TRIPS 10000
 
+/* which round trips (0: ROUND_TRIPS), one at a time, then exits. */
 static int client_pingpong(uint16_t port, int which)
 {
-    (void)which;
     rec r;
     int rc = client_up(&r, port, NULL, 0);
-    for (int i = 0; !rc && i < ROUND_TRIPS; i++) {
+    for (int i = 0; !rc && i < (which ? which : ROUND_TRIPS); i++) {
         uint8_t b[8];
         le_st64(b, (uint64_t)i);
         if (transport_send(r.t, r.peer, WIRE_PING, b, sizeof b) ||
@@ -360,6 +394,69 @@ static void test_round_trips(void **state)
     assert_int_equal(r.bad, 0);
     unmake(&r);
     assert_int_equal(reap_child(&c), 0);
+}
+
+/* ---- an epoll event loop ----------------------------------------------- */
+
+#define LOOP_PINGS 200
+#define LOOP_SLEEP_MS 5000      /* far longer than any wakeup takes */
+
+/* Adds fd to the epoll set ep with tag as its data. */
+static void watch(int ep, int fd, uint64_t tag)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
+    assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
+}
+
+/* Sleeps in epoll_wait on ep; a timeout is a lost wakeup.  Returns 1 if
+ * the pipe (read end rd, tag 99) was readable; its byte is consumed. */
+static int loop_sleep(int ep, int rd)
+{
+    struct epoll_event evs[2];
+    int k = epoll_wait(ep, evs, 2, LOOP_SLEEP_MS), seen = 0;
+    assert_true(k > 0);
+    char c;
+    for (int i = 0; i < k; i++)
+        seen |= evs[i].data.u64 == 99;
+    if (seen)
+        assert_int_equal(read(rd, &c, 1), 1);
+    return seen;
+}
+
+/* The loop transport.h prescribes: progress, decide, arm, and only then
+ * sleep in epoll_wait on the transport's fd next to an unrelated pipe.
+ * The server echoes LOOP_PINGS pings one at a time; none may be slept
+ * through, and the client's exit must wake it too. */
+static void test_epoll_loop(void **state)
+{
+    (void)state;
+    rec r;
+    uint16_t port;
+    int fds[2], ep = epoll_create1(EPOLL_CLOEXEC);
+    assert_true(ep >= 0);
+    assert_int_equal(pipe(fds), 0);
+    serve(&r, NULL, 0, &port);
+    r.echo = 1;
+    watch(ep, transport_fd(r.t), 1);
+    watch(ep, fds[0], 99);
+    child c = spawn("pingpong", LOOP_PINGS, port);
+    int written = 0, seen = 0;
+    for (long i = 0; i < 1000000; i++) {
+        transport_progress(r.t);
+        if (r.downs && seen)
+            break;                          /* decided before sleeping */
+        if (r.msgs >= LOOP_PINGS / 2 && !written)
+            written = write(fds[1], "x", 1) == 1;
+        if (transport_arm(r.t) == DVM_OK)
+            seen += loop_sleep(ep, fds[0]);
+    }
+    assert_int_equal(r.msgs, LOOP_PINGS);
+    assert_int_equal(seen, 1);
+    assert_int_equal(reap_child(&c), 0);
+    close(ep);
+    close(fds[0]);
+    close(fds[1]);
+    unmake(&r);
 }
 
 /* ---- authentication ---------------------------------------------------- */
@@ -400,6 +497,7 @@ static int client_auth(uint16_t port, int which)
 static void run_auth_case(int which)
 {
     const auth_case *ac = &auth_cases[which];
+    int fds0 = count_fds();
     rec r;
     uint16_t port;
     serve(&r, ac->server, 0, &port);
@@ -420,6 +518,7 @@ static void run_auth_case(int which)
     }
     unmake(&r);
     assert_int_equal(reap_child(&c), 0);
+    assert_int_equal(count_fds(), fds0);
 }
 
 static void test_auth_same_secret(void **state)
@@ -516,8 +615,9 @@ static int raw_send_until_dropped(raw *w, const void *hdr, size_t hlen,
 {
     ucp_request_param_t prm = {.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS,
                                .flags = UCP_AM_SEND_FLAG_REPLY};
-    ucs_status_ptr_t req = ucp_am_send_nbx(w->ep, 17, hdr, hlen, data, len,
-                                           &prm);
+    ucs_status_ptr_t req = NULL;
+    if (hlen)                   /* 0: send nothing at all */
+        req = ucp_am_send_nbx(w->ep, 17, hdr, hlen, data, len, &prm);
     double end = now_s() + WAIT_SECONDS;
     while (!w->failed && now_s() < end)
         ucp_worker_progress(w->worker);
@@ -535,8 +635,10 @@ static void raw_close(raw *w)
     ucp_request_param_t prm = {.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS,
                                .flags = UCP_EP_CLOSE_FLAG_FORCE};
     ucs_status_ptr_t req = ucp_ep_close_nbx(w->ep, &prm);
+    double end = now_s() + WAIT_SECONDS;
     if (req && !UCS_PTR_IS_ERR(req)) {
-        while (ucp_request_check_status(req) == UCS_INPROGRESS)
+        while (ucp_request_check_status(req) == UCS_INPROGRESS &&
+               now_s() < end)
             ucp_worker_progress(w->worker);
         ucp_request_free(req);
     }
@@ -564,10 +666,14 @@ static garbage garbage_case(int which)
         wire_encode(g.hdr, WIRE_PING, 3, 0);
         g.log = "ping message before authentication";
         break;
-    default:
+    case 2:
         wire_encode(g.hdr, WIRE_HELLO, 3, 0);
         g.hdr[4] = 9;
         g.log = "protocol version 9";
+        break;
+    default:
+        g.hlen = 0;             /* silence: the handshake times out */
+        g.log = "handshake not done within 1000 ms";
         break;
     }
     return g;
@@ -589,6 +695,7 @@ static int client_garbage(uint16_t port, int which)
 static void run_garbage(int which)
 {
     garbage gc = garbage_case(which), *g = &gc;
+    int fds0 = count_fds();
     rec r;
     uint16_t port;
     serve(&r, NULL, 0, &port);
@@ -601,6 +708,7 @@ static void run_garbage(int which)
     assert_non_null(strstr(r.log, g->log));
     unmake(&r);
     assert_int_equal(reap_child(&c), 0);
+    assert_int_equal(count_fds(), fds0);
 }
 
 static void test_garbage_envelope(void **state)
@@ -621,6 +729,60 @@ static void test_wrong_version(void **state)
     run_garbage(2);
 }
 
+static void test_handshake_timeout(void **state)
+{
+    (void)state;
+    handshake_ms = 1000;
+    run_garbage(3);
+}
+
+/* ---- closing by the listener's side ------------------------------------ */
+
+/* Sends one PING of n bytes and expects the peer to go down with status
+ * st and a reason that contains why.  0 if so. */
+static int ping_then_down(rec *r, const void *p, size_t n, dvm_status st,
+                          const char *why)
+{
+    if (transport_send(r->t, r->peer, WIRE_PING, p, n))
+        return 1;
+    if (!pump_until(r, &r->downs, 1) || r->down_status != st ||
+        !strstr(r->down_reason, why))
+        return 2;
+    return 0;
+}
+
+/* Sends one PING; the server closes: DOWN "closed by the peer". */
+static int client_closed(uint16_t port, int which)
+{
+    (void)which;
+    rec r;
+    int rc = client_up(&r, port, NULL, 0);
+    if (!rc && ping_then_down(&r, "bye?", 4, DVM_ECLOSED,
+                              "closed by the peer"))
+        rc = 80;
+    unmake(&r);
+    return rc;
+}
+
+static void test_server_closes(void **state)
+{
+    (void)state;
+    rec r;
+    uint16_t port;
+    serve(&r, NULL, 0, &port);
+    child c = spawn("closed", 0, port);
+    assert_true(pump_until(&r, &r.msgs, 1));
+    transport_close(r.t, r.peer);
+    transport_close(r.t, r.peer);           /* a no-op the second time */
+    assert_int_equal(transport_send(r.t, r.peer, WIRE_PING, "x", 1),
+                     DVM_ENOENT);
+    assert_true(pump_until(&r, &r.downs, 1));
+    assert_int_equal(r.down_status, DVM_ECLOSED);
+    assert_string_equal(r.down_reason, "closed by this side");
+    assert_int_equal(reap_child(&c), 0);
+    unmake(&r);
+}
+
 /* ---- limits ------------------------------------------------------------ */
 
 /* A client allowed 1 MiB sends 1 MiB to a server that accepts 64 KiB. */
@@ -630,13 +792,11 @@ static int client_oversize(uint16_t port, int which)
     rec r;
     int rc = client_up(&r, port, NULL, MIB);
     uint8_t *big = dvm_calloc(1, MIB);
-    if (!rc && (!big || transport_send(r.t, r.peer, WIRE_PING, big, MIB)))
+    if (!rc && (!big || ping_then_down(&r, big, MIB, DVM_EPROTO,
+                                       "refused by the peer: ping message "
+                                       "of 1048576 bytes exceeds the limit "
+                                       "of 65536")))
         rc = 60;
-    if (!rc && (!pump_until(&r, &r.downs, 1) ||
-                r.down_status != DVM_EPROTO ||
-                !strstr(r.down_reason, "refused by the peer: ping message "
-                        "of 1048576 bytes exceeds the limit of 65536")))
-        rc = 61;
     dvm_free(big);
     unmake(&r);
     return rc;
@@ -677,6 +837,7 @@ static int client_victim(uint16_t port, int which)
 static void test_killed_peer(void **state)
 {
     (void)state;
+    int fds0 = count_fds();
     rec r;
     uint16_t port;
     serve(&r, NULL, 0, &port);
@@ -689,6 +850,7 @@ static void test_killed_peer(void **state)
     assert_int_equal(r.logs, 0);            /* a failure, not a refusal */
     assert_int_equal(transport_peer_count(r.t), 0);
     unmake(&r);
+    assert_int_equal(count_fds(), fds0);
 }
 
 static void test_nobody_listening(void **state)
@@ -726,6 +888,9 @@ static void test_api_refusals(void **state)
     assert_int_equal(transport_send(r.t, 1, WIRE_PING, "x", 101), DVM_EINVAL);
     assert_int_equal(transport_listen(r.t, "127.0.0.1:0", &port), 0);
     assert_int_equal(transport_listen(r.t, "127.0.0.1:0", &port), DVM_EINVAL);
+    transport_unlisten(r.t);
+    transport_unlisten(r.t);                /* a no-op the second time */
+    assert_int_equal(transport_listen(r.t, "127.0.0.1:0", &port), 0);
     unmake(&r);
 }
 
@@ -736,6 +901,7 @@ static const struct {
     {"stream", client_stream},   {"pingpong", client_pingpong},
     {"auth", client_auth},       {"garbage", client_garbage},
     {"oversize", client_oversize}, {"victim", client_victim},
+    {"closed", client_closed},
 };
 
 /* transport_test --client NAME CASE PORT: one client of a test. */
@@ -756,6 +922,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_api_refusals, kill_child),
         cmocka_unit_test_teardown(test_stream_in_order, kill_child),
         cmocka_unit_test_teardown(test_round_trips, kill_child),
+        cmocka_unit_test_teardown(test_epoll_loop, kill_child),
         cmocka_unit_test_teardown(test_auth_same_secret, kill_child),
         cmocka_unit_test_teardown(test_auth_wrong_secret, kill_child),
         cmocka_unit_test_teardown(test_auth_client_without, kill_child),
@@ -763,6 +930,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_garbage_envelope, kill_child),
         cmocka_unit_test_teardown(test_message_before_auth, kill_child),
         cmocka_unit_test_teardown(test_wrong_version, kill_child),
+        cmocka_unit_test_teardown(test_handshake_timeout, kill_child),
+        cmocka_unit_test_teardown(test_server_closes, kill_child),
         cmocka_unit_test_teardown(test_oversize_refused, kill_child),
         cmocka_unit_test_teardown(test_killed_peer, kill_child),
         cmocka_unit_test_teardown(test_nobody_listening, kill_child),

@@ -301,11 +301,12 @@ static int remote_affinity(void *arg, int slot, const runner_desc *d)
     return (int)(nd->regions[b / 64] >> (b % 64) & 1);
 }
 
-static dvm_status remote_poll(void *arg, int *again)
+static dvm_status remote_poll(void *arg, int *wait_ms)
 {
     mserve *s = arg;
     size_t k = transport_progress(s->t);
-    *again = k > 0 || transport_arm(s->t) == DVM_EAGAIN;
+    *wait_ms = k > 0 || transport_arm(s->t) == DVM_EAGAIN
+               ? 0 : transport_timeout_ms(s->t);
     if (mserve_quit && !s->fatal)
         ms_fail(s, status_set(DVM_EIO, "the master was stopped"));
     return s->fatal ? status_set(s->fatal, "%s", s->fatal_msg) : DVM_OK;

@@ -839,7 +839,10 @@ static dvm_status node_loop(node *n)
         if (n->fatal || n->down)
             break;
         int again = k > 0 || transport_arm(n->t) == DVM_EAGAIN;
-        int m = epoll_wait(n->epfd, ev, 64, again ? 0 : NODE_STATS_MS);
+        int to = transport_timeout_ms(n->t);
+        if (to < 0 || to > NODE_STATS_MS)
+            to = NODE_STATS_MS;
+        int m = epoll_wait(n->epfd, ev, 64, again ? 0 : to);
         if (m < 0 && errno != EINTR)
             return status_set_errno(DVM_ESYS, "epoll_wait");
         for (int j = 0; j < m && !n->fatal; j++) {

@@ -35,8 +35,9 @@ typedef struct master_remote {
     int (*affinity)(void *arg, int slot, const runner_desc *d);
     /* Called at every turn of the master's loop before it sleeps: makes
      * progress on the network and delivers what arrived (rcomps_on_remote).
-     * Sets *again when the loop must not sleep.  An error stops the run. */
-    dvm_status (*poll)(void *arg, int *again);
+     * Sets *wait_ms to the longest the loop may sleep (0: not at all, -1:
+     * no limit).  An error stops the run. */
+    dvm_status (*poll)(void *arg, int *wait_ms);
     int fd;                     /* readable: something for poll */
     void *arg;
 } master_remote;

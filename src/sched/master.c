@@ -356,10 +356,10 @@ static int quiescent(const master *m)
 }
 
 /* The network's turn in the loop (the cluster master). */
-static dvm_status remote_poll(master *m, int *again)
+static dvm_status remote_poll(master *m, int *wait_ms)
 {
     uint64_t t = clock_now_ns();
-    dvm_status st = m->cfg.remote->poll(m->cfg.remote->arg, again);
+    dvm_status st = m->cfg.remote->poll(m->cfg.remote->arg, wait_ms);
     m->st.ns_dispatch += clock_now_ns() - t;
     return st;
 }
@@ -375,11 +375,12 @@ dvm_status master_run(master *m)
         m->st.ns_dispatch += clock_now_ns() - td;
         if (st || quiescent(m))
             break;
-        int again = 0;
-        if (m->cfg.remote && (st = remote_poll(m, &again)))
+        int wait_ms = -1, to = m->cfg.progress ? 250 : -1;
+        if (m->cfg.remote && (st = remote_poll(m, &wait_ms)))
             break;
-        int n = epoll_wait(m->epfd, ev, 64, again ? 0 :
-                           m->cfg.progress ? 250 : -1);
+        if (wait_ms >= 0 && (to < 0 || wait_ms < to))
+            to = wait_ms;
+        int n = epoll_wait(m->epfd, ev, 64, to);
         if (n < 0 && errno != EINTR)
             st = status_set_errno(DVM_ESYS, "epoll_wait");
         for (int i = 0; i < n && !st; i++)

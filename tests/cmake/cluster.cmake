@@ -44,3 +44,7 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
   set_tests_properties(cluster/netns/${engine} PROPERTIES TIMEOUT 300
                        SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
 endforeach()
+# The cluster transport: in a fuzzing build, a short smoke run of the
+# envelope and handshake fuzzer over its seed corpus (tests/fuzz/wire/).
+# The unit tests (src/cluster/*_test.c) register themselves.
+dvm_fuzz_smoke(wire_smoke wire_fuzz wire 50000 256)
