@@ -48,3 +48,6 @@ endforeach()
 # envelope and handshake fuzzer over its seed corpus (tests/fuzz/wire/).
 # The unit tests (src/cluster/*_test.c) register themselves.
 dvm_fuzz_smoke(wire_smoke wire_fuzz wire 50000 256)
+# The cluster's payload decoders: in a fuzzing build, a short smoke run
+# over their seed corpus (tests/fuzz/cmsg/).
+dvm_fuzz_smoke(cmsg_smoke cmsg_fuzz cmsg 50000 8192)
