@@ -22,6 +22,8 @@
  *   RESULT     every change names a frame granted to that RComp (checked);
  *              the master's frame replaces it and the page's data goes
  *              along; the local frames are free again
+ * Every other message names no frame and passes unchanged (a new message
+ * that names frames needs its translation here).
  * A process that dies, or breaks the protocol, is replaced at once (next
  * generation); its frames return to the store.  The master learns of it
  * from the new generation and runs its runners elsewhere.
@@ -597,6 +599,22 @@ static dvm_status relay_page(node *n, int i, const cmsg_relay *m)
     return DVM_OK;
 }
 
+/* Any other message names no frame: it goes to the RComp's control
+ * socket unchanged (the RComp judges it as from a local master). */
+static dvm_status relay_down(node *n, int i, const cmsg_relay *m)
+{
+    if (m->page || m->nver || m->npages)
+        return status_set(DVM_EPROTO, "relay of message type %u with pages",
+                          (unsigned)m->type);
+    mb_reset(&n->out);
+    size_t at = mb_begin(&n->out, m->type);
+    mb_bytes(&n->out, m->msg, m->len);
+    mb_end(&n->out, at);
+    if (rc_send(n->rc[i].ctl.fd, &n->out))
+        return rc_replace(n, i, "cannot send to it");
+    return DVM_OK;
+}
+
 static dvm_status from_master_relay(node *n, const uint8_t *p, size_t len)
 {
     cmsg_relay m;
@@ -619,8 +637,7 @@ static dvm_status from_master_relay(node *n, const uint8_t *p, size_t len)
     case MSG_PAGE_RESP:
         return relay_page(n, i, &m);
     default:
-        return status_set(DVM_EPROTO, "relay of message type %u",
-                          (unsigned)m.type);
+        return relay_down(n, i, &m);
     }
 }
 
@@ -774,11 +791,10 @@ static dvm_status rc_frame(node *n, int i, int page, uint32_t type,
     switch (type) {
     case MSG_RESULT:
         return result_up(n, i, p, len);
-    case MSG_READY:
-    case MSG_FRAME_REQ:
-        return relay_up(n, i, 0, type, p, len, NULL, 0);
     default:
-        return rc_replace(n, i, "unexpected message");
+        /* READY, FRAME_REQ and any message that names no frame go up
+         * unchanged; the master judges them as from a local RComp. */
+        return relay_up(n, i, 0, type, p, len, NULL, 0);
     }
 }
 
