@@ -3,11 +3,11 @@
 # Debian 12.  Idempotent, non-interactive; run as root (or with sudo).
 set -eu
 PKGS="build-essential cmake pkg-config git
-      llvm-15-dev libucx-dev libcmocka-dev
+      llvm-15-dev libucx-dev libssl-dev libcmocka-dev
       clang libclang-rt-14-dev
       openmpi-bin libopenmpi-dev
       python3 python3-numpy python3-dask python3-distributed
-      gnuplot-nox
+      gnuplot-nox iproute2 procps
       libmicrohttpd-dev prometheus chromium"
 # node and npm drive headless Chromium in the dashboard test (tests/obs);
 # Debian's nodejs and npm only where no node is installed already.

@@ -9,6 +9,7 @@
 
 #include "obs/http.h"
 #include "obs/obs.h"
+#include "cluster/auth.h"
 
 int cmd_asm(int argc, char **argv);
 int cmd_dis(int argc, char **argv);
@@ -21,6 +22,16 @@ struct cc_opts;
 int cc_parse_option(struct cc_opts *o, int argc, char **argv, int *i);
 int cc_build(const struct cc_opts *o, const char *const *files, size_t n,
              char **text, size_t *len);
+
+/* The cluster (docs/cluster.md). */
+int cmd_master(int argc, char **argv);
+int cmd_node(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+/* Reads --secret-file path into *s (owned; NULL when path is NULL).
+ * Returns 0 or 2 (message printed). */
+int cli_load_secret(const char *path, auth_secret **s);
+void cli_free_secret(auth_secret *s);
 /* Internal: the RComp process body, started by the master. */
 int cmd_rcomp(int argc, char **argv);
 

@@ -25,6 +25,7 @@
 #include "asm/asm.h"
 #include "cc/cc.h"
 #include "cli/cli.h"
+#include "cli/cmd_run.h"
 #include "exec/jit.h"
 #include "io/input.h"
 #include "isa/isa.h"
@@ -32,42 +33,14 @@
 #include "util/alloc.h"
 #include "util/stdfds.h"
 
-#define RUN_MAX_DUMPS 64
-#define RUN_MAX_BINDINGS 32
-#define RUN_IN_WAIT_S 30        /* default bound on the wait for piped input */
-
-typedef struct run_dump {
-    const char *addr_expr, *count_expr;
-    int type;
-} run_dump;
-
-typedef struct run_opts {
-    int nrcomps;
-    const char *engine;
-    const char *path;
-    const char *trace;
-    const char *http;           /* --http ADDR */
-    double linger;              /* --linger SECONDS */
-    int stats;
-    run_dump dumps[RUN_MAX_DUMPS];
-    size_t ndumps;
-    master_binding in[RUN_MAX_BINDINGS], out[RUN_MAX_BINDINGS];
-    size_t nin, nout;
-    int in_wait_s;              /* --in-wait */
-    uint64_t max_runners;       /* --max-runners (0: the default) */
-    int heartbeat_s;            /* --heartbeat (0: the default) */
-    /* Inputs as opened before the run (io/input.h): the descriptors, -1
-     * until opened, and the /dev/fd paths the RComps open. */
-    int infd[RUN_MAX_BINDINGS];
-    int stdin_fd;               /* standard input read whole, or -1 */
-    char inpath[RUN_MAX_BINDINGS][32];
-    cc_opts cc;                /* compile options for PROG.c0 */
-    const char *incs[CC_MAX_OPTS], *defs[CC_MAX_OPTS];
-} run_opts;
-
-static int run_usage(const char *msg, const char *arg)
+static int run_usage(const run_opts *o, const char *msg, const char *arg)
 {
-    fprintf(stderr, "dvm run: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+    fprintf(stderr, "dvm %s: %s%s%s\n", o->cmd, msg, arg ? ": " : "",
+            arg ? arg : "");
+    if (!strcmp(o->cmd, "submit"))
+        fprintf(stderr, "usage: dvm submit --master HOST:PORT [--secret-file "
+                "F] [options of dvm run] PROG.dasm|PROG.dvm\n");
+    else
     fprintf(stderr, "usage: dvm run [-n N] [--engine interp|jit] [--dump "
             "ADDR:COUNT:TYPE]... [--in NAME=FILE|-]... [--in-wait SECONDS] "
             "[--max-runners N] [--heartbeat SECONDS] "
@@ -122,8 +95,7 @@ static int parse_number(const char *v, unsigned long long lo,
     return 0;
 }
 
-/* Parses argv; returns 0 or the exit status of a usage error. */
-static int parse_args(int argc, char **argv, run_opts *o)
+int run_parse_args(int argc, char **argv, run_opts *o)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -134,44 +106,46 @@ static int parse_args(int argc, char **argv, run_opts *o)
                     !strcmp(a, "--trace") || !strcmp(a, "--in-wait") ||
                     !strcmp(a, "--max-runners") ||
                     !strcmp(a, "--heartbeat") || !strcmp(a, "--http") ||
-                    !strcmp(a, "--linger");
+                    !strcmp(a, "--linger") || !strcmp(a, "--master") ||
+                    !strcmp(a, "--secret-file");
+        int submit = !strcmp(o->cmd, "submit");
         if (takes && !v)
-            return run_usage("option needs a value", a);
+            return run_usage(o, "option needs a value", a);
         unsigned long long n;
         int cr = cc_parse_option(&o->cc, argc, argv, &i);
         if (cr < 0 || (cr > 0 && o->cc.preprocess_only))
-            return run_usage("bad compile option", a);
+            return run_usage(o, "bad compile option", a);
         if (cr > 0)
             continue;
         if (!strcmp(a, "-n") || !strcmp(a, "--rcomps")) {
             if (parse_number(v, 1, 1024, &n))
-                return run_usage("bad RComp count (1..1024)", v);
+                return run_usage(o, "bad RComp count (1..1024)", v);
             o->nrcomps = (int)n;
         } else if (!strcmp(a, "--engine")) {
             if (strcmp(v, "interp") && strcmp(v, "jit"))
-                return run_usage("unknown engine (interp, jit)", v);
+                return run_usage(o, "unknown engine (interp, jit)", v);
             o->engine = v;
         } else if (!strcmp(a, "--dump")) {
             if (o->ndumps == RUN_MAX_DUMPS ||
                 parse_dump(argv[i + 1], &o->dumps[o->ndumps++]))
-                return run_usage("bad --dump (ADDR:COUNT:TYPE, TYPE one of "
+                return run_usage(o, "bad --dump (ADDR:COUNT:TYPE, TYPE one of "
                                  "b w d q ub uw ud uq f)", v);
         } else if (!strcmp(a, "--in") || !strcmp(a, "--out")) {
             int in = !strcmp(a, "--in");
             size_t *n = in ? &o->nin : &o->nout;
             master_binding *b = in ? o->in : o->out;
             if (*n == RUN_MAX_BINDINGS || parse_binding(argv[i + 1], &b[*n]))
-                return run_usage("bad binding (NAME=FILE)", v);
+                return run_usage(o, "bad binding (NAME=FILE)", v);
             (*n)++;
         } else if (!strcmp(a, "--trace")) {
             o->trace = v;
         } else if (!strcmp(a, "--max-runners")) {
             if (parse_number(v, 1, 1ULL << 32, &n))
-                return run_usage("bad --max-runners (1..4294967296)", v);
+                return run_usage(o, "bad --max-runners (1..4294967296)", v);
             o->max_runners = n;
         } else if (!strcmp(a, "--heartbeat") || !strcmp(a, "--in-wait")) {
             if (parse_number(v, 1, 86400, &n))
-                return run_usage("bad number of seconds (1..86400)", v);
+                return run_usage(o, "bad number of seconds (1..86400)", v);
             *(a[2] == 'h' ? &o->heartbeat_s : &o->in_wait_s) = (int)n;
         } else if (!strcmp(a, "--http")) {
             o->http = v;
@@ -179,14 +153,18 @@ static int parse_args(int argc, char **argv, run_opts *o)
             char *end;
             o->linger = strtod(v, &end);
             if (*end || !(o->linger >= 0 && o->linger <= 86400))
-                return run_usage("bad --linger (seconds, 0..86400)", v);
+                return run_usage(o, "bad --linger (seconds, 0..86400)", v);
+        } else if (submit && !strcmp(a, "--master")) {
+            o->master = v;
+        } else if (submit && !strcmp(a, "--secret-file")) {
+            o->secret_file = v;
         } else if (!strcmp(a, "--stats")) {
             o->stats = 1;
             continue;
         } else if (a[0] == '-' && a[1]) {
-            return run_usage("unknown option", a);
+            return run_usage(o, "unknown option", a);
         } else if (o->path) {
-            return run_usage("more than one program", a);
+            return run_usage(o, "more than one program", a);
         } else {
             o->path = a;
             continue;
@@ -194,8 +172,10 @@ static int parse_args(int argc, char **argv, run_opts *o)
         i++;
     }
     if (o->linger > 0 && !o->http)
-        return run_usage("--linger needs --http", NULL);
-    return o->path ? 0 : run_usage("no program given", NULL);
+        return run_usage(o, "--linger needs --http", NULL);
+    if (!strcmp(o->cmd, "submit") && !o->master)
+        return run_usage(o, "--master HOST:PORT is required", NULL);
+    return o->path ? 0 : run_usage(o, "no program given", NULL);
 }
 
 static const prog_channel *find_channel(const dvm_program *p, const char *n)
@@ -292,7 +272,7 @@ static int check_bindings(const dvm_program *p, run_opts *o)
     return 0;
 }
 
-static void close_inputs(run_opts *o)
+void run_close_inputs(run_opts *o)
 {
     for (size_t i = 0; i < o->nin; i++)
         if (o->infd[i] >= 0)
@@ -333,7 +313,7 @@ static int resolve_dumps(const dvm_program *p, const run_opts *o,
     return 0;
 }
 
-static void print_value(int type, const uint8_t *b)
+void run_print_value(int type, const uint8_t *b)
 {
     uint64_t u = 0;
     unsigned w = isa_type_bytes[type];
@@ -362,7 +342,7 @@ static int print_dumps(const master *m, const run_opts *o,
         for (uint64_t k = 0; k < count[i]; k++) {
             uint8_t b[8];
             master_read(m, addr[i] + k * w, b, w);
-            print_value(o->dumps[i].type, b);
+            run_print_value(o->dumps[i].type, b);
         }
     }
     if (fflush(stdout) == 0 && !ferror(stdout))
@@ -377,24 +357,66 @@ static int default_rcomps(void)
     return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
 }
 
+int run_opts_init(run_opts *o, const char *cmd, int argc, char **argv)
+{
+    memset(o, 0, sizeof *o);
+    o->cmd = cmd;
+    o->cc.incdirs = o->incs;
+    o->cc.defines = o->defs;
+    o->in_wait_s = RUN_IN_WAIT_S;
+    o->stdin_fd = -1;
+    for (size_t i = 0; i < RUN_MAX_BINDINGS; i++)
+        o->infd[i] = -1;
+    o->nrcomps = default_rcomps();
+    o->engine = jit_available() ? "jit" : "interp";
+    int rc = run_parse_args(argc, argv, o);
+    if (rc)
+        return rc;
+    if (!strcmp(o->engine, "jit") && !jit_available()) {
+        fprintf(stderr, "dvm: the jit engine is not built in; use --engine "
+                "interp\n");
+        return 2;
+    }
+    return 0;
+}
+
+int run_check(const dvm_program *p, run_opts *o, uint64_t *addr,
+              uint64_t *count)
+{
+    int rc = check_code(p, o);
+    if (rc || (rc = check_bindings(p, o)))
+        return rc;
+    return resolve_dumps(p, o, addr, count);
+}
+
+int run_self_exe(char *buf, size_t n)
+{
+    ssize_t k = readlink("/proc/self/exe", buf, n - 1);
+    if (k <= 0)
+        return fprintf(stderr, "dvm: cannot find my own binary\n"), 2;
+    buf[k] = '\0';
+    return 0;
+}
+
 static int run_program(const dvm_program *p, run_opts *o)
 {
     uint64_t addr[RUN_MAX_DUMPS], count[RUN_MAX_DUMPS];
-    int rc = check_code(p, o);
-    if (rc || (rc = check_bindings(p, o)) ||
-        (rc = resolve_dumps(p, o, addr, count)))
+    int rc = run_check(p, o, addr, count);
+    if (rc)
         return rc;
     char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
-        return fprintf(stderr, "dvm: cannot find my own binary\n"), 2;
-    self[n] = '\0';
+    if (run_self_exe(self, sizeof self))
+        return 2;
     cli_serve sv;
     if ((rc = serve_start(o->http, &sv)))
         return rc;
-    master_config cfg = { p, self, o->nrcomps, o->engine, o->in, o->nin,
-                          o->out, o->nout, o->trace, isatty(2),
-                          o->max_runners, o->heartbeat_s, sv.obs };
+    master_config cfg = { .prog = p, .self_exe = self,
+                          .nrcomps = o->nrcomps, .engine = o->engine,
+                          .in = o->in, .nin = o->nin, .out = o->out,
+                          .nout = o->nout, .trace_path = o->trace,
+                          .progress = isatty(2),
+                          .max_runners = o->max_runners,
+                          .heartbeat_s = o->heartbeat_s, .obs = sv.obs };
     master *m;
     if (master_create(&cfg, &m)) {
         fprintf(stderr, "dvm: %s\n", status_message());
@@ -439,28 +461,14 @@ static int load(run_opts *o, dvm_program **p)
 int cmd_run(int argc, char **argv)
 {
     run_opts o;
-    memset(&o, 0, sizeof o);
-    o.cc.incdirs = o.incs;
-    o.cc.defines = o.defs;
-    o.nrcomps = default_rcomps();
-    o.in_wait_s = RUN_IN_WAIT_S;
-    o.stdin_fd = -1;
-    for (size_t i = 0; i < RUN_MAX_BINDINGS; i++)
-        o.infd[i] = -1;
-    o.engine = jit_available() ? "jit" : "interp";
-    int rc = parse_args(argc, argv, &o);
+    int rc = run_opts_init(&o, "run", argc, argv);
     if (rc)
         return rc;
-    if (!strcmp(o.engine, "jit") && !jit_available()) {
-        fprintf(stderr, "dvm: the jit engine is not built in; use --engine "
-                "interp\n");
-        return 2;
-    }
     dvm_program *p;
     if (load(&o, &p))
         return 2;
     rc = run_program(p, &o);
-    close_inputs(&o);
+    run_close_inputs(&o);
     if (o.stdin_fd >= 0)
         close(o.stdin_fd);
     program_free(p);

@@ -17,6 +17,11 @@ static void usage(FILE *f)
           "       dvm dis PROG.dvm                  disassemble\n"
           "       dvm cc [options] FILE.c0... [-o OUT.dasm]  compile c0\n"
           "       dvm run [options] PROG.dasm|PROG.dvm|PROG.c0\n"
+          "       dvm master [--listen HOST:PORT] [--secret-file F]\n"
+          "       dvm node --master HOST:PORT [--rcomps N] [--secret-file F]\n"
+          "       dvm submit --master HOST:PORT [--secret-file F] [run "
+          "options] PROG\n"
+          "       dvm status --master HOST:PORT [--secret-file F] [--json]\n"
           "       dvm --version                     versions of dvm, DISA, c0\n"
           "run options:\n"
           "  -n, --rcomps N          RComps (default: one per CPU)\n"
@@ -73,6 +78,14 @@ static int dispatch(int argc, char **argv)
         return cmd_cc(argc - 1, argv + 1);
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "master"))
+        return cmd_master(argc - 1, argv + 1);
+    if (!strcmp(cmd, "node"))
+        return cmd_node(argc - 1, argv + 1);
+    if (!strcmp(cmd, "submit"))
+        return cmd_submit(argc - 1, argv + 1);
+    if (!strcmp(cmd, "status"))
+        return cmd_status(argc - 1, argv + 1);
     if (!strcmp(cmd, "__rcomp"))
         return cmd_rcomp(argc - 1, argv + 1);
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {

@@ -18,7 +18,7 @@ dvm_status io_sink_open_fd(io_sink *s, const char *name, int fd, int owns_fd)
     char *n = dvm_strdup(name);
     if (!n)
         return status_set(DVM_ENOMEM, "out of memory");
-    *s = (io_sink){ n, fd, owns_fd, 0 };
+    *s = (io_sink){ .name = n, .fd = fd, .owns_fd = owns_fd };
     return DVM_OK;
 }
 
@@ -39,9 +39,23 @@ dvm_status io_sink_open_null(io_sink *s, const char *name)
     return io_sink_open_fd(s, name, -1, 0);
 }
 
+dvm_status io_sink_open_fn(io_sink *s, const char *name, io_sink_fn fn,
+                           void *arg, size_t index)
+{
+    dvm_status st = io_sink_open_fd(s, name, -1, 0);
+    if (!st) {
+        s->fn = fn;
+        s->arg = arg;
+        s->index = index;
+    }
+    return st;
+}
+
 dvm_status io_sink_write(io_sink *s, const void *p, size_t n)
 {
     s->bytes += n;
+    if (s->fn)
+        return s->fn(s->arg, s->index, p, n);
     if (s->fd < 0)
         return DVM_OK;
     const uint8_t *b = p;

@@ -341,6 +341,14 @@ uint32_t space_lookup(const mem_space *s, uint64_t page, uint64_t epoch)
     return v ? v->frame : 0;
 }
 
+uint64_t space_lookup_version(const mem_space *s, uint64_t page,
+                              uint64_t epoch, uint32_t *frame)
+{
+    const mem_version *v = chain_at(page_head(s, page), epoch);
+    *frame = v ? v->frame : 0;
+    return v ? v->epoch : 0;
+}
+
 typedef struct visit_ctx {
     uint64_t epoch;
     size_t max, calls;

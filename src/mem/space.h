@@ -79,6 +79,13 @@ uint64_t space_epoch(const mem_space *s);
 /* Frame of page as seen by snapshot epoch (0: zero page). */
 uint32_t space_lookup(const mem_space *s, uint64_t page, uint64_t epoch);
 
+/* The epoch of the version of page that snapshot epoch sees (0: none, the
+ * page reads as zeros); its frame in *frame.  A version is named by
+ * (page, its epoch) for as long as it lives: the cluster's nodes cache
+ * versions under that name. */
+uint64_t space_lookup_version(const mem_space *s, uint64_t page,
+                              uint64_t epoch, uint32_t *frame);
+
 /* Calls fn(arg, page, frame) for each page in [pg_lo, pg_hi) that has a
  * version visible at epoch with a non-zero frame, in ascending page order,
  * stopping after max calls.  Returns the number of calls. */

@@ -370,7 +370,7 @@ static void report_fault(commit_point *cp, const rcb *r, const msg_result *res)
     tmp.fault_addr = res->fault_addr;
     char why[256];
     vm_fault_describe(&tmp, why, sizeof why);
-    fprintf(stderr, "dvm: runner %llu: fault at 0x%llx: %s\n",
+    fprintf(cp->diag, "dvm: runner %llu: fault at 0x%llx: %s\n",
             (unsigned long long)r->rid, (unsigned long long)res->fault_pc, why);
     cp->st->runners_faulted++;
 }

@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "io/sink.h"
 #include "io/trace.h"
@@ -53,6 +54,7 @@ typedef struct commit_point {
     io_trace *trace;
     master_stats *st;
     observer *ob;               /* metrics and events */
+    FILE *diag;                 /* runner fault reports (stderr) */
     double conflict_rate;       /* moving average over recent results */
     uint64_t max_runners;       /* most waiting runners (master_config);
                                  * 0: no bound */

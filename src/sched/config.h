@@ -9,14 +9,41 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "image/program.h"
+#include "isa/runner.h"
+#include "io/sink.h"
+#include "net/msg.h"
 #include "obs/obs.h"
 
 typedef struct master_binding {
     const char *name;           /* channel name */
     const char *path;           /* file */
 } master_binding;
+
+/* RComps on other hosts (the cluster master): the layer above the master
+ * relays their messages.  Each is a slot of the RComp set like a local one
+ * (rcomps_add_remote); what the set would write to its sockets goes to
+ * send, what the host says comes in through rcomps_on_remote. */
+typedef struct master_remote {
+    /* Sends b (whole RComp messages) to remote slot `slot`, on its page
+     * channel when page is 1.  An error makes the slot lost. */
+    dvm_status (*send)(void *arg, int slot, int page, const msg_buf *b);
+    /* The master declared slot `slot` lost (its runners run elsewhere). */
+    void (*lost)(void *arg, int slot);
+    /* Optional: 1 if runner d would rather run on slot `slot` (its host
+     * caches the runner's pages), else 0.  Dispatch prefers such runners
+     * among the first few ready ones. */
+    int (*affinity)(void *arg, int slot, const runner_desc *d);
+    /* Called at every turn of the master's loop before it sleeps: makes
+     * progress on the network and delivers what arrived (rcomps_on_remote).
+     * Sets *wait_ms to the longest the loop may sleep (0: not at all, -1:
+     * no limit).  An error stops the run. */
+    dvm_status (*poll)(void *arg, int *wait_ms);
+    int fd;                     /* readable: something for poll */
+    void *arg;
+} master_remote;
 
 typedef struct master_config {
     const dvm_program *prog;    /* borrowed for the life of the master */
@@ -33,6 +60,12 @@ typedef struct master_config {
                                  * shows no sign of life this long is
                                  * replaced; 0: MASTER_HEARTBEAT_S */
     obs *obs;                   /* metrics and events (borrowed); NULL: none */
+    /* The cluster master: NULL for the embedded DVM.  With remote set,
+     * nrcomps (local RComps) may be 0. */
+    const master_remote *remote;
+    io_sink_fn out_fn;          /* non-NULL: every channel (stdout too) */
+    void *out_arg;
+    FILE *diag;                 /* runner fault reports; NULL: stderr */
 } master_config;
 
 /* The default liveness bound, in seconds. */

@@ -50,6 +50,10 @@
 /* Stack of the first runner, chosen by the DVM (DISA.md 7): the first
  * block of the stack area. */
 #define MASTER_FIRST_SB DISA_STACK_BASE
+/* Ready runners a cluster's dispatch looks at for one its slot prefers. */
+#define MASTER_AFFINITY_LOOK 16
+/* The epoll key of the network's fd (RComp keys are slot << 1 | page). */
+#define MASTER_REMOTE_KEY UINT64_MAX
 #define MASTER_FIRST_SS 0x10000ULL
 
 /* The master owns the memory service (store, space), the watcher index,
@@ -172,15 +176,21 @@ static dvm_status open_sinks(master *m)
     m->sinks = dvm_calloc(p->nchans + 1, sizeof *m->sinks);
     if (!m->sinks)
         return status_set(DVM_ENOMEM, "out of memory");
-    dvm_status st = io_sink_open_fd(&m->sinks[0], "stdout", STDOUT_FILENO, 0);
+    io_sink_fn fn = m->cfg.out_fn;
+    dvm_status st = fn ? io_sink_open_fn(&m->sinks[0], "stdout", fn,
+                                         m->cfg.out_arg, 0)
+                       : io_sink_open_fd(&m->sinks[0], "stdout",
+                                         STDOUT_FILENO, 0);
     m->nsinks = 1;
     for (size_t i = 0; i < p->nchans && !st; i++) {
         if (p->chans[i].dir != PROG_CHAN_OUT)
             continue;
         const char *path = out_binding(m, p->chans[i].name);
         io_sink *s = &m->sinks[m->nsinks];
-        st = path ? io_sink_open_file(s, p->chans[i].name, path)
-                  : io_sink_open_null(s, p->chans[i].name);
+        st = fn ? io_sink_open_fn(s, p->chans[i].name, fn, m->cfg.out_arg,
+                                  m->nsinks)
+             : path ? io_sink_open_file(s, p->chans[i].name, path)
+                    : io_sink_open_null(s, p->chans[i].name);
         if (!st)
             m->nsinks++;
     }
@@ -356,6 +366,25 @@ static rcb *locality_take(master *m, rcomp_slot *s, rcb_queue *q)
     return r;
 }
 
+/* The next runner for slot s: on a cluster the first of the next
+ * MASTER_AFFINITY_LOOK that would rather run there; else the ready
+ * runner locality prefers (locality_take), or the queue's head. */
+static rcb *take_runner(master *m, rcomp_slot *s, rcb_queue *q)
+{
+    const master_remote *rm = m->cfg.remote;
+    if (q != &m->pool.ready)
+        return rcb_pop(q);
+    if (!rm || !rm->affinity)
+        return locality_take(m, s, q);
+    rcb *prev = NULL;
+    int k = 0;
+    for (rcb *r = q->head; r && k < MASTER_AFFINITY_LOOK;
+         prev = r, r = r->next, k++)
+        if (rm->affinity(rm->arg, s->index, &r->d))
+            return rcb_take_after(q, prev);
+    return rcb_pop(q);
+}
+
 /* Takes up to n runners for slot s and sends them as one batch. */
 static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
                                  size_t n)
@@ -366,7 +395,7 @@ static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
     uint64_t snap = space_epoch(m->space);
     assert(s->ready && s->inflight.n + n <= RCB_RING_MAX);
     while (k < n && q->head && !st) {
-        rcb *r = q == &m->pool.ready ? locality_take(m, s, q) : rcb_pop(q);
+        rcb *r = take_runner(m, s, q);
         r->snap = snap;
         rcb_ring_push(&s->inflight, r);
         st = describe_runner(m, r, &d[k]);
@@ -408,7 +437,7 @@ static dvm_status dispatch(master *m)
      * when there is plenty of work.  When runners conflict a lot, a batch
      * is one runner: every runner then starts from the newest snapshot
      * and only runners truly running at the same time can conflict. */
-    size_t per = m->pool.ready.n / (size_t)m->rcs.nrc;
+    size_t per = m->pool.ready.n / (size_t)(m->rcs.nrc ? m->rcs.nrc : 1);
     size_t batch = per < 2 ? 2 : per > RCB_RING_MAX ? RCB_RING_MAX : per;
     if (m->cp.conflict_rate > 0.2)
         batch = 1;
@@ -495,6 +524,15 @@ static int quiescent(const master *m)
            rcomps_inflight(&m->rcs) == 0;
 }
 
+/* The network's turn in the loop (the cluster master). */
+static dvm_status remote_poll(master *m, int *wait_ms)
+{
+    uint64_t t = clock_now_ns();
+    dvm_status st = m->cfg.remote->poll(m->cfg.remote->arg, wait_ms);
+    m->st.ns_dispatch += clock_now_ns() - t;
+    return st;
+}
+
 dvm_status master_run(master *m)
 {
     uint64_t t_start = clock_now_ns();
@@ -508,13 +546,18 @@ dvm_status master_run(master *m)
             break;
         /* While RComps start or run runners, wake now and then to check
          * that they are alive. */
-        int wait_ms = m->cfg.progress || m->cfg.obs ? 250
-                      : rcomps_busy(&m->rcs) ? 500 : -1;
-        int n = epoll_wait(m->epfd, ev, 64, wait_ms);
+        int wait_ms = -1, to = m->cfg.progress || m->cfg.obs ? 250
+                               : rcomps_busy(&m->rcs) ? 500 : -1;
+        if (m->cfg.remote && (st = remote_poll(m, &wait_ms)))
+            break;
+        if (wait_ms >= 0 && (to < 0 || wait_ms < to))
+            to = wait_ms;
+        int n = epoll_wait(m->epfd, ev, 64, to);
         if (n < 0 && errno != EINTR)
             st = status_set_errno(DVM_ESYS, "epoll_wait");
         for (int i = 0; i < n && !st; i++)
-            st = rcomps_on_readable(&m->rcs, ev[i].data.u64);
+            if (ev[i].data.u64 != MASTER_REMOTE_KEY)
+                st = rcomps_on_readable(&m->rcs, ev[i].data.u64);
         if (!st)
             st = rcomps_check_alive(&m->rcs, clock_now_ns());
         if (m->st.commits - m->last_gc_commits >= 256) {
@@ -557,7 +600,8 @@ static dvm_status master_setup(master *m)
         return st;
     if ((st = stacks_create(DISA_STACK_BASE, DISA_STACK_ORDER, &m->stacks)))
         return st;
-    m->cp = (commit_point){ .store = m->store, .space = m->space,
+    m->cp = (commit_point){ .diag = m->cfg.diag ? m->cfg.diag : stderr,
+                            .store = m->store, .space = m->space,
                             .watchers = m->watchers, .pool = &m->pool,
                             .stacks = m->stacks, .trace = &m->trace,
                             .st = &m->st, .ob = &m->ob,
@@ -583,6 +627,12 @@ static dvm_status master_setup(master *m)
         return st;
     m->rcs.epfd = m->epfd;
     m->rcs.image_fd = m->image_fd;
+    if (m->cfg.remote) {
+        struct epoll_event ev = { .events = EPOLLIN,
+                                  .data.u64 = MASTER_REMOTE_KEY };
+        if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->cfg.remote->fd, &ev) < 0)
+            return status_set_errno(DVM_ESYS, "epoll_ctl");
+    }
     return rcomps_start(&m->rcs);
 }
 
@@ -634,10 +684,25 @@ const master_stats *master_get_stats(const master *m)
     return &m->st;
 }
 
+rcomp_set *master_rcomps(master *m)
+{
+    return &m->rcs;
+}
+
+commit_point *master_commit_point(master *m)
+{
+    return &m->cp;
+}
+
 void master_print_stats(const master *m)
 {
+    master_fprint_stats(m, stderr);
+}
+
+void master_fprint_stats(const master *m, FILE *f)
+{
     const master_stats *s = &m->st;
-    fprintf(stderr,
+    fprintf(f,
             "dvm: stats: rcomps %d, engine %s\n"
             "  runners: run %" PRIu64 ", committed %" PRIu64 ", aborted %"
             PRIu64 ", faulted %" PRIu64 ", re-executed %" PRIu64
@@ -653,7 +718,8 @@ void master_print_stats(const master *m)
             PRIu64 "\n"
             "  time: setup %.3f ms, run %.3f ms (dispatch %.3f ms, commit "
             "%.3f ms)\n",
-            m->cfg.nrcomps, m->cfg.engine, s->runners_run, s->runners_committed,
+            m->cfg.remote ? (int)rcomps_live(&m->rcs) : m->cfg.nrcomps,
+            m->cfg.engine, s->runners_run, s->runners_committed,
             s->runners_aborted, s->runners_faulted, s->reexecuted,
             s->rerun_lost, s->exclusive_runs, s->watchers_created,
             s->watchers_woken, s->watchers_dropped, s->commits, s->conflicts,
@@ -667,7 +733,7 @@ void master_print_stats(const master *m)
 static void warn_unbound(const master *m)
 {
     for (size_t i = 1; i < m->nsinks; i++)
-        if (m->sinks[i].fd < 0 && m->sinks[i].bytes)
+        if (m->sinks[i].fd < 0 && !m->sinks[i].fn && m->sinks[i].bytes)
             fprintf(stderr, "dvm: warning: %" PRIu64 " bytes written to "
                     "unbound channel '%s' were discarded (bind it with "
                     "--out %s=FILE)\n", m->sinks[i].bytes, m->sinks[i].name,

@@ -16,8 +16,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "sched/commit.h"
 #include "sched/config.h"
+#include "sched/rcomps.h"
 #include "sched/stats.h"
 #include "util/status.h"
 
@@ -34,6 +37,12 @@ dvm_status master_read(const master *m, uint64_t addr, void *buf, size_t n);
 const master_stats *master_get_stats(const master *m);
 /* Prints the --stats report to stderr. */
 void master_print_stats(const master *m);
+/* The same report to f. */
+void master_fprint_stats(const master *m, FILE *f);
+/* The RComp set and the commit point, for the cluster master, which adds
+ * remote RComps and relays their messages (config.h, master_remote). */
+rcomp_set *master_rcomps(master *m);
+commit_point *master_commit_point(master *m);
 /* Stops RComps, frees everything. */
 void master_destroy(master *m);
 

@@ -120,24 +120,25 @@ static uint64_t channel_addr(const dvm_program *p, const char *name)
     return 0;
 }
 
-/* Builds `dvm __rcomp ...` for slot s with its socket ends ctl and page. */
-static dvm_status rcomp_argv(rcomp_set *rs, rcomp_slot *s, int ctl, int page,
-                             rcomp_args *a)
+/* Builds `dvm __rcomp ...` number index with its socket ends ctl and
+ * page. */
+static dvm_status rcomp_argv(const rcomp_spawn_spec *sp, int index, int ctl,
+                             int page, rcomp_args *a)
 {
     memset(a, 0, sizeof *a);
-    args_add(a, "%s", rs->cfg->self_exe);
+    args_add(a, "%s", sp->self_exe);
     args_add(a, "__rcomp");
-    args_add(a, "--index");  args_add(a, "%d", s->index);
+    args_add(a, "--index");  args_add(a, "%d", index);
     args_add(a, "--ctl");    args_add(a, "%d", ctl);
     args_add(a, "--page");   args_add(a, "%d", page);
-    args_add(a, "--store");  args_add(a, "%d", store_fd(rs->cp->store));
-    args_add(a, "--frames"); args_add(a, "%u", store_max_frames(rs->cp->store));
-    args_add(a, "--image");  args_add(a, "%d", rs->image_fd);
-    args_add(a, "--engine"); args_add(a, "%s", rs->cfg->engine);
-    for (size_t i = 0; i < rs->cfg->nin; i++) {
+    args_add(a, "--store");  args_add(a, "%d", sp->store_fd);
+    args_add(a, "--frames"); args_add(a, "%u", sp->nframes);
+    args_add(a, "--image");  args_add(a, "%d", sp->image_fd);
+    args_add(a, "--engine"); args_add(a, "%s", sp->engine);
+    for (size_t i = 0; i < sp->nin; i++) {
         args_add(a, "--in");
         args_add(a, "0x%llx=%s", (unsigned long long)channel_addr(
-                 rs->cfg->prog, rs->cfg->in[i].name), rs->cfg->in[i].path);
+                 sp->prog, sp->in[i].name), sp->in[i].path);
     }
     if (a->oom) {
         args_free(a);
@@ -192,8 +193,8 @@ static void stop_signals_restore(void)
 
 /* In the child between fork and exec: only async-signal-safe calls.  It
  * dies with the master (parent: the master's pid). */
-static void rcomp_exec_child(rcomp_set *rs, int ctl, int page, char **argv,
-                             pid_t parent, const sigset_t *mask)
+static void rcomp_exec_child(const rcomp_spawn_spec *sp, int ctl, int page,
+                             char **argv, pid_t parent, const sigset_t *mask)
 {
     stop_set = NULL;            /* the stop signals, blocked since before */
     for (size_t i = 0; i < 3; i++)  /* fork, act as before the master's */
@@ -201,14 +202,15 @@ static void rcomp_exec_child(rcomp_set *rs, int ctl, int page, char **argv,
     sigprocmask(SIG_SETMASK, mask, NULL);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
         _exit(127);
-    int keep[] = { ctl, page, store_fd(rs->cp->store), rs->image_fd };
+    int keep[] = { ctl, page, sp->store_fd, sp->image_fd };
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
         fcntl(keep[i], F_SETFD, 0);
-    execv(rs->cfg->self_exe, argv);
+    execv(sp->self_exe, argv);
     _exit(127);
 }
 
-static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
+dvm_status rcomp_process_start(const rcomp_spawn_spec *sp, int index,
+                               pid_t *pid_out, int *ctl_out, int *page_out)
 {
     int ctl[2], page[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) < 0)
@@ -218,7 +220,7 @@ static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
     sock_tune(ctl[0]);
     sock_tune(ctl[1]);
     rcomp_args args;
-    dvm_status st = rcomp_argv(rs, s, ctl[1], page[1], &args);
+    dvm_status st = rcomp_argv(sp, index, ctl[1], page[1], &args);
     if (st)
         goto err_args;
     /* No stop signal may run the master's handler in the child. */
@@ -229,7 +231,7 @@ static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
     sigprocmask(SIG_BLOCK, &stops, &mask);
     pid_t parent = getpid(), pid = fork();
     if (pid == 0)
-        rcomp_exec_child(rs, ctl[1], page[1], args.v, parent, &mask);
+        rcomp_exec_child(sp, ctl[1], page[1], args.v, parent, &mask);
     sigprocmask(SIG_SETMASK, &mask, NULL);
     args_free(&args);
     if (pid < 0) {
@@ -240,17 +242,10 @@ static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
     close(page[1]);
     fcntl(ctl[0], F_SETFL, O_NONBLOCK);
     fcntl(page[0], F_SETFL, O_NONBLOCK);
-    conn_init(&s->ctl, ctl[0]);
-    conn_init(&s->page, page[0]);
-    s->pid = pid;
-    s->ready = 0;
-    s->alive_ns = s->cpu_ticks = 0;     /* a new process: its own clock */
-    s->keep_valid = 0;          /* a fresh window holds nothing */
-    memset(s->recent, 0, sizeof s->recent);
-    st = epoll_watch(rs, ctl[0], (uint64_t)s->index << 1);
-    if (!st)
-        st = epoll_watch(rs, page[0], (uint64_t)s->index << 1 | 1);
-    return st;
+    *pid_out = pid;
+    *ctl_out = ctl[0];
+    *page_out = page[0];
+    return DVM_OK;
 err_args:
     close(page[0]);
     close(page[1]);
@@ -264,11 +259,39 @@ err_ctl:
     return st;
 }
 
+static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
+{
+    rcomp_spawn_spec sp = { rs->cfg->self_exe, rs->cfg->engine,
+                            store_fd(rs->cp->store),
+                            store_max_frames(rs->cp->store), rs->image_fd,
+                            rs->cfg->prog, rs->cfg->in, rs->cfg->nin };
+    pid_t pid;
+    int ctl, page;
+    dvm_status st = rcomp_process_start(&sp, s->index, &pid, &ctl, &page);
+    if (st)
+        return st;
+    conn_init(&s->ctl, ctl);
+    conn_init(&s->page, page);
+    s->pid = pid;
+    s->ready = 0;
+    s->alive_ns = s->cpu_ticks = 0;     /* a new process: its own clock */
+    s->keep_valid = 0;          /* a fresh window holds nothing */
+    memset(s->recent, 0, sizeof s->recent);
+    st = epoll_watch(rs, ctl, (uint64_t)s->index << 1);
+    if (!st)
+        st = epoll_watch(rs, page, (uint64_t)s->index << 1 | 1);
+    return st;
+}
+
 dvm_status rcomps_start(rcomp_set *rs)
 {
-    assert(rs->cfg && rs->cp && rs->epfd >= 0 && rs->nrc > 0);
+    assert(rs->cfg && rs->cp && rs->epfd >= 0 &&
+           (rs->nrc > 0 || rs->cfg->remote));
     mb_init(&rs->out);
-    rs->rc = dvm_calloc((size_t)rs->nrc, sizeof *rs->rc);
+    rs->cap = rs->cfg->remote ? RCOMPS_SLOTS_MAX : rs->nrc;
+    if (rs->nrc > rs->cap)
+        return status_set(DVM_EINVAL, "too many RComps");
+    rs->rc = dvm_calloc((size_t)rs->cap, sizeof *rs->rc);
     if (!rs->rc)
         return status_set(DVM_ENOMEM, "out of memory");
     stop_signals_install(rs);
@@ -323,6 +346,14 @@ static void rcomp_reap(rcomp_set *rs, rcomp_slot *s)
     s->pid = 0;
 }
 
+uint64_t rcomps_live(const rcomp_set *rs)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < rs->nrc; i++)
+        n += rs->rc[i].remote ? !rs->rc[i].gone : rs->rc[i].pid > 0;
+    return n;
+}
+
 /* Commits the system page's __nrcomp = live RComps (a signal, DISA.md
  * 8.3): a commit of the DVM's own, so watchers of it wake. */
 static dvm_status signal_rcomps(rcomp_set *rs, uint64_t live)
@@ -343,7 +374,7 @@ dvm_status rcomp_lost(rcomp_set *rs, rcomp_slot *s, const char *why)
     rcb_pool *pool = rs->cp->pool;
     rcb *running = s->inflight.n ? rcb_ring_at(&s->inflight, 0) : NULL;
     if (running && ++running->lost >= RCOMPS_LOST_LIMIT) {
-        fprintf(stderr, "dvm: runner %llu: fault at 0x%llx: its RComp died "
+        fprintf(rs->cp->diag, "dvm: runner %llu: fault at 0x%llx: its RComp died "
                 "%u times while running it\n", (unsigned long long)running->rid,
                 (unsigned long long)running->d.fi, running->lost);
         rs->cp->st->runners_faulted++;
@@ -358,17 +389,23 @@ dvm_status rcomp_lost(rcomp_set *rs, rcomp_slot *s, const char *why)
     s->inflight.n = s->inflight.head = 0;
     rcomp_reclaim_frames(rs, s);
     stacks_free_owner(rs->cp->stacks, stack_owner(s));
+    if (s->remote) {
+        s->gone = 1;
+        s->ready = 0;
+        rs->cfg->remote->lost(rs->cfg->remote->arg, s->index);
+        return signal_rcomps(rs, rcomps_live(rs));
+    }
     if (++rs->respawns > RCOMPS_RESPAWN_MAX)
         return status_set(DVM_ESYS, "RComps keep dying (%d replaced); "
                           "giving up", rs->respawns);
     rs->cp->st->rcomps_replaced++;
     /* The DVM shrank and grows back: both are signals on the system page
      * (DISA.md 8.3), so watchers of __nrcomp wake. */
-    dvm_status st = signal_rcomps(rs, (uint64_t)rs->nrc - 1);
+    dvm_status st = signal_rcomps(rs, rcomps_live(rs));
     if (!st)
         st = rcomp_spawn(rs, s);
     if (!st)
-        st = signal_rcomps(rs, (uint64_t)rs->nrc);
+        st = signal_rcomps(rs, rcomps_live(rs));
     return st;
 }
 
@@ -408,6 +445,19 @@ void rcomps_stop(rcomp_set *rs)
     mb_free(&rs->out);
 }
 
+/* Sends b to remote slot s (page channel when page is 1); a slot that
+ * cannot take it is lost. */
+static dvm_status remote_send(rcomp_set *rs, rcomp_slot *s, int page,
+                              const msg_buf *b)
+{
+    const master_remote *r = rs->cfg->remote;
+    if (s->gone)
+        return DVM_OK;
+    if (r->send(r->arg, s->index, page, b))
+        return rcomp_lost(rs, s, status_message());
+    return DVM_OK;
+}
+
 /* Waits until fd is writable, for at most ms milliseconds. */
 static int wait_writable(int fd, int ms)
 {
@@ -424,6 +474,8 @@ dvm_status rcomp_send(rcomp_set *rs, rcomp_slot *s)
     const msg_buf *b = &rs->out;
     if (b->oom)
         return status_set(DVM_ENOMEM, "out of memory encoding a message");
+    if (s->remote)
+        return remote_send(rs, s, 0, b);
     size_t off = 0;
     while (off < b->len) {
         ssize_t n = send(s->ctl.fd, b->p + off, b->len - off, MSG_NOSIGNAL);
@@ -611,6 +663,12 @@ static dvm_status answer_page(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
     msg_buf b;
     mb_init(&b);
     msg_encode_u64s(&b, MSG_PAGE_RESP, &frame, 1);
+    if (s->remote) {
+        dvm_status rst = b.oom ? status_set(DVM_ENOMEM, "out of memory")
+                               : remote_send(rs, s, 1, &b);
+        mb_free(&b);
+        return rst;
+    }
     dvm_status st = conn_send(&s->page, &b);
     mb_free(&b);
     observe_page(rs->cp->ob, s->index, t0);
@@ -642,6 +700,43 @@ static dvm_status on_ctl_frame(rcomp_set *rs, rcomp_slot *s, uint32_t type,
     default:
         return rcomp_lost(rs, s, "unexpected message");
     }
+}
+
+dvm_status rcomps_add_remote(rcomp_set *rs, int *index)
+{
+    assert(rs->cfg->remote);
+    if (rs->nrc == rs->cap)
+        return status_set(DVM_ENOMEM, "too many RComps (%d)", rs->cap);
+    rcomp_slot *s = &rs->rc[rs->nrc];
+    memset(s, 0, sizeof *s);
+    s->index = rs->nrc++;
+    s->remote = 1;
+    conn_init(&s->ctl, -1);
+    conn_init(&s->page, -1);
+    char name[32];
+    snprintf(name, sizeof name, "rcomp %d", s->index);
+    trace_thread_name(rs->cp->trace, s->index + 1, name);
+    *index = s->index;
+    return signal_rcomps(rs, rcomps_live(rs));
+}
+
+dvm_status rcomps_on_remote(rcomp_set *rs, int index, int page, uint32_t type,
+                            const uint8_t *p, size_t len)
+{
+    assert(index >= 0 && index < rs->nrc && rs->rc[index].remote);
+    rcomp_slot *s = &rs->rc[index];
+    if (s->gone)
+        return DVM_OK;
+    if (page)
+        return type == MSG_PAGE_REQ ? answer_page(rs, s, p, len)
+                                    : rcomp_lost(rs, s, "bad page message");
+    return on_ctl_frame(rs, s, type, p, len);
+}
+
+int rcomps_frame_granted(const rcomp_set *rs, int index, uint32_t f)
+{
+    return f > 0 && f < store_max_frames(rs->cp->store) &&
+           rs->frame_owner[f] == index + 1;
 }
 
 dvm_status rcomps_on_readable(rcomp_set *rs, uint64_t key)

@@ -27,6 +27,8 @@
 #define RCOMPS_LOST_LIMIT 8
 /* Respawns tolerated before the run is declared broken. */
 #define RCOMPS_RESPAWN_MAX 1000
+/* Slots at most when RComps live on other hosts (frame_owner is 16 bits). */
+#define RCOMPS_SLOTS_MAX 4096
 /* Frames granted per request at most. */
 #define RCOMPS_GRANT_MAX 65536
 
@@ -36,6 +38,8 @@ typedef struct rcomp_slot {
     int index;                  /* slot number, also the trace track - 1 */
     pid_t pid;                  /* 0: no process */
     int ready;                  /* MSG_READY received: may be dispatched to */
+    int remote;                 /* on another host: cfg->remote relays */
+    int gone;                   /* remote and lost: never used again */
     conn ctl, page;
     rcb_ring inflight;          /* dispatched, oldest first */
     uint32_t *granted;          /* frames granted and not yet used */
@@ -58,12 +62,32 @@ typedef struct rcomp_set {
     int epfd;                   /* the master's epoll set (borrowed) */
     int image_fd;               /* borrowed */
     rcomp_slot *rc;
-    int nrc;
+    int nrc;                    /* slots in use */
+    int cap;                    /* slots allocated */
     uint16_t *frame_owner;      /* per frame: slot + 1 when granted */
     int respawns;
     msg_buf out;                /* encode buffer; rcomp_send sends it */
     uint64_t checked_ns;        /* last liveness check */
 } rcomp_set;
+
+/* How to start one RComp process: the binary, the engine, the frame store
+ * and program image it maps (fds it inherits), the program and the input
+ * bindings (for the channel addresses). */
+typedef struct rcomp_spawn_spec {
+    const char *self_exe, *engine;
+    int store_fd;
+    uint32_t nframes;
+    int image_fd;
+    const dvm_program *prog;
+    const master_binding *in;
+    size_t nin;
+} rcomp_spawn_spec;
+
+/* Starts `dvm __rcomp` number index with two socketpairs (ctl, page).  On
+ * success *pid and this side's ends (*ctl, *page: non-blocking, owned by
+ * the caller) are set. */
+dvm_status rcomp_process_start(const rcomp_spawn_spec *sp, int index,
+                               pid_t *pid, int *ctl, int *page);
 
 /* Starts cfg->nrcomps RComps.  rs must have cfg, cp, epfd, image_fd set.
  * On failure what was started is stopped by rcomps_stop. */
@@ -93,6 +117,21 @@ dvm_status rcomps_check_alive(rcomp_set *rs, uint64_t now_ns);
 /* True when some RComp is starting or has runners in flight: then the
  * master's loop must wake now and then for rcomps_check_alive. */
 int rcomps_busy(const rcomp_set *rs);
+/* Adds a slot for an RComp on another host (cfg->remote set); *index names
+ * it from now on.  Commits the new __nrcomp.  DVM_ENOMEM when the set is
+ * full. */
+dvm_status rcomps_add_remote(rcomp_set *rs, int *index);
+/* One RComp message (type, payload) from remote slot index, on its page
+ * channel when page is 1: handled as rcomps_on_readable handles a local
+ * one's.  Frames named by a result must hold their content already.
+ * Returns DVM_OK or a fatal error. */
+dvm_status rcomps_on_remote(rcomp_set *rs, int index, int page, uint32_t type,
+                            const uint8_t *p, size_t len);
+/* 1 if frame f is granted to slot index and not used yet, else 0. */
+int rcomps_frame_granted(const rcomp_set *rs, int index, uint32_t f);
+
+/* RComps alive now: local ones with a process, remote ones not lost. */
+uint64_t rcomps_live(const rcomp_set *rs);
 /* Runners in flight on every RComp. */
 size_t rcomps_inflight(const rcomp_set *rs);
 /* The oldest snapshot any in-flight runner uses (the GC bound), at most

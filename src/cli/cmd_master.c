@@ -1,0 +1,131 @@
+/*
+ * cmd_master.c -- `dvm master` and `dvm node`: the long-lived processes of
+ * a cluster DVM (docs/cluster.md).  Both parse their options, read the
+ * cluster secret if one is given, and hand over to the service
+ * (dist/mserve.h, dist/node.h).
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/cmd_run.h"
+#include "dist/mserve.h"
+#include "dist/node.h"
+#include "util/alloc.h"
+
+#define MASTER_DEFAULT_LISTEN "127.0.0.1:7070"
+
+static int svc_usage(const char *cmd, const char *msg, const char *arg)
+{
+    fprintf(stderr, "dvm %s: %s%s%s\n", cmd, msg, arg ? ": " : "",
+            arg ? arg : "");
+    if (!strcmp(cmd, "master"))
+        fprintf(stderr, "usage: dvm master [--listen HOST:PORT] "
+                "[--secret-file F] [--port-file F]\n");
+    else
+        fprintf(stderr, "usage: dvm node --master HOST:PORT [--rcomps N] "
+                "[--secret-file F]\n");
+    return 2;
+}
+
+typedef struct svc_opts {
+    const char *listen, *master, *secret_file, *port_file;
+    int nrcomps;
+} svc_opts;
+
+static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
+{
+    int is_master = !strcmp(cmd, "master");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v)
+            return svc_usage(cmd, "unknown option or missing value", a);
+        if (is_master && !strcmp(a, "--listen"))
+            o->listen = v;
+        else if (is_master && !strcmp(a, "--port-file"))
+            o->port_file = v;
+        else if (!is_master && !strcmp(a, "--master"))
+            o->master = v;
+        else if (!strcmp(a, "--secret-file"))
+            o->secret_file = v;
+        else if (!is_master && (!strcmp(a, "--rcomps") || !strcmp(a, "-n"))) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || n < 1 || n > 1024)
+                return svc_usage(cmd, "bad RComp count (1..1024)", v);
+            o->nrcomps = (int)n;
+        } else
+            return svc_usage(cmd, "unknown option", a);
+        i++;
+    }
+    if (!is_master && !o->master)
+        return svc_usage(cmd, "--master HOST:PORT is required", NULL);
+    return 0;
+}
+
+/* Loads the secret of --secret-file into *s (NULL without the option).
+ * Returns 0 or 2 (message printed). */
+int cli_load_secret(const char *path, auth_secret **s)
+{
+    *s = NULL;
+    if (!path)
+        return 0;
+    auth_secret *k = dvm_malloc(sizeof *k);
+    if (!k || auth_secret_load(path, k)) {
+        fprintf(stderr, "dvm: %s\n", k ? status_message() : "out of memory");
+        dvm_free(k);
+        return 2;
+    }
+    *s = k;
+    return 0;
+}
+
+void cli_free_secret(auth_secret *s)
+{
+    if (s)
+        auth_secret_wipe(s);
+    dvm_free(s);
+}
+
+static int svc_main(const char *cmd, int argc, char **argv)
+{
+    svc_opts o = { .listen = MASTER_DEFAULT_LISTEN };
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    o.nrcomps = ncpu < 1 ? 1 : ncpu > 1024 ? 1024 : (int)ncpu;
+    int rc = svc_parse(cmd, argc, argv, &o);
+    auth_secret *secret;
+    if (rc || (rc = cli_load_secret(o.secret_file, &secret)))
+        return rc;
+    char self[4096];
+    if (run_self_exe(self, sizeof self)) {
+        cli_free_secret(secret);
+        return 2;
+    }
+    dvm_status st;
+    if (!strcmp(cmd, "master")) {
+        mserve_config mc = { o.listen, secret, self, o.port_file };
+        st = mserve_main(&mc);
+    } else {
+        node_config nc = { o.master, o.nrcomps, self, secret };
+        st = node_main(&nc);
+    }
+    cli_free_secret(secret);
+    if (st) {
+        fprintf(stderr, "dvm %s: %s\n", cmd, status_message());
+        return 2;
+    }
+    return 0;
+}
+
+int cmd_master(int argc, char **argv)
+{
+    return svc_main("master", argc, argv);
+}
+
+int cmd_node(int argc, char **argv)
+{
+    return svc_main("node", argc, argv);
+}

@@ -1,0 +1,413 @@
+/*
+ * cmd_submit.c -- `dvm submit` and `dvm status`: the clients of a cluster
+ * master.
+ *
+ * submit checks everything `dvm run` checks before anything runs (the
+ * same options and code, cli/cmd_run.h), then sends the master the image,
+ * the input channels' bytes and the dump ranges, writes the committed
+ * output it streams back (standard output, --out files), and ends with the
+ * master's verdict: the error if any, the dumps, --stats, and the exit
+ * code `dvm run` would have given.  Ctrl-C closes the connection, which
+ * cancels the program on the cluster.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "asm/asm.h"
+#include "cli/cli.h"
+#include "cli/cmd_run.h"
+#include "cluster/transport.h"
+#include "cluster/wire.h"
+#include "dist/cmsg.h"
+#include "image/image.h"
+#include "isa/isa.h"
+#include "util/alloc.h"
+
+typedef struct client {
+    transport *t;
+    uint64_t master;
+    int up, down, done;
+    uint16_t want;              /* WIRE_DONE or WIRE_STATUS */
+    int code;
+    msg_buf req;                /* sent once the master is up */
+    uint16_t req_type;
+    /* submit */
+    int *fds;                   /* per channel index: fd, -1 unbound */
+    uint64_t *unbound;          /* bytes per channel index discarded */
+    size_t nchan;
+    const run_opts *o;
+    const uint64_t *dump_count;
+    char reason[256];
+} client;
+
+static volatile sig_atomic_t client_interrupted;
+
+static void client_on_signal(int sig)
+{
+    (void)sig;
+    client_interrupted = 1;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void on_output(client *c, const uint8_t *p, size_t len)
+{
+    uint64_t chan;
+    cmsg_str s;
+    if (!cmsg_decode_output(p, len, &chan, &s) && chan == CMSG_CHAN_DIAG) {
+        fwrite(s.p, 1, (size_t)s.len, stderr);
+        return;
+    }
+    if (cmsg_decode_output(p, len, &chan, &s) || chan >= c->nchan) {
+        snprintf(c->reason, sizeof c->reason, "malformed output message");
+        c->done = 1;
+        c->code = 2;
+        return;
+    }
+    if (c->fds[chan] < 0)
+        c->unbound[chan] += s.len;
+    else if (write_all(c->fds[chan], s.p, (size_t)s.len))
+        fprintf(stderr, "dvm: writing channel output: %s\n", strerror(errno));
+}
+
+/* The dumps, as dvm run prints them. */
+static void print_dumps(const client *c, cmsg_str d)
+{
+    size_t off = 0;
+    fflush(stdout);
+    for (size_t i = 0; i < c->o->ndumps; i++) {
+        int type = c->o->dumps[i].type;
+        unsigned w = isa_type_bytes[type];
+        for (uint64_t k = 0; k < c->dump_count[i] && off + w <= d.len; k++) {
+            run_print_value(type, d.p + off);
+            off += w;
+        }
+    }
+    fflush(stdout);
+}
+
+static void on_done(client *c, const uint8_t *p, size_t len)
+{
+    cmsg_done d;
+    c->done = 1;
+    if (cmsg_decode_done(p, len, &d)) {
+        snprintf(c->reason, sizeof c->reason, "%s", status_message());
+        c->code = 2;
+        return;
+    }
+    c->code = (int)d.code;
+    if (d.error.len)
+        fprintf(stderr, "dvm: error: %.*s\n", (int)d.error.len,
+                (const char *)d.error.p);
+    else
+        print_dumps(c, d.dump);
+    if (d.stats.len)
+        fwrite(d.stats.p, 1, (size_t)d.stats.len, stderr);
+    if (c->o->trace) {
+        FILE *f = fopen(c->o->trace, "w");
+        int bad = !f;
+        if (f) {
+            bad = fwrite(d.trace.p, 1, (size_t)d.trace.len, f) != d.trace.len;
+            bad |= fclose(f) != 0;
+        }
+        if (bad) {
+            fprintf(stderr, "dvm: cannot write the trace '%s'\n", c->o->trace);
+            c->code = 2;
+        }
+    }
+}
+
+static void on_status_reply(client *c, const uint8_t *p, size_t len)
+{
+    cmsg_str s;
+    c->done = 1;
+    if (cmsg_decode_str(p, len, &s)) {
+        c->code = 2;
+        return;
+    }
+    fwrite(s.p, 1, (size_t)s.len, stdout);
+    c->code = 0;
+}
+
+static void client_on_event(void *arg, transport_event *ev)
+{
+    client *c = arg;
+    if (ev->peer != c->master)
+        return;
+    if (ev->kind == TRANSPORT_UP) {
+        c->up = 1;
+        if (c->req.oom ||
+            transport_send(c->t, c->master, c->req_type, c->req.p,
+                           c->req.len)) {
+            snprintf(c->reason, sizeof c->reason, "cannot send the request");
+            c->done = 1;
+            c->code = 2;
+        }
+    } else if (ev->kind == TRANSPORT_DOWN) {
+        c->down = 1;
+        if (!c->done)
+            snprintf(c->reason, sizeof c->reason, "%s: %s", c->up ?
+                     "the master went away" : "cannot reach the master",
+                     ev->reason ? ev->reason : "closed");
+    } else if (ev->type == WIRE_OUTPUT && c->want == WIRE_DONE) {
+        on_output(c, ev->data, ev->len);
+    } else if (ev->type == c->want) {
+        if (c->want == WIRE_DONE)
+            on_done(c, ev->data, ev->len);
+        else
+            on_status_reply(c, ev->data, ev->len);
+    } else {
+        snprintf(c->reason, sizeof c->reason, "unexpected message '%s' from "
+                 "the master", wire_type_name(ev->type));
+        c->done = 1;
+        c->code = 2;
+    }
+}
+
+/* Connects, sends c->req, waits for the answer.  Returns the exit code. */
+static int client_exchange(client *c, const char *master,
+                           const char *secret_file)
+{
+    auth_secret *secret;
+    if (cli_load_secret(secret_file, &secret))
+        return 2;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = client_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    transport_config tc = { .secret = secret, .on_event = client_on_event,
+                            .arg = c };
+    c->code = 2;
+    dvm_status st = transport_create(&tc, &c->t);
+    if (!st)
+        st = transport_connect(c->t, master, &c->master);
+    if (st) {
+        fprintf(stderr, "dvm: %s\n", status_message());
+    } else {
+        while (!c->done && !c->down && !client_interrupted)
+            transport_wait(c->t, 200);
+        if (client_interrupted && !c->done) {
+            transport_close(c->t, c->master);
+            for (int i = 0; i < 50 && !c->down; i++)
+                transport_wait(c->t, 20);
+            fprintf(stderr, "dvm: interrupted; the program was cancelled\n");
+            c->code = 130;
+        } else if (c->reason[0]) {
+            fprintf(stderr, "dvm: %s\n", c->reason);
+            c->code = 2;
+        }
+    }
+    transport_destroy(c->t);
+    cli_free_secret(secret);
+    return c->code;
+}
+
+/* ---- submit ---------------------------------------------------------------- */
+
+static int read_whole(const char *path, uint8_t **buf, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    size_t cap = 0, n = 0;
+    uint8_t *b = NULL;
+    for (;;) {
+        uint8_t *nb = dvm_grow(b, &cap, n + 65536, 1);
+        if (!nb)
+            break;
+        b = nb;
+        size_t k = fread(b + n, 1, cap - n, f);
+        n += k;
+        if (k == 0)
+            break;
+    }
+    int err = ferror(f) || !b;
+    fclose(f);
+    if (err) {
+        dvm_free(b);
+        return -1;
+    }
+    *buf = b;
+    *len = n;
+    return 0;
+}
+
+/* Channel index k (0 stdout, k-th out channel) -> fd of its binding. */
+static int open_outputs(client *c, const dvm_program *p, const run_opts *o)
+{
+    c->fds = dvm_calloc(p->nchans + 1, sizeof *c->fds);
+    c->unbound = dvm_calloc(p->nchans + 1, sizeof *c->unbound);
+    if (!c->fds || !c->unbound)
+        return 2;
+    c->fds[0] = STDOUT_FILENO;
+    c->nchan = 1;
+    for (size_t i = 0; i < p->nchans; i++) {
+        if (p->chans[i].dir != PROG_CHAN_OUT)
+            continue;
+        int fd = -1;
+        for (size_t b = 0; b < o->nout; b++)
+            if (!strcmp(o->out[b].name, p->chans[i].name) &&
+                (fd = open(o->out[b].path, O_WRONLY | O_CREAT | O_TRUNC |
+                           O_CLOEXEC, 0644)) < 0) {
+                fprintf(stderr, "dvm: cannot open output file '%s' for "
+                        "channel %s: %m\n", o->out[b].path, p->chans[i].name);
+                return 2;
+            }
+        c->fds[c->nchan++] = fd;
+    }
+    return 0;
+}
+
+static void close_outputs(client *c, const dvm_program *p)
+{
+    size_t k = 1;
+    for (size_t i = 0; i < p->nchans && c->fds; i++) {
+        if (p->chans[i].dir != PROG_CHAN_OUT)
+            continue;
+        if (c->fds[k] >= 0)
+            close(c->fds[k]);
+        else if (c->unbound[k])
+            fprintf(stderr, "dvm: warning: %" PRIu64 " bytes written to "
+                    "unbound channel '%s' were discarded (bind it with "
+                    "--out %s=FILE)\n", c->unbound[k], p->chans[i].name,
+                    p->chans[i].name);
+        k++;
+    }
+    dvm_free(c->fds);
+    dvm_free(c->unbound);
+}
+
+/* Builds the SUBMIT request.  Returns 0 or 2 (message printed). */
+static int build_submit(client *c, const dvm_program *p, const run_opts *o,
+                        const uint64_t *addr, const uint64_t *count,
+                        uint8_t **bufs)
+{
+    cmsg_submit s;
+    memset(&s, 0, sizeof s);
+    s.engine = (cmsg_str){ (const uint8_t *)o->engine, strlen(o->engine) };
+    s.flags = (o->stats ? CMSG_SUBMIT_STATS : 0) |
+              (o->trace ? CMSG_SUBMIT_TRACE : 0);
+    uint8_t *img;
+    size_t imglen;
+    if (image_serialize(p, &img, &imglen)) {
+        fprintf(stderr, "dvm: %s\n", status_message());
+        return 2;
+    }
+    s.image = (cmsg_str){ img, imglen };
+    for (size_t i = 0; i < o->nin; i++) {
+        size_t n;
+        if (read_whole(o->in[i].path, &bufs[i], &n)) {
+            fprintf(stderr, "dvm: cannot read input file '%s': %m\n",
+                    o->in[i].path);
+            dvm_free(img);
+            return 2;
+        }
+        s.in[s.nin].name = (cmsg_str){ (const uint8_t *)o->in[i].name,
+                                       strlen(o->in[i].name) };
+        s.in[s.nin++].data = (cmsg_str){ bufs[i], n };
+    }
+    for (size_t i = 0; i < o->ndumps; i++)
+        s.dump[s.ndump++] = (cmsg_dump){ addr[i],
+                                         count[i] *
+                                         isa_type_bytes[o->dumps[i].type] };
+    mb_init(&c->req);
+    cmsg_encode_submit(&c->req, &s);
+    dvm_free(img);
+    return 0;
+}
+
+int cmd_submit(int argc, char **argv)
+{
+    run_opts o;
+    int rc = run_opts_init(&o, "submit", argc, argv);
+    if (rc)
+        return rc;
+    if (o.nin > CMSG_MAX_INPUTS) {
+        fprintf(stderr, "dvm submit: at most %d input bindings\n",
+                CMSG_MAX_INPUTS);
+        return 2;
+    }
+    dvm_program *p;
+    if (asm_load_program(o.path, stderr, &p))
+        return 2;
+    uint64_t addr[RUN_MAX_DUMPS], count[RUN_MAX_DUMPS];
+    uint8_t *bufs[RUN_MAX_BINDINGS] = { NULL };
+    client c;
+    memset(&c, 0, sizeof c);
+    c.o = &o;
+    c.dump_count = count;
+    c.want = WIRE_DONE;
+    c.req_type = WIRE_SUBMIT;
+    rc = run_check(p, &o, addr, count);
+    if (!rc)
+        rc = open_outputs(&c, p, &o);
+    if (!rc)
+        rc = build_submit(&c, p, &o, addr, count, bufs);
+    if (!rc)
+        rc = client_exchange(&c, o.master, o.secret_file);
+    close_outputs(&c, p);
+    run_close_inputs(&o);
+    if (o.stdin_fd >= 0)
+        close(o.stdin_fd);
+    for (size_t i = 0; i < o.nin; i++)
+        dvm_free(bufs[i]);
+    mb_free(&c.req);
+    program_free(p);
+    return rc;
+}
+
+/* ---- status ------------------------------------------------------------------ */
+
+int cmd_status(int argc, char **argv)
+{
+    const char *master = NULL, *secret = NULL;
+    uint64_t json = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(argv[i], "--json")) {
+            json = 1;
+            continue;
+        }
+        if (v && !strcmp(argv[i], "--master"))
+            master = v;
+        else if (v && !strcmp(argv[i], "--secret-file"))
+            secret = v;
+        else
+            master = NULL, i = argc;
+        i++;
+    }
+    if (!master) {
+        fprintf(stderr, "usage: dvm status --master HOST:PORT [--secret-file "
+                "F] [--json]\n");
+        return 2;
+    }
+    client c;
+    memset(&c, 0, sizeof c);
+    c.want = WIRE_STATUS;
+    c.req_type = WIRE_STATUS_REQ;
+    mb_init(&c.req);
+    cmsg_encode_u64s(&c.req, &json, 1);
+    int rc = client_exchange(&c, master, secret);
+    mb_free(&c.req);
+    return rc;
+}

@@ -1,0 +1,1062 @@
+/*
+ * transport.c -- UCX endpoints, the handshake on each, framed messages.
+ *
+ * Everything UCX calls back (active messages, connection requests,
+ * endpoint errors, completions) runs inside ucp_worker_progress, which only
+ * transport_progress and transport_destroy call.  Those callbacks decide
+ * and record but never call the application or post sends: a connection
+ * request is queued, a message is appended to its peer's receive queue,
+ * a failure marks the peer down.  Afterwards transport_progress walks the
+ * peers: it accepts queued connection requests, sends the PROOF a handshake
+ * owes, reports UP, hands out the messages at the head of each queue whose
+ * data is complete, closes the endpoints of peers that are down and
+ * reports them DOWN.  The application's callback therefore runs outside
+ * UCX and may send, connect and close.
+ *
+ * Order.  UCX calls the active-message callback of one endpoint in the
+ * order the messages were sent (one lane carries every AM header, the
+ * rendezvous ones included), and the envelope's sequence number checks it.
+ * A rendezvous message sits in its queue until its data has arrived, and
+ * the messages behind it wait, so the application sees the sender's order.
+ *
+ * Authentication is decided inside the callback, the moment a HELLO or
+ * PROOF arrives (auth.c is pure computation), so the check "no other type
+ * before the peer is authenticated" is exact: a message that follows the
+ * PROOF is accepted only if that PROOF was right.  The HELLO is sent when
+ * the endpoint is made, so it is the first message in each direction.
+ *
+ * Lifetime.  A peer stays allocated while UCX may still call back with it:
+ * refs counts its list entry, rendezvous receives in flight and an
+ * endpoint close in flight.  A peer that is down is invisible to the API
+ * (lookups skip it) but remains until refs drops to 0.
+ *
+ * UCX in a container.  Over loopback UCX picks TCP and shared memory by
+ * itself (UCX_TLS unset); posix/sysv shared memory and TCP work in a
+ * sandbox without RDMA devices.  UCX may warn about transports it cannot
+ * use; those lines are UCX's, on stderr, and harmless.
+ */
+#include "cluster/transport.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <ucp/api/ucp.h>
+
+#include "cluster/addr.h"
+#include "cluster/wire.h"
+#include "util/alloc.h"
+
+#define TRANSPORT_AM_ID 17
+#define TRANSPORT_REASON_MAX 256
+#define TRANSPORT_BYE_MAX 200       /* longest reason a BYE may carry */
+#define TRANSPORT_PROGRESS_ROUNDS 4096
+#define TRANSPORT_DESTROY_MS 2000
+
+enum tpeer_state { P_HANDSHAKE, P_UP };
+
+typedef struct tpeer tpeer;
+
+typedef struct rxmsg {
+    struct rxmsg *next;
+    tpeer *p;
+    uint16_t type;
+    uint8_t *data;
+    size_t len;
+    int done;           /* the data has arrived */
+    int failed;         /* ... or not: the receive failed */
+    int orphan;         /* the peer went down while it was arriving */
+} rxmsg;
+
+struct tpeer {
+    transport *t;
+    uint64_t id;
+    ucp_ep_h ep;                    /* NULL once closed */
+    int inbound;
+    enum tpeer_state state;
+    auth_session auth;
+    uint64_t tx_seq, rx_seq;
+    rxmsg *rx_head, *rx_tail;
+    int down;                       /* gone; DOWN to report */
+    int down_reported;
+    int announced;                  /* the application knows its id */
+    int local_close;                /* the application closed it */
+    int flush_close;                /* close the endpoint flushed, not forced */
+    int refused;                    /* this side refused it: BYE says why */
+    int refs;
+    int64_t deadline_ms;            /* the handshake must be done by then */
+    dvm_status down_status;
+    char reason[TRANSPORT_REASON_MAX];
+    char name[ADDR_TEXT_MAX];
+};
+
+typedef struct txreq {
+    uint8_t hdr[WIRE_HEADER_SIZE];
+    transport *t;
+    transport_sent_fn done;
+    void *arg;
+    uint8_t copy[];
+} txreq;
+
+struct transport {
+    transport_config cfg;
+    ucp_context_h ctx;
+    ucp_worker_h worker;
+    ucp_listener_h listener;
+    int efd;
+    tpeer **peers;
+    size_t npeers, cap_peers;
+    size_t live;                    /* peers not yet reported down */
+    ucp_conn_request_h *conns;      /* connection requests to accept */
+    size_t nconns, cap_conns;
+    uint64_t next_id;
+    size_t inflight;                /* UCX requests that will call back */
+    transport_stats stats;
+};
+
+/* ---- logging and failure -------------------------------------------- */
+
+/* One line to the configured log (or "dvm: LINE" on stderr). */
+static void transport_log(transport *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void transport_log(transport *t, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (t->cfg.log)
+        t->cfg.log(t->cfg.arg, line);
+    else
+        fprintf(stderr, "dvm: %s\n", line);
+}
+
+/* Marks p down with status st and reason (first decision wins). */
+static void peer_down(tpeer *p, dvm_status st, const char *reason)
+{
+    if (p->down)
+        return;
+    p->down = 1;
+    p->down_status = st;
+    snprintf(p->reason, sizeof p->reason, "%s", reason);
+}
+
+/* This side refuses p for the reason of the status just recorded: logged
+ * here, once per peer, and told to the peer in a BYE. */
+static void peer_refuse(tpeer *p)
+{
+    if (p->down)
+        return;
+    peer_down(p, DVM_EPROTO, status_message());
+    p->refused = 1;
+    p->flush_close = 1;
+    p->t->stats.refused++;
+    transport_log(p->t, "transport: peer %" PRIu64 " (%s) refused: %s",
+                  p->id, p->name, p->reason);
+}
+
+/* A BYE from p with the reason text[0, n): empty for an orderly close,
+ * else why p refused this side (shown with unprintable bytes as '?'). */
+static void recv_bye(tpeer *p, const uint8_t *text, size_t n, int rndv)
+{
+    char why[TRANSPORT_REASON_MAX];
+    if (rndv || n > TRANSPORT_BYE_MAX) {
+        status_set(DVM_EPROTO, "bye of %zu bytes", n);
+        peer_refuse(p);
+        return;
+    }
+    if (n == 0) {
+        peer_down(p, DVM_ECLOSED, "closed by the peer");
+        return;
+    }
+    int k = snprintf(why, sizeof why, "refused by the peer: ");
+    for (size_t i = 0; i < n && (size_t)k + 1 < sizeof why; i++)
+        why[k++] = text[i] >= 0x20 && text[i] < 0x7f ? (char)text[i] : '?';
+    why[k] = 0;
+    peer_down(p, DVM_EPROTO, why);
+}
+
+/* ---- peers ------------------------------------------------------------ */
+
+/* Milliseconds on the monotonic clock. */
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The live peer with that id, or NULL. */
+static tpeer *peer_by_id(const transport *t, uint64_t id)
+{
+    for (size_t i = 0; i < t->npeers; i++)
+        if (t->peers[i]->id == id && !t->peers[i]->down)
+            return t->peers[i];
+    return NULL;
+}
+
+/* The listed peer (live or down) whose endpoint is ep, or NULL. */
+static tpeer *peer_by_ep(const transport *t, ucp_ep_h ep)
+{
+    for (size_t i = 0; i < t->npeers; i++)
+        if (t->peers[i]->ep == ep)
+            return t->peers[i];
+    return NULL;
+}
+
+/* Frees a peer nobody refers to any more. */
+static void peer_free(tpeer *p)
+{
+    assert(p->refs == 0 && !p->rx_head && !p->ep);
+    dvm_free(p);
+}
+
+/* Drops one reference; the last frees p. */
+static void peer_unref(tpeer *p)
+{
+    assert(p->refs > 0);
+    if (--p->refs == 0)
+        peer_free(p);
+}
+
+/* A new peer, listed, in handshake; ep is set by the caller.  NULL on
+ * allocation failure. */
+static tpeer *peer_new(transport *t, int inbound, const char *name)
+{
+    tpeer *p = dvm_calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    tpeer **a = dvm_grow(t->peers, &t->cap_peers, t->npeers + 1, sizeof *a);
+    if (!a) {
+        dvm_free(p);
+        return NULL;
+    }
+    t->peers = a;
+    t->peers[t->npeers++] = p;
+    t->live++;
+    p->t = t;
+    p->id = ++t->next_id;
+    p->inbound = inbound;
+    p->state = P_HANDSHAKE;
+    p->refs = 1;
+    p->deadline_ms = now_ms() + (int64_t)t->cfg.handshake_ms;
+    snprintf(p->name, sizeof p->name, "%s", name);
+    return p;
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+/* UCX: a send that did not finish at once is done (or failed); hands the
+ * buffer back and frees the request. */
+static void send_done(void *request, ucs_status_t status, void *user_data)
+{
+    txreq *r = user_data;
+    transport *t = r->t;
+    t->inflight--;
+    if (r->done)
+        r->done(r->arg, status == UCS_OK ? DVM_OK : DVM_EIO);
+    dvm_free(r);
+    ucp_request_free(request);
+}
+
+/* Posts the message of r (header filled here) with payload data[0, len)
+ * on p's endpoint; r is owned by the send from now on (freed, r->done
+ * called, at completion).  DVM_EIO if UCX refuses at once; r->done is
+ * not called then, but r is freed. */
+static dvm_status peer_post(transport *t, tpeer *p, uint16_t type,
+                            const void *data, size_t len, txreq *r)
+{
+    wire_encode(r->hdr, type, len, p->tx_seq++);
+    r->t = t;
+    uint32_t flags = UCP_AM_SEND_FLAG_REPLY;
+    if (t->cfg.rndv_min && len >= t->cfg.rndv_min && type != WIRE_BYE &&
+        !wire_type_is_handshake(type))     /* those must come eagerly */
+        flags |= UCP_AM_SEND_FLAG_RNDV;
+    ucp_request_param_t prm = {
+        .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
+                        UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS,
+        .flags = flags,
+        .cb.send = send_done,
+        .user_data = r,
+    };
+    ucs_status_ptr_t req = ucp_am_send_nbx(p->ep, TRANSPORT_AM_ID, r->hdr,
+                                           WIRE_HEADER_SIZE, data, len, &prm);
+    t->stats.sent++;
+    if (req == NULL) {
+        if (r->done)
+            r->done(r->arg, DVM_OK);
+        dvm_free(r);
+        return DVM_OK;
+    }
+    if (UCS_PTR_IS_ERR(req)) {
+        dvm_free(r);
+        return status_set(DVM_EIO, "send to peer %" PRIu64 " (%s): %s", p->id,
+                          p->name, ucs_status_string(UCS_PTR_STATUS(req)));
+    }
+    t->inflight++;
+    return DVM_OK;
+}
+
+/* Sends a copy of data[0, len) to p; the transport's own messages. */
+static dvm_status peer_send_copy(transport *t, tpeer *p, uint16_t type,
+                                 const void *data, size_t len)
+{
+    txreq *r = dvm_malloc(sizeof *r + len);
+    if (!r)
+        return status_set(DVM_ENOMEM, "no memory for a message of %zu bytes",
+                          len);
+    r->done = NULL;
+    r->arg = NULL;
+    if (len)
+        memcpy(r->copy, data, len);
+    return peer_post(t, p, type, r->copy, len, r);
+}
+
+/* Sends this side's HELLO on p's new endpoint; the peer goes down if it
+ * cannot. */
+static void peer_send_hello(transport *t, tpeer *p)
+{
+    uint8_t hello[AUTH_HELLO_SIZE];
+    auth_hello(&p->auth, hello);
+    if (peer_send_copy(t, p, WIRE_HELLO, hello, sizeof hello))
+        peer_down(p, DVM_EIO, status_message());
+}
+
+/* Checks a send by the application; sets *out to the peer. */
+static dvm_status send_check(transport *t, uint64_t peer, uint16_t type,
+                             size_t len, tpeer **out)
+{
+    if (type == 0 || type >= WIRE_TYPE_END || wire_type_is_handshake(type) ||
+        type == WIRE_BYE)
+        return status_set(DVM_EINVAL, "cannot send message type %u", type);
+    if (len > t->cfg.max_msg)
+        return status_set(DVM_EINVAL, "message of %zu bytes exceeds the limit "
+                          "of %zu", len, t->cfg.max_msg);
+    tpeer *p = peer_by_id(t, peer);
+    if (!p || p->state != P_UP)
+        return status_set(DVM_ENOENT, "peer %" PRIu64 " is not connected",
+                          peer);
+    *out = p;
+    return DVM_OK;
+}
+
+dvm_status transport_send(transport *t, uint64_t peer, uint16_t type,
+                          const void *data, size_t len)
+{
+    tpeer *p;
+    dvm_status st = send_check(t, peer, type, len, &p);
+    if (st)
+        return st;
+    return peer_send_copy(t, p, type, data, len);
+}
+
+dvm_status transport_send_ref(transport *t, uint64_t peer, uint16_t type,
+                              const void *data, size_t len,
+                              transport_sent_fn done, void *arg)
+{
+    tpeer *p;
+    dvm_status st = send_check(t, peer, type, len, &p);
+    if (st)
+        return st;
+    txreq *r = dvm_malloc(sizeof *r);
+    if (!r)
+        return status_set(DVM_ENOMEM, "no memory for a send request");
+    r->done = done;
+    r->arg = arg;
+    return peer_post(t, p, type, data, len, r);
+}
+
+/* ---- receiving (inside ucp_worker_progress) --------------------------- */
+
+/* Frees a received message and its data (NULL if the application took
+ * it). */
+static void rxmsg_free(rxmsg *m)
+{
+    dvm_free(m->data);
+    dvm_free(m);
+}
+
+/* UCX: the data of a rendezvous message is in m->data (or failed).  An
+ * orphan (its peer went down meanwhile) is freed here. */
+static void recv_done(void *request, ucs_status_t status, size_t length,
+                      void *user_data)
+{
+    (void)length;
+    rxmsg *m = user_data;
+    tpeer *p = m->p;
+    ucp_request_free(request);
+    p->t->inflight--;
+    m->done = 1;
+    m->failed = status != UCS_OK;
+    if (m->orphan)
+        rxmsg_free(m);
+    else if (m->failed)
+        peer_down(p, DVM_EIO, ucs_status_string(status));
+    peer_unref(p);
+}
+
+/* Starts receiving a rendezvous payload into m->data. */
+static void recv_rndv(transport *t, tpeer *p, rxmsg *m, void *desc)
+{
+    ucp_request_param_t prm = {
+        .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA,
+        .cb.recv_am = recv_done,
+        .user_data = m,
+    };
+    t->stats.received_rndv++;
+    ucs_status_ptr_t req = ucp_am_recv_data_nbx(t->worker, desc, m->data,
+                                                m->len, &prm);
+    if (req == NULL) {
+        m->done = 1;
+    } else if (UCS_PTR_IS_ERR(req)) {
+        m->done = m->failed = 1;
+        peer_down(p, DVM_EIO, ucs_status_string(UCS_PTR_STATUS(req)));
+    } else {
+        p->refs++;
+        t->inflight++;
+    }
+}
+
+/* Queues the message h of p whose payload is data (or, rendezvous, the
+ * descriptor data). */
+static void recv_enqueue(transport *t, tpeer *p, const wire_header *h,
+                         void *data, int rndv)
+{
+    rxmsg *m = dvm_calloc(1, sizeof *m);
+    uint8_t *buf = dvm_malloc(h->length ? h->length : 1);
+    if (!m || !buf) {
+        dvm_free(m);
+        dvm_free(buf);
+        peer_down(p, DVM_EIO, "no memory for a received message");
+        return;
+    }
+    m->p = p;
+    m->type = h->type;
+    m->data = buf;
+    m->len = h->length;
+    if (p->rx_tail)
+        p->rx_tail->next = m;
+    else
+        p->rx_head = m;
+    p->rx_tail = m;
+    if (rndv) {
+        recv_rndv(t, p, m, data);
+    } else {
+        if (m->len)
+            memcpy(buf, data, m->len);
+        m->done = 1;
+    }
+}
+
+/* A handshake message h of p, payload data. */
+static void recv_handshake(tpeer *p, const wire_header *h, const void *data,
+                           int rndv)
+{
+    dvm_status st;
+    if (auth_done(&p->auth))
+        st = status_set(DVM_EPROTO, "%s message after authentication",
+                        wire_type_name(h->type));
+    else if (rndv)
+        st = status_set(DVM_EPROTO, "%s message by rendezvous",
+                        wire_type_name(h->type));
+    else if (h->type == WIRE_HELLO)
+        st = auth_on_hello(&p->auth, data, h->length);
+    else
+        st = auth_on_proof(&p->auth, data, h->length);
+    if (st)
+        peer_refuse(p);
+}
+
+/* Decides one incoming message h of p: handshake, BYE, or queued. */
+static void recv_message(transport *t, tpeer *p, const wire_header *h,
+                         void *data, int rndv)
+{
+    if (h->seq != p->rx_seq) {
+        status_set(DVM_EPROTO, "message %" PRIu64 " out of sequence "
+                   "(expected %" PRIu64 ")", h->seq, p->rx_seq);
+        peer_refuse(p);
+        return;
+    }
+    p->rx_seq++;
+    if (h->type == WIRE_BYE) {
+        recv_bye(p, data, h->length, rndv);
+    } else if (wire_type_is_handshake(h->type)) {
+        recv_handshake(p, h, data, rndv);
+    } else if (!auth_done(&p->auth)) {
+        status_set(DVM_EPROTO, "%s message before authentication",
+                   wire_type_name(h->type));
+        peer_refuse(p);
+    } else {
+        recv_enqueue(t, p, h, data, rndv);
+    }
+}
+
+/* UCX: one active message.  Finds the sender by its endpoint (every send
+ * carries UCP_AM_SEND_FLAG_REPLY), validates the envelope and decides it.
+ * Always UCS_OK: the data is copied or its rendezvous started here. */
+static ucs_status_t am_recv(void *arg, const void *header, size_t hlen,
+                            void *data, size_t len,
+                            const ucp_am_recv_param_t *param)
+{
+    transport *t = arg;
+    tpeer *p = NULL;
+    if (param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP)
+        p = peer_by_ep(t, param->reply_ep);
+    if (!p || p->down)
+        return UCS_OK;              /* unknown or gone: dropped */
+    t->stats.received++;
+    wire_header h;
+    if (wire_decode(header, hlen, len, t->cfg.max_msg, &h))
+        peer_refuse(p);
+    else
+        recv_message(t, p, &h, data,
+                     !!(param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV));
+    return UCS_OK;
+}
+
+/* UCX: p's endpoint failed (peer died, connection reset, unreachable). */
+static void ep_error(void *arg, ucp_ep_h ep, ucs_status_t status)
+{
+    (void)ep;
+    tpeer *p = arg;
+    char why[TRANSPORT_REASON_MAX];
+    snprintf(why, sizeof why, "endpoint failed: %s",
+             ucs_status_string(status));
+    peer_down(p, DVM_EIO, why);
+}
+
+/* UCX: a client connects to the listener; accepted in transport_progress
+ * (accept_queued), or rejected at once if it cannot even be queued. */
+static void conn_request(ucp_conn_request_h req, void *arg)
+{
+    transport *t = arg;
+    ucp_conn_request_h *a = dvm_grow(t->conns, &t->cap_conns, t->nconns + 1,
+                                     sizeof *a);
+    if (!a) {
+        ucp_listener_reject(t->listener, req);
+        return;
+    }
+    t->conns = a;
+    t->conns[t->nconns++] = req;
+}
+
+/* ---- endpoints -------------------------------------------------------- */
+
+/* Creates p's endpoint from params (address or connection request, set by
+ * the caller) and sends the HELLO.  DVM_EIO on failure (p stays down). */
+static dvm_status peer_open(transport *t, tpeer *p, ucp_ep_params_t *prm)
+{
+    prm->field_mask |= UCP_EP_PARAM_FIELD_ERR_HANDLER |
+                       UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE;
+    prm->err_mode = UCP_ERR_HANDLING_MODE_PEER;
+    prm->err_handler.cb = ep_error;
+    prm->err_handler.arg = p;
+    dvm_status st = auth_start(&p->auth, t->cfg.secret, !p->inbound);
+    if (st) {
+        peer_down(p, st, status_message());
+        return st;
+    }
+    ucs_status_t us = ucp_ep_create(t->worker, prm, &p->ep);
+    if (us != UCS_OK) {
+        p->ep = NULL;
+        st = status_set(DVM_EIO, "%s: cannot create endpoint: %s", p->name,
+                        ucs_status_string(us));
+        peer_down(p, st, status_message());
+        return st;
+    }
+    peer_send_hello(t, p);
+    return DVM_OK;
+}
+
+/* UCX: an endpoint close finished; the peer's reference for it goes. */
+static void close_done(void *request, ucs_status_t status, void *user_data)
+{
+    (void)status;
+    tpeer *p = user_data;
+    ucp_request_free(request);
+    p->t->inflight--;
+    peer_unref(p);
+}
+
+/* Closes p's endpoint: flushed after an orderly close, forced otherwise. */
+static void peer_close_ep(transport *t, tpeer *p)
+{
+    ucp_request_param_t prm = {
+        .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
+                        UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS,
+        .flags = p->flush_close ? 0 : UCP_EP_CLOSE_FLAG_FORCE,
+        .cb.send = close_done,
+        .user_data = p,
+    };
+    ucs_status_ptr_t req = ucp_ep_close_nbx(p->ep, &prm);
+    p->ep = NULL;
+    if (req && !UCS_PTR_IS_ERR(req)) {
+        p->refs++;
+        t->inflight++;
+    }
+}
+
+/* Accepts one queued connection request (or rejects it: too many). */
+static void accept_one(transport *t, ucp_conn_request_h req)
+{
+    char name[ADDR_TEXT_MAX] = "?";
+    ucp_conn_request_attr_t attr = {
+        .field_mask = UCP_CONN_REQUEST_ATTR_FIELD_CLIENT_ADDR};
+    if (ucp_conn_request_query(req, &attr) == UCS_OK)
+        addr_format((struct sockaddr *)&attr.client_address, name);
+    int full = t->live >= t->cfg.max_peers;
+    tpeer *p = full ? NULL : peer_new(t, 1, name);
+    if (!p) {
+        if (full)
+            transport_log(t, "transport: connection from %s rejected: %zu "
+                          "peers connected, the limit", name, t->live);
+        else
+            transport_log(t, "transport: connection from %s rejected: no "
+                          "memory for a peer", name);
+        ucp_listener_reject(t->listener, req);
+        return;
+    }
+    ucp_ep_params_t prm = {.field_mask = UCP_EP_PARAM_FIELD_CONN_REQUEST,
+                           .conn_request = req};
+    (void)peer_open(t, p, &prm);
+}
+
+/* Accepts or rejects every queued connection request. */
+static void accept_queued(transport *t)
+{
+    for (size_t i = 0; i < t->nconns; i++)
+        accept_one(t, t->conns[i]);
+    t->nconns = 0;
+}
+
+/* ---- delivery (outside UCX) ------------------------------------------ */
+
+/* Hands ev to the application's callback. */
+static void deliver(transport *t, transport_event *ev)
+{
+    if (t->cfg.on_event)
+        t->cfg.on_event(t->cfg.arg, ev);
+}
+
+/* Sends the PROOF p's handshake owes; reports UP when it is complete
+ * (also when p went down since: UP, then DOWN). */
+static size_t service_handshake(transport *t, tpeer *p)
+{
+    if (!p->down && auth_proof_due(&p->auth)) {
+        uint8_t proof[AUTH_PROOF_SIZE];
+        dvm_status st = auth_proof(&p->auth, proof);
+        if (!st)
+            st = peer_send_copy(t, p, WIRE_PROOF, proof, sizeof proof);
+        if (st) {
+            peer_down(p, DVM_EIO, status_message());
+            return 0;
+        }
+    }
+    if (!auth_done(&p->auth))
+        return 0;
+    p->state = P_UP;
+    p->announced = 1;
+    transport_event ev = {.kind = TRANSPORT_UP, .peer = p->id,
+                          .inbound = p->inbound};
+    deliver(t, &ev);
+    return 1;
+}
+
+/* Hands out p's complete messages from the head of its queue. */
+static size_t service_messages(transport *t, tpeer *p)
+{
+    size_t n = 0;
+    while (p->rx_head && p->rx_head->done && !p->rx_head->failed &&
+           !p->local_close) {
+        rxmsg *m = p->rx_head;
+        p->rx_head = m->next;
+        if (!p->rx_head)
+            p->rx_tail = NULL;
+        transport_event ev = {.kind = TRANSPORT_MSG, .peer = p->id,
+                              .inbound = p->inbound, .type = m->type,
+                              .data = m->data, .len = m->len};
+        deliver(t, &ev);
+        m->data = ev.data;          /* NULL if taken */
+        rxmsg_free(m);
+        n++;
+    }
+    return n;
+}
+
+/* Drops p's queue: complete messages are freed, the ones still arriving
+ * are freed by their completion. */
+static void drop_queue(tpeer *p)
+{
+    rxmsg *m = p->rx_head;
+    while (m) {
+        rxmsg *next = m->next;
+        if (m->done)
+            rxmsg_free(m);
+        else
+            m->orphan = 1;
+        m = next;
+    }
+    p->rx_head = p->rx_tail = NULL;
+}
+
+/* A peer that is down: close its endpoint, report it (if the application
+ * knew it) and drop the list's reference. */
+static size_t service_down(transport *t, tpeer *p)
+{
+    if (p->ep && p->refused)
+        (void)peer_send_copy(t, p, WIRE_BYE, p->reason,
+                             strnlen(p->reason, TRANSPORT_BYE_MAX));
+    if (p->ep)
+        peer_close_ep(t, p);
+    drop_queue(p);
+    p->down_reported = 1;
+    t->live--;
+    if (!p->announced)
+        return 0;                   /* the application never heard of it */
+    transport_event ev = {.kind = TRANSPORT_DOWN, .peer = p->id,
+                          .inbound = p->inbound, .status = p->down_status,
+                          .reason = p->reason};
+    deliver(t, &ev);
+    return 1;
+}
+
+/* Everything transport_progress owes p: handshake, UP, messages, DOWN.
+ * Returns the events delivered. */
+static size_t service_peer(transport *t, tpeer *p)
+{
+    size_t n = 0;
+    if (p->state == P_HANDSHAKE)
+        n += service_handshake(t, p);
+    if (p->state == P_UP)
+        n += service_messages(t, p);
+    if (p->down && !p->down_reported)
+        n += service_down(t, p);
+    return n;
+}
+
+/* Unlists the peers reported down; frees those nobody else refers to. */
+static void reap(transport *t)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < t->npeers; i++) {
+        tpeer *p = t->peers[i];
+        if (p->down_reported)
+            peer_unref(p);
+        else
+            t->peers[j++] = p;
+    }
+    t->npeers = j;
+}
+
+/* Runs UCX until it has nothing more to do right now (bounded). */
+static void progress_ucx(transport *t)
+{
+    for (int i = 0; i < TRANSPORT_PROGRESS_ROUNDS; i++)
+        if (!ucp_worker_progress(t->worker))
+            break;
+}
+
+/* Refuses the peers whose handshake ran past its deadline. */
+static void expire_handshakes(transport *t)
+{
+    int64_t now = now_ms();
+    for (size_t i = 0; i < t->npeers; i++) {
+        tpeer *p = t->peers[i];
+        if (!p->down && p->state == P_HANDSHAKE && !auth_done(&p->auth) &&
+            now >= p->deadline_ms) {
+            status_set(DVM_EPROTO, "handshake not done within %zu ms",
+                       t->cfg.handshake_ms);
+            peer_refuse(p);
+        }
+    }
+}
+
+int transport_timeout_ms(const transport *t)
+{
+    int64_t first = -1, now = now_ms();
+    for (size_t i = 0; i < t->npeers; i++) {
+        const tpeer *p = t->peers[i];
+        if (!p->down && p->state == P_HANDSHAKE && !auth_done(&p->auth) &&
+            (first < 0 || p->deadline_ms < first))
+            first = p->deadline_ms;
+    }
+    if (first < 0)
+        return -1;
+    return first <= now ? 0 : (int)(first - now);
+}
+
+size_t transport_progress(transport *t)
+{
+    progress_ucx(t);
+    accept_queued(t);
+    expire_handshakes(t);
+    size_t n = 0;
+    for (size_t i = 0; i < t->npeers; i++)   /* callbacks may add peers */
+        n += service_peer(t, t->peers[i]);
+    reap(t);
+    return n;
+}
+
+/* 1 if transport_progress has something to do without UCX. */
+static int work_pending(const transport *t)
+{
+    if (t->nconns)
+        return 1;
+    for (size_t i = 0; i < t->npeers; i++) {
+        const tpeer *p = t->peers[i];
+        if ((p->down && !p->down_reported) ||
+            (!p->down && auth_proof_due(&p->auth)) ||
+            (p->state == P_HANDSHAKE && auth_done(&p->auth)) ||
+            (p->rx_head && p->rx_head->done && !p->local_close))
+            return 1;
+    }
+    return 0;
+}
+
+int transport_fd(const transport *t)
+{
+    return t->efd;
+}
+
+dvm_status transport_arm(transport *t)
+{
+    if (work_pending(t))
+        return DVM_EAGAIN;
+    /* Sends posted since the last progress (by the event callback, or by
+     * the application between progress and arm) may wait for the worker
+     * to progress; give them that chance before sleeping. */
+    if (ucp_worker_progress(t->worker))
+        return DVM_EAGAIN;
+    ucs_status_t us = ucp_worker_arm(t->worker);
+    if (us == UCS_ERR_BUSY)
+        return DVM_EAGAIN;
+    if (us != UCS_OK)
+        return status_set(DVM_EIO, "cannot arm the UCX worker: %s",
+                          ucs_status_string(us));
+    return DVM_OK;
+}
+
+size_t transport_wait(transport *t, int timeout_ms)
+{
+    size_t n = transport_progress(t);
+    if (n || transport_arm(t) != DVM_OK)
+        return n;
+    int due = transport_timeout_ms(t);
+    if (due >= 0 && (timeout_ms < 0 || due < timeout_ms))
+        timeout_ms = due;
+    struct pollfd pfd = {.fd = t->efd, .events = POLLIN};
+    (void)poll(&pfd, 1, timeout_ms);
+    return transport_progress(t);
+}
+
+/* ---- set-up and tear-down -------------------------------------------- */
+
+/* Creates the context and worker of t and installs the AM handler. */
+static dvm_status ucx_open(transport *t)
+{
+    ucp_config_t *config;
+    ucs_status_t us = ucp_config_read(NULL, NULL, &config);
+    if (us != UCS_OK)
+        return status_set(DVM_EIO, "UCX configuration: %s",
+                          ucs_status_string(us));
+    ucp_params_t cp = {.field_mask = UCP_PARAM_FIELD_FEATURES,
+                       .features = UCP_FEATURE_AM | UCP_FEATURE_WAKEUP};
+    us = ucp_init(&cp, config, &t->ctx);
+    ucp_config_release(config);
+    if (us != UCS_OK)
+        return status_set(DVM_EIO, "cannot start UCX: %s",
+                          ucs_status_string(us));
+    ucp_worker_params_t wp = {.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE,
+                              .thread_mode = UCS_THREAD_MODE_SINGLE};
+    us = ucp_worker_create(t->ctx, &wp, &t->worker);
+    if (us != UCS_OK)
+        goto err_ctx;
+    us = ucp_worker_get_efd(t->worker, &t->efd);
+    if (us != UCS_OK)
+        goto err_worker;
+    ucp_am_handler_param_t hp = {
+        .field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID |
+                      UCP_AM_HANDLER_PARAM_FIELD_CB |
+                      UCP_AM_HANDLER_PARAM_FIELD_ARG |
+                      UCP_AM_HANDLER_PARAM_FIELD_FLAGS,
+        .id = TRANSPORT_AM_ID,
+        .cb = am_recv,
+        .arg = t,
+        .flags = UCP_AM_FLAG_WHOLE_MSG,
+    };
+    us = ucp_worker_set_am_recv_handler(t->worker, &hp);
+    if (us != UCS_OK)
+        goto err_worker;
+    return DVM_OK;
+
+err_worker:
+    ucp_worker_destroy(t->worker);
+err_ctx:
+    ucp_cleanup(t->ctx);
+    return status_set(DVM_EIO, "cannot start a UCX worker: %s",
+                      ucs_status_string(us));
+}
+
+dvm_status transport_create(const transport_config *cfg, transport **out)
+{
+    transport *t = dvm_calloc(1, sizeof *t);
+    if (!t)
+        return status_set(DVM_ENOMEM, "no memory for the transport");
+    t->cfg = *cfg;
+    if (!t->cfg.max_msg)
+        t->cfg.max_msg = TRANSPORT_DEFAULT_MAX_MSG;
+    if (!t->cfg.max_peers)
+        t->cfg.max_peers = TRANSPORT_DEFAULT_MAX_PEERS;
+    if (!t->cfg.handshake_ms)
+        t->cfg.handshake_ms = TRANSPORT_DEFAULT_HANDSHAKE_MS;
+    dvm_status st = ucx_open(t);
+    if (st) {
+        dvm_free(t);
+        return st;
+    }
+    *out = t;
+    return DVM_OK;
+}
+
+dvm_status transport_listen(transport *t, const char *hostport,
+                            uint16_t *port)
+{
+    addr a;
+    if (t->listener)
+        return status_set(DVM_EINVAL, "already listening");
+    dvm_status st = addr_parse(hostport, &a);
+    if (st)
+        return st;
+    if (!t->cfg.secret && !addr_is_loopback((struct sockaddr *)&a.ss))
+        return status_set(DVM_EINVAL, "%s: refusing to listen beyond this "
+                          "host without a cluster secret; listen on a "
+                          "loopback address or give a secret", hostport);
+    ucp_listener_params_t lp = {
+        .field_mask = UCP_LISTENER_PARAM_FIELD_SOCK_ADDR |
+                      UCP_LISTENER_PARAM_FIELD_CONN_HANDLER,
+        .sockaddr = {.addr = (struct sockaddr *)&a.ss, .addrlen = a.len},
+        .conn_handler = {.cb = conn_request, .arg = t},
+    };
+    ucs_status_t us = ucp_listener_create(t->worker, &lp, &t->listener);
+    if (us != UCS_OK)
+        return status_set(DVM_EIO, "%s: cannot listen: %s", hostport,
+                          ucs_status_string(us));
+    ucp_listener_attr_t la = {.field_mask = UCP_LISTENER_ATTR_FIELD_SOCKADDR};
+    us = ucp_listener_query(t->listener, &la);
+    if (us != UCS_OK) {
+        ucp_listener_destroy(t->listener);
+        t->listener = NULL;
+        return status_set(DVM_EIO, "%s: cannot query the listener: %s",
+                          hostport, ucs_status_string(us));
+    }
+    *port = addr_port((struct sockaddr *)&la.sockaddr);
+    return DVM_OK;
+}
+
+dvm_status transport_connect(transport *t, const char *hostport,
+                             uint64_t *peer)
+{
+    addr a;
+    dvm_status st = addr_parse(hostport, &a);
+    if (st)
+        return st;
+    if (t->live >= t->cfg.max_peers)
+        return status_set(DVM_ERANGE, "%s: %zu peers connected already",
+                          hostport, t->live);
+    char name[ADDR_TEXT_MAX];
+    tpeer *p = peer_new(t, 0, addr_format((struct sockaddr *)&a.ss, name));
+    if (!p)
+        return status_set(DVM_ENOMEM, "no memory for a peer");
+    ucp_ep_params_t prm = {
+        .field_mask = UCP_EP_PARAM_FIELD_FLAGS | UCP_EP_PARAM_FIELD_SOCK_ADDR,
+        .flags = UCP_EP_PARAMS_FLAGS_CLIENT_SERVER,
+        .sockaddr = {.addr = (struct sockaddr *)&a.ss, .addrlen = a.len},
+    };
+    st = peer_open(t, p, &prm);
+    if (st)
+        return st;                  /* p is down; reaped by progress */
+    p->announced = 1;
+    *peer = p->id;
+    return DVM_OK;
+}
+
+void transport_close(transport *t, uint64_t peer)
+{
+    tpeer *p = peer_by_id(t, peer);
+    if (!p)
+        return;
+    if (p->state == P_UP)
+        (void)peer_send_copy(t, p, WIRE_BYE, NULL, 0);
+    peer_down(p, DVM_ECLOSED, "closed by this side");
+    p->local_close = 1;
+    p->flush_close = 1;             /* the BYE must get out */
+}
+
+void transport_unlisten(transport *t)
+{
+    if (!t->listener)
+        return;
+    for (size_t i = 0; i < t->nconns; i++)
+        ucp_listener_reject(t->listener, t->conns[i]);
+    t->nconns = 0;
+    ucp_listener_destroy(t->listener);
+    t->listener = NULL;
+}
+
+void transport_destroy(transport *t)
+{
+    if (!t)
+        return;
+    transport_unlisten(t);
+    for (size_t i = 0; i < t->npeers; i++) {
+        tpeer *p = t->peers[i];
+        p->flush_close = 0;
+        if (p->ep)
+            peer_close_ep(t, p);
+        drop_queue(p);
+        p->down = p->down_reported = 1;
+    }
+    for (size_t i = 0; i < t->npeers; i++)
+        peer_unref(t->peers[i]);
+    /* Forced closes cancel the sends and receives still in flight; all
+     * call back within a few rounds.  A flushed close of a peer that no
+     * longer answers may not: bounded by time, what is left is released
+     * with the worker. */
+    int64_t end = now_ms() + TRANSPORT_DESTROY_MS;
+    while (t->inflight && now_ms() < end)
+        ucp_worker_progress(t->worker);
+    ucp_worker_destroy(t->worker);
+    ucp_cleanup(t->ctx);
+    dvm_free(t->peers);
+    dvm_free(t->conns);
+    dvm_free(t);
+}
+
+void *transport_event_take(transport_event *ev)
+{
+    assert(ev->kind == TRANSPORT_MSG);
+    void *d = ev->data;
+    ev->data = NULL;
+    return d;
+}
+
+const char *transport_peer_name(const transport *t, uint64_t peer)
+{
+    const tpeer *p = peer_by_id(t, peer);
+    return p ? p->name : "?";
+}
+
+size_t transport_peer_count(const transport *t)
+{
+    return t->live;
+}
+
+void transport_get_stats(const transport *t, transport_stats *out)
+{
+    *out = t->stats;
+}

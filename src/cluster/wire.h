@@ -1,0 +1,92 @@
+/*
+ * wire.h -- the envelope of every cluster message.
+ *
+ * Between hosts (master, nodes, clients) every message is one UCX active
+ * message whose header is this envelope and whose data is the payload:
+ *
+ *     u32 magic    "DVMC" (0x434d5644)
+ *     u16 version  WIRE_VERSION; a peer that speaks another is refused
+ *     u16 type     one of WIRE_TYPES
+ *     u64 length   payload bytes, equal to the data UCX delivers
+ *     u64 seq      0, 1, 2, ... per direction of one endpoint
+ *
+ * little endian (util/le.h), WIRE_HEADER_SIZE bytes.  The decoder checks
+ * every field against what arrived and against the receiver's limit before
+ * a byte of payload is accepted, so an oversized or malformed message is
+ * refused while its data is still on the sender (a rendezvous transfer is
+ * never started).  The sequence number makes any loss or reordering a
+ * protocol error instead of a silent misdelivery.
+ *
+ * The message types are defined once, here.  HELLO and PROOF are the
+ * handshake (auth.h); BYE ends an endpoint, empty for an orderly close or
+ * with the reason text of a refusal; these three are the only types
+ * accepted from a peer that is not yet authenticated.  PING and PONG
+ * carry opaque bytes (liveness, measurements, tests).  The cluster's own
+ * messages follow (their payloads: dist/cmsg.h).
+ */
+#ifndef DVM_WIRE_H
+#define DVM_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/status.h"
+
+#define WIRE_MAGIC 0x434d5644u      /* "DVMC" little endian */
+#define WIRE_VERSION 1
+#define WIRE_HEADER_SIZE 24
+
+/* X(name, value, text, handshake) */
+#define WIRE_TYPES(X)                                   \
+    X(WIRE_HELLO, 1, "hello", 1)                        \
+    X(WIRE_PROOF, 2, "proof", 1)                        \
+    X(WIRE_BYE,   3, "bye",   0)                        \
+    X(WIRE_PING,  4, "ping",  0)                        \
+    X(WIRE_PONG,  5, "pong",  0) \
+    X(WIRE_JOIN, 6, "join", 0) \
+    X(WIRE_RELAY, 7, "relay", 0) \
+    X(WIRE_START, 8, "start", 0) \
+    X(WIRE_STOP, 9, "stop", 0) \
+    X(WIRE_KILL, 10, "kill", 0) \
+    X(WIRE_SUBMIT, 11, "submit", 0) \
+    X(WIRE_OUTPUT, 12, "output", 0) \
+    X(WIRE_DONE, 13, "done", 0) \
+    X(WIRE_STATUS_REQ, 14, "status request", 0) \
+    X(WIRE_STATUS, 15, "status", 0) \
+    X(WIRE_FETCH, 16, "fetch", 0) \
+    X(WIRE_FETCHED, 17, "fetched", 0) \
+    X(WIRE_NODE_STATS, 18, "node stats", 0)
+
+enum wire_type {
+#define WIRE_TYPE_ENUM(name, val, text, hs) name = val,
+    WIRE_TYPES(WIRE_TYPE_ENUM)
+#undef WIRE_TYPE_ENUM
+    WIRE_TYPE_END
+};
+
+typedef struct wire_header {
+    uint16_t version;
+    uint16_t type;
+    uint64_t length;
+    uint64_t seq;
+} wire_header;
+
+/* Writes the envelope of a WIRE_VERSION message into out. */
+void wire_encode(uint8_t out[WIRE_HEADER_SIZE], uint16_t type, uint64_t length,
+                 uint64_t seq);
+
+/* Validates the envelope hdr[0, hdr_len) of a message whose payload is
+ * data_len bytes, for a receiver that accepts at most max_len payload
+ * bytes.  On success fills *out.  DVM_EPROTO with a message naming the
+ * field otherwise (wrong size, magic, version, unknown type, length that
+ * disagrees with the data, length above max_len). */
+dvm_status wire_decode(const uint8_t *hdr, size_t hdr_len, size_t data_len,
+                       size_t max_len, wire_header *out);
+
+/* The name of a type ("hello"), or "unknown". */
+const char *wire_type_name(unsigned type);
+
+/* 1 if type is a handshake message (HELLO, PROOF), else 0. */
+int wire_type_is_handshake(unsigned type);
+
+#endif

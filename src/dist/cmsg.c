@@ -1,0 +1,346 @@
+/*
+ * cmsg.c -- encoding and validating decoding of the cluster's payloads.
+ *
+ * Encoders append to a msg_buf (errors sticky: the caller checks oom once).
+ * Decoders read through a msg_reader (errors sticky too) and end with one
+ * check: every byte consumed, nothing read past the end.  Strings are
+ * handed out as pointers into the payload, never copied, so a decoder
+ * allocates nothing and the payload must outlive what it decoded.
+ */
+#include "dist/cmsg.h"
+
+#include <string.h>
+
+#include "util/le.h"
+
+void cmsg_put_str(msg_buf *b, const void *p, size_t n)
+{
+    mb_u64(b, n);
+    mb_bytes(b, p, n);
+}
+
+static cmsg_str get_str(msg_reader *r)
+{
+    cmsg_str s = { NULL, 0 };
+    s.len = mr_count(r, 1);
+    s.p = mr_bytes(r, (size_t)s.len);
+    return s;
+}
+
+/* The end of every decoder: all bytes read, no error. */
+static dvm_status finish(const msg_reader *r, const char *what)
+{
+    if (r->err || r->pos != r->len)
+        return status_set(DVM_EPROTO, "malformed %s message", what);
+    return DVM_OK;
+}
+
+/* ---- RELAY ------------------------------------------------------------- */
+
+void cmsg_encode_relay(msg_buf *b, uint64_t run, uint64_t rcomp, uint64_t gen,
+                       int page, uint32_t type, const uint8_t *msg,
+                       size_t len, const uint64_t *ver, size_t nver,
+                       const uint8_t *const *pages, size_t npages)
+{
+    mb_u64(b, run);
+    mb_u64(b, rcomp);
+    mb_u64(b, gen);
+    mb_u64(b, (uint64_t)page);
+    mb_u64(b, MSG_HEADER_SIZE + (uint64_t)len);
+    mb_u64(b, type);            /* u32 type, u32 reserved 0 */
+    mb_u64(b, len);
+    mb_bytes(b, msg, len);
+    mb_u64(b, nver);
+    for (size_t i = 0; i < nver; i++)
+        mb_u64(b, ver[i]);
+    mb_u64(b, npages);
+    for (size_t i = 0; i < npages; i++)
+        mb_bytes(b, pages[i], CMSG_PAGE);
+}
+
+dvm_status cmsg_decode_relay(const uint8_t *p, size_t len, cmsg_relay *out)
+{
+    msg_reader r;
+    mr_init(&r, p, len);
+    cmsg_relay v;
+    memset(&v, 0, sizeof v);
+    v.run = mr_u64(&r);
+    v.rcomp = mr_u64(&r);
+    v.gen = mr_u64(&r);
+    uint64_t page = mr_u64(&r);
+    cmsg_str fr = get_str(&r);
+    v.nver = mr_count(&r, 8);
+    v.ver = mr_bytes(&r, (size_t)v.nver * 8);
+    v.npages = mr_count(&r, CMSG_PAGE);
+    v.pages = mr_bytes(&r, (size_t)v.npages * CMSG_PAGE);
+    dvm_status st = finish(&r, "relay");
+    if (st)
+        return st;
+    if (v.rcomp >= CMSG_MAX_RCOMPS || page > 1 || fr.len < MSG_HEADER_SIZE)
+        return status_set(DVM_EPROTO, "malformed relay message");
+    uint64_t type = le_ld32(fr.p), rsv = le_ld32(fr.p + 4);
+    uint64_t n = le_ld64(fr.p + 8);
+    if (type == 0 || type >= MSG_TYPE_END || rsv ||
+        n != fr.len - MSG_HEADER_SIZE)
+        return status_set(DVM_EPROTO, "relay: malformed RComp message");
+    v.page = (int)page;
+    v.type = (uint32_t)type;
+    v.msg = fr.p + MSG_HEADER_SIZE;
+    v.len = (size_t)n;
+    *out = v;
+    return DVM_OK;
+}
+
+void cmsg_batch_add(msg_buf *batch, const msg_buf *rec)
+{
+    if (rec->oom)
+        batch->oom = 1;
+    mb_u64(batch, rec->len);
+    mb_bytes(batch, rec->p, rec->len);
+}
+
+int cmsg_batch_next(const uint8_t *p, size_t len, size_t *off,
+                    const uint8_t **rec, size_t *rlen)
+{
+    if (*off == len)
+        return 0;
+    if (len - *off < 8)
+        return -1;
+    uint64_t n = le_ld64(p + *off);
+    if (n == 0 || n > len - *off - 8)
+        return -1;
+    *rec = p + *off + 8;
+    *rlen = (size_t)n;
+    *off += 8 + (size_t)n;
+    return 1;
+}
+
+/* ---- FETCH and FETCHED ------------------------------------------------------ */
+
+void cmsg_encode_fetch(msg_buf *b, uint64_t run, const uint64_t *ent,
+                       size_t n, int width, const uint8_t *const *pages,
+                       size_t npages)
+{
+    mb_u64(b, run);
+    mb_u64(b, n);
+    for (size_t i = 0; i < n * (size_t)width; i++)
+        mb_u64(b, ent[i]);
+    if (width == 3) {
+        mb_u64(b, npages);
+        for (size_t i = 0; i < npages; i++)
+            mb_bytes(b, pages[i], CMSG_PAGE);
+    }
+}
+
+dvm_status cmsg_decode_fetch(const uint8_t *p, size_t len, int width,
+                             cmsg_fetch *out)
+{
+    msg_reader r;
+    mr_init(&r, p, len);
+    cmsg_fetch v;
+    memset(&v, 0, sizeof v);
+    v.run = mr_u64(&r);
+    v.n = mr_count(&r, 8 * (size_t)width);
+    if (v.n > CMSG_MAX_FETCH)
+        r.err = 1;
+    v.ent = mr_bytes(&r, (size_t)v.n * 8 * (size_t)width);
+    uint64_t present = 0;
+    for (uint64_t i = 0; width == 3 && !r.err && i < v.n; i++) {
+        uint64_t f = le_ld64(v.ent + 8 * (3 * i + 2));
+        if (f > 1)
+            r.err = 1;
+        present += f;
+    }
+    if (width == 3) {
+        v.npages = mr_count(&r, CMSG_PAGE);
+        v.pages = mr_bytes(&r, (size_t)v.npages * CMSG_PAGE);
+        if (v.npages != present)
+            r.err = 1;
+    }
+    dvm_status st = finish(&r, width == 3 ? "fetched" : "fetch");
+    if (!st)
+        *out = v;
+    return st;
+}
+
+/* ---- START and SUBMIT ---------------------------------------------------- */
+
+static void put_inputs(msg_buf *b, const cmsg_input *in, uint32_t n)
+{
+    mb_u64(b, n);
+    for (uint32_t i = 0; i < n; i++) {
+        cmsg_put_str(b, in[i].name.p, (size_t)in[i].name.len);
+        cmsg_put_str(b, in[i].data.p, (size_t)in[i].data.len);
+    }
+}
+
+static void get_inputs(msg_reader *r, cmsg_input *in, uint32_t *n)
+{
+    uint64_t k = mr_count(r, 16);
+    if (k > CMSG_MAX_INPUTS) {
+        r->err = 1;
+        return;
+    }
+    for (uint64_t i = 0; i < k && !r->err; i++) {
+        in[i].name = get_str(r);
+        in[i].data = get_str(r);
+        if (in[i].name.len == 0 || in[i].name.len > CMSG_MAX_NAME)
+            r->err = 1;
+    }
+    *n = (uint32_t)k;
+}
+
+static int engine_ok(cmsg_str e)
+{
+    return (e.len == 6 && !memcmp(e.p, "interp", 6)) ||
+           (e.len == 3 && !memcmp(e.p, "jit", 3));
+}
+
+void cmsg_encode_start(msg_buf *b, const cmsg_start *s)
+{
+    mb_u64(b, s->run);
+    cmsg_put_str(b, s->engine.p, (size_t)s->engine.len);
+    cmsg_put_str(b, s->image.p, (size_t)s->image.len);
+    put_inputs(b, s->in, s->nin);
+}
+
+dvm_status cmsg_decode_start(const uint8_t *p, size_t len, cmsg_start *out)
+{
+    msg_reader r;
+    mr_init(&r, p, len);
+    memset(out, 0, sizeof *out);
+    out->run = mr_u64(&r);
+    out->engine = get_str(&r);
+    out->image = get_str(&r);
+    get_inputs(&r, out->in, &out->nin);
+    dvm_status st = finish(&r, "start");
+    if (!st && !engine_ok(out->engine))
+        st = status_set(DVM_EPROTO, "start: unknown engine");
+    return st;
+}
+
+void cmsg_encode_submit(msg_buf *b, const cmsg_submit *s)
+{
+    cmsg_put_str(b, s->engine.p, (size_t)s->engine.len);
+    mb_u64(b, s->flags);
+    cmsg_put_str(b, s->image.p, (size_t)s->image.len);
+    put_inputs(b, s->in, s->nin);
+    mb_u64(b, s->ndump);
+    for (uint32_t i = 0; i < s->ndump; i++) {
+        mb_u64(b, s->dump[i].addr);
+        mb_u64(b, s->dump[i].bytes);
+    }
+}
+
+dvm_status cmsg_decode_submit(const uint8_t *p, size_t len, cmsg_submit *out)
+{
+    msg_reader r;
+    mr_init(&r, p, len);
+    memset(out, 0, sizeof *out);
+    out->engine = get_str(&r);
+    out->flags = mr_u64(&r);
+    out->image = get_str(&r);
+    get_inputs(&r, out->in, &out->nin);
+    uint64_t nd = mr_count(&r, 16);
+    if (nd > CMSG_MAX_DUMPS)
+        r.err = 1;
+    for (uint64_t i = 0; i < nd && !r.err; i++) {
+        out->dump[i].addr = mr_u64(&r);
+        out->dump[i].bytes = mr_u64(&r);
+        /* The same bound as dvm run: 2^28 values of at most 8 bytes. */
+        if (out->dump[i].addr >= (1ULL << 46) ||
+            out->dump[i].bytes > (1ULL << 31) ||
+            out->dump[i].bytes > (1ULL << 46) - out->dump[i].addr)
+            r.err = 1;
+    }
+    out->ndump = (uint32_t)nd;
+    dvm_status st = finish(&r, "submit");
+    if (!st && (!engine_ok(out->engine) || out->flags > (CMSG_SUBMIT_STATS | CMSG_SUBMIT_TRACE)))
+        st = status_set(DVM_EPROTO, "submit: bad engine or flags");
+    return st;
+}
+
+/* ---- DONE, OUTPUT, small ones ---------------------------------------------- */
+
+void cmsg_encode_done(msg_buf *b, const cmsg_done *d)
+{
+    mb_u64(b, d->code);
+    cmsg_put_str(b, d->error.p, (size_t)d->error.len);
+    cmsg_put_str(b, d->stats.p, (size_t)d->stats.len);
+    cmsg_put_str(b, d->dump.p, (size_t)d->dump.len);
+    cmsg_put_str(b, d->trace.p, (size_t)d->trace.len);
+}
+
+dvm_status cmsg_decode_done(const uint8_t *p, size_t len, cmsg_done *out)
+{
+    msg_reader r;
+    mr_init(&r, p, len);
+    out->code = mr_u64(&r);
+    out->error = get_str(&r);
+    out->stats = get_str(&r);
+    out->dump = get_str(&r);
+    out->trace = get_str(&r);
+    dvm_status st = finish(&r, "done");
+    if (!st && out->code > 255)
+        st = status_set(DVM_EPROTO, "done: bad exit code");
+    return st;
+}
+
+void cmsg_encode_output(msg_buf *b, uint64_t chan, const void *p, size_t n)
+{
+    mb_u64(b, chan);
+    cmsg_put_str(b, p, n);
+}
+
+dvm_status cmsg_decode_output(const uint8_t *p, size_t len, uint64_t *chan,
+                              cmsg_str *bytes)
+{
+    msg_reader r;
+    mr_init(&r, p, len);
+    uint64_t c = mr_u64(&r);
+    cmsg_str s = get_str(&r);
+    dvm_status st = finish(&r, "output");
+    if (st)
+        return st;
+    *chan = c;
+    *bytes = s;
+    return DVM_OK;
+}
+
+void cmsg_encode_u64s(msg_buf *b, const uint64_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        mb_u64(b, v[i]);
+}
+
+dvm_status cmsg_decode_u64s(const uint8_t *p, size_t len, uint64_t *v,
+                            size_t n)
+{
+    if (len != n * 8)
+        return status_set(DVM_EPROTO, "malformed message (%zu bytes, "
+                          "expected %zu)", len, n * 8);
+    for (size_t i = 0; i < n; i++)
+        v[i] = le_ld64(p + 8 * i);
+    return DVM_OK;
+}
+
+dvm_status cmsg_decode_str(const uint8_t *p, size_t len, cmsg_str *out)
+{
+    msg_reader r;
+    mr_init(&r, p, len);
+    cmsg_str s = get_str(&r);
+    dvm_status st = finish(&r, "status");
+    if (!st)
+        *out = s;
+    return st;
+}
+
+dvm_status cmsg_str_copy(cmsg_str s, char *buf, size_t cap)
+{
+    if (s.len >= cap || (s.len && memchr(s.p, 0, (size_t)s.len)))
+        return status_set(DVM_EPROTO, "bad string in a message");
+    if (s.len)
+        memcpy(buf, s.p, (size_t)s.len);
+    buf[s.len] = '\0';
+    return DVM_OK;
+}

@@ -1,0 +1,177 @@
+/*
+ * cmsg.h -- the payloads of the cluster's own messages (master, nodes,
+ * clients), and their validating decoders.
+ *
+ * Each payload travels as the data of one transport message
+ * (cluster/transport.h) whose envelope (cluster/wire.h) names its type and
+ * version.  Payloads are flat little-endian u64 sequences and byte strings
+ * (u64 length, bytes), written with the msg_buf of net/msg.h; every
+ * decoder checks every count and length against the bytes that remain
+ * and against a bound, before it allocates or trusts anything, so a
+ * malformed payload is DVM_EPROTO with a message, never a crash.
+ *
+ *   node   -> master  JOIN    u64 rcomps
+ *   node  <-> master  RELAY   one or more records, each u64 length and the
+ *                             record; a record is one RComp message:
+ *                             u64 run, u64 rcomp (the node's
+ *                             index), u64 gen (which process in that
+ *                             place), u64 page (1: page channel), the
+ *                             message (net/msg.h frame), u64 npages and
+ *                             npages x 4096 bytes of page data: the pages
+ *                             the message names by frame, in order (the
+ *                             changes of a RESULT, the page of a
+ *                             PAGE_RESP); before the pages, u64 nver and
+ *                             nver x u64: the epochs of the versions a
+ *                             DISPATCH's prefetch entries or a PAGE_RESP
+ *                             name (a version is (page, epoch))
+ *   node   -> master  FETCH   u64 run, u64 n, n x (u64 page, u64 epoch):
+ *                             versions a node lacks for a dispatch
+ *   master -> node    FETCHED u64 run, u64 n, n x (u64 page, u64 epoch,
+ *                             u64 present), u64 npages, the present ones'
+ *                             data in order
+ *   master -> node    START   u64 run, string engine, string image,
+ *                             u64 nin, nin x (string channel, string data)
+ *   master -> node    STOP    u64 run
+ *   master -> node    KILL    u64 rcomp, u64 gen: replace that process
+ *   client -> master  SUBMIT  string engine, u64 flags, string image,
+ *                             u64 nin, nin x (string channel, string data),
+ *                             u64 ndump, ndump x (u64 addr, u64 bytes)
+ *   master -> client  OUTPUT  u64 channel (CMSG_CHAN_DIAG: diagnostics),
+ *                             string bytes
+ *   master -> client  DONE    u64 exit code, string error, string stats,
+ *                             string dump bytes, string trace (JSON)
+ *   node   -> master  NODE_STATS  u64 pages cached, u64 cache hits,
+ *                             u64 misses, u64 evicted (now and then)
+ *   client -> master  STATUS_REQ  u64 json
+ *   master -> client  STATUS  string text
+ */
+#ifndef DVM_DIST_CMSG_H
+#define DVM_DIST_CMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/msg.h"
+#include "util/status.h"
+
+#define CMSG_PAGE 4096u
+/* Bounds a decoder enforces. */
+#define CMSG_MAX_RCOMPS 1024
+#define CMSG_MAX_INPUTS 32
+#define CMSG_MAX_DUMPS 64
+#define CMSG_MAX_NAME 256
+#define CMSG_SUBMIT_STATS 1u
+#define CMSG_SUBMIT_TRACE 2u
+/* OUTPUT's channel for the run's diagnostics (runner faults): the
+ * client's standard error. */
+#define CMSG_CHAN_DIAG 0xFFFFu
+/* How long a run waits for the RComps of the nodes present at its start
+ * before it begins (so the first runner sees them all on the system
+ * page), in milliseconds. */
+#define CMSG_START_WAIT_MS 10000
+
+typedef struct cmsg_str {
+    const uint8_t *p;           /* points into the payload */
+    uint64_t len;
+} cmsg_str;
+
+typedef struct cmsg_input {
+    cmsg_str name, data;
+} cmsg_input;
+
+typedef struct cmsg_relay {
+    uint64_t run, rcomp, gen;
+    int page;
+    uint32_t type;              /* the RComp message's type */
+    const uint8_t *msg;         /* its payload */
+    size_t len;
+    uint64_t nver;
+    const uint8_t *ver;         /* nver x u64 little endian */
+    uint64_t npages;
+    const uint8_t *pages;       /* npages x CMSG_PAGE bytes */
+} cmsg_relay;
+
+/* FETCH (width 2: page, epoch) and FETCHED (width 3: page, epoch,
+ * present; then pages for the present ones). */
+#define CMSG_MAX_FETCH (1u << 20)
+typedef struct cmsg_fetch {
+    uint64_t run, n;
+    const uint8_t *ent;         /* n x width u64s */
+    uint64_t npages;
+    const uint8_t *pages;
+} cmsg_fetch;
+
+void cmsg_encode_fetch(msg_buf *b, uint64_t run, const uint64_t *ent,
+                       size_t n, int width, const uint8_t *const *pages,
+                       size_t npages);
+/* Entry i's field k: le u64 at ent + 8 * (width * i + k). */
+dvm_status cmsg_decode_fetch(const uint8_t *p, size_t len, int width,
+                             cmsg_fetch *out);
+
+typedef struct cmsg_start {
+    uint64_t run;
+    cmsg_str engine, image;
+    uint32_t nin;
+    cmsg_input in[CMSG_MAX_INPUTS];
+} cmsg_start;
+
+typedef struct cmsg_dump {
+    uint64_t addr, bytes;
+} cmsg_dump;
+
+typedef struct cmsg_submit {
+    cmsg_str engine, image;
+    uint64_t flags;
+    uint32_t nin;
+    cmsg_input in[CMSG_MAX_INPUTS];
+    uint32_t ndump;
+    cmsg_dump dump[CMSG_MAX_DUMPS];
+} cmsg_submit;
+
+typedef struct cmsg_done {
+    uint64_t code;
+    cmsg_str error, stats, dump, trace;
+} cmsg_done;
+
+void cmsg_put_str(msg_buf *b, const void *p, size_t n);
+
+/* RELAY: the RComp message of the given type and payload msg[0, len);
+ * ver: nver version epochs; pages: npages pages, each a pointer. */
+void cmsg_encode_relay(msg_buf *b, uint64_t run, uint64_t rcomp, uint64_t gen,
+                       int page, uint32_t type, const uint8_t *msg,
+                       size_t len, const uint64_t *ver, size_t nver,
+                       const uint8_t *const *pages, size_t npages);
+dvm_status cmsg_decode_relay(const uint8_t *p, size_t len, cmsg_relay *out);
+/* Appends record rec to the RELAY message being built in batch. */
+void cmsg_batch_add(msg_buf *batch, const msg_buf *rec);
+/* The record of a RELAY message p[0, len) at *off: returns 1 with *rec,
+ * *rlen set and *off moved past it, 0 at the end, -1 when malformed. */
+int cmsg_batch_next(const uint8_t *p, size_t len, size_t *off,
+                    const uint8_t **rec, size_t *rlen);
+
+void cmsg_encode_start(msg_buf *b, const cmsg_start *s);
+dvm_status cmsg_decode_start(const uint8_t *p, size_t len, cmsg_start *out);
+
+void cmsg_encode_submit(msg_buf *b, const cmsg_submit *s);
+dvm_status cmsg_decode_submit(const uint8_t *p, size_t len, cmsg_submit *out);
+
+void cmsg_encode_done(msg_buf *b, const cmsg_done *d);
+dvm_status cmsg_decode_done(const uint8_t *p, size_t len, cmsg_done *out);
+
+/* OUTPUT: u64 channel, string. */
+void cmsg_encode_output(msg_buf *b, uint64_t chan, const void *p, size_t n);
+dvm_status cmsg_decode_output(const uint8_t *p, size_t len, uint64_t *chan,
+                              cmsg_str *bytes);
+
+/* Payloads of exactly n u64s (JOIN, STOP, KILL, STATUS_REQ). */
+void cmsg_encode_u64s(msg_buf *b, const uint64_t *v, size_t n);
+dvm_status cmsg_decode_u64s(const uint8_t *p, size_t len, uint64_t *v,
+                            size_t n);
+/* STATUS: one string. */
+dvm_status cmsg_decode_str(const uint8_t *p, size_t len, cmsg_str *out);
+
+/* Copies s into a NUL-terminated buffer of cap bytes; DVM_EPROTO if it
+ * does not fit or holds a NUL. */
+dvm_status cmsg_str_copy(cmsg_str s, char *buf, size_t cap);
+
+#endif

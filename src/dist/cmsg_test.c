@@ -1,0 +1,199 @@
+/*
+ * cmsg_test.c -- the cluster's payloads: every kind round-trips, and
+ * truncated, oversized or inconsistent payloads are refused.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dist/cmsg.h"
+
+static cmsg_str str(const char *s)
+{
+    return (cmsg_str){ (const uint8_t *)s, strlen(s) };
+}
+
+static void test_relay_roundtrip(void **state)
+{
+    (void)state;
+    uint8_t page[CMSG_PAGE];
+    memset(page, 0xab, sizeof page);
+    const uint8_t *pages[1] = { page };
+    uint8_t payload[8] = { 7 };
+    msg_buf b;
+    mb_init(&b);
+    uint64_t ver[1] = { 77 };
+    cmsg_encode_relay(&b, 3, 1, 2, 1, MSG_PAGE_RESP, payload, 8, ver, 1,
+                      pages, 1);
+    cmsg_relay r;
+    assert_int_equal(cmsg_decode_relay(b.p, b.len, &r), DVM_OK);
+    assert_int_equal(r.run, 3);
+    assert_int_equal(r.rcomp, 1);
+    assert_int_equal(r.gen, 2);
+    assert_int_equal(r.page, 1);
+    assert_int_equal(r.type, MSG_PAGE_RESP);
+    assert_int_equal(r.len, 8);
+    assert_int_equal(r.msg[0], 7);
+    assert_int_equal(r.nver, 1);
+    assert_int_equal(r.ver[0], 77);
+    assert_int_equal(r.npages, 1);
+    assert_memory_equal(r.pages, page, CMSG_PAGE);
+    /* Every truncation is refused. */
+    for (size_t n = 0; n < b.len; n += 97)
+        assert_int_equal(cmsg_decode_relay(b.p, n, &r), DVM_EPROTO);
+    /* An unknown RComp message type, a bad place, a bad channel. */
+    b.p[32 + 8] = 99;
+    assert_int_equal(cmsg_decode_relay(b.p, b.len, &r), DVM_EPROTO);
+    b.p[32 + 8] = MSG_PAGE_RESP;
+    b.p[8] = 0xff;
+    b.p[9] = 0xff;
+    assert_int_equal(cmsg_decode_relay(b.p, b.len, &r), DVM_EPROTO);
+    b.p[8] = 1;
+    b.p[9] = 0;
+    b.p[24] = 2;
+    assert_int_equal(cmsg_decode_relay(b.p, b.len, &r), DVM_EPROTO);
+    mb_free(&b);
+}
+
+static void test_batch(void **state)
+{
+    (void)state;
+    msg_buf rec, batch;
+    mb_init(&rec);
+    mb_init(&batch);
+    uint8_t payload[8] = { 4 };
+    cmsg_encode_relay(&rec, 1, 0, 1, 0, MSG_FRAME_REQ, payload, 8, NULL, 0,
+                      NULL, 0);
+    cmsg_batch_add(&batch, &rec);
+    cmsg_batch_add(&batch, &rec);
+    size_t off = 0, n;
+    const uint8_t *r;
+    cmsg_relay v;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(cmsg_batch_next(batch.p, batch.len, &off, &r, &n), 1);
+        assert_int_equal(cmsg_decode_relay(r, n, &v), DVM_OK);
+        assert_int_equal(v.type, MSG_FRAME_REQ);
+    }
+    assert_int_equal(cmsg_batch_next(batch.p, batch.len, &off, &r, &n), 0);
+    /* A record longer than what is left, or empty: malformed. */
+    off = 0;
+    assert_int_equal(cmsg_batch_next(batch.p, batch.len - 1, &off, &r, &n), 1);
+    assert_int_equal(cmsg_batch_next(batch.p, batch.len - 1, &off, &r, &n),
+                     -1);
+    uint8_t zero[8] = { 0 };
+    off = 0;
+    assert_int_equal(cmsg_batch_next(zero, 8, &off, &r, &n), -1);
+    mb_free(&rec);
+    mb_free(&batch);
+}
+
+static void test_fetch(void **state)
+{
+    (void)state;
+    uint8_t page[CMSG_PAGE] = { 1 };
+    const uint8_t *pages[1] = { page };
+    uint64_t ent[6] = { 0x50000, 3, 1, 0x50001, 4, 0 };
+    msg_buf b;
+    mb_init(&b);
+    cmsg_encode_fetch(&b, 9, ent, 2, 3, pages, 1);
+    cmsg_fetch f;
+    assert_int_equal(cmsg_decode_fetch(b.p, b.len, 3, &f), DVM_OK);
+    assert_int_equal(f.run, 9);
+    assert_int_equal(f.n, 2);
+    assert_int_equal(f.npages, 1);
+    /* Decoded with the other width, or with a page missing: refused. */
+    assert_int_equal(cmsg_decode_fetch(b.p, b.len, 2, &f), DVM_EPROTO);
+    mb_reset(&b);
+    cmsg_encode_fetch(&b, 9, ent, 2, 3, pages, 0);
+    assert_int_equal(cmsg_decode_fetch(b.p, b.len, 3, &f), DVM_EPROTO);
+    mb_reset(&b);
+    cmsg_encode_fetch(&b, 9, ent, 3, 2, NULL, 0);
+    assert_int_equal(cmsg_decode_fetch(b.p, b.len, 2, &f), DVM_OK);
+    assert_int_equal(f.n, 3);
+    mb_free(&b);
+}
+
+static void test_submit_roundtrip(void **state)
+{
+    (void)state;
+    cmsg_submit s, t;
+    memset(&s, 0, sizeof s);
+    s.engine = str("interp");
+    s.flags = CMSG_SUBMIT_STATS;
+    s.image = str("image bytes");
+    s.nin = 1;
+    s.in[0].name = str("in");
+    s.in[0].data = str("data");
+    s.ndump = 1;
+    s.dump[0] = (cmsg_dump){ 0x1000, 16 };
+    msg_buf b;
+    mb_init(&b);
+    cmsg_encode_submit(&b, &s);
+    assert_int_equal(cmsg_decode_submit(b.p, b.len, &t), DVM_OK);
+    assert_int_equal(t.flags, CMSG_SUBMIT_STATS);
+    assert_int_equal(t.nin, 1);
+    assert_memory_equal(t.in[0].data.p, "data", 4);
+    assert_int_equal(t.dump[0].addr, 0x1000);
+    assert_int_equal(t.dump[0].bytes, 16);
+    /* An engine that does not exist. */
+    s.engine = str("fast");
+    mb_reset(&b);
+    cmsg_encode_submit(&b, &s);
+    assert_int_equal(cmsg_decode_submit(b.p, b.len, &t), DVM_EPROTO);
+    /* A dump range outside the address space. */
+    s.engine = str("jit");
+    s.dump[0] = (cmsg_dump){ 1ULL << 46, 8 };
+    mb_reset(&b);
+    cmsg_encode_submit(&b, &s);
+    assert_int_equal(cmsg_decode_submit(b.p, b.len, &t), DVM_EPROTO);
+    /* A count of inputs that cannot be there. */
+    s.dump[0] = (cmsg_dump){ 0x1000, 8 };
+    s.nin = CMSG_MAX_INPUTS;
+    for (uint32_t i = 0; i < s.nin; i++)
+        s.in[i] = s.in[0];
+    mb_reset(&b);
+    cmsg_encode_submit(&b, &s);
+    assert_int_equal(cmsg_decode_submit(b.p, b.len, &t), DVM_OK);
+    mb_free(&b);
+}
+
+static void test_done_and_small(void **state)
+{
+    (void)state;
+    cmsg_done d = { 1, str("error"), str("stats"), str("12345678"),
+                    str("{}") }, e;
+    msg_buf b;
+    mb_init(&b);
+    cmsg_encode_done(&b, &d);
+    assert_int_equal(cmsg_decode_done(b.p, b.len, &e), DVM_OK);
+    assert_int_equal(e.code, 1);
+    assert_int_equal(e.dump.len, 8);
+    assert_int_equal(e.trace.len, 2);
+    assert_int_equal(cmsg_decode_done(b.p, b.len - 1, &e), DVM_EPROTO);
+    uint64_t v[2] = { 5, 6 }, w[2];
+    mb_reset(&b);
+    cmsg_encode_u64s(&b, v, 2);
+    assert_int_equal(cmsg_decode_u64s(b.p, b.len, w, 2), DVM_OK);
+    assert_int_equal(w[1], 6);
+    assert_int_equal(cmsg_decode_u64s(b.p, b.len, w, 1), DVM_EPROTO);
+    char buf[4];
+    assert_int_equal(cmsg_str_copy(str("abc"), buf, sizeof buf), DVM_OK);
+    assert_int_equal(cmsg_str_copy(str("abcd"), buf, sizeof buf), DVM_EPROTO);
+    mb_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_relay_roundtrip),
+        cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_fetch),
+        cmocka_unit_test(test_submit_roundtrip),
+        cmocka_unit_test(test_done_and_small),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,966 @@
+/*
+ * mserve.c -- the master service: nodes, clients, one program at a time.
+ *
+ * Peers are told apart by their first message: JOIN makes a node,
+ * SUBMIT or STATUS_REQ a client.  Anything else, or a malformed message,
+ * closes that peer (logged) and nothing else happens.
+ *
+ * A program runs inside master_run (sched/master.c) with a master_remote
+ * whose poll turns the transport: node messages arrive there as RELAYs
+ * and are handed to the RComp set (rcomps_on_remote) as if they came from
+ * a local socket, once the pages they carry are in the master's frames.
+ * A node's RComp place gets a master slot when its first message of a
+ * generation arrives; a new generation means the old process is gone
+ * (rcomp_lost: its runners run elsewhere).  A node that goes away loses
+ * all its slots the same way.  A node that joins during a run is sent
+ * START at once and receives runners as soon as its RComps are ready.
+ * The client going away (Ctrl-C) cancels the run.
+ */
+#define _GNU_SOURCE
+#include "dist/mserve.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cluster/transport.h"
+#include "cluster/wire.h"
+#include "dist/cmsg.h"
+#include "image/image.h"
+#include "isa/isa.h"
+#include "mem/store.h"
+#include "sched/master.h"
+#include "util/alloc.h"
+#include "util/clock.h"
+#include "util/le.h"
+
+#define MSERVE_MAX_NODES 256
+/* Bits of a node's region set (2 MiB regions, hashed). */
+#define MSERVE_REGION_BITS (1u << 14)
+#define MSERVE_REGION_WORDS (MSERVE_REGION_BITS / 64)
+
+typedef struct mnode {
+    uint64_t peer;
+    int live;
+    int nrcomps;
+    int *slot;                  /* per RComp place: master slot or -1 */
+    uint64_t *gen;              /* generation of that slot */
+    int started;                /* START sent for the current run */
+    uint64_t results;           /* results its RComps sent, all runs */
+    uint64_t pages_in;          /* pages it sent with results */
+    uint64_t pages_out;         /* pages it fetched */
+    uint64_t cache[4];          /* its NODE_STATS: cached, hits, misses,
+                                   evicted */
+    uint64_t regions[MSERVE_REGION_WORDS];  /* 2 MiB regions it was sent
+                                   pages of this run (hashed: a hint) */
+} mnode;
+
+typedef struct mslot {
+    int node, rcomp;
+    uint64_t gen;
+} mslot;
+
+typedef struct mserve {
+    mserve_config cfg;
+    transport *t;
+    uint16_t port;
+    mnode nodes[MSERVE_MAX_NODES];
+    size_t nnodes;
+    uint64_t clients[MSERVE_MAX_NODES];     /* peers known as clients */
+    size_t nclients;
+    /* the program: pending once submitted, running inside master_run */
+    int pending, running;
+    uint64_t run_id;
+    uint64_t client;
+    uint8_t *sub_buf;
+    cmsg_submit sub;
+    dvm_program *prog;
+    master *m;
+    uint64_t t_run_ns;
+    mslot slots[RCOMPS_SLOTS_MAX];
+    uint64_t req_page, req_epoch;   /* the page request being answered */
+    master_remote remote;
+    msg_buf b, rec;
+    dvm_status fatal;
+    char fatal_msg[256];
+} mserve;
+
+static volatile sig_atomic_t mserve_quit;
+
+static void mserve_on_signal(int sig)
+{
+    (void)sig;
+    mserve_quit = 1;
+}
+
+static void ms_fail(mserve *s, dvm_status st)
+{
+    if (s->fatal)
+        return;
+    s->fatal = st;
+    snprintf(s->fatal_msg, sizeof s->fatal_msg, "%s", status_message());
+}
+
+static void ms_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void ms_log(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "dvm master: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static dvm_status ms_send(mserve *s, uint64_t peer, uint16_t type)
+{
+    if (s->b.oom)
+        return status_set(DVM_ENOMEM, "out of memory encoding a message");
+    return transport_send(s->t, peer, type, s->b.p, s->b.len);
+}
+
+/* Closes a peer that broke the protocol (the transport logs nothing for
+ * this side's application-level refusals, so it is logged here). */
+static void ms_refuse(mserve *s, uint64_t peer, const char *why)
+{
+    ms_log("closing %s: %s", transport_peer_name(s->t, peer), why);
+    transport_close(s->t, peer);
+}
+
+static mnode *node_of(mserve *s, uint64_t peer)
+{
+    for (size_t i = 0; i < s->nnodes; i++)
+        if (s->nodes[i].live && s->nodes[i].peer == peer)
+            return &s->nodes[i];
+    return NULL;
+}
+
+static int is_client(const mserve *s, uint64_t peer)
+{
+    for (size_t i = 0; i < s->nclients; i++)
+        if (s->clients[i] == peer)
+            return 1;
+    return 0;
+}
+
+/* ---- the run's link to the master ------------------------------------------- */
+
+static rcomp_set *ms_rcs(mserve *s)
+{
+    return master_rcomps(s->m);
+}
+
+static mem_store *ms_store(mserve *s)
+{
+    return master_commit_point(s->m)->store;
+}
+
+/* __nnode: nodes with at least one live RComp in this run. */
+static dvm_status signal_nodes(mserve *s)
+{
+    rcomp_set *rs = ms_rcs(s);
+    uint64_t n = 0;
+    for (size_t i = 0; i < s->nnodes; i++) {
+        const mnode *nd = &s->nodes[i];
+        int any = 0;
+        for (int k = 0; k < nd->nrcomps && nd->slot; k++)
+            any |= nd->slot[k] >= 0 && !rs->rc[nd->slot[k]].gone;
+        n += nd->live && any;
+    }
+    return commit_write(master_commit_point(s->m), DISA_SYS_NNODE, &n,
+                        sizeof n);
+}
+
+static uint32_t region_bit(uint64_t page)
+{
+    uint64_t h = (page >> 9) * 0x9E3779B97F4A7C15ULL;
+    return (uint32_t)(h >> 50) & (MSERVE_REGION_BITS - 1);
+}
+
+/* nd was sent page's data: it has the page's region in its cache. */
+static void region_mark(mnode *nd, uint64_t page)
+{
+    uint32_t b = region_bit(page);
+    nd->regions[b / 64] |= 1ULL << (b % 64);
+}
+
+static mem_space *ms_space(mserve *s)
+{
+    return master_commit_point(s->m)->space;
+}
+
+/* The version epochs a message names: a DISPATCH's prefetch entries (at
+ * their runners' snapshots), a PAGE_RESP's page (the request's).  Sets
+ * *ver (owned, NULL when none), *nver, and *page to the data of a
+ * PAGE_RESP's frame (NULL otherwise). */
+static dvm_status versions_of(mserve *s, uint32_t type, const uint8_t *p,
+                              size_t n, uint64_t **ver, size_t *nver,
+                              const uint8_t **page)
+{
+    *ver = NULL;
+    *nver = 0;
+    *page = NULL;
+    if (type == MSG_PAGE_RESP && le_ld64(p)) {
+        uint32_t f;
+        if (!(*ver = dvm_malloc(sizeof **ver)))
+            return status_set(DVM_ENOMEM, "out of memory");
+        (*ver)[0] = space_lookup_version(ms_space(s), s->req_page,
+                                         s->req_epoch, &f);
+        *nver = 1;
+        *page = store_frame(ms_store(s), (uint32_t)le_ld64(p));
+        return DVM_OK;
+    }
+    if (type != MSG_DISPATCH)
+        return DVM_OK;
+    msg_dispatch d;
+    dvm_status st = msg_decode_dispatch(p, n, &d);
+    if (st)
+        return st;
+    size_t k = 0;
+    for (uint32_t i = 0; i < d.n; i++)
+        k += d.r[i].npre;
+    if (!(*ver = dvm_calloc(k + 1, sizeof **ver)))
+        st = status_set(DVM_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < d.n && !st; i++)
+        for (uint32_t q = 0; q < d.r[i].npre; q++) {
+            uint32_t f;
+            (*ver)[(*nver)++] = space_lookup_version(
+                ms_space(s), d.r[i].pre[q].page, d.r[i].snap, &f);
+            assert(f == d.r[i].pre[q].frame);
+        }
+    msg_dispatch_free(&d);
+    return st;
+}
+
+/* Sends b's RComp messages to remote slot `slot`, naming the page
+ * versions they refer to by frame; a PAGE_RESP carries its page's data
+ * (the RComp waits for it), a DISPATCH does not: the node fetches what it
+ * has not cached (FETCH). */
+static dvm_status remote_send(void *arg, int slot, int page, const msg_buf *b)
+{
+    mserve *s = arg;
+    const mslot *sl = &s->slots[slot];
+    mnode *nd = &s->nodes[sl->node];
+    dvm_status st = DVM_OK;
+    for (size_t off = 0; off + MSG_HEADER_SIZE <= b->len && !st;) {
+        uint32_t type = le_ld32(b->p + off);
+        size_t n = (size_t)le_ld64(b->p + off + 8);
+        const uint8_t *p = b->p + off + MSG_HEADER_SIZE;
+        off += MSG_HEADER_SIZE + n;
+        uint64_t *ver;
+        size_t nver;
+        const uint8_t *data;
+        st = versions_of(s, type, p, n, &ver, &nver, &data);
+        if (data)
+            region_mark(nd, s->req_page);
+        if (!st) {
+            mb_reset(&s->b);
+            mb_reset(&s->rec);
+            cmsg_encode_relay(&s->rec, s->run_id, (uint64_t)sl->rcomp,
+                              sl->gen, page, type, p, n, ver, nver, &data,
+                              data != NULL);
+            mb_reset(&s->b);
+            cmsg_batch_add(&s->b, &s->rec);
+            st = ms_send(s, nd->peer, WIRE_RELAY);
+        }
+        dvm_free(ver);
+    }
+    return st;
+}
+
+/* The master gave up on slot `slot`: its process is replaced. */
+static void remote_lost(void *arg, int slot)
+{
+    mserve *s = arg;
+    const mslot *sl = &s->slots[slot];
+    const mnode *nd = &s->nodes[sl->node];
+    if (!nd->live)
+        return;
+    uint64_t v[2] = { (uint64_t)sl->rcomp, sl->gen };
+    mb_reset(&s->b);
+    cmsg_encode_u64s(&s->b, v, 2);
+    (void)ms_send(s, nd->peer, WIRE_KILL);
+}
+
+/* Locality: a runner would rather run where its first heap range's first
+ * region is cached. */
+static int remote_affinity(void *arg, int slot, const runner_desc *d)
+{
+    mserve *s = arg;
+    const mnode *nd = &s->nodes[s->slots[slot].node];
+    if (!d->nheap)
+        return 0;
+    uint32_t b = region_bit(d->heap[0].lo / DISA_PAGE);
+    return (int)(nd->regions[b / 64] >> (b % 64) & 1);
+}
+
+static dvm_status remote_poll(void *arg, int *wait_ms)
+{
+    mserve *s = arg;
+    size_t k = transport_progress(s->t);
+    *wait_ms = k > 0 || transport_arm(s->t) == DVM_EAGAIN
+               ? 0 : transport_timeout_ms(s->t);
+    if (mserve_quit && !s->fatal)
+        ms_fail(s, status_set(DVM_EIO, "the master was stopped"));
+    return s->fatal ? status_set(s->fatal, "%s", s->fatal_msg) : DVM_OK;
+}
+
+static dvm_status out_to_client(void *arg, size_t index, const void *p,
+                                size_t n)
+{
+    mserve *s = arg;
+    mb_reset(&s->b);
+    cmsg_encode_output(&s->b, index, p, n);
+    if (ms_send(s, s->client, WIRE_OUTPUT))
+        return status_set(DVM_EIO, "the client is gone");
+    return DVM_OK;
+}
+
+static ssize_t diag_write(void *arg, const char *p, size_t n)
+{
+    mserve *s = arg;
+    if (s->client != UINT64_MAX)
+        (void)out_to_client(s, CMSG_CHAN_DIAG, p, n);
+    return (ssize_t)n;
+}
+
+/* The run's diagnostics, line by line to the client. */
+static FILE *diag_open(mserve *s)
+{
+    cookie_io_functions_t io = { .write = diag_write };
+    FILE *f = fopencookie(s, "w", io);
+    if (f)
+        setvbuf(f, NULL, _IOLBF, 0);
+    return f;
+}
+
+/* ---- nodes ----------------------------------------------------------------- */
+
+static dvm_status node_start(mserve *s, mnode *nd)
+{
+    cmsg_start st = { .run = s->run_id, .engine = s->sub.engine,
+                      .image = s->sub.image, .nin = s->sub.nin };
+    memcpy(st.in, s->sub.in, sizeof st.in);
+    for (int k = 0; k < nd->nrcomps; k++) {
+        nd->slot[k] = -1;
+        nd->gen[k] = 0;
+    }
+    memset(nd->regions, 0, sizeof nd->regions);
+    mb_reset(&s->b);
+    cmsg_encode_start(&s->b, &st);
+    nd->started = 1;
+    return ms_send(s, nd->peer, WIRE_START);
+}
+
+static void on_join(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
+{
+    uint64_t nrc;
+    if (node_of(s, peer) || is_client(s, peer) ||
+        cmsg_decode_u64s(p, len, &nrc, 1) || nrc < 1 ||
+        nrc > CMSG_MAX_RCOMPS) {
+        ms_refuse(s, peer, "bad join");
+        return;
+    }
+    mnode *nd = NULL;
+    for (size_t i = 0; i < s->nnodes && !nd; i++)
+        if (!s->nodes[i].live)
+            nd = &s->nodes[i];
+    if (!nd && s->nnodes < MSERVE_MAX_NODES)
+        nd = &s->nodes[s->nnodes++];
+    if (!nd) {
+        ms_refuse(s, peer, "too many nodes");
+        return;
+    }
+    dvm_free(nd->slot);
+    dvm_free(nd->gen);
+    *nd = (mnode){ .peer = peer, .live = 1, .nrcomps = (int)nrc,
+                   .slot = dvm_calloc(nrc, sizeof(int)),
+                   .gen = dvm_calloc(nrc, sizeof(uint64_t)) };
+    if (!nd->slot || !nd->gen) {
+        nd->live = 0;
+        ms_refuse(s, peer, "out of memory");
+        return;
+    }
+    ms_log("node %s joined (%" PRIu64 " rcomps)",
+           transport_peer_name(s->t, peer), nrc);
+    if (s->running && node_start(s, nd))
+        ms_refuse(s, peer, status_message());
+}
+
+/* Every slot of nd is lost (its host is gone or broke the protocol). */
+static void node_lost(mserve *s, mnode *nd)
+{
+    nd->live = 0;
+    if (!s->running || !nd->started)
+        return;
+    rcomp_set *rs = ms_rcs(s);
+    for (int k = 0; k < nd->nrcomps; k++) {
+        int sl = nd->slot[k];
+        if (sl >= 0 && !rs->rc[sl].gone) {
+            dvm_status st = rcomp_lost(rs, &rs->rc[sl], "its host is gone");
+            if (st)
+                ms_fail(s, st);
+        }
+    }
+    dvm_status st = signal_nodes(s);
+    if (st)
+        ms_fail(s, st);
+}
+
+/* The slot for place k of nd at generation gen (a new one for a new
+ * generation); -1 for a message of an old generation, -2 when the run has
+ * no slot left for a new one (the node is refused: its RComps are
+ * replaced without end). */
+static int slot_for(mserve *s, mnode *nd, int k, uint64_t gen)
+{
+    if (gen < nd->gen[k] || (gen == nd->gen[k] && nd->slot[k] < 0))
+        return -1;
+    if (gen == nd->gen[k])
+        return nd->slot[k];
+    rcomp_set *rs = ms_rcs(s);
+    if (rs->nrc == rs->cap)
+        return -2;
+    int old = nd->slot[k];
+    dvm_status st = DVM_OK;
+    if (old >= 0 && !rs->rc[old].gone)
+        st = rcomp_lost(rs, &rs->rc[old], "replaced on its host");
+    int idx = -1;
+    if (!st)
+        st = rcomps_add_remote(rs, &idx);
+    if (!st) {
+        s->slots[idx] = (mslot){ (int)(nd - s->nodes), k, gen };
+        nd->slot[k] = idx;
+        nd->gen[k] = gen;
+        st = signal_nodes(s);
+    }
+    if (st) {
+        ms_fail(s, st);
+        return -1;
+    }
+    return idx;
+}
+
+/* A RESULT's pages go into the frames the master granted (only those). */
+static dvm_status result_pages(mserve *s, int slot, const cmsg_relay *m)
+{
+    msg_result res;
+    dvm_status st = msg_decode_result(m->msg, m->len, &res);
+    if (st)
+        return DVM_OK;          /* the RComp set refuses it as for a local */
+    if (res.nchanges != m->npages) {
+        msg_result_free(&res);
+        return status_set(DVM_EPROTO, "result without its pages");
+    }
+    for (uint32_t c = 0; c < res.nchanges; c++)
+        if (rcomps_frame_granted(ms_rcs(s), slot, res.changes[c].frame))
+            memcpy(store_frame(ms_store(s), res.changes[c].frame),
+                   m->pages + (size_t)c * CMSG_PAGE, CMSG_PAGE);
+    msg_result_free(&res);
+    return DVM_OK;
+}
+
+/* FETCH: the versions a node lacks for a dispatch.  Each is there unless
+ * its runner is no longer in flight (a stale dispatch): then "absent". */
+static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+{
+    cmsg_fetch f;
+    if (cmsg_decode_fetch(p, len, 2, &f)) {
+        ms_refuse(s, nd->peer, "malformed fetch");
+        node_lost(s, nd);
+        return;
+    }
+    if (!s->running || !nd->started || f.run != s->run_id)
+        return;
+    uint64_t *ent = dvm_calloc(3 * f.n + 1, sizeof *ent);
+    const uint8_t **pages = dvm_calloc(f.n + 1, sizeof *pages);
+    size_t np = 0;
+    uint64_t now = space_epoch(ms_space(s));
+    for (uint64_t i = 0; ent && pages && i < f.n; i++) {
+        uint64_t page = le_ld64(f.ent + 16 * i);
+        uint64_t epoch = le_ld64(f.ent + 16 * i + 8);
+        uint32_t fr = 0;
+        if (page < DISA_RB / DISA_PAGE || page >= DISA_ADDR_LIMIT / DISA_PAGE ||
+            epoch == 0 || epoch > now) {
+            ms_refuse(s, nd->peer, "fetch of a version that never was");
+            node_lost(s, nd);
+            goto out;
+        }
+        int present = space_lookup_version(ms_space(s), page, epoch, &fr) ==
+                      epoch && fr;
+        ent[3 * i] = page;
+        ent[3 * i + 1] = epoch;
+        ent[3 * i + 2] = (uint64_t)present;
+        if (present) {
+            pages[np++] = store_frame(ms_store(s), fr);
+            region_mark(nd, page);
+        }
+    }
+    if (ent && pages) {
+        mb_reset(&s->b);
+        cmsg_encode_fetch(&s->b, s->run_id, ent, f.n, 3, pages, np);
+        nd->pages_out += np;
+        (void)ms_send(s, nd->peer, WIRE_FETCHED);   /* gone: DOWN follows */
+    } else {
+        ms_fail(s, status_set(DVM_ENOMEM, "out of memory"));
+    }
+out:
+    dvm_free(ent);
+    dvm_free(pages);
+}
+
+static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+{
+    cmsg_relay m;
+    if (cmsg_decode_relay(p, len, &m) || m.rcomp >= (uint64_t)nd->nrcomps) {
+        ms_refuse(s, nd->peer, "malformed relay");
+        node_lost(s, nd);
+        return;
+    }
+    if (!s->running || !nd->started || m.run != s->run_id)
+        return;
+    int slot = slot_for(s, nd, (int)m.rcomp, m.gen);
+    if (slot == -2) {
+        ms_refuse(s, nd->peer, "its RComps were replaced too often");
+        node_lost(s, nd);
+    }
+    if (slot < 0)
+        return;
+    dvm_status st = DVM_OK;
+    if (m.nver) {
+        st = status_set(DVM_EPROTO, "versions in a node's relay");
+    } else if (m.type == MSG_PAGE_REQ && m.page) {
+        uint64_t v[2];
+        if (!msg_decode_u64s(m.msg, m.len, v, 2)) {
+            s->req_page = v[0];
+            s->req_epoch = v[1];
+        }
+    } else if (m.type == MSG_RESULT && !m.page) {
+        st = result_pages(s, slot, &m);
+        nd->results++;
+        nd->pages_in += m.npages;
+    }
+    else if (m.npages)
+        st = status_set(DVM_EPROTO, "pages with a message that has none");
+    if (st) {
+        ms_refuse(s, nd->peer, status_message());
+        node_lost(s, nd);
+        return;
+    }
+    st = rcomps_on_remote(ms_rcs(s), slot, m.page, m.type, m.msg, m.len);
+    if (st)
+        ms_fail(s, st);
+}
+
+/* NODE_STATS: the node's page cache figures, for dvm status. */
+static void on_node_stats(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+{
+    if (cmsg_decode_u64s(p, len, nd->cache, 4)) {
+        ms_refuse(s, nd->peer, "malformed node stats");
+        node_lost(s, nd);
+    }
+}
+
+/* A RELAY message: its records in order, while the node is not refused. */
+static void on_relays(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+{
+    size_t off = 0, rlen;
+    const uint8_t *rec;
+    int k = 0;
+    while (nd->live && (k = cmsg_batch_next(p, len, &off, &rec, &rlen)) > 0)
+        on_relay(s, nd, rec, rlen);
+    if (nd->live && k < 0) {
+        ms_refuse(s, nd->peer, "malformed relay");
+        node_lost(s, nd);
+    }
+}
+
+/* ---- clients ---------------------------------------------------------------- */
+
+static void send_done_trace(mserve *s, uint64_t peer, int code,
+                            const char *err, const char *stats, size_t nstats,
+                            const uint8_t *dump, size_t ndump,
+                            const uint8_t *trace, size_t ntrace)
+{
+    cmsg_done d = { (uint64_t)code, { (const uint8_t *)err, strlen(err) },
+                    { (const uint8_t *)stats, nstats }, { dump, ndump },
+                    { trace, ntrace } };
+    mb_reset(&s->b);
+    cmsg_encode_done(&s->b, &d);
+    (void)ms_send(s, peer, WIRE_DONE);
+}
+
+static void send_done(mserve *s, uint64_t peer, int code, const char *err,
+                      const char *stats, size_t nstats, const uint8_t *dump,
+                      size_t ndump)
+{
+    send_done_trace(s, peer, code, err, stats, nstats, dump, ndump, NULL, 0);
+}
+
+static void on_submit(mserve *s, transport_event *ev)
+{
+    if (s->pending || s->running) {
+        send_done(s, ev->peer, 2, "another program is running on this "
+                  "cluster; try again when it is done", "", 0, NULL, 0);
+        return;
+    }
+    uint8_t *buf = transport_event_take(ev);
+    dvm_status st = cmsg_decode_submit(buf, ev->len, &s->sub);
+    if (!st)
+        st = image_parse(s->sub.image.p, (size_t)s->sub.image.len, &s->prog);
+    if (st) {
+        ms_log("refusing a program from %s: %s",
+               transport_peer_name(s->t, ev->peer), status_message());
+        send_done(s, ev->peer, 2, status_message(), "", 0, NULL, 0);
+        dvm_free(buf);
+        return;
+    }
+    s->sub_buf = buf;
+    s->client = ev->peer;
+    s->pending = 1;
+}
+
+static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len);
+
+/* A submitted program whose client left before it started. */
+static void drop_pending(mserve *s)
+{
+    s->pending = 0;
+    program_free(s->prog);
+    s->prog = NULL;
+    dvm_free(s->sub_buf);
+    s->sub_buf = NULL;
+}
+
+static void on_event(void *arg, transport_event *ev)
+{
+    mserve *s = arg;
+    mnode *nd = node_of(s, ev->peer);
+    if (ev->kind == TRANSPORT_UP)
+        return;
+    if (ev->kind == TRANSPORT_DOWN) {
+        if (nd) {
+            ms_log("node %s left (%s)", transport_peer_name(s->t, ev->peer),
+                   ev->reason ? ev->reason : "closed");
+            node_lost(s, nd);
+        } else if ((s->running || s->pending) && ev->peer == s->client) {
+            if (s->running)
+                ms_fail(s, status_set(DVM_EIO, "cancelled: the client went "
+                                      "away"));
+            else
+                drop_pending(s);
+            s->client = UINT64_MAX;
+        }
+        for (size_t i = 0; i < s->nclients; i++)
+            if (s->clients[i] == ev->peer)
+                s->clients[i] = s->clients[--s->nclients];
+        return;
+    }
+    if (nd) {
+        if (ev->type == WIRE_RELAY)
+            on_relays(s, nd, ev->data, ev->len);
+        else if (ev->type == WIRE_FETCH)
+            on_fetch(s, nd, ev->data, ev->len);
+        else if (ev->type == WIRE_NODE_STATS)
+            on_node_stats(s, nd, ev->data, ev->len);
+        else {
+            ms_refuse(s, ev->peer, "unexpected message from a node");
+            node_lost(s, nd);
+        }
+        return;
+    }
+    if (ev->type == WIRE_JOIN) {
+        on_join(s, ev->peer, ev->data, ev->len);
+        return;
+    }
+    if (ev->type != WIRE_SUBMIT && ev->type != WIRE_STATUS_REQ) {
+        ms_refuse(s, ev->peer, "unexpected message");
+        return;
+    }
+    if (!is_client(s, ev->peer) && s->nclients < MSERVE_MAX_NODES)
+        s->clients[s->nclients++] = ev->peer;
+    if (ev->type == WIRE_SUBMIT)
+        on_submit(s, ev);
+    else
+        on_status(s, ev->peer, ev->data, ev->len);
+}
+
+/* ---- status ------------------------------------------------------------------ */
+
+static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
+{
+    uint64_t json;
+    if (cmsg_decode_u64s(p, len, &json, 1) || json > 1) {
+        ms_refuse(s, peer, "bad status request");
+        return;
+    }
+    char *text = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&text, &n);
+    if (!f)
+        return;
+    const master_stats *st = s->running ? master_get_stats(s->m) : NULL;
+    rcomp_set *rs = s->running ? ms_rcs(s) : NULL;
+    double secs = s->running ? (double)(clock_now_ns() - s->t_run_ns) / 1e9
+                             : 0;
+    uint64_t commits = st ? st->commits : 0;
+    double rate = secs > 0 ? (double)commits / secs : 0;
+    size_t ready = 0, running = 0;
+    if (rs) {
+        const rcb_pool *pool = master_commit_point(s->m)->pool;
+        running = rcomps_inflight(rs);
+        ready = pool->ready.n + pool->exclusive.n;
+    }
+    space_stats ss = { 0, 0, 0 };
+    if (s->running)
+        space_get_stats(ms_space(s), &ss);
+    fprintf(f, json ? "{\"page_versions_at_master\":%" PRIu64 ","
+                    : "page versions at the master: %" PRIu64 "\n",
+            ss.versions);
+    fprintf(f, json ? "\"program\":\"%s\",\"commits\":%" PRIu64
+            ",\"commits_per_s\":%.0f,\"conflicts\":%" PRIu64
+            ",\"runners_running\":%zu,\"runners_ready\":%zu,\"hosts\":["
+                    : "program: %s\ncommits: %" PRIu64 " (%.0f/s)\n"
+            "conflicts: %" PRIu64 "\nrunners: %zu running, %zu ready\n"
+            "hosts:\n", s->running ? "running" : "idle", commits, rate,
+            st ? st->conflicts : 0, running, ready);
+    int first = 1;
+    for (size_t i = 0; i < s->nnodes; i++) {
+        const mnode *nd = &s->nodes[i];
+        if (!nd->live)
+            continue;
+        int live = 0;
+        for (int k = 0; rs && nd->started && k < nd->nrcomps; k++)
+            live += nd->slot[k] >= 0 && !rs->rc[nd->slot[k]].gone;
+        fprintf(f, json ? "%s{\"host\":\"%s\",\"rcomps\":%d,\"rcomps_live\":"
+                "%d,\"results\":%" PRIu64 ",\"pages_sent\":%" PRIu64 ",\"pages_fetched\":%" PRIu64
+                ",\"pages_cached\":%" PRIu64 ",\"cache_hits\":%" PRIu64
+                ",\"cache_misses\":%" PRIu64 ",\"pages_homed\":0}"
+                        : "%s  %s: %d rcomps (%d in the program), %" PRIu64
+                " results, %" PRIu64 " pages sent, %" PRIu64 " fetched, %"
+                PRIu64 " cached (%" PRIu64 " hits, %" PRIu64 " misses)\n",
+                json && !first ? "," : "",
+                transport_peer_name(s->t, nd->peer), nd->nrcomps, live,
+                nd->results, nd->pages_in, nd->pages_out, nd->cache[0],
+                nd->cache[1], nd->cache[2]);
+        first = 0;
+    }
+    fprintf(f, json ? "]}\n" : "");
+    fclose(f);
+    mb_reset(&s->b);
+    cmsg_put_str(&s->b, text, n);
+    (void)ms_send(s, peer, WIRE_STATUS);
+    free(text);
+}
+
+/* ---- one program ------------------------------------------------------------- */
+
+/* The dump ranges' committed bytes, in order; NULL with *n 0 if none. */
+static uint8_t *read_dumps(mserve *s, size_t *n)
+{
+    size_t total = 0;
+    for (uint32_t i = 0; i < s->sub.ndump; i++)
+        total += (size_t)s->sub.dump[i].bytes;
+    uint8_t *buf = dvm_malloc(total + 1);
+    size_t off = 0;
+    for (uint32_t i = 0; i < s->sub.ndump && buf; i++) {
+        master_read(s->m, s->sub.dump[i].addr, buf + off,
+                    (size_t)s->sub.dump[i].bytes);
+        off += (size_t)s->sub.dump[i].bytes;
+    }
+    *n = buf ? total : 0;
+    return buf;
+}
+
+/* The trace file's bytes (a memfd), or NULL. */
+static uint8_t *read_trace(int fd, size_t *n)
+{
+    *n = 0;
+    off_t end = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+    if (end <= 0 || (size_t)end > TRANSPORT_DEFAULT_MAX_MSG / 2)
+        return NULL;
+    uint8_t *buf = dvm_malloc((size_t)end);
+    if (buf && pread(fd, buf, (size_t)end, 0) == end) {
+        *n = (size_t)end;
+        return buf;
+    }
+    dvm_free(buf);
+    return NULL;
+}
+
+/* The end of a run: the verdict to the client (exit code, error, stats,
+ * dumps, trace), the master gone, STOP to the nodes. */
+static void finish_run(mserve *s, dvm_status st, int trace_fd)
+{
+    char errbuf[512];
+    snprintf(errbuf, sizeof errbuf, "%s", st ? status_message() : "");
+    int code = st ? 2 : master_get_stats(s->m)->runners_faulted ? 1 : 0;
+    char *stats = NULL;
+    size_t nstats = 0, ndump = 0, ntrace = 0;
+    FILE *f = NULL;
+    if ((s->sub.flags & CMSG_SUBMIT_STATS) &&
+        (f = open_memstream(&stats, &nstats))) {
+        master_fprint_stats(s->m, f);
+        fclose(f);
+    }
+    uint8_t *dump = st ? NULL : read_dumps(s, &ndump);
+    master_destroy(s->m);       /* closes the trace */
+    s->m = NULL;
+    uint8_t *trace = read_trace(trace_fd, &ntrace);
+    if (s->client != UINT64_MAX)
+        send_done_trace(s, s->client, code, errbuf, stats ? stats : "",
+                        nstats, dump, ndump, trace, ntrace);
+    else
+        ms_log("program cancelled: %s", st ? errbuf : "done");
+    free(stats);
+    dvm_free(dump);
+    dvm_free(trace);
+    uint64_t run = s->run_id;
+    for (size_t i = 0; i < s->nnodes; i++) {
+        mnode *nd = &s->nodes[i];
+        if (nd->live && nd->started) {
+            mb_reset(&s->b);
+            cmsg_encode_u64s(&s->b, &run, 1);
+            (void)ms_send(s, nd->peer, WIRE_STOP);
+        }
+        nd->started = 0;
+    }
+}
+
+/* 1 when every RComp of every node that was sent START is ready. */
+static int all_ready(mserve *s)
+{
+    rcomp_set *rs = ms_rcs(s);
+    for (size_t i = 0; i < s->nnodes; i++) {
+        const mnode *nd = &s->nodes[i];
+        for (int k = 0; nd->live && nd->started && k < nd->nrcomps; k++)
+            if (nd->slot[k] < 0 || !rs->rc[nd->slot[k]].ready)
+                return 0;
+    }
+    return 1;
+}
+
+/* Waits (bounded) until the nodes present at the start are ready, so that
+ * the first runner sees their RComps on the system page, as in dvm run. */
+static void wait_ready(mserve *s)
+{
+    uint64_t t0 = clock_now_ns();
+    while (!all_ready(s) && !s->fatal && !mserve_quit &&
+           clock_now_ns() - t0 < (uint64_t)CMSG_START_WAIT_MS * 1000000u)
+        transport_wait(s->t, 50);
+}
+
+static void run_program(mserve *s)
+{
+    char engine[8], trace_path[64];
+    (void)cmsg_str_copy(s->sub.engine, engine, sizeof engine);
+    int trace_fd = -1;
+    if (s->sub.flags & CMSG_SUBMIT_TRACE)
+        trace_fd = memfd_create("dvm-trace", MFD_CLOEXEC);
+    snprintf(trace_path, sizeof trace_path, "/proc/self/fd/%d", trace_fd);
+    master_config cfg = { .prog = s->prog, .self_exe = s->cfg.self_exe,
+                          .nrcomps = 0, .engine = engine,
+                          .remote = &s->remote, .out_fn = out_to_client,
+                          .out_arg = s, .diag = diag_open(s),
+                          .trace_path = trace_fd >= 0 ? trace_path : NULL };
+    s->pending = 0;
+    s->fatal = DVM_OK;
+    s->run_id++;
+    s->t_run_ns = clock_now_ns();
+    dvm_status st = master_create(&cfg, &s->m);
+    if (st) {
+        send_done(s, s->client, 2, status_message(), "", 0, NULL, 0);
+    } else {
+        s->running = 1;
+        for (size_t i = 0; i < s->nnodes && !st; i++)
+            if (s->nodes[i].live && node_start(s, &s->nodes[i]))
+                ms_refuse(s, s->nodes[i].peer, status_message());
+        wait_ready(s);
+        st = s->fatal ? status_set(s->fatal, "%s", s->fatal_msg)
+                      : master_run(s->m);
+        finish_run(s, st, trace_fd);
+        s->running = 0;
+    }
+    if (trace_fd >= 0)
+        close(trace_fd);
+    s->m = NULL;
+    if (cfg.diag)
+        fclose(cfg.diag);
+    program_free(s->prog);
+    s->prog = NULL;
+    dvm_free(s->sub_buf);
+    s->sub_buf = NULL;
+}
+
+/* ---- the service --------------------------------------------------------------- */
+
+static dvm_status write_port(const char *path, uint16_t port)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return status_set_errno(DVM_EIO, "cannot write '%s'", path);
+    fprintf(f, "%u\n", (unsigned)port);
+    if (fclose(f))
+        return status_set_errno(DVM_EIO, "cannot write '%s'", path);
+    return DVM_OK;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = mserve_on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+dvm_status mserve_main(const mserve_config *cfg)
+{
+    mserve *s = dvm_calloc(1, sizeof *s);
+    if (!s)
+        return status_set(DVM_ENOMEM, "out of memory");
+    s->cfg = *cfg;
+    s->client = UINT64_MAX;
+    s->remote = (master_remote){ .send = remote_send, .lost = remote_lost,
+                                 .affinity = remote_affinity,
+                                 .poll = remote_poll, .fd = -1, .arg = s };
+    mb_init(&s->b);
+    install_signals();
+    transport_config tc = { .secret = cfg->secret, .on_event = on_event,
+                            .arg = s };
+    dvm_status st = transport_create(&tc, &s->t);
+    if (!st)
+        st = transport_listen(s->t, cfg->listen, &s->port);
+    if (!st && cfg->port_file)
+        st = write_port(cfg->port_file, s->port);
+    if (!st) {
+        s->remote.fd = transport_fd(s->t);
+        fprintf(stderr, "dvm master: listening on %s (port %u)%s\n",
+                cfg->listen, (unsigned)s->port, cfg->secret ? "" :
+                "; no --secret-file: loopback only, no authentication");
+    }
+    while (!st && !mserve_quit) {
+        if (s->pending)
+            run_program(s);
+        else
+            transport_wait(s->t, 1000);
+    }
+    transport_destroy(s->t);
+    for (size_t i = 0; i < s->nnodes; i++) {
+        dvm_free(s->nodes[i].slot);
+        dvm_free(s->nodes[i].gen);
+    }
+    mb_free(&s->b);
+    mb_free(&s->rec);
+    dvm_free(s->sub_buf);
+    program_free(s->prog);
+    dvm_free(s);
+    return st;
+}

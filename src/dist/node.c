@@ -1,0 +1,921 @@
+/*
+ * node.c -- the node agent: a host's RComps, relayed to the master.
+ *
+ * One thread, one epoll set over the RComps' sockets and the transport's
+ * event fd.  Between programs a node holds nothing but its connection to
+ * the master.  START brings a program: the node creates a frame store,
+ * writes the image and the input channels' bytes into memfds and starts
+ * its RComps (sched/rcomps.h, rcomp_process_start), each numbered by its
+ * place (0..n-1) and a generation that grows each time the place gets a
+ * new process, so that a message from or for a dead process is recognised
+ * and dropped.  STOP ends the program: RComps killed, store gone.
+ *
+ * Relaying translates frame ids, in both directions:
+ *   DISPATCH   each prefetch entry names a page version (page, epoch);
+ *              the node's page cache (pcache.h) has it, or it is fetched
+ *              from the master (FETCH) and the dispatch waits, behind the
+ *              RComp's earlier ones; the RComp is told the cached frame,
+ *              referenced until the runner's result
+ *   FRAMES     each granted master frame gets a local frame standing for
+ *              it; the RComp writes new page versions there
+ *   PAGE_RESP  the version's data, cached like a fetched one
+ *   RESULT     every change names a frame granted to that RComp (checked);
+ *              the master's frame replaces it and the page's data goes
+ *              along; the local frames are free again
+ * Every other message names no frame and passes unchanged (a new message
+ * that names frames needs its translation here).
+ * A process that dies, or breaks the protocol, is replaced at once (next
+ * generation); its frames return to the store.  The master learns of it
+ * from the new generation and runs its runners elsewhere.
+ */
+#define _GNU_SOURCE
+#include "dist/node.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cluster/transport.h"
+#include "cluster/wire.h"
+#include "dist/cmsg.h"
+#include "dist/pcache.h"
+#include "image/image.h"
+#include "mem/store.h"
+#include "net/conn.h"
+#include "sched/rcb.h"
+#include "sched/rcomps.h"
+#include "util/alloc.h"
+#include "util/clock.h"
+#include "util/le.h"
+
+#define NODE_STORE_FRAMES (1u << 26)
+#define NODE_KEY_NET UINT64_MAX
+#define NODE_SEND_WAIT_MS 10000
+/* RELAY records to the master are gathered while the node has work and
+ * sent as one message before it sleeps, or at this size. */
+#define NODE_BATCH_BYTES (1u << 20)
+/* The page cache's figures go to the master at most this often. */
+#define NODE_STATS_MS 250
+#define NODE_STATS_NS (NODE_STATS_MS * 1000000ull)
+/* Unreferenced cached pages kept at most (256 MiB). */
+#define NODE_CACHE_PAGES (1u << 16)
+
+/* A cache entry a runner uses, until its result. */
+typedef struct node_tmp {
+    uint64_t rid;
+    uint32_t ent;
+} node_tmp;
+
+/* A DISPATCH waiting for pages fetched from the master. */
+typedef struct node_parked {
+    msg_buf b;                      /* the translated message */
+    uint32_t *ents;                 /* the entries it waits for */
+    size_t nents;
+} node_parked;
+
+typedef struct node_rc {
+    pid_t pid;
+    uint64_t gen;
+    conn ctl, page;
+    uint64_t rid[RCB_RING_MAX];     /* dispatched, oldest first */
+    size_t nrid;
+    node_tmp *tmp;                  /* cached pages used until a result */
+    size_t ntmp, captmp;
+    node_parked *park;              /* dispatches waiting, in order */
+    size_t npark, cappark;
+    uint64_t req_page;              /* of the page request in flight */
+    uint32_t *granted;              /* local frames granted, unused */
+    size_t ngranted, capgranted;
+} node_rc;
+
+typedef struct node {
+    node_config cfg;
+    transport *t;
+    uint64_t master;
+    int up, down;
+    int epfd;
+    uint64_t run;
+    int running;
+    mem_store *store;
+    pcache pc;
+    uint32_t *l2m;                  /* local frame -> master frame */
+    uint16_t *owner;                /* local frame -> rcomp + 1 */
+    int image_fd;
+    dvm_program *prog;
+    char engine[8];
+    int in_fd[CMSG_MAX_INPUTS];
+    char in_name[CMSG_MAX_INPUTS][CMSG_MAX_NAME + 1];
+    char in_path[CMSG_MAX_INPUTS][64];
+    master_binding in[CMSG_MAX_INPUTS];
+    size_t nin;
+    node_rc *rc;
+    msg_buf out, rel, tmpb;
+    msg_buf batch;                  /* RELAY records not sent yet */
+    dvm_status fatal;
+    char fatal_msg[256];
+    uint64_t stats_sent[4];         /* cache figures last reported */
+    uint64_t stats_ns;              /* when */
+} node;
+
+static volatile sig_atomic_t node_quit;
+
+static void node_on_signal(int sig)
+{
+    (void)sig;
+    node_quit = 1;
+}
+
+/* Records the first fatal error (its message) and stops the loop. */
+static void node_fail(node *n, dvm_status st)
+{
+    if (n->fatal)
+        return;
+    n->fatal = st;
+    snprintf(n->fatal_msg, sizeof n->fatal_msg, "%s", status_message());
+}
+
+static dvm_status send_now(node *n, uint16_t type, const msg_buf *b)
+{
+    if (b->oom)
+        return status_set(DVM_ENOMEM, "out of memory encoding a message");
+    return transport_send(n->t, n->master, type, b->p, b->len);
+}
+
+/* Sends the RELAY records gathered so far as one message. */
+static dvm_status node_flush(node *n)
+{
+    if (!n->batch.len)
+        return DVM_OK;
+    dvm_status st = send_now(n, WIRE_RELAY, &n->batch);
+    mb_reset(&n->batch);
+    return st;
+}
+
+/* Sends a message to the master after the RELAY records before it. */
+static dvm_status node_send_master(node *n, uint16_t type, const msg_buf *b)
+{
+    dvm_status st = node_flush(n);
+    return st ? st : send_now(n, type, b);
+}
+
+/* ---- frames ---------------------------------------------------------------- */
+
+static dvm_status frame_new(node *n, uint32_t *f)
+{
+    if (store_alloc(n->store, f))
+        return status_set(DVM_ENOMEM, "the node's frame store is full");
+    return DVM_OK;
+}
+
+/* Runner rid of r uses cache entry (page, epoch): one more reference,
+ * *frame its frame, *idx the entry; *wait when its data is not here. */
+static dvm_status tmp_get(node *n, node_rc *r, uint64_t rid, uint64_t page,
+                          uint64_t epoch, uint32_t *idx, int *created)
+{
+    node_tmp *t = dvm_grow(r->tmp, &r->captmp, r->ntmp + 1, sizeof *t);
+    if (!t)
+        return status_set(DVM_ENOMEM, "out of memory");
+    r->tmp = t;
+    dvm_status st = pcache_get(&n->pc, page, epoch, idx, created);
+    if (!st)
+        r->tmp[r->ntmp++] = (node_tmp){ rid, *idx };
+    return st;
+}
+
+/* Drops the cache references of runner rid (all when all is set). */
+static void tmp_release(node *n, node_rc *r, uint64_t rid, int all)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < r->ntmp; i++) {
+        if (all || r->tmp[i].rid == rid)
+            pcache_put(&n->pc, r->tmp[i].ent);
+        else
+            r->tmp[w++] = r->tmp[i];
+    }
+    r->ntmp = w;
+}
+
+static void park_free(node_rc *r)
+{
+    for (size_t i = 0; i < r->npark; i++) {
+        mb_free(&r->park[i].b);
+        dvm_free(r->park[i].ents);
+    }
+    r->npark = 0;
+}
+
+/* Frees the frames granted to r and not used. */
+static void granted_release(node *n, node_rc *r, uint16_t owner)
+{
+    for (size_t i = 0; i < r->ngranted; i++)
+        if (n->owner[r->granted[i]] == owner) {
+            n->owner[r->granted[i]] = 0;
+            store_release(n->store, r->granted[i]);
+        }
+    r->ngranted = 0;
+}
+
+/* ---- RComp processes --------------------------------------------------------- */
+
+static dvm_status epoll_add(node *n, int fd, uint64_t key)
+{
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = key };
+    if (epoll_ctl(n->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+        return status_set_errno(DVM_ESYS, "epoll_ctl");
+    return DVM_OK;
+}
+
+static dvm_status rc_spawn(node *n, int i)
+{
+    node_rc *r = &n->rc[i];
+    rcomp_spawn_spec sp = { n->cfg.self_exe, n->engine, store_fd(n->store),
+                            NODE_STORE_FRAMES, n->image_fd, n->prog, n->in,
+                            n->nin };
+    int ctl, page;
+    dvm_status st = rcomp_process_start(&sp, i, &r->pid, &ctl, &page);
+    if (st)
+        return st;
+    conn_init(&r->ctl, ctl);
+    conn_init(&r->page, page);
+    r->gen++;
+    st = epoll_add(n, ctl, (uint64_t)i << 1);
+    if (!st)
+        st = epoll_add(n, page, (uint64_t)i << 1 | 1);
+    return st;
+}
+
+/* Kills and reaps place i's process and frees what it held. */
+static void rc_kill(node *n, int i)
+{
+    node_rc *r = &n->rc[i];
+    if (r->ctl.fd >= 0)
+        epoll_ctl(n->epfd, EPOLL_CTL_DEL, r->ctl.fd, NULL);
+    if (r->page.fd >= 0)
+        epoll_ctl(n->epfd, EPOLL_CTL_DEL, r->page.fd, NULL);
+    conn_close(&r->ctl);
+    conn_close(&r->page);
+    if (r->pid > 0) {
+        kill(r->pid, SIGKILL);
+        while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    r->pid = 0;
+    park_free(r);
+    tmp_release(n, r, 0, 1);
+    granted_release(n, r, (uint16_t)(i + 1));
+    r->nrid = 0;
+}
+
+/* Place i gets a new process (the next generation). */
+static dvm_status rc_replace(node *n, int i, const char *why)
+{
+    fprintf(stderr, "dvm node: rcomp %d lost (%s); replacing it\n", i, why);
+    rc_kill(n, i);
+    return rc_spawn(n, i);
+}
+
+/* Writes b to fd, waiting a bounded time when the socket is full. */
+static dvm_status rc_send(int fd, const msg_buf *b)
+{
+    if (b->oom)
+        return status_set(DVM_ENOMEM, "out of memory encoding a message");
+    size_t off = 0;
+    while (off < b->len) {
+        ssize_t k = send(fd, b->p + off, b->len - off, MSG_NOSIGNAL);
+        if (k > 0) {
+            off += (size_t)k;
+            continue;
+        }
+        if (k < 0 && errno == EINTR)
+            continue;
+        struct pollfd w = { .fd = fd, .events = POLLOUT };
+        if (k < 0 && errno == EAGAIN && poll(&w, 1, NODE_SEND_WAIT_MS) > 0)
+            continue;
+        return status_set(DVM_ECLOSED, "the RComp does not take messages");
+    }
+    return DVM_OK;
+}
+
+/* ---- program start and stop -------------------------------------------------- */
+
+static void node_stop(node *n)
+{
+    if (!n->running)
+        return;
+    for (int i = 0; i < n->cfg.nrcomps; i++) {
+        rc_kill(n, i);
+        dvm_free(n->rc[i].tmp);
+        dvm_free(n->rc[i].park);
+        dvm_free(n->rc[i].granted);
+    }
+    dvm_free(n->rc);
+    n->rc = NULL;
+    for (size_t i = 0; i < n->nin; i++)
+        close(n->in_fd[i]);
+    n->nin = 0;
+    if (n->image_fd >= 0)
+        close(n->image_fd);
+    n->image_fd = -1;
+    program_free(n->prog);
+    n->prog = NULL;
+    pcache_destroy(&n->pc);
+    store_destroy(n->store);
+    n->store = NULL;
+    munmap(n->l2m, (size_t)NODE_STORE_FRAMES * sizeof *n->l2m);
+    munmap(n->owner, (size_t)NODE_STORE_FRAMES * sizeof *n->owner);
+    n->running = 0;
+}
+
+static dvm_status memfd_with(const char *name, const uint8_t *p, size_t len,
+                             int *out)
+{
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    if (fd < 0)
+        return status_set_errno(DVM_ESYS, "memfd_create");
+    size_t off = 0;
+    while (off < len) {
+        ssize_t k = write(fd, p + off, len - off);
+        if (k <= 0) {
+            close(fd);
+            return status_set_errno(DVM_ESYS, "writing a memfd");
+        }
+        off += (size_t)k;
+    }
+    *out = fd;
+    return DVM_OK;
+}
+
+static void *map_table(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* Binds the START's inputs: each channel's bytes in a memfd that the
+ * RComps open by its /proc path. */
+static dvm_status node_inputs(node *n, const cmsg_start *s)
+{
+    for (uint32_t i = 0; i < s->nin; i++) {
+        dvm_status st = cmsg_str_copy(s->in[i].name, n->in_name[i],
+                                      sizeof n->in_name[i]);
+        if (!st)
+            st = memfd_with("dvm-input", s->in[i].data.p,
+                            (size_t)s->in[i].data.len, &n->in_fd[i]);
+        if (st)
+            return st;
+        n->nin++;
+        snprintf(n->in_path[i], sizeof n->in_path[i], "/proc/%d/fd/%d",
+                 (int)getpid(), n->in_fd[i]);
+        n->in[i] = (master_binding){ n->in_name[i], n->in_path[i] };
+    }
+    return DVM_OK;
+}
+
+static dvm_status node_start(node *n, const uint8_t *p, size_t len)
+{
+    cmsg_start s;
+    dvm_status st = cmsg_decode_start(p, len, &s);
+    if (st)
+        return st;
+    node_stop(n);
+    n->running = 1;
+    n->run = s.run;
+    memcpy(n->engine, s.engine.p, (size_t)s.engine.len);
+    n->engine[s.engine.len] = '\0';
+    if ((st = image_parse(s.image.p, (size_t)s.image.len, &n->prog)) ||
+        (st = memfd_with("dvm-image", s.image.p, (size_t)s.image.len,
+                         &n->image_fd)) ||
+        (st = store_create(NODE_STORE_FRAMES, &n->store)) ||
+        (st = pcache_init(&n->pc, n->store, NODE_CACHE_PAGES)) ||
+        (st = node_inputs(n, &s)))
+        return st;
+    n->l2m = map_table((size_t)NODE_STORE_FRAMES * sizeof *n->l2m);
+    n->owner = map_table((size_t)NODE_STORE_FRAMES * sizeof *n->owner);
+    n->rc = dvm_calloc((size_t)n->cfg.nrcomps, sizeof *n->rc);
+    if (!n->l2m || !n->owner || !n->rc)
+        return status_set(DVM_ENOMEM, "out of memory");
+    for (int i = 0; i < n->cfg.nrcomps && !st; i++) {
+        conn_init(&n->rc[i].ctl, -1);
+        conn_init(&n->rc[i].page, -1);
+        st = rc_spawn(n, i);
+    }
+    return st;
+}
+
+/* ---- master -> RComp ------------------------------------------------------------ */
+
+/* Sends r's parked dispatches whose pages have all arrived, in order. */
+static dvm_status park_drain(node *n, int i)
+{
+    node_rc *r = &n->rc[i];
+    while (r->npark) {
+        node_parked *p = &r->park[0];
+        for (size_t k = 0; k < p->nents; k++)
+            if (!n->pc.e[p->ents[k]].filled)
+                return DVM_OK;
+        dvm_status st = rc_send(r->ctl.fd, &p->b);
+        mb_free(&p->b);
+        dvm_free(p->ents);
+        memmove(r->park, r->park + 1, (r->npark - 1) * sizeof *r->park);
+        r->npark--;
+        if (st)
+            return rc_replace(n, i, "cannot send to it");
+    }
+    return DVM_OK;
+}
+
+/* Parks the dispatch in n->out behind r's others, waiting for ents. */
+static dvm_status park_add(node_rc *r, const msg_buf *b, uint32_t *ents,
+                           size_t nents)
+{
+    node_parked *p = dvm_grow(r->park, &r->cappark, r->npark + 1, sizeof *p);
+    if (!p)
+        return status_set(DVM_ENOMEM, "out of memory");
+    r->park = p;
+    p = &r->park[r->npark];
+    mb_init(&p->b);
+    mb_bytes(&p->b, b->p, b->len);
+    if (p->b.oom)
+        return status_set(DVM_ENOMEM, "out of memory");
+    p->ents = ents;
+    p->nents = nents;
+    r->npark++;
+    return DVM_OK;
+}
+
+/* DISPATCH: each prefetch entry names a version (page, epoch); cached
+ * ones are used at once, the others are fetched from the master and the
+ * dispatch waits for them (behind the RComp's earlier ones). */
+static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
+{
+    node_rc *r = &n->rc[i];
+    msg_dispatch d;
+    dvm_status st = msg_decode_dispatch(m->msg, m->len, &d);
+    if (st)
+        return st;
+    uint64_t k = 0;
+    for (uint32_t j = 0; j < d.n; j++)
+        k += d.r[j].npre;
+    uint32_t *ents = dvm_calloc(k + 1, sizeof *ents);
+    uint64_t *want = dvm_calloc(2 * k + 1, sizeof *want);
+    size_t nwant = 0, nwait = 0;
+    if (!ents || !want)
+        st = status_set(DVM_ENOMEM, "out of memory");
+    else if (k != m->nver || m->npages || r->nrid + d.n > RCB_RING_MAX)
+        st = status_set(DVM_EPROTO, "dispatch: versions or runners do not "
+                        "match");
+    k = 0;
+    for (uint32_t j = 0; j < d.n && !st; j++) {
+        r->rid[r->nrid++] = d.r[j].rid;
+        for (uint32_t q = 0; q < d.r[j].npre && !st; q++, k++) {
+            msg_prefetch *pre = &d.r[j].pre[q];
+            uint64_t epoch = le_ld64(m->ver + 8 * k);
+            int created;
+            st = tmp_get(n, r, d.r[j].rid, pre->page, epoch, &ents[k],
+                         &created);
+            if (st)
+                break;
+            pre->frame = n->pc.e[ents[k]].frame;
+            if (created) {
+                want[2 * nwant] = pre->page;
+                want[2 * nwant++ + 1] = epoch;
+            }
+            if (!n->pc.e[ents[k]].filled)
+                ents[nwait++] = ents[k];
+        }
+    }
+    if (!st) {
+        mb_reset(&n->out);
+        msg_encode_dispatch(&n->out, &d);
+        if (nwait || r->npark) {
+            st = park_add(r, &n->out, ents, nwait);
+            ents = NULL;
+        } else if (rc_send(r->ctl.fd, &n->out)) {
+            st = rc_replace(n, i, "cannot send to it");
+        }
+    }
+    if (!st && nwant) {
+        mb_reset(&n->rel);
+        cmsg_encode_fetch(&n->rel, n->run, want, nwant, 2, NULL, 0);
+        st = node_send_master(n, WIRE_FETCH, &n->rel);
+    }
+    dvm_free(ents);
+    dvm_free(want);
+    msg_dispatch_free(&d);
+    return st;
+}
+
+/* FETCHED: the versions asked for; parked dispatches may go. */
+static dvm_status from_master_fetched(node *n, const uint8_t *p, size_t len)
+{
+    cmsg_fetch f;
+    dvm_status st = cmsg_decode_fetch(p, len, 3, &f);
+    if (st || !n->running || f.run != n->run)
+        return st;
+    uint64_t k = 0;
+    for (uint64_t j = 0; j < f.n; j++) {
+        uint64_t page = le_ld64(f.ent + 24 * j);
+        uint64_t epoch = le_ld64(f.ent + 24 * j + 8);
+        int present = (int)le_ld64(f.ent + 24 * j + 16);
+        pcache_fill(&n->pc, page, epoch,
+                    present ? f.pages + CMSG_PAGE * k++ : NULL);
+    }
+    for (int i = 0; i < n->cfg.nrcomps && !st; i++)
+        st = park_drain(n, i);
+    return st;
+}
+
+/* FRAMES: a local frame for each master frame granted. */
+static dvm_status relay_frames(node *n, int i, const cmsg_relay *m)
+{
+    node_rc *r = &n->rc[i];
+    uint32_t *ids;
+    size_t k;
+    dvm_status st = msg_decode_frames(m->msg, m->len, &ids, &k);
+    if (st)
+        return st;
+    uint32_t *g = dvm_grow(r->granted, &r->capgranted, r->ngranted + k,
+                           sizeof *g);
+    if (!g)
+        st = status_set(DVM_ENOMEM, "out of memory");
+    else
+        r->granted = g;
+    for (size_t j = 0; j < k && !st; j++) {
+        uint32_t f;
+        if ((st = frame_new(n, &f)))
+            break;
+        n->l2m[f] = ids[j];
+        n->owner[f] = (uint16_t)(i + 1);
+        r->granted[r->ngranted++] = f;
+        ids[j] = f;
+    }
+    if (!st) {
+        mb_reset(&n->out);
+        msg_encode_frames(&n->out, ids, k);
+        if (rc_send(r->ctl.fd, &n->out))
+            st = rc_replace(n, i, "cannot send to it");
+    }
+    dvm_free(ids);
+    return st;
+}
+
+/* PAGE_RESP: the page's data into a local frame. */
+static dvm_status relay_page(node *n, int i, const cmsg_relay *m)
+{
+    node_rc *r = &n->rc[i];
+    uint64_t f;
+    dvm_status st = msg_decode_u64s(m->msg, m->len, &f, 1);
+    if (st)
+        return st;
+    if (m->npages != (f != 0) || m->nver != (f != 0))
+        return status_set(DVM_EPROTO, "page response without its page");
+    uint64_t local = 0;
+    if (f) {
+        uint32_t idx;
+        int created;
+        if ((st = tmp_get(n, r, r->nrid ? r->rid[0] : 0, r->req_page,
+                          le_ld64(m->ver), &idx, &created)))
+            return st;
+        pcache_fill(&n->pc, r->req_page, le_ld64(m->ver), m->pages);
+        local = n->pc.e[idx].frame;
+        for (int k = 0; k < n->cfg.nrcomps && !st; k++)
+            st = park_drain(n, k);
+        if (st)
+            return st;
+    }
+    mb_reset(&n->out);
+    msg_encode_u64s(&n->out, MSG_PAGE_RESP, &local, 1);
+    if (rc_send(r->page.fd, &n->out))
+        return rc_replace(n, i, "cannot send to it");
+    return DVM_OK;
+}
+
+/* Any other message names no frame: it goes to the RComp's control
+ * socket unchanged (the RComp judges it as from a local master). */
+static dvm_status relay_down(node *n, int i, const cmsg_relay *m)
+{
+    if (m->page || m->nver || m->npages)
+        return status_set(DVM_EPROTO, "relay of message type %u with pages",
+                          (unsigned)m->type);
+    mb_reset(&n->out);
+    size_t at = mb_begin(&n->out, m->type);
+    mb_bytes(&n->out, m->msg, m->len);
+    mb_end(&n->out, at);
+    if (rc_send(n->rc[i].ctl.fd, &n->out))
+        return rc_replace(n, i, "cannot send to it");
+    return DVM_OK;
+}
+
+static dvm_status from_master_relay(node *n, const uint8_t *p, size_t len)
+{
+    cmsg_relay m;
+    dvm_status st = cmsg_decode_relay(p, len, &m);
+    if (st)
+        return st;
+    if (!n->running || m.run != n->run)
+        return DVM_OK;                  /* for a program that ended */
+    if (m.rcomp >= (uint64_t)n->cfg.nrcomps)
+        return status_set(DVM_EPROTO, "relay for rcomp %" PRIu64 " of %d",
+                          m.rcomp, n->cfg.nrcomps);
+    int i = (int)m.rcomp;
+    if (m.gen != n->rc[i].gen)
+        return DVM_OK;                  /* for a process that is gone */
+    switch (m.type) {
+    case MSG_DISPATCH:
+        return relay_dispatch(n, i, &m);
+    case MSG_FRAMES:
+        return relay_frames(n, i, &m);
+    case MSG_PAGE_RESP:
+        return relay_page(n, i, &m);
+    default:
+        return relay_down(n, i, &m);
+    }
+}
+
+static dvm_status from_master_kill(node *n, const uint8_t *p, size_t len)
+{
+    uint64_t v[2];
+    dvm_status st = cmsg_decode_u64s(p, len, v, 2);
+    if (st || !n->running || v[0] >= (uint64_t)n->cfg.nrcomps ||
+        v[1] != n->rc[v[0]].gen)
+        return st;
+    return rc_replace(n, (int)v[0], "the master refused it");
+}
+
+static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
+                              size_t len)
+{
+    uint64_t run;
+    switch (type) {
+    case WIRE_RELAY: {
+        size_t off = 0, rlen;
+        const uint8_t *rec;
+        int k = 0;
+        dvm_status st = DVM_OK;
+        while (!st && (k = cmsg_batch_next(p, len, &off, &rec, &rlen)) > 0)
+            st = from_master_relay(n, rec, rlen);
+        return st ? st : k < 0 ? status_set(DVM_EPROTO, "malformed relay")
+                               : DVM_OK;
+    }
+    case WIRE_START:
+        return node_start(n, p, len);
+    case WIRE_STOP:
+        if (cmsg_decode_u64s(p, len, &run, 1))
+            return DVM_EPROTO;
+        if (n->running && run == n->run)
+            node_stop(n);
+        return DVM_OK;
+    case WIRE_KILL:
+        return from_master_kill(n, p, len);
+    case WIRE_FETCHED:
+        return from_master_fetched(n, p, len);
+    default:
+        return status_set(DVM_EPROTO, "unexpected message '%s' from the "
+                          "master", wire_type_name(type));
+    }
+}
+
+static void node_on_event(void *arg, transport_event *ev)
+{
+    node *n = arg;
+    if (ev->peer != n->master)
+        return;
+    if (ev->kind == TRANSPORT_UP) {
+        n->up = 1;
+        uint64_t v = (uint64_t)n->cfg.nrcomps;
+        mb_reset(&n->rel);
+        cmsg_encode_u64s(&n->rel, &v, 1);
+        dvm_status st = node_send_master(n, WIRE_JOIN, &n->rel);
+        if (st)
+            node_fail(n, st);
+    } else if (ev->kind == TRANSPORT_DOWN) {
+        n->down = 1;
+        if (!n->up || ev->status != DVM_ECLOSED)
+            node_fail(n, status_set(ev->status ? ev->status : DVM_EIO,
+                                    "the master %s: %s", n->up ? "is gone" :
+                                    "cannot be reached", ev->reason));
+    } else {
+        dvm_status st = from_master(n, ev->type, ev->data, ev->len);
+        if (st)
+            node_fail(n, st);
+    }
+}
+
+/* ---- RComp -> master --------------------------------------------------------------- */
+
+static dvm_status relay_up(node *n, int i, int page, uint32_t type,
+                           const uint8_t *p, size_t len,
+                           const uint8_t *const *pages, size_t npages)
+{
+    mb_reset(&n->rel);
+    cmsg_encode_relay(&n->rel, n->run, (uint64_t)i, n->rc[i].gen, page, type,
+                      p, len, NULL, 0, pages, npages);
+    cmsg_batch_add(&n->batch, &n->rel);
+    return n->batch.len >= NODE_BATCH_BYTES ? node_flush(n) : DVM_OK;
+}
+
+/* RESULT: frames translated to the master's, with the pages' data. */
+static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
+{
+    node_rc *r = &n->rc[i];
+    msg_result res;
+    if (msg_decode_result(p, len, &res))
+        return rc_replace(n, i, status_message());
+    const uint8_t **pages = dvm_calloc(res.nchanges + 1, sizeof *pages);
+    uint32_t *local = dvm_calloc(res.nchanges + 1, sizeof *local);
+    dvm_status st = pages && local ? DVM_OK
+                                   : status_set(DVM_ENOMEM, "out of memory");
+    uint16_t owner = (uint16_t)(i + 1);
+    int foreign = 0;
+    for (uint32_t c = 0; c < res.nchanges && !st && !foreign; c++) {
+        uint32_t f = res.changes[c].frame;
+        if (f == 0 || f >= NODE_STORE_FRAMES || n->owner[f] != owner) {
+            foreign = 1;
+            break;
+        }
+        n->owner[f] = 0;
+        local[c] = f;
+        pages[c] = store_frame(n->store, f);
+        res.changes[c].frame = n->l2m[f];
+    }
+    if (!st && !foreign) {
+        mb_reset(&n->tmpb);
+        msg_encode_result(&n->tmpb, &res);
+        st = n->tmpb.oom ? status_set(DVM_ENOMEM, "out of memory")
+             : relay_up(n, i, 0, MSG_RESULT, n->tmpb.p + MSG_HEADER_SIZE,
+                        n->tmpb.len - MSG_HEADER_SIZE, pages, res.nchanges);
+    }
+    for (uint32_t c = 0; c < res.nchanges && local && local[c]; c++)
+        store_release(n->store, local[c]);
+    if (foreign) {
+        st = rc_replace(n, i, "result names a frame it does not own");
+        goto out;
+    }
+    /* Used frames leave the grant list; the runner's page copies go. */
+    size_t w = 0;
+    for (size_t k = 0; k < r->ngranted; k++)
+        if (n->owner[r->granted[k]] == owner)
+            r->granted[w++] = r->granted[k];
+    r->ngranted = w;
+    tmp_release(n, r, res.rid, 0);
+    if (r->nrid && r->rid[0] == res.rid) {
+        memmove(r->rid, r->rid + 1, (r->nrid - 1) * sizeof *r->rid);
+        r->nrid--;
+    }
+out:
+    dvm_free(pages);
+    dvm_free(local);
+    msg_result_free(&res);
+    return st;
+}
+
+static dvm_status rc_frame(node *n, int i, int page, uint32_t type,
+                           const uint8_t *p, size_t len)
+{
+    if (page) {
+        uint64_t v[2];
+        if (type != MSG_PAGE_REQ || msg_decode_u64s(p, len, v, 2))
+            return rc_replace(n, i, "bad page message");
+        n->rc[i].req_page = v[0];
+        return relay_up(n, i, 1, type, p, len, NULL, 0);
+    }
+    switch (type) {
+    case MSG_RESULT:
+        return result_up(n, i, p, len);
+    default:
+        /* READY, FRAME_REQ and any message that names no frame go up
+         * unchanged; the master judges them as from a local RComp. */
+        return relay_up(n, i, 0, type, p, len, NULL, 0);
+    }
+}
+
+static dvm_status rc_readable(node *n, uint64_t key)
+{
+    int i = (int)(key >> 1), page = (int)(key & 1);
+    if (!n->running || i >= n->cfg.nrcomps)
+        return DVM_OK;
+    uint64_t gen = n->rc[i].gen;
+    for (;;) {
+        conn *c = page ? &n->rc[i].page : &n->rc[i].ctl;
+        uint32_t type;
+        const uint8_t *p;
+        size_t len;
+        dvm_status st = conn_poll_frame(c, &type, &p, &len);
+        if (st == DVM_EAGAIN)
+            return DVM_OK;
+        if (st)
+            return rc_replace(n, i, st == DVM_ECLOSED ? "it exited"
+                                                      : status_message());
+        st = rc_frame(n, i, page, type, p, len);
+        if (st || n->rc[i].gen != gen)
+            return st;
+    }
+}
+
+/* Reports the page cache's figures to the master when they changed, at
+ * most every NODE_STATS_NS. */
+static dvm_status node_report(node *n)
+{
+    uint64_t v[4] = { 0, 0, 0, 0 };
+    if (n->running)
+        v[0] = n->pc.live, v[1] = n->pc.hits, v[2] = n->pc.misses,
+        v[3] = n->pc.evicted;
+    uint64_t now = clock_now_ns();
+    if (!memcmp(v, n->stats_sent, sizeof v) ||
+        now - n->stats_ns < NODE_STATS_NS)
+        return DVM_OK;
+    memcpy(n->stats_sent, v, sizeof v);
+    n->stats_ns = now;
+    mb_reset(&n->rel);
+    cmsg_encode_u64s(&n->rel, v, 4);
+    return node_send_master(n, WIRE_NODE_STATS, &n->rel);
+}
+
+/* ---- the loop ----------------------------------------------------------------------- */
+
+static dvm_status node_loop(node *n)
+{
+    struct epoll_event ev[64];
+    while (!node_quit && !n->fatal && !n->down) {
+        size_t k = transport_progress(n->t);
+        dvm_status fst = n->up ? node_report(n) : DVM_OK;
+        if (!fst)
+            fst = node_flush(n);
+        if (fst)
+            node_fail(n, fst);
+        if (n->fatal || n->down)
+            break;
+        int again = k > 0 || transport_arm(n->t) == DVM_EAGAIN;
+        int to = transport_timeout_ms(n->t);
+        if (to < 0 || to > NODE_STATS_MS)
+            to = NODE_STATS_MS;
+        int m = epoll_wait(n->epfd, ev, 64, again ? 0 : to);
+        if (m < 0 && errno != EINTR)
+            return status_set_errno(DVM_ESYS, "epoll_wait");
+        for (int j = 0; j < m && !n->fatal; j++) {
+            if (ev[j].data.u64 == NODE_KEY_NET)
+                continue;
+            dvm_status st = rc_readable(n, ev[j].data.u64);
+            if (st)
+                node_fail(n, st);
+        }
+    }
+    if (n->fatal)
+        return status_set(n->fatal, "%s", n->fatal_msg);
+    return DVM_OK;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = node_on_signal;     /* no SA_RESTART: epoll_wait ends */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+dvm_status node_main(const node_config *cfg)
+{
+    node *n = dvm_calloc(1, sizeof *n);
+    if (!n)
+        return status_set(DVM_ENOMEM, "out of memory");
+    n->cfg = *cfg;
+    n->image_fd = -1;
+    mb_init(&n->out);
+    mb_init(&n->rel);
+    mb_init(&n->tmpb);
+    mb_init(&n->batch);
+    install_signals();
+    transport_config tc = { .secret = cfg->secret, .on_event = node_on_event,
+                            .arg = n };
+    dvm_status st = transport_create(&tc, &n->t);
+    if (!st)
+        n->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (!st && n->epfd < 0)
+        st = status_set_errno(DVM_ESYS, "epoll_create1");
+    if (!st)
+        st = epoll_add(n, transport_fd(n->t), NODE_KEY_NET);
+    if (!st)
+        st = transport_connect(n->t, cfg->master, &n->master);
+    if (!st)
+        st = node_loop(n);
+    node_stop(n);
+    transport_destroy(n->t);
+    if (n->epfd > 0)
+        close(n->epfd);
+    mb_free(&n->out);
+    mb_free(&n->rel);
+    mb_free(&n->tmpb);
+    mb_free(&n->batch);
+    dvm_free(n);
+    return st;
+}

@@ -1,0 +1,29 @@
+/*
+ * node.h -- `dvm node`: one host's part of a cluster DVM.
+ *
+ * A node joins a master (dist/mserve.h) over the cluster transport and,
+ * for each program the master runs, owns a frame store and RComp
+ * processes exactly as the embedded master does (the same `dvm __rcomp`,
+ * the same socketpair protocol, net/msg.h).  It relays between its RComps
+ * and the master, translating frame ids: the master's frames name page
+ * versions in the master's store, the RComps' frames are this node's.
+ * It caches the page versions it receives (docs/cluster.md).
+ */
+#ifndef DVM_DIST_NODE_H
+#define DVM_DIST_NODE_H
+
+#include "cluster/auth.h"
+#include "util/status.h"
+
+typedef struct node_config {
+    const char *master;         /* "HOST:PORT" */
+    int nrcomps;
+    const char *self_exe;       /* the dvm binary (RComps) */
+    const auth_secret *secret;  /* NULL: none (loopback masters only) */
+} node_config;
+
+/* Runs a node until the master goes away or SIGINT/SIGTERM.  Returns
+ * DVM_OK after a clean end, else an error with its message. */
+dvm_status node_main(const node_config *cfg);
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * pcache.c -- the node's page cache: a chained hash table of entries in
+ * one growable array (indices stay valid when it grows), a free list, and
+ * eviction by a sweep over the array that frees unreferenced entries until
+ * the cache is back under three quarters of its limit.
+ */
+#include "dist/pcache.h"
+
+#include <assert.h>
+#include <string.h>
+
+#include "util/alloc.h"
+
+#define PCACHE_BUCKETS (1u << 16)
+
+static uint32_t hash(uint64_t page, uint64_t epoch)
+{
+    uint64_t h = page * 0x9E3779B97F4A7C15ULL ^ epoch * 0xC2B2AE3D27D4EB4FULL;
+    return (uint32_t)(h >> 40) & (PCACHE_BUCKETS - 1);
+}
+
+dvm_status pcache_init(pcache *c, mem_store *store, size_t limit)
+{
+    memset(c, 0, sizeof *c);
+    c->store = store;
+    c->limit = limit;
+    c->bucket = dvm_calloc(PCACHE_BUCKETS, sizeof *c->bucket);
+    return c->bucket ? DVM_OK : status_set(DVM_ENOMEM, "out of memory");
+}
+
+void pcache_destroy(pcache *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->e[i].used)
+            store_release(c->store, c->e[i].frame);
+    dvm_free(c->e);
+    dvm_free(c->bucket);
+    memset(c, 0, sizeof *c);
+}
+
+/* Unlinks entry idx from its chain (if linked). */
+static void unlink_entry(pcache *c, uint32_t idx)
+{
+    pcache_entry *x = &c->e[idx];
+    uint32_t *p = &c->bucket[hash(x->page, x->epoch)];
+    while (*p && *p != idx + 1)
+        p = &c->e[*p - 1].next;
+    if (*p)
+        *p = x->next;
+    x->next = 0;
+}
+
+static void free_entry(pcache *c, uint32_t idx)
+{
+    pcache_entry *x = &c->e[idx];
+    assert(x->used && x->refs == 0);
+    store_release(c->store, x->frame);
+    x->used = 0;
+    x->next = c->free_head;
+    c->free_head = idx + 1;
+    c->live--;
+}
+
+/* Index + 1 of the entry named (page, epoch), or 0. */
+static uint32_t find(const pcache *c, uint64_t page, uint64_t epoch)
+{
+    for (uint32_t k = c->bucket[hash(page, epoch)]; k; k = c->e[k - 1].next)
+        if (c->e[k - 1].page == page && c->e[k - 1].epoch == epoch)
+            return k;
+    return 0;
+}
+
+dvm_status pcache_get(pcache *c, uint64_t page, uint64_t epoch,
+                      uint32_t *idx, int *created)
+{
+    uint32_t *b = &c->bucket[hash(page, epoch)];
+    uint32_t k = find(c, page, epoch);
+    if (k) {
+        c->e[k - 1].refs++;
+        c->hits++;
+        *idx = k - 1;
+        *created = 0;
+        return DVM_OK;
+    }
+    uint32_t frame;
+    if (store_alloc(c->store, &frame))
+        return status_set(DVM_ENOMEM, "the node's frame store is full");
+    uint32_t i;
+    if (c->free_head) {
+        i = c->free_head - 1;
+        c->free_head = c->e[i].next;
+    } else {
+        pcache_entry *ne = dvm_grow(c->e, &c->cap, c->n + 1, sizeof *ne);
+        if (!ne) {
+            store_release(c->store, frame);
+            return status_set(DVM_ENOMEM, "out of memory");
+        }
+        c->e = ne;
+        i = (uint32_t)c->n++;
+    }
+    c->e[i] = (pcache_entry){ page, epoch, frame, 1, *b, 0, 1 };
+    *b = i + 1;
+    c->live++;
+    c->misses++;
+    *idx = i;
+    *created = 1;
+    return DVM_OK;
+}
+
+/* Frees unreferenced entries until under 3/4 of the limit. */
+static void evict(pcache *c)
+{
+    for (size_t i = 0; i < c->n && c->live > c->limit / 4 * 3; i++) {
+        pcache_entry *x = &c->e[i];
+        if (x->used && x->refs == 0 && x->filled) {
+            unlink_entry(c, (uint32_t)i);
+            free_entry(c, (uint32_t)i);
+            c->evicted++;
+        }
+    }
+}
+
+void pcache_put(pcache *c, uint32_t idx)
+{
+    pcache_entry *x = &c->e[idx];
+    assert(x->used && x->refs > 0);
+    if (--x->refs == 0 && !x->filled) {
+        /* forgotten, or its data never came: nobody can use it */
+        unlink_entry(c, idx);
+        free_entry(c, idx);
+        return;
+    }
+    if (c->live > c->limit)
+        evict(c);
+}
+
+void pcache_forget(pcache *c, uint32_t idx)
+{
+    pcache_entry *x = &c->e[idx];
+    unlink_entry(c, idx);
+    x->filled = 0;
+    if (x->refs == 0)
+        free_entry(c, idx);
+}
+
+void pcache_fill(pcache *c, uint64_t page, uint64_t epoch, const void *data)
+{
+    uint32_t k = find(c, page, epoch);
+    if (!k)
+        return;
+    pcache_entry *x = &c->e[k - 1];
+    if (!data) {
+        pcache_forget(c, k - 1);
+    } else if (!x->filled) {
+        memcpy(store_frame(c->store, x->frame), data, STORE_FRAME_SIZE);
+        x->filled = 1;
+    }
+}

@@ -1,0 +1,96 @@
+/*
+ * pcache_test.c -- the node's page cache: lookups by (page, epoch),
+ * references, filling, forgetting, and eviction of unreferenced entries
+ * only, with every frame back in the store at the end.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dist/pcache.h"
+
+static void test_get_fill_put(void **state)
+{
+    (void)state;
+    mem_store *st;
+    assert_int_equal(store_create(1024, &st), DVM_OK);
+    pcache c;
+    assert_int_equal(pcache_init(&c, st, 8), DVM_OK);
+    uint32_t a, b;
+    int created;
+    assert_int_equal(pcache_get(&c, 100, 5, &a, &created), DVM_OK);
+    assert_true(created);
+    assert_false(c.e[a].filled);
+    uint8_t page[STORE_FRAME_SIZE];
+    memset(page, 0x5a, sizeof page);
+    pcache_fill(&c, 100, 5, page);
+    assert_true(c.e[a].filled);
+    assert_memory_equal(store_frame(st, c.e[a].frame), page, sizeof page);
+    /* Same name: the same entry; another epoch: another one. */
+    assert_int_equal(pcache_get(&c, 100, 5, &b, &created), DVM_OK);
+    assert_false(created);
+    assert_int_equal(a, b);
+    assert_int_equal(c.e[a].refs, 2);
+    assert_int_equal(pcache_get(&c, 100, 6, &b, &created), DVM_OK);
+    assert_true(created);
+    assert_int_not_equal(a, b);
+    /* An entry whose data never comes goes when its last user does. */
+    pcache_fill(&c, 100, 6, NULL);
+    pcache_put(&c, b);
+    assert_int_equal(c.live, 1);
+    assert_int_equal(pcache_get(&c, 100, 6, &b, &created), DVM_OK);
+    assert_true(created);
+    pcache_put(&c, b);
+    pcache_put(&c, a);
+    pcache_put(&c, a);
+    assert_int_equal(c.live, 1);    /* filled entries stay cached */
+    assert_int_equal(pcache_get(&c, 100, 5, &a, &created), DVM_OK);
+    assert_false(created);
+    pcache_put(&c, a);
+    pcache_destroy(&c);
+    assert_int_equal(store_in_use(st), 0);
+    store_destroy(st);
+}
+
+static void test_evict_unreferenced(void **state)
+{
+    (void)state;
+    mem_store *st;
+    assert_int_equal(store_create(1024, &st), DVM_OK);
+    pcache c;
+    assert_int_equal(pcache_init(&c, st, 8), DVM_OK);
+    uint8_t page[STORE_FRAME_SIZE] = { 1 };
+    uint32_t idx[20];
+    int created;
+    for (uint64_t i = 0; i < 20; i++) {
+        assert_int_equal(pcache_get(&c, i, 1, &idx[i], &created), DVM_OK);
+        pcache_fill(&c, i, 1, page);
+    }
+    /* Referenced entries are never evicted, whatever the limit. */
+    assert_int_equal(c.live, 20);
+    for (uint64_t i = 0; i < 10; i++)
+        pcache_put(&c, idx[i]);
+    assert_true(c.live <= 10 + 8);
+    for (uint64_t i = 10; i < 20; i++)
+        assert_true(c.e[idx[i]].used && c.e[idx[i]].refs == 1);
+    for (uint64_t i = 10; i < 20; i++)
+        pcache_put(&c, idx[i]);
+    assert_true(c.live <= 8);
+    assert_true(c.evicted >= 12);
+    pcache_destroy(&c);
+    assert_int_equal(store_in_use(st), 0);
+    store_destroy(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_get_fill_put),
+        cmocka_unit_test(test_evict_unreferenced),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,123 @@
+# lib.sh -- starting a cluster DVM on loopback for a test, and cleaning up.
+#
+# Sourced by the tests of tests/cluster.  cluster_start N R starts a master
+# on 127.0.0.1 (a free port) and N nodes of R RComps each; every process is
+# bounded by a timeout and killed (with its RComps) when the test exits,
+# and the test fails if any process or shared-memory file is left over.
+# Variables: dvm (the binary), work (a scratch directory), port.
+set -eu
+: "${CLUSTER_LIMIT:=120}"
+work=$(mktemp -d)
+pids=""
+DVM_TEST_TAG=$work
+export DVM_TEST_TAG
+# UCX's shared-memory files of this test's processes go here (instead of
+# /dev/shm, where other tests' would mix with them), to be checked.
+mkdir "$work/shm"
+UCX_POSIX_DIR=$work/shm
+export UCX_POSIX_DIR
+
+cluster_cleanup() {
+    st=$?
+    for p in $pids; do kill "$p" 2>/dev/null || true; done
+    for p in $pids; do
+        for i in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        # Past the grace period: the process under the timeout, then it.
+        for c in $(pgrep -P "$p" 2>/dev/null); do kill -9 "$c" 2>/dev/null; done
+        kill -9 "$p" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    # No process of this test (they carry DVM_TEST_TAG) outlives it; the
+    # RComps of a killed node end when they see it gone (a moment).
+    for i in $(seq 1 50); do
+        left=$(env -u DVM_TEST_TAG grep -l "DVM_TEST_TAG=$work" \
+               /proc/[0-9]*/environ 2>/dev/null || true)
+        [ -z "$left" ] && break
+        sleep 0.1
+    done
+    if [ -n "$left" ]; then
+        echo "FAIL: leftover processes: $left"
+        for f in $left; do
+            q=${f#/proc/}
+            kill -9 "${q%/environ}" 2>/dev/null || true
+        done
+        st=1
+    fi
+    # No shared-memory file left behind either.
+    new=$(ls "$work/shm" | head -5)
+    if [ -n "$new" ]; then
+        echo "FAIL: leftover shared-memory files: $new"
+        st=1
+    fi
+    if [ "$st" != 0 ]; then
+        for f in "$work"/*.log; do
+            [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }
+        done
+    fi
+    rm -rf "$work"
+    exit "$st"
+}
+trap cluster_cleanup EXIT
+trap 'exit 1' INT TERM
+
+# master [ARGS]: starts the master; sets port.
+master_start() {
+    timeout "$CLUSTER_LIMIT" "$dvm" master --listen 127.0.0.1:0 \
+        --port-file "$work/port" "$@" 2> "$work/master.log" &
+    pids="$pids $!"
+    for i in $(seq 1 100); do
+        [ -s "$work/port" ] && break
+        sleep 0.05
+    done
+    port=$(cat "$work/port")
+}
+
+# node_start NAME R [ARGS]: one node of R RComps; its pid in node_pid.
+node_start() {
+    name=$1 r=$2
+    shift 2
+    timeout "$CLUSTER_LIMIT" "$dvm" node --master "127.0.0.1:$port" \
+        --rcomps "$r" "$@" 2> "$work/$name.log" &
+    node_pid=$!
+    pids="$pids $node_pid"
+}
+
+# nodes_joined K: waits until K nodes joined the master.
+nodes_joined() {
+    for i in $(seq 1 200); do
+        [ "$(grep -c ' joined ' "$work/master.log" 2>/dev/null)" -ge "$1" ] && return 0
+        sleep 0.05
+    done
+    echo "FAIL: $1 nodes did not join"
+    return 1
+}
+
+cluster_start() {
+    master_start
+    for k in $(seq 1 "$1"); do node_start "node$k" "$2"; done
+    nodes_joined "$1"
+}
+
+# same [ARGS] PROG: dvm submit gives the output and exit code of dvm run
+# (with SORTED=1: the same lines, for programs whose line order is the
+# commit order of concurrent runners).
+same() {
+    set +e
+    ref=$("$dvm" run -n 2 --engine "$engine" "$@" 2>"$work/run.err")
+    rrc=$?
+    got=$(timeout 60 "$dvm" submit --master "127.0.0.1:$port" \
+          --engine "$engine" "$@" 2>"$work/submit.err")
+    grc=$?
+    set -e
+    if [ "${SORTED:-0}" = 1 ]; then
+        ref=$(echo "$ref" | sort)
+        got=$(echo "$got" | sort)
+    fi
+    if [ "$ref" != "$got" ] || [ $rrc != $grc ]; then
+        echo "FAIL: $*: submit (rc $grc) differs from run (rc $rrc)"
+        echo "run:    $(echo "$ref" | head -5)"
+        echo "submit: $(echo "$got" | head -5)"
+        cat "$work/submit.err" | head -5
+        return 1
+    fi
+}

@@ -1,0 +1,53 @@
+# Cluster tests: a master and nodes on loopback (127.0.0.1 only), started
+# and cleaned up by tests/cluster/lib.sh; each test bounds every process.
+#   cluster/examples/<engine>/n<k>  sum, counter, treesum, ... on k nodes
+#   cluster/corpus/<engine>/n<k>    every conformance program and example
+#   cluster/kill, late, secret, cancel  lost RComps and nodes, joining,
+#                                   refusal, Ctrl-C and a lost master
+set(DVM_CLUSTER_ENGINES interp)
+if(DVM_HAVE_LLVM)
+  list(APPEND DVM_CLUSTER_ENGINES jit)
+endif()
+set(CL ${CMAKE_SOURCE_DIR}/tests/cluster)
+foreach(engine ${DVM_CLUSTER_ENGINES})
+  foreach(n 1 2 4)
+    add_test(NAME cluster/examples/${engine}/n${n}
+             COMMAND sh ${CL}/examples.sh $<TARGET_FILE:dvm> ${engine} ${n})
+    add_test(NAME cluster/corpus/${engine}/n${n}
+             COMMAND sh ${CL}/corpus.sh $<TARGET_FILE:dvm> ${engine} ${n})
+    set_tests_properties(cluster/examples/${engine}/n${n}
+                         cluster/corpus/${engine}/n${n} PROPERTIES TIMEOUT 300)
+  endforeach()
+endforeach()
+# kill -9 of RComps and whole nodes; nodes joining a running program and
+# dvm status; the cluster secret.
+foreach(engine ${DVM_CLUSTER_ENGINES})
+  foreach(t kill late secret cancel)
+    add_test(NAME cluster/${t}/${engine}
+             COMMAND sh ${CL}/${t}.sh $<TARGET_FILE:dvm> ${engine})
+    set_tests_properties(cluster/${t}/${engine} PROPERTIES TIMEOUT 300)
+  endforeach()
+endforeach()
+# Peers that send garbage after the handshake, and raw bytes.
+add_executable(cluster_garbage ${CMAKE_SOURCE_DIR}/tests/cluster/garbage.c)
+target_link_libraries(cluster_garbage dvm_cluster)
+foreach(engine ${DVM_CLUSTER_ENGINES})
+  add_test(NAME cluster/garbage/${engine}
+           COMMAND sh ${CL}/garbage.sh $<TARGET_FILE:dvm>
+                   $<TARGET_FILE:cluster_garbage> ${engine})
+  set_tests_properties(cluster/garbage/${engine} PROPERTIES TIMEOUT 300)
+endforeach()
+# Three network namespaces joined by veth pairs (root only; 77 = skipped).
+foreach(engine ${DVM_CLUSTER_ENGINES})
+  add_test(NAME cluster/netns/${engine}
+           COMMAND sh ${CL}/netns.sh $<TARGET_FILE:dvm> ${engine})
+  set_tests_properties(cluster/netns/${engine} PROPERTIES TIMEOUT 300
+                       SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
+endforeach()
+# The cluster transport: in a fuzzing build, a short smoke run of the
+# envelope and handshake fuzzer over its seed corpus (tests/fuzz/wire/).
+# The unit tests (src/cluster/*_test.c) register themselves.
+dvm_fuzz_smoke(wire_smoke wire_fuzz wire 50000 256)
+# The cluster's payload decoders: in a fuzzing build, a short smoke run
+# over their seed corpus (tests/fuzz/cmsg/).
+dvm_fuzz_smoke(cmsg_smoke cmsg_fuzz cmsg 50000 8192)
