@@ -6,6 +6,8 @@
 #ifndef DVM_SCHED_COMMIT_FIXTURE_H
 #define DVM_SCHED_COMMIT_FIXTURE_H
 
+#include <stdio.h>
+
 #include "isa/isa.h"
 #include "sched/commit.h"
 
@@ -31,9 +33,10 @@ static inline int commit_fixture_open(commit_fixture *f, uint32_t frames)
         stacks_create(DISA_STACK_BASE, DISA_STACK_ORDER, &f->stacks))
         return -1;
     rcb_pool_init(&f->pool);
-    f->cp = (commit_point){ .store = f->store, .space = f->space,
-                            .watchers = f->watchers, .pool = &f->pool,
-                            .stacks = f->stacks, .sinks = &f->sink, .nsinks = 1,
+    f->cp = (commit_point){ .diag = stderr, .store = f->store,
+                            .space = f->space, .watchers = f->watchers,
+                            .pool = &f->pool, .stacks = f->stacks,
+                            .sinks = &f->sink, .nsinks = 1,
                             .trace = &f->trace, .st = &f->st,
                             .max_runners = 1u << 20 };
     return 0;
