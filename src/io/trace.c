@@ -70,6 +70,21 @@ void trace_instant(io_trace *t, const char *name, uint64_t ts_ns,
             epoch);
 }
 
+void trace_flow(io_trace *t, uint64_t id, uint64_t from_ns, int to_tid,
+                uint64_t to_ns)
+{
+    if (!t->f)
+        return;
+    trace_sep(t);
+    fprintf(t->f, "{\"name\":\"ready\",\"cat\":\"flow\",\"ph\":\"s\","
+            "\"id\":%" PRIu64 ",\"ts\":%.3f,\"pid\":1,\"tid\":0}", id,
+            trace_us(t, from_ns));
+    trace_sep(t);
+    fprintf(t->f, "{\"name\":\"ready\",\"cat\":\"flow\",\"ph\":\"f\","
+            "\"bp\":\"e\",\"id\":%" PRIu64 ",\"ts\":%.3f,\"pid\":1,"
+            "\"tid\":%d}", id, trace_us(t, to_ns), to_tid);
+}
+
 dvm_status trace_close(io_trace *t)
 {
     if (!t->f)

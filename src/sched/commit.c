@@ -50,6 +50,13 @@ uint64_t commit_epoch(const commit_point *cp)
 
 /* ---- watchers -------------------------------------------------------- */
 
+/* r becomes schedulable now (noted for the trace's flows). */
+static void make_ready(commit_point *cp, rcb *r)
+{
+    r->ready_ns = trace_enabled(cp->trace) ? clock_now_ns() : 0;
+    rcb_push(&cp->pool->ready, r);
+}
+
 /* Makes a watcher schedulable: out of the index and the watching list,
  * into the ready queue (it fires once). */
 static void wake_one(void *arg, uint64_t id)
@@ -60,7 +67,7 @@ static void wake_one(void *arg, uint64_t id)
     watch_remove(cp->watchers, id);
     rcb_pool_unwatch(cp->pool, w);
     cp->st->watchers_woken++;
-    rcb_push(&cp->pool->ready, w);
+    make_ready(cp, w);
 }
 
 typedef struct dense_ctx {
@@ -239,7 +246,7 @@ static dvm_status admit_watcher(commit_point *cp, rcb *r, uint64_t epoch)
     cp->st->watchers_created++;
     if (watcher_missed(cp, r, r->watch_from, epoch, epoch)) {
         cp->st->watchers_woken++;
-        rcb_push(&cp->pool->ready, r);
+        make_ready(cp, r);
         return DVM_OK;
     }
     dvm_status st = watch_add(cp->watchers, (uint64_t)(uintptr_t)r,
@@ -288,7 +295,7 @@ static dvm_status admit_children(commit_point *cp, msg_result *res,
         r->d = runner_desc_take(&res->kids[i]);
         r->watch_from = res->snap;
         if (r->d.nwatch == 0) {
-            rcb_push(&cp->pool->ready, r);
+            make_ready(cp, r);
             continue;
         }
         dvm_status st = admit_watcher(cp, r, epoch);

@@ -36,6 +36,8 @@ typedef struct rcb {
     uint64_t watch_from;        /* creator's snapshot (watchers) */
     uint64_t snap;              /* snapshot of the current attempt */
     uint32_t lost;              /* RComps that died while running it */
+    uint64_t ready_ns;          /* when a commit made it schedulable (0:
+                                   the first runner), for trace flows */
     uint64_t t_dispatch;        /* last dispatch (when observed) */
     struct rcb *next;           /* queue link */
     struct rcb *wprev, *wnext;  /* pool.watching list */

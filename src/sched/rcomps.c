@@ -639,6 +639,9 @@ static dvm_status on_result(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
     st->pages_faulted += res.pages_faulted;
     trace_runner(rs->cp->trace, s->index + 1, r->rid, r->attempt,
                  res.t_start_ns, res.t_end_ns, exit_names[res.exit]);
+    if (r->attempt == 0 && r->ready_ns)     /* made ready -> first start */
+        trace_flow(rs->cp->trace, r->rid, r->ready_ns, s->index + 1,
+                   res.t_start_ns);
     uint64_t t = clock_now_ns();
     uint64_t t_dispatch = r->t_dispatch, conflicts = st->conflicts;
     dvm_status rc = commit_result(rs->cp, r, &res);

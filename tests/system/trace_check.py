@@ -2,7 +2,10 @@
 """trace_check.py DVM PROG -- runs PROG with --trace and checks that the
 file is valid JSON in the Chrome trace-event format, with one complete
 ("X") event per runner attempt on an RComp track, commit instant events,
-and named tracks: what Perfetto and chrome://tracing need to open it."""
+named tracks, and one flow ("s" on the master's track, "f" bound to the
+runner's slice) per runner made schedulable by a commit: from that commit
+to the start of its first attempt -- what Perfetto and chrome://tracing
+need to open it and draw the arrows."""
 import json
 import os
 import subprocess
@@ -20,7 +23,7 @@ with tempfile.TemporaryDirectory() as d:
 events = doc["traceEvents"]
 assert isinstance(events, list) and events, "no events"
 for e in events:
-    assert e["ph"] in ("X", "i", "M"), e
+    assert e["ph"] in ("X", "i", "M", "s", "f"), e
     assert isinstance(e["pid"], int) and isinstance(e["tid"], int), e
     if e["ph"] != "M":
         assert isinstance(e["ts"], (int, float)) and e["ts"] >= 0, e
@@ -36,4 +39,17 @@ assert len(commits) == n_commit, (len(commits), n_commit)
 assert all(e["dur"] >= 0 and e["tid"] in (1, 2) for e in runs)
 assert names.get(0) == "master" and names.get(1) == "rcomp 0", names
 assert {e["args"]["outcome"] for e in runs} <= {"commit", "abort", "fault"}
-print(f"ok: {len(runs)} runner slices, {len(commits)} commits")
+# Flows: one pair per runner made ready by a commit (every runner but the
+# first), the start on the master's track no later than the end, which is
+# the start of the runner's first attempt on its RComp's track.
+starts = {e["id"]: e for e in events if e["ph"] == "s"}
+ends = {e["id"]: e for e in events if e["ph"] == "f"}
+assert starts.keys() == ends.keys(), "unpaired flow events"
+first = {e["args"]["rid"]: e for e in runs if e["args"]["attempt"] == 0}
+assert len(starts) == len(first) - 1, (len(starts), len(first))
+for rid, s in starts.items():
+    f, x = ends[rid], first[rid]
+    assert s["tid"] == 0 and f["tid"] == x["tid"] and f["bp"] == "e", (s, f)
+    assert abs(f["ts"] - x["ts"]) < 0.002 and s["ts"] <= f["ts"] + 0.001, (s, f)
+print(f"ok: {len(runs)} runner slices, {len(commits)} commits, "
+      f"{len(starts)} flows")
