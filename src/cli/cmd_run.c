@@ -25,6 +25,7 @@
 #include "asm/asm.h"
 #include "cc/cc.h"
 #include "cli/cli.h"
+#include "cli/srcmap.h"
 #include "cli/cmd_run.h"
 #include "exec/jit.h"
 #include "io/input.h"
@@ -416,7 +417,9 @@ static int run_program(const dvm_program *p, run_opts *o)
                           .nout = o->nout, .trace_path = o->trace,
                           .progress = isatty(2),
                           .max_runners = o->max_runners,
-                          .heartbeat_s = o->heartbeat_s, .obs = sv.obs };
+                          .heartbeat_s = o->heartbeat_s, .obs = sv.obs,
+                          .fault_note = o->srcmap ? srcmap_note : NULL,
+                          .fault_note_arg = o->srcmap };
     master *m;
     if (master_create(&cfg, &m)) {
         fprintf(stderr, "dvm: %s\n", status_message());
@@ -443,19 +446,33 @@ static int is_c0(const char *path)
     return dot && (!strcmp(dot, ".c0") || !strcmp(dot, ".c"));
 }
 
-/* Loads the program: a c0 source is compiled in memory and assembled,
- * anything else goes to the assembler's loader.  Returns 0 or 2. */
-static int load(run_opts *o, dvm_program **p)
+/* Loads the program: a c0 source is compiled in memory and assembled
+ * (with a source map for fault notes, *map), anything else goes to the
+ * assembler's loader.  Returns 0 or 2. */
+static int load(run_opts *o, dvm_program **p, srcmap **map)
 {
+    *map = NULL;
     if (!is_c0(o->path))
         return asm_load_program(o->path, stderr, p) ? 2 : 0;
-    char *text;
-    size_t len;
+    char *text, *marked;
+    size_t len, mlen;
     if (cc_build(&o->cc, &o->path, 1, &text, &len))
         return 2;
-    dvm_status st = asm_assemble_string(o->path, text, len, stderr, p);
+    dvm_status st = srcmap_annotate(text, len, &marked, &mlen, map);
     dvm_free(text);
-    return st ? 2 : 0;
+    if (st) {
+        fprintf(stderr, "dvm: %s\n", status_message());
+        return 2;
+    }
+    st = asm_assemble_string(o->path, marked, mlen, stderr, p);
+    dvm_free(marked);
+    if (st) {
+        srcmap_free(*map);
+        *map = NULL;
+        return 2;
+    }
+    srcmap_resolve(*map, *p);
+    return 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -465,9 +482,12 @@ int cmd_run(int argc, char **argv)
     if (rc)
         return rc;
     dvm_program *p;
-    if (load(&o, &p))
+    srcmap *map;
+    if (load(&o, &p, &map))
         return 2;
+    o.srcmap = map;
     rc = run_program(p, &o);
+    srcmap_free(map);
     run_close_inputs(&o);
     if (o.stdin_fd >= 0)
         close(o.stdin_fd);

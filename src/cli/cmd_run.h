@@ -46,6 +46,7 @@ typedef struct run_opts {
     char inpath[RUN_MAX_BINDINGS][32];
     cc_opts cc;                 /* compile options for PROG.c0 */
     const char *incs[CC_MAX_OPTS], *defs[CC_MAX_OPTS];
+    struct srcmap *srcmap;      /* run PROG.c0: fault notes (cli/srcmap.h) */
     const char *master;         /* submit: HOST:PORT */
     const char *secret_file;    /* submit */
 } run_opts;

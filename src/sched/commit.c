@@ -379,6 +379,8 @@ static void report_fault(commit_point *cp, const rcb *r, const msg_result *res)
     vm_fault_describe(&tmp, why, sizeof why);
     fprintf(cp->diag, "dvm: runner %llu: fault at 0x%llx: %s\n",
             (unsigned long long)r->rid, (unsigned long long)res->fault_pc, why);
+    if (cp->fault_note)
+        cp->fault_note(cp->fault_note_arg, res->fault_pc, cp->diag);
     cp->st->runners_faulted++;
 }
 

@@ -55,6 +55,8 @@ typedef struct commit_point {
     master_stats *st;
     observer *ob;               /* metrics and events */
     FILE *diag;                 /* runner fault reports (stderr) */
+    void (*fault_note)(void *arg, uint64_t pc, FILE *diag);  /* or NULL */
+    void *fault_note_arg;
     double conflict_rate;       /* moving average over recent results */
     uint64_t max_runners;       /* most waiting runners (master_config);
                                  * 0: no bound */

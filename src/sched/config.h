@@ -66,6 +66,10 @@ typedef struct master_config {
     io_sink_fn out_fn;          /* non-NULL: every channel (stdout too) */
     void *out_arg;
     FILE *diag;                 /* runner fault reports; NULL: stderr */
+    /* Called after each runner fault report with the fault's address
+     * (`dvm run PROG.c0`: the c0 line); NULL: none. */
+    void (*fault_note)(void *arg, uint64_t pc, FILE *diag);
+    void *fault_note_arg;
 } master_config;
 
 /* The default liveness bound, in seconds. */

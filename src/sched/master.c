@@ -601,6 +601,8 @@ static dvm_status master_setup(master *m)
     if ((st = stacks_create(DISA_STACK_BASE, DISA_STACK_ORDER, &m->stacks)))
         return st;
     m->cp = (commit_point){ .diag = m->cfg.diag ? m->cfg.diag : stderr,
+                            .fault_note = m->cfg.fault_note,
+                            .fault_note_arg = m->cfg.fault_note_arg,
                             .store = m->store, .space = m->space,
                             .watchers = m->watchers, .pool = &m->pool,
                             .stacks = m->stacks, .trace = &m->trace,

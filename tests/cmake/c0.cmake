@@ -151,3 +151,11 @@ set_tests_properties(c0/csmith PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
 add_test(NAME c0/cli COMMAND ${CMAKE_SOURCE_DIR}/tests/c0/cli.sh
   ${CMAKE_BINARY_DIR}/dvm ${CMAKE_BINARY_DIR}/c0-work/cli)
 set_tests_properties(c0/cli PROPERTIES TIMEOUT 120)
+
+# A runner fault in a program compiled by `dvm run` names its c0 line.
+foreach(engine ${c0_engines})
+  add_test(NAME c0/fault_note/${engine}
+    COMMAND sh ${CMAKE_SOURCE_DIR}/tests/c0/fault_note.sh
+            ${CMAKE_BINARY_DIR}/dvm ${engine} ${CMAKE_SOURCE_DIR})
+  set_tests_properties(c0/fault_note/${engine} PROPERTIES TIMEOUT 60)
+endforeach()
