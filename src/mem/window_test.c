@@ -74,7 +74,7 @@ static uint64_t rd64(mem_window *w, uint64_t addr)
  * shows up here (other mappings, e.g. a sanitizer's, do not count). */
 static int map_count_in(mem_window *w)
 {
-    uintptr_t lo = (uintptr_t)window_base(w), hi = lo + (1ULL << 46);
+    uintptr_t lo = (uintptr_t)window_base(w), hi = lo + TEST_WINDOW;
     FILE *f = fopen("/proc/self/maps", "r");
     assert_non_null(f);
     int n = 0;
