@@ -54,6 +54,7 @@
 #include "sched/rcomps.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/memfd.h"
 #include "util/le.h"
 
 #define NODE_STORE_FRAMES (1u << 26)
@@ -334,25 +335,6 @@ static void node_stop(node *n)
     n->running = 0;
 }
 
-static dvm_status memfd_with(const char *name, const uint8_t *p, size_t len,
-                             int *out)
-{
-    int fd = memfd_create(name, MFD_CLOEXEC);
-    if (fd < 0)
-        return status_set_errno(DVM_ESYS, "memfd_create");
-    size_t off = 0;
-    while (off < len) {
-        ssize_t k = write(fd, p + off, len - off);
-        if (k <= 0) {
-            close(fd);
-            return status_set_errno(DVM_ESYS, "writing a memfd");
-        }
-        off += (size_t)k;
-    }
-    *out = fd;
-    return DVM_OK;
-}
-
 static void *map_table(size_t bytes)
 {
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
@@ -368,7 +350,7 @@ static dvm_status node_inputs(node *n, const cmsg_start *s)
         dvm_status st = cmsg_str_copy(s->in[i].name, n->in_name[i],
                                       sizeof n->in_name[i]);
         if (!st)
-            st = memfd_with("dvm-input", s->in[i].data.p,
+            st = memfd_from_bytes("dvm-input", s->in[i].data.p,
                             (size_t)s->in[i].data.len, &n->in_fd[i]);
         if (st)
             return st;
@@ -392,7 +374,7 @@ static dvm_status node_start(node *n, const uint8_t *p, size_t len)
     memcpy(n->engine, s.engine.p, (size_t)s.engine.len);
     n->engine[s.engine.len] = '\0';
     if ((st = image_parse(s.image.p, (size_t)s.image.len, &n->prog)) ||
-        (st = memfd_with("dvm-image", s.image.p, (size_t)s.image.len,
+        (st = memfd_from_bytes("dvm-image", s.image.p, (size_t)s.image.len,
                          &n->image_fd)) ||
         (st = store_create(NODE_STORE_FRAMES, &n->store)) ||
         (st = pcache_init(&n->pc, n->store, NODE_CACHE_PAGES)) ||

@@ -37,6 +37,7 @@
 #include "sched/watch.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/memfd.h"
 
 /* Frame store size: 2^26 frames = 256 GiB of sparse address space. */
 #define MASTER_STORE_FRAMES (1u << 26)
@@ -107,24 +108,9 @@ static dvm_status master_image_fd(master *m)
     dvm_status st = image_serialize(m->cfg.prog, &buf, &len);
     if (st)
         return st;
-    int fd = memfd_create("dvm-image", MFD_CLOEXEC);
-    if (fd < 0) {
-        dvm_free(buf);
-        return status_set_errno(DVM_ESYS, "memfd_create");
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, buf + off, len - off);
-        if (n <= 0) {
-            dvm_free(buf);
-            close(fd);
-            return status_set_errno(DVM_ESYS, "writing the image memfd");
-        }
-        off += (size_t)n;
-    }
+    st = memfd_from_bytes("dvm-image", buf, len, &m->image_fd);
     dvm_free(buf);
-    m->image_fd = fd;
-    return DVM_OK;
+    return st;
 }
 
 static dvm_status first_runner(master *m)

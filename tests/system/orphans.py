@@ -14,23 +14,12 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from procs import children  # noqa: E402
+
 dvm, engine = sys.argv[1], sys.argv[2]
 SPIN = ".text\nmain: br:j main\n"
 
-
-def children(pid):
-    """Pids whose parent is pid."""
-    out = []
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open("/proc/%s/stat" % p) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                if int(fields[1]) == pid:
-                    out.append(int(p))
-            except (OSError, IndexError, ValueError):
-                pass
-    return out
 
 
 def alive(pid):

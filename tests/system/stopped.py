@@ -14,6 +14,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from procs import children  # noqa: E402
+
 dvm = sys.argv[1]
 PROG = """        .text
 main:   mov $0, 0x200:q
@@ -26,19 +29,6 @@ again:  add 0x200:q, $1, 0x200
 result: .quad 0
 """
 
-
-def children(pid):
-    out = []
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open("/proc/%s/stat" % p) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                if int(fields[1]) == pid:
-                    out.append(int(p))
-            except (OSError, IndexError, ValueError):
-                pass
-    return out
 
 
 with tempfile.TemporaryDirectory() as d:
