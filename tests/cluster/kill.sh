@@ -31,7 +31,7 @@ submit_killing() {
     while kill -0 "$sp" 2>/dev/null; do
         if [ "$what" = rcomp ]; then
             n=$(dvm_nodes | shuf -n 1)
-            victim=$(pgrep -P "$n" | shuf -n 1 2>/dev/null || true)
+            victim=$(pgrep -P "$n" -f __rcomp | shuf -n 1 2>/dev/null || true)
             if [ -n "$victim" ] && kill -9 "$victim" 2>/dev/null; then
                 kills=$((kills + 1))
             fi

@@ -8,12 +8,17 @@ ex=$(dirname "$0")/../../examples
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
+# rcomps_of PID -- the RComp processes (`dvm __rcomp`) among PID's
+# children: not any other child, e.g. the thread a sanitizer's leak check
+# clones at exit, whose death would hang its parent.
+rcomps_of() { pgrep -P "$1" -f __rcomp || true; }
+
 # run_killing PROG ARGS... -- runs PROG while killing its RComps.
 run_killing() {
     "$dvm" run --engine "$engine" -n 2 "$@" > "$out" &
     pid=$!
     while kill -0 "$pid" 2>/dev/null; do
-        victim=$(pgrep -P "$pid" | shuf -n 1 2>/dev/null || true)
+        victim=$(rcomps_of "$pid" | shuf -n 1 2>/dev/null || true)
         if [ -n "$victim" ] && kill -9 "$victim" 2>/dev/null; then
             kills=$((kills + 1))
         fi

@@ -18,7 +18,7 @@ for try in 1 2 3; do
     pid=$!
     victim=""
     while [ -z "$victim" ]; do
-        victim=$(pgrep -P "$pid" | head -1 || true)
+        victim=$(pgrep -P "$pid" -f __rcomp | head -1 || true)
     done
     sleep $((try - 1)).1
     kill -9 "$victim" 2>/dev/null || true
