@@ -574,6 +574,12 @@ static void render_node(text *t, const obs_node *n)
                 metrics_gauge_value(n->s.p_homed),
                 metrics_gauge_value(n->s.f_used),
                 metrics_gauge_value(n->s.f_total));
+    uint64_t fetched = 0;
+    for (int i = 0; i < OBS_MAX_NODES; i++) {
+        const metrics_series *f = atomic_load(&n->fetched[i]);
+        fetched += f ? cval(f) : 0;
+    }
+    text_printf(t, "\"fetched\":%llu,", (unsigned long long)fetched);
     render_rcomps(t, n);
     text_puts(t, "}");
 }

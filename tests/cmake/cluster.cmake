@@ -28,6 +28,12 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
     set_tests_properties(cluster/${t}/${engine} PROPERTIES TIMEOUT 300)
   endforeach()
 endforeach()
+# Node clocks measured and corrected in a cluster trace (clock.sh).
+foreach(engine ${DVM_CLUSTER_ENGINES})
+  add_test(NAME cluster/clock/${engine}
+           COMMAND sh ${CL}/clock.sh $<TARGET_FILE:dvm> ${engine})
+  set_tests_properties(cluster/clock/${engine} PROPERTIES TIMEOUT 120)
+endforeach()
 # Peers that send garbage after the handshake, and raw bytes.
 add_executable(cluster_garbage ${CMAKE_SOURCE_DIR}/tests/cluster/garbage.c)
 target_link_libraries(cluster_garbage dvm_cluster)

@@ -63,3 +63,19 @@ add_test(NAME obs/linger_ends
                  ${CMAKE_SOURCE_DIR}/examples/hello.dasm)
 set_tests_properties(obs/linger_ends PROPERTIES
   PASS_REGULAR_EXPRESSION "hello, world" TIMEOUT 30)
+
+# A cluster master's --http: a master and two nodes (n1, n2) on loopback
+# (tests/cluster/lib.sh) run examples/counter.dasm; a real Prometheus
+# scrapes the master, and the dashboard in headless Chromium lists both
+# nodes (screenshot ${CMAKE_BINARY_DIR}/obs-artifacts/dashboard_cluster.png).
+if(PYTHON3)
+  foreach(mode prometheus dashboard)
+    add_test(NAME obs/cluster_${mode}
+             COMMAND sh ${OBS_T}/cluster.sh $<TARGET_FILE:dvm> ${PROMETHEUS}
+                     ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/obs-artifacts
+                     ${mode})
+    set_tests_properties(obs/cluster_${mode} PROPERTIES
+                         SKIP_RETURN_CODE 77 TIMEOUT 180)
+  endforeach()
+  set_tests_properties(obs/cluster_dashboard PROPERTIES RESOURCE_LOCK obs_npm)
+endif()
