@@ -194,12 +194,18 @@ class Prometheus:
 
 
 def doc_queries(path):
-    """The PromQL of the "Useful queries" table of docs/observe.md."""
-    text = open(path).read().split("### Useful queries", 1)[1]
-    table = text.split("\n\n", 2)[1]
-    qs = []
-    for row in table.splitlines()[2:]:
-        cell = row.split(" | ", 1)[1].replace("\\|", "|")
-        qs += re.findall(r"`([^`]+)`", cell)
-    assert len(qs) > 10, qs
+    """The PromQL of docs/observe.md's query tables (those whose header
+    ends with "PromQL")."""
+    qs, rows = [], None
+    for line in open(path).read().splitlines():
+        if line.startswith("| question") and line.endswith("| PromQL |"):
+            rows = -1               # the separator line comes next
+        elif rows is not None and line.startswith("|"):
+            rows += 1
+            if rows > 0:
+                cell = line.split(" | ", 1)[1].replace("\\|", "|")
+                qs += re.findall(r"`([^`]+)`", cell)
+        else:
+            rows = None
+    assert len(qs) > 15, qs
     return qs
