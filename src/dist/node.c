@@ -178,12 +178,14 @@ static dvm_status from_master_clock(node *n, const uint8_t *p, size_t len)
 {
     cmsg_clock c = { 0, node_clock(n), 0 };
     dvm_status st = cmsg_decode_clock_ping(p, len, &c.seq);
+    if (!st)
+        st = node_flush(n);     /* the records before it go first */
     if (st)
         return st;
     mb_reset(&n->rel);
     c.t2 = node_clock(n);
     cmsg_encode_clock_pong(&n->rel, &c);
-    return node_send_master(n, WIRE_CLOCK_PONG, &n->rel);
+    return send_now(n, WIRE_CLOCK_PONG, &n->rel);
 }
 
 /* JOIN: the RComp count and the node's name (given, or the host's). */
