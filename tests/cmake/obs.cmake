@@ -24,6 +24,12 @@ add_test(NAME obs/http_bad_address
                  ${CMAKE_SOURCE_DIR}/examples/hello.dasm)
 set_tests_properties(obs/http_bad_address PROPERTIES
   PASS_REGULAR_EXPRESSION "dvm: --http 127.0.0.1:99999: bad http address")
+add_test(NAME obs/master_http_bad_address
+         COMMAND $<TARGET_FILE:dvm> master --listen 127.0.0.1:0
+                 --http 127.0.0.1:99999)
+set_tests_properties(obs/master_http_bad_address PROPERTIES
+  PASS_REGULAR_EXPRESSION "dvm: --http 127.0.0.1:99999: bad http address"
+  TIMEOUT 30)
 add_test(NAME obs/linger_needs_http
          COMMAND $<TARGET_FILE:dvm> run --linger 1
                  ${CMAKE_SOURCE_DIR}/examples/hello.dasm)
