@@ -335,6 +335,83 @@ dvm_status cmsg_decode_str(const uint8_t *p, size_t len, cmsg_str *out)
     return st;
 }
 
+/* ---- JOIN and the clock ------------------------------------------------------- */
+
+void cmsg_encode_join(msg_buf *b, const cmsg_join *j)
+{
+    mb_u64(b, j->nrcomps);
+    if (j->name.len)
+        cmsg_put_str(b, j->name.p, (size_t)j->name.len);
+}
+
+int cmsg_node_name_ok(const void *name, size_t len)
+{
+    const unsigned char *s = name;
+    if (len < 1 || len > CMSG_MAX_NODE_NAME)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' ||
+              s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+dvm_status cmsg_decode_join(const uint8_t *p, size_t len, cmsg_join *out)
+{
+    msg_reader r;
+    mr_init(&r, p, len);
+    cmsg_join j = { mr_u64(&r), { NULL, 0 } };
+    int named = r.pos < r.len;
+    if (named)
+        j.name = get_str(&r);
+    dvm_status st = finish(&r, "join");
+    if (st)
+        return st;
+    if (j.nrcomps < 1 || j.nrcomps > CMSG_MAX_RCOMPS)
+        return status_set(DVM_EPROTO, "join: bad RComp count %llu",
+                          (unsigned long long)j.nrcomps);
+    if (named && !cmsg_node_name_ok(j.name.p, (size_t)j.name.len))
+        return status_set(DVM_EPROTO, "join: bad node name");
+    *out = j;
+    return DVM_OK;
+}
+
+void cmsg_encode_clock_ping(msg_buf *b, uint64_t seq)
+{
+    mb_u64(b, CMSG_CLOCK_VERSION);
+    mb_u64(b, seq);
+}
+
+dvm_status cmsg_decode_clock_ping(const uint8_t *p, size_t len,
+                                  uint64_t *seq)
+{
+    uint64_t v[2];
+    if (cmsg_decode_u64s(p, len, v, 2) || v[0] != CMSG_CLOCK_VERSION)
+        return status_set(DVM_EPROTO, "malformed clock ping");
+    *seq = v[1];
+    return DVM_OK;
+}
+
+void cmsg_encode_clock_pong(msg_buf *b, const cmsg_clock *c)
+{
+    mb_u64(b, CMSG_CLOCK_VERSION);
+    mb_u64(b, c->seq);
+    mb_u64(b, c->t1);
+    mb_u64(b, c->t2);
+}
+
+dvm_status cmsg_decode_clock_pong(const uint8_t *p, size_t len,
+                                  cmsg_clock *out)
+{
+    uint64_t v[4];
+    if (cmsg_decode_u64s(p, len, v, 4) || v[0] != CMSG_CLOCK_VERSION ||
+        v[3] < v[2])
+        return status_set(DVM_EPROTO, "malformed clock pong");
+    *out = (cmsg_clock){ v[1], v[2], v[3] };
+    return DVM_OK;
+}
+
 dvm_status cmsg_str_copy(cmsg_str s, char *buf, size_t cap)
 {
     if (s.len >= cap || (s.len && memchr(s.p, 0, (size_t)s.len)))

@@ -2,7 +2,7 @@
  * cmsg_fuzz.c -- libFuzzer target for the cluster's payload decoders.
  *
  * The first byte picks the decoder (RELAY, START, SUBMIT, DONE, OUTPUT,
- * u64s, string, FETCH, FETCHED); the rest is the payload.  A payload that decodes is
+ * u64s, string, FETCH, FETCHED, JOIN, CLOCK_PING, CLOCK_PONG); the rest is the payload.  A payload that decodes is
  * re-encoded, and the encoding must be the payload itself (every decoder
  * accepts exactly one spelling of a message).
  */
@@ -71,7 +71,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cmsg_done d;
     cmsg_str s;
     uint64_t v[2];
-    switch (data[0] % 9) {
+    cmsg_join j;
+    cmsg_clock c;
+    switch (data[0] % 12) {
+    case 9:
+        if (!cmsg_decode_join(p, n, &j)) {
+            cmsg_encode_join(&b, &j);
+            same(&b, p, n);
+        }
+        break;
+    case 10:
+        if (!cmsg_decode_clock_ping(p, n, &v[0])) {
+            cmsg_encode_clock_ping(&b, v[0]);
+            same(&b, p, n);
+        }
+        break;
+    case 11:
+        if (!cmsg_decode_clock_pong(p, n, &c)) {
+            cmsg_encode_clock_pong(&b, &c);
+            same(&b, p, n);
+        }
+        break;
     case 7:
         fetch(p, n, &b, 2);
         break;

@@ -186,6 +186,56 @@ static void test_done_and_small(void **state)
     mb_free(&b);
 }
 
+static void test_join_and_clock(void **state)
+{
+    (void)state;
+    msg_buf b;
+    mb_init(&b);
+    cmsg_join j = { 4, str("n1.rack-2_a") }, k;
+    cmsg_encode_join(&b, &j);
+    assert_int_equal(cmsg_decode_join(b.p, b.len, &k), DVM_OK);
+    assert_int_equal(k.nrcomps, 4);
+    assert_int_equal(k.name.len, 11);
+    assert_int_equal(cmsg_decode_join(b.p, b.len - 1, &k), DVM_EPROTO);
+    /* The first form: the RComp count alone, no name. */
+    assert_int_equal(cmsg_decode_join(b.p, 8, &k), DVM_OK);
+    assert_int_equal(k.name.len, 0);
+    const char *bad[] = { "", "a b", "n/1", "\xff",
+                          "0123456789012345678901234567890123456789"
+                          "012345678901234567890123" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        mb_reset(&b);
+        mb_u64(&b, 1);
+        cmsg_put_str(&b, bad[i], strlen(bad[i]));
+        assert_int_equal(cmsg_decode_join(b.p, b.len, &k), DVM_EPROTO);
+    }
+    mb_reset(&b);
+    j = (cmsg_join){ 0, str("x") };
+    cmsg_encode_join(&b, &j);
+    assert_int_equal(cmsg_decode_join(b.p, b.len, &k), DVM_EPROTO);
+
+    uint64_t seq;
+    mb_reset(&b);
+    cmsg_encode_clock_ping(&b, 42);
+    assert_int_equal(cmsg_decode_clock_ping(b.p, b.len, &seq), DVM_OK);
+    assert_int_equal(seq, 42);
+    b.p[0] = 2;                                 /* another version */
+    assert_int_equal(cmsg_decode_clock_ping(b.p, b.len, &seq), DVM_EPROTO);
+    cmsg_clock c = { 7, 100, 250 }, d;
+    mb_reset(&b);
+    cmsg_encode_clock_pong(&b, &c);
+    assert_int_equal(cmsg_decode_clock_pong(b.p, b.len, &d), DVM_OK);
+    assert_int_equal(d.seq, 7);
+    assert_int_equal(d.t1, 100);
+    assert_int_equal(d.t2, 250);
+    assert_int_equal(cmsg_decode_clock_pong(b.p, b.len - 8, &d), DVM_EPROTO);
+    c = (cmsg_clock){ 7, 250, 100 };            /* sent before received */
+    mb_reset(&b);
+    cmsg_encode_clock_pong(&b, &c);
+    assert_int_equal(cmsg_decode_clock_pong(b.p, b.len, &d), DVM_EPROTO);
+    mb_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_fetch),
         cmocka_unit_test(test_submit_roundtrip),
         cmocka_unit_test(test_done_and_small),
+        cmocka_unit_test(test_join_and_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

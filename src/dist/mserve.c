@@ -15,6 +15,18 @@
  * all its slots the same way.  A node that joins during a run is sent
  * START at once and receives runners as soon as its RComps are ready.
  * The client going away (Ctrl-C) cancels the run.
+ *
+ * Each node has a name (its own, or its host's; "-2", "-3", ... added
+ * when a live node has it already) under which the obs hub (obs.h, for
+ * `--http`) counts what its RComps do; the master itself is the node
+ * "master" there (it is the memory service).  The hub lives as long as
+ * the service: each program begins with obs_begin.
+ *
+ * The master measures each node's clock against its own (clocksync.h):
+ * a burst of CLOCK_PINGs when the node joins and every 10 s; a run starts
+ * once the nodes present are measured.  A RESULT's runner times, taken on
+ * the node's clock, are moved onto the master's before the RComp set (the
+ * trace, the metrics) sees them.
  */
 #define _GNU_SOURCE
 #include "dist/mserve.h"
@@ -31,6 +43,7 @@
 
 #include "cluster/transport.h"
 #include "cluster/wire.h"
+#include "dist/clocksync.h"
 #include "dist/cmsg.h"
 #include "image/image.h"
 #include "isa/isa.h"
@@ -59,6 +72,9 @@ typedef struct mnode {
                                    evicted */
     uint64_t regions[MSERVE_REGION_WORDS];  /* 2 MiB regions it was sent
                                    pages of this run (hashed: a hint) */
+    char name[CMSG_MAX_NODE_NAME + 8];  /* unique among live nodes */
+    int obs;                    /* its node in the obs hub; -1: none */
+    clocksync clk;              /* its clock against the master's */
 } mnode;
 
 typedef struct mslot {
@@ -85,6 +101,11 @@ typedef struct mserve {
     uint64_t t_run_ns;
     mslot slots[RCOMPS_SLOTS_MAX];
     uint64_t req_page, req_epoch;   /* the page request being answered */
+    uint64_t req_ns;                /* when it arrived */
+    obs *obs;                       /* cfg.obs */
+    int obs_master;                 /* the master's node there */
+    uint64_t obs_ns;                /* nodes' levels last published */
+    msg_buf fix;                    /* a RESULT on the master's clock */
     master_remote remote;
     msg_buf b, rec;
     dvm_status fatal;
@@ -258,8 +279,13 @@ static dvm_status remote_send(void *arg, int slot, int page, const msg_buf *b)
         size_t nver;
         const uint8_t *data;
         st = versions_of(s, type, p, n, &ver, &nver, &data);
-        if (data)
+        if (data) {
             region_mark(nd, s->req_page);
+            if (s->obs && nd->obs >= 0)
+                obs_page_fetch(s->obs, nd->obs, s->obs_master,
+                               (uint32_t)sl->rcomp,
+                               clock_now_ns() - s->req_ns);
+        }
         if (!st) {
             mb_reset(&s->b);
             mb_reset(&s->rec);
@@ -301,10 +327,15 @@ static int remote_affinity(void *arg, int slot, const runner_desc *d)
     return (int)(nd->regions[b / 64] >> (b % 64) & 1);
 }
 
+static void clock_pings(mserve *s);
+static void observe_nodes(mserve *s, int now_too);
+
 static dvm_status remote_poll(void *arg, int *wait_ms)
 {
     mserve *s = arg;
     size_t k = transport_progress(s->t);
+    clock_pings(s);
+    observe_nodes(s, 0);
     *wait_ms = k > 0 || transport_arm(s->t) == DVM_EAGAIN
                ? 0 : transport_timeout_ms(s->t);
     if (mserve_quit && !s->fatal)
@@ -359,15 +390,139 @@ static dvm_status node_start(mserve *s, mnode *nd)
     return ms_send(s, nd->peer, WIRE_START);
 }
 
+/* ---- clocks ---------------------------------------------------------------- */
+
+/* Sends nd its next clock ping when one is due. */
+static void clock_ping(mserve *s, mnode *nd)
+{
+    uint64_t seq;
+    if (!nd->live || !clocksync_ping_due(&nd->clk, clock_now_ns(), &seq))
+        return;
+    mb_reset(&s->b);
+    cmsg_encode_clock_ping(&s->b, seq);
+    (void)ms_send(s, nd->peer, WIRE_CLOCK_PING);    /* gone: DOWN follows */
+}
+
+static void clock_pings(mserve *s)
+{
+    for (size_t i = 0; i < s->nnodes; i++)
+        clock_ping(s, &s->nodes[i]);
+}
+
+static void node_lost(mserve *s, mnode *nd);
+
+/* CLOCK_PONG: one sample; the next ping of the burst goes at once. */
+static void on_clock(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+{
+    uint64_t t3 = clock_now_ns();
+    cmsg_clock c;
+    int first = nd->clk.bursts == 0;
+    if (cmsg_decode_clock_pong(p, len, &c) ||
+        clocksync_pong(&nd->clk, &c, t3)) {
+        ms_refuse(s, nd->peer, status_message());
+        node_lost(s, nd);
+        return;
+    }
+    if (first && nd->clk.bursts)
+        ms_log("node %s: clock offset %+" PRId64 " ns (round trip %" PRIu64
+               " ns)", nd->name, nd->clk.offset, nd->clk.delay);
+    clock_ping(s, nd);
+}
+
+/* ---- metrics ----------------------------------------------------------------- */
+
+/* The obs node of remote slot `slot` (master_remote.obs_place). */
+static int remote_obs_place(void *arg, int slot, uint32_t *rcomp)
+{
+    mserve *s = arg;
+    const mslot *sl = &s->slots[slot];
+    *rcomp = (uint32_t)sl->rcomp;
+    return s->nodes[sl->node].obs;
+}
+
+/* RComps of nd alive in this run; between runs, those it starts each run
+ * with. */
+static uint64_t node_rcomps(mserve *s, const mnode *nd)
+{
+    if (!s->running || !nd->started)
+        return (uint64_t)nd->nrcomps;
+    rcomp_set *rs = ms_rcs(s);
+    uint64_t n = 0;
+    for (int k = 0; k < nd->nrcomps; k++)
+        n += nd->slot[k] >= 0 && !rs->rc[nd->slot[k]].gone;
+    return n;
+}
+
+/* Publishes each node's levels (its RComps, its page cache) at most every
+ * 100 ms, or now when `now_too`. */
+static void observe_nodes(mserve *s, int now_too)
+{
+    uint64_t now = clock_now_ns();
+    if (!s->obs || (!now_too && now - s->obs_ns < 100000000u))
+        return;
+    s->obs_ns = now;
+    for (size_t i = 0; i < s->nnodes; i++) {
+        const mnode *nd = &s->nodes[i];
+        if (!nd->live || nd->obs < 0)
+            continue;
+        obs_levels l = { .pages_cached = nd->cache[0],
+                         .rcomps_live = node_rcomps(s, nd) };
+        obs_levels_set(s->obs, nd->obs, &l, now);
+    }
+}
+
+static int name_taken(const mserve *s, const mnode *self, const char *name)
+{
+    if (!strcmp(name, "master") || !strcmp(name, "local"))
+        return 1;
+    for (size_t i = 0; i < s->nnodes; i++)
+        if (&s->nodes[i] != self && s->nodes[i].live &&
+            !strcmp(s->nodes[i].name, name))
+            return 1;
+    return 0;
+}
+
+/* nd's name, from the one it gave (or its host's), made unique among the
+ * live nodes; its node in the obs hub (-1 when the hub is full). */
+static void node_name(mserve *s, mnode *nd, const cmsg_join *j)
+{
+    char base[CMSG_MAX_NODE_NAME + 1];
+    if (j->name.len) {
+        memcpy(base, j->name.p, (size_t)j->name.len);
+        base[j->name.len] = '\0';
+    } else {                    /* the host of "HOST:PORT", or "node" */
+        const char *pn = transport_peer_name(s->t, nd->peer);
+        size_t n = strcspn(pn, ":");
+        n = n > CMSG_MAX_NODE_NAME ? CMSG_MAX_NODE_NAME : n;
+        memcpy(base, pn, n);
+        base[n] = '\0';
+        if (!cmsg_node_name_ok(base, n))
+            snprintf(base, sizeof base, "node");
+    }
+    nd->obs = -1;
+    for (int k = 1; k <= 2 * MSERVE_MAX_NODES + 2; k++) {
+        snprintf(nd->name, sizeof nd->name, k == 1 ? "%s" : "%s-%d", base,
+                 k);
+        if (name_taken(s, nd, nd->name))
+            continue;
+        if (!s->obs || !obs_node_add(s->obs, nd->name,
+                                     (uint32_t)nd->nrcomps, &nd->obs))
+            return;
+    }
+    nd->obs = -1;               /* the hub is full: the node goes uncounted */
+}
+
+/* ---- joining and leaving ------------------------------------------------------ */
+
 static void on_join(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
 {
-    uint64_t nrc;
+    cmsg_join j;
     if (node_of(s, peer) || is_client(s, peer) ||
-        cmsg_decode_u64s(p, len, &nrc, 1) || nrc < 1 ||
-        nrc > CMSG_MAX_RCOMPS) {
+        cmsg_decode_join(p, len, &j)) {
         ms_refuse(s, peer, "bad join");
         return;
     }
+    uint64_t nrc = j.nrcomps;
     mnode *nd = NULL;
     for (size_t i = 0; i < s->nnodes && !nd; i++)
         if (!s->nodes[i].live)
@@ -388,8 +543,12 @@ static void on_join(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
         ms_refuse(s, peer, "out of memory");
         return;
     }
-    ms_log("node %s joined (%" PRIu64 " rcomps)",
-           transport_peer_name(s->t, peer), nrc);
+    node_name(s, nd, &j);
+    clocksync_init(&nd->clk, clock_now_ns());
+    ms_log("node %s joined as %s (%" PRIu64 " rcomps)",
+           transport_peer_name(s->t, peer), nd->name, nrc);
+    clock_ping(s, nd);
+    observe_nodes(s, 1);
     if (s->running && node_start(s, nd))
         ms_refuse(s, peer, status_message());
 }
@@ -398,6 +557,8 @@ static void on_join(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
 static void node_lost(mserve *s, mnode *nd)
 {
     nd->live = 0;
+    if (s->obs && nd->obs >= 0)
+        obs_node_live(s->obs, nd->obs, 0, 0);
     if (!s->running || !nd->started)
         return;
     rcomp_set *rs = ms_rcs(s);
@@ -447,8 +608,28 @@ static int slot_for(mserve *s, mnode *nd, int k, uint64_t gen)
     return idx;
 }
 
-/* A RESULT's pages go into the frames the master granted (only those). */
-static dvm_status result_pages(mserve *s, int slot, const cmsg_relay *m)
+/* The RESULT m of nd with its runner's times on the master's clock: m
+ * then points at s->fix. */
+static dvm_status result_clock(mserve *s, const mnode *nd, msg_result *res,
+                               cmsg_relay *m)
+{
+    if (!nd->clk.valid)
+        return DVM_OK;
+    res->t_start_ns = clocksync_to_master(&nd->clk, res->t_start_ns);
+    res->t_end_ns = clocksync_to_master(&nd->clk, res->t_end_ns);
+    mb_reset(&s->fix);
+    msg_encode_result(&s->fix, res);
+    if (s->fix.oom)
+        return status_set(DVM_ENOMEM, "out of memory");
+    m->msg = s->fix.p + MSG_HEADER_SIZE;
+    m->len = s->fix.len - MSG_HEADER_SIZE;
+    return DVM_OK;
+}
+
+/* A RESULT's pages go into the frames the master granted (only those);
+ * its times are moved onto the master's clock. */
+static dvm_status result_pages(mserve *s, const mnode *nd, int slot,
+                               cmsg_relay *m)
 {
     msg_result res;
     dvm_status st = msg_decode_result(m->msg, m->len, &res);
@@ -462,8 +643,9 @@ static dvm_status result_pages(mserve *s, int slot, const cmsg_relay *m)
         if (rcomps_frame_granted(ms_rcs(s), slot, res.changes[c].frame))
             memcpy(store_frame(ms_store(s), res.changes[c].frame),
                    m->pages + (size_t)c * CMSG_PAGE, CMSG_PAGE);
+    st = result_clock(s, nd, &res, m);
     msg_result_free(&res);
-    return DVM_OK;
+    return st;
 }
 
 /* FETCH: the versions a node lacks for a dispatch.  Each is there unless
@@ -478,6 +660,7 @@ static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     }
     if (!s->running || !nd->started || f.run != s->run_id)
         return;
+    uint64_t t0 = clock_now_ns();
     uint64_t *ent = dvm_calloc(3 * f.n + 1, sizeof *ent);
     const uint8_t **pages = dvm_calloc(f.n + 1, sizeof *pages);
     size_t np = 0;
@@ -507,6 +690,9 @@ static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         cmsg_encode_fetch(&s->b, s->run_id, ent, f.n, 3, pages, np);
         nd->pages_out += np;
         (void)ms_send(s, nd->peer, WIRE_FETCHED);   /* gone: DOWN follows */
+        for (size_t i = 0; s->obs && nd->obs >= 0 && i < np; i++)
+            obs_page_fetch(s->obs, nd->obs, s->obs_master, UINT32_MAX,
+                           clock_now_ns() - t0);
     } else {
         ms_fail(s, status_set(DVM_ENOMEM, "out of memory"));
     }
@@ -540,9 +726,10 @@ static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         if (!msg_decode_u64s(m.msg, m.len, v, 2)) {
             s->req_page = v[0];
             s->req_epoch = v[1];
+            s->req_ns = clock_now_ns();
         }
     } else if (m.type == MSG_RESULT && !m.page) {
-        st = result_pages(s, slot, &m);
+        st = result_pages(s, nd, slot, &m);
         nd->results++;
         nd->pages_in += m.npages;
     }
@@ -669,6 +856,8 @@ static void on_event(void *arg, transport_event *ev)
             on_fetch(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_NODE_STATS)
             on_node_stats(s, nd, ev->data, ev->len);
+        else if (ev->type == WIRE_CLOCK_PONG)
+            on_clock(s, nd, ev->data, ev->len);
         else {
             ms_refuse(s, ev->peer, "unexpected message from a node");
             node_lost(s, nd);
@@ -738,14 +927,14 @@ static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
         int live = 0;
         for (int k = 0; rs && nd->started && k < nd->nrcomps; k++)
             live += nd->slot[k] >= 0 && !rs->rc[nd->slot[k]].gone;
-        fprintf(f, json ? "%s{\"host\":\"%s\",\"rcomps\":%d,\"rcomps_live\":"
+        fprintf(f, json ? "%s{\"name\":\"%s\",\"host\":\"%s\",\"rcomps\":%d,\"rcomps_live\":"
                 "%d,\"results\":%" PRIu64 ",\"pages_sent\":%" PRIu64 ",\"pages_fetched\":%" PRIu64
                 ",\"pages_cached\":%" PRIu64 ",\"cache_hits\":%" PRIu64
                 ",\"cache_misses\":%" PRIu64 ",\"pages_homed\":0}"
-                        : "%s  %s: %d rcomps (%d in the program), %" PRIu64
+                        : "%s  %s (%s): %d rcomps (%d in the program), %" PRIu64
                 " results, %" PRIu64 " pages sent, %" PRIu64 " fetched, %"
                 PRIu64 " cached (%" PRIu64 " hits, %" PRIu64 " misses)\n",
-                json && !first ? "," : "",
+                json && !first ? "," : "", nd->name,
                 transport_peer_name(s->t, nd->peer), nd->nrcomps, live,
                 nd->results, nd->pages_in, nd->pages_out, nd->cache[0],
                 nd->cache[1], nd->cache[2]);
@@ -839,6 +1028,8 @@ static int all_ready(mserve *s)
     rcomp_set *rs = ms_rcs(s);
     for (size_t i = 0; i < s->nnodes; i++) {
         const mnode *nd = &s->nodes[i];
+        if (nd->live && nd->started && nd->clk.bursts == 0)
+            return 0;
         for (int k = 0; nd->live && nd->started && k < nd->nrcomps; k++)
             if (nd->slot[k] < 0 || !rs->rc[nd->slot[k]].ready)
                 return 0;
@@ -847,7 +1038,8 @@ static int all_ready(mserve *s)
 }
 
 /* Waits (bounded) until the nodes present at the start are ready, so that
- * the first runner sees their RComps on the system page, as in dvm run. */
+ * the first runner sees their RComps on the system page, as in dvm run,
+ * and their clocks are measured (their first runners are timed). */
 static void wait_ready(mserve *s)
 {
     uint64_t t0 = clock_now_ns();
@@ -865,7 +1057,7 @@ static void run_program(mserve *s)
         trace_fd = memfd_create("dvm-trace", MFD_CLOEXEC);
     snprintf(trace_path, sizeof trace_path, "/proc/self/fd/%d", trace_fd);
     master_config cfg = { .prog = s->prog, .self_exe = s->cfg.self_exe,
-                          .nrcomps = 0, .engine = engine,
+                          .nrcomps = 0, .engine = engine, .obs = s->obs,
                           .remote = &s->remote, .out_fn = out_to_client,
                           .out_arg = s, .diag = diag_open(s),
                           .trace_path = trace_fd >= 0 ? trace_path : NULL };
@@ -873,6 +1065,8 @@ static void run_program(mserve *s)
     s->fatal = DVM_OK;
     s->run_id++;
     s->t_run_ns = clock_now_ns();
+    if (s->obs)
+        obs_begin(s->obs);
     dvm_status st = master_create(&cfg, &s->m);
     if (st) {
         send_done(s, s->client, 2, status_message(), "", 0, NULL, 0);
@@ -886,6 +1080,10 @@ static void run_program(mserve *s)
                       : master_run(s->m);
         finish_run(s, st, trace_fd);
         s->running = 0;
+    }
+    if (s->obs) {
+        observe_nodes(s, 1);
+        obs_finish(s->obs);
     }
     if (trace_fd >= 0)
         close(trace_fd);
@@ -930,12 +1128,18 @@ dvm_status mserve_main(const mserve_config *cfg)
     s->client = UINT64_MAX;
     s->remote = (master_remote){ .send = remote_send, .lost = remote_lost,
                                  .affinity = remote_affinity,
-                                 .poll = remote_poll, .fd = -1, .arg = s };
+                                 .poll = remote_poll,
+                                 .obs_place = remote_obs_place, .fd = -1,
+                                 .arg = s };
+    s->obs = cfg->obs;
     mb_init(&s->b);
+    mb_init(&s->fix);
     install_signals();
     transport_config tc = { .secret = cfg->secret, .on_event = on_event,
                             .arg = s };
     dvm_status st = transport_create(&tc, &s->t);
+    if (!st && s->obs)
+        st = obs_node_add(s->obs, "master", 0, &s->obs_master);
     if (!st)
         st = transport_listen(s->t, cfg->listen, &s->port);
     if (!st && cfg->port_file)
@@ -947,10 +1151,13 @@ dvm_status mserve_main(const mserve_config *cfg)
                 "; no --secret-file: loopback only, no authentication");
     }
     while (!st && !mserve_quit) {
-        if (s->pending)
+        if (s->pending) {
             run_program(s);
-        else
+        } else {
             transport_wait(s->t, 1000);
+            clock_pings(s);
+            observe_nodes(s, 0);
+        }
     }
     transport_destroy(s->t);
     for (size_t i = 0; i < s->nnodes; i++) {
@@ -959,6 +1166,7 @@ dvm_status mserve_main(const mserve_config *cfg)
     }
     mb_free(&s->b);
     mb_free(&s->rec);
+    mb_free(&s->fix);
     dvm_free(s->sub_buf);
     program_free(s->prog);
     dvm_free(s);

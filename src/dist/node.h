@@ -12,6 +12,8 @@
 #ifndef DVM_DIST_NODE_H
 #define DVM_DIST_NODE_H
 
+#include <stdint.h>
+
 #include "cluster/auth.h"
 #include "util/status.h"
 
@@ -20,6 +22,10 @@ typedef struct node_config {
     int nrcomps;
     const char *self_exe;       /* the dvm binary (RComps) */
     const auth_secret *secret;  /* NULL: none (loopback masters only) */
+    const char *name;           /* NULL: the host's name (the master makes
+                                   names unique) */
+    int64_t clock_skew_ns;      /* added to every time the node takes (a
+                                   test aid: a host whose clock is off) */
 } node_config;
 
 /* Runs a node until the master goes away or SIGINT/SIGTERM.  Returns

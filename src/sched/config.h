@@ -41,6 +41,10 @@ typedef struct master_remote {
      * Sets *wait_ms to the longest the loop may sleep (0: not at all, -1:
      * no limit).  An error stops the run. */
     dvm_status (*poll)(void *arg, int *wait_ms);
+    /* Optional: the obs node (obs.h) of remote slot `slot`, and *rcomp its
+     * RComp there; -1 when it has none.  Without it, remote slots count
+     * as the master's own node. */
+    int (*obs_place)(void *arg, int slot, uint32_t *rcomp);
     int fd;                     /* readable: something for poll */
     void *arg;
 } master_remote;
