@@ -17,6 +17,9 @@
 #include "net/msg.h"
 #include "obs/obs.h"
 
+struct commit_point;
+typedef struct commit_point commit_point;
+
 typedef struct master_binding {
     const char *name;           /* channel name */
     const char *path;           /* file */
@@ -41,6 +44,14 @@ typedef struct master_remote {
      * Sets *wait_ms to the longest the loop may sleep (0: not at all, -1:
      * no limit).  An error stops the run. */
     dvm_status (*poll)(void *arg, int *wait_ms);
+    /* Optional: fills the fresh master from a saved state (sched/persist.h)
+     * instead of loading the program and making its first runner. */
+    dvm_status (*restore)(void *arg, commit_point *cp);
+    /* Optional: called after each turn of the loop that processed results
+     * (a batch of commits, possibly none) and once when the run ends: the
+     * place to save the state before output leaves.  An error stops the
+     * run. */
+    dvm_status (*batch)(void *arg);
     int fd;                     /* readable: something for poll */
     void *arg;
 } master_remote;
