@@ -24,16 +24,17 @@ static int svc_usage(const char *cmd, const char *msg, const char *arg)
             arg ? arg : "");
     if (!strcmp(cmd, "master"))
         fprintf(stderr, "usage: dvm master [--listen HOST:PORT] "
-                "[--secret-file F] [--port-file F]\n");
+                "[--secret-file F] [--port-file F] [--state DIR]\n");
     else
         fprintf(stderr, "usage: dvm node --master HOST:PORT [--rcomps N] "
-                "[--secret-file F]\n");
+                "[--secret-file F] [--reconnect S]\n");
     return 2;
 }
 
 typedef struct svc_opts {
-    const char *listen, *master, *secret_file, *port_file;
+    const char *listen, *master, *secret_file, *port_file, *state;
     int nrcomps;
+    int reconnect_s;            /* node: how long to retry a lost master */
 } svc_opts;
 
 static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
@@ -47,6 +48,8 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
             o->listen = v;
         else if (is_master && !strcmp(a, "--port-file"))
             o->port_file = v;
+        else if (is_master && !strcmp(a, "--state"))
+            o->state = v;
         else if (!is_master && !strcmp(a, "--master"))
             o->master = v;
         else if (!strcmp(a, "--secret-file"))
@@ -57,6 +60,12 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
             if (*end || n < 1 || n > 1024)
                 return svc_usage(cmd, "bad RComp count (1..1024)", v);
             o->nrcomps = (int)n;
+        } else if (!is_master && !strcmp(a, "--reconnect")) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || n < 0 || n > 86400)
+                return svc_usage(cmd, "bad reconnect time (0..86400 s)", v);
+            o->reconnect_s = (int)n;
         } else
             return svc_usage(cmd, "unknown option", a);
         i++;
@@ -92,7 +101,8 @@ void cli_free_secret(auth_secret *s)
 
 static int svc_main(const char *cmd, int argc, char **argv)
 {
-    svc_opts o = { .listen = MASTER_DEFAULT_LISTEN };
+    svc_opts o = { .listen = MASTER_DEFAULT_LISTEN,
+                   .reconnect_s = NODE_RECONNECT_S };
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o.nrcomps = ncpu < 1 ? 1 : ncpu > 1024 ? 1024 : (int)ncpu;
     int rc = svc_parse(cmd, argc, argv, &o);
@@ -106,10 +116,11 @@ static int svc_main(const char *cmd, int argc, char **argv)
     }
     dvm_status st;
     if (!strcmp(cmd, "master")) {
-        mserve_config mc = { o.listen, secret, self, o.port_file };
+        mserve_config mc = { o.listen, secret, self, o.port_file, o.state };
         st = mserve_main(&mc);
     } else {
-        node_config nc = { o.master, o.nrcomps, self, secret };
+        node_config nc = { o.master, o.nrcomps, self, secret,
+                           o.reconnect_s };
         st = node_main(&nc);
     }
     cli_free_secret(secret);

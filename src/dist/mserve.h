@@ -20,6 +20,8 @@ typedef struct mserve_config {
     const auth_secret *secret;  /* NULL: none, loopback only */
     const char *self_exe;
     const char *port_file;      /* NULL, or a file to write the port to */
+    const char *state_dir;      /* NULL, or where the running program is
+                                 * saved (dist/msave.h) */
 } mserve_config;
 
 /* Serves until SIGINT/SIGTERM.  Returns DVM_OK after a clean end, else an

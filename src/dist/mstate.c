@@ -249,6 +249,15 @@ dvm_status mstate_clear(mstate *ms)
     return del(ms, DB_META, "submit", 6);
 }
 
+dvm_status mstate_clear_runners(mstate *ms)
+{
+    if (ms->err || !ms->txn)
+        return latch(ms, ms->err ? ms->err : status_set(DVM_EINVAL,
+                                                        "mstate: no batch"));
+    int rc = mdb_drop(ms->txn, ms->db[DB_RUNNERS], 0);
+    return rc ? latch(ms, lmdb_error(ms, rc, "clear")) : DVM_OK;
+}
+
 dvm_status mstate_put_submit(mstate *ms, const uint8_t *p, size_t n)
 {
     return put(ms, DB_META, "submit", 6, p, n);

@@ -70,6 +70,8 @@ dvm_status mstate_commit(mstate *ms);
 void mstate_abort(mstate *ms);
 /* Drops the program: head, submit, pages, runners, output. */
 dvm_status mstate_clear(mstate *ms);
+/* Drops every saved runner (before saving them all again). */
+dvm_status mstate_clear_runners(mstate *ms);
 dvm_status mstate_put_submit(mstate *ms, const uint8_t *p, size_t n);
 dvm_status mstate_put_head(mstate *ms, const mstate_head *h);
 dvm_status mstate_put_page(mstate *ms, uint64_t page, uint64_t epoch,
