@@ -17,7 +17,10 @@
 #include <lmdb.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "isa/isa.h"
 #include "util/alloc.h"
@@ -36,6 +39,7 @@ static const char *const db_names[DB_COUNT] = { "meta", "pages", "runners",
 
 struct mstate {
     char dir[512];
+    int lock_fd;                /* DIR/master.lock, held (flock) while open */
     MDB_env *env;
     MDB_dbi db[DB_COUNT];
     MDB_txn *txn;               /* the batch being written, or NULL */
@@ -165,22 +169,40 @@ static dvm_status open_dbs(mstate *ms)
     return rc ? lmdb_error(ms, rc, "commit") : DVM_OK;
 }
 
+/* One master per store: an exclusive lock on DIR/master.lock. */
+static dvm_status lock_dir(mstate *ms)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/master.lock", ms->dir);
+    ms->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (ms->lock_fd < 0)
+        return status_set_errno(DVM_EIO, "cannot open '%s'", path);
+    if (flock(ms->lock_fd, LOCK_EX | LOCK_NB))
+        return status_set(DVM_EIO, "%s: in use by another master", ms->dir);
+    return DVM_OK;
+}
+
 dvm_status mstate_open(const char *dir, mstate **out)
 {
     mstate *ms = dvm_calloc(1, sizeof *ms);
     if (!ms)
         return status_set(DVM_ENOMEM, "out of memory");
     snprintf(ms->dir, sizeof ms->dir, "%s", dir);
+    ms->lock_fd = -1;
     dvm_status st = DVM_OK;
     int rc;
-    if (mkdir(dir, 0700) && errno != EEXIST)
+    if (strlen(dir) >= sizeof ms->dir - 16)
+        st = status_set(DVM_EINVAL, "state directory name too long");
+    else if (mkdir(dir, 0700) && errno != EEXIST)
         st = status_set_errno(DVM_EIO, "cannot create '%s'", dir);
-    else if ((rc = mdb_env_create(&ms->env)) ||
-             (rc = mdb_env_set_maxdbs(ms->env, DB_COUNT)) ||
-             (rc = mdb_env_set_mapsize(ms->env, MSTATE_MAP_BYTES)) ||
-             (rc = mdb_env_open(ms->env, dir, 0, 0600)))
-        st = lmdb_error(ms, rc, "open");
     else
+        st = lock_dir(ms);
+    if (!st && ((rc = mdb_env_create(&ms->env)) ||
+                (rc = mdb_env_set_maxdbs(ms->env, DB_COUNT)) ||
+                (rc = mdb_env_set_mapsize(ms->env, MSTATE_MAP_BYTES)) ||
+                (rc = mdb_env_open(ms->env, dir, 0, 0600))))
+        st = lmdb_error(ms, rc, "open");
+    if (!st)
         st = open_dbs(ms);
     if (st) {
         mstate_close(ms);
@@ -198,6 +220,8 @@ void mstate_close(mstate *ms)
         mdb_txn_abort(ms->txn);
     if (ms->env)
         mdb_env_close(ms->env);
+    if (ms->lock_fd >= 0)
+        close(ms->lock_fd);
     dvm_free(ms);
 }
 

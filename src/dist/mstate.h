@@ -3,7 +3,8 @@
  * --state DIR`), so that a master killed and started again with the same
  * DIR goes on with the program it was running.
  *
- * An LMDB environment in DIR with five databases:
+ * An LMDB environment in DIR (one master at a time: DIR/master.lock) with
+ * four databases:
  *   meta     "format": the store's format, page size and the size of the
  *            saved counters (a store of another format is refused);
  *            "head": the program's epoch, next run id, the id of its
@@ -57,8 +58,9 @@ typedef dvm_status (*mstate_runner_fn)(void *arg, persist_runner *r);
 typedef dvm_status (*mstate_output_fn)(void *arg, uint64_t chan,
                                        const uint8_t *p, size_t n);
 
-/* Opens (creating DIR and the store when absent) and checks the format.
- * On success *out owns it. */
+/* Opens (creating DIR and the store when absent), takes DIR for this
+ * process alone (DVM_EIO when another master holds it) and checks the
+ * format.  On success *out owns it. */
 dvm_status mstate_open(const char *dir, mstate **out);
 void mstate_close(mstate *ms);
 

@@ -176,6 +176,19 @@ static void test_round_trip(void **state)
     mstate_close(ms);
 }
 
+/* One master per store. */
+static void test_second_opener_refused(void **state)
+{
+    (void)state;
+    mstate *a, *b;
+    assert_int_equal(mstate_open(dir, &a), DVM_OK);
+    assert_int_equal(mstate_open(dir, &b), DVM_EIO);
+    assert_non_null(strstr(status_message(), "another master"));
+    mstate_close(a);
+    assert_int_equal(mstate_open(dir, &b), DVM_OK);
+    mstate_close(b);
+}
+
 static void test_abort_keeps_nothing(void **state)
 {
     (void)state;
@@ -300,6 +313,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_opener_refused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_abort_keeps_nothing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_other_format_refused, setup,

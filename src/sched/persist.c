@@ -81,15 +81,18 @@ typedef struct pages_ctx {
     size_t calls;
 } pages_ctx;
 
+/* Gives out the newest version of page (a version without a frame reads
+ * as zeros). */
 static void page_newest(void *arg, uint64_t page)
 {
+    static const uint8_t zeros[DISA_PAGE];
     pages_ctx *c = arg;
     uint32_t f;
     mem_space *s = c->cp->space;
     uint64_t e = space_lookup_version(s, page, space_epoch(s), &f);
-    if (!f)
+    if (!e)
         return;
-    c->fn(c->arg, page, e, store_frame(c->cp->store, f));
+    c->fn(c->arg, page, e, f ? store_frame(c->cp->store, f) : zeros);
     c->calls++;
 }
 
