@@ -229,6 +229,8 @@ static void client_reconnect(client *c, const char *master)
     uint64_t window = (uint64_t)c->reconnect_s * 1000000000ull;
     uint64_t lost = clock_now_ns();
     unsigned backoff = CLIENT_BACKOFF_MIN_MS;
+    char why[sizeof c->reason];
+    snprintf(why, sizeof why, "%s", c->reason);
     while (!c->done && c->down && !client_interrupted &&
            clock_now_ns() - lost < window) {
         transport_wait(c->t, (int)backoff);
@@ -245,8 +247,12 @@ static void client_reconnect(client *c, const char *master)
         if (c->up) {            /* reached it, and lost it again */
             lost = clock_now_ns();
             backoff = CLIENT_BACKOFF_MIN_MS;
+            snprintf(why, sizeof why, "%s", c->reason);
         }
     }
+    if (!c->done && c->down)
+        snprintf(c->reason, sizeof c->reason, "%.200s (not back within %d s)",
+                 why, c->reconnect_s);
 }
 
 /* Connects, sends c->req, waits for the answer.  Returns the exit code. */

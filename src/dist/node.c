@@ -879,29 +879,33 @@ static dvm_status node_session(node *n, int *joined)
 }
 
 /* Sessions until the master is gone for good: one lost after joining is
- * tried again (backoff) for cfg.reconnect_s. */
+ * tried again (backoff) for cfg.reconnect_s; then the loss is the
+ * node's end (DVM_OK when the master closed the connection). */
 static dvm_status node_serve(node *n)
 {
     uint64_t lost_ns = 0;
     unsigned backoff = NODE_BACKOFF_MIN_MS;
+    dvm_status lost = DVM_OK;
+    char why[256] = "";
     for (;;) {
         int joined;
         dvm_status st = node_session(n, &joined);
         if (node_quit)
             return DVM_OK;
-        if (!n->down || n->cfg.reconnect_s <= 0)
+        if (!n->down || n->cfg.reconnect_s <= 0 || (!joined && !lost_ns))
             return st;
         if (joined) {
             lost_ns = clock_now_ns();
             backoff = NODE_BACKOFF_MIN_MS;
+            lost = st;
+            snprintf(why, sizeof why, "%s",
+                     st ? status_message() : "the master left");
             fprintf(stderr, "dvm node: %s; trying to reach it again for "
-                    "%d s\n", st ? status_message() : "the master left",
-                    n->cfg.reconnect_s);
+                    "%d s\n", why, n->cfg.reconnect_s);
         }
-        if (!lost_ns ||
-            clock_now_ns() - lost_ns >= (uint64_t)n->cfg.reconnect_s *
-                                        1000000000ull)
-            return st;
+        if (clock_now_ns() - lost_ns >= (uint64_t)n->cfg.reconnect_s *
+                                         1000000000ull)
+            return lost ? status_set(lost, "%s", why) : DVM_OK;
         transport_wait(n->t, (int)backoff);
         backoff = backoff * 2 > NODE_BACKOFF_MAX_MS ? NODE_BACKOFF_MAX_MS
                                                     : backoff * 2;
