@@ -999,7 +999,6 @@ static dvm_status load_saved(mserve *s, const char *dir)
         return status_set(DVM_EFORMAT, "%s: corrupt master state: the saved "
                           "program: %s", dir, status_message());
     s->pending = s->restoring = 1;
-    s->resume_until_ns = clock_now_ns() + MSERVE_RESUME_S * 1000000000ull;
     ms_log("a saved program (epoch %" PRIu64 "): waiting up to %d s for its "
            "client", s->save.head.epoch, MSERVE_RESUME_S);
     return DVM_OK;
@@ -1057,7 +1056,9 @@ dvm_status mserve_main(const mserve_config *cfg)
         setenv("UCX_TCP_CM_REUSEADDR", "y", 0);
     transport_config tc = { .secret = cfg->secret, .on_event = on_event,
                             .arg = s };
-    dvm_status st = transport_create(&tc, &s->t);
+    dvm_status st = cfg->state_dir ? load_saved(s, cfg->state_dir) : DVM_OK;
+    if (!st)
+        st = transport_create(&tc, &s->t);
     if (!st)
         st = transport_listen(s->t, cfg->listen, &s->port);
     if (!st && cfg->port_file)
@@ -1068,8 +1069,7 @@ dvm_status mserve_main(const mserve_config *cfg)
                 cfg->listen, (unsigned)s->port, cfg->secret ? "" :
                 "; no --secret-file: loopback only, no authentication");
     }
-    if (!st && cfg->state_dir)
-        st = load_saved(s, cfg->state_dir);
+    s->resume_until_ns = clock_now_ns() + MSERVE_RESUME_S * 1000000000ull;
     while (!st && !mserve_quit) {
         if (s->pending && !awaiting_client(s))
             run_program(s);
