@@ -36,10 +36,18 @@ for i in $(seq 1 400); do
     sleep 0.05
 done
 [ "${c:-0}" -ge 300 ] || { echo "FAIL: the program did not get going"; exit 1; }
+# kill_master PID: kill -9, and wait until the process is gone (its store
+# is free only then).
+kill_master() {
+    kill -9 "$1"
+    for i in $(seq 1 400); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
+    echo "FAIL: the master outlives kill -9"
+    exit 1
+}
 master=$(pgrep -P "$(echo $pids | cut -d' ' -f1)")
-kill -9 "$master"
 kill -0 "$sp" 2>/dev/null ||
     { echo "FAIL: the program ended before the master was killed"; exit 1; }
+kill_master "$master"
 timeout "$CLUSTER_LIMIT" "$dvm" master --listen "127.0.0.1:$port" \
     --state "$state" 2> "$work/master2.log" &
 pids="$pids $!"
@@ -58,8 +66,7 @@ grep -q "resumed the saved program" "$work/master2.log" ||
 [ "$(grep -c ' joined ' "$work/master2.log")" -ge 2 ] ||
     { echo "FAIL: the nodes did not come back"; exit 1; }
 # The store of a finished program: a master on it starts clean.
-master2=$(pgrep -P "$(echo $pids | cut -d' ' -f2- | tr ' ' '\n' | tail -1)")
-kill -9 "$master2"
+kill_master "$(pgrep -P "$(echo $pids | tr ' ' '\n' | tail -1)")"
 timeout "$CLUSTER_LIMIT" "$dvm" master --listen "127.0.0.1:$port" \
     --state "$state" 2> "$work/master3.log" &
 pids="$pids $!"
