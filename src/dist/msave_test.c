@@ -15,24 +15,9 @@
 #include <cmocka.h>
 
 #include "dist/msave.h"
+#include "dist/statedir_fixture.h"
 #include "util/alloc.h"
 
-static char dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/dvm-msave-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd);
-}
 
 typedef struct sent {
     char out[2][64];
@@ -57,7 +42,7 @@ static void save_program(void)
     int present;
     uint8_t *sub = NULL;
     size_t nsub;
-    assert_int_equal(msave_open(&v, dir, &present, &sub, &nsub), DVM_OK);
+    assert_int_equal(msave_open(&v, statedir, &present, &sub, &nsub), DVM_OK);
     assert_false(present);
     mstate_head h = { .epoch = 4, .next_rid = 3, .submit_id = 99,
                       .nchans = 2 };
@@ -81,7 +66,7 @@ static void test_replay_from_counts(void **state)
     int present;
     uint8_t *sub = NULL;
     size_t nsub;
-    assert_int_equal(msave_open(&v, dir, &present, &sub, &nsub), DVM_OK);
+    assert_int_equal(msave_open(&v, statedir, &present, &sub, &nsub), DVM_OK);
     assert_true(present);
     dvm_free(sub);
     /* Got "line 1\nli" and the whole report: gets "ne 2\n" only. */
@@ -113,7 +98,7 @@ static void test_replay_from_counts(void **state)
     /* Finished: a store without a program. */
     assert_int_equal(msave_finish(&v), DVM_OK);
     msave_close(&v);
-    assert_int_equal(msave_open(&v, dir, &present, &sub, &nsub), DVM_OK);
+    assert_int_equal(msave_open(&v, statedir, &present, &sub, &nsub), DVM_OK);
     assert_false(present);
     msave_close(&v);
 }
@@ -121,8 +106,7 @@ static void test_replay_from_counts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_replay_from_counts, setup,
-                                        teardown),
+        STATEDIR_TEST(test_replay_from_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

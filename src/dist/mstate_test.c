@@ -20,24 +20,9 @@
 
 #include "dist/mstate.h"
 #include "isa/isa.h"
+#include "dist/statedir_fixture.h"
 #include "util/alloc.h"
 
-static char dir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/dvm-mstate-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd);
-}
 
 static dvm_range heap1 = { DISA_RB, DISA_RB + 4096 };
 static dvm_range watch1 = { DISA_RB + 64, DISA_RB + 72 };
@@ -120,10 +105,10 @@ static void test_round_trip(void **state)
 {
     (void)state;
     mstate *ms;
-    assert_int_equal(mstate_open(dir, &ms), DVM_OK);
+    assert_int_equal(mstate_open(statedir, &ms), DVM_OK);
     write_program(ms);
     mstate_close(ms);
-    assert_int_equal(mstate_open(dir, &ms), DVM_OK);
+    assert_int_equal(mstate_open(statedir, &ms), DVM_OK);
     int present = 0;
     mstate_head h;
     uint8_t *sub = NULL;
@@ -181,11 +166,11 @@ static void test_second_opener_refused(void **state)
 {
     (void)state;
     mstate *a, *b;
-    assert_int_equal(mstate_open(dir, &a), DVM_OK);
-    assert_int_equal(mstate_open(dir, &b), DVM_EIO);
+    assert_int_equal(mstate_open(statedir, &a), DVM_OK);
+    assert_int_equal(mstate_open(statedir, &b), DVM_EIO);
     assert_non_null(strstr(status_message(), "another master"));
     mstate_close(a);
-    assert_int_equal(mstate_open(dir, &b), DVM_OK);
+    assert_int_equal(mstate_open(statedir, &b), DVM_OK);
     mstate_close(b);
 }
 
@@ -193,7 +178,7 @@ static void test_abort_keeps_nothing(void **state)
 {
     (void)state;
     mstate *ms;
-    assert_int_equal(mstate_open(dir, &ms), DVM_OK);
+    assert_int_equal(mstate_open(statedir, &ms), DVM_OK);
     persist_runner a = runner(3, 0);
     assert_int_equal(mstate_begin(ms), DVM_OK);
     mstate_put_runner(ms, &a);
@@ -207,7 +192,7 @@ static void test_abort_keeps_nothing(void **state)
     mstate_close(ms);
 }
 
-/* Puts key -> val into database db of the store in dir, bypassing the
+/* Puts key -> val into database db of the store in statedir, bypassing the
  * module (to make a corrupt store). */
 static void raw_put(const char *db, const void *key, size_t nk,
                     const void *val, size_t nv)
@@ -218,7 +203,7 @@ static void raw_put(const char *db, const void *key, size_t nk,
     assert_int_equal(mdb_env_create(&env), 0);
     mdb_env_set_maxdbs(env, 8);
     mdb_env_set_mapsize(env, 64ULL << 30);
-    assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_env_open(env, statedir, 0, 0600), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, db, MDB_CREATE, &dbi), 0);
     MDB_val k = { nk, (void *)key }, v = { nv, (void *)val };
@@ -231,36 +216,36 @@ static void test_other_format_refused(void **state)
 {
     (void)state;
     mstate *ms;
-    assert_int_equal(mstate_open(dir, &ms), DVM_OK);
+    assert_int_equal(mstate_open(statedir, &ms), DVM_OK);
     mstate_close(ms);
     uint8_t f[16] = { 'D', 'V', 'M', 'S', 99 };
     raw_put("meta", "format", 6, f, sizeof f);
-    assert_int_equal(mstate_open(dir, &ms), DVM_EFORMAT);
+    assert_int_equal(mstate_open(statedir, &ms), DVM_EFORMAT);
     assert_non_null(strstr(status_message(), "format 99"));
     raw_put("meta", "format", 6, "xx", 2);
-    assert_int_equal(mstate_open(dir, &ms), DVM_EFORMAT);
+    assert_int_equal(mstate_open(statedir, &ms), DVM_EFORMAT);
 }
 
 static void test_garbage_file_refused(void **state)
 {
     (void)state;
     char path[128];
-    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    snprintf(path, sizeof path, "%s/data.mdb", statedir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     for (int i = 0; i < 20000; i++)
         fputc(i * 7 & 0xff, f);
     fclose(f);
     mstate *ms;
-    assert_int_not_equal(mstate_open(dir, &ms), DVM_OK);
-    assert_non_null(strstr(status_message(), dir));
+    assert_int_not_equal(mstate_open(statedir, &ms), DVM_OK);
+    assert_non_null(strstr(status_message(), statedir));
 }
 
 static void test_bad_records_refused(void **state)
 {
     (void)state;
     mstate *ms;
-    assert_int_equal(mstate_open(dir, &ms), DVM_OK);
+    assert_int_equal(mstate_open(statedir, &ms), DVM_OK);
     write_program(ms);
     mstate_close(ms);
     seen s;
@@ -269,7 +254,7 @@ static void test_bad_records_refused(void **state)
     uint8_t k[8] = { 0, 0, 0, 0, 0, 0, 0x10, 0 }, v[4103];
     memset(v, 1, sizeof v);
     raw_put("pages", k, 8, v, sizeof v);
-    assert_int_equal(mstate_open(dir, &ms), DVM_OK);
+    assert_int_equal(mstate_open(statedir, &ms), DVM_OK);
     assert_int_equal(mstate_each_page(ms, on_page, &s), DVM_EFORMAT);
     /* A runner whose heap range is empty, and one under another key. */
     persist_runner bad = runner(6, 0);
@@ -282,7 +267,7 @@ static void test_bad_records_refused(void **state)
     mstate_close(ms);
     uint8_t rk[8] = { 0, 0, 0, 0, 0, 0, 0, 6 }, rv[8] = { 0 };
     raw_put("runners", rk, 8, rv, sizeof rv);
-    assert_int_equal(mstate_open(dir, &ms), DVM_OK);
+    assert_int_equal(mstate_open(statedir, &ms), DVM_OK);
     assert_int_equal(mstate_each_runner(ms, on_runner, &s), DVM_EFORMAT);
     /* A head whose channel count does not match its size. */
     raw_put("meta", "head", 4, "0123456789", 10);
@@ -298,7 +283,7 @@ static void test_output_gap_refused(void **state)
 {
     (void)state;
     mstate *ms;
-    assert_int_equal(mstate_open(dir, &ms), DVM_OK);
+    assert_int_equal(mstate_open(statedir, &ms), DVM_OK);
     assert_int_equal(mstate_begin(ms), DVM_OK);
     mstate_put_output(ms, 1, 0, (const uint8_t *)"ab", 2);
     mstate_put_output(ms, 1, 5, (const uint8_t *)"cd", 2);
@@ -312,19 +297,13 @@ static void test_output_gap_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_second_opener_refused, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_abort_keeps_nothing, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_other_format_refused, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_garbage_file_refused, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_bad_records_refused, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_output_gap_refused, setup,
-                                        teardown),
+        STATEDIR_TEST(test_round_trip),
+        STATEDIR_TEST(test_second_opener_refused),
+        STATEDIR_TEST(test_abort_keeps_nothing),
+        STATEDIR_TEST(test_other_format_refused),
+        STATEDIR_TEST(test_garbage_file_refused),
+        STATEDIR_TEST(test_bad_records_refused),
+        STATEDIR_TEST(test_output_gap_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
