@@ -17,6 +17,7 @@
 
 #include "sched/persist.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 #include "util/le.h"
 
 dvm_status msave_open(msave *v, const char *dir, int *present,
@@ -119,6 +120,7 @@ static dvm_status save_head(msave *v, const commit_point *cp)
         return status_set(st, "cannot save the master's state: %s",
                           status_message());
     v->saved_epoch = v->head.epoch;
+    v->saved_ns = clock_now_ns();
     return DVM_OK;
 }
 
@@ -140,14 +142,30 @@ dvm_status msave_start(msave *v, master *m, const uint8_t *submit, size_t n)
     return save_head(v, cp);
 }
 
-dvm_status msave_batch(msave *v, master *m, msave_send_fn send, void *arg)
+/* True when something is not saved yet. */
+static int unsaved(const msave *v, master *m)
 {
-    if (!v->ms)
+    const commit_point *cp = master_commit_point(m);
+    return commit_epoch(cp) != v->saved_epoch || cp->pool->njournal ||
+           cp->pool->journal_oom || v->pend.len;
+}
+
+int msave_wait_ms(const msave *v, master *m)
+{
+    if (!v->ms || !unsaved(v, m))
+        return -1;
+    uint64_t due = v->saved_ns + (v->pend.len ? MSAVE_OUTPUT_MS
+                                               : MSAVE_DEFER_MS) * 1000000ull;
+    uint64_t t = clock_now_ns();
+    return t >= due ? 0 : (int)((due - t + 999999) / 1000000);
+}
+
+dvm_status msave_batch(msave *v, master *m, int now, msave_send_fn send,
+                       void *arg)
+{
+    if (!v->ms || !unsaved(v, m) || (!now && msave_wait_ms(v, m) > 0))
         return DVM_OK;
     commit_point *cp = master_commit_point(m);
-    if (commit_epoch(cp) == v->saved_epoch && cp->pool->njournal == 0 &&
-        !cp->pool->journal_oom && v->pend.len == 0)
-        return DVM_OK;
     dvm_status st = mstate_begin(v->ms);
     if (st)
         return st;

@@ -321,6 +321,9 @@ static dvm_status remote_poll(void *arg, int *wait_ms)
     size_t k = transport_progress(s->t);
     *wait_ms = k > 0 || transport_arm(s->t) == DVM_EAGAIN
                ? 0 : transport_timeout_ms(s->t);
+    int due = s->m ? msave_wait_ms(&s->save, s->m) : -1;
+    if (due >= 0 && (*wait_ms < 0 || due < *wait_ms))
+        *wait_ms = due;         /* a deferred save (output held) */
     if (mserve_quit && !s->fatal)
         ms_fail(s, status_set(DVM_EIO, "the master was stopped"));
     return s->fatal ? status_set(s->fatal, "%s", s->fatal_msg) : DVM_OK;
@@ -348,10 +351,10 @@ static dvm_status out_to_client(void *arg, size_t index, const void *p,
     return send_output(s, index, p, n);
 }
 
-static dvm_status ms_batch(void *arg)
+static dvm_status ms_batch(void *arg, int now)
 {
     mserve *s = arg;
-    return msave_batch(&s->save, s->m, send_output, s);
+    return msave_batch(&s->save, s->m, now, send_output, s);
 }
 
 static dvm_status ms_restore(void *arg, commit_point *cp)

@@ -546,9 +546,10 @@ dvm_status master_run(master *m)
                 st = rcomps_on_readable(&m->rcs, ev[i].data.u64);
         if (!st)
             st = rcomps_check_alive(&m->rcs, clock_now_ns());
+        int gc_due = m->st.commits - m->last_gc_commits >= 256;
         if (!st && m->cfg.remote && m->cfg.remote->batch)
-            st = m->cfg.remote->batch(m->cfg.remote->arg);
-        if (m->st.commits - m->last_gc_commits >= 256) {
+            st = m->cfg.remote->batch(m->cfg.remote->arg, gc_due);
+        if (gc_due) {
             space_gc(m->space, rcomps_oldest_snapshot(&m->rcs));
             m->last_gc_commits = m->st.commits;
         }
@@ -556,7 +557,7 @@ dvm_status master_run(master *m)
         observe_levels(m, 0);
     }
     if (!st && m->cfg.remote && m->cfg.remote->batch)
-        st = m->cfg.remote->batch(m->cfg.remote->arg);
+        st = m->cfg.remote->batch(m->cfg.remote->arg, 1);
     progress_tick(m, 1);
     assert(watch_count(m->watchers) == m->pool.nwatching);
     m->st.watchers_dropped = watch_count(m->watchers);
