@@ -5,7 +5,8 @@
 # exactly dvm run's (every line once, the dump right).  PROG: counter
 # (output at every commit) or treesum (watchers).  Then a master started
 # on the store of the finished program starts clean and runs the next
-# one, and a corrupt store is refused (exit 2).
+# one, a client whose master stays away gives up after --reconnect, and
+# a corrupt store is refused (exit 2).
 dvm=$1 engine=$2 prog=$3
 . "$(dirname "$0")/lib.sh"
 ex=$(dirname "$0")/../../examples
@@ -81,6 +82,21 @@ got=$(timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
 want=$("$dvm" run -n 2 --engine "$engine" --dump result:1:q "$ex/sum.dasm")
 [ "$got" = "$want" ] ||
     { echo "FAIL: the next program after a clean start: $got"; exit 1; }
+# A master that does not come back: the client gives up after --reconnect
+# seconds (exit 2, saying so).
+if [ "$prog" = counter ]; then
+    sed 's/^\( *\.equ N, *\)[0-9]*/\1200000/' "$ex/counter.dasm" > "$work/long.dasm"
+    cp -r "$ex/lib" "$work/lib"
+    timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
+        --reconnect 1 "$work/long.dasm" > "$work/out" 2> "$work/err" &
+    sp=$!
+    for i in $(seq 1 200); do [ -s "$work/out" ] && break; sleep 0.05; done
+    kill_master "$(pgrep -P "$(echo $pids | tr ' ' '\n' | tail -1)")"
+    st=0
+    wait "$sp" || st=$?
+    [ $st = 2 ] && grep -q "not back within 1 s" "$work/err" ||
+        { echo "FAIL: a master that stays away: status $st"; cat "$work/err"; exit 1; }
+fi
 # A store that is not one: refused with exit status 2.
 mkdir "$work/bad"
 head -c 20000 /dev/urandom > "$work/bad/data.mdb"
