@@ -8,7 +8,7 @@ PKGS="build-essential cmake pkg-config git
       openmpi-bin libopenmpi-dev
       python3 python3-numpy python3-dask python3-distributed
       gnuplot-nox iproute2 procps
-      libmicrohttpd-dev prometheus chromium"
+      libmicrohttpd-dev liblmdb-dev prometheus chromium"
 # node and npm drive headless Chromium in the dashboard test (tests/obs);
 # Debian's nodejs and npm only where no node is installed already.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"

@@ -27,17 +27,20 @@ static int svc_usage(const char *cmd, const char *msg, const char *arg)
             arg ? arg : "");
     if (!strcmp(cmd, "master"))
         fprintf(stderr, "usage: dvm master [--listen HOST:PORT] "
-                "[--secret-file F] [--port-file F] [--http HOST:PORT]\n");
+                "[--secret-file F] [--port-file F] [--http HOST:PORT] "
+                "[--state DIR]\n");
     else
         fprintf(stderr, "usage: dvm node --master HOST:PORT [--rcomps N] "
-                "[--secret-file F] [--name NAME]\n");
+                "[--secret-file F] [--name NAME] [--reconnect S]\n");
     return 2;
 }
 
 typedef struct svc_opts {
     const char *listen, *master, *secret_file, *port_file, *http, *name;
+    const char *state;
     int nrcomps;
     int64_t clock_skew_ns;
+    int reconnect_s;            /* node: how long to retry a lost master */
 } svc_opts;
 
 /* --clock-skew-ns N (a test aid, docs/trace.md): |N| < 2^62. */
@@ -65,6 +68,8 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
             o->port_file = v;
         else if (is_master && !strcmp(a, "--http"))
             o->http = v;
+        else if (is_master && !strcmp(a, "--state"))
+            o->state = v;
         else if (!is_master && !strcmp(a, "--name")) {
             if (!cmsg_node_name_ok(v, strlen(v)))
                 return svc_usage(cmd, "bad node name (1..63 of A-Z a-z "
@@ -84,6 +89,12 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
             if (*end || n < 1 || n > 1024)
                 return svc_usage(cmd, "bad RComp count (1..1024)", v);
             o->nrcomps = (int)n;
+        } else if (!is_master && !strcmp(a, "--reconnect")) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || n < 0 || n > 86400)
+                return svc_usage(cmd, "bad reconnect time (0..86400 s)", v);
+            o->reconnect_s = (int)n;
         } else
             return svc_usage(cmd, "unknown option", a);
         i++;
@@ -119,7 +130,8 @@ void cli_free_secret(auth_secret *s)
 
 static int svc_main(const char *cmd, int argc, char **argv)
 {
-    svc_opts o = { .listen = MASTER_DEFAULT_LISTEN };
+    svc_opts o = { .listen = MASTER_DEFAULT_LISTEN,
+                   .reconnect_s = NODE_RECONNECT_S };
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o.nrcomps = ncpu < 1 ? 1 : ncpu > 1024 ? 1024 : (int)ncpu;
     int rc = svc_parse(cmd, argc, argv, &o);
@@ -138,12 +150,13 @@ static int svc_main(const char *cmd, int argc, char **argv)
             cli_free_secret(secret);
             return rc;
         }
-        mserve_config mc = { o.listen, secret, self, o.port_file, sv.obs };
+        mserve_config mc = { o.listen, secret, self, o.port_file, sv.obs,
+                             o.state };
         st = mserve_main(&mc);
         serve_stop(&sv, 0);
     } else {
         node_config nc = { o.master, o.nrcomps, self, secret, o.name,
-                           o.clock_skew_ns };
+                           o.clock_skew_ns, o.reconnect_s };
         st = node_main(&nc);
     }
     cli_free_secret(secret);

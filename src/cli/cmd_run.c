@@ -40,7 +40,8 @@ static int run_usage(const run_opts *o, const char *msg, const char *arg)
             arg ? arg : "");
     if (!strcmp(o->cmd, "submit"))
         fprintf(stderr, "usage: dvm submit --master HOST:PORT [--secret-file "
-                "F] [options of dvm run] PROG.dasm|PROG.dvm\n");
+                "F] [--reconnect SECONDS] [options of dvm run] "
+                "PROG.dasm|PROG.dvm\n");
     else
     fprintf(stderr, "usage: dvm run [-n N] [--engine interp|jit] [--dump "
             "ADDR:COUNT:TYPE]... [--in NAME=FILE|-]... [--in-wait SECONDS] "
@@ -108,7 +109,7 @@ int run_parse_args(int argc, char **argv, run_opts *o)
                     !strcmp(a, "--max-runners") ||
                     !strcmp(a, "--heartbeat") || !strcmp(a, "--http") ||
                     !strcmp(a, "--linger") || !strcmp(a, "--master") ||
-                    !strcmp(a, "--secret-file");
+                    !strcmp(a, "--secret-file") || !strcmp(a, "--reconnect");
         int submit = !strcmp(o->cmd, "submit");
         if (takes && !v)
             return run_usage(o, "option needs a value", a);
@@ -159,6 +160,10 @@ int run_parse_args(int argc, char **argv, run_opts *o)
             o->master = v;
         } else if (submit && !strcmp(a, "--secret-file")) {
             o->secret_file = v;
+        } else if (submit && !strcmp(a, "--reconnect")) {
+            if (parse_number(v, 0, 86400, &n))
+                return run_usage(o, "bad --reconnect (seconds, 0..86400)", v);
+            o->reconnect_s = (int)n;
         } else if (!strcmp(a, "--stats")) {
             o->stats = 1;
             continue;
@@ -365,6 +370,7 @@ int run_opts_init(run_opts *o, const char *cmd, int argc, char **argv)
     o->cc.incdirs = o->incs;
     o->cc.defines = o->defs;
     o->in_wait_s = RUN_IN_WAIT_S;
+    o->reconnect_s = RUN_RECONNECT_S;
     o->stdin_fd = -1;
     for (size_t i = 0; i < RUN_MAX_BINDINGS; i++)
         o->infd[i] = -1;

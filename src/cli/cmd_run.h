@@ -49,7 +49,12 @@ typedef struct run_opts {
     struct srcmap *srcmap;      /* run PROG.c0: fault notes (cli/srcmap.h) */
     const char *master;         /* submit: HOST:PORT */
     const char *secret_file;    /* submit */
+    int reconnect_s;            /* submit: how long to retry a lost master
+                                 * (0: never) */
 } run_opts;
+
+/* The default of run_opts.reconnect_s. */
+#define RUN_RECONNECT_S 30
 
 /* Defaults, then argv (argv[0] is the command).  Returns 0 or the exit
  * status of a usage error (message printed). */

@@ -9,6 +9,11 @@
  * master's verdict: the error if any, the dumps, --stats, and the exit
  * code `dvm run` would have given.  Ctrl-C closes the connection, which
  * cancels the program on the cluster.
+ *
+ * A master that goes away mid-program is tried again (backoff, for
+ * --reconnect seconds): a master restarted with its saved state (dvm
+ * master --state) is sent RESUME with the bytes received per channel, and
+ * sends only the output this client has not had.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,6 +34,7 @@
 #include "image/image.h"
 #include "isa/isa.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 
 typedef struct client {
     transport *t;
@@ -45,7 +51,16 @@ typedef struct client {
     const run_opts *o;
     const uint64_t *dump_count;
     char reason[256];
+    /* resuming (submit) */
+    int joined;                 /* the master was up at least once */
+    int reconnect_s;            /* 0: a lost master ends the program */
+    uint64_t submit_id;         /* cmsg_submit_id of the SUBMIT sent */
+    uint64_t *got;              /* bytes received per channel index */
+    uint64_t got_diag;
 } client;
+
+#define CLIENT_BACKOFF_MIN_MS 100
+#define CLIENT_BACKOFF_MAX_MS 2000
 
 static volatile sig_atomic_t client_interrupted;
 
@@ -75,6 +90,7 @@ static void on_output(client *c, const uint8_t *p, size_t len)
     cmsg_str s;
     if (!cmsg_decode_output(p, len, &chan, &s) && chan == CMSG_CHAN_DIAG) {
         fwrite(s.p, 1, (size_t)s.len, stderr);
+        c->got_diag += s.len;
         return;
     }
     if (cmsg_decode_output(p, len, &chan, &s) || chan >= c->nchan) {
@@ -83,6 +99,7 @@ static void on_output(client *c, const uint8_t *p, size_t len)
         c->code = 2;
         return;
     }
+    c->got[chan] += s.len;
     if (c->fds[chan] < 0)
         c->unbound[chan] += s.len;
     else if (write_all(c->fds[chan], s.p, (size_t)s.len))
@@ -154,7 +171,7 @@ static void client_on_event(void *arg, transport_event *ev)
     if (ev->peer != c->master)
         return;
     if (ev->kind == TRANSPORT_UP) {
-        c->up = 1;
+        c->up = c->joined = 1;
         if (c->req.oom ||
             transport_send(c->t, c->master, c->req_type, c->req.p,
                            c->req.len)) {
@@ -183,6 +200,61 @@ static void client_on_event(void *arg, transport_event *ev)
     }
 }
 
+static void client_wait(client *c)
+{
+    while (!c->done && !c->down && !client_interrupted)
+        transport_wait(c->t, 200);
+}
+
+/* RESUME: the program's id and what arrived of each channel. */
+static void build_resume(client *c)
+{
+    cmsg_resume r = { .id = c->submit_id, .n = (uint32_t)c->nchan + 1 };
+    for (size_t i = 0; i < c->nchan; i++) {
+        r.chan[i] = i;
+        r.bytes[i] = c->got[i];
+    }
+    r.chan[c->nchan] = CMSG_CHAN_DIAG;
+    r.bytes[c->nchan] = c->got_diag;
+    mb_reset(&c->req);
+    cmsg_encode_resume(&c->req, &r);
+    c->req_type = WIRE_RESUME;
+}
+
+/* The master went away mid-program: reaches it again (backoff) within
+ * c->reconnect_s of the loss and resumes there, as often as it goes away;
+ * gives up (c->down, c->reason) past that. */
+static void client_reconnect(client *c, const char *master)
+{
+    uint64_t window = (uint64_t)c->reconnect_s * 1000000000ull;
+    uint64_t lost = clock_now_ns();
+    unsigned backoff = CLIENT_BACKOFF_MIN_MS;
+    char why[sizeof c->reason];
+    snprintf(why, sizeof why, "%s", c->reason);
+    while (!c->done && c->down && !client_interrupted &&
+           clock_now_ns() - lost < window) {
+        transport_wait(c->t, (int)backoff);
+        backoff = backoff * 2 > CLIENT_BACKOFF_MAX_MS ? CLIENT_BACKOFF_MAX_MS
+                                                      : backoff * 2;
+        build_resume(c);
+        c->up = c->down = 0;
+        c->reason[0] = 0;
+        if (transport_connect(c->t, master, &c->master)) {
+            c->down = 1;
+            continue;
+        }
+        client_wait(c);
+        if (c->up) {            /* reached it, and lost it again */
+            lost = clock_now_ns();
+            backoff = CLIENT_BACKOFF_MIN_MS;
+            snprintf(why, sizeof why, "%s", c->reason);
+        }
+    }
+    if (!c->done && c->down)
+        snprintf(c->reason, sizeof c->reason, "%.200s (not back within %d s)",
+                 why, c->reconnect_s);
+}
+
 /* Connects, sends c->req, waits for the answer.  Returns the exit code. */
 static int client_exchange(client *c, const char *master,
                            const char *secret_file)
@@ -204,8 +276,9 @@ static int client_exchange(client *c, const char *master,
     if (st) {
         fprintf(stderr, "dvm: %s\n", status_message());
     } else {
-        while (!c->done && !c->down && !client_interrupted)
-            transport_wait(c->t, 200);
+        client_wait(c);
+        if (c->down && !c->done && c->joined && c->reconnect_s > 0)
+            client_reconnect(c, master);
         if (client_interrupted && !c->done) {
             transport_close(c->t, c->master);
             for (int i = 0; i < 50 && !c->down; i++)
@@ -257,7 +330,8 @@ static int open_outputs(client *c, const dvm_program *p, const run_opts *o)
 {
     c->fds = dvm_calloc(p->nchans + 1, sizeof *c->fds);
     c->unbound = dvm_calloc(p->nchans + 1, sizeof *c->unbound);
-    if (!c->fds || !c->unbound)
+    c->got = dvm_calloc(p->nchans + 1, sizeof *c->got);
+    if (!c->fds || !c->unbound || !c->got)
         return 2;
     c->fds[0] = STDOUT_FILENO;
     c->nchan = 1;
@@ -295,6 +369,7 @@ static void close_outputs(client *c, const dvm_program *p)
     }
     dvm_free(c->fds);
     dvm_free(c->unbound);
+    dvm_free(c->got);
 }
 
 /* Builds the SUBMIT request.  Returns 0 or 2 (message printed). */
@@ -363,8 +438,11 @@ int cmd_submit(int argc, char **argv)
         rc = open_outputs(&c, p, &o);
     if (!rc)
         rc = build_submit(&c, p, &o, addr, count, bufs);
-    if (!rc)
+    if (!rc) {
+        c.submit_id = cmsg_submit_id(c.req.p, c.req.len);
+        c.reconnect_s = c.nchan < CMSG_MAX_CHANS ? o.reconnect_s : 0;
         rc = client_exchange(&c, o.master, o.secret_file);
+    }
     close_outputs(&c, p);
     run_close_inputs(&o);
     if (o.stdin_fd >= 0)

@@ -9,6 +9,7 @@
  */
 #include "dist/cmsg.h"
 
+#include <assert.h>
 #include <string.h>
 
 #include "util/le.h"
@@ -322,6 +323,43 @@ dvm_status cmsg_decode_u64s(const uint8_t *p, size_t len, uint64_t *v,
     for (size_t i = 0; i < n; i++)
         v[i] = le_ld64(p + 8 * i);
     return DVM_OK;
+}
+
+void cmsg_encode_resume(msg_buf *b, const cmsg_resume *r)
+{
+    assert(r->n <= CMSG_MAX_CHANS);
+    mb_u64(b, r->id);
+    mb_u64(b, r->n);
+    for (uint32_t i = 0; i < r->n; i++) {
+        mb_u64(b, r->chan[i]);
+        mb_u64(b, r->bytes[i]);
+    }
+}
+
+dvm_status cmsg_decode_resume(const uint8_t *p, size_t len, cmsg_resume *out)
+{
+    if (len < 16 || le_ld64(p + 8) > CMSG_MAX_CHANS ||
+        len != 16 + 16 * le_ld64(p + 8))
+        return status_set(DVM_EPROTO, "malformed resume message");
+    cmsg_resume r = { .id = le_ld64(p), .n = (uint32_t)le_ld64(p + 8) };
+    for (uint32_t i = 0; i < r.n; i++) {
+        r.chan[i] = le_ld64(p + 16 + 16 * i);
+        r.bytes[i] = le_ld64(p + 24 + 16 * i);
+        for (uint32_t k = 0; k < i; k++)
+            if (r.chan[k] == r.chan[i])
+                return status_set(DVM_EPROTO, "resume message names a "
+                                  "channel twice");
+    }
+    *out = r;
+    return DVM_OK;
+}
+
+uint64_t cmsg_submit_id(const uint8_t *p, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
 }
 
 dvm_status cmsg_decode_str(const uint8_t *p, size_t len, cmsg_str *out)

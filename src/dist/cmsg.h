@@ -177,6 +177,22 @@ dvm_status cmsg_decode_output(const uint8_t *p, size_t len, uint64_t *chan,
 void cmsg_encode_u64s(msg_buf *b, const uint64_t *v, size_t n);
 dvm_status cmsg_decode_u64s(const uint8_t *p, size_t len, uint64_t *v,
                             size_t n);
+/* RESUME: a client that lost its master asks a restarted one (dvm master
+ * --state) to go on with its program: the program's id (cmsg_submit_id of
+ * its SUBMIT payload) and the bytes it has received per channel.  At most
+ * CMSG_MAX_CHANS channels, each once. */
+#define CMSG_MAX_CHANS 256
+typedef struct cmsg_resume {
+    uint64_t id;
+    uint32_t n;
+    uint64_t chan[CMSG_MAX_CHANS], bytes[CMSG_MAX_CHANS];
+} cmsg_resume;
+void cmsg_encode_resume(msg_buf *b, const cmsg_resume *r);
+dvm_status cmsg_decode_resume(const uint8_t *p, size_t len, cmsg_resume *out);
+/* The id of a SUBMIT payload: a 64-bit FNV-1a hash of its bytes (names a
+ * program across a master's restart; not a security measure). */
+uint64_t cmsg_submit_id(const uint8_t *p, size_t len);
+
 /* STATUS: one string. */
 dvm_status cmsg_decode_str(const uint8_t *p, size_t len, cmsg_str *out);
 

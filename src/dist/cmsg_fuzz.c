@@ -2,7 +2,7 @@
  * cmsg_fuzz.c -- libFuzzer target for the cluster's payload decoders.
  *
  * The first byte picks the decoder (RELAY, START, SUBMIT, DONE, OUTPUT,
- * u64s, string, FETCH, FETCHED, JOIN, CLOCK_PING, CLOCK_PONG); the rest is the payload.  A payload that decodes is
+ * u64s, string, FETCH, FETCHED, JOIN, CLOCK_PING, CLOCK_PONG, RESUME); the rest is the payload.  A payload that decodes is
  * re-encoded, and the encoding must be the payload itself (every decoder
  * accepts exactly one spelling of a message).
  */
@@ -73,7 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t v[2];
     cmsg_join j;
     cmsg_clock c;
-    switch (data[0] % 12) {
+    cmsg_resume rs;
+    switch (data[0] % 13) {
     case 9:
         if (!cmsg_decode_join(p, n, &j)) {
             cmsg_encode_join(&b, &j);
@@ -83,6 +84,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 10:
         if (!cmsg_decode_clock_ping(p, n, &v[0])) {
             cmsg_encode_clock_ping(&b, v[0]);
+            same(&b, p, n);
+        }
+        break;
+    case 12:
+        if (!cmsg_decode_resume(p, n, &rs)) {
+            cmsg_encode_resume(&b, &rs);
             same(&b, p, n);
         }
         break;

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "dist/cmsg.h"
+#include "util/le.h"
 
 static cmsg_str str(const char *s)
 {
@@ -161,6 +162,33 @@ static void test_submit_roundtrip(void **state)
     mb_free(&b);
 }
 
+/* RESUME: round trip; a count beyond its bound, a length that does not
+ * match, a channel twice are refused. */
+static void test_resume(void **state)
+{
+    (void)state;
+    cmsg_resume r = { .id = 77, .n = 2, .chan = { 0, CMSG_CHAN_DIAG },
+                      .bytes = { 12, 3 } }, out;
+    msg_buf b;
+    mb_init(&b);
+    cmsg_encode_resume(&b, &r);
+    assert_int_equal(cmsg_decode_resume(b.p, b.len, &out), DVM_OK);
+    assert_int_equal(out.id, 77);
+    assert_int_equal(out.n, 2);
+    assert_int_equal(out.chan[1], CMSG_CHAN_DIAG);
+    assert_int_equal(out.bytes[0], 12);
+    assert_int_equal(cmsg_decode_resume(b.p, b.len - 1, &out), DVM_EPROTO);
+    le_st64(b.p + 8, CMSG_MAX_CHANS + 1);
+    assert_int_equal(cmsg_decode_resume(b.p, b.len, &out), DVM_EPROTO);
+    le_st64(b.p + 8, 2);
+    le_st64(b.p + 32, 0);           /* the second channel: 0 again */
+    assert_int_equal(cmsg_decode_resume(b.p, b.len, &out), DVM_EPROTO);
+    /* The id names the bytes. */
+    assert_int_not_equal(cmsg_submit_id((const uint8_t *)"a", 1),
+                         cmsg_submit_id((const uint8_t *)"b", 1));
+    mb_free(&b);
+}
+
 static void test_done_and_small(void **state)
 {
     (void)state;
@@ -245,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_submit_roundtrip),
         cmocka_unit_test(test_done_and_small),
         cmocka_unit_test(test_join_and_clock),
+        cmocka_unit_test(test_resume),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,13 @@
  * once the nodes present are measured.  A RESULT's runner times, taken on
  * the node's clock, are moved onto the master's before the RComp set (the
  * trace, the metrics) sees them.
+ *
+ * With a state directory the running program is saved at its commit
+ * points (dist/msave.h) and its output leaves only once saved.  A master
+ * that starts and finds a program in the store waits (MSERVE_RESUME_S) for
+ * its client to come back with RESUME, sends it the output it lacks and
+ * goes on with the program where the store left it; nodes rejoin as they
+ * would join any master.
  */
 #define _GNU_SOURCE
 #include "dist/mserve.h"
@@ -45,6 +52,7 @@
 #include "cluster/wire.h"
 #include "dist/clocksync.h"
 #include "dist/cmsg.h"
+#include "dist/msave.h"
 #include "image/image.h"
 #include "isa/isa.h"
 #include "mem/store.h"
@@ -54,6 +62,8 @@
 #include "util/le.h"
 
 #define MSERVE_MAX_NODES 256
+/* How long a restarted master waits for the client of a saved program. */
+#define MSERVE_RESUME_S 60
 /* Bits of a node's region set (2 MiB regions, hashed). */
 #define MSERVE_REGION_BITS (1u << 14)
 #define MSERVE_REGION_WORDS (MSERVE_REGION_BITS / 64)
@@ -95,7 +105,11 @@ typedef struct mserve {
     uint64_t run_id;
     uint64_t client;
     uint8_t *sub_buf;
+    size_t sub_len;
     cmsg_submit sub;
+    msave save;                 /* --state: the program's saved state */
+    int restoring;              /* the pending program comes from it */
+    uint64_t resume_until_ns;   /* its client must be back by then */
     dvm_program *prog;
     master *m;
     uint64_t t_run_ns;
@@ -338,13 +352,16 @@ static dvm_status remote_poll(void *arg, int *wait_ms)
     observe_nodes(s, 0);
     *wait_ms = k > 0 || transport_arm(s->t) == DVM_EAGAIN
                ? 0 : transport_timeout_ms(s->t);
+    int due = s->m ? msave_wait_ms(&s->save, s->m) : -1;
+    if (due >= 0 && (*wait_ms < 0 || due < *wait_ms))
+        *wait_ms = due;         /* a deferred save (output held) */
     if (mserve_quit && !s->fatal)
         ms_fail(s, status_set(DVM_EIO, "the master was stopped"));
     return s->fatal ? status_set(s->fatal, "%s", s->fatal_msg) : DVM_OK;
 }
 
-static dvm_status out_to_client(void *arg, size_t index, const void *p,
-                                size_t n)
+static dvm_status send_output(void *arg, uint64_t index, const uint8_t *p,
+                              size_t n)
 {
     mserve *s = arg;
     mb_reset(&s->b);
@@ -352,6 +369,29 @@ static dvm_status out_to_client(void *arg, size_t index, const void *p,
     if (ms_send(s, s->client, WIRE_OUTPUT))
         return status_set(DVM_EIO, "the client is gone");
     return DVM_OK;
+}
+
+/* Committed output: to the client, or, when the program is saved, held
+ * until the batch that commits it is saved (ms_batch). */
+static dvm_status out_to_client(void *arg, size_t index, const void *p,
+                                size_t n)
+{
+    mserve *s = arg;
+    if (s->save.ms)
+        return msave_output(&s->save, index, p, n);
+    return send_output(s, index, p, n);
+}
+
+static dvm_status ms_batch(void *arg, int now)
+{
+    mserve *s = arg;
+    return msave_batch(&s->save, s->m, now, send_output, s);
+}
+
+static dvm_status ms_restore(void *arg, commit_point *cp)
+{
+    mserve *s = arg;
+    return msave_restore(&s->save, cp);
 }
 
 static ssize_t diag_write(void *arg, const char *p, size_t n)
@@ -809,8 +849,35 @@ static void on_submit(mserve *s, transport_event *ev)
         return;
     }
     s->sub_buf = buf;
+    s->sub_len = ev->len;
     s->client = ev->peer;
     s->pending = 1;
+}
+
+/* RESUME: the client of the saved program is back; it gets the output it
+ * lacks, then the program goes on. */
+static void on_resume(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
+{
+    cmsg_resume r;
+    if (cmsg_decode_resume(p, len, &r)) {
+        ms_refuse(s, peer, status_message());
+        return;
+    }
+    if (!s->pending || !s->restoring || s->client != UINT64_MAX) {
+        send_done(s, peer, 2, "no program to resume on this master", "", 0,
+                  NULL, 0);
+        return;
+    }
+    s->client = peer;
+    if (msave_replay(&s->save, &r, send_output, s)) {
+        ms_log("refusing to resume for %s: %s", transport_peer_name(s->t, peer),
+               status_message());
+        send_done(s, peer, 2, status_message(), "", 0, NULL, 0);
+        s->client = UINT64_MAX;
+        return;
+    }
+    ms_log("client %s resumed the saved program",
+           transport_peer_name(s->t, peer));
 }
 
 static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len);
@@ -818,6 +885,9 @@ static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len);
 /* A submitted program whose client left before it started. */
 static void drop_pending(mserve *s)
 {
+    if (s->restoring && msave_finish(&s->save))
+        ms_log("%s", status_message());
+    s->restoring = 0;
     s->pending = 0;
     program_free(s->prog);
     s->prog = NULL;
@@ -868,7 +938,8 @@ static void on_event(void *arg, transport_event *ev)
         on_join(s, ev->peer, ev->data, ev->len);
         return;
     }
-    if (ev->type != WIRE_SUBMIT && ev->type != WIRE_STATUS_REQ) {
+    if (ev->type != WIRE_SUBMIT && ev->type != WIRE_STATUS_REQ &&
+        ev->type != WIRE_RESUME) {
         ms_refuse(s, ev->peer, "unexpected message");
         return;
     }
@@ -876,6 +947,8 @@ static void on_event(void *arg, transport_event *ev)
         s->clients[s->nclients++] = ev->peer;
     if (ev->type == WIRE_SUBMIT)
         on_submit(s, ev);
+    else if (ev->type == WIRE_RESUME)
+        on_resume(s, ev->peer, ev->data, ev->len);
     else
         on_status(s, ev->peer, ev->data, ev->len);
 }
@@ -1067,7 +1140,14 @@ static void run_program(mserve *s)
     s->t_run_ns = clock_now_ns();
     if (s->obs)
         obs_begin(s->obs);
+    s->remote.restore = s->restoring ? ms_restore : NULL;
+    s->remote.batch = s->save.ms ? ms_batch : NULL;
     dvm_status st = master_create(&cfg, &s->m);
+    if (!st && !s->restoring &&
+        (st = msave_start(&s->save, s->m, s->sub_buf, s->sub_len))) {
+        master_destroy(s->m);
+        s->m = NULL;
+    }
     if (st) {
         send_done(s, s->client, 2, status_message(), "", 0, NULL, 0);
     } else {
@@ -1085,6 +1165,9 @@ static void run_program(mserve *s)
         observe_nodes(s, 1);
         obs_finish(s->obs);
     }
+    if (msave_finish(&s->save))
+        ms_log("%s", status_message());
+    s->restoring = 0;
     if (trace_fd >= 0)
         close(trace_fd);
     s->m = NULL;
@@ -1097,6 +1180,43 @@ static void run_program(mserve *s)
 }
 
 /* ---- the service --------------------------------------------------------------- */
+
+/* Opens the state directory; a program found there is pending, waiting
+ * for its client.  Errors (a store that is not this master's, a saved
+ * program that does not decode) are fatal. */
+static dvm_status load_saved(mserve *s, const char *dir)
+{
+    int present = 0;
+    dvm_status st = msave_open(&s->save, dir, &present, &s->sub_buf,
+                               &s->sub_len);
+    if (st || !present)
+        return st;
+    st = cmsg_decode_submit(s->sub_buf, s->sub_len, &s->sub);
+    if (!st)
+        st = image_parse(s->sub.image.p, (size_t)s->sub.image.len, &s->prog);
+    if (!st && cmsg_submit_id(s->sub_buf, s->sub_len) != s->save.head.submit_id)
+        st = status_set(DVM_EFORMAT, "its id does not match");
+    if (st)
+        return status_set(DVM_EFORMAT, "%s: corrupt master state: the saved "
+                          "program: %s", dir, status_message());
+    s->pending = s->restoring = 1;
+    ms_log("a saved program (epoch %" PRIu64 "): waiting up to %d s for its "
+           "client", s->save.head.epoch, MSERVE_RESUME_S);
+    return DVM_OK;
+}
+
+/* 1 while the saved program waits for its client; drops it when the
+ * client did not come back in time. */
+static int awaiting_client(mserve *s)
+{
+    if (!s->restoring || s->client != UINT64_MAX)
+        return 0;
+    if (clock_now_ns() < s->resume_until_ns)
+        return 1;
+    ms_log("the saved program's client did not come back: dropped");
+    drop_pending(s);
+    return 1;
+}
 
 static dvm_status write_port(const char *path, uint16_t port)
 {
@@ -1135,9 +1255,15 @@ dvm_status mserve_main(const mserve_config *cfg)
     mb_init(&s->b);
     mb_init(&s->fix);
     install_signals();
+    /* A master restarted with its state takes its address again at once,
+     * although the connections of the one killed linger (TIME_WAIT). */
+    if (cfg->state_dir)
+        setenv("UCX_TCP_CM_REUSEADDR", "y", 0);
     transport_config tc = { .secret = cfg->secret, .on_event = on_event,
                             .arg = s };
-    dvm_status st = transport_create(&tc, &s->t);
+    dvm_status st = cfg->state_dir ? load_saved(s, cfg->state_dir) : DVM_OK;
+    if (!st)
+        st = transport_create(&tc, &s->t);
     if (!st && s->obs)
         st = obs_node_add(s->obs, "master", 0, &s->obs_master);
     if (!st)
@@ -1150,15 +1276,17 @@ dvm_status mserve_main(const mserve_config *cfg)
                 cfg->listen, (unsigned)s->port, cfg->secret ? "" :
                 "; no --secret-file: loopback only, no authentication");
     }
+    s->resume_until_ns = clock_now_ns() + MSERVE_RESUME_S * 1000000000ull;
     while (!st && !mserve_quit) {
-        if (s->pending) {
+        if (s->pending && !awaiting_client(s)) {
             run_program(s);
         } else {
-            transport_wait(s->t, 1000);
+            transport_wait(s->t, s->restoring ? 200 : 1000);
             clock_pings(s);
             observe_nodes(s, 0);
         }
     }
+    msave_close(&s->save);
     transport_destroy(s->t);
     for (size_t i = 0; i < s->nnodes; i++) {
         dvm_free(s->nodes[i].slot);

@@ -23,6 +23,8 @@ typedef struct mserve_config {
     const char *port_file;      /* NULL, or a file to write the port to */
     obs *obs;                   /* metrics and dashboard (borrowed), for
                                    every program; NULL: none */
+    const char *state_dir;      /* NULL, or where the running program is
+                                 * saved (dist/msave.h) */
 } mserve_config;
 
 /* Serves until SIGINT/SIGTERM.  Returns DVM_OK after a clean end, else an

@@ -27,6 +27,12 @@
  * A process that dies, or breaks the protocol, is replaced at once (next
  * generation); its frames return to the store.  The master learns of it
  * from the new generation and runs its runners elsewhere.
+ *
+ * A master lost after the node joined it is tried again, with a backoff
+ * from NODE_BACKOFF_MIN_MS doubling to NODE_BACKOFF_MAX_MS, for
+ * cfg.reconnect_s: a master restarted with its saved state (dvm master
+ * --state) gets its nodes back and gives them runners as to any node that
+ * joins.  The program the node had is gone with the old connection.
  */
 #define _GNU_SOURCE
 #include "dist/node.h"
@@ -58,6 +64,8 @@
 #include "util/le.h"
 
 #define NODE_STORE_FRAMES (1u << 26)
+#define NODE_BACKOFF_MIN_MS 100
+#define NODE_BACKOFF_MAX_MS 2000
 #define NODE_KEY_NET UINT64_MAX
 #define NODE_SEND_WAIT_MS 10000
 /* RELAY records to the master are gathered while the node has work and
@@ -896,6 +904,54 @@ static dvm_status node_loop(node *n)
     return DVM_OK;
 }
 
+/* One connection to the master: joins, serves it until it goes away.
+ * Sets *joined when the master accepted the connection. */
+static dvm_status node_session(node *n, int *joined)
+{
+    n->up = n->down = 0;
+    n->fatal = DVM_OK;
+    dvm_status st = transport_connect(n->t, n->cfg.master, &n->master);
+    if (!st)
+        st = node_loop(n);
+    *joined = n->up;
+    node_stop(n);
+    return st;
+}
+
+/* Sessions until the master is gone for good: one lost after joining is
+ * tried again (backoff) for cfg.reconnect_s; then the loss is the
+ * node's end (DVM_OK when the master closed the connection). */
+static dvm_status node_serve(node *n)
+{
+    uint64_t lost_ns = 0;
+    unsigned backoff = NODE_BACKOFF_MIN_MS;
+    dvm_status lost = DVM_OK;
+    char why[256] = "";
+    for (;;) {
+        int joined;
+        dvm_status st = node_session(n, &joined);
+        if (node_quit)
+            return DVM_OK;
+        if (!n->down || n->cfg.reconnect_s <= 0 || (!joined && !lost_ns))
+            return st;
+        if (joined) {
+            lost_ns = clock_now_ns();
+            backoff = NODE_BACKOFF_MIN_MS;
+            lost = st;
+            snprintf(why, sizeof why, "%s",
+                     st ? status_message() : "the master left");
+            fprintf(stderr, "dvm node: %s; trying to reach it again for "
+                    "%d s\n", why, n->cfg.reconnect_s);
+        }
+        if (clock_now_ns() - lost_ns >= (uint64_t)n->cfg.reconnect_s *
+                                         1000000000ull)
+            return lost ? status_set(lost, "%s", why) : DVM_OK;
+        transport_wait(n->t, (int)backoff);
+        backoff = backoff * 2 > NODE_BACKOFF_MAX_MS ? NODE_BACKOFF_MAX_MS
+                                                    : backoff * 2;
+    }
+}
+
 static void install_signals(void)
 {
     struct sigaction sa;
@@ -927,10 +983,7 @@ dvm_status node_main(const node_config *cfg)
     if (!st)
         st = epoll_add(n, transport_fd(n->t), NODE_KEY_NET);
     if (!st)
-        st = transport_connect(n->t, cfg->master, &n->master);
-    if (!st)
-        st = node_loop(n);
-    node_stop(n);
+        st = node_serve(n);
     transport_destroy(n->t);
     if (n->epfd > 0)
         close(n->epfd);

@@ -26,10 +26,16 @@ typedef struct node_config {
                                    names unique) */
     int64_t clock_skew_ns;      /* added to every time the node takes (a
                                    test aid: a host whose clock is off) */
+    int reconnect_s;            /* a master lost after joining is tried
+                                 * again (backoff) this long; 0: never */
 } node_config;
 
-/* Runs a node until the master goes away or SIGINT/SIGTERM.  Returns
- * DVM_OK after a clean end, else an error with its message. */
+/* The default of node_config.reconnect_s. */
+#define NODE_RECONNECT_S 30
+
+/* Runs a node until the master goes away (and cannot be reached again
+ * within cfg->reconnect_s) or SIGINT/SIGTERM.  Returns DVM_OK after a
+ * clean end, else an error with its message. */
 dvm_status node_main(const node_config *cfg);
 
 #endif

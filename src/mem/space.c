@@ -101,6 +101,7 @@ struct mem_space {
     uint64_t gc_cum;            /* versions installed up to gc_done */
     uint64_t installed;         /* versions installed ever */
     uint64_t nversions, freed;
+    uint64_t restored;          /* newest epoch space_restore was given */
 };
 
 #define SPACE_MIN_CAP 1024u
@@ -563,6 +564,49 @@ err_undo:
     dvm_free(vs);
     dvm_free(pg);
     return st;
+}
+
+/* ---- restoring a saved state -------------------------------------------- */
+
+dvm_status space_restore(mem_space *s, uint64_t page, uint64_t epoch,
+                         uint32_t frame)
+{
+    assert(s && frame);
+    if (s->epoch || s->nlog)
+        return status_set(DVM_EINVAL, "space: restoring into a used space");
+    if (epoch == 0 || page_head(s, page))
+        return status_set(DVM_EINVAL, "space: page %llu restored twice or "
+                          "at epoch 0", (unsigned long long)page);
+    dvm_status st = table_reserve(s, 1);
+    if (!st)
+        st = index_reserve(s, 1);
+    mem_version *v = st ? NULL : dvm_malloc(sizeof *v);
+    if (st || !v)
+        return st ? st : status_set(DVM_ENOMEM, "space: out of memory");
+    *v = (mem_version){ .epoch = epoch, .page = page, .frame = frame,
+                        .nruns = 0 };
+    space_slot *slot = slot_probe(s, page);
+    slot->page = page;
+    slot->head = v;
+    s->npages++;
+    s->nversions++;
+    index_add(s, &page, 1);
+    if (epoch > s->restored)
+        s->restored = epoch;
+    return DVM_OK;
+}
+
+dvm_status space_restore_epoch(mem_space *s, uint64_t epoch)
+{
+    assert(s);
+    if (s->epoch || s->nlog || epoch < s->restored)
+        return status_set(DVM_EINVAL, "space: epoch %llu is older than a "
+                          "restored page version (%llu)",
+                          (unsigned long long)epoch,
+                          (unsigned long long)s->restored);
+    s->epoch = s->gc_done = epoch;
+    s->gc_cum = s->installed;
+    return DVM_OK;
 }
 
 /* ---- watchers ------------------------------------------------------------ */

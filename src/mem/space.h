@@ -121,6 +121,20 @@ size_t space_pages_changed(const mem_space *s, uint64_t after, uint64_t upto,
                            size_t max, void (*fn)(void *arg, uint64_t page),
                            void *arg);
 
+/* Restoring a saved state into a fresh space (no commit yet): page's
+ * newest version, made by the commit of `epoch`, is frame (the space's
+ * from now on).  Its changed bytes are not known and not needed: every
+ * snapshot taken after the restore is at least the restored epoch, so no
+ * validation or watcher ever asks what a restored version changed.
+ * DVM_EINVAL when the space is in use, the page is already there or
+ * epoch is 0 (nothing changes); DVM_ENOMEM. */
+dvm_status space_restore(mem_space *s, uint64_t page, uint64_t epoch,
+                         uint32_t frame);
+/* Ends a restore: the current epoch (and the GC horizon: there is no
+ * commit log before it) becomes epoch.  DVM_EINVAL when a restored version
+ * is newer. */
+dvm_status space_restore_epoch(mem_space *s, uint64_t epoch);
+
 /* Frees versions no snapshot >= oldest_live can need. */
 void space_gc(mem_space *s, uint64_t oldest_live);
 

@@ -265,6 +265,42 @@ static void record_page(void *arg, uint64_t page, uint32_t frame)
     s->pages[s->n++] = page;
 }
 
+/* A restored space: the saved newest versions at their epochs, then
+ * commits go on from the saved epoch; a page twice, an epoch older than a
+ * version, or a restore into a used space are refused. */
+static void test_restore(void **state)
+{
+    fixture *f = *state;
+    uint32_t a, b;
+    assert_int_equal(store_alloc(f->store, &a), DVM_OK);
+    assert_int_equal(store_alloc(f->store, &b), DVM_OK);
+    memset(store_frame(f->store, a), 7, DIFF_PAGE);
+    memset(store_frame(f->store, b), 9, DIFF_PAGE);
+    assert_int_equal(space_restore(f->space, 0x40001, 5, a), DVM_OK);
+    assert_int_equal(space_restore(f->space, 0x40001, 6, b), DVM_EINVAL);
+    assert_int_equal(space_restore(f->space, 0x40000, 8, b), DVM_OK);
+    assert_int_equal(space_restore_epoch(f->space, 7), DVM_EINVAL);
+    assert_int_equal(space_restore_epoch(f->space, 10), DVM_OK);
+    assert_int_equal(space_epoch(f->space), 10);
+    uint32_t fr;
+    assert_int_equal(space_lookup_version(f->space, 0x40001, 10, &fr), 5);
+    assert_int_equal(fr, a);
+    assert_int_equal(read_byte(f, 0x40000010, 10), 9);
+    uint64_t e;
+    assert_int_equal(write_bytes(f, 10, 0x40000000, 2, 1, &e), DVM_OK);
+    assert_int_equal(e, 11);
+    assert_int_equal(read_byte(f, 0x40000001, 11), 1);
+    assert_int_equal(read_byte(f, 0x40000002, 11), 9);
+    assert_int_equal(read_byte(f, 0x40000001, 10), 9);
+    seen sn = { .n = 0 };
+    assert_int_equal(space_visible_pages(f->space, 0, UINT64_MAX / 2, 11, 8,
+                                         record_page, &sn), 2);
+    assert_int_equal(sn.pages[0], 0x40000);
+    assert_int_equal(space_restore(f->space, 0x40002, 3, a), DVM_EINVAL);
+    space_gc(f->space, 11);
+    assert_int_equal(read_byte(f, 0x40001000, 11), 7);
+}
+
 static void test_visible_pages(void **state)
 {
     fixture *f = *state;
@@ -670,6 +706,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_versions_and_snapshots, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_commit_first, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_byte_conflicts, setup, teardown),

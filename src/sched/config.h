@@ -17,6 +17,9 @@
 #include "net/msg.h"
 #include "obs/obs.h"
 
+struct commit_point;
+typedef struct commit_point commit_point;
+
 typedef struct master_binding {
     const char *name;           /* channel name */
     const char *path;           /* file */
@@ -45,6 +48,17 @@ typedef struct master_remote {
      * RComp there; -1 when it has none.  Without it, remote slots count
      * as the master's own node. */
     int (*obs_place)(void *arg, int slot, uint32_t *rcomp);
+    /* Optional: fills the fresh master from a saved state (sched/persist.h)
+     * instead of loading the program and making its first runner. */
+    dvm_status (*restore)(void *arg, commit_point *cp);
+    /* Optional: called after each turn of the loop (a batch of commits,
+     * possibly none) and once when the run ends: the place to save the
+     * state before output leaves.  `now` is 1 when what the master holds
+     * must be saved at once: at the end, and before garbage collection
+     * cuts the commit log (which names the pages changed since a save);
+     * otherwise a batch without output may wait for the next.  An error
+     * stops the run. */
+    dvm_status (*batch)(void *arg, int now);
     int fd;                     /* readable: something for poll */
     void *arg;
 } master_remote;

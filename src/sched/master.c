@@ -545,13 +545,18 @@ dvm_status master_run(master *m)
                 st = rcomps_on_readable(&m->rcs, ev[i].data.u64);
         if (!st)
             st = rcomps_check_alive(&m->rcs, clock_now_ns());
-        if (m->st.commits - m->last_gc_commits >= 256) {
+        int gc_due = m->st.commits - m->last_gc_commits >= 256;
+        if (!st && m->cfg.remote && m->cfg.remote->batch)
+            st = m->cfg.remote->batch(m->cfg.remote->arg, gc_due);
+        if (gc_due) {
             space_gc(m->space, rcomps_oldest_snapshot(&m->rcs));
             m->last_gc_commits = m->st.commits;
         }
         progress_tick(m, 0);
         observe_levels(m, 0);
     }
+    if (!st && m->cfg.remote && m->cfg.remote->batch)
+        st = m->cfg.remote->batch(m->cfg.remote->arg, 1);
     progress_tick(m, 1);
     assert(watch_count(m->watchers) == m->pool.nwatching);
     m->st.watchers_dropped = watch_count(m->watchers);
@@ -608,10 +613,13 @@ static dvm_status master_setup(master *m)
         (st = trace_open(&m->trace, m->cfg.trace_path, m->t0_ns)))
         return st;
     trace_thread_name(&m->trace, 0, "master");
-    if ((st = open_sinks(m)) || (st = master_load(m)) ||
-        (st = master_image_fd(m)) || (st = first_runner(m)) ||
-        (st = observe_setup(&m->ob, m->cfg.obs, m->rcs.nrc,
-                             m->cfg.remote)))
+    const master_remote *rm = m->cfg.remote;
+    if ((st = open_sinks(m)) ||
+        (st = rm && rm->restore ? rm->restore(rm->arg, &m->cp)
+                                : master_load(m)) ||
+        (st = master_image_fd(m)) ||
+        (!(rm && rm->restore) && (st = first_runner(m))) ||
+        (st = observe_setup(&m->ob, m->cfg.obs, m->rcs.nrc, m->cfg.remote)))
         return st;
     m->rcs.epfd = m->epfd;
     m->rcs.image_fd = m->image_fd;

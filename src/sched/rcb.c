@@ -7,20 +7,69 @@
 #include "sched/rcb.h"
 #include "util/alloc.h"
 
+/* Notes r (or, r NULL, run id rid gone) in p's journal. */
+static void journal_note(rcb_pool *p, uint64_t rid, rcb *r, size_t *jslot)
+{
+    if (!p || !p->journaling)
+        return;
+    if (*jslot) {
+        p->journal[*jslot - 1].r = r;
+        return;
+    }
+    rcb_jent *j = dvm_grow(p->journal, &p->capjournal, p->njournal + 1,
+                           sizeof *j);
+    if (!j) {
+        p->journal_oom = 1;
+        return;
+    }
+    p->journal = j;
+    p->journal[p->njournal++] = (rcb_jent){ rid, r };
+    *jslot = p->njournal;
+}
+
 rcb *rcb_new(rcb_pool *p)
 {
     rcb *r = dvm_calloc(1, sizeof *r);
-    if (r)
-        r->rid = p->next_rid++;
+    if (!r)
+        return NULL;
+    r->rid = p->next_rid++;
+    r->pool = p;
+    rcb_touch(r);
     return r;
+}
+
+void rcb_touch(rcb *r)
+{
+    journal_note(r->pool, r->rid, r, &r->jslot);
 }
 
 void rcb_free(rcb *r)
 {
     if (!r)
         return;
+    size_t jslot = r->jslot;
+    journal_note(r->pool, r->rid, NULL, &jslot);
     runner_desc_free(&r->d);
     dvm_free(r);
+}
+
+int rcb_is_watching(const rcb_pool *p, const rcb *r)
+{
+    return r->wprev || r->wnext || p->watching == r;
+}
+
+void rcb_journal_start(rcb_pool *p)
+{
+    p->journaling = 1;
+}
+
+void rcb_journal_clear(rcb_pool *p)
+{
+    for (size_t i = 0; i < p->njournal; i++)
+        if (p->journal[i].r)
+            p->journal[i].r->jslot = 0;
+    p->njournal = 0;
+    p->journal_oom = 0;
 }
 
 void rcb_push(rcb_queue *q, rcb *r)
@@ -127,6 +176,10 @@ void rcb_pool_init(rcb_pool *p)
 
 void rcb_pool_destroy(rcb_pool *p)
 {
+    p->journaling = 0;
+    dvm_free(p->journal);
+    p->journal = NULL;
+    p->njournal = p->capjournal = 0;
     rcb_queue_free(&p->ready);
     rcb_queue_free(&p->exclusive);
     while (p->watching) {
@@ -153,6 +206,7 @@ void rcb_pool_retry(rcb_pool *p, rcb *r, uint32_t limit)
      * ran beside it to conflict with. */
     assert(r != p->running_exclusive);
     r->attempt++;
+    rcb_touch(r);
     rcb_push(r->attempt >= limit ? &p->exclusive : &p->ready, r);
 }
 
@@ -171,6 +225,7 @@ void rcb_pool_watch(rcb_pool *p, rcb *w)
         p->watching->wprev = w;
     p->watching = w;
     p->nwatching++;
+    rcb_touch(w);
 }
 
 void rcb_pool_unwatch(rcb_pool *p, rcb *w)
@@ -184,4 +239,5 @@ void rcb_pool_unwatch(rcb_pool *p, rcb *w)
         w->wnext->wprev = w->wprev;
     w->wprev = w->wnext = NULL;
     p->nwatching--;
+    rcb_touch(w);
 }

@@ -41,6 +41,8 @@ typedef struct rcb {
     uint64_t t_dispatch;        /* last dispatch (when observed) */
     struct rcb *next;           /* queue link */
     struct rcb *wprev, *wnext;  /* pool.watching list */
+    struct rcb_pool *pool;      /* the pool that made it (its journal) */
+    size_t jslot;               /* 1 + its entry in the journal; 0: none */
 } rcb;
 
 typedef struct rcb_queue {
@@ -54,8 +56,19 @@ typedef struct rcb_ring {
     size_t head, n;
 } rcb_ring;
 
+/* An entry of the pool's journal: record rid changed (r) or is gone
+ * (r NULL) since the journal was last drained. */
+typedef struct rcb_jent {
+    uint64_t rid;
+    struct rcb *r;
+} rcb_jent;
+
 typedef struct rcb_pool {
     uint64_t next_rid;          /* run ids: 1, 2, ... */
+    int journaling;             /* keep the journal (a store saves it) */
+    rcb_jent *journal;          /* each record at most once */
+    size_t njournal, capjournal;
+    int journal_oom;            /* an entry was lost: save everything */
     rcb_queue ready;
     rcb_queue exclusive;
     rcb *running_exclusive;     /* in some ring, or NULL */
@@ -67,8 +80,13 @@ typedef struct rcb_pool {
 
 /* A zeroed record with the pool's next run id, or NULL (out of memory). */
 rcb *rcb_new(rcb_pool *p);
-/* Frees r and its descriptor (NULL-safe). */
+/* Frees r and its descriptor (NULL-safe); journaled as gone. */
 void rcb_free(rcb *r);
+/* r changed in a way a store keeps (attempt, lost count, watching): noted
+ * in its pool's journal when the pool keeps one. */
+void rcb_touch(rcb *r);
+/* True when r is in p's watching list. */
+int rcb_is_watching(const rcb_pool *p, const rcb *r);
 
 /* ---- FIFO queues (records not owned while queued elsewhere) ---- */
 
@@ -108,6 +126,10 @@ void rcb_pool_requeue(rcb_pool *p, rcb *r);
 void rcb_pool_retry(rcb_pool *p, rcb *r, uint32_t limit);
 /* r has left its ring for good (finished): clears running_exclusive. */
 void rcb_pool_done(rcb_pool *p, const rcb *r);
+/* The journal: records made, changed or freed since the last drain (see
+ * sched/persist.h).  Entries of drained records are forgotten. */
+void rcb_journal_start(rcb_pool *p);
+void rcb_journal_clear(rcb_pool *p);
 /* Links watcher w into / out of the watching list. */
 void rcb_pool_watch(rcb_pool *p, rcb *w);
 void rcb_pool_unwatch(rcb_pool *p, rcb *w);

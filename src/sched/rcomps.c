@@ -373,6 +373,8 @@ dvm_status rcomp_lost(rcomp_set *rs, rcomp_slot *s, const char *why)
      * forever. */
     rcb_pool *pool = rs->cp->pool;
     rcb *running = s->inflight.n ? rcb_ring_at(&s->inflight, 0) : NULL;
+    if (running)
+        rcb_touch(running);
     if (running && ++running->lost >= RCOMPS_LOST_LIMIT) {
         fprintf(rs->cp->diag, "dvm: runner %llu: fault at 0x%llx: its RComp died "
                 "%u times while running it\n", (unsigned long long)running->rid,

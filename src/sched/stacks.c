@@ -299,6 +299,54 @@ dvm_status stacks_free(stacks *s, uint64_t base)
     return DVM_OK;
 }
 
+/* The free block of order >= order that holds page, as (slot, order), or
+ * SIZE_MAX. */
+static size_t free_holding(const stacks *s, uint64_t page, unsigned order,
+                           unsigned *k)
+{
+    for (*k = order; *k <= s->max_order; (*k)++) {
+        size_t i = find(s, page & ~((1ULL << *k) - 1));
+        if (i != SIZE_MAX && s->tab[i].owner == BLK_FREE &&
+            s->tab[i].order == *k)
+            return i;
+    }
+    return SIZE_MAX;
+}
+
+dvm_status stacks_claim(stacks *s, uint64_t base, unsigned order,
+                        uint32_t owner)
+{
+    assert(s && owner != BLK_FREE);
+    uint64_t page = page_of(s, base);
+    unsigned k;
+    size_t i = page == UINT64_MAX || order > s->max_order ||
+               page % (1ULL << order) ? SIZE_MAX
+                                      : free_holding(s, page, order, &k);
+    if (i == SIZE_MAX)
+        return status_set(DVM_EINVAL, "stacks: 0x%llx is not a free stack "
+                          "of %llu bytes", (unsigned long long)base,
+                          (unsigned long long)DISA_PAGE << order);
+    dvm_status st = reserve_table(s, k - order + 1);
+    if (!st)
+        st = reserve_lists(s, order);
+    if (st)
+        return st;
+    uint64_t at = take_free(s, free_holding(s, page, order, &k));
+    while (k > order) {         /* keep the half holding page */
+        k--;
+        uint64_t half = at + (1ULL << k);
+        if (page >= half) {
+            push_free(s, at, k);
+            at = half;
+        } else {
+            push_free(s, half, k);
+        }
+    }
+    insert(s, page, order, owner);
+    s->in_use += 1ULL << order;
+    return DVM_OK;
+}
+
 int stacks_owned(const stacks *s, uint64_t base, unsigned order,
                  uint32_t owner)
 {

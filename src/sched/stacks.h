@@ -48,6 +48,12 @@ void stacks_destroy(stacks *s);
  * DVM_ENOMEM when the bookkeeping cannot grow. */
 dvm_status stacks_alloc(stacks *s, unsigned order, uint32_t owner,
                         uint64_t *base);
+/* Allocates the block of 4096 << order bytes at base for owner (a saved
+ * state coming back).  DVM_EINVAL (with a message) when base is not the
+ * aligned start of such a block or the block is not free; DVM_ENOMEM when
+ * the bookkeeping cannot grow. */
+dvm_status stacks_claim(stacks *s, uint64_t base, unsigned order,
+                        uint32_t owner);
 /* Frees the allocated block at base.  DVM_EINVAL when base is not the start
  * of an allocated block (nothing changes). */
 dvm_status stacks_free(stacks *s, uint64_t base);

@@ -213,6 +213,35 @@ static void test_retire_reclaim(void **state)
 
 /* Frees of anything but an allocated block's start are refused and
  * change nothing. */
+/* A saved block claimed again at its own address, in a fresh area and
+ * beside others; a taken, misaligned or outside block is refused. */
+static void test_claim(void **state)
+{
+    (void)state;
+    stacks *s = make(10);
+    assert_int_equal(stacks_claim(s, AREA + 12 * PG, 2, STACKS_RUNNER),
+                     DVM_OK);
+    assert_true(stacks_owned(s, AREA + 12 * PG, 2, STACKS_RUNNER));
+    assert_int_equal(stacks_claim(s, AREA + 12 * PG, 2, STACKS_RUNNER),
+                     DVM_EINVAL);
+    assert_int_equal(stacks_claim(s, AREA + 13 * PG, 0, STACKS_RUNNER),
+                     DVM_EINVAL);
+    assert_int_equal(stacks_claim(s, AREA + 2 * PG, 2, STACKS_RUNNER),
+                     DVM_EINVAL);
+    assert_int_equal(stacks_claim(s, AREA + (1024 + 4) * PG, 2,
+                                  STACKS_RUNNER), DVM_EINVAL);
+    assert_int_equal(stacks_claim(s, AREA, 0, STACKS_RUNNER), DVM_OK);
+    assert_int_equal(stacks_in_use(s), 5 * PG);
+    /* Everything else is still there for the allocator. */
+    uint64_t b = alloc_ok(s, 2, STACKS_RUNNER);
+    assert_true(b != AREA + 12 * PG && b != AREA);
+    assert_int_equal(stacks_free(s, AREA + 12 * PG), DVM_OK);
+    assert_int_equal(stacks_free(s, AREA), DVM_OK);
+    assert_int_equal(stacks_free(s, b), DVM_OK);
+    assert_int_equal(stacks_free_blocks(s), 1);
+    stacks_destroy(s);
+}
+
 static void test_bad_frees(void **state)
 {
     (void)state;
@@ -278,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_fragmentation),
         cmocka_unit_test(test_owners),
         cmocka_unit_test(test_bad_frees),
+        cmocka_unit_test(test_claim),
         cmocka_unit_test(test_retire_reclaim),
         cmocka_unit_test(test_long_life),
         cmocka_unit_test(test_many_blocks),

@@ -1,11 +1,12 @@
 #!/bin/sh
 # cancel.sh DVM ENGINE -- Ctrl-C on dvm submit cancels the program on the
 # cluster (exit 130) and the master runs the next one; when the master
-# goes away, a running submit says so (exit 2) and the nodes exit.
+# goes away, a running submit says so (exit 2) and the nodes exit (with
+# --reconnect 0: they do not wait for it to come back).
 dvm=$1 engine=$2
 . "$(dirname "$0")/lib.sh"
 ex=$(dirname "$0")/../../examples
-cluster_start 2 2
+cluster_start 2 2 --reconnect 0
 # A program that runs for a long time: the counter, 100 times longer.
 sed 's/^\( *\.equ N, *\)[0-9]*/\1200000/' "$ex/counter.dasm" > "$work/long.dasm"
 grep -q 'equ N, *200000' "$work/long.dasm" ||
@@ -32,6 +33,7 @@ same --dump counter:1:q "$ex/counter.dasm"
 # has seen the first submit's output.)
 : > "$work/out"
 timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
+    --reconnect 0 \
     "$work/long.dasm" > "$work/out" 2> "$work/err" &
 sp=$!
 for i in $(seq 1 200); do [ -s "$work/out" ] && break; sleep 0.05; done

@@ -92,10 +92,13 @@ nodes_joined() {
     return 1
 }
 
+# cluster_start N R [NODE ARGS]
 cluster_start() {
+    n=$1 r=$2
+    shift 2
     master_start
-    for k in $(seq 1 "$1"); do node_start "node$k" "$2"; done
-    nodes_joined "$1"
+    for k in $(seq 1 "$n"); do node_start "node$k" "$r" "$@"; done
+    nodes_joined "$n"
 }
 
 # same [ARGS] PROG: dvm submit gives the output and exit code of dvm run

@@ -67,3 +67,12 @@ dvm_fuzz_smoke(wire_smoke wire_fuzz wire 50000 256)
 # The cluster's payload decoders: in a fuzzing build, a short smoke run
 # over their seed corpus (tests/fuzz/cmsg/).
 dvm_fuzz_smoke(cmsg_smoke cmsg_fuzz cmsg 50000 8192)
+# The master killed mid-run and started again with its --state: nodes and
+# client come back, the output is exactly dvm run's.
+foreach(engine ${DVM_CLUSTER_ENGINES})
+  foreach(prog counter treesum)
+    add_test(NAME cluster/restart/${prog}/${engine}
+             COMMAND sh ${CL}/restart.sh $<TARGET_FILE:dvm> ${engine} ${prog})
+    set_tests_properties(cluster/restart/${prog}/${engine} PROPERTIES TIMEOUT 300)
+  endforeach()
+endforeach()

@@ -1,0 +1,77 @@
+/*
+ * msave.h -- what the master service saves of a running program, and
+ * when (dvm master --state DIR; the store is dist/mstate.h).
+ *
+ * A program is saved whole when it starts (its SUBMIT, every page, its
+ * first runner), then after turns of the master's loop that changed
+ * something: the pages commits changed since the last save, the runners
+ * the pool's journal names, the output committed since, and the head
+ * (epoch, next run id, counters, bytes emitted per channel) -- one LMDB
+ * transaction.  Turns are gathered into fewer transactions (each costs an
+ * fsync): a save with output waits at most MSAVE_OUTPUT_MS (its output is
+ * held that long), one without at most MSAVE_DEFER_MS; the master's loop
+ * sleeps no longer than that (msave_wait_ms).  A crash loses only commits
+ * nobody has seen: their runners run again.  Output is held back until the transaction that records it
+ * is durable and only then sent to the client, so output that reached a
+ * client is always in the store, and a restarted master can send a
+ * resuming client exactly the bytes it lacks (msave_replay).  A finished
+ * (or cancelled) program is dropped from the store.
+ */
+#ifndef DVM_DIST_MSAVE_H
+#define DVM_DIST_MSAVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dist/cmsg.h"
+#include "dist/mstate.h"
+#include "net/msg.h"
+#include "sched/master.h"
+
+/* Sends n output bytes of chan to the client. */
+typedef dvm_status (*msave_send_fn)(void *arg, uint64_t chan, const uint8_t *p,
+                                    size_t n);
+
+/* Longest a save is deferred: with output, without. */
+#define MSAVE_OUTPUT_MS 5
+#define MSAVE_DEFER_MS 50
+
+typedef struct msave {
+    mstate *ms;                 /* NULL: nothing is saved */
+    mstate_head head;           /* as saved, plus this batch's output */
+    uint64_t saved_epoch;       /* epoch of the last save */
+    uint64_t saved_ns;          /* when */
+    msg_buf pend;               /* output not saved yet: chan, n, bytes */
+} msave;
+
+/* Opens the store in dir (v->ms).  *present: a program is in progress;
+ * then v->head and *submit (owned, *nsubmit bytes) are what was saved. */
+dvm_status msave_open(msave *v, const char *dir, int *present,
+                      uint8_t **submit, size_t *nsubmit);
+void msave_close(msave *v);
+
+/* Holds n output bytes of chan for the next save.  DVM_ENOMEM. */
+dvm_status msave_output(msave *v, uint64_t chan, const void *p, size_t n);
+/* Saves a program that starts now on master m (fresh: loaded, its first
+ * runner made) under the id of its SUBMIT payload. */
+dvm_status msave_start(msave *v, master *m, const uint8_t *submit, size_t n);
+/* The master's restore hook (master_remote.restore, arg v): the saved
+ * pages, runners, epoch and counters into cp. */
+dvm_status msave_restore(void *v, commit_point *cp);
+/* Saves what changed since the last save (nothing when nothing did; a
+ * change without output may be deferred unless `now`, see above), then
+ * sends the held output through send.  An error stops the run. */
+dvm_status msave_batch(msave *v, master *m, int now, msave_send_fn send,
+                       void *arg);
+/* Milliseconds until a deferred save is due (0: now), or -1 when nothing
+ * waits to be saved. */
+int msave_wait_ms(const msave *v, master *m);
+/* A resuming client has r: checks it against what was saved (its id, no
+ * channel beyond what was emitted) and sends it the rest of the saved
+ * output.  DVM_EPROTO with a message when r does not fit. */
+dvm_status msave_replay(msave *v, const cmsg_resume *r, msave_send_fn send,
+                        void *arg);
+/* The program is over: dropped from the store. */
+dvm_status msave_finish(msave *v);
+
+#endif
