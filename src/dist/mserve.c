@@ -447,21 +447,26 @@ static int slot_for(mserve *s, mnode *nd, int k, uint64_t gen)
     return idx;
 }
 
-/* A RESULT's pages go into the frames the master granted (only those). */
+/* A RESULT's pages -- its changes', then its output's -- go into the
+ * frames the master granted (only those); the commit point streams the
+ * output from there to the client (out_to_client), as from a local RComp. */
 static dvm_status result_pages(mserve *s, int slot, const cmsg_relay *m)
 {
     msg_result res;
     dvm_status st = msg_decode_result(m->msg, m->len, &res);
     if (st)
         return DVM_OK;          /* the RComp set refuses it as for a local */
-    if (res.nchanges != m->npages) {
+    size_t nf = msg_result_nframes(&res);
+    if (nf != m->npages) {
         msg_result_free(&res);
         return status_set(DVM_EPROTO, "result without its pages");
     }
-    for (uint32_t c = 0; c < res.nchanges; c++)
-        if (rcomps_frame_granted(ms_rcs(s), slot, res.changes[c].frame))
-            memcpy(store_frame(ms_store(s), res.changes[c].frame),
-                   m->pages + (size_t)c * CMSG_PAGE, CMSG_PAGE);
+    for (size_t c = 0; c < nf; c++) {
+        uint32_t f = *msg_result_frame(&res, c);
+        if (rcomps_frame_granted(ms_rcs(s), slot, f))
+            memcpy(store_frame(ms_store(s), f),
+                   m->pages + c * CMSG_PAGE, CMSG_PAGE);
+    }
     msg_result_free(&res);
     return DVM_OK;
 }

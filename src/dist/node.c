@@ -19,9 +19,11 @@
  *   FRAMES     each granted master frame gets a local frame standing for
  *              it; the RComp writes new page versions there
  *   PAGE_RESP  the version's data, cached like a fetched one
- *   RESULT     every change names a frame granted to that RComp (checked);
- *              the master's frame replaces it and the page's data goes
- *              along; the local frames are free again
+ *   RESULT     every change, and every frame of its output, names a frame
+ *              granted to that RComp (checked); the master's frame
+ *              replaces it and the frame's data goes along (the changes'
+ *              pages, then the output's, in order); the local frames are
+ *              free again
  * Every other message names no frame and passes unchanged (a new message
  * that names frames needs its translation here).
  * A process that dies, or breaks the protocol, is replaced at once (next
@@ -712,14 +714,15 @@ static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
     msg_result res;
     if (msg_decode_result(p, len, &res))
         return rc_replace(n, i, status_message());
-    const uint8_t **pages = dvm_calloc(res.nchanges + 1, sizeof *pages);
-    uint32_t *local = dvm_calloc(res.nchanges + 1, sizeof *local);
+    size_t nf = msg_result_nframes(&res);
+    const uint8_t **pages = dvm_calloc(nf + 1, sizeof *pages);
+    uint32_t *local = dvm_calloc(nf + 1, sizeof *local);
     dvm_status st = pages && local ? DVM_OK
                                    : status_set(DVM_ENOMEM, "out of memory");
     uint16_t owner = (uint16_t)(i + 1);
     int foreign = 0;
-    for (uint32_t c = 0; c < res.nchanges && !st && !foreign; c++) {
-        uint32_t f = res.changes[c].frame;
+    for (size_t c = 0; c < nf && !st && !foreign; c++) {
+        uint32_t *fp = msg_result_frame(&res, c), f = *fp;
         if (f == 0 || f >= NODE_STORE_FRAMES || n->owner[f] != owner) {
             foreign = 1;
             break;
@@ -727,16 +730,16 @@ static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
         n->owner[f] = 0;
         local[c] = f;
         pages[c] = store_frame(n->store, f);
-        res.changes[c].frame = n->l2m[f];
+        *fp = n->l2m[f];
     }
     if (!st && !foreign) {
         mb_reset(&n->tmpb);
         msg_encode_result(&n->tmpb, &res);
         st = n->tmpb.oom ? status_set(DVM_ENOMEM, "out of memory")
              : relay_up(n, i, 0, MSG_RESULT, n->tmpb.p + MSG_HEADER_SIZE,
-                        n->tmpb.len - MSG_HEADER_SIZE, pages, res.nchanges);
+                        n->tmpb.len - MSG_HEADER_SIZE, pages, nf);
     }
-    for (uint32_t c = 0; c < res.nchanges && local && local[c]; c++)
+    for (size_t c = 0; c < nf && local && local[c]; c++)
         store_release(n->store, local[c]);
     if (foreign) {
         st = rc_replace(n, i, "result names a frame it does not own");

@@ -147,6 +147,26 @@ uint8_t *store_frame(const mem_store *s, uint32_t id)
     return s->base + (size_t)id * STORE_FRAME_SIZE;
 }
 
+dvm_status store_read(const mem_store *s, uint32_t id, void *buf, size_t n)
+{
+    assert(id >= 1 && id < s->max_frames && n <= STORE_FRAME_SIZE);
+    off_t at = (off_t)id * STORE_FRAME_SIZE;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(s->fd, (uint8_t *)buf + got, n - got,
+                          at + (off_t)got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0)
+            errno = EIO;        /* the file is shorter: never, but say so */
+        if (r <= 0)
+            return status_set_errno(DVM_EIO, "store: reading frame %u",
+                                    (unsigned)id);
+        got += (size_t)r;
+    }
+    return DVM_OK;
+}
+
 dvm_status store_alloc(mem_store *s, uint32_t *id)
 {
     assert(s && id);

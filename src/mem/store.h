@@ -34,6 +34,12 @@ uint32_t store_max_frames(const mem_store *s);
 /* Address of frame id (1 <= id < max_frames). */
 uint8_t *store_frame(const mem_store *s, uint32_t id);
 
+/* Copies the first n bytes (n <= 4096) of frame id into buf through the
+ * file, not the mapping, so the caller's resident set does not grow by the
+ * frame (the master streaming committed output).  Returns DVM_OK or
+ * DVM_EIO with a message. */
+dvm_status store_read(const mem_store *s, uint32_t id, void *buf, size_t n);
+
 /* Allocates a frame (master only).  Contents are unspecified.  Returns
  * DVM_ENOMEM when the store is full. */
 dvm_status store_alloc(mem_store *s, uint32_t *id);
