@@ -41,6 +41,11 @@
 #include "util/le.h"
 
 #define MSERVE_MAX_NODES 256
+/* Committed output under way to the client at most: past it the commit
+ * point waits for the client to take it (flow control), so a slow client
+ * costs the master this much memory, not the output's size. */
+#define MSERVE_OUT_UNSENT (1u << 20)
+#define MSERVE_OUT_WAIT_MS 100
 /* Bits of a node's region set (2 MiB regions, hashed). */
 #define MSERVE_REGION_BITS (1u << 14)
 #define MSERVE_REGION_WORDS (MSERVE_REGION_BITS / 64)
@@ -320,6 +325,10 @@ static dvm_status out_to_client(void *arg, size_t index, const void *p,
     cmsg_encode_output(&s->b, index, p, n);
     if (ms_send(s, s->client, WIRE_OUTPUT))
         return status_set(DVM_EIO, "the client is gone");
+    while (transport_drain(s->t, s->client, MSERVE_OUT_UNSENT,
+                           MSERVE_OUT_WAIT_MS) > MSERVE_OUT_UNSENT)
+        if (mserve_quit)
+            return status_set(DVM_EIO, "the master was stopped");
     return DVM_OK;
 }
 
@@ -449,7 +458,9 @@ static int slot_for(mserve *s, mnode *nd, int k, uint64_t gen)
 
 /* A RESULT's pages -- its changes', then its output's -- go into the
  * frames the master granted (only those); the commit point streams the
- * output from there to the client (out_to_client), as from a local RComp. */
+ * output from there to the client (out_to_client), as from a local RComp.
+ * The record carries the data of the last npages frames; a large commit's
+ * earlier ones came ahead in FRAMES records (frames_ahead). */
 static dvm_status result_pages(mserve *s, int slot, const cmsg_relay *m)
 {
     msg_result res;
@@ -457,18 +468,39 @@ static dvm_status result_pages(mserve *s, int slot, const cmsg_relay *m)
     if (st)
         return DVM_OK;          /* the RComp set refuses it as for a local */
     size_t nf = msg_result_nframes(&res);
-    if (nf != m->npages) {
+    if (m->npages > nf || (nf > 0 && m->npages == 0)) {
         msg_result_free(&res);
         return status_set(DVM_EPROTO, "result without its pages");
     }
-    for (size_t c = 0; c < nf; c++) {
+    for (size_t c = nf - m->npages; c < nf; c++) {
         uint32_t f = *msg_result_frame(&res, c);
-        if (rcomps_frame_granted(ms_rcs(s), slot, f))
-            memcpy(store_frame(ms_store(s), f),
-                   m->pages + c * CMSG_PAGE, CMSG_PAGE);
+        if (!st && rcomps_frame_granted(ms_rcs(s), slot, f))
+            st = store_write(ms_store(s), f,
+                             m->pages + (c - (nf - m->npages)) * CMSG_PAGE,
+                             CMSG_PAGE);
     }
     msg_result_free(&res);
-    return DVM_OK;
+    return st;
+}
+
+/* FRAMES from a node: the data of frames a RESULT of that RComp names
+ * next, ahead of it (a large commit); into the frames granted to the
+ * slot (only those).  Never passed to the RComp set. */
+static dvm_status frames_ahead(mserve *s, int slot, const cmsg_relay *m)
+{
+    uint32_t *ids;
+    size_t n;
+    dvm_status st = msg_decode_frames(m->msg, m->len, &ids, &n);
+    if (st)
+        return st;
+    if (n != m->npages || n == 0)
+        st = status_set(DVM_EPROTO, "frame data without its frames");
+    for (size_t c = 0; !st && c < n; c++)
+        if (rcomps_frame_granted(ms_rcs(s), slot, ids[c]))
+            st = store_write(ms_store(s), ids[c], m->pages + c * CMSG_PAGE,
+                             CMSG_PAGE);
+    dvm_free(ids);
+    return st;
 }
 
 /* FETCH: the versions a node lacks for a dispatch.  Each is there unless
@@ -550,8 +582,12 @@ static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         st = result_pages(s, slot, &m);
         nd->results++;
         nd->pages_in += m.npages;
-    }
-    else if (m.npages)
+    } else if (m.type == MSG_FRAMES && !m.page) {
+        st = frames_ahead(s, slot, &m);
+        nd->pages_in += m.npages;
+        if (!st)
+            return;             /* data only: nothing for the RComp set */
+    } else if (m.npages)
         st = status_set(DVM_EPROTO, "pages with a message that has none");
     if (st) {
         ms_refuse(s, nd->peer, status_message());

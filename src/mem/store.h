@@ -40,6 +40,13 @@ uint8_t *store_frame(const mem_store *s, uint32_t id);
  * DVM_EIO with a message. */
 dvm_status store_read(const mem_store *s, uint32_t id, void *buf, size_t n);
 
+/* Copies n bytes (n <= 4096) from buf into the start of frame id through
+ * the file, not the mapping (the cluster master filling frames with data
+ * a node shipped: its resident set does not grow by them).  DVM_OK or
+ * DVM_EIO with a message. */
+dvm_status store_write(const mem_store *s, uint32_t id, const void *buf,
+                       size_t n);
+
 /* Allocates a frame (master only).  Contents are unspecified.  Returns
  * DVM_ENOMEM when the store is full. */
 dvm_status store_alloc(mem_store *s, uint32_t *id);
