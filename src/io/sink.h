@@ -1,7 +1,8 @@
 /*
  * sink.h -- where committed output goes (DISA.md 8.1).
  *
- * Output channel bytes reach the master as part of a runner's commit and
+ * Output channel bytes reach the master as part of a runner's commit (in
+ * frames of the store, which the commit point reads a chunk at a time) and
  * are appended to the channel's sink in commit order; a sink is a file
  * descriptor (standard output, or a file bound with --out NAME=FILE) or
  * nothing (an unbound channel: the bytes are counted and discarded, and
