@@ -4,7 +4,8 @@
  * project's own encoders, each prefixed with the byte that selects the
  * decoder (0 DISPATCH, 1 RESULT, 2 FRAMES, 3 u64s, 4 STACK_REQ, 5 STACKS);
  * result seeds carry page changes as runs and as a bitmap, and children
- * with stacks of their own and stacks the DVM chose.  Not part of the
+ * with stacks of their own and stacks the DVM chose, and output in
+ * frames.  Not part of the
  * build; built by hand against the libraries of a build tree:
  *
  *   cc -std=gnu11 -Isrc tools/gen_msg_seeds.c build/libdvm_net.a \
@@ -84,8 +85,9 @@ static void results(void)
           .nwatch = 1, .heap = hr, .watch = hr },
         { .sb = DISA_STACK_BASE + 0x20000, .ss = 0x3000, .fi = 0x40000000,
           .flags = RUNNER_STACK_CHOSEN, .nheap = 1, .heap = hr } };
-    static const uint8_t hello[] = "hello, world\n";
-    msg_output out[2] = { { 0, 13, hello }, { 1, 5, hello } };
+    static const uint32_t oframes[3] = { 11, 12, 13 };
+    msg_output out[2] = { { 0, 13, 1, oframes },
+                          { 1, 5000, 2, oframes + 1 } };
     msg_result base = { .rid = 7, .attempt = 0, .snap = 3,
                         .exit = MSG_EXIT_COMMIT, .t_start_ns = 1000,
                         .t_end_ns = 2000, .pages_prefetched = 2 };

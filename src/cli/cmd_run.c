@@ -433,6 +433,9 @@ static int run_program(const dvm_program *p, run_opts *o)
         return 2;
     }
     dvm_status st = master_run(m);
+    dvm_status closed = master_close_outputs(m);    /* before the dumps */
+    if (!st)
+        st = closed;            /* else the run's own error is the one */
     int dumped = 0;
     if (st)
         fprintf(stderr, "dvm: error: %s\n", status_message());

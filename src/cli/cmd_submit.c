@@ -46,7 +46,10 @@ typedef struct client {
     uint16_t req_type;
     /* submit */
     int *fds;                   /* per channel index: fd, -1 unbound */
+    const char **names;         /* per channel index: its name */
     uint64_t *unbound;          /* bytes per channel index discarded */
+    int out_failed;             /* a write or close of output failed:
+                                   reported once, exit status 2 */
     size_t nchan;
     const run_opts *o;
     const uint64_t *dump_count;
@@ -84,6 +87,17 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* Output of channel index k could not be written (how: "writing",
+ * "closing the file of"): said once, with errno's reason; later output is
+ * dropped and the exit status is 2, as `dvm run` would end. */
+static void output_failed(client *c, const char *how, size_t k)
+{
+    if (!c->out_failed)
+        fprintf(stderr, "dvm: error: %s channel %s: %s\n", how, c->names[k],
+                strerror(errno));
+    c->out_failed = 1;
+}
+
 static void on_output(client *c, const uint8_t *p, size_t len)
 {
     uint64_t chan;
@@ -102,8 +116,8 @@ static void on_output(client *c, const uint8_t *p, size_t len)
     c->got[chan] += s.len;
     if (c->fds[chan] < 0)
         c->unbound[chan] += s.len;
-    else if (write_all(c->fds[chan], s.p, (size_t)s.len))
-        fprintf(stderr, "dvm: writing channel output: %s\n", strerror(errno));
+    else if (!c->out_failed && write_all(c->fds[chan], s.p, (size_t)s.len))
+        output_failed(c, "writing", chan);
 }
 
 /* The dumps, as dvm run prints them. */
@@ -329,11 +343,13 @@ static int read_whole(const char *path, uint8_t **buf, size_t *len)
 static int open_outputs(client *c, const dvm_program *p, const run_opts *o)
 {
     c->fds = dvm_calloc(p->nchans + 1, sizeof *c->fds);
+    c->names = dvm_calloc(p->nchans + 1, sizeof *c->names);
     c->unbound = dvm_calloc(p->nchans + 1, sizeof *c->unbound);
     c->got = dvm_calloc(p->nchans + 1, sizeof *c->got);
-    if (!c->fds || !c->unbound || !c->got)
+    if (!c->fds || !c->names || !c->unbound || !c->got)
         return 2;
     c->fds[0] = STDOUT_FILENO;
+    c->names[0] = "stdout";
     c->nchan = 1;
     for (size_t i = 0; i < p->nchans; i++) {
         if (p->chans[i].dir != PROG_CHAN_OUT)
@@ -347,20 +363,24 @@ static int open_outputs(client *c, const dvm_program *p, const run_opts *o)
                         "channel %s: %m\n", o->out[b].path, p->chans[i].name);
                 return 2;
             }
+        c->names[c->nchan] = p->chans[i].name;
         c->fds[c->nchan++] = fd;
     }
     return 0;
 }
 
-static void close_outputs(client *c, const dvm_program *p)
+/* Closes the --out files and warns of discarded bytes.  Returns 2 when
+ * output was lost (a write or a close failed: reported), else 0. */
+static int close_outputs(client *c, const dvm_program *p)
 {
     size_t k = 1;
     for (size_t i = 0; i < p->nchans && c->fds; i++) {
         if (p->chans[i].dir != PROG_CHAN_OUT)
             continue;
-        if (c->fds[k] >= 0)
-            close(c->fds[k]);
-        else if (c->unbound[k])
+        if (c->fds[k] >= 0) {
+            if (close(c->fds[k]) < 0)
+                output_failed(c, "closing the file of", k);
+        } else if (c->unbound[k])
             fprintf(stderr, "dvm: warning: %" PRIu64 " bytes written to "
                     "unbound channel '%s' were discarded (bind it with "
                     "--out %s=FILE)\n", c->unbound[k], p->chans[i].name,
@@ -368,8 +388,10 @@ static void close_outputs(client *c, const dvm_program *p)
         k++;
     }
     dvm_free(c->fds);
+    dvm_free(c->names);
     dvm_free(c->unbound);
     dvm_free(c->got);
+    return c->out_failed ? 2 : 0;
 }
 
 /* Builds the SUBMIT request.  Returns 0 or 2 (message printed). */
@@ -443,7 +465,8 @@ int cmd_submit(int argc, char **argv)
         c.reconnect_s = c.nchan < CMSG_MAX_CHANS ? o.reconnect_s : 0;
         rc = client_exchange(&c, o.master, o.secret_file);
     }
-    close_outputs(&c, p);
+    if (close_outputs(&c, p) && rc != 130)
+        rc = 2;                 /* output lost: as dvm run would end */
     run_close_inputs(&o);
     if (o.stdin_fd >= 0)
         close(o.stdin_fd);

@@ -231,8 +231,8 @@ static void test_bad_hellos(void **state)
     assert_non_null(strstr(status_message(), "hello of 39 bytes"));
     le_st32(h, WIRE_VERSION + 1);
     assert_int_equal(auth_on_hello(&a, h, sizeof h), DVM_EPROTO);
-    assert_non_null(strstr(status_message(), "protocol version 2, this DVM "
-                                             "speaks 1"));
+    assert_non_null(strstr(status_message(), "protocol version 3, this DVM "
+                                             "speaks 2"));
     le_st32(h, WIRE_VERSION);
     le_st32(h + 4, 3);
     assert_int_equal(auth_on_hello(&a, h, sizeof h), DVM_EPROTO);

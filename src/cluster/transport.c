@@ -88,6 +88,7 @@ struct tpeer {
     int refused;                    /* this side refused it: BYE says why */
     int refs;
     int64_t deadline_ms;            /* the handshake must be done by then */
+    size_t unsent;                  /* payload bytes of sends not done */
     dvm_status down_status;
     char reason[TRANSPORT_REASON_MAX];
     char name[ADDR_TEXT_MAX];
@@ -96,6 +97,8 @@ struct tpeer {
 typedef struct txreq {
     uint8_t hdr[WIRE_HEADER_SIZE];
     transport *t;
+    uint64_t peer;                  /* whose unsent bytes it counts in */
+    size_t len;
     transport_sent_fn done;
     void *arg;
     uint8_t copy[];
@@ -257,7 +260,10 @@ static void send_done(void *request, ucs_status_t status, void *user_data)
 {
     txreq *r = user_data;
     transport *t = r->t;
+    tpeer *p = peer_by_id(t, r->peer);
     t->inflight--;
+    if (p)
+        p->unsent -= r->len;
     if (r->done)
         r->done(r->arg, status == UCS_OK ? DVM_OK : DVM_EIO);
     dvm_free(r);
@@ -299,6 +305,9 @@ static dvm_status peer_post(transport *t, tpeer *p, uint16_t type,
                           p->name, ucs_status_string(UCS_PTR_STATUS(req)));
     }
     t->inflight++;
+    r->peer = p->id;
+    r->len = len;
+    p->unsent += len;
     return DVM_OK;
 }
 
@@ -839,6 +848,23 @@ dvm_status transport_arm(transport *t)
         return status_set(DVM_EIO, "cannot arm the UCX worker: %s",
                           ucs_status_string(us));
     return DVM_OK;
+}
+
+size_t transport_drain(transport *t, uint64_t peer, size_t max,
+                       int timeout_ms)
+{
+    int64_t end = now_ms() + timeout_ms;
+    for (;;) {
+        progress_ucx(t);
+        const tpeer *p = peer_by_id(t, peer);
+        int64_t left = end - now_ms();
+        if (!p || p->unsent <= max || left <= 0)
+            return p ? p->unsent : 0;
+        if (ucp_worker_arm(t->worker) == UCS_OK) {
+            struct pollfd pfd = {.fd = t->efd, .events = POLLIN};
+            (void)poll(&pfd, 1, (int)left);
+        }
+    }
 }
 
 size_t transport_wait(transport *t, int timeout_ms)

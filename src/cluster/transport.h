@@ -144,6 +144,15 @@ dvm_status transport_send_ref(transport *t, uint64_t peer, uint16_t type,
                               const void *data, size_t len,
                               transport_sent_fn done, void *arg);
 
+/* Runs UCX until at most max payload bytes of the sends to peer are
+ * still under way, or timeout_ms passed; returns how many are (0 when the
+ * peer is not up: its sends failed).  Delivers no event: what arrives
+ * meanwhile waits for transport_progress, so it may be called from inside
+ * an event's handling -- a sender's flow control (the master streaming
+ * output to a client as fast as the client takes it). */
+size_t transport_drain(transport *t, uint64_t peer, size_t max,
+                       int timeout_ms);
+
 /* Closes a peer in order: BYE, then a flushed close.  TRANSPORT_DOWN
  * (DVM_ECLOSED) follows.  No-op for an unknown or closing peer. */
 void transport_close(transport *t, uint64_t peer);

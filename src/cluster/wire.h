@@ -33,7 +33,8 @@
 #include "util/status.h"
 
 #define WIRE_MAGIC 0x434d5644u      /* "DVMC" little endian */
-#define WIRE_VERSION 1
+#define WIRE_VERSION 2     /* 2: a RESULT names its output's frames
+                                   (net/msg.h) instead of carrying it */
 #define WIRE_HEADER_SIZE 24
 
 /* X(name, value, text, handshake) */

@@ -22,8 +22,12 @@
  *                             message (net/msg.h frame), u64 npages and
  *                             npages x 4096 bytes of page data: the pages
  *                             the message names by frame, in order (the
- *                             changes of a RESULT, the page of a
- *                             PAGE_RESP); before the pages, u64 nver and
+ *                             changes of a RESULT, then the frames of its
+ *                             output -- the last 256 of them; any before
+ *                             go up ahead in records of type FRAMES, which
+ *                             name master frames granted to that RComp and
+ *                             carry their data, 256 pages at most; the page
+ *                             of a PAGE_RESP); before the pages, u64 nver and
  *                             nver x u64: the epochs of the versions a
  *                             DISPATCH's prefetch entries or a PAGE_RESP
  *                             name (a version is (page, epoch))

@@ -4,7 +4,9 @@
  * The first byte picks the decoder (RELAY, START, SUBMIT, DONE, OUTPUT,
  * u64s, string, FETCH, FETCHED, JOIN, CLOCK_PING, CLOCK_PONG, RESUME); the rest is the payload.  A payload that decodes is
  * re-encoded, and the encoding must be the payload itself (every decoder
- * accepts exactly one spelling of a message).
+ * accepts exactly one spelling of a message).  A relayed RESULT is decoded
+ * too, and its frames (changes', then output's) walked with the pages, as
+ * the master does.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +19,32 @@ static void same(const msg_buf *b, const uint8_t *p, size_t n)
         abort();
 }
 
+/* A relayed RESULT as the master reads it (mserve.c): its frames -- the
+ * changes', then the output's -- one to one with the pages shipped. */
+static void relayed_result(const cmsg_relay *r)
+{
+    msg_result res;
+    if (r->type != MSG_RESULT || r->page ||
+        msg_decode_result(r->msg, r->len, &res))
+        return;
+    size_t nf = msg_result_nframes(&res);
+    uint64_t sum = 0;
+    for (size_t i = 0; nf == r->npages && i < nf; i++)
+        sum += *msg_result_frame(&res, i) + r->pages[i * CMSG_PAGE];
+    for (uint32_t o = 0; o < res.nout; o++)
+        if (res.out[o].nframes != MSG_OUTPUT_FRAMES(res.out[o].len) ||
+            res.out[o].frames[res.out[o].nframes - 1] == 0)
+            abort();            /* the decoder let a bad output through */
+    msg_result_free(&res);
+    (void)sum;
+}
+
 static void relay(const uint8_t *p, size_t n, msg_buf *b)
 {
     cmsg_relay r;
     if (cmsg_decode_relay(p, n, &r))
         return;
+    relayed_result(&r);
     const uint8_t **pages = calloc(r.npages + 1, sizeof *pages);
     if (!pages)
         return;

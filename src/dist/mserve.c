@@ -64,6 +64,11 @@
 #define MSERVE_MAX_NODES 256
 /* How long a restarted master waits for the client of a saved program. */
 #define MSERVE_RESUME_S 60
+/* Committed output under way to the client at most: past it the commit
+ * point waits for the client to take it (flow control), so a slow client
+ * costs the master this much memory, not the output's size. */
+#define MSERVE_OUT_UNSENT (1u << 20)
+#define MSERVE_OUT_WAIT_MS 100
 /* Bits of a node's region set (2 MiB regions, hashed). */
 #define MSERVE_REGION_BITS (1u << 14)
 #define MSERVE_REGION_WORDS (MSERVE_REGION_BITS / 64)
@@ -368,6 +373,10 @@ static dvm_status send_output(void *arg, uint64_t index, const uint8_t *p,
     cmsg_encode_output(&s->b, index, p, n);
     if (ms_send(s, s->client, WIRE_OUTPUT))
         return status_set(DVM_EIO, "the client is gone");
+    while (transport_drain(s->t, s->client, MSERVE_OUT_UNSENT,
+                           MSERVE_OUT_WAIT_MS) > MSERVE_OUT_UNSENT)
+        if (mserve_quit)
+            return status_set(DVM_EIO, "the master was stopped");
     return DVM_OK;
 }
 
@@ -666,8 +675,12 @@ static dvm_status result_clock(mserve *s, const mnode *nd, msg_result *res,
     return DVM_OK;
 }
 
-/* A RESULT's pages go into the frames the master granted (only those);
- * its times are moved onto the master's clock. */
+/* A RESULT's pages -- its changes', then its output's -- go into the
+ * frames the master granted (only those); the commit point streams the
+ * output from there to the client (out_to_client), as from a local RComp.
+ * The record carries the data of the last npages frames; a large commit's
+ * earlier ones came ahead in FRAMES records (frames_ahead).  Its times
+ * are moved onto the master's clock. */
 static dvm_status result_pages(mserve *s, const mnode *nd, int slot,
                                cmsg_relay *m)
 {
@@ -675,16 +688,41 @@ static dvm_status result_pages(mserve *s, const mnode *nd, int slot,
     dvm_status st = msg_decode_result(m->msg, m->len, &res);
     if (st)
         return DVM_OK;          /* the RComp set refuses it as for a local */
-    if (res.nchanges != m->npages) {
+    size_t nf = msg_result_nframes(&res);
+    if (m->npages > nf || (nf > 0 && m->npages == 0)) {
         msg_result_free(&res);
         return status_set(DVM_EPROTO, "result without its pages");
     }
-    for (uint32_t c = 0; c < res.nchanges; c++)
-        if (rcomps_frame_granted(ms_rcs(s), slot, res.changes[c].frame))
-            memcpy(store_frame(ms_store(s), res.changes[c].frame),
-                   m->pages + (size_t)c * CMSG_PAGE, CMSG_PAGE);
-    st = result_clock(s, nd, &res, m);
+    for (size_t c = nf - m->npages; c < nf; c++) {
+        uint32_t f = *msg_result_frame(&res, c);
+        if (!st && rcomps_frame_granted(ms_rcs(s), slot, f))
+            st = store_write(ms_store(s), f,
+                             m->pages + (c - (nf - m->npages)) * CMSG_PAGE,
+                             CMSG_PAGE);
+    }
+    if (!st)
+        st = result_clock(s, nd, &res, m);
     msg_result_free(&res);
+    return st;
+}
+
+/* FRAMES from a node: the data of frames a RESULT of that RComp names
+ * next, ahead of it (a large commit); into the frames granted to the
+ * slot (only those).  Never passed to the RComp set. */
+static dvm_status frames_ahead(mserve *s, int slot, const cmsg_relay *m)
+{
+    uint32_t *ids;
+    size_t n;
+    dvm_status st = msg_decode_frames(m->msg, m->len, &ids, &n);
+    if (st)
+        return st;
+    if (n != m->npages || n == 0)
+        st = status_set(DVM_EPROTO, "frame data without its frames");
+    for (size_t c = 0; !st && c < n; c++)
+        if (rcomps_frame_granted(ms_rcs(s), slot, ids[c]))
+            st = store_write(ms_store(s), ids[c], m->pages + c * CMSG_PAGE,
+                             CMSG_PAGE);
+    dvm_free(ids);
     return st;
 }
 
@@ -772,8 +810,12 @@ static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         st = result_pages(s, nd, slot, &m);
         nd->results++;
         nd->pages_in += m.npages;
-    }
-    else if (m.npages)
+    } else if (m.type == MSG_FRAMES && !m.page) {
+        st = frames_ahead(s, slot, &m);
+        nd->pages_in += m.npages;
+        if (!st)
+            return;             /* data only: nothing for the RComp set */
+    } else if (m.npages)
         st = status_set(DVM_EPROTO, "pages with a message that has none");
     if (st) {
         ms_refuse(s, nd->peer, status_message());

@@ -19,9 +19,13 @@
  *   FRAMES     each granted master frame gets a local frame standing for
  *              it; the RComp writes new page versions there
  *   PAGE_RESP  the version's data, cached like a fetched one
- *   RESULT     every change names a frame granted to that RComp (checked);
- *              the master's frame replaces it and the page's data goes
- *              along; the local frames are free again
+ *   RESULT     every change, and every frame of its output, names a frame
+ *              granted to that RComp (checked); the master's frame
+ *              replaces it and the frame's data goes along (the changes'
+ *              pages, then the output's, in order: the last 256 in the
+ *              record, any before in FRAMES records ahead of it, 256
+ *              pages each, so no message grows with a commit); the local
+ *              frames are free again
  * Every other message names no frame and passes unchanged (a new message
  * that names frames needs its translation here).
  * A process that dies, or breaks the protocol, is replaced at once (next
@@ -71,6 +75,15 @@
 /* RELAY records to the master are gathered while the node has work and
  * sent as one message before it sleeps, or at this size. */
 #define NODE_BATCH_BYTES (1u << 20)
+/* A RESULT's frame data goes up at most this many pages a record (1 MiB):
+ * the rest in FRAMES records ahead of it, so that no message to the
+ * master grows with a commit (a commit of 512 MiB of output). */
+#define NODE_RECORD_PAGES 256u
+/* ... and waits while more than this is on its way to the master: the
+ * master receives it as fast as it copies it into its frames, instead of
+ * queueing a whole commit's data in its transport. */
+#define NODE_AHEAD_UNSENT (4u << 20)
+#define NODE_AHEAD_WAIT_MS 100
 /* The page cache's figures go to the master at most this often. */
 #define NODE_STATS_MS 250
 #define NODE_STATS_NS (NODE_STATS_MS * 1000000ull)
@@ -751,21 +764,49 @@ static dvm_status relay_up(node *n, int i, int page, uint32_t type,
     return n->batch.len >= NODE_BATCH_BYTES ? node_flush(n) : DVM_OK;
 }
 
-/* RESULT: frames translated to the master's, with the pages' data. */
+/* The data of res's first k frames (translated: the master's ids) goes up
+ * ahead of the result, in FRAMES records of NODE_RECORD_PAGES pages at
+ * most: each names the frames, the master copies their data in.  Paced:
+ * at most NODE_AHEAD_UNSENT bytes under way at once. */
+static dvm_status ship_ahead(node *n, int i, msg_result *res,
+                             const uint8_t **pages, size_t k)
+{
+    uint32_t ids[NODE_RECORD_PAGES];
+    dvm_status st = DVM_OK;
+    for (size_t at = 0; at < k && !st; at += NODE_RECORD_PAGES) {
+        size_t m = k - at < NODE_RECORD_PAGES ? k - at : NODE_RECORD_PAGES;
+        for (size_t j = 0; j < m; j++)
+            ids[j] = *msg_result_frame(res, at + j);
+        mb_reset(&n->tmpb);
+        msg_encode_frames(&n->tmpb, ids, m);
+        st = n->tmpb.oom ? status_set(DVM_ENOMEM, "out of memory")
+             : relay_up(n, i, 0, MSG_FRAMES, n->tmpb.p + MSG_HEADER_SIZE,
+                        n->tmpb.len - MSG_HEADER_SIZE, pages + at, m);
+        while (!st && !node_quit &&
+               transport_drain(n->t, n->master, NODE_AHEAD_UNSENT,
+                               NODE_AHEAD_WAIT_MS) > NODE_AHEAD_UNSENT)
+            ;                   /* the master takes it as it goes */
+    }
+    return st;
+}
+
+/* RESULT: frames translated to the master's, with the pages' data (the
+ * last NODE_RECORD_PAGES with it, any before ahead of it). */
 static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
 {
     node_rc *r = &n->rc[i];
     msg_result res;
     if (msg_decode_result(p, len, &res))
         return rc_replace(n, i, status_message());
-    const uint8_t **pages = dvm_calloc(res.nchanges + 1, sizeof *pages);
-    uint32_t *local = dvm_calloc(res.nchanges + 1, sizeof *local);
+    size_t nf = msg_result_nframes(&res);
+    const uint8_t **pages = dvm_calloc(nf + 1, sizeof *pages);
+    uint32_t *local = dvm_calloc(nf + 1, sizeof *local);
     dvm_status st = pages && local ? DVM_OK
                                    : status_set(DVM_ENOMEM, "out of memory");
     uint16_t owner = (uint16_t)(i + 1);
     int foreign = 0;
-    for (uint32_t c = 0; c < res.nchanges && !st && !foreign; c++) {
-        uint32_t f = res.changes[c].frame;
+    for (size_t c = 0; c < nf && !st && !foreign; c++) {
+        uint32_t *fp = msg_result_frame(&res, c), f = *fp;
         if (f == 0 || f >= NODE_STORE_FRAMES || n->owner[f] != owner) {
             foreign = 1;
             break;
@@ -773,8 +814,11 @@ static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
         n->owner[f] = 0;
         local[c] = f;
         pages[c] = store_frame(n->store, f);
-        res.changes[c].frame = n->l2m[f];
+        *fp = n->l2m[f];
     }
+    size_t ahead = nf > NODE_RECORD_PAGES ? nf - NODE_RECORD_PAGES : 0;
+    if (!st && !foreign)
+        st = ship_ahead(n, i, &res, pages, ahead);
     if (!st && !foreign) {
         res.t_start_ns += (uint64_t)n->cfg.clock_skew_ns;
         res.t_end_ns += (uint64_t)n->cfg.clock_skew_ns;
@@ -782,9 +826,10 @@ static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
         msg_encode_result(&n->tmpb, &res);
         st = n->tmpb.oom ? status_set(DVM_ENOMEM, "out of memory")
              : relay_up(n, i, 0, MSG_RESULT, n->tmpb.p + MSG_HEADER_SIZE,
-                        n->tmpb.len - MSG_HEADER_SIZE, pages, res.nchanges);
+                        n->tmpb.len - MSG_HEADER_SIZE, pages + ahead,
+                        nf - ahead);
     }
-    for (uint32_t c = 0; c < res.nchanges && local && local[c]; c++)
+    for (size_t c = 0; c < nf && local && local[c]; c++)
         store_release(n->store, local[c]);
     if (foreign) {
         st = rc_replace(n, i, "result names a frame it does not own");

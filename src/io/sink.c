@@ -2,7 +2,10 @@
  * sink.c -- output channel sinks: plain blocking writes in commit order.
  *
  * The master is the only writer and applies commits one at a time, so the
- * order of bytes in a sink is the commit order without any locking.
+ * order of bytes in a sink is the commit order without any locking.  Every
+ * failure -- a write (ENOSPC: a full device) or the close of a bound file --
+ * is an error with a message naming the channel, decided here once; the
+ * run stops with it and `dvm run` exits with status 2.
  */
 #include "io/sink.h"
 
@@ -71,11 +74,15 @@ dvm_status io_sink_write(io_sink *s, const void *p, size_t n)
     return DVM_OK;
 }
 
-void io_sink_close(io_sink *s)
+dvm_status io_sink_close(io_sink *s)
 {
-    if (s->owns_fd && s->fd >= 0)
-        close(s->fd);
+    dvm_status st = DVM_OK;
+    /* close is not retried on EINTR: the descriptor is gone either way */
+    if (s->owns_fd && s->fd >= 0 && close(s->fd) < 0)
+        st = status_set_errno(DVM_EIO, "closing the file of channel %s",
+                              s->name);
     dvm_free(s->name);
     memset(s, 0, sizeof *s);
     s->fd = -1;
+    return st;
 }

@@ -1,7 +1,8 @@
 /*
  * sink.h -- where committed output goes (DISA.md 8.1).
  *
- * Output channel bytes reach the master as part of a runner's commit and
+ * Output channel bytes reach the master as part of a runner's commit (in
+ * frames of the store, which the commit point reads a chunk at a time) and
  * are appended to the channel's sink in commit order; a sink is a file
  * descriptor (standard output, or a file bound with --out NAME=FILE) or
  * nothing (an unbound channel: the bytes are counted and discarded, and
@@ -41,8 +42,13 @@ dvm_status io_sink_open_null(io_sink *s, const char *name);
 /* A sink whose bytes go to fn(arg, index, ...).  name is copied. */
 dvm_status io_sink_open_fn(io_sink *s, const char *name, io_sink_fn fn,
                            void *arg, size_t index);
-/* Appends n bytes (all of them: retries short writes). */
+/* Appends n bytes (all of them: retries short writes).  DVM_EIO with a
+ * message naming the channel when the file refuses them (a full device). */
 dvm_status io_sink_write(io_sink *s, const void *p, size_t n);
-void io_sink_close(io_sink *s);
+/* Closes the file the sink owns and frees the sink (which may be closed
+ * again: nothing happens).  DVM_EIO with a message naming the channel when
+ * close fails: bytes written before may never reach the file (a full disk
+ * on a network file system reports so only here). */
+dvm_status io_sink_close(io_sink *s);
 
 #endif

@@ -147,6 +147,43 @@ uint8_t *store_frame(const mem_store *s, uint32_t id)
     return s->base + (size_t)id * STORE_FRAME_SIZE;
 }
 
+/* Moves n bytes between buf and frame id through the file: pread, or
+ * pwrite when out is set. */
+static dvm_status frame_io(const mem_store *s, uint32_t id, uint8_t *buf,
+                           size_t n, int out)
+{
+    assert(id >= 1 && id < s->max_frames && n <= STORE_FRAME_SIZE);
+    off_t at = (off_t)id * STORE_FRAME_SIZE;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = out ? pwrite(s->fd, buf + done, n - done,
+                                 at + (off_t)done)
+                        : pread(s->fd, buf + done, n - done,
+                                at + (off_t)done);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0)
+            errno = EIO;        /* the file is shorter: never, but say so */
+        if (r <= 0)
+            return status_set_errno(DVM_EIO, "store: %s frame %u",
+                                    out ? "writing" : "reading",
+                                    (unsigned)id);
+        done += (size_t)r;
+    }
+    return DVM_OK;
+}
+
+dvm_status store_read(const mem_store *s, uint32_t id, void *buf, size_t n)
+{
+    return frame_io(s, id, buf, n, 0);
+}
+
+dvm_status store_write(const mem_store *s, uint32_t id, const void *buf,
+                       size_t n)
+{
+    return frame_io(s, id, (uint8_t *)buf, n, 1);
+}
+
 dvm_status store_alloc(mem_store *s, uint32_t *id)
 {
     assert(s && id);

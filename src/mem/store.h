@@ -34,6 +34,19 @@ uint32_t store_max_frames(const mem_store *s);
 /* Address of frame id (1 <= id < max_frames). */
 uint8_t *store_frame(const mem_store *s, uint32_t id);
 
+/* Copies the first n bytes (n <= 4096) of frame id into buf through the
+ * file, not the mapping, so the caller's resident set does not grow by the
+ * frame (the master streaming committed output).  Returns DVM_OK or
+ * DVM_EIO with a message. */
+dvm_status store_read(const mem_store *s, uint32_t id, void *buf, size_t n);
+
+/* Copies n bytes (n <= 4096) from buf into the start of frame id through
+ * the file, not the mapping (the cluster master filling frames with data
+ * a node shipped: its resident set does not grow by them).  DVM_OK or
+ * DVM_EIO with a message. */
+dvm_status store_write(const mem_store *s, uint32_t id, const void *buf,
+                       size_t n);
+
 /* Allocates a frame (master only).  Contents are unspecified.  Returns
  * DVM_ENOMEM when the store is full. */
 dvm_status store_alloc(mem_store *s, uint32_t *id);

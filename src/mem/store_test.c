@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -45,6 +46,63 @@ static void test_alloc_release(void **state)
     store_destroy(NULL);
 }
 
+/* A store of 1024 frames with two allocated, *a and *b. */
+static mem_store *two_frames(uint32_t *a, uint32_t *b)
+{
+    mem_store *s;
+    assert_int_equal(store_create(1024, &s), DVM_OK);
+    assert_int_equal(store_alloc(s, a), DVM_OK);
+    assert_int_equal(store_alloc(s, b), DVM_OK);
+    return s;
+}
+
+/* This process's resident shared memory (mapped memfd pages), in KiB. */
+static long rss_shmem_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "RssShmem:", 9))
+            kib = atol(line + 9);
+    if (f)
+        fclose(f);
+    assert_true(kib >= 0);
+    return kib;
+}
+
+/* Frames read and written through the file are the frames of the
+ * mapping, byte for byte, and reading them does not map them: the
+ * reader's resident set stays as it was (the master streaming output). */
+static void test_read_write_by_file(void **state)
+{
+    (void)state;
+    uint32_t a, b;
+    mem_store *s = two_frames(&a, &b);
+    uint8_t buf[STORE_FRAME_SIZE], got[STORE_FRAME_SIZE];
+    for (unsigned i = 0; i < sizeof buf; i++)
+        buf[i] = (uint8_t)(i * 13 + 1);
+    assert_int_equal(store_write(s, a, buf, sizeof buf), DVM_OK);
+    assert_memory_equal(store_frame(s, a), buf, sizeof buf);
+    memcpy(store_frame(s, b), "frame b", 7);
+    memset(got, 0, sizeof got);
+    assert_int_equal(store_read(s, b, got, 7), DVM_OK);
+    assert_memory_equal(got, "frame b", 7);
+    assert_int_equal(got[7], 0);                /* only n bytes */
+    assert_int_equal(store_read(s, a, got, sizeof got), DVM_OK);
+    assert_memory_equal(got, buf, sizeof buf);
+    /* 1000 frames written and read by file: none is mapped here */
+    long before = rss_shmem_kib();
+    for (uint32_t i = 0; i < 1000; i++) {
+        uint32_t f;
+        assert_int_equal(store_alloc(s, &f), DVM_OK);
+        assert_int_equal(store_write(s, f, buf, sizeof buf), DVM_OK);
+        assert_int_equal(store_read(s, f, got, sizeof got), DVM_OK);
+    }
+    assert_true(rss_shmem_kib() - before < 400);    /* 4000 if mapped */
+    store_destroy(s);
+}
+
 static void test_bad_size(void **state)
 {
     (void)state;
@@ -57,11 +115,8 @@ static void test_bad_size(void **state)
 static void test_attach_shared(void **state)
 {
     (void)state;
-    mem_store *s;
-    assert_int_equal(store_create(1024, &s), DVM_OK);
     uint32_t a, b;
-    assert_int_equal(store_alloc(s, &a), DVM_OK);
-    assert_int_equal(store_alloc(s, &b), DVM_OK);
+    mem_store *s = two_frames(&a, &b);
     memset(store_frame(s, a), 0x5a, STORE_FRAME_SIZE);
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -114,6 +169,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alloc_release),
         cmocka_unit_test(test_bad_size),
+        cmocka_unit_test(test_read_write_by_file),
         cmocka_unit_test(test_attach_shared),
         cmocka_unit_test(test_trim),
     };

@@ -318,6 +318,15 @@ static void encode_kid(msg_buf *b, const runner_desc *k)
     encode_ranges(b, k->watch, k->nwatch);
 }
 
+static void encode_output(msg_buf *b, const msg_output *o)
+{
+    mb_u64(b, o->chan);
+    mb_u64(b, o->len);
+    mb_u64(b, o->nframes);
+    for (uint32_t i = 0; i < o->nframes; i++)
+        mb_u64(b, o->frames[i]);
+}
+
 void msg_encode_result(msg_buf *b, const msg_result *r)
 {
     size_t start = mb_begin(b, MSG_RESULT);
@@ -334,11 +343,8 @@ void msg_encode_result(msg_buf *b, const msg_result *r)
     for (uint32_t i = 0; i < r->nkids; i++)
         encode_kid(b, &r->kids[i]);
     mb_u64(b, r->nout);
-    for (uint32_t i = 0; i < r->nout; i++) {
-        mb_u64(b, r->out[i].chan);
-        mb_u64(b, r->out[i].len);
-        mb_bytes(b, r->out[i].bytes, r->out[i].len);
-    }
+    for (uint32_t i = 0; i < r->nout; i++)
+        encode_output(b, &r->out[i]);
     mb_end(b, start);
 }
 
@@ -413,22 +419,48 @@ static dvm_status decode_kid(msg_reader *rd, runner_desc *k)
     return st;
 }
 
+/* Decodes one output's header and frame ids into r->oframes[*at ...)
+ * (room for *cap, grown as needed). */
+static dvm_status decode_output(msg_reader *rd, msg_result *r, size_t *at,
+                                size_t *cap, msg_output *o)
+{
+    uint64_t chan = mr_u64(rd), len = mr_u64(rd), n = mr_u64(rd);
+    if (rd->err || chan > 4096 || len == 0 || len > MSG_OUTPUT_MAX ||
+        n != MSG_OUTPUT_FRAMES(len) || n > (rd->len - rd->pos) / 8)
+        return status_set(DVM_EPROTO, "result: bad output");
+    uint32_t *f = dvm_grow(r->oframes, cap, *at + n, sizeof *f);
+    if (!f)
+        return status_set(DVM_ENOMEM, "result: out of memory");
+    r->oframes = f;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t id = mr_u64(rd);
+        if (id == 0 || id > UINT32_MAX)
+            return status_set(DVM_EPROTO, "result: bad output frame");
+        f[*at + i] = (uint32_t)id;
+    }
+    *o = (msg_output){ (uint32_t)chan, len, (uint32_t)n, NULL };
+    *at += n;
+    return DVM_OK;
+}
+
 static dvm_status decode_outputs(msg_reader *rd, msg_result *r)
 {
-    uint64_t n = mr_count(rd, 16);
+    uint64_t n = mr_count(rd, 32);
     if (rd->err || n > 4096)
         return status_set(DVM_EPROTO, "result: bad output count");
     if (n && !(r->out = dvm_calloc(n, sizeof *r->out)))
         return status_set(DVM_ENOMEM, "result: out of memory");
     r->nout = (uint32_t)n;
+    size_t at = 0, cap = 0;
     for (uint64_t i = 0; i < n; i++) {
-        uint64_t chan = mr_u64(rd);
-        uint64_t len = mr_u64(rd);
-        const uint8_t *bytes = mr_bytes(rd, len);
-        if (rd->err || chan > 4096)
-            return status_set(DVM_EPROTO, "result: bad output");
-        r->out[i] = (msg_output){ (uint32_t)chan, len, bytes };
+        dvm_status st = decode_output(rd, r, &at, &cap, &r->out[i]);
+        if (st)
+            return st;
     }
+    r->noframes = at;
+    /* oframes may have moved while it grew: point each output into it */
+    for (uint64_t i = 0, k = 0; i < n; k += r->out[i].nframes, i++)
+        r->out[i].frames = r->oframes + k;
     return DVM_OK;
 }
 
@@ -501,7 +533,20 @@ void msg_result_free(msg_result *r)
     dvm_free(r->changes);
     dvm_free(r->kids);
     dvm_free(r->out);
+    dvm_free(r->oframes);
     memset(r, 0, sizeof *r);
+}
+
+size_t msg_result_nframes(const msg_result *r)
+{
+    return r->nchanges + r->noframes;
+}
+
+uint32_t *msg_result_frame(msg_result *r, size_t i)
+{
+    assert(i < msg_result_nframes(r));
+    return i < r->nchanges ? &r->changes[i].frame
+                           : &r->oframes[i - r->nchanges];
 }
 
 /* ---- small messages ------------------------------------------------------- */

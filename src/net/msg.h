@@ -9,7 +9,7 @@
  *     u32 type, u32 reserved (0), u64 payload length, payload
  *
  * little endian, over a byte stream (conn.h).  Payloads are flat sequences of
- * u64 (and raw bytes for output); every decoder checks every count against
+ * u64 (and raw bytes for page bitmaps); every decoder checks every count against
  * the bytes that remain before allocating, so a hostile or truncated message
  * yields DVM_EPROTO and never a crash or an absurd allocation.
  *
@@ -19,7 +19,8 @@
  *                                    changes (in granted frames, each with
  *                                    its changed bytes as runs or, when
  *                                    dense, a bitmap), children, output
- *                                    bytes
+ *                                    (its bytes in granted frames: the
+ *                                    message names them and the count)
  *   rcomp  -> master  MSG_FRAME_REQ  "grant me n frames"
  *   master -> rcomp   MSG_FRAMES     the granted frame ids
  *   rcomp  -> master  MSG_PAGE_REQ   (page socket) frame of page at epoch?
@@ -152,12 +153,26 @@ enum msg_exit { MSG_EXIT_COMMIT = 0, MSG_EXIT_ABORT = 1, MSG_EXIT_FAULT = 2 };
  * mem_change (mem/space.h): page, the granted frame holding the new
  * content, and the changed bytes (data owned by a decoded result). */
 
+/* An output channel's bytes of one commit.  On the wire: u64 chan, u64
+ * len, u64 nframes, nframes x u64 frame: the bytes lie in those frames, in
+ * order, 4096 a frame, the last one holding the rest; so nframes is
+ * exactly ceil(len / 4096), and a count beyond the frames (or frames
+ * beyond the count) is refused.  The frames were granted to the RComp
+ * (MSG_FRAMES) like those of page changes, and the master releases them
+ * once it has written the bytes to the channel's sink (or dropped them:
+ * abort, fault, conflict).  The message never carries output bytes, so
+ * its size does not grow with the output. */
+#define MSG_OUTPUT_MAX (1ULL << 29)     /* bytes of one channel at most: the
+                                           PR below the SR holds no more */
+#define MSG_OUTPUT_FRAMES(len) (((len) + 4095) / 4096)
+
 typedef struct msg_output {
     uint32_t chan;              /* index: 0 = stdout, k = k-th out channel
                                    of the program (1-based, declaration
                                    order among out channels) */
-    uint64_t len;
-    const uint8_t *bytes;       /* points into the message payload */
+    uint64_t len;               /* 1 .. MSG_OUTPUT_MAX */
+    uint32_t nframes;           /* MSG_OUTPUT_FRAMES(len) */
+    const uint32_t *frames;     /* decoded: into the result's oframes */
 } msg_output;
 
 typedef struct msg_result {
@@ -174,13 +189,21 @@ typedef struct msg_result {
     runner_desc *kids;
     uint32_t nout;
     msg_output *out;
+    uint32_t *oframes;          /* decoded: every output's frames, in
+                                   order (owned) */
+    size_t noframes;
 } msg_result;
 
 void msg_encode_result(msg_buf *b, const msg_result *r);
-/* Decodes and validates (deltas valid, ranges in the SR, sizes sane).
- * The output bytes point into p, which must outlive *out. */
+/* Decodes and validates (deltas valid, ranges in the SR, sizes sane,
+ * output counts that match their frames).  On success *out owns its
+ * allocations; free with msg_result_free. */
 dvm_status msg_decode_result(const uint8_t *p, size_t len, msg_result *out);
 void msg_result_free(msg_result *r);
+/* The frames a decoded result names: its changes', then its output's, in
+ * order; i < msg_result_nframes(r). */
+size_t msg_result_nframes(const msg_result *r);
+uint32_t *msg_result_frame(msg_result *r, size_t i);
 
 /* ---- small messages ---------------------------------------------------- */
 

@@ -99,6 +99,8 @@ static void test_dispatch_huge_count(void **state)
     mb_free(&b);
 }
 
+static const uint32_t out_frames[2] = { 7, 9 };
+
 static msg_result sample_result(mem_run *runs, runner_desc *kid, mem_change *ch,
                                 msg_output *o)
 {
@@ -108,7 +110,7 @@ static msg_result sample_result(mem_run *runs, runner_desc *kid, mem_change *ch,
     *kid = (runner_desc){ .sb = 0x70000000, .ss = 64, .fi = 0x40000010,
                        .nheap = 2, .heap = heap1, .nwatch = 1,
                        .watch = heap1 };
-    *o = (msg_output){ 0, 6, (const uint8_t *)"hello\n" };
+    *o = (msg_output){ 2, 6000, 2, out_frames };
     return (msg_result){ .rid = 3, .attempt = 2, .snap = 11, .exit = 0,
                          .nchanges = 1, .changes = ch, .nkids = 1,
                          .kids = kid, .nout = 1, .out = o };
@@ -132,8 +134,11 @@ static void test_result_roundtrip(void **state)
     assert_int_equal(space_change_delta(&out.changes[0]).nruns, 2);
     assert_int_equal(space_change_delta(&out.changes[0]).runs[1].off, 100);
     assert_int_equal(out.kids[0].nwatch, 1);
-    assert_int_equal(out.out[0].len, 6);
-    assert_memory_equal(out.out[0].bytes, "hello\n", 6);
+    assert_int_equal(out.out[0].chan, 2);
+    assert_int_equal(out.out[0].len, 6000);
+    assert_int_equal(out.out[0].nframes, 2);
+    assert_int_equal(out.out[0].frames[0], 7);
+    assert_int_equal(out.out[0].frames[1], 9);
     msg_result_free(&out);
     for (size_t len = 0; len < b.len - MSG_HEADER_SIZE; len++)
         assert_int_equal(msg_decode_result(b.p + MSG_HEADER_SIZE, len, &out),
@@ -151,6 +156,59 @@ static void expect_bad_result(msg_result *r)
                                        b.len - MSG_HEADER_SIZE, &out),
                      DVM_EPROTO);
     mb_free(&b);
+}
+
+/* An output's count must match its frames exactly, and name real ones. */
+static void bad_outputs(mem_run *runs, runner_desc *kid, mem_change *ch,
+                        msg_output *o)
+{
+    static const uint32_t zero[2] = { 7, 0 };
+    msg_result r = sample_result(runs, kid, ch, o);
+    o->len = 8193;                          /* a count beyond its frames */
+    expect_bad_result(&r);
+    r = sample_result(runs, kid, ch, o);
+    o->len = 4096;                          /* frames beyond the count */
+    expect_bad_result(&r);
+    r = sample_result(runs, kid, ch, o);
+    o->len = 0;                             /* an empty output */
+    o->nframes = 0;
+    expect_bad_result(&r);
+    r = sample_result(runs, kid, ch, o);
+    o->frames = zero;                       /* the zero frame */
+    expect_bad_result(&r);
+    r = sample_result(runs, kid, ch, o);
+    o->chan = 4097;                         /* no such channel, ever */
+    expect_bad_result(&r);
+}
+
+/* A result's size does not grow with its output: 256 MiB are 65536 frame
+ * ids, not 256 MiB of bytes. */
+static void test_result_output_by_frames(void **state)
+{
+    (void)state;
+    uint64_t len = 256ull << 20;
+    uint32_t n = (uint32_t)MSG_OUTPUT_FRAMES(len);
+    uint32_t most = (uint32_t)MSG_OUTPUT_FRAMES(MSG_OUTPUT_MAX + 1);
+    uint32_t *ids = dvm_calloc(most, sizeof *ids);
+    assert_non_null(ids);
+    for (uint32_t i = 0; i < most; i++)
+        ids[i] = i + 1;
+    msg_output o = { 0, len, n, ids };
+    msg_result r = { .rid = 1, .nout = 1, .out = &o }, out;
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_result(&b, &r);
+    assert_true(b.len < 2u << 20);
+    assert_int_equal(msg_decode_result(b.p + MSG_HEADER_SIZE,
+                                       b.len - MSG_HEADER_SIZE, &out), 0);
+    assert_int_equal(out.out[0].nframes, n);
+    assert_int_equal(out.out[0].frames[n - 1], n);
+    msg_result_free(&out);
+    o.len = MSG_OUTPUT_MAX + 1;             /* past any channel's window */
+    o.nframes = (uint32_t)MSG_OUTPUT_FRAMES(o.len);
+    expect_bad_result(&r);
+    mb_free(&b);
+    dvm_free(ids);
 }
 
 static void test_result_validation(void **state)
@@ -198,6 +256,7 @@ static void test_result_validation(void **state)
     r = sample_result(runs, &kid, &ch, &o);
     r.fault = VM_FAULT_COUNT;               /* unknown fault */
     expect_bad_result(&r);
+    bad_outputs(runs, &kid, &ch, &o);
 }
 
 /* A dense page: every other byte of the page changed (2048 runs). */
@@ -474,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_dispatch_huge_count),
         cmocka_unit_test(test_result_roundtrip),
         cmocka_unit_test(test_result_validation),
+        cmocka_unit_test(test_result_output_by_frames),
         cmocka_unit_test(test_result_dense_roundtrip),
         cmocka_unit_test(test_result_dense_is_compact),
         cmocka_unit_test(test_result_dense_validation),

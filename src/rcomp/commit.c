@@ -24,7 +24,8 @@
  * Two passes, so that frames are asked for at most once per commit: pass 1
  * computes every page's clipped delta (no frame needed), pass 2 takes
  * frames from the local pool, asking the master for max(missing, 256) first
- * if the pool is short, and writes them.
+ * if the pool is short, and writes them; the runner's output goes into
+ * frames of the same request (io.c).
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -266,7 +267,7 @@ static dvm_status write_frames(rcomp *rc, msg_result *res)
             return status_set(DVM_ENOMEM, "commit changes");
         rc->chg = c;
     }
-    dvm_status st = ensure_frames(rc, rc->npend);
+    dvm_status st = ensure_frames(rc, rc->npend + rc_outputs_nframes(res));
     if (st)
         return st;
     for (size_t i = 0; i < rc->npend; i++) {
@@ -287,7 +288,7 @@ static dvm_status write_frames(rcomp *rc, msg_result *res)
     assert(rc->npend <= UINT32_MAX);
     res->changes = rc->chg;
     res->nchanges = (uint32_t)rc->npend;
-    return DVM_OK;
+    return rc_outputs_write(rc, res);
 }
 
 /* A kept page in a created runner's stack: written without a fault, so

@@ -8,10 +8,13 @@
  * resolver (handler thread); the files never change, so no lock is needed.
  *
  * Output: a channel is a window in the PR.  At commit the runner's count at
- * ADDR says how many bytes from ADDR+8 to emit; they are read straight from
- * the window into the RESULT.  A count larger than the channel's window is
- * a memory fault of the runner (DISA leaves it open; reporting it beats
- * emitting bytes of a neighbouring channel or running past the PR).
+ * ADDR says how many bytes from ADDR+8 to emit; they are copied from the
+ * window into frames the master granted, 4096 a frame, and the RESULT
+ * names the frames and the count (net/msg.h), never the bytes: the master
+ * streams them from the frames to the sink at commit, so neither side
+ * holds a commit's output in a message.  A count larger than the channel's
+ * window is a memory fault of the runner (DISA leaves it open; reporting it
+ * beats emitting bytes of a neighbouring channel or running past the PR).
  */
 #define _GNU_SOURCE
 #include <assert.h>
@@ -187,7 +190,6 @@ static uint64_t out_count(const rcomp *rc, uint64_t addr)
 
 int rc_outputs_collect(rcomp *rc, msg_result *res, uint64_t *bad)
 {
-    uint8_t *win = window_base(rc->win);
     res->nout = 0;
     res->out = rc->outs;
     for (size_t i = 0; i < rc->nout; i++) {
@@ -200,7 +202,53 @@ int rc_outputs_collect(rcomp *rc, msg_result *res, uint64_t *bad)
             return VM_FAULT_MEMORY;
         }
         rc->outs[res->nout++] = (msg_output){ (uint32_t)i, n,
-                                              win + rc->out[i].addr + 8 };
+                                              (uint32_t)MSG_OUTPUT_FRAMES(n),
+                                              NULL };
     }
     return VM_FAULT_NONE;
+}
+
+size_t rc_outputs_nframes(const msg_result *res)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < res->nout; i++)
+        n += res->out[i].nframes;
+    return n;
+}
+
+/* Copies output o (from the window at src) into frames taken from the
+ * pool, their ids into ids[0 .. o->nframes). */
+static void output_to_frames(rcomp *rc, const msg_output *o,
+                             const uint8_t *src, uint32_t *ids)
+{
+    for (uint32_t k = 0; k < o->nframes; k++) {
+        assert(rc->npool > 0);
+        uint32_t f = rc->pool[--rc->npool];
+        uint64_t at = (uint64_t)k * STORE_FRAME_SIZE;
+        uint64_t n = o->len - at < STORE_FRAME_SIZE ? o->len - at
+                                                    : STORE_FRAME_SIZE;
+        memcpy(store_frame(rc->store, f), src + at, n);
+        ids[k] = f;
+    }
+}
+
+dvm_status rc_outputs_write(rcomp *rc, msg_result *res)
+{
+    size_t need = rc_outputs_nframes(res), at = 0;
+    if (need > rc->capofr) {
+        uint32_t *a = dvm_grow(rc->ofr, &rc->capofr, need, sizeof *a);
+        if (!a)
+            return status_set(DVM_ENOMEM, "output frames");
+        rc->ofr = a;
+    }
+    assert(rc->npool >= need);
+    uint8_t *win = window_base(rc->win);
+    for (uint32_t i = 0; i < res->nout; i++) {
+        msg_output *o = &res->out[i];
+        output_to_frames(rc, o, win + rc->out[o->chan].addr + 8,
+                         rc->ofr + at);
+        o->frames = rc->ofr + at;
+        at += o->nframes;
+    }
+    return DVM_OK;
 }

@@ -212,6 +212,7 @@ static void teardown(rcomp *rc)
     dvm_free(rc->iv);
     dvm_free(rc->chg);
     dvm_free(rc->outs);
+    dvm_free(rc->ofr);
     dvm_free(rc->out);
     free(rc->ctx);
     rc_basemap_free(&rc->base);

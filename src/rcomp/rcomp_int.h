@@ -133,6 +133,7 @@ typedef struct rcomp {
     void *iv;        size_t capiv;      /* commit.c's interval buffer */
     mem_change *chg; size_t capchg;
     msg_output *outs;
+    uint32_t *ofr;   size_t capofr;     /* frames holding the outputs */
     rc_stack_pool stacks[DISA_STACK_ORDER + 1];
     dvm_status stack_err;       /* asking the master for stacks failed */
     msg_buf obuf;               /* outgoing control frames, not yet sent */
@@ -188,9 +189,14 @@ void rc_inputs_free(rcomp *rc);
 int rc_input_page(const rcomp *rc, uint64_t page, uint8_t *buf);
 /* Builds the output channel table from the program. */
 dvm_status rc_outputs_init(rcomp *rc);
-/* Collects the runner's output into res (bytes point into the window).
+/* Lists the runner's output in res (channel and count; no frames yet).
  * Returns VM_FAULT_NONE, or VM_FAULT_MEMORY with *bad the channel address
  * when a count does not fit its channel's window. */
 int rc_outputs_collect(rcomp *rc, msg_result *res, uint64_t *bad);
+/* Frames the outputs listed in res need. */
+size_t rc_outputs_nframes(const msg_result *res);
+/* Copies each listed output from the window into frames of the pool
+ * (which holds rc_outputs_nframes(res) at least) and names them in res. */
+dvm_status rc_outputs_write(rcomp *rc, msg_result *res);
 
 #endif

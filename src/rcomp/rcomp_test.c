@@ -353,7 +353,8 @@ static void test_commit(void **state)
     assert_int_equal(res.nout, 1);
     assert_int_equal(res.out[0].chan, 0);
     assert_int_equal(res.out[0].len, 3);
-    assert_memory_equal(res.out[0].bytes, "abc", 3);
+    assert_int_equal(res.out[0].nframes, 1);    /* the bytes are in a frame */
+    assert_memory_equal(store_frame(m.store, res.out[0].frames[0]), "abc", 3);
     assert_int_equal(res.pages_faulted, 3);      /* descriptors, heap, stack */
     assert_int_equal(m.frame_reqs, 1);
     msg_result_free(&res);
@@ -531,7 +532,7 @@ static void test_channels(void **state)
     assert_memory_equal(f + 8, "01234567", 8);
     assert_int_equal(res.nout, 1);
     assert_int_equal(res.out[0].chan, 1);
-    assert_memory_equal(res.out[0].bytes, "hi", 2);
+    assert_memory_equal(store_frame(m.store, res.out[0].frames[0]), "hi", 2);
     msg_result_free(&res);
     assert_int_equal(m.page_reqs, 1);           /* the heap page, zeros */
     assert_int_equal(stop(&m), 0);

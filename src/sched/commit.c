@@ -17,7 +17,12 @@
  *      (a query each) or a bitmap (a query over its bounds, then each
  *      candidate's ranges are tested against the bitmap).  The DVM's own
  *      writes take this same step (commit_write).
- *   3. emit R's output, in this (commit) order.
+ *   3. emit R's output, in this (commit) order: straight from the frames
+ *      the RComp wrote it into to the sinks, COMMIT_OUT_CHUNK bytes at a
+ *      time, read through the store's file (store_read), so the master
+ *      never holds a commit's output, in a buffer or mapped; the frames go
+ *      back to the store after, and at once for an attempt that did not
+ *      commit.
  *   4. make R's children schedulable; a child watcher first checks whether
  *      a commit in (e, E) -- after R's snapshot, other than R's own --
  *      already changed its ranges ("watch from the creator's snapshot on",
@@ -42,6 +47,9 @@
 #include "sched/commit.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+
+/* Bytes of output the master holds at a time: one sink write. */
+#define COMMIT_OUT_CHUNK (64u * 1024)
 
 uint64_t commit_epoch(const commit_point *cp)
 {
@@ -209,22 +217,65 @@ dvm_status commit_write(commit_point *cp, uint64_t addr, const void *data,
 
 /* ---- runner results -------------------------------------------------- */
 
-static dvm_status emit_output(commit_point *cp, const msg_result *res)
+/* Writes the n bytes of chunk to sink s (and the output tail). */
+static dvm_status emit_chunk(commit_point *cp, io_sink *s, const uint8_t *chunk,
+                             size_t n)
 {
-    for (uint32_t i = 0; i < res->nout; i++) {
-        const msg_output *o = &res->out[i];
-        if (o->chan >= cp->nsinks)
-            return status_set(DVM_EPROTO, "output to unknown channel %u",
-                              o->chan);
-        dvm_status st = io_sink_write(&cp->sinks[o->chan], o->bytes,
-                                      (size_t)o->len);
-        observe_output(cp->ob, o->bytes, (size_t)o->len);
-        if (st) {
-            fprintf(stderr, "dvm: %s\n", status_message());
-            return st;
+    dvm_status st = io_sink_write(s, chunk, n);
+    observe_output(cp->ob, chunk, n);
+    return st;
+}
+
+/* Streams output o from its frames to sink s, COMMIT_OUT_CHUNK bytes at a
+ * time through chunk: the frames are read through the store's file, so
+ * neither a buffer nor the resident set of the master grows with the
+ * output. */
+static dvm_status emit_one(commit_point *cp, io_sink *s, const msg_output *o,
+                           uint8_t *chunk)
+{
+    uint64_t left = o->len;
+    size_t fill = 0;
+    assert(o->nframes == MSG_OUTPUT_FRAMES(o->len));
+    for (uint32_t k = 0; k < o->nframes; k++) {
+        size_t n = left < STORE_FRAME_SIZE ? (size_t)left : STORE_FRAME_SIZE;
+        dvm_status st = store_read(cp->store, o->frames[k], chunk + fill, n);
+        fill += n;
+        left -= n;
+        if (!st && (fill == COMMIT_OUT_CHUNK || !left)) {
+            st = emit_chunk(cp, s, chunk, fill);
+            fill = 0;
         }
+        if (st)
+            return st;
     }
     return DVM_OK;
+}
+
+/* Emits res's output, channel by channel, in the order the result lists
+ * it.  The frames stay the result's (commit_result releases them). */
+static dvm_status emit_output(commit_point *cp, const msg_result *res)
+{
+    for (uint32_t i = 0; i < res->nout; i++)
+        if (res->out[i].chan >= cp->nsinks)
+            return status_set(DVM_EPROTO, "output to unknown channel %u",
+                              res->out[i].chan);
+    uint8_t chunk[COMMIT_OUT_CHUNK];
+    for (uint32_t i = 0; i < res->nout; i++) {
+        const msg_output *o = &res->out[i];
+        dvm_status st = emit_one(cp, &cp->sinks[o->chan], o, chunk);
+        if (st)
+            return st;
+    }
+    return DVM_OK;
+}
+
+/* The frames holding res's output go back to the store: written, or never
+ * to be (abort, fault, conflict, a refused commit). */
+static void release_output(commit_point *cp, const msg_result *res)
+{
+    for (uint32_t i = 0; i < res->nout; i++)
+        for (uint32_t k = 0; k < res->out[i].nframes; k++)
+            store_release(cp->store, res->out[i].frames[k]);
 }
 
 /* True when a commit in (after, upto] other than `except` changed a byte
@@ -390,14 +441,18 @@ dvm_status commit_result(commit_point *cp, rcb *r, msg_result *res)
            r->attempt == res->attempt);
     assert(res->snap <= space_epoch(cp->space));
     rcb_pool_done(cp->pool, r);
-    if (res->exit == MSG_EXIT_COMMIT)
-        return commit_runner(cp, r, res);
-    if (res->exit == MSG_EXIT_FAULT)
-        report_fault(cp, r, res);
-    else
-        cp->st->runners_aborted++;
-    release_frames(cp, res->changes, res->nchanges);
-    free_kid_stacks(cp, res);
-    commit_runner_done(cp, r);
-    return DVM_OK;
+    dvm_status st = DVM_OK;
+    if (res->exit == MSG_EXIT_COMMIT) {
+        st = commit_runner(cp, r, res);
+    } else {
+        if (res->exit == MSG_EXIT_FAULT)
+            report_fault(cp, r, res);
+        else
+            cp->st->runners_aborted++;
+        release_frames(cp, res->changes, res->nchanges);
+        free_kid_stacks(cp, res);
+        commit_runner_done(cp, r);
+    }
+    release_output(cp, res);
+    return st;
 }

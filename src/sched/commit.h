@@ -70,7 +70,9 @@ dvm_status commit_write(commit_point *cp, uint64_t addr, const void *data,
 
 /* What happens to a runner's result.  Takes r: it is freed (finished) or
  * back in the pool (conflict: attempt + 1).  The result's frames belong to
- * the commit point now: they become page versions or go back to the store.
+ * the commit point now: they become page versions or go back to the store;
+ * its output's frames go back to the store, after their bytes were written
+ * to the sinks if it committed.
  * The caller frees res.  Returns DVM_OK, or a fatal error (the run stops:
  * out of memory, an output sink that failed, a result naming an unknown
  * channel). */

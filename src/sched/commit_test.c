@@ -253,23 +253,103 @@ static void test_children_admitted(void **state)
     rcb_free(second);
 }
 
-/* Output goes to its sink in commit order; a result naming a channel the
- * program does not have is refused with a clear error. */
+/* Frames holding n bytes of output, byte i being (uint8_t)(i * 7 + seed),
+ * as an RComp leaves them; ids in fr (room for MSG_OUTPUT_FRAMES(n)). */
+static msg_output output_in_frames(fixture *f, uint32_t chan, uint64_t n,
+                                   unsigned seed, uint32_t *fr)
+{
+    uint32_t k = (uint32_t)MSG_OUTPUT_FRAMES(n);
+    for (uint32_t j = 0; j < k; j++) {
+        assert_int_equal(store_alloc(f->c.store, &fr[j]), DVM_OK);
+        for (unsigned b = 0; b < DISA_PAGE; b++)
+            store_frame(f->c.store, fr[j])[b] =
+                (uint8_t)(((uint64_t)j * DISA_PAGE + b) * 7 + seed);
+    }
+    return (msg_output){ chan, n, k, fr };
+}
+
+typedef struct captured {
+    uint8_t bytes[1 << 17];
+    size_t n, writes, biggest;
+} captured;
+
+static dvm_status capture(void *arg, size_t index, const void *p, size_t n)
+{
+    captured *c = arg;
+    (void)index;
+    assert_true(c->n + n <= sizeof c->bytes);
+    memcpy(c->bytes + c->n, p, n);
+    c->n += n;
+    c->writes++;
+    if (n > c->biggest)
+        c->biggest = n;
+    return DVM_OK;
+}
+
+/* Output goes to its sink from the frames that hold it, in chunks, and
+ * the frames go back to the store; a result naming a channel the program
+ * does not have is refused with a clear error (and its frames released). */
 static void test_output_unknown_channel(void **state)
 {
     fixture *f = *state;
+    size_t used = store_in_use(f->c.store);
+    uint32_t fr[32];
     rcb *r = dispatched(f, commit_epoch(&f->c.cp));
-    msg_output o = { 3, 2, (const uint8_t *)"hi" };
+    msg_output o = output_in_frames(f, 3, 2, 0, fr);
     msg_result res = { .rid = r->rid, .snap = r->snap,
                        .exit = MSG_EXIT_COMMIT, .nout = 1, .out = &o };
     assert_int_equal(commit_result(&f->c.cp, r, &res), DVM_EPROTO);
     assert_non_null(strstr(status_message(), "unknown channel"));
+    assert_int_equal(store_in_use(f->c.store), used);
+    captured *c = dvm_calloc(1, sizeof *c);
+    assert_non_null(c);
+    io_sink_close(&f->c.sink);
+    assert_int_equal(io_sink_open_fn(&f->c.sink, "stdout", capture, c, 0), 0);
     r = dispatched(f, commit_epoch(&f->c.cp));
-    o.chan = 0;
+    uint64_t n = 30 * DISA_PAGE + 5;        /* more than one chunk */
+    o = output_in_frames(f, 0, n, 3, fr);
     res = (msg_result){ .rid = r->rid, .snap = r->snap,
                         .exit = MSG_EXIT_COMMIT, .nout = 1, .out = &o };
     assert_int_equal(commit_result(&f->c.cp, r, &res), DVM_OK);
-    assert_int_equal(f->c.sink.bytes, 2);
+    assert_int_equal(c->n, n);
+    for (uint64_t i = 0; i < n; i++)
+        assert_int_equal(c->bytes[i], (uint8_t)(i * 7 + 3));
+    assert_true(c->writes > 1 && c->biggest < n);
+    assert_int_equal(store_in_use(f->c.store), used);
+    dvm_free(c);
+}
+
+/* An attempt that does not commit writes nothing; its output's frames go
+ * back to the store all the same. */
+static void test_output_dropped_unless_committed(void **state)
+{
+    fixture *f = *state;
+    size_t used = store_in_use(f->c.store);
+    uint32_t fr[2];
+    static const uint32_t exits[] = { MSG_EXIT_ABORT, MSG_EXIT_FAULT };
+    for (int k = 0; k < 2; k++) {
+        rcb *r = dispatched(f, commit_epoch(&f->c.cp));
+        msg_output o = output_in_frames(f, 0, 5000, 1, fr);
+        msg_result res = { .rid = r->rid, .snap = r->snap, .exit = exits[k],
+                           .fault = VM_FAULT_MEMORY, .nout = 1, .out = &o };
+        assert_int_equal(commit_result(&f->c.cp, r, &res), DVM_OK);
+        assert_int_equal(store_in_use(f->c.store), used);
+    }
+    /* a conflict: the second of two commits of one byte from one snapshot */
+    uint64_t e0 = commit_epoch(&f->c.cp);
+    rcb *a = dispatched(f, e0), *b = dispatched(f, e0);
+    mem_change ca, cb;
+    msg_result ra = result_of(f, a, &ca, 0, 8, 1);
+    assert_int_equal(commit_result(&f->c.cp, a, &ra), DVM_OK);
+    used = store_in_use(f->c.store);
+    msg_result rb = result_of(f, b, &cb, 1, 8, 2);
+    msg_output o = output_in_frames(f, 0, 5000, 1, fr);
+    rb.nout = 1;
+    rb.out = &o;
+    assert_int_equal(commit_result(&f->c.cp, b, &rb), DVM_OK);
+    assert_int_equal(f->c.st.conflicts, 1);
+    assert_int_equal(f->c.sink.bytes, 0);
+    assert_int_equal(store_in_use(f->c.store), used);
 }
 
 /* ---- stacks chosen by the DVM (DISA 1.1) --------------------------------- */
@@ -392,6 +472,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dvm_write_wakes_watchers,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_children_admitted,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_output_dropped_unless_committed,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_unknown_channel,
                                         setup, teardown),

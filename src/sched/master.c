@@ -74,6 +74,7 @@ struct master {
     int image_fd;
     io_sink *sinks;             /* 0: stdout, k: k-th out channel */
     size_t nsinks;
+    int sinks_closed;           /* master_close_outputs ran */
     io_trace trace;
     master_stats st;
     uint64_t t0_ns;
@@ -736,14 +737,36 @@ static void warn_unbound(const master *m)
                     m->sinks[i].name);
 }
 
+dvm_status master_close_outputs(master *m)
+{
+    dvm_status first = DVM_OK;
+    char why[512];
+    if (m->sinks_closed)
+        return DVM_OK;
+    m->sinks_closed = 1;
+    warn_unbound(m);
+    for (size_t i = 0; i < m->nsinks; i++) {
+        dvm_status st = io_sink_close(&m->sinks[i]);
+        if (st && !first) {
+            first = st;
+            snprintf(why, sizeof why, "%s", status_message());
+        } else if (st) {        /* reported here; the first is returned */
+            fprintf(stderr, "dvm: error: %s\n", status_message());
+        }
+    }
+    return first ? status_set(first, "%s", why) : DVM_OK;
+}
+
 void master_destroy(master *m)
 {
     if (!m)
         return;
     rcomps_stop(&m->rcs);
-    warn_unbound(m);
+    if (!m->sinks_closed)
+        warn_unbound(m);
     for (size_t i = 0; i < m->nsinks; i++)
-        io_sink_close(&m->sinks[i]);
+        (void)io_sink_close(&m->sinks[i]);    /* closed already, or an
+                                                   error path */
     dvm_free(m->sinks);
     if (trace_close(&m->trace))
         fprintf(stderr, "dvm: %s\n", status_message());

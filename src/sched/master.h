@@ -43,6 +43,12 @@ void master_fprint_stats(const master *m, FILE *f);
  * remote RComps and relays their messages (config.h, master_remote). */
 rcomp_set *master_rcomps(master *m);
 commit_point *master_commit_point(master *m);
+/* Ends the output after the run: warns of bytes sent to unbound channels,
+ * closes the output files (--out).  DVM_OK, or the first failure (its
+ * message names the channel; any later one is printed here); every file
+ * is closed either way.  master_destroy does the same, silently, when
+ * this was not called. */
+dvm_status master_close_outputs(master *m);
 /* Stops RComps, frees everything. */
 void master_destroy(master *m);
 

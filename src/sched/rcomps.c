@@ -540,27 +540,60 @@ uint64_t rcomps_oldest_snapshot(const rcomp_set *rs)
     return oldest;
 }
 
-/* Checks that every frame of the result was granted to s and takes it back
- * from s's grant list (ownership moves to the commit point). */
-static dvm_status take_frames(rcomp_set *rs, rcomp_slot *s,
-                              const msg_result *res)
+/* Takes frame f from s (ownership moves to the commit point) if it was
+ * granted to s and not named before; returns 0 if not. */
+static int take_frame(rcomp_set *rs, uint16_t owner, uint32_t f)
 {
-    if (res->nchanges == 0)     /* most results: nothing to take */
+    if (f >= store_max_frames(rs->cp->store) || rs->frame_owner[f] != owner)
+        return 0;
+    rs->frame_owner[f] = 0;
+    return 1;
+}
+
+/* Checks that every frame of the result -- its page changes' and its
+ * output's -- was granted to s, each named once, and takes them back from
+ * s's grant list (ownership moves to the commit point).  Nothing changes
+ * on failure. */
+static dvm_status take_frames(rcomp_set *rs, rcomp_slot *s, msg_result *res)
+{
+    size_t n = msg_result_nframes(res), i;
+    if (n == 0)                 /* most results: nothing to take */
         return DVM_OK;
     uint16_t owner = (uint16_t)(s->index + 1);
-    for (uint32_t i = 0; i < res->nchanges; i++) {
-        uint32_t f = res->changes[i].frame;
-        if (f >= store_max_frames(rs->cp->store) || rs->frame_owner[f] != owner)
-            return status_set(DVM_EPROTO, "result names frame %u it does not "
-                              "own", (unsigned)f);
-        rs->frame_owner[f] = 0;
+    for (i = 0; i < n && take_frame(rs, owner, *msg_result_frame(res, i)); i++)
+        ;
+    if (i < n) {
+        uint32_t bad = *msg_result_frame(res, i);
+        while (i-- > 0)         /* undo: the RComp keeps its grants */
+            rs->frame_owner[*msg_result_frame(res, i)] = owner;
+        return status_set(DVM_EPROTO, "result names frame %u it does not "
+                          "own", (unsigned)bad);
     }
     /* Drop used frames from the grant list (compaction in one pass). */
     size_t w = 0;
-    for (size_t i = 0; i < s->ngranted; i++)
+    for (i = 0; i < s->ngranted; i++)
         if (rs->frame_owner[s->granted[i]] == owner)
             s->granted[w++] = s->granted[i];
     s->ngranted = w;
+    return DVM_OK;
+}
+
+/* The frames take_frames took go back to the store: the result they came
+ * with is refused after all. */
+static void release_result_frames(rcomp_set *rs, msg_result *res)
+{
+    for (size_t i = 0, n = msg_result_nframes(res); i < n; i++)
+        store_release(rs->cp->store, *msg_result_frame(res, i));
+}
+
+/* Checks that every output of the result goes to a channel of the
+ * program. */
+static dvm_status check_outputs(const rcomp_set *rs, const msg_result *res)
+{
+    for (uint32_t o = 0; o < res->nout; o++)
+        if (res->out[o].chan >= rs->cp->nsinks)
+            return status_set(DVM_EPROTO, "result writes to unknown "
+                              "channel %u", (unsigned)res->out[o].chan);
     return DVM_OK;
 }
 
@@ -626,8 +659,12 @@ static dvm_status on_result(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
         why = "result for a runner it was not running";
     else if (res.snap != r->snap || res.attempt != r->attempt)
         why = "result for another attempt of the runner";
-    else if (take_frames(rs, s, &res) || take_stacks(rs, s, &res))
+    else if (check_outputs(rs, &res) || take_frames(rs, s, &res))
         why = status_message();
+    else if (take_stacks(rs, s, &res)) {
+        why = status_message();
+        release_result_frames(rs, &res);
+    }
     if (why) {
         if (r)
             rcb_pool_requeue(rs->cp->pool, r);

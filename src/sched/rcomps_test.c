@@ -7,8 +7,11 @@
  * script named in DVM_TEST_SCRIPT: it says READY, reads one dispatch and
  * answers it with a crafted result -- one that names a wrong attempt, a
  * frame it was never granted, a runner it is not running, a child on a
- * stack block it was never granted, or a valid result sent after a
- * protocol violation (so from an RComp already declared lost).  Each test checks that the set refuses what it must:
+ * stack block it was never granted, output in frames it was never granted
+ * (or in a frame it also names for a page), output whose count runs
+ * beyond its frames or goes to a channel the program lacks, or a valid
+ * result sent after a protocol violation (so from an RComp already
+ * declared lost).  Each test checks that the set refuses what it must:
  * the RComp is replaced, the runner is back in the ready queue unchanged
  * (same run id, same attempt), nothing was committed for it, and the
  * frames granted to the lost RComp are back in the store.
@@ -115,6 +118,41 @@ static void put_result_kid(msg_buf *b, uint64_t rid, uint64_t attempt,
     msg_encode_result(b, &res);
 }
 
+/* Appends a committing RESULT with a page change in frame f (if not 0)
+ * and output of len bytes to channel chan in the n frames of.  The count
+ * need not match the frames: the master must check. */
+static void put_result_out(msg_buf *b, const msg_runner *r, uint32_t f,
+                           uint32_t chan, uint64_t len, const uint32_t *of,
+                           uint32_t n)
+{
+    static const mem_run run = { 8, 1 };
+    mem_change c = space_change(STACK_SB / DISA_PAGE, f,
+                                diff_of_runs(&run, 1));
+    msg_output o = { chan, len, n, of };
+    msg_result res = { .rid = r->rid, .attempt = r->attempt, .snap = r->snap,
+                       .exit = MSG_EXIT_COMMIT, .nchanges = f ? 1 : 0,
+                       .changes = &c, .nout = 1, .out = &o };
+    msg_encode_result(b, &res);
+}
+
+/* The output scripts: `output_...`. */
+static void output_script(const char *script, conn *ctl, msg_buf *b,
+                          const msg_runner *r)
+{
+    uint32_t f = get_frame(ctl, b), g = get_frame(ctl, b);
+    uint32_t foreign = (f > g ? f : g) + 1;
+    if (!strcmp(script, "output_valid"))
+        put_result_out(b, r, f, 0, 3, &g, 1);
+    else if (!strcmp(script, "output_foreign_frame"))
+        put_result_out(b, r, f, 0, 3, &foreign, 1);
+    else if (!strcmp(script, "output_frame_twice"))
+        put_result_out(b, r, f, 0, 3, &f, 1);
+    else if (!strcmp(script, "output_beyond_frames"))
+        put_result_out(b, r, f, 0, DISA_PAGE + 1, &g, 1);
+    else
+        put_result_out(b, r, f, 7, 3, &g, 1);   /* unknown channel */
+}
+
 static int fake_rcomp(int argc, char **argv)
 {
     const char *script = getenv("DVM_TEST_SCRIPT");
@@ -148,6 +186,8 @@ static int fake_rcomp(int argc, char **argv)
         uint64_t g[2];
         get_stacks(&ctl, &b, g);
         put_result_kid(&b, r->rid, r->attempt, r->snap, g[1]);
+    } else if (!strncmp(script, "output_", 7)) {
+        output_script(script, &ctl, &b, r);
     } else if (!strcmp(script, "unknown_runner")) {
         put_result(&b, r->rid + 1000, r->attempt, r->snap, 0);
     } else if (!strcmp(script, "result_after_lost")) {
@@ -342,6 +382,36 @@ static void test_result_after_lost_ignored(void **state)
     refused_with(state, "result_after_lost");
 }
 
+/* Output in frames: refused when a frame was not granted to the RComp,
+ * or is named twice (for a page and for output), when the count runs past
+ * the frames or the channel does not exist.  The frames it was granted
+ * are back in the store (assert_refused). */
+static void test_bad_output_refused(void **state)
+{
+    static const char *const scripts[] = {
+        "output_foreign_frame", "output_frame_twice", "output_beyond_frames",
+        "output_unknown_channel" };
+    for (size_t i = 0; i < sizeof scripts / sizeof scripts[0]; i++) {
+        refused_with(state, scripts[i]);
+        teardown(state);
+        setup(state);
+    }
+}
+
+/* Output in a granted frame commits: written to the sink, the frame back
+ * in the store. */
+static void test_output_commits(void **state)
+{
+    fixture *f = *state;
+    size_t before = store_in_use(f->c.store);
+    start_and_dispatch(f, "output_valid");
+    serve_until(f, committed);
+    assert_int_equal(f->c.st.rcomps_replaced, 0);
+    assert_int_equal(f->c.sink.bytes, 3);
+    /* the page version only: not the output's frame */
+    assert_int_equal(store_in_use(f->c.store), before + 1);
+}
+
 /* The control: a correct result commits, with the frame it was granted. */
 static void test_valid_result_commits(void **state)
 {
@@ -375,6 +445,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_chosen_stack_commits, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_result_after_lost_ignored, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bad_output_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_output_commits, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

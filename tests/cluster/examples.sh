@@ -10,6 +10,28 @@ same --dump counter:1:q "$ex/counter.dasm"
 same --dump slots+16:1:q "$ex/treesum.dasm"
 same "$ex/hello.dasm"
 same "$ex/producers.dasm"
+# Output in frames (the node ships them up with the result): 8 MiB in one
+# commit on stdout and 5000 bytes in a file, byte for byte as dvm run.
+sed 's/PAGES, 65536/PAGES, 2048/' \
+    "$(dirname "$0")/../system/big_output.dasm" > "$work/out8.dasm"
+"$dvm" run -n 2 --engine "$engine" --out side="$work/side.run" \
+    "$work/out8.dasm" > "$work/out.run"
+timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
+    --out side="$work/side.sub" "$work/out8.dasm" > "$work/out.sub"
+[ "$(wc -c < "$work/out.sub")" -eq $((2048 * 4096)) ] &&
+    cmp "$work/out.run" "$work/out.sub" &&
+    cmp "$work/side.run" "$work/side.sub" ||
+    { echo "FAIL: output in frames differs through submit"; exit 1; }
+# A full device: said once, exit status 2 (as dvm run).
+set +e
+timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
+    --out side=/dev/full "$work/out8.dasm" > /dev/null 2> "$work/full.err"
+rc=$?
+set -e
+[ $rc -eq 2 ] && [ "$(grep -c 'No space left' "$work/full.err")" -eq 1 ] &&
+    grep -q '^dvm: error: writing channel side: ' "$work/full.err" ||
+    { echo "FAIL: full device through submit: rc $rc"; cat "$work/full.err"
+      exit 1; }
 same "$ex/pipeline.dasm"
 # --stats and --trace come back to the client: one slice per runner run.
 timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \

@@ -60,10 +60,12 @@ cluster_cleanup() {
 trap cluster_cleanup EXIT
 trap 'exit 1' INT TERM
 
-# master [ARGS]: starts the master; sets port.
+# master [ARGS]: starts the master; sets port and master_pid (of the
+# timeout around it: the master is its child).
 master_start() {
     timeout "$CLUSTER_LIMIT" "$dvm" master --listen 127.0.0.1:0 \
         --port-file "$work/port" "$@" 2> "$work/master.log" &
+    master_pid=$!
     pids="$pids $!"
     for i in $(seq 1 100); do
         [ -s "$work/port" ] && break

@@ -4,6 +4,8 @@
 #   cluster/corpus/<engine>/n<k>    every conformance program and example
 #   cluster/kill, late, secret, cancel  lost RComps and nodes, joining,
 #                                   refusal, Ctrl-C and a lost master
+#   cluster/bigoutput/<engine>      256 MiB of output in one commit through
+#                                   submit; the master's memory stays small
 set(DVM_CLUSTER_ENGINES interp)
 if(DVM_HAVE_LLVM)
   list(APPEND DVM_CLUSTER_ENGINES jit)
@@ -22,7 +24,7 @@ endforeach()
 # kill -9 of RComps and whole nodes; nodes joining a running program and
 # dvm status; the cluster secret.
 foreach(engine ${DVM_CLUSTER_ENGINES})
-  foreach(t kill late secret cancel)
+  foreach(t kill late secret cancel bigoutput)
     add_test(NAME cluster/${t}/${engine}
              COMMAND sh ${CL}/${t}.sh $<TARGET_FILE:dvm> ${engine})
     set_tests_properties(cluster/${t}/${engine} PROPERTIES TIMEOUT 300)

@@ -1,4 +1,4 @@
-"""procs.py -- what the process tests (orphans.py, stopped.py) read of
+"""procs.py -- what the process tests (orphans.py, stopped.py, bigoutput.py) read of
 other processes through /proc."""
 import os
 
@@ -16,3 +16,12 @@ def children(pid):
             except (OSError, IndexError, ValueError):
                 pass
     return out
+
+
+def peak_rss(pid):
+    """The peak resident set of pid (VmHWM), in bytes."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise ValueError("no VmHWM for %d" % pid)
