@@ -150,9 +150,11 @@ def same_floats(a, b, rel=1e-9):
     return True
 
 
-def plot(name, title, series, ylabel="seconds"):
-    """series: {system: [(count, seconds), ...]}.  Writes bench/out/NAME.dat
-    and NAME.png (gnuplot); returns the PNG path, or None without gnuplot."""
+def plot(name, title, series, ylabel="seconds",
+         xlabel="RComps / threads / ranks / workers"):
+    """series: {system: [(count, seconds), ...]} (x on a log scale).  Writes
+    bench/out/NAME.dat and NAME.png (gnuplot); returns the PNG path, or None
+    without gnuplot."""
     dat = os.path.join(OUT, name + ".dat")
     png = os.path.join(OUT, name + ".png")
     with open(dat, "w") as f:
@@ -164,7 +166,7 @@ def plot(name, title, series, ylabel="seconds"):
     plots = ", ".join(f"'{dat}' index {i} with linespoints title '{s}'"
                       for i, s in enumerate(series))
     script = (f"set terminal png size 800,500; set output '{png}';"
-              f"set title '{title}'; set xlabel 'RComps / threads / ranks / workers';"
+              f"set title '{title}'; set xlabel '{xlabel}';"
               f"set ylabel '{ylabel}'; set logscale x 2; set key outside; plot {plots}")
     try:
         subprocess.run(["gnuplot", "-e", script], check=True)
