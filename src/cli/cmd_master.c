@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "cli/cmd_run.h"
+#include "dist/cmsg.h"
 #include "dist/mserve.h"
 #include "dist/node.h"
 #include "util/alloc.h"
@@ -24,7 +25,7 @@ static int svc_usage(const char *cmd, const char *msg, const char *arg)
             arg ? arg : "");
     if (!strcmp(cmd, "master"))
         fprintf(stderr, "usage: dvm master [--listen HOST:PORT] "
-                "[--secret-file F] [--port-file F]\n");
+                "[--secret-file F] [--port-file F] [--heartbeat SECONDS]\n");
     else
         fprintf(stderr, "usage: dvm node --master HOST:PORT [--rcomps N] "
                 "[--secret-file F]\n");
@@ -34,6 +35,7 @@ static int svc_usage(const char *cmd, const char *msg, const char *arg)
 typedef struct svc_opts {
     const char *listen, *master, *secret_file, *port_file;
     int nrcomps;
+    unsigned heartbeat_ms;      /* --heartbeat (0: the default) */
 } svc_opts;
 
 static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
@@ -47,6 +49,15 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
             o->listen = v;
         else if (is_master && !strcmp(a, "--port-file"))
             o->port_file = v;
+        else if (is_master && !strcmp(a, "--heartbeat")) {
+            char *end;
+            double sec = strtod(v, &end);
+            /* At least four of a node's signs of life fit in the bound. */
+            if (end == v || *end || !(sec >= 4.0 * CMSG_PING_MS / 1000) ||
+                sec > 3600)
+                return svc_usage(cmd, "bad heartbeat (1..3600 seconds)", v);
+            o->heartbeat_ms = (unsigned)(sec * 1000);
+        }
         else if (!is_master && !strcmp(a, "--master"))
             o->master = v;
         else if (!strcmp(a, "--secret-file"))
@@ -106,7 +117,8 @@ static int svc_main(const char *cmd, int argc, char **argv)
     }
     dvm_status st;
     if (!strcmp(cmd, "master")) {
-        mserve_config mc = { o.listen, secret, self, o.port_file };
+        mserve_config mc = { o.listen, secret, self, o.port_file,
+                             o.heartbeat_ms };
         st = mserve_main(&mc);
     } else {
         node_config nc = { o.master, o.nrcomps, self, secret };

@@ -55,7 +55,8 @@
     X(WIRE_STATUS, 15, "status", 0) \
     X(WIRE_FETCH, 16, "fetch", 0) \
     X(WIRE_FETCHED, 17, "fetched", 0) \
-    X(WIRE_NODE_STATS, 18, "node stats", 0)
+    X(WIRE_NODE_STATS, 18, "node stats", 0) \
+    X(WIRE_LEAVE, 19, "leave", 0)
 
 enum wire_type {
 #define WIRE_TYPE_ENUM(name, val, text, hs) name = val,

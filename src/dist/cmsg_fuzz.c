@@ -2,7 +2,7 @@
  * cmsg_fuzz.c -- libFuzzer target for the cluster's payload decoders.
  *
  * The first byte picks the decoder (RELAY, START, SUBMIT, DONE, OUTPUT,
- * u64s, string, FETCH, FETCHED); the rest is the payload.  A payload that decodes is
+ * u64s, string, FETCH, FETCHED, LEAVE); the rest is the payload.  A payload that decodes is
  * re-encoded, and the encoding must be the payload itself (every decoder
  * accepts exactly one spelling of a message).
  */
@@ -71,7 +71,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cmsg_done d;
     cmsg_str s;
     uint64_t v[2];
-    switch (data[0] % 9) {
+    cmsg_leave l;
+    switch (data[0] % 10) {
+    case 9:
+        if (!cmsg_decode_leave(p, n, &l)) {
+            cmsg_encode_leave(&b, &l);
+            same(&b, p, n);
+        }
+        break;
     case 7:
         fetch(p, n, &b, 2);
         break;

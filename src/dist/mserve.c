@@ -15,6 +15,22 @@
  * all its slots the same way.  A node that joins during a run is sent
  * START at once and receives runners as soon as its RComps are ready.
  * The client going away (Ctrl-C) cancels the run.
+ *
+ * Leaving in order (LEAVE, cmsg.h): a node asks (ASK); its slots are
+ * dispatched nothing more and leave __nrcomp, the node leaves __nnode,
+ * and the master answers ACK, after which no dispatch for it follows (the
+ * transport keeps the order).  The node lets its RComps finish, their
+ * results commit, and says DONE: what it did not finish goes back to the
+ * ready queue without counting as a failure (rcomp_left), and the master
+ * closes it.
+ *
+ * Heartbeat: every node sends something (at least a PING) every
+ * CMSG_PING_MS; a node the master has not heard from for the heartbeat
+ * bound (--heartbeat) is closed and lost like one whose endpoint failed,
+ * so a cut link costs at most that long.  When the link comes back, what
+ * the old endpoint still sends is dropped (its peer is closed; a node that
+ * connects again is a new peer, and old runs and generations are refused
+ * by number).
  */
 #define _GNU_SOURCE
 #include "dist/mserve.h"
@@ -52,6 +68,8 @@ typedef struct mnode {
     int *slot;                  /* per RComp place: master slot or -1 */
     uint64_t *gen;              /* generation of that slot */
     int started;                /* START sent for the current run */
+    int leaving;                /* asked to leave (LEAVE ASK) */
+    uint64_t heard_ns;          /* when its last message arrived */
     uint64_t results;           /* results its RComps sent, all runs */
     uint64_t pages_in;          /* pages it sent with results */
     uint64_t pages_out;         /* pages it fetched */
@@ -172,7 +190,7 @@ static dvm_status signal_nodes(mserve *s)
         int any = 0;
         for (int k = 0; k < nd->nrcomps && nd->slot; k++)
             any |= nd->slot[k] >= 0 && !rs->rc[nd->slot[k]].gone;
-        n += nd->live && any;
+        n += nd->live && !nd->leaving && any;
     }
     return commit_write(master_commit_point(s->m), DISA_SYS_NNODE, &n,
                         sizeof n);
@@ -301,12 +319,18 @@ static int remote_affinity(void *arg, int slot, const runner_desc *d)
     return (int)(nd->regions[b / 64] >> (b % 64) & 1);
 }
 
+static void check_heartbeats(mserve *s);
+
 static dvm_status remote_poll(void *arg, int *wait_ms)
 {
     mserve *s = arg;
     size_t k = transport_progress(s->t);
     *wait_ms = k > 0 || transport_arm(s->t) == DVM_EAGAIN
                ? 0 : transport_timeout_ms(s->t);
+    /* A silent node is noticed even when nothing else happens. */
+    if (*wait_ms < 0 || *wait_ms > CMSG_PING_MS)
+        *wait_ms = CMSG_PING_MS;
+    check_heartbeats(s);
     if (mserve_quit && !s->fatal)
         ms_fail(s, status_set(DVM_EIO, "the master was stopped"));
     return s->fatal ? status_set(s->fatal, "%s", s->fatal_msg) : DVM_OK;
@@ -381,6 +405,7 @@ static void on_join(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
     dvm_free(nd->slot);
     dvm_free(nd->gen);
     *nd = (mnode){ .peer = peer, .live = 1, .nrcomps = (int)nrc,
+                   .heard_ns = clock_now_ns(),
                    .slot = dvm_calloc(nrc, sizeof(int)),
                    .gen = dvm_calloc(nrc, sizeof(uint64_t)) };
     if (!nd->slot || !nd->gen) {
@@ -414,6 +439,75 @@ static void node_lost(mserve *s, mnode *nd)
         ms_fail(s, st);
 }
 
+/* Closes every node not heard from within the heartbeat bound: lost. */
+static void check_heartbeats(mserve *s)
+{
+    uint64_t now = clock_now_ns();
+    uint64_t bound = (uint64_t)(s->cfg.heartbeat_ms ? s->cfg.heartbeat_ms
+                                : CMSG_HEARTBEAT_MS) * 1000000u;
+    for (size_t i = 0; i < s->nnodes; i++) {
+        mnode *nd = &s->nodes[i];
+        if (!nd->live || now - nd->heard_ns <= bound)
+            continue;
+        ms_refuse(s, nd->peer, "no heartbeat within the bound (--heartbeat)");
+        node_lost(s, nd);
+    }
+}
+
+/* LEAVE ASK: nd is dispatched nothing more; its slots and itself leave
+ * __nrcomp and __nnode; ACK tells it that no dispatch follows. */
+static void leave_ask(mserve *s, mnode *nd)
+{
+    nd->leaving = 1;
+    ms_log("node %s is leaving", transport_peer_name(s->t, nd->peer));
+    dvm_status st = DVM_OK;
+    if (s->running && nd->started) {
+        for (int k = 0; k < nd->nrcomps && !st; k++)
+            if (nd->slot[k] >= 0)
+                st = rcomps_leave(ms_rcs(s), nd->slot[k]);
+        if (!st)
+            st = signal_nodes(s);
+    }
+    if (st) {
+        ms_fail(s, st);
+        return;
+    }
+    cmsg_leave l = { CMSG_LEAVE_ACK, s->running ? s->run_id : 0, 0 };
+    mb_reset(&s->b);
+    cmsg_encode_leave(&s->b, &l);
+    (void)ms_send(s, nd->peer, WIRE_LEAVE);     /* gone: DOWN follows */
+}
+
+/* LEAVE DONE: nd leaves; what it did not finish runs elsewhere, not
+ * counted as a failure. */
+static void leave_done(mserve *s, mnode *nd, const cmsg_leave *l)
+{
+    if (!nd->leaving)
+        leave_ask(s, nd);
+    rcomp_set *rs = s->running && nd->started ? ms_rcs(s) : NULL;
+    for (int k = 0; rs && k < nd->nrcomps; k++)
+        if (nd->slot[k] >= 0)
+            rcomp_left(rs, &rs->rc[nd->slot[k]]);
+    nd->live = 0;
+    ms_log("node %s left (drained; %" PRIu64 " runners given back)",
+           transport_peer_name(s->t, nd->peer), l->given_back);
+    transport_close(s->t, nd->peer);
+}
+
+static void on_leave(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+{
+    cmsg_leave l;
+    if (cmsg_decode_leave(p, len, &l) || l.step == CMSG_LEAVE_ACK) {
+        ms_refuse(s, nd->peer, "bad leave message");
+        node_lost(s, nd);
+    } else if (l.step == CMSG_LEAVE_ASK) {
+        if (!nd->leaving)
+            leave_ask(s, nd);
+    } else {
+        leave_done(s, nd, &l);
+    }
+}
+
 /* The slot for place k of nd at generation gen (a new one for a new
  * generation); -1 for a message of an old generation, -2 when the run has
  * no slot left for a new one (the node is refused: its RComps are
@@ -438,8 +532,11 @@ static int slot_for(mserve *s, mnode *nd, int k, uint64_t gen)
         s->slots[idx] = (mslot){ (int)(nd - s->nodes), k, gen };
         nd->slot[k] = idx;
         nd->gen[k] = gen;
-        st = signal_nodes(s);
+        if (nd->leaving)        /* a replacement on a leaving node */
+            st = rcomps_leave(rs, idx);
     }
+    if (!st)
+        st = signal_nodes(s);
     if (st) {
         ms_fail(s, st);
         return -1;
@@ -663,7 +760,12 @@ static void on_event(void *arg, transport_event *ev)
         return;
     }
     if (nd) {
-        if (ev->type == WIRE_RELAY)
+        nd->heard_ns = clock_now_ns();
+        if (ev->type == WIRE_PING)
+            return;
+        if (ev->type == WIRE_LEAVE)
+            on_leave(s, nd, ev->data, ev->len);
+        else if (ev->type == WIRE_RELAY)
             on_relays(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_FETCH)
             on_fetch(s, nd, ev->data, ev->len);
@@ -839,7 +941,8 @@ static int all_ready(mserve *s)
     rcomp_set *rs = ms_rcs(s);
     for (size_t i = 0; i < s->nnodes; i++) {
         const mnode *nd = &s->nodes[i];
-        for (int k = 0; nd->live && nd->started && k < nd->nrcomps; k++)
+        for (int k = 0; nd->live && nd->started && !nd->leaving &&
+                        k < nd->nrcomps; k++)
             if (nd->slot[k] < 0 || !rs->rc[nd->slot[k]].ready)
                 return 0;
     }
@@ -852,8 +955,10 @@ static void wait_ready(mserve *s)
 {
     uint64_t t0 = clock_now_ns();
     while (!all_ready(s) && !s->fatal && !mserve_quit &&
-           clock_now_ns() - t0 < (uint64_t)CMSG_START_WAIT_MS * 1000000u)
+           clock_now_ns() - t0 < (uint64_t)CMSG_START_WAIT_MS * 1000000u) {
         transport_wait(s->t, 50);
+        check_heartbeats(s);
+    }
 }
 
 static void run_program(mserve *s)
@@ -879,7 +984,8 @@ static void run_program(mserve *s)
     } else {
         s->running = 1;
         for (size_t i = 0; i < s->nnodes && !st; i++)
-            if (s->nodes[i].live && node_start(s, &s->nodes[i]))
+            if (s->nodes[i].live && !s->nodes[i].leaving &&
+                node_start(s, &s->nodes[i]))
                 ms_refuse(s, s->nodes[i].peer, status_message());
         wait_ready(s);
         st = s->fatal ? status_set(s->fatal, "%s", s->fatal_msg)
@@ -950,7 +1056,8 @@ dvm_status mserve_main(const mserve_config *cfg)
         if (s->pending)
             run_program(s);
         else
-            transport_wait(s->t, 1000);
+            transport_wait(s->t, CMSG_PING_MS);
+        check_heartbeats(s);
     }
     transport_destroy(s->t);
     for (size_t i = 0; i < s->nnodes; i++) {

@@ -20,6 +20,8 @@ typedef struct mserve_config {
     const auth_secret *secret;  /* NULL: none, loopback only */
     const char *self_exe;
     const char *port_file;      /* NULL, or a file to write the port to */
+    unsigned heartbeat_ms;      /* a node not heard from this long is lost;
+                                   0: CMSG_HEARTBEAT_MS */
 } mserve_config;
 
 /* Serves until SIGINT/SIGTERM.  Returns DVM_OK after a clean end, else an

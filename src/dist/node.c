@@ -27,6 +27,17 @@
  * A process that dies, or breaks the protocol, is replaced at once (next
  * generation); its frames return to the store.  The master learns of it
  * from the new generation and runs its runners elsewhere.
+ *
+ * Signs of life: something goes to the master at least every CMSG_PING_MS
+ * (a PING when nothing else does), so the master can tell a silent node
+ * (a cut link) from an idle one.
+ *
+ * Leaving (SIGTERM or SIGINT; a second one ends the node at once): the
+ * node asks the master (LEAVE ASK), which dispatches nothing more to it
+ * and answers ACK; the RComps finish what they were sent (at most
+ * CMSG_LEAVE_WAIT_MS), their results go up, and the node says DONE with the
+ * count of runners it gives back unfinished, stops its RComps, and exits
+ * once the master closed it (status 0).
  */
 #define _GNU_SOURCE
 #include "dist/node.h"
@@ -124,14 +135,28 @@ typedef struct node {
     char fatal_msg[256];
     uint64_t stats_sent[4];         /* cache figures last reported */
     uint64_t stats_ns;              /* when */
+    uint64_t sent_ns;               /* when the last message went up */
+    int leave;                      /* NODE_LEAVE_* */
+    uint64_t leave_ns;              /* when it asked to leave */
 } node;
 
-static volatile sig_atomic_t node_quit;
+/* Leaving, step by step. */
+enum {
+    NODE_LEAVE_NO,                  /* not leaving */
+    NODE_LEAVE_ASKED,               /* ASK sent, waiting for ACK */
+    NODE_LEAVE_ACKED,               /* nothing more comes: finishing */
+    NODE_LEAVE_DONE                 /* DONE sent, waiting to be closed */
+};
+/* Waiting for the master to close a node that said DONE, at most. */
+#define NODE_CLOSE_WAIT_MS 5000
+
+static volatile sig_atomic_t node_signals;   /* SIGTERM/SIGINT seen */
 
 static void node_on_signal(int sig)
 {
     (void)sig;
-    node_quit = 1;
+    if (node_signals < 2)
+        node_signals++;
 }
 
 /* Records the first fatal error (its message) and stops the loop. */
@@ -147,6 +172,7 @@ static dvm_status send_now(node *n, uint16_t type, const msg_buf *b)
 {
     if (b->oom)
         return status_set(DVM_ENOMEM, "out of memory encoding a message");
+    n->sent_ns = clock_now_ns();
     return transport_send(n->t, n->master, type, b->p, b->len);
 }
 
@@ -633,11 +659,26 @@ static dvm_status from_master_kill(node *n, const uint8_t *p, size_t len)
     return rc_replace(n, (int)v[0], "the master refused it");
 }
 
+/* LEAVE from the master: only ACK, which ends what was dispatched. */
+static dvm_status from_master_leave(node *n, const uint8_t *p, size_t len)
+{
+    cmsg_leave l;
+    dvm_status st = cmsg_decode_leave(p, len, &l);
+    if (!st && l.step != CMSG_LEAVE_ACK)
+        st = status_set(DVM_EPROTO, "leave step %llu from the master",
+                        (unsigned long long)l.step);
+    if (!st && n->leave == NODE_LEAVE_ASKED)
+        n->leave = NODE_LEAVE_ACKED;
+    return st;
+}
+
 static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
                               size_t len)
 {
     uint64_t run;
     switch (type) {
+    case WIRE_LEAVE:
+        return from_master_leave(n, p, len);
     case WIRE_RELAY: {
         size_t off = 0, rlen;
         const uint8_t *rec;
@@ -648,8 +689,8 @@ static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
         return st ? st : k < 0 ? status_set(DVM_EPROTO, "malformed relay")
                                : DVM_OK;
     }
-    case WIRE_START:
-        return node_start(n, p, len);
+    case WIRE_START:    /* none after DONE: the master knows it left */
+        return n->leave == NODE_LEAVE_DONE ? DVM_OK : node_start(n, p, len);
     case WIRE_STOP:
         if (cmsg_decode_u64s(p, len, &run, 1))
             return DVM_EPROTO;
@@ -822,14 +863,85 @@ static dvm_status node_report(node *n)
     return node_send_master(n, WIRE_NODE_STATS, &n->rel);
 }
 
+/* A PING when nothing went up for CMSG_PING_MS. */
+static dvm_status node_ping(node *n)
+{
+    uint64_t now = clock_now_ns();
+    if (now - n->sent_ns < (uint64_t)CMSG_PING_MS * 1000000u)
+        return DVM_OK;
+    mb_reset(&n->rel);
+    cmsg_encode_u64s(&n->rel, &now, 1);
+    return node_send_master(n, WIRE_PING, &n->rel);
+}
+
+/* ---- leaving ------------------------------------------------------------------------ */
+
+/* Runners dispatched to the node's RComps and not finished. */
+static uint64_t node_unfinished(const node *n)
+{
+    uint64_t k = 0;
+    for (int i = 0; n->running && i < n->cfg.nrcomps; i++)
+        k += n->rc[i].nrid + n->rc[i].npark;
+    return k;
+}
+
+static dvm_status leave_send(node *n, uint64_t step, uint64_t given_back)
+{
+    cmsg_leave l = { step, n->running ? n->run : 0, given_back };
+    mb_reset(&n->rel);
+    cmsg_encode_leave(&n->rel, &l);
+    return node_send_master(n, WIRE_LEAVE, &n->rel);
+}
+
+/* One step of leaving, as far as it can go now; sets *quit when the node
+ * may end. */
+static dvm_status node_leave_step(node *n, int *quit)
+{
+    uint64_t now = clock_now_ns(), waited = (now - n->leave_ns) / 1000000u;
+    if (n->leave == NODE_LEAVE_NO) {
+        if (!n->up) {
+            *quit = 1;
+            return DVM_OK;
+        }
+        n->leave = NODE_LEAVE_ASKED;
+        n->leave_ns = now;
+        fprintf(stderr, "dvm node: leaving: %" PRIu64 " runners to finish "
+                "(at most %d s)\n", node_unfinished(n),
+                CMSG_LEAVE_WAIT_MS / 1000);
+        return leave_send(n, CMSG_LEAVE_ASK, 0);
+    }
+    if (n->leave == NODE_LEAVE_DONE) {
+        *quit = waited > CMSG_LEAVE_WAIT_MS + NODE_CLOSE_WAIT_MS;
+        return DVM_OK;
+    }
+    uint64_t left = node_unfinished(n);
+    /* Until ACK nothing is known to be final; then until done; bounded. */
+    if (waited <= CMSG_LEAVE_WAIT_MS &&
+        (n->leave == NODE_LEAVE_ASKED || left))
+        return DVM_OK;
+    n->leave = NODE_LEAVE_DONE;
+    fprintf(stderr, "dvm node: left the cluster (%" PRIu64 " runners given "
+            "back)\n", left);
+    dvm_status st = leave_send(n, CMSG_LEAVE_DONE, left);
+    if (!st)
+        st = node_flush(n);
+    node_stop(n);
+    return st;
+}
+
 /* ---- the loop ----------------------------------------------------------------------- */
 
 static dvm_status node_loop(node *n)
 {
     struct epoll_event ev[64];
-    while (!node_quit && !n->fatal && !n->down) {
+    int quit = 0;
+    while (node_signals < 2 && !quit && !n->fatal && !n->down) {
         size_t k = transport_progress(n->t);
         dvm_status fst = n->up ? node_report(n) : DVM_OK;
+        if (!fst && node_signals)
+            fst = node_leave_step(n, &quit);
+        if (!fst && n->up && n->leave != NODE_LEAVE_DONE)
+            fst = node_ping(n);
         if (!fst)
             fst = node_flush(n);
         if (fst)
