@@ -28,7 +28,7 @@ static int svc_usage(const char *cmd, const char *msg, const char *arg)
                 "[--secret-file F] [--port-file F] [--heartbeat SECONDS]\n");
     else
         fprintf(stderr, "usage: dvm node --master HOST:PORT [--rcomps N] "
-                "[--secret-file F]\n");
+                "[--secret-file F] [--heartbeat SECONDS]\n");
     return 2;
 }
 
@@ -49,7 +49,7 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
             o->listen = v;
         else if (is_master && !strcmp(a, "--port-file"))
             o->port_file = v;
-        else if (is_master && !strcmp(a, "--heartbeat")) {
+        else if (!strcmp(a, "--heartbeat")) {
             char *end;
             double sec = strtod(v, &end);
             /* At least four of a node's signs of life fit in the bound. */
@@ -121,7 +121,8 @@ static int svc_main(const char *cmd, int argc, char **argv)
                              o.heartbeat_ms };
         st = mserve_main(&mc);
     } else {
-        node_config nc = { o.master, o.nrcomps, self, secret };
+        node_config nc = { o.master, o.nrcomps, self, secret,
+                           o.heartbeat_ms };
         st = node_main(&nc);
     }
     cli_free_secret(secret);

@@ -27,7 +27,9 @@
  * Heartbeat: every node sends something (at least a PING) every
  * CMSG_PING_MS; a node the master has not heard from for the heartbeat
  * bound (--heartbeat) is closed and lost like one whose endpoint failed,
- * so a cut link costs at most that long.  When the link comes back, what
+ * so a cut link costs at most that long.  The master PINGs every node as
+ * often, so that a node it closed while the link was down notices the
+ * silence (node.c) and ends, to be started and join again.  When the link comes back, what
  * the old endpoint still sends is dropped (its peer is closed; a node that
  * connects again is a new peer, and old runs and generations are refused
  * by number).
@@ -70,6 +72,7 @@ typedef struct mnode {
     int started;                /* START sent for the current run */
     int leaving;                /* asked to leave (LEAVE ASK) */
     uint64_t heard_ns;          /* when its last message arrived */
+    uint64_t pinged_ns;         /* when it was last sent a PING */
     uint64_t results;           /* results its RComps sent, all runs */
     uint64_t pages_in;          /* pages it sent with results */
     uint64_t pages_out;         /* pages it fetched */
@@ -439,7 +442,8 @@ static void node_lost(mserve *s, mnode *nd)
         ms_fail(s, st);
 }
 
-/* Closes every node not heard from within the heartbeat bound: lost. */
+/* Closes every node not heard from within the heartbeat bound: lost.
+ * Sends the others a PING when due (their own sign of the master). */
 static void check_heartbeats(mserve *s)
 {
     uint64_t now = clock_now_ns();
@@ -447,10 +451,19 @@ static void check_heartbeats(mserve *s)
                                 : CMSG_HEARTBEAT_MS) * 1000000u;
     for (size_t i = 0; i < s->nnodes; i++) {
         mnode *nd = &s->nodes[i];
-        if (!nd->live || now - nd->heard_ns <= bound)
+        if (!nd->live)
             continue;
-        ms_refuse(s, nd->peer, "no heartbeat within the bound (--heartbeat)");
-        node_lost(s, nd);
+        if (now - nd->heard_ns > bound) {
+            ms_log("closing %s: no heartbeat within the bound "
+                   "(--heartbeat)", transport_peer_name(s->t, nd->peer));
+            transport_abort(s->t, nd->peer);
+            node_lost(s, nd);
+        } else if (now - nd->pinged_ns >= CMSG_PING_MS * 1000000ull) {
+            nd->pinged_ns = now;
+            mb_reset(&s->b);
+            cmsg_encode_u64s(&s->b, &now, 1);
+            (void)ms_send(s, nd->peer, WIRE_PING);  /* gone: DOWN follows */
+        }
     }
 }
 

@@ -30,7 +30,10 @@
  *
  * Signs of life: something goes to the master at least every CMSG_PING_MS
  * (a PING when nothing else does), so the master can tell a silent node
- * (a cut link) from an idle one.
+ * (a cut link) from an idle one; the master PINGs the node as often, and a
+ * master silent for the heartbeat bound (--heartbeat) is gone: the node
+ * ends (status 2), as when the endpoint fails.  That is how a node that
+ * the master gave up during a cut link learns of it.
  *
  * Leaving (SIGTERM or SIGINT; a second one ends the node at once): the
  * node asks the master (LEAVE ASK), which dispatches nothing more to it
@@ -136,6 +139,7 @@ typedef struct node {
     uint64_t stats_sent[4];         /* cache figures last reported */
     uint64_t stats_ns;              /* when */
     uint64_t sent_ns;               /* when the last message went up */
+    uint64_t heard_ns;              /* when the master last said something */
     int leave;                      /* NODE_LEAVE_* */
     uint64_t leave_ns;              /* when it asked to leave */
 } node;
@@ -677,6 +681,8 @@ static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
 {
     uint64_t run;
     switch (type) {
+    case WIRE_PING:
+        return DVM_OK;
     case WIRE_LEAVE:
         return from_master_leave(n, p, len);
     case WIRE_RELAY: {
@@ -712,6 +718,7 @@ static void node_on_event(void *arg, transport_event *ev)
     node *n = arg;
     if (ev->peer != n->master)
         return;
+    n->heard_ns = clock_now_ns();
     if (ev->kind == TRANSPORT_UP) {
         n->up = 1;
         uint64_t v = (uint64_t)n->cfg.nrcomps;
@@ -863,10 +870,16 @@ static dvm_status node_report(node *n)
     return node_send_master(n, WIRE_NODE_STATS, &n->rel);
 }
 
-/* A PING when nothing went up for CMSG_PING_MS. */
+/* A PING when nothing went up for CMSG_PING_MS; DVM_EIO when the master
+ * said nothing for the heartbeat bound. */
 static dvm_status node_ping(node *n)
 {
     uint64_t now = clock_now_ns();
+    unsigned bound = n->cfg.heartbeat_ms ? n->cfg.heartbeat_ms
+                                         : CMSG_HEARTBEAT_MS;
+    if (now - n->heard_ns > (uint64_t)bound * 1000000u)
+        return status_set(DVM_EIO, "the master is gone: nothing heard for "
+                          "%u ms (--heartbeat)", bound);
     if (now - n->sent_ns < (uint64_t)CMSG_PING_MS * 1000000u)
         return DVM_OK;
     mb_reset(&n->rel);
@@ -937,10 +950,12 @@ static dvm_status node_loop(node *n)
     int quit = 0;
     while (node_signals < 2 && !quit && !n->fatal && !n->down) {
         size_t k = transport_progress(n->t);
-        dvm_status fst = n->up ? node_report(n) : DVM_OK;
+        /* After DONE the node says nothing more: the master closes it. */
+        int talk = n->up && n->leave != NODE_LEAVE_DONE;
+        dvm_status fst = talk ? node_report(n) : DVM_OK;
         if (!fst && node_signals)
             fst = node_leave_step(n, &quit);
-        if (!fst && n->up && n->leave != NODE_LEAVE_DONE)
+        if (!fst && talk)
             fst = node_ping(n);
         if (!fst)
             fst = node_flush(n);

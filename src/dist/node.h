@@ -20,6 +20,8 @@ typedef struct node_config {
     int nrcomps;
     const char *self_exe;       /* the dvm binary (RComps) */
     const auth_secret *secret;  /* NULL: none (loopback masters only) */
+    unsigned heartbeat_ms;      /* a master silent this long is gone;
+                                   0: CMSG_HEARTBEAT_MS */
 } node_config;
 
 /* Runs a node until the master goes away or SIGINT/SIGTERM.  Returns
