@@ -870,16 +870,23 @@ static dvm_status node_report(node *n)
     return node_send_master(n, WIRE_NODE_STATS, &n->rel);
 }
 
-/* A PING when nothing went up for CMSG_PING_MS; DVM_EIO when the master
- * said nothing for the heartbeat bound. */
+/* DVM_EIO when the master said nothing for the heartbeat bound (also
+ * while connecting: a connection that hangs is given up the same way). */
+static dvm_status node_heartbeat(const node *n)
+{
+    unsigned bound = n->cfg.heartbeat_ms ? n->cfg.heartbeat_ms
+                                         : CMSG_HEARTBEAT_MS;
+    if (clock_now_ns() - n->heard_ns <= (uint64_t)bound * 1000000u)
+        return DVM_OK;
+    return status_set(DVM_EIO, "the master %s for %u ms (--heartbeat)",
+                      n->up ? "is gone: nothing heard"
+                            : "cannot be reached: no answer", bound);
+}
+
+/* A PING when nothing went up for CMSG_PING_MS. */
 static dvm_status node_ping(node *n)
 {
     uint64_t now = clock_now_ns();
-    unsigned bound = n->cfg.heartbeat_ms ? n->cfg.heartbeat_ms
-                                         : CMSG_HEARTBEAT_MS;
-    if (now - n->heard_ns > (uint64_t)bound * 1000000u)
-        return status_set(DVM_EIO, "the master is gone: nothing heard for "
-                          "%u ms (--heartbeat)", bound);
     if (now - n->sent_ns < (uint64_t)CMSG_PING_MS * 1000000u)
         return DVM_OK;
     mb_reset(&n->rel);
@@ -955,6 +962,8 @@ static dvm_status node_loop(node *n)
         dvm_status fst = talk ? node_report(n) : DVM_OK;
         if (!fst && node_signals)
             fst = node_leave_step(n, &quit);
+        if (!fst && n->leave != NODE_LEAVE_DONE)
+            fst = node_heartbeat(n);
         if (!fst && talk)
             fst = node_ping(n);
         if (!fst)
@@ -1013,6 +1022,7 @@ dvm_status node_main(const node_config *cfg)
         st = status_set_errno(DVM_ESYS, "epoll_create1");
     if (!st)
         st = epoll_add(n, transport_fd(n->t), NODE_KEY_NET);
+    n->heard_ns = clock_now_ns();
     if (!st)
         st = transport_connect(n->t, cfg->master, &n->master);
     if (!st)

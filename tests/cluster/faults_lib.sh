@@ -66,22 +66,25 @@ submit_check() {
 }
 
 # supervise K CMD...: runs node K's command again whenever it ends (after
-# 0.2 s), until $work/stop exists; its stderr goes to node K.log.
+# 0.2 s), until $work/stop exists; its output goes to node K.log, after a
+# line with the time of each start.
 supervise() {
     k=$1
     shift
     (
         while [ ! -e "$work/stop" ]; do
-            "$@" 2>> "$work/node$k.log" || true
-            sleep 0.2
+            echo "start at $(date +%s.%N)" >> "$work/node$k.log"
+            "$@" >> "$work/node$k.log" 2>&1 || true
+            sleep 0.2 || true
         done
     ) 2>/dev/null &
     sup_pids="$sup_pids $!"
 }
 
-# node_dvm K: the running dvm node process of supervisor K (may be empty).
+# node_dvm K: the running dvm node process of supervisor K (may be empty;
+# never the supervisor's sleep).
 node_dvm() {
-    pgrep -P "$(echo $sup_pids | cut -d' ' -f"$1")" 2>/dev/null | head -1 || true
+    pgrep -x dvm -P "$(echo $sup_pids | cut -d' ' -f"$1")" 2>/dev/null | head -1 || true
 }
 
 # random_fault: one of kill -9 of an RComp (most often), kill -9 of a

@@ -31,27 +31,38 @@ nodes_joined 4
 # count WHAT: lines of the master's log that say WHAT.
 count() { grep -c "$1" "$work/master.log" || true; }
 
-# cut_during PROG: PROG runs while node C's link is down for 3 s; the
-# master must say it lost the node by its heartbeat, and the node must
-# join again once the link is back.
+# live C: node C is a member now (dvm status lists its address).
+live() {
+    # shellcheck disable=SC2086
+    ip netns exec "$m" "$dvm" status --master "$master_addr" $sec --json |
+        grep -q "\"host\":\"10.77.0.1$1:"
+}
+
+# cut_during PROG: PROG runs while the link of node C, a member, is down
+# for 3 s (random faults meanwhile); the master must give C up (by its
+# heartbeat, or UCX's own error), and C must join again once the link is
+# back.
 cut_during() {
-    joined=$(count ' joined ')
-    silent=$(count 'no heartbeat\|endpoint failed')
+    c=$(shuf -i 1-4 -n 1)
+    for i in $(seq 1 300); do live "$c" && break; sleep 0.05; done
+    joined=$(count "10.77.0.1$c:[0-9]* joined")
+    lost=$(count 'no heartbeat\|endpoint failed')
     submit_bg "$1"
     sleep 0.2
-    c=$(shuf -i 1-4 -n 1)
+    echo "link of node $c down at $(date +%s.%N)" >> "$work/cuts.log"
     ip -n "${tag}n$c" link set "${tag}b$c" down
     for i in 1 2 3 4 5 6; do random_fault; sleep 0.5; done
     ip -n "${tag}n$c" link set "${tag}b$c" up
+    echo "link of node $c up at $(date +%s.%N)" >> "$work/cuts.log"
     faults=$((faults + 1))
     submit_check "$1"
     for i in $(seq 1 300); do
-        [ "$(count 'no heartbeat\|endpoint failed')" -gt "$silent" ] &&
-            [ "$(count ' joined ')" -gt "$joined" ] && return 0
+        [ "$(count 'no heartbeat\|endpoint failed')" -gt "$lost" ] &&
+            [ "$(count "10.77.0.1$c:[0-9]* joined")" -gt "$joined" ] && return 0
         sleep 0.05
     done
     echo "FAIL: node $c: not given up by its heartbeat, or did not rejoin"
-    tail -n 30 "$work/master.log" "$work/node$c.log"
+    tail -n 30 "$work/master.log" "$work/cuts.log" "$work/node$c.log"
     exit 1
 }
 
