@@ -4,6 +4,8 @@
 #   cluster/corpus/<engine>/n<k>    every conformance program and example
 #   cluster/kill, late, secret, cancel  lost RComps and nodes, joining,
 #                                   refusal, Ctrl-C and a lost master
+#   cluster/drain, resplit          nodes leaving in order (SIGTERM)
+#   cluster/faults, linkcut         random faults, cut links (netns)
 set(DVM_CLUSTER_ENGINES interp)
 if(DVM_HAVE_LLVM)
   list(APPEND DVM_CLUSTER_ENGINES jit)
