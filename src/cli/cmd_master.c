@@ -28,7 +28,8 @@ static int svc_usage(const char *cmd, const char *msg, const char *arg)
                 "[--secret-file F] [--port-file F] [--heartbeat SECONDS]\n");
     else
         fprintf(stderr, "usage: dvm node --master HOST:PORT [--rcomps N] "
-                "[--secret-file F] [--heartbeat SECONDS]\n");
+                "[--secret-file F] [--heartbeat SECONDS] "
+                "[--drain-wait SECONDS]\n");
     return 2;
 }
 
@@ -36,6 +37,7 @@ typedef struct svc_opts {
     const char *listen, *master, *secret_file, *port_file;
     int nrcomps;
     unsigned heartbeat_ms;      /* --heartbeat (0: the default) */
+    int drain_wait_ms;          /* --drain-wait (-1: the default) */
 } svc_opts;
 
 static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
@@ -57,6 +59,12 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
                 sec > 3600)
                 return svc_usage(cmd, "bad heartbeat (1..3600 seconds)", v);
             o->heartbeat_ms = (unsigned)(sec * 1000);
+        } else if (!is_master && !strcmp(a, "--drain-wait")) {
+            char *end;
+            double sec = strtod(v, &end);
+            if (end == v || *end || !(sec >= 0) || sec > 3600)
+                return svc_usage(cmd, "bad drain wait (0..3600 seconds)", v);
+            o->drain_wait_ms = (int)(sec * 1000);
         }
         else if (!is_master && !strcmp(a, "--master"))
             o->master = v;
@@ -103,7 +111,7 @@ void cli_free_secret(auth_secret *s)
 
 static int svc_main(const char *cmd, int argc, char **argv)
 {
-    svc_opts o = { .listen = MASTER_DEFAULT_LISTEN };
+    svc_opts o = { .listen = MASTER_DEFAULT_LISTEN, .drain_wait_ms = -1 };
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o.nrcomps = ncpu < 1 ? 1 : ncpu > 1024 ? 1024 : (int)ncpu;
     int rc = svc_parse(cmd, argc, argv, &o);
@@ -122,7 +130,7 @@ static int svc_main(const char *cmd, int argc, char **argv)
         st = mserve_main(&mc);
     } else {
         node_config nc = { o.master, o.nrcomps, self, secret,
-                           o.heartbeat_ms };
+                           o.heartbeat_ms, o.drain_wait_ms };
         st = node_main(&nc);
     }
     cli_free_secret(secret);

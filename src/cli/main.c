@@ -21,6 +21,7 @@ static void usage(FILE *f)
           "[--heartbeat S]\n"
           "       dvm node --master HOST:PORT [--rcomps N] [--secret-file F] "
           "[--heartbeat S]\n"
+          "                [--drain-wait S]\n"
           "       dvm submit --master HOST:PORT [--secret-file F] [run "
           "options] PROG\n"
           "       dvm status --master HOST:PORT [--secret-file F] [--json]\n"
@@ -52,7 +53,9 @@ static void usage(FILE *f)
           "5)\n"
           "  SIGTERM to a node       it leaves in order: finishes its runners "
           "(at\n"
-          "                          most 10 s), gives back the rest, exits 0\n",
+          "                          most --drain-wait S, default 10), gives "
+          "back\n"
+          "                          the rest, exits 0\n",
           f);
 }
 

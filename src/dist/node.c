@@ -38,7 +38,8 @@
  * Leaving (SIGTERM or SIGINT; a second one ends the node at once): the
  * node asks the master (LEAVE ASK), which dispatches nothing more to it
  * and answers ACK; the RComps finish what they were sent (at most
- * CMSG_LEAVE_WAIT_MS), their results go up, and the node says DONE with the
+ * --drain-wait, CMSG_LEAVE_WAIT_MS by default), their results go up, and
+ * the node says DONE with the
  * count of runners it gives back unfinished, stops its RComps, and exits
  * once the master closed it (status 0).
  */
@@ -918,6 +919,8 @@ static dvm_status leave_send(node *n, uint64_t step, uint64_t given_back)
 static dvm_status node_leave_step(node *n, int *quit)
 {
     uint64_t now = clock_now_ns(), waited = (now - n->leave_ns) / 1000000u;
+    uint64_t bound = n->cfg.leave_wait_ms < 0 ? CMSG_LEAVE_WAIT_MS
+                                              : (uint64_t)n->cfg.leave_wait_ms;
     if (n->leave == NODE_LEAVE_NO) {
         if (!n->up) {
             *quit = 1;
@@ -926,18 +929,16 @@ static dvm_status node_leave_step(node *n, int *quit)
         n->leave = NODE_LEAVE_ASKED;
         n->leave_ns = now;
         fprintf(stderr, "dvm node: leaving: %" PRIu64 " runners to finish "
-                "(at most %d s)\n", node_unfinished(n),
-                CMSG_LEAVE_WAIT_MS / 1000);
+                "(at most %.1f s)\n", node_unfinished(n), bound / 1000.0);
         return leave_send(n, CMSG_LEAVE_ASK, 0);
     }
     if (n->leave == NODE_LEAVE_DONE) {
-        *quit = waited > CMSG_LEAVE_WAIT_MS + NODE_CLOSE_WAIT_MS;
+        *quit = waited > bound + NODE_CLOSE_WAIT_MS;
         return DVM_OK;
     }
     uint64_t left = node_unfinished(n);
     /* Until ACK nothing is known to be final; then until done; bounded. */
-    if (waited <= CMSG_LEAVE_WAIT_MS &&
-        (n->leave == NODE_LEAVE_ASKED || left))
+    if (waited <= bound && (n->leave == NODE_LEAVE_ASKED || left))
         return DVM_OK;
     n->leave = NODE_LEAVE_DONE;
     fprintf(stderr, "dvm node: left the cluster (%" PRIu64 " runners given "

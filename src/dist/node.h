@@ -22,6 +22,8 @@ typedef struct node_config {
     const auth_secret *secret;  /* NULL: none (loopback masters only) */
     unsigned heartbeat_ms;      /* a master silent this long is gone;
                                    0: CMSG_HEARTBEAT_MS */
+    int leave_wait_ms;          /* leaving, the runners dispatched get this
+                                   long to finish; < 0: CMSG_LEAVE_WAIT_MS */
 } node_config;
 
 /* Runs a node until the master goes away or SIGINT/SIGTERM.  Returns

@@ -3,7 +3,8 @@
 # while the tree sum and the counter run makes it finish what it was sent,
 # say LEAVE and exit 0; the results are exact, nothing counts as a lost
 # RComp, __nnode and __nrcomp count what is left; an idle node leaves the
-# same way; a second SIGTERM ends a node at once.
+# same way; runners that cannot finish within --drain-wait are given back
+# and run elsewhere, not counted as lost.
 dvm=$1 engine=$2
 . "$(dirname "$0")/lib.sh"
 ex=$(dirname "$0")/../../examples
@@ -76,4 +77,36 @@ wait "$node_pid" || { echo "FAIL: the idle node's drain failed"; exit 1; }
 got=$(timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
       "$(dirname "$0")/sysinfo.dasm")
 [ "$got" = "1 2" ] || { echo "FAIL: after the idle leave: '$got'"; exit 1; }
-echo "ok: nodes drained during the tree sum and the counter, and idle"
+# Runners that cannot finish in time (--drain-wait 0.3; the node's
+# RComps stopped) are given back and run elsewhere, not counted as lost:
+# the only node left takes spin.dasm, its RComps are stopped, it is told
+# to leave, and a new node runs what it gave back.
+node_start short 2 --drain-wait 0.3
+short=$node_pid
+nodes_joined 5
+kill -TERM "$(dvm_node 3)"
+wait "$(echo $node_pids | cut -d' ' -f3)" || { echo "FAIL: node 3's drain failed"; exit 1; }
+: > "$out"
+timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
+    --stats "$(dirname "$0")/spin.dasm" > "$out" 2> "$work/submit.err" &
+sp=$!
+for i in $(seq 1 200); do
+    "$dvm" status --master "127.0.0.1:$port" --json |
+        grep -q '"runners_running":[1-9]' && break
+    sleep 0.05
+done
+victim=$(pgrep -P "$short")
+for r in $(pgrep -P "$victim" -f __rcomp); do kill -STOP "$r"; done
+kill -TERM "$victim"
+node_start after 2
+wait "$short" || { echo "FAIL: the node with stopped RComps did not exit 0"; exit 1; }
+wait "$sp" || { echo "FAIL: spin: submit failed"; cat "$work/submit.err"; exit 1; }
+[ "$(sort "$out")" = "$(printf 'spin 0\nspin 1\nspin 2\nspin 3')" ] ||
+    { echo "FAIL: spin printed: $(cat "$out")"; exit 1; }
+grep -q 're-run after lost rcomp 0,' "$work/submit.err" ||
+    { echo "FAIL: runners given back counted as lost:"; cat "$work/submit.err"; exit 1; }
+had=$(sed -n 's/.*leaving: \([0-9]*\) runners.*/\1/p' "$work/short.log")
+back=$(sed -n 's/.*left the cluster (\([0-9]*\) runners given back.*/\1/p' "$work/short.log")
+[ -n "$had" ] && [ "$had" = "$back" ] ||
+    { echo "FAIL: stopped RComps had $had runners, $back given back"; exit 1; }
+echo "ok: nodes drained during the tree sum and the counter, and idle; $back runners given back"
