@@ -2,9 +2,9 @@
  * cmsg_fuzz.c -- libFuzzer target for the cluster's payload decoders.
  *
  * The first byte picks the decoder (RELAY, START, SUBMIT, DONE, OUTPUT,
- * u64s, string, FETCH, FETCHED, LEAVE); the rest is the payload.  A payload that decodes is
- * re-encoded, and the encoding must be the payload itself (every decoder
- * accepts exactly one spelling of a message).
+ * u64s, string, FETCH, FETCHED, LEAVE); the rest is the payload.  A
+ * payload that decodes is re-encoded, and the encoding must be the payload
+ * itself (every decoder accepts exactly one spelling of a message).
  */
 #include <stdlib.h>
 #include <string.h>

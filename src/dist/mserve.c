@@ -29,10 +29,10 @@
  * bound (--heartbeat) is closed and lost like one whose endpoint failed,
  * so a cut link costs at most that long.  The master PINGs every node as
  * often, so that a node it closed while the link was down notices the
- * silence (node.c) and ends, to be started and join again.  When the link comes back, what
- * the old endpoint still sends is dropped (its peer is closed; a node that
- * connects again is a new peer, and old runs and generations are refused
- * by number).
+ * silence (node.c) and ends, to be started and join again.  When the link
+ * comes back, what the old endpoint still sends is dropped (its peer is
+ * closed; a node that connects again is a new peer, and old runs and
+ * generations are refused by number).
  */
 #define _GNU_SOURCE
 #include "dist/mserve.h"
