@@ -28,10 +28,11 @@ static int svc_usage(const char *cmd, const char *msg, const char *arg)
     if (!strcmp(cmd, "master"))
         fprintf(stderr, "usage: dvm master [--listen HOST:PORT] "
                 "[--secret-file F] [--port-file F] [--http HOST:PORT] "
-                "[--state DIR]\n");
+                "[--state DIR] [--heartbeat SECONDS]\n");
     else
         fprintf(stderr, "usage: dvm node --master HOST:PORT [--rcomps N] "
-                "[--secret-file F] [--name NAME] [--reconnect S]\n");
+                "[--secret-file F] [--name NAME] [--reconnect S] "
+                "[--heartbeat SECONDS] [--drain-wait SECONDS]\n");
     return 2;
 }
 
@@ -41,6 +42,8 @@ typedef struct svc_opts {
     int nrcomps;
     int64_t clock_skew_ns;
     int reconnect_s;            /* node: how long to retry a lost master */
+    unsigned heartbeat_ms;      /* --heartbeat (0: the default) */
+    int drain_wait_ms;          /* --drain-wait (-1: the default) */
 } svc_opts;
 
 /* --clock-skew-ns N (a test aid, docs/trace.md): |N| < 2^62. */
@@ -78,6 +81,20 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
         } else if (!is_master && !strcmp(a, "--clock-skew-ns")) {
             if (parse_skew(v, &o->clock_skew_ns))
                 return svc_usage(cmd, "bad clock skew", v);
+        } else if (!strcmp(a, "--heartbeat")) {
+            char *end;
+            double sec = strtod(v, &end);
+            /* At least four of a node's signs of life fit in the bound. */
+            if (end == v || *end || !(sec >= 4.0 * CMSG_PING_MS / 1000) ||
+                sec > 3600)
+                return svc_usage(cmd, "bad heartbeat (1..3600 seconds)", v);
+            o->heartbeat_ms = (unsigned)(sec * 1000);
+        } else if (!is_master && !strcmp(a, "--drain-wait")) {
+            char *end;
+            double sec = strtod(v, &end);
+            if (end == v || *end || !(sec >= 0) || sec > 3600)
+                return svc_usage(cmd, "bad drain wait (0..3600 seconds)", v);
+            o->drain_wait_ms = (int)(sec * 1000);
         }
         else if (!is_master && !strcmp(a, "--master"))
             o->master = v;
@@ -131,7 +148,7 @@ void cli_free_secret(auth_secret *s)
 static int svc_main(const char *cmd, int argc, char **argv)
 {
     svc_opts o = { .listen = MASTER_DEFAULT_LISTEN,
-                   .reconnect_s = NODE_RECONNECT_S };
+                   .reconnect_s = NODE_RECONNECT_S, .drain_wait_ms = -1 };
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o.nrcomps = ncpu < 1 ? 1 : ncpu > 1024 ? 1024 : (int)ncpu;
     int rc = svc_parse(cmd, argc, argv, &o);
@@ -151,12 +168,13 @@ static int svc_main(const char *cmd, int argc, char **argv)
             return rc;
         }
         mserve_config mc = { o.listen, secret, self, o.port_file, sv.obs,
-                             o.state };
+                             o.state, o.heartbeat_ms };
         st = mserve_main(&mc);
         serve_stop(&sv, 0);
     } else {
         node_config nc = { o.master, o.nrcomps, self, secret, o.name,
-                           o.clock_skew_ns, o.reconnect_s };
+                           o.clock_skew_ns, o.reconnect_s, o.heartbeat_ms,
+                           o.drain_wait_ms };
         st = node_main(&nc);
     }
     cli_free_secret(secret);

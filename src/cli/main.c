@@ -18,9 +18,10 @@ static void usage(FILE *f)
           "       dvm cc [options] FILE.c0... [-o OUT.dasm]  compile c0\n"
           "       dvm run [options] PROG.dasm|PROG.dvm|PROG.c0\n"
           "       dvm master [--listen HOST:PORT] [--secret-file F] "
-          "[--http HOST:PORT] [--state DIR]\n"
+          "[--http HOST:PORT] [--state DIR] [--heartbeat S]\n"
           "       dvm node --master HOST:PORT [--rcomps N] [--secret-file F] "
-          "[--name NAME] [--reconnect S]\n"
+          "[--name NAME]\n"
+          "                [--reconnect S] [--heartbeat S] [--drain-wait S]\n"
           "       dvm submit --master HOST:PORT [--secret-file F] "
           "[--reconnect S] [run options] PROG\n"
           "       dvm status --master HOST:PORT [--secret-file F] [--json]\n"
@@ -46,7 +47,15 @@ static void usage(FILE *f)
           "                          dashboard on HOST:PORT (default host\n"
           "                          127.0.0.1; port 0: any free port)\n"
           "  --linger SECONDS        with --http: keep serving after the run\n"
-          "                          (until SIGINT or SIGTERM)\n",
+          "                          (until SIGINT or SIGTERM)\n"
+          "master and node options:\n"
+          "  --heartbeat SECONDS     give up a peer silent this long (default "
+          "5)\n"
+          "  SIGTERM to a node       it leaves in order: finishes its runners "
+          "(at\n"
+          "                          most --drain-wait S, default 10), gives "
+          "back\n"
+          "                          the rest, exits 0\n",
           f);
 }
 

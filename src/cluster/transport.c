@@ -1023,6 +1023,15 @@ void transport_close(transport *t, uint64_t peer)
     p->flush_close = 1;             /* the BYE must get out */
 }
 
+void transport_abort(transport *t, uint64_t peer)
+{
+    tpeer *p = peer_by_id(t, peer);
+    if (!p)
+        return;
+    peer_down(p, DVM_ECLOSED, "closed by this side (no answer)");
+    p->local_close = 1;
+}
+
 void transport_unlisten(transport *t)
 {
     if (!t->listener)

@@ -157,6 +157,12 @@ size_t transport_drain(transport *t, uint64_t peer, size_t max,
  * (DVM_ECLOSED) follows.  No-op for an unknown or closing peer. */
 void transport_close(transport *t, uint64_t peer);
 
+/* Closes a peer that no longer answers (a cut link): no BYE, a forced
+ * close, which ends at once (a flushed one would wait for the peer).
+ * TRANSPORT_DOWN (DVM_ECLOSED) follows.  No-op for an unknown or closing
+ * peer. */
+void transport_abort(transport *t, uint64_t peer);
+
 /* Makes progress: runs UCX, sends what the handshakes owe, delivers
  * events.  Returns the number of events delivered. */
 size_t transport_progress(transport *t);

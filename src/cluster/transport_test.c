@@ -764,6 +764,20 @@ static int client_closed(uint16_t port, int which)
     return rc;
 }
 
+/* Closes r's peer with close (twice: a no-op the second time); nothing
+ * can be sent to it any more and it goes down with the reason. */
+static void close_peer(rec *r, void (*close)(transport *, uint64_t),
+                       const char *reason)
+{
+    close(r->t, r->peer);
+    close(r->t, r->peer);
+    assert_int_equal(transport_send(r->t, r->peer, WIRE_PING, "x", 1),
+                     DVM_ENOENT);
+    assert_true(pump_until(r, &r->downs, 1));
+    assert_int_equal(r->down_status, DVM_ECLOSED);
+    assert_string_equal(r->down_reason, reason);
+}
+
 static void test_server_closes(void **state)
 {
     (void)state;
@@ -772,13 +786,7 @@ static void test_server_closes(void **state)
     serve(&r, NULL, 0, &port);
     child c = spawn("closed", 0, port);
     assert_true(pump_until(&r, &r.msgs, 1));
-    transport_close(r.t, r.peer);
-    transport_close(r.t, r.peer);           /* a no-op the second time */
-    assert_int_equal(transport_send(r.t, r.peer, WIRE_PING, "x", 1),
-                     DVM_ENOENT);
-    assert_true(pump_until(&r, &r.downs, 1));
-    assert_int_equal(r.down_status, DVM_ECLOSED);
-    assert_string_equal(r.down_reason, "closed by this side");
+    close_peer(&r, transport_close, "closed by this side");
     assert_int_equal(reap_child(&c), 0);
     unmake(&r);
 }
@@ -851,6 +859,24 @@ static void test_killed_peer(void **state)
     assert_int_equal(transport_peer_count(r.t), 0);
     unmake(&r);
     assert_int_equal(count_fds(), fds0);
+}
+
+/* A peer given up (transport_abort): DOWN at once, no BYE waited for,
+ * and the transport is destroyed without waiting for the peer. */
+static void test_abort(void **state)
+{
+    (void)state;
+    rec r;
+    uint16_t port;
+    serve(&r, NULL, 0, &port);
+    child c = spawn("victim", 0, port);
+    assert_true(pump_until(&r, &r.msgs, 1));
+    kill(c.pid, SIGSTOP);                   /* it answers nothing now */
+    close_peer(&r, transport_abort, "closed by this side (no answer)");
+    assert_int_equal(transport_peer_count(r.t), 0);
+    unmake(&r);
+    kill(c.pid, SIGKILL);
+    assert_int_equal(reap_child(&c), -1);
 }
 
 static void test_nobody_listening(void **state)
@@ -934,6 +960,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_server_closes, kill_child),
         cmocka_unit_test_teardown(test_oversize_refused, kill_child),
         cmocka_unit_test_teardown(test_killed_peer, kill_child),
+        cmocka_unit_test_teardown(test_abort, kill_child),
         cmocka_unit_test_teardown(test_nobody_listening, kill_child),
     };
     if (getenv("TEST_FILTER"))          /* e.g. TEST_FILTER=test_auth* */

@@ -59,7 +59,8 @@
     X(WIRE_NODE_STATS, 18, "node stats", 0) \
     X(WIRE_CLOCK_PING, 19, "clock ping", 0) \
     X(WIRE_CLOCK_PONG, 20, "clock pong", 0) \
-    X(WIRE_RESUME, 21, "resume", 0)
+    X(WIRE_RESUME, 21, "resume", 0) \
+    X(WIRE_LEAVE, 22, "leave", 0)
 
 enum wire_type {
 #define WIRE_TYPE_ENUM(name, val, text, hs) name = val,

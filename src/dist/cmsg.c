@@ -261,6 +261,38 @@ dvm_status cmsg_decode_submit(const uint8_t *p, size_t len, cmsg_submit *out)
     return st;
 }
 
+/* ---- LEAVE ------------------------------------------------------------------ */
+
+void cmsg_encode_leave(msg_buf *b, const cmsg_leave *l)
+{
+    mb_u64(b, CMSG_LEAVE_VERSION);
+    mb_u64(b, l->step);
+    mb_u64(b, l->run);
+    mb_u64(b, l->given_back);
+}
+
+dvm_status cmsg_decode_leave(const uint8_t *p, size_t len, cmsg_leave *out)
+{
+    msg_reader r;
+    mr_init(&r, p, len);
+    uint64_t version = mr_u64(&r);
+    cmsg_leave v;
+    v.step = mr_u64(&r);
+    v.run = mr_u64(&r);
+    v.given_back = mr_u64(&r);
+    dvm_status st = finish(&r, "leave");
+    if (st)
+        return st;
+    if (version != CMSG_LEAVE_VERSION)
+        return status_set(DVM_EPROTO, "leave: version %llu, expected %d",
+                          (unsigned long long)version, CMSG_LEAVE_VERSION);
+    if (v.step > CMSG_LEAVE_DONE ||
+        (v.step != CMSG_LEAVE_DONE && v.given_back))
+        return status_set(DVM_EPROTO, "malformed leave message");
+    *out = v;
+    return DVM_OK;
+}
+
 /* ---- DONE, OUTPUT, small ones ---------------------------------------------- */
 
 void cmsg_encode_done(msg_buf *b, const cmsg_done *d)

@@ -54,6 +54,13 @@
  *   node   -> master  CLOCK_PONG  u64 version, u64 seq, u64 t1 (the ping
  *                             received), u64 t2 (the pong sent), t1 <= t2,
  *                             on the node's CLOCK_MONOTONIC (dist/clocksync.h)
+ *   node  <-> master  LEAVE   u64 version (CMSG_LEAVE_VERSION), u64 step,
+ *                             u64 run, u64 given back: a node leaving in
+ *                             order.  ASK (node): it wants to leave; ACK
+ *                             (master): no runner is dispatched to it after
+ *                             this message; DONE (node): it leaves now,
+ *                             `given back` runners were not finished
+ *   node   -> master  PING    any bytes: a sign of life (heartbeat)
  *   master -> client  STATUS  string text
  */
 #ifndef DVM_DIST_CMSG_H
@@ -83,6 +90,20 @@
  * before it begins (so the first runner sees them all on the system
  * page), in milliseconds. */
 #define CMSG_START_WAIT_MS 10000
+
+/* A node sends a sign of life (PING) at least this often, and the master
+ * gives a node up after CMSG_HEARTBEAT_MS without a message (the default
+ * of dvm master --heartbeat), in milliseconds. */
+#define CMSG_PING_MS 250
+#define CMSG_HEARTBEAT_MS 5000
+/* LEAVE: its version and steps. */
+#define CMSG_LEAVE_VERSION 1
+#define CMSG_LEAVE_ASK 0
+#define CMSG_LEAVE_ACK 1
+#define CMSG_LEAVE_DONE 2
+/* How long a leaving node lets the runners dispatched to it finish before
+ * it gives the rest back, in milliseconds. */
+#define CMSG_LEAVE_WAIT_MS 10000
 
 typedef struct cmsg_str {
     const uint8_t *p;           /* points into the payload */
@@ -148,6 +169,15 @@ typedef struct cmsg_done {
 } cmsg_done;
 
 void cmsg_put_str(msg_buf *b, const void *p, size_t n);
+
+typedef struct cmsg_leave {
+    uint64_t step, run, given_back;
+} cmsg_leave;
+
+void cmsg_encode_leave(msg_buf *b, const cmsg_leave *l);
+/* DVM_EPROTO for another version, an unknown step, or given back runners
+ * in a step other than DONE. */
+dvm_status cmsg_decode_leave(const uint8_t *p, size_t len, cmsg_leave *out);
 
 /* RELAY: the RComp message of the given type and payload msg[0, len);
  * ver: nver version epochs; pages: npages pages, each a pointer. */

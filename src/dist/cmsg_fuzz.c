@@ -2,7 +2,8 @@
  * cmsg_fuzz.c -- libFuzzer target for the cluster's payload decoders.
  *
  * The first byte picks the decoder (RELAY, START, SUBMIT, DONE, OUTPUT,
- * u64s, string, FETCH, FETCHED, JOIN, CLOCK_PING, CLOCK_PONG, RESUME); the rest is the payload.  A payload that decodes is
+ * u64s, string, FETCH, FETCHED, JOIN, CLOCK_PING, CLOCK_PONG, RESUME,
+ * LEAVE); the rest is the payload.  A payload that decodes is
  * re-encoded, and the encoding must be the payload itself (every decoder
  * accepts exactly one spelling of a message).  A relayed RESULT is decoded
  * too, and its frames (changes', then output's) walked with the pages, as
@@ -97,7 +98,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cmsg_join j;
     cmsg_clock c;
     cmsg_resume rs;
-    switch (data[0] % 13) {
+    cmsg_leave l;
+    switch (data[0] % 14) {
+    case 13:
+        if (!cmsg_decode_leave(p, n, &l)) {
+            cmsg_encode_leave(&b, &l);
+            same(&b, p, n);
+        }
+        break;
     case 9:
         if (!cmsg_decode_join(p, n, &j)) {
             cmsg_encode_join(&b, &j);

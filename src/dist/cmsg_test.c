@@ -264,6 +264,35 @@ static void test_join_and_clock(void **state)
     mb_free(&b);
 }
 
+/* LEAVE: round trip; another version, an unknown step, runners given
+ * back before DONE and a short payload are refused. */
+static void test_leave(void **state)
+{
+    (void)state;
+    cmsg_leave l = { CMSG_LEAVE_DONE, 7, 3 }, m;
+    msg_buf b;
+    mb_init(&b);
+    cmsg_encode_leave(&b, &l);
+    assert_int_equal(b.len, 32);
+    assert_int_equal(cmsg_decode_leave(b.p, b.len, &m), DVM_OK);
+    assert_int_equal(m.step, CMSG_LEAVE_DONE);
+    assert_int_equal(m.run, 7);
+    assert_int_equal(m.given_back, 3);
+    assert_int_equal(cmsg_decode_leave(b.p, b.len - 1, &m), DVM_EPROTO);
+    b.p[0] = 2;                                 /* version 2 */
+    assert_int_equal(cmsg_decode_leave(b.p, b.len, &m), DVM_EPROTO);
+    assert_non_null(strstr(status_message(), "version"));
+    b.p[0] = CMSG_LEAVE_VERSION;
+    b.p[8] = 3;                                 /* no step 3 */
+    assert_int_equal(cmsg_decode_leave(b.p, b.len, &m), DVM_EPROTO);
+    b.p[8] = CMSG_LEAVE_ASK;                    /* ASK gives nothing back */
+    assert_int_equal(cmsg_decode_leave(b.p, b.len, &m), DVM_EPROTO);
+    b.p[24] = 0;
+    assert_int_equal(cmsg_decode_leave(b.p, b.len, &m), DVM_OK);
+    assert_int_equal(m.step, CMSG_LEAVE_ASK);
+    mb_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_done_and_small),
         cmocka_unit_test(test_join_and_clock),
         cmocka_unit_test(test_resume),
+        cmocka_unit_test(test_leave),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

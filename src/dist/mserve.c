@@ -34,6 +34,24 @@
  * its client to come back with RESUME, sends it the output it lacks and
  * goes on with the program where the store left it; nodes rejoin as they
  * would join any master.
+ *
+ * Leaving in order (LEAVE, cmsg.h): a node asks (ASK); its slots are
+ * dispatched nothing more and leave __nrcomp, the node leaves __nnode,
+ * and the master answers ACK, after which no dispatch for it follows (the
+ * transport keeps the order).  The node lets its RComps finish, their
+ * results commit, and says DONE: what it did not finish goes back to the
+ * ready queue without counting as a failure (rcomp_left), and the master
+ * closes it.
+ *
+ * Heartbeat: every node sends something (at least a PING) every
+ * CMSG_PING_MS; a node the master has not heard from for the heartbeat
+ * bound (--heartbeat) is closed and lost like one whose endpoint failed,
+ * so a cut link costs at most that long.  The master PINGs every node as
+ * often, so that a node it closed while the link was down notices the
+ * silence (node.c) and ends, to be started and join again.  When the link
+ * comes back, what the old endpoint still sends is dropped (its peer is
+ * closed; a node that connects again is a new peer, and old runs and
+ * generations are refused by number).
  */
 #define _GNU_SOURCE
 #include "dist/mserve.h"
@@ -80,6 +98,9 @@ typedef struct mnode {
     int *slot;                  /* per RComp place: master slot or -1 */
     uint64_t *gen;              /* generation of that slot */
     int started;                /* START sent for the current run */
+    int leaving;                /* asked to leave (LEAVE ASK) */
+    uint64_t heard_ns;          /* when its last message arrived */
+    uint64_t pinged_ns;         /* when it was last sent a PING */
     uint64_t results;           /* results its RComps sent, all runs */
     uint64_t pages_in;          /* pages it sent with results */
     uint64_t pages_out;         /* pages it fetched */
@@ -212,7 +233,7 @@ static dvm_status signal_nodes(mserve *s)
         int any = 0;
         for (int k = 0; k < nd->nrcomps && nd->slot; k++)
             any |= nd->slot[k] >= 0 && !rs->rc[nd->slot[k]].gone;
-        n += nd->live && any;
+        n += nd->live && !nd->leaving && any;
     }
     return commit_write(master_commit_point(s->m), DISA_SYS_NNODE, &n,
                         sizeof n);
@@ -348,6 +369,7 @@ static int remote_affinity(void *arg, int slot, const runner_desc *d)
 
 static void clock_pings(mserve *s);
 static void observe_nodes(mserve *s, int now_too);
+static void check_heartbeats(mserve *s);
 
 static dvm_status remote_poll(void *arg, int *wait_ms)
 {
@@ -360,6 +382,10 @@ static dvm_status remote_poll(void *arg, int *wait_ms)
     int due = s->m ? msave_wait_ms(&s->save, s->m) : -1;
     if (due >= 0 && (*wait_ms < 0 || due < *wait_ms))
         *wait_ms = due;         /* a deferred save (output held) */
+    /* A silent node is noticed even when nothing else happens. */
+    if (*wait_ms < 0 || *wait_ms > CMSG_PING_MS)
+        *wait_ms = CMSG_PING_MS;
+    check_heartbeats(s);
     if (mserve_quit && !s->fatal)
         ms_fail(s, status_set(DVM_EIO, "the master was stopped"));
     return s->fatal ? status_set(s->fatal, "%s", s->fatal_msg) : DVM_OK;
@@ -585,6 +611,7 @@ static void on_join(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
     dvm_free(nd->slot);
     dvm_free(nd->gen);
     *nd = (mnode){ .peer = peer, .live = 1, .nrcomps = (int)nrc,
+                   .heard_ns = clock_now_ns(),
                    .slot = dvm_calloc(nrc, sizeof(int)),
                    .gen = dvm_calloc(nrc, sizeof(uint64_t)) };
     if (!nd->slot || !nd->gen) {
@@ -624,6 +651,85 @@ static void node_lost(mserve *s, mnode *nd)
         ms_fail(s, st);
 }
 
+/* Closes every node not heard from within the heartbeat bound: lost.
+ * Sends the others a PING when due (their own sign of the master). */
+static void check_heartbeats(mserve *s)
+{
+    uint64_t now = clock_now_ns();
+    uint64_t bound = (uint64_t)(s->cfg.heartbeat_ms ? s->cfg.heartbeat_ms
+                                : CMSG_HEARTBEAT_MS) * 1000000u;
+    for (size_t i = 0; i < s->nnodes; i++) {
+        mnode *nd = &s->nodes[i];
+        if (!nd->live)
+            continue;
+        if (now - nd->heard_ns > bound) {
+            ms_log("closing %s: no heartbeat within the bound "
+                   "(--heartbeat)", transport_peer_name(s->t, nd->peer));
+            transport_abort(s->t, nd->peer);
+            node_lost(s, nd);
+        } else if (now - nd->pinged_ns >= CMSG_PING_MS * 1000000ull) {
+            nd->pinged_ns = now;
+            mb_reset(&s->b);
+            cmsg_encode_u64s(&s->b, &now, 1);
+            (void)ms_send(s, nd->peer, WIRE_PING);  /* gone: DOWN follows */
+        }
+    }
+}
+
+/* LEAVE ASK: nd is dispatched nothing more; its slots and itself leave
+ * __nrcomp and __nnode; ACK tells it that no dispatch follows. */
+static void leave_ask(mserve *s, mnode *nd)
+{
+    nd->leaving = 1;
+    ms_log("node %s is leaving", transport_peer_name(s->t, nd->peer));
+    dvm_status st = DVM_OK;
+    if (s->running && nd->started) {
+        for (int k = 0; k < nd->nrcomps && !st; k++)
+            if (nd->slot[k] >= 0)
+                st = rcomps_leave(ms_rcs(s), nd->slot[k]);
+        if (!st)
+            st = signal_nodes(s);
+    }
+    if (st) {
+        ms_fail(s, st);
+        return;
+    }
+    cmsg_leave l = { CMSG_LEAVE_ACK, s->running ? s->run_id : 0, 0 };
+    mb_reset(&s->b);
+    cmsg_encode_leave(&s->b, &l);
+    (void)ms_send(s, nd->peer, WIRE_LEAVE);     /* gone: DOWN follows */
+}
+
+/* LEAVE DONE: nd leaves; what it did not finish runs elsewhere, not
+ * counted as a failure. */
+static void leave_done(mserve *s, mnode *nd, const cmsg_leave *l)
+{
+    if (!nd->leaving)
+        leave_ask(s, nd);
+    rcomp_set *rs = s->running && nd->started ? ms_rcs(s) : NULL;
+    for (int k = 0; rs && k < nd->nrcomps; k++)
+        if (nd->slot[k] >= 0)
+            rcomp_left(rs, &rs->rc[nd->slot[k]]);
+    nd->live = 0;
+    ms_log("node %s left (drained; %" PRIu64 " runners given back)",
+           transport_peer_name(s->t, nd->peer), l->given_back);
+    transport_close(s->t, nd->peer);
+}
+
+static void on_leave(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+{
+    cmsg_leave l;
+    if (cmsg_decode_leave(p, len, &l) || l.step == CMSG_LEAVE_ACK) {
+        ms_refuse(s, nd->peer, "bad leave message");
+        node_lost(s, nd);
+    } else if (l.step == CMSG_LEAVE_ASK) {
+        if (!nd->leaving)
+            leave_ask(s, nd);
+    } else {
+        leave_done(s, nd, &l);
+    }
+}
+
 /* The slot for place k of nd at generation gen (a new one for a new
  * generation); -1 for a message of an old generation, -2 when the run has
  * no slot left for a new one (the node is refused: its RComps are
@@ -648,8 +754,11 @@ static int slot_for(mserve *s, mnode *nd, int k, uint64_t gen)
         s->slots[idx] = (mslot){ (int)(nd - s->nodes), k, gen };
         nd->slot[k] = idx;
         nd->gen[k] = gen;
-        st = signal_nodes(s);
+        if (nd->leaving)        /* a replacement on a leaving node */
+            st = rcomps_leave(rs, idx);
     }
+    if (!st)
+        st = signal_nodes(s);
     if (st) {
         ms_fail(s, st);
         return -1;
@@ -962,7 +1071,12 @@ static void on_event(void *arg, transport_event *ev)
         return;
     }
     if (nd) {
-        if (ev->type == WIRE_RELAY)
+        nd->heard_ns = clock_now_ns();
+        if (ev->type == WIRE_PING)
+            return;
+        if (ev->type == WIRE_LEAVE)
+            on_leave(s, nd, ev->data, ev->len);
+        else if (ev->type == WIRE_RELAY)
             on_relays(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_FETCH)
             on_fetch(s, nd, ev->data, ev->len);
@@ -1143,9 +1257,10 @@ static int all_ready(mserve *s)
     rcomp_set *rs = ms_rcs(s);
     for (size_t i = 0; i < s->nnodes; i++) {
         const mnode *nd = &s->nodes[i];
-        if (nd->live && nd->started && nd->clk.bursts == 0)
+        if (nd->live && nd->started && !nd->leaving && nd->clk.bursts == 0)
             return 0;
-        for (int k = 0; nd->live && nd->started && k < nd->nrcomps; k++)
+        for (int k = 0; nd->live && nd->started && !nd->leaving &&
+                        k < nd->nrcomps; k++)
             if (nd->slot[k] < 0 || !rs->rc[nd->slot[k]].ready)
                 return 0;
     }
@@ -1159,8 +1274,10 @@ static void wait_ready(mserve *s)
 {
     uint64_t t0 = clock_now_ns();
     while (!all_ready(s) && !s->fatal && !mserve_quit &&
-           clock_now_ns() - t0 < (uint64_t)CMSG_START_WAIT_MS * 1000000u)
+           clock_now_ns() - t0 < (uint64_t)CMSG_START_WAIT_MS * 1000000u) {
         transport_wait(s->t, 50);
+        check_heartbeats(s);
+    }
 }
 
 static void run_program(mserve *s)
@@ -1195,7 +1312,8 @@ static void run_program(mserve *s)
     } else {
         s->running = 1;
         for (size_t i = 0; i < s->nnodes && !st; i++)
-            if (s->nodes[i].live && node_start(s, &s->nodes[i]))
+            if (s->nodes[i].live && !s->nodes[i].leaving &&
+                node_start(s, &s->nodes[i]))
                 ms_refuse(s, s->nodes[i].peer, status_message());
         wait_ready(s);
         st = s->fatal ? status_set(s->fatal, "%s", s->fatal_msg)
@@ -1323,10 +1441,11 @@ dvm_status mserve_main(const mserve_config *cfg)
         if (s->pending && !awaiting_client(s)) {
             run_program(s);
         } else {
-            transport_wait(s->t, s->restoring ? 200 : 1000);
+            transport_wait(s->t, s->restoring ? 200 : CMSG_PING_MS);
             clock_pings(s);
             observe_nodes(s, 0);
         }
+        check_heartbeats(s);
     }
     msave_close(&s->save);
     transport_destroy(s->t);

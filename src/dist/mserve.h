@@ -25,6 +25,8 @@ typedef struct mserve_config {
                                    every program; NULL: none */
     const char *state_dir;      /* NULL, or where the running program is
                                  * saved (dist/msave.h) */
+    unsigned heartbeat_ms;      /* a node not heard from this long is lost;
+                                   0: CMSG_HEARTBEAT_MS */
 } mserve_config;
 
 /* Serves until SIGINT/SIGTERM.  Returns DVM_OK after a clean end, else an

@@ -37,6 +37,20 @@
  * cfg.reconnect_s: a master restarted with its saved state (dvm master
  * --state) gets its nodes back and gives them runners as to any node that
  * joins.  The program the node had is gone with the old connection.
+ * Signs of life: something goes to the master at least every CMSG_PING_MS
+ * (a PING when nothing else does), so the master can tell a silent node
+ * (a cut link) from an idle one; the master PINGs the node as often, and a
+ * master silent for the heartbeat bound (--heartbeat) is gone: the node
+ * ends (status 2), as when the endpoint fails.  That is how a node that
+ * the master gave up during a cut link learns of it.
+ *
+ * Leaving (SIGTERM or SIGINT; a second one ends the node at once): the
+ * node asks the master (LEAVE ASK), which dispatches nothing more to it
+ * and answers ACK; the RComps finish what they were sent (at most
+ * --drain-wait, CMSG_LEAVE_WAIT_MS by default), their results go up, and
+ * the node says DONE with the
+ * count of runners it gives back unfinished, stops its RComps, and exits
+ * once the master closed it (status 0).
  */
 #define _GNU_SOURCE
 #include "dist/node.h"
@@ -145,14 +159,29 @@ typedef struct node {
     char fatal_msg[256];
     uint64_t stats_sent[4];         /* cache figures last reported */
     uint64_t stats_ns;              /* when */
+    uint64_t sent_ns;               /* when the last message went up */
+    uint64_t heard_ns;              /* when the master last said something */
+    int leave;                      /* NODE_LEAVE_* */
+    uint64_t leave_ns;              /* when it asked to leave */
 } node;
 
-static volatile sig_atomic_t node_quit;
+/* Leaving, step by step. */
+enum {
+    NODE_LEAVE_NO,                  /* not leaving */
+    NODE_LEAVE_ASKED,               /* ASK sent, waiting for ACK */
+    NODE_LEAVE_ACKED,               /* nothing more comes: finishing */
+    NODE_LEAVE_DONE                 /* DONE sent, waiting to be closed */
+};
+/* Waiting for the master to close a node that said DONE, at most. */
+#define NODE_CLOSE_WAIT_MS 5000
+
+static volatile sig_atomic_t node_signals;   /* SIGTERM/SIGINT seen */
 
 static void node_on_signal(int sig)
 {
     (void)sig;
-    node_quit = 1;
+    if (node_signals < 2)
+        node_signals++;
 }
 
 /* Records the first fatal error (its message) and stops the loop. */
@@ -168,6 +197,7 @@ static dvm_status send_now(node *n, uint16_t type, const msg_buf *b)
 {
     if (b->oom)
         return status_set(DVM_ENOMEM, "out of memory encoding a message");
+    n->sent_ns = clock_now_ns();
     return transport_send(n->t, n->master, type, b->p, b->len);
 }
 
@@ -693,11 +723,28 @@ static dvm_status from_master_kill(node *n, const uint8_t *p, size_t len)
     return rc_replace(n, (int)v[0], "the master refused it");
 }
 
+/* LEAVE from the master: only ACK, which ends what was dispatched. */
+static dvm_status from_master_leave(node *n, const uint8_t *p, size_t len)
+{
+    cmsg_leave l;
+    dvm_status st = cmsg_decode_leave(p, len, &l);
+    if (!st && l.step != CMSG_LEAVE_ACK)
+        st = status_set(DVM_EPROTO, "leave step %llu from the master",
+                        (unsigned long long)l.step);
+    if (!st && n->leave == NODE_LEAVE_ASKED)
+        n->leave = NODE_LEAVE_ACKED;
+    return st;
+}
+
 static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
                               size_t len)
 {
     uint64_t run;
     switch (type) {
+    case WIRE_PING:
+        return DVM_OK;
+    case WIRE_LEAVE:
+        return from_master_leave(n, p, len);
     case WIRE_RELAY: {
         size_t off = 0, rlen;
         const uint8_t *rec;
@@ -708,8 +755,8 @@ static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
         return st ? st : k < 0 ? status_set(DVM_EPROTO, "malformed relay")
                                : DVM_OK;
     }
-    case WIRE_START:
-        return node_start(n, p, len);
+    case WIRE_START:    /* none after DONE: the master knows it left */
+        return n->leave == NODE_LEAVE_DONE ? DVM_OK : node_start(n, p, len);
     case WIRE_STOP:
         if (cmsg_decode_u64s(p, len, &run, 1))
             return DVM_EPROTO;
@@ -733,6 +780,7 @@ static void node_on_event(void *arg, transport_event *ev)
     node *n = arg;
     if (ev->peer != n->master)
         return;
+    n->heard_ns = clock_now_ns();
     if (ev->kind == TRANSPORT_UP) {
         n->up = 1;
         dvm_status st = node_join(n);
@@ -782,7 +830,7 @@ static dvm_status ship_ahead(node *n, int i, msg_result *res,
         st = n->tmpb.oom ? status_set(DVM_ENOMEM, "out of memory")
              : relay_up(n, i, 0, MSG_FRAMES, n->tmpb.p + MSG_HEADER_SIZE,
                         n->tmpb.len - MSG_HEADER_SIZE, pages + at, m);
-        while (!st && !node_quit &&
+        while (!st && node_signals < 2 &&
                transport_drain(n->t, n->master, NODE_AHEAD_UNSENT,
                                NODE_AHEAD_WAIT_MS) > NODE_AHEAD_UNSENT)
             ;                   /* the master takes it as it goes */
@@ -915,14 +963,102 @@ static dvm_status node_report(node *n)
     return node_send_master(n, WIRE_NODE_STATS, &n->rel);
 }
 
+/* DVM_EIO when the master said nothing for the heartbeat bound (also
+ * while connecting: a connection that hangs is given up the same way). */
+static dvm_status node_heartbeat(const node *n)
+{
+    unsigned bound = n->cfg.heartbeat_ms ? n->cfg.heartbeat_ms
+                                         : CMSG_HEARTBEAT_MS;
+    if (clock_now_ns() - n->heard_ns <= (uint64_t)bound * 1000000u)
+        return DVM_OK;
+    return status_set(DVM_EIO, "the master %s for %u ms (--heartbeat)",
+                      n->up ? "is gone: nothing heard"
+                            : "cannot be reached: no answer", bound);
+}
+
+/* A PING when nothing went up for CMSG_PING_MS. */
+static dvm_status node_ping(node *n)
+{
+    uint64_t now = clock_now_ns();
+    if (now - n->sent_ns < (uint64_t)CMSG_PING_MS * 1000000u)
+        return DVM_OK;
+    mb_reset(&n->rel);
+    cmsg_encode_u64s(&n->rel, &now, 1);
+    return node_send_master(n, WIRE_PING, &n->rel);
+}
+
+/* ---- leaving ------------------------------------------------------------------------ */
+
+/* Runners dispatched to the node's RComps and not finished. */
+static uint64_t node_unfinished(const node *n)
+{
+    uint64_t k = 0;
+    for (int i = 0; n->running && i < n->cfg.nrcomps; i++)
+        k += n->rc[i].nrid + n->rc[i].npark;
+    return k;
+}
+
+static dvm_status leave_send(node *n, uint64_t step, uint64_t given_back)
+{
+    cmsg_leave l = { step, n->running ? n->run : 0, given_back };
+    mb_reset(&n->rel);
+    cmsg_encode_leave(&n->rel, &l);
+    return node_send_master(n, WIRE_LEAVE, &n->rel);
+}
+
+/* One step of leaving, as far as it can go now; sets *quit when the node
+ * may end. */
+static dvm_status node_leave_step(node *n, int *quit)
+{
+    uint64_t now = clock_now_ns(), waited = (now - n->leave_ns) / 1000000u;
+    uint64_t bound = n->cfg.leave_wait_ms < 0 ? CMSG_LEAVE_WAIT_MS
+                                              : (uint64_t)n->cfg.leave_wait_ms;
+    if (n->leave == NODE_LEAVE_NO) {
+        if (!n->up) {
+            *quit = 1;
+            return DVM_OK;
+        }
+        n->leave = NODE_LEAVE_ASKED;
+        n->leave_ns = now;
+        fprintf(stderr, "dvm node: leaving: %" PRIu64 " runners to finish "
+                "(at most %.1f s)\n", node_unfinished(n), bound / 1000.0);
+        return leave_send(n, CMSG_LEAVE_ASK, 0);
+    }
+    if (n->leave == NODE_LEAVE_DONE) {
+        *quit = waited > bound + NODE_CLOSE_WAIT_MS;
+        return DVM_OK;
+    }
+    uint64_t left = node_unfinished(n);
+    /* Until ACK nothing is known to be final; then until done; bounded. */
+    if (waited <= bound && (n->leave == NODE_LEAVE_ASKED || left))
+        return DVM_OK;
+    n->leave = NODE_LEAVE_DONE;
+    fprintf(stderr, "dvm node: left the cluster (%" PRIu64 " runners given "
+            "back)\n", left);
+    dvm_status st = leave_send(n, CMSG_LEAVE_DONE, left);
+    if (!st)
+        st = node_flush(n);
+    node_stop(n);
+    return st;
+}
+
 /* ---- the loop ----------------------------------------------------------------------- */
 
 static dvm_status node_loop(node *n)
 {
     struct epoll_event ev[64];
-    while (!node_quit && !n->fatal && !n->down) {
+    int quit = 0;
+    while (node_signals < 2 && !quit && !n->fatal && !n->down) {
         size_t k = transport_progress(n->t);
-        dvm_status fst = n->up ? node_report(n) : DVM_OK;
+        /* After DONE the node says nothing more: the master closes it. */
+        int talk = n->up && n->leave != NODE_LEAVE_DONE;
+        dvm_status fst = talk ? node_report(n) : DVM_OK;
+        if (!fst && node_signals)
+            fst = node_leave_step(n, &quit);
+        if (!fst && n->leave != NODE_LEAVE_DONE)
+            fst = node_heartbeat(n);
+        if (!fst && talk)
+            fst = node_ping(n);
         if (!fst)
             fst = node_flush(n);
         if (fst)
@@ -975,7 +1111,7 @@ static dvm_status node_serve(node *n)
     for (;;) {
         int joined;
         dvm_status st = node_session(n, &joined);
-        if (node_quit)
+        if (node_signals)
             return DVM_OK;
         if (!n->down || n->cfg.reconnect_s <= 0 || (!joined && !lost_ns))
             return st;
@@ -1027,6 +1163,7 @@ dvm_status node_main(const node_config *cfg)
         st = status_set_errno(DVM_ESYS, "epoll_create1");
     if (!st)
         st = epoll_add(n, transport_fd(n->t), NODE_KEY_NET);
+    n->heard_ns = clock_now_ns();
     if (!st)
         st = node_serve(n);
     transport_destroy(n->t);

@@ -28,6 +28,10 @@ typedef struct node_config {
                                    test aid: a host whose clock is off) */
     int reconnect_s;            /* a master lost after joining is tried
                                  * again (backoff) this long; 0: never */
+    unsigned heartbeat_ms;      /* a master silent this long is gone;
+                                   0: CMSG_HEARTBEAT_MS */
+    int leave_wait_ms;          /* leaving, the runners dispatched get this
+                                   long to finish; < 0: CMSG_LEAVE_WAIT_MS */
 } node_config;
 
 /* The default of node_config.reconnect_s. */

@@ -350,7 +350,8 @@ uint64_t rcomps_live(const rcomp_set *rs)
 {
     uint64_t n = 0;
     for (int i = 0; i < rs->nrc; i++)
-        n += rs->rc[i].remote ? !rs->rc[i].gone : rs->rc[i].pid > 0;
+        n += rs->rc[i].remote ? !rs->rc[i].gone && !rs->rc[i].leaving
+                              : rs->rc[i].pid > 0;
     return n;
 }
 
@@ -360,6 +361,37 @@ static dvm_status signal_rcomps(rcomp_set *rs, uint64_t live)
 {
     rs->cp->st->signals++;
     return commit_write(rs->cp, DISA_SYS_NRCOMP, &live, sizeof live);
+}
+
+/* Requeues s's in-flight runners at the head, keeping their order, and
+ * takes back its frames and stacks. */
+static void rcomp_give_back(rcomp_set *rs, rcomp_slot *s)
+{
+    for (size_t k = s->inflight.n; k > 0; k--)
+        rcb_pool_requeue(rs->cp->pool, rcb_ring_at(&s->inflight, k - 1));
+    s->inflight.n = s->inflight.head = 0;
+    rcomp_reclaim_frames(rs, s);
+    stacks_free_owner(rs->cp->stacks, stack_owner(s));
+}
+
+dvm_status rcomps_leave(rcomp_set *rs, int index)
+{
+    assert(index >= 0 && index < rs->nrc && rs->rc[index].remote);
+    rcomp_slot *s = &rs->rc[index];
+    if (s->gone || s->leaving)
+        return DVM_OK;
+    s->leaving = 1;
+    s->ready = 0;
+    return signal_rcomps(rs, rcomps_live(rs));
+}
+
+void rcomp_left(rcomp_set *rs, rcomp_slot *s)
+{
+    if (s->gone)
+        return;
+    assert(s->remote && s->leaving);
+    rcomp_give_back(rs, s);
+    s->gone = 1;
 }
 
 dvm_status rcomp_lost(rcomp_set *rs, rcomp_slot *s, const char *why)
@@ -383,14 +415,8 @@ dvm_status rcomp_lost(rcomp_set *rs, rcomp_slot *s, const char *why)
         rcb_pool_done(pool, running);
         commit_runner_done(rs->cp, rcb_ring_pop(&s->inflight));
     }
-    /* Requeue in-flight runners at the head, keeping their order. */
-    for (size_t k = s->inflight.n; k > 0; k--) {
-        rcb_pool_requeue(pool, rcb_ring_at(&s->inflight, k - 1));
-        rs->cp->st->rerun_lost++;
-    }
-    s->inflight.n = s->inflight.head = 0;
-    rcomp_reclaim_frames(rs, s);
-    stacks_free_owner(rs->cp->stacks, stack_owner(s));
+    rs->cp->st->rerun_lost += s->inflight.n;
+    rcomp_give_back(rs, s);
     if (s->remote) {
         s->gone = 1;
         s->ready = 0;
@@ -729,7 +755,7 @@ static dvm_status on_ctl_frame(rcomp_set *rs, rcomp_slot *s, uint32_t type,
     case MSG_READY:
         if (len || s->ready)
             return rcomp_lost(rs, s, "bad ready message");
-        s->ready = 1;
+        s->ready = !s->leaving;
         return DVM_OK;
     case MSG_FRAME_REQ:
         if (msg_decode_u64s(p, len, &want, 1))

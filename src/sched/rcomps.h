@@ -40,6 +40,8 @@ typedef struct rcomp_slot {
     int ready;                  /* MSG_READY received: may be dispatched to */
     int remote;                 /* on another host: cfg->remote relays */
     int gone;                   /* remote and lost: never used again */
+    int leaving;                /* remote and its node leaves: finishes
+                                 * what it has, is dispatched nothing new */
     conn ctl, page;
     rcb_ring inflight;          /* dispatched, oldest first */
     uint32_t *granted;          /* frames granted and not yet used */
@@ -121,6 +123,14 @@ int rcomps_busy(const rcomp_set *rs);
  * it from now on.  Commits the new __nrcomp.  DVM_ENOMEM when the set is
  * full. */
 dvm_status rcomps_add_remote(rcomp_set *rs, int *index);
+/* Remote slot index's node leaves in order (rcomps_leave): it is
+ * dispatched nothing from now on, no longer counted in __nrcomp (committed
+ * now, so watchers wake), and runs what it has. */
+dvm_status rcomps_leave(rcomp_set *rs, int index);
+/* Leaving slot s is gone: the runners it did not finish go back to the
+ * ready queue at its head, in order, without counting against them (not
+ * a failure), and its frames return. */
+void rcomp_left(rcomp_set *rs, rcomp_slot *s);
 /* One RComp message (type, payload) from remote slot index, on its page
  * channel when page is 1: handled as rcomps_on_readable handles a local
  * one's.  Frames named by a result must hold their content already.
@@ -130,7 +140,8 @@ dvm_status rcomps_on_remote(rcomp_set *rs, int index, int page, uint32_t type,
 /* 1 if frame f is granted to slot index and not used yet, else 0. */
 int rcomps_frame_granted(const rcomp_set *rs, int index, uint32_t f);
 
-/* RComps alive now: local ones with a process, remote ones not lost. */
+/* RComps alive now: local ones with a process, remote ones not lost nor
+ * leaving. */
 uint64_t rcomps_live(const rcomp_set *rs);
 /* Runners in flight on every RComp. */
 size_t rcomps_inflight(const rcomp_set *rs);

@@ -424,6 +424,60 @@ static void test_valid_result_commits(void **state)
     assert_null(f->c.pool.ready.head);
 }
 
+static void remote_lost_stub(void *arg, int slot)
+{
+    (void)arg;
+    (void)slot;
+    fail_msg("a slot that leaves is not lost");
+}
+
+/* Remote slots whose node leaves (rcomps_leave, rcomp_left): nothing is
+ * dispatched to them any more, even after a READY; __nrcomp drops at
+ * once; what one had in flight goes back to the ready queue without
+ * counting as a lost RComp. */
+static void test_leave_gives_back(void **state)
+{
+    fixture *f = *state;
+    master_remote rem = { .lost = remote_lost_stub, .arg = f };
+    f->cfg.remote = &rem;
+    f->cfg.nrcomps = 0;
+    f->rs.nrc = 0;
+    f->rs.cap = 2;
+    f->rs.rc = dvm_calloc(2, sizeof *f->rs.rc);
+    assert_non_null(f->rs.rc);
+    int a, b;
+    assert_int_equal(rcomps_add_remote(&f->rs, &a), DVM_OK);
+    assert_int_equal(rcomps_add_remote(&f->rs, &b), DVM_OK);
+    assert_int_equal(rcomps_on_remote(&f->rs, a, 0, MSG_READY, NULL, 0),
+                     DVM_OK);
+    assert_true(f->rs.rc[a].ready);
+    rcb *r = rcb_new(&f->c.pool);
+    assert_non_null(r);
+    rcb_ring_push(&f->rs.rc[a].inflight, r);
+    uint64_t signals = f->c.st.signals;
+    assert_int_equal(rcomps_leave(&f->rs, a), DVM_OK);
+    assert_int_equal(rcomps_leave(&f->rs, b), DVM_OK);
+    assert_int_equal(rcomps_leave(&f->rs, b), DVM_OK);   /* once is enough */
+    assert_int_equal(f->c.st.signals, signals + 2);
+    assert_int_equal(rcomps_live(&f->rs), 0);
+    assert_false(f->rs.rc[a].ready);
+    assert_int_equal(rcomps_on_remote(&f->rs, b, 0, MSG_READY, NULL, 0),
+                     DVM_OK);
+    assert_false(f->rs.rc[b].ready);
+    assert_int_equal(rcomps_inflight(&f->rs), 1);   /* still running there */
+    rcomp_left(&f->rs, &f->rs.rc[a]);
+    rcomp_left(&f->rs, &f->rs.rc[b]);
+    rcomp_left(&f->rs, &f->rs.rc[a]);               /* gone: a no-op */
+    assert_true(f->rs.rc[a].gone && f->rs.rc[b].gone);
+    assert_int_equal(rcomps_inflight(&f->rs), 0);
+    assert_ptr_equal(f->c.pool.ready.head, r);
+    assert_int_equal(r->lost, 0);
+    assert_int_equal(f->c.st.rerun_lost, 0);
+    assert_int_equal(f->c.st.signals, signals + 2);
+    rcb_pop(&f->c.pool.ready);
+    rcb_free(r);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "__rcomp"))
@@ -447,6 +501,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_result_after_lost_ignored, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_output_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_leave_gives_back, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_output_commits, setup,
                                         teardown),

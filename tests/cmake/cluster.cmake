@@ -6,6 +6,8 @@
 #                                   refusal, Ctrl-C and a lost master
 #   cluster/bigoutput/<engine>      256 MiB of output in one commit through
 #                                   submit; the master's memory stays small
+#   cluster/drain, resplit          nodes leaving in order (SIGTERM)
+#   cluster/faults, linkcut         random faults, cut links (netns)
 set(DVM_CLUSTER_ENGINES interp)
 if(DVM_HAVE_LLVM)
   list(APPEND DVM_CLUSTER_ENGINES jit)
@@ -24,7 +26,7 @@ endforeach()
 # kill -9 of RComps and whole nodes; nodes joining a running program and
 # dvm status; the cluster secret.
 foreach(engine ${DVM_CLUSTER_ENGINES})
-  foreach(t kill late secret cancel bigoutput)
+  foreach(t kill late secret cancel bigoutput drain resplit)
     add_test(NAME cluster/${t}/${engine}
              COMMAND sh ${CL}/${t}.sh $<TARGET_FILE:dvm> ${engine})
     set_tests_properties(cluster/${t}/${engine} PROPERTIES TIMEOUT 300)
@@ -46,6 +48,23 @@ add_test(NAME cluster/node_bad_skew
                  --clock-skew-ns 1x)
 set_tests_properties(cluster/node_bad_skew PROPERTIES
   PASS_REGULAR_EXPRESSION "dvm node: bad clock skew: 1x" TIMEOUT 30)
+# Random faults during the counter, the tree sum and k-means (its data
+# and independent result from tests/cmake/examples.cmake's tools).
+foreach(engine ${DVM_CLUSTER_ENGINES})
+  add_test(NAME cluster/faults/${engine}
+           COMMAND sh ${CL}/faults.sh $<TARGET_FILE:dvm> ${engine}
+                   $<TARGET_FILE:wl_gen_points> $<TARGET_FILE:wl_kmeans_ref>)
+  set_tests_properties(cluster/faults/${engine} PROPERTIES TIMEOUT 120)
+endforeach()
+# The same programs while a node's link is cut (network namespaces; root
+# only, 77 = skipped): heartbeat loss, rerun elsewhere, rejoin.
+foreach(engine ${DVM_CLUSTER_ENGINES})
+  add_test(NAME cluster/linkcut/${engine}
+           COMMAND sh ${CL}/linkcut.sh $<TARGET_FILE:dvm> ${engine}
+                   $<TARGET_FILE:wl_gen_points> $<TARGET_FILE:wl_kmeans_ref>)
+  set_tests_properties(cluster/linkcut/${engine} PROPERTIES TIMEOUT 120
+                       SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
+endforeach()
 # Peers that send garbage after the handshake, and raw bytes.
 add_executable(cluster_garbage ${CMAKE_SOURCE_DIR}/tests/cluster/garbage.c)
 target_link_libraries(cluster_garbage dvm_cluster)

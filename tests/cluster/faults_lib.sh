@@ -1,0 +1,134 @@
+# faults_lib.sh -- what the fault-injection runs share (tests/cluster/
+# faults.sh and linkcut.sh, bench/soak.sh): the three programs and their
+# exact expected output, node supervisors that start a node again when it
+# ends (as systemd's Restart=always does), the random faults, and the hook
+# for killing the master.
+#
+# Sourced after lib.sh.  The caller sets dvm, engine, work, gen (the
+# data generator, tools/gen_points.c), ref (the independent k-means,
+# bench/peers/kmeans_omp.c), submit_pre (a command prefix for dvm submit,
+# e.g. `ip netns exec NS`; may be empty), master_addr (HOST:PORT) and sec
+# (secret options; may be empty).
+ex=$(dirname "$0")/../../examples
+[ -d "$ex" ] || ex=$(dirname "$0")/../examples
+sup_pids=""
+faults=0
+fault_programs="counter treesum kmeans"
+
+# The k-means input (20,000 points, 8 clusters, 20 rounds, 32 chunks) and
+# its result by the independent sequential implementation.
+faults_data() {
+    "$gen" points 3 20000 8 20 32 "$work/points.bin" >/dev/null
+    "$ref" "$work/points.bin" > "$work/kmeans.ref" 2>/dev/null
+}
+
+# expected PROG: the exact output of the program.
+expected() {
+    case $1 in
+    counter) seq 1 2000; echo 2000 ;;
+    treesum) printf '209725440\n209725440\n' ;;
+    kmeans) cat "$work/kmeans.ref" ;;
+    esac
+}
+
+# prog_args PROG: its dvm submit arguments.
+prog_args() {
+    case $1 in
+    counter) echo "--dump counter:1:q $ex/counter.dasm" ;;
+    treesum) echo "--dump slots+16:1:q $ex/treesum.dasm" ;;
+    kmeans) echo "--in points=$work/points.bin --dump centroids:32:f $ex/kmeans.dasm" ;;
+    esac
+}
+
+# submit_bg PROG: starts dvm submit of PROG; its pid in sp, output in
+# $work/out.
+submit_bg() {
+    : > "$work/out"
+    # shellcheck disable=SC2046,SC2086
+    timeout 120 $submit_pre "$dvm" submit --master "$master_addr" $sec \
+        --engine "$engine" $(prog_args "$1") > "$work/out" 2> "$work/submit.err" &
+    sp=$!
+}
+
+# submit_check PROG: waits for the submit and compares its output with
+# the expected one, exactly (every line once, in order).  Returns 1 with
+# a message when it differs.
+submit_check() {
+    rc=0
+    wait "$sp" || rc=$?
+    expected "$1" > "$work/expect"
+    if [ "$rc" != 0 ] || ! cmp -s "$work/out" "$work/expect"; then
+        echo "FAIL: $1 (exit $rc) after $faults faults:"
+        diff "$work/expect" "$work/out" | head -5
+        head -5 "$work/submit.err"
+        return 1
+    fi
+}
+
+# supervise K CMD...: runs node K's command again whenever it ends (after
+# 0.2 s), until $work/stop exists; its output goes to node K.log, after a
+# line with the time of each start.
+supervise() {
+    k=$1
+    shift
+    (
+        while [ ! -e "$work/stop" ]; do
+            echo "start at $(date +%s.%N)" >> "$work/node$k.log"
+            "$@" >> "$work/node$k.log" 2>&1 || true
+            sleep 0.2 || true
+        done
+    ) 2>/dev/null &
+    sup_pids="$sup_pids $!"
+}
+
+# node_dvm K: the running dvm node process of supervisor K (may be empty;
+# never the supervisor's sleep).
+node_dvm() {
+    pgrep -x dvm -P "$(echo $sup_pids | cut -d' ' -f"$1")" 2>/dev/null | head -1 || true
+}
+
+# random_fault: one of kill -9 of an RComp (most often), kill -9 of a
+# whole node, SIGTERM (a node leaving in order), at a random node.
+random_fault() {
+    k=$(shuf -i 1-"$(echo $sup_pids | wc -w)" -n 1)
+    n=$(node_dvm "$k")
+    [ -n "$n" ] || return 0
+    case $(shuf -i 1-10 -n 1) in
+    [1-6]) v=$(pgrep -P "$n" -f __rcomp | shuf -n 1 2>/dev/null || true)
+           [ -n "$v" ] && kill -9 "$v" 2>/dev/null && faults=$((faults + 1)) ;;
+    [7-8]) kill -9 "$n" 2>/dev/null && faults=$((faults + 1)) ;;
+    *) kill -TERM "$n" 2>/dev/null && faults=$((faults + 1)) ;;
+    esac
+    return 0
+}
+
+# fault_master: the hook for killing the master once during a program.
+# Off unless FAULT_MASTER=1: the master cannot yet be restarted with its
+# state.  With a master that can (its options in MASTER_RESTART, e.g.
+# `--state DIR`), this kills it with -9 and starts it again on the same
+# port; the nodes and the submit must then carry on to the exact result.
+fault_master() {
+    [ "${FAULT_MASTER:-0}" = 1 ] || return 0
+    [ -z "${master_pid:-}" ] && return 0
+    for c in $(pgrep -P "$master_pid"); do kill -9 "$c" 2>/dev/null || true; done
+    # shellcheck disable=SC2086
+    timeout "$CLUSTER_LIMIT" "$dvm" master --listen "$master_addr" \
+        ${MASTER_RESTART:-} $sec 2>> "$work/master.log" &
+    master_pid=$!
+    pids="$pids $master_pid"
+    faults=$((faults + 1))
+    FAULT_MASTER=done
+}
+
+# faults_stop: ends the supervisors and their nodes (a second SIGTERM ends
+# a leaving node at once).
+faults_stop() {
+    touch "$work/stop"
+    for i in 1 2; do
+        for s in $sup_pids; do
+            for c in $(pgrep -P "$s" 2>/dev/null); do kill -TERM "$c" 2>/dev/null || true; done
+        done
+        sleep 0.1
+    done
+    for s in $sup_pids; do wait "$s" 2>/dev/null || true; done
+}
