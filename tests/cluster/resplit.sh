@@ -3,7 +3,9 @@
 # node, re-split whenever __nnode changes) on 2 nodes while a third joins
 # and then the first leaves in order (SIGTERM): the sum is exact and
 # printed once, the program made a new plan at least once, the leaving
-# node exits 0.
+# node exits 0.  The program is told (input `plans`) to hold its total
+# until a second plan, so a fast engine cannot finish before the nodes
+# come and go: the test does not depend on timing.
 dvm=$1 engine=$2
 . "$(dirname "$0")/lib.sh"
 ex=$(dirname "$0")/../../examples
@@ -12,8 +14,9 @@ node_start node1 2
 first=$node_pid
 node_start node2 2
 nodes_joined 2
+printf '\002' > "$work/plans"
 timeout 120 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
-    --dump gen:1:q "$ex/resplit.dasm" > "$work/out" 2> "$work/submit.err" &
+    --in plans="$work/plans" --dump gen:1:q "$ex/resplit.dasm" > "$work/out" 2> "$work/submit.err" &
 sp=$!
 sleep 0.3
 node_start node3 2
