@@ -102,15 +102,22 @@ random_fault() {
     return 0
 }
 
-# fault_master: the hook for killing the master once during a program.
-# Off unless FAULT_MASTER=1: the master cannot yet be restarted with its
-# state.  With a master that can (its options in MASTER_RESTART, e.g.
-# `--state DIR`), this kills it with -9 and starts it again on the same
-# port; the nodes and the submit must then carry on to the exact result.
+# fault_master: kills the master once during a program (kill -9) and
+# starts it again on the same port with MASTER_RESTART (its options, e.g.
+# `--state DIR`: the store it restarts from); the nodes and the submit
+# reconnect and carry on to the exact result.  Off unless FAULT_MASTER=1.
 fault_master() {
     [ "${FAULT_MASTER:-0}" = 1 ] || return 0
     [ -z "${master_pid:-}" ] && return 0
-    for c in $(pgrep -P "$master_pid"); do kill -9 "$c" 2>/dev/null || true; done
+    old=$(pgrep -P "$master_pid" || true)
+    for c in $old; do kill -9 "$c" 2>/dev/null || true; done
+    # The store is free once the process is gone (its lock with it).
+    for i in $(seq 1 200); do
+        gone=1
+        for c in $old; do kill -0 "$c" 2>/dev/null && gone=0; done
+        [ $gone = 1 ] && break
+        sleep 0.05
+    done
     # shellcheck disable=SC2086
     timeout "$CLUSTER_LIMIT" "$dvm" master --listen "$master_addr" \
         ${MASTER_RESTART:-} $sec 2>> "$work/master.log" &
