@@ -55,7 +55,13 @@
     X(WIRE_STATUS, 15, "status", 0) \
     X(WIRE_FETCH, 16, "fetch", 0) \
     X(WIRE_FETCHED, 17, "fetched", 0) \
-    X(WIRE_NODE_STATS, 18, "node stats", 0)
+    X(WIRE_NODE_STATS, 18, "node stats", 0) \
+    X(WIRE_PEERS, 19, "peers", 0) \
+    X(WIRE_STORE, 20, "store", 0) \
+    X(WIRE_STORED, 21, "stored", 0) \
+    X(WIRE_DROP, 22, "drop", 0) \
+    X(WIRE_HFETCH, 23, "home fetch", 0) \
+    X(WIRE_HFETCHED, 24, "home fetched", 0)
 
 enum wire_type {
 #define WIRE_TYPE_ENUM(name, val, text, hs) name = val,

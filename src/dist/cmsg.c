@@ -163,6 +163,78 @@ dvm_status cmsg_decode_fetch(const uint8_t *p, size_t len, int width,
     return st;
 }
 
+/* ---- JOIN and PEERS ---------------------------------------------------------- */
+
+void cmsg_encode_join(msg_buf *b, uint64_t rcomps, const char *addr,
+                      size_t n)
+{
+    mb_u64(b, rcomps);
+    if (n)
+        cmsg_put_str(b, addr, n);
+}
+
+/* A peer's address: 1..CMSG_MAX_ADDR-1 bytes, no NUL. */
+static int addr_ok(cmsg_str a)
+{
+    return a.len > 0 && a.len < CMSG_MAX_ADDR && !memchr(a.p, 0, a.len);
+}
+
+dvm_status cmsg_decode_join(const uint8_t *p, size_t len, uint64_t *rcomps,
+                            cmsg_str *addr)
+{
+    msg_reader r;
+    mr_init(&r, p, len);
+    uint64_t n = mr_u64(&r);
+    cmsg_str a = { NULL, 0 };
+    if (!r.err && r.pos < r.len) {
+        a = get_str(&r);
+        if (!r.err && !addr_ok(a))
+            r.err = 1;
+    }
+    dvm_status st = finish(&r, "join");
+    if (!st) {
+        *rcomps = n;
+        *addr = a;
+    }
+    return st;
+}
+
+void cmsg_encode_peers(msg_buf *b, const cmsg_peers *m)
+{
+    mb_u64(b, m->self);
+    mb_u64(b, m->n);
+    for (uint32_t i = 0; i < m->n; i++) {
+        mb_u64(b, m->id[i]);
+        cmsg_put_str(b, m->addr[i].p, (size_t)m->addr[i].len);
+    }
+}
+
+dvm_status cmsg_decode_peers(const uint8_t *p, size_t len, cmsg_peers *out)
+{
+    msg_reader r;
+    mr_init(&r, p, len);
+    cmsg_peers v;
+    v.self = mr_u64(&r);
+    uint64_t n = mr_count(&r, 16);
+    if (n > CMSG_MAX_PEERS)
+        r.err = 1;
+    for (uint32_t i = 0; !r.err && i < n; i++) {
+        v.id[i] = mr_u64(&r);
+        v.addr[i] = get_str(&r);
+        if (!r.err && !addr_ok(v.addr[i]))
+            r.err = 1;
+        for (uint32_t k = 0; !r.err && k < i; k++)
+            if (v.id[k] == v.id[i])
+                r.err = 1;
+    }
+    dvm_status st = finish(&r, "peers");
+    if (!st) {
+        v.n = (uint32_t)n;
+        *out = v;
+    }
+    return st;
+}
+
 /* ---- START and SUBMIT ---------------------------------------------------- */
 
 static void put_inputs(msg_buf *b, const cmsg_input *in, uint32_t n)

@@ -10,7 +10,20 @@
  * and against a bound, before it allocates or trusts anything, so a
  * malformed payload is DVM_EPROTO with a message, never a crash.
  *
- *   node   -> master  JOIN    u64 rcomps
+ *   node   -> master  JOIN    u64 rcomps, then optionally string address:
+ *                             "HOST:PORT" where it serves other nodes the
+ *                             versions it homes (a node without one homes
+ *                             nothing)
+ *   master -> node    PEERS   u64 its own id, u64 n, n x (u64 id, string
+ *                             address): the nodes that home pages, in no
+ *                             order (placement: dist/home.h); sent at every
+ *                             change
+ *   master -> node    STORE   as FETCHED, every entry present: versions
+ *                             the node homes (or backs up) from now on
+ *   node   -> master  STORED  as FETCH: the versions of a STORE it keeps
+ *   master -> node    DROP    as FETCH: versions it need not keep any more
+ *   node   -> node    HFETCH  as FETCH: versions asked of their home
+ *   node   -> node    HFETCHED  as FETCHED: the home's answer
  *   node  <-> master  RELAY   one or more records, each u64 length and the
  *                             record; a record is one RComp message:
  *                             u64 run, u64 rcomp (the node's
@@ -41,7 +54,10 @@
  *   master -> client  DONE    u64 exit code, string error, string stats,
  *                             string dump bytes, string trace (JSON)
  *   node   -> master  NODE_STATS  u64 pages cached, u64 cache hits,
- *                             u64 misses, u64 evicted (now and then)
+ *                             u64 misses, u64 evicted, u64 versions homed,
+ *                             u64 versions it served to other nodes, u64
+ *                             versions it fetched from homes (the last two
+ *                             since it started; sent now and then)
  *   client -> master  STATUS_REQ  u64 json
  *   master -> client  STATUS  string text
  */
@@ -107,6 +123,28 @@ void cmsg_encode_fetch(msg_buf *b, uint64_t run, const uint64_t *ent,
 /* Entry i's field k: le u64 at ent + 8 * (width * i + k). */
 dvm_status cmsg_decode_fetch(const uint8_t *p, size_t len, int width,
                              cmsg_fetch *out);
+
+/* JOIN: rcomps; addr empty (len 0) when the node serves no peers. */
+#define CMSG_MAX_ADDR 256
+void cmsg_encode_join(msg_buf *b, uint64_t rcomps, const char *addr,
+                      size_t n);
+dvm_status cmsg_decode_join(const uint8_t *p, size_t len, uint64_t *rcomps,
+                            cmsg_str *addr);
+
+/* PEERS: the nodes that home pages (ids distinct, addresses non-empty). */
+#define CMSG_MAX_PEERS 256
+typedef struct cmsg_peers {
+    uint64_t self;
+    uint32_t n;
+    uint64_t id[CMSG_MAX_PEERS];
+    cmsg_str addr[CMSG_MAX_PEERS];
+} cmsg_peers;
+
+void cmsg_encode_peers(msg_buf *b, const cmsg_peers *m);
+dvm_status cmsg_decode_peers(const uint8_t *p, size_t len, cmsg_peers *out);
+
+/* NODE_STATS: this many u64s. */
+#define CMSG_NODE_STATS 7
 
 typedef struct cmsg_start {
     uint64_t run;

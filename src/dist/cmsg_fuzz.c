@@ -2,7 +2,7 @@
  * cmsg_fuzz.c -- libFuzzer target for the cluster's payload decoders.
  *
  * The first byte picks the decoder (RELAY, START, SUBMIT, DONE, OUTPUT,
- * u64s, string, FETCH, FETCHED); the rest is the payload.  A payload that decodes is
+ * u64s, string, FETCH, FETCHED, JOIN, PEERS); the rest is the payload.  A payload that decodes is
  * re-encoded, and the encoding must be the payload itself (every decoder
  * accepts exactly one spelling of a message).
  */
@@ -58,6 +58,15 @@ static void fetch(const uint8_t *p, size_t n, msg_buf *b, int width)
     free(pages);
 }
 
+static void peers(const uint8_t *p, size_t n, msg_buf *b)
+{
+    static cmsg_peers m;
+    if (cmsg_decode_peers(p, n, &m))
+        return;
+    cmsg_encode_peers(b, &m);
+    same(b, p, n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -71,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cmsg_done d;
     cmsg_str s;
     uint64_t v[2];
-    switch (data[0] % 9) {
+    switch (data[0] % 11) {
     case 7:
         fetch(p, n, &b, 2);
         break;
@@ -104,6 +113,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cmsg_encode_output(&b, v[0], s.p, (size_t)s.len);
             same(&b, p, n);
         }
+        break;
+    case 9:
+        if (!cmsg_decode_join(p, n, &v[0], &s)) {
+            cmsg_encode_join(&b, v[0], (const char *)s.p, (size_t)s.len);
+            same(&b, p, n);
+        }
+        break;
+    case 10:
+        peers(p, n, &b);
         break;
     case 5:
         if (!cmsg_decode_u64s(p, n, v, 2)) {

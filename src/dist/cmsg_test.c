@@ -186,6 +186,47 @@ static void test_done_and_small(void **state)
     mb_free(&b);
 }
 
+/* JOIN with and without an address; PEERS round trip; refusals. */
+static void test_join_peers(void **state)
+{
+    (void)state;
+    msg_buf b;
+    mb_init(&b);
+    uint64_t rc;
+    cmsg_str a;
+    cmsg_encode_join(&b, 4, "127.0.0.1:99", 12);
+    assert_int_equal(cmsg_decode_join(b.p, b.len, &rc, &a), DVM_OK);
+    assert_int_equal(rc, 4);
+    assert_int_equal(a.len, 12);
+    assert_memory_equal(a.p, "127.0.0.1:99", 12);
+    mb_reset(&b);
+    cmsg_encode_join(&b, 2, NULL, 0);
+    assert_int_equal(cmsg_decode_join(b.p, b.len, &rc, &a), DVM_OK);
+    assert_int_equal(a.len, 0);
+    mb_u64(&b, 0);                      /* an empty address: refused */
+    assert_int_equal(cmsg_decode_join(b.p, b.len, &rc, &a), DVM_EPROTO);
+    mb_reset(&b);
+    static cmsg_peers m, d;
+    m.self = 3;
+    m.n = 2;
+    m.id[0] = 3;
+    m.addr[0] = (cmsg_str){ (const uint8_t *)"h:1", 3 };
+    m.id[1] = 5;
+    m.addr[1] = (cmsg_str){ (const uint8_t *)"h:22", 4 };
+    cmsg_encode_peers(&b, &m);
+    assert_int_equal(cmsg_decode_peers(b.p, b.len, &d), DVM_OK);
+    assert_int_equal(d.self, 3);
+    assert_int_equal(d.n, 2);
+    assert_int_equal(d.id[1], 5);
+    assert_memory_equal(d.addr[1].p, "h:22", 4);
+    assert_int_equal(cmsg_decode_peers(b.p, b.len - 1, &d), DVM_EPROTO);
+    m.id[1] = 3;                        /* the same id twice */
+    mb_reset(&b);
+    cmsg_encode_peers(&b, &m);
+    assert_int_equal(cmsg_decode_peers(b.p, b.len, &d), DVM_EPROTO);
+    mb_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_fetch),
         cmocka_unit_test(test_submit_roundtrip),
         cmocka_unit_test(test_done_and_small),
+        cmocka_unit_test(test_join_peers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
