@@ -12,11 +12,16 @@
 
 #include "cli/cli.h"
 #include "cli/cmd_run.h"
+#include "cluster/addr.h"
 #include "dist/mserve.h"
 #include "dist/node.h"
 #include "util/alloc.h"
 
 #define MASTER_DEFAULT_LISTEN "127.0.0.1:7070"
+/* A node of a master on loopback serves the other nodes on loopback; one
+ * of a master elsewhere only with --listen (its address the others can
+ * reach). */
+#define NODE_DEFAULT_LISTEN "127.0.0.1:0"
 
 static int svc_usage(const char *cmd, const char *msg, const char *arg)
 {
@@ -27,7 +32,7 @@ static int svc_usage(const char *cmd, const char *msg, const char *arg)
                 "[--secret-file F] [--port-file F]\n");
     else
         fprintf(stderr, "usage: dvm node --master HOST:PORT [--rcomps N] "
-                "[--secret-file F]\n");
+                "[--listen HOST:PORT] [--secret-file F]\n");
     return 2;
 }
 
@@ -36,6 +41,14 @@ typedef struct svc_opts {
     int nrcomps;
 } svc_opts;
 
+/* 1 when "HOST:PORT" resolves to a loopback address. */
+static int loopback_host(const char *hostport)
+{
+    addr a;
+    return !addr_parse(hostport, &a) &&
+           addr_is_loopback((const struct sockaddr *)&a.ss);
+}
+
 static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
 {
     int is_master = !strcmp(cmd, "master");
@@ -43,7 +56,7 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
             return svc_usage(cmd, "unknown option or missing value", a);
-        if (is_master && !strcmp(a, "--listen"))
+        if (!strcmp(a, "--listen"))
             o->listen = v;
         else if (is_master && !strcmp(a, "--port-file"))
             o->port_file = v;
@@ -63,6 +76,8 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
     }
     if (!is_master && !o->master)
         return svc_usage(cmd, "--master HOST:PORT is required", NULL);
+    if (!is_master && !o->listen && loopback_host(o->master))
+        o->listen = NODE_DEFAULT_LISTEN;
     return 0;
 }
 
@@ -92,7 +107,8 @@ void cli_free_secret(auth_secret *s)
 
 static int svc_main(const char *cmd, int argc, char **argv)
 {
-    svc_opts o = { .listen = MASTER_DEFAULT_LISTEN };
+    svc_opts o = { .listen = strcmp(cmd, "master") ? NULL
+                                                   : MASTER_DEFAULT_LISTEN };
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o.nrcomps = ncpu < 1 ? 1 : ncpu > 1024 ? 1024 : (int)ncpu;
     int rc = svc_parse(cmd, argc, argv, &o);
@@ -109,7 +125,7 @@ static int svc_main(const char *cmd, int argc, char **argv)
         mserve_config mc = { o.listen, secret, self, o.port_file };
         st = mserve_main(&mc);
     } else {
-        node_config nc = { o.master, o.nrcomps, self, secret };
+        node_config nc = { o.master, o.nrcomps, self, secret, o.listen };
         st = node_main(&nc);
     }
     cli_free_secret(secret);

@@ -32,6 +32,7 @@
 #include "cluster/transport.h"
 #include "cluster/wire.h"
 #include "dist/cmsg.h"
+#include "dist/vindex.h"
 #include "image/image.h"
 #include "isa/isa.h"
 #include "mem/store.h"
@@ -55,8 +56,18 @@ typedef struct mnode {
     uint64_t results;           /* results its RComps sent, all runs */
     uint64_t pages_in;          /* pages it sent with results */
     uint64_t pages_out;         /* pages it fetched */
-    uint64_t cache[4];          /* its NODE_STATS: cached, hits, misses,
-                                   evicted */
+    uint64_t cache[CMSG_NODE_STATS];    /* its NODE_STATS: cached, hits,
+                                   misses, evicted, homed, served,
+                                   fetched from homes */
+    uint64_t id;                /* never reused: placement (home.h) */
+    char addr[CMSG_MAX_ADDR];   /* where it serves other nodes; "": it
+                                   homes nothing */
+    uint64_t stored;            /* versions it acknowledged (STORED) */
+    uint64_t *sb;               /* STORE being gathered: page, epoch, 1 */
+    const uint8_t **sbp;        /* and their data */
+    size_t nsb, capsb, capsbp;
+    uint64_t *db;               /* DROP being gathered: page, epoch */
+    size_t ndb, capdb;
     uint64_t regions[MSERVE_REGION_WORDS];  /* 2 MiB regions it was sent
                                    pages of this run (hashed: a hint) */
 } mnode;
@@ -86,6 +97,13 @@ typedef struct mserve {
     mslot slots[RCOMPS_SLOTS_MAX];
     uint64_t req_page, req_epoch;   /* the page request being answered */
     master_remote remote;
+    vindex vx;                  /* versions homed on nodes */
+    vindex_ops vops;
+    uint64_t next_id;           /* of the next node to join */
+    uint64_t pushed;            /* commits up to this one are placed */
+    uint64_t gc_epoch;          /* the index was collected at this one */
+    uint64_t *pg;               /* scratch: a commit's pages */
+    size_t npg, cappg;
     msg_buf b, rec;
     dvm_status fatal;
     char fatal_msg[256];
@@ -132,6 +150,20 @@ static void ms_refuse(mserve *s, uint64_t peer, const char *why)
 {
     ms_log("closing %s: %s", transport_peer_name(s->t, peer), why);
     transport_close(s->t, peer);
+}
+
+/* Frees what nd allocated (it is dead or about to be reused). */
+static void node_free(mnode *nd)
+{
+    dvm_free(nd->slot);
+    dvm_free(nd->gen);
+    dvm_free(nd->sb);
+    dvm_free(nd->sbp);
+    dvm_free(nd->db);
+    nd->slot = NULL;
+    nd->gen = NULL;
+    nd->sb = nd->db = NULL;
+    nd->sbp = NULL;
 }
 
 static mnode *node_of(mserve *s, uint64_t peer)
@@ -239,6 +271,193 @@ static dvm_status versions_of(mserve *s, uint32_t type, const uint8_t *p,
     return st;
 }
 
+/* ---- homes ------------------------------------------------------------------ */
+
+static void node_lost(mserve *s, mnode *nd);
+
+/* Versions per STORE message, entries per DROP.  One version a message
+ * keeps a STORE small enough for UCX to send it eagerly: a rendezvous
+ * STORE arrives after the questions of nodes that the dispatch sent
+ * after it, which then go to the master instead. */
+#define MSERVE_STORE_BATCH 1
+#define MSERVE_DROP_BATCH 4096
+/* The index is collected when this many commits passed. */
+#define MSERVE_VINDEX_GC 256
+
+static mnode *node_by_id(mserve *s, uint64_t id)
+{
+    for (size_t i = 0; i < s->nnodes; i++)
+        if (s->nodes[i].live && s->nodes[i].id == id)
+            return &s->nodes[i];
+    return NULL;
+}
+
+static void store_flush(mserve *s, mnode *nd)
+{
+    if (!nd->nsb)
+        return;
+    mb_reset(&s->b);
+    cmsg_encode_fetch(&s->b, s->run_id, nd->sb, nd->nsb, 3, nd->sbp,
+                      nd->nsb);
+    (void)ms_send(s, nd->peer, WIRE_STORE);     /* gone: DOWN follows */
+    nd->nsb = 0;
+}
+
+static void drop_flush(mserve *s, mnode *nd)
+{
+    if (!nd->ndb)
+        return;
+    mb_reset(&s->b);
+    cmsg_encode_fetch(&s->b, s->run_id, nd->db, nd->ndb, 2, NULL, 0);
+    (void)ms_send(s, nd->peer, WIRE_DROP);
+    nd->ndb = 0;
+}
+
+static void homes_flush(mserve *s)
+{
+    for (size_t i = 0; i < s->nnodes; i++)
+        if (s->nodes[i].live) {
+            store_flush(s, &s->nodes[i]);
+            drop_flush(s, &s->nodes[i]);
+        }
+}
+
+/* 1 when version (page, epoch) is alive at the master, *f its frame. */
+static int version_frame(mserve *s, uint64_t page, uint64_t epoch,
+                         uint32_t *f)
+{
+    return space_lookup_version(ms_space(s), page, epoch, f) == epoch && *f;
+}
+
+/* vindex: (page, epoch) goes to node id, in its next STORE.  Without
+ * memory it is not sent: the master still serves it. */
+static void home_store(void *arg, uint64_t id, uint64_t page, uint64_t epoch)
+{
+    mserve *s = arg;
+    mnode *nd = node_by_id(s, id);
+    uint32_t f;
+    if (!nd || !nd->started || !version_frame(s, page, epoch, &f))
+        return;
+    uint64_t *e = dvm_grow(nd->sb, &nd->capsb, 3 * (nd->nsb + 1), sizeof *e);
+    if (e)
+        nd->sb = e;
+    const uint8_t **d = dvm_grow(nd->sbp, &nd->capsbp, nd->nsb + 1,
+                                 sizeof *d);
+    if (d)
+        nd->sbp = d;
+    if (!e || !d)
+        return;
+    nd->sb[3 * nd->nsb] = page;
+    nd->sb[3 * nd->nsb + 1] = epoch;
+    nd->sb[3 * nd->nsb + 2] = 1;
+    nd->sbp[nd->nsb++] = store_frame(ms_store(s), f);
+    if (nd->nsb >= MSERVE_STORE_BATCH)
+        store_flush(s, nd);
+}
+
+/* vindex: node id may forget (page, epoch). */
+static void home_drop(void *arg, uint64_t id, uint64_t page, uint64_t epoch)
+{
+    mserve *s = arg;
+    mnode *nd = node_by_id(s, id);
+    if (!nd || !nd->started)
+        return;
+    uint64_t *e = dvm_grow(nd->db, &nd->capdb, 2 * (nd->ndb + 1), sizeof *e);
+    if (!e)
+        return;                 /* it keeps a dead version: harmless */
+    nd->db = e;
+    nd->db[2 * nd->ndb] = page;
+    nd->db[2 * nd->ndb++ + 1] = epoch;
+    if (nd->ndb >= MSERVE_DROP_BATCH)
+        drop_flush(s, nd);
+}
+
+static int home_alive(void *arg, uint64_t page, uint64_t epoch)
+{
+    uint32_t f;
+    return version_frame(arg, page, epoch, &f);
+}
+
+/* The nodes that home pages changed (one joined or was lost): every
+ * node is told the new list, and the run's versions are placed again.
+ * Returns the copies sent to new holders. */
+static size_t homes_changed(mserve *s)
+{
+    static cmsg_peers m;
+    m.n = 0;
+    for (size_t i = 0; i < s->nnodes; i++) {
+        const mnode *nd = &s->nodes[i];
+        if (nd->live && nd->addr[0] && m.n < CMSG_MAX_PEERS) {
+            m.id[m.n] = nd->id;
+            m.addr[m.n++] = (cmsg_str){ (const uint8_t *)nd->addr,
+                                        strlen(nd->addr) };
+        }
+    }
+    size_t copies = vindex_set_nodes(&s->vx, m.id, m.n, &s->vops);
+    for (size_t i = 0; i < s->nnodes; i++) {
+        mnode *nd = &s->nodes[i];
+        if (!nd->live)
+            continue;
+        m.self = nd->id;
+        mb_reset(&s->b);
+        cmsg_encode_peers(&s->b, &m);
+        (void)ms_send(s, nd->peer, WIRE_PEERS);
+    }
+    if (s->running)
+        homes_flush(s);
+    return copies;
+}
+
+static void pg_add(void *arg, uint64_t page)
+{
+    mserve *s = arg;
+    uint64_t *p = dvm_grow(s->pg, &s->cappg, s->npg + 1, sizeof *p);
+    if (!p) {
+        ms_fail(s, status_set(DVM_ENOMEM, "out of memory"));
+        return;
+    }
+    s->pg = p;
+    s->pg[s->npg++] = page;
+}
+
+/* Places the versions of the commits since the last call at their homes
+ * (a commit the log no longer names stays the master's alone), and
+ * collects the index now and then. */
+static void homes_push(void *arg)
+{
+    mserve *s = arg;
+    mem_space *sp = ms_space(s);
+    uint64_t now = space_epoch(sp);
+    for (uint64_t e = s->pushed + 1; e <= now && !s->fatal; e++) {
+        s->npg = 0;
+        if (space_pages_changed(sp, e - 1, e, (size_t)1 << 24, pg_add, s) ==
+            SIZE_MAX)
+            continue;
+        for (size_t i = 0; i < s->npg && !s->fatal; i++)
+            if (vindex_add(&s->vx, s->pg[i], e, &s->vops))
+                ms_fail(s, DVM_ENOMEM);
+    }
+    s->pushed = now;
+    if (now - s->gc_epoch >= MSERVE_VINDEX_GC) {
+        vindex_gc(&s->vx, &s->vops);
+        s->gc_epoch = now;
+    }
+    homes_flush(s);
+}
+
+/* STORED: versions node nd keeps. */
+static void on_stored(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+{
+    cmsg_fetch f;
+    if (cmsg_decode_fetch(p, len, 2, &f)) {
+        ms_refuse(s, nd->peer, "malformed stored");
+        node_lost(s, nd);
+        return;
+    }
+    if (s->running && f.run == s->run_id)
+        nd->stored += f.n;
+}
+
 /* Sends b's RComp messages to remote slot `slot`, naming the page
  * versions they refer to by frame; a PAGE_RESP carries its page's data
  * (the RComp waits for it), a DISPATCH does not: the node fetches what it
@@ -249,6 +468,7 @@ static dvm_status remote_send(void *arg, int slot, int page, const msg_buf *b)
     const mslot *sl = &s->slots[slot];
     mnode *nd = &s->nodes[sl->node];
     dvm_status st = DVM_OK;
+    homes_push(s);              /* what a dispatch names is on its way home */
     for (size_t off = 0; off + MSG_HEADER_SIZE <= b->len && !st;) {
         uint32_t type = le_ld32(b->p + off);
         size_t n = (size_t)le_ld64(b->p + off + 8);
@@ -304,6 +524,7 @@ static int remote_affinity(void *arg, int slot, const runner_desc *d)
 static dvm_status remote_poll(void *arg, int *wait_ms)
 {
     mserve *s = arg;
+    homes_push(s);
     size_t k = transport_progress(s->t);
     *wait_ms = k > 0 || transport_arm(s->t) == DVM_EAGAIN
                ? 0 : transport_timeout_ms(s->t);
@@ -353,6 +574,7 @@ static dvm_status node_start(mserve *s, mnode *nd)
         nd->gen[k] = 0;
     }
     memset(nd->regions, 0, sizeof nd->regions);
+    nd->nsb = nd->ndb = 0;
     mb_reset(&s->b);
     cmsg_encode_start(&s->b, &st);
     nd->started = 1;
@@ -362,8 +584,9 @@ static dvm_status node_start(mserve *s, mnode *nd)
 static void on_join(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
 {
     uint64_t nrc;
+    cmsg_str addr;
     if (node_of(s, peer) || is_client(s, peer) ||
-        cmsg_decode_u64s(p, len, &nrc, 1) || nrc < 1 ||
+        cmsg_decode_join(p, len, &nrc, &addr) || nrc < 1 ||
         nrc > CMSG_MAX_RCOMPS) {
         ms_refuse(s, peer, "bad join");
         return;
@@ -378,28 +601,36 @@ static void on_join(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
         ms_refuse(s, peer, "too many nodes");
         return;
     }
-    dvm_free(nd->slot);
-    dvm_free(nd->gen);
+    node_free(nd);
     *nd = (mnode){ .peer = peer, .live = 1, .nrcomps = (int)nrc,
                    .slot = dvm_calloc(nrc, sizeof(int)),
-                   .gen = dvm_calloc(nrc, sizeof(uint64_t)) };
+                   .gen = dvm_calloc(nrc, sizeof(uint64_t)),
+                   .id = ++s->next_id };
+    (void)cmsg_str_copy(addr, nd->addr, sizeof nd->addr);
     if (!nd->slot || !nd->gen) {
         nd->live = 0;
         ms_refuse(s, peer, "out of memory");
         return;
     }
-    ms_log("node %s joined (%" PRIu64 " rcomps)",
-           transport_peer_name(s->t, peer), nrc);
+    ms_log("node %s joined (%" PRIu64 " rcomps%s%s)",
+           transport_peer_name(s->t, peer), nrc, nd->addr[0] ? ", serves "
+           "pages on " : "", nd->addr);
     if (s->running && node_start(s, nd))
         ms_refuse(s, peer, status_message());
+    else
+        homes_changed(s);
 }
 
-/* Every slot of nd is lost (its host is gone or broke the protocol). */
+/* Every slot of nd is lost (its host is gone or broke the protocol); the
+ * versions it held get new holders. */
 static void node_lost(mserve *s, mnode *nd)
 {
     nd->live = 0;
+    size_t copies = homes_changed(s);
     if (!s->running || !nd->started)
         return;
+    ms_log("node %s lost: %zu page versions copied to new holders",
+           transport_peer_name(s->t, nd->peer), copies);
     rcomp_set *rs = ms_rcs(s);
     for (int k = 0; k < nd->nrcomps; k++) {
         int sl = nd->slot[k];
@@ -561,7 +792,7 @@ static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 /* NODE_STATS: the node's page cache figures, for dvm status. */
 static void on_node_stats(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
-    if (cmsg_decode_u64s(p, len, nd->cache, 4)) {
+    if (cmsg_decode_u64s(p, len, nd->cache, CMSG_NODE_STATS)) {
         ms_refuse(s, nd->peer, "malformed node stats");
         node_lost(s, nd);
     }
@@ -669,6 +900,8 @@ static void on_event(void *arg, transport_event *ev)
             on_fetch(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_NODE_STATS)
             on_node_stats(s, nd, ev->data, ev->len);
+        else if (ev->type == WIRE_STORED)
+            on_stored(s, nd, ev->data, ev->len);
         else {
             ms_refuse(s, ev->peer, "unexpected message from a node");
             node_lost(s, nd);
@@ -741,14 +974,20 @@ static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
         fprintf(f, json ? "%s{\"host\":\"%s\",\"rcomps\":%d,\"rcomps_live\":"
                 "%d,\"results\":%" PRIu64 ",\"pages_sent\":%" PRIu64 ",\"pages_fetched\":%" PRIu64
                 ",\"pages_cached\":%" PRIu64 ",\"cache_hits\":%" PRIu64
-                ",\"cache_misses\":%" PRIu64 ",\"pages_homed\":0}"
+                ",\"cache_misses\":%" PRIu64 ",\"pages_homed\":%" PRIu64
+                ",\"pages_served_to_nodes\":%" PRIu64
+                ",\"pages_from_homes\":%" PRIu64
+                ",\"versions_stored\":%" PRIu64 "}"
                         : "%s  %s: %d rcomps (%d in the program), %" PRIu64
                 " results, %" PRIu64 " pages sent, %" PRIu64 " fetched, %"
-                PRIu64 " cached (%" PRIu64 " hits, %" PRIu64 " misses)\n",
+                PRIu64 " cached (%" PRIu64 " hits, %" PRIu64 " misses), %"
+                PRIu64 " homed (%" PRIu64 " served to nodes), %" PRIu64
+                " fetched from homes, %" PRIu64 " versions stored\n",
                 json && !first ? "," : "",
                 transport_peer_name(s->t, nd->peer), nd->nrcomps, live,
                 nd->results, nd->pages_in, nd->pages_out, nd->cache[0],
-                nd->cache[1], nd->cache[2]);
+                nd->cache[1], nd->cache[2], nd->cache[4], nd->cache[5],
+                nd->cache[6], nd->stored);
         first = 0;
     }
     fprintf(f, json ? "]}\n" : "");
@@ -872,6 +1111,8 @@ static void run_program(mserve *s)
     s->pending = 0;
     s->fatal = DVM_OK;
     s->run_id++;
+    vindex_clear(&s->vx);
+    s->pushed = s->gc_epoch = 0;
     s->t_run_ns = clock_now_ns();
     dvm_status st = master_create(&cfg, &s->m);
     if (st) {
@@ -884,6 +1125,7 @@ static void run_program(mserve *s)
         wait_ready(s);
         st = s->fatal ? status_set(s->fatal, "%s", s->fatal_msg)
                       : master_run(s->m);
+        vindex_clear(&s->vx);       /* before the master's space goes */
         finish_run(s, st, trace_fd);
         s->running = 0;
     }
@@ -930,7 +1172,11 @@ dvm_status mserve_main(const mserve_config *cfg)
     s->client = UINT64_MAX;
     s->remote = (master_remote){ .send = remote_send, .lost = remote_lost,
                                  .affinity = remote_affinity,
-                                 .poll = remote_poll, .fd = -1, .arg = s };
+                                 .poll = remote_poll,
+                                 .before_gc = homes_push, .fd = -1,
+                                 .arg = s };
+    s->vops = (vindex_ops){ home_store, home_drop, home_alive, s };
+    vindex_init(&s->vx);
     mb_init(&s->b);
     install_signals();
     transport_config tc = { .secret = cfg->secret, .on_event = on_event,
@@ -953,10 +1199,10 @@ dvm_status mserve_main(const mserve_config *cfg)
             transport_wait(s->t, 1000);
     }
     transport_destroy(s->t);
-    for (size_t i = 0; i < s->nnodes; i++) {
-        dvm_free(s->nodes[i].slot);
-        dvm_free(s->nodes[i].gen);
-    }
+    for (size_t i = 0; i < s->nnodes; i++)
+        node_free(&s->nodes[i]);
+    vindex_free(&s->vx);
+    dvm_free(s->pg);
     mb_free(&s->b);
     mb_free(&s->rec);
     dvm_free(s->sub_buf);

@@ -12,8 +12,9 @@
  *
  * Relaying translates frame ids, in both directions:
  *   DISPATCH   each prefetch entry names a page version (page, epoch);
- *              the node's page cache (pcache.h) has it, or it is fetched
- *              from the master (FETCH) and the dispatch waits, behind the
+ *              the node's page cache (pcache.h) has it, or the versions
+ *              the node homes do, or it is fetched from its home, backup
+ *              or the master (nhome.h) and the dispatch waits, behind the
  *              RComp's earlier ones; the RComp is told the cached frame,
  *              referenced until the runner's result
  *   FRAMES     each granted master frame gets a local frame standing for
@@ -46,6 +47,7 @@
 #include "cluster/transport.h"
 #include "cluster/wire.h"
 #include "dist/cmsg.h"
+#include "dist/nhome.h"
 #include "dist/pcache.h"
 #include "image/image.h"
 #include "mem/store.h"
@@ -122,7 +124,9 @@ typedef struct node {
     msg_buf batch;                  /* RELAY records not sent yet */
     dvm_status fatal;
     char fatal_msg[256];
-    uint64_t stats_sent[4];         /* cache figures last reported */
+    nhome home;                     /* versions homed here; fetching */
+    char addr[CMSG_MAX_ADDR];       /* where it serves other nodes */
+    uint64_t stats_sent[CMSG_NODE_STATS];   /* figures last reported */
     uint64_t stats_ns;              /* when */
 } node;
 
@@ -327,6 +331,7 @@ static void node_stop(node *n)
     n->image_fd = -1;
     program_free(n->prog);
     n->prog = NULL;
+    nhome_stop(&n->home);
     pcache_destroy(&n->pc);
     store_destroy(n->store);
     n->store = NULL;
@@ -378,6 +383,7 @@ static dvm_status node_start(node *n, const uint8_t *p, size_t len)
                          &n->image_fd)) ||
         (st = store_create(NODE_STORE_FRAMES, &n->store)) ||
         (st = pcache_init(&n->pc, n->store, NODE_CACHE_PAGES)) ||
+        (st = nhome_start(&n->home, s.run, n->store, &n->pc)) ||
         (st = node_inputs(n, &s)))
         return st;
     n->l2m = map_table((size_t)NODE_STORE_FRAMES * sizeof *n->l2m);
@@ -467,7 +473,7 @@ static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
             if (st)
                 break;
             pre->frame = n->pc.e[ents[k]].frame;
-            if (created) {
+            if (created && !nhome_local(&n->home, pre->page, epoch)) {
                 want[2 * nwant] = pre->page;
                 want[2 * nwant++ + 1] = epoch;
             }
@@ -485,11 +491,8 @@ static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
             st = rc_replace(n, i, "cannot send to it");
         }
     }
-    if (!st && nwant) {
-        mb_reset(&n->rel);
-        cmsg_encode_fetch(&n->rel, n->run, want, nwant, 2, NULL, 0);
-        st = node_send_master(n, WIRE_FETCH, &n->rel);
-    }
+    if (!st && nwant)
+        st = nhome_fetch(&n->home, want, nwant);
     dvm_free(ents);
     dvm_free(want);
     msg_dispatch_free(&d);
@@ -660,6 +663,12 @@ static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
         return from_master_kill(n, p, len);
     case WIRE_FETCHED:
         return from_master_fetched(n, p, len);
+    case WIRE_PEERS:
+        return nhome_on_peers(&n->home, p, len);
+    case WIRE_STORE:
+        return nhome_on_store(&n->home, p, len);
+    case WIRE_DROP:
+        return nhome_on_drop(&n->home, p, len);
     default:
         return status_set(DVM_EPROTO, "unexpected message '%s' from the "
                           "master", wire_type_name(type));
@@ -669,13 +678,17 @@ static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
 static void node_on_event(void *arg, transport_event *ev)
 {
     node *n = arg;
-    if (ev->peer != n->master)
+    if (ev->peer != n->master) {
+        dvm_status st = nhome_on_event(&n->home, ev);
+        if (st)
+            node_fail(n, st);
         return;
+    }
     if (ev->kind == TRANSPORT_UP) {
         n->up = 1;
-        uint64_t v = (uint64_t)n->cfg.nrcomps;
         mb_reset(&n->rel);
-        cmsg_encode_u64s(&n->rel, &v, 1);
+        cmsg_encode_join(&n->rel, (uint64_t)n->cfg.nrcomps, n->addr,
+                         strlen(n->addr));
         dvm_status st = node_send_master(n, WIRE_JOIN, &n->rel);
         if (st)
             node_fail(n, st);
@@ -807,10 +820,12 @@ static dvm_status rc_readable(node *n, uint64_t key)
  * most every NODE_STATS_NS. */
 static dvm_status node_report(node *n)
 {
-    uint64_t v[4] = { 0, 0, 0, 0 };
+    uint64_t v[CMSG_NODE_STATS] = { 0 };
     if (n->running)
         v[0] = n->pc.live, v[1] = n->pc.hits, v[2] = n->pc.misses,
-        v[3] = n->pc.evicted;
+        v[3] = n->pc.evicted, v[4] = hstore_count(&n->home.home);
+    v[5] = n->home.served;
+    v[6] = n->home.from_homes;
     uint64_t now = clock_now_ns();
     if (!memcmp(v, n->stats_sent, sizeof v) ||
         now - n->stats_ns < NODE_STATS_NS)
@@ -818,8 +833,40 @@ static dvm_status node_report(node *n)
     memcpy(n->stats_sent, v, sizeof v);
     n->stats_ns = now;
     mb_reset(&n->rel);
-    cmsg_encode_u64s(&n->rel, v, 4);
+    cmsg_encode_u64s(&n->rel, v, CMSG_NODE_STATS);
     return node_send_master(n, WIRE_NODE_STATS, &n->rel);
+}
+
+/* nhome's questions for the master, after the RELAY records before them. */
+static dvm_status home_to_master(void *arg, uint16_t type, const msg_buf *b)
+{
+    return node_send_master(arg, type, b);
+}
+
+/* Versions arrived from other nodes: parked dispatches may go. */
+static dvm_status home_filled(void *arg)
+{
+    node *n = arg;
+    dvm_status st = DVM_OK;
+    for (int i = 0; n->running && i < n->cfg.nrcomps && !st; i++)
+        st = park_drain(n, i);
+    return st;
+}
+
+/* Listens where other nodes fetch the versions homed here; n->addr is
+ * "HOST:PORT" with the port bound. */
+static dvm_status home_listen(node *n)
+{
+    const char *colon = strrchr(n->cfg.listen, ':');
+    uint16_t port;
+    if (!colon || (size_t)(colon - n->cfg.listen) + 7 > sizeof n->addr)
+        return status_set(DVM_EINVAL, "bad --listen address '%s' (HOST:PORT)",
+                          n->cfg.listen);
+    dvm_status st = transport_listen(n->t, n->cfg.listen, &port);
+    if (!st)
+        snprintf(n->addr, sizeof n->addr, "%.*s:%u",
+                 (int)(colon - n->cfg.listen), n->cfg.listen, (unsigned)port);
+    return st;
 }
 
 /* ---- the loop ----------------------------------------------------------------------- */
@@ -880,6 +927,10 @@ dvm_status node_main(const node_config *cfg)
     transport_config tc = { .secret = cfg->secret, .on_event = node_on_event,
                             .arg = n };
     dvm_status st = transport_create(&tc, &n->t);
+    nhome_ops ops = { home_to_master, home_filled, n };
+    nhome_init(&n->home, n->t, &ops);
+    if (!st && cfg->listen)
+        st = home_listen(n);
     if (!st)
         n->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (!st && n->epfd < 0)
@@ -891,6 +942,7 @@ dvm_status node_main(const node_config *cfg)
     if (!st)
         st = node_loop(n);
     node_stop(n);
+    nhome_destroy(&n->home);
     transport_destroy(n->t);
     if (n->epfd > 0)
         close(n->epfd);

@@ -7,7 +7,8 @@
  * the same socketpair protocol, net/msg.h).  It relays between its RComps
  * and the master, translating frame ids: the master's frames name page
  * versions in the master's store, the RComps' frames are this node's.
- * It caches the page versions it receives (docs/cluster.md).
+ * It caches the page versions it receives, keeps those the master placed
+ * on it (its homes) and serves them to the other nodes (docs/cluster.md).
  */
 #ifndef DVM_DIST_NODE_H
 #define DVM_DIST_NODE_H
@@ -20,6 +21,8 @@ typedef struct node_config {
     int nrcomps;
     const char *self_exe;       /* the dvm binary (RComps) */
     const auth_secret *secret;  /* NULL: none (loopback masters only) */
+    const char *listen;         /* "HOST:PORT" where other nodes fetch the
+                                   versions homed here; NULL: homes none */
 } node_config;
 
 /* Runs a node until the master goes away or SIGINT/SIGTERM.  Returns

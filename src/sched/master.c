@@ -547,6 +547,8 @@ dvm_status master_run(master *m)
         if (!st)
             st = rcomps_check_alive(&m->rcs, clock_now_ns());
         if (m->st.commits - m->last_gc_commits >= 256) {
+            if (m->cfg.remote && m->cfg.remote->before_gc)
+                m->cfg.remote->before_gc(m->cfg.remote->arg);
             space_gc(m->space, rcomps_oldest_snapshot(&m->rcs));
             m->last_gc_commits = m->st.commits;
         }

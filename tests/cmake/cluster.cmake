@@ -4,6 +4,7 @@
 #   cluster/corpus/<engine>/n<k>    every conformance program and example
 #   cluster/kill, late, secret, cancel  lost RComps and nodes, joining,
 #                                   refusal, Ctrl-C and a lost master
+#   cluster/homes                   versions at homes on nodes, a node lost
 set(DVM_CLUSTER_ENGINES interp)
 if(DVM_HAVE_LLVM)
   list(APPEND DVM_CLUSTER_ENGINES jit)
@@ -22,7 +23,7 @@ endforeach()
 # kill -9 of RComps and whole nodes; nodes joining a running program and
 # dvm status; the cluster secret.
 foreach(engine ${DVM_CLUSTER_ENGINES})
-  foreach(t kill late secret cancel)
+  foreach(t kill late secret cancel homes)
     add_test(NAME cluster/${t}/${engine}
              COMMAND sh ${CL}/${t}.sh $<TARGET_FILE:dvm> ${engine})
     set_tests_properties(cluster/${t}/${engine} PROPERTIES TIMEOUT 300)
