@@ -61,7 +61,8 @@
     X(WIRE_STORED, 21, "stored", 0) \
     X(WIRE_DROP, 22, "drop", 0) \
     X(WIRE_HFETCH, 23, "home fetch", 0) \
-    X(WIRE_HFETCHED, 24, "home fetched", 0)
+    X(WIRE_HFETCHED, 24, "home fetched", 0) \
+    X(WIRE_PULL, 25, "pull", 0)
 
 enum wire_type {
 #define WIRE_TYPE_ENUM(name, val, text, hs) name = val,

@@ -147,9 +147,9 @@ dvm_status cmsg_decode_fetch(const uint8_t *p, size_t len, int width,
     uint64_t present = 0;
     for (uint64_t i = 0; width == 3 && !r.err && i < v.n; i++) {
         uint64_t f = le_ld64(v.ent + 8 * (3 * i + 2));
-        if (f > 1)
+        if (f > CMSG_AT_HOMES)
             r.err = 1;
-        present += f;
+        present += f == 1;
     }
     if (width == 3) {
         v.npages = mr_count(&r, CMSG_PAGE);

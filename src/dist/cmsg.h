@@ -22,6 +22,9 @@
  *                             the node homes (or backs up) from now on
  *   node   -> master  STORED  as FETCH: the versions of a STORE it keeps
  *   master -> node    DROP    as FETCH: versions it need not keep any more
+ *   master -> node    PULL    as FETCH: versions it homes from now on, to
+ *                             fetch from their other holder (the master
+ *                             gave its copy away); STORED follows
  *   node   -> node    HFETCH  as FETCH: versions asked of their home
  *   node   -> node    HFETCHED  as FETCHED: the home's answer
  *   node  <-> master  RELAY   one or more records, each u64 length and the
@@ -41,7 +44,9 @@
  *                             versions a node lacks for a dispatch
  *   master -> node    FETCHED u64 run, u64 n, n x (u64 page, u64 epoch,
  *                             u64 present), u64 npages, the present ones'
- *                             data in order
+ *                             data in order; present is 0 (absent), 1, or
+ *                             CMSG_AT_HOMES: the master gave its copy away
+ *                             after the version's home and backup had it
  *   master -> node    START   u64 run, string engine, string image,
  *                             u64 nin, nin x (string channel, string data)
  *   master -> node    STOP    u64 run
@@ -110,6 +115,7 @@ typedef struct cmsg_relay {
 /* FETCH (width 2: page, epoch) and FETCHED (width 3: page, epoch,
  * present; then pages for the present ones). */
 #define CMSG_MAX_FETCH (1u << 20)
+#define CMSG_AT_HOMES 2
 typedef struct cmsg_fetch {
     uint64_t run, n;
     const uint8_t *ent;         /* n x width u64s */

@@ -46,6 +46,12 @@
 #define MSERVE_REGION_BITS (1u << 14)
 #define MSERVE_REGION_WORDS (MSERVE_REGION_BITS / 64)
 
+/* (page, epoch) pairs being gathered for a DROP or a PULL. */
+typedef struct mpairs {
+    uint64_t *v;
+    size_t n, cap;
+} mpairs;
+
 typedef struct mnode {
     uint64_t peer;
     int live;
@@ -66,8 +72,7 @@ typedef struct mnode {
     uint64_t *sb;               /* STORE being gathered: page, epoch, 1 */
     const uint8_t **sbp;        /* and their data */
     size_t nsb, capsb, capsbp;
-    uint64_t *db;               /* DROP being gathered: page, epoch */
-    size_t ndb, capdb;
+    mpairs drop, pull;          /* DROP, PULL being gathered */
     uint64_t regions[MSERVE_REGION_WORDS];  /* 2 MiB regions it was sent
                                    pages of this run (hashed: a hint) */
 } mnode;
@@ -159,10 +164,11 @@ static void node_free(mnode *nd)
     dvm_free(nd->gen);
     dvm_free(nd->sb);
     dvm_free(nd->sbp);
-    dvm_free(nd->db);
+    dvm_free(nd->drop.v);
+    dvm_free(nd->pull.v);
     nd->slot = NULL;
     nd->gen = NULL;
-    nd->sb = nd->db = NULL;
+    nd->sb = nd->drop.v = nd->pull.v = NULL;
     nd->sbp = NULL;
 }
 
@@ -246,7 +252,8 @@ static dvm_status versions_of(mserve *s, uint32_t type, const uint8_t *p,
         (*ver)[0] = space_lookup_version(ms_space(s), s->req_page,
                                          s->req_epoch, &f);
         *nver = 1;
-        *page = store_frame(ms_store(s), (uint32_t)le_ld64(p));
+        uint32_t fr = (uint32_t)le_ld64(p);
+        *page = fr == SPACE_FRAME_AWAY ? NULL : store_frame(ms_store(s), fr);
         return DVM_OK;
     }
     if (type != MSG_DISPATCH)
@@ -303,14 +310,32 @@ static void store_flush(mserve *s, mnode *nd)
     nd->nsb = 0;
 }
 
-static void drop_flush(mserve *s, mnode *nd)
+/* Sends the pairs gathered in l to nd as one message of the given type
+ * (DROP, PULL). */
+static void pairs_flush(mserve *s, mnode *nd, mpairs *l, uint16_t type)
 {
-    if (!nd->ndb)
+    if (!l->n)
         return;
     mb_reset(&s->b);
-    cmsg_encode_fetch(&s->b, s->run_id, nd->db, nd->ndb, 2, NULL, 0);
-    (void)ms_send(s, nd->peer, WIRE_DROP);
-    nd->ndb = 0;
+    cmsg_encode_fetch(&s->b, s->run_id, l->v, l->n, 2, NULL, 0);
+    (void)ms_send(s, nd->peer, type);
+    l->n = 0;
+}
+
+/* Adds (page, epoch) to l, sending l when it is full.  Without memory
+ * the pair is left out (a DROP: the node keeps a dead version; a PULL:
+ * one copy fewer). */
+static void pairs_add(mserve *s, mnode *nd, mpairs *l, uint16_t type,
+                      uint64_t page, uint64_t epoch)
+{
+    uint64_t *v = dvm_grow(l->v, &l->cap, 2 * (l->n + 1), sizeof *v);
+    if (!v)
+        return;
+    l->v = v;
+    l->v[2 * l->n] = page;
+    l->v[2 * l->n++ + 1] = epoch;
+    if (l->n >= MSERVE_DROP_BATCH)
+        pairs_flush(s, nd, l, type);
 }
 
 static void homes_flush(mserve *s)
@@ -318,19 +343,22 @@ static void homes_flush(mserve *s)
     for (size_t i = 0; i < s->nnodes; i++)
         if (s->nodes[i].live) {
             store_flush(s, &s->nodes[i]);
-            drop_flush(s, &s->nodes[i]);
+            pairs_flush(s, &s->nodes[i], &s->nodes[i].drop, WIRE_DROP);
+            pairs_flush(s, &s->nodes[i], &s->nodes[i].pull, WIRE_PULL);
         }
 }
 
-/* 1 when version (page, epoch) is alive at the master, *f its frame. */
+/* 1 when version (page, epoch) is alive at the master, *f its frame
+ * (SPACE_FRAME_AWAY: its data is at its holders only). */
 static int version_frame(mserve *s, uint64_t page, uint64_t epoch,
                          uint32_t *f)
 {
     return space_lookup_version(ms_space(s), page, epoch, f) == epoch && *f;
 }
 
-/* vindex: (page, epoch) goes to node id, in its next STORE.  Without
- * memory it is not sent: the master still serves it. */
+/* vindex: (page, epoch) goes to node id, in its next STORE, or, when the
+ * master gave its data away, in a PULL (the node fetches it from the
+ * holder that has it).  Without memory it is not sent: one copy fewer. */
 static void home_store(void *arg, uint64_t id, uint64_t page, uint64_t epoch)
 {
     mserve *s = arg;
@@ -338,6 +366,10 @@ static void home_store(void *arg, uint64_t id, uint64_t page, uint64_t epoch)
     uint32_t f;
     if (!nd || !nd->started || !version_frame(s, page, epoch, &f))
         return;
+    if (f == SPACE_FRAME_AWAY) {
+        pairs_add(s, nd, &nd->pull, WIRE_PULL, page, epoch);
+        return;
+    }
     uint64_t *e = dvm_grow(nd->sb, &nd->capsb, 3 * (nd->nsb + 1), sizeof *e);
     if (e)
         nd->sb = e;
@@ -360,22 +392,36 @@ static void home_drop(void *arg, uint64_t id, uint64_t page, uint64_t epoch)
 {
     mserve *s = arg;
     mnode *nd = node_by_id(s, id);
-    if (!nd || !nd->started)
-        return;
-    uint64_t *e = dvm_grow(nd->db, &nd->capdb, 2 * (nd->ndb + 1), sizeof *e);
-    if (!e)
-        return;                 /* it keeps a dead version: harmless */
-    nd->db = e;
-    nd->db[2 * nd->ndb] = page;
-    nd->db[2 * nd->ndb++ + 1] = epoch;
-    if (nd->ndb >= MSERVE_DROP_BATCH)
-        drop_flush(s, nd);
+    if (nd && nd->started)
+        pairs_add(s, nd, &nd->drop, WIRE_DROP, page, epoch);
 }
 
 static int home_alive(void *arg, uint64_t page, uint64_t epoch)
 {
     uint32_t f;
     return version_frame(arg, page, epoch, &f);
+}
+
+/* vindex: every holder of (page, epoch) is gone.  The master still has
+ * its data (then it is stored anew), or the run cannot go on. */
+static void home_lost(void *arg, uint64_t page, uint64_t epoch)
+{
+    mserve *s = arg;
+    uint32_t f;
+    if (s->running && version_frame(s, page, epoch, &f) &&
+        f == SPACE_FRAME_AWAY)
+        ms_fail(s, status_set(DVM_EIO, "the version of page 0x%" PRIx64
+                              " made by commit %" PRIu64 " was lost with "
+                              "its home and backup nodes", page * (uint64_t)DISA_PAGE,
+                              epoch));
+}
+
+/* vindex: (page, epoch) is kept by its home and its backup: the master
+ * gives its own copy away unless it is the page's newest version (which
+ * commits merge into and the master reads). */
+static void home_replicated(void *arg, uint64_t page, uint64_t epoch)
+{
+    (void)space_give_away(ms_space(arg), page, epoch);
 }
 
 /* The nodes that home pages changed (one joined or was lost): every
@@ -440,6 +486,7 @@ static void homes_push(void *arg)
     s->pushed = now;
     if (now - s->gc_epoch >= MSERVE_VINDEX_GC) {
         vindex_gc(&s->vx, &s->vops);
+        vindex_each_replicated(&s->vx, home_replicated, s);
         s->gc_epoch = now;
     }
     homes_flush(s);
@@ -454,8 +501,15 @@ static void on_stored(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         node_lost(s, nd);
         return;
     }
-    if (s->running && f.run == s->run_id)
-        nd->stored += f.n;
+    if (!s->running || f.run != s->run_id)
+        return;
+    nd->stored += f.n;
+    for (uint64_t i = 0; i < f.n; i++) {
+        uint64_t page = le_ld64(f.ent + 16 * i);
+        uint64_t epoch = le_ld64(f.ent + 16 * i + 8);
+        if (vindex_ack(&s->vx, nd->id, page, epoch))
+            home_replicated(s, page, epoch);
+    }
 }
 
 /* Sends b's RComp messages to remote slot `slot`, naming the page
@@ -574,7 +628,7 @@ static dvm_status node_start(mserve *s, mnode *nd)
         nd->gen[k] = 0;
     }
     memset(nd->regions, 0, sizeof nd->regions);
-    nd->nsb = nd->ndb = 0;
+    nd->nsb = nd->drop.n = nd->pull.n = 0;
     mb_reset(&s->b);
     cmsg_encode_start(&s->b, &st);
     nd->started = 1;
@@ -725,10 +779,12 @@ static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         }
         int present = space_lookup_version(ms_space(s), page, epoch, &fr) ==
                       epoch && fr;
+        if (present && fr == SPACE_FRAME_AWAY)
+            present = CMSG_AT_HOMES;
         ent[3 * i] = page;
         ent[3 * i + 1] = epoch;
         ent[3 * i + 2] = (uint64_t)present;
-        if (present) {
+        if (present == 1) {
             pages[np++] = store_frame(ms_store(s), fr);
             region_mark(nd, page);
         }
@@ -950,12 +1006,14 @@ static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
         running = rcomps_inflight(rs);
         ready = pool->ready.n + pool->exclusive.n;
     }
-    space_stats ss = { 0, 0, 0 };
+    space_stats ss = { 0, 0, 0, 0 };
     if (s->running)
         space_get_stats(ms_space(s), &ss);
-    fprintf(f, json ? "{\"page_versions_at_master\":%" PRIu64 ","
-                    : "page versions at the master: %" PRIu64 "\n",
-            ss.versions);
+    fprintf(f, json ? "{\"page_versions_at_master\":%" PRIu64
+                      ",\"page_versions_data_at_homes_only\":%" PRIu64 ","
+                    : "page versions at the master: %" PRIu64 " (%" PRIu64
+                      " with their data at their homes only)\n",
+            ss.versions, ss.away);
     fprintf(f, json ? "\"program\":\"%s\",\"commits\":%" PRIu64
             ",\"commits_per_s\":%.0f,\"conflicts\":%" PRIu64
             ",\"runners_running\":%zu,\"runners_ready\":%zu,\"hosts\":["
@@ -1175,7 +1233,8 @@ dvm_status mserve_main(const mserve_config *cfg)
                                  .poll = remote_poll,
                                  .before_gc = homes_push, .fd = -1,
                                  .arg = s };
-    s->vops = (vindex_ops){ home_store, home_drop, home_alive, s };
+    s->vops = (vindex_ops){ home_store, home_drop, home_alive, home_lost,
+                            s };
     vindex_init(&s->vx);
     mb_init(&s->b);
     install_signals();

@@ -96,21 +96,24 @@ static uint64_t route(nhome *h, uint64_t page, uint64_t after)
 }
 
 static dvm_status ask_add(nhome *h, uint64_t page, uint64_t epoch,
-                          uint64_t id)
+                          uint64_t id, int keep)
 {
     nhome_ask *a = dvm_grow(h->ask, &h->capask, h->nask + 1, sizeof *a);
     if (!a)
         return status_set(DVM_ENOMEM, "out of memory");
     h->ask = a;
-    h->ask[h->nask++] = (nhome_ask){ page, epoch, id };
+    h->ask[h->nask++] = (nhome_ask){ page, epoch, id, keep };
     return DVM_OK;
 }
 
 /* Sends the entries of pv (pairs) whose target is id, as one question;
- * a node that cannot be sent to hands them to the master (tgt). */
+ * a node that cannot be sent to hands them to the master (tgt).  Versions
+ * to keep are never asked of the master (it gave its copy away). */
 static dvm_status ask_one(nhome *h, const uint64_t *pv, uint64_t *tgt,
-                          size_t n, uint64_t id, uint64_t *sel)
+                          size_t n, uint64_t id, uint64_t *sel, int keep)
 {
+    if (id == NHOME_MASTER && keep)
+        return DVM_OK;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (tgt[i] == id) {
@@ -134,14 +137,14 @@ static dvm_status ask_one(nhome *h, const uint64_t *pv, uint64_t *tgt,
     }
     dvm_status st = DVM_OK;
     for (size_t i = 0; i < k && !st; i++)
-        st = ask_add(h, sel[2 * i], sel[2 * i + 1], id);
+        st = ask_add(h, sel[2 * i], sel[2 * i + 1], id, keep);
     return st;
 }
 
 /* Asks for the n versions of pv (pairs), each of the holder after
- * `after`. */
+ * `after`; keep: for the home store (PULL), else for the page cache. */
 static dvm_status ask_all(nhome *h, const uint64_t *pv, size_t n,
-                          uint64_t after)
+                          uint64_t after, int keep)
 {
     if (!n)
         return DVM_OK;
@@ -153,9 +156,9 @@ static dvm_status ask_all(nhome *h, const uint64_t *pv, size_t n,
         tgt[i] = route(h, pv[2 * i], after);
     for (size_t k = 0; k < h->npeer && !st; k++)
         if (h->peer[k].up)
-            st = ask_one(h, pv, tgt, n, h->peer[k].id, sel);
+            st = ask_one(h, pv, tgt, n, h->peer[k].id, sel, keep);
     if (!st)
-        st = ask_one(h, pv, tgt, n, NHOME_MASTER, sel);
+        st = ask_one(h, pv, tgt, n, NHOME_MASTER, sel, keep);
     dvm_free(tgt);
     dvm_free(sel);
     return st;
@@ -163,7 +166,7 @@ static dvm_status ask_all(nhome *h, const uint64_t *pv, size_t n,
 
 dvm_status nhome_fetch(nhome *h, const uint64_t *want, size_t n)
 {
-    return ask_all(h, want, n, UINT64_MAX);
+    return ask_all(h, want, n, UINT64_MAX, 0);
 }
 
 int nhome_local(nhome *h, uint64_t page, uint64_t epoch)
@@ -177,20 +180,27 @@ int nhome_local(nhome *h, uint64_t page, uint64_t epoch)
 /* The questions open at node id move on to the node after it. */
 static dvm_status reroute(nhome *h, uint64_t id)
 {
-    uint64_t *pv = dvm_calloc(2 * h->nask + 1, sizeof *pv);
+    uint64_t *pv = dvm_calloc(4 * h->nask + 1, sizeof *pv);
     if (!pv)
         return status_set(DVM_ENOMEM, "out of memory");
-    size_t k = 0, w = 0;
+    uint64_t *kv = pv + 2 * h->nask;    /* the ones to keep */
+    size_t k = 0, kk = 0, w = 0;
     for (size_t i = 0; i < h->nask; i++) {
-        if (h->ask[i].id == id) {
-            pv[2 * k] = h->ask[i].page;
-            pv[2 * k++ + 1] = h->ask[i].epoch;
+        const nhome_ask *a = &h->ask[i];
+        if (a->id != id) {
+            h->ask[w++] = *a;
+        } else if (a->keep) {
+            kv[2 * kk] = a->page;
+            kv[2 * kk++ + 1] = a->epoch;
         } else {
-            h->ask[w++] = h->ask[i];
+            pv[2 * k] = a->page;
+            pv[2 * k++ + 1] = a->epoch;
         }
     }
     h->nask = w;
-    dvm_status st = ask_all(h, pv, k, id);
+    dvm_status st = ask_all(h, pv, k, id, 0);
+    if (!st)
+        st = ask_all(h, kv, kk, id, 1);
     dvm_free(pv);
     return st ? st : k ? h->ops.filled(h->ops.arg) : DVM_OK;
 }
@@ -233,6 +243,18 @@ dvm_status nhome_on_peers(nhome *h, const uint8_t *p, size_t len)
     return st;
 }
 
+/* Sends STORED for the n versions of pv (pairs). */
+static dvm_status stored(nhome *h, const uint64_t *pv, size_t n)
+{
+    if (!n)
+        return DVM_OK;
+    mb_reset(&h->b);
+    cmsg_encode_fetch(&h->b, h->run, pv, n, 2, NULL, 0);
+    if (h->b.oom)
+        return status_set(DVM_ENOMEM, "out of memory");
+    return h->ops.to_master(h->ops.arg, WIRE_STORED, &h->b);
+}
+
 dvm_status nhome_on_store(nhome *h, const uint8_t *p, size_t len)
 {
     cmsg_fetch f;
@@ -254,12 +276,9 @@ dvm_status nhome_on_store(nhome *h, const uint8_t *p, size_t len)
         ack[2 * k] = page;
         ack[2 * k++ + 1] = epoch;
     }
-    mb_reset(&h->b);
-    cmsg_encode_fetch(&h->b, h->run, ack, k, 2, NULL, 0);
+    st = stored(h, ack, k);
     dvm_free(ack);
-    if (h->b.oom)
-        return status_set(DVM_ENOMEM, "out of memory");
-    return h->ops.to_master(h->ops.arg, WIRE_STORED, &h->b);
+    return st;
 }
 
 dvm_status nhome_on_drop(nhome *h, const uint8_t *p, size_t len)
@@ -318,16 +337,44 @@ static dvm_status peer_down(nhome *h, nhome_peer *q)
     return reroute(h, q->id);
 }
 
-/* 1 when an open question (page, epoch) at id was removed. */
+/* The open question (page, epoch) at id, removed: 1 + its keep flag, or
+ * 0 when there is none. */
 static int ask_take(nhome *h, uint64_t page, uint64_t epoch, uint64_t id)
 {
     for (size_t i = 0; i < h->nask; i++)
         if (h->ask[i].page == page && h->ask[i].epoch == epoch &&
             h->ask[i].id == id) {
+            int keep = h->ask[i].keep;
             h->ask[i] = h->ask[--h->nask];
-            return 1;
+            return 1 + keep;
         }
     return 0;
+}
+
+dvm_status nhome_on_pull(nhome *h, const uint8_t *p, size_t len)
+{
+    cmsg_fetch f;
+    dvm_status st = cmsg_decode_fetch(p, len, 2, &f);
+    if (st || !h->running || f.run != h->run)
+        return st;
+    uint64_t *pv = dvm_calloc(4 * f.n + 1, sizeof *pv);
+    if (!pv)
+        return status_set(DVM_ENOMEM, "out of memory");
+    uint64_t *have = pv + 2 * f.n;
+    size_t k = 0, kh = 0;
+    for (uint64_t i = 0; i < f.n; i++) {
+        uint64_t page = le_ld64(f.ent + 16 * i);
+        uint64_t epoch = le_ld64(f.ent + 16 * i + 8);
+        uint64_t *d = hstore_find(&h->home, page, epoch) ? have : pv;
+        size_t *nd = d == have ? &kh : &k;
+        d[2 * *nd] = page;
+        d[2 * (*nd)++ + 1] = epoch;
+    }
+    st = stored(h, have, kh);
+    if (!st)
+        st = ask_all(h, pv, k, UINT64_MAX, 1);
+    dvm_free(pv);
+    return st;
 }
 
 /* HFETCHED from node q: the present ones into the page cache, the absent
@@ -340,26 +387,36 @@ static dvm_status answered(nhome *h, nhome_peer *q, const uint8_t *p,
         return peer_down(h, q);
     if (!h->running || f.run != h->run)
         return DVM_OK;
-    uint64_t *pv = dvm_calloc(2 * f.n + 1, sizeof *pv);
+    uint64_t *pv = dvm_calloc(6 * f.n + 1, sizeof *pv);
     if (!pv)
         return status_set(DVM_ENOMEM, "out of memory");
-    size_t k = 0, d = 0;
+    uint64_t *kv = pv + 2 * f.n, *got = pv + 4 * f.n;
+    size_t k = 0, kk = 0, kg = 0, d = 0;
     for (uint64_t i = 0; i < f.n; i++) {
         uint64_t page = le_ld64(f.ent + 24 * i);
         uint64_t epoch = le_ld64(f.ent + 24 * i + 8);
         int present = (int)le_ld64(f.ent + 24 * i + 16);
-        const uint8_t *data = present ? f.pages + CMSG_PAGE * d++ : NULL;
-        if (!ask_take(h, page, epoch, q->id))
+        const uint8_t *data = present == 1 ? f.pages + CMSG_PAGE * d++ : NULL;
+        int taken = ask_take(h, page, epoch, q->id);
+        if (!taken)
             continue;                   /* not asked of it */
-        if (data) {
+        uint64_t *to = data ? got : taken == 2 ? kv : pv;
+        size_t *nto = data ? &kg : taken == 2 ? &kk : &k;
+        if (data && taken == 2 && hstore_put(&h->home, page, epoch, data))
+            continue;                   /* full: not acknowledged */
+        if (data && taken == 1) {
             pcache_fill(h->pc, page, epoch, data);
             h->from_homes++;
-        } else {
-            pv[2 * k] = page;
-            pv[2 * k++ + 1] = epoch;
+            continue;
         }
+        to[2 * *nto] = page;
+        to[2 * (*nto)++ + 1] = epoch;
     }
-    dvm_status st = ask_all(h, pv, k, q->id);
+    dvm_status st = ask_all(h, pv, k, q->id, 0);
+    if (!st)
+        st = ask_all(h, kv, kk, q->id, 1);
+    if (!st)
+        st = stored(h, got, kg);
     dvm_free(pv);
     return st ? st : h->ops.filled(h->ops.arg);
 }

@@ -5,7 +5,8 @@
  * The master places every committed page version at a home node and a
  * backup (dist/home.h) and sends it there (STORE); the node keeps it
  * (hstore.h) and acknowledges it (STORED) until the master says it is
- * dead or moved (DROP).  The master tells every node which nodes home
+ * dead or moved (DROP).  A version whose data the master gave away comes
+ * as a PULL: the node fetches it from its other holder and keeps it.  The master tells every node which nodes home
  * pages and where they listen (PEERS); a node connects to each of the
  * others (authenticated with the cluster secret like every connection of
  * the transport).
@@ -37,6 +38,7 @@ typedef struct nhome_peer {
 
 typedef struct nhome_ask {
     uint64_t page, epoch, id;   /* the version, the node asked */
+    int keep;                   /* for the home store (PULL) */
 } nhome_ask;
 
 /* Where questions for the master go (after the node's earlier messages);
@@ -78,6 +80,9 @@ void nhome_stop(nhome *h);
 dvm_status nhome_on_peers(nhome *h, const uint8_t *p, size_t len);
 dvm_status nhome_on_store(nhome *h, const uint8_t *p, size_t len);
 dvm_status nhome_on_drop(nhome *h, const uint8_t *p, size_t len);
+/* PULL: versions to keep from now on, fetched from their other holder
+ * (never from the master); each kept is acknowledged (STORED). */
+dvm_status nhome_on_pull(nhome *h, const uint8_t *p, size_t len);
 
 /* An event of a peer other than the master (a node).  Returns DVM_OK or
  * the error (out of memory, the master unreachable) that ends the node. */

@@ -95,6 +95,8 @@ typedef struct node_rc {
     node_parked *park;              /* dispatches waiting, in order */
     size_t npark, cappark;
     uint64_t req_page;              /* of the page request in flight */
+    int page_wait;                  /* its answer waits for page_ent */
+    uint32_t page_ent;
     uint32_t *granted;              /* local frames granted, unused */
     size_t ngranted, capgranted;
 } node_rc;
@@ -273,6 +275,7 @@ static void rc_kill(node *n, int i)
             ;
     }
     r->pid = 0;
+    r->page_wait = 0;
     park_free(r);
     tmp_release(n, r, 0, 1);
     granted_release(n, r, (uint16_t)(i + 1));
@@ -499,6 +502,8 @@ static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
     return st;
 }
 
+static dvm_status node_filled(node *n);
+
 /* FETCHED: the versions asked for; parked dispatches may go. */
 static dvm_status from_master_fetched(node *n, const uint8_t *p, size_t len)
 {
@@ -507,16 +512,18 @@ static dvm_status from_master_fetched(node *n, const uint8_t *p, size_t len)
     if (st || !n->running || f.run != n->run)
         return st;
     uint64_t k = 0;
-    for (uint64_t j = 0; j < f.n; j++) {
+    for (uint64_t j = 0; j < f.n && !st; j++) {
         uint64_t page = le_ld64(f.ent + 24 * j);
         uint64_t epoch = le_ld64(f.ent + 24 * j + 8);
         int present = (int)le_ld64(f.ent + 24 * j + 16);
-        pcache_fill(&n->pc, page, epoch,
-                    present ? f.pages + CMSG_PAGE * k++ : NULL);
+        uint64_t want[2] = { page, epoch };
+        if (present == CMSG_AT_HOMES)   /* they have it by now: again */
+            st = nhome_fetch(&n->home, want, 1);
+        else
+            pcache_fill(&n->pc, page, epoch,
+                        present == 1 ? f.pages + CMSG_PAGE * k++ : NULL);
     }
-    for (int i = 0; i < n->cfg.nrcomps && !st; i++)
-        st = park_drain(n, i);
-    return st;
+    return st ? st : node_filled(n);
 }
 
 /* FRAMES: a local frame for each master frame granted. */
@@ -553,7 +560,34 @@ static dvm_status relay_frames(node *n, int i, const cmsg_relay *m)
     return st;
 }
 
-/* PAGE_RESP: the page's data into a local frame. */
+/* Answers r's page request with local frame `local` (0: zero page). */
+static dvm_status page_answer(node *n, int i, uint64_t local)
+{
+    mb_reset(&n->out);
+    msg_encode_u64s(&n->out, MSG_PAGE_RESP, &local, 1);
+    if (rc_send(n->rc[i].page.fd, &n->out))
+        return rc_replace(n, i, "cannot send to it");
+    return DVM_OK;
+}
+
+/* Versions arrived: parked dispatches and waiting page requests go. */
+static dvm_status node_filled(node *n)
+{
+    dvm_status st = DVM_OK;
+    for (int i = 0; n->running && i < n->cfg.nrcomps && !st; i++) {
+        node_rc *r = &n->rc[i];
+        st = park_drain(n, i);
+        if (!st && r->page_wait && n->pc.e[r->page_ent].filled) {
+            r->page_wait = 0;
+            st = page_answer(n, i, n->pc.e[r->page_ent].frame);
+        }
+    }
+    return st;
+}
+
+/* PAGE_RESP: the page's data into a local frame.  A version whose data
+ * the master gave away comes without it: it is fetched from its home
+ * (nhome.h) and the answer waits for it. */
 static dvm_status relay_page(node *n, int i, const cmsg_relay *m)
 {
     node_rc *r = &n->rc[i];
@@ -561,27 +595,25 @@ static dvm_status relay_page(node *n, int i, const cmsg_relay *m)
     dvm_status st = msg_decode_u64s(m->msg, m->len, &f, 1);
     if (st)
         return st;
-    if (m->npages != (f != 0) || m->nver != (f != 0))
+    if (m->npages > (f != 0) || m->nver != (f != 0))
         return status_set(DVM_EPROTO, "page response without its page");
-    uint64_t local = 0;
-    if (f) {
-        uint32_t idx;
-        int created;
-        if ((st = tmp_get(n, r, r->nrid ? r->rid[0] : 0, r->req_page,
-                          le_ld64(m->ver), &idx, &created)))
-            return st;
-        pcache_fill(&n->pc, r->req_page, le_ld64(m->ver), m->pages);
-        local = n->pc.e[idx].frame;
-        for (int k = 0; k < n->cfg.nrcomps && !st; k++)
-            st = park_drain(n, k);
-        if (st)
-            return st;
+    if (!f)
+        return page_answer(n, i, 0);
+    uint64_t epoch = le_ld64(m->ver);
+    uint32_t idx;
+    int created;
+    if ((st = tmp_get(n, r, r->nrid ? r->rid[0] : 0, r->req_page, epoch,
+                      &idx, &created)))
+        return st;
+    if (m->npages)
+        pcache_fill(&n->pc, r->req_page, epoch, m->pages);
+    else if (created && !nhome_local(&n->home, r->req_page, epoch)) {
+        uint64_t want[2] = { r->req_page, epoch };
+        st = nhome_fetch(&n->home, want, 1);
     }
-    mb_reset(&n->out);
-    msg_encode_u64s(&n->out, MSG_PAGE_RESP, &local, 1);
-    if (rc_send(r->page.fd, &n->out))
-        return rc_replace(n, i, "cannot send to it");
-    return DVM_OK;
+    r->page_wait = 1;
+    r->page_ent = idx;
+    return st ? st : node_filled(n);
 }
 
 /* Any other message names no frame: it goes to the RComp's control
@@ -669,6 +701,8 @@ static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
         return nhome_on_store(&n->home, p, len);
     case WIRE_DROP:
         return nhome_on_drop(&n->home, p, len);
+    case WIRE_PULL:
+        return nhome_on_pull(&n->home, p, len);
     default:
         return status_set(DVM_EPROTO, "unexpected message '%s' from the "
                           "master", wire_type_name(type));
@@ -843,14 +877,11 @@ static dvm_status home_to_master(void *arg, uint16_t type, const msg_buf *b)
     return node_send_master(arg, type, b);
 }
 
-/* Versions arrived from other nodes: parked dispatches may go. */
+/* Versions arrived from other nodes: parked dispatches and page requests
+ * may go. */
 static dvm_status home_filled(void *arg)
 {
-    node *n = arg;
-    dvm_status st = DVM_OK;
-    for (int i = 0; n->running && i < n->cfg.nrcomps && !st; i++)
-        st = park_drain(n, i);
-    return st;
+    return node_filled(arg);
 }
 
 /* Listens where other nodes fetch the versions homed here; n->addr is

@@ -20,7 +20,7 @@
 /* Copies per (node, version) as the callbacks left them. */
 typedef struct world {
     uint8_t held[8][PAGES];
-    size_t stores, drops;
+    size_t stores, drops, lost;
     uint64_t dead_below;        /* pages below this are dead */
 } world;
 
@@ -48,6 +48,13 @@ static int w_alive(void *arg, uint64_t page, uint64_t epoch)
     return page / HOME_REGION_PAGES >= ((world *)arg)->dead_below;
 }
 
+static void w_lost(void *arg, uint64_t page, uint64_t epoch)
+{
+    (void)page;
+    (void)epoch;
+    ((world *)arg)->lost++;
+}
+
 /* Every version is held exactly by its holders among ids. */
 static void check(const world *w, const uint64_t *ids, size_t n)
 {
@@ -64,7 +71,7 @@ static void test_place_lose_join_gc(void **state)
 {
     (void)state;
     static world w;
-    vindex_ops ops = { w_store, w_drop, w_alive, &w };
+    vindex_ops ops = { w_store, w_drop, w_alive, w_lost, &w };
     vindex x;
     vindex_init(&x);
     uint64_t ids[] = { 1, 2, 3, 4 };
@@ -100,7 +107,7 @@ static void test_single_node(void **state)
 {
     (void)state;
     static world w;
-    vindex_ops ops = { w_store, w_drop, w_alive, &w };
+    vindex_ops ops = { w_store, w_drop, w_alive, w_lost, &w };
     vindex x;
     vindex_init(&x);
     assert_int_equal(vindex_add(&x, 5 * HOME_REGION_PAGES, 1, &ops), DVM_OK);  /* no nodes */
@@ -113,11 +120,62 @@ static void test_single_node(void **state)
     vindex_free(&x);
 }
 
+static void count(void *arg, uint64_t page, uint64_t epoch)
+{
+    (void)page;
+    (void)epoch;
+    (*(size_t *)arg)++;
+}
+
+/* Acknowledgements: a version is replicated once both holders said so;
+ * a holder lost takes its acknowledgement with it; both holders lost at
+ * once is reported. */
+static void test_ack_and_lost(void **state)
+{
+    (void)state;
+    static world w;
+    vindex_ops ops = { w_store, w_drop, w_alive, w_lost, &w };
+    vindex x;
+    vindex_init(&x);
+    uint64_t ids[] = { 1, 2, 3 };
+    vindex_set_nodes(&x, ids, 3, &ops);
+    for (uint64_t pg = 0; pg < 50; pg++)
+        vindex_add(&x, pg * HOME_REGION_PAGES, 4, &ops);
+    vindex_add(&x, 0, 4, &ops);                 /* known: nothing */
+    assert_int_equal(x.n, 50);
+    size_t rep = 0;
+    for (uint64_t pg = 0; pg < 50; pg++) {
+        const vindex_ent *e = &x.e[pg];
+        assert_int_equal(vindex_ack(&x, 9, e->page, 4), 0);    /* no holder */
+        assert_int_equal(vindex_ack(&x, e->hold[0], e->page, 4), 0);
+        assert_int_equal(vindex_ack(&x, e->hold[1], e->page, 4), 1);
+        assert_int_equal(vindex_ack(&x, e->hold[1], e->page, 4), 0);
+    }
+    assert_int_equal(vindex_ack(&x, 1, 0, 5), 0);  /* unknown version */
+    vindex_each_replicated(&x, count, &rep);
+    assert_int_equal(rep, 50);
+    /* Node 3 lost: the versions it held are not replicated until their
+     * new holder acknowledges. */
+    uint64_t left[] = { 1, 2 };
+    memset(w.held[3], 0, sizeof w.held[3]);
+    vindex_set_nodes(&x, left, 2, &ops);
+    rep = 0;
+    vindex_each_replicated(&x, count, &rep);
+    assert_true(rep < 50);
+    assert_int_equal(w.lost, 0);
+    /* Both remaining lost at once: every version is lost. */
+    uint64_t other = 7;
+    vindex_set_nodes(&x, &other, 1, &ops);
+    assert_int_equal(w.lost, 50);
+    vindex_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_place_lose_join_gc),
         cmocka_unit_test(test_single_node),
+        cmocka_unit_test(test_ack_and_lost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -68,7 +68,12 @@ typedef struct space_stats {
     uint64_t pages;             /* pages with at least one version */
     uint64_t versions;          /* versions alive */
     uint64_t freed;             /* versions freed by GC so far */
+    uint64_t away;              /* alive versions whose data is elsewhere */
 } space_stats;
+
+/* The frame of a version whose data was given away (space_give_away):
+ * never a frame of a store. */
+#define SPACE_FRAME_AWAY UINT32_MAX
 
 dvm_status space_create(mem_store *store, mem_space **out);
 /* Frees every version and frame. */
@@ -120,6 +125,14 @@ int space_changed_between(const mem_space *s, uint64_t lo, uint64_t hi,
 size_t space_pages_changed(const mem_space *s, uint64_t after, uint64_t upto,
                            size_t max, void (*fn)(void *arg, uint64_t page),
                            void *arg);
+
+/* Gives away the data of version (page, epoch) when it is alive and not
+ * its page's newest version (the cluster master, once the version is
+ * stored at its homes): its frame returns to the store and lookups name
+ * SPACE_FRAME_AWAY for it from then on; validation, installs (which read
+ * only the newest version's data) and GC go on as before.  Returns 1 when
+ * the data was given away now, else 0. */
+int space_give_away(mem_space *s, uint64_t page, uint64_t epoch);
 
 /* Frees versions no snapshot >= oldest_live can need. */
 void space_gc(mem_space *s, uint64_t oldest_live);
