@@ -5,6 +5,8 @@
  * (dist/mserve.h, dist/node.h).
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include "cli/cli.h"
 #include "cli/cmd_run.h"
 #include "cluster/addr.h"
+#include "dist/cmsg.h"
 #include "dist/mserve.h"
 #include "dist/node.h"
 #include "util/alloc.h"
@@ -29,16 +32,17 @@ static int svc_usage(const char *cmd, const char *msg, const char *arg)
             arg ? arg : "");
     if (!strcmp(cmd, "master"))
         fprintf(stderr, "usage: dvm master [--listen HOST:PORT] "
-                "[--secret-file F] [--port-file F]\n");
+                "[--secret-file F] [--port-file F] [--http HOST:PORT]\n");
     else
         fprintf(stderr, "usage: dvm node --master HOST:PORT [--rcomps N] "
-                "[--listen HOST:PORT] [--secret-file F]\n");
+                "[--secret-file F] [--name NAME] [--listen HOST:PORT]\n");
     return 2;
 }
 
 typedef struct svc_opts {
-    const char *listen, *master, *secret_file, *port_file;
+    const char *listen, *master, *secret_file, *port_file, *http, *name;
     int nrcomps;
+    int64_t clock_skew_ns;
 } svc_opts;
 
 /* 1 when "HOST:PORT" resolves to a loopback address. */
@@ -47,6 +51,18 @@ static int loopback_host(const char *hostport)
     addr a;
     return !addr_parse(hostport, &a) &&
            addr_is_loopback((const struct sockaddr *)&a.ss);
+}
+
+/* --clock-skew-ns N (a test aid, docs/trace.md): |N| < 2^62. */
+static int parse_skew(const char *v, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || *end || end == v || n > (1LL << 62) || n < -(1LL << 62))
+        return -1;
+    *out = n;
+    return 0;
 }
 
 static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
@@ -60,6 +76,17 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
             o->listen = v;
         else if (is_master && !strcmp(a, "--port-file"))
             o->port_file = v;
+        else if (is_master && !strcmp(a, "--http"))
+            o->http = v;
+        else if (!is_master && !strcmp(a, "--name")) {
+            if (!cmsg_node_name_ok(v, strlen(v)))
+                return svc_usage(cmd, "bad node name (1..63 of A-Z a-z "
+                                 "0-9 . _ -)", v);
+            o->name = v;
+        } else if (!is_master && !strcmp(a, "--clock-skew-ns")) {
+            if (parse_skew(v, &o->clock_skew_ns))
+                return svc_usage(cmd, "bad clock skew", v);
+        }
         else if (!is_master && !strcmp(a, "--master"))
             o->master = v;
         else if (!strcmp(a, "--secret-file"))
@@ -122,10 +149,17 @@ static int svc_main(const char *cmd, int argc, char **argv)
     }
     dvm_status st;
     if (!strcmp(cmd, "master")) {
-        mserve_config mc = { o.listen, secret, self, o.port_file };
+        cli_serve sv;
+        if ((rc = serve_start(o.http, &sv))) {
+            cli_free_secret(secret);
+            return rc;
+        }
+        mserve_config mc = { o.listen, secret, self, o.port_file, sv.obs };
         st = mserve_main(&mc);
+        serve_stop(&sv, 0);
     } else {
-        node_config nc = { o.master, o.nrcomps, self, secret, o.listen };
+        node_config nc = { o.master, o.nrcomps, self, secret, o.name,
+                           o.clock_skew_ns, o.listen };
         st = node_main(&nc);
     }
     cli_free_secret(secret);

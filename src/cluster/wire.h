@@ -56,13 +56,16 @@
     X(WIRE_FETCH, 16, "fetch", 0) \
     X(WIRE_FETCHED, 17, "fetched", 0) \
     X(WIRE_NODE_STATS, 18, "node stats", 0) \
-    X(WIRE_PEERS, 19, "peers", 0) \
-    X(WIRE_STORE, 20, "store", 0) \
-    X(WIRE_STORED, 21, "stored", 0) \
-    X(WIRE_DROP, 22, "drop", 0) \
-    X(WIRE_HFETCH, 23, "home fetch", 0) \
-    X(WIRE_HFETCHED, 24, "home fetched", 0) \
-    X(WIRE_PULL, 25, "pull", 0)
+    X(WIRE_CLOCK_PING, 19, "clock ping", 0) \
+    X(WIRE_CLOCK_PONG, 20, "clock pong", 0) \
+    X(WIRE_PEERS, 21, "peers", 0) \
+    X(WIRE_STORE, 22, "store", 0) \
+    X(WIRE_STORED, 23, "stored", 0) \
+    X(WIRE_DROP, 24, "drop", 0) \
+    X(WIRE_HFETCH, 25, "home fetch", 0) \
+    X(WIRE_HFETCHED, 26, "home fetched", 0) \
+    X(WIRE_PULL, 27, "pull", 0) \
+    X(WIRE_NODE_ADDR, 28, "node address", 0)
 
 enum wire_type {
 #define WIRE_TYPE_ENUM(name, val, text, hs) name = val,

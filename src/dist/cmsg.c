@@ -163,14 +163,11 @@ dvm_status cmsg_decode_fetch(const uint8_t *p, size_t len, int width,
     return st;
 }
 
-/* ---- JOIN and PEERS ---------------------------------------------------------- */
+/* ---- NODE_ADDR and PEERS ---------------------------------------------------------- */
 
-void cmsg_encode_join(msg_buf *b, uint64_t rcomps, const char *addr,
-                      size_t n)
+void cmsg_encode_addr(msg_buf *b, const char *addr, size_t n)
 {
-    mb_u64(b, rcomps);
-    if (n)
-        cmsg_put_str(b, addr, n);
+    cmsg_put_str(b, addr, n);
 }
 
 /* A peer's address: 1..CMSG_MAX_ADDR-1 bytes, no NUL. */
@@ -179,23 +176,16 @@ static int addr_ok(cmsg_str a)
     return a.len > 0 && a.len < CMSG_MAX_ADDR && !memchr(a.p, 0, a.len);
 }
 
-dvm_status cmsg_decode_join(const uint8_t *p, size_t len, uint64_t *rcomps,
-                            cmsg_str *addr)
+dvm_status cmsg_decode_addr(const uint8_t *p, size_t len, cmsg_str *out)
 {
     msg_reader r;
     mr_init(&r, p, len);
-    uint64_t n = mr_u64(&r);
-    cmsg_str a = { NULL, 0 };
-    if (!r.err && r.pos < r.len) {
-        a = get_str(&r);
-        if (!r.err && !addr_ok(a))
-            r.err = 1;
-    }
-    dvm_status st = finish(&r, "join");
-    if (!st) {
-        *rcomps = n;
-        *addr = a;
-    }
+    cmsg_str a = get_str(&r);
+    if (!r.err && !addr_ok(a))
+        r.err = 1;
+    dvm_status st = finish(&r, "node address");
+    if (!st)
+        *out = a;
     return st;
 }
 
@@ -405,6 +395,83 @@ dvm_status cmsg_decode_str(const uint8_t *p, size_t len, cmsg_str *out)
     if (!st)
         *out = s;
     return st;
+}
+
+/* ---- JOIN and the clock ------------------------------------------------------- */
+
+void cmsg_encode_join(msg_buf *b, const cmsg_join *j)
+{
+    mb_u64(b, j->nrcomps);
+    if (j->name.len)
+        cmsg_put_str(b, j->name.p, (size_t)j->name.len);
+}
+
+int cmsg_node_name_ok(const void *name, size_t len)
+{
+    const unsigned char *s = name;
+    if (len < 1 || len > CMSG_MAX_NODE_NAME)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' ||
+              s[i] == '-'))
+            return 0;
+    return 1;
+}
+
+dvm_status cmsg_decode_join(const uint8_t *p, size_t len, cmsg_join *out)
+{
+    msg_reader r;
+    mr_init(&r, p, len);
+    cmsg_join j = { mr_u64(&r), { NULL, 0 } };
+    int named = r.pos < r.len;
+    if (named)
+        j.name = get_str(&r);
+    dvm_status st = finish(&r, "join");
+    if (st)
+        return st;
+    if (j.nrcomps < 1 || j.nrcomps > CMSG_MAX_RCOMPS)
+        return status_set(DVM_EPROTO, "join: bad RComp count %llu",
+                          (unsigned long long)j.nrcomps);
+    if (named && !cmsg_node_name_ok(j.name.p, (size_t)j.name.len))
+        return status_set(DVM_EPROTO, "join: bad node name");
+    *out = j;
+    return DVM_OK;
+}
+
+void cmsg_encode_clock_ping(msg_buf *b, uint64_t seq)
+{
+    mb_u64(b, CMSG_CLOCK_VERSION);
+    mb_u64(b, seq);
+}
+
+dvm_status cmsg_decode_clock_ping(const uint8_t *p, size_t len,
+                                  uint64_t *seq)
+{
+    uint64_t v[2];
+    if (cmsg_decode_u64s(p, len, v, 2) || v[0] != CMSG_CLOCK_VERSION)
+        return status_set(DVM_EPROTO, "malformed clock ping");
+    *seq = v[1];
+    return DVM_OK;
+}
+
+void cmsg_encode_clock_pong(msg_buf *b, const cmsg_clock *c)
+{
+    mb_u64(b, CMSG_CLOCK_VERSION);
+    mb_u64(b, c->seq);
+    mb_u64(b, c->t1);
+    mb_u64(b, c->t2);
+}
+
+dvm_status cmsg_decode_clock_pong(const uint8_t *p, size_t len,
+                                  cmsg_clock *out)
+{
+    uint64_t v[4];
+    if (cmsg_decode_u64s(p, len, v, 4) || v[0] != CMSG_CLOCK_VERSION ||
+        v[3] < v[2])
+        return status_set(DVM_EPROTO, "malformed clock pong");
+    *out = (cmsg_clock){ v[1], v[2], v[3] };
+    return DVM_OK;
 }
 
 dvm_status cmsg_str_copy(cmsg_str s, char *buf, size_t cap)

@@ -10,7 +10,11 @@
  * and against a bound, before it allocates or trusts anything, so a
  * malformed payload is DVM_EPROTO with a message, never a crash.
  *
- *   node   -> master  JOIN    u64 rcomps, then optionally string address:
+ *   node   -> master  JOIN    u64 rcomps, then optionally string name
+ *                             (the node's name: 1..CMSG_MAX_NODE_NAME
+ *                             bytes of [A-Za-z0-9._-]; without it the
+ *                             master names the node by its host)
+ *   node   -> master  NODE_ADDR  string address (after JOIN, optional):
  *                             "HOST:PORT" where it serves other nodes the
  *                             versions it homes (a node without one homes
  *                             nothing)
@@ -64,6 +68,10 @@
  *                             versions it fetched from homes (the last two
  *                             since it started; sent now and then)
  *   client -> master  STATUS_REQ  u64 json
+ *   master -> node    CLOCK_PING  u64 version (CMSG_CLOCK_VERSION), u64 seq
+ *   node   -> master  CLOCK_PONG  u64 version, u64 seq, u64 t1 (the ping
+ *                             received), u64 t2 (the pong sent), t1 <= t2,
+ *                             on the node's CLOCK_MONOTONIC (dist/clocksync.h)
  *   master -> client  STATUS  string text
  */
 #ifndef DVM_DIST_CMSG_H
@@ -81,6 +89,9 @@
 #define CMSG_MAX_INPUTS 32
 #define CMSG_MAX_DUMPS 64
 #define CMSG_MAX_NAME 256
+#define CMSG_MAX_NODE_NAME 63
+/* The version of the CLOCK_PING and CLOCK_PONG payloads. */
+#define CMSG_CLOCK_VERSION 1
 #define CMSG_SUBMIT_STATS 1u
 #define CMSG_SUBMIT_TRACE 2u
 /* OUTPUT's channel for the run's diagnostics (runner faults): the
@@ -130,12 +141,11 @@ void cmsg_encode_fetch(msg_buf *b, uint64_t run, const uint64_t *ent,
 dvm_status cmsg_decode_fetch(const uint8_t *p, size_t len, int width,
                              cmsg_fetch *out);
 
-/* JOIN: rcomps; addr empty (len 0) when the node serves no peers. */
+/* NODE_ADDR: where a node serves its homed versions (one string of
+ * 1..CMSG_MAX_ADDR-1 bytes without NUL). */
 #define CMSG_MAX_ADDR 256
-void cmsg_encode_join(msg_buf *b, uint64_t rcomps, const char *addr,
-                      size_t n);
-dvm_status cmsg_decode_join(const uint8_t *p, size_t len, uint64_t *rcomps,
-                            cmsg_str *addr);
+void cmsg_encode_addr(msg_buf *b, const char *addr, size_t n);
+dvm_status cmsg_decode_addr(const uint8_t *p, size_t len, cmsg_str *out);
 
 /* PEERS: the nodes that home pages (ids distinct, addresses non-empty). */
 #define CMSG_MAX_PEERS 256
@@ -213,6 +223,31 @@ dvm_status cmsg_decode_u64s(const uint8_t *p, size_t len, uint64_t *v,
                             size_t n);
 /* STATUS: one string. */
 dvm_status cmsg_decode_str(const uint8_t *p, size_t len, cmsg_str *out);
+
+/* JOIN: the node's RComp count and name (len 0: none given). */
+typedef struct cmsg_join {
+    uint64_t nrcomps;
+    cmsg_str name;
+} cmsg_join;
+
+void cmsg_encode_join(msg_buf *b, const cmsg_join *j);
+/* DVM_EPROTO for an RComp count outside 1..CMSG_MAX_RCOMPS or a bad name. */
+dvm_status cmsg_decode_join(const uint8_t *p, size_t len, cmsg_join *out);
+/* 1 if name[0, len) is a valid node name (see JOIN), else 0. */
+int cmsg_node_name_ok(const void *name, size_t len);
+
+/* CLOCK_PONG: the node's side of one clock measurement. */
+typedef struct cmsg_clock {
+    uint64_t seq, t1, t2;
+} cmsg_clock;
+
+void cmsg_encode_clock_ping(msg_buf *b, uint64_t seq);
+dvm_status cmsg_decode_clock_ping(const uint8_t *p, size_t len,
+                                  uint64_t *seq);
+void cmsg_encode_clock_pong(msg_buf *b, const cmsg_clock *c);
+/* DVM_EPROTO for another version or t2 < t1. */
+dvm_status cmsg_decode_clock_pong(const uint8_t *p, size_t len,
+                                  cmsg_clock *out);
 
 /* Copies s into a NUL-terminated buffer of cap bytes; DVM_EPROTO if it
  * does not fit or holds a NUL. */

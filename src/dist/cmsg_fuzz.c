@@ -2,7 +2,8 @@
  * cmsg_fuzz.c -- libFuzzer target for the cluster's payload decoders.
  *
  * The first byte picks the decoder (RELAY, START, SUBMIT, DONE, OUTPUT,
- * u64s, string, FETCH, FETCHED, JOIN, PEERS); the rest is the payload.  A payload that decodes is
+ * u64s, string, FETCH, FETCHED, JOIN, CLOCK_PING, CLOCK_PONG,
+ * NODE_ADDR, PEERS); the rest is the payload.  A payload that decodes is
  * re-encoded, and the encoding must be the payload itself (every decoder
  * accepts exactly one spelling of a message).
  */
@@ -80,7 +81,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cmsg_done d;
     cmsg_str s;
     uint64_t v[2];
-    switch (data[0] % 11) {
+    cmsg_join j;
+    cmsg_clock c;
+    switch (data[0] % 14) {
+    case 9:
+        if (!cmsg_decode_join(p, n, &j)) {
+            cmsg_encode_join(&b, &j);
+            same(&b, p, n);
+        }
+        break;
+    case 10:
+        if (!cmsg_decode_clock_ping(p, n, &v[0])) {
+            cmsg_encode_clock_ping(&b, v[0]);
+            same(&b, p, n);
+        }
+        break;
+    case 11:
+        if (!cmsg_decode_clock_pong(p, n, &c)) {
+            cmsg_encode_clock_pong(&b, &c);
+            same(&b, p, n);
+        }
+        break;
     case 7:
         fetch(p, n, &b, 2);
         break;
@@ -114,13 +135,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             same(&b, p, n);
         }
         break;
-    case 9:
-        if (!cmsg_decode_join(p, n, &v[0], &s)) {
-            cmsg_encode_join(&b, v[0], (const char *)s.p, (size_t)s.len);
+    case 12:
+        if (!cmsg_decode_addr(p, n, &s)) {
+            cmsg_encode_addr(&b, (const char *)s.p, (size_t)s.len);
             same(&b, p, n);
         }
         break;
-    case 10:
+    case 13:
         peers(p, n, &b);
         break;
     case 5:

@@ -186,25 +186,71 @@ static void test_done_and_small(void **state)
     mb_free(&b);
 }
 
-/* JOIN with and without an address; PEERS round trip; refusals. */
-static void test_join_peers(void **state)
+static void test_join_and_clock(void **state)
 {
     (void)state;
     msg_buf b;
     mb_init(&b);
-    uint64_t rc;
+    cmsg_join j = { 4, str("n1.rack-2_a") }, k;
+    cmsg_encode_join(&b, &j);
+    assert_int_equal(cmsg_decode_join(b.p, b.len, &k), DVM_OK);
+    assert_int_equal(k.nrcomps, 4);
+    assert_int_equal(k.name.len, 11);
+    assert_int_equal(cmsg_decode_join(b.p, b.len - 1, &k), DVM_EPROTO);
+    /* The first form: the RComp count alone, no name. */
+    assert_int_equal(cmsg_decode_join(b.p, 8, &k), DVM_OK);
+    assert_int_equal(k.name.len, 0);
+    const char *bad[] = { "", "a b", "n/1", "\xff",
+                          "0123456789012345678901234567890123456789"
+                          "012345678901234567890123" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        mb_reset(&b);
+        mb_u64(&b, 1);
+        cmsg_put_str(&b, bad[i], strlen(bad[i]));
+        assert_int_equal(cmsg_decode_join(b.p, b.len, &k), DVM_EPROTO);
+    }
+    mb_reset(&b);
+    j = (cmsg_join){ 0, str("x") };
+    cmsg_encode_join(&b, &j);
+    assert_int_equal(cmsg_decode_join(b.p, b.len, &k), DVM_EPROTO);
+
+    uint64_t seq;
+    mb_reset(&b);
+    cmsg_encode_clock_ping(&b, 42);
+    assert_int_equal(cmsg_decode_clock_ping(b.p, b.len, &seq), DVM_OK);
+    assert_int_equal(seq, 42);
+    b.p[0] = 2;                                 /* another version */
+    assert_int_equal(cmsg_decode_clock_ping(b.p, b.len, &seq), DVM_EPROTO);
+    cmsg_clock c = { 7, 100, 250 }, d;
+    mb_reset(&b);
+    cmsg_encode_clock_pong(&b, &c);
+    assert_int_equal(cmsg_decode_clock_pong(b.p, b.len, &d), DVM_OK);
+    assert_int_equal(d.seq, 7);
+    assert_int_equal(d.t1, 100);
+    assert_int_equal(d.t2, 250);
+    assert_int_equal(cmsg_decode_clock_pong(b.p, b.len - 8, &d), DVM_EPROTO);
+    c = (cmsg_clock){ 7, 250, 100 };            /* sent before received */
+    mb_reset(&b);
+    cmsg_encode_clock_pong(&b, &c);
+    assert_int_equal(cmsg_decode_clock_pong(b.p, b.len, &d), DVM_EPROTO);
+    mb_free(&b);
+}
+
+/* NODE_ADDR and PEERS round trips; refusals; FETCHED's "at homes". */
+static void test_addr_peers(void **state)
+{
+    (void)state;
+    msg_buf b;
+    mb_init(&b);
     cmsg_str a;
-    cmsg_encode_join(&b, 4, "127.0.0.1:99", 12);
-    assert_int_equal(cmsg_decode_join(b.p, b.len, &rc, &a), DVM_OK);
-    assert_int_equal(rc, 4);
+    cmsg_encode_addr(&b, "127.0.0.1:99", 12);
+    assert_int_equal(cmsg_decode_addr(b.p, b.len, &a), DVM_OK);
     assert_int_equal(a.len, 12);
     assert_memory_equal(a.p, "127.0.0.1:99", 12);
+    assert_int_equal(cmsg_decode_addr(b.p, b.len - 1, &a), DVM_EPROTO);
     mb_reset(&b);
-    cmsg_encode_join(&b, 2, NULL, 0);
-    assert_int_equal(cmsg_decode_join(b.p, b.len, &rc, &a), DVM_OK);
-    assert_int_equal(a.len, 0);
-    mb_u64(&b, 0);                      /* an empty address: refused */
-    assert_int_equal(cmsg_decode_join(b.p, b.len, &rc, &a), DVM_EPROTO);
+    cmsg_encode_addr(&b, "", 0);        /* an empty address: refused */
+    assert_int_equal(cmsg_decode_addr(b.p, b.len, &a), DVM_EPROTO);
     mb_reset(&b);
     static cmsg_peers m, d;
     m.self = 3;
@@ -224,6 +270,16 @@ static void test_join_peers(void **state)
     mb_reset(&b);
     cmsg_encode_peers(&b, &m);
     assert_int_equal(cmsg_decode_peers(b.p, b.len, &d), DVM_EPROTO);
+    /* present: 0, 1 (with its page) or CMSG_AT_HOMES (without); not 3 */
+    uint64_t ent[6] = { 0x50000, 3, CMSG_AT_HOMES, 0x50001, 4, 0 };
+    cmsg_fetch f;
+    mb_reset(&b);
+    cmsg_encode_fetch(&b, 1, ent, 2, 3, NULL, 0);
+    assert_int_equal(cmsg_decode_fetch(b.p, b.len, 3, &f), DVM_OK);
+    ent[2] = 3;
+    mb_reset(&b);
+    cmsg_encode_fetch(&b, 1, ent, 2, 3, NULL, 0);
+    assert_int_equal(cmsg_decode_fetch(b.p, b.len, 3, &f), DVM_EPROTO);
     mb_free(&b);
 }
 
@@ -235,7 +291,8 @@ int main(void)
         cmocka_unit_test(test_fetch),
         cmocka_unit_test(test_submit_roundtrip),
         cmocka_unit_test(test_done_and_small),
-        cmocka_unit_test(test_join_peers),
+        cmocka_unit_test(test_join_and_clock),
+        cmocka_unit_test(test_addr_peers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

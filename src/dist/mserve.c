@@ -15,6 +15,18 @@
  * all its slots the same way.  A node that joins during a run is sent
  * START at once and receives runners as soon as its RComps are ready.
  * The client going away (Ctrl-C) cancels the run.
+ *
+ * Each node has a name (its own, or its host's; "-2", "-3", ... added
+ * when a live node has it already) under which the obs hub (obs.h, for
+ * `--http`) counts what its RComps do; the master itself is the node
+ * "master" there (it is the memory service).  The hub lives as long as
+ * the service: each program begins with obs_begin.
+ *
+ * The master measures each node's clock against its own (clocksync.h):
+ * a burst of CLOCK_PINGs when the node joins and every 10 s; a run starts
+ * once the nodes present are measured.  A RESULT's runner times, taken on
+ * the node's clock, are moved onto the master's before the RComp set (the
+ * trace, the metrics) sees them.
  */
 #define _GNU_SOURCE
 #include "dist/mserve.h"
@@ -31,6 +43,7 @@
 
 #include "cluster/transport.h"
 #include "cluster/wire.h"
+#include "dist/clocksync.h"
 #include "dist/cmsg.h"
 #include "dist/vindex.h"
 #include "image/image.h"
@@ -75,6 +88,9 @@ typedef struct mnode {
     mpairs drop, pull;          /* DROP, PULL being gathered */
     uint64_t regions[MSERVE_REGION_WORDS];  /* 2 MiB regions it was sent
                                    pages of this run (hashed: a hint) */
+    char name[CMSG_MAX_NODE_NAME + 8];  /* unique among live nodes */
+    int obs;                    /* its node in the obs hub; -1: none */
+    clocksync clk;              /* its clock against the master's */
 } mnode;
 
 typedef struct mslot {
@@ -101,6 +117,11 @@ typedef struct mserve {
     uint64_t t_run_ns;
     mslot slots[RCOMPS_SLOTS_MAX];
     uint64_t req_page, req_epoch;   /* the page request being answered */
+    uint64_t req_ns;                /* when it arrived */
+    obs *obs;                       /* cfg.obs */
+    int obs_master;                 /* the master's node there */
+    uint64_t obs_ns;                /* nodes' levels last published */
+    msg_buf fix;                    /* a RESULT on the master's clock */
     master_remote remote;
     vindex vx;                  /* versions homed on nodes */
     vindex_ops vops;
@@ -492,6 +513,21 @@ static void homes_push(void *arg)
     homes_flush(s);
 }
 
+/* NODE_ADDR: where nd serves other nodes; from now on it homes pages. */
+static void on_node_addr(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+{
+    cmsg_str a;
+    if (nd->addr[0] || cmsg_decode_addr(p, len, &a) ||
+        cmsg_str_copy(a, nd->addr, sizeof nd->addr)) {
+        nd->addr[0] = '\0';
+        ms_refuse(s, nd->peer, "bad node address");
+        node_lost(s, nd);
+        return;
+    }
+    ms_log("node %s serves the pages it homes on %s", nd->name, nd->addr);
+    homes_changed(s);
+}
+
 /* STORED: versions node nd keeps. */
 static void on_stored(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
@@ -532,8 +568,13 @@ static dvm_status remote_send(void *arg, int slot, int page, const msg_buf *b)
         size_t nver;
         const uint8_t *data;
         st = versions_of(s, type, p, n, &ver, &nver, &data);
-        if (data)
+        if (data) {
             region_mark(nd, s->req_page);
+            if (s->obs && nd->obs >= 0)
+                obs_page_fetch(s->obs, nd->obs, s->obs_master,
+                               (uint32_t)sl->rcomp,
+                               clock_now_ns() - s->req_ns);
+        }
         if (!st) {
             mb_reset(&s->b);
             mb_reset(&s->rec);
@@ -575,11 +616,16 @@ static int remote_affinity(void *arg, int slot, const runner_desc *d)
     return (int)(nd->regions[b / 64] >> (b % 64) & 1);
 }
 
+static void clock_pings(mserve *s);
+static void observe_nodes(mserve *s, int now_too);
+
 static dvm_status remote_poll(void *arg, int *wait_ms)
 {
     mserve *s = arg;
     homes_push(s);
     size_t k = transport_progress(s->t);
+    clock_pings(s);
+    observe_nodes(s, 0);
     *wait_ms = k > 0 || transport_arm(s->t) == DVM_EAGAIN
                ? 0 : transport_timeout_ms(s->t);
     if (mserve_quit && !s->fatal)
@@ -635,16 +681,140 @@ static dvm_status node_start(mserve *s, mnode *nd)
     return ms_send(s, nd->peer, WIRE_START);
 }
 
+/* ---- clocks ---------------------------------------------------------------- */
+
+/* Sends nd its next clock ping when one is due. */
+static void clock_ping(mserve *s, mnode *nd)
+{
+    uint64_t seq;
+    if (!nd->live || !clocksync_ping_due(&nd->clk, clock_now_ns(), &seq))
+        return;
+    mb_reset(&s->b);
+    cmsg_encode_clock_ping(&s->b, seq);
+    (void)ms_send(s, nd->peer, WIRE_CLOCK_PING);    /* gone: DOWN follows */
+}
+
+static void clock_pings(mserve *s)
+{
+    for (size_t i = 0; i < s->nnodes; i++)
+        clock_ping(s, &s->nodes[i]);
+}
+
+static void node_lost(mserve *s, mnode *nd);
+
+/* CLOCK_PONG: one sample; the next ping of the burst goes at once. */
+static void on_clock(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+{
+    uint64_t t3 = clock_now_ns();
+    cmsg_clock c;
+    int first = nd->clk.bursts == 0;
+    if (cmsg_decode_clock_pong(p, len, &c) ||
+        clocksync_pong(&nd->clk, &c, t3)) {
+        ms_refuse(s, nd->peer, status_message());
+        node_lost(s, nd);
+        return;
+    }
+    if (first && nd->clk.bursts)
+        ms_log("node %s: clock offset %+" PRId64 " ns (round trip %" PRIu64
+               " ns)", nd->name, nd->clk.offset, nd->clk.delay);
+    clock_ping(s, nd);
+}
+
+/* ---- metrics ----------------------------------------------------------------- */
+
+/* The obs node of remote slot `slot` (master_remote.obs_place). */
+static int remote_obs_place(void *arg, int slot, uint32_t *rcomp)
+{
+    mserve *s = arg;
+    const mslot *sl = &s->slots[slot];
+    *rcomp = (uint32_t)sl->rcomp;
+    return s->nodes[sl->node].obs;
+}
+
+/* RComps of nd alive in this run; between runs, those it starts each run
+ * with. */
+static uint64_t node_rcomps(mserve *s, const mnode *nd)
+{
+    if (!s->running || !nd->started)
+        return (uint64_t)nd->nrcomps;
+    rcomp_set *rs = ms_rcs(s);
+    uint64_t n = 0;
+    for (int k = 0; k < nd->nrcomps; k++)
+        n += nd->slot[k] >= 0 && !rs->rc[nd->slot[k]].gone;
+    return n;
+}
+
+/* Publishes each node's levels (its RComps, its page cache) at most every
+ * 100 ms, or now when `now_too`. */
+static void observe_nodes(mserve *s, int now_too)
+{
+    uint64_t now = clock_now_ns();
+    if (!s->obs || (!now_too && now - s->obs_ns < 100000000u))
+        return;
+    s->obs_ns = now;
+    for (size_t i = 0; i < s->nnodes; i++) {
+        const mnode *nd = &s->nodes[i];
+        if (!nd->live || nd->obs < 0)
+            continue;
+        obs_levels l = { .pages_cached = nd->cache[0],
+                         .pages_homed = nd->cache[4],
+                         .rcomps_live = node_rcomps(s, nd) };
+        obs_levels_set(s->obs, nd->obs, &l, now);
+    }
+}
+
+static int name_taken(const mserve *s, const mnode *self, const char *name)
+{
+    if (!strcmp(name, "master") || !strcmp(name, "local"))
+        return 1;
+    for (size_t i = 0; i < s->nnodes; i++)
+        if (&s->nodes[i] != self && s->nodes[i].live &&
+            !strcmp(s->nodes[i].name, name))
+            return 1;
+    return 0;
+}
+
+/* nd's name, from the one it gave (or its host's), made unique among the
+ * live nodes; its node in the obs hub (-1 when the hub is full). */
+static void node_name(mserve *s, mnode *nd, const cmsg_join *j)
+{
+    char base[CMSG_MAX_NODE_NAME + 1];
+    if (j->name.len) {
+        memcpy(base, j->name.p, (size_t)j->name.len);
+        base[j->name.len] = '\0';
+    } else {                    /* the host of "HOST:PORT", or "node" */
+        const char *pn = transport_peer_name(s->t, nd->peer);
+        size_t n = strcspn(pn, ":");
+        n = n > CMSG_MAX_NODE_NAME ? CMSG_MAX_NODE_NAME : n;
+        memcpy(base, pn, n);
+        base[n] = '\0';
+        if (!cmsg_node_name_ok(base, n))
+            snprintf(base, sizeof base, "node");
+    }
+    nd->obs = -1;
+    for (int k = 1; k <= 2 * MSERVE_MAX_NODES + 2; k++) {
+        snprintf(nd->name, sizeof nd->name, k == 1 ? "%s" : "%s-%d", base,
+                 k);
+        if (name_taken(s, nd, nd->name))
+            continue;
+        if (!s->obs || !obs_node_add(s->obs, nd->name,
+                                     (uint32_t)nd->nrcomps, &nd->obs))
+            return;
+    }
+    nd->obs = -1;               /* the hub is full: the node goes uncounted */
+}
+
+/* ---- joining and leaving ------------------------------------------------------ */
+
 static void on_join(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
 {
-    uint64_t nrc;
-    cmsg_str addr;
+    cmsg_join j;
     if (node_of(s, peer) || is_client(s, peer) ||
-        cmsg_decode_join(p, len, &nrc, &addr) || nrc < 1 ||
-        nrc > CMSG_MAX_RCOMPS) {
+        cmsg_decode_join(p, len, &j)) {
         ms_refuse(s, peer, "bad join");
         return;
     }
+    uint64_t nrc = j.nrcomps;
     mnode *nd = NULL;
     for (size_t i = 0; i < s->nnodes && !nd; i++)
         if (!s->nodes[i].live)
@@ -660,15 +830,17 @@ static void on_join(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
                    .slot = dvm_calloc(nrc, sizeof(int)),
                    .gen = dvm_calloc(nrc, sizeof(uint64_t)),
                    .id = ++s->next_id };
-    (void)cmsg_str_copy(addr, nd->addr, sizeof nd->addr);
     if (!nd->slot || !nd->gen) {
         nd->live = 0;
         ms_refuse(s, peer, "out of memory");
         return;
     }
-    ms_log("node %s joined (%" PRIu64 " rcomps%s%s)",
-           transport_peer_name(s->t, peer), nrc, nd->addr[0] ? ", serves "
-           "pages on " : "", nd->addr);
+    node_name(s, nd, &j);
+    clocksync_init(&nd->clk, clock_now_ns());
+    ms_log("node %s joined as %s (%" PRIu64 " rcomps)",
+           transport_peer_name(s->t, peer), nd->name, nrc);
+    clock_ping(s, nd);
+    observe_nodes(s, 1);
     if (s->running && node_start(s, nd))
         ms_refuse(s, peer, status_message());
     else
@@ -681,10 +853,12 @@ static void node_lost(mserve *s, mnode *nd)
 {
     nd->live = 0;
     size_t copies = homes_changed(s);
+    if (s->obs && nd->obs >= 0)
+        obs_node_live(s->obs, nd->obs, 0, 0);
     if (!s->running || !nd->started)
         return;
     ms_log("node %s lost: %zu page versions copied to new holders",
-           transport_peer_name(s->t, nd->peer), copies);
+           nd->name, copies);
     rcomp_set *rs = ms_rcs(s);
     for (int k = 0; k < nd->nrcomps; k++) {
         int sl = nd->slot[k];
@@ -732,8 +906,28 @@ static int slot_for(mserve *s, mnode *nd, int k, uint64_t gen)
     return idx;
 }
 
-/* A RESULT's pages go into the frames the master granted (only those). */
-static dvm_status result_pages(mserve *s, int slot, const cmsg_relay *m)
+/* The RESULT m of nd with its runner's times on the master's clock: m
+ * then points at s->fix. */
+static dvm_status result_clock(mserve *s, const mnode *nd, msg_result *res,
+                               cmsg_relay *m)
+{
+    if (!nd->clk.valid)
+        return DVM_OK;
+    res->t_start_ns = clocksync_to_master(&nd->clk, res->t_start_ns);
+    res->t_end_ns = clocksync_to_master(&nd->clk, res->t_end_ns);
+    mb_reset(&s->fix);
+    msg_encode_result(&s->fix, res);
+    if (s->fix.oom)
+        return status_set(DVM_ENOMEM, "out of memory");
+    m->msg = s->fix.p + MSG_HEADER_SIZE;
+    m->len = s->fix.len - MSG_HEADER_SIZE;
+    return DVM_OK;
+}
+
+/* A RESULT's pages go into the frames the master granted (only those);
+ * its times are moved onto the master's clock. */
+static dvm_status result_pages(mserve *s, const mnode *nd, int slot,
+                               cmsg_relay *m)
 {
     msg_result res;
     dvm_status st = msg_decode_result(m->msg, m->len, &res);
@@ -747,8 +941,9 @@ static dvm_status result_pages(mserve *s, int slot, const cmsg_relay *m)
         if (rcomps_frame_granted(ms_rcs(s), slot, res.changes[c].frame))
             memcpy(store_frame(ms_store(s), res.changes[c].frame),
                    m->pages + (size_t)c * CMSG_PAGE, CMSG_PAGE);
+    st = result_clock(s, nd, &res, m);
     msg_result_free(&res);
-    return DVM_OK;
+    return st;
 }
 
 /* FETCH: the versions a node lacks for a dispatch.  Each is there unless
@@ -763,6 +958,7 @@ static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     }
     if (!s->running || !nd->started || f.run != s->run_id)
         return;
+    uint64_t t0 = clock_now_ns();
     uint64_t *ent = dvm_calloc(3 * f.n + 1, sizeof *ent);
     const uint8_t **pages = dvm_calloc(f.n + 1, sizeof *pages);
     size_t np = 0;
@@ -794,6 +990,9 @@ static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         cmsg_encode_fetch(&s->b, s->run_id, ent, f.n, 3, pages, np);
         nd->pages_out += np;
         (void)ms_send(s, nd->peer, WIRE_FETCHED);   /* gone: DOWN follows */
+        for (size_t i = 0; s->obs && nd->obs >= 0 && i < np; i++)
+            obs_page_fetch(s->obs, nd->obs, s->obs_master, UINT32_MAX,
+                           clock_now_ns() - t0);
     } else {
         ms_fail(s, status_set(DVM_ENOMEM, "out of memory"));
     }
@@ -827,9 +1026,10 @@ static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         if (!msg_decode_u64s(m.msg, m.len, v, 2)) {
             s->req_page = v[0];
             s->req_epoch = v[1];
+            s->req_ns = clock_now_ns();
         }
     } else if (m.type == MSG_RESULT && !m.page) {
-        st = result_pages(s, slot, &m);
+        st = result_pages(s, nd, slot, &m);
         nd->results++;
         nd->pages_in += m.npages;
     }
@@ -956,8 +1156,12 @@ static void on_event(void *arg, transport_event *ev)
             on_fetch(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_NODE_STATS)
             on_node_stats(s, nd, ev->data, ev->len);
+        else if (ev->type == WIRE_CLOCK_PONG)
+            on_clock(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_STORED)
             on_stored(s, nd, ev->data, ev->len);
+        else if (ev->type == WIRE_NODE_ADDR)
+            on_node_addr(s, nd, ev->data, ev->len);
         else {
             ms_refuse(s, ev->peer, "unexpected message from a node");
             node_lost(s, nd);
@@ -1029,19 +1233,19 @@ static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
         int live = 0;
         for (int k = 0; rs && nd->started && k < nd->nrcomps; k++)
             live += nd->slot[k] >= 0 && !rs->rc[nd->slot[k]].gone;
-        fprintf(f, json ? "%s{\"host\":\"%s\",\"rcomps\":%d,\"rcomps_live\":"
+        fprintf(f, json ? "%s{\"name\":\"%s\",\"host\":\"%s\",\"rcomps\":%d,\"rcomps_live\":"
                 "%d,\"results\":%" PRIu64 ",\"pages_sent\":%" PRIu64 ",\"pages_fetched\":%" PRIu64
                 ",\"pages_cached\":%" PRIu64 ",\"cache_hits\":%" PRIu64
                 ",\"cache_misses\":%" PRIu64 ",\"pages_homed\":%" PRIu64
                 ",\"pages_served_to_nodes\":%" PRIu64
                 ",\"pages_from_homes\":%" PRIu64
                 ",\"versions_stored\":%" PRIu64 "}"
-                        : "%s  %s: %d rcomps (%d in the program), %" PRIu64
+                        : "%s  %s (%s): %d rcomps (%d in the program), %" PRIu64
                 " results, %" PRIu64 " pages sent, %" PRIu64 " fetched, %"
                 PRIu64 " cached (%" PRIu64 " hits, %" PRIu64 " misses), %"
                 PRIu64 " homed (%" PRIu64 " served to nodes), %" PRIu64
                 " fetched from homes, %" PRIu64 " versions stored\n",
-                json && !first ? "," : "",
+                json && !first ? "," : "", nd->name,
                 transport_peer_name(s->t, nd->peer), nd->nrcomps, live,
                 nd->results, nd->pages_in, nd->pages_out, nd->cache[0],
                 nd->cache[1], nd->cache[2], nd->cache[4], nd->cache[5],
@@ -1136,6 +1340,8 @@ static int all_ready(mserve *s)
     rcomp_set *rs = ms_rcs(s);
     for (size_t i = 0; i < s->nnodes; i++) {
         const mnode *nd = &s->nodes[i];
+        if (nd->live && nd->started && nd->clk.bursts == 0)
+            return 0;
         for (int k = 0; nd->live && nd->started && k < nd->nrcomps; k++)
             if (nd->slot[k] < 0 || !rs->rc[nd->slot[k]].ready)
                 return 0;
@@ -1144,7 +1350,8 @@ static int all_ready(mserve *s)
 }
 
 /* Waits (bounded) until the nodes present at the start are ready, so that
- * the first runner sees their RComps on the system page, as in dvm run. */
+ * the first runner sees their RComps on the system page, as in dvm run,
+ * and their clocks are measured (their first runners are timed). */
 static void wait_ready(mserve *s)
 {
     uint64_t t0 = clock_now_ns();
@@ -1162,7 +1369,7 @@ static void run_program(mserve *s)
         trace_fd = memfd_create("dvm-trace", MFD_CLOEXEC);
     snprintf(trace_path, sizeof trace_path, "/proc/self/fd/%d", trace_fd);
     master_config cfg = { .prog = s->prog, .self_exe = s->cfg.self_exe,
-                          .nrcomps = 0, .engine = engine,
+                          .nrcomps = 0, .engine = engine, .obs = s->obs,
                           .remote = &s->remote, .out_fn = out_to_client,
                           .out_arg = s, .diag = diag_open(s),
                           .trace_path = trace_fd >= 0 ? trace_path : NULL };
@@ -1172,6 +1379,8 @@ static void run_program(mserve *s)
     vindex_clear(&s->vx);
     s->pushed = s->gc_epoch = 0;
     s->t_run_ns = clock_now_ns();
+    if (s->obs)
+        obs_begin(s->obs);
     dvm_status st = master_create(&cfg, &s->m);
     if (st) {
         send_done(s, s->client, 2, status_message(), "", 0, NULL, 0);
@@ -1186,6 +1395,10 @@ static void run_program(mserve *s)
         vindex_clear(&s->vx);       /* before the master's space goes */
         finish_run(s, st, trace_fd);
         s->running = 0;
+    }
+    if (s->obs) {
+        observe_nodes(s, 1);
+        obs_finish(s->obs);
     }
     if (trace_fd >= 0)
         close(trace_fd);
@@ -1231,16 +1444,21 @@ dvm_status mserve_main(const mserve_config *cfg)
     s->remote = (master_remote){ .send = remote_send, .lost = remote_lost,
                                  .affinity = remote_affinity,
                                  .poll = remote_poll,
-                                 .before_gc = homes_push, .fd = -1,
+                                 .before_gc = homes_push,
+                                 .obs_place = remote_obs_place, .fd = -1,
                                  .arg = s };
+    s->obs = cfg->obs;
     s->vops = (vindex_ops){ home_store, home_drop, home_alive, home_lost,
                             s };
     vindex_init(&s->vx);
     mb_init(&s->b);
+    mb_init(&s->fix);
     install_signals();
     transport_config tc = { .secret = cfg->secret, .on_event = on_event,
                             .arg = s };
     dvm_status st = transport_create(&tc, &s->t);
+    if (!st && s->obs)
+        st = obs_node_add(s->obs, "master", 0, &s->obs_master);
     if (!st)
         st = transport_listen(s->t, cfg->listen, &s->port);
     if (!st && cfg->port_file)
@@ -1252,10 +1470,13 @@ dvm_status mserve_main(const mserve_config *cfg)
                 "; no --secret-file: loopback only, no authentication");
     }
     while (!st && !mserve_quit) {
-        if (s->pending)
+        if (s->pending) {
             run_program(s);
-        else
+        } else {
             transport_wait(s->t, 1000);
+            clock_pings(s);
+            observe_nodes(s, 0);
+        }
     }
     transport_destroy(s->t);
     for (size_t i = 0; i < s->nnodes; i++)
@@ -1264,6 +1485,7 @@ dvm_status mserve_main(const mserve_config *cfg)
     dvm_free(s->pg);
     mb_free(&s->b);
     mb_free(&s->rec);
+    mb_free(&s->fix);
     dvm_free(s->sub_buf);
     program_free(s->prog);
     dvm_free(s);

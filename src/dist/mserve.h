@@ -13,6 +13,7 @@
 #define DVM_DIST_MSERVE_H
 
 #include "cluster/auth.h"
+#include "obs/obs.h"
 #include "util/status.h"
 
 typedef struct mserve_config {
@@ -20,6 +21,8 @@ typedef struct mserve_config {
     const auth_secret *secret;  /* NULL: none, loopback only */
     const char *self_exe;
     const char *port_file;      /* NULL, or a file to write the port to */
+    obs *obs;                   /* metrics and dashboard (borrowed), for
+                                   every program; NULL: none */
 } mserve_config;
 
 /* Serves until SIGINT/SIGTERM.  Returns DVM_OK after a clean end, else an

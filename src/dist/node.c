@@ -173,6 +173,51 @@ static dvm_status node_send_master(node *n, uint16_t type, const msg_buf *b)
     return st ? st : send_now(n, type, b);
 }
 
+/* The node's clock: CLOCK_MONOTONIC and the configured skew. */
+static uint64_t node_clock(const node *n)
+{
+    return clock_now_ns() + (uint64_t)n->cfg.clock_skew_ns;
+}
+
+/* CLOCK_PING: answered at once with when it came and when the pong left. */
+static dvm_status from_master_clock(node *n, const uint8_t *p, size_t len)
+{
+    cmsg_clock c = { 0, node_clock(n), 0 };
+    dvm_status st = cmsg_decode_clock_ping(p, len, &c.seq);
+    if (!st)
+        st = node_flush(n);     /* the records before it go first */
+    if (st)
+        return st;
+    mb_reset(&n->rel);
+    c.t2 = node_clock(n);
+    cmsg_encode_clock_pong(&n->rel, &c);
+    return send_now(n, WIRE_CLOCK_PONG, &n->rel);
+}
+
+/* JOIN: the RComp count and the node's name (given, or the host's); then
+ * NODE_ADDR when it serves homed versions. */
+static dvm_status node_join(node *n)
+{
+    char host[CMSG_MAX_NODE_NAME + 1];
+    const char *name = n->cfg.name;
+    if (!name) {
+        if (gethostname(host, sizeof host) < 0)
+            host[0] = '\0';
+        host[sizeof host - 1] = '\0';
+        name = cmsg_node_name_ok(host, strlen(host)) ? host : "node";
+    }
+    cmsg_join j = { (uint64_t)n->cfg.nrcomps,
+                    { (const uint8_t *)name, strlen(name) } };
+    mb_reset(&n->rel);
+    cmsg_encode_join(&n->rel, &j);
+    dvm_status st = node_send_master(n, WIRE_JOIN, &n->rel);
+    if (st || !n->addr[0])
+        return st;
+    mb_reset(&n->rel);
+    cmsg_encode_addr(&n->rel, n->addr, strlen(n->addr));
+    return node_send_master(n, WIRE_NODE_ADDR, &n->rel);
+}
+
 /* ---- frames ---------------------------------------------------------------- */
 
 static dvm_status frame_new(node *n, uint32_t *f)
@@ -703,6 +748,8 @@ static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
         return nhome_on_drop(&n->home, p, len);
     case WIRE_PULL:
         return nhome_on_pull(&n->home, p, len);
+    case WIRE_CLOCK_PING:
+        return from_master_clock(n, p, len);
     default:
         return status_set(DVM_EPROTO, "unexpected message '%s' from the "
                           "master", wire_type_name(type));
@@ -720,10 +767,7 @@ static void node_on_event(void *arg, transport_event *ev)
     }
     if (ev->kind == TRANSPORT_UP) {
         n->up = 1;
-        mb_reset(&n->rel);
-        cmsg_encode_join(&n->rel, (uint64_t)n->cfg.nrcomps, n->addr,
-                         strlen(n->addr));
-        dvm_status st = node_send_master(n, WIRE_JOIN, &n->rel);
+        dvm_status st = node_join(n);
         if (st)
             node_fail(n, st);
     } else if (ev->kind == TRANSPORT_DOWN) {
@@ -777,6 +821,8 @@ static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
         res.changes[c].frame = n->l2m[f];
     }
     if (!st && !foreign) {
+        res.t_start_ns += (uint64_t)n->cfg.clock_skew_ns;
+        res.t_end_ns += (uint64_t)n->cfg.clock_skew_ns;
         mb_reset(&n->tmpb);
         msg_encode_result(&n->tmpb, &res);
         st = n->tmpb.oom ? status_set(DVM_ENOMEM, "out of memory")

@@ -13,6 +13,8 @@
 #ifndef DVM_DIST_NODE_H
 #define DVM_DIST_NODE_H
 
+#include <stdint.h>
+
 #include "cluster/auth.h"
 #include "util/status.h"
 
@@ -21,6 +23,10 @@ typedef struct node_config {
     int nrcomps;
     const char *self_exe;       /* the dvm binary (RComps) */
     const auth_secret *secret;  /* NULL: none (loopback masters only) */
+    const char *name;           /* NULL: the host's name (the master makes
+                                   names unique) */
+    int64_t clock_skew_ns;      /* added to every time the node takes (a
+                                   test aid: a host whose clock is off) */
     const char *listen;         /* "HOST:PORT" where other nodes fetch the
                                    versions homed here; NULL: homes none */
 } node_config;

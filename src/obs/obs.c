@@ -11,7 +11,14 @@
  * Nodes are appended under `mu` and never removed; the node count is
  * published with release order after the node is complete, so the HTTP
  * thread may walk nodes [0, nnodes) without the lock.  Per-RComp values
- * are relaxed atomics in an array sized when the node is added.
+ * are relaxed atomics in an array sized when the node is added.  A node
+ * that leaves a cluster stays, marked not live; one that comes back under
+ * its name gets its old index (and series) again.
+ *
+ * A long-lived master runs many programs (obs_begin starts each): the
+ * counters it mirrors from a program's own statistics (obs_levels_set)
+ * are the sum over its programs, so that they only grow, as Prometheus
+ * expects of a counter.
  */
 #include <assert.h>
 #include <pthread.h>
@@ -112,6 +119,10 @@ typedef struct obs_node {
     int index;
     uint32_t nrcomps;
     obs_rcomp *rc;              /* owned, nrcomps of them */
+    _Atomic uint32_t shown;     /* RComps it has now (<= nrcomps) */
+    _Atomic int live;
+    obs_levels base, last;      /* mirrored counters: earlier programs'
+                                   sum, this program's (master's thread) */
     struct {
 #define X(f, k, n, h, b, nb) metrics_series *f;
         OBS_NODE_METRICS(X)
@@ -131,6 +142,7 @@ struct obs {
     obs_node *node[OBS_MAX_NODES];
     _Atomic int nnodes;
     _Atomic int finished;
+    _Atomic uint64_t run;       /* programs begun (obs_begin) */
     obs_ring *ring;
     obs_tail tail;
     uint64_t t0_ns;
@@ -249,6 +261,8 @@ static obs_node *node_new(obs *o, const char *name, uint32_t nrcomps)
         return NULL;
     snprintf(n->name, sizeof n->name, "%s", name);
     n->nrcomps = nrcomps;
+    n->shown = nrcomps;
+    n->live = 1;
     n->rc = dvm_calloc(nrcomps ? nrcomps : 1, sizeof *n->rc);
     if (!n->rc || node_series(o, n)) {
         dvm_free(n->rc);
@@ -258,19 +272,53 @@ static obs_node *node_new(obs *o, const char *name, uint32_t nrcomps)
     return n;
 }
 
+/* dvm_nodes: the live nodes with RComps (a master's own node has none). */
+static void count_nodes(obs *o)
+{
+    int n = 0;
+    for (int i = 0; i < atomic_load(&o->nnodes); i++)
+        n += atomic_load(&o->node[i]->live) && o->node[i]->shown > 0;
+    metrics_gauge_set(o->nodes_gauge, n);
+}
+
+static int node_find(obs *o, const char *name)
+{
+    for (int i = 0; i < atomic_load(&o->nnodes); i++)
+        if (!strcmp(o->node[i]->name, name))
+            return i;
+    return -1;
+}
+
+/* The node `name` again (live, with nrcomps RComps): *index set. */
+static dvm_status node_again(obs *o, int k, uint32_t nrcomps, int *index)
+{
+    obs_node *n = o->node[k];
+    if (nrcomps > n->nrcomps)
+        return status_set(DVM_EINVAL, "node %s had %u RComps", n->name,
+                          n->nrcomps);
+    obs_node_live(o, k, 1, nrcomps);
+    *index = k;
+    return DVM_OK;
+}
+
 dvm_status obs_node_add(obs *o, const char *name, uint32_t nrcomps,
                         int *index)
 {
     if (!name || !*name || strlen(name) >= sizeof ((obs_node *)0)->name)
         return status_set(DVM_EINVAL, "bad node name");
     pthread_mutex_lock(&o->mu);
-    int k = atomic_load_explicit(&o->nnodes, memory_order_relaxed);
+    int k = node_find(o, name);
+    if (k >= 0) {
+        pthread_mutex_unlock(&o->mu);
+        return node_again(o, k, nrcomps, index);
+    }
+    k = atomic_load_explicit(&o->nnodes, memory_order_relaxed);
     obs_node *n = k < OBS_MAX_NODES ? node_new(o, name, nrcomps) : NULL;
     if (n) {
         n->index = k;
         o->node[k] = n;
         atomic_store_explicit(&o->nnodes, k + 1, memory_order_release);
-        metrics_gauge_set(o->nodes_gauge, k + 1);
+        count_nodes(o);
     }
     pthread_mutex_unlock(&o->mu);
     if (!n)
@@ -287,6 +335,23 @@ static obs_node *node_at(obs *o, int i)
     assert(i >= 0 && i < atomic_load_explicit(&o->nnodes,
                                               memory_order_relaxed));
     return o->node[i];
+}
+
+void obs_node_live(obs *o, int node, int live, uint32_t nrcomps)
+{
+    obs_node *n = node_at(o, node);
+    assert(nrcomps <= n->nrcomps);
+    atomic_store(&n->shown, nrcomps);
+    atomic_store(&n->live, live);
+    for (uint32_t i = 0; !live && i < n->nrcomps; i++) {
+        atomic_store_explicit(&n->rc[i].pid, 0, memory_order_relaxed);
+        atomic_store_explicit(&n->rc[i].inflight, 0, memory_order_relaxed);
+    }
+    if (!live) {
+        metrics_gauge_set(n->s.rcomps, 0);
+        metrics_gauge_set(n->s.running, 0);
+    }
+    count_nodes(o);
 }
 
 static obs_rcomp *rcomp_at(obs_node *n, uint32_t i)
@@ -387,9 +452,20 @@ static void update_rate(obs *o, obs_node *n, uint64_t commits, uint64_t t)
     n->rate_commits = commits;
 }
 
-void obs_levels_set(obs *o, int node, const obs_levels *l, uint64_t now)
+/* X(field): the counters obs_levels mirrors. */
+#define OBS_MIRRORED(X)                                                      \
+    X(runners_created) X(runners_reexecuted) X(runners_lost) X(commits)     \
+    X(watchers_created) X(watchers_woken) X(pages_prefetched)               \
+    X(rcomps_replaced)
+
+void obs_levels_set(obs *o, int node, const obs_levels *now_l, uint64_t now)
 {
     obs_node *n = node_at(o, node);
+    n->last = *now_l;
+    obs_levels sum = *now_l, *l = &sum;
+#define X(f) sum.f += n->base.f;
+    OBS_MIRRORED(X)
+#undef X
     metrics_set_counter(n->s.created, l->runners_created);
     metrics_set_counter(n->s.reexecuted, l->runners_reexecuted);
     metrics_set_counter(n->s.lost, l->runners_lost);
@@ -419,6 +495,24 @@ void obs_rcomp_set(obs *o, int node, uint32_t rcomp, int64_t pid,
     atomic_store_explicit(&rc->inflight, inflight, memory_order_relaxed);
 }
 
+void obs_begin(obs *o)
+{
+    for (int i = 0; i < atomic_load(&o->nnodes); i++) {
+        obs_node *n = o->node[i];
+#define X(f) n->base.f += n->last.f;
+        OBS_MIRRORED(X)
+#undef X
+        memset(&n->last, 0, sizeof n->last);
+        n->rate_t_ns = 0;
+        for (uint32_t k = 0; k < n->nrcomps; k++)
+            atomic_store_explicit(&n->rc[k].inflight, 0,
+                                  memory_order_relaxed);
+    }
+    tail_reset(&o->tail);
+    atomic_fetch_add(&o->run, 1);
+    atomic_store(&o->finished, 0);
+}
+
 void obs_finish(obs *o)
 {
     atomic_store(&o->finished, 1);
@@ -443,7 +537,7 @@ static uint64_t cval(const metrics_series *s)
 static void render_rcomps(text *t, const obs_node *n)
 {
     text_puts(t, "\"rcomps\":[");
-    for (uint32_t i = 0; i < n->nrcomps; i++) {
+    for (uint32_t i = 0; i < atomic_load(&n->shown); i++) {
         const obs_rcomp *r = &n->rc[i];
         text_printf(t, "%s[%lld,%llu,%llu,%llu]", i ? "," : "",
                     (long long)atomic_load(&r->pid),
@@ -458,6 +552,7 @@ static void render_node(text *t, const obs_node *n)
 {
     text_puts(t, "{\"name\":");
     text_json_str(t, n->name, strlen(n->name));
+    text_printf(t, ",\"live\":%s", atomic_load(&n->live) ? "true" : "false");
     text_printf(t, ",\"created\":%llu,\"dispatched\":%llu,\"committed\":%llu,"
                 "\"aborted\":%llu,\"faulted\":%llu,\"conflicts\":%llu,"
                 "\"commits\":%llu,",
@@ -479,6 +574,12 @@ static void render_node(text *t, const obs_node *n)
                 metrics_gauge_value(n->s.p_homed),
                 metrics_gauge_value(n->s.f_used),
                 metrics_gauge_value(n->s.f_total));
+    uint64_t fetched = 0;
+    for (int i = 0; i < OBS_MAX_NODES; i++) {
+        const metrics_series *f = atomic_load(&n->fetched[i]);
+        fetched += f ? cval(f) : 0;
+    }
+    text_printf(t, "\"fetched\":%llu,", (unsigned long long)fetched);
     render_rcomps(t, n);
     text_puts(t, "}");
 }
@@ -553,9 +654,9 @@ dvm_status obs_render_state(obs *o, uint64_t since, text *t)
     text_json_str(t, o->info.disa, strlen(o->info.disa));
     text_puts(t, ",\"c0\":");
     text_json_str(t, o->info.c0, strlen(o->info.c0));
-    text_printf(t, ",\"finished\":%s,\"now_us\":%lld,\"nodes\":[",
-                atomic_load(&o->finished) ? "true" : "false",
-                rel_us(o, now_ns()));
+    text_printf(t, ",\"finished\":%s,\"run\":%llu,\"now_us\":%lld,"
+                "\"nodes\":[", atomic_load(&o->finished) ? "true" : "false",
+                (unsigned long long)atomic_load(&o->run), rel_us(o, now_ns()));
     for (int i = 0; i < nn; i++) {
         if (i)
             text_puts(t, ",");

@@ -7,7 +7,10 @@
  * The master calls a handful of functions, from its own thread only:
  *
  *   obs_node_add      once per node (the embedded run has one, "local"),
- *                     with its RComp count;
+ *                     with its RComp count; again for a node that comes
+ *                     back (same name: same index);
+ *   obs_node_live     a cluster's node left (or came back);
+ *   obs_begin         a long-lived master starts another program;
  *   obs_dispatched    when runners go to an RComp;
  *   obs_result        when an attempt's fate is decided (committed,
  *                     conflicted, aborted, faulted, lost with its RComp);
@@ -80,9 +83,16 @@ dvm_status obs_create(const obs_info *info, obs **out);
 void obs_destroy(obs *o);
 
 /* Adds a node with nrcomps RComps; *index gets its number (the `node` of
- * the other calls). */
+ * the other calls).  A node of that name already there is live again
+ * with its old number (DVM_EINVAL if it had fewer RComps). */
 dvm_status obs_node_add(obs *o, const char *name, uint32_t nrcomps,
                         int *index);
+/* Node `node` is live or not (left the cluster), with nrcomps RComps (at
+ * most its count when added); a node not live shows no RComp process. */
+void obs_node_live(obs *o, int node, int live, uint32_t nrcomps);
+/* Another program begins (a cluster master runs one after another): the
+ * dashboard starts over (output, "finished"); counters keep counting. */
+void obs_begin(obs *o);
 void obs_dispatched(obs *o, int node, uint32_t rcomp, uint32_t n);
 void obs_result(obs *o, const obs_runner *r);
 void obs_validation(obs *o, int node, uint64_t ns);

@@ -95,6 +95,48 @@ static void test_metrics(void **state)
     obs_destroy(o);
 }
 
+/* A long-lived master: nodes that leave and come back, programs one
+ * after another with counters that keep counting. */
+static void test_programs_and_nodes(void **state)
+{
+    (void)state;
+    obs *o = fed_hub();
+    int again, master;
+    text t;
+    /* "peer" leaves: not counted, its RComps gone; a name already there
+     * with more RComps than it had is refused. */
+    obs_node_live(o, 1, 0, 0);
+    assert_int_equal(obs_node_add(o, "peer", 2, &again), DVM_EINVAL);
+    assert_int_equal(obs_node_add(o, "master", 0, &master), DVM_OK);
+    text_init(&t);
+    assert_int_equal(obs_render_metrics(o, &t), DVM_OK);
+    expect_line(t.p, "dvm_nodes 1");        /* master has no RComps */
+    text_free(&t);
+    /* It comes back under its name: its old number and series. */
+    assert_int_equal(obs_node_add(o, "peer", 1, &again), DVM_OK);
+    assert_int_equal(again, 1);
+    /* The next program: the mirrored counters add up, the output starts
+     * over. */
+    obs_finish(o);
+    obs_begin(o);
+    obs_levels l = { .runners_created = 3, .commits = 2 };
+    obs_levels_set(o, 0, &l, 2);
+    text_init(&t);
+    assert_int_equal(obs_render_metrics(o, &t), DVM_OK);
+    expect_line(t.p, "dvm_nodes 2");
+    expect_line(t.p, "dvm_runners_created_total{node=\"local\"} 7");
+    expect_line(t.p, "dvm_commits_total{node=\"local\"} 7");
+    expect_line(t.p, "dvm_runners_committed_total{node=\"local\"} 2");
+    text_free(&t);
+    text_init(&t);
+    assert_int_equal(obs_render_state(o, 0, &t), DVM_OK);
+    assert_non_null(strstr(t.p, "\"finished\":false,\"run\":1,"));
+    assert_non_null(strstr(t.p, "\"output\":{\"total\":0,"));
+    assert_non_null(strstr(t.p, "{\"name\":\"peer\",\"live\":true,"));
+    text_free(&t);
+    obs_destroy(o);
+}
+
 static void test_state(void **state)
 {
     (void)state;
@@ -195,6 +237,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_state),
+        cmocka_unit_test(test_programs_and_nodes),
         cmocka_unit_test(test_http),
         cmocka_unit_test(test_bad_addresses),
     };

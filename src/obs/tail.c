@@ -40,6 +40,13 @@ void tail_append(obs_tail *t, const void *p, size_t n)
     pthread_mutex_unlock(&t->mu);
 }
 
+void tail_reset(obs_tail *t)
+{
+    pthread_mutex_lock(&t->mu);
+    t->total = 0;
+    pthread_mutex_unlock(&t->mu);
+}
+
 size_t tail_read(obs_tail *t, char *dst, size_t cap, uint64_t *total)
 {
     pthread_mutex_lock(&t->mu);

@@ -25,6 +25,8 @@ void tail_init(obs_tail *t);
 void tail_fini(obs_tail *t);
 /* Appends n bytes (only the last TAIL_BYTES of them matter). */
 void tail_append(obs_tail *t, const void *p, size_t n);
+/* Forgets everything appended (a new program's output begins). */
+void tail_reset(obs_tail *t);
 /* Copies the newest bytes, at most cap, into dst, oldest first; returns
  * how many.  *total gets the count of bytes ever appended. */
 size_t tail_read(obs_tail *t, char *dst, size_t cap, uint64_t *total);

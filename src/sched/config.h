@@ -44,6 +44,10 @@ typedef struct master_remote {
     /* Optional: called before old page versions are collected, while the
      * commit log still names every commit since the last call. */
     void (*before_gc)(void *arg);
+    /* Optional: the obs node (obs.h) of remote slot `slot`, and *rcomp its
+     * RComp there; -1 when it has none.  Without it, remote slots count
+     * as the master's own node. */
+    int (*obs_place)(void *arg, int slot, uint32_t *rcomp);
     int fd;                     /* readable: something for poll */
     void *arg;
 } master_remote;

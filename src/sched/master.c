@@ -495,8 +495,7 @@ static void observe_levels(master *m, int final)
         const rcomp_slot *s = &m->rcs.rc[i];
         l.runners_running += s->inflight.n;
         l.rcomps_live += s->pid > 0;
-        obs_rcomp_set(m->ob.o, m->ob.node, (uint32_t)i, s->pid,
-                      (uint32_t)s->inflight.n);
+        observe_rcomp(&m->ob, i, s->pid, (uint32_t)s->inflight.n);
     }
     obs_levels_set(m->ob.o, m->ob.node, &l, clock_now_ns());
 }
@@ -613,7 +612,8 @@ static dvm_status master_setup(master *m)
     trace_thread_name(&m->trace, 0, "master");
     if ((st = open_sinks(m)) || (st = master_load(m)) ||
         (st = master_image_fd(m)) || (st = first_runner(m)) ||
-        (st = observe_setup(&m->ob, m->cfg.obs, m->rcs.nrc)))
+        (st = observe_setup(&m->ob, m->cfg.obs, m->rcs.nrc,
+                             m->cfg.remote)))
         return st;
     m->rcs.epfd = m->epfd;
     m->rcs.image_fd = m->image_fd;

@@ -29,6 +29,22 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
     set_tests_properties(cluster/${t}/${engine} PROPERTIES TIMEOUT 300)
   endforeach()
 endforeach()
+# Node clocks measured and corrected in a cluster trace (clock.sh).
+foreach(engine ${DVM_CLUSTER_ENGINES})
+  add_test(NAME cluster/clock/${engine}
+           COMMAND sh ${CL}/clock.sh $<TARGET_FILE:dvm> ${engine})
+  set_tests_properties(cluster/clock/${engine} PROPERTIES TIMEOUT 120)
+endforeach()
+# Node options refused before anything starts.
+add_test(NAME cluster/node_bad_name
+         COMMAND $<TARGET_FILE:dvm> node --master 127.0.0.1:9 --name "a/b")
+set_tests_properties(cluster/node_bad_name PROPERTIES
+  PASS_REGULAR_EXPRESSION "dvm node: bad node name .*: a/b" TIMEOUT 30)
+add_test(NAME cluster/node_bad_skew
+         COMMAND $<TARGET_FILE:dvm> node --master 127.0.0.1:9
+                 --clock-skew-ns 1x)
+set_tests_properties(cluster/node_bad_skew PROPERTIES
+  PASS_REGULAR_EXPRESSION "dvm node: bad clock skew: 1x" TIMEOUT 30)
 # Peers that send garbage after the handshake, and raw bytes.
 add_executable(cluster_garbage ${CMAKE_SOURCE_DIR}/tests/cluster/garbage.c)
 target_link_libraries(cluster_garbage dvm_cluster)

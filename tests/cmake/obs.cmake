@@ -24,6 +24,12 @@ add_test(NAME obs/http_bad_address
                  ${CMAKE_SOURCE_DIR}/examples/hello.dasm)
 set_tests_properties(obs/http_bad_address PROPERTIES
   PASS_REGULAR_EXPRESSION "dvm: --http 127.0.0.1:99999: bad http address")
+add_test(NAME obs/master_http_bad_address
+         COMMAND $<TARGET_FILE:dvm> master --listen 127.0.0.1:0
+                 --http 127.0.0.1:99999)
+set_tests_properties(obs/master_http_bad_address PROPERTIES
+  PASS_REGULAR_EXPRESSION "dvm: --http 127.0.0.1:99999: bad http address"
+  TIMEOUT 30)
 add_test(NAME obs/linger_needs_http
          COMMAND $<TARGET_FILE:dvm> run --linger 1
                  ${CMAKE_SOURCE_DIR}/examples/hello.dasm)
@@ -63,3 +69,19 @@ add_test(NAME obs/linger_ends
                  ${CMAKE_SOURCE_DIR}/examples/hello.dasm)
 set_tests_properties(obs/linger_ends PROPERTIES
   PASS_REGULAR_EXPRESSION "hello, world" TIMEOUT 30)
+
+# A cluster master's --http: a master and two nodes (n1, n2) on loopback
+# (tests/cluster/lib.sh) run examples/counter.dasm; a real Prometheus
+# scrapes the master, and the dashboard in headless Chromium lists both
+# nodes (screenshot ${CMAKE_BINARY_DIR}/obs-artifacts/dashboard_cluster.png).
+if(PYTHON3)
+  foreach(mode prometheus dashboard)
+    add_test(NAME obs/cluster_${mode}
+             COMMAND sh ${OBS_T}/cluster.sh $<TARGET_FILE:dvm> ${PROMETHEUS}
+                     ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/obs-artifacts
+                     ${mode})
+    set_tests_properties(obs/cluster_${mode} PROPERTIES
+                         SKIP_RETURN_CODE 77 TIMEOUT 180)
+  endforeach()
+  set_tests_properties(obs/cluster_dashboard PROPERTIES RESOURCE_LOCK obs_npm)
+endif()
