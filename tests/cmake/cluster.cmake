@@ -45,6 +45,12 @@ add_test(NAME cluster/node_bad_skew
                  --clock-skew-ns 1x)
 set_tests_properties(cluster/node_bad_skew PROPERTIES
   PASS_REGULAR_EXPRESSION "dvm node: bad clock skew: 1x" TIMEOUT 30)
+add_test(NAME cluster/node_bad_listen
+         COMMAND $<TARGET_FILE:dvm> node --master 127.0.0.1:9
+                 --listen nonsense)
+set_tests_properties(cluster/node_bad_listen PROPERTIES
+  PASS_REGULAR_EXPRESSION "dvm node: bad --listen address 'nonsense'"
+  TIMEOUT 30)
 # Peers that send garbage after the handshake, and raw bytes.
 add_executable(cluster_garbage ${CMAKE_SOURCE_DIR}/tests/cluster/garbage.c)
 target_link_libraries(cluster_garbage dvm_cluster)
