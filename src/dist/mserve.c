@@ -128,6 +128,7 @@ typedef struct mserve {
     uint64_t next_id;           /* of the next node to join */
     uint64_t pushed;            /* commits up to this one are placed */
     uint64_t gc_epoch;          /* the index was collected at this one */
+    size_t pulls;               /* PULLs asked for (all runs) */
     uint64_t *pg;               /* scratch: a commit's pages */
     size_t npg, cappg;
     msg_buf b, rec;
@@ -389,6 +390,7 @@ static void home_store(void *arg, uint64_t id, uint64_t page, uint64_t epoch)
         return;
     if (f == SPACE_FRAME_AWAY) {
         pairs_add(s, nd, &nd->pull, WIRE_PULL, page, epoch);
+        s->pulls++;
         return;
     }
     uint64_t *e = dvm_grow(nd->sb, &nd->capsb, 3 * (nd->nsb + 1), sizeof *e);
@@ -852,13 +854,13 @@ static void on_join(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
 static void node_lost(mserve *s, mnode *nd)
 {
     nd->live = 0;
-    size_t copies = homes_changed(s);
+    size_t pulls = s->pulls, copies = homes_changed(s);
     if (s->obs && nd->obs >= 0)
         obs_node_live(s->obs, nd->obs, 0, 0);
     if (!s->running || !nd->started)
         return;
-    ms_log("node %s lost: %zu page versions copied to new holders",
-           nd->name, copies);
+    ms_log("node %s lost: %zu page versions copied to new holders (%zu "
+           "from their other holder)", nd->name, copies, s->pulls - pulls);
     rcomp_set *rs = ms_rcs(s);
     for (int k = 0; k < nd->nrcomps; k++) {
         int sl = nd->slot[k];
