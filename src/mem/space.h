@@ -21,6 +21,11 @@
  * snapshots) plus the newest one <= m; older versions and their frames are
  * freed.
  *
+ * The cluster master may give away the data of an old version once the
+ * version is kept elsewhere (its home nodes): the version stays, with its
+ * delta, and names SPACE_FRAME_AWAY instead of a frame.  The newest
+ * version of a page always keeps its data (installs merge into it).
+ *
  * Single-threaded: only the master calls into a mem_space.
  */
 #ifndef DVM_SPACE_H
