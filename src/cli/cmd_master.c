@@ -14,12 +14,17 @@
 
 #include "cli/cli.h"
 #include "cli/cmd_run.h"
+#include "cluster/addr.h"
 #include "dist/cmsg.h"
 #include "dist/mserve.h"
 #include "dist/node.h"
 #include "util/alloc.h"
 
 #define MASTER_DEFAULT_LISTEN "127.0.0.1:7070"
+/* A node of a master on loopback serves the other nodes on loopback; one
+ * of a master elsewhere only with --listen (its address the others can
+ * reach). */
+#define NODE_DEFAULT_LISTEN "127.0.0.1:0"
 
 static int svc_usage(const char *cmd, const char *msg, const char *arg)
 {
@@ -32,7 +37,8 @@ static int svc_usage(const char *cmd, const char *msg, const char *arg)
     else
         fprintf(stderr, "usage: dvm node --master HOST:PORT [--rcomps N] "
                 "[--secret-file F] [--name NAME] [--reconnect S] "
-                "[--heartbeat SECONDS] [--drain-wait SECONDS]\n");
+                "[--heartbeat SECONDS] [--drain-wait SECONDS] "
+                "[--listen HOST:PORT]\n");
     return 2;
 }
 
@@ -45,6 +51,14 @@ typedef struct svc_opts {
     unsigned heartbeat_ms;      /* --heartbeat (0: the default) */
     int drain_wait_ms;          /* --drain-wait (-1: the default) */
 } svc_opts;
+
+/* 1 when "HOST:PORT" resolves to a loopback address. */
+static int loopback_host(const char *hostport)
+{
+    addr a;
+    return !addr_parse(hostport, &a) &&
+           addr_is_loopback((const struct sockaddr *)&a.ss);
+}
 
 /* --clock-skew-ns N (a test aid, docs/trace.md): |N| < 2^62. */
 static int parse_skew(const char *v, int64_t *out)
@@ -65,7 +79,7 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
             return svc_usage(cmd, "unknown option or missing value", a);
-        if (is_master && !strcmp(a, "--listen"))
+        if (!strcmp(a, "--listen"))
             o->listen = v;
         else if (is_master && !strcmp(a, "--port-file"))
             o->port_file = v;
@@ -118,6 +132,8 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
     }
     if (!is_master && !o->master)
         return svc_usage(cmd, "--master HOST:PORT is required", NULL);
+    if (!is_master && !o->listen && loopback_host(o->master))
+        o->listen = NODE_DEFAULT_LISTEN;
     return 0;
 }
 
@@ -147,7 +163,8 @@ void cli_free_secret(auth_secret *s)
 
 static int svc_main(const char *cmd, int argc, char **argv)
 {
-    svc_opts o = { .listen = MASTER_DEFAULT_LISTEN,
+    svc_opts o = { .listen = strcmp(cmd, "master") ? NULL
+                                                   : MASTER_DEFAULT_LISTEN,
                    .reconnect_s = NODE_RECONNECT_S, .drain_wait_ms = -1 };
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o.nrcomps = ncpu < 1 ? 1 : ncpu > 1024 ? 1024 : (int)ncpu;
@@ -174,7 +191,7 @@ static int svc_main(const char *cmd, int argc, char **argv)
     } else {
         node_config nc = { o.master, o.nrcomps, self, secret, o.name,
                            o.clock_skew_ns, o.reconnect_s, o.heartbeat_ms,
-                           o.drain_wait_ms };
+                           o.drain_wait_ms, o.listen };
         st = node_main(&nc);
     }
     cli_free_secret(secret);

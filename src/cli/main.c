@@ -22,6 +22,7 @@ static void usage(FILE *f)
           "       dvm node --master HOST:PORT [--rcomps N] [--secret-file F] "
           "[--name NAME]\n"
           "                [--reconnect S] [--heartbeat S] [--drain-wait S]\n"
+          "                [--listen HOST:PORT]\n"
           "       dvm submit --master HOST:PORT [--secret-file F] "
           "[--reconnect S] [run options] PROG\n"
           "       dvm status --master HOST:PORT [--secret-file F] [--json]\n"

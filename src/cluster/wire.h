@@ -60,7 +60,15 @@
     X(WIRE_CLOCK_PING, 19, "clock ping", 0) \
     X(WIRE_CLOCK_PONG, 20, "clock pong", 0) \
     X(WIRE_RESUME, 21, "resume", 0) \
-    X(WIRE_LEAVE, 22, "leave", 0)
+    X(WIRE_LEAVE, 22, "leave", 0) \
+    X(WIRE_PEERS, 23, "peers", 0) \
+    X(WIRE_STORE, 24, "store", 0) \
+    X(WIRE_STORED, 25, "stored", 0) \
+    X(WIRE_DROP, 26, "drop", 0) \
+    X(WIRE_HFETCH, 27, "home fetch", 0) \
+    X(WIRE_HFETCHED, 28, "home fetched", 0) \
+    X(WIRE_PULL, 29, "pull", 0) \
+    X(WIRE_NODE_ADDR, 30, "node address", 0)
 
 enum wire_type {
 #define WIRE_TYPE_ENUM(name, val, text, hs) name = val,

@@ -148,9 +148,9 @@ dvm_status cmsg_decode_fetch(const uint8_t *p, size_t len, int width,
     uint64_t present = 0;
     for (uint64_t i = 0; width == 3 && !r.err && i < v.n; i++) {
         uint64_t f = le_ld64(v.ent + 8 * (3 * i + 2));
-        if (f > 1)
+        if (f > CMSG_AT_HOMES)
             r.err = 1;
-        present += f;
+        present += f == 1;
     }
     if (width == 3) {
         v.npages = mr_count(&r, CMSG_PAGE);
@@ -161,6 +161,68 @@ dvm_status cmsg_decode_fetch(const uint8_t *p, size_t len, int width,
     dvm_status st = finish(&r, width == 3 ? "fetched" : "fetch");
     if (!st)
         *out = v;
+    return st;
+}
+
+/* ---- NODE_ADDR and PEERS ---------------------------------------------------------- */
+
+void cmsg_encode_addr(msg_buf *b, const char *addr, size_t n)
+{
+    cmsg_put_str(b, addr, n);
+}
+
+/* A peer's address: 1..CMSG_MAX_ADDR-1 bytes, no NUL. */
+static int addr_ok(cmsg_str a)
+{
+    return a.len > 0 && a.len < CMSG_MAX_ADDR && !memchr(a.p, 0, a.len);
+}
+
+dvm_status cmsg_decode_addr(const uint8_t *p, size_t len, cmsg_str *out)
+{
+    msg_reader r;
+    mr_init(&r, p, len);
+    cmsg_str a = get_str(&r);
+    if (!r.err && !addr_ok(a))
+        r.err = 1;
+    dvm_status st = finish(&r, "node address");
+    if (!st)
+        *out = a;
+    return st;
+}
+
+void cmsg_encode_peers(msg_buf *b, const cmsg_peers *m)
+{
+    mb_u64(b, m->self);
+    mb_u64(b, m->n);
+    for (uint32_t i = 0; i < m->n; i++) {
+        mb_u64(b, m->id[i]);
+        cmsg_put_str(b, m->addr[i].p, (size_t)m->addr[i].len);
+    }
+}
+
+dvm_status cmsg_decode_peers(const uint8_t *p, size_t len, cmsg_peers *out)
+{
+    msg_reader r;
+    mr_init(&r, p, len);
+    cmsg_peers v;
+    v.self = mr_u64(&r);
+    uint64_t n = mr_count(&r, 16);
+    if (n > CMSG_MAX_PEERS)
+        r.err = 1;
+    for (uint32_t i = 0; !r.err && i < n; i++) {
+        v.id[i] = mr_u64(&r);
+        v.addr[i] = get_str(&r);
+        if (!r.err && !addr_ok(v.addr[i]))
+            r.err = 1;
+        for (uint32_t k = 0; !r.err && k < i; k++)
+            if (v.id[k] == v.id[i])
+                r.err = 1;
+    }
+    dvm_status st = finish(&r, "peers");
+    if (!st) {
+        v.n = (uint32_t)n;
+        *out = v;
+    }
     return st;
 }
 

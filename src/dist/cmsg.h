@@ -14,6 +14,23 @@
  *                             (the node's name: 1..CMSG_MAX_NODE_NAME
  *                             bytes of [A-Za-z0-9._-]; without it the
  *                             master names the node by its host)
+ *   node   -> master  NODE_ADDR  string address (after JOIN, optional):
+ *                             "HOST:PORT" where it serves other nodes the
+ *                             versions it homes (a node without one homes
+ *                             nothing)
+ *   master -> node    PEERS   u64 its own id, u64 n, n x (u64 id, string
+ *                             address): the nodes that home pages, in no
+ *                             order (placement: dist/home.h); sent at every
+ *                             change
+ *   master -> node    STORE   as FETCHED, every entry present: versions
+ *                             the node homes (or backs up) from now on
+ *   node   -> master  STORED  as FETCH: the versions of a STORE it keeps
+ *   master -> node    DROP    as FETCH: versions it need not keep any more
+ *   master -> node    PULL    as FETCH: versions it homes from now on, to
+ *                             fetch from their other holder (the master
+ *                             gave its copy away); STORED follows
+ *   node   -> node    HFETCH  as FETCH: versions asked of their home
+ *   node   -> node    HFETCHED  as FETCHED: the home's answer
  *   node  <-> master  RELAY   one or more records, each u64 length and the
  *                             record; a record is one RComp message:
  *                             u64 run, u64 rcomp (the node's
@@ -35,7 +52,9 @@
  *                             versions a node lacks for a dispatch
  *   master -> node    FETCHED u64 run, u64 n, n x (u64 page, u64 epoch,
  *                             u64 present), u64 npages, the present ones'
- *                             data in order
+ *                             data in order; present is 0 (absent), 1, or
+ *                             CMSG_AT_HOMES: the master gave its copy away
+ *                             after the version's home and backup had it
  *   master -> node    START   u64 run, string engine, string image,
  *                             u64 nin, nin x (string channel, string data)
  *   master -> node    STOP    u64 run
@@ -48,7 +67,10 @@
  *   master -> client  DONE    u64 exit code, string error, string stats,
  *                             string dump bytes, string trace (JSON)
  *   node   -> master  NODE_STATS  u64 pages cached, u64 cache hits,
- *                             u64 misses, u64 evicted (now and then)
+ *                             u64 misses, u64 evicted, u64 versions homed,
+ *                             u64 versions it served to other nodes, u64
+ *                             versions it fetched from homes (the last two
+ *                             since it started; sent now and then)
  *   client -> master  STATUS_REQ  u64 json
  *   master -> node    CLOCK_PING  u64 version (CMSG_CLOCK_VERSION), u64 seq
  *   node   -> master  CLOCK_PONG  u64 version, u64 seq, u64 t1 (the ping
@@ -129,6 +151,7 @@ typedef struct cmsg_relay {
 /* FETCH (width 2: page, epoch) and FETCHED (width 3: page, epoch,
  * present; then pages for the present ones). */
 #define CMSG_MAX_FETCH (1u << 20)
+#define CMSG_AT_HOMES 2
 typedef struct cmsg_fetch {
     uint64_t run, n;
     const uint8_t *ent;         /* n x width u64s */
@@ -142,6 +165,27 @@ void cmsg_encode_fetch(msg_buf *b, uint64_t run, const uint64_t *ent,
 /* Entry i's field k: le u64 at ent + 8 * (width * i + k). */
 dvm_status cmsg_decode_fetch(const uint8_t *p, size_t len, int width,
                              cmsg_fetch *out);
+
+/* NODE_ADDR: where a node serves its homed versions (one string of
+ * 1..CMSG_MAX_ADDR-1 bytes without NUL). */
+#define CMSG_MAX_ADDR 256
+void cmsg_encode_addr(msg_buf *b, const char *addr, size_t n);
+dvm_status cmsg_decode_addr(const uint8_t *p, size_t len, cmsg_str *out);
+
+/* PEERS: the nodes that home pages (ids distinct, addresses non-empty). */
+#define CMSG_MAX_PEERS 256
+typedef struct cmsg_peers {
+    uint64_t self;
+    uint32_t n;
+    uint64_t id[CMSG_MAX_PEERS];
+    cmsg_str addr[CMSG_MAX_PEERS];
+} cmsg_peers;
+
+void cmsg_encode_peers(msg_buf *b, const cmsg_peers *m);
+dvm_status cmsg_decode_peers(const uint8_t *p, size_t len, cmsg_peers *out);
+
+/* NODE_STATS: this many u64s. */
+#define CMSG_NODE_STATS 7
 
 typedef struct cmsg_start {
     uint64_t run;

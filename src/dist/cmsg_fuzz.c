@@ -3,7 +3,7 @@
  *
  * The first byte picks the decoder (RELAY, START, SUBMIT, DONE, OUTPUT,
  * u64s, string, FETCH, FETCHED, JOIN, CLOCK_PING, CLOCK_PONG, RESUME,
- * LEAVE); the rest is the payload.  A payload that decodes is
+ * LEAVE, NODE_ADDR, PEERS); the rest is the payload.  A payload that decodes is
  * re-encoded, and the encoding must be the payload itself (every decoder
  * accepts exactly one spelling of a message).  A relayed RESULT is decoded
  * too, and its frames (changes', then output's) walked with the pages, as
@@ -82,6 +82,15 @@ static void fetch(const uint8_t *p, size_t n, msg_buf *b, int width)
     free(pages);
 }
 
+static void peers(const uint8_t *p, size_t n, msg_buf *b)
+{
+    static cmsg_peers m;
+    if (cmsg_decode_peers(p, n, &m))
+        return;
+    cmsg_encode_peers(b, &m);
+    same(b, p, n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -99,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cmsg_clock c;
     cmsg_resume rs;
     cmsg_leave l;
-    switch (data[0] % 14) {
+    switch (data[0] % 16) {
     case 13:
         if (!cmsg_decode_leave(p, n, &l)) {
             cmsg_encode_leave(&b, &l);
@@ -162,6 +171,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cmsg_encode_output(&b, v[0], s.p, (size_t)s.len);
             same(&b, p, n);
         }
+        break;
+    case 14:
+        if (!cmsg_decode_addr(p, n, &s)) {
+            cmsg_encode_addr(&b, (const char *)s.p, (size_t)s.len);
+            same(&b, p, n);
+        }
+        break;
+    case 15:
+        peers(p, n, &b);
         break;
     case 5:
         if (!cmsg_decode_u64s(p, n, v, 2)) {

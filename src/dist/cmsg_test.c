@@ -293,6 +293,53 @@ static void test_leave(void **state)
     mb_free(&b);
 }
 
+/* NODE_ADDR and PEERS round trips; refusals; FETCHED's "at homes". */
+static void test_addr_peers(void **state)
+{
+    (void)state;
+    msg_buf b;
+    mb_init(&b);
+    cmsg_str a;
+    cmsg_encode_addr(&b, "127.0.0.1:99", 12);
+    assert_int_equal(cmsg_decode_addr(b.p, b.len, &a), DVM_OK);
+    assert_int_equal(a.len, 12);
+    assert_memory_equal(a.p, "127.0.0.1:99", 12);
+    assert_int_equal(cmsg_decode_addr(b.p, b.len - 1, &a), DVM_EPROTO);
+    mb_reset(&b);
+    cmsg_encode_addr(&b, "", 0);        /* an empty address: refused */
+    assert_int_equal(cmsg_decode_addr(b.p, b.len, &a), DVM_EPROTO);
+    mb_reset(&b);
+    static cmsg_peers m, d;
+    m.self = 3;
+    m.n = 2;
+    m.id[0] = 3;
+    m.addr[0] = (cmsg_str){ (const uint8_t *)"h:1", 3 };
+    m.id[1] = 5;
+    m.addr[1] = (cmsg_str){ (const uint8_t *)"h:22", 4 };
+    cmsg_encode_peers(&b, &m);
+    assert_int_equal(cmsg_decode_peers(b.p, b.len, &d), DVM_OK);
+    assert_int_equal(d.self, 3);
+    assert_int_equal(d.n, 2);
+    assert_int_equal(d.id[1], 5);
+    assert_memory_equal(d.addr[1].p, "h:22", 4);
+    assert_int_equal(cmsg_decode_peers(b.p, b.len - 1, &d), DVM_EPROTO);
+    m.id[1] = 3;                        /* the same id twice */
+    mb_reset(&b);
+    cmsg_encode_peers(&b, &m);
+    assert_int_equal(cmsg_decode_peers(b.p, b.len, &d), DVM_EPROTO);
+    /* present: 0, 1 (with its page) or CMSG_AT_HOMES (without); not 3 */
+    uint64_t ent[6] = { 0x50000, 3, CMSG_AT_HOMES, 0x50001, 4, 0 };
+    cmsg_fetch f;
+    mb_reset(&b);
+    cmsg_encode_fetch(&b, 1, ent, 2, 3, NULL, 0);
+    assert_int_equal(cmsg_decode_fetch(b.p, b.len, 3, &f), DVM_OK);
+    ent[2] = 3;
+    mb_reset(&b);
+    cmsg_encode_fetch(&b, 1, ent, 2, 3, NULL, 0);
+    assert_int_equal(cmsg_decode_fetch(b.p, b.len, 3, &f), DVM_EPROTO);
+    mb_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_join_and_clock),
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_leave),
+        cmocka_unit_test(test_addr_peers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

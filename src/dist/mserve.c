@@ -71,6 +71,7 @@
 #include "dist/clocksync.h"
 #include "dist/cmsg.h"
 #include "dist/msave.h"
+#include "dist/vindex.h"
 #include "image/image.h"
 #include "isa/isa.h"
 #include "mem/store.h"
@@ -91,6 +92,12 @@
 #define MSERVE_REGION_BITS (1u << 14)
 #define MSERVE_REGION_WORDS (MSERVE_REGION_BITS / 64)
 
+/* (page, epoch) pairs being gathered for a DROP or a PULL. */
+typedef struct mpairs {
+    uint64_t *v;
+    size_t n, cap;
+} mpairs;
+
 typedef struct mnode {
     uint64_t peer;
     int live;
@@ -104,8 +111,17 @@ typedef struct mnode {
     uint64_t results;           /* results its RComps sent, all runs */
     uint64_t pages_in;          /* pages it sent with results */
     uint64_t pages_out;         /* pages it fetched */
-    uint64_t cache[4];          /* its NODE_STATS: cached, hits, misses,
-                                   evicted */
+    uint64_t cache[CMSG_NODE_STATS];    /* its NODE_STATS: cached, hits,
+                                   misses, evicted, homed, served,
+                                   fetched from homes */
+    uint64_t id;                /* never reused: placement (home.h) */
+    char addr[CMSG_MAX_ADDR];   /* where it serves other nodes; "": it
+                                   homes nothing */
+    uint64_t stored;            /* versions it acknowledged (STORED) */
+    uint64_t *sb;               /* STORE being gathered: page, epoch, 1 */
+    const uint8_t **sbp;        /* and their data */
+    size_t nsb, capsb, capsbp;
+    mpairs drop, pull;          /* DROP, PULL being gathered */
     uint64_t regions[MSERVE_REGION_WORDS];  /* 2 MiB regions it was sent
                                    pages of this run (hashed: a hint) */
     char name[CMSG_MAX_NODE_NAME + 8];  /* unique among live nodes */
@@ -147,6 +163,14 @@ typedef struct mserve {
     uint64_t obs_ns;                /* nodes' levels last published */
     msg_buf fix;                    /* a RESULT on the master's clock */
     master_remote remote;
+    vindex vx;                  /* versions homed on nodes */
+    vindex_ops vops;
+    uint64_t next_id;           /* of the next node to join */
+    uint64_t pushed;            /* commits up to this one are placed */
+    uint64_t gc_epoch;          /* the index was collected at this one */
+    size_t pulls;               /* PULLs asked for (all runs) */
+    uint64_t *pg;               /* scratch: a commit's pages */
+    size_t npg, cappg;
     msg_buf b, rec;
     dvm_status fatal;
     char fatal_msg[256];
@@ -193,6 +217,21 @@ static void ms_refuse(mserve *s, uint64_t peer, const char *why)
 {
     ms_log("closing %s: %s", transport_peer_name(s->t, peer), why);
     transport_close(s->t, peer);
+}
+
+/* Frees what nd allocated (it is dead or about to be reused). */
+static void node_free(mnode *nd)
+{
+    dvm_free(nd->slot);
+    dvm_free(nd->gen);
+    dvm_free(nd->sb);
+    dvm_free(nd->sbp);
+    dvm_free(nd->drop.v);
+    dvm_free(nd->pull.v);
+    nd->slot = NULL;
+    nd->gen = NULL;
+    nd->sb = nd->drop.v = nd->pull.v = NULL;
+    nd->sbp = NULL;
 }
 
 static mnode *node_of(mserve *s, uint64_t peer)
@@ -275,7 +314,8 @@ static dvm_status versions_of(mserve *s, uint32_t type, const uint8_t *p,
         (*ver)[0] = space_lookup_version(ms_space(s), s->req_page,
                                          s->req_epoch, &f);
         *nver = 1;
-        *page = store_frame(ms_store(s), (uint32_t)le_ld64(p));
+        uint32_t fr = (uint32_t)le_ld64(p);
+        *page = fr == SPACE_FRAME_AWAY ? NULL : store_frame(ms_store(s), fr);
         return DVM_OK;
     }
     if (type != MSG_DISPATCH)
@@ -300,6 +340,258 @@ static dvm_status versions_of(mserve *s, uint32_t type, const uint8_t *p,
     return st;
 }
 
+/* ---- homes ------------------------------------------------------------------ */
+
+static void node_lost(mserve *s, mnode *nd);
+
+/* Versions per STORE message, entries per DROP.  One version a message
+ * keeps a STORE small enough for UCX to send it eagerly: a rendezvous
+ * STORE arrives after the questions of nodes that the dispatch sent
+ * after it, which then go to the master instead. */
+#define MSERVE_STORE_BATCH 1
+#define MSERVE_DROP_BATCH 4096
+/* The index is collected when this many commits passed. */
+#define MSERVE_VINDEX_GC 256
+
+static mnode *node_by_id(mserve *s, uint64_t id)
+{
+    for (size_t i = 0; i < s->nnodes; i++)
+        if (s->nodes[i].live && s->nodes[i].id == id)
+            return &s->nodes[i];
+    return NULL;
+}
+
+static void store_flush(mserve *s, mnode *nd)
+{
+    if (!nd->nsb)
+        return;
+    mb_reset(&s->b);
+    cmsg_encode_fetch(&s->b, s->run_id, nd->sb, nd->nsb, 3, nd->sbp,
+                      nd->nsb);
+    (void)ms_send(s, nd->peer, WIRE_STORE);     /* gone: DOWN follows */
+    nd->nsb = 0;
+}
+
+/* Sends the pairs gathered in l to nd as one message of the given type
+ * (DROP, PULL). */
+static void pairs_flush(mserve *s, mnode *nd, mpairs *l, uint16_t type)
+{
+    if (!l->n)
+        return;
+    mb_reset(&s->b);
+    cmsg_encode_fetch(&s->b, s->run_id, l->v, l->n, 2, NULL, 0);
+    (void)ms_send(s, nd->peer, type);
+    l->n = 0;
+}
+
+/* Adds (page, epoch) to l, sending l when it is full.  Without memory
+ * the pair is left out (a DROP: the node keeps a dead version; a PULL:
+ * one copy fewer). */
+static void pairs_add(mserve *s, mnode *nd, mpairs *l, uint16_t type,
+                      uint64_t page, uint64_t epoch)
+{
+    uint64_t *v = dvm_grow(l->v, &l->cap, 2 * (l->n + 1), sizeof *v);
+    if (!v)
+        return;
+    l->v = v;
+    l->v[2 * l->n] = page;
+    l->v[2 * l->n++ + 1] = epoch;
+    if (l->n >= MSERVE_DROP_BATCH)
+        pairs_flush(s, nd, l, type);
+}
+
+static void homes_flush(mserve *s)
+{
+    for (size_t i = 0; i < s->nnodes; i++)
+        if (s->nodes[i].live) {
+            store_flush(s, &s->nodes[i]);
+            pairs_flush(s, &s->nodes[i], &s->nodes[i].drop, WIRE_DROP);
+            pairs_flush(s, &s->nodes[i], &s->nodes[i].pull, WIRE_PULL);
+        }
+}
+
+/* 1 when version (page, epoch) is alive at the master, *f its frame
+ * (SPACE_FRAME_AWAY: its data is at its holders only). */
+static int version_frame(mserve *s, uint64_t page, uint64_t epoch,
+                         uint32_t *f)
+{
+    return space_lookup_version(ms_space(s), page, epoch, f) == epoch && *f;
+}
+
+/* vindex: (page, epoch) goes to node id, in its next STORE, or, when the
+ * master gave its data away, in a PULL (the node fetches it from the
+ * holder that has it).  Without memory it is not sent: one copy fewer. */
+static void home_store(void *arg, uint64_t id, uint64_t page, uint64_t epoch)
+{
+    mserve *s = arg;
+    mnode *nd = node_by_id(s, id);
+    uint32_t f;
+    if (!nd || !nd->started || !version_frame(s, page, epoch, &f))
+        return;
+    if (f == SPACE_FRAME_AWAY) {
+        pairs_add(s, nd, &nd->pull, WIRE_PULL, page, epoch);
+        s->pulls++;
+        return;
+    }
+    uint64_t *e = dvm_grow(nd->sb, &nd->capsb, 3 * (nd->nsb + 1), sizeof *e);
+    if (e)
+        nd->sb = e;
+    const uint8_t **d = dvm_grow(nd->sbp, &nd->capsbp, nd->nsb + 1,
+                                 sizeof *d);
+    if (d)
+        nd->sbp = d;
+    if (!e || !d)
+        return;
+    nd->sb[3 * nd->nsb] = page;
+    nd->sb[3 * nd->nsb + 1] = epoch;
+    nd->sb[3 * nd->nsb + 2] = 1;
+    nd->sbp[nd->nsb++] = store_frame(ms_store(s), f);
+    if (nd->nsb >= MSERVE_STORE_BATCH)
+        store_flush(s, nd);
+}
+
+/* vindex: node id may forget (page, epoch). */
+static void home_drop(void *arg, uint64_t id, uint64_t page, uint64_t epoch)
+{
+    mserve *s = arg;
+    mnode *nd = node_by_id(s, id);
+    if (nd && nd->started)
+        pairs_add(s, nd, &nd->drop, WIRE_DROP, page, epoch);
+}
+
+static int home_alive(void *arg, uint64_t page, uint64_t epoch)
+{
+    uint32_t f;
+    return version_frame(arg, page, epoch, &f);
+}
+
+/* vindex: every holder of (page, epoch) is gone.  The master still has
+ * its data (then it is stored anew), or the run cannot go on. */
+static void home_lost(void *arg, uint64_t page, uint64_t epoch)
+{
+    mserve *s = arg;
+    uint32_t f;
+    if (s->running && version_frame(s, page, epoch, &f) &&
+        f == SPACE_FRAME_AWAY)
+        ms_fail(s, status_set(DVM_EIO, "the version of page 0x%" PRIx64
+                              " made by commit %" PRIu64 " was lost with "
+                              "its home and backup nodes", page * (uint64_t)DISA_PAGE,
+                              epoch));
+}
+
+/* vindex: (page, epoch) is kept by its home and its backup: the master
+ * gives its own copy away unless it is the page's newest version (which
+ * commits merge into and the master reads). */
+static void home_replicated(void *arg, uint64_t page, uint64_t epoch)
+{
+    (void)space_give_away(ms_space(arg), page, epoch);
+}
+
+/* The nodes that home pages changed (one joined or was lost): every
+ * node is told the new list, and the run's versions are placed again.
+ * Returns the copies sent to new holders. */
+static size_t homes_changed(mserve *s)
+{
+    static cmsg_peers m;
+    m.n = 0;
+    for (size_t i = 0; i < s->nnodes; i++) {
+        const mnode *nd = &s->nodes[i];
+        /* A leaving node homes nothing more: its versions are copied to
+         * their new holders while it is still there to be asked. */
+        if (nd->live && !nd->leaving && nd->addr[0] && m.n < CMSG_MAX_PEERS) {
+            m.id[m.n] = nd->id;
+            m.addr[m.n++] = (cmsg_str){ (const uint8_t *)nd->addr,
+                                        strlen(nd->addr) };
+        }
+    }
+    size_t copies = vindex_set_nodes(&s->vx, m.id, m.n, &s->vops);
+    for (size_t i = 0; i < s->nnodes; i++) {
+        mnode *nd = &s->nodes[i];
+        if (!nd->live)
+            continue;
+        m.self = nd->id;
+        mb_reset(&s->b);
+        cmsg_encode_peers(&s->b, &m);
+        (void)ms_send(s, nd->peer, WIRE_PEERS);
+    }
+    if (s->running)
+        homes_flush(s);
+    return copies;
+}
+
+static void pg_add(void *arg, uint64_t page)
+{
+    mserve *s = arg;
+    uint64_t *p = dvm_grow(s->pg, &s->cappg, s->npg + 1, sizeof *p);
+    if (!p) {
+        ms_fail(s, status_set(DVM_ENOMEM, "out of memory"));
+        return;
+    }
+    s->pg = p;
+    s->pg[s->npg++] = page;
+}
+
+/* Places the versions of the commits since the last call at their homes
+ * (a commit the log no longer names stays the master's alone), and
+ * collects the index now and then. */
+static void homes_push(void *arg)
+{
+    mserve *s = arg;
+    mem_space *sp = ms_space(s);
+    uint64_t now = space_epoch(sp);
+    for (uint64_t e = s->pushed + 1; e <= now && !s->fatal; e++) {
+        s->npg = 0;
+        if (space_pages_changed(sp, e - 1, e, (size_t)1 << 24, pg_add, s) ==
+            SIZE_MAX)
+            continue;
+        for (size_t i = 0; i < s->npg && !s->fatal; i++)
+            if (vindex_add(&s->vx, s->pg[i], e, &s->vops))
+                ms_fail(s, DVM_ENOMEM);
+    }
+    s->pushed = now;
+    if (now - s->gc_epoch >= MSERVE_VINDEX_GC) {
+        vindex_gc(&s->vx, &s->vops);
+        vindex_each_replicated(&s->vx, home_replicated, s);
+        s->gc_epoch = now;
+    }
+    homes_flush(s);
+}
+
+/* NODE_ADDR: where nd serves other nodes; from now on it homes pages. */
+static void on_node_addr(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+{
+    cmsg_str a;
+    if (nd->addr[0] || cmsg_decode_addr(p, len, &a) ||
+        cmsg_str_copy(a, nd->addr, sizeof nd->addr)) {
+        nd->addr[0] = '\0';
+        ms_refuse(s, nd->peer, "bad node address");
+        node_lost(s, nd);
+        return;
+    }
+    ms_log("node %s serves the pages it homes on %s", nd->name, nd->addr);
+    homes_changed(s);
+}
+
+/* STORED: versions node nd keeps. */
+static void on_stored(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+{
+    cmsg_fetch f;
+    if (cmsg_decode_fetch(p, len, 2, &f)) {
+        ms_refuse(s, nd->peer, "malformed stored");
+        node_lost(s, nd);
+        return;
+    }
+    if (!s->running || f.run != s->run_id)
+        return;
+    nd->stored += f.n;
+    for (uint64_t i = 0; i < f.n; i++) {
+        uint64_t page = le_ld64(f.ent + 16 * i);
+        uint64_t epoch = le_ld64(f.ent + 16 * i + 8);
+        if (vindex_ack(&s->vx, nd->id, page, epoch))
+            home_replicated(s, page, epoch);
+    }
+}
+
 /* Sends b's RComp messages to remote slot `slot`, naming the page
  * versions they refer to by frame; a PAGE_RESP carries its page's data
  * (the RComp waits for it), a DISPATCH does not: the node fetches what it
@@ -310,6 +602,7 @@ static dvm_status remote_send(void *arg, int slot, int page, const msg_buf *b)
     const mslot *sl = &s->slots[slot];
     mnode *nd = &s->nodes[sl->node];
     dvm_status st = DVM_OK;
+    homes_push(s);              /* what a dispatch names is on its way home */
     for (size_t off = 0; off + MSG_HEADER_SIZE <= b->len && !st;) {
         uint32_t type = le_ld32(b->p + off);
         size_t n = (size_t)le_ld64(b->p + off + 8);
@@ -374,6 +667,7 @@ static void check_heartbeats(mserve *s);
 static dvm_status remote_poll(void *arg, int *wait_ms)
 {
     mserve *s = arg;
+    homes_push(s);
     size_t k = transport_progress(s->t);
     clock_pings(s);
     observe_nodes(s, 0);
@@ -459,6 +753,7 @@ static dvm_status node_start(mserve *s, mnode *nd)
         nd->gen[k] = 0;
     }
     memset(nd->regions, 0, sizeof nd->regions);
+    nd->nsb = nd->drop.n = nd->pull.n = 0;
     mb_reset(&s->b);
     cmsg_encode_start(&s->b, &st);
     nd->started = 1;
@@ -541,6 +836,7 @@ static void observe_nodes(mserve *s, int now_too)
         if (!nd->live || nd->obs < 0)
             continue;
         obs_levels l = { .pages_cached = nd->cache[0],
+                         .pages_homed = nd->cache[4],
                          .rcomps_live = node_rcomps(s, nd) };
         obs_levels_set(s->obs, nd->obs, &l, now);
     }
@@ -608,12 +904,12 @@ static void on_join(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
         ms_refuse(s, peer, "too many nodes");
         return;
     }
-    dvm_free(nd->slot);
-    dvm_free(nd->gen);
+    node_free(nd);
     *nd = (mnode){ .peer = peer, .live = 1, .nrcomps = (int)nrc,
                    .heard_ns = clock_now_ns(),
                    .slot = dvm_calloc(nrc, sizeof(int)),
-                   .gen = dvm_calloc(nrc, sizeof(uint64_t)) };
+                   .gen = dvm_calloc(nrc, sizeof(uint64_t)),
+                   .id = ++s->next_id };
     if (!nd->slot || !nd->gen) {
         nd->live = 0;
         ms_refuse(s, peer, "out of memory");
@@ -627,16 +923,22 @@ static void on_join(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
     observe_nodes(s, 1);
     if (s->running && node_start(s, nd))
         ms_refuse(s, peer, status_message());
+    else
+        homes_changed(s);
 }
 
-/* Every slot of nd is lost (its host is gone or broke the protocol). */
+/* Every slot of nd is lost (its host is gone or broke the protocol); the
+ * versions it held get new holders. */
 static void node_lost(mserve *s, mnode *nd)
 {
     nd->live = 0;
+    size_t pulls = s->pulls, copies = homes_changed(s);
     if (s->obs && nd->obs >= 0)
         obs_node_live(s->obs, nd->obs, 0, 0);
     if (!s->running || !nd->started)
         return;
+    ms_log("node %s lost: %zu page versions copied to new holders (%zu "
+           "from their other holder)", nd->name, copies, s->pulls - pulls);
     rcomp_set *rs = ms_rcs(s);
     for (int k = 0; k < nd->nrcomps; k++) {
         int sl = nd->slot[k];
@@ -694,6 +996,10 @@ static void leave_ask(mserve *s, mnode *nd)
         ms_fail(s, st);
         return;
     }
+    size_t copies = homes_changed(s);
+    if (copies)
+        ms_log("node %s leaves: %zu page versions copied to new holders",
+               nd->name, copies);
     cmsg_leave l = { CMSG_LEAVE_ACK, s->running ? s->run_id : 0, 0 };
     mb_reset(&s->b);
     cmsg_encode_leave(&s->b, &l);
@@ -711,6 +1017,7 @@ static void leave_done(mserve *s, mnode *nd, const cmsg_leave *l)
         if (nd->slot[k] >= 0)
             rcomp_left(rs, &rs->rc[nd->slot[k]]);
     nd->live = 0;
+    (void)homes_changed(s);
     ms_log("node %s left (drained; %" PRIu64 " runners given back)",
            transport_peer_name(s->t, nd->peer), l->given_back);
     transport_close(s->t, nd->peer);
@@ -864,10 +1171,12 @@ static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         }
         int present = space_lookup_version(ms_space(s), page, epoch, &fr) ==
                       epoch && fr;
+        if (present && fr == SPACE_FRAME_AWAY)
+            present = CMSG_AT_HOMES;
         ent[3 * i] = page;
         ent[3 * i + 1] = epoch;
         ent[3 * i + 2] = (uint64_t)present;
-        if (present) {
+        if (present == 1) {
             pages[np++] = store_frame(ms_store(s), fr);
             region_mark(nd, page);
         }
@@ -939,7 +1248,7 @@ static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 /* NODE_STATS: the node's page cache figures, for dvm status. */
 static void on_node_stats(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
-    if (cmsg_decode_u64s(p, len, nd->cache, 4)) {
+    if (cmsg_decode_u64s(p, len, nd->cache, CMSG_NODE_STATS)) {
         ms_refuse(s, nd->peer, "malformed node stats");
         node_lost(s, nd);
     }
@@ -1084,6 +1393,10 @@ static void on_event(void *arg, transport_event *ev)
             on_node_stats(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_CLOCK_PONG)
             on_clock(s, nd, ev->data, ev->len);
+        else if (ev->type == WIRE_STORED)
+            on_stored(s, nd, ev->data, ev->len);
+        else if (ev->type == WIRE_NODE_ADDR)
+            on_node_addr(s, nd, ev->data, ev->len);
         else {
             ms_refuse(s, ev->peer, "unexpected message from a node");
             node_lost(s, nd);
@@ -1135,12 +1448,14 @@ static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
         running = rcomps_inflight(rs);
         ready = pool->ready.n + pool->exclusive.n;
     }
-    space_stats ss = { 0, 0, 0 };
+    space_stats ss = { 0, 0, 0, 0 };
     if (s->running)
         space_get_stats(ms_space(s), &ss);
-    fprintf(f, json ? "{\"page_versions_at_master\":%" PRIu64 ","
-                    : "page versions at the master: %" PRIu64 "\n",
-            ss.versions);
+    fprintf(f, json ? "{\"page_versions_at_master\":%" PRIu64
+                      ",\"page_versions_data_at_homes_only\":%" PRIu64 ","
+                    : "page versions at the master: %" PRIu64 " (%" PRIu64
+                      " with their data at their homes only)\n",
+            ss.versions, ss.away);
     fprintf(f, json ? "\"program\":\"%s\",\"commits\":%" PRIu64
             ",\"commits_per_s\":%.0f,\"conflicts\":%" PRIu64
             ",\"runners_running\":%zu,\"runners_ready\":%zu,\"hosts\":["
@@ -1159,14 +1474,20 @@ static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
         fprintf(f, json ? "%s{\"name\":\"%s\",\"host\":\"%s\",\"rcomps\":%d,\"rcomps_live\":"
                 "%d,\"results\":%" PRIu64 ",\"pages_sent\":%" PRIu64 ",\"pages_fetched\":%" PRIu64
                 ",\"pages_cached\":%" PRIu64 ",\"cache_hits\":%" PRIu64
-                ",\"cache_misses\":%" PRIu64 ",\"pages_homed\":0}"
+                ",\"cache_misses\":%" PRIu64 ",\"pages_homed\":%" PRIu64
+                ",\"pages_served_to_nodes\":%" PRIu64
+                ",\"pages_from_homes\":%" PRIu64
+                ",\"versions_stored\":%" PRIu64 "}"
                         : "%s  %s (%s): %d rcomps (%d in the program), %" PRIu64
                 " results, %" PRIu64 " pages sent, %" PRIu64 " fetched, %"
-                PRIu64 " cached (%" PRIu64 " hits, %" PRIu64 " misses)\n",
+                PRIu64 " cached (%" PRIu64 " hits, %" PRIu64 " misses), %"
+                PRIu64 " homed (%" PRIu64 " served to nodes), %" PRIu64
+                " fetched from homes, %" PRIu64 " versions stored\n",
                 json && !first ? "," : "", nd->name,
                 transport_peer_name(s->t, nd->peer), nd->nrcomps, live,
                 nd->results, nd->pages_in, nd->pages_out, nd->cache[0],
-                nd->cache[1], nd->cache[2]);
+                nd->cache[1], nd->cache[2], nd->cache[4], nd->cache[5],
+                nd->cache[6], nd->stored);
         first = 0;
     }
     fprintf(f, json ? "]}\n" : "");
@@ -1296,6 +1617,8 @@ static void run_program(mserve *s)
     s->pending = 0;
     s->fatal = DVM_OK;
     s->run_id++;
+    vindex_clear(&s->vx);
+    s->pushed = s->gc_epoch = 0;
     s->t_run_ns = clock_now_ns();
     if (s->obs)
         obs_begin(s->obs);
@@ -1318,6 +1641,7 @@ static void run_program(mserve *s)
         wait_ready(s);
         st = s->fatal ? status_set(s->fatal, "%s", s->fatal_msg)
                       : master_run(s->m);
+        vindex_clear(&s->vx);       /* before the master's space goes */
         finish_run(s, st, trace_fd);
         s->running = 0;
     }
@@ -1409,9 +1733,13 @@ dvm_status mserve_main(const mserve_config *cfg)
     s->remote = (master_remote){ .send = remote_send, .lost = remote_lost,
                                  .affinity = remote_affinity,
                                  .poll = remote_poll,
+                                 .before_gc = homes_push,
                                  .obs_place = remote_obs_place, .fd = -1,
                                  .arg = s };
     s->obs = cfg->obs;
+    s->vops = (vindex_ops){ home_store, home_drop, home_alive, home_lost,
+                            s };
+    vindex_init(&s->vx);
     mb_init(&s->b);
     mb_init(&s->fix);
     install_signals();
@@ -1449,10 +1777,10 @@ dvm_status mserve_main(const mserve_config *cfg)
     }
     msave_close(&s->save);
     transport_destroy(s->t);
-    for (size_t i = 0; i < s->nnodes; i++) {
-        dvm_free(s->nodes[i].slot);
-        dvm_free(s->nodes[i].gen);
-    }
+    for (size_t i = 0; i < s->nnodes; i++)
+        node_free(&s->nodes[i]);
+    vindex_free(&s->vx);
+    dvm_free(s->pg);
     mb_free(&s->b);
     mb_free(&s->rec);
     mb_free(&s->fix);

@@ -12,8 +12,9 @@
  *
  * Relaying translates frame ids, in both directions:
  *   DISPATCH   each prefetch entry names a page version (page, epoch);
- *              the node's page cache (pcache.h) has it, or it is fetched
- *              from the master (FETCH) and the dispatch waits, behind the
+ *              the node's page cache (pcache.h) has it, or the versions
+ *              the node homes do, or it is fetched from its home, backup
+ *              or the master (nhome.h) and the dispatch waits, behind the
  *              RComp's earlier ones; the RComp is told the cached frame,
  *              referenced until the runner's result
  *   FRAMES     each granted master frame gets a local frame standing for
@@ -70,6 +71,7 @@
 #include "cluster/transport.h"
 #include "cluster/wire.h"
 #include "dist/cmsg.h"
+#include "dist/nhome.h"
 #include "dist/pcache.h"
 #include "image/image.h"
 #include "mem/store.h"
@@ -128,6 +130,8 @@ typedef struct node_rc {
     node_parked *park;              /* dispatches waiting, in order */
     size_t npark, cappark;
     uint64_t req_page;              /* of the page request in flight */
+    int page_wait;                  /* its answer waits for page_ent */
+    uint32_t page_ent;
     uint32_t *granted;              /* local frames granted, unused */
     size_t ngranted, capgranted;
 } node_rc;
@@ -157,7 +161,9 @@ typedef struct node {
     msg_buf batch;                  /* RELAY records not sent yet */
     dvm_status fatal;
     char fatal_msg[256];
-    uint64_t stats_sent[4];         /* cache figures last reported */
+    nhome home;                     /* versions homed here; fetching */
+    char addr[CMSG_MAX_ADDR];       /* where it serves other nodes */
+    uint64_t stats_sent[CMSG_NODE_STATS];   /* figures last reported */
     uint64_t stats_ns;              /* when */
     uint64_t sent_ns;               /* when the last message went up */
     uint64_t heard_ns;              /* when the master last said something */
@@ -239,7 +245,8 @@ static dvm_status from_master_clock(node *n, const uint8_t *p, size_t len)
     return send_now(n, WIRE_CLOCK_PONG, &n->rel);
 }
 
-/* JOIN: the RComp count and the node's name (given, or the host's). */
+/* JOIN: the RComp count and the node's name (given, or the host's); then
+ * NODE_ADDR when it serves homed versions. */
 static dvm_status node_join(node *n)
 {
     char host[CMSG_MAX_NODE_NAME + 1];
@@ -254,7 +261,12 @@ static dvm_status node_join(node *n)
                     { (const uint8_t *)name, strlen(name) } };
     mb_reset(&n->rel);
     cmsg_encode_join(&n->rel, &j);
-    return node_send_master(n, WIRE_JOIN, &n->rel);
+    dvm_status st = node_send_master(n, WIRE_JOIN, &n->rel);
+    if (st || !n->addr[0])
+        return st;
+    mb_reset(&n->rel);
+    cmsg_encode_addr(&n->rel, n->addr, strlen(n->addr));
+    return node_send_master(n, WIRE_NODE_ADDR, &n->rel);
 }
 
 /* ---- frames ---------------------------------------------------------------- */
@@ -359,6 +371,7 @@ static void rc_kill(node *n, int i)
             ;
     }
     r->pid = 0;
+    r->page_wait = 0;
     park_free(r);
     tmp_release(n, r, 0, 1);
     granted_release(n, r, (uint16_t)(i + 1));
@@ -417,6 +430,7 @@ static void node_stop(node *n)
     n->image_fd = -1;
     program_free(n->prog);
     n->prog = NULL;
+    nhome_stop(&n->home);
     pcache_destroy(&n->pc);
     store_destroy(n->store);
     n->store = NULL;
@@ -468,6 +482,7 @@ static dvm_status node_start(node *n, const uint8_t *p, size_t len)
                          &n->image_fd)) ||
         (st = store_create(NODE_STORE_FRAMES, &n->store)) ||
         (st = pcache_init(&n->pc, n->store, NODE_CACHE_PAGES)) ||
+        (st = nhome_start(&n->home, s.run, n->store, &n->pc)) ||
         (st = node_inputs(n, &s)))
         return st;
     n->l2m = map_table((size_t)NODE_STORE_FRAMES * sizeof *n->l2m);
@@ -557,7 +572,7 @@ static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
             if (st)
                 break;
             pre->frame = n->pc.e[ents[k]].frame;
-            if (created) {
+            if (created && !nhome_local(&n->home, pre->page, epoch)) {
                 want[2 * nwant] = pre->page;
                 want[2 * nwant++ + 1] = epoch;
             }
@@ -575,16 +590,15 @@ static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
             st = rc_replace(n, i, "cannot send to it");
         }
     }
-    if (!st && nwant) {
-        mb_reset(&n->rel);
-        cmsg_encode_fetch(&n->rel, n->run, want, nwant, 2, NULL, 0);
-        st = node_send_master(n, WIRE_FETCH, &n->rel);
-    }
+    if (!st && nwant)
+        st = nhome_fetch(&n->home, want, nwant);
     dvm_free(ents);
     dvm_free(want);
     msg_dispatch_free(&d);
     return st;
 }
+
+static dvm_status node_filled(node *n);
 
 /* FETCHED: the versions asked for; parked dispatches may go. */
 static dvm_status from_master_fetched(node *n, const uint8_t *p, size_t len)
@@ -594,16 +608,18 @@ static dvm_status from_master_fetched(node *n, const uint8_t *p, size_t len)
     if (st || !n->running || f.run != n->run)
         return st;
     uint64_t k = 0;
-    for (uint64_t j = 0; j < f.n; j++) {
+    for (uint64_t j = 0; j < f.n && !st; j++) {
         uint64_t page = le_ld64(f.ent + 24 * j);
         uint64_t epoch = le_ld64(f.ent + 24 * j + 8);
         int present = (int)le_ld64(f.ent + 24 * j + 16);
-        pcache_fill(&n->pc, page, epoch,
-                    present ? f.pages + CMSG_PAGE * k++ : NULL);
+        uint64_t want[2] = { page, epoch };
+        if (present == CMSG_AT_HOMES)   /* they have it by now: again */
+            st = nhome_fetch(&n->home, want, 1);
+        else
+            pcache_fill(&n->pc, page, epoch,
+                        present == 1 ? f.pages + CMSG_PAGE * k++ : NULL);
     }
-    for (int i = 0; i < n->cfg.nrcomps && !st; i++)
-        st = park_drain(n, i);
-    return st;
+    return st ? st : node_filled(n);
 }
 
 /* FRAMES: a local frame for each master frame granted. */
@@ -640,7 +656,34 @@ static dvm_status relay_frames(node *n, int i, const cmsg_relay *m)
     return st;
 }
 
-/* PAGE_RESP: the page's data into a local frame. */
+/* Answers r's page request with local frame `local` (0: zero page). */
+static dvm_status page_answer(node *n, int i, uint64_t local)
+{
+    mb_reset(&n->out);
+    msg_encode_u64s(&n->out, MSG_PAGE_RESP, &local, 1);
+    if (rc_send(n->rc[i].page.fd, &n->out))
+        return rc_replace(n, i, "cannot send to it");
+    return DVM_OK;
+}
+
+/* Versions arrived: parked dispatches and waiting page requests go. */
+static dvm_status node_filled(node *n)
+{
+    dvm_status st = DVM_OK;
+    for (int i = 0; n->running && i < n->cfg.nrcomps && !st; i++) {
+        node_rc *r = &n->rc[i];
+        st = park_drain(n, i);
+        if (!st && r->page_wait && n->pc.e[r->page_ent].filled) {
+            r->page_wait = 0;
+            st = page_answer(n, i, n->pc.e[r->page_ent].frame);
+        }
+    }
+    return st;
+}
+
+/* PAGE_RESP: the page's data into a local frame.  A version whose data
+ * the master gave away comes without it: it is fetched from its home
+ * (nhome.h) and the answer waits for it. */
 static dvm_status relay_page(node *n, int i, const cmsg_relay *m)
 {
     node_rc *r = &n->rc[i];
@@ -648,27 +691,25 @@ static dvm_status relay_page(node *n, int i, const cmsg_relay *m)
     dvm_status st = msg_decode_u64s(m->msg, m->len, &f, 1);
     if (st)
         return st;
-    if (m->npages != (f != 0) || m->nver != (f != 0))
+    if (m->npages > (f != 0) || m->nver != (f != 0))
         return status_set(DVM_EPROTO, "page response without its page");
-    uint64_t local = 0;
-    if (f) {
-        uint32_t idx;
-        int created;
-        if ((st = tmp_get(n, r, r->nrid ? r->rid[0] : 0, r->req_page,
-                          le_ld64(m->ver), &idx, &created)))
-            return st;
-        pcache_fill(&n->pc, r->req_page, le_ld64(m->ver), m->pages);
-        local = n->pc.e[idx].frame;
-        for (int k = 0; k < n->cfg.nrcomps && !st; k++)
-            st = park_drain(n, k);
-        if (st)
-            return st;
+    if (!f)
+        return page_answer(n, i, 0);
+    uint64_t epoch = le_ld64(m->ver);
+    uint32_t idx;
+    int created;
+    if ((st = tmp_get(n, r, r->nrid ? r->rid[0] : 0, r->req_page, epoch,
+                      &idx, &created)))
+        return st;
+    if (m->npages)
+        pcache_fill(&n->pc, r->req_page, epoch, m->pages);
+    else if (created && !nhome_local(&n->home, r->req_page, epoch)) {
+        uint64_t want[2] = { r->req_page, epoch };
+        st = nhome_fetch(&n->home, want, 1);
     }
-    mb_reset(&n->out);
-    msg_encode_u64s(&n->out, MSG_PAGE_RESP, &local, 1);
-    if (rc_send(r->page.fd, &n->out))
-        return rc_replace(n, i, "cannot send to it");
-    return DVM_OK;
+    r->page_wait = 1;
+    r->page_ent = idx;
+    return st ? st : node_filled(n);
 }
 
 /* Any other message names no frame: it goes to the RComp's control
@@ -767,6 +808,14 @@ static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
         return from_master_kill(n, p, len);
     case WIRE_FETCHED:
         return from_master_fetched(n, p, len);
+    case WIRE_PEERS:
+        return nhome_on_peers(&n->home, p, len);
+    case WIRE_STORE:
+        return nhome_on_store(&n->home, p, len);
+    case WIRE_DROP:
+        return nhome_on_drop(&n->home, p, len);
+    case WIRE_PULL:
+        return nhome_on_pull(&n->home, p, len);
     case WIRE_CLOCK_PING:
         return from_master_clock(n, p, len);
     default:
@@ -778,8 +827,12 @@ static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
 static void node_on_event(void *arg, transport_event *ev)
 {
     node *n = arg;
-    if (ev->peer != n->master)
+    if (ev->peer != n->master) {
+        dvm_status st = nhome_on_event(&n->home, ev);
+        if (st)
+            node_fail(n, st);
         return;
+    }
     n->heard_ns = clock_now_ns();
     if (ev->kind == TRANSPORT_UP) {
         n->up = 1;
@@ -948,10 +1001,12 @@ static dvm_status rc_readable(node *n, uint64_t key)
  * most every NODE_STATS_NS. */
 static dvm_status node_report(node *n)
 {
-    uint64_t v[4] = { 0, 0, 0, 0 };
+    uint64_t v[CMSG_NODE_STATS] = { 0 };
     if (n->running)
         v[0] = n->pc.live, v[1] = n->pc.hits, v[2] = n->pc.misses,
-        v[3] = n->pc.evicted;
+        v[3] = n->pc.evicted, v[4] = hstore_count(&n->home.home);
+    v[5] = n->home.served;
+    v[6] = n->home.from_homes;
     uint64_t now = clock_now_ns();
     if (!memcmp(v, n->stats_sent, sizeof v) ||
         now - n->stats_ns < NODE_STATS_NS)
@@ -959,7 +1014,7 @@ static dvm_status node_report(node *n)
     memcpy(n->stats_sent, v, sizeof v);
     n->stats_ns = now;
     mb_reset(&n->rel);
-    cmsg_encode_u64s(&n->rel, v, 4);
+    cmsg_encode_u64s(&n->rel, v, CMSG_NODE_STATS);
     return node_send_master(n, WIRE_NODE_STATS, &n->rel);
 }
 
@@ -1039,6 +1094,35 @@ static dvm_status node_leave_step(node *n, int *quit)
     if (!st)
         st = node_flush(n);
     node_stop(n);
+    return st;
+}
+
+/* nhome's questions for the master, after the RELAY records before them. */
+static dvm_status home_to_master(void *arg, uint16_t type, const msg_buf *b)
+{
+    return node_send_master(arg, type, b);
+}
+
+/* Versions arrived from other nodes: parked dispatches and page requests
+ * may go. */
+static dvm_status home_filled(void *arg)
+{
+    return node_filled(arg);
+}
+
+/* Listens where other nodes fetch the versions homed here; n->addr is
+ * "HOST:PORT" with the port bound. */
+static dvm_status home_listen(node *n)
+{
+    const char *colon = strrchr(n->cfg.listen, ':');
+    uint16_t port;
+    if (!colon || (size_t)(colon - n->cfg.listen) + 7 > sizeof n->addr)
+        return status_set(DVM_EINVAL, "bad --listen address '%s' (HOST:PORT)",
+                          n->cfg.listen);
+    dvm_status st = transport_listen(n->t, n->cfg.listen, &port);
+    if (!st)
+        snprintf(n->addr, sizeof n->addr, "%.*s:%u",
+                 (int)(colon - n->cfg.listen), n->cfg.listen, (unsigned)port);
     return st;
 }
 
@@ -1157,6 +1241,10 @@ dvm_status node_main(const node_config *cfg)
     transport_config tc = { .secret = cfg->secret, .on_event = node_on_event,
                             .arg = n };
     dvm_status st = transport_create(&tc, &n->t);
+    nhome_ops ops = { home_to_master, home_filled, n };
+    nhome_init(&n->home, n->t, &ops);
+    if (!st && cfg->listen)
+        st = home_listen(n);
     if (!st)
         n->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (!st && n->epfd < 0)
@@ -1166,6 +1254,7 @@ dvm_status node_main(const node_config *cfg)
     n->heard_ns = clock_now_ns();
     if (!st)
         st = node_serve(n);
+    nhome_destroy(&n->home);
     transport_destroy(n->t);
     if (n->epfd > 0)
         close(n->epfd);

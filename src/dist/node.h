@@ -7,7 +7,8 @@
  * the same socketpair protocol, net/msg.h).  It relays between its RComps
  * and the master, translating frame ids: the master's frames name page
  * versions in the master's store, the RComps' frames are this node's.
- * It caches the page versions it receives (docs/cluster.md).
+ * It caches the page versions it receives, keeps those the master placed
+ * on it (its homes) and serves them to the other nodes (docs/cluster.md).
  */
 #ifndef DVM_DIST_NODE_H
 #define DVM_DIST_NODE_H
@@ -32,6 +33,8 @@ typedef struct node_config {
                                    0: CMSG_HEARTBEAT_MS */
     int leave_wait_ms;          /* leaving, the runners dispatched get this
                                    long to finish; < 0: CMSG_LEAVE_WAIT_MS */
+    const char *listen;         /* "HOST:PORT" where other nodes fetch the
+                                   versions homed here; NULL: homes none */
 } node_config;
 
 /* The default of node_config.reconnect_s. */

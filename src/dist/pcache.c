@@ -70,6 +70,16 @@ static uint32_t find(const pcache *c, uint64_t page, uint64_t epoch)
     return 0;
 }
 
+int pcache_find(const pcache *c, uint64_t page, uint64_t epoch,
+                uint32_t *idx)
+{
+    uint32_t k = find(c, page, epoch);
+    if (!k || !c->e[k - 1].filled)
+        return 0;
+    *idx = k - 1;
+    return 1;
+}
+
 dvm_status pcache_get(pcache *c, uint64_t page, uint64_t epoch,
                       uint32_t *idx, int *created)
 {

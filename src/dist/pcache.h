@@ -47,6 +47,10 @@ void pcache_destroy(pcache *c);
  * DVM_ENOMEM (the store or memory is full). */
 dvm_status pcache_get(pcache *c, uint64_t page, uint64_t epoch,
                       uint32_t *idx, int *created);
+/* The filled entry of (page, epoch) without a reference or a count:
+ * 1 with *idx set, else 0. */
+int pcache_find(const pcache *c, uint64_t page, uint64_t epoch,
+                uint32_t *idx);
 /* Drops one reference to entry idx; evicts when over the limit. */
 void pcache_put(pcache *c, uint32_t idx);
 /* The data of (page, epoch) arrived (data non-NULL: copied into its entry

@@ -102,6 +102,7 @@ struct mem_space {
     uint64_t installed;         /* versions installed ever */
     uint64_t nversions, freed;
     uint64_t restored;          /* newest epoch space_restore was given */
+    uint64_t away;              /* versions whose data was given away */
 };
 
 #define SPACE_MIN_CAP 1024u
@@ -261,10 +262,12 @@ static const mem_version *chain_at(const mem_version *v, uint64_t epoch)
     return v;
 }
 
-/* Frees v and its frame. */
+/* Frees v and its frame (unless given away). */
 static void version_free(mem_space *s, mem_version *v)
 {
-    if (v->frame)
+    if (v->frame == SPACE_FRAME_AWAY)
+        s->away--;
+    else if (v->frame)
         store_release(s->store, v->frame);
     dvm_free(v);
     s->nversions--;
@@ -731,4 +734,19 @@ void space_get_stats(const mem_space *s, space_stats *out)
     out->pages = s->npages;
     out->versions = s->nversions;
     out->freed = s->freed;
+    out->away = s->away;
+}
+
+int space_give_away(mem_space *s, uint64_t page, uint64_t epoch)
+{
+    mem_version *head = page_head(s, page), *v = head;
+    while (v && v->epoch > epoch)
+        v = v->older;
+    if (!v || v == head || v->epoch != epoch || !v->frame ||
+        v->frame == SPACE_FRAME_AWAY)
+        return 0;
+    store_release(s->store, v->frame);
+    v->frame = SPACE_FRAME_AWAY;
+    s->away++;
+    return 1;
 }

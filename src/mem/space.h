@@ -21,6 +21,11 @@
  * snapshots) plus the newest one <= m; older versions and their frames are
  * freed.
  *
+ * The cluster master may give away the data of an old version once the
+ * version is kept elsewhere (its home nodes): the version stays, with its
+ * delta, and names SPACE_FRAME_AWAY instead of a frame.  The newest
+ * version of a page always keeps its data (installs merge into it).
+ *
  * Single-threaded: only the master calls into a mem_space.
  */
 #ifndef DVM_SPACE_H
@@ -68,7 +73,12 @@ typedef struct space_stats {
     uint64_t pages;             /* pages with at least one version */
     uint64_t versions;          /* versions alive */
     uint64_t freed;             /* versions freed by GC so far */
+    uint64_t away;              /* alive versions whose data is elsewhere */
 } space_stats;
+
+/* The frame of a version whose data was given away (space_give_away):
+ * never a frame of a store. */
+#define SPACE_FRAME_AWAY UINT32_MAX
 
 dvm_status space_create(mem_store *store, mem_space **out);
 /* Frees every version and frame. */
@@ -134,6 +144,13 @@ dvm_status space_restore(mem_space *s, uint64_t page, uint64_t epoch,
  * commit log before it) becomes epoch.  DVM_EINVAL when a restored version
  * is newer. */
 dvm_status space_restore_epoch(mem_space *s, uint64_t epoch);
+/* Gives away the data of version (page, epoch) when it is alive and not
+ * its page's newest version (the cluster master, once the version is
+ * stored at its homes): its frame returns to the store and lookups name
+ * SPACE_FRAME_AWAY for it from then on; validation, installs (which read
+ * only the newest version's data) and GC go on as before.  Returns 1 when
+ * the data was given away now, else 0. */
+int space_give_away(mem_space *s, uint64_t page, uint64_t epoch);
 
 /* Frees versions no snapshot >= oldest_live can need. */
 void space_gc(mem_space *s, uint64_t oldest_live);

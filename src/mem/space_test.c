@@ -699,6 +699,47 @@ static void test_enomem(void **state)
 #endif
 }
 
+/* Giving away an old version's data: its frame goes back to the store,
+ * lookups name SPACE_FRAME_AWAY, the newest version is never given away,
+ * and validation, merging installs and GC go on. */
+static void test_give_away(void **state)
+{
+    fixture *f = *state;
+    uint64_t e1, e2, e3;
+    assert_int_equal(write_bytes(f, 0, 0x40000000, 4, 1, &e1), DVM_OK);
+    assert_int_equal(write_bytes(f, e1, 0x40000010, 4, 2, &e2), DVM_OK);
+    assert_int_equal(store_in_use(f->store), 2);
+    assert_int_equal(space_give_away(f->space, 0x40000, e2), 0);  /* newest */
+    assert_int_equal(space_give_away(f->space, 0x40000, 7), 0);   /* none */
+    assert_int_equal(space_give_away(f->space, 0x40000, e1), 1);
+    assert_int_equal(space_give_away(f->space, 0x40000, e1), 0);  /* once */
+    assert_int_equal(store_in_use(f->store), 1);
+    assert_int_equal(space_lookup(f->space, 0x40000, e1), SPACE_FRAME_AWAY);
+    space_stats st;
+    space_get_stats(f->space, &st);
+    assert_int_equal(st.away, 1);
+    /* A commit on the old snapshot merges into the newest version (its
+     * runner had the old data from elsewhere: here, one changed byte). */
+    static mem_run runs[DIFF_DENSE];
+    static uint64_t bits[DIFF_WORDS];
+    uint32_t fr;
+    assert_int_equal(store_alloc(f->store, &fr), DVM_OK);
+    memset(store_frame(f->store, fr), 0, STORE_FRAME_SIZE);
+    store_frame(f->store, fr)[0x100] = 3;
+    mem_change c = space_change(0x40000, fr,
+                                diff_page(NULL, store_frame(f->store, fr),
+                                          runs, bits));
+    assert_int_equal(space_validate(f->space, e1, &c, 1), DVM_OK);
+    assert_int_equal(space_install(f->space, e1, &c, 1, &e3), DVM_OK);
+    assert_int_equal(read_byte(f, 0x40000010, e3), 2);
+    assert_int_equal(read_byte(f, 0x40000100, e3), 3);
+    space_gc(f->space, e3);
+    space_get_stats(f->space, &st);
+    assert_int_equal(st.away, 0);
+    assert_int_equal(st.versions, 1);
+    assert_int_equal(store_in_use(f->store), 1);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "enomem") == 0)
@@ -722,6 +763,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_random_model, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_commit, setup, teardown),
         cmocka_unit_test(test_enomem),
+        cmocka_unit_test_setup_teardown(test_give_away, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

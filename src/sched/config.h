@@ -44,6 +44,9 @@ typedef struct master_remote {
      * Sets *wait_ms to the longest the loop may sleep (0: not at all, -1:
      * no limit).  An error stops the run. */
     dvm_status (*poll)(void *arg, int *wait_ms);
+    /* Optional: called before old page versions are collected, while the
+     * commit log still names every commit since the last call. */
+    void (*before_gc)(void *arg);
     /* Optional: the obs node (obs.h) of remote slot `slot`, and *rcomp its
      * RComp there; -1 when it has none.  Without it, remote slots count
      * as the master's own node. */

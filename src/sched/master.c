@@ -550,6 +550,8 @@ dvm_status master_run(master *m)
         if (!st && m->cfg.remote && m->cfg.remote->batch)
             st = m->cfg.remote->batch(m->cfg.remote->arg, gc_due);
         if (gc_due) {
+            if (m->cfg.remote && m->cfg.remote->before_gc)
+                m->cfg.remote->before_gc(m->cfg.remote->arg);
             space_gc(m->space, rcomps_oldest_snapshot(&m->rcs));
             m->last_gc_commits = m->st.commits;
         }

@@ -37,4 +37,24 @@ got=$(timeout 30 "$dvm" submit --master "127.0.0.1:$port" --secret-file \
       "$work/secret" --engine "$engine" --dump result:1:q "$ex/sum.dasm")
 [ "$got" = "$("$dvm" run -n 2 --engine "$engine" --dump result:1:q "$ex/sum.dasm")" ] ||
     { echo "FAIL: the cluster does not work after the refusals"; exit 1; }
+# Nodes serve each other the versions they home over connections that
+# prove the same secret: with three nodes the tree sum fetches from homes,
+# and a stranger that connects to a node's listener is refused.
+node_start good2 2 --secret-file "$work/secret"
+node_start good3 2 --secret-file "$work/secret"
+nodes_joined 3
+got=$(timeout 60 "$dvm" submit --master "127.0.0.1:$port" --secret-file \
+      "$work/secret" --engine "$engine" "$ex/treesum.dasm")
+[ "$got" = 209725440 ] || { echo "FAIL: tree sum: $got"; exit 1; }
+homes=$("$dvm" status --master "127.0.0.1:$port" --secret-file "$work/secret" \
+        --json | python3 -c '
+import json, sys
+print(sum(h["pages_from_homes"] for h in json.load(sys.stdin)["hosts"]))')
+[ "$homes" -gt 0 ] || { echo "FAIL: no version fetched from a home"; exit 1; }
+naddr=$(sed -n 's/.* serves the pages it homes on //p' "$work/master.log" | head -1)
+st=0
+timeout 30 "$dvm" status --master "$naddr" --secret-file "$work/wrong" \
+    > /dev/null 2> "$work/err" || st=$?
+[ $st = 2 ] && grep -q "secret" "$work/err" ||
+    { echo "FAIL: a stranger at node $naddr: status $st"; cat "$work/err"; exit 1; }
 echo "ok: strangers refused, members served"

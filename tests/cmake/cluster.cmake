@@ -8,6 +8,7 @@
 #                                   submit; the master's memory stays small
 #   cluster/drain, resplit          nodes leaving in order (SIGTERM)
 #   cluster/faults, linkcut         random faults, cut links (netns)
+#   cluster/homes                   versions at homes on nodes, a node lost
 set(DVM_CLUSTER_ENGINES interp)
 if(DVM_HAVE_LLVM)
   list(APPEND DVM_CLUSTER_ENGINES jit)
@@ -26,7 +27,7 @@ endforeach()
 # kill -9 of RComps and whole nodes; nodes joining a running program and
 # dvm status; the cluster secret.
 foreach(engine ${DVM_CLUSTER_ENGINES})
-  foreach(t kill late secret cancel bigoutput drain resplit)
+  foreach(t kill late secret cancel bigoutput drain resplit homes)
     add_test(NAME cluster/${t}/${engine}
              COMMAND sh ${CL}/${t}.sh $<TARGET_FILE:dvm> ${engine})
     set_tests_properties(cluster/${t}/${engine} PROPERTIES TIMEOUT 300)
@@ -65,6 +66,12 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
   set_tests_properties(cluster/linkcut/${engine} PROPERTIES TIMEOUT 120
                        SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
 endforeach()
+add_test(NAME cluster/node_bad_listen
+         COMMAND $<TARGET_FILE:dvm> node --master 127.0.0.1:9
+                 --listen nonsense)
+set_tests_properties(cluster/node_bad_listen PROPERTIES
+  PASS_REGULAR_EXPRESSION "dvm node: bad --listen address 'nonsense'"
+  TIMEOUT 30)
 # Peers that send garbage after the handshake, and raw bytes.
 add_executable(cluster_garbage ${CMAKE_SOURCE_DIR}/tests/cluster/garbage.c)
 target_link_libraries(cluster_garbage dvm_cluster)

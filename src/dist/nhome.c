@@ -1,0 +1,445 @@
+/*
+ * nhome.c -- a node's homed versions and its questions to other nodes.
+ *
+ * The peer table holds the nodes this node connected to (one outbound
+ * connection each, made when PEERS names them); questions go out on
+ * those and their answers come back on them.  Inbound connections are
+ * other nodes' questions, answered on the connection they came on.  A
+ * question open at a node is remembered (page, epoch, node) until its
+ * answer, or until that node goes away or leaves the list: then it moves
+ * on to the next holder (home.h), and in the end to the master.
+ */
+#include "dist/nhome.h"
+
+#include <string.h>
+
+#include "cluster/wire.h"
+#include "dist/home.h"
+#include "util/alloc.h"
+#include "util/le.h"
+
+#define NHOME_MASTER UINT64_MAX
+
+void nhome_init(nhome *h, transport *t, const nhome_ops *ops)
+{
+    memset(h, 0, sizeof *h);
+    h->t = t;
+    h->ops = *ops;
+    h->self = UINT64_MAX;
+    mb_init(&h->b);
+    mb_init(&h->m);
+}
+
+void nhome_destroy(nhome *h)
+{
+    nhome_stop(h);
+    dvm_free(h->ask);
+    mb_free(&h->b);
+    mb_free(&h->m);
+}
+
+dvm_status nhome_start(nhome *h, uint64_t run, mem_store *store, pcache *pc)
+{
+    nhome_stop(h);
+    dvm_status st = hstore_init(&h->home, store);
+    if (st)
+        return st;
+    h->running = 1;
+    h->run = run;
+    h->pc = pc;
+    return DVM_OK;
+}
+
+void nhome_stop(nhome *h)
+{
+    if (!h->running)
+        return;
+    hstore_destroy(&h->home);
+    h->running = 0;
+    h->pc = NULL;
+    h->nask = 0;
+}
+
+static nhome_peer *peer_by_id(nhome *h, uint64_t id)
+{
+    for (size_t i = 0; i < h->npeer; i++)
+        if (h->peer[i].id == id)
+            return &h->peer[i];
+    return NULL;
+}
+
+static nhome_peer *peer_by_conn(nhome *h, uint64_t conn)
+{
+    for (size_t i = 0; i < h->npeer; i++)
+        if (h->peer[i].peer == conn)
+            return &h->peer[i];
+    return NULL;
+}
+
+/* The node to ask for page after `after` was asked (UINT64_MAX: none
+ * yet): the next of its holders that is another node and reachable, or
+ * NHOME_MASTER. */
+static uint64_t route(nhome *h, uint64_t page, uint64_t after)
+{
+    uint64_t hold[HOME_COPIES];
+    size_t k = home_pick(page, h->ids, h->nids, hold), i = 0;
+    if (after != UINT64_MAX && home_has(hold, k, after))
+        while (hold[i++] != after)
+            ;
+    for (; i < k; i++) {
+        const nhome_peer *p = hold[i] == h->self ? NULL
+                                                 : peer_by_id(h, hold[i]);
+        if (p && p->up)
+            return hold[i];
+    }
+    return NHOME_MASTER;
+}
+
+static dvm_status ask_add(nhome *h, uint64_t page, uint64_t epoch,
+                          uint64_t id, int keep)
+{
+    nhome_ask *a = dvm_grow(h->ask, &h->capask, h->nask + 1, sizeof *a);
+    if (!a)
+        return status_set(DVM_ENOMEM, "out of memory");
+    h->ask = a;
+    h->ask[h->nask++] = (nhome_ask){ page, epoch, id, keep };
+    return DVM_OK;
+}
+
+/* Sends the entries of pv (pairs) whose target is id, as one question;
+ * a node that cannot be sent to hands them to the master (tgt).  Versions
+ * to keep are never asked of the master (it gave its copy away). */
+static dvm_status ask_one(nhome *h, const uint64_t *pv, uint64_t *tgt,
+                          size_t n, uint64_t id, uint64_t *sel, int keep)
+{
+    if (id == NHOME_MASTER && keep)
+        return DVM_OK;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (tgt[i] == id) {
+            sel[2 * k] = pv[2 * i];
+            sel[2 * k++ + 1] = pv[2 * i + 1];
+        }
+    if (!k)
+        return DVM_OK;
+    mb_reset(&h->m);
+    cmsg_encode_fetch(&h->m, h->run, sel, k, 2, NULL, 0);
+    if (id == NHOME_MASTER)
+        return h->m.oom ? status_set(DVM_ENOMEM, "out of memory")
+                        : h->ops.to_master(h->ops.arg, WIRE_FETCH, &h->m);
+    const nhome_peer *p = peer_by_id(h, id);
+    if (h->m.oom || transport_send(h->t, p->peer, WIRE_HFETCH, h->m.p,
+                                   h->m.len)) {
+        for (size_t i = 0; i < n; i++)
+            if (tgt[i] == id)
+                tgt[i] = NHOME_MASTER;
+        return DVM_OK;
+    }
+    dvm_status st = DVM_OK;
+    for (size_t i = 0; i < k && !st; i++)
+        st = ask_add(h, sel[2 * i], sel[2 * i + 1], id, keep);
+    return st;
+}
+
+/* Asks for the n versions of pv (pairs), each of the holder after
+ * `after`; keep: for the home store (PULL), else for the page cache. */
+static dvm_status ask_all(nhome *h, const uint64_t *pv, size_t n,
+                          uint64_t after, int keep)
+{
+    if (!n)
+        return DVM_OK;
+    uint64_t *tgt = dvm_calloc(n, sizeof *tgt);
+    uint64_t *sel = dvm_calloc(2 * n, sizeof *sel);
+    dvm_status st = tgt && sel ? DVM_OK
+                               : status_set(DVM_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n && !st; i++)
+        tgt[i] = route(h, pv[2 * i], after);
+    for (size_t k = 0; k < h->npeer && !st; k++)
+        if (h->peer[k].up)
+            st = ask_one(h, pv, tgt, n, h->peer[k].id, sel, keep);
+    if (!st)
+        st = ask_one(h, pv, tgt, n, NHOME_MASTER, sel, keep);
+    dvm_free(tgt);
+    dvm_free(sel);
+    return st;
+}
+
+dvm_status nhome_fetch(nhome *h, const uint64_t *want, size_t n)
+{
+    return ask_all(h, want, n, UINT64_MAX, 0);
+}
+
+int nhome_local(nhome *h, uint64_t page, uint64_t epoch)
+{
+    const void *d = h->running ? hstore_find(&h->home, page, epoch) : NULL;
+    if (d)
+        pcache_fill(h->pc, page, epoch, d);
+    return d != NULL;
+}
+
+/* The questions open at node id move on to the node after it. */
+static dvm_status reroute(nhome *h, uint64_t id)
+{
+    uint64_t *pv = dvm_calloc(4 * h->nask + 1, sizeof *pv);
+    if (!pv)
+        return status_set(DVM_ENOMEM, "out of memory");
+    uint64_t *kv = pv + 2 * h->nask;    /* the ones to keep */
+    size_t k = 0, kk = 0, w = 0;
+    for (size_t i = 0; i < h->nask; i++) {
+        const nhome_ask *a = &h->ask[i];
+        if (a->id != id) {
+            h->ask[w++] = *a;
+        } else if (a->keep) {
+            kv[2 * kk] = a->page;
+            kv[2 * kk++ + 1] = a->epoch;
+        } else {
+            pv[2 * k] = a->page;
+            pv[2 * k++ + 1] = a->epoch;
+        }
+    }
+    h->nask = w;
+    dvm_status st = ask_all(h, pv, k, id, 0);
+    if (!st)
+        st = ask_all(h, kv, kk, id, 1);
+    dvm_free(pv);
+    return st ? st : k ? h->ops.filled(h->ops.arg) : DVM_OK;
+}
+
+/* Removes peer slot p (closing our connection to it). */
+static dvm_status peer_remove(nhome *h, nhome_peer *p)
+{
+    uint64_t id = p->id;
+    if (p->peer != UINT64_MAX)
+        transport_close(h->t, p->peer);
+    *p = h->peer[--h->npeer];
+    return reroute(h, id);
+}
+
+dvm_status nhome_on_peers(nhome *h, const uint8_t *p, size_t len)
+{
+    static cmsg_peers m;
+    dvm_status st = cmsg_decode_peers(p, len, &m);
+    if (st)
+        return st;
+    h->self = m.self;
+    h->nids = m.n;
+    memcpy(h->ids, m.id, m.n * sizeof *m.id);
+    for (size_t i = 0; i < h->npeer && !st;) {
+        if (home_has(m.id, m.n, h->peer[i].id))
+            i++;
+        else
+            st = peer_remove(h, &h->peer[i]);
+    }
+    for (uint32_t i = 0; i < m.n && !st; i++) {
+        char addr[CMSG_MAX_ADDR];
+        if (m.id[i] == m.self || peer_by_id(h, m.id[i]) ||
+            cmsg_str_copy(m.addr[i], addr, sizeof addr))
+            continue;
+        nhome_peer *q = &h->peer[h->npeer++];
+        *q = (nhome_peer){ m.id[i], UINT64_MAX, 0 };
+        if (transport_connect(h->t, addr, &q->peer))
+            q->peer = UINT64_MAX;       /* unreachable: asked no question */
+    }
+    return st;
+}
+
+/* Sends STORED for the n versions of pv (pairs). */
+static dvm_status stored(nhome *h, const uint64_t *pv, size_t n)
+{
+    if (!n)
+        return DVM_OK;
+    mb_reset(&h->b);
+    cmsg_encode_fetch(&h->b, h->run, pv, n, 2, NULL, 0);
+    if (h->b.oom)
+        return status_set(DVM_ENOMEM, "out of memory");
+    return h->ops.to_master(h->ops.arg, WIRE_STORED, &h->b);
+}
+
+dvm_status nhome_on_store(nhome *h, const uint8_t *p, size_t len)
+{
+    cmsg_fetch f;
+    dvm_status st = cmsg_decode_fetch(p, len, 3, &f);
+    if (st || !h->running || f.run != h->run)
+        return st;
+    if (f.npages != f.n)
+        return status_set(DVM_EPROTO, "store without its pages");
+    uint64_t *ack = dvm_calloc(2 * f.n + 1, sizeof *ack);
+    if (!ack)
+        return status_set(DVM_ENOMEM, "out of memory");
+    size_t k = 0;
+    for (uint64_t i = 0; i < f.n; i++) {
+        uint64_t page = le_ld64(f.ent + 24 * i);
+        uint64_t epoch = le_ld64(f.ent + 24 * i + 8);
+        if (hstore_put(&h->home, page, epoch, f.pages + CMSG_PAGE * i))
+            continue;           /* full: not acknowledged, the master
+                                   keeps it */
+        ack[2 * k] = page;
+        ack[2 * k++ + 1] = epoch;
+    }
+    st = stored(h, ack, k);
+    dvm_free(ack);
+    return st;
+}
+
+dvm_status nhome_on_drop(nhome *h, const uint8_t *p, size_t len)
+{
+    cmsg_fetch f;
+    dvm_status st = cmsg_decode_fetch(p, len, 2, &f);
+    if (st || !h->running || f.run != h->run)
+        return st;
+    for (uint64_t i = 0; i < f.n; i++)
+        hstore_drop(&h->home, le_ld64(f.ent + 16 * i),
+                    le_ld64(f.ent + 16 * i + 8));
+    return DVM_OK;
+}
+
+/* HFETCH from another node: answered from the home store. */
+static void serve(nhome *h, uint64_t conn, const uint8_t *p, size_t len)
+{
+    cmsg_fetch f;
+    if (cmsg_decode_fetch(p, len, 2, &f)) {
+        transport_close(h->t, conn);
+        return;
+    }
+    uint64_t *ent = dvm_calloc(3 * f.n + 1, sizeof *ent);
+    const uint8_t **pages = dvm_calloc(f.n + 1, sizeof *pages);
+    size_t np = 0;
+    for (uint64_t i = 0; ent && pages && i < f.n; i++) {
+        uint64_t page = le_ld64(f.ent + 16 * i);
+        uint64_t epoch = le_ld64(f.ent + 16 * i + 8);
+        const uint8_t *d = h->running && f.run == h->run
+                           ? hstore_find(&h->home, page, epoch) : NULL;
+        ent[3 * i] = page;
+        ent[3 * i + 1] = epoch;
+        ent[3 * i + 2] = d != NULL;
+        if (d)
+            pages[np++] = d;
+    }
+    if (ent && pages) {
+        mb_reset(&h->b);
+        cmsg_encode_fetch(&h->b, f.run, ent, f.n, 3, pages, np);
+        if (!h->b.oom &&
+            !transport_send(h->t, conn, WIRE_HFETCHED, h->b.p, h->b.len))
+            h->served += np;
+    }
+    dvm_free(ent);
+    dvm_free(pages);
+}
+
+/* Our connection to q is closed (q broke the protocol or went away);
+ * its open questions move on. */
+static dvm_status peer_down(nhome *h, nhome_peer *q)
+{
+    if (q->peer != UINT64_MAX)
+        transport_close(h->t, q->peer);
+    q->up = 0;
+    q->peer = UINT64_MAX;
+    return reroute(h, q->id);
+}
+
+/* The open question (page, epoch) at id, removed: 1 + its keep flag, or
+ * 0 when there is none. */
+static int ask_take(nhome *h, uint64_t page, uint64_t epoch, uint64_t id)
+{
+    for (size_t i = 0; i < h->nask; i++)
+        if (h->ask[i].page == page && h->ask[i].epoch == epoch &&
+            h->ask[i].id == id) {
+            int keep = h->ask[i].keep;
+            h->ask[i] = h->ask[--h->nask];
+            return 1 + keep;
+        }
+    return 0;
+}
+
+dvm_status nhome_on_pull(nhome *h, const uint8_t *p, size_t len)
+{
+    cmsg_fetch f;
+    dvm_status st = cmsg_decode_fetch(p, len, 2, &f);
+    if (st || !h->running || f.run != h->run)
+        return st;
+    uint64_t *pv = dvm_calloc(4 * f.n + 1, sizeof *pv);
+    if (!pv)
+        return status_set(DVM_ENOMEM, "out of memory");
+    uint64_t *have = pv + 2 * f.n;
+    size_t k = 0, kh = 0;
+    for (uint64_t i = 0; i < f.n; i++) {
+        uint64_t page = le_ld64(f.ent + 16 * i);
+        uint64_t epoch = le_ld64(f.ent + 16 * i + 8);
+        uint64_t *d = hstore_find(&h->home, page, epoch) ? have : pv;
+        size_t *nd = d == have ? &kh : &k;
+        d[2 * *nd] = page;
+        d[2 * (*nd)++ + 1] = epoch;
+    }
+    st = stored(h, have, kh);
+    if (!st)
+        st = ask_all(h, pv, k, UINT64_MAX, 1);
+    dvm_free(pv);
+    return st;
+}
+
+/* HFETCHED from node q: the present ones into the page cache, the absent
+ * ones asked of the next holder. */
+static dvm_status answered(nhome *h, nhome_peer *q, const uint8_t *p,
+                           size_t len)
+{
+    cmsg_fetch f;
+    if (cmsg_decode_fetch(p, len, 3, &f))
+        return peer_down(h, q);
+    if (!h->running || f.run != h->run)
+        return DVM_OK;
+    uint64_t *pv = dvm_calloc(6 * f.n + 1, sizeof *pv);
+    if (!pv)
+        return status_set(DVM_ENOMEM, "out of memory");
+    uint64_t *kv = pv + 2 * f.n, *got = pv + 4 * f.n;
+    size_t k = 0, kk = 0, kg = 0, d = 0;
+    for (uint64_t i = 0; i < f.n; i++) {
+        uint64_t page = le_ld64(f.ent + 24 * i);
+        uint64_t epoch = le_ld64(f.ent + 24 * i + 8);
+        int present = (int)le_ld64(f.ent + 24 * i + 16);
+        const uint8_t *data = present == 1 ? f.pages + CMSG_PAGE * d++ : NULL;
+        int taken = ask_take(h, page, epoch, q->id);
+        if (!taken)
+            continue;                   /* not asked of it */
+        uint64_t *to = data ? got : taken == 2 ? kv : pv;
+        size_t *nto = data ? &kg : taken == 2 ? &kk : &k;
+        if (data && taken == 2 && hstore_put(&h->home, page, epoch, data))
+            continue;                   /* full: not acknowledged */
+        if (data && taken == 1) {
+            pcache_fill(h->pc, page, epoch, data);
+            h->from_homes++;
+            continue;
+        }
+        to[2 * *nto] = page;
+        to[2 * (*nto)++ + 1] = epoch;
+    }
+    dvm_status st = ask_all(h, pv, k, q->id, 0);
+    if (!st)
+        st = ask_all(h, kv, kk, q->id, 1);
+    if (!st)
+        st = stored(h, got, kg);
+    dvm_free(pv);
+    return st ? st : h->ops.filled(h->ops.arg);
+}
+
+dvm_status nhome_on_event(nhome *h, transport_event *ev)
+{
+    nhome_peer *q = peer_by_conn(h, ev->peer);
+    if (!q) {
+        if (ev->kind == TRANSPORT_MSG && ev->type == WIRE_HFETCH)
+            serve(h, ev->peer, ev->data, ev->len);
+        else if (ev->kind == TRANSPORT_MSG)
+            transport_close(h->t, ev->peer);
+        return DVM_OK;
+    }
+    if (ev->kind == TRANSPORT_UP) {
+        q->up = 1;
+        return DVM_OK;
+    }
+    if (ev->kind == TRANSPORT_DOWN) {
+        q->peer = UINT64_MAX;       /* gone already: nothing to close */
+        return peer_down(h, q);
+    }
+    if (ev->type == WIRE_HFETCHED)
+        return answered(h, q, ev->data, ev->len);
+    return peer_down(h, q);
+}

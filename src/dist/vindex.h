@@ -1,0 +1,87 @@
+/*
+ * vindex.h -- the master's index of homed page versions.
+ *
+ * For every committed version the master has placed on nodes, the index
+ * keeps its name (page, epoch) and its holders (home first, then backup:
+ * dist/home.h, over the nodes that home pages now).  It says whom to
+ * send a version to and whom to tell to drop one:
+ *   add        a new version: stored at its holders
+ *   set_nodes  the nodes changed (one joined, one was lost): every
+ *              version is placed again; holders it did not have get it
+ *              (a lost home's backup is the new home and the next node
+ *              the new backup), holders it lost that are still there
+ *              drop it
+ *   gc         versions no live snapshot can see any more: dropped at
+ *              their holders and forgotten
+ *   ack        a holder says it keeps a version; a version every one of
+ *              whose HOME_COPIES holders said so is replicated (the
+ *              master may give its own copy away)
+ * A version whose holders are all gone at once is reported lost (the
+ * master still has its data, or the run cannot go on).
+ * The index moves no data: its callbacks do (the master's service).
+ */
+#ifndef DVM_DIST_VINDEX_H
+#define DVM_DIST_VINDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dist/home.h"
+#include "util/status.h"
+
+#define VINDEX_MAX_NODES 256
+
+typedef struct vindex_ent {
+    uint64_t page, epoch;
+    uint64_t hold[HOME_COPIES];
+    uint32_t nhold;
+    uint32_t acked;             /* bit j: hold[j] keeps it */
+} vindex_ent;
+
+/* A version (page, epoch) is to be stored at, or dropped by, node. */
+typedef void (*vindex_fn)(void *arg, uint64_t node, uint64_t page,
+                          uint64_t epoch);
+
+typedef struct vindex_ops {
+    vindex_fn store, drop;
+    /* 1 while the version is alive (some live snapshot may see it) */
+    int (*alive)(void *arg, uint64_t page, uint64_t epoch);
+    /* every holder of the version is gone */
+    void (*lost)(void *arg, uint64_t page, uint64_t epoch);
+    void *arg;
+} vindex_ops;
+
+typedef struct vindex {
+    vindex_ent *e;
+    size_t n, cap;
+    uint32_t *tab;              /* (page, epoch) -> index + 1, 0 empty */
+    size_t tcap;                /* a power of two, more than 2n */
+    uint64_t ids[VINDEX_MAX_NODES];     /* the nodes that home pages */
+    size_t nids;
+} vindex;
+
+/* An empty index with no nodes. */
+void vindex_init(vindex *x);
+void vindex_free(vindex *x);
+/* Forgets every version (a program ended); the nodes stay. */
+void vindex_clear(vindex *x);
+/* Places (page, epoch) and stores it at its holders (none without
+ * nodes: then it is not indexed).  DVM_ENOMEM. */
+dvm_status vindex_add(vindex *x, uint64_t page, uint64_t epoch,
+                      const vindex_ops *ops);
+/* The nodes are now ids[0, n) (n <= VINDEX_MAX_NODES): every version is
+ * placed again (above).  Returns the copies stored at new holders. */
+size_t vindex_set_nodes(vindex *x, const uint64_t *ids, size_t n,
+                        const vindex_ops *ops);
+/* Drops and forgets the versions that are no longer alive. */
+void vindex_gc(vindex *x, const vindex_ops *ops);
+/* Holder node keeps (page, epoch).  Returns 1 when that made the version
+ * replicated (every holder of HOME_COPIES keeps it), else 0 (unknown
+ * version or holder included). */
+int vindex_ack(vindex *x, uint64_t node, uint64_t page, uint64_t epoch);
+/* Calls fn(arg, page, epoch) for every replicated version. */
+void vindex_each_replicated(const vindex *x,
+                            void (*fn)(void *arg, uint64_t page,
+                                       uint64_t epoch), void *arg);
+
+#endif
