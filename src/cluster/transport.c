@@ -42,6 +42,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <ucp/api/ucp.h>
@@ -885,6 +886,14 @@ size_t transport_wait(transport *t, int timeout_ms)
 /* Creates the context and worker of t and installs the AM handler. */
 static dvm_status ucx_open(transport *t)
 {
+    /* UCX 1.13's TCP transport asserts (tcp_ep.c:939, PUT_TX_WAITING_ACK)
+     * when a rendezvous by PUT over TCP meets a peer that is slow to
+     * acknowledge -- seen with large page and output transfers between
+     * busy processes -- and the assertion ends the process.  Without PUT
+     * over TCP, UCX carries large messages by its active-message
+     * rendezvous instead: slower on TCP only, and correct.  A value the
+     * operator set (UCX_TCP_PUT_ENABLE) is kept. */
+    (void)setenv("UCX_TCP_PUT_ENABLE", "n", 0);
     ucp_config_t *config;
     ucs_status_t us = ucp_config_read(NULL, NULL, &config);
     if (us != UCS_OK)

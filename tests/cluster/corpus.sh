@@ -3,6 +3,7 @@
 # master and NODES nodes (loopback): standard output (dumps included) and
 # exit status identical to dvm run's.
 dvm=$1 engine=$2 nodes=$3
+: "${CLUSTER_LIMIT:=280}"       # the whole corpus, on one master
 . "$(dirname "$0")/lib.sh"
 here=$(dirname "$0")
 cluster_start "$nodes" 2
@@ -17,7 +18,15 @@ ex=$here/../../examples
 same --dump result:1:q "$ex/sum.dasm"
 same --dump counter:1:q "$ex/counter.dasm"
 same --dump slots+16:1:q "$ex/treesum.dasm"
-for p in hello producers pipeline subleq signal; do
+spin=signal
+if [ -n "${DVM_SANITIZED:-}" ]; then
+    # signal.dasm spins 300 million rounds: about 50 s per run on a
+    # sanitizer's interpreter, twice.  Its cluster behaviour is that of the
+    # other examples; the unsanitized builds run it.
+    echo "note: signal.dasm left out in a sanitizer build"
+    spin=""
+fi
+for p in hello producers pipeline subleq $spin; do
     same "$ex/$p.dasm"
 done
 SORTED=1 same "$ex/channels.dasm"

@@ -51,7 +51,7 @@ cluster_cleanup() {
     fi
     if [ "$st" != 0 ]; then
         for f in "$work"/*.log; do
-            [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }
+            [ -f "$f" ] && { echo "--- $f"; tail -40 "$f"; }
         done
     fi
     rm -rf "$work"
