@@ -4,12 +4,14 @@ each node kept running by a supervisor thread that starts it again when it
 ends (as systemd's Restart=always does), so that a benchmark may kill
 nodes.  Python 3 standard library only."""
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 
 class Cluster:
@@ -19,9 +21,11 @@ class Cluster:
     every node listen on loopback and home page versions; another address
     of this host (with a secret, which the cluster then requires) starts
     nodes without a listen address, which home nothing.  heartbeat: the
-    --heartbeat of the master and the nodes (None: the default)."""
+    --heartbeat of the master and the nodes (None: the default).  http:
+    the master serves /metrics on a free loopback port (metrics())."""
 
-    def __init__(self, dvm, nodes, rcomps, host="127.0.0.1", heartbeat=None):
+    def __init__(self, dvm, nodes, rcomps, host="127.0.0.1", heartbeat=None,
+                 http=False):
         self.dir = tempfile.mkdtemp(prefix="dvm-bench-")
         self.dvm, self.rcomps = dvm, rcomps
         self.log = os.path.join(self.dir, "master.log")
@@ -39,7 +43,8 @@ class Cluster:
         with open(self.log, "w") as lf:
             self.master = subprocess.Popen(
                 [dvm, "master", "--listen", host + ":0", "--port-file", pf,
-                 *self.sec, *self.hb], stderr=lf, env=self.env)
+                 *self.sec, *self.hb, *(["--http", "127.0.0.1:0"] if http else [])],
+                stderr=lf, env=self.env)
         self._wait(lambda: os.path.exists(pf) and os.path.getsize(pf) > 0)
         with open(pf) as f:
             self.addr = host + ":" + f.read().strip()
@@ -68,6 +73,13 @@ class Cluster:
         """How many times a node joined, by the master's log."""
         with open(self.log) as f:
             return sum(" joined " in line for line in f)
+
+    def metrics(self):
+        """The master's /metrics text (the cluster started with http)."""
+        with open(self.log) as f:
+            m = re.search(r"metrics at (\S+)", f.read())
+        with urllib.request.urlopen(m.group(1), timeout=10) as r:
+            return r.read().decode()
 
     def rcomp_pids(self, k):
         """The pids of node k's RComps (its child processes)."""
