@@ -3,7 +3,8 @@
 # --drain NAME): during the tree sum on 3 nodes the named node leaves in
 # order (LEAVE ASK/ACK/DONE, as on SIGTERM) and exits 0, the command
 # prints that it left and exits 0, the result is exact; asking twice is
-# fine; an unknown or malformed name exits 2 at once.
+# fine; an unknown or malformed name exits 2 at once; a node lost before
+# it could leave (stopped, given up by the heartbeat) makes it exit 1.
 dvm=$1 engine=$2
 . "$(dirname "$0")/lib.sh"
 ex=$(dirname "$0")/../../examples
@@ -85,4 +86,19 @@ drain n2 2> "$work/gone.err"
 rc=$?
 set -e
 [ "$rc" = 2 ] || { echo "FAIL: draining a node gone exited $rc"; exit 1; }
-echo "ok: node n2 drained by name during the tree sum"
+# A second master that gives a node up after 1 s: the node is stopped
+# before it hears DRAIN, so it is lost, not drained.
+rm -f "$work/port"
+master_start --heartbeat 1
+node_start stopped 1 --name stopped --reconnect 0
+nodes_joined 1
+victim=$(pgrep -P "$node_pid")
+kill -STOP "$victim"
+set +e
+drain stopped 2> "$work/lost.err"
+rc=$?
+set -e
+kill -CONT "$victim"
+[ "$rc" = 1 ] && grep -q 'lost before it left in order' "$work/lost.err" ||
+    { echo "FAIL: a lost node's drain exited $rc: $(cat "$work/lost.err")"; exit 1; }
+echo "ok: node n2 drained by name during the tree sum; a lost one reported"
