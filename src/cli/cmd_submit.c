@@ -226,6 +226,7 @@ static void client_on_event(void *arg, transport_event *ev)
     }
 }
 
+/* 1 when c has a deadline and it passed. */
 static int client_late(const client *c)
 {
     return c->deadline_ns && clock_now_ns() > c->deadline_ns;
@@ -540,6 +541,8 @@ int cmd_status(int argc, char **argv)
  * (or, when it is silent, giving it up after the heartbeat bound). */
 #define DRAIN_MARGIN_MS 20000
 
+/* Says what is wrong (msg, and arg when given) and how to use the
+ * command.  Returns 2. */
 static int drain_usage(const char *msg, const char *arg)
 {
     fprintf(stderr, "dvm node: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
@@ -583,9 +586,11 @@ int cmd_drain(int argc, char **argv)
     cmsg_encode_drain(&c.req, name, strlen(name));
     cmsg_str check;             /* the master would refuse it: said here */
     if (!c.req.oom && cmsg_decode_drain(c.req.p, c.req.len, &check)) {
+        char why[64];
+        snprintf(why, sizeof why, "bad node name (1..%d of A-Z a-z 0-9 . _ "
+                 "-)", CMSG_MAX_NODE_LABEL);
         mb_free(&c.req);
-        return drain_usage("bad node name (1..70 of A-Z a-z 0-9 . _ -)",
-                           name);
+        return drain_usage(why, name);
     }
     int rc = client_exchange(&c, master, secret);
     mb_free(&c.req);
