@@ -28,6 +28,8 @@ int cmd_master(int argc, char **argv);
 int cmd_node(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+/* dvm node --drain NAME: asks the master to let that node leave. */
+int cmd_drain(int argc, char **argv);
 /* Reads --secret-file path into *s (owned; NULL when path is NULL).
  * Returns 0 or 2 (message printed). */
 int cli_load_secret(const char *path, auth_secret **s);

@@ -2,7 +2,8 @@
  * cmd_master.c -- `dvm master` and `dvm node`: the long-lived processes of
  * a cluster DVM (docs/cluster.md).  Both parse their options, read the
  * cluster secret if one is given, and hand over to the service
- * (dist/mserve.h, dist/node.h).
+ * (dist/mserve.h, dist/node.h).  `dvm node --drain NAME` is a client
+ * instead (cmd_drain, cmd_submit.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,7 +39,9 @@ static int svc_usage(const char *cmd, const char *msg, const char *arg)
         fprintf(stderr, "usage: dvm node --master HOST:PORT [--rcomps N] "
                 "[--secret-file F] [--name NAME] [--reconnect S] "
                 "[--heartbeat SECONDS] [--drain-wait SECONDS] "
-                "[--listen HOST:PORT]\n");
+                "[--listen HOST:PORT]\n"
+                "       dvm node --drain NAME --master HOST:PORT "
+                "[--secret-file F] [--drain-wait SECONDS]\n");
     return 2;
 }
 
@@ -209,5 +212,8 @@ int cmd_master(int argc, char **argv)
 
 int cmd_node(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--drain"))
+            return cmd_drain(argc, argv);
     return svc_main("node", argc, argv);
 }

@@ -1,6 +1,6 @@
 /*
- * cmd_submit.c -- `dvm submit` and `dvm status`: the clients of a cluster
- * master.
+ * cmd_submit.c -- `dvm submit`, `dvm status` and `dvm node --drain`: the
+ * clients of a cluster master.
  *
  * submit checks everything `dvm run` checks before anything runs (the
  * same options and code, cli/cmd_run.h), then sends the master the image,
@@ -14,6 +14,10 @@
  * --reconnect seconds): a master restarted with its saved state (dvm
  * master --state) is sent RESUME with the bytes received per channel, and
  * sends only the output this client has not had.
+ *
+ * drain names a node; the master tells it to leave in order and answers
+ * once it left.  The wait is bounded: the node's drain wait and
+ * DRAIN_MARGIN_MS for the rest of its way out.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -60,6 +64,7 @@ typedef struct client {
     uint64_t submit_id;         /* cmsg_submit_id of the SUBMIT sent */
     uint64_t *got;              /* bytes received per channel index */
     uint64_t got_diag;
+    uint64_t deadline_ns;       /* 0: none; past it the wait ends */
 } client;
 
 #define CLIENT_BACKOFF_MIN_MS 100
@@ -146,6 +151,13 @@ static void on_done(client *c, const uint8_t *p, size_t len)
         return;
     }
     c->code = (int)d.code;
+    if (!c->o) {                /* drain: the master's line, or its error */
+        if (d.error.len)
+            fprintf(stderr, "dvm: error: %.*s\n", (int)d.error.len,
+                    (const char *)d.error.p);
+        fwrite(d.stats.p, 1, (size_t)d.stats.len, stdout);
+        return;
+    }
     if (d.error.len)
         fprintf(stderr, "dvm: error: %.*s\n", (int)d.error.len,
                 (const char *)d.error.p);
@@ -214,9 +226,15 @@ static void client_on_event(void *arg, transport_event *ev)
     }
 }
 
+/* 1 when c has a deadline and it passed. */
+static int client_late(const client *c)
+{
+    return c->deadline_ns && clock_now_ns() > c->deadline_ns;
+}
+
 static void client_wait(client *c)
 {
-    while (!c->done && !c->down && !client_interrupted)
+    while (!c->done && !c->down && !client_interrupted && !client_late(c))
         transport_wait(c->t, 200);
 }
 
@@ -297,8 +315,12 @@ static int client_exchange(client *c, const char *master,
             transport_close(c->t, c->master);
             for (int i = 0; i < 50 && !c->down; i++)
                 transport_wait(c->t, 20);
-            fprintf(stderr, "dvm: interrupted; the program was cancelled\n");
+            fprintf(stderr, "dvm: interrupted%s\n", c->o ? "; the program "
+                    "was cancelled" : "");
             c->code = 130;
+        } else if (!c->done && !c->down && client_late(c)) {
+            fprintf(stderr, "dvm: no answer from the master in time\n");
+            c->code = 2;
         } else if (c->reason[0]) {
             fprintf(stderr, "dvm: %s\n", c->reason);
             c->code = 2;
@@ -508,6 +530,68 @@ int cmd_status(int argc, char **argv)
     c.req_type = WIRE_STATUS_REQ;
     mb_init(&c.req);
     cmsg_encode_u64s(&c.req, &json, 1);
+    int rc = client_exchange(&c, master, secret);
+    mb_free(&c.req);
+    return rc;
+}
+
+/* ---- drain ------------------------------------------------------------------- */
+
+/* Beyond the node's drain wait: its DONE going up, the master closing it
+ * (or, when it is silent, giving it up after the heartbeat bound). */
+#define DRAIN_MARGIN_MS 20000
+
+/* Says what is wrong (msg, and arg when given) and how to use the
+ * command.  Returns 2. */
+static int drain_usage(const char *msg, const char *arg)
+{
+    fprintf(stderr, "dvm node: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+    fprintf(stderr, "usage: dvm node --drain NAME --master HOST:PORT "
+            "[--secret-file F] [--drain-wait SECONDS]\n");
+    return 2;
+}
+
+int cmd_drain(int argc, char **argv)
+{
+    const char *master = NULL, *secret = NULL, *name = NULL;
+    double wait_s = CMSG_LEAVE_WAIT_MS / 1000.0;
+    for (int i = 1; i < argc; i += 2) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end;
+        if (!v)
+            return drain_usage("unknown option or missing value", a);
+        if (!strcmp(a, "--drain"))
+            name = v;
+        else if (!strcmp(a, "--master"))
+            master = v;
+        else if (!strcmp(a, "--secret-file"))
+            secret = v;
+        else if (!strcmp(a, "--drain-wait")) {
+            wait_s = strtod(v, &end);
+            if (end == v || *end || !(wait_s >= 0) || wait_s > 3600)
+                return drain_usage("bad drain wait (0..3600 seconds)", v);
+        } else
+            return drain_usage("unknown option", a);
+    }
+    if (!name || !master)
+        return drain_usage("--drain NAME and --master HOST:PORT are "
+                           "required", NULL);
+    client c;
+    memset(&c, 0, sizeof c);
+    c.want = WIRE_DONE;
+    c.req_type = WIRE_DRAIN;
+    c.deadline_ns = clock_now_ns() +
+                    (uint64_t)(wait_s * 1e9) + DRAIN_MARGIN_MS * 1000000ull;
+    mb_init(&c.req);
+    cmsg_encode_drain(&c.req, name, strlen(name));
+    cmsg_str check;             /* the master would refuse it: said here */
+    if (!c.req.oom && cmsg_decode_drain(c.req.p, c.req.len, &check)) {
+        char why[64];
+        snprintf(why, sizeof why, "bad node name (1..%d of A-Z a-z 0-9 . _ "
+                 "-)", CMSG_MAX_NODE_LABEL);
+        mb_free(&c.req);
+        return drain_usage(why, name);
+    }
     int rc = client_exchange(&c, master, secret);
     mb_free(&c.req);
     return rc;

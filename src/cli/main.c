@@ -23,6 +23,8 @@ static void usage(FILE *f)
           "[--name NAME]\n"
           "                [--reconnect S] [--heartbeat S] [--drain-wait S]\n"
           "                [--listen HOST:PORT]\n"
+          "       dvm node --drain NAME --master HOST:PORT [--secret-file F] "
+          "[--drain-wait S]\n"
           "       dvm submit --master HOST:PORT [--secret-file F] "
           "[--reconnect S] [run options] PROG\n"
           "       dvm status --master HOST:PORT [--secret-file F] [--json]\n"
@@ -56,7 +58,12 @@ static void usage(FILE *f)
           "(at\n"
           "                          most --drain-wait S, default 10), gives "
           "back\n"
-          "                          the rest, exits 0\n",
+          "                          the rest, exits 0\n"
+          "  dvm node --drain NAME   the same, asked through the master "
+          "(NAME as\n"
+          "                          dvm status shows it); waits until it "
+          "left:\n"
+          "                          0, unknown name 2, lost on the way 1\n",
           f);
 }
 

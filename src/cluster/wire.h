@@ -68,7 +68,8 @@
     X(WIRE_HFETCH, 27, "home fetch", 0) \
     X(WIRE_HFETCHED, 28, "home fetched", 0) \
     X(WIRE_PULL, 29, "pull", 0) \
-    X(WIRE_NODE_ADDR, 30, "node address", 0)
+    X(WIRE_NODE_ADDR, 30, "node address", 0) \
+    X(WIRE_DRAIN, 31, "drain", 0)
 
 enum wire_type {
 #define WIRE_TYPE_ENUM(name, val, text, hs) name = val,

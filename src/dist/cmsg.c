@@ -36,6 +36,9 @@ static dvm_status finish(const msg_reader *r, const char *what)
     return DVM_OK;
 }
 
+/* 1 if name[0, len) is 1..max bytes of [A-Za-z0-9._-], else 0. */
+static int name_ok(const void *name, size_t len, size_t max);
+
 /* ---- RELAY ------------------------------------------------------------- */
 
 void cmsg_encode_relay(msg_buf *b, uint64_t run, uint64_t rcomp, uint64_t gen,
@@ -355,6 +358,32 @@ dvm_status cmsg_decode_leave(const uint8_t *p, size_t len, cmsg_leave *out)
     return DVM_OK;
 }
 
+/* ---- DRAIN ------------------------------------------------------------------ */
+
+void cmsg_encode_drain(msg_buf *b, const char *name, size_t n)
+{
+    mb_u64(b, CMSG_DRAIN_VERSION);
+    cmsg_put_str(b, name, n);
+}
+
+dvm_status cmsg_decode_drain(const uint8_t *p, size_t len, cmsg_str *out)
+{
+    msg_reader r;
+    mr_init(&r, p, len);
+    uint64_t version = mr_u64(&r);
+    cmsg_str name = get_str(&r);
+    dvm_status st = finish(&r, "drain");
+    if (st)
+        return st;
+    if (version != CMSG_DRAIN_VERSION)
+        return status_set(DVM_EPROTO, "drain: version %llu, expected %d",
+                          (unsigned long long)version, CMSG_DRAIN_VERSION);
+    if (!name_ok(name.p, (size_t)name.len, CMSG_MAX_NODE_LABEL))
+        return status_set(DVM_EPROTO, "drain: bad node name");
+    *out = name;
+    return DVM_OK;
+}
+
 /* ---- DONE, OUTPUT, small ones ---------------------------------------------- */
 
 void cmsg_encode_done(msg_buf *b, const cmsg_done *d)
@@ -478,8 +507,13 @@ void cmsg_encode_join(msg_buf *b, const cmsg_join *j)
 
 int cmsg_node_name_ok(const void *name, size_t len)
 {
+    return name_ok(name, len, CMSG_MAX_NODE_NAME);
+}
+
+static int name_ok(const void *name, size_t len, size_t max)
+{
     const unsigned char *s = name;
-    if (len < 1 || len > CMSG_MAX_NODE_NAME)
+    if (len < 1 || len > max)
         return 0;
     for (size_t i = 0; i < len; i++)
         if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||

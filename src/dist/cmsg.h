@@ -83,6 +83,18 @@
  *                             this message; DONE (node): it leaves now,
  *                             `given back` runners were not finished
  *   node   -> master  PING    any bytes: a sign of life (heartbeat)
+ *   client -> master  DRAIN   u64 version (CMSG_DRAIN_VERSION), string
+ *                             name (a node's name as the master shows it:
+ *                             JOIN's, "-2", "-3", ... added when taken):
+ *                             the operator asks that node to leave in order
+ *                             (dvm node --drain); the master answers DONE
+ *                             once it left (exit code 0, stats: the line
+ *                             saying so), at once with exit code 2 and the
+ *                             error when no live node has that name, or
+ *                             with exit code 1 when the node was lost
+ *                             before it left in order
+ *   master -> node    DRAIN   the same, with the node's own name: leave as
+ *                             on SIGTERM (LEAVE ASK, ...)
  *   master -> client  STATUS  string text
  */
 #ifndef DVM_DIST_CMSG_H
@@ -222,6 +234,14 @@ void cmsg_encode_leave(msg_buf *b, const cmsg_leave *l);
 /* DVM_EPROTO for another version, an unknown step, or given back runners
  * in a step other than DONE. */
 dvm_status cmsg_decode_leave(const uint8_t *p, size_t len, cmsg_leave *out);
+
+/* DRAIN: the name of the node to leave: 1..CMSG_MAX_NODE_LABEL bytes of
+ * a node name's alphabet (JOIN's name and the suffix the master adds). */
+#define CMSG_DRAIN_VERSION 1
+#define CMSG_MAX_NODE_LABEL (CMSG_MAX_NODE_NAME + 7)
+void cmsg_encode_drain(msg_buf *b, const char *name, size_t n);
+/* DVM_EPROTO for another version or a bad name. */
+dvm_status cmsg_decode_drain(const uint8_t *p, size_t len, cmsg_str *out);
 
 /* RELAY: the RComp message of the given type and payload msg[0, len);
  * ver: nver version epochs; pages: npages pages, each a pointer. */

@@ -3,11 +3,11 @@
  *
  * The first byte picks the decoder (RELAY, START, SUBMIT, DONE, OUTPUT,
  * u64s, string, FETCH, FETCHED, JOIN, CLOCK_PING, CLOCK_PONG, RESUME,
- * LEAVE, NODE_ADDR, PEERS); the rest is the payload.  A payload that decodes is
- * re-encoded, and the encoding must be the payload itself (every decoder
- * accepts exactly one spelling of a message).  A relayed RESULT is decoded
- * too, and its frames (changes', then output's) walked with the pages, as
- * the master does.
+ * LEAVE, NODE_ADDR, PEERS, DRAIN); the rest is the payload.  A payload
+ * that decodes is re-encoded, and the encoding must be the payload itself
+ * (every decoder accepts exactly one spelling of a message).  A relayed
+ * RESULT is decoded too, and its frames (changes', then output's) walked
+ * with the pages, as the master does.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +108,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cmsg_clock c;
     cmsg_resume rs;
     cmsg_leave l;
-    switch (data[0] % 16) {
+    switch (data[0] % 17) {
+    case 16:
+        if (!cmsg_decode_drain(p, n, &s)) {
+            cmsg_encode_drain(&b, (const char *)s.p, (size_t)s.len);
+            same(&b, p, n);
+        }
+        break;
     case 13:
         if (!cmsg_decode_leave(p, n, &l)) {
             cmsg_encode_leave(&b, &l);

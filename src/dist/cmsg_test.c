@@ -340,6 +340,39 @@ static void test_addr_peers(void **state)
     mb_free(&b);
 }
 
+static void test_drain(void **state)
+{
+    (void)state;
+    msg_buf b;
+    mb_init(&b);
+    cmsg_str name;
+    cmsg_encode_drain(&b, "n1.rack-2_a", 11);
+    assert_int_equal(cmsg_decode_drain(b.p, b.len, &name), DVM_OK);
+    assert_int_equal(name.len, 11);
+    assert_memory_equal(name.p, "n1.rack-2_a", 11);
+    assert_int_equal(cmsg_decode_drain(b.p, b.len - 1, &name), DVM_EPROTO);
+    b.p[0] = 2;                                 /* another version */
+    assert_int_equal(cmsg_decode_drain(b.p, b.len, &name), DVM_EPROTO);
+    /* A name the master made unique ("-2") may pass JOIN's bound. */
+    const char *longest = "0123456789012345678901234567890123456789"
+                          "012345678901234567890123456789";
+    mb_reset(&b);
+    cmsg_encode_drain(&b, longest, CMSG_MAX_NODE_LABEL);
+    assert_int_equal(cmsg_decode_drain(b.p, b.len, &name), DVM_OK);
+    const char *bad[] = { "", "a b", "n/1", "\xff",
+                          "0123456789012345678901234567890123456789"
+                          "0123456789012345678901234567890" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        mb_reset(&b);
+        cmsg_encode_drain(&b, bad[i], strlen(bad[i]));
+        assert_int_equal(cmsg_decode_drain(b.p, b.len, &name), DVM_EPROTO);
+    }
+    mb_reset(&b);
+    mb_u64(&b, CMSG_DRAIN_VERSION);             /* no name at all */
+    assert_int_equal(cmsg_decode_drain(b.p, b.len, &name), DVM_EPROTO);
+    mb_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -352,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_leave),
         cmocka_unit_test(test_addr_peers),
+        cmocka_unit_test(test_drain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

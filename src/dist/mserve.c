@@ -2,7 +2,7 @@
  * mserve.c -- the master service: nodes, clients, one program at a time.
  *
  * Peers are told apart by their first message: JOIN makes a node,
- * SUBMIT or STATUS_REQ a client.  Anything else, or a malformed message,
+ * SUBMIT, STATUS_REQ, RESUME or DRAIN a client.  Anything else, or a malformed message,
  * closes that peer (logged) and nothing else happens.
  *
  * A program runs inside master_run (sched/master.c) with a master_remote
@@ -42,6 +42,13 @@
  * results commit, and says DONE: what it did not finish goes back to the
  * ready queue without counting as a failure (rcomp_left), and the master
  * closes it.
+ *
+ * Draining (DRAIN, dvm node --drain): a client names a live node; the
+ * master sends that node DRAIN, and the node leaves as on SIGTERM (ASK,
+ * ACK, DONE).  The client waits (MSERVE_MAX_DRAINS at most, all clients
+ * together) and is answered DONE when the node left (0), or was lost
+ * before it could (1); an unknown name is answered at once (2).  Asking
+ * again for a node on its way out only adds a waiter.
  *
  * Heartbeat: every node sends something (at least a PING) every
  * CMSG_PING_MS; a node the master has not heard from for the heartbeat
@@ -129,6 +136,13 @@ typedef struct mnode {
     clocksync clk;              /* its clock against the master's */
 } mnode;
 
+/* A client waiting for a node it asked to drain to leave. */
+#define MSERVE_MAX_DRAINS 64
+typedef struct mdrain {
+    uint64_t peer;              /* the client */
+    uint64_t node;              /* the node's id (mnode.id) */
+} mdrain;
+
 typedef struct mslot {
     int node, rcomp;
     uint64_t gen;
@@ -142,6 +156,8 @@ typedef struct mserve {
     size_t nnodes;
     uint64_t clients[MSERVE_MAX_NODES];     /* peers known as clients */
     size_t nclients;
+    mdrain drains[MSERVE_MAX_DRAINS];       /* clients of DRAIN waiting */
+    size_t ndrains;
     /* the program: pending once submitted, running inside master_run */
     int pending, running;
     uint64_t run_id;
@@ -927,11 +943,32 @@ static void on_join(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
         homes_changed(s);
 }
 
+static void send_done(mserve *s, uint64_t peer, int code, const char *err,
+                      const char *stats, size_t nstats, const uint8_t *dump,
+                      size_t ndump);
+
+/* Answers the clients waiting for nd to drain: code 0 with the line
+ * `text` (it left in order), else the error `text`. */
+static void drains_answer(mserve *s, const mnode *nd, int code,
+                          const char *text)
+{
+    for (size_t i = 0; i < s->ndrains;) {
+        if (s->drains[i].node != nd->id) {
+            i++;
+            continue;
+        }
+        send_done(s, s->drains[i].peer, code, code ? text : "", text,
+                  code ? 0 : strlen(text), NULL, 0);
+        s->drains[i] = s->drains[--s->ndrains];
+    }
+}
+
 /* Every slot of nd is lost (its host is gone or broke the protocol); the
  * versions it held get new holders. */
 static void node_lost(mserve *s, mnode *nd)
 {
     nd->live = 0;
+    drains_answer(s, nd, 1, "the node was lost before it left in order");
     size_t pulls = s->pulls, copies = homes_changed(s);
     if (s->obs && nd->obs >= 0)
         obs_node_live(s->obs, nd->obs, 0, 0);
@@ -1020,6 +1057,10 @@ static void leave_done(mserve *s, mnode *nd, const cmsg_leave *l)
     (void)homes_changed(s);
     ms_log("node %s left (drained; %" PRIu64 " runners given back)",
            transport_peer_name(s->t, nd->peer), l->given_back);
+    char line[CMSG_MAX_NODE_NAME + 96];
+    snprintf(line, sizeof line, "node %s left the cluster in order (%"
+             PRIu64 " runners given back)\n", nd->name, l->given_back);
+    drains_answer(s, nd, 0, line);
     transport_close(s->t, nd->peer);
 }
 
@@ -1342,6 +1383,47 @@ static void on_resume(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
 
 static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len);
 
+/* The live node named name, or NULL. */
+static mnode *node_named(mserve *s, cmsg_str name)
+{
+    for (size_t i = 0; i < s->nnodes; i++) {
+        mnode *nd = &s->nodes[i];
+        if (nd->live && strlen(nd->name) == name.len &&
+            !memcmp(nd->name, name.p, (size_t)name.len))
+            return nd;
+    }
+    return NULL;
+}
+
+/* DRAIN from a client: the named node is told to leave (once), and the
+ * client waits for it (drains_answer). */
+static void on_drain(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
+{
+    cmsg_str name;
+    if (cmsg_decode_drain(p, len, &name)) {
+        ms_refuse(s, peer, status_message());
+        return;
+    }
+    mnode *nd = node_named(s, name);
+    char err[CMSG_MAX_NODE_LABEL + 96];
+    if (!nd || s->ndrains == MSERVE_MAX_DRAINS) {
+        snprintf(err, sizeof err, nd ? "too many drains waiting on this "
+                 "master; try again later" : "no node named '%.*s' in the "
+                 "cluster (dvm status lists them)", (int)name.len,
+                 (const char *)name.p);
+        send_done(s, peer, 2, err, "", 0, NULL, 0);
+        return;
+    }
+    s->drains[s->ndrains++] = (mdrain){ peer, nd->id };
+    ms_log("client %s asks node %s to leave", transport_peer_name(s->t, peer),
+           nd->name);
+    if (nd->leaving)            /* on its way out already */
+        return;
+    mb_reset(&s->b);
+    cmsg_encode_drain(&s->b, nd->name, strlen(nd->name));
+    (void)ms_send(s, nd->peer, WIRE_DRAIN);     /* gone: DOWN follows */
+}
+
 /* A submitted program whose client left before it started. */
 static void drop_pending(mserve *s)
 {
@@ -1377,6 +1459,11 @@ static void on_event(void *arg, transport_event *ev)
         for (size_t i = 0; i < s->nclients; i++)
             if (s->clients[i] == ev->peer)
                 s->clients[i] = s->clients[--s->nclients];
+        for (size_t i = 0; i < s->ndrains;)
+            if (s->drains[i].peer == ev->peer)
+                s->drains[i] = s->drains[--s->ndrains];
+            else
+                i++;
         return;
     }
     if (nd) {
@@ -1408,7 +1495,7 @@ static void on_event(void *arg, transport_event *ev)
         return;
     }
     if (ev->type != WIRE_SUBMIT && ev->type != WIRE_STATUS_REQ &&
-        ev->type != WIRE_RESUME) {
+        ev->type != WIRE_RESUME && ev->type != WIRE_DRAIN) {
         ms_refuse(s, ev->peer, "unexpected message");
         return;
     }
@@ -1418,6 +1505,8 @@ static void on_event(void *arg, transport_event *ev)
         on_submit(s, ev);
     else if (ev->type == WIRE_RESUME)
         on_resume(s, ev->peer, ev->data, ev->len);
+    else if (ev->type == WIRE_DRAIN)
+        on_drain(s, ev->peer, ev->data, ev->len);
     else
         on_status(s, ev->peer, ev->data, ev->len);
 }

@@ -51,7 +51,8 @@
  * --drain-wait, CMSG_LEAVE_WAIT_MS by default), their results go up, and
  * the node says DONE with the
  * count of runners it gives back unfinished, stops its RComps, and exits
- * once the master closed it (status 0).
+ * once the master closed it (status 0).  DRAIN from the master (an
+ * operator's dvm node --drain) starts the same way out.
  */
 #define _GNU_SOURCE
 #include "dist/node.h"
@@ -169,6 +170,7 @@ typedef struct node {
     uint64_t heard_ns;              /* when the master last said something */
     int leave;                      /* NODE_LEAVE_* */
     uint64_t leave_ns;              /* when it asked to leave */
+    int drain;                      /* the master said DRAIN */
 } node;
 
 /* Leaving, step by step. */
@@ -777,6 +779,25 @@ static dvm_status from_master_leave(node *n, const uint8_t *p, size_t len)
     return st;
 }
 
+/* DRAIN from the master: the node leaves as on SIGTERM. */
+static dvm_status from_master_drain(node *n, const uint8_t *p, size_t len)
+{
+    cmsg_str name;
+    dvm_status st = cmsg_decode_drain(p, len, &name);
+    if (!st && !n->drain && !node_signals)
+        fprintf(stderr, "dvm node: the master asks this node (%.*s) to "
+                "leave\n", (int)name.len, (const char *)name.p);
+    if (!st)
+        n->drain = 1;
+    return st;
+}
+
+/* 1 once the node is to leave (a signal, or DRAIN). */
+static int node_leaving(const node *n)
+{
+    return node_signals || n->drain;
+}
+
 static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
                               size_t len)
 {
@@ -786,6 +807,8 @@ static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
         return DVM_OK;
     case WIRE_LEAVE:
         return from_master_leave(n, p, len);
+    case WIRE_DRAIN:
+        return from_master_drain(n, p, len);
     case WIRE_RELAY: {
         size_t off = 0, rlen;
         const uint8_t *rec;
@@ -1137,7 +1160,7 @@ static dvm_status node_loop(node *n)
         /* After DONE the node says nothing more: the master closes it. */
         int talk = n->up && n->leave != NODE_LEAVE_DONE;
         dvm_status fst = talk ? node_report(n) : DVM_OK;
-        if (!fst && node_signals)
+        if (!fst && node_leaving(n))
             fst = node_leave_step(n, &quit);
         if (!fst && n->leave != NODE_LEAVE_DONE)
             fst = node_heartbeat(n);
@@ -1195,7 +1218,7 @@ static dvm_status node_serve(node *n)
     for (;;) {
         int joined;
         dvm_status st = node_session(n, &joined);
-        if (node_signals)
+        if (node_leaving(n))
             return DVM_OK;
         if (!n->down || n->cfg.reconnect_s <= 0 || (!joined && !lost_ns))
             return st;

@@ -7,6 +7,7 @@
 #   cluster/bigoutput/<engine>      256 MiB of output in one commit through
 #                                   submit; the master's memory stays small
 #   cluster/drain, resplit          nodes leaving in order (SIGTERM)
+#   cluster/drain_cmd               dvm node --drain NAME (the operator)
 #   cluster/faults, linkcut         random faults, cut links (netns)
 #   cluster/homes                   versions at homes on nodes, a node lost
 set(DVM_CLUSTER_ENGINES interp)
@@ -33,7 +34,7 @@ endforeach()
 # kill -9 of RComps and whole nodes; nodes joining a running program and
 # dvm status; the cluster secret.
 foreach(engine ${DVM_CLUSTER_ENGINES})
-  foreach(t kill late secret cancel bigoutput drain resplit homes)
+  foreach(t kill late secret cancel bigoutput drain resplit homes drain_cmd)
     add_test(NAME cluster/${t}/${engine}
              COMMAND sh ${CL}/${t}.sh $<TARGET_FILE:dvm> ${engine})
     set_tests_properties(cluster/${t}/${engine} PROPERTIES TIMEOUT 300)
