@@ -1067,6 +1067,10 @@ void transport_destroy(transport *t)
     }
     for (size_t i = 0; i < t->npeers; i++)
         peer_unref(t->peers[i]);
+    /* The list is gone with its peers: the callbacks the progress below
+     * still makes (send_done after a rendezvous, receives) look peers up
+     * and must find none, not freed memory. */
+    t->npeers = 0;
     /* Forced closes cancel the sends and receives still in flight; all
      * call back within a few rounds.  A flushed close of a peer that no
      * longer answers may not: bounded by time, what is left is released
