@@ -8,16 +8,8 @@
 dvm=$1 engine=$2
 . "$(dirname "$0")/lib.sh"
 ex=$(dirname "$0")/../../examples
-master_start
-node_pids=""
-for k in 1 2 3; do
-    node_start "node$k" 2
-    node_pids="$node_pids $node_pid"
-done
-nodes_joined 3
+cluster_start 3 2
 out=$work/out
-# The dvm process of node K (a child of its timeout).
-dvm_node() { pgrep -P "$(echo $node_pids | cut -d' ' -f"$1")"; }
 
 # drain_during K LINES PROG ARGS: submits PROG and, once LINES lines of
 # output are committed (or at once for 0), SIGTERMs node K; the node must
@@ -25,7 +17,7 @@ dvm_node() { pgrep -P "$(echo $node_pids | cut -d' ' -f"$1")"; }
 drain_during() {
     k=$1 lines=$2
     shift 2
-    victim=$(dvm_node "$k")
+    victim=$(node_dvm "$k")
     : > "$out"
     timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
         --stats "$@" > "$out" 2> "$work/submit.err" &
@@ -41,7 +33,7 @@ drain_during() {
         exit 1
     fi
     set +e
-    wait "$(echo $node_pids | cut -d' ' -f"$k")"
+    wait "$(node_nth "$k")"
     nrc=$?
     wait "$sp"
     rc=$?
@@ -50,14 +42,11 @@ drain_during() {
     [ "$rc" = 0 ] || { echo "FAIL: submit exited with $rc"; cat "$work/submit.err"; exit 1; }
     grep -q 'left the cluster' "$work/node$k.log" ||
         { echo "FAIL: node $k did not say it left"; exit 1; }
-    # A clean leave is not a lost RComp.
-    grep -q 're-run after lost rcomp 0,' "$work/submit.err" ||
-        { echo "FAIL: the drain counted as lost RComps:"; cat "$work/submit.err"; exit 1; }
+    none_lost "the drain"   # a clean leave is not a lost RComp
 }
 
 drain_during 1 0 --dump slots+16:1:q "$ex/treesum.dasm"
-[ "$(cat "$out")" = "$(printf '209725440\n209725440')" ] ||
-    { echo "FAIL: tree sum: $(cat "$out")"; exit 1; }
+treesum_exact "$out"
 drain_during 2 300 --dump counter:1:q "$ex/counter.dasm"
 [ "$(cat "$out")" = "$(seq 1 2000; echo 2000)" ] ||
     { echo "FAIL: counter differs after a drain"; exit 1; }
@@ -84,27 +73,22 @@ got=$(timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
 node_start short 2 --drain-wait 0.3
 short=$node_pid
 nodes_joined 5
-kill -TERM "$(dvm_node 3)"
-wait "$(echo $node_pids | cut -d' ' -f3)" || { echo "FAIL: node 3's drain failed"; exit 1; }
+kill -TERM "$(node_dvm 3)"
+wait "$(node_nth 3)" || { echo "FAIL: node 3's drain failed"; exit 1; }
 : > "$out"
 timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
     --stats "$(dirname "$0")/spin.dasm" > "$out" 2> "$work/submit.err" &
 sp=$!
-for i in $(seq 1 200); do
-    "$dvm" status --master "127.0.0.1:$port" --json |
-        grep -q '"runners_running":[1-9]' && break
-    sleep 0.05
-done
+runners_running
 victim=$(pgrep -P "$short")
-for r in $(pgrep -P "$victim" -f __rcomp); do kill -STOP "$r"; done
+for r in $(rcomps_of "$victim"); do kill -STOP "$r"; done
 kill -TERM "$victim"
 node_start after 2
 wait "$short" || { echo "FAIL: the node with stopped RComps did not exit 0"; exit 1; }
 wait "$sp" || { echo "FAIL: spin: submit failed"; cat "$work/submit.err"; exit 1; }
 [ "$(sort "$out")" = "$(printf 'spin 0\nspin 1\nspin 2\nspin 3')" ] ||
     { echo "FAIL: spin printed: $(cat "$out")"; exit 1; }
-grep -q 're-run after lost rcomp 0,' "$work/submit.err" ||
-    { echo "FAIL: runners given back counted as lost:"; cat "$work/submit.err"; exit 1; }
+none_lost "runners given back"
 had=$(sed -n 's/.*leaving: \([0-9]*\) runners.*/\1/p' "$work/short.log")
 back=$(sed -n 's/.*left the cluster (\([0-9]*\) runners given back.*/\1/p' "$work/short.log")
 [ -n "$had" ] && [ "$had" = "$back" ] ||

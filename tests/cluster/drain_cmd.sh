@@ -8,13 +8,7 @@
 dvm=$1 engine=$2
 . "$(dirname "$0")/lib.sh"
 ex=$(dirname "$0")/../../examples
-master_start
-node_pids=""
-for k in 1 2 3; do
-    node_start "node$k" 2 --name "n$k" --drain-wait 60
-    node_pids="$node_pids $node_pid"
-done
-nodes_joined 3
+node_names=n cluster_start 3 2 --drain-wait 60
 drain() { "$dvm" node --drain "$1" --master "127.0.0.1:$port"; }
 
 # Names the master does not know, or cannot be names: 2, with the reason.
@@ -37,17 +31,12 @@ timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
     --stats --dump slots+16:1:q "$ex/treesum.dasm" > "$out" \
     2> "$work/submit.err" &
 sp=$!
-for i in $(seq 1 400); do
-    "$dvm" status --master "127.0.0.1:$port" --json |
-        grep -q '"runners_running":[1-9]' && break
-    sleep 0.05
-done
+runners_running
 # Node 2's RComps are stopped: what it is sent stays unfinished, so it
 # cannot leave (--drain-wait 60) until they go on.  The first request
 # starts its leave; the second finds it leaving and waits for the same.
-node=$(echo $node_pids | cut -d' ' -f2)
-victim=$(pgrep -P "$node")
-rcomps=$(pgrep -P "$victim" -f __rcomp)
+node=$(node_nth 2)
+rcomps=$(rcomps_of "$(node_dvm 2)")
 for r in $rcomps; do kill -STOP "$r"; done
 drain n2 > "$work/d1.out" 2> "$work/d1.err" &
 d1=$!
@@ -87,10 +76,8 @@ grep -q 'the master asks this node (n2) to leave' "$work/node2.log" &&
     grep -q 'left the cluster' "$work/node2.log" ||
     { echo "FAIL: node 2 did not leave in order"; exit 1; }
 [ "$rc" = 0 ] || { echo "FAIL: submit exited with $rc"; cat "$work/submit.err"; exit 1; }
-[ "$(cat "$out")" = "$(printf '209725440\n209725440')" ] ||
-    { echo "FAIL: tree sum: $(cat "$out")"; exit 1; }
-grep -q 're-run after lost rcomp 0,' "$work/submit.err" ||
-    { echo "FAIL: the drain counted as lost RComps:"; cat "$work/submit.err"; exit 1; }
+treesum_exact "$out"
+none_lost "the drain"
 [ "$(grep -c 'left (drained' "$work/master.log")" = 1 ] ||
     { echo "FAIL: the master did not see node 2 leave once"; exit 1; }
 [ "$held" = 0 ] || grep -q 'leaving: [1-9][0-9]* runners' "$work/node2.log" ||

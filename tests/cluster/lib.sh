@@ -94,13 +94,54 @@ nodes_joined() {
     return 1
 }
 
-# cluster_start N R [NODE ARGS]
+# cluster_start N R [NODE ARGS]: a master and N nodes of R RComps, logs
+# node1..nodeN, the pids of their timeouts in node_pids (node K: node_nth
+# K); with node_names=P set, node K is also named PK (--name).
 cluster_start() {
     n=$1 r=$2
     shift 2
     master_start
-    for k in $(seq 1 "$n"); do node_start "node$k" "$r" "$@"; done
+    node_pids=""
+    for k in $(seq 1 "$n"); do
+        if [ -n "${node_names:-}" ]; then
+            node_start "node$k" "$r" --name "$node_names$k" "$@"
+        else
+            node_start "node$k" "$r" "$@"
+        fi
+        node_pids="$node_pids $node_pid"
+    done
     nodes_joined "$n"
+}
+
+# node_nth K: the pid of the timeout around node K of cluster_start.
+node_nth() { echo $node_pids | cut -d' ' -f"$1"; }
+
+# node_dvm K: the dvm process of node K (the child of its timeout).
+node_dvm() { pgrep -P "$(node_nth "$1")"; }
+
+# rcomps_of PID: the RComp processes of the dvm node process PID.
+rcomps_of() { pgrep -P "$1" -f __rcomp || true; }
+
+# runners_running: waits (up to 20 s) until the master runs a runner.
+runners_running() {
+    for i in $(seq 1 400); do
+        "$dvm" status --master "127.0.0.1:$port" --json |
+            grep -q '"runners_running":[1-9]' && return 0
+        sleep 0.05
+    done
+}
+
+# none_lost WHAT: fails unless the --stats of the last submit (in
+# $work/submit.err) count no runner re-run after a lost RComp.
+none_lost() {
+    grep -q 're-run after lost rcomp 0,' "$work/submit.err" ||
+        { echo "FAIL: $1 counted as lost RComps:"; cat "$work/submit.err"; exit 1; }
+}
+
+# treesum_exact FILE: FILE holds the tree sum's two dumped results.
+treesum_exact() {
+    [ "$(cat "$1")" = "$(printf '209725440\n209725440')" ] ||
+        { echo "FAIL: tree sum: $(cat "$1")"; exit 1; }
 }
 
 # same [ARGS] PROG: dvm submit gives the output and exit code of dvm run
