@@ -39,6 +39,43 @@ static dvm_status finish(const msg_reader *r, const char *what)
 /* 1 if name[0, len) is 1..max bytes of [A-Za-z0-9._-], else 0. */
 static int name_ok(const void *name, size_t len, size_t max);
 
+/* Versioned payloads (LEAVE, DRAIN, the clock) begin with a version word.
+ * A payload read whole whose version is not want is refused, naming what
+ * it is: DVM_OK or DVM_EPROTO. */
+static dvm_status check_version(uint64_t version, uint64_t want,
+                                const char *what)
+{
+    if (version != want)
+        return status_set(DVM_EPROTO, "%s: version %llu, expected %llu",
+                          what, (unsigned long long)version,
+                          (unsigned long long)want);
+    return DVM_OK;
+}
+
+/* Appends version, then the n words of v. */
+static void put_versioned(msg_buf *b, uint64_t version, const uint64_t *v,
+                          size_t n)
+{
+    mb_u64(b, version);
+    cmsg_encode_u64s(b, v, n);
+}
+
+/* Decodes a payload of exactly the word version and n more words into
+ * v[0, n) (written only on success; n <= 3): DVM_OK or DVM_EPROTO. */
+static dvm_status get_versioned(const uint8_t *p, size_t len,
+                                uint64_t version, uint64_t *v, size_t n,
+                                const char *what)
+{
+    uint64_t w[4];
+    assert(n < sizeof w / sizeof *w);
+    if (cmsg_decode_u64s(p, len, w, n + 1))
+        return status_set(DVM_EPROTO, "malformed %s message", what);
+    dvm_status st = check_version(w[0], version, what);
+    if (!st)
+        memcpy(v, w + 1, n * sizeof *v);
+    return st;
+}
+
 /* ---- RELAY ------------------------------------------------------------- */
 
 void cmsg_encode_relay(msg_buf *b, uint64_t run, uint64_t rcomp, uint64_t gen,
@@ -330,27 +367,17 @@ dvm_status cmsg_decode_submit(const uint8_t *p, size_t len, cmsg_submit *out)
 
 void cmsg_encode_leave(msg_buf *b, const cmsg_leave *l)
 {
-    mb_u64(b, CMSG_LEAVE_VERSION);
-    mb_u64(b, l->step);
-    mb_u64(b, l->run);
-    mb_u64(b, l->given_back);
+    uint64_t v[3] = { l->step, l->run, l->given_back };
+    put_versioned(b, CMSG_LEAVE_VERSION, v, 3);
 }
 
 dvm_status cmsg_decode_leave(const uint8_t *p, size_t len, cmsg_leave *out)
 {
-    msg_reader r;
-    mr_init(&r, p, len);
-    uint64_t version = mr_u64(&r);
-    cmsg_leave v;
-    v.step = mr_u64(&r);
-    v.run = mr_u64(&r);
-    v.given_back = mr_u64(&r);
-    dvm_status st = finish(&r, "leave");
+    uint64_t w[3];
+    dvm_status st = get_versioned(p, len, CMSG_LEAVE_VERSION, w, 3, "leave");
     if (st)
         return st;
-    if (version != CMSG_LEAVE_VERSION)
-        return status_set(DVM_EPROTO, "leave: version %llu, expected %d",
-                          (unsigned long long)version, CMSG_LEAVE_VERSION);
+    cmsg_leave v = { .step = w[0], .run = w[1], .given_back = w[2] };
     if (v.step > CMSG_LEAVE_DONE ||
         (v.step != CMSG_LEAVE_DONE && v.given_back))
         return status_set(DVM_EPROTO, "malformed leave message");
@@ -373,11 +400,10 @@ dvm_status cmsg_decode_drain(const uint8_t *p, size_t len, cmsg_str *out)
     uint64_t version = mr_u64(&r);
     cmsg_str name = get_str(&r);
     dvm_status st = finish(&r, "drain");
+    if (!st)
+        st = check_version(version, CMSG_DRAIN_VERSION, "drain");
     if (st)
         return st;
-    if (version != CMSG_DRAIN_VERSION)
-        return status_set(DVM_EPROTO, "drain: version %llu, expected %d",
-                          (unsigned long long)version, CMSG_DRAIN_VERSION);
     if (!name_ok(name.p, (size_t)name.len, CMSG_MAX_NODE_LABEL))
         return status_set(DVM_EPROTO, "drain: bad node name");
     *out = name;
@@ -545,36 +571,32 @@ dvm_status cmsg_decode_join(const uint8_t *p, size_t len, cmsg_join *out)
 
 void cmsg_encode_clock_ping(msg_buf *b, uint64_t seq)
 {
-    mb_u64(b, CMSG_CLOCK_VERSION);
-    mb_u64(b, seq);
+    put_versioned(b, CMSG_CLOCK_VERSION, &seq, 1);
 }
 
 dvm_status cmsg_decode_clock_ping(const uint8_t *p, size_t len,
                                   uint64_t *seq)
 {
-    uint64_t v[2];
-    if (cmsg_decode_u64s(p, len, v, 2) || v[0] != CMSG_CLOCK_VERSION)
-        return status_set(DVM_EPROTO, "malformed clock ping");
-    *seq = v[1];
-    return DVM_OK;
+    return get_versioned(p, len, CMSG_CLOCK_VERSION, seq, 1, "clock ping");
 }
 
 void cmsg_encode_clock_pong(msg_buf *b, const cmsg_clock *c)
 {
-    mb_u64(b, CMSG_CLOCK_VERSION);
-    mb_u64(b, c->seq);
-    mb_u64(b, c->t1);
-    mb_u64(b, c->t2);
+    uint64_t v[3] = { c->seq, c->t1, c->t2 };
+    put_versioned(b, CMSG_CLOCK_VERSION, v, 3);
 }
 
 dvm_status cmsg_decode_clock_pong(const uint8_t *p, size_t len,
                                   cmsg_clock *out)
 {
-    uint64_t v[4];
-    if (cmsg_decode_u64s(p, len, v, 4) || v[0] != CMSG_CLOCK_VERSION ||
-        v[3] < v[2])
-        return status_set(DVM_EPROTO, "malformed clock pong");
-    *out = (cmsg_clock){ v[1], v[2], v[3] };
+    uint64_t v[3];
+    dvm_status st = get_versioned(p, len, CMSG_CLOCK_VERSION, v, 3,
+                                  "clock pong");
+    if (st)
+        return st;
+    if (v[2] < v[1])
+        return status_set(DVM_EPROTO, "clock pong: sent before received");
+    *out = (cmsg_clock){ v[0], v[1], v[2] };
     return DVM_OK;
 }
 

@@ -214,6 +214,20 @@ static void test_done_and_small(void **state)
     mb_free(&b);
 }
 
+/* Names no node can have: empty, a space, a slash, a byte not ASCII, and
+ * (the last, built in buf) one byte longer than max. */
+static const char *const bad_names[] = { "", "a b", "n/1", "\xff", NULL };
+#define NBAD_NAMES (sizeof bad_names / sizeof *bad_names)
+
+static const char *bad_name(size_t i, size_t max, char *buf)
+{
+    if (bad_names[i])
+        return bad_names[i];
+    memset(buf, 'a', max + 1);
+    buf[max + 1] = 0;
+    return buf;
+}
+
 static void test_join_and_clock(void **state)
 {
     (void)state;
@@ -228,13 +242,12 @@ static void test_join_and_clock(void **state)
     /* The first form: the RComp count alone, no name. */
     assert_int_equal(cmsg_decode_join(b.p, 8, &k), DVM_OK);
     assert_int_equal(k.name.len, 0);
-    const char *bad[] = { "", "a b", "n/1", "\xff",
-                          "0123456789012345678901234567890123456789"
-                          "012345678901234567890123" };
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char buf[CMSG_MAX_NODE_NAME + 2];
+    for (size_t i = 0; i < NBAD_NAMES; i++) {
+        const char *bad = bad_name(i, CMSG_MAX_NODE_NAME, buf);
         mb_reset(&b);
         mb_u64(&b, 1);
-        cmsg_put_str(&b, bad[i], strlen(bad[i]));
+        cmsg_put_str(&b, bad, strlen(bad));
         assert_int_equal(cmsg_decode_join(b.p, b.len, &k), DVM_EPROTO);
     }
     mb_reset(&b);
@@ -249,6 +262,8 @@ static void test_join_and_clock(void **state)
     assert_int_equal(seq, 42);
     b.p[0] = 2;                                 /* another version */
     assert_int_equal(cmsg_decode_clock_ping(b.p, b.len, &seq), DVM_EPROTO);
+    assert_non_null(strstr(status_message(), "clock ping: version 2"));
+    assert_int_equal(seq, 42);                  /* untouched */
     cmsg_clock c = { 7, 100, 250 }, d;
     mb_reset(&b);
     cmsg_encode_clock_pong(&b, &c);
@@ -359,12 +374,11 @@ static void test_drain(void **state)
     mb_reset(&b);
     cmsg_encode_drain(&b, longest, CMSG_MAX_NODE_LABEL);
     assert_int_equal(cmsg_decode_drain(b.p, b.len, &name), DVM_OK);
-    const char *bad[] = { "", "a b", "n/1", "\xff",
-                          "0123456789012345678901234567890123456789"
-                          "0123456789012345678901234567890" };
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char buf[CMSG_MAX_NODE_LABEL + 2];
+    for (size_t i = 0; i < NBAD_NAMES; i++) {
+        const char *bad = bad_name(i, CMSG_MAX_NODE_LABEL, buf);
         mb_reset(&b);
-        cmsg_encode_drain(&b, bad[i], strlen(bad[i]));
+        cmsg_encode_drain(&b, bad, strlen(bad));
         assert_int_equal(cmsg_decode_drain(b.p, b.len, &name), DVM_EPROTO);
     }
     mb_reset(&b);
