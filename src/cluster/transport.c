@@ -44,12 +44,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <ucp/api/ucp.h>
 
 #include "cluster/addr.h"
 #include "cluster/wire.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 
 #define TRANSPORT_AM_ID 17
 #define TRANSPORT_REASON_MAX 256
@@ -187,12 +187,10 @@ static void recv_bye(tpeer *p, const uint8_t *text, size_t n, int rndv)
 
 /* ---- peers ------------------------------------------------------------ */
 
-/* Milliseconds on the monotonic clock. */
+/* Milliseconds on the DVM's clock (util/clock.h). */
 static int64_t now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)(clock_now_ns() / 1000000);
 }
 
 /* The live peer with that id, or NULL. */

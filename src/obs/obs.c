@@ -25,12 +25,12 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "obs/metrics.h"
 #include "obs/obs.h"
 #include "obs/tail.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 
 /* Histogram bounds (seconds). */
 static const double dispatch_bounds[] = {
@@ -148,13 +148,6 @@ struct obs {
     uint64_t t0_ns;
 };
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static dvm_status add_family(obs *o, metrics_kind kind, const char *name,
                              const char *help, const char *l0,
                              const char *l1, metrics_family **out)
@@ -208,7 +201,7 @@ dvm_status obs_create(const obs_info *info, obs **out)
     if (!o)
         return status_set(DVM_ENOMEM, "out of memory for metrics");
     o->info = *info;
-    o->t0_ns = now_ns();
+    o->t0_ns = clock_now_ns();
     pthread_mutex_init(&o->mu, NULL);
     tail_init(&o->tail);
     dvm_status st = metrics_create(&o->reg);
@@ -656,7 +649,7 @@ dvm_status obs_render_state(obs *o, uint64_t since, text *t)
     text_json_str(t, o->info.c0, strlen(o->info.c0));
     text_printf(t, ",\"finished\":%s,\"run\":%llu,\"now_us\":%lld,"
                 "\"nodes\":[", atomic_load(&o->finished) ? "true" : "false",
-                (unsigned long long)atomic_load(&o->run), rel_us(o, now_ns()));
+                (unsigned long long)atomic_load(&o->run), rel_us(o, clock_now_ns()));
     for (int i = 0; i < nn; i++) {
         if (i)
             text_puts(t, ",");
