@@ -18,12 +18,18 @@ reach.  Then, within each subsystem, the file-level include graph (a .c or
 module's .c and .h count as one node.
 
 Usage: tools/check_layers.py [SOURCE_DIR]   (exit 0 ok, 1 drift)
+       tools/check_layers.py [SOURCE_DIR] --graph SUBSYSTEM...
+         prints the file-level include graph of each SUBSYSTEM (a module
+         and the modules of the same subsystem it includes), then checks.
 """
 import os
 import re
 import sys
 
-root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+args = sys.argv[1:]
+show = args[args.index("--graph") + 1:] if "--graph" in args else []
+args = args[:args.index("--graph")] if "--graph" in args else args
+root = args[0] if args else os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..")
 src = os.path.join(root, "src")
 errors = []
@@ -205,6 +211,10 @@ def cycles(graph):
 def main():
     subs, deps = declared()
     used, graph = actual(subs)
+    for s in show:
+        print("src/%s:" % s)
+        for n in sorted(graph.get(s, {})):
+            print("  %s -> %s" % (n, ", ".join(sorted(graph[s][n]))))
     docs = documented()
     for s in subs:
         want, have = deps.get(s, set()), used[s]
