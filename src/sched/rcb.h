@@ -7,7 +7,7 @@
  * has finished.  At any moment it is in exactly one place:
  *
  *   pool.ready              schedulable, in FIFO order
- *   pool.exclusive          conflicted MASTER_CONFLICT_LIMIT times: waits to
+ *   pool.exclusive          conflicted COMMIT_CONFLICT_LIMIT times: waits to
  *                           run alone (the progress guarantee)
  *   pool.watching           a watcher in the watcher index (a list, so the
  *                           index's ids map back to records)
