@@ -75,6 +75,30 @@ static int parse_skew(const char *v, int64_t *out)
     return 0;
 }
 
+/* A number of seconds in [lo, hi] as milliseconds in *ms: 0, or -1 (not
+ * a number, or out of range; *ms untouched). */
+static int parse_seconds(const char *v, double lo, double hi, int64_t *ms)
+{
+    char *end;
+    double sec = strtod(v, &end);
+    if (end == v || *end || !(sec >= lo) || !(sec <= hi))
+        return -1;
+    *ms = (int64_t)(sec * 1000);
+    return 0;
+}
+
+/* A decimal integer in [lo, hi] in *out: 0, or -1 (*out untouched). */
+static int parse_int(const char *v, long lo, long hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < lo || n > hi)
+        return -1;
+    *out = (int)n;
+    return 0;
+}
+
 static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
 {
     int is_master = !strcmp(cmd, "master");
@@ -99,38 +123,29 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
             if (parse_skew(v, &o->clock_skew_ns))
                 return svc_usage(cmd, "bad clock skew", v);
         } else if (!strcmp(a, "--heartbeat")) {
-            char *end;
-            double sec = strtod(v, &end);
             /* At least four of a node's signs of life fit in the bound. */
-            if (end == v || *end || !(sec >= 4.0 * CMSG_PING_MS / 1000) ||
-                sec > 3600)
+            int64_t ms;
+            if (parse_seconds(v, 4.0 * CMSG_PING_MS / 1000, 3600, &ms))
                 return svc_usage(cmd, "bad heartbeat (1..3600 seconds)", v);
-            o->heartbeat_ms = (unsigned)(sec * 1000);
+            o->heartbeat_ms = (unsigned)ms;
         } else if (!is_master && !strcmp(a, "--drain-wait")) {
-            char *end;
-            double sec = strtod(v, &end);
-            if (end == v || *end || !(sec >= 0) || sec > 3600)
+            int64_t ms;
+            if (parse_seconds(v, 0, 3600, &ms))
                 return svc_usage(cmd, "bad drain wait (0..3600 seconds)", v);
-            o->drain_wait_ms = (int)(sec * 1000);
-        }
-        else if (!is_master && !strcmp(a, "--master"))
+            o->drain_wait_ms = (int)ms;
+        } else if (!is_master && !strcmp(a, "--master")) {
             o->master = v;
-        else if (!strcmp(a, "--secret-file"))
+        } else if (!strcmp(a, "--secret-file")) {
             o->secret_file = v;
-        else if (!is_master && (!strcmp(a, "--rcomps") || !strcmp(a, "-n"))) {
-            char *end;
-            long n = strtol(v, &end, 10);
-            if (*end || n < 1 || n > 1024)
+        } else if (!is_master && (!strcmp(a, "--rcomps") || !strcmp(a, "-n"))) {
+            if (parse_int(v, 1, 1024, &o->nrcomps))
                 return svc_usage(cmd, "bad RComp count (1..1024)", v);
-            o->nrcomps = (int)n;
         } else if (!is_master && !strcmp(a, "--reconnect")) {
-            char *end;
-            long n = strtol(v, &end, 10);
-            if (*end || n < 0 || n > 86400)
+            if (parse_int(v, 0, 86400, &o->reconnect_s))
                 return svc_usage(cmd, "bad reconnect time (0..86400 s)", v);
-            o->reconnect_s = (int)n;
-        } else
+        } else {
             return svc_usage(cmd, "unknown option", a);
+        }
         i++;
     }
     if (!is_master && !o->master)

@@ -51,6 +51,9 @@ add_test(NAME cluster/node_bad_name
          COMMAND $<TARGET_FILE:dvm> node --master 127.0.0.1:9 --name "a/b")
 set_tests_properties(cluster/node_bad_name PROPERTIES
   PASS_REGULAR_EXPRESSION "dvm node: bad node name .*: a/b" TIMEOUT 30)
+add_test(NAME cluster/bad_options
+         COMMAND sh ${CL}/bad_options.sh $<TARGET_FILE:dvm>)
+set_tests_properties(cluster/bad_options PROPERTIES TIMEOUT 60)
 add_test(NAME cluster/node_bad_skew
          COMMAND $<TARGET_FILE:dvm> node --master 127.0.0.1:9
                  --clock-skew-ns 1x)
