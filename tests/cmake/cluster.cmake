@@ -10,6 +10,10 @@
 #   cluster/drain_cmd               dvm node --drain NAME (the operator)
 #   cluster/faults, linkcut         random faults, cut links (netns)
 #   cluster/homes                   versions at homes on nodes, a node lost
+#   cluster/clock                   node clocks corrected in a trace
+#   cluster/garbage, netns          hostile peers; nodes in network namespaces
+#   cluster/restart/<prog>          the master killed and restarted (--state)
+#   cluster/bad_options, node_bad_* options refused before anything starts
 set(DVM_CLUSTER_ENGINES interp)
 if(DVM_HAVE_LLVM)
   list(APPEND DVM_CLUSTER_ENGINES jit)
