@@ -6,6 +6,7 @@
 #define DVM_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "obs/http.h"
 #include "obs/obs.h"
@@ -34,6 +35,11 @@ int cmd_drain(int argc, char **argv);
  * Returns 0 or 2 (message printed). */
 int cli_load_secret(const char *path, auth_secret **s);
 void cli_free_secret(auth_secret *s);
+/* Option values: seconds in [lo, hi] as milliseconds in *ms, a decimal
+ * integer in [lo, hi] in *out.  0, or -1 (not a number or out of range;
+ * nothing written). */
+int cli_parse_seconds(const char *v, double lo, double hi, int64_t *ms);
+int cli_parse_int(const char *v, long lo, long hi, int *out);
 /* Internal: the RComp process body, started by the master. */
 int cmd_rcomp(int argc, char **argv);
 

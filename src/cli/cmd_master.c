@@ -75,9 +75,8 @@ static int parse_skew(const char *v, int64_t *out)
     return 0;
 }
 
-/* A number of seconds in [lo, hi] as milliseconds in *ms: 0, or -1 (not
- * a number, or out of range; *ms untouched). */
-static int parse_seconds(const char *v, double lo, double hi, int64_t *ms)
+/* Option values (cli.h). */
+int cli_parse_seconds(const char *v, double lo, double hi, int64_t *ms)
 {
     char *end;
     double sec = strtod(v, &end);
@@ -87,8 +86,7 @@ static int parse_seconds(const char *v, double lo, double hi, int64_t *ms)
     return 0;
 }
 
-/* A decimal integer in [lo, hi] in *out: 0, or -1 (*out untouched). */
-static int parse_int(const char *v, long lo, long hi, int *out)
+int cli_parse_int(const char *v, long lo, long hi, int *out)
 {
     char *end;
     errno = 0;
@@ -125,12 +123,12 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
         } else if (!strcmp(a, "--heartbeat")) {
             /* At least four of a node's signs of life fit in the bound. */
             int64_t ms;
-            if (parse_seconds(v, 4.0 * CMSG_PING_MS / 1000, 3600, &ms))
+            if (cli_parse_seconds(v, 4.0 * CMSG_PING_MS / 1000, 3600, &ms))
                 return svc_usage(cmd, "bad heartbeat (1..3600 seconds)", v);
             o->heartbeat_ms = (unsigned)ms;
         } else if (!is_master && !strcmp(a, "--drain-wait")) {
             int64_t ms;
-            if (parse_seconds(v, 0, 3600, &ms))
+            if (cli_parse_seconds(v, 0, 3600, &ms))
                 return svc_usage(cmd, "bad drain wait (0..3600 seconds)", v);
             o->drain_wait_ms = (int)ms;
         } else if (!is_master && !strcmp(a, "--master")) {
@@ -138,10 +136,10 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
         } else if (!strcmp(a, "--secret-file")) {
             o->secret_file = v;
         } else if (!is_master && (!strcmp(a, "--rcomps") || !strcmp(a, "-n"))) {
-            if (parse_int(v, 1, 1024, &o->nrcomps))
+            if (cli_parse_int(v, 1, 1024, &o->nrcomps))
                 return svc_usage(cmd, "bad RComp count (1..1024)", v);
         } else if (!is_master && !strcmp(a, "--reconnect")) {
-            if (parse_int(v, 0, 86400, &o->reconnect_s))
+            if (cli_parse_int(v, 0, 86400, &o->reconnect_s))
                 return svc_usage(cmd, "bad reconnect time (0..86400 s)", v);
         } else {
             return svc_usage(cmd, "unknown option", a);

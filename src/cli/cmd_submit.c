@@ -554,10 +554,9 @@ static int drain_usage(const char *msg, const char *arg)
 int cmd_drain(int argc, char **argv)
 {
     const char *master = NULL, *secret = NULL, *name = NULL;
-    double wait_s = CMSG_LEAVE_WAIT_MS / 1000.0;
+    int64_t wait_ms = CMSG_LEAVE_WAIT_MS;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end;
         if (!v)
             return drain_usage("unknown option or missing value", a);
         if (!strcmp(a, "--drain"))
@@ -567,8 +566,7 @@ int cmd_drain(int argc, char **argv)
         else if (!strcmp(a, "--secret-file"))
             secret = v;
         else if (!strcmp(a, "--drain-wait")) {
-            wait_s = strtod(v, &end);
-            if (end == v || *end || !(wait_s >= 0) || wait_s > 3600)
+            if (cli_parse_seconds(v, 0, 3600, &wait_ms))
                 return drain_usage("bad drain wait (0..3600 seconds)", v);
         } else
             return drain_usage("unknown option", a);
@@ -581,7 +579,7 @@ int cmd_drain(int argc, char **argv)
     c.want = WIRE_DONE;
     c.req_type = WIRE_DRAIN;
     c.deadline_ns = clock_now_ns() +
-                    (uint64_t)(wait_s * 1e9) + DRAIN_MARGIN_MS * 1000000ull;
+                    (uint64_t)(wait_ms + DRAIN_MARGIN_MS) * 1000000ull;
     mb_init(&c.req);
     cmsg_encode_drain(&c.req, name, strlen(name));
     cmsg_str check;             /* the master would refuse it: said here */
