@@ -7,6 +7,7 @@
 #define DVM_SCHED_COMMIT_FIXTURE_H
 
 #include <stdio.h>
+#include <string.h>
 
 #include "isa/isa.h"
 #include "sched/commit.h"
@@ -23,9 +24,11 @@ typedef struct commit_fixture {
     commit_point cp;
 } commit_fixture;
 
-/* Opens everything with a store of `frames` frames; returns 0 or -1. */
+/* Opens everything with a store of `frames` frames; returns 0 or -1.
+ * Everything else starts zeroed: no trace, no statistics. */
 static inline int commit_fixture_open(commit_fixture *f, uint32_t frames)
 {
+    memset(f, 0, sizeof *f);
     if (store_create(frames, &f->store) ||
         space_create(f->store, &f->space) ||
         watch_index_create(&f->watchers) ||
