@@ -60,6 +60,7 @@ int persist_journal_drain(commit_point *cp, persist_runner_fn put,
                           void (*gone)(void *arg, uint64_t rid), void *arg)
 {
     rcb_pool *p = cp->pool;
+    assert(p->journaling && put && gone);
     int lost = p->journal_oom;
     for (size_t i = 0; i < p->njournal && !lost; i++) {
         const rcb_jent *j = &p->journal[i];
@@ -92,6 +93,7 @@ static void page_newest(void *arg, uint64_t page)
     uint64_t e = space_lookup_version(s, page, space_epoch(s), &f);
     if (!e)
         return;
+    assert(e <= space_epoch(s));
     c->fn(c->arg, page, e, f ? store_frame(c->cp->store, f) : zeros);
     c->calls++;
 }
@@ -123,6 +125,7 @@ size_t persist_pages_since(const commit_point *cp, uint64_t after,
 dvm_status persist_restore_page(commit_point *cp, uint64_t page,
                                 uint64_t epoch, const uint8_t *data)
 {
+    assert(cp && data);
     if (page < DISA_RB / DISA_PAGE || page >= DISA_ADDR_LIMIT / DISA_PAGE)
         return status_set(DVM_EINVAL, "a saved page outside the SR (%llu)",
                           (unsigned long long)page);
@@ -162,6 +165,9 @@ static dvm_status place_runner(commit_point *cp, rcb *r, int watching)
 
 dvm_status persist_restore_runner(commit_point *cp, persist_runner *pr)
 {
+    /* Restores precede the journal: rcb_new would note the record under
+     * the run id it is about to lose. */
+    assert(!cp->pool->journaling);
     if (!runner_desc_valid(&pr->d) || pr->rid == 0 ||
         pr->watching > 1 || (pr->watching && pr->d.nwatch == 0))
         return status_set(DVM_EINVAL, "saved runner %llu: bad descriptor",
@@ -176,6 +182,7 @@ dvm_status persist_restore_runner(commit_point *cp, persist_runner *pr)
             stacks_free(cp->stacks, pr->d.sb);
         return status_set(DVM_ENOMEM, "out of memory");
     }
+    assert(r->rid + 1 == cp->pool->next_rid);
     cp->pool->next_rid--;
     r->rid = pr->rid;
     r->attempt = pr->attempt;
