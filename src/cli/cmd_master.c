@@ -104,8 +104,9 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
             /* At least four of a node's signs of life fit in the bound. */
             if (end == v || *end || !(sec >= 4.0 * CMSG_PING_MS / 1000) ||
                 sec > 3600)
-                return svc_usage(cmd, "bad heartbeat (1..3600 seconds)", v);
-            o->heartbeat_ms = (unsigned)(sec * 1000);
+                return svc_usage(cmd, "bad heartbeat (0.4..3600 seconds)",
+                                 v);
+            o->heartbeat_ms = (unsigned)(sec * 1000 + 0.5);
         } else if (!is_master && !strcmp(a, "--drain-wait")) {
             char *end;
             double sec = strtod(v, &end);

@@ -125,10 +125,16 @@
  * page), in milliseconds. */
 #define CMSG_START_WAIT_MS 10000
 
-/* A node sends a sign of life (PING) at least this often, and the master
- * gives a node up after CMSG_HEARTBEAT_MS without a message (the default
- * of dvm master --heartbeat), in milliseconds. */
-#define CMSG_PING_MS 250
+/* Master and node send each other a sign of life (an empty PING, the
+ * transport's keepalive) when nothing else went for CMSG_PING_MS.  The
+ * master gives a node up after CMSG_NODE_SILENT_MS of listening without a
+ * message from it (the default of dvm master --heartbeat); a node gives
+ * its master up after CMSG_HEARTBEAT_MS (dvm node --heartbeat), longer on
+ * purpose: a master stalled by its disk must not lose every node at once,
+ * and a node that learns late that it was given up costs the program
+ * nothing.  Milliseconds (docs/cluster.md, Heartbeats). */
+#define CMSG_PING_MS 100
+#define CMSG_NODE_SILENT_MS 700
 #define CMSG_HEARTBEAT_MS 5000
 /* LEAVE: its version and steps. */
 #define CMSG_LEAVE_VERSION 1
