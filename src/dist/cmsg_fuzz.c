@@ -3,7 +3,7 @@
  *
  * The first byte picks the decoder (RELAY, START, SUBMIT, DONE, OUTPUT,
  * u64s, string, FETCH, FETCHED, JOIN, CLOCK_PING, CLOCK_PONG, RESUME,
- * LEAVE, NODE_ADDR, PEERS, DRAIN); the rest is the payload.  A payload
+ * LEAVE, NODE_ADDR, PEERS, DRAIN, NODE_STATS); the rest is the payload.  A payload
  * that decodes is re-encoded, and the encoding must be the payload itself
  * (every decoder accepts exactly one spelling of a message).  A relayed
  * RESULT is decoded too, and its frames (changes', then output's) walked
@@ -108,7 +108,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cmsg_clock c;
     cmsg_resume rs;
     cmsg_leave l;
-    switch (data[0] % 17) {
+    cmsg_node_stats ns;
+    switch (data[0] % 18) {
+    case 17:
+        if (!cmsg_decode_node_stats(p, n, &ns)) {
+            cmsg_encode_node_stats(&b, &ns);
+            same(&b, p, n);
+        }
+        break;
     case 16:
         if (!cmsg_decode_drain(p, n, &s)) {
             cmsg_encode_drain(&b, (const char *)s.p, (size_t)s.len);

@@ -119,6 +119,8 @@ typedef struct mnode {
     uint64_t results;           /* results its RComps sent, all runs */
     uint64_t pages_in;          /* pages it sent with results */
     uint64_t pages_out;         /* pages it fetched */
+    uint64_t waits[CMSG_FETCH_WAIT_BUCKETS + 1];   /* its fetch waits
+                                   counted so far (NODE_STATS), and sum */
     uint64_t cache[CMSG_NODE_STATS];    /* its NODE_STATS: cached, hits,
                                    misses, evicted, homed, served,
                                    fetched from homes */
@@ -1301,13 +1303,39 @@ static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         ms_fail(s, st);
 }
 
-/* NODE_STATS: the node's page cache figures, for dvm status. */
+/* The fetch waits a node counted since its last NODE_STATS, into the
+ * metrics (dvm_node_fetch_wait_seconds).  0, or -1 when a count went
+ * back (a node counts from its start; a new connection is a new mnode). */
+static int node_waits(mserve *s, mnode *nd, const cmsg_node_stats *ns)
+{
+    uint64_t d[CMSG_FETCH_WAIT_BUCKETS + 1], now[CMSG_FETCH_WAIT_BUCKETS + 1];
+    memcpy(now, ns->wait, sizeof ns->wait);
+    now[CMSG_FETCH_WAIT_BUCKETS] = ns->wait_sum_ns;
+    for (size_t k = 0; k <= CMSG_FETCH_WAIT_BUCKETS; k++) {
+        if (now[k] < nd->waits[k])
+            return -1;
+        d[k] = now[k] - nd->waits[k];
+    }
+    memcpy(nd->waits, now, sizeof now);
+    if (s->obs && nd->obs >= 0)
+        obs_fetch_wait_add(s->obs, nd->obs, d, d[CMSG_FETCH_WAIT_BUCKETS]);
+    return 0;
+}
+
+/* NODE_STATS: the node's page cache figures, for dvm status, and its
+ * fetch waits, for the metrics. */
 static void on_node_stats(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
-    if (cmsg_decode_u64s(p, len, nd->cache, CMSG_NODE_STATS)) {
+    _Static_assert(CMSG_FETCH_WAIT_BUCKETS == OBS_FETCH_WAIT_BUCKETS,
+                   "NODE_STATS carries obs.h's fetch-wait buckets");
+    cmsg_node_stats ns;
+    if (cmsg_decode_node_stats(p, len, &ns) ||
+        (ns.has_wait && node_waits(s, nd, &ns))) {
         ms_refuse(s, nd->peer, "malformed node stats");
         node_lost(s, nd);
+        return;
     }
+    memcpy(nd->cache, ns.v, sizeof nd->cache);
 }
 
 /* A RELAY message: its records in order, while the node is not refused. */

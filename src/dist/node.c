@@ -171,7 +171,8 @@ typedef struct node {
     char fatal_msg[256];
     nhome home;                     /* versions homed here; fetching */
     char addr[CMSG_MAX_ADDR];       /* where it serves other nodes */
-    uint64_t stats_sent[CMSG_NODE_STATS];   /* figures last reported */
+    cmsg_node_stats stats_sent;     /* figures last reported */
+    pcache_waits waits;             /* fetch waits, since the node started */
     uint64_t stats_ns;              /* when */
     int leave;                      /* NODE_LEAVE_* */
     uint64_t leave_ns;              /* when it asked to leave */
@@ -505,6 +506,7 @@ static dvm_status node_start(node *n, const uint8_t *p, size_t len)
         (st = nhome_start(&n->home, s.run, n->store, &n->pc)) ||
         (st = node_inputs(n, &s)))
         return st;
+    n->pc.waits = &n->waits;       /* counted across programs */
     n->l2m = map_table((size_t)NODE_STORE_FRAMES * sizeof *n->l2m);
     n->owner = map_table((size_t)NODE_STORE_FRAMES * sizeof *n->owner);
     n->rc = dvm_calloc((size_t)n->cfg.nrcomps, sizeof *n->rc);
@@ -1038,24 +1040,31 @@ static dvm_status rc_readable(node *n, uint64_t key)
     }
 }
 
-/* Reports the page cache's figures to the master when they changed, at
- * most every NODE_STATS_NS. */
+/* Reports the page cache's figures and the fetch waits to the master
+ * when they changed, at most every NODE_STATS_NS. */
 static dvm_status node_report(node *n)
 {
-    uint64_t v[CMSG_NODE_STATS] = { 0 };
+    _Static_assert(CMSG_FETCH_WAIT_BUCKETS == OBS_FETCH_WAIT_BUCKETS,
+                   "NODE_STATS carries obs.h's fetch-wait buckets");
+    cmsg_node_stats s;
+    memset(&s, 0, sizeof s);        /* compared whole, padding included */
+    uint64_t *v = s.v;
     if (n->running)
         v[0] = n->pc.live, v[1] = n->pc.hits, v[2] = n->pc.misses,
         v[3] = n->pc.evicted, v[4] = hstore_count(&n->home.home);
     v[5] = n->home.served;
     v[6] = n->home.from_homes;
+    s.has_wait = 1;
+    memcpy(s.wait, n->waits.bucket, sizeof s.wait);
+    s.wait_sum_ns = n->waits.sum_ns;
     uint64_t now = clock_now_ns();
-    if (!memcmp(v, n->stats_sent, sizeof v) ||
+    if (!memcmp(&s, &n->stats_sent, sizeof s) ||
         now - n->stats_ns < NODE_STATS_NS)
         return DVM_OK;
-    memcpy(n->stats_sent, v, sizeof v);
+    n->stats_sent = s;
     n->stats_ns = now;
     mb_reset(&n->rel);
-    cmsg_encode_u64s(&n->rel, v, CMSG_NODE_STATS);
+    cmsg_encode_node_stats(&n->rel, &s);
     return node_send_master(n, WIRE_NODE_STATS, &n->rel);
 }
 
