@@ -1020,12 +1020,12 @@ dvm_status transport_create(const transport_config *cfg, transport **out)
     if (!t->cfg.deaf_gap_ms)
         t->cfg.deaf_gap_ms = TRANSPORT_DEFAULT_DEAF_GAP_MS;
     t->turn_ns = now_ns();
-    uint16_t ka = t->cfg.keepalive_type;
+    uint16_t ka = cfg->keepalive_type;
     if (ka && (ka >= WIRE_TYPE_END || wire_type_is_handshake(ka) ||
-               ka == WIRE_BYE || !t->cfg.keepalive_ms)) {
+               ka == WIRE_BYE || !cfg->keepalive_ms)) {
         dvm_free(t);
         return status_set(DVM_EINVAL, "bad keepalive (type %u every %u ms)",
-                          ka, t->cfg.keepalive_ms);
+                          ka, cfg->keepalive_ms);
     }
     dvm_status st = ucx_open(t);
     if (st) {
