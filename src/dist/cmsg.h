@@ -75,7 +75,8 @@
  *                             version (CMSG_FETCH_WAIT_VERSION),
  *                             CMSG_FETCH_WAIT_BUCKETS u64 counts of fetch
  *                             waits (obs.h's buckets) and u64 their sum in
- *                             ns, all since the node started
+ *                             ns, all since the node joined (this
+ *                             connection)
  *   client -> master  STATUS_REQ  u64 json
  *   master -> node    CLOCK_PING  u64 version (CMSG_CLOCK_VERSION), u64 seq
  *   node   -> master  CLOCK_PONG  u64 version, u64 seq, u64 t1 (the ping

@@ -172,7 +172,7 @@ typedef struct node {
     nhome home;                     /* versions homed here; fetching */
     char addr[CMSG_MAX_ADDR];       /* where it serves other nodes */
     cmsg_node_stats stats_sent;     /* figures last reported */
-    pcache_waits waits;             /* fetch waits, since the node started */
+    pcache_waits waits;             /* fetch waits, since it joined */
     uint64_t stats_ns;              /* when */
     int leave;                      /* NODE_LEAVE_* */
     uint64_t leave_ns;              /* when it asked to leave */
@@ -1061,7 +1061,7 @@ static dvm_status node_report(node *n)
     if (!memcmp(&s, &n->stats_sent, sizeof s) ||
         now - n->stats_ns < NODE_STATS_NS)
         return DVM_OK;
-    n->stats_sent = s;
+    memcpy(&n->stats_sent, &s, sizeof s);
     n->stats_ns = now;
     mb_reset(&n->rel);
     cmsg_encode_node_stats(&n->rel, &s);
@@ -1215,6 +1215,8 @@ static dvm_status node_session(node *n, int *joined)
 {
     n->up = n->down = 0;
     n->fatal = DVM_OK;
+    /* A new connection is a new node at the master: waits count anew. */
+    memset(&n->waits, 0, sizeof n->waits);
     dvm_status st = transport_connect(n->t, n->cfg.master, &n->master);
     if (!st) {
         transport_keepalive(n->t, n->master, 1);
