@@ -124,7 +124,7 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
             /* At least four of a node's signs of life fit in the bound. */
             int64_t ms;
             if (cli_parse_seconds(v, 4.0 * CMSG_PING_MS / 1000, 3600, &ms))
-                return svc_usage(cmd, "bad heartbeat (1..3600 seconds)", v);
+                return svc_usage(cmd, "bad heartbeat (0.4..3600 seconds)", v);
             o->heartbeat_ms = (unsigned)ms;
         } else if (!is_master && !strcmp(a, "--drain-wait")) {
             int64_t ms;

@@ -30,6 +30,18 @@
  * endpoint close in flight.  A peer that is down is invisible to the API
  * (lookups skip it) but remains until refs drops to 0.
  *
+ * Signs of life (transport.h).  am_recv stamps its peer with the listening
+ * clock of the turn it arrives in; every turn of UCX (progress_ucx: from
+ * transport_progress, transport_drain, transport_tick) first moves that
+ * clock, then sends the keepalives due.  The listening clock is the
+ * monotonic clock less this side's deaf time: of each pause between two
+ * turns, what exceeds cfg.deaf_gap_ms.  The reason: a pause of this side
+ * (a long commit, a disk write, a process that got no CPU) is a time in
+ * which nothing a peer sent could be read, so counting it as the peer's
+ * silence would give up healthy peers exactly when this side is slow.  A
+ * pause up to deaf_gap_ms is an ordinary turn of a loop that sleeps at
+ * most that long, and counts in full.
+ *
  * UCX in a container.  Over loopback UCX picks TCP and shared memory by
  * itself (UCX_TLS unset); posix/sysv shared memory and TCP work in a
  * sandbox without RDMA devices.  UCX may warn about transports it cannot
@@ -89,6 +101,9 @@ struct tpeer {
     int refused;                    /* this side refused it: BYE says why */
     int refs;
     int64_t deadline_ms;            /* the handshake must be done by then */
+    int keepalive;                  /* transport_keepalive */
+    uint64_t heard_ns;              /* listening clock at its last message */
+    uint64_t sent_ns;               /* monotonic clock at the last send */
     size_t unsent;                  /* payload bytes of sends not done */
     dvm_status down_status;
     char reason[TRANSPORT_REASON_MAX];
@@ -118,6 +133,8 @@ struct transport {
     size_t nconns, cap_conns;
     uint64_t next_id;
     size_t inflight;                /* UCX requests that will call back */
+    uint64_t turn_ns;               /* monotonic clock at the last turn */
+    uint64_t deaf_ns;               /* this side's pauses beyond the gap */
     transport_stats stats;
 };
 
@@ -193,6 +210,23 @@ static int64_t now_ms(void)
     return (int64_t)(clock_now_ns() / 1000000);
 }
 
+/* Nanoseconds on the monotonic clock. */
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The listening clock at monotonic time now (see the top): the time
+ * since the last turn counts up to the deaf gap. */
+static uint64_t listen_ns(const transport *t, uint64_t now)
+{
+    uint64_t gap = (uint64_t)t->cfg.deaf_gap_ms * 1000000u;
+    uint64_t since = now > t->turn_ns ? now - t->turn_ns : 0;
+    return t->turn_ns - t->deaf_ns + (since < gap ? since : gap);
+}
+
 /* The live peer with that id, or NULL. */
 static tpeer *peer_by_id(const transport *t, uint64_t id)
 {
@@ -247,6 +281,8 @@ static tpeer *peer_new(transport *t, int inbound, const char *name)
     p->state = P_HANDSHAKE;
     p->refs = 1;
     p->deadline_ms = now_ms() + (int64_t)t->cfg.handshake_ms;
+    p->sent_ns = now_ns();
+    p->heard_ns = listen_ns(t, p->sent_ns);
     snprintf(p->name, sizeof p->name, "%s", name);
     return p;
 }
@@ -292,6 +328,7 @@ static dvm_status peer_post(transport *t, tpeer *p, uint16_t type,
     ucs_status_ptr_t req = ucp_am_send_nbx(p->ep, TRANSPORT_AM_ID, r->hdr,
                                            WIRE_HEADER_SIZE, data, len, &prm);
     t->stats.sent++;
+    p->sent_ns = now_ns();
     if (req == NULL) {
         if (r->done)
             r->done(r->arg, DVM_OK);
@@ -518,6 +555,7 @@ static ucs_status_t am_recv(void *arg, const void *header, size_t hlen,
     if (!p || p->down)
         return UCS_OK;              /* unknown or gone: dropped */
     t->stats.received++;
+    p->heard_ns = t->turn_ns - t->deaf_ns;  /* this turn's listening time */
     wire_header h;
     if (wire_decode(header, hlen, len, t->cfg.max_msg, &h))
         peer_refuse(p);
@@ -761,12 +799,42 @@ static void reap(transport *t)
     t->npeers = j;
 }
 
-/* Runs UCX until it has nothing more to do right now (bounded). */
+/* A turn begins: the listening clock moves (a pause beyond the deaf gap
+ * is this side's own, not the peers' silence). */
+static void turn_begin(transport *t)
+{
+    uint64_t now = now_ns(), gap = (uint64_t)t->cfg.deaf_gap_ms * 1000000u;
+    if (now > t->turn_ns + gap)
+        t->deaf_ns += now - t->turn_ns - gap;
+    if (now > t->turn_ns)
+        t->turn_ns = now;
+}
+
+/* Sends an empty keepalive to every peer that wants one and was sent
+ * nothing for cfg.keepalive_ms. */
+static void send_keepalives(transport *t)
+{
+    if (!t->cfg.keepalive_type)
+        return;
+    uint64_t due = (uint64_t)t->cfg.keepalive_ms * 1000000u;
+    for (size_t i = 0; i < t->npeers; i++) {
+        tpeer *p = t->peers[i];
+        if (p->keepalive && !p->down && p->state == P_UP &&
+            t->turn_ns - p->sent_ns >= due &&
+            peer_send_copy(t, p, t->cfg.keepalive_type, NULL, 0))
+            peer_down(p, DVM_EIO, status_message());
+    }
+}
+
+/* One turn: runs UCX until it has nothing more to do right now (bounded),
+ * then sends the keepalives due. */
 static void progress_ucx(transport *t)
 {
+    turn_begin(t);
     for (int i = 0; i < TRANSPORT_PROGRESS_ROUNDS; i++)
         if (!ucp_worker_progress(t->worker))
             break;
+    send_keepalives(t);
 }
 
 /* Refuses the peers whose handshake ran past its deadline. */
@@ -947,6 +1015,16 @@ dvm_status transport_create(const transport_config *cfg, transport **out)
         t->cfg.max_peers = TRANSPORT_DEFAULT_MAX_PEERS;
     if (!t->cfg.handshake_ms)
         t->cfg.handshake_ms = TRANSPORT_DEFAULT_HANDSHAKE_MS;
+    if (!t->cfg.deaf_gap_ms)
+        t->cfg.deaf_gap_ms = TRANSPORT_DEFAULT_DEAF_GAP_MS;
+    t->turn_ns = now_ns();
+    uint16_t ka = cfg->keepalive_type;
+    if (ka && (ka >= WIRE_TYPE_END || wire_type_is_handshake(ka) ||
+               ka == WIRE_BYE || !cfg->keepalive_ms)) {
+        dvm_free(t);
+        return status_set(DVM_EINVAL, "bad keepalive (type %u every %u ms)",
+                          ka, cfg->keepalive_ms);
+    }
     dvm_status st = ucx_open(t);
     if (st) {
         dvm_free(t);
@@ -1081,6 +1159,27 @@ void transport_destroy(transport *t)
     dvm_free(t->peers);
     dvm_free(t->conns);
     dvm_free(t);
+}
+
+void transport_keepalive(transport *t, uint64_t peer, int on)
+{
+    tpeer *p = peer_by_id(t, peer);
+    if (p)
+        p->keepalive = !!on;
+}
+
+uint64_t transport_silent_ms(const transport *t, uint64_t peer)
+{
+    const tpeer *p = peer_by_id(t, peer);
+    if (!p)
+        return 0;
+    uint64_t now = listen_ns(t, now_ns());
+    return now > p->heard_ns ? (now - p->heard_ns) / 1000000u : 0;
+}
+
+void transport_tick(transport *t)
+{
+    progress_ucx(t);
 }
 
 void *transport_event_take(transport_event *ev)

@@ -54,6 +54,7 @@
 #define TRANSPORT_DEFAULT_MAX_MSG (64u << 20)   /* payload bytes */
 #define TRANSPORT_DEFAULT_MAX_PEERS 4096
 #define TRANSPORT_DEFAULT_HANDSHAKE_MS 10000
+#define TRANSPORT_DEFAULT_DEAF_GAP_MS 150
 
 typedef struct transport transport;
 
@@ -95,6 +96,15 @@ typedef struct transport_config {
     size_t rndv_min;            /* payloads of at least this many bytes go
                                    by rendezvous; 0: UCX decides
                                    (UCX_RNDV_THRESH) */
+    uint16_t keepalive_type;    /* sent empty to a peer given
+                                   transport_keepalive when nothing went
+                                   to it for keepalive_ms; 0: none */
+    unsigned keepalive_ms;
+    unsigned deaf_gap_ms;       /* a pause between two turns of UCX longer
+                                   than this is this side's own stall:
+                                   only this much of it counts as a peer's
+                                   silence (transport_silent_ms);
+                                   0: TRANSPORT_DEFAULT_DEAF_GAP_MS */
     transport_event_fn on_event;
     void *arg;                  /* for on_event and log */
     transport_log_fn log;       /* NULL: "dvm: LINE" on stderr */
@@ -162,6 +172,34 @@ void transport_close(transport *t, uint64_t peer);
  * TRANSPORT_DOWN (DVM_ECLOSED) follows.  No-op for an unknown or closing
  * peer. */
 void transport_abort(transport *t, uint64_t peer);
+
+/* Signs of life, kept by the transport itself so that they flow wherever
+ * UCX turns (transport_progress, transport_drain, transport_tick), not
+ * only when the application's loop comes round:
+ *
+ *   keepalive  a peer given transport_keepalive(t, peer, 1) is sent an
+ *              empty message of cfg.keepalive_type whenever nothing was
+ *              sent to it for cfg.keepalive_ms, at any turn of UCX.
+ *   silence    the time since a message of the peer last arrived (its
+ *              header, counted inside UCX, before the application takes
+ *              it and even while the message still waits behind a
+ *              rendezvous), counted on a listening clock: a pause of this
+ *              side between two turns of UCX longer than cfg.deaf_gap_ms
+ *              counts only deaf_gap_ms, since whatever the peer sent
+ *              meanwhile could not be read.  A peer is not blamed for this
+ *              side's own stalls. */
+
+/* Keepalives to a peer (on) or none (off); no-op for an unknown peer. */
+void transport_keepalive(transport *t, uint64_t peer, int on);
+
+/* Milliseconds of listening (above) since the peer's last message
+ * arrived, or since its endpoint was made; 0 for an unknown peer. */
+uint64_t transport_silent_ms(const transport *t, uint64_t peer);
+
+/* Runs UCX and sends the keepalives due, delivering no event (what
+ * arrives waits for transport_progress): for a loop about to do
+ * something long, between its steps, and inside waits of its own. */
+void transport_tick(transport *t);
 
 /* Makes progress: runs UCX, sends what the handshakes owe, delivers
  * events.  Returns the number of events delivered. */

@@ -120,12 +120,17 @@ static int pump_until(rec *r, const int *counter, int want)
 }
 
 static size_t handshake_ms;     /* for the next transports made; 0: default */
+static unsigned keepalive_ms;   /* ... PONG keepalives this often; 0: none */
+static unsigned deaf_gap_ms;    /* ... 0: default */
 
 static transport *make(rec *r, const auth_secret *secret, size_t max_msg)
 {
     memset(r, 0, sizeof *r);
     transport_config cfg = {.secret = secret, .max_msg = max_msg,
                             .handshake_ms = handshake_ms,
+                            .keepalive_type = keepalive_ms ? WIRE_PONG : 0,
+                            .keepalive_ms = keepalive_ms,
+                            .deaf_gap_ms = deaf_gap_ms,
                             .on_event = on_event, .arg = r, .log = on_log};
     transport *t = NULL;
     if (transport_create(&cfg, &t))
@@ -210,6 +215,7 @@ static int kill_child(void **state)
     }
     live_child = 0;
     handshake_ms = 0;
+    keepalive_ms = deaf_gap_ms = 0;
     return 0;
 }
 
@@ -897,6 +903,69 @@ static void test_nobody_listening(void **state)
     unmake(&r);
 }
 
+/* ---- signs of life ----------------------------------------------------- */
+
+/* Comes up and says nothing itself: its transport sends keepalives (PONG,
+ * empty, every 10 ms) while it turns, until it is killed. */
+static int client_keepalive(uint16_t port, int which)
+{
+    (void)which;
+    rec r;
+    keepalive_ms = 10;
+    int rc = client_up(&r, port, NULL, 0);
+    if (!rc)
+        transport_keepalive(r.t, r.peer, 1);
+    for (int i = 0; !rc && i < 1000000; i++)
+        transport_wait(r.t, 5);
+    return rc ? rc : 71;
+}
+
+/* Pumps r until its peer's silence is below (less) or above (!less)
+ * ms; 1 on success, 0 at the deadline. */
+static int pump_silence(rec *r, int less, uint64_t ms)
+{
+    double end = now_s() + WAIT_SECONDS;
+    while (now_s() < end) {
+        uint64_t q = transport_silent_ms(r->t, r->peer);
+        if (less ? q < ms : q > ms)
+            return 1;
+        transport_wait(r->t, 5);
+    }
+    return 0;
+}
+
+/* Keepalives flow while the peer turns its transport; a stopped peer's
+ * silence grows while this side listens, but a pause of this side counts
+ * only the deaf gap (50 ms here), however long; the peer's next message
+ * ends the silence. */
+static void test_keepalive_silence(void **state)
+{
+    (void)state;
+    rec r;
+    uint16_t port;
+    deaf_gap_ms = 50;
+    serve(&r, NULL, 0, &port);
+    child c = spawn("keepalive", 0, port);
+    assert_true(pump_until(&r, &r.msgs, 3));
+    assert_int_equal(r.last_type, WIRE_PONG);
+    assert_int_equal(r.last_len, 0);
+    assert_int_equal(transport_silent_ms(r.t, 999), 0);     /* unknown */
+    kill(c.pid, SIGSTOP);
+    assert_true(pump_silence(&r, 0, 200));
+    uint64_t before = transport_silent_ms(r.t, r.peer);
+    usleep(500 * 1000);                     /* deaf: no turn */
+    uint64_t deaf = transport_silent_ms(r.t, r.peer);
+    assert_true(deaf >= before && deaf <= before + 51);
+    transport_tick(r.t);
+    uint64_t after = transport_silent_ms(r.t, r.peer);
+    assert_true(after >= before && after <= before + 52);
+    kill(c.pid, SIGCONT);
+    assert_true(pump_silence(&r, 1, 100));
+    unmake(&r);
+    kill(c.pid, SIGKILL);
+    assert_int_equal(reap_child(&c), -1);
+}
+
 /* ---- API checks -------------------------------------------------------- */
 
 static void test_api_refusals(void **state)
@@ -918,6 +987,13 @@ static void test_api_refusals(void **state)
     transport_unlisten(r.t);                /* a no-op the second time */
     assert_int_equal(transport_listen(r.t, "127.0.0.1:0", &port), 0);
     unmake(&r);
+    transport_config bad = {.keepalive_type = WIRE_HELLO, .keepalive_ms = 1};
+    transport *t = NULL;
+    assert_int_equal(transport_create(&bad, &t), DVM_EINVAL);
+    bad.keepalive_type = WIRE_PING;
+    bad.keepalive_ms = 0;
+    assert_int_equal(transport_create(&bad, &t), DVM_EINVAL);
+    assert_null(t);
 }
 
 static const struct {
@@ -927,7 +1003,7 @@ static const struct {
     {"stream", client_stream},   {"pingpong", client_pingpong},
     {"auth", client_auth},       {"garbage", client_garbage},
     {"oversize", client_oversize}, {"victim", client_victim},
-    {"closed", client_closed},
+    {"closed", client_closed},   {"keepalive", client_keepalive},
 };
 
 /* transport_test --client NAME CASE PORT: one client of a test. */
@@ -962,6 +1038,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_killed_peer, kill_child),
         cmocka_unit_test_teardown(test_abort, kill_child),
         cmocka_unit_test_teardown(test_nobody_listening, kill_child),
+        cmocka_unit_test_teardown(test_keepalive_silence, kill_child),
     };
     if (getenv("TEST_FILTER"))          /* e.g. TEST_FILTER=test_auth* */
         cmocka_set_test_filter(getenv("TEST_FILTER"));

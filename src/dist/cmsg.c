@@ -609,3 +609,36 @@ dvm_status cmsg_str_copy(cmsg_str s, char *buf, size_t cap)
     buf[s.len] = '\0';
     return DVM_OK;
 }
+
+void cmsg_encode_node_stats(msg_buf *b, const cmsg_node_stats *s)
+{
+    cmsg_encode_u64s(b, s->v, CMSG_NODE_STATS);
+    if (!s->has_wait)
+        return;
+    mb_u64(b, CMSG_FETCH_WAIT_VERSION);
+    cmsg_encode_u64s(b, s->wait, CMSG_FETCH_WAIT_BUCKETS);
+    mb_u64(b, s->wait_sum_ns);
+}
+
+dvm_status cmsg_decode_node_stats(const uint8_t *p, size_t len,
+                                  cmsg_node_stats *out)
+{
+    enum { FIGS = CMSG_NODE_STATS * 8,
+           ALL = FIGS + (CMSG_FETCH_WAIT_BUCKETS + 2) * 8 };
+    cmsg_node_stats s = { .has_wait = len != FIGS };
+    if (len != FIGS && len != ALL)
+        return status_set(DVM_EPROTO, "malformed node stats (%zu bytes)",
+                          len);
+    cmsg_decode_u64s(p, FIGS, s.v, CMSG_NODE_STATS);
+    if (s.has_wait) {
+        if (le_ld64(p + FIGS) != CMSG_FETCH_WAIT_VERSION)
+            return status_set(DVM_EPROTO, "node stats: fetch waits of "
+                              "version %llu",
+                              (unsigned long long)le_ld64(p + FIGS));
+        cmsg_decode_u64s(p + FIGS + 8, CMSG_FETCH_WAIT_BUCKETS * 8, s.wait,
+                         CMSG_FETCH_WAIT_BUCKETS);
+        s.wait_sum_ns = le_ld64(p + ALL - 8);
+    }
+    *out = s;
+    return DVM_OK;
+}

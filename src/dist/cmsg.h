@@ -70,7 +70,13 @@
  *                             u64 misses, u64 evicted, u64 versions homed,
  *                             u64 versions it served to other nodes, u64
  *                             versions it fetched from homes (the last two
- *                             since it started; sent now and then)
+ *                             since it started; sent now and then); then,
+ *                             from nodes that time their fetches, u64
+ *                             version (CMSG_FETCH_WAIT_VERSION),
+ *                             CMSG_FETCH_WAIT_BUCKETS u64 counts of fetch
+ *                             waits (obs.h's buckets) and u64 their sum in
+ *                             ns, all since the node joined (this
+ *                             connection)
  *   client -> master  STATUS_REQ  u64 json
  *   master -> node    CLOCK_PING  u64 version (CMSG_CLOCK_VERSION), u64 seq
  *   node   -> master  CLOCK_PONG  u64 version, u64 seq, u64 t1 (the ping
@@ -125,10 +131,16 @@
  * page), in milliseconds. */
 #define CMSG_START_WAIT_MS 10000
 
-/* A node sends a sign of life (PING) at least this often, and the master
- * gives a node up after CMSG_HEARTBEAT_MS without a message (the default
- * of dvm master --heartbeat), in milliseconds. */
-#define CMSG_PING_MS 250
+/* Master and node send each other a sign of life (an empty PING, the
+ * transport's keepalive) when nothing else went for CMSG_PING_MS.  The
+ * master gives a node up after CMSG_NODE_SILENT_MS of listening without a
+ * message from it (the default of dvm master --heartbeat); a node gives
+ * its master up after CMSG_HEARTBEAT_MS (dvm node --heartbeat), longer on
+ * purpose: a master stalled by its disk must not lose every node at once,
+ * and a node that learns late that it was given up costs the program
+ * nothing.  Milliseconds (docs/cluster.md, Heartbeats). */
+#define CMSG_PING_MS 100
+#define CMSG_NODE_SILENT_MS 700
 #define CMSG_HEARTBEAT_MS 5000
 /* LEAVE: its version and steps. */
 #define CMSG_LEAVE_VERSION 1
@@ -196,8 +208,24 @@ typedef struct cmsg_peers {
 void cmsg_encode_peers(msg_buf *b, const cmsg_peers *m);
 dvm_status cmsg_decode_peers(const uint8_t *p, size_t len, cmsg_peers *out);
 
-/* NODE_STATS: this many u64s. */
+/* NODE_STATS: this many u64s, then (optional) the fetch waits. */
 #define CMSG_NODE_STATS 7
+#define CMSG_FETCH_WAIT_VERSION 1
+#define CMSG_FETCH_WAIT_BUCKETS 24  /* OBS_FETCH_WAIT_BUCKETS */
+
+typedef struct cmsg_node_stats {
+    uint64_t v[CMSG_NODE_STATS];
+    int has_wait;               /* the node sent its fetch waits */
+    uint64_t wait[CMSG_FETCH_WAIT_BUCKETS];
+    uint64_t wait_sum_ns;
+} cmsg_node_stats;
+
+/* NODE_STATS with its fetch waits when s->has_wait; decoding accepts the
+ * figures alone (nodes that do not time fetches) or with the waits of
+ * version CMSG_FETCH_WAIT_VERSION, nothing else. */
+void cmsg_encode_node_stats(msg_buf *b, const cmsg_node_stats *s);
+dvm_status cmsg_decode_node_stats(const uint8_t *p, size_t len,
+                                  cmsg_node_stats *out);
 
 typedef struct cmsg_start {
     uint64_t run;

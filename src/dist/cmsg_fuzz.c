@@ -3,7 +3,7 @@
  *
  * The first byte picks the decoder (RELAY, START, SUBMIT, DONE, OUTPUT,
  * u64s, string, FETCH, FETCHED, JOIN, CLOCK_PING, CLOCK_PONG, RESUME,
- * LEAVE, NODE_ADDR, PEERS, DRAIN); the rest is the payload.  A payload
+ * LEAVE, NODE_ADDR, PEERS, DRAIN, NODE_STATS); the rest is the payload.  A payload
  * that decodes is re-encoded, and the encoding must be the payload itself
  * (every decoder accepts exactly one spelling of a message).  A relayed
  * RESULT is decoded too, and its frames (changes', then output's) walked
@@ -149,22 +149,24 @@ ROUND_TRIP(addr, cmsg_str, cmsg_decode_addr(p, n, &v),
            cmsg_encode_addr(b, (const char *)v.p, (size_t)v.len))
 ROUND_TRIP(drain, cmsg_str, cmsg_decode_drain(p, n, &v),
            cmsg_encode_drain(b, (const char *)v.p, (size_t)v.len))
+ROUND_TRIP(node_stats, cmsg_node_stats, cmsg_decode_node_stats(p, n, &v),
+           cmsg_encode_node_stats(b, &v))
 
-/* The cases by their first byte modulo 17, in the order of the seeds of
+/* The cases by their first byte modulo 18, in the order of the seeds of
  * tests/fuzz/cmsg, whose first bytes select them: never reorder. */
 static void (*const cases[])(const uint8_t *, size_t, msg_buf *) = {
     relay, start, submit, done, output, u64s, str, fetch2, fetch3, join,
-    clock_ping, clock_pong, resume, leave, addr, peers, drain,
+    clock_ping, clock_pong, resume, leave, addr, peers, drain, node_stats,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    _Static_assert(sizeof cases / sizeof *cases == 17, "one case a decoder");
+    _Static_assert(sizeof cases / sizeof *cases == 18, "one case a decoder");
     if (size < 1)
         return 0;
     msg_buf b;
     mb_init(&b);
-    cases[data[0] % 17](data + 1, size - 1, &b);
+    cases[data[0] % 18](data + 1, size - 1, &b);
     mb_free(&b);
     return 0;
 }

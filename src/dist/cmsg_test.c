@@ -308,6 +308,41 @@ static void test_leave(void **state)
     mb_free(&b);
 }
 
+/* NODE_STATS: the figures alone (as first nodes sent them) or with the
+ * fetch waits; another waits version or length refused. */
+static void test_node_stats(void **state)
+{
+    (void)state;
+    cmsg_node_stats s = { { 1, 2, 3, 4, 5, 6, 7 }, 0, { 0 }, 0 }, m;
+    msg_buf b;
+    mb_init(&b);
+    cmsg_encode_node_stats(&b, &s);
+    assert_int_equal(b.len, CMSG_NODE_STATS * 8);
+    assert_int_equal(cmsg_decode_node_stats(b.p, b.len, &m), DVM_OK);
+    assert_int_equal(m.has_wait, 0);
+    assert_int_equal(m.v[6], 7);
+    s.has_wait = 1;
+    s.wait[0] = 9;
+    s.wait[CMSG_FETCH_WAIT_BUCKETS - 1] = 11;
+    s.wait_sum_ns = 12345;
+    mb_reset(&b);
+    cmsg_encode_node_stats(&b, &s);
+    assert_int_equal(b.len, (CMSG_NODE_STATS + CMSG_FETCH_WAIT_BUCKETS + 2)
+                            * 8);
+    assert_int_equal(cmsg_decode_node_stats(b.p, b.len, &m), DVM_OK);
+    assert_int_equal(m.has_wait, 1);
+    assert_int_equal(m.wait[0], 9);
+    assert_int_equal(m.wait[CMSG_FETCH_WAIT_BUCKETS - 1], 11);
+    assert_int_equal(m.wait_sum_ns, 12345);
+    assert_int_equal(m.v[0], 1);
+    assert_int_equal(cmsg_decode_node_stats(b.p, b.len - 8, &m), DVM_EPROTO);
+    assert_int_equal(cmsg_decode_node_stats(b.p, 8, &m), DVM_EPROTO);
+    b.p[CMSG_NODE_STATS * 8] = 2;               /* waits of version 2 */
+    assert_int_equal(cmsg_decode_node_stats(b.p, b.len, &m), DVM_EPROTO);
+    assert_non_null(strstr(status_message(), "version 2"));
+    mb_free(&b);
+}
+
 /* NODE_ADDR and PEERS round trips; refusals; FETCHED's "at homes". */
 static void test_addr_peers(void **state)
 {
@@ -398,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_join_and_clock),
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_leave),
+        cmocka_unit_test(test_node_stats),
         cmocka_unit_test(test_addr_peers),
         cmocka_unit_test(test_drain),
     };

@@ -50,12 +50,14 @@
  * before it could (1); an unknown name is answered at once (2).  Asking
  * again for a node on its way out only adds a waiter.
  *
- * Heartbeat: every node sends something (at least a PING) every
- * CMSG_PING_MS; a node the master has not heard from for the heartbeat
- * bound (--heartbeat) is closed and lost like one whose endpoint failed,
- * so a cut link costs at most that long.  The master PINGs every node as
- * often, so that a node it closed while the link was down notices the
- * silence (node.c) and ends, to be started and join again.  When the link
+ * Heartbeat: every node sends something (at least a PING, the transport's
+ * keepalive) every CMSG_PING_MS; a node the master has not heard from for
+ * the heartbeat bound (--heartbeat, CMSG_NODE_SILENT_MS) is closed and
+ * lost like one whose endpoint failed, so a cut link costs at most that
+ * long (check_heartbeats says why this bound does not misfire when the
+ * master is busy).  The master PINGs every node as often (the same
+ * keepalive), so that a node it closed while the link was down notices
+ * the silence (node.c) and ends, to be started and join again.  When the link
  * comes back, what the old endpoint still sends is dropped (its peer is
  * closed; a node that connects again is a new peer, and old runs and
  * generations are refused by number).
@@ -78,6 +80,7 @@
 #include "dist/clocksync.h"
 #include "dist/cmsg.h"
 #include "dist/msave.h"
+#include "dist/stall.h"
 #include "dist/vindex.h"
 #include "image/image.h"
 #include "isa/isa.h"
@@ -113,11 +116,11 @@ typedef struct mnode {
     uint64_t *gen;              /* generation of that slot */
     int started;                /* START sent for the current run */
     int leaving;                /* asked to leave (LEAVE ASK) */
-    uint64_t heard_ns;          /* when its last message arrived */
-    uint64_t pinged_ns;         /* when it was last sent a PING */
     uint64_t results;           /* results its RComps sent, all runs */
     uint64_t pages_in;          /* pages it sent with results */
     uint64_t pages_out;         /* pages it fetched */
+    uint64_t waits[CMSG_FETCH_WAIT_BUCKETS + 1];   /* its fetch waits
+                                   counted so far (NODE_STATS), and sum */
     uint64_t cache[CMSG_NODE_STATS];    /* its NODE_STATS: cached, hits,
                                    misses, evicted, homed, served,
                                    fetched from homes */
@@ -922,7 +925,6 @@ static void on_join(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
     }
     node_free(nd);
     *nd = (mnode){ .peer = peer, .live = 1, .nrcomps = (int)nrc,
-                   .heard_ns = clock_now_ns(),
                    .slot = dvm_calloc(nrc, sizeof(int)),
                    .gen = dvm_calloc(nrc, sizeof(uint64_t)),
                    .id = ++s->next_id };
@@ -932,6 +934,7 @@ static void on_join(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
         return;
     }
     node_name(s, nd, &j);
+    transport_keepalive(s->t, peer, 1);
     clocksync_init(&nd->clk, clock_now_ns());
     ms_log("node %s joined as %s (%" PRIu64 " rcomps)",
            transport_peer_name(s->t, peer), nd->name, nrc);
@@ -991,26 +994,40 @@ static void node_lost(mserve *s, mnode *nd)
 }
 
 /* Closes every node not heard from within the heartbeat bound: lost.
- * Sends the others a PING when due (their own sign of the master). */
+ *
+ * Why the bound (CMSG_NODE_SILENT_MS, 0.7 s by default) does not give up
+ * nodes that are merely slow, or a master that is: a node's silence is
+ * the transport's (transport_silent_ms), which
+ *   - counts from the arrival of the node's last message inside UCX, not
+ *     from when this loop handled it: a message waiting behind a large
+ *     rendezvous, or behind a long event of another peer, still counts;
+ *   - counts only the time this master was able to listen: a pause
+ *     between two turns of the transport longer than its deaf gap
+ *     (150 ms) counts 150 ms.  A master stalled by a commit streaming
+ *     output to a slow client, a batch of LMDB writes with fsync
+ *     (msave), or a host that gave it no CPU, blames no node for that
+ *     time, whatever order events and this check come in;
+ * and the nodes' signs of life flow wherever they wait: the keepalives
+ * go at every turn of the transport, including transport_drain (a node
+ * pacing a large result) and transport_tick (a node starting RComps, or
+ * waiting for an RComp to take a message).  What is left is a node that
+ * truly cannot send for the bound less a ping period and a deaf gap
+ * (~0.45 s): a node process that gets no CPU for that long.  Such hosts
+ * raise --heartbeat; the 5 s of earlier versions are one option away.
+ * The master's keepalives to the nodes go the same way (on_join). */
 static void check_heartbeats(mserve *s)
 {
-    uint64_t now = clock_now_ns();
-    uint64_t bound = (uint64_t)(s->cfg.heartbeat_ms ? s->cfg.heartbeat_ms
-                                : CMSG_HEARTBEAT_MS) * 1000000u;
+    uint64_t bound = s->cfg.heartbeat_ms ? s->cfg.heartbeat_ms
+                                         : CMSG_NODE_SILENT_MS;
     for (size_t i = 0; i < s->nnodes; i++) {
         mnode *nd = &s->nodes[i];
-        if (!nd->live)
-            continue;
-        if (now - nd->heard_ns > bound) {
-            ms_log("closing %s: no heartbeat within the bound "
-                   "(--heartbeat)", transport_peer_name(s->t, nd->peer));
+        uint64_t silent = nd->live ? transport_silent_ms(s->t, nd->peer) : 0;
+        if (silent > bound) {
+            ms_log("closing %s: no heartbeat within the bound of %" PRIu64
+                   " ms (--heartbeat; silent %" PRIu64 " ms)",
+                   transport_peer_name(s->t, nd->peer), bound, silent);
             transport_abort(s->t, nd->peer);
             node_lost(s, nd);
-        } else if (now - nd->pinged_ns >= CMSG_PING_MS * 1000000ull) {
-            nd->pinged_ns = now;
-            mb_reset(&s->b);
-            cmsg_encode_u64s(&s->b, &now, 1);
-            (void)ms_send(s, nd->peer, WIRE_PING);  /* gone: DOWN follows */
         }
     }
 }
@@ -1286,13 +1303,39 @@ static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         ms_fail(s, st);
 }
 
-/* NODE_STATS: the node's page cache figures, for dvm status. */
+/* The fetch waits a node counted since its last NODE_STATS, into the
+ * metrics (dvm_node_fetch_wait_seconds).  0, or -1 when a count went
+ * back (a node counts from its start; a new connection is a new mnode). */
+static int node_waits(mserve *s, mnode *nd, const cmsg_node_stats *ns)
+{
+    uint64_t d[CMSG_FETCH_WAIT_BUCKETS + 1], now[CMSG_FETCH_WAIT_BUCKETS + 1];
+    memcpy(now, ns->wait, sizeof ns->wait);
+    now[CMSG_FETCH_WAIT_BUCKETS] = ns->wait_sum_ns;
+    for (size_t k = 0; k <= CMSG_FETCH_WAIT_BUCKETS; k++) {
+        if (now[k] < nd->waits[k])
+            return -1;
+        d[k] = now[k] - nd->waits[k];
+    }
+    memcpy(nd->waits, now, sizeof now);
+    if (s->obs && nd->obs >= 0)
+        obs_fetch_wait_add(s->obs, nd->obs, d, d[CMSG_FETCH_WAIT_BUCKETS]);
+    return 0;
+}
+
+/* NODE_STATS: the node's page cache figures, for dvm status, and its
+ * fetch waits, for the metrics. */
 static void on_node_stats(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
-    if (cmsg_decode_u64s(p, len, nd->cache, CMSG_NODE_STATS)) {
+    _Static_assert(CMSG_FETCH_WAIT_BUCKETS == OBS_FETCH_WAIT_BUCKETS,
+                   "NODE_STATS carries obs.h's fetch-wait buckets");
+    cmsg_node_stats ns;
+    if (cmsg_decode_node_stats(p, len, &ns) ||
+        (ns.has_wait && node_waits(s, nd, &ns))) {
         ms_refuse(s, nd->peer, "malformed node stats");
         node_lost(s, nd);
+        return;
     }
+    memcpy(nd->cache, ns.v, sizeof nd->cache);
 }
 
 /* A RELAY message: its records in order, while the node is not refused. */
@@ -1301,6 +1344,8 @@ static void on_relays(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     size_t off = 0, rlen;
     const uint8_t *rec;
     int k = 0;
+    if (nd->results >= 16)      /* a test's long step (stall.h) */
+        stall_once("dvm master", NULL);
     while (nd->live && (k = cmsg_batch_next(p, len, &off, &rec, &rlen)) > 0)
         on_relay(s, nd, rec, rlen);
     if (nd->live && k < 0) {
@@ -1467,7 +1512,6 @@ static void on_event(void *arg, transport_event *ev)
         return;
     }
     if (nd) {
-        nd->heard_ns = clock_now_ns();
         if (ev->type == WIRE_PING)
             return;
         if (ev->type == WIRE_LEAVE)
@@ -1836,8 +1880,10 @@ dvm_status mserve_main(const mserve_config *cfg)
      * although the connections of the one killed linger (TIME_WAIT). */
     if (cfg->state_dir)
         setenv("UCX_TCP_CM_REUSEADDR", "y", 0);
-    transport_config tc = { .secret = cfg->secret, .on_event = on_event,
-                            .arg = s };
+    transport_config tc = { .secret = cfg->secret,
+                            .keepalive_type = WIRE_PING,
+                            .keepalive_ms = CMSG_PING_MS,
+                            .on_event = on_event, .arg = s };
     dvm_status st = cfg->state_dir ? load_saved(s, cfg->state_dir) : DVM_OK;
     if (!st)
         st = transport_create(&tc, &s->t);

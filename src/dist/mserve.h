@@ -26,7 +26,7 @@ typedef struct mserve_config {
     const char *state_dir;      /* NULL, or where the running program is
                                  * saved (dist/msave.h) */
     unsigned heartbeat_ms;      /* a node not heard from this long is lost;
-                                   0: CMSG_HEARTBEAT_MS */
+                                   0: CMSG_NODE_SILENT_MS */
 } mserve_config;
 
 /* Serves until SIGINT/SIGTERM.  Returns DVM_OK after a clean end, else an

@@ -16,6 +16,7 @@
 #include "cluster/wire.h"
 #include "dist/home.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 #include "util/le.h"
 
 #define NHOME_MASTER UINT64_MAX
@@ -166,6 +167,9 @@ static dvm_status ask_all(nhome *h, const uint64_t *pv, size_t n,
 
 dvm_status nhome_fetch(nhome *h, const uint64_t *want, size_t n)
 {
+    uint64_t now = clock_now_ns();
+    for (size_t i = 0; h->pc && i < n; i++)     /* its wait starts now */
+        pcache_asked(h->pc, want[2 * i], want[2 * i + 1], now);
     return ask_all(h, want, n, UINT64_MAX, 0);
 }
 

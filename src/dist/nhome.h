@@ -93,7 +93,8 @@ dvm_status nhome_on_event(nhome *h, transport_event *ev);
  * the questions of want (returns 0). */
 int nhome_local(nhome *h, uint64_t page, uint64_t epoch);
 /* Asks for the n versions want[2i], want[2i+1]: of their holders, or of
- * the master. */
+ * the master.  Their page cache entries are marked asked now
+ * (pcache_asked): the whole wait is timed, whoever answers. */
 dvm_status nhome_fetch(nhome *h, const uint64_t *want, size_t n);
 
 #endif

@@ -39,11 +39,17 @@
  * --state) gets its nodes back and gives them runners as to any node that
  * joins.  The program the node had is gone with the old connection.
  * Signs of life: something goes to the master at least every CMSG_PING_MS
- * (a PING when nothing else does), so the master can tell a silent node
- * (a cut link) from an idle one; the master PINGs the node as often, and a
- * master silent for the heartbeat bound (--heartbeat) is gone: the node
- * ends (status 2), as when the endpoint fails.  That is how a node that
- * the master gave up during a cut link learns of it.
+ * (the transport's keepalive, an empty PING, when nothing else does), so
+ * the master can tell a silent node (a cut link) from an idle one; the
+ * master PINGs the node as often, and a master silent for the heartbeat
+ * bound (--heartbeat) is gone: the node ends (status 2), as when the
+ * endpoint fails.  That is how a node that the master gave up during a
+ * cut link learns of it.  The keepalives go at every turn of the
+ * transport, and the node turns it inside its long steps too (starting
+ * RComps, waiting for an RComp to take a message, pacing a large result):
+ * the master gives a node up after well under a second of silence
+ * (CMSG_NODE_SILENT_MS), so no step of the node may keep them back that
+ * long.
  *
  * Leaving (SIGTERM or SIGINT; a second one ends the node at once): the
  * node asks the master (LEAVE ASK), which dispatches nothing more to it
@@ -74,6 +80,7 @@
 #include "dist/cmsg.h"
 #include "dist/nhome.h"
 #include "dist/pcache.h"
+#include "dist/stall.h"
 #include "image/image.h"
 #include "mem/store.h"
 #include "net/conn.h"
@@ -164,10 +171,9 @@ typedef struct node {
     char fatal_msg[256];
     nhome home;                     /* versions homed here; fetching */
     char addr[CMSG_MAX_ADDR];       /* where it serves other nodes */
-    uint64_t stats_sent[CMSG_NODE_STATS];   /* figures last reported */
+    cmsg_node_stats stats_sent;     /* figures last reported */
+    pcache_waits waits;             /* fetch waits, since it joined */
     uint64_t stats_ns;              /* when */
-    uint64_t sent_ns;               /* when the last message went up */
-    uint64_t heard_ns;              /* when the master last said something */
     int leave;                      /* NODE_LEAVE_* */
     uint64_t leave_ns;              /* when it asked to leave */
     int drain;                      /* the master said DRAIN */
@@ -205,7 +211,6 @@ static dvm_status send_now(node *n, uint16_t type, const msg_buf *b)
 {
     if (b->oom)
         return status_set(DVM_ENOMEM, "out of memory encoding a message");
-    n->sent_ns = clock_now_ns();
     return transport_send(n->t, n->master, type, b->p, b->len);
 }
 
@@ -350,6 +355,7 @@ static dvm_status rc_spawn(node *n, int i)
         return st;
     conn_init(&r->ctl, ctl);
     conn_init(&r->page, page);
+    transport_tick(n->t);           /* starting RComps takes a while */
     r->gen++;
     st = epoll_add(n, ctl, (uint64_t)i << 1);
     if (!st)
@@ -388,8 +394,22 @@ static dvm_status rc_replace(node *n, int i, const char *why)
     return rc_spawn(n, i);
 }
 
+/* Waits up to ms for fd to take more (1) or not (0), turning the
+ * transport meanwhile: the master must keep hearing the node. */
+static int rc_wait_out(node *n, int fd, int ms)
+{
+    for (int waited = 0; waited < ms; waited += CMSG_PING_MS / 2) {
+        struct pollfd w = { .fd = fd, .events = POLLOUT };
+        int k = poll(&w, 1, CMSG_PING_MS / 2);
+        if (k != 0)
+            return k > 0;
+        transport_tick(n->t);
+    }
+    return 0;
+}
+
 /* Writes b to fd, waiting a bounded time when the socket is full. */
-static dvm_status rc_send(int fd, const msg_buf *b)
+static dvm_status rc_send(node *n, int fd, const msg_buf *b)
 {
     if (b->oom)
         return status_set(DVM_ENOMEM, "out of memory encoding a message");
@@ -402,8 +422,7 @@ static dvm_status rc_send(int fd, const msg_buf *b)
         }
         if (k < 0 && errno == EINTR)
             continue;
-        struct pollfd w = { .fd = fd, .events = POLLOUT };
-        if (k < 0 && errno == EAGAIN && poll(&w, 1, NODE_SEND_WAIT_MS) > 0)
+        if (k < 0 && errno == EAGAIN && rc_wait_out(n, fd, NODE_SEND_WAIT_MS))
             continue;
         return status_set(DVM_ECLOSED, "the RComp does not take messages");
     }
@@ -487,11 +506,13 @@ static dvm_status node_start(node *n, const uint8_t *p, size_t len)
         (st = nhome_start(&n->home, s.run, n->store, &n->pc)) ||
         (st = node_inputs(n, &s)))
         return st;
+    n->pc.waits = &n->waits;       /* counted across programs */
     n->l2m = map_table((size_t)NODE_STORE_FRAMES * sizeof *n->l2m);
     n->owner = map_table((size_t)NODE_STORE_FRAMES * sizeof *n->owner);
     n->rc = dvm_calloc((size_t)n->cfg.nrcomps, sizeof *n->rc);
     if (!n->l2m || !n->owner || !n->rc)
         return status_set(DVM_ENOMEM, "out of memory");
+    stall_once("dvm node", n->t);  /* a test's slow start (stall.h) */
     for (int i = 0; i < n->cfg.nrcomps && !st; i++) {
         conn_init(&n->rc[i].ctl, -1);
         conn_init(&n->rc[i].page, -1);
@@ -511,7 +532,7 @@ static dvm_status park_drain(node *n, int i)
         for (size_t k = 0; k < p->nents; k++)
             if (!n->pc.e[p->ents[k]].filled)
                 return DVM_OK;
-        dvm_status st = rc_send(r->ctl.fd, &p->b);
+        dvm_status st = rc_send(n, r->ctl.fd, &p->b);
         mb_free(&p->b);
         dvm_free(p->ents);
         memmove(r->park, r->park + 1, (r->npark - 1) * sizeof *r->park);
@@ -588,7 +609,7 @@ static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
         if (nwait || r->npark) {
             st = park_add(r, &n->out, ents, nwait);
             ents = NULL;
-        } else if (rc_send(r->ctl.fd, &n->out)) {
+        } else if (rc_send(n, r->ctl.fd, &n->out)) {
             st = rc_replace(n, i, "cannot send to it");
         }
     }
@@ -651,7 +672,7 @@ static dvm_status relay_frames(node *n, int i, const cmsg_relay *m)
     if (!st) {
         mb_reset(&n->out);
         msg_encode_frames(&n->out, ids, k);
-        if (rc_send(r->ctl.fd, &n->out))
+        if (rc_send(n, r->ctl.fd, &n->out))
             st = rc_replace(n, i, "cannot send to it");
     }
     dvm_free(ids);
@@ -663,7 +684,7 @@ static dvm_status page_answer(node *n, int i, uint64_t local)
 {
     mb_reset(&n->out);
     msg_encode_u64s(&n->out, MSG_PAGE_RESP, &local, 1);
-    if (rc_send(n->rc[i].page.fd, &n->out))
+    if (rc_send(n, n->rc[i].page.fd, &n->out))
         return rc_replace(n, i, "cannot send to it");
     return DVM_OK;
 }
@@ -725,7 +746,7 @@ static dvm_status relay_down(node *n, int i, const cmsg_relay *m)
     size_t at = mb_begin(&n->out, m->type);
     mb_bytes(&n->out, m->msg, m->len);
     mb_end(&n->out, at);
-    if (rc_send(n->rc[i].ctl.fd, &n->out))
+    if (rc_send(n, n->rc[i].ctl.fd, &n->out))
         return rc_replace(n, i, "cannot send to it");
     return DVM_OK;
 }
@@ -856,7 +877,6 @@ static void node_on_event(void *arg, transport_event *ev)
             node_fail(n, st);
         return;
     }
-    n->heard_ns = clock_now_ns();
     if (ev->kind == TRANSPORT_UP) {
         n->up = 1;
         dvm_status st = node_join(n);
@@ -1020,49 +1040,48 @@ static dvm_status rc_readable(node *n, uint64_t key)
     }
 }
 
-/* Reports the page cache's figures to the master when they changed, at
- * most every NODE_STATS_NS. */
+/* Reports the page cache's figures and the fetch waits to the master
+ * when they changed, at most every NODE_STATS_NS. */
 static dvm_status node_report(node *n)
 {
-    uint64_t v[CMSG_NODE_STATS] = { 0 };
+    _Static_assert(CMSG_FETCH_WAIT_BUCKETS == OBS_FETCH_WAIT_BUCKETS,
+                   "NODE_STATS carries obs.h's fetch-wait buckets");
+    cmsg_node_stats s;
+    memset(&s, 0, sizeof s);        /* compared whole, padding included */
+    uint64_t *v = s.v;
     if (n->running)
         v[0] = n->pc.live, v[1] = n->pc.hits, v[2] = n->pc.misses,
         v[3] = n->pc.evicted, v[4] = hstore_count(&n->home.home);
     v[5] = n->home.served;
     v[6] = n->home.from_homes;
+    s.has_wait = 1;
+    memcpy(s.wait, n->waits.bucket, sizeof s.wait);
+    s.wait_sum_ns = n->waits.sum_ns;
     uint64_t now = clock_now_ns();
-    if (!memcmp(v, n->stats_sent, sizeof v) ||
+    if (!memcmp(&s, &n->stats_sent, sizeof s) ||
         now - n->stats_ns < NODE_STATS_NS)
         return DVM_OK;
-    memcpy(n->stats_sent, v, sizeof v);
+    memcpy(&n->stats_sent, &s, sizeof s);
     n->stats_ns = now;
     mb_reset(&n->rel);
-    cmsg_encode_u64s(&n->rel, v, CMSG_NODE_STATS);
+    cmsg_encode_node_stats(&n->rel, &s);
     return node_send_master(n, WIRE_NODE_STATS, &n->rel);
 }
 
 /* DVM_EIO when the master said nothing for the heartbeat bound (also
- * while connecting: a connection that hangs is given up the same way). */
+ * while connecting: a connection that hangs is given up the same way).
+ * The silence is the transport's (transport_silent_ms): it counts from
+ * the arrival of the master's last message, on the listening clock, so
+ * a stall of this node is not taken for the master's silence. */
 static dvm_status node_heartbeat(const node *n)
 {
     unsigned bound = n->cfg.heartbeat_ms ? n->cfg.heartbeat_ms
                                          : CMSG_HEARTBEAT_MS;
-    if (clock_now_ns() - n->heard_ns <= (uint64_t)bound * 1000000u)
+    if (transport_silent_ms(n->t, n->master) <= bound)
         return DVM_OK;
     return status_set(DVM_EIO, "the master %s for %u ms (--heartbeat)",
                       n->up ? "is gone: nothing heard"
                             : "cannot be reached: no answer", bound);
-}
-
-/* A PING when nothing went up for CMSG_PING_MS. */
-static dvm_status node_ping(node *n)
-{
-    uint64_t now = clock_now_ns();
-    if (now - n->sent_ns < (uint64_t)CMSG_PING_MS * 1000000u)
-        return DVM_OK;
-    mb_reset(&n->rel);
-    cmsg_encode_u64s(&n->rel, &now, 1);
-    return node_send_master(n, WIRE_PING, &n->rel);
 }
 
 /* ---- leaving ------------------------------------------------------------------------ */
@@ -1164,8 +1183,6 @@ static dvm_status node_loop(node *n)
             fst = node_leave_step(n, &quit);
         if (!fst && n->leave != NODE_LEAVE_DONE)
             fst = node_heartbeat(n);
-        if (!fst && talk)
-            fst = node_ping(n);
         if (!fst)
             fst = node_flush(n);
         if (fst)
@@ -1174,8 +1191,8 @@ static dvm_status node_loop(node *n)
             break;
         int again = k > 0 || transport_arm(n->t) == DVM_EAGAIN;
         int to = transport_timeout_ms(n->t);
-        if (to < 0 || to > NODE_STATS_MS)
-            to = NODE_STATS_MS;
+        if (to < 0 || to > CMSG_PING_MS)   /* keepalives go at turns */
+            to = CMSG_PING_MS;
         int m = epoll_wait(n->epfd, ev, 64, again ? 0 : to);
         if (m < 0 && errno != EINTR)
             return status_set_errno(DVM_ESYS, "epoll_wait");
@@ -1198,9 +1215,13 @@ static dvm_status node_session(node *n, int *joined)
 {
     n->up = n->down = 0;
     n->fatal = DVM_OK;
+    /* A new connection is a new node at the master: waits count anew. */
+    memset(&n->waits, 0, sizeof n->waits);
     dvm_status st = transport_connect(n->t, n->cfg.master, &n->master);
-    if (!st)
+    if (!st) {
+        transport_keepalive(n->t, n->master, 1);
         st = node_loop(n);
+    }
     *joined = n->up;
     node_stop(n);
     return st;
@@ -1261,8 +1282,10 @@ dvm_status node_main(const node_config *cfg)
     mb_init(&n->tmpb);
     mb_init(&n->batch);
     install_signals();
-    transport_config tc = { .secret = cfg->secret, .on_event = node_on_event,
-                            .arg = n };
+    transport_config tc = { .secret = cfg->secret,
+                            .keepalive_type = WIRE_PING,
+                            .keepalive_ms = CMSG_PING_MS,
+                            .on_event = node_on_event, .arg = n };
     dvm_status st = transport_create(&tc, &n->t);
     nhome_ops ops = { home_to_master, home_filled, n };
     nhome_init(&n->home, n->t, &ops);
@@ -1274,7 +1297,6 @@ dvm_status node_main(const node_config *cfg)
         st = status_set_errno(DVM_ESYS, "epoll_create1");
     if (!st)
         st = epoll_add(n, transport_fd(n->t), NODE_KEY_NET);
-    n->heard_ns = clock_now_ns();
     if (!st)
         st = node_serve(n);
     nhome_destroy(&n->home);

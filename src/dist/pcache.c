@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/clock.h"
 
 #define PCACHE_BUCKETS (1u << 16)
 
@@ -108,7 +109,7 @@ dvm_status pcache_get(pcache *c, uint64_t page, uint64_t epoch,
         c->e = ne;
         i = (uint32_t)c->n++;
     }
-    c->e[i] = (pcache_entry){ page, epoch, frame, 1, *b, 0, 1 };
+    c->e[i] = (pcache_entry){ page, epoch, frame, 1, *b, 0, 1, 0 };
     *b = i + 1;
     c->live++;
     c->misses++;
@@ -164,5 +165,18 @@ void pcache_fill(pcache *c, uint64_t page, uint64_t epoch, const void *data)
     } else if (!x->filled) {
         memcpy(store_frame(c->store, x->frame), data, STORE_FRAME_SIZE);
         x->filled = 1;
+        if (x->asked_ns && c->waits) {
+            uint64_t now = clock_now_ns();
+            uint64_t w = now > x->asked_ns ? now - x->asked_ns : 0;
+            c->waits->bucket[obs_fetch_wait_bucket(w)]++;
+            c->waits->sum_ns += w;
+        }
     }
+}
+
+void pcache_asked(pcache *c, uint64_t page, uint64_t epoch, uint64_t now_ns)
+{
+    uint32_t k = find(c, page, epoch);
+    if (k && !c->e[k - 1].filled && !c->e[k - 1].asked_ns)
+        c->e[k - 1].asked_ns = now_ns;
 }

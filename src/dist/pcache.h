@@ -9,6 +9,11 @@
  * evicted, oldest first, when the cache holds more than its limit.  An
  * entry can exist before its data (filled == 0): it was asked for and the
  * answer is on its way.
+ *
+ * The cache also times the versions fetched for it: an entry marked when
+ * its fetch goes out (pcache_asked) adds, when its data arrives, the wait
+ * to the node's fetch-wait histogram (obs.h's buckets), which the node
+ * reports to its master.
  */
 #ifndef DVM_DIST_PCACHE_H
 #define DVM_DIST_PCACHE_H
@@ -17,6 +22,7 @@
 #include <stdint.h>
 
 #include "mem/store.h"
+#include "obs/obs.h"
 #include "util/status.h"
 
 typedef struct pcache_entry {
@@ -25,7 +31,14 @@ typedef struct pcache_entry {
     uint32_t refs;
     uint32_t next;              /* hash chain: index + 1, 0 ends */
     uint8_t filled, used;
+    uint64_t asked_ns;          /* its fetch went out then; 0: none */
 } pcache_entry;
+
+/* Fetch waits: counts per bucket (obs_fetch_wait_bucket) and their sum. */
+typedef struct pcache_waits {
+    uint64_t bucket[OBS_FETCH_WAIT_BUCKETS];
+    uint64_t sum_ns;
+} pcache_waits;
 
 typedef struct pcache {
     mem_store *store;           /* borrowed: frames come from it */
@@ -35,6 +48,7 @@ typedef struct pcache {
     uint32_t free_head;         /* index + 1 of a free entry */
     size_t live, limit;
     size_t hits, misses, evicted;
+    pcache_waits *waits;        /* borrowed; NULL: waits not counted */
 } pcache;
 
 /* An empty cache over store that keeps at most limit unreferenced
@@ -54,9 +68,14 @@ int pcache_find(const pcache *c, uint64_t page, uint64_t epoch,
 /* Drops one reference to entry idx; evicts when over the limit. */
 void pcache_put(pcache *c, uint32_t idx);
 /* The data of (page, epoch) arrived (data non-NULL: copied into its entry
- * if that is not filled yet) or will never come (data NULL: the entry is
- * forgotten).  Nothing happens when no entry has that name. */
+ * if that is not filled yet, and the wait since pcache_asked counted in
+ * c->waits) or will never come (data NULL: the entry is forgotten).
+ * Nothing happens when no entry has that name. */
 void pcache_fill(pcache *c, uint64_t page, uint64_t epoch, const void *data);
+/* The fetch of (page, epoch) goes out at now_ns: its unfilled entry is
+ * marked (the first time only: a question moved on to another holder
+ * keeps its start), so that pcache_fill counts the wait. */
+void pcache_asked(pcache *c, uint64_t page, uint64_t epoch, uint64_t now_ns);
 /* Removes entry idx from lookups (its data will never come); its frame
  * goes back to the store when its last reference is dropped. */
 void pcache_forget(pcache *c, uint32_t idx);

@@ -56,6 +56,43 @@ static void test_get_fill_put(void **state)
     store_destroy(st);
 }
 
+/* A version asked for (pcache_asked) counts its wait once, when its data
+ * arrives; one filled without a fetch (from the home store) counts
+ * nothing, and a second mark keeps the first start. */
+static void test_fetch_waits(void **state)
+{
+    (void)state;
+    mem_store *st;
+    assert_int_equal(store_create(64, &st), DVM_OK);
+    pcache c;
+    pcache_waits w = { { 0 }, 0 };
+    assert_int_equal(pcache_init(&c, st, 8), DVM_OK);
+    c.waits = &w;
+    uint32_t a, b;
+    int created;
+    uint8_t page[STORE_FRAME_SIZE] = { 0 };
+    assert_int_equal(pcache_get(&c, 1, 1, &a, &created), DVM_OK);
+    assert_int_equal(pcache_get(&c, 2, 1, &b, &created), DVM_OK);
+    pcache_asked(&c, 1, 1, 1);              /* long ago: above every bound */
+    pcache_asked(&c, 1, 1, UINT64_MAX);     /* moved on: start kept */
+    pcache_asked(&c, 9, 9, 1);              /* no such entry: nothing */
+    pcache_fill(&c, 1, 1, page);
+    pcache_fill(&c, 1, 1, page);            /* filled already: once */
+    pcache_fill(&c, 2, 1, page);            /* not fetched: not counted */
+    uint64_t n = 0;
+    for (size_t k = 0; k < OBS_FETCH_WAIT_BUCKETS; k++)
+        n += w.bucket[k];
+    assert_int_equal(n, 1);
+    assert_int_equal(w.bucket[OBS_FETCH_WAIT_BUCKETS - 1], 1);
+    assert_true(w.sum_ns > 0);
+    pcache_asked(&c, 1, 1, 5);              /* filled: no new mark */
+    assert_int_equal(c.e[a].asked_ns, 1);
+    pcache_put(&c, a);
+    pcache_put(&c, b);
+    pcache_destroy(&c);
+    store_destroy(st);
+}
+
 static void test_evict_unreferenced(void **state)
 {
     (void)state;
@@ -91,6 +128,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get_fill_put),
         cmocka_unit_test(test_evict_unreferenced),
+        cmocka_unit_test(test_fetch_waits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

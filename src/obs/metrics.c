@@ -287,6 +287,20 @@ void metrics_observe_ns(metrics_series *s, uint64_t ns)
     atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
 }
 
+void metrics_hist_add(metrics_series *s, const uint64_t *buckets, size_t n,
+                      uint64_t sum_ns)
+{
+    assert(s->fam->kind == METRICS_HISTOGRAM && n == s->fam->nbounds + 1);
+    uint64_t count = 0;
+    for (size_t k = 0; k < n; k++) {
+        atomic_fetch_add_explicit(&s->buckets[k], buckets[k],
+                                  memory_order_relaxed);
+        count += buckets[k];
+    }
+    atomic_fetch_add_explicit(&s->sum_ns, sum_ns, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->count, count, memory_order_relaxed);
+}
+
 uint64_t metrics_hist_count(const metrics_series *s)
 {
     return atomic_load_explicit(&s->count, memory_order_relaxed);

@@ -73,6 +73,11 @@ void metrics_gauge_set(metrics_series *s, double v);
 double metrics_gauge_value(const metrics_series *s);
 /* Histograms: one observation of ns nanoseconds. */
 void metrics_observe_ns(metrics_series *s, uint64_t ns);
+/* Histograms counted elsewhere (a node's, sent to its master): adds
+ * buckets[k] observations to bucket k (n = the family's bounds + 1, the
+ * last above every bound) and sum_ns to the sum. */
+void metrics_hist_add(metrics_series *s, const uint64_t *buckets, size_t n,
+                      uint64_t sum_ns);
 /* Histogram observations so far, and how many were <= bound k's. */
 uint64_t metrics_hist_count(const metrics_series *s);
 uint64_t metrics_hist_le(const metrics_series *s, size_t k);

@@ -76,6 +76,9 @@ static void test_histogram(void **state)
     assert_int_equal(metrics_hist_count(s), 3);
     assert_int_equal(metrics_hist_le(s, 0), 1);
     assert_int_equal(metrics_hist_le(s, 1), 2);
+    static const uint64_t none[3];
+    metrics_hist_add(s, none, 3, 0);    /* counted elsewhere: nothing */
+    assert_int_equal(metrics_hist_count(s), 3);
     text t;
     assert_string_equal(render(r, &t),
         "# HELP dvm_lat_seconds Latency.\n"

@@ -42,7 +42,10 @@ static const double validate_bounds[] = {
 static const double page_bounds[] = {
     5e-7, 1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4,
     1e-3, 1e-2, 0.1 };
+static const double fetch_wait_bounds[] = { OBS_FETCH_WAIT_BOUNDS };
 #define NB(a) (sizeof a / sizeof a[0])
+_Static_assert(NB(fetch_wait_bounds) + 1 == OBS_FETCH_WAIT_BUCKETS,
+               "one bucket more than bounds");
 
 /* X(field, kind, name, help, bounds, nbounds): the per-node families. */
 #define OBS_NODE_METRICS(X)                                                  \
@@ -100,7 +103,11 @@ static const double page_bounds[] = {
       validate_bounds, NB(validate_bounds))                                 \
     X(h_page, HISTOGRAM, "dvm_page_fetch_seconds",                          \
       "Serving one page fetch (request received to answer sent).",         \
-      page_bounds, NB(page_bounds))
+      page_bounds, NB(page_bounds))                                         \
+    X(h_fetch_wait, HISTOGRAM, "dvm_node_fetch_wait_seconds",               \
+      "A node's whole wait for a page version fetched from another node "  \
+      "or the master, request to data in its cache, as the node measured " \
+      "it.", fetch_wait_bounds, NB(fetch_wait_bounds))
 
 enum {
 #define X(f, k, n, h, b, nb) FAM_##f,
@@ -421,6 +428,21 @@ void obs_page_fetch(obs *o, int node, int from, uint32_t rcomp, uint64_t ns)
     obs_rcomp *rc = rcomp_at(n, rcomp);
     if (rc)
         atomic_fetch_add_explicit(&rc->pages, 1, memory_order_relaxed);
+}
+
+size_t obs_fetch_wait_bucket(uint64_t ns)
+{
+    size_t k = 0;
+    while (k < NB(fetch_wait_bounds) && (double)ns > fetch_wait_bounds[k] * 1e9)
+        k++;
+    return k;
+}
+
+void obs_fetch_wait_add(obs *o, int node, const uint64_t *buckets,
+                        uint64_t sum_ns)
+{
+    metrics_hist_add(node_at(o, node)->s.h_fetch_wait, buckets,
+                     OBS_FETCH_WAIT_BUCKETS, sum_ns);
 }
 
 void obs_output(obs *o, const void *bytes, size_t n)

@@ -98,6 +98,24 @@ void obs_result(obs *o, const obs_runner *r);
 void obs_validation(obs *o, int node, uint64_t ns);
 /* A page served to `node`'s RComp from node `from` in ns nanoseconds. */
 void obs_page_fetch(obs *o, int node, int from, uint32_t rcomp, uint64_t ns);
+
+/* A cluster node's own view of its page fetches: the whole wait for a
+ * page version fetched from another node or the master, from the
+ * request to the data in its cache (dvm_node_fetch_wait_seconds).  The
+ * node counts them in these buckets (seconds; a bucket holds the waits
+ * up to its bound and above the one before, the last bucket those above
+ * every bound) and sends the counts to its master, which adds what is
+ * new with obs_fetch_wait_add. */
+#define OBS_FETCH_WAIT_BOUNDS                                                \
+    2e-6, 4e-6, 6e-6, 8e-6, 1e-5, 1.2e-5, 1.5e-5, 2e-5, 2.5e-5, 3e-5, 4e-5, \
+    5e-5, 6e-5, 8e-5, 1e-4, 1.5e-4, 2e-4, 3e-4, 5e-4, 1e-3, 2.5e-3, 1e-2, 0.1
+#define OBS_FETCH_WAIT_BUCKETS 24   /* the bounds above, and one more */
+/* The bucket of a wait of ns nanoseconds. */
+size_t obs_fetch_wait_bucket(uint64_t ns);
+/* Adds waits counted by `node`: buckets[OBS_FETCH_WAIT_BUCKETS], their
+ * sum in ns. */
+void obs_fetch_wait_add(obs *o, int node, const uint64_t *buckets,
+                        uint64_t sum_ns);
 void obs_output(obs *o, const void *bytes, size_t n);
 /* now_ns: CLOCK_MONOTONIC (the commit rate is measured against it). */
 void obs_levels_set(obs *o, int node, const obs_levels *l, uint64_t now_ns);

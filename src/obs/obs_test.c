@@ -47,6 +47,11 @@ static obs *fed_hub(void)
     obs_page_fetch(o, node, node, 1, 3000);
     obs_page_fetch(o, node, other, 1, 3000);
     obs_page_fetch(o, node, other, 0, 3000);
+    uint64_t waits[OBS_FETCH_WAIT_BUCKETS] = { 0 };
+    waits[obs_fetch_wait_bucket(12000)] = 2;    /* 12 us: le 1.2e-05 */
+    waits[obs_fetch_wait_bucket(12001)] = 1;    /* just above: le 1.5e-05 */
+    waits[obs_fetch_wait_bucket(1000000000)] = 1;   /* 1 s: above all */
+    obs_fetch_wait_add(o, other, waits, 1000036001);
     obs_output(o, "hello\n", 6);
     obs_levels l = { .runners_created = 4, .commits = 5,
                      .watchers_waiting = 7, .frames_used = 10,
@@ -86,6 +91,14 @@ static void test_metrics(void **state)
     expect_line(t.p, "dvm_pages_fetched_total{node=\"local\",from=\"peer\"} 2");
     expect_line(t.p, "dvm_page_fetch_seconds_count{node=\"local\"} 3");
     expect_line(t.p, "dvm_commit_validation_seconds_count{node=\"local\"} 1");
+    expect_line(t.p, "dvm_node_fetch_wait_seconds_bucket{node=\"peer\","
+                     "le=\"1.2e-05\"} 2");
+    expect_line(t.p, "dvm_node_fetch_wait_seconds_bucket{node=\"peer\","
+                     "le=\"1.5e-05\"} 3");
+    expect_line(t.p, "dvm_node_fetch_wait_seconds_bucket{node=\"peer\","
+                     "le=\"0.1\"} 3");
+    expect_line(t.p, "dvm_node_fetch_wait_seconds_count{node=\"peer\"} 4");
+    expect_line(t.p, "dvm_node_fetch_wait_seconds_count{node=\"local\"} 0");
     /* Dispatch at 1000 ns, starts at 1000, 3000, 5000, 7000 ns. */
     expect_line(t.p, "dvm_dispatch_start_seconds_bucket{node=\"local\","
                      "le=\"2.5e-06\"} 2");

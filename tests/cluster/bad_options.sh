@@ -26,7 +26,7 @@ for v in -0.1 3601 x "" nan; do
     refused node "bad drain wait" $m --drain-wait "$v"
     refused node "bad drain wait" --drain n1 $m --drain-wait "$v"
 done
-for v in 0.5 3601 x "" inf; do
+for v in 0.3 3601 x "" inf; do
     refused node "bad heartbeat" $m --heartbeat "$v"
     refused master "bad heartbeat" --heartbeat "$v"
 done

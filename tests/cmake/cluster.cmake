@@ -14,6 +14,8 @@
 #   cluster/garbage, netns          hostile peers; nodes in network namespaces
 #   cluster/restart/<prog>          the master killed and restarted (--state)
 #   cluster/bad_options, node_bad_* options refused before anything starts
+#   cluster/heartbeat               the default bound: a stopped node given
+#                                   up, stalls of master and node not
 set(DVM_CLUSTER_ENGINES interp)
 if(DVM_HAVE_LLVM)
   list(APPEND DVM_CLUSTER_ENGINES jit)
@@ -38,7 +40,8 @@ endforeach()
 # kill -9 of RComps and whole nodes; nodes joining a running program and
 # dvm status; the cluster secret.
 foreach(engine ${DVM_CLUSTER_ENGINES})
-  foreach(t kill late secret cancel bigoutput drain resplit homes drain_cmd)
+  foreach(t kill late secret cancel bigoutput drain resplit homes drain_cmd
+            heartbeat)
     add_test(NAME cluster/${t}/${engine}
              COMMAND sh ${CL}/${t}.sh $<TARGET_FILE:dvm> ${engine})
     set_tests_properties(cluster/${t}/${engine} PROPERTIES TIMEOUT 300)
@@ -80,6 +83,24 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
   set_tests_properties(cluster/linkcut/${engine} PROPERTIES TIMEOUT 120
                        SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
 endforeach()
+# --heartbeat: fractions of a second from 0.4 on (a bound of at least four
+# signs of life); less, or not a number, is refused before anything starts.
+add_test(NAME cluster/master_bad_heartbeat
+         COMMAND $<TARGET_FILE:dvm> master --heartbeat 0.3)
+set_tests_properties(cluster/master_bad_heartbeat PROPERTIES
+  PASS_REGULAR_EXPRESSION "dvm master: bad heartbeat \\(0.4..3600 seconds\\): 0.3"
+  TIMEOUT 30)
+add_test(NAME cluster/node_bad_heartbeat
+         COMMAND $<TARGET_FILE:dvm> node --master 127.0.0.1:9 --heartbeat 1x)
+set_tests_properties(cluster/node_bad_heartbeat PROPERTIES
+  PASS_REGULAR_EXPRESSION "dvm node: bad heartbeat \\(0.4..3600 seconds\\): 1x"
+  TIMEOUT 30)
+# 0.5 is taken: the error is the next option's.
+add_test(NAME cluster/master_fraction_heartbeat
+         COMMAND $<TARGET_FILE:dvm> master --heartbeat 0.5 --listen nonsense)
+set_tests_properties(cluster/master_fraction_heartbeat PROPERTIES
+  PASS_REGULAR_EXPRESSION "dvm master: nonsense: address is not HOST:PORT"
+  TIMEOUT 30)
 add_test(NAME cluster/node_bad_listen
          COMMAND $<TARGET_FILE:dvm> node --master 127.0.0.1:9
                  --listen nonsense)

@@ -1,0 +1,52 @@
+/*
+ * stall.c -- the test hook of stall.h: one sleep, deaf or ticking.
+ *
+ * Read from the environment at the first call, so that a process without
+ * the variable pays one getenv once.  A value that is not a whole number
+ * of milliseconds (1..600000) is ignored: the hook is for tests only and
+ * must never end a service.
+ */
+#include "dist/stall.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "util/clock.h"
+
+#define STALL_MAX_MS 600000
+#define STALL_TICK_MS 10
+
+static int stall_done;
+
+/* The stall asked for, in ms; 0: none (absent or malformed). */
+static long stall_wanted(void)
+{
+    const char *v = getenv("DVM_TEST_STALL_MS");
+    char *end;
+    long ms = v ? strtol(v, &end, 10) : 0;
+    if (!v || end == v || *end || ms < 1 || ms > STALL_MAX_MS)
+        return 0;
+    return ms;
+}
+
+void stall_once(const char *who, transport *t)
+{
+    if (stall_done)
+        return;
+    stall_done = 1;
+    long ms = stall_wanted();
+    if (!ms)
+        return;
+    fprintf(stderr, "%s: stalling %ld ms (test, %s)\n", who, ms,
+            t ? "turning the transport" : "deaf");
+    uint64_t end = clock_now_ns() + (uint64_t)ms * 1000000u;
+    for (uint64_t now = clock_now_ns(); now < end; now = clock_now_ns()) {
+        uint64_t left = (end - now) / 1000000u + 1;
+        long step = t && left > STALL_TICK_MS ? STALL_TICK_MS : (long)left;
+        struct timespec ts = { step / 1000, (step % 1000) * 1000000L };
+        nanosleep(&ts, NULL);
+        if (t)
+            transport_tick(t);
+    }
+}
