@@ -210,12 +210,10 @@ static int64_t now_ms(void)
     return (int64_t)(clock_now_ns() / 1000000);
 }
 
-/* Nanoseconds on the monotonic clock. */
+/* Nanoseconds on the DVM's clock. */
 static uint64_t now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return clock_now_ns();
 }
 
 /* The listening clock at monotonic time now (see the top): the time
