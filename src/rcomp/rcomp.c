@@ -150,7 +150,7 @@ static dvm_status open_window(rcomp *rc)
     /* Without a plain PR the resolver answers PR zeros itself: slower,
      * same result. */
     if (!window_plain(rc->win, DISA_RB / DISA_PAGE))
-        window_plain_keep(rc->win, DISA_CTX / DISA_PAGE);
+        window_plain_keep(rc->win, RC_PR_RESIDENT);
     else
         status_clear();
     window_set_input_cap(rc->win, RC_INPUT_CAP_PAGES);
@@ -204,6 +204,7 @@ static void teardown(rcomp *rc)
     dvm_free(rc->fifo);
     dvm_free(rc->pool);
     rc_stacks_free(rc);
+    dvm_free(rc->prepg);
     dvm_free(rc->pend);
     dvm_free(rc->runs);
     dvm_free(rc->bits);

@@ -49,6 +49,10 @@
                                    grows with the span (a 2^46-byte
                                    "whole SR" heap stays with uffd) */
 #define RC_MAX_SPANS 8
+#define RC_PR_RESIDENT 4        /* PR pages [0, 4) stay resident, cleared
+                                   by memset at each reset: the context
+                                   page and the first words programs use
+                                   (0x2000..: c0's runtime words) */
 #define RC_KEEP_MAX (1u << 16)  /* pages kept across runners at most (256
                                    MiB): beyond, all go (keep.c) */
 
@@ -87,6 +91,12 @@ typedef struct rc_pending {     /* a touched page with committable changes */
                                    its first word in bits[] */
 } rc_pending;
 
+typedef struct rc_prepage {     /* a page the runner about to start
+                                   prefetches (run.c) */
+    uint64_t page;
+    uint32_t resident;          /* 1: kept mapped at reset, to be refilled */
+} rc_prepage;
+
 typedef struct rc_stack_pool {  /* granted stack blocks of one order */
     uint64_t *base;
     size_t n, cap;
@@ -124,6 +134,7 @@ typedef struct rcomp {
     size_t fifo_pos;            /* next runner of fifo[fifo_head] */
     uint32_t *pool;  size_t npool, cappool;     /* granted frames */
     uint64_t frames_asked;      /* requested, not yet granted */
+    rc_prepage *prepg; size_t nprepg, capprepg; /* by page (run.c) */
     rc_pending *pend; size_t npend, cappend;
     mem_run *runs;   size_t nruns, capruns;
     uint64_t *bits;  size_t nbits, capbits;    /* bitmaps, in words */

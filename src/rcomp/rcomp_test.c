@@ -419,6 +419,72 @@ static void test_kept_pages(void **state)
     assert_int_equal(stop(&m), 0);
 }
 
+/* The word runner rid wrote at HEAP + 8, and its change's first run. */
+static uint64_t second_word(fake_master *m, uint64_t rid, mem_run *run)
+{
+    msg_result res;
+    wait_result(m, &res);
+    assert_int_equal(res.rid, rid);
+    assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+    const mem_change *h = change_of(&res, HEAP / 4096);
+    assert_non_null(h);
+    *run = space_change_delta(h).runs[0];
+    assert_int_equal(space_change_delta(h).nruns, 1);
+    uint64_t v;
+    memcpy(&v, store_frame(m->store, h->frame) + 8, 8);
+    msg_result_free(&res);
+    return v;
+}
+
+/* A page the last runner wrote and the next one prefetches stays mapped
+ * and gets the new version copied over it (run.c, window_refill): the
+ * next runner reads that version, none of the bytes written before it,
+ * and its diff is against it.  A written page the next runner does not
+ * prefetch is dropped and faults in again. */
+static void test_written_page_refilled(void **state)
+{
+    (void)state;
+    isa_insn code[] = {
+        MOV(dir(HEAP, ISA_T_Q), dir(HEAP + 8, ISA_T_Q)),
+        EXIT(ISA_OPT_C),
+    };
+    fake_master m;
+    start(&m, make_image(code, 2, NULL, 0), NULL);
+    uint64_t v1[2] = { 5, 0 }, v2[2] = { 7, 0 }, v3[2] = { 9, 0 };
+    msg_prefetch pre = { HEAP / 4096, new_frame(&m, v1, sizeof v1) };
+    dvm_range heap = { HEAP, HEAP + 16 };
+    mem_run run;
+    msg_runner r = runner(1, &heap, 1);
+    r.npre = 1;
+    r.pre = &pre;
+    send_runners(&m, &r, 1);
+    assert_int_equal(second_word(&m, 1, &run), 5);
+    pre.frame = new_frame(&m, v2, sizeof v2);   /* heap page at snapshot 6 */
+    r = runner(2, &heap, 1);
+    r.snap = 6;
+    r.flags = MSG_RUNNER_KEEP;
+    r.npre = 1;
+    r.pre = &pre;
+    uint64_t changed[1] = { HEAP / 4096 };
+    r.ninval = 1;
+    r.inval = changed;
+    send_runners(&m, &r, 1);
+    assert_int_equal(second_word(&m, 2, &run), 7);
+    assert_int_equal(run.off, 8);               /* word 0 is 7 in base */
+    assert_int_equal(run.len, 1);
+    assert_int_equal(m.page_reqs, 0);
+    serve_page(&m, HEAP / 4096, v3, sizeof v3);
+    r = runner(3, &heap, 1);                    /* not prefetched */
+    r.snap = 7;
+    r.flags = MSG_RUNNER_KEEP;
+    r.inval = changed;
+    r.ninval = 1;
+    send_runners(&m, &r, 1);
+    assert_int_equal(second_word(&m, 3, &run), 9);
+    assert_int_equal(m.page_reqs, 1);           /* dropped, faulted in */
+    assert_int_equal(stop(&m), 0);
+}
+
 /* Prefetched base + change; abort; fault; output overflow; one batch. */
 static void test_batch_exits(void **state)
 {
@@ -660,6 +726,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commit),
         cmocka_unit_test(test_kept_pages),
+        cmocka_unit_test(test_written_page_refilled),
         cmocka_unit_test(test_chosen_stacks),
         cmocka_unit_test(test_batch_exits),
         cmocka_unit_test(test_channels),
