@@ -214,12 +214,69 @@ static mem_delta pend_delta(const rcomp *rc, const rc_pending *p)
     return diff_of_runs(rc->runs + p->at, p->nruns);
 }
 
+/* Committable bytes below which only they are compared: their runs are
+ * then at most DIFF_DENSE, so the delta is runs, as the whole-page path
+ * would leave it after clipping. */
+#define SMALL_ALLOWED (2 * DIFF_DENSE)
+
+/* Bytes in the ni allowed intervals. */
+static size_t allowed_bytes(const ivl *iv, size_t ni)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < ni; j++)
+        n += iv[j].hi - iv[j].lo;
+    return n;
+}
+
+/* The maximal runs of changed bytes inside the allowed intervals: the
+ * whole-page diff clipped to them, without comparing the rest (a run of
+ * the page cut by an interval is a maximal run inside it). */
+static size_t diff_within(const uint8_t *old, const uint8_t *cur,
+                          const ivl *iv, size_t ni, mem_run *out)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < ni; j++)
+        for (unsigned i = iv[j].lo; i < iv[j].hi;) {
+            unsigned e = i;
+            while (e < iv[j].hi && (old ? old[e] : 0) != cur[e])
+                e++;
+            if (e > i)
+                out[n++] = (mem_run){ (uint16_t)i, (uint16_t)(e - i) };
+            i = e + 1;
+        }
+    return n;
+}
+
+/* Pass 1 for a page whose committable bytes are few. */
+static void pend_small(commit_ctx *c, uint64_t page, uint32_t base,
+                       size_t ni)
+{
+    rcomp *rc = c->rc;
+    if ((c->err = reserve(rc, SMALL_ALLOWED, 0)))
+        return;
+    size_t n = diff_within(base_bytes(rc, base),
+                           window_base(rc->win) + page * DISA_PAGE, c->iv,
+                           ni, rc->runs + rc->nruns);
+    assert(n <= DIFF_DENSE);
+    if (!n)
+        return;
+    rc->pend[rc->npend++] = (rc_pending){ page, base, (uint32_t)n,
+                                          rc->nruns };
+    rc->nruns += n;
+}
+
 /* Pass 1 for one touched page (window_each_touched callback). */
 static void diff_one(void *arg, uint64_t page)
 {
     commit_ctx *c = arg;
     rcomp *rc = c->rc;
     if (c->err || page < PG_RB || page >= PG_IN)
+        return;
+    uint64_t pa = page * DISA_PAGE;
+    /* A page with no committable byte (the runner's own stack, most
+     * often) has nothing to clip to: its diff is not even computed. */
+    size_t ni = page_allowed(c, pa);
+    if (!ni)
         return;
     uint32_t base = 0;
     pthread_mutex_lock(&rc->mu);
@@ -229,12 +286,14 @@ static void diff_one(void *arg, uint64_t page)
      * (zero at the snapshot unless prefetched). */
     assert(known || window_in_zero_span(rc->win, page));
     (void)known;
-    uint64_t pa = page * DISA_PAGE;
+    if (allowed_bytes(c->iv, ni) <= SMALL_ALLOWED) {
+        pend_small(c, page, base, ni);
+        return;
+    }
     mem_delta d = diff_page(base_bytes(rc, base), window_base(rc->win) + pa,
                             rc->scratch, rc->dbits);
     if (!d.nruns)
         return;
-    size_t ni = page_allowed(c, pa);
     if (diff_is_bitmap(d))
         pend_bits(c, page, base, rc->dbits, ni);
     else

@@ -485,6 +485,55 @@ static void test_written_page_refilled(void **state)
     assert_int_equal(stop(&m), 0);
 }
 
+/* Few committable bytes (a 48-byte heap range less the runner's own
+ * 16-byte stack in its middle): only they are compared, and the changes
+ * are exactly the written bytes among them -- two 8-byte stores that each
+ * straddle the stack's edge leave 4 bytes each, less an unchanged byte,
+ * and the frame holds the base elsewhere. */
+static void test_small_ranges_clipped(void **state)
+{
+    (void)state;
+    const uint64_t all1 = 0x0101010101010101ULL;
+    isa_insn code[] = {
+        MOV(imm(all1), dir(HEAP + 12, ISA_T_Q)),
+        MOV(imm(all1), dir(HEAP + 28, ISA_T_Q)),
+        EXIT(ISA_OPT_C),
+    };
+    fake_master m;
+    start(&m, make_image(code, 3, NULL, 0), NULL);
+    uint8_t base[64];
+    memset(base, 0, sizeof base);
+    base[13] = 1;                               /* unchanged byte: a gap */
+    msg_prefetch pre = { HEAP / 4096, new_frame(&m, base, sizeof base) };
+    dvm_range heap = { HEAP, HEAP + 48 };
+    msg_runner r = runner(1, &heap, 1);
+    r.d.sb = HEAP + 16;
+    r.d.ss = 16;
+    r.npre = 1;
+    r.pre = &pre;
+    send_runners(&m, &r, 1);
+    msg_result res;
+    wait_result(&m, &res);
+    assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+    const mem_change *h = change_of(&res, HEAP / 4096);
+    assert_non_null(h);
+    mem_delta d = space_change_delta(h);
+    assert_int_equal(d.nruns, 3);
+    assert_int_equal(d.runs[0].off, 12);
+    assert_int_equal(d.runs[0].len, 1);
+    assert_int_equal(d.runs[1].off, 14);
+    assert_int_equal(d.runs[1].len, 2);
+    assert_int_equal(d.runs[2].off, 32);
+    assert_int_equal(d.runs[2].len, 4);
+    const uint8_t *f = store_frame(m.store, h->frame);
+    uint8_t want[64] = { 0 };
+    memset(want + 12, 1, 4);
+    memset(want + 32, 1, 4);
+    assert_memory_equal(f, want, sizeof want);
+    msg_result_free(&res);
+    assert_int_equal(stop(&m), 0);
+}
+
 /* Prefetched base + change; abort; fault; output overflow; one batch. */
 static void test_batch_exits(void **state)
 {
@@ -727,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_commit),
         cmocka_unit_test(test_kept_pages),
         cmocka_unit_test(test_written_page_refilled),
+        cmocka_unit_test(test_small_ranges_clipped),
         cmocka_unit_test(test_chosen_stacks),
         cmocka_unit_test(test_batch_exits),
         cmocka_unit_test(test_channels),

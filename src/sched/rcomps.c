@@ -816,12 +816,18 @@ dvm_status rcomps_on_readable(rcomp_set *rs, uint64_t key)
     if (pid <= 0)
         return DVM_OK;
     s->alive_ns = clock_now_ns();
-    for (;;) {
+    /* One read per wake-up: the first frame is read, the rest of what
+     * that read brought is drained from the buffer.  Another read would
+     * mostly find nothing (EAGAIN, a wasted system call per wake-up);
+     * bytes that arrive meanwhile keep the fd readable, and epoll (level
+     * triggered) wakes the loop for them. */
+    for (int first = 1;; first = 0) {
         uint32_t type;
         const uint8_t *p;
         size_t len;
         conn *c = is_page ? &s->page : &s->ctl;
-        dvm_status st = conn_poll_frame(c, &type, &p, &len);
+        dvm_status st = first ? conn_poll_frame(c, &type, &p, &len)
+                              : conn_next_buffered(c, &type, &p, &len);
         if (st == DVM_EAGAIN)
             return DVM_OK;
         if (st)
