@@ -85,11 +85,64 @@ static size_t merge_ivls(ivl *iv, size_t n)
     return m + 1;
 }
 
+static int cmp_range(const void *a, const void *b)
+{
+    const dvm_range *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* rc->kst: the stacks of the runners created, sorted, overlapping and
+ * adjacent ones merged, so that a page finds those it meets by binary
+ * search -- a creator of K runners touching P pages would otherwise cost
+ * K * P. */
+static dvm_status sort_kid_stacks(rcomp *rc)
+{
+    const vm_runner *vr = &rc->vr;
+    if (vr->nkids > rc->capkst) {
+        dvm_range *v = dvm_grow(rc->kst, &rc->capkst, vr->nkids, sizeof *v);
+        if (!v)
+            return status_set(DVM_ENOMEM, "commit: created stacks");
+        rc->kst = v;
+    }
+    size_t n = 0;
+    for (size_t k = 0; k < vr->nkids; k++)
+        if (vr->kids[k].ss)
+            rc->kst[n++] = (dvm_range){ vr->kids[k].sb,
+                                        vr->kids[k].sb + vr->kids[k].ss };
+    if (n > 1)
+        qsort(rc->kst, n, sizeof *rc->kst, cmp_range);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m && rc->kst[i].lo <= rc->kst[m - 1].hi) {
+            if (rc->kst[i].hi > rc->kst[m - 1].hi)
+                rc->kst[m - 1].hi = rc->kst[i].hi;
+        } else {
+            rc->kst[m++] = rc->kst[i];
+        }
+    }
+    rc->nkst = m;
+    return DVM_OK;
+}
+
+/* Index of the first merged kid stack ending after address a. */
+static size_t first_kid_stack(const rcomp *rc, uint64_t a)
+{
+    size_t lo = 0, hi = rc->nkst;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (rc->kst[mid].hi <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* The committable bytes of the page at pa, as sorted merged intervals. */
 static size_t page_allowed(const commit_ctx *c, uint64_t pa)
 {
     const msg_runner *mr = c->mr;
-    const vm_runner *vr = &c->rc->vr;
+    const rcomp *rc = c->rc;
     uint64_t olo = mr->d.sb, ohi = mr->d.sb + mr->d.ss;
     size_t n = 0;
     for (uint32_t i = 0; i < mr->d.nheap; i++) {
@@ -100,9 +153,9 @@ static size_t page_allowed(const commit_ctx *c, uint64_t pa)
         push_clip(c->iv, &n, pa, lo, hi < olo ? hi : olo);
         push_clip(c->iv, &n, pa, lo > ohi ? lo : ohi, hi);
     }
-    for (size_t k = 0; k < vr->nkids; k++)
-        push_clip(c->iv, &n, pa, vr->kids[k].sb,
-                  vr->kids[k].sb + vr->kids[k].ss);
+    for (size_t k = first_kid_stack(rc, pa);
+         k < rc->nkst && rc->kst[k].lo < pa + DISA_PAGE; k++)
+        push_clip(c->iv, &n, pa, rc->kst[k].lo, rc->kst[k].hi);
     return merge_ivls(c->iv, n);
 }
 
@@ -378,6 +431,9 @@ dvm_status rc_commit(rcomp *rc, const msg_runner *mr, msg_result *res)
             return status_set(DVM_ENOMEM, "commit intervals");
         rc->iv = iv;
     }
+    dvm_status st = sort_kid_stacks(rc);
+    if (st)
+        return st;
     commit_ctx c = { rc, mr, rc->iv, DVM_OK };
     rc->npend = rc->nruns = rc->nbits = 0;
     window_each_touched(rc->win, diff_one, &c);

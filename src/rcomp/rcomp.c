@@ -211,6 +211,7 @@ static void teardown(rcomp *rc)
     dvm_free(rc->scratch);
     dvm_free(rc->dbits);
     dvm_free(rc->iv);
+    dvm_free(rc->kst);
     dvm_free(rc->chg);
     dvm_free(rc->outs);
     dvm_free(rc->ofr);

@@ -142,6 +142,8 @@ typedef struct rcomp {
     uint64_t *dbits;            /* 2 * DIFF_WORDS: diff_page's bitmap, then
                                    the committable mask of the page */
     void *iv;        size_t capiv;      /* commit.c's interval buffer */
+    dvm_range *kst;  size_t nkst, capkst; /* commit.c: the created runners'
+                                   stacks, sorted and merged */
     mem_change *chg; size_t capchg;
     msg_output *outs;
     uint32_t *ofr;   size_t capofr;     /* frames holding the outputs */

@@ -534,6 +534,45 @@ static void test_small_ranges_clipped(void **state)
     assert_int_equal(stop(&m), 0);
 }
 
+/* Created runners' stacks, created out of order and overlapping, are
+ * what the creator commits of its own stack page: exactly the bytes
+ * written inside their union, nothing of the rest. */
+static void test_kid_stacks_clipped(void **state)
+{
+    (void)state;
+    const uint64_t all1 = 0x0101010101010101ULL;
+    isa_insn code[] = {
+        NEWR(imm(DESC), imm(DESC + 16), imm(DESC + 24), imm(DESC + 32)),
+        NEWR(imm(DESC + 64), imm(DESC + 80), imm(DESC + 88),
+             imm(DESC + 96)),
+        MOV(imm(all1), dir(STACK + 0x7fc, ISA_T_Q)),    /* 4 in B */
+        MOV(imm(all1), dir(STACK + 0x9fc, ISA_T_Q)),    /* 4 in A */
+        MOV(imm(all1), dir(STACK + 0xc00, ISA_T_Q)),    /* own only */
+        EXIT(ISA_OPT_C),
+    };
+    fake_master m;
+    start(&m, make_image(code, 6, NULL, 0), NULL);
+    uint64_t desc[13] = { STACK + 0x900, 0x100, 0, 0, DISA_TEXT_BASE, 0, 0,
+                          0, STACK + 0x800, 0x180, 0, 0, DISA_TEXT_BASE };
+    serve_page(&m, DESC / 4096, desc, sizeof desc);
+    msg_runner r = runner(1, NULL, 0);
+    send_runners(&m, &r, 1);
+    msg_result res;
+    wait_result(&m, &res);
+    assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+    assert_int_equal(res.nkids, 2);
+    const mem_change *s = change_of(&res, STACK / 4096);
+    assert_non_null(s);
+    mem_delta d = space_change_delta(s);
+    assert_int_equal(d.nruns, 2);
+    assert_int_equal(d.runs[0].off, 0x800);
+    assert_int_equal(d.runs[0].len, 4);
+    assert_int_equal(d.runs[1].off, 0x9fc);
+    assert_int_equal(d.runs[1].len, 4);
+    msg_result_free(&res);
+    assert_int_equal(stop(&m), 0);
+}
+
 /* Prefetched base + change; abort; fault; output overflow; one batch. */
 static void test_batch_exits(void **state)
 {
@@ -777,6 +816,7 @@ int main(void)
         cmocka_unit_test(test_kept_pages),
         cmocka_unit_test(test_written_page_refilled),
         cmocka_unit_test(test_small_ranges_clipped),
+        cmocka_unit_test(test_kid_stacks_clipped),
         cmocka_unit_test(test_chosen_stacks),
         cmocka_unit_test(test_batch_exits),
         cmocka_unit_test(test_channels),
