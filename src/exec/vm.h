@@ -55,7 +55,22 @@ typedef struct vm_runner {
     uint64_t fault_addr;        /* offending address (or jump target) */
     uint64_t exit_pc;           /* DISA address of the exit executed */
     vm_stack_ops stacks;        /* alloc NULL: sb = 0 faults (NOSTACK) */
+    uint64_t prw_lo, prw_hi;    /* PR bytes the interpreter wrote through a
+                                   computed address since the last reset:
+                                   [prw_lo, prw_hi), empty when lo >= hi.
+                                   Its direct-mode stores are the code's
+                                   pr_pages; the translator's stores are
+                                   not tracked (code.h) */
 } vm_runner;
+
+/* Notes a write of n bytes at PR address ea (ea + n <= DISA_RB). */
+static inline void vm_note_pr_write(vm_runner *r, uint64_t ea, unsigned n)
+{
+    if (ea < r->prw_lo)
+        r->prw_lo = ea;
+    if (ea + n > r->prw_hi)
+        r->prw_hi = ea + n;
+}
 
 /* Signedness of source o of instruction in (DISA.md 2.3): its type's,
  * unless mov:z / mov:s force zero / sign extension. */

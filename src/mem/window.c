@@ -36,7 +36,9 @@
  * tens of microseconds on a busy VM (two thread switches), a kernel zero-fill
  * fault one or two, and one madvise over the whole 1 GiB region, populated or
  * not, a few; so the PR is left to the kernel, not tracked per page, and
- * dropped wholesale at reset.
+ * dropped wholesale at reset -- but for its first pages, which stay resident
+ * and are cleared in place (window_plain_keep), and unless the caller names
+ * the pages a runner may have written (window_plain_written).
  *
  * Threads.  Two threads touch the bookkeeping: the engine thread (fill,
  * reset, queries) and the handler thread (faults).  One mutex guards the
@@ -207,6 +209,7 @@ static void ps_clear(pset *s)
 /* ---- the window ---------------------------------------------------------- */
 
 #define WIN_MAX_ZERO 8          /* zero spans per runner */
+#define WIN_MAX_WRITTEN 4       /* written plain ranges told per reset */
 #define WIN_MINCORE_CHUNK 65536 /* pages per mincore call */
 
 typedef struct win_span {
@@ -227,6 +230,9 @@ struct mem_window {
     uint64_t nplain;            /* pages [0, nplain) are plain memory */
     uint64_t nkeep;             /* plain pages [0, nkeep) are zeroed, not
                                    dropped, at reset */
+    dvm_range written[WIN_MAX_WRITTEN]; /* plain pages the caller says may
+                                   be written (window_plain_written) */
+    size_t nwritten;            /* SIZE_MAX: not said, drop them all */
     win_span zero[WIN_MAX_ZERO];/* this runner's zero spans (engine thread) */
     size_t nzero;
 
@@ -495,6 +501,7 @@ dvm_status window_open_sized(window_resolve_fn resolve, void *arg,
     if (!w)
         return status_set(DVM_ENOMEM, "window: state");
     w->size = size;
+    w->nwritten = SIZE_MAX;
     w->resolve = resolve;
     w->arg = arg;
     pthread_mutex_init(&w->mu, NULL);
@@ -622,7 +629,35 @@ static void plain_reset(mem_window *w)
     assert(w->nkeep < w->nplain);
     if (w->nkeep)
         memset(w->base, 0, w->nkeep * WIN_PAGE);
-    drop_pages(w, w->nkeep, w->nplain - w->nkeep);
+    if (w->nwritten == SIZE_MAX)
+        drop_pages(w, w->nkeep, w->nplain - w->nkeep);
+    for (size_t i = 0; i < w->nwritten && w->nwritten != SIZE_MAX; i++) {
+        uint64_t lo = w->written[i].lo > w->nkeep ? w->written[i].lo
+                                                  : w->nkeep;
+        uint64_t hi = w->written[i].hi < w->nplain ? w->written[i].hi
+                                                   : w->nplain;
+        if (lo < hi)
+            drop_pages(w, lo, hi - lo);
+    }
+    w->nwritten = SIZE_MAX;
+}
+
+/*
+ * The walk of a whole-prefix madvise is most of an empty runner's cost on
+ * a virtual machine (~2 us for 1 GiB); a caller that knows which plain
+ * pages a runner may have written (the interpreter tracks its PR stores:
+ * src/rcomp/run.c) names them, and the reset drops those only.  Anything
+ * not named keeps its bytes, so the caller must name a superset; too many
+ * ranges, and the reset drops everything as before.
+ */
+void window_plain_written(mem_window *w, const dvm_range *pages, size_t n)
+{
+    if (n > WIN_MAX_WRITTEN) {
+        w->nwritten = SIZE_MAX;
+        return;
+    }
+    memcpy(w->written, pages, n * sizeof *pages);
+    w->nwritten = n;
 }
 
 /*

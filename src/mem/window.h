@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "isa/runner.h"
 #include "util/status.h"
 
 typedef struct mem_window mem_window;
@@ -107,5 +108,13 @@ dvm_status window_plain(mem_window *w, uint64_t npages);
  * and the drop of the rest is one madvise.  For the pages most runners
  * write, like the runner context; npages < the plain prefix. */
 void window_plain_keep(mem_window *w, uint64_t npages);
+/* For the next reset only: pages of the plain prefix past the kept ones
+ * that the last runner may have written, as n ranges of page numbers
+ * [lo, hi) (at most 4: more, and the reset drops the whole prefix).  The
+ * reset then drops those alone, one madvise each, instead of the whole
+ * prefix.  The caller vouches that every written page is named: one that
+ * is not keeps its bytes into the next runner.  Without this call the
+ * reset drops the whole prefix. */
+void window_plain_written(mem_window *w, const dvm_range *pages, size_t n);
 
 #endif

@@ -156,6 +156,7 @@ static dvm_status open_window(rcomp *rc)
     window_set_input_cap(rc->win, RC_INPUT_CAP_PAGES);
     vm_runner_init(&rc->vr, window_base(rc->win), rc->code);
     rc_stacks_init(rc);
+    rc_pr_init(rc);
     return DVM_OK;
 }
 

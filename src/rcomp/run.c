@@ -127,6 +127,72 @@ static void drop_or_reuse(void *arg, uint64_t page, uint64_t n)
         window_drop(rc->win, lo, page + n - lo);
 }
 
+/*
+ * The PR reset.  Every runner starts with a zero PR; dropping the whole
+ * 1 GiB prefix with one madvise costs its page-table walk (~2 us on the
+ * VM of docs/performance.md), most of an empty runner.  The interpreter
+ * knows which PR pages a runner may have written: its stores with a
+ * direct-mode address reach only the pages the code names (vm_code's
+ * pr_pages, fixed per program), and all its others go through one
+ * function that notes the range (vm_runner.prw_lo/hi; exec/vm.h), as does
+ * newr's write of a chosen stack base.  Those pages, past the resident
+ * prefix the window clears itself, are all the reset must drop
+ * (window_plain_written).  The translator's stores are not tracked: under
+ * it, and for a program whose direct PR pages make too many ranges, the
+ * whole PR goes as before.
+ */
+void rc_pr_init(rcomp *rc)
+{
+    const vm_code *c = rc->code;
+    rc->nprs = rc->jit ? SIZE_MAX : 0;
+    for (size_t i = 0; i < c->npr_pages && rc->nprs != SIZE_MAX; i++) {
+        uint64_t p = c->pr_pages[i];
+        if (p < RC_PR_RESIDENT)
+            continue;
+        if (rc->nprs && rc->prs[rc->nprs - 1].hi == p)
+            rc->prs[rc->nprs - 1].hi = p + 1;
+        else if (rc->nprs < RC_PR_STATIC_MAX)
+            rc->prs[rc->nprs++] = (dvm_range){ p, p + 1 };
+        else
+            rc->nprs = SIZE_MAX;
+    }
+}
+
+/* The last runner's computed-address PR stores, as pages [*lo, *hi);
+ * 0 when there were none. */
+static int pr_dynamic(const rcomp *rc, uint64_t *lo, uint64_t *hi)
+{
+    if (rc->vr.prw_lo >= rc->vr.prw_hi)
+        return 0;
+    *lo = rc->vr.prw_lo / DISA_PAGE;
+    *hi = (rc->vr.prw_hi + DISA_PAGE - 1) / DISA_PAGE;
+    return 1;
+}
+
+int rc_pr_maybe_written(const rcomp *rc, uint64_t page)
+{
+    uint64_t lo, hi;
+    if (rc->nprs == SIZE_MAX || page < RC_PR_RESIDENT || page >= PG_RB)
+        return 1;
+    for (size_t i = 0; i < rc->nprs; i++)
+        if (page >= rc->prs[i].lo && page < rc->prs[i].hi)
+            return 1;
+    return pr_dynamic(rc, &lo, &hi) && page >= lo && page < hi;
+}
+
+/* Tells the window which PR pages the last runner may have written. */
+static void tell_pr_written(rcomp *rc)
+{
+    if (rc->nprs == SIZE_MAX)
+        return;
+    dvm_range v[RC_PR_STATIC_MAX + 1];
+    memcpy(v, rc->prs, rc->nprs * sizeof *v);
+    size_t n = rc->nprs;
+    if (pr_dynamic(rc, &v[n].lo, &v[n].hi))
+        n++;
+    window_plain_written(rc->win, v, n);
+}
+
 /* Marks the kept pages of byte range [lo, hi). */
 static void invalidate_bytes(rc_keep *k, uint64_t lo, uint64_t hi)
 {
@@ -145,6 +211,7 @@ static dvm_status reset_window(rcomp *rc, const msg_runner *mr)
     dvm_status st = list_prefetched(rc, mr);
     if (st)
         return st;
+    tell_pr_written(rc);
     rc_keep_sweep(k, drop, rc);         /* what the last commit marked */
     if (!keep) {
         rc_keep_invalidate_all(k);
