@@ -59,8 +59,9 @@ typedef struct vm_runner {
                                    computed address since the last reset:
                                    [prw_lo, prw_hi), empty when lo >= hi.
                                    Its direct-mode stores are the code's
-                                   pr_pages; the translator's stores are
-                                   not tracked (code.h) */
+                                   pr_pages (code.h).  Translated code
+                                   notes none: running it sets the whole
+                                   PR (jit.c) */
 } vm_runner;
 
 /* Notes a write of n bytes at PR address ea (ea + n <= DISA_RB). */

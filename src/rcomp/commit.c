@@ -105,11 +105,15 @@ static dvm_status sort_kid_stacks(rcomp *rc)
         rc->kst = v;
     }
     size_t n = 0;
+    int sorted = 1;             /* often: stacks taken in address order */
     for (size_t k = 0; k < vr->nkids; k++)
-        if (vr->kids[k].ss)
-            rc->kst[n++] = (dvm_range){ vr->kids[k].sb,
-                                        vr->kids[k].sb + vr->kids[k].ss };
-    if (n > 1)
+        if (vr->kids[k].ss) {
+            rc->kst[n] = (dvm_range){ vr->kids[k].sb,
+                                      vr->kids[k].sb + vr->kids[k].ss };
+            sorted &= !n || rc->kst[n - 1].lo <= rc->kst[n].lo;
+            n++;
+        }
+    if (!sorted)
         qsort(rc->kst, n, sizeof *rc->kst, cmp_range);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {

@@ -137,14 +137,15 @@ static void drop_or_reuse(void *arg, uint64_t page, uint64_t n)
  * function that notes the range (vm_runner.prw_lo/hi; exec/vm.h), as does
  * newr's write of a chosen stack base.  Those pages, past the resident
  * prefix the window clears itself, are all the reset must drop
- * (window_plain_written).  The translator's stores are not tracked: under
- * it, and for a program whose direct PR pages make too many ranges, the
- * whole PR goes as before.
+ * (window_plain_written).  The translator's stores are not tracked: a
+ * runner that ran translated code has the whole PR as its range (jit.c),
+ * and for a program whose direct PR pages make too many ranges the whole
+ * PR goes at every reset, as before.
  */
 void rc_pr_init(rcomp *rc)
 {
     const vm_code *c = rc->code;
-    rc->nprs = rc->jit ? SIZE_MAX : 0;
+    rc->nprs = 0;
     for (size_t i = 0; i < c->npr_pages && rc->nprs != SIZE_MAX; i++) {
         uint64_t p = c->pr_pages[i];
         if (p < RC_PR_RESIDENT)

@@ -277,6 +277,7 @@ static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
     s->alive_ns = s->cpu_ticks = 0;     /* a new process: its own clock */
     s->keep_valid = 0;          /* a fresh window holds nothing */
     memset(s->recent, 0, sizeof s->recent);
+    s->any_recent = 0;
     st = epoll_watch(rs, ctl, (uint64_t)s->index << 1);
     if (!st)
         st = epoll_watch(rs, page, (uint64_t)s->index << 1 | 1);

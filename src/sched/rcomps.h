@@ -52,6 +52,7 @@ typedef struct rcomp_slot {
     uint64_t recent[RCOMPS_RECENT]; /* first heap pages of runners sent
                                    here lately, by hash (0: none; master.c,
                                    "locality") */
+    int any_recent;             /* some entry of recent is not 0 */
     int keep_valid;             /* keep_snap names a runner sent to this */
     uint64_t keep_snap;         /* process: the snapshot of the last one, to
                                    which its kept pages are true (master.c,
