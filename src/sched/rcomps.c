@@ -327,7 +327,7 @@ static void rcomp_reclaim_frames(rcomp_set *rs, rcomp_slot *s)
             store_release(rs->cp->store, f);
         }
     }
-    s->ngranted = 0;
+    s->ngranted = s->granted_live = 0;
 }
 
 /* Kills (if alive) and reaps the process of s and closes its conns. */
@@ -567,6 +567,8 @@ uint64_t rcomps_oldest_snapshot(const rcomp_set *rs)
     return oldest;
 }
 
+#define RCOMPS_GRANT_SLACK 256  /* grant-list entries before a compaction */
+
 /* Takes frame f from s (ownership moves to the commit point) if it was
  * granted to s and not named before; returns 0 if not. */
 static int take_frame(rcomp_set *rs, uint16_t owner, uint32_t f)
@@ -596,12 +598,19 @@ static dvm_status take_frames(rcomp_set *rs, rcomp_slot *s, msg_result *res)
         return status_set(DVM_EPROTO, "result names frame %u it does not "
                           "own", (unsigned)bad);
     }
-    /* Drop used frames from the grant list (compaction in one pass). */
+    /* Used frames leave the grant list in one pass once it has doubled
+     * since the last (plus a margin), not at every result: a pass per
+     * result cost the length of the list per commit.  Entries left behind
+     * are harmless: frame_owner says a frame is no longer s's (reclaim
+     * checks it, and clears it as it goes, so an id granted to s again
+     * and listed twice is released once). */
+    if (s->ngranted < 2 * s->granted_live + RCOMPS_GRANT_SLACK)
+        return DVM_OK;
     size_t w = 0;
     for (i = 0; i < s->ngranted; i++)
         if (rs->frame_owner[s->granted[i]] == owner)
             s->granted[w++] = s->granted[i];
-    s->ngranted = w;
+    s->ngranted = s->granted_live = w;
     return DVM_OK;
 }
 

@@ -44,8 +44,10 @@ typedef struct rcomp_slot {
                                  * what it has, is dispatched nothing new */
     conn ctl, page;
     rcb_ring inflight;          /* dispatched, oldest first */
-    uint32_t *granted;          /* frames granted and not yet used */
+    uint32_t *granted;          /* frames granted, and some used since
+                                   (frame_owner tells; rcomps.c) */
     size_t ngranted, capgranted;
+    size_t granted_live;        /* ngranted after the last compaction */
     uint64_t alive_ns;          /* last sign of life (a message, CPU used,
                                  * work seen starting); 0: idle */
     uint64_t cpu_ticks;         /* its user + system time when last seen */
