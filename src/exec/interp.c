@@ -305,9 +305,8 @@ static int write_mem(vm_runner *r, uint64_t ea, unsigned w, uint64_t v)
             r->fault_addr = ea;
             return f;
         }
-    } else {
-        vm_note_pr_write(r, ea, w);     /* the RComp's PR reset */
     }
+    vm_note_pr_write(r, ea, w);         /* for the RComp's PR reset */
     st(r->win + ea, w, v);
     return VM_FAULT_NONE;
 }

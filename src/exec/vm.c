@@ -294,8 +294,7 @@ int vm_newr(vm_runner *r, const uint64_t v[4])
     }
     if (chosen) {
         memcpy(r->win + v[0], &k.sb, 8);    /* the creator's write of sb */
-        if (v[0] + 8 <= DISA_RB)
-            vm_note_pr_write(r, v[0], 8);
+        vm_note_pr_write(r, v[0], 8);
     }
     r->kids[r->nkids++] = k;
     return VM_FAULT_NONE;

@@ -64,13 +64,17 @@ typedef struct vm_runner {
                                    PR (jit.c) */
 } vm_runner;
 
-/* Notes a write of n bytes at PR address ea (ea + n <= DISA_RB). */
+/* Notes the PR part of a write of n bytes at ea (none when ea lies in
+ * the SR; a write straddling the two counts up to DISA_RB). */
 static inline void vm_note_pr_write(vm_runner *r, uint64_t ea, unsigned n)
 {
+    if (ea >= DISA_RB)
+        return;
+    uint64_t hi = ea + n < DISA_RB ? ea + n : DISA_RB;
     if (ea < r->prw_lo)
         r->prw_lo = ea;
-    if (ea + n > r->prw_hi)
-        r->prw_hi = ea + n;
+    if (hi > r->prw_hi)
+        r->prw_hi = hi;
 }
 
 /* Signedness of source o of instruction in (DISA.md 2.3): its type's,

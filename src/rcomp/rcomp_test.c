@@ -578,9 +578,9 @@ static void test_kid_stacks_clipped(void **state)
     assert_int_equal(stop(&m), 0);
 }
 
-/* Three words of HEAP runner rid committed (0 where unchanged), and its
+/* Four words of HEAP runner rid committed (0 where unchanged), and its
  * output's length on stdout. */
-static void heap_words(fake_master *m, uint64_t rid, uint64_t w[3],
+static void heap_words(fake_master *m, uint64_t rid, uint64_t w[4],
                        uint64_t *out)
 {
     msg_result res;
@@ -588,23 +588,24 @@ static void heap_words(fake_master *m, uint64_t rid, uint64_t w[3],
     assert_int_equal(res.rid, rid);
     assert_int_equal(res.exit, MSG_EXIT_COMMIT);
     const mem_change *h = change_of(&res, HEAP / 4096);
-    w[0] = w[1] = w[2] = 0;
+    w[0] = w[1] = w[2] = w[3] = 0;
     if (h)
-        memcpy(w, store_frame(m->store, h->frame), 24);
+        memcpy(w, store_frame(m->store, h->frame), 32);
     *out = res.nout ? res.out[0].len : 0;
     msg_result_free(&res);
 }
 
 /* Every runner starts with a zero PR, though the reset drops only the PR
  * pages the interpreter saw written (run.c): a page written with a direct
- * address (0x10000), one written through a pointer (0x30000000), and the
- * output count written through a pointer all read as zeros in the next
- * runner, and that output was not lost. */
+ * address below and above those written through a pointer (0x10000,
+ * 0x3ffff000), one written through a pointer (0x30000000), and the output
+ * count written through a pointer all read as zeros in the next runner,
+ * and that output was not lost. */
 static void test_pr_zero_each_runner(void **state)
 {
     (void)state;
     const uint64_t far = 0x30000000, ptr = 0x3000, optr = 0x3008,
-                   bptr = 0x3010;
+                   bptr = 0x3010, top = 0x3ffff000;
     isa_insn code[] = {     /* far and DISA_OUT only through pointers */
         MOV(imm(far), dir(ptr, ISA_T_Q)),
         MOV(imm(DISA_OUT), dir(optr, ISA_T_Q)),
@@ -612,24 +613,27 @@ static void test_pr_zero_each_runner(void **state)
         MOV(dir(0x10000, ISA_T_Q), dir(HEAP, ISA_T_Q)),
         MOV(ind(ptr, ISA_T_Q), dir(HEAP + 8, ISA_T_Q)),
         MOV(ind(optr, ISA_T_Q), dir(HEAP + 16, ISA_T_Q)),
+        MOV(dir(top, ISA_T_Q), dir(HEAP + 24, ISA_T_Q)),
         MOV(imm(7), dir(0x10000, ISA_T_Q)),
+        MOV(imm(8), dir(top, ISA_T_Q)),
         MOV(imm(9), ind(ptr, ISA_T_Q)),
         MOV(imm(0x61), ind(bptr, ISA_T_Q)),
         MOV(imm(1), ind(optr, ISA_T_Q)),
         EXIT(ISA_OPT_C),
     };
     fake_master m;
-    start(&m, make_image(code, 11, NULL, 0), NULL);
-    dvm_range heap = { HEAP, HEAP + 24 };
+    start(&m, make_image(code, 13, NULL, 0), NULL);
+    dvm_range heap = { HEAP, HEAP + 32 };
     for (uint64_t rid = 1; rid <= 3; rid++) {
         msg_runner r = runner(rid, &heap, 1);
         r.flags = rid > 1 ? MSG_RUNNER_KEEP : 0;
         send_runners(&m, &r, 1);
-        uint64_t w[3], out;
+        uint64_t w[4], out;
         heap_words(&m, rid, w, &out);
         assert_int_equal(w[0], 0);
         assert_int_equal(w[1], 0);
         assert_int_equal(w[2], 0);
+        assert_int_equal(w[3], 0);
         assert_int_equal(out, 1);
     }
     assert_int_equal(stop(&m), 0);

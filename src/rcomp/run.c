@@ -181,16 +181,33 @@ int rc_pr_maybe_written(const rcomp *rc, uint64_t page)
     return pr_dynamic(rc, &lo, &hi) && page >= lo && page < hi;
 }
 
-/* Tells the window which PR pages the last runner may have written. */
+/* Tells the window which PR pages the last runner may have written: the
+ * static ranges with the dynamic one merged in (sorted, disjoint, so no
+ * page is dropped twice).  Nothing to tell when that is the whole PR
+ * (translated code ran): the reset then drops it in one call. */
 static void tell_pr_written(rcomp *rc)
 {
-    if (rc->nprs == SIZE_MAX)
+    uint64_t lo, hi;
+    int dyn = pr_dynamic(rc, &lo, &hi);
+    if (rc->nprs == SIZE_MAX || (dyn && lo == 0 && hi >= PG_RB))
         return;
     dvm_range v[RC_PR_STATIC_MAX + 1];
-    memcpy(v, rc->prs, rc->nprs * sizeof *v);
-    size_t n = rc->nprs;
-    if (pr_dynamic(rc, &v[n].lo, &v[n].hi))
-        n++;
+    size_t n = 0;
+    for (size_t i = 0; i < rc->nprs; i++) {
+        dvm_range r = rc->prs[i];
+        if (dyn && r.hi >= lo && r.lo <= hi) {  /* meets: grows it */
+            lo = r.lo < lo ? r.lo : lo;
+            hi = r.hi > hi ? r.hi : hi;
+            continue;
+        }
+        if (dyn && r.lo > hi) {                 /* its place */
+            v[n++] = (dvm_range){ lo, hi };
+            dyn = 0;
+        }
+        v[n++] = r;
+    }
+    if (dyn)
+        v[n++] = (dvm_range){ lo, hi };
     window_plain_written(rc->win, v, n);
 }
 
