@@ -1,10 +1,11 @@
 /*
  * run.c -- the life of one runner inside an RComp (the fast path).
  *
- *   1. the window reset: the PR goes as one madvise; the pages the last
- *      runner touched go too, except those keep.c shows are still this
- *      runner's versions (with MSG_RUNNER_KEEP: the master's list of pages
- *      changed since the last runner's snapshot), which stay mapped, and
+ *   1. the window reset: the PR pages the last runner may have written
+ *      go ("The PR reset" below); the pages it touched go too, except
+ *      those keep.c shows are still this runner's versions (with
+ *      MSG_RUNNER_KEEP: the master's list of pages changed since the last
+ *      runner's snapshot), which stay mapped, and
  *      those this runner prefetches, which stay mapped to be overwritten
  *      in step 3 (window_refill: a copy instead of a madvise and a
  *      UFFDIO_COPY; a runner's own stack and heap pages are the ones the
