@@ -23,6 +23,7 @@
 
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/alloc.h"
@@ -152,6 +153,45 @@ static void link_insns(vm_code *c)
     }
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Appends the PR pages of direct-mode operand o (its first and last byte,
+ * 8 bytes at most) to c->pr_pages; room was made for two per operand. */
+static void add_pr_pages(vm_code *c, const isa_operand *o)
+{
+    if (o->mode != ISA_M_DIR || o->value >= DISA_RB)
+        return;
+    uint64_t last = o->value + 7 < DISA_RB ? o->value + 7 : DISA_RB - 1;
+    c->pr_pages[c->npr_pages++] = o->value / DISA_PAGE;
+    if (last / DISA_PAGE != o->value / DISA_PAGE)
+        c->pr_pages[c->npr_pages++] = last / DISA_PAGE;
+}
+
+/* c->pr_pages from every instruction's operands (any operand: a superset
+ * of the stores is as good for the RComp's PR reset, and simpler). */
+static dvm_status collect_pr_pages(vm_code *c)
+{
+    c->pr_pages = dvm_calloc(2 * ISA_MAX_OPERANDS * c->ninsns + 1,
+                             sizeof *c->pr_pages);
+    if (!c->pr_pages)
+        return status_set(DVM_ENOMEM, "out of memory decoding code");
+    for (size_t i = 0; i < c->ninsns; i++)
+        for (unsigned k = 0; k < c->insns[i].nops; k++)
+            add_pr_pages(c, &c->insns[i].o[k]);
+    if (c->npr_pages > 1)
+        qsort(c->pr_pages, c->npr_pages, sizeof *c->pr_pages, cmp_u64);
+    size_t m = 0;
+    for (size_t i = 0; i < c->npr_pages; i++)
+        if (!m || c->pr_pages[m - 1] != c->pr_pages[i])
+            c->pr_pages[m++] = c->pr_pages[i];
+    c->npr_pages = m;
+    return DVM_OK;
+}
+
 /* Decodes every code segment of p into c (allocated, zeroed). */
 static dvm_status build(const dvm_program *p, vm_code *c)
 {
@@ -172,7 +212,7 @@ static dvm_status build(const dvm_program *p, vm_code *c)
             return st;
     }
     assert(c->ninsns == ninsns);
-    if ((st = build_ro(c)))
+    if ((st = build_ro(c)) || (st = collect_pr_pages(c)))
         return st;
     link_insns(c);
     return DVM_OK;
@@ -202,6 +242,7 @@ void code_free(vm_code *c)
     dvm_free(c->segs);
     dvm_free(c->insns);
     dvm_free(c->ro);
+    dvm_free(c->pr_pages);
     dvm_free(c);
 }
 

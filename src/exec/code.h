@@ -44,6 +44,11 @@ typedef struct vm_code {
     vm_code_seg *segs; size_t nsegs;   /* code segments, sorted */
     dvm_range *ro;     size_t nro;      /* read-only SR ranges: code segments,
                                           input windows and the system page */
+    uint64_t *pr_pages; size_t npr_pages; /* the PR pages that direct-mode
+                                          operands reach (an access's first
+                                          and last byte), sorted, distinct:
+                                          with vm_runner.prw_lo/hi, every
+                                          page the interpreter may write */
 } vm_code;
 
 /* Decodes the code segments of p.  On success *out owns a new vm_code.

@@ -306,6 +306,7 @@ static int write_mem(vm_runner *r, uint64_t ea, unsigned w, uint64_t v)
             return f;
         }
     }
+    vm_note_pr_write(r, ea, w);         /* for the RComp's PR reset */
     st(r->win + ea, w, v);
     return VM_FAULT_NONE;
 }

@@ -780,6 +780,30 @@ static void test_write_faults(void **state)
     assert_int_equal(vm_check_write(&T.r, 0x70000ffc, 8), VM_FAULT_NONE);
 }
 
+/* What the RComp's PR reset relies on: a store through a computed PR
+ * address is noted (prw_lo/hi), a store's PR part counts up to DISA_RB
+ * and an SR store not at all, and the pages direct operands name are
+ * the code's pr_pages (both pages of an access that straddles two). */
+static void test_pr_writes_noted(void **state)
+{
+    (void)state;
+    wr64(&T, 0x300, 0x5000);
+    OK(RUN1(MOV, NONE, im(Q, 1), ind(Q, 0x300)));
+    assert_int_equal(T.r.prw_lo, 0x5000);
+    assert_int_equal(T.r.prw_hi, 0x5008);
+    vm_note_pr_write(&T.r, DISA_RB - 4, 8);
+    assert_int_equal(T.r.prw_lo, 0x5000);
+    assert_int_equal(T.r.prw_hi, DISA_RB);
+    vm_note_pr_write(&T.r, DISA_RB, 8);
+    vm_note_pr_write(&T.r, 0x70000000, 8);
+    assert_int_equal(T.r.prw_lo, 0x5000);
+    assert_int_equal(T.r.prw_hi, DISA_RB);
+    OK(RUN1(MOV, NONE, im(Q, 1), dr(Q, 0x6ffc)));
+    assert_int_equal(T.code->npr_pages, 2);
+    assert_int_equal(T.code->pr_pages[0], 6);
+    assert_int_equal(T.code->pr_pages[1], 7);
+}
+
 static void test_bl_link_write(void **state)
 {
     (void)state;
@@ -1098,7 +1122,8 @@ int main(void)
         T_(test_div_signedness), T_(test_div_zero), T_(test_br_conditions),
         T_(test_br_float), T_(test_loop), T_(test_call_return),
         T_(test_exit_abort), T_(test_memory_faults), T_(test_exec_faults),
-        T_(test_write_faults), T_(test_bl_link_write), T_(test_newr_ok),
+        T_(test_write_faults), T_(test_pr_writes_noted),
+        T_(test_bl_link_write), T_(test_newr_ok),
         T_(test_newr_operands), T_(test_newr_validation),
         T_(test_newr_many_ranges), T_(test_newr_chosen),
         T_(test_newr_chosen_faults), T_(test_context_reads),

@@ -427,6 +427,10 @@ int jit_run(jit_engine *j, vm_runner *r, uint64_t fi)
                 count_set(j, i, JIT_COUNT_NATIVE);  /* no creeping up */
             continue;
         }
+        /* Translated stores to the PR are not noted one by one: any PR
+         * byte may now have been written (vm.h, prw_lo/hi). */
+        r->prw_lo = 0;
+        r->prw_hi = DISA_RB;
         int rc = fn(&c, r->win);
         if (rc != JIT_CONTINUE)
             return rc;

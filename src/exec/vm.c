@@ -41,6 +41,7 @@ void vm_runner_init(vm_runner *r, uint8_t *win, const vm_code *code)
     memset(r, 0, sizeof *r);
     r->win = win;
     r->code = code;
+    r->prw_lo = DISA_RB;
 }
 
 /* Frees the ranges owned by child k. */
@@ -59,6 +60,8 @@ void vm_runner_reset(vm_runner *r)
     r->nwr = r->nkids = r->wr_hint = 0;
     r->fault = VM_FAULT_NONE;
     r->fault_pc = r->fault_addr = 0;
+    r->prw_lo = DISA_RB;
+    r->prw_hi = 0;
 }
 
 void vm_runner_destroy(vm_runner *r)
@@ -289,8 +292,10 @@ int vm_newr(vm_runner *r, const uint64_t v[4])
         r->fault_addr = v[0];
         return VM_FAULT_NOMEM;
     }
-    if (chosen)
+    if (chosen) {
         memcpy(r->win + v[0], &k.sb, 8);    /* the creator's write of sb */
+        vm_note_pr_write(r, v[0], 8);
+    }
     r->kids[r->nkids++] = k;
     return VM_FAULT_NONE;
 }

@@ -55,7 +55,27 @@ typedef struct vm_runner {
     uint64_t fault_addr;        /* offending address (or jump target) */
     uint64_t exit_pc;           /* DISA address of the exit executed */
     vm_stack_ops stacks;        /* alloc NULL: sb = 0 faults (NOSTACK) */
+    uint64_t prw_lo, prw_hi;    /* PR bytes the interpreter wrote through a
+                                   computed address since the last reset:
+                                   [prw_lo, prw_hi), empty when lo >= hi.
+                                   Its direct-mode stores are the code's
+                                   pr_pages (code.h).  Translated code
+                                   notes none: running it sets the whole
+                                   PR (jit.c) */
 } vm_runner;
+
+/* Notes the PR part of a write of n bytes at ea (none when ea lies in
+ * the SR; a write straddling the two counts up to DISA_RB). */
+static inline void vm_note_pr_write(vm_runner *r, uint64_t ea, unsigned n)
+{
+    if (ea >= DISA_RB)
+        return;
+    uint64_t hi = ea + n < DISA_RB ? ea + n : DISA_RB;
+    if (ea < r->prw_lo)
+        r->prw_lo = ea;
+    if (hi > r->prw_hi)
+        r->prw_hi = hi;
+}
 
 /* Signedness of source o of instruction in (DISA.md 2.3): its type's,
  * unless mov:z / mov:s force zero / sign extension. */

@@ -536,14 +536,22 @@ static void install_link(mem_space *s, uint64_t epoch, mem_version **vs,
     s->log[s->log_off + s->nlog++] = (space_commit){first, s->installed};
 }
 
+/* Pages of a commit whose work arrays live on the stack: most commits
+ * change a page or two, and the master installs one commit after the
+ * other, so two allocations each would be most of their malloc traffic. */
+#define INSTALL_SMALL 8
+
 dvm_status space_install(mem_space *s, uint64_t snap, const mem_change *c,
                          size_t n, uint64_t *epoch)
 {
     assert(s && (c || n == 0) && epoch && snap <= s->epoch);
     dvm_status st = DVM_ENOMEM;
     size_t nv = 0, nnew = 0;
-    mem_version **vs = dvm_malloc(n * sizeof *vs);
-    uint64_t *pg = dvm_malloc(n * sizeof *pg);
+    mem_version *vs_small[INSTALL_SMALL];
+    uint64_t pg_small[INSTALL_SMALL];
+    int small = n <= INSTALL_SMALL;
+    mem_version **vs = small ? vs_small : dvm_malloc(n * sizeof *vs);
+    uint64_t *pg = small ? pg_small : dvm_malloc(n * sizeof *pg);
     if (!vs || !pg) {
         status_set(st, "space: out of memory installing %zu pages", n);
         goto err_undo;
@@ -558,14 +566,16 @@ dvm_status space_install(mem_space *s, uint64_t snap, const mem_change *c,
     install_link(s, s->epoch + 1, vs, c, n);
     index_add(s, pg, nnew);
     *epoch = ++s->epoch;
-    dvm_free(vs);
-    dvm_free(pg);
-    return DVM_OK;
+    st = DVM_OK;
+    goto out;
 err_undo:
     if (vs)
         versions_undo(s, vs, c, nv);
-    dvm_free(vs);
-    dvm_free(pg);
+out:
+    if (!small) {
+        dvm_free(vs);
+        dvm_free(pg);
+    }
     return st;
 }
 

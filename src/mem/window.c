@@ -36,7 +36,9 @@
  * tens of microseconds on a busy VM (two thread switches), a kernel zero-fill
  * fault one or two, and one madvise over the whole 1 GiB region, populated or
  * not, a few; so the PR is left to the kernel, not tracked per page, and
- * dropped wholesale at reset.
+ * dropped wholesale at reset -- but for its first pages, which stay resident
+ * and are cleared in place (window_plain_keep), and unless the caller names
+ * the pages a runner may have written (window_plain_written).
  *
  * Threads.  Two threads touch the bookkeeping: the engine thread (fill,
  * reset, queries) and the handler thread (faults).  One mutex guards the
@@ -207,6 +209,7 @@ static void ps_clear(pset *s)
 /* ---- the window ---------------------------------------------------------- */
 
 #define WIN_MAX_ZERO 8          /* zero spans per runner */
+#define WIN_MAX_WRITTEN 4       /* written plain ranges told per reset */
 #define WIN_MINCORE_CHUNK 65536 /* pages per mincore call */
 
 typedef struct win_span {
@@ -225,8 +228,11 @@ struct mem_window {
     uint8_t *buf;               /* the handler's page buffer (aligned) */
     uint8_t *zeros;             /* a page of zeros (aligned) */
     uint64_t nplain;            /* pages [0, nplain) are plain memory */
-    uint64_t keep;              /* plain page zeroed, not dropped, at reset
-                                   (UINT64_MAX: none) */
+    uint64_t nkeep;             /* plain pages [0, nkeep) are zeroed, not
+                                   dropped, at reset */
+    dvm_range written[WIN_MAX_WRITTEN]; /* plain pages the caller says may
+                                   be written (window_plain_written) */
+    size_t nwritten;            /* SIZE_MAX: not said, drop them all */
     win_span zero[WIN_MAX_ZERO];/* this runner's zero spans (engine thread) */
     size_t nzero;
 
@@ -495,7 +501,7 @@ dvm_status window_open_sized(window_resolve_fn resolve, void *arg,
     if (!w)
         return status_set(DVM_ENOMEM, "window: state");
     w->size = size;
-    w->keep = UINT64_MAX;
+    w->nwritten = SIZE_MAX;
     w->resolve = resolve;
     w->arg = arg;
     pthread_mutex_init(&w->mu, NULL);
@@ -601,24 +607,57 @@ dvm_status window_plain(mem_window *w, uint64_t npages)
     return DVM_OK;
 }
 
-void window_plain_keep(mem_window *w, uint64_t page)
+void window_plain_keep(mem_window *w, uint64_t npages)
 {
-    assert(page < w->nplain);
-    w->keep = page;
+    assert(npages < w->nplain);
+    w->nkeep = npages;
 }
 
-/* Drops the plain prefix, except the kept page, which is zeroed. */
+/*
+ * Drops the plain prefix, except its first nkeep pages, which are zeroed.
+ * Why: one madvise costs a few microseconds whatever it drops (it walks
+ * the page tables of its whole range: ~2 us for the 1 GiB PR on the VM of
+ * docs/performance.md, 0.3 us for one page), a page dropped and written
+ * again costs a fault and a clear on top (~2-3 us), and a memset of a
+ * resident page ~40 ns.  So the low pages most runners write (the runner
+ * context, a program's first words) stay resident and are cleared in user
+ * space, and the rest goes in one call: a gap in the middle would split it
+ * into two.
+ */
 static void plain_reset(mem_window *w)
 {
-    if (w->keep >= w->nplain) {
-        drop_pages(w, 0, w->nplain);
+    assert(w->nkeep < w->nplain);
+    if (w->nkeep)
+        memset(w->base, 0, w->nkeep * WIN_PAGE);
+    if (w->nwritten == SIZE_MAX)
+        drop_pages(w, w->nkeep, w->nplain - w->nkeep);
+    for (size_t i = 0; i < w->nwritten && w->nwritten != SIZE_MAX; i++) {
+        uint64_t lo = w->written[i].lo > w->nkeep ? w->written[i].lo
+                                                  : w->nkeep;
+        uint64_t hi = w->written[i].hi < w->nplain ? w->written[i].hi
+                                                   : w->nplain;
+        if (lo < hi)
+            drop_pages(w, lo, hi - lo);
+    }
+    w->nwritten = SIZE_MAX;
+}
+
+/*
+ * The walk of a whole-prefix madvise is most of an empty runner's cost on
+ * a virtual machine (~2 us for 1 GiB); a caller that knows which plain
+ * pages a runner may have written (the interpreter tracks its PR stores:
+ * src/rcomp/run.c) names them, and the reset drops those only.  Anything
+ * not named keeps its bytes, so the caller must name a superset; too many
+ * ranges, and the reset drops everything as before.
+ */
+void window_plain_written(mem_window *w, const dvm_range *pages, size_t n)
+{
+    if (n > WIN_MAX_WRITTEN) {
+        w->nwritten = SIZE_MAX;
         return;
     }
-    if (w->keep)
-        drop_pages(w, 0, w->keep);
-    if (w->keep + 1 < w->nplain)
-        drop_pages(w, w->keep + 1, w->nplain - w->keep - 1);
-    memset(w->base + w->keep * WIN_PAGE, 0, WIN_PAGE);
+    memcpy(w->written, pages, n * sizeof *pages);
+    w->nwritten = n;
 }
 
 /*
@@ -709,31 +748,61 @@ int window_in_zero_span(const mem_window *w, uint64_t page)
  * overwritten in place, which cannot fault either.  As in handle_fault, the
  * page is recorded before it can be seen.
  */
+/* Overwrites resident page `page` with src (NULL: zeros), in user space. */
+static void copy_over(mem_window *w, uint64_t page, const uint8_t *src)
+{
+    uint8_t *dst = w->base + page * WIN_PAGE;
+    if (src)
+        memcpy(dst, src, WIN_PAGE);
+    else
+        memset(dst, 0, WIN_PAGE);
+}
+
+/* True when page is not tracked: plain prefix or a zero span. */
+static int untracked(const mem_window *w, uint64_t page)
+{
+    return page < w->nplain || zero_span_of(w, page);
+}
+
 dvm_status window_fill(mem_window *w, uint64_t page, const uint8_t *src)
 {
     assert(page < WIN_NPAGES);
-    if (page < w->nplain || zero_span_of(w, page)) {
-        uint8_t *dst = w->base + page * WIN_PAGE;
-        if (src)
-            memcpy(dst, src, WIN_PAGE);
-        else
-            memset(dst, 0, WIN_PAGE);
+    if (untracked(w, page)) {
+        copy_over(w, page, src);
         return DVM_OK;
     }
     dvm_status st = note_touched(w, page);
     if (st)
         return st;
     int err = install(w, page, src);
-    if (err == -EEXIST) {
-        uint8_t *dst = w->base + page * WIN_PAGE;
-        if (src)
-            memcpy(dst, src, WIN_PAGE);
-        else
-            memset(dst, 0, WIN_PAGE);
-    } else if (err) {
+    if (err == -EEXIST)
+        copy_over(w, page, src);
+    else if (err)
         return status_set(DVM_ESYS, "window: fill page 0x%llx: %s",
                           (unsigned long long)page, strerror(-err));
+    return DVM_OK;
+}
+
+/*
+ * Refill (engine thread, between runners): a page the caller kept
+ * resident (handed over by window_reset_keep, never dropped since) is
+ * overwritten in place with a plain copy -- no UFFDIO_COPY, no fault, and
+ * no madvise before it, where dropping the page and copying it in again
+ * would cost two system calls.  It is recorded first, as window_fill
+ * records, so that the commit diffs it and the next reset sees it: a
+ * refilled page is a touched page like any other from here on.  Were the
+ * caller wrong and the page missing, the copy would fault it in through
+ * the resolver and then overwrite it: slower, the same bytes.
+ */
+dvm_status window_refill(mem_window *w, uint64_t page, const uint8_t *src)
+{
+    assert(page < WIN_NPAGES && page >= w->nplain);
+    if (!zero_span_of(w, page)) {
+        dvm_status st = note_touched(w, page);
+        if (st)
+            return st;
     }
+    copy_over(w, page, src);
     return DVM_OK;
 }
 

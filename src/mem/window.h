@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "isa/runner.h"
 #include "util/status.h"
 
 typedef struct mem_window mem_window;
@@ -44,6 +45,11 @@ uint8_t *window_base(const mem_window *w);
 /* Copies 4096 bytes from src (NULL: zeros) into missing page `page`.  A page
  * already present is overwritten.  Records it as touched. */
 dvm_status window_fill(mem_window *w, uint64_t page, const uint8_t *src);
+/* window_fill of a page the caller kept resident (window_reset_keep
+ * handed it over and it was not dropped since): a plain copy over it, no
+ * system call.  Records it as touched, as window_fill does (so it is the
+ * window's again, dropped or handed over at the next reset). */
+dvm_status window_refill(mem_window *w, uint64_t page, const uint8_t *src);
 /* True when page entered the window since the last reset. */
 int window_touched(const mem_window *w, uint64_t page);
 /* Calls fn for each touched page (in no particular order). */
@@ -96,10 +102,19 @@ size_t window_touched_count(const mem_window *w);
  * per page would cost far more than the kernel's zero fill.  Call before the
  * first runner. */
 dvm_status window_plain(mem_window *w, uint64_t npages);
-/* Keeps one page of the plain prefix resident across resets: reset zeroes
- * it in place instead of dropping it, so the next runner does not pay a
- * fault (and a page clear) to write it again.  For a page every runner
- * writes, like the runner context. */
-void window_plain_keep(mem_window *w, uint64_t page);
+/* Keeps pages [0, npages) of the plain prefix resident across resets:
+ * reset zeroes them in place (a memset) instead of dropping them, so the
+ * next runner does not pay a fault (and a page clear) to write them again,
+ * and the drop of the rest is one madvise.  For the pages most runners
+ * write, like the runner context; npages < the plain prefix. */
+void window_plain_keep(mem_window *w, uint64_t npages);
+/* For the next reset only: pages of the plain prefix past the kept ones
+ * that the last runner may have written, as n ranges of page numbers
+ * [lo, hi) (at most 4: more, and the reset drops the whole prefix).  The
+ * reset then drops those alone, one madvise each, instead of the whole
+ * prefix.  The caller vouches that every written page is named: one that
+ * is not keeps its bytes into the next runner.  Without this call the
+ * reset drops the whole prefix. */
+void window_plain_written(mem_window *w, const dvm_range *pages, size_t n);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -308,6 +309,77 @@ static void test_plain(void **state)
     window_close(w);
 }
 
+static int resident(mem_window *w, uint64_t page)
+{
+    unsigned char v = 0;
+    assert_int_equal(mincore(window_base(w) + page * 4096, 4096, &v), 0);
+    return v & 1;
+}
+
+/* A window whose PR is plain, its first nkeep pages kept resident. */
+static mem_window *open_plain(res *r, uint64_t nkeep)
+{
+    mem_window *w = open_with(r);
+    assert_int_equal(window_plain(w, DISA_RB / 4096), DVM_OK);
+    window_plain_keep(w, nkeep);
+    return w;
+}
+
+/* Kept plain pages: cleared at reset but still resident; the pages
+ * after them are dropped. */
+static void test_plain_keep(void **state)
+{
+    (void)state;
+    res r = { .version = 4 };
+    mem_window *w = open_plain(&r, 3);
+    uint8_t *b = window_base(w);
+    b[0x10] = 1;
+    b[2 * 4096 + 4095] = 2;
+    b[3 * 4096] = 3;
+    b[DISA_OUT] = 4;
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(window_reset(w), DVM_OK);
+        assert_true(resident(w, 0) && resident(w, 2));
+        assert_false(resident(w, 3));
+        assert_false(resident(w, DISA_OUT / 4096));
+        assert_int_equal(b[0x10], 0);
+        assert_int_equal(b[2 * 4096 + 4095], 0);
+        assert_int_equal(b[3 * 4096], 0);
+        assert_int_equal(b[DISA_OUT], 0);
+    }
+    assert_int_equal(r.calls, 0);
+    window_close(w);
+}
+
+/* Plain pages named as written are dropped at the next reset, those not
+ * named stay as they are (the caller's promise: it never wrote them); the
+ * naming holds for one reset, and too many ranges drop everything. */
+static void test_plain_written(void **state)
+{
+    (void)state;
+    res r = { .version = 4 };
+    mem_window *w = open_plain(&r, 2);
+    uint8_t *b = window_base(w);
+    b[5 * 4096] = 1;
+    b[9 * 4096] = 2;
+    dvm_range one = { 5, 6 };
+    window_plain_written(w, &one, 1);
+    assert_int_equal(window_reset(w), DVM_OK);
+    assert_false(resident(w, 5));
+    assert_true(resident(w, 9));        /* not named: left alone */
+    assert_int_equal(window_reset(w), DVM_OK);      /* not told: all go */
+    assert_false(resident(w, 9));
+    b[9 * 4096] = 2;
+    dvm_range many[5] = { { 20, 21 }, { 22, 23 }, { 24, 25 }, { 26, 27 },
+                          { 28, 29 } };
+    window_plain_written(w, many, 5);
+    assert_int_equal(window_reset(w), DVM_OK);
+    assert_false(resident(w, 9));
+    assert_int_equal(b[9 * 4096], 0);
+    assert_int_equal(r.calls, 0);
+    window_close(w);
+}
+
 static void count_page(void *arg, uint64_t page)
 {
     (void)page;
@@ -358,6 +430,8 @@ int main(void)
         cmocka_unit_test(test_reset_keep),
         cmocka_unit_test(test_resolver_failure),
         cmocka_unit_test(test_plain),
+        cmocka_unit_test(test_plain_keep),
+        cmocka_unit_test(test_plain_written),
         cmocka_unit_test(test_zero_span),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -85,11 +85,68 @@ static size_t merge_ivls(ivl *iv, size_t n)
     return m + 1;
 }
 
+static int cmp_range(const void *a, const void *b)
+{
+    const dvm_range *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* rc->kst: the stacks of the runners created, sorted, overlapping and
+ * adjacent ones merged, so that a page finds those it meets by binary
+ * search -- a creator of K runners touching P pages would otherwise cost
+ * K * P. */
+static dvm_status sort_kid_stacks(rcomp *rc)
+{
+    const vm_runner *vr = &rc->vr;
+    if (vr->nkids > rc->capkst) {
+        dvm_range *v = dvm_grow(rc->kst, &rc->capkst, vr->nkids, sizeof *v);
+        if (!v)
+            return status_set(DVM_ENOMEM, "commit: created stacks");
+        rc->kst = v;
+    }
+    size_t n = 0;
+    int sorted = 1;             /* often: stacks taken in address order */
+    for (size_t k = 0; k < vr->nkids; k++)
+        if (vr->kids[k].ss) {
+            rc->kst[n] = (dvm_range){ vr->kids[k].sb,
+                                      vr->kids[k].sb + vr->kids[k].ss };
+            sorted &= !n || rc->kst[n - 1].lo <= rc->kst[n].lo;
+            n++;
+        }
+    if (!sorted)
+        qsort(rc->kst, n, sizeof *rc->kst, cmp_range);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m && rc->kst[i].lo <= rc->kst[m - 1].hi) {
+            if (rc->kst[i].hi > rc->kst[m - 1].hi)
+                rc->kst[m - 1].hi = rc->kst[i].hi;
+        } else {
+            rc->kst[m++] = rc->kst[i];
+        }
+    }
+    rc->nkst = m;
+    return DVM_OK;
+}
+
+/* Index of the first merged kid stack ending after address a. */
+static size_t first_kid_stack(const rcomp *rc, uint64_t a)
+{
+    size_t lo = 0, hi = rc->nkst;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (rc->kst[mid].hi <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* The committable bytes of the page at pa, as sorted merged intervals. */
 static size_t page_allowed(const commit_ctx *c, uint64_t pa)
 {
     const msg_runner *mr = c->mr;
-    const vm_runner *vr = &c->rc->vr;
+    const rcomp *rc = c->rc;
     uint64_t olo = mr->d.sb, ohi = mr->d.sb + mr->d.ss;
     size_t n = 0;
     for (uint32_t i = 0; i < mr->d.nheap; i++) {
@@ -100,9 +157,9 @@ static size_t page_allowed(const commit_ctx *c, uint64_t pa)
         push_clip(c->iv, &n, pa, lo, hi < olo ? hi : olo);
         push_clip(c->iv, &n, pa, lo > ohi ? lo : ohi, hi);
     }
-    for (size_t k = 0; k < vr->nkids; k++)
-        push_clip(c->iv, &n, pa, vr->kids[k].sb,
-                  vr->kids[k].sb + vr->kids[k].ss);
+    for (size_t k = first_kid_stack(rc, pa);
+         k < rc->nkst && rc->kst[k].lo < pa + DISA_PAGE; k++)
+        push_clip(c->iv, &n, pa, rc->kst[k].lo, rc->kst[k].hi);
     return merge_ivls(c->iv, n);
 }
 
@@ -214,12 +271,69 @@ static mem_delta pend_delta(const rcomp *rc, const rc_pending *p)
     return diff_of_runs(rc->runs + p->at, p->nruns);
 }
 
+/* Committable bytes below which only they are compared: their runs are
+ * then at most DIFF_DENSE, so the delta is runs, as the whole-page path
+ * would leave it after clipping. */
+#define SMALL_ALLOWED (2 * DIFF_DENSE)
+
+/* Bytes in the ni allowed intervals. */
+static size_t allowed_bytes(const ivl *iv, size_t ni)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < ni; j++)
+        n += iv[j].hi - iv[j].lo;
+    return n;
+}
+
+/* The maximal runs of changed bytes inside the allowed intervals: the
+ * whole-page diff clipped to them, without comparing the rest (a run of
+ * the page cut by an interval is a maximal run inside it). */
+static size_t diff_within(const uint8_t *old, const uint8_t *cur,
+                          const ivl *iv, size_t ni, mem_run *out)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < ni; j++)
+        for (unsigned i = iv[j].lo; i < iv[j].hi;) {
+            unsigned e = i;
+            while (e < iv[j].hi && (old ? old[e] : 0) != cur[e])
+                e++;
+            if (e > i)
+                out[n++] = (mem_run){ (uint16_t)i, (uint16_t)(e - i) };
+            i = e + 1;
+        }
+    return n;
+}
+
+/* Pass 1 for a page whose committable bytes are few. */
+static void pend_small(commit_ctx *c, uint64_t page, uint32_t base,
+                       size_t ni)
+{
+    rcomp *rc = c->rc;
+    if ((c->err = reserve(rc, SMALL_ALLOWED, 0)))
+        return;
+    size_t n = diff_within(base_bytes(rc, base),
+                           window_base(rc->win) + page * DISA_PAGE, c->iv,
+                           ni, rc->runs + rc->nruns);
+    assert(n <= DIFF_DENSE);
+    if (!n)
+        return;
+    rc->pend[rc->npend++] = (rc_pending){ page, base, (uint32_t)n,
+                                          rc->nruns };
+    rc->nruns += n;
+}
+
 /* Pass 1 for one touched page (window_each_touched callback). */
 static void diff_one(void *arg, uint64_t page)
 {
     commit_ctx *c = arg;
     rcomp *rc = c->rc;
     if (c->err || page < PG_RB || page >= PG_IN)
+        return;
+    uint64_t pa = page * DISA_PAGE;
+    /* A page with no committable byte (the runner's own stack, most
+     * often) has nothing to clip to: its diff is not even computed. */
+    size_t ni = page_allowed(c, pa);
+    if (!ni)
         return;
     uint32_t base = 0;
     pthread_mutex_lock(&rc->mu);
@@ -229,12 +343,14 @@ static void diff_one(void *arg, uint64_t page)
      * (zero at the snapshot unless prefetched). */
     assert(known || window_in_zero_span(rc->win, page));
     (void)known;
-    uint64_t pa = page * DISA_PAGE;
+    if (allowed_bytes(c->iv, ni) <= SMALL_ALLOWED) {
+        pend_small(c, page, base, ni);
+        return;
+    }
     mem_delta d = diff_page(base_bytes(rc, base), window_base(rc->win) + pa,
                             rc->scratch, rc->dbits);
     if (!d.nruns)
         return;
-    size_t ni = page_allowed(c, pa);
     if (diff_is_bitmap(d))
         pend_bits(c, page, base, rc->dbits, ni);
     else
@@ -319,6 +435,9 @@ dvm_status rc_commit(rcomp *rc, const msg_runner *mr, msg_result *res)
             return status_set(DVM_ENOMEM, "commit intervals");
         rc->iv = iv;
     }
+    dvm_status st = sort_kid_stacks(rc);
+    if (st)
+        return st;
     commit_ctx c = { rc, mr, rc->iv, DVM_OK };
     rc->npend = rc->nruns = rc->nbits = 0;
     window_each_touched(rc->win, diff_one, &c);

@@ -180,6 +180,9 @@ static uint64_t out_count(const rcomp *rc, uint64_t addr)
     unsigned char vec[2] = { 0, 0 };
     uint64_t lo = addr & ~(DISA_PAGE - 1);
     uint64_t hi = (addr + 7) & ~(DISA_PAGE - 1);    /* may straddle */
+    if (!rc_pr_maybe_written(rc, lo / DISA_PAGE) &&
+        !rc_pr_maybe_written(rc, hi / DISA_PAGE))
+        return 0;               /* not written: zeros, no system call */
     if (mincore(win + lo, hi - lo + DISA_PAGE, vec) == 0 &&
         !((vec[0] | vec[1]) & 1))
         return 0;

@@ -21,6 +21,13 @@
  *      (MSG_RUNNER_KEEP); those are dropped, and so are kept pages inside
  *      runner k's writable ranges and runner k+1's declared ranges (stack
  *      and heap: prefetched or zero-spanned for it, and writable).
+ *      A page dropped in step 2 that runner k+1 prefetches is not
+ *      unmapped but overwritten (run.c, window_refill): all 4096 bytes
+ *      become its version at s_k1 before runner k+1 runs, so nothing
+ *      runner k wrote or saw survives, and from then on it is a touched
+ *      page of runner k+1 (diffed at its commit against that version,
+ *      handed to step 1 at the next reset) -- exactly what a page copied
+ *      in by UFFDIO_COPY is.  Only the system calls differ.
  *   3. without MSG_RUNNER_KEEP (a long list, a retry on an older snapshot,
  *      an older master) everything is dropped, as before; so it is when
  *      more than RC_KEEP_MAX pages are kept, so that memory stays bounded.

@@ -150,12 +150,13 @@ static dvm_status open_window(rcomp *rc)
     /* Without a plain PR the resolver answers PR zeros itself: slower,
      * same result. */
     if (!window_plain(rc->win, DISA_RB / DISA_PAGE))
-        window_plain_keep(rc->win, DISA_CTX / DISA_PAGE);
+        window_plain_keep(rc->win, RC_PR_RESIDENT);
     else
         status_clear();
     window_set_input_cap(rc->win, RC_INPUT_CAP_PAGES);
     vm_runner_init(&rc->vr, window_base(rc->win), rc->code);
     rc_stacks_init(rc);
+    rc_pr_init(rc);
     return DVM_OK;
 }
 
@@ -204,12 +205,14 @@ static void teardown(rcomp *rc)
     dvm_free(rc->fifo);
     dvm_free(rc->pool);
     rc_stacks_free(rc);
+    dvm_free(rc->prepg);
     dvm_free(rc->pend);
     dvm_free(rc->runs);
     dvm_free(rc->bits);
     dvm_free(rc->scratch);
     dvm_free(rc->dbits);
     dvm_free(rc->iv);
+    dvm_free(rc->kst);
     dvm_free(rc->chg);
     dvm_free(rc->outs);
     dvm_free(rc->ofr);

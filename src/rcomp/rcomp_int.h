@@ -49,6 +49,14 @@
                                    grows with the span (a 2^46-byte
                                    "whole SR" heap stays with uffd) */
 #define RC_MAX_SPANS 8
+#define RC_PR_STATIC_MAX 3      /* ranges of PR pages the code's direct
+                                   operands name beyond the resident ones:
+                                   more, and every reset drops the whole PR
+                                   (run.c) */
+#define RC_PR_RESIDENT 4        /* PR pages [0, 4) stay resident, cleared
+                                   by memset at each reset: the context
+                                   page and the first words programs use
+                                   (0x2000..: c0's runtime words) */
 #define RC_KEEP_MAX (1u << 16)  /* pages kept across runners at most (256
                                    MiB): beyond, all go (keep.c) */
 
@@ -87,6 +95,12 @@ typedef struct rc_pending {     /* a touched page with committable changes */
                                    its first word in bits[] */
 } rc_pending;
 
+typedef struct rc_prepage {     /* a page the runner about to start
+                                   prefetches (run.c) */
+    uint64_t page;
+    uint32_t resident;          /* 1: kept mapped at reset, to be refilled */
+} rc_prepage;
+
 typedef struct rc_stack_pool {  /* granted stack blocks of one order */
     uint64_t *base;
     size_t n, cap;
@@ -124,6 +138,7 @@ typedef struct rcomp {
     size_t fifo_pos;            /* next runner of fifo[fifo_head] */
     uint32_t *pool;  size_t npool, cappool;     /* granted frames */
     uint64_t frames_asked;      /* requested, not yet granted */
+    rc_prepage *prepg; size_t nprepg, capprepg; /* by page (run.c) */
     rc_pending *pend; size_t npend, cappend;
     mem_run *runs;   size_t nruns, capruns;
     uint64_t *bits;  size_t nbits, capbits;    /* bitmaps, in words */
@@ -131,6 +146,11 @@ typedef struct rcomp {
     uint64_t *dbits;            /* 2 * DIFF_WORDS: diff_page's bitmap, then
                                    the committable mask of the page */
     void *iv;        size_t capiv;      /* commit.c's interval buffer */
+    dvm_range prs[RC_PR_STATIC_MAX];    /* run.c: the code's PR pages past
+                                   the resident ones, as page ranges */
+    size_t nprs;                /* SIZE_MAX: too many, or not tracked */
+    dvm_range *kst;  size_t nkst, capkst; /* commit.c: the created runners'
+                                   stacks, sorted and merged */
     mem_change *chg; size_t capchg;
     msg_output *outs;
     uint32_t *ofr;   size_t capofr;     /* frames holding the outputs */
@@ -157,6 +177,13 @@ dvm_status rc_queue_dispatch(rcomp *rc, const uint8_t *p, size_t len);
 /* Runs one runner and sends its RESULT.  DVM_ECLOSED ends the RComp
  * cleanly; other failures are fatal (message recorded). */
 dvm_status rc_run(rcomp *rc, const msg_runner *mr);
+
+/* Prepares the PR reset from the code's direct-mode PR pages (after the
+ * engine and the window exist). */
+void rc_pr_init(rcomp *rc);
+/* 0 when the runner that just ran cannot have written PR page `page` (it
+ * then holds zeros), 1 when it may have. */
+int rc_pr_maybe_written(const rcomp *rc, uint64_t page);
 
 /* commit.c */
 /* Builds res's changes from the touched SR pages, clipped to what the

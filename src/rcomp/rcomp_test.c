@@ -54,6 +54,11 @@ static isa_operand dir(uint64_t a, int type)
     return (isa_operand){ ISA_M_DIR, (uint8_t)type, a, 0 };
 }
 
+static isa_operand ind(uint64_t a, int type)
+{
+    return (isa_operand){ ISA_M_IND, (uint8_t)type, a, 0 };
+}
+
 static isa_insn ins(int op, int opt, int n, isa_operand a, isa_operand b,
                     isa_operand c, isa_operand d)
 {
@@ -419,6 +424,221 @@ static void test_kept_pages(void **state)
     assert_int_equal(stop(&m), 0);
 }
 
+/* The word runner rid wrote at HEAP + 8, and its change's first run. */
+static uint64_t second_word(fake_master *m, uint64_t rid, mem_run *run)
+{
+    msg_result res;
+    wait_result(m, &res);
+    assert_int_equal(res.rid, rid);
+    assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+    const mem_change *h = change_of(&res, HEAP / 4096);
+    assert_non_null(h);
+    *run = space_change_delta(h).runs[0];
+    assert_int_equal(space_change_delta(h).nruns, 1);
+    uint64_t v;
+    memcpy(&v, store_frame(m->store, h->frame) + 8, 8);
+    msg_result_free(&res);
+    return v;
+}
+
+/* A page the last runner wrote and the next one prefetches stays mapped
+ * and gets the new version copied over it (run.c, window_refill): the
+ * next runner reads that version, none of the bytes written before it,
+ * and its diff is against it.  A written page the next runner does not
+ * prefetch is dropped and faults in again. */
+static void test_written_page_refilled(void **state)
+{
+    (void)state;
+    isa_insn code[] = {
+        MOV(dir(HEAP, ISA_T_Q), dir(HEAP + 8, ISA_T_Q)),
+        EXIT(ISA_OPT_C),
+    };
+    fake_master m;
+    start(&m, make_image(code, 2, NULL, 0), NULL);
+    uint64_t v1[2] = { 5, 0 }, v2[2] = { 7, 0 }, v3[2] = { 9, 0 };
+    msg_prefetch pre = { HEAP / 4096, new_frame(&m, v1, sizeof v1) };
+    dvm_range heap = { HEAP, HEAP + 16 };
+    mem_run run;
+    msg_runner r = runner(1, &heap, 1);
+    r.npre = 1;
+    r.pre = &pre;
+    send_runners(&m, &r, 1);
+    assert_int_equal(second_word(&m, 1, &run), 5);
+    pre.frame = new_frame(&m, v2, sizeof v2);   /* heap page at snapshot 6 */
+    r = runner(2, &heap, 1);
+    r.snap = 6;
+    r.flags = MSG_RUNNER_KEEP;
+    r.npre = 1;
+    r.pre = &pre;
+    uint64_t changed[1] = { HEAP / 4096 };
+    r.ninval = 1;
+    r.inval = changed;
+    send_runners(&m, &r, 1);
+    assert_int_equal(second_word(&m, 2, &run), 7);
+    assert_int_equal(run.off, 8);               /* word 0 is 7 in base */
+    assert_int_equal(run.len, 1);
+    assert_int_equal(m.page_reqs, 0);
+    serve_page(&m, HEAP / 4096, v3, sizeof v3);
+    r = runner(3, &heap, 1);                    /* not prefetched */
+    r.snap = 7;
+    r.flags = MSG_RUNNER_KEEP;
+    r.inval = changed;
+    r.ninval = 1;
+    send_runners(&m, &r, 1);
+    assert_int_equal(second_word(&m, 3, &run), 9);
+    assert_int_equal(m.page_reqs, 1);           /* dropped, faulted in */
+    assert_int_equal(stop(&m), 0);
+}
+
+/* Few committable bytes (a 48-byte heap range less the runner's own
+ * 16-byte stack in its middle): only they are compared, and the changes
+ * are exactly the written bytes among them -- two 8-byte stores that each
+ * straddle the stack's edge leave 4 bytes each, less an unchanged byte,
+ * and the frame holds the base elsewhere. */
+static void test_small_ranges_clipped(void **state)
+{
+    (void)state;
+    const uint64_t all1 = 0x0101010101010101ULL;
+    isa_insn code[] = {
+        MOV(imm(all1), dir(HEAP + 12, ISA_T_Q)),
+        MOV(imm(all1), dir(HEAP + 28, ISA_T_Q)),
+        EXIT(ISA_OPT_C),
+    };
+    fake_master m;
+    start(&m, make_image(code, 3, NULL, 0), NULL);
+    uint8_t base[64];
+    memset(base, 0, sizeof base);
+    base[13] = 1;                               /* unchanged byte: a gap */
+    msg_prefetch pre = { HEAP / 4096, new_frame(&m, base, sizeof base) };
+    dvm_range heap = { HEAP, HEAP + 48 };
+    msg_runner r = runner(1, &heap, 1);
+    r.d.sb = HEAP + 16;
+    r.d.ss = 16;
+    r.npre = 1;
+    r.pre = &pre;
+    send_runners(&m, &r, 1);
+    msg_result res;
+    wait_result(&m, &res);
+    assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+    const mem_change *h = change_of(&res, HEAP / 4096);
+    assert_non_null(h);
+    mem_delta d = space_change_delta(h);
+    assert_int_equal(d.nruns, 3);
+    assert_int_equal(d.runs[0].off, 12);
+    assert_int_equal(d.runs[0].len, 1);
+    assert_int_equal(d.runs[1].off, 14);
+    assert_int_equal(d.runs[1].len, 2);
+    assert_int_equal(d.runs[2].off, 32);
+    assert_int_equal(d.runs[2].len, 4);
+    const uint8_t *f = store_frame(m.store, h->frame);
+    uint8_t want[64] = { 0 };
+    memset(want + 12, 1, 4);
+    memset(want + 32, 1, 4);
+    assert_memory_equal(f, want, sizeof want);
+    msg_result_free(&res);
+    assert_int_equal(stop(&m), 0);
+}
+
+/* Created runners' stacks, created out of order and overlapping, are
+ * what the creator commits of its own stack page: exactly the bytes
+ * written inside their union, nothing of the rest. */
+static void test_kid_stacks_clipped(void **state)
+{
+    (void)state;
+    const uint64_t all1 = 0x0101010101010101ULL;
+    isa_insn code[] = {
+        NEWR(imm(DESC), imm(DESC + 16), imm(DESC + 24), imm(DESC + 32)),
+        NEWR(imm(DESC + 64), imm(DESC + 80), imm(DESC + 88),
+             imm(DESC + 96)),
+        MOV(imm(all1), dir(STACK + 0x7fc, ISA_T_Q)),    /* 4 in B */
+        MOV(imm(all1), dir(STACK + 0x9fc, ISA_T_Q)),    /* 4 in A */
+        MOV(imm(all1), dir(STACK + 0xc00, ISA_T_Q)),    /* own only */
+        EXIT(ISA_OPT_C),
+    };
+    fake_master m;
+    start(&m, make_image(code, 6, NULL, 0), NULL);
+    uint64_t desc[13] = { STACK + 0x900, 0x100, 0, 0, DISA_TEXT_BASE, 0, 0,
+                          0, STACK + 0x800, 0x180, 0, 0, DISA_TEXT_BASE };
+    serve_page(&m, DESC / 4096, desc, sizeof desc);
+    msg_runner r = runner(1, NULL, 0);
+    send_runners(&m, &r, 1);
+    msg_result res;
+    wait_result(&m, &res);
+    assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+    assert_int_equal(res.nkids, 2);
+    const mem_change *s = change_of(&res, STACK / 4096);
+    assert_non_null(s);
+    mem_delta d = space_change_delta(s);
+    assert_int_equal(d.nruns, 2);
+    assert_int_equal(d.runs[0].off, 0x800);
+    assert_int_equal(d.runs[0].len, 4);
+    assert_int_equal(d.runs[1].off, 0x9fc);
+    assert_int_equal(d.runs[1].len, 4);
+    msg_result_free(&res);
+    assert_int_equal(stop(&m), 0);
+}
+
+/* Four words of HEAP runner rid committed (0 where unchanged), and its
+ * output's length on stdout. */
+static void heap_words(fake_master *m, uint64_t rid, uint64_t w[4],
+                       uint64_t *out)
+{
+    msg_result res;
+    wait_result(m, &res);
+    assert_int_equal(res.rid, rid);
+    assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+    const mem_change *h = change_of(&res, HEAP / 4096);
+    w[0] = w[1] = w[2] = w[3] = 0;
+    if (h)
+        memcpy(w, store_frame(m->store, h->frame), 32);
+    *out = res.nout ? res.out[0].len : 0;
+    msg_result_free(&res);
+}
+
+/* Every runner starts with a zero PR, though the reset drops only the PR
+ * pages the interpreter saw written (run.c): a page written with a direct
+ * address below and above those written through a pointer (0x10000,
+ * 0x3ffff000), one written through a pointer (0x30000000), and the output
+ * count written through a pointer all read as zeros in the next runner,
+ * and that output was not lost. */
+static void test_pr_zero_each_runner(void **state)
+{
+    (void)state;
+    const uint64_t far = 0x30000000, ptr = 0x3000, optr = 0x3008,
+                   bptr = 0x3010, top = 0x3ffff000;
+    isa_insn code[] = {     /* far and DISA_OUT only through pointers */
+        MOV(imm(far), dir(ptr, ISA_T_Q)),
+        MOV(imm(DISA_OUT), dir(optr, ISA_T_Q)),
+        MOV(imm(DISA_OUT + 8), dir(bptr, ISA_T_Q)),
+        MOV(dir(0x10000, ISA_T_Q), dir(HEAP, ISA_T_Q)),
+        MOV(ind(ptr, ISA_T_Q), dir(HEAP + 8, ISA_T_Q)),
+        MOV(ind(optr, ISA_T_Q), dir(HEAP + 16, ISA_T_Q)),
+        MOV(dir(top, ISA_T_Q), dir(HEAP + 24, ISA_T_Q)),
+        MOV(imm(7), dir(0x10000, ISA_T_Q)),
+        MOV(imm(8), dir(top, ISA_T_Q)),
+        MOV(imm(9), ind(ptr, ISA_T_Q)),
+        MOV(imm(0x61), ind(bptr, ISA_T_Q)),
+        MOV(imm(1), ind(optr, ISA_T_Q)),
+        EXIT(ISA_OPT_C),
+    };
+    fake_master m;
+    start(&m, make_image(code, 13, NULL, 0), NULL);
+    dvm_range heap = { HEAP, HEAP + 32 };
+    for (uint64_t rid = 1; rid <= 3; rid++) {
+        msg_runner r = runner(rid, &heap, 1);
+        r.flags = rid > 1 ? MSG_RUNNER_KEEP : 0;
+        send_runners(&m, &r, 1);
+        uint64_t w[4], out;
+        heap_words(&m, rid, w, &out);
+        assert_int_equal(w[0], 0);
+        assert_int_equal(w[1], 0);
+        assert_int_equal(w[2], 0);
+        assert_int_equal(w[3], 0);
+        assert_int_equal(out, 1);
+    }
+    assert_int_equal(stop(&m), 0);
+}
+
 /* Prefetched base + change; abort; fault; output overflow; one batch. */
 static void test_batch_exits(void **state)
 {
@@ -660,6 +880,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commit),
         cmocka_unit_test(test_kept_pages),
+        cmocka_unit_test(test_written_page_refilled),
+        cmocka_unit_test(test_small_ranges_clipped),
+        cmocka_unit_test(test_kid_stacks_clipped),
+        cmocka_unit_test(test_pr_zero_each_runner),
         cmocka_unit_test(test_chosen_stacks),
         cmocka_unit_test(test_batch_exits),
         cmocka_unit_test(test_channels),

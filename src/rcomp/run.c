@@ -1,10 +1,15 @@
 /*
  * run.c -- the life of one runner inside an RComp (the fast path).
  *
- *   1. the window reset: the PR goes as one madvise; the pages the last
- *      runner touched go too, except those keep.c shows are still this
- *      runner's versions (with MSG_RUNNER_KEEP: the master's list of pages
- *      changed since the last runner's snapshot), which stay mapped.
+ *   1. the window reset: the PR pages the last runner may have written
+ *      go ("The PR reset" below); the pages it touched go too, except
+ *      those keep.c shows are still this runner's versions (with
+ *      MSG_RUNNER_KEEP: the master's list of pages changed since the last
+ *      runner's snapshot), which stay mapped, and
+ *      those this runner prefetches, which stay mapped to be overwritten
+ *      in step 3 (window_refill: a copy instead of a madvise and a
+ *      UFFDIO_COPY; a runner's own stack and heap pages are the ones the
+ *      runner before it on the same RComp wrote, often).
  *   2. the runner context page (0x1000): one window_fill of a prepared page.
  *   3. snapshot and prefetch: the base map is emptied, every prefetched page
  *      is recorded with its frame and copied in eagerly.
@@ -34,6 +39,7 @@
 
 #include "isa/isa.h"
 #include "rcomp/rcomp_int.h"
+#include "util/alloc.h"
 #include "util/clock.h"
 #include "util/le.h"
 
@@ -64,6 +70,148 @@ static void drop_run(void *arg, uint64_t page, uint64_t n)
     window_drop(((rcomp *)arg)->win, page, n);
 }
 
+static int cmp_prepage(const void *a, const void *b)
+{
+    const rc_prepage *x = a, *y = b;
+    return x->page < y->page ? -1 : x->page > y->page;
+}
+
+/* Lists the pages mr prefetches in rc->prepg, sorted, none resident. */
+static dvm_status list_prefetched(rcomp *rc, const msg_runner *mr)
+{
+    if (mr->npre > rc->capprepg) {
+        rc_prepage *v = dvm_grow(rc->prepg, &rc->capprepg, mr->npre,
+                                 sizeof *v);
+        if (!v)
+            return status_set(DVM_ENOMEM, "prefetch list");
+        rc->prepg = v;
+    }
+    int sorted = 1;
+    for (uint32_t i = 0; i < mr->npre; i++) {
+        rc->prepg[i] = (rc_prepage){ mr->pre[i].page, 0 };
+        sorted &= i == 0 || mr->pre[i - 1].page < mr->pre[i].page;
+    }
+    rc->nprepg = mr->npre;
+    if (!sorted)
+        qsort(rc->prepg, rc->nprepg, sizeof *rc->prepg, cmp_prepage);
+    return DVM_OK;
+}
+
+/* rc->prepg's entry of page, or NULL when the runner does not prefetch
+ * it. */
+static rc_prepage *prefetched(const rcomp *rc, uint64_t page)
+{
+    rc_prepage key = { page, 0 };
+    return rc->nprepg ? bsearch(&key, rc->prepg, rc->nprepg,
+                                sizeof *rc->prepg, cmp_prepage)
+                      : NULL;
+}
+
+/* Drops kept pages [page, page + n), except those the next runner
+ * prefetches: they stay mapped, marked resident, and prefetch() copies
+ * their version over them (window_refill) -- a memcpy where dropping and
+ * filling again would cost a madvise and a UFFDIO_COPY (keep.c, step 2). */
+static void drop_or_reuse(void *arg, uint64_t page, uint64_t n)
+{
+    rcomp *rc = arg;
+    uint64_t lo = page;
+    for (uint64_t p = page; p < page + n && rc->nprepg; p++) {
+        rc_prepage *e = prefetched(rc, p);
+        if (!e)
+            continue;
+        e->resident = 1;
+        if (p > lo)
+            window_drop(rc->win, lo, p - lo);
+        lo = p + 1;
+    }
+    if (lo < page + n)
+        window_drop(rc->win, lo, page + n - lo);
+}
+
+/*
+ * The PR reset.  Every runner starts with a zero PR; dropping the whole
+ * 1 GiB prefix with one madvise costs its page-table walk (~2 us on the
+ * VM of docs/performance.md), most of an empty runner.  The interpreter
+ * knows which PR pages a runner may have written: its stores with a
+ * direct-mode address reach only the pages the code names (vm_code's
+ * pr_pages, fixed per program), and all its others go through one
+ * function that notes the range (vm_runner.prw_lo/hi; exec/vm.h), as does
+ * newr's write of a chosen stack base.  Those pages, past the resident
+ * prefix the window clears itself, are all the reset must drop
+ * (window_plain_written).  The translator's stores are not tracked: a
+ * runner that ran translated code has the whole PR as its range (jit.c),
+ * and for a program whose direct PR pages make too many ranges the whole
+ * PR goes at every reset, as before.
+ */
+void rc_pr_init(rcomp *rc)
+{
+    const vm_code *c = rc->code;
+    rc->nprs = 0;
+    for (size_t i = 0; i < c->npr_pages && rc->nprs != SIZE_MAX; i++) {
+        uint64_t p = c->pr_pages[i];
+        if (p < RC_PR_RESIDENT)
+            continue;
+        if (rc->nprs && rc->prs[rc->nprs - 1].hi == p)
+            rc->prs[rc->nprs - 1].hi = p + 1;
+        else if (rc->nprs < RC_PR_STATIC_MAX)
+            rc->prs[rc->nprs++] = (dvm_range){ p, p + 1 };
+        else
+            rc->nprs = SIZE_MAX;
+    }
+}
+
+/* The last runner's computed-address PR stores, as pages [*lo, *hi);
+ * 0 when there were none. */
+static int pr_dynamic(const rcomp *rc, uint64_t *lo, uint64_t *hi)
+{
+    if (rc->vr.prw_lo >= rc->vr.prw_hi)
+        return 0;
+    *lo = rc->vr.prw_lo / DISA_PAGE;
+    *hi = (rc->vr.prw_hi + DISA_PAGE - 1) / DISA_PAGE;
+    return 1;
+}
+
+int rc_pr_maybe_written(const rcomp *rc, uint64_t page)
+{
+    uint64_t lo, hi;
+    if (rc->nprs == SIZE_MAX || page < RC_PR_RESIDENT || page >= PG_RB)
+        return 1;
+    for (size_t i = 0; i < rc->nprs; i++)
+        if (page >= rc->prs[i].lo && page < rc->prs[i].hi)
+            return 1;
+    return pr_dynamic(rc, &lo, &hi) && page >= lo && page < hi;
+}
+
+/* Tells the window which PR pages the last runner may have written: the
+ * static ranges with the dynamic one merged in (sorted, disjoint, so no
+ * page is dropped twice).  Nothing to tell when that is the whole PR
+ * (translated code ran): the reset then drops it in one call. */
+static void tell_pr_written(rcomp *rc)
+{
+    uint64_t lo, hi;
+    int dyn = pr_dynamic(rc, &lo, &hi);
+    if (rc->nprs == SIZE_MAX || (dyn && lo == 0 && hi >= PG_RB))
+        return;
+    dvm_range v[RC_PR_STATIC_MAX + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < rc->nprs; i++) {
+        dvm_range r = rc->prs[i];
+        if (dyn && r.hi >= lo && r.lo <= hi) {  /* meets: grows it */
+            lo = r.lo < lo ? r.lo : lo;
+            hi = r.hi > hi ? r.hi : hi;
+            continue;
+        }
+        if (dyn && r.lo > hi) {                 /* its place */
+            v[n++] = (dvm_range){ lo, hi };
+            dyn = 0;
+        }
+        v[n++] = r;
+    }
+    if (dyn)
+        v[n++] = (dvm_range){ lo, hi };
+    window_plain_written(rc->win, v, n);
+}
+
 /* Marks the kept pages of byte range [lo, hi). */
 static void invalidate_bytes(rc_keep *k, uint64_t lo, uint64_t hi)
 {
@@ -76,17 +224,24 @@ static void invalidate_bytes(rc_keep *k, uint64_t lo, uint64_t hi)
 static dvm_status reset_window(rcomp *rc, const msg_runner *mr)
 {
     rc_keep *k = &rc->keep;
-    rc_keep_sweep(k, drop_run, rc);     /* what the last commit marked */
-    if (!(mr->flags & MSG_RUNNER_KEEP)) {
+    int keep = !!(mr->flags & MSG_RUNNER_KEEP);
+    void (*drop)(void *, uint64_t, uint64_t) = keep ? drop_or_reuse
+                                                    : drop_run;
+    dvm_status st = list_prefetched(rc, mr);
+    if (st)
+        return st;
+    tell_pr_written(rc);
+    rc_keep_sweep(k, drop, rc);         /* what the last commit marked */
+    if (!keep) {
         rc_keep_invalidate_all(k);
         rc_keep_sweep(k, drop_run, rc);
         return window_reset(rc->win);
     }
     k->nadd = 0;
-    dvm_status st = window_reset_keep(rc->win, keep_page, rc);
+    st = window_reset_keep(rc->win, keep_page, rc);
     if (rc_keep_merge(k)) {     /* no room: drop what was to stay */
         for (size_t i = 0; i < k->nadd; i++)
-            drop_run(rc, k->add[i].page, 1);
+            drop(rc, k->add[i].page, 1);
         k->nadd = 0;
     }
     if (k->n > RC_KEEP_MAX)     /* memory stays bounded */
@@ -98,7 +253,7 @@ static dvm_status reset_window(rcomp *rc, const msg_runner *mr)
     invalidate_bytes(k, mr->d.sb, mr->d.sb + mr->d.ss);
     for (uint32_t i = 0; i < mr->d.nheap; i++)
         invalidate_bytes(k, mr->d.heap[i].lo, mr->d.heap[i].hi);
-    rc_keep_sweep(k, drop_run, rc);
+    rc_keep_sweep(k, drop, rc);
     return st;
 }
 
@@ -197,11 +352,16 @@ static dvm_status prefetch(rcomp *rc, const msg_runner *mr)
         st = rc_basemap_put(&rc->base, mr->pre[i].page, mr->pre[i].frame);
     pthread_mutex_unlock(&rc->mu);
     for (uint32_t i = 0; i < mr->npre && !st; i++) {
+        uint64_t page = mr->pre[i].page;
         uint32_t f = mr->pre[i].frame, kf;
-        if (rc_keep_get(&rc->keep, mr->pre[i].page, &kf) && kf == f)
+        const uint8_t *src = f ? store_frame(rc->store, f) : NULL;
+        const rc_prepage *e = prefetched(rc, page);
+        if (e && e->resident)   /* mapped, stale: copied over */
+            st = window_refill(rc->win, page, src);
+        else if (rc_keep_get(&rc->keep, page, &kf) && kf == f)
             continue;           /* this very version is still mapped */
-        st = window_fill(rc->win, mr->pre[i].page,
-                         f ? store_frame(rc->store, f) : NULL);
+        else
+            st = window_fill(rc->win, page, src);
     }
     return st;
 }

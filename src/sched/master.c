@@ -335,7 +335,9 @@ static uint64_t *locality_slot(rcomp_slot *s, uint64_t key)
 /* Takes the ready runner for s that locality prefers. */
 static rcb *locality_take(master *m, rcomp_slot *s, rcb_queue *q)
 {
-    rcb *prev = NULL, *r = q->head;
+    rcb *prev = NULL, *r = s->any_recent ? q->head : NULL;
+    /* (An empty table matches nothing: runners without a heap, as a
+     * runner-per-task program makes them, cost no scan.) */
     for (int i = 0; r && i < MASTER_LOCALITY_SCAN &&
                     m->head_passed < MASTER_LOCALITY_SCAN; i++) {
         uint64_t key = locality_key(r);
@@ -348,8 +350,10 @@ static rcb *locality_take(master *m, rcomp_slot *s, rcb_queue *q)
     }
     m->head_passed = 0;
     r = rcb_pop(q);
-    if (r && locality_key(r))
+    if (r && locality_key(r)) {
         *locality_slot(s, locality_key(r)) = locality_key(r);
+        s->any_recent = 1;
+    }
     return r;
 }
 

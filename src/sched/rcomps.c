@@ -277,6 +277,7 @@ static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
     s->alive_ns = s->cpu_ticks = 0;     /* a new process: its own clock */
     s->keep_valid = 0;          /* a fresh window holds nothing */
     memset(s->recent, 0, sizeof s->recent);
+    s->any_recent = 0;
     st = epoll_watch(rs, ctl, (uint64_t)s->index << 1);
     if (!st)
         st = epoll_watch(rs, page, (uint64_t)s->index << 1 | 1);
@@ -326,7 +327,7 @@ static void rcomp_reclaim_frames(rcomp_set *rs, rcomp_slot *s)
             store_release(rs->cp->store, f);
         }
     }
-    s->ngranted = 0;
+    s->ngranted = s->granted_live = 0;
 }
 
 /* Kills (if alive) and reaps the process of s and closes its conns. */
@@ -566,6 +567,8 @@ uint64_t rcomps_oldest_snapshot(const rcomp_set *rs)
     return oldest;
 }
 
+#define RCOMPS_GRANT_SLACK 256  /* grant-list entries before a compaction */
+
 /* Takes frame f from s (ownership moves to the commit point) if it was
  * granted to s and not named before; returns 0 if not. */
 static int take_frame(rcomp_set *rs, uint16_t owner, uint32_t f)
@@ -595,12 +598,19 @@ static dvm_status take_frames(rcomp_set *rs, rcomp_slot *s, msg_result *res)
         return status_set(DVM_EPROTO, "result names frame %u it does not "
                           "own", (unsigned)bad);
     }
-    /* Drop used frames from the grant list (compaction in one pass). */
+    /* Used frames leave the grant list in one pass once it has doubled
+     * since the last (plus a margin), not at every result: a pass per
+     * result cost the length of the list per commit.  Entries left behind
+     * are harmless: frame_owner says a frame is no longer s's (reclaim
+     * checks it, and clears it as it goes, so an id granted to s again
+     * and listed twice is released once). */
+    if (s->ngranted < 2 * s->granted_live + RCOMPS_GRANT_SLACK)
+        return DVM_OK;
     size_t w = 0;
     for (i = 0; i < s->ngranted; i++)
         if (rs->frame_owner[s->granted[i]] == owner)
             s->granted[w++] = s->granted[i];
-    s->ngranted = w;
+    s->ngranted = s->granted_live = w;
     return DVM_OK;
 }
 
@@ -816,12 +826,18 @@ dvm_status rcomps_on_readable(rcomp_set *rs, uint64_t key)
     if (pid <= 0)
         return DVM_OK;
     s->alive_ns = clock_now_ns();
-    for (;;) {
+    /* One read per wake-up: the first frame is read, the rest of what
+     * that read brought is drained from the buffer.  Another read would
+     * mostly find nothing (EAGAIN, a wasted system call per wake-up);
+     * bytes that arrive meanwhile keep the fd readable, and epoll (level
+     * triggered) wakes the loop for them. */
+    for (int first = 1;; first = 0) {
         uint32_t type;
         const uint8_t *p;
         size_t len;
         conn *c = is_page ? &s->page : &s->ctl;
-        dvm_status st = conn_poll_frame(c, &type, &p, &len);
+        dvm_status st = first ? conn_poll_frame(c, &type, &p, &len)
+                              : conn_next_buffered(c, &type, &p, &len);
         if (st == DVM_EAGAIN)
             return DVM_OK;
         if (st)

@@ -44,14 +44,17 @@ typedef struct rcomp_slot {
                                  * what it has, is dispatched nothing new */
     conn ctl, page;
     rcb_ring inflight;          /* dispatched, oldest first */
-    uint32_t *granted;          /* frames granted and not yet used */
+    uint32_t *granted;          /* frames granted, and some used since
+                                   (frame_owner tells; rcomps.c) */
     size_t ngranted, capgranted;
+    size_t granted_live;        /* ngranted after the last compaction */
     uint64_t alive_ns;          /* last sign of life (a message, CPU used,
                                  * work seen starting); 0: idle */
     uint64_t cpu_ticks;         /* its user + system time when last seen */
     uint64_t recent[RCOMPS_RECENT]; /* first heap pages of runners sent
                                    here lately, by hash (0: none; master.c,
                                    "locality") */
+    int any_recent;             /* some entry of recent is not 0 */
     int keep_valid;             /* keep_snap names a runner sent to this */
     uint64_t keep_snap;         /* process: the snapshot of the last one, to
                                    which its kept pages are true (master.c,
