@@ -120,8 +120,8 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
         else if (!is_master && (!strcmp(a, "--rcomps") || !strcmp(a, "-n"))) {
             char *end;
             long n = strtol(v, &end, 10);
-            if (*end || n < 1 || n > 1024)
-                return svc_usage(cmd, "bad RComp count (1..1024)", v);
+            if (*end || n < 0 || n > 1024)   /* 0: a node that homes pages */
+                return svc_usage(cmd, "bad RComp count (0..1024)", v);
             o->nrcomps = (int)n;
         } else if (!is_master && !strcmp(a, "--reconnect")) {
             char *end;
