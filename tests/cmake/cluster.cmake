@@ -10,6 +10,8 @@
 #   cluster/drain_cmd               dvm node --drain NAME (the operator)
 #   cluster/faults, linkcut         random faults, cut links (netns)
 #   cluster/homes                   versions at homes on nodes, a node lost
+#   cluster/ackstored               output only once home and backup keep
+#                                   the versions (a stopped homing node)
 set(DVM_CLUSTER_ENGINES interp)
 if(DVM_HAVE_LLVM)
   list(APPEND DVM_CLUSTER_ENGINES jit)
@@ -34,7 +36,8 @@ endforeach()
 # kill -9 of RComps and whole nodes; nodes joining a running program and
 # dvm status; the cluster secret.
 foreach(engine ${DVM_CLUSTER_ENGINES})
-  foreach(t kill late secret cancel bigoutput drain resplit homes drain_cmd)
+  foreach(t kill late secret cancel bigoutput drain resplit homes drain_cmd
+            ackstored)
     add_test(NAME cluster/${t}/${engine}
              COMMAND sh ${CL}/${t}.sh $<TARGET_FILE:dvm> ${engine})
     set_tests_properties(cluster/${t}/${engine} PROPERTIES TIMEOUT 300)
