@@ -96,6 +96,9 @@
  * costs the master this much memory, not the output's size. */
 #define MSERVE_OUT_UNSENT (1u << 20)
 #define MSERVE_OUT_WAIT_MS 100
+/* Committed output held for acks from homes (in the store's frames) at
+ * most: past it results wait uncommitted (master_remote.may_commit). */
+#define MSERVE_HOLD_MAX (16u << 20)
 /* Bits of a node's region set (2 MiB regions, hashed). */
 #define MSERVE_REGION_BITS (1u << 14)
 #define MSERVE_REGION_WORDS (MSERVE_REGION_BITS / 64)
@@ -745,6 +748,13 @@ static void hold_release(mserve *s)
                                   send_output, s);
     if (st)
         ms_fail(s, st);
+}
+
+/* master_remote.may_commit: not while the held output is at its bound. */
+static int hold_may_commit(void *arg)
+{
+    mserve *s = arg;
+    return mhold_bytes(&s->hold) < MSERVE_HOLD_MAX;
 }
 
 /* The run ended (st): once it ended well, its held output is sent when
@@ -1578,11 +1588,14 @@ static void status_held(mserve *s, FILE *f, int json)
 {
     uint64_t held = s->hold.st ? mhold_bytes(&s->hold) : 0;
     uint64_t waiting = s->running ? vindex_waiting(&s->vx) : 0;
+    size_t results = s->running ? rcomps_waiting(ms_rcs(s)) : 0;
     fprintf(f, json ? "\"output_held_bytes\":%" PRIu64
-                      ",\"versions_waiting_for_homes\":%" PRIu64 ","
+                      ",\"versions_waiting_for_homes\":%" PRIu64
+                      ",\"results_waiting_for_acks\":%zu,"
                     : "output held until stored at homes: %" PRIu64
-                      " bytes (%" PRIu64 " versions waiting for acks)\n",
-            held, waiting);
+                      " bytes (%" PRIu64 " versions waiting for acks, %zu "
+                      "results waiting to commit)\n",
+            held, waiting, results);
 }
 
 static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
@@ -1899,7 +1912,7 @@ dvm_status mserve_main(const mserve_config *cfg)
                                  .poll = remote_poll,
                                  .before_gc = homes_push,
                                  .obs_place = remote_obs_place, .fd = -1,
-                                 .arg = s };
+                                 .may_commit = hold_may_commit, .arg = s };
     s->obs = cfg->obs;
     s->vops = (vindex_ops){ home_store, home_drop, home_alive, home_lost,
                             s };
