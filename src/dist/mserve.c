@@ -171,6 +171,9 @@ typedef struct mserve {
     cmsg_submit sub;
     msave save;                 /* --state: the program's saved state */
     mhold hold;                 /* output until its commit is stable */
+    uint64_t hold_stable;       /* the stable epoch last seen */
+    uint64_t hold_since_ns;     /* since when it has not moved (output
+                                   held) */
     int restoring;              /* the pending program comes from it */
     uint64_t resume_until_ns;   /* its client must be back by then */
     dvm_program *prog;
@@ -735,6 +738,31 @@ static dvm_status hold_output(void *arg, uint64_t index, const uint8_t *p,
     return mhold_put(&s->hold, space_epoch(ms_space(s)), index, p, n);
 }
 
+/* The epoch up to which held output may leave: the stable one, or, when
+ * that has not moved for twice the heartbeat bound while output waits
+ * (a holder that answers heartbeats but does not store: its store is
+ * full), every commit placed -- said in the log; the master still has
+ * the data of every version not kept by both its holders. */
+static uint64_t hold_upto(mserve *s)
+{
+    uint64_t stable = vindex_stable(&s->vx, s->pushed), now = clock_now_ns();
+    uint64_t bound = 2000000ull * (uint64_t)(s->cfg.heartbeat_ms
+                                             ? s->cfg.heartbeat_ms
+                                             : CMSG_HEARTBEAT_MS);
+    if (stable != s->hold_stable || !mhold_bytes(&s->hold)) {
+        s->hold_stable = stable;
+        s->hold_since_ns = now;
+    } else if (now - s->hold_since_ns > bound) {
+        ms_log("%" PRIu64 " page versions not acknowledged by live holders "
+               "within twice the heartbeat bound: output up to commit %"
+               PRIu64 " released without them", vindex_waiting(&s->vx),
+               s->pushed);
+        s->hold_since_ns = now;
+        return s->pushed;
+    }
+    return stable;
+}
+
 /* Sends the held output of the commits that are stable now: every
  * version of every commit up to them is kept by its home and backup
  * (the commits made since the last push are placed first, so that their
@@ -744,8 +772,7 @@ static void hold_release(mserve *s)
     if (!s->hold.st || s->fatal)
         return;
     homes_push(s);
-    dvm_status st = mhold_release(&s->hold, vindex_stable(&s->vx, s->pushed),
-                                  send_output, s);
+    dvm_status st = mhold_release(&s->hold, hold_upto(s), send_output, s);
     if (st)
         ms_fail(s, st);
 }
@@ -1809,6 +1836,8 @@ static void run_program(mserve *s)
         send_done(s, s->client, 2, status_message(), "", 0, NULL, 0);
     } else {
         mhold_init(&s->hold, ms_store(s));
+        s->hold_stable = 0;
+        s->hold_since_ns = clock_now_ns();
         s->running = 1;
         for (size_t i = 0; i < s->nnodes && !st; i++)
             if (s->nodes[i].live && !s->nodes[i].leaving &&
