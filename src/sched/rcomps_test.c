@@ -528,20 +528,28 @@ static dvm_status remote_result(fixture *f, int a, const rcb *r)
     return st;
 }
 
-/* master_remote.may_commit: a result that arrives while it says 0 waits,
- * uncommitted and still in flight, until rcomps_commit_waiting finds it
- * says 1. */
+/* A remote slot whose runner *r's result arrived while
+ * master_remote.may_commit said 0: it waits, uncommitted and still in
+ * flight.  Returns the slot. */
+static int result_waiting(fixture *f, rcb **r)
+{
+    static master_remote rem = { .lost = lost_ok,
+                                 .may_commit = may_commit_stub };
+    rem.arg = f;
+    int a = remote_with_runner(f, &rem, r);
+    may_commit_now = 0;
+    assert_int_equal(remote_result(f, a, *r), DVM_OK);
+    assert_int_equal(rcomps_waiting(&f->rs), 1);
+    assert_int_equal(rcomps_inflight(&f->rs), 1);
+    return a;
+}
+
+/* The waiting result is committed once may_commit says 1. */
 static void test_results_wait(void **state)
 {
     fixture *f = *state;
-    master_remote rem = { .lost = lost_ok, .may_commit = may_commit_stub,
-                          .arg = f };
     rcb *r;
-    int a = remote_with_runner(f, &rem, &r);
-    may_commit_now = 0;
-    assert_int_equal(remote_result(f, a, r), DVM_OK);
-    assert_int_equal(rcomps_waiting(&f->rs), 1);
-    assert_int_equal(rcomps_inflight(&f->rs), 1);
+    (void)result_waiting(f, &r);
     assert_int_equal(rcomps_commit_waiting(&f->rs), DVM_OK);
     assert_int_equal(f->c.st.runners_committed, 0);
     may_commit_now = 1;
@@ -556,12 +564,8 @@ static void test_results_wait(void **state)
 static void test_waiting_result_of_lost_slot(void **state)
 {
     fixture *f = *state;
-    master_remote rem = { .lost = lost_ok, .may_commit = may_commit_stub,
-                          .arg = f };
     rcb *r;
-    int a = remote_with_runner(f, &rem, &r);
-    may_commit_now = 0;
-    assert_int_equal(remote_result(f, a, r), DVM_OK);
+    int a = result_waiting(f, &r);
     assert_int_equal(rcomp_lost(&f->rs, &f->rs.rc[a], "test"), DVM_OK);
     may_commit_now = 1;
     assert_int_equal(rcomps_commit_waiting(&f->rs), DVM_OK);
