@@ -368,11 +368,14 @@ static dvm_status versions_of(mserve *s, uint32_t type, const uint8_t *p,
 
 static void node_lost(mserve *s, mnode *nd);
 
-/* Versions per STORE message, entries per DROP.  One version a message
- * keeps a STORE small enough for UCX to send it eagerly: a rendezvous
- * STORE arrives after the questions of nodes that the dispatch sent
- * after it, which then go to the master instead. */
-#define MSERVE_STORE_BATCH 1
+/* Versions per STORE message, entries per DROP.  A few versions a
+ * message (16 KiB of data) keep a STORE small enough for UCX to send it
+ * eagerly: a rendezvous STORE arrives after the questions of nodes that
+ * the dispatch sent after it, which then go to the master instead (16
+ * versions a message did that: a thousand versions of bench/commit.dasm
+ * fetched from the master).  Four rather than one cut the messages of a
+ * turn that placed several commits (bench/recovery "replication"). */
+#define MSERVE_STORE_BATCH 4
 #define MSERVE_DROP_BATCH 4096
 /* The index is collected when this many commits passed. */
 #define MSERVE_VINDEX_GC 256
