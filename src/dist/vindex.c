@@ -116,9 +116,10 @@ static void ent_settle(vindex *x, vindex_ent *e)
 uint64_t vindex_stable(const vindex *x, uint64_t placed)
 {
     for (size_t i = x->phead; i < x->pn; i++)
-        if (x->pcnt[i])
-            return x->pep[i] && x->pep[i] - 1 < placed ? x->pep[i] - 1
-                                                        : x->pep[i] ? placed : 0;
+        if (x->pcnt[i]) {
+            uint64_t below = x->pep[i] ? x->pep[i] - 1 : 0;
+            return below < placed ? below : placed;
+        }
     return placed;
 }
 
