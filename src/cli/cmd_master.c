@@ -136,8 +136,9 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
         } else if (!strcmp(a, "--secret-file")) {
             o->secret_file = v;
         } else if (!is_master && (!strcmp(a, "--rcomps") || !strcmp(a, "-n"))) {
-            if (cli_parse_int(v, 1, 1024, &o->nrcomps))
-                return svc_usage(cmd, "bad RComp count (1..1024)", v);
+            /* 0: a node that only homes pages */
+            if (cli_parse_int(v, 0, 1024, &o->nrcomps))
+                return svc_usage(cmd, "bad RComp count (0..1024)", v);
         } else if (!is_master && !strcmp(a, "--reconnect")) {
             if (cli_parse_int(v, 0, 86400, &o->reconnect_s))
                 return svc_usage(cmd, "bad reconnect time (0..86400 s)", v);

@@ -560,7 +560,7 @@ dvm_status cmsg_decode_join(const uint8_t *p, size_t len, cmsg_join *out)
     dvm_status st = finish(&r, "join");
     if (st)
         return st;
-    if (j.nrcomps < 1 || j.nrcomps > CMSG_MAX_RCOMPS)
+    if (j.nrcomps > CMSG_MAX_RCOMPS)    /* 0: it homes pages only */
         return status_set(DVM_EPROTO, "join: bad RComp count %llu",
                           (unsigned long long)j.nrcomps);
     if (named && !cmsg_node_name_ok(j.name.p, (size_t)j.name.len))

@@ -329,7 +329,8 @@ typedef struct cmsg_join {
 } cmsg_join;
 
 void cmsg_encode_join(msg_buf *b, const cmsg_join *j);
-/* DVM_EPROTO for an RComp count outside 1..CMSG_MAX_RCOMPS or a bad name. */
+/* DVM_EPROTO for an RComp count above CMSG_MAX_RCOMPS (0 is a node
+ * that homes pages only) or a bad name. */
 dvm_status cmsg_decode_join(const uint8_t *p, size_t len, cmsg_join *out);
 /* 1 if name[0, len) is a valid node name (see JOIN), else 0. */
 int cmsg_node_name_ok(const void *name, size_t len);

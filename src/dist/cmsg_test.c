@@ -251,7 +251,12 @@ static void test_join_and_clock(void **state)
         assert_int_equal(cmsg_decode_join(b.p, b.len, &k), DVM_EPROTO);
     }
     mb_reset(&b);
-    j = (cmsg_join){ 0, str("x") };
+    j = (cmsg_join){ 0, str("x") };     /* a node that only homes pages */
+    cmsg_encode_join(&b, &j);
+    assert_int_equal(cmsg_decode_join(b.p, b.len, &k), DVM_OK);
+    assert_int_equal(k.nrcomps, 0);
+    mb_reset(&b);
+    j = (cmsg_join){ CMSG_MAX_RCOMPS + 1, str("x") };
     cmsg_encode_join(&b, &j);
     assert_int_equal(cmsg_decode_join(b.p, b.len, &k), DVM_EPROTO);
 

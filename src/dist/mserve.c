@@ -79,6 +79,7 @@
 #include "cluster/wire.h"
 #include "dist/clocksync.h"
 #include "dist/cmsg.h"
+#include "dist/mhold.h"
 #include "dist/msave.h"
 #include "dist/stall.h"
 #include "dist/vindex.h"
@@ -98,6 +99,9 @@
  * costs the master this much memory, not the output's size. */
 #define MSERVE_OUT_UNSENT (1u << 20)
 #define MSERVE_OUT_WAIT_MS 100
+/* Committed output held for acks from homes (in the store's frames) at
+ * most: past it results wait uncommitted (master_remote.may_commit). */
+#define MSERVE_HOLD_MAX (16u << 20)
 /* Bits of a node's region set (2 MiB regions, hashed). */
 #define MSERVE_REGION_BITS (1u << 14)
 #define MSERVE_REGION_WORDS (MSERVE_REGION_BITS / 64)
@@ -169,6 +173,10 @@ typedef struct mserve {
     size_t sub_len;
     cmsg_submit sub;
     msave save;                 /* --state: the program's saved state */
+    mhold hold;                 /* output until its commit is stable */
+    uint64_t hold_stable;       /* the stable epoch last seen */
+    uint64_t hold_since_ns;     /* since when it has not moved (output
+                                   held) */
     int restoring;              /* the pending program comes from it */
     uint64_t resume_until_ns;   /* its client must be back by then */
     dvm_program *prog;
@@ -363,11 +371,14 @@ static dvm_status versions_of(mserve *s, uint32_t type, const uint8_t *p,
 
 static void node_lost(mserve *s, mnode *nd);
 
-/* Versions per STORE message, entries per DROP.  One version a message
- * keeps a STORE small enough for UCX to send it eagerly: a rendezvous
- * STORE arrives after the questions of nodes that the dispatch sent
- * after it, which then go to the master instead. */
-#define MSERVE_STORE_BATCH 1
+/* Versions per STORE message, entries per DROP.  A few versions a
+ * message (16 KiB of data) keep a STORE small enough for UCX to send it
+ * eagerly: a rendezvous STORE arrives after the questions of nodes that
+ * the dispatch sent after it, which then go to the master instead (16
+ * versions a message did that: a thousand versions of bench/commit.dasm
+ * fetched from the master).  Four rather than one cut the messages of a
+ * turn that placed several commits (bench/recovery "replication"). */
+#define MSERVE_STORE_BATCH 4
 #define MSERVE_DROP_BATCH 4096
 /* The index is collected when this many commits passed. */
 #define MSERVE_VINDEX_GC 256
@@ -403,20 +414,21 @@ static void pairs_flush(mserve *s, mnode *nd, mpairs *l, uint16_t type)
     l->n = 0;
 }
 
-/* Adds (page, epoch) to l, sending l when it is full.  Without memory
- * the pair is left out (a DROP: the node keeps a dead version; a PULL:
- * one copy fewer). */
-static void pairs_add(mserve *s, mnode *nd, mpairs *l, uint16_t type,
-                      uint64_t page, uint64_t epoch)
+/* Adds (page, epoch) to l, sending l when it is full; 1 when added.
+ * Without memory the pair is left out (a DROP: the node keeps a dead
+ * version; a PULL: one copy fewer) and 0 returned. */
+static int pairs_add(mserve *s, mnode *nd, mpairs *l, uint16_t type,
+                     uint64_t page, uint64_t epoch)
 {
     uint64_t *v = dvm_grow(l->v, &l->cap, 2 * (l->n + 1), sizeof *v);
     if (!v)
-        return;
+        return 0;
     l->v = v;
     l->v[2 * l->n] = page;
     l->v[2 * l->n++ + 1] = epoch;
     if (l->n >= MSERVE_DROP_BATCH)
         pairs_flush(s, nd, l, type);
+    return 1;
 }
 
 static void homes_flush(mserve *s)
@@ -439,18 +451,18 @@ static int version_frame(mserve *s, uint64_t page, uint64_t epoch,
 
 /* vindex: (page, epoch) goes to node id, in its next STORE, or, when the
  * master gave its data away, in a PULL (the node fetches it from the
- * holder that has it).  Without memory it is not sent: one copy fewer. */
-static void home_store(void *arg, uint64_t id, uint64_t page, uint64_t epoch)
+ * holder that has it).  Without memory it is not sent: one copy fewer.
+ * Returns 1 when it was sent (the node's STORED will say it keeps it). */
+static int home_store(void *arg, uint64_t id, uint64_t page, uint64_t epoch)
 {
     mserve *s = arg;
     mnode *nd = node_by_id(s, id);
     uint32_t f;
     if (!nd || !nd->started || !version_frame(s, page, epoch, &f))
-        return;
+        return 0;
     if (f == SPACE_FRAME_AWAY) {
-        pairs_add(s, nd, &nd->pull, WIRE_PULL, page, epoch);
         s->pulls++;
-        return;
+        return pairs_add(s, nd, &nd->pull, WIRE_PULL, page, epoch);
     }
     uint64_t *e = dvm_grow(nd->sb, &nd->capsb, 3 * (nd->nsb + 1), sizeof *e);
     if (e)
@@ -460,13 +472,14 @@ static void home_store(void *arg, uint64_t id, uint64_t page, uint64_t epoch)
     if (d)
         nd->sbp = d;
     if (!e || !d)
-        return;
+        return 0;
     nd->sb[3 * nd->nsb] = page;
     nd->sb[3 * nd->nsb + 1] = epoch;
     nd->sb[3 * nd->nsb + 2] = 1;
     nd->sbp[nd->nsb++] = store_frame(ms_store(s), f);
     if (nd->nsb >= MSERVE_STORE_BATCH)
         store_flush(s, nd);
+    return 1;
 }
 
 /* vindex: node id may forget (page, epoch). */
@@ -682,12 +695,14 @@ static int remote_affinity(void *arg, int slot, const runner_desc *d)
 static void clock_pings(mserve *s);
 static void observe_nodes(mserve *s, int now_too);
 static void check_heartbeats(mserve *s);
+static void hold_release(mserve *s);
 
 static dvm_status remote_poll(void *arg, int *wait_ms)
 {
     mserve *s = arg;
     homes_push(s);
     size_t k = transport_progress(s->t);
+    hold_release(s);
     clock_pings(s);
     observe_nodes(s, 0);
     *wait_ms = k > 0 || transport_arm(s->t) == DVM_EAGAIN
@@ -719,21 +734,105 @@ static dvm_status send_output(void *arg, uint64_t index, const uint8_t *p,
     return DVM_OK;
 }
 
-/* Committed output: to the client, or, when the program is saved, held
- * until the batch that commits it is saved (ms_batch). */
+/* Holds output of the newest commit until it is stable (hold_release). */
+static dvm_status hold_output(void *arg, uint64_t index, const uint8_t *p,
+                              size_t n)
+{
+    mserve *s = arg;
+    if (!s->hold.st)            /* no program: nothing to wait for */
+        return send_output(s, index, p, n);
+    return mhold_put(&s->hold, space_epoch(ms_space(s)), index, p, n);
+}
+
+/* The epoch up to which held output may leave: the stable one, or, when
+ * that has not moved for twice the heartbeat bound while output waits
+ * (a holder that answers heartbeats but does not store: its store is
+ * full), every commit placed -- said in the log; the master still has
+ * the data of every version not kept by both its holders. */
+static uint64_t hold_upto(mserve *s)
+{
+    uint64_t stable = vindex_stable(&s->vx, s->pushed), now = clock_now_ns();
+    uint64_t bound = 2000000ull * (uint64_t)(s->cfg.heartbeat_ms
+                                             ? s->cfg.heartbeat_ms
+                                             : CMSG_HEARTBEAT_MS);
+    if (stable != s->hold_stable || !mhold_bytes(&s->hold)) {
+        s->hold_stable = stable;
+        s->hold_since_ns = now;
+    } else if (now - s->hold_since_ns > bound) {
+        ms_log("%" PRIu64 " page versions not acknowledged by live holders "
+               "within twice the heartbeat bound: output up to commit %"
+               PRIu64 " released without them", vindex_waiting(&s->vx),
+               s->pushed);
+        s->hold_since_ns = now;
+        return s->pushed;
+    }
+    return stable;
+}
+
+/* Sends the held output of the commits that are stable now: every
+ * version of every commit up to them is kept by its home and backup
+ * (the commits made since the last push are placed first, so that their
+ * STOREs leave now).  An error (the client gone) stops the run. */
+static void hold_release(mserve *s)
+{
+    if (!s->hold.st || s->fatal)
+        return;
+    homes_push(s);
+    dvm_status st = mhold_release(&s->hold, hold_upto(s), send_output, s);
+    if (st)
+        ms_fail(s, st);
+}
+
+/* master_remote.may_commit: not while the held output is at its bound. */
+static int hold_may_commit(void *arg)
+{
+    mserve *s = arg;
+    return mhold_bytes(&s->hold) < MSERVE_HOLD_MAX;
+}
+
+/* The run ended (st): once it ended well, its held output is sent when
+ * its last commits are stable, the transport turning meanwhile (acks,
+ * heartbeats: a silent holder is given up and its versions placed
+ * again).  The hold is emptied either way.  Returns the run's status. */
+static dvm_status hold_finish(mserve *s, dvm_status st)
+{
+    while (!st && mhold_bytes(&s->hold)) {
+        hold_release(s);
+        if (s->fatal || mserve_quit)
+            break;
+        if (mhold_bytes(&s->hold)) {
+            transport_wait(s->t, CMSG_PING_MS);
+            check_heartbeats(s);
+        }
+    }
+    if (!st && mserve_quit && !s->fatal)
+        ms_fail(s, status_set(DVM_EIO, "the master was stopped"));
+    if (!st && s->fatal)
+        st = status_set(s->fatal, "%s", s->fatal_msg);
+    mhold_free(&s->hold);
+    s->hold.st = NULL;
+    return st;
+}
+
+/* Committed output: held until its commit is stable, or, when the
+ * program is saved, first until the batch that commits it is saved
+ * (ms_batch). */
 static dvm_status out_to_client(void *arg, size_t index, const void *p,
                                 size_t n)
 {
     mserve *s = arg;
     if (s->save.ms)
         return msave_output(&s->save, index, p, n);
-    return send_output(s, index, p, n);
+    return hold_output(s, index, p, n);
 }
 
 static dvm_status ms_batch(void *arg, int now)
 {
     mserve *s = arg;
-    return msave_batch(&s->save, s->m, now, send_output, s);
+    dvm_status st = msave_batch(&s->save, s->m, now, hold_output, s);
+    if (!st)
+        hold_release(s);
+    return st;
 }
 
 static dvm_status ms_restore(void *arg, commit_point *cp)
@@ -1557,6 +1656,22 @@ static void on_event(void *arg, transport_event *ev)
 
 /* ---- status ------------------------------------------------------------------ */
 
+/* dvm status: the output held until its commits are stable, and the
+ * versions whose acks they wait for. */
+static void status_held(mserve *s, FILE *f, int json)
+{
+    uint64_t held = s->hold.st ? mhold_bytes(&s->hold) : 0;
+    uint64_t waiting = s->running ? vindex_waiting(&s->vx) : 0;
+    size_t results = s->running ? rcomps_waiting(ms_rcs(s)) : 0;
+    fprintf(f, json ? "\"output_held_bytes\":%" PRIu64
+                      ",\"versions_waiting_for_homes\":%" PRIu64
+                      ",\"results_waiting_for_acks\":%zu,"
+                    : "output held until stored at homes: %" PRIu64
+                      " bytes (%" PRIu64 " versions waiting for acks, %zu "
+                      "results waiting to commit)\n",
+            held, waiting, results);
+}
+
 static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
 {
     uint64_t json;
@@ -1589,6 +1704,7 @@ static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
                     : "page versions at the master: %" PRIu64 " (%" PRIu64
                       " with their data at their homes only)\n",
             ss.versions, ss.away);
+    status_held(s, f, (int)json);
     fprintf(f, json ? "\"program\":\"%s\",\"commits\":%" PRIu64
             ",\"commits_per_s\":%.0f,\"conflicts\":%" PRIu64
             ",\"runners_running\":%zu,\"runners_ready\":%zu,\"hosts\":["
@@ -1766,6 +1882,9 @@ static void run_program(mserve *s)
     if (st) {
         send_done(s, s->client, 2, status_message(), "", 0, NULL, 0);
     } else {
+        mhold_init(&s->hold, ms_store(s));
+        s->hold_stable = 0;
+        s->hold_since_ns = clock_now_ns();
         s->running = 1;
         for (size_t i = 0; i < s->nnodes && !st; i++)
             if (s->nodes[i].live && !s->nodes[i].leaving &&
@@ -1774,6 +1893,7 @@ static void run_program(mserve *s)
         wait_ready(s);
         st = s->fatal ? status_set(s->fatal, "%s", s->fatal_msg)
                       : master_run(s->m);
+        st = hold_finish(s, st);
         vindex_clear(&s->vx);       /* before the master's space goes */
         finish_run(s, st, trace_fd);
         s->running = 0;
@@ -1868,7 +1988,7 @@ dvm_status mserve_main(const mserve_config *cfg)
                                  .poll = remote_poll,
                                  .before_gc = homes_push,
                                  .obs_place = remote_obs_place, .fd = -1,
-                                 .arg = s };
+                                 .may_commit = hold_may_commit, .arg = s };
     s->obs = cfg->obs;
     s->vops = (vindex_ops){ home_store, home_drop, home_alive, home_lost,
                             s };

@@ -5,6 +5,11 @@
  * open-addressing table (linear probing, at most half full) from name to
  * entry for acknowledgements, rebuilt when it grows or the array is
  * compacted.
+ *
+ * The stable epoch comes from a second, small array: the epochs that
+ * still have versions waiting for acks, ascending, each with its count
+ * (commits arrive in epoch order, so it is appended to and consumed from
+ * its front; its first epoch bounds the stable one).
  */
 #include "dist/vindex.h"
 
@@ -22,6 +27,8 @@ void vindex_free(vindex *x)
 {
     dvm_free(x->e);
     dvm_free(x->tab);
+    dvm_free(x->pep);
+    dvm_free(x->pcnt);
     vindex_init(x);
 }
 
@@ -30,6 +37,98 @@ void vindex_clear(vindex *x)
     x->n = 0;
     if (x->tab)
         memset(x->tab, 0, x->tcap * sizeof *x->tab);
+    x->phead = x->pn = 0;
+}
+
+/* ---- the epochs waiting for acks --------------------------------------- */
+
+/* Index in [phead, pn) of the first waiting epoch >= epoch (pn: none). */
+static size_t pend_find(const vindex *x, uint64_t epoch)
+{
+    size_t lo = x->phead, hi = x->pn;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (x->pep[mid] < epoch)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* One more version of epoch waits.  DVM_ENOMEM. */
+static dvm_status pend_inc(vindex *x, uint64_t epoch)
+{
+    size_t i = pend_find(x, epoch);
+    if (i < x->pn && x->pep[i] == epoch) {
+        x->pcnt[i]++;
+        return DVM_OK;
+    }
+    if (x->phead && x->pn == x->pcap) {    /* reuse the consumed front */
+        memmove(x->pep, x->pep + x->phead, (x->pn - x->phead) * sizeof *x->pep);
+        memmove(x->pcnt, x->pcnt + x->phead,
+                (x->pn - x->phead) * sizeof *x->pcnt);
+        x->pn -= x->phead;
+        i -= x->phead;
+        x->phead = 0;
+    }
+    size_t cap = x->pcap;
+    uint64_t *ep = dvm_grow(x->pep, &cap, x->pn + 1, sizeof *ep);
+    if (!ep)
+        return status_set(DVM_ENOMEM, "out of memory");
+    x->pep = ep;
+    cap = x->pcap;
+    uint32_t *cnt = dvm_grow(x->pcnt, &cap, x->pn + 1, sizeof *cnt);
+    if (!cnt)
+        return status_set(DVM_ENOMEM, "out of memory");
+    x->pcnt = cnt;
+    x->pcap = cap;
+    memmove(x->pep + i + 1, x->pep + i, (x->pn - i) * sizeof *x->pep);
+    memmove(x->pcnt + i + 1, x->pcnt + i, (x->pn - i) * sizeof *x->pcnt);
+    x->pep[i] = epoch;
+    x->pcnt[i] = 1;
+    x->pn++;
+    return DVM_OK;
+}
+
+/* A version of epoch waits no more; epochs left with none are removed
+ * from the front. */
+static void pend_dec(vindex *x, uint64_t epoch)
+{
+    size_t i = pend_find(x, epoch);
+    assert(i < x->pn && x->pep[i] == epoch && x->pcnt[i] > 0);
+    x->pcnt[i]--;
+    while (x->phead < x->pn && !x->pcnt[x->phead])
+        x->phead++;
+    if (x->phead == x->pn)
+        x->phead = x->pn = 0;
+}
+
+/* e waits for no ack any more (all came, or no more are awaited). */
+static void ent_settle(vindex *x, vindex_ent *e)
+{
+    if (e->wait && (e->acked & e->wait) == e->wait) {
+        e->wait = 0;
+        pend_dec(x, e->epoch);
+    }
+}
+
+uint64_t vindex_stable(const vindex *x, uint64_t placed)
+{
+    for (size_t i = x->phead; i < x->pn; i++)
+        if (x->pcnt[i]) {
+            uint64_t below = x->pep[i] ? x->pep[i] - 1 : 0;
+            return below < placed ? below : placed;
+        }
+    return placed;
+}
+
+uint64_t vindex_waiting(const vindex *x)
+{
+    uint64_t n = 0;
+    for (size_t i = x->phead; i < x->pn; i++)
+        n += x->pcnt[i];
+    return n;
 }
 
 static size_t slot_of(const vindex *x, uint64_t page, uint64_t epoch)
@@ -91,14 +190,20 @@ dvm_status vindex_add(vindex *x, uint64_t page, uint64_t epoch,
     x->e = e;
     if (2 * (x->n + 1) + 2 > x->tcap && tab_rebuild(x, x->n + 1))
         return DVM_ENOMEM;
+    if (pend_inc(x, epoch))
+        return DVM_ENOMEM;
     e = &x->e[x->n++];
     e->page = page;
     e->epoch = epoch;
     e->acked = 0;
+    e->wait = 0;
     e->nhold = (uint32_t)home_pick(page, x->ids, x->nids, e->hold);
     tab_put(x, x->n - 1);
     for (uint32_t i = 0; i < e->nhold; i++)
-        ops->store(ops->arg, e->hold[i], page, epoch);
+        if (ops->store(ops->arg, e->hold[i], page, epoch))
+            e->wait |= 1u << i;
+    if (!e->wait)
+        pend_dec(x, epoch);
     return DVM_OK;
 }
 
@@ -113,17 +218,21 @@ size_t vindex_set_nodes(vindex *x, const uint64_t *ids, size_t n,
         vindex_ent *e = &x->e[i];
         uint64_t h[HOME_COPIES];
         size_t k = home_pick(e->page, ids, n, h);
-        uint32_t acked = 0, left = 0;
+        uint32_t acked = 0, left = 0, wait = 0;
         for (uint32_t j = 0; j < e->nhold; j++)
             left += home_has(ids, n, e->hold[j]);
         if (e->nhold && !left)
             ops->lost(ops->arg, e->page, e->epoch);
         for (size_t j = 0; j < k; j++) {
             for (uint32_t o = 0; o < e->nhold; o++)
-                if (e->hold[o] == h[j] && (e->acked >> o & 1))
-                    acked |= 1u << j;
+                if (e->hold[o] == h[j]) {
+                    acked |= (e->acked >> o & 1) << j;
+                    wait |= (e->wait >> o & 1) << j;
+                }
             if (!home_has(e->hold, e->nhold, h[j])) {
-                ops->store(ops->arg, h[j], e->page, e->epoch);
+                /* a new holder: a waiting version waits for it too */
+                if (ops->store(ops->arg, h[j], e->page, e->epoch) && e->wait)
+                    wait |= 1u << j;
                 copies++;
             }
         }
@@ -133,6 +242,13 @@ size_t vindex_set_nodes(vindex *x, const uint64_t *ids, size_t n,
         memcpy(e->hold, h, k * sizeof *h);
         e->nhold = (uint32_t)k;
         e->acked = acked;
+        if (e->wait && !wait) {
+            e->wait = 0;
+            pend_dec(x, e->epoch);
+        } else if (e->wait) {
+            e->wait = wait;
+            ent_settle(x, e);
+        }
     }
     return copies;
 }
@@ -148,6 +264,8 @@ void vindex_gc(vindex *x, const vindex_ops *ops)
         }
         for (uint32_t j = 0; j < e->nhold; j++)
             ops->drop(ops->arg, e->hold[j], e->page, e->epoch);
+        if (e->wait)
+            pend_dec(x, e->epoch);
     }
     x->n = w;
     if (x->tcap)
@@ -169,6 +287,7 @@ int vindex_ack(vindex *x, uint64_t node, uint64_t page, uint64_t epoch)
     for (uint32_t j = 0; j < e->nhold; j++)
         if (e->hold[j] == node)
             e->acked |= 1u << j;
+    ent_settle(x, e);
     return replicated(e);
 }
 

@@ -16,6 +16,9 @@
  *   ack        a holder says it keeps a version; a version every one of
  *              whose HOME_COPIES holders said so is replicated (the
  *              master may give its own copy away)
+ *   stable     the highest epoch E such that every version of every
+ *              commit up to E is kept by all the holders it was sent to
+ *              (commits up to E may be acknowledged)
  * A version whose holders are all gone at once is reported lost (the
  * master still has its data, or the run cannot go on).
  * The index moves no data: its callbacks do (the master's service).
@@ -36,6 +39,8 @@ typedef struct vindex_ent {
     uint64_t hold[HOME_COPIES];
     uint32_t nhold;
     uint32_t acked;             /* bit j: hold[j] keeps it */
+    uint32_t wait;              /* bit j: hold[j] was sent it and its ack
+                                 * is awaited; 0: the version is stable */
 } vindex_ent;
 
 /* A version (page, epoch) is to be stored at, or dropped by, node. */
@@ -43,7 +48,10 @@ typedef void (*vindex_fn)(void *arg, uint64_t node, uint64_t page,
                           uint64_t epoch);
 
 typedef struct vindex_ops {
-    vindex_fn store, drop;
+    /* 1 when the version was sent to node (its ack will come), 0 when it
+     * could not be (the version is not waited for at that holder) */
+    int (*store)(void *arg, uint64_t node, uint64_t page, uint64_t epoch);
+    vindex_fn drop;
     /* 1 while the version is alive (some live snapshot may see it) */
     int (*alive)(void *arg, uint64_t page, uint64_t epoch);
     /* every holder of the version is gone */
@@ -58,6 +66,11 @@ typedef struct vindex {
     size_t tcap;                /* a power of two, more than 2n */
     uint64_t ids[VINDEX_MAX_NODES];     /* the nodes that home pages */
     size_t nids;
+    /* Epochs with versions not stable yet, ascending, from phead: the
+     * epoch and how many of its versions wait for acks. */
+    uint64_t *pep;
+    uint32_t *pcnt;
+    size_t phead, pn, pcap;
 } vindex;
 
 /* An empty index with no nodes. */
@@ -79,6 +92,15 @@ void vindex_gc(vindex *x, const vindex_ops *ops);
  * replicated (every holder of HOME_COPIES keeps it), else 0 (unknown
  * version or holder included). */
 int vindex_ack(vindex *x, uint64_t node, uint64_t page, uint64_t epoch);
+/* The stable epoch: the highest E <= placed (the commits placed so far)
+ * with no version of epoch <= E still waiting for an ack.  A version
+ * waits from vindex_add until every holder it was sent to acked it; one
+ * whose holders changed meanwhile (vindex_set_nodes) waits for the acks
+ * of its holders then, and one collected (vindex_gc) waits no more.
+ * Without nodes nothing waits: every epoch placed is stable. */
+uint64_t vindex_stable(const vindex *x, uint64_t placed);
+/* Versions waiting for acks (all epochs). */
+uint64_t vindex_waiting(const vindex *x);
 /* Calls fn(arg, page, epoch) for every replicated version. */
 void vindex_each_replicated(const vindex *x,
                             void (*fn)(void *arg, uint64_t page,

@@ -3,7 +3,9 @@
  * to their two holders; when a node is lost every version it held gets a
  * new holder and the others are untouched; a node joining takes over
  * regions (stored there, dropped at the node that gave them up); dead
- * versions are dropped at their holders.
+ * versions are dropped at their holders; the stable epoch waits for
+ * every holder a commit's versions were sent to, the new holder of a
+ * lost one included, and for no collected or unsent version.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,15 +24,17 @@ typedef struct world {
     uint8_t held[8][PAGES];
     size_t stores, drops, lost;
     uint64_t dead_below;        /* pages below this are dead */
+    int refuse;                 /* stores are not sent */
 } world;
 
-static void w_store(void *arg, uint64_t node, uint64_t page, uint64_t epoch)
+static int w_store(void *arg, uint64_t node, uint64_t page, uint64_t epoch)
 {
     world *w = arg;
     (void)epoch;
     assert_int_equal(w->held[node][page / HOME_REGION_PAGES], 0);
     w->held[node][page / HOME_REGION_PAGES] = 1;
     w->stores++;
+    return !w->refuse;
 }
 
 static void w_drop(void *arg, uint64_t node, uint64_t page, uint64_t epoch)
@@ -170,12 +174,127 @@ static void test_ack_and_lost(void **state)
     vindex_free(&x);
 }
 
+/* Acks version i of the index at its holder j. */
+static int ack_at(vindex *x, size_t i, uint32_t j)
+{
+    return vindex_ack(x, x->e[i].hold[j], x->e[i].page, x->e[i].epoch);
+}
+
+static void test_stable(void **state)
+{
+    (void)state;
+    static world w;
+    vindex_ops ops = { w_store, w_drop, w_alive, w_lost, &w };
+    vindex x;
+    vindex_init(&x);
+    assert_int_equal(vindex_stable(&x, 7), 7);          /* no nodes */
+    vindex_add(&x, 0, 7, &ops);
+    assert_int_equal(vindex_stable(&x, 7), 7);
+    uint64_t ids[] = { 1, 2, 3 };
+    vindex_set_nodes(&x, ids, 3, &ops);
+    /* e[0], e[1]: epoch 8; e[2]: 9; e[3]: 10 */
+    vindex_add(&x, 10 * HOME_REGION_PAGES, 8, &ops);
+    vindex_add(&x, 11 * HOME_REGION_PAGES, 8, &ops);
+    vindex_add(&x, 12 * HOME_REGION_PAGES, 9, &ops);
+    vindex_add(&x, 13 * HOME_REGION_PAGES, 10, &ops);
+    assert_int_equal(vindex_waiting(&x), 4);
+    assert_int_equal(vindex_stable(&x, 10), 7);
+    ack_at(&x, 0, 0);
+    ack_at(&x, 0, 1);
+    ack_at(&x, 1, 1);
+    assert_int_equal(vindex_stable(&x, 10), 7);         /* e[1] half */
+    ack_at(&x, 2, 0);
+    ack_at(&x, 2, 1);                                   /* epoch 9 out of order */
+    assert_int_equal(vindex_stable(&x, 10), 7);
+    ack_at(&x, 1, 0);
+    assert_int_equal(vindex_stable(&x, 10), 9);
+    assert_int_equal(vindex_stable(&x, 8), 8);          /* not placed yet */
+    /* e[3]'s first holder acks, then its other holder is lost: it waits
+     * for its new holder. */
+    ack_at(&x, 3, 0);
+    uint64_t gone = x.e[3].hold[1], left[2];
+    size_t nl = 0;
+    for (size_t i = 0; i < 3; i++)
+        if (ids[i] != gone)
+            left[nl++] = ids[i];
+    memset(w.held[gone], 0, sizeof w.held[gone]);
+    vindex_set_nodes(&x, left, nl, &ops);
+    assert_int_equal(vindex_stable(&x, 10), 9);
+    for (uint32_t j = 0; j < x.e[3].nhold; j++)
+        ack_at(&x, 3, j);
+    assert_int_equal(vindex_stable(&x, 10), 10);
+    assert_int_equal(vindex_waiting(&x), 0);
+    /* A version collected before its acks waits no more. */
+    vindex_add(&x, 14 * HOME_REGION_PAGES, 11, &ops);
+    vindex_add(&x, 150 * HOME_REGION_PAGES, 12, &ops);
+    assert_int_equal(vindex_stable(&x, 12), 10);
+    w.dead_below = 100;
+    vindex_gc(&x, &ops);
+    assert_int_equal(vindex_stable(&x, 12), 11);
+    /* A version that could not be sent is not waited for at that node. */
+    w.refuse = 1;
+    vindex_add(&x, 151 * HOME_REGION_PAGES, 13, &ops);
+    assert_int_equal(vindex_stable(&x, 13), 11);
+    w.refuse = 0;
+    for (size_t i = 0; i < x.n; i++)
+        for (uint32_t j = 0; j < x.e[i].nhold; j++)
+            ack_at(&x, i, j);
+    assert_int_equal(vindex_stable(&x, 13), 13);
+    /* All the nodes lost: nothing can be waited for. */
+    vindex_add(&x, 152 * HOME_REGION_PAGES, 14, &ops);
+    assert_int_equal(vindex_stable(&x, 14), 13);
+    vindex_set_nodes(&x, NULL, 0, &ops);
+    assert_int_equal(vindex_stable(&x, 14), 14);
+    vindex_clear(&x);
+    assert_int_equal(vindex_waiting(&x), 0);
+    vindex_free(&x);
+}
+
+static int s_store(void *arg, uint64_t node, uint64_t page, uint64_t epoch)
+{
+    (void)node;
+    (void)page;
+    (void)epoch;
+    (*(size_t *)arg)++;
+    return 1;
+}
+
+static int s_alive(void *arg, uint64_t page, uint64_t epoch)
+{
+    (void)arg;
+    (void)page;
+    (void)epoch;
+    return 1;
+}
+
+/* One node: its ack alone makes the version stable. */
+static void test_stable_single(void **state)
+{
+    (void)state;
+    size_t stores = 0;
+    vindex_ops ops = { s_store, NULL, s_alive, NULL, &stores };
+    vindex x;
+    vindex_init(&x);
+    uint64_t one = 1;
+    vindex_set_nodes(&x, &one, 1, &ops);
+    for (uint64_t e = 1; e <= 3000; e++)
+        vindex_add(&x, e * HOME_REGION_PAGES, e, &ops);
+    assert_int_equal(vindex_stable(&x, 3000), 0);
+    for (uint64_t e = 1; e <= 3000; e++)
+        assert_int_equal(vindex_ack(&x, 1, e * HOME_REGION_PAGES, e), 0);
+    assert_int_equal(vindex_stable(&x, 3000), 3000);
+    assert_int_equal(stores, 3000);
+    vindex_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_place_lose_join_gc),
         cmocka_unit_test(test_single_node),
         cmocka_unit_test(test_ack_and_lost),
+        cmocka_unit_test(test_stable),
+        cmocka_unit_test(test_stable_single),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

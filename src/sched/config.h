@@ -62,6 +62,13 @@ typedef struct master_remote {
      * otherwise a batch without output may wait for the next.  An error
      * stops the run. */
     dvm_status (*batch)(void *arg, int now);
+    /* Optional: 0 while the master must not commit remote results now
+     * (the cluster master holds as much output not yet acknowledged as it
+     * may): results wait in the RComp set, in the order they came, and
+     * are committed at a turn of the loop where it says 1 again
+     * (rcomps_commit_waiting).  It is asked outside the transport's
+     * callbacks' reach: the scheduler never waits inside a commit. */
+    int (*may_commit)(void *arg);
     int fd;                     /* readable: something for poll */
     void *arg;
 } master_remote;

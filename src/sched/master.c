@@ -538,6 +538,8 @@ dvm_status master_run(master *m)
          * that they are alive. */
         int wait_ms = -1, to = m->cfg.progress || m->cfg.obs ? 250
                                : rcomps_busy(&m->rcs) ? 500 : -1;
+        if (m->cfg.remote && (st = rcomps_commit_waiting(&m->rcs)))
+            break;
         if (m->cfg.remote && (st = remote_poll(m, &wait_ms)))
             break;
         if (wait_ms >= 0 && (to < 0 || wait_ms < to))

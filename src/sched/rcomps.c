@@ -469,6 +469,12 @@ void rcomps_stop(rcomp_set *rs)
         dvm_free(s->granted);
     }
     mb_free(&b);
+    for (rcomp_waiting *w = rs->wait_head, *next; w; w = next) {
+        next = w->next;
+        dvm_free(w);
+    }
+    rs->wait_head = rs->wait_tail = NULL;
+    rs->nwaiting = 0;
     dvm_free(rs->rc);
     rs->rc = NULL;
     mb_free(&rs->out);
@@ -798,6 +804,57 @@ dvm_status rcomps_add_remote(rcomp_set *rs, int *index)
     return signal_rcomps(rs, rcomps_live(rs));
 }
 
+/* 1 when remote results may be committed now (master_remote.may_commit). */
+static int may_commit(const rcomp_set *rs)
+{
+    const master_remote *r = rs->cfg->remote;
+    return !r->may_commit || r->may_commit(r->arg);
+}
+
+/* Keeps remote result p of slot index until it may be committed. */
+static dvm_status result_wait(rcomp_set *rs, int index, const uint8_t *p,
+                              size_t len)
+{
+    rcomp_waiting *w = dvm_malloc(sizeof *w + len);
+    if (!w)
+        return status_set(DVM_ENOMEM, "out of memory");
+    w->next = NULL;
+    w->index = index;
+    w->len = len;
+    memcpy(w->p, p, len);
+    if (rs->wait_tail)
+        rs->wait_tail->next = w;
+    else
+        rs->wait_head = w;
+    rs->wait_tail = w;
+    rs->nwaiting++;
+    return DVM_OK;
+}
+
+/* The oldest waiting result, taken out of the queue (the caller frees). */
+static rcomp_waiting *result_next(rcomp_set *rs)
+{
+    rcomp_waiting *w = rs->wait_head;
+    rs->wait_head = w->next;
+    if (!rs->wait_head)
+        rs->wait_tail = NULL;
+    rs->nwaiting--;
+    return w;
+}
+
+dvm_status rcomps_commit_waiting(rcomp_set *rs)
+{
+    dvm_status st = DVM_OK;
+    while (!st && rs->wait_head && may_commit(rs)) {
+        rcomp_waiting *w = result_next(rs);
+        rcomp_slot *s = &rs->rc[w->index];
+        if (!s->gone)
+            st = on_ctl_frame(rs, s, MSG_RESULT, w->p, w->len);
+        dvm_free(w);
+    }
+    return st;
+}
+
 dvm_status rcomps_on_remote(rcomp_set *rs, int index, int page, uint32_t type,
                             const uint8_t *p, size_t len)
 {
@@ -808,6 +865,8 @@ dvm_status rcomps_on_remote(rcomp_set *rs, int index, int page, uint32_t type,
     if (page)
         return type == MSG_PAGE_REQ ? answer_page(rs, s, p, len)
                                     : rcomp_lost(rs, s, "bad page message");
+    if (type == MSG_RESULT && (rs->wait_head || !may_commit(rs)))
+        return result_wait(rs, index, p, len);
     return on_ctl_frame(rs, s, type, p, len);
 }
 

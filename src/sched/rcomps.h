@@ -61,6 +61,14 @@ typedef struct rcomp_slot {
                                    "pages that stay") */
 } rcomp_slot;
 
+/* A remote result that waits to be committed (master_remote.may_commit). */
+typedef struct rcomp_waiting {
+    struct rcomp_waiting *next;
+    int index;                  /* its slot */
+    size_t len;
+    uint8_t p[];                /* the RESULT message's payload */
+} rcomp_waiting;
+
 typedef struct rcomp_set {
     const master_config *cfg;   /* borrowed */
     commit_point *cp;           /* borrowed */
@@ -73,6 +81,8 @@ typedef struct rcomp_set {
     int respawns;
     msg_buf out;                /* encode buffer; rcomp_send sends it */
     uint64_t checked_ns;        /* last liveness check */
+    rcomp_waiting *wait_head, *wait_tail;   /* results waiting, in order */
+    size_t nwaiting;
 } rcomp_set;
 
 /* How to start one RComp process: the binary, the engine, the frame store
@@ -140,6 +150,16 @@ void rcomp_left(rcomp_set *rs, rcomp_slot *s);
  * Returns DVM_OK or a fatal error. */
 dvm_status rcomps_on_remote(rcomp_set *rs, int index, int page, uint32_t type,
                             const uint8_t *p, size_t len);
+/* Commits the remote results that wait (in order) while
+ * cfg->remote->may_commit allows; a result of a slot lost or gone
+ * meanwhile is dropped (its runner was given back with the slot).
+ * Returns DVM_OK or a fatal error. */
+dvm_status rcomps_commit_waiting(rcomp_set *rs);
+/* Remote results waiting to be committed. */
+static inline size_t rcomps_waiting(const rcomp_set *rs)
+{
+    return rs->nwaiting;
+}
 /* 1 if frame f is granted to slot index and not used yet, else 0. */
 int rcomps_frame_granted(const rcomp_set *rs, int index, uint32_t f);
 

@@ -14,7 +14,10 @@
  * declared lost).  Each test checks that the set refuses what it must:
  * the RComp is replaced, the runner is back in the ready queue unchanged
  * (same run id, same attempt), nothing was committed for it, and the
- * frames granted to the lost RComp are back in the store.
+ * frames granted to the lost RComp are back in the store.  Remote slots:
+ * a node that leaves gives its runners back; a result that arrives while
+ * master_remote.may_commit says no waits, and is committed later, or
+ * dropped with its slot.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -478,6 +481,101 @@ static void test_leave_gives_back(void **state)
     rcb_free(r);
 }
 
+static int may_commit_now;
+
+static int may_commit_stub(void *arg)
+{
+    (void)arg;
+    return may_commit_now;
+}
+
+static void lost_ok(void *arg, int slot)
+{
+    (void)arg;
+    (void)slot;
+}
+
+/* A remote slot with runner *r in flight (the fixture's set made remote). */
+static int remote_with_runner(fixture *f, master_remote *rem, rcb **r)
+{
+    f->cfg.remote = rem;
+    f->cfg.nrcomps = 0;
+    f->rs.nrc = 0;
+    f->rs.cap = 2;
+    f->rs.rc = dvm_calloc(2, sizeof *f->rs.rc);
+    assert_non_null(f->rs.rc);
+    int a;
+    assert_int_equal(rcomps_add_remote(&f->rs, &a), DVM_OK);
+    assert_int_equal(rcomps_on_remote(&f->rs, a, 0, MSG_READY, NULL, 0),
+                     DVM_OK);
+    *r = rcb_new(&f->c.pool);
+    assert_non_null(*r);
+    (*r)->snap = commit_epoch(&f->c.cp);
+    rcb_ring_push(&f->rs.rc[a].inflight, *r);
+    return a;
+}
+
+/* Hands slot a the RESULT of r (no change) as a node would. */
+static dvm_status remote_result(fixture *f, int a, const rcb *r)
+{
+    msg_buf b;
+    mb_init(&b);
+    put_result(&b, r->rid, r->attempt, r->snap, 0);
+    dvm_status st = rcomps_on_remote(&f->rs, a, 0, MSG_RESULT,
+                                     b.p + MSG_HEADER_SIZE,
+                                     b.len - MSG_HEADER_SIZE);
+    mb_free(&b);
+    return st;
+}
+
+/* A remote slot whose runner *r's result arrived while
+ * master_remote.may_commit said 0: it waits, uncommitted and still in
+ * flight.  Returns the slot. */
+static int result_waiting(fixture *f, rcb **r)
+{
+    static master_remote rem = { .lost = lost_ok,
+                                 .may_commit = may_commit_stub };
+    rem.arg = f;
+    int a = remote_with_runner(f, &rem, r);
+    may_commit_now = 0;
+    assert_int_equal(remote_result(f, a, *r), DVM_OK);
+    assert_int_equal(rcomps_waiting(&f->rs), 1);
+    assert_int_equal(rcomps_inflight(&f->rs), 1);
+    return a;
+}
+
+/* The waiting result is committed once may_commit says 1. */
+static void test_results_wait(void **state)
+{
+    fixture *f = *state;
+    rcb *r;
+    (void)result_waiting(f, &r);
+    assert_int_equal(rcomps_commit_waiting(&f->rs), DVM_OK);
+    assert_int_equal(f->c.st.runners_committed, 0);
+    may_commit_now = 1;
+    assert_int_equal(rcomps_commit_waiting(&f->rs), DVM_OK);
+    assert_int_equal(rcomps_waiting(&f->rs), 0);
+    assert_int_equal(rcomps_inflight(&f->rs), 0);
+    assert_int_equal(f->c.st.runners_committed, 1);
+}
+
+/* A waiting result of a slot lost meanwhile is dropped: its runner is
+ * back in the ready queue, nothing committed. */
+static void test_waiting_result_of_lost_slot(void **state)
+{
+    fixture *f = *state;
+    rcb *r;
+    int a = result_waiting(f, &r);
+    assert_int_equal(rcomp_lost(&f->rs, &f->rs.rc[a], "test"), DVM_OK);
+    may_commit_now = 1;
+    assert_int_equal(rcomps_commit_waiting(&f->rs), DVM_OK);
+    assert_int_equal(rcomps_waiting(&f->rs), 0);
+    assert_int_equal(f->c.st.runners_committed, 0);
+    assert_ptr_equal(f->c.pool.ready.head, r);
+    rcb_pop(&f->c.pool.ready);
+    rcb_free(r);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "__rcomp"))
@@ -498,6 +596,9 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_chosen_stack_commits, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_results_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_waiting_result_of_lost_slot,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_result_after_lost_ignored, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_output_refused, setup,

@@ -16,7 +16,7 @@ refused() {
     fi
 }
 m="--master 127.0.0.1:9"
-for v in 0 1025 1x "" 99999999999999999999; do
+for v in -1 1025 1x "" 99999999999999999999; do
     refused node "bad RComp count" $m --rcomps "$v"
 done
 for v in -1 86401 1.5 ""; do

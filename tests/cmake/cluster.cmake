@@ -16,6 +16,8 @@
 #   cluster/bad_options, node_bad_* options refused before anything starts
 #   cluster/heartbeat               the default bound: a stopped node given
 #                                   up, stalls of master and node not
+#   cluster/ackstored               output only once home and backup keep
+#                                   the versions (a stopped homing node)
 set(DVM_CLUSTER_ENGINES interp)
 if(DVM_HAVE_LLVM)
   list(APPEND DVM_CLUSTER_ENGINES jit)
@@ -41,7 +43,8 @@ endforeach()
 # dvm status; the cluster secret.
 foreach(engine ${DVM_CLUSTER_ENGINES})
   foreach(t kill late secret cancel bigoutput drain resplit homes drain_cmd
-            heartbeat)
+            heartbeat
+            ackstored)
     add_test(NAME cluster/${t}/${engine}
              COMMAND sh ${CL}/${t}.sh $<TARGET_FILE:dvm> ${engine})
     set_tests_properties(cluster/${t}/${engine} PROPERTIES TIMEOUT 300)
