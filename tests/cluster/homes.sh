@@ -29,10 +29,13 @@ print(sum(h["versions_stored"] for h in s["hosts"]),
 
 # One tree sum; unless told "nokill", a node is killed once versions were
 # stored at homes and while the program runs (killed=1 when that
-# happened).  Records in away_max the most versions seen whose data only
-# their homes held.
+# happened).  The nodes' RComps are stopped while the figures are read and
+# the victim chosen, so that the program cannot end in between however
+# fast it runs; the nodes themselves go on (heartbeats, STORED).  Records
+# in away_max the most versions seen whose data only their homes held.
 killed=0
 away_max=0
+rcomps() { for n in $(dvm_nodes); do pgrep -P "$n" || true; done; }
 attempt() {
     before=$(figures | cut -d' ' -f1)
     timeout 120 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
@@ -40,6 +43,8 @@ attempt() {
     sp=$!
     done_kill=${1:-}
     while kill -0 "$sp" 2>/dev/null; do
+        held=""
+        [ "$done_kill" != nokill ] && held=$(rcomps) && kill -STOP $held 2>/dev/null
         f=$(figures)
         [ "${f#* }" -gt "$away_max" ] && away_max=${f#* }
         if [ "$done_kill" != nokill ] && [ "${f% *}" -gt "$before" ]; then
@@ -47,6 +52,8 @@ attempt() {
             kill -0 "$sp" 2>/dev/null && kill -9 "$victim" && killed=1
             done_kill=nokill
         fi
+        [ -n "$held" ] && kill -CONT $held 2>/dev/null
+        sleep 0.02
     done
     rc=0
     wait "$sp" || rc=$?
