@@ -21,6 +21,13 @@
  * must never carry discarded bytes, because the master may adopt it as the
  * page's next version as is.
  *
+ * A runner may create thousands of children (a c0 `main` starting one per
+ * tree node), each on a stack page of its own, and touch every one of those
+ * pages: so the children's stacks are not scanned per page but sorted once
+ * per commit by base, with the running maximum of their ends, and each page
+ * looks up the first stack that may reach it (binary search) and walks on
+ * while the stacks start below the page's end.
+ *
  * Two passes, so that frames are asked for at most once per commit: pass 1
  * computes every page's clipped delta (no frame needed), pass 2 takes
  * frames from the local pool, asking the master for max(missing, 256) first
@@ -37,15 +44,23 @@
 
 #define PG_RB     (DISA_RB / DISA_PAGE)
 #define PG_IN     (DISA_INPUT_BASE / DISA_PAGE)
+#define RC_KIDS_SORT_MIN 16     /* fewer kids' stacks are scanned per page */
 
 typedef struct ivl {
     uint32_t lo, hi;            /* [lo, hi) within a page, hi <= 4096 */
 } ivl;
 
+/* A created runner's stack [lo, hi), and the largest hi of it and of every
+ * stack sorted before it. */
+typedef struct kid_ivl {
+    uint64_t lo, hi, maxhi;
+} kid_ivl;
+
 typedef struct commit_ctx {
     rcomp *rc;
     const msg_runner *mr;
     ivl *iv;                    /* room for 2 * nheap + nkids + 1 */
+    kid_ivl *kids;              /* the kids' stacks by base, or NULL */
     dvm_status err;
 } commit_ctx;
 
@@ -85,6 +100,47 @@ static size_t merge_ivls(ivl *iv, size_t n)
     return m + 1;
 }
 
+static int cmp_kid(const void *a, const void *b)
+{
+    const kid_ivl *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The kids' stacks of vr sorted by base, with running maximum ends, in a
+ * new array the caller frees; NULL when there are too few to pay for it
+ * (page_allowed then scans them) or out of memory (the same, slower). */
+static kid_ivl *kids_sorted(const vm_runner *vr)
+{
+    if (vr->nkids < RC_KIDS_SORT_MIN)
+        return NULL;
+    kid_ivl *k = dvm_malloc(vr->nkids * sizeof *k);
+    if (!k)
+        return NULL;
+    for (size_t i = 0; i < vr->nkids; i++)
+        k[i] = (kid_ivl){ vr->kids[i].sb, vr->kids[i].sb + vr->kids[i].ss,
+                          0 };
+    qsort(k, vr->nkids, sizeof *k, cmp_kid);
+    uint64_t m = 0;
+    for (size_t i = 0; i < vr->nkids; i++)
+        k[i].maxhi = m = k[i].hi > m ? k[i].hi : m;
+    return k;
+}
+
+/* The first of the n sorted stacks k that may reach past pa: every one
+ * before it ends at or below pa (the running maximum says so). */
+static size_t kids_first(const kid_ivl *k, size_t n, uint64_t pa)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (k[mid].maxhi <= pa)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* The committable bytes of the page at pa, as sorted merged intervals. */
 static size_t page_allowed(const commit_ctx *c, uint64_t pa)
 {
@@ -100,9 +156,15 @@ static size_t page_allowed(const commit_ctx *c, uint64_t pa)
         push_clip(c->iv, &n, pa, lo, hi < olo ? hi : olo);
         push_clip(c->iv, &n, pa, lo > ohi ? lo : ohi, hi);
     }
-    for (size_t k = 0; k < vr->nkids; k++)
-        push_clip(c->iv, &n, pa, vr->kids[k].sb,
-                  vr->kids[k].sb + vr->kids[k].ss);
+    if (!c->kids) {
+        for (size_t k = 0; k < vr->nkids; k++)
+            push_clip(c->iv, &n, pa, vr->kids[k].sb,
+                      vr->kids[k].sb + vr->kids[k].ss);
+    } else {
+        for (size_t k = kids_first(c->kids, vr->nkids, pa);
+             k < vr->nkids && c->kids[k].lo < pa + DISA_PAGE; k++)
+            push_clip(c->iv, &n, pa, c->kids[k].lo, c->kids[k].hi);
+    }
     return merge_ivls(c->iv, n);
 }
 
@@ -319,7 +381,7 @@ dvm_status rc_commit(rcomp *rc, const msg_runner *mr, msg_result *res)
             return status_set(DVM_ENOMEM, "commit intervals");
         rc->iv = iv;
     }
-    commit_ctx c = { rc, mr, rc->iv, DVM_OK };
+    commit_ctx c = { rc, mr, rc->iv, kids_sorted(&rc->vr), DVM_OK };
     rc->npend = rc->nruns = rc->nbits = 0;
     window_each_touched(rc->win, diff_one, &c);
     for (size_t k = 0; k < rc->vr.nkids && rc->keep.n; k++) {
@@ -328,6 +390,7 @@ dvm_status rc_commit(rcomp *rc, const msg_runner *mr, msg_result *res)
                                  (se + DISA_PAGE - 1) / DISA_PAGE);
     }
     rc_keep_each_marked(&rc->keep, diff_kept, &c);
+    dvm_free(c.kids);
     if (c.err)
         return c.err;
     return write_frames(rc, res);
