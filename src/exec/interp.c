@@ -597,7 +597,8 @@ static inline int tier_credit(const vm_tier *t, uint32_t from, uint32_t n,
 {
     uint32_t c = (uint32_t)__atomic_load_n(&t->count[from], __ATOMIC_RELAXED);
     __atomic_store_n(&t->count[from], (int32_t)(c + n), __ATOMIC_RELAXED);
-    return __atomic_load_n(&t->count[to], __ATOMIC_RELAXED) > t->hot;
+    return __atomic_load_n(&t->count[to], __ATOMIC_RELAXED) >
+           __atomic_load_n(&t->hot, __ATOMIC_RELAXED);
 }
 
 /* The interpreter loop from insn i; tier (and at) may be NULL. */

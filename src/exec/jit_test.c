@@ -947,6 +947,39 @@ static void test_tier_hot_only(void **state)
     free(t);
 }
 
+/* Two counting loops in turn, of n1 and n2 iterations. */
+static tprog *two_loops(uint64_t n1, uint64_t n2)
+{
+    tprog *t = calloc(1, sizeof *t);
+    INS(t, MOV, NONE, IMM(0, Q), DIR(0x40, Q));
+    int a = INS(t, ADD, NONE, DIR(0x40, Q), IMM(1, Q), DIR(0x40, Q));
+    INS(t, BR, L, DIR(0x40, Q), IMM(n1, Q), LBL(a));
+    INS(t, MOV, NONE, IMM(0, Q), DIR(0x50, Q));
+    int b = INS(t, ADD, NONE, DIR(0x50, Q), IMM(1, Q), DIR(0x50, Q));
+    INS(t, BR, L, DIR(0x50, Q), IMM(n2, Q), LBL(b));
+    EXIT(t, C);
+    return t;
+}
+
+/* Once a region is translated (LLVM set up), hot drops to hot_warm: a
+ * second loop that runs less than hot but more than hot_warm is
+ * translated too; with no hot_warm, it is not. */
+static void test_tier_warm(void **state)
+{
+    (void)state;
+    jit_limits l = jit_limits_tiered();
+    l.hot = 100000;             /* the first loop runs 200,000 insns */
+    l.hot_per_insn = 0;
+    l.hot_warm = 1000;          /* the second 10,000 */
+    tprog *t = two_loops(100000, 5000);
+    jit_stats st = run_limited(t, &l);
+    assert_int_equal(st.regions, 2);
+    l.hot_warm = 0;
+    st = run_limited(t, &l);
+    assert_int_equal(st.regions, 1);
+    free(t);
+}
+
 /* The limits bound what an engine translates: eager, a straight line of
  * MAXI / 2 instructions becomes regions of at most region_max, and no
  * more instructions than the budget (overshot by one region at most) nor
@@ -1010,6 +1043,7 @@ int main(void)
         cmocka_unit_test(test_regions_cached),
         cmocka_unit_test(test_tier_hot_only),
         cmocka_unit_test(test_tier_limits),
+        cmocka_unit_test(test_tier_warm),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
