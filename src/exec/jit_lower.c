@@ -206,8 +206,6 @@ static void check_range(jb *b, LLVMValueRef ea, unsigned w)
     check(b, ok, VM_FAULT_MEMORY, ea);
 }
 
-/* The checked effective address of memory operand o accessed with width
- * w: E, mem64[E] or mem64[E] + D, mod 2^64, then checked against 2^46. */
 /* The effective address of memory operand o: E, mem64[E] or mem64[E] + D,
  * mod 2^64; the pointer word is checked, the address itself not yet. */
 static LLVMValueRef operand_ea_unchecked(jb *b, const isa_operand *o)
@@ -223,6 +221,8 @@ static LLVMValueRef operand_ea_unchecked(jb *b, const isa_operand *o)
     return ea;
 }
 
+/* The checked effective address of memory operand o accessed with width
+ * w: E, mem64[E] or mem64[E] + D, mod 2^64, then checked against 2^46. */
 static LLVMValueRef operand_ea(jb *b, const isa_operand *o, unsigned w)
 {
     LLVMValueRef ea = operand_ea_unchecked(b, o);
@@ -297,6 +297,8 @@ static LLVMValueRef double_to_i64(jb *b, LLVMValueRef x)
     return LLVMBuildSelect(b->b, in, i, k64(b, 0x8000000000000000ULL), "cvt");
 }
 
+/* In the entry block: the allocas of ctx's cached writable interval,
+ * loaded from ctx (reloaded after each rt_write, check_write). */
 void jit_lower_slots(jb *b)
 {
     b->ok_lo = LLVMBuildAlloca(b->b, b->i64, "oklo");
@@ -349,7 +351,8 @@ static void check_write(jb *b, LLVMValueRef ea, unsigned w)
 /* Stores v to destination operand o converted to o's type (DISA.md 2.3):
  * float to integer through int64, integer to :f by value per v's
  * signedness, then truncated to o's width; the address is computed and
- * checked, the write checked, the value stored. */
+ * checked, the write checked, the value stored.  A computed address inside
+ * the cached writable interval needs none of the checks (see the top). */
 static void write_dst(jb *b, const isa_operand *o, jv v)
 {
     unsigned w = isa_type_bytes[o->type];
