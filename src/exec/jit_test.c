@@ -640,6 +640,43 @@ static void test_writes(void **state)
         }
 }
 
+/* Writes through a pointer once the heap is the cached writable interval
+ * (a first write at HEAP widens it): at its edges, across them, below it,
+ * and at addresses whose ea + w wraps past 2^64, each with the fault (and
+ * fault address) of the interpreter. */
+static void test_cached_edges(void **state)
+{
+    (void)state;
+    static const struct { uint64_t a; int w; int fault; } cases[] = {
+        {HEAP + HEAPLEN - 8, 8, VM_FAULT_NONE},
+        {HEAP + HEAPLEN - 7, 8, VM_FAULT_WRITABLE},
+        {HEAP + HEAPLEN - 1, 1, VM_FAULT_NONE},
+        {HEAP + HEAPLEN - 1, 2, VM_FAULT_WRITABLE},
+        {HEAP + HEAPLEN, 1, VM_FAULT_WRITABLE},
+        {HEAP - 1, 1, VM_FAULT_WRITABLE}, {HEAP - 1, 8, VM_FAULT_WRITABLE},
+        {HEAP - 8, 8, VM_FAULT_WRITABLE}, {0x3000, 8, VM_FAULT_NONE},
+        {UINT64_MAX - 3, 8, VM_FAULT_MEMORY}, {UINT64_MAX, 1, VM_FAULT_MEMORY},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int mode = 0; mode < 2; mode++) {
+            tprog *t = calloc(1, sizeof *t);
+            INS(t, MOV, NONE, IMM(HEAP, Q), DIR(0x40, Q));
+            INS(t, MOV, NONE, IMM(7, Q), IND(0x40, Q));
+            INS(t, MOV, NONE, IMM(cases[i].a, Q), DIR(0x40, Q));
+            INS(t, MOV, NONE, IMM(cases[i].a + 16, Q), DIR(0x48, Q));
+            top d = mode == 0 ? IND(0x40, Q) : DSP(-16, 0x48, Q);
+            d.o.type = cases[i].w == 8 ? ISA_T_Q
+                     : cases[i].w == 2 ? ISA_T_W : ISA_T_UB;
+            INS(t, MOV, NONE, IMM(0x5a5a5a5a5a5a5a5aULL, Q), d);
+            EXIT(t, C);
+            outcome o;
+            both(t, NULL, &o);
+            assert_int_equal(o.fault, cases[i].fault);
+            outcome_free(&o);
+            free(t);
+        }
+}
+
 /* A loop that writes the heap through a pointer (the cached write check,
  * widened on first use), then walks past its end into a fault. */
 static void test_heap_loop(void **state)
@@ -1034,6 +1071,7 @@ int main(void)
         cmocka_unit_test(test_memory_faults),
         cmocka_unit_test(test_writes),
         cmocka_unit_test(test_heap_loop),
+        cmocka_unit_test(test_cached_edges),
         cmocka_unit_test(test_exec_faults),
         cmocka_unit_test(test_calls),
         cmocka_unit_test(test_exit),
