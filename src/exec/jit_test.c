@@ -602,6 +602,24 @@ static void test_memory_faults(void **state)
         }
 }
 
+/* The integer type of w bytes (1, 2, 4 or 8). */
+static uint8_t width_type(int w)
+{
+    return w == 8 ? ISA_T_Q : w == 4 ? ISA_T_UD : w == 2 ? ISA_T_W : ISA_T_UB;
+}
+
+/* Ends t with exit:c, runs it on both engines, checks the fault kind
+ * (VM_FAULT_NONE: none) and frees t. */
+static void exit_with_fault(tprog *t, int fault)
+{
+    EXIT(t, C);
+    outcome o;
+    both(t, NULL, &o);
+    assert_int_equal(o.fault, fault);
+    outcome_free(&o);
+    free(t);
+}
+
 /* Writes: PR, heap, outside the writable set, read-only code and data,
  * input windows and the system page, a write straddling PR and SR. */
 static void test_writes(void **state)
@@ -624,19 +642,12 @@ static void test_writes(void **state)
             INS(t, MOV, NONE, IMM(cases[i].a, Q), DIR(0x40, Q));
             top d = mode == 0 ? DIR(cases[i].a, Q)
                   : mode == 1 ? IND(0x40, Q) : DSP(-16, 0x48, Q);
-            d.o.type = cases[i].w == 8 ? ISA_T_Q
-                     : cases[i].w == 4 ? ISA_T_UD
-                     : cases[i].w == 2 ? ISA_T_W : ISA_T_UB;
+            d.o.type = width_type(cases[i].w);
             INS(t, MOV, NONE, IMM(cases[i].a + 16, Q), DIR(0x48, Q));
             /* repeat: the second write takes the cached path */
             INS(t, MOV, NONE, IMM(0x5a5a5a5a5a5a5a5aULL, Q), d);
             INS(t, ADD, NONE, IMM(1, Q), IMM(2, Q), d);
-            EXIT(t, C);
-            outcome o;
-            both(t, NULL, &o);
-            assert_int_equal(o.fault, cases[i].fault);
-            outcome_free(&o);
-            free(t);
+            exit_with_fault(t, cases[i].fault);
         }
 }
 
@@ -665,15 +676,9 @@ static void test_cached_edges(void **state)
             INS(t, MOV, NONE, IMM(cases[i].a, Q), DIR(0x40, Q));
             INS(t, MOV, NONE, IMM(cases[i].a + 16, Q), DIR(0x48, Q));
             top d = mode == 0 ? IND(0x40, Q) : DSP(-16, 0x48, Q);
-            d.o.type = cases[i].w == 8 ? ISA_T_Q
-                     : cases[i].w == 2 ? ISA_T_W : ISA_T_UB;
+            d.o.type = width_type(cases[i].w);
             INS(t, MOV, NONE, IMM(0x5a5a5a5a5a5a5a5aULL, Q), d);
-            EXIT(t, C);
-            outcome o;
-            both(t, NULL, &o);
-            assert_int_equal(o.fault, cases[i].fault);
-            outcome_free(&o);
-            free(t);
+            exit_with_fault(t, cases[i].fault);
         }
 }
 
