@@ -1022,6 +1022,32 @@ static void test_tier_warm(void **state)
     free(t);
 }
 
+/* A loop whose body branches (odd iterations do more): its back edge
+ * credits the run since the last jump target to the loop's head, so the
+ * head counts all the loop's work (~4,500 insns in 1,000 iterations), not
+ * only the runs that start there (~3,500), and passes hot = 4,000. */
+static void test_tier_loop_head(void **state)
+{
+    (void)state;
+    tprog *t = calloc(1, sizeof *t);
+    INS(t, MOV, NONE, IMM(0, Q), DIR(0x40, Q));
+    int head = INS(t, AND, NONE, DIR(0x40, Q), IMM(1, Q), DIR(0x48, Q));
+    INS(t, BR, E, DIR(0x48, Q), IMM(0, Q), LBL(head + 3));
+    INS(t, ADD, NONE, DIR(0x50, Q), IMM(1, Q), DIR(0x50, Q));
+    INS(t, ADD, NONE, DIR(0x40, Q), IMM(1, Q), DIR(0x40, Q));
+    INS(t, BR, L, DIR(0x40, Q), IMM(1000, Q), LBL(head));
+    EXIT(t, C);
+    jit_limits l = jit_limits_tiered();
+    l.hot = 4000;
+    l.hot_per_insn = 0;
+    jit_stats st = run_limited(t, &l);
+    assert_int_equal(st.regions, 1);
+    l.hot = 5000;
+    st = run_limited(t, &l);
+    assert_int_equal(st.regions, 0);
+    free(t);
+}
+
 /* The limits bound what an engine translates: eager, a straight line of
  * MAXI / 2 instructions becomes regions of at most region_max, and no
  * more instructions than the budget (overshot by one region at most) nor
@@ -1087,6 +1113,7 @@ int main(void)
         cmocka_unit_test(test_tier_hot_only),
         cmocka_unit_test(test_tier_limits),
         cmocka_unit_test(test_tier_warm),
+        cmocka_unit_test(test_tier_loop_head),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
