@@ -1003,22 +1003,27 @@ static tprog *two_loops(uint64_t n1, uint64_t n2)
     return t;
 }
 
+/* The regions t makes tiered with thresholds hot and hot_warm, nothing
+ * more per instruction of a region. */
+static uint64_t regions_at(const tprog *t, uint32_t hot, uint32_t hot_warm)
+{
+    jit_limits l = jit_limits_tiered();
+    l.hot = hot;
+    l.hot_per_insn = 0;
+    l.hot_warm = hot_warm;
+    return run_limited(t, &l).regions;
+}
+
 /* Once a region is translated (LLVM set up), hot drops to hot_warm: a
  * second loop that runs less than hot but more than hot_warm is
  * translated too; with no hot_warm, it is not. */
 static void test_tier_warm(void **state)
 {
     (void)state;
-    jit_limits l = jit_limits_tiered();
-    l.hot = 100000;             /* the first loop runs 200,000 insns */
-    l.hot_per_insn = 0;
-    l.hot_warm = 1000;          /* the second 10,000 */
+    /* the first loop runs 200,000 insns, the second 10,000 */
     tprog *t = two_loops(100000, 5000);
-    jit_stats st = run_limited(t, &l);
-    assert_int_equal(st.regions, 2);
-    l.hot_warm = 0;
-    st = run_limited(t, &l);
-    assert_int_equal(st.regions, 1);
+    assert_int_equal(regions_at(t, 100000, 1000), 2);
+    assert_int_equal(regions_at(t, 100000, 0), 1);
     free(t);
 }
 
@@ -1037,14 +1042,8 @@ static void test_tier_loop_head(void **state)
     INS(t, ADD, NONE, DIR(0x40, Q), IMM(1, Q), DIR(0x40, Q));
     INS(t, BR, L, DIR(0x40, Q), IMM(1000, Q), LBL(head));
     EXIT(t, C);
-    jit_limits l = jit_limits_tiered();
-    l.hot = 4000;
-    l.hot_per_insn = 0;
-    jit_stats st = run_limited(t, &l);
-    assert_int_equal(st.regions, 1);
-    l.hot = 5000;
-    st = run_limited(t, &l);
-    assert_int_equal(st.regions, 0);
+    assert_int_equal(regions_at(t, 4000, 0), 1);
+    assert_int_equal(regions_at(t, 5000, 0), 0);
     free(t);
 }
 
