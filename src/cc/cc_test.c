@@ -51,6 +51,15 @@ static void expect_text(const char *src, const char *needle)
     release(&r);
 }
 
+static void expect_no_text(const char *src, const char *needle)
+{
+    result r = compile(src);
+    assert_int_equal(r.status, 0);
+    if (strstr(r.text, needle))
+        fail_msg("'%s' in:\n%s", needle, r.text);
+    release(&r);
+}
+
 static void expect_error(const char *src, const char *diag)
 {
     result r = compile(src);
@@ -96,6 +105,29 @@ static void test_runner_statement(void **state)
     expect_text(src, "mov $0, c0.nd.stack:q");
     expect_text(src, "br:l");                      /* hi < lo traps */
     expect_text(src, "c0.entry.w:");
+}
+
+/* Entries set c0.sp only when some code uses the call stack (a frame on
+ * it, a call through a pointer, asm), and never store c0.fp (it starts at
+ * 0): a runner of fixed frames does not touch the runtime words' page. */
+static void test_entries_touch_what_they_need(void **state)
+{
+    (void)state;
+    const char *fixed =
+        "long a[100];\n"
+        "void w(long i) { a[i] = i; }\n"
+        "void main() { runner w(5) using a[5]; }\n";
+    expect_text(fixed, "c0.entry.w:\n    mov 0(__sb):q, c0.f.w+8:q\n");
+    expect_no_text(fixed, "c0.stack_top, c0.sp");
+    expect_no_text(fixed, "c0.fp:q");
+    expect_text("long f(long n) { return n ? f(n - 1) : 0; }\n"
+                "void main() { output_q(f(3)); }",
+                "c0.start:\n    mov $c0.stack_top, c0.sp:q\n");
+    expect_text("long g(long n) { return n; }\n"
+                "void main() { long (*p)(long) = g; output_q(p(3)); }",
+                "c0.start:\n    mov $c0.stack_top, c0.sp:q\n");
+    expect_text("void main() { asm(\"mov $1, c0.x0:q\"); }",
+                "c0.start:\n    mov $c0.stack_top, c0.sp:q\n");
 }
 
 static void test_mnemonic_names(void **state)
@@ -154,6 +186,7 @@ int main(void)
         cmocka_unit_test(test_fixed_and_stack_frames),
         cmocka_unit_test(test_folding_and_comments),
         cmocka_unit_test(test_runner_statement),
+        cmocka_unit_test(test_entries_touch_what_they_need),
         cmocka_unit_test(test_mnemonic_names),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_warnings),

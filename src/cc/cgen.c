@@ -67,6 +67,7 @@ typedef struct gen {
     const cfile *last_file;
     cbuf pool;                 /* .text constants */
     bool uses_pow2;            /* the table of powers of two is needed */
+    bool uses_stack;           /* some code uses the call stack (c0.sp) */
     int npool;
 } gen;
 
@@ -877,6 +878,7 @@ static val gen_call(gen *g, cnode *n)
     } else {
         int slots = arg_slots(n->args, n->fty->params);
         long size = 16 + 8L * slots;
+        g->uses_stack = true;
         out(g, "    sub c0.sp:q, $%ld, c0.sp\n", size);
         store_args(g, n->args, n->fty->params, vals, sp_slot, NULL);
         if (f) {
@@ -1381,6 +1383,7 @@ static void gen_do(gen *g, cnode *n)
 static void gen_asm(gen *g, cnode *n)
 {
     const char *s = n->asm_text;
+    g->uses_stack = true;       /* it may call a function of C0.md 6.2 */
     while (*s) {
         const char *e = strchr(s, '\n');
         if (!e)
@@ -1483,6 +1486,7 @@ static void gen_function(gen *g, cobj *f, cbuf *frames, long *pr_next)
 {
     g->fn = f;
     g->frame = f->frame;
+    g->uses_stack |= f->frame;
     g->fr = frame_sym(g, f);
     g->ntemp = g->max_temp = 0;
     g->last_line = -1;
@@ -1519,10 +1523,16 @@ static void gen_function(gen *g, cobj *f, cbuf *frames, long *pr_next)
     }
 }
 
+/* A runner's entry: c0.sp set when the program uses the call stack (else
+ * the runner never touches the page of the runtime words for it), c0.fp
+ * left at the 0 every runner's PR starts with (DISA 5.3), the arguments
+ * copied from the DISA stack, f called, exit:c.  Emitted once every
+ * reached function is, so that g->uses_stack is final. */
 static void gen_entry(gen *g, cobj *f, const char *name, bool args)
 {
     out(g, "\n%s:\n", name);
-    out(g, "    mov $c0.stack_top, c0.sp:q\n    mov $0, c0.fp:q\n");
+    if (g->uses_stack)
+        out(g, "    mov $c0.stack_top, c0.sp:q\n");
     int slots = 0;
     for (ctype *p = f->ty->params; p; p = p->next)
         slots += (int)((p->size + 7) / 8);
@@ -1917,11 +1927,12 @@ void cgen_program(cc_ctx *c, cbuf *outb)
             done[i] = true;
             progress = true;
             gen_function(&g, funcs[i], &frames, &pr_next);
-            if (funcs[i]->is_runner_target)
-                gen_entry(&g, funcs[i],
-                          carena_printf(c, "c0.entry.%s", funcs[i]->sym), true);
         }
     }
+    for (int i = 0; i < nf; i++)
+        if (done[i] && funcs[i]->is_runner_target)
+            gen_entry(&g, funcs[i],
+                      carena_printf(c, "c0.entry.%s", funcs[i]->sym), true);
     for (int i = 0; i < n; i++) {
         cobj *o = objs[i];
         if (o->is_func && o->reached && !o->body)

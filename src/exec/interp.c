@@ -56,8 +56,11 @@
  * taken jumps the interpreter runs straight, so at each taken jump the
  * instructions run since the previous jump target are the distance
  * between the two in the array: TIER credits them to that target's count
- * (no counting per instruction), then stops the run at the new target
- * once its count passed the threshold.  interp_run passes no tier; the
+ * (no counting per instruction), or, at a backward jump, to the jump's
+ * own target, the head of the loop they ran in (so a loop whose body
+ * branches counts all its work at its head, where its region starts),
+ * then stops the run at the new target once its count passed the
+ * threshold.  interp_run passes no tier; the
  * test of the tier pointer is the only cost it adds, once per taken jump.
  */
 #include "exec/vm.h"
@@ -561,13 +564,15 @@ static int op_newr(vm_runner *r, const vm_insn *in)
     CASE(name##_DI) { STORE_DIR(2, DIRV(0) op IMMV(1)); FAST_NEXT(); }  \
     CASE(name##_ID) { STORE_DIR(2, IMMV(0) op DIRV(1)); FAST_NEXT(); }
 /* Tiering at a taken jump to insn t: credits the straight run of insns
- * from `last` (the previous jump target) to this one to last's count,
+ * from `last` (the previous jump target) to this one to last's count, or
+ * to t's when the jump goes back (t heads a loop this run belongs to),
  * and stops at t when t's count passed the threshold. */
 #define TIER(t)                                                         \
     do {                                                                \
         if (UNLIKELY(tier != NULL)) {                                   \
-            uint32_t t_ = (t), n_ = (uint32_t)(ip - base) - last + 1;   \
-            if (tier_credit(tier, last, n_, t_)) {                      \
+            uint32_t t_ = (t), h_ = (uint32_t)(ip - base);              \
+            uint32_t n_ = h_ - last + 1;                                \
+            if (tier_credit(tier, t_ <= h_ ? t_ : last, n_, t_)) {      \
                 *at = t_;                                               \
                 return VM_EXIT_HOT;                                     \
             }                                                           \
@@ -598,7 +603,8 @@ static inline int tier_credit(const vm_tier *t, uint32_t from, uint32_t n,
 {
     uint32_t c = (uint32_t)__atomic_load_n(&t->count[from], __ATOMIC_RELAXED);
     __atomic_store_n(&t->count[from], (int32_t)(c + n), __ATOMIC_RELAXED);
-    return __atomic_load_n(&t->count[to], __ATOMIC_RELAXED) > t->hot;
+    return __atomic_load_n(&t->count[to], __ATOMIC_RELAXED) >
+           __atomic_load_n(&t->hot, __ATOMIC_RELAXED);
 }
 
 /* The interpreter loop from insn i; tier (and at) may be NULL. */

@@ -156,7 +156,16 @@ static int count_hot(jit_engine *j, uint32_t i)
     uint32_t c = (uint32_t)__atomic_load_n(&j->count[i], __ATOMIC_RELAXED);
     int32_t n = (int32_t)(c + 1u);
     __atomic_store_n(&j->count[i], n, __ATOMIC_RELAXED);
-    return n > j->tier.hot;
+    return n > __atomic_load_n(&j->tier.hot, __ATOMIC_RELAXED);
+}
+
+/* After a translation, LLVM is set up: the threshold drops to hot_warm
+ * if that is lower (see jit.h).  Under j's lock. */
+static void warm_up(jit_engine *j)
+{
+    int32_t w = (int32_t)j->lim.hot_warm;
+    if (w > 0 && w < j->tier.hot)
+        __atomic_store_n(&j->tier.hot, w, __ATOMIC_RELAXED);
 }
 
 /* Sets insn i's count (see JIT_COUNT_*). */
@@ -199,6 +208,7 @@ static jit_fn decide(jit_engine *j, uint32_t i)
     if (within_budget(j) && translate(j, i, &fn, &size) == DVM_OK) {
         j->stats.regions++;
         j->stats.insns += size;
+        warm_up(j);
         __atomic_store_n(&j->fns[i], fn, __ATOMIC_RELEASE);
         count_set(j, i, JIT_COUNT_NATIVE);
     } else {

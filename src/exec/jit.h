@@ -15,7 +15,10 @@
  * (a few milliseconds for LLVM and the first region, some 50 us an
  * instruction; the interpreter runs an instruction in about 2 ns), so
  * that translating never costs much more than interpreting the code it
- * replaces.  A region holds at most `region_max` instructions, and an
+ * replaces.  LLVM's set-up is paid once per engine: after the first
+ * translation `hot` drops to `hot_warm` (about twice what a small region
+ * costs then), so the second hot loop of a program is not interpreted as
+ * long as the first.  A region holds at most `region_max` instructions, and an
  * engine translates at most `budget` instructions and `regions` regions
  * in all; past that it interprets.  With hot = 0 and hot_per_insn = 0
  * every region is translated at its first entry (DVM_JIT=eager in the
@@ -38,6 +41,7 @@ typedef struct jit_engine jit_engine;
 typedef struct jit_limits {
     uint32_t hot;               /* insns run before a region is translated */
     uint32_t hot_per_insn;      /* ... plus this many per insn it holds */
+    uint32_t hot_warm;          /* hot once LLVM is set up, if lower (0: hot) */
     uint32_t region_max;        /* insns in one region, at most (> 0) */
     uint32_t regions;           /* regions per engine, at most */
     uint64_t budget;            /* insns translated per engine, at most */
@@ -52,6 +56,7 @@ typedef struct jit_stats {
 static inline jit_limits jit_limits_tiered(void)
 {
     return (jit_limits){.hot = 1u << 24, .hot_per_insn = 50000,
+                        .hot_warm = 1u << 21,
                         .region_max = 2000,
                         .regions = 4096, .budget = 1u << 18};
 }

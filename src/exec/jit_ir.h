@@ -78,6 +78,7 @@ typedef struct jb {
     uint8_t *dirty;             /* ... per word: written by the region */
     uint64_t pro_lo, pro_hi;    /* ... the span [lo, hi) they lie in */
     LLVMBasicBlockRef raise_bb; /* ... their shared raise block, or NULL */
+    LLVMValueRef ok_lo, ok_hi;  /* allocas: ctx's cached writable interval */
     LLVMValueRef r_kind, r_pc, r_addr;  /* ... and its phis */
 } jb;
 
@@ -110,6 +111,9 @@ size_t jit_region_size(const vm_code *code, uint32_t entry,
 
 /* Translates instruction b->in into the current block (which it ends). */
 void jit_lower_insn(jb *b);
+/* Emits, in the entry block, the allocas of ctx's cached writable
+ * interval, loaded from ctx. */
+void jit_lower_slots(jb *b);
 
 /* ---- jit_promote.c ------------------------------------------------------ */
 

@@ -10,7 +10,14 @@
  * passes inline when it lies in ctx's cached interval of bytes known to be
  * writable and not read only, and otherwise calls rt_write, which asks
  * vm_check_write and, on success, widens the cached interval (the writable
- * set only grows during a run, and read-only ranges never change).
+ * set only grows during a run, and read-only ranges never change).  The
+ * interval lives in two allocas (registers, after SROA), loaded from ctx
+ * at the region's entry and again after each rt_write, so a loop storing
+ * through a pointer does not reload it.  A store at a computed address
+ * first tests the interval alone (in_cached): inside it the address is in
+ * the SR, below 2^46, writable and clear of the promoted words (which are
+ * in the PR), so the store needs no other check; outside, the full
+ * sequence runs, with its faults in their order.
  *
  * Loads and stores of the window go through jit_load and jit_store
  * (jit_promote.c), which keep promoted words in registers.
@@ -199,9 +206,9 @@ static void check_range(jb *b, LLVMValueRef ea, unsigned w)
     check(b, ok, VM_FAULT_MEMORY, ea);
 }
 
-/* The checked effective address of memory operand o accessed with width
- * w: E, mem64[E] or mem64[E] + D, mod 2^64, then checked against 2^46. */
-static LLVMValueRef operand_ea(jb *b, const isa_operand *o, unsigned w)
+/* The effective address of memory operand o: E, mem64[E] or mem64[E] + D,
+ * mod 2^64; the pointer word is checked, the address itself not yet. */
+static LLVMValueRef operand_ea_unchecked(jb *b, const isa_operand *o)
 {
     assert(o->mode != ISA_M_IMM);
     LLVMValueRef ea = k64(b, o->value);
@@ -211,6 +218,14 @@ static LLVMValueRef operand_ea(jb *b, const isa_operand *o, unsigned w)
         if (o->mode == ISA_M_DISP)
             ea = LLVMBuildAdd(b->b, ea, k64(b, (uint64_t)o->disp), "ea");
     }
+    return ea;
+}
+
+/* The checked effective address of memory operand o accessed with width
+ * w: E, mem64[E] or mem64[E] + D, mod 2^64, then checked against 2^46. */
+static LLVMValueRef operand_ea(jb *b, const isa_operand *o, unsigned w)
+{
+    LLVMValueRef ea = operand_ea_unchecked(b, o);
     check_range(b, ea, w);
     return ea;
 }
@@ -282,6 +297,32 @@ static LLVMValueRef double_to_i64(jb *b, LLVMValueRef x)
     return LLVMBuildSelect(b->b, in, i, k64(b, 0x8000000000000000ULL), "cvt");
 }
 
+/* In the entry block: the allocas of ctx's cached writable interval,
+ * loaded from ctx (reloaded after each rt_write, check_write). */
+void jit_lower_slots(jb *b)
+{
+    b->ok_lo = LLVMBuildAlloca(b->b, b->i64, "oklo");
+    b->ok_hi = LLVMBuildAlloca(b->b, b->i64, "okhi");
+    LLVMBuildStore(b->b, ctx_load(b, offsetof(jit_ctx, ok_lo)), b->ok_lo);
+    LLVMBuildStore(b->b, ctx_load(b, offsetof(jit_ctx, ok_hi)), b->ok_hi);
+}
+
+/* i1: the w bytes at ea lie in the cached writable interval [lo, hi):
+ * ea - lo <= hi - lo - w, with hi - lo >= w (an empty interval is
+ * lo = hi), all mod 2^64, so no wrap-around of ea + w can pass. */
+static LLVMValueRef in_cached(jb *b, LLVMValueRef ea, unsigned w)
+{
+    LLVMValueRef lo = LLVMBuildLoad2(b->b, b->i64, b->ok_lo, "lo");
+    LLVMValueRef hi = LLVMBuildLoad2(b->b, b->i64, b->ok_hi, "hi");
+    LLVMValueRef span = LLVMBuildSub(b->b, hi, lo, "span");
+    LLVMValueRef off = LLVMBuildSub(b->b, ea, lo, "off");
+    LLVMValueRef fits = LLVMBuildICmp(b->b, LLVMIntUGE, span, k64(b, w),
+                                      "fits");
+    LLVMValueRef at = LLVMBuildICmp(b->b, LLVMIntULE, off,
+        LLVMBuildSub(b->b, span, k64(b, w), "room"), "at");
+    return LLVMBuildAnd(b->b, fits, at, "cached");
+}
+
 /* Checks a w-byte write at ea (in range) like vm_check_write: PR writes
  * pass; an SR write passes inline inside ctx's cached writable interval,
  * else rt_write decides (its fault kind raised at ea). */
@@ -295,18 +336,14 @@ static void check_write(jb *b, LLVMValueRef ea, unsigned w)
     LLVMBasicBlockRef done = new_bb(b, "wok");
     LLVMBuildCondBr(b->b, pr, done, sr);
     LLVMPositionBuilderAtEnd(b->b, sr);
-    LLVMValueRef lo = ctx_load(b, offsetof(jit_ctx, ok_lo));
-    LLVMValueRef hi = ctx_load(b, offsetof(jit_ctx, ok_hi));
-    LLVMValueRef end = LLVMBuildAdd(b->b, ea, k64(b, w), "end");
-    LLVMValueRef in = LLVMBuildAnd(b->b,
-        LLVMBuildICmp(b->b, LLVMIntUGE, ea, lo, "gelo"),
-        LLVMBuildICmp(b->b, LLVMIntULE, end, hi, "lehi"), "cached");
-    LLVMBuildCondBr(b->b, in, done, slow);
+    LLVMBuildCondBr(b->b, in_cached(b, ea, w), done, slow);
     LLVMPositionBuilderAtEnd(b->b, slow);
     LLVMValueRef args[3] = {b->ctx, ea, k64(b, w)};
     LLVMValueRef f = LLVMBuildCall2(b->b, b->write_ty,
         callee(b, (void (*)(void))rt_write), args, 3, "wf");
     check_kind(b, LLVMBuildICmp(b->b, LLVMIntEQ, f, k32(b, 0), "wr"), f, ea);
+    LLVMBuildStore(b->b, ctx_load(b, offsetof(jit_ctx, ok_lo)), b->ok_lo);
+    LLVMBuildStore(b->b, ctx_load(b, offsetof(jit_ctx, ok_hi)), b->ok_hi);
     LLVMBuildBr(b->b, done);
     LLVMPositionBuilderAtEnd(b->b, done);
 }
@@ -314,7 +351,8 @@ static void check_write(jb *b, LLVMValueRef ea, unsigned w)
 /* Stores v to destination operand o converted to o's type (DISA.md 2.3):
  * float to integer through int64, integer to :f by value per v's
  * signedness, then truncated to o's width; the address is computed and
- * checked, the write checked, the value stored. */
+ * checked, the write checked, the value stored.  A computed address inside
+ * the cached writable interval needs none of the checks (see the top). */
 static void write_dst(jb *b, const isa_operand *o, jv v)
 {
     unsigned w = isa_type_bytes[o->type];
@@ -325,9 +363,25 @@ static void write_dst(jb *b, const isa_operand *o, jv v)
         x = v.flt ? double_to_i64(b, v.v) : v.v;
     if (w < 8)
         x = LLVMBuildTrunc(b->b, x, int_ty(b, w), "tr");
-    LLVMValueRef ea = operand_ea(b, o, w);
+    if (o->mode == ISA_M_DIR) {
+        LLVMValueRef ea = operand_ea(b, o, w);
+        check_write(b, ea, w);
+        jit_store(b, ea, x);
+        return;
+    }
+    LLVMValueRef ea = operand_ea_unchecked(b, o);
+    LLVMBasicBlockRef fast = new_bb(b, "wfast"), full = new_bb(b, "wfull");
+    LLVMBasicBlockRef join = new_bb(b, "wdone");
+    LLVMBuildCondBr(b->b, in_cached(b, ea, w), fast, full);
+    LLVMPositionBuilderAtEnd(b->b, fast);
+    mem_store(b, ea, x);
+    LLVMBuildBr(b->b, join);
+    LLVMPositionBuilderAtEnd(b->b, full);
+    check_range(b, ea, w);
     check_write(b, ea, w);
     jit_store(b, ea, x);
+    LLVMBuildBr(b->b, join);
+    LLVMPositionBuilderAtEnd(b->b, join);
 }
 
 /* ---- control ------------------------------------------------------------ */

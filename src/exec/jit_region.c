@@ -230,6 +230,7 @@ static void build_skeleton(jb *b, const char *name, uint32_t entry)
     LLVMBasicBlockRef start = new_bb(b, "entry");
     LLVMPositionBuilderAtEnd(b->b, start);
     jit_promote_slots(b);
+    jit_lower_slots(b);
     build_fault_block(b);
     build_dispatch(b);
     for (size_t k = 0; k < b->nlist; k++) {

@@ -602,6 +602,24 @@ static void test_memory_faults(void **state)
         }
 }
 
+/* The integer type of w bytes (1, 2, 4 or 8). */
+static uint8_t width_type(int w)
+{
+    return w == 8 ? ISA_T_Q : w == 4 ? ISA_T_UD : w == 2 ? ISA_T_W : ISA_T_UB;
+}
+
+/* Ends t with exit:c, runs it on both engines, checks the fault kind
+ * (VM_FAULT_NONE: none) and frees t. */
+static void exit_with_fault(tprog *t, int fault)
+{
+    EXIT(t, C);
+    outcome o;
+    both(t, NULL, &o);
+    assert_int_equal(o.fault, fault);
+    outcome_free(&o);
+    free(t);
+}
+
 /* Writes: PR, heap, outside the writable set, read-only code and data,
  * input windows and the system page, a write straddling PR and SR. */
 static void test_writes(void **state)
@@ -624,19 +642,43 @@ static void test_writes(void **state)
             INS(t, MOV, NONE, IMM(cases[i].a, Q), DIR(0x40, Q));
             top d = mode == 0 ? DIR(cases[i].a, Q)
                   : mode == 1 ? IND(0x40, Q) : DSP(-16, 0x48, Q);
-            d.o.type = cases[i].w == 8 ? ISA_T_Q
-                     : cases[i].w == 4 ? ISA_T_UD
-                     : cases[i].w == 2 ? ISA_T_W : ISA_T_UB;
+            d.o.type = width_type(cases[i].w);
             INS(t, MOV, NONE, IMM(cases[i].a + 16, Q), DIR(0x48, Q));
             /* repeat: the second write takes the cached path */
             INS(t, MOV, NONE, IMM(0x5a5a5a5a5a5a5a5aULL, Q), d);
             INS(t, ADD, NONE, IMM(1, Q), IMM(2, Q), d);
-            EXIT(t, C);
-            outcome o;
-            both(t, NULL, &o);
-            assert_int_equal(o.fault, cases[i].fault);
-            outcome_free(&o);
-            free(t);
+            exit_with_fault(t, cases[i].fault);
+        }
+}
+
+/* Writes through a pointer once the heap is the cached writable interval
+ * (a first write at HEAP widens it): at its edges, across them, below it,
+ * and at addresses whose ea + w wraps past 2^64, each with the fault (and
+ * fault address) of the interpreter. */
+static void test_cached_edges(void **state)
+{
+    (void)state;
+    static const struct { uint64_t a; int w; int fault; } cases[] = {
+        {HEAP + HEAPLEN - 8, 8, VM_FAULT_NONE},
+        {HEAP + HEAPLEN - 7, 8, VM_FAULT_WRITABLE},
+        {HEAP + HEAPLEN - 1, 1, VM_FAULT_NONE},
+        {HEAP + HEAPLEN - 1, 2, VM_FAULT_WRITABLE},
+        {HEAP + HEAPLEN, 1, VM_FAULT_WRITABLE},
+        {HEAP - 1, 1, VM_FAULT_WRITABLE}, {HEAP - 1, 8, VM_FAULT_WRITABLE},
+        {HEAP - 8, 8, VM_FAULT_WRITABLE}, {0x3000, 8, VM_FAULT_NONE},
+        {UINT64_MAX - 3, 8, VM_FAULT_MEMORY}, {UINT64_MAX, 1, VM_FAULT_MEMORY},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int mode = 0; mode < 2; mode++) {
+            tprog *t = calloc(1, sizeof *t);
+            INS(t, MOV, NONE, IMM(HEAP, Q), DIR(0x40, Q));
+            INS(t, MOV, NONE, IMM(7, Q), IND(0x40, Q));
+            INS(t, MOV, NONE, IMM(cases[i].a, Q), DIR(0x40, Q));
+            INS(t, MOV, NONE, IMM(cases[i].a + 16, Q), DIR(0x48, Q));
+            top d = mode == 0 ? IND(0x40, Q) : DSP(-16, 0x48, Q);
+            d.o.type = width_type(cases[i].w);
+            INS(t, MOV, NONE, IMM(0x5a5a5a5a5a5a5a5aULL, Q), d);
+            exit_with_fault(t, cases[i].fault);
         }
 }
 
@@ -947,6 +989,64 @@ static void test_tier_hot_only(void **state)
     free(t);
 }
 
+/* Two counting loops in turn, of n1 and n2 iterations. */
+static tprog *two_loops(uint64_t n1, uint64_t n2)
+{
+    tprog *t = calloc(1, sizeof *t);
+    INS(t, MOV, NONE, IMM(0, Q), DIR(0x40, Q));
+    int a = INS(t, ADD, NONE, DIR(0x40, Q), IMM(1, Q), DIR(0x40, Q));
+    INS(t, BR, L, DIR(0x40, Q), IMM(n1, Q), LBL(a));
+    INS(t, MOV, NONE, IMM(0, Q), DIR(0x50, Q));
+    int b = INS(t, ADD, NONE, DIR(0x50, Q), IMM(1, Q), DIR(0x50, Q));
+    INS(t, BR, L, DIR(0x50, Q), IMM(n2, Q), LBL(b));
+    EXIT(t, C);
+    return t;
+}
+
+/* The regions t makes tiered with thresholds hot and hot_warm, nothing
+ * more per instruction of a region. */
+static uint64_t regions_at(const tprog *t, uint32_t hot, uint32_t hot_warm)
+{
+    jit_limits l = jit_limits_tiered();
+    l.hot = hot;
+    l.hot_per_insn = 0;
+    l.hot_warm = hot_warm;
+    return run_limited(t, &l).regions;
+}
+
+/* Once a region is translated (LLVM set up), hot drops to hot_warm: a
+ * second loop that runs less than hot but more than hot_warm is
+ * translated too; with no hot_warm, it is not. */
+static void test_tier_warm(void **state)
+{
+    (void)state;
+    /* the first loop runs 200,000 insns, the second 10,000 */
+    tprog *t = two_loops(100000, 5000);
+    assert_int_equal(regions_at(t, 100000, 1000), 2);
+    assert_int_equal(regions_at(t, 100000, 0), 1);
+    free(t);
+}
+
+/* A loop whose body branches (odd iterations do more): its back edge
+ * credits the run since the last jump target to the loop's head, so the
+ * head counts all the loop's work (~4,500 insns in 1,000 iterations), not
+ * only the runs that start there (~3,500), and passes hot = 4,000. */
+static void test_tier_loop_head(void **state)
+{
+    (void)state;
+    tprog *t = calloc(1, sizeof *t);
+    INS(t, MOV, NONE, IMM(0, Q), DIR(0x40, Q));
+    int head = INS(t, AND, NONE, DIR(0x40, Q), IMM(1, Q), DIR(0x48, Q));
+    INS(t, BR, E, DIR(0x48, Q), IMM(0, Q), LBL(head + 3));
+    INS(t, ADD, NONE, DIR(0x50, Q), IMM(1, Q), DIR(0x50, Q));
+    INS(t, ADD, NONE, DIR(0x40, Q), IMM(1, Q), DIR(0x40, Q));
+    INS(t, BR, L, DIR(0x40, Q), IMM(1000, Q), LBL(head));
+    EXIT(t, C);
+    assert_int_equal(regions_at(t, 4000, 0), 1);
+    assert_int_equal(regions_at(t, 5000, 0), 0);
+    free(t);
+}
+
 /* The limits bound what an engine translates: eager, a straight line of
  * MAXI / 2 instructions becomes regions of at most region_max, and no
  * more instructions than the budget (overshot by one region at most) nor
@@ -1001,6 +1101,7 @@ int main(void)
         cmocka_unit_test(test_memory_faults),
         cmocka_unit_test(test_writes),
         cmocka_unit_test(test_heap_loop),
+        cmocka_unit_test(test_cached_edges),
         cmocka_unit_test(test_exec_faults),
         cmocka_unit_test(test_calls),
         cmocka_unit_test(test_exit),
@@ -1010,6 +1111,8 @@ int main(void)
         cmocka_unit_test(test_regions_cached),
         cmocka_unit_test(test_tier_hot_only),
         cmocka_unit_test(test_tier_limits),
+        cmocka_unit_test(test_tier_warm),
+        cmocka_unit_test(test_tier_loop_head),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -21,6 +21,13 @@
  * must never carry discarded bytes, because the master may adopt it as the
  * page's next version as is.
  *
+ * A runner may create thousands of children (a c0 `main` starting one per
+ * tree node), each on a stack page of its own, and touch every one of those
+ * pages: so the children's stacks are not scanned per page but sorted and
+ * merged once per commit (sort_kid_stacks), and each page looks up the
+ * first stack that may reach it (binary search) and walks on while the
+ * stacks start below the page's end.
+ *
  * Two passes, so that frames are asked for at most once per commit: pass 1
  * computes every page's clipped delta (no frame needed), pass 2 takes
  * frames from the local pool, asking the master for max(missing, 256) first

@@ -11,6 +11,18 @@
  * one) and waits for MSG_STACKS, queueing any DISPATCH meanwhile.  An
  * empty grant means the area has no such range free: the creator faults.
  *
+ * The first page of a block taken is made zeros in the window at once,
+ * with zeros as its diff base (stack_zero).  DISA says a chosen stack's
+ * contents are unspecified until the creator writes them, and the creator
+ * normally writes at once (SIHO: the child's input, at its base): so the
+ * creator gets no userfaultfd round trip to the master for a page whose
+ * old bytes do not matter.  The commit diffs the page against zeros, so
+ * its frame is zeros plus the creator's writes, which the master adopts as
+ * the page's next version as is: no commit can have changed the page since
+ * the creator's snapshot (the master grants a block only once no snapshot
+ * in flight predates its release), so nothing needs merging and the child
+ * reads exactly what the creator wrote, zeros elsewhere.
+ *
  * A block goes back to the pool when the attempt that took it will not
  * create its child (abort, fault, an output fault at exit: run.c calls
  * vm_runner_release_stacks).  When the attempt commits, the block travels
@@ -66,6 +78,21 @@ static dvm_status ask_master(rcomp *rc, unsigned order)
     return st;
 }
 
+/* Makes the first page of the stack at sb zeros in the window, with zeros
+ * as its diff base.  Best effort: on a failure the page is left as it
+ * was, and its first touch fetches it from the master as before. */
+static void stack_zero(rcomp *rc, uint64_t sb)
+{
+    static const uint8_t zeros[DISA_PAGE];
+    uint64_t page = sb / DISA_PAGE;
+    assert(sb % DISA_PAGE == 0 && sb >= DISA_RB);
+    pthread_mutex_lock(&rc->mu);
+    dvm_status st = rc_basemap_put(&rc->base, page, 0);
+    pthread_mutex_unlock(&rc->mu);
+    if (!st)
+        (void)window_fill(rc->win, page, zeros);
+}
+
 /* vm_stack_ops.alloc.  A failure to talk to the master is recorded in
  * rc->stack_err (the runner faults; rc_run then stops the RComp). */
 static int stack_alloc(void *ctx, uint64_t ss, uint64_t *sb)
@@ -79,6 +106,7 @@ static int stack_alloc(void *ctx, uint64_t ss, uint64_t *sb)
     if (p->n == 0)
         return rc->stack_err ? VM_FAULT_NOMEM : VM_FAULT_NOSTACK;
     *sb = p->base[--p->n];
+    stack_zero(rc, *sb);
     return VM_FAULT_NONE;
 }
 
