@@ -246,6 +246,15 @@ static void ms_refuse(mserve *s, uint64_t peer, const char *why)
     transport_close(s->t, peer);
 }
 
+static void node_lost(mserve *s, mnode *nd);
+
+/* Closes node nd, which broke the protocol (why: logged), and loses it. */
+static void ms_drop_node(mserve *s, mnode *nd, const char *why)
+{
+    ms_refuse(s, nd->peer, why);
+    node_lost(s, nd);
+}
+
 /* Frees what nd allocated (it is dead or about to be reused). */
 static void node_free(mnode *nd)
 {
@@ -368,8 +377,6 @@ static dvm_status versions_of(mserve *s, uint32_t type, const uint8_t *p,
 }
 
 /* ---- homes ------------------------------------------------------------------ */
-
-static void node_lost(mserve *s, mnode *nd);
 
 /* Versions per STORE message, entries per DROP.  A few versions a
  * message (16 KiB of data) keep a STORE small enough for UCX to send it
@@ -596,8 +603,7 @@ static void on_node_addr(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     if (nd->addr[0] || cmsg_decode_addr(p, len, &a) ||
         cmsg_str_copy(a, nd->addr, sizeof nd->addr)) {
         nd->addr[0] = '\0';
-        ms_refuse(s, nd->peer, "bad node address");
-        node_lost(s, nd);
+        ms_drop_node(s, nd, "bad node address");
         return;
     }
     ms_log("node %s serves the pages it homes on %s", nd->name, nd->addr);
@@ -609,8 +615,7 @@ static void on_stored(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
     cmsg_fetch f;
     if (cmsg_decode_fetch(p, len, 2, &f)) {
-        ms_refuse(s, nd->peer, "malformed stored");
-        node_lost(s, nd);
+        ms_drop_node(s, nd, "malformed stored");
         return;
     }
     if (!s->running || f.run != s->run_id)
@@ -897,8 +902,6 @@ static void clock_pings(mserve *s)
         clock_ping(s, &s->nodes[i]);
 }
 
-static void node_lost(mserve *s, mnode *nd);
-
 /* CLOCK_PONG: one sample; the next ping of the burst goes at once. */
 static void on_clock(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
@@ -907,8 +910,7 @@ static void on_clock(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     int first = nd->clk.bursts == 0;
     if (cmsg_decode_clock_pong(p, len, &c) ||
         clocksync_pong(&nd->clk, &c, t3)) {
-        ms_refuse(s, nd->peer, status_message());
-        node_lost(s, nd);
+        ms_drop_node(s, nd, status_message());
         return;
     }
     if (first && nd->clk.bursts)
@@ -1184,8 +1186,7 @@ static void on_leave(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
     cmsg_leave l;
     if (cmsg_decode_leave(p, len, &l) || l.step == CMSG_LEAVE_ACK) {
-        ms_refuse(s, nd->peer, "bad leave message");
-        node_lost(s, nd);
+        ms_drop_node(s, nd, "bad leave message");
     } else if (l.step == CMSG_LEAVE_ASK) {
         if (!nd->leaving)
             leave_ask(s, nd);
@@ -1305,8 +1306,7 @@ static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
     cmsg_fetch f;
     if (cmsg_decode_fetch(p, len, 2, &f)) {
-        ms_refuse(s, nd->peer, "malformed fetch");
-        node_lost(s, nd);
+        ms_drop_node(s, nd, "malformed fetch");
         return;
     }
     if (!s->running || !nd->started || f.run != s->run_id)
@@ -1322,8 +1322,7 @@ static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         uint32_t fr = 0;
         if (page < DISA_RB / DISA_PAGE || page >= DISA_ADDR_LIMIT / DISA_PAGE ||
             epoch == 0 || epoch > now) {
-            ms_refuse(s, nd->peer, "fetch of a version that never was");
-            node_lost(s, nd);
+            ms_drop_node(s, nd, "fetch of a version that never was");
             goto out;
         }
         int present = space_lookup_version(ms_space(s), page, epoch, &fr) ==
@@ -1358,17 +1357,14 @@ static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
     cmsg_relay m;
     if (cmsg_decode_relay(p, len, &m) || m.rcomp >= (uint64_t)nd->nrcomps) {
-        ms_refuse(s, nd->peer, "malformed relay");
-        node_lost(s, nd);
+        ms_drop_node(s, nd, "malformed relay");
         return;
     }
     if (!s->running || !nd->started || m.run != s->run_id)
         return;
     int slot = slot_for(s, nd, (int)m.rcomp, m.gen);
-    if (slot == -2) {
-        ms_refuse(s, nd->peer, "its RComps were replaced too often");
-        node_lost(s, nd);
-    }
+    if (slot == -2)
+        ms_drop_node(s, nd, "its RComps were replaced too often");
     if (slot < 0)
         return;
     dvm_status st = DVM_OK;
@@ -1393,8 +1389,7 @@ static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     } else if (m.npages)
         st = status_set(DVM_EPROTO, "pages with a message that has none");
     if (st) {
-        ms_refuse(s, nd->peer, status_message());
-        node_lost(s, nd);
+        ms_drop_node(s, nd, status_message());
         return;
     }
     st = rcomps_on_remote(ms_rcs(s), slot, m.page, m.type, m.msg, m.len);
@@ -1430,8 +1425,7 @@ static void on_node_stats(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     cmsg_node_stats ns;
     if (cmsg_decode_node_stats(p, len, &ns) ||
         (ns.has_wait && node_waits(s, nd, &ns))) {
-        ms_refuse(s, nd->peer, "malformed node stats");
-        node_lost(s, nd);
+        ms_drop_node(s, nd, "malformed node stats");
         return;
     }
     memcpy(nd->cache, ns.v, sizeof nd->cache);
@@ -1447,10 +1441,8 @@ static void on_relays(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         stall_once("dvm master", NULL);
     while (nd->live && (k = cmsg_batch_next(p, len, &off, &rec, &rlen)) > 0)
         on_relay(s, nd, rec, rlen);
-    if (nd->live && k < 0) {
-        ms_refuse(s, nd->peer, "malformed relay");
-        node_lost(s, nd);
-    }
+    if (nd->live && k < 0)
+        ms_drop_node(s, nd, "malformed relay");
 }
 
 /* ---- clients ---------------------------------------------------------------- */
@@ -1627,10 +1619,8 @@ static void on_event(void *arg, transport_event *ev)
             on_stored(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_NODE_ADDR)
             on_node_addr(s, nd, ev->data, ev->len);
-        else {
-            ms_refuse(s, ev->peer, "unexpected message from a node");
-            node_lost(s, nd);
-        }
+        else
+            ms_drop_node(s, nd, "unexpected message from a node");
         return;
     }
     if (ev->type == WIRE_JOIN) {
