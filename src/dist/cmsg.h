@@ -173,7 +173,8 @@ typedef struct cmsg_relay {
 } cmsg_relay;
 
 /* FETCH (width 2: page, epoch) and FETCHED (width 3: page, epoch,
- * present; then pages for the present ones). */
+ * present; then pages for the present ones).  Decoding refuses an entry
+ * whose page is outside the SR or whose epoch is 0. */
 #define CMSG_MAX_FETCH (1u << 20)
 #define CMSG_AT_HOMES 2
 typedef struct cmsg_fetch {

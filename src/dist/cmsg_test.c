@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "dist/cmsg.h"
+#include "isa/isa.h"
 #include "util/le.h"
 
 static cmsg_str str(const char *s)
@@ -112,9 +113,17 @@ static void test_fetch(void **state)
     cmsg_encode_fetch(&b, 9, ent, 2, 3, pages, 0);
     assert_int_equal(cmsg_decode_fetch(b.p, b.len, 3, &f), DVM_EPROTO);
     mb_reset(&b);
-    cmsg_encode_fetch(&b, 9, ent, 3, 2, NULL, 0);
+    uint64_t ent2[6] = { 0x50000, 3, 0x50001, 4, 0x50002, 5 };
+    cmsg_encode_fetch(&b, 9, ent2, 3, 2, NULL, 0);
     assert_int_equal(cmsg_decode_fetch(b.p, b.len, 2, &f), DVM_OK);
     assert_int_equal(f.n, 3);
+    /* A version that cannot be: a page below the SR, or epoch 0. */
+    uint64_t bad[2][2] = { { DISA_RB / DISA_PAGE - 1, 3 }, { 0x50000, 0 } };
+    for (int i = 0; i < 2; i++) {
+        mb_reset(&b);
+        cmsg_encode_fetch(&b, 9, bad[i], 1, 2, NULL, 0);
+        assert_int_equal(cmsg_decode_fetch(b.p, b.len, 2, &f), DVM_EPROTO);
+    }
     mb_free(&b);
 }
 
