@@ -157,6 +157,20 @@ int cmsg_batch_next(const uint8_t *p, size_t len, size_t *off,
     return 1;
 }
 
+dvm_status cmsg_batch_each(const uint8_t *p, size_t len, cmsg_batch_fn fn,
+                           void *ctx)
+{
+    size_t off = 0, rlen;
+    const uint8_t *rec;
+    int k;
+    while ((k = cmsg_batch_next(p, len, &off, &rec, &rlen)) > 0) {
+        dvm_status st = fn(ctx, rec, rlen);
+        if (st)
+            return st;
+    }
+    return k < 0 ? status_set(DVM_EPROTO, "malformed relay") : DVM_OK;
+}
+
 /* ---- FETCH and FETCHED ------------------------------------------------------ */
 
 void cmsg_encode_fetch(msg_buf *b, uint64_t run, const uint64_t *ent,

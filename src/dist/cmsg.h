@@ -285,6 +285,14 @@ void cmsg_batch_add(msg_buf *batch, const msg_buf *rec);
  * *rlen set and *off moved past it, 0 at the end, -1 when malformed. */
 int cmsg_batch_next(const uint8_t *p, size_t len, size_t *off,
                     const uint8_t **rec, size_t *rlen);
+/* Calls fn(ctx, rec, rlen) for each record of the RELAY message p[0, len)
+ * in order, stopping at the first that returns non-zero.  Returns that
+ * status, DVM_EPROTO ("malformed relay") when a record is malformed (the
+ * records before it were handed on), else DVM_OK. */
+typedef dvm_status (*cmsg_batch_fn)(void *ctx, const uint8_t *rec,
+                                    size_t rlen);
+dvm_status cmsg_batch_each(const uint8_t *p, size_t len, cmsg_batch_fn fn,
+                           void *ctx);
 
 void cmsg_encode_start(msg_buf *b, const cmsg_start *s);
 dvm_status cmsg_decode_start(const uint8_t *p, size_t len, cmsg_start *out);

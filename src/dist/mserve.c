@@ -1431,17 +1431,26 @@ static void on_node_stats(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 }
 
 /* A RELAY message: its records in order, while the node is not refused. */
+typedef struct relay_ctx {
+    mserve *s;
+    mnode *nd;
+} relay_ctx;
+
+/* cmsg_batch_each: one record; the rest are dropped with a lost node. */
+static dvm_status on_relay_rec(void *arg, const uint8_t *rec, size_t rlen)
+{
+    relay_ctx *c = arg;
+    on_relay(c->s, c->nd, rec, rlen);
+    return c->nd->live ? DVM_OK : DVM_ECLOSED;
+}
+
 static void on_relays(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
-    size_t off = 0, rlen;
-    const uint8_t *rec;
-    int k = 0;
     if (nd->results >= 16)      /* a test's long step (stall.h) */
         stall_once("dvm master", NULL);
-    while (nd->live && (k = cmsg_batch_next(p, len, &off, &rec, &rlen)) > 0)
-        on_relay(s, nd, rec, rlen);
-    if (nd->live && k < 0)
-        ms_drop_node(s, nd, "malformed relay");
+    relay_ctx c = { s, nd };
+    if (cmsg_batch_each(p, len, on_relay_rec, &c) && nd->live)
+        ms_drop_node(s, nd, status_message());      /* malformed */
 }
 
 /* ---- clients ---------------------------------------------------------------- */

@@ -751,8 +751,10 @@ static dvm_status relay_down(node *n, int i, const cmsg_relay *m)
     return DVM_OK;
 }
 
-static dvm_status from_master_relay(node *n, const uint8_t *p, size_t len)
+/* One record of a RELAY from the master (a cmsg_batch_fn; arg: the node). */
+static dvm_status from_master_relay(void *arg, const uint8_t *p, size_t len)
 {
+    node *n = arg;
     cmsg_relay m;
     dvm_status st = cmsg_decode_relay(p, len, &m);
     if (st)
@@ -830,16 +832,8 @@ static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
         return from_master_leave(n, p, len);
     case WIRE_DRAIN:
         return from_master_drain(n, p, len);
-    case WIRE_RELAY: {
-        size_t off = 0, rlen;
-        const uint8_t *rec;
-        int k = 0;
-        dvm_status st = DVM_OK;
-        while (!st && (k = cmsg_batch_next(p, len, &off, &rec, &rlen)) > 0)
-            st = from_master_relay(n, rec, rlen);
-        return st ? st : k < 0 ? status_set(DVM_EPROTO, "malformed relay")
-                               : DVM_OK;
-    }
+    case WIRE_RELAY:
+        return cmsg_batch_each(p, len, from_master_relay, n);
     case WIRE_START:    /* none after DONE: the master knows it left */
         return n->leave == NODE_LEAVE_DONE ? DVM_OK : node_start(n, p, len);
     case WIRE_STOP:
