@@ -209,8 +209,18 @@ typedef struct cmsg_peers {
 void cmsg_encode_peers(msg_buf *b, const cmsg_peers *m);
 dvm_status cmsg_decode_peers(const uint8_t *p, size_t len, cmsg_peers *out);
 
-/* NODE_STATS: this many u64s, then (optional) the fetch waits. */
-#define CMSG_NODE_STATS 7
+/* NODE_STATS: these u64s (CMSG_NODE_STATS of them, in this order), then
+ * (optional) the fetch waits. */
+enum cmsg_node_stat {
+    CMSG_NS_CACHED,             /* pages cached */
+    CMSG_NS_HITS,               /* cache hits */
+    CMSG_NS_MISSES,             /* cache misses */
+    CMSG_NS_EVICTED,            /* pages evicted */
+    CMSG_NS_HOMED,              /* versions homed */
+    CMSG_NS_SERVED,             /* versions served to other nodes */
+    CMSG_NS_FROM_HOMES,         /* versions fetched from homes */
+    CMSG_NODE_STATS
+};
 #define CMSG_FETCH_WAIT_VERSION 1
 #define CMSG_FETCH_WAIT_BUCKETS 24  /* OBS_FETCH_WAIT_BUCKETS */
 

@@ -125,9 +125,7 @@ typedef struct mnode {
     uint64_t pages_out;         /* pages it fetched */
     uint64_t waits[CMSG_FETCH_WAIT_BUCKETS + 1];   /* its fetch waits
                                    counted so far (NODE_STATS), and sum */
-    uint64_t cache[CMSG_NODE_STATS];    /* its NODE_STATS: cached, hits,
-                                   misses, evicted, homed, served,
-                                   fetched from homes */
+    uint64_t cache[CMSG_NODE_STATS];    /* its NODE_STATS, by CMSG_NS_* */
     uint64_t id;                /* never reused: placement (home.h) */
     char addr[CMSG_MAX_ADDR];   /* where it serves other nodes; "": it
                                    homes nothing */
@@ -955,8 +953,8 @@ static void observe_nodes(mserve *s, int now_too)
         const mnode *nd = &s->nodes[i];
         if (!nd->live || nd->obs < 0)
             continue;
-        obs_levels l = { .pages_cached = nd->cache[0],
-                         .pages_homed = nd->cache[4],
+        obs_levels l = { .pages_cached = nd->cache[CMSG_NS_CACHED],
+                         .pages_homed = nd->cache[CMSG_NS_HOMED],
                          .rcomps_live = node_rcomps(s, nd) };
         obs_levels_set(s->obs, nd->obs, &l, now);
     }
@@ -1656,20 +1654,107 @@ static void on_event(void *arg, transport_event *ev)
 
 /* dvm status: the output held until its commits are stable, and the
  * versions whose acks they wait for. */
-static void status_held(mserve *s, FILE *f, int json)
+/* One figure of `dvm status`: its JSON member and its words in the text;
+ * a number (str NULL) or a string. */
+typedef struct status_field {
+    const char *key, *label;
+    uint64_t v;
+    const char *str;
+} status_field;
+
+#define SF_NUM(k, l, x) { k, l, (uint64_t)(x), NULL }
+#define SF_STR(k, l, x) { k, l, 0, x }
+
+/* Writes fields v[0, n) as JSON members ("key":value, comma separated) or
+ * as text ("label: value", separated by sep). */
+static void status_fields(FILE *f, int json, const status_field *v,
+                          size_t n, const char *sep)
 {
-    uint64_t held = s->hold.st ? mhold_bytes(&s->hold) : 0;
-    uint64_t waiting = s->running ? vindex_waiting(&s->vx) : 0;
-    size_t results = s->running ? rcomps_waiting(ms_rcs(s)) : 0;
-    fprintf(f, json ? "\"output_held_bytes\":%" PRIu64
-                      ",\"versions_waiting_for_homes\":%" PRIu64
-                      ",\"results_waiting_for_acks\":%zu,"
-                    : "output held until stored at homes: %" PRIu64
-                      " bytes (%" PRIu64 " versions waiting for acks, %zu "
-                      "results waiting to commit)\n",
-            held, waiting, results);
+    for (size_t i = 0; i < n; i++) {
+        if (json)
+            fprintf(f, "%s\"%s\":", i ? "," : "", v[i].key);
+        else
+            fprintf(f, "%s%s: ", i ? sep : "", v[i].label);
+        if (v[i].str)
+            fprintf(f, json ? "\"%s\"" : "%s", v[i].str);
+        else
+            fprintf(f, "%" PRIu64, v[i].v);
+    }
 }
 
+/* The master's figures: the program, its commits, pages and held output. */
+static void status_master(mserve *s, FILE *f, int json)
+{
+    const master_stats *st = s->running ? master_get_stats(s->m) : NULL;
+    double secs = s->running ? (double)(clock_now_ns() - s->t_run_ns) / 1e9
+                             : 0;
+    uint64_t commits = st ? st->commits : 0;
+    size_t ready = 0, running = 0;
+    if (s->running) {
+        const rcb_pool *pool = master_commit_point(s->m)->pool;
+        running = rcomps_inflight(ms_rcs(s));
+        ready = pool->ready.n + pool->exclusive.n;
+    }
+    space_stats ss = { 0, 0, 0, 0 };
+    if (s->running)
+        space_get_stats(ms_space(s), &ss);
+    const status_field v[] = {
+        SF_NUM("page_versions_at_master", "page versions at the master",
+               ss.versions),
+        SF_NUM("page_versions_data_at_homes_only",
+               "page versions with their data at their homes only",
+               ss.away),
+        SF_NUM("output_held_bytes",
+               "output held until stored at homes (bytes)", s->hold.st ? mhold_bytes(&s->hold) : 0),
+        SF_NUM("versions_waiting_for_homes", "versions waiting for acks",
+               s->running ? vindex_waiting(&s->vx) : 0),
+        SF_NUM("results_waiting_for_acks", "results waiting to commit",
+               s->running ? rcomps_waiting(ms_rcs(s)) : 0),
+        SF_STR("program", "program", s->running ? "running" : "idle"),
+        SF_NUM("commits", "commits", commits),
+        SF_NUM("commits_per_s", "commits per second",
+               secs > 0 ? (double)commits / secs + 0.5 : 0),
+        SF_NUM("conflicts", "conflicts", st ? st->conflicts : 0),
+        SF_NUM("runners_running", "runners running", running),
+        SF_NUM("runners_ready", "runners ready", ready),
+    };
+    status_fields(f, json, v, sizeof v / sizeof v[0], "\n");
+}
+
+/* Node nd's figures. */
+static void status_node(mserve *s, FILE *f, int json, const mnode *nd)
+{
+    rcomp_set *rs = s->running ? ms_rcs(s) : NULL;
+    int live = 0;
+    for (int k = 0; rs && nd->started && k < nd->nrcomps; k++)
+        live += nd->slot[k] >= 0 && !rs->rc[nd->slot[k]].gone;
+    const uint64_t *c = nd->cache;
+    const status_field v[] = {
+        SF_STR("name", "name", nd->name),
+        SF_STR("host", "host", transport_peer_name(s->t, nd->peer)),
+        SF_NUM("rcomps", "rcomps", nd->nrcomps),
+        SF_NUM("rcomps_live", "rcomps in the program", live),
+        SF_NUM("results", "results", nd->results),
+        SF_NUM("pages_sent", "pages sent", nd->pages_in),
+        SF_NUM("pages_fetched", "pages fetched", nd->pages_out),
+        SF_NUM("pages_cached", "pages cached", c[CMSG_NS_CACHED]),
+        SF_NUM("cache_hits", "cache hits", c[CMSG_NS_HITS]),
+        SF_NUM("cache_misses", "cache misses", c[CMSG_NS_MISSES]),
+        SF_NUM("pages_homed", "pages homed", c[CMSG_NS_HOMED]),
+        SF_NUM("pages_served_to_nodes", "pages served to nodes",
+               c[CMSG_NS_SERVED]),
+        SF_NUM("pages_from_homes", "pages fetched from homes",
+               c[CMSG_NS_FROM_HOMES]),
+        SF_NUM("versions_stored", "versions stored", nd->stored),
+    };
+    fputs(json ? "{" : "  ", f);
+    status_fields(f, json, v, sizeof v / sizeof v[0], ", ");
+    fputs(json ? "}" : "\n", f);
+}
+
+/* STATUS_REQ: the figures as text or JSON.  When they cannot be gathered
+ * (no memory) the client is closed, so it fails at once with the reason
+ * logged here rather than waiting. */
 static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
 {
     uint64_t json;
@@ -1680,65 +1765,27 @@ static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
     char *text = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&text, &n);
-    if (!f)
+    if (!f) {
+        ms_refuse(s, peer, "out of memory for the status");
         return;
-    const master_stats *st = s->running ? master_get_stats(s->m) : NULL;
-    rcomp_set *rs = s->running ? ms_rcs(s) : NULL;
-    double secs = s->running ? (double)(clock_now_ns() - s->t_run_ns) / 1e9
-                             : 0;
-    uint64_t commits = st ? st->commits : 0;
-    double rate = secs > 0 ? (double)commits / secs : 0;
-    size_t ready = 0, running = 0;
-    if (rs) {
-        const rcb_pool *pool = master_commit_point(s->m)->pool;
-        running = rcomps_inflight(rs);
-        ready = pool->ready.n + pool->exclusive.n;
     }
-    space_stats ss = { 0, 0, 0, 0 };
-    if (s->running)
-        space_get_stats(ms_space(s), &ss);
-    fprintf(f, json ? "{\"page_versions_at_master\":%" PRIu64
-                      ",\"page_versions_data_at_homes_only\":%" PRIu64 ","
-                    : "page versions at the master: %" PRIu64 " (%" PRIu64
-                      " with their data at their homes only)\n",
-            ss.versions, ss.away);
-    status_held(s, f, (int)json);
-    fprintf(f, json ? "\"program\":\"%s\",\"commits\":%" PRIu64
-            ",\"commits_per_s\":%.0f,\"conflicts\":%" PRIu64
-            ",\"runners_running\":%zu,\"runners_ready\":%zu,\"hosts\":["
-                    : "program: %s\ncommits: %" PRIu64 " (%.0f/s)\n"
-            "conflicts: %" PRIu64 "\nrunners: %zu running, %zu ready\n"
-            "hosts:\n", s->running ? "running" : "idle", commits, rate,
-            st ? st->conflicts : 0, running, ready);
+    fputs(json ? "{" : "", f);
+    status_master(s, f, (int)json);
+    fputs(json ? ",\"hosts\":[" : "\nhosts:\n", f);
     int first = 1;
     for (size_t i = 0; i < s->nnodes; i++) {
-        const mnode *nd = &s->nodes[i];
-        if (!nd->live)
+        if (!s->nodes[i].live)
             continue;
-        int live = 0;
-        for (int k = 0; rs && nd->started && k < nd->nrcomps; k++)
-            live += nd->slot[k] >= 0 && !rs->rc[nd->slot[k]].gone;
-        fprintf(f, json ? "%s{\"name\":\"%s\",\"host\":\"%s\",\"rcomps\":%d,\"rcomps_live\":"
-                "%d,\"results\":%" PRIu64 ",\"pages_sent\":%" PRIu64 ",\"pages_fetched\":%" PRIu64
-                ",\"pages_cached\":%" PRIu64 ",\"cache_hits\":%" PRIu64
-                ",\"cache_misses\":%" PRIu64 ",\"pages_homed\":%" PRIu64
-                ",\"pages_served_to_nodes\":%" PRIu64
-                ",\"pages_from_homes\":%" PRIu64
-                ",\"versions_stored\":%" PRIu64 "}"
-                        : "%s  %s (%s): %d rcomps (%d in the program), %" PRIu64
-                " results, %" PRIu64 " pages sent, %" PRIu64 " fetched, %"
-                PRIu64 " cached (%" PRIu64 " hits, %" PRIu64 " misses), %"
-                PRIu64 " homed (%" PRIu64 " served to nodes), %" PRIu64
-                " fetched from homes, %" PRIu64 " versions stored\n",
-                json && !first ? "," : "", nd->name,
-                transport_peer_name(s->t, nd->peer), nd->nrcomps, live,
-                nd->results, nd->pages_in, nd->pages_out, nd->cache[0],
-                nd->cache[1], nd->cache[2], nd->cache[4], nd->cache[5],
-                nd->cache[6], nd->stored);
+        fputs(json && !first ? "," : "", f);
+        status_node(s, f, (int)json, &s->nodes[i]);
         first = 0;
     }
-    fprintf(f, json ? "]}\n" : "");
-    fclose(f);
+    fputs(json ? "]}\n" : "", f);
+    if (fclose(f)) {
+        ms_refuse(s, peer, "out of memory for the status");
+        free(text);
+        return;
+    }
     mb_reset(&s->b);
     cmsg_put_str(&s->b, text, n);
     (void)ms_send(s, peer, WIRE_STATUS);

@@ -1043,11 +1043,15 @@ static dvm_status node_report(node *n)
     cmsg_node_stats s;
     memset(&s, 0, sizeof s);        /* compared whole, padding included */
     uint64_t *v = s.v;
-    if (n->running)
-        v[0] = n->pc.live, v[1] = n->pc.hits, v[2] = n->pc.misses,
-        v[3] = n->pc.evicted, v[4] = hstore_count(&n->home.home);
-    v[5] = n->home.served;
-    v[6] = n->home.from_homes;
+    if (n->running) {
+        v[CMSG_NS_CACHED] = n->pc.live;
+        v[CMSG_NS_HITS] = n->pc.hits;
+        v[CMSG_NS_MISSES] = n->pc.misses;
+        v[CMSG_NS_EVICTED] = n->pc.evicted;
+        v[CMSG_NS_HOMED] = hstore_count(&n->home.home);
+    }
+    v[CMSG_NS_SERVED] = n->home.served;
+    v[CMSG_NS_FROM_HOMES] = n->home.from_homes;
     s.has_wait = 1;
     memcpy(s.wait, n->waits.bucket, sizeof s.wait);
     s.wait_sum_ns = n->waits.sum_ns;

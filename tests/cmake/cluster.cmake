@@ -10,6 +10,7 @@
 #   cluster/drain_cmd               dvm node --drain NAME (the operator)
 #   cluster/faults, linkcut         random faults, cut links (netns)
 #   cluster/homes                   versions at homes on nodes, a node lost
+#   cluster/status_nomem            dvm status of a master out of memory
 #   cluster/clock                   node clocks corrected in a trace
 #   cluster/garbage, netns          hostile peers; nodes in network namespaces
 #   cluster/restart/<prog>          the master killed and restarted (--state)
@@ -119,6 +120,15 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
                    $<TARGET_FILE:cluster_garbage> ${engine})
   set_tests_properties(cluster/garbage/${engine} PROPERTIES TIMEOUT 300)
 endforeach()
+# A master whose open_memstream fails answers `dvm status` by closing it.
+add_library(cluster_no_memstream MODULE
+            ${CMAKE_SOURCE_DIR}/tests/cluster/no_memstream.c)
+target_compile_options(cluster_no_memstream PRIVATE -fno-sanitize=all)
+target_link_options(cluster_no_memstream PRIVATE -fno-sanitize=all)
+add_test(NAME cluster/status_nomem
+         COMMAND sh ${CL}/status_nomem.sh $<TARGET_FILE:dvm>
+                 $<TARGET_FILE:cluster_no_memstream>)
+set_tests_properties(cluster/status_nomem PROPERTIES TIMEOUT 120)
 # Three network namespaces joined by veth pairs (root only; 77 = skipped).
 foreach(engine ${DVM_CLUSTER_ENGINES})
   add_test(NAME cluster/netns/${engine}
