@@ -1652,8 +1652,6 @@ static void on_event(void *arg, transport_event *ev)
 
 /* ---- status ------------------------------------------------------------------ */
 
-/* dvm status: the output held until its commits are stable, and the
- * versions whose acks they wait for. */
 /* One figure of `dvm status`: its JSON member and its words in the text;
  * a number (str NULL) or a string. */
 typedef struct status_field {
@@ -1705,7 +1703,8 @@ static void status_master(mserve *s, FILE *f, int json)
                "page versions with their data at their homes only",
                ss.away),
         SF_NUM("output_held_bytes",
-               "output held until stored at homes (bytes)", s->hold.st ? mhold_bytes(&s->hold) : 0),
+               "output held until stored at homes (bytes)",
+               s->hold.st ? mhold_bytes(&s->hold) : 0),
         SF_NUM("versions_waiting_for_homes", "versions waiting for acks",
                s->running ? vindex_waiting(&s->vx) : 0),
         SF_NUM("results_waiting_for_acks", "results waiting to commit",
