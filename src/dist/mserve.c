@@ -1579,6 +1579,32 @@ static void drop_pending(mserve *s)
     s->sub_buf = NULL;
 }
 
+/* A peer is gone: a node is lost; the client of the program cancels it
+ * (running) or drops it (pending); it is no client nor drain asker now. */
+static void on_down(mserve *s, transport_event *ev, mnode *nd)
+{
+    if (nd) {
+        ms_log("node %s left (%s)", transport_peer_name(s->t, ev->peer),
+               ev->reason ? ev->reason : "closed");
+        node_lost(s, nd);
+    } else if ((s->running || s->pending) && ev->peer == s->client) {
+        if (s->running)
+            ms_fail(s, status_set(DVM_EIO, "cancelled: the client went "
+                                  "away"));
+        else
+            drop_pending(s);
+        s->client = UINT64_MAX;
+    }
+    for (size_t i = 0; i < s->nclients; i++)
+        if (s->clients[i] == ev->peer)
+            s->clients[i] = s->clients[--s->nclients];
+    for (size_t i = 0; i < s->ndrains;)
+        if (s->drains[i].peer == ev->peer)
+            s->drains[i] = s->drains[--s->ndrains];
+        else
+            i++;
+}
+
 static void on_event(void *arg, transport_event *ev)
 {
     mserve *s = arg;
@@ -1586,26 +1612,7 @@ static void on_event(void *arg, transport_event *ev)
     if (ev->kind == TRANSPORT_UP)
         return;
     if (ev->kind == TRANSPORT_DOWN) {
-        if (nd) {
-            ms_log("node %s left (%s)", transport_peer_name(s->t, ev->peer),
-                   ev->reason ? ev->reason : "closed");
-            node_lost(s, nd);
-        } else if ((s->running || s->pending) && ev->peer == s->client) {
-            if (s->running)
-                ms_fail(s, status_set(DVM_EIO, "cancelled: the client went "
-                                      "away"));
-            else
-                drop_pending(s);
-            s->client = UINT64_MAX;
-        }
-        for (size_t i = 0; i < s->nclients; i++)
-            if (s->clients[i] == ev->peer)
-                s->clients[i] = s->clients[--s->nclients];
-        for (size_t i = 0; i < s->ndrains;)
-            if (s->drains[i].peer == ev->peer)
-                s->drains[i] = s->drains[--s->ndrains];
-            else
-                i++;
+        on_down(s, ev, nd);
         return;
     }
     if (nd) {
