@@ -159,7 +159,8 @@ typedef struct mserve {
     uint16_t port;
     mnode nodes[MSERVE_MAX_NODES];
     size_t nnodes;
-    uint64_t clients[MSERVE_MAX_NODES];     /* peers known as clients */
+    uint64_t clients[MSERVE_MAX_NODES];     /* peers known as clients (more
+                                               at once are refused) */
     size_t nclients;
     mdrain drains[MSERVE_MAX_DRAINS];       /* clients of DRAIN waiting */
     size_t ndrains;
@@ -1645,8 +1646,13 @@ static void on_event(void *arg, transport_event *ev)
         ms_refuse(s, ev->peer, "unexpected message");
         return;
     }
-    if (!is_client(s, ev->peer) && s->nclients < MSERVE_MAX_NODES)
+    if (!is_client(s, ev->peer)) {
+        if (s->nclients == MSERVE_MAX_NODES) {  /* untracked, it could join */
+            ms_refuse(s, ev->peer, "too many clients at once");
+            return;
+        }
         s->clients[s->nclients++] = ev->peer;
+    }
     if (ev->type == WIRE_SUBMIT)
         on_submit(s, ev);
     else if (ev->type == WIRE_RESUME)

@@ -11,6 +11,7 @@
 #   cluster/faults, linkcut         random faults, cut links (netns)
 #   cluster/homes                   versions at homes on nodes, a node lost
 #   cluster/status_nomem            dvm status of a master out of memory
+#   cluster/manyclients             257 clients at once: one refused
 #   cluster/clock                   node clocks corrected in a trace
 #   cluster/garbage, netns          hostile peers; nodes in network namespaces
 #   cluster/restart/<prog>          the master killed and restarted (--state)
@@ -120,6 +121,13 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
                    $<TARGET_FILE:cluster_garbage> ${engine})
   set_tests_properties(cluster/garbage/${engine} PROPERTIES TIMEOUT 300)
 endforeach()
+# More clients at once than the master tracks: the one beyond is refused.
+add_executable(cluster_manyclients ${CMAKE_SOURCE_DIR}/tests/cluster/manyclients.c)
+target_link_libraries(cluster_manyclients dvm_cluster)
+add_test(NAME cluster/manyclients
+         COMMAND sh ${CL}/manyclients.sh $<TARGET_FILE:dvm>
+                 $<TARGET_FILE:cluster_manyclients>)
+set_tests_properties(cluster/manyclients PROPERTIES TIMEOUT 120)
 # A master whose open_memstream fails answers `dvm status` by closing it.
 add_library(cluster_no_memstream MODULE
             ${CMAKE_SOURCE_DIR}/tests/cluster/no_memstream.c)
