@@ -66,6 +66,7 @@
 #include "dist/mserve.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1907,14 +1908,21 @@ static void wait_ready(mserve *s)
     }
 }
 
+/* Runs the pending program to its end and answers its client (DONE).  A
+ * --trace the master cannot make a file for fails the program at once
+ * (exit status 2, the reason in the error): the client asked for it. */
 static void run_program(mserve *s)
 {
     char engine[8], trace_path[64];
     (void)cmsg_str_copy(s->sub.engine, engine, sizeof engine);
     int trace_fd = -1;
-    if (s->sub.flags & CMSG_SUBMIT_TRACE)
-        trace_fd = memfd_create("dvm-trace", MFD_CLOEXEC);
-    snprintf(trace_path, sizeof trace_path, "/proc/self/fd/%d", trace_fd);
+    dvm_status st = DVM_OK;
+    if ((s->sub.flags & CMSG_SUBMIT_TRACE) &&
+        (trace_fd = memfd_create("dvm-trace", MFD_CLOEXEC)) < 0)
+        st = status_set(DVM_ESYS, "cannot make a file for the trace: %s",
+                        strerror(errno));
+    if (trace_fd >= 0)
+        snprintf(trace_path, sizeof trace_path, "/proc/self/fd/%d", trace_fd);
     master_config cfg = { .prog = s->prog, .self_exe = s->cfg.self_exe,
                           .nrcomps = 0, .engine = engine, .obs = s->obs,
                           .remote = &s->remote, .out_fn = out_to_client,
@@ -1930,7 +1938,8 @@ static void run_program(mserve *s)
         obs_begin(s->obs);
     s->remote.restore = s->restoring ? ms_restore : NULL;
     s->remote.batch = s->save.ms ? ms_batch : NULL;
-    dvm_status st = master_create(&cfg, &s->m);
+    if (!st)
+        st = master_create(&cfg, &s->m);
     if (!st && !s->restoring &&
         (st = msave_start(&s->save, s->m, s->sub_buf, s->sub_len))) {
         master_destroy(s->m);
@@ -1943,7 +1952,7 @@ static void run_program(mserve *s)
         s->hold_stable = 0;
         s->hold_since_ns = clock_now_ns();
         s->running = 1;
-        for (size_t i = 0; i < s->nnodes && !st; i++)
+        for (size_t i = 0; i < s->nnodes; i++)
             if (s->nodes[i].live && !s->nodes[i].leaving &&
                 node_start(s, &s->nodes[i]))
                 ms_refuse(s, s->nodes[i].peer, status_message());

@@ -7,9 +7,10 @@ dvm=$1 shim=$2
 # A sanitizer's runtime must come first among the libraries; the shim
 # only replaces one libc function, so the order does not matter here.
 asan=${ASAN_OPTIONS:-}
-export ASAN_OPTIONS="$asan${asan:+:}verify_asan_link_order=0" LD_PRELOAD="$shim"
+export ASAN_OPTIONS="$asan${asan:+:}verify_asan_link_order=0" \
+       LD_PRELOAD="$shim" DVM_TEST_FAIL_LIBC=open_memstream
 master_start
-unset LD_PRELOAD
+unset LD_PRELOAD DVM_TEST_FAIL_LIBC
 export ASAN_OPTIONS="$asan"
 st=0
 timeout 60 "$dvm" status --master "127.0.0.1:$port" > "$work/out" \
