@@ -4,14 +4,7 @@
 # at once with a reason, instead of waiting without end for an answer.
 dvm=$1 shim=$2
 . "$(dirname "$0")/lib.sh"
-# A sanitizer's runtime must come first among the libraries; the shim
-# only replaces one libc function, so the order does not matter here.
-asan=${ASAN_OPTIONS:-}
-export ASAN_OPTIONS="$asan${asan:+:}verify_asan_link_order=0" \
-       LD_PRELOAD="$shim" DVM_TEST_FAIL_LIBC=open_memstream
-master_start
-unset LD_PRELOAD DVM_TEST_FAIL_LIBC
-export ASAN_OPTIONS="$asan"
+master_start_failing "$shim" open_memstream
 st=0
 timeout 60 "$dvm" status --master "127.0.0.1:$port" > "$work/out" \
     2> "$work/err" || st=$?

@@ -5,12 +5,7 @@
 dvm=$1 shim=$2 engine=$3
 . "$(dirname "$0")/lib.sh"
 ex=$(dirname "$0")/../../examples
-asan=${ASAN_OPTIONS:-}
-export ASAN_OPTIONS="$asan${asan:+:}verify_asan_link_order=0" \
-       LD_PRELOAD="$shim" DVM_TEST_FAIL_LIBC=memfd_trace
-master_start
-unset LD_PRELOAD DVM_TEST_FAIL_LIBC
-export ASAN_OPTIONS="$asan"
+master_start_failing "$shim" memfd_trace
 node_start n1 2
 nodes_joined 1
 st=0
