@@ -91,6 +91,7 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/le.h"
+#include "util/sigstop.h"
 
 #define MSERVE_MAX_NODES 256
 /* How long a restarted master waits for the client of a saved program. */
@@ -2034,11 +2035,7 @@ static dvm_status write_port(const char *path, uint16_t port)
 
 static void install_signals(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = mserve_on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    sigstop_install(mserve_on_signal);
     signal(SIGPIPE, SIG_IGN);
 }
 

@@ -90,6 +90,7 @@
 #include "util/clock.h"
 #include "util/memfd.h"
 #include "util/le.h"
+#include "util/sigstop.h"
 
 #define NODE_STORE_FRAMES (1u << 26)
 #define NODE_BACKOFF_MIN_MS 100
@@ -1259,15 +1260,6 @@ static dvm_status node_serve(node *n)
     }
 }
 
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = node_on_signal;     /* no SA_RESTART: epoll_wait ends */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 dvm_status node_main(const node_config *cfg)
 {
     node *n = dvm_calloc(1, sizeof *n);
@@ -1279,7 +1271,7 @@ dvm_status node_main(const node_config *cfg)
     mb_init(&n->rel);
     mb_init(&n->tmpb);
     mb_init(&n->batch);
-    install_signals();
+    sigstop_install(node_on_signal);
     transport_config tc = { .secret = cfg->secret,
                             .keepalive_type = WIRE_PING,
                             .keepalive_ms = CMSG_PING_MS,
