@@ -200,8 +200,7 @@ typedef struct mserve {
     uint64_t *pg;               /* scratch: a commit's pages */
     size_t npg, cappg;
     msg_buf b, rec;
-    dvm_status fatal;
-    char fatal_msg[256];
+    status_first fatal;         /* the program's first fatal error */
 } mserve;
 
 static volatile sig_atomic_t mserve_quit;
@@ -210,14 +209,6 @@ static void mserve_on_signal(int sig)
 {
     (void)sig;
     mserve_quit = 1;
-}
-
-static void ms_fail(mserve *s, dvm_status st)
-{
-    if (s->fatal)
-        return;
-    s->fatal = st;
-    snprintf(s->fatal_msg, sizeof s->fatal_msg, "%s", status_message());
 }
 
 static void ms_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -513,10 +504,10 @@ static void home_lost(void *arg, uint64_t page, uint64_t epoch)
     uint32_t f;
     if (s->running && version_frame(s, page, epoch, &f) &&
         f == SPACE_FRAME_AWAY)
-        ms_fail(s, status_set(DVM_EIO, "the version of page 0x%" PRIx64
-                              " made by commit %" PRIu64 " was lost with "
-                              "its home and backup nodes", page * (uint64_t)DISA_PAGE,
-                              epoch));
+        status_first_set(&s->fatal, status_set(DVM_EIO,
+            "the version of page 0x%" PRIx64 " made by commit %" PRIu64
+            " was lost with its home and backup nodes",
+            page * (uint64_t)DISA_PAGE, epoch));
 }
 
 /* vindex: (page, epoch) is kept by its home and its backup: the master
@@ -564,7 +555,7 @@ static void pg_add(void *arg, uint64_t page)
     mserve *s = arg;
     uint64_t *p = dvm_grow(s->pg, &s->cappg, s->npg + 1, sizeof *p);
     if (!p) {
-        ms_fail(s, status_set(DVM_ENOMEM, "out of memory"));
+        status_first_set(&s->fatal, status_set(DVM_ENOMEM, "out of memory"));
         return;
     }
     s->pg = p;
@@ -579,14 +570,14 @@ static void homes_push(void *arg)
     mserve *s = arg;
     mem_space *sp = ms_space(s);
     uint64_t now = space_epoch(sp);
-    for (uint64_t e = s->pushed + 1; e <= now && !s->fatal; e++) {
+    for (uint64_t e = s->pushed + 1; e <= now && !s->fatal.st; e++) {
         s->npg = 0;
         if (space_pages_changed(sp, e - 1, e, (size_t)1 << 24, pg_add, s) ==
             SIZE_MAX)
             continue;
-        for (size_t i = 0; i < s->npg && !s->fatal; i++)
+        for (size_t i = 0; i < s->npg && !s->fatal.st; i++)
             if (vindex_add(&s->vx, s->pg[i], e, &s->vops))
-                ms_fail(s, DVM_ENOMEM);
+                status_first_set(&s->fatal, DVM_ENOMEM);
     }
     s->pushed = now;
     if (now - s->gc_epoch >= MSERVE_VINDEX_GC) {
@@ -720,9 +711,10 @@ static dvm_status remote_poll(void *arg, int *wait_ms)
     if (*wait_ms < 0 || *wait_ms > CMSG_PING_MS)
         *wait_ms = CMSG_PING_MS;
     check_heartbeats(s);
-    if (mserve_quit && !s->fatal)
-        ms_fail(s, status_set(DVM_EIO, "the master was stopped"));
-    return s->fatal ? status_set(s->fatal, "%s", s->fatal_msg) : DVM_OK;
+    if (mserve_quit && !s->fatal.st)
+        status_first_set(&s->fatal,
+                         status_set(DVM_EIO, "the master was stopped"));
+    return status_first_get(&s->fatal);
 }
 
 static dvm_status send_output(void *arg, uint64_t index, const uint8_t *p,
@@ -781,12 +773,12 @@ static uint64_t hold_upto(mserve *s)
  * STOREs leave now).  An error (the client gone) stops the run. */
 static void hold_release(mserve *s)
 {
-    if (!s->hold.st || s->fatal)
+    if (!s->hold.st || s->fatal.st)
         return;
     homes_push(s);
     dvm_status st = mhold_release(&s->hold, hold_upto(s), send_output, s);
     if (st)
-        ms_fail(s, st);
+        status_first_set(&s->fatal, st);
 }
 
 /* master_remote.may_commit: not while the held output is at its bound. */
@@ -804,17 +796,18 @@ static dvm_status hold_finish(mserve *s, dvm_status st)
 {
     while (!st && mhold_bytes(&s->hold)) {
         hold_release(s);
-        if (s->fatal || mserve_quit)
+        if (s->fatal.st || mserve_quit)
             break;
         if (mhold_bytes(&s->hold)) {
             transport_wait(s->t, CMSG_PING_MS);
             check_heartbeats(s);
         }
     }
-    if (!st && mserve_quit && !s->fatal)
-        ms_fail(s, status_set(DVM_EIO, "the master was stopped"));
-    if (!st && s->fatal)
-        st = status_set(s->fatal, "%s", s->fatal_msg);
+    if (!st && mserve_quit && !s->fatal.st)
+        status_first_set(&s->fatal,
+                         status_set(DVM_EIO, "the master was stopped"));
+    if (!st && s->fatal.st)
+        st = status_first_get(&s->fatal);
     mhold_free(&s->hold);
     s->hold.st = NULL;
     return st;
@@ -1087,12 +1080,12 @@ static void node_lost(mserve *s, mnode *nd)
         if (sl >= 0 && !rs->rc[sl].gone) {
             dvm_status st = rcomp_lost(rs, &rs->rc[sl], "its host is gone");
             if (st)
-                ms_fail(s, st);
+                status_first_set(&s->fatal, st);
         }
     }
     dvm_status st = signal_nodes(s);
     if (st)
-        ms_fail(s, st);
+        status_first_set(&s->fatal, st);
 }
 
 /* Closes every node not heard from within the heartbeat bound: lost.
@@ -1149,7 +1142,7 @@ static void leave_ask(mserve *s, mnode *nd)
             st = signal_nodes(s);
     }
     if (st) {
-        ms_fail(s, st);
+        status_first_set(&s->fatal, st);
         return;
     }
     size_t copies = homes_changed(s);
@@ -1226,7 +1219,7 @@ static int slot_for(mserve *s, mnode *nd, int k, uint64_t gen)
     if (!st)
         st = signal_nodes(s);
     if (st) {
-        ms_fail(s, st);
+        status_first_set(&s->fatal, st);
         return -1;
     }
     return idx;
@@ -1346,7 +1339,7 @@ static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
             obs_pages_fetch(s->obs, nd->obs, s->obs_master, UINT32_MAX, np,
                             clock_now_ns() - t0);
     } else {
-        ms_fail(s, status_set(DVM_ENOMEM, "out of memory"));
+        status_first_set(&s->fatal, status_set(DVM_ENOMEM, "out of memory"));
     }
 out:
     dvm_free(ent);
@@ -1394,7 +1387,7 @@ static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     }
     st = rcomps_on_remote(ms_rcs(s), slot, m.page, m.type, m.msg, m.len);
     if (st)
-        ms_fail(s, st);
+        status_first_set(&s->fatal, st);
 }
 
 /* The fetch waits a node counted since its last NODE_STATS, into the
@@ -1592,8 +1585,8 @@ static void on_down(mserve *s, transport_event *ev, mnode *nd)
         node_lost(s, nd);
     } else if ((s->running || s->pending) && ev->peer == s->client) {
         if (s->running)
-            ms_fail(s, status_set(DVM_EIO, "cancelled: the client went "
-                                  "away"));
+            status_first_set(&s->fatal, status_set(DVM_EIO,
+                             "cancelled: the client went away"));
         else
             drop_pending(s);
         s->client = UINT64_MAX;
@@ -1902,7 +1895,7 @@ static int all_ready(mserve *s)
 static void wait_ready(mserve *s)
 {
     uint64_t t0 = clock_now_ns();
-    while (!all_ready(s) && !s->fatal && !mserve_quit &&
+    while (!all_ready(s) && !s->fatal.st && !mserve_quit &&
            clock_now_ns() - t0 < (uint64_t)CMSG_START_WAIT_MS * 1000000u) {
         transport_wait(s->t, 50);
         check_heartbeats(s);
@@ -1930,7 +1923,7 @@ static void run_program(mserve *s)
                           .out_arg = s, .diag = diag_open(s),
                           .trace_path = trace_fd >= 0 ? trace_path : NULL };
     s->pending = 0;
-    s->fatal = DVM_OK;
+    s->fatal.st = DVM_OK;
     s->run_id++;
     vindex_clear(&s->vx);
     s->pushed = s->gc_epoch = 0;
@@ -1958,7 +1951,7 @@ static void run_program(mserve *s)
                 node_start(s, &s->nodes[i]))
                 ms_refuse(s, s->nodes[i].peer, status_message());
         wait_ready(s);
-        st = s->fatal ? status_set(s->fatal, "%s", s->fatal_msg)
+        st = s->fatal.st ? status_first_get(&s->fatal)
                       : master_run(s->m);
         st = hold_finish(s, st);
         vindex_clear(&s->vx);       /* before the master's space goes */

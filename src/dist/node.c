@@ -168,8 +168,7 @@ typedef struct node {
     node_rc *rc;
     msg_buf out, rel, tmpb;
     msg_buf batch;                  /* RELAY records not sent yet */
-    dvm_status fatal;
-    char fatal_msg[256];
+    status_first fatal;         /* the first fatal error: the loop stops */
     nhome home;                     /* versions homed here; fetching */
     char addr[CMSG_MAX_ADDR];       /* where it serves other nodes */
     cmsg_node_stats stats_sent;     /* figures last reported */
@@ -197,15 +196,6 @@ static void node_on_signal(int sig)
     (void)sig;
     if (node_signals < 2)
         node_signals++;
-}
-
-/* Records the first fatal error (its message) and stops the loop. */
-static void node_fail(node *n, dvm_status st)
-{
-    if (n->fatal)
-        return;
-    n->fatal = st;
-    snprintf(n->fatal_msg, sizeof n->fatal_msg, "%s", status_message());
 }
 
 static dvm_status send_now(node *n, uint16_t type, const msg_buf *b)
@@ -869,24 +859,25 @@ static void node_on_event(void *arg, transport_event *ev)
     if (ev->peer != n->master) {
         dvm_status st = nhome_on_event(&n->home, ev);
         if (st)
-            node_fail(n, st);
+            status_first_set(&n->fatal, st);
         return;
     }
     if (ev->kind == TRANSPORT_UP) {
         n->up = 1;
         dvm_status st = node_join(n);
         if (st)
-            node_fail(n, st);
+            status_first_set(&n->fatal, st);
     } else if (ev->kind == TRANSPORT_DOWN) {
         n->down = 1;
         if (!n->up || ev->status != DVM_ECLOSED)
-            node_fail(n, status_set(ev->status ? ev->status : DVM_EIO,
-                                    "the master %s: %s", n->up ? "is gone" :
-                                    "cannot be reached", ev->reason));
+            status_first_set(&n->fatal,
+                status_set(ev->status ? ev->status : DVM_EIO,
+                           "the master %s: %s", n->up ? "is gone" :
+                           "cannot be reached", ev->reason));
     } else {
         dvm_status st = from_master(n, ev->type, ev->data, ev->len);
         if (st)
-            node_fail(n, st);
+            status_first_set(&n->fatal, st);
     }
 }
 
@@ -1173,7 +1164,7 @@ static dvm_status node_loop(node *n)
 {
     struct epoll_event ev[64];
     int quit = 0;
-    while (node_signals < 2 && !quit && !n->fatal && !n->down) {
+    while (node_signals < 2 && !quit && !n->fatal.st && !n->down) {
         size_t k = transport_progress(n->t);
         /* After DONE the node says nothing more: the master closes it. */
         int talk = n->up && n->leave != NODE_LEAVE_DONE;
@@ -1185,8 +1176,8 @@ static dvm_status node_loop(node *n)
         if (!fst)
             fst = node_flush(n);
         if (fst)
-            node_fail(n, fst);
-        if (n->fatal || n->down)
+            status_first_set(&n->fatal, fst);
+        if (n->fatal.st || n->down)
             break;
         int again = k > 0 || transport_arm(n->t) == DVM_EAGAIN;
         int to = transport_timeout_ms(n->t);
@@ -1195,16 +1186,16 @@ static dvm_status node_loop(node *n)
         int m = epoll_wait(n->epfd, ev, 64, again ? 0 : to);
         if (m < 0 && errno != EINTR)
             return status_set_errno(DVM_ESYS, "epoll_wait");
-        for (int j = 0; j < m && !n->fatal; j++) {
+        for (int j = 0; j < m && !n->fatal.st; j++) {
             if (ev[j].data.u64 == NODE_KEY_NET)
                 continue;
             dvm_status st = rc_readable(n, ev[j].data.u64);
             if (st)
-                node_fail(n, st);
+                status_first_set(&n->fatal, st);
         }
     }
-    if (n->fatal)
-        return status_set(n->fatal, "%s", n->fatal_msg);
+    if (n->fatal.st)
+        return status_first_get(&n->fatal);
     return DVM_OK;
 }
 
@@ -1213,7 +1204,7 @@ static dvm_status node_loop(node *n)
 static dvm_status node_session(node *n, int *joined)
 {
     n->up = n->down = 0;
-    n->fatal = DVM_OK;
+    n->fatal.st = DVM_OK;
     /* A new connection is a new node at the master: waits count anew. */
     memset(&n->waits, 0, sizeof n->waits);
     dvm_status st = transport_connect(n->t, n->cfg.master, &n->master);
