@@ -358,18 +358,7 @@ static dvm_status rc_spawn(node *n, int i)
 static void rc_kill(node *n, int i)
 {
     node_rc *r = &n->rc[i];
-    if (r->ctl.fd >= 0)
-        epoll_ctl(n->epfd, EPOLL_CTL_DEL, r->ctl.fd, NULL);
-    if (r->page.fd >= 0)
-        epoll_ctl(n->epfd, EPOLL_CTL_DEL, r->page.fd, NULL);
-    conn_close(&r->ctl);
-    conn_close(&r->page);
-    if (r->pid > 0) {
-        kill(r->pid, SIGKILL);
-        while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-    }
-    r->pid = 0;
+    rcomp_process_stop(n->epfd, &r->ctl, &r->page, &r->pid);
     r->page_wait = 0;
     park_free(r);
     tmp_release(n, r, 0, 1);
@@ -576,7 +565,6 @@ static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
                         "match");
     k = 0;
     for (uint32_t j = 0; j < d.n && !st; j++) {
-        r->rid[r->nrid++] = d.r[j].rid;
         for (uint32_t q = 0; q < d.r[j].npre && !st; q++, k++) {
             msg_prefetch *pre = &d.r[j].pre[q];
             uint64_t epoch = le_ld64(m->ver + 8 * k);
@@ -590,20 +578,30 @@ static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
                 want[2 * nwant] = pre->page;
                 want[2 * nwant++ + 1] = epoch;
             }
+            /* ents[0, nwait): the entries still to be filled, compacted
+             * in place (nwait <= k: no entry is overwritten unread). */
             if (!n->pc.e[ents[k]].filled)
                 ents[nwait++] = ents[k];
         }
     }
+    int sent = 0;                   /* delivered, or parked behind others */
     if (!st) {
         mb_reset(&n->out);
         msg_encode_dispatch(&n->out, &d);
         if (nwait || r->npark) {
             st = park_add(r, &n->out, ents, nwait);
             ents = NULL;
+            sent = !st;
         } else if (rc_send(n, r->ctl.fd, &n->out)) {
-            st = rc_replace(n, i, "cannot send to it");
+            st = rc_replace(n, i, "cannot send to it");     /* a new RComp */
+        } else {
+            sent = 1;
         }
     }
+    /* The runners enter the ring (the order of their results) once their
+     * dispatch is on its way to this RComp, not before. */
+    for (uint32_t j = 0; sent && j < d.n; j++)
+        r->rid[r->nrid++] = d.r[j].rid;
     if (!st && nwant)
         st = nhome_fetch(&n->home, want, nwant);
     dvm_free(ents);
@@ -920,6 +918,27 @@ static dvm_status ship_ahead(node *n, int i, msg_result *res,
     return st;
 }
 
+/* Names result res's frames (this node's, granted to the RComp
+ * `owner`) by the master's frames, in place; local[c] and pages[c] get
+ * frame c's local number and data, and the frame leaves the RComp.  Returns
+ * 1 when a frame is not the RComp's: those before it are translated (and
+ * in local[], for the caller to release), the rest not. */
+static int frames_to_master(node *n, uint16_t owner, msg_result *res,
+                            uint32_t *local, const uint8_t **pages)
+{
+    size_t nf = msg_result_nframes(res);
+    for (size_t c = 0; c < nf; c++) {
+        uint32_t *fp = msg_result_frame(res, c), f = *fp;
+        if (f == 0 || f >= NODE_STORE_FRAMES || n->owner[f] != owner)
+            return 1;
+        n->owner[f] = 0;
+        local[c] = f;
+        pages[c] = store_frame(n->store, f);
+        *fp = n->l2m[f];
+    }
+    return 0;
+}
+
 /* RESULT: frames translated to the master's, with the pages' data (the
  * last NODE_RECORD_PAGES with it, any before ahead of it). */
 static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
@@ -934,18 +953,7 @@ static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
     dvm_status st = pages && local ? DVM_OK
                                    : status_set(DVM_ENOMEM, "out of memory");
     uint16_t owner = (uint16_t)(i + 1);
-    int foreign = 0;
-    for (size_t c = 0; c < nf && !st && !foreign; c++) {
-        uint32_t *fp = msg_result_frame(&res, c), f = *fp;
-        if (f == 0 || f >= NODE_STORE_FRAMES || n->owner[f] != owner) {
-            foreign = 1;
-            break;
-        }
-        n->owner[f] = 0;
-        local[c] = f;
-        pages[c] = store_frame(n->store, f);
-        *fp = n->l2m[f];
-    }
+    int foreign = !st && frames_to_master(n, owner, &res, local, pages);
     size_t ahead = nf > NODE_RECORD_PAGES ? nf - NODE_RECORD_PAGES : 0;
     if (!st && !foreign)
         st = ship_ahead(n, i, &res, pages, ahead);
