@@ -39,6 +39,7 @@
 #include "isa/isa.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/sigstop.h"
 
 typedef struct client {
     transport *t;
@@ -294,11 +295,7 @@ static int client_exchange(client *c, const char *master,
     auth_secret *secret;
     if (cli_load_secret(secret_file, &secret))
         return 2;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = client_on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    sigstop_install(client_on_signal);
     transport_config tc = { .secret = secret, .on_event = client_on_event,
                             .arg = c };
     c->code = 2;

@@ -12,6 +12,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "isa/isa.h"
 #include "util/le.h"
 
 void cmsg_put_str(msg_buf *b, const void *p, size_t n)
@@ -156,6 +157,20 @@ int cmsg_batch_next(const uint8_t *p, size_t len, size_t *off,
     return 1;
 }
 
+dvm_status cmsg_batch_each(const uint8_t *p, size_t len, cmsg_batch_fn fn,
+                           void *ctx)
+{
+    size_t off = 0, rlen;
+    const uint8_t *rec;
+    int k;
+    while ((k = cmsg_batch_next(p, len, &off, &rec, &rlen)) > 0) {
+        dvm_status st = fn(ctx, rec, rlen);
+        if (st)
+            return st;
+    }
+    return k < 0 ? status_set(DVM_EPROTO, "malformed relay") : DVM_OK;
+}
+
 /* ---- FETCH and FETCHED ------------------------------------------------------ */
 
 void cmsg_encode_fetch(msg_buf *b, uint64_t run, const uint64_t *ent,
@@ -185,6 +200,13 @@ dvm_status cmsg_decode_fetch(const uint8_t *p, size_t len, int width,
     if (v.n > CMSG_MAX_FETCH)
         r.err = 1;
     v.ent = mr_bytes(&r, (size_t)v.n * 8 * (size_t)width);
+    /* Every entry names a version that can be: an SR page, a commit's
+     * epoch (whether that commit happened is the receiver's to judge). */
+    for (uint64_t i = 0; !r.err && i < v.n; i++) {
+        const uint8_t *e = v.ent + 8 * (size_t)width * i;
+        if (!DISA_SR_PAGE(le_ld64(e)) || le_ld64(e + 8) == 0)
+            r.err = 1;
+    }
     uint64_t present = 0;
     for (uint64_t i = 0; width == 3 && !r.err && i < v.n; i++) {
         uint64_t f = le_ld64(v.ent + 8 * (3 * i + 2));

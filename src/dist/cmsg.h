@@ -173,7 +173,8 @@ typedef struct cmsg_relay {
 } cmsg_relay;
 
 /* FETCH (width 2: page, epoch) and FETCHED (width 3: page, epoch,
- * present; then pages for the present ones). */
+ * present; then pages for the present ones).  Decoding refuses an entry
+ * whose page is outside the SR or whose epoch is 0. */
 #define CMSG_MAX_FETCH (1u << 20)
 #define CMSG_AT_HOMES 2
 typedef struct cmsg_fetch {
@@ -208,8 +209,18 @@ typedef struct cmsg_peers {
 void cmsg_encode_peers(msg_buf *b, const cmsg_peers *m);
 dvm_status cmsg_decode_peers(const uint8_t *p, size_t len, cmsg_peers *out);
 
-/* NODE_STATS: this many u64s, then (optional) the fetch waits. */
-#define CMSG_NODE_STATS 7
+/* NODE_STATS: these u64s (CMSG_NODE_STATS of them, in this order), then
+ * (optional) the fetch waits. */
+enum cmsg_node_stat {
+    CMSG_NS_CACHED,             /* pages cached */
+    CMSG_NS_HITS,               /* cache hits */
+    CMSG_NS_MISSES,             /* cache misses */
+    CMSG_NS_EVICTED,            /* pages evicted */
+    CMSG_NS_HOMED,              /* versions homed */
+    CMSG_NS_SERVED,             /* versions served to other nodes */
+    CMSG_NS_FROM_HOMES,         /* versions fetched from homes */
+    CMSG_NODE_STATS
+};
 #define CMSG_FETCH_WAIT_VERSION 1
 #define CMSG_FETCH_WAIT_BUCKETS 24  /* OBS_FETCH_WAIT_BUCKETS */
 
@@ -284,6 +295,14 @@ void cmsg_batch_add(msg_buf *batch, const msg_buf *rec);
  * *rlen set and *off moved past it, 0 at the end, -1 when malformed. */
 int cmsg_batch_next(const uint8_t *p, size_t len, size_t *off,
                     const uint8_t **rec, size_t *rlen);
+/* Calls fn(ctx, rec, rlen) for each record of the RELAY message p[0, len)
+ * in order, stopping at the first that returns non-zero.  Returns that
+ * status, DVM_EPROTO ("malformed relay") when a record is malformed (the
+ * records before it were handed on), else DVM_OK. */
+typedef dvm_status (*cmsg_batch_fn)(void *ctx, const uint8_t *rec,
+                                    size_t rlen);
+dvm_status cmsg_batch_each(const uint8_t *p, size_t len, cmsg_batch_fn fn,
+                           void *ctx);
 
 void cmsg_encode_start(msg_buf *b, const cmsg_start *s);
 dvm_status cmsg_decode_start(const uint8_t *p, size_t len, cmsg_start *out);

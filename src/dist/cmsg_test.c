@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "dist/cmsg.h"
+#include "isa/isa.h"
 #include "util/le.h"
 
 static cmsg_str str(const char *s)
@@ -92,6 +93,54 @@ static void test_batch(void **state)
     mb_free(&batch);
 }
 
+typedef struct batch_seen {
+    size_t n, stop_at;
+    size_t len[4];
+} batch_seen;
+
+static dvm_status batch_note(void *ctx, const uint8_t *rec, size_t rlen)
+{
+    batch_seen *b = ctx;
+    (void)rec;
+    b->len[b->n++] = rlen;
+    return b->n == b->stop_at ? DVM_ECLOSED : DVM_OK;
+}
+
+/* cmsg_batch_each hands on every record in order, stops where fn says,
+ * and refuses a malformed tail after the records before it. */
+static void test_batch_each(void **state)
+{
+    (void)state;
+    msg_buf batch, rec;
+    mb_init(&batch);
+    mb_init(&rec);
+    for (size_t k = 1; k <= 3; k++) {
+        mb_reset(&rec);
+        for (size_t i = 0; i < k; i++)
+            mb_u64(&rec, i);
+        cmsg_batch_add(&batch, &rec);
+    }
+    batch_seen b = { 0, 0, { 0 } };
+    assert_int_equal(cmsg_batch_each(batch.p, batch.len, batch_note, &b),
+                     DVM_OK);
+    assert_int_equal(b.n, 3);
+    assert_int_equal(b.len[0], 8);
+    assert_int_equal(b.len[2], 24);
+    batch_seen stop = { 0, 2, { 0 } };
+    assert_int_equal(cmsg_batch_each(batch.p, batch.len, batch_note, &stop),
+                     DVM_ECLOSED);
+    assert_int_equal(stop.n, 2);
+    batch_seen cut = { 0, 0, { 0 } };
+    assert_int_equal(cmsg_batch_each(batch.p, batch.len - 1, batch_note,
+                                     &cut), DVM_EPROTO);
+    assert_int_equal(cut.n, 2);
+    batch_seen none = { 0, 0, { 0 } };
+    assert_int_equal(cmsg_batch_each(batch.p, 0, batch_note, &none), DVM_OK);
+    assert_int_equal(none.n, 0);
+    mb_free(&rec);
+    mb_free(&batch);
+}
+
 static void test_fetch(void **state)
 {
     (void)state;
@@ -112,9 +161,17 @@ static void test_fetch(void **state)
     cmsg_encode_fetch(&b, 9, ent, 2, 3, pages, 0);
     assert_int_equal(cmsg_decode_fetch(b.p, b.len, 3, &f), DVM_EPROTO);
     mb_reset(&b);
-    cmsg_encode_fetch(&b, 9, ent, 3, 2, NULL, 0);
+    uint64_t ent2[6] = { 0x50000, 3, 0x50001, 4, 0x50002, 5 };
+    cmsg_encode_fetch(&b, 9, ent2, 3, 2, NULL, 0);
     assert_int_equal(cmsg_decode_fetch(b.p, b.len, 2, &f), DVM_OK);
     assert_int_equal(f.n, 3);
+    /* A version that cannot be: a page below the SR, or epoch 0. */
+    uint64_t bad[2][2] = { { DISA_RB / DISA_PAGE - 1, 3 }, { 0x50000, 0 } };
+    for (int i = 0; i < 2; i++) {
+        mb_reset(&b);
+        cmsg_encode_fetch(&b, 9, bad[i], 1, 2, NULL, 0);
+        assert_int_equal(cmsg_decode_fetch(b.p, b.len, 2, &f), DVM_EPROTO);
+    }
     mb_free(&b);
 }
 
@@ -432,6 +489,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_relay_roundtrip),
         cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_batch_each),
         cmocka_unit_test(test_fetch),
         cmocka_unit_test(test_submit_roundtrip),
         cmocka_unit_test(test_done_and_small),

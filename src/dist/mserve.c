@@ -66,6 +66,7 @@
 #include "dist/mserve.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -90,6 +91,7 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/le.h"
+#include "util/sigstop.h"
 
 #define MSERVE_MAX_NODES 256
 /* How long a restarted master waits for the client of a saved program. */
@@ -125,9 +127,7 @@ typedef struct mnode {
     uint64_t pages_out;         /* pages it fetched */
     uint64_t waits[CMSG_FETCH_WAIT_BUCKETS + 1];   /* its fetch waits
                                    counted so far (NODE_STATS), and sum */
-    uint64_t cache[CMSG_NODE_STATS];    /* its NODE_STATS: cached, hits,
-                                   misses, evicted, homed, served,
-                                   fetched from homes */
+    uint64_t cache[CMSG_NODE_STATS];    /* its NODE_STATS, by CMSG_NS_* */
     uint64_t id;                /* never reused: placement (home.h) */
     char addr[CMSG_MAX_ADDR];   /* where it serves other nodes; "": it
                                    homes nothing */
@@ -161,7 +161,8 @@ typedef struct mserve {
     uint16_t port;
     mnode nodes[MSERVE_MAX_NODES];
     size_t nnodes;
-    uint64_t clients[MSERVE_MAX_NODES];     /* peers known as clients */
+    uint64_t clients[MSERVE_MAX_NODES];     /* peers known as clients (more
+                                               at once are refused) */
     size_t nclients;
     mdrain drains[MSERVE_MAX_DRAINS];       /* clients of DRAIN waiting */
     size_t ndrains;
@@ -199,8 +200,7 @@ typedef struct mserve {
     uint64_t *pg;               /* scratch: a commit's pages */
     size_t npg, cappg;
     msg_buf b, rec;
-    dvm_status fatal;
-    char fatal_msg[256];
+    status_first fatal;         /* the program's first fatal error */
 } mserve;
 
 static volatile sig_atomic_t mserve_quit;
@@ -209,14 +209,6 @@ static void mserve_on_signal(int sig)
 {
     (void)sig;
     mserve_quit = 1;
-}
-
-static void ms_fail(mserve *s, dvm_status st)
-{
-    if (s->fatal)
-        return;
-    s->fatal = st;
-    snprintf(s->fatal_msg, sizeof s->fatal_msg, "%s", status_message());
 }
 
 static void ms_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -244,6 +236,15 @@ static void ms_refuse(mserve *s, uint64_t peer, const char *why)
 {
     ms_log("closing %s: %s", transport_peer_name(s->t, peer), why);
     transport_close(s->t, peer);
+}
+
+static void node_lost(mserve *s, mnode *nd);
+
+/* Closes node nd, which broke the protocol (why: logged), and loses it. */
+static void ms_drop_node(mserve *s, mnode *nd, const char *why)
+{
+    ms_refuse(s, nd->peer, why);
+    node_lost(s, nd);
 }
 
 /* Frees what nd allocated (it is dead or about to be reused). */
@@ -368,8 +369,6 @@ static dvm_status versions_of(mserve *s, uint32_t type, const uint8_t *p,
 }
 
 /* ---- homes ------------------------------------------------------------------ */
-
-static void node_lost(mserve *s, mnode *nd);
 
 /* Versions per STORE message, entries per DROP.  A few versions a
  * message (16 KiB of data) keep a STORE small enough for UCX to send it
@@ -505,10 +504,10 @@ static void home_lost(void *arg, uint64_t page, uint64_t epoch)
     uint32_t f;
     if (s->running && version_frame(s, page, epoch, &f) &&
         f == SPACE_FRAME_AWAY)
-        ms_fail(s, status_set(DVM_EIO, "the version of page 0x%" PRIx64
-                              " made by commit %" PRIu64 " was lost with "
-                              "its home and backup nodes", page * (uint64_t)DISA_PAGE,
-                              epoch));
+        status_first_set(&s->fatal, status_set(DVM_EIO,
+            "the version of page 0x%" PRIx64 " made by commit %" PRIu64
+            " was lost with its home and backup nodes",
+            page * (uint64_t)DISA_PAGE, epoch));
 }
 
 /* vindex: (page, epoch) is kept by its home and its backup: the master
@@ -556,7 +555,7 @@ static void pg_add(void *arg, uint64_t page)
     mserve *s = arg;
     uint64_t *p = dvm_grow(s->pg, &s->cappg, s->npg + 1, sizeof *p);
     if (!p) {
-        ms_fail(s, status_set(DVM_ENOMEM, "out of memory"));
+        status_first_set(&s->fatal, status_set(DVM_ENOMEM, "out of memory"));
         return;
     }
     s->pg = p;
@@ -571,14 +570,14 @@ static void homes_push(void *arg)
     mserve *s = arg;
     mem_space *sp = ms_space(s);
     uint64_t now = space_epoch(sp);
-    for (uint64_t e = s->pushed + 1; e <= now && !s->fatal; e++) {
+    for (uint64_t e = s->pushed + 1; e <= now && !s->fatal.st; e++) {
         s->npg = 0;
         if (space_pages_changed(sp, e - 1, e, (size_t)1 << 24, pg_add, s) ==
             SIZE_MAX)
             continue;
-        for (size_t i = 0; i < s->npg && !s->fatal; i++)
+        for (size_t i = 0; i < s->npg && !s->fatal.st; i++)
             if (vindex_add(&s->vx, s->pg[i], e, &s->vops))
-                ms_fail(s, DVM_ENOMEM);
+                status_first_set(&s->fatal, DVM_ENOMEM);
     }
     s->pushed = now;
     if (now - s->gc_epoch >= MSERVE_VINDEX_GC) {
@@ -596,8 +595,7 @@ static void on_node_addr(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     if (nd->addr[0] || cmsg_decode_addr(p, len, &a) ||
         cmsg_str_copy(a, nd->addr, sizeof nd->addr)) {
         nd->addr[0] = '\0';
-        ms_refuse(s, nd->peer, "bad node address");
-        node_lost(s, nd);
+        ms_drop_node(s, nd, "bad node address");
         return;
     }
     ms_log("node %s serves the pages it homes on %s", nd->name, nd->addr);
@@ -609,8 +607,7 @@ static void on_stored(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
     cmsg_fetch f;
     if (cmsg_decode_fetch(p, len, 2, &f)) {
-        ms_refuse(s, nd->peer, "malformed stored");
-        node_lost(s, nd);
+        ms_drop_node(s, nd, "malformed stored");
         return;
     }
     if (!s->running || f.run != s->run_id)
@@ -714,9 +711,10 @@ static dvm_status remote_poll(void *arg, int *wait_ms)
     if (*wait_ms < 0 || *wait_ms > CMSG_PING_MS)
         *wait_ms = CMSG_PING_MS;
     check_heartbeats(s);
-    if (mserve_quit && !s->fatal)
-        ms_fail(s, status_set(DVM_EIO, "the master was stopped"));
-    return s->fatal ? status_set(s->fatal, "%s", s->fatal_msg) : DVM_OK;
+    if (mserve_quit && !s->fatal.st)
+        status_first_set(&s->fatal,
+                         status_set(DVM_EIO, "the master was stopped"));
+    return status_first_get(&s->fatal);
 }
 
 static dvm_status send_output(void *arg, uint64_t index, const uint8_t *p,
@@ -775,12 +773,12 @@ static uint64_t hold_upto(mserve *s)
  * STOREs leave now).  An error (the client gone) stops the run. */
 static void hold_release(mserve *s)
 {
-    if (!s->hold.st || s->fatal)
+    if (!s->hold.st || s->fatal.st)
         return;
     homes_push(s);
     dvm_status st = mhold_release(&s->hold, hold_upto(s), send_output, s);
     if (st)
-        ms_fail(s, st);
+        status_first_set(&s->fatal, st);
 }
 
 /* master_remote.may_commit: not while the held output is at its bound. */
@@ -798,17 +796,18 @@ static dvm_status hold_finish(mserve *s, dvm_status st)
 {
     while (!st && mhold_bytes(&s->hold)) {
         hold_release(s);
-        if (s->fatal || mserve_quit)
+        if (s->fatal.st || mserve_quit)
             break;
         if (mhold_bytes(&s->hold)) {
             transport_wait(s->t, CMSG_PING_MS);
             check_heartbeats(s);
         }
     }
-    if (!st && mserve_quit && !s->fatal)
-        ms_fail(s, status_set(DVM_EIO, "the master was stopped"));
-    if (!st && s->fatal)
-        st = status_set(s->fatal, "%s", s->fatal_msg);
+    if (!st && mserve_quit && !s->fatal.st)
+        status_first_set(&s->fatal,
+                         status_set(DVM_EIO, "the master was stopped"));
+    if (!st && s->fatal.st)
+        st = status_first_get(&s->fatal);
     mhold_free(&s->hold);
     s->hold.st = NULL;
     return st;
@@ -897,8 +896,6 @@ static void clock_pings(mserve *s)
         clock_ping(s, &s->nodes[i]);
 }
 
-static void node_lost(mserve *s, mnode *nd);
-
 /* CLOCK_PONG: one sample; the next ping of the burst goes at once. */
 static void on_clock(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
@@ -907,8 +904,7 @@ static void on_clock(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     int first = nd->clk.bursts == 0;
     if (cmsg_decode_clock_pong(p, len, &c) ||
         clocksync_pong(&nd->clk, &c, t3)) {
-        ms_refuse(s, nd->peer, status_message());
-        node_lost(s, nd);
+        ms_drop_node(s, nd, status_message());
         return;
     }
     if (first && nd->clk.bursts)
@@ -953,8 +949,8 @@ static void observe_nodes(mserve *s, int now_too)
         const mnode *nd = &s->nodes[i];
         if (!nd->live || nd->obs < 0)
             continue;
-        obs_levels l = { .pages_cached = nd->cache[0],
-                         .pages_homed = nd->cache[4],
+        obs_levels l = { .pages_cached = nd->cache[CMSG_NS_CACHED],
+                         .pages_homed = nd->cache[CMSG_NS_HOMED],
                          .rcomps_live = node_rcomps(s, nd) };
         obs_levels_set(s->obs, nd->obs, &l, now);
     }
@@ -1084,12 +1080,12 @@ static void node_lost(mserve *s, mnode *nd)
         if (sl >= 0 && !rs->rc[sl].gone) {
             dvm_status st = rcomp_lost(rs, &rs->rc[sl], "its host is gone");
             if (st)
-                ms_fail(s, st);
+                status_first_set(&s->fatal, st);
         }
     }
     dvm_status st = signal_nodes(s);
     if (st)
-        ms_fail(s, st);
+        status_first_set(&s->fatal, st);
 }
 
 /* Closes every node not heard from within the heartbeat bound: lost.
@@ -1146,7 +1142,7 @@ static void leave_ask(mserve *s, mnode *nd)
             st = signal_nodes(s);
     }
     if (st) {
-        ms_fail(s, st);
+        status_first_set(&s->fatal, st);
         return;
     }
     size_t copies = homes_changed(s);
@@ -1184,8 +1180,7 @@ static void on_leave(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
     cmsg_leave l;
     if (cmsg_decode_leave(p, len, &l) || l.step == CMSG_LEAVE_ACK) {
-        ms_refuse(s, nd->peer, "bad leave message");
-        node_lost(s, nd);
+        ms_drop_node(s, nd, "bad leave message");
     } else if (l.step == CMSG_LEAVE_ASK) {
         if (!nd->leaving)
             leave_ask(s, nd);
@@ -1224,7 +1219,7 @@ static int slot_for(mserve *s, mnode *nd, int k, uint64_t gen)
     if (!st)
         st = signal_nodes(s);
     if (st) {
-        ms_fail(s, st);
+        status_first_set(&s->fatal, st);
         return -1;
     }
     return idx;
@@ -1305,8 +1300,7 @@ static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
     cmsg_fetch f;
     if (cmsg_decode_fetch(p, len, 2, &f)) {
-        ms_refuse(s, nd->peer, "malformed fetch");
-        node_lost(s, nd);
+        ms_drop_node(s, nd, "malformed fetch");
         return;
     }
     if (!s->running || !nd->started || f.run != s->run_id)
@@ -1320,10 +1314,8 @@ static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         uint64_t page = le_ld64(f.ent + 16 * i);
         uint64_t epoch = le_ld64(f.ent + 16 * i + 8);
         uint32_t fr = 0;
-        if (page < DISA_RB / DISA_PAGE || page >= DISA_ADDR_LIMIT / DISA_PAGE ||
-            epoch == 0 || epoch > now) {
-            ms_refuse(s, nd->peer, "fetch of a version that never was");
-            node_lost(s, nd);
+        if (epoch > now) {          /* the rest was checked by the decoder */
+            ms_drop_node(s, nd, "fetch of a version that never was");
             goto out;
         }
         int present = space_lookup_version(ms_space(s), page, epoch, &fr) ==
@@ -1343,11 +1335,11 @@ static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         cmsg_encode_fetch(&s->b, s->run_id, ent, f.n, 3, pages, np);
         nd->pages_out += np;
         (void)ms_send(s, nd->peer, WIRE_FETCHED);   /* gone: DOWN follows */
-        for (size_t i = 0; s->obs && nd->obs >= 0 && i < np; i++)
-            obs_page_fetch(s->obs, nd->obs, s->obs_master, UINT32_MAX,
-                           clock_now_ns() - t0);
+        if (s->obs && nd->obs >= 0 && np)
+            obs_pages_fetch(s->obs, nd->obs, s->obs_master, UINT32_MAX, np,
+                            clock_now_ns() - t0);
     } else {
-        ms_fail(s, status_set(DVM_ENOMEM, "out of memory"));
+        status_first_set(&s->fatal, status_set(DVM_ENOMEM, "out of memory"));
     }
 out:
     dvm_free(ent);
@@ -1358,17 +1350,14 @@ static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
     cmsg_relay m;
     if (cmsg_decode_relay(p, len, &m) || m.rcomp >= (uint64_t)nd->nrcomps) {
-        ms_refuse(s, nd->peer, "malformed relay");
-        node_lost(s, nd);
+        ms_drop_node(s, nd, "malformed relay");
         return;
     }
     if (!s->running || !nd->started || m.run != s->run_id)
         return;
     int slot = slot_for(s, nd, (int)m.rcomp, m.gen);
-    if (slot == -2) {
-        ms_refuse(s, nd->peer, "its RComps were replaced too often");
-        node_lost(s, nd);
-    }
+    if (slot == -2)
+        ms_drop_node(s, nd, "its RComps were replaced too often");
     if (slot < 0)
         return;
     dvm_status st = DVM_OK;
@@ -1393,13 +1382,12 @@ static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     } else if (m.npages)
         st = status_set(DVM_EPROTO, "pages with a message that has none");
     if (st) {
-        ms_refuse(s, nd->peer, status_message());
-        node_lost(s, nd);
+        ms_drop_node(s, nd, status_message());
         return;
     }
     st = rcomps_on_remote(ms_rcs(s), slot, m.page, m.type, m.msg, m.len);
     if (st)
-        ms_fail(s, st);
+        status_first_set(&s->fatal, st);
 }
 
 /* The fetch waits a node counted since its last NODE_STATS, into the
@@ -1430,27 +1418,33 @@ static void on_node_stats(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     cmsg_node_stats ns;
     if (cmsg_decode_node_stats(p, len, &ns) ||
         (ns.has_wait && node_waits(s, nd, &ns))) {
-        ms_refuse(s, nd->peer, "malformed node stats");
-        node_lost(s, nd);
+        ms_drop_node(s, nd, "malformed node stats");
         return;
     }
     memcpy(nd->cache, ns.v, sizeof nd->cache);
 }
 
 /* A RELAY message: its records in order, while the node is not refused. */
+typedef struct relay_ctx {
+    mserve *s;
+    mnode *nd;
+} relay_ctx;
+
+/* cmsg_batch_each: one record; the rest are dropped with a lost node. */
+static dvm_status on_relay_rec(void *arg, const uint8_t *rec, size_t rlen)
+{
+    relay_ctx *c = arg;
+    on_relay(c->s, c->nd, rec, rlen);
+    return c->nd->live ? DVM_OK : DVM_ECLOSED;
+}
+
 static void on_relays(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
-    size_t off = 0, rlen;
-    const uint8_t *rec;
-    int k = 0;
     if (nd->results >= 16)      /* a test's long step (stall.h) */
         stall_once("dvm master", NULL);
-    while (nd->live && (k = cmsg_batch_next(p, len, &off, &rec, &rlen)) > 0)
-        on_relay(s, nd, rec, rlen);
-    if (nd->live && k < 0) {
-        ms_refuse(s, nd->peer, "malformed relay");
-        node_lost(s, nd);
-    }
+    relay_ctx c = { s, nd };
+    if (cmsg_batch_each(p, len, on_relay_rec, &c) && nd->live)
+        ms_drop_node(s, nd, status_message());      /* malformed */
 }
 
 /* ---- clients ---------------------------------------------------------------- */
@@ -1581,6 +1575,32 @@ static void drop_pending(mserve *s)
     s->sub_buf = NULL;
 }
 
+/* A peer is gone: a node is lost; the client of the program cancels it
+ * (running) or drops it (pending); it is no client nor drain asker now. */
+static void on_down(mserve *s, transport_event *ev, mnode *nd)
+{
+    if (nd) {
+        ms_log("node %s left (%s)", transport_peer_name(s->t, ev->peer),
+               ev->reason ? ev->reason : "closed");
+        node_lost(s, nd);
+    } else if ((s->running || s->pending) && ev->peer == s->client) {
+        if (s->running)
+            status_first_set(&s->fatal, status_set(DVM_EIO,
+                             "cancelled: the client went away"));
+        else
+            drop_pending(s);
+        s->client = UINT64_MAX;
+    }
+    for (size_t i = 0; i < s->nclients; i++)
+        if (s->clients[i] == ev->peer)
+            s->clients[i] = s->clients[--s->nclients];
+    for (size_t i = 0; i < s->ndrains;)
+        if (s->drains[i].peer == ev->peer)
+            s->drains[i] = s->drains[--s->ndrains];
+        else
+            i++;
+}
+
 static void on_event(void *arg, transport_event *ev)
 {
     mserve *s = arg;
@@ -1588,26 +1608,7 @@ static void on_event(void *arg, transport_event *ev)
     if (ev->kind == TRANSPORT_UP)
         return;
     if (ev->kind == TRANSPORT_DOWN) {
-        if (nd) {
-            ms_log("node %s left (%s)", transport_peer_name(s->t, ev->peer),
-                   ev->reason ? ev->reason : "closed");
-            node_lost(s, nd);
-        } else if ((s->running || s->pending) && ev->peer == s->client) {
-            if (s->running)
-                ms_fail(s, status_set(DVM_EIO, "cancelled: the client went "
-                                      "away"));
-            else
-                drop_pending(s);
-            s->client = UINT64_MAX;
-        }
-        for (size_t i = 0; i < s->nclients; i++)
-            if (s->clients[i] == ev->peer)
-                s->clients[i] = s->clients[--s->nclients];
-        for (size_t i = 0; i < s->ndrains;)
-            if (s->drains[i].peer == ev->peer)
-                s->drains[i] = s->drains[--s->ndrains];
-            else
-                i++;
+        on_down(s, ev, nd);
         return;
     }
     if (nd) {
@@ -1627,10 +1628,8 @@ static void on_event(void *arg, transport_event *ev)
             on_stored(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_NODE_ADDR)
             on_node_addr(s, nd, ev->data, ev->len);
-        else {
-            ms_refuse(s, ev->peer, "unexpected message from a node");
-            node_lost(s, nd);
-        }
+        else
+            ms_drop_node(s, nd, "unexpected message from a node");
         return;
     }
     if (ev->type == WIRE_JOIN) {
@@ -1642,8 +1641,13 @@ static void on_event(void *arg, transport_event *ev)
         ms_refuse(s, ev->peer, "unexpected message");
         return;
     }
-    if (!is_client(s, ev->peer) && s->nclients < MSERVE_MAX_NODES)
+    if (!is_client(s, ev->peer)) {
+        if (s->nclients == MSERVE_MAX_NODES) {  /* untracked, it could join */
+            ms_refuse(s, ev->peer, "too many clients at once");
+            return;
+        }
         s->clients[s->nclients++] = ev->peer;
+    }
     if (ev->type == WIRE_SUBMIT)
         on_submit(s, ev);
     else if (ev->type == WIRE_RESUME)
@@ -1656,22 +1660,108 @@ static void on_event(void *arg, transport_event *ev)
 
 /* ---- status ------------------------------------------------------------------ */
 
-/* dvm status: the output held until its commits are stable, and the
- * versions whose acks they wait for. */
-static void status_held(mserve *s, FILE *f, int json)
+/* One figure of `dvm status`: its JSON member and its words in the text;
+ * a number (str NULL) or a string. */
+typedef struct status_field {
+    const char *key, *label;
+    uint64_t v;
+    const char *str;
+} status_field;
+
+#define SF_NUM(k, l, x) { k, l, (uint64_t)(x), NULL }
+#define SF_STR(k, l, x) { k, l, 0, x }
+
+/* Writes fields v[0, n) as JSON members ("key":value, comma separated) or
+ * as text ("label: value", separated by sep). */
+static void status_fields(FILE *f, int json, const status_field *v,
+                          size_t n, const char *sep)
 {
-    uint64_t held = s->hold.st ? mhold_bytes(&s->hold) : 0;
-    uint64_t waiting = s->running ? vindex_waiting(&s->vx) : 0;
-    size_t results = s->running ? rcomps_waiting(ms_rcs(s)) : 0;
-    fprintf(f, json ? "\"output_held_bytes\":%" PRIu64
-                      ",\"versions_waiting_for_homes\":%" PRIu64
-                      ",\"results_waiting_for_acks\":%zu,"
-                    : "output held until stored at homes: %" PRIu64
-                      " bytes (%" PRIu64 " versions waiting for acks, %zu "
-                      "results waiting to commit)\n",
-            held, waiting, results);
+    for (size_t i = 0; i < n; i++) {
+        if (json)
+            fprintf(f, "%s\"%s\":", i ? "," : "", v[i].key);
+        else
+            fprintf(f, "%s%s: ", i ? sep : "", v[i].label);
+        if (v[i].str)
+            fprintf(f, json ? "\"%s\"" : "%s", v[i].str);
+        else
+            fprintf(f, "%" PRIu64, v[i].v);
+    }
 }
 
+/* The master's figures: the program, its commits, pages and held output. */
+static void status_master(mserve *s, FILE *f, int json)
+{
+    const master_stats *st = s->running ? master_get_stats(s->m) : NULL;
+    double secs = s->running ? (double)(clock_now_ns() - s->t_run_ns) / 1e9
+                             : 0;
+    uint64_t commits = st ? st->commits : 0;
+    size_t ready = 0, running = 0;
+    if (s->running) {
+        const rcb_pool *pool = master_commit_point(s->m)->pool;
+        running = rcomps_inflight(ms_rcs(s));
+        ready = pool->ready.n + pool->exclusive.n;
+    }
+    space_stats ss = { 0, 0, 0, 0 };
+    if (s->running)
+        space_get_stats(ms_space(s), &ss);
+    const status_field v[] = {
+        SF_NUM("page_versions_at_master", "page versions at the master",
+               ss.versions),
+        SF_NUM("page_versions_data_at_homes_only",
+               "page versions with their data at their homes only",
+               ss.away),
+        SF_NUM("output_held_bytes",
+               "output held until stored at homes (bytes)",
+               s->hold.st ? mhold_bytes(&s->hold) : 0),
+        SF_NUM("versions_waiting_for_homes", "versions waiting for acks",
+               s->running ? vindex_waiting(&s->vx) : 0),
+        SF_NUM("results_waiting_for_acks", "results waiting to commit",
+               s->running ? rcomps_waiting(ms_rcs(s)) : 0),
+        SF_STR("program", "program", s->running ? "running" : "idle"),
+        SF_NUM("commits", "commits", commits),
+        SF_NUM("commits_per_s", "commits per second",
+               secs > 0 ? (double)commits / secs + 0.5 : 0),
+        SF_NUM("conflicts", "conflicts", st ? st->conflicts : 0),
+        SF_NUM("runners_running", "runners running", running),
+        SF_NUM("runners_ready", "runners ready", ready),
+    };
+    status_fields(f, json, v, sizeof v / sizeof v[0], "\n");
+}
+
+/* Node nd's figures. */
+static void status_node(mserve *s, FILE *f, int json, const mnode *nd)
+{
+    rcomp_set *rs = s->running ? ms_rcs(s) : NULL;
+    int live = 0;
+    for (int k = 0; rs && nd->started && k < nd->nrcomps; k++)
+        live += nd->slot[k] >= 0 && !rs->rc[nd->slot[k]].gone;
+    const uint64_t *c = nd->cache;
+    const status_field v[] = {
+        SF_STR("name", "name", nd->name),
+        SF_STR("host", "host", transport_peer_name(s->t, nd->peer)),
+        SF_NUM("rcomps", "rcomps", nd->nrcomps),
+        SF_NUM("rcomps_live", "rcomps in the program", live),
+        SF_NUM("results", "results", nd->results),
+        SF_NUM("pages_sent", "pages sent", nd->pages_in),
+        SF_NUM("pages_fetched", "pages fetched", nd->pages_out),
+        SF_NUM("pages_cached", "pages cached", c[CMSG_NS_CACHED]),
+        SF_NUM("cache_hits", "cache hits", c[CMSG_NS_HITS]),
+        SF_NUM("cache_misses", "cache misses", c[CMSG_NS_MISSES]),
+        SF_NUM("pages_homed", "pages homed", c[CMSG_NS_HOMED]),
+        SF_NUM("pages_served_to_nodes", "pages served to nodes",
+               c[CMSG_NS_SERVED]),
+        SF_NUM("pages_from_homes", "pages fetched from homes",
+               c[CMSG_NS_FROM_HOMES]),
+        SF_NUM("versions_stored", "versions stored", nd->stored),
+    };
+    fputs(json ? "{" : "  ", f);
+    status_fields(f, json, v, sizeof v / sizeof v[0], ", ");
+    fputs(json ? "}" : "\n", f);
+}
+
+/* STATUS_REQ: the figures as text or JSON.  When they cannot be gathered
+ * (no memory) the client is closed, so it fails at once with the reason
+ * logged here rather than waiting. */
 static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
 {
     uint64_t json;
@@ -1682,65 +1772,27 @@ static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
     char *text = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&text, &n);
-    if (!f)
+    if (!f) {
+        ms_refuse(s, peer, "out of memory for the status");
         return;
-    const master_stats *st = s->running ? master_get_stats(s->m) : NULL;
-    rcomp_set *rs = s->running ? ms_rcs(s) : NULL;
-    double secs = s->running ? (double)(clock_now_ns() - s->t_run_ns) / 1e9
-                             : 0;
-    uint64_t commits = st ? st->commits : 0;
-    double rate = secs > 0 ? (double)commits / secs : 0;
-    size_t ready = 0, running = 0;
-    if (rs) {
-        const rcb_pool *pool = master_commit_point(s->m)->pool;
-        running = rcomps_inflight(rs);
-        ready = pool->ready.n + pool->exclusive.n;
     }
-    space_stats ss = { 0, 0, 0, 0 };
-    if (s->running)
-        space_get_stats(ms_space(s), &ss);
-    fprintf(f, json ? "{\"page_versions_at_master\":%" PRIu64
-                      ",\"page_versions_data_at_homes_only\":%" PRIu64 ","
-                    : "page versions at the master: %" PRIu64 " (%" PRIu64
-                      " with their data at their homes only)\n",
-            ss.versions, ss.away);
-    status_held(s, f, (int)json);
-    fprintf(f, json ? "\"program\":\"%s\",\"commits\":%" PRIu64
-            ",\"commits_per_s\":%.0f,\"conflicts\":%" PRIu64
-            ",\"runners_running\":%zu,\"runners_ready\":%zu,\"hosts\":["
-                    : "program: %s\ncommits: %" PRIu64 " (%.0f/s)\n"
-            "conflicts: %" PRIu64 "\nrunners: %zu running, %zu ready\n"
-            "hosts:\n", s->running ? "running" : "idle", commits, rate,
-            st ? st->conflicts : 0, running, ready);
+    fputs(json ? "{" : "", f);
+    status_master(s, f, (int)json);
+    fputs(json ? ",\"hosts\":[" : "\nhosts:\n", f);
     int first = 1;
     for (size_t i = 0; i < s->nnodes; i++) {
-        const mnode *nd = &s->nodes[i];
-        if (!nd->live)
+        if (!s->nodes[i].live)
             continue;
-        int live = 0;
-        for (int k = 0; rs && nd->started && k < nd->nrcomps; k++)
-            live += nd->slot[k] >= 0 && !rs->rc[nd->slot[k]].gone;
-        fprintf(f, json ? "%s{\"name\":\"%s\",\"host\":\"%s\",\"rcomps\":%d,\"rcomps_live\":"
-                "%d,\"results\":%" PRIu64 ",\"pages_sent\":%" PRIu64 ",\"pages_fetched\":%" PRIu64
-                ",\"pages_cached\":%" PRIu64 ",\"cache_hits\":%" PRIu64
-                ",\"cache_misses\":%" PRIu64 ",\"pages_homed\":%" PRIu64
-                ",\"pages_served_to_nodes\":%" PRIu64
-                ",\"pages_from_homes\":%" PRIu64
-                ",\"versions_stored\":%" PRIu64 "}"
-                        : "%s  %s (%s): %d rcomps (%d in the program), %" PRIu64
-                " results, %" PRIu64 " pages sent, %" PRIu64 " fetched, %"
-                PRIu64 " cached (%" PRIu64 " hits, %" PRIu64 " misses), %"
-                PRIu64 " homed (%" PRIu64 " served to nodes), %" PRIu64
-                " fetched from homes, %" PRIu64 " versions stored\n",
-                json && !first ? "," : "", nd->name,
-                transport_peer_name(s->t, nd->peer), nd->nrcomps, live,
-                nd->results, nd->pages_in, nd->pages_out, nd->cache[0],
-                nd->cache[1], nd->cache[2], nd->cache[4], nd->cache[5],
-                nd->cache[6], nd->stored);
+        fputs(json && !first ? "," : "", f);
+        status_node(s, f, (int)json, &s->nodes[i]);
         first = 0;
     }
-    fprintf(f, json ? "]}\n" : "");
-    fclose(f);
+    fputs(json ? "]}\n" : "", f);
+    if (fclose(f)) {
+        ms_refuse(s, peer, "out of memory for the status");
+        free(text);
+        return;
+    }
     mb_reset(&s->b);
     cmsg_put_str(&s->b, text, n);
     (void)ms_send(s, peer, WIRE_STATUS);
@@ -1843,28 +1895,35 @@ static int all_ready(mserve *s)
 static void wait_ready(mserve *s)
 {
     uint64_t t0 = clock_now_ns();
-    while (!all_ready(s) && !s->fatal && !mserve_quit &&
+    while (!all_ready(s) && !s->fatal.st && !mserve_quit &&
            clock_now_ns() - t0 < (uint64_t)CMSG_START_WAIT_MS * 1000000u) {
         transport_wait(s->t, 50);
         check_heartbeats(s);
     }
 }
 
+/* Runs the pending program to its end and answers its client (DONE).  A
+ * --trace the master cannot make a file for fails the program at once
+ * (exit status 2, the reason in the error): the client asked for it. */
 static void run_program(mserve *s)
 {
     char engine[8], trace_path[64];
     (void)cmsg_str_copy(s->sub.engine, engine, sizeof engine);
     int trace_fd = -1;
-    if (s->sub.flags & CMSG_SUBMIT_TRACE)
-        trace_fd = memfd_create("dvm-trace", MFD_CLOEXEC);
-    snprintf(trace_path, sizeof trace_path, "/proc/self/fd/%d", trace_fd);
+    dvm_status st = DVM_OK;
+    if ((s->sub.flags & CMSG_SUBMIT_TRACE) &&
+        (trace_fd = memfd_create("dvm-trace", MFD_CLOEXEC)) < 0)
+        st = status_set(DVM_ESYS, "cannot make a file for the trace: %s",
+                        strerror(errno));
+    if (trace_fd >= 0)
+        snprintf(trace_path, sizeof trace_path, "/proc/self/fd/%d", trace_fd);
     master_config cfg = { .prog = s->prog, .self_exe = s->cfg.self_exe,
                           .nrcomps = 0, .engine = engine, .obs = s->obs,
                           .remote = &s->remote, .out_fn = out_to_client,
                           .out_arg = s, .diag = diag_open(s),
                           .trace_path = trace_fd >= 0 ? trace_path : NULL };
     s->pending = 0;
-    s->fatal = DVM_OK;
+    s->fatal.st = DVM_OK;
     s->run_id++;
     vindex_clear(&s->vx);
     s->pushed = s->gc_epoch = 0;
@@ -1873,7 +1932,8 @@ static void run_program(mserve *s)
         obs_begin(s->obs);
     s->remote.restore = s->restoring ? ms_restore : NULL;
     s->remote.batch = s->save.ms ? ms_batch : NULL;
-    dvm_status st = master_create(&cfg, &s->m);
+    if (!st)
+        st = master_create(&cfg, &s->m);
     if (!st && !s->restoring &&
         (st = msave_start(&s->save, s->m, s->sub_buf, s->sub_len))) {
         master_destroy(s->m);
@@ -1886,12 +1946,12 @@ static void run_program(mserve *s)
         s->hold_stable = 0;
         s->hold_since_ns = clock_now_ns();
         s->running = 1;
-        for (size_t i = 0; i < s->nnodes && !st; i++)
+        for (size_t i = 0; i < s->nnodes; i++)
             if (s->nodes[i].live && !s->nodes[i].leaving &&
                 node_start(s, &s->nodes[i]))
                 ms_refuse(s, s->nodes[i].peer, status_message());
         wait_ready(s);
-        st = s->fatal ? status_set(s->fatal, "%s", s->fatal_msg)
+        st = s->fatal.st ? status_first_get(&s->fatal)
                       : master_run(s->m);
         st = hold_finish(s, st);
         vindex_clear(&s->vx);       /* before the master's space goes */
@@ -1968,11 +2028,7 @@ static dvm_status write_port(const char *path, uint16_t port)
 
 static void install_signals(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = mserve_on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    sigstop_install(mserve_on_signal);
     signal(SIGPIPE, SIG_IGN);
 }
 

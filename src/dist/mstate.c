@@ -426,8 +426,7 @@ static dvm_status page_each(mstate *ms, const MDB_val *k, const MDB_val *v,
         return corrupt(ms, "bad page record");
     const uint8_t *p = v->mv_data;
     uint64_t page = be_ld64(k->mv_data), epoch = le_ld64(p);
-    if (page < DISA_RB / DISA_PAGE || page >= DISA_ADDR_LIMIT / DISA_PAGE ||
-        epoch == 0)
+    if (!DISA_SR_PAGE(page) || epoch == 0)
         return corrupt(ms, "a page outside the SR or of epoch 0");
     return ps->fn(ps->arg, page, epoch, p + 8);
 }

@@ -90,6 +90,7 @@
 #include "util/clock.h"
 #include "util/memfd.h"
 #include "util/le.h"
+#include "util/sigstop.h"
 
 #define NODE_STORE_FRAMES (1u << 26)
 #define NODE_BACKOFF_MIN_MS 100
@@ -167,8 +168,7 @@ typedef struct node {
     node_rc *rc;
     msg_buf out, rel, tmpb;
     msg_buf batch;                  /* RELAY records not sent yet */
-    dvm_status fatal;
-    char fatal_msg[256];
+    status_first fatal;         /* the first fatal error: the loop stops */
     nhome home;                     /* versions homed here; fetching */
     char addr[CMSG_MAX_ADDR];       /* where it serves other nodes */
     cmsg_node_stats stats_sent;     /* figures last reported */
@@ -196,15 +196,6 @@ static void node_on_signal(int sig)
     (void)sig;
     if (node_signals < 2)
         node_signals++;
-}
-
-/* Records the first fatal error (its message) and stops the loop. */
-static void node_fail(node *n, dvm_status st)
-{
-    if (n->fatal)
-        return;
-    n->fatal = st;
-    snprintf(n->fatal_msg, sizeof n->fatal_msg, "%s", status_message());
 }
 
 static dvm_status send_now(node *n, uint16_t type, const msg_buf *b)
@@ -367,18 +358,7 @@ static dvm_status rc_spawn(node *n, int i)
 static void rc_kill(node *n, int i)
 {
     node_rc *r = &n->rc[i];
-    if (r->ctl.fd >= 0)
-        epoll_ctl(n->epfd, EPOLL_CTL_DEL, r->ctl.fd, NULL);
-    if (r->page.fd >= 0)
-        epoll_ctl(n->epfd, EPOLL_CTL_DEL, r->page.fd, NULL);
-    conn_close(&r->ctl);
-    conn_close(&r->page);
-    if (r->pid > 0) {
-        kill(r->pid, SIGKILL);
-        while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-    }
-    r->pid = 0;
+    rcomp_process_stop(n->epfd, &r->ctl, &r->page, &r->pid);
     r->page_wait = 0;
     park_free(r);
     tmp_release(n, r, 0, 1);
@@ -585,7 +565,6 @@ static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
                         "match");
     k = 0;
     for (uint32_t j = 0; j < d.n && !st; j++) {
-        r->rid[r->nrid++] = d.r[j].rid;
         for (uint32_t q = 0; q < d.r[j].npre && !st; q++, k++) {
             msg_prefetch *pre = &d.r[j].pre[q];
             uint64_t epoch = le_ld64(m->ver + 8 * k);
@@ -599,20 +578,30 @@ static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
                 want[2 * nwant] = pre->page;
                 want[2 * nwant++ + 1] = epoch;
             }
+            /* ents[0, nwait): the entries still to be filled, compacted
+             * in place (nwait <= k: no entry is overwritten unread). */
             if (!n->pc.e[ents[k]].filled)
                 ents[nwait++] = ents[k];
         }
     }
+    int sent = 0;                   /* delivered, or parked behind others */
     if (!st) {
         mb_reset(&n->out);
         msg_encode_dispatch(&n->out, &d);
         if (nwait || r->npark) {
             st = park_add(r, &n->out, ents, nwait);
             ents = NULL;
+            sent = !st;
         } else if (rc_send(n, r->ctl.fd, &n->out)) {
-            st = rc_replace(n, i, "cannot send to it");
+            st = rc_replace(n, i, "cannot send to it");     /* a new RComp */
+        } else {
+            sent = 1;
         }
     }
+    /* The runners enter the ring (the order of their results) once their
+     * dispatch is on its way to this RComp, not before. */
+    for (uint32_t j = 0; sent && j < d.n; j++)
+        r->rid[r->nrid++] = d.r[j].rid;
     if (!st && nwant)
         st = nhome_fetch(&n->home, want, nwant);
     dvm_free(ents);
@@ -751,8 +740,10 @@ static dvm_status relay_down(node *n, int i, const cmsg_relay *m)
     return DVM_OK;
 }
 
-static dvm_status from_master_relay(node *n, const uint8_t *p, size_t len)
+/* One record of a RELAY from the master (a cmsg_batch_fn; arg: the node). */
+static dvm_status from_master_relay(void *arg, const uint8_t *p, size_t len)
 {
+    node *n = arg;
     cmsg_relay m;
     dvm_status st = cmsg_decode_relay(p, len, &m);
     if (st)
@@ -830,16 +821,8 @@ static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
         return from_master_leave(n, p, len);
     case WIRE_DRAIN:
         return from_master_drain(n, p, len);
-    case WIRE_RELAY: {
-        size_t off = 0, rlen;
-        const uint8_t *rec;
-        int k = 0;
-        dvm_status st = DVM_OK;
-        while (!st && (k = cmsg_batch_next(p, len, &off, &rec, &rlen)) > 0)
-            st = from_master_relay(n, rec, rlen);
-        return st ? st : k < 0 ? status_set(DVM_EPROTO, "malformed relay")
-                               : DVM_OK;
-    }
+    case WIRE_RELAY:
+        return cmsg_batch_each(p, len, from_master_relay, n);
     case WIRE_START:    /* none after DONE: the master knows it left */
         return n->leave == NODE_LEAVE_DONE ? DVM_OK : node_start(n, p, len);
     case WIRE_STOP:
@@ -874,24 +857,25 @@ static void node_on_event(void *arg, transport_event *ev)
     if (ev->peer != n->master) {
         dvm_status st = nhome_on_event(&n->home, ev);
         if (st)
-            node_fail(n, st);
+            status_first_set(&n->fatal, st);
         return;
     }
     if (ev->kind == TRANSPORT_UP) {
         n->up = 1;
         dvm_status st = node_join(n);
         if (st)
-            node_fail(n, st);
+            status_first_set(&n->fatal, st);
     } else if (ev->kind == TRANSPORT_DOWN) {
         n->down = 1;
         if (!n->up || ev->status != DVM_ECLOSED)
-            node_fail(n, status_set(ev->status ? ev->status : DVM_EIO,
-                                    "the master %s: %s", n->up ? "is gone" :
-                                    "cannot be reached", ev->reason));
+            status_first_set(&n->fatal,
+                status_set(ev->status ? ev->status : DVM_EIO,
+                           "the master %s: %s", n->up ? "is gone" :
+                           "cannot be reached", ev->reason));
     } else {
         dvm_status st = from_master(n, ev->type, ev->data, ev->len);
         if (st)
-            node_fail(n, st);
+            status_first_set(&n->fatal, st);
     }
 }
 
@@ -934,6 +918,27 @@ static dvm_status ship_ahead(node *n, int i, msg_result *res,
     return st;
 }
 
+/* Names result res's frames (this node's, granted to the RComp
+ * `owner`) by the master's frames, in place; local[c] and pages[c] get
+ * frame c's local number and data, and the frame leaves the RComp.  Returns
+ * 1 when a frame is not the RComp's: those before it are translated (and
+ * in local[], for the caller to release), the rest not. */
+static int frames_to_master(node *n, uint16_t owner, msg_result *res,
+                            uint32_t *local, const uint8_t **pages)
+{
+    size_t nf = msg_result_nframes(res);
+    for (size_t c = 0; c < nf; c++) {
+        uint32_t *fp = msg_result_frame(res, c), f = *fp;
+        if (f == 0 || f >= NODE_STORE_FRAMES || n->owner[f] != owner)
+            return 1;
+        n->owner[f] = 0;
+        local[c] = f;
+        pages[c] = store_frame(n->store, f);
+        *fp = n->l2m[f];
+    }
+    return 0;
+}
+
 /* RESULT: frames translated to the master's, with the pages' data (the
  * last NODE_RECORD_PAGES with it, any before ahead of it). */
 static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
@@ -948,18 +953,7 @@ static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
     dvm_status st = pages && local ? DVM_OK
                                    : status_set(DVM_ENOMEM, "out of memory");
     uint16_t owner = (uint16_t)(i + 1);
-    int foreign = 0;
-    for (size_t c = 0; c < nf && !st && !foreign; c++) {
-        uint32_t *fp = msg_result_frame(&res, c), f = *fp;
-        if (f == 0 || f >= NODE_STORE_FRAMES || n->owner[f] != owner) {
-            foreign = 1;
-            break;
-        }
-        n->owner[f] = 0;
-        local[c] = f;
-        pages[c] = store_frame(n->store, f);
-        *fp = n->l2m[f];
-    }
+    int foreign = !st && frames_to_master(n, owner, &res, local, pages);
     size_t ahead = nf > NODE_RECORD_PAGES ? nf - NODE_RECORD_PAGES : 0;
     if (!st && !foreign)
         st = ship_ahead(n, i, &res, pages, ahead);
@@ -1049,11 +1043,15 @@ static dvm_status node_report(node *n)
     cmsg_node_stats s;
     memset(&s, 0, sizeof s);        /* compared whole, padding included */
     uint64_t *v = s.v;
-    if (n->running)
-        v[0] = n->pc.live, v[1] = n->pc.hits, v[2] = n->pc.misses,
-        v[3] = n->pc.evicted, v[4] = hstore_count(&n->home.home);
-    v[5] = n->home.served;
-    v[6] = n->home.from_homes;
+    if (n->running) {
+        v[CMSG_NS_CACHED] = n->pc.live;
+        v[CMSG_NS_HITS] = n->pc.hits;
+        v[CMSG_NS_MISSES] = n->pc.misses;
+        v[CMSG_NS_EVICTED] = n->pc.evicted;
+        v[CMSG_NS_HOMED] = hstore_count(&n->home.home);
+    }
+    v[CMSG_NS_SERVED] = n->home.served;
+    v[CMSG_NS_FROM_HOMES] = n->home.from_homes;
     s.has_wait = 1;
     memcpy(s.wait, n->waits.bucket, sizeof s.wait);
     s.wait_sum_ns = n->waits.sum_ns;
@@ -1174,7 +1172,7 @@ static dvm_status node_loop(node *n)
 {
     struct epoll_event ev[64];
     int quit = 0;
-    while (node_signals < 2 && !quit && !n->fatal && !n->down) {
+    while (node_signals < 2 && !quit && !n->fatal.st && !n->down) {
         size_t k = transport_progress(n->t);
         /* After DONE the node says nothing more: the master closes it. */
         int talk = n->up && n->leave != NODE_LEAVE_DONE;
@@ -1186,8 +1184,8 @@ static dvm_status node_loop(node *n)
         if (!fst)
             fst = node_flush(n);
         if (fst)
-            node_fail(n, fst);
-        if (n->fatal || n->down)
+            status_first_set(&n->fatal, fst);
+        if (n->fatal.st || n->down)
             break;
         int again = k > 0 || transport_arm(n->t) == DVM_EAGAIN;
         int to = transport_timeout_ms(n->t);
@@ -1196,16 +1194,16 @@ static dvm_status node_loop(node *n)
         int m = epoll_wait(n->epfd, ev, 64, again ? 0 : to);
         if (m < 0 && errno != EINTR)
             return status_set_errno(DVM_ESYS, "epoll_wait");
-        for (int j = 0; j < m && !n->fatal; j++) {
+        for (int j = 0; j < m && !n->fatal.st; j++) {
             if (ev[j].data.u64 == NODE_KEY_NET)
                 continue;
             dvm_status st = rc_readable(n, ev[j].data.u64);
             if (st)
-                node_fail(n, st);
+                status_first_set(&n->fatal, st);
         }
     }
-    if (n->fatal)
-        return status_set(n->fatal, "%s", n->fatal_msg);
+    if (n->fatal.st)
+        return status_first_get(&n->fatal);
     return DVM_OK;
 }
 
@@ -1214,7 +1212,7 @@ static dvm_status node_loop(node *n)
 static dvm_status node_session(node *n, int *joined)
 {
     n->up = n->down = 0;
-    n->fatal = DVM_OK;
+    n->fatal.st = DVM_OK;
     /* A new connection is a new node at the master: waits count anew. */
     memset(&n->waits, 0, sizeof n->waits);
     dvm_status st = transport_connect(n->t, n->cfg.master, &n->master);
@@ -1261,15 +1259,6 @@ static dvm_status node_serve(node *n)
     }
 }
 
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = node_on_signal;     /* no SA_RESTART: epoll_wait ends */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 dvm_status node_main(const node_config *cfg)
 {
     node *n = dvm_calloc(1, sizeof *n);
@@ -1281,7 +1270,7 @@ dvm_status node_main(const node_config *cfg)
     mb_init(&n->rel);
     mb_init(&n->tmpb);
     mb_init(&n->batch);
-    install_signals();
+    sigstop_install(node_on_signal);
     transport_config tc = { .secret = cfg->secret,
                             .keepalive_type = WIRE_PING,
                             .keepalive_ms = CMSG_PING_MS,

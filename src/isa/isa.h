@@ -72,6 +72,10 @@ enum isa_mode {
 #define DISA_CTX_RID        0x1010ULL
 #define DISA_CTX_FI         0x1018ULL
 #define DISA_CTX_ATTEMPT    0x1020ULL
+/* Whether page number `page` lies in the SR, [DISA_RB, DISA_ADDR_LIMIT):
+ * the pages that can have versions. */
+#define DISA_SR_PAGE(page) \
+    ((page) >= DISA_RB / DISA_PAGE && (page) < DISA_ADDR_LIMIT / DISA_PAGE)
 #define DISA_SYS_NRCOMP     0x3FFFFFFFF000ULL
 #define DISA_SYS_NNODE      0x3FFFFFFFF008ULL
 

@@ -420,14 +420,20 @@ static metrics_series *fetched_series(obs *o, obs_node *n, int from)
 
 void obs_page_fetch(obs *o, int node, int from, uint32_t rcomp, uint64_t ns)
 {
+    obs_pages_fetch(o, node, from, rcomp, 1, ns);
+}
+
+void obs_pages_fetch(obs *o, int node, int from, uint32_t rcomp,
+                     uint64_t npages, uint64_t ns)
+{
     obs_node *n = node_at(o, node);
     metrics_series *s = fetched_series(o, n, from);
     if (s)
-        metrics_add(s, 1);
+        metrics_add(s, npages);
     metrics_observe_ns(n->s.h_page, ns);
     obs_rcomp *rc = rcomp_at(n, rcomp);
     if (rc)
-        atomic_fetch_add_explicit(&rc->pages, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&rc->pages, npages, memory_order_relaxed);
 }
 
 size_t obs_fetch_wait_bucket(uint64_t ns)

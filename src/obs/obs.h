@@ -15,7 +15,8 @@
  *   obs_result        when an attempt's fate is decided (committed,
  *                     conflicted, aborted, faulted, lost with its RComp);
  *   obs_validation    the time one commit validation took;
- *   obs_page_fetch    a page served to an RComp, from which node, how long;
+ *   obs_page_fetch    a page served to an RComp, from which node, how long
+ *                     (obs_pages_fetch: several in one answer);
  *   obs_output        committed output bytes;
  *   obs_levels        now and then (a few times a second): the node's
  *                     levels and the counters it already keeps;
@@ -98,6 +99,10 @@ void obs_result(obs *o, const obs_runner *r);
 void obs_validation(obs *o, int node, uint64_t ns);
 /* A page served to `node`'s RComp from node `from` in ns nanoseconds. */
 void obs_page_fetch(obs *o, int node, int from, uint32_t rcomp, uint64_t ns);
+/* npages pages served in one answer that took ns nanoseconds: counted
+ * npages times, timed once. */
+void obs_pages_fetch(obs *o, int node, int from, uint32_t rcomp,
+                     uint64_t npages, uint64_t ns);
 
 /* A cluster node's own view of its page fetches: the whole wait for a
  * page version fetched from another node or the master, from the

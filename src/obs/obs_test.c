@@ -108,6 +108,25 @@ static void test_metrics(void **state)
     obs_destroy(o);
 }
 
+/* Several pages served in one answer count as pages, but time one fetch. */
+static void test_pages_in_one_answer(void **state)
+{
+    (void)state;
+    obs *o;
+    int node, other;
+    assert_int_equal(obs_create(&info, &o), DVM_OK);
+    assert_int_equal(obs_node_add(o, "local", 1, &node), DVM_OK);
+    assert_int_equal(obs_node_add(o, "peer", 1, &other), DVM_OK);
+    obs_pages_fetch(o, node, other, UINT32_MAX, 5, 3000);
+    text t;
+    text_init(&t);
+    assert_int_equal(obs_render_metrics(o, &t), DVM_OK);
+    expect_line(t.p, "dvm_pages_fetched_total{node=\"local\",from=\"peer\"} 5");
+    expect_line(t.p, "dvm_page_fetch_seconds_count{node=\"local\"} 1");
+    text_free(&t);
+    obs_destroy(o);
+}
+
 /* A long-lived master: nodes that leave and come back, programs one
  * after another with counters that keep counting. */
 static void test_programs_and_nodes(void **state)
@@ -249,6 +268,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_pages_in_one_answer),
         cmocka_unit_test(test_state),
         cmocka_unit_test(test_programs_and_nodes),
         cmocka_unit_test(test_http),

@@ -72,10 +72,10 @@ dvm_status commit_write(commit_point *cp, uint64_t addr, const void *data,
  * back in the pool (conflict: attempt + 1).  The result's frames belong to
  * the commit point now: they become page versions or go back to the store;
  * its output's frames go back to the store, after their bytes were written
- * to the sinks if it committed.
+ * to the sinks if it committed.  res names only channels the program has
+ * (the caller validated it: rcomps.c check_outputs).
  * The caller frees res.  Returns DVM_OK, or a fatal error (the run stops:
- * out of memory, an output sink that failed, a result naming an unknown
- * channel). */
+ * out of memory, an output sink that failed). */
 dvm_status commit_result(commit_point *cp, rcb *r, msg_result *res);
 
 /* r has finished for good outside a result (its RComp kept dying under

@@ -126,7 +126,7 @@ dvm_status persist_restore_page(commit_point *cp, uint64_t page,
                                 uint64_t epoch, const uint8_t *data)
 {
     assert(cp && data);
-    if (page < DISA_RB / DISA_PAGE || page >= DISA_ADDR_LIMIT / DISA_PAGE)
+    if (!DISA_SR_PAGE(page))
         return status_set(DVM_EINVAL, "a saved page outside the SR (%llu)",
                           (unsigned long long)page);
     uint32_t f;

@@ -330,21 +330,26 @@ static void rcomp_reclaim_frames(rcomp_set *rs, rcomp_slot *s)
     s->ngranted = s->granted_live = 0;
 }
 
+void rcomp_process_stop(int epfd, conn *ctl, conn *page, pid_t *pid)
+{
+    if (ctl->fd >= 0)
+        epoll_ctl(epfd, EPOLL_CTL_DEL, ctl->fd, NULL);
+    if (page->fd >= 0)
+        epoll_ctl(epfd, EPOLL_CTL_DEL, page->fd, NULL);
+    conn_close(ctl);
+    conn_close(page);
+    if (*pid > 0) {
+        kill(*pid, SIGKILL);
+        while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    *pid = 0;
+}
+
 /* Kills (if alive) and reaps the process of s and closes its conns. */
 static void rcomp_reap(rcomp_set *rs, rcomp_slot *s)
 {
-    if (s->ctl.fd >= 0)
-        epoll_ctl(rs->epfd, EPOLL_CTL_DEL, s->ctl.fd, NULL);
-    if (s->page.fd >= 0)
-        epoll_ctl(rs->epfd, EPOLL_CTL_DEL, s->page.fd, NULL);
-    conn_close(&s->ctl);
-    conn_close(&s->page);
-    if (s->pid > 0) {
-        kill(s->pid, SIGKILL);
-        while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-    }
-    s->pid = 0;
+    rcomp_process_stop(rs->epfd, &s->ctl, &s->page, &s->pid);
 }
 
 uint64_t rcomps_live(const rcomp_set *rs)

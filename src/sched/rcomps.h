@@ -103,6 +103,9 @@ typedef struct rcomp_spawn_spec {
  * the caller) are set. */
 dvm_status rcomp_process_start(const rcomp_spawn_spec *sp, int index,
                                pid_t *pid, int *ctl, int *page);
+/* The reverse: takes ctl and page out of epoll set epfd and closes them,
+ * kills the process *pid (if any: *pid > 0) and reaps it; *pid becomes 0. */
+void rcomp_process_stop(int epfd, conn *ctl, conn *page, pid_t *pid);
 
 /* Starts cfg->nrcomps RComps.  rs must have cfg, cp, epfd, image_fd set.
  * On failure what was started is stopped by rcomps_stop. */

@@ -6,6 +6,7 @@
  */
 #include "util/status.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,4 +53,21 @@ const char *status_message(void)
 void status_clear(void)
 {
     status_buf[0] = '\0';
+}
+
+void status_first_set(status_first *f, dvm_status st)
+{
+    assert(st != DVM_OK);
+    if (f->st)
+        return;
+    f->st = st;
+    const char *m = status_message();
+    size_t n = strnlen(m, sizeof f->msg - 1);   /* cut if longer */
+    memcpy(f->msg, m, n);
+    f->msg[n] = '\0';
+}
+
+dvm_status status_first_get(const status_first *f)
+{
+    return f->st ? status_set(f->st, "%s", f->msg) : DVM_OK;
 }

@@ -56,4 +56,20 @@ const char *status_message(void);
 /* Clears the message of the calling thread. */
 void status_clear(void);
 
+/* The first error of a loop that goes on for a while after it (a server
+ * turning its event loop until it can stop): its status and its message,
+ * kept while later calls record other messages. */
+typedef struct status_first {
+    dvm_status st;              /* DVM_OK: none yet */
+    char msg[256];
+} status_first;
+
+/* Records st (an error) with the calling thread's message in f, unless f
+ * holds an error already. */
+void status_first_set(status_first *f, dvm_status st);
+
+/* f's error, its message recorded again for the calling thread
+ * (status_set); DVM_OK when f holds none. */
+dvm_status status_first_get(const status_first *f);
+
 #endif

@@ -74,6 +74,20 @@ master_start() {
     port=$(cat "$work/port")
 }
 
+# master_start_failing SHIM CALLS [ARGS]: master_start with the libc
+# calls CALLS failing (SHIM: tests/cluster/fail_libc.c, preloaded; a
+# sanitizer's runtime need not come first for it).
+master_start_failing() {
+    shim=$1 calls=$2
+    shift 2
+    asan=${ASAN_OPTIONS:-}
+    export ASAN_OPTIONS="$asan${asan:+:}verify_asan_link_order=0" \
+           LD_PRELOAD="$shim" DVM_TEST_FAIL_LIBC="$calls"
+    master_start "$@"
+    unset LD_PRELOAD DVM_TEST_FAIL_LIBC
+    export ASAN_OPTIONS="$asan"
+}
+
 # node_start NAME R [ARGS]: one node of R RComps; its pid in node_pid.
 node_start() {
     name=$1 r=$2

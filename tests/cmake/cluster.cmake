@@ -10,6 +10,9 @@
 #   cluster/drain_cmd               dvm node --drain NAME (the operator)
 #   cluster/faults, linkcut         random faults, cut links (netns)
 #   cluster/homes                   versions at homes on nodes, a node lost
+#   cluster/status_nomem            dvm status of a master out of memory
+#   cluster/trace_nofd/<engine>     --trace on a master without a file for it
+#   cluster/manyclients             257 clients at once: one refused
 #   cluster/clock                   node clocks corrected in a trace
 #   cluster/garbage, netns          hostile peers; nodes in network namespaces
 #   cluster/restart/<prog>          the master killed and restarted (--state)
@@ -118,6 +121,30 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
            COMMAND sh ${CL}/garbage.sh $<TARGET_FILE:dvm>
                    $<TARGET_FILE:cluster_garbage> ${engine})
   set_tests_properties(cluster/garbage/${engine} PROPERTIES TIMEOUT 300)
+endforeach()
+# More clients at once than the master tracks: the one beyond is refused.
+add_executable(cluster_manyclients ${CMAKE_SOURCE_DIR}/tests/cluster/manyclients.c)
+target_link_libraries(cluster_manyclients dvm_cluster)
+add_test(NAME cluster/manyclients
+         COMMAND sh ${CL}/manyclients.sh $<TARGET_FILE:dvm>
+                 $<TARGET_FILE:cluster_manyclients>)
+set_tests_properties(cluster/manyclients PROPERTIES TIMEOUT 120)
+# A master whose open_memstream fails answers `dvm status` by closing it;
+# one that cannot make a --trace file fails that submit with the reason.
+add_library(cluster_fail_libc MODULE
+            ${CMAKE_SOURCE_DIR}/tests/cluster/fail_libc.c)
+target_compile_options(cluster_fail_libc PRIVATE -fno-sanitize=all)
+target_link_options(cluster_fail_libc PRIVATE -fno-sanitize=all)
+target_link_libraries(cluster_fail_libc ${CMAKE_DL_LIBS})
+add_test(NAME cluster/status_nomem
+         COMMAND sh ${CL}/status_nomem.sh $<TARGET_FILE:dvm>
+                 $<TARGET_FILE:cluster_fail_libc>)
+set_tests_properties(cluster/status_nomem PROPERTIES TIMEOUT 120)
+foreach(engine ${DVM_CLUSTER_ENGINES})
+  add_test(NAME cluster/trace_nofd/${engine}
+           COMMAND sh ${CL}/trace_nofd.sh $<TARGET_FILE:dvm>
+                   $<TARGET_FILE:cluster_fail_libc> ${engine})
+  set_tests_properties(cluster/trace_nofd/${engine} PROPERTIES TIMEOUT 120)
 endforeach()
 # Three network namespaces joined by veth pairs (root only; 77 = skipped).
 foreach(engine ${DVM_CLUSTER_ENGINES})
