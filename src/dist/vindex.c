@@ -212,7 +212,8 @@ size_t vindex_set_nodes(vindex *x, const uint64_t *ids, size_t n,
 {
     size_t copies = 0;
     assert(n <= VINDEX_MAX_NODES);
-    memcpy(x->ids, ids, n * sizeof *ids);
+    if (n)                      /* ids may be NULL when no node is left */
+        memcpy(x->ids, ids, n * sizeof *ids);
     x->nids = n;
     for (size_t i = 0; i < x->n; i++) {
         vindex_ent *e = &x->e[i];

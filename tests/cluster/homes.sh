@@ -44,7 +44,10 @@ attempt() {
     done_kill=${1:-}
     while kill -0 "$sp" 2>/dev/null; do
         held=""
-        [ "$done_kill" != nokill ] && held=$(rcomps) && kill -STOP $held 2>/dev/null
+        if [ "$done_kill" != nokill ]; then
+            held=$(rcomps)   # empty while the RComps start; some may end
+            [ -z "$held" ] || kill -STOP $held 2>/dev/null || true
+        fi
         f=$(figures)
         [ "${f#* }" -gt "$away_max" ] && away_max=${f#* }
         if [ "$done_kill" != nokill ] && [ "${f% *}" -gt "$before" ]; then
@@ -52,7 +55,8 @@ attempt() {
             kill -0 "$sp" 2>/dev/null && kill -9 "$victim" && killed=1
             done_kill=nokill
         fi
-        [ -n "$held" ] && kill -CONT $held 2>/dev/null
+        # (the victim's RComps are gone: kill fails for them, not the others)
+        [ -z "$held" ] || kill -CONT $held 2>/dev/null || true
         sleep 0.02
     done
     rc=0
