@@ -297,8 +297,8 @@ static void gen_loop(int depth)
     P.lab[b][2] = top;
 }
 
-/* A counted pointer loop, the shape the translator versions: stores
- * through a pointer word (in the counters' area, which nothing else
+/* A counted pointer loop, the shape the translator versions: loads and
+ * stores through a pointer word (in the counters' area, which nothing else
  * writes) stepped by `add p, $c, p` up to `br:l p, B, top`, B an
  * immediate or a word; the range mostly inside the heap, sometimes
  * across its ends or in the PR integer words (aliases). */
@@ -330,7 +330,10 @@ static void gen_ptr_loop(int depth)
             continue;
         }
         int64_t d = (int64_t)below(24) - 8 - (after && k >= 2 ? (int64_t)c : 0);
-        isa_operand mv[2] = {src(0), opnd(ISA_M_DISP, int_type(), pw, d)};
+        isa_operand mv[2] = {one_in(3) ? opnd(ISA_M_DISP, int_type(), pw,
+                                              d + (int64_t)below(8))
+                                        : src(0),
+                             opnd(ISA_M_DISP, int_type(), pw, d)};
         emit(ISA_OP_MOV, ISA_OPT_NONE, mv);
     }
     isa_operand br[3] = {opnd(ISA_M_DIR, ISA_T_UQ, pw, 0),

@@ -88,7 +88,8 @@ typedef struct jb {
      * step: the largest p + k * lp_step below the bound, or p. */
     uint32_t lp_head, lp_latch; /* VM_NO_INSN: none */
     uint64_t lp_ptr, lp_step;
-    int64_t lp_lo, lp_hi;
+    int64_t lp_lo, lp_hi;       /* ... and loads through it too */
+    int lp_store;               /* some access through lp_ptr is a store */
     int lp_fast;                /* lowering its unchecked copy */
 } jb;
 

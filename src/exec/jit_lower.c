@@ -18,8 +18,9 @@
  * the SR, below 2^46, writable and clear of the promoted words (which are
  * in the PR), so the store needs no other check; outside, the full
  * sequence runs, with its faults in their order.  In the unchecked copy
- * of a versioned counted loop (jit_region.c) a store through the loop's
- * pointer has no check at all: the loop's guard proved its whole range.
+ * of a versioned counted loop (jit_region.c) a load or store through the
+ * loop's pointer has no check at all: the loop's guard proved its whole
+ * range.
  *
  * Loads and stores of the window go through jit_load and jit_store
  * (jit_promote.c), which keep promoted words in registers.
@@ -266,6 +267,8 @@ static jv read_src(jb *b, const isa_operand *o, int sgn, int bits)
     LLVMValueRef raw;
     if (o->mode == ISA_M_IMM)
         raw = LLVMConstInt(int_ty(b, w), o->value, 0);
+    else if (b->lp_fast && o->mode != ISA_M_DIR && o->value == b->lp_ptr)
+        raw = mem_load(b, operand_ea_unchecked(b, o), w);   /* guarded */
     else
         raw = jit_load(b, operand_ea(b, o, w), w);
     if (isa_type_float[o->type] && !bits)
@@ -381,8 +384,13 @@ void jit_lower_loop_guard(jb *b, LLVMBasicBlockRef fast,
         LLVMBuildICmp(b->b, LLVMIntULT, p, bound, "glt"),
         LLVMBuildAdd(b->b, p, LLVMBuildMul(b->b, k, step, "gks"), "gl"), p,
         "gm");
-    LLVMValueRef lo = LLVMBuildLoad2(b->b, b->i64, b->ok_lo, "lo");
-    LLVMValueRef hi = LLVMBuildLoad2(b->b, b->i64, b->ok_hi, "hi");
+    /* Stores: inside the cached writable interval.  Loads only: inside
+     * the SR (below 2^46, and clear of the promoted words, in the PR). */
+    LLVMValueRef lo = k64(b, DISA_RB), hi = cap;
+    if (b->lp_store) {
+        lo = LLVMBuildLoad2(b->b, b->i64, b->ok_lo, "lo");
+        hi = LLVMBuildLoad2(b->b, b->i64, b->ok_hi, "hi");
+    }
     LLVMValueRef first = LLVMBuildAdd(b->b, p, k64(b, (uint64_t)b->lp_lo),
                                       "gf");
     LLVMValueRef end = LLVMBuildAdd(b->b, last, k64(b, (uint64_t)b->lp_hi),

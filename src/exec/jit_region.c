@@ -31,11 +31,12 @@
  * `add p, $c, p` (0 < c < 2^32), stores only through p ((p), D(p)), and
  * ends in `br:l p, B, h`, B an immediate or a PR word the body does not
  * write (loop_fits).  Its head block holds a guard (jit_lower_loop_guard):
- * p and B at most 2^46, and every byte every iteration's stores would
- * touch, from p + the lowest offset to the last value of p below B + the
- * highest end, inside the cached interval (so in the SR, writable, and
- * clear of the promoted words, all in the PR).  Then an unchecked copy of
- * the loop runs to the end, its stores plain stores; else the checked
+ * p and B at most 2^46, and every byte every iteration's loads and stores
+ * through p would touch, from p + the lowest offset to the last value of
+ * p below B + the highest end, inside the cached interval when one is a
+ * store, else inside the SR (either way clear of the promoted words, all
+ * in the PR).  Then an unchecked copy of the loop runs to the end, its
+ * accesses through p plain loads and stores; else the checked
  * loop runs one iteration and comes back to the guard (so the first
  * write that widens the interval moves the loop to the copy).  A store
  * that would fault, alias a promoted word or wrap never runs in the copy,
@@ -202,6 +203,8 @@ static int is_step(const vm_insn *in, uint64_t p, uint64_t *c)
     return 1;
 }
 
+static int through(jb *b, const isa_operand *o, uint64_t c, int *n);
+
 /* Accounts for the destination of body insn in of the loop whose pointer
  * is p and bound word bw (or an immediate bound: bw = p): a store through
  * p widens [b->lp_lo, b->lp_hi) by its offset (plus the step c once the
@@ -218,22 +221,47 @@ static int body_dst(jb *b, const vm_insn *in, uint64_t p, uint64_t bw,
             return 1;
         return !*c && is_step(in, p, c);
     }
-    if (o->mode == ISA_M_IMM || o->value != p)
+    if (o->mode == ISA_M_IMM || o->value != p || !through(b, o, *c, stores))
         return 0;
+    b->lp_store = 1;
+    return 1;
+}
+
+/* Widens [b->lp_lo, b->lp_hi) by the bytes memory operand o (through the
+ * pointer, c its step so far) touches; *n counts the accesses.  Returns 0
+ * when its displacement is too large to keep the guard exact. */
+static int through(jb *b, const isa_operand *o, uint64_t c, int *n)
+{
     if (o->disp <= -(1LL << 32) || o->disp >= 1LL << 32)
         return 0;
-    int64_t d = o->disp + (int64_t)*c;
+    int64_t d = o->disp + (int64_t)c;
     int64_t e = d + isa_type_bytes[o->type];
-    b->lp_lo = *stores && b->lp_lo < d ? b->lp_lo : d;
-    b->lp_hi = *stores && b->lp_hi > e ? b->lp_hi : e;
-    ++*stores;
+    b->lp_lo = *n && b->lp_lo < d ? b->lp_lo : d;
+    b->lp_hi = *n && b->lp_hi > e ? b->lp_hi : e;
+    ++*n;
+    return 1;
+}
+
+/* Accounts for the sources of body insn in that read through the
+ * pointer p (c: the step, once it has run).  Returns 0 when one rules the
+ * loop out. */
+static int body_src(jb *b, const vm_insn *in, uint64_t p, uint64_t c,
+                    int *n)
+{
+    for (int i = 0; i < in->nops - 1; i++) {
+        const isa_operand *o = &in->o[i];
+        if ((o->mode == ISA_M_IND || o->mode == ISA_M_DISP) &&
+            o->value == p && !through(b, o, c, n))
+            return 0;
+    }
     return 1;
 }
 
 /* True when insns [h, l] of the region are a counted loop the translator
  * versions (sets b->lp_*): a straight line of ALU insns that writes the
  * PR word p only by one `add p, $c, p`, stores through memory only
- * through p ((p) or D(p), at least once), and ends in `br:l p, B, h`
+ * through p, reads or writes through p ((p) or D(p)) at least once, and
+ * ends in `br:l p, B, h`
  * with B an immediate or a PR word the body does not write. */
 static int loop_fits(jb *b, uint32_t h, uint32_t l)
 {
@@ -248,12 +276,14 @@ static int loop_fits(jb *b, uint32_t h, uint32_t l)
     if (bw != p && bw < p + 8 && p < bw + 8)
         return 0;
     uint64_t c = 0;
-    int stores = 0;
+    int stores = 0;             /* accesses through p */
+    b->lp_store = 0;
     for (uint32_t i = h; i < l; i++) {
         const vm_insn *in = &b->code->insns[i];
         if (in->op == ISA_OP_BR || in->op == ISA_OP_BL ||
             in->op == ISA_OP_NEWR || in->op == ISA_OP_EXIT ||
             in->next != i + 1 || !b->blk[i] ||
+            !body_src(b, in, p, c, &stores) ||
             !body_dst(b, in, p, bw, &c, &stores))
             return 0;
     }

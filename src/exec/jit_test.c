@@ -766,6 +766,48 @@ static void test_counted_loops(void **state)
     }
 }
 
+/* Counted loops reading through a pointer (loads unchecked in the
+ * translator's guarded copy): over the heap, up to 2^46 exactly, across
+ * it, over the promoted PR words themselves (the pointer and the sum
+ * read while they change), and wrapping past 2^64; with a store through
+ * the pointer too when st is set. */
+static void test_counted_reads(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t start, bound, step;
+        int64_t disp;
+        int w, st, fault;
+    } cases[] = {
+        {HEAP, HEAP + HEAPLEN, 8, 0, 8, 0, VM_FAULT_NONE},
+        {HEAP, HEAP + HEAPLEN, 8, 0, 8, 1, VM_FAULT_NONE},
+        {HEAP, HEAP + HEAPLEN, 4, 4, 4, 1, VM_FAULT_WRITABLE},
+        {DISA_ADDR_LIMIT - 64, DISA_ADDR_LIMIT, 8, 0, 8, 0, VM_FAULT_NONE},
+        {DISA_ADDR_LIMIT - 64, DISA_ADDR_LIMIT, 1, 0, 2, 0, VM_FAULT_MEMORY},
+        {DISA_ADDR_LIMIT - 64, DISA_ADDR_LIMIT + 8, 8, 0, 8, 0,
+         VM_FAULT_MEMORY},
+        {0x30, 0x60, 8, 0, 8, 0, VM_FAULT_NONE},
+        {DISA_RB - 32, DISA_RB + 32, 8, 0, 8, 0, VM_FAULT_NONE},
+        {UINT64_MAX - 15, UINT64_MAX, 8, 0, 8, 0, VM_FAULT_MEMORY},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tprog *t = calloc(1, sizeof *t);
+        INS(t, MOV, NONE, IMM(HEAP, Q), DIR(0x40, Q));
+        INS(t, MOV, NONE, IMM(7, Q), IND(0x40, Q));
+        INS(t, MOV, NONE, IMM(cases[i].start, Q), DIR(0x40, Q));
+        INS(t, MOV, NONE, IMM(3, Q), DIR(0x48, Q));
+        top d = DSP(cases[i].disp, 0x40, Q);
+        d.o.type = width_type(cases[i].w);
+        int loop = INS(t, ADD, NONE, DIR(0x48, Q), d, DIR(0x48, Q));
+        if (cases[i].st)
+            INS(t, MOV, NONE, DIR(0x48, Q), d);
+        INS(t, ADD, NONE, DIR(0x40, Q), IMM(cases[i].step, Q),
+            DIR(0x40, Q));
+        INS(t, BR, L, DIR(0x40, UQ), IMM(cases[i].bound, UQ), LBL(loop));
+        exit_with_fault(t, cases[i].fault);
+    }
+}
+
 /* Execution faults: direct jump to no instruction, indirect jump into the
  * middle of one, falling off the end, a bad entry. */
 static void test_exec_faults(void **state)
@@ -1164,6 +1206,7 @@ int main(void)
         cmocka_unit_test(test_heap_loop),
         cmocka_unit_test(test_cached_edges),
         cmocka_unit_test(test_counted_loops),
+        cmocka_unit_test(test_counted_reads),
         cmocka_unit_test(test_exec_faults),
         cmocka_unit_test(test_calls),
         cmocka_unit_test(test_exit),
