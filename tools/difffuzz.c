@@ -13,7 +13,7 @@
  *
  * Programs use every instruction, option, type and addressing mode, forward
  * branches, bounded loops (counters in memory no other instruction
- * writes), calls and returns through link words, computed jumps, newr with
+ * writes; counted pointer loops, stepped words there too), calls and returns through link words, computed jumps, newr with
  * good and bad descriptors, and, rarely, every kind of fault.  Memory is
  * split so that results stay comparable bit for bit: integer-typed
  * destinations go to the integer area (PR or heap), :f destinations to the
@@ -297,6 +297,53 @@ static void gen_loop(int depth)
     P.lab[b][2] = top;
 }
 
+/* A counted pointer loop, the shape the translator versions: loads and
+ * stores through a pointer word (in the counters' area, which nothing else
+ * writes) stepped by `add p, $c, p` up to `br:l p, B, top`, B an
+ * immediate or a word; the range mostly inside the heap, sometimes
+ * across its ends or in the PR integer words (aliases). */
+static void gen_ptr_loop(int depth)
+{
+    uint64_t pw = CNTS + 0x80 + 8 * (uint64_t)depth;
+    uint64_t bw = CNTS + 0xc0 + 8 * (uint64_t)depth;
+    uint64_t c = 1 + below(16), n = 1 + below(12);
+    uint64_t start = one_in(6) ? INTS + below(0x80)
+                   : one_in(6) ? HEAP + HEAPLEN - below(0x40)
+                               : HEAP + below(HEAPLEN / 2);
+    uint64_t bound = start + c * n - below(c) + (one_in(8) ? 0x40 : 0);
+    isa_operand init[2] = {opnd(ISA_M_IMM, ISA_T_UQ, start, 0),
+                           opnd(ISA_M_DIR, ISA_T_UQ, pw, 0)};
+    emit(ISA_OP_MOV, ISA_OPT_NONE, init);
+    isa_operand bo[2] = {opnd(ISA_M_IMM, ISA_T_UQ, bound, 0),
+                         opnd(ISA_M_DIR, ISA_T_UQ, bw, 0)};
+    emit(ISA_OP_MOV, ISA_OPT_NONE, bo);
+    int top = P.n, after = one_in(3);
+    for (int k = 0; k < 4; k++) {
+        if (k == 2) {
+            isa_operand st[3] = {opnd(ISA_M_DIR, ISA_T_UQ, pw, 0),
+                                 opnd(ISA_M_IMM, ISA_T_UQ, c, 0),
+                                 opnd(ISA_M_DIR, ISA_T_UQ, pw, 0)};
+            emit(ISA_OP_ADD, ISA_OPT_NONE, st);
+        }
+        if (one_in(4)) {
+            gen_alu();
+            continue;
+        }
+        int64_t d = (int64_t)below(24) - 8 - (after && k >= 2 ? (int64_t)c : 0);
+        isa_operand mv[2] = {one_in(3) ? opnd(ISA_M_DISP, int_type(), pw,
+                                              d + (int64_t)below(8))
+                                        : src(0),
+                             opnd(ISA_M_DISP, int_type(), pw, d)};
+        emit(ISA_OP_MOV, ISA_OPT_NONE, mv);
+    }
+    isa_operand br[3] = {opnd(ISA_M_DIR, ISA_T_UQ, pw, 0),
+                         one_in(2) ? opnd(ISA_M_IMM, ISA_T_UQ, bound, 0)
+                                   : opnd(ISA_M_DIR, ISA_T_UQ, bw, 0),
+                         opnd(ISA_M_DIR, ISA_T_Q, 0, 0)};
+    int b = emit(ISA_OP_BR, ISA_OPT_L, br);
+    P.lab[b][2] = top;
+}
+
 /* A call of subroutine s (its index patched later, in subs[]). */
 static int subs_at[8], nsubs, calls[64][2], ncalls;
 
@@ -348,8 +395,12 @@ static void gen_body(int n, int depth)
         uint64_t c = below(100);
         if (c < 8 && npending < 8)
             pending[npending++] = gen_br_fwd();
-        else if (c < 11 && depth < 3)
-            gen_loop(depth);
+        else if (c < 11 && depth < 3) {
+            if (one_in(2))
+                gen_loop(depth);
+            else
+                gen_ptr_loop(depth);
+        }
         else if (c < 14 && depth < 3)
             gen_call();
         else if (c < 16 && npending < 8)

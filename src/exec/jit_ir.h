@@ -35,6 +35,7 @@
 enum { JIT_CONTINUE = 3 };      /* native return: go on at ctx->next */
 enum { JIT_O2_MAX = 1000 };     /* larger regions are optimised at O1 */
 enum { JIT_PROMOTE_MAX = 16 };  /* promoted words per region, at most */
+enum { JIT_LOOP_MAX = 16 };     /* insns of a versioned loop, at most */
 
 /* What translated code sees of a run: its first argument. */
 typedef struct jit_ctx {
@@ -80,6 +81,16 @@ typedef struct jb {
     LLVMBasicBlockRef raise_bb; /* ... their shared raise block, or NULL */
     LLVMValueRef ok_lo, ok_hi;  /* allocas: ctx's cached writable interval */
     LLVMValueRef r_kind, r_pc, r_addr;  /* ... and its phis */
+    /* The region's versioned counted loop (jit_region.c), if any: insns
+     * [lp_head, lp_latch]; every store of its body through the pointer
+     * word lp_ptr (stepped by lp_step) touches bytes [p + lp_lo,
+     * m + lp_hi), p its value on entry and m its last value before a
+     * step: the largest p + k * lp_step below the bound, or p. */
+    uint32_t lp_head, lp_latch; /* VM_NO_INSN: none */
+    uint64_t lp_ptr, lp_step;
+    int64_t lp_lo, lp_hi;       /* ... and loads through it too */
+    int lp_store;               /* some access through lp_ptr is a store */
+    int lp_fast;                /* lowering its unchecked copy */
 } jb;
 
 
@@ -114,6 +125,11 @@ void jit_lower_insn(jb *b);
 /* Emits, in the entry block, the allocas of ctx's cached writable
  * interval, loaded from ctx. */
 void jit_lower_slots(jb *b);
+/* Ends the current block with the guard of the region's versioned loop:
+ * to fast when every store through its pointer lies in the cached
+ * writable interval for the whole run of the loop, else to checked. */
+void jit_lower_loop_guard(jb *b, LLVMBasicBlockRef fast,
+                          LLVMBasicBlockRef checked);
 
 /* ---- jit_promote.c ------------------------------------------------------ */
 

@@ -17,7 +17,10 @@
  * first tests the interval alone (in_cached): inside it the address is in
  * the SR, below 2^46, writable and clear of the promoted words (which are
  * in the PR), so the store needs no other check; outside, the full
- * sequence runs, with its faults in their order.
+ * sequence runs, with its faults in their order.  In the unchecked copy
+ * of a versioned counted loop (jit_region.c) a load or store through the
+ * loop's pointer has no check at all: the loop's guard proved its whole
+ * range.
  *
  * Loads and stores of the window go through jit_load and jit_store
  * (jit_promote.c), which keep promoted words in registers.
@@ -264,6 +267,8 @@ static jv read_src(jb *b, const isa_operand *o, int sgn, int bits)
     LLVMValueRef raw;
     if (o->mode == ISA_M_IMM)
         raw = LLVMConstInt(int_ty(b, w), o->value, 0);
+    else if (b->lp_fast && o->mode != ISA_M_DIR && o->value == b->lp_ptr)
+        raw = mem_load(b, operand_ea_unchecked(b, o), w);   /* guarded */
     else
         raw = jit_load(b, operand_ea(b, o, w), w);
     if (isa_type_float[o->type] && !bits)
@@ -348,6 +353,55 @@ static void check_write(jb *b, LLVMValueRef ea, unsigned w)
     LLVMPositionBuilderAtEnd(b->b, done);
 }
 
+/* The i64 value of the 8-byte integer source o (IMM or DIR in the PR, as
+ * jit_region.c's loop_fits allows), without checks. */
+static LLVMValueRef loop_word(jb *b, const isa_operand *o)
+{
+    assert(o->mode == ISA_M_IMM || o->mode == ISA_M_DIR);
+    return o->mode == ISA_M_IMM ? k64(b, o->value)
+                                : jit_load(b, k64(b, o->value), 8);
+}
+
+void jit_lower_loop_guard(jb *b, LLVMBasicBlockRef fast,
+                          LLVMBasicBlockRef checked)
+{
+    const vm_insn *l = &b->code->insns[b->lp_latch];
+    LLVMValueRef p = jit_load(b, k64(b, b->lp_ptr), 8);
+    LLVMValueRef bound = loop_word(b, &l->o[1]);
+    LLVMValueRef cap = k64(b, DISA_ADDR_LIMIT);
+    /* Both below 2^46: no value of the pointer wraps, and signed and
+     * unsigned compares agree, so all below is exact in signed i64. */
+    LLVMValueRef ok = LLVMBuildAnd(b->b,
+        LLVMBuildICmp(b->b, LLVMIntULE, p, cap, "gp"),
+        LLVMBuildICmp(b->b, LLVMIntULE, bound, cap, "gb"), "gin");
+    /* The pointer's last value before a step: the largest p + k * step
+     * below the bound (p itself when p >= bound: one pass). */
+    LLVMValueRef step = k64(b, b->lp_step);
+    LLVMValueRef k = LLVMBuildUDiv(b->b,
+        LLVMBuildSub(b->b, LLVMBuildSub(b->b, bound, k64(b, 1), "gbm"), p,
+                     "gd"), step, "gk");
+    LLVMValueRef last = LLVMBuildSelect(b->b,
+        LLVMBuildICmp(b->b, LLVMIntULT, p, bound, "glt"),
+        LLVMBuildAdd(b->b, p, LLVMBuildMul(b->b, k, step, "gks"), "gl"), p,
+        "gm");
+    /* Stores: inside the cached writable interval.  Loads only: inside
+     * the SR (below 2^46, and clear of the promoted words, in the PR). */
+    LLVMValueRef lo = k64(b, DISA_RB), hi = cap;
+    if (b->lp_store) {
+        lo = LLVMBuildLoad2(b->b, b->i64, b->ok_lo, "lo");
+        hi = LLVMBuildLoad2(b->b, b->i64, b->ok_hi, "hi");
+    }
+    LLVMValueRef first = LLVMBuildAdd(b->b, p, k64(b, (uint64_t)b->lp_lo),
+                                      "gf");
+    LLVMValueRef end = LLVMBuildAdd(b->b, last, k64(b, (uint64_t)b->lp_hi),
+                                    "ge");
+    ok = LLVMBuildAnd(b->b, ok,
+        LLVMBuildICmp(b->b, LLVMIntSGE, first, lo, "glo"), "g1");
+    ok = LLVMBuildAnd(b->b, ok,
+        LLVMBuildICmp(b->b, LLVMIntSLE, end, hi, "ghi"), "g2");
+    LLVMBuildCondBr(b->b, ok, fast, checked);
+}
+
 /* Stores v to destination operand o converted to o's type (DISA.md 2.3):
  * float to integer through int64, integer to :f by value per v's
  * signedness, then truncated to o's width; the address is computed and
@@ -370,6 +424,11 @@ static void write_dst(jb *b, const isa_operand *o, jv v)
         return;
     }
     LLVMValueRef ea = operand_ea_unchecked(b, o);
+    if (b->lp_fast) {           /* through the loop's pointer: guarded */
+        assert(o->value == b->lp_ptr);
+        mem_store(b, ea, x);
+        return;
+    }
     LLVMBasicBlockRef fast = new_bb(b, "wfast"), full = new_bb(b, "wfull");
     LLVMBasicBlockRef join = new_bb(b, "wdone");
     LLVMBuildCondBr(b->b, in_cached(b, ea, w), fast, full);

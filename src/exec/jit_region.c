@@ -23,6 +23,26 @@
  * address up (not an instruction start: VM_FAULT_EXEC raised at the jump)
  * and enters the region named by it.
  *
+ * Counted loops.  A store through a pointer costs a check per store (the
+ * cached writable interval, jit_lower.c), which LLVM cannot move out of a
+ * loop: the interval is reloaded after each rt_write.  So the region's
+ * first loop of the simplest counted shape is *versioned*: a straight
+ * line of ALU insns [h, l] that writes its PR pointer word p only by one
+ * `add p, $c, p` (0 < c < 2^32), stores only through p ((p), D(p)), and
+ * ends in `br:l p, B, h`, B an immediate or a PR word the body does not
+ * write (loop_fits).  Its head block holds a guard (jit_lower_loop_guard):
+ * p and B at most 2^46, and every byte every iteration's loads and stores
+ * through p would touch, from p + the lowest offset to the last value of
+ * p below B + the highest end, inside the cached interval when one is a
+ * store, else inside the SR (either way clear of the promoted words, all
+ * in the PR).  Then an unchecked copy of the loop runs to the end, its
+ * accesses through p plain loads and stores; else the checked
+ * loop runs one iteration and comes back to the guard (so the first
+ * write that widens the interval moves the loop to the copy).  A store
+ * that would fault, alias a promoted word or wrap never runs in the copy,
+ * so faults and state are the checked loop's; the rest of the copy is the
+ * same lowering, its faults at the same pcs.
+ *
  * jit_region_module builds one region into one module; jit.c optimises,
  * compiles and caches it.
  */
@@ -153,6 +173,160 @@ static void region_find(jb *b, uint32_t entry)
     region_grow(b, n);
 }
 
+/* ---- counted loops ------------------------------------------------------ */
+
+/* True when o is an 8-byte integer operand. */
+static int is_word(const isa_operand *o)
+{
+    return isa_type_bytes[o->type] == 8 && !isa_type_float[o->type];
+}
+
+/* True when the direct destination o overlaps the 8 bytes at a. */
+static int dst_meets(const isa_operand *o, uint64_t a)
+{
+    uint64_t e = o->value;
+    return e < a + 8 && a < e + isa_type_bytes[o->type];
+}
+
+/* True when in is `add p, $c, p` on words, 0 < c < 2^32: the loop's step
+ * (c in *c). */
+static int is_step(const vm_insn *in, uint64_t p, uint64_t *c)
+{
+    const isa_operand *o = in->o;
+    if (in->op != ISA_OP_ADD || in->opt != ISA_OPT_NONE || in->nops != 3 ||
+        o[0].mode != ISA_M_DIR || o[0].value != p || !is_word(&o[0]) ||
+        o[1].mode != ISA_M_IMM || !is_word(&o[1]) ||
+        o[1].value == 0 || o[1].value >= 1ULL << 32 ||
+        o[2].mode != ISA_M_DIR || o[2].value != p || !is_word(&o[2]))
+        return 0;
+    *c = o[1].value;
+    return 1;
+}
+
+static int through(jb *b, const isa_operand *o, uint64_t c, int *n);
+
+/* Accounts for the destination of body insn in of the loop whose pointer
+ * is p and bound word bw (or an immediate bound: bw = p): a store through
+ * p widens [b->lp_lo, b->lp_hi) by its offset (plus the step c once the
+ * step has run: *c != 0); the step itself sets *c.  Returns 0 when the
+ * insn rules the loop out. */
+static int body_dst(jb *b, const vm_insn *in, uint64_t p, uint64_t bw,
+                    uint64_t *c, int *stores)
+{
+    const isa_operand *o = &in->o[in->nops - 1];
+    if (o->mode == ISA_M_DIR) {
+        if (dst_meets(o, bw) && bw != p)
+            return 0;
+        if (!dst_meets(o, p))
+            return 1;
+        return !*c && is_step(in, p, c);
+    }
+    if (o->mode == ISA_M_IMM || o->value != p || !through(b, o, *c, stores))
+        return 0;
+    b->lp_store = 1;
+    return 1;
+}
+
+/* Widens [b->lp_lo, b->lp_hi) by the bytes memory operand o (through the
+ * pointer, c its step so far) touches; *n counts the accesses.  Returns 0
+ * when its displacement is too large to keep the guard exact. */
+static int through(jb *b, const isa_operand *o, uint64_t c, int *n)
+{
+    if (o->disp <= -(1LL << 32) || o->disp >= 1LL << 32)
+        return 0;
+    int64_t d = o->disp + (int64_t)c;
+    int64_t e = d + isa_type_bytes[o->type];
+    b->lp_lo = *n && b->lp_lo < d ? b->lp_lo : d;
+    b->lp_hi = *n && b->lp_hi > e ? b->lp_hi : e;
+    ++*n;
+    return 1;
+}
+
+/* Accounts for the sources of body insn in that read through the
+ * pointer p (c: the step, once it has run).  Returns 0 when one rules the
+ * loop out. */
+static int body_src(jb *b, const vm_insn *in, uint64_t p, uint64_t c,
+                    int *n)
+{
+    for (int i = 0; i < in->nops - 1; i++) {
+        const isa_operand *o = &in->o[i];
+        if ((o->mode == ISA_M_IND || o->mode == ISA_M_DISP) &&
+            o->value == p && !through(b, o, c, n))
+            return 0;
+    }
+    return 1;
+}
+
+/* True when insns [h, l] of the region are a counted loop the translator
+ * versions (sets b->lp_*): a straight line of ALU insns that writes the
+ * PR word p only by one `add p, $c, p`, stores through memory only
+ * through p, reads or writes through p ((p) or D(p)) at least once, and
+ * ends in `br:l p, B, h`
+ * with B an immediate or a PR word the body does not write. */
+static int loop_fits(jb *b, uint32_t h, uint32_t l)
+{
+    const vm_insn *lt = &b->code->insns[l];
+    const isa_operand *po = &lt->o[0], *bo = &lt->o[1];
+    if (h >= l || l - h >= JIT_LOOP_MAX || lt->opt != ISA_OPT_L ||
+        po->mode != ISA_M_DIR || !is_word(po) || po->value + 8 > DISA_RB ||
+        !is_word(bo) || (bo->mode != ISA_M_IMM &&
+                         (bo->mode != ISA_M_DIR || bo->value + 8 > DISA_RB)))
+        return 0;
+    uint64_t p = po->value, bw = bo->mode == ISA_M_DIR ? bo->value : p;
+    if (bw != p && bw < p + 8 && p < bw + 8)
+        return 0;
+    uint64_t c = 0;
+    int stores = 0;             /* accesses through p */
+    b->lp_store = 0;
+    for (uint32_t i = h; i < l; i++) {
+        const vm_insn *in = &b->code->insns[i];
+        if (in->op == ISA_OP_BR || in->op == ISA_OP_BL ||
+            in->op == ISA_OP_NEWR || in->op == ISA_OP_EXIT ||
+            in->next != i + 1 || !b->blk[i] ||
+            !body_src(b, in, p, c, &stores) ||
+            !body_dst(b, in, p, bw, &c, &stores))
+            return 0;
+    }
+    if (!c || !stores)
+        return 0;
+    b->lp_head = h, b->lp_latch = l, b->lp_ptr = p, b->lp_step = c;
+    return 1;
+}
+
+/* Finds the region's versioned loop (the first that fits; b->lp_head
+ * stays VM_NO_INSN when none does). */
+static void loop_find(jb *b)
+{
+    for (size_t k = 0; k < b->nlist; k++) {
+        uint32_t l = b->list[k];
+        const vm_insn *in = &b->code->insns[l];
+        if (in->op == ISA_OP_BR && in->opt != ISA_OPT_J &&
+            in->target != VM_NO_INSN && in->target < l &&
+            b->blk[in->target] && loop_fits(b, in->target, l))
+            return;
+    }
+}
+
+/* Lowers the unchecked copy of the versioned loop into fast[] (one block
+ * per insn, head first): its back edge stays in the copy, its exit and
+ * its faults are the checked loop's. */
+static void loop_lower_fast(jb *b, LLVMBasicBlockRef *fast)
+{
+    LLVMBasicBlockRef saved[JIT_LOOP_MAX];
+    uint32_t h = b->lp_head, n = b->lp_latch - h + 1;
+    for (uint32_t k = 0; k < n; k++)
+        saved[k] = b->blk[h + k], b->blk[h + k] = fast[k];
+    b->lp_fast = 1;
+    for (uint32_t k = 0; k < n; k++) {
+        b->in = &b->code->insns[h + k];
+        LLVMPositionBuilderAtEnd(b->b, fast[k]);
+        jit_lower_insn(b);
+    }
+    b->lp_fast = 0;
+    for (uint32_t k = 0; k < n; k++)
+        b->blk[h + k] = saved[k];
+}
+
 /* ---- the region function ----------------------------------------------- */
 
 /* Sets up the types of b (in b->cx). */
@@ -245,14 +419,31 @@ static void build_skeleton(jb *b, const char *name, uint32_t entry)
     LLVMBuildBr(b->b, b->blk[entry]);
 }
 
-/* Emits the region's function body. */
+/* Emits the region's function body.  The versioned loop's head block
+ * holds its guard, which picks the unchecked copy or the checked loop;
+ * the checked loop's back edge comes back to the guard (so the loop moves
+ * to the copy as soon as the cached interval covers it). */
 static void build_body(jb *b)
 {
+    LLVMBasicBlockRef fast[JIT_LOOP_MAX];
+    loop_find(b);
+    uint32_t h = b->lp_head;
+    if (h != VM_NO_INSN)
+        for (uint32_t k = 0; k <= b->lp_latch - h; k++)
+            fast[k] = new_bb(b, "fast");
     for (size_t k = 0; k < b->nlist; k++) {
-        b->in = &b->code->insns[b->list[k]];
-        LLVMPositionBuilderAtEnd(b->b, b->blk[b->list[k]]);
+        uint32_t i = b->list[k];
+        b->in = &b->code->insns[i];
+        LLVMPositionBuilderAtEnd(b->b, b->blk[i]);
+        if (i == h) {
+            LLVMBasicBlockRef checked = new_bb(b, "checked");
+            jit_lower_loop_guard(b, fast[0], checked);
+            LLVMPositionBuilderAtEnd(b->b, checked);
+        }
         jit_lower_insn(b);
     }
+    if (h != VM_NO_INSN)
+        loop_lower_fast(b, fast);
 }
 
 /* Frees what building a region allocated (b->m, once made, belongs to
@@ -310,6 +501,7 @@ dvm_status jit_region_module(const jit_target *t, LLVMContextRef cx,
     b.cx = cx;
     b.nan_bits = t->nan_bits;
     b.max = t->region_max;
+    b.lp_head = b.lp_latch = VM_NO_INSN;
     dvm_status st = DVM_OK;
     if (region_plan(&b, t->code->ninsns, entry)) {
         st = status_set(DVM_ENOMEM, "translator: out of memory");

@@ -705,6 +705,109 @@ static void test_heap_loop(void **state)
     }
 }
 
+/* Counted loops storing through a pointer (the translator runs them
+ * without per-store checks when its guard proves the whole range
+ * writable): ranges ending exactly at the heap's end, crossing it (a
+ * fault at the iteration the interpreter faults at), starting below it,
+ * stores after the step (D(p) with the stepped pointer), a pointer into
+ * the promoted PR words (aliases seen, the bound word overwritten), a
+ * bound the body changes, and a pointer that wraps past 2^64.  The heap
+ * is the cached writable interval before the loop when warm is set. */
+static void test_counted_loops(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t start, bound, step;
+        int64_t disp;
+        int w, after, dirbound, moving, warm, fault;
+    } cases[] = {
+        {HEAP, HEAP + HEAPLEN, 8, 0, 8, 0, 0, 0, 1, VM_FAULT_NONE},
+        {HEAP, HEAP + HEAPLEN, 8, 0, 8, 0, 1, 0, 0, VM_FAULT_NONE},
+        {HEAP, HEAP + HEAPLEN, 8, -8, 8, 1, 1, 0, 1, VM_FAULT_NONE},
+        {HEAP, HEAP + HEAPLEN, 1, 0, 1, 0, 0, 0, 1, VM_FAULT_NONE},
+        {HEAP, HEAP + HEAPLEN, 1, 0, 2, 0, 0, 0, 1, VM_FAULT_WRITABLE},
+        {HEAP, HEAP + HEAPLEN + 8, 8, 0, 8, 0, 1, 0, 1, VM_FAULT_WRITABLE},
+        {HEAP, HEAP + HEAPLEN, 8, 8, 8, 0, 0, 0, 1, VM_FAULT_WRITABLE},
+        {HEAP, HEAP + HEAPLEN, 8, 0, 8, 1, 0, 0, 1, VM_FAULT_WRITABLE},
+        {HEAP - 8, HEAP + 64, 8, 0, 8, 0, 0, 0, 1, VM_FAULT_WRITABLE},
+        {HEAP + 8, HEAP + 64, 8, -16, 8, 0, 1, 0, 1, VM_FAULT_WRITABLE},
+        {HEAP + 1, HEAP + 64, 1, -2, 1, 0, 1, 0, 1, VM_FAULT_WRITABLE},
+        {0x48, 0x58, 8, 0, 8, 0, 1, 0, 1, VM_FAULT_NONE},
+        {0x38, 0x60, 8, 0, 8, 1, 1, 0, 1, VM_FAULT_NONE},
+        {HEAP, HEAP + 64, 8, 0, 8, 0, 1, 1, 1, VM_FAULT_WRITABLE},
+        {UINT64_MAX - 15, UINT64_MAX, 8, 0, 8, 0, 0, 0, 1, VM_FAULT_MEMORY},
+        {UINT64_MAX - 15, UINT64_MAX, 8, 0, 8, 0, 1, 0, 0, VM_FAULT_MEMORY},
+        {HEAP + 8, HEAP, 8, 0, 8, 0, 1, 0, 1, VM_FAULT_NONE},
+        {HEAP + HEAPLEN - 8, 0, 8, 0, 8, 0, 0, 0, 1, VM_FAULT_NONE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tprog *t = calloc(1, sizeof *t);
+        if (cases[i].warm) {
+            INS(t, MOV, NONE, IMM(HEAP, Q), DIR(0x40, Q));
+            INS(t, MOV, NONE, IMM(7, Q), IND(0x40, Q));
+        }
+        INS(t, MOV, NONE, IMM(cases[i].start, Q), DIR(0x40, Q));
+        INS(t, MOV, NONE, IMM(cases[i].bound, Q), DIR(0x50, Q));
+        INS(t, MOV, NONE, IMM(0x100, Q), DIR(0x48, Q));
+        top d = DSP(cases[i].disp, 0x40, Q);
+        d.o.type = width_type(cases[i].w);
+        int loop = INS(t, ADD, NONE, DIR(0x48, Q), IMM(1, Q), DIR(0x48, Q));
+        if (!cases[i].after)
+            INS(t, MOV, NONE, DIR(0x48, Q), d);
+        if (cases[i].moving)
+            INS(t, ADD, NONE, DIR(0x50, Q), IMM(8, Q), DIR(0x50, Q));
+        INS(t, ADD, NONE, DIR(0x40, Q), IMM(cases[i].step, Q),
+            DIR(0x40, Q));
+        if (cases[i].after)
+            INS(t, MOV, NONE, DIR(0x48, Q), d);
+        INS(t, BR, L, DIR(0x40, UQ), cases[i].dirbound ? DIR(0x50, UQ)
+                                     : IMM(cases[i].bound, UQ), LBL(loop));
+        exit_with_fault(t, cases[i].fault);
+    }
+}
+
+/* Counted loops reading through a pointer (loads unchecked in the
+ * translator's guarded copy): over the heap, up to 2^46 exactly, across
+ * it, over the promoted PR words themselves (the pointer and the sum
+ * read while they change), and wrapping past 2^64; with a store through
+ * the pointer too when st is set. */
+static void test_counted_reads(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t start, bound, step;
+        int64_t disp;
+        int w, st, fault;
+    } cases[] = {
+        {HEAP, HEAP + HEAPLEN, 8, 0, 8, 0, VM_FAULT_NONE},
+        {HEAP, HEAP + HEAPLEN, 8, 0, 8, 1, VM_FAULT_NONE},
+        {HEAP, HEAP + HEAPLEN, 4, 4, 4, 1, VM_FAULT_WRITABLE},
+        {DISA_ADDR_LIMIT - 64, DISA_ADDR_LIMIT, 8, 0, 8, 0, VM_FAULT_NONE},
+        {DISA_ADDR_LIMIT - 64, DISA_ADDR_LIMIT, 1, 0, 2, 0, VM_FAULT_MEMORY},
+        {DISA_ADDR_LIMIT - 64, DISA_ADDR_LIMIT + 8, 8, 0, 8, 0,
+         VM_FAULT_MEMORY},
+        {0x30, 0x60, 8, 0, 8, 0, VM_FAULT_NONE},
+        {DISA_RB - 32, DISA_RB + 32, 8, 0, 8, 0, VM_FAULT_NONE},
+        {UINT64_MAX - 15, UINT64_MAX, 8, 0, 8, 0, VM_FAULT_MEMORY},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tprog *t = calloc(1, sizeof *t);
+        INS(t, MOV, NONE, IMM(HEAP, Q), DIR(0x40, Q));
+        INS(t, MOV, NONE, IMM(7, Q), IND(0x40, Q));
+        INS(t, MOV, NONE, IMM(cases[i].start, Q), DIR(0x40, Q));
+        INS(t, MOV, NONE, IMM(3, Q), DIR(0x48, Q));
+        top d = DSP(cases[i].disp, 0x40, Q);
+        d.o.type = width_type(cases[i].w);
+        int loop = INS(t, ADD, NONE, DIR(0x48, Q), d, DIR(0x48, Q));
+        if (cases[i].st)
+            INS(t, MOV, NONE, DIR(0x48, Q), d);
+        INS(t, ADD, NONE, DIR(0x40, Q), IMM(cases[i].step, Q),
+            DIR(0x40, Q));
+        INS(t, BR, L, DIR(0x40, UQ), IMM(cases[i].bound, UQ), LBL(loop));
+        exit_with_fault(t, cases[i].fault);
+    }
+}
+
 /* Execution faults: direct jump to no instruction, indirect jump into the
  * middle of one, falling off the end, a bad entry. */
 static void test_exec_faults(void **state)
@@ -1102,6 +1205,8 @@ int main(void)
         cmocka_unit_test(test_writes),
         cmocka_unit_test(test_heap_loop),
         cmocka_unit_test(test_cached_edges),
+        cmocka_unit_test(test_counted_loops),
+        cmocka_unit_test(test_counted_reads),
         cmocka_unit_test(test_exec_faults),
         cmocka_unit_test(test_calls),
         cmocka_unit_test(test_exit),
