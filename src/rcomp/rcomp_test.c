@@ -827,9 +827,8 @@ static void test_chosen_stacks(void **state)
 {
 #if defined(__SANITIZE_THREAD__)
     /* Open: under TSan the commit of a chosen stack faults (SIGSEGV in
-     * diff_skip_equal, found at the end of a change; not understood yet):
-     * the plain and ASan
-     * builds run this test. */
+     * diff_skip_equal; not understood yet).  The plain and ASan builds
+     * run this test. */
     skip();
 #endif
     (void)state;
@@ -896,9 +895,8 @@ static void test_many_chosen_stacks(void **state)
 {
 #if defined(__SANITIZE_THREAD__)
     /* Open: under TSan the commit of a chosen stack faults (SIGSEGV in
-     * diff_skip_equal, found at the end of a change; not understood yet):
-     * the plain and ASan
-     * builds run this test. */
+     * diff_skip_equal; not understood yet).  The plain and ASan builds
+     * run this test. */
     skip();
 #endif
     (void)state;
