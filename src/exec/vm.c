@@ -92,14 +92,7 @@ dvm_status vm_runner_add_writable(vm_runner *r, uint64_t lo, uint64_t hi)
  * ending after lo and see whether it starts before hi. */
 static int touches_ro(const vm_code *c, uint64_t lo, uint64_t hi)
 {
-    size_t a = 0, b = c->nro;
-    while (a < b) {
-        size_t mid = a + (b - a) / 2;
-        if (c->ro[mid].hi <= lo)
-            a = mid + 1;
-        else
-            b = mid;
-    }
+    size_t a = dvm_range_first_after(c->ro, c->nro, lo);
     return a < c->nro && c->ro[a].lo < hi;
 }
 

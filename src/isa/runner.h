@@ -21,6 +21,7 @@
 #ifndef DVM_RUNNER_H
 #define DVM_RUNNER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Heap or watched ranges per runner at most (DISA asks for >= 64). */
@@ -29,6 +30,22 @@
 typedef struct dvm_range {
     uint64_t lo, hi;            /* [lo, hi) */
 } dvm_range;
+
+/* The index of the first of the n ranges r, sorted and disjoint (so their
+ * ends are sorted too), that ends after a; n when none does. */
+static inline size_t dvm_range_first_after(const dvm_range *r, size_t n,
+                                           uint64_t a)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r[mid].hi <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
 
 /* runner_desc.flags */
 enum { RUNNER_STACK_CHOSEN = 1 };       /* sb chosen by the DVM (1.1) */

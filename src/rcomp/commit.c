@@ -138,15 +138,7 @@ static dvm_status sort_kid_stacks(rcomp *rc)
 /* Index of the first merged kid stack ending after address a. */
 static size_t first_kid_stack(const rcomp *rc, uint64_t a)
 {
-    size_t lo = 0, hi = rc->nkst;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (rc->kst[mid].hi <= a)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return dvm_range_first_after(rc->kst, rc->nkst, a);
 }
 
 /* The committable bytes of the page at pa, as sorted merged intervals. */
