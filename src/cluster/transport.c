@@ -711,13 +711,33 @@ static size_t service_handshake(transport *t, tpeer *p)
     return 1;
 }
 
-/* Hands out p's complete messages from the head of its queue. */
+static void progress_ucx(transport *t);
+
+/* Turns UCX when a keepalive period passed since the last turn: between
+ * two messages of a long backlog (see service_messages). */
+static void turn_if_due(transport *t)
+{
+    if (t->cfg.keepalive_type &&
+        now_ns() - t->turn_ns >= (uint64_t)t->cfg.keepalive_ms * 1000000u)
+        progress_ucx(t);
+}
+
+/* Hands out p's complete messages from the head of its queue: those that
+ * were queued when it began.  Handling one may take long (a master
+ * committing a batch of results, writing its state), and a backlog of
+ * them longer still, with no turn of UCX: no keepalive would leave, and
+ * a peer that waits for signs of life (a node for its master) would give
+ * this side up while it works.  So between two messages UCX turns once a
+ * keepalive period has passed; what that brings waits for the next call
+ * (the bound on the loop), so that one busy peer cannot keep it going. */
 static size_t service_messages(transport *t, tpeer *p)
 {
     size_t n = 0;
+    const rxmsg *last = p->rx_tail;
     while (p->rx_head && p->rx_head->done && !p->rx_head->failed &&
            !p->local_close) {
         rxmsg *m = p->rx_head;
+        int was_last = m == last;
         p->rx_head = m->next;
         if (!p->rx_head)
             p->rx_tail = NULL;
@@ -728,6 +748,9 @@ static size_t service_messages(transport *t, tpeer *p)
         m->data = ev.data;          /* NULL if taken */
         rxmsg_free(m);
         n++;
+        if (was_last)
+            break;
+        turn_if_due(t);
     }
     return n;
 }

@@ -56,6 +56,10 @@ typedef struct rec {
     int check_pattern;          /* PING i must be pattern(i) */
     int logs;
     char log[512];
+    unsigned slow_ms;           /* each message takes this long to handle */
+    int busy;                   /* messages handled in one call, so far */
+    uint64_t sent_at_first;     /* transport's sent count at the first */
+    uint64_t sent_at_last;      /* ... and at the last slow message */
 } rec;
 
 static void on_log(void *arg, const char *line)
@@ -67,6 +71,18 @@ static void on_log(void *arg, const char *line)
 
 static size_t size_of(int i);
 static int pattern_ok(const uint8_t *p, size_t n, int i);
+
+/* A message whose handling takes r->slow_ms: the transport's sent count
+ * is noted at the first and at each further one. */
+static void handle_slowly(rec *r)
+{
+    transport_stats st;
+    transport_get_stats(r->t, &st);
+    if (r->busy++ == 0)
+        r->sent_at_first = st.sent;
+    r->sent_at_last = st.sent;
+    usleep(r->slow_ms * 1000u);
+}
 
 static void on_event(void *arg, transport_event *ev)
 {
@@ -93,6 +109,8 @@ static void on_event(void *arg, transport_event *ev)
         r->last_len = ev->len;
         dvm_free(r->last);
         r->last = transport_event_take(ev);
+        if (r->slow_ms)
+            handle_slowly(r);
         if (r->echo && ev->type == WIRE_PING &&
             transport_send(r->t, ev->peer, WIRE_PONG, r->last, r->last_len))
             r->bad++;
@@ -966,6 +984,55 @@ static void test_keepalive_silence(void **state)
     assert_int_equal(reap_child(&c), -1);
 }
 
+/* Waits for the server's go (a PONG), then sends BURST_MSGS PINGs at
+ * once and turns until it is killed. */
+#define BURST_MSGS 12
+static int client_burst(uint16_t port, int which)
+{
+    (void)which;
+    rec r;
+    int rc = client_up(&r, port, NULL, 0);
+    if (!rc && !pump_until(&r, &r.msgs, 1))
+        rc = 40;
+    for (int i = 0; !rc && i < BURST_MSGS; i++)
+        if (transport_send(r.t, r.peer, WIRE_PING, NULL, 0))
+            rc = 41;
+    for (int i = 0; !rc && i < 1000000; i++)
+        transport_wait(r.t, 5);
+    return rc ? rc : 72;
+}
+
+/* A backlog of messages, each slow to handle, handed out by one call:
+ * keepalives still leave between them (a master working through a batch
+ * of results must not fall silent for its nodes).  The server only ticks
+ * while the burst arrives (UCX turns, nothing is delivered), so that one
+ * call hands out all of it. */
+static void test_keepalive_while_busy(void **state)
+{
+    (void)state;
+    rec r;
+    uint16_t port;
+    keepalive_ms = 10;
+    serve(&r, NULL, 0, &port);
+    child c = spawn("burst", 0, port);
+    assert_true(pump_until(&r, &r.ups, 1));
+    transport_keepalive(r.t, r.peer, 1);
+    assert_int_equal(transport_send(r.t, r.peer, WIRE_PONG, NULL, 0), 0);
+    for (int i = 0; i < 60; i++) {      /* the burst arrives, undelivered */
+        transport_tick(r.t);
+        usleep(5 * 1000);
+    }
+    r.slow_ms = 20;
+    size_t got = transport_wait(r.t, 100);
+    assert_int_equal(got, BURST_MSGS);  /* one call: the whole backlog */
+    assert_int_equal(r.busy, BURST_MSGS);
+    /* 11 gaps of 20 ms, a keepalive due every 10 ms. */
+    assert_true(r.sent_at_last - r.sent_at_first >= BURST_MSGS / 2);
+    unmake(&r);
+    kill(c.pid, SIGKILL);
+    assert_int_equal(reap_child(&c), -1);
+}
+
 /* ---- API checks -------------------------------------------------------- */
 
 static void test_api_refusals(void **state)
@@ -1004,6 +1071,7 @@ static const struct {
     {"auth", client_auth},       {"garbage", client_garbage},
     {"oversize", client_oversize}, {"victim", client_victim},
     {"closed", client_closed},   {"keepalive", client_keepalive},
+    {"burst", client_burst},
 };
 
 /* transport_test --client NAME CASE PORT: one client of a test. */
@@ -1039,6 +1107,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_abort, kill_child),
         cmocka_unit_test_teardown(test_nobody_listening, kill_child),
         cmocka_unit_test_teardown(test_keepalive_silence, kill_child),
+        cmocka_unit_test_teardown(test_keepalive_while_busy, kill_child),
     };
     if (getenv("TEST_FILTER"))          /* e.g. TEST_FILTER=test_auth* */
         cmocka_set_test_filter(getenv("TEST_FILTER"));

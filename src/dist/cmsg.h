@@ -146,10 +146,11 @@
  * one.  (Such a build is for testing; an operator runs the plain one.) */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define CMSG_NODE_SILENT_MS 3000
+#define CMSG_HEARTBEAT_MS 15000
 #else
 #define CMSG_NODE_SILENT_MS 700
-#endif
 #define CMSG_HEARTBEAT_MS 5000
+#endif
 /* LEAVE: its version and steps. */
 #define CMSG_LEAVE_VERSION 1
 #define CMSG_LEAVE_ASK 0

@@ -828,6 +828,11 @@ static dvm_status out_to_client(void *arg, size_t index, const void *p,
 static dvm_status ms_batch(void *arg, int now)
 {
     mserve *s = arg;
+    /* A save waits for the disk (seconds on a busy one): the keepalives
+     * due leave before it, so that the nodes' bound for the master
+     * (CMSG_HEARTBEAT_MS) is spent on the save alone. */
+    if (now || msave_wait_ms(&s->save, s->m) == 0)
+        transport_tick(s->t);
     dvm_status st = msave_batch(&s->save, s->m, now, hold_output, s);
     if (!st)
         hold_release(s);
