@@ -13,11 +13,12 @@
  * (per-page protections would hit vm.max_map_count at 65,530 pages).
  *
  * Every page that enters the window, by fault or by window_fill, is recorded
- * in the touched set: a hash set (for "already there?") plus a list (for a
- * cheap reset).  window_reset hands the listed pages back with
- * MADV_DONTNEED, sorted and coalesced into runs, so the cost of a reset is
- * proportional to what the last runner touched, not to the window.  The hash
- * set is cleared in O(1) by bumping a generation number stored in each slot.
+ * in the touched set (only a page inside the mapping can enter): a hash set
+ * (for "already there?") plus a list (for a cheap reset).  window_reset
+ * hands the listed pages back with MADV_DONTNEED, sorted and coalesced into
+ * runs, so the cost of a reset is proportional to what the last runner
+ * touched, not to the window.  The hash set is cleared in O(1) by bumping a
+ * generation number stored in each slot.
  * window_reset_keep hands some of those pages to the caller instead: they
  * stay mapped (a later touch costs nothing) and are no longer recorded, so
  * the next runner's touched set is again exactly what entered for it.  The
@@ -287,6 +288,7 @@ static dvm_status note_input(mem_window *w, uint64_t page)
 /* Records page as touched.  Called with mu held. */
 static dvm_status note_locked(mem_window *w, uint64_t page)
 {
+    assert(page < w->size / WIN_PAGE);  /* the commit reads it */
     if (w->input_cap && is_input_page(page))
         return note_input(w, page);
     int added = ps_add(&w->seen, page);
@@ -764,9 +766,22 @@ static int untracked(const mem_window *w, uint64_t page)
     return page < w->nplain || zero_span_of(w, page);
 }
 
+/*
+ * A page beyond the mapping is refused before it is recorded.  Why: every
+ * recorded page is read by the caller's commit (window_each_touched), so a
+ * page recorded and then not installed -- UFFDIO_COPY fails with EINVAL
+ * outside the registered range -- made the commit read memory the window
+ * does not own (a SIGSEGV in the diff).  Only a window smaller than 2^46
+ * has such pages: a test's, or a ThreadSanitizer build's (256 GiB), where
+ * the stack area and the input windows lie beyond it.
+ */
 dvm_status window_fill(mem_window *w, uint64_t page, const uint8_t *src)
 {
     assert(page < WIN_NPAGES);
+    if (page >= w->size / WIN_PAGE)
+        return status_set(DVM_ERANGE, "window: page 0x%llx lies beyond the "
+                          "%llu-byte window", (unsigned long long)page,
+                          (unsigned long long)w->size);
     if (untracked(w, page)) {
         copy_over(w, page, src);
         return DVM_OK;
@@ -796,7 +811,7 @@ dvm_status window_fill(mem_window *w, uint64_t page, const uint8_t *src)
  */
 dvm_status window_refill(mem_window *w, uint64_t page, const uint8_t *src)
 {
-    assert(page < WIN_NPAGES && page >= w->nplain);
+    assert(page < w->size / WIN_PAGE && page >= w->nplain);
     if (!zero_span_of(w, page)) {
         dvm_status st = note_touched(w, page);
         if (st)

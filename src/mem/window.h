@@ -43,7 +43,9 @@ void window_close(mem_window *w);
 uint8_t *window_base(const mem_window *w);
 
 /* Copies 4096 bytes from src (NULL: zeros) into missing page `page`.  A page
- * already present is overwritten.  Records it as touched. */
+ * already present is overwritten.  Records it as touched.  DVM_ERANGE,
+ * recording nothing, for a page beyond a window smaller than 2^46
+ * (window_open_sized; a ThreadSanitizer build's window_open). */
 dvm_status window_fill(mem_window *w, uint64_t page, const uint8_t *src);
 /* window_fill of a page the caller kept resident (window_reset_keep
  * handed it over and it was not dropped since): a plain copy over it, no

@@ -825,12 +825,6 @@ static void test_empty_runners(void **state)
  * the creator.  The runner with rid 2 aborts, the others commit. */
 static void test_chosen_stacks(void **state)
 {
-#if defined(__SANITIZE_THREAD__)
-    /* Open: under TSan the commit of a chosen stack faults (SIGSEGV in
-     * diff_skip_equal; not understood yet).  The plain and ASan builds
-     * run this test. */
-    skip();
-#endif
     (void)state;
     isa_insn code[] = {
         MOV(imm(0), dir(0x100, ISA_T_Q)),               /* sb = 0 */
@@ -893,13 +887,14 @@ static void test_chosen_stacks(void **state)
  * at once). */
 static void test_many_chosen_stacks(void **state)
 {
-#if defined(__SANITIZE_THREAD__)
-    /* Open: under TSan the commit of a chosen stack faults (SIGSEGV in
-     * diff_skip_equal; not understood yet).  The plain and ASan builds
-     * run this test. */
+    (void)state;
+#ifdef DVM_TSAN
+    /* A ThreadSanitizer build's window is 256 GiB (mem/window.c): the
+     * creator here writes its children's stacks, at 62 TiB, out of its
+     * reach.  test_chosen_stacks, whose creator leaves them alone, runs
+     * there. */
     skip();
 #endif
-    (void)state;
     enum { KIDS = 20 };
     isa_insn code[4 + 3 * KIDS + 2];
     size_t n = 0;
