@@ -792,9 +792,15 @@ dvm_status window_fill(mem_window *w, uint64_t page, const uint8_t *src)
     int err = install(w, page, src);
     if (err == -EEXIST)
         copy_over(w, page, src);
-    else if (err)
-        return status_set(DVM_ESYS, "window: fill page 0x%llx: %s",
-                          (unsigned long long)page, strerror(-err));
+    else if (err) {
+        /* Recorded but not installed: the runner's next read of it would
+         * fault the master's bytes in where the caller meant src (a
+         * chosen stack's zeros).  The runner must not commit. */
+        st = status_set(DVM_ESYS, "window: fill page 0x%llx: %s",
+                        (unsigned long long)page, strerror(-err));
+        note_failure(w, st);
+        return st;
+    }
     return DVM_OK;
 }
 

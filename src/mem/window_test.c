@@ -413,6 +413,25 @@ static void test_fill_beyond(void **state)
     window_close(w);
 }
 
+/* A fill that the kernel refuses (here: a source it cannot read) is
+ * recorded as the window's failure, so the runner does not commit. */
+static void test_fill_failure(void **state)
+{
+    (void)state;
+    res r = { .version = 1 };
+    r.zero_from = UINT64_MAX;
+    r.fail_page = UINT64_MAX;
+    mem_window *w = NULL;
+    assert_int_equal(window_open_sized(resolve, &r, 1ULL << 30, &w), DVM_OK);
+    assert_int_equal(window_failed(w), DVM_OK);
+    const uint8_t *unreadable = (const uint8_t *)(uintptr_t)4096;
+    assert_int_equal(window_fill(w, 0x1000, unreadable), DVM_ESYS);
+    assert_int_equal(window_failed(w), DVM_ESYS);
+    assert_int_equal(window_reset(w), DVM_OK);
+    assert_int_equal(window_failed(w), DVM_OK);
+    window_close(w);
+}
+
 /* A zero span: its pages never reach the resolver and read as zeros,
  * fills copy plainly, touched pages are seen, and after reset the span is
  * gone (its pages fault into the resolver again). */
@@ -452,6 +471,7 @@ int main(void)
         cmocka_unit_test(test_zero_pages),
         cmocka_unit_test(test_fill),
         cmocka_unit_test(test_fill_beyond),
+        cmocka_unit_test(test_fill_failure),
         cmocka_unit_test(test_reset),
         cmocka_unit_test(test_many_pages),
         cmocka_unit_test(test_input_cap),

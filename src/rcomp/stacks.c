@@ -79,9 +79,11 @@ static dvm_status ask_master(rcomp *rc, unsigned order)
 }
 
 /* Makes the first page of the stack at sb zeros in the window, with zeros
- * as its diff base.  Best effort: on a failure the page is left as it
- * was, and its first touch fetches it from the master as before (the
- * resolver then replaces the zero base).  A page the window cannot reach
+ * as its diff base.  Best effort: when the window cannot even record the
+ * page, it is left as it was, and its first touch fetches it from the
+ * master as before (the resolver then replaces the zero base); when the
+ * kernel refuses the copy after the page was recorded, the window keeps
+ * the failure and the runner does not commit.  A page the window cannot reach
  * (a ThreadSanitizer build's window is 256 GiB, the stack area lies at
  * 62 TiB) is refused by window_fill and recorded nowhere, so the commit
  * does not read it. */
