@@ -8,6 +8,13 @@
 # bench/kmeans and bench/tasks).  Prints one JSON line per result, medians
 # of REPS runs (default 3); the DVM's prime count is checked against the
 # OpenMP peer's before any time is printed.
+#
+# Then the cluster on the same host: MAXN RComps in all, spread over 1, 2,
+# 4, ... node processes (MAXNODES, default 8, at most MAXN) of a master on
+# loopback, prime and k-means through `dvm submit`, against `dvm run -n
+# MAXN` in the same run ("cluster-nodes" lines; targets: ratio_vs_run
+# <= 1.10 prime, <= 1.25 k-means).  Every submitted result must equal
+# dvm run's.  NODES=0 skips this part.
 set -euo pipefail
 dir=$1
 maxn=${2:-$(nproc)}
@@ -64,3 +71,59 @@ while [ "$n" -le "$maxn" ]; do
 done
 s=$("$dir/spawn" 20000 2>&1 | tr '\n' ' ')
 json "\"bench\":\"spawn-peer\",\"output\":\"$s\""
+
+# ---- the cluster: MAXN RComps over 1, 2, 4, ... nodes --------------------
+[ "${NODES:-1}" = 0 ] && exit 0
+maxnodes=${MAXNODES:-8}
+work=$(mktemp -d)
+cpids=""
+cluster_stop() {
+    # shellcheck disable=SC2086
+    [ -n "$cpids" ] && kill $cpids 2>/dev/null && wait $cpids 2>/dev/null
+    cpids=""
+}
+trap 'cluster_stop; rm -rf "$work" "$lastf"' EXIT
+# cluster_start K: a master and K nodes sharing MAXN RComps; sets port.
+cluster_start() {
+    local k=$1 i r
+    rm -f "$work/port" "$work/master.log"
+    "$dvm" master --listen 127.0.0.1:0 --port-file "$work/port" \
+        2> "$work/master.log" &
+    cpids="$!"
+    for ((i = 0; i < 200; i++)); do [ -s "$work/port" ] && break; sleep 0.05; done
+    port=$(cat "$work/port")
+    for ((i = 0; i < k; i++)); do
+        r=$((maxn / k + (i < maxn % k ? 1 : 0)))
+        "$dvm" node --master "127.0.0.1:$port" --rcomps "$r" \
+            --name "n$i" 2> "$work/node$i.log" &
+        cpids="$cpids $!"
+    done
+    for ((i = 0; i < 400; i++)); do
+        [ "$(grep -c ' joined ' "$work/master.log")" -ge "$k" ] && return 0
+        sleep 0.05
+    done
+    echo "cluster of $k nodes did not come up" >&2
+    cat "$work/master.log" >&2
+    exit 1
+}
+reps=${REPS:-3}
+for prog in prime kmeans; do
+    case $prog in
+        prime) args=(--in "params=$prime_in" "$root/examples/prime.dasm") ;;
+        kmeans) args=(--in "points=$kmeans_in" --dump centroids:64:f
+                      "$root/examples/kmeans.dasm") ;;
+    esac
+    run_s=$(median_time "$dvm" run --engine jit -n "$maxn" "${args[@]}")
+    want=$(cat "$lastf")
+    k=1
+    while [ "$k" -le "$maxnodes" ] && [ "$k" -le "$maxn" ]; do
+        cluster_start "$k"
+        t=$(median_time "$dvm" submit --master "127.0.0.1:$port" \
+            --engine jit "${args[@]}")
+        [ "$(cat "$lastf")" = "$want" ] ||
+            { echo "$prog on $k nodes differs from dvm run" >&2; exit 1; }
+        cluster_stop
+        json "\"bench\":\"cluster-nodes\",\"prog\":\"$prog\",\"nodes\":$k,\"rcomps\":$maxn,\"s\":$t,\"run_s\":$run_s,\"ratio_vs_run\":$(echo "$t / $run_s" | bc -l | cut -c1-6)"
+        k=$((k * 2))
+    done
+done
