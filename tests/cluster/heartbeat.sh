@@ -11,6 +11,7 @@
 #     nothing lost, no node gone.
 # Nothing here is timed: each check is an outcome or a line of a log.
 dvm=$1 engine=$2
+CLUSTER_HEARTBEAT=default           # no --heartbeat from lib.sh either
 . "$(dirname "$0")/lib.sh"
 ex=$(dirname "$0")/../../examples
 out=$work/out

@@ -51,7 +51,8 @@ netns_setup() {
 netns_master() {
     # shellcheck disable=SC2086
     timeout "$CLUSTER_LIMIT" ip netns exec "$m" "$dvm" master --listen 0.0.0.0:0 \
-        --port-file "$work/port" $sec "$@" 2> "$work/master.log" &
+        --port-file "$work/port" $sec $(suite_heartbeat "$@") "$@" \
+        2> "$work/master.log" &
     pids="$pids $!"
     for i in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
     port=$(cat "$work/port")
