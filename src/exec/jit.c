@@ -69,6 +69,7 @@ struct jit_engine {
     LLVMTargetMachineRef tm;    /* ... the optimiser's view of the host */
     int llvm_broken;            /* ... making them failed */
     uint64_t nan_bits;          /* the host's default NaN */
+    int vex;                    /* the host has AVX (jit_target.vex) */
     jit_fn *fns;                /* per insn: region entry, or NULL */
     uint8_t *bad;               /* per insn: never to be translated */
     uint8_t *sized;             /* per insn: threshold raised by its size */
@@ -123,7 +124,7 @@ static dvm_status translate(jit_engine *j, uint32_t entry, jit_fn *out,
     LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
     LLVMContextRef cx = LLVMOrcThreadSafeContextGetContext(tsc);
     LLVMModuleRef m = NULL;
-    jit_target t = {j->code, j->nan_bits,
+    jit_target t = {j->code, j->nan_bits, j->vex,
                     LLVMOrcLLJITGetTripleString(j->lljit),
                     LLVMOrcLLJITGetDataLayoutStr(j->lljit),
                     j->lim.region_max};
@@ -264,8 +265,20 @@ static uint64_t host_default_nan(void)
     return bits;
 }
 
-/* Creates the target machine the optimiser tunes for: the host CPU. */
-static dvm_status make_tm(LLVMTargetMachineRef *out)
+/* True when LLVM's feature string feat ("+a,-b,...") enables name. */
+static int has_feature(const char *feat, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = feat; (p = strstr(p, name)) != NULL; p += n)
+        if (p > feat && p[-1] == '+' && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+/* Creates the target machine the optimiser tunes for: the host CPU; sets
+ * *vex when it has AVX (the JIT's code generator targets the same host
+ * with the same features). */
+static dvm_status make_tm(LLVMTargetMachineRef *out, int *vex)
 {
     char *triple = LLVMGetDefaultTargetTriple(), *err = NULL;
     char *cpu = LLVMGetHostCPUName(), *feat = LLVMGetHostCPUFeatures();
@@ -275,6 +288,7 @@ static dvm_status make_tm(LLVMTargetMachineRef *out)
         st = status_set(DVM_EUNSUPP, "translator: no target: %s", err);
         LLVMDisposeMessage(err);
     } else {
+        *vex = has_feature(feat, "avx");
         *out = LLVMCreateTargetMachine(t, triple, cpu, feat,
                                        LLVMCodeGenLevelDefault,
                                        LLVMRelocDefault,
@@ -321,7 +335,7 @@ static dvm_status make_llvm(jit_engine *j)
         return DVM_OK;
     if (j->llvm_broken)
         return status_set(DVM_EUNSUPP, "translator: no JIT");
-    dvm_status st = make_tm(&j->tm);
+    dvm_status st = make_tm(&j->tm, &j->vex);
     if (!st && (st = make_lljit(j)))
         drop_lljit(j);
     j->llvm_broken = st != DVM_OK;

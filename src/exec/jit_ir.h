@@ -64,6 +64,7 @@ typedef struct jb {
     LLVMTypeRef write_ty, newr_ty, raise_ty, isinsn_ty, fmod_ty;
     LLVMValueRef unlikely;      /* branch weights: second successor cold */
     uint64_t nan_bits;          /* the host's default NaN */
+    int vex;                    /* jit_target.vex */
     uint8_t *in_region;         /* per insn: IN_* bits (jit_region.c) */
     uint32_t *list;             /* region insns in discovery order */
     size_t nlist;
@@ -75,8 +76,9 @@ typedef struct jb {
     const vm_insn *in;          /* instruction being translated */
     size_t npro;                /* promoted words (see the top comment) */
     uint64_t *pro;              /* ... their addresses, ascending */
-    LLVMValueRef *slot;         /* ... their i64 allocas */
+    LLVMValueRef *slot;         /* ... their allocas (i64 or double) */
     uint8_t *dirty;             /* ... per word: written by the region */
+    uint8_t *flt;               /* ... per word: its alloca is a double */
     uint64_t pro_lo, pro_hi;    /* ... the span [lo, hi) they lie in */
     LLVMBasicBlockRef raise_bb; /* ... their shared raise block, or NULL */
     LLVMValueRef ok_lo, ok_hi;  /* allocas: ctx's cached writable interval */
@@ -98,6 +100,7 @@ typedef struct jb {
 typedef struct jit_target {
     const vm_code *code;
     uint64_t nan_bits;          /* the host's default NaN */
+    int vex;                    /* the host has AVX: VEX-encoded float ops */
     const char *triple;         /* the JIT's target triple ... */
     const char *layout;         /* ... and data layout */
     size_t region_max;          /* instructions in one region, at most */

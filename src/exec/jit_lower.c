@@ -36,11 +36,16 @@
  *
  * Floats.  LLVM's IEEE arithmetic is the hardware's except for NaN bits,
  * which LLVM leaves unspecified and exploits (x * -1.0 becomes a sign
- * flip; a folded 0/0 is a positive NaN).  On x86-64 each add, sub, mul
- * and div is emitted as the SSE2 instruction itself, as inline assembly
- * LLVM cannot rewrite (float_insn), so its NaN bits are the hardware's and
- * the interpreter's with no check at all; elsewhere host_nan() pins them
- * after each operation (a compare and an unlikely branch).  fmod (div:r on
+ * flip; a folded 0/0 is a positive NaN; fadd and fmul are commutative to
+ * it, so with two NaN operands either may win).  On x86-64 each add, sub,
+ * mul and div is emitted as the SSE2 instruction itself (its VEX form on
+ * a host with AVX), as inline assembly LLVM cannot rewrite (float_insn),
+ * so its NaN bits are the hardware's and the interpreter's with no check
+ * at all; elsewhere host_nan() pins them after each operation (a compare
+ * and an unlikely branch).  LLVM's own fadd with that check, tried on
+ * x86-64 too, ran k-means' distance loop at half the speed: the check
+ * costs two instructions per operation and moves every loaded operand
+ * through an integer register (the fix-up needs its bits).  fmod (div:r on
  * :f) is the C library's, called like the interpreter calls it.
  *
  * Runtime helpers are called through absolute addresses baked into the IR,
@@ -51,6 +56,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "exec/jit_ir.h"
 
@@ -551,17 +557,24 @@ static LLVMValueRef call_fmod(jb *b, LLVMValueRef p, LLVMValueRef q)
  * compiled C executes for it, as inline assembly.  LLVM cannot fold or
  * rewrite what it cannot see into (x * -1.0 into a sign flip, 0/0 into its
  * own NaN), so the result's NaN bits are the hardware's, which are the
- * interpreter's, by construction: no check after the operation.  The tied
- * operand keeps p as the first (destination) source, as in the C code. */
+ * interpreter's, by construction: no check after the operation.  p is the
+ * first source, as in the C code: the tied destination of the SSE2 form,
+ * or, on a host with AVX, the first source of the VEX form (vaddsd q, p,
+ * z), which picks NaNs by the same rule and, having a separate
+ * destination, needs no register copy and no merge into a register the
+ * surrounding VEX code last wrote (a false dependency, and on some cores a
+ * transition stall, for every operation). */
 static LLVMValueRef float_insn(jb *b, const char *insn, LLVMValueRef p,
                                LLVMValueRef q)
 {
     LLVMTypeRef args[2] = {b->dbl, b->dbl};
     LLVMTypeRef fty = LLVMFunctionType(b->dbl, args, 2, 0);
-    char text[32], cons[] = "=x,0,x";
-    int n = snprintf(text, sizeof text, "%s $2, $0", insn);
-    LLVMValueRef code = LLVMGetInlineAsm(fty, text, (size_t)n, cons,
-                                         sizeof cons - 1, 0, 0,
+    char text[32];
+    const char *cons = b->vex ? "=x,x,x" : "=x,0,x";
+    int n = b->vex ? snprintf(text, sizeof text, "v%s $2, $1, $0", insn)
+                   : snprintf(text, sizeof text, "%s $2, $0", insn);
+    LLVMValueRef code = LLVMGetInlineAsm(fty, text, (size_t)n, (char *)cons,
+                                         strlen(cons), 0, 0,
                                          LLVMInlineAsmDialectATT, 0);
     LLVMValueRef a[2] = {p, q};
     return LLVMBuildCall2(b->b, fty, code, a, 2, insn);

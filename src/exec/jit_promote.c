@@ -13,7 +13,9 @@
  * overlaps (so promoted words never overlap each other, and a direct
  * operand either names one whole or misses them all).  At most
  * JIT_PROMOTE_MAX, chosen by uses, a use in a loop weighing 16 times more.
- * Each gets an i64 alloca, loaded from the window in the entry block;
+ * Each gets an alloca, loaded from the window in the entry block: a
+ * double when the region uses the word mostly as :f (so that a float
+ * kept across instructions stays in a float register), else an i64;
  * direct reads and writes of it use the alloca, which SROA turns into SSA
  * values, i.e. registers.  The invariant:
  *
@@ -46,17 +48,32 @@
 
 /* ---- access ---------------------------------------------------------- */
 
+/* The i64 value of promoted word i (its alloca holds a double when the
+ * region uses it mostly as :f, so that it stays in a float register). */
+static LLVMValueRef slot_load(jb *b, size_t i)
+{
+    if (!b->flt[i])
+        return LLVMBuildLoad2(b->b, b->i64, b->slot[i], "pv");
+    LLVMValueRef d = LLVMBuildLoad2(b->b, b->dbl, b->slot[i], "pf");
+    return LLVMBuildBitCast(b->b, d, b->i64, "pb");
+}
+
+/* Sets promoted word i to the i64 v. */
+static void slot_store(jb *b, size_t i, LLVMValueRef v)
+{
+    if (b->flt[i])
+        v = LLVMBuildBitCast(b->b, v, b->dbl, "pd");
+    LLVMBuildStore(b->b, v, b->slot[i]);
+}
+
 /* Writes the promoted words back to the window, so that it holds the
  * whole DISA memory.  Only words the region writes directly: the others
  * never differ from the window (they change only through a reload). */
 void jit_spill(jb *b)
 {
-    for (size_t i = 0; i < b->npro; i++) {
-        if (!b->dirty[i])
-            continue;
-        LLVMValueRef v = LLVMBuildLoad2(b->b, b->i64, b->slot[i], "pv");
-        mem_store(b, k64(b, b->pro[i]), v);
-    }
+    for (size_t i = 0; i < b->npro; i++)
+        if (b->dirty[i])
+            mem_store(b, k64(b, b->pro[i]), slot_load(b, i));
 }
 
 /* Reloads every promoted word from the window (after a spill and a write
@@ -64,7 +81,7 @@ void jit_spill(jb *b)
 void jit_reload(jb *b)
 {
     for (size_t i = 0; i < b->npro; i++)
-        LLVMBuildStore(b->b, mem_load(b, k64(b, b->pro[i]), 8), b->slot[i]);
+        slot_store(b, i, mem_load(b, k64(b, b->pro[i]), 8));
 }
 
 /* The promoted word that [a, a+w) overlaps, or -1 (the lowest one when
@@ -84,15 +101,15 @@ static ptrdiff_t promoted_at(const jb *b, uint64_t a, unsigned w)
     return -1;
 }
 
-/* The alloca that holds exactly the w bytes at ea, or NULL: only a
+/* The promoted word that holds exactly the w bytes at ea, or -1: only a
  * constant ea naming a promoted word, accessed whole. */
-static LLVMValueRef slot_of(const jb *b, LLVMValueRef ea, unsigned w)
+static ptrdiff_t slot_of(const jb *b, LLVMValueRef ea, unsigned w)
 {
     if (!b->npro || w != 8 || !LLVMIsAConstantInt(ea))
-        return NULL;
+        return -1;
     uint64_t a = LLVMConstIntGetZExtValue(ea);
     ptrdiff_t i = promoted_at(b, a, w);
-    return i >= 0 && b->pro[i] == a ? b->slot[i] : NULL;
+    return i >= 0 && b->pro[i] == a ? i : -1;
 }
 
 /* True when [ea, ea+w) may overlap a promoted word (a constant ea is
@@ -136,9 +153,9 @@ static void split_on_span(jb *b, LLVMValueRef ea, unsigned w,
  * the access meets the promoted span. */
 LLVMValueRef jit_load(jb *b, LLVMValueRef ea, unsigned w)
 {
-    LLVMValueRef s = slot_of(b, ea, w);
-    if (s)
-        return LLVMBuildLoad2(b->b, b->i64, s, "pv");
+    ptrdiff_t s = slot_of(b, ea, w);
+    if (s >= 0)
+        return slot_load(b, (size_t)s);
     if (!may_hit(b, ea, w))
         return mem_load(b, ea, w);
     LLVMBasicBlockRef fast, cold, join = new_bb(b, "ldj");
@@ -163,9 +180,9 @@ LLVMValueRef jit_load(jb *b, LLVMValueRef ea, unsigned w)
 void jit_store(jb *b, LLVMValueRef ea, LLVMValueRef v)
 {
     unsigned w = LLVMGetIntTypeWidth(LLVMTypeOf(v)) / 8;
-    LLVMValueRef s = slot_of(b, ea, w);
-    if (s) {
-        LLVMBuildStore(b->b, v, s);
+    ptrdiff_t s = slot_of(b, ea, w);
+    if (s >= 0) {
+        slot_store(b, (size_t)s, v);
         return;
     }
     if (!may_hit(b, ea, w)) {
@@ -191,14 +208,17 @@ void jit_store(jb *b, LLVMValueRef ea, LLVMValueRef v)
 typedef struct jacc {
     uint64_t a;
     unsigned w, n;
+    unsigned nf;                /* ... of them as :f */
     int wr;                     /* written (by some of them) */
 } jacc;
 
-/* Records a direct access of w bytes at a (PR ones only); wr: a write. */
-static void acc_add(jacc *v, size_t *n, uint64_t a, unsigned w, int wr)
+/* Records a direct access of w bytes at a (PR ones only); wr: a write,
+ * f: as :f. */
+static void acc_add(jacc *v, size_t *n, uint64_t a, unsigned w, int wr,
+                    int f)
 {
     if (a < DISA_RB)
-        v[(*n)++] = (jacc){a, w, 1, wr};
+        v[(*n)++] = (jacc){a, w, 1, f != 0, wr};
 }
 
 /* Records the direct access memory operand o of width w makes: at its
@@ -208,16 +228,16 @@ static void acc_mem(jacc *v, size_t *n, const isa_operand *o, unsigned w,
                     int wr)
 {
     if (o->mode == ISA_M_DIR)
-        acc_add(v, n, o->value, w, wr);
+        acc_add(v, n, o->value, w, wr, isa_type_float[o->type]);
     else if (o->mode != ISA_M_IMM)
-        acc_add(v, n, o->value, 8, 0);
+        acc_add(v, n, o->value, 8, 0, 0);
 }
 
 /* Records the direct access of jump operand o: its pointer word. */
 static void acc_jump(jacc *v, size_t *n, const isa_operand *o)
 {
     if (o->mode != ISA_M_DIR)
-        acc_add(v, n, o->value, 8, 0);
+        acc_add(v, n, o->value, 8, 0, 0);
 }
 
 static void acc_ops(jacc *v, size_t *n, const vm_insn *in);
@@ -229,7 +249,7 @@ static void acc_insn(jacc *v, size_t *n, const vm_insn *in, unsigned weight)
     size_t first = *n;
     acc_ops(v, n, in);
     for (size_t i = first; i < *n; i++)
-        v[i].n = weight;
+        v[i].n = weight, v[i].nf *= weight;
 }
 
 /* Loop nesting estimate per insn index, in depth[] (zeroed, ninsns + 1):
@@ -314,6 +334,7 @@ static size_t acc_merge(jacc *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (m && v[m - 1].a == v[i].a && v[m - 1].w == v[i].w) {
             v[m - 1].n += v[i].n;
+            v[m - 1].nf += v[i].nf;
             v[m - 1].wr |= v[i].wr;
         } else
             v[m++] = v[i];
@@ -372,12 +393,14 @@ int jit_promote_find(jb *b)
     b->pro = dvm_malloc((m + 1) * sizeof *b->pro);
     b->slot = dvm_malloc((m + 1) * sizeof *b->slot);
     b->dirty = dvm_malloc(m + 1);
-    if (!b->pro || !b->slot || !b->dirty) {
+    b->flt = dvm_malloc(m + 1);
+    if (!b->pro || !b->slot || !b->dirty || !b->flt) {
         dvm_free(v);
         return -1;
     }
     for (size_t i = 0; i < m; i++)
-        b->pro[i] = v[i].a, b->dirty[i] = (uint8_t)v[i].wr;
+        b->pro[i] = v[i].a, b->dirty[i] = (uint8_t)v[i].wr,
+        b->flt[i] = 2 * v[i].nf > v[i].n;
     b->npro = m;
     if (m)
         b->pro_lo = b->pro[0], b->pro_hi = b->pro[m - 1] + 8;
@@ -385,11 +408,12 @@ int jit_promote_find(jb *b)
     return 0;
 }
 
-/* In the entry block: one i64 alloca per promoted word, loaded from the
- * window (the invariant holds from the start). */
+/* In the entry block: one alloca per promoted word (a double for a word
+ * used mostly as :f, else an i64), loaded from the window (the invariant
+ * holds from the start). */
 void jit_promote_slots(jb *b)
 {
     for (size_t i = 0; i < b->npro; i++)
-        b->slot[i] = LLVMBuildAlloca(b->b, b->i64, "w");
+        b->slot[i] = LLVMBuildAlloca(b->b, b->flt[i] ? b->dbl : b->i64, "w");
     jit_reload(b);
 }

@@ -458,6 +458,7 @@ static void region_free(jb *b)
     dvm_free(b->pro);
     dvm_free(b->slot);
     dvm_free(b->dirty);
+    dvm_free(b->flt);
 }
 
 /* Allocates the per-instruction tables of b for code of n insns and
@@ -500,6 +501,7 @@ dvm_status jit_region_module(const jit_target *t, LLVMContextRef cx,
     b.code = t->code;
     b.cx = cx;
     b.nan_bits = t->nan_bits;
+    b.vex = t->vex;
     b.max = t->region_max;
     b.lp_head = b.lp_latch = VM_NO_INSN;
     dvm_status st = DVM_OK;

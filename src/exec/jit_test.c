@@ -479,6 +479,39 @@ static void test_float_nan(void **state)
     free(t);
 }
 
+/* A PR word used mostly as :f (the translator keeps it in a float
+ * register): a signalling NaN written into it as an integer, read as :f
+ * (quieted by the operation only) and as :q (bits unchanged), changed by
+ * an operation, then written through a pointer that aliases it (the
+ * register reloaded), every iteration. */
+static void test_float_words(void **state)
+{
+    (void)state;
+    const uint64_t snan = 0x7ff0000000000001ULL;
+    tprog *t = calloc(1, sizeof *t);
+    INS(t, MOV, NONE, IMM(snan, Q), DIR(0x60, Q));
+    INS(t, MOV, NONE, IMM(0x60, Q), DIR(0x40, Q));
+    INS(t, MOV, NONE, IMM(4, Q), DIR(0x48, Q));
+    int loop = INS(t, MUL, NONE, DIR(0x60, F), IMM(dbits(1.0), F),
+                   DIR(0x68, F));
+    INS(t, MOV, NONE, DIR(0x60, Q), DIR(0x70, Q));
+    INS(t, ADD, NONE, DIR(0x60, F), IMM(dbits(1.5), F), DIR(0x60, F));
+    INS(t, ADD, NONE, DIR(0x60, F), DIR(0x68, F), DIR(0x78, F));
+    INS(t, MOV, NONE, IMM(snan, Q), IND(0x40, Q));
+    INS(t, SUB, NONE, DIR(0x48, Q), IMM(1, Q), DIR(0x48, Q));
+    INS(t, BR, G, DIR(0x48, Q), IMM(0, Q), LBL(loop));
+    EXIT(t, C);
+    outcome o;
+    both(t, NULL, &o);
+    assert_int_equal(o.rc, VM_EXIT_COMMIT);
+    assert_int_equal(rd64(o.pr + 0x60), snan);
+    assert_int_equal(rd64(o.pr + 0x68), snan | 0x0008000000000000ULL);
+    assert_int_equal(rd64(o.pr + 0x70), snan);
+    assert_int_equal(rd64(o.pr + 0x78), snan | 0x0008000000000000ULL);
+    outcome_free(&o);
+    free(t);
+}
+
 /* Division by zero: an arithmetic fault at the instruction, also when the
  * destination is bad (the operation comes first). */
 static void test_div_zero(void **state)
@@ -1186,6 +1219,25 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* Every float operation is translated: on x86-64 inline assembly, SSE2
+ * or, on a host with AVX, VEX instructions, which the JIT's own target
+ * must accept (LLVM's assembler stops the process on one it does not). */
+static void test_float_translated(void **state)
+{
+    (void)state;
+    static const int ops[] = {ISA_OP_ADD, ISA_OP_SUB, ISA_OP_MUL, ISA_OP_DIV};
+    jit_limits l = jit_limits_eager();
+    for (size_t i = 0; i < 4; i++) {
+        tprog *t = calloc(1, sizeof *t);
+        INS(t, MOV, NONE, IMM(dbits(2.5), F), DIR(0x40, F));
+        ins(t, ops[i], ISA_OPT_NONE,
+            (top[]){DIR(0x40, F), IMM(dbits(1.5), F), DIR(0x48, F)}, 3);
+        EXIT(t, C);
+        assert_int_equal(run_limited(t, &l).regions, 1);
+        free(t);
+    }
+}
+
 int main(void)
 {
     if (!jit_available()) {
@@ -1198,6 +1250,7 @@ int main(void)
         cmocka_unit_test(test_alu_matrix),
         cmocka_unit_test(test_div),
         cmocka_unit_test(test_float_nan),
+        cmocka_unit_test(test_float_words),
         cmocka_unit_test(test_div_zero),
         cmocka_unit_test(test_branches),
         cmocka_unit_test(test_modes),
@@ -1216,6 +1269,7 @@ int main(void)
         cmocka_unit_test(test_regions_cached),
         cmocka_unit_test(test_tier_hot_only),
         cmocka_unit_test(test_tier_limits),
+        cmocka_unit_test(test_float_translated),
         cmocka_unit_test(test_tier_warm),
         cmocka_unit_test(test_tier_loop_head),
     };
