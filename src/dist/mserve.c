@@ -136,6 +136,9 @@ typedef struct mnode {
     const uint8_t **sbp;        /* and their data */
     size_t nsb, capsb, capsbp;
     mpairs drop, pull;          /* DROP, PULL being gathered */
+    uint64_t *ab;               /* APPLY being gathered (CMSG_APPLY_WIDTH
+                                   words an entry) */
+    size_t nab, capab;
     uint64_t regions[MSERVE_REGION_WORDS];  /* 2 MiB regions it was sent
                                    pages of this run (hashed: a hint) */
     char name[CMSG_MAX_NODE_NAME + 8];  /* unique among live nodes */
@@ -149,6 +152,14 @@ typedef struct mdrain {
     uint64_t peer;              /* the client */
     uint64_t node;              /* the node's id (mnode.id) */
 } mdrain;
+
+/* A commit of a remote result: its epoch and the tag (node, place,
+ * generation, run id, attempt) under which its node sent the changed
+ * bytes to the homes (DELTA). */
+typedef struct mtag {
+    uint64_t epoch;
+    cmsg_tag tag;
+} mtag;
 
 typedef struct mslot {
     int node, rcomp;
@@ -197,6 +208,15 @@ typedef struct mserve {
     uint64_t pushed;            /* commits up to this one are placed */
     uint64_t gc_epoch;          /* the index was collected at this one */
     size_t pulls;               /* PULLs asked for (all runs) */
+    mtag *ctag;                 /* the tags of the commits not yet placed,
+                                   in commit order */
+    size_t nctag, capctag;
+    const mtag *apply;          /* the commit being placed, when its node
+                                   sent its changes to the homes */
+    uint64_t apply_base;        /* the version it applies to */
+    uint64_t applied, stored_full, needed;  /* versions placed by APPLY,
+                                   by STORE (with data), asked for again
+                                   (NEED); all runs */
     uint64_t *pg;               /* scratch: a commit's pages */
     size_t npg, cappg;
     msg_buf b, rec;
@@ -256,6 +276,9 @@ static void node_free(mnode *nd)
     dvm_free(nd->sbp);
     dvm_free(nd->drop.v);
     dvm_free(nd->pull.v);
+    dvm_free(nd->ab);
+    nd->ab = NULL;
+    nd->nab = nd->capab = 0;
     nd->slot = NULL;
     nd->gen = NULL;
     nd->sb = nd->drop.v = nd->pull.v = NULL;
@@ -390,6 +413,17 @@ static mnode *node_by_id(mserve *s, uint64_t id)
     return NULL;
 }
 
+static void apply_flush(mserve *s, mnode *nd)
+{
+    if (!nd->nab)
+        return;
+    mb_reset(&s->b);
+    cmsg_encode_fetch(&s->b, s->run_id, nd->ab, nd->nab, CMSG_APPLY_WIDTH,
+                      NULL, 0);
+    (void)ms_send(s, nd->peer, WIRE_APPLY);     /* gone: DOWN follows */
+    nd->nab = 0;
+}
+
 static void store_flush(mserve *s, mnode *nd)
 {
     if (!nd->nsb)
@@ -435,6 +469,7 @@ static void homes_flush(mserve *s)
     for (size_t i = 0; i < s->nnodes; i++)
         if (s->nodes[i].live) {
             store_flush(s, &s->nodes[i]);
+            apply_flush(s, &s->nodes[i]);
             pairs_flush(s, &s->nodes[i], &s->nodes[i].drop, WIRE_DROP);
             pairs_flush(s, &s->nodes[i], &s->nodes[i].pull, WIRE_PULL);
         }
@@ -448,10 +483,38 @@ static int version_frame(mserve *s, uint64_t page, uint64_t epoch,
     return space_lookup_version(ms_space(s), page, epoch, f) == epoch && *f;
 }
 
-/* vindex: (page, epoch) goes to node id, in its next STORE, or, when the
- * master gave its data away, in a PULL (the node fetches it from the
- * holder that has it).  Without memory it is not sent: one copy fewer.
- * Returns 1 when it was sent (the node's STORED will say it keeps it). */
+/* Batches of APPLY entries (no data: a few words each). */
+#define MSERVE_APPLY_BATCH 256
+
+/* (page, epoch) of the commit being placed (s->apply) goes to nd as an
+ * APPLY: the node makes it from its base and the delta its committing
+ * node sent.  A STORE gathered before it leaves first, so that nd sees
+ * versions in the order they were placed.  Returns 1 when gathered. */
+static int apply_add(mserve *s, mnode *nd, uint64_t page, uint64_t epoch)
+{
+    uint64_t *e = dvm_grow(nd->ab, &nd->capab,
+                           CMSG_APPLY_WIDTH * (nd->nab + 1), sizeof *e);
+    if (!e)
+        return 0;
+    nd->ab = e;
+    store_flush(s, nd);
+    const cmsg_tag *t = &s->apply->tag;
+    const uint64_t w[CMSG_APPLY_WIDTH] = { page, epoch, s->apply_base,
+                                           t->node, t->rcomp, t->gen,
+                                           t->rid, t->attempt };
+    memcpy(nd->ab + CMSG_APPLY_WIDTH * nd->nab++, w, sizeof w);
+    s->applied++;
+    if (nd->nab >= MSERVE_APPLY_BATCH)
+        apply_flush(s, nd);
+    return 1;
+}
+
+/* vindex: (page, epoch) goes to node id: as an APPLY when it is a version
+ * of the commit being placed and its node sent the changes to the homes
+ * (s->apply), else in its next STORE, or, when the master gave its data
+ * away, in a PULL (the node fetches it from the holder that has it).
+ * Without memory it is not sent: one copy fewer.  Returns 1 when it was
+ * sent (the node's STORED will say it keeps it). */
 static int home_store(void *arg, uint64_t id, uint64_t page, uint64_t epoch)
 {
     mserve *s = arg;
@@ -463,6 +526,9 @@ static int home_store(void *arg, uint64_t id, uint64_t page, uint64_t epoch)
         s->pulls++;
         return pairs_add(s, nd, &nd->pull, WIRE_PULL, page, epoch);
     }
+    if (s->apply && s->apply->epoch == epoch)
+        return apply_add(s, nd, page, epoch);
+    apply_flush(s, nd);
     uint64_t *e = dvm_grow(nd->sb, &nd->capsb, 3 * (nd->nsb + 1), sizeof *e);
     if (e)
         nd->sb = e;
@@ -476,6 +542,7 @@ static int home_store(void *arg, uint64_t id, uint64_t page, uint64_t epoch)
     nd->sb[3 * nd->nsb + 1] = epoch;
     nd->sb[3 * nd->nsb + 2] = 1;
     nd->sbp[nd->nsb++] = store_frame(ms_store(s), f);
+    s->stored_full++;
     if (nd->nsb >= MSERVE_STORE_BATCH)
         store_flush(s, nd);
     return 1;
@@ -562,23 +629,43 @@ static void pg_add(void *arg, uint64_t page)
     s->pg[s->npg++] = page;
 }
 
+/* The tag of commit e, when its node sent its changes to the homes;
+ * *k: where the search starts (the tags are in commit order). */
+static const mtag *tag_of(const mserve *s, uint64_t e, size_t *k)
+{
+    while (*k < s->nctag && s->ctag[*k].epoch < e)
+        (*k)++;
+    return *k < s->nctag && s->ctag[*k].epoch == e ? &s->ctag[*k] : NULL;
+}
+
 /* Places the versions of the commits since the last call at their homes
  * (a commit the log no longer names stays the master's alone), and
- * collects the index now and then. */
+ * collects the index now and then.  The versions of a remote result's
+ * commit go as APPLY (the homes have its changed bytes), the others,
+ * the DVM's own writes and those of a commit placed late, as STORE. */
 static void homes_push(void *arg)
 {
     mserve *s = arg;
     mem_space *sp = ms_space(s);
     uint64_t now = space_epoch(sp);
+    size_t k = 0;
     for (uint64_t e = s->pushed + 1; e <= now && !s->fatal.st; e++) {
         s->npg = 0;
         if (space_pages_changed(sp, e - 1, e, (size_t)1 << 24, pg_add, s) ==
             SIZE_MAX)
             continue;
-        for (size_t i = 0; i < s->npg && !s->fatal.st; i++)
+        const mtag *t = tag_of(s, e, &k);
+        for (size_t i = 0; i < s->npg && !s->fatal.st; i++) {
+            uint32_t f;
+            s->apply = t;
+            s->apply_base = t ? space_lookup_version(sp, s->pg[i], e - 1, &f)
+                              : 0;
             if (vindex_add(&s->vx, s->pg[i], e, &s->vops))
                 status_first_set(&s->fatal, DVM_ENOMEM);
+        }
+        s->apply = NULL;
     }
+    s->nctag = 0;
     s->pushed = now;
     if (now - s->gc_epoch >= MSERVE_VINDEX_GC) {
         vindex_gc(&s->vx, &s->vops);
@@ -619,6 +706,53 @@ static void on_stored(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         if (vindex_ack(&s->vx, nd->id, page, epoch))
             home_replicated(s, page, epoch);
     }
+}
+
+/* master_remote.committed: remote slot `slot`'s result res made commit
+ * epoch; its node sent the changed bytes to the homes under the tag
+ * (node, place, generation, run id, attempt), and the homes make the
+ * versions from them when the commit is placed (homes_push).  Without
+ * memory the commit goes as STORE. */
+static void remote_committed(void *arg, int slot, const msg_result *res,
+                             uint64_t epoch)
+{
+    mserve *s = arg;
+    const mslot *sl = &s->slots[slot];
+    mtag *t = dvm_grow(s->ctag, &s->capctag, s->nctag + 1, sizeof *t);
+    if (!t || epoch <= s->pushed)
+        return;
+    s->ctag = t;
+    s->ctag[s->nctag++] = (mtag){ epoch, { s->nodes[sl->node].id,
+                                           (uint64_t)sl->rcomp, sl->gen,
+                                           res->rid, res->attempt } };
+}
+
+/* NEED: versions of an APPLY node nd could not make (the delta or the
+ * base had not come, or never will: its committing node was lost).  The
+ * master still has their data (it gives data away only once both
+ * holders acknowledged), and sends them as STORE. */
+static void on_need(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+{
+    cmsg_fetch f;
+    if (cmsg_decode_fetch(p, len, 2, &f)) {
+        ms_drop_node(s, nd, "malformed need");
+        return;
+    }
+    if (!s->running || f.run != s->run_id)
+        return;
+    s->needed += f.n;
+    int dead = 0;
+    for (uint64_t i = 0; i < f.n; i++) {
+        uint64_t page = le_ld64(f.ent + 16 * i);
+        uint64_t epoch = le_ld64(f.ent + 16 * i + 8);
+        dead |= !home_alive(s, page, epoch);
+        (void)home_store(s, nd->id, page, epoch);
+    }
+    /* A version collected since it was placed is not waited for: the
+     * index forgets it now rather than at its next collection. */
+    if (dead)
+        vindex_gc(&s->vx, &s->vops);
+    homes_flush(s);
 }
 
 /* Sends b's RComp messages to remote slot `slot`, naming the page
@@ -1626,6 +1760,8 @@ static void on_event(void *arg, transport_event *ev)
             on_clock(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_STORED)
             on_stored(s, nd, ev->data, ev->len);
+        else if (ev->type == WIRE_NEED)
+            on_need(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_NODE_ADDR)
             on_node_addr(s, nd, ev->data, ev->len);
         else
@@ -1715,6 +1851,14 @@ static void status_master(mserve *s, FILE *f, int json)
                s->hold.st ? mhold_bytes(&s->hold) : 0),
         SF_NUM("versions_waiting_for_homes", "versions waiting for acks",
                s->running ? vindex_waiting(&s->vx) : 0),
+        SF_NUM("versions_placed_without_data",
+               "versions placed at homes without data (APPLY)",
+               s->applied),
+        SF_NUM("versions_placed_with_data",
+               "versions sent to homes with their data by the master",
+               s->stored_full),
+        SF_NUM("versions_needed", "versions homes asked for again (NEED)",
+               s->needed),
         SF_NUM("results_waiting_for_acks", "results waiting to commit",
                s->running ? rcomps_waiting(ms_rcs(s)) : 0),
         SF_STR("program", "program", s->running ? "running" : "idle"),
@@ -1927,6 +2071,7 @@ static void run_program(mserve *s)
     s->run_id++;
     vindex_clear(&s->vx);
     s->pushed = s->gc_epoch = 0;
+    s->nctag = 0;
     s->t_run_ns = clock_now_ns();
     if (s->obs)
         obs_begin(s->obs);
@@ -2043,6 +2188,7 @@ dvm_status mserve_main(const mserve_config *cfg)
                                  .affinity = remote_affinity,
                                  .poll = remote_poll,
                                  .before_gc = homes_push,
+                                 .committed = remote_committed,
                                  .obs_place = remote_obs_place, .fd = -1,
                                  .may_commit = hold_may_commit, .arg = s };
     s->obs = cfg->obs;
@@ -2092,6 +2238,7 @@ dvm_status mserve_main(const mserve_config *cfg)
         node_free(&s->nodes[i]);
     vindex_free(&s->vx);
     dvm_free(s->pg);
+    dvm_free(s->ctag);
     mb_free(&s->b);
     mb_free(&s->rec);
     mb_free(&s->fix);

@@ -15,11 +15,14 @@
 
 #include "cluster/wire.h"
 #include "dist/home.h"
+#include "mem/diff.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/le.h"
 
 #define NHOME_MASTER UINT64_MAX
+
+static dvm_status park_run(nhome *h, uint64_t now_ns);
 
 void nhome_init(nhome *h, transport *t, const nhome_ops *ops)
 {
@@ -35,6 +38,9 @@ void nhome_destroy(nhome *h)
 {
     nhome_stop(h);
     dvm_free(h->ask);
+    dvm_free(h->park);
+    dvm_free(h->acks);
+    dvm_free(h->needs);
     mb_free(&h->b);
     mb_free(&h->m);
 }
@@ -43,6 +49,8 @@ dvm_status nhome_start(nhome *h, uint64_t run, mem_store *store, pcache *pc)
 {
     nhome_stop(h);
     dvm_status st = hstore_init(&h->home, store);
+    if (!st && (st = dpend_init(&h->pend)))
+        hstore_destroy(&h->home);
     if (st)
         return st;
     h->running = 1;
@@ -56,9 +64,11 @@ void nhome_stop(nhome *h)
     if (!h->running)
         return;
     hstore_destroy(&h->home);
+    dpend_free(&h->pend);
     h->running = 0;
     h->pc = NULL;
     h->nask = 0;
+    h->npark = 0;
 }
 
 static nhome_peer *peer_by_id(nhome *h, uint64_t id)
@@ -282,7 +292,7 @@ dvm_status nhome_on_store(nhome *h, const uint8_t *p, size_t len)
     }
     st = stored(h, ack, k);
     dvm_free(ack);
-    return st;
+    return st ? st : park_run(h, 0);
 }
 
 dvm_status nhome_on_drop(nhome *h, const uint8_t *p, size_t len)
@@ -328,6 +338,183 @@ static void serve(nhome *h, uint64_t conn, const uint8_t *p, size_t len)
     }
     dvm_free(ent);
     dvm_free(pages);
+}
+
+/* ---- changes from committing nodes --------------------------------------- */
+
+/* The changed-byte mask of change c, as CMSG_MASK_WORDS words. */
+static void change_mask(const mem_change *c, uint64_t *mask)
+{
+    if (c->nruns == DIFF_BITMAP) {
+        memcpy(mask, c->data, 8 * CMSG_MASK_WORDS);
+        return;
+    }
+    memset(mask, 0, 8 * CMSG_MASK_WORDS);
+    diff_runs_to_bits(c->data, c->nruns, mask);
+}
+
+/* The DELTA entries of c[0, n) that node id holds (home_pick), into
+ * h->m; returns how many. */
+static size_t deltas_for(nhome *h, uint64_t id, const cmsg_tag *t,
+                         const mem_change *c, size_t n,
+                         const uint8_t *const *pages, uint8_t *packed)
+{
+    size_t k = 0;
+    mb_reset(&h->m);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t hold[HOME_COPIES], mask[CMSG_MASK_WORDS];
+        size_t nh = home_pick(c[i].page, h->ids, h->nids, hold);
+        if (!home_has(hold, nh, id))
+            continue;
+        if (!k++)
+            cmsg_encode_delta_head(&h->m, h->run, 0);
+        change_mask(&c[i], mask);
+        size_t nb = cmsg_delta_pack(mask, pages[i], packed);
+        cmsg_encode_delta_ent(&h->m, t, c[i].page, mask, packed, nb);
+    }
+    if (k)
+        le_st64(h->m.p + 8, k);         /* the count, now known */
+    return k;
+}
+
+/* DELTA from another node (or this one): its entries kept until APPLY.
+ * DVM_EPROTO when malformed. */
+static dvm_status take_deltas(nhome *h, const uint8_t *p, size_t len)
+{
+    cmsg_delta d;
+    dvm_status st = cmsg_decode_delta(p, len, &d);
+    if (st || !h->running || d.run != h->run)
+        return st;
+    size_t off = 0;
+    for (uint64_t i = 0; i < d.n; i++) {
+        cmsg_delta_ent e;
+        cmsg_delta_next(&d, &off, &e);
+        (void)dpend_put(&h->pend, &e);  /* not kept: NEED asks for it */
+    }
+    return park_run(h, 0);
+}
+
+dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
+                        uint64_t attempt, const mem_change *c, size_t n,
+                        const uint8_t *const *pages)
+{
+    if (!h->running || h->self == UINT64_MAX || !n || !h->nids)
+        return DVM_OK;
+    uint8_t *packed = dvm_malloc(CMSG_PAGE);
+    if (!packed)
+        return status_set(DVM_ENOMEM, "out of memory");
+    const cmsg_tag t = { h->self, rcomp, gen, rid, attempt };
+    dvm_status st = DVM_OK;
+    for (size_t i = 0; i < h->nids && !st; i++) {
+        uint64_t id = h->ids[i];
+        const nhome_peer *q = id == h->self ? NULL : peer_by_id(h, id);
+        if (id != h->self && (!q || !q->up))
+            continue;                   /* it will ask the master */
+        size_t k = deltas_for(h, id, &t, c, n, pages, packed);
+        if (!k)
+            continue;
+        if (h->m.oom)
+            st = status_set(DVM_ENOMEM, "out of memory");
+        else if (id == h->self)
+            st = take_deltas(h, h->m.p, h->m.len);
+        else if (!transport_send(h->t, q->peer, WIRE_DELTA, h->m.p,
+                                 h->m.len))
+            h->deltas_sent += k;
+    }
+    dvm_free(packed);
+    return st;
+}
+
+/* Makes version (page, epoch) from (page, base) and the delta of t;
+ * 1 when it is kept now (or already was). */
+static int apply_one(nhome *h, const nhome_park *a, uint8_t *buf)
+{
+    if (hstore_find(&h->home, a->page, a->epoch))
+        return 1;
+    const uint8_t *b = a->base ? hstore_find(&h->home, a->page, a->base)
+                               : NULL;
+    if (a->base && !b)
+        return 0;
+    if (b)
+        memcpy(buf, b, CMSG_PAGE);
+    else
+        memset(buf, 0, CMSG_PAGE);
+    return dpend_apply(&h->pend, &a->tag, a->page, buf) &&
+           !hstore_put(&h->home, a->page, a->epoch, buf);
+}
+
+/* Adds (page, epoch) to the pairs *v (growing, *n of them). */
+static dvm_status pair_add(uint64_t **v, size_t *n, size_t *cap,
+                           uint64_t page, uint64_t epoch)
+{
+    uint64_t *x = dvm_grow(*v, cap, 2 * (*n + 1), sizeof *x);
+    if (!x)
+        return status_set(DVM_ENOMEM, "out of memory");
+    *v = x;
+    x[2 * *n] = page;
+    x[2 * (*n)++ + 1] = epoch;
+    return DVM_OK;
+}
+
+/* Makes what can be made of the parked APPLY entries, in the order they
+ * came (a version is the base of the next of its page); those waiting
+ * longer than NHOME_PARK_MS (at now_ns; 0: none) are asked for (NEED).
+ * The versions made are acknowledged (STORED). */
+static dvm_status park_run(nhome *h, uint64_t now_ns)
+{
+    if (!h->npark)
+        return DVM_OK;
+    uint8_t buf[CMSG_PAGE];
+    size_t w = 0, nack = 0, nneed = 0;
+    dvm_status st = DVM_OK;
+    for (size_t i = 0; i < h->npark && !st; i++) {
+        nhome_park *a = &h->park[i];
+        if (apply_one(h, a, buf)) {
+            h->applied++;
+            st = pair_add(&h->acks, &nack, &h->capacks, a->page, a->epoch);
+        } else if (now_ns && now_ns - a->t_ns > NHOME_PARK_MS * 1000000ull) {
+            h->needed++;
+            st = pair_add(&h->needs, &nneed, &h->capneeds, a->page, a->epoch);
+        } else {
+            h->park[w++] = *a;
+        }
+    }
+    if (st)
+        return st;
+    h->npark = w;
+    st = stored(h, h->acks, nack);
+    if (!st && nneed) {
+        mb_reset(&h->b);
+        cmsg_encode_fetch(&h->b, h->run, h->needs, nneed, 2, NULL, 0);
+        st = h->b.oom ? status_set(DVM_ENOMEM, "out of memory")
+                      : h->ops.to_master(h->ops.arg, WIRE_NEED, &h->b);
+    }
+    return st;
+}
+
+dvm_status nhome_tick(nhome *h, uint64_t now_ns)
+{
+    return h->running ? park_run(h, now_ns) : DVM_OK;
+}
+
+dvm_status nhome_on_apply(nhome *h, const uint8_t *p, size_t len)
+{
+    cmsg_fetch f;
+    dvm_status st = cmsg_decode_apply(p, len, &f);
+    if (st || !h->running || f.run != h->run)
+        return st;
+    nhome_park *a = dvm_grow(h->park, &h->cappark, h->npark + f.n + 1,
+                             sizeof *a);
+    if (!a)
+        return status_set(DVM_ENOMEM, "out of memory");
+    h->park = a;
+    uint64_t now = clock_now_ns();
+    for (uint64_t i = 0; i < f.n; i++) {
+        nhome_park *e = &h->park[h->npark++];
+        cmsg_apply_ent(&f, i, &e->page, &e->epoch, &e->base, &e->tag);
+        e->t_ns = now;
+    }
+    return park_run(h, 0);
 }
 
 /* Our connection to q is closed (q broke the protocol or went away);
@@ -431,7 +618,10 @@ dvm_status nhome_on_event(nhome *h, transport_event *ev)
     if (!q) {
         if (ev->kind == TRANSPORT_MSG && ev->type == WIRE_HFETCH)
             serve(h, ev->peer, ev->data, ev->len);
-        else if (ev->kind == TRANSPORT_MSG)
+        else if (ev->kind == TRANSPORT_MSG && ev->type == WIRE_DELTA) {
+            if (take_deltas(h, ev->data, ev->len))
+                transport_close(h->t, ev->peer);
+        } else if (ev->kind == TRANSPORT_MSG)
             transport_close(h->t, ev->peer);
         return DVM_OK;
     }

@@ -843,6 +843,8 @@ static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
         return nhome_on_drop(&n->home, p, len);
     case WIRE_PULL:
         return nhome_on_pull(&n->home, p, len);
+    case WIRE_APPLY:
+        return nhome_on_apply(&n->home, p, len);
     case WIRE_CLOCK_PING:
         return from_master_clock(n, p, len);
     default:
@@ -955,6 +957,9 @@ static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
     uint16_t owner = (uint16_t)(i + 1);
     int foreign = !st && frames_to_master(n, owner, &res, local, pages);
     size_t ahead = nf > NODE_RECORD_PAGES ? nf - NODE_RECORD_PAGES : 0;
+    if (!st && !foreign && res.exit == MSG_EXIT_COMMIT)
+        st = nhome_deltas(&n->home, (uint64_t)i, r->gen, res.rid,
+                          res.attempt, res.changes, res.nchanges, pages);
     if (!st && !foreign)
         st = ship_ahead(n, i, &res, pages, ahead);
     if (!st && !foreign) {
@@ -1181,6 +1186,8 @@ static dvm_status node_loop(node *n)
             fst = node_leave_step(n, &quit);
         if (!fst && n->leave != NODE_LEAVE_DONE)
             fst = node_heartbeat(n);
+        if (!fst && n->up)
+            fst = nhome_tick(&n->home, clock_now_ns());
         if (!fst)
             fst = node_flush(n);
         if (fst)
