@@ -11,6 +11,7 @@
  */
 #include "dist/nhome.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "cluster/wire.h"
@@ -30,6 +31,7 @@ void nhome_init(nhome *h, transport *t, const nhome_ops *ops)
     h->t = t;
     h->ops = *ops;
     h->self = UINT64_MAX;
+    h->no_deltas = getenv("DVM_TEST_NO_DELTAS") != NULL;
     mb_init(&h->b);
     mb_init(&h->m);
 }
@@ -398,7 +400,8 @@ dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
                         uint64_t attempt, const mem_change *c, size_t n,
                         const uint8_t *const *pages)
 {
-    if (!h->running || h->self == UINT64_MAX || !n || !h->nids)
+    if (!h->running || h->self == UINT64_MAX || !n || !h->nids ||
+        h->no_deltas)
         return DVM_OK;
     uint8_t *packed = dvm_malloc(CMSG_PAGE);
     if (!packed)

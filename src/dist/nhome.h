@@ -94,6 +94,9 @@ typedef struct nhome {
     uint64_t served;            /* versions served to other nodes */
     uint64_t from_homes;        /* versions fetched from other nodes */
     uint64_t deltas_sent;       /* page deltas sent to holders */
+    int no_deltas;              /* test hook (DVM_TEST_NO_DELTAS set): it
+                                   sends none, as a node lost before its
+                                   changes reached the holders */
     uint64_t applied, needed;   /* APPLY entries made, asked for again */
 } nhome;
 
