@@ -16,11 +16,8 @@ ex=$(dirname "$0")/../../examples
 
 # figures: "WITHOUT WITH NEEDED" from dvm status --json.
 figures() {
-    "$dvm" status --master "127.0.0.1:$port" --json | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-print(s["versions_placed_without_data"], s["versions_placed_with_data"],
-      s["versions_needed"])'
+    status_figures versions_placed_without_data versions_placed_with_data \
+        versions_needed
 }
 
 # run PROG OUT [ARGS]: dvm submit of PROG, output into OUT.
