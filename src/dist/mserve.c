@@ -161,6 +161,12 @@ typedef struct mtag {
     cmsg_tag tag;
 } mtag;
 
+/* A version of a tagged commit that goes as STORE all the same
+ * (change_replayable). */
+typedef struct mskip {
+    uint64_t epoch, page;
+} mskip;
+
 typedef struct mslot {
     int node, rcomp;
     uint64_t gen;
@@ -211,9 +217,14 @@ typedef struct mserve {
     mtag *ctag;                 /* the tags of the commits not yet placed,
                                    in commit order */
     size_t nctag, capctag;
+    mskip *cskip;               /* their versions that go as STORE, in
+                                   commit order */
+    size_t nskip, capskip;
     const mtag *apply;          /* the commit being placed, when its node
                                    sent its changes to the homes */
     uint64_t apply_base;        /* the version it applies to */
+    uint8_t replay[DISA_PAGE];  /* scratch: a version made as a holder
+                                   makes it */
     uint64_t applied, stored_full, needed;  /* versions placed by APPLY,
                                    by STORE (with data), asked for again
                                    (NEED); all runs */
@@ -638,6 +649,18 @@ static const mtag *tag_of(const mserve *s, uint64_t e, size_t *k)
     return *k < s->nctag && s->ctag[*k].epoch == e ? &s->ctag[*k] : NULL;
 }
 
+/* 1 when version (page, e) of a tagged commit goes as STORE; *k: where
+ * the search starts (the entries are in commit order). */
+static int skipped(const mserve *s, uint64_t e, uint64_t page, size_t *k)
+{
+    while (*k < s->nskip && s->cskip[*k].epoch < e)
+        (*k)++;
+    for (size_t i = *k; i < s->nskip && s->cskip[i].epoch == e; i++)
+        if (s->cskip[i].page == page)
+            return 1;
+    return 0;
+}
+
 /* Places the versions of the commits since the last call at their homes
  * (a commit the log no longer names stays the master's alone), and
  * collects the index now and then.  The versions of a remote result's
@@ -648,7 +671,7 @@ static void homes_push(void *arg)
     mserve *s = arg;
     mem_space *sp = ms_space(s);
     uint64_t now = space_epoch(sp);
-    size_t k = 0;
+    size_t k = 0, ks = 0;
     for (uint64_t e = s->pushed + 1; e <= now && !s->fatal.st; e++) {
         s->npg = 0;
         if (space_pages_changed(sp, e - 1, e, (size_t)1 << 24, pg_add, s) ==
@@ -657,15 +680,15 @@ static void homes_push(void *arg)
         const mtag *t = tag_of(s, e, &k);
         for (size_t i = 0; i < s->npg && !s->fatal.st; i++) {
             uint32_t f;
-            s->apply = t;
-            s->apply_base = t ? space_lookup_version(sp, s->pg[i], e - 1, &f)
+            s->apply = t && !skipped(s, e, s->pg[i], &ks) ? t : NULL;
+            s->apply_base = s->apply ? space_lookup_version(sp, s->pg[i], e - 1, &f)
                               : 0;
             if (vindex_add(&s->vx, s->pg[i], e, &s->vops))
                 status_first_set(&s->fatal, DVM_ENOMEM);
         }
         s->apply = NULL;
     }
-    s->nctag = 0;
+    s->nctag = s->nskip = 0;
     s->pushed = now;
     if (now - s->gc_epoch >= MSERVE_VINDEX_GC) {
         vindex_gc(&s->vx, &s->vops);
@@ -713,6 +736,29 @@ static void on_stored(mserve *s, mnode *nd, const uint8_t *p, size_t len)
  * (node, place, generation, run id, attempt), and the homes make the
  * versions from them when the commit is placed (homes_push).  Without
  * memory the commit goes as STORE. */
+/* 1 when version (page, epoch), just installed, is its base (the
+ * version before it) with change c's bytes over it: what a holder makes
+ * of the base and the delta.  A result's page is its RComp's view of the
+ * page with the changed bytes over it, which the master adopts as it is
+ * when no commit came between; that view can differ from the base
+ * outside the changed bytes (a stack page the RComp reused: its kept
+ * copy), and then only the data itself will do. */
+static int change_replayable(mserve *s, const mem_change *c, uint64_t epoch)
+{
+    mem_space *sp = ms_space(s);
+    uint32_t fn = space_lookup(sp, c->page, epoch);
+    uint32_t fb = space_lookup(sp, c->page, epoch - 1);
+    if (!fn || fn == SPACE_FRAME_AWAY || fb == SPACE_FRAME_AWAY)
+        return 0;
+    const uint8_t *nw = store_frame(ms_store(s), fn);
+    if (fb)
+        memcpy(s->replay, store_frame(ms_store(s), fb), DISA_PAGE);
+    else
+        memset(s->replay, 0, DISA_PAGE);
+    diff_apply(s->replay, nw, space_change_delta(c));
+    return memcmp(s->replay, nw, DISA_PAGE) == 0;
+}
+
 static void remote_committed(void *arg, int slot, const msg_result *res,
                              uint64_t epoch)
 {
@@ -721,6 +767,16 @@ static void remote_committed(void *arg, int slot, const msg_result *res,
     mtag *t = dvm_grow(s->ctag, &s->capctag, s->nctag + 1, sizeof *t);
     if (!t || epoch <= s->pushed)
         return;
+    s->ctag = t;
+    for (uint32_t i = 0; i < res->nchanges; i++) {
+        if (change_replayable(s, &res->changes[i], epoch))
+            continue;
+        mskip *k = dvm_grow(s->cskip, &s->capskip, s->nskip + 1, sizeof *k);
+        if (!k)
+            return;             /* the whole commit goes as STORE */
+        s->cskip = k;
+        s->cskip[s->nskip++] = (mskip){ epoch, res->changes[i].page };
+    }
     s->ctag = t;
     s->ctag[s->nctag++] = (mtag){ epoch, { s->nodes[sl->node].id,
                                            (uint64_t)sl->rcomp, sl->gen,
@@ -2071,7 +2127,7 @@ static void run_program(mserve *s)
     s->run_id++;
     vindex_clear(&s->vx);
     s->pushed = s->gc_epoch = 0;
-    s->nctag = 0;
+    s->nctag = s->nskip = 0;
     s->t_run_ns = clock_now_ns();
     if (s->obs)
         obs_begin(s->obs);
@@ -2239,6 +2295,7 @@ dvm_status mserve_main(const mserve_config *cfg)
     vindex_free(&s->vx);
     dvm_free(s->pg);
     dvm_free(s->ctag);
+    dvm_free(s->cskip);
     mb_free(&s->b);
     mb_free(&s->rec);
     mb_free(&s->fix);

@@ -355,28 +355,54 @@ static void change_mask(const mem_change *c, uint64_t *mask)
     diff_runs_to_bits(c->data, c->nruns, mask);
 }
 
-/* The DELTA entries of c[0, n) that node id holds (home_pick), into
- * h->m; returns how many. */
-static size_t deltas_for(nhome *h, uint64_t id, const cmsg_tag *t,
-                         const mem_change *c, size_t n,
-                         const uint8_t *const *pages, uint8_t *packed)
+/* Entries per DELTA message: at most a mask and a page each, so about
+ * 1 MiB at most. */
+#define NHOME_DELTA_BATCH 256
+
+static dvm_status take_deltas(nhome *h, const uint8_t *p, size_t len);
+
+/* Sends the k entries gathered in h->m to node id (this node: kept at
+ * once).  One that cannot be sent is left out: its holder will ask the
+ * master. */
+static dvm_status deltas_send(nhome *h, uint64_t id, size_t k)
+{
+    if (h->m.oom)
+        return status_set(DVM_ENOMEM, "out of memory");
+    le_st64(h->m.p + 8, k);             /* the count, now known */
+    if (id == h->self)
+        return take_deltas(h, h->m.p, h->m.len);
+    const nhome_peer *q = peer_by_id(h, id);
+    if (!transport_send(h->t, q->peer, WIRE_DELTA, h->m.p, h->m.len))
+        h->deltas_sent += k;
+    return DVM_OK;
+}
+
+/* The changes of c[0, n) whose page node id holds (home_pick) go to it,
+ * in messages of NHOME_DELTA_BATCH entries at most. */
+static dvm_status deltas_to(nhome *h, uint64_t id, const cmsg_tag *t,
+                            const mem_change *c, size_t n,
+                            const uint8_t *const *pages, uint8_t *packed)
 {
     size_t k = 0;
-    mb_reset(&h->m);
-    for (size_t i = 0; i < n; i++) {
+    dvm_status st = DVM_OK;
+    for (size_t i = 0; i < n && !st; i++) {
         uint64_t hold[HOME_COPIES], mask[CMSG_MASK_WORDS];
         size_t nh = home_pick(c[i].page, h->ids, h->nids, hold);
         if (!home_has(hold, nh, id))
             continue;
-        if (!k++)
+        if (!k) {
+            mb_reset(&h->m);
             cmsg_encode_delta_head(&h->m, h->run, 0);
+        }
         change_mask(&c[i], mask);
         size_t nb = cmsg_delta_pack(mask, pages[i], packed);
         cmsg_encode_delta_ent(&h->m, t, c[i].page, mask, packed, nb);
+        if (++k == NHOME_DELTA_BATCH) {
+            st = deltas_send(h, id, k);
+            k = 0;
+        }
     }
-    if (k)
-        le_st64(h->m.p + 8, k);         /* the count, now known */
-    return k;
+    return st || !k ? st : deltas_send(h, id, k);
 }
 
 /* DELTA from another node (or this one): its entries kept until APPLY.
@@ -411,18 +437,8 @@ dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
     for (size_t i = 0; i < h->nids && !st; i++) {
         uint64_t id = h->ids[i];
         const nhome_peer *q = id == h->self ? NULL : peer_by_id(h, id);
-        if (id != h->self && (!q || !q->up))
-            continue;                   /* it will ask the master */
-        size_t k = deltas_for(h, id, &t, c, n, pages, packed);
-        if (!k)
-            continue;
-        if (h->m.oom)
-            st = status_set(DVM_ENOMEM, "out of memory");
-        else if (id == h->self)
-            st = take_deltas(h, h->m.p, h->m.len);
-        else if (!transport_send(h->t, q->peer, WIRE_DELTA, h->m.p,
-                                 h->m.len))
-            h->deltas_sent += k;
+        if (id == h->self || (q && q->up))  /* else it asks the master */
+            st = deltas_to(h, id, &t, c, n, pages, packed);
     }
     dvm_free(packed);
     return st;
