@@ -225,6 +225,10 @@ typedef struct mserve {
     uint64_t apply_base;        /* the version it applies to */
     uint8_t replay[DISA_PAGE];  /* scratch: a version made as a holder
                                    makes it */
+    uint64_t first_touch[2];    /* first-touch pages answered: [0] by the
+                                   epoch alone (the node fetches from the
+                                   homes), [1] with the master's data; all
+                                   runs */
     uint64_t applied, stored_full, needed;  /* versions placed by APPLY,
                                    by STORE (with data), asked for again
                                    (NEED); all runs */
@@ -376,8 +380,14 @@ static dvm_status versions_of(mserve *s, uint32_t type, const uint8_t *p,
         (*ver)[0] = space_lookup_version(ms_space(s), s->req_page,
                                          s->req_epoch, &f);
         *nver = 1;
+        /* A version a holder keeps is fetched from the homes, like one
+         * whose data the master gave away: the master sends its own
+         * copy only while no holder has acknowledged it yet. */
         uint32_t fr = (uint32_t)le_ld64(p);
-        *page = fr == SPACE_FRAME_AWAY ? NULL : store_frame(ms_store(s), fr);
+        int kept = fr == SPACE_FRAME_AWAY ||
+                   vindex_kept(&s->vx, s->req_page, (*ver)[0]);
+        *page = kept ? NULL : store_frame(ms_store(s), fr);
+        s->first_touch[!kept]++;
         return DVM_OK;
     }
     if (type != MSG_DISPATCH)
@@ -831,8 +841,9 @@ static dvm_status remote_send(void *arg, int slot, int page, const msg_buf *b)
         size_t nver;
         const uint8_t *data;
         st = versions_of(s, type, p, n, &ver, &nver, &data);
-        if (data) {
+        if (!st && type == MSG_PAGE_RESP && nver)
             region_mark(nd, s->req_page);
+        if (data) {
             if (s->obs && nd->obs >= 0)
                 obs_page_fetch(s->obs, nd->obs, s->obs_master,
                                (uint32_t)sl->rcomp,
@@ -1915,6 +1926,11 @@ static void status_master(mserve *s, FILE *f, int json)
                s->stored_full),
         SF_NUM("versions_needed", "versions homes asked for again (NEED)",
                s->needed),
+        SF_NUM("first_touch_from_homes",
+               "first-touch pages fetched from their homes",
+               s->first_touch[0]),
+        SF_NUM("first_touch_from_master",
+               "first-touch pages sent by the master", s->first_touch[1]),
         SF_NUM("results_waiting_for_acks", "results waiting to commit",
                s->running ? rcomps_waiting(ms_rcs(s)) : 0),
         SF_STR("program", "program", s->running ? "running" : "idle"),

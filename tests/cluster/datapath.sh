@@ -51,6 +51,9 @@ echo "treesum: $(($1 - w0)) without data, $(($2 - d0)) with, $(($3 - n0)) asked 
     { echo "FAIL: the tree sum placed $(($1 - w0)) versions without data"; exit 1; }
 [ $(($2 - d0 - ($3 - n0))) -le 64 ] ||
     { echo "FAIL: the master sent $(($2 - d0)) versions with data"; exit 1; }
+# First-touch pages: fetched from the homes once a holder keeps them.
+set -- $(status_figures first_touch_from_homes first_touch_from_master)
+echo "first touches: $1 from homes, $2 from the master"
 
 # 2. The only node that runs RComps sends no changes to the homes (it
 # and a node that only homes pages): every version of its commits is
