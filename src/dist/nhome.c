@@ -23,8 +23,6 @@
 
 #define NHOME_MASTER UINT64_MAX
 
-static dvm_status park_run(nhome *h, uint64_t now_ns);
-
 void nhome_init(nhome *h, transport *t, const nhome_ops *ops)
 {
     memset(h, 0, sizeof *h);
@@ -294,7 +292,7 @@ dvm_status nhome_on_store(nhome *h, const uint8_t *p, size_t len)
     }
     st = stored(h, ack, k);
     dvm_free(ack);
-    return st ? st : park_run(h, 0);
+    return st;
 }
 
 dvm_status nhome_on_drop(nhome *h, const uint8_t *p, size_t len)
@@ -419,7 +417,7 @@ static dvm_status take_deltas(nhome *h, const uint8_t *p, size_t len)
         cmsg_delta_next(&d, &off, &e);
         (void)dpend_put(&h->pend, &e);  /* not kept: NEED asks for it */
     }
-    return park_run(h, 0);
+    return DVM_OK;
 }
 
 dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
@@ -475,18 +473,19 @@ static dvm_status pair_add(uint64_t **v, size_t *n, size_t *cap,
     return DVM_OK;
 }
 
-/* Makes what can be made of the parked APPLY entries, in the order they
- * came (a version is the base of the next of its page); those waiting
+/* Makes what can be made of the parked APPLY entries from the one at
+ * `from` on, in the order they came (a version is the base of the next
+ * of its page, so an entry whose base waits waits too); those waiting
  * longer than NHOME_PARK_MS (at now_ns; 0: none) are asked for (NEED).
  * The versions made are acknowledged (STORED). */
-static dvm_status park_run(nhome *h, uint64_t now_ns)
+static dvm_status park_run(nhome *h, uint64_t now_ns, size_t from)
 {
-    if (!h->npark)
+    if (from >= h->npark)
         return DVM_OK;
     uint8_t buf[CMSG_PAGE];
-    size_t w = 0, nack = 0, nneed = 0;
+    size_t w = from, nack = 0, nneed = 0;
     dvm_status st = DVM_OK;
-    for (size_t i = 0; i < h->npark && !st; i++) {
+    for (size_t i = from; i < h->npark && !st; i++) {
         nhome_park *a = &h->park[i];
         if (apply_one(h, a, buf)) {
             h->applied++;
@@ -513,7 +512,7 @@ static dvm_status park_run(nhome *h, uint64_t now_ns)
 
 dvm_status nhome_tick(nhome *h, uint64_t now_ns)
 {
-    return h->running ? park_run(h, now_ns) : DVM_OK;
+    return h->running ? park_run(h, now_ns, 0) : DVM_OK;
 }
 
 dvm_status nhome_on_apply(nhome *h, const uint8_t *p, size_t len)
@@ -528,12 +527,16 @@ dvm_status nhome_on_apply(nhome *h, const uint8_t *p, size_t len)
         return status_set(DVM_ENOMEM, "out of memory");
     h->park = a;
     uint64_t now = clock_now_ns();
+    size_t from = h->npark;
     for (uint64_t i = 0; i < f.n; i++) {
         nhome_park *e = &h->park[h->npark++];
         cmsg_apply_ent(&f, i, &e->page, &e->epoch, &e->base, &e->tag);
         e->t_ns = now;
     }
-    return park_run(h, 0);
+    /* The entries parked before wait for something that has not come
+     * (the node's loop tries them again at every turn): only the new
+     * ones can be made now. */
+    return park_run(h, 0, from);
 }
 
 /* Our connection to q is closed (q broke the protocol or went away);
@@ -638,7 +641,7 @@ dvm_status nhome_on_event(nhome *h, transport_event *ev)
         if (ev->kind == TRANSPORT_MSG && ev->type == WIRE_HFETCH)
             serve(h, ev->peer, ev->data, ev->len);
         else if (ev->kind == TRANSPORT_MSG && ev->type == WIRE_DELTA) {
-            if (take_deltas(h, ev->data, ev->len))
+            if (take_deltas(h, ev->data, ev->len))  /* malformed */
                 transport_close(h->t, ev->peer);
         } else if (ev->kind == TRANSPORT_MSG)
             transport_close(h->t, ev->peer);

@@ -121,8 +121,9 @@ dvm_status nhome_on_pull(nhome *h, const uint8_t *p, size_t len);
  * is not here waits for it (a DELTA, a STORE) up to NHOME_PARK_MS, then
  * is asked for (NEED).  DVM_EPROTO when malformed. */
 dvm_status nhome_on_apply(nhome *h, const uint8_t *p, size_t len);
-/* Called at every turn of the node's loop: the APPLY entries that
- * waited too long are asked for. */
+/* Called at every turn of the node's loop: the waiting APPLY entries
+ * whose delta and base came are made, those that waited too long are
+ * asked for. */
 dvm_status nhome_tick(nhome *h, uint64_t now_ns);
 /* The changes c[0, n) of a result this node relays, made by RComp place
  * `rcomp` of generation gen for runner (rid, attempt), the new pages'
