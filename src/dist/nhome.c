@@ -23,6 +23,8 @@
 
 #define NHOME_MASTER UINT64_MAX
 
+static dvm_status park_run(nhome *h, uint64_t now_ns, size_t from);
+
 void nhome_init(nhome *h, transport *t, const nhome_ops *ops)
 {
     memset(h, 0, sizeof *h);
@@ -41,6 +43,9 @@ void nhome_destroy(nhome *h)
     dvm_free(h->park);
     dvm_free(h->acks);
     dvm_free(h->needs);
+    for (size_t i = 0; i < h->ndq; i++)
+        mb_free(&h->dq[i].b);
+    dvm_free(h->dq);
     mb_free(&h->b);
     mb_free(&h->m);
 }
@@ -69,6 +74,8 @@ void nhome_stop(nhome *h)
     h->pc = NULL;
     h->nask = 0;
     h->npark = 0;
+    for (size_t i = 0; i < h->ndq; i++)
+        h->dq[i].n = 0;                 /* the program's deltas go */
 }
 
 static nhome_peer *peer_by_id(nhome *h, uint64_t id)
@@ -183,9 +190,23 @@ dvm_status nhome_fetch(nhome *h, const uint64_t *want, size_t n)
     return ask_all(h, want, n, UINT64_MAX, 0);
 }
 
+static int parked(const nhome *h, uint64_t page, uint64_t epoch)
+{
+    for (size_t i = 0; i < h->npark; i++)
+        if (h->park[i].page == page && h->park[i].epoch == epoch)
+            return 1;
+    return 0;
+}
+
 int nhome_local(nhome *h, uint64_t page, uint64_t epoch)
 {
-    const void *d = h->running ? hstore_find(&h->home, page, epoch) : NULL;
+    if (!h->running)
+        return 0;
+    const void *d = hstore_find(&h->home, page, epoch);
+    /* An APPLY of it waiting here may be made now: its delta can have
+     * come since (waiting entries are tried at the turns of the loop). */
+    if (!d && parked(h, page, epoch) && !park_run(h, 0, 0))
+        d = hstore_find(&h->home, page, epoch);
     if (d)
         pcache_fill(h->pc, page, epoch, d);
     return d != NULL;
@@ -357,50 +378,75 @@ static void change_mask(const mem_change *c, uint64_t *mask)
  * 1 MiB at most. */
 #define NHOME_DELTA_BATCH 256
 
-static dvm_status take_deltas(nhome *h, const uint8_t *p, size_t len);
-
-/* Sends the k entries gathered in h->m to node id (this node: kept at
- * once).  One that cannot be sent is left out: its holder will ask the
- * master. */
-static dvm_status deltas_send(nhome *h, uint64_t id, size_t k)
+/* The DELTA being gathered for node id (a free slot when n is 0). */
+static nhome_dq *dq_for(nhome *h, uint64_t id)
 {
-    if (h->m.oom)
-        return status_set(DVM_ENOMEM, "out of memory");
-    le_st64(h->m.p + 8, k);             /* the count, now known */
-    if (id == h->self)
-        return take_deltas(h, h->m.p, h->m.len);
-    const nhome_peer *q = peer_by_id(h, id);
-    if (!transport_send(h->t, q->peer, WIRE_DELTA, h->m.p, h->m.len))
-        h->deltas_sent += k;
-    return DVM_OK;
+    nhome_dq *free_dq = NULL;
+    for (size_t i = 0; i < h->ndq; i++) {
+        if (h->dq[i].n && h->dq[i].id == id)
+            return &h->dq[i];
+        if (!h->dq[i].n && !free_dq)
+            free_dq = &h->dq[i];
+    }
+    if (!free_dq) {
+        nhome_dq *d = dvm_grow(h->dq, &h->capdq, h->ndq + 1, sizeof *d);
+        if (!d)
+            return NULL;
+        h->dq = d;
+        free_dq = &h->dq[h->ndq++];
+        mb_init(&free_dq->b);
+    }
+    free_dq->id = id;
+    free_dq->n = 0;
+    mb_reset(&free_dq->b);
+    return free_dq;
 }
 
-/* The changes of c[0, n) whose page node id holds (home_pick) go to it,
- * in messages of NHOME_DELTA_BATCH entries at most. */
-static dvm_status deltas_to(nhome *h, uint64_t id, const cmsg_tag *t,
-                            const mem_change *c, size_t n,
-                            const uint8_t *const *pages, uint8_t *packed)
+/* Sends the DELTA gathered in d, if its node is still reachable (else it
+ * will ask the master), and empties d. */
+static void dq_send(nhome *h, nhome_dq *d)
 {
-    size_t k = 0;
-    dvm_status st = DVM_OK;
-    for (size_t i = 0; i < n && !st; i++) {
-        uint64_t hold[HOME_COPIES], mask[CMSG_MASK_WORDS];
-        size_t nh = home_pick(c[i].page, h->ids, h->nids, hold);
-        if (!home_has(hold, nh, id))
-            continue;
-        if (!k) {
-            mb_reset(&h->m);
-            cmsg_encode_delta_head(&h->m, h->run, 0);
-        }
-        change_mask(&c[i], mask);
-        size_t nb = cmsg_delta_pack(mask, pages[i], packed);
-        cmsg_encode_delta_ent(&h->m, t, c[i].page, mask, packed, nb);
-        if (++k == NHOME_DELTA_BATCH) {
-            st = deltas_send(h, id, k);
-            k = 0;
-        }
+    const nhome_peer *q = peer_by_id(h, d->id);
+    if (d->n && !d->b.oom && q && q->up) {
+        le_st64(d->b.p + 8, d->n);      /* the count, now known */
+        if (!transport_send(h->t, q->peer, WIRE_DELTA, d->b.p, d->b.len))
+            h->deltas_sent += d->n;
     }
-    return st || !k ? st : deltas_send(h, id, k);
+    d->n = 0;
+}
+
+void nhome_flush_deltas(nhome *h)
+{
+    for (size_t i = 0; i < h->ndq; i++)
+        dq_send(h, &h->dq[i]);
+}
+
+/* Change c (the page's new data), made under tag t, for holder id: kept
+ * at once when it is this node, else gathered for id's next DELTA. */
+static dvm_status delta_to(nhome *h, uint64_t id, const cmsg_tag *t,
+                           const mem_change *c, const uint8_t *page,
+                           uint8_t *packed)
+{
+    uint64_t mask[CMSG_MASK_WORDS];
+    change_mask(c, mask);
+    size_t nb = cmsg_delta_pack(mask, page, packed);
+    if (id == h->self) {
+        uint8_t le[8 * CMSG_MASK_WORDS];
+        for (size_t w = 0; w < CMSG_MASK_WORDS; w++)
+            le_st64(le + 8 * w, mask[w]);
+        cmsg_delta_ent e = { *t, c->page, le, { packed, nb } };
+        (void)dpend_put(&h->pend, &e);  /* not kept: NEED asks for it */
+        return DVM_OK;
+    }
+    nhome_dq *d = dq_for(h, id);
+    if (!d)
+        return status_set(DVM_ENOMEM, "out of memory");
+    if (!d->n)
+        cmsg_encode_delta_head(&d->b, h->run, 0);
+    cmsg_encode_delta_ent(&d->b, t, c->page, mask, packed, nb);
+    if (++d->n == NHOME_DELTA_BATCH)
+        dq_send(h, d);
+    return DVM_OK;
 }
 
 /* DELTA from another node (or this one): its entries kept until APPLY.
@@ -432,11 +478,11 @@ dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
         return status_set(DVM_ENOMEM, "out of memory");
     const cmsg_tag t = { h->self, rcomp, gen, rid, attempt };
     dvm_status st = DVM_OK;
-    for (size_t i = 0; i < h->nids && !st; i++) {
-        uint64_t id = h->ids[i];
-        const nhome_peer *q = id == h->self ? NULL : peer_by_id(h, id);
-        if (id == h->self || (q && q->up))  /* else it asks the master */
-            st = deltas_to(h, id, &t, c, n, pages, packed);
+    for (size_t i = 0; i < n && !st; i++) {
+        uint64_t hold[HOME_COPIES];
+        size_t nh = home_pick(c[i].page, h->ids, h->nids, hold);
+        for (size_t k = 0; k < nh && !st; k++)
+            st = delta_to(h, hold[k], &t, &c[i], pages[i], packed);
     }
     dvm_free(packed);
     return st;

@@ -58,6 +58,13 @@ typedef struct nhome_park {
  * master for the version (NEED), in milliseconds. */
 #define NHOME_PARK_MS 100
 
+/* A DELTA being gathered for node id (n entries so far). */
+typedef struct nhome_dq {
+    uint64_t id;
+    msg_buf b;
+    size_t n;
+} nhome_dq;
+
 typedef struct nhome_ask {
     uint64_t page, epoch, id;   /* the version, the node asked */
     int keep;                   /* for the home store (PULL) */
@@ -86,6 +93,8 @@ typedef struct nhome {
     dpend pend;                 /* deltas waiting for APPLY */
     nhome_park *park;           /* APPLY entries waiting, in order */
     size_t npark, cappark;
+    nhome_dq *dq;               /* DELTAs being gathered, by node */
+    size_t ndq, capdq;
     uint64_t *acks, *needs;     /* scratch: pairs */
     size_t capacks, capneeds;
     nhome_ask *ask;             /* questions open at other nodes */
@@ -128,12 +137,16 @@ dvm_status nhome_tick(nhome *h, uint64_t now_ns);
 /* The changes c[0, n) of a result this node relays, made by RComp place
  * `rcomp` of generation gen for runner (rid, attempt), the new pages'
  * data in pages[0, n): each page's changed bytes go to its home and
- * backup (DELTA; kept here when this node is one).  A holder that cannot
- * be reached is left out (it will ask the master).  Returns DVM_OK or
- * DVM_ENOMEM. */
+ * backup (DELTA, gathered until nhome_flush_deltas; kept here at once
+ * when this node is one).  A holder that cannot be reached is left out
+ * (it will ask the master).  Returns DVM_OK or DVM_ENOMEM. */
 dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
                         uint64_t attempt, const mem_change *c, size_t n,
                         const uint8_t *const *pages);
+
+/* Sends the DELTAs gathered (after the results they belong to went to
+ * the master: its verdict is what a commit waits for). */
+void nhome_flush_deltas(nhome *h);
 
 /* An event of a peer other than the master (a node).  Returns DVM_OK or
  * the error (out of memory, the master unreachable) that ends the node. */

@@ -205,13 +205,18 @@ static dvm_status send_now(node *n, uint16_t type, const msg_buf *b)
     return transport_send(n->t, n->master, type, b->p, b->len);
 }
 
-/* Sends the RELAY records gathered so far as one message. */
+/* Sends the RELAY records gathered so far as one message, then the
+ * changes of its results to their homes: the master hears of a result
+ * first (the commit waits for its verdict), and a holder whose APPLY
+ * overtakes the changes waits for them. */
 static dvm_status node_flush(node *n)
 {
-    if (!n->batch.len)
-        return DVM_OK;
-    dvm_status st = send_now(n, WIRE_RELAY, &n->batch);
-    mb_reset(&n->batch);
+    dvm_status st = DVM_OK;
+    nhome_flush_deltas(&n->home);
+    if (n->batch.len) {
+        st = send_now(n, WIRE_RELAY, &n->batch);
+        mb_reset(&n->batch);
+    }
     return st;
 }
 
