@@ -33,8 +33,9 @@
 #include "util/status.h"
 
 #define WIRE_MAGIC 0x434d5644u      /* "DVMC" little endian */
-#define WIRE_VERSION 2     /* 2: a RESULT names its output's frames
-                                   (net/msg.h) instead of carrying it */
+#define WIRE_VERSION 3     /* 2: a RESULT names its output's frames
+                                   (net/msg.h) instead of carrying it;
+                                   3: DELTA, APPLY, NEED (dist/cmsg.h) */
 #define WIRE_HEADER_SIZE 24
 
 /* X(name, value, text, handshake) */
@@ -69,7 +70,10 @@
     X(WIRE_HFETCHED, 28, "home fetched", 0) \
     X(WIRE_PULL, 29, "pull", 0) \
     X(WIRE_NODE_ADDR, 30, "node address", 0) \
-    X(WIRE_DRAIN, 31, "drain", 0)
+    X(WIRE_DRAIN, 31, "drain", 0) \
+    X(WIRE_DELTA, 32, "delta", 0) \
+    X(WIRE_APPLY, 33, "apply", 0) \
+    X(WIRE_NEED, 34, "need", 0)
 
 enum wire_type {
 #define WIRE_TYPE_ENUM(name, val, text, hs) name = val,

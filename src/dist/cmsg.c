@@ -226,6 +226,128 @@ dvm_status cmsg_decode_fetch(const uint8_t *p, size_t len, int width,
     return st;
 }
 
+/* ---- DELTA and APPLY ---------------------------------------------------------------- */
+
+void cmsg_encode_delta_head(msg_buf *b, uint64_t run, uint64_t n)
+{
+    mb_u64(b, run);
+    mb_u64(b, n);
+}
+
+void cmsg_encode_delta_ent(msg_buf *b, const cmsg_tag *t, uint64_t page,
+                           const uint64_t *mask, const uint8_t *bytes,
+                           size_t nbytes)
+{
+    const uint64_t w[CMSG_TAG_WORDS] = { t->node, t->rcomp, t->gen, t->rid,
+                                         t->attempt };
+    for (size_t i = 0; i < CMSG_TAG_WORDS; i++)
+        mb_u64(b, w[i]);
+    mb_u64(b, page);
+    for (size_t i = 0; i < CMSG_MASK_WORDS; i++)
+        mb_u64(b, mask[i]);
+    cmsg_put_str(b, bytes, nbytes);
+}
+
+static uint64_t mask_bits(const uint8_t *mask)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < CMSG_MASK_WORDS; i++)
+        n += (uint64_t)__builtin_popcountll(le_ld64(mask + 8 * i));
+    return n;
+}
+
+/* One entry from r into *e (unchecked but for the reader's bounds). */
+static void delta_read(msg_reader *r, cmsg_delta_ent *e)
+{
+    uint64_t w[CMSG_TAG_WORDS];
+    for (size_t i = 0; i < CMSG_TAG_WORDS; i++)
+        w[i] = mr_u64(r);
+    e->tag = (cmsg_tag){ w[0], w[1], w[2], w[3], w[4] };
+    e->page = mr_u64(r);
+    e->mask = mr_bytes(r, 8 * CMSG_MASK_WORDS);
+    e->bytes = get_str(r);
+}
+
+/* The smallest entry: the tag, the page, the mask, an empty string. */
+#define DELTA_ENT_MIN (8 * (CMSG_TAG_WORDS + 2 + CMSG_MASK_WORDS))
+
+dvm_status cmsg_decode_delta(const uint8_t *p, size_t len, cmsg_delta *out)
+{
+    msg_reader r;
+    mr_init(&r, p, len);
+    cmsg_delta v;
+    v.run = mr_u64(&r);
+    v.n = mr_count(&r, DELTA_ENT_MIN);
+    if (v.n > CMSG_MAX_DELTAS)
+        r.err = 1;
+    v.ent = p + r.pos;
+    for (uint64_t i = 0; !r.err && i < v.n; i++) {
+        cmsg_delta_ent e;
+        delta_read(&r, &e);
+        if (!r.err && (!DISA_SR_PAGE(e.page) ||
+                       e.bytes.len != mask_bits(e.mask)))
+            r.err = 1;
+    }
+    v.len = r.err ? 0 : (size_t)(p + r.pos - v.ent);
+    dvm_status st = finish(&r, "delta");
+    if (!st)
+        *out = v;
+    return st;
+}
+
+void cmsg_delta_next(const cmsg_delta *d, size_t *off, cmsg_delta_ent *e)
+{
+    msg_reader r;
+    mr_init(&r, d->ent + *off, d->len - *off);
+    delta_read(&r, e);
+    assert(!r.err);
+    *off += r.pos;
+}
+
+size_t cmsg_delta_pack(const uint64_t *mask, const uint8_t *page,
+                       uint8_t *out)
+{
+    size_t k = 0;
+    for (size_t w = 0; w < CMSG_MASK_WORDS; w++)
+        for (uint64_t m = mask[w]; m; m &= m - 1)
+            out[k++] = page[64 * w + (size_t)__builtin_ctzll(m)];
+    return k;
+}
+
+void cmsg_delta_apply(const cmsg_delta_ent *e, uint8_t *page)
+{
+    size_t k = 0;
+    for (size_t w = 0; w < CMSG_MASK_WORDS; w++)
+        for (uint64_t m = le_ld64(e->mask + 8 * w); m; m &= m - 1)
+            page[64 * w + (size_t)__builtin_ctzll(m)] = e->bytes.p[k++];
+    assert(k == e->bytes.len);
+}
+
+dvm_status cmsg_decode_apply(const uint8_t *p, size_t len, cmsg_fetch *out)
+{
+    cmsg_fetch f;
+    dvm_status st = cmsg_decode_fetch(p, len, CMSG_APPLY_WIDTH, &f);
+    for (uint64_t i = 0; !st && i < f.n; i++) {
+        const uint8_t *e = f.ent + 8 * CMSG_APPLY_WIDTH * i;
+        if (le_ld64(e + 16) >= le_ld64(e + 8))
+            st = status_set(DVM_EPROTO, "malformed apply");
+    }
+    if (!st)
+        *out = f;
+    return st;
+}
+
+void cmsg_apply_ent(const cmsg_fetch *f, uint64_t i, uint64_t *page,
+                    uint64_t *epoch, uint64_t *base, cmsg_tag *t)
+{
+    const uint8_t *e = f->ent + 8 * CMSG_APPLY_WIDTH * i;
+    *page = le_ld64(e);
+    *epoch = le_ld64(e + 8);
+    *base = le_ld64(e + 16);
+    *t = (cmsg_tag){ le_ld64(e + 24), le_ld64(e + 32), le_ld64(e + 40),
+                     le_ld64(e + 48), le_ld64(e + 56) };
+}
+
 /* ---- NODE_ADDR and PEERS ---------------------------------------------------------- */
 
 void cmsg_encode_addr(msg_buf *b, const char *addr, size_t n)

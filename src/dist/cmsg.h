@@ -29,6 +29,22 @@
  *   master -> node    PULL    as FETCH: versions it homes from now on, to
  *                             fetch from their other holder (the master
  *                             gave its copy away); STORED follows
+ *   node   -> node    DELTA   u64 run, u64 n, n x (tag: u64 node, u64
+ *                             rcomp, u64 gen, u64 rid, u64 attempt; u64
+ *                             page, 64 x u64 changed-byte mask, string
+ *                             the changed bytes in page order): the
+ *                             changes of a result its node relays, sent to
+ *                             each page's home and backup, to keep until
+ *                             the master says whether they commit (APPLY)
+ *   master -> node    APPLY   u64 run, u64 n, n x (u64 page, u64 epoch,
+ *                             u64 base, tag): version (page, epoch) is
+ *                             version (page, base) (0: zeros) with the
+ *                             changed bytes of the tagged DELTA over it;
+ *                             the node makes and keeps it (STORED), or
+ *                             asks for it (NEED)
+ *   node   -> master  NEED    as FETCH: versions of an APPLY the node could
+ *                             not make (delta or base missing): the master
+ *                             sends them (STORE)
  *   node   -> node    HFETCH  as FETCH: versions asked of their home
  *   node   -> node    HFETCHED  as FETCHED: the home's answer
  *   node  <-> master  RELAY   one or more records, each u64 length and the
@@ -199,6 +215,53 @@ void cmsg_encode_fetch(msg_buf *b, uint64_t run, const uint64_t *ent,
 /* Entry i's field k: le u64 at ent + 8 * (width * i + k). */
 dvm_status cmsg_decode_fetch(const uint8_t *p, size_t len, int width,
                              cmsg_fetch *out);
+
+/* DELTA and APPLY.  A tag names the result that made a commit: the
+ * committing node (its id), the RComp place there and the place's
+ * generation, the runner's run id and attempt.  A process runs an
+ * attempt at most once, so a tag names one result for the life of a
+ * program. */
+typedef struct cmsg_tag {
+    uint64_t node, rcomp, gen, rid, attempt;
+} cmsg_tag;
+#define CMSG_TAG_WORDS 5
+#define CMSG_MASK_WORDS 64          /* a page's changed-byte mask */
+#define CMSG_MAX_DELTAS 4096        /* entries of a DELTA */
+typedef struct cmsg_delta {
+    uint64_t run, n;
+    const uint8_t *ent;             /* the n entries, validated */
+    size_t len;
+} cmsg_delta;
+typedef struct cmsg_delta_ent {
+    cmsg_tag tag;
+    uint64_t page;
+    const uint8_t *mask;            /* CMSG_MASK_WORDS le u64 */
+    cmsg_str bytes;                 /* as many as the mask's bits */
+} cmsg_delta_ent;
+/* A DELTA is its head, then n entries. */
+void cmsg_encode_delta_head(msg_buf *b, uint64_t run, uint64_t n);
+void cmsg_encode_delta_ent(msg_buf *b, const cmsg_tag *t, uint64_t page,
+                           const uint64_t *mask, const uint8_t *bytes,
+                           size_t nbytes);
+/* DVM_EPROTO for more than CMSG_MAX_DELTAS entries, a page outside the
+ * SR, or changed bytes that do not match their mask. */
+dvm_status cmsg_decode_delta(const uint8_t *p, size_t len, cmsg_delta *out);
+/* The entry of a decoded DELTA at *off (0 first), moving *off past it;
+ * call it d->n times. */
+void cmsg_delta_next(const cmsg_delta *d, size_t *off, cmsg_delta_ent *e);
+/* The bytes of page (CMSG_PAGE) that mask marks, in page order, into out
+ * (CMSG_PAGE bytes); returns how many. */
+size_t cmsg_delta_pack(const uint64_t *mask, const uint8_t *page,
+                       uint8_t *out);
+/* Writes entry e's changed bytes over page (CMSG_PAGE bytes). */
+void cmsg_delta_apply(const cmsg_delta_ent *e, uint8_t *page);
+/* APPLY: FETCH entries of CMSG_APPLY_WIDTH words (page, epoch, base, the
+ * tag's words); decoding refuses a base not older than its epoch. */
+#define CMSG_APPLY_WIDTH (3 + CMSG_TAG_WORDS)
+dvm_status cmsg_decode_apply(const uint8_t *p, size_t len, cmsg_fetch *out);
+/* Entry i of a decoded APPLY: its page, epoch, base and tag. */
+void cmsg_apply_ent(const cmsg_fetch *f, uint64_t i, uint64_t *page,
+                    uint64_t *epoch, uint64_t *base, cmsg_tag *t);
 
 /* NODE_ADDR: where a node serves its homed versions (one string of
  * 1..CMSG_MAX_ADDR-1 bytes without NUL). */

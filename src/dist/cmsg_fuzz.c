@@ -3,7 +3,8 @@
  *
  * The first byte picks the decoder (RELAY, START, SUBMIT, DONE, OUTPUT,
  * u64s, string, FETCH, FETCHED, JOIN, CLOCK_PING, CLOCK_PONG, RESUME,
- * LEAVE, NODE_ADDR, PEERS, DRAIN, NODE_STATS); the rest is the payload.  A payload
+ * LEAVE, NODE_ADDR, PEERS, DRAIN, NODE_STATS, DELTA, APPLY); the rest is
+ * the payload.  A payload
  * that decodes is re-encoded, and the encoding must be the payload itself
  * (every decoder accepts exactly one spelling of a message).  A relayed
  * RESULT is decoded too, and its frames (changes', then output's) walked
@@ -111,6 +112,52 @@ static void fetch3(const uint8_t *p, size_t n, msg_buf *b)
     fetch(p, n, b, 3);
 }
 
+/* DELTA: every entry walked, applied to a page and re-encoded. */
+static void delta(const uint8_t *p, size_t n, msg_buf *b)
+{
+    cmsg_delta d;
+    if (cmsg_decode_delta(p, n, &d))
+        return;
+    static uint8_t page[CMSG_PAGE];
+    size_t off = 0;
+    cmsg_encode_delta_head(b, d.run, d.n);
+    for (uint64_t i = 0; i < d.n; i++) {
+        cmsg_delta_ent e;
+        cmsg_delta_next(&d, &off, &e);
+        cmsg_delta_apply(&e, page);
+        uint64_t mask[CMSG_MASK_WORDS];
+        memcpy(mask, e.mask, sizeof mask);      /* little endian host */
+        cmsg_encode_delta_ent(b, &e.tag, e.page, mask, e.bytes.p,
+                              (size_t)e.bytes.len);
+    }
+    if (off != d.len)
+        abort();
+    same(b, p, n);
+}
+
+static void apply(const uint8_t *p, size_t n, msg_buf *b)
+{
+    cmsg_fetch f;
+    if (cmsg_decode_apply(p, n, &f))
+        return;
+    uint64_t *ent = calloc(f.n * CMSG_APPLY_WIDTH + 1, sizeof *ent);
+    for (uint64_t i = 0; ent && i < f.n; i++) {
+        uint64_t *e = ent + CMSG_APPLY_WIDTH * i;
+        cmsg_tag t;
+        cmsg_apply_ent(&f, i, &e[0], &e[1], &e[2], &t);
+        if (e[2] >= e[1])
+            abort();                    /* the decoder let a bad base by */
+        const uint64_t w[CMSG_TAG_WORDS] = { t.node, t.rcomp, t.gen, t.rid,
+                                             t.attempt };
+        memcpy(e + 3, w, sizeof w);
+    }
+    if (ent) {
+        cmsg_encode_fetch(b, f.run, ent, f.n, CMSG_APPLY_WIDTH, NULL, 0);
+        same(b, p, n);
+    }
+    free(ent);
+}
+
 /* NAME(p, n, b): a payload DECODE accepts into a T v goes back through
  * ENCODE (an expression of b and v) to the same bytes. */
 #define ROUND_TRIP(name, T, decode, encode)                                  \
@@ -152,21 +199,22 @@ ROUND_TRIP(drain, cmsg_str, cmsg_decode_drain(p, n, &v),
 ROUND_TRIP(node_stats, cmsg_node_stats, cmsg_decode_node_stats(p, n, &v),
            cmsg_encode_node_stats(b, &v))
 
-/* The cases by their first byte modulo 18, in the order of the seeds of
+/* The cases by their first byte modulo 20, in the order of the seeds of
  * tests/fuzz/cmsg, whose first bytes select them: never reorder. */
 static void (*const cases[])(const uint8_t *, size_t, msg_buf *) = {
     relay, start, submit, done, output, u64s, str, fetch2, fetch3, join,
     clock_ping, clock_pong, resume, leave, addr, peers, drain, node_stats,
+    delta, apply,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    _Static_assert(sizeof cases / sizeof *cases == 18, "one case a decoder");
+    _Static_assert(sizeof cases / sizeof *cases == 20, "one case a decoder");
     if (size < 1)
         return 0;
     msg_buf b;
     mb_init(&b);
-    cases[data[0] % 18](data + 1, size - 1, &b);
+    cases[data[0] % 20](data + 1, size - 1, &b);
     mb_free(&b);
     return 0;
 }

@@ -175,6 +175,99 @@ static void test_fetch(void **state)
     mb_free(&b);
 }
 
+/* DELTA: packed changed bytes, round trip, each entry walked and applied;
+ * bytes that do not match their mask, a page outside the SR, too many
+ * entries, trailing bytes: refused. */
+static void test_delta(void **state)
+{
+    (void)state;
+    uint8_t page[CMSG_PAGE], packed[CMSG_PAGE];
+    for (size_t i = 0; i < CMSG_PAGE; i++)
+        page[i] = (uint8_t)(i * 7);
+    uint64_t mask[CMSG_MASK_WORDS] = { 0 };
+    mask[0] = 0x5;                      /* bytes 0 and 2 */
+    mask[63] = 1ull << 63;              /* byte 4095 */
+    size_t nb = cmsg_delta_pack(mask, page, packed);
+    assert_int_equal(nb, 3);
+    assert_int_equal(packed[1], page[2]);
+    assert_int_equal(packed[2], page[4095]);
+    const cmsg_tag t = { 2, 1, 3, 77, 0 };
+    msg_buf b;
+    mb_init(&b);
+    cmsg_encode_delta_head(&b, 9, 2);
+    cmsg_encode_delta_ent(&b, &t, 0x50000, mask, packed, nb);
+    cmsg_encode_delta_ent(&b, &t, 0x50001, mask, packed, nb);
+    cmsg_delta d;
+    assert_int_equal(cmsg_decode_delta(b.p, b.len, &d), DVM_OK);
+    assert_int_equal(d.run, 9);
+    assert_int_equal(d.n, 2);
+    size_t off = 0;
+    uint8_t out[CMSG_PAGE] = { 0 };
+    for (uint64_t i = 0; i < d.n; i++) {
+        cmsg_delta_ent e;
+        cmsg_delta_next(&d, &off, &e);
+        assert_int_equal(e.page, 0x50000 + i);
+        assert_int_equal(e.tag.rid, 77);
+        assert_int_equal(e.tag.gen, 3);
+        cmsg_delta_apply(&e, out);
+    }
+    assert_int_equal(off, d.len);
+    assert_int_equal(out[0], page[0]);
+    assert_int_equal(out[1], 0);
+    assert_int_equal(out[2], page[2]);
+    assert_int_equal(out[4095], page[4095]);
+    /* Trailing bytes; one byte fewer than the mask says. */
+    mb_u64(&b, 0);
+    assert_int_equal(cmsg_decode_delta(b.p, b.len, &d), DVM_EPROTO);
+    mb_reset(&b);
+    cmsg_encode_delta_head(&b, 9, 1);
+    cmsg_encode_delta_ent(&b, &t, 0x50000, mask, packed, nb - 1);
+    assert_int_equal(cmsg_decode_delta(b.p, b.len, &d), DVM_EPROTO);
+    /* A page below the SR. */
+    mb_reset(&b);
+    cmsg_encode_delta_head(&b, 9, 1);
+    cmsg_encode_delta_ent(&b, &t, DISA_RB / DISA_PAGE - 1, mask, packed, nb);
+    assert_int_equal(cmsg_decode_delta(b.p, b.len, &d), DVM_EPROTO);
+    /* More entries than allowed (the count alone is judged first). */
+    mb_reset(&b);
+    cmsg_encode_delta_head(&b, 9, CMSG_MAX_DELTAS + 1);
+    for (size_t i = 0; i < CMSG_MAX_DELTAS + 1; i++)
+        cmsg_encode_delta_ent(&b, &t, 0x50000, mask, packed, nb);
+    assert_false(b.oom);
+    assert_int_equal(cmsg_decode_delta(b.p, b.len, &d), DVM_EPROTO);
+    mb_free(&b);
+}
+
+/* APPLY: entries of page, epoch, base and tag; a base not older than its
+ * epoch refused. */
+static void test_apply(void **state)
+{
+    (void)state;
+    uint64_t ent[2 * CMSG_APPLY_WIDTH] = { 0x50000, 5, 3, 2, 1, 3, 77, 0,
+                                           0x50001, 6, 0, 2, 0, 1, 78, 1 };
+    msg_buf b;
+    mb_init(&b);
+    cmsg_encode_fetch(&b, 9, ent, 2, CMSG_APPLY_WIDTH, NULL, 0);
+    cmsg_fetch f;
+    assert_int_equal(cmsg_decode_apply(b.p, b.len, &f), DVM_OK);
+    assert_int_equal(f.n, 2);
+    uint64_t page, epoch, base;
+    cmsg_tag t;
+    cmsg_apply_ent(&f, 1, &page, &epoch, &base, &t);
+    assert_int_equal(page, 0x50001);
+    assert_int_equal(epoch, 6);
+    assert_int_equal(base, 0);
+    assert_int_equal(t.node, 2);
+    assert_int_equal(t.gen, 1);
+    assert_int_equal(t.rid, 78);
+    assert_int_equal(t.attempt, 1);
+    ent[2] = 5;                         /* base == epoch */
+    mb_reset(&b);
+    cmsg_encode_fetch(&b, 9, ent, 2, CMSG_APPLY_WIDTH, NULL, 0);
+    assert_int_equal(cmsg_decode_apply(b.p, b.len, &f), DVM_EPROTO);
+    mb_free(&b);
+}
+
 static void test_submit_roundtrip(void **state)
 {
     (void)state;
@@ -491,6 +584,8 @@ int main(void)
         cmocka_unit_test(test_batch),
         cmocka_unit_test(test_batch_each),
         cmocka_unit_test(test_fetch),
+        cmocka_unit_test(test_delta),
+        cmocka_unit_test(test_apply),
         cmocka_unit_test(test_submit_roundtrip),
         cmocka_unit_test(test_done_and_small),
         cmocka_unit_test(test_join_and_clock),

@@ -136,6 +136,9 @@ typedef struct mnode {
     const uint8_t **sbp;        /* and their data */
     size_t nsb, capsb, capsbp;
     mpairs drop, pull;          /* DROP, PULL being gathered */
+    uint64_t *ab;               /* APPLY being gathered (CMSG_APPLY_WIDTH
+                                   words an entry) */
+    size_t nab, capab;
     uint64_t regions[MSERVE_REGION_WORDS];  /* 2 MiB regions it was sent
                                    pages of this run (hashed: a hint) */
     char name[CMSG_MAX_NODE_NAME + 8];  /* unique among live nodes */
@@ -149,6 +152,20 @@ typedef struct mdrain {
     uint64_t peer;              /* the client */
     uint64_t node;              /* the node's id (mnode.id) */
 } mdrain;
+
+/* A commit of a remote result: its epoch and the tag (node, place,
+ * generation, run id, attempt) under which its node sent the changed
+ * bytes to the homes (DELTA). */
+typedef struct mtag {
+    uint64_t epoch;
+    cmsg_tag tag;
+} mtag;
+
+/* A version of a tagged commit that goes as STORE all the same
+ * (change_replayable). */
+typedef struct mskip {
+    uint64_t epoch, page;
+} mskip;
 
 typedef struct mslot {
     int node, rcomp;
@@ -197,6 +214,24 @@ typedef struct mserve {
     uint64_t pushed;            /* commits up to this one are placed */
     uint64_t gc_epoch;          /* the index was collected at this one */
     size_t pulls;               /* PULLs asked for (all runs) */
+    mtag *ctag;                 /* the tags of the commits not yet placed,
+                                   in commit order */
+    size_t nctag, capctag;
+    mskip *cskip;               /* their versions that go as STORE, in
+                                   commit order */
+    size_t nskip, capskip;
+    const mtag *apply;          /* the commit being placed, when its node
+                                   sent its changes to the homes */
+    uint64_t apply_base;        /* the version it applies to */
+    uint8_t replay[DISA_PAGE];  /* scratch: a version made as a holder
+                                   makes it */
+    uint64_t first_touch[2];    /* first-touch pages answered: [0] by the
+                                   epoch alone (the node fetches from the
+                                   homes), [1] with the master's data; all
+                                   runs */
+    uint64_t applied, stored_full, needed;  /* versions placed by APPLY,
+                                   by STORE (with data), asked for again
+                                   (NEED); all runs */
     uint64_t *pg;               /* scratch: a commit's pages */
     size_t npg, cappg;
     msg_buf b, rec;
@@ -256,6 +291,9 @@ static void node_free(mnode *nd)
     dvm_free(nd->sbp);
     dvm_free(nd->drop.v);
     dvm_free(nd->pull.v);
+    dvm_free(nd->ab);
+    nd->ab = NULL;
+    nd->nab = nd->capab = 0;
     nd->slot = NULL;
     nd->gen = NULL;
     nd->sb = nd->drop.v = nd->pull.v = NULL;
@@ -342,8 +380,14 @@ static dvm_status versions_of(mserve *s, uint32_t type, const uint8_t *p,
         (*ver)[0] = space_lookup_version(ms_space(s), s->req_page,
                                          s->req_epoch, &f);
         *nver = 1;
+        /* A version a holder keeps is fetched from the homes, like one
+         * whose data the master gave away: the master sends its own
+         * copy only while no holder has acknowledged it yet. */
         uint32_t fr = (uint32_t)le_ld64(p);
-        *page = fr == SPACE_FRAME_AWAY ? NULL : store_frame(ms_store(s), fr);
+        int kept = fr == SPACE_FRAME_AWAY ||
+                   vindex_kept(&s->vx, s->req_page, (*ver)[0]);
+        *page = kept ? NULL : store_frame(ms_store(s), fr);
+        s->first_touch[!kept]++;
         return DVM_OK;
     }
     if (type != MSG_DISPATCH)
@@ -388,6 +432,17 @@ static mnode *node_by_id(mserve *s, uint64_t id)
         if (s->nodes[i].live && s->nodes[i].id == id)
             return &s->nodes[i];
     return NULL;
+}
+
+static void apply_flush(mserve *s, mnode *nd)
+{
+    if (!nd->nab)
+        return;
+    mb_reset(&s->b);
+    cmsg_encode_fetch(&s->b, s->run_id, nd->ab, nd->nab, CMSG_APPLY_WIDTH,
+                      NULL, 0);
+    (void)ms_send(s, nd->peer, WIRE_APPLY);     /* gone: DOWN follows */
+    nd->nab = 0;
 }
 
 static void store_flush(mserve *s, mnode *nd)
@@ -435,6 +490,7 @@ static void homes_flush(mserve *s)
     for (size_t i = 0; i < s->nnodes; i++)
         if (s->nodes[i].live) {
             store_flush(s, &s->nodes[i]);
+            apply_flush(s, &s->nodes[i]);
             pairs_flush(s, &s->nodes[i], &s->nodes[i].drop, WIRE_DROP);
             pairs_flush(s, &s->nodes[i], &s->nodes[i].pull, WIRE_PULL);
         }
@@ -448,10 +504,38 @@ static int version_frame(mserve *s, uint64_t page, uint64_t epoch,
     return space_lookup_version(ms_space(s), page, epoch, f) == epoch && *f;
 }
 
-/* vindex: (page, epoch) goes to node id, in its next STORE, or, when the
- * master gave its data away, in a PULL (the node fetches it from the
- * holder that has it).  Without memory it is not sent: one copy fewer.
- * Returns 1 when it was sent (the node's STORED will say it keeps it). */
+/* Batches of APPLY entries (no data: a few words each). */
+#define MSERVE_APPLY_BATCH 256
+
+/* (page, epoch) of the commit being placed (s->apply) goes to nd as an
+ * APPLY: the node makes it from its base and the delta its committing
+ * node sent.  A STORE gathered before it leaves first, so that nd sees
+ * versions in the order they were placed.  Returns 1 when gathered. */
+static int apply_add(mserve *s, mnode *nd, uint64_t page, uint64_t epoch)
+{
+    uint64_t *e = dvm_grow(nd->ab, &nd->capab,
+                           CMSG_APPLY_WIDTH * (nd->nab + 1), sizeof *e);
+    if (!e)
+        return 0;
+    nd->ab = e;
+    store_flush(s, nd);
+    const cmsg_tag *t = &s->apply->tag;
+    const uint64_t w[CMSG_APPLY_WIDTH] = { page, epoch, s->apply_base,
+                                           t->node, t->rcomp, t->gen,
+                                           t->rid, t->attempt };
+    memcpy(nd->ab + CMSG_APPLY_WIDTH * nd->nab++, w, sizeof w);
+    s->applied++;
+    if (nd->nab >= MSERVE_APPLY_BATCH)
+        apply_flush(s, nd);
+    return 1;
+}
+
+/* vindex: (page, epoch) goes to node id: as an APPLY when it is a version
+ * of the commit being placed and its node sent the changes to the homes
+ * (s->apply), else in its next STORE, or, when the master gave its data
+ * away, in a PULL (the node fetches it from the holder that has it).
+ * Without memory it is not sent: one copy fewer.  Returns 1 when it was
+ * sent (the node's STORED will say it keeps it). */
 static int home_store(void *arg, uint64_t id, uint64_t page, uint64_t epoch)
 {
     mserve *s = arg;
@@ -463,6 +547,9 @@ static int home_store(void *arg, uint64_t id, uint64_t page, uint64_t epoch)
         s->pulls++;
         return pairs_add(s, nd, &nd->pull, WIRE_PULL, page, epoch);
     }
+    if (s->apply && s->apply->epoch == epoch)
+        return apply_add(s, nd, page, epoch);
+    apply_flush(s, nd);
     uint64_t *e = dvm_grow(nd->sb, &nd->capsb, 3 * (nd->nsb + 1), sizeof *e);
     if (e)
         nd->sb = e;
@@ -476,6 +563,7 @@ static int home_store(void *arg, uint64_t id, uint64_t page, uint64_t epoch)
     nd->sb[3 * nd->nsb + 1] = epoch;
     nd->sb[3 * nd->nsb + 2] = 1;
     nd->sbp[nd->nsb++] = store_frame(ms_store(s), f);
+    s->stored_full++;
     if (nd->nsb >= MSERVE_STORE_BATCH)
         store_flush(s, nd);
     return 1;
@@ -562,23 +650,55 @@ static void pg_add(void *arg, uint64_t page)
     s->pg[s->npg++] = page;
 }
 
+/* The tag of commit e, when its node sent its changes to the homes;
+ * *k: where the search starts (the tags are in commit order). */
+static const mtag *tag_of(const mserve *s, uint64_t e, size_t *k)
+{
+    while (*k < s->nctag && s->ctag[*k].epoch < e)
+        (*k)++;
+    return *k < s->nctag && s->ctag[*k].epoch == e ? &s->ctag[*k] : NULL;
+}
+
+/* 1 when version (page, e) of a tagged commit goes as STORE; *k: where
+ * the search starts (the entries are in commit order). */
+static int skipped(const mserve *s, uint64_t e, uint64_t page, size_t *k)
+{
+    while (*k < s->nskip && s->cskip[*k].epoch < e)
+        (*k)++;
+    for (size_t i = *k; i < s->nskip && s->cskip[i].epoch == e; i++)
+        if (s->cskip[i].page == page)
+            return 1;
+    return 0;
+}
+
 /* Places the versions of the commits since the last call at their homes
  * (a commit the log no longer names stays the master's alone), and
- * collects the index now and then. */
+ * collects the index now and then.  The versions of a remote result's
+ * commit go as APPLY (the homes have its changed bytes), the others,
+ * the DVM's own writes and those of a commit placed late, as STORE. */
 static void homes_push(void *arg)
 {
     mserve *s = arg;
     mem_space *sp = ms_space(s);
     uint64_t now = space_epoch(sp);
+    size_t k = 0, ks = 0;
     for (uint64_t e = s->pushed + 1; e <= now && !s->fatal.st; e++) {
         s->npg = 0;
         if (space_pages_changed(sp, e - 1, e, (size_t)1 << 24, pg_add, s) ==
             SIZE_MAX)
             continue;
-        for (size_t i = 0; i < s->npg && !s->fatal.st; i++)
+        const mtag *t = tag_of(s, e, &k);
+        for (size_t i = 0; i < s->npg && !s->fatal.st; i++) {
+            uint32_t f;
+            s->apply = t && !skipped(s, e, s->pg[i], &ks) ? t : NULL;
+            s->apply_base = s->apply ? space_lookup_version(sp, s->pg[i], e - 1, &f)
+                              : 0;
             if (vindex_add(&s->vx, s->pg[i], e, &s->vops))
                 status_first_set(&s->fatal, DVM_ENOMEM);
+        }
+        s->apply = NULL;
     }
+    s->nctag = s->nskip = 0;
     s->pushed = now;
     if (now - s->gc_epoch >= MSERVE_VINDEX_GC) {
         vindex_gc(&s->vx, &s->vops);
@@ -621,6 +741,86 @@ static void on_stored(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     }
 }
 
+/* master_remote.committed: remote slot `slot`'s result res made commit
+ * epoch; its node sent the changed bytes to the homes under the tag
+ * (node, place, generation, run id, attempt), and the homes make the
+ * versions from them when the commit is placed (homes_push).  Without
+ * memory the commit goes as STORE. */
+/* 1 when version (page, epoch), just installed, is its base (the
+ * version before it) with change c's bytes over it: what a holder makes
+ * of the base and the delta.  A result's page is its RComp's view of the
+ * page with the changed bytes over it, which the master adopts as it is
+ * when no commit came between; that view can differ from the base
+ * outside the changed bytes (a stack page the RComp reused: its kept
+ * copy), and then only the data itself will do. */
+static int change_replayable(mserve *s, const mem_change *c, uint64_t epoch)
+{
+    mem_space *sp = ms_space(s);
+    uint32_t fn = space_lookup(sp, c->page, epoch);
+    uint32_t fb = space_lookup(sp, c->page, epoch - 1);
+    if (!fn || fn == SPACE_FRAME_AWAY || fb == SPACE_FRAME_AWAY)
+        return 0;
+    const uint8_t *nw = store_frame(ms_store(s), fn);
+    if (fb)
+        memcpy(s->replay, store_frame(ms_store(s), fb), DISA_PAGE);
+    else
+        memset(s->replay, 0, DISA_PAGE);
+    diff_apply(s->replay, nw, space_change_delta(c));
+    return memcmp(s->replay, nw, DISA_PAGE) == 0;
+}
+
+static void remote_committed(void *arg, int slot, const msg_result *res,
+                             uint64_t epoch)
+{
+    mserve *s = arg;
+    const mslot *sl = &s->slots[slot];
+    mtag *t = dvm_grow(s->ctag, &s->capctag, s->nctag + 1, sizeof *t);
+    if (!t || epoch <= s->pushed)
+        return;
+    s->ctag = t;
+    for (uint32_t i = 0; i < res->nchanges; i++) {
+        if (change_replayable(s, &res->changes[i], epoch))
+            continue;
+        mskip *k = dvm_grow(s->cskip, &s->capskip, s->nskip + 1, sizeof *k);
+        if (!k)
+            return;             /* the whole commit goes as STORE */
+        s->cskip = k;
+        s->cskip[s->nskip++] = (mskip){ epoch, res->changes[i].page };
+    }
+    s->ctag = t;
+    s->ctag[s->nctag++] = (mtag){ epoch, { s->nodes[sl->node].id,
+                                           (uint64_t)sl->rcomp, sl->gen,
+                                           res->rid, res->attempt } };
+}
+
+/* NEED: versions of an APPLY node nd could not make (the delta or the
+ * base had not come, or never will: its committing node was lost).  The
+ * master still has their data (it gives data away only once both
+ * holders acknowledged), and sends them as STORE. */
+static void on_need(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+{
+    cmsg_fetch f;
+    if (cmsg_decode_fetch(p, len, 2, &f)) {
+        ms_drop_node(s, nd, "malformed need");
+        return;
+    }
+    if (!s->running || f.run != s->run_id)
+        return;
+    s->needed += f.n;
+    int dead = 0;
+    for (uint64_t i = 0; i < f.n; i++) {
+        uint64_t page = le_ld64(f.ent + 16 * i);
+        uint64_t epoch = le_ld64(f.ent + 16 * i + 8);
+        dead |= !home_alive(s, page, epoch);
+        (void)home_store(s, nd->id, page, epoch);
+    }
+    /* A version collected since it was placed is not waited for: the
+     * index forgets it now rather than at its next collection. */
+    if (dead)
+        vindex_gc(&s->vx, &s->vops);
+    homes_flush(s);
+}
+
 /* Sends b's RComp messages to remote slot `slot`, naming the page
  * versions they refer to by frame; a PAGE_RESP carries its page's data
  * (the RComp waits for it), a DISPATCH does not: the node fetches what it
@@ -641,8 +841,9 @@ static dvm_status remote_send(void *arg, int slot, int page, const msg_buf *b)
         size_t nver;
         const uint8_t *data;
         st = versions_of(s, type, p, n, &ver, &nver, &data);
-        if (data) {
+        if (!st && type == MSG_PAGE_RESP && nver)
             region_mark(nd, s->req_page);
+        if (data) {
             if (s->obs && nd->obs >= 0)
                 obs_page_fetch(s->obs, nd->obs, s->obs_master,
                                (uint32_t)sl->rcomp,
@@ -1631,6 +1832,8 @@ static void on_event(void *arg, transport_event *ev)
             on_clock(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_STORED)
             on_stored(s, nd, ev->data, ev->len);
+        else if (ev->type == WIRE_NEED)
+            on_need(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_NODE_ADDR)
             on_node_addr(s, nd, ev->data, ev->len);
         else
@@ -1720,6 +1923,19 @@ static void status_master(mserve *s, FILE *f, int json)
                s->hold.st ? mhold_bytes(&s->hold) : 0),
         SF_NUM("versions_waiting_for_homes", "versions waiting for acks",
                s->running ? vindex_waiting(&s->vx) : 0),
+        SF_NUM("versions_placed_without_data",
+               "versions placed at homes without data (APPLY)",
+               s->applied),
+        SF_NUM("versions_placed_with_data",
+               "versions sent to homes with their data by the master",
+               s->stored_full),
+        SF_NUM("versions_needed", "versions homes asked for again (NEED)",
+               s->needed),
+        SF_NUM("first_touch_from_homes",
+               "first-touch pages fetched from their homes",
+               s->first_touch[0]),
+        SF_NUM("first_touch_from_master",
+               "first-touch pages sent by the master", s->first_touch[1]),
         SF_NUM("results_waiting_for_acks", "results waiting to commit",
                s->running ? rcomps_waiting(ms_rcs(s)) : 0),
         SF_STR("program", "program", s->running ? "running" : "idle"),
@@ -1932,6 +2148,7 @@ static void run_program(mserve *s)
     s->run_id++;
     vindex_clear(&s->vx);
     s->pushed = s->gc_epoch = 0;
+    s->nctag = s->nskip = 0;
     s->t_run_ns = clock_now_ns();
     if (s->obs)
         obs_begin(s->obs);
@@ -2048,6 +2265,7 @@ dvm_status mserve_main(const mserve_config *cfg)
                                  .affinity = remote_affinity,
                                  .poll = remote_poll,
                                  .before_gc = homes_push,
+                                 .committed = remote_committed,
                                  .obs_place = remote_obs_place, .fd = -1,
                                  .may_commit = hold_may_commit, .arg = s };
     s->obs = cfg->obs;
@@ -2097,6 +2315,8 @@ dvm_status mserve_main(const mserve_config *cfg)
         node_free(&s->nodes[i]);
     vindex_free(&s->vx);
     dvm_free(s->pg);
+    dvm_free(s->ctag);
+    dvm_free(s->cskip);
     mb_free(&s->b);
     mb_free(&s->rec);
     mb_free(&s->fix);

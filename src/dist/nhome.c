@@ -11,15 +11,19 @@
  */
 #include "dist/nhome.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "cluster/wire.h"
 #include "dist/home.h"
+#include "mem/diff.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/le.h"
 
 #define NHOME_MASTER UINT64_MAX
+
+static dvm_status park_run(nhome *h, uint64_t now_ns, size_t from);
 
 void nhome_init(nhome *h, transport *t, const nhome_ops *ops)
 {
@@ -27,6 +31,7 @@ void nhome_init(nhome *h, transport *t, const nhome_ops *ops)
     h->t = t;
     h->ops = *ops;
     h->self = UINT64_MAX;
+    h->no_deltas = getenv("DVM_TEST_NO_DELTAS") != NULL;
     mb_init(&h->b);
     mb_init(&h->m);
 }
@@ -35,6 +40,12 @@ void nhome_destroy(nhome *h)
 {
     nhome_stop(h);
     dvm_free(h->ask);
+    dvm_free(h->park);
+    dvm_free(h->acks);
+    dvm_free(h->needs);
+    for (size_t i = 0; i < h->ndq; i++)
+        mb_free(&h->dq[i].b);
+    dvm_free(h->dq);
     mb_free(&h->b);
     mb_free(&h->m);
 }
@@ -43,6 +54,8 @@ dvm_status nhome_start(nhome *h, uint64_t run, mem_store *store, pcache *pc)
 {
     nhome_stop(h);
     dvm_status st = hstore_init(&h->home, store);
+    if (!st && (st = dpend_init(&h->pend)))
+        hstore_destroy(&h->home);
     if (st)
         return st;
     h->running = 1;
@@ -56,9 +69,13 @@ void nhome_stop(nhome *h)
     if (!h->running)
         return;
     hstore_destroy(&h->home);
+    dpend_free(&h->pend);
     h->running = 0;
     h->pc = NULL;
     h->nask = 0;
+    h->npark = 0;
+    for (size_t i = 0; i < h->ndq; i++)
+        h->dq[i].n = 0;                 /* the program's deltas go */
 }
 
 static nhome_peer *peer_by_id(nhome *h, uint64_t id)
@@ -173,9 +190,23 @@ dvm_status nhome_fetch(nhome *h, const uint64_t *want, size_t n)
     return ask_all(h, want, n, UINT64_MAX, 0);
 }
 
+static int parked(const nhome *h, uint64_t page, uint64_t epoch)
+{
+    for (size_t i = 0; i < h->npark; i++)
+        if (h->park[i].page == page && h->park[i].epoch == epoch)
+            return 1;
+    return 0;
+}
+
 int nhome_local(nhome *h, uint64_t page, uint64_t epoch)
 {
-    const void *d = h->running ? hstore_find(&h->home, page, epoch) : NULL;
+    if (!h->running)
+        return 0;
+    const void *d = hstore_find(&h->home, page, epoch);
+    /* An APPLY of it waiting here may be made now: its delta can have
+     * come since (waiting entries are tried at the turns of the loop). */
+    if (!d && parked(h, page, epoch) && !park_run(h, 0, 0))
+        d = hstore_find(&h->home, page, epoch);
     if (d)
         pcache_fill(h->pc, page, epoch, d);
     return d != NULL;
@@ -330,6 +361,230 @@ static void serve(nhome *h, uint64_t conn, const uint8_t *p, size_t len)
     dvm_free(pages);
 }
 
+/* ---- changes from committing nodes --------------------------------------- */
+
+/* The changed-byte mask of change c, as CMSG_MASK_WORDS words. */
+static void change_mask(const mem_change *c, uint64_t *mask)
+{
+    if (c->nruns == DIFF_BITMAP) {
+        memcpy(mask, c->data, 8 * CMSG_MASK_WORDS);
+        return;
+    }
+    memset(mask, 0, 8 * CMSG_MASK_WORDS);
+    diff_runs_to_bits(c->data, c->nruns, mask);
+}
+
+/* Entries per DELTA message: at most a mask and a page each, so about
+ * 1 MiB at most. */
+#define NHOME_DELTA_BATCH 256
+
+/* The DELTA being gathered for node id (a free slot when n is 0). */
+static nhome_dq *dq_for(nhome *h, uint64_t id)
+{
+    nhome_dq *free_dq = NULL;
+    for (size_t i = 0; i < h->ndq; i++) {
+        if (h->dq[i].n && h->dq[i].id == id)
+            return &h->dq[i];
+        if (!h->dq[i].n && !free_dq)
+            free_dq = &h->dq[i];
+    }
+    if (!free_dq) {
+        nhome_dq *d = dvm_grow(h->dq, &h->capdq, h->ndq + 1, sizeof *d);
+        if (!d)
+            return NULL;
+        h->dq = d;
+        free_dq = &h->dq[h->ndq++];
+        mb_init(&free_dq->b);
+    }
+    free_dq->id = id;
+    free_dq->n = 0;
+    mb_reset(&free_dq->b);
+    return free_dq;
+}
+
+/* Sends the DELTA gathered in d, if its node is still reachable (else it
+ * will ask the master), and empties d. */
+static void dq_send(nhome *h, nhome_dq *d)
+{
+    const nhome_peer *q = peer_by_id(h, d->id);
+    if (d->n && !d->b.oom && q && q->up) {
+        le_st64(d->b.p + 8, d->n);      /* the count, now known */
+        if (!transport_send(h->t, q->peer, WIRE_DELTA, d->b.p, d->b.len))
+            h->deltas_sent += d->n;
+    }
+    d->n = 0;
+}
+
+void nhome_flush_deltas(nhome *h)
+{
+    for (size_t i = 0; i < h->ndq; i++)
+        dq_send(h, &h->dq[i]);
+}
+
+/* Change c (the page's new data), made under tag t, for holder id: kept
+ * at once when it is this node, else gathered for id's next DELTA. */
+static dvm_status delta_to(nhome *h, uint64_t id, const cmsg_tag *t,
+                           const mem_change *c, const uint8_t *page,
+                           uint8_t *packed)
+{
+    uint64_t mask[CMSG_MASK_WORDS];
+    change_mask(c, mask);
+    size_t nb = cmsg_delta_pack(mask, page, packed);
+    if (id == h->self) {
+        uint8_t le[8 * CMSG_MASK_WORDS];
+        for (size_t w = 0; w < CMSG_MASK_WORDS; w++)
+            le_st64(le + 8 * w, mask[w]);
+        cmsg_delta_ent e = { *t, c->page, le, { packed, nb } };
+        (void)dpend_put(&h->pend, &e);  /* not kept: NEED asks for it */
+        return DVM_OK;
+    }
+    nhome_dq *d = dq_for(h, id);
+    if (!d)
+        return status_set(DVM_ENOMEM, "out of memory");
+    if (!d->n)
+        cmsg_encode_delta_head(&d->b, h->run, 0);
+    cmsg_encode_delta_ent(&d->b, t, c->page, mask, packed, nb);
+    if (++d->n == NHOME_DELTA_BATCH)
+        dq_send(h, d);
+    return DVM_OK;
+}
+
+/* DELTA from another node (or this one): its entries kept until APPLY.
+ * DVM_EPROTO when malformed. */
+static dvm_status take_deltas(nhome *h, const uint8_t *p, size_t len)
+{
+    cmsg_delta d;
+    dvm_status st = cmsg_decode_delta(p, len, &d);
+    if (st || !h->running || d.run != h->run)
+        return st;
+    size_t off = 0;
+    for (uint64_t i = 0; i < d.n; i++) {
+        cmsg_delta_ent e;
+        cmsg_delta_next(&d, &off, &e);
+        (void)dpend_put(&h->pend, &e);  /* not kept: NEED asks for it */
+    }
+    return DVM_OK;
+}
+
+dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
+                        uint64_t attempt, const mem_change *c, size_t n,
+                        const uint8_t *const *pages)
+{
+    if (!h->running || h->self == UINT64_MAX || !n || !h->nids ||
+        h->no_deltas)
+        return DVM_OK;
+    uint8_t *packed = dvm_malloc(CMSG_PAGE);
+    if (!packed)
+        return status_set(DVM_ENOMEM, "out of memory");
+    const cmsg_tag t = { h->self, rcomp, gen, rid, attempt };
+    dvm_status st = DVM_OK;
+    for (size_t i = 0; i < n && !st; i++) {
+        uint64_t hold[HOME_COPIES];
+        size_t nh = home_pick(c[i].page, h->ids, h->nids, hold);
+        for (size_t k = 0; k < nh && !st; k++)
+            st = delta_to(h, hold[k], &t, &c[i], pages[i], packed);
+    }
+    dvm_free(packed);
+    return st;
+}
+
+/* Makes version (page, epoch) from (page, base) and the delta of t;
+ * 1 when it is kept now (or already was). */
+static int apply_one(nhome *h, const nhome_park *a, uint8_t *buf)
+{
+    if (hstore_find(&h->home, a->page, a->epoch))
+        return 1;
+    const uint8_t *b = a->base ? hstore_find(&h->home, a->page, a->base)
+                               : NULL;
+    if (a->base && !b)
+        return 0;
+    if (b)
+        memcpy(buf, b, CMSG_PAGE);
+    else
+        memset(buf, 0, CMSG_PAGE);
+    return dpend_apply(&h->pend, &a->tag, a->page, buf) &&
+           !hstore_put(&h->home, a->page, a->epoch, buf);
+}
+
+/* Adds (page, epoch) to the pairs *v (growing, *n of them). */
+static dvm_status pair_add(uint64_t **v, size_t *n, size_t *cap,
+                           uint64_t page, uint64_t epoch)
+{
+    uint64_t *x = dvm_grow(*v, cap, 2 * (*n + 1), sizeof *x);
+    if (!x)
+        return status_set(DVM_ENOMEM, "out of memory");
+    *v = x;
+    x[2 * *n] = page;
+    x[2 * (*n)++ + 1] = epoch;
+    return DVM_OK;
+}
+
+/* Makes what can be made of the parked APPLY entries from the one at
+ * `from` on, in the order they came (a version is the base of the next
+ * of its page, so an entry whose base waits waits too); those waiting
+ * longer than NHOME_PARK_MS (at now_ns; 0: none) are asked for (NEED).
+ * The versions made are acknowledged (STORED). */
+static dvm_status park_run(nhome *h, uint64_t now_ns, size_t from)
+{
+    if (from >= h->npark)
+        return DVM_OK;
+    uint8_t buf[CMSG_PAGE];
+    size_t w = from, nack = 0, nneed = 0;
+    dvm_status st = DVM_OK;
+    for (size_t i = from; i < h->npark && !st; i++) {
+        nhome_park *a = &h->park[i];
+        if (apply_one(h, a, buf)) {
+            h->applied++;
+            st = pair_add(&h->acks, &nack, &h->capacks, a->page, a->epoch);
+        } else if (now_ns && now_ns - a->t_ns > NHOME_PARK_MS * 1000000ull) {
+            h->needed++;
+            st = pair_add(&h->needs, &nneed, &h->capneeds, a->page, a->epoch);
+        } else {
+            h->park[w++] = *a;
+        }
+    }
+    if (st)
+        return st;
+    h->npark = w;
+    st = stored(h, h->acks, nack);
+    if (!st && nneed) {
+        mb_reset(&h->b);
+        cmsg_encode_fetch(&h->b, h->run, h->needs, nneed, 2, NULL, 0);
+        st = h->b.oom ? status_set(DVM_ENOMEM, "out of memory")
+                      : h->ops.to_master(h->ops.arg, WIRE_NEED, &h->b);
+    }
+    return st;
+}
+
+dvm_status nhome_tick(nhome *h, uint64_t now_ns)
+{
+    return h->running ? park_run(h, now_ns, 0) : DVM_OK;
+}
+
+dvm_status nhome_on_apply(nhome *h, const uint8_t *p, size_t len)
+{
+    cmsg_fetch f;
+    dvm_status st = cmsg_decode_apply(p, len, &f);
+    if (st || !h->running || f.run != h->run)
+        return st;
+    nhome_park *a = dvm_grow(h->park, &h->cappark, h->npark + f.n + 1,
+                             sizeof *a);
+    if (!a)
+        return status_set(DVM_ENOMEM, "out of memory");
+    h->park = a;
+    uint64_t now = clock_now_ns();
+    size_t from = h->npark;
+    for (uint64_t i = 0; i < f.n; i++) {
+        nhome_park *e = &h->park[h->npark++];
+        cmsg_apply_ent(&f, i, &e->page, &e->epoch, &e->base, &e->tag);
+        e->t_ns = now;
+    }
+    /* The entries parked before wait for something that has not come
+     * (the node's loop tries them again at every turn): only the new
+     * ones can be made now. */
+    return park_run(h, 0, from);
+}
+
 /* Our connection to q is closed (q broke the protocol or went away);
  * its open questions move on. */
 static dvm_status peer_down(nhome *h, nhome_peer *q)
@@ -431,7 +686,10 @@ dvm_status nhome_on_event(nhome *h, transport_event *ev)
     if (!q) {
         if (ev->kind == TRANSPORT_MSG && ev->type == WIRE_HFETCH)
             serve(h, ev->peer, ev->data, ev->len);
-        else if (ev->kind == TRANSPORT_MSG)
+        else if (ev->kind == TRANSPORT_MSG && ev->type == WIRE_DELTA) {
+            if (take_deltas(h, ev->data, ev->len))  /* malformed */
+                transport_close(h->t, ev->peer);
+        } else if (ev->kind == TRANSPORT_MSG)
             transport_close(h->t, ev->peer);
         return DVM_OK;
     }

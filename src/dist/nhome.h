@@ -17,7 +17,17 @@
  * a holder that goes away with a question open, moves the question on to
  * the next one.  Other nodes' questions are answered from the home store
  * (HFETCHED).  Messages from a peer that is neither the master nor a node
- * it connected to are only HFETCH; anything else closes that peer.
+ * it connected to are only HFETCH and DELTA; anything else closes that
+ * peer.
+ *
+ * A result's changes go from its node to the homes: the node that
+ * relays a result sends the changed bytes of each page to the page's
+ * home and backup (DELTA, as it sees the homes), which keep them
+ * (dpend.h).  When the master has committed the result and places its
+ * versions it tells the holders the epoch and the base version (APPLY);
+ * each makes the version, base with the changed bytes over it, keeps it
+ * and acknowledges it (STORED), or, lacking the delta or the base, asks
+ * the master for it (NEED), which then sends it (STORE).
  */
 #ifndef DVM_DIST_NHOME_H
 #define DVM_DIST_NHOME_H
@@ -27,6 +37,7 @@
 
 #include "cluster/transport.h"
 #include "dist/cmsg.h"
+#include "dist/dpend.h"
 #include "dist/hstore.h"
 #include "dist/pcache.h"
 
@@ -35,6 +46,24 @@ typedef struct nhome_peer {
     uint64_t peer;              /* our connection to it, UINT64_MAX none */
     int up;
 } nhome_peer;
+
+/* An APPLY entry that waits for its delta or its base. */
+typedef struct nhome_park {
+    uint64_t page, epoch, base;
+    cmsg_tag tag;
+    uint64_t t_ns;              /* when it came */
+} nhome_park;
+/* How long an APPLY entry waits for its delta (which may come after it:
+ * it travels from another node) or its base before the node asks the
+ * master for the version (NEED), in milliseconds. */
+#define NHOME_PARK_MS 100
+
+/* A DELTA being gathered for node id (n entries so far). */
+typedef struct nhome_dq {
+    uint64_t id;
+    msg_buf b;
+    size_t n;
+} nhome_dq;
 
 typedef struct nhome_ask {
     uint64_t page, epoch, id;   /* the version, the node asked */
@@ -61,11 +90,23 @@ typedef struct nhome {
     uint64_t run;
     pcache *pc;                 /* the node's page cache, borrowed */
     hstore home;
+    dpend pend;                 /* deltas waiting for APPLY */
+    nhome_park *park;           /* APPLY entries waiting, in order */
+    size_t npark, cappark;
+    nhome_dq *dq;               /* DELTAs being gathered, by node */
+    size_t ndq, capdq;
+    uint64_t *acks, *needs;     /* scratch: pairs */
+    size_t capacks, capneeds;
     nhome_ask *ask;             /* questions open at other nodes */
     size_t nask, capask;
     msg_buf b, m;               /* scratch */
     uint64_t served;            /* versions served to other nodes */
     uint64_t from_homes;        /* versions fetched from other nodes */
+    uint64_t deltas_sent;       /* page deltas sent to holders */
+    int no_deltas;              /* test hook (DVM_TEST_NO_DELTAS set): it
+                                   sends none, as a node lost before its
+                                   changes reached the holders */
+    uint64_t applied, needed;   /* APPLY entries made, asked for again */
 } nhome;
 
 void nhome_init(nhome *h, transport *t, const nhome_ops *ops);
@@ -83,6 +124,29 @@ dvm_status nhome_on_drop(nhome *h, const uint8_t *p, size_t len);
 /* PULL: versions to keep from now on, fetched from their other holder
  * (never from the master); each kept is acknowledged (STORED). */
 dvm_status nhome_on_pull(nhome *h, const uint8_t *p, size_t len);
+
+/* APPLY: versions to make from their base and a delta, keep and
+ * acknowledge (STORED), in the order they came; one whose delta or base
+ * is not here waits for it (a DELTA, a STORE) up to NHOME_PARK_MS, then
+ * is asked for (NEED).  DVM_EPROTO when malformed. */
+dvm_status nhome_on_apply(nhome *h, const uint8_t *p, size_t len);
+/* Called at every turn of the node's loop: the waiting APPLY entries
+ * whose delta and base came are made, those that waited too long are
+ * asked for. */
+dvm_status nhome_tick(nhome *h, uint64_t now_ns);
+/* The changes c[0, n) of a result this node relays, made by RComp place
+ * `rcomp` of generation gen for runner (rid, attempt), the new pages'
+ * data in pages[0, n): each page's changed bytes go to its home and
+ * backup (DELTA, gathered until nhome_flush_deltas; kept here at once
+ * when this node is one).  A holder that cannot be reached is left out
+ * (it will ask the master).  Returns DVM_OK or DVM_ENOMEM. */
+dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
+                        uint64_t attempt, const mem_change *c, size_t n,
+                        const uint8_t *const *pages);
+
+/* Sends the DELTAs gathered (after the results they belong to went to
+ * the master: its verdict is what a commit waits for). */
+void nhome_flush_deltas(nhome *h);
 
 /* An event of a peer other than the master (a node).  Returns DVM_OK or
  * the error (out of memory, the master unreachable) that ends the node. */

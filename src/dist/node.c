@@ -205,13 +205,18 @@ static dvm_status send_now(node *n, uint16_t type, const msg_buf *b)
     return transport_send(n->t, n->master, type, b->p, b->len);
 }
 
-/* Sends the RELAY records gathered so far as one message. */
+/* Sends the RELAY records gathered so far as one message, then the
+ * changes of its results to their homes: the master hears of a result
+ * first (the commit waits for its verdict), and a holder whose APPLY
+ * overtakes the changes waits for them. */
 static dvm_status node_flush(node *n)
 {
-    if (!n->batch.len)
-        return DVM_OK;
-    dvm_status st = send_now(n, WIRE_RELAY, &n->batch);
-    mb_reset(&n->batch);
+    dvm_status st = DVM_OK;
+    nhome_flush_deltas(&n->home);
+    if (n->batch.len) {
+        st = send_now(n, WIRE_RELAY, &n->batch);
+        mb_reset(&n->batch);
+    }
     return st;
 }
 
@@ -843,6 +848,8 @@ static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
         return nhome_on_drop(&n->home, p, len);
     case WIRE_PULL:
         return nhome_on_pull(&n->home, p, len);
+    case WIRE_APPLY:
+        return nhome_on_apply(&n->home, p, len);
     case WIRE_CLOCK_PING:
         return from_master_clock(n, p, len);
     default:
@@ -955,6 +962,9 @@ static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
     uint16_t owner = (uint16_t)(i + 1);
     int foreign = !st && frames_to_master(n, owner, &res, local, pages);
     size_t ahead = nf > NODE_RECORD_PAGES ? nf - NODE_RECORD_PAGES : 0;
+    if (!st && !foreign && res.exit == MSG_EXIT_COMMIT)
+        st = nhome_deltas(&n->home, (uint64_t)i, r->gen, res.rid,
+                          res.attempt, res.changes, res.nchanges, pages);
     if (!st && !foreign)
         st = ship_ahead(n, i, &res, pages, ahead);
     if (!st && !foreign) {
@@ -1181,6 +1191,8 @@ static dvm_status node_loop(node *n)
             fst = node_leave_step(n, &quit);
         if (!fst && n->leave != NODE_LEAVE_DONE)
             fst = node_heartbeat(n);
+        if (!fst && n->up)
+            fst = nhome_tick(&n->home, clock_now_ns());
         if (!fst)
             fst = node_flush(n);
         if (fst)

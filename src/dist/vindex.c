@@ -280,6 +280,12 @@ static int replicated(const vindex_ent *e)
            e->acked == (1u << HOME_COPIES) - 1;
 }
 
+int vindex_kept(const vindex *x, uint64_t page, uint64_t epoch)
+{
+    const vindex_ent *e = find(x, page, epoch);
+    return e && e->acked;
+}
+
 int vindex_ack(vindex *x, uint64_t node, uint64_t page, uint64_t epoch)
 {
     vindex_ent *e = find(x, page, epoch);

@@ -99,6 +99,9 @@ int vindex_ack(vindex *x, uint64_t node, uint64_t page, uint64_t epoch);
  * of its holders then, and one collected (vindex_gc) waits no more.
  * Without nodes nothing waits: every epoch placed is stable. */
 uint64_t vindex_stable(const vindex *x, uint64_t placed);
+/* 1 when a holder of (page, epoch) acknowledged keeping it (its home or
+ * backup can answer for it), else 0. */
+int vindex_kept(const vindex *x, uint64_t page, uint64_t epoch);
 /* Versions waiting for acks (all epochs). */
 uint64_t vindex_waiting(const vindex *x);
 /* Calls fn(arg, page, epoch) for every replicated version. */

@@ -151,11 +151,14 @@ static void test_ack_and_lost(void **state)
     for (uint64_t pg = 0; pg < 50; pg++) {
         const vindex_ent *e = &x.e[pg];
         assert_int_equal(vindex_ack(&x, 9, e->page, 4), 0);    /* no holder */
+        assert_int_equal(vindex_kept(&x, e->page, 4), 0);
         assert_int_equal(vindex_ack(&x, e->hold[0], e->page, 4), 0);
+        assert_int_equal(vindex_kept(&x, e->page, 4), 1);  /* one holder */
         assert_int_equal(vindex_ack(&x, e->hold[1], e->page, 4), 1);
         assert_int_equal(vindex_ack(&x, e->hold[1], e->page, 4), 0);
     }
     assert_int_equal(vindex_ack(&x, 1, 0, 5), 0);  /* unknown version */
+    assert_int_equal(vindex_kept(&x, 0, 5), 0);
     vindex_each_replicated(&x, count, &rep);
     assert_int_equal(rep, 50);
     /* Node 3 lost: the versions it held are not replicated until their

@@ -69,6 +69,10 @@ typedef struct master_remote {
      * (rcomps_commit_waiting).  It is asked outside the transport's
      * callbacks' reach: the scheduler never waits inside a commit. */
     int (*may_commit)(void *arg);
+    /* Optional: remote slot `slot`'s result res was committed as epoch
+     * (called after its commit, before the next result is taken). */
+    void (*committed)(void *arg, int slot, const msg_result *res,
+                      uint64_t epoch);
     int fd;                     /* readable: something for poll */
     void *arg;
 } master_remote;

@@ -730,8 +730,13 @@ static dvm_status on_result(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
                    res.t_start_ns);
     uint64_t t = clock_now_ns();
     uint64_t t_dispatch = r->t_dispatch, conflicts = st->conflicts;
+    uint64_t e0 = commit_epoch(rs->cp);
     dvm_status rc = commit_result(rs->cp, r, &res);
     st->ns_commit += clock_now_ns() - t;
+    if (!rc && s->remote && rs->cfg->remote->committed &&
+        commit_epoch(rs->cp) == e0 + 1)
+        rs->cfg->remote->committed(rs->cfg->remote->arg, s->index, &res,
+                                   e0 + 1);
     observe_result(rs->cp->ob, s->index, &res, t_dispatch,
                    st->conflicts != conflicts);
     msg_result_free(&res);

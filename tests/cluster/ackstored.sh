@@ -17,11 +17,8 @@ ex=$(dirname "$0")/../../examples
 
 # held: "HELD WAITING RESULTS" from dvm status --json.
 held() {
-    "$dvm" status --master "127.0.0.1:$port" --json | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-print(s["output_held_bytes"], s["versions_waiting_for_homes"],
-      s["results_waiting_for_acks"])'
+    status_figures output_held_bytes versions_waiting_for_homes \
+        results_waiting_for_acks
 }
 
 # A cluster of a worker node and a homing node; one run with both going.

@@ -158,6 +158,15 @@ runners_running() {
     done
 }
 
+# status_figures KEY...: the master's figures KEY... (members of dvm
+# status --json), on one line.
+status_figures() {
+    "$dvm" status --master "127.0.0.1:$port" --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print(*(s[k] for k in sys.argv[1:]))' "$@"
+}
+
 # none_lost WHAT: fails unless the --stats of the last submit (in
 # $work/submit.err) count no runner re-run after a lost RComp.
 none_lost() {

@@ -21,6 +21,8 @@
 #                                   up, stalls of master and node not
 #   cluster/ackstored               output only once home and backup keep
 #                                   the versions (a stopped homing node)
+#   cluster/datapath                a commit's page data goes from its node
+#                                   to the homes, not from the master
 set(DVM_CLUSTER_ENGINES interp)
 if(DVM_HAVE_LLVM)
   list(APPEND DVM_CLUSTER_ENGINES jit)
@@ -47,7 +49,7 @@ endforeach()
 foreach(engine ${DVM_CLUSTER_ENGINES})
   foreach(t kill late secret cancel bigoutput drain resplit homes drain_cmd
             heartbeat
-            ackstored)
+            ackstored datapath)
     add_test(NAME cluster/${t}/${engine}
              COMMAND sh ${CL}/${t}.sh $<TARGET_FILE:dvm> ${engine})
     set_tests_properties(cluster/${t}/${engine} PROPERTIES TIMEOUT 300)

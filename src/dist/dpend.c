@@ -1,0 +1,105 @@
+/*
+ * dpend.c -- pending deltas at a home (see dpend.h).
+ *
+ * A ring of DPEND_MAX slots in arrival order: a delta is put at the tail
+ * and taken from anywhere (its slot becomes a hole), the oldest goes when
+ * the ring is full.  Lookups search from the newest: a delta is asked for
+ * soon after it came (one round trip through the master), so the search
+ * is short in the common case and bounded by DPEND_MAX always.
+ */
+#include "dist/dpend.h"
+
+#include <string.h>
+
+#include "util/alloc.h"
+
+struct dpend_ent {
+    cmsg_tag tag;
+    uint64_t page;
+    uint8_t mask[8 * CMSG_MASK_WORDS];  /* as it came: le u64s */
+    uint64_t nbytes;
+    uint8_t bytes[];
+};
+
+dvm_status dpend_init(dpend *d)
+{
+    memset(d, 0, sizeof *d);
+    d->ring = dvm_calloc(DPEND_MAX, sizeof *d->ring);
+    return d->ring ? DVM_OK : status_set(DVM_ENOMEM, "out of memory");
+}
+
+void dpend_clear(dpend *d)
+{
+    for (size_t i = 0; d->ring && i < DPEND_MAX; i++) {
+        dvm_free(d->ring[i]);
+        d->ring[i] = NULL;
+    }
+    d->head = d->count = 0;
+}
+
+void dpend_free(dpend *d)
+{
+    dpend_clear(d);
+    dvm_free(d->ring);
+    d->ring = NULL;
+}
+
+static dpend_ent **slot_at(dpend *d, size_t k)
+{
+    return &d->ring[(d->head + k) % DPEND_MAX];
+}
+
+/* Drops the oldest slot (a delta or a hole). */
+static void drop_oldest(dpend *d)
+{
+    dpend_ent **s = slot_at(d, 0);
+    if (*s) {
+        dvm_free(*s);
+        *s = NULL;
+        d->evicted++;
+    }
+    d->head = (d->head + 1) % DPEND_MAX;
+    d->count--;
+}
+
+dvm_status dpend_put(dpend *d, const cmsg_delta_ent *e)
+{
+    dpend_ent *x = dvm_malloc(sizeof *x + e->bytes.len);
+    if (!x)
+        return status_set(DVM_ENOMEM, "out of memory");
+    x->tag = e->tag;
+    x->page = e->page;
+    memcpy(x->mask, e->mask, sizeof x->mask);
+    x->nbytes = e->bytes.len;
+    memcpy(x->bytes, e->bytes.p, e->bytes.len);
+    if (d->count == DPEND_MAX)
+        drop_oldest(d);
+    *slot_at(d, d->count++) = x;
+    d->kept++;
+    return DVM_OK;
+}
+
+static int same_tag(const cmsg_tag *a, const cmsg_tag *b)
+{
+    return a->node == b->node && a->rcomp == b->rcomp && a->gen == b->gen &&
+           a->rid == b->rid && a->attempt == b->attempt;
+}
+
+int dpend_apply(dpend *d, const cmsg_tag *tag, uint64_t page, uint8_t *data)
+{
+    for (size_t k = d->count; k-- > 0;) {
+        dpend_ent **s = slot_at(d, k);
+        if (!*s || (*s)->page != page || !same_tag(&(*s)->tag, tag))
+            continue;
+        cmsg_delta_ent e = { (*s)->tag, page, (*s)->mask,
+                             { (*s)->bytes, (*s)->nbytes } };
+        cmsg_delta_apply(&e, data);
+        dvm_free(*s);
+        *s = NULL;
+        d->applied++;
+        while (d->count && !*slot_at(d, 0))    /* holes at the head go */
+            drop_oldest(d);
+        return 1;
+    }
+    return 0;
+}

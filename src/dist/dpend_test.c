@@ -1,0 +1,95 @@
+/*
+ * dpend_test.c -- pending deltas: kept by tag and page, applied once,
+ * the newest of equal names, the oldest pushed out when full.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "dist/dpend.h"
+#include "util/le.h"
+
+static uint8_t mask[8 * CMSG_MASK_WORDS];
+
+/* A delta of one changed byte at offset off, value v. */
+static cmsg_delta_ent delta(uint64_t rid, uint64_t page, unsigned off,
+                            const uint8_t *v)
+{
+    memset(mask, 0, sizeof mask);
+    le_st64(mask + 8 * (off / 64), 1ull << (off % 64));
+    return (cmsg_delta_ent){ { 1, 0, 1, rid, 0 }, page, mask, { v, 1 } };
+}
+
+static void test_apply_once(void **state)
+{
+    (void)state;
+    dpend d;
+    assert_int_equal(dpend_init(&d), DVM_OK);
+    static const uint8_t v = 0xAB;
+    cmsg_delta_ent e = delta(7, 300, 100, &v);
+    assert_int_equal(dpend_put(&d, &e), DVM_OK);
+    uint8_t page[CMSG_PAGE];
+    memset(page, 1, sizeof page);
+    cmsg_tag other = e.tag;
+    other.attempt = 1;
+    assert_int_equal(dpend_apply(&d, &other, 300, page), 0);
+    assert_int_equal(dpend_apply(&d, &e.tag, 301, page), 0);
+    assert_int_equal(page[100], 1);
+    assert_int_equal(dpend_apply(&d, &e.tag, 300, page), 1);
+    assert_int_equal(page[100], 0xAB);
+    assert_int_equal(page[99], 1);
+    assert_int_equal(page[101], 1);
+    assert_int_equal(dpend_apply(&d, &e.tag, 300, page), 0);
+    dpend_free(&d);
+}
+
+static void test_newest_wins(void **state)
+{
+    (void)state;
+    dpend d;
+    assert_int_equal(dpend_init(&d), DVM_OK);
+    static const uint8_t a = 1, b = 2;
+    cmsg_delta_ent e = delta(7, 300, 5, &a);
+    assert_int_equal(dpend_put(&d, &e), DVM_OK);
+    e = delta(7, 300, 5, &b);
+    assert_int_equal(dpend_put(&d, &e), DVM_OK);
+    uint8_t page[CMSG_PAGE] = { 0 };
+    assert_int_equal(dpend_apply(&d, &e.tag, 300, page), 1);
+    assert_int_equal(page[5], 2);
+    dpend_free(&d);
+}
+
+static void test_oldest_pushed_out(void **state)
+{
+    (void)state;
+    dpend d;
+    assert_int_equal(dpend_init(&d), DVM_OK);
+    static const uint8_t v = 9;
+    for (uint64_t i = 0; i < DPEND_MAX + 2; i++) {
+        cmsg_delta_ent e = delta(i, 300, 0, &v);
+        assert_int_equal(dpend_put(&d, &e), DVM_OK);
+    }
+    assert_int_equal(d.evicted, 2);
+    uint8_t page[CMSG_PAGE] = { 0 };
+    cmsg_tag t = { 1, 0, 1, 1, 0 };
+    assert_int_equal(dpend_apply(&d, &t, 300, page), 0);
+    t.rid = 2;
+    assert_int_equal(dpend_apply(&d, &t, 300, page), 1);
+    t.rid = DPEND_MAX + 1;
+    assert_int_equal(dpend_apply(&d, &t, 300, page), 1);
+    dpend_clear(&d);
+    assert_int_equal(d.count, 0);
+    dpend_free(&d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_apply_once),
+        cmocka_unit_test(test_newest_wins),
+        cmocka_unit_test(test_oldest_pushed_out),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,78 @@
+#!/bin/sh
+# datapath.sh DVM ENGINE -- a commit's page data goes from the node that
+# relayed its result to the pages' homes, not from the master: on two
+# nodes (each the home or the backup of every page) the counter places
+# every version of its 2000 commits (one page each, two holders) without
+# data (APPLY: 4000), and the master sends page data to homes only for the
+# program's first pages, its own writes (the system page) and versions a
+# home asked for again (NEED).  Then a node that sends no changes to the
+# homes (DVM_TEST_NO_DELTAS, as a node lost before its changes arrived):
+# the homes ask the master for its commits' versions, and the output of
+# the counter and the tree sum is exact.  No step depends on timing: the
+# figures compared are counts of what was sent, and NEEDs are allowed for.
+dvm=$1 engine=$2
+. "$(dirname "$0")/lib.sh"
+ex=$(dirname "$0")/../../examples
+
+# figures: "WITHOUT WITH NEEDED" from dvm status --json.
+figures() {
+    status_figures versions_placed_without_data versions_placed_with_data \
+        versions_needed
+}
+
+# run PROG OUT [ARGS]: dvm submit of PROG, output into OUT.
+run() {
+    prog=$1 out=$2
+    shift 2
+    timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
+        "$@" "$prog" > "$out" 2> "$work/submit.err" ||
+        { echo "FAIL: submit of $prog"; cat "$work/submit.err"; exit 1; }
+}
+
+"$dvm" run --engine "$engine" "$ex/counter.dasm" > "$work/ref"
+[ "$(wc -l < "$work/ref")" = 2000 ] || { echo "FAIL: reference"; exit 1; }
+
+# 1. Both nodes send their changes to the homes.
+cluster_start 2 2
+run "$ex/counter.dasm" "$work/out"
+cmp -s "$work/ref" "$work/out" || { echo "FAIL: counter output differs"; exit 1; }
+set -- $(figures)
+echo "counter: $1 versions placed without data, $2 with data, $3 asked for again"
+[ "$1" = 4000 ] ||
+    { echo "FAIL: $1 versions placed without data, not 4000"; exit 1; }
+[ $(($2 - $3)) -le 64 ] ||
+    { echo "FAIL: the master sent $2 versions with data ($3 asked for)"; exit 1; }
+w0=$1 d0=$2 n0=$3
+run "$ex/treesum.dasm" "$work/ts" --dump slots+16:1:q
+treesum_exact "$work/ts"
+set -- $(figures)
+echo "treesum: $(($1 - w0)) without data, $(($2 - d0)) with, $(($3 - n0)) asked for"
+[ $(($1 - w0)) -gt 20000 ] ||
+    { echo "FAIL: the tree sum placed $(($1 - w0)) versions without data"; exit 1; }
+[ $(($2 - d0 - ($3 - n0))) -le 64 ] ||
+    { echo "FAIL: the master sent $(($2 - d0)) versions with data"; exit 1; }
+# First-touch pages: fetched from the homes once a holder keeps them.
+set -- $(status_figures first_touch_from_homes first_touch_from_master)
+echo "first touches: $1 from homes, $2 from the master"
+
+# 2. The only node that runs RComps sends no changes to the homes (it
+# and a node that only homes pages): every version of its commits is
+# asked for again, once by each holder, and sent by the master unless it
+# died meanwhile (no snapshot can read it: it need not be kept).
+for p in $node_pids $master_pid; do kill "$p"; wait "$p" 2>/dev/null || true; done
+rm -f "$work/port"
+mv "$work/master.log" "$work/master1.log"
+master_start
+node_start homer 0 --name homer
+export DVM_TEST_NO_DELTAS=1
+node_start mute 2 --name mute
+unset DVM_TEST_NO_DELTAS
+nodes_joined 2
+run "$ex/counter.dasm" "$work/out"
+cmp -s "$work/ref" "$work/out" ||
+    { echo "FAIL: counter output differs without deltas"; exit 1; }
+set -- $(figures)
+echo "without deltas: $1 versions placed without data, $2 with data, $3 asked for again"
+[ "$3" = 4000 ] && [ "$2" -gt 0 ] ||
+    { echo "FAIL: without deltas: $*"; exit 1; }
+echo ok
