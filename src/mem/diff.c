@@ -24,6 +24,11 @@
  * runs it has.  Applying a bitmap blends 8 bytes at a time under the byte
  * mask its 8 bits spread to (diff_spread).
  *
+ * A page that was zero needs no second pass when it is dense: its change
+ * is implied by its new content (diff.h), so diff_zero_page stops at the
+ * (DIFF_DENSE + 1)-th run, and diff_resolve makes the bitmap only for
+ * whoever needs it, with the same word fold against zero.
+ *
  * The other functions are small helpers over both forms: intersection of
  * runs is a merge walk (both lists sorted), of bitmaps a word AND, of runs
  * with a bitmap a range test per run; touch is a binary search over runs,
@@ -171,6 +176,22 @@ mem_delta diff_page(const uint8_t *old, const uint8_t *new_, mem_run *runs,
     if (n <= DIFF_DENSE)
         return diff_of_runs(runs, n);
     diff_page_bits(old, new_, bits);
+    return diff_of_bits(bits);
+}
+
+mem_delta diff_zero_page(const uint8_t *new_, mem_run *runs)
+{
+    assert(new_ && runs);
+    size_t n = diff_walk(diff_zero, new_, runs, DIFF_DENSE);
+    return n <= DIFF_DENSE ? diff_of_runs(runs, n) : diff_implied();
+}
+
+mem_delta diff_resolve(mem_delta d, const uint8_t *new_, uint64_t *bits)
+{
+    if (!diff_is_implied(d))
+        return d;
+    assert(new_ && bits);
+    diff_page_bits(diff_zero, new_, bits);
     return diff_of_bits(bits);
 }
 
@@ -322,6 +343,7 @@ static int diff_runs_meet_bits(const mem_run *r, size_t n,
 
 int diff_intersect(mem_delta a, mem_delta b)
 {
+    assert(!diff_is_implied(a) && !diff_is_implied(b));
     if (!diff_is_bitmap(a) && !diff_is_bitmap(b))
         return diff_runs_intersect(a.runs, a.nruns, b.runs, b.nruns);
     if (!diff_is_bitmap(a))
@@ -336,7 +358,7 @@ int diff_intersect(mem_delta a, mem_delta b)
 
 int diff_touch(mem_delta d, unsigned lo, unsigned hi)
 {
-    assert(hi <= DIFF_PAGE);
+    assert(hi <= DIFF_PAGE && !diff_is_implied(d));
     if (!diff_is_bitmap(d))
         return diff_runs_touch(d.runs, d.nruns, lo, hi);
     return lo < hi && diff_bits_any(d.bits, lo, hi);
@@ -362,7 +384,7 @@ static void diff_apply_bits(uint8_t *dst, const uint8_t *src,
 
 void diff_apply(uint8_t *dst, const uint8_t *src, mem_delta d)
 {
-    assert(dst);
+    assert(dst && !diff_is_implied(d));
     if (!src)
         src = diff_zero;
     if (diff_is_bitmap(d)) {
@@ -377,6 +399,8 @@ void diff_apply(uint8_t *dst, const uint8_t *src, mem_delta d)
 
 int diff_valid(mem_delta d)
 {
+    if (diff_is_implied(d))
+        return 1;
     if (!diff_is_bitmap(d))
         return diff_runs_valid(d.runs, d.nruns);
     return d.bits && diff_bits_next(d.bits, 0, 1) < DIFF_PAGE;
@@ -384,12 +408,14 @@ int diff_valid(mem_delta d)
 
 size_t diff_size(mem_delta d)
 {
+    if (diff_is_implied(d))
+        return 0;
     return diff_is_bitmap(d) ? DIFF_BITMAP_BYTES : d.nruns * sizeof(mem_run);
 }
 
 int diff_bounds(mem_delta d, unsigned *lo, unsigned *hi)
 {
-    assert(lo && hi);
+    assert(lo && hi && !diff_is_implied(d));
     if (!diff_is_bitmap(d)) {
         if (d.nruns == 0)
             return 0;
