@@ -26,8 +26,10 @@
  *
  * A page that was zero needs no second pass when it is dense: its change
  * is implied by its new content (diff.h), so diff_zero_page stops at the
- * (DIFF_DENSE + 1)-th run, and diff_resolve makes the bitmap only for
- * whoever needs it, with the same word fold against zero.
+ * (DIFF_DENSE + 1)-th run, counted a word at a time from each word's byte
+ * mask (a sparse page is then walked for its runs), and diff_resolve makes
+ * the bitmap only for whoever needs it, with the same word fold against
+ * zero.
  *
  * The other functions are small helpers over both forms: intersection of
  * runs is a merge walk (both lists sorted), of bitmaps a word AND, of runs
@@ -179,11 +181,31 @@ mem_delta diff_page(const uint8_t *old, const uint8_t *new_, mem_run *runs,
     return diff_of_bits(bits);
 }
 
+/* The runs of nonzero bytes of page p, counted a word at a time (the
+ * bits that start a run in each word's byte mask) up to max + 1. */
+static size_t diff_zero_runs(const uint8_t *p, size_t max)
+{
+    size_t n = 0;
+    uint64_t carry = 0;         /* the previous word's last byte nonzero */
+    for (unsigned i = 0; i < DIFF_PAGE && n <= max; i += 8) {
+        uint64_t x = diff_load(p + i);
+        if (!x) {
+            carry = 0;
+            continue;
+        }
+        uint64_t m = diff_word_mask(x);
+        n += (size_t)__builtin_popcountll(m & ~(m << 1 | carry));
+        carry = m >> 7;
+    }
+    return n;
+}
+
 mem_delta diff_zero_page(const uint8_t *new_, mem_run *runs)
 {
     assert(new_ && runs);
-    size_t n = diff_walk(diff_zero, new_, runs, DIFF_DENSE);
-    return n <= DIFF_DENSE ? diff_of_runs(runs, n) : diff_implied();
+    if (diff_zero_runs(new_, DIFF_DENSE) > DIFF_DENSE)
+        return diff_implied();
+    return diff_of_runs(runs, diff_walk(diff_zero, new_, runs, DIFF_DENSE));
 }
 
 mem_delta diff_resolve(mem_delta d, const uint8_t *new_, uint64_t *bits)
