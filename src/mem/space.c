@@ -344,18 +344,28 @@ err_space:
     return status_set(DVM_ENOMEM, "space: out of memory");
 }
 
-void space_destroy(mem_space *s)
+/* Frees the versions of pages pg[0..n), with their frames. */
+static void pages_free(mem_space *s, const uint64_t *pg, size_t n)
 {
-    if (!s)
-        return;
-    for (size_t i = 0; i < s->cap; i++) {
-        mem_version *v = s->slots[i].head;
+    for (size_t i = 0; i < n; i++) {
+        mem_version *v = slot_probe(s, pg[i])->head;
         while (v) {
             mem_version *older = v->older;
             version_free(s, v);
             v = older;
         }
     }
+}
+
+/* Pages go in the index's order, not the table's: frames granted as a run
+ * to a commit of consecutive pages then go back to the store as a run,
+ * which it returns to the system in one call, not one per frame. */
+void space_destroy(mem_space *s)
+{
+    if (!s)
+        return;
+    pages_free(s, s->main, s->nmain);
+    pages_free(s, s->recent, s->nrecent);
     dvm_free(s->slots);
     dvm_free(s->main);
     dvm_free(s->recent);
