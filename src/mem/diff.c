@@ -181,6 +181,11 @@ mem_delta diff_page(const uint8_t *old, const uint8_t *new_, mem_run *runs,
     return diff_of_bits(bits);
 }
 
+/* Bits set in each 4-bit value: a popcount that builds to no library call
+ * without a target flag. */
+static const uint8_t diff_nibble_bits[16] = { 0, 1, 1, 2, 1, 2, 2, 3,
+                                              1, 2, 2, 3, 2, 3, 3, 4 };
+
 /* The runs of nonzero bytes of page p, counted a word at a time (the
  * bits that start a run in each word's byte mask) up to max + 1. */
 static size_t diff_zero_runs(const uint8_t *p, size_t max)
@@ -193,8 +198,8 @@ static size_t diff_zero_runs(const uint8_t *p, size_t max)
             carry = 0;
             continue;
         }
-        uint64_t m = diff_word_mask(x);
-        n += (size_t)__builtin_popcountll(m & ~(m << 1 | carry));
+        uint64_t m = diff_word_mask(x), st = m & ~(m << 1 | carry) & 0xFF;
+        n += (size_t)(diff_nibble_bits[st & 15] + diff_nibble_bits[st >> 4]);
         carry = m >> 7;
     }
     return n;
