@@ -24,6 +24,13 @@
  * runs it has.  Applying a bitmap blends 8 bytes at a time under the byte
  * mask its 8 bits spread to (diff_spread).
  *
+ * A page that was zero needs no second pass when it is dense: its change
+ * is implied by its new content (diff.h), so diff_zero_page stops at the
+ * (DIFF_DENSE + 1)-th run, counted a word at a time from each word's byte
+ * mask (a sparse page is then walked for its runs), and diff_resolve makes
+ * the bitmap only for whoever needs it, with the same word fold against
+ * zero.
+ *
  * The other functions are small helpers over both forms: intersection of
  * runs is a merge walk (both lists sorted), of bitmaps a word AND, of runs
  * with a bitmap a range test per run; touch is a binary search over runs,
@@ -171,6 +178,47 @@ mem_delta diff_page(const uint8_t *old, const uint8_t *new_, mem_run *runs,
     if (n <= DIFF_DENSE)
         return diff_of_runs(runs, n);
     diff_page_bits(old, new_, bits);
+    return diff_of_bits(bits);
+}
+
+/* Bits set in each 4-bit value: a popcount that builds to no library call
+ * without a target flag. */
+static const uint8_t diff_nibble_bits[16] = { 0, 1, 1, 2, 1, 2, 2, 3,
+                                              1, 2, 2, 3, 2, 3, 3, 4 };
+
+/* The runs of nonzero bytes of page p, counted a word at a time (the
+ * bits that start a run in each word's byte mask) up to max + 1. */
+static size_t diff_zero_runs(const uint8_t *p, size_t max)
+{
+    size_t n = 0;
+    uint64_t carry = 0;         /* the previous word's last byte nonzero */
+    for (unsigned i = 0; i < DIFF_PAGE && n <= max; i += 8) {
+        uint64_t x = diff_load(p + i);
+        if (!x) {
+            carry = 0;
+            continue;
+        }
+        uint64_t m = diff_word_mask(x), st = m & ~(m << 1 | carry) & 0xFF;
+        n += (size_t)(diff_nibble_bits[st & 15] + diff_nibble_bits[st >> 4]);
+        carry = m >> 7;
+    }
+    return n;
+}
+
+mem_delta diff_zero_page(const uint8_t *new_, mem_run *runs)
+{
+    assert(new_ && runs);
+    if (diff_zero_runs(new_, DIFF_DENSE) > DIFF_DENSE)
+        return diff_implied();
+    return diff_of_runs(runs, diff_walk(diff_zero, new_, runs, DIFF_DENSE));
+}
+
+mem_delta diff_resolve(mem_delta d, const uint8_t *new_, uint64_t *bits)
+{
+    if (!diff_is_implied(d))
+        return d;
+    assert(new_ && bits);
+    diff_page_bits(diff_zero, new_, bits);
     return diff_of_bits(bits);
 }
 
@@ -322,6 +370,7 @@ static int diff_runs_meet_bits(const mem_run *r, size_t n,
 
 int diff_intersect(mem_delta a, mem_delta b)
 {
+    assert(!diff_is_implied(a) && !diff_is_implied(b));
     if (!diff_is_bitmap(a) && !diff_is_bitmap(b))
         return diff_runs_intersect(a.runs, a.nruns, b.runs, b.nruns);
     if (!diff_is_bitmap(a))
@@ -336,7 +385,7 @@ int diff_intersect(mem_delta a, mem_delta b)
 
 int diff_touch(mem_delta d, unsigned lo, unsigned hi)
 {
-    assert(hi <= DIFF_PAGE);
+    assert(hi <= DIFF_PAGE && !diff_is_implied(d));
     if (!diff_is_bitmap(d))
         return diff_runs_touch(d.runs, d.nruns, lo, hi);
     return lo < hi && diff_bits_any(d.bits, lo, hi);
@@ -362,7 +411,7 @@ static void diff_apply_bits(uint8_t *dst, const uint8_t *src,
 
 void diff_apply(uint8_t *dst, const uint8_t *src, mem_delta d)
 {
-    assert(dst);
+    assert(dst && !diff_is_implied(d));
     if (!src)
         src = diff_zero;
     if (diff_is_bitmap(d)) {
@@ -377,6 +426,8 @@ void diff_apply(uint8_t *dst, const uint8_t *src, mem_delta d)
 
 int diff_valid(mem_delta d)
 {
+    if (diff_is_implied(d))
+        return 1;
     if (!diff_is_bitmap(d))
         return diff_runs_valid(d.runs, d.nruns);
     return d.bits && diff_bits_next(d.bits, 0, 1) < DIFF_PAGE;
@@ -384,12 +435,14 @@ int diff_valid(mem_delta d)
 
 size_t diff_size(mem_delta d)
 {
+    if (diff_is_implied(d))
+        return 0;
     return diff_is_bitmap(d) ? DIFF_BITMAP_BYTES : d.nruns * sizeof(mem_run);
 }
 
 int diff_bounds(mem_delta d, unsigned *lo, unsigned *hi)
 {
-    assert(lo && hi);
+    assert(lo && hi && !diff_is_implied(d));
     if (!diff_is_bitmap(d)) {
         if (d.nruns == 0)
             return 0;

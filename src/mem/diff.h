@@ -16,6 +16,14 @@
  * conflicts (intersections), watcher matches (touch) and applying a commit
  * mean the same whichever form a side uses.  Every operation accepts every
  * combination of forms.
+ *
+ * A third form says nothing itself: implied, for a page that was the zero
+ * page before the change.  Its changed bytes are then exactly the nonzero
+ * bytes of the new content (a byte written with zero over zero did not
+ * change), so a dense change of a zero page travels without its bitmap and
+ * whoever needs the bytes derives them from the new content
+ * (diff_resolve).  The operations below other than diff_valid and
+ * diff_size take resolved deltas only.
  */
 #ifndef DVM_DIFF_H
 #define DVM_DIFF_H
@@ -29,6 +37,8 @@
 #define DIFF_BITMAP_BYTES (DIFF_WORDS * 8u)
 #define DIFF_DENSE 32u          /* a diff with more runs is a bitmap */
 #define DIFF_BITMAP UINT32_MAX  /* mem_delta.nruns of a bitmap */
+#define DIFF_IMPLIED (UINT32_MAX - 1)   /* mem_delta.nruns of an implied
+                                           change: no storage */
 
 typedef struct mem_run {
     uint16_t off;               /* 0..4095 */
@@ -37,7 +47,8 @@ typedef struct mem_run {
 
 /* The changed bytes of a page; borrows its storage. */
 typedef struct mem_delta {
-    uint32_t nruns;             /* runs[0..nruns), or DIFF_BITMAP: bits */
+    uint32_t nruns;             /* runs[0..nruns), or DIFF_BITMAP: bits,
+                                   or DIFF_IMPLIED: neither */
     union {
         const mem_run *runs;
         const uint64_t *bits;   /* DIFF_WORDS words */
@@ -47,6 +58,16 @@ typedef struct mem_delta {
 static inline int diff_is_bitmap(mem_delta d)
 {
     return d.nruns == DIFF_BITMAP;
+}
+
+static inline int diff_is_implied(mem_delta d)
+{
+    return d.nruns == DIFF_IMPLIED;
+}
+
+static inline mem_delta diff_implied(void)
+{
+    return (mem_delta){ .nruns = DIFF_IMPLIED, .runs = NULL };
 }
 
 static inline mem_delta diff_of_runs(const mem_run *r, size_t n)
@@ -66,6 +87,14 @@ static inline mem_delta diff_of_bits(const uint64_t *bits)
  * a bitmap in bits[] (room for DIFF_WORDS).  nruns == 0: unchanged. */
 mem_delta diff_page(const uint8_t *old, const uint8_t *new_, mem_run *runs,
                     uint64_t *bits);
+/* Compares new_ with the zero page: as diff_page(NULL, new_, runs, ...)
+ * when that makes runs, else the implied delta, without computing a
+ * bitmap. */
+mem_delta diff_zero_page(const uint8_t *new_, mem_run *runs);
+/* d itself, or when d is implied the bitmap of the nonzero bytes of
+ * new_ (the page's content after the change) in bits[] (room for
+ * DIFF_WORDS; the bitmap may be empty). */
+mem_delta diff_resolve(mem_delta d, const uint8_t *new_, uint64_t *bits);
 /* True when a and b have a changed byte in common. */
 int diff_intersect(mem_delta a, mem_delta b);
 /* True when d has a changed byte in [lo, hi) (hi <= DIFF_PAGE). */
@@ -73,9 +102,9 @@ int diff_touch(mem_delta d, unsigned lo, unsigned hi);
 /* Copies the changed bytes of d from src (NULL: zeros) to dst. */
 void diff_apply(uint8_t *dst, const uint8_t *src, mem_delta d);
 /* True when d is well formed and non-empty: valid runs, or a bitmap with
- * a bit set. */
+ * a bit set; an implied delta is well formed (its content decides). */
 int diff_valid(mem_delta d);
-/* Bytes of d's storage (runs or bitmap). */
+/* Bytes of d's storage (runs or bitmap; none when implied). */
 size_t diff_size(mem_delta d);
 /* The smallest [*lo, *hi) holding every changed byte; 0 (and nothing
  * written) when d is empty. */

@@ -1,7 +1,8 @@
 /*
  * diff_test.c -- page diffs against a byte-by-byte model: runs, bitmaps,
  * the choice between them (DIFF_DENSE), and every operation over every
- * combination of forms compared with a byte array.
+ * combination of forms compared with a byte array; the implied form of a
+ * page that was zero against the same model.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -413,6 +414,64 @@ static void test_random_forms_against_model(void **state)
     }
 }
 
+/* diff_zero_page of b: diff_page(NULL, b)'s runs when sparse, else
+ * implied, and resolved the bitmap of exactly the model's bytes: b's
+ * nonzero bytes. */
+static void check_zero_page(const uint8_t *b)
+{
+    static const uint8_t zero[DIFF_PAGE];
+    static mem_run runs[DIFF_DENSE], want[DIFF_MAX_RUNS], back[DIFF_MAX_RUNS];
+    static uint64_t bits[DIFF_WORDS];
+    size_t nw = model_diff(zero, b, want);
+    mem_delta d = diff_zero_page(b, runs);
+    assert_int_equal(diff_is_implied(d), nw > DIFF_DENSE);
+    assert_true(diff_valid(d) || nw == 0);
+    if (!diff_is_implied(d)) {
+        assert_int_equal(d.nruns, nw);
+        assert_memory_equal(d.runs, want, nw * sizeof *want);
+        assert_ptr_equal(diff_resolve(d, b, bits).runs, d.runs);
+        return;
+    }
+    assert_int_equal(diff_size(d), 0);
+    mem_delta r = diff_resolve(d, b, bits);
+    assert_true(diff_is_bitmap(r));
+    assert_int_equal(diff_bits_to_runs(r.bits, back), nw);
+    assert_memory_equal(back, want, nw * sizeof *want);
+    uint8_t c[DIFF_PAGE] = {0};
+    diff_apply(c, b, r);
+    assert_memory_equal(c, b, sizeof c);
+}
+
+/* The implied form: dense pages that were zero, at the threshold, a full
+ * page, and random pages of every density. */
+static void test_zero_page_implied(void **state)
+{
+    (void)state;
+    static uint8_t b[DIFF_PAGE];
+    memset(b, 0, sizeof b);
+    check_zero_page(b);                         /* unchanged: no runs */
+    for (unsigned n = DIFF_DENSE - 1; n <= DIFF_DENSE + 2; n++) {
+        memset(b, 0, sizeof b);
+        for (unsigned k = 0; k < n; k++)
+            b[k * 8] = (uint8_t)(k + 1);        /* n runs */
+        check_zero_page(b);
+    }
+    for (unsigned i = 0; i < DIFF_PAGE; i += 8)  /* mem's words: i/8 + 1 */
+        memcpy(b + i, &(uint64_t){ i / 8 + 1 }, 8);
+    check_zero_page(b);
+    memset(b, 0xff, sizeof b);                  /* one run: the page */
+    check_zero_page(b);
+    unsigned seed = 7;
+    for (int t = 0; t < 300; t++) {
+        unsigned every = 1 + (unsigned)rand_r(&seed) % 64;
+        memset(b, 0, sizeof b);
+        for (unsigned i = 0; i < DIFF_PAGE; i++)
+            if ((unsigned)rand_r(&seed) % every == 0)
+                b[i] = (uint8_t)rand_r(&seed);
+        check_zero_page(b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,6 +487,7 @@ int main(void)
         cmocka_unit_test(test_bits_helpers),
         cmocka_unit_test(test_bitmap_apply),
         cmocka_unit_test(test_random_forms_against_model),
+        cmocka_unit_test(test_zero_page_implied),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

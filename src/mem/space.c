@@ -53,6 +53,16 @@
  * way is cheaper.  The log is exact only for epochs > gc_done, which is
  * why space_changed_between is exact only for after >= the GC horizon.
  *
+ * Implied changes (diff.h: a page that was zero, its changed bytes the
+ * nonzero bytes of its frame) are kept implied when the version adopts the
+ * runner's frame, which then implies them for as long as it lives (frames
+ * never change once committed): nothing is copied, and the bytes are
+ * derived from the frame only where they are needed -- validating a
+ * commit made on an older snapshot, a watcher's range, giving the data
+ * away (the bitmap is derived first and kept, the frame no longer being
+ * there to imply it).  A merged version keeps the derived bitmap, since
+ * its frame holds other commits' bytes too.
+ *
  * Install is all-or-nothing: every allocation (table growth, index and log
  * room, versions, merge frames) happens in a first phase that can fail and
  * undo; the second phase links and copies and cannot fail.
@@ -73,9 +83,11 @@ struct mem_version {
     mem_version *older;         /* next older version of the page */
     mem_version *next_in_commit;/* next version installed by the commit */
     uint32_t frame;             /* 0: the zero page */
-    uint32_t nruns;             /* run count, or DIFF_BITMAP */
+    uint32_t nruns;             /* run count, DIFF_BITMAP or DIFF_IMPLIED */
     uint64_t data[];            /* the delta's runs or bitmap: the bytes
-                                   this commit changed */
+                                   this commit changed; when implied, one
+                                   word: the address of the bitmap derived
+                                   when the data was given away, else 0 */
 };
 
 typedef struct space_slot {
@@ -262,9 +274,18 @@ static const mem_version *chain_at(const mem_version *v, uint64_t epoch)
     return v;
 }
 
+/* The bitmap derived for implied version v, or NULL. */
+static uint64_t *version_derived(const mem_version *v)
+{
+    assert(v->nruns == DIFF_IMPLIED);
+    return (uint64_t *)(uintptr_t)v->data[0];
+}
+
 /* Frees v and its frame (unless given away). */
 static void version_free(mem_space *s, mem_version *v)
 {
+    if (v->nruns == DIFF_IMPLIED)
+        dvm_free(version_derived(v));
     if (v->frame == SPACE_FRAME_AWAY)
         s->away--;
     else if (v->frame)
@@ -274,21 +295,31 @@ static void version_free(mem_space *s, mem_version *v)
     s->freed++;
 }
 
-/* The bytes v's commit changed. */
-static mem_delta version_delta(const mem_version *v)
+/* The bytes v's commit changed; an implied delta is derived from v's
+ * frame into bits[] (DIFF_WORDS), unless it was derived for good. */
+static mem_delta version_delta(const mem_space *s, const mem_version *v,
+                               uint64_t *bits)
 {
     if (v->nruns == DIFF_BITMAP)
         return diff_of_bits(v->data);
-    return diff_of_runs((const mem_run *)v->data, v->nruns);
+    if (v->nruns != DIFF_IMPLIED)
+        return diff_of_runs((const mem_run *)v->data, v->nruns);
+    if (version_derived(v))
+        return diff_of_bits(version_derived(v));
+    assert(v->frame && v->frame != SPACE_FRAME_AWAY);
+    return diff_resolve(diff_implied(), store_frame(s->store, v->frame), bits);
 }
 
 /* True when v changed a byte of the byte range [lo, hi). */
-static int version_touches(const mem_version *v, uint64_t lo, uint64_t hi)
+static int version_touches(const mem_space *s, const mem_version *v,
+                           uint64_t lo, uint64_t hi)
 {
     uint64_t base = v->page * DIFF_PAGE;
     uint64_t a = lo > base ? lo - base : 0;
     uint64_t b = hi < base + DIFF_PAGE ? hi - base : DIFF_PAGE;
-    return a < b && diff_touch(version_delta(v), (unsigned)a, (unsigned)b);
+    uint64_t bits[DIFF_WORDS];
+    return a < b &&
+           diff_touch(version_delta(s, v, bits), (unsigned)a, (unsigned)b);
 }
 
 /* ---- create / destroy ---------------------------------------------------- */
@@ -313,18 +344,28 @@ err_space:
     return status_set(DVM_ENOMEM, "space: out of memory");
 }
 
-void space_destroy(mem_space *s)
+/* Frees the versions of pages pg[0..n), with their frames. */
+static void pages_free(mem_space *s, const uint64_t *pg, size_t n)
 {
-    if (!s)
-        return;
-    for (size_t i = 0; i < s->cap; i++) {
-        mem_version *v = s->slots[i].head;
+    for (size_t i = 0; i < n; i++) {
+        mem_version *v = slot_probe(s, pg[i])->head;
         while (v) {
             mem_version *older = v->older;
             version_free(s, v);
             v = older;
         }
     }
+}
+
+/* Pages go in the index's order, not the table's: frames granted as a run
+ * to a commit of consecutive pages then go back to the store as a run,
+ * which it returns to the system in one call, not one per frame. */
+void space_destroy(mem_space *s)
+{
+    if (!s)
+        return;
+    pages_free(s, s->main, s->nmain);
+    pages_free(s, s->recent, s->nrecent);
     dvm_free(s->slots);
     dvm_free(s->main);
     dvm_free(s->recent);
@@ -391,12 +432,16 @@ dvm_status space_validate(const mem_space *s, uint64_t snap,
                           const mem_change *c, size_t n)
 {
     assert(s && (c || n == 0));
+    uint64_t cbits[DIFF_WORDS], vbits[DIFF_WORDS];
     for (size_t i = 0; i < n; i++) {
+        const mem_version *v = page_head(s, c[i].page);
+        if (!v || v->epoch <= snap)
+            continue;           /* most pages: nothing newer to meet */
         mem_delta d = space_change_delta(&c[i]);
         assert(diff_valid(d));
-        const mem_version *v = page_head(s, c[i].page);
+        d = diff_resolve(d, store_frame(s->store, c[i].frame), cbits);
         for (; v && v->epoch > snap; v = v->older)
-            if (diff_intersect(version_delta(v), d))
+            if (diff_intersect(version_delta(s, v, vbits), d))
                 return DVM_ECONFLICT;
     }
     return DVM_OK;
@@ -437,19 +482,25 @@ static dvm_status new_pages(const mem_space *s, const mem_change *c, size_t n,
 /* Allocates the version of change c for a commit on snapshot snap: it
  * adopts c's frame when c's base is still the newest version, else owns a
  * freshly allocated frame to merge into (so v->frame != c->frame tells a
- * merge).  Nothing is linked yet. */
+ * merge), and then the bytes of an implied change are derived for good.
+ * Nothing is linked yet. */
 static dvm_status version_new(mem_space *s, uint64_t snap, const mem_change *c,
                               mem_version **out)
 {
     mem_delta d = space_change_delta(c);
     assert(diff_valid(d));
-    mem_version *v = dvm_malloc(sizeof *v + diff_size(d));
+    const mem_version *head = page_head(s, c->page);
+    int merge = head && head->epoch > snap;
+    uint64_t bits[DIFF_WORDS];
+    if (merge)
+        d = diff_resolve(d, store_frame(s->store, c->frame), bits);
+    size_t size = diff_is_implied(d) ? sizeof(uint64_t) : diff_size(d);
+    mem_version *v = dvm_malloc(sizeof *v + size);
     if (!v)
         return status_set(DVM_ENOMEM, "space: out of memory for a page "
                           "version");
-    const mem_version *head = page_head(s, c->page);
     v->frame = c->frame;
-    if (head && head->epoch > snap) {
+    if (merge) {
         dvm_status st = store_alloc(s->store, &v->frame);
         if (st) {
             dvm_free(v);
@@ -457,9 +508,13 @@ static dvm_status version_new(mem_space *s, uint64_t snap, const mem_change *c,
         }
     }
     v->page = c->page;
-    v->nruns = c->nruns;
-    if (diff_size(d))
-        memcpy(v->data, c->data, diff_size(d));
+    v->nruns = d.nruns;
+    if (diff_is_implied(d))
+        v->data[0] = 0;
+    else if (diff_size(d))
+        memcpy(v->data, diff_is_bitmap(d) ? (const void *)d.bits
+                                          : (const void *)d.runs,
+               diff_size(d));
     *out = v;
     return DVM_OK;
 }
@@ -502,11 +557,12 @@ static void version_merge(mem_space *s, mem_version *v,
         memcpy(dst, store_frame(s->store, head->frame), STORE_FRAME_SIZE);
     else
         memset(dst, 0, STORE_FRAME_SIZE);
+    assert(v->nruns != DIFF_IMPLIED);
     if (!runner) {
-        diff_apply(dst, NULL, version_delta(v));
+        diff_apply(dst, NULL, version_delta(s, v, NULL));
         return;
     }
-    diff_apply(dst, store_frame(s->store, runner), version_delta(v));
+    diff_apply(dst, store_frame(s->store, runner), version_delta(s, v, NULL));
     store_release(s->store, runner);
 }
 
@@ -625,6 +681,7 @@ dvm_status space_restore_epoch(mem_space *s, uint64_t epoch)
 /* ---- watchers ------------------------------------------------------------ */
 
 typedef struct changed_ctx {
+    const mem_space *s;
     uint64_t lo, hi, after, upto, except;
 } changed_ctx;
 
@@ -634,7 +691,7 @@ static int changed_page(void *arg, const mem_version *v)
     const changed_ctx *c = arg;
     for (; v && v->epoch > c->after; v = v->older)
         if (v->epoch <= c->upto && v->epoch != c->except &&
-            version_touches(v, c->lo, c->hi))
+            version_touches(c->s, v, c->lo, c->hi))
             return 1;
     return 0;
 }
@@ -657,7 +714,7 @@ static int changed_by_log(const mem_space *s, const changed_ctx *c)
         const mem_version *v = s->log[s->log_off + (e - s->gc_done - 1)].first;
         for (; v; v = v->next_in_commit)
             if (v->page >= plo && v->page <= phi &&
-                version_touches(v, c->lo, c->hi))
+                version_touches(s, v, c->lo, c->hi))
                 return 1;
     }
     return 0;
@@ -671,7 +728,7 @@ int space_changed_between(const mem_space *s, uint64_t lo, uint64_t hi,
         upto = s->epoch;
     if (lo >= hi || after >= upto)
         return 0;
-    changed_ctx c = {lo, hi, after, upto, except};
+    changed_ctx c = {s, lo, hi, after, upto, except};
     uint64_t plo = lo / DIFF_PAGE, phi = (hi - 1) / DIFF_PAGE + 1;
     uint64_t range_cost = phi - plo < s->npages ? phi - plo : s->npages;
     if (after >= s->gc_done) {
@@ -738,6 +795,16 @@ void space_gc(mem_space *s, uint64_t oldest_live)
         s->log_off = 0;
 }
 
+mem_delta space_version_delta(const mem_space *s, uint64_t page,
+                              uint64_t epoch, uint64_t *bits)
+{
+    assert(s && bits);
+    const mem_version *v = chain_at(page_head(s, page), epoch);
+    if (!v || v->epoch != epoch)
+        return diff_of_runs(NULL, 0);
+    return version_delta(s, v, bits);
+}
+
 void space_get_stats(const mem_space *s, space_stats *out)
 {
     assert(s && out);
@@ -755,6 +822,13 @@ int space_give_away(mem_space *s, uint64_t page, uint64_t epoch)
     if (!v || v == head || v->epoch != epoch || !v->frame ||
         v->frame == SPACE_FRAME_AWAY)
         return 0;
+    if (v->nruns == DIFF_IMPLIED) {     /* the frame implies no more */
+        uint64_t *bits = dvm_malloc(DIFF_BITMAP_BYTES);
+        if (!bits)
+            return 0;           /* the data stays: exact all the same */
+        diff_resolve(diff_implied(), store_frame(s->store, v->frame), bits);
+        v->data[0] = (uint64_t)(uintptr_t)bits;
+    }
     store_release(s->store, v->frame);
     v->frame = SPACE_FRAME_AWAY;
     s->away++;

@@ -45,8 +45,10 @@ typedef struct mem_space mem_space;
  * a failed validation).  nruns and data are the change's mem_delta laid
  * flat, so that { page, frame, n, runs } is a change of n runs: data points
  * to nruns runs, or to a bitmap of DIFF_WORDS words when nruns is
- * DIFF_BITMAP (borrowed; copied on install).  space_change_delta and
- * space_change convert. */
+ * DIFF_BITMAP (borrowed; copied on install), or is NULL when nruns is
+ * DIFF_IMPLIED: the page reads as zeros at the commit's snapshot (the
+ * caller's to ensure) and the frame's nonzero bytes are the changed ones.
+ * space_change_delta and space_change convert. */
 typedef struct mem_change {
     uint64_t page;              /* page number (address / 4096), in the SR */
     uint32_t frame;
@@ -154,6 +156,13 @@ int space_give_away(mem_space *s, uint64_t page, uint64_t epoch);
 
 /* Frees versions no snapshot >= oldest_live can need. */
 void space_gc(mem_space *s, uint64_t oldest_live);
+
+/* The bytes the version of page installed by the commit of epoch
+ * changed, an implied change derived into bits[] (DIFF_WORDS); no bytes
+ * (zero runs) when there is no such version.  Exact while that version is
+ * alive. */
+mem_delta space_version_delta(const mem_space *s, uint64_t page,
+                              uint64_t epoch, uint64_t *bits);
 
 void space_get_stats(const mem_space *s, space_stats *out);
 

@@ -54,6 +54,20 @@ static uint32_t runner_page(fixture *f, uint64_t page, uint64_t snap)
     return fr;
 }
 
+/* Validates and installs the one change c made on snapshot snap; its
+ * frame goes back to the store unless installed.  Returns the status;
+ * *epoch set on success. */
+static dvm_status commit_one(fixture *f, uint64_t snap, mem_change c,
+                             uint64_t *epoch)
+{
+    dvm_status st = space_validate(f->space, snap, &c, 1);
+    if (!st)
+        st = space_install(f->space, snap, &c, 1, epoch);
+    if (st)
+        store_release(f->store, c.frame);
+    return st;
+}
+
 /* Commits len bytes of value val at byte address addr (within one page)
  * on snapshot snap.  Returns the status; *epoch set on success. */
 static dvm_status write_bytes(fixture *f, uint64_t snap, uint64_t addr,
@@ -67,13 +81,7 @@ static dvm_status write_bytes(fixture *f, uint64_t snap, uint64_t addr,
     memset(store_frame(f->store, fr) + addr % DIFF_PAGE, val, len);
     mem_delta d = diff_page(base ? store_frame(f->store, base) : NULL,
                             store_frame(f->store, fr), runs, bits);
-    mem_change c = space_change(page, fr, d);
-    dvm_status st = space_validate(f->space, snap, &c, 1);
-    if (!st)
-        st = space_install(f->space, snap, &c, 1, epoch);
-    if (st)
-        store_release(f->store, fr);
-    return st;
+    return commit_one(f, snap, space_change(page, fr, d), epoch);
 }
 
 static uint8_t read_byte(fixture *f, uint64_t addr, uint64_t snap)
@@ -153,13 +161,7 @@ static dvm_status write_stride(fixture *f, uint64_t snap, uint64_t page,
     mem_delta d = diff_page(base ? store_frame(f->store, base) : NULL, p,
                             runs, bits);
     assert_true(diff_is_bitmap(d));
-    mem_change c = space_change(page, fr, d);
-    dvm_status st = space_validate(f->space, snap, &c, 1);
-    if (!st)
-        st = space_install(f->space, snap, &c, 1, epoch);
-    if (st)
-        store_release(f->store, fr);
-    return st;
+    return commit_one(f, snap, space_change(page, fr, d), epoch);
 }
 
 /* Bitmap changes conflict with runs and bitmaps exactly on shared bytes,
@@ -498,13 +500,17 @@ static void model_step(fixture *f, model *m, uint64_t snap, unsigned *seed)
                 p[b] = (uint8_t)rand_r(seed);
         }
         uint32_t base = space_lookup(f->space, model_page(i), snap);
-        mem_delta d = diff_page(base ? store_frame(f->store, base) : NULL, p,
-                                runs[n], bits[n]);
+        /* A page that was zero: half the time its change is implied. */
+        mem_delta d = !base && rand_r(seed) % 2
+                      ? diff_zero_page(p, runs[n])
+                      : diff_page(base ? store_frame(f->store, base) : NULL,
+                                  p, runs[n], bits[n]);
+        c[n] = space_change(model_page(i), fr, d);
+        d = diff_resolve(d, p, bits[n]);
         for (unsigned b = 0; b < DIFF_PAGE; b++)
             if (diff_touch(d, b, b + 1))
                 conflict |= m->lastw[i * DIFF_PAGE + b] > snap;
         memcpy(rp[n], p, DIFF_PAGE);
-        c[n] = space_change(model_page(i), fr, d);
         n++;
     }
     dvm_status st = space_validate(f->space, snap, c, (size_t)n);
@@ -525,7 +531,8 @@ static void model_step(fixture *f, model *m, uint64_t snap, unsigned *seed)
         int i = 0;
         while (model_page(i) != c[k].page)
             i++;
-        mem_delta d = space_change_delta(&c[k]);
+        mem_delta d = diff_resolve(space_change_delta(&c[k]), rp[k],
+                                   bits[k]);
         for (unsigned b = 0; b < DIFF_PAGE; b++)
             if (diff_touch(d, b, b + 1)) {
                 int at = i * DIFF_PAGE + (int)b;
@@ -740,6 +747,81 @@ static void test_give_away(void **state)
     assert_int_equal(store_in_use(f->store), 1);
 }
 
+/* Commits the page content p (a page zero at snap) as an implied change
+ * on snapshot snap; as write_bytes. */
+static dvm_status write_implied(fixture *f, uint64_t snap, uint64_t page,
+                                const uint8_t *p, uint64_t *epoch)
+{
+    assert_int_equal(space_lookup(f->space, page, snap), 0);
+    uint32_t fr = runner_page(f, page, snap);
+    memcpy(store_frame(f->store, fr), p, DIFF_PAGE);
+    return commit_one(f, snap, space_change(page, fr, diff_implied()), epoch);
+}
+
+/* Implied changes: adopted without a copy, their bytes derived from the
+ * frame exactly where needed -- conflicts either way round, a merge onto
+ * a newer version (whose version keeps the bytes, not the merged frame's),
+ * watchers, giving the data away, GC. */
+static void test_implied(void **state)
+{
+    fixture *f = *state;
+    static uint8_t p[DIFF_PAGE];
+    uint64_t page = 0x40020, a = page * DIFF_PAGE, e1, e2, e3, e4, e;
+    for (unsigned b = 0; b < DIFF_PAGE; b += 8)
+        p[b] = (uint8_t)(b / 8 + 1);            /* every 8th byte: dense */
+    assert_int_equal(write_implied(f, 0, page, p, &e1), DVM_OK);
+    uint32_t fr = space_lookup(f->space, page, e1);
+    assert_memory_equal(store_frame(f->store, fr), p, DIFF_PAGE);
+    /* On snapshot 0 a byte between the implied ones does not conflict, one
+     * of them does (runs against the derived bytes). */
+    assert_int_equal(write_bytes(f, 0, a + 9, 1, 0x77, &e2), DVM_OK);
+    assert_int_equal(write_bytes(f, 0, a + 16, 1, 0x77, &e), DVM_ECONFLICT);
+    /* An implied change validated against newer versions: interleaved
+     * bytes pass and merge, a shared byte conflicts. */
+    static uint8_t q[DIFF_PAGE];
+    for (unsigned b = 4; b < DIFF_PAGE; b += 8)
+        q[b] = 0x44;
+    assert_int_equal(write_implied(f, 0, page, q, &e3), DVM_OK);
+    q[9] = 0x55;
+    assert_int_equal(write_implied(f, 0, page, q, &e), DVM_ECONFLICT);
+    for (unsigned b = 0; b < 64; b++) {
+        uint8_t want = b % 8 == 0 ? (uint8_t)(b / 8 + 1) : b == 9 ? 0x77
+                     : b % 8 == 4 ? 0x44 : 0;
+        assert_int_equal(read_byte(f, a + b, e3), want);
+    }
+    /* Watchers see exactly each commit's bytes: the adopted implied one,
+     * the merged one (not the bytes it merged onto). */
+    assert_false(space_changed_between(f->space, a + 1, a + 8, 0, e1, 0));
+    assert_true(space_changed_between(f->space, a + 8, a + 9, 0, e1, 0));
+    assert_false(space_changed_between(f->space, a + 8, a + 9, e2, e3, 0));
+    assert_true(space_changed_between(f->space, a + 12, a + 13, e2, e3, 0));
+    mem_delta d = space_version_delta(f->space, page, e3, (uint64_t[DIFF_WORDS]){0});
+    assert_true(diff_is_bitmap(d));
+    assert_false(diff_touch(d, 0, 4));
+    assert_true(diff_touch(d, 4, 5));
+    assert_int_equal(space_version_delta(f->space, page, e3 + 1,
+                                         (uint64_t[DIFF_WORDS]){0}).nruns, 0);
+    /* Given away, the adopted version keeps its bytes (derived first). */
+    uint64_t other = page + 1;
+    assert_int_equal(write_implied(f, 0, other, p, &e4), DVM_OK);
+    uint64_t e5;
+    assert_int_equal(write_bytes(f, e4, other * DIFF_PAGE + 1, 1, 9, &e5),
+                     DVM_OK);
+    size_t used = store_in_use(f->store);
+    assert_int_equal(space_give_away(f->space, other, e4), 1);
+    assert_int_equal(store_in_use(f->store), used - 1);
+    uint64_t ob = other * DIFF_PAGE;
+    assert_true(space_changed_between(f->space, ob + 16, ob + 17, e3, e4, 0));
+    assert_false(space_changed_between(f->space, ob + 17, ob + 24, e3, e4, 0));
+    assert_int_equal(write_bytes(f, e3, ob + 24, 1, 1, &e), DVM_ECONFLICT);
+    assert_int_equal(write_bytes(f, e3, ob + 25, 1, 1, &e), DVM_OK);
+    space_gc(f->space, space_epoch(f->space));
+    space_stats st;
+    space_get_stats(f->space, &st);
+    assert_int_equal(st.versions, 2);
+    assert_int_equal(store_in_use(f->store), 2);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "enomem") == 0)
@@ -764,6 +846,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_large_commit, setup, teardown),
         cmocka_unit_test(test_enomem),
         cmocka_unit_test_setup_teardown(test_give_away, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_implied, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

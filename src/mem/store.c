@@ -22,7 +22,10 @@
  * to the system in every process at once.  `punched` counts the stack
  * entries from the bottom that are known punched; a pop below that mark
  * lowers it.  A punched frame reads as zeros, which is harmless: contents of
- * an allocated frame are unspecified.
+ * an allocated frame are unspecified.  The entries to punch are sorted
+ * first (their order on the cold part of the stack does not matter), so
+ * that consecutive ids released in any order -- a large commit's versions
+ * freed page by page -- go in one call per run, not one per frame.
  */
 #define _GNU_SOURCE
 #include "mem/store.h"
@@ -30,6 +33,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -200,13 +204,20 @@ dvm_status store_alloc(mem_store *s, uint32_t *id)
     return DVM_OK;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 /* Punches the frames free[punched .. nfree - KEEP) out of the memfd,
- * coalescing runs of consecutive ids into one call.  Failure only means
- * the memory stays; it is not an error. */
+ * sorted, coalescing runs of consecutive ids into one call.  Failure only
+ * means the memory stays; it is not an error. */
 static void store_trim(mem_store *s)
 {
     uint32_t end = s->nfree - STORE_TRIM_KEEP;
     uint32_t i = s->punched;
+    qsort(s->free + i, end - i, sizeof *s->free, cmp_u32);
     while (i < end) {
         uint32_t first = s->free[i], n = 1;
         while (i + n < end && s->free[i + n] == first + n)

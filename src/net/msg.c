@@ -10,8 +10,12 @@
  *
  * A page change carries its changed bytes as runs (8 bytes each) or, when
  * the page is dense, as a 512-byte bitmap (MSG_CHANGE_BITMAP): a page of
- * 64-bit words whose high bytes stay zero has 512 runs, 4 KiB as runs.  The
- * decoder takes whichever form it is given and checks it (diff_valid).
+ * 64-bit words whose high bytes stay zero has 512 runs, 4 KiB as runs.  A
+ * dense change of a page that was zero carries nothing (MSG_CHANGE_IMPLIED):
+ * its changed bytes are the nonzero bytes of its frame (diff.h).  The
+ * decoder takes whichever form it is given and checks it (diff_valid);
+ * that an implied page was zero is the receiver's to check against the
+ * snapshot.
  */
 #include "net/msg.h"
 
@@ -297,6 +301,10 @@ static void encode_change(msg_buf *b, const mem_change *c)
     const mem_delta dd = space_change_delta(c), *d = &dd;
     mb_u64(b, c->page);
     mb_u64(b, c->frame);
+    if (diff_is_implied(*d)) {
+        mb_u64(b, MSG_CHANGE_IMPLIED);
+        return;
+    }
     if (diff_is_bitmap(*d)) {
         mb_u64(b, MSG_CHANGE_BITMAP);
         for (unsigned w = 0; w < DIFF_WORDS; w++)
@@ -392,13 +400,17 @@ static dvm_status decode_change(msg_reader *rd, mem_change *c)
     c->page = mr_u64(rd);
     uint64_t f = mr_u64(rd);
     uint64_t tag = mr_u64(rd);
-    int bitmap = tag == MSG_CHANGE_BITMAP;
+    int bitmap = tag == MSG_CHANGE_BITMAP, implied = tag == MSG_CHANGE_IMPLIED;
     if (rd->err || f == 0 || f > UINT32_MAX ||
-        (!bitmap && (tag == 0 || tag > DIFF_MAX_RUNS ||
-                     tag > (rd->len - rd->pos) / 8)) ||
+        (!bitmap && !implied && (tag == 0 || tag > DIFF_MAX_RUNS ||
+                                 tag > (rd->len - rd->pos) / 8)) ||
         c->page < DISA_RB / DISA_PAGE || c->page >= DISA_INPUT_BASE / DISA_PAGE)
         return status_set(DVM_EPROTO, "result: bad page change");
     c->frame = (uint32_t)f;
+    if (implied) {
+        *c = space_change(c->page, c->frame, diff_implied());
+        return DVM_OK;
+    }
     return bitmap ? decode_bits(rd, c) : decode_runs(rd, tag, c);
 }
 
@@ -466,7 +478,7 @@ static dvm_status decode_outputs(msg_reader *rd, msg_result *r)
 
 static dvm_status decode_result_body(msg_reader *rd, msg_result *r)
 {
-    uint64_t n = mr_count(rd, 32);
+    uint64_t n = mr_count(rd, 24);     /* an implied change: 3 words */
     if (rd->err || n > UINT32_MAX)
         return status_set(DVM_EPROTO, "result: bad change count");
     if (n && !(r->changes = dvm_calloc(n, sizeof *r->changes)))

@@ -18,7 +18,9 @@
  *   rcomp  -> master  MSG_RESULT     one per runner: exit kind, fault, page
  *                                    changes (in granted frames, each with
  *                                    its changed bytes as runs or, when
- *                                    dense, a bitmap), children, output
+ *                                    dense, a bitmap, or implied by the
+ *                                    frame of a page that was zero),
+ *                                    children, output
  *                                    (its bytes in granted frames: the
  *                                    message names them and the count)
  *   rcomp  -> master  MSG_FRAME_REQ  "grant me n frames"
@@ -146,8 +148,13 @@ enum msg_exit { MSG_EXIT_COMMIT = 0, MSG_EXIT_ABORT = 1, MSG_EXIT_FAULT = 2 };
 /* A changed page.  On the wire: u64 page, u64 frame, u64 tag, then
  * either tag runs (1..DIFF_MAX_RUNS), one u64 each (off | len << 16), or,
  * when tag is MSG_CHANGE_BITMAP, the bitmap as DIFF_BITMAP_BYTES raw bytes
- * (DIFF_WORDS little-endian words; at least one bit set). */
+ * (DIFF_WORDS little-endian words; at least one bit set), or, when tag is
+ * MSG_CHANGE_IMPLIED, nothing: the page was zero at the runner's snapshot
+ * and its changed bytes are the nonzero bytes of the frame (a page the
+ * snapshot does not see as zero makes the result a protocol error, which
+ * the master checks, not the decoder). */
 #define MSG_CHANGE_BITMAP (1ULL << 32)
+#define MSG_CHANGE_IMPLIED (1ULL << 33)
 
 /* A changed page is decoded straight into the memory service's form,
  * mem_change (mem/space.h): page, the granted frame holding the new

@@ -266,36 +266,45 @@ static void dense_bits(uint64_t *bits)
         bits[w] = 0x5555555555555555ull;
 }
 
-static void test_result_dense_roundtrip(void **state)
+/* Encodes the sample result with `second` as its second change and
+ * decodes it into *out (checked: both changes, the second's page and
+ * frame); every shorter prefix of it is refused. */
+static void roundtrip_second(mem_change second, msg_result *out)
 {
-    (void)state;
     mem_run runs[2];
     runner_desc kid;
     mem_change ch[2];
     msg_output o;
-    uint64_t bits[DIFF_WORDS];
-    dense_bits(bits);
-    bits[63] = 1ull << 63;                  /* the last byte too */
-    msg_result r = sample_result(runs, &kid, &ch[0], &o), out;
-    ch[1] = space_change(0x40002, 43, diff_of_bits(bits));
+    msg_result r = sample_result(runs, &kid, &ch[0], &o), bad;
+    ch[1] = second;
     r.changes = ch;
     r.nchanges = 2;
     msg_buf b;
     mb_init(&b);
     msg_encode_result(&b, &r);
     size_t len = b.len - MSG_HEADER_SIZE;
-    assert_int_equal(msg_decode_result(b.p + MSG_HEADER_SIZE, len, &out), 0);
-    assert_int_equal(out.nchanges, 2);
-    assert_int_equal(space_change_delta(&out.changes[0]).nruns, 2);
+    for (size_t k = 0; k < len; k++)
+        assert_int_equal(msg_decode_result(b.p + MSG_HEADER_SIZE, k, &bad),
+                         DVM_EPROTO);
+    assert_int_equal(msg_decode_result(b.p + MSG_HEADER_SIZE, len, out), 0);
+    mb_free(&b);
+    assert_int_equal(out->nchanges, 2);
+    assert_int_equal(space_change_delta(&out->changes[0]).nruns, 2);
+    assert_int_equal(out->changes[1].page, second.page);
+    assert_int_equal(out->changes[1].frame, second.frame);
+}
+
+static void test_result_dense_roundtrip(void **state)
+{
+    (void)state;
+    uint64_t bits[DIFF_WORDS];
+    dense_bits(bits);
+    bits[63] = 1ull << 63;                  /* the last byte too */
+    msg_result out;
+    roundtrip_second(space_change(0x40002, 43, diff_of_bits(bits)), &out);
     assert_true(diff_is_bitmap(space_change_delta(&out.changes[1])));
-    assert_int_equal(out.changes[1].page, 0x40002);
-    assert_int_equal(out.changes[1].frame, 43);
     assert_memory_equal(space_change_delta(&out.changes[1]).bits, bits, sizeof bits);
     msg_result_free(&out);
-    for (size_t k = 0; k < len; k++)
-        assert_int_equal(msg_decode_result(b.p + MSG_HEADER_SIZE, k, &out),
-                         DVM_EPROTO);
-    mb_free(&b);
 }
 
 /* The bitmap of a dense change is 512 bytes on the wire, not 8 a run. */
@@ -333,11 +342,51 @@ static void test_result_dense_validation(void **state)
     msg_result_free(&out);
     /* The tag word follows page and frame: 12 header words + count. */
     size_t tag = MSG_HEADER_SIZE + 12 * 8 + 16;
-    b.p[tag + 4] = 2;                       /* neither a count nor the flag */
+    b.p[tag + 4] = 4;                       /* neither a count nor a flag */
     assert_int_equal(msg_decode_result(b.p + MSG_HEADER_SIZE,
                                        b.len - MSG_HEADER_SIZE, &out),
                      DVM_EPROTO);
     mb_free(&b);
+}
+
+/* An implied change is its three words and nothing else, decodes as
+ * implied (no data), and a tag beside the two flags is refused. */
+static void test_result_implied(void **state)
+{
+    (void)state;
+    msg_result out;
+    mem_change ch = space_change(0x40003, 44, diff_implied());
+    roundtrip_second(ch, &out);
+    assert_true(diff_is_implied(space_change_delta(&out.changes[1])));
+    assert_null(out.changes[1].data);
+    msg_result_free(&out);
+    msg_buf one;
+    msg_result r1 = { .rid = 1, .nchanges = 1, .changes = &ch };
+    mb_init(&one);
+    msg_encode_result(&one, &r1);
+    /* 11 header words, 3 counts; page, frame, tag */
+    assert_int_equal(one.len, MSG_HEADER_SIZE + 14 * 8 + 24);
+    size_t tag = MSG_HEADER_SIZE + 12 * 8 + 16;
+    one.p[tag + 4] = 6;                     /* both flags at once */
+    assert_int_equal(msg_decode_result(one.p + MSG_HEADER_SIZE,
+                                       one.len - MSG_HEADER_SIZE, &out),
+                     DVM_EPROTO);
+    mb_free(&one);
+    /* A result of implied changes only: 24 bytes a change, fewer than the
+     * smallest change of runs. */
+    mem_change many[8];
+    for (int i = 0; i < 8; i++)
+        many[i] = space_change(0x40010 + (uint64_t)i, 50 + (uint32_t)i,
+                               diff_implied());
+    msg_result rm = { .rid = 1, .nchanges = 8, .changes = many };
+    mb_init(&one);
+    msg_encode_result(&one, &rm);
+    assert_int_equal(msg_decode_result(one.p + MSG_HEADER_SIZE,
+                                       one.len - MSG_HEADER_SIZE, &out), 0);
+    assert_int_equal(out.nchanges, 8);
+    assert_int_equal(out.changes[7].frame, 57);
+    msg_result_free(&out);
+    mb_free(&one);
 }
 
 static void test_frames(void **state)
@@ -537,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_result_dense_roundtrip),
         cmocka_unit_test(test_result_dense_is_compact),
         cmocka_unit_test(test_result_dense_validation),
+        cmocka_unit_test(test_result_implied),
         cmocka_unit_test(test_frames),
         cmocka_unit_test(test_result_chosen_stack),
         cmocka_unit_test(test_stack_req),

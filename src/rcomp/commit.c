@@ -16,7 +16,11 @@
  * sparse diff is runs, clipped by a merge walk with the committable
  * intervals; a dense one is a bitmap, clipped by an AND with the page's
  * committable mask (exact either way: no byte is added), and turned back
- * into runs when clipping left DIFF_DENSE runs or fewer.  A page with
+ * into runs when clipping left DIFF_DENSE runs or fewer.  A page that was
+ * zero and is committable as a whole needs neither bitmap nor clip when it
+ * is dense: its change is implied by its content (diff.h), found from the
+ * first DIFF_DENSE + 1 runs, and its frame is a copy of the window page --
+ * the master derives the bytes if it ever needs them.  A page with
  * changes left gets a frame holding base + those changes only: a frame
  * must never carry discarded bytes, because the master may adopt it as the
  * page's next version as is.
@@ -265,6 +269,8 @@ static void pend_bits(commit_ctx *c, uint64_t page, uint32_t base,
  * grow). */
 static mem_delta pend_delta(const rcomp *rc, const rc_pending *p)
 {
+    if (p->nruns == DIFF_IMPLIED)
+        return diff_implied();
     if (p->nruns == DIFF_BITMAP)
         return diff_of_bits(rc->bits + p->at);
     return diff_of_runs(rc->runs + p->at, p->nruns);
@@ -321,6 +327,23 @@ static void pend_small(commit_ctx *c, uint64_t page, uint32_t base,
     rc->nruns += n;
 }
 
+/* Pass 1 for a page that was zero, all of it committable: runs when
+ * sparse, else implied. */
+static void pend_zero(commit_ctx *c, uint64_t page)
+{
+    rcomp *rc = c->rc;
+    mem_delta d = diff_zero_page(window_base(rc->win) + page * DISA_PAGE,
+                                 rc->scratch);
+    if (!diff_is_implied(d)) {
+        if (d.nruns)
+            pend_runs(c, page, 0, d.runs, d.nruns, 1);
+        return;
+    }
+    if ((c->err = reserve(rc, 0, 0)))
+        return;
+    rc->pend[rc->npend++] = (rc_pending){ page, 0, DIFF_IMPLIED, 0 };
+}
+
 /* Pass 1 for one touched page (window_each_touched callback). */
 static void diff_one(void *arg, uint64_t page)
 {
@@ -344,6 +367,10 @@ static void diff_one(void *arg, uint64_t page)
     (void)known;
     if (allowed_bytes(c->iv, ni) <= SMALL_ALLOWED) {
         pend_small(c, page, base, ni);
+        return;
+    }
+    if (!base && ni == 1 && c->iv[0].lo == 0 && c->iv[0].hi == DISA_PAGE) {
+        pend_zero(c, page);
         return;
     }
     mem_delta d = diff_page(base_bytes(rc, base), window_base(rc->win) + pa,
@@ -391,12 +418,18 @@ static dvm_status write_frames(rcomp *rc, msg_result *res)
         uint32_t f = rc->pool[--rc->npool];
         assert(f && f < rc->nframes && f != p->base);
         uint8_t *dst = store_frame(rc->store, f);
-        if (p->base)
-            memcpy(dst, store_frame(rc->store, p->base), DISA_PAGE);
-        else
-            memset(dst, 0, DISA_PAGE);
+        const uint8_t *cur = window_base(rc->win) + p->page * DISA_PAGE;
         mem_delta d = pend_delta(rc, p);
-        diff_apply(dst, window_base(rc->win) + p->page * DISA_PAGE, d);
+        if (diff_is_implied(d)) {
+            assert(!p->base);
+            memcpy(dst, cur, DISA_PAGE);
+        } else {
+            if (p->base)
+                memcpy(dst, store_frame(rc->store, p->base), DISA_PAGE);
+            else
+                memset(dst, 0, DISA_PAGE);
+            diff_apply(dst, cur, d);
+        }
         assert(diff_valid(d));
         rc->chg[i] = space_change(p->page, f, d);
     }

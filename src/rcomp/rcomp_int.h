@@ -90,7 +90,8 @@ typedef struct rc_basemap {     /* SR page -> frame the runner started from */
 typedef struct rc_pending {     /* a touched page with committable changes */
     uint64_t page;
     uint32_t base;              /* frame of the base content, 0: zeros */
-    uint32_t nruns;             /* run count, or DIFF_BITMAP */
+    uint32_t nruns;             /* run count, DIFF_BITMAP, or
+                                   DIFF_IMPLIED (base 0, whole page) */
     size_t at;                  /* its first run in runs[], or (bitmap)
                                    its first word in bits[] */
 } rc_pending;

@@ -371,6 +371,46 @@ static void test_commit(void **state)
     assert_int_equal(stop(&m), 0);
 }
 
+/* A page that was zero, all of it in the heap, changed in more than
+ * DIFF_DENSE places: its change is implied (no bitmap) and its frame is
+ * the page as the runner left it.  The same writes into a page only part
+ * of which is in the heap stay a bitmap, exactly the bytes written. */
+static void test_dense_zero_page_implied(void **state)
+{
+    (void)state;
+    enum { N = DIFF_DENSE + 8 };
+    isa_insn code[2 * N + 1];
+    for (unsigned i = 0; i < N; i++) {
+        code[i] = MOV(imm(i + 1), dir(HEAP + 0x1000 + 16 * i, ISA_T_Q));
+        code[N + i] = MOV(imm(i + 1), dir(HEAP + 0x2000 + 16 * i, ISA_T_Q));
+    }
+    code[2 * N] = EXIT(ISA_OPT_C);
+    fake_master m;
+    start(&m, make_image(code, 2 * N + 1, NULL, 0), NULL);
+    dvm_range heap = { HEAP, HEAP + 0x2800 };
+    msg_runner r = runner(43, &heap, 1);
+    send_runners(&m, &r, 1);
+    msg_result res;
+    wait_result(&m, &res);
+    assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+    assert_int_equal(res.nchanges, 2);
+    const mem_change *whole = change_of(&res, HEAP / 4096 + 1);
+    const mem_change *part = change_of(&res, HEAP / 4096 + 2);
+    assert_non_null(whole);
+    assert_non_null(part);
+    assert_true(diff_is_implied(space_change_delta(whole)));
+    mem_delta d = space_change_delta(part);
+    assert_true(diff_is_bitmap(d));
+    for (unsigned b = 0; b < DISA_PAGE; b++) {
+        uint8_t want = b % 16 == 0 && b / 16 < N ? (uint8_t)(b / 16 + 1) : 0;
+        assert_int_equal(store_frame(m.store, whole->frame)[b], want);
+        assert_int_equal(store_frame(m.store, part->frame)[b], want);
+        assert_int_equal(diff_touch(d, b, b + 1), want != 0);
+    }
+    msg_result_free(&res);
+    assert_int_equal(stop(&m), 0);
+}
+
 /* The value runner rid copied to HEAP, from its result. */
 static uint64_t copied_value(fake_master *m, uint64_t rid)
 {
@@ -950,6 +990,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commit),
+        cmocka_unit_test(test_dense_zero_page_implied),
         cmocka_unit_test(test_kept_pages),
         cmocka_unit_test(test_written_page_refilled),
         cmocka_unit_test(test_small_ranges_clipped),

@@ -101,30 +101,35 @@ static void wake_if_changed(void *arg, uint64_t id)
     }
 }
 
-/* Wakes the watchers a bitmap change touches: one query over the span
- * from its first to its last changed byte, then an exact check. */
-static void wake_dense(commit_point *cp, const mem_change *c)
+/* Wakes the watchers the bitmap d of page touches: one query over the
+ * span from its first to its last changed byte, then an exact check. */
+static void wake_dense(commit_point *cp, uint64_t page, mem_delta d)
 {
-    mem_delta d = space_change_delta(c);
     unsigned lo, hi;
     if (!diff_bounds(d, &lo, &hi))
         return;
-    dense_ctx ctx = { cp, c->page * DISA_PAGE, d };
+    dense_ctx ctx = { cp, page * DISA_PAGE, d };
     watch_query(cp->watchers, ctx.base + lo, ctx.base + hi, wake_if_changed,
                 &ctx);
 }
 
-/* Wakes every watcher whose ranges intersect the bytes of the changes:
- * a query per run (few), or wake_dense for a bitmap. */
-static void wake_watchers(commit_point *cp, const mem_change *c, size_t n)
+/* Wakes every watcher whose ranges intersect the bytes of the changes
+ * installed as epoch: a query per run (few), or wake_dense for a bitmap.
+ * An implied change's bytes come from its version (its frame, which the
+ * space may have merged and released). */
+static void wake_watchers(commit_point *cp, const mem_change *c, size_t n,
+                          uint64_t epoch)
 {
     if (watch_count(cp->watchers) == 0)
         return;
+    uint64_t bits[DIFF_WORDS];
     for (size_t i = 0; i < n; i++) {
         mem_delta d = space_change_delta(&c[i]);
         uint64_t base = c[i].page * DISA_PAGE;
+        if (diff_is_implied(d))
+            d = space_version_delta(cp->space, c[i].page, epoch, bits);
         if (diff_is_bitmap(d)) {
-            wake_dense(cp, &c[i]);
+            wake_dense(cp, c[i].page, d);
             continue;
         }
         for (uint32_t k = 0; k < d.nruns; k++)
@@ -152,7 +157,7 @@ static dvm_status commit_install(commit_point *cp, uint64_t rid,
     cp->st->commits++;
     if (trace_enabled(cp->trace))   /* no clock read per commit else */
         trace_instant(cp->trace, "commit", clock_now_ns(), rid, e);
-    wake_watchers(cp, c, n);
+    wake_watchers(cp, c, n, e);
     *epoch = e;
     return DVM_OK;
 }

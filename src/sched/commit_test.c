@@ -214,6 +214,72 @@ static void test_dvm_write_wakes_watchers(void **state)
     assert_int_equal(committed_byte(f, ADDR_A + 104), 7);
 }
 
+/* A watcher of [lo, hi), in the index. */
+static rcb *watching(fixture *f, uint64_t lo, uint64_t hi)
+{
+    rcb *w = rcb_new(&f->c.pool);
+    assert_non_null(w);
+    w->d.nwatch = 1;
+    w->d.watch = dvm_calloc(1, sizeof *w->d.watch);
+    w->d.watch[0] = (dvm_range){ lo, hi };
+    assert_int_equal(watch_add(f->c.watchers, (uint64_t)(uintptr_t)w,
+                               w->d.watch, 1), DVM_OK);
+    rcb_pool_watch(&f->c.pool, w);
+    return w;
+}
+
+/* A committing result of r changing PAGE_A, zero at its snapshot, to
+ * every 8th byte from `first` on set to v: implied by its frame. */
+static msg_result result_implied(fixture *f, const rcb *r, mem_change *c,
+                                 unsigned first, uint8_t v)
+{
+    uint32_t fr = frame_with(f, first, v);
+    for (unsigned b = first; b < DISA_PAGE; b += 8)
+        store_frame(f->c.store, fr)[b] = v;
+    *c = space_change(PAGE_A, fr, diff_implied());
+    return (msg_result){ .rid = r->rid, .attempt = r->attempt,
+                         .snap = r->snap, .exit = MSG_EXIT_COMMIT,
+                         .nchanges = 1, .changes = c };
+}
+
+/* Implied changes wake exactly the watchers of their own bytes, adopted
+ * or merged onto a newer version (whose frame then holds more nonzero
+ * bytes than the change), and conflict exactly. */
+static void test_implied_changes_exact(void **state)
+{
+    fixture *f = *state;
+    uint64_t e0 = commit_epoch(&f->c.cp);
+    rcb *between = watching(f, ADDR_A + 1, ADDR_A + 4);
+    rcb *on_a = watching(f, ADDR_A + 16, ADDR_A + 17);
+    rcb *a = dispatched(f, e0), *b = dispatched(f, e0), *c = dispatched(f, e0);
+    mem_change ca, cb, cc;
+    msg_result ra = result_implied(f, a, &ca, 0, 1);
+    msg_result rb = result_implied(f, b, &cb, 4, 2);
+    msg_result rc = result_implied(f, c, &cc, 2, 3);
+    store_frame(f->c.store, cc.frame)[4] = 3;   /* b's byte 4 too */
+    assert_int_equal(commit_result(&f->c.cp, a, &ra), DVM_OK);
+    assert_ptr_equal(rcb_pop(&f->c.pool.ready), on_a);
+    rcb_free(on_a);
+    assert_null(f->c.pool.ready.head);
+    rcb *a_only = watching(f, ADDR_A + 8, ADDR_A + 9);   /* a's byte */
+    rcb *on_b = watching(f, ADDR_A + 3, ADDR_A + 5);
+    assert_int_equal(commit_result(&f->c.cp, b, &rb), DVM_OK);
+    assert_int_equal(commit_epoch(&f->c.cp), e0 + 2);
+    assert_ptr_equal(rcb_pop(&f->c.pool.ready), on_b);
+    rcb_free(on_b);
+    assert_null(f->c.pool.ready.head);          /* a_only: b merged over a */
+    assert_int_equal(f->c.pool.nwatching, 2);
+    assert_int_equal(committed_byte(f, ADDR_A + 8), 1);
+    assert_int_equal(committed_byte(f, ADDR_A + 12), 2);
+    /* c shares byte 4 with b only: a conflict, found from frames alone. */
+    assert_int_equal(commit_result(&f->c.cp, c, &rc), DVM_OK);
+    assert_int_equal(f->c.st.conflicts, 1);
+    assert_int_equal(commit_epoch(&f->c.cp), e0 + 2);
+    rcb_free(rcb_pop(&f->c.pool.ready));
+    (void)between;
+    (void)a_only;
+}
+
 /* Children become records at their creator's commit; a child watcher
  * whose bytes a commit after the creator's snapshot already changed is
  * schedulable at once (DISA.md 6.4), another one watches. */
@@ -472,6 +538,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_chosen_stacks_freed_when_done,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_implied_changes_exact, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_conflict_frees_children_stacks,
                                         setup, teardown),
     };

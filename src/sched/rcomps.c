@@ -644,6 +644,23 @@ static dvm_status check_outputs(const rcomp_set *rs, const msg_result *res)
     return DVM_OK;
 }
 
+/* Checks that every page the result changes as implied by its frame
+ * (diff.h) reads as zeros at the runner's snapshot: only then are the
+ * frame's nonzero bytes the bytes it changed. */
+static dvm_status check_implied(const rcomp_set *rs, const msg_result *res)
+{
+    for (uint32_t i = 0; i < res->nchanges; i++) {
+        const mem_change *c = &res->changes[i];
+        if (c->nruns == DIFF_IMPLIED &&
+            space_lookup(rs->cp->space, c->page, res->snap))
+            return status_set(DVM_EPROTO, "result changes page 0x%llx as "
+                              "a zero page, which it is not at snapshot "
+                              "%llu", (unsigned long long)c->page,
+                              (unsigned long long)res->snap);
+    }
+    return DVM_OK;
+}
+
 /* Checks that every chosen stack of the result's children was granted to
  * s and passes it to the runners (the commit point frees it).  Nothing
  * changes on failure. */
@@ -706,7 +723,8 @@ static dvm_status on_result(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
         why = "result for a runner it was not running";
     else if (res.snap != r->snap || res.attempt != r->attempt)
         why = "result for another attempt of the runner";
-    else if (check_outputs(rs, &res) || take_frames(rs, s, &res))
+    else if (check_outputs(rs, &res) || check_implied(rs, &res) ||
+             take_frames(rs, s, &res))
         why = status_message();
     else if (take_stacks(rs, s, &res)) {
         why = status_message();

@@ -41,6 +41,7 @@
 #include "util/clock.h"
 
 #define STACK_SB (DISA_RB + 0x100000)
+#define IMPLIED_PAGE ((DISA_RB + 0x200000) / DISA_PAGE)
 
 /* ---- the scripted RComp (runs in the child) ------------------------------ */
 
@@ -69,6 +70,17 @@ static void put_result(msg_buf *b, uint64_t rid, uint64_t attempt,
                                 diff_of_runs(&run, 1));
     msg_result res = { .rid = rid, .attempt = attempt, .snap = snap,
                        .exit = MSG_EXIT_COMMIT, .nchanges = frame ? 1 : 0,
+                       .changes = &c };
+    msg_encode_result(b, &res);
+}
+
+/* Appends a RESULT answering runner r with IMPLIED_PAGE changed as a
+ * zero page in frame (diff.h). */
+static void put_result_implied(msg_buf *b, const msg_runner *r, uint32_t frame)
+{
+    mem_change c = space_change(IMPLIED_PAGE, frame, diff_implied());
+    msg_result res = { .rid = r->rid, .attempt = r->attempt, .snap = r->snap,
+                       .exit = MSG_EXIT_COMMIT, .nchanges = 1,
                        .changes = &c };
     msg_encode_result(b, &res);
 }
@@ -191,6 +203,8 @@ static int fake_rcomp(int argc, char **argv)
         put_result_kid(&b, r->rid, r->attempt, r->snap, g[1]);
     } else if (!strncmp(script, "output_", 7)) {
         output_script(script, &ctl, &b, r);
+    } else if (!strcmp(script, "implied")) {
+        put_result_implied(&b, r, get_frame(&ctl, &b));
     } else if (!strcmp(script, "unknown_runner")) {
         put_result(&b, r->rid + 1000, r->attempt, r->snap, 0);
     } else if (!strcmp(script, "result_after_lost")) {
@@ -415,6 +429,28 @@ static void test_output_commits(void **state)
     assert_int_equal(store_in_use(f->c.store), before + 1);
 }
 
+/* A page changed as implied by its frame (diff.h) must be zero at the
+ * runner's snapshot: when it is, the change commits; when it is not, the
+ * frame's nonzero bytes are not what changed and the result is refused. */
+static void test_implied_commits(void **state)
+{
+    fixture *f = *state;
+    start_and_dispatch(f, "implied");
+    serve_until(f, committed);
+    assert_int_equal(f->c.st.rcomps_replaced, 0);
+    assert_int_equal(commit_epoch(&f->c.cp), 1);
+    assert_int_not_equal(space_lookup(f->c.space, IMPLIED_PAGE, 1), 0);
+}
+
+static void test_implied_nonzero_refused(void **state)
+{
+    fixture *f = *state;
+    static const uint8_t one = 1;
+    assert_int_equal(commit_write(&f->c.cp, IMPLIED_PAGE * DISA_PAGE + 5,
+                                  &one, 1), DVM_OK);
+    refused_with(state, "implied");
+}
+
 /* The control: a correct result commits, with the frame it was granted. */
 static void test_valid_result_commits(void **state)
 {
@@ -582,6 +618,10 @@ int main(int argc, char **argv)
         return fake_rcomp(argc, argv);
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_implied_commits, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_implied_nonzero_refused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_valid_result_commits, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_wrong_attempt_refused, setup,
