@@ -765,7 +765,11 @@ static int change_replayable(mserve *s, const mem_change *c, uint64_t epoch)
         memcpy(s->replay, store_frame(ms_store(s), fb), DISA_PAGE);
     else
         memset(s->replay, 0, DISA_PAGE);
-    diff_apply(s->replay, nw, space_change_delta(c));
+    uint64_t bits[DIFF_WORDS];
+    mem_delta d = space_change_delta(c);
+    if (diff_is_implied(d))     /* its bytes, as the version keeps them */
+        d = space_version_delta(sp, c->page, epoch, bits);
+    diff_apply(s->replay, nw, d);
     return memcmp(s->replay, nw, DISA_PAGE) == 0;
 }
 

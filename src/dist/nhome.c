@@ -11,6 +11,7 @@
  */
 #include "dist/nhome.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -364,8 +365,16 @@ static void serve(nhome *h, uint64_t conn, const uint8_t *p, size_t len)
 /* ---- changes from committing nodes --------------------------------------- */
 
 /* The changed-byte mask of change c, as CMSG_MASK_WORDS words. */
-static void change_mask(const mem_change *c, uint64_t *mask)
+static void change_mask(const mem_change *c, const uint8_t *page,
+                        uint64_t *mask)
 {
+    if (c->nruns == DIFF_IMPLIED) {     /* the page was zeros: its nonzero
+                                           bytes are the changed ones */
+        mem_delta d = diff_resolve(space_change_delta(c), page, mask);
+        assert(diff_is_bitmap(d));
+        (void)d;
+        return;
+    }
     if (c->nruns == DIFF_BITMAP) {
         memcpy(mask, c->data, 8 * CMSG_MASK_WORDS);
         return;
@@ -428,7 +437,7 @@ static dvm_status delta_to(nhome *h, uint64_t id, const cmsg_tag *t,
                            uint8_t *packed)
 {
     uint64_t mask[CMSG_MASK_WORDS];
-    change_mask(c, mask);
+    change_mask(c, page, mask);
     size_t nb = cmsg_delta_pack(mask, page, packed);
     if (id == h->self) {
         uint8_t le[8 * CMSG_MASK_WORDS];
