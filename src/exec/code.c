@@ -192,6 +192,17 @@ static dvm_status collect_pr_pages(vm_code *c)
     return DVM_OK;
 }
 
+/* c->cost, the running sum of interp_cost over the insns (linked). */
+static dvm_status build_cost(vm_code *c)
+{
+    c->cost = dvm_calloc(c->ninsns + 1, sizeof *c->cost);
+    if (!c->cost)
+        return status_set(DVM_ENOMEM, "out of memory decoding code");
+    for (size_t i = 0; i < c->ninsns; i++)
+        c->cost[i + 1] = c->cost[i] + interp_cost(&c->insns[i]);
+    return DVM_OK;
+}
+
 /* Decodes every code segment of p into c (allocated, zeroed). */
 static dvm_status build(const dvm_program *p, vm_code *c)
 {
@@ -215,7 +226,7 @@ static dvm_status build(const dvm_program *p, vm_code *c)
     if ((st = build_ro(c)) || (st = collect_pr_pages(c)))
         return st;
     link_insns(c);
-    return DVM_OK;
+    return build_cost(c);
 }
 
 dvm_status code_build(const dvm_program *p, vm_code **out)
@@ -242,6 +253,7 @@ void code_free(vm_code *c)
     dvm_free(c->segs);
     dvm_free(c->insns);
     dvm_free(c->ro);
+    dvm_free(c->cost);
     dvm_free(c->pr_pages);
     dvm_free(c);
 }

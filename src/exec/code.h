@@ -44,6 +44,9 @@ typedef struct vm_code {
     vm_code_seg *segs; size_t nsegs;   /* code segments, sorted */
     dvm_range *ro;     size_t nro;      /* read-only SR ranges: code segments,
                                           input windows and the system page */
+    uint32_t *cost;             /* cost[i]: the interpreter's cost of insns
+                                   0 .. i-1 (interp_cost), ninsns + 1
+                                   entries: the tiering's measure of work */
     uint64_t *pr_pages; size_t npr_pages; /* the PR pages that direct-mode
                                           operands reach (an access's first
                                           and last byte), sorted, distinct:
@@ -63,5 +66,8 @@ uint32_t code_index(const vm_code *c, uint64_t addr);
  * handler of its opcode.  Implemented in interp.c; code_build stores it in
  * vm_insn.xop. */
 uint16_t interp_select(const vm_insn *in);
+/* The interpreter's cost of in (its xop chosen), in units of its cheapest
+ * instructions; at least 1. */
+uint32_t interp_cost(const vm_insn *in);
 
 #endif

@@ -73,7 +73,7 @@ struct jit_engine {
     jit_fn *fns;                /* per insn: region entry, or NULL */
     uint8_t *bad;               /* per insn: never to be translated */
     uint8_t *sized;             /* per insn: threshold raised by its size */
-    int32_t *count;             /* per insn: insns run from it (vm_tier) */
+    int32_t *count;             /* per insn: cost run from it (vm_tier) */
     vm_tier tier;
     jit_stats stats;            /* under lock */
 };
@@ -399,7 +399,7 @@ dvm_status jit_create_limits(const vm_code *code, const jit_limits *l,
         engine_free(j);
         return status_set(DVM_ENOMEM, "translator: out of memory");
     }
-    j->tier = (vm_tier){j->count, (int32_t)l->hot};
+    j->tier = (vm_tier){j->count, code->cost, (int32_t)l->hot};
     pthread_mutex_init(&j->lock, NULL);
     *out = j;
     return DVM_OK;

@@ -8,12 +8,14 @@
  * exits, same faults with the same DISA instruction address.
  *
  * Tiering.  jit_run interprets first; the interpreter counts, per jump
- * target, the instructions it ran from there, and a region (jit_region.c)
- * is translated only once its entry is hot: `hot` instructions run from
- * it, plus `hot_per_insn` more for each instruction the region holds.
- * The defaults make that about twice what translating the region costs
- * (a few milliseconds for LLVM and the first region, some 50 us an
- * instruction; the interpreter runs an instruction in about 2 ns), so
+ * target, the cost of the instructions it ran from there (in units of
+ * its cheapest instruction, ~2 ns; a generic one, floating point or an
+ * operand through a pointer, counts 8: interp_cost), and a region
+ * (jit_region.c) is translated only once its entry is hot: `hot` units
+ * run from it, plus `hot_per_insn` more for each instruction the region
+ * holds.  The defaults make that about twice what translating the region
+ * costs (a few milliseconds for LLVM and the first region, some 50 us an
+ * instruction), so
  * that translating never costs much more than interpreting the code it
  * replaces.  LLVM's set-up is paid once per engine: after the first
  * translation `hot` drops to `hot_warm` (about twice what a small region
@@ -39,7 +41,8 @@
 typedef struct jit_engine jit_engine;
 
 typedef struct jit_limits {
-    uint32_t hot;               /* insns run before a region is translated */
+    uint32_t hot;               /* cost run before a region is translated
+                                   (units of interp_cost) */
     uint32_t hot_per_insn;      /* ... plus this many per insn it holds */
     uint32_t hot_warm;          /* hot once LLVM is set up, if lower (0: hot) */
     uint32_t region_max;        /* insns in one region, at most (> 0) */

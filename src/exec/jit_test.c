@@ -1125,6 +1125,39 @@ static void test_tier_hot_only(void **state)
     free(t);
 }
 
+/* A loop of n iterations whose body adds floats (generic handlers) when
+ * fp, or integers (specialised ones) when not. */
+static tprog *loop_of(uint64_t n, int fp)
+{
+    tprog *t = calloc(1, sizeof *t);
+    INS(t, MOV, NONE, IMM(0, Q), DIR(0x40, Q));
+    int loop = INS(t, ADD, NONE, DIR(0x40, Q), IMM(1, Q), DIR(0x40, Q));
+    if (fp)
+        INS(t, ADD, NONE, DIR(0x48, F), IMM(dbits(0.5), F), DIR(0x48, F));
+    else
+        INS(t, ADD, NONE, DIR(0x48, Q), IMM(3, Q), DIR(0x48, Q));
+    INS(t, BR, L, DIR(0x40, Q), IMM(n, Q), LBL(loop));
+    EXIT(t, C);
+    return t;
+}
+
+/* The tiering counts the interpreter's cost, not instructions: 1,000
+ * iterations of three instructions (3,000) pass hot = 6,000 when one of
+ * them is a float add (a generic handler, 8: 10,000), not otherwise. */
+static void test_tier_weighted(void **state)
+{
+    (void)state;
+    jit_limits l = jit_limits_tiered();
+    l.hot = 6000;
+    l.hot_per_insn = 0;
+    tprog *t = loop_of(1000, 1);
+    assert_int_equal(run_limited(t, &l).regions, 1);
+    free(t);
+    t = loop_of(1000, 0);
+    assert_int_equal(run_limited(t, &l).regions, 0);
+    free(t);
+}
+
 /* Two counting loops in turn, of n1 and n2 iterations. */
 static tprog *two_loops(uint64_t n1, uint64_t n2)
 {
@@ -1267,6 +1300,7 @@ int main(void)
         cmocka_unit_test(test_newr_chosen),
         cmocka_unit_test(test_subleq),
         cmocka_unit_test(test_regions_cached),
+        cmocka_unit_test(test_tier_weighted),
         cmocka_unit_test(test_tier_hot_only),
         cmocka_unit_test(test_tier_limits),
         cmocka_unit_test(test_float_translated),

@@ -124,13 +124,15 @@ void vm_fault_describe(const vm_runner *r, char *buf, size_t n);
 int interp_run(vm_runner *r, uint64_t fi);
 
 /* Tiering (jit.c): the interpreter counts, per jump target (branch and
- * call targets, computed jump targets; not the fall-through), the
- * instructions it ran from there up to the next taken jump, and stops at a
+ * call targets, computed jump targets; not the fall-through), the cost of
+ * the instructions it ran from there up to the next taken jump (in units
+ * of its cheapest instruction, interp_cost), and stops at a
  * target whose count passed `hot`, so that the caller can run translated
  * code from there.  The counts are shared by the runners of one engine; a
  * lost update between threads is harmless. */
 typedef struct vm_tier {
     int32_t *count;             /* per insn; owned by the caller */
+    const uint32_t *cost;       /* the code's running cost (vm_code.cost) */
     int32_t hot;
 } vm_tier;
 
