@@ -49,6 +49,8 @@
                                    grows with the span (a 2^46-byte
                                    "whole SR" heap stays with uffd) */
 #define RC_MAX_SPANS 8
+#define RC_ZERO_EAGER_MAX 4     /* known-zero pages of small heap ranges
+                                   filled before a runner starts (run.c) */
 #define RC_PR_STATIC_MAX 3      /* ranges of PR pages the code's direct
                                    operands name beyond the resident ones:
                                    more, and every reset drops the whole PR
@@ -99,6 +101,8 @@ typedef struct rc_prepage {     /* a page the runner about to start
                                    prefetches (run.c) */
     uint64_t page;
     uint32_t resident;          /* 1: kept mapped at reset, to be refilled */
+    uint32_t zero;              /* 1: not in the master's list, known zero
+                                   (run.c, "small heap ranges") */
 } rc_prepage;
 
 typedef struct rc_stack_pool {  /* granted stack blocks of one order */
