@@ -233,6 +233,8 @@ struct mem_window {
     dvm_range written[WIN_MAX_WRITTEN]; /* plain pages the caller says may
                                    be written (window_plain_written) */
     size_t nwritten;            /* SIZE_MAX: not said, drop them all */
+    uint64_t kept_written;      /* kept pages to zero (bit p: page p;
+                                   window_plain_kept_written) */
     win_span zero[WIN_MAX_ZERO];/* this runner's zero spans (engine thread) */
     size_t nzero;
 
@@ -502,6 +504,7 @@ dvm_status window_open_sized(window_resolve_fn resolve, void *arg,
         return status_set(DVM_ENOMEM, "window: state");
     w->size = size;
     w->nwritten = SIZE_MAX;
+    w->kept_written = UINT64_MAX;
     w->resolve = resolve;
     w->arg = arg;
     pthread_mutex_init(&w->mu, NULL);
@@ -609,7 +612,7 @@ dvm_status window_plain(mem_window *w, uint64_t npages)
 
 void window_plain_keep(mem_window *w, uint64_t npages)
 {
-    assert(npages < w->nplain);
+    assert(npages < w->nplain && npages <= 64);
     w->nkeep = npages;
 }
 
@@ -627,8 +630,10 @@ void window_plain_keep(mem_window *w, uint64_t npages)
 static void plain_reset(mem_window *w)
 {
     assert(w->nkeep < w->nplain);
-    if (w->nkeep)
-        memset(w->base, 0, w->nkeep * WIN_PAGE);
+    for (uint64_t p = 0; p < w->nkeep; p++)
+        if (w->kept_written >> p & 1)
+            memset(w->base + p * WIN_PAGE, 0, WIN_PAGE);
+    w->kept_written = UINT64_MAX;
     if (w->nwritten == SIZE_MAX)
         drop_pages(w, w->nkeep, w->nplain - w->nkeep);
     for (size_t i = 0; i < w->nwritten && w->nwritten != SIZE_MAX; i++) {
@@ -650,6 +655,11 @@ static void plain_reset(mem_window *w)
  * not named keeps its bytes, so the caller must name a superset; too many
  * ranges, and the reset drops everything as before.
  */
+void window_plain_kept_written(mem_window *w, uint64_t mask)
+{
+    w->kept_written = mask;
+}
+
 void window_plain_written(mem_window *w, const dvm_range *pages, size_t n)
 {
     if (n > WIN_MAX_WRITTEN) {

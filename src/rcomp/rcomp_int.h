@@ -153,6 +153,8 @@ typedef struct rcomp {
     dvm_range prs[RC_PR_STATIC_MAX];    /* run.c: the code's PR pages past
                                    the resident ones, as page ranges */
     size_t nprs;                /* SIZE_MAX: too many, or not tracked */
+    uint64_t prs_resident;      /* run.c: the resident PR pages the code's
+                                   direct operands name, bit p: page p */
     dvm_range *kst;  size_t nkst, capkst; /* commit.c: the created runners'
                                    stacks, sorted and merged */
     mem_change *chg; size_t capchg;

@@ -675,6 +675,44 @@ static void test_pr_zero_each_runner(void **state)
     assert_int_equal(stop(&m), 0);
 }
 
+/* The resident PR pages (the first RC_PR_RESIDENT) are zeroed where the
+ * last runner may have written them, and only there (run.c,
+ * pr_resident_written): page 0 by a direct store, page 3 only through a
+ * pointer (the interpreter notes it), page 2 not at all.  Each runner
+ * reads all three words before writing them: a page left unzeroed hands
+ * the next one a 5 or a 6. */
+static void test_pr_resident_zeroed(void **state)
+{
+    (void)state;
+    const uint64_t ptr = 0x0800, w3 = 0x3100;
+    isa_insn code[] = {
+        MOV(dir(ptr, ISA_T_Q), dir(HEAP, ISA_T_Q)),
+        MOV(imm(w3), dir(ptr, ISA_T_Q)),
+        MOV(ind(ptr, ISA_T_Q), dir(HEAP + 8, ISA_T_Q)),
+        MOV(dir(0x2000, ISA_T_Q), dir(HEAP + 16, ISA_T_Q)),
+        MOV(imm(6), ind(ptr, ISA_T_Q)),
+        MOV(imm(5), dir(ptr + 8, ISA_T_Q)),
+        MOV(dir(ptr + 8, ISA_T_Q), dir(HEAP + 24, ISA_T_Q)),
+        EXIT(ISA_OPT_C),
+    };
+    fake_master m;
+    start(&m, make_image(code, 8, NULL, 0), NULL);
+    dvm_range heap = { HEAP, HEAP + 32 };
+    for (uint64_t rid = 1; rid <= 3; rid++) {
+        msg_runner r = runner(rid, &heap, 1);
+        r.flags = rid > 1 ? MSG_RUNNER_KEEP : 0;
+        send_runners(&m, &r, 1);
+        uint64_t w[4], out;
+        heap_words(&m, rid, w, &out);
+        assert_int_equal(w[0], 0);
+        assert_int_equal(w[1], 0);
+        assert_int_equal(w[2], 0);
+        assert_int_equal(w[3], 5);
+        assert_int_equal(out, 0);
+    }
+    assert_int_equal(stop(&m), 0);
+}
+
 /* Prefetched base + change; abort; fault; output overflow; one batch. */
 static void test_batch_exits(void **state)
 {
@@ -992,6 +1030,7 @@ int main(void)
         cmocka_unit_test(test_small_ranges_clipped),
         cmocka_unit_test(test_kid_stacks_clipped),
         cmocka_unit_test(test_pr_zero_each_runner),
+        cmocka_unit_test(test_pr_resident_zeroed),
         cmocka_unit_test(test_chosen_stacks),
         cmocka_unit_test(test_many_chosen_stacks),
         cmocka_unit_test(test_batch_exits),

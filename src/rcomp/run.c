@@ -207,8 +207,9 @@ static void drop_or_reuse(void *arg, uint64_t page, uint64_t n)
  * pr_pages, fixed per program), and all its others go through one
  * function that notes the range (vm_runner.prw_lo/hi; exec/vm.h), as does
  * newr's write of a chosen stack base.  Those pages, past the resident
- * prefix the window clears itself, are all the reset must drop
- * (window_plain_written).  The translator's stores are not tracked: a
+ * prefix, are all the reset must drop (window_plain_written), and of the
+ * resident prefix all it must zero (window_plain_kept_written: a memset
+ * of 16 KiB per runner was a few percent of a small commit).  The translator's stores are not tracked: a
  * runner that ran translated code has the whole PR as its range (jit.c),
  * and for a program whose direct PR pages make too many ranges the whole
  * PR goes at every reset, as before.
@@ -217,10 +218,13 @@ void rc_pr_init(rcomp *rc)
 {
     const vm_code *c = rc->code;
     rc->nprs = 0;
+    rc->prs_resident = 0;
     for (size_t i = 0; i < c->npr_pages && rc->nprs != SIZE_MAX; i++) {
         uint64_t p = c->pr_pages[i];
-        if (p < RC_PR_RESIDENT)
+        if (p < RC_PR_RESIDENT) {
+            rc->prs_resident |= 1ull << p;
             continue;
+        }
         if (rc->nprs && rc->prs[rc->nprs - 1].hi == p)
             rc->prs[rc->nprs - 1].hi = p + 1;
         else if (rc->nprs < RC_PR_STATIC_MAX)
@@ -252,16 +256,30 @@ int rc_pr_maybe_written(const rcomp *rc, uint64_t page)
     return pr_dynamic(rc, &lo, &hi) && page >= lo && page < hi;
 }
 
-/* Tells the window which PR pages the last runner may have written: the
- * static ranges with the dynamic one merged in (sorted, disjoint, so no
- * page is dropped twice).  Nothing to tell when that is the whole PR
- * (translated code ran): the reset then drops it in one call. */
+/* The resident PR pages the last runner may have written (bit p: page
+ * p), with dynamic ones [lo, hi) if dyn.  Not the context page: step 2
+ * writes all of it for every runner. */
+static uint64_t pr_resident_written(const rcomp *rc, int dyn, uint64_t lo,
+                                    uint64_t hi)
+{
+    uint64_t m = rc->prs_resident;
+    for (uint64_t p = lo; dyn && p < hi && p < RC_PR_RESIDENT; p++)
+        m |= 1ull << p;
+    return m & ~(1ull << (DISA_CTX / DISA_PAGE));
+}
+
+/* Tells the window which PR pages the last runner may have written: of
+ * the resident ones, to zero; of the rest, the static ranges with the
+ * dynamic one merged in (sorted, disjoint, so no page is dropped twice).
+ * Nothing to tell when that is the whole PR (translated code ran): the
+ * reset then zeroes and drops it all. */
 static void tell_pr_written(rcomp *rc)
 {
     uint64_t lo, hi;
     int dyn = pr_dynamic(rc, &lo, &hi);
     if (rc->nprs == SIZE_MAX || (dyn && lo == 0 && hi >= PG_RB))
         return;
+    window_plain_kept_written(rc->win, pr_resident_written(rc, dyn, lo, hi));
     dvm_range v[RC_PR_STATIC_MAX + 1];
     size_t n = 0;
     for (size_t i = 0; i < rc->nprs; i++) {
