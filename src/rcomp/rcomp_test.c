@@ -631,6 +631,30 @@ static void heap_words(fake_master *m, uint64_t rid, uint64_t w[4],
     msg_result_free(&res);
 }
 
+/* Runs program code (n instructions) as three runners in a row on one
+ * RComp, with the 32-byte heap at HEAP: each must commit the words 0, 0,
+ * 0, last there and an output of out bytes. */
+static void run_thrice(const isa_insn *code, size_t n, uint64_t last,
+                       uint64_t out_len)
+{
+    fake_master m;
+    start(&m, make_image(code, n, NULL, 0), NULL);
+    dvm_range heap = { HEAP, HEAP + 32 };
+    for (uint64_t rid = 1; rid <= 3; rid++) {
+        msg_runner r = runner(rid, &heap, 1);
+        r.flags = rid > 1 ? MSG_RUNNER_KEEP : 0;
+        send_runners(&m, &r, 1);
+        uint64_t w[4], out;
+        heap_words(&m, rid, w, &out);
+        assert_int_equal(w[0], 0);
+        assert_int_equal(w[1], 0);
+        assert_int_equal(w[2], 0);
+        assert_int_equal(w[3], last);
+        assert_int_equal(out, out_len);
+    }
+    assert_int_equal(stop(&m), 0);
+}
+
 /* Every runner starts with a zero PR, though the reset drops only the PR
  * pages the interpreter saw written (run.c): a page written with a direct
  * address below and above those written through a pointer (0x10000,
@@ -657,22 +681,7 @@ static void test_pr_zero_each_runner(void **state)
         MOV(imm(1), ind(optr, ISA_T_Q)),
         EXIT(ISA_OPT_C),
     };
-    fake_master m;
-    start(&m, make_image(code, 13, NULL, 0), NULL);
-    dvm_range heap = { HEAP, HEAP + 32 };
-    for (uint64_t rid = 1; rid <= 3; rid++) {
-        msg_runner r = runner(rid, &heap, 1);
-        r.flags = rid > 1 ? MSG_RUNNER_KEEP : 0;
-        send_runners(&m, &r, 1);
-        uint64_t w[4], out;
-        heap_words(&m, rid, w, &out);
-        assert_int_equal(w[0], 0);
-        assert_int_equal(w[1], 0);
-        assert_int_equal(w[2], 0);
-        assert_int_equal(w[3], 0);
-        assert_int_equal(out, 1);
-    }
-    assert_int_equal(stop(&m), 0);
+    run_thrice(code, 13, 0, 1);
 }
 
 /* The resident PR pages (the first RC_PR_RESIDENT) are zeroed where the
@@ -695,22 +704,7 @@ static void test_pr_resident_zeroed(void **state)
         MOV(dir(ptr + 8, ISA_T_Q), dir(HEAP + 24, ISA_T_Q)),
         EXIT(ISA_OPT_C),
     };
-    fake_master m;
-    start(&m, make_image(code, 8, NULL, 0), NULL);
-    dvm_range heap = { HEAP, HEAP + 32 };
-    for (uint64_t rid = 1; rid <= 3; rid++) {
-        msg_runner r = runner(rid, &heap, 1);
-        r.flags = rid > 1 ? MSG_RUNNER_KEEP : 0;
-        send_runners(&m, &r, 1);
-        uint64_t w[4], out;
-        heap_words(&m, rid, w, &out);
-        assert_int_equal(w[0], 0);
-        assert_int_equal(w[1], 0);
-        assert_int_equal(w[2], 0);
-        assert_int_equal(w[3], 5);
-        assert_int_equal(out, 0);
-    }
-    assert_int_equal(stop(&m), 0);
+    run_thrice(code, 8, 5, 0);
 }
 
 /* Prefetched base + change; abort; fault; output overflow; one batch. */
