@@ -122,5 +122,16 @@ void window_plain_written(mem_window *w, const dvm_range *pages, size_t n);
  * them).  The same promise as window_plain_written: a written page left
  * out keeps its bytes.  Without this call the reset zeroes them all. */
 void window_plain_kept_written(mem_window *w, uint64_t mask);
+/* Keeps plain page `page` (past the kept prefix) resident too: a reset
+ * that is told it may have been written (window_plain_written) zeroes it
+ * in place instead of dropping it, as for a page that one instruction of
+ * every runner names (an output count) but few runners write.  A reset
+ * told nothing drops it with the rest.  4 pages at most; more are ignored
+ * (dropped as before). */
+void window_plain_keep_page(mem_window *w, uint64_t page);
+/* 1 when `page` is one of those and the last reset kept it: reading it
+ * then needs no system call to know whether it was written (it holds the
+ * runner's bytes or zeros; a fault only the first time). */
+int window_plain_kept_page(const mem_window *w, uint64_t page);
 
 #endif

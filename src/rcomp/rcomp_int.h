@@ -222,6 +222,10 @@ void rc_inputs_free(rcomp *rc);
 int rc_input_page(const rcomp *rc, uint64_t page, uint8_t *buf);
 /* Builds the output channel table from the program. */
 dvm_status rc_outputs_init(rcomp *rc);
+/* Keeps the pages of the output counts that the code names directly
+ * resident across runners (window_plain_keep_page), once the window's PR
+ * is plain. */
+void rc_outputs_keep(rcomp *rc);
 /* Lists the runner's output in res (channel and count; no frames yet).
  * Returns VM_FAULT_NONE, or VM_FAULT_MEMORY with *bad the channel address
  * when a count does not fit its channel's window. */

@@ -707,6 +707,39 @@ static void test_pr_resident_zeroed(void **state)
     run_thrice(code, 8, 5, 0);
 }
 
+/* An output count the code names directly stays mapped from one runner
+ * to the next (io.c, rc_outputs_keep) and is zeroed in place at each
+ * reset, and the commit reads it without asking the kernel whether it was
+ * written: runner 2 (entry: the exit) prints nothing, runner 3 reads its
+ * count as 0 before printing, not runner 1's 1. */
+static void test_out_count_kept(void **state)
+{
+    (void)state;
+    isa_insn code[] = {
+        EXIT(ISA_OPT_C),
+        MOV(dir(DISA_OUT, ISA_T_Q), dir(HEAP, ISA_T_Q)),
+        MOV(imm(1), dir(DISA_OUT, ISA_T_Q)),
+        MOV(imm(0x61), dir(DISA_OUT + 8, ISA_T_UB)),
+        EXIT(ISA_OPT_C),
+    };
+    uint8_t enc[ISA_MAX_INSN_BYTES];
+    uint64_t body = DISA_TEXT_BASE + isa_encode(&code[0], enc);
+    fake_master m;
+    start(&m, make_image(code, 5, NULL, 0), NULL);
+    dvm_range heap = { HEAP, HEAP + 32 };
+    for (uint64_t rid = 1; rid <= 3; rid++) {
+        msg_runner r = runner(rid, &heap, 1);
+        r.flags = rid > 1 ? MSG_RUNNER_KEEP : 0;
+        r.d.fi = rid == 2 ? DISA_TEXT_BASE : body;
+        send_runners(&m, &r, 1);
+        uint64_t w[4], out;
+        heap_words(&m, rid, w, &out);
+        assert_int_equal(w[0], 0);
+        assert_int_equal(out, rid == 2 ? 0 : 1);
+    }
+    assert_int_equal(stop(&m), 0);
+}
+
 /* Prefetched base + change; abort; fault; output overflow; one batch. */
 static void test_batch_exits(void **state)
 {
@@ -1025,6 +1058,7 @@ int main(void)
         cmocka_unit_test(test_kid_stacks_clipped),
         cmocka_unit_test(test_pr_zero_each_runner),
         cmocka_unit_test(test_pr_resident_zeroed),
+        cmocka_unit_test(test_out_count_kept),
         cmocka_unit_test(test_chosen_stacks),
         cmocka_unit_test(test_many_chosen_stacks),
         cmocka_unit_test(test_batch_exits),
