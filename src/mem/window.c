@@ -621,17 +621,6 @@ void window_plain_keep(mem_window *w, uint64_t npages)
     w->nkeep = npages;
 }
 
-/*
- * Drops the plain prefix, except its first nkeep pages, which are zeroed.
- * Why: one madvise costs a few microseconds whatever it drops (it walks
- * the page tables of its whole range: ~2 us for the 1 GiB PR on the VM of
- * docs/performance.md, 0.3 us for one page), a page dropped and written
- * again costs a fault and a clear on top (~2-3 us), and a memset of a
- * resident page ~40 ns.  So the low pages most runners write (the runner
- * context, a program's first words) stay resident and are cleared in user
- * space, and the rest goes in one call: a gap in the middle would split it
- * into two.
- */
 /* Drops plain pages [lo, hi), except the extra kept ones (xkeep), which
  * are zeroed in place. */
 static void plain_drop(mem_window *w, uint64_t lo, uint64_t hi)
@@ -649,6 +638,19 @@ static void plain_drop(mem_window *w, uint64_t lo, uint64_t hi)
         drop_pages(w, lo, hi - lo);
 }
 
+/*
+ * Drops the plain prefix, except its first nkeep pages, which are zeroed.
+ * Why: one madvise costs a few microseconds whatever it drops (it walks
+ * the page tables of its whole range: ~2 us for the 1 GiB PR on the VM of
+ * docs/performance.md, 0.3 us for one page), a page dropped and written
+ * again costs a fault and a clear on top (~2-3 us), and a memset of a
+ * resident page ~40 ns.  So the low pages most runners write (the runner
+ * context, a program's first words) stay resident and are cleared in user
+ * space, and the rest goes in one call: a gap in the middle would split it
+ * into two.  When the caller says what was written, only those kept pages
+ * are cleared, only those ranges dropped, and the extra kept pages among
+ * them (xkeep) cleared instead of dropped.
+ */
 static void plain_reset(mem_window *w)
 {
     assert(w->nkeep < w->nplain);
@@ -699,11 +701,6 @@ int window_plain_kept_page(const mem_window *w, uint64_t page)
  * not named keeps its bytes, so the caller must name a superset; too many
  * ranges, and the reset drops everything as before.
  */
-void window_plain_kept_written(mem_window *w, uint64_t mask)
-{
-    w->kept_written = mask;
-}
-
 void window_plain_written(mem_window *w, const dvm_range *pages, size_t n)
 {
     if (n > WIN_MAX_WRITTEN) {
@@ -712,6 +709,11 @@ void window_plain_written(mem_window *w, const dvm_range *pages, size_t n)
     }
     memcpy(w->written, pages, n * sizeof *pages);
     w->nwritten = n;
+}
+
+void window_plain_kept_written(mem_window *w, uint64_t mask)
+{
+    w->kept_written = mask;
 }
 
 /*
