@@ -211,6 +211,7 @@ static void ps_clear(pset *s)
 
 #define WIN_MAX_ZERO 8          /* zero spans per runner */
 #define WIN_MAX_WRITTEN 4       /* written plain ranges told per reset */
+#define WIN_MAX_XKEEP 4         /* kept plain pages past the prefix */
 #define WIN_MINCORE_CHUNK 65536 /* pages per mincore call */
 
 typedef struct win_span {
@@ -234,6 +235,12 @@ struct mem_window {
     dvm_range written[WIN_MAX_WRITTEN]; /* plain pages the caller says may
                                    be written (window_plain_written) */
     size_t nwritten;            /* SIZE_MAX: not said, drop them all */
+    uint64_t kept_written;      /* kept pages to zero (bit p: page p;
+                                   window_plain_kept_written) */
+    uint64_t xkeep[WIN_MAX_XKEEP]; /* plain pages past nkeep zeroed, not
+                                   dropped, when named written (sorted) */
+    size_t nxkeep;
+    int xkept;                  /* the last reset zeroed them in place */
     win_span zero[WIN_MAX_ZERO];/* this runner's zero spans (engine thread) */
     size_t nzero;
 
@@ -504,6 +511,7 @@ dvm_status window_open_sized(window_resolve_fn resolve, void *arg,
         return status_set(DVM_ENOMEM, "window: state");
     w->size = size;
     w->nwritten = SIZE_MAX;
+    w->kept_written = UINT64_MAX;
     w->resolve = resolve;
     w->arg = arg;
     pthread_mutex_init(&w->mu, NULL);
@@ -611,8 +619,25 @@ dvm_status window_plain(mem_window *w, uint64_t npages)
 
 void window_plain_keep(mem_window *w, uint64_t npages)
 {
-    assert(npages < w->nplain);
+    assert(npages < w->nplain && npages <= 64);
     w->nkeep = npages;
+}
+
+/* Drops plain pages [lo, hi), except the extra kept ones (xkeep), which
+ * are zeroed in place. */
+static void plain_drop(mem_window *w, uint64_t lo, uint64_t hi)
+{
+    for (size_t i = 0; i < w->nxkeep && lo < hi; i++) {
+        uint64_t p = w->xkeep[i];
+        if (p < lo || p >= hi)
+            continue;
+        if (p > lo)
+            drop_pages(w, lo, p - lo);
+        memset(w->base + p * WIN_PAGE, 0, WIN_PAGE);
+        lo = p + 1;
+    }
+    if (lo < hi)
+        drop_pages(w, lo, hi - lo);
 }
 
 /*
@@ -624,24 +649,50 @@ void window_plain_keep(mem_window *w, uint64_t npages)
  * resident page ~40 ns.  So the low pages most runners write (the runner
  * context, a program's first words) stay resident and are cleared in user
  * space, and the rest goes in one call: a gap in the middle would split it
- * into two.
+ * into two.  When the caller says what was written, only those kept pages
+ * are cleared, only those ranges dropped, and the extra kept pages among
+ * them (xkeep) cleared instead of dropped.
  */
 static void plain_reset(mem_window *w)
 {
     assert(w->nkeep < w->nplain);
-    if (w->nkeep)
-        memset(w->base, 0, w->nkeep * WIN_PAGE);
-    if (w->nwritten == SIZE_MAX)
+    for (uint64_t p = 0; p < w->nkeep; p++)
+        if (w->kept_written >> p & 1)
+            memset(w->base + p * WIN_PAGE, 0, WIN_PAGE);
+    w->kept_written = UINT64_MAX;
+    if (w->nwritten == SIZE_MAX)    /* one call, the extra pages too */
         drop_pages(w, w->nkeep, w->nplain - w->nkeep);
     for (size_t i = 0; i < w->nwritten && w->nwritten != SIZE_MAX; i++) {
         uint64_t lo = w->written[i].lo > w->nkeep ? w->written[i].lo
                                                   : w->nkeep;
         uint64_t hi = w->written[i].hi < w->nplain ? w->written[i].hi
                                                    : w->nplain;
-        if (lo < hi)
-            drop_pages(w, lo, hi - lo);
+        plain_drop(w, lo, hi);
     }
+    w->xkept = w->nwritten != SIZE_MAX;
     w->nwritten = SIZE_MAX;
+}
+
+void window_plain_keep_page(mem_window *w, uint64_t page)
+{
+    assert(page >= w->nkeep && page < w->nplain);
+    size_t i = 0;
+    while (i < w->nxkeep && w->xkeep[i] < page)
+        i++;
+    if (w->nxkeep == WIN_MAX_XKEEP || (i < w->nxkeep && w->xkeep[i] == page))
+        return;
+    memmove(w->xkeep + i + 1, w->xkeep + i,
+            (w->nxkeep - i) * sizeof *w->xkeep);
+    w->xkeep[i] = page;
+    w->nxkeep++;
+}
+
+int window_plain_kept_page(const mem_window *w, uint64_t page)
+{
+    for (size_t i = 0; i < w->nxkeep && w->xkept; i++)
+        if (w->xkeep[i] == page)
+            return 1;
+    return 0;
 }
 
 /*
@@ -660,6 +711,11 @@ void window_plain_written(mem_window *w, const dvm_range *pages, size_t n)
     }
     memcpy(w->written, pages, n * sizeof *pages);
     w->nwritten = n;
+}
+
+void window_plain_kept_written(mem_window *w, uint64_t mask)
+{
+    w->kept_written = mask;
 }
 
 /*

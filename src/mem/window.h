@@ -108,7 +108,7 @@ dvm_status window_plain(mem_window *w, uint64_t npages);
  * reset zeroes them in place (a memset) instead of dropping them, so the
  * next runner does not pay a fault (and a page clear) to write them again,
  * and the drop of the rest is one madvise.  For the pages most runners
- * write, like the runner context; npages < the plain prefix. */
+ * write, like the runner context; npages < the plain prefix, at most 64. */
 void window_plain_keep(mem_window *w, uint64_t npages);
 /* For the next reset only: pages of the plain prefix past the kept ones
  * that the last runner may have written, as n ranges of page numbers
@@ -118,5 +118,22 @@ void window_plain_keep(mem_window *w, uint64_t npages);
  * is not keeps its bytes into the next runner.  Without this call the
  * reset drops the whole prefix. */
 void window_plain_written(mem_window *w, const dvm_range *pages, size_t n);
+/* For the next reset only: which of the kept pages (window_plain_keep) the
+ * last runner may have written, bit p for page p; the reset zeroes those
+ * alone (a runner that wrote one word costs one page's memset, not all of
+ * them).  The same promise as window_plain_written: a written page left
+ * out keeps its bytes.  Without this call the reset zeroes them all. */
+void window_plain_kept_written(mem_window *w, uint64_t mask);
+/* Keeps plain page `page` (past the kept prefix) resident too: a reset
+ * that is told it may have been written (window_plain_written) zeroes it
+ * in place instead of dropping it, as for a page that one instruction of
+ * every runner names (an output count) but few runners write.  A reset
+ * told nothing drops it with the rest.  4 pages at most; more are ignored
+ * (dropped as before). */
+void window_plain_keep_page(mem_window *w, uint64_t page);
+/* 1 when `page` is one of those and the last reset kept it: reading it
+ * then needs no system call to know whether it was written (it holds the
+ * runner's bytes or zeros; a fault only the first time). */
+int window_plain_kept_page(const mem_window *w, uint64_t page);
 
 #endif

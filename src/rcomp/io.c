@@ -172,8 +172,33 @@ dvm_status rc_outputs_init(rcomp *rc)
     return DVM_OK;
 }
 
+/* True when the code names page `page` directly: every runner may write
+ * it, as far as the reset knows (run.c, rc_pr_init). */
+static int named_directly(const rcomp *rc, uint64_t page)
+{
+    const vm_code *c = rc->code;
+    for (size_t i = 0; i < c->npr_pages; i++)
+        if (c->pr_pages[i] == page)
+            return 1;
+    return 0;
+}
+
+void rc_outputs_keep(rcomp *rc)
+{
+    for (size_t i = 0; i < rc->nout; i++) {
+        uint64_t lo = rc->out[i].addr / DISA_PAGE;
+        uint64_t hi = (rc->out[i].addr + 7) / DISA_PAGE;
+        for (uint64_t p = lo; p <= hi; p++)
+            if (p >= RC_PR_RESIDENT && named_directly(rc, p))
+                window_plain_keep_page(rc->win, p);
+    }
+}
+
 /* The runner's count at addr.  A page never touched holds zeros: mincore
- * tells without faulting it in (cheaper than a fault on every runner). */
+ * tells without faulting it in (cheaper than a fault on every runner);
+ * a count page the window keeps resident (rc_outputs_keep: the code names
+ * it, so every reset would otherwise drop it and every commit ask) is
+ * read as it is. */
 static uint64_t out_count(const rcomp *rc, uint64_t addr)
 {
     uint8_t *win = window_base(rc->win);
@@ -183,7 +208,9 @@ static uint64_t out_count(const rcomp *rc, uint64_t addr)
     if (!rc_pr_maybe_written(rc, lo / DISA_PAGE) &&
         !rc_pr_maybe_written(rc, hi / DISA_PAGE))
         return 0;               /* not written: zeros, no system call */
-    if (mincore(win + lo, hi - lo + DISA_PAGE, vec) == 0 &&
+    int kept = window_plain_kept_page(rc->win, lo / DISA_PAGE) &&
+               window_plain_kept_page(rc->win, hi / DISA_PAGE);
+    if (!kept && mincore(win + lo, hi - lo + DISA_PAGE, vec) == 0 &&
         !((vec[0] | vec[1]) & 1))
         return 0;
     uint64_t n;

@@ -149,10 +149,12 @@ static dvm_status open_window(rcomp *rc)
         return st;
     /* Without a plain PR the resolver answers PR zeros itself: slower,
      * same result. */
-    if (!window_plain(rc->win, DISA_RB / DISA_PAGE))
+    if (!window_plain(rc->win, DISA_RB / DISA_PAGE)) {
         window_plain_keep(rc->win, RC_PR_RESIDENT);
-    else
+        rc_outputs_keep(rc);
+    } else {
         status_clear();
+    }
     window_set_input_cap(rc->win, RC_INPUT_CAP_PAGES);
     vm_runner_init(&rc->vr, window_base(rc->win), rc->code);
     rc_stacks_init(rc);

@@ -49,6 +49,8 @@
                                    grows with the span (a 2^46-byte
                                    "whole SR" heap stays with uffd) */
 #define RC_MAX_SPANS 8
+#define RC_ZERO_EAGER_MAX 4     /* known-zero pages of small heap ranges
+                                   filled before a runner starts (run.c) */
 #define RC_PR_STATIC_MAX 3      /* ranges of PR pages the code's direct
                                    operands name beyond the resident ones:
                                    more, and every reset drops the whole PR
@@ -100,6 +102,8 @@ typedef struct rc_prepage {     /* a page the runner about to start
                                    prefetches (run.c) */
     uint64_t page;
     uint32_t resident;          /* 1: kept mapped at reset, to be refilled */
+    uint32_t zero;              /* 1: not in the master's list, known zero
+                                   (run.c, "small heap ranges") */
 } rc_prepage;
 
 typedef struct rc_stack_pool {  /* granted stack blocks of one order */
@@ -150,6 +154,8 @@ typedef struct rcomp {
     dvm_range prs[RC_PR_STATIC_MAX];    /* run.c: the code's PR pages past
                                    the resident ones, as page ranges */
     size_t nprs;                /* SIZE_MAX: too many, or not tracked */
+    uint64_t prs_resident;      /* run.c: the resident PR pages the code's
+                                   direct operands name, bit p: page p */
     dvm_range *kst;  size_t nkst, capkst; /* commit.c: the created runners'
                                    stacks, sorted and merged */
     mem_change *chg; size_t capchg;
@@ -217,6 +223,10 @@ void rc_inputs_free(rcomp *rc);
 int rc_input_page(const rcomp *rc, uint64_t page, uint8_t *buf);
 /* Builds the output channel table from the program. */
 dvm_status rc_outputs_init(rcomp *rc);
+/* Keeps the pages of the output counts that the code names directly
+ * resident across runners (window_plain_keep_page), once the window's PR
+ * is plain. */
+void rc_outputs_keep(rcomp *rc);
 /* Lists the runner's output in res (channel and count; no frames yet).
  * Returns VM_FAULT_NONE, or VM_FAULT_MEMORY with *bad the channel address
  * when a count does not fit its channel's window. */

@@ -535,6 +535,37 @@ static void test_written_page_refilled(void **state)
     assert_int_equal(stop(&m), 0);
 }
 
+/* A small heap range on a page the master's complete prefetch list leaves
+ * out is zero at the snapshot, filled before the runner starts (run.c,
+ * list_zero_pages), never asked for.  The next runner on the same page at
+ * the same snapshot (its creator's commit not seen yet, as when runners
+ * share a page of slots) finds zeros again, not the bytes the first one
+ * wrote: had those stayed, it would copy the 5 into its second word. */
+static void test_small_heap_zero(void **state)
+{
+    (void)state;
+    isa_insn code[] = {
+        MOV(dir(HEAP, ISA_T_Q), dir(HEAP + 8, ISA_T_Q)),
+        MOV(imm(5), dir(HEAP, ISA_T_Q)),
+        EXIT(ISA_OPT_C),
+    };
+    fake_master m;
+    start(&m, make_image(code, 3, NULL, 0), NULL);
+    dvm_range heap = { HEAP, HEAP + 16 };
+    mem_run run;
+    for (uint64_t rid = 1; rid <= 3; rid++) {
+        msg_runner r = runner(rid, &heap, 1);
+        r.flags = MSG_RUNNER_PREFETCH_COMPLETE |
+                  (rid > 1 ? MSG_RUNNER_KEEP : 0);
+        send_runners(&m, &r, 1);
+        assert_int_equal(second_word(&m, rid, &run), 0);
+        assert_int_equal(run.off, 0);           /* the 5 only */
+        assert_int_equal(run.len, 1);
+    }
+    assert_int_equal(m.page_reqs, 0);
+    assert_int_equal(stop(&m), 0);
+}
+
 /* Few committable bytes (a 48-byte heap range less the runner's own
  * 16-byte stack in its middle): only they are compared, and the changes
  * are exactly the written bytes among them -- two 8-byte stores that each
@@ -640,6 +671,30 @@ static void heap_words(fake_master *m, uint64_t rid, uint64_t w[4],
     msg_result_free(&res);
 }
 
+/* Runs program code (n instructions) as three runners in a row on one
+ * RComp, with the 32-byte heap at HEAP: each must commit the words 0, 0,
+ * 0, last there and an output of out bytes. */
+static void run_thrice(const isa_insn *code, size_t n, uint64_t last,
+                       uint64_t out_len)
+{
+    fake_master m;
+    start(&m, make_image(code, n, NULL, 0), NULL);
+    dvm_range heap = { HEAP, HEAP + 32 };
+    for (uint64_t rid = 1; rid <= 3; rid++) {
+        msg_runner r = runner(rid, &heap, 1);
+        r.flags = rid > 1 ? MSG_RUNNER_KEEP : 0;
+        send_runners(&m, &r, 1);
+        uint64_t w[4], out;
+        heap_words(&m, rid, w, &out);
+        assert_int_equal(w[0], 0);
+        assert_int_equal(w[1], 0);
+        assert_int_equal(w[2], 0);
+        assert_int_equal(w[3], last);
+        assert_int_equal(out, out_len);
+    }
+    assert_int_equal(stop(&m), 0);
+}
+
 /* Every runner starts with a zero PR, though the reset drops only the PR
  * pages the interpreter saw written (run.c): a page written with a direct
  * address below and above those written through a pointer (0x10000,
@@ -666,20 +721,61 @@ static void test_pr_zero_each_runner(void **state)
         MOV(imm(1), ind(optr, ISA_T_Q)),
         EXIT(ISA_OPT_C),
     };
+    run_thrice(code, 13, 0, 1);
+}
+
+/* The resident PR pages (the first RC_PR_RESIDENT) are zeroed where the
+ * last runner may have written them, and only there (run.c,
+ * pr_resident_written): page 0 by a direct store, page 3 only through a
+ * pointer (the interpreter notes it), page 2 not at all.  Each runner
+ * reads all three words before writing them: a page left unzeroed hands
+ * the next one a 5 or a 6. */
+static void test_pr_resident_zeroed(void **state)
+{
+    (void)state;
+    const uint64_t ptr = 0x0800, w3 = 0x3100;
+    isa_insn code[] = {
+        MOV(dir(ptr, ISA_T_Q), dir(HEAP, ISA_T_Q)),
+        MOV(imm(w3), dir(ptr, ISA_T_Q)),
+        MOV(ind(ptr, ISA_T_Q), dir(HEAP + 8, ISA_T_Q)),
+        MOV(dir(0x2000, ISA_T_Q), dir(HEAP + 16, ISA_T_Q)),
+        MOV(imm(6), ind(ptr, ISA_T_Q)),
+        MOV(imm(5), dir(ptr + 8, ISA_T_Q)),
+        MOV(dir(ptr + 8, ISA_T_Q), dir(HEAP + 24, ISA_T_Q)),
+        EXIT(ISA_OPT_C),
+    };
+    run_thrice(code, 8, 5, 0);
+}
+
+/* An output count the code names directly stays mapped from one runner
+ * to the next (io.c, rc_outputs_keep) and is zeroed in place at each
+ * reset, and the commit reads it without asking the kernel whether it was
+ * written: runner 2 (entry: the exit) prints nothing, runner 3 reads its
+ * count as 0 before printing, not runner 1's 1. */
+static void test_out_count_kept(void **state)
+{
+    (void)state;
+    isa_insn code[] = {
+        EXIT(ISA_OPT_C),
+        MOV(dir(DISA_OUT, ISA_T_Q), dir(HEAP, ISA_T_Q)),
+        MOV(imm(1), dir(DISA_OUT, ISA_T_Q)),
+        MOV(imm(0x61), dir(DISA_OUT + 8, ISA_T_UB)),
+        EXIT(ISA_OPT_C),
+    };
+    uint8_t enc[ISA_MAX_INSN_BYTES];
+    uint64_t body = DISA_TEXT_BASE + isa_encode(&code[0], enc);
     fake_master m;
-    start(&m, make_image(code, 13, NULL, 0), NULL);
+    start(&m, make_image(code, 5, NULL, 0), NULL);
     dvm_range heap = { HEAP, HEAP + 32 };
     for (uint64_t rid = 1; rid <= 3; rid++) {
         msg_runner r = runner(rid, &heap, 1);
         r.flags = rid > 1 ? MSG_RUNNER_KEEP : 0;
+        r.d.fi = rid == 2 ? DISA_TEXT_BASE : body;
         send_runners(&m, &r, 1);
         uint64_t w[4], out;
         heap_words(&m, rid, w, &out);
         assert_int_equal(w[0], 0);
-        assert_int_equal(w[1], 0);
-        assert_int_equal(w[2], 0);
-        assert_int_equal(w[3], 0);
-        assert_int_equal(out, 1);
+        assert_int_equal(out, rid == 2 ? 0 : 1);
     }
     assert_int_equal(stop(&m), 0);
 }
@@ -993,9 +1089,12 @@ int main(void)
         cmocka_unit_test(test_dense_zero_page_implied),
         cmocka_unit_test(test_kept_pages),
         cmocka_unit_test(test_written_page_refilled),
+        cmocka_unit_test(test_small_heap_zero),
         cmocka_unit_test(test_small_ranges_clipped),
         cmocka_unit_test(test_kid_stacks_clipped),
         cmocka_unit_test(test_pr_zero_each_runner),
+        cmocka_unit_test(test_pr_resident_zeroed),
+        cmocka_unit_test(test_out_count_kept),
         cmocka_unit_test(test_chosen_stacks),
         cmocka_unit_test(test_many_chosen_stacks),
         cmocka_unit_test(test_batch_exits),

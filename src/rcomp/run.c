@@ -12,7 +12,8 @@
  *      runner before it on the same RComp wrote, often).
  *   2. the runner context page (0x1000): one window_fill of a prepared page.
  *   3. snapshot and prefetch: the base map is emptied, every prefetched page
- *      is recorded with its frame and copied in eagerly.
+ *      is recorded with its frame and copied in eagerly, and so are the
+ *      known-zero pages of small heap ranges (list_zero_pages).
  *   4. the writable set: own stack and heap ranges.
  *   5. the engine runs from fi; missing pages fault into the resolver.
  *   6. the result: a commit (outputs, clipped changes, children), an abort,
@@ -46,6 +47,8 @@
 #define PG_RB     (DISA_RB / DISA_PAGE)
 #define PG_IN     (DISA_INPUT_BASE / DISA_PAGE)
 
+/* The source of known-zero pages filled eagerly (list_zero_pages). */
+static const uint8_t zero_page[DISA_PAGE] __attribute__((aligned(4096)));
 
 /* Step 1's first cut for a page the last runner touched (keep.c): an
  * ordinary SR page whose version is known is noted; those the runner could
@@ -76,11 +79,80 @@ static int cmp_prepage(const void *a, const void *b)
     return x->page < y->page ? -1 : x->page > y->page;
 }
 
-/* Lists the pages mr prefetches in rc->prepg, sorted, none resident. */
+/* Entry of page among the n sorted ones of v, or NULL. */
+static rc_prepage *find_prepage(rc_prepage *v, size_t n, uint64_t page)
+{
+    rc_prepage key = { page, 0, 0 };
+    return n ? bsearch(&key, v, n, sizeof *v, cmp_prepage) : NULL;
+}
+
+/* The whole pages of [lo, hi) below the input windows, as [*a, *b); 1
+ * when they make a zero span: enough of them to pay for the two system
+ * calls a span costs and not so many that reading them back is slow. */
+static int span_pages(uint64_t lo, uint64_t hi, uint64_t *a, uint64_t *b)
+{
+    *a = (lo + DISA_PAGE - 1) / DISA_PAGE;
+    *b = hi / DISA_PAGE;
+    if (*b > PG_IN)
+        *b = PG_IN;
+    return *a < *b && *b - *a >= RC_ZERO_SPAN_MIN &&
+           *b - *a <= RC_ZERO_SPAN_MAX;
+}
+
+/* True when page lies in a range of mr that may become a zero span. */
+static int in_span(const msg_runner *mr, uint64_t page)
+{
+    uint64_t a, b;
+    if (span_pages(mr->d.sb, mr->d.sb + mr->d.ss, &a, &b) && page >= a &&
+        page < b)
+        return 1;
+    for (uint32_t i = 0; i < mr->d.nheap; i++)
+        if (span_pages(mr->d.heap[i].lo, mr->d.heap[i].hi, &a, &b) &&
+            page >= a && page < b)
+            return 1;
+    return 0;
+}
+
+/*
+ * Small heap ranges.  A runner's heap slot of a few bytes on a page no
+ * commit has written yet (the first runners on each page of commit.dasm's
+ * slots, a tree's leaves) is zero at its snapshot, and the master's
+ * complete prefetch list says so by leaving it out.  Left to the first
+ * touch, it costs a round trip through the handler thread (two wake-ups
+ * and a UFFDIO_COPY: the resolver answers "zeros" itself, pages.c); filled
+ * before the runner starts, the copy alone, or a memset when the last
+ * runner left the page mapped (drop_or_reuse treats it as prefetched).
+ * Only heap ranges of at most two pages, outside zero spans, and at most
+ * RC_ZERO_EAGER_MAX pages: a runner declares a heap to write it, where an
+ * empty runner never touches its stack, and a large range is a zero span.
+ * Appends them to rc->prepg (sorted again) marked zero.
+ */
+static void list_zero_pages(rcomp *rc, const msg_runner *mr)
+{
+    size_t n0 = rc->nprepg;
+    if (!(mr->flags & MSG_RUNNER_PREFETCH_COMPLETE))
+        return;
+    for (uint32_t i = 0; i < mr->d.nheap; i++) {
+        uint64_t lo = mr->d.heap[i].lo / DISA_PAGE;
+        uint64_t hi = (mr->d.heap[i].hi + DISA_PAGE - 1) / DISA_PAGE;
+        for (uint64_t p = lo; hi - lo <= 2 && p < hi; p++)
+            if (rc->nprepg - n0 < RC_ZERO_EAGER_MAX && p >= PG_RB &&
+                p < PG_IN && !in_span(mr, p) &&
+                !find_prepage(rc->prepg, n0, p) &&
+                !find_prepage(rc->prepg + n0, rc->nprepg - n0, p))
+                rc->prepg[rc->nprepg++] = (rc_prepage){ p, 0, 1 };
+    }
+    if (rc->nprepg > n0 && rc->nprepg > 1)
+        qsort(rc->prepg, rc->nprepg, sizeof *rc->prepg, cmp_prepage);
+}
+
+/* Lists the pages mr prefetches in rc->prepg, sorted, none resident, and
+ * the known-zero pages of its small heap ranges (list_zero_pages). */
 static dvm_status list_prefetched(rcomp *rc, const msg_runner *mr)
 {
-    if (mr->npre > rc->capprepg) {
-        rc_prepage *v = dvm_grow(rc->prepg, &rc->capprepg, mr->npre,
+    size_t cap = (size_t)mr->npre + RC_ZERO_EAGER_MAX;
+    if (cap > rc->capprepg) {
+        rc_prepage *v = dvm_grow(rc->prepg, &rc->capprepg, cap,
                                  sizeof *v);
         if (!v)
             return status_set(DVM_ENOMEM, "prefetch list");
@@ -88,12 +160,13 @@ static dvm_status list_prefetched(rcomp *rc, const msg_runner *mr)
     }
     int sorted = 1;
     for (uint32_t i = 0; i < mr->npre; i++) {
-        rc->prepg[i] = (rc_prepage){ mr->pre[i].page, 0 };
+        rc->prepg[i] = (rc_prepage){ mr->pre[i].page, 0, 0 };
         sorted &= i == 0 || mr->pre[i - 1].page < mr->pre[i].page;
     }
     rc->nprepg = mr->npre;
     if (!sorted)
         qsort(rc->prepg, rc->nprepg, sizeof *rc->prepg, cmp_prepage);
+    list_zero_pages(rc, mr);
     return DVM_OK;
 }
 
@@ -101,10 +174,7 @@ static dvm_status list_prefetched(rcomp *rc, const msg_runner *mr)
  * it. */
 static rc_prepage *prefetched(const rcomp *rc, uint64_t page)
 {
-    rc_prepage key = { page, 0 };
-    return rc->nprepg ? bsearch(&key, rc->prepg, rc->nprepg,
-                                sizeof *rc->prepg, cmp_prepage)
-                      : NULL;
+    return find_prepage(rc->prepg, rc->nprepg, page);
 }
 
 /* Drops kept pages [page, page + n), except those the next runner
@@ -137,8 +207,9 @@ static void drop_or_reuse(void *arg, uint64_t page, uint64_t n)
  * pr_pages, fixed per program), and all its others go through one
  * function that notes the range (vm_runner.prw_lo/hi; exec/vm.h), as does
  * newr's write of a chosen stack base.  Those pages, past the resident
- * prefix the window clears itself, are all the reset must drop
- * (window_plain_written).  The translator's stores are not tracked: a
+ * prefix, are all the reset must drop (window_plain_written), and of the
+ * resident prefix all it must zero (window_plain_kept_written: a memset
+ * of 16 KiB per runner was a few percent of a small commit).  The translator's stores are not tracked: a
  * runner that ran translated code has the whole PR as its range (jit.c),
  * and for a program whose direct PR pages make too many ranges the whole
  * PR goes at every reset, as before.
@@ -147,10 +218,13 @@ void rc_pr_init(rcomp *rc)
 {
     const vm_code *c = rc->code;
     rc->nprs = 0;
+    rc->prs_resident = 0;
     for (size_t i = 0; i < c->npr_pages && rc->nprs != SIZE_MAX; i++) {
         uint64_t p = c->pr_pages[i];
-        if (p < RC_PR_RESIDENT)
+        if (p < RC_PR_RESIDENT) {
+            rc->prs_resident |= 1ull << p;
             continue;
+        }
         if (rc->nprs && rc->prs[rc->nprs - 1].hi == p)
             rc->prs[rc->nprs - 1].hi = p + 1;
         else if (rc->nprs < RC_PR_STATIC_MAX)
@@ -182,16 +256,30 @@ int rc_pr_maybe_written(const rcomp *rc, uint64_t page)
     return pr_dynamic(rc, &lo, &hi) && page >= lo && page < hi;
 }
 
-/* Tells the window which PR pages the last runner may have written: the
- * static ranges with the dynamic one merged in (sorted, disjoint, so no
- * page is dropped twice).  Nothing to tell when that is the whole PR
- * (translated code ran): the reset then drops it in one call. */
+/* The resident PR pages the last runner may have written (bit p: page
+ * p), with dynamic ones [lo, hi) if dyn.  Not the context page: step 2
+ * writes all of it for every runner. */
+static uint64_t pr_resident_written(const rcomp *rc, int dyn, uint64_t lo,
+                                    uint64_t hi)
+{
+    uint64_t m = rc->prs_resident;
+    for (uint64_t p = lo; dyn && p < hi && p < RC_PR_RESIDENT; p++)
+        m |= 1ull << p;
+    return m & ~(1ull << (DISA_CTX / DISA_PAGE));
+}
+
+/* Tells the window which PR pages the last runner may have written: of
+ * the resident ones, to zero; of the rest, the static ranges with the
+ * dynamic one merged in (sorted, disjoint, so no page is dropped twice).
+ * Nothing to tell when that is the whole PR (translated code ran): the
+ * reset then zeroes and drops it all. */
 static void tell_pr_written(rcomp *rc)
 {
     uint64_t lo, hi;
     int dyn = pr_dynamic(rc, &lo, &hi);
     if (rc->nprs == SIZE_MAX || (dyn && lo == 0 && hi >= PG_RB))
         return;
+    window_plain_kept_written(rc->win, pr_resident_written(rc, dyn, lo, hi));
     dvm_range v[RC_PR_STATIC_MAX + 1];
     size_t n = 0;
     for (size_t i = 0; i < rc->nprs; i++) {
@@ -283,17 +371,11 @@ static dvm_status check_runner(const rcomp *rc, const msg_runner *mr)
     return DVM_OK;
 }
 
-/* Adds [lo, hi) (bytes) as a candidate zero span: its whole pages below
- * the input windows, if there are enough of them to pay for the two
- * system calls a span costs and not so many that reading them back is
- * slow. */
+/* Adds [lo, hi) (bytes) as a candidate zero span (span_pages). */
 static void span_candidate(rc_span *v, size_t *n, uint64_t lo, uint64_t hi)
 {
-    uint64_t a = (lo + DISA_PAGE - 1) / DISA_PAGE, b = hi / DISA_PAGE;
-    if (b > PG_IN)
-        b = PG_IN;
-    if (a < b && b - a >= RC_ZERO_SPAN_MIN && b - a <= RC_ZERO_SPAN_MAX &&
-        *n < RC_MAX_SPANS)
+    uint64_t a, b;
+    if (span_pages(lo, hi, &a, &b) && *n < RC_MAX_SPANS)
         v[(*n)++] = (rc_span){ a, b };
 }
 
@@ -350,6 +432,9 @@ static dvm_status prefetch(rcomp *rc, const msg_runner *mr)
     rc_basemap_clear(&rc->base);
     for (uint32_t i = 0; i < mr->npre && !st; i++)
         st = rc_basemap_put(&rc->base, mr->pre[i].page, mr->pre[i].frame);
+    for (size_t i = 0; i < rc->nprepg && !st; i++)
+        if (rc->prepg[i].zero)
+            st = rc_basemap_put(&rc->base, rc->prepg[i].page, 0);
     pthread_mutex_unlock(&rc->mu);
     for (uint32_t i = 0; i < mr->npre && !st; i++) {
         uint64_t page = mr->pre[i].page;
@@ -362,6 +447,13 @@ static dvm_status prefetch(rcomp *rc, const msg_runner *mr)
             continue;           /* this very version is still mapped */
         else
             st = window_fill(rc->win, page, src);
+    }
+    for (size_t i = 0; i < rc->nprepg && !st; i++) {
+        const rc_prepage *e = &rc->prepg[i];
+        if (e->zero)    /* a copy of zeros: mapped writable, unlike
+                           UFFDIO_ZEROPAGE's shared page */
+            st = e->resident ? window_refill(rc->win, e->page, NULL)
+                             : window_fill(rc->win, e->page, zero_page);
     }
     return st;
 }

@@ -51,6 +51,10 @@
 /* Stack of the first runner, chosen by the DVM (DISA.md 7): the first
  * block of the stack area. */
 #define MASTER_FIRST_SB DISA_STACK_BASE
+/* Batches (dispatch): the work an RComp is given at a time, in runner
+ * time, and the fewest runners it is given when they are long. */
+#define MASTER_QUEUE_NS 200000
+#define MASTER_BATCH_MIN 16
 /* Ready runners a cluster's dispatch looks at for one its slot prefers. */
 #define MASTER_AFFINITY_LOOK 16
 /* The epoll key of the network's fd (RComp keys are slot << 1 | page). */
@@ -420,6 +424,24 @@ static dvm_status dispatch_exclusive(master *m)
     return DVM_OK;
 }
 
+/* The most runners an RComp is sent at a time: those that run for about
+ * MASTER_QUEUE_NS (from the runners' average duration), at least
+ * MASTER_BATCH_MIN and at most RCB_RING_MAX.  An RComp refills when half
+ * is left, so short runners go in batches that keep it busy while the
+ * master handles the other half's results, with one message (and one
+ * wake-up) for dozens of them; long ones keep the in-flight work small, so
+ * that the last runners of a run do not queue behind one another on one
+ * RComp while another is idle. */
+static size_t batch_cap(const master *m)
+{
+    uint64_t ns = m->rcs.runner_ns;
+    if (!ns)
+        return MASTER_BATCH_MIN;
+    uint64_t n = MASTER_QUEUE_NS / ns;
+    return n < MASTER_BATCH_MIN ? MASTER_BATCH_MIN
+         : n > RCB_RING_MAX ? RCB_RING_MAX : (size_t)n;
+}
+
 static dvm_status dispatch(master *m)
 {
     if (m->pool.exclusive.head || m->pool.running_exclusive)
@@ -429,7 +451,8 @@ static dvm_status dispatch(master *m)
      * is one runner: every runner then starts from the newest snapshot
      * and only runners truly running at the same time can conflict. */
     size_t per = m->pool.ready.n / (size_t)(m->rcs.nrc ? m->rcs.nrc : 1);
-    size_t batch = per < 2 ? 2 : per > RCB_RING_MAX ? RCB_RING_MAX : per;
+    size_t cap = batch_cap(m);
+    size_t batch = per < 2 ? 2 : per > cap ? cap : per;
     if (m->cp.conflict_rate > 0.2)
         batch = 1;
     for (int i = 0; i < m->rcs.nrc && m->pool.ready.head; i++) {

@@ -27,8 +27,9 @@
 
 #include "isa/runner.h"
 
-/* Most runners in flight on one RComp. */
-#define RCB_RING_MAX 16
+/* Most runners in flight on one RComp (the master sends fewer unless
+ * runners are short: master.c, dispatch). */
+#define RCB_RING_MAX 64
 
 typedef struct rcb {
     uint64_t rid, attempt;

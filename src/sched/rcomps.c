@@ -707,6 +707,16 @@ static dvm_status grant_stacks(rcomp_set *rs, rcomp_slot *s, unsigned order,
 
 static const char *const exit_names[] = { "commit", "abort", "fault" };
 
+/* Adds the result's run time to the set's moving average (1/8 weight), by
+ * which the master sizes its batches (master.c, dispatch). */
+static void note_duration(rcomp_set *rs, const msg_result *res)
+{
+    uint64_t d = res->t_end_ns > res->t_start_ns
+                 ? res->t_end_ns - res->t_start_ns : 0;
+    rs->runner_ns = rs->runner_ns ? rs->runner_ns - rs->runner_ns / 8 + d / 8
+                                  : d + 1;
+}
+
 /* A result from s: it must answer the oldest runner in flight there (same
  * run id, snapshot and attempt) and name only frames granted to s; then it
  * goes to the commit point.  Anything else: s is lost, and the runner it
@@ -739,6 +749,7 @@ static dvm_status on_result(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
     }
     master_stats *st = rs->cp->st;
     st->runners_run++;
+    note_duration(rs, &res);
     st->pages_prefetched += res.pages_prefetched;
     st->pages_faulted += res.pages_faulted;
     trace_runner(rs->cp->trace, s->index + 1, r->rid, r->attempt,

@@ -83,6 +83,8 @@ typedef struct rcomp_set {
     uint64_t checked_ns;        /* last liveness check */
     rcomp_waiting *wait_head, *wait_tail;   /* results waiting, in order */
     size_t nwaiting;
+    uint64_t runner_ns;         /* moving average of how long a runner ran
+                                   (its RComp's clock), 0: none yet */
 } rcomp_set;
 
 /* How to start one RComp process: the binary, the engine, the frame store
