@@ -1794,6 +1794,9 @@ static void on_down(mserve *s, transport_event *ev, mnode *nd)
                ev->reason ? ev->reason : "closed");
         node_lost(s, nd);
     } else if ((s->running || s->pending) && ev->peer == s->client) {
+        ms_log("client %s left (%s): its program is cancelled",
+               transport_peer_name(s->t, ev->peer),
+               ev->reason ? ev->reason : "closed");
         if (s->running)
             status_first_set(&s->fatal, status_set(DVM_EIO,
                              "cancelled: the client went away"));
