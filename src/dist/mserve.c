@@ -1659,24 +1659,27 @@ static void on_relays(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 
 /* ---- clients ---------------------------------------------------------------- */
 
-static void send_done_trace(mserve *s, uint64_t peer, int code,
-                            const char *err, const char *stats, size_t nstats,
-                            const uint8_t *dump, size_t ndump,
-                            const uint8_t *trace, size_t ntrace)
+/* DONE to peer; DVM_OK when it could be sent (the peer is connected). */
+static dvm_status send_done_trace(mserve *s, uint64_t peer, int code,
+                                  const char *err, const char *stats,
+                                  size_t nstats, const uint8_t *dump,
+                                  size_t ndump, const uint8_t *trace,
+                                  size_t ntrace)
 {
     cmsg_done d = { (uint64_t)code, { (const uint8_t *)err, strlen(err) },
                     { (const uint8_t *)stats, nstats }, { dump, ndump },
                     { trace, ntrace } };
     mb_reset(&s->b);
     cmsg_encode_done(&s->b, &d);
-    (void)ms_send(s, peer, WIRE_DONE);
+    return ms_send(s, peer, WIRE_DONE);
 }
 
 static void send_done(mserve *s, uint64_t peer, int code, const char *err,
                       const char *stats, size_t nstats, const uint8_t *dump,
                       size_t ndump)
 {
-    send_done_trace(s, peer, code, err, stats, nstats, dump, ndump, NULL, 0);
+    (void)send_done_trace(s, peer, code, err, stats, nstats, dump, ndump,
+                          NULL, 0);
 }
 
 static void on_submit(mserve *s, transport_event *ev)
@@ -2081,10 +2084,11 @@ static void finish_run(mserve *s, dvm_status st, int trace_fd)
     master_destroy(s->m);       /* closes the trace */
     s->m = NULL;
     uint8_t *trace = read_trace(trace_fd, &ntrace);
-    if (s->client != UINT64_MAX)
+    /* A client gone before its DOWN was read (the run ended on a send to
+     * it that failed) is logged as one gone before. */
+    if (s->client == UINT64_MAX ||
         send_done_trace(s, s->client, code, errbuf, stats ? stats : "",
-                        nstats, dump, ndump, trace, ntrace);
-    else
+                        nstats, dump, ndump, trace, ntrace))
         ms_log("program cancelled: %s", st ? errbuf : "done");
     free(stats);
     dvm_free(dump);
