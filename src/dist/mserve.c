@@ -722,15 +722,26 @@ static void on_node_addr(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     homes_changed(s);
 }
 
+/* The (page, epoch) pairs of a STORED, NEED or FETCH (what) from nd into
+ * *f: 1 when they are for this run; 0 when stale or malformed (then nd
+ * is dropped). */
+static int run_pairs(mserve *s, mnode *nd, const uint8_t *p, size_t len,
+                     const char *what, cmsg_fetch *f)
+{
+    char why[32];
+    if (cmsg_decode_fetch(p, len, 2, f)) {
+        snprintf(why, sizeof why, "malformed %s", what);
+        ms_drop_node(s, nd, why);
+        return 0;
+    }
+    return s->running && f->run == s->run_id;
+}
+
 /* STORED: versions node nd keeps. */
 static void on_stored(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
     cmsg_fetch f;
-    if (cmsg_decode_fetch(p, len, 2, &f)) {
-        ms_drop_node(s, nd, "malformed stored");
-        return;
-    }
-    if (!s->running || f.run != s->run_id)
+    if (!run_pairs(s, nd, p, len, "stored", &f))
         return;
     nd->stored += f.n;
     for (uint64_t i = 0; i < f.n; i++) {
@@ -804,11 +815,7 @@ static void remote_committed(void *arg, int slot, const msg_result *res,
 static void on_need(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
     cmsg_fetch f;
-    if (cmsg_decode_fetch(p, len, 2, &f)) {
-        ms_drop_node(s, nd, "malformed need");
-        return;
-    }
-    if (!s->running || f.run != s->run_id)
+    if (!run_pairs(s, nd, p, len, "need", &f))
         return;
     s->needed += f.n;
     int dead = 0;
@@ -1509,11 +1516,7 @@ static dvm_status frames_ahead(mserve *s, int slot, const cmsg_relay *m)
 static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
     cmsg_fetch f;
-    if (cmsg_decode_fetch(p, len, 2, &f)) {
-        ms_drop_node(s, nd, "malformed fetch");
-        return;
-    }
-    if (!s->running || !nd->started || f.run != s->run_id)
+    if (!run_pairs(s, nd, p, len, "fetch", &f) || !nd->started)
         return;
     uint64_t t0 = clock_now_ns();
     uint64_t *ent = dvm_calloc(3 * f.n + 1, sizeof *ent);
