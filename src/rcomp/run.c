@@ -113,6 +113,16 @@ static int in_span(const msg_runner *mr, uint64_t page)
     return 0;
 }
 
+/* True when page is among the n zero pages listed so far (not sorted
+ * yet: in the order of the heap ranges, which may overlap). */
+static int listed_zero(const rc_prepage *v, size_t n, uint64_t page)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].page == page)
+            return 1;
+    return 0;
+}
+
 /*
  * Small heap ranges.  A runner's heap slot of a few bytes on a page no
  * commit has written yet (the first runners on each page of commit.dasm's
@@ -135,11 +145,13 @@ static void list_zero_pages(rcomp *rc, const msg_runner *mr)
     for (uint32_t i = 0; i < mr->d.nheap; i++) {
         uint64_t lo = mr->d.heap[i].lo / DISA_PAGE;
         uint64_t hi = (mr->d.heap[i].hi + DISA_PAGE - 1) / DISA_PAGE;
-        for (uint64_t p = lo; hi - lo <= 2 && p < hi; p++)
+        if (hi - lo > 2)
+            continue;
+        for (uint64_t p = lo; p < hi; p++)
             if (rc->nprepg - n0 < RC_ZERO_EAGER_MAX && p >= PG_RB &&
                 p < PG_IN && !in_span(mr, p) &&
                 !find_prepage(rc->prepg, n0, p) &&
-                !find_prepage(rc->prepg + n0, rc->nprepg - n0, p))
+                !listed_zero(rc->prepg + n0, rc->nprepg - n0, p))
                 rc->prepg[rc->nprepg++] = (rc_prepage){ p, 0, 1 };
     }
     if (rc->nprepg > n0 && rc->nprepg > 1)
