@@ -430,15 +430,13 @@ void nhome_flush_deltas(nhome *h)
         dq_send(h, &h->dq[i]);
 }
 
-/* Change c (the page's new data), made under tag t, for holder id: kept
- * at once when it is this node, else gathered for id's next DELTA. */
+/* Change c of page c->page, made under tag t, as its mask and its packed
+ * changed bytes (nb of them), for holder id: kept at once when it is this
+ * node, else gathered for id's next DELTA. */
 static dvm_status delta_to(nhome *h, uint64_t id, const cmsg_tag *t,
-                           const mem_change *c, const uint8_t *page,
-                           uint8_t *packed)
+                           const mem_change *c, const uint64_t *mask,
+                           const uint8_t *packed, size_t nb)
 {
-    uint64_t mask[CMSG_MASK_WORDS];
-    change_mask(c, page, mask);
-    size_t nb = cmsg_delta_pack(mask, page, packed);
     if (id == h->self) {
         uint8_t le[8 * CMSG_MASK_WORDS];
         for (size_t w = 0; w < CMSG_MASK_WORDS; w++)
@@ -488,10 +486,12 @@ dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
     const cmsg_tag t = { h->self, rcomp, gen, rid, attempt };
     dvm_status st = DVM_OK;
     for (size_t i = 0; i < n && !st; i++) {
-        uint64_t hold[HOME_COPIES];
+        uint64_t hold[HOME_COPIES], mask[CMSG_MASK_WORDS];
         size_t nh = home_pick(c[i].page, h->ids, h->nids, hold);
+        change_mask(&c[i], pages[i], mask);     /* once for both holders */
+        size_t nb = cmsg_delta_pack(mask, pages[i], packed);
         for (size_t k = 0; k < nh && !st; k++)
-            st = delta_to(h, hold[k], &t, &c[i], pages[i], packed);
+            st = delta_to(h, hold[k], &t, &c[i], mask, packed, nb);
     }
     dvm_free(packed);
     return st;
