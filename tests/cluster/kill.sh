@@ -64,12 +64,18 @@ check() {
     fi
 }
 
+# Both programs again until three RComps were killed in all (a fast run
+# can end before the second kill), at most ten times.
 kills=0
-submit_killing rcomp --dump counter:1:q "$ex/counter.dasm"
-check counter "$(seq 1 2000; echo 2000)"
-submit_killing rcomp "$ex/treesum.dasm"
-check treesum 209725440
-[ "$kills" -ge 3 ] || { echo "FAIL: only $kills RComps killed"; exit 1; }
+round=0
+while [ "$kills" -lt 3 ] && [ $round -lt 10 ]; do
+    submit_killing rcomp --dump counter:1:q "$ex/counter.dasm"
+    check counter "$(seq 1 2000; echo 2000)"
+    submit_killing rcomp "$ex/treesum.dasm"
+    check treesum 209725440
+    round=$((round + 1))
+done
+[ "$kills" -ge 3 ] || { echo "FAIL: only $kills RComps killed in $round rounds"; exit 1; }
 rk=$kills
 kills=0
 lines=200
