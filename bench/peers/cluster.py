@@ -106,6 +106,10 @@ class Cluster:
                 sys.exit("bench: the cluster did not start")
             time.sleep(0.05)
 
+    def submit_cmd(self, args):
+        """The command line of a `dvm submit` of args to this cluster."""
+        return [self.dvm, "submit", "--master", self.addr, *self.sec, *args]
+
     def stop(self):
         self.stopping = True
         time.sleep(0.3)             # a supervisor between two runs sees it
@@ -122,3 +126,114 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+
+
+class NetnsCluster:
+    """A master and N nodes of R RComps on N+1 "hosts": network namespaces
+    joined by veth pairs to a bridge in the master's (10.78.0.0/24, as
+    tests/cluster/netns_lib.sh does), so that every message crosses a real
+    TCP stack.  The cluster has a secret; each node listens on its own
+    address (10.78.0.1K) and homes page versions as a host would.  Needs
+    root and ip netns (available() says).  submit_cmd(args) is the
+    command line of a `dvm submit` from the master's host; netem(spec)
+    applies tc netem on both ends of every link (False where the kernel
+    has no netem); stop() ends the processes and deletes the namespaces."""
+
+    @staticmethod
+    def available():
+        if os.geteuid() != 0:
+            return False
+        probe = "dvmbp%d" % os.getpid()
+        if subprocess.run(["ip", "netns", "add", probe], capture_output=True).returncode:
+            return False
+        subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+        return True
+
+    def __init__(self, dvm, nodes, rcomps):
+        self.dir = tempfile.mkdtemp(prefix="dvm-bench-ns-")
+        self.dvm, self.n = dvm, nodes
+        self.tag = "b%d" % os.getpid()
+        self.m = self.tag + "m"
+        self.env = dict(os.environ, UCX_POSIX_DIR=self.dir)
+        self.procs = []
+        self.sec = os.path.join(self.dir, "secret")
+        with open(self.sec, "w") as f:
+            f.write("bench-secret-" + os.urandom(16).hex() + "\n")
+        os.chmod(self.sec, 0o600)
+        try:
+            self._links()
+            self._start(rcomps)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _ip(self, *args):
+        subprocess.run(["ip", *args], check=True, capture_output=True)
+
+    def _links(self):
+        t, m = self.tag, self.m
+        self._ip("netns", "add", m)
+        self._ip("-n", m, "link", "set", "lo", "up")
+        self._ip("-n", m, "link", "add", t + "br", "type", "bridge")
+        self._ip("-n", m, "addr", "add", "10.78.0.1/24", "dev", t + "br")
+        self._ip("-n", m, "link", "set", t + "br", "up")
+        for k in range(1, self.n + 1):
+            ns = "%sn%d" % (t, k)
+            self._ip("netns", "add", ns)
+            self._ip("-n", ns, "link", "set", "lo", "up")
+            self._ip("link", "add", "%sa%d" % (t, k), "netns", m, "type", "veth",
+                     "peer", "name", "%sb%d" % (t, k), "netns", ns)
+            self._ip("-n", m, "link", "set", "%sa%d" % (t, k), "master", t + "br")
+            self._ip("-n", ns, "addr", "add", "10.78.0.1%d/24" % k, "dev", "%sb%d" % (t, k))
+            self._ip("-n", m, "link", "set", "%sa%d" % (t, k), "up")
+            self._ip("-n", ns, "link", "set", "%sb%d" % (t, k), "up")
+
+    def _exec(self, ns, args, log):
+        with open(os.path.join(self.dir, log), "w") as lf:
+            p = subprocess.Popen(["ip", "netns", "exec", ns, self.dvm, *args],
+                                 stderr=lf, env=self.env)
+        self.procs.append(p)
+        return p
+
+    def _start(self, rcomps):
+        pf = os.path.join(self.dir, "port")
+        self._exec(self.m, ["master", "--listen", "0.0.0.0:0", "--port-file", pf,
+                            "--secret-file", self.sec], "master.log")
+        Cluster._wait(self, lambda: os.path.exists(pf) and os.path.getsize(pf) > 0)
+        with open(pf) as f:
+            self.port = f.read().strip()
+        for k in range(1, self.n + 1):
+            self._exec("%sn%d" % (self.tag, k),
+                       ["node", "--master", "10.78.0.1:" + self.port, "--rcomps",
+                        str(rcomps), "--name", "n%d" % k, "--secret-file", self.sec,
+                        "--listen", "10.78.0.1%d:0" % k], "node%d.log" % k)
+        self.log = os.path.join(self.dir, "master.log")
+        Cluster._wait(self, lambda: Cluster.joined(self) >= self.n)
+
+    def submit_cmd(self, args):
+        return ["ip", "netns", "exec", self.m, self.dvm, "submit", "--master",
+                "127.0.0.1:" + self.port, "--secret-file", self.sec, *args]
+
+    def netem(self, spec):
+        for k in range(1, self.n + 1):
+            for ns, dev in ((self.m, "%sa%d" % (self.tag, k)),
+                            ("%sn%d" % (self.tag, k), "%sb%d" % (self.tag, k))):
+                r = subprocess.run(["ip", "netns", "exec", ns, "tc", "qdisc", "add",
+                                    "dev", dev, "root", "netem", *spec.split()],
+                                   capture_output=True)
+                if r.returncode:
+                    return False
+        return True
+
+    def stop(self):
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for k in range(1, self.n + 1):
+            subprocess.run(["ip", "netns", "del", "%sn%d" % (self.tag, k)], capture_output=True)
+        subprocess.run(["ip", "netns", "del", self.m], capture_output=True)
