@@ -133,3 +133,9 @@ if(PYTHON3)
            COMMAND ${PYTHON3} ${SYS}/stopped.py $<TARGET_FILE:dvm>)
   set_tests_properties(system/stopped PROPERTIES TIMEOUT 300)
 endif()
+
+# The binary loads its libraries from the system's places only: no empty
+# or relative RPATH/RUNPATH entry (an empty one means the current
+# directory).
+add_test(NAME system/libpath COMMAND sh ${SYS}/libpath.sh $<TARGET_FILE:dvm>)
+set_tests_properties(system/libpath PROPERTIES TIMEOUT 30 SKIP_RETURN_CODE 77)
