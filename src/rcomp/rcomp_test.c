@@ -126,6 +126,7 @@ typedef struct fake_master {
     int run_reqs, runs_done;    /* RUN_REQ and RUN_DONE messages seen */
     uint64_t run[2];            /* the last run granted: first, n */
     uint64_t done[2];           /* the last RUN_DONE: first, n */
+    int no_runs;                /* answer RUN_REQ with none granted */
     msg_buf b;
     uint8_t *res_copy;          /* payload of the last RESULT */
 } fake_master;
@@ -241,7 +242,11 @@ static void answer_run(fake_master *m, const uint8_t *p, size_t len)
     uint64_t n;
     uint32_t first;
     assert_int_equal(msg_decode_u64s(p, len, &n, 1), DVM_OK);
-    assert_int_equal(store_alloc_run(m->store, (uint32_t)n, &first), DVM_OK);
+    if (m->no_runs)
+        first = 0, n = 0;
+    else
+        assert_int_equal(store_alloc_run(m->store, (uint32_t)n, &first),
+                         DVM_OK);
     m->run[0] = first;
     m->run[1] = n;
     m->run_reqs++;
@@ -546,6 +551,41 @@ static void test_adopted_span(void **state)
     assert_int_equal(changed_exactly(&res, pg, 0, 1), m.run[0]);
     assert_int_equal(store_frame(m.store, run0 + 1)[8], 0x34);
     msg_result_free(&res);
+    assert_int_equal(stop(&m), 0);
+}
+
+/* A master that grants no run (its store has none free): the span stays
+ * anonymous memory and the pages are copied into frames of the pool, as
+ * for a small span; no RUN_DONE follows. */
+static void test_adopt_refused(void **state)
+{
+    (void)state;
+    isa_insn code[] = {
+        MOV(imm(0x1234), dir(HEAP + 0x1008, ISA_T_Q)),
+        MOV(imm(5), dir(HEAP + 0x3000, ISA_T_B)),
+        EXIT(ISA_OPT_C),
+    };
+    fake_master m;
+    start_adopt = 4;
+    start(&m, make_image(code, 3, NULL, 0), NULL);
+    start_adopt = 0;
+    m.no_runs = 1;
+    dvm_range heap = { HEAP, HEAP + 0x10000 };
+    for (uint64_t rid = 50; rid < 52; rid++) {
+        msg_runner r = runner(rid, &heap, 1);
+        r.flags = MSG_RUNNER_PREFETCH_COMPLETE;
+        send_runners(&m, &r, 1);
+        msg_result res;
+        wait_result(&m, &res);
+        assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+        assert_int_equal(res.nchanges, 2);
+        uint32_t f = changed_exactly(&res, HEAP / 4096 + 1, 8, 10);
+        assert_int_equal(store_frame(m.store, f)[8], 0x34);
+        changed_exactly(&res, HEAP / 4096 + 3, 0, 1);
+        msg_result_free(&res);
+    }
+    assert_int_equal(m.run_reqs, 2);
+    assert_int_equal(m.runs_done, 0);
     assert_int_equal(stop(&m), 0);
 }
 
@@ -1238,6 +1278,7 @@ int main(void)
         cmocka_unit_test(test_batch_exits),
         cmocka_unit_test(test_channels),
         cmocka_unit_test(test_adopted_span),
+        cmocka_unit_test(test_adopt_refused),
         cmocka_unit_test(test_protocol_error),
         cmocka_unit_test(test_empty_runners),
     };
