@@ -26,6 +26,23 @@
  * first (their order on the cold part of the stack does not matter), so
  * that consecutive ids released in any order -- a large commit's versions
  * freed page by page -- go in one call per run, not one per frame.
+ *
+ * Runs of zero frames.  An RComp may write a large span of a runner's
+ * pages straight into frames (src/rcomp/run.c): the master grants it a run
+ * of consecutive frames that read as zeros.  Those come from `ext`, a
+ * sorted list of disjoint extents of free ids known punched, or else from
+ * the high-water mark (ids >= next were never written).  An extent that
+ * reaches `next` is merged into it, so that a run given back lowers the
+ * mark again.  What feeds the extents: the unused part of a run, punched
+ * on release (store_release_run), and every run of at least STORE_EXT_MIN
+ * consecutive ids that a trim punches (a large commit's versions, freed
+ * together once they are old), and, when no run is free, every id on the
+ * stack (store_alloc_run punches them all first): so runs granted one
+ * after another reuse ids instead of exhausting the id space.  Every free id is in exactly one
+ * place: the stack, an extent, or above the mark.  store_alloc takes from
+ * the stack, then the lowest extent, then the mark.  The extent list
+ * grows with dvm_grow; when it cannot, the ids go on the stack instead
+ * (still free, only no longer known zero), so releasing never fails.
  */
 #define _GNU_SOURCE
 #include "mem/store.h"
@@ -34,6 +51,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -43,6 +61,13 @@
  * how many stay unpunched after it (the hot top of the stack). */
 #define STORE_TRIM_SLACK 32768u
 #define STORE_TRIM_KEEP  8192u
+/* Consecutive ids a trim punches that become an extent rather than stay
+ * on the stack. */
+#define STORE_EXT_MIN    64u
+
+typedef struct store_ext {      /* free ids [first, first + n), zero */
+    uint32_t first, n;
+} store_ext;
 
 struct mem_store {
     int fd;
@@ -53,6 +78,10 @@ struct mem_store {
     uint32_t nfree;
     uint32_t punched;           /* free[0 .. punched) are punched holes */
     uint32_t next;              /* ids >= next were never allocated */
+    store_ext *ext;             /* free zero extents, sorted, disjoint, none
+                                   reaching next */
+    size_t next_ext, capext;
+    size_t ext_frames;          /* ids in them */
 };
 
 /* Bytes of the memfd for max_frames frames. */
@@ -130,6 +159,7 @@ void store_destroy(mem_store *s)
         return;
     munmap(s->base, store_bytes(s->max_frames));
     munmap(s->free, (size_t)s->max_frames * sizeof *s->free);
+    dvm_free(s->ext);
     if (s->own_fd)
         close(s->fd);
     dvm_free(s);
@@ -188,6 +218,90 @@ dvm_status store_write(const mem_store *s, uint32_t id, const void *buf,
     return frame_io(s, id, (uint8_t *)buf, n, 1);
 }
 
+/* Punches frames [first, first + n) out of the memfd.  Failure only means
+ * the memory stays, and a failed punch leaves the bytes: a caller that
+ * needs zeros checks the result. */
+static int punch(mem_store *s, uint32_t first, uint32_t n)
+{
+    return fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                     (off_t)first * STORE_FRAME_SIZE,
+                     (off_t)n * STORE_FRAME_SIZE);
+}
+
+/* Takes n ids from the front of extent i (n <= its length). */
+static void ext_take(mem_store *s, size_t i, uint32_t n)
+{
+    assert(i < s->next_ext && n <= s->ext[i].n);
+    s->ext[i].first += n;
+    s->ext[i].n -= n;
+    s->ext_frames -= n;
+    if (s->ext[i].n)
+        return;
+    memmove(s->ext + i, s->ext + i + 1,
+            (s->next_ext - i - 1) * sizeof *s->ext);
+    s->next_ext--;
+}
+
+/* Index of the first extent starting after id. */
+static size_t ext_after(const mem_store *s, uint32_t id)
+{
+    size_t lo = 0, hi = s->next_ext;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->ext[mid].first > id)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* Adds free zero ids [first, first + n) (in no extent, below next) to the
+ * extents, merged with their neighbours; an extent reaching next lowers
+ * it.  DVM_ENOMEM, nothing changed, when the list cannot grow. */
+static dvm_status ext_add(mem_store *s, uint32_t first, uint32_t n)
+{
+    size_t i = ext_after(s, first);
+    int prev = i > 0 && s->ext[i - 1].first + s->ext[i - 1].n == first;
+    int next = i < s->next_ext && first + n == s->ext[i].first;
+    if (!prev && !next) {
+        if (first + n != s->next && s->next_ext == s->capext) {
+            store_ext *e = dvm_grow(s->ext, &s->capext, s->next_ext + 1,
+                                    sizeof *e);
+            if (!e)
+                return DVM_ENOMEM;
+            s->ext = e;
+        }
+        if (first + n == s->next) {     /* straight back under the mark */
+            s->next = first;
+            return DVM_OK;
+        }
+        memmove(s->ext + i + 1, s->ext + i,
+                (s->next_ext - i) * sizeof *s->ext);
+        s->ext[i] = (store_ext){ first, n };
+        s->next_ext++;
+    } else if (prev) {
+        s->ext[--i].n += n;
+        if (next) {
+            s->ext[i].n += s->ext[i + 1].n;
+            memmove(s->ext + i + 1, s->ext + i + 2,
+                    (s->next_ext - i - 2) * sizeof *s->ext);
+            s->next_ext--;
+        }
+    } else {
+        s->ext[i].first = first;
+        s->ext[i].n += n;
+    }
+    s->ext_frames += n;
+    if (s->ext[i].first + s->ext[i].n == s->next) {
+        assert(i == s->next_ext - 1);
+        s->next = s->ext[i].first;
+        s->ext_frames -= s->ext[i].n;
+        s->next_ext--;
+    }
+    return DVM_OK;
+}
+
 dvm_status store_alloc(mem_store *s, uint32_t *id)
 {
     assert(s && id);
@@ -195,6 +309,11 @@ dvm_status store_alloc(mem_store *s, uint32_t *id)
         *id = s->free[--s->nfree];
         if (s->punched > s->nfree)
             s->punched = s->nfree;
+        return DVM_OK;
+    }
+    if (s->next_ext) {
+        *id = s->ext[0].first;
+        ext_take(s, 0, 1);
         return DVM_OK;
     }
     if (s->next >= s->max_frames)
@@ -210,24 +329,71 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Punches the frames free[punched .. nfree - KEEP) out of the memfd,
- * sorted, coalescing runs of consecutive ids into one call.  Failure only
- * means the memory stays; it is not an error. */
-static void store_trim(mem_store *s)
+/* Punches the frames free[from .. nfree - keep) out of the memfd, sorted,
+ * coalescing runs of consecutive ids into one call; runs of min ids or
+ * more leave the stack for the extents.  A failed punch only means the
+ * memory stays (and the ids stay on the stack). */
+static void store_trim(mem_store *s, uint32_t from, uint32_t keep,
+                       uint32_t min)
 {
-    uint32_t end = s->nfree - STORE_TRIM_KEEP;
-    uint32_t i = s->punched;
+    uint32_t end = s->nfree - keep;
+    uint32_t i = from, w = from;
     qsort(s->free + i, end - i, sizeof *s->free, cmp_u32);
     while (i < end) {
         uint32_t first = s->free[i], n = 1;
         while (i + n < end && s->free[i + n] == first + n)
             n++;
-        fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                  (off_t)first * STORE_FRAME_SIZE,
-                  (off_t)n * STORE_FRAME_SIZE);
+        int zero = punch(s, first, n) == 0;
+        if (!(zero && n >= min && ext_add(s, first, n) == DVM_OK))
+            for (uint32_t k = 0; k < n; k++)
+                s->free[w++] = first + k;
         i += n;
     }
-    s->punched = end;
+    memmove(s->free + w, s->free + end,
+            (size_t)(s->nfree - end) * sizeof *s->free);
+    s->nfree = w + (s->nfree - end);
+    s->punched = w;
+}
+
+/* Takes a run of n ids from the extents or the mark into *first; 0 when
+ * there is none. */
+static int run_take(mem_store *s, uint32_t n, uint32_t *first)
+{
+    for (size_t i = 0; i < s->next_ext; i++)
+        if (s->ext[i].n >= n) {
+            *first = s->ext[i].first;
+            ext_take(s, i, n);
+            return 1;
+        }
+    if (s->max_frames - s->next < n)
+        return 0;
+    *first = s->next;
+    s->next += n;
+    return 1;
+}
+
+/* Without a free run, every id on the stack is punched and joins the
+ * extents (the hot top too, and runs shorter than STORE_EXT_MIN): the
+ * stack's ids may be what splits the free ids into pieces. */
+dvm_status store_alloc_run(mem_store *s, uint32_t n, uint32_t *first)
+{
+    assert(s && first && n);
+    if (run_take(s, n, first))
+        return DVM_OK;
+    store_trim(s, 0, 0, 1);
+    if (run_take(s, n, first))
+        return DVM_OK;
+    return status_set(DVM_ENOMEM, "store: no run of %u free frames",
+                      (unsigned)n);
+}
+
+void store_release_run(mem_store *s, uint32_t first, uint32_t n)
+{
+    assert(s && n && first >= 1 && first + n <= s->next);
+    if (punch(s, first, n) == 0 && ext_add(s, first, n) == DVM_OK)
+        return;
+    for (uint32_t i = 0; i < n; i++)    /* free, not known zero */
+        store_release(s, first + i);
 }
 
 void store_release(mem_store *s, uint32_t id)
@@ -236,10 +402,10 @@ void store_release(mem_store *s, uint32_t id)
     assert(s->nfree < s->max_frames);
     s->free[s->nfree++] = id;
     if (s->nfree - s->punched > STORE_TRIM_SLACK)
-        store_trim(s);
+        store_trim(s, s->punched, STORE_TRIM_KEEP, STORE_EXT_MIN);
 }
 
 size_t store_in_use(const mem_store *s)
 {
-    return (size_t)(s->next - 1) - s->nfree;
+    return (size_t)(s->next - 1) - s->nfree - s->ext_frames;
 }

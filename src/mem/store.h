@@ -7,7 +7,9 @@
  * allocated only by the master: it grants batches of free frames to an RComp,
  * which writes a runner's new page contents into them and names them in its
  * commit.  Once a frame holds a page version nobody writes it again until the
- * version is garbage-collected and the frame freed.
+ * version is garbage-collected and the frame freed.  Besides single frames
+ * the master grants runs of consecutive frames known to read as zeros, for
+ * large spans an RComp maps into its window (store_alloc_run).
  */
 #ifndef DVM_STORE_H
 #define DVM_STORE_H
@@ -52,6 +54,17 @@ dvm_status store_write(const mem_store *s, uint32_t id, const void *buf,
 dvm_status store_alloc(mem_store *s, uint32_t *id);
 /* Returns a frame to the free list (master only). */
 void store_release(mem_store *s, uint32_t id);
+/* Allocates n consecutive frames [*first, *first + n) that read as zeros
+ * (master only): never used, or punched since.  For a runner whose pages
+ * are written straight into frames (an RComp maps the run over a zero
+ * span of its window).  Returns DVM_ENOMEM, *first untouched, when no such
+ * run is free. */
+dvm_status store_alloc_run(mem_store *s, uint32_t n, uint32_t *first);
+/* Returns frames [first, first + n), allocated and unused, punched (their
+ * memory goes back and they read as zeros again): the part of a run that
+ * did not become versions, or the frames of an RComp that died (master
+ * only). */
+void store_release_run(mem_store *s, uint32_t first, uint32_t n);
 /* Frames in use (allocated and not released). */
 size_t store_in_use(const mem_store *s);
 

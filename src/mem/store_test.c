@@ -164,6 +164,65 @@ static void test_trim(void **state)
     store_destroy(s);
 }
 
+/* Runs read as zeros, come from fresh ids, and the unused part of one
+ * given back (punched) is merged with its neighbours and lowers the
+ * high-water mark, so the same ids serve the next run. */
+static void test_runs(void **state)
+{
+    (void)state;
+    mem_store *s;
+    assert_int_equal(store_create(64, &s), DVM_OK);
+    uint32_t a, b, x = 99;
+    assert_int_equal(store_alloc_run(s, 40, &a), DVM_OK);
+    assert_int_equal(store_alloc_run(s, 30, &x), DVM_ENOMEM);
+    assert_int_equal(x, 99);
+    assert_int_equal(store_alloc_run(s, 20, &b), DVM_OK);
+    assert_int_equal(b, a + 40);
+    assert_int_equal(store_in_use(s), 60);
+    for (uint32_t i = 0; i < 20; i++) {
+        assert_int_equal(store_frame(s, b + i)[7], 0);
+        memset(store_frame(s, b + i), 0xab, STORE_FRAME_SIZE);
+    }
+    store_release_run(s, b + 2, 3);     /* an extent in the middle */
+    store_release_run(s, b + 10, 10);   /* back under the mark */
+    assert_int_equal(store_in_use(s), 47);
+    assert_int_equal(store_frame(s, b + 3)[100], 0);    /* punched */
+    assert_int_equal(store_frame(s, b + 5)[100], 0xab); /* kept */
+    store_release_run(s, b + 5, 5);     /* joins both sides, then the mark */
+    assert_int_equal(store_in_use(s), 42);
+    assert_int_equal(store_alloc_run(s, 21, &x), DVM_OK);
+    assert_int_equal(x, b + 2);         /* the same ids again */
+    for (uint32_t i = 0; i < 21; i++)
+        assert_int_equal(store_frame(s, x + i)[0], 0);
+    store_release_run(s, a, 1);         /* a single frame from an extent */
+    assert_int_equal(store_alloc(s, &x), DVM_OK);
+    assert_int_equal(x, a);
+    store_destroy(s);
+}
+
+/* Runs whose frames become versions and are freed one by one, in any
+ * order (a large commit's pages collected), come back as runs after a
+ * trim: granting such runs again and again never exhausts the ids. */
+static void test_runs_reused(void **state)
+{
+    (void)state;
+    enum { RUN = 40000, MAX = 2 * RUN + 1 };
+    mem_store *s;
+    assert_int_equal(store_create(MAX, &s), DVM_OK);
+    for (int round = 0; round < 6; round++) {
+        uint32_t first;
+        assert_int_equal(store_alloc_run(s, RUN, &first), DVM_OK);
+        for (uint32_t i = 0; i < RUN; i++)
+            assert_int_equal(store_frame(s, first + i)[i % 4096], 0);
+        for (uint32_t i = 0; i < RUN; i++)
+            store_frame(s, first + i)[i % 4096] = 1;
+        for (uint32_t i = 0; i < RUN; i++)      /* odd ids, then even */
+            store_release(s, first + (i * 2 + i * 2 / RUN) % RUN);
+        assert_int_equal(store_in_use(s), 0);
+    }
+    store_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -172,6 +231,8 @@ int main(void)
         cmocka_unit_test(test_read_write_by_file),
         cmocka_unit_test(test_attach_shared),
         cmocka_unit_test(test_trim),
+        cmocka_unit_test(test_runs),
+        cmocka_unit_test(test_runs_reused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -216,6 +216,7 @@ static void ps_clear(pset *s)
 
 typedef struct win_span {
     uint64_t lo, n;             /* pages [lo, lo + n) */
+    int mapped;                 /* backed by a file (window_span_map) */
 } win_span;
 
 struct mem_window {
@@ -749,8 +750,59 @@ dvm_status window_zero_span(mem_window *w, uint64_t page, uint64_t n)
                               n * WIN_PAGE };
     if (ioctl(w->uffd, UFFDIO_UNREGISTER, &r) < 0)
         return status_set_errno(DVM_ESYS, "window: unregister a zero span");
-    w->zero[w->nzero++] = (win_span){ page, n };
+    w->zero[w->nzero++] = (win_span){ page, n, 0 };
     return DVM_OK;
+}
+
+/*
+ * A mapped span.  The store's frames are mapped MAP_SHARED | MAP_FIXED over
+ * the unregistered span (it is its own VMA already), so that the runner
+ * writes its pages into frames and the commit adopts them without a copy
+ * (src/rcomp/commit.c).  Unmapping maps fresh anonymous memory over it
+ * with the window's own flags; the reset registers it with the uffd again
+ * and the VMAs merge back, as for any span.
+ */
+static win_span *span_at(mem_window *w, uint64_t page)
+{
+    for (size_t i = 0; i < w->nzero; i++)
+        if (w->zero[i].lo == page)
+            return &w->zero[i];
+    return NULL;
+}
+
+dvm_status window_span_map(mem_window *w, uint64_t page, uint64_t n, int fd,
+                           uint64_t off)
+{
+    win_span *z = span_at(w, page);
+    assert(z && z->n == n && !z->mapped && fd >= 0);
+    void *p = mmap(w->base + page * WIN_PAGE, n * WIN_PAGE,
+                   PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+                   (off_t)off);
+    if (p == MAP_FAILED)
+        return status_set_errno(DVM_ESYS, "window: map %llu frames over a "
+                                "span", (unsigned long long)n);
+    z->mapped = 1;
+    return DVM_OK;
+}
+
+/* Maps anonymous memory over span z.  Failure leaves z mapped. */
+static dvm_status span_unmap(mem_window *w, win_span *z)
+{
+    void *p = mmap(w->base + z->lo * WIN_PAGE, z->n * WIN_PAGE,
+                   PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+                   -1, 0);
+    if (p == MAP_FAILED)
+        return status_set_errno(DVM_ESYS, "window: unmap a span");
+    z->mapped = 0;
+    return DVM_OK;
+}
+
+dvm_status window_span_unmap(mem_window *w, uint64_t page)
+{
+    win_span *z = span_at(w, page);
+    assert(z && z->mapped);
+    return span_unmap(w, z);
 }
 
 /* True when a page of a zero span is resident (was touched). */
@@ -783,6 +835,9 @@ static dvm_status spans_reset(mem_window *w)
     dvm_status st = DVM_OK;
     for (size_t i = 0; i < w->nzero; i++) {
         win_span *z = &w->zero[i];
+        dvm_status ust = z->mapped ? span_unmap(w, z) : DVM_OK;
+        if (ust && !st)
+            st = ust;
         drop_pages(w, z->lo, z->n);
         struct uffdio_register reg = {
             .range = { (uint64_t)(uintptr_t)(w->base + z->lo * WIN_PAGE),

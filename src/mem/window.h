@@ -64,10 +64,22 @@ void window_each_touched(const mem_window *w,
  * window_each_touched see its resident pages.  Spans must not overlap.
  * Returns DVM_EAGAIN (no message) when the runner has too many spans. */
 dvm_status window_zero_span(mem_window *w, uint64_t page, uint64_t n);
+/* Backs zero span [page, page + n) (exactly one made by window_zero_span
+ * and not touched yet) with the n pages of the shared file fd from byte
+ * offset off (a run of zero frames of the store): the runner's writes land
+ * in the file itself, and a touched page is a page of the file.  Until
+ * window_span_unmap or the next reset.  DVM_ESYS with a message; on
+ * failure the span is anonymous memory as before. */
+dvm_status window_span_map(mem_window *w, uint64_t page, uint64_t n, int fd,
+                           uint64_t off);
+/* Puts anonymous memory back under the mapped span at page: the window no
+ * longer maps any of the file (its bytes stay in the file), and the span
+ * reads as zeros again until the reset.  DVM_ESYS with a message. */
+dvm_status window_span_unmap(mem_window *w, uint64_t page);
 /* True when page lies in a zero span of the current runner. */
 int window_in_zero_span(const mem_window *w, uint64_t page);
-/* Drops every touched page and every zero span; the window is all-missing
- * again. */
+/* Drops every touched page and every zero span (unmapping a mapped one);
+ * the window is all-missing again. */
 dvm_status window_reset(mem_window *w);
 /* window_reset, except that each touched page for which keep(arg, page)
  * returns 1 stays mapped with its bytes and leaves the window's records:

@@ -6,6 +6,7 @@
  * byte came from, and counts its calls so that the tests can tell a fault
  * from a page that was already there.
  */
+#define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -463,6 +464,52 @@ static void test_zero_span(void **state)
     window_close(w);
 }
 
+/* A span backed by a memfd: writes land in the file, a touched page is
+ * resident, unmapping leaves the bytes in the file and zeros in the
+ * window, and the reset gives the window back as one mapping. */
+static void test_span_map(void **state)
+{
+    (void)state;
+    res r = { .version = 9 };
+    mem_window *w = open_with(&r);
+    const uint64_t lo = 0x40000, n = 64;
+    int fd = memfd_create("frames", MFD_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, (off_t)(n + 8) * 4096), 0);
+    uint8_t *f = mmap(NULL, (n + 8) * 4096, PROT_READ | PROT_WRITE,
+                      MAP_SHARED, fd, 0);
+    assert_true(f != MAP_FAILED);
+    int maps = map_count_in(w);
+    assert_int_equal(window_zero_span(w, lo, n), DVM_OK);
+    assert_int_equal(window_span_map(w, lo, n, fd, 8 * 4096), DVM_OK);
+    uint8_t page[4096];
+    memset(page, 0x5a, sizeof page);
+    assert_int_equal(window_fill(w, lo + 3, page), DVM_OK);   /* plain copy */
+    window_base(w)[(lo + 10) * 4096 + 5] = 7;
+    assert_int_equal(f[(8 + 10) * 4096 + 5], 7);      /* in the file */
+    assert_int_equal(f[(8 + 3) * 4096 + 99], 0x5a);
+    assert_true(window_touched(w, lo + 10));
+    assert_false(window_touched(w, lo + 11));
+    size_t seen = 0;
+    window_each_touched(w, count_page, &seen);
+    assert_int_equal(seen, 2);
+    assert_int_equal(window_span_unmap(w, lo), DVM_OK);
+    assert_int_equal(window_base(w)[(lo + 10) * 4096 + 5], 0);
+    assert_int_equal(f[(8 + 10) * 4096 + 5], 7);      /* still in the file */
+    assert_int_equal(window_reset(w), DVM_OK);
+    assert_int_equal(map_count_in(w), maps);
+    assert_int_equal(rd64(w, (lo + 10) * 4096), lo + 10);    /* resolver */
+    /* A span still mapped at the reset is unmapped by it. */
+    assert_int_equal(window_zero_span(w, lo, n), DVM_OK);
+    assert_int_equal(window_span_map(w, lo, n, fd, 8 * 4096), DVM_OK);
+    assert_int_equal(window_reset(w), DVM_OK);
+    assert_int_equal(map_count_in(w), maps);
+    assert_int_equal(rd64(w, (lo + 3) * 4096 + 8), 0x0909090909090909ULL);
+    munmap(f, (n + 8) * 4096);
+    close(fd);
+    window_close(w);
+}
+
 int main(void)
 {
     alarm(100);
@@ -481,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_plain_keep),
         cmocka_unit_test(test_plain_written),
         cmocka_unit_test(test_zero_span),
+        cmocka_unit_test(test_span_map),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,15 @@
  *                                    (DISA 1.1, newr with sb = 0)
  *   master -> rcomp   MSG_STACKS     the granted stack bases (none: the
  *                                    stack area has no such range free)
+ *   rcomp  -> master  MSG_RUN_REQ    u64 n: "grant me a run of n
+ *                                    consecutive frames reading as zeros"
+ *                                    (an RComp started with --adopt, for a
+ *                                    large zero span of a runner)
+ *   master -> rcomp   MSG_RUN        u64 first, u64 n: the run granted
+ *                                    (n = 0: none)
+ *   rcomp  -> master  MSG_RUN_DONE   u64 first, u64 n: the run's frames
+ *                                    that no RESULT before this message
+ *                                    named go back (punched)
  */
 #ifndef DVM_MSG_H
 #define DVM_MSG_H
@@ -58,6 +67,9 @@ enum msg_type {
     MSG_READY,
     MSG_STACK_REQ,
     MSG_STACKS,
+    MSG_RUN_REQ,
+    MSG_RUN,
+    MSG_RUN_DONE,
     MSG_TYPE_END
 };
 

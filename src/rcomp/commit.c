@@ -32,6 +32,10 @@
  * first stack that may reach it (binary search) and walks on while the
  * stacks start below the page's end.
  *
+ * A page of a large zero span that the window maps over a frame of a run
+ * (adopt.c) needs no copy: the frame is cleared outside the committable
+ * bytes and becomes the version itself (pend_adopted).
+ *
  * Two passes, so that frames are asked for at most once per commit: pass 1
  * computes every page's clipped delta (no frame needed), pass 2 takes
  * frames from the local pool, asking the master for max(missing, 256) first
@@ -232,7 +236,7 @@ static void pend_runs(commit_ctx *c, uint64_t page, uint32_t base,
     if (!n)
         return;
     rc->pend[rc->npend++] = (rc_pending){ page, base, (uint32_t)n,
-                                          rc->nruns };
+                                          rc->nruns, 0 };
     rc->nruns += n;
 }
 
@@ -255,13 +259,13 @@ static void pend_bits(commit_ctx *c, uint64_t page, uint32_t base,
     if (sparse) {
         diff_bits_to_runs(bits, rc->runs + rc->nruns);
         rc->pend[rc->npend++] = (rc_pending){ page, base, (uint32_t)nr,
-                                              rc->nruns };
+                                              rc->nruns, 0 };
         rc->nruns += nr;
         return;
     }
     memcpy(rc->bits + rc->nbits, bits, DIFF_BITMAP_BYTES);
     rc->pend[rc->npend++] = (rc_pending){ page, base, DIFF_BITMAP,
-                                          rc->nbits };
+                                          rc->nbits, 0 };
     rc->nbits += DIFF_WORDS;
 }
 
@@ -323,25 +327,55 @@ static void pend_small(commit_ctx *c, uint64_t page, uint32_t base,
     if (!n)
         return;
     rc->pend[rc->npend++] = (rc_pending){ page, base, (uint32_t)n,
-                                          rc->nruns };
+                                          rc->nruns, 0 };
     rc->nruns += n;
 }
 
-/* Pass 1 for a page that was zero, all of it committable: runs when
+/* Pass 1 for a page that was zero whose bytes outside the ni allowed
+ * intervals are zeros (all of it committable, or cleared): runs when
  * sparse, else implied. */
-static void pend_zero(commit_ctx *c, uint64_t page)
+static void pend_zero(commit_ctx *c, uint64_t page, size_t ni)
 {
     rcomp *rc = c->rc;
     mem_delta d = diff_zero_page(window_base(rc->win) + page * DISA_PAGE,
                                  rc->scratch);
     if (!diff_is_implied(d)) {
         if (d.nruns)
-            pend_runs(c, page, 0, d.runs, d.nruns, 1);
+            pend_runs(c, page, 0, d.runs, d.nruns, ni);
         return;
     }
     if ((c->err = reserve(rc, 0, 0)))
         return;
-    rc->pend[rc->npend++] = (rc_pending){ page, 0, DIFF_IMPLIED, 0 };
+    rc->pend[rc->npend++] = (rc_pending){ page, 0, DIFF_IMPLIED, 0, 0 };
+}
+
+/* Clears the bytes of page p outside the ni allowed intervals. */
+static void clear_outside(uint8_t *p, const ivl *iv, size_t ni)
+{
+    uint32_t at = 0;
+    for (size_t j = 0; j < ni; j++) {
+        if (iv[j].lo > at)
+            memset(p + at, 0, iv[j].lo - at);
+        at = iv[j].hi;
+    }
+    if (at < DISA_PAGE)
+        memset(p + at, 0, DISA_PAGE - at);
+}
+
+/* Pass 1 for a page zero at the snapshot that the window maps as frame
+ * `frame` of a run (adopt.c): the frame is the version, its bytes outside
+ * the committable set cleared; its change is its nonzero bytes, runs when
+ * few, else implied.  No change when none is left (nothing written, zeros
+ * written over zeros, written and reset, the own stack only). */
+static void pend_adopted(commit_ctx *c, uint64_t page, uint32_t frame,
+                         size_t ni)
+{
+    rcomp *rc = c->rc;
+    clear_outside(window_base(rc->win) + page * DISA_PAGE, c->iv, ni);
+    size_t n0 = rc->npend;
+    pend_zero(c, page, ni);
+    if (rc->npend > n0)
+        rc->pend[n0].frame = frame;
 }
 
 /* Pass 1 for one touched page (window_each_touched callback). */
@@ -365,12 +399,17 @@ static void diff_one(void *arg, uint64_t page)
      * (zero at the snapshot unless prefetched). */
     assert(known || window_in_zero_span(rc->win, page));
     (void)known;
+    uint32_t frame;
+    if (!base && rc_adopt_frame(rc, page, &frame)) {
+        pend_adopted(c, page, frame, ni);
+        return;
+    }
     if (allowed_bytes(c->iv, ni) <= SMALL_ALLOWED) {
         pend_small(c, page, base, ni);
         return;
     }
     if (!base && ni == 1 && c->iv[0].lo == 0 && c->iv[0].hi == DISA_PAGE) {
-        pend_zero(c, page);
+        pend_zero(c, page, 1);
         return;
     }
     mem_delta d = diff_page(base_bytes(rc, base), window_base(rc->win) + pa,
@@ -409,17 +448,25 @@ static dvm_status write_frames(rcomp *rc, msg_result *res)
             return status_set(DVM_ENOMEM, "commit changes");
         rc->chg = c;
     }
-    dvm_status st = ensure_frames(rc, rc->npend + rc_outputs_nframes(res));
+    size_t need = rc_outputs_nframes(res);
+    for (size_t i = 0; i < rc->npend; i++)
+        need += !rc->pend[i].frame;
+    dvm_status st = ensure_frames(rc, need);
     if (st)
         return st;
     for (size_t i = 0; i < rc->npend; i++) {
         const rc_pending *p = &rc->pend[i];
-        assert(rc->npool > 0 && p->page >= DISA_RB / DISA_PAGE);
+        mem_delta d = pend_delta(rc, p);
+        assert(diff_valid(d) && p->page >= DISA_RB / DISA_PAGE);
+        if (p->frame) {         /* the window wrote it: adopted */
+            rc->chg[i] = space_change(p->page, p->frame, d);
+            continue;
+        }
+        assert(rc->npool > 0);
         uint32_t f = rc->pool[--rc->npool];
         assert(f && f < rc->nframes && f != p->base);
         uint8_t *dst = store_frame(rc->store, f);
         const uint8_t *cur = window_base(rc->win) + p->page * DISA_PAGE;
-        mem_delta d = pend_delta(rc, p);
         if (diff_is_implied(d)) {
             assert(!p->base);
             memcpy(dst, cur, DISA_PAGE);
@@ -430,7 +477,6 @@ static dvm_status write_frames(rcomp *rc, msg_result *res)
                 memset(dst, 0, DISA_PAGE);
             diff_apply(dst, cur, d);
         }
-        assert(diff_valid(d));
         rc->chg[i] = space_change(p->page, f, d);
     }
     assert(rc->npend <= UINT32_MAX);

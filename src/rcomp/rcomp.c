@@ -13,6 +13,9 @@
  *              queued, never lost or reordered)
  *   STACKS     stack blocks granted into the local pools (stacks.c asks
  *              with STACK_REQ from inside a newr, and waits the same way)
+ *   RUN        a run of zero frames for a large zero span (adopt.c asks
+ *              with RUN_REQ before the runner starts, and waits the same
+ *              way)
  *   SHUTDOWN   or end of stream: exit 0
  *
  * Anything else is a protocol error: exit 3 with a message.  Every message
@@ -84,6 +87,9 @@ static dvm_status opt_one(rcomp *rc, rc_opts *o, const char *f,
     } else if (!strcmp(f, "--frames")) {
         if (!(st = opt_int(f, v, UINT32_MAX, &n)))
             rc->nframes = (uint32_t)n;
+    } else if (!strcmp(f, "--adopt")) {
+        if (!(st = opt_int(f, v, RC_ZERO_SPAN_MAX, &n)))
+            rc->adopt_min = (uint64_t)n;
     } else {
         int *slot = !strcmp(f, "--index") ? &rc->index
                   : !strcmp(f, "--ctl")   ? &rc->ctl_fd
@@ -296,6 +302,8 @@ static dvm_status on_ctl(rcomp *rc, uint32_t type, const uint8_t *p,
         return add_frames(rc, p, len);
     case MSG_STACKS:
         return rc_stacks_add(rc, p, len);
+    case MSG_RUN:
+        return rc_adopt_on_run(rc, p, len);
     case MSG_SHUTDOWN:
         return DVM_ECLOSED;
     default:

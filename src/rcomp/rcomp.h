@@ -15,6 +15,8 @@
  *   --store FD         frame store memfd, --frames N its frame count
  *   --image FD         the program image (a memfd holding image bytes)
  *   --engine interp|jit
+ *   --adopt PAGES      (optional) zero spans of at least PAGES pages are
+ *                      written straight into runs of frames (adopt.c)
  *   --in ADDR=PATH     (repeatable, optional) an input channel bound to a
  *                      file: its window at ADDR
  */

@@ -8,6 +8,7 @@
  *   keep.c    the pages that stay mapped from one runner to the next
  *   io.c      input channel files and output channel windows
  *   stacks.c  stacks chosen by the DVM: the granted blocks, newr's source
+ *   adopt.c   large zero spans written straight into granted frames
  *
  * Two threads: the engine thread runs everything but the resolver; the
  * window's handler thread runs the resolver and owns the page socket.  They
@@ -66,6 +67,13 @@ typedef struct rc_span {        /* a candidate zero span, pages [lo, hi) */
     uint64_t lo, hi;
 } rc_span;
 
+typedef struct rc_adopted {     /* a zero span mapped over a run of frames
+                                   (adopt.c): pages [lo, lo + n) are frames
+                                   [first, first + n) */
+    uint64_t lo, n;
+    uint32_t first;
+} rc_adopted;
+
 typedef struct rc_input {       /* an input channel bound to a file */
     uint64_t addr;
     int fd;                     /* the file, read page by page */
@@ -96,6 +104,8 @@ typedef struct rc_pending {     /* a touched page with committable changes */
                                    DIFF_IMPLIED (base 0, whole page) */
     size_t at;                  /* its first run in runs[], or (bitmap)
                                    its first word in bits[] */
+    uint32_t frame;             /* its frame already holds the version
+                                   (adopt.c); 0: one from the pool */
 } rc_pending;
 
 typedef struct rc_prepage {     /* a page the runner about to start
@@ -142,6 +152,13 @@ typedef struct rcomp {
     msg_dispatch *fifo;  size_t nfifo, capfifo, fifo_head;
     size_t fifo_pos;            /* next runner of fifo[fifo_head] */
     uint32_t *pool;  size_t npool, cappool;     /* granted frames */
+    uint64_t adopt_min;         /* zero spans of this many pages or more
+                                   are mapped over runs of frames (adopt.c;
+                                   --adopt), 0: none */
+    rc_adopted adopted[RC_MAX_SPANS];   /* this runner's */
+    size_t nadopted;
+    uint32_t run_first;         /* the last MSG_RUN: frames granted */
+    uint64_t run_n;
     uint64_t frames_asked;      /* requested, not yet granted */
     rc_prepage *prepg; size_t nprepg, capprepg; /* by page (run.c) */
     rc_pending *pend; size_t npend, cappend;
@@ -196,6 +213,19 @@ int rc_pr_maybe_written(const rcomp *rc, uint64_t page);
 /* Builds res's changes from the touched SR pages, clipped to what the
  * runner may commit; takes frames (asking the master when needed). */
 dvm_status rc_commit(rcomp *rc, const msg_runner *mr, msg_result *res);
+
+/* adopt.c */
+/* Maps a run of zero frames over zero span [page, page + n) when it is
+ * large enough (asking the master for the run; none granted: nothing
+ * changes).  DVM_OK, or a fatal status. */
+dvm_status rc_adopt_span(rcomp *rc, uint64_t page, uint64_t n);
+/* 1 and *frame when page lies in a span mapped over frames, else 0. */
+int rc_adopt_frame(const rcomp *rc, uint64_t page, uint32_t *frame);
+/* Unmaps the runner's mapped spans and queues MSG_RUN_DONE for each run
+ * (after its RESULT, before anything is sent). */
+dvm_status rc_adopt_end(rcomp *rc);
+/* Handles MSG_RUN: the granted run into run_first and run_n. */
+dvm_status rc_adopt_on_run(rcomp *rc, const uint8_t *p, size_t len);
 
 /* stacks.c */
 /* Makes rc->vr take chosen stacks from rc's pools. */

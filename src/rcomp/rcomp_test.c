@@ -123,6 +123,10 @@ typedef struct fake_master {
     int page_reqs, frame_reqs, stack_reqs;
     uint64_t grant[4][GRANT_MAX];   /* stack blocks per STACK_REQ (0 ends) */
     int ready;                  /* MSG_READY messages seen */
+    int run_reqs, runs_done;    /* RUN_REQ and RUN_DONE messages seen */
+    uint64_t run[2];            /* the last run granted: first, n */
+    uint64_t done[2];           /* the last RUN_DONE: first, n */
+    int no_runs;                /* answer RUN_REQ with none granted */
     msg_buf b;
     uint8_t *res_copy;          /* payload of the last RESULT */
 } fake_master;
@@ -144,6 +148,9 @@ static void serve_page(fake_master *m, uint64_t page, const void *c, size_t n)
     m->frames[m->npages++] = new_frame(m, c, n);
 }
 
+/* The RComp's --adopt for the next start (0: not given). */
+static int start_adopt;
+
 static void start(fake_master *m, int image_fd, const char *in_spec)
 {
     int ctl[2], pg[2];
@@ -156,17 +163,18 @@ static void start(fake_master *m, int image_fd, const char *in_spec)
     if (m->pid == 0) {
         close(ctl[0]);
         close(pg[0]);
-        char a[6][32];
+        char a[7][32];
         snprintf(a[0], 32, "%d", ctl[1]);
         snprintf(a[1], 32, "%d", pg[1]);
         snprintf(a[2], 32, "%d", store_fd(m->store));
         snprintf(a[3], 32, "%d", NFRAMES);
         snprintf(a[4], 32, "%d", image_fd);
+        snprintf(a[5], 32, "%d", start_adopt);
         char *argv[] = { "__rcomp", "--index", "0", "--ctl", a[0], "--page",
                          a[1], "--store", a[2], "--frames", a[3], "--image",
-                         a[4], "--engine", "interp",
+                         a[4], "--engine", "interp", "--adopt", a[5],
                          in_spec ? "--in" : NULL, (char *)in_spec, NULL };
-        _exit(rcomp_main(in_spec ? 17 : 15, argv));
+        _exit(rcomp_main(in_spec ? 19 : 17, argv));
     }
     close(ctl[1]);
     close(pg[1]);
@@ -228,6 +236,25 @@ static void answer_frames(fake_master *m, const uint8_t *p, size_t len)
     assert_int_equal(conn_send(&m->ctl, &m->b), DVM_OK);
 }
 
+/* Grants a run of zero frames from the store. */
+static void answer_run(fake_master *m, const uint8_t *p, size_t len)
+{
+    uint64_t n;
+    uint32_t first;
+    assert_int_equal(msg_decode_u64s(p, len, &n, 1), DVM_OK);
+    if (m->no_runs)
+        first = 0, n = 0;
+    else
+        assert_int_equal(store_alloc_run(m->store, (uint32_t)n, &first),
+                         DVM_OK);
+    m->run[0] = first;
+    m->run[1] = n;
+    m->run_reqs++;
+    mb_reset(&m->b);
+    msg_encode_u64s(&m->b, MSG_RUN, m->run, 2);
+    assert_int_equal(conn_send(&m->ctl, &m->b), DVM_OK);
+}
+
 /* Grants the blocks scripted for this request (order 0). */
 static void answer_stacks(fake_master *m, const uint8_t *p, size_t len)
 {
@@ -280,6 +307,15 @@ static void wait_result(fake_master *m, msg_result *r)
         }
         if (t == MSG_STACK_REQ) {
             answer_stacks(m, p, len);
+            continue;
+        }
+        if (t == MSG_RUN_REQ) {
+            answer_run(m, p, len);
+            continue;
+        }
+        if (t == MSG_RUN_DONE) {
+            assert_int_equal(msg_decode_u64s(p, len, m->done, 2), DVM_OK);
+            m->runs_done++;
             continue;
         }
         if (t == MSG_READY) {
@@ -408,6 +444,148 @@ static void test_dense_zero_page_implied(void **state)
         assert_int_equal(diff_touch(d, b, b + 1), want != 0);
     }
     msg_result_free(&res);
+    assert_int_equal(stop(&m), 0);
+}
+
+/* The frame of page's change in r, checking that the change is exactly
+ * the bytes [lo, hi) of the page (lo == hi: the page has no change). */
+static uint32_t changed_exactly(const msg_result *r, uint64_t page,
+                                unsigned lo, unsigned hi)
+{
+    const mem_change *c = change_of(r, page);
+    if (lo == hi) {
+        assert_null(c);
+        return 0;
+    }
+    assert_non_null(c);
+    mem_delta d = space_change_delta(c);
+    for (unsigned b = 0; b < DISA_PAGE; b++)
+        assert_int_equal(diff_is_implied(d) ? 1 : diff_touch(d, b, b + 1),
+                         diff_is_implied(d) || (b >= lo && b < hi));
+    return c->frame;
+}
+
+/*
+ * A heap of 16 pages, zero at the snapshot but for a prefetched page, with
+ * the runner's own stack inside it (half of page 9, all of page 10), with
+ * --adopt 4: the span is mapped over a run of frames, and the commit
+ * adopts the frames of the pages that changed -- a dense page (implied),
+ * a sparse one, page 9 with its stack half cleared -- and none of a page
+ * written and reset, zeros written over zeros, a page only read, a page of
+ * the own stack.  The prefetched page (not zero at the snapshot) is diffed
+ * against its base into a frame of the pool.  After the result, RUN_DONE
+ * gives the run back.
+ */
+static void test_adopted_span(void **state)
+{
+    (void)state;
+    enum { N = DIFF_DENSE + 8 };
+    isa_insn code[N + 16];
+    size_t k = 0;
+    for (unsigned i = 0; i < N; i++)
+        code[k++] = MOV(imm(i + 1), dir(HEAP + 16 * i, ISA_T_Q));
+    code[k++] = MOV(imm(0x1234), dir(HEAP + 0x1008, ISA_T_Q));
+    code[k++] = MOV(imm(5), dir(HEAP + 0x2000, ISA_T_Q));
+    code[k++] = MOV(imm(0), dir(HEAP + 0x2000, ISA_T_Q));
+    code[k++] = MOV(imm(0), dir(HEAP + 0x3000, ISA_T_Q));
+    code[k++] = MOV(dir(HEAP + 0x4000, ISA_T_Q), dir(HEAP + 0x4008, ISA_T_B));
+    code[k++] = MOV(imm(6), dir(HEAP + 0x5010, ISA_T_B));
+    code[k++] = MOV(imm(7), dir(HEAP + 0x9010, ISA_T_Q));
+    code[k++] = MOV(imm(8), dir(HEAP + 0x9810, ISA_T_Q));
+    code[k++] = MOV(imm(9), dir(HEAP + 0xA000, ISA_T_Q));
+    code[k++] = MOV(imm(10), dir(HEAP + 0xF000, ISA_T_Q));
+    code[k++] = EXIT(ISA_OPT_C);
+    fake_master m;
+    start_adopt = 4;
+    start(&m, make_image(code, k, NULL, 0), NULL);
+    start_adopt = 0;
+    uint8_t base[32];
+    memset(base, 0x11, sizeof base);
+    uint32_t bf = new_frame(&m, base, sizeof base);
+    dvm_range heap = { HEAP, HEAP + 0x10000 };
+    msg_runner r = runner(44, &heap, 1);
+    r.d.sb = HEAP + 0x9800;
+    r.d.ss = 0x1800;
+    r.flags = MSG_RUNNER_PREFETCH_COMPLETE;
+    msg_prefetch pre = { HEAP / 4096 + 5, bf };
+    r.pre = &pre;
+    r.npre = 1;
+    send_runners(&m, &r, 1);
+    msg_result res;
+    wait_result(&m, &res);
+    assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+    assert_int_equal(m.run_reqs, 1);
+    assert_int_equal(m.run[1], 16);
+    assert_int_equal(res.nchanges, 5);
+    uint64_t pg = HEAP / 4096;
+    uint32_t run0 = (uint32_t)m.run[0];
+    assert_int_equal(changed_exactly(&res, pg, 0, 1), run0);    /* implied */
+    assert_true(diff_is_implied(space_change_delta(change_of(&res, pg))));
+    assert_int_equal(store_frame(m.store, run0)[16 * (N - 1)], N);
+    assert_int_equal(changed_exactly(&res, pg + 1, 8, 10), run0 + 1);
+    changed_exactly(&res, pg + 2, 0, 0);        /* written and reset */
+    changed_exactly(&res, pg + 3, 0, 0);        /* zeros over zeros */
+    changed_exactly(&res, pg + 4, 0, 0);        /* read only */
+    uint32_t f5 = changed_exactly(&res, pg + 5, 0x10, 0x11);
+    assert_true(f5 < run0 || f5 >= run0 + 16);  /* from the pool */
+    assert_int_equal(store_frame(m.store, f5)[0x10], 6);
+    assert_int_equal(store_frame(m.store, f5)[0x11], 0x11);    /* base */
+    assert_int_equal(changed_exactly(&res, pg + 9, 0x10, 0x11), run0 + 9);
+    assert_int_equal(store_frame(m.store, run0 + 9)[0x810], 0);    /* stack */
+    changed_exactly(&res, pg + 10, 0, 0);       /* all own stack */
+    assert_int_equal(changed_exactly(&res, pg + 15, 0, 1), run0 + 15);
+    msg_result_free(&res);
+    /* RUN_DONE follows the result: the next result waits behind it. */
+    r.rid = 45;
+    r.npre = 0;
+    send_runners(&m, &r, 1);
+    wait_result(&m, &res);
+    assert_int_equal(m.runs_done, 1);
+    assert_int_equal(m.done[0], run0);
+    assert_int_equal(m.done[1], 16);
+    assert_int_equal(m.run_reqs, 2);
+    /* The second runner wrote into a run of its own, not into the first
+     * run's adopted frames (the window maps them no longer). */
+    assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+    assert_int_not_equal(m.run[0], run0);
+    assert_int_equal(changed_exactly(&res, pg, 0, 1), m.run[0]);
+    assert_int_equal(store_frame(m.store, run0 + 1)[8], 0x34);
+    msg_result_free(&res);
+    assert_int_equal(stop(&m), 0);
+}
+
+/* A master that grants no run (its store has none free): the span stays
+ * anonymous memory and the pages are copied into frames of the pool, as
+ * for a small span; no RUN_DONE follows. */
+static void test_adopt_refused(void **state)
+{
+    (void)state;
+    isa_insn code[] = {
+        MOV(imm(0x1234), dir(HEAP + 0x1008, ISA_T_Q)),
+        MOV(imm(5), dir(HEAP + 0x3000, ISA_T_B)),
+        EXIT(ISA_OPT_C),
+    };
+    fake_master m;
+    start_adopt = 4;
+    start(&m, make_image(code, 3, NULL, 0), NULL);
+    start_adopt = 0;
+    m.no_runs = 1;
+    dvm_range heap = { HEAP, HEAP + 0x10000 };
+    for (uint64_t rid = 50; rid < 52; rid++) {
+        msg_runner r = runner(rid, &heap, 1);
+        r.flags = MSG_RUNNER_PREFETCH_COMPLETE;
+        send_runners(&m, &r, 1);
+        msg_result res;
+        wait_result(&m, &res);
+        assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+        assert_int_equal(res.nchanges, 2);
+        uint32_t f = changed_exactly(&res, HEAP / 4096 + 1, 8, 10);
+        assert_int_equal(store_frame(m.store, f)[8], 0x34);
+        changed_exactly(&res, HEAP / 4096 + 3, 0, 1);
+        msg_result_free(&res);
+    }
+    assert_int_equal(m.run_reqs, 2);
+    assert_int_equal(m.runs_done, 0);
     assert_int_equal(stop(&m), 0);
 }
 
@@ -1099,6 +1277,8 @@ int main(void)
         cmocka_unit_test(test_many_chosen_stacks),
         cmocka_unit_test(test_batch_exits),
         cmocka_unit_test(test_channels),
+        cmocka_unit_test(test_adopted_span),
+        cmocka_unit_test(test_adopt_refused),
         cmocka_unit_test(test_protocol_error),
         cmocka_unit_test(test_empty_runners),
     };

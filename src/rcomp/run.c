@@ -17,7 +17,8 @@
  *   4. the writable set: own stack and heap ranges.
  *   5. the engine runs from fi; missing pages fault into the resolver.
  *   6. the result: a commit (outputs, clipped changes, children), an abort,
- *      or a fault; one MSG_RESULT.
+ *      or a fault; one MSG_RESULT (and MSG_RUN_DONE for each span mapped
+ *      over frames, adopt.c).
  *
  * An empty runner should cost about ten microseconds all included, so this
  * path allocates nothing once buffers have grown and makes no system call
@@ -400,7 +401,8 @@ static int cmp_span(const void *x, const void *y)
 /* When the master's prefetch list is complete, the large declared ranges
  * become zero spans of the window (window_zero_span): their pages that are
  * not prefetched are zero, and the kernel can zero-fill them on touch
- * without a resolver round trip. */
+ * without a resolver round trip.  The largest are mapped over runs of
+ * frames (adopt.c), before the prefetched pages are copied in. */
 static dvm_status zero_spans(rcomp *rc, const msg_runner *mr)
 {
     if (!(mr->flags & MSG_RUNNER_PREFETCH_COMPLETE))
@@ -425,6 +427,8 @@ static dvm_status zero_spans(rcomp *rc, const msg_runner *mr)
         dvm_status st = window_zero_span(rc->win, v[i].lo, v[i].hi - v[i].lo);
         if (st == DVM_EAGAIN)
             break;
+        if (!st)
+            st = rc_adopt_span(rc, v[i].lo, v[i].hi - v[i].lo);
         if (st)
             return st;
     }
@@ -563,6 +567,9 @@ dvm_status rc_run(rcomp *rc, const msg_runner *mr)
     pthread_mutex_unlock(&rc->mu);
     res.t_end_ns = clock_now_ns();
     msg_encode_result(&rc->obuf, &res);
+    st = rc_adopt_end(rc);      /* unmapped before the result is sent */
+    if (st)
+        return st;
     if (!rc->nunsent++)
         rc->unsent_since = res.t_end_ns;
     if (rc->nunsent < RC_FLUSH_RESULTS && rc->obuf.len < RC_FLUSH_BYTES &&

@@ -15,6 +15,15 @@
  * frames granted to it and not used by a processed commit return to the
  * store; a new RComp takes the slot.
  *
+ * Runs.  A local RComp is started with --adopt: a runner's zero span of
+ * RCOMPS_ADOPT_PAGES pages or more is written straight into frames
+ * (src/rcomp/adopt.c), a run of consecutive frames reading as zeros that
+ * it asks for with MSG_RUN_REQ.  Their frames are granted like others
+ * (frame_owner), so a result may name them as any granted frame; after
+ * the result, MSG_RUN_DONE gives back those no result named, and they are
+ * punched (their bytes are the runner's) and go back to the store's runs
+ * (store_release_run).  A lost RComp's runs go back the same way.
+ *
  * Stacks chosen by the DVM (DISA 1.1) are granted like frames: an RComp
  * asks for a few blocks of one size at a time (MSG_STACK_REQ) and keeps
  * them, so that `newr` with sb = 0 seldom waits for the master.  A granted
@@ -64,6 +73,9 @@
 
 #define RCOMP_SOCKBUF (8 << 20)
 #define RCOMP_MAX_ARGS 64
+#define RCOMPS_ADOPT_PAGES 4096 /* 16 MiB: smaller spans are copied (a
+                                   run costs a round trip, an mmap and a
+                                   page-table teardown) */
 
 static void sock_tune(int fd)
 {
@@ -135,6 +147,10 @@ static dvm_status rcomp_argv(const rcomp_spawn_spec *sp, int index, int ctl,
     args_add(a, "--frames"); args_add(a, "%u", sp->nframes);
     args_add(a, "--image");  args_add(a, "%d", sp->image_fd);
     args_add(a, "--engine"); args_add(a, "%s", sp->engine);
+    if (sp->adopt_pages) {
+        args_add(a, "--adopt");
+        args_add(a, "%llu", (unsigned long long)sp->adopt_pages);
+    }
     for (size_t i = 0; i < sp->nin; i++) {
         args_add(a, "--in");
         args_add(a, "0x%llx=%s", (unsigned long long)channel_addr(
@@ -264,7 +280,8 @@ static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
     rcomp_spawn_spec sp = { rs->cfg->self_exe, rs->cfg->engine,
                             store_fd(rs->cp->store),
                             store_max_frames(rs->cp->store), rs->image_fd,
-                            rs->cfg->prog, rs->cfg->in, rs->cfg->nin };
+                            rs->cfg->prog, rs->cfg->in, rs->cfg->nin,
+                            RCOMPS_ADOPT_PAGES };
     pid_t pid;
     int ctl, page;
     dvm_status st = rcomp_process_start(&sp, s->index, &pid, &ctl, &page);
@@ -317,6 +334,24 @@ static uint32_t stack_owner(const rcomp_slot *s)
     return (uint32_t)s->index + 1;
 }
 
+/* Returns the frames of run r still granted to s to the store, punched,
+ * in pieces of consecutive ones. */
+static void release_run(rcomp_set *rs, const rcomp_slot *s, rcomp_run r)
+{
+    uint16_t owner = (uint16_t)(s->index + 1);
+    uint32_t end = r.first + r.n;
+    for (uint32_t f = r.first; f < end;) {
+        uint32_t g = f;
+        while (g < end && rs->frame_owner[g] == owner)
+            rs->frame_owner[g++] = 0;
+        if (g > f)
+            store_release_run(rs->cp->store, f, g - f);
+        while (g < end && rs->frame_owner[g] != owner)
+            g++;
+        f = g;
+    }
+}
+
 /* Returns the frames still granted to s to the store. */
 static void rcomp_reclaim_frames(rcomp_set *rs, rcomp_slot *s)
 {
@@ -328,6 +363,9 @@ static void rcomp_reclaim_frames(rcomp_set *rs, rcomp_slot *s)
         }
     }
     s->ngranted = s->granted_live = 0;
+    for (size_t i = 0; i < s->nruns; i++)
+        release_run(rs, s, s->runs[i]);
+    s->nruns = 0;
 }
 
 void rcomp_process_stop(int epfd, conn *ctl, conn *page, pid_t *pid)
@@ -472,6 +510,7 @@ void rcomps_stop(rcomp_set *rs)
         while ((r = rcb_ring_pop(&s->inflight)))
             rcb_free(r);
         dvm_free(s->granted);
+        dvm_free(s->runs);
     }
     mb_free(&b);
     for (rcomp_waiting *w = rs->wait_head, *next; w; w = next) {
@@ -558,6 +597,51 @@ static dvm_status rcomp_grant(rcomp_set *rs, rcomp_slot *s, uint64_t want)
     mb_reset(&rs->out);
     msg_encode_frames(&rs->out, s->granted + first, s->ngranted - first);
     return rcomp_send(rs, s);
+}
+
+/* Grants s a run of n zero frames (MSG_RUN; n = 0 when the store has no
+ * such run free, even after a collection). */
+static dvm_status grant_run(rcomp_set *rs, rcomp_slot *s, uint64_t n)
+{
+    if (n == 0 || n > store_max_frames(rs->cp->store))
+        return rcomp_lost(rs, s, "bad run request");
+    rcomp_run *v = dvm_grow(s->runs, &s->capruns, s->nruns + 1, sizeof *v);
+    if (!v)
+        return status_set(DVM_ENOMEM, "out of memory");
+    s->runs = v;
+    uint32_t first = 0;
+    if (store_alloc_run(rs->cp->store, (uint32_t)n, &first)) {
+        space_gc(rs->cp->space, rcomps_oldest_snapshot(rs));
+        if (store_alloc_run(rs->cp->store, (uint32_t)n, &first))
+            first = 0;
+    }
+    uint64_t reply[2] = { first, first ? n : 0 };
+    if (first) {
+        for (uint32_t f = first; f < first + n; f++)
+            rs->frame_owner[f] = (uint16_t)(s->index + 1);
+        s->runs[s->nruns++] = (rcomp_run){ first, (uint32_t)n };
+    }
+    mb_reset(&rs->out);
+    msg_encode_u64s(&rs->out, MSG_RUN, reply, 2);
+    return rcomp_send(rs, s);
+}
+
+/* MSG_RUN_DONE from s: the frames of the run that no result took go
+ * back, punched. */
+static dvm_status run_done(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
+                           size_t len)
+{
+    uint64_t v[2];
+    size_t i = 0;
+    if (!msg_decode_u64s(p, len, v, 2))
+        while (i < s->nruns && (s->runs[i].first != v[0] ||
+                                s->runs[i].n != v[1]))
+            i++;
+    if (i == s->nruns)
+        return rcomp_lost(rs, s, "bad run done message");
+    release_run(rs, s, s->runs[i]);
+    s->runs[i] = s->runs[--s->nruns];
+    return DVM_OK;
 }
 
 /* ---- what RComps say ---------------------------------------------------- */
@@ -820,6 +904,12 @@ static dvm_status on_ctl_frame(rcomp_set *rs, rcomp_slot *s, uint32_t type,
         if (msg_decode_stack_req(p, len, &order, &count))
             return rcomp_lost(rs, s, status_message());
         return grant_stacks(rs, s, order, count);
+    case MSG_RUN_REQ:
+        if (msg_decode_u64s(p, len, &want, 1))
+            return rcomp_lost(rs, s, "bad run request");
+        return grant_run(rs, s, want);
+    case MSG_RUN_DONE:
+        return run_done(rs, s, p, len);
     default:
         return rcomp_lost(rs, s, "unexpected message");
     }

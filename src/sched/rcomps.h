@@ -34,6 +34,12 @@
 
 #define RCOMPS_RECENT 256       /* a power of two */
 
+typedef struct rcomp_run {      /* a run of zero frames granted to an
+                                   RComp (MSG_RUN): frames [first,
+                                   first + n) */
+    uint32_t first, n;
+} rcomp_run;
+
 typedef struct rcomp_slot {
     int index;                  /* slot number, also the trace track - 1 */
     pid_t pid;                  /* 0: no process */
@@ -48,6 +54,9 @@ typedef struct rcomp_slot {
                                    (frame_owner tells; rcomps.c) */
     size_t ngranted, capgranted;
     size_t granted_live;        /* ngranted after the last compaction */
+    rcomp_run *runs;            /* runs granted, not yet done (frames of
+                                   them still its own: frame_owner) */
+    size_t nruns, capruns;
     uint64_t alive_ns;          /* last sign of life (a message, CPU used,
                                  * work seen starting); 0: idle */
     uint64_t cpu_ticks;         /* its user + system time when last seen */
@@ -98,6 +107,9 @@ typedef struct rcomp_spawn_spec {
     const dvm_program *prog;
     const master_binding *in;
     size_t nin;
+    uint64_t adopt_pages;       /* --adopt: zero spans of this many pages
+                                   or more written into runs of frames
+                                   (MSG_RUN_REQ); 0: none */
 } rcomp_spawn_spec;
 
 /* Starts `dvm __rcomp` number index with two socketpairs (ctl, page).  On

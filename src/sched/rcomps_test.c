@@ -104,6 +104,38 @@ static uint32_t get_frame(conn *ctl, msg_buf *b)
     return f;
 }
 
+#define RUN_FRAMES 8
+
+/* Asks for a run of RUN_FRAMES zero frames, writes every one of them
+ * through the store (as a runner writes its mapped span) and returns the
+ * first. */
+static uint32_t get_run(int argc, char **argv, conn *ctl, msg_buf *b)
+{
+    uint64_t n = RUN_FRAMES, v[2];
+    msg_encode_u64s(b, MSG_RUN_REQ, &n, 1);
+    send_or_die(ctl, b);
+    uint32_t type;
+    const uint8_t *p;
+    size_t len;
+    mem_store *st;
+    if (conn_recv(ctl, &type, &p, &len) || type != MSG_RUN ||
+        msg_decode_u64s(p, len, v, 2) || v[1] != n ||
+        store_attach(arg_fd(argc, argv, "--store"),
+                     (uint32_t)arg_fd(argc, argv, "--frames"), &st))
+        _exit(6);
+    for (uint32_t i = 0; i < n; i++)
+        memset(store_frame(st, (uint32_t)v[0] + i), 0x5a, DISA_PAGE);
+    store_destroy(st);
+    return (uint32_t)v[0];
+}
+
+/* Appends RUN_DONE for the run at first. */
+static void put_run_done(msg_buf *b, uint32_t first)
+{
+    uint64_t v[2] = { first, RUN_FRAMES };
+    msg_encode_u64s(b, MSG_RUN_DONE, v, 2);
+}
+
 /* Asks for two stack blocks of one page and returns them in base[]. */
 static void get_stacks(conn *ctl, msg_buf *b, uint64_t base[2])
 {
@@ -205,6 +237,13 @@ static int fake_rcomp(int argc, char **argv)
         output_script(script, &ctl, &b, r);
     } else if (!strcmp(script, "implied")) {
         put_result_implied(&b, r, get_frame(&ctl, &b));
+    } else if (!strcmp(script, "run")) {
+        uint32_t first = get_run(argc, argv, &ctl, &b);
+        put_result_implied(&b, r, first + 3);
+        put_run_done(&b, first);
+    } else if (!strcmp(script, "run_lost")) {
+        uint32_t first = get_run(argc, argv, &ctl, &b);
+        put_result_implied(&b, r, first + RUN_FRAMES);  /* not its own */
     } else if (!strcmp(script, "unknown_runner")) {
         put_result(&b, r->rid + 1000, r->attempt, r->snap, 0);
     } else if (!strcmp(script, "result_after_lost")) {
@@ -451,6 +490,58 @@ static void test_implied_nonzero_refused(void **state)
     refused_with(state, "implied");
 }
 
+static int runs_back(const fixture *f)
+{
+    return committed(f) && f->rs.rc[0].nruns == 0;
+}
+
+/* True when frames [first, first + n) read as zeros in the master's
+ * store. */
+static int frames_zero(fixture *f, uint32_t first, uint32_t n)
+{
+    for (uint32_t i = first; i < first + n; i++)
+        for (unsigned b = 0; b < DISA_PAGE; b++)
+            if (store_frame(f->c.store, i)[b])
+                return 0;
+    return 1;
+}
+
+/* A run of zero frames (MSG_RUN_REQ): the frame a result names becomes
+ * the page's version as the RComp wrote it; RUN_DONE gives back the rest,
+ * punched: they read as zeros again and are free. */
+static void test_run_adopted(void **state)
+{
+    fixture *f = *state;
+    size_t before = store_in_use(f->c.store);
+    start_and_dispatch(f, "run");
+    serve_until(f, runs_back);
+    assert_int_equal(f->c.st.rcomps_replaced, 0);
+    uint32_t first = (uint32_t)space_lookup(f->c.space, IMPLIED_PAGE, 1);
+    assert_int_not_equal(first, 0);
+    assert_int_equal(store_frame(f->c.store, first)[100], 0x5a);
+    first -= 3;
+    assert_true(frames_zero(f, first, 3));
+    assert_true(frames_zero(f, first + 4, RUN_FRAMES - 4));
+    assert_int_equal(f->rs.frame_owner[first], 0);
+    assert_int_equal(store_in_use(f->c.store), before + 1);
+}
+
+/* An RComp lost with a run granted (here: its result names a frame past
+ * the run) loses exactly the run's frames: back in the store, punched
+ * (the dead runner's bytes are gone). */
+static void test_run_lost_punched(void **state)
+{
+    fixture *f = *state;
+    size_t before = store_in_use(f->c.store);
+    rcb *r = start_and_dispatch(f, "run_lost");
+    assert_refused(f, r, before);
+    assert_int_equal(f->rs.rc[0].nruns, 0);
+    for (uint32_t i = 1; i < store_max_frames(f->c.store); i++)
+        assert_int_not_equal(store_frame(f->c.store, i)[0], 0x5a);
+    rcb_pop(&f->c.pool.ready);
+    rcb_free(r);
+}
+
 /* The control: a correct result commits, with the frame it was granted. */
 static void test_valid_result_commits(void **state)
 {
@@ -618,6 +709,9 @@ int main(int argc, char **argv)
         return fake_rcomp(argc, argv);
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_run_adopted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_lost_punched, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_implied_commits, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_implied_nonzero_refused, setup,

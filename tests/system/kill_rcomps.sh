@@ -1,7 +1,8 @@
 #!/bin/sh
 # kill_rcomps.sh DVM ENGINE -- kill -9 RComps at random moments of runs of
 # the conflicting counter and of the watcher tree sum: nothing is lost,
-# nothing printed twice, the results are unchanged.
+# nothing printed twice, the results are unchanged (also for a chain of
+# runners whose heaps are adopted: adopt_chain.dasm).
 set -eu
 dvm=$1 engine=$2
 ex=$(dirname "$0")/../../examples
@@ -60,4 +61,9 @@ killed_runs 209725440 "$ex/treesum.dasm"
 # the stack blocks granted to a killed RComp return to the area (else a
 # few kills would exhaust it and the chain would fault).
 killed_runs 20000 --dump res:1:q "$(dirname "$0")/stack_chain.dasm"
+# Runners whose large zero heaps are written straight into runs of frames
+# (src/rcomp/adopt.c): a killed RComp's runs go back to the store.
+killed_runs "$(printf '200\n200\n100')" --dump arr:1:uq \
+    --dump arr+0xc8000:1:uq --dump arr+0x64000:1:uq \
+    "$(dirname "$0")/adopt_chain.dasm"
 echo "ok: $kills RComps killed, results unchanged"
