@@ -633,10 +633,11 @@ static dvm_status run_done(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
 {
     uint64_t v[2];
     size_t i = 0;
-    if (!msg_decode_u64s(p, len, v, 2))
-        while (i < s->nruns && (s->runs[i].first != v[0] ||
-                                s->runs[i].n != v[1]))
-            i++;
+    if (msg_decode_u64s(p, len, v, 2))
+        return rcomp_lost(rs, s, "bad run done message");
+    while (i < s->nruns && (s->runs[i].first != v[0] ||
+                            s->runs[i].n != v[1]))
+        i++;
     if (i == s->nruns)
         return rcomp_lost(rs, s, "bad run done message");
     release_run(rs, s, s->runs[i]);

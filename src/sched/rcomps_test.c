@@ -241,6 +241,11 @@ static int fake_rcomp(int argc, char **argv)
         uint32_t first = get_run(argc, argv, &ctl, &b);
         put_result_implied(&b, r, first + 3);
         put_run_done(&b, first);
+    } else if (!strcmp(script, "run_done_bad")) {
+        uint32_t first = get_run(argc, argv, &ctl, &b);
+        put_result_implied(&b, r, first + 3);
+        uint64_t one = first;                       /* a word short */
+        msg_encode_u64s(&b, MSG_RUN_DONE, &one, 1);
     } else if (!strcmp(script, "run_lost")) {
         uint32_t first = get_run(argc, argv, &ctl, &b);
         put_result_implied(&b, r, first + RUN_FRAMES);  /* not its own */
@@ -542,6 +547,25 @@ static void test_run_lost_punched(void **state)
     rcb_free(r);
 }
 
+/* A malformed RUN_DONE loses the RComp (it gave back no run it named):
+ * the result before it committed, the rest of the run comes back
+ * punched (and may be in use again: the lost RComp's signal commit). */
+static void test_run_done_malformed(void **state)
+{
+    fixture *f = *state;
+    start_and_dispatch(f, "run_done_bad");
+    serve_until(f, replaced);
+    assert_int_equal(f->c.st.runners_committed, 1);
+    assert_int_equal(f->rs.rc[0].nruns, 0);
+    uint32_t first = (uint32_t)space_lookup(f->c.space, IMPLIED_PAGE, 1);
+    assert_int_not_equal(first, 0);
+    assert_int_equal(store_frame(f->c.store, first)[0], 0x5a);
+    first -= 3;
+    for (uint32_t i = 0; i < RUN_FRAMES; i++)
+        if (i != 3)
+            assert_int_not_equal(store_frame(f->c.store, first + i)[0], 0x5a);
+}
+
 /* The control: a correct result commits, with the frame it was granted. */
 static void test_valid_result_commits(void **state)
 {
@@ -710,6 +734,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_run_adopted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_done_malformed, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_run_lost_punched, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_implied_commits, setup,
