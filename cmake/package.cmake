@@ -31,6 +31,9 @@ add_custom_command(OUTPUT ${DVM_MAN}.gz
 add_custom_target(manpage ALL DEPENDS ${DVM_MAN}.gz)
 
 install(TARGETS dvm RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+if(TARGET dvm_jit)      # the translator's LLVM half (src/exec/jit_backend.h)
+  install(TARGETS dvm_jit LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/dvm)
+endif()
 install(FILES ${DVM_MAN}.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/examples/
         DESTINATION ${CMAKE_INSTALL_DATADIR}/dvm/examples)

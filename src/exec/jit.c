@@ -24,16 +24,14 @@
  *
  * The stages are files of their own (jit_ir.h lists them): jit_region.c
  * finds a region and builds its function, jit_lower.c lowers each
- * instruction, jit_promote.c keeps the region's hot PR words in registers.
- * This file is the engine: it optimises and compiles a region's module,
- * adds it to the ORC JIT (made at the first translation, so that a
- * program that never gets hot never pays for LLVM), and caches the native
- * entry per instruction for the life of the engine (one per RComp, shared
- * by its runners, like the counts).
- *
- * Optimisation.  Regions are optimised with LLVM's O2 pipeline, or O1
- * above JIT_O2_MAX instructions: O2's load analysis is quadratic in the
- * number of window accesses in one function.
+ * instruction, jit_promote.c keeps the region's hot PR words in registers,
+ * jit_llvm.c optimises a region's module and adds it to the ORC JIT.
+ * Those are LLVM's half, the backend (jit_backend.h): a module loaded the
+ * first time a region is hot, so that a program that never gets hot never
+ * pays for LLVM, not even for loading it.  This file is the engine: the
+ * counts and the decisions, and the cache of native entries per
+ * instruction for the life of the engine (one per RComp, shared by its
+ * runners, like the counts).
  */
 #include "exec/jit.h"
 
@@ -44,15 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <llvm-c/Analysis.h>
-#include <llvm-c/Core.h>
-#include <llvm-c/Error.h>
-#include <llvm-c/LLJIT.h>
-#include <llvm-c/Orc.h>
-#include <llvm-c/Target.h>
-#include <llvm-c/TargetMachine.h>
-#include <llvm-c/Transforms/PassBuilder.h>
-
+#include "exec/jit_backend.h"
 #include "exec/jit_ir.h"
 #include "util/alloc.h"
 
@@ -65,11 +55,10 @@ struct jit_engine {
     const vm_code *code;
     jit_limits lim;
     pthread_mutex_t lock;       /* serialises translation and decisions */
-    LLVMOrcLLJITRef lljit;      /* made at the first translation */
-    LLVMTargetMachineRef tm;    /* ... the optimiser's view of the host */
-    int llvm_broken;            /* ... making them failed */
+    const jit_backend_ops *ops; /* LLVM's half: loaded when first hot */
+    jit_backend *be;            /* ... and made then */
+    int broken;                 /* ... loading or making it failed */
     uint64_t nan_bits;          /* the host's default NaN */
-    int vex;                    /* the host has AVX (jit_target.vex) */
     jit_fn *fns;                /* per insn: region entry, or NULL */
     uint8_t *bad;               /* per insn: never to be translated */
     uint8_t *sized;             /* per insn: threshold raised by its size */
@@ -80,73 +69,37 @@ struct jit_engine {
 
 /* ---- the engine ---------------------------------------------------------- */
 
-/* Records an LLVM error as the status message; consumes err. */
-static dvm_status llvm_fail(LLVMErrorRef err, const char *what)
+/* Makes j's backend when a region is first hot: a program that never
+ * gets hot never loads LLVM.  A module that cannot be loaded is said once
+ * (the engine interprets from then on).  Under j's lock. */
+static dvm_status make_backend(jit_engine *j)
 {
-    char *msg = LLVMGetErrorMessage(err);
-    dvm_status st = status_set(DVM_EINVAL, "translator: %s: %s", what, msg);
-    LLVMDisposeErrorMessage(msg);
+    if (j->be)
+        return DVM_OK;
+    if (j->broken)
+        return status_set(DVM_EUNSUPP, "translator: not available");
+    dvm_status st = jit_backend_load(&j->ops);
+    if (st)
+        fprintf(stderr, "dvm: %s; interpreting\n", status_message());
+    else
+        st = j->ops->create(&j->be);
+    j->broken = st != DVM_OK;
     return st;
 }
 
-/* Verifies and optimises module m of size region insns for the host: O2,
- * or O1 for a region too big for O2's load analysis, which is quadratic
- * (thousands of window accesses in one function take seconds). */
-static dvm_status optimise(jit_engine *j, LLVMModuleRef m, size_t size)
-{
-    char *msg = NULL;
-    if (LLVMVerifyModule(m, LLVMReturnStatusAction, &msg)) {
-        dvm_status st = status_set(DVM_EINVAL, "translator: bad IR: %s", msg);
-        LLVMDisposeMessage(msg);
-        return st;
-    }
-    LLVMDisposeMessage(msg);
-    LLVMPassBuilderOptionsRef opt = LLVMCreatePassBuilderOptions();
-    const char *pp = size > JIT_O2_MAX ? "default<O1>" : "default<O2>";
-    LLVMErrorRef err = LLVMRunPasses(m, pp, j->tm, opt);
-    LLVMDisposePassBuilderOptions(opt);
-    return err ? llvm_fail(err, "optimising") : DVM_OK;
-}
-
-static dvm_status make_llvm(jit_engine *j);
-
 /* Translates the region of entry and returns its native code in *out and
- * its size in *size.  Under j's lock. */
+ * its size in *size.  Under j's lock, with j's backend made. */
 static dvm_status translate(jit_engine *j, uint32_t entry, jit_fn *out,
                             size_t *size)
 {
-    dvm_status st = make_llvm(j);
-    if (st)
-        return st;
     char name[32];
     snprintf(name, sizeof name, "dvm_region_%llu",
              (unsigned long long)j->stats.regions);
-    LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
-    LLVMContextRef cx = LLVMOrcThreadSafeContextGetContext(tsc);
-    LLVMModuleRef m = NULL;
-    jit_target t = {j->code, j->nan_bits, j->vex,
-                    LLVMOrcLLJITGetTripleString(j->lljit),
-                    LLVMOrcLLJITGetDataLayoutStr(j->lljit),
-                    j->lim.region_max};
-    if ((st = jit_region_module(&t, cx, entry, name, &m, size)))
-        goto err_ctx;
-    if ((st = optimise(j, m, *size))) {
-        LLVMDisposeModule(m);
-        goto err_ctx;
-    }
-    LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m, tsc);
-    LLVMOrcDisposeThreadSafeContext(tsc);
-    LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(j->lljit);
-    LLVMErrorRef err = LLVMOrcLLJITAddLLVMIRModule(j->lljit, jd, tsm);
-    if (err)
-        return llvm_fail(err, "adding code");
-    LLVMOrcExecutorAddress addr = 0;
-    if ((err = LLVMOrcLLJITLookup(j->lljit, &addr, name)))
-        return llvm_fail(err, "looking code up");
-    *out = (jit_fn)(uintptr_t)addr;
-    return DVM_OK;
-err_ctx:
-    LLVMOrcDisposeThreadSafeContext(tsc);
+    jit_request q = {j->code, entry, j->lim.region_max, j->nan_bits, name};
+    jit_native fn;
+    dvm_status st = j->ops->translate(j->be, &q, &fn, size);
+    if (!st)
+        *out = fn;
     return st;
 }
 
@@ -183,7 +136,8 @@ static int wait_for_size(jit_engine *j, uint32_t i)
     if (j->sized[i] || j->lim.hot_per_insn == 0)
         return 0;
     j->sized[i] = 1;
-    uint64_t more = (uint64_t)jit_region_size(j->code, i, j->lim.region_max) *
+    uint64_t more = (uint64_t)j->ops->region_size(j->code, i,
+                                                  j->lim.region_max) *
                     j->lim.hot_per_insn;
     if (more > (uint64_t)INT32_MAX / 2)
         more = INT32_MAX / 2;
@@ -204,9 +158,12 @@ static jit_fn decide(jit_engine *j, uint32_t i)
 {
     jit_fn fn = j->fns[i];
     size_t size = 0;
-    if (fn || j->bad[i] || wait_for_size(j, i))
+    if (fn || j->bad[i])
         return fn;
-    if (within_budget(j) && translate(j, i, &fn, &size) == DVM_OK) {
+    int ok = make_backend(j) == DVM_OK;
+    if (ok && wait_for_size(j, i))
+        return fn;
+    if (ok && within_budget(j) && translate(j, i, &fn, &size) == DVM_OK) {
         j->stats.regions++;
         j->stats.insns += size;
         warm_up(j);
@@ -238,21 +195,9 @@ static jit_fn region(jit_engine *j, uint32_t i)
     return fn;
 }
 
-static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
-static int llvm_ready;
-
-/* Initialises LLVM's native target once per process. */
-static void llvm_init(void)
-{
-    llvm_ready = !LLVMInitializeNativeTarget() &&
-                 !LLVMInitializeNativeAsmPrinter() &&
-                 !LLVMInitializeNativeAsmParser();  /* inline asm */
-}
-
 int jit_available(void)
 {
-    pthread_once(&llvm_once, llvm_init);
-    return llvm_ready;
+    return jit_backend_present();
 }
 
 /* The host's default NaN: what an invalid operation yields here. */
@@ -263,83 +208,6 @@ static uint64_t host_default_nan(void)
     uint64_t bits;
     memcpy(&bits, &n, 8);
     return bits;
-}
-
-/* True when LLVM's feature string feat ("+a,-b,...") enables name. */
-static int has_feature(const char *feat, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = feat; (p = strstr(p, name)) != NULL; p += n)
-        if (p > feat && p[-1] == '+' && (p[n] == ',' || p[n] == '\0'))
-            return 1;
-    return 0;
-}
-
-/* Creates the target machine the optimiser tunes for: the host CPU; sets
- * *vex when it has AVX (the JIT's code generator targets the same host
- * with the same features). */
-static dvm_status make_tm(LLVMTargetMachineRef *out, int *vex)
-{
-    char *triple = LLVMGetDefaultTargetTriple(), *err = NULL;
-    char *cpu = LLVMGetHostCPUName(), *feat = LLVMGetHostCPUFeatures();
-    LLVMTargetRef t;
-    dvm_status st = DVM_OK;
-    if (LLVMGetTargetFromTriple(triple, &t, &err)) {
-        st = status_set(DVM_EUNSUPP, "translator: no target: %s", err);
-        LLVMDisposeMessage(err);
-    } else {
-        *vex = has_feature(feat, "avx");
-        *out = LLVMCreateTargetMachine(t, triple, cpu, feat,
-                                       LLVMCodeGenLevelDefault,
-                                       LLVMRelocDefault,
-                                       LLVMCodeModelJITDefault);
-    }
-    LLVMDisposeMessage(triple);
-    LLVMDisposeMessage(cpu);
-    LLVMDisposeMessage(feat);
-    return st;
-}
-
-/* Creates j's LLJIT, with the process's symbols (memset, memcpy, ... that
- * the optimiser may call) visible to the code. */
-static dvm_status make_lljit(jit_engine *j)
-{
-    LLVMErrorRef err = LLVMOrcCreateLLJIT(&j->lljit, NULL);
-    if (err)
-        return llvm_fail(err, "creating the JIT");
-    LLVMOrcDefinitionGeneratorRef gen;
-    err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen,
-        LLVMOrcLLJITGetGlobalPrefix(j->lljit), NULL, NULL);
-    if (err)
-        return llvm_fail(err, "process symbols");
-    LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(j->lljit), gen);
-    return DVM_OK;
-}
-
-/* Disposes of j's LLJIT (and the code it holds), if any. */
-static void drop_lljit(jit_engine *j)
-{
-    if (!j->lljit)
-        return;
-    LLVMErrorRef err = LLVMOrcDisposeLLJIT(j->lljit);
-    if (err)
-        LLVMConsumeError(err);
-    j->lljit = NULL;
-}
-
-/* Makes j's target machine and LLJIT on the first translation (a program
- * that never gets hot never pays for them).  Under j's lock. */
-static dvm_status make_llvm(jit_engine *j)
-{
-    if (j->lljit)
-        return DVM_OK;
-    if (j->llvm_broken)
-        return status_set(DVM_EUNSUPP, "translator: no JIT");
-    dvm_status st = make_tm(&j->tm, &j->vex);
-    if (!st && (st = make_lljit(j)))
-        drop_lljit(j);
-    j->llvm_broken = st != DVM_OK;
-    return st;
 }
 
 /* The limits the environment asks for: DVM_JIT unset or "tiered", or
@@ -367,9 +235,8 @@ dvm_status jit_create(const vm_code *code, jit_engine **out)
 /* Frees j and what it owns. */
 static void engine_free(jit_engine *j)
 {
-    drop_lljit(j);
-    if (j->tm)
-        LLVMDisposeTargetMachine(j->tm);
+    if (j->be)
+        j->ops->destroy(j->be);
     dvm_free(j->fns);
     dvm_free(j->bad);
     dvm_free(j->sized);
@@ -382,8 +249,8 @@ dvm_status jit_create_limits(const vm_code *code, const jit_limits *l,
 {
     assert(code && l && l->region_max > 0 && l->hot <= INT32_MAX / 2 && out);
     if (!jit_available())
-        return status_set(DVM_EUNSUPP, "translator: LLVM has no native "
-                          "target here (use --engine interp)");
+        return status_set(DVM_EUNSUPP, "translator: not installed (no "
+                          "dvm-jit.so; use --engine interp)");
     jit_engine *j = dvm_calloc(1, sizeof *j);
     if (!j)
         return status_set(DVM_ENOMEM, "translator: out of memory");

@@ -49,6 +49,17 @@ out=$("$root/usr/bin/dvm" run -n 2 --engine interp \
 out=$("$root/usr/bin/dvm" run -n 2 --engine interp --dump counter:1:q \
       "$root/usr/share/dvm/examples/counter.dasm" | tail -1)
 [ "$out" = 2000 ] || fail "counter.dasm dumped '$out'"
+# The translator's module, where the package put it (from an unpacked
+# root: found relative to the binary), translating every region.
+if [ -e "$build/dvm-jit.so" ]; then
+    [ -n "$(cd "$root" && find . -name dvm-jit.so)" ] ||
+        fail "the package lacks the translator's module dvm-jit.so"
+    out=$(DVM_JIT=eager "$root/usr/bin/dvm" run -n 2 --engine jit \
+          --dump counter:1:q "$root/usr/share/dvm/examples/counter.dasm" \
+          2>"$tmp/jit.err" | tail -1)
+    [ "$out" = 2000 ] && [ ! -s "$tmp/jit.err" ] ||
+        { cat "$tmp/jit.err"; fail "counter.dasm on the translator: '$out'"; }
+fi
 
 # cmake --install puts the same files in place.
 DESTDIR=$tmp/destdir cmake --install "$build" >"$tmp/install.log" 2>&1 ||

@@ -1,0 +1,70 @@
+/*
+ * jit_backend.h -- the translator's LLVM half, behind one table.
+ *
+ * The engine (jit.c: counts, tiers, the cache of native entries, jit_run)
+ * needs LLVM only when a region is hot.  Loading libLLVM costs every
+ * process that links it some 30 ms before main (its relocations and
+ * constructors), so the build keeps LLVM out of the dvm binary: what
+ * touches it -- finding and building a region (jit_region.c, jit_lower.c,
+ * jit_promote.c), optimising, ORC (jit_llvm.c) -- is the module
+ * dvm-jit.so, loaded at the first hot region by jit_backend_load.  A
+ * master, a node, `dvm asm`, or an RComp whose program never gets hot
+ * never loads it.  With DVM_LLVM_STATIC the same files are linked in and
+ * jit_backend_load returns them at once.
+ *
+ * The module calls back into the binary for the project's own functions
+ * (status, allocation, the code's index, the runtime helpers translated
+ * code calls): executables export their symbols for it.
+ */
+#ifndef DVM_JIT_BACKEND_H
+#define DVM_JIT_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "exec/vm.h"
+#include "util/status.h"
+
+/* Bumped whenever the table or the types it passes change: a module of
+ * another build is refused rather than called wrongly. */
+#define JIT_BACKEND_ABI 1u
+
+typedef struct jit_backend jit_backend;     /* per engine: ORC and target */
+typedef struct jit_ctx jit_ctx;
+typedef int (*jit_native)(jit_ctx *ctx, uint8_t *win);
+
+/* One region to translate. */
+typedef struct jit_request {
+    const vm_code *code;
+    uint32_t entry;             /* its first insn */
+    size_t region_max;          /* insns, at most */
+    uint64_t nan_bits;          /* the host's default NaN */
+    const char *name;           /* its symbol, unique per backend */
+} jit_request;
+
+typedef struct jit_backend_ops {
+    uint32_t abi;               /* JIT_BACKEND_ABI */
+    /* Makes a backend (LLVM's native target, the host's target machine,
+     * an LLJIT); *out owned by the caller, freed by destroy. */
+    dvm_status (*create)(jit_backend **out);
+    void (*destroy)(jit_backend *b);
+    /* Translates q's region; sets *out to its native code (valid until
+     * destroy) and *size to its insns on success. */
+    dvm_status (*translate)(jit_backend *b, const jit_request *q,
+                            jit_native *out, size_t *size);
+    /* The insns of the region of entry (at most region_max). */
+    size_t (*region_size)(const vm_code *code, uint32_t entry,
+                          size_t region_max);
+} jit_backend_ops;
+
+/* The table the module exports (jit_llvm.c). */
+extern const jit_backend_ops jit_llvm_backend;
+
+/* True when a backend can be had: linked in, or its module found. */
+int jit_backend_present(void);
+
+/* The backend, loading its module the first time (thread-safe); sets
+ * *out on success, else returns DVM_EUNSUPP with why it cannot load. */
+dvm_status jit_backend_load(const jit_backend_ops **out);
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * jit_llvm.c -- the translator's use of LLVM: a backend (jit_backend.h)
+ * of one target machine and one ORC LLJIT per engine.
+ *
+ * translate() builds a region's module (jit_region_module), verifies and
+ * optimises it (O2, or O1 above JIT_O2_MAX instructions: O2's load
+ * analysis is quadratic in the number of window accesses in one
+ * function), adds it to the LLJIT and looks its entry up.  The code lives
+ * as long as the backend.  LLVM's native target is initialised once per
+ * process, at the first backend.
+ *
+ * This file and the stages it calls form the module dvm-jit.so (or are
+ * linked in with DVM_LLVM_STATIC); nothing else in the project includes
+ * an LLVM header's functions.
+ */
+#include "exec/jit_backend.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/Error.h>
+#include <llvm-c/LLJIT.h>
+#include <llvm-c/Orc.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include "exec/jit_ir.h"
+#include "util/alloc.h"
+
+struct jit_backend {
+    LLVMOrcLLJITRef lljit;
+    LLVMTargetMachineRef tm;    /* the optimiser's view of the host */
+    int vex;                    /* the host has AVX (jit_target.vex) */
+};
+
+/* Records an LLVM error as the status message; consumes err. */
+static dvm_status llvm_fail(LLVMErrorRef err, const char *what)
+{
+    char *msg = LLVMGetErrorMessage(err);
+    dvm_status st = status_set(DVM_EINVAL, "translator: %s: %s", what, msg);
+    LLVMDisposeErrorMessage(msg);
+    return st;
+}
+
+/* Verifies and optimises module m of size region insns for the host: O2,
+ * or O1 for a region too big for O2's load analysis, which is quadratic
+ * (thousands of window accesses in one function take seconds). */
+static dvm_status optimise(jit_backend *b, LLVMModuleRef m, size_t size)
+{
+    char *msg = NULL;
+    if (LLVMVerifyModule(m, LLVMReturnStatusAction, &msg)) {
+        dvm_status st = status_set(DVM_EINVAL, "translator: bad IR: %s", msg);
+        LLVMDisposeMessage(msg);
+        return st;
+    }
+    LLVMDisposeMessage(msg);
+    LLVMPassBuilderOptionsRef opt = LLVMCreatePassBuilderOptions();
+    const char *pp = size > JIT_O2_MAX ? "default<O1>" : "default<O2>";
+    LLVMErrorRef err = LLVMRunPasses(m, pp, b->tm, opt);
+    LLVMDisposePassBuilderOptions(opt);
+    return err ? llvm_fail(err, "optimising") : DVM_OK;
+}
+
+static dvm_status backend_translate(jit_backend *b, const jit_request *q,
+                                    jit_native *out, size_t *size)
+{
+    assert(b && q && q->code && q->name && out && size);
+    LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
+    LLVMContextRef cx = LLVMOrcThreadSafeContextGetContext(tsc);
+    LLVMModuleRef m = NULL;
+    size_t n = 0;
+    jit_target t = {q->code, q->nan_bits, b->vex,
+                    LLVMOrcLLJITGetTripleString(b->lljit),
+                    LLVMOrcLLJITGetDataLayoutStr(b->lljit),
+                    q->region_max};
+    dvm_status st = jit_region_module(&t, cx, q->entry, q->name, &m, &n);
+    if (st)
+        goto err_ctx;
+    if ((st = optimise(b, m, n))) {
+        LLVMDisposeModule(m);
+        goto err_ctx;
+    }
+    LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m, tsc);
+    LLVMOrcDisposeThreadSafeContext(tsc);
+    LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(b->lljit);
+    LLVMErrorRef err = LLVMOrcLLJITAddLLVMIRModule(b->lljit, jd, tsm);
+    if (err)
+        return llvm_fail(err, "adding code");
+    LLVMOrcExecutorAddress addr = 0;
+    if ((err = LLVMOrcLLJITLookup(b->lljit, &addr, q->name)))
+        return llvm_fail(err, "looking code up");
+    *out = (jit_native)(uintptr_t)addr;
+    *size = n;
+    return DVM_OK;
+err_ctx:
+    LLVMOrcDisposeThreadSafeContext(tsc);
+    return st;
+}
+
+static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
+static int llvm_ready;
+
+/* Initialises LLVM's native target once per process. */
+static void llvm_init(void)
+{
+    llvm_ready = !LLVMInitializeNativeTarget() &&
+                 !LLVMInitializeNativeAsmPrinter() &&
+                 !LLVMInitializeNativeAsmParser();  /* inline asm */
+}
+
+/* True when LLVM's feature string feat ("+a,-b,...") enables name. */
+static int has_feature(const char *feat, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = feat; (p = strstr(p, name)) != NULL; p += n)
+        if (p > feat && p[-1] == '+' && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+/* Creates the target machine the optimiser tunes for: the host CPU; sets
+ * *vex when it has AVX (the JIT's code generator targets the same host
+ * with the same features). */
+static dvm_status make_tm(LLVMTargetMachineRef *out, int *vex)
+{
+    char *triple = LLVMGetDefaultTargetTriple(), *err = NULL;
+    char *cpu = LLVMGetHostCPUName(), *feat = LLVMGetHostCPUFeatures();
+    LLVMTargetRef t;
+    dvm_status st = DVM_OK;
+    if (LLVMGetTargetFromTriple(triple, &t, &err)) {
+        st = status_set(DVM_EUNSUPP, "translator: no target: %s", err);
+        LLVMDisposeMessage(err);
+    } else {
+        *vex = has_feature(feat, "avx");
+        *out = LLVMCreateTargetMachine(t, triple, cpu, feat,
+                                       LLVMCodeGenLevelDefault,
+                                       LLVMRelocDefault,
+                                       LLVMCodeModelJITDefault);
+    }
+    LLVMDisposeMessage(triple);
+    LLVMDisposeMessage(cpu);
+    LLVMDisposeMessage(feat);
+    return st;
+}
+
+/* Creates b's LLJIT, with the process's symbols (memset, memcpy, ... that
+ * the optimiser may call) visible to the code. */
+static dvm_status make_lljit(jit_backend *b)
+{
+    LLVMErrorRef err = LLVMOrcCreateLLJIT(&b->lljit, NULL);
+    if (err)
+        return llvm_fail(err, "creating the JIT");
+    LLVMOrcDefinitionGeneratorRef gen;
+    err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen,
+        LLVMOrcLLJITGetGlobalPrefix(b->lljit), NULL, NULL);
+    if (err)
+        return llvm_fail(err, "process symbols");
+    LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(b->lljit), gen);
+    return DVM_OK;
+}
+
+static void backend_destroy(jit_backend *b)
+{
+    if (!b)
+        return;
+    if (b->lljit) {
+        LLVMErrorRef err = LLVMOrcDisposeLLJIT(b->lljit);
+        if (err)
+            LLVMConsumeError(err);
+    }
+    if (b->tm)
+        LLVMDisposeTargetMachine(b->tm);
+    dvm_free(b);
+}
+
+static dvm_status backend_create(jit_backend **out)
+{
+    assert(out);
+    pthread_once(&llvm_once, llvm_init);
+    if (!llvm_ready)
+        return status_set(DVM_EUNSUPP, "translator: LLVM has no native "
+                          "target here (use --engine interp)");
+    jit_backend *b = dvm_calloc(1, sizeof *b);
+    if (!b)
+        return status_set(DVM_ENOMEM, "translator: out of memory");
+    dvm_status st = make_tm(&b->tm, &b->vex);
+    if (!st)
+        st = make_lljit(b);
+    if (st) {
+        backend_destroy(b);
+        return st;
+    }
+    *out = b;
+    return DVM_OK;
+}
+
+const jit_backend_ops jit_llvm_backend = {
+    JIT_BACKEND_ABI,
+    backend_create,
+    backend_destroy,
+    backend_translate,
+    jit_region_size,
+};
