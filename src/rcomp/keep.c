@@ -16,7 +16,11 @@
  *      input pages, immutable, stay in the window's own capped ring) that
  *      lies outside runner k's writable set at its end
  *      (own stack, heap ranges, the stacks of the runners it created), with
- *      its base frame known.  Every other touched page is dropped.
+ *      its base frame known.  Every other touched page is dropped.  The
+ *      own stack counts only when a write reached it (vm_own_written: the
+ *      interpreter checks every SR store, and a run of translated code
+ *      counts as writing it), so the page a runner reads its arguments
+ *      from stays like any page it read.
  *   2. the master sends the pages any commit changed in (s_k, s_k1]
  *      (MSG_RUNNER_KEEP); those are dropped, and so are kept pages inside
  *      runner k's writable ranges and runner k+1's declared ranges (stack
@@ -37,7 +41,8 @@
  * s_k1.  A page kept in step 1 entered for runner k at s_k (prefetch or
  * resolver, both at s_k) and runner k could not have written it (only the
  * writable set is writable: vm_check_write faults any other SR store before
- * it happens), so it holds the version at s_k; by induction so does every
+ * it happens; an own stack page kept was not written, as the engine saw),
+ * so it holds the version at s_k; by induction so does every
  * page kept earlier and not dropped since.  The version visible at s_k1 of
  * a page no commit in (s_k, s_k1] touched is the version visible at s_k
  * (snapshots read the newest version <= their epoch), and step 2 drops

@@ -320,6 +320,29 @@ static void invalidate_bytes(rc_keep *k, uint64_t lo, uint64_t hi)
                                  (hi + DISA_PAGE - 1) / DISA_PAGE);
 }
 
+/* Marks the kept pages the last runner may have written: its writable
+ * ranges, less its own stack when no write reached it (vm_own_written).
+ * A runner reads its arguments there and seldom writes it (c0 never
+ * does), so the page stays, true to the version it was given, like a page
+ * it only read (keep.c, step 1) -- no madvise at this reset, and no
+ * UFFDIO_COPY when the block comes back to this RComp as a created
+ * runner's stack.  A page the own stack shares with another writable
+ * range is marked through that range. */
+static void invalidate_written(rcomp *rc)
+{
+    const vm_runner *r = &rc->vr;
+    int whole = vm_own_written(r) || r->own_lo >= r->own_hi;
+    for (size_t i = 0; i < r->nwr; i++) {
+        uint64_t lo = r->wr[i].lo, hi = r->wr[i].hi;
+        if (whole) {
+            invalidate_bytes(&rc->keep, lo, hi);
+            continue;
+        }
+        invalidate_bytes(&rc->keep, lo, hi < r->own_lo ? hi : r->own_lo);
+        invalidate_bytes(&rc->keep, lo > r->own_hi ? lo : r->own_hi, hi);
+    }
+}
+
 /* Step 1: the window reset, keeping what keep.c allows. */
 static dvm_status reset_window(rcomp *rc, const msg_runner *mr)
 {
@@ -348,8 +371,7 @@ static dvm_status reset_window(rcomp *rc, const msg_runner *mr)
         rc_keep_invalidate_all(k);
     for (uint32_t i = 0; i < mr->ninval; i++)
         rc_keep_invalidate(k, mr->inval[i]);
-    for (size_t i = 0; i < rc->vr.nwr; i++)     /* it may have written */
-        invalidate_bytes(k, rc->vr.wr[i].lo, rc->vr.wr[i].hi);
+    invalidate_written(rc);
     invalidate_bytes(k, mr->d.sb, mr->d.sb + mr->d.ss);
     for (uint32_t i = 0; i < mr->d.nheap; i++)
         invalidate_bytes(k, mr->d.heap[i].lo, mr->d.heap[i].hi);
@@ -474,7 +496,7 @@ static dvm_status prefetch(rcomp *rc, const msg_runner *mr)
 static dvm_status set_writable(rcomp *rc, const msg_runner *mr)
 {
     vm_runner_reset(&rc->vr);
-    dvm_status st = vm_runner_add_writable(&rc->vr, mr->d.sb, mr->d.sb + mr->d.ss);
+    dvm_status st = vm_runner_add_own(&rc->vr, mr->d.sb, mr->d.sb + mr->d.ss);
     for (uint32_t i = 0; i < mr->d.nheap && !st; i++)
         st = vm_runner_add_writable(&rc->vr, mr->d.heap[i].lo, mr->d.heap[i].hi);
     return st;
