@@ -144,9 +144,11 @@ dvm_status rc_keep_merge(rc_keep *k)
     assert(o == i);
     k->n += k->nadd;
     k->nadd = 0;
-    /* Squeeze out the superseded entries (and repeats among the noted). */
-    size_t m = 0;
-    for (size_t a = 0; a < k->n; a++) {
+    /* Squeeze out the superseded entries (and repeats among the noted),
+     * from the lowest place the merge wrote: below it every entry is an
+     * old one, smaller than any noted page, so none is superseded. */
+    size_t m = i;
+    for (size_t a = i; a < k->n; a++) {
         if (v[a].dead || (m && v[m - 1].page == v[a].page))
             continue;
         v[m++] = v[a];
@@ -157,6 +159,8 @@ dvm_status rc_keep_merge(rc_keep *k)
 
 static void mark(rc_keep *k, size_t i)
 {
+    if (!k->nmarked || i < k->first_marked)
+        k->first_marked = i;
     k->nmarked += !k->v[i].dead;
     k->v[i].dead = 1;
 }
@@ -183,10 +187,10 @@ void rc_keep_invalidate_all(rc_keep *k)
 size_t rc_keep_sweep(rc_keep *k, void (*drop)(void *arg, uint64_t page,
                                               uint64_t n), void *arg)
 {
-    size_t m = 0, dropped = 0, i = 0;
+    size_t m = k->first_marked, dropped = 0, i = m;
     if (!k->nmarked)            /* the common case costs nothing */
         return 0;
-    while (i < k->n) {
+    while (i < k->n) {          /* (nothing below first_marked moves) */
         if (!k->v[i].dead) {
             k->v[m++] = k->v[i++];
             continue;

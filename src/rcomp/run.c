@@ -327,11 +327,13 @@ static void invalidate_bytes(rc_keep *k, uint64_t lo, uint64_t hi)
  * it only read (keep.c, step 1) -- no madvise at this reset, and no
  * UFFDIO_COPY when the block comes back to this RComp as a created
  * runner's stack.  A page the own stack shares with another writable
- * range is marked through that range. */
+ * range is marked through that range.  Only while few pages are kept
+ * (RC_KEEP_OWN_MAX). */
 static void invalidate_written(rcomp *rc)
 {
     const vm_runner *r = &rc->vr;
-    int whole = vm_own_written(r) || r->own_lo >= r->own_hi;
+    int whole = vm_own_written(r) || r->own_lo >= r->own_hi ||
+                rc->keep.n >= RC_KEEP_OWN_MAX;
     for (size_t i = 0; i < r->nwr; i++) {
         uint64_t lo = r->wr[i].lo, hi = r->wr[i].hi;
         if (whole) {
