@@ -435,6 +435,19 @@ static uint64_t copied_value(fake_master *m, uint64_t rid)
     return v;
 }
 
+/* Sends runner rid on heap at snapshot 6 with MSG_RUNNER_KEEP and one
+ * page changed since the last runner's snapshot. */
+static void send_changed(fake_master *m, uint64_t rid, dvm_range *heap,
+                         uint64_t *changed)
+{
+    msg_runner r = runner(rid, heap, 1);
+    r.snap = 6;
+    r.flags = MSG_RUNNER_KEEP;
+    r.ninval = 1;
+    r.inval = changed;
+    send_runners(m, &r, 1);
+}
+
 /* Pages that stay (keep.c): a page read by one runner stays for the next
  * when the master lists no change to it, and is fetched again when it does
  * (a stale page kept would hand runner 3 the old 11). */
@@ -462,12 +475,7 @@ static void test_kept_pages(void **state)
     assert_int_equal(m.page_reqs, 3);           /* heap only: src stayed */
     serve_page(&m, src / 4096, &b, 8);          /* a newer version */
     uint64_t changed[1] = { src / 4096 };
-    r = runner(3, &heap, 1);
-    r.snap = 6;
-    r.flags = MSG_RUNNER_KEEP;
-    r.ninval = 1;
-    r.inval = changed;
-    send_runners(&m, &r, 1);
+    send_changed(&m, 3, &heap, changed);
     assert_int_equal(copied_value(&m, 3), 22);
     assert_int_equal(m.page_reqs, 5);           /* src again, heap */
     r = runner(4, &heap, 1);                    /* no flag: all dropped */
@@ -532,6 +540,14 @@ static void test_own_stack_kept(void **state)
     assert_int_equal(w[1], 0);                  /* not the 42 it held */
     assert_int_equal(m.page_reqs, 3);
     msg_result_free(&res);
+    /* Runner 4 reads the page at a newer version: the 0 runner 3 left
+     * there is gone (dropped once at this reset, run.c drop_marked). */
+    uint64_t newer[2] = { 5, 77 };
+    serve_page(&m, stk / 4096, newer, sizeof newer);
+    uint64_t changed[1] = { stk / 4096 };
+    send_changed(&m, 4, &heap, changed);
+    assert_int_equal(copied_value(&m, 4), 77);
+    assert_int_equal(m.page_reqs, 5);           /* heap, stk's page */
     assert_int_equal(stop(&m), 0);
 }
 
