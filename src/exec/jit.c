@@ -319,9 +319,12 @@ int jit_run(jit_engine *j, vm_runner *r, uint64_t fi)
             continue;
         }
         /* Translated stores to the PR are not noted one by one: any PR
-         * byte may now have been written (vm.h, prw_lo/hi). */
+         * byte may now have been written (vm.h, prw_lo/hi); nor are those
+         * inside the writable interval it caches, the own stack's
+         * included (own_written). */
         r->prw_lo = 0;
         r->prw_hi = DISA_RB;
+        r->own_written = 1;
         int rc = fn(&c, r->win);
         if (rc != JIT_CONTINUE)
             return rc;

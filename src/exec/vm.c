@@ -62,6 +62,8 @@ void vm_runner_reset(vm_runner *r)
     r->fault_pc = r->fault_addr = 0;
     r->prw_lo = DISA_RB;
     r->prw_hi = 0;
+    r->own_lo = r->own_hi = 0;
+    r->own_written = 0;
 }
 
 void vm_runner_destroy(vm_runner *r)
@@ -85,6 +87,16 @@ dvm_status vm_runner_add_writable(vm_runner *r, uint64_t lo, uint64_t hi)
     r->wr = a;
     r->wr[r->nwr++] = (dvm_range){lo, hi};
     return DVM_OK;
+}
+
+dvm_status vm_runner_add_own(vm_runner *r, uint64_t lo, uint64_t hi)
+{
+    dvm_status st = vm_runner_add_writable(r, lo, hi);
+    if (!st) {
+        r->own_lo = lo;
+        r->own_hi = hi;
+    }
+    return st;
 }
 
 /* True when [lo, hi) touches a read-only range of r's code.  The ranges
@@ -132,7 +144,11 @@ int vm_check_write(vm_runner *r, uint64_t ea, unsigned n)
         ea = DISA_RB;           /* straddling PR/SR: check the SR part */
     if (touches_ro(r->code, ea, hi))
         return VM_FAULT_READONLY;
-    return covered(r, ea, hi) ? VM_FAULT_NONE : VM_FAULT_WRITABLE;
+    if (!covered(r, ea, hi))
+        return VM_FAULT_WRITABLE;
+    if (ea < r->own_hi && hi > r->own_lo)
+        r->own_written = 1;
+    return VM_FAULT_NONE;
 }
 
 /* Reads the 64-bit word at a into *v if a..a+8 lies below 2^46; else

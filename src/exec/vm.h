@@ -62,6 +62,13 @@ typedef struct vm_runner {
                                    pr_pages (code.h).  Translated code
                                    notes none: running it sets the whole
                                    PR (jit.c) */
+    uint64_t own_lo, own_hi;    /* the runner's own stack (vm_runner_add_own:
+                                   the RComp keeps its pages when no write
+                                   reached them) */
+    int own_written;            /* a write accepted by vm_check_write
+                                   touched [own_lo, own_hi) since the last
+                                   reset; translated code sets it (its
+                                   stores are not all checked there) */
 } vm_runner;
 
 /* Notes the PR part of a write of n bytes at ea (none when ea lies in
@@ -100,6 +107,15 @@ void vm_runner_reset(vm_runner *r);
 void vm_runner_destroy(vm_runner *r);
 /* Adds [lo, hi) to the writable set.  Returns DVM_ENOMEM on failure. */
 dvm_status vm_runner_add_writable(vm_runner *r, uint64_t lo, uint64_t hi);
+/* Adds the runner's own stack [lo, hi) to the writable set, as
+ * vm_runner_add_writable, and notes it as the range own_written watches. */
+dvm_status vm_runner_add_own(vm_runner *r, uint64_t lo, uint64_t hi);
+
+/* 1 when r's own stack may have been written since the last reset. */
+static inline int vm_own_written(const vm_runner *r)
+{
+    return r->own_written;
+}
 
 /* Checks a write of n bytes at ea (ea < 2^46 and ea + n <= 2^46 already
  * checked by the caller).  Returns VM_FAULT_NONE or the fault. */

@@ -112,14 +112,20 @@ static vm_code ro_only;
 static dvm_range ro_ranges[2] = {
     {0x50000000, 0x50001000}, {DISA_INPUT_BASE, DISA_ADDR_LIMIT}};
 
+/* r, on a dummy window, with ro_only as its code. */
+static void ro_runner(vm_runner *r)
+{
+    static uint8_t dummy[8];
+    ro_only.ro = ro_ranges;
+    ro_only.nro = 2;
+    vm_runner_init(r, dummy, &ro_only);
+}
+
 static void test_check_write(void **state)
 {
     (void)state;
-    static uint8_t dummy[8];
     vm_runner r;
-    ro_only.ro = ro_ranges;
-    ro_only.nro = 2;
-    vm_runner_init(&r, dummy, &ro_only);
+    ro_runner(&r);
     assert_int_equal(vm_check_write(&r, 0, 8), VM_FAULT_NONE);
     assert_int_equal(vm_check_write(&r, DISA_RB - 8, 8), VM_FAULT_NONE);
     assert_int_equal(vm_check_write(&r, DISA_RB - 4, 8), VM_FAULT_WRITABLE);
@@ -144,6 +150,37 @@ static void test_check_write(void **state)
     vm_runner_reset(&r);
     assert_int_equal(r.nwr, 0);
     assert_int_equal(vm_check_write(&r, 0x60000000, 1), VM_FAULT_WRITABLE);
+    vm_runner_destroy(&r);
+}
+
+/* The own stack's writes are noted (vm_own_written): only an accepted
+ * write that reaches it, from either side; a faulting one, a PR write or
+ * one to another range is not; a reset forgets both range and note. */
+static void test_own_written(void **state)
+{
+    (void)state;
+    vm_runner r;
+    ro_runner(&r);
+    assert_int_equal(vm_runner_add_own(&r, 0x60000000, 0x60000010), 0);
+    assert_int_equal(vm_runner_add_writable(&r, 0x60000010, 0x60001000), 0);
+    assert_int_equal(r.nwr, 2);
+    assert_int_equal(vm_check_write(&r, 0x60000010, 8), VM_FAULT_NONE);
+    assert_int_equal(vm_check_write(&r, 0x2000, 8), VM_FAULT_NONE);
+    assert_int_equal(vm_check_write(&r, 0x5ffffffc, 8), VM_FAULT_WRITABLE);
+    assert_false(vm_own_written(&r));
+    assert_int_equal(vm_check_write(&r, 0x6000000c, 8), VM_FAULT_NONE);
+    assert_true(vm_own_written(&r));           /* straddles its end */
+    vm_runner_reset(&r);
+    assert_false(vm_own_written(&r));
+    assert_int_equal(vm_runner_add_writable(&r, 0x60000000, 0x60000010), 0);
+    assert_int_equal(vm_check_write(&r, 0x60000000, 8), VM_FAULT_NONE);
+    assert_false(vm_own_written(&r));          /* no own stack named */
+    vm_runner_reset(&r);
+    assert_int_equal(vm_runner_add_own(&r, 0x60000000, 0x60000010), 0);
+    assert_int_equal(vm_check_write(&r, 0x5ffffff8, 9), VM_FAULT_WRITABLE);
+    assert_false(vm_own_written(&r));          /* refused: nothing written */
+    assert_int_equal(vm_check_write(&r, 0x60000008, 8), VM_FAULT_NONE);
+    assert_true(vm_own_written(&r));
     vm_runner_destroy(&r);
 }
 
@@ -198,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_code_build),
         cmocka_unit_test(test_code_build_rejects),
         cmocka_unit_test(test_check_write),
+        cmocka_unit_test(test_own_written),
         cmocka_unit_test(test_describe),
         cmocka_unit_test(test_jit_stub),
     };

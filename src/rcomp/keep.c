@@ -16,7 +16,11 @@
  *      input pages, immutable, stay in the window's own capped ring) that
  *      lies outside runner k's writable set at its end
  *      (own stack, heap ranges, the stacks of the runners it created), with
- *      its base frame known.  Every other touched page is dropped.
+ *      its base frame known.  Every other touched page is dropped.  The
+ *      own stack counts only when a write reached it (vm_own_written: the
+ *      interpreter checks every SR store, and a run of translated code
+ *      counts as writing it), so the page a runner reads its arguments
+ *      from stays like any page it read.
  *   2. the master sends the pages any commit changed in (s_k, s_k1]
  *      (MSG_RUNNER_KEEP); those are dropped, and so are kept pages inside
  *      runner k's writable ranges and runner k+1's declared ranges (stack
@@ -37,7 +41,8 @@
  * s_k1.  A page kept in step 1 entered for runner k at s_k (prefetch or
  * resolver, both at s_k) and runner k could not have written it (only the
  * writable set is writable: vm_check_write faults any other SR store before
- * it happens), so it holds the version at s_k; by induction so does every
+ * it happens; an own stack page kept was not written, as the engine saw),
+ * so it holds the version at s_k; by induction so does every
  * page kept earlier and not dropped since.  The version visible at s_k1 of
  * a page no commit in (s_k, s_k1] touched is the version visible at s_k
  * (snapshots read the newest version <= their epoch), and step 2 drops
@@ -139,9 +144,11 @@ dvm_status rc_keep_merge(rc_keep *k)
     assert(o == i);
     k->n += k->nadd;
     k->nadd = 0;
-    /* Squeeze out the superseded entries (and repeats among the noted). */
-    size_t m = 0;
-    for (size_t a = 0; a < k->n; a++) {
+    /* Squeeze out the superseded entries (and repeats among the noted),
+     * from the lowest place the merge wrote: below it every entry is an
+     * old one, smaller than any noted page, so none is superseded. */
+    size_t m = i;
+    for (size_t a = i; a < k->n; a++) {
         if (v[a].dead || (m && v[m - 1].page == v[a].page))
             continue;
         v[m++] = v[a];
@@ -152,6 +159,8 @@ dvm_status rc_keep_merge(rc_keep *k)
 
 static void mark(rc_keep *k, size_t i)
 {
+    if (!k->nmarked || i < k->first_marked)
+        k->first_marked = i;
     k->nmarked += !k->v[i].dead;
     k->v[i].dead = 1;
 }
@@ -178,10 +187,10 @@ void rc_keep_invalidate_all(rc_keep *k)
 size_t rc_keep_sweep(rc_keep *k, void (*drop)(void *arg, uint64_t page,
                                               uint64_t n), void *arg)
 {
-    size_t m = 0, dropped = 0, i = 0;
+    size_t m = k->first_marked, dropped = 0, i = m;
     if (!k->nmarked)            /* the common case costs nothing */
         return 0;
-    while (i < k->n) {
+    while (i < k->n) {          /* (nothing below first_marked moves) */
         if (!k->v[i].dead) {
             k->v[m++] = k->v[i++];
             continue;

@@ -21,6 +21,8 @@ typedef struct rc_keep {
     rc_kept *v;     size_t n, cap;      /* sorted by page, unique */
     rc_kept *add;   size_t nadd, capadd;/* noted, not merged yet */
     size_t nmarked;                     /* entries of v marked dead */
+    size_t first_marked;                /* no entry below it is marked
+                                           (valid while nmarked) */
 } rc_keep;
 
 /* Frees the arrays; the set is empty (zeroed) after. */

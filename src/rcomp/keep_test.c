@@ -80,11 +80,56 @@ static void test_invalidate_and_sweep(void **state)
     rc_keep_free(&k);
 }
 
+/* Merges and sweeps start where they change something (keep.c): a merge
+ * of pages above the kept ones and a sweep whose first mark lies past the
+ * front leave the entries below as they were, and the set stays sorted
+ * and unique -- whatever order the marks came in. */
+static void test_partial_merge_and_sweep(void **state)
+{
+    (void)state;
+    rc_keep k = { 0 };
+    uint32_t f;
+    for (uint64_t p = 1; p <= 6; p++)
+        assert_int_equal(rc_keep_note(&k, p * 10, (uint32_t)p), DVM_OK);
+    assert_int_equal(rc_keep_merge(&k), DVM_OK);
+    assert_int_equal(rc_keep_note(&k, 70, 7), DVM_OK);
+    assert_int_equal(rc_keep_note(&k, 45, 4), DVM_OK);
+    assert_int_equal(rc_keep_note(&k, 50, 8), DVM_OK);  /* entered again */
+    assert_int_equal(rc_keep_note(&k, 45, 4), DVM_OK);  /* noted twice */
+    assert_int_equal(rc_keep_merge(&k), DVM_OK);
+    assert_int_equal(k.n, 8);                   /* 10..60, 45, 70 */
+    for (size_t i = 1; i < k.n; i++)
+        assert_true(k.v[i - 1].page < k.v[i].page);
+    assert_true(rc_keep_get(&k, 50, &f));
+    assert_int_equal(f, 8);
+    rc_keep_invalidate(&k, 60);
+    rc_keep_invalidate(&k, 30);                 /* lower than the first */
+    rc_keep_invalidate(&k, 70);
+    drops d = { .k = 0 };
+    assert_int_equal(rc_keep_sweep(&k, note_drop, &d), 3);
+    assert_int_equal(d.k, 3);
+    assert_int_equal(d.page[0], 30);
+    assert_int_equal(k.n, 5);                   /* 10, 20, 40, 45, 50 */
+    uint64_t want[] = { 10, 20, 40, 45, 50 };
+    for (size_t i = 0; i < k.n; i++) {
+        assert_int_equal(k.v[i].page, want[i]);
+        assert_int_equal(k.v[i].dead, 0);
+    }
+    rc_keep_invalidate(&k, 45);
+    d.k = 0;
+    assert_int_equal(rc_keep_sweep(&k, note_drop, &d), 1);
+    assert_int_equal(k.n, 4);
+    assert_true(rc_keep_get(&k, 10, &f));
+    assert_false(rc_keep_get(&k, 45, &f));
+    rc_keep_free(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merge_and_get),
         cmocka_unit_test(test_invalidate_and_sweep),
+        cmocka_unit_test(test_partial_merge_and_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,6 +62,11 @@
                                    (0x2000..: c0's runtime words) */
 #define RC_KEEP_MAX (1u << 16)  /* pages kept across runners at most (256
                                    MiB): beyond, all go (keep.c) */
+#define RC_KEEP_OWN_MAX 256     /* a runner's unwritten own stack page stays
+                                   only while fewer pages are kept: stacks
+                                   that never come back here (a fan-out's
+                                   thousands) would make every reset's merge
+                                   move them all (run.c, keep.c) */
 
 typedef struct rc_span {        /* a candidate zero span, pages [lo, hi) */
     uint64_t lo, hi;

@@ -321,6 +321,56 @@ static void invalidate_bytes(rc_keep *k, uint64_t lo, uint64_t hi)
                                  (hi + DISA_PAGE - 1) / DISA_PAGE);
 }
 
+/* The first sweep of a reset (what the last commit marked: kept pages
+ * in the stacks its runner created) leaves the pages that runner touched
+ * to the rest of the reset, which notes them again and drops them with
+ * its other written pages: a kept page made a created stack's first page
+ * (stacks.c, stack_zero) costs one madvise, not two. */
+typedef struct marked_drop {
+    rcomp *rc;
+    void (*drop)(void *, uint64_t, uint64_t);
+} marked_drop;
+
+static void drop_marked(void *arg, uint64_t page, uint64_t n)
+{
+    marked_drop *m = arg;
+    uint64_t lo = page;
+    for (uint64_t p = page; p < page + n; p++) {
+        if (!window_touched(m->rc->win, p))
+            continue;
+        if (p > lo)
+            m->drop(m->rc, lo, p - lo);
+        lo = p + 1;
+    }
+    if (lo < page + n)
+        m->drop(m->rc, lo, page + n - lo);
+}
+
+/* Marks the kept pages the last runner may have written: its writable
+ * ranges, less its own stack when no write reached it (vm_own_written).
+ * A runner reads its arguments there and seldom writes it (c0 never
+ * does), so the page stays, true to the version it was given, like a page
+ * it only read (keep.c, step 1) -- no madvise at this reset, and no
+ * UFFDIO_COPY when the block comes back to this RComp as a created
+ * runner's stack.  A page the own stack shares with another writable
+ * range is marked through that range.  Only while few pages are kept
+ * (RC_KEEP_OWN_MAX). */
+static void invalidate_written(rcomp *rc)
+{
+    const vm_runner *r = &rc->vr;
+    int whole = vm_own_written(r) || r->own_lo >= r->own_hi ||
+                rc->keep.n >= RC_KEEP_OWN_MAX;
+    for (size_t i = 0; i < r->nwr; i++) {
+        uint64_t lo = r->wr[i].lo, hi = r->wr[i].hi;
+        if (whole) {
+            invalidate_bytes(&rc->keep, lo, hi);
+            continue;
+        }
+        invalidate_bytes(&rc->keep, lo, hi < r->own_lo ? hi : r->own_lo);
+        invalidate_bytes(&rc->keep, lo > r->own_hi ? lo : r->own_hi, hi);
+    }
+}
+
 /* Step 1: the window reset, keeping what keep.c allows. */
 static dvm_status reset_window(rcomp *rc, const msg_runner *mr)
 {
@@ -332,7 +382,8 @@ static dvm_status reset_window(rcomp *rc, const msg_runner *mr)
     if (st)
         return st;
     tell_pr_written(rc);
-    rc_keep_sweep(k, drop, rc);         /* what the last commit marked */
+    marked_drop md = { rc, drop };
+    rc_keep_sweep(k, drop_marked, &md); /* what the last commit marked */
     if (!keep) {
         rc_keep_invalidate_all(k);
         rc_keep_sweep(k, drop_run, rc);
@@ -349,8 +400,7 @@ static dvm_status reset_window(rcomp *rc, const msg_runner *mr)
         rc_keep_invalidate_all(k);
     for (uint32_t i = 0; i < mr->ninval; i++)
         rc_keep_invalidate(k, mr->inval[i]);
-    for (size_t i = 0; i < rc->vr.nwr; i++)     /* it may have written */
-        invalidate_bytes(k, rc->vr.wr[i].lo, rc->vr.wr[i].hi);
+    invalidate_written(rc);
     invalidate_bytes(k, mr->d.sb, mr->d.sb + mr->d.ss);
     for (uint32_t i = 0; i < mr->d.nheap; i++)
         invalidate_bytes(k, mr->d.heap[i].lo, mr->d.heap[i].hi);
@@ -478,7 +528,7 @@ static dvm_status prefetch(rcomp *rc, const msg_runner *mr)
 static dvm_status set_writable(rcomp *rc, const msg_runner *mr)
 {
     vm_runner_reset(&rc->vr);
-    dvm_status st = vm_runner_add_writable(&rc->vr, mr->d.sb, mr->d.sb + mr->d.ss);
+    dvm_status st = vm_runner_add_own(&rc->vr, mr->d.sb, mr->d.sb + mr->d.ss);
     for (uint32_t i = 0; i < mr->d.nheap && !st; i++)
         st = vm_runner_add_writable(&rc->vr, mr->d.heap[i].lo, mr->d.heap[i].hi);
     return st;

@@ -12,7 +12,9 @@
  * empty grant means the area has no such range free: the creator faults.
  *
  * The first page of a block taken is made zeros in the window at once,
- * with zeros as its diff base (stack_zero).  DISA says a chosen stack's
+ * with zeros as its diff base (stack_zero): a UFFDIO_COPY, or a memset
+ * when the page is still mapped as a kept page (the own stack of an
+ * earlier runner here that did not write it, run.c).  DISA says a chosen stack's
  * contents are unspecified until the creator writes them, and the creator
  * normally writes at once (SIHO: the child's input, at its base): so the
  * creator gets no userfaultfd round trip to the master for a page whose
@@ -91,11 +93,16 @@ static void stack_zero(rcomp *rc, uint64_t sb)
 {
     static const uint8_t zeros[DISA_PAGE];
     uint64_t page = sb / DISA_PAGE;
+    uint32_t kf;
     assert(sb % DISA_PAGE == 0 && sb >= DISA_RB);
     pthread_mutex_lock(&rc->mu);
     dvm_status st = rc_basemap_put(&rc->base, page, 0);
     pthread_mutex_unlock(&rc->mu);
-    if (!st)
+    if (st)
+        return;
+    if (rc_keep_get(&rc->keep, page, &kf))  /* mapped (an earlier runner's */
+        (void)window_refill(rc->win, page, NULL);   /* own stack, read) */
+    else
         (void)window_fill(rc->win, page, zeros);
 }
 
