@@ -298,6 +298,32 @@ static void gen_loop(int depth)
     P.lab[b][2] = top;
 }
 
+/* A move through pointer word pw at offset d, from near d or from a
+ * source; when other is set, sometimes to elsewhere instead. */
+static void gen_ptr_move(uint64_t pw, int64_t d, int other)
+{
+    isa_operand mv[2] = {one_in(3) ? opnd(ISA_M_DISP, int_type(), pw,
+                                          d + (int64_t)below(8))
+                                    : src(0),
+                         opnd(ISA_M_DISP, int_type(), pw, d)};
+    if (other && one_in(6))
+        mv[1] = int_mem(int_type());
+    emit(ISA_OP_MOV, ISA_OPT_NONE, mv);
+}
+
+/* A loop's latch `br:l w, B, top` on words of type t, B the immediate
+ * bound or (half the time) the word bw. */
+static void gen_latch(uint64_t w, int t, uint64_t bound, uint64_t bw,
+                      int top)
+{
+    isa_operand br[3] = {opnd(ISA_M_DIR, t, w, 0),
+                         one_in(2) ? opnd(ISA_M_IMM, t, bound, 0)
+                                   : opnd(ISA_M_DIR, t, bw, 0),
+                         opnd(ISA_M_DIR, ISA_T_Q, 0, 0)};
+    int b = emit(ISA_OP_BR, ISA_OPT_L, br);
+    P.lab[b][2] = top;
+}
+
 /* A counted pointer loop, the shape the translator versions: loads and
  * stores through a pointer word (in the counters' area, which nothing else
  * writes) stepped by `add p, $c, p` up to `br:l p, B, top`, B an
@@ -331,18 +357,9 @@ static void gen_ptr_loop(int depth)
             continue;
         }
         int64_t d = (int64_t)below(24) - 8 - (after && k >= 2 ? (int64_t)c : 0);
-        isa_operand mv[2] = {one_in(3) ? opnd(ISA_M_DISP, int_type(), pw,
-                                              d + (int64_t)below(8))
-                                        : src(0),
-                             opnd(ISA_M_DISP, int_type(), pw, d)};
-        emit(ISA_OP_MOV, ISA_OPT_NONE, mv);
+        gen_ptr_move(pw, d, 0);
     }
-    isa_operand br[3] = {opnd(ISA_M_DIR, ISA_T_UQ, pw, 0),
-                         one_in(2) ? opnd(ISA_M_IMM, ISA_T_UQ, bound, 0)
-                                   : opnd(ISA_M_DIR, ISA_T_UQ, bw, 0),
-                         opnd(ISA_M_DIR, ISA_T_Q, 0, 0)};
-    int b = emit(ISA_OP_BR, ISA_OPT_L, br);
-    P.lab[b][2] = top;
+    gen_latch(pw, ISA_T_UQ, bound, bw, top);
 }
 
 /* The start of a pointer that steps by c for n passes: mostly inside
@@ -412,20 +429,9 @@ static void gen_cnt_loop(int depth)
         if (skip < 0 && k < 2 && one_in(3))
             skip = gen_br_fwd();
         int64_t o = (int64_t)below(24) - 8 - (k > 2 ? c : 0);
-        isa_operand mv[2] = {one_in(3) ? opnd(ISA_M_DISP, int_type(), pw,
-                                              o + (int64_t)below(8))
-                                        : src(0),
-                             opnd(ISA_M_DISP, int_type(), pw, o)};
-        if (one_in(6))
-            mv[1] = int_mem(int_type());
-        emit(ISA_OP_MOV, ISA_OPT_NONE, mv);
+        gen_ptr_move(pw, o, 1);
     }
-    isa_operand br[3] = {opnd(ISA_M_DIR, ISA_T_Q, nw, 0),
-                         one_in(2) ? opnd(ISA_M_IMM, ISA_T_Q, bound, 0)
-                                   : opnd(ISA_M_DIR, ISA_T_Q, bw, 0),
-                         opnd(ISA_M_DIR, ISA_T_Q, 0, 0)};
-    int b = emit(ISA_OP_BR, ISA_OPT_L, br);
-    P.lab[b][2] = top;
+    gen_latch(nw, ISA_T_Q, bound, bw, top);
 }
 
 /* A call of subroutine s (its index patched later, in subs[]). */
