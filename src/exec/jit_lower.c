@@ -374,6 +374,19 @@ static LLVMValueRef ule(jb *b, LLVMValueRef a, LLVMValueRef e)
     return LLVMBuildICmp(b->b, LLVMIntULE, a, e, "gle");
 }
 
+/* The passes the versioned loop has left after this one, its counter at
+ * n: (bound - 1 - n) / cstep when n is below the bound, else none (one
+ * pass).  Exact for n and bound at most 2^46. */
+static LLVMValueRef loop_rest(jb *b, LLVMValueRef n, LLVMValueRef bound)
+{
+    LLVMValueRef left = LLVMBuildSub(b->b,
+        LLVMBuildSub(b->b, bound, k64(b, 1), "gbm"), n, "gd");
+    return LLVMBuildSelect(b->b,
+        LLVMBuildICmp(b->b, LLVMIntULT, n, bound, "glt"),
+        LLVMBuildUDiv(b->b, left, k64(b, b->lp_cstep), "gq"), k64(b, 0),
+        "gk");
+}
+
 void jit_lower_loop_guard(jb *b, LLVMBasicBlockRef fast,
                           LLVMBasicBlockRef checked)
 {
@@ -388,13 +401,7 @@ void jit_lower_loop_guard(jb *b, LLVMBasicBlockRef fast,
     LLVMValueRef ok = LLVMBuildAnd(b->b, ule(b, p, cap),
         LLVMBuildAnd(b->b, ule(b, n, cap), ule(b, bound, cap), "gnb"),
         "gin");
-    /* The iterations after this one: (bound - 1 - n) / cstep when n is
-     * below the bound, else none (one pass). */
-    LLVMValueRef k = LLVMBuildSelect(b->b,
-        LLVMBuildICmp(b->b, LLVMIntULT, n, bound, "glt"),
-        LLVMBuildUDiv(b->b, LLVMBuildSub(b->b,
-            LLVMBuildSub(b->b, bound, k64(b, 1), "gbm"), n, "gd"),
-            k64(b, b->lp_cstep), "gq"), k64(b, 0), "gk");
+    LLVMValueRef k = loop_rest(b, n, bound);
     /* k * |step| at most 2^46 (a range that long leaves the SR anyway):
      * so the pointer's last value below is exact in signed i64. */
     int down = (int64_t)b->lp_step < 0;
