@@ -45,8 +45,10 @@
  * interval when one is a store, else inside the SR (either way clear of
  * the promoted words, all in the PR).  Then an unchecked copy of the loop
  * runs to the end, its accesses through p plain loads and stores; else
- * the checked loop runs one iteration and comes back to the guard (so
- * the first write that widens the interval moves the loop to the copy).
+ * the checked loop runs one iteration and, when it stores through p,
+ * comes back to the guard (so the first write that widens the interval
+ * moves the loop to the copy); a loop that only loads stays in the
+ * checked loop (its range only shrinks: the guard would fail again).
  * An access that would fault, alias a promoted word or wrap never runs
  * in the copy, so faults and state are the checked loop's; the rest of
  * the copy is the same lowering, its faults at the same pcs.  The guard
@@ -503,13 +505,29 @@ static void build_skeleton(jb *b, const char *name, uint32_t entry)
     LLVMBuildBr(b->b, b->blk[entry]);
 }
 
+/* Lowers the versioned loop's latch (b->in) in the checked loop of a
+ * loop that only loads through its pointer: its back edge goes to
+ * checked, past the guard, whose answer a pass of such a loop cannot
+ * turn (its range only shrinks), so a loop over PR words does not pay
+ * the guard each pass.  checked NULL (the latch lowered before the
+ * head): to the guard. */
+static void loop_lower_latch(jb *b, LLVMBasicBlockRef checked)
+{
+    LLVMBasicBlockRef guard = b->blk[b->lp_head];
+    if (checked)
+        b->blk[b->lp_head] = checked;
+    jit_lower_insn(b);
+    b->blk[b->lp_head] = guard;
+}
+
 /* Emits the region's function body.  The versioned loop's head block
  * holds its guard, which picks the unchecked copy or the checked loop;
- * the checked loop's back edge comes back to the guard (so the loop moves
- * to the copy as soon as the cached interval covers it). */
+ * the checked loop's back edge comes back to the guard when the loop
+ * stores through its pointer (so the loop moves to the copy as soon as
+ * the cached interval covers it), else to the checked loop's head. */
 static void build_body(jb *b)
 {
-    LLVMBasicBlockRef fast[JIT_LOOP_MAX];
+    LLVMBasicBlockRef fast[JIT_LOOP_MAX], checked = NULL;
     loop_find(b);
     uint32_t h = b->lp_head;
     if (h != VM_NO_INSN)
@@ -520,11 +538,14 @@ static void build_body(jb *b)
         b->in = &b->code->insns[i];
         LLVMPositionBuilderAtEnd(b->b, b->blk[i]);
         if (i == h) {
-            LLVMBasicBlockRef checked = new_bb(b, "checked");
+            checked = new_bb(b, "checked");
             jit_lower_loop_guard(b, fast[0], checked);
             LLVMPositionBuilderAtEnd(b->b, checked);
         }
-        jit_lower_insn(b);
+        if (i == b->lp_latch && !b->lp_store)
+            loop_lower_latch(b, checked);
+        else
+            jit_lower_insn(b);
     }
     if (h != VM_NO_INSN)
         loop_lower_fast(b, fast);
