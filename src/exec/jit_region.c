@@ -48,7 +48,9 @@
  * the checked loop runs one iteration and, when it stores through p,
  * comes back to the guard (so the first write that widens the interval
  * moves the loop to the copy); a loop that only loads stays in the
- * checked loop (its range only shrinks: the guard would fail again).
+ * checked loop (nothing widens for it: its range only shrinks, so the
+ * copy could at most take a tail of it, and the guard each pass would
+ * cost a loop over PR words more than its checks).
  * An access that would fault, alias a promoted word or wrap never runs
  * in the copy, so faults and state are the checked loop's; the rest of
  * the copy is the same lowering, its faults at the same pcs.  The guard
@@ -507,9 +509,8 @@ static void build_skeleton(jb *b, const char *name, uint32_t entry)
 
 /* Lowers the versioned loop's latch (b->in) in the checked loop of a
  * loop that only loads through its pointer: its back edge goes to
- * checked, past the guard, whose answer a pass of such a loop cannot
- * turn (its range only shrinks), so a loop over PR words does not pay
- * the guard each pass.  checked NULL (the latch lowered before the
+ * checked, past the guard (see the top: a loop over PR words would pay
+ * the guard each pass).  checked NULL (the latch lowered before the
  * head): to the guard. */
 static void loop_lower_latch(jb *b, LLVMBasicBlockRef checked)
 {
