@@ -13,7 +13,8 @@
  *
  * Programs use every instruction, option, type and addressing mode, forward
  * branches, bounded loops (counters in memory no other instruction
- * writes; counted pointer loops, stepped words there too), calls and returns through link words, computed jumps, newr with
+ * writes; counted pointer loops and loops counted beside their pointer,
+ * stepped words there too), calls and returns through link words, computed jumps, newr with
  * good and bad descriptors, and, rarely, every kind of fault.  Memory is
  * split so that results stay comparable bit for bit: integer-typed
  * destinations go to the integer area (PR or heap), :f destinations to the
@@ -297,6 +298,32 @@ static void gen_loop(int depth)
     P.lab[b][2] = top;
 }
 
+/* A move through pointer word pw at offset d, from near d or from a
+ * source; when other is set, sometimes to elsewhere instead. */
+static void gen_ptr_move(uint64_t pw, int64_t d, int other)
+{
+    isa_operand mv[2] = {one_in(3) ? opnd(ISA_M_DISP, int_type(), pw,
+                                          d + (int64_t)below(8))
+                                    : src(0),
+                         opnd(ISA_M_DISP, int_type(), pw, d)};
+    if (other && one_in(6))
+        mv[1] = int_mem(int_type());
+    emit(ISA_OP_MOV, ISA_OPT_NONE, mv);
+}
+
+/* A loop's latch `br:l w, B, top` on words of type t, B the immediate
+ * bound or (half the time) the word bw. */
+static void gen_latch(uint64_t w, int t, uint64_t bound, uint64_t bw,
+                      int top)
+{
+    isa_operand br[3] = {opnd(ISA_M_DIR, t, w, 0),
+                         one_in(2) ? opnd(ISA_M_IMM, t, bound, 0)
+                                   : opnd(ISA_M_DIR, t, bw, 0),
+                         opnd(ISA_M_DIR, ISA_T_Q, 0, 0)};
+    int b = emit(ISA_OP_BR, ISA_OPT_L, br);
+    P.lab[b][2] = top;
+}
+
 /* A counted pointer loop, the shape the translator versions: loads and
  * stores through a pointer word (in the counters' area, which nothing else
  * writes) stepped by `add p, $c, p` up to `br:l p, B, top`, B an
@@ -330,18 +357,81 @@ static void gen_ptr_loop(int depth)
             continue;
         }
         int64_t d = (int64_t)below(24) - 8 - (after && k >= 2 ? (int64_t)c : 0);
-        isa_operand mv[2] = {one_in(3) ? opnd(ISA_M_DISP, int_type(), pw,
-                                              d + (int64_t)below(8))
-                                        : src(0),
-                             opnd(ISA_M_DISP, int_type(), pw, d)};
-        emit(ISA_OP_MOV, ISA_OPT_NONE, mv);
+        gen_ptr_move(pw, d, 0);
     }
-    isa_operand br[3] = {opnd(ISA_M_DIR, ISA_T_UQ, pw, 0),
-                         one_in(2) ? opnd(ISA_M_IMM, ISA_T_UQ, bound, 0)
-                                   : opnd(ISA_M_DIR, ISA_T_UQ, bw, 0),
-                         opnd(ISA_M_DIR, ISA_T_Q, 0, 0)};
-    int b = emit(ISA_OP_BR, ISA_OPT_L, br);
-    P.lab[b][2] = top;
+    gen_latch(pw, ISA_T_UQ, bound, bw, top);
+}
+
+/* The start of a pointer that steps by c for n passes: mostly inside
+ * the heap (from its top down when c < 0), sometimes across either end
+ * of it or over the PR integer words (aliases). */
+static uint64_t loop_start(int64_t c, uint64_t n)
+{
+    uint64_t span = (uint64_t)(c < 0 ? -c : c) * n;
+    if (one_in(6))
+        return INTS + below(0x80);
+    if (one_in(3))
+        return c < 0 ? HEAP + below(0x40) : HEAP + HEAPLEN - below(0x40);
+    return c < 0 ? HEAP + span + below(HEAPLEN / 2)
+                 : HEAP + below(HEAPLEN / 2);
+}
+
+/* A loop counted by a word beside its pointer (k-means' shape, which the
+ * translator versions too): counter n from n0 (sometimes below zero,
+ * sometimes past the bound: one pass) by d up to `br:l n, B, top`, B an
+ * immediate or a word; the pointer stepped by c (sometimes negative);
+ * loads and stores through it, a forward branch over some of them (never
+ * over a step, so the loop ends), and sometimes a branch over the
+ * counter's step in one pass (the pointer's value there, reached once:
+ * the loop then runs once more than its counter says). */
+static void gen_cnt_loop(int depth)
+{
+    uint64_t pw = CNTS + 0x80 + 8 * (uint64_t)depth;
+    uint64_t bw = CNTS + 0xc0 + 8 * (uint64_t)depth;
+    uint64_t nw = CNTS + 0x40 + 8 * (uint64_t)depth;
+    int64_t c = (int64_t)(1 + below(16)) * (one_in(3) ? -1 : 1);
+    uint64_t d = 1 + below(3), n = 1 + below(12);
+    uint64_t n0 = one_in(8) ? -below(4) : below(5);
+    uint64_t bound = one_in(8) ? n0 - below(3) : n0 + d * n - below(d);
+    uint64_t start = loop_start(c, n);
+    isa_operand init[3][2] = {
+        {opnd(ISA_M_IMM, ISA_T_Q, start, 0), opnd(ISA_M_DIR, ISA_T_Q, pw, 0)},
+        {opnd(ISA_M_IMM, ISA_T_Q, bound, 0), opnd(ISA_M_DIR, ISA_T_Q, bw, 0)},
+        {opnd(ISA_M_IMM, ISA_T_Q, n0, 0), opnd(ISA_M_DIR, ISA_T_Q, nw, 0)}};
+    for (int k = 0; k < 3; k++)
+        emit(ISA_OP_MOV, ISA_OPT_NONE, init[k]);
+    int top = P.n, skip = -1, over = -1;
+    for (int k = 0; k < 5; k++) {
+        if (skip >= 0 && (k == 2 || one_in(2)))
+            P.lab[skip][2] = P.n, skip = -1;    /* never over a step */
+        if (k == 2) {
+            isa_operand st[3] = {opnd(ISA_M_DIR, ISA_T_Q, pw, 0),
+                                 opnd(ISA_M_IMM, ISA_T_Q, (uint64_t)c, 0),
+                                 opnd(ISA_M_DIR, ISA_T_Q, pw, 0)};
+            emit(ISA_OP_ADD, ISA_OPT_NONE, st);
+            continue;
+        }
+        if (k == 3) {
+            isa_operand sk[3] = {opnd(ISA_M_DIR, ISA_T_Q, pw, 0),
+                                 opnd(ISA_M_IMM, ISA_T_Q,
+                                      start + 2 * (uint64_t)c, 0),
+                                 opnd(ISA_M_DIR, ISA_T_Q, 0, 0)};
+            if (one_in(6))
+                over = emit(ISA_OP_BR, ISA_OPT_E, sk);
+            isa_operand ns[3] = {opnd(ISA_M_DIR, ISA_T_Q, nw, 0),
+                                 opnd(ISA_M_IMM, ISA_T_Q, d, 0),
+                                 opnd(ISA_M_DIR, ISA_T_Q, nw, 0)};
+            emit(ISA_OP_ADD, ISA_OPT_NONE, ns);
+            if (over >= 0)
+                P.lab[over][2] = P.n;
+            continue;
+        }
+        if (skip < 0 && k < 2 && one_in(3))
+            skip = gen_br_fwd();
+        int64_t o = (int64_t)below(24) - 8 - (k > 2 ? c : 0);
+        gen_ptr_move(pw, o, 1);
+    }
+    gen_latch(nw, ISA_T_Q, bound, bw, top);
 }
 
 /* A call of subroutine s (its index patched later, in subs[]). */
@@ -396,10 +486,13 @@ static void gen_body(int n, int depth)
         if (c < 8 && npending < 8)
             pending[npending++] = gen_br_fwd();
         else if (c < 11 && depth < 3) {
-            if (one_in(2))
+            uint64_t kind = below(3);
+            if (kind == 0)
                 gen_loop(depth);
-            else
+            else if (kind == 1)
                 gen_ptr_loop(depth);
+            else
+                gen_cnt_loop(depth);
         }
         else if (c < 14 && depth < 3)
             gen_call();

@@ -35,7 +35,7 @@
 enum { JIT_CONTINUE = 3 };      /* native return: go on at ctx->next */
 enum { JIT_O2_MAX = 1000 };     /* larger regions are optimised at O1 */
 enum { JIT_PROMOTE_MAX = 16 };  /* promoted words per region, at most */
-enum { JIT_LOOP_MAX = 16 };     /* insns of a versioned loop, at most */
+enum { JIT_LOOP_MAX = 32 };     /* insns of a versioned loop, at most */
 
 /* What translated code sees of a run: its first argument. */
 typedef struct jit_ctx {
@@ -84,12 +84,15 @@ typedef struct jb {
     LLVMValueRef ok_lo, ok_hi;  /* allocas: ctx's cached writable interval */
     LLVMValueRef r_kind, r_pc, r_addr;  /* ... and its phis */
     /* The region's versioned counted loop (jit_region.c), if any: insns
-     * [lp_head, lp_latch]; every store of its body through the pointer
-     * word lp_ptr (stepped by lp_step) touches bytes [p + lp_lo,
-     * m + lp_hi), p its value on entry and m its last value before a
-     * step: the largest p + k * lp_step below the bound, or p. */
+     * [lp_head, lp_latch], counted by the word lp_cnt (stepped by
+     * lp_cstep > 0 up to the latch's bound); every access of its body
+     * through the pointer word lp_ptr (stepped by lp_step, two's
+     * complement, negative allowed unless it is the counter) touches
+     * bytes [p + lp_lo, p + lp_hi) at an iteration whose pointer is p on
+     * entry.  The pointer may be the counter itself. */
     uint32_t lp_head, lp_latch; /* VM_NO_INSN: none */
     uint64_t lp_ptr, lp_step;
+    uint64_t lp_cnt, lp_cstep;
     int64_t lp_lo, lp_hi;       /* ... and loads through it too */
     int lp_store;               /* some access through lp_ptr is a store */
     int lp_fast;                /* lowering its unchecked copy */
@@ -129,8 +132,9 @@ void jit_lower_insn(jb *b);
  * interval, loaded from ctx. */
 void jit_lower_slots(jb *b);
 /* Ends the current block with the guard of the region's versioned loop:
- * to fast when every store through its pointer lies in the cached
- * writable interval for the whole run of the loop, else to checked. */
+ * to fast when every access through its pointer, over the iterations its
+ * counter leaves to run, lies in the cached writable interval (some
+ * access a store) or in the SR (loads only), else to checked. */
 void jit_lower_loop_guard(jb *b, LLVMBasicBlockRef fast,
                           LLVMBasicBlockRef checked);
 

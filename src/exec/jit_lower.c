@@ -368,28 +368,48 @@ static LLVMValueRef loop_word(jb *b, const isa_operand *o)
                                 : jit_load(b, k64(b, o->value), 8);
 }
 
+/* i1: a <= e, unsigned. */
+static LLVMValueRef ule(jb *b, LLVMValueRef a, LLVMValueRef e)
+{
+    return LLVMBuildICmp(b->b, LLVMIntULE, a, e, "gle");
+}
+
+/* The passes the versioned loop has left after this one, its counter at
+ * n: (bound - 1 - n) / cstep when n is below the bound, else none (one
+ * pass).  Exact for n and bound at most 2^46. */
+static LLVMValueRef loop_rest(jb *b, LLVMValueRef n, LLVMValueRef bound)
+{
+    LLVMValueRef left = LLVMBuildSub(b->b,
+        LLVMBuildSub(b->b, bound, k64(b, 1), "gbm"), n, "gd");
+    return LLVMBuildSelect(b->b,
+        LLVMBuildICmp(b->b, LLVMIntULT, n, bound, "glt"),
+        LLVMBuildUDiv(b->b, left, k64(b, b->lp_cstep), "gq"), k64(b, 0),
+        "gk");
+}
+
 void jit_lower_loop_guard(jb *b, LLVMBasicBlockRef fast,
                           LLVMBasicBlockRef checked)
 {
     const vm_insn *l = &b->code->insns[b->lp_latch];
     LLVMValueRef p = jit_load(b, k64(b, b->lp_ptr), 8);
+    LLVMValueRef n = jit_load(b, k64(b, b->lp_cnt), 8);
     LLVMValueRef bound = loop_word(b, &l->o[1]);
     LLVMValueRef cap = k64(b, DISA_ADDR_LIMIT);
-    /* Both below 2^46: no value of the pointer wraps, and signed and
-     * unsigned compares agree, so all below is exact in signed i64. */
-    LLVMValueRef ok = LLVMBuildAnd(b->b,
-        LLVMBuildICmp(b->b, LLVMIntULE, p, cap, "gp"),
-        LLVMBuildICmp(b->b, LLVMIntULE, bound, cap, "gb"), "gin");
-    /* The pointer's last value before a step: the largest p + k * step
-     * below the bound (p itself when p >= bound: one pass). */
-    LLVMValueRef step = k64(b, b->lp_step);
-    LLVMValueRef k = LLVMBuildUDiv(b->b,
-        LLVMBuildSub(b->b, LLVMBuildSub(b->b, bound, k64(b, 1), "gbm"), p,
-                     "gd"), step, "gk");
-    LLVMValueRef last = LLVMBuildSelect(b->b,
-        LLVMBuildICmp(b->b, LLVMIntULT, p, bound, "glt"),
-        LLVMBuildAdd(b->b, p, LLVMBuildMul(b->b, k, step, "gks"), "gl"), p,
-        "gm");
+    /* The pointer, the counter and the bound below 2^46: the counter
+     * does not wrap before it passes the bound, and signed and unsigned
+     * compares of it agree. */
+    LLVMValueRef ok = LLVMBuildAnd(b->b, ule(b, p, cap),
+        LLVMBuildAnd(b->b, ule(b, n, cap), ule(b, bound, cap), "gnb"),
+        "gin");
+    LLVMValueRef k = loop_rest(b, n, bound);
+    /* k * |step| at most 2^46 (a range that long leaves the SR anyway):
+     * so the pointer's last value below is exact in signed i64. */
+    int down = (int64_t)b->lp_step < 0;
+    uint64_t mag = down ? -b->lp_step : b->lp_step;
+    ok = LLVMBuildAnd(b->b, ok,
+        ule(b, k, k64(b, DISA_ADDR_LIMIT / mag)), "gkk");
+    LLVMValueRef last = LLVMBuildAdd(b->b, p,
+        LLVMBuildMul(b->b, k, k64(b, b->lp_step), "gks"), "gl");
     /* Stores: inside the cached writable interval.  Loads only: inside
      * the SR (below 2^46, and clear of the promoted words, in the PR). */
     LLVMValueRef lo = k64(b, DISA_RB), hi = cap;
@@ -397,10 +417,10 @@ void jit_lower_loop_guard(jb *b, LLVMBasicBlockRef fast,
         lo = LLVMBuildLoad2(b->b, b->i64, b->ok_lo, "lo");
         hi = LLVMBuildLoad2(b->b, b->i64, b->ok_hi, "hi");
     }
-    LLVMValueRef first = LLVMBuildAdd(b->b, p, k64(b, (uint64_t)b->lp_lo),
-                                      "gf");
-    LLVMValueRef end = LLVMBuildAdd(b->b, last, k64(b, (uint64_t)b->lp_hi),
-                                    "ge");
+    LLVMValueRef first = LLVMBuildAdd(b->b, down ? last : p,
+                                      k64(b, (uint64_t)b->lp_lo), "gf");
+    LLVMValueRef end = LLVMBuildAdd(b->b, down ? p : last,
+                                    k64(b, (uint64_t)b->lp_hi), "ge");
     ok = LLVMBuildAnd(b->b, ok,
         LLVMBuildICmp(b->b, LLVMIntSGE, first, lo, "glo"), "g1");
     ok = LLVMBuildAnd(b->b, ok,

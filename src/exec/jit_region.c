@@ -24,24 +24,39 @@
  * and enters the region named by it.
  *
  * Counted loops.  A store through a pointer costs a check per store (the
- * cached writable interval, jit_lower.c), which LLVM cannot move out of a
- * loop: the interval is reloaded after each rt_write.  So the region's
- * first loop of the simplest counted shape is *versioned*: a straight
- * line of ALU insns [h, l] that writes its PR pointer word p only by one
- * `add p, $c, p` (0 < c < 2^32), stores only through p ((p), D(p)), and
- * ends in `br:l p, B, h`, B an immediate or a PR word the body does not
- * write (loop_fits).  Its head block holds a guard (jit_lower_loop_guard):
- * p and B at most 2^46, and every byte every iteration's loads and stores
- * through p would touch, from p + the lowest offset to the last value of
- * p below B + the highest end, inside the cached interval when one is a
- * store, else inside the SR (either way clear of the promoted words, all
- * in the PR).  Then an unchecked copy of the loop runs to the end, its
- * accesses through p plain loads and stores; else the checked
- * loop runs one iteration and comes back to the guard (so the first
- * write that widens the interval moves the loop to the copy).  A store
- * that would fault, alias a promoted word or wrap never runs in the copy,
- * so faults and state are the checked loop's; the rest of the copy is the
- * same lowering, its faults at the same pcs.
+ * cached writable interval, jit_lower.c), and a load through one two
+ * (below 2^46, clear of the promoted words), which LLVM cannot move out
+ * of a loop: the interval is reloaded after each rt_write, and nothing
+ * bounds the pointer for it.  So the region's first loop of a counted
+ * shape is *versioned* (loop_fits): insns [h, l] ending in `br:l n, B, h`,
+ * n a PR word (the counter) written only by one `add n, $d, n`
+ * (0 < d < 2^32), B an immediate or a PR word the body does not write; a
+ * body of ALU insns and direct forward branches that stay in the loop;
+ * a PR pointer word p written only by one `add p, $c, p`
+ * (0 < |c| < 2^32; c > 0 when p is n itself, the shape of `mem`); no
+ * branch jumping over either step; stores to memory only through p
+ * ((p), D(p)), and at least one access through it.  The counter gives
+ * the iterations left, k + 1 with k = (B - 1 - n) / d when n < B, else
+ * k = 0, so the pointer's values are p + i * c for i = 0..k.  The loop's
+ * head block holds a guard (jit_lower_loop_guard): p, n and B at most
+ * 2^46, k * |c| at most 2^46, and every byte every iteration's loads and
+ * stores through p would touch, from the lowest pointer + the lowest
+ * offset to the highest pointer + the highest end, inside the cached
+ * interval when one is a store, else inside the SR (either way clear of
+ * the promoted words, all in the PR).  Then an unchecked copy of the loop
+ * runs to the end, its accesses through p plain loads and stores; else
+ * the checked loop runs one iteration and, when it stores through p,
+ * comes back to the guard (so the first write that widens the interval
+ * moves the loop to the copy); a loop that only loads stays in the
+ * checked loop (nothing widens for it: its range only shrinks, so the
+ * copy could at most take a tail of it, and the guard each pass would
+ * cost a loop over PR words more than its checks).
+ * An access that would fault, alias a promoted word or wrap never runs
+ * in the copy, so faults and state are the checked loop's; the rest of
+ * the copy is the same lowering, its faults at the same pcs.  The guard
+ * may be wider than the accesses (a branch may skip some), never
+ * narrower.  k-means' distance loop is the shape with n != p: counted by
+ * the centroid index, its pointer stepping by 32 beside it.
  *
  * jit_region_module builds one region into one module; jit.c optimises,
  * compiles and caches it.
@@ -188,16 +203,29 @@ static int dst_meets(const isa_operand *o, uint64_t a)
     return e < a + 8 && a < e + isa_type_bytes[o->type];
 }
 
-/* True when in is `add p, $c, p` on words, 0 < c < 2^32: the loop's step
- * (c in *c). */
-static int is_step(const vm_insn *in, uint64_t p, uint64_t *c)
+/* True when the 8-byte words at a and e overlap without being one word. */
+static int words_clash(uint64_t a, uint64_t e)
+{
+    return a != e && a < e + 8 && e < a + 8;
+}
+
+/* True when c is a step the loop allows: 0 < c < 2^32, or, when neg is
+ * set, also -2^32 < c < 0 (two's complement). */
+static int step_fits(uint64_t c, int neg)
+{
+    return (c != 0 && c < 1ULL << 32) || (neg && c > -(1ULL << 32));
+}
+
+/* True when in is `add w, $c, w` on words with step_fits(c, neg): a
+ * step of the loop (c in *c). */
+static int is_step(const vm_insn *in, uint64_t w, int neg, uint64_t *c)
 {
     const isa_operand *o = in->o;
     if (in->op != ISA_OP_ADD || in->opt != ISA_OPT_NONE || in->nops != 3 ||
-        o[0].mode != ISA_M_DIR || o[0].value != p || !is_word(&o[0]) ||
+        o[0].mode != ISA_M_DIR || o[0].value != w || !is_word(&o[0]) ||
         o[1].mode != ISA_M_IMM || !is_word(&o[1]) ||
-        o[1].value == 0 || o[1].value >= 1ULL << 32 ||
-        o[2].mode != ISA_M_DIR || o[2].value != p || !is_word(&o[2]))
+        !step_fits(o[1].value, neg) ||
+        o[2].mode != ISA_M_DIR || o[2].value != w || !is_word(&o[2]))
         return 0;
     *c = o[1].value;
     return 1;
@@ -205,23 +233,29 @@ static int is_step(const vm_insn *in, uint64_t p, uint64_t *c)
 
 static int through(jb *b, const isa_operand *o, uint64_t c, int *n);
 
-/* Accounts for the destination of body insn in of the loop whose pointer
- * is p and bound word bw (or an immediate bound: bw = p): a store through
- * p widens [b->lp_lo, b->lp_hi) by its offset (plus the step c once the
- * step has run: *c != 0); the step itself sets *c.  Returns 0 when the
- * insn rules the loop out. */
-static int body_dst(jb *b, const vm_insn *in, uint64_t p, uint64_t bw,
-                    uint64_t *c, int *stores)
+/* Accounts for the destination of body insn in of the loop whose
+ * pointer is b->lp_ptr, counter b->lp_cnt and bound word bw (bw = the
+ * counter: an immediate bound): a store through the pointer widens
+ * [b->lp_lo, b->lp_hi) by its offset (plus the step once the step has
+ * run: b->lp_step != 0); the pointer's step sets b->lp_step (negative
+ * allowed unless the pointer is the counter), the counter's
+ * b->lp_cstep.  *n counts the accesses through the pointer.  Returns 0
+ * when the insn rules the loop out. */
+static int body_dst(jb *b, const vm_insn *in, uint64_t bw, int *n)
 {
     const isa_operand *o = &in->o[in->nops - 1];
+    uint64_t p = b->lp_ptr, cw = b->lp_cnt;
     if (o->mode == ISA_M_DIR) {
-        if (dst_meets(o, bw) && bw != p)
+        if (bw != cw && dst_meets(o, bw))
             return 0;
-        if (!dst_meets(o, p))
-            return 1;
-        return !*c && is_step(in, p, c);
+        if (dst_meets(o, p))
+            return !b->lp_step && is_step(in, p, p != cw, &b->lp_step);
+        if (dst_meets(o, cw))
+            return !b->lp_cstep && is_step(in, cw, 0, &b->lp_cstep);
+        return 1;
     }
-    if (o->mode == ISA_M_IMM || o->value != p || !through(b, o, *c, stores))
+    if (o->mode == ISA_M_IMM || o->value != p ||
+        !through(b, o, b->lp_step, n))
         return 0;
     b->lp_store = 1;
     return 1;
@@ -243,26 +277,88 @@ static int through(jb *b, const isa_operand *o, uint64_t c, int *n)
 }
 
 /* Accounts for the sources of body insn in that read through the
- * pointer p (c: the step, once it has run).  Returns 0 when one rules the
- * loop out. */
-static int body_src(jb *b, const vm_insn *in, uint64_t p, uint64_t c,
-                    int *n)
+ * pointer b->lp_ptr (its step so far in b->lp_step).  Returns 0 when one
+ * rules the loop out. */
+static int body_src(jb *b, const vm_insn *in, int *n)
 {
     for (int i = 0; i < in->nops - 1; i++) {
         const isa_operand *o = &in->o[i];
         if ((o->mode == ISA_M_IND || o->mode == ISA_M_DISP) &&
-            o->value == p && !through(b, o, c, n))
+            o->value == b->lp_ptr && !through(b, o, b->lp_step, n))
             return 0;
     }
     return 1;
 }
 
+/* True when branch in, at i in the body of the loop whose latch is l,
+ * jumps directly forward inside the loop (to the latch at most). */
+static int body_branch(const vm_insn *in, uint32_t i, uint32_t l)
+{
+    const isa_operand *t = &in->o[in->opt == ISA_OPT_J ? 0 : 2];
+    return t->mode == ISA_M_DIR && in->target != VM_NO_INSN &&
+           in->target > i && in->target <= l;
+}
+
+/* True when no branch of the loop body [h, s) jumps over insn s, so s
+ * runs in every iteration. */
+static int never_skipped(const jb *b, uint32_t h, uint32_t s)
+{
+    for (uint32_t i = h; i < s; i++) {
+        const vm_insn *in = &b->code->insns[i];
+        if (in->op == ISA_OP_BR && in->target > s)
+            return 0;
+    }
+    return 1;
+}
+
+/* True when insns [h, l) are a body the translator versions with
+ * pointer word p, counter b->lp_cnt and bound word bw (bw = the
+ * counter: an immediate bound), and sets b->lp_ptr, lp_step, lp_cstep,
+ * lp_lo, lp_hi, lp_store: ALU insns and direct forward branches inside
+ * the loop, the pointer (a PR word) written only by one `add p, $c, p`
+ * and the counter only by one `add n, $d, n` (one insn when they are
+ * the same word), neither step jumped over, the bound word not written,
+ * stores to memory only through the pointer, and at least one access
+ * through it. */
+static int loop_try(jb *b, uint32_t h, uint32_t l, uint64_t bw, uint64_t p)
+{
+    uint64_t cw = b->lp_cnt;
+    if (p + 8 > DISA_RB || words_clash(p, cw) || words_clash(p, bw) ||
+        words_clash(bw, cw))
+        return 0;
+    b->lp_ptr = p;
+    b->lp_step = b->lp_cstep = 0;
+    b->lp_store = 0;
+    uint32_t sp = l, sc = l;    /* where the steps are */
+    int n = 0;                  /* accesses through p */
+    for (uint32_t i = h; i < l; i++) {
+        const vm_insn *in = &b->code->insns[i];
+        if (in->op == ISA_OP_BL || in->op == ISA_OP_NEWR ||
+            in->op == ISA_OP_EXIT || in->next != i + 1 || !b->blk[i] ||
+            !body_src(b, in, &n))
+            return 0;
+        if (in->op == ISA_OP_BR) {
+            if (!body_branch(in, i, l))
+                return 0;
+            continue;
+        }
+        int had_p = b->lp_step != 0, had_c = b->lp_cstep != 0;
+        if (!body_dst(b, in, bw, &n))
+            return 0;
+        sp = !had_p && b->lp_step ? i : sp;
+        sc = !had_c && b->lp_cstep ? i : sc;
+    }
+    if (p == cw)
+        b->lp_cstep = b->lp_step, sc = sp;
+    return b->lp_step && b->lp_cstep && n && never_skipped(b, h, sp) &&
+           never_skipped(b, h, sc);
+}
+
 /* True when insns [h, l] of the region are a counted loop the translator
- * versions (sets b->lp_*): a straight line of ALU insns that writes the
- * PR word p only by one `add p, $c, p`, stores through memory only
- * through p, reads or writes through p ((p) or D(p)) at least once, and
- * ends in `br:l p, B, h`
- * with B an immediate or a PR word the body does not write. */
+ * versions (sets b->lp_*): a body loop_try accepts, ending in
+ * `br:l n, B, h` with n a PR word (the counter) and B an immediate or a
+ * PR word the body does not write.  The pointer is the counter itself
+ * when that fits, else the first word the body steps that fits. */
 static int loop_fits(jb *b, uint32_t h, uint32_t l)
 {
     const vm_insn *lt = &b->code->insns[l];
@@ -272,25 +368,17 @@ static int loop_fits(jb *b, uint32_t h, uint32_t l)
         !is_word(bo) || (bo->mode != ISA_M_IMM &&
                          (bo->mode != ISA_M_DIR || bo->value + 8 > DISA_RB)))
         return 0;
-    uint64_t p = po->value, bw = bo->mode == ISA_M_DIR ? bo->value : p;
-    if (bw != p && bw < p + 8 && p < bw + 8)
-        return 0;
-    uint64_t c = 0;
-    int stores = 0;             /* accesses through p */
-    b->lp_store = 0;
-    for (uint32_t i = h; i < l; i++) {
+    uint64_t cw = po->value, bw = bo->mode == ISA_M_DIR ? bo->value : cw;
+    b->lp_cnt = cw;
+    int fits = loop_try(b, h, l, bw, cw);
+    for (uint32_t i = h; i < l && !fits; i++) {
         const vm_insn *in = &b->code->insns[i];
-        if (in->op == ISA_OP_BR || in->op == ISA_OP_BL ||
-            in->op == ISA_OP_NEWR || in->op == ISA_OP_EXIT ||
-            in->next != i + 1 || !b->blk[i] ||
-            !body_src(b, in, p, c, &stores) ||
-            !body_dst(b, in, p, bw, &c, &stores))
-            return 0;
+        uint64_t c, p = in->o[2].value;
+        fits = p != cw && is_step(in, p, 1, &c) && loop_try(b, h, l, bw, p);
     }
-    if (!c || !stores)
-        return 0;
-    b->lp_head = h, b->lp_latch = l, b->lp_ptr = p, b->lp_step = c;
-    return 1;
+    if (fits)
+        b->lp_head = h, b->lp_latch = l;
+    return fits;
 }
 
 /* Finds the region's versioned loop (the first that fits; b->lp_head
@@ -419,13 +507,28 @@ static void build_skeleton(jb *b, const char *name, uint32_t entry)
     LLVMBuildBr(b->b, b->blk[entry]);
 }
 
+/* Lowers the versioned loop's latch (b->in) in the checked loop of a
+ * loop that only loads through its pointer: its back edge goes to
+ * checked, past the guard (see the top: a loop over PR words would pay
+ * the guard each pass).  checked NULL (the latch lowered before the
+ * head): to the guard. */
+static void loop_lower_latch(jb *b, LLVMBasicBlockRef checked)
+{
+    LLVMBasicBlockRef guard = b->blk[b->lp_head];
+    if (checked)
+        b->blk[b->lp_head] = checked;
+    jit_lower_insn(b);
+    b->blk[b->lp_head] = guard;
+}
+
 /* Emits the region's function body.  The versioned loop's head block
  * holds its guard, which picks the unchecked copy or the checked loop;
- * the checked loop's back edge comes back to the guard (so the loop moves
- * to the copy as soon as the cached interval covers it). */
+ * the checked loop's back edge comes back to the guard when the loop
+ * stores through its pointer (so the loop moves to the copy as soon as
+ * the cached interval covers it), else to the checked loop's head. */
 static void build_body(jb *b)
 {
-    LLVMBasicBlockRef fast[JIT_LOOP_MAX];
+    LLVMBasicBlockRef fast[JIT_LOOP_MAX], checked = NULL;
     loop_find(b);
     uint32_t h = b->lp_head;
     if (h != VM_NO_INSN)
@@ -436,11 +539,14 @@ static void build_body(jb *b)
         b->in = &b->code->insns[i];
         LLVMPositionBuilderAtEnd(b->b, b->blk[i]);
         if (i == h) {
-            LLVMBasicBlockRef checked = new_bb(b, "checked");
+            checked = new_bb(b, "checked");
             jit_lower_loop_guard(b, fast[0], checked);
             LLVMPositionBuilderAtEnd(b->b, checked);
         }
-        jit_lower_insn(b);
+        if (i == b->lp_latch && !b->lp_store)
+            loop_lower_latch(b, checked);
+        else
+            jit_lower_insn(b);
     }
     if (h != VM_NO_INSN)
         loop_lower_fast(b, fast);

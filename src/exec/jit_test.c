@@ -738,6 +738,24 @@ static void test_heap_loop(void **state)
     }
 }
 
+/* A new program that sets up a counted loop: the heap made the cached
+ * writable interval first when warm is set, then the pointer word 0x40 =
+ * start, the bound word 0x50 = bound, the sum word 0x48 = 0x100.  The
+ * caller frees it (exit_with_fault). */
+static tprog *loop_prologue(int warm, uint64_t start, uint64_t bound)
+{
+    tprog *t = calloc(1, sizeof *t);
+    assert_non_null(t);
+    if (warm) {
+        INS(t, MOV, NONE, IMM(HEAP, Q), DIR(0x40, Q));
+        INS(t, MOV, NONE, IMM(7, Q), IND(0x40, Q));
+    }
+    INS(t, MOV, NONE, IMM(start, Q), DIR(0x40, Q));
+    INS(t, MOV, NONE, IMM(bound, Q), DIR(0x50, Q));
+    INS(t, MOV, NONE, IMM(0x100, Q), DIR(0x48, Q));
+    return t;
+}
+
 /* Counted loops storing through a pointer (the translator runs them
  * without per-store checks when its guard proves the whole range
  * writable): ranges ending exactly at the heap's end, crossing it (a
@@ -774,14 +792,8 @@ static void test_counted_loops(void **state)
         {HEAP + HEAPLEN - 8, 0, 8, 0, 8, 0, 0, 0, 1, VM_FAULT_NONE},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        tprog *t = calloc(1, sizeof *t);
-        if (cases[i].warm) {
-            INS(t, MOV, NONE, IMM(HEAP, Q), DIR(0x40, Q));
-            INS(t, MOV, NONE, IMM(7, Q), IND(0x40, Q));
-        }
-        INS(t, MOV, NONE, IMM(cases[i].start, Q), DIR(0x40, Q));
-        INS(t, MOV, NONE, IMM(cases[i].bound, Q), DIR(0x50, Q));
-        INS(t, MOV, NONE, IMM(0x100, Q), DIR(0x48, Q));
+        tprog *t = loop_prologue(cases[i].warm, cases[i].start,
+                                 cases[i].bound);
         top d = DSP(cases[i].disp, 0x40, Q);
         d.o.type = width_type(cases[i].w);
         int loop = INS(t, ADD, NONE, DIR(0x48, Q), IMM(1, Q), DIR(0x48, Q));
@@ -837,6 +849,92 @@ static void test_counted_reads(void **state)
         INS(t, ADD, NONE, DIR(0x40, Q), IMM(cases[i].step, Q),
             DIR(0x40, Q));
         INS(t, BR, L, DIR(0x40, UQ), IMM(cases[i].bound, UQ), LBL(loop));
+        exit_with_fault(t, cases[i].fault);
+    }
+}
+
+/* Loops counted by a word beside their pointer (the translator versions
+ * them with the iterations the counter leaves): loads or stores through
+ * the pointer over the heap, ending exactly at its end and one step
+ * past, stepping down (negative steps) to its start and one step below,
+ * one pass only (the counter already at or past the bound), a counter
+ * starting below zero (the guard refuses it), reads up to 2^46 and one
+ * step across, reads and stores over the promoted PR words (the
+ * pointer, counter, bound and sum), a step too large for the guard's
+ * product, a branch skipping the access, and a branch skipping the
+ * counter's step once (the loop then runs one iteration more than its
+ * counter says: not versioned; the guard trusting the counter would let
+ * the last store past the heap's end).  The heap is the cached writable
+ * interval before the loop when warm is set. */
+static void test_counter_loops(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t start, n0, bound, step, cstep;
+        int64_t disp;
+        int st, after, dirbound, warm, skip, fault;
+    } cases[] = {
+        {HEAP, 0, HEAPLEN / 8, 8, 1, 0, 1, 0, 0, 1, 0, VM_FAULT_NONE},
+        {HEAP, 0, HEAPLEN / 8, 8, 1, 0, 1, 0, 1, 0, 0, VM_FAULT_NONE},
+        {HEAP, 0, HEAPLEN / 8 + 1, 8, 1, 0, 1, 0, 1, 1, 0,
+         VM_FAULT_WRITABLE},
+        {HEAP, 3, 3 + 2 * HEAPLEN / 32, 32, 2, 24, 1, 0, 0, 1, 0,
+         VM_FAULT_NONE},
+        {HEAP, 3, 4 + 2 * HEAPLEN / 32, 32, 2, 24, 1, 0, 0, 1, 0,
+         VM_FAULT_WRITABLE},
+        {HEAP, 0, HEAPLEN / 8, 8, 1, -8, 1, 1, 1, 1, 0, VM_FAULT_NONE},
+        {HEAP + HEAPLEN - 8, 0, HEAPLEN / 8, -8ULL, 1, 0, 1, 0, 0, 1, 0,
+         VM_FAULT_NONE},
+        {HEAP + HEAPLEN - 8, 0, HEAPLEN / 8 + 1, -8ULL, 1, 0, 1, 0, 1, 1, 0,
+         VM_FAULT_WRITABLE},
+        {HEAP + HEAPLEN - 8, 0, HEAPLEN / 8, -8ULL, 1, 0, 0, 1, 0, 1, 0,
+         VM_FAULT_NONE},
+        {HEAP + HEAPLEN - 8, 5, 5, 8, 1, 0, 1, 0, 0, 1, 0, VM_FAULT_NONE},
+        {HEAP + HEAPLEN - 8, 9, 5, 8, 1, 0, 1, 0, 1, 1, 0, VM_FAULT_NONE},
+        {HEAP + HEAPLEN, 9, 5, 8, 1, 0, 1, 0, 0, 1, 0, VM_FAULT_WRITABLE},
+        {HEAP, -3ULL, 5, 8, 1, 0, 1, 0, 0, 1, 0, VM_FAULT_NONE},
+        {HEAP, -3ULL, 5, 8, 1, 0, 0, 0, 1, 1, 0, VM_FAULT_NONE},
+        {DISA_ADDR_LIMIT - 64, 0, 8, 8, 1, 0, 0, 0, 0, 1, 0, VM_FAULT_NONE},
+        {DISA_ADDR_LIMIT - 64, 0, 9, 8, 1, 0, 0, 0, 1, 1, 0,
+         VM_FAULT_MEMORY},
+        {DISA_ADDR_LIMIT - 64, 0, 8, 8, 1, 1, 0, 1, 0, 1, 0,
+         VM_FAULT_MEMORY},
+        {0x30, 0, 6, 8, 1, 0, 0, 0, 1, 1, 0, VM_FAULT_NONE},
+        {0x30, 0, 6, 8, 1, 0, 1, 1, 1, 1, 0, VM_FAULT_NONE},
+        {0x60, 0, 6, -8ULL, 1, 0, 1, 0, 0, 1, 0, VM_FAULT_NONE},
+        {HEAP, 0, 4, 1ULL << 31, 1, 0, 1, 0, 0, 1, 0, VM_FAULT_WRITABLE},
+        {HEAP, 0, HEAPLEN / 8, 8, 1, 0, 1, 0, 0, 1, 1, VM_FAULT_NONE},
+        {HEAP, 0, HEAPLEN / 8 + 1, 8, 1, 0, 1, 1, 0, 1, 1,
+         VM_FAULT_WRITABLE},
+        {HEAP, 0, HEAPLEN / 8, 8, 1, 0, 1, 0, 1, 1, 2, VM_FAULT_WRITABLE},
+        {HEAP, 0, HEAPLEN / 8 - 1, 8, 1, -8, 1, 1, 0, 1, 2, VM_FAULT_NONE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tprog *t = loop_prologue(cases[i].warm, cases[i].start,
+                                 cases[i].bound);
+        INS(t, MOV, NONE, IMM(cases[i].n0, Q), DIR(0x58, Q));
+        top d = DSP(cases[i].disp, 0x40, Q);
+        int loop = INS(t, ADD, NONE, DIR(0x48, Q), IMM(1, Q), DIR(0x48, Q));
+        for (int at = 0; at < 2; at++) {
+            if (at == cases[i].after && cases[i].skip == 1)
+                INS(t, BR, E, DIR(0x58, Q), IMM(1, Q), LBL(t->n + 2));
+            if (at == cases[i].after && cases[i].st)
+                INS(t, MOV, NONE, DIR(0x48, Q), d);
+            else if (at == cases[i].after)
+                INS(t, ADD, NONE, DIR(0x48, Q), d, DIR(0x48, Q));
+            if (at)
+                continue;
+            INS(t, ADD, NONE, DIR(0x40, Q), IMM(cases[i].step, Q),
+                DIR(0x40, Q));
+            if (cases[i].skip == 2)
+                INS(t, BR, E, DIR(0x40, Q),
+                    IMM(cases[i].start + 2 * cases[i].step, Q),
+                    LBL(t->n + 2));
+            INS(t, ADD, NONE, DIR(0x58, Q), IMM(cases[i].cstep, Q),
+                DIR(0x58, Q));
+        }
+        INS(t, BR, L, DIR(0x58, Q), cases[i].dirbound ? DIR(0x50, Q)
+                                    : IMM(cases[i].bound, Q), LBL(loop));
         exit_with_fault(t, cases[i].fault);
     }
 }
@@ -1293,6 +1391,7 @@ int main(void)
         cmocka_unit_test(test_cached_edges),
         cmocka_unit_test(test_counted_loops),
         cmocka_unit_test(test_counted_reads),
+        cmocka_unit_test(test_counter_loops),
         cmocka_unit_test(test_exec_faults),
         cmocka_unit_test(test_calls),
         cmocka_unit_test(test_exit),
