@@ -182,6 +182,8 @@ void rcb_pool_destroy(rcb_pool *p)
     p->njournal = p->capjournal = 0;
     rcb_queue_free(&p->ready);
     rcb_queue_free(&p->exclusive);
+    rcb_queue_free(&p->unstable);
+    p->nseen = 0;
     while (p->watching) {
         rcb *w = p->watching;
         rcb_pool_unwatch(p, w);
@@ -200,14 +202,42 @@ void rcb_pool_requeue(rcb_pool *p, rcb *r)
     }
 }
 
-void rcb_pool_retry(rcb_pool *p, rcb *r, uint32_t limit)
+void rcb_pool_retry(rcb_pool *p, rcb *r, uint32_t limit, uint64_t epoch)
 {
     /* A runner that conflicted cannot have been running alone: nothing
      * ran beside it to conflict with. */
     assert(r != p->running_exclusive);
     r->attempt++;
     rcb_touch(r);
-    rcb_push(r->attempt >= limit ? &p->exclusive : &p->ready, r);
+    if (r->attempt >= limit)
+        rcb_push(&p->exclusive, r);
+    else if (p->gated)
+        rcb_pool_hold(p, r, epoch);
+    else
+        rcb_push(&p->ready, r);
+}
+
+void rcb_pool_hold(rcb_pool *p, rcb *r, uint64_t epoch)
+{
+    assert(p->gated && (!p->unstable.tail || p->unstable.tail->need <= epoch));
+    r->need = epoch;
+    rcb_push(&p->unstable, r);
+}
+
+uint64_t rcb_pool_release(rcb_pool *p, uint64_t stable)
+{
+    assert(p->gated && p->nseen <= p->unstable.n);
+    if (stable > p->snap)
+        p->snap = stable;
+    while (p->unstable.head && p->unstable.head->need <= p->snap) {
+        if (p->nseen) {
+            p->nseen--;
+            p->waited++;
+        }
+        rcb_push(&p->ready, rcb_pop(&p->unstable));
+    }
+    p->nseen = p->unstable.n;
+    return p->snap;
 }
 
 void rcb_pool_done(rcb_pool *p, const rcb *r)

@@ -7,6 +7,9 @@
  * has finished.  At any moment it is in exactly one place:
  *
  *   pool.ready              schedulable, in FIFO order
+ *   pool.unstable           the cluster (a gated pool): made schedulable by
+ *                           a commit not yet stable, waits until it is
+ *                           (rcb_pool_release), in FIFO order
  *   pool.exclusive          conflicted COMMIT_CONFLICT_LIMIT times: waits to
  *                           run alone (the progress guarantee)
  *   pool.watching           a watcher in the watcher index (a list, so the
@@ -40,6 +43,8 @@ typedef struct rcb {
     uint64_t ready_ns;          /* when a commit made it schedulable (0:
                                    the first runner), for trace flows */
     uint64_t t_dispatch;        /* last dispatch (when observed) */
+    uint64_t need;              /* in pool.unstable: the epoch it must see
+                                   (the commit that made it ready) */
     struct rcb *next;           /* queue link */
     struct rcb *wprev, *wnext;  /* pool.watching list */
     struct rcb_pool *pool;      /* the pool that made it (its journal) */
@@ -75,6 +80,16 @@ typedef struct rcb_pool {
     rcb *running_exclusive;     /* in some ring, or NULL */
     rcb *watching;              /* watchers in the index */
     size_t nwatching;
+    /* The cluster's gate (gated 1; the embedded DVM leaves it alone):
+     * snapshots take the stable epoch, snap, not the newest one. */
+    int gated;
+    rcb_queue unstable;         /* ascending need */
+    size_t nseen;               /* the first nseen of unstable were there at
+                                   the last release */
+    uint64_t snap;              /* the epoch dispatch gives snapshots: the
+                                   newest stable one seen, never lower */
+    uint64_t waited;            /* runners released that a release before
+                                   had left waiting */
 } rcb_pool;
 
 /* ---- records ---- */
@@ -122,15 +137,38 @@ void rcb_pool_destroy(rcb_pool *p);
 /* r has left its ring without finishing (its RComp was lost, or its result
  * was refused): back at the head of its queue, unchanged. */
 void rcb_pool_requeue(rcb_pool *p, rcb *r);
-/* r's attempt conflicted: it runs again with attempt + 1, alone after
- * `limit` conflicts. */
-void rcb_pool_retry(rcb_pool *p, rcb *r, uint32_t limit);
+/* r's attempt conflicted with a commit up to `epoch` (the newest): it runs
+ * again with attempt + 1, alone after `limit` conflicts; in a gated pool
+ * once epoch is stable (a snapshot before the commit it conflicted with
+ * would only conflict again). */
+void rcb_pool_retry(rcb_pool *p, rcb *r, uint32_t limit, uint64_t epoch);
 /* r has left its ring for good (finished): clears running_exclusive. */
 void rcb_pool_done(rcb_pool *p, const rcb *r);
 /* The journal: records made, changed or freed since the last drain (see
  * sched/persist.h).  Entries of drained records are forgotten. */
 void rcb_journal_start(rcb_pool *p);
 void rcb_journal_clear(rcb_pool *p);
+
+/* ---- the cluster's gate ----
+ * On the cluster a snapshot is the stable epoch -- every commit up to it
+ * is stored at its pages' homes -- not the newest one, so that a node
+ * finds every version a snapshot names at its homes.  A runner made
+ * schedulable by commit E (a child of E's runner, a watcher E woke, an
+ * attempt that conflicted with E or an earlier one) must see E, since
+ * its input is on its stack: it waits in pool.unstable (rcb_pool_hold)
+ * until a release finds E stable.  Commits come in epoch order, so the
+ * queue is in need order and a release takes from its head only.  The
+ * embedded DVM, where every epoch is stable at once, never gates. */
+
+/* Gated pool p: r, made schedulable by commit `epoch`, waits for it
+ * (epoch no lower than any waiting runner's). */
+void rcb_pool_hold(rcb_pool *p, rcb *r, uint64_t epoch);
+/* Gated pool p: commits up to `stable` are stable.  The snapshot epoch
+ * p->snap becomes stable when higher, and the waiting runners whose epoch
+ * is at most p->snap join the ready queue, in order (one that an earlier
+ * release left waiting counts once in p->waited).  Returns p->snap. */
+uint64_t rcb_pool_release(rcb_pool *p, uint64_t stable);
+
 /* Links watcher w into / out of the watching list. */
 void rcb_pool_watch(rcb_pool *p, rcb *w);
 void rcb_pool_unwatch(rcb_pool *p, rcb *w);

@@ -19,8 +19,9 @@
 #   cluster/bad_options, node_bad_* options refused before anything starts
 #   cluster/heartbeat               the default bound: a stopped node given
 #                                   up, stalls of master and node not
-#   cluster/ackstored               output only once home and backup keep
-#                                   the versions (a stopped homing node)
+#   cluster/ackstored               output, and runners made by a commit,
+#                                   only once home and backup keep its
+#                                   versions (a stopped homing node)
 #   cluster/datapath                a commit's page data goes from its node
 #                                   to the homes, not from the master
 set(DVM_CLUSTER_ENGINES interp)
