@@ -35,6 +35,12 @@
  * goes on with the program where the store left it; nodes rejoin as they
  * would join any master.
  *
+ * Stable commits: a commit's output leaves, and new snapshots see it,
+ * only once every version of every commit up to it is kept by its home
+ * and backup (the index's stable epoch, vindex.h): output waits in the
+ * hold (mhold.h), runners the commit made wait in the scheduler's gate
+ * (master_remote.stable, snap_stable).
+ *
  * Leaving in order (LEAVE, cmsg.h): a node asks (ASK); its slots are
  * dispatched nothing more and leave __nrcomp, the node leaves __nnode,
  * and the master answers ACK, after which no dispatch for it follows (the
