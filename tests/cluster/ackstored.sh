@@ -125,7 +125,7 @@ stop_cluster 1
 # 1b. The bound: a homing node stops before it stores the page runner W
 # writes; the runners dispatched beside W commit after it (one RComp: in
 # dispatch order), their output is held and, past 16 MiB, their results
-# wait uncommitted.
+# wait uncommitted; the runner W made waits for W's commit meanwhile.
 "$dvm" run --engine "$engine" "$(dirname "$0")/heldout.dasm" > "$work/ref_many"
 worker_rcomps=1 stop_page=0x48000000
 cluster --heartbeat 60
@@ -146,6 +146,9 @@ grep -q 'stopping before storing page 0x48000000' "$work/homer.log" ||
 [ "$1" -ge $((16 << 20)) ] && [ "$1" -le $((17 << 20)) ] ||
     { echo "FAIL: $1 bytes held, not the bound"; exit 1; }
 [ ! -s "$work/out" ] || { echo "FAIL: output before its versions were stored"; exit 1; }
+# X, made by W's commit, waits for it to be stored; the printers went on.
+x=$(status_figures runners_waiting_for_stable)
+[ "$x" = 1 ] || { echo "FAIL: $x runners waiting for W's commit, not 1"; exit 1; }
 kill -CONT "$stopped"
 finish "$work/ref_many"
 echo "held $1 bytes, $3 results waiting, until the homing node went on"
