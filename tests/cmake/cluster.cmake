@@ -24,6 +24,8 @@
 #                                   versions (a stopped homing node)
 #   cluster/datapath                a commit's page data goes from its node
 #                                   to the homes, not from the master
+#   cluster/stable                  snapshots at the stable epoch: no page
+#                                   data from the master on four nodes
 set(DVM_CLUSTER_ENGINES interp)
 if(DVM_HAVE_LLVM)
   list(APPEND DVM_CLUSTER_ENGINES jit)
@@ -50,7 +52,7 @@ endforeach()
 foreach(engine ${DVM_CLUSTER_ENGINES})
   foreach(t kill late secret cancel bigoutput drain resplit homes drain_cmd
             heartbeat
-            ackstored datapath)
+            ackstored datapath stable)
     add_test(NAME cluster/${t}/${engine}
              COMMAND sh ${CL}/${t}.sh $<TARGET_FILE:dvm> ${engine})
     set_tests_properties(cluster/${t}/${engine} PROPERTIES TIMEOUT 300)
