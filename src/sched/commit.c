@@ -64,10 +64,7 @@ uint64_t commit_epoch(const commit_point *cp)
 static void make_ready(commit_point *cp, rcb *r)
 {
     r->ready_ns = trace_enabled(cp->trace) ? clock_now_ns() : 0;
-    if (cp->pool->gated)
-        rcb_pool_hold(cp->pool, r, space_epoch(cp->space));
-    else
-        rcb_push(&cp->pool->ready, r);
+    rcb_push(cp->pool->made, r);
 }
 
 /* Makes a watcher schedulable: out of the index and the watching list,
@@ -407,8 +404,7 @@ static dvm_status commit_runner(commit_point *cp, rcb *r, msg_result *res)
         cp->st->conflicts++;
         cp->st->reexecuted++;
         trace_instant(cp->trace, "conflict", clock_now_ns(), r->rid, r->snap);
-        rcb_pool_retry(cp->pool, r, COMMIT_CONFLICT_LIMIT,
-                       cp->pool->gated ? space_epoch(cp->space) : 0);
+        rcb_pool_retry(cp->pool, r, COMMIT_CONFLICT_LIMIT);
         return DVM_OK;
     }
     if (too_many_children(cp, r, res)) {

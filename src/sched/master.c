@@ -473,7 +473,8 @@ static void gate_release(master *m)
     int waiting = m->pool.unstable.head ||
                   (m->pool.exclusive.head &&
                    m->pool.snap < space_epoch(m->space));
-    (void)rcb_pool_release(&m->pool, rm->stable(rm->arg, waiting));
+    (void)rcb_pool_release(&m->pool, rm->stable(rm->arg, waiting),
+                           space_epoch(m->space));
 }
 
 static dvm_status dispatch(master *m)
@@ -713,7 +714,8 @@ dvm_status master_create(const master_config *cfg, master **out)
     m->epfd = m->image_fd = -1;
     m->t0_ns = clock_now_ns();
     rcb_pool_init(&m->pool);
-    m->pool.gated = cfg->remote && cfg->remote->stable;
+    if (cfg->remote && cfg->remote->stable)
+        rcb_pool_gate(&m->pool);
     m->rcs = (rcomp_set){ .cfg = &m->cfg, .cp = &m->cp, .epfd = -1,
                           .image_fd = -1, .nrc = cfg->nrcomps };
     dvm_status st = master_setup(m);

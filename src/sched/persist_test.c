@@ -204,10 +204,10 @@ static void test_gated(void **state)
     (void)state;
     commit_fixture a;
     assert_int_equal(commit_fixture_open(&a, 64), 0);
-    a.pool.gated = 1;
+    rcb_pool_gate(&a.pool);
     rcb *r = make_runner(&a, 0, 0);
     assert_ptr_equal(rcb_pop(&a.pool.ready), r);
-    rcb_pool_hold(&a.pool, r, 5);
+    rcb_push(a.pool.made, r);
     rcb *w = make_runner(&a, 1, 0);
     saved s;
     save_all(&a, &s);

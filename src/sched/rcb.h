@@ -43,8 +43,9 @@ typedef struct rcb {
     uint64_t ready_ns;          /* when a commit made it schedulable (0:
                                    the first runner), for trace flows */
     uint64_t t_dispatch;        /* last dispatch (when observed) */
-    uint64_t need;              /* in pool.unstable: the epoch it must see
-                                   (the commit that made it ready) */
+    uint64_t need;              /* in pool.unstable, once a release saw it:
+                                   the epoch it must see (at least the
+                                   commit that made it ready) */
     struct rcb *next;           /* queue link */
     struct rcb *wprev, *wnext;  /* pool.watching list */
     struct rcb_pool *pool;      /* the pool that made it (its journal) */
@@ -77,6 +78,8 @@ typedef struct rcb_pool {
     int journal_oom;            /* an entry was lost: save everything */
     rcb_queue ready;
     rcb_queue exclusive;
+    rcb_queue *made;            /* where runners made ready go: &ready, or
+                                   &unstable in a gated pool */
     rcb *running_exclusive;     /* in some ring, or NULL */
     rcb *watching;              /* watchers in the index */
     size_t nwatching;
@@ -84,6 +87,8 @@ typedef struct rcb_pool {
      * snapshots take the stable epoch, snap, not the newest one. */
     int gated;
     rcb_queue unstable;         /* ascending need */
+    rcb *tagged;                /* the last of unstable whose need is set;
+                                   NULL: none */
     size_t nseen;               /* the first nseen of unstable were there at
                                    the last release */
     uint64_t snap;              /* the epoch dispatch gives snapshots: the
@@ -137,11 +142,11 @@ void rcb_pool_destroy(rcb_pool *p);
 /* r has left its ring without finishing (its RComp was lost, or its result
  * was refused): back at the head of its queue, unchanged. */
 void rcb_pool_requeue(rcb_pool *p, rcb *r);
-/* r's attempt conflicted with a commit up to `epoch` (the newest): it runs
- * again with attempt + 1, alone after `limit` conflicts; in a gated pool
- * once epoch is stable (a snapshot before the commit it conflicted with
- * would only conflict again). */
-void rcb_pool_retry(rcb_pool *p, rcb *r, uint32_t limit, uint64_t epoch);
+/* r's attempt conflicted: it runs again with attempt + 1 (in p->made: in a
+ * gated pool once the newest commit is stable, since a snapshot before the
+ * commit it conflicted with would only conflict again), alone after
+ * `limit` conflicts. */
+void rcb_pool_retry(rcb_pool *p, rcb *r, uint32_t limit);
 /* r has left its ring for good (finished): clears running_exclusive. */
 void rcb_pool_done(rcb_pool *p, const rcb *r);
 /* The journal: records made, changed or freed since the last drain (see
@@ -155,19 +160,27 @@ void rcb_journal_clear(rcb_pool *p);
  * finds every version a snapshot names at its homes.  A runner made
  * schedulable by commit E (a child of E's runner, a watcher E woke, an
  * attempt that conflicted with E or an earlier one) must see E, since
- * its input is on its stack: it waits in pool.unstable (rcb_pool_hold)
- * until a release finds E stable.  Commits come in epoch order, so the
- * queue is in need order and a release takes from its head only.  The
- * embedded DVM, where every epoch is stable at once, never gates. */
+ * its input is on its stack: the commit point puts it in p->made, which
+ * is pool.unstable in a gated pool, and the next release notes the newest
+ * epoch as the one it waits for (E or a later commit made before that
+ * release: no earlier snapshot sees E); it goes once a release finds that
+ * epoch stable.  So the commit point does the same work with or without a
+ * gate.  Epochs only grow, so the queue is in need order and a release
+ * takes from its head only.  The embedded DVM, where every epoch is
+ * stable at once, never gates. */
 
+/* Makes p gated: runners made ready from now on wait in pool.unstable. */
+void rcb_pool_gate(rcb_pool *p);
 /* Gated pool p: r, made schedulable by commit `epoch`, waits for it
  * (epoch no lower than any waiting runner's). */
 void rcb_pool_hold(rcb_pool *p, rcb *r, uint64_t epoch);
-/* Gated pool p: commits up to `stable` are stable.  The snapshot epoch
- * p->snap becomes stable when higher, and the waiting runners whose epoch
- * is at most p->snap join the ready queue, in order (one that an earlier
- * release left waiting counts once in p->waited).  Returns p->snap. */
-uint64_t rcb_pool_release(rcb_pool *p, uint64_t stable);
+/* Gated pool p: commits up to `stable` are stable, and `newest` is the
+ * newest.  The runners made ready since the last release wait for newest;
+ * the snapshot epoch p->snap becomes stable when higher, and the waiting
+ * runners whose epoch is at most p->snap join the ready queue, in order
+ * (one that an earlier release left waiting counts once in p->waited).
+ * Returns p->snap. */
+uint64_t rcb_pool_release(rcb_pool *p, uint64_t stable, uint64_t newest);
 
 /* Links watcher w into / out of the watching list. */
 void rcb_pool_watch(rcb_pool *p, rcb *w);
