@@ -178,10 +178,12 @@ typedef struct mslot {
     uint64_t gen;
 } mslot;
 
-/* The stable epoch as one waiter for it saw it last, and since when it
- * has not moved while something waited (stable_upto). */
+/* The stable epoch as one waiter for it saw it last, since when it has
+ * not moved while something waited, and whether it was bypassed since
+ * (stable_upto). */
 typedef struct mstall {
     uint64_t stable, since_ns;
+    int bypassed;
 } mstall;
 
 typedef struct mserve {
@@ -971,16 +973,23 @@ static dvm_status hold_output(void *arg, uint64_t index, const uint8_t *p,
  * while something waits (a holder that answers heartbeats but does not
  * store: its store is full), every commit placed -- said in the log; the
  * master still has the data of every version not kept by both its
- * holders. */
+ * holders.  Held output is released so once per bound; with `sticky`
+ * (snapshots, where every turn counts) every commit placed goes until
+ * the stable epoch moves again. */
 static uint64_t stable_upto(mserve *s, mstall *w, int waiting,
-                            const char *what)
+                            const char *what, int sticky)
 {
     uint64_t stable = vindex_stable(&s->vx, s->pushed), now = clock_now_ns();
     uint64_t bound = 2000000ull * (uint64_t)(s->cfg.heartbeat_ms
                                              ? s->cfg.heartbeat_ms
                                              : CMSG_HEARTBEAT_MS);
-    if (stable != w->stable || !waiting) {
+    if (stable != w->stable) {
         w->stable = stable;
+        w->since_ns = now;
+        w->bypassed = 0;
+    } else if (sticky && w->bypassed) {
+        return s->pushed;
+    } else if (!waiting) {
         w->since_ns = now;
     } else if (now - w->since_ns > bound) {
         ms_log("%" PRIu64 " page versions not acknowledged by live holders "
@@ -988,6 +997,7 @@ static uint64_t stable_upto(mserve *s, mstall *w, int waiting,
                PRIu64 " without them", vindex_waiting(&s->vx), what,
                s->pushed);
         w->since_ns = now;
+        w->bypassed = 1;
         return s->pushed;
     }
     return stable;
@@ -996,7 +1006,7 @@ static uint64_t stable_upto(mserve *s, mstall *w, int waiting,
 static uint64_t hold_upto(mserve *s)
 {
     return stable_upto(s, &s->hold_stall, mhold_bytes(&s->hold) != 0,
-                       "output released");
+                       "output released", 0);
 }
 
 /* master_remote.stable: the epoch new snapshots take (the commits since
@@ -1006,7 +1016,7 @@ static uint64_t snap_stable(void *arg, int waiting)
 {
     mserve *s = arg;
     homes_push(s);
-    return stable_upto(s, &s->snap_stall, waiting, "snapshots taken");
+    return stable_upto(s, &s->snap_stall, waiting, "snapshots taken", 1);
 }
 
 /* Sends the held output of the commits that are stable now: every
@@ -2218,7 +2228,7 @@ static void run_program(mserve *s)
         send_done(s, s->client, 2, status_message(), "", 0, NULL, 0);
     } else {
         mhold_init(&s->hold, ms_store(s));
-        s->hold_stall = s->snap_stall = (mstall){ 0, clock_now_ns() };
+        s->hold_stall = s->snap_stall = (mstall){ 0, clock_now_ns(), 0 };
         s->running = 1;
         for (size_t i = 0; i < s->nnodes; i++)
             if (s->nodes[i].live && !s->nodes[i].leaving &&
