@@ -35,6 +35,12 @@
  * goes on with the program where the store left it; nodes rejoin as they
  * would join any master.
  *
+ * Stable commits: a commit's output leaves, and new snapshots see it,
+ * only once every version of every commit up to it is kept by its home
+ * and backup (the index's stable epoch, vindex.h): output waits in the
+ * hold (mhold.h), runners the commit made wait in the scheduler's gate
+ * (master_remote.stable, snap_stable).
+ *
  * Leaving in order (LEAVE, cmsg.h): a node asks (ASK); its slots are
  * dispatched nothing more and leave __nrcomp, the node leaves __nnode,
  * and the master answers ACK, after which no dispatch for it follows (the
@@ -172,6 +178,14 @@ typedef struct mslot {
     uint64_t gen;
 } mslot;
 
+/* The stable epoch as one waiter for it saw it last, since when it has
+ * not moved while something waited, and whether it was bypassed since
+ * (stable_upto). */
+typedef struct mstall {
+    uint64_t stable, since_ns;
+    int bypassed;
+} mstall;
+
 typedef struct mserve {
     mserve_config cfg;
     transport *t;
@@ -192,9 +206,8 @@ typedef struct mserve {
     cmsg_submit sub;
     msave save;                 /* --state: the program's saved state */
     mhold hold;                 /* output until its commit is stable */
-    uint64_t hold_stable;       /* the stable epoch last seen */
-    uint64_t hold_since_ns;     /* since when it has not moved (output
-                                   held) */
+    mstall hold_stall;          /* the stable epoch, as output saw it */
+    mstall snap_stall;          /* and as snapshots saw it */
     int restoring;              /* the pending program comes from it */
     uint64_t resume_until_ns;   /* its client must be back by then */
     dvm_program *prog;
@@ -954,29 +967,56 @@ static dvm_status hold_output(void *arg, uint64_t index, const uint8_t *p,
     return mhold_put(&s->hold, space_epoch(ms_space(s)), index, p, n);
 }
 
-/* The epoch up to which held output may leave: the stable one, or, when
- * that has not moved for twice the heartbeat bound while output waits
- * (a holder that answers heartbeats but does not store: its store is
- * full), every commit placed -- said in the log; the master still has
- * the data of every version not kept by both its holders. */
-static uint64_t hold_upto(mserve *s)
+/* The epoch up to which what waits for stable commits (`what`: held
+ * output, new snapshots; `waiting`: 1 while something does) may go: the
+ * stable one, or, when that has not moved for twice the heartbeat bound
+ * while something waits (a holder that answers heartbeats but does not
+ * store: its store is full), every commit placed -- said in the log; the
+ * master still has the data of every version not kept by both its
+ * holders.  Held output is released so once per bound; with `sticky`
+ * (snapshots, where every turn counts) every commit placed goes until
+ * the stable epoch moves again. */
+static uint64_t stable_upto(mserve *s, mstall *w, int waiting,
+                            const char *what, int sticky)
 {
     uint64_t stable = vindex_stable(&s->vx, s->pushed), now = clock_now_ns();
     uint64_t bound = 2000000ull * (uint64_t)(s->cfg.heartbeat_ms
                                              ? s->cfg.heartbeat_ms
                                              : CMSG_HEARTBEAT_MS);
-    if (stable != s->hold_stable || !mhold_bytes(&s->hold)) {
-        s->hold_stable = stable;
-        s->hold_since_ns = now;
-    } else if (now - s->hold_since_ns > bound) {
+    if (stable != w->stable) {
+        w->stable = stable;
+        w->since_ns = now;
+        w->bypassed = 0;
+    } else if (sticky && w->bypassed) {
+        return s->pushed;
+    } else if (!waiting) {
+        w->since_ns = now;
+    } else if (now - w->since_ns > bound) {
         ms_log("%" PRIu64 " page versions not acknowledged by live holders "
-               "within twice the heartbeat bound: output up to commit %"
-               PRIu64 " released without them", vindex_waiting(&s->vx),
+               "within twice the heartbeat bound: %s up to commit %"
+               PRIu64 " without them", vindex_waiting(&s->vx), what,
                s->pushed);
-        s->hold_since_ns = now;
+        w->since_ns = now;
+        w->bypassed = 1;
         return s->pushed;
     }
     return stable;
+}
+
+static uint64_t hold_upto(mserve *s)
+{
+    return stable_upto(s, &s->hold_stall, mhold_bytes(&s->hold) != 0,
+                       "output released", 0);
+}
+
+/* master_remote.stable: the epoch new snapshots take (the commits since
+ * the last turn are placed first, so that a program's first commits
+ * become stable before its first runner goes). */
+static uint64_t snap_stable(void *arg, int waiting)
+{
+    mserve *s = arg;
+    homes_push(s);
+    return stable_upto(s, &s->snap_stall, waiting, "snapshots taken", 1);
 }
 
 /* Sends the held output of the commits that are stable now: every
@@ -1916,11 +1956,14 @@ static void status_master(mserve *s, FILE *f, int json)
     double secs = s->running ? (double)(clock_now_ns() - s->t_run_ns) / 1e9
                              : 0;
     uint64_t commits = st ? st->commits : 0;
-    size_t ready = 0, running = 0;
+    size_t ready = 0, running = 0, unstable = 0;
+    uint64_t waited = 0;
     if (s->running) {
         const rcb_pool *pool = master_commit_point(s->m)->pool;
         running = rcomps_inflight(ms_rcs(s));
         ready = pool->ready.n + pool->exclusive.n;
+        unstable = pool->unstable.n;
+        waited = pool->waited;
     }
     space_stats ss = { 0, 0, 0, 0 };
     if (s->running)
@@ -1958,6 +2001,12 @@ static void status_master(mserve *s, FILE *f, int json)
         SF_NUM("conflicts", "conflicts", st ? st->conflicts : 0),
         SF_NUM("runners_running", "runners running", running),
         SF_NUM("runners_ready", "runners ready", ready),
+        SF_NUM("runners_waiting_for_stable",
+               "runners waiting for their commit to be stored at its homes",
+               unstable),
+        SF_NUM("runners_waited_for_stable",
+               "runners that waited for their commit to be stored",
+               waited),
     };
     status_fields(f, json, v, sizeof v / sizeof v[0], "\n");
 }
@@ -2179,8 +2228,7 @@ static void run_program(mserve *s)
         send_done(s, s->client, 2, status_message(), "", 0, NULL, 0);
     } else {
         mhold_init(&s->hold, ms_store(s));
-        s->hold_stable = 0;
-        s->hold_since_ns = clock_now_ns();
+        s->hold_stall = s->snap_stall = (mstall){ 0, clock_now_ns(), 0 };
         s->running = 1;
         for (size_t i = 0; i < s->nnodes; i++)
             if (s->nodes[i].live && !s->nodes[i].leaving &&
@@ -2281,7 +2329,8 @@ dvm_status mserve_main(const mserve_config *cfg)
                                  .before_gc = homes_push,
                                  .committed = remote_committed,
                                  .obs_place = remote_obs_place, .fd = -1,
-                                 .may_commit = hold_may_commit, .arg = s };
+                                 .may_commit = hold_may_commit,
+                                 .stable = snap_stable, .arg = s };
     s->obs = cfg->obs;
     s->vops = (vindex_ops){ home_store, home_drop, home_alive, home_lost,
                             s };

@@ -17,6 +17,7 @@
 
 #include "cluster/wire.h"
 #include "dist/home.h"
+#include "dist/stall.h"
 #include "mem/diff.h"
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -306,6 +307,7 @@ dvm_status nhome_on_store(nhome *h, const uint8_t *p, size_t len)
     for (uint64_t i = 0; i < f.n; i++) {
         uint64_t page = le_ld64(f.ent + 24 * i);
         uint64_t epoch = le_ld64(f.ent + 24 * i + 8);
+        stall_stop_on_page("dvm node", page);
         if (hstore_put(&h->home, page, epoch, f.pages + CMSG_PAGE * i))
             continue;           /* full: not acknowledged, the master
                                    keeps it */
@@ -587,6 +589,7 @@ dvm_status nhome_on_apply(nhome *h, const uint8_t *p, size_t len)
         nhome_park *e = &h->park[h->npark++];
         cmsg_apply_ent(&f, i, &e->page, &e->epoch, &e->base, &e->tag);
         e->t_ns = now;
+        stall_stop_on_page("dvm node", e->page);
     }
     /* The entries parked before wait for something that has not come
      * (the node's loop tries them again at every turn): only the new

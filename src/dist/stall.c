@@ -8,9 +8,12 @@
  */
 #include "dist/stall.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+
+#include "isa/isa.h"
 
 #include "util/clock.h"
 
@@ -49,4 +52,32 @@ void stall_once(const char *who, transport *t)
         if (t)
             transport_tick(t);
     }
+}
+
+/* The page DVM_TEST_STOP_ON_PAGE names, read once; UINT64_MAX: none
+ * (absent, malformed, or stopped on already). */
+static uint64_t stop_page(void)
+{
+    static int read;
+    static uint64_t page = UINT64_MAX;
+    if (!read) {
+        read = 1;
+        const char *v = getenv("DVM_TEST_STOP_ON_PAGE");
+        char *end;
+        unsigned long long a = v ? strtoull(v, &end, 16) : 0;
+        if (v && end != v && !*end)
+            page = a / DISA_PAGE;
+    }
+    return page;
+}
+
+void stall_stop_on_page(const char *who, uint64_t page)
+{
+    static int stopped;
+    if (stopped || page != stop_page())
+        return;
+    stopped = 1;
+    fprintf(stderr, "%s: stopping before storing page 0x%llx (test)\n", who,
+            (unsigned long long)(page * DISA_PAGE));
+    raise(SIGSTOP);
 }

@@ -8,9 +8,16 @@
  * DVM_TEST_STALL_MS=N in its environment a process stalls once, N
  * milliseconds, where its code calls stall_once.  Without the variable
  * (the normal case) stall_once does nothing.
+ *
+ * A second hook stops a homing node at a chosen moment, as a host that
+ * stops (SIGSTOP) would: with DVM_TEST_STOP_ON_PAGE=ADDR (hexadecimal) a
+ * node stops itself the first time it is asked to store a version of the
+ * page holding ADDR, before it stores it (stall_stop_on_page).
  */
 #ifndef DVM_DIST_STALL_H
 #define DVM_DIST_STALL_H
+
+#include <stdint.h>
 
 #include "cluster/transport.h"
 
@@ -21,5 +28,10 @@
  * blocking call is.  Every later call, and every call without the
  * variable, returns at once. */
 void stall_once(const char *who, transport *t);
+
+/* With DVM_TEST_STOP_ON_PAGE naming page `page` (a page number), the
+ * first call says so on stderr as WHO and raises SIGSTOP; every other
+ * call returns at once. */
+void stall_stop_on_page(const char *who, uint64_t page);
 
 #endif

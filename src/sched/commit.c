@@ -58,11 +58,13 @@ uint64_t commit_epoch(const commit_point *cp)
 
 /* ---- watchers -------------------------------------------------------- */
 
-/* r becomes schedulable now (noted for the trace's flows). */
+/* r becomes schedulable now (noted for the trace's flows): made so by
+ * the newest commit, which it must see (on the cluster it waits until
+ * that commit is stable: rcb.h, the gate). */
 static void make_ready(commit_point *cp, rcb *r)
 {
     r->ready_ns = trace_enabled(cp->trace) ? clock_now_ns() : 0;
-    rcb_push(&cp->pool->ready, r);
+    rcb_push(cp->pool->made, r);
 }
 
 /* Makes a watcher schedulable: out of the index and the watching list,
@@ -367,7 +369,7 @@ static dvm_status admit_children(commit_point *cp, msg_result *res,
 static uint64_t waiting(const commit_point *cp)
 {
     const rcb_pool *p = cp->pool;
-    return p->ready.n + p->exclusive.n + p->nwatching;
+    return p->ready.n + p->exclusive.n + p->unstable.n + p->nwatching;
 }
 
 /* True (with the fault reported) when res's children would leave more

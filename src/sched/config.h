@@ -73,6 +73,13 @@ typedef struct master_remote {
      * (called after its commit, before the next result is taken). */
     void (*committed)(void *arg, int slot, const msg_result *res,
                       uint64_t epoch);
+    /* Optional: the stable epoch -- every commit up to it has all its page
+     * versions stored where they are homed -- which new snapshots then
+     * take instead of the newest epoch, runners made ready by a newer
+     * commit waiting for it (rcb.h, the gate).  `waiting` is 1 while
+     * runners wait for a newer one.  Asked at every dispatch, never
+     * inside a commit. */
+    uint64_t (*stable)(void *arg, int waiting);
     int fd;                     /* readable: something for poll */
     void *arg;
 } master_remote;

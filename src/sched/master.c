@@ -15,6 +15,14 @@
  * in the sense of DISA.md 6.1: every commit processed before it is
  * visible to it; a commit processed later is not.  The oldest in-flight
  * snapshot bounds garbage collection of page versions.
+ *
+ * On the cluster (master_remote.stable) a snapshot is the stable epoch
+ * instead, the newest whose commits are all stored at their homes; the
+ * runners made ready by newer commits wait in the pool's gate (rcb.h)
+ * until theirs is stable.  An older snapshot is as good as the newest:
+ * validation checks a result against every version newer than its
+ * snapshot (space_validate), so it costs conflicts, never exactness, and
+ * collection is bounded by the gate's epoch too (rcomps_oldest_snapshot).
  */
 #define _GNU_SOURCE
 #include <assert.h>
@@ -149,6 +157,18 @@ static dvm_status first_runner(master *m)
     assert(runner_desc_valid(&r->d));
     rcb_push(&m->pool.ready, r);
     return DVM_OK;
+}
+
+/* The cluster: the first runner reads the program the setup's commits
+ * wrote and the system page as the RComps ready at the start made it
+ * (the run starts once they are), restored runners the state restored;
+ * they wait for those commits to be stable like any runner made ready by
+ * a commit. */
+static void gate_first(master *m)
+{
+    rcb *r;
+    while ((r = rcb_pop(&m->pool.ready)))
+        rcb_pool_hold(&m->pool, r, space_epoch(m->space));
 }
 
 /* ---- output channels ------------------------------------------------------ */
@@ -387,7 +407,7 @@ static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
     msg_runner d[RCB_RING_MAX];
     uint32_t k = 0;
     dvm_status st = DVM_OK;
-    uint64_t snap = space_epoch(m->space);
+    uint64_t snap = m->pool.gated ? m->pool.snap : space_epoch(m->space);
     assert(s->ready && s->inflight.n + n <= RCB_RING_MAX);
     while (k < n && q->head && !st) {
         rcb *r = take_runner(m, s, q);
@@ -409,10 +429,13 @@ static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
     return st ? st : rcomp_send(&m->rcs, s);
 }
 
-/* Exclusive mode: the oldest over-conflicted runner runs alone. */
+/* Exclusive mode: the oldest over-conflicted runner runs alone, on the
+ * newest snapshot (in a gated pool once it is stable: an older one could
+ * conflict with the commits after it). */
 static dvm_status dispatch_exclusive(master *m)
 {
-    if (m->pool.running_exclusive || rcomps_inflight(&m->rcs) > 0)
+    if (m->pool.running_exclusive || rcomps_inflight(&m->rcs) > 0 ||
+        (m->pool.gated && m->pool.snap < space_epoch(m->space)))
         return DVM_OK;
     for (int i = 0; i < m->rcs.nrc; i++) {
         if (!m->rcs.rc[i].ready)
@@ -442,8 +465,22 @@ static size_t batch_cap(const master *m)
          : n > RCB_RING_MAX ? RCB_RING_MAX : (size_t)n;
 }
 
+/* The cluster: the runners whose commits are stable now join the ready
+ * queue, and the snapshots of this dispatch take the stable epoch. */
+static void gate_release(master *m)
+{
+    const master_remote *rm = m->cfg.remote;
+    int waiting = m->pool.unstable.head ||
+                  (m->pool.exclusive.head &&
+                   m->pool.snap < space_epoch(m->space));
+    (void)rcb_pool_release(&m->pool, rm->stable(rm->arg, waiting),
+                           space_epoch(m->space));
+}
+
 static dvm_status dispatch(master *m)
 {
+    if (m->pool.gated)
+        gate_release(m);
     if (m->pool.exclusive.head || m->pool.running_exclusive)
         return dispatch_exclusive(m);
     /* Small batches keep snapshots fresh; larger ones amortise messages
@@ -488,7 +525,8 @@ static void progress_tick(master *m, int final)
     fprintf(stderr, "\r\033[Kdvm: %" PRIu64 " runners done, %zu queued, "
             "%zu running, %.0f commits/s%s", m->st.runners_committed +
             m->st.runners_faulted + m->st.runners_aborted,
-            m->pool.ready.n + m->pool.exclusive.n, rcomps_inflight(&m->rcs), rate,
+            m->pool.ready.n + m->pool.exclusive.n + m->pool.unstable.n,
+            rcomps_inflight(&m->rcs), rate,
             final ? "\n" : "");
     m->progress_shown = 1;
     m->last_progress_ns = now;
@@ -512,7 +550,8 @@ static void observe_levels(master *m, int final)
         .watchers_created = m->st.watchers_created,
         .watchers_woken = m->st.watchers_woken,
         .watchers_waiting = watch_count(m->watchers),
-        .runners_queued = m->pool.ready.n + m->pool.exclusive.n,
+        .runners_queued = m->pool.ready.n + m->pool.exclusive.n +
+                          m->pool.unstable.n,
         .pages_cached = ss.versions, .pages_homed = ss.pages,
         .pages_prefetched = m->st.pages_prefetched,
         .frames_used = store_in_use(m->store),
@@ -533,7 +572,7 @@ static void observe_levels(master *m, int final)
 static int quiescent(const master *m)
 {
     return !m->pool.ready.head && !m->pool.exclusive.head &&
-           !m->pool.running_exclusive &&
+           !m->pool.unstable.head && !m->pool.running_exclusive &&
            rcomps_inflight(&m->rcs) == 0;
 }
 
@@ -551,6 +590,8 @@ dvm_status master_run(master *m)
     uint64_t t_start = clock_now_ns();
     dvm_status st = DVM_OK;
     struct epoll_event ev[64];
+    if (m->pool.gated)
+        gate_first(m);
     while (!st) {
         uint64_t td = clock_now_ns();
         st = dispatch(m);
@@ -673,6 +714,8 @@ dvm_status master_create(const master_config *cfg, master **out)
     m->epfd = m->image_fd = -1;
     m->t0_ns = clock_now_ns();
     rcb_pool_init(&m->pool);
+    if (cfg->remote && cfg->remote->stable)
+        rcb_pool_gate(&m->pool);
     m->rcs = (rcomp_set){ .cfg = &m->cfg, .cp = &m->cp, .epfd = -1,
                           .image_fd = -1, .nrc = cfg->nrcomps };
     dvm_status st = master_setup(m);
@@ -756,6 +799,9 @@ void master_fprint_stats(const master *m, FILE *f)
             s->stack_bytes_held,
             s->ns_setup / 1e6,
             s->ns_run / 1e6, s->ns_dispatch / 1e6, s->ns_commit / 1e6);
+    if (m->pool.gated)
+        fprintf(f, "  runners that waited for their commit to be stored at "
+                "its homes %" PRIu64 "\n", m->pool.waited);
 }
 
 static void warn_unbound(const master *m)

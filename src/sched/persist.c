@@ -36,7 +36,8 @@ size_t persist_each_runner(const commit_point *cp, const rcomp_set *rs,
 {
     const rcb_pool *p = cp->pool;
     size_t n = each_queued(p, &p->ready, fn, arg) +
-               each_queued(p, &p->exclusive, fn, arg);
+               each_queued(p, &p->exclusive, fn, arg) +
+               each_queued(p, &p->unstable, fn, arg);
     for (const rcb *w = p->watching; w; w = w->wnext, n++) {
         persist_runner pr = record_of(p, w);
         fn(arg, &pr);

@@ -5,7 +5,9 @@
  * same: page contents and version epochs, the epoch, the run ids, the
  * queues, the watcher index (a commit to the watched bytes wakes the
  * watcher), the claimed stack.  The journal names made, changed and freed
- * records; a restore that contradicts itself is refused.
+ * records; a restore that contradicts itself is refused.  A runner that
+ * waits in the cluster's gate for its commit to be stable is saved like a
+ * ready one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -197,11 +199,30 @@ static void test_journal(void **state)
     commit_fixture_close(&a);
 }
 
+static void test_gated(void **state)
+{
+    (void)state;
+    commit_fixture a;
+    assert_int_equal(commit_fixture_open(&a, 64), 0);
+    rcb_pool_gate(&a.pool);
+    rcb *r = make_runner(&a, 0, 0);
+    assert_ptr_equal(rcb_pop(&a.pool.ready), r);
+    rcb_push(a.pool.made, r);
+    rcb *w = make_runner(&a, 1, 0);
+    saved s;
+    save_all(&a, &s);
+    assert_true(s.r[0].rid == r->rid && !s.r[0].watching);
+    assert_true(s.r[1].rid == w->rid && s.r[1].watching);
+    free_saved(&s);
+    commit_fixture_close(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_journal),
+        cmocka_unit_test(test_gated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

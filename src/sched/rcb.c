@@ -172,6 +172,7 @@ uint64_t rcb_ring_oldest_snap(const rcb_ring *g, uint64_t bound)
 void rcb_pool_init(rcb_pool *p)
 {
     *p = (rcb_pool){ .next_rid = 1 };
+    p->made = &p->ready;
 }
 
 void rcb_pool_destroy(rcb_pool *p)
@@ -182,6 +183,9 @@ void rcb_pool_destroy(rcb_pool *p)
     p->njournal = p->capjournal = 0;
     rcb_queue_free(&p->ready);
     rcb_queue_free(&p->exclusive);
+    rcb_queue_free(&p->unstable);
+    p->nseen = 0;
+    p->tagged = NULL;
     while (p->watching) {
         rcb *w = p->watching;
         rcb_pool_unwatch(p, w);
@@ -207,7 +211,53 @@ void rcb_pool_retry(rcb_pool *p, rcb *r, uint32_t limit)
     assert(r != p->running_exclusive);
     r->attempt++;
     rcb_touch(r);
-    rcb_push(r->attempt >= limit ? &p->exclusive : &p->ready, r);
+    rcb_push(r->attempt >= limit ? &p->exclusive : p->made, r);
+}
+
+void rcb_pool_gate(rcb_pool *p)
+{
+    p->gated = 1;
+    p->made = &p->unstable;
+}
+
+/* Notes `epoch` as the one the runners put in unstable since the last
+ * release (after p->tagged) wait for. */
+static void tag_new(rcb_pool *p, uint64_t epoch)
+{
+    rcb *r = p->tagged ? p->tagged->next : p->unstable.head;
+    assert(!p->tagged || p->tagged->need <= epoch);
+    for (; r; r = r->next)
+        r->need = epoch;
+    p->tagged = p->unstable.tail;
+}
+
+void rcb_pool_hold(rcb_pool *p, rcb *r, uint64_t epoch)
+{
+    assert(p->gated);
+    tag_new(p, epoch);
+    r->need = epoch;
+    rcb_push(&p->unstable, r);
+    p->tagged = r;
+}
+
+uint64_t rcb_pool_release(rcb_pool *p, uint64_t stable, uint64_t newest)
+{
+    assert(p->gated && p->nseen <= p->unstable.n && stable <= newest);
+    tag_new(p, newest);
+    if (stable > p->snap)
+        p->snap = stable;
+    while (p->unstable.head && p->unstable.head->need <= p->snap) {
+        if (p->nseen) {
+            p->nseen--;
+            p->waited++;
+        }
+        rcb *r = rcb_pop(&p->unstable);
+        if (r == p->tagged)
+            p->tagged = NULL;
+        rcb_push(&p->ready, r);
+    }
+    p->nseen = p->unstable.n;
+    return p->snap;
 }
 
 void rcb_pool_done(rcb_pool *p, const rcb *r)

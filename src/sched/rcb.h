@@ -7,6 +7,9 @@
  * has finished.  At any moment it is in exactly one place:
  *
  *   pool.ready              schedulable, in FIFO order
+ *   pool.unstable           the cluster (a gated pool): made schedulable by
+ *                           a commit not yet stable, waits until it is
+ *                           (rcb_pool_release), in FIFO order
  *   pool.exclusive          conflicted COMMIT_CONFLICT_LIMIT times: waits to
  *                           run alone (the progress guarantee)
  *   pool.watching           a watcher in the watcher index (a list, so the
@@ -40,6 +43,9 @@ typedef struct rcb {
     uint64_t ready_ns;          /* when a commit made it schedulable (0:
                                    the first runner), for trace flows */
     uint64_t t_dispatch;        /* last dispatch (when observed) */
+    uint64_t need;              /* in pool.unstable, once a release saw it:
+                                   the epoch it must see (at least the
+                                   commit that made it ready) */
     struct rcb *next;           /* queue link */
     struct rcb *wprev, *wnext;  /* pool.watching list */
     struct rcb_pool *pool;      /* the pool that made it (its journal) */
@@ -72,9 +78,23 @@ typedef struct rcb_pool {
     int journal_oom;            /* an entry was lost: save everything */
     rcb_queue ready;
     rcb_queue exclusive;
+    rcb_queue *made;            /* where runners made ready go: &ready, or
+                                   &unstable in a gated pool */
     rcb *running_exclusive;     /* in some ring, or NULL */
     rcb *watching;              /* watchers in the index */
     size_t nwatching;
+    /* The cluster's gate (gated 1; the embedded DVM leaves it alone):
+     * snapshots take the stable epoch, snap, not the newest one. */
+    int gated;
+    rcb_queue unstable;         /* ascending need */
+    rcb *tagged;                /* the last of unstable whose need is set;
+                                   NULL: none */
+    size_t nseen;               /* the first nseen of unstable were there at
+                                   the last release */
+    uint64_t snap;              /* the epoch dispatch gives snapshots: the
+                                   newest stable one seen, never lower */
+    uint64_t waited;            /* runners released that a release before
+                                   had left waiting */
 } rcb_pool;
 
 /* ---- records ---- */
@@ -122,7 +142,9 @@ void rcb_pool_destroy(rcb_pool *p);
 /* r has left its ring without finishing (its RComp was lost, or its result
  * was refused): back at the head of its queue, unchanged. */
 void rcb_pool_requeue(rcb_pool *p, rcb *r);
-/* r's attempt conflicted: it runs again with attempt + 1, alone after
+/* r's attempt conflicted: it runs again with attempt + 1 (in p->made: in a
+ * gated pool once the newest commit is stable, since a snapshot before the
+ * commit it conflicted with would only conflict again), alone after
  * `limit` conflicts. */
 void rcb_pool_retry(rcb_pool *p, rcb *r, uint32_t limit);
 /* r has left its ring for good (finished): clears running_exclusive. */
@@ -131,6 +153,35 @@ void rcb_pool_done(rcb_pool *p, const rcb *r);
  * sched/persist.h).  Entries of drained records are forgotten. */
 void rcb_journal_start(rcb_pool *p);
 void rcb_journal_clear(rcb_pool *p);
+
+/* ---- the cluster's gate ----
+ * On the cluster a snapshot is the stable epoch -- every commit up to it
+ * is stored at its pages' homes -- not the newest one, so that a node
+ * finds every version a snapshot names at its homes.  A runner made
+ * schedulable by commit E (a child of E's runner, a watcher E woke, an
+ * attempt that conflicted with E or an earlier one) must see E, since
+ * its input is on its stack: the commit point puts it in p->made, which
+ * is pool.unstable in a gated pool, and the next release notes the newest
+ * epoch as the one it waits for (E or a later commit made before that
+ * release: no earlier snapshot sees E); it goes once a release finds that
+ * epoch stable.  So the commit point does the same work with or without a
+ * gate.  Epochs only grow, so the queue is in need order and a release
+ * takes from its head only.  The embedded DVM, where every epoch is
+ * stable at once, never gates. */
+
+/* Makes p gated: runners made ready from now on wait in pool.unstable. */
+void rcb_pool_gate(rcb_pool *p);
+/* Gated pool p: r, made schedulable by commit `epoch`, waits for it
+ * (epoch no lower than any waiting runner's). */
+void rcb_pool_hold(rcb_pool *p, rcb *r, uint64_t epoch);
+/* Gated pool p: commits up to `stable` are stable, and `newest` is the
+ * newest.  The runners made ready since the last release wait for newest;
+ * the snapshot epoch p->snap becomes stable when higher, and the waiting
+ * runners whose epoch is at most p->snap join the ready queue, in order
+ * (one that an earlier release left waiting counts once in p->waited).
+ * Returns p->snap. */
+uint64_t rcb_pool_release(rcb_pool *p, uint64_t stable, uint64_t newest);
+
 /* Links watcher w into / out of the watching list. */
 void rcb_pool_watch(rcb_pool *p, rcb *w);
 void rcb_pool_unwatch(rcb_pool *p, rcb *w);

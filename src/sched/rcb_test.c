@@ -1,6 +1,9 @@
 /*
  * rcb_test.c -- the ready queue's removal from the middle (locality takes a
- * runner behind the head): order, count and tail stay right.
+ * runner behind the head): order, count and tail stay right.  The
+ * cluster's gate: runners wait for their commit to be stable, go in order
+ * once it is, the snapshot epoch never goes back, and each runner a
+ * release left waiting counts once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,10 +34,91 @@ static void test_take_after(void **state)
     assert_null(q.tail);
 }
 
+/* A runner the commit point makes ready in pool p. */
+static rcb *made(rcb_pool *p)
+{
+    rcb *r = rcb_new(p);
+    assert_non_null(r);
+    rcb_push(p->made, r);
+    return r;
+}
+
+static void test_gate(void **state)
+{
+    (void)state;
+    rcb_pool p;
+    rcb_pool_init(&p);
+    rcb *z = made(&p);
+    assert_ptr_equal(p.ready.head, z);              /* not gated */
+    rcb_pool_gate(&p);
+    rcb *a = made(&p), *b = made(&p);               /* by commits <= 3 */
+    assert_int_equal(rcb_pool_release(&p, 2, 3), 2);    /* none stable */
+    assert_int_equal(p.ready.n, 1);
+    rcb *c = made(&p);                              /* by commits <= 5 */
+    assert_int_equal(rcb_pool_release(&p, 4, 5), 4);    /* a and b go */
+    assert_ptr_equal(p.ready.head->next, a);
+    assert_ptr_equal(a->next, b);
+    assert_ptr_equal(p.ready.tail, b);
+    assert_int_equal(p.waited, 2);
+    assert_ptr_equal(p.unstable.head, c);
+    assert_int_equal(c->need, 5);
+    rcb *d = made(&p);
+    assert_int_equal(rcb_pool_release(&p, 1, 7), 4);    /* never lower */
+    assert_int_equal(p.unstable.n, 2);
+    assert_int_equal(d->need, 7);
+    assert_int_equal(rcb_pool_release(&p, 7, 7), 7);    /* c, d: waited */
+    assert_int_equal(p.waited, 4);
+    assert_ptr_equal(p.ready.tail, d);
+    assert_null(p.unstable.head);
+    assert_null(p.tagged);
+    rcb *e = made(&p);                              /* stable at once */
+    assert_int_equal(rcb_pool_release(&p, 8, 8), 8);
+    assert_int_equal(p.waited, 4);
+    assert_ptr_equal(p.ready.tail, e);
+    rcb *f = rcb_new(&p);                           /* the first runner */
+    rcb_pool_hold(&p, f, 9);
+    rcb *g = made(&p);
+    assert_int_equal(rcb_pool_release(&p, 9, 10), 9);
+    assert_ptr_equal(p.ready.tail, f);
+    assert_ptr_equal(p.unstable.head, g);
+    assert_int_equal(g->need, 10);
+    assert_int_equal(p.ready.n, 7);
+    rcb_pool_destroy(&p);
+}
+
+/* A conflicted attempt goes where runners made ready go (in a gated pool
+ * it waits for the newest commit), and alone after the limit. */
+static void test_retry(void **state)
+{
+    (void)state;
+    rcb_pool p;
+    rcb_pool_init(&p);
+    rcb *r = rcb_new(&p);
+    assert_non_null(r);
+    rcb_pool_retry(&p, r, 3);
+    assert_ptr_equal(rcb_pop(&p.ready), r);              /* not gated */
+    rcb_pool_gate(&p);
+    r->need = 1;                                    /* an old tag */
+    rcb_pool_retry(&p, r, 3);
+    assert_ptr_equal(p.unstable.head, r);
+    assert_int_equal(r->attempt, 2);
+    assert_int_equal(rcb_pool_release(&p, 8, 9), 8);
+    assert_int_equal(r->need, 9);
+    assert_null(p.ready.head);
+    assert_int_equal(rcb_pool_release(&p, 9, 9), 9);
+    assert_ptr_equal(rcb_pop(&p.ready), r);
+    rcb_pool_retry(&p, r, 3);                       /* the limit */
+    assert_ptr_equal(p.exclusive.head, r);
+    assert_null(p.unstable.head);
+    rcb_pool_destroy(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_take_after),
+        cmocka_unit_test(test_gate),
+        cmocka_unit_test(test_retry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -657,7 +657,10 @@ size_t rcomps_inflight(const rcomp_set *rs)
 
 uint64_t rcomps_oldest_snapshot(const rcomp_set *rs)
 {
-    uint64_t oldest = commit_epoch(rs->cp);
+    /* A gated pool's next snapshots take its stable epoch, not the newest
+     * (rcb.h). */
+    const rcb_pool *p = rs->cp->pool;
+    uint64_t oldest = p->gated ? p->snap : commit_epoch(rs->cp);
     for (int i = 0; i < rs->nrc; i++)
         oldest = rcb_ring_oldest_snap(&rs->rc[i].inflight, oldest);
     return oldest;

@@ -186,7 +186,7 @@ uint64_t rcomps_live(const rcomp_set *rs);
 /* Runners in flight on every RComp. */
 size_t rcomps_inflight(const rcomp_set *rs);
 /* The oldest snapshot any in-flight runner uses (the GC bound), at most
- * the current epoch. */
+ * the current epoch (in a gated pool, its snapshot epoch: rcb.h). */
 uint64_t rcomps_oldest_snapshot(const rcomp_set *rs);
 
 #endif

@@ -19,10 +19,13 @@
 #   cluster/bad_options, node_bad_* options refused before anything starts
 #   cluster/heartbeat               the default bound: a stopped node given
 #                                   up, stalls of master and node not
-#   cluster/ackstored               output only once home and backup keep
-#                                   the versions (a stopped homing node)
+#   cluster/ackstored               output, and runners made by a commit,
+#                                   only once home and backup keep its
+#                                   versions (a stopped homing node)
 #   cluster/datapath                a commit's page data goes from its node
 #                                   to the homes, not from the master
+#   cluster/stable                  snapshots at the stable epoch: no page
+#                                   data from the master on four nodes
 set(DVM_CLUSTER_ENGINES interp)
 if(DVM_HAVE_LLVM)
   list(APPEND DVM_CLUSTER_ENGINES jit)
@@ -49,7 +52,7 @@ endforeach()
 foreach(engine ${DVM_CLUSTER_ENGINES})
   foreach(t kill late secret cancel bigoutput drain resplit homes drain_cmd
             heartbeat
-            ackstored datapath)
+            ackstored datapath stable)
     add_test(NAME cluster/${t}/${engine}
              COMMAND sh ${CL}/${t}.sh $<TARGET_FILE:dvm> ${engine})
     set_tests_properties(cluster/${t}/${engine} PROPERTIES TIMEOUT 300)
