@@ -5,6 +5,7 @@
 # --reconnect 0: they do not wait for it to come back).
 dvm=$1 engine=$2
 . "$(dirname "$0")/lib.sh"
+CLUSTER_SIGKILL=1      # kill -9 of DVM processes (lib.sh: cleanup)
 ex=$(dirname "$0")/../../examples
 cluster_start 2 2 --reconnect 0
 # A program that runs for a long time: the counter, 100 times longer.

@@ -9,6 +9,7 @@
 dvm=$1 engine=$2 gen=$3 ref=$4
 CLUSTER_LIMIT=60
 . "$(dirname "$0")/lib.sh"
+CLUSTER_SIGKILL=1      # kill -9 of DVM processes (lib.sh: cleanup)
 . "$(dirname "$0")/faults_lib.sh"
 trap 'st=$?; faults_stop; (exit $st); cluster_cleanup' EXIT
 master_start --state "$work/state"

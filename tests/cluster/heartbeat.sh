@@ -13,6 +13,7 @@
 dvm=$1 engine=$2
 CLUSTER_HEARTBEAT=default           # no --heartbeat from lib.sh either
 . "$(dirname "$0")/lib.sh"
+CLUSTER_SIGKILL=1      # kill -9 of DVM processes (lib.sh: cleanup)
 ex=$(dirname "$0")/../../examples
 out=$work/out
 bound_ms=700                        # CMSG_NODE_SILENT_MS

@@ -7,6 +7,7 @@
 # stored at their home and backup.
 dvm=$1 engine=$2
 . "$(dirname "$0")/lib.sh"
+CLUSTER_SIGKILL=1      # kill -9 of DVM processes (lib.sh: cleanup)
 ex=$(dirname "$0")/../../examples
 master_start
 node_pids=""

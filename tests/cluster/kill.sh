@@ -4,6 +4,7 @@
 # exact, output printed once, no leftover process.
 dvm=$1 engine=$2
 . "$(dirname "$0")/lib.sh"
+CLUSTER_SIGKILL=1      # kill -9 of DVM processes (lib.sh: cleanup)
 ex=$(dirname "$0")/../../examples
 master_start
 node_pids=""

@@ -14,6 +14,7 @@ CLUSTER_LIMIT=60
 . "$(dirname "$0")/netns_lib.sh"
 netns_probe
 . "$(dirname "$0")/lib.sh"
+CLUSTER_SIGKILL=1      # kill -9 of DVM processes (lib.sh: cleanup)
 . "$(dirname "$0")/faults_lib.sh"
 netns_setup 4
 trap 'st=$?; faults_stop; netns_cleanup; (exit $st); cluster_cleanup' EXIT

@@ -9,6 +9,7 @@
 # a corrupt store is refused (exit 2).
 dvm=$1 engine=$2 prog=$3
 . "$(dirname "$0")/lib.sh"
+CLUSTER_SIGKILL=1      # kill -9 of DVM processes (lib.sh: cleanup)
 ex=$(dirname "$0")/../../examples
 state=$work/state
 case $prog in
