@@ -15,8 +15,8 @@ trap 'rm -f "$out"' EXIT
 rcomps_of() { pgrep -P "$1" -f __rcomp || true; }
 
 # run_killing PROG ARGS... -- runs PROG while killing its RComps (the
-# first at once, then every 10-30 ms, or every 100-300 ms with
-# slow_kills=1); run_kills counts this run's.
+# first as soon as there is one, then every 10-30 ms, or every 100-300 ms
+# with slow_kills=1); run_kills counts this run's.
 slow_kills=0
 run_killing() {
     "$dvm" run --engine "$engine" -n 2 "$@" > "$out" &
@@ -27,7 +27,7 @@ run_killing() {
         if [ -n "$victim" ] && kill -9 "$victim" 2>/dev/null; then
             run_kills=$((run_kills + 1))
         fi
-        if [ "$slow_kills" = 1 ]; then
+        if [ "$slow_kills" = 1 ] && [ "$run_kills" -gt 0 ]; then
             sleep 0.$(shuf -i 10-30 -n 1)
         else
             sleep 0.0$(shuf -i 10-30 -n 1)
