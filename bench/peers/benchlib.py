@@ -173,3 +173,48 @@ def plot(name, title, series, ylabel="seconds",
     except (OSError, subprocess.CalledProcessError):
         return None
     return png
+
+
+def histogram(text, name):
+    """(count, sum, [(le, cumulative count)]) of histogram name in a
+    Prometheus text, summed over its labels."""
+    count = total = 0.0
+    buckets = {}
+    for line in text.splitlines():
+        if line.startswith(name + "_count"):
+            count += float(line.split()[-1])
+        elif line.startswith(name + "_sum"):
+            total += float(line.split()[-1])
+        elif line.startswith(name + "_bucket"):
+            le = line.split('le="')[1].split('"')[0]
+            buckets[le] = buckets.get(le, 0.0) + float(line.split()[-1])
+    order = sorted(buckets.items(), key=lambda kv: float(kv[0]))
+    return count, total, order
+
+
+def quantile(order, count, q):
+    """The q-quantile of a histogram's cumulative buckets [(le, n)],
+    interpolated linearly within its bucket (seconds)."""
+    want, lo, below = q * count, 0.0, 0.0
+    for le, n in order:
+        hi = float(le)
+        if n >= want:
+            if hi == float("inf"):
+                return lo
+            return lo + (hi - lo) * ((want - below) / (n - below) if n > below else 1.0)
+        lo, below = hi, n
+    return lo
+
+
+def raw_round_trip(dvm):
+    """bench/fetch_raw.sh's 4 KiB round trips through the transport, by
+    system name (ucx-am, ucx-am-wait; UCX's own transport choice)."""
+    env = dict(os.environ, BUILD_DIR=os.path.dirname(os.path.abspath(dvm)))
+    out = subprocess.run(["sh", os.path.join(ROOT, "bench", "fetch_raw.sh"), "5000"],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    res = {}
+    for line in out.splitlines():
+        r = json.loads(line)
+        if r.get("bytes") == 4096 and r.get("tls") == "default":
+            res[r["system"]] = r
+    return res

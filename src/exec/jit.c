@@ -43,7 +43,6 @@
 #include <string.h>
 
 #include "exec/jit_backend.h"
-#include "exec/jit_ir.h"
 #include "util/alloc.h"
 
 enum {
@@ -96,11 +95,7 @@ static dvm_status translate(jit_engine *j, uint32_t entry, jit_fn *out,
     snprintf(name, sizeof name, "dvm_region_%llu",
              (unsigned long long)j->stats.regions);
     jit_request q = {j->code, entry, j->lim.region_max, j->nan_bits, name};
-    jit_native fn;
-    dvm_status st = j->ops->translate(j->be, &q, &fn, size);
-    if (!st)
-        *out = fn;
-    return st;
+    return j->ops->translate(j->be, &q, out, size);
 }
 
 /* Adds one to insn i's count (entered from jit_run: at least that insn

@@ -12,6 +12,9 @@
  * never loads it.  With DVM_LLVM_STATIC the same files are linked in and
  * jit_backend_load returns them at once.
  *
+ * The engine and the module share the types of translated code (jit_ctx,
+ * jit_fn) from here; only the module's files include LLVM's headers.
+ *
  * The module calls back into the binary for the project's own functions
  * (status, allocation, the code's index, the runtime helpers translated
  * code calls): executables export their symbols for it.
@@ -30,8 +33,19 @@
 #define JIT_BACKEND_ABI 1u
 
 typedef struct jit_backend jit_backend;     /* per engine: ORC and target */
-typedef struct jit_ctx jit_ctx;
-typedef int (*jit_native)(jit_ctx *ctx, uint8_t *win);
+
+enum { JIT_CONTINUE = 3 };      /* native return: go on at ctx->next */
+
+/* What translated code sees of a run: its first argument. */
+typedef struct jit_ctx {
+    vm_runner *r;
+    uint64_t ok_lo, ok_hi;      /* SR bytes known writable, not read only */
+    uint64_t next;              /* JIT_CONTINUE: the address to go on at */
+    uint64_t from;              /* ... and the address of the jump there */
+} jit_ctx;
+
+/* A translated region's entry. */
+typedef int (*jit_fn)(jit_ctx *ctx, uint8_t *win);
 
 /* One region to translate. */
 typedef struct jit_request {
@@ -51,7 +65,7 @@ typedef struct jit_backend_ops {
     /* Translates q's region; sets *out to its native code (valid until
      * destroy) and *size to its insns on success. */
     dvm_status (*translate)(jit_backend *b, const jit_request *q,
-                            jit_native *out, size_t *size);
+                            jit_fn *out, size_t *size);
     /* The insns of the region of entry (at most region_max). */
     size_t (*region_size)(const vm_code *code, uint32_t entry,
                           size_t region_max);

@@ -13,11 +13,13 @@
  *                  translated code calls)
  *   jit_promote.c  PR-word promotion: the direct words a region keeps in
  *                  registers, and every load and store of the window
- *   jit.c          the engine: ORC, optimisation, the per-engine cache of
- *                  regions, and jit_run
+ *   jit_llvm.c     optimisation and ORC: the backend's table
+ *                  (jit_backend.h), whose caller, jit.c, is the engine:
+ *                  counts, tiers, the per-engine cache of regions, jit_run
  *
  * This header holds the state the first three share while one region is
- * built (jb), the value and context types of translated code, and the
+ * built (jb), the value type of translated code (its context and entry
+ * types are jit_backend.h's), and the
  * small IR helpers every stage uses.
  */
 #ifndef DVM_JIT_IR_H
@@ -29,23 +31,13 @@
 
 #include <llvm-c/Core.h>
 
+#include "exec/jit_backend.h"
 #include "exec/vm.h"
 #include "util/status.h"
 
-enum { JIT_CONTINUE = 3 };      /* native return: go on at ctx->next */
 enum { JIT_O2_MAX = 1000 };     /* larger regions are optimised at O1 */
 enum { JIT_PROMOTE_MAX = 16 };  /* promoted words per region, at most */
 enum { JIT_LOOP_MAX = 32 };     /* insns of a versioned loop, at most */
-
-/* What translated code sees of a run: its first argument. */
-typedef struct jit_ctx {
-    vm_runner *r;
-    uint64_t ok_lo, ok_hi;      /* SR bytes known writable, not read only */
-    uint64_t next;              /* JIT_CONTINUE: the address to go on at */
-    uint64_t from;              /* ... and the address of the jump there */
-} jit_ctx;
-
-typedef int (*jit_fn)(jit_ctx *ctx, uint8_t *win);
 
 /* A source value: i64 (widened) or double. */
 typedef struct jv {

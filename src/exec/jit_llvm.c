@@ -67,7 +67,7 @@ static dvm_status optimise(jit_backend *b, LLVMModuleRef m, size_t size)
 }
 
 static dvm_status backend_translate(jit_backend *b, const jit_request *q,
-                                    jit_native *out, size_t *size)
+                                    jit_fn *out, size_t *size)
 {
     assert(b && q && q->code && q->name && out && size);
     LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
@@ -94,7 +94,7 @@ static dvm_status backend_translate(jit_backend *b, const jit_request *q,
     LLVMOrcExecutorAddress addr = 0;
     if ((err = LLVMOrcLLJITLookup(b->lljit, &addr, q->name)))
         return llvm_fail(err, "looking code up");
-    *out = (jit_native)(uintptr_t)addr;
+    *out = (jit_fn)(uintptr_t)addr;
     *size = n;
     return DVM_OK;
 err_ctx:

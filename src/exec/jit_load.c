@@ -12,12 +12,11 @@
  */
 #include "exec/jit_backend.h"
 
-#include <pthread.h>
-#include <stdio.h>
-
 #if DVM_JIT_MODULE
 #include <dlfcn.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
