@@ -135,9 +135,10 @@ class NetnsCluster:
     TCP stack.  The cluster has a secret; each node listens on its own
     address (10.78.0.1K) and homes page versions as a host would.  Needs
     root and ip netns (available() says).  submit_cmd(args) is the
-    command line of a `dvm submit` from the master's host; netem(spec)
-    applies tc netem on both ends of every link (False where the kernel
-    has no netem); stop() ends the processes and deletes the namespaces."""
+    command line of a `dvm submit` from the master's host; qdisc(spec)
+    puts a tc qdisc ("netem delay 200us", "tbf rate 100mbit ...") on both
+    ends of every link (False where the kernel lacks it); stop() ends the
+    processes and deletes the namespaces."""
 
     @staticmethod
     def available():
@@ -214,12 +215,12 @@ class NetnsCluster:
         return ["ip", "netns", "exec", self.m, self.dvm, "submit", "--master",
                 "127.0.0.1:" + self.port, "--secret-file", self.sec, *args]
 
-    def netem(self, spec):
+    def qdisc(self, spec):
         for k in range(1, self.n + 1):
             for ns, dev in ((self.m, "%sa%d" % (self.tag, k)),
                             ("%sn%d" % (self.tag, k), "%sb%d" % (self.tag, k))):
                 r = subprocess.run(["ip", "netns", "exec", ns, "tc", "qdisc", "add",
-                                    "dev", dev, "root", "netem", *spec.split()],
+                                    "dev", dev, "root", *spec.split()],
                                    capture_output=True)
                 if r.returncode:
                     return False
