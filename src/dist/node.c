@@ -344,7 +344,7 @@ static dvm_status rc_spawn(node *n, int i)
     node_rc *r = &n->rc[i];
     rcomp_spawn_spec sp = { n->cfg.self_exe, n->engine, store_fd(n->store),
                             NODE_STORE_FRAMES, n->image_fd, n->prog, n->in,
-                            n->nin, 0 };
+                            n->nin, 0, NULL };
     int ctl, page;
     dvm_status st = rcomp_process_start(&sp, i, &r->pid, &ctl, &page);
     if (st)

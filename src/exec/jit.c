@@ -37,17 +37,22 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "exec/jit_backend.h"
+#include "exec/jit_cache.h"
 #include "util/alloc.h"
 
 enum {
     JIT_COUNT_NATIVE = INT32_MAX / 2,   /* count of a translated entry */
     JIT_COUNT_NEVER = INT32_MIN,        /* ... of one never translated */
+    JIT_RECHECK = 1 << 20,      /* cost run between two looks at the
+                                   shared cache while another engine
+                                   translates a region (~2 ms) */
 };
 
 struct jit_engine {
@@ -64,6 +69,10 @@ struct jit_engine {
     int32_t *count;             /* per insn: cost run from it (vm_tier) */
     vm_tier tier;
     jit_stats stats;            /* under lock */
+    jit_cache *cache;           /* shared with the program's other RComps
+                                   (jit_share), or NULL */
+    uint64_t prog;              /* ... the program's hash */
+    uint8_t *refused;           /* per insn: its shared entry was bad */
 };
 
 /* ---- the engine ---------------------------------------------------------- */
@@ -86,16 +95,23 @@ static dvm_status make_backend(jit_engine *j)
     return st;
 }
 
+/* The symbol of the region of entry: the same in every engine of the
+ * program, so that one engine's object code is found by another's. */
+static void region_name(uint32_t entry, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "dvm_region_%u", entry);
+}
+
 /* Translates the region of entry and returns its native code in *out and
- * its size in *size.  Under j's lock, with j's backend made. */
+ * its size in *size, and its object code in *obj when obj is not NULL.
+ * Under j's lock, with j's backend made. */
 static dvm_status translate(jit_engine *j, uint32_t entry, jit_fn *out,
-                            size_t *size)
+                            size_t *size, jit_object *obj)
 {
     char name[32];
-    snprintf(name, sizeof name, "dvm_region_%llu",
-             (unsigned long long)j->stats.regions);
+    region_name(entry, name, sizeof name);
     jit_request q = {j->code, entry, j->lim.region_max, j->nan_bits, name};
-    return j->ops->translate(j->be, &q, out, size);
+    return j->ops->translate(j->be, &q, out, size, obj);
 }
 
 /* Adds one to insn i's count (entered from jit_run: at least that insn
@@ -147,24 +163,117 @@ static int within_budget(const jit_engine *j)
            j->stats.insns < j->lim.budget;
 }
 
-/* Decides on the hot insn i under j's lock: translates its region, or
- * waits for more work, or refuses for good (over budget, failed). */
+/* Installs fn, the native code of the region of insn i (size insns).
+ * Under j's lock. */
+static void install(jit_engine *j, uint32_t i, jit_fn fn, size_t size)
+{
+    j->stats.insns += size;
+    warm_up(j);
+    __atomic_store_n(&j->fns[i], fn, __ATOMIC_RELEASE);
+    count_set(j, i, JIT_COUNT_NATIVE);
+}
+
+/* The shared cache's key of the region of insn i. */
+static jit_cache_key cache_key(const jit_engine *j, uint32_t i)
+{
+    uint64_t host[2] = {JIT_BACKEND_ABI, j->nan_bits};
+    return (jit_cache_key){j->prog, jit_cache_hash(host, sizeof host, 0), i,
+                           j->lim.region_max};
+}
+
+/* Loads the region of insn i from j's shared cache if another engine put
+ * it there.  Returns 1 when loaded (*fn set), 0 when there is no usable
+ * entry (a bad one said once).  Under j's lock. */
+static int load_shared(jit_engine *j, uint32_t i, jit_fn *fn)
+{
+    jit_cache_key k = cache_key(j, i);
+    uint8_t *obj;
+    size_t len;
+    uint32_t insns;
+    char name[32];
+    dvm_status st = jit_cache_get(j->cache, &k, &obj, &len, &insns);
+    if (st == DVM_ENOENT)
+        return 0;
+    if (!st && make_backend(j) == DVM_OK) {
+        region_name(i, name, sizeof name);
+        st = j->ops->load(j->be, obj, len, name, fn);
+        dvm_free(obj);
+        if (!st) {
+            j->stats.loaded++;
+            jit_cache_count(j->cache, offsetof(jit_cache_counts, loaded));
+            install(j, i, *fn, insns);
+            return 1;
+        }
+    }
+    if (st && st != DVM_EUNSUPP) {      /* EUNSUPP: no backend, said */
+        fprintf(stderr, "dvm: %s; translating it here\n", status_message());
+        jit_cache_count(j->cache, offsetof(jit_cache_counts, bad));
+    }
+    j->refused[i] = 1;
+    return 0;
+}
+
+/* With a shared cache, before translating the hot insn i: 1 when decided
+ * for now (*fn: loaded, or NULL: another engine is translating it, so
+ * interpret on and look again after JIT_RECHECK more), 0 to go on here
+ * (*claimed: this engine claimed it).  Under j's lock. */
+static int shared(jit_engine *j, uint32_t i, jit_fn *fn, int *claimed)
+{
+    *claimed = 0;
+    if (!j->cache || j->refused[i])
+        return 0;
+    if (load_shared(j, i, fn))
+        return 1;
+    if (j->refused[i] || (!j->sized[i] && j->lim.hot_per_insn))
+        return 0;               /* sized first: the usual wait */
+    jit_cache_key k = cache_key(j, i);
+    if (jit_cache_claim(j->cache, &k)) {
+        *claimed = 1;
+        return 0;
+    }
+    count_set(j, i, j->tier.hot - JIT_RECHECK);
+    return 1;
+}
+
+/* Puts the object code of the region of insn i (size insns) into j's
+ * shared cache; a failure is said, the region is translated anyway. */
+static void put_shared(jit_engine *j, uint32_t i, size_t size,
+                       jit_object *obj)
+{
+    jit_cache_key k = cache_key(j, i);
+    if (jit_cache_put(j->cache, &k, (uint32_t)size, obj->p, obj->len))
+        fprintf(stderr, "dvm: %s\n", status_message());
+    dvm_free(obj->p);
+}
+
+/* Decides on the hot insn i under j's lock: loads its region from the
+ * shared cache, translates it, or waits for more work (or for another
+ * engine's translation), or refuses for good (over budget, failed). */
 static jit_fn decide(jit_engine *j, uint32_t i)
 {
     jit_fn fn = j->fns[i];
     size_t size = 0;
+    int claimed;
     if (fn || j->bad[i])
+        return fn;
+    if (shared(j, i, &fn, &claimed))
         return fn;
     int ok = make_backend(j) == DVM_OK;
     if (ok && wait_for_size(j, i))
         return fn;
-    if (ok && within_budget(j) && translate(j, i, &fn, &size) == DVM_OK) {
+    jit_object obj = {NULL, 0};
+    if (ok && within_budget(j) &&
+        translate(j, i, &fn, &size, j->cache ? &obj : NULL) == DVM_OK) {
         j->stats.regions++;
-        j->stats.insns += size;
-        warm_up(j);
-        __atomic_store_n(&j->fns[i], fn, __ATOMIC_RELEASE);
-        count_set(j, i, JIT_COUNT_NATIVE);
+        if (j->cache) {
+            put_shared(j, i, size, &obj);
+            jit_cache_count(j->cache, offsetof(jit_cache_counts, translated));
+        }
+        install(j, i, fn, size);
     } else {
+        jit_cache_key k = cache_key(j, i);
+        if (claimed)
+            jit_cache_unclaim(j->cache, &k);
         __atomic_store_n(&j->bad[i], 1, __ATOMIC_RELEASE);
         count_set(j, i, JIT_COUNT_NEVER);
     }
@@ -236,6 +345,8 @@ static void engine_free(jit_engine *j)
     dvm_free(j->bad);
     dvm_free(j->sized);
     dvm_free(j->count);
+    dvm_free(j->refused);
+    jit_cache_close(j->cache);
     dvm_free(j);
 }
 
@@ -257,7 +368,8 @@ dvm_status jit_create_limits(const vm_code *code, const jit_limits *l,
     j->bad = dvm_calloc(n, 1);
     j->sized = dvm_calloc(n, 1);
     j->count = dvm_calloc(n, sizeof *j->count);
-    if (!j->fns || !j->bad || !j->sized || !j->count) {
+    j->refused = dvm_calloc(n, 1);
+    if (!j->fns || !j->bad || !j->sized || !j->count || !j->refused) {
         engine_free(j);
         return status_set(DVM_ENOMEM, "translator: out of memory");
     }
@@ -273,6 +385,20 @@ void jit_destroy(jit_engine *j)
         return;
     pthread_mutex_destroy(&j->lock);
     engine_free(j);
+}
+
+dvm_status jit_share(jit_engine *j, const char *dir, uint64_t prog)
+{
+    assert(j && dir && !j->cache);
+    jit_cache *c;
+    dvm_status st = jit_cache_open(dir, &c);
+    if (st)
+        return st;
+    pthread_mutex_lock(&j->lock);
+    j->cache = c;
+    j->prog = prog;
+    pthread_mutex_unlock(&j->lock);
+    return DVM_OK;
 }
 
 jit_stats jit_stats_get(const jit_engine *j)

@@ -52,7 +52,8 @@ typedef struct jit_limits {
 
 typedef struct jit_stats {
     uint64_t regions;           /* regions translated */
-    uint64_t insns;             /* instructions in them */
+    uint64_t insns;             /* instructions in them and loaded ones */
+    uint64_t loaded;            /* regions loaded from the shared cache */
 } jit_stats;
 
 /* The tiered defaults (docs/performance.md says how they were chosen). */
@@ -81,6 +82,13 @@ dvm_status jit_create(const vm_code *code, jit_engine **out);
 dvm_status jit_create_limits(const vm_code *code, const jit_limits *l,
                              jit_engine **out);
 void jit_destroy(jit_engine *j);
+/* Shares j's translations with the other engines of the program whose
+ * image hashes to prog on this host, through the directory dir
+ * (jit_cache.h): a hot region another engine put there is loaded, not
+ * translated; one another engine is translating is interpreted on until
+ * it is there; what j translates it puts there.  Returns DVM_EIO
+ * (message set) when dir cannot be used: j then translates alone. */
+dvm_status jit_share(jit_engine *j, const char *dir, uint64_t prog);
 /* Runs the runner from fi.  Returns enum vm_exit. */
 int jit_run(jit_engine *j, vm_runner *r, uint64_t fi);
 /* What j translated so far. */

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "exec/code.h"
+#include "exec/jit_cache.h"
 #include "image/image.h"
 #include "isa/isa.h"
 #include "rcomp/rcomp.h"
@@ -84,6 +85,10 @@ static dvm_status opt_one(rcomp *rc, rc_opts *o, const char *f,
         if (!v || o->nin == RC_MAX_IN)
             return status_set(DVM_EINVAL, "--in: missing or too many");
         o->in[o->nin++] = v;
+    } else if (!strcmp(f, "--jit-cache")) {
+        if (!v || !*v)
+            return status_set(DVM_EINVAL, "--jit-cache: missing directory");
+        rc->jit_cache = v;
     } else if (!strcmp(f, "--frames")) {
         if (!(st = opt_int(f, v, UINT32_MAX, &n)))
             rc->nframes = (uint32_t)n;
@@ -134,6 +139,8 @@ static dvm_status load_image(rcomp *rc)
     if (p == MAP_FAILED)
         return status_set_errno(DVM_EIO, "image fd %d: mmap", rc->image_fd);
     dvm_status st = image_parse(p, (size_t)sb.st_size, &rc->prog);
+    if (!st && rc->jit_cache)
+        rc->image_hash = jit_cache_hash(p, (size_t)sb.st_size, 0);
     munmap(p, (size_t)sb.st_size);
     return st;
 }
@@ -144,6 +151,10 @@ static dvm_status make_engine(rcomp *rc)
     dvm_status st = code_build(rc->prog, &rc->code);
     if (!st && !strcmp(rc->engine, "jit"))
         st = jit_create(rc->code, &rc->jit);
+    if (!st && rc->jit && rc->jit_cache &&
+        jit_share(rc->jit, rc->jit_cache, rc->image_hash))
+        fprintf(stderr, "dvm: rcomp %d: %s; translating alone\n", rc->index,
+                status_message());
     return st;
 }
 

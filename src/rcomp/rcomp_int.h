@@ -136,6 +136,9 @@ typedef struct rcomp {
     dvm_program *prog;
     vm_code *code;
     jit_engine *jit;            /* NULL: the interpreter */
+    const char *jit_cache;      /* --jit-cache: translations shared with
+                                   the program's other RComps, or NULL */
+    uint64_t image_hash;        /* the program image's (jit_share) */
     mem_window *win;
     vm_runner vr;
 
