@@ -21,9 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mman.h>
 
 #include "exec/jit.h"
+#include "exec/jit_cache.h"
 #include "util/alloc.h"
 
 #define CODE     DISA_TEXT_BASE
@@ -1256,6 +1258,74 @@ static void test_tier_weighted(void **state)
     free(t);
 }
 
+/* Flips a byte of the object of every entry in cache directory dir. */
+static void corrupt_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    char path[4200];
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 2 || strcmp(e->d_name + n - 2, ".o"))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "r+b");
+        assert_non_null(f);
+        fseek(f, JIT_CACHE_HEADER + 10, SEEK_SET);
+        int b = fgetc(f);
+        fseek(f, JIT_CACHE_HEADER + 10, SEEK_SET);
+        fputc(b ^ 0xff, f);
+        fclose(f);
+    }
+    closedir(d);
+}
+
+/* Engines sharing a cache directory: the first translates the hot loop,
+ * the second loads it (no translation), the same outcome; a third finds
+ * the entry corrupt, says so, and translates it itself. */
+static void test_shared(void **state)
+{
+    (void)state;
+    tprog *t = loop_of(100000, 1);
+    dvm_program *p = build(t);
+    vm_code *c;
+    char *dir;
+    jit_limits l = jit_limits_tiered();
+    l.hot = 1000;
+    l.hot_per_insn = 100;
+    assert_int_equal(code_build(p, &c), 0);
+    assert_int_equal(jit_cache_dir_make(&dir), 0);
+    outcome ref, o;
+    run_one(p, c, NULL, NULL, CODE, &ref);
+    static const uint64_t want[3][2] = {{1, 0}, {0, 1}, {1, 0}};
+    for (int k = 0; k < 3; k++) {
+        jit_engine *j;
+        assert_int_equal(jit_create_limits(c, &l, &j), 0);
+        assert_int_equal(jit_share(j, dir, 7), 0);
+        if (k == 2)
+            corrupt_entries(dir);
+        run_one(p, c, j, NULL, CODE, &o);
+        same(&ref, &o);
+        outcome_free(&o);
+        jit_stats st = jit_stats_get(j);
+        assert_int_equal(st.regions, want[k][0]);
+        assert_int_equal(st.loaded, want[k][1]);
+        jit_destroy(j);
+    }
+    jit_cache_counts n;
+    assert_int_equal(jit_cache_counts_read(dir, &n), 0);
+    assert_int_equal(n.translated, 2);
+    assert_int_equal(n.loaded, 1);
+    assert_int_equal(n.bad, 1);
+    outcome_free(&ref);
+    jit_cache_dir_remove(dir);
+    dvm_free(dir);
+    code_free(c);
+    program_free(p);
+    free(t);
+}
+
 /* Two counting loops in turn, of n1 and n2 iterations. */
 static tprog *two_loops(uint64_t n1, uint64_t n2)
 {
@@ -1404,6 +1474,7 @@ int main(void)
         cmocka_unit_test(test_tier_limits),
         cmocka_unit_test(test_float_translated),
         cmocka_unit_test(test_tier_warm),
+        cmocka_unit_test(test_shared),
         cmocka_unit_test(test_tier_loop_head),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,0 +1,222 @@
+/*
+ * jit_cache_test.c -- unit tests of jit_cache.c: the entry codec (round
+ * trip; every truncation, every flipped byte, and every field of another
+ * key refused), the directory (miss, hit, a corrupt entry refused, entries
+ * written by concurrent processes read whole or not at all), claims
+ * (held, stale when the claimant is gone, given up) and the counters.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "exec/jit_cache.h"
+#include "util/alloc.h"
+
+static const jit_cache_key key = {0x1234567890abcdefull, 42, 7, 2000};
+
+/* An object of n bytes, byte i = i * 7 + seed. */
+static uint8_t *object(size_t n, unsigned seed)
+{
+    uint8_t *p = dvm_malloc(n);
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(i * 7 + seed);
+    return p;
+}
+
+static void test_roundtrip(void **state)
+{
+    (void)state;
+    uint8_t *obj = object(300, 1), *e;
+    size_t n, len;
+    const uint8_t *o;
+    uint32_t insns;
+    assert_int_equal(jit_cache_encode(&key, 36, obj, 300, &e, &n), DVM_OK);
+    assert_int_equal(n, JIT_CACHE_HEADER + 300);
+    assert_int_equal(jit_cache_decode(e, n, &key, &o, &len, &insns), DVM_OK);
+    assert_int_equal(len, 300);
+    assert_int_equal(insns, 36);
+    assert_memory_equal(o, obj, 300);
+    assert_int_equal(jit_cache_encode(&key, 1, obj, 0, &e, &n), DVM_ERANGE);
+    dvm_free(e);
+    dvm_free(obj);
+}
+
+static void test_decode_refuses(void **state)
+{
+    (void)state;
+    uint8_t *obj = object(64, 2), *e;
+    size_t n, len;
+    const uint8_t *o;
+    uint32_t insns;
+    assert_int_equal(jit_cache_encode(&key, 5, obj, 64, &e, &n), DVM_OK);
+    for (size_t k = 0; k < n; k++)      /* every truncation */
+        assert_int_equal(jit_cache_decode(e, k, &key, &o, &len, &insns),
+                         DVM_EFORMAT);
+    for (size_t k = 0; k < n; k++) {    /* every bit flipped */
+        for (unsigned bit = 0; bit < 8; bit++) {
+            e[k] ^= (uint8_t)(1u << bit);
+            assert_int_equal(jit_cache_decode(e, n, &key, &o, &len, &insns),
+                             DVM_EFORMAT);
+            e[k] ^= (uint8_t)(1u << bit);
+        }
+    }
+    jit_cache_key other[4] = {key, key, key, key};
+    other[0].prog++;
+    other[1].host++;
+    other[2].entry++;
+    other[3].region_max++;
+    for (int k = 0; k < 4; k++)
+        assert_int_equal(jit_cache_decode(e, n, &other[k], &o, &len,
+                                          &insns), DVM_EFORMAT);
+    assert_int_equal(jit_cache_decode(e, n, &key, &o, &len, &insns), DVM_OK);
+    dvm_free(e);
+    dvm_free(obj);
+}
+
+/* A new cache directory, opened. */
+static jit_cache *fresh(char **dir)
+{
+    jit_cache *c;
+    assert_int_equal(jit_cache_dir_make(dir), DVM_OK);
+    assert_int_equal(jit_cache_open(*dir, &c), DVM_OK);
+    return c;
+}
+
+static void test_hit_miss_corrupt(void **state)
+{
+    (void)state;
+    char *dir;
+    jit_cache *c = fresh(&dir);
+    uint8_t *got, *obj = object(1000, 3);
+    size_t len;
+    uint32_t insns;
+    assert_int_equal(jit_cache_get(c, &key, &got, &len, &insns), DVM_ENOENT);
+    assert_int_equal(jit_cache_put(c, &key, 12, obj, 1000), DVM_OK);
+    assert_int_equal(jit_cache_get(c, &key, &got, &len, &insns), DVM_OK);
+    assert_int_equal(len, 1000);
+    assert_int_equal(insns, 12);
+    assert_memory_equal(got, obj, 1000);
+    dvm_free(got);
+    jit_cache_key k2 = key;
+    k2.prog ^= 1;               /* the same file name, another program */
+    assert_int_equal(jit_cache_get(c, &k2, &got, &len, &insns),
+                     DVM_EFORMAT);
+    char path[4200];            /* a byte of the object changed on disk */
+    snprintf(path, sizeof path, "%s/%u-%u.o", dir, key.entry,
+             key.region_max);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, JIT_CACHE_HEADER + 500, SEEK_SET);
+    fputc(0x5a ^ (7 * 500 + 3), f);
+    fclose(f);
+    assert_int_equal(jit_cache_get(c, &key, &got, &len, &insns),
+                     DVM_EFORMAT);
+    f = fopen(path, "wb");      /* empty */
+    fclose(f);
+    assert_int_equal(jit_cache_get(c, &key, &got, &len, &insns),
+                     DVM_EFORMAT);
+    dvm_free(obj);
+    jit_cache_close(c);
+    jit_cache_dir_remove(dir);
+    assert_int_equal(access(dir, F_OK), -1);
+    dvm_free(dir);
+}
+
+/* Writers of different objects for one key in children; a reader meanwhile
+ * sees none, or one of them whole. */
+static void test_concurrent_writers(void **state)
+{
+    (void)state;
+    char *dir;
+    jit_cache *c = fresh(&dir);
+    enum { WRITERS = 3, PUTS = 200, SIZE = 20000 };
+    pid_t pid[WRITERS];
+    for (int w = 0; w < WRITERS; w++) {
+        pid[w] = fork();
+        assert_true(pid[w] >= 0);
+        if (pid[w] == 0) {
+            uint8_t *obj = object(SIZE, (unsigned)w);
+            for (int k = 0; k < PUTS; k++)
+                if (jit_cache_put(c, &key, (uint32_t)w, obj, SIZE))
+                    _exit(1);
+            _exit(0);
+        }
+    }
+    int seen = 0;
+    for (int k = 0; k < 2000; k++) {
+        uint8_t *got;
+        size_t len;
+        uint32_t insns;
+        dvm_status st = jit_cache_get(c, &key, &got, &len, &insns);
+        assert_true(st == DVM_OK || st == DVM_ENOENT);
+        if (st)
+            continue;
+        assert_int_equal(len, SIZE);
+        assert_true(insns < WRITERS);
+        uint8_t *want = object(SIZE, insns);
+        assert_memory_equal(got, want, SIZE);
+        dvm_free(want);
+        dvm_free(got);
+        seen++;
+    }
+    for (int w = 0; w < WRITERS; w++) {
+        int ws;
+        assert_int_equal(waitpid(pid[w], &ws, 0), pid[w]);
+        assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    }
+    (void)seen;
+    jit_cache_close(c);
+    jit_cache_dir_remove(dir);
+    dvm_free(dir);
+}
+
+static void test_claims_and_counts(void **state)
+{
+    (void)state;
+    char *dir;
+    jit_cache *c = fresh(&dir);
+    assert_int_equal(jit_cache_claim(c, &key), 1);
+    assert_int_equal(jit_cache_claim(c, &key), 0);     /* held: by us */
+    jit_cache_unclaim(c, &key);
+    assert_int_equal(jit_cache_claim(c, &key), 1);
+    jit_cache_unclaim(c, &key);
+    pid_t p = fork();           /* a claimant that is gone: stale */
+    assert_true(p >= 0);
+    if (p == 0)
+        _exit(jit_cache_claim(c, &key) == 1 ? 0 : 1);
+    int ws;
+    assert_int_equal(waitpid(p, &ws, 0), p);
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    assert_int_equal(jit_cache_claim(c, &key), 1);
+    jit_cache_count(c, offsetof(jit_cache_counts, translated));
+    jit_cache_count(c, offsetof(jit_cache_counts, loaded));
+    jit_cache_count(c, offsetof(jit_cache_counts, loaded));
+    jit_cache_counts n;
+    assert_int_equal(jit_cache_counts_read(dir, &n), DVM_OK);
+    assert_int_equal(n.translated, 1);
+    assert_int_equal(n.loaded, 2);
+    assert_int_equal(n.bad, 0);
+    jit_cache_close(c);
+    jit_cache_dir_remove(dir);
+    dvm_free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_decode_refuses),
+        cmocka_unit_test(test_hit_miss_corrupt),
+        cmocka_unit_test(test_concurrent_writers),
+        cmocka_unit_test(test_claims_and_counts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
