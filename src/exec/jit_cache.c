@@ -1,6 +1,11 @@
 /*
  * jit_cache.c -- the shared directory of translated regions (jit_cache.h).
  *
+ * The directory is named after the process that made it
+ * (dvm-jit-<pid>-XXXXXX): one killed before it could remove its directory
+ * leaves it behind, and the next one made on the host removes it once
+ * it is JIT_CACHE_SWEEP_S old.
+ *
  * Plain files and rename: an entry is written whole to a name of its own
  * (<name>.<pid>.tmp) and renamed into place, so a reader opens a complete
  * entry or finds none, and two writers of one region (a stale claim taken
@@ -150,12 +155,40 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
+/* Removes the directories under tmp that a process now gone made
+ * (dvm-jit-<pid>-*: a master or node killed before its end), unchanged
+ * for JIT_CACHE_SWEEP_S (a pid of another pid namespace sharing tmp may
+ * look gone). */
+static void sweep(const char *tmp)
+{
+    DIR *d = opendir(tmp);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[4096];
+    while ((e = readdir(d))) {
+        long pid = 0;
+        if (strncmp(e->d_name, "dvm-jit-", 8) ||
+            sscanf(e->d_name + 8, "%ld-", &pid) != 1 || pid <= 0 ||
+            kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        struct stat sb;
+        if (snprintf(path, sizeof path, "%s/%s", tmp, e->d_name) <
+                (int)sizeof path && stat(path, &sb) == 0 &&
+            time(NULL) - sb.st_mtime > JIT_CACHE_SWEEP_S)
+            jit_cache_dir_remove(path);
+    }
+    closedir(d);
+}
+
 dvm_status jit_cache_dir_make(char **out)
 {
     const char *tmp = getenv("TMPDIR");
     char path[4096];
-    int n = snprintf(path, sizeof path, "%s/dvm-jit-XXXXXX",
-                     tmp && *tmp ? tmp : "/tmp");
+    tmp = tmp && *tmp ? tmp : "/tmp";
+    sweep(tmp);
+    int n = snprintf(path, sizeof path, "%s/dvm-jit-%ld-XXXXXX", tmp,
+                     (long)getpid());
     if (n <= 0 || (size_t)n >= sizeof path - 16)
         return status_set(DVM_EINVAL, "translator cache: TMPDIR too long");
     if (!mkdtemp(path))

@@ -42,6 +42,8 @@
 enum { JIT_CACHE_VERSION = 1 };
 enum { JIT_CACHE_HEADER = 56 };             /* bytes before the object */
 enum { JIT_CACHE_CLAIM_S = 10 };            /* a claim older is stale */
+enum { JIT_CACHE_SWEEP_S = 60 };            /* a dead process's directory
+                                               older is removed */
 #define JIT_CACHE_OBJ_MAX (64u << 20)       /* object bytes, at most */
 
 typedef struct jit_cache jit_cache;
@@ -66,7 +68,9 @@ typedef struct jit_cache_counts {
 uint64_t jit_cache_hash(const void *p, size_t n, uint64_t seed);
 
 /* Makes a new directory for one program run under $TMPDIR (or /tmp),
- * with its counters; *out (dvm_free) is its path. */
+ * dvm-jit-<pid>-XXXXXX, with its counters; *out (dvm_free) is its path.
+ * Removes on the way those of processes gone (killed before their end)
+ * unchanged for JIT_CACHE_SWEEP_S. */
 dvm_status jit_cache_dir_make(char **out);
 /* Removes directory dir and the files in it (NULL: nothing). */
 void jit_cache_dir_remove(const char *dir);

@@ -209,6 +209,43 @@ static void test_claims_and_counts(void **state)
     dvm_free(dir);
 }
 
+/* A directory left by a process that is gone is removed by the next
+ * jit_cache_dir_make once old enough; one of a live process stays. */
+static void test_sweep(void **state)
+{
+    (void)state;
+    char *mine, *dead, *next;
+    pid_t p = fork();
+    assert_true(p >= 0);
+    if (p == 0) {               /* makes one and leaves it behind */
+        char *d;
+        if (jit_cache_dir_make(&d))
+            _exit(1);
+        _exit(0);
+    }
+    int ws;
+    assert_int_equal(waitpid(p, &ws, 0), p);
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    const char *tmp = getenv("TMPDIR");
+    dead = dvm_malloc(4096);
+    snprintf(dead, 4096, "%s/dvm-jit-%ld-", tmp && *tmp ? tmp : "/tmp",
+             (long)p);
+    char cmd[4200];             /* made long ago */
+    snprintf(cmd, sizeof cmd, "touch -d '-%d seconds' %s*",
+             JIT_CACHE_SWEEP_S + 5, dead);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(jit_cache_dir_make(&mine), DVM_OK);
+    assert_int_equal(jit_cache_dir_make(&next), DVM_OK);
+    assert_int_equal(access(mine, F_OK), 0);    /* ours: kept */
+    snprintf(cmd, sizeof cmd, "ls -d %s* >/dev/null 2>&1", dead);
+    assert_int_not_equal(system(cmd), 0);
+    jit_cache_dir_remove(mine);
+    jit_cache_dir_remove(next);
+    dvm_free(mine);
+    dvm_free(next);
+    dvm_free(dead);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_hit_miss_corrupt),
         cmocka_unit_test(test_concurrent_writers),
         cmocka_unit_test(test_claims_and_counts),
+        cmocka_unit_test(test_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
