@@ -53,6 +53,9 @@ enum {
     JIT_RECHECK = 1 << 20,      /* cost run between two looks at the
                                    shared cache while another engine
                                    translates a region (~2 ms) */
+    JIT_PROBE = 1 << 20,        /* with a shared cache: cost run between
+                                   two looks at it (and additions to the
+                                   region's shared heat) */
 };
 
 struct jit_engine {
@@ -73,6 +76,10 @@ struct jit_engine {
                                    (jit_share), or NULL */
     uint64_t prog;              /* ... the program's hash */
     uint8_t *refused;           /* per insn: its shared entry was bad */
+    int32_t level;              /* ... the shared heat that makes a region
+                                   hot (tier.hot: JIT_PROBE) */
+    uint32_t *more;             /* ... per insn: the heat its region's size
+                                   adds to level (once sized) */
 };
 
 /* ---- the engine ---------------------------------------------------------- */
@@ -129,6 +136,8 @@ static int count_hot(jit_engine *j, uint32_t i)
 static void warm_up(jit_engine *j)
 {
     int32_t w = (int32_t)j->lim.hot_warm;
+    if (j->cache && w > 0 && w < j->level)
+        j->level = w;
     if (w > 0 && w < j->tier.hot)
         __atomic_store_n(&j->tier.hot, w, __ATOMIC_RELAXED);
 }
@@ -213,9 +222,35 @@ static int load_shared(jit_engine *j, uint32_t i, jit_fn *fn)
     return 0;
 }
 
-/* With a shared cache, before translating the hot insn i: 1 when decided
- * for now (*fn: loaded, or NULL: another engine is translating it, so
- * interpret on and look again after JIT_RECHECK more), 0 to go on here
+/* With a shared cache: adds what insn i ran since its count was last set
+ * to its heat summed over the program's engines, and starts its count
+ * again; true while that heat is at most level, plus hot_per_insn per
+ * insn of its region once past level (the region is sized then, which
+ * loads the backend).  So N engines running one loop make it hot N times
+ * sooner than one.  Under j's lock. */
+static int still_cold(jit_engine *j, uint32_t i)
+{
+    int32_t c = __atomic_load_n(&j->count[i], __ATOMIC_RELAXED);
+    uint64_t heat = jit_cache_heat(j->cache, i, c > 0 ? (uint64_t)c : 0);
+    count_set(j, i, 0);
+    uint64_t need = (uint64_t)j->level;
+    if (heat <= need)
+        return 1;
+    if (!j->sized[i] && j->lim.hot_per_insn) {
+        if (make_backend(j))
+            return 0;           /* decide() gives the region up */
+        j->sized[i] = 1;
+        uint64_t more = (uint64_t)j->ops->region_size(j->code, i,
+                                                      j->lim.region_max) *
+                        j->lim.hot_per_insn;
+        j->more[i] = (uint32_t)(more < INT32_MAX / 2 ? more : INT32_MAX / 2);
+    }
+    return heat <= need + j->more[i];
+}
+
+/* With a shared cache, the hot insn i: 1 when decided for now (*fn:
+ * loaded, or NULL: still cold over all engines, or another engine is
+ * translating it: interpret on and look again), 0 to go on here
  * (*claimed: this engine claimed it).  Under j's lock. */
 static int shared(jit_engine *j, uint32_t i, jit_fn *fn, int *claimed)
 {
@@ -224,8 +259,10 @@ static int shared(jit_engine *j, uint32_t i, jit_fn *fn, int *claimed)
         return 0;
     if (load_shared(j, i, fn))
         return 1;
-    if (j->refused[i] || (!j->sized[i] && j->lim.hot_per_insn))
-        return 0;               /* sized first: the usual wait */
+    if (j->refused[i])
+        return 0;               /* a bad entry: translated here */
+    if (still_cold(j, i))
+        return 1;
     jit_cache_key k = cache_key(j, i);
     if (jit_cache_claim(j->cache, &k)) {
         *claimed = 1;
@@ -346,6 +383,7 @@ static void engine_free(jit_engine *j)
     dvm_free(j->sized);
     dvm_free(j->count);
     dvm_free(j->refused);
+    dvm_free(j->more);
     jit_cache_close(j->cache);
     dvm_free(j);
 }
@@ -369,7 +407,9 @@ dvm_status jit_create_limits(const vm_code *code, const jit_limits *l,
     j->sized = dvm_calloc(n, 1);
     j->count = dvm_calloc(n, sizeof *j->count);
     j->refused = dvm_calloc(n, 1);
-    if (!j->fns || !j->bad || !j->sized || !j->count || !j->refused) {
+    j->more = dvm_calloc(n, sizeof *j->more);
+    if (!j->fns || !j->bad || !j->sized || !j->count || !j->refused ||
+        !j->more) {
         engine_free(j);
         return status_set(DVM_ENOMEM, "translator: out of memory");
     }
@@ -397,6 +437,9 @@ dvm_status jit_share(jit_engine *j, const char *dir, uint64_t prog)
     pthread_mutex_lock(&j->lock);
     j->cache = c;
     j->prog = prog;
+    j->level = j->tier.hot;     /* now summed over the engines */
+    if (j->tier.hot > JIT_PROBE)
+        __atomic_store_n(&j->tier.hot, JIT_PROBE, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&j->lock);
     return DVM_OK;
 }

@@ -9,9 +9,9 @@
  * Plain files and rename: an entry is written whole to a name of its own
  * (<name>.<pid>.tmp) and renamed into place, so a reader opens a complete
  * entry or finds none, and two writers of one region (a stale claim taken
- * over) leave one of two equal entries.  The counters are one shared page
- * that every engine maps and adds to with atomic operations; the master
- * reads them with pread.  Nothing here knows LLVM: an entry's object is
+ * over) leave one of two equal entries.  The counters and the heat are
+ * one shared file that every engine maps and adds to with atomic
+ * operations; the master reads the counters with pread.  Nothing here knows LLVM: an entry's object is
  * bytes, loaded by the backend (jit_backend.h).
  */
 #include "exec/jit_cache.h"
@@ -32,7 +32,8 @@
 #include "util/alloc.h"
 
 static const char magic[8] = "DVMJITO";
-enum { COUNTS_BYTES = 4096 };
+enum { COUNTS_HEAT = 8 };      /* the heat slots' first u64 */
+enum { COUNTS_BYTES = (COUNTS_HEAT + JIT_CACHE_HEAT_SLOTS) * 8 };
 
 struct jit_cache {
     char *dir;
@@ -287,6 +288,13 @@ void jit_cache_count(jit_cache *c, size_t field)
 {
     assert(c && field % 8 == 0 && field < sizeof(jit_cache_counts));
     __atomic_fetch_add(&c->counts[field / 8], 1, __ATOMIC_RELAXED);
+}
+
+uint64_t jit_cache_heat(jit_cache *c, uint32_t entry, uint64_t run)
+{
+    assert(c);
+    uint64_t *slot = &c->counts[COUNTS_HEAT + entry % JIT_CACHE_HEAT_SLOTS];
+    return __atomic_add_fetch(slot, run, __ATOMIC_RELAXED);
 }
 
 /* Reads the whole file at path into *out (dvm_free), *n bytes: DVM_OK,

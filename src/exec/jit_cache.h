@@ -24,8 +24,13 @@
  *                               once it is there.  A claim whose process
  *                               is gone, or older than JIT_CACHE_CLAIM_S,
  *                               is stale and taken over
- *   counts                      shared counters (jit_cache_counts), a page
- *                               every RComp maps and adds to atomically
+ *   counts                      shared counters (jit_cache_counts) and
+ *                               the heat of each region entry (summed
+ *                               over the RComps, JIT_CACHE_HEAT_SLOTS
+ *                               slots by entry: two entries may share
+ *                               one, which only makes them hot sooner),
+ *                               64 KiB every RComp maps and adds to
+ *                               atomically
  *
  * An entry is outside input: jit_cache_decode checks its magic, version,
  * program hash, host tag, region key, sizes and checksum, and a bad entry
@@ -42,6 +47,7 @@
 enum { JIT_CACHE_VERSION = 1 };
 enum { JIT_CACHE_HEADER = 56 };             /* bytes before the object */
 enum { JIT_CACHE_CLAIM_S = 10 };            /* a claim older is stale */
+enum { JIT_CACHE_HEAT_SLOTS = 8184 };      /* shared heat, by entry */
 enum { JIT_CACHE_SWEEP_S = 60 };            /* a dead process's directory
                                                older is removed */
 #define JIT_CACHE_OBJ_MAX (64u << 20)       /* object bytes, at most */
@@ -97,6 +103,8 @@ int jit_cache_claim(jit_cache *c, const jit_cache_key *k);
 void jit_cache_unclaim(jit_cache *c, const jit_cache_key *k);
 /* Adds one to the shared counter at offsetof(jit_cache_counts, field). */
 void jit_cache_count(jit_cache *c, size_t field);
+/* Adds run to the shared heat of the region entry; returns the sum. */
+uint64_t jit_cache_heat(jit_cache *c, uint32_t entry, uint64_t run);
 
 /* Encodes an entry (header and object) into *out (dvm_free), *n bytes. */
 dvm_status jit_cache_encode(const jit_cache_key *k, uint32_t insns,

@@ -1326,6 +1326,43 @@ static void test_shared(void **state)
     free(t);
 }
 
+/* Engines sharing a cache directory count a region's heat together: a
+ * loop of 1.2 M units, under hot = 1.5 M alone, is translated by the
+ * second engine that runs it (both stop at JIT_PROBE, 2^20, to add their
+ * heat), and not by an engine alone. */
+static void test_shared_heat(void **state)
+{
+    (void)state;
+    tprog *t = loop_of(400000, 0);
+    dvm_program *p = build(t);
+    vm_code *c;
+    char *dir;
+    jit_limits l = jit_limits_tiered();
+    l.hot = 1500000;
+    l.hot_per_insn = 0;
+    assert_int_equal(code_build(p, &c), 0);
+    assert_int_equal(jit_cache_dir_make(&dir), 0);
+    outcome ref, o;
+    run_one(p, c, NULL, NULL, CODE, &ref);
+    for (int k = 0; k < 2; k++) {
+        jit_engine *j;
+        assert_int_equal(jit_create_limits(c, &l, &j), 0);
+        assert_int_equal(jit_share(j, dir, 7), 0);
+        run_one(p, c, j, NULL, CODE, &o);
+        same(&ref, &o);
+        outcome_free(&o);
+        assert_int_equal(jit_stats_get(j).regions, (uint64_t)k);
+        jit_destroy(j);
+    }
+    outcome_free(&ref);
+    jit_cache_dir_remove(dir);
+    dvm_free(dir);
+    assert_int_equal(run_limited(t, &l).regions, 0);    /* alone: cold */
+    code_free(c);
+    program_free(p);
+    free(t);
+}
+
 /* Two counting loops in turn, of n1 and n2 iterations. */
 static tprog *two_loops(uint64_t n1, uint64_t n2)
 {
@@ -1475,6 +1512,7 @@ int main(void)
         cmocka_unit_test(test_float_translated),
         cmocka_unit_test(test_tier_warm),
         cmocka_unit_test(test_shared),
+        cmocka_unit_test(test_shared_heat),
         cmocka_unit_test(test_tier_loop_head),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
