@@ -31,7 +31,10 @@
  * pays for LLVM, not even for loading it.  This file is the engine: the
  * counts and the decisions, and the cache of native entries per
  * instruction for the life of the engine (one per RComp, shared by its
- * runners, like the counts).
+ * runners, like the counts).  With a shared cache (jit_share) decide()
+ * first looks there: an entry another engine put is loaded; else the
+ * region's heat over all engines decides, and a claim makes one engine
+ * translate it while the others interpret on.
  */
 #include "exec/jit.h"
 

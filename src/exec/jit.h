@@ -27,6 +27,14 @@
  * environment, or jit_limits_eager), which keeps the translator itself
  * covered by the tests.
  *
+ * Shared translations (jit_share, jit_cache.h).  The RComps of one
+ * program on one host share a directory: a region one engine translated
+ * is loaded by the others (~0.3 ms, against 10-250 ms to translate), one
+ * engine translates a region while the others interpret on, and a
+ * region's heat is summed over the engines (each looks at the directory
+ * every JIT_PROBE units it runs from a hot-candidate entry, and adds
+ * them), so the thresholds above are per program, not per RComp.
+ *
  * Built only with LLVM; without it, jit_available() is 0 and jit_create
  * fails with DVM_EUNSUPP.
  */

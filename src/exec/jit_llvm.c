@@ -5,8 +5,13 @@
  * translate() builds a region's module (jit_region_module), verifies and
  * optimises it (O2, or O1 above JIT_O2_MAX instructions: O2's load
  * analysis is quadratic in the number of window accesses in one
- * function), adds it to the LLJIT and looks its entry up.  The code lives
- * as long as the backend.  LLVM's native target is initialised once per
+ * function), has the target machine emit its object code, adds that to
+ * the LLJIT and looks its entry up; load() adds object code that a
+ * translate() made, here or in another process of the same build (the
+ * shared cache, jit_cache.h).  Object code names no host address: the
+ * runtime helpers are called by name (jit_helpers), names each LLJIT
+ * defines at this process's addresses.  The code lives as long as the
+ * backend.  LLVM's native target is initialised once per
  * process, at the first backend.
  *
  * This file and the stages it calls form the module dvm-jit.so (or are

@@ -1281,6 +1281,51 @@ static void corrupt_entries(const char *dir)
     closedir(d);
 }
 
+/* Engines sharing one cache directory on one program: its code, the
+ * directory and the interpreter's outcome. */
+typedef struct shared_fx {
+    dvm_program *p;
+    vm_code *c;
+    char *dir;
+    outcome ref;
+} shared_fx;
+
+static void shared_open(shared_fx *f, const tprog *t)
+{
+    f->p = build(t);
+    assert_int_equal(code_build(f->p, &f->c), 0);
+    assert_int_equal(jit_cache_dir_make(&f->dir), 0);
+    run_one(f->p, f->c, NULL, NULL, CODE, &f->ref);
+}
+
+/* Runs f's program on a new engine of limits l sharing f's directory
+ * (entries corrupted first when corrupt), checks its outcome and returns
+ * what it translated and loaded. */
+static jit_stats shared_run(shared_fx *f, const jit_limits *l, int corrupt)
+{
+    jit_engine *j;
+    outcome o;
+    assert_int_equal(jit_create_limits(f->c, l, &j), 0);
+    assert_int_equal(jit_share(j, f->dir, 7), 0);
+    if (corrupt)
+        corrupt_entries(f->dir);
+    run_one(f->p, f->c, j, NULL, CODE, &o);
+    same(&f->ref, &o);
+    outcome_free(&o);
+    jit_stats st = jit_stats_get(j);
+    jit_destroy(j);
+    return st;
+}
+
+static void shared_close(shared_fx *f)
+{
+    outcome_free(&f->ref);
+    jit_cache_dir_remove(f->dir);
+    dvm_free(f->dir);
+    code_free(f->c);
+    program_free(f->p);
+}
+
 /* Engines sharing a cache directory: the first translates the hot loop,
  * the second loads it (no translation), the same outcome; a third finds
  * the entry corrupt, says so, and translates it itself. */
@@ -1288,41 +1333,23 @@ static void test_shared(void **state)
 {
     (void)state;
     tprog *t = loop_of(100000, 1);
-    dvm_program *p = build(t);
-    vm_code *c;
-    char *dir;
     jit_limits l = jit_limits_tiered();
     l.hot = 1000;
     l.hot_per_insn = 100;
-    assert_int_equal(code_build(p, &c), 0);
-    assert_int_equal(jit_cache_dir_make(&dir), 0);
-    outcome ref, o;
-    run_one(p, c, NULL, NULL, CODE, &ref);
+    shared_fx f;
+    shared_open(&f, t);
     static const uint64_t want[3][2] = {{1, 0}, {0, 1}, {1, 0}};
     for (int k = 0; k < 3; k++) {
-        jit_engine *j;
-        assert_int_equal(jit_create_limits(c, &l, &j), 0);
-        assert_int_equal(jit_share(j, dir, 7), 0);
-        if (k == 2)
-            corrupt_entries(dir);
-        run_one(p, c, j, NULL, CODE, &o);
-        same(&ref, &o);
-        outcome_free(&o);
-        jit_stats st = jit_stats_get(j);
+        jit_stats st = shared_run(&f, &l, k == 2);
         assert_int_equal(st.regions, want[k][0]);
         assert_int_equal(st.loaded, want[k][1]);
-        jit_destroy(j);
     }
     jit_cache_counts n;
-    assert_int_equal(jit_cache_counts_read(dir, &n), 0);
+    assert_int_equal(jit_cache_counts_read(f.dir, &n), 0);
     assert_int_equal(n.translated, 2);
     assert_int_equal(n.loaded, 1);
     assert_int_equal(n.bad, 1);
-    outcome_free(&ref);
-    jit_cache_dir_remove(dir);
-    dvm_free(dir);
-    code_free(c);
-    program_free(p);
+    shared_close(&f);
     free(t);
 }
 
@@ -1334,32 +1361,15 @@ static void test_shared_heat(void **state)
 {
     (void)state;
     tprog *t = loop_of(400000, 0);
-    dvm_program *p = build(t);
-    vm_code *c;
-    char *dir;
     jit_limits l = jit_limits_tiered();
     l.hot = 1500000;
     l.hot_per_insn = 0;
-    assert_int_equal(code_build(p, &c), 0);
-    assert_int_equal(jit_cache_dir_make(&dir), 0);
-    outcome ref, o;
-    run_one(p, c, NULL, NULL, CODE, &ref);
-    for (int k = 0; k < 2; k++) {
-        jit_engine *j;
-        assert_int_equal(jit_create_limits(c, &l, &j), 0);
-        assert_int_equal(jit_share(j, dir, 7), 0);
-        run_one(p, c, j, NULL, CODE, &o);
-        same(&ref, &o);
-        outcome_free(&o);
-        assert_int_equal(jit_stats_get(j).regions, (uint64_t)k);
-        jit_destroy(j);
-    }
-    outcome_free(&ref);
-    jit_cache_dir_remove(dir);
-    dvm_free(dir);
+    shared_fx f;
+    shared_open(&f, t);
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(shared_run(&f, &l, 0).regions, (uint64_t)k);
+    shared_close(&f);
     assert_int_equal(run_limited(t, &l).regions, 0);    /* alone: cold */
-    code_free(c);
-    program_free(p);
     free(t);
 }
 
