@@ -23,6 +23,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "exec/jit.h"
 #include "exec/jit_cache.h"
@@ -1353,6 +1354,32 @@ static void test_shared(void **state)
     free(t);
 }
 
+/* An engine finding a live process's claim (here its own pid) on its hot
+ * region interprets on (translates nothing, the same outcome); once the
+ * claim is gone it translates the region itself. */
+static void test_shared_claimed(void **state)
+{
+    (void)state;
+    tprog *t = loop_of(100000, 1);
+    jit_limits l = jit_limits_tiered();
+    l.hot = 1000;
+    l.hot_per_insn = 100;
+    shared_fx f;
+    shared_open(&f, t);
+    char path[4200];            /* the loop's head is insn 1 */
+    snprintf(path, sizeof path, "%s/1-%u.claim", f.dir, l.region_max);
+    FILE *cl = fopen(path, "w");
+    assert_non_null(cl);
+    fprintf(cl, "%ld\n", (long)getpid());
+    fclose(cl);
+    jit_stats st = shared_run(&f, &l, 0);
+    assert_int_equal(st.regions + st.loaded, 0);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(shared_run(&f, &l, 0).regions, 1);
+    shared_close(&f);
+    free(t);
+}
+
 /* Engines sharing a cache directory count a region's heat together: a
  * loop of 1.2 M units, under hot = 1.5 M alone, is translated by the
  * second engine that runs it (both stop at JIT_PROBE, 2^20, to add their
@@ -1523,6 +1550,7 @@ int main(void)
         cmocka_unit_test(test_tier_warm),
         cmocka_unit_test(test_shared),
         cmocka_unit_test(test_shared_heat),
+        cmocka_unit_test(test_shared_claimed),
         cmocka_unit_test(test_tier_loop_head),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
