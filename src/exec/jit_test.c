@@ -1285,14 +1285,16 @@ static void corrupt_entries(const char *dir)
 /* Engines sharing one cache directory on one program: its code, the
  * directory and the interpreter's outcome. */
 typedef struct shared_fx {
+    tprog *t;                   /* owned */
     dvm_program *p;
     vm_code *c;
     char *dir;
     outcome ref;
 } shared_fx;
 
-static void shared_open(shared_fx *f, const tprog *t)
+static void shared_open(shared_fx *f, tprog *t)
 {
+    f->t = t;
     f->p = build(t);
     assert_int_equal(code_build(f->p, &f->c), 0);
     assert_int_equal(jit_cache_dir_make(&f->dir), 0);
@@ -1325,6 +1327,16 @@ static void shared_close(shared_fx *f)
     dvm_free(f->dir);
     code_free(f->c);
     program_free(f->p);
+    free(f->t);
+}
+
+/* Limits under which loop_of(100000, 1) gets hot at once. */
+static jit_limits quick_limits(void)
+{
+    jit_limits l = jit_limits_tiered();
+    l.hot = 1000;
+    l.hot_per_insn = 100;
+    return l;
 }
 
 /* Engines sharing a cache directory: the first translates the hot loop,
@@ -1333,12 +1345,9 @@ static void shared_close(shared_fx *f)
 static void test_shared(void **state)
 {
     (void)state;
-    tprog *t = loop_of(100000, 1);
-    jit_limits l = jit_limits_tiered();
-    l.hot = 1000;
-    l.hot_per_insn = 100;
+    jit_limits l = quick_limits();
     shared_fx f;
-    shared_open(&f, t);
+    shared_open(&f, loop_of(100000, 1));
     static const uint64_t want[3][2] = {{1, 0}, {0, 1}, {1, 0}};
     for (int k = 0; k < 3; k++) {
         jit_stats st = shared_run(&f, &l, k == 2);
@@ -1351,7 +1360,6 @@ static void test_shared(void **state)
     assert_int_equal(n.loaded, 1);
     assert_int_equal(n.bad, 1);
     shared_close(&f);
-    free(t);
 }
 
 /* An engine finding a live process's claim (here its own pid) on its hot
@@ -1360,12 +1368,9 @@ static void test_shared(void **state)
 static void test_shared_claimed(void **state)
 {
     (void)state;
-    tprog *t = loop_of(100000, 1);
-    jit_limits l = jit_limits_tiered();
-    l.hot = 1000;
-    l.hot_per_insn = 100;
+    jit_limits l = quick_limits();
     shared_fx f;
-    shared_open(&f, t);
+    shared_open(&f, loop_of(100000, 1));
     char path[4200];            /* the loop's head is insn 1 */
     snprintf(path, sizeof path, "%s/1-%u.claim", f.dir, l.region_max);
     FILE *cl = fopen(path, "w");
@@ -1377,7 +1382,6 @@ static void test_shared_claimed(void **state)
     assert_int_equal(unlink(path), 0);
     assert_int_equal(shared_run(&f, &l, 0).regions, 1);
     shared_close(&f);
-    free(t);
 }
 
 /* Engines sharing a cache directory count a region's heat together: a
@@ -1387,17 +1391,15 @@ static void test_shared_claimed(void **state)
 static void test_shared_heat(void **state)
 {
     (void)state;
-    tprog *t = loop_of(400000, 0);
     jit_limits l = jit_limits_tiered();
     l.hot = 1500000;
     l.hot_per_insn = 0;
     shared_fx f;
-    shared_open(&f, t);
+    shared_open(&f, loop_of(400000, 0));
     for (int k = 0; k < 2; k++)
         assert_int_equal(shared_run(&f, &l, 0).regions, (uint64_t)k);
+    assert_int_equal(run_limited(f.t, &l).regions, 0);  /* alone: cold */
     shared_close(&f);
-    assert_int_equal(run_limited(t, &l).regions, 0);    /* alone: cold */
-    free(t);
 }
 
 /* Two counting loops in turn, of n1 and n2 iterations. */
