@@ -437,6 +437,10 @@ dvm_status jit_share(jit_engine *j, const char *dir, uint64_t prog)
     dvm_status st = jit_cache_open(dir, &c);
     if (st)
         return st;
+    const char *keep = getenv("DVM_JIT_KEEP");
+    if (keep && *keep && jit_cache_keep(c, keep, jit_backend_tag()))
+        fprintf(stderr, "dvm: %s; not keeping translations\n",
+                status_message());
     pthread_mutex_lock(&j->lock);
     j->cache = c;
     j->prog = prog;

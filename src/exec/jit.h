@@ -94,8 +94,11 @@ void jit_destroy(jit_engine *j);
  * image hashes to prog on this host, through the directory dir
  * (jit_cache.h): a hot region another engine put there is loaded, not
  * translated; one another engine is translating is interpreted on until
- * it is there; what j translates it puts there.  Returns DVM_EIO
- * (message set) when dir cannot be used: j then translates alone. */
+ * it is there; what j translates it puts there.  With DVM_JIT_KEEP=DIR
+ * in the environment translations are also kept in DIR across runs
+ * (jit_cache_keep; said and ignored when DIR cannot be used).  Returns
+ * DVM_EIO (message set) when dir cannot be used: j then translates
+ * alone. */
 dvm_status jit_share(jit_engine *j, const char *dir, uint64_t prog);
 /* Runs the runner from fi.  Returns enum vm_exit. */
 int jit_run(jit_engine *j, vm_runner *r, uint64_t fi);

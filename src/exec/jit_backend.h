@@ -90,6 +90,12 @@ extern const jit_backend_ops jit_llvm_backend;
 /* True when a backend can be had: linked in, or its module found. */
 int jit_backend_present(void);
 
+/* A tag of this build of the translator, from the files it is (the
+ * executable and the module: device, inode, size, modification time):
+ * translations kept across runs (jit_cache_keep) are used only by a
+ * build of the same tag.  0 when they cannot be read. */
+uint64_t jit_backend_tag(void);
+
 /* The backend, loading its module the first time (thread-safe); sets
  * *out on success, else returns DVM_EUNSUPP with why it cannot load. */
 dvm_status jit_backend_load(const jit_backend_ops **out);

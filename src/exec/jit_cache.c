@@ -38,6 +38,7 @@ enum { COUNTS_BYTES = (COUNTS_HEAT + JIT_CACHE_HEAT_SLOTS) * 8 };
 struct jit_cache {
     char *dir;
     uint64_t *counts;           /* the shared page, or NULL */
+    char *keep;                 /* entries kept across runs, or NULL */
 };
 
 uint64_t jit_cache_hash(const void *p, size_t n, uint64_t seed)
@@ -235,13 +236,13 @@ dvm_status jit_cache_counts_read(const char *dir, jit_cache_counts *out)
     char path[4096];
     snprintf(path, sizeof path, "%s/counts", dir);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    uint64_t v[3];
+    uint64_t v[4];
     ssize_t n = fd < 0 ? -1 : pread(fd, v, sizeof v, 0);
     if (fd >= 0)
         close(fd);
     if (n != (ssize_t)sizeof v)
         return status_set_errno(DVM_EIO, "translator cache: %s", path);
-    *out = (jit_cache_counts){v[0], v[1], v[2]};
+    *out = (jit_cache_counts){v[0], v[1], v[2], v[3]};
     return DVM_OK;
 }
 
@@ -281,6 +282,7 @@ void jit_cache_close(jit_cache *c)
     if (c->counts)
         munmap(c->counts, COUNTS_BYTES);
     dvm_free(c->dir);
+    dvm_free(c->keep);
     dvm_free(c);
 }
 
@@ -329,6 +331,51 @@ static dvm_status read_file(const char *path, uint8_t **out, size_t *n)
     return DVM_OK;
 }
 
+/* Writes into buf the kept entry of k (jit_cache_keep); 0 when there is
+ * no keeping or it does not fit. */
+static int kept_path(const jit_cache *c, const jit_cache_key *k, char *buf,
+                     size_t cap)
+{
+    int n = c->keep ? snprintf(buf, cap, "%s/%016llx-%u-%u.o", c->keep,
+                               (unsigned long long)k->prog, k->entry,
+                               k->region_max) : -1;
+    return n > 0 && (size_t)n < cap;
+}
+
+/* A directory of this user that no one else may write, made (0700) if
+ * missing: 0, or -1 with the reason in why. */
+static int own_dir(const char *dir, const char **why)
+{
+    struct stat sb;
+    if (lstat(dir, &sb) < 0 && (errno != ENOENT || mkdir(dir, 0700) < 0 ||
+                                lstat(dir, &sb) < 0)) {
+        *why = strerror(errno);
+        return -1;
+    }
+    *why = !S_ISDIR(sb.st_mode) ? "not a directory"
+           : sb.st_uid != getuid() ? "not the user's"
+           : (sb.st_mode & 022) ? "others may write it" : NULL;
+    return *why ? -1 : 0;
+}
+
+dvm_status jit_cache_keep(jit_cache *c, const char *dir, uint64_t tag)
+{
+    assert(c && dir);
+    char path[4096];
+    const char *why = "no build tag";
+    int n = snprintf(path, sizeof path, "%s/%016llx", dir,
+                     (unsigned long long)tag);
+    if (n <= 0 || (size_t)n >= sizeof path - 64)
+        why = "path too long";
+    else if (tag && own_dir(dir, &why) == 0 && own_dir(path, &why) == 0)
+        why = NULL;
+    if (why)
+        return status_set(DVM_EINVAL, "kept translations: %s: %s", dir, why);
+    if (!(c->keep = dvm_strdup(path)))
+        return status_set(DVM_ENOMEM, "kept translations: out of memory");
+    return DVM_OK;
+}
+
 dvm_status jit_cache_get(jit_cache *c, const jit_cache_key *k,
                          uint8_t **obj, size_t *len, uint32_t *insns)
 {
@@ -339,6 +386,9 @@ dvm_status jit_cache_get(jit_cache *c, const jit_cache_key *k,
     uint8_t *p;
     size_t n;
     dvm_status st = read_file(path, &p, &n);
+    if (st == DVM_ENOENT && kept_path(c, k, path, sizeof path) &&
+        (st = read_file(path, &p, &n)) == DVM_OK)
+        jit_cache_count(c, offsetof(jit_cache_counts, kept));
     if (st)
         return st;
     const uint8_t *o;
@@ -355,27 +405,39 @@ dvm_status jit_cache_get(jit_cache *c, const jit_cache_key *k,
     return DVM_OK;
 }
 
+/* Writes the n bytes at e to path whole: to a name of its own, then
+ * renamed. */
+static dvm_status put_file(const char *path, const uint8_t *e, size_t n)
+{
+    char tmp[4128];
+    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || write_all(fd, e, n) < 0 || close(fd) < 0 ||
+        rename(tmp, path) < 0) {
+        dvm_status st = status_set_errno(DVM_EIO, "translator cache: %s",
+                                         tmp);
+        if (fd >= 0)
+            close(fd);          /* EBADF when closed above: harmless */
+        unlink(tmp);
+        return st;
+    }
+    return DVM_OK;
+}
+
 dvm_status jit_cache_put(jit_cache *c, const jit_cache_key *k,
                          uint32_t insns, const uint8_t *obj, size_t len)
 {
     assert(c && k && obj);
-    char path[4096], tmp[4128];
+    char path[4096];
     if (!key_path(c, k, "o", path, sizeof path))
         return status_set(DVM_EINVAL, "translator cache: path too long");
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
-    uint8_t *e;
-    size_t n;
+    uint8_t *e = NULL;
+    size_t n = 0;
     dvm_status st = jit_cache_encode(k, insns, obj, len, &e, &n);
-    if (st)
-        return st;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write_all(fd, e, n) < 0 || close(fd) < 0 ||
-        rename(tmp, path) < 0) {
-        st = status_set_errno(DVM_EIO, "translator cache: %s", tmp);
-        if (fd >= 0)
-            close(fd);          /* EBADF when closed above: harmless */
-        unlink(tmp);
-    }
+    if (!st)
+        st = put_file(path, e, n);
+    if (!st && kept_path(c, k, path, sizeof path))
+        st = put_file(path, e, n);
     dvm_free(e);
     return st;
 }

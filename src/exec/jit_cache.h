@@ -32,6 +32,11 @@
  *                               64 KiB every RComp maps and adds to
  *                               atomically
  *
+ * Optionally (jit_cache_keep: `DVM_JIT_KEEP=DIR` in the environment of
+ * `dvm run` or a node) entries are also kept across runs in a directory
+ * of the user's, by build: a later run of the same program loads its hot
+ * regions at once instead of translating them.
+ *
  * An entry is outside input: jit_cache_decode checks its magic, version,
  * program hash, host tag, region key, sizes and checksum, and a bad entry
  * is said once on stderr and translated again, never loaded.
@@ -67,6 +72,8 @@ typedef struct jit_cache_counts {
     uint64_t translated;        /* regions translated (and entries put) */
     uint64_t loaded;            /* regions loaded from an entry */
     uint64_t bad;               /* entries refused by jit_cache_decode */
+    uint64_t kept;              /* ... of the loaded: kept from an earlier
+                                   run (jit_cache_keep) */
 } jit_cache_counts;
 
 /* A hash of the n bytes at p (not cryptographic: it tells apart, it does
@@ -87,6 +94,15 @@ dvm_status jit_cache_counts_read(const char *dir, jit_cache_counts *out);
  * *out owned by the caller, closed by jit_cache_close. */
 dvm_status jit_cache_open(const char *dir, jit_cache **out);
 void jit_cache_close(jit_cache *c);
+
+/* Keeps c's entries across runs too, in dir/<tag> (made mode 0700 when
+ * missing; dir and it must be directories of this user that no one else
+ * may write): what jit_cache_get does not find in c's directory it looks
+ * for there, and jit_cache_put writes there too, by program, region and
+ * build (tag: jit_backend_tag, 0 refused).  Nothing is ever removed from
+ * it: it is the user's to clear.  Returns DVM_EINVAL or DVM_EIO (message
+ * set) when dir cannot be used. */
+dvm_status jit_cache_keep(jit_cache *c, const char *dir, uint64_t tag);
 
 /* Reads k's entry: DVM_OK with *obj (dvm_free) of *len bytes and the
  * region's *insns; DVM_ENOENT (no message) when there is none; DVM_EFORMAT

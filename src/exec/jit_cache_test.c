@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -246,6 +247,52 @@ static void test_sweep(void **state)
     dvm_free(dead);
 }
 
+/* Entries kept across runs: put through one run's directory, found
+ * through another's (counted as kept) with the same build tag, not with
+ * another; a keeping directory others may write, or no tag, refused. */
+static void test_keep(void **state)
+{
+    (void)state;
+    char *d1, *d2, *d3, keep[4096];
+    jit_cache *c1 = fresh(&d1), *c2 = fresh(&d2), *c3 = fresh(&d3);
+    snprintf(keep, sizeof keep, "%s/keep", d3);  /* made by the first */
+    assert_int_equal(jit_cache_keep(c1, keep, 0x77), DVM_OK);
+    assert_int_equal(jit_cache_keep(c2, keep, 0x77), DVM_OK);
+    assert_int_equal(jit_cache_keep(c3, keep, 0x78), DVM_OK);
+    uint8_t *got, *obj = object(100, 9);
+    size_t len;
+    uint32_t insns;
+    assert_int_equal(jit_cache_put(c1, &key, 3, obj, 100), DVM_OK);
+    assert_int_equal(jit_cache_get(c2, &key, &got, &len, &insns), DVM_OK);
+    assert_memory_equal(got, obj, 100);
+    dvm_free(got);
+    jit_cache_counts n;
+    assert_int_equal(jit_cache_counts_read(d2, &n), DVM_OK);
+    assert_int_equal(n.kept, 1);
+    assert_int_equal(jit_cache_get(c3, &key, &got, &len, &insns),
+                     DVM_ENOENT);       /* another build */
+    jit_cache_key k2 = key;
+    k2.prog++;                  /* another program */
+    assert_int_equal(jit_cache_get(c2, &k2, &got, &len, &insns), DVM_ENOENT);
+    jit_cache *c4;
+    assert_int_equal(jit_cache_open(d3, &c4), DVM_OK);
+    assert_int_equal(jit_cache_keep(c4, keep, 0), DVM_EINVAL);
+    assert_int_equal(chmod(keep, 0777), 0);
+    assert_int_equal(jit_cache_keep(c4, keep, 0x77), DVM_EINVAL);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", keep);
+    assert_int_equal(system(cmd), 0);
+    dvm_free(obj);
+    jit_cache *cs[] = {c1, c2, c3, c4};
+    for (int i = 0; i < 4; i++)
+        jit_cache_close(cs[i]);
+    char *ds[] = {d1, d2, d3};
+    for (int i = 0; i < 3; i++) {
+        jit_cache_dir_remove(ds[i]);
+        dvm_free(ds[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_writers),
         cmocka_unit_test(test_claims_and_counts),
         cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_keep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

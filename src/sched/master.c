@@ -806,8 +806,9 @@ void master_fprint_stats(const master *m, FILE *f)
     jit_cache_counts jc;
     if (m->rcs.jit_cache && !jit_cache_counts_read(m->rcs.jit_cache, &jc))
         fprintf(f, "  translator: regions translated %" PRIu64 ", loaded "
-                "from the shared cache %" PRIu64 ", bad entries %" PRIu64
-                "\n", jc.translated, jc.loaded, jc.bad);
+                "from the shared cache %" PRIu64 " (kept from earlier runs %"
+                PRIu64 "), bad entries %" PRIu64 "\n", jc.translated,
+                jc.loaded, jc.kept, jc.bad);
 }
 
 static void warn_unbound(const master *m)

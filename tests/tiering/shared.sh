@@ -17,7 +17,7 @@ line=$(grep 'translator: regions translated' "$tmp/jit.err") || {
     cat "$tmp/jit.err"; echo "no translator line in --stats"; exit 1; }
 echo "$line"
 translated=$(echo "$line" | sed 's/.*translated \([0-9]*\),.*/\1/')
-loaded=$(echo "$line" | sed 's/.*shared cache \([0-9]*\),.*/\1/')
+loaded=$(echo "$line" | sed 's/.*shared cache \([0-9]*\) .*/\1/')
 bad=$(echo "$line" | sed 's/.*bad entries \([0-9]*\).*/\1/')
 [ "$translated" -eq 1 ] || { echo "translated $translated times"; exit 1; }
 [ "$loaded" -le 1 ] && [ "$bad" -eq 0 ] || { echo "unexpected: $line"; exit 1; }
