@@ -45,6 +45,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #include "exec/jit_backend.h"
 #include "exec/jit_cache.h"
@@ -78,6 +82,7 @@ struct jit_engine {
     jit_cache *cache;           /* shared with the program's other RComps
                                    (jit_share), or NULL */
     uint64_t prog;              /* ... the program's hash */
+    uint64_t host;              /* ... what code depends on of the host */
     uint8_t *refused;           /* per insn: its shared entry was bad */
     int32_t level;              /* ... the shared heat that makes a region
                                    hot (tier.hot: JIT_PROBE) */
@@ -188,9 +193,7 @@ static void install(jit_engine *j, uint32_t i, jit_fn fn, size_t size)
 /* The shared cache's key of the region of insn i. */
 static jit_cache_key cache_key(const jit_engine *j, uint32_t i)
 {
-    uint64_t host[2] = {JIT_BACKEND_ABI, j->nan_bits};
-    return (jit_cache_key){j->prog, jit_cache_hash(host, sizeof host, 0), i,
-                           j->lim.region_max};
+    return (jit_cache_key){j->prog, j->host, i, j->lim.region_max};
 }
 
 /* Loads the region of insn i from j's shared cache if another engine put
@@ -354,6 +357,37 @@ static uint64_t host_default_nan(void)
     return bits;
 }
 
+/* What translated code depends on of the host: the backend's interface,
+ * the default NaN, the name of the host, and on x86 the CPU's vendor,
+ * model and features as LLVM reads them (CPUID leaves 0, 1 without the
+ * core's APIC id, 7, and the state the OS enables, XCR0), so that an
+ * entry kept in a directory other hosts share is never loaded on a CPU
+ * that lacks what it uses. */
+static uint64_t host_tag(uint64_t nan_bits)
+{
+    struct {
+        uint64_t abi, nan;
+        uint32_t cpu[14];
+        char name[64];
+    } t;
+    memset(&t, 0, sizeof t);
+    t.abi = JIT_BACKEND_ABI;
+    t.nan = nan_bits;
+    uint32_t *w = t.cpu;
+#if defined(__x86_64__)
+    __get_cpuid(0, &w[0], &w[1], &w[2], &w[3]);
+    __get_cpuid(1, &w[4], &w[5], &w[6], &w[7]);
+    w[5] &= 0x00ffffffu;        /* bits 31-24: this core's APIC id */
+    __get_cpuid_count(7, 0, &w[8], &w[9], &w[10], &w[11]);
+    if (w[6] & (1u << 27))      /* OSXSAVE: XCR0 readable */
+        __asm__ volatile("xgetbv" : "=a"(w[12]), "=d"(w[13]) : "c"(0));
+#else
+    (void)w;
+#endif
+    gethostname(t.name, sizeof t.name - 1);
+    return jit_cache_hash(&t, sizeof t, 0);
+}
+
 /* The limits the environment asks for: DVM_JIT unset or "tiered", or
  * "eager".  Returns DVM_EINVAL for anything else. */
 static dvm_status env_limits(jit_limits *l)
@@ -405,6 +439,7 @@ dvm_status jit_create_limits(const vm_code *code, const jit_limits *l,
     j->code = code;
     j->lim = *l;
     j->nan_bits = host_default_nan();
+    j->host = host_tag(j->nan_bits);
     j->fns = dvm_calloc(n, sizeof *j->fns);
     j->bad = dvm_calloc(n, 1);
     j->sized = dvm_calloc(n, 1);

@@ -336,8 +336,9 @@ static dvm_status read_file(const char *path, uint8_t **out, size_t *n)
 static int kept_path(const jit_cache *c, const jit_cache_key *k, char *buf,
                      size_t cap)
 {
-    int n = c->keep ? snprintf(buf, cap, "%s/%016llx-%u-%u.o", c->keep,
-                               (unsigned long long)k->prog, k->entry,
+    int n = c->keep ? snprintf(buf, cap, "%s/%016llx-%016llx-%u-%u.o",
+                               c->keep, (unsigned long long)k->prog,
+                               (unsigned long long)k->host, k->entry,
                                k->region_max) : -1;
     return n > 0 && (size_t)n < cap;
 }
