@@ -209,9 +209,11 @@ static int load_shared(jit_engine *j, uint32_t i, jit_fn *fn)
     dvm_status st = jit_cache_get(j->cache, &k, &obj, &len, &insns);
     if (st == DVM_ENOENT)
         return 0;
-    if (!st && make_backend(j) == DVM_OK) {
+    if (!st) {
+        st = make_backend(j);
         region_name(i, name, sizeof name);
-        st = j->ops->load(j->be, obj, len, name, fn);
+        if (!st)
+            st = j->ops->load(j->be, obj, len, name, fn);
         dvm_free(obj);
         if (!st) {
             j->stats.loaded++;
