@@ -90,8 +90,9 @@ dvm_status jit_create(const vm_code *code, jit_engine **out);
 dvm_status jit_create_limits(const vm_code *code, const jit_limits *l,
                              jit_engine **out);
 void jit_destroy(jit_engine *j);
-/* Shares j's translations with the other engines of the program whose
- * image hashes to prog on this host, through the directory dir
+/* Shares j's translations with the other engines of the program that
+ * hashes to prog (its code and layout: what translated code depends on)
+ * on this host, through the directory dir
  * (jit_cache.h): a hot region another engine put there is loaded, not
  * translated; one another engine is translating is interpreted on until
  * it is there; what j translates it puts there.  With DVM_JIT_KEEP=DIR

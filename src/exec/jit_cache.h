@@ -61,7 +61,8 @@ typedef struct jit_cache jit_cache;
 
 /* What an entry is for: the program, the build and host, the region. */
 typedef struct jit_cache_key {
-    uint64_t prog;              /* the program image's hash */
+    uint64_t prog;              /* the program's hash (its code and
+                                   layout) */
     uint64_t host;              /* the build and host the code is for */
     uint32_t entry;             /* the region's first insn */
     uint32_t region_max;        /* the limit its region was found with */

@@ -138,7 +138,6 @@ typedef struct rcomp {
     jit_engine *jit;            /* NULL: the interpreter */
     const char *jit_cache;      /* --jit-cache: translations shared with
                                    the program's other RComps, or NULL */
-    uint64_t image_hash;        /* the program image's (jit_share) */
     mem_window *win;
     vm_runner vr;
 
