@@ -4,7 +4,9 @@
  * One thread, one epoll set over the RComps' sockets and the transport's
  * event fd.  Between programs a node holds nothing but its connection to
  * the master.  START brings a program: the node creates a frame store,
- * writes the image and the input channels' bytes into memfds and starts
+ * writes the image and the input channels' bytes into memfds, makes the
+ * directory its RComps share their translations in (engine jit:
+ * exec/jit_cache.h; removed at STOP) and starts
  * its RComps (sched/rcomps.h, rcomp_process_start), each numbered by its
  * place (0..n-1) and a generation that grows each time the place gets a
  * new process, so that a message from or for a dead process is recognised
@@ -81,6 +83,8 @@
 #include "dist/nhome.h"
 #include "dist/pcache.h"
 #include "dist/stall.h"
+#include "exec/jit.h"
+#include "exec/jit_cache.h"
 #include "image/image.h"
 #include "mem/store.h"
 #include "net/conn.h"
@@ -160,6 +164,8 @@ typedef struct node {
     int image_fd;
     dvm_program *prog;
     char engine[8];
+    char *jit_cache;                /* the program's shared translations
+                                       (exec/jit_cache.h), or NULL */
     int in_fd[CMSG_MAX_INPUTS];
     char in_name[CMSG_MAX_INPUTS][CMSG_MAX_NAME + 1];
     char in_path[CMSG_MAX_INPUTS][64];
@@ -344,7 +350,7 @@ static dvm_status rc_spawn(node *n, int i)
     node_rc *r = &n->rc[i];
     rcomp_spawn_spec sp = { n->cfg.self_exe, n->engine, store_fd(n->store),
                             NODE_STORE_FRAMES, n->image_fd, n->prog, n->in,
-                            n->nin, 0 };
+                            n->nin, 0, n->jit_cache };
     int ctl, page;
     dvm_status st = rcomp_process_start(&sp, i, &r->pid, &ctl, &page);
     if (st)
@@ -436,6 +442,9 @@ static void node_stop(node *n)
     n->image_fd = -1;
     program_free(n->prog);
     n->prog = NULL;
+    jit_cache_dir_remove(n->jit_cache);
+    dvm_free(n->jit_cache);
+    n->jit_cache = NULL;
     nhome_stop(&n->home);
     pcache_destroy(&n->pc);
     store_destroy(n->store);
@@ -497,6 +506,10 @@ static dvm_status node_start(node *n, const uint8_t *p, size_t len)
     n->rc = dvm_calloc((size_t)n->cfg.nrcomps, sizeof *n->rc);
     if (!n->l2m || !n->owner || !n->rc)
         return status_set(DVM_ENOMEM, "out of memory");
+    if (!strcmp(n->engine, "jit") && jit_available() &&
+        jit_cache_dir_make(&n->jit_cache))  /* the RComps share: 1 LLVM */
+        fprintf(stderr, "dvm node: %s; each RComp translates alone\n",
+                status_message());
     stall_once("dvm node", n->t);  /* a test's slow start (stall.h) */
     for (int i = 0; i < n->cfg.nrcomps && !st; i++) {
         conn_init(&n->rc[i].ctl, -1);

@@ -31,23 +31,38 @@
  * pays for LLVM, not even for loading it.  This file is the engine: the
  * counts and the decisions, and the cache of native entries per
  * instruction for the life of the engine (one per RComp, shared by its
- * runners, like the counts).
+ * runners, like the counts).  With a shared cache (jit_share) decide()
+ * first looks there: an entry another engine put is loaded; else the
+ * region's heat over all engines decides, and a claim makes one engine
+ * translate it while the others interpret on.
  */
 #include "exec/jit.h"
 
 #include <assert.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #include "exec/jit_backend.h"
+#include "exec/jit_cache.h"
 #include "util/alloc.h"
 
 enum {
     JIT_COUNT_NATIVE = INT32_MAX / 2,   /* count of a translated entry */
     JIT_COUNT_NEVER = INT32_MIN,        /* ... of one never translated */
+    JIT_RECHECK = 1 << 20,      /* cost run between two looks at the
+                                   shared cache while another engine
+                                   translates a region (~2 ms) */
+    JIT_PROBE = 1 << 20,        /* with a shared cache: cost run between
+                                   two looks at it (and additions to the
+                                   region's shared heat) */
 };
 
 struct jit_engine {
@@ -64,6 +79,15 @@ struct jit_engine {
     int32_t *count;             /* per insn: cost run from it (vm_tier) */
     vm_tier tier;
     jit_stats stats;            /* under lock */
+    jit_cache *cache;           /* shared with the program's other RComps
+                                   (jit_share), or NULL */
+    uint64_t prog;              /* ... the program's hash */
+    uint64_t host;              /* ... what code depends on of the host */
+    uint8_t *refused;           /* per insn: its shared entry was bad */
+    int32_t level;              /* ... the shared heat that makes a region
+                                   hot (tier.hot: JIT_PROBE) */
+    uint32_t *more;             /* ... per insn: the heat its region's size
+                                   adds to level (once sized) */
 };
 
 /* ---- the engine ---------------------------------------------------------- */
@@ -86,16 +110,23 @@ static dvm_status make_backend(jit_engine *j)
     return st;
 }
 
+/* The symbol of the region of entry: the same in every engine of the
+ * program, so that one engine's object code is found by another's. */
+static void region_name(uint32_t entry, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "dvm_region_%u", entry);
+}
+
 /* Translates the region of entry and returns its native code in *out and
- * its size in *size.  Under j's lock, with j's backend made. */
+ * its size in *size, and its object code in *obj when obj is not NULL.
+ * Under j's lock, with j's backend made. */
 static dvm_status translate(jit_engine *j, uint32_t entry, jit_fn *out,
-                            size_t *size)
+                            size_t *size, jit_object *obj)
 {
     char name[32];
-    snprintf(name, sizeof name, "dvm_region_%llu",
-             (unsigned long long)j->stats.regions);
+    region_name(entry, name, sizeof name);
     jit_request q = {j->code, entry, j->lim.region_max, j->nan_bits, name};
-    return j->ops->translate(j->be, &q, out, size);
+    return j->ops->translate(j->be, &q, out, size, obj);
 }
 
 /* Adds one to insn i's count (entered from jit_run: at least that insn
@@ -113,6 +144,8 @@ static int count_hot(jit_engine *j, uint32_t i)
 static void warm_up(jit_engine *j)
 {
     int32_t w = (int32_t)j->lim.hot_warm;
+    if (j->cache && w > 0 && w < j->level)
+        j->level = w;
     if (w > 0 && w < j->tier.hot)
         __atomic_store_n(&j->tier.hot, w, __ATOMIC_RELAXED);
 }
@@ -147,24 +180,145 @@ static int within_budget(const jit_engine *j)
            j->stats.insns < j->lim.budget;
 }
 
-/* Decides on the hot insn i under j's lock: translates its region, or
- * waits for more work, or refuses for good (over budget, failed). */
+/* Installs fn, the native code of the region of insn i (size insns).
+ * Under j's lock. */
+static void install(jit_engine *j, uint32_t i, jit_fn fn, size_t size)
+{
+    j->stats.insns += size;
+    warm_up(j);
+    __atomic_store_n(&j->fns[i], fn, __ATOMIC_RELEASE);
+    count_set(j, i, JIT_COUNT_NATIVE);
+}
+
+/* The shared cache's key of the region of insn i. */
+static jit_cache_key cache_key(const jit_engine *j, uint32_t i)
+{
+    return (jit_cache_key){j->prog, j->host, i, j->lim.region_max};
+}
+
+/* Loads the region of insn i from j's shared cache if another engine put
+ * it there.  Returns 1 when loaded (*fn set), 0 when there is no usable
+ * entry (a bad one said once).  Under j's lock. */
+static int load_shared(jit_engine *j, uint32_t i, jit_fn *fn)
+{
+    jit_cache_key k = cache_key(j, i);
+    uint8_t *obj;
+    size_t len;
+    uint32_t insns;
+    char name[32];
+    dvm_status st = jit_cache_get(j->cache, &k, &obj, &len, &insns);
+    if (st == DVM_ENOENT)
+        return 0;
+    if (!st) {
+        st = make_backend(j);
+        region_name(i, name, sizeof name);
+        if (!st)
+            st = j->ops->load(j->be, obj, len, name, fn);
+        dvm_free(obj);
+        if (!st) {
+            j->stats.loaded++;
+            jit_cache_count(j->cache, offsetof(jit_cache_counts, loaded));
+            install(j, i, *fn, insns);
+            return 1;
+        }
+    }
+    if (st && st != DVM_EUNSUPP) {      /* EUNSUPP: no backend, said */
+        fprintf(stderr, "dvm: %s; translating it here\n", status_message());
+        jit_cache_count(j->cache, offsetof(jit_cache_counts, bad));
+    }
+    j->refused[i] = 1;
+    return 0;
+}
+
+/* With a shared cache: adds what insn i ran since its count was last set
+ * to its heat summed over the program's engines, and starts its count
+ * again; true while that heat is at most level, plus hot_per_insn per
+ * insn of its region once past level (the region is sized then, which
+ * loads the backend).  So N engines running one loop make it hot N times
+ * sooner than one.  Under j's lock. */
+static int still_cold(jit_engine *j, uint32_t i)
+{
+    int32_t c = __atomic_load_n(&j->count[i], __ATOMIC_RELAXED);
+    uint64_t heat = jit_cache_heat(j->cache, i, c > 0 ? (uint64_t)c : 0);
+    count_set(j, i, 0);
+    uint64_t need = (uint64_t)j->level;
+    if (heat <= need)
+        return 1;
+    if (!j->sized[i] && j->lim.hot_per_insn) {
+        if (make_backend(j))
+            return 0;           /* decide() gives the region up */
+        j->sized[i] = 1;
+        uint64_t more = (uint64_t)j->ops->region_size(j->code, i,
+                                                      j->lim.region_max) *
+                        j->lim.hot_per_insn;
+        j->more[i] = (uint32_t)(more < INT32_MAX / 2 ? more : INT32_MAX / 2);
+    }
+    return heat <= need + j->more[i];
+}
+
+/* With a shared cache, the hot insn i: 1 when decided for now (*fn:
+ * loaded, or NULL: still cold over all engines, or another engine is
+ * translating it: interpret on and look again), 0 to go on here
+ * (*claimed: this engine claimed it).  Under j's lock. */
+static int shared(jit_engine *j, uint32_t i, jit_fn *fn, int *claimed)
+{
+    *claimed = 0;
+    if (!j->cache || j->refused[i])
+        return 0;
+    if (load_shared(j, i, fn))
+        return 1;
+    if (j->refused[i])
+        return 0;               /* a bad entry: translated here */
+    if (still_cold(j, i))
+        return 1;
+    jit_cache_key k = cache_key(j, i);
+    if (jit_cache_claim(j->cache, &k)) {
+        *claimed = 1;
+        return 0;
+    }
+    count_set(j, i, j->tier.hot - JIT_RECHECK);
+    return 1;
+}
+
+/* Puts the object code of the region of insn i (size insns) into j's
+ * shared cache; a failure is said, the region is translated anyway. */
+static void put_shared(jit_engine *j, uint32_t i, size_t size,
+                       jit_object *obj)
+{
+    jit_cache_key k = cache_key(j, i);
+    if (jit_cache_put(j->cache, &k, (uint32_t)size, obj->p, obj->len))
+        fprintf(stderr, "dvm: %s\n", status_message());
+    dvm_free(obj->p);
+}
+
+/* Decides on the hot insn i under j's lock: loads its region from the
+ * shared cache, translates it, or waits for more work (or for another
+ * engine's translation), or refuses for good (over budget, failed). */
 static jit_fn decide(jit_engine *j, uint32_t i)
 {
     jit_fn fn = j->fns[i];
     size_t size = 0;
+    int claimed;
     if (fn || j->bad[i])
+        return fn;
+    if (shared(j, i, &fn, &claimed))
         return fn;
     int ok = make_backend(j) == DVM_OK;
     if (ok && wait_for_size(j, i))
         return fn;
-    if (ok && within_budget(j) && translate(j, i, &fn, &size) == DVM_OK) {
+    jit_object obj = {NULL, 0};
+    if (ok && within_budget(j) &&
+        translate(j, i, &fn, &size, j->cache ? &obj : NULL) == DVM_OK) {
         j->stats.regions++;
-        j->stats.insns += size;
-        warm_up(j);
-        __atomic_store_n(&j->fns[i], fn, __ATOMIC_RELEASE);
-        count_set(j, i, JIT_COUNT_NATIVE);
+        if (j->cache) {
+            put_shared(j, i, size, &obj);
+            jit_cache_count(j->cache, offsetof(jit_cache_counts, translated));
+        }
+        install(j, i, fn, size);
     } else {
+        jit_cache_key k = cache_key(j, i);
+        if (claimed)
+            jit_cache_unclaim(j->cache, &k);
         __atomic_store_n(&j->bad[i], 1, __ATOMIC_RELEASE);
         count_set(j, i, JIT_COUNT_NEVER);
     }
@@ -205,6 +359,37 @@ static uint64_t host_default_nan(void)
     return bits;
 }
 
+/* What translated code depends on of the host: the backend's interface,
+ * the default NaN, the name of the host, and on x86 the CPU's vendor,
+ * model and features as LLVM reads them (CPUID leaves 0, 1 without the
+ * core's APIC id, 7, and the state the OS enables, XCR0), so that an
+ * entry kept in a directory other hosts share is never loaded on a CPU
+ * that lacks what it uses. */
+static uint64_t host_tag(uint64_t nan_bits)
+{
+    struct {
+        uint64_t abi, nan;
+        uint32_t cpu[14];
+        char name[64];
+    } t;
+    memset(&t, 0, sizeof t);
+    t.abi = JIT_BACKEND_ABI;
+    t.nan = nan_bits;
+    uint32_t *w = t.cpu;
+#if defined(__x86_64__)
+    __get_cpuid(0, &w[0], &w[1], &w[2], &w[3]);
+    __get_cpuid(1, &w[4], &w[5], &w[6], &w[7]);
+    w[5] &= 0x00ffffffu;        /* bits 31-24: this core's APIC id */
+    __get_cpuid_count(7, 0, &w[8], &w[9], &w[10], &w[11]);
+    if (w[6] & (1u << 27))      /* OSXSAVE: XCR0 readable */
+        __asm__ volatile("xgetbv" : "=a"(w[12]), "=d"(w[13]) : "c"(0));
+#else
+    (void)w;
+#endif
+    gethostname(t.name, sizeof t.name - 1);
+    return jit_cache_hash(&t, sizeof t, 0);
+}
+
 /* The limits the environment asks for: DVM_JIT unset or "tiered", or
  * "eager".  Returns DVM_EINVAL for anything else. */
 static dvm_status env_limits(jit_limits *l)
@@ -236,6 +421,9 @@ static void engine_free(jit_engine *j)
     dvm_free(j->bad);
     dvm_free(j->sized);
     dvm_free(j->count);
+    dvm_free(j->refused);
+    dvm_free(j->more);
+    jit_cache_close(j->cache);
     dvm_free(j);
 }
 
@@ -253,11 +441,15 @@ dvm_status jit_create_limits(const vm_code *code, const jit_limits *l,
     j->code = code;
     j->lim = *l;
     j->nan_bits = host_default_nan();
+    j->host = host_tag(j->nan_bits);
     j->fns = dvm_calloc(n, sizeof *j->fns);
     j->bad = dvm_calloc(n, 1);
     j->sized = dvm_calloc(n, 1);
     j->count = dvm_calloc(n, sizeof *j->count);
-    if (!j->fns || !j->bad || !j->sized || !j->count) {
+    j->refused = dvm_calloc(n, 1);
+    j->more = dvm_calloc(n, sizeof *j->more);
+    if (!j->fns || !j->bad || !j->sized || !j->count || !j->refused ||
+        !j->more) {
         engine_free(j);
         return status_set(DVM_ENOMEM, "translator: out of memory");
     }
@@ -273,6 +465,27 @@ void jit_destroy(jit_engine *j)
         return;
     pthread_mutex_destroy(&j->lock);
     engine_free(j);
+}
+
+dvm_status jit_share(jit_engine *j, const char *dir, uint64_t prog)
+{
+    assert(j && dir && !j->cache);
+    jit_cache *c;
+    dvm_status st = jit_cache_open(dir, &c);
+    if (st)
+        return st;
+    const char *keep = getenv("DVM_JIT_KEEP");
+    if (keep && *keep && jit_cache_keep(c, keep, jit_backend_tag()))
+        fprintf(stderr, "dvm: %s; not keeping translations\n",
+                status_message());
+    pthread_mutex_lock(&j->lock);
+    j->cache = c;
+    j->prog = prog;
+    j->level = j->tier.hot;     /* now summed over the engines */
+    if (j->tier.hot > JIT_PROBE)
+        __atomic_store_n(&j->tier.hot, JIT_PROBE, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&j->lock);
+    return DVM_OK;
 }
 
 jit_stats jit_stats_get(const jit_engine *j)

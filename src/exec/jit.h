@@ -27,6 +27,14 @@
  * environment, or jit_limits_eager), which keeps the translator itself
  * covered by the tests.
  *
+ * Shared translations (jit_share, jit_cache.h).  The RComps of one
+ * program on one host share a directory: a region one engine translated
+ * is loaded by the others (~0.3 ms, against 10-250 ms to translate), one
+ * engine translates a region while the others interpret on, and a
+ * region's heat is summed over the engines (each looks at the directory
+ * every JIT_PROBE units it runs from a hot-candidate entry, and adds
+ * them), so the thresholds above are per program, not per RComp.
+ *
  * Built only with LLVM; without it, jit_available() is 0 and jit_create
  * fails with DVM_EUNSUPP.
  */
@@ -52,7 +60,8 @@ typedef struct jit_limits {
 
 typedef struct jit_stats {
     uint64_t regions;           /* regions translated */
-    uint64_t insns;             /* instructions in them */
+    uint64_t insns;             /* instructions in them and loaded ones */
+    uint64_t loaded;            /* regions loaded from the shared cache */
 } jit_stats;
 
 /* The tiered defaults (docs/performance.md says how they were chosen). */
@@ -81,6 +90,17 @@ dvm_status jit_create(const vm_code *code, jit_engine **out);
 dvm_status jit_create_limits(const vm_code *code, const jit_limits *l,
                              jit_engine **out);
 void jit_destroy(jit_engine *j);
+/* Shares j's translations with the other engines of the program that
+ * hashes to prog (its code and layout: what translated code depends on)
+ * on this host, through the directory dir
+ * (jit_cache.h): a hot region another engine put there is loaded, not
+ * translated; one another engine is translating is interpreted on until
+ * it is there; what j translates it puts there.  With DVM_JIT_KEEP=DIR
+ * in the environment translations are also kept in DIR across runs
+ * (jit_cache_keep; said and ignored when DIR cannot be used).  Returns
+ * DVM_EIO (message set) when dir cannot be used: j then translates
+ * alone. */
+dvm_status jit_share(jit_engine *j, const char *dir, uint64_t prog);
 /* Runs the runner from fi.  Returns enum vm_exit. */
 int jit_run(jit_engine *j, vm_runner *r, uint64_t fi);
 /* What j translated so far. */

@@ -30,7 +30,7 @@
 
 /* Bumped whenever the table or the types it passes change: a module of
  * another build is refused rather than called wrongly. */
-#define JIT_BACKEND_ABI 1u
+#define JIT_BACKEND_ABI 2u
 
 typedef struct jit_backend jit_backend;     /* per engine: ORC and target */
 
@@ -56,6 +56,13 @@ typedef struct jit_request {
     const char *name;           /* its symbol, unique per backend */
 } jit_request;
 
+/* A region's object code (ELF bytes, dvm_free): it names no host address,
+ * so any process of this build on this host may load it (jit_cache.h). */
+typedef struct jit_object {
+    uint8_t *p;
+    size_t len;
+} jit_object;
+
 typedef struct jit_backend_ops {
     uint32_t abi;               /* JIT_BACKEND_ABI */
     /* Makes a backend (LLVM's native target, the host's target machine,
@@ -63,9 +70,15 @@ typedef struct jit_backend_ops {
     dvm_status (*create)(jit_backend **out);
     void (*destroy)(jit_backend *b);
     /* Translates q's region; sets *out to its native code (valid until
-     * destroy) and *size to its insns on success. */
+     * destroy) and *size to its insns on success, and, when obj is not
+     * NULL, *obj to a copy of its object code. */
     dvm_status (*translate)(jit_backend *b, const jit_request *q,
-                            jit_fn *out, size_t *size);
+                            jit_fn *out, size_t *size, jit_object *obj);
+    /* Loads object code of len bytes at obj (made by translate, here or
+     * in another process of this build) and sets *out to its symbol
+     * name, valid until destroy. */
+    dvm_status (*load)(jit_backend *b, const uint8_t *obj, size_t len,
+                       const char *name, jit_fn *out);
     /* The insns of the region of entry (at most region_max). */
     size_t (*region_size)(const vm_code *code, uint32_t entry,
                           size_t region_max);
@@ -76,6 +89,12 @@ extern const jit_backend_ops jit_llvm_backend;
 
 /* True when a backend can be had: linked in, or its module found. */
 int jit_backend_present(void);
+
+/* A tag of this build of the translator, from the files it is (the
+ * executable and the module: device, inode, size, modification time):
+ * translations kept across runs (jit_cache_keep) are used only by a
+ * build of the same tag.  0 when they cannot be read. */
+uint64_t jit_backend_tag(void);
 
 /* The backend, loading its module the first time (thread-safe); sets
  * *out on success, else returns DVM_EUNSUPP with why it cannot load. */

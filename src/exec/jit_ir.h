@@ -101,6 +101,15 @@ typedef struct jit_target {
     size_t region_max;          /* instructions in one region, at most */
 } jit_target;
 
+/* A runtime helper of translated code and its name (jit_lower.c). */
+typedef struct jit_helper {
+    const char *name;
+    void (*fn)(void);
+} jit_helper;
+
+extern const jit_helper jit_helpers[];
+extern const size_t jit_nhelpers;
+
 /* ---- jit_region.c ------------------------------------------------------- */
 
 /* Builds the IR of the region of instruction entry into a new module
@@ -170,10 +179,13 @@ static inline LLVMTypeRef int_ty(jb *b, unsigned w)
     return LLVMIntTypeInContext(b->cx, 8 * w);
 }
 
-/* A callee at the absolute host address f. */
-static inline LLVMValueRef callee(jb *b, void (*f)(void))
+/* The runtime helper `name` of type ty, declared in b's module: called
+ * by name, not by address, so that a region's object code is the same in
+ * every process (jit_helpers says what each name is). */
+static inline LLVMValueRef callee(jb *b, const char *name, LLVMTypeRef ty)
 {
-    return LLVMConstIntToPtr(k64(b, (uint64_t)(uintptr_t)f), b->ptr);
+    LLVMValueRef f = LLVMGetNamedFunction(b->m, name);
+    return f ? f : LLVMAddFunction(b->m, name, ty);
 }
 
 /* A new block of the region function. */

@@ -5,8 +5,13 @@
  * translate() builds a region's module (jit_region_module), verifies and
  * optimises it (O2, or O1 above JIT_O2_MAX instructions: O2's load
  * analysis is quadratic in the number of window accesses in one
- * function), adds it to the LLJIT and looks its entry up.  The code lives
- * as long as the backend.  LLVM's native target is initialised once per
+ * function), has the target machine emit its object code, adds that to
+ * the LLJIT and looks its entry up; load() adds object code that a
+ * translate() made, here or in another process of the same build (the
+ * shared cache, jit_cache.h).  Object code names no host address: the
+ * runtime helpers are called by name (jit_helpers), names each LLJIT
+ * defines at this process's addresses.  The code lives as long as the
+ * backend.  LLVM's native target is initialised once per
  * process, at the first backend.
  *
  * This file and the stages it calls form the module dvm-jit.so (or are
@@ -66,40 +71,95 @@ static dvm_status optimise(jit_backend *b, LLVMModuleRef m, size_t size)
     return err ? llvm_fail(err, "optimising") : DVM_OK;
 }
 
+/* Adds the object code in buf (consumed) to b's JIT and sets *out to
+ * its symbol name. */
+static dvm_status add_object(jit_backend *b, LLVMMemoryBufferRef buf,
+                             const char *name, jit_fn *out)
+{
+    LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(b->lljit);
+    LLVMErrorRef err = LLVMOrcLLJITAddObjectFile(b->lljit, jd, buf);
+    if (err)
+        return llvm_fail(err, "adding code");
+    LLVMOrcExecutorAddress addr = 0;
+    if ((err = LLVMOrcLLJITLookup(b->lljit, &addr, name)))
+        return llvm_fail(err, "looking code up");
+    *out = (jit_fn)(uintptr_t)addr;
+    return DVM_OK;
+}
+
+/* Generates the object code of the optimised module m into *out. */
+static dvm_status emit(jit_backend *b, LLVMModuleRef m,
+                       LLVMMemoryBufferRef *out)
+{
+    char *msg = NULL;
+    if (LLVMTargetMachineEmitToMemoryBuffer(b->tm, m, LLVMObjectFile, &msg,
+                                            out)) {
+        dvm_status st = status_set(DVM_EINVAL, "translator: code "
+                                   "generation: %s", msg ? msg : "?");
+        LLVMDisposeMessage(msg);
+        return st;
+    }
+    return DVM_OK;
+}
+
+/* A copy of buf's bytes into *obj. */
+static dvm_status keep_object(LLVMMemoryBufferRef buf, jit_object *obj)
+{
+    size_t n = LLVMGetBufferSize(buf);
+    obj->p = dvm_malloc(n ? n : 1);
+    if (!obj->p)
+        return status_set(DVM_ENOMEM, "translator: out of memory");
+    memcpy(obj->p, LLVMGetBufferStart(buf), n);
+    obj->len = n;
+    return DVM_OK;
+}
+
 static dvm_status backend_translate(jit_backend *b, const jit_request *q,
-                                    jit_fn *out, size_t *size)
+                                    jit_fn *out, size_t *size,
+                                    jit_object *obj)
 {
     assert(b && q && q->code && q->name && out && size);
-    LLVMOrcThreadSafeContextRef tsc = LLVMOrcCreateNewThreadSafeContext();
-    LLVMContextRef cx = LLVMOrcThreadSafeContextGetContext(tsc);
+    LLVMContextRef cx = LLVMContextCreate();
     LLVMModuleRef m = NULL;
+    LLVMMemoryBufferRef buf = NULL;
     size_t n = 0;
     jit_target t = {q->code, q->nan_bits, b->vex,
                     LLVMOrcLLJITGetTripleString(b->lljit),
                     LLVMOrcLLJITGetDataLayoutStr(b->lljit),
                     q->region_max};
+    jit_object o = {NULL, 0};
     dvm_status st = jit_region_module(&t, cx, q->entry, q->name, &m, &n);
-    if (st)
-        goto err_ctx;
-    if ((st = optimise(b, m, n))) {
+    if (!st)
+        st = optimise(b, m, n);
+    if (!st)
+        st = emit(b, m, &buf);
+    if (m)
         LLVMDisposeModule(m);
-        goto err_ctx;
+    LLVMContextDispose(cx);
+    if (!st && obj)
+        st = keep_object(buf, &o);
+    if (st) {
+        if (buf)
+            LLVMDisposeMemoryBuffer(buf);
+        return st;
     }
-    LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m, tsc);
-    LLVMOrcDisposeThreadSafeContext(tsc);
-    LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(b->lljit);
-    LLVMErrorRef err = LLVMOrcLLJITAddLLVMIRModule(b->lljit, jd, tsm);
-    if (err)
-        return llvm_fail(err, "adding code");
-    LLVMOrcExecutorAddress addr = 0;
-    if ((err = LLVMOrcLLJITLookup(b->lljit, &addr, q->name)))
-        return llvm_fail(err, "looking code up");
-    *out = (jit_fn)(uintptr_t)addr;
+    if ((st = add_object(b, buf, q->name, out))) {
+        dvm_free(o.p);
+        return st;
+    }
     *size = n;
+    if (obj)
+        *obj = o;
     return DVM_OK;
-err_ctx:
-    LLVMOrcDisposeThreadSafeContext(tsc);
-    return st;
+}
+
+static dvm_status backend_load(jit_backend *b, const uint8_t *obj,
+                               size_t len, const char *name, jit_fn *out)
+{
+    assert(b && obj && name && out);
+    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(
+        (const char *)obj, len, name);
+    return add_object(b, buf, name, out);
 }
 
 static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
@@ -148,6 +208,26 @@ static dvm_status make_tm(LLVMTargetMachineRef *out, int *vex)
     return st;
 }
 
+/* Defines the runtime helpers' names (jit_helpers) in jd at this
+ * process's addresses: the object code calls them by name. */
+static dvm_status define_helpers(jit_backend *b, LLVMOrcJITDylibRef jd)
+{
+    LLVMOrcCSymbolMapPair sym[16];
+    assert(jit_nhelpers <= sizeof sym / sizeof sym[0]);
+    for (size_t i = 0; i < jit_nhelpers; i++) {
+        sym[i].Name = LLVMOrcLLJITMangleAndIntern(b->lljit,
+                                                  jit_helpers[i].name);
+        sym[i].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)
+                             jit_helpers[i].fn;
+        sym[i].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported |
+                                        LLVMJITSymbolGenericFlagsCallable;
+        sym[i].Sym.Flags.TargetFlags = 0;
+    }
+    LLVMErrorRef err = LLVMOrcJITDylibDefine(jd,
+        LLVMOrcAbsoluteSymbols(sym, jit_nhelpers));
+    return err ? llvm_fail(err, "defining the helpers") : DVM_OK;
+}
+
 /* Creates b's LLJIT, with the process's symbols (memset, memcpy, ... that
  * the optimiser may call) visible to the code. */
 static dvm_status make_lljit(jit_backend *b)
@@ -160,8 +240,9 @@ static dvm_status make_lljit(jit_backend *b)
         LLVMOrcLLJITGetGlobalPrefix(b->lljit), NULL, NULL);
     if (err)
         return llvm_fail(err, "process symbols");
-    LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(b->lljit), gen);
-    return DVM_OK;
+    LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(b->lljit);
+    LLVMOrcJITDylibAddGenerator(jd, gen);
+    return define_helpers(b, jd);
 }
 
 static void backend_destroy(jit_backend *b)
@@ -204,5 +285,6 @@ const jit_backend_ops jit_llvm_backend = {
     backend_create,
     backend_destroy,
     backend_translate,
+    backend_load,
     jit_region_size,
 };

@@ -12,6 +12,24 @@
  */
 #include "exec/jit_backend.h"
 
+#include <stdio.h>
+#include <sys/stat.h>
+
+/* Folds the identity of the file at path (device, inode, size,
+ * modification time) into *h; 0 when it cannot be read. */
+static int tag_file(const char *path, uint64_t *h)
+{
+    struct stat sb;
+    if (stat(path, &sb) < 0)
+        return 0;
+    uint64_t v[5] = {(uint64_t)sb.st_dev, (uint64_t)sb.st_ino,
+                     (uint64_t)sb.st_size, (uint64_t)sb.st_mtim.tv_sec,
+                     (uint64_t)sb.st_mtim.tv_nsec};
+    for (int i = 0; i < 5; i++)
+        *h = (*h ^ v[i]) * 0x100000001b3ull;
+    return 1;
+}
+
 #if DVM_JIT_MODULE
 #include <dlfcn.h>
 #include <limits.h>
@@ -80,6 +98,16 @@ int jit_backend_present(void)
     return module_path(path, sizeof path);
 }
 
+uint64_t jit_backend_tag(void)
+{
+    char path[PATH_MAX];
+    uint64_t h = 0xcbf29ce484222325ull ^ JIT_BACKEND_ABI;
+    if (!tag_file("/proc/self/exe", &h) || !module_path(path, sizeof path) ||
+        !tag_file(path, &h))
+        return 0;
+    return h;
+}
+
 dvm_status jit_backend_load(const jit_backend_ops **out)
 {
     pthread_once(&load_once, load);
@@ -94,6 +122,12 @@ dvm_status jit_backend_load(const jit_backend_ops **out)
 int jit_backend_present(void)
 {
     return 1;
+}
+
+uint64_t jit_backend_tag(void)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ JIT_BACKEND_ABI;
+    return tag_file("/proc/self/exe", &h) ? h : 0;
 }
 
 dvm_status jit_backend_load(const jit_backend_ops **out)

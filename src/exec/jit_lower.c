@@ -133,6 +133,19 @@ static int rt_raise(jit_ctx *c, uint32_t kind, uint64_t pc, uint64_t addr)
     return vm_raise(c->r, (int)kind, pc, addr);
 }
 
+/* The helpers by the names translated code calls them (callee): its
+ * object code holds no host address, so that another process of the same
+ * build may load it (jit_llvm.c defines these names in its JIT). */
+const jit_helper jit_helpers[] = {
+    {"dvm_rt_raise", (void (*)(void))rt_raise},
+    {"dvm_rt_write", (void (*)(void))rt_write},
+    {"dvm_rt_fmod", (void (*)(void))fmod},
+    {"dvm_rt_isinsn", (void (*)(void))rt_isinsn},
+    {"dvm_rt_newr", (void (*)(void))rt_newr},
+    {"dvm_rt_exit", (void (*)(void))rt_exit},
+};
+const size_t jit_nhelpers = sizeof jit_helpers / sizeof jit_helpers[0];
+
 /* ---- faults ---------------------------------------------------------------- */
 
 /* The region's shared raise block, made on first use: phis for the fault
@@ -150,7 +163,7 @@ static LLVMBasicBlockRef raise_block(jb *b)
     jit_spill(b);
     LLVMValueRef args[4] = {b->ctx, b->r_kind, b->r_pc, b->r_addr};
     LLVMBuildRet(b->b, LLVMBuildCall2(b->b, b->raise_ty,
-        callee(b, (void (*)(void))rt_raise), args, 4, "rc"));
+        callee(b, "dvm_rt_raise", b->raise_ty), args, 4, "rc"));
     LLVMPositionBuilderAtEnd(b->b, here);
     return b->raise_bb;
 }
@@ -172,7 +185,7 @@ static void raise_here(jb *b, LLVMValueRef kind, LLVMValueRef addr)
     }
     LLVMValueRef args[4] = {b->ctx, kind, pc, addr};
     LLVMValueRef rc = LLVMBuildCall2(b->b, b->raise_ty,
-        callee(b, (void (*)(void))rt_raise), args, 4, "rc");
+        callee(b, "dvm_rt_raise", b->raise_ty), args, 4, "rc");
     LLVMBuildRet(b->b, rc);
 }
 
@@ -351,7 +364,7 @@ static void check_write(jb *b, LLVMValueRef ea, unsigned w)
     LLVMPositionBuilderAtEnd(b->b, slow);
     LLVMValueRef args[3] = {b->ctx, ea, k64(b, w)};
     LLVMValueRef f = LLVMBuildCall2(b->b, b->write_ty,
-        callee(b, (void (*)(void))rt_write), args, 3, "wf");
+        callee(b, "dvm_rt_write", b->write_ty), args, 3, "wf");
     check_kind(b, LLVMBuildICmp(b->b, LLVMIntEQ, f, k32(b, 0), "wr"), f, ea);
     LLVMBuildStore(b->b, ctx_load(b, offsetof(jit_ctx, ok_lo)), b->ok_lo);
     LLVMBuildStore(b->b, ctx_load(b, offsetof(jit_ctx, ok_hi)), b->ok_hi);
@@ -569,7 +582,7 @@ static LLVMValueRef call_fmod(jb *b, LLVMValueRef p, LLVMValueRef q)
 {
     LLVMValueRef args[2] = {p, q};
     return LLVMBuildCall2(b->b, b->fmod_ty,
-                          callee(b, (void (*)(void))fmod), args, 2, "fmod");
+                          callee(b, "dvm_rt_fmod", b->fmod_ty), args, 2, "fmod");
 }
 
 #if defined(__x86_64__)
@@ -760,7 +773,7 @@ static void emit_bl(jb *b)
         to = jump_addr(b, t);
         LLVMValueRef args[2] = {b->ctx, to};
         LLVMValueRef ok = LLVMBuildCall2(b->b, b->isinsn_ty,
-            callee(b, (void (*)(void))rt_isinsn), args, 2, "isi");
+            callee(b, "dvm_rt_isinsn", b->isinsn_ty), args, 2, "isi");
         check(b, LLVMBuildICmp(b->b, LLVMIntNE, ok, k32(b, 0), "ti"),
               VM_FAULT_EXEC, to);
     }
@@ -787,7 +800,7 @@ static void emit_newr(jb *b)
     args[6] = k64(b, in->pc);
     jit_spill(b);                   /* vm_newr reads descriptors in the PR */
     LLVMValueRef f = LLVMBuildCall2(b->b, b->newr_ty,
-        callee(b, (void (*)(void))rt_newr), args, 7, "nr");
+        callee(b, "dvm_rt_newr", b->newr_ty), args, 7, "nr");
     LLVMBasicBlockRef cont = new_bb(b, "ok");
     LLVMBuildCondBr(b->b, LLVMBuildICmp(b->b, LLVMIntEQ, f, k32(b, 0), "nok"),
                     cont, b->raised_bb);
@@ -804,7 +817,7 @@ static void emit_exit(jb *b)
     LLVMValueRef args[4] = {b->ctx, k32(b, (uint32_t)rc), k64(b, b->in->pc),
                             k64(b, 0)};
     LLVMBuildRet(b->b, LLVMBuildCall2(b->b, b->raise_ty,
-        callee(b, (void (*)(void))rt_exit), args, 4, "exit"));
+        callee(b, "dvm_rt_exit", b->raise_ty), args, 4, "exit"));
 }
 
 /* Translates the current instruction into its (current) block. */

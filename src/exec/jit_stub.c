@@ -35,7 +35,16 @@ jit_stats jit_stats_get(const jit_engine *j)
 {
     (void)j;
     assert(!"jit_stats_get without a translator");
-    return (jit_stats){0, 0};
+    return (jit_stats){0, 0, 0};
+}
+
+dvm_status jit_share(jit_engine *j, const char *dir, uint64_t prog)
+{
+    (void)j;
+    (void)dir;
+    (void)prog;
+    assert(!"jit_share without a translator");
+    return DVM_EUNSUPP;
 }
 
 void jit_destroy(jit_engine *j)

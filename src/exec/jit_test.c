@@ -21,9 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "exec/jit.h"
+#include "exec/jit_cache.h"
 #include "util/alloc.h"
 
 #define CODE     DISA_TEXT_BASE
@@ -1256,6 +1259,149 @@ static void test_tier_weighted(void **state)
     free(t);
 }
 
+/* Flips a byte of the object of every entry in cache directory dir. */
+static void corrupt_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    char path[4200];
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 2 || strcmp(e->d_name + n - 2, ".o"))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *f = fopen(path, "r+b");
+        assert_non_null(f);
+        fseek(f, JIT_CACHE_HEADER + 10, SEEK_SET);
+        int b = fgetc(f);
+        fseek(f, JIT_CACHE_HEADER + 10, SEEK_SET);
+        fputc(b ^ 0xff, f);
+        fclose(f);
+    }
+    closedir(d);
+}
+
+/* Engines sharing one cache directory on one program: its code, the
+ * directory and the interpreter's outcome. */
+typedef struct shared_fx {
+    tprog *t;                   /* owned */
+    dvm_program *p;
+    vm_code *c;
+    char *dir;
+    outcome ref;
+} shared_fx;
+
+static void shared_open(shared_fx *f, tprog *t)
+{
+    f->t = t;
+    f->p = build(t);
+    assert_int_equal(code_build(f->p, &f->c), 0);
+    assert_int_equal(jit_cache_dir_make(&f->dir), 0);
+    run_one(f->p, f->c, NULL, NULL, CODE, &f->ref);
+}
+
+/* Runs f's program on a new engine of limits l sharing f's directory
+ * (entries corrupted first when corrupt), checks its outcome and returns
+ * what it translated and loaded. */
+static jit_stats shared_run(shared_fx *f, const jit_limits *l, int corrupt)
+{
+    jit_engine *j;
+    outcome o;
+    assert_int_equal(jit_create_limits(f->c, l, &j), 0);
+    assert_int_equal(jit_share(j, f->dir, 7), 0);
+    if (corrupt)
+        corrupt_entries(f->dir);
+    run_one(f->p, f->c, j, NULL, CODE, &o);
+    same(&f->ref, &o);
+    outcome_free(&o);
+    jit_stats st = jit_stats_get(j);
+    jit_destroy(j);
+    return st;
+}
+
+static void shared_close(shared_fx *f)
+{
+    outcome_free(&f->ref);
+    jit_cache_dir_remove(f->dir);
+    dvm_free(f->dir);
+    code_free(f->c);
+    program_free(f->p);
+    free(f->t);
+}
+
+/* Limits under which loop_of(100000, 1) gets hot at once. */
+static jit_limits quick_limits(void)
+{
+    jit_limits l = jit_limits_tiered();
+    l.hot = 1000;
+    l.hot_per_insn = 100;
+    return l;
+}
+
+/* Engines sharing a cache directory: the first translates the hot loop,
+ * the second loads it (no translation), the same outcome; a third finds
+ * the entry corrupt, says so, and translates it itself. */
+static void test_shared(void **state)
+{
+    (void)state;
+    jit_limits l = quick_limits();
+    shared_fx f;
+    shared_open(&f, loop_of(100000, 1));
+    static const uint64_t want[3][2] = {{1, 0}, {0, 1}, {1, 0}};
+    for (int k = 0; k < 3; k++) {
+        jit_stats st = shared_run(&f, &l, k == 2);
+        assert_int_equal(st.regions, want[k][0]);
+        assert_int_equal(st.loaded, want[k][1]);
+    }
+    jit_cache_counts n;
+    assert_int_equal(jit_cache_counts_read(f.dir, &n), 0);
+    assert_int_equal(n.translated, 2);
+    assert_int_equal(n.loaded, 1);
+    assert_int_equal(n.bad, 1);
+    shared_close(&f);
+}
+
+/* An engine finding a live process's claim (here its own pid) on its hot
+ * region interprets on (translates nothing, the same outcome); once the
+ * claim is gone it translates the region itself. */
+static void test_shared_claimed(void **state)
+{
+    (void)state;
+    jit_limits l = quick_limits();
+    shared_fx f;
+    shared_open(&f, loop_of(100000, 1));
+    char path[4200];            /* the loop's head is insn 1 */
+    snprintf(path, sizeof path, "%s/1-%u.claim", f.dir, l.region_max);
+    FILE *cl = fopen(path, "w");
+    assert_non_null(cl);
+    fprintf(cl, "%ld\n", (long)getpid());
+    fclose(cl);
+    jit_stats st = shared_run(&f, &l, 0);
+    assert_int_equal(st.regions + st.loaded, 0);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(shared_run(&f, &l, 0).regions, 1);
+    shared_close(&f);
+}
+
+/* Engines sharing a cache directory count a region's heat together: a
+ * loop of 1.2 M units, under hot = 1.5 M alone, is translated by the
+ * second engine that runs it (both stop at JIT_PROBE, 2^20, to add their
+ * heat), and not by an engine alone. */
+static void test_shared_heat(void **state)
+{
+    (void)state;
+    jit_limits l = jit_limits_tiered();
+    l.hot = 1500000;
+    l.hot_per_insn = 0;
+    shared_fx f;
+    shared_open(&f, loop_of(400000, 0));
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(shared_run(&f, &l, 0).regions, (uint64_t)k);
+    assert_int_equal(run_limited(f.t, &l).regions, 0);  /* alone: cold */
+    shared_close(&f);
+}
+
 /* Two counting loops in turn, of n1 and n2 iterations. */
 static tprog *two_loops(uint64_t n1, uint64_t n2)
 {
@@ -1404,6 +1550,9 @@ int main(void)
         cmocka_unit_test(test_tier_limits),
         cmocka_unit_test(test_float_translated),
         cmocka_unit_test(test_tier_warm),
+        cmocka_unit_test(test_shared),
+        cmocka_unit_test(test_shared_heat),
+        cmocka_unit_test(test_shared_claimed),
         cmocka_unit_test(test_tier_loop_head),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

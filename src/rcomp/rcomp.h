@@ -19,6 +19,9 @@
  *                      written straight into runs of frames (adopt.c)
  *   --in ADDR=PATH     (repeatable, optional) an input channel bound to a
  *                      file: its window at ADDR
+ *   --jit-cache DIR    (optional, engine jit) the directory the program's
+ *                      RComps share their translations in
+ *                      (exec/jit_cache.h); unusable: said, translated alone
  */
 #ifndef DVM_RCOMP_H
 #define DVM_RCOMP_H

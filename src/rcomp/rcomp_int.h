@@ -136,6 +136,8 @@ typedef struct rcomp {
     dvm_program *prog;
     vm_code *code;
     jit_engine *jit;            /* NULL: the interpreter */
+    const char *jit_cache;      /* --jit-cache: translations shared with
+                                   the program's other RComps, or NULL */
     mem_window *win;
     vm_runner vr;
 

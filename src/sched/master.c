@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exec/jit_cache.h"
 #include "image/image.h"
 #include "isa/isa.h"
 #include "sched/commit.h"
@@ -802,6 +803,12 @@ void master_fprint_stats(const master *m, FILE *f)
     if (m->pool.gated)
         fprintf(f, "  runners that waited for their commit to be stored at "
                 "its homes %" PRIu64 "\n", m->pool.waited);
+    jit_cache_counts jc;
+    if (m->rcs.jit_cache && !jit_cache_counts_read(m->rcs.jit_cache, &jc))
+        fprintf(f, "  translator: regions translated %" PRIu64 ", loaded "
+                "from the shared cache %" PRIu64 " (kept from earlier runs %"
+                PRIu64 "), bad entries %" PRIu64 "\n", jc.translated,
+                jc.loaded, jc.kept, jc.bad);
 }
 
 static void warn_unbound(const master *m)

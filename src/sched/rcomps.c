@@ -66,6 +66,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exec/jit.h"
+#include "exec/jit_cache.h"
 #include "isa/isa.h"
 #include "sched/rcomps.h"
 #include "util/alloc.h"
@@ -147,6 +149,10 @@ static dvm_status rcomp_argv(const rcomp_spawn_spec *sp, int index, int ctl,
     args_add(a, "--frames"); args_add(a, "%u", sp->nframes);
     args_add(a, "--image");  args_add(a, "%d", sp->image_fd);
     args_add(a, "--engine"); args_add(a, "%s", sp->engine);
+    if (sp->jit_cache) {
+        args_add(a, "--jit-cache");
+        args_add(a, "%s", sp->jit_cache);
+    }
     if (sp->adopt_pages) {
         args_add(a, "--adopt");
         args_add(a, "%llu", (unsigned long long)sp->adopt_pages);
@@ -281,7 +287,7 @@ static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
                             store_fd(rs->cp->store),
                             store_max_frames(rs->cp->store), rs->image_fd,
                             rs->cfg->prog, rs->cfg->in, rs->cfg->nin,
-                            RCOMPS_ADOPT_PAGES };
+                            RCOMPS_ADOPT_PAGES, rs->jit_cache };
     pid_t pid;
     int ctl, page;
     dvm_status st = rcomp_process_start(&sp, s->index, &pid, &ctl, &page);
@@ -301,6 +307,19 @@ static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
     return st;
 }
 
+/* Makes the directory rs's RComps share their translations in, when
+ * they translate (engine jit, a translator here); without it each
+ * translates alone, as is said. */
+static void jit_cache_start(rcomp_set *rs)
+{
+    if (rs->cfg->remote || strcmp(rs->cfg->engine, "jit") ||
+        !jit_available())
+        return;
+    if (jit_cache_dir_make(&rs->jit_cache))
+        fprintf(stderr, "dvm: %s; each RComp translates alone\n",
+                status_message());
+}
+
 dvm_status rcomps_start(rcomp_set *rs)
 {
     assert(rs->cfg && rs->cp && rs->epfd >= 0 &&
@@ -313,6 +332,7 @@ dvm_status rcomps_start(rcomp_set *rs)
     if (!rs->rc)
         return status_set(DVM_ENOMEM, "out of memory");
     stop_signals_install(rs);
+    jit_cache_start(rs);
     for (int i = 0; i < rs->nrc; i++) {
         rcomp_slot *s = &rs->rc[i];
         s->index = i;
@@ -522,6 +542,9 @@ void rcomps_stop(rcomp_set *rs)
     dvm_free(rs->rc);
     rs->rc = NULL;
     mb_free(&rs->out);
+    jit_cache_dir_remove(rs->jit_cache);
+    dvm_free(rs->jit_cache);
+    rs->jit_cache = NULL;
 }
 
 /* Sends b to remote slot s (page channel when page is 1); a slot that

@@ -94,6 +94,8 @@ typedef struct rcomp_set {
     size_t nwaiting;
     uint64_t runner_ns;         /* moving average of how long a runner ran
                                    (its RComp's clock), 0: none yet */
+    char *jit_cache;            /* the directory the RComps share their
+                                   translations in (engine jit), or NULL */
 } rcomp_set;
 
 /* How to start one RComp process: the binary, the engine, the frame store
@@ -110,6 +112,9 @@ typedef struct rcomp_spawn_spec {
     uint64_t adopt_pages;       /* --adopt: zero spans of this many pages
                                    or more written into runs of frames
                                    (MSG_RUN_REQ); 0: none */
+    const char *jit_cache;      /* --jit-cache: the program's shared
+                                   translations (exec/jit_cache.h), or
+                                   NULL */
 } rcomp_spawn_spec;
 
 /* Starts `dvm __rcomp` number index with two socketpairs (ctl, page).  On

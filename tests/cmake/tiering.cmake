@@ -14,3 +14,12 @@ if(TARGET dvm AND DVM_HAVE_LLVM)
     set_tests_properties(tiering/${kind} PROPERTIES TIMEOUT 60)
   endforeach()
 endif()
+
+# The RComps of one program translate a hot region once and share it
+# (src/exec/jit_cache.h): tests/tiering/shared.sh.
+if(TARGET dvm AND DVM_HAVE_LLVM)
+  add_test(NAME tiering/shared
+           COMMAND /bin/sh ${CMAKE_SOURCE_DIR}/tests/tiering/shared.sh
+                   ${CMAKE_BINARY_DIR}/dvm ${CMAKE_SOURCE_DIR})
+  set_tests_properties(tiering/shared PROPERTIES TIMEOUT 60)
+endif()

@@ -1,0 +1,308 @@
+/*
+ * jit_cache_test.c -- unit tests of jit_cache.c: the entry codec (round
+ * trip; every truncation, every flipped byte, and every field of another
+ * key refused), the directory (miss, hit, a corrupt entry refused, entries
+ * written by concurrent processes read whole or not at all), claims
+ * (held, stale when the claimant is gone, given up) and the counters.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "exec/jit_cache.h"
+#include "util/alloc.h"
+
+static const jit_cache_key key = {0x1234567890abcdefull, 42, 7, 2000};
+
+/* An object of n bytes, byte i = i * 7 + seed. */
+static uint8_t *object(size_t n, unsigned seed)
+{
+    uint8_t *p = dvm_malloc(n);
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(i * 7 + seed);
+    return p;
+}
+
+static void test_roundtrip(void **state)
+{
+    (void)state;
+    uint8_t *obj = object(300, 1), *e;
+    size_t n, len;
+    const uint8_t *o;
+    uint32_t insns;
+    assert_int_equal(jit_cache_encode(&key, 36, obj, 300, &e, &n), DVM_OK);
+    assert_int_equal(n, JIT_CACHE_HEADER + 300);
+    assert_int_equal(jit_cache_decode(e, n, &key, &o, &len, &insns), DVM_OK);
+    assert_int_equal(len, 300);
+    assert_int_equal(insns, 36);
+    assert_memory_equal(o, obj, 300);
+    assert_int_equal(jit_cache_encode(&key, 1, obj, 0, &e, &n), DVM_ERANGE);
+    dvm_free(e);
+    dvm_free(obj);
+}
+
+static void test_decode_refuses(void **state)
+{
+    (void)state;
+    uint8_t *obj = object(64, 2), *e;
+    size_t n, len;
+    const uint8_t *o;
+    uint32_t insns;
+    assert_int_equal(jit_cache_encode(&key, 5, obj, 64, &e, &n), DVM_OK);
+    for (size_t k = 0; k < n; k++)      /* every truncation */
+        assert_int_equal(jit_cache_decode(e, k, &key, &o, &len, &insns),
+                         DVM_EFORMAT);
+    for (size_t k = 0; k < n; k++) {    /* every bit flipped */
+        for (unsigned bit = 0; bit < 8; bit++) {
+            e[k] ^= (uint8_t)(1u << bit);
+            assert_int_equal(jit_cache_decode(e, n, &key, &o, &len, &insns),
+                             DVM_EFORMAT);
+            e[k] ^= (uint8_t)(1u << bit);
+        }
+    }
+    jit_cache_key other[4] = {key, key, key, key};
+    other[0].prog++;
+    other[1].host++;
+    other[2].entry++;
+    other[3].region_max++;
+    for (int k = 0; k < 4; k++)
+        assert_int_equal(jit_cache_decode(e, n, &other[k], &o, &len,
+                                          &insns), DVM_EFORMAT);
+    assert_int_equal(jit_cache_decode(e, n, &key, &o, &len, &insns), DVM_OK);
+    dvm_free(e);
+    dvm_free(obj);
+}
+
+/* A new cache directory, opened. */
+static jit_cache *fresh(char **dir)
+{
+    jit_cache *c;
+    assert_int_equal(jit_cache_dir_make(dir), DVM_OK);
+    assert_int_equal(jit_cache_open(*dir, &c), DVM_OK);
+    return c;
+}
+
+static void test_hit_miss_corrupt(void **state)
+{
+    (void)state;
+    char *dir;
+    jit_cache *c = fresh(&dir);
+    uint8_t *got, *obj = object(1000, 3);
+    size_t len;
+    uint32_t insns;
+    assert_int_equal(jit_cache_get(c, &key, &got, &len, &insns), DVM_ENOENT);
+    assert_int_equal(jit_cache_put(c, &key, 12, obj, 1000), DVM_OK);
+    assert_int_equal(jit_cache_get(c, &key, &got, &len, &insns), DVM_OK);
+    assert_int_equal(len, 1000);
+    assert_int_equal(insns, 12);
+    assert_memory_equal(got, obj, 1000);
+    dvm_free(got);
+    jit_cache_key k2 = key;
+    k2.prog ^= 1;               /* the same file name, another program */
+    assert_int_equal(jit_cache_get(c, &k2, &got, &len, &insns),
+                     DVM_EFORMAT);
+    char path[4200];            /* a byte of the object changed on disk */
+    snprintf(path, sizeof path, "%s/%u-%u.o", dir, key.entry,
+             key.region_max);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, JIT_CACHE_HEADER + 500, SEEK_SET);
+    fputc(0x5a ^ (7 * 500 + 3), f);
+    fclose(f);
+    assert_int_equal(jit_cache_get(c, &key, &got, &len, &insns),
+                     DVM_EFORMAT);
+    f = fopen(path, "wb");      /* empty */
+    fclose(f);
+    assert_int_equal(jit_cache_get(c, &key, &got, &len, &insns),
+                     DVM_EFORMAT);
+    dvm_free(obj);
+    jit_cache_close(c);
+    jit_cache_dir_remove(dir);
+    assert_int_equal(access(dir, F_OK), -1);
+    dvm_free(dir);
+}
+
+/* Writers of different objects for one key in children; a reader meanwhile
+ * sees none, or one of them whole. */
+static void test_concurrent_writers(void **state)
+{
+    (void)state;
+    char *dir;
+    jit_cache *c = fresh(&dir);
+    enum { WRITERS = 3, PUTS = 200, SIZE = 20000 };
+    pid_t pid[WRITERS];
+    for (int w = 0; w < WRITERS; w++) {
+        pid[w] = fork();
+        assert_true(pid[w] >= 0);
+        if (pid[w] == 0) {
+            uint8_t *obj = object(SIZE, (unsigned)w);
+            for (int k = 0; k < PUTS; k++)
+                if (jit_cache_put(c, &key, (uint32_t)w, obj, SIZE))
+                    _exit(1);
+            _exit(0);
+        }
+    }
+    int seen = 0;
+    for (int k = 0; k < 2000; k++) {
+        uint8_t *got;
+        size_t len;
+        uint32_t insns;
+        dvm_status st = jit_cache_get(c, &key, &got, &len, &insns);
+        assert_true(st == DVM_OK || st == DVM_ENOENT);
+        if (st)
+            continue;
+        assert_int_equal(len, SIZE);
+        assert_true(insns < WRITERS);
+        uint8_t *want = object(SIZE, insns);
+        assert_memory_equal(got, want, SIZE);
+        dvm_free(want);
+        dvm_free(got);
+        seen++;
+    }
+    for (int w = 0; w < WRITERS; w++) {
+        int ws;
+        assert_int_equal(waitpid(pid[w], &ws, 0), pid[w]);
+        assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    }
+    (void)seen;
+    jit_cache_close(c);
+    jit_cache_dir_remove(dir);
+    dvm_free(dir);
+}
+
+static void test_claims_and_counts(void **state)
+{
+    (void)state;
+    char *dir;
+    jit_cache *c = fresh(&dir);
+    assert_int_equal(jit_cache_claim(c, &key), 1);
+    assert_int_equal(jit_cache_claim(c, &key), 0);     /* held: by us */
+    jit_cache_unclaim(c, &key);
+    assert_int_equal(jit_cache_claim(c, &key), 1);
+    jit_cache_unclaim(c, &key);
+    pid_t p = fork();           /* a claimant that is gone: stale */
+    assert_true(p >= 0);
+    if (p == 0)
+        _exit(jit_cache_claim(c, &key) == 1 ? 0 : 1);
+    int ws;
+    assert_int_equal(waitpid(p, &ws, 0), p);
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    assert_int_equal(jit_cache_claim(c, &key), 1);
+    jit_cache_count(c, offsetof(jit_cache_counts, translated));
+    jit_cache_count(c, offsetof(jit_cache_counts, loaded));
+    jit_cache_count(c, offsetof(jit_cache_counts, loaded));
+    jit_cache_counts n;
+    assert_int_equal(jit_cache_counts_read(dir, &n), DVM_OK);
+    assert_int_equal(n.translated, 1);
+    assert_int_equal(n.loaded, 2);
+    assert_int_equal(n.bad, 0);
+    jit_cache_close(c);
+    jit_cache_dir_remove(dir);
+    dvm_free(dir);
+}
+
+/* A directory left by a process that is gone is removed by the next
+ * jit_cache_dir_make once old enough; one of a live process stays. */
+static void test_sweep(void **state)
+{
+    (void)state;
+    char *mine, *dead, *next;
+    pid_t p = fork();
+    assert_true(p >= 0);
+    if (p == 0) {               /* makes one and leaves it behind */
+        char *d;
+        if (jit_cache_dir_make(&d))
+            _exit(1);
+        _exit(0);
+    }
+    int ws;
+    assert_int_equal(waitpid(p, &ws, 0), p);
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    const char *tmp = getenv("TMPDIR");
+    dead = dvm_malloc(4096);
+    snprintf(dead, 4096, "%s/dvm-jit-%ld-", tmp && *tmp ? tmp : "/tmp",
+             (long)p);
+    char cmd[4200];             /* made long ago */
+    snprintf(cmd, sizeof cmd, "touch -d '-%d seconds' %s*",
+             JIT_CACHE_SWEEP_S + 5, dead);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(jit_cache_dir_make(&mine), DVM_OK);
+    assert_int_equal(jit_cache_dir_make(&next), DVM_OK);
+    assert_int_equal(access(mine, F_OK), 0);    /* ours: kept */
+    snprintf(cmd, sizeof cmd, "ls -d %s* >/dev/null 2>&1", dead);
+    assert_int_not_equal(system(cmd), 0);
+    jit_cache_dir_remove(mine);
+    jit_cache_dir_remove(next);
+    dvm_free(mine);
+    dvm_free(next);
+    dvm_free(dead);
+}
+
+/* Entries kept across runs: put through one run's directory, found
+ * through another's (counted as kept) with the same build tag, not with
+ * another; a keeping directory others may write, or no tag, refused. */
+static void test_keep(void **state)
+{
+    (void)state;
+    char *d1, *d2, *d3, keep[4096];
+    jit_cache *c1 = fresh(&d1), *c2 = fresh(&d2), *c3 = fresh(&d3);
+    snprintf(keep, sizeof keep, "%s/keep", d3);  /* made by the first */
+    assert_int_equal(jit_cache_keep(c1, keep, 0x77), DVM_OK);
+    assert_int_equal(jit_cache_keep(c2, keep, 0x77), DVM_OK);
+    assert_int_equal(jit_cache_keep(c3, keep, 0x78), DVM_OK);
+    uint8_t *got, *obj = object(100, 9);
+    size_t len;
+    uint32_t insns;
+    assert_int_equal(jit_cache_put(c1, &key, 3, obj, 100), DVM_OK);
+    assert_int_equal(jit_cache_get(c2, &key, &got, &len, &insns), DVM_OK);
+    assert_memory_equal(got, obj, 100);
+    dvm_free(got);
+    jit_cache_counts n;
+    assert_int_equal(jit_cache_counts_read(d2, &n), DVM_OK);
+    assert_int_equal(n.kept, 1);
+    assert_int_equal(jit_cache_get(c3, &key, &got, &len, &insns),
+                     DVM_ENOENT);       /* another build */
+    jit_cache_key k2 = key;
+    k2.prog++;                  /* another program */
+    assert_int_equal(jit_cache_get(c2, &k2, &got, &len, &insns), DVM_ENOENT);
+    jit_cache *c4;
+    assert_int_equal(jit_cache_open(d3, &c4), DVM_OK);
+    assert_int_equal(jit_cache_keep(c4, keep, 0), DVM_EINVAL);
+    assert_int_equal(chmod(keep, 0777), 0);
+    assert_int_equal(jit_cache_keep(c4, keep, 0x77), DVM_EINVAL);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", keep);
+    assert_int_equal(system(cmd), 0);
+    dvm_free(obj);
+    jit_cache *cs[] = {c1, c2, c3, c4};
+    for (int i = 0; i < 4; i++)
+        jit_cache_close(cs[i]);
+    char *ds[] = {d1, d2, d3};
+    for (int i = 0; i < 3; i++) {
+        jit_cache_dir_remove(ds[i]);
+        dvm_free(ds[i]);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_decode_refuses),
+        cmocka_unit_test(test_hit_miss_corrupt),
+        cmocka_unit_test(test_concurrent_writers),
+        cmocka_unit_test(test_claims_and_counts),
+        cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_keep),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
