@@ -160,7 +160,9 @@ static int write_all(int fd, const void *p, size_t n)
 /* Removes the directories under tmp that a process now gone made
  * (dvm-jit-<pid>-*: a master or node killed before its end), unchanged
  * for JIT_CACHE_SWEEP_S (a pid of another pid namespace sharing tmp may
- * look gone). */
+ * look gone).  Only real directories of this user: tmp is shared, and a
+ * name there that is a link to somewhere else, or another user's, must
+ * never make this process (often root) delete what it points to. */
 static void sweep(const char *tmp)
 {
     DIR *d = opendir(tmp);
@@ -176,7 +178,8 @@ static void sweep(const char *tmp)
             continue;
         struct stat sb;
         if (snprintf(path, sizeof path, "%s/%s", tmp, e->d_name) <
-                (int)sizeof path && stat(path, &sb) == 0 &&
+                (int)sizeof path && lstat(path, &sb) == 0 &&
+            S_ISDIR(sb.st_mode) && sb.st_uid == getuid() &&
             time(NULL) - sb.st_mtime > JIT_CACHE_SWEEP_S)
             jit_cache_dir_remove(path);
     }
@@ -213,20 +216,23 @@ dvm_status jit_cache_dir_make(char **out)
     return DVM_OK;
 }
 
+/* The directory's entries are unlinked relative to the directory opened
+ * without following a link, so a link put in dir's place removes nothing
+ * it points to (its own name is not a directory: rmdir fails too). */
 void jit_cache_dir_remove(const char *dir)
 {
     if (!dir)
         return;
-    DIR *d = opendir(dir);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d = fd < 0 ? NULL : fdopendir(fd);
     if (d) {
         struct dirent *e;
-        char path[4096];
         while ((e = readdir(d)))
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-                snprintf(path, sizeof path, "%s/%s", dir, e->d_name) <
-                    (int)sizeof path)
-                unlink(path);
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+                unlinkat(dirfd(d), e->d_name, 0);
         closedir(d);
+    } else if (fd >= 0) {
+        close(fd);
     }
     rmdir(dir);
 }

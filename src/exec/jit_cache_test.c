@@ -5,6 +5,7 @@
  * written by concurrent processes read whole or not at all), claims
  * (held, stale when the claimant is gone, given up) and the counters.
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -247,6 +248,42 @@ static void test_sweep(void **state)
     dvm_free(dead);
 }
 
+/* A name of the sweep's form that is a link to another directory (or
+ * another user's) is left alone: the directory it points to keeps its
+ * files, whatever its age and however dead its "pid". */
+static void test_sweep_link(void **state)
+{
+    (void)state;
+    const char *tmp = getenv("TMPDIR");
+    tmp = tmp && *tmp ? tmp : "/tmp";
+    char target[4096], victim[4200], link[4096], cmd[8500], *mine;
+    snprintf(target, sizeof target, "%s/dvm-sweep-target-XXXXXX", tmp);
+    assert_non_null(mkdtemp(target));
+    snprintf(victim, sizeof victim, "%s/precious", target);
+    int fd = open(victim, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    pid_t p = fork();           /* a pid that is gone */
+    assert_true(p >= 0);
+    if (p == 0)
+        _exit(0);
+    assert_int_equal(waitpid(p, NULL, 0), p);
+    snprintf(link, sizeof link, "%s/dvm-jit-%ld-link", tmp, (long)p);
+    assert_int_equal(symlink(target, link), 0);
+    snprintf(cmd, sizeof cmd, "touch -h -d '-%d seconds' %s %s",
+             JIT_CACHE_SWEEP_S + 5, link, target);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(jit_cache_dir_make(&mine), DVM_OK);
+    assert_int_equal(access(victim, F_OK), 0);  /* still there */
+    jit_cache_dir_remove(link);                  /* a link: nothing */
+    assert_int_equal(access(victim, F_OK), 0);
+    unlink(link);
+    unlink(victim);
+    rmdir(target);
+    jit_cache_dir_remove(mine);
+    dvm_free(mine);
+}
+
 /* Entries kept across runs: put through one run's directory, found
  * through another's (counted as kept) with the same build tag, not with
  * another; a keeping directory others may write, or no tag, refused. */
@@ -302,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_writers),
         cmocka_unit_test(test_claims_and_counts),
         cmocka_unit_test(test_sweep),
+        cmocka_unit_test(test_sweep_link),
         cmocka_unit_test(test_keep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
