@@ -85,6 +85,18 @@ static int same_tag(const cmsg_tag *a, const cmsg_tag *b)
            a->rid == b->rid && a->attempt == b->attempt;
 }
 
+/* The delta in slot k when it is the other form (whole page or changed
+ * bytes, CMSG_TAG_WHOLE) of (tag, page): sent right beside it. */
+static int sibling(dpend *d, size_t k, const cmsg_tag *tag, uint64_t page)
+{
+    if (k >= d->count)
+        return 0;
+    dpend_ent *x = *slot_at(d, k);
+    cmsg_tag t = *tag;
+    t.attempt ^= CMSG_TAG_WHOLE;
+    return x && x->page == page && same_tag(&x->tag, &t);
+}
+
 int dpend_apply(dpend *d, const cmsg_tag *tag, uint64_t page, uint8_t *data)
 {
     for (size_t k = d->count; k-- > 0;) {
@@ -97,6 +109,12 @@ int dpend_apply(dpend *d, const cmsg_tag *tag, uint64_t page, uint8_t *data)
         dvm_free(*s);
         *s = NULL;
         d->applied++;
+        /* Its other form will never be asked for. */
+        for (size_t j = k ? k - 1 : k + 1; j <= k + 1; j += 2)
+            if (sibling(d, j, tag, page)) {
+                dvm_free(*slot_at(d, j));
+                *slot_at(d, j) = NULL;
+            }
         while (d->count && !*slot_at(d, 0))    /* holes at the head go */
             drop_oldest(d);
         return 1;

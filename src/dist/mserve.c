@@ -130,6 +130,7 @@ typedef struct mnode {
     int leaving;                /* asked to leave (LEAVE ASK) */
     uint64_t results;           /* results its RComps sent, all runs */
     uint64_t pages_in;          /* pages it sent with results */
+    uint64_t changes_in;        /* of them, changed pages (not output) */
     uint64_t pages_out;         /* pages it fetched */
     uint64_t waits[CMSG_FETCH_WAIT_BUCKETS + 1];   /* its fetch waits
                                    counted so far (NODE_STATS), and sum */
@@ -165,6 +166,7 @@ typedef struct mdrain {
 typedef struct mtag {
     uint64_t epoch;
     cmsg_tag tag;
+    uint64_t snap;              /* its runner's snapshot */
 } mtag;
 
 /* A version of a tagged commit that goes as STORE all the same
@@ -236,6 +238,13 @@ typedef struct mserve {
     const mtag *apply;          /* the commit being placed, when its node
                                    sent its changes to the homes */
     uint64_t apply_base;        /* the version it applies to */
+    int apply_whole;            /* the version is the committing node's
+                                   whole page (masks only, adopted) */
+    cmsg_start rule;            /* the running program's flags and dumps:
+                                   what results bring data of */
+    uint64_t *dl;               /* masks only: frame -> page + 1 of a
+                                   result's change without data */
+    size_t ndl;                 /* its frames (mapped, zero until used) */
     uint8_t replay[DISA_PAGE];  /* scratch: a version made as a holder
                                    makes it */
     uint64_t first_touch[2];    /* first-touch pages answered: [0] by the
@@ -509,6 +518,24 @@ static void homes_flush(mserve *s)
         }
 }
 
+/* 1 when the running program's results bring the data of page
+ * (cmsg_start_keeps_data: always unless in masks-only mode). */
+static int masks_keep(const mserve *s, uint64_t page)
+{
+    return cmsg_start_keeps_data(&s->rule, page);
+}
+
+/* space_set_dataless: frame, granted for a change of page, came without
+ * its data (result_pages marked it); the mark goes with the answer. */
+static int ms_dataless(void *arg, uint32_t frame, uint64_t page)
+{
+    mserve *s = arg;
+    if (!s->dl || frame >= s->ndl || s->dl[frame] != page + 1)
+        return 0;
+    s->dl[frame] = 0;
+    return 1;
+}
+
 /* 1 when version (page, epoch) is alive at the master, *f its frame
  * (SPACE_FRAME_AWAY: its data is at its holders only). */
 static int version_frame(mserve *s, uint64_t page, uint64_t epoch,
@@ -535,7 +562,9 @@ static int apply_add(mserve *s, mnode *nd, uint64_t page, uint64_t epoch)
     const cmsg_tag *t = &s->apply->tag;
     const uint64_t w[CMSG_APPLY_WIDTH] = { page, epoch, s->apply_base,
                                            t->node, t->rcomp, t->gen,
-                                           t->rid, t->attempt };
+                                           t->rid, t->attempt |
+                                           (s->apply_whole ? CMSG_TAG_WHOLE
+                                                           : 0) };
     memcpy(nd->ab + CMSG_APPLY_WIDTH * nd->nab++, w, sizeof w);
     s->applied++;
     if (nd->nab >= MSERVE_APPLY_BATCH)
@@ -556,12 +585,12 @@ static int home_store(void *arg, uint64_t id, uint64_t page, uint64_t epoch)
     uint32_t f;
     if (!nd || !nd->started || !version_frame(s, page, epoch, &f))
         return 0;
+    if (s->apply && s->apply->epoch == epoch)
+        return apply_add(s, nd, page, epoch);
     if (f == SPACE_FRAME_AWAY) {
         s->pulls++;
         return pairs_add(s, nd, &nd->pull, WIRE_PULL, page, epoch);
     }
-    if (s->apply && s->apply->epoch == epoch)
-        return apply_add(s, nd, page, epoch);
     apply_flush(s, nd);
     uint64_t *e = dvm_grow(nd->sb, &nd->capsb, 3 * (nd->nsb + 1), sizeof *e);
     if (e)
@@ -706,6 +735,8 @@ static void homes_push(void *arg)
             s->apply = t && !skipped(s, e, s->pg[i], &ks) ? t : NULL;
             s->apply_base = s->apply ? space_lookup_version(sp, s->pg[i], e - 1, &f)
                               : 0;
+            s->apply_whole = s->apply && !masks_keep(s, s->pg[i]) &&
+                             s->apply_base <= t->snap;
             if (vindex_add(&s->vx, s->pg[i], e, &s->vops))
                 status_first_set(&s->fatal, DVM_ENOMEM);
         }
@@ -807,8 +838,9 @@ static void remote_committed(void *arg, int slot, const msg_result *res,
         return;
     s->ctag = t;
     for (uint32_t i = 0; i < res->nchanges; i++) {
-        if (change_replayable(s, &res->changes[i], epoch))
-            continue;
+        if (!masks_keep(s, res->changes[i].page) ||
+            change_replayable(s, &res->changes[i], epoch))
+            continue;           /* without data: made at the homes */
         mskip *k = dvm_grow(s->cskip, &s->capskip, s->nskip + 1, sizeof *k);
         if (!k)
             return;             /* the whole commit goes as STORE */
@@ -818,7 +850,8 @@ static void remote_committed(void *arg, int slot, const msg_result *res,
     s->ctag = t;
     s->ctag[s->nctag++] = (mtag){ epoch, { s->nodes[sl->node].id,
                                            (uint64_t)sl->rcomp, sl->gen,
-                                           res->rid, res->attempt } };
+                                           res->rid, res->attempt },
+                                  res->snap };
 }
 
 /* NEED: versions of an APPLY node nd could not make (the delta or the
@@ -1120,8 +1153,10 @@ static FILE *diag_open(mserve *s)
 static dvm_status node_start(mserve *s, mnode *nd)
 {
     cmsg_start st = { .run = s->run_id, .engine = s->sub.engine,
-                      .image = s->sub.image, .nin = s->sub.nin };
+                      .image = s->sub.image, .nin = s->sub.nin,
+                      .flags = s->rule.flags, .ndump = s->rule.ndump };
     memcpy(st.in, s->sub.in, sizeof st.in);
+    memcpy(st.dump, s->rule.dump, sizeof st.dump);
     for (int k = 0; k < nd->nrcomps; k++) {
         nd->slot[k] = -1;
         nd->gen[k] = 0;
@@ -1500,29 +1535,49 @@ static dvm_status result_clock(mserve *s, const mnode *nd, msg_result *res,
     return DVM_OK;
 }
 
+/* 1 when frame c of result res comes with its data: its output's
+ * always, a change's unless in masks-only mode (masks_keep) and its
+ * delta is explicit (a node sends an implied change's bytes as a mask
+ * instead of its data, unless there are none). */
+static int result_frame_data(const mserve *s, const msg_result *res, size_t c)
+{
+    return c >= res->nchanges || masks_keep(s, res->changes[c].page) ||
+           res->changes[c].nruns == DIFF_IMPLIED;
+}
+
 /* A RESULT's pages -- its changes', then its output's -- go into the
  * frames the master granted (only those); the commit point streams the
  * output from there to the client (out_to_client), as from a local RComp.
  * The record carries the data of the last npages frames; a large commit's
  * earlier ones came ahead in FRAMES records (frames_ahead).  Its times
  * are moved onto the master's clock. */
-static dvm_status result_pages(mserve *s, const mnode *nd, int slot,
+static dvm_status result_pages(mserve *s, mnode *nd, int slot,
                                cmsg_relay *m)
 {
     msg_result res;
     dvm_status st = msg_decode_result(m->msg, m->len, &res);
     if (st)
         return DVM_OK;          /* the RComp set refuses it as for a local */
-    size_t nf = msg_result_nframes(&res);
-    if (m->npages > nf || (nf > 0 && m->npages == 0)) {
+    size_t nf = msg_result_nframes(&res), ndata = 0;
+    for (size_t c = 0; c < nf; c++) {
+        ndata += result_frame_data(s, &res, c);
+        nd->changes_in += c < res.nchanges && result_frame_data(s, &res, c);
+    }
+    if (m->npages > ndata || (ndata > 0 && m->npages == 0)) {
         msg_result_free(&res);
         return status_set(DVM_EPROTO, "result without its pages");
     }
-    for (size_t c = nf - m->npages; c < nf; c++) {
+    for (size_t c = 0, k = 0; c < nf && !st; c++) {
         uint32_t f = *msg_result_frame(&res, c);
-        if (!st && rcomps_frame_granted(ms_rcs(s), slot, f))
+        int data = result_frame_data(s, &res, c);
+        k += data;
+        if (!rcomps_frame_granted(ms_rcs(s), slot, f))
+            continue;
+        if (s->dl && f < s->ndl)
+            s->dl[f] = data ? 0 : res.changes[c].page + 1;
+        if (data && k > ndata - m->npages)
             st = store_write(ms_store(s), f,
-                             m->pages + (c - (nf - m->npages)) * CMSG_PAGE,
+                             m->pages + (k - 1 - (ndata - m->npages)) * CMSG_PAGE,
                              CMSG_PAGE);
     }
     if (!st)
@@ -2026,6 +2081,8 @@ static void status_node(mserve *s, FILE *f, int json, const mnode *nd)
         SF_NUM("rcomps_live", "rcomps in the program", live),
         SF_NUM("results", "results", nd->results),
         SF_NUM("pages_sent", "pages sent", nd->pages_in),
+        SF_NUM("changed_pages_sent", "changed pages sent with data",
+               nd->changes_in),
         SF_NUM("pages_fetched", "pages fetched", nd->pages_out),
         SF_NUM("pages_cached", "pages cached", c[CMSG_NS_CACHED]),
         SF_NUM("cache_hits", "cache hits", c[CMSG_NS_HITS]),
@@ -2186,6 +2243,47 @@ static void wait_ready(mserve *s)
     }
 }
 
+/* Whether the program about to run goes masks only (s->rule): asked
+ * for (--masks-only), no --state (its saves read the data of every page
+ * a batch changed), and at least two nodes that home pages, so that
+ * every version has two holders to be made at. */
+static void masks_decide(mserve *s)
+{
+    size_t homing = 0;
+    for (size_t i = 0; i < s->nnodes; i++)
+        homing += s->nodes[i].live && !s->nodes[i].leaving &&
+                  s->nodes[i].addr[0];
+    int on = s->cfg.masks_only && !s->cfg.state_dir && homing >= 2;
+    s->rule = (cmsg_start){ .flags = on ? CMSG_START_MASKS_ONLY : 0,
+                            .ndump = s->sub.ndump };
+    memcpy(s->rule.dump, s->sub.dump, sizeof s->rule.dump);
+    if (on)
+        ms_log("program %" PRIu64 ": results bring masks only (%zu homing "
+               "nodes)", s->run_id, homing);
+}
+
+/* Masks only: the frame marks, and the space told of them. */
+static dvm_status masks_start(mserve *s)
+{
+    size_t n = store_max_frames(ms_store(s));
+    void *p = mmap(NULL, n * sizeof *s->dl, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return status_set(DVM_ENOMEM, "out of memory for the frame marks");
+    s->dl = p;
+    s->ndl = n;
+    space_set_dataless(ms_space(s), ms_dataless, s);
+    return DVM_OK;
+}
+
+static void masks_end(mserve *s)
+{
+    if (s->dl)
+        munmap(s->dl, s->ndl * sizeof *s->dl);
+    s->dl = NULL;
+    s->ndl = 0;
+}
+
 /* Runs the pending program to its end and answers its client (DONE).  A
  * --trace the master cannot make a file for fails the program at once
  * (exit status 2, the reason in the error): the client asked for it. */
@@ -2209,6 +2307,7 @@ static void run_program(mserve *s)
     s->pending = 0;
     s->fatal.st = DVM_OK;
     s->run_id++;
+    masks_decide(s);
     vindex_clear(&s->vx);
     s->pushed = s->gc_epoch = 0;
     s->nctag = s->nskip = 0;
@@ -2219,6 +2318,8 @@ static void run_program(mserve *s)
     s->remote.batch = s->save.ms ? ms_batch : NULL;
     if (!st)
         st = master_create(&cfg, &s->m);
+    if (!st && (s->rule.flags & CMSG_START_MASKS_ONLY))
+        st = masks_start(s);
     if (!st && !s->restoring &&
         (st = msave_start(&s->save, s->m, s->sub_buf, s->sub_len))) {
         master_destroy(s->m);
@@ -2242,6 +2343,7 @@ static void run_program(mserve *s)
         finish_run(s, st, trace_fd);
         s->running = 0;
     }
+    masks_end(s);
     if (s->obs) {
         observe_nodes(s, 1);
         obs_finish(s->obs);

@@ -477,8 +477,13 @@ static dvm_status take_deltas(nhome *h, const uint8_t *p, size_t len)
 
 dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
                         uint64_t attempt, const mem_change *c, size_t n,
-                        const uint8_t *const *pages)
+                        const uint8_t *const *pages, const uint8_t *whole)
 {
+    static const uint64_t all[CMSG_MASK_WORDS] = {
+#define ALL8 ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull
+        ALL8, ALL8, ALL8, ALL8, ALL8, ALL8, ALL8, ALL8
+#undef ALL8
+    };
     if (!h->running || h->self == UINT64_MAX || !n || !h->nids ||
         h->no_deltas)
         return DVM_OK;
@@ -494,6 +499,10 @@ dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
         size_t nb = cmsg_delta_pack(mask, pages[i], packed);
         for (size_t k = 0; k < nh && !st; k++)
             st = delta_to(h, hold[k], &t, &c[i], mask, packed, nb);
+        const cmsg_tag tw = { t.node, t.rcomp, t.gen, t.rid,
+                              t.attempt | CMSG_TAG_WHOLE };
+        for (size_t k = 0; whole && whole[i] && k < nh && !st; k++)
+            st = delta_to(h, hold[k], &tw, &c[i], all, pages[i], CMSG_PAGE);
     }
     dvm_free(packed);
     return st;

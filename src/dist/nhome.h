@@ -139,10 +139,14 @@ dvm_status nhome_tick(nhome *h, uint64_t now_ns);
  * data in pages[0, n): each page's changed bytes go to its home and
  * backup (DELTA, gathered until nhome_flush_deltas; kept here at once
  * when this node is one).  A holder that cannot be reached is left out
- * (it will ask the master).  Returns DVM_OK or DVM_ENOMEM. */
+ * (it will ask the master).  When whole is not NULL, each change i with
+ * whole[i] also sends its whole page, under the tag with CMSG_TAG_WHOLE
+ * in its attempt: the version when the master adopted the page rather
+ * than merged it (it has no data to check the page against).  Returns
+ * DVM_OK or DVM_ENOMEM. */
 dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
                         uint64_t attempt, const mem_change *c, size_t n,
-                        const uint8_t *const *pages);
+                        const uint8_t *const *pages, const uint8_t *whole);
 
 /* Sends the DELTAs gathered (after the results they belong to went to
  * the master: its verdict is what a commit waits for). */
