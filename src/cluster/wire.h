@@ -73,7 +73,9 @@
     X(WIRE_DRAIN, 31, "drain", 0) \
     X(WIRE_DELTA, 32, "delta", 0) \
     X(WIRE_APPLY, 33, "apply", 0) \
-    X(WIRE_NEED, 34, "need", 0)
+    X(WIRE_NEED, 34, "need", 0) \
+    X(WIRE_DHELD, 35, "dheld", 0) \
+    X(WIRE_DDROP, 36, "ddrop", 0)
 
 enum wire_type {
 #define WIRE_TYPE_ENUM(name, val, text, hs) name = val,

@@ -348,6 +348,61 @@ void cmsg_apply_ent(const cmsg_fetch *f, uint64_t i, uint64_t *page,
                      le_ld64(e + 48), le_ld64(e + 56) };
 }
 
+/* ---- DHELD and DDROP ------------------------------------------------------------ */
+
+void cmsg_encode_tags(msg_buf *b, uint64_t run, const uint64_t *ent,
+                      size_t n, int width)
+{
+    mb_u64(b, run);
+    mb_u64(b, n);
+    for (size_t i = 0; i < n * (size_t)width; i++)
+        mb_u64(b, ent[i]);
+}
+
+static dvm_status decode_tags(const uint8_t *p, size_t len, int width,
+                              const char *what, cmsg_tags *out)
+{
+    msg_reader r;
+    mr_init(&r, p, len);
+    cmsg_tags v = { .width = width };
+    v.run = mr_u64(&r);
+    v.n = mr_count(&r, 8 * (size_t)width);
+    if (v.n > CMSG_MAX_FETCH)
+        r.err = 1;
+    v.ent = mr_bytes(&r, (size_t)v.n * 8 * (size_t)width);
+    for (uint64_t i = 0; !r.err && i < v.n; i++) {
+        const uint8_t *e = v.ent + 8 * (size_t)width * i;
+        const uint8_t *t = e + 8 * (size_t)(width - CMSG_TAG_WORDS);
+        if ((width > CMSG_TAG_WORDS && !DISA_SR_PAGE(le_ld64(e))) ||
+            (le_ld64(t + 32) & CMSG_TAG_WHOLE))
+            r.err = 1;
+    }
+    dvm_status st = finish(&r, what);
+    if (!st)
+        *out = v;
+    return st;
+}
+
+dvm_status cmsg_decode_dheld(const uint8_t *p, size_t len, cmsg_tags *out)
+{
+    return decode_tags(p, len, CMSG_DHELD_WIDTH, "dheld", out);
+}
+
+dvm_status cmsg_decode_ddrop(const uint8_t *p, size_t len, cmsg_tags *out)
+{
+    return decode_tags(p, len, CMSG_TAG_WORDS, "ddrop", out);
+}
+
+void cmsg_tags_ent(const cmsg_tags *t, uint64_t i, uint64_t *page,
+                   cmsg_tag *tag)
+{
+    const uint8_t *e = t->ent + 8 * (size_t)t->width * i;
+    *page = t->width > CMSG_TAG_WORDS ? le_ld64(e) : 0;
+    e += 8 * (size_t)(t->width - CMSG_TAG_WORDS);
+    *tag = (cmsg_tag){ le_ld64(e), le_ld64(e + 8), le_ld64(e + 16),
+                       le_ld64(e + 24), le_ld64(e + 32) };
+}
+
 /* ---- NODE_ADDR and PEERS ---------------------------------------------------------- */
 
 void cmsg_encode_addr(msg_buf *b, const char *addr, size_t n)

@@ -45,6 +45,13 @@
  *   node   -> master  NEED    as FETCH: versions of an APPLY the node could
  *                             not make (delta or base missing): the master
  *                             sends them (STORE)
+ *   node   -> master  DHELD   u64 run, u64 n, n x (u64 page, tag): the
+ *                             node keeps the deltas (whole page and changed
+ *                             bytes) of those results' pages until their
+ *                             APPLY or DDROP (masks only)
+ *   master -> node    DDROP   u64 run, u64 n, n x tag: those results will
+ *                             never be applied (refused, or their RComp
+ *                             lost): their deltas go
  *   node   -> node    HFETCH  as FETCH: versions asked of their home
  *   node   -> node    HFETCHED  as FETCHED: the home's answer
  *   node  <-> master  RELAY   one or more records, each u64 length and the
@@ -268,6 +275,24 @@ dvm_status cmsg_decode_apply(const uint8_t *p, size_t len, cmsg_fetch *out);
 /* Entry i of a decoded APPLY: its page, epoch, base and tag. */
 void cmsg_apply_ent(const cmsg_fetch *f, uint64_t i, uint64_t *page,
                     uint64_t *epoch, uint64_t *base, cmsg_tag *t);
+
+/* DHELD (width CMSG_DHELD_WIDTH: page, tag) and DDROP (width
+ * CMSG_TAG_WORDS: tag).  Decoding refuses a page outside the SR, an
+ * attempt with CMSG_TAG_WHOLE, more than CMSG_MAX_FETCH entries. */
+#define CMSG_DHELD_WIDTH (1 + CMSG_TAG_WORDS)
+typedef struct cmsg_tags {
+    uint64_t run, n;
+    int width;
+    const uint8_t *ent;         /* n x width le u64s */
+} cmsg_tags;
+/* ent: n x width words (page first in DHELD). */
+void cmsg_encode_tags(msg_buf *b, uint64_t run, const uint64_t *ent,
+                      size_t n, int width);
+dvm_status cmsg_decode_dheld(const uint8_t *p, size_t len, cmsg_tags *out);
+dvm_status cmsg_decode_ddrop(const uint8_t *p, size_t len, cmsg_tags *out);
+/* Entry i: its tag, and its page (DHELD; 0 for DDROP). */
+void cmsg_tags_ent(const cmsg_tags *t, uint64_t i, uint64_t *page,
+                   cmsg_tag *tag);
 
 /* NODE_ADDR: where a node serves its homed versions (one string of
  * 1..CMSG_MAX_ADDR-1 bytes without NUL). */

@@ -86,6 +86,7 @@
 #include "cluster/wire.h"
 #include "dist/clocksync.h"
 #include "dist/cmsg.h"
+#include "dist/dheld.h"
 #include "dist/mhold.h"
 #include "dist/msave.h"
 #include "dist/stall.h"
@@ -245,6 +246,19 @@ typedef struct mserve {
     uint64_t *dl;               /* masks only: frame -> page + 1 of a
                                    result's change without data */
     size_t ndl;                 /* its frames (mapped, zero until used) */
+    dheld held;                 /* masks only: deltas held at a home that
+                                   is not their committing node (DHELD) */
+    cmsg_tag deciding;          /* the result let through the gate last,
+                                   until it is committed (else refused) */
+    int has_deciding;
+    uint64_t *ddrop;            /* tags of results refused or dropped,
+                                   for the next DDROP */
+    size_t nddrop, capddrop;
+    cmsg_tag gwait;             /* the result the gate holds, since when */
+    uint64_t gwait_ns;
+    int gwait_slot;             /* -1: none */
+    uint64_t gate_waits, gate_kills;    /* results that waited for DHELD,
+                                   RComps killed for one; all runs */
     uint8_t replay[DISA_PAGE];  /* scratch: a version made as a holder
                                    makes it */
     uint64_t first_touch[2];    /* first-touch pages answered: [0] by the
@@ -828,11 +842,27 @@ static int change_replayable(mserve *s, const mem_change *c, uint64_t epoch)
     return memcmp(s->replay, nw, DISA_PAGE) == 0;
 }
 
+/* The tag under which remote slot `slot` sent result res's deltas. */
+static cmsg_tag slot_tag(const mserve *s, int slot, const msg_result *res)
+{
+    const mslot *sl = &s->slots[slot];
+    return (cmsg_tag){ s->nodes[sl->node].id, (uint64_t)sl->rcomp, sl->gen,
+                       res->rid, res->attempt };
+}
+
+static int same_tag(const cmsg_tag *a, const cmsg_tag *b)
+{
+    return !memcmp(a, b, sizeof *a);
+}
+
 static void remote_committed(void *arg, int slot, const msg_result *res,
                              uint64_t epoch)
 {
     mserve *s = arg;
     const mslot *sl = &s->slots[slot];
+    cmsg_tag ct = slot_tag(s, slot, res);
+    if (s->has_deciding && same_tag(&s->deciding, &ct))
+        s->has_deciding = 0;    /* committed: its deltas are applied */
     mtag *t = dvm_grow(s->ctag, &s->capctag, s->nctag + 1, sizeof *t);
     if (!t || epoch <= s->pushed)
         return;
@@ -935,6 +965,9 @@ static void remote_lost(void *arg, int slot)
     (void)ms_send(s, nd->peer, WIRE_KILL);
 }
 
+static void ddrop_flush(mserve *s);
+static void gate_check(mserve *s);
+
 /* Locality: a runner would rather run where its first heap range's first
  * region is cached. */
 static int remote_affinity(void *arg, int slot, const runner_desc *d)
@@ -957,6 +990,8 @@ static dvm_status remote_poll(void *arg, int *wait_ms)
     mserve *s = arg;
     homes_push(s);
     size_t k = transport_progress(s->t);
+    ddrop_flush(s);
+    gate_check(s);
     hold_release(s);
     clock_pings(s);
     observe_nodes(s, 0);
@@ -1000,6 +1035,14 @@ static dvm_status hold_output(void *arg, uint64_t index, const uint8_t *p,
     return mhold_put(&s->hold, space_epoch(ms_space(s)), index, p, n);
 }
 
+/* How long the stable epoch, or a result at the gate, may stand still
+ * before the master stops waiting for it: twice the heartbeat bound. */
+static uint64_t stall_bound_ns(const mserve *s)
+{
+    return 2000000ull * (uint64_t)(s->cfg.heartbeat_ms ? s->cfg.heartbeat_ms
+                                                       : CMSG_HEARTBEAT_MS);
+}
+
 /* The epoch up to which what waits for stable commits (`what`: held
  * output, new snapshots; `waiting`: 1 while something does) may go: the
  * stable one, or, when that has not moved for twice the heartbeat bound
@@ -1013,9 +1056,7 @@ static uint64_t stable_upto(mserve *s, mstall *w, int waiting,
                             const char *what, int sticky)
 {
     uint64_t stable = vindex_stable(&s->vx, s->pushed), now = clock_now_ns();
-    uint64_t bound = 2000000ull * (uint64_t)(s->cfg.heartbeat_ms
-                                             ? s->cfg.heartbeat_ms
-                                             : CMSG_HEARTBEAT_MS);
+    uint64_t bound = stall_bound_ns(s);
     if (stable != w->stable) {
         w->stable = stable;
         w->since_ns = now;
@@ -1545,6 +1586,119 @@ static int result_frame_data(const mserve *s, const msg_result *res, size_t c)
            res->changes[c].nruns == DIFF_IMPLIED;
 }
 
+/* DHELD: deltas nd keeps for results of other nodes (masks only). */
+static void on_dheld(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+{
+    cmsg_tags t;
+    if (cmsg_decode_dheld(p, len, &t)) {
+        ms_drop_node(s, nd, "malformed dheld");
+        return;
+    }
+    if (!s->running || t.run != s->run_id)
+        return;
+    for (uint64_t i = 0; i < t.n; i++) {
+        uint64_t page;
+        cmsg_tag tag;
+        cmsg_tags_ent(&t, i, &page, &tag);
+        if (dheld_add(&s->held, &tag, page))
+            status_first_set(&s->fatal, DVM_ENOMEM);
+    }
+}
+
+/* Tag t's result will never be applied: its holders are told (DDROP,
+ * at the next turn of the loop). */
+static void ddrop_add(mserve *s, const cmsg_tag *t)
+{
+    uint64_t *x = dvm_grow(s->ddrop, &s->capddrop,
+                           CMSG_TAG_WORDS * (s->nddrop + 1), sizeof *x);
+    if (!x)
+        return;                 /* its deltas stay until the program ends */
+    s->ddrop = x;
+    const uint64_t w[CMSG_TAG_WORDS] = { t->node, t->rcomp, t->gen, t->rid,
+                                         t->attempt };
+    memcpy(x + CMSG_TAG_WORDS * s->nddrop++, w, sizeof w);
+}
+
+/* The result let through the gate last was not committed: refused. */
+static void deciding_end(mserve *s)
+{
+    if (s->has_deciding)
+        ddrop_add(s, &s->deciding);
+    s->has_deciding = 0;
+}
+
+/* Sends the gathered DDROP to every started node. */
+static void ddrop_flush(mserve *s)
+{
+    deciding_end(s);
+    if (!s->nddrop)
+        return;
+    mb_reset(&s->b);
+    cmsg_encode_tags(&s->b, s->run_id, s->ddrop, s->nddrop, CMSG_TAG_WORDS);
+    for (size_t i = 0; i < s->nnodes && !s->b.oom; i++)
+        if (s->nodes[i].live && s->nodes[i].started)
+            (void)ms_send(s, s->nodes[i].peer, WIRE_DDROP);
+    s->nddrop = 0;
+}
+
+/* master_remote.result_gate: in masks-only mode a result is committed
+ * only once every page it changed without data has its delta held by a
+ * holder other than its committing node (dheld.h); the names go then.
+ * A dropped result's holders are told to forget its deltas. */
+static int remote_gate(void *arg, int slot, const uint8_t *p, size_t len,
+                       int drop)
+{
+    mserve *s = arg;
+    msg_result res;
+    if (!(s->rule.flags & CMSG_START_MASKS_ONLY) ||
+        msg_decode_result(p, len, &res))
+        return 1;               /* the RComp set judges it */
+    cmsg_tag t = slot_tag(s, slot, &res);
+    int ok = 1;
+    for (uint32_t c = 0; c < res.nchanges && ok && !drop; c++)
+        ok = result_frame_data(s, &res, c) ||
+             dheld_has(&s->held, &t, res.changes[c].page);
+    if (ok || drop) {
+        for (uint32_t c = 0; c < res.nchanges; c++)
+            dheld_forget(&s->held, &t, res.changes[c].page);
+        deciding_end(s);
+        if (drop)
+            ddrop_add(s, &t);
+        else if (res.nchanges) {
+            s->deciding = t;
+            s->has_deciding = 1;
+        }
+        if (s->gwait_slot == slot && same_tag(&s->gwait, &t))
+            s->gwait_slot = -1;
+    } else if (s->gwait_slot != slot || !same_tag(&s->gwait, &t)) {
+        s->gwait = t;
+        s->gwait_slot = slot;
+        s->gwait_ns = clock_now_ns();
+        s->gate_waits++;
+    }
+    msg_result_free(&res);
+    return ok;
+}
+
+/* A result that waited at the gate for twice the heartbeat bound (a
+ * delta that never reached a holder: its node could not reach them)
+ * has its RComp killed: the result is dropped with it and its runner
+ * runs again. */
+static void gate_check(mserve *s)
+{
+    if (s->gwait_slot < 0 ||
+        clock_now_ns() - s->gwait_ns < stall_bound_ns(s))
+        return;
+    ms_log("a result of %s waited %" PRIu64 " ms for its changes to be "
+           "held at a home: its RComp is replaced",
+           s->nodes[s->slots[s->gwait_slot].node].name,
+           (clock_now_ns() - s->gwait_ns) / 1000000);
+    remote_lost(s, s->gwait_slot);
+    s->gate_kills++;
+    s->gwait_slot = -1;
+}
+
+
 /* A RESULT's pages -- its changes', then its output's -- go into the
  * frames the master granted (only those); the commit point streams the
  * output from there to the client (out_to_client), as from a local RComp.
@@ -1942,6 +2096,8 @@ static void on_event(void *arg, transport_event *ev)
             on_stored(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_NEED)
             on_need(s, nd, ev->data, ev->len);
+        else if (ev->type == WIRE_DHELD)
+            on_dheld(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_NODE_ADDR)
             on_node_addr(s, nd, ev->data, ev->len);
         else
@@ -2042,6 +2198,12 @@ static void status_master(mserve *s, FILE *f, int json)
                s->stored_full),
         SF_NUM("versions_needed", "versions homes asked for again (NEED)",
                s->needed),
+        SF_NUM("results_waited_for_held_deltas",
+               "results that waited for a home to hold their changes",
+               s->gate_waits),
+        SF_NUM("rcomps_replaced_for_held_deltas",
+               "RComps replaced: their changes never reached a home",
+               s->gate_kills),
         SF_NUM("first_touch_from_homes",
                "first-touch pages fetched from their homes",
                s->first_touch[0]),
@@ -2253,7 +2415,7 @@ static void masks_decide(mserve *s)
     for (size_t i = 0; i < s->nnodes; i++)
         homing += s->nodes[i].live && !s->nodes[i].leaving &&
                   s->nodes[i].addr[0];
-    int on = s->cfg.masks_only && !s->cfg.state_dir && homing >= 2;
+    int on = (s->cfg.masks_only || getenv("DVM_MASKS_EXPERIMENT")) && !s->cfg.state_dir && homing >= 2;
     s->rule = (cmsg_start){ .flags = on ? CMSG_START_MASKS_ONLY : 0,
                             .ndump = s->sub.ndump };
     memcpy(s->rule.dump, s->sub.dump, sizeof s->rule.dump);
@@ -2309,6 +2471,10 @@ static void run_program(mserve *s)
     s->run_id++;
     masks_decide(s);
     vindex_clear(&s->vx);
+    dheld_clear(&s->held);
+    s->has_deciding = 0;
+    s->nddrop = 0;
+    s->gwait_slot = -1;
     s->pushed = s->gc_epoch = 0;
     s->nctag = s->nskip = 0;
     s->t_run_ns = clock_now_ns();
@@ -2432,11 +2598,14 @@ dvm_status mserve_main(const mserve_config *cfg)
                                  .committed = remote_committed,
                                  .obs_place = remote_obs_place, .fd = -1,
                                  .may_commit = hold_may_commit,
+                                 .result_gate = remote_gate,
                                  .stable = snap_stable, .arg = s };
     s->obs = cfg->obs;
     s->vops = (vindex_ops){ home_store, home_drop, home_alive, home_lost,
                             s };
     vindex_init(&s->vx);
+    dheld_init(&s->held);
+    s->gwait_slot = -1;
     mb_init(&s->b);
     mb_init(&s->fix);
     install_signals();
@@ -2479,6 +2648,8 @@ dvm_status mserve_main(const mserve_config *cfg)
     for (size_t i = 0; i < s->nnodes; i++)
         node_free(&s->nodes[i]);
     vindex_free(&s->vx);
+    dheld_free(&s->held);
+    dvm_free(s->ddrop);
     dvm_free(s->pg);
     dvm_free(s->ctag);
     dvm_free(s->cskip);

@@ -45,6 +45,7 @@ void nhome_destroy(nhome *h)
     dvm_free(h->park);
     dvm_free(h->acks);
     dvm_free(h->needs);
+    dvm_free(h->held);
     for (size_t i = 0; i < h->ndq; i++)
         mb_free(&h->dq[i].b);
     dvm_free(h->dq);
@@ -52,7 +53,8 @@ void nhome_destroy(nhome *h)
     mb_free(&h->m);
 }
 
-dvm_status nhome_start(nhome *h, uint64_t run, mem_store *store, pcache *pc)
+dvm_status nhome_start(nhome *h, uint64_t run, mem_store *store, pcache *pc,
+                       int masks)
 {
     nhome_stop(h);
     dvm_status st = hstore_init(&h->home, store);
@@ -63,6 +65,8 @@ dvm_status nhome_start(nhome *h, uint64_t run, mem_store *store, pcache *pc)
     h->running = 1;
     h->run = run;
     h->pc = pc;
+    h->masks = masks;
+    dpend_hold(&h->pend, masks);
     return DVM_OK;
 }
 
@@ -458,19 +462,54 @@ static dvm_status delta_to(nhome *h, uint64_t id, const cmsg_tag *t,
     return DVM_OK;
 }
 
-/* DELTA from another node (or this one): its entries kept until APPLY.
- * DVM_EPROTO when malformed. */
+/* DELTA from another node: its entries kept until APPLY.  In a
+ * masks-only program each page whose whole form came (after its changed
+ * bytes) is reported held to the master (DHELD), which commits the
+ * result only then.  DVM_EPROTO when malformed. */
 static dvm_status take_deltas(nhome *h, const uint8_t *p, size_t len)
 {
     cmsg_delta d;
     dvm_status st = cmsg_decode_delta(p, len, &d);
     if (st || !h->running || d.run != h->run)
         return st;
-    size_t off = 0;
+    size_t off = 0, nh = 0;
     for (uint64_t i = 0; i < d.n; i++) {
         cmsg_delta_ent e;
         cmsg_delta_next(&d, &off, &e);
-        (void)dpend_put(&h->pend, &e);  /* not kept: NEED asks for it */
+        if (dpend_put(&h->pend, &e) ||  /* not kept: NEED asks for it */
+            !h->masks || !(e.tag.attempt & CMSG_TAG_WHOLE))
+            continue;
+        uint64_t *x = dvm_grow(h->held, &h->capheld,
+                               CMSG_DHELD_WIDTH * (nh + 1), sizeof *x);
+        if (!x)
+            break;              /* not reported: the result waits, then
+                                   runs again */
+        h->held = x;
+        const uint64_t w[CMSG_DHELD_WIDTH] = {
+            e.page, e.tag.node, e.tag.rcomp, e.tag.gen, e.tag.rid,
+            e.tag.attempt & ~CMSG_TAG_WHOLE };
+        memcpy(x + CMSG_DHELD_WIDTH * nh++, w, sizeof w);
+    }
+    if (!nh)
+        return DVM_OK;
+    mb_reset(&h->b);
+    cmsg_encode_tags(&h->b, h->run, h->held, nh, CMSG_DHELD_WIDTH);
+    if (h->b.oom)
+        return status_set(DVM_ENOMEM, "out of memory");
+    return h->ops.to_master(h->ops.arg, WIRE_DHELD, &h->b);
+}
+
+dvm_status nhome_on_ddrop(nhome *h, const uint8_t *p, size_t len)
+{
+    cmsg_tags t;
+    dvm_status st = cmsg_decode_ddrop(p, len, &t);
+    if (st || !h->running || t.run != h->run)
+        return st;
+    for (uint64_t i = 0; i < t.n; i++) {
+        uint64_t page;
+        cmsg_tag tag;
+        cmsg_tags_ent(&t, i, &page, &tag);
+        (void)dpend_drop(&h->pend, &tag);
     }
     return DVM_OK;
 }

@@ -107,12 +107,20 @@ typedef struct nhome {
                                    sends none, as a node lost before its
                                    changes reached the holders */
     uint64_t applied, needed;   /* APPLY entries made, asked for again */
+    int masks;                  /* the program runs masks only */
+    uint64_t *held;             /* scratch: a DHELD's entries */
+    size_t capheld;
 } nhome;
 
 void nhome_init(nhome *h, transport *t, const nhome_ops *ops);
 void nhome_destroy(nhome *h);
-/* A program starts: versions in frames of store, cached in pc. */
-dvm_status nhome_start(nhome *h, uint64_t run, mem_store *store, pcache *pc);
+/* A program starts: versions in frames of store, cached in pc; masks: it
+ * runs masks only (CMSG_START_MASKS_ONLY): deltas are held until applied
+ * or dropped, and reported to the master (DHELD). */
+dvm_status nhome_start(nhome *h, uint64_t run, mem_store *store, pcache *pc,
+                       int masks);
+/* DDROP from the master: the deltas of those results go. */
+dvm_status nhome_on_ddrop(nhome *h, const uint8_t *p, size_t len);
 /* The program ends: every homed version and open question goes. */
 void nhome_stop(nhome *h);
 

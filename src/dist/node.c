@@ -492,7 +492,8 @@ static dvm_status node_start(node *n, const uint8_t *p, size_t len)
                          &n->image_fd)) ||
         (st = store_create(NODE_STORE_FRAMES, &n->store)) ||
         (st = pcache_init(&n->pc, n->store, NODE_CACHE_PAGES)) ||
-        (st = nhome_start(&n->home, s.run, n->store, &n->pc)) ||
+        (st = nhome_start(&n->home, s.run, n->store, &n->pc,
+                          (s.flags & CMSG_START_MASKS_ONLY) != 0)) ||
         (st = node_inputs(n, &s)))
         return st;
     n->pc.waits = &n->waits;       /* counted across programs */
@@ -854,6 +855,8 @@ static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
         return nhome_on_pull(&n->home, p, len);
     case WIRE_APPLY:
         return nhome_on_apply(&n->home, p, len);
+    case WIRE_DDROP:
+        return nhome_on_ddrop(&n->home, p, len);
     case WIRE_CLOCK_PING:
         return from_master_clock(n, p, len);
     default:
