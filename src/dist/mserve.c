@@ -156,6 +156,10 @@ typedef struct mnode {
 
 /* A client waiting for a node it asked to drain to leave. */
 #define MSERVE_MAX_DRAINS 64
+
+/* How long a result waits for its changes to be held at a home (DHELD)
+ * once the nodes that home pages changed (gate_check). */
+#define MSERVE_GATE_CHANGED_MS 500
 typedef struct mdrain {
     uint64_t peer;              /* the client */
     uint64_t node;              /* the node's id (mnode.id) */
@@ -257,6 +261,7 @@ typedef struct mserve {
     cmsg_tag gwait;             /* the result the gate holds, since when */
     uint64_t gwait_ns;
     int gwait_slot;             /* -1: none */
+    uint64_t homes_ns;          /* the nodes that home pages last changed */
     uint64_t gate_waits, gate_kills;    /* results that waited for DHELD,
                                    RComps killed for one; all runs */
     uint8_t replay[DISA_PAGE];  /* scratch: a version made as a holder
@@ -680,6 +685,7 @@ static size_t homes_changed(mserve *s)
         }
     }
     size_t copies = vindex_set_nodes(&s->vx, m.id, m.n, &s->vops);
+    s->homes_ns = clock_now_ns();
     for (size_t i = 0; i < s->nnodes; i++) {
         mnode *nd = &s->nodes[i];
         if (!nd->live)
@@ -1681,13 +1687,19 @@ static int remote_gate(void *arg, int slot, const uint8_t *p, size_t len,
 }
 
 /* A result that waited at the gate for twice the heartbeat bound (a
- * delta that never reached a holder: its node could not reach them)
- * has its RComp killed: the result is dropped with it and its runner
- * runs again. */
+ * delta that never reached a holder: its node could not reach them),
+ * or for MSERVE_GATE_CHANGED_MS while the nodes that home pages changed
+ * no longer ago than that bound (its node sent its changes to the
+ * holders it knew, which may be holders no more), has its RComp killed:
+ * the result is dropped with it and its runner runs again.  A holder
+ * that is merely stopped keeps the result waiting, as it keeps output
+ * (the bound). */
 static void gate_check(mserve *s)
 {
-    if (s->gwait_slot < 0 ||
-        clock_now_ns() - s->gwait_ns < stall_bound_ns(s))
+    uint64_t now = clock_now_ns(), bound = stall_bound_ns(s);
+    if (now - s->homes_ns < bound)
+        bound = MSERVE_GATE_CHANGED_MS * 1000000ull;
+    if (s->gwait_slot < 0 || now - s->gwait_ns < bound)
         return;
     ms_log("a result of %s waited %" PRIu64 " ms for its changes to be "
            "held at a home: its RComp is replaced",
@@ -2211,6 +2223,11 @@ static void status_master(mserve *s, FILE *f, int json)
                "first-touch pages sent by the master", s->first_touch[1]),
         SF_NUM("results_waiting_for_acks", "results waiting to commit",
                s->running ? rcomps_waiting(ms_rcs(s)) : 0),
+        SF_NUM("results_waiting_for_held_deltas",
+               "results waiting to commit behind one whose changes no home "
+               "holds yet",
+               s->running && s->gwait_slot >= 0 ? rcomps_waiting(ms_rcs(s))
+                                                : 0),
         SF_STR("program", "program", s->running ? "running" : "idle"),
         SF_NUM("commits", "commits", commits),
         SF_NUM("commits_per_s", "commits per second",

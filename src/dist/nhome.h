@@ -52,6 +52,7 @@ typedef struct nhome_park {
     uint64_t page, epoch, base;
     cmsg_tag tag;
     uint64_t t_ns;              /* when it came */
+    int asked;                  /* masks only: NEED sent, still waits */
 } nhome_park;
 /* How long an APPLY entry waits for its delta (which may come after it:
  * it travels from another node) or its base before the node asks the
@@ -108,6 +109,10 @@ typedef struct nhome {
                                    changes reached the holders */
     uint64_t applied, needed;   /* APPLY entries made, asked for again */
     int masks;                  /* the program runs masks only */
+    uint64_t *retry;            /* masks only: versions to keep that no
+                                   holder had yet (pairs), asked again */
+    size_t nretry, capretry;
+    uint64_t retry_ns;          /* when they were last asked */
     uint64_t *held;             /* scratch: a DHELD's entries */
     size_t capheld;
 } nhome;
