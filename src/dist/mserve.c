@@ -2432,7 +2432,10 @@ static void masks_decide(mserve *s)
     for (size_t i = 0; i < s->nnodes; i++)
         homing += s->nodes[i].live && !s->nodes[i].leaving &&
                   s->nodes[i].addr[0];
-    int on = (s->cfg.masks_only || getenv("DVM_MASKS_EXPERIMENT")) && !s->cfg.state_dir && homing >= 2;
+    /* DVM_TEST_MASKS_ONLY in the master's environment: as --masks-only
+     * (to run the test suite masks only). */
+    int asked = s->cfg.masks_only || getenv("DVM_TEST_MASKS_ONLY") != NULL;
+    int on = asked && !s->cfg.state_dir && homing >= 2;
     s->rule = (cmsg_start){ .flags = on ? CMSG_START_MASKS_ONLY : 0,
                             .ndump = s->sub.ndump };
     memcpy(s->rule.dump, s->sub.dump, sizeof s->rule.dump);
