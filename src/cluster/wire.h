@@ -33,9 +33,11 @@
 #include "util/status.h"
 
 #define WIRE_MAGIC 0x434d5644u      /* "DVMC" little endian */
-#define WIRE_VERSION 3     /* 2: a RESULT names its output's frames
+#define WIRE_VERSION 4     /* 2: a RESULT names its output's frames
                                    (net/msg.h) instead of carrying it;
-                                   3: DELTA, APPLY, NEED (dist/cmsg.h) */
+                                   3: DELTA, APPLY, NEED (dist/cmsg.h);
+                                   4: START's flags and dumps, DHELD,
+                                   DDROP */
 #define WIRE_HEADER_SIZE 24
 
 /* X(name, value, text, handshake) */
