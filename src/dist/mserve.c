@@ -262,6 +262,7 @@ typedef struct mserve {
     uint64_t gwait_ns;
     int gwait_slot;             /* -1: none */
     uint64_t homes_ns;          /* the nodes that home pages last changed */
+    int held_new;               /* a DHELD came this turn */
     uint64_t gate_waits, gate_kills;    /* results that waited for DHELD,
                                    RComps killed for one; all runs */
     uint8_t replay[DISA_PAGE];  /* scratch: a version made as a holder
@@ -1010,6 +1011,10 @@ static dvm_status remote_poll(void *arg, int *wait_ms)
     if (*wait_ms < 0 || *wait_ms > CMSG_PING_MS)
         *wait_ms = CMSG_PING_MS;
     check_heartbeats(s);
+    /* Results wait for what came: the loop turns again at once. */
+    if (s->held_new && s->m && rcomps_waiting(ms_rcs(s)))
+        *wait_ms = 0;
+    s->held_new = 0;
     if (mserve_quit && !s->fatal.st)
         status_first_set(&s->fatal,
                          status_set(DVM_EIO, "the master was stopped"));
@@ -1609,6 +1614,7 @@ static void on_dheld(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         if (dheld_add(&s->held, &tag, page))
             status_first_set(&s->fatal, DVM_ENOMEM);
     }
+    s->held_new = 1;
 }
 
 /* Tag t's result will never be applied: its holders are told (DDROP,
