@@ -262,6 +262,8 @@ typedef struct mserve {
     uint64_t gwait_ns;
     int gwait_slot;             /* -1: none */
     uint64_t homes_ns;          /* the nodes that home pages last changed */
+    uint64_t hids[CMSG_MAX_PEERS];  /* those nodes now */
+    size_t nhids;
     int held_new;               /* a DHELD came this turn */
     uint64_t gate_waits, gate_kills;    /* results that waited for DHELD,
                                    RComps killed for one; all runs */
@@ -687,6 +689,8 @@ static size_t homes_changed(mserve *s)
     }
     size_t copies = vindex_set_nodes(&s->vx, m.id, m.n, &s->vops);
     s->homes_ns = clock_now_ns();
+    memcpy(s->hids, m.id, m.n * sizeof *m.id);
+    s->nhids = m.n;
     for (size_t i = 0; i < s->nnodes; i++) {
         mnode *nd = &s->nodes[i];
         if (!nd->live)
@@ -1653,6 +1657,18 @@ static void ddrop_flush(mserve *s)
     s->nddrop = 0;
 }
 
+/* 1 when node id is the only node that homes page now (the others were
+ * lost): its own copy of the delta is all there can be. */
+static int only_holder(const mserve *s, uint64_t page, uint64_t id)
+{
+    uint64_t hold[HOME_COPIES];
+    size_t n = home_pick(page, s->hids, s->nhids, hold);
+    for (size_t i = 0; i < n; i++)
+        if (hold[i] != id)
+            return 0;
+    return 1;
+}
+
 /* master_remote.result_gate: in masks-only mode a result is committed
  * only once every page it changed without data has its delta held by a
  * holder other than its committing node (dheld.h); the names go then.
@@ -1669,7 +1685,8 @@ static int remote_gate(void *arg, int slot, const uint8_t *p, size_t len,
     int ok = 1;
     for (uint32_t c = 0; c < res.nchanges && ok && !drop; c++)
         ok = result_frame_data(s, &res, c) ||
-             dheld_has(&s->held, &t, res.changes[c].page);
+             dheld_has(&s->held, &t, res.changes[c].page) ||
+             only_holder(s, res.changes[c].page, t.node);
     if (ok || drop) {
         for (uint32_t c = 0; c < res.nchanges; c++)
             dheld_forget(&s->held, &t, res.changes[c].page);
