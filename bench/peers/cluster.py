@@ -22,10 +22,11 @@ class Cluster:
     of this host (with a secret, which the cluster then requires) starts
     nodes without a listen address, which home nothing.  heartbeat: the
     --heartbeat of the master and the nodes (None: the default).  http:
-    the master serves /metrics on a free loopback port (metrics())."""
+    the master serves /metrics on a free loopback port (metrics()).
+    master_args: more options of the master (--masks-only)."""
 
     def __init__(self, dvm, nodes, rcomps, host="127.0.0.1", heartbeat=None,
-                 http=False):
+                 http=False, master_args=()):
         self.dir = tempfile.mkdtemp(prefix="dvm-bench-")
         self.dvm, self.rcomps = dvm, rcomps
         self.log = os.path.join(self.dir, "master.log")
@@ -43,7 +44,8 @@ class Cluster:
         with open(self.log, "w") as lf:
             self.master = subprocess.Popen(
                 [dvm, "master", "--listen", host + ":0", "--port-file", pf,
-                 *self.sec, *self.hb, *(["--http", "127.0.0.1:0"] if http else [])],
+                 *self.sec, *self.hb, *(["--http", "127.0.0.1:0"] if http else []),
+                 *master_args],
                 stderr=lf, env=self.env)
         self._wait(lambda: os.path.exists(pf) and os.path.getsize(pf) > 0)
         with open(pf) as f:
@@ -56,6 +58,8 @@ class Cluster:
             t.start()
             self.threads.append(t)
         self._wait(lambda: self.joined() >= nodes)
+        if host == "127.0.0.1":     # every node homes pages before a program
+            self._wait(lambda: self.homing() >= nodes)
 
     def _supervise(self, k):
         """Runs node k again 0.2 s after it ends, until stop()."""
@@ -73,6 +77,11 @@ class Cluster:
         """How many times a node joined, by the master's log."""
         with open(self.log) as f:
             return sum(" joined " in line for line in f)
+
+    def homing(self):
+        """How many times a node said where it serves its homes."""
+        with open(self.log) as f:
+            return sum(" serves the pages it homes " in line for line in f)
 
     def metrics(self):
         """The master's /metrics text (the cluster started with http)."""

@@ -348,6 +348,61 @@ void cmsg_apply_ent(const cmsg_fetch *f, uint64_t i, uint64_t *page,
                      le_ld64(e + 48), le_ld64(e + 56) };
 }
 
+/* ---- DHELD and DDROP ------------------------------------------------------------ */
+
+void cmsg_encode_tags(msg_buf *b, uint64_t run, const uint64_t *ent,
+                      size_t n, int width)
+{
+    mb_u64(b, run);
+    mb_u64(b, n);
+    for (size_t i = 0; i < n * (size_t)width; i++)
+        mb_u64(b, ent[i]);
+}
+
+static dvm_status decode_tags(const uint8_t *p, size_t len, int width,
+                              const char *what, cmsg_tags *out)
+{
+    msg_reader r;
+    mr_init(&r, p, len);
+    cmsg_tags v = { .width = width };
+    v.run = mr_u64(&r);
+    v.n = mr_count(&r, 8 * (size_t)width);
+    if (v.n > CMSG_MAX_FETCH)
+        r.err = 1;
+    v.ent = mr_bytes(&r, (size_t)v.n * 8 * (size_t)width);
+    for (uint64_t i = 0; !r.err && i < v.n; i++) {
+        const uint8_t *e = v.ent + 8 * (size_t)width * i;
+        const uint8_t *t = e + 8 * (size_t)(width - CMSG_TAG_WORDS);
+        if ((width > CMSG_TAG_WORDS && !DISA_SR_PAGE(le_ld64(e))) ||
+            (le_ld64(t + 32) & CMSG_TAG_WHOLE))
+            r.err = 1;
+    }
+    dvm_status st = finish(&r, what);
+    if (!st)
+        *out = v;
+    return st;
+}
+
+dvm_status cmsg_decode_dheld(const uint8_t *p, size_t len, cmsg_tags *out)
+{
+    return decode_tags(p, len, CMSG_DHELD_WIDTH, "dheld", out);
+}
+
+dvm_status cmsg_decode_ddrop(const uint8_t *p, size_t len, cmsg_tags *out)
+{
+    return decode_tags(p, len, CMSG_TAG_WORDS, "ddrop", out);
+}
+
+void cmsg_tags_ent(const cmsg_tags *t, uint64_t i, uint64_t *page,
+                   cmsg_tag *tag)
+{
+    const uint8_t *e = t->ent + 8 * (size_t)t->width * i;
+    *page = t->width > CMSG_TAG_WORDS ? le_ld64(e) : 0;
+    e += 8 * (size_t)(t->width - CMSG_TAG_WORDS);
+    *tag = (cmsg_tag){ le_ld64(e), le_ld64(e + 8), le_ld64(e + 16),
+                       le_ld64(e + 24), le_ld64(e + 32) };
+}
+
 /* ---- NODE_ADDR and PEERS ---------------------------------------------------------- */
 
 void cmsg_encode_addr(msg_buf *b, const char *addr, size_t n)
@@ -443,12 +498,52 @@ static int engine_ok(cmsg_str e)
            (e.len == 3 && !memcmp(e.p, "jit", 3));
 }
 
+static void put_dumps(msg_buf *b, const cmsg_dump *d, uint32_t n)
+{
+    mb_u64(b, n);
+    for (uint32_t i = 0; i < n; i++) {
+        mb_u64(b, d[i].addr);
+        mb_u64(b, d[i].bytes);
+    }
+}
+
+static void get_dumps(msg_reader *r, cmsg_dump *d, uint32_t *n)
+{
+    uint64_t k = mr_count(r, 16);
+    if (k > CMSG_MAX_DUMPS)
+        r->err = 1;
+    for (uint64_t i = 0; i < k && !r->err; i++) {
+        d[i].addr = mr_u64(r);
+        d[i].bytes = mr_u64(r);
+        /* The same bound as dvm run: 2^28 values of at most 8 bytes. */
+        if (d[i].addr >= (1ULL << 46) || d[i].bytes > (1ULL << 31) ||
+            d[i].bytes > (1ULL << 46) - d[i].addr)
+            r->err = 1;
+    }
+    *n = r->err ? 0 : (uint32_t)k;
+}
+
 void cmsg_encode_start(msg_buf *b, const cmsg_start *s)
 {
     mb_u64(b, s->run);
     cmsg_put_str(b, s->engine.p, (size_t)s->engine.len);
     cmsg_put_str(b, s->image.p, (size_t)s->image.len);
     put_inputs(b, s->in, s->nin);
+    mb_u64(b, s->flags);
+    put_dumps(b, s->dump, s->ndump);
+}
+
+int cmsg_start_keeps_data(const cmsg_start *s, uint64_t page)
+{
+    if (!(s->flags & CMSG_START_MASKS_ONLY) ||
+        page == DISA_SYSPAGE / DISA_PAGE)
+        return 1;
+    uint64_t lo = page * DISA_PAGE, hi = lo + DISA_PAGE;
+    for (uint32_t i = 0; i < s->ndump; i++)
+        if (s->dump[i].bytes && s->dump[i].addr < hi &&
+            lo < s->dump[i].addr + s->dump[i].bytes)
+            return 1;
+    return 0;
 }
 
 dvm_status cmsg_decode_start(const uint8_t *p, size_t len, cmsg_start *out)
@@ -460,9 +555,13 @@ dvm_status cmsg_decode_start(const uint8_t *p, size_t len, cmsg_start *out)
     out->engine = get_str(&r);
     out->image = get_str(&r);
     get_inputs(&r, out->in, &out->nin);
+    out->flags = mr_u64(&r);
+    get_dumps(&r, out->dump, &out->ndump);
     dvm_status st = finish(&r, "start");
     if (!st && !engine_ok(out->engine))
         st = status_set(DVM_EPROTO, "start: unknown engine");
+    if (!st && (out->flags & ~(uint64_t)CMSG_START_MASKS_ONLY))
+        st = status_set(DVM_EPROTO, "start: unknown flags");
     return st;
 }
 
@@ -472,11 +571,7 @@ void cmsg_encode_submit(msg_buf *b, const cmsg_submit *s)
     mb_u64(b, s->flags);
     cmsg_put_str(b, s->image.p, (size_t)s->image.len);
     put_inputs(b, s->in, s->nin);
-    mb_u64(b, s->ndump);
-    for (uint32_t i = 0; i < s->ndump; i++) {
-        mb_u64(b, s->dump[i].addr);
-        mb_u64(b, s->dump[i].bytes);
-    }
+    put_dumps(b, s->dump, s->ndump);
 }
 
 dvm_status cmsg_decode_submit(const uint8_t *p, size_t len, cmsg_submit *out)
@@ -488,19 +583,7 @@ dvm_status cmsg_decode_submit(const uint8_t *p, size_t len, cmsg_submit *out)
     out->flags = mr_u64(&r);
     out->image = get_str(&r);
     get_inputs(&r, out->in, &out->nin);
-    uint64_t nd = mr_count(&r, 16);
-    if (nd > CMSG_MAX_DUMPS)
-        r.err = 1;
-    for (uint64_t i = 0; i < nd && !r.err; i++) {
-        out->dump[i].addr = mr_u64(&r);
-        out->dump[i].bytes = mr_u64(&r);
-        /* The same bound as dvm run: 2^28 values of at most 8 bytes. */
-        if (out->dump[i].addr >= (1ULL << 46) ||
-            out->dump[i].bytes > (1ULL << 31) ||
-            out->dump[i].bytes > (1ULL << 46) - out->dump[i].addr)
-            r.err = 1;
-    }
-    out->ndump = (uint32_t)nd;
+    get_dumps(&r, out->dump, &out->ndump);
     dvm_status st = finish(&r, "submit");
     if (!st && (!engine_ok(out->engine) || out->flags > (CMSG_SUBMIT_STATS | CMSG_SUBMIT_TRACE)))
         st = status_set(DVM_EPROTO, "submit: bad engine or flags");

@@ -45,6 +45,13 @@
  *   node   -> master  NEED    as FETCH: versions of an APPLY the node could
  *                             not make (delta or base missing): the master
  *                             sends them (STORE)
+ *   node   -> master  DHELD   u64 run, u64 n, n x (u64 page, tag): the
+ *                             node keeps the deltas (whole page and changed
+ *                             bytes) of those results' pages until their
+ *                             APPLY or DDROP (masks only)
+ *   master -> node    DDROP   u64 run, u64 n, n x tag: those results will
+ *                             never be applied (refused, or their RComp
+ *                             lost): their deltas go
  *   node   -> node    HFETCH  as FETCH: versions asked of their home
  *   node   -> node    HFETCHED  as FETCHED: the home's answer
  *   node  <-> master  RELAY   one or more records, each u64 length and the
@@ -72,7 +79,9 @@
  *                             CMSG_AT_HOMES: the master gave its copy away
  *                             after the version's home and backup had it
  *   master -> node    START   u64 run, string engine, string image,
- *                             u64 nin, nin x (string channel, string data)
+ *                             u64 nin, nin x (string channel, string data),
+ *                             u64 flags, u64 ndump, ndump x (u64 addr,
+ *                             u64 bytes)
  *   master -> node    STOP    u64 run
  *   master -> node    KILL    u64 rcomp, u64 gen: replace that process
  *   client -> master  SUBMIT  string engine, u64 flags, string image,
@@ -225,6 +234,10 @@ typedef struct cmsg_tag {
     uint64_t node, rcomp, gen, rid, attempt;
 } cmsg_tag;
 #define CMSG_TAG_WORDS 5
+/* In a tag's attempt: the delta is the whole page (every byte marked),
+ * sent beside the changed bytes when the master has no data to tell
+ * whether the page is its base with those bytes over it. */
+#define CMSG_TAG_WHOLE (1ull << 63)
 #define CMSG_MASK_WORDS 64          /* a page's changed-byte mask */
 #define CMSG_MAX_DELTAS 4096        /* entries of a DELTA */
 typedef struct cmsg_delta {
@@ -262,6 +275,24 @@ dvm_status cmsg_decode_apply(const uint8_t *p, size_t len, cmsg_fetch *out);
 /* Entry i of a decoded APPLY: its page, epoch, base and tag. */
 void cmsg_apply_ent(const cmsg_fetch *f, uint64_t i, uint64_t *page,
                     uint64_t *epoch, uint64_t *base, cmsg_tag *t);
+
+/* DHELD (width CMSG_DHELD_WIDTH: page, tag) and DDROP (width
+ * CMSG_TAG_WORDS: tag).  Decoding refuses a page outside the SR, an
+ * attempt with CMSG_TAG_WHOLE, more than CMSG_MAX_FETCH entries. */
+#define CMSG_DHELD_WIDTH (1 + CMSG_TAG_WORDS)
+typedef struct cmsg_tags {
+    uint64_t run, n;
+    int width;
+    const uint8_t *ent;         /* n x width le u64s */
+} cmsg_tags;
+/* ent: n x width words (page first in DHELD). */
+void cmsg_encode_tags(msg_buf *b, uint64_t run, const uint64_t *ent,
+                      size_t n, int width);
+dvm_status cmsg_decode_dheld(const uint8_t *p, size_t len, cmsg_tags *out);
+dvm_status cmsg_decode_ddrop(const uint8_t *p, size_t len, cmsg_tags *out);
+/* Entry i: its tag, and its page (DHELD; 0 for DDROP). */
+void cmsg_tags_ent(const cmsg_tags *t, uint64_t i, uint64_t *page,
+                   cmsg_tag *tag);
 
 /* NODE_ADDR: where a node serves its homed versions (one string of
  * 1..CMSG_MAX_ADDR-1 bytes without NUL). */
@@ -310,16 +341,24 @@ void cmsg_encode_node_stats(msg_buf *b, const cmsg_node_stats *s);
 dvm_status cmsg_decode_node_stats(const uint8_t *p, size_t len,
                                   cmsg_node_stats *out);
 
+typedef struct cmsg_dump {
+    uint64_t addr, bytes;
+} cmsg_dump;
+
+/* START's flags.  MASKS_ONLY: the node sends the master, for each page a
+ * result changed, its changed-byte mask without its data, except for the
+ * system page and the pages of the dumped ranges (cmsg_start_keeps_data);
+ * the homes make every version from the committing node's changes. */
+#define CMSG_START_MASKS_ONLY 1u
 typedef struct cmsg_start {
     uint64_t run;
     cmsg_str engine, image;
     uint32_t nin;
     cmsg_input in[CMSG_MAX_INPUTS];
+    uint64_t flags;
+    uint32_t ndump;             /* the program's dumped ranges */
+    cmsg_dump dump[CMSG_MAX_DUMPS];
 } cmsg_start;
-
-typedef struct cmsg_dump {
-    uint64_t addr, bytes;
-} cmsg_dump;
 
 typedef struct cmsg_submit {
     cmsg_str engine, image;
@@ -378,6 +417,10 @@ dvm_status cmsg_batch_each(const uint8_t *p, size_t len, cmsg_batch_fn fn,
 
 void cmsg_encode_start(msg_buf *b, const cmsg_start *s);
 dvm_status cmsg_decode_start(const uint8_t *p, size_t len, cmsg_start *out);
+/* 1 when a result's change of page goes to the master with its data
+ * under START s: always without CMSG_START_MASKS_ONLY, else only the
+ * system page and pages that a dumped range touches. */
+int cmsg_start_keeps_data(const cmsg_start *s, uint64_t page);
 
 void cmsg_encode_submit(msg_buf *b, const cmsg_submit *s);
 dvm_status cmsg_decode_submit(const uint8_t *p, size_t len, cmsg_submit *out);

@@ -3,7 +3,8 @@
  *
  * The first byte picks the decoder (RELAY, START, SUBMIT, DONE, OUTPUT,
  * u64s, string, FETCH, FETCHED, JOIN, CLOCK_PING, CLOCK_PONG, RESUME,
- * LEAVE, NODE_ADDR, PEERS, DRAIN, NODE_STATS, DELTA, APPLY); the rest is
+ * LEAVE, NODE_ADDR, PEERS, DRAIN, NODE_STATS, DELTA, APPLY, DHELD, DDROP);
+ * the rest is
  * the payload.  A payload
  * that decodes is re-encoded, and the encoding must be the payload itself
  * (every decoder accepts exactly one spelling of a message).  A relayed
@@ -158,6 +159,42 @@ static void apply(const uint8_t *p, size_t n, msg_buf *b)
     free(ent);
 }
 
+/* DHELD and DDROP: entries back through cmsg_tags_ent to the same
+ * bytes. */
+static void tags(const uint8_t *p, size_t n, msg_buf *b, int width)
+{
+    cmsg_tags t;
+    if ((width == CMSG_DHELD_WIDTH ? cmsg_decode_dheld(p, n, &t)
+                                   : cmsg_decode_ddrop(p, n, &t)))
+        return;
+    uint64_t *ent = calloc((size_t)t.n * (size_t)width + 1, sizeof *ent);
+    for (uint64_t i = 0; ent && i < t.n; i++) {
+        uint64_t page, *e = ent + (size_t)width * i;
+        cmsg_tag g;
+        cmsg_tags_ent(&t, i, &page, &g);
+        if (width == CMSG_DHELD_WIDTH)
+            *e++ = page;
+        const uint64_t w[CMSG_TAG_WORDS] = { g.node, g.rcomp, g.gen, g.rid,
+                                             g.attempt };
+        memcpy(e, w, sizeof w);
+    }
+    if (ent) {
+        cmsg_encode_tags(b, t.run, ent, (size_t)t.n, width);
+        same(b, p, n);
+    }
+    free(ent);
+}
+
+static void dheld(const uint8_t *p, size_t n, msg_buf *b)
+{
+    tags(p, n, b, CMSG_DHELD_WIDTH);
+}
+
+static void ddrop(const uint8_t *p, size_t n, msg_buf *b)
+{
+    tags(p, n, b, CMSG_TAG_WORDS);
+}
+
 /* NAME(p, n, b): a payload DECODE accepts into a T v goes back through
  * ENCODE (an expression of b and v) to the same bytes. */
 #define ROUND_TRIP(name, T, decode, encode)                                  \
@@ -199,22 +236,22 @@ ROUND_TRIP(drain, cmsg_str, cmsg_decode_drain(p, n, &v),
 ROUND_TRIP(node_stats, cmsg_node_stats, cmsg_decode_node_stats(p, n, &v),
            cmsg_encode_node_stats(b, &v))
 
-/* The cases by their first byte modulo 20, in the order of the seeds of
+/* The cases by their first byte modulo 22, in the order of the seeds of
  * tests/fuzz/cmsg, whose first bytes select them: never reorder. */
 static void (*const cases[])(const uint8_t *, size_t, msg_buf *) = {
     relay, start, submit, done, output, u64s, str, fetch2, fetch3, join,
     clock_ping, clock_pong, resume, leave, addr, peers, drain, node_stats,
-    delta, apply,
+    delta, apply, dheld, ddrop,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    _Static_assert(sizeof cases / sizeof *cases == 20, "one case a decoder");
+    _Static_assert(sizeof cases / sizeof *cases == 22, "one case a decoder");
     if (size < 1)
         return 0;
     msg_buf b;
     mb_init(&b);
-    cases[data[0] % 20](data + 1, size - 1, &b);
+    cases[data[0] % 22](data + 1, size - 1, &b);
     mb_free(&b);
     return 0;
 }

@@ -268,6 +268,85 @@ static void test_apply(void **state)
     mb_free(&b);
 }
 
+/* DHELD and DDROP: round trip; a page outside the SR, a whole-page
+ * attempt and a short payload refused. */
+static void test_dheld_ddrop(void **state)
+{
+    (void)state;
+    uint64_t ent[2 * CMSG_DHELD_WIDTH] = { 0x50000, 2, 1, 3, 77, 0,
+                                           0x50001, 4, 0, 1, 78, 2 };
+    msg_buf b;
+    mb_init(&b);
+    cmsg_encode_tags(&b, 9, ent, 2, CMSG_DHELD_WIDTH);
+    cmsg_tags t;
+    assert_int_equal(cmsg_decode_dheld(b.p, b.len, &t), DVM_OK);
+    assert_int_equal(t.run, 9);
+    assert_int_equal(t.n, 2);
+    uint64_t page;
+    cmsg_tag g;
+    cmsg_tags_ent(&t, 1, &page, &g);
+    assert_int_equal(page, 0x50001);
+    assert_int_equal(g.node, 4);
+    assert_int_equal(g.gen, 1);
+    assert_int_equal(g.rid, 78);
+    assert_int_equal(g.attempt, 2);
+    assert_int_equal(cmsg_decode_dheld(b.p, b.len - 8, &t), DVM_EPROTO);
+    /* The same bytes are not a DDROP (another width). */
+    assert_int_equal(cmsg_decode_ddrop(b.p, b.len, &t), DVM_EPROTO);
+    ent[6] = 5;                         /* below the SR */
+    mb_reset(&b);
+    cmsg_encode_tags(&b, 9, ent, 2, CMSG_DHELD_WIDTH);
+    assert_int_equal(cmsg_decode_dheld(b.p, b.len, &t), DVM_EPROTO);
+    ent[6] = 0x50001;
+    ent[11] |= CMSG_TAG_WHOLE;
+    mb_reset(&b);
+    cmsg_encode_tags(&b, 9, ent, 2, CMSG_DHELD_WIDTH);
+    assert_int_equal(cmsg_decode_dheld(b.p, b.len, &t), DVM_EPROTO);
+    /* DDROP: tags alone. */
+    const uint64_t d[CMSG_TAG_WORDS] = { 3, 1, 2, 99, 0 };
+    mb_reset(&b);
+    cmsg_encode_tags(&b, 9, d, 1, CMSG_TAG_WORDS);
+    assert_int_equal(cmsg_decode_ddrop(b.p, b.len, &t), DVM_OK);
+    cmsg_tags_ent(&t, 0, &page, &g);
+    assert_int_equal(page, 0);
+    assert_int_equal(g.node, 3);
+    assert_int_equal(g.rid, 99);
+    mb_free(&b);
+}
+
+/* START: the masks-only flag and the dumps round trip; unknown flags
+ * are refused; which pages keep their data. */
+static void test_start_masks(void **state)
+{
+    (void)state;
+    cmsg_start s, t;
+    memset(&s, 0, sizeof s);
+    s.run = 4;
+    s.engine = (cmsg_str){ (const uint8_t *)"interp", 6 };
+    s.image = (cmsg_str){ (const uint8_t *)"img", 3 };
+    s.flags = CMSG_START_MASKS_ONLY;
+    s.ndump = 1;
+    s.dump[0] = (cmsg_dump){ 0x50000 * 4096ull + 4090, 16 };
+    msg_buf b;
+    mb_init(&b);
+    cmsg_encode_start(&b, &s);
+    assert_int_equal(cmsg_decode_start(b.p, b.len, &t), DVM_OK);
+    assert_int_equal(t.flags, CMSG_START_MASKS_ONLY);
+    assert_int_equal(t.ndump, 1);
+    assert_int_equal(t.dump[0].bytes, 16);
+    assert_true(cmsg_start_keeps_data(&t, DISA_SYSPAGE / DISA_PAGE));
+    assert_true(cmsg_start_keeps_data(&t, 0x50000));    /* the dump's */
+    assert_true(cmsg_start_keeps_data(&t, 0x50001));    /* two pages */
+    assert_false(cmsg_start_keeps_data(&t, 0x50002));
+    t.flags = 0;
+    assert_true(cmsg_start_keeps_data(&t, 0x50002));    /* every page */
+    s.flags = 2;
+    mb_reset(&b);
+    cmsg_encode_start(&b, &s);
+    assert_int_equal(cmsg_decode_start(b.p, b.len, &t), DVM_EPROTO);
+    mb_free(&b);
+}
+
 static void test_submit_roundtrip(void **state)
 {
     (void)state;
@@ -586,6 +665,8 @@ int main(void)
         cmocka_unit_test(test_fetch),
         cmocka_unit_test(test_delta),
         cmocka_unit_test(test_apply),
+        cmocka_unit_test(test_dheld_ddrop),
+        cmocka_unit_test(test_start_masks),
         cmocka_unit_test(test_submit_roundtrip),
         cmocka_unit_test(test_done_and_small),
         cmocka_unit_test(test_join_and_clock),

@@ -26,9 +26,11 @@
 typedef struct dpend_ent dpend_ent;
 
 typedef struct dpend {
-    dpend_ent **ring;           /* DPEND_MAX slots, NULL: empty */
+    dpend_ent **ring;           /* cap slots, NULL: empty */
+    size_t cap;                 /* DPEND_MAX, more when held */
     size_t head, count;         /* oldest slot; slots used (holes too) */
-    uint64_t kept, applied, evicted;
+    int hold;                   /* dpend_hold */
+    uint64_t kept, applied, evicted, dropped;
 } dpend;
 
 /* An empty set.  DVM_ENOMEM. */
@@ -37,11 +39,22 @@ dvm_status dpend_init(dpend *d);
 void dpend_free(dpend *d);
 /* Forgets every delta (a program ended). */
 void dpend_clear(dpend *d);
-/* Keeps a copy of e (the oldest goes when full).  DVM_ENOMEM: not kept. */
+/* hold 1: nothing is pushed out any more, the set grows instead (a
+ * masks-only program: the master has no copy of the versions the deltas
+ * make, so a delta goes only when applied or dropped); 0: the oldest
+ * goes beyond DPEND_MAX (the default). */
+void dpend_hold(dpend *d, int hold);
+/* Forgets every delta of tag, whole-page form (CMSG_TAG_WHOLE) included:
+ * its result will never be applied.  Returns how many went. */
+size_t dpend_drop(dpend *d, const cmsg_tag *tag);
+/* Keeps a copy of e (unless held, the oldest goes when full).
+ * DVM_ENOMEM: not kept. */
 dvm_status dpend_put(dpend *d, const cmsg_delta_ent *e);
 /* The delta of (tag, page): written over data (a page) and forgotten;
  * returns 1, or 0 when there is none (data untouched).  The newest of
- * equal names wins. */
+ * equal names wins.  The other form of the same delta (whole page or
+ * changed bytes, CMSG_TAG_WHOLE), when it came right beside it, goes
+ * too: it will never be asked for. */
 int dpend_apply(dpend *d, const cmsg_tag *tag, uint64_t page, uint8_t *data);
 
 #endif

@@ -84,12 +84,77 @@ static void test_oldest_pushed_out(void **state)
     dpend_free(&d);
 }
 
+/* Held (a masks-only program): nothing is pushed out, the set grows;
+ * a dropped tag's deltas go, both forms; applying one form of a delta
+ * makes its other form, sent beside it, go too. */
+static void test_held_not_pushed_out(void **state)
+{
+    (void)state;
+    dpend d;
+    assert_int_equal(dpend_init(&d), DVM_OK);
+    dpend_hold(&d, 1);
+    static const uint8_t v = 9;
+    for (uint64_t i = 0; i < 2 * DPEND_MAX + 3; i++) {
+        cmsg_delta_ent e = delta(i, 300, 0, &v);
+        assert_int_equal(dpend_put(&d, &e), DVM_OK);
+    }
+    assert_int_equal(d.evicted, 0);
+    uint8_t page[CMSG_PAGE] = { 0 };
+    cmsg_tag t = { 1, 0, 1, 0, 0 };
+    assert_int_equal(dpend_apply(&d, &t, 300, page), 1);     /* the oldest */
+    t.rid = 5;
+    assert_int_equal(dpend_drop(&d, &t), 1);
+    assert_int_equal(dpend_apply(&d, &t, 300, page), 0);
+    t.rid = 2 * DPEND_MAX + 2;
+    assert_int_equal(dpend_apply(&d, &t, 300, page), 1);
+    dpend_free(&d);
+}
+
+static void test_whole_and_bytes(void **state)
+{
+    (void)state;
+    dpend d;
+    assert_int_equal(dpend_init(&d), DVM_OK);
+    dpend_hold(&d, 1);
+    static uint8_t whole[CMSG_PAGE];
+    static uint8_t all[8 * CMSG_MASK_WORDS];
+    memset(whole, 7, sizeof whole);
+    memset(all, 0xFF, sizeof all);
+    static const uint8_t v = 3;
+    for (uint64_t rid = 1; rid <= 3; rid++) {
+        cmsg_delta_ent e = delta(rid, 300, 10, &v);
+        assert_int_equal(dpend_put(&d, &e), DVM_OK);
+        e.tag.attempt |= CMSG_TAG_WHOLE;
+        e.mask = all;
+        e.bytes = (cmsg_str){ whole, CMSG_PAGE };
+        assert_int_equal(dpend_put(&d, &e), DVM_OK);
+    }
+    uint8_t page[CMSG_PAGE] = { 0 };
+    cmsg_tag t = { 1, 0, 1, 2, 0 };
+    assert_int_equal(dpend_apply(&d, &t, 300, page), 1);     /* bytes */
+    assert_int_equal(page[10], 3);
+    assert_int_equal(page[11], 0);
+    t.attempt |= CMSG_TAG_WHOLE;
+    assert_int_equal(dpend_apply(&d, &t, 300, page), 0);     /* gone */
+    t.rid = 3;
+    assert_int_equal(dpend_apply(&d, &t, 300, page), 1);     /* whole */
+    assert_int_equal(page[11], 7);
+    t.attempt = 0;
+    assert_int_equal(dpend_apply(&d, &t, 300, page), 0);     /* gone */
+    t.rid = 1;
+    assert_int_equal(dpend_drop(&d, &t), 2);                 /* both */
+    assert_int_equal(d.dropped, 2);
+    dpend_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_apply_once),
         cmocka_unit_test(test_newest_wins),
         cmocka_unit_test(test_oldest_pushed_out),
+        cmocka_unit_test(test_held_not_pushed_out),
+        cmocka_unit_test(test_whole_and_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,6 +86,7 @@
 #include "cluster/wire.h"
 #include "dist/clocksync.h"
 #include "dist/cmsg.h"
+#include "dist/dheld.h"
 #include "dist/mhold.h"
 #include "dist/msave.h"
 #include "dist/stall.h"
@@ -130,6 +131,7 @@ typedef struct mnode {
     int leaving;                /* asked to leave (LEAVE ASK) */
     uint64_t results;           /* results its RComps sent, all runs */
     uint64_t pages_in;          /* pages it sent with results */
+    uint64_t changes_in;        /* of them, changed pages (not output) */
     uint64_t pages_out;         /* pages it fetched */
     uint64_t waits[CMSG_FETCH_WAIT_BUCKETS + 1];   /* its fetch waits
                                    counted so far (NODE_STATS), and sum */
@@ -154,6 +156,10 @@ typedef struct mnode {
 
 /* A client waiting for a node it asked to drain to leave. */
 #define MSERVE_MAX_DRAINS 64
+
+/* How long a result waits for its changes to be held at a home (DHELD)
+ * once the nodes that home pages changed (gate_check). */
+#define MSERVE_GATE_CHANGED_MS 500
 typedef struct mdrain {
     uint64_t peer;              /* the client */
     uint64_t node;              /* the node's id (mnode.id) */
@@ -165,6 +171,7 @@ typedef struct mdrain {
 typedef struct mtag {
     uint64_t epoch;
     cmsg_tag tag;
+    uint64_t snap;              /* its runner's snapshot */
 } mtag;
 
 /* A version of a tagged commit that goes as STORE all the same
@@ -236,6 +243,30 @@ typedef struct mserve {
     const mtag *apply;          /* the commit being placed, when its node
                                    sent its changes to the homes */
     uint64_t apply_base;        /* the version it applies to */
+    int apply_whole;            /* the version is the committing node's
+                                   whole page (masks only, adopted) */
+    cmsg_start rule;            /* the running program's flags and dumps:
+                                   what results bring data of */
+    uint64_t *dl;               /* masks only: frame -> page + 1 of a
+                                   result's change without data */
+    size_t ndl;                 /* its frames (mapped, zero until used) */
+    dheld held;                 /* masks only: deltas held at a home that
+                                   is not their committing node (DHELD) */
+    cmsg_tag deciding;          /* the result let through the gate last,
+                                   until it is committed (else refused) */
+    int has_deciding;
+    uint64_t *ddrop;            /* tags of results refused or dropped,
+                                   for the next DDROP */
+    size_t nddrop, capddrop;
+    cmsg_tag gwait;             /* the result the gate holds, since when */
+    uint64_t gwait_ns;
+    int gwait_slot;             /* -1: none */
+    uint64_t homes_ns;          /* the nodes that home pages last changed */
+    uint64_t hids[CMSG_MAX_PEERS];  /* those nodes now */
+    size_t nhids;
+    int held_new;               /* a DHELD came this turn */
+    uint64_t gate_waits, gate_kills;    /* results that waited for DHELD,
+                                   RComps killed for one; all runs */
     uint8_t replay[DISA_PAGE];  /* scratch: a version made as a holder
                                    makes it */
     uint64_t first_touch[2];    /* first-touch pages answered: [0] by the
@@ -509,6 +540,24 @@ static void homes_flush(mserve *s)
         }
 }
 
+/* 1 when the running program's results bring the data of page
+ * (cmsg_start_keeps_data: always unless in masks-only mode). */
+static int masks_keep(const mserve *s, uint64_t page)
+{
+    return cmsg_start_keeps_data(&s->rule, page);
+}
+
+/* space_set_dataless: frame, granted for a change of page, came without
+ * its data (result_pages marked it); the mark goes with the answer. */
+static int ms_dataless(void *arg, uint32_t frame, uint64_t page)
+{
+    mserve *s = arg;
+    if (!s->dl || frame >= s->ndl || s->dl[frame] != page + 1)
+        return 0;
+    s->dl[frame] = 0;
+    return 1;
+}
+
 /* 1 when version (page, epoch) is alive at the master, *f its frame
  * (SPACE_FRAME_AWAY: its data is at its holders only). */
 static int version_frame(mserve *s, uint64_t page, uint64_t epoch,
@@ -535,7 +584,9 @@ static int apply_add(mserve *s, mnode *nd, uint64_t page, uint64_t epoch)
     const cmsg_tag *t = &s->apply->tag;
     const uint64_t w[CMSG_APPLY_WIDTH] = { page, epoch, s->apply_base,
                                            t->node, t->rcomp, t->gen,
-                                           t->rid, t->attempt };
+                                           t->rid, t->attempt |
+                                           (s->apply_whole ? CMSG_TAG_WHOLE
+                                                           : 0) };
     memcpy(nd->ab + CMSG_APPLY_WIDTH * nd->nab++, w, sizeof w);
     s->applied++;
     if (nd->nab >= MSERVE_APPLY_BATCH)
@@ -556,12 +607,12 @@ static int home_store(void *arg, uint64_t id, uint64_t page, uint64_t epoch)
     uint32_t f;
     if (!nd || !nd->started || !version_frame(s, page, epoch, &f))
         return 0;
+    if (s->apply && s->apply->epoch == epoch)
+        return apply_add(s, nd, page, epoch);
     if (f == SPACE_FRAME_AWAY) {
         s->pulls++;
         return pairs_add(s, nd, &nd->pull, WIRE_PULL, page, epoch);
     }
-    if (s->apply && s->apply->epoch == epoch)
-        return apply_add(s, nd, page, epoch);
     apply_flush(s, nd);
     uint64_t *e = dvm_grow(nd->sb, &nd->capsb, 3 * (nd->nsb + 1), sizeof *e);
     if (e)
@@ -637,6 +688,9 @@ static size_t homes_changed(mserve *s)
         }
     }
     size_t copies = vindex_set_nodes(&s->vx, m.id, m.n, &s->vops);
+    s->homes_ns = clock_now_ns();
+    memcpy(s->hids, m.id, m.n * sizeof *m.id);
+    s->nhids = m.n;
     for (size_t i = 0; i < s->nnodes; i++) {
         mnode *nd = &s->nodes[i];
         if (!nd->live)
@@ -706,6 +760,8 @@ static void homes_push(void *arg)
             s->apply = t && !skipped(s, e, s->pg[i], &ks) ? t : NULL;
             s->apply_base = s->apply ? space_lookup_version(sp, s->pg[i], e - 1, &f)
                               : 0;
+            s->apply_whole = s->apply && !masks_keep(s, s->pg[i]) &&
+                             s->apply_base <= t->snap;
             if (vindex_add(&s->vx, s->pg[i], e, &s->vops))
                 status_first_set(&s->fatal, DVM_ENOMEM);
         }
@@ -797,18 +853,35 @@ static int change_replayable(mserve *s, const mem_change *c, uint64_t epoch)
     return memcmp(s->replay, nw, DISA_PAGE) == 0;
 }
 
+/* The tag under which remote slot `slot` sent result res's deltas. */
+static cmsg_tag slot_tag(const mserve *s, int slot, const msg_result *res)
+{
+    const mslot *sl = &s->slots[slot];
+    return (cmsg_tag){ s->nodes[sl->node].id, (uint64_t)sl->rcomp, sl->gen,
+                       res->rid, res->attempt };
+}
+
+static int same_tag(const cmsg_tag *a, const cmsg_tag *b)
+{
+    return !memcmp(a, b, sizeof *a);
+}
+
 static void remote_committed(void *arg, int slot, const msg_result *res,
                              uint64_t epoch)
 {
     mserve *s = arg;
     const mslot *sl = &s->slots[slot];
+    cmsg_tag ct = slot_tag(s, slot, res);
+    if (s->has_deciding && same_tag(&s->deciding, &ct))
+        s->has_deciding = 0;    /* committed: its deltas are applied */
     mtag *t = dvm_grow(s->ctag, &s->capctag, s->nctag + 1, sizeof *t);
     if (!t || epoch <= s->pushed)
         return;
     s->ctag = t;
     for (uint32_t i = 0; i < res->nchanges; i++) {
-        if (change_replayable(s, &res->changes[i], epoch))
-            continue;
+        if (!masks_keep(s, res->changes[i].page) ||
+            change_replayable(s, &res->changes[i], epoch))
+            continue;           /* without data: made at the homes */
         mskip *k = dvm_grow(s->cskip, &s->capskip, s->nskip + 1, sizeof *k);
         if (!k)
             return;             /* the whole commit goes as STORE */
@@ -818,7 +891,8 @@ static void remote_committed(void *arg, int slot, const msg_result *res,
     s->ctag = t;
     s->ctag[s->nctag++] = (mtag){ epoch, { s->nodes[sl->node].id,
                                            (uint64_t)sl->rcomp, sl->gen,
-                                           res->rid, res->attempt } };
+                                           res->rid, res->attempt },
+                                  res->snap };
 }
 
 /* NEED: versions of an APPLY node nd could not make (the delta or the
@@ -902,6 +976,9 @@ static void remote_lost(void *arg, int slot)
     (void)ms_send(s, nd->peer, WIRE_KILL);
 }
 
+static void ddrop_flush(mserve *s);
+static void gate_check(mserve *s);
+
 /* Locality: a runner would rather run where its first heap range's first
  * region is cached. */
 static int remote_affinity(void *arg, int slot, const runner_desc *d)
@@ -924,6 +1001,8 @@ static dvm_status remote_poll(void *arg, int *wait_ms)
     mserve *s = arg;
     homes_push(s);
     size_t k = transport_progress(s->t);
+    ddrop_flush(s);
+    gate_check(s);
     hold_release(s);
     clock_pings(s);
     observe_nodes(s, 0);
@@ -936,6 +1015,10 @@ static dvm_status remote_poll(void *arg, int *wait_ms)
     if (*wait_ms < 0 || *wait_ms > CMSG_PING_MS)
         *wait_ms = CMSG_PING_MS;
     check_heartbeats(s);
+    /* Results wait for what came: the loop turns again at once. */
+    if (s->held_new && s->m && rcomps_waiting(ms_rcs(s)))
+        *wait_ms = 0;
+    s->held_new = 0;
     if (mserve_quit && !s->fatal.st)
         status_first_set(&s->fatal,
                          status_set(DVM_EIO, "the master was stopped"));
@@ -967,6 +1050,14 @@ static dvm_status hold_output(void *arg, uint64_t index, const uint8_t *p,
     return mhold_put(&s->hold, space_epoch(ms_space(s)), index, p, n);
 }
 
+/* How long the stable epoch, or a result at the gate, may stand still
+ * before the master stops waiting for it: twice the heartbeat bound. */
+static uint64_t stall_bound_ns(const mserve *s)
+{
+    return 2000000ull * (uint64_t)(s->cfg.heartbeat_ms ? s->cfg.heartbeat_ms
+                                                       : CMSG_HEARTBEAT_MS);
+}
+
 /* The epoch up to which what waits for stable commits (`what`: held
  * output, new snapshots; `waiting`: 1 while something does) may go: the
  * stable one, or, when that has not moved for twice the heartbeat bound
@@ -980,9 +1071,7 @@ static uint64_t stable_upto(mserve *s, mstall *w, int waiting,
                             const char *what, int sticky)
 {
     uint64_t stable = vindex_stable(&s->vx, s->pushed), now = clock_now_ns();
-    uint64_t bound = 2000000ull * (uint64_t)(s->cfg.heartbeat_ms
-                                             ? s->cfg.heartbeat_ms
-                                             : CMSG_HEARTBEAT_MS);
+    uint64_t bound = stall_bound_ns(s);
     if (stable != w->stable) {
         w->stable = stable;
         w->since_ns = now;
@@ -1120,8 +1209,10 @@ static FILE *diag_open(mserve *s)
 static dvm_status node_start(mserve *s, mnode *nd)
 {
     cmsg_start st = { .run = s->run_id, .engine = s->sub.engine,
-                      .image = s->sub.image, .nin = s->sub.nin };
+                      .image = s->sub.image, .nin = s->sub.nin,
+                      .flags = s->rule.flags, .ndump = s->rule.ndump };
     memcpy(st.in, s->sub.in, sizeof st.in);
+    memcpy(st.dump, s->rule.dump, sizeof st.dump);
     for (int k = 0; k < nd->nrcomps; k++) {
         nd->slot[k] = -1;
         nd->gen[k] = 0;
@@ -1500,29 +1591,182 @@ static dvm_status result_clock(mserve *s, const mnode *nd, msg_result *res,
     return DVM_OK;
 }
 
+/* 1 when frame c of result res comes with its data: its output's
+ * always, a change's unless in masks-only mode (masks_keep) and its
+ * delta is explicit (a node sends an implied change's bytes as a mask
+ * instead of its data, unless there are none). */
+static int result_frame_data(const mserve *s, const msg_result *res, size_t c)
+{
+    return c >= res->nchanges || masks_keep(s, res->changes[c].page) ||
+           res->changes[c].nruns == DIFF_IMPLIED;
+}
+
+/* DHELD: deltas nd keeps for results of other nodes (masks only). */
+static void on_dheld(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+{
+    cmsg_tags t;
+    if (cmsg_decode_dheld(p, len, &t)) {
+        ms_drop_node(s, nd, "malformed dheld");
+        return;
+    }
+    if (!s->running || t.run != s->run_id)
+        return;
+    for (uint64_t i = 0; i < t.n; i++) {
+        uint64_t page;
+        cmsg_tag tag;
+        cmsg_tags_ent(&t, i, &page, &tag);
+        if (dheld_add(&s->held, &tag, page))
+            status_first_set(&s->fatal, DVM_ENOMEM);
+    }
+    s->held_new = 1;
+}
+
+/* Tag t's result will never be applied: its holders are told (DDROP,
+ * at the next turn of the loop). */
+static void ddrop_add(mserve *s, const cmsg_tag *t)
+{
+    uint64_t *x = dvm_grow(s->ddrop, &s->capddrop,
+                           CMSG_TAG_WORDS * (s->nddrop + 1), sizeof *x);
+    if (!x)
+        return;                 /* its deltas stay until the program ends */
+    s->ddrop = x;
+    const uint64_t w[CMSG_TAG_WORDS] = { t->node, t->rcomp, t->gen, t->rid,
+                                         t->attempt };
+    memcpy(x + CMSG_TAG_WORDS * s->nddrop++, w, sizeof w);
+}
+
+/* The result let through the gate last was not committed: refused. */
+static void deciding_end(mserve *s)
+{
+    if (s->has_deciding)
+        ddrop_add(s, &s->deciding);
+    s->has_deciding = 0;
+}
+
+/* Sends the gathered DDROP to every started node. */
+static void ddrop_flush(mserve *s)
+{
+    deciding_end(s);
+    if (!s->nddrop)
+        return;
+    mb_reset(&s->b);
+    cmsg_encode_tags(&s->b, s->run_id, s->ddrop, s->nddrop, CMSG_TAG_WORDS);
+    for (size_t i = 0; i < s->nnodes && !s->b.oom; i++)
+        if (s->nodes[i].live && s->nodes[i].started)
+            (void)ms_send(s, s->nodes[i].peer, WIRE_DDROP);
+    s->nddrop = 0;
+}
+
+/* 1 when node id is the only node that homes page now (the others were
+ * lost): its own copy of the delta is all there can be. */
+static int only_holder(const mserve *s, uint64_t page, uint64_t id)
+{
+    uint64_t hold[HOME_COPIES];
+    size_t n = home_pick(page, s->hids, s->nhids, hold);
+    for (size_t i = 0; i < n; i++)
+        if (hold[i] != id)
+            return 0;
+    return 1;
+}
+
+/* master_remote.result_gate: in masks-only mode a result is committed
+ * only once every page it changed without data has its delta held by a
+ * holder other than its committing node (dheld.h); the names go then.
+ * A dropped result's holders are told to forget its deltas. */
+static int remote_gate(void *arg, int slot, const uint8_t *p, size_t len,
+                       int drop)
+{
+    mserve *s = arg;
+    msg_result res;
+    if (!(s->rule.flags & CMSG_START_MASKS_ONLY) ||
+        msg_decode_result(p, len, &res))
+        return 1;               /* the RComp set judges it */
+    cmsg_tag t = slot_tag(s, slot, &res);
+    int ok = 1;
+    for (uint32_t c = 0; c < res.nchanges && ok && !drop; c++)
+        ok = result_frame_data(s, &res, c) ||
+             dheld_has(&s->held, &t, res.changes[c].page) ||
+             only_holder(s, res.changes[c].page, t.node);
+    if (ok || drop) {
+        for (uint32_t c = 0; c < res.nchanges; c++)
+            dheld_forget(&s->held, &t, res.changes[c].page);
+        deciding_end(s);
+        if (drop)
+            ddrop_add(s, &t);
+        else if (res.nchanges) {
+            s->deciding = t;
+            s->has_deciding = 1;
+        }
+        if (s->gwait_slot == slot && same_tag(&s->gwait, &t))
+            s->gwait_slot = -1;
+    } else if (s->gwait_slot != slot || !same_tag(&s->gwait, &t)) {
+        s->gwait = t;
+        s->gwait_slot = slot;
+        s->gwait_ns = clock_now_ns();
+        s->gate_waits++;
+    }
+    msg_result_free(&res);
+    return ok;
+}
+
+/* A result that waited at the gate for twice the heartbeat bound (a
+ * delta that never reached a holder: its node could not reach them),
+ * or for MSERVE_GATE_CHANGED_MS while the nodes that home pages changed
+ * no longer ago than that bound (its node sent its changes to the
+ * holders it knew, which may be holders no more), has its RComp killed:
+ * the result is dropped with it and its runner runs again.  A holder
+ * that is merely stopped keeps the result waiting, as it keeps output
+ * (the bound). */
+static void gate_check(mserve *s)
+{
+    uint64_t now = clock_now_ns(), bound = stall_bound_ns(s);
+    if (now - s->homes_ns < bound)
+        bound = MSERVE_GATE_CHANGED_MS * 1000000ull;
+    if (s->gwait_slot < 0 || now - s->gwait_ns < bound)
+        return;
+    ms_log("a result of %s waited %" PRIu64 " ms for its changes to be "
+           "held at a home: its RComp is replaced",
+           s->nodes[s->slots[s->gwait_slot].node].name,
+           (clock_now_ns() - s->gwait_ns) / 1000000);
+    remote_lost(s, s->gwait_slot);
+    s->gate_kills++;
+    s->gwait_slot = -1;
+}
+
+
 /* A RESULT's pages -- its changes', then its output's -- go into the
  * frames the master granted (only those); the commit point streams the
  * output from there to the client (out_to_client), as from a local RComp.
  * The record carries the data of the last npages frames; a large commit's
  * earlier ones came ahead in FRAMES records (frames_ahead).  Its times
  * are moved onto the master's clock. */
-static dvm_status result_pages(mserve *s, const mnode *nd, int slot,
+static dvm_status result_pages(mserve *s, mnode *nd, int slot,
                                cmsg_relay *m)
 {
     msg_result res;
     dvm_status st = msg_decode_result(m->msg, m->len, &res);
     if (st)
         return DVM_OK;          /* the RComp set refuses it as for a local */
-    size_t nf = msg_result_nframes(&res);
-    if (m->npages > nf || (nf > 0 && m->npages == 0)) {
+    size_t nf = msg_result_nframes(&res), ndata = 0;
+    for (size_t c = 0; c < nf; c++) {
+        ndata += result_frame_data(s, &res, c);
+        nd->changes_in += c < res.nchanges && result_frame_data(s, &res, c);
+    }
+    if (m->npages > ndata || (ndata > 0 && m->npages == 0)) {
         msg_result_free(&res);
         return status_set(DVM_EPROTO, "result without its pages");
     }
-    for (size_t c = nf - m->npages; c < nf; c++) {
+    for (size_t c = 0, k = 0; c < nf && !st; c++) {
         uint32_t f = *msg_result_frame(&res, c);
-        if (!st && rcomps_frame_granted(ms_rcs(s), slot, f))
+        int data = result_frame_data(s, &res, c);
+        k += data;
+        if (!rcomps_frame_granted(ms_rcs(s), slot, f))
+            continue;
+        if (s->dl && f < s->ndl)
+            s->dl[f] = data ? 0 : res.changes[c].page + 1;
+        if (data && k > ndata - m->npages)
             st = store_write(ms_store(s), f,
-                             m->pages + (c - (nf - m->npages)) * CMSG_PAGE,
+                             m->pages + (k - 1 - (ndata - m->npages)) * CMSG_PAGE,
                              CMSG_PAGE);
     }
     if (!st)
@@ -1887,6 +2131,8 @@ static void on_event(void *arg, transport_event *ev)
             on_stored(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_NEED)
             on_need(s, nd, ev->data, ev->len);
+        else if (ev->type == WIRE_DHELD)
+            on_dheld(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_NODE_ADDR)
             on_node_addr(s, nd, ev->data, ev->len);
         else
@@ -1987,6 +2233,12 @@ static void status_master(mserve *s, FILE *f, int json)
                s->stored_full),
         SF_NUM("versions_needed", "versions homes asked for again (NEED)",
                s->needed),
+        SF_NUM("results_waited_for_held_deltas",
+               "results that waited for a home to hold their changes",
+               s->gate_waits),
+        SF_NUM("rcomps_replaced_for_held_deltas",
+               "RComps replaced: their changes never reached a home",
+               s->gate_kills),
         SF_NUM("first_touch_from_homes",
                "first-touch pages fetched from their homes",
                s->first_touch[0]),
@@ -1994,6 +2246,11 @@ static void status_master(mserve *s, FILE *f, int json)
                "first-touch pages sent by the master", s->first_touch[1]),
         SF_NUM("results_waiting_for_acks", "results waiting to commit",
                s->running ? rcomps_waiting(ms_rcs(s)) : 0),
+        SF_NUM("results_waiting_for_held_deltas",
+               "results waiting to commit behind one whose changes no home "
+               "holds yet",
+               s->running && s->gwait_slot >= 0 ? rcomps_waiting(ms_rcs(s))
+                                                : 0),
         SF_STR("program", "program", s->running ? "running" : "idle"),
         SF_NUM("commits", "commits", commits),
         SF_NUM("commits_per_s", "commits per second",
@@ -2026,6 +2283,8 @@ static void status_node(mserve *s, FILE *f, int json, const mnode *nd)
         SF_NUM("rcomps_live", "rcomps in the program", live),
         SF_NUM("results", "results", nd->results),
         SF_NUM("pages_sent", "pages sent", nd->pages_in),
+        SF_NUM("changed_pages_sent", "changed pages sent with data",
+               nd->changes_in),
         SF_NUM("pages_fetched", "pages fetched", nd->pages_out),
         SF_NUM("pages_cached", "pages cached", c[CMSG_NS_CACHED]),
         SF_NUM("cache_hits", "cache hits", c[CMSG_NS_HITS]),
@@ -2186,6 +2445,50 @@ static void wait_ready(mserve *s)
     }
 }
 
+/* Whether the program about to run goes masks only (s->rule): asked
+ * for (--masks-only), no --state (its saves read the data of every page
+ * a batch changed), and at least two nodes that home pages, so that
+ * every version has two holders to be made at. */
+static void masks_decide(mserve *s)
+{
+    size_t homing = 0;
+    for (size_t i = 0; i < s->nnodes; i++)
+        homing += s->nodes[i].live && !s->nodes[i].leaving &&
+                  s->nodes[i].addr[0];
+    /* DVM_TEST_MASKS_ONLY in the master's environment: as --masks-only
+     * (to run the test suite masks only). */
+    int asked = s->cfg.masks_only || getenv("DVM_TEST_MASKS_ONLY") != NULL;
+    int on = asked && !s->cfg.state_dir && homing >= 2;
+    s->rule = (cmsg_start){ .flags = on ? CMSG_START_MASKS_ONLY : 0,
+                            .ndump = s->sub.ndump };
+    memcpy(s->rule.dump, s->sub.dump, sizeof s->rule.dump);
+    if (on)
+        ms_log("program %" PRIu64 ": results bring masks only (%zu homing "
+               "nodes)", s->run_id, homing);
+}
+
+/* Masks only: the frame marks, and the space told of them. */
+static dvm_status masks_start(mserve *s)
+{
+    size_t n = store_max_frames(ms_store(s));
+    void *p = mmap(NULL, n * sizeof *s->dl, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return status_set(DVM_ENOMEM, "out of memory for the frame marks");
+    s->dl = p;
+    s->ndl = n;
+    space_set_dataless(ms_space(s), ms_dataless, s);
+    return DVM_OK;
+}
+
+static void masks_end(mserve *s)
+{
+    if (s->dl)
+        munmap(s->dl, s->ndl * sizeof *s->dl);
+    s->dl = NULL;
+    s->ndl = 0;
+}
+
 /* Runs the pending program to its end and answers its client (DONE).  A
  * --trace the master cannot make a file for fails the program at once
  * (exit status 2, the reason in the error): the client asked for it. */
@@ -2209,7 +2512,12 @@ static void run_program(mserve *s)
     s->pending = 0;
     s->fatal.st = DVM_OK;
     s->run_id++;
+    masks_decide(s);
     vindex_clear(&s->vx);
+    dheld_clear(&s->held);
+    s->has_deciding = 0;
+    s->nddrop = 0;
+    s->gwait_slot = -1;
     s->pushed = s->gc_epoch = 0;
     s->nctag = s->nskip = 0;
     s->t_run_ns = clock_now_ns();
@@ -2219,6 +2527,8 @@ static void run_program(mserve *s)
     s->remote.batch = s->save.ms ? ms_batch : NULL;
     if (!st)
         st = master_create(&cfg, &s->m);
+    if (!st && (s->rule.flags & CMSG_START_MASKS_ONLY))
+        st = masks_start(s);
     if (!st && !s->restoring &&
         (st = msave_start(&s->save, s->m, s->sub_buf, s->sub_len))) {
         master_destroy(s->m);
@@ -2242,6 +2552,7 @@ static void run_program(mserve *s)
         finish_run(s, st, trace_fd);
         s->running = 0;
     }
+    masks_end(s);
     if (s->obs) {
         observe_nodes(s, 1);
         obs_finish(s->obs);
@@ -2330,11 +2641,14 @@ dvm_status mserve_main(const mserve_config *cfg)
                                  .committed = remote_committed,
                                  .obs_place = remote_obs_place, .fd = -1,
                                  .may_commit = hold_may_commit,
+                                 .result_gate = remote_gate,
                                  .stable = snap_stable, .arg = s };
     s->obs = cfg->obs;
     s->vops = (vindex_ops){ home_store, home_drop, home_alive, home_lost,
                             s };
     vindex_init(&s->vx);
+    dheld_init(&s->held);
+    s->gwait_slot = -1;
     mb_init(&s->b);
     mb_init(&s->fix);
     install_signals();
@@ -2377,6 +2691,8 @@ dvm_status mserve_main(const mserve_config *cfg)
     for (size_t i = 0; i < s->nnodes; i++)
         node_free(&s->nodes[i]);
     vindex_free(&s->vx);
+    dheld_free(&s->held);
+    dvm_free(s->ddrop);
     dvm_free(s->pg);
     dvm_free(s->ctag);
     dvm_free(s->cskip);

@@ -45,6 +45,8 @@ void nhome_destroy(nhome *h)
     dvm_free(h->park);
     dvm_free(h->acks);
     dvm_free(h->needs);
+    dvm_free(h->held);
+    dvm_free(h->retry);
     for (size_t i = 0; i < h->ndq; i++)
         mb_free(&h->dq[i].b);
     dvm_free(h->dq);
@@ -52,7 +54,8 @@ void nhome_destroy(nhome *h)
     mb_free(&h->m);
 }
 
-dvm_status nhome_start(nhome *h, uint64_t run, mem_store *store, pcache *pc)
+dvm_status nhome_start(nhome *h, uint64_t run, mem_store *store, pcache *pc,
+                       int masks)
 {
     nhome_stop(h);
     dvm_status st = hstore_init(&h->home, store);
@@ -63,6 +66,8 @@ dvm_status nhome_start(nhome *h, uint64_t run, mem_store *store, pcache *pc)
     h->running = 1;
     h->run = run;
     h->pc = pc;
+    h->masks = masks;
+    dpend_hold(&h->pend, masks);
     return DVM_OK;
 }
 
@@ -76,6 +81,7 @@ void nhome_stop(nhome *h)
     h->pc = NULL;
     h->nask = 0;
     h->npark = 0;
+    h->nretry = 0;
     for (size_t i = 0; i < h->ndq; i++)
         h->dq[i].n = 0;                 /* the program's deltas go */
 }
@@ -129,11 +135,34 @@ static dvm_status ask_add(nhome *h, uint64_t page, uint64_t epoch,
 /* Sends the entries of pv (pairs) whose target is id, as one question;
  * a node that cannot be sent to hands them to the master (tgt).  Versions
  * to keep are never asked of the master (it gave its copy away). */
+/* The versions of pv (pairs) that tgt sends to the master, to keep
+ * (PULL): no holder had them.  Without masks the master sent its copy
+ * (it has the data of every version until both holders keep it), so
+ * they are given up; in a masks-only program the holder may be about
+ * to make them (an APPLY on its way), so they are asked again every
+ * NHOME_PARK_MS (nhome_tick) until one comes or they are dropped. */
+static dvm_status retry_add(nhome *h, const uint64_t *pv, const uint64_t *tgt,
+                            size_t n)
+{
+    for (size_t i = 0; h->masks && i < n; i++) {
+        if (tgt[i] != NHOME_MASTER)
+            continue;
+        uint64_t *x = dvm_grow(h->retry, &h->capretry, 2 * (h->nretry + 1),
+                               sizeof *x);
+        if (!x)
+            return status_set(DVM_ENOMEM, "out of memory");
+        h->retry = x;
+        x[2 * h->nretry] = pv[2 * i];
+        x[2 * h->nretry++ + 1] = pv[2 * i + 1];
+    }
+    return DVM_OK;
+}
+
 static dvm_status ask_one(nhome *h, const uint64_t *pv, uint64_t *tgt,
                           size_t n, uint64_t id, uint64_t *sel, int keep)
 {
     if (id == NHOME_MASTER && keep)
-        return DVM_OK;
+        return retry_add(h, pv, tgt, n);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (tgt[i] == id) {
@@ -325,9 +354,16 @@ dvm_status nhome_on_drop(nhome *h, const uint8_t *p, size_t len)
     dvm_status st = cmsg_decode_fetch(p, len, 2, &f);
     if (st || !h->running || f.run != h->run)
         return st;
-    for (uint64_t i = 0; i < f.n; i++)
-        hstore_drop(&h->home, le_ld64(f.ent + 16 * i),
-                    le_ld64(f.ent + 16 * i + 8));
+    for (uint64_t i = 0; i < f.n; i++) {
+        uint64_t page = le_ld64(f.ent + 16 * i);
+        uint64_t epoch = le_ld64(f.ent + 16 * i + 8);
+        hstore_drop(&h->home, page, epoch);
+        for (size_t k = h->nretry; k-- > 0;)   /* no longer asked for */
+            if (h->retry[2 * k] == page && h->retry[2 * k + 1] == epoch) {
+                h->retry[2 * k] = h->retry[2 * --h->nretry];
+                h->retry[2 * k + 1] = h->retry[2 * h->nretry + 1];
+            }
+    }
     return DVM_OK;
 }
 
@@ -458,27 +494,67 @@ static dvm_status delta_to(nhome *h, uint64_t id, const cmsg_tag *t,
     return DVM_OK;
 }
 
-/* DELTA from another node (or this one): its entries kept until APPLY.
- * DVM_EPROTO when malformed. */
+/* DELTA from another node: its entries kept until APPLY.  In a
+ * masks-only program each page whose whole form came (after its changed
+ * bytes) is reported held to the master (DHELD), which commits the
+ * result only then.  DVM_EPROTO when malformed. */
 static dvm_status take_deltas(nhome *h, const uint8_t *p, size_t len)
 {
     cmsg_delta d;
     dvm_status st = cmsg_decode_delta(p, len, &d);
     if (st || !h->running || d.run != h->run)
         return st;
-    size_t off = 0;
+    size_t off = 0, nh = 0;
     for (uint64_t i = 0; i < d.n; i++) {
         cmsg_delta_ent e;
         cmsg_delta_next(&d, &off, &e);
-        (void)dpend_put(&h->pend, &e);  /* not kept: NEED asks for it */
+        if (dpend_put(&h->pend, &e) ||  /* not kept: NEED asks for it */
+            !h->masks || !(e.tag.attempt & CMSG_TAG_WHOLE))
+            continue;
+        uint64_t *x = dvm_grow(h->held, &h->capheld,
+                               CMSG_DHELD_WIDTH * (nh + 1), sizeof *x);
+        if (!x)
+            break;              /* not reported: the result waits, then
+                                   runs again */
+        h->held = x;
+        const uint64_t w[CMSG_DHELD_WIDTH] = {
+            e.page, e.tag.node, e.tag.rcomp, e.tag.gen, e.tag.rid,
+            e.tag.attempt & ~CMSG_TAG_WHOLE };
+        memcpy(x + CMSG_DHELD_WIDTH * nh++, w, sizeof w);
+    }
+    if (!nh)
+        return DVM_OK;
+    mb_reset(&h->b);
+    cmsg_encode_tags(&h->b, h->run, h->held, nh, CMSG_DHELD_WIDTH);
+    if (h->b.oom)
+        return status_set(DVM_ENOMEM, "out of memory");
+    return h->ops.to_master(h->ops.arg, WIRE_DHELD, &h->b);
+}
+
+dvm_status nhome_on_ddrop(nhome *h, const uint8_t *p, size_t len)
+{
+    cmsg_tags t;
+    dvm_status st = cmsg_decode_ddrop(p, len, &t);
+    if (st || !h->running || t.run != h->run)
+        return st;
+    for (uint64_t i = 0; i < t.n; i++) {
+        uint64_t page;
+        cmsg_tag tag;
+        cmsg_tags_ent(&t, i, &page, &tag);
+        (void)dpend_drop(&h->pend, &tag);
     }
     return DVM_OK;
 }
 
 dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
                         uint64_t attempt, const mem_change *c, size_t n,
-                        const uint8_t *const *pages)
+                        const uint8_t *const *pages, const uint8_t *whole)
 {
+    static const uint64_t all[CMSG_MASK_WORDS] = {
+#define ALL8 ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull
+        ALL8, ALL8, ALL8, ALL8, ALL8, ALL8, ALL8, ALL8
+#undef ALL8
+    };
     if (!h->running || h->self == UINT64_MAX || !n || !h->nids ||
         h->no_deltas)
         return DVM_OK;
@@ -494,6 +570,10 @@ dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
         size_t nb = cmsg_delta_pack(mask, pages[i], packed);
         for (size_t k = 0; k < nh && !st; k++)
             st = delta_to(h, hold[k], &t, &c[i], mask, packed, nb);
+        const cmsg_tag tw = { t.node, t.rcomp, t.gen, t.rid,
+                              t.attempt | CMSG_TAG_WHOLE };
+        for (size_t k = 0; whole && whole[i] && k < nh && !st; k++)
+            st = delta_to(h, hold[k], &tw, &c[i], all, pages[i], CMSG_PAGE);
     }
     dvm_free(packed);
     return st;
@@ -547,9 +627,22 @@ static dvm_status park_run(nhome *h, uint64_t now_ns, size_t from)
         if (apply_one(h, a, buf)) {
             h->applied++;
             st = pair_add(&h->acks, &nack, &h->capacks, a->page, a->epoch);
-        } else if (now_ns && now_ns - a->t_ns > NHOME_PARK_MS * 1000000ull) {
+        } else if (now_ns && !a->asked &&
+                   now_ns - a->t_ns > NHOME_PARK_MS * 1000000ull) {
             h->needed++;
             st = pair_add(&h->needs, &nneed, &h->capneeds, a->page, a->epoch);
+            /* Masks only: the master has no copy, the other holder may
+             * not have it either (it lacked the delta): this entry goes
+             * on waiting for its base, asked once. */
+            a->asked = h->masks;
+            if (a->asked)
+                h->park[w++] = *a;
+            /* and its base, when missing, is fetched from a holder
+             * (collected at the master, it was not copied here). */
+            const uint64_t b[2] = { a->page, a->base };
+            if (!st && a->asked && a->base &&
+                !hstore_find(&h->home, a->page, a->base))
+                st = ask_all(h, b, 1, UINT64_MAX, 1);
         } else {
             h->park[w++] = *a;
         }
@@ -567,9 +660,32 @@ static dvm_status park_run(nhome *h, uint64_t now_ns, size_t from)
     return st;
 }
 
+/* The versions to keep that no holder had: asked again (retry_add). */
+static dvm_status retry_run(nhome *h, uint64_t now_ns)
+{
+    if (!h->nretry || now_ns - h->retry_ns < NHOME_PARK_MS * 1000000ull)
+        return DVM_OK;
+    h->retry_ns = now_ns;
+    size_t n = h->nretry;
+    uint64_t *pv = dvm_malloc(2 * n * sizeof *pv);
+    if (!pv)
+        return status_set(DVM_ENOMEM, "out of memory");
+    memcpy(pv, h->retry, 2 * n * sizeof *pv);
+    h->nretry = 0;
+    dvm_status st = DVM_OK;
+    for (size_t i = 0; i < n && !st; i++)       /* kept meanwhile: done */
+        if (hstore_find(&h->home, pv[2 * i], pv[2 * i + 1]))
+            st = stored(h, pv + 2 * i, 1);
+        else
+            st = ask_all(h, pv + 2 * i, 1, UINT64_MAX, 1);
+    dvm_free(pv);
+    return st;
+}
+
 dvm_status nhome_tick(nhome *h, uint64_t now_ns)
 {
-    return h->running ? park_run(h, now_ns, 0) : DVM_OK;
+    dvm_status st = h->running ? park_run(h, now_ns, 0) : DVM_OK;
+    return st || !h->running ? st : retry_run(h, now_ns);
 }
 
 dvm_status nhome_on_apply(nhome *h, const uint8_t *p, size_t len)
@@ -589,6 +705,7 @@ dvm_status nhome_on_apply(nhome *h, const uint8_t *p, size_t len)
         nhome_park *e = &h->park[h->npark++];
         cmsg_apply_ent(&f, i, &e->page, &e->epoch, &e->base, &e->tag);
         e->t_ns = now;
+        e->asked = 0;
         stall_stop_on_page("dvm node", e->page);
     }
     /* The entries parked before wait for something that has not come

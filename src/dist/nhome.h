@@ -52,6 +52,7 @@ typedef struct nhome_park {
     uint64_t page, epoch, base;
     cmsg_tag tag;
     uint64_t t_ns;              /* when it came */
+    int asked;                  /* masks only: NEED sent, still waits */
 } nhome_park;
 /* How long an APPLY entry waits for its delta (which may come after it:
  * it travels from another node) or its base before the node asks the
@@ -107,12 +108,24 @@ typedef struct nhome {
                                    sends none, as a node lost before its
                                    changes reached the holders */
     uint64_t applied, needed;   /* APPLY entries made, asked for again */
+    int masks;                  /* the program runs masks only */
+    uint64_t *retry;            /* masks only: versions to keep that no
+                                   holder had yet (pairs), asked again */
+    size_t nretry, capretry;
+    uint64_t retry_ns;          /* when they were last asked */
+    uint64_t *held;             /* scratch: a DHELD's entries */
+    size_t capheld;
 } nhome;
 
 void nhome_init(nhome *h, transport *t, const nhome_ops *ops);
 void nhome_destroy(nhome *h);
-/* A program starts: versions in frames of store, cached in pc. */
-dvm_status nhome_start(nhome *h, uint64_t run, mem_store *store, pcache *pc);
+/* A program starts: versions in frames of store, cached in pc; masks: it
+ * runs masks only (CMSG_START_MASKS_ONLY): deltas are held until applied
+ * or dropped, and reported to the master (DHELD). */
+dvm_status nhome_start(nhome *h, uint64_t run, mem_store *store, pcache *pc,
+                       int masks);
+/* DDROP from the master: the deltas of those results go. */
+dvm_status nhome_on_ddrop(nhome *h, const uint8_t *p, size_t len);
 /* The program ends: every homed version and open question goes. */
 void nhome_stop(nhome *h);
 
@@ -139,10 +152,14 @@ dvm_status nhome_tick(nhome *h, uint64_t now_ns);
  * data in pages[0, n): each page's changed bytes go to its home and
  * backup (DELTA, gathered until nhome_flush_deltas; kept here at once
  * when this node is one).  A holder that cannot be reached is left out
- * (it will ask the master).  Returns DVM_OK or DVM_ENOMEM. */
+ * (it will ask the master).  When whole is not NULL, each change i with
+ * whole[i] also sends its whole page, under the tag with CMSG_TAG_WHOLE
+ * in its attempt: the version when the master adopted the page rather
+ * than merged it (it has no data to check the page against).  Returns
+ * DVM_OK or DVM_ENOMEM. */
 dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
                         uint64_t attempt, const mem_change *c, size_t n,
-                        const uint8_t *const *pages);
+                        const uint8_t *const *pages, const uint8_t *whole);
 
 /* Sends the DELTAs gathered (after the results they belong to went to
  * the master: its verdict is what a commit waits for). */

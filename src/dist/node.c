@@ -157,6 +157,8 @@ typedef struct node {
     int epfd;
     uint64_t run;
     int running;
+    cmsg_start rule;                /* the program's START: its flags and
+                                       dumps alone (what keeps data) */
     mem_store *store;
     pcache pc;
     uint32_t *l2m;                  /* local frame -> master frame */
@@ -490,6 +492,8 @@ static dvm_status node_start(node *n, const uint8_t *p, size_t len)
     node_stop(n);
     n->running = 1;
     n->run = s.run;
+    n->rule = (cmsg_start){ .flags = s.flags, .ndump = s.ndump };
+    memcpy(n->rule.dump, s.dump, sizeof s.dump);
     memcpy(n->engine, s.engine.p, (size_t)s.engine.len);
     n->engine[s.engine.len] = '\0';
     if ((st = image_parse(s.image.p, (size_t)s.image.len, &n->prog)) ||
@@ -497,7 +501,8 @@ static dvm_status node_start(node *n, const uint8_t *p, size_t len)
                          &n->image_fd)) ||
         (st = store_create(NODE_STORE_FRAMES, &n->store)) ||
         (st = pcache_init(&n->pc, n->store, NODE_CACHE_PAGES)) ||
-        (st = nhome_start(&n->home, s.run, n->store, &n->pc)) ||
+        (st = nhome_start(&n->home, s.run, n->store, &n->pc,
+                          (s.flags & CMSG_START_MASKS_ONLY) != 0)) ||
         (st = node_inputs(n, &s)))
         return st;
     n->pc.waits = &n->waits;       /* counted across programs */
@@ -863,6 +868,8 @@ static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
         return nhome_on_pull(&n->home, p, len);
     case WIRE_APPLY:
         return nhome_on_apply(&n->home, p, len);
+    case WIRE_DDROP:
+        return nhome_on_ddrop(&n->home, p, len);
     case WIRE_CLOCK_PING:
         return from_master_clock(n, p, len);
     default:
@@ -912,21 +919,18 @@ static dvm_status relay_up(node *n, int i, int page, uint32_t type,
     return n->batch.len >= NODE_BATCH_BYTES ? node_flush(n) : DVM_OK;
 }
 
-/* The data of res's first k frames (translated: the master's ids) goes up
- * ahead of the result, in FRAMES records of NODE_RECORD_PAGES pages at
- * most: each names the frames, the master copies their data in.  Paced:
- * at most NODE_AHEAD_UNSENT bytes under way at once. */
-static dvm_status ship_ahead(node *n, int i, msg_result *res,
+/* The data of the first k frames ids[] (the master's) goes up ahead of
+ * the result, in FRAMES records of NODE_RECORD_PAGES pages at most: each
+ * names the frames, the master copies their data in.  Paced: at most
+ * NODE_AHEAD_UNSENT bytes under way at once. */
+static dvm_status ship_ahead(node *n, int i, const uint32_t *ids,
                              const uint8_t **pages, size_t k)
 {
-    uint32_t ids[NODE_RECORD_PAGES];
     dvm_status st = DVM_OK;
     for (size_t at = 0; at < k && !st; at += NODE_RECORD_PAGES) {
         size_t m = k - at < NODE_RECORD_PAGES ? k - at : NODE_RECORD_PAGES;
-        for (size_t j = 0; j < m; j++)
-            ids[j] = *msg_result_frame(res, at + j);
         mb_reset(&n->tmpb);
-        msg_encode_frames(&n->tmpb, ids, m);
+        msg_encode_frames(&n->tmpb, ids + at, m);
         st = n->tmpb.oom ? status_set(DVM_ENOMEM, "out of memory")
              : relay_up(n, i, 0, MSG_FRAMES, n->tmpb.p + MSG_HEADER_SIZE,
                         n->tmpb.len - MSG_HEADER_SIZE, pages + at, m);
@@ -959,8 +963,41 @@ static int frames_to_master(node *n, uint16_t owner, msg_result *res,
     return 0;
 }
 
+/* The frames of result res whose data goes to the master: all of them,
+ * or (CMSG_START_MASKS_ONLY) those of output and of the changes
+ * cmsg_start_keeps_data names; into ids[] (the master's frames) and
+ * dp[] (their data, from pages[]).  Each change without data gets
+ * whole[c] set (its homes need its whole page when the master adopts it:
+ * the master cannot tell an implied change from another once it is a
+ * mask) and, when implied, its changed bytes as a bitmap in bits[] (the
+ * master cannot derive them).  Returns the count. */
+static size_t data_frames(const node *n, msg_result *res,
+                          const uint8_t **pages, uint32_t *ids,
+                          const uint8_t **dp, uint8_t *whole, uint64_t *bits)
+{
+    size_t nf = msg_result_nframes(res), k = 0;
+    for (size_t c = 0; c < nf; c++) {
+        mem_change *ch = c < res->nchanges ? &res->changes[c] : NULL;
+        if (ch && !cmsg_start_keeps_data(&n->rule, ch->page)) {
+            uint64_t *b = bits + DIFF_WORDS * c;
+            mem_delta d = ch->nruns == DIFF_IMPLIED
+                          ? diff_resolve(diff_implied(), pages[c], b)
+                          : space_change_delta(ch);
+            if (diff_valid(d)) {        /* else with its data, as before */
+                whole[c] = 1;
+                *ch = space_change(ch->page, ch->frame, d);
+                continue;
+            }
+        }
+        ids[k] = *msg_result_frame(res, c);
+        dp[k++] = pages[c];
+    }
+    return k;
+}
+
 /* RESULT: frames translated to the master's, with the pages' data (the
- * last NODE_RECORD_PAGES with it, any before ahead of it). */
+ * last NODE_RECORD_PAGES with it, any before ahead of it); in masks-only
+ * mode only the data data_frames names. */
 static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
 {
     node_rc *r = &n->rc[i];
@@ -969,17 +1006,38 @@ static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
         return rc_replace(n, i, status_message());
     size_t nf = msg_result_nframes(&res);
     const uint8_t **pages = dvm_calloc(nf + 1, sizeof *pages);
+    const uint8_t **dp = dvm_calloc(nf + 1, sizeof *dp);
     uint32_t *local = dvm_calloc(nf + 1, sizeof *local);
-    dvm_status st = pages && local ? DVM_OK
-                                   : status_set(DVM_ENOMEM, "out of memory");
+    uint32_t *ids = dvm_calloc(nf + 1, sizeof *ids);
+    uint8_t *whole = dvm_calloc(nf + 1, 1);
+    int masks = (n->rule.flags & CMSG_START_MASKS_ONLY) != 0;
+    uint64_t *bits = masks ? dvm_calloc(DIFF_WORDS * nf + 1, sizeof *bits)
+                           : NULL;
+    dvm_status st = pages && dp && local && ids && whole && (bits || !masks)
+                    ? DVM_OK : status_set(DVM_ENOMEM, "out of memory");
     uint16_t owner = (uint16_t)(i + 1);
     int foreign = !st && frames_to_master(n, owner, &res, local, pages);
-    size_t ahead = nf > NODE_RECORD_PAGES ? nf - NODE_RECORD_PAGES : 0;
+    mem_change *orig = NULL;    /* the changes as the RComp made them */
+    size_t nd = 0;
+    if (!st && !foreign) {
+        orig = dvm_malloc((res.nchanges + 1) * sizeof *orig);
+        st = orig ? DVM_OK : status_set(DVM_ENOMEM, "out of memory");
+    }
+    if (!st && !foreign) {
+        memcpy(orig, res.changes, res.nchanges * sizeof *orig);
+        nd = masks ? data_frames(n, &res, pages, ids, dp, whole, bits) : nf;
+        for (size_t c = 0; !masks && c < nf; c++) {
+            ids[c] = *msg_result_frame(&res, c);
+            dp[c] = pages[c];
+        }
+    }
+    size_t ahead = nd > NODE_RECORD_PAGES ? nd - NODE_RECORD_PAGES : 0;
     if (!st && !foreign && res.exit == MSG_EXIT_COMMIT)
         st = nhome_deltas(&n->home, (uint64_t)i, r->gen, res.rid,
-                          res.attempt, res.changes, res.nchanges, pages);
+                          res.attempt, orig, res.nchanges, pages,
+                          masks ? whole : NULL);
     if (!st && !foreign)
-        st = ship_ahead(n, i, &res, pages, ahead);
+        st = ship_ahead(n, i, ids, dp, ahead);
     if (!st && !foreign) {
         res.t_start_ns += (uint64_t)n->cfg.clock_skew_ns;
         res.t_end_ns += (uint64_t)n->cfg.clock_skew_ns;
@@ -987,8 +1045,8 @@ static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
         msg_encode_result(&n->tmpb, &res);
         st = n->tmpb.oom ? status_set(DVM_ENOMEM, "out of memory")
              : relay_up(n, i, 0, MSG_RESULT, n->tmpb.p + MSG_HEADER_SIZE,
-                        n->tmpb.len - MSG_HEADER_SIZE, pages + ahead,
-                        nf - ahead);
+                        n->tmpb.len - MSG_HEADER_SIZE, dp + ahead,
+                        nd - ahead);
     }
     for (size_t c = 0; c < nf && local && local[c]; c++)
         store_release(n->store, local[c]);
@@ -1009,7 +1067,14 @@ static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
     }
 out:
     dvm_free(pages);
+    dvm_free(dp);
     dvm_free(local);
+    dvm_free(ids);
+    dvm_free(whole);
+    dvm_free(bits);
+    if (orig)                   /* the decoded deltas, to be freed */
+        memcpy(res.changes, orig, res.nchanges * sizeof *orig);
+    dvm_free(orig);
     msg_result_free(&res);
     return st;
 }

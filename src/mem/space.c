@@ -115,6 +115,9 @@ struct mem_space {
     uint64_t nversions, freed;
     uint64_t restored;          /* newest epoch space_restore was given */
     uint64_t away;              /* versions whose data was given away */
+    /* space_set_dataless: 1 when a change's frame carries no data. */
+    int (*dataless)(void *arg, uint32_t frame, uint64_t page);
+    void *dataless_arg;
 };
 
 #define SPACE_MIN_CAP 1024u
@@ -491,16 +494,21 @@ static dvm_status version_new(mem_space *s, uint64_t snap, const mem_change *c,
     assert(diff_valid(d));
     const mem_version *head = page_head(s, c->page);
     int merge = head && head->epoch > snap;
+    int away = c->frame && s->dataless &&
+               s->dataless(s->dataless_arg, c->frame, c->page);
+    assert(!away || !diff_is_implied(d));
     uint64_t bits[DIFF_WORDS];
-    if (merge)
+    if (merge && !away)
         d = diff_resolve(d, store_frame(s->store, c->frame), bits);
+    /* A merge into a base whose data is elsewhere is made there too. */
+    away |= merge && head->frame == SPACE_FRAME_AWAY;
     size_t size = diff_is_implied(d) ? sizeof(uint64_t) : diff_size(d);
     mem_version *v = dvm_malloc(sizeof *v + size);
     if (!v)
         return status_set(DVM_ENOMEM, "space: out of memory for a page "
                           "version");
-    v->frame = c->frame;
-    if (merge) {
+    v->frame = away ? SPACE_FRAME_AWAY : c->frame;
+    if (merge && !away) {
         dvm_status st = store_alloc(s->store, &v->frame);
         if (st) {
             dvm_free(v);
@@ -524,7 +532,7 @@ static void versions_undo(mem_space *s, mem_version **vs,
                           const mem_change *c, size_t k)
 {
     for (size_t i = 0; i < k; i++) {
-        if (vs[i]->frame != c[i].frame)
+        if (vs[i]->frame != c[i].frame && vs[i]->frame != SPACE_FRAME_AWAY)
             store_release(s->store, vs[i]->frame);
         dvm_free(vs[i]);
     }
@@ -575,8 +583,13 @@ static void install_link(mem_space *s, uint64_t epoch, mem_version **vs,
     for (size_t i = n; i-- > 0;) {
         mem_version *v = vs[i];
         space_slot *slot = slot_probe(s, v->page);
-        if (v->frame != c[i].frame)
+        if (v->frame == SPACE_FRAME_AWAY) {     /* made at the homes */
+            if (c[i].frame)
+                store_release(s->store, c[i].frame);
+            s->away++;
+        } else if (v->frame != c[i].frame) {
             version_merge(s, v, slot->head, c[i].frame);
+        }
         if (!slot->head) {
             slot->page = v->page;
             s->npages++;
@@ -633,6 +646,15 @@ out:
         dvm_free(pg);
     }
     return st;
+}
+
+void space_set_dataless(mem_space *s,
+                        int (*fn)(void *arg, uint32_t frame, uint64_t page),
+                        void *arg)
+{
+    assert(s);
+    s->dataless = fn;
+    s->dataless_arg = arg;
 }
 
 /* ---- restoring a saved state -------------------------------------------- */

@@ -23,8 +23,11 @@
  *
  * The cluster master may give away the data of an old version once the
  * version is kept elsewhere (its home nodes): the version stays, with its
- * delta, and names SPACE_FRAME_AWAY instead of a frame.  The newest
- * version of a page always keeps its data (installs merge into it).
+ * delta, and names SPACE_FRAME_AWAY instead of a frame.  It may also
+ * install versions without data at all (space_set_dataless): a change
+ * whose frame carries only its changed-byte mask, and a merge into a base
+ * whose data is elsewhere, become versions named SPACE_FRAME_AWAY at
+ * once, made by the homes from the base and the committing node's bytes.
  *
  * Single-threaded: only the master calls into a mem_space.
  */
@@ -116,6 +119,16 @@ dvm_status space_validate(const mem_space *s, uint64_t snap,
  * Returns DVM_ENOMEM (nothing installed, frames still the caller's). */
 dvm_status space_install(mem_space *s, uint64_t snap, const mem_change *c,
                          size_t n, uint64_t *epoch);
+
+/* Installs consult fn(arg, frame, page) for each change's frame: 1 when
+ * the frame carries no data (only the change's mask is known here, never
+ * implied): the version is installed as SPACE_FRAME_AWAY and the frame
+ * released.  A change that would merge into a version named
+ * SPACE_FRAME_AWAY is installed the same way.  NULL fn: every frame has
+ * its data (the default). */
+void space_set_dataless(mem_space *s,
+                        int (*fn)(void *arg, uint32_t frame, uint64_t page),
+                        void *arg);
 
 /* True when a commit with epoch in (after, upto], other than epoch
  * `except`, changed a byte of [lo, hi) (byte addresses).  Only exact for

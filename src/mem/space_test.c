@@ -747,6 +747,51 @@ static void test_give_away(void **state)
     assert_int_equal(store_in_use(f->store), 1);
 }
 
+/* space_set_dataless: frames of the page below carry no data. */
+static int no_data(void *arg, uint32_t frame, uint64_t page)
+{
+    (void)frame;
+    return page == *(const uint64_t *)arg;
+}
+
+/* Versions installed without data: a change whose frame carries only its
+ * mask becomes a version named SPACE_FRAME_AWAY at once (adopted or
+ * merged alike), its frame released; validation and watchers' queries
+ * still see its bytes; a change with data that would merge into such a
+ * version is installed without data too; another page is untouched. */
+static void test_dataless_install(void **state)
+{
+    fixture *f = *state;
+    static uint64_t away_page = 0x40000;
+    uint64_t e1, e2, e3, e4;
+    assert_int_equal(write_bytes(f, 0, 0x40000000, 4, 1, &e1), DVM_OK);
+    space_set_dataless(f->space, no_data, &away_page);
+    assert_int_equal(write_bytes(f, e1, 0x40000010, 4, 2, &e2), DVM_OK);
+    assert_int_equal(space_lookup(f->space, 0x40000, e2), SPACE_FRAME_AWAY);
+    assert_int_equal(space_lookup(f->space, 0x40000, e1) != SPACE_FRAME_AWAY,
+                     1);
+    assert_int_equal(store_in_use(f->store), 1);        /* e1's frame */
+    /* A runner on snapshot e1 writing the same bytes conflicts. */
+    assert_int_equal(write_bytes(f, e1, 0x40000012, 1, 5, &e3),
+                     DVM_ECONFLICT);
+    assert_true(space_changed_between(f->space, 0x40000010, 0x40000014, e1,
+                                      e2, 0));
+    /* Another page keeps its data. */
+    assert_int_equal(write_bytes(f, e2, 0x40001000, 4, 3, &e3), DVM_OK);
+    assert_int_equal(read_byte(f, 0x40001000, e3), 3);
+    /* With data, merging into a version without it: without data. */
+    space_set_dataless(f->space, NULL, NULL);
+    assert_int_equal(write_bytes(f, e1, 0x40000100, 4, 4, &e4), DVM_OK);
+    assert_int_equal(space_lookup(f->space, 0x40000, e4), SPACE_FRAME_AWAY);
+    space_stats st;
+    space_get_stats(f->space, &st);
+    assert_int_equal(st.away, 2);
+    space_gc(f->space, e4);
+    space_get_stats(f->space, &st);
+    assert_int_equal(st.away, 1);
+    assert_int_equal(store_in_use(f->store), 1);        /* e3's frame */
+}
+
 /* Commits the page content p (a page zero at snap) as an implied change
  * on snapshot snap; as write_bytes. */
 static dvm_status write_implied(fixture *f, uint64_t snap, uint64_t page,
@@ -846,6 +891,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_large_commit, setup, teardown),
         cmocka_unit_test(test_enomem),
         cmocka_unit_test_setup_teardown(test_give_away, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataless_install, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_implied, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

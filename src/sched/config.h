@@ -69,6 +69,15 @@ typedef struct master_remote {
      * (rcomps_commit_waiting).  It is asked outside the transport's
      * callbacks' reach: the scheduler never waits inside a commit. */
     int (*may_commit)(void *arg);
+    /* Optional: asked, besides may_commit, before remote slot `slot`'s
+     * waiting result p (a RESULT payload) is committed: 0 while that
+     * result must wait (the cluster master in masks-only mode: its
+     * changes are not yet held at a home), and it waits like one
+     * may_commit refused, the later ones behind it.  drop 1: the result
+     * is dropped instead (its RComp was lost) and the answer does not
+     * matter. */
+    int (*result_gate)(void *arg, int slot, const uint8_t *p, size_t len,
+                       int drop);
     /* Optional: remote slot `slot`'s result res was committed as epoch
      * (called after its commit, before the next result is taken). */
     void (*committed)(void *arg, int slot, const msg_result *res,

@@ -603,12 +603,17 @@ dvm_status master_run(master *m)
          * that they are alive. */
         int wait_ms = -1, to = m->cfg.progress || m->cfg.obs ? 250
                                : rcomps_busy(&m->rcs) ? 500 : -1;
+        size_t waiting = rcomps_waiting(&m->rcs);
         if (m->cfg.remote && (st = rcomps_commit_waiting(&m->rcs)))
             break;
         if (m->cfg.remote && (st = remote_poll(m, &wait_ms)))
             break;
         if (wait_ms >= 0 && (to < 0 || wait_ms < to))
             to = wait_ms;
+        /* Waiting results taken: what they made ready is dispatched at
+         * once, not after the next event. */
+        if (rcomps_waiting(&m->rcs) < waiting)
+            to = 0;
         int n = epoll_wait(m->epfd, ev, 64, to);
         if (n < 0 && errno != EINTR)
             st = status_set_errno(DVM_ESYS, "epoll_wait");

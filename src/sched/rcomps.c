@@ -998,13 +998,28 @@ static rcomp_waiting *result_next(rcomp_set *rs)
     return w;
 }
 
+/* 1 when remote result p of slot index may be committed as far as
+ * master_remote.result_gate goes (drop: it is dropped instead). */
+static int gate(const rcomp_set *rs, int index, const uint8_t *p, size_t len,
+                int drop)
+{
+    const master_remote *r = rs->cfg->remote;
+    return !r->result_gate || r->result_gate(r->arg, index, p, len, drop);
+}
+
 dvm_status rcomps_commit_waiting(rcomp_set *rs)
 {
     dvm_status st = DVM_OK;
-    while (!st && rs->wait_head && may_commit(rs)) {
-        rcomp_waiting *w = result_next(rs);
+    while (!st && rs->wait_head) {
+        rcomp_waiting *w = rs->wait_head;
+        int gone = rs->rc[w->index].gone;
+        if (!gone && (!may_commit(rs) || !gate(rs, w->index, w->p, w->len, 0)))
+            break;
+        w = result_next(rs);
         rcomp_slot *s = &rs->rc[w->index];
-        if (!s->gone)
+        if (gone)
+            (void)gate(rs, w->index, w->p, w->len, 1);
+        else
             st = on_ctl_frame(rs, s, MSG_RESULT, w->p, w->len);
         dvm_free(w);
     }
@@ -1021,7 +1036,8 @@ dvm_status rcomps_on_remote(rcomp_set *rs, int index, int page, uint32_t type,
     if (page)
         return type == MSG_PAGE_REQ ? answer_page(rs, s, p, len)
                                     : rcomp_lost(rs, s, "bad page message");
-    if (type == MSG_RESULT && (rs->wait_head || !may_commit(rs)))
+    if (type == MSG_RESULT && (rs->wait_head || !may_commit(rs) ||
+                               !gate(rs, index, p, len, 0)))
         return result_wait(rs, index, p, len);
     return on_ctl_frame(rs, s, type, p, len);
 }

@@ -26,6 +26,10 @@
 #                                   to the homes, not from the master
 #   cluster/stable                  snapshots at the stable epoch: no page
 #                                   data from the master on four nodes
+#   cluster/masksonly               --masks-only: results bring masks, not
+#                                   data; versions made at the homes
+#   cluster/masks_kill              --masks-only: a committing node killed
+#                                   while its result waits for DHELD
 set(DVM_CLUSTER_ENGINES interp)
 if(DVM_HAVE_LLVM)
   list(APPEND DVM_CLUSTER_ENGINES jit)
@@ -52,7 +56,7 @@ endforeach()
 foreach(engine ${DVM_CLUSTER_ENGINES})
   foreach(t kill late secret cancel bigoutput drain resplit homes drain_cmd
             heartbeat
-            ackstored datapath stable)
+            ackstored datapath stable masksonly masks_kill)
     add_test(NAME cluster/${t}/${engine}
              COMMAND sh ${CL}/${t}.sh $<TARGET_FILE:dvm> ${engine})
     set_tests_properties(cluster/${t}/${engine} PROPERTIES TIMEOUT 300)

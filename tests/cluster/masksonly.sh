@@ -1,0 +1,91 @@
+#!/bin/sh
+# masksonly.sh DVM ENGINE -- with `dvm master --masks-only`, page data
+# does not flow through the master: a result brings the master its
+# changed pages' masks, not their data (except the system page and the
+# dumped ranges' pages), and every version is made at its home and
+# backup from the committing node's changes.  On 2 and 4 nodes the
+# counter and the tree sum give dvm run's output and dumps exactly, and
+# the nodes sent the master the data of no changed page
+# (changed_pages_sent 0; with a dump, only the dumped page's versions),
+# while every version of the counter was placed without data (APPLY).  No step depends
+# on timing: the figures are counts.
+dvm=$1 engine=$2
+. "$(dirname "$0")/lib.sh"
+ex=$(dirname "$0")/../../examples
+
+# run PROG OUT [ARGS]: dvm submit of PROG, output into OUT.
+run() {
+    prog=$1 out=$2
+    shift 2
+    timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
+        "$@" "$prog" > "$out" 2> "$work/submit.err" ||
+        { echo "FAIL: submit of $prog"; cat "$work/submit.err"; exit 1; }
+}
+
+# sent: "CHANGED PAGES" summed over the nodes (changed pages sent with
+# data, pages sent with data in all).
+sent() {
+    "$dvm" status --master "127.0.0.1:$port" --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print(sum(h["changed_pages_sent"] for h in s["hosts"]),
+      sum(h["pages_sent"] for h in s["hosts"]))'
+}
+
+"$dvm" run --engine "$engine" "$ex/counter.dasm" > "$work/ref"
+[ "$(wc -l < "$work/ref")" = 2000 ] || { echo "FAIL: reference"; exit 1; }
+"$dvm" run --engine "$engine" --dump slots+16:1:q "$ex/treesum.dasm" \
+    > "$work/tsref"
+treesum_exact "$work/tsref"
+
+for n in 2 4; do
+    master_start --masks-only
+    node_pids=""
+    for k in $(seq 1 "$n"); do
+        node_start "node$k" 2
+        node_pids="$node_pids $node_pid"
+    done
+    nodes_joined "$n"
+    # Every node serves its homes before the program starts.
+    for i in $(seq 1 200); do
+        [ "$(grep -c 'serves the pages it homes' "$work/master.log")" -ge "$n" ] &&
+            break
+        sleep 0.05
+    done
+    run "$ex/counter.dasm" "$work/out"
+    cmp -s "$work/ref" "$work/out" ||
+        { echo "FAIL: $n nodes: counter output differs"; exit 1; }
+    grep -q 'results bring masks only' "$work/master.log" ||
+        { echo "FAIL: $n nodes: the counter did not run masks only"; exit 1; }
+    set -- $(sent)
+    c0=$1 p0=$2
+    set -- $(status_figures versions_placed_without_data versions_placed_with_data)
+    echo "$n nodes: counter: $c0 changed pages sent with data, $p0 pages" \
+         "in all (its output); $1 versions placed without data, $2 with"
+    [ "$c0" = 0 ] ||
+        { echo "FAIL: $n nodes: the counter sent $c0 changed pages"; exit 1; }
+    [ "$1" = 4000 ] ||
+        { echo "FAIL: $n nodes: $1 versions placed without data"; exit 1; }
+    run "$ex/treesum.dasm" "$work/ts0"
+    set -- $(sent)
+    echo "$n nodes: tree sum: $(($1 - c0)) changed pages sent with data," \
+         "$(($2 - p0)) pages in all"
+    [ "$1" = "$c0" ] ||
+        { echo "FAIL: $n nodes: the tree sum sent $(($1 - c0)) changed pages"; exit 1; }
+    c0=$1
+    # With a dump, the commits of the dumped page bring its data (the
+    # master reads the dump from its own copy at the end).
+    run "$ex/treesum.dasm" "$work/ts" --dump slots+16:1:q
+    cmp -s "$work/tsref" "$work/ts" ||
+        { echo "FAIL: $n nodes: tree sum: $(cat "$work/ts")"; exit 1; }
+    set -- $(sent)
+    echo "$n nodes: tree sum with its dump: $(($1 - c0)) changed pages" \
+         "sent with data (the dumped page's versions)"
+    set -- $(status_figures page_versions_at_master)
+    [ "$1" = 0 ] || { echo "FAIL: $1 versions left at the master"; exit 1; }
+    for p in $pids; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+    pids=""
+    rm -f "$work/port"
+    mv "$work/master.log" "$work/master$n.log"
+done
+echo ok
