@@ -572,8 +572,11 @@ dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
             st = delta_to(h, hold[k], &t, &c[i], mask, packed, nb);
         const cmsg_tag tw = { t.node, t.rcomp, t.gen, t.rid,
                               t.attempt | CMSG_TAG_WHOLE };
+        int full = whole && whole[i] == NHOME_WHOLE_PAGE;
         for (size_t k = 0; whole && whole[i] && k < nh && !st; k++)
-            st = delta_to(h, hold[k], &tw, &c[i], all, pages[i], CMSG_PAGE);
+            st = full ? delta_to(h, hold[k], &tw, &c[i], all, pages[i],
+                                 CMSG_PAGE)
+                      : delta_to(h, hold[k], &tw, &c[i], mask, packed, nb);
     }
     dvm_free(packed);
     return st;

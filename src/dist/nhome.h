@@ -153,10 +153,14 @@ dvm_status nhome_tick(nhome *h, uint64_t now_ns);
  * backup (DELTA, gathered until nhome_flush_deltas; kept here at once
  * when this node is one).  A holder that cannot be reached is left out
  * (it will ask the master).  When whole is not NULL, each change i with
- * whole[i] also sends its whole page, under the tag with CMSG_TAG_WHOLE
- * in its attempt: the version when the master adopted the page rather
- * than merged it (it has no data to check the page against).  Returns
- * DVM_OK or DVM_ENOMEM. */
+ * whole[i] also sends its adopted form, under the tag with
+ * CMSG_TAG_WHOLE in its attempt: what makes the version when the master
+ * adopted the page rather than merged it (it has no data to check the
+ * page against).  That is the whole page for NHOME_WHOLE_PAGE, and the
+ * changed bytes again for NHOME_WHOLE_BYTES, a page whose RComp's view
+ * was the base itself (the base with the changed bytes over it is the
+ * page then).  Returns DVM_OK or DVM_ENOMEM. */
+enum { NHOME_WHOLE_BYTES = 1, NHOME_WHOLE_PAGE = 2 };
 dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
                         uint64_t attempt, const mem_change *c, size_t n,
                         const uint8_t *const *pages, const uint8_t *whole);

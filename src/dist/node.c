@@ -963,14 +963,31 @@ static int frames_to_master(node *n, uint16_t owner, msg_result *res,
     return 0;
 }
 
+/* 1 when page is the first page of a stack res's runner chose for a
+ * child (rcomp/stacks.c, stack_zero): the RComp made it zeros in its
+ * window whatever the page's version held, so the page it commits is
+ * not that version with the changed bytes over it.  Pages of the
+ * children's stacks a program chose itself are counted too (needlessly:
+ * the whole page is right for them as well). */
+static int kid_stack_page(const msg_result *res, uint64_t page)
+{
+    for (uint32_t k = 0; k < res->nkids; k++)
+        if (res->kids[k].sb / DISA_PAGE == page)
+            return 1;
+    return 0;
+}
+
 /* The frames of result res whose data goes to the master: all of them,
  * or (CMSG_START_MASKS_ONLY) those of output and of the changes
  * cmsg_start_keeps_data names; into ids[] (the master's frames) and
  * dp[] (their data, from pages[]).  Each change without data gets
- * whole[c] set (its homes need its whole page when the master adopts it:
- * the master cannot tell an implied change from another once it is a
- * mask) and, when implied, its changed bytes as a bitmap in bits[] (the
- * master cannot derive them).  Returns the count. */
+ * whole[c] set, saying what its homes make the version of when the
+ * master adopts the page (it cannot check the page without its data):
+ * the whole page for a child's fresh stack page (kid_stack_page), the
+ * changed bytes over the base for every other (the RComp's view of it
+ * was the snapshot's version: fetched, kept, or zeros for none); and,
+ * when implied, its changed bytes as a bitmap in bits[] (the master
+ * cannot derive them).  Returns the count. */
 static size_t data_frames(const node *n, msg_result *res,
                           const uint8_t **pages, uint32_t *ids,
                           const uint8_t **dp, uint8_t *whole, uint64_t *bits)
@@ -984,7 +1001,8 @@ static size_t data_frames(const node *n, msg_result *res,
                           ? diff_resolve(diff_implied(), pages[c], b)
                           : space_change_delta(ch);
             if (diff_valid(d)) {        /* else with its data, as before */
-                whole[c] = 1;
+                whole[c] = kid_stack_page(res, ch->page) ? NHOME_WHOLE_PAGE
+                                                         : NHOME_WHOLE_BYTES;
                 *ch = space_change(ch->page, ch->frame, d);
                 continue;
             }

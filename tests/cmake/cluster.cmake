@@ -28,6 +28,7 @@
 #                                   data from the master on four nodes
 #   cluster/masksonly               --masks-only: results bring masks, not
 #                                   data; versions made at the homes
+#   cluster/resplit_masks           resplit with masks only
 #   cluster/masks_kill              --masks-only: a committing node killed
 #                                   while its result waits for DHELD
 set(DVM_CLUSTER_ENGINES interp)
@@ -66,6 +67,12 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
     set_tests_properties(cluster/heartbeat/${engine} PROPERTIES
                          ENVIRONMENT DVM_SANITIZED=1)
   endif()
+  # resplit again with masks only: children's fresh stack pages must
+  # reach the homes whole (dist/node.c kid_stack_page).
+  add_test(NAME cluster/resplit_masks/${engine}
+           COMMAND sh ${CL}/resplit.sh $<TARGET_FILE:dvm> ${engine})
+  set_tests_properties(cluster/resplit_masks/${engine} PROPERTIES TIMEOUT 300
+                       ENVIRONMENT DVM_TEST_MASKS_ONLY=1)
 endforeach()
 # Node clocks measured and corrected in a cluster trace (clock.sh).
 foreach(engine ${DVM_CLUSTER_ENGINES})
