@@ -1042,7 +1042,8 @@ static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
         st = orig ? DVM_OK : status_set(DVM_ENOMEM, "out of memory");
     }
     if (!st && !foreign) {
-        memcpy(orig, res.changes, res.nchanges * sizeof *orig);
+        if (res.nchanges)       /* changes is NULL when there are none */
+            memcpy(orig, res.changes, res.nchanges * sizeof *orig);
         nd = masks ? data_frames(n, &res, pages, ids, dp, whole, bits) : nf;
         for (size_t c = 0; !masks && c < nf; c++) {
             ids[c] = *msg_result_frame(&res, c);
@@ -1090,7 +1091,7 @@ out:
     dvm_free(ids);
     dvm_free(whole);
     dvm_free(bits);
-    if (orig)                   /* the decoded deltas, to be freed */
+    if (orig && res.nchanges)   /* the decoded deltas, to be freed */
         memcpy(res.changes, orig, res.nchanges * sizeof *orig);
     dvm_free(orig);
     msg_result_free(&res);
