@@ -188,6 +188,16 @@ void cmsg_encode_fetch(msg_buf *b, uint64_t run, const uint64_t *ent,
     }
 }
 
+/* A count and that many entries of `width` words (at most
+ * CMSG_MAX_FETCH): the entries' bytes, *n set; r->err on a bad table. */
+static const uint8_t *read_table(msg_reader *r, int width, uint64_t *n)
+{
+    *n = mr_count(r, 8 * (size_t)width);
+    if (*n > CMSG_MAX_FETCH)
+        r->err = 1;
+    return mr_bytes(r, (size_t)*n * 8 * (size_t)width);
+}
+
 dvm_status cmsg_decode_fetch(const uint8_t *p, size_t len, int width,
                              cmsg_fetch *out)
 {
@@ -196,10 +206,7 @@ dvm_status cmsg_decode_fetch(const uint8_t *p, size_t len, int width,
     cmsg_fetch v;
     memset(&v, 0, sizeof v);
     v.run = mr_u64(&r);
-    v.n = mr_count(&r, 8 * (size_t)width);
-    if (v.n > CMSG_MAX_FETCH)
-        r.err = 1;
-    v.ent = mr_bytes(&r, (size_t)v.n * 8 * (size_t)width);
+    v.ent = read_table(&r, width, &v.n);
     /* Every entry names a version that can be: an SR page, a commit's
      * epoch (whether that commit happened is the receiver's to judge). */
     for (uint64_t i = 0; !r.err && i < v.n; i++) {
@@ -366,10 +373,7 @@ static dvm_status decode_tags(const uint8_t *p, size_t len, int width,
     mr_init(&r, p, len);
     cmsg_tags v = { .width = width };
     v.run = mr_u64(&r);
-    v.n = mr_count(&r, 8 * (size_t)width);
-    if (v.n > CMSG_MAX_FETCH)
-        r.err = 1;
-    v.ent = mr_bytes(&r, (size_t)v.n * 8 * (size_t)width);
+    v.ent = read_table(&r, width, &v.n);
     for (uint64_t i = 0; !r.err && i < v.n; i++) {
         const uint8_t *e = v.ent + 8 * (size_t)width * i;
         const uint8_t *t = e + 8 * (size_t)(width - CMSG_TAG_WORDS);

@@ -23,15 +23,6 @@ figures() {
         versions_needed
 }
 
-# run PROG OUT [ARGS]: dvm submit of PROG, output into OUT.
-run() {
-    prog=$1 out=$2
-    shift 2
-    timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
-        "$@" "$prog" > "$out" 2> "$work/submit.err" ||
-        { echo "FAIL: submit of $prog"; cat "$work/submit.err"; exit 1; }
-}
-
 "$dvm" run --engine "$engine" "$ex/counter.dasm" > "$work/ref"
 [ "$(wc -l < "$work/ref")" = 2000 ] || { echo "FAIL: reference"; exit 1; }
 

@@ -180,6 +180,17 @@ s = json.load(sys.stdin)
 print(*(s[k] for k in sys.argv[1:]))' "$@"
 }
 
+# run PROG OUT [ARGS]: dvm submit of PROG to the master at $port with
+# ARGS, its output into OUT, its standard error into $work/submit.err;
+# the test fails when the submit does.
+run() {
+    prog=$1 out=$2
+    shift 2
+    timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
+        "$@" "$prog" > "$out" 2> "$work/submit.err" ||
+        { echo "FAIL: submit of $prog"; cat "$work/submit.err"; exit 1; }
+}
+
 # none_lost WHAT: fails unless the --stats of the last submit (in
 # $work/submit.err) count no runner re-run after a lost RComp.
 none_lost() {

@@ -13,15 +13,6 @@ dvm=$1 engine=$2
 . "$(dirname "$0")/lib.sh"
 ex=$(dirname "$0")/../../examples
 
-# run PROG OUT [ARGS]: dvm submit of PROG, output into OUT.
-run() {
-    prog=$1 out=$2
-    shift 2
-    timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
-        "$@" "$prog" > "$out" 2> "$work/submit.err" ||
-        { echo "FAIL: submit of $prog"; cat "$work/submit.err"; exit 1; }
-}
-
 # sent: "CHANGED PAGES" summed over the nodes (changed pages sent with
 # data, pages sent with data in all).
 sent() {

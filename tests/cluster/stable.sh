@@ -12,15 +12,6 @@ dvm=$1 engine=$2
 . "$(dirname "$0")/lib.sh"
 ex=$(dirname "$0")/../../examples
 
-# run PROG OUT [ARGS]: dvm submit --stats of PROG, output into OUT.
-run() {
-    prog=$1 out=$2
-    shift 2
-    timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
-        --stats "$@" "$prog" > "$out" 2> "$work/submit.err" ||
-        { echo "FAIL: submit of $prog"; cat "$work/submit.err"; exit 1; }
-}
-
 # from_master: the pages every node fetched from the master, summed.
 from_master() {
     "$dvm" status --master "127.0.0.1:$port" --json | python3 -c '
@@ -31,13 +22,13 @@ print(sum(h["pages_fetched"] for h in s["hosts"]))'
 
 "$dvm" run --engine "$engine" "$ex/counter.dasm" > "$work/ref"
 cluster_start 4 2
-run "$ex/counter.dasm" "$work/out"
+run "$ex/counter.dasm" "$work/out" --stats
 cmp -s "$work/ref" "$work/out" || { echo "FAIL: counter output differs"; exit 1; }
 w=$(sed -n 's/.*runners that waited for their commit to be stored at its homes \([0-9]*\).*/\1/p' "$work/submit.err")
 [ "${w:-0}" -gt 0 ] || { echo "FAIL: no runner waited: $(cat "$work/submit.err")"; exit 1; }
 f=$(from_master)
 [ "$f" = 0 ] || { echo "FAIL: the counter fetched $f pages from the master"; exit 1; }
-run "$ex/treesum.dasm" "$work/ts" --dump slots+16:1:q
+run "$ex/treesum.dasm" "$work/ts" --stats --dump slots+16:1:q
 treesum_exact "$work/ts"
 f=$(from_master)
 set -- $(status_figures first_touch_from_homes first_touch_from_master)
