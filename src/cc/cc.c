@@ -5,6 +5,7 @@
  * program.  A diagnostic ends the compilation by longjmp back here, where
  * the arena is released and nothing is returned.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "cc/cc.h"
@@ -84,7 +85,7 @@ static dvm_status compile(const cc_opts *o, const src *srcs, size_t n,
     c->diag = diag;
     cbuf result = {0};
     if (setjmp(c->fail)) {
-        dvm_free(result.s);
+        cbuf_free_all(c);
         carena_free_all(c);
         dvm_free(c);
         return status_set(DVM_ESYNTAX, "compilation failed");
@@ -117,8 +118,10 @@ static dvm_status compile(const cc_opts *o, const src *srcs, size_t n,
     }
     if (!result.s)
         cbuf_puts(c, &result, "");
-    *out = result.s;
+    assert(c->bufs[result.slot] == result.s);
     *outlen = result.len;
+    *out = cbuf_take(c, &result);
+    cbuf_free_all(c);
     carena_free_all(c);
     dvm_free(c);
     return 0;

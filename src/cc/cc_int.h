@@ -34,15 +34,27 @@ typedef struct cobj cobj;
 
 /* ---- buffers (cbuf.c) ---------------------------------------------- */
 
+/*
+ * A buffer's text is on the heap, not in the arena (the final text is
+ * handed to the caller), so a diagnostic's longjmp would leak it.  While a
+ * buffer holds text, its block is recorded in the compilation's table of
+ * live blocks (cc_ctx.bufs, slot `slot`), which the failure path releases.
+ * The table is on the heap because the cbufs themselves are often locals
+ * of frames that the longjmp has already left.
+ */
 typedef struct cbuf {
     char *s;
     size_t len, cap;
+    size_t slot;               /* in cc_ctx.bufs while s != NULL */
 } cbuf;
 
 void cbuf_putn(cc_ctx *c, cbuf *b, const char *s, size_t n);
 void cbuf_puts(cc_ctx *c, cbuf *b, const char *s);
 void cbuf_printf(cc_ctx *c, cbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+void cbuf_free(cc_ctx *c, cbuf *b);
+char *cbuf_take(cc_ctx *c, cbuf *b);
+void cbuf_free_all(cc_ctx *c);
 
 /* ---- arena (carena.c) ---------------------------------------------- */
 
@@ -286,6 +298,8 @@ struct cc_ctx {
     const struct cc_opts *opts;
     int nerrors, nwarnings;
     struct arena_chunk *chunks;
+    char **bufs;               /* live buffer blocks (cbuf.c) */
+    size_t nbufs, capbufs;
     /* preprocessor */
     struct macro *macros;
     struct cond_incl *conds;

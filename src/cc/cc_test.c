@@ -150,6 +150,26 @@ static void test_errors(void **state)
     expect_error("#if 1 +\n#endif\n", "t.c0:1:");
     expect_error("#define F(x) F(x)\nvoid main() { F(1); }",
                  "t.c0:2:15: error: implicit declaration of function 'F'");
+    /* '##' at an end used to run past the list when the argument was
+     * empty (found by cc_fuzz). */
+    expect_error("#define S(x) x##\nvoid main() { S(); }",
+                 "t.c0:1:15: error: '##' cannot appear at either end");
+    expect_error("#define P ## x\nvoid main() {}",
+                 "t.c0:1:11: error: '##' cannot appear at either end");
+}
+
+/* An error found while generating code ends the compilation with text
+ * buffers in use (data, constants, every function's code); they must all
+ * be released.  The ASan build's leak check fails this test otherwise. */
+static void test_errors_in_code_generation(void **state)
+{
+    (void)state;
+    expect_error("int f(int);\nint g[3] = {1};\nchar *s = \"str\";\n"
+                 "int main() { return f(1) + g[0] + s[0]; }",
+                 "t.c0:1:5: error: function 'f' is used but never defined");
+    expect_error("struct s;\nextern struct s a;\nlong b[2] = {1, 2};\n"
+                 "struct s a;\nvoid main() {}",
+                 "t.c0:2:17: error: 'a' has an incomplete type");
 }
 
 static void test_warnings(void **state)
@@ -189,6 +209,7 @@ int main(void)
         cmocka_unit_test(test_entries_touch_what_they_need),
         cmocka_unit_test(test_mnemonic_names),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_errors_in_code_generation),
         cmocka_unit_test(test_warnings),
         cmocka_unit_test(test_hostile_input_never_crashes),
     };

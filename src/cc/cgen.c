@@ -1507,7 +1507,7 @@ static void gen_function(gen *g, cobj *f, cbuf *frames, long *pr_next)
                "    br:l c0.sp:q, $c0.stack_limit, c0.trap.stack\n", size);
     }
     cbuf_putn(g->c, g->out, body.s ? body.s : "", body.len);
-    dvm_free(body.s);
+    cbuf_free(g->c, &body);
     label(g, g->ret_label);
     if (f->frame)
         out(g, "    mov 0(c0.fp):q, c0.ra\n    mov c0.fp:q, c0.sp\n"
@@ -1912,7 +1912,8 @@ void cgen_program(cc_ctx *c, cbuf *outb)
     mark_reloc_targets(objs, n);
     plan_frames(c, funcs, nf);
     gen g = {.c = c};
-    cbuf text = {0}, frames = {0}, data = {0}, equs = {0}, code = {0};
+    cbuf *text = outb;
+    cbuf frames = {0}, data = {0}, equs = {0}, code = {0};
     g.out = &code;
     long pr_next = PR_REGS_BASE;
     emit_data(&g, objs, n, &g.pool, &data, &equs, &pr_next);
@@ -1940,36 +1941,35 @@ void cgen_program(cc_ctx *c, cbuf *outb)
                         o->name);
     }
     long limit = (pr_next + 4095) / 4096 * 4096;
-    cbuf_puts(c, &text, header);
-    cbuf_printf(c, &text, ".equ c0.stack_limit, 0x%lx\n", limit);
+    cbuf_puts(c, text, header);
+    cbuf_printf(c, text, ".equ c0.stack_limit, 0x%lx\n", limit);
     if (uses_input(c))
-        cbuf_puts(c, &text, ".channel stdin, 0x3F0000000000, in\n");
-    cbuf_puts(c, &text, ".entry c0.start\n\n    .text\n");
-    g.out = &text;
+        cbuf_puts(c, text, ".channel stdin, 0x3F0000000000, in\n");
+    cbuf_puts(c, text, ".entry c0.start\n\n    .text\n");
+    g.out = text;
     gen_entry(&g, main_fn, "c0.start", false);
-    g.out = &text;
+    g.out = text;
     out(&g, "\nc0.trap.stack:\n    mov $1, 0x3FFFFFFFF000:q\n"
             "c0.trap.range:\n    mov $1, 0x3FFFFFFFF008:q\n");
-    cbuf_putn(c, &text, code.s ? code.s : "", code.len);
-    cbuf_puts(c, &text, "\n# constants, strings and read-only data\n"
+    cbuf_putn(c, text, code.s ? code.s : "", code.len);
+    cbuf_puts(c, text, "\n# constants, strings and read-only data\n"
                         "    .align 8\n");
     if (g.uses_pow2) {
-        cbuf_puts(c, &text, "c0.pow2:                 # 2^0 .. 2^63, for shifts\n");
+        cbuf_puts(c, text, "c0.pow2:                 # 2^0 .. 2^63, for shifts\n");
         for (int i = 0; i < 64; i += 4)
-            cbuf_printf(c, &text, "    .quad 0x%llx, 0x%llx, 0x%llx, 0x%llx\n",
+            cbuf_printf(c, text, "    .quad 0x%llx, 0x%llx, 0x%llx, 0x%llx\n",
                         1ULL << i, 1ULL << (i + 1), 1ULL << (i + 2),
                         1ULL << (i + 3));
     }
-    cbuf_putn(c, &text, g.pool.s ? g.pool.s : "", g.pool.len);
-    cbuf_puts(c, &text, "\n    .data\n");
-    cbuf_putn(c, &text, data.s ? data.s : "", data.len);
-    cbuf_puts(c, &text, "    .align 4096\nc0.bss:\n\n");
-    cbuf_putn(c, &text, equs.s ? equs.s : "", equs.len);
-    cbuf_putn(c, &text, frames.s ? frames.s : "", frames.len);
-    dvm_free(code.s);
-    dvm_free(g.pool.s);
-    dvm_free(data.s);
-    dvm_free(equs.s);
-    dvm_free(frames.s);
-    *outb = text;
+    cbuf_putn(c, text, g.pool.s ? g.pool.s : "", g.pool.len);
+    cbuf_puts(c, text, "\n    .data\n");
+    cbuf_putn(c, text, data.s ? data.s : "", data.len);
+    cbuf_puts(c, text, "    .align 4096\nc0.bss:\n\n");
+    cbuf_putn(c, text, equs.s ? equs.s : "", equs.len);
+    cbuf_putn(c, text, frames.s ? frames.s : "", frames.len);
+    cbuf_free(c, &code);
+    cbuf_free(c, &g.pool);
+    cbuf_free(c, &data);
+    cbuf_free(c, &equs);
+    cbuf_free(c, &frames);
 }

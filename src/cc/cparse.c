@@ -794,7 +794,7 @@ static cnode *primary(parser *p)
         n->name = carena_strndup(p->c, b.s ? b.s : "", b.len);
         n->val = (int64_t)b.len + 1;
         n->ty = ctypes_array_of(p->c, ty_char, (long)b.len + 1);
-        dvm_free(b.s);
+        cbuf_free(p->c, &b);
         return n;
     }
     if (t->kind == TK_KEYWORD && (clex_is(t, "true") || clex_is(t, "false"))) {
@@ -2465,7 +2465,7 @@ static cnode *stmt(parser *p)
                 p->t = p->t->next;
             }
             n->asm_text = carena_strndup(p->c, b.s, b.len);
-            dvm_free(b.s);
+            cbuf_free(p->c, &b);
             expect(p, ")");
             expect(p, ";");
         } else if (is(p, "{")) {

@@ -171,7 +171,7 @@ char *cpp_read_file(cc_ctx *c, const char *path, size_t *len)
     fclose(fp);
     char *s = carena_strndup(c, b.s ? b.s : "", b.len);
     *len = b.len;
-    dvm_free(b.s);
+    cbuf_free(c, &b);
     return s;
 }
 
@@ -265,6 +265,20 @@ static token *include_file(cc_ctx *c, token *t, token *dir)
 
 /* ---- macro definitions --------------------------------------------- */
 
+/* C11 6.10.3.3: '##' may not begin or end a replacement list.  Checked
+ * when the macro is defined, so expansion may rely on an operand on each
+ * side of every '##'. */
+static token *check_paste_ends(cc_ctx *c, token *body)
+{
+    token *last = NULL;
+    for (token *p = body; p->kind != TK_EOF; p = p->next)
+        last = p;
+    if (clex_is(body, "##") || (last && clex_is(last, "##")))
+        cdiag_error(c, clex_is(body, "##") ? body : last, "'##' cannot "
+                    "appear at either end of a macro expansion");
+    return body;
+}
+
 static void read_macro_def(cc_ctx *c, token **rest, token *t)
 {
     if (t->kind != TK_IDENT)
@@ -290,10 +304,11 @@ static void read_macro_def(cc_ctx *c, token **rest, token *t)
             cur->name = t;
             t = t->next;
         }
-        macro *m = add_macro(c, name, false, copy_line(c, rest, t->next));
+        macro *m = add_macro(c, name, false,
+                             check_paste_ends(c, copy_line(c, rest, t->next)));
         m->params = head.next;
     } else {
-        add_macro(c, name, true, copy_line(c, rest, t));
+        add_macro(c, name, true, check_paste_ends(c, copy_line(c, rest, t)));
     }
 }
 
@@ -371,7 +386,7 @@ static char *join_tokens(cc_ctx *c, token *t, token *end)
         cbuf_putn(c, &b, p->loc, (size_t)p->len);
     }
     char *s = carena_strndup(c, b.s ? b.s : "", b.len);
-    dvm_free(b.s);
+    cbuf_free(c, &b);
     return s;
 }
 
@@ -386,7 +401,7 @@ static token *new_str_token(cc_ctx *c, const char *s, token *tmpl)
     }
     cbuf_puts(c, &b, "\"");
     char *text = carena_strndup(c, b.s, b.len);
-    dvm_free(b.s);
+    cbuf_free(c, &b);
     cfile *f = cpp_new_file(c, tmpl->file->name, text, strlen(text));
     token *t = clex_file(c, f);
     t->file = tmpl->file;
