@@ -23,17 +23,22 @@ typedef struct result {
     char *diag;                /* diagnostics */
 } result;
 
-static result compile(const char *src)
+/* Compiles the n bytes at src (which may hold NUL bytes). */
+static result compile_n(const char *src, size_t n)
 {
     result r = {0};
     size_t dlen, len;
     FILE *d = open_memstream(&r.diag, &dlen);
     assert_non_null(d);
     cc_opts o = {0};
-    r.status = cc_compile_string(&o, "t.c0", src, strlen(src), d, &r.text,
-                                 &len);
+    r.status = cc_compile_string(&o, "t.c0", src, n, d, &r.text, &len);
     fclose(d);
     return r;
+}
+
+static result compile(const char *src)
+{
+    return compile_n(src, strlen(src));
 }
 
 static void release(result *r)
@@ -186,6 +191,14 @@ static void test_warnings(void **state)
 static void test_hostile_input_never_crashes(void **state)
 {
     (void)state;
+    /* '##' between NUL bytes pasted nothing into no token and then read
+     * past the end of the list (found by cc_fuzz). */
+    static const char nul_paste[] = "#define CAT(a, b) a\0##\0b\n"
+                                    "long CAT(x,v) = 1;\nvoid main() {}\n";
+    result n = compile_n(nul_paste, sizeof nul_paste - 1);
+    assert_int_not_equal(n.status, 0);
+    assert_non_null(strstr(n.diag, "an invalid token"));
+    release(&n);
     char deep[4096];
     memset(deep, '(', sizeof deep - 1);
     deep[sizeof deep - 1] = 0;

@@ -415,7 +415,9 @@ static token *paste(cc_ctx *c, token *l, token *r)
     char *s = carena_printf(c, "%.*s%.*s", l->len, l->loc, r->len, r->loc);
     cfile *f = cpp_new_file(c, l->file->name, s, strlen(s));
     token *t = clex_file(c, f);
-    if (t->next->kind != TK_EOF)
+    /* One token, not none (text the lexer skips, such as a NUL byte) nor
+     * several. */
+    if (t->kind == TK_EOF || t->next->kind != TK_EOF)
         cdiag_error(c, l, "pasting forms '%s', an invalid token", s);
     t->file = l->file;
     t->line = l->line;
