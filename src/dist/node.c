@@ -91,6 +91,7 @@
 #include "sched/rcb.h"
 #include "sched/rcomps.h"
 #include "util/alloc.h"
+#include "util/spin.h"
 #include "util/clock.h"
 #include "util/memfd.h"
 #include "util/le.h"
@@ -1304,7 +1305,11 @@ static dvm_status node_loop(node *n)
         int to = transport_timeout_ms(n->t);
         if (to < 0 || to > CMSG_PING_MS)   /* keepalives go at turns */
             to = CMSG_PING_MS;
-        int m = epoll_wait(n->epfd, ev, 64, again ? 0 : to);
+        /* While a program runs here, the answers to its dispatches,
+         * results and page questions usually come within microseconds:
+         * poll before sleeping (util/spin.h).  The armed UCX worker's fd
+         * is in the set, so network events end the poll too. */
+        int m = spin_epoll_wait(n->epfd, ev, 64, again ? 0 : to, n->running);
         if (m < 0 && errno != EINTR)
             return status_set_errno(DVM_ESYS, "epoll_wait");
         for (int j = 0; j < m && !n->fatal.st; j++) {

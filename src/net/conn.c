@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "util/alloc.h"
+#include "util/clock.h"
+#include "util/spin.h"
 #include "util/le.h"
 
 #define CONN_READ_CHUNK (256 * 1024)
@@ -100,15 +102,16 @@ static size_t conn_pending_frame(const conn *c)
     return n > MSG_MAX_PAYLOAD ? 0 : (size_t)n + MSG_HEADER_SIZE;
 }
 
-/* One read() into the buffer.  Returns DVM_OK (some bytes), DVM_EAGAIN
- * (none available), DVM_ECLOSED, or an error. */
-static dvm_status conn_fill(conn *c)
+/* One recv() into the buffer, with flags (MSG_DONTWAIT to poll a
+ * blocking socket).  Returns DVM_OK (some bytes), DVM_EAGAIN (none
+ * available), DVM_ECLOSED, or an error. */
+static dvm_status conn_fill_flags(conn *c, int flags)
 {
     dvm_status st = conn_make_room(c, conn_pending_frame(c));
     if (st)
         return st;
     for (;;) {
-        ssize_t n = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
+        ssize_t n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, flags);
         if (n > 0) {
             c->rlen += (size_t)n;
             return DVM_OK;
@@ -126,6 +129,34 @@ static dvm_status conn_fill(conn *c)
             return DVM_ECLOSED;
         }
         return status_set_errno(DVM_ESYS, "read");
+    }
+}
+
+static dvm_status conn_fill(conn *c)
+{
+    return conn_fill_flags(c, 0);
+}
+
+dvm_status conn_spin(conn *c, uint64_t budget_ns)
+{
+    uint64_t start = 0;
+    for (;;) {
+        if (c->rlen - c->rpos >= MSG_HEADER_SIZE &&
+            c->rlen - c->rpos >= conn_pending_frame(c))
+            return DVM_OK;         /* a whole frame (or a bad header) */
+        if (c->closed)
+            return DVM_ECLOSED;
+        dvm_status st = conn_fill_flags(c, MSG_DONTWAIT);
+        if (st == DVM_OK)
+            continue;
+        if (st != DVM_EAGAIN)
+            return st;
+        uint64_t now = clock_now_ns();
+        if (!start)
+            start = now;
+        if (now - start >= budget_ns)
+            return DVM_EAGAIN;
+        spin_pause();
     }
 }
 

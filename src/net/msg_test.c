@@ -17,6 +17,7 @@
 #include "isa/isa.h"
 #include "net/msg.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 
 static dvm_range heap1[2] = { { 0x40000000, 0x40001000 },
                              { 0x50000000, 0x50000010 } };
@@ -573,6 +574,50 @@ static void test_conn_bad_header(void **state)
     conn_close(&c);
 }
 
+/* conn_spin buffers a frame that arrives while it polls, waits for the
+ * rest of a partial one, gives up after its budget, and passes a closed
+ * peer and a bad header on. */
+static void test_conn_spin(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    conn c;
+    conn_init(&c, sv[1]);
+    assert_int_equal(conn_spin(&c, 0), DVM_EAGAIN);
+    uint64_t t0 = clock_now_ns();
+    assert_int_equal(conn_spin(&c, 2000000), DVM_EAGAIN);
+    assert_true(clock_now_ns() - t0 >= 2000000);
+    msg_buf b;
+    mb_init(&b);
+    uint64_t v[2] = { 7, 8 };
+    msg_encode_u64s(&b, MSG_PAGE_REQ, v, 2);
+    assert_int_equal(write(sv[0], b.p, 10), 10);      /* half a header */
+    assert_int_equal(conn_spin(&c, 1000000), DVM_EAGAIN);
+    assert_int_equal(write(sv[0], b.p + 10, b.len - 11), (ssize_t)b.len - 11);
+    assert_int_equal(conn_spin(&c, 1000000), DVM_EAGAIN); /* one byte short */
+    assert_int_equal(write(sv[0], b.p + b.len - 1, 1), 1);
+    assert_int_equal(conn_spin(&c, 1000000), 0);
+    /* Buffered now: conn_recv must not block (the peer writes nothing). */
+    uint32_t type;
+    const uint8_t *p;
+    size_t len;
+    assert_int_equal(conn_recv(&c, &type, &p, &len), 0);
+    assert_int_equal(type, MSG_PAGE_REQ);
+    uint8_t junk[16] = { 99, 0, 0, 0 };     /* unknown type 99 */
+    assert_int_equal(write(sv[0], junk, sizeof junk), 16);
+    assert_int_equal(conn_spin(&c, 1000000), 0);
+    assert_int_equal(conn_recv(&c, &type, &p, &len), DVM_EPROTO);
+    close(sv[0]);
+    conn_close(&c);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    conn_init(&c, sv[1]);
+    close(sv[0]);
+    assert_int_equal(conn_spin(&c, 1000000000), DVM_ECLOSED);
+    conn_close(&c);
+    mb_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -593,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_stacks),
         cmocka_unit_test(test_conn_frames),
         cmocka_unit_test(test_conn_bad_header),
+        cmocka_unit_test(test_conn_spin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,6 +45,7 @@
 #include "sched/rcomps.h"
 #include "sched/watch.h"
 #include "util/alloc.h"
+#include "util/spin.h"
 #include "util/clock.h"
 #include "util/memfd.h"
 
@@ -614,7 +615,11 @@ dvm_status master_run(master *m)
          * once, not after the next event. */
         if (rcomps_waiting(&m->rcs) < waiting)
             to = 0;
-        int n = epoll_wait(m->epfd, ev, 64, to);
+        /* While RComps run runners their results usually come within
+         * microseconds, and a master asleep costs each a wake-up: poll
+         * before sleeping (util/spin.h). */
+        int n = spin_epoll_wait(m->epfd, ev, 64, to,
+                                rcomps_in_flight(&m->rcs));
         if (n < 0 && errno != EINTR)
             st = status_set_errno(DVM_ESYS, "epoll_wait");
         for (int i = 0; i < n && !st; i++)

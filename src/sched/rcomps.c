@@ -1152,6 +1152,14 @@ dvm_status rcomps_check_alive(rcomp_set *rs, uint64_t now_ns)
     return DVM_OK;
 }
 
+int rcomps_in_flight(const rcomp_set *rs)
+{
+    for (int i = 0; i < rs->nrc; i++)
+        if (rs->rc[i].inflight.n)
+            return 1;
+    return 0;
+}
+
 int rcomps_busy(const rcomp_set *rs)
 {
     for (int i = 0; i < rs->nrc; i++)
