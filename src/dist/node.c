@@ -1274,6 +1274,24 @@ static dvm_status home_listen(node *n)
     return st;
 }
 
+/* Whether the loop polls before it sleeps (util/spin.h): while this
+ * node's RComps run runners, the answers to their dispatches, results and
+ * page questions usually come within microseconds, and a node asleep
+ * costs each a wake-up -- but only while a CPU is left over, or the poll
+ * takes time from the RComps it waits for.  (Polling also after serving
+ * other nodes' page questions, for the next one, made bench/fetch slower
+ * here: too many pollers for the CPUs.)  The armed UCX worker's fd is in
+ * the set, so network events end the poll too. */
+static int node_should_spin(const node *n)
+{
+    if (!n->running)
+        return 0;
+    int busy = 0;
+    for (int i = 0; i < n->cfg.nrcomps; i++)
+        busy += n->rc[i].nrid > 0;
+    return busy && busy < spin_cpus();
+}
+
 /* ---- the loop ----------------------------------------------------------------------- */
 
 static dvm_status node_loop(node *n)
@@ -1305,11 +1323,8 @@ static dvm_status node_loop(node *n)
         int to = transport_timeout_ms(n->t);
         if (to < 0 || to > CMSG_PING_MS)   /* keepalives go at turns */
             to = CMSG_PING_MS;
-        /* While a program runs here, the answers to its dispatches,
-         * results and page questions usually come within microseconds:
-         * poll before sleeping (util/spin.h).  The armed UCX worker's fd
-         * is in the set, so network events end the poll too. */
-        int m = spin_epoll_wait(n->epfd, ev, 64, again ? 0 : to, n->running);
+        int m = spin_epoll_wait(n->epfd, ev, 64, again ? 0 : to,
+                                node_should_spin(n));
         if (m < 0 && errno != EINTR)
             return status_set_errno(DVM_ESYS, "epoll_wait");
         for (int j = 0; j < m && !n->fatal.st; j++) {

@@ -587,6 +587,19 @@ static dvm_status remote_poll(master *m, int *wait_ms)
     return st;
 }
 
+/* Whether the loop polls before it sleeps (util/spin.h): while RComps run
+ * runners their results usually come within microseconds, and a master
+ * asleep costs each a wake-up -- but only while a CPU is left over.  When
+ * this host's busy RComps take every CPU, a polling master would take
+ * time from them, and there a result arrives while the master would
+ * sleep anyway. */
+static int should_spin(const master *m)
+{
+    int local, remote;
+    rcomps_in_flight(&m->rcs, &local, &remote);
+    return (local || remote) && local < spin_cpus();
+}
+
 dvm_status master_run(master *m)
 {
     uint64_t t_start = clock_now_ns();
@@ -615,11 +628,7 @@ dvm_status master_run(master *m)
          * once, not after the next event. */
         if (rcomps_waiting(&m->rcs) < waiting)
             to = 0;
-        /* While RComps run runners their results usually come within
-         * microseconds, and a master asleep costs each a wake-up: poll
-         * before sleeping (util/spin.h). */
-        int n = spin_epoll_wait(m->epfd, ev, 64, to,
-                                rcomps_in_flight(&m->rcs));
+        int n = spin_epoll_wait(m->epfd, ev, 64, to, should_spin(m));
         if (n < 0 && errno != EINTR)
             st = status_set_errno(DVM_ESYS, "epoll_wait");
         for (int i = 0; i < n && !st; i++)

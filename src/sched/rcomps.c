@@ -1152,12 +1152,18 @@ dvm_status rcomps_check_alive(rcomp_set *rs, uint64_t now_ns)
     return DVM_OK;
 }
 
-int rcomps_in_flight(const rcomp_set *rs)
+void rcomps_in_flight(const rcomp_set *rs, int *local, int *remote)
 {
+    int l = 0, r = 0;
     for (int i = 0; i < rs->nrc; i++)
-        if (rs->rc[i].inflight.n)
-            return 1;
-    return 0;
+        if (rs->rc[i].inflight.n) {
+            if (rs->rc[i].remote)
+                r++;
+            else
+                l++;
+        }
+    *local = l;
+    *remote = r;
 }
 
 int rcomps_busy(const rcomp_set *rs)

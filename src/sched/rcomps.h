@@ -154,9 +154,9 @@ dvm_status rcomps_check_alive(rcomp_set *rs, uint64_t now_ns);
 /* True when some RComp is starting or has runners in flight: then the
  * master's loop must wake now and then for rcomps_check_alive. */
 int rcomps_busy(const rcomp_set *rs);
-/* 1 while any RComp, local or remote, has runners dispatched and not
- * yet answered. */
-int rcomps_in_flight(const rcomp_set *rs);
+/* Counts the RComps on this host (*local) and on others (*remote) that
+ * have runners dispatched and not yet answered. */
+void rcomps_in_flight(const rcomp_set *rs, int *local, int *remote);
 /* Adds a slot for an RComp on another host (cfg->remote set); *index names
  * it from now on.  Commits the new __nrcomp.  DVM_ENOMEM when the set is
  * full. */

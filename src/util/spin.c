@@ -1,6 +1,7 @@
 /*
  * spin.c -- the poll-before-sleep budget (spin.h).
  */
+#define _GNU_SOURCE
 #include "util/spin.h"
 
 #include <pthread.h>
@@ -11,11 +12,12 @@
 #include "util/clock.h"
 
 static uint64_t budget_ns;
+static int ncpus;
 static pthread_once_t budget_once = PTHREAD_ONCE_INIT;
 
 /* Parses DVM_SPIN_US; anything but a plain decimal number up to
  * SPIN_MAX_US keeps the default. */
-static void budget_read(void)
+static void read_settings(void)
 {
     const char *s = getenv("DVM_SPIN_US");
     uint64_t us = SPIN_DEFAULT_US;
@@ -26,12 +28,22 @@ static void budget_read(void)
             us = v;
     }
     budget_ns = us * 1000;
+    cpu_set_t set;
+    ncpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+    if (ncpus < 1)
+        ncpus = 1;
 }
 
 uint64_t spin_budget_ns(void)
 {
-    pthread_once(&budget_once, budget_read);
+    pthread_once(&budget_once, read_settings);
     return budget_ns;
+}
+
+int spin_cpus(void)
+{
+    pthread_once(&budget_once, read_settings);
+    return ncpus;
 }
 
 void spin_pause(void)

@@ -31,6 +31,9 @@
  * else SPIN_DEFAULT_US.  Read once per process; thread-safe. */
 uint64_t spin_budget_ns(void);
 
+/* The number of CPUs this process may run on (at least 1); read once. */
+int spin_cpus(void);
+
 /* Gives the CPU to another runnable thread if there is one (one poll's
  * pause). */
 void spin_pause(void);
