@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "util/alloc.h"
-#include "util/clock.h"
 #include "util/spin.h"
 #include "util/le.h"
 
@@ -139,24 +138,27 @@ static dvm_status conn_fill(conn *c)
 
 dvm_status conn_spin(conn *c, uint64_t budget_ns)
 {
-    uint64_t start = 0;
+    spin_wait w;
+    int polling = spin_begin(&w, budget_ns);
+    int once = budget_ns > 0;   /* one look even while backing off */
     for (;;) {
         if (c->rlen - c->rpos >= MSG_HEADER_SIZE &&
             c->rlen - c->rpos >= conn_pending_frame(c))
             return DVM_OK;         /* a whole frame (or a bad header) */
         if (c->closed)
             return DVM_ECLOSED;
+        if (!polling && !once)
+            return DVM_EAGAIN;
+        once = 0;
         dvm_status st = conn_fill_flags(c, MSG_DONTWAIT);
-        if (st == DVM_OK)
+        if (st == DVM_OK) {
+            if (polling)
+                spin_found(&w);
             continue;
+        }
         if (st != DVM_EAGAIN)
             return st;
-        uint64_t now = clock_now_ns();
-        if (!start)
-            start = now;
-        if (now - start >= budget_ns)
-            return DVM_EAGAIN;
-        spin_pause();
+        polling = polling && spin_next(&w);
     }
 }
 

@@ -35,10 +35,11 @@ dvm_status conn_send(conn *c, const msg_buf *b);
  * receive on c) and *len are set.  DVM_ECLOSED at end of stream. */
 dvm_status conn_recv(conn *c, uint32_t *type, const uint8_t **payload,
                      size_t *len);
-/* Polls a blocking conn for up to budget_ns without sleeping (util/spin.h):
- * returns DVM_OK once a whole frame is buffered (conn_recv then returns it
- * without blocking), DVM_EAGAIN when the budget ran out first (0: one
- * poll), DVM_ECLOSED or an error. */
+/* Polls a blocking conn for up to budget_ns without sleeping (util/spin.h,
+ * which may stop it sooner, but looks once at least; budget 0: not at
+ * all): returns DVM_OK once a whole frame is buffered (conn_recv then
+ * returns it without blocking), DVM_EAGAIN when the polling ended first,
+ * DVM_ECLOSED or an error. */
 dvm_status conn_spin(conn *c, uint64_t budget_ns);
 /* Non-blocking: reads what is available (call when the fd is readable)
  * and returns DVM_OK with a frame, DVM_EAGAIN when no whole frame is

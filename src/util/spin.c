@@ -1,5 +1,12 @@
 /*
- * spin.c -- the poll-before-sleep budget (spin.h).
+ * spin.c -- polling before sleeping, with back-off when the CPU is
+ * shared (spin.h).
+ *
+ * Contention is seen through getrusage(RUSAGE_THREAD)'s count of
+ * involuntary context switches, read when a wait starts and every
+ * SPIN_CHECK polls: a poller that was preempted knows that some other
+ * process was runnable on its CPU.  The back-off state is per thread (the
+ * RComp's page handler and its main thread wait for different peers).
  */
 #define _GNU_SOURCE
 #include "util/spin.h"
@@ -8,15 +15,23 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 
 #include "util/clock.h"
 
+/* Polls between two looks at the involuntary switch count. */
+#define SPIN_CHECK 8u
+
 static uint64_t budget_ns;
 static int ncpus;
-static pthread_once_t budget_once = PTHREAD_ONCE_INIT;
+static pthread_once_t settings_once = PTHREAD_ONCE_INIT;
 
-/* Parses DVM_SPIN_US; anything but a plain decimal number up to
- * SPIN_MAX_US keeps the default. */
+static __thread unsigned skip_left;     /* waits left to sleep at once */
+static __thread unsigned skip_next;     /* waits skipped after the next
+                                           disturbed poll (0: none yet) */
+
+/* Parses DVM_SPIN_US (anything but a plain decimal number up to
+ * SPIN_MAX_US keeps the default) and counts the CPUs. */
 static void read_settings(void)
 {
     const char *s = getenv("DVM_SPIN_US");
@@ -36,33 +51,82 @@ static void read_settings(void)
 
 uint64_t spin_budget_ns(void)
 {
-    pthread_once(&budget_once, read_settings);
+    pthread_once(&settings_once, read_settings);
     return budget_ns;
 }
 
 int spin_cpus(void)
 {
-    pthread_once(&budget_once, read_settings);
+    pthread_once(&settings_once, read_settings);
     return ncpus;
 }
 
-void spin_pause(void)
+/* This thread's involuntary context switches so far (-1 if unknown). */
+static long involuntary_switches(void)
 {
-    sched_yield();
+    struct rusage ru;
+    return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_nivcsw : -1;
+}
+
+int spin_begin(spin_wait *w, uint64_t budget_ns)
+{
+    w->budget = budget_ns;
+    if (!w->budget)
+        return 0;
+    if (skip_left) {
+        skip_left--;
+        return 0;
+    }
+    w->start = clock_now_ns();
+    w->nivcsw = involuntary_switches();
+    w->polls = 0;
+    return 1;
+}
+
+/* Another process wanted this CPU while it polled: skip the next waits'
+ * polls, twice as many as last time. */
+static void back_off(void)
+{
+    skip_next = skip_next ? skip_next * 2 : SPIN_SKIP_MIN;
+    if (skip_next > SPIN_SKIP_MAX)
+        skip_next = SPIN_SKIP_MAX;
+    skip_left = skip_next;
+}
+
+int spin_next(spin_wait *w)
+{
+    if (++w->polls % SPIN_CHECK == 0 && w->nivcsw >= 0 &&
+        involuntary_switches() != w->nivcsw) {
+        back_off();
+        return 0;
+    }
+    if (clock_now_ns() - w->start >= w->budget)
+        return 0;
+#if defined(__x86_64__) || defined(__i386__)
+    for (int i = 0; i < 32; i++)
+        __builtin_ia32_pause();
+#endif
+    return 1;
+}
+
+void spin_found(spin_wait *w)
+{
+    (void)w;
+    skip_next /= 2;
 }
 
 int spin_epoll_wait(int epfd, struct epoll_event *ev, int maxev, int to,
                     int spin)
 {
-    uint64_t budget = spin_budget_ns();
-    if (to == 0 || !spin || !budget)
+    spin_wait w;
+    if (to == 0 || !spin || !spin_begin(&w, spin_budget_ns()))
         return epoll_wait(epfd, ev, maxev, to);
-    uint64_t start = clock_now_ns();
     do {
         int n = epoll_wait(epfd, ev, maxev, 0);
-        if (n != 0)
+        if (n != 0) {
+            spin_found(&w);
             return n;
-        spin_pause();
-    } while (clock_now_ns() - start < budget);
+        }
+    } while (spin_next(&w));
     return epoll_wait(epfd, ev, maxev, to);
 }

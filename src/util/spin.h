@@ -1,21 +1,31 @@
 /*
- * spin.h -- how long a process that waits for a peer polls before it
- * sleeps.
+ * spin.h -- when a process that waits for a peer polls before it sleeps.
  *
  * A runner's life crosses processes several times (master dispatches,
  * RComp runs and sends its result, master commits and dispatches what the
  * commit made ready).  When the side that waits is asleep, each crossing
  * is a wake-up, and on a virtual machine a wake-up of an idle CPU costs
  * tens of microseconds: more than the runner.  So a waiting side first
- * polls for a while without sleeping, yielding its CPU between polls to
- * whatever else is runnable there, and sleeps only when nothing came --
+ * polls for a while without sleeping and sleeps only when nothing came --
  * the policy of OpenMP runtimes (GOMP_SPINCOUNT, OMP_WAIT_POLICY) and MPI
- * libraries.  Polling costs CPU only while a peer is expected to answer
- * soon: the callers poll only when they have work in flight.
+ * libraries.  Callers poll only when they have work in flight.
+ *
+ * Polling pays only while the poller has a CPU to itself.  On a machine
+ * whose CPUs are all taken, a poller keeps the CPU from the very process
+ * it waits for, and loses the scheduler's preference for a woken sleeper:
+ * a chain of hand-offs then waits a time slice each (measured: 40 times
+ * slower than sleeping).  So a poll watches its thread's involuntary
+ * context switches: one means another process wanted this CPU, and the
+ * thread stops polling at once and skips its next polls, the more the
+ * more often that happens (exponential back-off, per thread), until polls
+ * go undisturbed again.
  *
  * DVM_SPIN_US in the environment sets the budget in microseconds (0: never
  * poll, sleep at once); children inherit it, so one setting covers the
  * master, the nodes and every RComp.
+ *
+ * Usage:  spin_wait w;  if (spin_begin(&w, spin_budget_ns())) do { poll; if (found) {
+ *         spin_found(&w); break; } } while (spin_next(&w));  then sleep.
  */
 #ifndef DVM_SPIN_H
 #define DVM_SPIN_H
@@ -26,6 +36,17 @@
 #define SPIN_DEFAULT_US 50
 /* Largest accepted DVM_SPIN_US (one second). */
 #define SPIN_MAX_US 1000000
+/* After a disturbed poll a thread skips 16 waits' polls, doubling on each
+ * disturbed poll up to this many, halving on each undisturbed one. */
+#define SPIN_SKIP_MIN 16u
+#define SPIN_SKIP_MAX 4096u
+
+/* One wait's polling. */
+typedef struct spin_wait {
+    uint64_t start, budget;     /* ns */
+    long nivcsw;                /* involuntary switches at the start */
+    unsigned polls;
+} spin_wait;
 
 /* The budget in nanoseconds: DVM_SPIN_US when set to a valid number,
  * else SPIN_DEFAULT_US.  Read once per process; thread-safe. */
@@ -34,13 +55,19 @@ uint64_t spin_budget_ns(void);
 /* The number of CPUs this process may run on (at least 1); read once. */
 int spin_cpus(void);
 
-/* Gives the CPU to another runnable thread if there is one (one poll's
- * pause). */
-void spin_pause(void);
+/* Starts a wait that polls for at most budget_ns (spin_budget_ns() but
+ * in tests): 1 to poll first, 0 to sleep at once (no budget, or this
+ * thread backs off after disturbed polls). */
+int spin_begin(spin_wait *w, uint64_t budget_ns);
+/* After a poll that found nothing: pauses briefly; 1 to poll again, 0 to
+ * sleep (budget spent, or another process wanted this CPU: back off). */
+int spin_next(spin_wait *w);
+/* After a poll that found something: the poll was worth it. */
+void spin_found(spin_wait *w);
 
 struct epoll_event;
 /* epoll_wait(epfd, ev, maxev, to), but when spin is set and to != 0,
- * polls the set without sleeping for the budget first.  Returns what
+ * polls the set without sleeping first (spin_begin).  Returns what
  * epoll_wait returns (errno set on -1). */
 int spin_epoll_wait(int epfd, struct epoll_event *ev, int maxev, int to,
                     int spin);

@@ -83,11 +83,27 @@ static void test_epoll_wait_polls_then_sleeps(void **state)
     close(ep);
 }
 
+/* A wait polls until its budget is spent (or it backs off), then says
+ * to sleep; no budget: sleep at once. */
+static void test_wait_ends(void **state)
+{
+    (void)state;
+    spin_wait w;
+    assert_int_equal(spin_begin(&w, 0), 0);
+    if (spin_begin(&w, 1000000)) {
+        long polls = 0;
+        while (spin_next(&w))
+            assert_true(++polls < 100000000);
+        spin_found(&w);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_budget_from_environment),
         cmocka_unit_test(test_epoll_wait_polls_then_sleeps),
+        cmocka_unit_test(test_wait_ends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
