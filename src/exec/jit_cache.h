@@ -75,6 +75,8 @@ typedef struct jit_cache_counts {
     uint64_t bad;               /* entries refused by jit_cache_decode */
     uint64_t kept;              /* ... of the loaded: kept from an earlier
                                    run (jit_cache_keep) */
+    uint64_t native;            /* ... of the loaded: without LLVM
+                                   (jit_elf.c) */
 } jit_cache_counts;
 
 /* A hash of the n bytes at p (not cryptographic: it tells apart, it does
