@@ -64,9 +64,11 @@ enum {
     JIT_RECHECK = 1 << 20,      /* cost run between two looks at the
                                    shared cache while another engine
                                    translates a region (~2 ms) */
-    JIT_PROBE = 1 << 20,        /* with a shared cache: cost run between
+    JIT_PROBE = 1 << 16,        /* with a shared cache: cost run between
                                    two looks at it (and additions to the
-                                   region's shared heat) */
+                                   region's shared heat): ~0.1 ms, as a
+                                   look that finds the region costs no
+                                   LLVM (jit_elf.c) */
 };
 
 struct jit_engine {

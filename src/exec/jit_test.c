@@ -1388,8 +1388,8 @@ static void test_shared_claimed(void **state)
 
 /* Engines sharing a cache directory count a region's heat together: a
  * loop of 1.2 M units, under hot = 1.5 M alone, is translated by the
- * second engine that runs it (both stop at JIT_PROBE, 2^20, to add their
- * heat), and not by an engine alone. */
+ * second engine that runs it (both stop every JIT_PROBE, 2^16, to add
+ * their heat), and not by an engine alone. */
 static void test_shared_heat(void **state)
 {
     (void)state;
