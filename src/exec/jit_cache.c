@@ -96,6 +96,16 @@ dvm_status jit_cache_encode(const jit_cache_key *k, uint32_t insns,
     return DVM_OK;
 }
 
+int jit_cache_header_key(const uint8_t *p, size_t n, jit_cache_key *k)
+{
+    assert((p || n == 0) && k);
+    if (n < JIT_CACHE_HEADER)
+        return 0;
+    *k = (jit_cache_key){get64(p + 16), get64(p + 24), get32(p + 32),
+                         get32(p + 36)};
+    return 1;
+}
+
 dvm_status jit_cache_decode(const uint8_t *p, size_t n,
                             const jit_cache_key *k, const uint8_t **obj,
                             size_t *len, uint32_t *insns)
