@@ -8,7 +8,7 @@
  * name) loads and runs; then every truncation of it, and each field made
  * wrong in turn, is refused: malformed as DVM_EFORMAT, unsupported (a
  * relocation type, an unknown import, a value out of range) as
- * DVM_EUNSUPP.  With LLVM, real regions are translated with a copy of
+ * DVM_EUNSUPP; allocation failures give DVM_ENOMEM.  With LLVM, real regions are translated with a copy of
  * their object code, which is loaded here and run against LLVM's own
  * load of it and against the interpreter.
  */
@@ -345,6 +345,34 @@ static void test_missing_name(void **state)
     assert_int_equal(load_t(&t, &ran), DVM_EFORMAT);
 }
 
+/* Allocation failures (a build with DVM_ALLOC_FAILPOINTS): the N-th
+ * allocation and every later one failing, a load succeeds or returns
+ * DVM_ENOMEM, and leaves nothing behind. */
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    if (!dvm_alloc_fail_from(0))
+        skip();
+    tobj t;
+    make(&t);
+    for (long n = 1; n < 100; n++) {
+        jit_elf_image *img = NULL;
+        jit_fn fn = NULL;
+        dvm_alloc_fail_from(n);
+        dvm_status st = jit_elf_load((const uint8_t *)&t, sizeof t, imps, 2,
+                                     "f", &img, &fn);
+        dvm_alloc_fail_from(0);
+        if (!st) {
+            assert_int_equal(fn(NULL, NULL), 42);
+            jit_elf_free(img);
+            return;
+        }
+        assert_int_equal(st, DVM_ENOMEM);
+        assert_null(img);
+    }
+    fail_msg("no load succeeded");
+}
+
 /* ---- real regions (with LLVM) ---------------------------------------------- */
 
 #if DVM_HAVE_LLVM
@@ -542,6 +570,7 @@ int main(void)
         cmocka_unit_test(test_mutations),
         cmocka_unit_test(test_unknown_import),
         cmocka_unit_test(test_missing_name),
+        cmocka_unit_test(test_alloc_failures),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     return rc | run_llvm_tests();
