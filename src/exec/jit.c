@@ -34,7 +34,10 @@
  * runners, like the counts).  With a shared cache (jit_share) decide()
  * first looks there: an entry another engine put is loaded; else the
  * region's heat over all engines decides, and a claim makes one engine
- * translate it while the others interpret on.
+ * translate it while the others interpret on.  A loaded entry is mapped
+ * by the project's own loader (jit_elf.c) when it can, so that an engine
+ * that only loads what others translated (or what an earlier run kept)
+ * never loads LLVM; what that loader does not handle goes to LLVM's.
  */
 #include "exec/jit.h"
 
@@ -52,6 +55,7 @@
 
 #include "exec/jit_backend.h"
 #include "exec/jit_cache.h"
+#include "exec/jit_elf.h"
 #include "util/alloc.h"
 
 enum {
@@ -60,9 +64,11 @@ enum {
     JIT_RECHECK = 1 << 20,      /* cost run between two looks at the
                                    shared cache while another engine
                                    translates a region (~2 ms) */
-    JIT_PROBE = 1 << 20,        /* with a shared cache: cost run between
+    JIT_PROBE = 1 << 16,        /* with a shared cache: cost run between
                                    two looks at it (and additions to the
-                                   region's shared heat) */
+                                   region's shared heat): ~0.1 ms, as a
+                                   look that finds the region costs no
+                                   LLVM (jit_elf.c) */
 };
 
 struct jit_engine {
@@ -88,6 +94,8 @@ struct jit_engine {
                                    hot (tier.hot: JIT_PROBE) */
     uint32_t *more;             /* ... per insn: the heat its region's size
                                    adds to level (once sized) */
+    jit_elf_image **imgs;       /* ... regions loaded without LLVM */
+    size_t nimgs, capimgs;
 };
 
 /* ---- the engine ---------------------------------------------------------- */
@@ -196,24 +204,57 @@ static jit_cache_key cache_key(const jit_engine *j, uint32_t i)
     return (jit_cache_key){j->prog, j->host, i, j->lim.region_max};
 }
 
+/* Loads the object code obj of len bytes, the region of insn i, into *fn
+ * without LLVM (jit_elf.c), the image kept until j is destroyed.
+ * DVM_EUNSUPP (message set) when that loader cannot load it.  Under j's
+ * lock. */
+static dvm_status load_native(jit_engine *j, uint32_t i, const uint8_t *obj,
+                              size_t len, jit_fn *fn)
+{
+    char name[32];
+    region_name(i, name, sizeof name);
+    jit_elf_image **a = dvm_grow(j->imgs, &j->capimgs, j->nimgs + 1,
+                                 sizeof *a);
+    if (!a)
+        return status_set(DVM_ENOMEM, "translator: out of memory");
+    j->imgs = a;
+    dvm_status st = jit_elf_load(obj, len, jit_helpers, jit_nhelpers, name,
+                                 &a[j->nimgs], fn);
+    if (!st) {
+        j->nimgs++;
+        jit_cache_count(j->cache, offsetof(jit_cache_counts, native));
+    }
+    return st;
+}
+
+/* Loads the object code obj of len bytes, the region of insn i, into *fn
+ * with LLVM's loader.  DVM_EUNSUPP (said) when there is no backend. */
+static dvm_status load_llvm(jit_engine *j, uint32_t i, const uint8_t *obj,
+                            size_t len, jit_fn *fn)
+{
+    char name[32];
+    region_name(i, name, sizeof name);
+    dvm_status st = make_backend(j);
+    return st ? st : j->ops->load(j->be, obj, len, name, fn);
+}
+
 /* Loads the region of insn i from j's shared cache if another engine put
- * it there.  Returns 1 when loaded (*fn set), 0 when there is no usable
- * entry (a bad one said once).  Under j's lock. */
+ * it there: without LLVM when it can, else with it.  Returns 1 when
+ * loaded (*fn set), 0 when there is no usable entry (a bad one said
+ * once).  Under j's lock. */
 static int load_shared(jit_engine *j, uint32_t i, jit_fn *fn)
 {
     jit_cache_key k = cache_key(j, i);
     uint8_t *obj;
     size_t len;
     uint32_t insns;
-    char name[32];
     dvm_status st = jit_cache_get(j->cache, &k, &obj, &len, &insns);
     if (st == DVM_ENOENT)
         return 0;
     if (!st) {
-        st = make_backend(j);
-        region_name(i, name, sizeof name);
-        if (!st)
-            st = j->ops->load(j->be, obj, len, name, fn);
+        st = load_native(j, i, obj, len, fn);
+        if (st == DVM_EUNSUPP)
+            st = load_llvm(j, i, obj, len, fn);
         dvm_free(obj);
         if (!st) {
             j->stats.loaded++;
@@ -423,6 +464,9 @@ static void engine_free(jit_engine *j)
     dvm_free(j->count);
     dvm_free(j->refused);
     dvm_free(j->more);
+    for (size_t k = 0; k < j->nimgs; k++)
+        jit_elf_free(j->imgs[k]);
+    dvm_free(j->imgs);
     jit_cache_close(j->cache);
     dvm_free(j);
 }

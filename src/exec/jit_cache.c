@@ -96,6 +96,16 @@ dvm_status jit_cache_encode(const jit_cache_key *k, uint32_t insns,
     return DVM_OK;
 }
 
+int jit_cache_header_key(const uint8_t *p, size_t n, jit_cache_key *k)
+{
+    assert((p || n == 0) && k);
+    if (n < JIT_CACHE_HEADER)
+        return 0;
+    *k = (jit_cache_key){get64(p + 16), get64(p + 24), get32(p + 32),
+                         get32(p + 36)};
+    return 1;
+}
+
 dvm_status jit_cache_decode(const uint8_t *p, size_t n,
                             const jit_cache_key *k, const uint8_t **obj,
                             size_t *len, uint32_t *insns)
@@ -242,13 +252,13 @@ dvm_status jit_cache_counts_read(const char *dir, jit_cache_counts *out)
     char path[4096];
     snprintf(path, sizeof path, "%s/counts", dir);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    uint64_t v[4];
+    uint64_t v[5];
     ssize_t n = fd < 0 ? -1 : pread(fd, v, sizeof v, 0);
     if (fd >= 0)
         close(fd);
     if (n != (ssize_t)sizeof v)
         return status_set_errno(DVM_EIO, "translator cache: %s", path);
-    *out = (jit_cache_counts){v[0], v[1], v[2], v[3]};
+    *out = (jit_cache_counts){v[0], v[1], v[2], v[3], v[4]};
     return DVM_OK;
 }
 

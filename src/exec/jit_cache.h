@@ -75,6 +75,8 @@ typedef struct jit_cache_counts {
     uint64_t bad;               /* entries refused by jit_cache_decode */
     uint64_t kept;              /* ... of the loaded: kept from an earlier
                                    run (jit_cache_keep) */
+    uint64_t native;            /* ... of the loaded: without LLVM
+                                   (jit_elf.c) */
 } jit_cache_counts;
 
 /* A hash of the n bytes at p (not cryptographic: it tells apart, it does
@@ -127,6 +129,10 @@ uint64_t jit_cache_heat(jit_cache *c, uint32_t entry, uint64_t run);
 dvm_status jit_cache_encode(const jit_cache_key *k, uint32_t insns,
                             const uint8_t *obj, size_t len, uint8_t **out,
                             size_t *n);
+/* Sets *k to the key the header of the n bytes at p claims, unchecked
+ * (for a reader that knows no key: a test, the fuzzer); returns 0 when n
+ * is shorter than a header. */
+int jit_cache_header_key(const uint8_t *p, size_t n, jit_cache_key *k);
 /* Decodes the n bytes at p as k's entry: *obj points into p, *len and
  * *insns set.  Returns DVM_EFORMAT (message set) for anything else. */
 dvm_status jit_cache_decode(const uint8_t *p, size_t n,

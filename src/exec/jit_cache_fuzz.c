@@ -14,13 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *p, size_t n);
 int LLVMFuzzerTestOneInput(const uint8_t *p, size_t n)
 {
     jit_cache_key k = {0, 0, 0, 0};
-    if (n >= 40) {              /* the key the entry claims, so that the
-                                   checks past it are reached */
-        memcpy(&k.prog, p + 16, 8);
-        memcpy(&k.host, p + 24, 8);
-        memcpy(&k.entry, p + 32, 4);
-        memcpy(&k.region_max, p + 36, 4);
-    }
+    jit_cache_header_key(p, n, &k); /* the key the entry claims, so that
+                                       the checks past it are reached */
     const uint8_t *obj;
     size_t len;
     uint32_t insns;

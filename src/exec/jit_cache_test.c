@@ -46,6 +46,10 @@ static void test_roundtrip(void **state)
     assert_int_equal(len, 300);
     assert_int_equal(insns, 36);
     assert_memory_equal(o, obj, 300);
+    jit_cache_key k;
+    assert_int_equal(jit_cache_header_key(e, n, &k), 1);
+    assert_memory_equal(&k, &key, sizeof k);
+    assert_int_equal(jit_cache_header_key(e, JIT_CACHE_HEADER - 1, &k), 0);
     assert_int_equal(jit_cache_encode(&key, 1, obj, 0, &e, &n), DVM_ERANGE);
     dvm_free(e);
     dvm_free(obj);

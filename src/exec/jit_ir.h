@@ -32,6 +32,7 @@
 #include <llvm-c/Core.h>
 
 #include "exec/jit_backend.h"
+#include "exec/jit_rt.h"
 #include "exec/vm.h"
 #include "util/status.h"
 
@@ -101,14 +102,6 @@ typedef struct jit_target {
     size_t region_max;          /* instructions in one region, at most */
 } jit_target;
 
-/* A runtime helper of translated code and its name (jit_lower.c). */
-typedef struct jit_helper {
-    const char *name;
-    void (*fn)(void);
-} jit_helper;
-
-extern const jit_helper jit_helpers[];
-extern const size_t jit_nhelpers;
 
 /* ---- jit_region.c ------------------------------------------------------- */
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <elf.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -1259,8 +1260,8 @@ static void test_tier_weighted(void **state)
     free(t);
 }
 
-/* Flips a byte of the object of every entry in cache directory dir. */
-static void corrupt_entries(const char *dir)
+/* Calls fn on the path of every entry in cache directory dir. */
+static void each_entry(const char *dir, void (*fn)(const char *path))
 {
     DIR *d = opendir(dir);
     assert_non_null(d);
@@ -1271,15 +1272,65 @@ static void corrupt_entries(const char *dir)
         if (n < 2 || strcmp(e->d_name + n - 2, ".o"))
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        FILE *f = fopen(path, "r+b");
-        assert_non_null(f);
-        fseek(f, JIT_CACHE_HEADER + 10, SEEK_SET);
-        int b = fgetc(f);
-        fseek(f, JIT_CACHE_HEADER + 10, SEEK_SET);
-        fputc(b ^ 0xff, f);
-        fclose(f);
+        fn(path);
     }
     closedir(d);
+}
+
+/* Flips a byte of the object of the entry at path. */
+static void corrupt_entry(const char *path)
+{
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, JIT_CACHE_HEADER + 10, SEEK_SET);
+    int b = fgetc(f);
+    fseek(f, JIT_CACHE_HEADER + 10, SEEK_SET);
+    fputc(b ^ 0xff, f);
+    fclose(f);
+}
+
+/* The section of ELF object o (len bytes, checked by LLVM's writer) named
+ * name. */
+static Elf64_Shdr *elf_section(uint8_t *o, size_t len, const char *name)
+{
+    Elf64_Ehdr *eh = (Elf64_Ehdr *)o;
+    assert_true(len >= sizeof *eh && eh->e_shoff + eh->e_shnum *
+                sizeof(Elf64_Shdr) <= len);
+    Elf64_Shdr *sh = (Elf64_Shdr *)(o + eh->e_shoff);
+    const char *names = (const char *)o + sh[eh->e_shstrndx].sh_offset;
+    for (size_t i = 0; i < eh->e_shnum; i++)
+        if (!strcmp(names + sh[i].sh_name, name))
+            return &sh[i];
+    fail_msg("no section %s", name);
+    return NULL;
+}
+
+/* Rewrites the entry at path (a whole, valid one) so that only LLVM's
+ * loader takes it: its empty .note.GNU-stack becomes an allocated note,
+ * which jit_elf.c does not load (DVM_EUNSUPP) and LLVM maps as it is. */
+static void llvm_only_entry(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t buf[1 << 16], *e;
+    size_t n = fread(buf, 1, sizeof buf, f), len, m;
+    fclose(f);
+    assert_true(n < sizeof buf);
+    jit_cache_key k;
+    assert_true(jit_cache_header_key(buf, n, &k));
+    const uint8_t *obj;
+    uint32_t insns;
+    assert_int_equal(jit_cache_decode(buf, n, &k, &obj, &len, &insns), 0);
+    uint8_t *o = (uint8_t *)obj;
+    Elf64_Shdr *note = elf_section(o, len, ".note.GNU-stack");
+    note->sh_type = SHT_NOTE;
+    note->sh_flags = SHF_ALLOC;
+    assert_int_equal(jit_cache_encode(&k, insns, o, len, &e, &m), 0);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(e, 1, m, f), m);
+    fclose(f);
+    dvm_free(e);
 }
 
 /* Engines sharing one cache directory on one program: its code, the
@@ -1302,16 +1353,17 @@ static void shared_open(shared_fx *f, tprog *t)
 }
 
 /* Runs f's program on a new engine of limits l sharing f's directory
- * (entries corrupted first when corrupt), checks its outcome and returns
- * what it translated and loaded. */
-static jit_stats shared_run(shared_fx *f, const jit_limits *l, int corrupt)
+ * (each entry given to spoil first, unless NULL), checks its outcome and
+ * returns what it translated and loaded. */
+static jit_stats shared_run(shared_fx *f, const jit_limits *l,
+                            void (*spoil)(const char *path))
 {
     jit_engine *j;
     outcome o;
     assert_int_equal(jit_create_limits(f->c, l, &j), 0);
     assert_int_equal(jit_share(j, f->dir, 7), 0);
-    if (corrupt)
-        corrupt_entries(f->dir);
+    if (spoil)
+        each_entry(f->dir, spoil);
     run_one(f->p, f->c, j, NULL, CODE, &o);
     same(&f->ref, &o);
     outcome_free(&o);
@@ -1340,8 +1392,9 @@ static jit_limits quick_limits(void)
 }
 
 /* Engines sharing a cache directory: the first translates the hot loop,
- * the second loads it (no translation), the same outcome; a third finds
- * the entry corrupt, says so, and translates it itself. */
+ * the second loads it (no translation, nor LLVM: jit_elf.c), the same
+ * outcome; a third finds the entry corrupt, says so, and translates it
+ * itself. */
 static void test_shared(void **state)
 {
     (void)state;
@@ -1350,7 +1403,7 @@ static void test_shared(void **state)
     shared_open(&f, loop_of(100000, 1));
     static const uint64_t want[3][2] = {{1, 0}, {0, 1}, {1, 0}};
     for (int k = 0; k < 3; k++) {
-        jit_stats st = shared_run(&f, &l, k == 2);
+        jit_stats st = shared_run(&f, &l, k == 2 ? corrupt_entry : NULL);
         assert_int_equal(st.regions, want[k][0]);
         assert_int_equal(st.loaded, want[k][1]);
     }
@@ -1358,7 +1411,29 @@ static void test_shared(void **state)
     assert_int_equal(jit_cache_counts_read(f.dir, &n), 0);
     assert_int_equal(n.translated, 2);
     assert_int_equal(n.loaded, 1);
+    assert_int_equal(n.native, 1);      /* without LLVM (jit_elf.c) */
     assert_int_equal(n.bad, 1);
+    shared_close(&f);
+}
+
+/* An entry the engine's own loader does not handle (DVM_EUNSUPP) is
+ * loaded by LLVM's instead: not translated again, not counted bad, the
+ * same outcome. */
+static void test_shared_llvm_fallback(void **state)
+{
+    (void)state;
+    jit_limits l = quick_limits();
+    shared_fx f;
+    shared_open(&f, loop_of(100000, 1));
+    assert_int_equal(shared_run(&f, &l, NULL).regions, 1);
+    jit_stats st = shared_run(&f, &l, llvm_only_entry);
+    assert_int_equal(st.regions, 0);
+    assert_int_equal(st.loaded, 1);
+    jit_cache_counts n;
+    assert_int_equal(jit_cache_counts_read(f.dir, &n), 0);
+    assert_int_equal(n.loaded, 1);
+    assert_int_equal(n.native, 0);
+    assert_int_equal(n.bad, 0);
     shared_close(&f);
 }
 
@@ -1377,17 +1452,17 @@ static void test_shared_claimed(void **state)
     assert_non_null(cl);
     fprintf(cl, "%ld\n", (long)getpid());
     fclose(cl);
-    jit_stats st = shared_run(&f, &l, 0);
+    jit_stats st = shared_run(&f, &l, NULL);
     assert_int_equal(st.regions + st.loaded, 0);
     assert_int_equal(unlink(path), 0);
-    assert_int_equal(shared_run(&f, &l, 0).regions, 1);
+    assert_int_equal(shared_run(&f, &l, NULL).regions, 1);
     shared_close(&f);
 }
 
 /* Engines sharing a cache directory count a region's heat together: a
  * loop of 1.2 M units, under hot = 1.5 M alone, is translated by the
- * second engine that runs it (both stop at JIT_PROBE, 2^20, to add their
- * heat), and not by an engine alone. */
+ * second engine that runs it (both stop every JIT_PROBE, 2^16, to add
+ * their heat), and not by an engine alone. */
 static void test_shared_heat(void **state)
 {
     (void)state;
@@ -1397,7 +1472,7 @@ static void test_shared_heat(void **state)
     shared_fx f;
     shared_open(&f, loop_of(400000, 0));
     for (int k = 0; k < 2; k++)
-        assert_int_equal(shared_run(&f, &l, 0).regions, (uint64_t)k);
+        assert_int_equal(shared_run(&f, &l, NULL).regions, (uint64_t)k);
     assert_int_equal(run_limited(f.t, &l).regions, 0);  /* alone: cold */
     shared_close(&f);
 }
@@ -1551,6 +1626,7 @@ int main(void)
         cmocka_unit_test(test_float_translated),
         cmocka_unit_test(test_tier_warm),
         cmocka_unit_test(test_shared),
+        cmocka_unit_test(test_shared_llvm_fallback),
         cmocka_unit_test(test_shared_heat),
         cmocka_unit_test(test_shared_claimed),
         cmocka_unit_test(test_tier_loop_head),

@@ -826,8 +826,8 @@ void master_fprint_stats(const master *m, FILE *f)
     if (m->rcs.jit_cache && !jit_cache_counts_read(m->rcs.jit_cache, &jc))
         fprintf(f, "  translator: regions translated %" PRIu64 ", loaded "
                 "from the shared cache %" PRIu64 " (kept from earlier runs %"
-                PRIu64 "), bad entries %" PRIu64 "\n", jc.translated,
-                jc.loaded, jc.kept, jc.bad);
+                PRIu64 ", without LLVM %" PRIu64 "), bad entries %" PRIu64
+                "\n", jc.translated, jc.loaded, jc.kept, jc.native, jc.bad);
 }
 
 static void warn_unbound(const master *m)
