@@ -360,12 +360,15 @@ static int kept_path(const jit_cache *c, const jit_cache_key *k, char *buf,
 }
 
 /* A directory of this user that no one else may write, made (0700) if
- * missing: 0, or -1 with the reason in why. */
+ * missing: 0, or -1 with the reason in why.  Another process may make it
+ * between the look and the mkdir (RComps start together): EEXIST is that,
+ * and what it made is checked like any other. */
 static int own_dir(const char *dir, const char **why)
 {
     struct stat sb;
-    if (lstat(dir, &sb) < 0 && (errno != ENOENT || mkdir(dir, 0700) < 0 ||
-                                lstat(dir, &sb) < 0)) {
+    if (lstat(dir, &sb) < 0 &&
+        (errno != ENOENT || (mkdir(dir, 0700) < 0 && errno != EEXIST) ||
+         lstat(dir, &sb) < 0)) {
         *why = strerror(errno);
         return -1;
     }

@@ -334,6 +334,52 @@ static void test_keep(void **state)
     }
 }
 
+/* Two RComps that keep translations in a directory not made yet race to
+ * make it: the one that loses the mkdir must use the winner's directory,
+ * not give up keeping ("File exists").  Each round releases two
+ * processes at once on a fresh path. */
+static void test_keep_race(void **state)
+{
+    (void)state;
+    char *dir;
+    jit_cache *c = fresh(&dir);
+    enum { ROUNDS = 500 };
+    int lost = 0;
+    for (int r = 0; r < ROUNDS && !lost; r++) {
+        char keep[4096];
+        snprintf(keep, sizeof keep, "%s/keep%d", dir, r);
+        int go[2];
+        assert_int_equal(pipe(go), 0);
+        pid_t pid[2];
+        for (int w = 0; w < 2; w++) {
+            pid[w] = fork();
+            assert_true(pid[w] >= 0);
+            if (pid[w] == 0) {
+                char b;
+                close(go[1]);
+                if (read(go[0], &b, 1) != 1)
+                    _exit(2);
+                _exit(jit_cache_keep(c, keep, 0x77) ? 1 : 0);
+            }
+        }
+        close(go[0]);
+        assert_int_equal(write(go[1], "xx", 2), 2);
+        close(go[1]);
+        for (int w = 0; w < 2; w++) {
+            int ws;
+            assert_int_equal(waitpid(pid[w], &ws, 0), pid[w]);
+            assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) != 2);
+            lost |= WEXITSTATUS(ws) != 0;
+        }
+    }
+    assert_int_equal(lost, 0);
+    jit_cache_close(c);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    dvm_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_sweep),
         cmocka_unit_test(test_sweep_link),
         cmocka_unit_test(test_keep),
+        cmocka_unit_test(test_keep_race),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
