@@ -1324,7 +1324,7 @@ static dvm_status node_loop(node *n)
         if (to < 0 || to > CMSG_PING_MS)   /* keepalives go at turns */
             to = CMSG_PING_MS;
         int m = spin_epoll_wait(n->epfd, ev, 64, again ? 0 : to,
-                                node_should_spin(n));
+                                !again && node_should_spin(n));
         if (m < 0 && errno != EINTR)
             return status_set_errno(DVM_ESYS, "epoll_wait");
         for (int j = 0; j < m && !n->fatal.st; j++) {

@@ -165,13 +165,19 @@ dvm_status conn_spin(conn *c, uint64_t budget_ns)
 dvm_status conn_recv(conn *c, uint32_t *type, const uint8_t **payload,
                      size_t *len)
 {
+    int polled = 0;
     for (;;) {
         dvm_status st = conn_next_buffered(c, type, payload, len);
         if (st != DVM_EAGAIN)
             return st;
         if (c->closed)
             return DVM_ECLOSED;
-        st = conn_fill(c);
+        if (!polled) {          /* awake for the spin budget first */
+            polled = 1;
+            st = conn_spin(c, spin_budget_ns());
+        } else {
+            st = conn_fill(c);
+        }
         if (st && st != DVM_EAGAIN)
             return st;
     }

@@ -3,7 +3,9 @@
  *
  * A conn wraps one connected stream fd.  Sending writes whole frames
  * (blocking, retried on EINTR/partial writes).  Receiving has two styles:
- * conn_recv() blocks until one whole frame is there (RComps), and
+ * conn_recv() blocks until one whole frame is there (RComps; it polls
+ * first for the spin budget, util/spin.h, so that an answer that comes
+ * within microseconds finds its reader awake), and
  * conn_poll_frame() works on a non-blocking fd inside an event loop
  * (master): it reads what is available and hands out complete frames one
  * at a time.  A frame whose header is invalid (unknown type, oversized
@@ -31,8 +33,9 @@ void conn_close(conn *c);
 /* Sends the bytes of b (one or more whole frames).  DVM_ECLOSED if the peer
  * is gone, DVM_ESYS otherwise. */
 dvm_status conn_send(conn *c, const msg_buf *b);
-/* Blocks for one frame.  On success *type, *payload (valid until the next
- * receive on c) and *len are set.  DVM_ECLOSED at end of stream. */
+/* Blocks for one frame, polling first (conn_spin with spin_budget_ns()).
+ * On success *type, *payload (valid until the next receive on c) and *len
+ * are set.  DVM_ECLOSED at end of stream. */
 dvm_status conn_recv(conn *c, uint32_t *type, const uint8_t **payload,
                      size_t *len);
 /* Polls a blocking conn for up to budget_ns without sleeping (util/spin.h,

@@ -28,7 +28,6 @@
 #include "isa/isa.h"
 #include "rcomp/rcomp_int.h"
 #include "util/alloc.h"
-#include "util/spin.h"
 
 #define PG_RB     (DISA_RB / DISA_PAGE)
 #define PG_IN     (DISA_INPUT_BASE / DISA_PAGE)
@@ -133,8 +132,6 @@ static dvm_status ask_frame(rcomp *rc, uint64_t page, uint64_t snap,
     uint32_t type;
     const uint8_t *p;
     size_t len;
-    if (!st && (st = conn_spin(&rc->page, spin_budget_ns())) == DVM_EAGAIN)
-        st = DVM_OK;
     if (!st)
         st = conn_recv(&rc->page, &type, &p, &len);
     if (st)

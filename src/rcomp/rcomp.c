@@ -46,7 +46,6 @@
 #include "rcomp/rcomp.h"
 #include "rcomp/rcomp_int.h"
 #include "util/alloc.h"
-#include "util/spin.h"
 
 #define RC_MAX_IN 64
 #define RC_INPUT_CAP_PAGES 32768        /* 128 MiB of input pages mapped */
@@ -409,11 +408,6 @@ static dvm_status serve(rcomp *rc)
             const uint8_t *p;
             size_t len;
             st = rc_flush(rc);  /* never block with results held back */
-            /* The next dispatch usually follows the result just sent
-             * within microseconds: wait for it awake (util/spin.h). */
-            if (!st && (st = conn_spin(&rc->ctl, spin_budget_ns())) ==
-                           DVM_EAGAIN)
-                st = DVM_OK;
             if (!st)
                 st = conn_recv(&rc->ctl, &type, &p, &len);
             if (!st)

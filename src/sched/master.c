@@ -628,7 +628,8 @@ dvm_status master_run(master *m)
          * once, not after the next event. */
         if (rcomps_waiting(&m->rcs) < waiting)
             to = 0;
-        int n = spin_epoll_wait(m->epfd, ev, 64, to, should_spin(m));
+        int n = spin_epoll_wait(m->epfd, ev, 64, to,
+                                to != 0 && should_spin(m));
         if (n < 0 && errno != EINTR)
             st = status_set_errno(DVM_ESYS, "epoll_wait");
         for (int i = 0; i < n && !st; i++)
