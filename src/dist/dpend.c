@@ -67,13 +67,7 @@ void dpend_free(dpend *d)
 /* The index bucket of (tag, page). */
 static dpend_ent **bucket(dpend *d, const cmsg_tag *tag, uint64_t page)
 {
-    uint64_t h = page * 0x9E3779B97F4A7C15ull;
-    const uint64_t w[CMSG_TAG_WORDS] = { tag->node, tag->rcomp, tag->gen,
-                                         tag->rid, tag->attempt };
-    for (int i = 0; i < CMSG_TAG_WORDS; i++)
-        h = (h ^ w[i]) * 0xFF51AFD7ED558CCDull;
-    h ^= h >> 29;
-    return &d->idx[h & (d->nidx - 1)];
+    return &d->idx[cmsg_name_hash(tag, page) & (d->nidx - 1)];
 }
 
 /* x goes into the index, first of its name (the newest). */
@@ -175,12 +169,6 @@ dvm_status dpend_put(dpend *d, const cmsg_delta_ent *e)
     return DVM_OK;
 }
 
-static int same_tag(const cmsg_tag *a, const cmsg_tag *b)
-{
-    return a->node == b->node && a->rcomp == b->rcomp && a->gen == b->gen &&
-           a->rid == b->rid && a->attempt == b->attempt;
-}
-
 /* Holes at the head go. */
 static void trim_head(dpend *d)
 {
@@ -196,7 +184,7 @@ size_t dpend_drop(dpend *d, const cmsg_tag *tag)
         cmsg_tag t = *tag;
         t.attempt = (*s ? (*s)->tag.attempt : 0) & CMSG_TAG_WHOLE;
         t.attempt |= tag->attempt;
-        if (*s && same_tag(&(*s)->tag, &t)) {
+        if (*s && cmsg_tag_same(&(*s)->tag, &t)) {
             slot_forget(d, s);
             n++;
         }
@@ -215,13 +203,13 @@ static int sibling(dpend *d, size_t k, const cmsg_tag *tag, uint64_t page)
     dpend_ent *x = *slot_at(d, k);
     cmsg_tag t = *tag;
     t.attempt ^= CMSG_TAG_WHOLE;
-    return x && x->page == page && same_tag(&x->tag, &t);
+    return x && x->page == page && cmsg_tag_same(&x->tag, &t);
 }
 
 int dpend_apply(dpend *d, const cmsg_tag *tag, uint64_t page, uint8_t *data)
 {
     dpend_ent *x = *bucket(d, tag, page);
-    while (x && (x->page != page || !same_tag(&x->tag, tag)))
+    while (x && (x->page != page || !cmsg_tag_same(&x->tag, tag)))
         x = x->next;
     if (!x)
         return 0;
