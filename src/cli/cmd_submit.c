@@ -13,7 +13,11 @@
  * A master that goes away mid-program is tried again (backoff, for
  * --reconnect seconds): a master restarted with its saved state (dvm
  * master --state) is sent RESUME with the bytes received per channel, and
- * sends only the output this client has not had.
+ * sends only the output this client has not had.  A master that has no
+ * program to resume (CMSG_DONE_NO_PROGRAM: it died before the program's
+ * first save) is sent the SUBMIT again when no byte of output came yet;
+ * the program then runs from its start, and the client still writes each
+ * byte once.  With output received, the rest is lost, and it says so.
  *
  * drain names a node; the master tells it to leave in order and answers
  * once it left.  The wait is bounded: the node's drain wait and
@@ -66,9 +70,14 @@ typedef struct client {
     uint64_t *got;              /* bytes received per channel index */
     uint64_t got_diag;
     uint64_t deadline_ns;       /* 0: none; past it the wait ends */
+    msg_buf submit;             /* the SUBMIT payload, to send again */
+    unsigned resubmits;         /* times it was sent again */
 } client;
 
 #define CLIENT_BACKOFF_MIN_MS 100
+/* Bounds the SUBMITs sent again after CMSG_DONE_NO_PROGRAM: a master
+ * that keeps losing the program is not fed it forever. */
+#define CLIENT_MAX_RESUBMITS 10
 #define CLIENT_BACKOFF_MAX_MS 2000
 
 static volatile sig_atomic_t client_interrupted;
@@ -142,6 +151,43 @@ static void print_dumps(const client *c, cmsg_str d)
     fflush(stdout);
 }
 
+/* 1 when no byte of the program's output (any channel, diagnostics
+ * included) has arrived. */
+static int client_got_nothing(const client *c)
+{
+    uint64_t n = c->got_diag;
+    for (size_t i = 0; i < c->nchan; i++)
+        n += c->got[i];
+    return n == 0;
+}
+
+/* The master answered RESUME with CMSG_DONE_NO_PROGRAM: sends it the
+ * SUBMIT again when nothing of the program arrived yet (see the top);
+ * otherwise the program ends with exit status 2 and why. */
+static void on_no_program(client *c)
+{
+    if (!client_got_nothing(c) || c->resubmits >= CLIENT_MAX_RESUBMITS) {
+        snprintf(c->reason, sizeof c->reason, "the master has no record of "
+                 "the program (it ended, or the master lost it) and %s",
+                 client_got_nothing(c) ? "lost it too often" :
+                 "part of its output arrived: the rest is lost");
+        c->done = 1;
+        c->code = 2;
+        return;
+    }
+    c->resubmits++;
+    c->req_type = WIRE_SUBMIT;
+    if (transport_send(c->t, c->master, WIRE_SUBMIT, c->submit.p,
+                       c->submit.len)) {
+        snprintf(c->reason, sizeof c->reason, "cannot send the request");
+        c->done = 1;
+        c->code = 2;
+        return;
+    }
+    fprintf(stderr, "dvm: the master had not saved the program: "
+            "submitted it again\n");
+}
+
 static void on_done(client *c, const uint8_t *p, size_t len)
 {
     cmsg_done d;
@@ -149,6 +195,11 @@ static void on_done(client *c, const uint8_t *p, size_t len)
     if (cmsg_decode_done(p, len, &d)) {
         snprintf(c->reason, sizeof c->reason, "%s", status_message());
         c->code = 2;
+        return;
+    }
+    if (c->req_type == WIRE_RESUME && d.code == CMSG_DONE_NO_PROGRAM) {
+        c->done = 0;
+        on_no_program(c);
         return;
     }
     c->code = (int)d.code;
@@ -479,6 +530,14 @@ int cmd_submit(int argc, char **argv)
         rc = open_outputs(&c, p, &o);
     if (!rc)
         rc = build_submit(&c, p, &o, addr, count, bufs);
+    mb_init(&c.submit);
+    if (!rc) {
+        mb_bytes(&c.submit, c.req.p, c.req.len);
+        if (c.submit.oom) {
+            fprintf(stderr, "dvm: out of memory\n");
+            rc = 2;
+        }
+    }
     if (!rc) {
         c.submit_id = cmsg_submit_id(c.req.p, c.req.len);
         c.reconnect_s = c.nchan < CMSG_MAX_CHANS ? o.reconnect_s : 0;
@@ -492,6 +551,7 @@ int cmd_submit(int argc, char **argv)
     for (size_t i = 0; i < o.nin; i++)
         dvm_free(bufs[i]);
     mb_free(&c.req);
+    mb_free(&c.submit);
     program_free(p);
     return rc;
 }

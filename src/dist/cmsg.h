@@ -90,7 +90,10 @@
  *   master -> client  OUTPUT  u64 channel (CMSG_CHAN_DIAG: diagnostics),
  *                             string bytes
  *   master -> client  DONE    u64 exit code, string error, string stats,
- *                             string dump bytes, string trace (JSON)
+ *                             string dump bytes, string trace (JSON); the
+ *                             answer to a RESUME this master has no
+ *                             program for has exit code
+ *                             CMSG_DONE_NO_PROGRAM
  *   node   -> master  NODE_STATS  u64 pages cached, u64 cache hits,
  *                             u64 misses, u64 evicted, u64 versions homed,
  *                             u64 versions it served to other nodes, u64
@@ -459,6 +462,13 @@ dvm_status cmsg_decode_u64s(const uint8_t *p, size_t len, uint64_t *v,
  * its SUBMIT payload) and the bytes it has received per channel.  At most
  * CMSG_MAX_CHANS channels, each once. */
 #define CMSG_MAX_CHANS 256
+/* DONE's exit code when the master has no program to resume for the
+ * client: it never saved it (it died before the program's first save, or
+ * ran without --state) or it dropped it (the program ended; the verdict
+ * was lost with the master).  A client that received no byte of the
+ * program loses nothing by submitting it again (cmd_submit.c); one that
+ * did cannot know the rest.  Never an exit status. */
+#define CMSG_DONE_NO_PROGRAM 3
 typedef struct cmsg_resume {
     uint64_t id;
     uint32_t n;

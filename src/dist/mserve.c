@@ -1998,8 +1998,8 @@ static void on_resume(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
         return;
     }
     if (!s->pending || !s->restoring || s->client != UINT64_MAX) {
-        send_done(s, peer, 2, "no program to resume on this master", "", 0,
-                  NULL, 0);
+        send_done(s, peer, CMSG_DONE_NO_PROGRAM, "no program to resume on "
+                  "this master", "", 0, NULL, 0);
         return;
     }
     s->client = peer;
@@ -2647,10 +2647,11 @@ dvm_status mserve_main(const mserve_config *cfg)
     mb_init(&s->b);
     mb_init(&s->fix);
     install_signals();
-    /* A master restarted with its state takes its address again at once,
-     * although the connections of the one killed linger (TIME_WAIT). */
-    if (cfg->state_dir)
-        setenv("UCX_TCP_CM_REUSEADDR", "y", 0);
+    /* A master restarted, with its state or without, takes its address
+     * again at once, although the connections of the one killed linger
+     * (TIME_WAIT).  Linux lets a listener bind over them only when the
+     * dead one had SO_REUSEADDR too, so every master sets it. */
+    setenv("UCX_TCP_CM_REUSEADDR", "y", 0);
     transport_config tc = { .secret = cfg->secret,
                             .keepalive_type = WIRE_PING,
                             .keepalive_ms = CMSG_PING_MS,

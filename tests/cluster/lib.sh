@@ -227,3 +227,16 @@ same() {
         return 1
     fi
 }
+
+# commits_reach N: waits (up to 20 s) until the master on $port has made
+# N commits, as dvm status says; fails the test when it does not.
+commits_reach() {
+    for i in $(seq 1 400); do
+        c=$("$dvm" status --master "127.0.0.1:$port" --json 2>/dev/null |
+            sed -n 's/.*"commits":\([0-9]*\).*/\1/p')
+        [ "${c:-0}" -ge "$1" ] && return 0
+        sleep 0.05
+    done
+    echo "FAIL: the program did not get going ($1 commits)"
+    exit 1
+}

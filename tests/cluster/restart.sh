@@ -28,16 +28,7 @@ timeout 120 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
     $args > "$work/out" 2> "$work/err" &
 sp=$!
 # Mid-run: once the master has made a few hundred commits.
-commits() {
-    "$dvm" status --master "127.0.0.1:$port" --json 2>/dev/null |
-        sed -n 's/.*"commits":\([0-9]*\).*/\1/p'
-}
-for i in $(seq 1 400); do
-    c=$(commits)
-    [ "${c:-0}" -ge 300 ] && break
-    sleep 0.05
-done
-[ "${c:-0}" -ge 300 ] || { echo "FAIL: the program did not get going"; exit 1; }
+commits_reach 300
 # kill_master PID: kill -9, and wait until the process is gone (its store
 # is free only then).
 kill_master() {

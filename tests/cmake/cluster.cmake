@@ -16,6 +16,8 @@
 #   cluster/clock                   node clocks corrected in a trace
 #   cluster/garbage, netns          hostile peers; nodes in network namespaces
 #   cluster/restart/<prog>          the master killed and restarted (--state)
+#   cluster/resubmit/<engine>       a restarted master without the program:
+#                                   the client submits it again
 #   cluster/bad_options, node_bad_* options refused before anything starts
 #   cluster/heartbeat               the default bound: a stopped node given
 #                                   up, stalls of master and node not
@@ -189,4 +191,7 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
              COMMAND sh ${CL}/restart.sh $<TARGET_FILE:dvm> ${engine} ${prog})
     set_tests_properties(cluster/restart/${prog}/${engine} PROPERTIES TIMEOUT 300)
   endforeach()
+  add_test(NAME cluster/resubmit/${engine}
+           COMMAND sh ${CL}/resubmit.sh $<TARGET_FILE:dvm> ${engine})
+  set_tests_properties(cluster/resubmit/${engine} PROPERTIES TIMEOUT 300)
 endforeach()
