@@ -20,17 +20,30 @@
 #include "util/clock.h"
 #include "util/le.h"
 
-dvm_status msave_open(msave *v, const char *dir, int *present,
+dvm_status msave_open(msave *v, const char *dir, int *present, int *ended,
                       uint8_t **submit, size_t *nsubmit)
 {
     memset(v, 0, sizeof *v);
     mb_init(&v->pend);
+    int got = 0, verdict = 0;
+    uint8_t *p = NULL;
+    size_t n = 0;
     dvm_status st = mstate_open(dir, &v->ms);
     if (!st)
-        st = mstate_get(v->ms, present, &v->head, submit, nsubmit);
-    if (!st && *present)
+        st = mstate_get(v->ms, &got, &v->head, submit, nsubmit);
+    if (!st)
+        st = mstate_get_verdict(v->ms, &verdict, &p, &n);
+    dvm_free(p);
+    if (!st && verdict && !got)
+        st = status_set(DVM_EFORMAT, "%s: corrupt master state: a verdict "
+                        "without its program", dir);
+    if (st)
+        return st;
+    if (got)
         v->saved_epoch = v->head.epoch;
-    return st;
+    *present = got;
+    *ended = verdict;
+    return DVM_OK;
 }
 
 void msave_close(msave *v)
@@ -186,12 +199,45 @@ dvm_status msave_batch(msave *v, master *m, int now, msave_send_fn send,
     return st;
 }
 
+/* The program is over: the batch that says so begins.  A program that
+ * ran to its end saved all its output (the master's last batch); one that
+ * failed or was cancelled may hold output never saved, hence never sent:
+ * it is not part of the verdict, and goes. */
+static dvm_status begin_over(msave *v)
+{
+    mb_reset(&v->pend);
+    return mstate_begin(v->ms);
+}
+
+dvm_status msave_end(msave *v, const uint8_t *p, size_t n)
+{
+    if (!v->ms)
+        return DVM_OK;
+    dvm_status st = begin_over(v);
+    if (st)
+        return st;
+    mstate_clear_runners(v->ms);
+    mstate_put_verdict(v->ms, p, n);
+    st = mstate_commit(v->ms);
+    return st ? status_set(st, "cannot save the program's verdict: %s",
+                           status_message()) : DVM_OK;
+}
+
+dvm_status msave_verdict(msave *v, uint8_t **p, size_t *n)
+{
+    int present = 0;
+    dvm_status st = v->ms ? mstate_get_verdict(v->ms, &present, p, n)
+                          : DVM_OK;
+    if (!st && !present)
+        st = status_set(DVM_EFORMAT, "no verdict kept");
+    return st;
+}
+
 dvm_status msave_finish(msave *v)
 {
     if (!v->ms)
         return DVM_OK;
-    mb_reset(&v->pend);
-    dvm_status st = mstate_begin(v->ms);
+    dvm_status st = begin_over(v);
     if (st)
         return st;
     mstate_clear(v->ms);

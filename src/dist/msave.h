@@ -14,8 +14,12 @@
  * nobody has seen: their runners run again.  Output is held back until the transaction that records it
  * is durable and only then sent to the client, so output that reached a
  * client is always in the store, and a restarted master can send a
- * resuming client exactly the bytes it lacks (msave_replay).  A finished
- * (or cancelled) program is dropped from the store.
+ * resuming client exactly the bytes it lacks (msave_replay).  A program
+ * that ends keeps its verdict (the DONE payload) in the store before the
+ * verdict is sent (msave_end), with its output, so that a client whose
+ * master died before the verdict reached it gets the output it lacks and
+ * the verdict from a restarted master; it is dropped once its client has
+ * it (msave_finish), as is a cancelled program.
  */
 #ifndef DVM_DIST_MSAVE_H
 #define DVM_DIST_MSAVE_H
@@ -44,9 +48,11 @@ typedef struct msave {
     msg_buf pend;               /* output not saved yet: chan, n, bytes */
 } msave;
 
-/* Opens the store in dir (v->ms).  *present: a program is in progress;
- * then v->head and *submit (owned, *nsubmit bytes) are what was saved. */
-dvm_status msave_open(msave *v, const char *dir, int *present,
+/* Opens the store in dir (v->ms).  *present: a program is in the store;
+ * then v->head and *submit (owned, *nsubmit bytes) are what was saved,
+ * and *ended says whether it ended (its verdict kept, msave_verdict) or
+ * is in progress. */
+dvm_status msave_open(msave *v, const char *dir, int *present, int *ended,
                       uint8_t **submit, size_t *nsubmit);
 void msave_close(msave *v);
 
@@ -71,7 +77,15 @@ int msave_wait_ms(const msave *v, master *m);
  * output.  DVM_EPROTO with a message when r does not fit. */
 dvm_status msave_replay(msave *v, const cmsg_resume *r, msave_send_fn send,
                         void *arg);
-/* The program is over: dropped from the store. */
+/* The program ended with the DONE payload p[0, n): kept, durably, with
+ * the head and output (a restarted master answers a RESUME with them);
+ * its runners are dropped.  Nothing to do without a store. */
+dvm_status msave_end(msave *v, const uint8_t *p, size_t n);
+/* The kept verdict of the program that ended: *p owned by the caller.
+ * DVM_EFORMAT when there is none. */
+dvm_status msave_verdict(msave *v, uint8_t **p, size_t *n);
+/* The program is over, and its client has the verdict (or it was
+ * cancelled): dropped from the store. */
 dvm_status msave_finish(msave *v);
 
 #endif

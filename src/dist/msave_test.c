@@ -3,6 +3,8 @@
  * from its counts to what the master emitted, per channel (the program's
  * and the diagnostics), nothing for a channel it has whole; a client of
  * another program, or one claiming more than was emitted, is refused.
+ * A program that ended keeps its verdict, and its output, until it is
+ * finished.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,10 +41,10 @@ static dvm_status on_send(void *arg, uint64_t chan, const uint8_t *p, size_t n)
 static void save_program(void)
 {
     msave v;
-    int present;
+    int present, ended;
     uint8_t *sub = NULL;
     size_t nsub;
-    assert_int_equal(msave_open(&v, statedir, &present, &sub, &nsub), DVM_OK);
+    assert_int_equal(msave_open(&v, statedir, &present, &ended, &sub, &nsub), DVM_OK);
     assert_false(present);
     mstate_head h = { .epoch = 4, .next_rid = 3, .submit_id = 99,
                       .nchans = 2 };
@@ -63,11 +65,12 @@ static void test_replay_from_counts(void **state)
     (void)state;
     save_program();
     msave v;
-    int present;
+    int present, ended;
     uint8_t *sub = NULL;
     size_t nsub;
-    assert_int_equal(msave_open(&v, statedir, &present, &sub, &nsub), DVM_OK);
+    assert_int_equal(msave_open(&v, statedir, &present, &ended, &sub, &nsub), DVM_OK);
     assert_true(present);
+    assert_false(ended);
     dvm_free(sub);
     /* Got "line 1\nli" and the whole report: gets "ne 2\n" only. */
     cmsg_resume r = { .id = 99, .n = 2, .chan = { 0, CMSG_CHAN_DIAG },
@@ -98,8 +101,53 @@ static void test_replay_from_counts(void **state)
     /* Finished: a store without a program. */
     assert_int_equal(msave_finish(&v), DVM_OK);
     msave_close(&v);
-    assert_int_equal(msave_open(&v, statedir, &present, &sub, &nsub), DVM_OK);
+    assert_int_equal(msave_open(&v, statedir, &present, &ended, &sub, &nsub), DVM_OK);
     assert_false(present);
+    msave_close(&v);
+}
+
+/* The verdict is kept over a restart with the output it followed; a
+ * store with none says so; finishing drops it with the program. */
+static void test_verdict_kept(void **state)
+{
+    (void)state;
+    save_program();
+    msave v;
+    int present, ended;
+    uint8_t *sub = NULL, *done = NULL;
+    size_t nsub, ndone;
+    assert_int_equal(msave_open(&v, statedir, &present, &ended, &sub, &nsub),
+                     DVM_OK);
+    assert_true(present);
+    assert_false(ended);
+    dvm_free(sub);
+    sub = NULL;
+    assert_int_equal(msave_verdict(&v, &done, &ndone), DVM_EFORMAT);
+    assert_int_equal(msave_end(&v, (const uint8_t *)"verdict", 7), DVM_OK);
+    msave_close(&v);
+    assert_int_equal(msave_open(&v, statedir, &present, &ended, &sub, &nsub),
+                     DVM_OK);
+    assert_true(present);
+    assert_true(ended);
+    dvm_free(sub);
+    assert_int_equal(msave_verdict(&v, &done, &ndone), DVM_OK);
+    assert_int_equal(ndone, 7);
+    assert_memory_equal(done, "verdict", 7);
+    dvm_free(done);
+    cmsg_resume r = { .id = 99, .n = 1, .chan = { 0 }, .bytes = { 7 } };
+    sent s;
+    memset(&s, 0, sizeof s);
+    assert_int_equal(msave_replay(&v, &r, on_send, &s), DVM_OK);
+    assert_int_equal(s.n[0], 7);
+    assert_memory_equal(s.out[0], "line 2\n", 7);
+    assert_int_equal(msave_finish(&v), DVM_OK);
+    msave_close(&v);
+    sub = NULL;
+    assert_int_equal(msave_open(&v, statedir, &present, &ended, &sub, &nsub),
+                     DVM_OK);
+    assert_false(present);
+    assert_false(ended);
+    assert_null(sub);
     msave_close(&v);
 }
 
@@ -107,6 +155,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         STATEDIR_TEST(test_replay_from_counts),
+        STATEDIR_TEST(test_verdict_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

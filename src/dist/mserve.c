@@ -33,7 +33,11 @@
  * that starts and finds a program in the store waits (MSERVE_RESUME_S) for
  * its client to come back with RESUME, sends it the output it lacks and
  * goes on with the program where the store left it; nodes rejoin as they
- * would join any master.
+ * would join any master.  A program that ends keeps its verdict in the
+ * store until its client leaves with it (ended): a client whose master
+ * died between the two resumes and gets the output it lacks and the
+ * verdict; one the master has no program for is told so
+ * (CMSG_DONE_NO_PROGRAM) and may submit again.
  *
  * Stable commits: a commit's output leaves, and new snapshots see it,
  * only once every version of every commit up to it is kept by its home
@@ -217,6 +221,10 @@ typedef struct mserve {
     mstall snap_stall;          /* and as snapshots saw it */
     int restoring;              /* the pending program comes from it */
     uint64_t resume_until_ns;   /* its client must be back by then */
+    int ended;                  /* a program that ended: its verdict kept
+                                   in the store (msave_end) */
+    uint64_t ended_client;      /* its client, UINT64_MAX when unknown */
+    uint64_t ended_until_ns;    /* kept for its client until then */
     dvm_program *prog;
     master *m;
     uint64_t t_run_ns;
@@ -1942,26 +1950,57 @@ static void on_relays(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 /* ---- clients ---------------------------------------------------------------- */
 
 /* DONE to peer; DVM_OK when it could be sent (the peer is connected). */
-static dvm_status send_done_trace(mserve *s, uint64_t peer, int code,
-                                  const char *err, const char *stats,
-                                  size_t nstats, const uint8_t *dump,
-                                  size_t ndump, const uint8_t *trace,
-                                  size_t ntrace)
+/* DONE into s->b. */
+static void encode_done(mserve *s, int code, const char *err,
+                        const char *stats, size_t nstats, const uint8_t *dump,
+                        size_t ndump, const uint8_t *trace, size_t ntrace)
 {
     cmsg_done d = { (uint64_t)code, { (const uint8_t *)err, strlen(err) },
                     { (const uint8_t *)stats, nstats }, { dump, ndump },
                     { trace, ntrace } };
     mb_reset(&s->b);
     cmsg_encode_done(&s->b, &d);
-    return ms_send(s, peer, WIRE_DONE);
 }
 
 static void send_done(mserve *s, uint64_t peer, int code, const char *err,
                       const char *stats, size_t nstats, const uint8_t *dump,
                       size_t ndump)
 {
-    (void)send_done_trace(s, peer, code, err, stats, nstats, dump, ndump,
-                          NULL, 0);
+    encode_done(s, code, err, stats, nstats, dump, ndump, NULL, 0);
+    (void)ms_send(s, peer, WIRE_DONE);
+}
+
+/* The verdict of the program to its client; with a store, kept there
+ * first (msave_end: a client whose master dies now still gets it from
+ * the restarted master), until the client leaves with it.  Returns
+ * ms_send's status. */
+static dvm_status send_verdict(mserve *s, int code, const char *err,
+                               const char *stats, size_t nstats,
+                               const uint8_t *dump, size_t ndump,
+                               const uint8_t *trace, size_t ntrace)
+{
+    encode_done(s, code, err, stats, nstats, dump, ndump, trace, ntrace);
+    if (s->save.ms && !s->b.oom) {
+        dvm_status st = msave_end(&s->save, s->b.p, s->b.len);
+        if (st)
+            ms_log("%s", status_message());
+        s->ended = !st;
+        s->ended_client = s->client;
+        s->ended_until_ns = clock_now_ns() +
+                            MSERVE_RESUME_S * 1000000000ull;
+        stall_stop_at("dvm master", "verdict");
+    }
+    return ms_send(s, s->client, WIRE_DONE);
+}
+
+/* The ended program's verdict is no longer kept: its client has it, or
+ * did not come back for it in time, or another program starts. */
+static void drop_ended(mserve *s)
+{
+    if (s->ended && msave_finish(&s->save))
+        ms_log("%s", status_message());
+    s->ended = 0;
+    s->ended_client = UINT64_MAX;
 }
 
 static void on_submit(mserve *s, transport_event *ev)
@@ -1982,10 +2021,37 @@ static void on_submit(mserve *s, transport_event *ev)
         dvm_free(buf);
         return;
     }
+    drop_ended(s);
     s->sub_buf = buf;
     s->sub_len = ev->len;
     s->client = ev->peer;
     s->pending = 1;
+}
+
+/* RESUME of the program that ended (its verdict kept): the output the
+ * client lacks, then the verdict; dropped once the client leaves. */
+static void resume_ended(mserve *s, uint64_t peer, const cmsg_resume *r)
+{
+    uint8_t *done = NULL;
+    size_t n = 0;
+    s->client = peer;           /* send_output's addressee */
+    dvm_status st = msave_replay(&s->save, r, send_output, s);
+    if (!st)
+        st = msave_verdict(&s->save, &done, &n);
+    s->client = UINT64_MAX;
+    if (st) {
+        ms_log("refusing to resume for %s: %s", transport_peer_name(s->t, peer),
+               status_message());
+        send_done(s, peer, 2, status_message(), "", 0, NULL, 0);
+        return;
+    }
+    mb_reset(&s->b);
+    mb_bytes(&s->b, done, n);
+    dvm_free(done);
+    if (!ms_send(s, peer, WIRE_DONE))
+        ms_log("client %s resumed the program that ended: sent its verdict",
+               transport_peer_name(s->t, peer));
+    s->ended_client = peer;
 }
 
 /* RESUME: the client of the saved program is back; it gets the output it
@@ -1995,6 +2061,11 @@ static void on_resume(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
     cmsg_resume r;
     if (cmsg_decode_resume(p, len, &r)) {
         ms_refuse(s, peer, status_message());
+        return;
+    }
+    if (s->ended && !s->pending && !s->running &&
+        r.id == s->save.head.submit_id) {
+        resume_ended(s, peer, &r);
         return;
     }
     if (!s->pending || !s->restoring || s->client != UINT64_MAX) {
@@ -2088,6 +2159,8 @@ static void on_down(mserve *s, transport_event *ev, mnode *nd)
         else
             drop_pending(s);
         s->client = UINT64_MAX;
+    } else if (s->ended && ev->peer == s->ended_client) {
+        drop_ended(s);          /* it left with the verdict */
     }
     for (size_t i = 0; i < s->nclients; i++)
         if (s->clients[i] == ev->peer)
@@ -2393,8 +2466,8 @@ static void finish_run(mserve *s, dvm_status st, int trace_fd)
     /* A client gone before its DOWN was read (the run ended on a send to
      * it that failed) is logged as one gone before. */
     if (s->client == UINT64_MAX ||
-        send_done_trace(s, s->client, code, errbuf, stats ? stats : "",
-                        nstats, dump, ndump, trace, ntrace))
+        send_verdict(s, code, errbuf, stats ? stats : "", nstats, dump,
+                     ndump, trace, ntrace))
         ms_log("program cancelled: %s", st ? errbuf : "done");
     free(stats);
     dvm_free(dump);
@@ -2552,7 +2625,7 @@ static void run_program(mserve *s)
         observe_nodes(s, 1);
         obs_finish(s->obs);
     }
-    if (msave_finish(&s->save))
+    if (!s->ended && msave_finish(&s->save))
         ms_log("%s", status_message());
     s->restoring = 0;
     if (trace_fd >= 0)
@@ -2573,11 +2646,20 @@ static void run_program(mserve *s)
  * program that does not decode) are fatal. */
 static dvm_status load_saved(mserve *s, const char *dir)
 {
-    int present = 0;
-    dvm_status st = msave_open(&s->save, dir, &present, &s->sub_buf,
+    int present = 0, ended = 0;
+    dvm_status st = msave_open(&s->save, dir, &present, &ended, &s->sub_buf,
                                &s->sub_len);
     if (st || !present)
         return st;
+    if (ended) {                /* only its verdict waits for its client */
+        dvm_free(s->sub_buf);
+        s->sub_buf = NULL;
+        s->ended = 1;
+        s->ended_until_ns = clock_now_ns() + MSERVE_RESUME_S * 1000000000ull;
+        ms_log("a program that ended: its verdict waits up to %d s for its "
+               "client", MSERVE_RESUME_S);
+        return DVM_OK;
+    }
     st = cmsg_decode_submit(s->sub_buf, s->sub_len, &s->sub);
     if (!st)
         st = image_parse(s->sub.image.p, (size_t)s->sub.image.len, &s->prog);
@@ -2644,6 +2726,7 @@ dvm_status mserve_main(const mserve_config *cfg)
     vindex_init(&s->vx);
     dheld_init(&s->held);
     s->gwait_slot = -1;
+    s->ended_client = UINT64_MAX;
     mb_init(&s->b);
     mb_init(&s->fix);
     install_signals();
@@ -2681,6 +2764,12 @@ dvm_status mserve_main(const mserve_config *cfg)
             observe_nodes(s, 0);
         }
         check_heartbeats(s);
+        if (s->ended && clock_now_ns() > s->ended_until_ns &&
+            s->ended_client == UINT64_MAX) {
+            ms_log("the ended program's client did not come back for its "
+                   "verdict: dropped");
+            drop_ended(s);
+        }
     }
     msave_close(&s->save);
     transport_destroy(s->t);

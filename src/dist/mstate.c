@@ -270,6 +270,7 @@ dvm_status mstate_clear(mstate *ms)
     if (rc)
         return latch(ms, lmdb_error(ms, rc, "clear"));
     del(ms, DB_META, "head", 4);
+    del(ms, DB_META, "verdict", 7);
     return del(ms, DB_META, "submit", 6);
 }
 
@@ -285,6 +286,11 @@ dvm_status mstate_clear_runners(mstate *ms)
 dvm_status mstate_put_submit(mstate *ms, const uint8_t *p, size_t n)
 {
     return put(ms, DB_META, "submit", 6, p, n);
+}
+
+dvm_status mstate_put_verdict(mstate *ms, const uint8_t *p, size_t n)
+{
+    return put(ms, DB_META, "verdict", 7, p, n);
 }
 
 /* ---- the head ------------------------------------------------------------- */
@@ -366,6 +372,32 @@ dvm_status mstate_get(mstate *ms, int *present, mstate_head *h,
     }
     if (!st)
         *present = rh == 0;
+    mdb_txn_abort(txn);
+    return st;
+}
+
+dvm_status mstate_get_verdict(mstate *ms, int *present, uint8_t **p,
+                              size_t *n)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(ms->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return lmdb_error(ms, rc, "begin");
+    MDB_val k = { 7, "verdict" }, v;
+    rc = mdb_get(txn, ms->db[DB_META], &k, &v);
+    dvm_status st = DVM_OK;
+    uint8_t *copy = NULL;
+    if (rc && rc != MDB_NOTFOUND)
+        st = lmdb_error(ms, rc, "read");
+    else if (!rc && !(copy = dvm_malloc(v.mv_size + 1)))
+        st = status_set(DVM_ENOMEM, "out of memory");
+    if (!st && copy) {
+        memcpy(copy, v.mv_data, v.mv_size);
+        *p = copy;
+        *n = v.mv_size;
+    }
+    if (!st)
+        *present = rc == 0;
     mdb_txn_abort(txn);
     return st;
 }

@@ -10,7 +10,9 @@
  *            "head": the program's epoch, next run id, the id of its
  *            SUBMIT, its counters and the bytes of output emitted per
  *            channel; "submit": the SUBMIT payload itself.  No "head":
- *            no program in progress.
+ *            no program in progress; "verdict": the DONE payload of a
+ *            program that ended, kept (with its head, SUBMIT and output)
+ *            until its client has it.
  *   pages    page number -> (epoch, 4096 bytes): its newest version
  *   runners  run id -> a runner record (sched/persist.h)
  *   output   (channel, offset) -> output bytes emitted at that offset
@@ -70,11 +72,13 @@ dvm_status mstate_begin(mstate *ms);
 /* Ends the batch: durable on DVM_OK; on error nothing of it is kept. */
 dvm_status mstate_commit(mstate *ms);
 void mstate_abort(mstate *ms);
-/* Drops the program: head, submit, pages, runners, output. */
+/* Drops the program: head, submit, verdict, pages, runners, output. */
 dvm_status mstate_clear(mstate *ms);
 /* Drops every saved runner (before saving them all again). */
 dvm_status mstate_clear_runners(mstate *ms);
 dvm_status mstate_put_submit(mstate *ms, const uint8_t *p, size_t n);
+/* The program ended with the DONE payload p[0, n). */
+dvm_status mstate_put_verdict(mstate *ms, const uint8_t *p, size_t n);
 dvm_status mstate_put_head(mstate *ms, const mstate_head *h);
 dvm_status mstate_put_page(mstate *ms, uint64_t page, uint64_t epoch,
                            const uint8_t *data);
@@ -90,6 +94,10 @@ dvm_status mstate_put_output(mstate *ms, uint64_t chan, uint64_t at,
  * by the caller, *nsubmit bytes) are set. */
 dvm_status mstate_get(mstate *ms, int *present, mstate_head *h,
                       uint8_t **submit, size_t *nsubmit);
+/* *present 0: no verdict saved (*p untouched).  1: *p (owned by the
+ * caller, *n bytes) is the DONE payload of the program that ended. */
+dvm_status mstate_get_verdict(mstate *ms, int *present, uint8_t **p,
+                              size_t *n);
 /* fn for every saved page, ascending; stops at fn's first error. */
 dvm_status mstate_each_page(mstate *ms, mstate_page_fn fn, void *arg);
 /* fn for every saved runner, by run id. */

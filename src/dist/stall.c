@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "isa/isa.h"
@@ -79,5 +80,16 @@ void stall_stop_on_page(const char *who, uint64_t page)
     stopped = 1;
     fprintf(stderr, "%s: stopping before storing page 0x%llx (test)\n", who,
             (unsigned long long)(page * DISA_PAGE));
+    raise(SIGSTOP);
+}
+
+void stall_stop_at(const char *who, const char *point)
+{
+    static int stopped;
+    const char *v;
+    if (stopped || !(v = getenv("DVM_TEST_STOP_AT")) || strcmp(v, point))
+        return;
+    stopped = 1;
+    fprintf(stderr, "%s: stopping at '%s' (test)\n", who, point);
     raise(SIGSTOP);
 }

@@ -12,7 +12,10 @@
  * A second hook stops a homing node at a chosen moment, as a host that
  * stops (SIGSTOP) would: with DVM_TEST_STOP_ON_PAGE=ADDR (hexadecimal) a
  * node stops itself the first time it is asked to store a version of the
- * page holding ADDR, before it stores it (stall_stop_on_page).
+ * page holding ADDR, before it stores it (stall_stop_on_page).  A third
+ * stops a process at a named point of its code: DVM_TEST_STOP_AT=NAME
+ * (stall_stop_at; the master's "verdict": a program's verdict is saved,
+ * not sent yet).
  */
 #ifndef DVM_DIST_STALL_H
 #define DVM_DIST_STALL_H
@@ -33,5 +36,9 @@ void stall_once(const char *who, transport *t);
  * first call says so on stderr as WHO and raises SIGSTOP; every other
  * call returns at once. */
 void stall_stop_on_page(const char *who, uint64_t page);
+
+/* With DVM_TEST_STOP_AT equal to point, the first call says so on stderr
+ * as WHO and raises SIGSTOP; every other call returns at once. */
+void stall_stop_at(const char *who, const char *point);
 
 #endif

@@ -120,7 +120,7 @@ fault_master() {
     done
     # shellcheck disable=SC2086
     timeout "$CLUSTER_LIMIT" "$dvm" master --listen "$master_addr" \
-        ${MASTER_RESTART:-} $sec 2>> "$work/master.log" &
+        ${MASTER_RESTART:-} $sec $(suite_heartbeat) 2>> "$work/master.log" &
     master_pid=$!
     pids="$pids $master_pid"
     faults=$((faults + 1))

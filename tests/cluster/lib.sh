@@ -100,6 +100,19 @@ master_start() {
     port=$(cat "$work/port")
 }
 
+# master_again LOG [ARGS]: a master started again on $port (the one
+# before it killed), its stderr in LOG, with the suite's heartbeat bound
+# as master_start gives it; sets master_pid.
+master_again() {
+    log=$1
+    shift
+    # shellcheck disable=SC2046
+    timeout "$CLUSTER_LIMIT" "$dvm" master --listen "127.0.0.1:$port" \
+        $(suite_heartbeat "$@") "$@" 2> "$log" &
+    master_pid=$!
+    pids="$pids $!"
+}
+
 # master_start_failing SHIM CALLS [ARGS]: master_start with the libc
 # calls CALLS failing (SHIM: tests/cluster/fail_libc.c, preloaded; a
 # sanitizer's runtime need not come first for it).

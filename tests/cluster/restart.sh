@@ -41,9 +41,7 @@ master=$(pgrep -P "$(echo $pids | cut -d' ' -f1)")
 kill -0 "$sp" 2>/dev/null ||
     { echo "FAIL: the program ended before the master was killed"; exit 1; }
 kill_master "$master"
-timeout "$CLUSTER_LIMIT" "$dvm" master --listen "127.0.0.1:$port" \
-    --state "$state" 2> "$work/master2.log" &
-pids="$pids $!"
+master_again "$work/master2.log" --state "$state"
 st=0
 wait "$sp" || st=$?
 got=$(cat "$work/out")
@@ -65,10 +63,8 @@ done
 [ "$(grep -c ' joined ' "$work/master2.log")" -ge 2 ] ||
     { echo "FAIL: the nodes did not come back"; exit 1; }
 # The store of a finished program: a master on it starts clean.
-kill_master "$(pgrep -P "$(echo $pids | tr ' ' '\n' | tail -1)")"
-timeout "$CLUSTER_LIMIT" "$dvm" master --listen "127.0.0.1:$port" \
-    --state "$state" 2> "$work/master3.log" &
-pids="$pids $!"
+kill_master "$(pgrep -P "$master_pid")"
+master_again "$work/master3.log" --state "$state"
 for i in $(seq 1 200); do
     [ "$(grep -c ' joined ' "$work/master3.log" 2>/dev/null)" -ge 2 ] && break
     sleep 0.05
@@ -94,7 +90,7 @@ if [ "$prog" = counter ]; then
     for i in $(seq 1 1200); do [ -s "$work/out" ] && break; sleep 0.05; done
     [ -s "$work/out" ] ||
         { echo "FAIL: no output of the long program within 60 s"; cat "$work/err"; exit 1; }
-    kill_master "$(pgrep -P "$(echo $pids | tr ' ' '\n' | tail -1)")"
+    kill_master "$(pgrep -P "$master_pid")"
     st=0
     wait "$sp" || st=$?
     [ $st = 2 ] && grep -q "not back within 1 s" "$work/err" ||

@@ -25,10 +25,7 @@ kill_master() {
 }
 # restart_master N: a master on the same port with an empty store.
 restart_master() {
-    timeout "$CLUSTER_LIMIT" "$dvm" master --listen "127.0.0.1:$port" \
-        --state "$work/state$1" 2> "$work/master$1.log" &
-    master_pid=$!
-    pids="$pids $!"
+    master_again "$work/master$1.log" --state "$work/state$1"
 }
 args="--dump slots+16:1:q $ex/treesum.dasm"
 # shellcheck disable=SC2086

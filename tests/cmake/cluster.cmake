@@ -18,6 +18,9 @@
 #   cluster/restart/<prog>          the master killed and restarted (--state)
 #   cluster/resubmit/<engine>       a restarted master without the program:
 #                                   the client submits it again
+#   cluster/verdict/<engine>        the master killed after a program ended,
+#                                   before its verdict left: kept for the
+#                                   client
 #   cluster/bad_options, node_bad_* options refused before anything starts
 #   cluster/heartbeat               the default bound: a stopped node given
 #                                   up, stalls of master and node not
@@ -194,4 +197,7 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
   add_test(NAME cluster/resubmit/${engine}
            COMMAND sh ${CL}/resubmit.sh $<TARGET_FILE:dvm> ${engine})
   set_tests_properties(cluster/resubmit/${engine} PROPERTIES TIMEOUT 300)
+  add_test(NAME cluster/verdict/${engine}
+           COMMAND sh ${CL}/verdict.sh $<TARGET_FILE:dvm> ${engine})
+  set_tests_properties(cluster/verdict/${engine} PROPERTIES TIMEOUT 300)
 endforeach()
