@@ -1949,7 +1949,6 @@ static void on_relays(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 
 /* ---- clients ---------------------------------------------------------------- */
 
-/* DONE to peer; DVM_OK when it could be sent (the peer is connected). */
 /* DONE into s->b. */
 static void encode_done(mserve *s, int code, const char *err,
                         const char *stats, size_t nstats, const uint8_t *dump,
@@ -1962,6 +1961,7 @@ static void encode_done(mserve *s, int code, const char *err,
     cmsg_encode_done(&s->b, &d);
 }
 
+/* DONE to peer (not kept: an answer, not a program's verdict). */
 static void send_done(mserve *s, uint64_t peer, int code, const char *err,
                       const char *stats, size_t nstats, const uint8_t *dump,
                       size_t ndump)
@@ -1972,8 +1972,8 @@ static void send_done(mserve *s, uint64_t peer, int code, const char *err,
 
 /* The verdict of the program to its client; with a store, kept there
  * first (msave_end: a client whose master dies now still gets it from
- * the restarted master), until the client leaves with it.  Returns
- * ms_send's status. */
+ * the restarted master), until the client leaves with it.  DVM_OK when
+ * it could be sent (the client is connected). */
 static dvm_status send_verdict(mserve *s, int code, const char *err,
                                const char *stats, size_t nstats,
                                const uint8_t *dump, size_t ndump,
