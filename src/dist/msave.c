@@ -26,21 +26,30 @@ dvm_status msave_open(msave *v, const char *dir, int *present, int *ended,
     memset(v, 0, sizeof *v);
     mb_init(&v->pend);
     int got = 0, verdict = 0;
-    uint8_t *p = NULL;
-    size_t n = 0;
+    uint8_t *p = NULL, *sub = NULL;
+    size_t n = 0, nsub = 0;
+    cmsg_done d;
     dvm_status st = mstate_open(dir, &v->ms);
     if (!st)
-        st = mstate_get(v->ms, &got, &v->head, submit, nsubmit);
+        st = mstate_get(v->ms, &got, &v->head, &sub, &nsub);
     if (!st)
         st = mstate_get_verdict(v->ms, &verdict, &p, &n);
-    dvm_free(p);
     if (!st && verdict && !got)
         st = status_set(DVM_EFORMAT, "%s: corrupt master state: a verdict "
                         "without its program", dir);
-    if (st)
+    else if (!st && verdict && cmsg_decode_done(p, n, &d))
+        st = status_set(DVM_EFORMAT, "%s: corrupt master state: the "
+                        "verdict: %s", dir, status_message());
+    dvm_free(p);
+    if (st) {
+        dvm_free(sub);
         return st;
-    if (got)
+    }
+    if (got) {
         v->saved_epoch = v->head.epoch;
+        *submit = sub;
+        *nsubmit = nsub;
+    }
     *present = got;
     *ended = verdict;
     return DVM_OK;

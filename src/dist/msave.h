@@ -51,7 +51,9 @@ typedef struct msave {
 /* Opens the store in dir (v->ms).  *present: a program is in the store;
  * then v->head and *submit (owned, *nsubmit bytes) are what was saved,
  * and *ended says whether it ended (its verdict kept, msave_verdict) or
- * is in progress. */
+ * is in progress.  DVM_EFORMAT, naming dir, for a store that does not
+ * pass (mstate.h), a kept verdict that does not decode as DONE, or one
+ * without its program; outputs are set only on success. */
 dvm_status msave_open(msave *v, const char *dir, int *present, int *ended,
                       uint8_t **submit, size_t *nsubmit);
 void msave_close(msave *v);

@@ -123,7 +123,12 @@ static void test_verdict_kept(void **state)
     dvm_free(sub);
     sub = NULL;
     assert_int_equal(msave_verdict(&v, &done, &ndone), DVM_EFORMAT);
-    assert_int_equal(msave_end(&v, (const uint8_t *)"verdict", 7), DVM_OK);
+    msg_buf b;
+    mb_init(&b);
+    cmsg_done d = { 1, { (const uint8_t *)"err", 3 }, { NULL, 0 },
+                    { NULL, 0 }, { NULL, 0 } };
+    cmsg_encode_done(&b, &d);
+    assert_int_equal(msave_end(&v, b.p, b.len), DVM_OK);
     msave_close(&v);
     assert_int_equal(msave_open(&v, statedir, &present, &ended, &sub, &nsub),
                      DVM_OK);
@@ -131,9 +136,10 @@ static void test_verdict_kept(void **state)
     assert_true(ended);
     dvm_free(sub);
     assert_int_equal(msave_verdict(&v, &done, &ndone), DVM_OK);
-    assert_int_equal(ndone, 7);
-    assert_memory_equal(done, "verdict", 7);
+    assert_int_equal(ndone, b.len);
+    assert_memory_equal(done, b.p, b.len);
     dvm_free(done);
+    mb_free(&b);
     cmsg_resume r = { .id = 99, .n = 1, .chan = { 0 }, .bytes = { 7 } };
     sent s;
     memset(&s, 0, sizeof s);
@@ -151,11 +157,46 @@ static void test_verdict_kept(void **state)
     msave_close(&v);
 }
 
+/* A verdict that does not decode, or one without its program: the store
+ * is refused. */
+static void test_verdict_corrupt(void **state)
+{
+    (void)state;
+    save_program();
+    msave v;
+    int present, ended;
+    uint8_t *sub = NULL;
+    size_t nsub;
+    assert_int_equal(msave_open(&v, statedir, &present, &ended, &sub, &nsub),
+                     DVM_OK);
+    dvm_free(sub);
+    assert_int_equal(msave_end(&v, (const uint8_t *)"garbage", 7), DVM_OK);
+    msave_close(&v);
+    sub = NULL;
+    assert_int_equal(msave_open(&v, statedir, &present, &ended, &sub, &nsub),
+                     DVM_EFORMAT);
+    assert_null(sub);
+    msave_close(&v);
+    mstate *ms;
+    assert_int_equal(mstate_open(statedir, &ms), DVM_OK);
+    assert_int_equal(mstate_begin(ms), DVM_OK);
+    mstate_clear(ms);
+    mstate_put_verdict(ms, (const uint8_t *)"x", 1);
+    assert_int_equal(mstate_commit(ms), DVM_OK);
+    mstate_close(ms);
+    sub = NULL;
+    assert_int_equal(msave_open(&v, statedir, &present, &ended, &sub, &nsub),
+                     DVM_EFORMAT);
+    assert_null(sub);
+    msave_close(&v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         STATEDIR_TEST(test_replay_from_counts),
         STATEDIR_TEST(test_verdict_kept),
+        STATEDIR_TEST(test_verdict_corrupt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
