@@ -3,7 +3,9 @@
 # Heartbeats), with no --heartbeat anywhere:
 #  1. a node stopped (SIGSTOP of it and its RComps) during the counter is
 #     given up by the master with the default bound, and its runners run
-#     elsewhere: the output is exact and the master says why;
+#     elsewhere: the output is exact and the master says why; let go on
+#     (SIGCONT), the node finds its connection closed and joins again
+#     by itself (its --reconnect);
 #  2. a master whose loop stalls, deaf, for three times the bound (the
 #     test hook DVM_TEST_STALL_MS, dist/stall.h: as a long commit or a
 #     disk write would) and a node whose start of its RComps takes as long
@@ -48,7 +50,9 @@ counter_done() {
 
 # --- 1. a silent node, given up with the default bound
 master_start
-for k in 1 2 3; do node_start "node$k" 2 --reconnect 0; done
+node_start node1 2 --reconnect 0
+node_start node2 2 --reconnect 0
+node_start node3 2
 nodes_joined 3
 victim_t=$node_pid                  # node3's timeout
 counter_until 200
@@ -62,9 +66,16 @@ for i in $(seq 1 200); do           # the program may have ended first
 done
 grep -q "no heartbeat within the bound of $bound_ms ms" "$work/master.log" ||
     { echo "FAIL: the stopped node was not given up by the default bound"; exit 1; }
-kill -9 "$victim" $rcomps 2>/dev/null || true
 kill -CONT "$victim" $rcomps 2>/dev/null || true
-echo "ok: a stopped node given up with the default bound; output exact"
+for i in $(seq 1 600); do
+    [ "$(grep -c ' joined ' "$work/master.log")" -ge 4 ] && break
+    sleep 0.05
+done
+[ "$(grep -c ' joined ' "$work/master.log")" -ge 4 ] ||
+    { echo "FAIL: the node given up did not join again"; cat "$work/node3.log"; exit 1; }
+rcomps=$(pgrep -P "$victim" -f __rcomp || true)
+kill -9 "$victim" $rcomps 2>/dev/null || true   # not to join the next master
+echo "ok: a stopped node given up with the default bound; output exact; it joined again"
 
 # --- 2. stalls of the master and of a node give up no one
 kill "$master_pid"
