@@ -1615,7 +1615,7 @@ static void on_dheld(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         uint64_t page;
         cmsg_tag tag;
         cmsg_tags_ent(&t, i, &page, &tag);
-        if (dheld_add(&s->held, &tag, page))
+        if (dheld_add(&s->held, &tag, page, nd->id))
             status_first_set(&s->fatal, DVM_ENOMEM);
     }
     s->held_new = 1;
@@ -1657,21 +1657,30 @@ static void ddrop_flush(mserve *s)
     s->nddrop = 0;
 }
 
-/* 1 when node id is the only node that homes page now (the others were
- * lost): its own copy of the delta is all there can be. */
-static int only_holder(const mserve *s, uint64_t page, uint64_t id)
+/* 1 when page's delta of tag t is safe: a node that homes page now,
+ * other than t's committing node, said it holds the delta (DHELD; the
+ * word of a node that homes the page no more does not count), or t's
+ * node is the only node that homes page now (the others were lost): its
+ * own copy of the delta is all there can be. */
+static int delta_held(const mserve *s, const cmsg_tag *t, uint64_t page)
 {
     uint64_t hold[HOME_COPIES];
     size_t n = home_pick(page, s->hids, s->nhids, hold);
-    for (size_t i = 0; i < n; i++)
-        if (hold[i] != id)
-            return 0;
-    return 1;
+    int other = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (hold[i] == t->node)
+            continue;
+        if (dheld_has(&s->held, t, page, hold[i]))
+            return 1;
+        other = 1;
+    }
+    return !other;
 }
 
 /* master_remote.result_gate: in masks-only mode a result is committed
  * only once every page it changed without data has its delta held by a
- * holder other than its committing node (dheld.h); the names go then.
+ * current holder other than its committing node (delta_held, dheld.h);
+ * the names go then.
  * A dropped result's holders are told to forget its deltas. */
 static int remote_gate(void *arg, int slot, const uint8_t *p, size_t len,
                        int drop)
@@ -1685,8 +1694,7 @@ static int remote_gate(void *arg, int slot, const uint8_t *p, size_t len,
     int ok = 1;
     for (uint32_t c = 0; c < res.nchanges && ok && !drop; c++)
         ok = result_frame_data(s, &res, c) ||
-             dheld_has(&s->held, &t, res.changes[c].page) ||
-             only_holder(s, res.changes[c].page, t.node);
+             delta_held(s, &t, res.changes[c].page);
     if (ok || drop) {
         for (uint32_t c = 0; c < res.nchanges; c++)
             dheld_forget(&s->held, &t, res.changes[c].page);
