@@ -139,6 +139,24 @@ size_t dpend_drop(dpend *d, const cmsg_tag *tag)
     return n;
 }
 
+size_t dpend_each(const dpend *d, const cmsg_tag *tag,
+                  void (*fn)(void *arg, const cmsg_delta_ent *e), void *arg)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < d->count; k++) {
+        const dpend_ent *x = d->ring[(d->head + k) % d->cap];
+        cmsg_tag t = *tag;
+        t.attempt |= x ? x->tag.attempt & CMSG_TAG_WHOLE : 0;
+        if (!x || !same_tag(&x->tag, &t))
+            continue;
+        cmsg_delta_ent e = { x->tag, x->page, x->mask,
+                             { x->bytes, x->nbytes } };
+        fn(arg, &e);
+        n++;
+    }
+    return n;
+}
+
 /* The delta in slot k when it is the other form (whole page or changed
  * bytes, CMSG_TAG_WHOLE) of (tag, page): sent right beside it. */
 static int sibling(dpend *d, size_t k, const cmsg_tag *tag, uint64_t page)

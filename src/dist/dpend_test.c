@@ -147,6 +147,47 @@ static void test_whole_and_bytes(void **state)
     dpend_free(&d);
 }
 
+static void count_ent(void *arg, const cmsg_delta_ent *e)
+{
+    uint64_t *sum = arg;
+    *sum += e->page + (e->tag.attempt & CMSG_TAG_WHOLE ? 1000 : 0);
+}
+
+/* The resend walk (a node's own sent deltas, DRESEND): every delta of
+ * the tag, both forms, none of another tag; nothing is taken away, and
+ * after a drop (or an apply) nothing of it is walked. */
+static void test_each_for_resend(void **state)
+{
+    (void)state;
+    dpend d;
+    assert_int_equal(dpend_init(&d), DVM_OK);
+    static const uint8_t v = 9;
+    cmsg_delta_ent e = delta(7, 300, 1, &v);
+    assert_int_equal(dpend_put(&d, &e), DVM_OK);
+    e.tag.attempt |= CMSG_TAG_WHOLE;
+    assert_int_equal(dpend_put(&d, &e), DVM_OK);
+    e = delta(7, 301, 1, &v);
+    assert_int_equal(dpend_put(&d, &e), DVM_OK);
+    e = delta(8, 302, 1, &v);
+    assert_int_equal(dpend_put(&d, &e), DVM_OK);
+    cmsg_tag t = delta(7, 0, 0, &v).tag;
+    uint64_t sum = 0;
+    assert_int_equal(dpend_each(&d, &t, count_ent, &sum), 3);
+    assert_int_equal(sum, 300 + 1300 + 301);
+    sum = 0;
+    assert_int_equal(dpend_each(&d, &t, count_ent, &sum), 3);  /* kept */
+    uint8_t page[CMSG_PAGE] = { 0 };
+    assert_int_equal(dpend_apply(&d, &t, 301, page), 1);
+    sum = 0;
+    assert_int_equal(dpend_each(&d, &t, count_ent, &sum), 2);
+    assert_int_equal(sum, 300 + 1300);
+    assert_int_equal(dpend_drop(&d, &t), 2);
+    assert_int_equal(dpend_each(&d, &t, count_ent, &sum), 0);
+    cmsg_tag o = delta(8, 0, 0, &v).tag;
+    assert_int_equal(dpend_each(&d, &o, count_ent, &sum), 1);
+    dpend_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -155,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_oldest_pushed_out),
         cmocka_unit_test(test_held_not_pushed_out),
         cmocka_unit_test(test_whole_and_bytes),
+        cmocka_unit_test(test_each_for_resend),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
