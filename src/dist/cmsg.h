@@ -240,6 +240,23 @@ typedef struct cmsg_tag {
     uint64_t node, rcomp, gen, rid, attempt;
 } cmsg_tag;
 #define CMSG_TAG_WORDS 5
+
+/* True when a and b name the same result attempt (every word equal). */
+static inline int cmsg_tag_same(const cmsg_tag *a, const cmsg_tag *b)
+{
+    return a->node == b->node && a->rcomp == b->rcomp && a->gen == b->gen &&
+           a->rid == b->rid && a->attempt == b->attempt;
+}
+
+/* A 64-bit hash of a delta's name (tag, page), for the tables that find
+ * deltas by name (dpend, dheld). */
+static inline uint64_t cmsg_name_hash(const cmsg_tag *t, uint64_t page)
+{
+    uint64_t x = page * 0x9E3779B97F4A7C15ull;
+    x ^= (t->rid + (t->attempt << 20)) * 0xC2B2AE3D27D4EB4Full;
+    x ^= (t->node + (t->rcomp << 16) + (t->gen << 32)) * 0x165667B19E3779F9ull;
+    return x ^ (x >> 29);
+}
 /* In a tag's attempt: the delta is the whole page (every byte marked),
  * sent beside the changed bytes when the master has no data to tell
  * whether the page is its base with those bytes over it. */

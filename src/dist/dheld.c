@@ -41,17 +41,12 @@ void dheld_clear(dheld *h)
 
 static int same(const dheld_ent *e, const cmsg_tag *t, uint64_t page)
 {
-    return e->used && e->page == page && e->tag.node == t->node &&
-           e->tag.rcomp == t->rcomp && e->tag.gen == t->gen &&
-           e->tag.rid == t->rid && e->tag.attempt == t->attempt;
+    return e->used && e->page == page && cmsg_tag_same(&e->tag, t);
 }
 
 static size_t slot_of(size_t cap, const cmsg_tag *t, uint64_t page)
 {
-    uint64_t x = page * 0x9E3779B97F4A7C15ull;
-    x ^= (t->rid + (t->attempt << 20)) * 0xC2B2AE3D27D4EB4Full;
-    x ^= (t->node + (t->rcomp << 16) + (t->gen << 32)) * 0x165667B19E3779F9ull;
-    return (size_t)(x >> 17) & (cap - 1);
+    return (size_t)(cmsg_name_hash(t, page) >> 17) & (cap - 1);
 }
 
 /* The slot of (t, page), or the empty slot where it would go. */

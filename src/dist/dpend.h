@@ -29,6 +29,9 @@ typedef struct dpend {
     dpend_ent **ring;           /* cap slots, NULL: empty */
     size_t cap;                 /* DPEND_MAX, more when held */
     size_t head, count;         /* oldest slot; slots used (holes too) */
+    uint64_t base;              /* arrival number of the oldest slot */
+    dpend_ent **idx;            /* (tag, page) -> its deltas, newest first */
+    size_t nidx;                /* buckets: a power of two, 2 * cap */
     int hold;                   /* dpend_hold */
     uint64_t kept, applied, evicted, dropped;
 } dpend;

@@ -188,6 +188,53 @@ static void test_each_for_resend(void **state)
     dpend_free(&d);
 }
 
+/* Deltas added and then found in any order (a scrambled one, through a
+ * ring that grows while held and through one that pushes the oldest
+ * out), every fifth tag dropped on the way: each delta is applied once,
+ * with its own bytes, unless pushed out or dropped, and the set ends
+ * empty. */
+static void test_any_order(void **state)
+{
+    (void)state;
+    enum { N = 3 * DPEND_MAX };
+    static uint8_t v[N];
+    static uint8_t gone[N / 3];
+    for (int held = 0; held <= 1; held++) {
+        dpend d;
+        assert_int_equal(dpend_init(&d), DVM_OK);
+        dpend_hold(&d, held);
+        memset(gone, 0, sizeof gone);
+        for (uint64_t i = 0; i < N; i++) {
+            v[i] = (uint8_t)(i * 7 + 1);
+            cmsg_delta_ent e = delta(i / 3, 100 + i % 3, (unsigned)(i % 64),
+                                     &v[i]);
+            assert_int_equal(dpend_put(&d, &e), DVM_OK);
+        }
+        uint64_t first = held ? 0 : N - DPEND_MAX;  /* older: pushed out */
+        uint64_t want = 0;
+        for (uint64_t n = 0; n < N; n++) {
+            uint64_t i = (n * 7919) % N;            /* 7919: prime to N */
+            cmsg_tag t = { 1, 0, 1, i / 3, 0 };
+            if ((i / 3) % 5 == 0 && !gone[i / 3]) {
+                gone[i / 3] = 1;
+                size_t kept = 0;
+                for (uint64_t j = i / 3 * 3; j < i / 3 * 3 + 3; j++)
+                    kept += j >= first;
+                assert_int_equal(dpend_drop(&d, &t), kept);
+            }
+            uint8_t page[CMSG_PAGE] = { 0 };
+            int ok = i >= first && !gone[i / 3];
+            assert_int_equal(dpend_apply(&d, &t, 100 + i % 3, page), ok);
+            assert_int_equal(page[i % 64], ok ? v[i] : 0);
+            assert_int_equal(dpend_apply(&d, &t, 100 + i % 3, page), 0);
+            want += ok;
+        }
+        assert_int_equal(d.applied, want);
+        assert_int_equal(d.count, 0);
+        dpend_free(&d);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_held_not_pushed_out),
         cmocka_unit_test(test_whole_and_bytes),
         cmocka_unit_test(test_each_for_resend),
+        cmocka_unit_test(test_any_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

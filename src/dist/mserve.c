@@ -865,18 +865,13 @@ static cmsg_tag slot_tag(const mserve *s, int slot, const msg_result *res)
                        res->rid, res->attempt };
 }
 
-static int same_tag(const cmsg_tag *a, const cmsg_tag *b)
-{
-    return !memcmp(a, b, sizeof *a);
-}
-
 static void remote_committed(void *arg, int slot, const msg_result *res,
                              uint64_t epoch)
 {
     mserve *s = arg;
     const mslot *sl = &s->slots[slot];
     cmsg_tag ct = slot_tag(s, slot, res);
-    if (s->has_deciding && same_tag(&s->deciding, &ct))
+    if (s->has_deciding && cmsg_tag_same(&s->deciding, &ct))
         s->has_deciding = 0;    /* committed: its deltas are applied */
     mtag *t = dvm_grow(s->ctag, &s->capctag, s->nctag + 1, sizeof *t);
     if (!t || epoch <= s->pushed)
@@ -1709,9 +1704,9 @@ static int remote_gate(void *arg, int slot, const uint8_t *p, size_t len,
             s->deciding = t;
             s->has_deciding = 1;
         }
-        if (s->gwait_slot == slot && same_tag(&s->gwait, &t))
+        if (s->gwait_slot == slot && cmsg_tag_same(&s->gwait, &t))
             s->gwait_slot = -1;
-    } else if (s->gwait_slot != slot || !same_tag(&s->gwait, &t)) {
+    } else if (s->gwait_slot != slot || !cmsg_tag_same(&s->gwait, &t)) {
         s->gwait = t;
         s->gwait_slot = slot;
         s->gwait_ns = s->resend_ns = clock_now_ns();

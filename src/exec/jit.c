@@ -13,7 +13,7 @@
  * stops at a hot jump target (see jit.h for the thresholds) or at one
  * already translated; region() then decides under the engine's lock:
  * the first time a target is hot its threshold grows with the size of
- * its region (jit_region_size), the next time the region is translated
+ * its region (jit_find_size, which needs no LLVM), the next time the region is translated
  * if the engine's budget allows, else the target is marked never to be
  * translated.  Native code returns JIT_CONTINUE with the address to go on
  * at when it leaves its region; jit_run enters that address's region if
@@ -22,8 +22,9 @@
  * JIT_COUNT_NATIVE (above any threshold, so the interpreter stops there),
  * a refused one's JIT_COUNT_NEVER (2^31 instructions below it).
  *
- * The stages are files of their own (jit_ir.h lists them): jit_region.c
- * finds a region and builds its function, jit_lower.c lowers each
+ * The stages are files of their own (jit_ir.h lists them): jit_find.c
+ * finds a region (in the binary: sizing one loads no LLVM), jit_region.c
+ * builds its function, jit_lower.c lowers each
  * instruction, jit_promote.c keeps the region's hot PR words in registers,
  * jit_llvm.c optimises a region's module and adds it to the ORC JIT.
  * Those are LLVM's half, the backend (jit_backend.h): a module loaded the
@@ -56,6 +57,7 @@
 #include "exec/jit_backend.h"
 #include "exec/jit_cache.h"
 #include "exec/jit_elf.h"
+#include "exec/jit_find.h"
 #include "util/alloc.h"
 
 enum {
@@ -172,8 +174,7 @@ static int wait_for_size(jit_engine *j, uint32_t i)
     if (j->sized[i] || j->lim.hot_per_insn == 0)
         return 0;
     j->sized[i] = 1;
-    uint64_t more = (uint64_t)j->ops->region_size(j->code, i,
-                                                  j->lim.region_max) *
+    uint64_t more = (uint64_t)jit_find_size(j->code, i, j->lim.region_max) *
                     j->lim.hot_per_insn;
     if (more > (uint64_t)INT32_MAX / 2)
         more = INT32_MAX / 2;
@@ -274,8 +275,8 @@ static int load_shared(jit_engine *j, uint32_t i, jit_fn *fn)
 /* With a shared cache: adds what insn i ran since its count was last set
  * to its heat summed over the program's engines, and starts its count
  * again; true while that heat is at most level, plus hot_per_insn per
- * insn of its region once past level (the region is sized then, which
- * loads the backend).  So N engines running one loop make it hot N times
+ * insn of its region once past level (the region is sized then,
+ * without LLVM: jit_find.h).  So N engines running one loop make it hot N times
  * sooner than one.  Under j's lock. */
 static int still_cold(jit_engine *j, uint32_t i)
 {
@@ -286,11 +287,9 @@ static int still_cold(jit_engine *j, uint32_t i)
     if (heat <= need)
         return 1;
     if (!j->sized[i] && j->lim.hot_per_insn) {
-        if (make_backend(j))
-            return 0;           /* decide() gives the region up */
         j->sized[i] = 1;
-        uint64_t more = (uint64_t)j->ops->region_size(j->code, i,
-                                                      j->lim.region_max) *
+        uint64_t more = (uint64_t)jit_find_size(j->code, i,
+                                                j->lim.region_max) *
                         j->lim.hot_per_insn;
         j->more[i] = (uint32_t)(more < INT32_MAX / 2 ? more : INT32_MAX / 2);
     }
@@ -344,9 +343,9 @@ static jit_fn decide(jit_engine *j, uint32_t i)
         return fn;
     if (shared(j, i, &fn, &claimed))
         return fn;
-    int ok = make_backend(j) == DVM_OK;
-    if (ok && wait_for_size(j, i))
+    if (wait_for_size(j, i))
         return fn;
+    int ok = make_backend(j) == DVM_OK;
     jit_object obj = {NULL, 0};
     if (ok && within_budget(j) &&
         translate(j, i, &fn, &size, j->cache ? &obj : NULL) == DVM_OK) {

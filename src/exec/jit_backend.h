@@ -30,7 +30,7 @@
 
 /* Bumped whenever the table or the types it passes change: a module of
  * another build is refused rather than called wrongly. */
-#define JIT_BACKEND_ABI 2u
+#define JIT_BACKEND_ABI 3u
 
 typedef struct jit_backend jit_backend;     /* per engine: ORC and target */
 
@@ -79,9 +79,6 @@ typedef struct jit_backend_ops {
      * name, valid until destroy. */
     dvm_status (*load)(jit_backend *b, const uint8_t *obj, size_t len,
                        const char *name, jit_fn *out);
-    /* The insns of the region of entry (at most region_max). */
-    size_t (*region_size)(const vm_code *code, uint32_t entry,
-                          size_t region_max);
 } jit_backend_ops;
 
 /* The table the module exports (jit_llvm.c). */

@@ -6,7 +6,9 @@
  * function and runs it through LLVM's ORC JIT.  It works in stages, one
  * file each:
  *
- *   jit_region.c   finds a region and builds its function: the entry and
+ *   jit_find.c     finds a region's instructions (in the binary, without
+ *                  LLVM: jit_find.h)
+ *   jit_region.c   builds a region's function: the entry and
  *                  dispatch blocks, one block per instruction, the module
  *   jit_lower.c    lowers each DISA instruction into its block (operands,
  *                  values, control, faults, and the runtime helpers the
@@ -17,7 +19,7 @@
  *                  (jit_backend.h), whose caller, jit.c, is the engine:
  *                  counts, tiers, the per-engine cache of regions, jit_run
  *
- * This header holds the state the first three share while one region is
+ * This header holds the state the three after jit_find.c share while one region is
  * built (jb), the value type of translated code (its context and entry
  * types are jit_backend.h's), and the
  * small IR helpers every stage uses.
@@ -58,7 +60,7 @@ typedef struct jb {
     LLVMValueRef unlikely;      /* branch weights: second successor cold */
     uint64_t nan_bits;          /* the host's default NaN */
     int vex;                    /* jit_target.vex */
-    uint8_t *in_region;         /* per insn: IN_* bits (jit_region.c) */
+    uint8_t *in_region;         /* per insn: JIT_IN_* bits (jit_find.h) */
     uint32_t *list;             /* region insns in discovery order */
     size_t nlist;
     size_t max;                 /* ... at most this many */
@@ -112,11 +114,6 @@ typedef struct jit_target {
 dvm_status jit_region_module(const jit_target *t, LLVMContextRef cx,
                              uint32_t entry, const char *name,
                              LLVMModuleRef *out, size_t *size);
-
-/* The number of instructions the region of entry would hold (at most
- * region_max), or 0 out of memory. */
-size_t jit_region_size(const vm_code *code, uint32_t entry,
-                       size_t region_max);
 
 /* ---- jit_lower.c -------------------------------------------------------- */
 

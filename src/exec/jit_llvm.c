@@ -286,5 +286,4 @@ const jit_backend_ops jit_llvm_backend = {
     backend_destroy,
     backend_translate,
     backend_load,
-    jit_region_size,
 };

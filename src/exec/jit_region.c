@@ -65,128 +65,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "exec/jit_find.h"
 #include "exec/jit_ir.h"
 #include "util/alloc.h"
-
-/* ---- regions ------------------------------------------------------------ */
-
-enum { IN_REGION = 1, IN_CASE = 2, IN_LOOP = 4 };  /* in_region bits */
-
-/* The direct successors of in into s[0..1] (VM_NO_INSN: none); s[1] of a
- * bl is its return point.  Returns the number of slots used. */
-static int successors(const vm_insn *in, uint32_t s[2])
-{
-    s[0] = s[1] = VM_NO_INSN;
-    switch (in->op) {
-    case ISA_OP_EXIT:
-        return 0;
-    case ISA_OP_BR:
-        s[0] = in->target;
-        if (in->opt != ISA_OPT_J)
-            s[1] = in->next;
-        return 2;
-    case ISA_OP_BL:
-        s[0] = in->target;
-        s[1] = in->next;
-        return 2;
-    default:
-        s[0] = in->next;
-        return 1;
-    }
-}
-
-/* Adds insn i to the region (once); case marks it a dispatch target. */
-static void region_add(jb *b, uint32_t i, int is_case)
-{
-    if (i == VM_NO_INSN)
-        return;
-    if (!b->in_region[i]) {
-        if (b->nlist >= b->max)
-            return;             /* full: a jump there leaves the region */
-        b->list[b->nlist++] = i;
-    }
-    b->in_region[i] |= IN_REGION | (is_case ? IN_CASE : 0);
-}
-
-/* Adds everything reachable along direct edges from the region's insns
- * list[from..], with the return points of bls as dispatch targets. */
-static void region_grow(jb *b, size_t from)
-{
-    for (size_t k = from; k < b->nlist; k++) {
-        const vm_insn *in = &b->code->insns[b->list[k]];
-        uint32_t s[2];
-        successors(in, s);
-        region_add(b, s[0], 0);
-        region_add(b, s[1], in->op == ISA_OP_BL);
-    }
-}
-
-/* True when insn i is in the region and known to lead back to entry. */
-static int leads_back(const jb *b, uint32_t i, uint32_t entry)
-{
-    return i != VM_NO_INSN && (i == entry || (b->in_region[i] & IN_LOOP));
-}
-
-/* Marks IN_LOOP the region's insns from which a path of direct edges
- * inside the region leads back to entry (a bl's return point counts as
- * its successor): a fixed point, walking the list backwards. */
-static void mark_loop(jb *b, uint32_t entry)
-{
-    for (int changed = 1; changed;) {
-        changed = 0;
-        for (size_t k = b->nlist; k-- > 0;) {
-            uint32_t i = b->list[k], s[2];
-            if (b->in_region[i] & IN_LOOP)
-                continue;
-            successors(&b->code->insns[i], s);
-            if (leads_back(b, s[0], entry) || leads_back(b, s[1], entry)) {
-                b->in_region[i] |= IN_LOOP;
-                changed = 1;
-            }
-        }
-    }
-}
-
-/* When entry lies on a loop, keeps only the loop (the insns that lead
- * back to it) and returns 1; else leaves the region as it is and returns
- * 0. */
-static int keep_loop(jb *b, uint32_t entry)
-{
-    mark_loop(b, entry);
-    int loop = (b->in_region[entry] & IN_LOOP) != 0;
-    size_t m = 0;
-    for (size_t k = 0; k < b->nlist; k++) {
-        uint32_t i = b->list[k];
-        if (!loop || (b->in_region[i] & IN_LOOP))
-            b->list[m++] = i;
-        else
-            b->in_region[i] = 0;
-        b->in_region[i] &= (uint8_t)~IN_LOOP;
-    }
-    b->nlist = m;
-    return loop;
-}
-
-/* Finds the region of entry.  When entry heads a loop: the loop, and the
- * code of the functions it calls (reachable from their entries); the code
- * after the loop stays out (reached once, it is left to the interpreter).
- * Otherwise everything reachable from entry.  Always along direct edges,
- * with the return points of bls as further dispatch targets, and at most
- * b->max insns. */
-static void region_find(jb *b, uint32_t entry)
-{
-    region_add(b, entry, 1);
-    region_grow(b, 0);
-    if (!keep_loop(b, entry))
-        return;
-    size_t n = b->nlist;
-    for (size_t k = 0; k < n; k++) {
-        const vm_insn *in = &b->code->insns[b->list[k]];
-        if (in->op == ISA_OP_BL)
-            region_add(b, in->target, 0);
-    }
-    region_grow(b, n);
-}
 
 /* ---- counted loops ------------------------------------------------------ */
 
@@ -500,7 +381,7 @@ static void build_skeleton(jb *b, const char *name, uint32_t entry)
         char bn[32];
         snprintf(bn, sizeof bn, "i%" PRIx64, b->code->insns[i].pc);
         b->blk[i] = new_bb(b, bn);
-        if (b->in_region[i] & IN_CASE)
+        if (b->in_region[i] & JIT_IN_CASE)
             LLVMAddCase(b->d_sw, k64(b, b->code->insns[i].pc), b->blk[i]);
     }
     LLVMPositionBuilderAtEnd(b->b, start);
@@ -577,24 +458,9 @@ static int region_plan(jb *b, size_t n, uint32_t entry)
     b->blk = dvm_calloc(n, sizeof *b->blk);
     if (!b->in_region || !b->list || !b->blk)
         return -1;
-    region_find(b, entry);
+    b->nlist = jit_find_region(b->code, entry, b->max, b->in_region,
+                               b->list);
     return jit_promote_find(b);
-}
-
-size_t jit_region_size(const vm_code *code, uint32_t entry,
-                       size_t region_max)
-{
-    assert(code && entry < code->ninsns && region_max > 0);
-    jb b;
-    memset(&b, 0, sizeof b);
-    b.code = code;
-    b.max = region_max;
-    b.in_region = dvm_calloc(code->ninsns, 1);
-    b.list = dvm_malloc(region_max * sizeof *b.list);
-    if (b.in_region && b.list)
-        region_find(&b, entry);
-    region_free(&b);
-    return b.nlist;
 }
 
 dvm_status jit_region_module(const jit_target *t, LLVMContextRef cx,
