@@ -188,6 +188,53 @@ static void test_each_for_resend(void **state)
     dpend_free(&d);
 }
 
+static void pages_of(void *arg, const cmsg_delta_ent *e)
+{
+    unsigned *seen = arg;
+    *seen |= 1u << (e->page - 100);
+}
+
+/* The walk by tag (the ring) and the lookup by name (the index) see the
+ * same set, through a ring that grows while held and one that pushes
+ * the oldest out, after applies and drops: a page of a tag is walked
+ * exactly when applying it finds it, and then neither sees it. */
+static void test_each_agrees_with_index(void **state)
+{
+    (void)state;
+    enum { N = 2 * DPEND_MAX + 6 };
+    static const uint8_t v = 5;
+    for (int held = 0; held <= 1; held++) {
+        dpend d;
+        assert_int_equal(dpend_init(&d), DVM_OK);
+        dpend_hold(&d, held);
+        for (uint64_t i = 0; i < N; i++) {
+            cmsg_delta_ent e = delta(i / 2, 100 + i % 2, 0, &v);
+            assert_int_equal(dpend_put(&d, &e), DVM_OK);
+        }
+        uint8_t page[CMSG_PAGE];
+        for (uint64_t i = 0; i < N; i += 3) {   /* some applied, */
+            cmsg_tag t = delta(i / 2, 0, 0, &v).tag;
+            (void)dpend_apply(&d, &t, 100 + i % 2, page);
+        }
+        for (uint64_t r = 0; r < N / 2; r += 7) {   /* some dropped */
+            cmsg_tag t = delta(r, 0, 0, &v).tag;
+            (void)dpend_drop(&d, &t);
+        }
+        for (uint64_t r = 0; r < N / 2; r++) {
+            cmsg_tag t = delta(r, 0, 0, &v).tag;
+            unsigned seen = 0;
+            size_t n = dpend_each(&d, &t, pages_of, &seen);
+            assert_int_equal(n, __builtin_popcount(seen));
+            for (unsigned p = 0; p < 2; p++)
+                assert_int_equal(dpend_apply(&d, &t, 100 + p, page),
+                                 (seen >> p) & 1);
+            assert_int_equal(dpend_each(&d, &t, pages_of, &seen), 0);
+        }
+        assert_int_equal(d.count, 0);
+        dpend_free(&d);
+    }
+}
+
 /* Deltas added and then found in any order (a scrambled one, through a
  * ring that grows while held and through one that pushes the oldest
  * out), every fifth tag dropped on the way: each delta is applied once,
@@ -244,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_held_not_pushed_out),
         cmocka_unit_test(test_whole_and_bytes),
         cmocka_unit_test(test_each_for_resend),
+        cmocka_unit_test(test_each_agrees_with_index),
         cmocka_unit_test(test_any_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
