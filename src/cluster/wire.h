@@ -33,11 +33,12 @@
 #include "util/status.h"
 
 #define WIRE_MAGIC 0x434d5644u      /* "DVMC" little endian */
-#define WIRE_VERSION 4     /* 2: a RESULT names its output's frames
+#define WIRE_VERSION 5     /* 2: a RESULT names its output's frames
                                    (net/msg.h) instead of carrying it;
                                    3: DELTA, APPLY, NEED (dist/cmsg.h);
                                    4: START's flags and dumps, DHELD,
-                                   DDROP */
+                                   DDROP;
+                                   5: DRESEND */
 #define WIRE_HEADER_SIZE 24
 
 /* X(name, value, text, handshake) */
@@ -77,7 +78,8 @@
     X(WIRE_APPLY, 33, "apply", 0) \
     X(WIRE_NEED, 34, "need", 0) \
     X(WIRE_DHELD, 35, "dheld", 0) \
-    X(WIRE_DDROP, 36, "ddrop", 0)
+    X(WIRE_DDROP, 36, "ddrop", 0) \
+    X(WIRE_DRESEND, 37, "dresend", 0)
 
 enum wire_type {
 #define WIRE_TYPE_ENUM(name, val, text, hs) name = val,

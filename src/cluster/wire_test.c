@@ -48,7 +48,7 @@ static void test_each_field(void **state)
     refused(h, WIRE_HEADER_SIZE, 10, 100, "not a DVM cluster message");
     h[0] ^= 1;
     h[5] = 1;
-    refused(h, WIRE_HEADER_SIZE, 10, 100, "version 260, this DVM speaks 4");
+    refused(h, WIRE_HEADER_SIZE, 10, 100, "version 261, this DVM speaks 5");
     h[5] = 0;
     h[6] = 0;
     refused(h, WIRE_HEADER_SIZE, 10, 100, "unknown message type 0");

@@ -355,7 +355,7 @@ void cmsg_apply_ent(const cmsg_fetch *f, uint64_t i, uint64_t *page,
                      le_ld64(e + 48), le_ld64(e + 56) };
 }
 
-/* ---- DHELD and DDROP ------------------------------------------------------------ */
+/* ---- DHELD, DDROP and DRESEND ---------------------------------------------------- */
 
 void cmsg_encode_tags(msg_buf *b, uint64_t run, const uint64_t *ent,
                       size_t n, int width)
@@ -395,6 +395,11 @@ dvm_status cmsg_decode_dheld(const uint8_t *p, size_t len, cmsg_tags *out)
 dvm_status cmsg_decode_ddrop(const uint8_t *p, size_t len, cmsg_tags *out)
 {
     return decode_tags(p, len, CMSG_TAG_WORDS, "ddrop", out);
+}
+
+dvm_status cmsg_decode_dresend(const uint8_t *p, size_t len, cmsg_tags *out)
+{
+    return decode_tags(p, len, CMSG_TAG_WORDS, "dresend", out);
 }
 
 void cmsg_tags_ent(const cmsg_tags *t, uint64_t i, uint64_t *page,

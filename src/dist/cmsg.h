@@ -52,6 +52,12 @@
  *   master -> node    DDROP   u64 run, u64 n, n x tag: those results will
  *                             never be applied (refused, or their RComp
  *                             lost): their deltas go
+ *   master -> node    DRESEND as DDROP: those results of the node wait
+ *                             at the master for their deltas to be held
+ *                             at a current holder (DHELD): the node sends
+ *                             them again to the pages' holders now (masks
+ *                             only; it keeps what it sent until applied
+ *                             or dropped, the oldest pushed out)
  *   node   -> node    HFETCH  as FETCH: versions asked of their home
  *   node   -> node    HFETCHED  as FETCHED: the home's answer
  *   node  <-> master  RELAY   one or more records, each u64 length and the
@@ -296,7 +302,7 @@ dvm_status cmsg_decode_apply(const uint8_t *p, size_t len, cmsg_fetch *out);
 void cmsg_apply_ent(const cmsg_fetch *f, uint64_t i, uint64_t *page,
                     uint64_t *epoch, uint64_t *base, cmsg_tag *t);
 
-/* DHELD (width CMSG_DHELD_WIDTH: page, tag) and DDROP (width
+/* DHELD (width CMSG_DHELD_WIDTH: page, tag), DDROP and DRESEND (width
  * CMSG_TAG_WORDS: tag).  Decoding refuses a page outside the SR, an
  * attempt with CMSG_TAG_WHOLE, more than CMSG_MAX_FETCH entries. */
 #define CMSG_DHELD_WIDTH (1 + CMSG_TAG_WORDS)
@@ -310,7 +316,8 @@ void cmsg_encode_tags(msg_buf *b, uint64_t run, const uint64_t *ent,
                       size_t n, int width);
 dvm_status cmsg_decode_dheld(const uint8_t *p, size_t len, cmsg_tags *out);
 dvm_status cmsg_decode_ddrop(const uint8_t *p, size_t len, cmsg_tags *out);
-/* Entry i: its tag, and its page (DHELD; 0 for DDROP). */
+dvm_status cmsg_decode_dresend(const uint8_t *p, size_t len, cmsg_tags *out);
+/* Entry i: its tag, and its page (DHELD; 0 for DDROP and DRESEND). */
 void cmsg_tags_ent(const cmsg_tags *t, uint64_t i, uint64_t *page,
                    cmsg_tag *tag);
 

@@ -3,7 +3,8 @@
  *
  * The first byte picks the decoder (RELAY, START, SUBMIT, DONE, OUTPUT,
  * u64s, string, FETCH, FETCHED, JOIN, CLOCK_PING, CLOCK_PONG, RESUME,
- * LEAVE, NODE_ADDR, PEERS, DRAIN, NODE_STATS, DELTA, APPLY, DHELD, DDROP);
+ * LEAVE, NODE_ADDR, PEERS, DRAIN, NODE_STATS, DELTA, APPLY, DHELD, DDROP,
+ * DRESEND);
  * the rest is
  * the payload.  A payload
  * that decodes is re-encoded, and the encoding must be the payload itself
@@ -159,13 +160,13 @@ static void apply(const uint8_t *p, size_t n, msg_buf *b)
     free(ent);
 }
 
-/* DHELD and DDROP: entries back through cmsg_tags_ent to the same
- * bytes. */
-static void tags(const uint8_t *p, size_t n, msg_buf *b, int width)
+/* DHELD, DDROP and DRESEND (decode): entries back through cmsg_tags_ent
+ * to the same bytes. */
+static void tags(const uint8_t *p, size_t n, msg_buf *b, int width,
+                 dvm_status (*decode)(const uint8_t *, size_t, cmsg_tags *))
 {
     cmsg_tags t;
-    if ((width == CMSG_DHELD_WIDTH ? cmsg_decode_dheld(p, n, &t)
-                                   : cmsg_decode_ddrop(p, n, &t)))
+    if (decode(p, n, &t))
         return;
     uint64_t *ent = calloc((size_t)t.n * (size_t)width + 1, sizeof *ent);
     for (uint64_t i = 0; ent && i < t.n; i++) {
@@ -187,12 +188,17 @@ static void tags(const uint8_t *p, size_t n, msg_buf *b, int width)
 
 static void dheld(const uint8_t *p, size_t n, msg_buf *b)
 {
-    tags(p, n, b, CMSG_DHELD_WIDTH);
+    tags(p, n, b, CMSG_DHELD_WIDTH, cmsg_decode_dheld);
 }
 
 static void ddrop(const uint8_t *p, size_t n, msg_buf *b)
 {
-    tags(p, n, b, CMSG_TAG_WORDS);
+    tags(p, n, b, CMSG_TAG_WORDS, cmsg_decode_ddrop);
+}
+
+static void dresend(const uint8_t *p, size_t n, msg_buf *b)
+{
+    tags(p, n, b, CMSG_TAG_WORDS, cmsg_decode_dresend);
 }
 
 /* NAME(p, n, b): a payload DECODE accepts into a T v goes back through
@@ -236,22 +242,22 @@ ROUND_TRIP(drain, cmsg_str, cmsg_decode_drain(p, n, &v),
 ROUND_TRIP(node_stats, cmsg_node_stats, cmsg_decode_node_stats(p, n, &v),
            cmsg_encode_node_stats(b, &v))
 
-/* The cases by their first byte modulo 22, in the order of the seeds of
+/* The cases by their first byte modulo 23, in the order of the seeds of
  * tests/fuzz/cmsg, whose first bytes select them: never reorder. */
 static void (*const cases[])(const uint8_t *, size_t, msg_buf *) = {
     relay, start, submit, done, output, u64s, str, fetch2, fetch3, join,
     clock_ping, clock_pong, resume, leave, addr, peers, drain, node_stats,
-    delta, apply, dheld, ddrop,
+    delta, apply, dheld, ddrop, dresend,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    _Static_assert(sizeof cases / sizeof *cases == 22, "one case a decoder");
+    _Static_assert(sizeof cases / sizeof *cases == 23, "one case a decoder");
     if (size < 1)
         return 0;
     msg_buf b;
     mb_init(&b);
-    cases[data[0] % 22](data + 1, size - 1, &b);
+    cases[data[0] % 23](data + 1, size - 1, &b);
     mb_free(&b);
     return 0;
 }

@@ -314,6 +314,35 @@ static void test_dheld_ddrop(void **state)
     mb_free(&b);
 }
 
+/* DRESEND: as DDROP (tags alone); a whole-page attempt and a short
+ * payload refused, a DHELD's width too. */
+static void test_dresend(void **state)
+{
+    (void)state;
+    uint64_t d[2 * CMSG_TAG_WORDS] = { 3, 1, 2, 99, 0, 4, 0, 1, 7, 1 };
+    msg_buf b;
+    mb_init(&b);
+    cmsg_encode_tags(&b, 5, d, 2, CMSG_TAG_WORDS);
+    cmsg_tags t;
+    assert_int_equal(cmsg_decode_dresend(b.p, b.len, &t), DVM_OK);
+    assert_int_equal(t.run, 5);
+    assert_int_equal(t.n, 2);
+    uint64_t page;
+    cmsg_tag g;
+    cmsg_tags_ent(&t, 1, &page, &g);
+    assert_int_equal(page, 0);
+    assert_int_equal(g.node, 4);
+    assert_int_equal(g.rid, 7);
+    assert_int_equal(g.attempt, 1);
+    assert_int_equal(cmsg_decode_dresend(b.p, b.len - 8, &t), DVM_EPROTO);
+    assert_int_equal(cmsg_decode_dheld(b.p, b.len, &t), DVM_EPROTO);
+    d[9] |= CMSG_TAG_WHOLE;
+    mb_reset(&b);
+    cmsg_encode_tags(&b, 5, d, 2, CMSG_TAG_WORDS);
+    assert_int_equal(cmsg_decode_dresend(b.p, b.len, &t), DVM_EPROTO);
+    mb_free(&b);
+}
+
 /* START: the masks-only flag and the dumps round trip; unknown flags
  * are refused; which pages keep their data. */
 static void test_start_masks(void **state)
@@ -666,6 +695,7 @@ int main(void)
         cmocka_unit_test(test_delta),
         cmocka_unit_test(test_apply),
         cmocka_unit_test(test_dheld_ddrop),
+        cmocka_unit_test(test_dresend),
         cmocka_unit_test(test_start_masks),
         cmocka_unit_test(test_submit_roundtrip),
         cmocka_unit_test(test_done_and_small),

@@ -14,6 +14,8 @@
 struct dheld_ent {
     cmsg_tag tag;
     uint64_t page;
+    uint64_t holder[DHELD_HOLDERS];  /* the nodes that said so, in a ring */
+    unsigned nholder;           /* said so in all (the ring's next: % ) */
     int used;
 };
 
@@ -73,24 +75,37 @@ static dvm_status grow(dheld *h)
     return DVM_OK;
 }
 
-dvm_status dheld_add(dheld *h, const cmsg_tag *t, uint64_t page)
+dvm_status dheld_add(dheld *h, const cmsg_tag *t, uint64_t page,
+                     uint64_t holder)
 {
+    if (dheld_has(h, t, page, holder))
+        return DVM_OK;
     if (2 * (h->n + 1) > h->cap) {
         dvm_status st = grow(h);
         if (st)
             return st;
     }
     size_t i = probe(h, t, page);
-    if (!h->v[i].used) {
-        h->v[i] = (dheld_ent){ *t, page, 1 };
+    dheld_ent *e = &h->v[i];
+    if (!e->used) {
+        *e = (dheld_ent){ .tag = *t, .page = page, .used = 1 };
         h->n++;
     }
+    e->holder[e->nholder++ % DHELD_HOLDERS] = holder;
     return DVM_OK;
 }
 
-int dheld_has(const dheld *h, const cmsg_tag *t, uint64_t page)
+int dheld_has(const dheld *h, const cmsg_tag *t, uint64_t page,
+              uint64_t holder)
 {
-    return h->n && h->v[probe(h, t, page)].used;
+    if (!h->n)
+        return 0;
+    const dheld_ent *e = &h->v[probe(h, t, page)];
+    unsigned n = e->nholder < DHELD_HOLDERS ? e->nholder : DHELD_HOLDERS;
+    for (unsigned k = 0; e->used && k < n; k++)
+        if (e->holder[k] == holder)
+            return 1;
+    return 0;
 }
 
 void dheld_forget(dheld *h, const cmsg_tag *t, uint64_t page)

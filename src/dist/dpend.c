@@ -7,7 +7,9 @@
  * page) to the deltas of that name, newest first, so a delta is found in
  * constant time whatever order the APPLYs name them in (a home holds the
  * deltas of hundreds of commits while their APPLY batch gathers); each
- * delta knows its arrival number, which gives its slot.
+ * delta knows its arrival number, which gives its slot.  dpend_each
+ * (every delta of a tag, any page: DRESEND) walks the ring instead; a
+ * delta leaves the ring and the index together (slot_forget).
  * Held (dpend_hold: a masks-only program, where the master has no copy
  * of what a delta makes) the ring grows instead: a delta goes only when
  * applied or dropped (dpend_drop).
@@ -191,6 +193,24 @@ size_t dpend_drop(dpend *d, const cmsg_tag *tag)
     }
     d->dropped += n;
     trim_head(d);
+    return n;
+}
+
+size_t dpend_each(const dpend *d, const cmsg_tag *tag,
+                  void (*fn)(void *arg, const cmsg_delta_ent *e), void *arg)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < d->count; k++) {
+        const dpend_ent *x = d->ring[(d->head + k) % d->cap];
+        cmsg_tag t = *tag;
+        t.attempt |= x ? x->tag.attempt & CMSG_TAG_WHOLE : 0;
+        if (!x || !cmsg_tag_same(&x->tag, &t))
+            continue;
+        cmsg_delta_ent e = { x->tag, x->page, x->mask,
+                             { x->bytes, x->nbytes } };
+        fn(arg, &e);
+        n++;
+    }
     return n;
 }
 

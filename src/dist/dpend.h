@@ -50,6 +50,11 @@ void dpend_hold(dpend *d, int hold);
 /* Forgets every delta of tag, whole-page form (CMSG_TAG_WHOLE) included:
  * its result will never be applied.  Returns how many went. */
 size_t dpend_drop(dpend *d, const cmsg_tag *tag);
+/* Calls fn(arg, e) for every delta of tag, whole-page form
+ * (CMSG_TAG_WHOLE) included, oldest first; e lives until the set
+ * changes.  Returns how many. */
+size_t dpend_each(const dpend *d, const cmsg_tag *tag,
+                  void (*fn)(void *arg, const cmsg_delta_ent *e), void *arg);
 /* Keeps a copy of e (unless held, the oldest goes when full).
  * DVM_ENOMEM: not kept. */
 dvm_status dpend_put(dpend *d, const cmsg_delta_ent *e);

@@ -147,6 +147,94 @@ static void test_whole_and_bytes(void **state)
     dpend_free(&d);
 }
 
+static void count_ent(void *arg, const cmsg_delta_ent *e)
+{
+    uint64_t *sum = arg;
+    *sum += e->page + (e->tag.attempt & CMSG_TAG_WHOLE ? 1000 : 0);
+}
+
+/* The resend walk (a node's own sent deltas, DRESEND): every delta of
+ * the tag, both forms, none of another tag; nothing is taken away, and
+ * after a drop (or an apply) nothing of it is walked. */
+static void test_each_for_resend(void **state)
+{
+    (void)state;
+    dpend d;
+    assert_int_equal(dpend_init(&d), DVM_OK);
+    static const uint8_t v = 9;
+    cmsg_delta_ent e = delta(7, 300, 1, &v);
+    assert_int_equal(dpend_put(&d, &e), DVM_OK);
+    e.tag.attempt |= CMSG_TAG_WHOLE;
+    assert_int_equal(dpend_put(&d, &e), DVM_OK);
+    e = delta(7, 301, 1, &v);
+    assert_int_equal(dpend_put(&d, &e), DVM_OK);
+    e = delta(8, 302, 1, &v);
+    assert_int_equal(dpend_put(&d, &e), DVM_OK);
+    cmsg_tag t = delta(7, 0, 0, &v).tag;
+    uint64_t sum = 0;
+    assert_int_equal(dpend_each(&d, &t, count_ent, &sum), 3);
+    assert_int_equal(sum, 300 + 1300 + 301);
+    sum = 0;
+    assert_int_equal(dpend_each(&d, &t, count_ent, &sum), 3);  /* kept */
+    uint8_t page[CMSG_PAGE] = { 0 };
+    assert_int_equal(dpend_apply(&d, &t, 301, page), 1);
+    sum = 0;
+    assert_int_equal(dpend_each(&d, &t, count_ent, &sum), 2);
+    assert_int_equal(sum, 300 + 1300);
+    assert_int_equal(dpend_drop(&d, &t), 2);
+    assert_int_equal(dpend_each(&d, &t, count_ent, &sum), 0);
+    cmsg_tag o = delta(8, 0, 0, &v).tag;
+    assert_int_equal(dpend_each(&d, &o, count_ent, &sum), 1);
+    dpend_free(&d);
+}
+
+static void pages_of(void *arg, const cmsg_delta_ent *e)
+{
+    unsigned *seen = arg;
+    *seen |= 1u << (e->page - 100);
+}
+
+/* The walk by tag (the ring) and the lookup by name (the index) see the
+ * same set, through a ring that grows while held and one that pushes
+ * the oldest out, after applies and drops: a page of a tag is walked
+ * exactly when applying it finds it, and then neither sees it. */
+static void test_each_agrees_with_index(void **state)
+{
+    (void)state;
+    enum { N = 2 * DPEND_MAX + 6 };
+    static const uint8_t v = 5;
+    for (int held = 0; held <= 1; held++) {
+        dpend d;
+        assert_int_equal(dpend_init(&d), DVM_OK);
+        dpend_hold(&d, held);
+        for (uint64_t i = 0; i < N; i++) {
+            cmsg_delta_ent e = delta(i / 2, 100 + i % 2, 0, &v);
+            assert_int_equal(dpend_put(&d, &e), DVM_OK);
+        }
+        uint8_t page[CMSG_PAGE];
+        for (uint64_t i = 0; i < N; i += 3) {   /* some applied, */
+            cmsg_tag t = delta(i / 2, 0, 0, &v).tag;
+            (void)dpend_apply(&d, &t, 100 + i % 2, page);
+        }
+        for (uint64_t r = 0; r < N / 2; r += 7) {   /* some dropped */
+            cmsg_tag t = delta(r, 0, 0, &v).tag;
+            (void)dpend_drop(&d, &t);
+        }
+        for (uint64_t r = 0; r < N / 2; r++) {
+            cmsg_tag t = delta(r, 0, 0, &v).tag;
+            unsigned seen = 0;
+            size_t n = dpend_each(&d, &t, pages_of, &seen);
+            assert_int_equal(n, __builtin_popcount(seen));
+            for (unsigned p = 0; p < 2; p++)
+                assert_int_equal(dpend_apply(&d, &t, 100 + p, page),
+                                 (seen >> p) & 1);
+            assert_int_equal(dpend_each(&d, &t, pages_of, &seen), 0);
+        }
+        assert_int_equal(d.count, 0);
+        dpend_free(&d);
+    }
+}
+
 /* Deltas added and then found in any order (a scrambled one, through a
  * ring that grows while held and through one that pushes the oldest
  * out), every fifth tag dropped on the way: each delta is applied once,
@@ -202,6 +290,8 @@ int main(void)
         cmocka_unit_test(test_oldest_pushed_out),
         cmocka_unit_test(test_held_not_pushed_out),
         cmocka_unit_test(test_whole_and_bytes),
+        cmocka_unit_test(test_each_for_resend),
+        cmocka_unit_test(test_each_agrees_with_index),
         cmocka_unit_test(test_any_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -162,8 +162,9 @@ typedef struct mnode {
 #define MSERVE_MAX_DRAINS 64
 
 /* How long a result waits for its changes to be held at a home (DHELD)
- * once the nodes that home pages changed (gate_check). */
-#define MSERVE_GATE_CHANGED_MS 500
+ * before its node is asked to send them again (DRESEND), and again
+ * after each such ask (gate_check). */
+#define MSERVE_RESEND_MS 100
 typedef struct mdrain {
     uint64_t peer;              /* the client */
     uint64_t node;              /* the node's id (mnode.id) */
@@ -268,6 +269,9 @@ typedef struct mserve {
     size_t nddrop, capddrop;
     cmsg_tag gwait;             /* the result the gate holds, since when */
     uint64_t gwait_ns;
+    uint64_t resend_ns;         /* the gate's result: last DRESEND (or
+                                   when it began to wait) */
+    uint64_t resends;           /* DRESEND sent */
     int gwait_slot;             /* -1: none */
     uint64_t homes_ns;          /* the nodes that home pages last changed */
     uint64_t hids[CMSG_MAX_PEERS];  /* those nodes now */
@@ -1618,7 +1622,7 @@ static void on_dheld(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         uint64_t page;
         cmsg_tag tag;
         cmsg_tags_ent(&t, i, &page, &tag);
-        if (dheld_add(&s->held, &tag, page))
+        if (dheld_add(&s->held, &tag, page, nd->id))
             status_first_set(&s->fatal, DVM_ENOMEM);
     }
     s->held_new = 1;
@@ -1660,21 +1664,30 @@ static void ddrop_flush(mserve *s)
     s->nddrop = 0;
 }
 
-/* 1 when node id is the only node that homes page now (the others were
- * lost): its own copy of the delta is all there can be. */
-static int only_holder(const mserve *s, uint64_t page, uint64_t id)
+/* 1 when page's delta of tag t is safe: a node that homes page now,
+ * other than t's committing node, said it holds the delta (DHELD; the
+ * word of a node that homes the page no more does not count), or t's
+ * node is the only node that homes page now (the others were lost): its
+ * own copy of the delta is all there can be. */
+static int delta_held(const mserve *s, const cmsg_tag *t, uint64_t page)
 {
     uint64_t hold[HOME_COPIES];
     size_t n = home_pick(page, s->hids, s->nhids, hold);
-    for (size_t i = 0; i < n; i++)
-        if (hold[i] != id)
-            return 0;
-    return 1;
+    int other = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (hold[i] == t->node)
+            continue;
+        if (dheld_has(&s->held, t, page, hold[i]))
+            return 1;
+        other = 1;
+    }
+    return !other;
 }
 
 /* master_remote.result_gate: in masks-only mode a result is committed
  * only once every page it changed without data has its delta held by a
- * holder other than its committing node (dheld.h); the names go then.
+ * current holder other than its committing node (delta_held, dheld.h);
+ * the names go then.
  * A dropped result's holders are told to forget its deltas. */
 static int remote_gate(void *arg, int slot, const uint8_t *p, size_t len,
                        int drop)
@@ -1688,8 +1701,7 @@ static int remote_gate(void *arg, int slot, const uint8_t *p, size_t len,
     int ok = 1;
     for (uint32_t c = 0; c < res.nchanges && ok && !drop; c++)
         ok = result_frame_data(s, &res, c) ||
-             dheld_has(&s->held, &t, res.changes[c].page) ||
-             only_holder(s, res.changes[c].page, t.node);
+             delta_held(s, &t, res.changes[c].page);
     if (ok || drop) {
         for (uint32_t c = 0; c < res.nchanges; c++)
             dheld_forget(&s->held, &t, res.changes[c].page);
@@ -1705,28 +1717,51 @@ static int remote_gate(void *arg, int slot, const uint8_t *p, size_t len,
     } else if (s->gwait_slot != slot || !cmsg_tag_same(&s->gwait, &t)) {
         s->gwait = t;
         s->gwait_slot = slot;
-        s->gwait_ns = clock_now_ns();
+        s->gwait_ns = s->resend_ns = clock_now_ns();
         s->gate_waits++;
     }
     msg_result_free(&res);
     return ok;
 }
 
-/* A result that waited at the gate for twice the heartbeat bound (a
- * delta that never reached a holder: its node could not reach them),
- * or for MSERVE_GATE_CHANGED_MS while the nodes that home pages changed
- * no longer ago than that bound (its node sent its changes to the
- * holders it knew, which may be holders no more), has its RComp killed:
- * the result is dropped with it and its runner runs again.  A holder
- * that is merely stopped keeps the result waiting, as it keeps output
- * (the bound). */
+/* Asks the node of the result at the gate to send its deltas again to
+ * the pages' holders now (DRESEND): its DELTA did not reach them, or
+ * went to holders that changed since. */
+static void resend_ask(mserve *s, uint64_t now)
+{
+    s->resend_ns = now;
+    mnode *nd = node_by_id(s, s->gwait.node);
+    if (!nd || !nd->live || !nd->started)
+        return;                 /* lost: its RComp goes with it */
+    const uint64_t w[CMSG_TAG_WORDS] = { s->gwait.node, s->gwait.rcomp,
+                                         s->gwait.gen, s->gwait.rid,
+                                         s->gwait.attempt };
+    mb_reset(&s->b);
+    cmsg_encode_tags(&s->b, s->run_id, w, 1, CMSG_TAG_WORDS);
+    if (!s->b.oom && !ms_send(s, nd->peer, WIRE_DRESEND))
+        s->resends++;
+}
+
+/* A result at the gate has its node asked to send its deltas again
+ * (resend_ask) MSERVE_RESEND_MS after it began to wait and after each
+ * ask, and at once whenever the nodes that home pages changed since the
+ * last ask (it sent them to the holders it knew).  One that waited for
+ * twice the heartbeat bound all the same (its node cannot reach a
+ * holder, or no longer keeps what it sent) has its RComp killed: the
+ * result is dropped with it and its runner runs again.  A holder that is
+ * merely stopped keeps the result waiting, as it keeps output (the
+ * bound). */
 static void gate_check(mserve *s)
 {
     uint64_t now = clock_now_ns(), bound = stall_bound_ns(s);
-    if (now - s->homes_ns < bound)
-        bound = MSERVE_GATE_CHANGED_MS * 1000000ull;
-    if (s->gwait_slot < 0 || now - s->gwait_ns < bound)
+    if (s->gwait_slot < 0)
         return;
+    if (now - s->gwait_ns < bound) {
+        if (s->homes_ns > s->resend_ns ||
+            now - s->resend_ns >= MSERVE_RESEND_MS * 1000000ull)
+            resend_ask(s, now);
+        return;
+    }
     ms_log("a result of %s waited %" PRIu64 " ms for its changes to be "
            "held at a home: its RComp is replaced",
            s->nodes[s->slots[s->gwait_slot].node].name,
@@ -2304,6 +2339,9 @@ static void status_master(mserve *s, FILE *f, int json)
         SF_NUM("results_waited_for_held_deltas",
                "results that waited for a home to hold their changes",
                s->gate_waits),
+        SF_NUM("deltas_asked_again",
+               "results whose node was asked to send its changes again "
+               "(DRESEND)", s->resends),
         SF_NUM("rcomps_replaced_for_held_deltas",
                "RComps replaced: their changes never reached a home",
                s->gate_kills),

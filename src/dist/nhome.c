@@ -61,6 +61,10 @@ dvm_status nhome_start(nhome *h, uint64_t run, mem_store *store, pcache *pc,
     dvm_status st = hstore_init(&h->home, store);
     if (!st && (st = dpend_init(&h->pend)))
         hstore_destroy(&h->home);
+    if (!st && (st = dpend_init(&h->sent))) {
+        dpend_free(&h->pend);
+        hstore_destroy(&h->home);
+    }
     if (st)
         return st;
     h->running = 1;
@@ -68,6 +72,9 @@ dvm_status nhome_start(nhome *h, uint64_t run, mem_store *store, pcache *pc,
     h->pc = pc;
     h->masks = masks;
     dpend_hold(&h->pend, masks);
+    /* not held: a result waits at the gate for a short while only, the
+     * oldest copies (long committed) are pushed out past DPEND_MAX */
+    dpend_hold(&h->sent, 0);
     return DVM_OK;
 }
 
@@ -77,6 +84,7 @@ void nhome_stop(nhome *h)
         return;
     hstore_destroy(&h->home);
     dpend_free(&h->pend);
+    dpend_free(&h->sent);
     h->running = 0;
     h->pc = NULL;
     h->nask = 0;
@@ -468,27 +476,29 @@ void nhome_flush_deltas(nhome *h)
         dq_send(h, &h->dq[i]);
 }
 
-/* Change c of page c->page, made under tag t, as its mask and its packed
+/* The change of page made under tag t, as its mask and its packed
  * changed bytes (nb of them), for holder id: kept at once when it is this
- * node, else gathered for id's next DELTA. */
+ * node, else gathered for id's next DELTA (sent only when send). */
 static dvm_status delta_to(nhome *h, uint64_t id, const cmsg_tag *t,
-                           const mem_change *c, const uint64_t *mask,
-                           const uint8_t *packed, size_t nb)
+                           uint64_t page, const uint64_t *mask,
+                           const uint8_t *packed, size_t nb, int send)
 {
     if (id == h->self) {
         uint8_t le[8 * CMSG_MASK_WORDS];
         for (size_t w = 0; w < CMSG_MASK_WORDS; w++)
             le_st64(le + 8 * w, mask[w]);
-        cmsg_delta_ent e = { *t, c->page, le, { packed, nb } };
+        cmsg_delta_ent e = { *t, page, le, { packed, nb } };
         (void)dpend_put(&h->pend, &e);  /* not kept: NEED asks for it */
         return DVM_OK;
     }
+    if (!send)
+        return DVM_OK;
     nhome_dq *d = dq_for(h, id);
     if (!d)
         return status_set(DVM_ENOMEM, "out of memory");
     if (!d->n)
         cmsg_encode_delta_head(&d->b, h->run, 0);
-    cmsg_encode_delta_ent(&d->b, t, c->page, mask, packed, nb);
+    cmsg_encode_delta_ent(&d->b, t, page, mask, packed, nb);
     if (++d->n == NHOME_DELTA_BATCH)
         dq_send(h, d);
     return DVM_OK;
@@ -542,8 +552,77 @@ dvm_status nhome_on_ddrop(nhome *h, const uint8_t *p, size_t len)
         cmsg_tag tag;
         cmsg_tags_ent(&t, i, &page, &tag);
         (void)dpend_drop(&h->pend, &tag);
+        if (tag.node == h->self)
+            (void)dpend_drop(&h->sent, &tag);
     }
     return DVM_OK;
+}
+
+/* dpend_each's callback of resend: one kept delta again to the page's
+ * holders now. */
+typedef struct resend_ctx {
+    nhome *h;
+    dvm_status st;
+    size_t n;
+} resend_ctx;
+
+static void resend_ent(void *arg, const cmsg_delta_ent *e)
+{
+    resend_ctx *r = arg;
+    uint64_t hold[HOME_COPIES], mask[CMSG_MASK_WORDS];
+    for (size_t w = 0; w < CMSG_MASK_WORDS; w++)
+        mask[w] = le_ld64(e->mask + 8 * w);
+    size_t nh = home_pick(e->page, r->h->ids, r->h->nids, hold);
+    for (size_t k = 0; k < nh && !r->st; k++)
+        r->st = delta_to(r->h, hold[k], &e->tag, e->page, mask, e->bytes.p,
+                         (size_t)e->bytes.len, 1);
+    r->n++;
+}
+
+size_t nhome_resend(nhome *h, const cmsg_tag *tag, dvm_status *st)
+{
+    resend_ctx r = { h, DVM_OK, 0 };
+    *st = DVM_OK;
+    if (!h->running || tag->node != h->self)
+        return 0;
+    /* dpend_put of our own copies (resend_ent, delta_to) appends to pend,
+     * never to sent: the walk sees a set that does not change. */
+    (void)dpend_each(&h->sent, tag, resend_ent, &r);
+    nhome_flush_deltas(h);
+    h->resent += r.n;
+    *st = r.st;
+    return r.n;
+}
+
+dvm_status nhome_on_dresend(nhome *h, const uint8_t *p, size_t len)
+{
+    cmsg_tags t;
+    dvm_status st = cmsg_decode_dresend(p, len, &t);
+    if (st || !h->running || t.run != h->run)
+        return st;
+    for (uint64_t i = 0; i < t.n && !st; i++) {
+        uint64_t page;
+        cmsg_tag tag;
+        cmsg_tags_ent(&t, i, &page, &tag);
+        (void)nhome_resend(h, &tag, &st);
+    }
+    return st;
+}
+
+/* Masks only: a copy of a delta this node sent (the changed bytes of
+ * page under t), kept in sent until applied or dropped, for DRESEND.
+ * DVM_ENOMEM. */
+static dvm_status sent_put(nhome *h, const cmsg_tag *t, uint64_t page,
+                           const uint64_t *mask, const uint8_t *packed,
+                           size_t nb)
+{
+    if (!h->masks)
+        return DVM_OK;
+    uint8_t le[8 * CMSG_MASK_WORDS];
+    for (size_t w = 0; w < CMSG_MASK_WORDS; w++)
+        le_st64(le + 8 * w, mask[w]);
+    cmsg_delta_ent e = { *t, page, le, { packed, nb } };
+    return dpend_put(&h->sent, &e);
 }
 
 dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
@@ -556,8 +635,9 @@ dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
 #undef ALL8
     };
     if (!h->running || h->self == UINT64_MAX || !n || !h->nids ||
-        h->no_deltas)
+        (h->no_deltas && !h->masks))
         return DVM_OK;
+    int send = !h->no_deltas;       /* masks only: kept, sent on DRESEND */
     uint8_t *packed = dvm_malloc(CMSG_PAGE);
     if (!packed)
         return status_set(DVM_ENOMEM, "out of memory");
@@ -569,14 +649,19 @@ dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
         change_mask(&c[i], pages[i], mask);     /* once for both holders */
         size_t nb = cmsg_delta_pack(mask, pages[i], packed);
         for (size_t k = 0; k < nh && !st; k++)
-            st = delta_to(h, hold[k], &t, &c[i], mask, packed, nb);
+            st = delta_to(h, hold[k], &t, c[i].page, mask, packed, nb, send);
+        if (!st)
+            st = sent_put(h, &t, c[i].page, mask, packed, nb);
         const cmsg_tag tw = { t.node, t.rcomp, t.gen, t.rid,
                               t.attempt | CMSG_TAG_WHOLE };
         int full = whole && whole[i] == NHOME_WHOLE_PAGE;
+        const uint64_t *wm = full ? all : mask;
+        const uint8_t *wb = full ? pages[i] : packed;
+        size_t wn = full ? CMSG_PAGE : nb;
         for (size_t k = 0; whole && whole[i] && k < nh && !st; k++)
-            st = full ? delta_to(h, hold[k], &tw, &c[i], all, pages[i],
-                                 CMSG_PAGE)
-                      : delta_to(h, hold[k], &tw, &c[i], mask, packed, nb);
+            st = delta_to(h, hold[k], &tw, c[i].page, wm, wb, wn, send);
+        if (!st && whole && whole[i])
+            st = sent_put(h, &tw, c[i].page, wm, wb, wn);
     }
     dvm_free(packed);
     return st;
@@ -596,8 +681,16 @@ static int apply_one(nhome *h, const nhome_park *a, uint8_t *buf)
         memcpy(buf, b, CMSG_PAGE);
     else
         memset(buf, 0, CMSG_PAGE);
-    return dpend_apply(&h->pend, &a->tag, a->page, buf) &&
-           !hstore_put(&h->home, a->page, a->epoch, buf);
+    /* A result of this node whose page it did not hold when it sent the
+     * delta, but holds now: its own sent copy makes the version. */
+    int made = dpend_apply(&h->pend, &a->tag, a->page, buf) ||
+               (a->tag.node == h->self &&
+                dpend_apply(&h->sent, &a->tag, a->page, buf));
+    if (made && a->tag.node == h->self) {
+        uint8_t scratch[CMSG_PAGE];     /* applied: no resend any more */
+        (void)dpend_apply(&h->sent, &a->tag, a->page, scratch);
+    }
+    return made && !hstore_put(&h->home, a->page, a->epoch, buf);
 }
 
 /* Adds (page, epoch) to the pairs *v (growing, *n of them). */

@@ -92,6 +92,10 @@ typedef struct nhome {
     pcache *pc;                 /* the node's page cache, borrowed */
     hstore home;
     dpend pend;                 /* deltas waiting for APPLY */
+    dpend sent;                 /* masks only: this node's own deltas as
+                                   it sent them, until applied or
+                                   dropped (DRESEND sends them again) */
+    uint64_t resent;            /* deltas sent again (DRESEND) */
     nhome_park *park;           /* APPLY entries waiting, in order */
     size_t npark, cappark;
     nhome_dq *dq;               /* DELTAs being gathered, by node */
@@ -124,8 +128,17 @@ void nhome_destroy(nhome *h);
  * or dropped, and reported to the master (DHELD). */
 dvm_status nhome_start(nhome *h, uint64_t run, mem_store *store, pcache *pc,
                        int masks);
-/* DDROP from the master: the deltas of those results go. */
+/* DDROP from the master: the deltas of those results go (this node's
+ * own kept copies too). */
 dvm_status nhome_on_ddrop(nhome *h, const uint8_t *p, size_t len);
+/* DRESEND from the master: the deltas of those results of this node,
+ * kept since sent (masks only), go again to their pages' holders now
+ * (this node's own share kept at once).  DVM_EPROTO when malformed,
+ * DVM_ENOMEM. */
+dvm_status nhome_on_dresend(nhome *h, const uint8_t *p, size_t len);
+/* The deltas of tag (a result of this node) again to the holders now;
+ * returns how many were found, *st the status. */
+size_t nhome_resend(nhome *h, const cmsg_tag *tag, dvm_status *st);
 /* The program ends: every homed version and open question goes. */
 void nhome_stop(nhome *h);
 

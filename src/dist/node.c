@@ -871,6 +871,8 @@ static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
         return nhome_on_apply(&n->home, p, len);
     case WIRE_DDROP:
         return nhome_on_ddrop(&n->home, p, len);
+    case WIRE_DRESEND:
+        return nhome_on_dresend(&n->home, p, len);
     case WIRE_CLOCK_PING:
         return from_master_clock(n, p, len);
     default:

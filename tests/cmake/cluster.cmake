@@ -36,6 +36,10 @@
 #   cluster/resplit_masks           resplit with masks only
 #   cluster/masks_kill              --masks-only: a committing node killed
 #                                   while its result waits for DHELD
+#   cluster/masks_join              masks only: a node joins mid-program
+#                                   (DRESEND to the new holders)
+#   cluster/masks_drain             masks only: a homing node leaves
+#                                   mid-program (DRESEND)
 set(DVM_CLUSTER_ENGINES interp)
 if(DVM_HAVE_LLVM)
   list(APPEND DVM_CLUSTER_ENGINES jit)
@@ -62,7 +66,8 @@ endforeach()
 foreach(engine ${DVM_CLUSTER_ENGINES})
   foreach(t kill late secret cancel bigoutput drain resplit homes drain_cmd
             heartbeat
-            ackstored datapath stable masksonly masks_kill)
+            ackstored datapath stable masksonly masks_kill masks_join
+            masks_drain)
     add_test(NAME cluster/${t}/${engine}
              COMMAND sh ${CL}/${t}.sh $<TARGET_FILE:dvm> ${engine})
     set_tests_properties(cluster/${t}/${engine} PROPERTIES TIMEOUT 300)
