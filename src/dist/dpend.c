@@ -226,23 +226,43 @@ static int sibling(dpend *d, size_t k, const cmsg_tag *tag, uint64_t page)
     return x && x->page == page && cmsg_tag_same(&x->tag, &t);
 }
 
-int dpend_apply(dpend *d, const cmsg_tag *tag, uint64_t page, uint8_t *data)
+/* The newest delta named (tag, page), or NULL. */
+static dpend_ent *find(dpend *d, const cmsg_tag *tag, uint64_t page)
 {
     dpend_ent *x = *bucket(d, tag, page);
     while (x && (x->page != page || !cmsg_tag_same(&x->tag, tag)))
         x = x->next;
-    if (!x)
-        return 0;
+    return x;
+}
+
+/* x goes, and its other form (whole page or changed bytes) when that
+ * came right beside it: it will never be asked for. */
+static void forget_pair(dpend *d, dpend_ent *x, const cmsg_tag *tag)
+{
     size_t k = (size_t)(x->seq - d->base);
     assert(k < d->count && *slot_at(d, k) == x);
-    cmsg_delta_ent e = { x->tag, page, x->mask, { x->bytes, x->nbytes } };
-    cmsg_delta_apply(&e, data);
+    uint64_t page = x->page;
     slot_forget(d, slot_at(d, k));
-    d->applied++;
-    /* Its other form will never be asked for. */
     for (size_t j = k ? k - 1 : k + 1; j <= k + 1; j += 2)
         if (sibling(d, j, tag, page))
             slot_forget(d, slot_at(d, j));
+}
+
+int dpend_apply(dpend *d, const cmsg_tag *tag, uint64_t page, uint8_t *data)
+{
+    dpend_ent *x = find(d, tag, page);
+    if (!x)
+        return 0;
+    cmsg_delta_ent e = { x->tag, page, x->mask, { x->bytes, x->nbytes } };
+    cmsg_delta_apply(&e, data);
+    forget_pair(d, x, tag);
+    d->applied++;
+    /* Older copies of the same delta (sent again: DRESEND) are spent
+     * too; held, nothing else would ever take them out. */
+    while ((x = find(d, tag, page))) {
+        forget_pair(d, x, tag);
+        d->dropped++;
+    }
     trim_head(d);
     return 1;
 }

@@ -60,7 +60,8 @@ size_t dpend_each(const dpend *d, const cmsg_tag *tag,
 dvm_status dpend_put(dpend *d, const cmsg_delta_ent *e);
 /* The delta of (tag, page): written over data (a page) and forgotten;
  * returns 1, or 0 when there is none (data untouched).  The newest of
- * equal names wins.  The other form of the same delta (whole page or
+ * equal names wins, and the older ones (the same delta sent again) go
+ * with it, counted as dropped.  The other form of each (whole page or
  * changed bytes, CMSG_TAG_WHOLE), when it came right beside it, goes
  * too: it will never be asked for. */
 int dpend_apply(dpend *d, const cmsg_tag *tag, uint64_t page, uint8_t *data);

@@ -58,6 +58,10 @@ static void test_newest_wins(void **state)
     uint8_t page[CMSG_PAGE] = { 0 };
     assert_int_equal(dpend_apply(&d, &e.tag, 300, page), 1);
     assert_int_equal(page[5], 2);
+    /* The older copy went with it. */
+    assert_int_equal(d.count, 0);
+    assert_int_equal(d.dropped, 1);
+    assert_int_equal(dpend_apply(&d, &e.tag, 300, page), 0);
     dpend_free(&d);
 }
 
@@ -156,6 +160,42 @@ static void count_ent(void *arg, const cmsg_delta_ent *e)
 /* The resend walk (a node's own sent deltas, DRESEND): every delta of
  * the tag, both forms, none of another tag; nothing is taken away, and
  * after a drop (or an apply) nothing of it is walked. */
+/* Held (masks only), a pair of forms sent twice (DRESEND) beside another
+ * result's: applying the bytes takes all four of its deltas, and only
+ * those. */
+static void test_resent_pairs_go(void **state)
+{
+    (void)state;
+    dpend d;
+    assert_int_equal(dpend_init(&d), DVM_OK);
+    dpend_hold(&d, 1);
+    static uint8_t whole[CMSG_PAGE], all[8 * CMSG_MASK_WORDS];
+    memset(all, 0xFF, sizeof all);
+    static const uint8_t v = 9;
+    for (int copy = 0; copy < 2; copy++) {
+        cmsg_delta_ent e = delta(5, 40, 3, &v);
+        assert_int_equal(dpend_put(&d, &e), DVM_OK);
+        e.tag.attempt |= CMSG_TAG_WHOLE;
+        e.mask = all;
+        e.bytes = (cmsg_str){ whole, CMSG_PAGE };
+        assert_int_equal(dpend_put(&d, &e), DVM_OK);
+        e = delta(6, 40, 3, &v);
+        assert_int_equal(dpend_put(&d, &e), DVM_OK);
+    }
+    uint8_t page[CMSG_PAGE] = { 0 };
+    cmsg_tag t = { 1, 0, 1, 5, 0 };
+    assert_int_equal(dpend_apply(&d, &t, 40, page), 1);
+    assert_int_equal(page[3], 9);
+    t.attempt |= CMSG_TAG_WHOLE;
+    assert_int_equal(dpend_apply(&d, &t, 40, page), 0);
+    t = (cmsg_tag){ 1, 0, 1, 6, 0 };
+    uint64_t n = 0;
+    assert_int_equal(dpend_each(&d, &t, count_ent, &n), 2);
+    assert_int_equal(dpend_drop(&d, &t), 2);
+    assert_int_equal(d.count, 0);
+    dpend_free(&d);
+}
+
 static void test_each_for_resend(void **state)
 {
     (void)state;
@@ -290,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_oldest_pushed_out),
         cmocka_unit_test(test_held_not_pushed_out),
         cmocka_unit_test(test_whole_and_bytes),
+        cmocka_unit_test(test_resent_pairs_go),
         cmocka_unit_test(test_each_for_resend),
         cmocka_unit_test(test_each_agrees_with_index),
         cmocka_unit_test(test_any_order),
