@@ -13,7 +13,7 @@ CLUSTER_LIMIT=60
 . "$(dirname "$0")/lib.sh"
 CLUSTER_SIGKILL=1      # kill -9 of DVM processes (lib.sh: cleanup)
 . "$(dirname "$0")/faults_lib.sh"
-trap 'st=$?; faults_stop; (exit $st); cluster_cleanup' EXIT
+trap 'st=$?; faults_stop; cluster_cleanup "$st"' EXIT
 master_start --state "$work/state"
 FAULT_MASTER=${FAULT_MASTER:-1}
 MASTER_RESTART="--state $work/state"

@@ -17,8 +17,13 @@ mkdir "$work/shm"
 UCX_POSIX_DIR=$work/shm
 export UCX_POSIX_DIR
 
+# cluster_cleanup [STATUS]: ends every process of the test, checks that
+# nothing is left, shows the logs when the test failed, exits with
+# STATUS (default: the status the test ended with).  A trap that does
+# more first passes the status it saw: under set -e, restoring it with
+# `(exit $st)` would end the trap there, before the cleanup.
 cluster_cleanup() {
-    st=$?
+    st=${1:-$?}
     for p in $pids; do kill "$p" 2>/dev/null || true; done
     for p in $pids; do
         for i in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done

@@ -17,7 +17,7 @@ netns_probe
 CLUSTER_SIGKILL=1      # kill -9 of DVM processes (lib.sh: cleanup)
 . "$(dirname "$0")/faults_lib.sh"
 netns_setup 4
-trap 'st=$?; faults_stop; netns_cleanup; (exit $st); cluster_cleanup' EXIT
+trap 'st=$?; faults_stop; netns_cleanup; cluster_cleanup "$st"' EXIT
 netns_master --heartbeat 1.5
 master_addr=127.0.0.1:$port
 submit_pre="ip netns exec $m"

@@ -27,7 +27,7 @@ netns_cleanup() {
 
 netns_setup() {
     netns_n=$1
-    trap 'st=$?; netns_cleanup; (exit $st); cluster_cleanup' EXIT
+    trap 'st=$?; netns_cleanup; cluster_cleanup "$st"' EXIT
     ip netns add "$m"
     ip -n "$m" link set lo up
     ip -n "$m" link add "${tag}br" type bridge
