@@ -207,11 +207,19 @@ static void node_on_signal(int sig)
         node_signals++;
 }
 
+/* Sends a message to the master now.  A send that UCX refuses (the
+ * endpoint failed: a node given up by the master's heartbeat bound finds
+ * so when it runs again, often before the DOWN event) loses the master
+ * as DOWN would, so that the node tries to reach it again
+ * (--reconnect) instead of ending. */
 static dvm_status send_now(node *n, uint16_t type, const msg_buf *b)
 {
     if (b->oom)
         return status_set(DVM_ENOMEM, "out of memory encoding a message");
-    return transport_send(n->t, n->master, type, b->p, b->len);
+    dvm_status st = transport_send(n->t, n->master, type, b->p, b->len);
+    if (st == DVM_EIO)
+        n->down = 1;
+    return st;
 }
 
 /* Sends the RELAY records gathered so far as one message, then the
