@@ -70,15 +70,16 @@ typedef struct client {
     uint64_t *got;              /* bytes received per channel index */
     uint64_t got_diag;
     uint64_t deadline_ns;       /* 0: none; past it the wait ends */
-    msg_buf submit;             /* the SUBMIT payload, to send again */
-    unsigned resubmits;         /* times it was sent again */
+    msg_buf resume;             /* RESUME, sent instead of req (the
+                                   SUBMIT, kept to send again) */
+    unsigned resubmits;         /* times req was sent again */
 } client;
 
 #define CLIENT_BACKOFF_MIN_MS 100
+#define CLIENT_BACKOFF_MAX_MS 2000
 /* Bounds the SUBMITs sent again after CMSG_DONE_NO_PROGRAM: a master
  * that keeps losing the program is not fed it forever. */
 #define CLIENT_MAX_RESUBMITS 10
-#define CLIENT_BACKOFF_MAX_MS 2000
 
 static volatile sig_atomic_t client_interrupted;
 
@@ -177,15 +178,14 @@ static void on_no_program(client *c)
     }
     c->resubmits++;
     c->req_type = WIRE_SUBMIT;
-    if (transport_send(c->t, c->master, WIRE_SUBMIT, c->submit.p,
-                       c->submit.len)) {
+    if (transport_send(c->t, c->master, WIRE_SUBMIT, c->req.p, c->req.len)) {
         snprintf(c->reason, sizeof c->reason, "cannot send the request");
         c->done = 1;
         c->code = 2;
         return;
     }
-    fprintf(stderr, "dvm: the master had not saved the program: "
-            "submitted it again\n");
+    fprintf(stderr, "dvm: the master has no record of the program and none "
+            "of its output came: submitted it again\n");
 }
 
 static void on_done(client *c, const uint8_t *p, size_t len)
@@ -250,9 +250,9 @@ static void client_on_event(void *arg, transport_event *ev)
         return;
     if (ev->kind == TRANSPORT_UP) {
         c->up = c->joined = 1;
-        if (c->req.oom ||
-            transport_send(c->t, c->master, c->req_type, c->req.p,
-                           c->req.len)) {
+        const msg_buf *b = c->req_type == WIRE_RESUME ? &c->resume : &c->req;
+        if (b->oom ||
+            transport_send(c->t, c->master, c->req_type, b->p, b->len)) {
             snprintf(c->reason, sizeof c->reason, "cannot send the request");
             c->done = 1;
             c->code = 2;
@@ -300,8 +300,8 @@ static void build_resume(client *c)
     }
     r.chan[c->nchan] = CMSG_CHAN_DIAG;
     r.bytes[c->nchan] = c->got_diag;
-    mb_reset(&c->req);
-    cmsg_encode_resume(&c->req, &r);
+    mb_reset(&c->resume);
+    cmsg_encode_resume(&c->resume, &r);
     c->req_type = WIRE_RESUME;
 }
 
@@ -530,14 +530,7 @@ int cmd_submit(int argc, char **argv)
         rc = open_outputs(&c, p, &o);
     if (!rc)
         rc = build_submit(&c, p, &o, addr, count, bufs);
-    mb_init(&c.submit);
-    if (!rc) {
-        mb_bytes(&c.submit, c.req.p, c.req.len);
-        if (c.submit.oom) {
-            fprintf(stderr, "dvm: out of memory\n");
-            rc = 2;
-        }
-    }
+    mb_init(&c.resume);
     if (!rc) {
         c.submit_id = cmsg_submit_id(c.req.p, c.req.len);
         c.reconnect_s = c.nchan < CMSG_MAX_CHANS ? o.reconnect_s : 0;
@@ -551,7 +544,7 @@ int cmd_submit(int argc, char **argv)
     for (size_t i = 0; i < o.nin; i++)
         dvm_free(bufs[i]);
     mb_free(&c.req);
-    mb_free(&c.submit);
+    mb_free(&c.resume);
     program_free(p);
     return rc;
 }
