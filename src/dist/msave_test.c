@@ -36,15 +36,28 @@ static dvm_status on_send(void *arg, uint64_t chan, const uint8_t *p, size_t n)
     return DVM_OK;
 }
 
+/* Opens the store in statedir: *v, and the status msave_open returned;
+ * *present and *ended as it set them (0 when it refused the store).  A
+ * SUBMIT handed out is freed; one handed out by a refusal fails. */
+static dvm_status open_store(msave *v, int *present, int *ended)
+{
+    uint8_t *sub = NULL;
+    size_t nsub;
+    *present = *ended = 0;
+    dvm_status st = msave_open(v, statedir, present, ended, &sub, &nsub);
+    if (st || !*present)
+        assert_null(sub);
+    dvm_free(sub);
+    return st;
+}
+
 /* A saved program: "line 1\nline 2\n" on stdout in two records, a fault
  * report on the diagnostics. */
 static void save_program(void)
 {
     msave v;
     int present, ended;
-    uint8_t *sub = NULL;
-    size_t nsub;
-    assert_int_equal(msave_open(&v, statedir, &present, &ended, &sub, &nsub), DVM_OK);
+    assert_int_equal(open_store(&v, &present, &ended), DVM_OK);
     assert_false(present);
     mstate_head h = { .epoch = 4, .next_rid = 3, .submit_id = 99,
                       .nchans = 2 };
@@ -66,12 +79,9 @@ static void test_replay_from_counts(void **state)
     save_program();
     msave v;
     int present, ended;
-    uint8_t *sub = NULL;
-    size_t nsub;
-    assert_int_equal(msave_open(&v, statedir, &present, &ended, &sub, &nsub), DVM_OK);
+    assert_int_equal(open_store(&v, &present, &ended), DVM_OK);
     assert_true(present);
     assert_false(ended);
-    dvm_free(sub);
     /* Got "line 1\nli" and the whole report: gets "ne 2\n" only. */
     cmsg_resume r = { .id = 99, .n = 2, .chan = { 0, CMSG_CHAN_DIAG },
                       .bytes = { 9, 6 } };
@@ -101,7 +111,7 @@ static void test_replay_from_counts(void **state)
     /* Finished: a store without a program. */
     assert_int_equal(msave_finish(&v), DVM_OK);
     msave_close(&v);
-    assert_int_equal(msave_open(&v, statedir, &present, &ended, &sub, &nsub), DVM_OK);
+    assert_int_equal(open_store(&v, &present, &ended), DVM_OK);
     assert_false(present);
     msave_close(&v);
 }
@@ -114,14 +124,11 @@ static void test_verdict_kept(void **state)
     save_program();
     msave v;
     int present, ended;
-    uint8_t *sub = NULL, *done = NULL;
-    size_t nsub, ndone;
-    assert_int_equal(msave_open(&v, statedir, &present, &ended, &sub, &nsub),
-                     DVM_OK);
+    uint8_t *done = NULL;
+    size_t ndone;
+    assert_int_equal(open_store(&v, &present, &ended), DVM_OK);
     assert_true(present);
     assert_false(ended);
-    dvm_free(sub);
-    sub = NULL;
     assert_int_equal(msave_verdict(&v, &done, &ndone), DVM_EFORMAT);
     msg_buf b;
     mb_init(&b);
@@ -130,11 +137,9 @@ static void test_verdict_kept(void **state)
     cmsg_encode_done(&b, &d);
     assert_int_equal(msave_end(&v, b.p, b.len), DVM_OK);
     msave_close(&v);
-    assert_int_equal(msave_open(&v, statedir, &present, &ended, &sub, &nsub),
-                     DVM_OK);
+    assert_int_equal(open_store(&v, &present, &ended), DVM_OK);
     assert_true(present);
     assert_true(ended);
-    dvm_free(sub);
     assert_int_equal(msave_verdict(&v, &done, &ndone), DVM_OK);
     assert_int_equal(ndone, b.len);
     assert_memory_equal(done, b.p, b.len);
@@ -148,12 +153,9 @@ static void test_verdict_kept(void **state)
     assert_memory_equal(s.out[0], "line 2\n", 7);
     assert_int_equal(msave_finish(&v), DVM_OK);
     msave_close(&v);
-    sub = NULL;
-    assert_int_equal(msave_open(&v, statedir, &present, &ended, &sub, &nsub),
-                     DVM_OK);
+    assert_int_equal(open_store(&v, &present, &ended), DVM_OK);
     assert_false(present);
     assert_false(ended);
-    assert_null(sub);
     msave_close(&v);
 }
 
@@ -165,17 +167,10 @@ static void test_verdict_corrupt(void **state)
     save_program();
     msave v;
     int present, ended;
-    uint8_t *sub = NULL;
-    size_t nsub;
-    assert_int_equal(msave_open(&v, statedir, &present, &ended, &sub, &nsub),
-                     DVM_OK);
-    dvm_free(sub);
+    assert_int_equal(open_store(&v, &present, &ended), DVM_OK);
     assert_int_equal(msave_end(&v, (const uint8_t *)"garbage", 7), DVM_OK);
     msave_close(&v);
-    sub = NULL;
-    assert_int_equal(msave_open(&v, statedir, &present, &ended, &sub, &nsub),
-                     DVM_EFORMAT);
-    assert_null(sub);
+    assert_int_equal(open_store(&v, &present, &ended), DVM_EFORMAT);
     msave_close(&v);
     mstate *ms;
     assert_int_equal(mstate_open(statedir, &ms), DVM_OK);
@@ -184,10 +179,7 @@ static void test_verdict_corrupt(void **state)
     mstate_put_verdict(ms, (const uint8_t *)"x", 1);
     assert_int_equal(mstate_commit(ms), DVM_OK);
     mstate_close(ms);
-    sub = NULL;
-    assert_int_equal(msave_open(&v, statedir, &present, &ended, &sub, &nsub),
-                     DVM_EFORMAT);
-    assert_null(sub);
+    assert_int_equal(open_store(&v, &present, &ended), DVM_EFORMAT);
     msave_close(&v);
 }
 

@@ -224,8 +224,9 @@ typedef struct mserve {
     uint64_t resume_until_ns;   /* its client must be back by then */
     int ended;                  /* a program that ended: its verdict kept
                                    in the store (msave_end) */
-    uint64_t ended_client;      /* its client, UINT64_MAX when unknown */
-    uint64_t ended_until_ns;    /* kept for its client until then */
+    uint64_t ended_client;      /* its client, UINT64_MAX when unknown
+                                   (a restarted master) */
+    uint64_t ended_until_ns;    /* unknown client: kept for it until then */
     dvm_program *prog;
     master *m;
     uint64_t t_run_ns;
@@ -2021,8 +2022,6 @@ static dvm_status send_verdict(mserve *s, int code, const char *err,
             ms_log("%s", status_message());
         s->ended = !st;
         s->ended_client = s->client;
-        s->ended_until_ns = clock_now_ns() +
-                            MSERVE_RESUME_S * 1000000000ull;
         stall_stop_at("dvm master", "verdict");
     }
     return ms_send(s, s->client, WIRE_DONE);

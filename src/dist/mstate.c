@@ -346,6 +346,16 @@ static dvm_status decode_head(const mstate *ms, const uint8_t *p, size_t n,
     return DVM_OK;
 }
 
+/* A copy of v's bytes (one more byte allocated, so that an empty value
+ * is not a NULL copy), owned by the caller; NULL when out of memory. */
+static uint8_t *copy_value(const MDB_val *v)
+{
+    uint8_t *c = dvm_malloc(v->mv_size + 1);
+    if (c)
+        memcpy(c, v->mv_data, v->mv_size);
+    return c;
+}
+
 dvm_status mstate_get(mstate *ms, int *present, mstate_head *h,
                       uint8_t **submit, size_t *nsubmit)
 {
@@ -363,10 +373,9 @@ dvm_status mstate_get(mstate *ms, int *present, mstate_head *h,
     else if (rh != rs)
         st = corrupt(ms, "a head without its program or the reverse");
     else if (!rh && (st = decode_head(ms, hv.mv_data, hv.mv_size, h)) == 0 &&
-             !(copy = dvm_malloc(sv.mv_size + 1)))
+             !(copy = copy_value(&sv)))
         st = status_set(DVM_ENOMEM, "out of memory");
     if (!st && copy) {
-        memcpy(copy, sv.mv_data, sv.mv_size);
         *submit = copy;
         *nsubmit = sv.mv_size;
     }
@@ -389,10 +398,9 @@ dvm_status mstate_get_verdict(mstate *ms, int *present, uint8_t **p,
     uint8_t *copy = NULL;
     if (rc && rc != MDB_NOTFOUND)
         st = lmdb_error(ms, rc, "read");
-    else if (!rc && !(copy = dvm_malloc(v.mv_size + 1)))
+    else if (!rc && !(copy = copy_value(&v)))
         st = status_set(DVM_ENOMEM, "out of memory");
     if (!st && copy) {
-        memcpy(copy, v.mv_data, v.mv_size);
         *p = copy;
         *n = v.mv_size;
     }
