@@ -109,6 +109,14 @@ random_fault() {
 fault_master() {
     [ "${FAULT_MASTER:-0}" = 1 ] || return 0
     [ -z "${master_pid:-}" ] && return 0
+    # Only once the program runs: a client killed out of its first
+    # connection (not up yet, nothing sent) says it cannot reach the
+    # master and ends, as it should -- its program never reached one; the
+    # restart is for a program under way (seen: the kill landed 0.1 s
+    # after the submit began, before a sanitized client had connected).
+    # shellcheck disable=SC2086
+    $submit_pre "$dvm" status --master "$master_addr" $sec --json 2>/dev/null |
+        grep -q '"program":"running"' || return 0
     old=$(pgrep -P "$master_pid" || true)
     for c in $old; do kill -9 "$c" 2>/dev/null || true; done
     # The store is free once the process is gone (its lock with it).
