@@ -2297,6 +2297,31 @@ static void status_fields(FILE *f, int json, const status_field *v,
     }
 }
 
+/* vindex: one more under-replicated version (arg: a walk) whose data
+ * the master gave away: the loss of the one node that keeps it now, or
+ * of the holder it is being copied from, would lose it. */
+typedef struct underkept_walk {
+    mserve *s;
+    uint64_t n;
+} underkept_walk;
+
+static void count_underkept(void *arg, uint64_t page, uint64_t epoch)
+{
+    underkept_walk *w = arg;
+    uint32_t f;
+    if (version_frame(w->s, page, epoch, &f) && f == SPACE_FRAME_AWAY)
+        w->n++;
+}
+
+/* Versions given away that fewer than HOME_COPIES nodes keep now. */
+static uint64_t versions_underkept(mserve *s)
+{
+    underkept_walk w = { s, 0 };
+    if (s->running)
+        vindex_each_under_replicated(&s->vx, count_underkept, &w);
+    return w.n;
+}
+
 /* The master's figures: the program, its commits, pages and held output. */
 static void status_master(mserve *s, FILE *f, int json)
 {
@@ -2322,6 +2347,9 @@ static void status_master(mserve *s, FILE *f, int json)
         SF_NUM("page_versions_data_at_homes_only",
                "page versions with their data at their homes only",
                ss.away),
+        SF_NUM("page_versions_under_replicated",
+               "page versions at homes only that fewer than two nodes keep "
+               "(being copied after a node went)", versions_underkept(s)),
         SF_NUM("output_held_bytes",
                "output held until stored at homes (bytes)",
                s->hold.st ? mhold_bytes(&s->hold) : 0),

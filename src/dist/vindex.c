@@ -306,3 +306,12 @@ void vindex_each_replicated(const vindex *x,
         if (replicated(&x->e[i]))
             fn(arg, x->e[i].page, x->e[i].epoch);
 }
+
+void vindex_each_under_replicated(const vindex *x,
+                                  void (*fn)(void *arg, uint64_t page,
+                                             uint64_t epoch), void *arg)
+{
+    for (size_t i = 0; i < x->n; i++)
+        if (!replicated(&x->e[i]))
+            fn(arg, x->e[i].page, x->e[i].epoch);
+}

@@ -108,5 +108,11 @@ uint64_t vindex_waiting(const vindex *x);
 void vindex_each_replicated(const vindex *x,
                             void (*fn)(void *arg, uint64_t page,
                                        uint64_t epoch), void *arg);
+/* Calls fn(arg, page, epoch) for every version that is not replicated:
+ * new ones before their acks, and those a lost or leaving holder left
+ * with one copy until the new holder acknowledges. */
+void vindex_each_under_replicated(const vindex *x,
+                                  void (*fn)(void *arg, uint64_t page,
+                                             uint64_t epoch), void *arg);
 
 #endif

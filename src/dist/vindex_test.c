@@ -134,6 +134,12 @@ static void count(void *arg, uint64_t page, uint64_t epoch)
 /* Acknowledgements: a version is replicated once both holders said so;
  * a holder lost takes its acknowledgement with it; both holders lost at
  * once is reported. */
+/* Acks version i of the index at its holder j. */
+static int ack_at(vindex *x, size_t i, uint32_t j)
+{
+    return vindex_ack(x, x->e[i].hold[j], x->e[i].page, x->e[i].epoch);
+}
+
 static void test_ack_and_lost(void **state)
 {
     (void)state;
@@ -169,18 +175,22 @@ static void test_ack_and_lost(void **state)
     rep = 0;
     vindex_each_replicated(&x, count, &rep);
     assert_true(rep < 50);
+    size_t under = 0;
+    vindex_each_under_replicated(&x, count, &under);
+    assert_int_equal(under, 50 - rep);
     assert_int_equal(w.lost, 0);
+    /* Their new holders acknowledge: every version is replicated again. */
+    for (size_t i = 0; i < x.n; i++)
+        for (uint32_t j = 0; j < x.e[i].nhold; j++)
+            (void)ack_at(&x, i, j);
+    under = 0;
+    vindex_each_under_replicated(&x, count, &under);
+    assert_int_equal(under, 0);
     /* Both remaining lost at once: every version is lost. */
     uint64_t other = 7;
     vindex_set_nodes(&x, &other, 1, &ops);
     assert_int_equal(w.lost, 50);
     vindex_free(&x);
-}
-
-/* Acks version i of the index at its holder j. */
-static int ack_at(vindex *x, size_t i, uint32_t j)
-{
-    return vindex_ack(x, x->e[i].hold[j], x->e[i].page, x->e[i].epoch);
 }
 
 static void test_stable(void **state)

@@ -12,6 +12,7 @@
 ex=$(dirname "$0")/../../examples
 [ -d "$ex" ] || ex=$(dirname "$0")/../examples
 sup_pids=""
+gone_addrs=""
 faults=0
 fault_programs="counter treesum kmeans"
 
@@ -87,8 +88,37 @@ node_dvm() {
     pgrep -x dvm -P "$(echo $sup_pids | cut -d' ' -f"$1")" 2>/dev/null | head -1 || true
 }
 
+# node_addrs PID: the local addresses (HOST:PORT) of node process PID's
+# TCP connections, looked up in its own network namespace; one of them
+# is the address the master lists the node under (dvm status "host").
+node_addrs() {
+    { ss -tnpH 2>/dev/null; nsenter -t "$1" -n ss -tnpH 2>/dev/null; } |
+        grep "pid=$1," | awk '{print $4}' | sort -u
+}
+
+# node_may_go: 0 when the next node may be killed or sent away: the master
+# answers, lists none of the addresses in gone_addrs (the node the last
+# fault removed: the master has not let it go yet), and keeps no page
+# version whose data it gave away with fewer than two nodes
+# (page_versions_under_replicated: the copies after the last removal are
+# done).  docs/cluster.md (Losing RComps and nodes) promises nothing for
+# a version whose home and backup go at once, so the faults take nodes
+# one at a time, as that guarantee reads, and as often as it allows.
+node_may_go() {
+    # shellcheck disable=SC2086
+    st=$($submit_pre "$dvm" status --master "$master_addr" $sec --json \
+         2>/dev/null) || return 1
+    case $st in *'"page_versions_under_replicated":0,'*) ;; *) return 1 ;; esac
+    for a in $gone_addrs; do
+        case $st in *"\"host\":\"$a"*) return 1 ;; esac
+    done
+    gone_addrs=""
+    return 0
+}
+
 # random_fault: one of kill -9 of an RComp (most often), kill -9 of a
-# whole node, SIGTERM (a node leaving in order), at a random node.
+# whole node, SIGTERM (a node leaving in order), at a random node; a
+# node only when node_may_go says so (else this fault is left out).
 random_fault() {
     k=$(shuf -i 1-"$(echo $sup_pids | wc -w)" -n 1)
     n=$(node_dvm "$k")
@@ -96,8 +126,12 @@ random_fault() {
     case $(shuf -i 1-10 -n 1) in
     [1-6]) v=$(pgrep -P "$n" -f __rcomp | shuf -n 1 2>/dev/null || true)
            [ -n "$v" ] && kill -9 "$v" 2>/dev/null && faults=$((faults + 1)) ;;
-    [7-8]) kill -9 "$n" 2>/dev/null && faults=$((faults + 1)) ;;
-    *) kill -TERM "$n" 2>/dev/null && faults=$((faults + 1)) ;;
+    [7-8]) node_may_go || return 0
+           gone_addrs=$(node_addrs "$n")
+           kill -9 "$n" 2>/dev/null && faults=$((faults + 1)) ;;
+    *) node_may_go || return 0
+       gone_addrs=$(node_addrs "$n")
+       kill -TERM "$n" 2>/dev/null && faults=$((faults + 1)) ;;
     esac
     return 0
 }

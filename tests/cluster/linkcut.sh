@@ -52,8 +52,12 @@ cut_during() {
     sleep 0.2
     echo "link of node $c down at $(date +%s.%N)" >> "$work/cuts.log"
     ip -n "${tag}n$c" link set "${tag}b$c" down
+    # C is one node down already: no other node goes until the master
+    # gave C up and copied its versions again (node_may_go).
+    gone_addrs="10.77.0.1$c:"
     for i in 1 2 3 4 5 6; do random_fault; sleep 0.5; done
     ip -n "${tag}n$c" link set "${tag}b$c" up
+    gone_addrs=""
     echo "link of node $c up at $(date +%s.%N)" >> "$work/cuts.log"
     faults=$((faults + 1))
     submit_check "$1"
