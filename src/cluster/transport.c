@@ -100,6 +100,8 @@ struct tpeer {
     int flush_close;                /* close the endpoint flushed, not forced */
     int refused;                    /* this side refused it: BYE says why */
     int refs;
+    void *close_req;                /* its endpoint's close, not done yet */
+    tpeer *close_next;              /* in the transport's closing list */
     int64_t deadline_ms;            /* the handshake must be done by then */
     int keepalive;                  /* transport_keepalive */
     uint64_t heard_ns;              /* listening clock at its last message */
@@ -133,6 +135,7 @@ struct transport {
     size_t nconns, cap_conns;
     uint64_t next_id;
     size_t inflight;                /* UCX requests that will call back */
+    tpeer *closing;                 /* peers whose close is under way */
     uint64_t turn_ns;               /* monotonic clock at the last turn */
     uint64_t deaf_ns;               /* this side's pauses beyond the gap */
     transport_stats stats;
@@ -617,14 +620,39 @@ static dvm_status peer_open(transport *t, tpeer *p, ucp_ep_params_t *prm)
     return DVM_OK;
 }
 
-/* UCX: an endpoint close finished; the peer's reference for it goes. */
+/* Takes p out of t's closing list (it is there). */
+static void closing_unlink(transport *t, tpeer *p)
+{
+    tpeer **l = &t->closing;
+    while (*l != p) {
+        assert(*l);
+        l = &(*l)->close_next;
+    }
+    *l = p->close_next;
+    p->close_next = NULL;
+}
+
+/* Ends p's close, done or given up: the request goes back to UCX (one
+ * not finished completes inside it, without calling back) and the
+ * peer's reference for it goes. */
+static void close_release(transport *t, tpeer *p)
+{
+    assert(p->close_req);
+    closing_unlink(t, p);
+    ucp_request_free(p->close_req);
+    p->close_req = NULL;
+    t->inflight--;
+    peer_unref(p);
+}
+
+/* UCX: an endpoint close finished. */
 static void close_done(void *request, ucs_status_t status, void *user_data)
 {
     (void)status;
     tpeer *p = user_data;
-    ucp_request_free(request);
-    p->t->inflight--;
-    peer_unref(p);
+    assert(p->close_req == request);
+    (void)request;
+    close_release(p->t, p);
 }
 
 /* Closes p's endpoint: flushed after an orderly close, forced otherwise. */
@@ -642,6 +670,9 @@ static void peer_close_ep(transport *t, tpeer *p)
     if (req && !UCS_PTR_IS_ERR(req)) {
         p->refs++;
         t->inflight++;
+        p->close_req = req;
+        p->close_next = t->closing;
+        t->closing = p;
     }
 }
 
@@ -1175,6 +1206,13 @@ void transport_destroy(transport *t)
     int64_t end = now_ms() + TRANSPORT_DESTROY_MS;
     while (t->inflight && now_ms() < end)
         ucp_worker_progress(t->worker);
+    /* A close still under way is handed back before the worker goes:
+     * UCX expects every close request it gave out to be released by
+     * then (a flushed close whose peer no longer answers, or one that
+     * finished in the last round, aborts the worker's teardown
+     * otherwise). */
+    while (t->closing)
+        close_release(t, t->closing);
     ucp_worker_destroy(t->worker);
     ucp_cleanup(t->ctx);
     dvm_free(t->peers);
