@@ -38,7 +38,7 @@
 #include "exec/vm.h"
 #include "util/status.h"
 
-enum { JIT_O2_MAX = 1000 };     /* larger regions are optimised at O1 */
+enum { JIT_GVN_MAX = 1000 };    /* larger regions are optimised without GVN */
 enum { JIT_PROMOTE_MAX = 16 };  /* promoted words per region, at most */
 enum { JIT_LOOP_MAX = 32 };     /* insns of a versioned loop, at most */
 

@@ -3,9 +3,11 @@
  * of one target machine and one ORC LLJIT per engine.
  *
  * translate() builds a region's module (jit_region_module), verifies and
- * optimises it (O2, or O1 above JIT_O2_MAX instructions: O2's load
- * analysis is quadratic in the number of window accesses in one
- * function), has the target machine emit its object code, adds that to
+ * optimises it with a short pipeline of its own (JIT_PASSES: scalar
+ * replacement, early CSE, instcombine, CFG simplification, GVN; without
+ * GVN above JIT_GVN_MAX instructions, where its load analysis, quadratic
+ * in a function's window accesses, takes seconds), has the target
+ * machine emit its object code, adds that to
  * the LLJIT and looks its entry up; load() adds object code that a
  * translate() made, here or in another process of the same build (the
  * shared cache, jit_cache.h).  Object code names no host address: the
@@ -52,9 +54,19 @@ static dvm_status llvm_fail(LLVMErrorRef err, const char *what)
     return st;
 }
 
-/* Verifies and optimises module m of size region insns for the host: O2,
- * or O1 for a region too big for O2's load analysis, which is quadratic
- * (thousands of window accesses in one function take seconds). */
+/* The passes a region gets.  A region is one function over the
+ * window's words, calling only runtime helpers: what pays is turning
+ * the words into SSA values and folding what that exposes.  LLVM's
+ * default<O2> adds inlining, loop and vectoriser passes; it cost several
+ * times as much optimisation time and made no faster code here (alu,
+ * k-means; docs/performance.md, "A pipeline of its own"). */
+#define JIT_PASSES "function(sroa,early-cse<memssa>,instcombine," \
+                   "simplifycfg,gvn,instcombine,simplifycfg)"
+#define JIT_PASSES_LARGE "function(sroa,early-cse<memssa>,instcombine," \
+                         "simplifycfg)"
+
+/* Verifies and optimises module m of size region insns for the host:
+ * JIT_PASSES, or JIT_PASSES_LARGE for a region too big for GVN. */
 static dvm_status optimise(jit_backend *b, LLVMModuleRef m, size_t size)
 {
     char *msg = NULL;
@@ -65,7 +77,7 @@ static dvm_status optimise(jit_backend *b, LLVMModuleRef m, size_t size)
     }
     LLVMDisposeMessage(msg);
     LLVMPassBuilderOptionsRef opt = LLVMCreatePassBuilderOptions();
-    const char *pp = size > JIT_O2_MAX ? "default<O1>" : "default<O2>";
+    const char *pp = size > JIT_GVN_MAX ? JIT_PASSES_LARGE : JIT_PASSES;
     LLVMErrorRef err = LLVMRunPasses(m, pp, b->tm, opt);
     LLVMDisposePassBuilderOptions(opt);
     return err ? llvm_fail(err, "optimising") : DVM_OK;

@@ -8,7 +8,7 @@
  * LLVM cannot prove that win + ea does not alias win + 0x2070, so left to
  * itself it reloads and re-stores every scalar around every indirect
  * access, and loops run several times slower than C.  So each region
- * (up to JIT_O2_MAX insns) *promotes* the direct words it uses most: 8
+ * (up to JIT_GVN_MAX insns) *promotes* the direct words it uses most: 8
  * bytes, 8-aligned, in the PR, which no other direct access of the region
  * overlaps (so promoted words never overlap each other, and a direct
  * operand either names one whole or misses them all).  At most
@@ -359,11 +359,11 @@ static int promotable(const jacc *v, size_t n, size_t i)
 /* Chooses the region's promoted words (b->pro, b->npro): the promotable
  * ones, the JIT_PROMOTE_MAX most used if more (a use in a loop counts 16
  * times one outside, in a nested loop 256 times, ...).  None in a region too big
- * for O2 (each spill is one store per word, and faults spill).  Returns
+ * for GVN (each spill is one store per word, and faults spill).  Returns
  * 0, or -1 out of memory. */
 int jit_promote_find(jb *b)
 {
-    if (b->nlist > JIT_O2_MAX)
+    if (b->nlist > JIT_GVN_MAX)
         return 0;
     jacc *v = dvm_malloc((4 * b->nlist + 1) * sizeof *v);
     if (!v)
