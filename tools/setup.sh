@@ -7,7 +7,7 @@ PKGS="build-essential cmake pkg-config git
       clang libclang-rt-14-dev
       openmpi-bin libopenmpi-dev
       python3 python3-numpy python3-dask python3-distributed
-      gnuplot-nox iproute2 procps
+      gnuplot-nox iproute2 procps gdb
       libmicrohttpd-dev liblmdb-dev prometheus chromium"
 # node and npm drive headless Chromium in the dashboard test (tests/obs);
 # Debian's nodejs and npm only where no node is installed already.

@@ -24,6 +24,7 @@ export UCX_POSIX_DIR
 # `(exit $st)` would end the trap there, before the cleanup.
 cluster_cleanup() {
     st=${1:-$?}
+    watchdog_stop
     for p in $pids; do kill "$p" 2>/dev/null || true; done
     for p in $pids; do
         for i in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
@@ -78,6 +79,44 @@ cluster_cleanup() {
 trap cluster_cleanup EXIT
 trap 'exit 1' INT TERM
 
+# A hung test is ended by the timeouts around its processes (or by ctest)
+# with nothing in its log that says where the processes were.  So the
+# first master_start starts a watchdog: CLUSTER_WATCH seconds later
+# (default: 15 s before CLUSTER_LIMIT), if the test still runs, it prints
+# every thread's backtrace of every process of the test (gdb) and goes.
+# A test that merely runs long gets a needless backtrace, never a
+# failure.  The watchdog lives outside the test's tag (its own processes
+# are not leftovers) and cluster_cleanup ends it first.
+watch_pid=""
+cluster_backtraces() {
+    for f in $(grep -l "DVM_TEST_TAG=$work" /proc/[0-9]*/environ 2>/dev/null); do
+        q=${f#/proc/}
+        q=${q%/environ}
+        [ "$(readlink "/proc/$q/exe" 2>/dev/null)" = "$(readlink -f "$dvm")" ] || continue
+        ( echo "=== pid $q: $(tr '\0' ' ' < "/proc/$q/cmdline" 2>/dev/null)"
+          env -u DVM_TEST_TAG timeout 20 gdb -p "$q" -batch -nx -ex "thread apply all bt 25" 2>&1 |
+              grep -E '^(Thread|#)' ) > "$work/bt.$q" 2>&1 &
+    done
+    wait
+    cat "$work"/bt.* 2>/dev/null
+}
+watchdog_start() {
+    [ -n "$watch_pid" ] && return 0
+    command -v gdb > /dev/null || return 0
+    after=${CLUSTER_WATCH:-$((CLUSTER_LIMIT - 15))}
+    ( trap - EXIT INT TERM
+      sleep "$after" || exit 0
+      echo "=== watchdog: the test still runs after ${after}s; backtraces:"
+      cluster_backtraces ) &
+    watch_pid=$!
+}
+watchdog_stop() {
+    [ -n "$watch_pid" ] || return 0
+    pkill -P "$watch_pid" 2>/dev/null || true
+    kill "$watch_pid" 2>/dev/null || true
+    watch_pid=""
+}
+
 # suite_heartbeat ARGS: "--heartbeat 3" unless ARGS name a bound or the
 # test sets CLUSTER_HEARTBEAT=default.  The suite runs on loaded hosts,
 # where a node process can get no CPU for longer than the default 0.7 s
@@ -92,6 +131,7 @@ suite_heartbeat() {
 # master [ARGS]: starts the master; sets port and master_pid (of the
 # timeout around it: the master is its child).
 master_start() {
+    watchdog_start
     # shellcheck disable=SC2046
     timeout "$CLUSTER_LIMIT" "$dvm" master --listen 127.0.0.1:0 \
         --port-file "$work/port" $(suite_heartbeat "$@") "$@" \
