@@ -69,6 +69,8 @@ cluster_cleanup() {
         st=1
     fi
     if [ "$st" != 0 ]; then
+        # CLUSTER_KEEP=DIR: a failed test's scratch directory is kept there.
+        [ -n "${CLUSTER_KEEP:-}" ] && cp -r "$work" "$CLUSTER_KEEP/" 2>/dev/null
         for f in "$work"/*.log; do
             [ -f "$f" ] && { echo "--- $f"; tail -40 "$f"; }
         done
@@ -106,7 +108,11 @@ watchdog_start() {
     after=${CLUSTER_WATCH:-$((CLUSTER_LIMIT - 15))}
     ( trap - EXIT INT TERM
       sleep "$after" || exit 0
-      echo "=== watchdog: the test still runs after ${after}s; backtraces:"
+      echo "=== watchdog: the test still runs after ${after}s"
+      p=$(cat "$work/port" 2>/dev/null || true)
+      [ -n "$p" ] && env -u DVM_TEST_TAG timeout 10 "$dvm" status \
+          --master "127.0.0.1:$p" 2>&1 | sed 's/^/status: /'
+      echo "=== backtraces:"
       cluster_backtraces ) &
     watch_pid=$!
 }

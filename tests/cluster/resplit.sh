@@ -5,7 +5,8 @@
 # printed once, the program made a new plan at least once, the leaving
 # node exits 0.  The program is told (input `plans`) to hold its total
 # until a second plan, so a fast engine cannot finish before the nodes
-# come and go: the test does not depend on timing.
+# come and go, and the nodes come and go only once the program runs:
+# the test does not depend on timing.
 dvm=$1 engine=$2
 . "$(dirname "$0")/lib.sh"
 ex=$(dirname "$0")/../../examples
@@ -18,7 +19,11 @@ printf '\002' > "$work/plans"
 timeout 120 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
     --in plans="$work/plans" --dump gen:1:q "$ex/resplit.dasm" > "$work/out" 2> "$work/submit.err" &
 sp=$!
-sleep 0.3
+# The third node joins, and the first leaves, once the program runs: a
+# loaded host can take longer than any fixed pause to start it, and a
+# program that begins after both sees __nnode change never and polls
+# for its second plan until the timeouts end it.
+commits_reach 1
 node_start node3 2
 nodes_joined 3
 sleep 0.3
