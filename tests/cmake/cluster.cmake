@@ -109,7 +109,7 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
   add_test(NAME cluster/faults/${engine}
            COMMAND sh ${CL}/faults.sh $<TARGET_FILE:dvm> ${engine}
                    $<TARGET_FILE:wl_gen_points> $<TARGET_FILE:wl_kmeans_ref>)
-  set_tests_properties(cluster/faults/${engine} PROPERTIES TIMEOUT 120)
+  set_tests_properties(cluster/faults/${engine} PROPERTIES TIMEOUT 240)
 endforeach()
 # The same programs while a node's link is cut (network namespaces; root
 # only, 77 = skipped): heartbeat loss, rerun elsewhere, rejoin.
