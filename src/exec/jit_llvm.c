@@ -25,6 +25,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <llvm-c/Analysis.h>
@@ -66,7 +67,9 @@ static dvm_status llvm_fail(LLVMErrorRef err, const char *what)
                          "simplifycfg)"
 
 /* Verifies and optimises module m of size region insns for the host:
- * JIT_PASSES, or JIT_PASSES_LARGE for a region too big for GVN. */
+ * JIT_PASSES, or JIT_PASSES_LARGE for a region too big for GVN; a
+ * pipeline in DVM_JIT_PASSES (LLVM's syntax, e.g. default<O2>) replaces
+ * both, to compare pipelines side by side. */
 static dvm_status optimise(jit_backend *b, LLVMModuleRef m, size_t size)
 {
     char *msg = NULL;
@@ -78,9 +81,21 @@ static dvm_status optimise(jit_backend *b, LLVMModuleRef m, size_t size)
     LLVMDisposeMessage(msg);
     LLVMPassBuilderOptionsRef opt = LLVMCreatePassBuilderOptions();
     const char *pp = size > JIT_GVN_MAX ? JIT_PASSES_LARGE : JIT_PASSES;
+    const char *env = getenv("DVM_JIT_PASSES");
+    if (env && *env)
+        pp = env;
     LLVMErrorRef err = LLVMRunPasses(m, pp, b->tm, opt);
     LLVMDisposePassBuilderOptions(opt);
-    return err ? llvm_fail(err, "optimising") : DVM_OK;
+    if (!err)
+        return DVM_OK;
+    dvm_status st = llvm_fail(err, "optimising");
+    static int said;            /* a failed translation is interpreted on,
+                                   silently: a bad override is said once */
+    if (pp == env && !said) {
+        said = 1;
+        fprintf(stderr, "dvm: DVM_JIT_PASSES=%s: %s\n", env, status_message());
+    }
+    return st;
 }
 
 /* Adds the object code in buf (consumed) to b's JIT and sets *out to
