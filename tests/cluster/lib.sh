@@ -85,7 +85,9 @@ trap 'exit 1' INT TERM
 # with nothing in its log that says where the processes were.  So the
 # first master_start starts a watchdog: CLUSTER_WATCH seconds later
 # (default: 15 s before CLUSTER_LIMIT), if the test still runs, it prints
-# every thread's backtrace of every process of the test (gdb) and goes.
+# the master's dvm status and every thread's backtrace (gdb) of the
+# test's master, nodes and clients (RComps too with CLUSTER_BT_RCOMPS=1),
+# and goes.
 # A test that merely runs long gets a needless backtrace, never a
 # failure.  The watchdog lives outside the test's tag (its own processes
 # are not leftovers) and cluster_cleanup ends it first.
