@@ -91,6 +91,7 @@
 #include "dist/clocksync.h"
 #include "dist/cmsg.h"
 #include "dist/dheld.h"
+#include "dist/dmake.h"
 #include "dist/mhold.h"
 #include "dist/msave.h"
 #include "dist/stall.h"
@@ -262,9 +263,15 @@ typedef struct mserve {
     size_t ndl;                 /* its frames (mapped, zero until used) */
     dheld held;                 /* masks only: deltas held at a home that
                                    is not their committing node (DHELD) */
+    dmake made;                 /* masks only: holders able to make each
+                                   page's newest version (dmake.h) */
     cmsg_tag deciding;          /* the result let through the gate last,
                                    until it is committed (else refused) */
     int has_deciding;
+    uint64_t *dec;              /* its pages without data, each with the
+                                   holders counted for it: MSERVE_DEC_WIDTH
+                                   words (page, n, ids) */
+    size_t ndec, capdec;
     uint64_t *ddrop;            /* tags of results refused or dropped,
                                    for the next DDROP */
     size_t nddrop, capddrop;
@@ -277,7 +284,7 @@ typedef struct mserve {
     uint64_t homes_ns;          /* the nodes that home pages last changed */
     uint64_t hids[CMSG_MAX_PEERS];  /* those nodes now */
     size_t nhids;
-    int held_new;               /* a DHELD came this turn */
+    int held_new;               /* a DHELD or STORED came this turn */
     uint64_t gate_waits, gate_kills;    /* results that waited for DHELD,
                                    RComps killed for one; all runs */
     uint8_t replay[DISA_PAGE];  /* scratch: a version made as a holder
@@ -701,6 +708,9 @@ static size_t homes_changed(mserve *s)
         }
     }
     size_t copies = vindex_set_nodes(&s->vx, m.id, m.n, &s->vops);
+    /* A node counted able to make a version may home the page no more
+     * (told to drop its versions): from now on acknowledgements count. */
+    dmake_clear(&s->made);
     s->homes_ns = clock_now_ns();
     memcpy(s->hids, m.id, m.n * sizeof *m.id);
     s->nhids = m.n;
@@ -829,16 +839,12 @@ static void on_stored(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     for (uint64_t i = 0; i < f.n; i++) {
         uint64_t page = le_ld64(f.ent + 16 * i);
         uint64_t epoch = le_ld64(f.ent + 16 * i + 8);
-        if (vindex_ack(&s->vx, nd->id, page, epoch))
+        if (vindex_ack(&s->vx, nd->id, page, epoch, &s->vops))
             home_replicated(s, page, epoch);
     }
+    s->held_new = 1;            /* a result at the gate may reach its base */
 }
 
-/* master_remote.committed: remote slot `slot`'s result res made commit
- * epoch; its node sent the changed bytes to the homes under the tag
- * (node, place, generation, run id, attempt), and the homes make the
- * versions from them when the commit is placed (homes_push).  Without
- * memory the commit goes as STORE. */
 /* 1 when version (page, epoch), just installed, is its base (the
  * version before it) with change c's bytes over it: what a holder makes
  * of the base and the delta.  A result's page is its RComp's view of the
@@ -874,14 +880,24 @@ static cmsg_tag slot_tag(const mserve *s, int slot, const msg_result *res)
                        res->rid, res->attempt };
 }
 
+static void dec_commit(mserve *s, uint64_t epoch);
+
+/* master_remote.committed: remote slot `slot`'s result res made commit
+ * epoch; its node sent the changed bytes to the homes under the tag
+ * (node, place, generation, run id, attempt), and the homes make the
+ * versions from them when the commit is placed (homes_push).  Without
+ * memory the commit goes as STORE.  A result let through
+ * the gate notes who can make its versions (dec_commit). */
 static void remote_committed(void *arg, int slot, const msg_result *res,
                              uint64_t epoch)
 {
     mserve *s = arg;
     const mslot *sl = &s->slots[slot];
     cmsg_tag ct = slot_tag(s, slot, res);
-    if (s->has_deciding && cmsg_tag_same(&s->deciding, &ct))
+    if (s->has_deciding && cmsg_tag_same(&s->deciding, &ct)) {
         s->has_deciding = 0;    /* committed: its deltas are applied */
+        dec_commit(s, epoch);
+    }
     mtag *t = dvm_grow(s->ctag, &s->capctag, s->nctag + 1, sizeof *t);
     if (!t || epoch <= s->pushed)
         return;
@@ -1649,6 +1665,7 @@ static void deciding_end(mserve *s)
     if (s->has_deciding)
         ddrop_add(s, &s->deciding);
     s->has_deciding = 0;
+    s->ndec = 0;
 }
 
 /* Sends the gathered DDROP to every started node. */
@@ -1665,30 +1682,84 @@ static void ddrop_flush(mserve *s)
     s->nddrop = 0;
 }
 
-/* 1 when page's delta of tag t is safe: a node that homes page now,
- * other than t's committing node, said it holds the delta (DHELD; the
- * word of a node that homes the page no more does not count), or t's
- * node is the only node that homes page now (the others were lost): its
- * own copy of the delta is all there can be. */
-static int delta_held(const mserve *s, const cmsg_tag *t, uint64_t page)
+/* 1 when holder id can make page's next version from its base, the
+ * page's newest version: there is none, the master still has its data
+ * (a holder that lacks it fetches it from there), id acknowledged
+ * keeping it (STORED), or id was counted for the commit through this
+ * gate that made it (dmake.h).  A holder that joined the page's holders
+ * and is still fetching the base is none of these: its word alone would
+ * let a commit through that only the committing node and the base's
+ * other holders could make. */
+static int base_reachable(mserve *s, uint64_t page, uint64_t id)
+{
+    mem_space *sp = ms_space(s);
+    uint32_t f = 0;
+    uint64_t base = space_lookup_version(sp, page, space_epoch(sp), &f);
+    return !base || (f && f != SPACE_FRAME_AWAY) ||
+           vindex_kept_by(&s->vx, page, base, id) ||
+           dmake_can(&s->made, page, base, id);
+}
+
+/* The nodes that make page's delta of tag t safe, into ids: nodes that
+ * home page now, other than t's committing node, that said they hold
+ * the delta (DHELD; the word of a node that homes the page no more does
+ * not count) and can reach its base (base_reachable).  Returns how many;
+ * when t's node is the only node that homes page now (the others were
+ * lost), its own copy of the delta is all there can be: then it alone,
+ * and 1. */
+static size_t delta_counted(mserve *s, const cmsg_tag *t, uint64_t page,
+                            uint64_t ids[HOME_COPIES])
 {
     uint64_t hold[HOME_COPIES];
-    size_t n = home_pick(page, s->hids, s->nhids, hold);
+    size_t n = home_pick(page, s->hids, s->nhids, hold), k = 0;
     int other = 0;
     for (size_t i = 0; i < n; i++) {
         if (hold[i] == t->node)
             continue;
-        if (dheld_has(&s->held, t, page, hold[i]))
-            return 1;
         other = 1;
+        if (dheld_has(&s->held, t, page, hold[i]) &&
+            base_reachable(s, page, hold[i]))
+            ids[k++] = hold[i];
     }
-    return !other;
+    if (!other)
+        ids[k++] = t->node;
+    return k;
+}
+
+/* Words of a deciding page: page, n, ids[HOME_COPIES]. */
+#define MSERVE_DEC_WIDTH (2 + HOME_COPIES)
+
+/* Notes page's counted holders ids[0, n) for the result being decided.
+ * Without memory the page is not noted: its holders count for the next
+ * commit of the page once they acknowledge. */
+static void dec_add(mserve *s, uint64_t page, const uint64_t *ids, size_t n)
+{
+    uint64_t *d = dvm_grow(s->dec, &s->capdec,
+                           MSERVE_DEC_WIDTH * (s->ndec + 1), sizeof *d);
+    if (!d)
+        return;
+    s->dec = d;
+    d += MSERVE_DEC_WIDTH * s->ndec++;
+    d[0] = page;
+    d[1] = n;
+    memcpy(d + 2, ids, n * sizeof *ids);
+}
+
+/* The deciding result made commit epoch: its counted holders can make
+ * each of its versions (dmake). */
+static void dec_commit(mserve *s, uint64_t epoch)
+{
+    for (size_t i = 0; i < s->ndec; i++) {
+        const uint64_t *d = s->dec + MSERVE_DEC_WIDTH * i;
+        (void)dmake_note(&s->made, d[0], epoch, d + 2, (size_t)d[1]);
+    }
+    s->ndec = 0;
 }
 
 /* master_remote.result_gate: in masks-only mode a result is committed
  * only once every page it changed without data has its delta held by a
- * current holder other than its committing node (delta_held, dheld.h);
- * the names go then.
+ * current holder other than its committing node that can reach the
+ * page's base (delta_counted, dheld.h, dmake.h); the names go then.
  * A dropped result's holders are told to forget its deltas. */
 static int remote_gate(void *arg, int slot, const uint8_t *p, size_t len,
                        int drop)
@@ -1700,13 +1771,21 @@ static int remote_gate(void *arg, int slot, const uint8_t *p, size_t len,
         return 1;               /* the RComp set judges it */
     cmsg_tag t = slot_tag(s, slot, &res);
     int ok = 1;
-    for (uint32_t c = 0; c < res.nchanges && ok && !drop; c++)
+    for (uint32_t c = 0; c < res.nchanges && ok && !drop; c++) {
+        uint64_t ids[HOME_COPIES];
         ok = result_frame_data(s, &res, c) ||
-             delta_held(s, &t, res.changes[c].page);
+             delta_counted(s, &t, res.changes[c].page, ids) > 0;
+    }
     if (ok || drop) {
+        deciding_end(s);
+        for (uint32_t c = 0; c < res.nchanges && !drop; c++) {
+            uint64_t ids[HOME_COPIES];
+            if (!result_frame_data(s, &res, c))
+                dec_add(s, res.changes[c].page, ids,
+                        delta_counted(s, &t, res.changes[c].page, ids));
+        }
         for (uint32_t c = 0; c < res.nchanges; c++)
             dheld_forget(&s->held, &t, res.changes[c].page);
-        deciding_end(s);
         if (drop)
             ddrop_add(s, &t);
         else if (res.nchanges) {
@@ -2648,7 +2727,9 @@ static void run_program(mserve *s)
     masks_decide(s);
     vindex_clear(&s->vx);
     dheld_clear(&s->held);
+    dmake_clear(&s->made);
     s->has_deciding = 0;
+    s->ndec = 0;
     s->nddrop = 0;
     s->gwait_slot = -1;
     s->pushed = s->gc_epoch = 0;
@@ -2790,6 +2871,7 @@ dvm_status mserve_main(const mserve_config *cfg)
                             s };
     vindex_init(&s->vx);
     dheld_init(&s->held);
+    dmake_init(&s->made);
     s->gwait_slot = -1;
     s->ended_client = UINT64_MAX;
     mb_init(&s->b);
@@ -2842,6 +2924,8 @@ dvm_status mserve_main(const mserve_config *cfg)
         node_free(&s->nodes[i]);
     vindex_free(&s->vx);
     dheld_free(&s->held);
+    dmake_free(&s->made);
+    dvm_free(s->dec);
     dvm_free(s->ddrop);
     dvm_free(s->pg);
     dvm_free(s->ctag);

@@ -197,6 +197,7 @@ dvm_status vindex_add(vindex *x, uint64_t page, uint64_t epoch,
     e->epoch = epoch;
     e->acked = 0;
     e->wait = 0;
+    e->nformer = 0;
     e->nhold = (uint32_t)home_pick(page, x->ids, x->nids, e->hold);
     tab_put(x, x->n - 1);
     for (uint32_t i = 0; i < e->nhold; i++)
@@ -207,6 +208,94 @@ dvm_status vindex_add(vindex *x, uint64_t page, uint64_t epoch,
     return DVM_OK;
 }
 
+/* 1 when every holder of e acknowledged keeping it. */
+static int all_kept(const vindex_ent *e)
+{
+    return e->nhold && e->acked == (1u << e->nhold) - 1;
+}
+
+/* e's former holders are told to drop it, once its holders all keep it
+ * (before, a new holder may still have to fetch it from them). */
+static void formers_release(vindex_ent *e, const vindex_ops *ops)
+{
+    if (!all_kept(e))
+        return;
+    for (uint32_t j = 0; j < e->nformer; j++)
+        ops->drop(ops->arg, e->former[j], e->page, e->epoch);
+    e->nformer = 0;
+}
+
+/* Node id, a holder of e given up, keeps it as a former holder (the
+ * oldest former holder is told to drop it when there is no room). */
+static void former_add(vindex_ent *e, uint64_t id, const vindex_ops *ops)
+{
+    if (e->nformer == VINDEX_FORMER) {
+        ops->drop(ops->arg, e->former[0], e->page, e->epoch);
+        memmove(e->former, e->former + 1,
+                (VINDEX_FORMER - 1) * sizeof *e->former);
+        e->nformer--;
+    }
+    e->former[e->nformer++] = id;
+}
+
+/* The former holders of e still among ids[0, n) and not in h[0, k)
+ * (those lost went with their copies; those that hold it again are
+ * holders).  Returns how many are left. */
+static uint32_t formers_keep(vindex_ent *e, const uint64_t *ids, size_t n,
+                             const uint64_t *h, size_t k)
+{
+    uint32_t w = 0;
+    for (uint32_t j = 0; j < e->nformer; j++)
+        if (home_has(ids, n, e->former[j]) && !home_has(h, k, e->former[j]))
+            e->former[w++] = e->former[j];
+    return e->nformer = w;
+}
+
+/* Places e again over ids[0, n) (vindex_set_nodes).  Returns the copies
+ * stored at new holders. */
+static size_t ent_place(vindex *x, vindex_ent *e, const uint64_t *ids,
+                        size_t n, const vindex_ops *ops)
+{
+    uint64_t h[HOME_COPIES];
+    size_t k = home_pick(e->page, ids, n, h), copies = 0;
+    uint32_t acked = 0, wait = 0, left = 0;
+    for (uint32_t j = 0; j < e->nhold; j++)
+        left += home_has(ids, n, e->hold[j]);
+    for (uint32_t j = 0; j < e->nformer; j++)
+        left += home_has(ids, n, e->former[j]);
+    if ((e->nhold || e->nformer) && !left)
+        ops->lost(ops->arg, e->page, e->epoch);
+    (void)formers_keep(e, ids, n, h, k);
+    for (size_t j = 0; j < k; j++) {
+        for (uint32_t o = 0; o < e->nhold; o++)
+            if (e->hold[o] == h[j]) {
+                acked |= (e->acked >> o & 1) << j;
+                wait |= (e->wait >> o & 1) << j;
+            }
+        if (!home_has(e->hold, e->nhold, h[j])) {
+            /* a new holder: a waiting version waits for it too */
+            if (ops->store(ops->arg, h[j], e->page, e->epoch) && e->wait)
+                wait |= 1u << j;
+            copies++;
+        }
+    }
+    for (uint32_t j = 0; j < e->nhold; j++)
+        if (!home_has(h, k, e->hold[j]) && home_has(ids, n, e->hold[j]))
+            former_add(e, e->hold[j], ops);
+    memcpy(e->hold, h, k * sizeof *h);
+    e->nhold = (uint32_t)k;
+    e->acked = acked;
+    if (e->wait && !wait) {
+        e->wait = 0;
+        pend_dec(x, e->epoch);
+    } else if (e->wait) {
+        e->wait = wait;
+        ent_settle(x, e);
+    }
+    formers_release(e, ops);
+    return copies;
+}
+
 size_t vindex_set_nodes(vindex *x, const uint64_t *ids, size_t n,
                         const vindex_ops *ops)
 {
@@ -215,42 +304,8 @@ size_t vindex_set_nodes(vindex *x, const uint64_t *ids, size_t n,
     if (n)                      /* ids may be NULL when no node is left */
         memcpy(x->ids, ids, n * sizeof *ids);
     x->nids = n;
-    for (size_t i = 0; i < x->n; i++) {
-        vindex_ent *e = &x->e[i];
-        uint64_t h[HOME_COPIES];
-        size_t k = home_pick(e->page, ids, n, h);
-        uint32_t acked = 0, left = 0, wait = 0;
-        for (uint32_t j = 0; j < e->nhold; j++)
-            left += home_has(ids, n, e->hold[j]);
-        if (e->nhold && !left)
-            ops->lost(ops->arg, e->page, e->epoch);
-        for (size_t j = 0; j < k; j++) {
-            for (uint32_t o = 0; o < e->nhold; o++)
-                if (e->hold[o] == h[j]) {
-                    acked |= (e->acked >> o & 1) << j;
-                    wait |= (e->wait >> o & 1) << j;
-                }
-            if (!home_has(e->hold, e->nhold, h[j])) {
-                /* a new holder: a waiting version waits for it too */
-                if (ops->store(ops->arg, h[j], e->page, e->epoch) && e->wait)
-                    wait |= 1u << j;
-                copies++;
-            }
-        }
-        for (uint32_t j = 0; j < e->nhold; j++)
-            if (!home_has(h, k, e->hold[j]) && home_has(ids, n, e->hold[j]))
-                ops->drop(ops->arg, e->hold[j], e->page, e->epoch);
-        memcpy(e->hold, h, k * sizeof *h);
-        e->nhold = (uint32_t)k;
-        e->acked = acked;
-        if (e->wait && !wait) {
-            e->wait = 0;
-            pend_dec(x, e->epoch);
-        } else if (e->wait) {
-            e->wait = wait;
-            ent_settle(x, e);
-        }
-    }
+    for (size_t i = 0; i < x->n; i++)
+        copies += ent_place(x, &x->e[i], ids, n, ops);
     return copies;
 }
 
@@ -265,6 +320,8 @@ void vindex_gc(vindex *x, const vindex_ops *ops)
         }
         for (uint32_t j = 0; j < e->nhold; j++)
             ops->drop(ops->arg, e->hold[j], e->page, e->epoch);
+        for (uint32_t j = 0; j < e->nformer; j++)
+            ops->drop(ops->arg, e->former[j], e->page, e->epoch);
         if (e->wait)
             pend_dec(x, e->epoch);
     }
@@ -286,7 +343,8 @@ int vindex_kept(const vindex *x, uint64_t page, uint64_t epoch)
     return e && e->acked;
 }
 
-int vindex_ack(vindex *x, uint64_t node, uint64_t page, uint64_t epoch)
+int vindex_ack(vindex *x, uint64_t node, uint64_t page, uint64_t epoch,
+               const vindex_ops *ops)
 {
     vindex_ent *e = find(x, page, epoch);
     if (!e || replicated(e))
@@ -295,7 +353,18 @@ int vindex_ack(vindex *x, uint64_t node, uint64_t page, uint64_t epoch)
         if (e->hold[j] == node)
             e->acked |= 1u << j;
     ent_settle(x, e);
+    formers_release(e, ops);
     return replicated(e);
+}
+
+int vindex_kept_by(const vindex *x, uint64_t page, uint64_t epoch,
+                   uint64_t node)
+{
+    const vindex_ent *e = find(x, page, epoch);
+    for (uint32_t j = 0; e && j < e->nhold; j++)
+        if (e->hold[j] == node)
+            return e->acked >> j & 1;
+    return 0;
 }
 
 void vindex_each_replicated(const vindex *x,

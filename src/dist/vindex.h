@@ -10,7 +10,9 @@
  *              version is placed again; holders it did not have get it
  *              (a lost home's backup is the new home and the next node
  *              the new backup), holders it lost that are still there
- *              drop it
+ *              drop it once every new holder keeps it (until then they
+ *              are its former holders: the new holders may have to
+ *              fetch it from them, and the holder it kept may die)
  *   gc         versions no live snapshot can see any more: dropped at
  *              their holders and forgotten
  *   ack        a holder says it keeps a version; a version every one of
@@ -34,10 +36,15 @@
 
 #define VINDEX_MAX_NODES 256
 
+/* Former holders a version keeps until its holders all keep it. */
+#define VINDEX_FORMER 4
+
 typedef struct vindex_ent {
     uint64_t page, epoch;
     uint64_t hold[HOME_COPIES];
-    uint32_t nhold;
+    uint64_t former[VINDEX_FORMER];     /* alive, not holders, not told
+                                         * to drop it yet */
+    uint32_t nhold, nformer;
     uint32_t acked;             /* bit j: hold[j] keeps it */
     uint32_t wait;              /* bit j: hold[j] was sent it and its ack
                                  * is awaited; 0: the version is stable */
@@ -83,15 +90,26 @@ void vindex_clear(vindex *x);
 dvm_status vindex_add(vindex *x, uint64_t page, uint64_t epoch,
                       const vindex_ops *ops);
 /* The nodes are now ids[0, n) (n <= VINDEX_MAX_NODES): every version is
- * placed again (above).  Returns the copies stored at new holders. */
+ * placed again (above).  A holder given up that is still among ids
+ * becomes a former holder: told to drop the version only once each of
+ * its holders acknowledged it (vindex_ack), or when it is collected
+ * (more than VINDEX_FORMER of them: the oldest is told now).  A version
+ * is lost only when none of its holders and former holders is left.
+ * A former holder that becomes a holder again is stored anew.  Returns
+ * the copies stored at new holders. */
 size_t vindex_set_nodes(vindex *x, const uint64_t *ids, size_t n,
                         const vindex_ops *ops);
 /* Drops and forgets the versions that are no longer alive. */
 void vindex_gc(vindex *x, const vindex_ops *ops);
-/* Holder node keeps (page, epoch).  Returns 1 when that made the version
- * replicated (every holder of HOME_COPIES keeps it), else 0 (unknown
- * version or holder included). */
-int vindex_ack(vindex *x, uint64_t node, uint64_t page, uint64_t epoch);
+/* Holder node keeps (page, epoch); once every holder does, its former
+ * holders are told to drop it (ops->drop).  Returns 1 when that made the
+ * version replicated (every holder of HOME_COPIES keeps it), else 0
+ * (unknown version or holder included). */
+int vindex_ack(vindex *x, uint64_t node, uint64_t page, uint64_t epoch,
+               const vindex_ops *ops);
+/* 1 when holder node acknowledged keeping (page, epoch), else 0. */
+int vindex_kept_by(const vindex *x, uint64_t page, uint64_t epoch,
+                   uint64_t node);
 /* The stable epoch: the highest E <= placed (the commits placed so far)
  * with no version of epoch <= E still waiting for an ack.  A version
  * waits from vindex_add until every holder it was sent to acked it; one

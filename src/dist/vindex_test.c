@@ -71,6 +71,12 @@ static void check(const world *w, const uint64_t *ids, size_t n)
     }
 }
 
+/* Acks version i of the index at its holder j. */
+static int ack_at(vindex *x, size_t i, uint32_t j, const vindex_ops *ops)
+{
+    return vindex_ack(x, x->e[i].hold[j], x->e[i].page, x->e[i].epoch, ops);
+}
+
 static void test_place_lose_join_gc(void **state)
 {
     (void)state;
@@ -94,11 +100,20 @@ static void test_place_lose_join_gc(void **state)
     assert_int_equal(w.drops, 0);
     assert_true(w.stores - before > PAGES / 4);
     assert_true(w.stores - before < PAGES);
-    /* Node 5 joins: it takes regions, which the others then drop. */
+    /* Node 5 joins: it takes regions, which the others drop once every
+     * holder keeps them (until then node 5 may have to fetch them). */
     uint64_t more[] = { 1, 3, 4, 5 };
     vindex_set_nodes(&x, more, 4, &ops);
+    assert_int_equal(w.drops, 0);
+    size_t taken = 0;
+    for (size_t i = 0; i < x.n; i++) {
+        taken += x.e[i].nformer;
+        for (uint32_t j = 0; j < x.e[i].nhold; j++)
+            (void)ack_at(&x, i, j, &ops);
+    }
+    assert_true(taken > 0);
+    assert_int_equal(w.drops, taken);
     check(&w, more, 4);
-    assert_true(w.drops > 0);
     /* Collection. */
     w.dead_below = PAGES / 2;
     vindex_gc(&x, &ops);
@@ -134,11 +149,6 @@ static void count(void *arg, uint64_t page, uint64_t epoch)
 /* Acknowledgements: a version is replicated once both holders said so;
  * a holder lost takes its acknowledgement with it; both holders lost at
  * once is reported. */
-/* Acks version i of the index at its holder j. */
-static int ack_at(vindex *x, size_t i, uint32_t j)
-{
-    return vindex_ack(x, x->e[i].hold[j], x->e[i].page, x->e[i].epoch);
-}
 
 static void test_ack_and_lost(void **state)
 {
@@ -156,14 +166,14 @@ static void test_ack_and_lost(void **state)
     size_t rep = 0;
     for (uint64_t pg = 0; pg < 50; pg++) {
         const vindex_ent *e = &x.e[pg];
-        assert_int_equal(vindex_ack(&x, 9, e->page, 4), 0);    /* no holder */
+        assert_int_equal(vindex_ack(&x, 9, e->page, 4, &ops), 0);    /* no holder */
         assert_int_equal(vindex_kept(&x, e->page, 4), 0);
-        assert_int_equal(vindex_ack(&x, e->hold[0], e->page, 4), 0);
+        assert_int_equal(vindex_ack(&x, e->hold[0], e->page, 4, &ops), 0);
         assert_int_equal(vindex_kept(&x, e->page, 4), 1);  /* one holder */
-        assert_int_equal(vindex_ack(&x, e->hold[1], e->page, 4), 1);
-        assert_int_equal(vindex_ack(&x, e->hold[1], e->page, 4), 0);
+        assert_int_equal(vindex_ack(&x, e->hold[1], e->page, 4, &ops), 1);
+        assert_int_equal(vindex_ack(&x, e->hold[1], e->page, 4, &ops), 0);
     }
-    assert_int_equal(vindex_ack(&x, 1, 0, 5), 0);  /* unknown version */
+    assert_int_equal(vindex_ack(&x, 1, 0, 5, &ops), 0);  /* unknown */
     assert_int_equal(vindex_kept(&x, 0, 5), 0);
     vindex_each_replicated(&x, count, &rep);
     assert_int_equal(rep, 50);
@@ -182,7 +192,7 @@ static void test_ack_and_lost(void **state)
     /* Their new holders acknowledge: every version is replicated again. */
     for (size_t i = 0; i < x.n; i++)
         for (uint32_t j = 0; j < x.e[i].nhold; j++)
-            (void)ack_at(&x, i, j);
+            (void)ack_at(&x, i, j, &ops);
     under = 0;
     vindex_each_under_replicated(&x, count, &under);
     assert_int_equal(under, 0);
@@ -212,19 +222,19 @@ static void test_stable(void **state)
     vindex_add(&x, 13 * HOME_REGION_PAGES, 10, &ops);
     assert_int_equal(vindex_waiting(&x), 4);
     assert_int_equal(vindex_stable(&x, 10), 7);
-    ack_at(&x, 0, 0);
-    ack_at(&x, 0, 1);
-    ack_at(&x, 1, 1);
+    ack_at(&x, 0, 0, &ops);
+    ack_at(&x, 0, 1, &ops);
+    ack_at(&x, 1, 1, &ops);
     assert_int_equal(vindex_stable(&x, 10), 7);         /* e[1] half */
-    ack_at(&x, 2, 0);
-    ack_at(&x, 2, 1);                                   /* epoch 9 out of order */
+    ack_at(&x, 2, 0, &ops);
+    ack_at(&x, 2, 1, &ops);                                   /* epoch 9 out of order */
     assert_int_equal(vindex_stable(&x, 10), 7);
-    ack_at(&x, 1, 0);
+    ack_at(&x, 1, 0, &ops);
     assert_int_equal(vindex_stable(&x, 10), 9);
     assert_int_equal(vindex_stable(&x, 8), 8);          /* not placed yet */
     /* e[3]'s first holder acks, then its other holder is lost: it waits
      * for its new holder. */
-    ack_at(&x, 3, 0);
+    ack_at(&x, 3, 0, &ops);
     uint64_t gone = x.e[3].hold[1], left[2];
     size_t nl = 0;
     for (size_t i = 0; i < 3; i++)
@@ -234,7 +244,7 @@ static void test_stable(void **state)
     vindex_set_nodes(&x, left, nl, &ops);
     assert_int_equal(vindex_stable(&x, 10), 9);
     for (uint32_t j = 0; j < x.e[3].nhold; j++)
-        ack_at(&x, 3, j);
+        ack_at(&x, 3, j, &ops);
     assert_int_equal(vindex_stable(&x, 10), 10);
     assert_int_equal(vindex_waiting(&x), 0);
     /* A version collected before its acks waits no more. */
@@ -251,7 +261,7 @@ static void test_stable(void **state)
     w.refuse = 0;
     for (size_t i = 0; i < x.n; i++)
         for (uint32_t j = 0; j < x.e[i].nhold; j++)
-            ack_at(&x, i, j);
+            ack_at(&x, i, j, &ops);
     assert_int_equal(vindex_stable(&x, 13), 13);
     /* All the nodes lost: nothing can be waited for. */
     vindex_add(&x, 152 * HOME_REGION_PAGES, 14, &ops);
@@ -280,6 +290,63 @@ static int s_alive(void *arg, uint64_t page, uint64_t epoch)
     return 1;
 }
 
+/* A joined node takes a version from holders a and c; a, given up, is
+ * not told to drop it while the joined node has not acknowledged it:
+ * when c is lost then, the version is not lost (a still has it, and
+ * holds it again), and a is told to drop it only when the holders it
+ * went to all keep it. */
+static void test_former_keeps(void **state)
+{
+    (void)state;
+    static world w;
+    vindex_ops ops = { w_store, w_drop, w_alive, w_lost, &w };
+    vindex x;
+    vindex_init(&x);
+    uint64_t two[] = { 1, 2 };
+    vindex_set_nodes(&x, two, 2, &ops);
+    uint64_t page = 0, h[HOME_COPIES], three[] = { 1, 2, 3 };
+    /* a page that node 3 takes from node 1 or 2 when it joins */
+    for (;; page += HOME_REGION_PAGES) {
+        assert_true(page < PAGES * HOME_REGION_PAGES);
+        if (home_has(h, home_pick(page, three, 3, h), 3))
+            break;
+    }
+    assert_int_equal(vindex_add(&x, page, 6, &ops), DVM_OK);
+    ack_at(&x, 0, 0, &ops);
+    ack_at(&x, 0, 1, &ops);
+    uint64_t kept = home_has(h, HOME_COPIES, 1) ? 1 : 2;
+    uint64_t given = kept == 1 ? 2 : 1;
+    vindex_set_nodes(&x, three, 3, &ops);
+    assert_int_equal(x.e[0].nformer, 1);
+    assert_int_equal(x.e[0].former[0], given);
+    assert_int_equal(w.drops, 0);
+    assert_int_equal(vindex_kept_by(&x, page, 6, kept), 1);
+    assert_int_equal(vindex_kept_by(&x, page, 6, 3), 0);
+    /* The holder it kept is lost before node 3 acknowledged. */
+    memset(w.held[kept], 0, sizeof w.held[kept]);
+    uint64_t left[] = { given, 3 };
+    w.held[given][page / HOME_REGION_PAGES] = 0;    /* stored anew */
+    vindex_set_nodes(&x, left, 2, &ops);
+    assert_int_equal(w.lost, 0);
+    assert_int_equal(x.e[0].nformer, 0);
+    assert_true(home_has(x.e[0].hold, x.e[0].nhold, given));
+    /* A rejoins; the holders acknowledge; nothing waits to be dropped. */
+    for (uint32_t j = 0; j < x.e[0].nhold; j++)
+        ack_at(&x, 0, j, &ops);
+    assert_int_equal(w.drops, 0);
+    vindex_set_nodes(&x, three, 3, &ops);
+    assert_int_equal(w.drops, 0);       /* kept until node 3 keeps it */
+    ack_at(&x, 0, 0, &ops);
+    ack_at(&x, 0, 1, &ops);
+    assert_int_equal(w.drops, 1);
+    assert_int_equal(x.e[0].nformer, 0);
+    /* Holders and former holders all gone at once: lost. */
+    uint64_t other = 7;
+    vindex_set_nodes(&x, &other, 1, &ops);
+    assert_int_equal(w.lost, 1);
+    vindex_free(&x);
+}
+
 /* One node: its ack alone makes the version stable. */
 static void test_stable_single(void **state)
 {
@@ -294,7 +361,7 @@ static void test_stable_single(void **state)
         vindex_add(&x, e * HOME_REGION_PAGES, e, &ops);
     assert_int_equal(vindex_stable(&x, 3000), 0);
     for (uint64_t e = 1; e <= 3000; e++)
-        assert_int_equal(vindex_ack(&x, 1, e * HOME_REGION_PAGES, e), 0);
+        assert_int_equal(vindex_ack(&x, 1, e * HOME_REGION_PAGES, e, &ops), 0);
     assert_int_equal(vindex_stable(&x, 3000), 3000);
     assert_int_equal(stores, 3000);
     vindex_free(&x);
@@ -308,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_ack_and_lost),
         cmocka_unit_test(test_stable),
         cmocka_unit_test(test_stable_single),
+        cmocka_unit_test(test_former_keeps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

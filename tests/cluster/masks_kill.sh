@@ -14,10 +14,7 @@
 dvm=$1 engine=$2
 CLUSTER_SIGKILL=1
 . "$(dirname "$0")/lib.sh"
-ex=$(dirname "$0")/../../examples
-
-"$dvm" run --engine "$engine" "$ex/counter.dasm" > "$work/ref"
-[ "$(wc -l < "$work/ref")" = 2000 ] || { echo "FAIL: reference"; exit 1; }
+. "$(dirname "$0")/masks_lib.sh"
 
 # A silent H must not be given up while it is stopped on purpose.
 master_start --masks-only --heartbeat 60
@@ -26,31 +23,8 @@ homer_pid=$node_pid
 node_start worker 2 --name worker
 worker_pid=$node_pid
 nodes_joined 2
-for i in $(seq 1 200); do
-    [ "$(grep -c 'serves the pages it homes' "$work/master.log")" -ge 2 ] &&
-        break
-    sleep 0.05
-done
-timeout 90 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
-    "$ex/counter.dasm" > "$work/out" 2> "$work/submit.err" &
-sp=$!
-# Once 100 lines came, H stops; then A's results wait.
-for i in $(seq 1 600); do
-    [ "$(wc -l < "$work/out")" -ge 100 ] && break
-    sleep 0.05
-done
-kill -STOP "$(pgrep -P "$homer_pid")"
-for i in $(seq 1 600); do
-    set -- $(status_figures results_waiting_for_held_deltas)
-    [ "$1" -gt 0 ] && break
-    sleep 0.05
-done
-[ "$1" -gt 0 ] ||
-    { echo "FAIL: no result waited for its changes to be held"; exit 1; }
-grep -q 'results bring masks only' "$work/master.log" ||
-    { echo "FAIL: the counter did not run masks only"; exit 1; }
-lines=$(wc -l < "$work/out")
-echo "a result waits (H stopped) after $lines lines"
+masks_serving 2
+masks_counter_held "$homer_pid"
 kill -9 "$(pgrep -P "$worker_pid")"
 for i in $(seq 1 600); do
     grep -q 'node worker lost' "$work/master.log" && break

@@ -13,11 +13,7 @@ masks_counter_start() {
     export DVM_TEST_MASKS_ONLY=1
     cluster_start "$1" 2
     unset DVM_TEST_MASKS_ONLY
-    for i in $(seq 1 200); do
-        [ "$(grep -c 'serves the pages it homes' "$work/master.log")" -ge "$1" ] &&
-            break
-        sleep 0.05
-    done
+    masks_serving "$1"
     : > "$work/out"
     timeout 120 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
         --stats "$ex/counter.dasm" > "$work/out" 2> "$work/submit.err" &
@@ -41,4 +37,44 @@ masks_counter_check() {
     echo "results asked for their changes again: $1; RComps replaced: $2"
     [ "$2" = 0 ] ||
         { echo "FAIL: RComps replaced for changes no holder had"; exit 1; }
+}
+
+# masks_counter_held HOMER_PID: the counter's reference; the counter
+# submitted to a masks-only master (its pid in sp, output in $work/out);
+# once 100 lines came the homing node of HOMER_PID is stopped (SIGSTOP),
+# and this returns once a result waits at the master for a holder other
+# than its node to hold its changes.
+masks_counter_held() {
+    ex=$(dirname "$0")/../../examples
+    "$dvm" run --engine "$engine" "$ex/counter.dasm" > "$work/ref"
+    [ "$(wc -l < "$work/ref")" = 2000 ] || { echo "FAIL: reference"; exit 1; }
+    timeout 120 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
+        "$ex/counter.dasm" > "$work/out" 2> "$work/submit.err" &
+    sp=$!
+    for i in $(seq 1 600); do
+        [ "$(wc -l < "$work/out")" -ge 100 ] && break
+        sleep 0.05
+    done
+    kill -STOP "$(pgrep -P "$1")"
+    for i in $(seq 1 600); do
+        set -- $(status_figures results_waiting_for_held_deltas)
+        [ "$1" -gt 0 ] && break
+        sleep 0.05
+    done
+    [ "$1" -gt 0 ] ||
+        { echo "FAIL: no result waited for its changes to be held"; exit 1; }
+    grep -q 'results bring masks only' "$work/master.log" ||
+        { echo "FAIL: the counter did not run masks only"; exit 1; }
+    echo "a result waits (homing node stopped) after $(wc -l < "$work/out") lines"
+}
+
+# masks_serving N: waits until N nodes serve the pages they home.
+masks_serving() {
+    for i in $(seq 1 200); do
+        [ "$(grep -c 'serves the pages it homes' "$work/master.log")" -ge "$1" ] &&
+            return 0
+        sleep 0.05
+    done
+    echo "FAIL: $1 nodes do not serve the pages they home"
+    exit 1
 }

@@ -38,6 +38,9 @@
 #                                   while its result waits for DHELD
 #   cluster/masks_join              masks only: a node joins mid-program
 #                                   (DRESEND to the new holders)
+#   cluster/masks_joinstop          masks only: a node joins while a homing
+#                                   node is stopped, then the committing
+#                                   node is killed
 #   cluster/masks_drain             masks only: a homing node leaves
 #                                   mid-program (DRESEND)
 set(DVM_CLUSTER_ENGINES interp)
@@ -69,6 +72,7 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
   foreach(t kill late secret cancel bigoutput drain resplit homes drain_cmd
             heartbeat
             ackstored datapath stable masksonly masks_kill masks_join
+            masks_joinstop
             masks_drain)
     add_test(NAME cluster/${t}/${engine}
              COMMAND sh ${CL}/${t}.sh $<TARGET_FILE:dvm> ${engine})
