@@ -23,7 +23,7 @@ class Cluster:
     nodes without a listen address, which home nothing.  heartbeat: the
     --heartbeat of the master and the nodes (None: the default).  http:
     the master serves /metrics on a free loopback port (metrics()).
-    master_args: more options of the master (--masks-only)."""
+    master_args: more options of the master (--results-with-data)."""
 
     def __init__(self, dvm, nodes, rcomps, host="127.0.0.1", heartbeat=None,
                  http=False, master_args=()):

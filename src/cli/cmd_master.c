@@ -34,7 +34,8 @@ static int svc_usage(const char *cmd, const char *msg, const char *arg)
     if (!strcmp(cmd, "master"))
         fprintf(stderr, "usage: dvm master [--listen HOST:PORT] "
                 "[--secret-file F] [--port-file F] [--http HOST:PORT] "
-                "[--state DIR] [--heartbeat SECONDS] [--masks-only]\n");
+                "[--state DIR] [--heartbeat SECONDS] "
+                "[--results-with-data]\n");
     else
         fprintf(stderr, "usage: dvm node --master HOST:PORT [--rcomps N] "
                 "[--secret-file F] [--name NAME] [--reconnect S] "
@@ -52,7 +53,7 @@ typedef struct svc_opts {
     int64_t clock_skew_ns;
     int reconnect_s;            /* node: how long to retry a lost master */
     unsigned heartbeat_ms;      /* --heartbeat (0: the default) */
-    int masks_only;             /* master: --masks-only */
+    int results_with_data;      /* master: --results-with-data */
     int drain_wait_ms;          /* --drain-wait (-1: the default) */
 } svc_opts;
 
@@ -103,8 +104,11 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
     int is_master = !strcmp(cmd, "master");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (is_master && !strcmp(a, "--masks-only")) {
-            o->masks_only = 1;
+        /* --masks-only: the default since --results-with-data came;
+         * still taken, for the scripts that name it. */
+        if (is_master && (!strcmp(a, "--masks-only") ||
+                          !strcmp(a, "--results-with-data"))) {
+            o->results_with_data = !strcmp(a, "--results-with-data");
             continue;
         }
         if (!v)
@@ -207,7 +211,7 @@ static int svc_main(const char *cmd, int argc, char **argv)
             return rc;
         }
         mserve_config mc = { o.listen, secret, self, o.port_file, sv.obs,
-                             o.state, o.heartbeat_ms, o.masks_only };
+                             o.state, o.heartbeat_ms, o.results_with_data };
         st = mserve_main(&mc);
         serve_stop(&sv, 0);
     } else {

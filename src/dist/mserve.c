@@ -794,7 +794,7 @@ static void homes_push(void *arg)
     s->pushed = now;
     if (now - s->gc_epoch >= MSERVE_VINDEX_GC) {
         vindex_gc(&s->vx, &s->vops);
-        vindex_each_replicated(&s->vx, home_replicated, s);
+        vindex_each(&s->vx, 1, home_replicated, s);
         s->gc_epoch = now;
     }
     homes_flush(s);
@@ -2397,7 +2397,7 @@ static uint64_t versions_underkept(mserve *s)
 {
     underkept_walk w = { s, 0 };
     if (s->running)
-        vindex_each_under_replicated(&s->vx, count_underkept, &w);
+        vindex_each(&s->vx, 0, count_underkept, &w);
     return w.n;
 }
 
@@ -2657,19 +2657,20 @@ static void wait_ready(mserve *s)
     }
 }
 
-/* Whether the program about to run goes masks only (s->rule): asked
- * for (--masks-only), no --state (its saves read the data of every page
- * a batch changed), and at least two nodes that home pages, so that
- * every version has two holders to be made at. */
+/* Whether the program about to run goes masks only (s->rule): not
+ * asked otherwise (--results-with-data), no --state (its saves read the
+ * data of every page a batch changed), and at least two nodes that home
+ * pages, so that every version has two holders to be made at. */
 static void masks_decide(mserve *s)
 {
     size_t homing = 0;
     for (size_t i = 0; i < s->nnodes; i++)
         homing += s->nodes[i].live && !s->nodes[i].leaving &&
                   s->nodes[i].addr[0];
-    /* DVM_TEST_MASKS_ONLY in the master's environment: as --masks-only
-     * (to run the test suite masks only). */
-    int asked = s->cfg.masks_only || getenv("DVM_TEST_MASKS_ONLY") != NULL;
+    /* DVM_TEST_RESULTS_WITH_DATA in the master's environment: as
+     * --results-with-data (to run the test suite the older way). */
+    int asked = !s->cfg.results_with_data &&
+                getenv("DVM_TEST_RESULTS_WITH_DATA") == NULL;
     int on = asked && !s->cfg.state_dir && homing >= 2;
     s->rule = (cmsg_start){ .flags = on ? CMSG_START_MASKS_ONLY : 0,
                             .ndump = s->sub.ndump };

@@ -27,8 +27,10 @@ typedef struct mserve_config {
                                  * saved (dist/msave.h) */
     unsigned heartbeat_ms;      /* a node not heard from this long is lost;
                                    0: CMSG_NODE_SILENT_MS */
-    int masks_only;             /* results bring changed-byte masks, not
-                                   data, when the program allows it */
+    int results_with_data;      /* results bring their changed pages'
+                                   data (--results-with-data); else
+                                   changed-byte masks only, when the
+                                   program allows it */
 } mserve_config;
 
 /* Serves until SIGINT/SIGTERM.  Returns DVM_OK after a clean end, else an

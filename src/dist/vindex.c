@@ -367,20 +367,11 @@ int vindex_kept_by(const vindex *x, uint64_t page, uint64_t epoch,
     return 0;
 }
 
-void vindex_each_replicated(const vindex *x,
-                            void (*fn)(void *arg, uint64_t page,
-                                       uint64_t epoch), void *arg)
+void vindex_each(const vindex *x, int want,
+                 void (*fn)(void *arg, uint64_t page, uint64_t epoch),
+                 void *arg)
 {
     for (size_t i = 0; i < x->n; i++)
-        if (replicated(&x->e[i]))
-            fn(arg, x->e[i].page, x->e[i].epoch);
-}
-
-void vindex_each_under_replicated(const vindex *x,
-                                  void (*fn)(void *arg, uint64_t page,
-                                             uint64_t epoch), void *arg)
-{
-    for (size_t i = 0; i < x->n; i++)
-        if (!replicated(&x->e[i]))
+        if (replicated(&x->e[i]) == !!want)
             fn(arg, x->e[i].page, x->e[i].epoch);
 }

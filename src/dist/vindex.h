@@ -122,15 +122,12 @@ uint64_t vindex_stable(const vindex *x, uint64_t placed);
 int vindex_kept(const vindex *x, uint64_t page, uint64_t epoch);
 /* Versions waiting for acks (all epochs). */
 uint64_t vindex_waiting(const vindex *x);
-/* Calls fn(arg, page, epoch) for every replicated version. */
-void vindex_each_replicated(const vindex *x,
-                            void (*fn)(void *arg, uint64_t page,
-                                       uint64_t epoch), void *arg);
-/* Calls fn(arg, page, epoch) for every version that is not replicated:
- * new ones before their acks, and those a lost or leaving holder left
- * with one copy until the new holder acknowledges. */
-void vindex_each_under_replicated(const vindex *x,
-                                  void (*fn)(void *arg, uint64_t page,
-                                             uint64_t epoch), void *arg);
+/* Calls fn(arg, page, epoch) for every replicated version (replicated
+ * 1), or for every version that is not (replicated 0: new ones before
+ * their acks, and those a lost or leaving holder left with one copy
+ * until the new holder acknowledges). */
+void vindex_each(const vindex *x, int replicated,
+                 void (*fn)(void *arg, uint64_t page, uint64_t epoch),
+                 void *arg);
 
 #endif

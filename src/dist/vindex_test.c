@@ -175,7 +175,7 @@ static void test_ack_and_lost(void **state)
     }
     assert_int_equal(vindex_ack(&x, 1, 0, 5, &ops), 0);  /* unknown */
     assert_int_equal(vindex_kept(&x, 0, 5), 0);
-    vindex_each_replicated(&x, count, &rep);
+    vindex_each(&x, 1, count, &rep);
     assert_int_equal(rep, 50);
     /* Node 3 lost: the versions it held are not replicated until their
      * new holder acknowledges. */
@@ -183,10 +183,10 @@ static void test_ack_and_lost(void **state)
     memset(w.held[3], 0, sizeof w.held[3]);
     vindex_set_nodes(&x, left, 2, &ops);
     rep = 0;
-    vindex_each_replicated(&x, count, &rep);
+    vindex_each(&x, 1, count, &rep);
     assert_true(rep < 50);
     size_t under = 0;
-    vindex_each_under_replicated(&x, count, &under);
+    vindex_each(&x, 0, count, &under);
     assert_int_equal(under, 50 - rep);
     assert_int_equal(w.lost, 0);
     /* Their new holders acknowledge: every version is replicated again. */
@@ -194,7 +194,7 @@ static void test_ack_and_lost(void **state)
         for (uint32_t j = 0; j < x.e[i].nhold; j++)
             (void)ack_at(&x, i, j, &ops);
     under = 0;
-    vindex_each_under_replicated(&x, count, &under);
+    vindex_each(&x, 0, count, &under);
     assert_int_equal(under, 0);
     /* Both remaining lost at once: every version is lost. */
     uint64_t other = 7;

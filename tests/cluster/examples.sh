@@ -1,6 +1,8 @@
 #!/bin/sh
 # examples.sh DVM ENGINE NODES -- a master and NODES nodes on loopback run
-# the examples: output, dumps and exit codes identical to dvm run.
+# the examples: output, dumps and exit codes identical to dvm run; the
+# results bring masks only from 2 nodes on (the default), their pages'
+# data with DVM_TEST_RESULTS_WITH_DATA set.
 dvm=$1 engine=$2 nodes=$3
 . "$(dirname "$0")/lib.sh"
 ex=$(dirname "$0")/../../examples
@@ -44,4 +46,13 @@ runs = [e for e in doc["traceEvents"] if e["ph"] == "X"]
 n_run = int(stats.split("runners: run ")[1].split(",")[0])
 assert len(runs) == n_run and n_run > 0, (len(runs), n_run)
 PY
+# Results bring masks only by default, once two nodes home pages, and
+# their pages' data with --results-with-data (its test hook here).
+if [ -n "${DVM_TEST_RESULTS_WITH_DATA:-}" ] || [ "$nodes" -lt 2 ]; then
+    ! grep -q 'results bring masks only' "$work/master.log" ||
+        { echo "FAIL: masks only on $nodes nodes, asked for data"; exit 1; }
+else
+    grep -q 'results bring masks only' "$work/master.log" ||
+        { echo "FAIL: not masks only by default on $nodes nodes"; exit 1; }
+fi
 echo "ok: examples identical on $nodes nodes"

@@ -3,16 +3,15 @@
 # nodes that home pages change, and its checks.
 
 # masks_counter_start N LINES: the counter's reference; a master in
-# masks-only mode (DVM_TEST_MASKS_ONLY, whatever its default) and N
+# masks-only mode (its default: DVM_TEST_RESULTS_WITH_DATA cleared) and N
 # nodes of 2 RComps that home pages; the counter submitted (its pid in
 # sp), returning once LINES lines of it were committed.
 masks_counter_start() {
     ex=$(dirname "$0")/../../examples
     "$dvm" run --engine "$engine" "$ex/counter.dasm" > "$work/ref"
     [ "$(wc -l < "$work/ref")" = 2000 ] || { echo "FAIL: reference"; exit 1; }
-    export DVM_TEST_MASKS_ONLY=1
+    unset DVM_TEST_RESULTS_WITH_DATA
     cluster_start "$1" 2
-    unset DVM_TEST_MASKS_ONLY
     masks_serving "$1"
     : > "$work/out"
     timeout 120 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \

@@ -33,7 +33,9 @@
 #                                   data from the master on four nodes
 #   cluster/masksonly               --masks-only: results bring masks, not
 #                                   data; versions made at the homes
-#   cluster/resplit_masks           resplit with masks only
+#   cluster/examples_data, resplit_data
+#                                   the examples on 2 nodes and resplit with
+#                                   results that bring their pages' data
 #   cluster/masks_kill              --masks-only: a committing node killed
 #                                   while its result waits for DHELD
 #   cluster/masks_join              masks only: a node joins mid-program
@@ -83,12 +85,16 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
     set_tests_properties(cluster/heartbeat/${engine} PROPERTIES
                          ENVIRONMENT DVM_SANITIZED=1)
   endif()
-  # resplit again with masks only: children's fresh stack pages must
-  # reach the homes whole (dist/node.c kid_stack_page).
-  add_test(NAME cluster/resplit_masks/${engine}
+  # The examples on 2 nodes and resplit again with results that bring
+  # their pages' data to the master (dvm master --results-with-data):
+  # the path a --state master and a one-homing-node cluster take.
+  add_test(NAME cluster/examples_data/${engine}
+           COMMAND sh ${CL}/examples.sh $<TARGET_FILE:dvm> ${engine} 2)
+  add_test(NAME cluster/resplit_data/${engine}
            COMMAND sh ${CL}/resplit.sh $<TARGET_FILE:dvm> ${engine})
-  set_tests_properties(cluster/resplit_masks/${engine} PROPERTIES TIMEOUT 300
-                       ENVIRONMENT DVM_TEST_MASKS_ONLY=1)
+  set_tests_properties(cluster/examples_data/${engine}
+                       cluster/resplit_data/${engine} PROPERTIES TIMEOUT 300
+                       ENVIRONMENT DVM_TEST_RESULTS_WITH_DATA=1)
 endforeach()
 # Node clocks measured and corrected in a cluster trace (clock.sh).
 foreach(engine ${DVM_CLUSTER_ENGINES})
