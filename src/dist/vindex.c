@@ -261,8 +261,10 @@ static size_t ent_place(vindex *x, vindex_ent *e, const uint64_t *ids,
     uint32_t acked = 0, wait = 0, left = 0;
     for (uint32_t j = 0; j < e->nhold; j++)
         left += home_has(ids, n, e->hold[j]);
+    /* A former holder counts only when it holds the version again: the
+     * new holders fetch it from holders, never from former ones. */
     for (uint32_t j = 0; j < e->nformer; j++)
-        left += home_has(ids, n, e->former[j]);
+        left += home_has(h, k, e->former[j]);
     if ((e->nhold || e->nformer) && !left)
         ops->lost(ops->arg, e->page, e->epoch);
     (void)formers_keep(e, ids, n, h, k);

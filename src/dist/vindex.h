@@ -94,7 +94,8 @@ dvm_status vindex_add(vindex *x, uint64_t page, uint64_t epoch,
  * becomes a former holder: told to drop the version only once each of
  * its holders acknowledged it (vindex_ack), or when it is collected
  * (more than VINDEX_FORMER of them: the oldest is told now).  A version
- * is lost only when none of its holders and former holders is left.
+ * is lost when none of its holders is left, unless a former holder is
+ * one of its holders again (new holders fetch only from holders).
  * A former holder that becomes a holder again is stored anew.  Returns
  * the copies stored at new holders. */
 size_t vindex_set_nodes(vindex *x, const uint64_t *ids, size_t n,

@@ -347,6 +347,58 @@ static void test_former_keeps(void **state)
     vindex_free(&x);
 }
 
+/* A former holder still there but not a holder again does not keep a
+ * version from being lost: new holders fetch from holders only.  Nodes
+ * 1-4; node 5 joins and takes the version from holder f; then its two
+ * holders are lost at once while nodes 6 and 7 join, both ranked above
+ * f for the page: lost (f keeps its copy until the version is
+ * collected). */
+static void test_former_not_holder(void **state)
+{
+    (void)state;
+    static world w;
+    vindex_ops ops = { w_store, w_drop, w_alive, w_lost, &w };
+    uint64_t four[] = { 1, 2, 3, 4 }, five[] = { 1, 2, 3, 4, 5 };
+    uint64_t page = 0, f = 0, h4[HOME_COPIES], h5[HOME_COPIES];
+    uint64_t after[5], h[HOME_COPIES];
+    size_t na = 0;
+    for (;; page += HOME_REGION_PAGES, na = 0) {
+        assert_true(page < PAGES * HOME_REGION_PAGES);
+        home_pick(page, four, 4, h4);
+        home_pick(page, five, 5, h5);
+        if (!home_has(h5, HOME_COPIES, 5))
+            continue;
+        f = home_has(h5, HOME_COPIES, h4[0]) ? h4[1] : h4[0];
+        for (size_t i = 0; i < 5; i++)
+            if (!home_has(h5, HOME_COPIES, five[i]))
+                after[na++] = five[i];
+        after[na++] = 6;
+        after[na++] = 7;
+        home_pick(page, after, na, h);
+        if (!home_has(h, HOME_COPIES, f))
+            break;
+    }
+    vindex x;
+    vindex_init(&x);
+    vindex_set_nodes(&x, four, 4, &ops);
+    assert_int_equal(vindex_add(&x, page, 3, &ops), DVM_OK);
+    vindex_set_nodes(&x, five, 5, &ops);
+    assert_int_equal(x.e[0].nformer, 1);
+    assert_int_equal(x.e[0].former[0], f);
+    for (uint32_t j = 0; j < HOME_COPIES; j++)
+        memset(w.held[h5[j]], 0, sizeof w.held[h5[j]]);
+    vindex_set_nodes(&x, after, na, &ops);
+    assert_int_equal(w.lost, 1);
+    assert_int_equal(x.e[0].nformer, 1);        /* until it is collected */
+    assert_int_equal(w.drops, 0);
+    w.dead_below = PAGES;
+    vindex_gc(&x, &ops);
+    assert_int_equal(w.drops, HOME_COPIES + 1);     /* f with the holders */
+    assert_int_equal(w.held[f][page / HOME_REGION_PAGES], 0);
+    assert_int_equal(x.n, 0);
+    vindex_free(&x);
+}
+
 /* One node: its ack alone makes the version stable. */
 static void test_stable_single(void **state)
 {
@@ -376,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_stable),
         cmocka_unit_test(test_stable_single),
         cmocka_unit_test(test_former_keeps),
+        cmocka_unit_test(test_former_not_holder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
