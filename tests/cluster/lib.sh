@@ -17,6 +17,16 @@ mkdir "$work/shm"
 UCX_POSIX_DIR=$work/shm
 export UCX_POSIX_DIR
 
+# test_procs: the pids of the processes of this test still there (they
+# carry DVM_TEST_TAG in their environment; the search itself does not).
+test_procs() {
+    for f in $(env -u DVM_TEST_TAG grep -l "DVM_TEST_TAG=$work" \
+               /proc/[0-9]*/environ 2>/dev/null || true); do
+        f=${f#/proc/}
+        echo "${f%/environ}"
+    done
+}
+
 # cluster_cleanup [STATUS]: ends every process of the test, checks that
 # nothing is left, shows the logs when the test failed, exits with
 # STATUS (default: the status the test ended with).  A trap that does
@@ -36,17 +46,13 @@ cluster_cleanup() {
     # No process of this test (they carry DVM_TEST_TAG) outlives it; the
     # RComps of a killed node end when they see it gone (a moment).
     for i in $(seq 1 50); do
-        left=$(env -u DVM_TEST_TAG grep -l "DVM_TEST_TAG=$work" \
-               /proc/[0-9]*/environ 2>/dev/null || true)
+        left=$(test_procs)
         [ -z "$left" ] && break
         sleep 0.1
     done
     if [ -n "$left" ]; then
-        echo "FAIL: leftover processes: $left"
-        for f in $left; do
-            q=${f#/proc/}
-            kill -9 "${q%/environ}" 2>/dev/null || true
-        done
+        echo "FAIL: leftover processes:" $left
+        for q in $left; do kill -9 "$q" 2>/dev/null || true; done
         st=1
     fi
     # No shared-memory file left behind either.  UCX unlinks its segment
@@ -93,9 +99,7 @@ trap 'exit 1' INT TERM
 # are not leftovers) and cluster_cleanup ends it first.
 watch_pid=""
 cluster_backtraces() {
-    for f in $(grep -l "DVM_TEST_TAG=$work" /proc/[0-9]*/environ 2>/dev/null); do
-        q=${f#/proc/}
-        q=${q%/environ}
+    for q in $(test_procs); do
         [ "$(readlink "/proc/$q/exe" 2>/dev/null)" = "$(readlink -f "$dvm")" ] || continue
         # RComps only on request: a dozen gdbs at once on a loaded host
         # do not finish before the test's bound.
