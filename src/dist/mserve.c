@@ -1015,6 +1015,14 @@ static int remote_affinity(void *arg, int slot, const runner_desc *d)
     return (int)(nd->regions[b / 64] >> (b % 64) & 1);
 }
 
+/* The round trip to the slot's node, as the clock pings measured it. */
+static uint64_t remote_net_ns(void *arg, int slot)
+{
+    mserve *s = arg;
+    const mnode *nd = &s->nodes[s->slots[slot].node];
+    return nd->clk.valid ? nd->clk.delay : 0;
+}
+
 static void clock_pings(mserve *s);
 static void observe_nodes(mserve *s, int now_too);
 static void check_heartbeats(mserve *s);
@@ -2484,9 +2492,16 @@ static void status_master(mserve *s, FILE *f, int json)
 static void status_node(mserve *s, FILE *f, int json, const mnode *nd)
 {
     rcomp_set *rs = s->running ? ms_rcs(s) : NULL;
-    int live = 0;
-    for (int k = 0; rs && nd->started && k < nd->nrcomps; k++)
-        live += nd->slot[k] >= 0 && !rs->rc[nd->slot[k]].gone;
+    int live = 0, timed = 0;
+    uint64_t cost = 0;
+    for (int k = 0; rs && nd->started && k < nd->nrcomps; k++) {
+        const rcomp_slot *sl = nd->slot[k] >= 0 ? &rs->rc[nd->slot[k]] : NULL;
+        live += sl && !sl->gone;
+        if (sl && !sl->gone && sl->place.cost_ns) {
+            cost += sl->place.cost_ns;
+            timed++;
+        }
+    }
     const uint64_t *c = nd->cache;
     const status_field v[] = {
         SF_STR("name", "name", nd->name),
@@ -2494,6 +2509,10 @@ static void status_node(mserve *s, FILE *f, int json, const mnode *nd)
         SF_NUM("rcomps", "rcomps", nd->nrcomps),
         SF_NUM("rcomps_live", "rcomps in the program", live),
         SF_NUM("results", "results", nd->results),
+        SF_NUM("runner_us", "time per runner (us)",
+               timed ? cost / (uint64_t)timed / 1000 : 0),
+        SF_NUM("round_trip_us", "round trip (us)",
+               nd->clk.valid ? nd->clk.delay / 1000 : 0),
         SF_NUM("pages_sent", "pages sent", nd->pages_in),
         SF_NUM("changed_pages_sent", "changed pages sent with data",
                nd->changes_in),
@@ -2860,6 +2879,7 @@ dvm_status mserve_main(const mserve_config *cfg)
     s->client = UINT64_MAX;
     s->remote = (master_remote){ .send = remote_send, .lost = remote_lost,
                                  .affinity = remote_affinity,
+                                 .net_ns = remote_net_ns,
                                  .poll = remote_poll,
                                  .before_gc = homes_push,
                                  .committed = remote_committed,

@@ -39,6 +39,10 @@ typedef struct master_remote {
      * caches the runner's pages), else 0.  Dispatch prefers such runners
      * among the first few ready ones. */
     int (*affinity)(void *arg, int slot, const runner_desc *d);
+    /* Optional: the network round trip to remote slot `slot`'s host, in
+     * ns (0: not measured yet).  Dispatch gives RComps farther away more
+     * runners at a time (sched/place.h). */
+    uint64_t (*net_ns)(void *arg, int slot);
     /* Called at every turn of the master's loop before it sleeps: makes
      * progress on the network and delivers what arrived (rcomps_on_remote).
      * Sets *wait_ms to the longest the loop may sleep (0: not at all, -1:

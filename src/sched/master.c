@@ -41,6 +41,7 @@
 #include "isa/isa.h"
 #include "sched/commit.h"
 #include "sched/master.h"
+#include "sched/place.h"
 #include "sched/rcb.h"
 #include "sched/rcomps.h"
 #include "sched/watch.h"
@@ -61,10 +62,6 @@
 /* Stack of the first runner, chosen by the DVM (DISA.md 7): the first
  * block of the stack area. */
 #define MASTER_FIRST_SB DISA_STACK_BASE
-/* Batches (dispatch): the work an RComp is given at a time, in runner
- * time, and the fewest runners it is given when they are long. */
-#define MASTER_QUEUE_NS 200000
-#define MASTER_BATCH_MIN 16
 /* Ready runners a cluster's dispatch looks at for one its slot prefers. */
 #define MASTER_AFFINITY_LOOK 16
 /* The epoll key of the network's fd (RComp keys are slot << 1 | page). */
@@ -97,6 +94,8 @@ struct master {
     uint64_t last_gc_commits;
     unsigned head_passed;       /* batches that passed over the ready head
                                    (locality) */
+    place_pick *picks;          /* dispatch's RComps due a refill */
+    size_t cap_picks;
 };
 
 /* ---- loading the program ------------------------------------------------ */
@@ -449,24 +448,6 @@ static dvm_status dispatch_exclusive(master *m)
     return DVM_OK;
 }
 
-/* The most runners an RComp is sent at a time: those that run for about
- * MASTER_QUEUE_NS (from the runners' average duration), at least
- * MASTER_BATCH_MIN and at most RCB_RING_MAX.  An RComp refills when half
- * is left, so short runners go in batches that keep it busy while the
- * master handles the other half's results, with one message (and one
- * wake-up) for dozens of them; long ones keep the in-flight work small, so
- * that the last runners of a run do not queue behind one another on one
- * RComp while another is idle. */
-static size_t batch_cap(const master *m)
-{
-    uint64_t ns = m->rcs.runner_ns;
-    if (!ns)
-        return MASTER_BATCH_MIN;
-    uint64_t n = MASTER_QUEUE_NS / ns;
-    return n < MASTER_BATCH_MIN ? MASTER_BATCH_MIN
-         : n > RCB_RING_MAX ? RCB_RING_MAX : (size_t)n;
-}
-
 /* The cluster: the runners whose commits are stable now join the ready
  * queue, and the snapshots of this dispatch take the stable epoch. */
 static void gate_release(master *m)
@@ -479,33 +460,113 @@ static void gate_release(master *m)
                            space_epoch(m->space));
 }
 
+/* ---- placement ---------------------------------------------------------------
+ * Which RComps get ready runners, how many, and in what order
+ * (sched/place.h has the why).  An RComp refills when half of its batch
+ * is left, so short runners go in batches that keep it busy while the
+ * master handles the other half's results, with one message (and one
+ * wake-up) for dozens of them; long ones keep the in-flight work small,
+ * so that the last runners of a run do not queue behind one another on
+ * one RComp while another is idle. */
+
+/* What one dispatch knows of the whole set. */
+typedef struct place_survey {
+    uint64_t fallback_ns;       /* time per runner of an RComp without one
+                                   of its own (0: nothing measured) */
+    double speed_sum;           /* of the RComps that take work */
+    size_t ntake;               /* RComps that take work */
+} place_survey;
+
+/* The round trip to slot s's host (0 for a local RComp). */
+static uint64_t slot_net_ns(const master *m, const rcomp_slot *s)
+{
+    const master_remote *rm = m->cfg.remote;
+    return s->remote && rm && rm->net_ns ? rm->net_ns(rm->arg, s->index) : 0;
+}
+
+/* Fills *v from the RComps that take work (ready ones). */
+static void survey(const master *m, place_survey *v)
+{
+    uint64_t sum = 0;
+    size_t known = 0;
+    v->ntake = 0;
+    v->speed_sum = 0;
+    for (int i = 0; i < m->rcs.nrc; i++) {
+        const rcomp_slot *s = &m->rcs.rc[i];
+        v->ntake += s->ready != 0;
+        if (s->ready && s->place.cost_ns) {
+            sum += s->place.cost_ns;
+            known++;
+        }
+    }
+    v->fallback_ns = known ? sum / known : 0;
+    for (int i = 0; v->fallback_ns && i < m->rcs.nrc; i++)
+        if (m->rcs.rc[i].ready)
+            v->speed_sum += 1e9 / (double)place_cost(&m->rcs.rc[i].place,
+                                                     v->fallback_ns);
+}
+
+/* How many runners slot s is to be sent now (0: none, it holds enough).
+ * Small batches keep snapshots fresh; larger ones amortise messages when
+ * there is plenty of work.  When runners conflict a lot, a batch is one
+ * runner: every runner then starts from the newest snapshot and only
+ * runners truly running at the same time can conflict. */
+static size_t slot_batch(const master *m, const rcomp_slot *s,
+                         const place_survey *v, uint64_t net_ns)
+{
+    size_t per = place_share(m->pool.ready.n,
+                             place_cost(&s->place, v->fallback_ns),
+                             v->speed_sum, v->ntake);
+    size_t cap = place_cap(m->rcs.runner_ns, net_ns, RCB_RING_MAX);
+    size_t batch = per < 2 ? 2 : per > cap ? cap : per;
+    size_t nin = s->inflight.n;
+    if (m->cp.conflict_rate > 0.2)
+        batch = 1;
+    if (nin > batch / 2 || (batch == 1 && nin))
+        return 0;
+    return RCB_RING_MAX - nin < batch ? RCB_RING_MAX - nin : batch;
+}
+
+/* Fills m->picks with the RComps due a refill, soonest to start first;
+ * *n is their number. */
+static dvm_status pick_rcomps(master *m, size_t *n)
+{
+    place_survey v;
+    size_t k = 0;
+    survey(m, &v);
+    place_pick *p = dvm_grow(m->picks, &m->cap_picks,
+                             (size_t)m->rcs.nrc + 1, sizeof *p);
+    if (!p)
+        return status_set(DVM_ENOMEM, "out of memory for dispatch");
+    m->picks = p;
+    for (int i = 0; i < m->rcs.nrc; i++) {
+        const rcomp_slot *s = &m->rcs.rc[i];
+        uint64_t net = s->ready ? slot_net_ns(m, s) : 0;
+        size_t b = s->ready ? slot_batch(m, s, &v, net) : 0;
+        if (b)
+            p[k++] = (place_pick){ place_start_ns(net, s->inflight.n,
+                                       place_cost(&s->place, v.fallback_ns)),
+                                   i, b };
+    }
+    place_order(p, k);
+    *n = k;
+    return DVM_OK;
+}
+
 static dvm_status dispatch(master *m)
 {
     if (m->pool.gated)
         gate_release(m);
     if (m->pool.exclusive.head || m->pool.running_exclusive)
         return dispatch_exclusive(m);
-    /* Small batches keep snapshots fresh; larger ones amortise messages
-     * when there is plenty of work.  When runners conflict a lot, a batch
-     * is one runner: every runner then starts from the newest snapshot
-     * and only runners truly running at the same time can conflict. */
-    size_t per = m->pool.ready.n / (size_t)(m->rcs.nrc ? m->rcs.nrc : 1);
-    size_t cap = batch_cap(m);
-    size_t batch = per < 2 ? 2 : per > cap ? cap : per;
-    if (m->cp.conflict_rate > 0.2)
-        batch = 1;
-    for (int i = 0; i < m->rcs.nrc && m->pool.ready.head; i++) {
-        rcomp_slot *s = &m->rcs.rc[i];
-        size_t nin = s->inflight.n;
-        if (!s->ready || nin > batch / 2 || (batch == 1 && nin))
-            continue;
-        size_t room = RCB_RING_MAX - nin;
-        dvm_status st = dispatch_batch(m, s, &m->pool.ready,
-                                       room < batch ? room : batch);
-        if (st)
-            return st;
-    }
-    return DVM_OK;
+    if (!m->pool.ready.head)
+        return DVM_OK;
+    size_t n;
+    dvm_status st = pick_rcomps(m, &n);
+    for (size_t i = 0; !st && i < n && m->pool.ready.head; i++)
+        st = dispatch_batch(m, &m->rcs.rc[m->picks[i].slot],
+                            &m->pool.ready, m->picks[i].n);
+    return st;
 }
 
 /* ---- progress line --------------------------------------------------------- */
@@ -874,6 +935,7 @@ void master_destroy(master *m)
     dvm_free(m->sinks);
     if (trace_close(&m->trace))
         fprintf(stderr, "dvm: %s\n", status_message());
+    dvm_free(m->picks);
     rcb_pool_destroy(&m->pool);
     watch_index_destroy(m->watchers);
     stacks_destroy(m->stacks);

@@ -21,6 +21,7 @@
 #include "net/msg.h"
 #include "sched/commit.h"
 #include "sched/config.h"
+#include "sched/place.h"
 #include "sched/rcb.h"
 
 /* A runner whose RComp dies this often while running it is faulted. */
@@ -68,6 +69,7 @@ typedef struct rcomp_slot {
     uint64_t keep_snap;         /* process: the snapshot of the last one, to
                                    which its kept pages are true (master.c,
                                    "pages that stay") */
+    place_rcomp place;          /* its speed and round trip (place.h) */
 } rcomp_slot;
 
 /* A remote result that waits to be committed (master_remote.may_commit). */

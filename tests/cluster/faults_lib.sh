@@ -98,7 +98,8 @@ node_addrs() {
 
 # node_may_go: 0 when the next node may be killed or sent away: the master
 # answers, lists none of the addresses in gone_addrs (the node the last
-# fault removed: the master has not let it go yet), and keeps no page
+# fault removed: the master has not let it go yet; whole addresses, so
+# that 127.0.0.1:4001 is not taken for 127.0.0.1:40012), and keeps no page
 # version whose data it gave away with fewer than two nodes
 # (page_versions_under_replicated: the copies after the last removal are
 # done).  docs/cluster.md (Losing RComps and nodes) promises nothing for
@@ -110,7 +111,7 @@ node_may_go() {
          2>/dev/null) || return 1
     case $st in *'"page_versions_under_replicated":0,'*) ;; *) return 1 ;; esac
     for a in $gone_addrs; do
-        case $st in *"\"host\":\"$a"*) return 1 ;; esac
+        case $st in *"\"host\":\"$a\""*) return 1 ;; esac
     done
     gone_addrs=""
     return 0
