@@ -129,6 +129,7 @@ def emit(**kw):
 
 def engines(dvm):
     """The engines this dvm has: interp always, jit when it runs."""
+    os.makedirs(OUT, exist_ok=True)
     probe = os.path.join(OUT, "probe.dasm")
     with open(probe, "w") as f:
         f.write("main: exit:c\n")

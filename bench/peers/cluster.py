@@ -23,14 +23,17 @@ class Cluster:
     nodes without a listen address, which home nothing.  heartbeat: the
     --heartbeat of the master and the nodes (None: the default).  http:
     the master serves /metrics on a free loopback port (metrics()).
-    master_args: more options of the master (--results-with-data)."""
+    master_args: more options of the master (--results-with-data).  env:
+    more environment of every process.  node_prefix: a function of the
+    node number giving the words run before node k's command (taskset)."""
 
     def __init__(self, dvm, nodes, rcomps, host="127.0.0.1", heartbeat=None,
-                 http=False, master_args=()):
+                 http=False, master_args=(), env=None, node_prefix=None):
         self.dir = tempfile.mkdtemp(prefix="dvm-bench-")
         self.dvm, self.rcomps = dvm, rcomps
         self.log = os.path.join(self.dir, "master.log")
-        self.env = dict(os.environ, UCX_POSIX_DIR=self.dir)
+        self.env = dict(os.environ, UCX_POSIX_DIR=self.dir, **(env or {}))
+        self.prefix = node_prefix or (lambda k: [])
         self.sec = []
         if host != "127.0.0.1":
             sf = os.path.join(self.dir, "secret")
@@ -65,7 +68,7 @@ class Cluster:
         """Runs node k again 0.2 s after it ends, until stop()."""
         while not self.stopping:
             p = subprocess.Popen(
-                [self.dvm, "node", "--master", self.addr, "--rcomps",
+                [*self.prefix(k), self.dvm, "node", "--master", self.addr, "--rcomps",
                  str(self.rcomps), "--name", "n%d" % k, *self.sec, *self.hb],
                 stderr=subprocess.DEVNULL, env=self.env)
             self.nodes[k] = p

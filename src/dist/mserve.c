@@ -2493,12 +2493,12 @@ static void status_node(mserve *s, FILE *f, int json, const mnode *nd)
 {
     rcomp_set *rs = s->running ? ms_rcs(s) : NULL;
     int live = 0, timed = 0;
-    uint64_t cost = 0;
+    uint64_t factors = 0;
     for (int k = 0; rs && nd->started && k < nd->nrcomps; k++) {
         const rcomp_slot *sl = nd->slot[k] >= 0 ? &rs->rc[nd->slot[k]] : NULL;
         live += sl && !sl->gone;
-        if (sl && !sl->gone && sl->place.cost_ns) {
-            cost += sl->place.cost_ns;
+        if (sl && !sl->gone && sl->place.factor) {
+            factors += sl->place.factor;
             timed++;
         }
     }
@@ -2509,8 +2509,8 @@ static void status_node(mserve *s, FILE *f, int json, const mnode *nd)
         SF_NUM("rcomps", "rcomps", nd->nrcomps),
         SF_NUM("rcomps_live", "rcomps in the program", live),
         SF_NUM("results", "results", nd->results),
-        SF_NUM("runner_us", "time per runner (us)",
-               timed ? cost / (uint64_t)timed / 1000 : 0),
+        SF_NUM("speed_pct", "speed (% of the cluster's)",
+               timed ? 100u * PLACE_ONE * (uint64_t)timed / factors : 0),
         SF_NUM("round_trip_us", "round trip (us)",
                nd->clk.valid ? nd->clk.delay / 1000 : 0),
         SF_NUM("pages_sent", "pages sent", nd->pages_in),

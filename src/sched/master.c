@@ -96,6 +96,9 @@ struct master {
                                    (locality) */
     place_pick *picks;          /* dispatch's RComps due a refill */
     size_t cap_picks;
+    int place_even;             /* DVM_PLACE=even: queues alone decide,
+                                   every RComp counts as equally fast and
+                                   near (for comparisons: bench/placement) */
 };
 
 /* ---- loading the program ------------------------------------------------ */
@@ -471,39 +474,40 @@ static void gate_release(master *m)
 
 /* What one dispatch knows of the whole set. */
 typedef struct place_survey {
-    uint64_t fallback_ns;       /* time per runner of an RComp without one
-                                   of its own (0: nothing measured) */
-    double speed_sum;           /* of the RComps that take work */
+    double speed_sum;           /* of the RComps that take work; 0: none
+                                   measured, or not weighed */
     size_t ntake;               /* RComps that take work */
+    uint32_t factor;            /* of one not measured yet: the mean of
+                                   those measured (0: none) */
 } place_survey;
 
 /* The round trip to slot s's host (0 for a local RComp). */
 static uint64_t slot_net_ns(const master *m, const rcomp_slot *s)
 {
     const master_remote *rm = m->cfg.remote;
-    return s->remote && rm && rm->net_ns ? rm->net_ns(rm->arg, s->index) : 0;
+    return s->remote && rm && rm->net_ns && !m->place_even
+           ? rm->net_ns(rm->arg, s->index) : 0;
 }
 
 /* Fills *v from the RComps that take work (ready ones). */
 static void survey(const master *m, place_survey *v)
 {
-    uint64_t sum = 0;
-    size_t known = 0;
+    uint64_t fsum = 0, known = 0;
     v->ntake = 0;
     v->speed_sum = 0;
     for (int i = 0; i < m->rcs.nrc; i++) {
         const rcomp_slot *s = &m->rcs.rc[i];
         v->ntake += s->ready != 0;
-        if (s->ready && s->place.cost_ns) {
-            sum += s->place.cost_ns;
+        if (s->ready && s->place.factor) {
+            fsum += s->place.factor;
             known++;
         }
     }
-    v->fallback_ns = known ? sum / known : 0;
-    for (int i = 0; v->fallback_ns && i < m->rcs.nrc; i++)
+    v->factor = known && !m->place_even ? (uint32_t)(fsum / known) : 0;
+    for (int i = 0; v->factor && i < m->rcs.nrc; i++)
         if (m->rcs.rc[i].ready)
-            v->speed_sum += 1e9 / (double)place_cost(&m->rcs.rc[i].place,
-                                                     v->fallback_ns);
+            v->speed_sum += (double)PLACE_ONE /
+                            place_factor(&m->rcs.rc[i].place, v->factor);
 }
 
 /* How many runners slot s is to be sent now (0: none, it holds enough).
@@ -515,7 +519,7 @@ static size_t slot_batch(const master *m, const rcomp_slot *s,
                          const place_survey *v, uint64_t net_ns)
 {
     size_t per = place_share(m->pool.ready.n,
-                             place_cost(&s->place, v->fallback_ns),
+                             place_factor(&s->place, v->factor),
                              v->speed_sum, v->ntake);
     size_t cap = place_cap(m->rcs.runner_ns, net_ns, RCB_RING_MAX);
     size_t batch = per < 2 ? 2 : per > cap ? cap : per;
@@ -525,6 +529,15 @@ static size_t slot_batch(const master *m, const rcomp_slot *s,
     if (nin > batch / 2 || (batch == 1 && nin))
         return 0;
     return RCB_RING_MAX - nin < batch ? RCB_RING_MAX - nin : batch;
+}
+
+/* When slot s would start a runner sent now (0 for all: slot order). */
+static uint64_t slot_start_ns(const master *m, const rcomp_slot *s,
+                              const place_survey *v, uint64_t net_ns)
+{
+    return m->place_even ? 0
+         : place_start_ns(net_ns, s->inflight.n, m->rcs.runner_ns,
+                          place_factor(&s->place, v->factor));
 }
 
 /* Fills m->picks with the RComps due a refill, soonest to start first;
@@ -544,9 +557,7 @@ static dvm_status pick_rcomps(master *m, size_t *n)
         uint64_t net = s->ready ? slot_net_ns(m, s) : 0;
         size_t b = s->ready ? slot_batch(m, s, &v, net) : 0;
         if (b)
-            p[k++] = (place_pick){ place_start_ns(net, s->inflight.n,
-                                       place_cost(&s->place, v.fallback_ns)),
-                                   i, b };
+            p[k++] = (place_pick){ slot_start_ns(m, s, &v, net), i, b };
     }
     place_order(p, k);
     *n = k;
@@ -795,6 +806,8 @@ dvm_status master_create(const master_config *cfg, master **out)
     m->cfg = *cfg;
     m->epfd = m->image_fd = -1;
     m->t0_ns = clock_now_ns();
+    m->place_even = getenv("DVM_PLACE") && !strcmp(getenv("DVM_PLACE"),
+                                                   "even");
     rcb_pool_init(&m->pool);
     if (cfg->remote && cfg->remote->stable)
         rcb_pool_gate(&m->pool);

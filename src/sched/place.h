@@ -14,16 +14,23 @@
  *     200 µs link delay it would otherwise sit idle for most of each
  *     refill.
  *   - Share.  When fewer runners are ready than the RComps could hold,
- *     each gets a share in proportion to its speed (place_share): the
- *     rate at which it finished runners lately (place_note: the time
- *     from one runner's end to the next one's, on the RComp's own clock,
- *     so it counts the window reset, page fetches and result messages
- *     between runners, not only the runners).  A node on a slower or
- *     busier host then holds less of the last runners of a run, which
- *     the others would otherwise wait for.
+ *     each gets a share in proportion to its speed (place_share).  An
+ *     RComp's speed is how long its runners take against how long the
+ *     same runners (those of the same entry point) take on all RComps
+ *     (place_note: a ratio of moving sums, its "factor"), with a
+ *     runner's time counted from the end of the one before it on that
+ *     RComp while it is busy, on the RComp's own clock, so that it counts
+ *     the window reset, page fetches and result messages between runners.
+ *     Runners of one program differ by orders of magnitude (k-means'
+ *     chunks and its combining runner), so a plain average per RComp
+ *     would call slow the one that ran the long runner; against the same
+ *     runners elsewhere it does not.  A node on a slower or busier host
+ *     then holds less of the last runners of a run or a phase, which the
+ *     others would otherwise wait for.
  *   - Order.  Among the RComps due a refill, the one that would start a
  *     runner sent now soonest is served first (place_order: its runners
- *     in flight times its time per runner, plus half its round trip), so
+ *     in flight times the set's time per runner times its factor, plus
+ *     half its round trip), so
  *     that the few runners of a narrow phase go where they start first.
  *
  * An RComp that finished nothing yet takes the average of the others
@@ -43,22 +50,47 @@
 #define PLACE_QUEUE_NS 200000
 #define PLACE_BATCH_MIN 16
 
+#define PLACE_ONE 1024          /* a factor of 1: as fast as the set */
+#define PLACE_KINDS 256         /* entry points remembered (a power of 2) */
+
+/* The time runners of one entry point take, over all RComps.  A kind
+ * that ran on one RComp only says nothing of that RComp's speed against
+ * the others, and counts in no factor until another ran it too. */
+typedef struct place_kind {
+    uint64_t entry;
+    uint64_t avg_ns;            /* moving average; 0: slot unused */
+    int first;                  /* the RComp that ran it first */
+    int mixed;                  /* another RComp ran it since */
+} place_kind;
+
+/* The set's runner kinds: a direct-mapped table by entry point (a
+ * collision replaces the kind; its next runners start it again). */
+typedef struct place_kinds {
+    place_kind v[PLACE_KINDS];
+} place_kinds;
+
+#define PLACE_WEIGHT (1.0 / 16)  /* of a runner in an RComp's sums */
+
 /* What placement knows of one RComp. */
 typedef struct place_rcomp {
-    uint64_t cost_ns;           /* moving average of the time from one
-                                   runner's end to the next (or of a
-                                   runner's run when it started idle);
-                                   0: none yet */
+    uint32_t factor;            /* took / want, PLACE_ONE: as fast as the
+                                   set; 0: nothing measured yet */
+    double took;                /* moving sum of its runners' times */
+    double want;                /* moving sum of the same runners' average
+                                   times over the set */
     uint64_t last_end_ns;       /* the last runner's end (its clock);
                                    0: it had nothing more in flight */
-    uint64_t net_ns;            /* the round trip to its host; 0: local
-                                   or not measured */
 } place_rcomp;
 
-/* Records that r finished a runner that ran [t_start, t_end) on its own
- * clock; busy is 1 when r still has runners in flight after it (the next
- * one's cost will be counted from t_end). */
-void place_note(place_rcomp *r, uint64_t t_start, uint64_t t_end, int busy);
+/* Records that r (RComp number id) finished a runner of entry point
+ * `entry` that ran
+ * [t_start, t_end) on r's clock; busy is 1 when r still has runners in
+ * flight after it (the next one's time counts from t_end).  Updates the
+ * kind's average in k and r's sums and factor (a runner counts at most 8
+ * times and at least 1/8 of its kind's average, so one outlier -- a
+ * translation, a page fault storm -- moves the factor little). */
+void place_note(place_rcomp *r, int id, place_kinds *k, uint64_t entry,
+                uint64_t t_start, uint64_t t_end, int busy);
 
 /* The most runners an RComp with round trip net_ns is given at a time,
  * when runners run runner_ns on average (0: not known): PLACE_QUEUE_NS
@@ -66,20 +98,23 @@ void place_note(place_rcomp *r, uint64_t t_start, uint64_t t_end, int busy);
  * max. */
 size_t place_cap(uint64_t runner_ns, uint64_t net_ns, size_t max);
 
-/* r's time per runner: its own, or fallback_ns when it has none (0: not
- * known either). */
-uint64_t place_cost(const place_rcomp *r, uint64_t fallback_ns);
+/* r's factor, or `fallback` when it has none yet (the mean of those that
+ * have one: a factor is relative, and the first runners of a kind, which
+ * translate its code, make the kind's average high and every factor
+ * below PLACE_ONE for a while); PLACE_ONE when fallback is 0. */
+uint32_t place_factor(const place_rcomp *r, uint32_t fallback);
 
-/* The share of `ready` runners that an RComp of time per runner cost_ns
- * gets when the RComps that take work have speeds (runners per second,
- * 1e9 / cost) summing to speed_sum: at least 1 when ready > 0.  cost_ns
- * 0 or speed_sum 0 (nothing measured): ready / n_equal. */
-size_t place_share(size_t ready, uint64_t cost_ns, double speed_sum,
+/* The share of `ready` runners that an RComp of factor f gets when the
+ * RComps that take work have speeds (PLACE_ONE / factor) summing to
+ * speed_sum: at least 1 when ready > 0; speed_sum 0 (nothing weighed):
+ * ready / n_equal. */
+size_t place_share(size_t ready, uint32_t f, double speed_sum,
                    size_t n_equal);
 
-/* When an RComp would start a runner sent now, from now: half its round
- * trip plus inflight runners of cost_ns each. */
-uint64_t place_start_ns(uint64_t net_ns, size_t inflight, uint64_t cost_ns);
+/* When an RComp of factor f would start a runner sent now, from now:
+ * half its round trip plus inflight runners of runner_ns times f. */
+uint64_t place_start_ns(uint64_t net_ns, size_t inflight, uint64_t runner_ns,
+                        uint32_t f);
 
 /* An RComp due a refill: when it would start a runner sent now, and how
  * many runners it is to be sent. */

@@ -299,7 +299,7 @@ static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
     s->ready = 0;
     s->alive_ns = s->cpu_ticks = 0;     /* a new process: its own clock */
     s->keep_valid = 0;          /* a fresh window holds nothing */
-    s->place.cost_ns = s->place.last_end_ns = 0;    /* nor a speed yet */
+    s->place = (place_rcomp){ 0 };      /* nor a speed yet */
     memset(s->recent, 0, sizeof s->recent);
     s->any_recent = 0;
     st = epoll_watch(rs, ctl, (uint64_t)s->index << 1);
@@ -862,7 +862,8 @@ static dvm_status on_result(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
     master_stats *st = rs->cp->st;
     st->runners_run++;
     note_duration(rs, &res);
-    place_note(&s->place, res.t_start_ns, res.t_end_ns, s->inflight.n > 0);
+    place_note(&s->place, s->index, &rs->kinds, r->d.fi, res.t_start_ns,
+               res.t_end_ns, s->inflight.n > 0);
     st->pages_prefetched += res.pages_prefetched;
     st->pages_faulted += res.pages_faulted;
     trace_runner(rs->cp->trace, s->index + 1, r->rid, r->attempt,

@@ -96,6 +96,8 @@ typedef struct rcomp_set {
     size_t nwaiting;
     uint64_t runner_ns;         /* moving average of how long a runner ran
                                    (its RComp's clock), 0: none yet */
+    place_kinds kinds;          /* runner time by entry point, by which
+                                   each slot's speed is weighed (place.h) */
     char *jit_cache;            /* the directory the RComps share their
                                    translations in (engine jit), or NULL */
 } rcomp_set;

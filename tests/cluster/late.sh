@@ -39,6 +39,6 @@ assert len(hosts) == 2, hosts
 assert all(h["results"] > 0 for h in hosts), "a node got no runners: %s" % hosts
 # The round trip that placement weighs (clock pings at join).
 assert all(h["round_trip_us"] > 0 for h in hosts), hosts
-assert all("runner_us" in h for h in hosts), hosts
+assert all("speed_pct" in h for h in hosts), hosts
 PY
 echo "ok: runners on nodes started after the programs began"
