@@ -285,17 +285,22 @@ static uint64_t *version_derived(const mem_version *v)
 }
 
 /* Frees v and its frame (unless given away). */
-static void version_free(mem_space *s, mem_version *v)
+static void version_drop(mem_space *s, mem_version *v, int give_frame)
 {
     if (v->nruns == DIFF_IMPLIED)
         dvm_free(version_derived(v));
     if (v->frame == SPACE_FRAME_AWAY)
         s->away--;
-    else if (v->frame)
+    else if (v->frame && give_frame)
         store_release(s->store, v->frame);
     dvm_free(v);
     s->nversions--;
     s->freed++;
+}
+
+static void version_free(mem_space *s, mem_version *v)
+{
+    version_drop(s, v, 1);
 }
 
 /* The bytes v's commit changed; an implied delta is derived from v's
@@ -347,14 +352,16 @@ err_space:
     return status_set(DVM_ENOMEM, "space: out of memory");
 }
 
-/* Frees the versions of pages pg[0..n), with their frames. */
-static void pages_free(mem_space *s, const uint64_t *pg, size_t n)
+/* Frees the versions of pages pg[0..n), with their frames when
+ * give_frames is 1. */
+static void pages_free(mem_space *s, const uint64_t *pg, size_t n,
+                       int give_frames)
 {
     for (size_t i = 0; i < n; i++) {
         mem_version *v = slot_probe(s, pg[i])->head;
         while (v) {
             mem_version *older = v->older;
-            version_free(s, v);
+            version_drop(s, v, give_frames);
             v = older;
         }
     }
@@ -363,17 +370,27 @@ static void pages_free(mem_space *s, const uint64_t *pg, size_t n)
 /* Pages go in the index's order, not the table's: frames granted as a run
  * to a commit of consecutive pages then go back to the store as a run,
  * which it returns to the system in one call, not one per frame. */
-void space_destroy(mem_space *s)
+static void space_end(mem_space *s, int give_frames)
 {
     if (!s)
         return;
-    pages_free(s, s->main, s->nmain);
-    pages_free(s, s->recent, s->nrecent);
+    pages_free(s, s->main, s->nmain, give_frames);
+    pages_free(s, s->recent, s->nrecent, give_frames);
     dvm_free(s->slots);
     dvm_free(s->main);
     dvm_free(s->recent);
     dvm_free(s->log);
     dvm_free(s);
+}
+
+void space_destroy(mem_space *s)
+{
+    space_end(s, 1);
+}
+
+void space_abandon(mem_space *s)
+{
+    space_end(s, 0);
 }
 
 uint64_t space_epoch(const mem_space *s)

@@ -431,6 +431,34 @@ static void test_gc_frees_exactly(void **state)
     assert_int_equal(read_byte(f, a, e7), 7);
 }
 
+/* space_abandon frees the versions (the sanitizer build would see a leak
+ * otherwise) and gives no frame back: the store, destroyed next, keeps
+ * them until then.  space_destroy gives every one back. */
+static void test_abandon_keeps_frames(void **state)
+{
+    (void)state;
+    mem_store *st;
+    mem_space *sp, *sp2;
+    assert_int_equal(store_create(1 << 12, &st), DVM_OK);
+    assert_int_equal(space_create(st, &sp), DVM_OK);
+    fixture f = { st, sp };
+    uint64_t e = 0;
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(write_bytes(&f, e, 0x40000000 + 4096u * (unsigned)(i % 3),
+                                     1, (uint8_t)(i + 1), &e), DVM_OK);
+    assert_int_equal(store_in_use(st), 6);
+    space_abandon(sp);
+    assert_int_equal(store_in_use(st), 6);
+    assert_int_equal(space_create(st, &sp2), DVM_OK);
+    f.space = sp2;
+    assert_int_equal(write_bytes(&f, 0, 0x40000000, 1, 9, &e), DVM_OK);
+    assert_int_equal(store_in_use(st), 7);
+    space_destroy(sp2);
+    assert_int_equal(store_in_use(st), 6);
+    space_abandon(NULL);
+    store_destroy(st);
+}
+
 /* ---- randomized model ---------------------------------------------------- */
 
 #define MP 24                   /* model pages */
@@ -887,6 +915,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_pages_changed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gc_frees_exactly, setup,
                                         teardown),
+        cmocka_unit_test(test_abandon_keeps_frames),
         cmocka_unit_test_setup_teardown(test_random_model, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_commit, setup, teardown),
         cmocka_unit_test(test_enomem),

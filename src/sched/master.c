@@ -952,8 +952,7 @@ void master_destroy(master *m)
     rcb_pool_destroy(&m->pool);
     watch_index_destroy(m->watchers);
     stacks_destroy(m->stacks);
-    if (m->space)
-        space_destroy(m->space);
+    space_abandon(m->space);        /* the store goes next, whole */
     if (m->store)
         store_destroy(m->store);
     if (m->rcs.frame_owner)
