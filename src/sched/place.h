@@ -30,13 +30,13 @@
  *   - Order.  Among the RComps due a refill, the one that would start a
  *     runner sent now soonest is served first (place_order: its runners
  *     in flight times the set's time per runner times its factor, plus
- *     half its round trip), so
- *     that the few runners of a narrow phase go where they start first.
+ *     half its round trip), so that the few runners of a narrow phase go
+ *     where they start first.
  *
- * An RComp that finished nothing yet takes the average of the others
- * (or of the whole set); before any runner ended everywhere every RComp
- * counts as equally fast, and the batches are those of a set-wide
- * average (the embedded DVM's RComps are alike, and so are its batches).
+ * An RComp not measured yet takes the mean factor of those measured;
+ * before any is measured every RComp counts as equally fast, and the
+ * batches are those of a set-wide average (the embedded DVM's RComps are
+ * alike, and so are its batches).
  * Pure computation: no allocation, no I/O.
  */
 #ifndef DVM_SCHED_PLACE_H
