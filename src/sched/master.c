@@ -521,7 +521,7 @@ static size_t slot_batch(const master *m, const rcomp_slot *s,
     size_t per = place_share(m->pool.ready.n,
                              place_factor(&s->place, v->factor),
                              v->speed_sum, v->ntake);
-    size_t cap = place_cap(m->rcs.runner_ns, net_ns, RCB_RING_MAX);
+    size_t cap = place_cap(m->rcs.place.runner_ns, net_ns, RCB_RING_MAX);
     size_t batch = per < 2 ? 2 : per > cap ? cap : per;
     size_t nin = s->inflight.n;
     if (m->cp.conflict_rate > 0.2)
@@ -536,7 +536,7 @@ static uint64_t slot_start_ns(const master *m, const rcomp_slot *s,
                               const place_survey *v, uint64_t net_ns)
 {
     return m->place_even ? 0
-         : place_start_ns(net_ns, s->inflight.n, m->rcs.runner_ns,
+         : place_start_ns(net_ns, s->inflight.n, m->rcs.place.runner_ns,
                           place_factor(&s->place, v->factor));
 }
 

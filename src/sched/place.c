@@ -1,8 +1,7 @@
 /*
  * place.c -- the arithmetic of batches: depth, share, order (place.h).
  *
- * A kind's average weighs a new sample 1/8, as the set-wide runner time
- * does (rcomps.c, note_duration).  An RComp's factor is a ratio of two
+ * A kind's average weighs a new sample 1/8, as the set's run time does.  An RComp's factor is a ratio of two
  * moving sums (PLACE_WEIGHT), the time its runners took and the time the
  * same runners took on average, not an average of per-runner ratios: on
  * a host whose core is shared, a short runner either runs through or
@@ -18,7 +17,7 @@
 
 /* The kind of runners of entry point `entry` in k (replaced, with no
  * average, when another entry held its slot). */
-static place_kind *kind_of(place_kinds *k, uint64_t entry, int id)
+static place_kind *kind_of(place_set *k, uint64_t entry, int id)
 {
     size_t h = (size_t)((entry * 0x9E3779B97F4A7C15ULL) >> 40);
     place_kind *e = &k->v[h & (PLACE_KINDS - 1)];
@@ -27,9 +26,11 @@ static place_kind *kind_of(place_kinds *k, uint64_t entry, int id)
     return e;
 }
 
+/* A moving average of weight 1/8 with sample x; the first sample (avg 0)
+ * is taken whole, plus one so that the average stays nonzero. */
 static uint64_t ewma(uint64_t avg, uint64_t x)
 {
-    return avg - avg / 8 + x / 8;
+    return avg ? avg - avg / 8 + x / 8 : x + 1;
 }
 
 /* x bounded to [lo, hi]. */
@@ -50,9 +51,10 @@ static void weigh(place_rcomp *r, double d, double want)
     assert(r->factor >= PLACE_ONE / 8);
 }
 
-void place_note(place_rcomp *r, int id, place_kinds *k, uint64_t entry,
+void place_note(place_rcomp *r, int id, place_set *k, uint64_t entry,
                 uint64_t t_start, uint64_t t_end, int busy)
 {
+    k->runner_ns = ewma(k->runner_ns, t_end > t_start ? t_end - t_start : 0);
     uint64_t from = t_start;
     if (r->last_end_ns && r->last_end_ns < t_start)
         from = r->last_end_ns;      /* it went on from the last one's end */

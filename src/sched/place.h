@@ -63,11 +63,15 @@ typedef struct place_kind {
     int mixed;                  /* another RComp ran it since */
 } place_kind;
 
-/* The set's runner kinds: a direct-mapped table by entry point (a
- * collision replaces the kind; its next runners start it again). */
-typedef struct place_kinds {
+/* What placement knows of the whole set of RComps: the runners' average
+ * run time (1/8 weight; their own runs, without what lies between them:
+ * batches are sized by it) and the runner kinds, a direct-mapped table by
+ * entry point (a collision replaces the kind; its next runners start it
+ * again). */
+typedef struct place_set {
+    uint64_t runner_ns;         /* 0: no runner ended yet */
     place_kind v[PLACE_KINDS];
-} place_kinds;
+} place_set;
 
 #define PLACE_WEIGHT (1.0 / 16)  /* of a runner in an RComp's sums */
 
@@ -82,14 +86,14 @@ typedef struct place_rcomp {
                                    0: it had nothing more in flight */
 } place_rcomp;
 
-/* Records that r (RComp number id) finished a runner of entry point
- * `entry` that ran
- * [t_start, t_end) on r's clock; busy is 1 when r still has runners in
- * flight after it (the next one's time counts from t_end).  Updates the
- * kind's average in k and r's sums and factor (a runner counts at most 8
- * times and at least 1/8 of its kind's average, so one outlier -- a
- * translation, a page fault storm -- moves the factor little). */
-void place_note(place_rcomp *r, int id, place_kinds *k, uint64_t entry,
+/* Records that r (RComp number id of set k) finished a runner of entry
+ * point `entry` that ran [t_start, t_end) on r's clock; busy is 1 when r
+ * still has runners in flight after it (the next one's time counts from
+ * t_end).  Updates k's average run time, the kind's average, and r's sums
+ * and factor (a runner counts at most 8 times and at least 1/8 of its
+ * kind's average, so one outlier -- a translation, a page fault storm --
+ * moves the factor little). */
+void place_note(place_rcomp *r, int id, place_set *k, uint64_t entry,
                 uint64_t t_start, uint64_t t_end, int busy);
 
 /* The most runners an RComp with round trip net_ns is given at a time,

@@ -2,6 +2,7 @@
  * place_test.c -- the arithmetic of batches: an RComp's time per runner
  * counted from one runner's end to the next while it is busy (and from
  * the start when it began idle) against the same runners' elsewhere,
+ * the set's average run time (runs only, the gaps between them not),
  * the depth that covers two round trips,
  * shares in proportion to speed (the last runners of a run finish
  * together on RComps of unequal speed), and the order of refills.
@@ -20,15 +21,17 @@
 static void test_note(void **state)
 {
     (void)state;
-    place_kinds k = { 0 };
+    place_set k = { 0 };
     place_rcomp r = { 0 }, r2 = { 0 };
     place_note(&r, 0, &k, 77, 1000, 9000, 1);
+    assert_int_equal(k.runner_ns, 8001);        /* the set's run time */
     assert_int_equal(r.factor, 0);              /* nothing to compare */
     assert_int_equal(place_factor(&r, 0), PLACE_ONE);
     assert_int_equal(place_factor(&r, 700), 700);
     assert_int_equal(r.last_end_ns, 9000);
     /* RComp 1: twice the average (8,001). */
     place_note(&r2, 1, &k, 77, 0, 16001, 0);
+    assert_int_equal(k.runner_ns, 8001 - 8001 / 8 + 16001 / 8);
     assert_int_equal(r2.factor, 2 * PLACE_ONE);
     assert_int_equal(r2.last_end_ns, 0);
     /* RComp 0 again, busy: ran 11,000..19,000, counted from 9,000:
@@ -48,7 +51,7 @@ static void test_note(void **state)
 static void test_note_clock_back(void **state)
 {
     (void)state;
-    place_kinds k = { 0 };
+    place_set k = { 0 };
     place_rcomp r = { 0 }, r2 = { 0 };
     place_note(&r2, 1, &k, 1, 0, 4000, 0);
     place_note(&r, 0, &k, 1, 5000, 4000, 1);
@@ -67,7 +70,7 @@ static void test_note_clock_back(void **state)
 static void test_note_kinds(void **state)
 {
     (void)state;
-    place_kinds k = { 0 };
+    place_set k = { 0 };
     place_rcomp fast = { 0 }, slow = { 0 };
     uint64_t tf = 0, ts = 0;
     for (int i = 0; i < 400; i++) {
@@ -92,7 +95,7 @@ static void test_note_kinds(void **state)
 static void test_note_bursty(void **state)
 {
     (void)state;
-    place_kinds k = { 0 };
+    place_set k = { 0 };
     place_rcomp a = { 0 }, b = { 0 };
     uint64_t x = 12345;
     for (int i = 0; i < 2000; i++) {
@@ -110,7 +113,7 @@ static void test_note_bursty(void **state)
 static void test_note_outlier(void **state)
 {
     (void)state;
-    place_kinds k = { 0 };
+    place_set k = { 0 };
     place_rcomp r = { 0 };
     place_note(&r, 1, &k, 9, 0, 10000, 0);
     for (int i = 0; i < 50; i++)
@@ -124,7 +127,7 @@ static void test_note_outlier(void **state)
 static void test_kinds_collide(void **state)
 {
     (void)state;
-    place_kinds k = { 0 };
+    place_set k = { 0 };
     place_rcomp r = { 0 };
     for (uint64_t e = 0; e < 4 * PLACE_KINDS; e++)
         place_note(&r, (int)(e % 3), &k, e, 0, e % 2 ? 1000 : 100000, 0);

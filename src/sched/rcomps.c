@@ -819,16 +819,6 @@ static dvm_status grant_stacks(rcomp_set *rs, rcomp_slot *s, unsigned order,
 
 static const char *const exit_names[] = { "commit", "abort", "fault" };
 
-/* Adds the result's run time to the set's moving average (1/8 weight), by
- * which the master sizes its batches (master.c, dispatch). */
-static void note_duration(rcomp_set *rs, const msg_result *res)
-{
-    uint64_t d = res->t_end_ns > res->t_start_ns
-                 ? res->t_end_ns - res->t_start_ns : 0;
-    rs->runner_ns = rs->runner_ns ? rs->runner_ns - rs->runner_ns / 8 + d / 8
-                                  : d + 1;
-}
-
 /* A result from s: it must answer the oldest runner in flight there (same
  * run id, snapshot and attempt) and name only frames granted to s; then it
  * goes to the commit point.  Anything else: s is lost, and the runner it
@@ -861,8 +851,7 @@ static dvm_status on_result(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
     }
     master_stats *st = rs->cp->st;
     st->runners_run++;
-    note_duration(rs, &res);
-    place_note(&s->place, s->index, &rs->kinds, r->d.fi, res.t_start_ns,
+    place_note(&s->place, s->index, &rs->place, r->d.fi, res.t_start_ns,
                res.t_end_ns, s->inflight.n > 0);
     st->pages_prefetched += res.pages_prefetched;
     st->pages_faulted += res.pages_faulted;

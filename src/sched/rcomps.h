@@ -69,7 +69,7 @@ typedef struct rcomp_slot {
     uint64_t keep_snap;         /* process: the snapshot of the last one, to
                                    which its kept pages are true (master.c,
                                    "pages that stay") */
-    place_rcomp place;          /* its speed and round trip (place.h) */
+    place_rcomp place;          /* its speed (place.h) */
 } rcomp_slot;
 
 /* A remote result that waits to be committed (master_remote.may_commit). */
@@ -94,10 +94,10 @@ typedef struct rcomp_set {
     uint64_t checked_ns;        /* last liveness check */
     rcomp_waiting *wait_head, *wait_tail;   /* results waiting, in order */
     size_t nwaiting;
-    uint64_t runner_ns;         /* moving average of how long a runner ran
-                                   (its RComp's clock), 0: none yet */
-    place_kinds kinds;          /* runner time by entry point, by which
-                                   each slot's speed is weighed (place.h) */
+    place_set place;            /* runner times: the set's average, by
+                                   which batches are sized, and by entry
+                                   point, by which each slot's speed is
+                                   weighed (place.h) */
     char *jit_cache;            /* the directory the RComps share their
                                    translations in (engine jit), or NULL */
 } rcomp_set;
