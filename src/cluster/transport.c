@@ -42,6 +42,26 @@
  * pause up to deaf_gap_ms is an ordinary turn of a loop that sleeps at
  * most that long, and counts in full.
  *
+ * Flow control.  A sender that paces itself by its sends' completions
+ * (transport_drain) is not paced by the receiving application: UCX
+ * completes a send once the bytes left, and the receiver's turns of UCX
+ * (every transport_drain and transport_tick, and each keepalive period of
+ * a long backlog) copy what arrives into its receive queue whether or not
+ * its application is taking messages.  A master that waits for a slow
+ * client while a node ships a large result thus queued the whole result.
+ * So each side tells its peer, in a TAKEN message, how many payload bytes
+ * of the peer's messages its application has been handed so far
+ * (cumulative, so a lost count cannot drift), whenever that grew by
+ * TRANSPORT_TAKEN_STEP since it last told; a sender counts the payload of
+ * its application's messages, and what the peer has not taken is the
+ * difference.  transport_drain waits for both: the sends done, and no
+ * more than max bytes untaken beyond the TAKEN_STEP the peer may owe
+ * (a peer that took everything owes less than a step, so a drain never
+ * waits for a TAKEN that will not come).  What a receiver queues from
+ * one drained sender is then bounded by max plus a step, whatever its
+ * application is busy with.  A TAKEN that goes back, or counts more than
+ * was sent, is a protocol error.
+ *
  * UCX in a container.  Over loopback UCX picks TCP and shared memory by
  * itself (UCX_TLS unset); posix/sysv shared memory and TCP work in a
  * sandbox without RDMA devices.  UCX may warn about transports it cannot
@@ -62,12 +82,14 @@
 #include "cluster/wire.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/le.h"
 
 #define TRANSPORT_AM_ID 17
 #define TRANSPORT_REASON_MAX 256
 #define TRANSPORT_BYE_MAX 200       /* longest reason a BYE may carry */
 #define TRANSPORT_PROGRESS_ROUNDS 4096
 #define TRANSPORT_DESTROY_MS 2000
+#define TRANSPORT_TAKEN_STEP (256u << 10)   /* bytes taken between TAKENs */
 
 enum tpeer_state { P_HANDSHAKE, P_UP };
 
@@ -107,6 +129,12 @@ struct tpeer {
     uint64_t heard_ns;              /* listening clock at its last message */
     uint64_t sent_ns;               /* monotonic clock at the last send */
     size_t unsent;                  /* payload bytes of sends not done */
+    uint64_t sent_app;              /* payload bytes the application sent */
+    uint64_t peer_took;             /* ... of which the peer's TAKEN says
+                                       its application took */
+    uint64_t took;                  /* payload bytes of the peer's messages
+                                       handed to the application */
+    uint64_t took_told;             /* ... as last told in a TAKEN */
     dvm_status down_status;
     char reason[TRANSPORT_REASON_MAX];
     char name[ADDR_TEXT_MAX];
@@ -378,7 +406,7 @@ static dvm_status send_check(transport *t, uint64_t peer, uint16_t type,
                              size_t len, tpeer **out)
 {
     if (type == 0 || type >= WIRE_TYPE_END || wire_type_is_handshake(type) ||
-        type == WIRE_BYE)
+        type == WIRE_BYE || type == WIRE_TAKEN)
         return status_set(DVM_EINVAL, "cannot send message type %u", type);
     if (len > t->cfg.max_msg)
         return status_set(DVM_EINVAL, "message of %zu bytes exceeds the limit "
@@ -398,7 +426,10 @@ dvm_status transport_send(transport *t, uint64_t peer, uint16_t type,
     dvm_status st = send_check(t, peer, type, len, &p);
     if (st)
         return st;
-    return peer_send_copy(t, p, type, data, len);
+    st = peer_send_copy(t, p, type, data, len);
+    if (!st)
+        p->sent_app += len;
+    return st;
 }
 
 dvm_status transport_send_ref(transport *t, uint64_t peer, uint16_t type,
@@ -414,7 +445,10 @@ dvm_status transport_send_ref(transport *t, uint64_t peer, uint16_t type,
         return status_set(DVM_ENOMEM, "no memory for a send request");
     r->done = done;
     r->arg = arg;
-    return peer_post(t, p, type, data, len, r);
+    st = peer_post(t, p, type, data, len, r);
+    if (!st)
+        p->sent_app += len;
+    return st;
 }
 
 /* ---- receiving (inside ucp_worker_progress) --------------------------- */
@@ -518,7 +552,28 @@ static void recv_handshake(tpeer *p, const wire_header *h, const void *data,
         peer_refuse(p);
 }
 
-/* Decides one incoming message h of p: handshake, BYE, or queued. */
+/* A TAKEN from p: its application has taken the first n payload bytes
+ * this side's application sent it (the transport's comment, Flow
+ * control).  A count that goes back or exceeds what was sent refuses p. */
+static void recv_taken(tpeer *p, const uint8_t *data, size_t len, int rndv)
+{
+    uint64_t n = len == 8 && !rndv ? le_ld64(data) : 0;
+    if (len != 8 || rndv)
+        status_set(DVM_EPROTO, "taken message of %zu bytes%s", len,
+                   rndv ? " by rendezvous" : "");
+    else if (n < p->peer_took || n > p->sent_app)
+        status_set(DVM_EPROTO, "taken %" PRIu64 " bytes, of %" PRIu64
+                   " sent (%" PRIu64 " taken before)", n, p->sent_app,
+                   p->peer_took);
+    else {
+        p->peer_took = n;
+        return;
+    }
+    peer_refuse(p);
+}
+
+/* Decides one incoming message h of p: handshake, BYE, TAKEN, or
+ * queued. */
 static void recv_message(transport *t, tpeer *p, const wire_header *h,
                          void *data, int rndv)
 {
@@ -537,6 +592,8 @@ static void recv_message(transport *t, tpeer *p, const wire_header *h,
         status_set(DVM_EPROTO, "%s message before authentication",
                    wire_type_name(h->type));
         peer_refuse(p);
+    } else if (h->type == WIRE_TAKEN) {
+        recv_taken(p, data, h->length, rndv);
     } else {
         recv_enqueue(t, p, h, data, rndv);
     }
@@ -753,6 +810,22 @@ static void turn_if_due(transport *t)
         progress_ucx(t);
 }
 
+/* Tells p what this side's application has taken of its messages, once
+ * that grew by a step since the last TAKEN (the comment atop, Flow
+ * control). */
+static void tell_taken(transport *t, tpeer *p)
+{
+    if (p->took - p->took_told < TRANSPORT_TAKEN_STEP || p->down ||
+        !p->ep || p->local_close)
+        return;
+    uint8_t n[8];
+    le_st64(n, p->took);
+    if (peer_send_copy(t, p, WIRE_TAKEN, n, sizeof n))
+        peer_down(p, DVM_EIO, status_message());
+    else
+        p->took_told = p->took;
+}
+
 /* Hands out p's complete messages from the head of its queue: those that
  * were queued when it began.  Handling one may take long (a master
  * committing a batch of results, writing its state), and a backlog of
@@ -777,7 +850,9 @@ static size_t service_messages(transport *t, tpeer *p)
                               .data = m->data, .len = m->len};
         deliver(t, &ev);
         m->data = ev.data;          /* NULL if taken */
+        p->took += m->len;
         rxmsg_free(m);
+        tell_taken(t, p);
         n++;
         if (was_last)
             break;
@@ -969,6 +1044,17 @@ dvm_status transport_arm(transport *t)
     return DVM_OK;
 }
 
+/* Payload bytes of p's sends still under way: not sent, or not taken by
+ * the peer's application beyond the step it may not have told yet. */
+static size_t under_way(const tpeer *p)
+{
+    assert(p->peer_took <= p->sent_app);
+    uint64_t untaken = p->sent_app - p->peer_took;
+    untaken = untaken > TRANSPORT_TAKEN_STEP ? untaken - TRANSPORT_TAKEN_STEP
+                                             : 0;
+    return untaken > p->unsent ? (size_t)untaken : p->unsent;
+}
+
 size_t transport_drain(transport *t, uint64_t peer, size_t max,
                        int timeout_ms)
 {
@@ -977,8 +1063,9 @@ size_t transport_drain(transport *t, uint64_t peer, size_t max,
         progress_ucx(t);
         const tpeer *p = peer_by_id(t, peer);
         int64_t left = end - now_ms();
-        if (!p || p->unsent <= max || left <= 0)
-            return p ? p->unsent : 0;
+        size_t n = p ? under_way(p) : 0;
+        if (!p || n <= max || left <= 0)
+            return n;
         if (ucp_worker_arm(t->worker) == UCS_OK) {
             struct pollfd pfd = {.fd = t->efd, .events = POLLIN};
             (void)poll(&pfd, 1, (int)left);

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "cluster/addr.h"
+#include "cluster/auth.h"
 #include "cluster/transport.h"
 #include "cluster/wire.h"
 #include "util/alloc.h"
@@ -1054,6 +1055,133 @@ static void test_keepalive_while_busy(void **state)
     assert_int_equal(reap_child(&c), -1);
 }
 
+/* ---- flow control -------------------------------------------------------- */
+
+#define PACED_MSGS 16
+#define PACED_SIZE (64u << 10)
+#define PACED_MAX (128u << 10)
+
+/* Waits for the server's go (a PONG), sends PACED_MSGS PINGs of
+ * PACED_SIZE, drains to PACED_MAX -- which waits until the server's
+ * application took them, not only until UCX sent them -- then sends a
+ * PONG and closes. */
+static int client_paced(uint16_t port, int which)
+{
+    (void)which;
+    rec r;
+    static uint8_t buf[PACED_SIZE];
+    int rc = client_up(&r, port, NULL, 0);
+    if (!rc && !pump_until(&r, &r.msgs, 1))
+        rc = 60;
+    for (int i = 0; !rc && i < PACED_MSGS; i++)
+        if (transport_send(r.t, r.peer, WIRE_PING, buf, sizeof buf))
+            rc = 61;
+    if (!rc && transport_drain(r.t, r.peer, PACED_MAX, WAIT_SECONDS * 1000) >
+                   PACED_MAX)
+        rc = 62;
+    if (!rc && transport_send(r.t, r.peer, WIRE_PONG, NULL, 0))
+        rc = 63;
+    if (!rc) {
+        transport_close(r.t, r.peer);
+        if (!pump_until(&r, &r.downs, 1))
+            rc = 64;
+    }
+    unmake(&r);
+    return rc;
+}
+
+/* Messages that only reached the receiver's queue do not release a
+ * draining sender: while the server turns UCX without handing anything
+ * out, the client's drain holds and its marker never comes; once the
+ * server's application takes the PINGs, their TAKEN releases it. */
+static void test_drain_waits_for_taken(void **state)
+{
+    (void)state;
+    rec r;
+    uint16_t port;
+    transport_stats st;
+    serve(&r, NULL, 0, &port);
+    child c = spawn("paced", 0, port);
+    assert_true(pump_until(&r, &r.ups, 1));
+    transport_get_stats(r.t, &st);
+    uint64_t base = st.received;
+    assert_int_equal(transport_send(r.t, r.peer, WIRE_PONG, NULL, 0), 0);
+    double end = now_s() + WAIT_SECONDS;
+    while (st.received < base + PACED_MSGS && now_s() < end) {
+        transport_tick(r.t);                /* arrives, undelivered */
+        usleep(1000);
+        transport_get_stats(r.t, &st);
+    }
+    assert_int_equal(st.received, base + PACED_MSGS);
+    for (int i = 0; i < 300; i++) {         /* the marker does not come */
+        transport_tick(r.t);
+        usleep(1000);
+    }
+    transport_get_stats(r.t, &st);
+    assert_int_equal(st.received, base + PACED_MSGS);
+    assert_int_equal(r.msgs, 0);
+    assert_true(pump_until(&r, &r.msgs, PACED_MSGS + 1));
+    assert_int_equal(r.last_type, WIRE_PONG);
+    assert_true(pump_until(&r, &r.downs, 1));
+    assert_int_equal(r.down_status, DVM_ECLOSED);
+    unmake(&r);
+    assert_int_equal(reap_child(&c), 0);
+}
+
+/* A peer that says its application took what was never sent, or sends a
+ * TAKEN of the wrong size: after a HELLO (no secret: that authenticates
+ * it), a TAKEN counting 1 byte, or one of 3 bytes.  0 if dropped. */
+static int client_taken(uint16_t port, int which)
+{
+    raw w;
+    auth_session a;
+    uint8_t hello[AUTH_HELLO_SIZE], n[8];
+    uint8_t hdr[WIRE_HEADER_SIZE];
+    if (raw_open(&w, port) || auth_start(&a, NULL, 1))
+        return 50;
+    auth_hello(&a, hello);
+    wire_encode(hdr, WIRE_HELLO, sizeof hello, 0);
+    ucp_request_param_t prm = {.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS,
+                               .flags = UCP_AM_SEND_FLAG_REPLY};
+    ucs_status_ptr_t req = ucp_am_send_nbx(w.ep, 17, hdr, sizeof hdr, hello,
+                                           sizeof hello, &prm);
+    if (UCS_PTR_IS_ERR(req))
+        return 51;
+    double end = now_s() + WAIT_SECONDS;
+    while (req && ucp_request_check_status(req) == UCS_INPROGRESS &&
+           now_s() < end)
+        ucp_worker_progress(w.worker);
+    if (req)
+        ucp_request_free(req);
+    le_st64(n, 1);
+    wire_encode(hdr, WIRE_TAKEN, which ? 3 : 8, 1);
+    int rc = raw_send_until_dropped(&w, hdr, sizeof hdr, n, which ? 3 : 8);
+    raw_close(&w);
+    return rc ? 52 : 0;
+}
+
+/* A TAKEN that counts more than this side sent, or is malformed,
+ * refuses the peer with a message that says so. */
+static void run_taken(int which, const char *why)
+{
+    rec r;
+    uint16_t port;
+    serve(&r, NULL, 0, &port);
+    child c = spawn("taken", which, port);
+    assert_true(pump_until(&r, &r.logs, 1));
+    assert_non_null(strstr(r.log, why));
+    assert_int_equal(reap_child(&c), 0);
+    assert_int_equal(r.msgs, 0);
+    unmake(&r);
+}
+
+static void test_taken_refused(void **state)
+{
+    (void)state;
+    run_taken(0, "taken 1 bytes, of 0 sent");
+    run_taken(1, "taken message of 3 bytes");
+}
+
 /* ---- API checks -------------------------------------------------------- */
 
 static void test_api_refusals(void **state)
@@ -1067,6 +1195,7 @@ static void test_api_refusals(void **state)
     assert_int_equal(transport_listen(r.t, "nonsense", &port), DVM_EINVAL);
     assert_int_equal(transport_send(r.t, 1, WIRE_PING, "x", 1), DVM_ENOENT);
     assert_int_equal(transport_send(r.t, 1, WIRE_HELLO, "x", 1), DVM_EINVAL);
+    assert_int_equal(transport_send(r.t, 1, WIRE_TAKEN, "x", 1), DVM_EINVAL);
     assert_int_equal(transport_send(r.t, 1, 999, "x", 1), DVM_EINVAL);
     assert_int_equal(transport_send(r.t, 1, WIRE_PING, "x", 101), DVM_EINVAL);
     assert_int_equal(transport_listen(r.t, "127.0.0.1:0", &port), 0);
@@ -1092,7 +1221,8 @@ static const struct {
     {"auth", client_auth},       {"garbage", client_garbage},
     {"oversize", client_oversize}, {"victim", client_victim},
     {"closed", client_closed},   {"keepalive", client_keepalive},
-    {"burst", client_burst},
+    {"burst", client_burst},     {"paced", client_paced},
+    {"taken", client_taken},
 };
 
 /* transport_test --client NAME CASE PORT: one client of a test. */
@@ -1130,6 +1260,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_nobody_listening, kill_child),
         cmocka_unit_test_teardown(test_keepalive_silence, kill_child),
         cmocka_unit_test_teardown(test_keepalive_while_busy, kill_child),
+        cmocka_unit_test_teardown(test_drain_waits_for_taken, kill_child),
+        cmocka_unit_test_teardown(test_taken_refused, kill_child),
     };
     if (getenv("TEST_FILTER"))          /* e.g. TEST_FILTER=test_auth* */
         cmocka_set_test_filter(getenv("TEST_FILTER"));

@@ -20,9 +20,12 @@
  * The message types are defined once, here.  HELLO and PROOF are the
  * handshake (auth.h); BYE ends an endpoint, empty for an orderly close or
  * with the reason text of a refusal; these three are the only types
- * accepted from a peer that is not yet authenticated.  PING and PONG
- * carry opaque bytes (liveness, measurements, tests).  The cluster's own
- * messages follow (their payloads: dist/cmsg.h).
+ * accepted from a peer that is not yet authenticated.  TAKEN is the
+ * transport's flow control (transport.c: u64, the payload bytes of the
+ * peer's messages this side's application has taken so far), never
+ * handed to an application.  PING and PONG carry opaque bytes (liveness,
+ * measurements, tests).  The cluster's own messages follow (their
+ * payloads: dist/cmsg.h).
  */
 #ifndef DVM_WIRE_H
 #define DVM_WIRE_H
@@ -33,12 +36,13 @@
 #include "util/status.h"
 
 #define WIRE_MAGIC 0x434d5644u      /* "DVMC" little endian */
-#define WIRE_VERSION 5     /* 2: a RESULT names its output's frames
+#define WIRE_VERSION 6     /* 2: a RESULT names its output's frames
                                    (net/msg.h) instead of carrying it;
                                    3: DELTA, APPLY, NEED (dist/cmsg.h);
                                    4: START's flags and dumps, DHELD,
                                    DDROP;
-                                   5: DRESEND */
+                                   5: DRESEND;
+                                   6: TAKEN */
 #define WIRE_HEADER_SIZE 24
 
 /* X(name, value, text, handshake) */
@@ -79,7 +83,8 @@
     X(WIRE_NEED, 34, "need", 0) \
     X(WIRE_DHELD, 35, "dheld", 0) \
     X(WIRE_DDROP, 36, "ddrop", 0) \
-    X(WIRE_DRESEND, 37, "dresend", 0)
+    X(WIRE_DRESEND, 37, "dresend", 0) \
+    X(WIRE_TAKEN, 38, "taken", 0)
 
 enum wire_type {
 #define WIRE_TYPE_ENUM(name, val, text, hs) name = val,

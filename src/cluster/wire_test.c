@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "cluster/wire.h"
@@ -48,7 +49,10 @@ static void test_each_field(void **state)
     refused(h, WIRE_HEADER_SIZE, 10, 100, "not a DVM cluster message");
     h[0] ^= 1;
     h[5] = 1;
-    refused(h, WIRE_HEADER_SIZE, 10, 100, "version 261, this DVM speaks 5");
+    char why[64];
+    snprintf(why, sizeof why, "version %d, this DVM speaks %d",
+             256 + WIRE_VERSION, WIRE_VERSION);
+    refused(h, WIRE_HEADER_SIZE, 10, 100, why);
     h[5] = 0;
     h[6] = 0;
     refused(h, WIRE_HEADER_SIZE, 10, 100, "unknown message type 0");
