@@ -1998,6 +1998,7 @@ static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         nd->results++;
         nd->pages_in += m.npages;
     } else if (m.type == MSG_FRAMES && !m.page) {
+        stall_at("dvm master", "frames", s->t);     /* a test's (stall.h) */
         st = frames_ahead(s, slot, &m);
         nd->pages_in += m.npages;
         if (!st)

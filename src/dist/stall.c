@@ -1,5 +1,6 @@
 /*
- * stall.c -- the test hook of stall.h: one sleep, deaf or ticking.
+ * stall.c -- the test hooks of stall.h: one sleep, deaf or ticking, and
+ * stops.
  *
  * Read from the environment at the first call, so that a process without
  * the variable pays one getenv once.  A value that is not a whole number
@@ -34,14 +35,10 @@ static long stall_wanted(void)
     return ms;
 }
 
-void stall_once(const char *who, transport *t)
+/* Sleeps ms milliseconds, turning t every STALL_TICK_MS unless it is
+ * NULL; says so on stderr as who. */
+static void stall_for(const char *who, long ms, transport *t)
 {
-    if (stall_done)
-        return;
-    stall_done = 1;
-    long ms = stall_wanted();
-    if (!ms)
-        return;
     fprintf(stderr, "%s: stalling %ld ms (test, %s)\n", who, ms,
             t ? "turning the transport" : "deaf");
     uint64_t end = clock_now_ns() + (uint64_t)ms * 1000000u;
@@ -53,6 +50,28 @@ void stall_once(const char *who, transport *t)
         if (t)
             transport_tick(t);
     }
+}
+
+void stall_once(const char *who, transport *t)
+{
+    if (stall_done)
+        return;
+    stall_done = 1;
+    long ms = stall_wanted();
+    if (ms && !getenv("DVM_TEST_STALL_AT"))
+        stall_for(who, ms, t);
+}
+
+void stall_at(const char *who, const char *point, transport *t)
+{
+    static int stalled;
+    const char *v;
+    if (stalled || !(v = getenv("DVM_TEST_STALL_AT")) || strcmp(v, point))
+        return;
+    stalled = 1;
+    long ms = stall_wanted();
+    if (ms)
+        stall_for(who, ms, t);
 }
 
 /* The page DVM_TEST_STOP_ON_PAGE names, read once; UINT64_MAX: none

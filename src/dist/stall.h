@@ -15,7 +15,8 @@
  * page holding ADDR, before it stores it (stall_stop_on_page).  A third
  * stops a process at a named point of its code: DVM_TEST_STOP_AT=NAME
  * (stall_stop_at; the master's "verdict": a program's verdict is saved,
- * not sent yet).
+ * not sent yet).  A fourth stalls at a named point (stall_at):
+ * DVM_TEST_STALL_AT=NAME with DVM_TEST_STALL_MS.
  */
 #ifndef DVM_DIST_STALL_H
 #define DVM_DIST_STALL_H
@@ -31,6 +32,14 @@
  * blocking call is.  Every later call, and every call without the
  * variable, returns at once. */
 void stall_once(const char *who, transport *t);
+
+/* With DVM_TEST_STALL_AT equal to point, the first call stalls as
+ * stall_once does, DVM_TEST_STALL_MS milliseconds, turning t (not NULL);
+ * stall_once then stalls nowhere.  The master's "frames": the first
+ * record of a large result's frames that it copies in, for a master that
+ * turns UCX while a node ships to it (cluster/paced).  Every other call
+ * returns at once. */
+void stall_at(const char *who, const char *point, transport *t);
 
 /* With DVM_TEST_STOP_ON_PAGE naming page `page` (a page number), the
  * first call says so on stderr as WHO and raises SIGSTOP; every other

@@ -6,6 +6,9 @@
 #                                   refusal, Ctrl-C and a lost master
 #   cluster/bigoutput/<engine>      256 MiB of output in one commit through
 #                                   submit; the master's memory stays small
+#   cluster/paced/<engine>          the same with the master stalled while
+#                                   the node ships: its records wait for
+#                                   the master to take them (TAKEN)
 #   cluster/drain, resplit          nodes leaving in order (SIGTERM)
 #   cluster/drain_cmd               dvm node --drain NAME (the operator)
 #   cluster/faults, linkcut         random faults, cut links (netns)
@@ -80,7 +83,8 @@ endforeach()
 # kill -9 of RComps and whole nodes; nodes joining a running program and
 # dvm status; the cluster secret.
 foreach(engine ${DVM_CLUSTER_ENGINES})
-  foreach(t kill late secret cancel bigoutput drain resplit homes drain_cmd
+  foreach(t kill late secret cancel bigoutput paced drain resplit homes
+            drain_cmd
             heartbeat
             ackstored datapath stable masksonly masks_kill masks_join
             masks_joinstop
