@@ -510,6 +510,25 @@ void jit_destroy(jit_engine *j)
     engine_free(j);
 }
 
+/* DVM_JIT_KEEP_MAX: the bound on kept translations in MiB (1..2^20), 0
+ * (the default) when unset; anything else is said (by each engine) and
+ * ignored. */
+static uint64_t keep_bound(void)
+{
+    const char *v = getenv("DVM_JIT_KEEP_MAX");
+    char *end;
+    unsigned long long mib = v && *v ? strtoull(v, &end, 10) : 0;
+    if (!v || !*v)
+        return 0;
+    if (*end || mib < 1 || mib > (1ull << 20)) {
+        fprintf(stderr, "dvm: DVM_JIT_KEEP_MAX=%s is not a size in MiB "
+                "(1..1048576); keeping at most %llu MiB\n", v,
+                (unsigned long long)(JIT_CACHE_KEEP_MAX >> 20));
+        return 0;
+    }
+    return (uint64_t)mib << 20;
+}
+
 dvm_status jit_share(jit_engine *j, const char *dir, uint64_t prog)
 {
     assert(j && dir && !j->cache);
@@ -521,6 +540,8 @@ dvm_status jit_share(jit_engine *j, const char *dir, uint64_t prog)
     if (keep && *keep && jit_cache_keep(c, keep, jit_backend_tag()))
         fprintf(stderr, "dvm: %s; not keeping translations\n",
                 status_message());
+    else if (keep && *keep)
+        jit_cache_keep_bound(c, keep_bound());
     pthread_mutex_lock(&j->lock);
     j->cache = c;
     j->prog = prog;

@@ -39,6 +39,8 @@ struct jit_cache {
     char *dir;
     uint64_t *counts;           /* the shared page, or NULL */
     char *keep;                 /* entries kept across runs, or NULL */
+    char *keep_root;            /* ... the user's directory above it */
+    uint64_t keep_max;          /* bytes kept, at most (all builds) */
 };
 
 uint64_t jit_cache_hash(const void *p, size_t n, uint64_t seed)
@@ -299,6 +301,7 @@ void jit_cache_close(jit_cache *c)
         munmap(c->counts, COUNTS_BYTES);
     dvm_free(c->dir);
     dvm_free(c->keep);
+    dvm_free(c->keep_root);
     dvm_free(c);
 }
 
@@ -391,9 +394,146 @@ dvm_status jit_cache_keep(jit_cache *c, const char *dir, uint64_t tag)
         why = NULL;
     if (why)
         return status_set(DVM_EINVAL, "kept translations: %s: %s", dir, why);
-    if (!(c->keep = dvm_strdup(path)))
+    char *keep = dvm_strdup(path), *root = dvm_strdup(dir);
+    if (!keep || !root) {
+        dvm_free(keep);
+        dvm_free(root);
         return status_set(DVM_ENOMEM, "kept translations: out of memory");
+    }
+    c->keep = keep;
+    c->keep_root = root;
+    if (!c->keep_max)
+        c->keep_max = JIT_CACHE_KEEP_MAX;
     return DVM_OK;
+}
+
+void jit_cache_keep_bound(jit_cache *c, uint64_t bytes)
+{
+    assert(c);
+    c->keep_max = bytes ? bytes : JIT_CACHE_KEEP_MAX;
+}
+
+/* ---- the bound on kept entries -------------------------------------------- */
+
+/* A file of the keeping directory: its path, size and last use. */
+typedef struct kept_file {
+    char *path;
+    uint64_t bytes;
+    struct timespec used;       /* mtime: written, or last loaded */
+} kept_file;
+
+typedef struct kept_list {
+    kept_file *f;
+    size_t n, cap;
+    uint64_t bytes;
+} kept_list;
+
+/* 1 when name is a build's directory under the keeping root: 16 hex
+ * digits, as jit_cache_keep names it. */
+static int build_name(const char *name)
+{
+    size_t i = 0;
+    while (name[i] && ((name[i] >= '0' && name[i] <= '9') ||
+                       (name[i] >= 'a' && name[i] <= 'f')))
+        i++;
+    return i == 16 && !name[i];
+}
+
+/* 1 when name ends with suffix. */
+static int ends_with(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), k = strlen(suffix);
+    return n > k && !strcmp(name + n - k, suffix);
+}
+
+/* Adds the entries (*.o) of the build directory dir to l; a temporary
+ * file (*.tmp) older than JIT_CACHE_SWEEP_S, a writer's that died, is
+ * removed.  -1 when out of memory. */
+static int kept_scan_build(kept_list *l, const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int rc = 0;
+    while (d && rc == 0 && (e = readdir(d))) {
+        int obj = ends_with(e->d_name, ".o"), tmp = ends_with(e->d_name, ".tmp");
+        char path[4096];
+        struct stat sb;
+        if ((!obj && !tmp) ||
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >=
+                (int)sizeof path ||
+            lstat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
+            continue;
+        if (tmp) {
+            if (time(NULL) - sb.st_mtime > JIT_CACHE_SWEEP_S)
+                unlink(path);
+            continue;
+        }
+        kept_file *g = dvm_grow(l->f, &l->cap, l->n + 1, sizeof *g);
+        char *copy = g ? dvm_strdup(path) : NULL;
+        if (g)
+            l->f = g;
+        if (!copy) {
+            rc = -1;
+            break;
+        }
+        l->f[l->n++] = (kept_file){copy, (uint64_t)sb.st_size, sb.st_mtim};
+        l->bytes += (uint64_t)sb.st_size;
+    }
+    if (d)
+        closedir(d);
+    return rc;
+}
+
+/* Lists the entries of every build under the keeping root into l.  -1
+ * when out of memory (l holds what was listed). */
+static int kept_scan(const jit_cache *c, kept_list *l)
+{
+    DIR *d = opendir(c->keep_root);
+    struct dirent *e;
+    int rc = 0;
+    while (d && rc == 0 && (e = readdir(d))) {
+        char path[4096];
+        struct stat sb;
+        if (build_name(e->d_name) &&
+            snprintf(path, sizeof path, "%s/%s", c->keep_root, e->d_name) <
+                (int)sizeof path &&
+            lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+            sb.st_uid == getuid())
+            rc = kept_scan_build(l, path);
+    }
+    if (d)
+        closedir(d);
+    return rc;
+}
+
+static int used_earlier(const void *a, const void *b)
+{
+    const struct timespec *x = &((const kept_file *)a)->used;
+    const struct timespec *y = &((const kept_file *)b)->used;
+    if (x->tv_sec != y->tv_sec)
+        return x->tv_sec < y->tv_sec ? -1 : 1;
+    return x->tv_nsec < y->tv_nsec ? -1 : x->tv_nsec > y->tv_nsec;
+}
+
+/* Keeps the entries of every build within c->keep_max bytes: when they
+ * exceed it, the least recently used go (written, or loaded: jit_cache_get
+ * touches what it loads) until three quarters are left, so that a full
+ * directory is not scanned at every put.  Other processes may trim at
+ * the same time: a file gone already is no error, and a reader that has
+ * an entry open keeps its data. */
+static void keep_trim(jit_cache *c)
+{
+    kept_list l = {0};
+    if (kept_scan(c, &l) == 0 && l.bytes > c->keep_max) {
+        qsort(l.f, l.n, sizeof *l.f, used_earlier);
+        uint64_t goal = c->keep_max - c->keep_max / 4;
+        for (size_t i = 0; i < l.n && l.bytes > goal; i++)
+            if (unlink(l.f[i].path) == 0 || errno == ENOENT)
+                l.bytes -= l.f[i].bytes;
+    }
+    for (size_t i = 0; i < l.n; i++)
+        dvm_free(l.f[i].path);
+    dvm_free(l.f);
 }
 
 dvm_status jit_cache_get(jit_cache *c, const jit_cache_key *k,
@@ -407,8 +547,10 @@ dvm_status jit_cache_get(jit_cache *c, const jit_cache_key *k,
     size_t n;
     dvm_status st = read_file(path, &p, &n);
     if (st == DVM_ENOENT && kept_path(c, k, path, sizeof path) &&
-        (st = read_file(path, &p, &n)) == DVM_OK)
+        (st = read_file(path, &p, &n)) == DVM_OK) {
         jit_cache_count(c, offsetof(jit_cache_counts, kept));
+        (void)utimensat(AT_FDCWD, path, NULL, 0);  /* used now (trim) */
+    }
     if (st)
         return st;
     const uint8_t *o;
@@ -456,8 +598,9 @@ dvm_status jit_cache_put(jit_cache *c, const jit_cache_key *k,
     dvm_status st = jit_cache_encode(k, insns, obj, len, &e, &n);
     if (!st)
         st = put_file(path, e, n);
-    if (!st && kept_path(c, k, path, sizeof path))
-        st = put_file(path, e, n);
+    if (!st && kept_path(c, k, path, sizeof path) &&
+        !(st = put_file(path, e, n)))
+        keep_trim(c);
     dvm_free(e);
     return st;
 }

@@ -35,7 +35,9 @@
  * Optionally (jit_cache_keep: `DVM_JIT_KEEP=DIR` in the environment of
  * `dvm run` or a node) entries are also kept across runs in a directory
  * of the user's, by build: a later run of the same program loads its hot
- * regions at once instead of translating them.
+ * regions at once instead of translating them.  The directory stays
+ * within a bound (`DVM_JIT_KEEP_MAX`, MiB; 256 by default): the least
+ * recently used entries go first.
  *
  * An entry is outside input: jit_cache_decode checks its magic, version,
  * program hash, host tag, region key, sizes and checksum, and a bad entry
@@ -56,6 +58,8 @@ enum { JIT_CACHE_HEAT_SLOTS = 8184 };      /* shared heat, by entry */
 enum { JIT_CACHE_SWEEP_S = 60 };            /* a dead process's directory
                                                older is removed */
 #define JIT_CACHE_OBJ_MAX (64u << 20)       /* object bytes, at most */
+#define JIT_CACHE_KEEP_MAX (256ull << 20)   /* kept entries' bytes, at most,
+                                               by default */
 
 typedef struct jit_cache jit_cache;
 
@@ -102,10 +106,16 @@ void jit_cache_close(jit_cache *c);
  * missing; dir and it must be directories of this user that no one else
  * may write): what jit_cache_get does not find in c's directory it looks
  * for there, and jit_cache_put writes there too, by program, region and
- * build (tag: jit_backend_tag, 0 refused).  Nothing is ever removed from
- * it: it is the user's to clear.  Returns DVM_EINVAL or DVM_EIO (message
- * set) when dir cannot be used. */
+ * build (tag: jit_backend_tag, 0 refused).  The entries of every build
+ * under dir stay within a bound (jit_cache_keep_bound; JIT_CACHE_KEEP_MAX
+ * unless set): after each put that passes it, the least recently used
+ * (written or loaded) are removed down to three quarters of it, as
+ * ccache bounds its cache.  Returns DVM_EINVAL or DVM_EIO (message set)
+ * when dir cannot be used. */
 dvm_status jit_cache_keep(jit_cache *c, const char *dir, uint64_t tag);
+/* Sets the bound on the bytes kept under the keeping directory (0: the
+ * default, JIT_CACHE_KEEP_MAX). */
+void jit_cache_keep_bound(jit_cache *c, uint64_t bytes);
 
 /* Reads k's entry: DVM_OK with *obj (dvm_free) of *len bytes and the
  * region's *insns; DVM_ENOENT (no message) when there is none; DVM_EFORMAT

@@ -334,6 +334,88 @@ static void test_keep(void **state)
     }
 }
 
+/* The path of k's kept entry in build dir b of keep (as jit_cache.c
+ * names it), into buf. */
+static void kept_name(char *buf, size_t cap, const char *keep, uint64_t b,
+                      const jit_cache_key *k)
+{
+    snprintf(buf, cap, "%s/%016llx/%016llx-%016llx-%u-%u.o", keep,
+             (unsigned long long)b, (unsigned long long)k->prog,
+             (unsigned long long)k->host, k->entry, k->region_max);
+}
+
+/* Sets the last use of the file at path to t seconds after the epoch. */
+static void used_at(const char *path, time_t t)
+{
+    struct timespec ts[2] = {{t, 0}, {t, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+/* Kept entries stay within the bound, over every build: past it, the
+ * least recently used go -- written, or loaded by a later run (which
+ * makes an entry recent) -- down to three quarters; a dead writer's old
+ * temporary file goes too; what is not a build's directory is left
+ * alone. */
+static void test_keep_bound(void **state)
+{
+    (void)state;
+    char *d1, *d2, *d3, keep[4096], path[8][4200], other[4200], tmp[4200];
+    jit_cache *c1 = fresh(&d1), *c2 = fresh(&d2), *c3 = fresh(&d3);
+    snprintf(keep, sizeof keep, "%s/keep", d3);
+    assert_int_equal(jit_cache_keep(c1, keep, 0x77), DVM_OK);
+    assert_int_equal(jit_cache_keep(c2, keep, 0x78), DVM_OK);
+    assert_int_equal(jit_cache_keep(c3, keep, 0x77), DVM_OK);
+    size_t entry = JIT_CACHE_HEADER + 1000;
+    jit_cache *w[] = {c1, c2, c1, c1};
+    uint64_t build[] = {0x77, 0x78, 0x77, 0x77};
+    for (int i = 0; i < 4; i++)
+        jit_cache_keep_bound(w[i], 3 * entry + entry / 2);
+    snprintf(other, sizeof other, "%s/other.o", keep);
+    FILE *f = fopen(other, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(tmp, sizeof tmp, "%s/%016llx/dead.o.1.tmp", keep, 0x77ull);
+    assert_non_null(f = fopen(tmp, "w"));
+    fclose(f);
+    used_at(tmp, 1000);
+    uint8_t *obj = object(1000, 3), *got;
+    size_t len;
+    uint32_t insns;
+    jit_cache_key k[4];
+    for (int i = 0; i < 3; i++) {       /* three fit: none goes */
+        k[i] = key;
+        k[i].entry = 100 + (uint32_t)i;
+        assert_int_equal(jit_cache_put(w[i], &k[i], 3, obj, 1000), DVM_OK);
+        kept_name(path[i], sizeof path[i], keep, build[i], &k[i]);
+        used_at(path[i], 1000 + i);
+    }
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(access(path[i], F_OK), 0);
+    /* A later run of build 0x77 loads the oldest: it is recent now. */
+    assert_int_equal(jit_cache_get(c3, &k[0], &got, &len, &insns), DVM_OK);
+    dvm_free(got);
+    k[3] = key;
+    k[3].entry = 103;
+    assert_int_equal(jit_cache_put(w[3], &k[3], 3, obj, 1000), DVM_OK);
+    kept_name(path[3], sizeof path[3], keep, build[3], &k[3]);
+    int left[] = {1, 0, 0, 1};          /* 4 over 3.5: down to 2.625 */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(access(path[i], F_OK), left[i] ? 0 : -1);
+    assert_int_equal(access(tmp, F_OK), -1);
+    assert_int_equal(access(other, F_OK), 0);
+    dvm_free(obj);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", keep);
+    assert_int_equal(system(cmd), 0);
+    jit_cache *cs[] = {c1, c2, c3};
+    char *ds[] = {d1, d2, d3};
+    for (int i = 0; i < 3; i++) {
+        jit_cache_close(cs[i]);
+        jit_cache_dir_remove(ds[i]);
+        dvm_free(ds[i]);
+    }
+}
+
 /* Two RComps that keep translations in a directory not made yet race to
  * make it: the one that loses the mkdir must use the winner's directory,
  * not give up keeping ("File exists").  Each round releases two
@@ -392,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_sweep_link),
         cmocka_unit_test(test_keep),
         cmocka_unit_test(test_keep_race),
+        cmocka_unit_test(test_keep_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
