@@ -47,8 +47,9 @@
  * completes a send once the bytes left, and the receiver's turns of UCX
  * (every transport_drain and transport_tick, and each keepalive period of
  * a long backlog) copy what arrives into its receive queue whether or not
- * its application is taking messages.  A master that waits for a slow
- * client while a node ships a large result thus queued the whole result.
+ * its application is taking messages.  A master slow to copy in the
+ * records of a node's large result (a loaded host) thus queued them as
+ * fast as the node shipped them.
  * So each side tells its peer, in a TAKEN message, how many payload bytes
  * of the peer's messages its application has been handed so far
  * (cumulative, so a lost count cannot drift), whenever that grew by
@@ -58,8 +59,8 @@
  * more than max bytes untaken beyond the TAKEN_STEP the peer may owe
  * (a peer that took everything owes less than a step, so a drain never
  * waits for a TAKEN that will not come).  What a receiver queues from
- * one drained sender is then bounded by max plus a step, whatever its
- * application is busy with.  A TAKEN that goes back, or counts more than
+ * one drained sender is then bounded by max, a step and the message sent
+ * after the drain, whatever its application is busy with.  A TAKEN that goes back, or counts more than
  * was sent, is a protocol error.
  *
  * UCX in a container.  Over loopback UCX picks TCP and shared memory by
@@ -557,19 +558,21 @@ static void recv_handshake(tpeer *p, const wire_header *h, const void *data,
  * control).  A count that goes back or exceeds what was sent refuses p. */
 static void recv_taken(tpeer *p, const uint8_t *data, size_t len, int rndv)
 {
-    uint64_t n = len == 8 && !rndv ? le_ld64(data) : 0;
-    if (len != 8 || rndv)
+    if (len != 8 || rndv) {
         status_set(DVM_EPROTO, "taken message of %zu bytes%s", len,
                    rndv ? " by rendezvous" : "");
-    else if (n < p->peer_took || n > p->sent_app)
+        peer_refuse(p);
+        return;
+    }
+    uint64_t n = le_ld64(data);
+    if (n < p->peer_took || n > p->sent_app) {
         status_set(DVM_EPROTO, "taken %" PRIu64 " bytes, of %" PRIu64
                    " sent (%" PRIu64 " taken before)", n, p->sent_app,
                    p->peer_took);
-    else {
-        p->peer_took = n;
+        peer_refuse(p);
         return;
     }
-    peer_refuse(p);
+    p->peer_took = n;
 }
 
 /* Decides one incoming message h of p: handshake, BYE, TAKEN, or

@@ -159,8 +159,8 @@ dvm_status transport_send_ref(transport *t, uint64_t peer, uint16_t type,
  * peer is not up: its sends failed).  Under way: not sent yet, or not
  * yet handed to the peer's application, less the 256 KiB the peer tells
  * in steps of (transport.c, Flow control), so what one drained sender
- * puts in the peer's receive queue stays below max and a step.  Delivers
- * no event: what arrives meanwhile waits for transport_progress, so it
+ * puts in the peer's queue stays below max, a step and its next
+ * message.  Delivers no event: what arrives meanwhile waits for transport_progress, so it
  * may be called from inside an event's handling -- a sender's flow
  * control (the master streaming output to a client as fast as the client
  * takes it, a node shipping a large result as fast as the master copies

@@ -337,6 +337,13 @@ static int send_nth(rec *r, int i, int *refs)
     return st;
 }
 
+/* Closes r's peer in order; 1 once its DOWN came, as a close's. */
+static int close_cleanly(rec *r)
+{
+    transport_close(r->t, r->peer);
+    return pump_until(r, &r->downs, 1) && r->down_status == DVM_ECLOSED;
+}
+
 /* Sends STREAM_MSGS messages of size_of(i), waits for the server's PONG,
  * closes; every buffer lent is handed back and no fd is left. */
 static int client_stream(uint16_t port, int which)
@@ -350,11 +357,8 @@ static int client_stream(uint16_t port, int which)
             rc = 20;
     if (!rc && (!pump_until(&r, &r.msgs, 1) || r.last_type != WIRE_PONG))
         rc = 21;
-    if (!rc) {
-        transport_close(r.t, r.peer);
-        if (!pump_until(&r, &r.downs, 1) || r.down_status != DVM_ECLOSED)
-            rc = 22;
-    }
+    if (!rc && !close_cleanly(&r))
+        rc = 22;
     unmake(&r);
     if (!rc && (refs_done != refs || refs_failed))
         rc = 23;
@@ -1081,11 +1085,8 @@ static int client_paced(uint16_t port, int which)
         rc = 62;
     if (!rc && transport_send(r.t, r.peer, WIRE_PONG, NULL, 0))
         rc = 63;
-    if (!rc) {
-        transport_close(r.t, r.peer);
-        if (!pump_until(&r, &r.downs, 1))
-            rc = 64;
-    }
+    if (!rc && !close_cleanly(&r))
+        rc = 64;
     unmake(&r);
     return rc;
 }

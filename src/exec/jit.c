@@ -516,10 +516,10 @@ void jit_destroy(jit_engine *j)
 static uint64_t keep_bound(void)
 {
     const char *v = getenv("DVM_JIT_KEEP_MAX");
-    char *end;
-    unsigned long long mib = v && *v ? strtoull(v, &end, 10) : 0;
     if (!v || !*v)
         return 0;
+    char *end;
+    unsigned long long mib = strtoull(v, &end, 10);
     if (*end || mib < 1 || mib > (1ull << 20)) {
         fprintf(stderr, "dvm: DVM_JIT_KEEP_MAX=%s is not a size in MiB "
                 "(1..1048576); keeping at most %llu MiB\n", v,
