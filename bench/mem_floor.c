@@ -8,6 +8,8 @@
  *   anon_huge   the same with MADV_HUGEPAGE
  *   memfd       a MAP_SHARED mapping of a fresh memfd: a runner writing
  *               straight into frames of the store
+ *   memfd_populate  memfd, every page allocated first in one call
+ *               (MADV_POPULATE_WRITE) instead of one fault per page
  *   memfd_scan  memfd, then one read of every page deciding whether it is
  *               all zeros and counting its nonzero bytes: the least a
  *               commit that adopts the pages must do
@@ -94,6 +96,11 @@ static double one(const char *kind, size_t n, uint64_t *sum)
     }
     if (!strcmp(kind, "anon_huge"))
         madvise(a, bytes, MADV_HUGEPAGE);
+    if (!strcmp(kind, "memfd_populate") &&
+        madvise(a, bytes, MADV_POPULATE_WRITE)) {
+        perror("mem_floor: MADV_POPULATE_WRITE");
+        exit(1);
+    }
     *sum = passes(a, n);
     if (!strcmp(kind, "memfd_scan"))
         *sum += scan((const uint8_t *)a, bytes) * 0;
@@ -133,7 +140,7 @@ int main(int argc, char **argv)
         return 2;
     }
     static const char *kinds[] = { "anon", "anon_huge", "memfd",
-                                   "memfd_scan", "copy_diff" };
+                                   "memfd_populate", "memfd_scan", "copy_diff" };
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
         double t[99];
         uint64_t sum = 0;

@@ -147,10 +147,14 @@ class NetnsCluster:
     TCP stack.  The cluster has a secret; each node listens on its own
     address (10.78.0.1K) and homes page versions as a host would.  Needs
     root and ip netns (available() says).  submit_cmd(args) is the
-    command line of a `dvm submit` from the master's host; qdisc(spec)
-    puts a tc qdisc ("netem delay 200us", "tbf rate 100mbit ...") on both
-    ends of every link (False where the kernel lacks it); stop() ends the
-    processes and deletes the namespaces."""
+    command line of a `dvm submit` from the master's host; qdisc(spec,
+    nodes) puts a tc qdisc ("netem delay 200us", "tbf rate 100mbit ...") on
+    both ends of the links of the given nodes (1..N; default all), False
+    where the kernel lacks it; env: more environment of every process;
+    stop() ends the processes and deletes the namespaces.  Several may
+    exist at once (each has its own namespaces)."""
+
+    made = 0
 
     @staticmethod
     def available():
@@ -162,12 +166,13 @@ class NetnsCluster:
         subprocess.run(["ip", "netns", "del", probe], capture_output=True)
         return True
 
-    def __init__(self, dvm, nodes, rcomps):
+    def __init__(self, dvm, nodes, rcomps, env=None):
         self.dir = tempfile.mkdtemp(prefix="dvm-bench-ns-")
         self.dvm, self.n = dvm, nodes
-        self.tag = "b%d" % os.getpid()
+        NetnsCluster.made += 1
+        self.tag = "b%d%s" % (os.getpid(), chr(ord("a") + NetnsCluster.made % 26))
         self.m = self.tag + "m"
-        self.env = dict(os.environ, UCX_POSIX_DIR=self.dir)
+        self.env = dict(os.environ, UCX_POSIX_DIR=self.dir, **(env or {}))
         self.procs = []
         self.sec = os.path.join(self.dir, "secret")
         with open(self.sec, "w") as f:
@@ -227,8 +232,8 @@ class NetnsCluster:
         return ["ip", "netns", "exec", self.m, self.dvm, "submit", "--master",
                 "127.0.0.1:" + self.port, "--secret-file", self.sec, *args]
 
-    def qdisc(self, spec):
-        for k in range(1, self.n + 1):
+    def qdisc(self, spec, nodes=None):
+        for k in nodes or range(1, self.n + 1):
             for ns, dev in ((self.m, "%sa%d" % (self.tag, k)),
                             ("%sn%d" % (self.tag, k), "%sb%d" % (self.tag, k))):
                 r = subprocess.run(["ip", "netns", "exec", ns, "tc", "qdisc", "add",
