@@ -12,6 +12,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "image/inpage.h"
 #include "isa/isa.h"
 #include "util/le.h"
 
@@ -198,6 +199,14 @@ static const uint8_t *read_table(msg_reader *r, int width, uint64_t *n)
     return mr_bytes(r, (size_t)*n * 8 * (size_t)width);
 }
 
+/* A FETCH entry: an SR page's version, or an input page. */
+static int fetch_entry_ok(uint64_t page, uint64_t epoch)
+{
+    if (epoch == CMSG_EPOCH_INPUT)
+        return inpage_is_input(page);
+    return DISA_SR_PAGE(page) && epoch != 0;
+}
+
 dvm_status cmsg_decode_fetch(const uint8_t *p, size_t len, int width,
                              cmsg_fetch *out)
 {
@@ -208,10 +217,14 @@ dvm_status cmsg_decode_fetch(const uint8_t *p, size_t len, int width,
     v.run = mr_u64(&r);
     v.ent = read_table(&r, width, &v.n);
     /* Every entry names a version that can be: an SR page, a commit's
-     * epoch (whether that commit happened is the receiver's to judge). */
+     * epoch (whether that commit happened is the receiver's to judge); or
+     * a page of the input windows with CMSG_EPOCH_INPUT. */
+    uint64_t inputs = 0;
     for (uint64_t i = 0; !r.err && i < v.n; i++) {
         const uint8_t *e = v.ent + 8 * (size_t)width * i;
-        if (!DISA_SR_PAGE(le_ld64(e)) || le_ld64(e + 8) == 0)
+        if (!fetch_entry_ok(le_ld64(e), le_ld64(e + 8)) ||
+            (inputs += le_ld64(e + 8) == CMSG_EPOCH_INPUT) >
+                CMSG_MAX_INPUT_FETCH)
             r.err = 1;
     }
     uint64_t present = 0;
@@ -569,8 +582,11 @@ dvm_status cmsg_decode_start(const uint8_t *p, size_t len, cmsg_start *out)
     dvm_status st = finish(&r, "start");
     if (!st && !engine_ok(out->engine))
         st = status_set(DVM_EPROTO, "start: unknown engine");
-    if (!st && (out->flags & ~(uint64_t)CMSG_START_MASKS_ONLY))
+    if (!st && (out->flags & ~(uint64_t)(CMSG_START_MASKS_ONLY |
+                                         CMSG_START_INPUTS_ASKED)))
         st = status_set(DVM_EPROTO, "start: unknown flags");
+    if (!st && (out->flags & CMSG_START_INPUTS_ASKED) && out->nin)
+        st = status_set(DVM_EPROTO, "start: inputs both carried and asked");
     return st;
 }
 

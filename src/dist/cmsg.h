@@ -78,7 +78,9 @@
  *                             DISPATCH's prefetch entries or a PAGE_RESP
  *                             name (a version is (page, epoch))
  *   node   -> master  FETCH   u64 run, u64 n, n x (u64 page, u64 epoch):
- *                             versions a node lacks for a dispatch
+ *                             versions a node lacks for a dispatch, and
+ *                             pages of the input windows (epoch
+ *                             CMSG_EPOCH_INPUT) its RComps asked for
  *   master -> node    FETCHED u64 run, u64 n, n x (u64 page, u64 epoch,
  *                             u64 present), u64 npages, the present ones'
  *                             data in order; present is 0 (absent), 1, or
@@ -217,9 +219,17 @@ typedef struct cmsg_relay {
 
 /* FETCH (width 2: page, epoch) and FETCHED (width 3: page, epoch,
  * present; then pages for the present ones).  Decoding refuses an entry
- * whose page is outside the SR or whose epoch is 0. */
+ * whose page is outside the SR or whose epoch is 0, unless it is a page of
+ * the input windows with CMSG_EPOCH_INPUT (and such a page with another
+ * epoch), and more than CMSG_MAX_INPUT_FETCH input pages. */
 #define CMSG_MAX_FETCH (1u << 20)
 #define CMSG_AT_HOMES 2
+/* The "epoch" of a page of the input windows in FETCH and FETCHED: input
+ * pages are no commit's versions, and no commit has this epoch. */
+#define CMSG_EPOCH_INPUT UINT64_MAX
+/* The most input pages one FETCH may ask for (the master makes each one
+ * for the answer). */
+#define CMSG_MAX_INPUT_FETCH 64u
 typedef struct cmsg_fetch {
     uint64_t run, n;
     const uint8_t *ent;         /* n x width u64s */
@@ -377,6 +387,12 @@ typedef struct cmsg_dump {
  * system page and the pages of the dumped ranges (cmsg_start_keeps_data);
  * the homes make every version from the committing node's changes. */
 #define CMSG_START_MASKS_ONLY 1u
+/* INPUTS_ASKED: START carries no input's bytes (nin is 0); the node's
+ * RComps ask for the pages of the input windows they touch, and the node
+ * fetches them from the master (FETCH with CMSG_EPOCH_INPUT), a few at a
+ * time, into its page cache, instead of every input whole for every node
+ * before the program starts. */
+#define CMSG_START_INPUTS_ASKED 2u
 typedef struct cmsg_start {
     uint64_t run;
     cmsg_str engine, image;

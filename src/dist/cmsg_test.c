@@ -165,9 +165,30 @@ static void test_fetch(void **state)
     cmsg_encode_fetch(&b, 9, ent2, 3, 2, NULL, 0);
     assert_int_equal(cmsg_decode_fetch(b.p, b.len, 2, &f), DVM_OK);
     assert_int_equal(f.n, 3);
-    /* A version that cannot be: a page below the SR, or epoch 0. */
-    uint64_t bad[2][2] = { { DISA_RB / DISA_PAGE - 1, 3 }, { 0x50000, 0 } };
-    for (int i = 0; i < 2; i++) {
+    /* A page of the input windows with CMSG_EPOCH_INPUT. */
+    uint64_t in[2] = { DISA_INPUT_BASE / DISA_PAGE + 7, CMSG_EPOCH_INPUT };
+    mb_reset(&b);
+    cmsg_encode_fetch(&b, 9, in, 1, 2, NULL, 0);
+    assert_int_equal(cmsg_decode_fetch(b.p, b.len, 2, &f), DVM_OK);
+    /* More input pages than one FETCH may ask for. */
+    uint64_t many[2 * (CMSG_MAX_INPUT_FETCH + 1)];
+    for (size_t i = 0; i <= CMSG_MAX_INPUT_FETCH; i++) {
+        many[2 * i] = DISA_INPUT_BASE / DISA_PAGE + i;
+        many[2 * i + 1] = CMSG_EPOCH_INPUT;
+    }
+    mb_reset(&b);
+    cmsg_encode_fetch(&b, 9, many, CMSG_MAX_INPUT_FETCH, 2, NULL, 0);
+    assert_int_equal(cmsg_decode_fetch(b.p, b.len, 2, &f), DVM_OK);
+    mb_reset(&b);
+    cmsg_encode_fetch(&b, 9, many, CMSG_MAX_INPUT_FETCH + 1, 2, NULL, 0);
+    assert_int_equal(cmsg_decode_fetch(b.p, b.len, 2, &f), DVM_EPROTO);
+    /* A version that cannot be: a page below the SR, or epoch 0; a page
+     * outside the input windows with the input epoch (the heap's, the
+     * system page). */
+    uint64_t bad[4][2] = { { DISA_RB / DISA_PAGE - 1, 3 }, { 0x50000, 0 },
+                           { 0x50000, CMSG_EPOCH_INPUT },
+                           { DISA_SYSPAGE / DISA_PAGE, CMSG_EPOCH_INPUT } };
+    for (int i = 0; i < 4; i++) {
         mb_reset(&b);
         cmsg_encode_fetch(&b, 9, bad[i], 1, 2, NULL, 0);
         assert_int_equal(cmsg_decode_fetch(b.p, b.len, 2, &f), DVM_EPROTO);
@@ -343,8 +364,9 @@ static void test_dresend(void **state)
     mb_free(&b);
 }
 
-/* START: the masks-only flag and the dumps round trip; unknown flags
- * are refused; which pages keep their data. */
+/* START: the masks-only and inputs-asked flags and the dumps round trip;
+ * unknown flags, and inputs both carried and asked for, are refused; which
+ * pages keep their data. */
 static void test_start_masks(void **state)
 {
     (void)state;
@@ -369,7 +391,20 @@ static void test_start_masks(void **state)
     assert_false(cmsg_start_keeps_data(&t, 0x50002));
     t.flags = 0;
     assert_true(cmsg_start_keeps_data(&t, 0x50002));    /* every page */
-    s.flags = 2;
+    /* Inputs asked for, not carried: taken; carried too: refused. */
+    s.flags = CMSG_START_MASKS_ONLY | CMSG_START_INPUTS_ASKED;
+    mb_reset(&b);
+    cmsg_encode_start(&b, &s);
+    assert_int_equal(cmsg_decode_start(b.p, b.len, &t), DVM_OK);
+    assert_int_equal(t.flags, s.flags);
+    s.nin = 1;
+    s.in[0] = (cmsg_input){ { (const uint8_t *)"data", 4 },
+                            { (const uint8_t *)"bytes", 5 } };
+    mb_reset(&b);
+    cmsg_encode_start(&b, &s);
+    assert_int_equal(cmsg_decode_start(b.p, b.len, &t), DVM_EPROTO);
+    s.nin = 0;
+    s.flags = 4;                        /* unknown */
     mb_reset(&b);
     cmsg_encode_start(&b, &s);
     assert_int_equal(cmsg_decode_start(b.p, b.len, &t), DVM_EPROTO);

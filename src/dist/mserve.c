@@ -97,6 +97,7 @@
 #include "dist/stall.h"
 #include "dist/vindex.h"
 #include "image/image.h"
+#include "image/inpage.h"
 #include "isa/isa.h"
 #include "mem/store.h"
 #include "sched/master.h"
@@ -289,6 +290,9 @@ typedef struct mserve {
                                    RComps killed for one; all runs */
     uint8_t replay[DISA_PAGE];  /* scratch: a version made as a holder
                                    makes it */
+    uint64_t input_bytes_out;   /* input bytes sent to nodes (pages of
+                                   the input windows they asked for),
+                                   since the master started */
     uint64_t first_touch[2];    /* first-touch pages answered: [0] by the
                                    epoch alone (the node fetches from the
                                    homes), [1] with the master's data; all
@@ -1238,12 +1242,14 @@ static FILE *diag_open(mserve *s)
 
 /* ---- nodes ----------------------------------------------------------------- */
 
+/* START: the program and its options, not its inputs (the node asks for
+ * the input pages its RComps touch: on_fetch). */
 static dvm_status node_start(mserve *s, mnode *nd)
 {
     cmsg_start st = { .run = s->run_id, .engine = s->sub.engine,
-                      .image = s->sub.image, .nin = s->sub.nin,
-                      .flags = s->rule.flags, .ndump = s->rule.ndump };
-    memcpy(st.in, s->sub.in, sizeof st.in);
+                      .image = s->sub.image, .nin = 0,
+                      .flags = s->rule.flags | CMSG_START_INPUTS_ASKED,
+                      .ndump = s->rule.ndump };
     memcpy(st.dump, s->rule.dump, sizeof st.dump);
     for (int k = 0; k < nd->nrcomps; k++) {
         nd->slot[k] = -1;
@@ -1921,8 +1927,61 @@ static dvm_status frames_ahead(mserve *s, int slot, const cmsg_relay *m)
     return st;
 }
 
+/* ---- input pages --------------------------------------------------------------
+ * The program's inputs stay here: nodes ask for the pages of the input
+ * windows their RComps touch (FETCH with CMSG_EPOCH_INPUT), and the master
+ * makes each as an RComp of dvm run makes it from a file
+ * (image/inpage.h), from the bytes the client submitted. */
+
+/* Reads the bytes of a submitted input (arg: its cmsg_input). */
+static uint64_t input_read(void *arg, uint64_t off, uint8_t *dst, uint64_t n)
+{
+    const cmsg_input *in = arg;
+    uint64_t len = (uint64_t)in->data.len;
+    if (off >= len)
+        return 0;
+    n = n < len - off ? n : len - off;
+    memcpy(dst, in->data.p + off, (size_t)n);
+    return n;
+}
+
+/* The address of the program's channel named nm; 0 when none is (its
+ * input is bound to nothing, as on a node). */
+static uint64_t input_addr(const dvm_program *prog, cmsg_str nm)
+{
+    for (size_t c = 0; c < prog->nchans; c++)
+        if (strlen(prog->chans[c].name) == (size_t)nm.len &&
+            !memcmp(prog->chans[c].name, nm.p, (size_t)nm.len))
+            return prog->chans[c].addr;
+    return 0;
+}
+
+/* Fills buf with input page `page` of the running program. */
+static void input_page(mserve *s, uint64_t page, uint8_t *buf)
+{
+    inpage_src src[CMSG_MAX_INPUTS];
+    size_t k = 0;
+    for (uint32_t i = 0; i < s->sub.nin; i++) {
+        uint64_t addr = input_addr(s->prog, s->sub.in[i].name);
+        if (addr)
+            src[k++] = (inpage_src){ addr, (uint64_t)s->sub.in[i].data.len,
+                                     input_read, &s->sub.in[i] };
+    }
+    (void)inpage_fill(src, k, page, buf);
+}
+
+/* The input pages among f's entries. */
+static size_t input_entries(const cmsg_fetch *f)
+{
+    size_t k = 0;
+    for (uint64_t i = 0; i < f->n; i++)
+        k += le_ld64(f->ent + 16 * i + 8) == CMSG_EPOCH_INPUT;
+    return k;
+}
+
 /* FETCH: the versions a node lacks for a dispatch.  Each is there unless
- * its runner is no longer in flight (a stale dispatch): then "absent". */
+ * its runner is no longer in flight (a stale dispatch): then "absent".
+ * Input pages are always there (made into inbuf). */
 static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
     cmsg_fetch f;
@@ -1931,12 +1990,21 @@ static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     uint64_t t0 = clock_now_ns();
     uint64_t *ent = dvm_calloc(3 * f.n + 1, sizeof *ent);
     const uint8_t **pages = dvm_calloc(f.n + 1, sizeof *pages);
-    size_t np = 0;
+    uint8_t *inbuf = dvm_malloc(input_entries(&f) * CMSG_PAGE + 1);
+    size_t np = 0, nin = 0;
     uint64_t now = space_epoch(ms_space(s));
-    for (uint64_t i = 0; ent && pages && i < f.n; i++) {
+    for (uint64_t i = 0; ent && pages && inbuf && i < f.n; i++) {
         uint64_t page = le_ld64(f.ent + 16 * i);
         uint64_t epoch = le_ld64(f.ent + 16 * i + 8);
         uint32_t fr = 0;
+        ent[3 * i] = page;
+        ent[3 * i + 1] = epoch;
+        if (epoch == CMSG_EPOCH_INPUT) {
+            input_page(s, page, inbuf + nin * CMSG_PAGE);
+            pages[np++] = inbuf + nin++ * CMSG_PAGE;
+            ent[3 * i + 2] = 1;
+            continue;
+        }
         if (epoch > now) {          /* the rest was checked by the decoder */
             ms_drop_node(s, nd, "fetch of a version that never was");
             goto out;
@@ -1945,18 +2013,17 @@ static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
                       epoch && fr;
         if (present && fr == SPACE_FRAME_AWAY)
             present = CMSG_AT_HOMES;
-        ent[3 * i] = page;
-        ent[3 * i + 1] = epoch;
         ent[3 * i + 2] = (uint64_t)present;
         if (present == 1) {
             pages[np++] = store_frame(ms_store(s), fr);
             region_mark(nd, page);
         }
     }
-    if (ent && pages) {
+    if (ent && pages && inbuf) {
         mb_reset(&s->b);
         cmsg_encode_fetch(&s->b, s->run_id, ent, f.n, 3, pages, np);
         nd->pages_out += np;
+        s->input_bytes_out += (uint64_t)nin * CMSG_PAGE;
         (void)ms_send(s, nd->peer, WIRE_FETCHED);   /* gone: DOWN follows */
         if (s->obs && nd->obs >= 0 && np)
             obs_pages_fetch(s->obs, nd->obs, s->obs_master, UINT32_MAX, np,
@@ -1967,6 +2034,7 @@ static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 out:
     dvm_free(ent);
     dvm_free(pages);
+    dvm_free(inbuf);
 }
 
 static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
@@ -2460,6 +2528,9 @@ static void status_master(mserve *s, FILE *f, int json)
         SF_NUM("rcomps_replaced_for_held_deltas",
                "RComps replaced: their changes never reached a home",
                s->gate_kills),
+        SF_NUM("input_bytes_to_nodes",
+               "input bytes sent to nodes (the pages they asked for)",
+               s->input_bytes_out),
         SF_NUM("first_touch_from_homes",
                "first-touch pages fetched from their homes",
                s->first_touch[0]),

@@ -4,7 +4,10 @@
  * One thread, one epoll set over the RComps' sockets and the transport's
  * event fd.  Between programs a node holds nothing but its connection to
  * the master.  START brings a program: the node creates a frame store,
- * writes the image and the input channels' bytes into memfds, makes the
+ * writes the image into a memfd, makes the files its RComps read input
+ * pages from (ninput.h: the master keeps the inputs, and the node fetches
+ * the pages its RComps touch; a START that carries inputs, which this
+ * master does not send, has them written to memfds instead), makes the
  * directory its RComps share their translations in (engine jit:
  * exec/jit_cache.h; removed at STOP) and starts
  * its RComps (sched/rcomps.h, rcomp_process_start), each numbered by its
@@ -81,11 +84,13 @@
 #include "cluster/wire.h"
 #include "dist/cmsg.h"
 #include "dist/nhome.h"
+#include "dist/ninput.h"
 #include "dist/pcache.h"
 #include "dist/stall.h"
 #include "exec/jit.h"
 #include "exec/jit_cache.h"
 #include "image/image.h"
+#include "image/inpage.h"
 #include "mem/store.h"
 #include "net/conn.h"
 #include "sched/rcb.h"
@@ -146,6 +151,8 @@ typedef struct node_rc {
     uint64_t req_page;              /* of the page request in flight */
     int page_wait;                  /* its answer waits for page_ent */
     uint32_t page_ent;
+    int in_wait;                    /* its answer waits for input page */
+    uint64_t in_page;
     uint32_t *granted;              /* local frames granted, unused */
     size_t ngranted, capgranted;
 } node_rc;
@@ -169,6 +176,9 @@ typedef struct node {
     char engine[8];
     char *jit_cache;                /* the program's shared translations
                                        (exec/jit_cache.h), or NULL */
+    int inputs_asked;               /* CMSG_START_INPUTS_ASKED: input
+                                       pages come from the master */
+    ninput inputs;                  /* those that came (ninput.h) */
     int in_fd[CMSG_MAX_INPUTS];
     char in_name[CMSG_MAX_INPUTS][CMSG_MAX_NAME + 1];
     char in_path[CMSG_MAX_INPUTS][64];
@@ -361,7 +371,9 @@ static dvm_status rc_spawn(node *n, int i)
     node_rc *r = &n->rc[i];
     rcomp_spawn_spec sp = { n->cfg.self_exe, n->engine, store_fd(n->store),
                             NODE_STORE_FRAMES, n->image_fd, n->prog, n->in,
-                            n->nin, 0, n->jit_cache };
+                            n->nin, 0, n->jit_cache,
+                            n->inputs_asked ? n->inputs.win_path : NULL,
+                            n->inputs_asked ? n->inputs.map_path : NULL };
     int ctl, page;
     dvm_status st = rcomp_process_start(&sp, i, &r->pid, &ctl, &page);
     if (st)
@@ -381,7 +393,7 @@ static void rc_kill(node *n, int i)
 {
     node_rc *r = &n->rc[i];
     rcomp_process_stop(n->epfd, &r->ctl, &r->page, &r->pid);
-    r->page_wait = 0;
+    r->page_wait = r->in_wait = 0;
     park_free(r);
     tmp_release(n, r, 0, 1);
     granted_release(n, r, (uint16_t)(i + 1));
@@ -457,6 +469,9 @@ static void node_stop(node *n)
     dvm_free(n->jit_cache);
     n->jit_cache = NULL;
     nhome_stop(&n->home);
+    if (n->inputs_asked)
+        ninput_stop(&n->inputs);
+    n->inputs_asked = 0;
     pcache_destroy(&n->pc);
     store_destroy(n->store);
     n->store = NULL;
@@ -502,6 +517,9 @@ static dvm_status node_start(node *n, const uint8_t *p, size_t len)
     n->running = 1;
     n->run = s.run;
     n->rule = (cmsg_start){ .flags = s.flags, .ndump = s.ndump };
+    n->inputs_asked = (s.flags & CMSG_START_INPUTS_ASKED) != 0;
+    if (n->inputs_asked && (st = ninput_start(&n->inputs)))
+        return st;
     memcpy(n->rule.dump, s.dump, sizeof s.dump);
     memcpy(n->engine, s.engine.p, (size_t)s.engine.len);
     n->engine[s.engine.len] = '\0';
@@ -643,6 +661,44 @@ static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
 }
 
 static dvm_status node_filled(node *n);
+static dvm_status page_answer(node *n, int i, uint64_t local);
+
+/* ---- input pages --------------------------------------------------------------
+ * Under CMSG_START_INPUTS_ASKED a program's inputs stay with the master:
+ * the node keeps the input pages its RComps read in n->inputs (ninput.h),
+ * where the RComps read them themselves; an RComp asks (PAGE_REQ) only
+ * for a page not there yet, and its answer (PAGE_RESP 0: "read it now")
+ * waits until the page came from the master. */
+
+/* RComp i asks for input page `page`. */
+static dvm_status input_ask(node *n, int i, uint64_t page)
+{
+    node_rc *r = &n->rc[i];
+    if (ninput_present(&n->inputs, page))
+        return page_answer(n, i, 0);
+    r->in_wait = 1;
+    r->in_page = page;
+    uint64_t want[2 * NINPUT_AHEAD];
+    size_t k = ninput_ask(&n->inputs, page, want);
+    if (!k)
+        return DVM_OK;          /* asked before: on its way */
+    mb_reset(&n->tmpb);
+    cmsg_encode_fetch(&n->tmpb, n->run, want, k, 2, NULL, 0);
+    if (n->tmpb.oom)
+        return status_set(DVM_ENOMEM, "out of memory");
+    return node_send_master(n, WIRE_FETCH, &n->tmpb);
+}
+
+/* An input page of a FETCHED (data: NULL when it came without): into
+ * n->inputs. */
+static dvm_status input_came(node *n, uint64_t page, const uint8_t *data)
+{
+    if (!data || !n->inputs_asked)
+        return status_set(DVM_EPROTO, "fetched: input page %#" PRIx64
+                          " not asked for or without its data", page);
+    return ninput_present(&n->inputs, page)
+           ? DVM_OK : ninput_fill(&n->inputs, page, data);
+}
 
 /* FETCHED: the versions asked for; parked dispatches may go. */
 static dvm_status from_master_fetched(node *n, const uint8_t *p, size_t len)
@@ -657,7 +713,10 @@ static dvm_status from_master_fetched(node *n, const uint8_t *p, size_t len)
         uint64_t epoch = le_ld64(f.ent + 24 * j + 8);
         int present = (int)le_ld64(f.ent + 24 * j + 16);
         uint64_t want[2] = { page, epoch };
-        if (present == CMSG_AT_HOMES)   /* they have it by now: again */
+        if (epoch == CMSG_EPOCH_INPUT)
+            st = input_came(n, page, present == 1
+                                     ? f.pages + CMSG_PAGE * k++ : NULL);
+        else if (present == CMSG_AT_HOMES)  /* they have it by now: again */
             st = nhome_fetch(&n->home, want, 1);
         else
             pcache_fill(&n->pc, page, epoch,
@@ -720,6 +779,10 @@ static dvm_status node_filled(node *n)
         if (!st && r->page_wait && n->pc.e[r->page_ent].filled) {
             r->page_wait = 0;
             st = page_answer(n, i, n->pc.e[r->page_ent].frame);
+        }
+        if (!st && r->in_wait && ninput_present(&n->inputs, r->in_page)) {
+            r->in_wait = 0;
+            st = page_answer(n, i, 0);
         }
     }
     return st;
@@ -1116,6 +1179,8 @@ static dvm_status rc_frame(node *n, int i, int page, uint32_t type,
         uint64_t v[2];
         if (type != MSG_PAGE_REQ || msg_decode_u64s(p, len, v, 2))
             return rc_replace(n, i, "bad page message");
+        if (n->inputs_asked && inpage_is_input(v[0]))
+            return input_ask(n, i, v[0]);
         n->rc[i].req_page = v[0];
         return relay_up(n, i, 1, type, p, len, NULL, 0);
     }

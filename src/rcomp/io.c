@@ -5,7 +5,12 @@
  * of a channel at ADDR is its 64-bit length at ADDR, its bytes from ADDR+8,
  * zeros elsewhere; a declared channel left unbound is simply absent, so it
  * reads as zeros, that is length 0.  Pages are synthesised on demand by the
- * resolver (handler thread); the files never change, so no lock is needed.
+ * resolver (handler thread; image/inpage.h); the files never change, so no
+ * lock is needed.  On a cluster's node the inputs are not files here: the
+ * node keeps the input pages that came from the master in one file and a
+ * presence map (--input-window, --input-map: dist/ninput.h), and a page is
+ * read from there once present (pages.c asks the node for one that is not;
+ * a page's bytes are written before its bit is set).
  *
  * Output: a channel is a window in the PR.  At commit the runner's count at
  * ADDR says how many bytes from ADDR+8 to emit; they are copied from the
@@ -48,6 +53,25 @@ static dvm_status open_input(const char *path, int *fd_out, uint64_t *len)
     return DVM_OK;
 }
 
+/* Reads input bytes for inpage_fill (arg: the file descriptor).  The
+ * file is read, not mapped: a mapping would count every page read in the
+ * RComp's resident set, and a multi-gigabyte input must not cost its size
+ * in memory.  A file that shrank or cannot be read reads as zeros. */
+static uint64_t read_file(void *arg, uint64_t off, uint8_t *dst, uint64_t n)
+{
+    int fd = (int)(intptr_t)arg;
+    uint64_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, dst + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (uint64_t)r;
+    }
+    return got;
+}
+
 dvm_status rc_input_add(rcomp *rc, const char *spec)
 {
     char *end;
@@ -59,10 +83,12 @@ dvm_status rc_input_add(rcomp *rc, const char *spec)
     if (addr < DISA_INPUT_BASE || addr >= DISA_SYSPAGE - 8)
         return status_set(DVM_EINVAL, "--in: address 0x%" PRIx64 " is not "
                           "in the input windows", addr);
-    rc_input in = { .addr = addr, .fd = -1 };
-    dvm_status st = open_input(end + 1, &in.fd, &in.len);
+    rc_input in = { .addr = addr, .read = read_file };
+    int fd;
+    dvm_status st = open_input(end + 1, &fd, &in.len);
     if (st)
         return st;
+    in.arg = (void *)(intptr_t)fd;
     if (in.len > DISA_SYSPAGE - addr - 8) {
         st = status_set(DVM_ERANGE, "--in: %s does not fit its window",
                         end + 1);
@@ -77,66 +103,57 @@ dvm_status rc_input_add(rcomp *rc, const char *spec)
     rc->in[rc->nin++] = in;
     return DVM_OK;
 err_fd:
-    close(in.fd);
+    close(fd);
     return st;
+}
+
+dvm_status rc_inputs_asked(rcomp *rc, const char *window, const char *map)
+{
+    if (!window || !map)
+        return status_set(DVM_EINVAL, "--input-window and --input-map go "
+                          "together");
+    int mfd = open(map, O_RDONLY | O_CLOEXEC);
+    if (mfd < 0)
+        return status_set_errno(DVM_EIO, "input map %s", map);
+    void *m = mmap(NULL, INPAGE_MAP_BYTES, PROT_READ, MAP_SHARED, mfd, 0);
+    close(mfd);
+    if (m == MAP_FAILED)
+        return status_set_errno(DVM_EIO, "input map %s", map);
+    rc->inwin_fd = open(window, O_RDONLY | O_CLOEXEC);
+    if (rc->inwin_fd < 0) {
+        dvm_status st = status_set_errno(DVM_EIO, "input pages %s", window);
+        munmap(m, INPAGE_MAP_BYTES);
+        return st;
+    }
+    rc->inmap = m;
+    return DVM_OK;
+}
+
+int rc_input_read(const rcomp *rc, uint64_t page, uint8_t *buf)
+{
+    memset(buf, 0, DISA_PAGE);
+    (void)read_file((void *)(intptr_t)rc->inwin_fd,
+                    inpage_index(page) * DISA_PAGE, buf, DISA_PAGE);
+    return 0;
 }
 
 void rc_inputs_free(rcomp *rc)
 {
+    if (rc->inmap) {
+        munmap((void *)rc->inmap, INPAGE_MAP_BYTES);
+        close(rc->inwin_fd);
+        rc->inmap = NULL;
+    }
     for (size_t i = 0; i < rc->nin; i++)
-        close(rc->in[i].fd);
+        close((int)(intptr_t)rc->in[i].arg);
     dvm_free(rc->in);
     rc->in = NULL;
     rc->nin = 0;
 }
 
-/* The part of [lo0, lo0 + n) that falls in the page at pa, as [*lo, *hi);
- * returns 0 when empty. */
-static int page_part(uint64_t pa, uint64_t lo0, uint64_t n, uint64_t *lo,
-                     uint64_t *hi)
-{
-    *lo = lo0 > pa ? lo0 : pa;
-    *hi = lo0 + n < pa + DISA_PAGE ? lo0 + n : pa + DISA_PAGE;
-    return *lo < *hi;
-}
-
-/* Reads the file bytes of `in` that fall in the page at pa into buf.  The
- * file is read, not mapped: a mapping would count every page read in the
- * RComp's resident set, and a multi-gigabyte input must not cost its size
- * in memory.  Returns 1 if any byte of the page belongs to the file. */
-static int read_part(uint8_t *buf, uint64_t pa, const rc_input *in)
-{
-    uint64_t lo, hi;
-    if (!page_part(pa, in->addr + 8, in->len, &lo, &hi))
-        return 0;
-    uint64_t off = lo - in->addr - 8, n = hi - lo, got = 0;
-    while (got < n) {
-        ssize_t r = pread(in->fd, buf + (lo - pa) + got, n - got,
-                          (off_t)(off + got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;              /* shrunk or unreadable: the rest reads 0 */
-        got += (uint64_t)r;
-    }
-    return 1;
-}
-
 int rc_input_page(const rcomp *rc, uint64_t page, uint8_t *buf)
 {
-    uint64_t pa = page * DISA_PAGE, lo, hi;
-    int any = 0;
-    memset(buf, 0, DISA_PAGE);
-    for (size_t i = 0; i < rc->nin; i++) {
-        const rc_input *in = &rc->in[i];
-        if (page_part(pa, in->addr, 8, &lo, &hi)) {
-            for (uint64_t a = lo; a < hi; a++)
-                buf[a - pa] = (uint8_t)(in->len >> (8 * (a - in->addr)));
-            any = 1;
-        }
-        any |= read_part(buf, pa, in);
-    }
-    return any ? 0 : 1;
+    return inpage_fill(rc->in, rc->nin, page, buf) ? 0 : 1;
 }
 
 /* End of the window of the out channel at addr: the next out channel above

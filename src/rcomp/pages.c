@@ -7,7 +7,10 @@
  *
  *   PR (below DISA_RB)      zeros, no message (normally the PR is a plain
  *                           region the kernel fills; this is the fallback)
- *   input windows           synthesised from the channel files (io.c)
+ *   input windows           synthesised from the channel files (io.c);
+ *                           on a cluster's node from the node's file of
+ *                           them, PAGE_REQ {page, 0} for one not there yet
+ *                           (dist/ninput.h)
  *   other SR, system page   PAGE_REQ {page, snap} on the page socket; the
  *                           master answers PAGE_RESP {frame}, 0 = zeros
  *
@@ -196,12 +199,31 @@ static int shared_page(rcomp *rc, uint64_t page, uint8_t *buf)
     return 0;
 }
 
+/* An input page on a cluster's node (--input-map): read from the node's
+ * file once the map says it is there; a page not there yet is asked for
+ * (PAGE_REQ {page, 0}), and the answer (PAGE_RESP 0) comes once it is.
+ * Not a version: no base, no count. */
+static int asked_input_page(rcomp *rc, uint64_t page, uint8_t *buf)
+{
+    if (!inpage_present(rc->inmap, page)) {
+        uint32_t frame;
+        dvm_status st = ask_frame(rc, page, 0, &frame);
+        if (st)
+            return st;
+        if (frame || !inpage_present(rc->inmap, page))
+            return status_set(DVM_EPROTO, "input page %#llx: answered but "
+                              "not there", (unsigned long long)page);
+    }
+    return rc_input_read(rc, page, buf);
+}
+
 int rc_resolve(void *arg, uint64_t page, uint8_t *buf)
 {
     rcomp *rc = arg;
     if (page < PG_RB)
         return 1;
     if (page >= PG_IN && page < PG_SYS)
-        return rc_input_page(rc, page, buf);
+        return rc->inmap ? asked_input_page(rc, page, buf)
+                            : rc_input_page(rc, page, buf);
     return shared_page(rc, page, buf);
 }

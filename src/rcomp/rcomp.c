@@ -53,6 +53,7 @@
 typedef struct rc_opts {
     const char *in[RC_MAX_IN];
     size_t nin;
+    const char *in_window, *in_map;     /* a cluster node's input pages */
 } rc_opts;
 
 /* ---- options ----------------------------------------------------------- */
@@ -85,6 +86,13 @@ static dvm_status opt_one(rcomp *rc, rc_opts *o, const char *f,
         if (!v || o->nin == RC_MAX_IN)
             return status_set(DVM_EINVAL, "--in: missing or too many");
         o->in[o->nin++] = v;
+    } else if (!strcmp(f, "--input-window") || !strcmp(f, "--input-map")) {
+        if (!v || !*v)
+            return status_set(DVM_EINVAL, "%s: missing path", f);
+        if (!strcmp(f, "--input-window"))
+            o->in_window = v;
+        else
+            o->in_map = v;
     } else if (!strcmp(f, "--jit-cache")) {
         if (!v || !*v)
             return status_set(DVM_EINVAL, "--jit-cache: missing directory");
@@ -234,6 +242,8 @@ static dvm_status setup(rcomp *rc, const rc_opts *o)
         st = store_attach(rc->store_fd, rc->nframes, &rc->store);
     for (size_t i = 0; i < o->nin && !st; i++)
         st = rc_input_add(rc, o->in[i]);
+    if (!st && (o->in_window || o->in_map))
+        st = rc_inputs_asked(rc, o->in_window, o->in_map);
     if (!st)
         st = rc_outputs_init(rc);
     if (!st)

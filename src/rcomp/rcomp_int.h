@@ -25,6 +25,7 @@
 #include "isa/isa.h"
 #include "exec/vm.h"
 #include "image/program.h"
+#include "image/inpage.h"
 #include "mem/diff.h"
 #include "mem/store.h"
 #include "mem/window.h"
@@ -79,11 +80,9 @@ typedef struct rc_adopted {     /* a zero span mapped over a run of frames
     uint32_t first;
 } rc_adopted;
 
-typedef struct rc_input {       /* an input channel bound to a file */
-    uint64_t addr;
-    int fd;                     /* the file, read page by page */
-    uint64_t len;
-} rc_input;
+/* An input channel bound to a file: its address and length, read with
+ * pread page by page (arg: the file descriptor, owned). */
+typedef inpage_src rc_input;
 
 typedef struct rc_output {      /* an output channel window in the PR */
     uint64_t addr;
@@ -142,6 +141,10 @@ typedef struct rcomp {
     vm_runner vr;
 
     rc_input *in;    size_t nin;
+    const uint64_t *inmap;      /* --input-map: which input pages the
+                                   node has (image/inpage.h); NULL: the
+                                   inputs are files (in) */
+    int inwin_fd;               /* --input-window: those pages */
     rc_output *out;  size_t nout;      /* out[0] is stdout */
 
     /* Shared with the handler thread, under mu. */
@@ -258,6 +261,12 @@ dvm_status rc_input_add(rcomp *rc, const char *spec);
 void rc_inputs_free(rcomp *rc);
 /* Fills buf with page of the input windows; 1 if all zeros. */
 int rc_input_page(const rcomp *rc, uint64_t page, uint8_t *buf);
+/* Takes the input pages from a cluster node's files (dist/ninput.h): the
+ * pages at window, the presence map at map.  DVM_EIO when either cannot
+ * be opened or mapped. */
+dvm_status rc_inputs_asked(rcomp *rc, const char *window, const char *map);
+/* Reads input page `page` from the node's file into buf; 0. */
+int rc_input_read(const rcomp *rc, uint64_t page, uint8_t *buf);
 /* Builds the output channel table from the program. */
 dvm_status rc_outputs_init(rcomp *rc);
 /* Keeps the pages of the output counts that the code names directly

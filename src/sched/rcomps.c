@@ -153,6 +153,13 @@ static dvm_status rcomp_argv(const rcomp_spawn_spec *sp, int index, int ctl,
         args_add(a, "--jit-cache");
         args_add(a, "%s", sp->jit_cache);
     }
+    if (sp->input_window) {
+        assert(sp->nin == 0 && sp->input_map);
+        args_add(a, "--input-window");
+        args_add(a, "%s", sp->input_window);
+        args_add(a, "--input-map");
+        args_add(a, "%s", sp->input_map);
+    }
     if (sp->adopt_pages) {
         args_add(a, "--adopt");
         args_add(a, "%llu", (unsigned long long)sp->adopt_pages);
@@ -287,7 +294,7 @@ static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
                             store_fd(rs->cp->store),
                             store_max_frames(rs->cp->store), rs->image_fd,
                             rs->cfg->prog, rs->cfg->in, rs->cfg->nin,
-                            RCOMPS_ADOPT_PAGES, rs->jit_cache };
+                            RCOMPS_ADOPT_PAGES, rs->jit_cache, NULL, NULL };
     pid_t pid;
     int ctl, page;
     dvm_status st = rcomp_process_start(&sp, s->index, &pid, &ctl, &page);

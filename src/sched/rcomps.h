@@ -119,6 +119,9 @@ typedef struct rcomp_spawn_spec {
     const char *jit_cache;      /* --jit-cache: the program's shared
                                    translations (exec/jit_cache.h), or
                                    NULL */
+    /* --input-window, --input-map: the input pages a cluster's node
+     * keeps (dist/ninput.h), or NULL; in must then be empty. */
+    const char *input_window, *input_map;
 } rcomp_spawn_spec;
 
 /* Starts `dvm __rcomp` number index with two socketpairs (ctl, page).  On

@@ -137,6 +137,14 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
                    $<TARGET_FILE:wl_gen_points> $<TARGET_FILE:wl_kmeans_ref>)
   set_tests_properties(cluster/faults/${engine} PROPERTIES TIMEOUT 240)
 endforeach()
+# Inputs stay with the master: a node fetches the input pages its RComps
+# touch (16 bytes of a 16 MiB input; k-means reading all of its own).
+foreach(engine ${DVM_CLUSTER_ENGINES})
+  add_test(NAME cluster/inputs/${engine}
+           COMMAND sh ${CL}/inputs.sh $<TARGET_FILE:dvm> ${engine}
+                   $<TARGET_FILE:wl_gen_points>)
+  set_tests_properties(cluster/inputs/${engine} PROPERTIES TIMEOUT 240)
+endforeach()
 # The same programs while a node's link is cut (network namespaces; root
 # only, 77 = skipped): heartbeat loss, rerun elsewhere, rejoin.
 foreach(engine ${DVM_CLUSTER_ENGINES})
