@@ -550,7 +550,6 @@ void cmsg_encode_start(msg_buf *b, const cmsg_start *s)
     mb_u64(b, s->run);
     cmsg_put_str(b, s->engine.p, (size_t)s->engine.len);
     cmsg_put_str(b, s->image.p, (size_t)s->image.len);
-    put_inputs(b, s->in, s->nin);
     mb_u64(b, s->flags);
     put_dumps(b, s->dump, s->ndump);
 }
@@ -576,17 +575,13 @@ dvm_status cmsg_decode_start(const uint8_t *p, size_t len, cmsg_start *out)
     out->run = mr_u64(&r);
     out->engine = get_str(&r);
     out->image = get_str(&r);
-    get_inputs(&r, out->in, &out->nin);
     out->flags = mr_u64(&r);
     get_dumps(&r, out->dump, &out->ndump);
     dvm_status st = finish(&r, "start");
     if (!st && !engine_ok(out->engine))
         st = status_set(DVM_EPROTO, "start: unknown engine");
-    if (!st && (out->flags & ~(uint64_t)(CMSG_START_MASKS_ONLY |
-                                         CMSG_START_INPUTS_ASKED)))
+    if (!st && (out->flags & ~(uint64_t)CMSG_START_MASKS_ONLY))
         st = status_set(DVM_EPROTO, "start: unknown flags");
-    if (!st && (out->flags & CMSG_START_INPUTS_ASKED) && out->nin)
-        st = status_set(DVM_EPROTO, "start: inputs both carried and asked");
     return st;
 }
 

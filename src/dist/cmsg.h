@@ -87,9 +87,9 @@
  *                             CMSG_AT_HOMES: the master gave its copy away
  *                             after the version's home and backup had it
  *   master -> node    START   u64 run, string engine, string image,
- *                             u64 nin, nin x (string channel, string data),
  *                             u64 flags, u64 ndump, ndump x (u64 addr,
- *                             u64 bytes)
+ *                             u64 bytes); no input: the node fetches the
+ *                             input pages its RComps touch (FETCH)
  *   master -> node    STOP    u64 run
  *   master -> node    KILL    u64 rcomp, u64 gen: replace that process
  *   client -> master  SUBMIT  string engine, u64 flags, string image,
@@ -387,17 +387,9 @@ typedef struct cmsg_dump {
  * system page and the pages of the dumped ranges (cmsg_start_keeps_data);
  * the homes make every version from the committing node's changes. */
 #define CMSG_START_MASKS_ONLY 1u
-/* INPUTS_ASKED: START carries no input's bytes (nin is 0); the node's
- * RComps ask for the pages of the input windows they touch, and the node
- * fetches them from the master (FETCH with CMSG_EPOCH_INPUT), a few at a
- * time, into its page cache, instead of every input whole for every node
- * before the program starts. */
-#define CMSG_START_INPUTS_ASKED 2u
 typedef struct cmsg_start {
     uint64_t run;
     cmsg_str engine, image;
-    uint32_t nin;
-    cmsg_input in[CMSG_MAX_INPUTS];
     uint64_t flags;
     uint32_t ndump;             /* the program's dumped ranges */
     cmsg_dump dump[CMSG_MAX_DUMPS];

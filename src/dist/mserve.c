@@ -1247,8 +1247,7 @@ static FILE *diag_open(mserve *s)
 static dvm_status node_start(mserve *s, mnode *nd)
 {
     cmsg_start st = { .run = s->run_id, .engine = s->sub.engine,
-                      .image = s->sub.image, .nin = 0,
-                      .flags = s->rule.flags | CMSG_START_INPUTS_ASKED,
+                      .image = s->sub.image, .flags = s->rule.flags,
                       .ndump = s->rule.ndump };
     memcpy(st.dump, s->rule.dump, sizeof st.dump);
     for (int k = 0; k < nd->nrcomps; k++) {

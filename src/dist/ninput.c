@@ -33,10 +33,15 @@ static dvm_status make_file(const char *name, uint64_t bytes, int *fd,
     return DVM_OK;
 }
 
-dvm_status ninput_start(ninput *x)
+void ninput_init(ninput *x)
 {
     memset(x, 0, sizeof *x);
     x->win_fd = x->map_fd = -1;
+}
+
+dvm_status ninput_start(ninput *x)
+{
+    ninput_init(x);
     dvm_status st = make_file("dvm-inputs", INPAGE_PAGES * DISA_PAGE,
                               &x->win_fd, x->win_path, sizeof x->win_path);
     if (st)
@@ -71,8 +76,7 @@ void ninput_stop(ninput *x)
         close(x->map_fd);
     if (x->win_fd >= 0)
         close(x->win_fd);
-    memset(x, 0, sizeof *x);
-    x->win_fd = x->map_fd = -1;
+    ninput_init(x);
 }
 
 int ninput_present(const ninput *x, uint64_t page)

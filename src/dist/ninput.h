@@ -35,6 +35,8 @@ typedef struct ninput {
     char win_path[64], map_path[64];    /* /proc paths for the RComps */
 } ninput;
 
+/* An empty copy, with nothing to free: ninput_stop does nothing on it. */
+void ninput_init(ninput *x);
 /* Makes empty files and maps.  On failure nothing is left and *x is
  * unusable; on success ninput_stop frees it. */
 dvm_status ninput_start(ninput *x);

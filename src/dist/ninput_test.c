@@ -2,7 +2,7 @@
  * ninput_test.c -- a node's copy of the input pages: a page and the ones
  * after it asked for once, none again; a page filled is present and reads
  * back from the file an RComp opens by its path; the map an RComp maps
- * sees it; a stopped copy can be stopped again.
+ * sees it; a stopped copy, and an empty one, can be stopped.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -43,6 +43,8 @@ static void test_ask_once(void **state)
     assert_int_equal(ninput_ask(&x, last, want), 1);
     assert_false(ninput_present(&x, PG + 10));
     ninput_stop(&x);
+    ninput_stop(&x);
+    ninput_init(&x);                    /* nothing to free */
     ninput_stop(&x);
 }
 

@@ -6,8 +6,7 @@
  * the master.  START brings a program: the node creates a frame store,
  * writes the image into a memfd, makes the files its RComps read input
  * pages from (ninput.h: the master keeps the inputs, and the node fetches
- * the pages its RComps touch; a START that carries inputs, which this
- * master does not send, has them written to memfds instead), makes the
+ * the pages its RComps touch), makes the
  * directory its RComps share their translations in (engine jit:
  * exec/jit_cache.h; removed at STOP) and starts
  * its RComps (sched/rcomps.h, rcomp_process_start), each numbered by its
@@ -176,14 +175,8 @@ typedef struct node {
     char engine[8];
     char *jit_cache;                /* the program's shared translations
                                        (exec/jit_cache.h), or NULL */
-    int inputs_asked;               /* CMSG_START_INPUTS_ASKED: input
-                                       pages come from the master */
-    ninput inputs;                  /* those that came (ninput.h) */
-    int in_fd[CMSG_MAX_INPUTS];
-    char in_name[CMSG_MAX_INPUTS][CMSG_MAX_NAME + 1];
-    char in_path[CMSG_MAX_INPUTS][64];
-    master_binding in[CMSG_MAX_INPUTS];
-    size_t nin;
+    ninput inputs;                  /* the input pages that came from
+                                       the master (ninput.h) */
     node_rc *rc;
     msg_buf out, rel, tmpb;
     msg_buf batch;                  /* RELAY records not sent yet */
@@ -370,10 +363,9 @@ static dvm_status rc_spawn(node *n, int i)
 {
     node_rc *r = &n->rc[i];
     rcomp_spawn_spec sp = { n->cfg.self_exe, n->engine, store_fd(n->store),
-                            NODE_STORE_FRAMES, n->image_fd, n->prog, n->in,
-                            n->nin, 0, n->jit_cache,
-                            n->inputs_asked ? n->inputs.win_path : NULL,
-                            n->inputs_asked ? n->inputs.map_path : NULL };
+                            NODE_STORE_FRAMES, n->image_fd, n->prog, NULL,
+                            0, 0, n->jit_cache, n->inputs.win_path,
+                            n->inputs.map_path };
     int ctl, page;
     dvm_status st = rcomp_process_start(&sp, i, &r->pid, &ctl, &page);
     if (st)
@@ -457,9 +449,6 @@ static void node_stop(node *n)
     }
     dvm_free(n->rc);
     n->rc = NULL;
-    for (size_t i = 0; i < n->nin; i++)
-        close(n->in_fd[i]);
-    n->nin = 0;
     if (n->image_fd >= 0)
         close(n->image_fd);
     n->image_fd = -1;
@@ -469,9 +458,7 @@ static void node_stop(node *n)
     dvm_free(n->jit_cache);
     n->jit_cache = NULL;
     nhome_stop(&n->home);
-    if (n->inputs_asked)
-        ninput_stop(&n->inputs);
-    n->inputs_asked = 0;
+    ninput_stop(&n->inputs);
     pcache_destroy(&n->pc);
     store_destroy(n->store);
     n->store = NULL;
@@ -487,26 +474,6 @@ static void *map_table(size_t bytes)
     return p == MAP_FAILED ? NULL : p;
 }
 
-/* Binds the START's inputs: each channel's bytes in a memfd that the
- * RComps open by its /proc path. */
-static dvm_status node_inputs(node *n, const cmsg_start *s)
-{
-    for (uint32_t i = 0; i < s->nin; i++) {
-        dvm_status st = cmsg_str_copy(s->in[i].name, n->in_name[i],
-                                      sizeof n->in_name[i]);
-        if (!st)
-            st = memfd_from_bytes("dvm-input", s->in[i].data.p,
-                            (size_t)s->in[i].data.len, &n->in_fd[i]);
-        if (st)
-            return st;
-        n->nin++;
-        snprintf(n->in_path[i], sizeof n->in_path[i], "/proc/%d/fd/%d",
-                 (int)getpid(), n->in_fd[i]);
-        n->in[i] = (master_binding){ n->in_name[i], n->in_path[i] };
-    }
-    return DVM_OK;
-}
-
 static dvm_status node_start(node *n, const uint8_t *p, size_t len)
 {
     cmsg_start s;
@@ -517,9 +484,6 @@ static dvm_status node_start(node *n, const uint8_t *p, size_t len)
     n->running = 1;
     n->run = s.run;
     n->rule = (cmsg_start){ .flags = s.flags, .ndump = s.ndump };
-    n->inputs_asked = (s.flags & CMSG_START_INPUTS_ASKED) != 0;
-    if (n->inputs_asked && (st = ninput_start(&n->inputs)))
-        return st;
     memcpy(n->rule.dump, s.dump, sizeof s.dump);
     memcpy(n->engine, s.engine.p, (size_t)s.engine.len);
     n->engine[s.engine.len] = '\0';
@@ -530,7 +494,7 @@ static dvm_status node_start(node *n, const uint8_t *p, size_t len)
         (st = pcache_init(&n->pc, n->store, NODE_CACHE_PAGES)) ||
         (st = nhome_start(&n->home, s.run, n->store, &n->pc,
                           (s.flags & CMSG_START_MASKS_ONLY) != 0)) ||
-        (st = node_inputs(n, &s)))
+        (st = ninput_start(&n->inputs)))
         return st;
     n->pc.waits = &n->waits;       /* counted across programs */
     n->l2m = map_table((size_t)NODE_STORE_FRAMES * sizeof *n->l2m);
@@ -664,8 +628,8 @@ static dvm_status node_filled(node *n);
 static dvm_status page_answer(node *n, int i, uint64_t local);
 
 /* ---- input pages --------------------------------------------------------------
- * Under CMSG_START_INPUTS_ASKED a program's inputs stay with the master:
- * the node keeps the input pages its RComps read in n->inputs (ninput.h),
+ * A program's inputs stay with the master (START carries none): the node
+ * keeps the input pages its RComps read in n->inputs (ninput.h),
  * where the RComps read them themselves; an RComp asks (PAGE_REQ) only
  * for a page not there yet, and its answer (PAGE_RESP 0: "read it now")
  * waits until the page came from the master. */
@@ -693,9 +657,9 @@ static dvm_status input_ask(node *n, int i, uint64_t page)
  * n->inputs. */
 static dvm_status input_came(node *n, uint64_t page, const uint8_t *data)
 {
-    if (!data || !n->inputs_asked)
+    if (!data)
         return status_set(DVM_EPROTO, "fetched: input page %#" PRIx64
-                          " not asked for or without its data", page);
+                          " without its data", page);
     return ninput_present(&n->inputs, page)
            ? DVM_OK : ninput_fill(&n->inputs, page, data);
 }
@@ -1179,7 +1143,7 @@ static dvm_status rc_frame(node *n, int i, int page, uint32_t type,
         uint64_t v[2];
         if (type != MSG_PAGE_REQ || msg_decode_u64s(p, len, v, 2))
             return rc_replace(n, i, "bad page message");
-        if (n->inputs_asked && inpage_is_input(v[0]))
+        if (inpage_is_input(v[0]))
             return input_ask(n, i, v[0]);
         n->rc[i].req_page = v[0];
         return relay_up(n, i, 1, type, p, len, NULL, 0);
@@ -1474,6 +1438,7 @@ dvm_status node_main(const node_config *cfg)
         return status_set(DVM_ENOMEM, "out of memory");
     n->cfg = *cfg;
     n->image_fd = -1;
+    ninput_init(&n->inputs);
     mb_init(&n->out);
     mb_init(&n->rel);
     mb_init(&n->tmpb);
