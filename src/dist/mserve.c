@@ -138,7 +138,8 @@ typedef struct mnode {
     uint64_t results;           /* results its RComps sent, all runs */
     uint64_t pages_in;          /* pages it sent with results */
     uint64_t changes_in;        /* of them, changed pages (not output) */
-    uint64_t pages_out;         /* pages it fetched */
+    uint64_t pages_out;         /* versions it fetched */
+    uint64_t inputs_out;        /* input pages it fetched */
     uint64_t waits[CMSG_FETCH_WAIT_BUCKETS + 1];   /* its fetch waits
                                    counted so far (NODE_STATS), and sum */
     uint64_t cache[CMSG_NODE_STATS];    /* its NODE_STATS, by CMSG_NS_* */
@@ -2021,7 +2022,8 @@ static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     if (ent && pages && inbuf) {
         mb_reset(&s->b);
         cmsg_encode_fetch(&s->b, s->run_id, ent, f.n, 3, pages, np);
-        nd->pages_out += np;
+        nd->pages_out += np - nin;
+        nd->inputs_out += nin;
         s->input_bytes_out += (uint64_t)nin * CMSG_PAGE;
         (void)ms_send(s, nd->peer, WIRE_FETCHED);   /* gone: DOWN follows */
         if (s->obs && nd->obs >= 0 && np)
@@ -2588,6 +2590,7 @@ static void status_node(mserve *s, FILE *f, int json, const mnode *nd)
         SF_NUM("changed_pages_sent", "changed pages sent with data",
                nd->changes_in),
         SF_NUM("pages_fetched", "pages fetched", nd->pages_out),
+        SF_NUM("input_pages_fetched", "input pages fetched", nd->inputs_out),
         SF_NUM("pages_cached", "pages cached", c[CMSG_NS_CACHED]),
         SF_NUM("cache_hits", "cache hits", c[CMSG_NS_HITS]),
         SF_NUM("cache_misses", "cache misses", c[CMSG_NS_MISSES]),

@@ -62,4 +62,11 @@ echo "k-means: $(($1 - sent0)) input bytes sent for an input of $pages pages"
 # end (31 pages).
 [ $(($1 - sent0)) -le $((2 * (pages + 31) * 4096)) ] ||
     { echo "FAIL: more input sent than the input once per node"; exit 1; }
+# The nodes' own counts add up to the master's.
+set -- $(status_figures input_bytes_to_nodes)
+"$dvm" status --master "127.0.0.1:$port" --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+n = sum(h["input_pages_fetched"] for h in s["hosts"]) * 4096
+sys.exit(0 if n == int(sys.argv[1]) else "FAIL: nodes count %d input bytes, the master %s" % (n, sys.argv[1]))' "$1"
 echo "ok"
