@@ -184,14 +184,6 @@ int run_parse_args(int argc, char **argv, run_opts *o)
     return o->path ? 0 : run_usage(o, "no program given", NULL);
 }
 
-static const prog_channel *find_channel(const dvm_program *p, const char *n)
-{
-    for (size_t i = 0; i < p->nchans; i++)
-        if (!strcmp(p->chans[i].name, n))
-            return &p->chans[i];
-    return NULL;
-}
-
 /* True when the channel of b[k] was bound before, in b[0..k). */
 static int bound_before(const master_binding *b, size_t k)
 {
@@ -266,7 +258,7 @@ static int check_bindings(const dvm_program *p, run_opts *o)
                     "\n", b->name, in ? "in" : "out", b->name);
             return 2;
         }
-        const prog_channel *c = find_channel(p, b->name);
+        const prog_channel *c = program_channel(p, b->name, strlen(b->name));
         if (!c || c->dir != (in ? PROG_CHAN_IN : PROG_CHAN_OUT)) {
             fprintf(stderr, "dvm: %s: the program declares no %s channel "
                     "'%s'\n", o->path, in ? "input" : "output", b->name);

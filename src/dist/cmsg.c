@@ -222,11 +222,12 @@ dvm_status cmsg_decode_fetch(const uint8_t *p, size_t len, int width,
     uint64_t inputs = 0;
     for (uint64_t i = 0; !r.err && i < v.n; i++) {
         const uint8_t *e = v.ent + 8 * (size_t)width * i;
-        if (!fetch_entry_ok(le_ld64(e), le_ld64(e + 8)) ||
-            (inputs += le_ld64(e + 8) == CMSG_EPOCH_INPUT) >
-                CMSG_MAX_INPUT_FETCH)
+        if (!fetch_entry_ok(le_ld64(e), le_ld64(e + 8)))
             r.err = 1;
+        inputs += le_ld64(e + 8) == CMSG_EPOCH_INPUT;
     }
+    if (inputs > CMSG_MAX_INPUT_FETCH)
+        r.err = 1;
     uint64_t present = 0;
     for (uint64_t i = 0; width == 3 && !r.err && i < v.n; i++) {
         uint64_t f = le_ld64(v.ent + 8 * (3 * i + 2));

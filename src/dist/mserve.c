@@ -1945,29 +1945,22 @@ static uint64_t input_read(void *arg, uint64_t off, uint8_t *dst, uint64_t n)
     return n;
 }
 
-/* The address of the program's channel named nm; 0 when none is (its
- * input is bound to nothing, as on a node). */
-static uint64_t input_addr(const dvm_program *prog, cmsg_str nm)
+/* The running program's inputs as page sources, into src; their number
+ * (an input whose name no channel has is bound to nothing, as on a node
+ * of dvm run). */
+static size_t input_sources(mserve *s, inpage_src *src)
 {
-    for (size_t c = 0; c < prog->nchans; c++)
-        if (strlen(prog->chans[c].name) == (size_t)nm.len &&
-            !memcmp(prog->chans[c].name, nm.p, (size_t)nm.len))
-            return prog->chans[c].addr;
-    return 0;
-}
-
-/* Fills buf with input page `page` of the running program. */
-static void input_page(mserve *s, uint64_t page, uint8_t *buf)
-{
-    inpage_src src[CMSG_MAX_INPUTS];
     size_t k = 0;
     for (uint32_t i = 0; i < s->sub.nin; i++) {
-        uint64_t addr = input_addr(s->prog, s->sub.in[i].name);
-        if (addr)
-            src[k++] = (inpage_src){ addr, (uint64_t)s->sub.in[i].data.len,
+        const prog_channel *c = program_channel(
+            s->prog, (const char *)s->sub.in[i].name.p,
+            (size_t)s->sub.in[i].name.len);
+        if (c)
+            src[k++] = (inpage_src){ c->addr,
+                                     (uint64_t)s->sub.in[i].data.len,
                                      input_read, &s->sub.in[i] };
     }
-    (void)inpage_fill(src, k, page, buf);
+    return k;
 }
 
 /* The input pages among f's entries. */
@@ -1990,8 +1983,10 @@ static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     uint64_t t0 = clock_now_ns();
     uint64_t *ent = dvm_calloc(3 * f.n + 1, sizeof *ent);
     const uint8_t **pages = dvm_calloc(f.n + 1, sizeof *pages);
-    uint8_t *inbuf = dvm_malloc(input_entries(&f) * CMSG_PAGE + 1);
-    size_t np = 0, nin = 0;
+    size_t nask = input_entries(&f), np = 0, nin = 0;
+    uint8_t *inbuf = dvm_malloc(nask * CMSG_PAGE + 1);
+    inpage_src src[CMSG_MAX_INPUTS];
+    size_t nsrc = nask ? input_sources(s, src) : 0;
     uint64_t now = space_epoch(ms_space(s));
     for (uint64_t i = 0; ent && pages && inbuf && i < f.n; i++) {
         uint64_t page = le_ld64(f.ent + 16 * i);
@@ -2000,7 +1995,7 @@ static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         ent[3 * i] = page;
         ent[3 * i + 1] = epoch;
         if (epoch == CMSG_EPOCH_INPUT) {
-            input_page(s, page, inbuf + nin * CMSG_PAGE);
+            (void)inpage_fill(src, nsrc, page, inbuf + nin * CMSG_PAGE);
             pages[np++] = inbuf + nin++ * CMSG_PAGE;
             ent[3 * i + 2] = 1;
             continue;

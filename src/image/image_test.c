@@ -602,6 +602,26 @@ static void test_symbol_rules(void **state)
     program_free(p);
 }
 
+/* A channel found by its name's bytes: the whole name, not a prefix or
+ * a longer name. */
+static void test_channel_lookup(void **state)
+{
+    (void)state;
+    dvm_program *p = program_new();
+    assert_non_null(p);
+    add_chan(p, "points", 0x3F0000000000ULL, PROG_CHAN_IN);
+    add_chan(p, "pointsx", 0x3F0000100000ULL, PROG_CHAN_IN);
+    const prog_channel *c = program_channel(p, "pointsxyz", 6);
+    assert_non_null(c);
+    assert_int_equal(c->addr, 0x3F0000000000ULL);
+    c = program_channel(p, "pointsx", 7);
+    assert_non_null(c);
+    assert_int_equal(c->addr, 0x3F0000100000ULL);
+    assert_null(program_channel(p, "point", 5));
+    assert_null(program_channel(p, "pointsxy", 8));
+    program_free(p);
+}
+
 static void test_channel_rules(void **state)
 {
     (void)state;
@@ -931,6 +951,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_channel_lookup),
         cmocka_unit_test(test_roundtrip_code_only),
         cmocka_unit_test(test_roundtrip_zero_tail),
         cmocka_unit_test(test_version1_loads),

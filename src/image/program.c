@@ -50,6 +50,16 @@ dvm_status program_symbol(const dvm_program *p, const char *name,
     return DVM_ENOENT;
 }
 
+const prog_channel *program_channel(const dvm_program *p, const char *name,
+                                    size_t len)
+{
+    for (size_t c = 0; c < p->nchans; c++)
+        if (strlen(p->chans[c].name) == len &&
+            !memcmp(p->chans[c].name, name, len))
+            return &p->chans[c];
+    return NULL;
+}
+
 const prog_segment *program_segment_at(const dvm_program *p, uint64_t addr)
 {
     for (size_t i = 0; i < p->nsegs; i++) {

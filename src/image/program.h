@@ -80,6 +80,10 @@ dvm_status program_symbol(const dvm_program *p, const char *name,
  * heap ranges in the SR.  Returns 0, or DVM_EFORMAT (DVM_ENOMEM) with a
  * message.  Used by the image writer and loader (defined in image.c). */
 dvm_status program_validate(const dvm_program *p);
+/* The channel whose name is the len bytes at name (not NUL-terminated
+ * necessarily), or NULL. */
+const prog_channel *program_channel(const dvm_program *p, const char *name,
+                                    size_t len);
 /* The segment containing addr, or NULL. */
 const prog_segment *program_segment_at(const dvm_program *p, uint64_t addr);
 

@@ -128,10 +128,8 @@ static void args_free(rcomp_args *a)
 /* The address of the program's channel called name (0 if none). */
 static uint64_t channel_addr(const dvm_program *p, const char *name)
 {
-    for (size_t c = 0; c < p->nchans; c++)
-        if (!strcmp(p->chans[c].name, name))
-            return p->chans[c].addr;
-    return 0;
+    const prog_channel *c = program_channel(p, name, strlen(name));
+    return c ? c->addr : 0;
 }
 
 /* Builds `dvm __rcomp ...` number index with its socket ends ctl and

@@ -1,6 +1,6 @@
 /*
- * memfd.h -- bytes in memory as a file: the program image and input files
- * that child processes (RComps) inherit and open by descriptor.
+ * memfd.h -- bytes in memory as a file: the program image that child
+ * processes (RComps) inherit and open by descriptor.
  */
 #ifndef DVM_MEMFD_H
 #define DVM_MEMFD_H
