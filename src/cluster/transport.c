@@ -346,7 +346,8 @@ static dvm_status peer_post(transport *t, tpeer *p, uint16_t type,
     r->t = t;
     uint32_t flags = UCP_AM_SEND_FLAG_REPLY;
     if (t->cfg.rndv_min && len >= t->cfg.rndv_min && type != WIRE_BYE &&
-        !wire_type_is_handshake(type))     /* those must come eagerly */
+        type != WIRE_TAKEN &&              /* the transport's own and */
+        !wire_type_is_handshake(type))     /* ... those must come eagerly */
         flags |= UCP_AM_SEND_FLAG_RNDV;
     ucp_request_param_t prm = {
         .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |

@@ -93,9 +93,10 @@ typedef struct transport_config {
     size_t handshake_ms;        /* a peer not authenticated this long after
                                    its endpoint was made is refused;
                                    0: TRANSPORT_DEFAULT_HANDSHAKE_MS */
-    size_t rndv_min;            /* payloads of at least this many bytes go
-                                   by rendezvous; 0: UCX decides
-                                   (UCX_RNDV_THRESH) */
+    size_t rndv_min;            /* the application's payloads of at least
+                                   this many bytes go by rendezvous (the
+                                   handshake, BYE and TAKEN never); 0: UCX
+                                   decides (UCX_RNDV_THRESH) */
     uint16_t keepalive_type;    /* sent empty to a peer given
                                    transport_keepalive when nothing went
                                    to it for keepalive_ms; 0: none */

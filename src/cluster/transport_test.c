@@ -141,6 +141,7 @@ static int pump_until(rec *r, const int *counter, int want)
 static size_t handshake_ms;     /* for the next transports made; 0: default */
 static unsigned keepalive_ms;   /* ... PONG keepalives this often; 0: none */
 static unsigned deaf_gap_ms;    /* ... 0: default */
+static size_t rndv_min;         /* ... every payload this long by rendezvous */
 
 static transport *make(rec *r, const auth_secret *secret, size_t max_msg)
 {
@@ -150,6 +151,7 @@ static transport *make(rec *r, const auth_secret *secret, size_t max_msg)
                             .keepalive_type = keepalive_ms ? WIRE_PONG : 0,
                             .keepalive_ms = keepalive_ms,
                             .deaf_gap_ms = deaf_gap_ms,
+                            .rndv_min = rndv_min,
                             .on_event = on_event, .arg = r, .log = on_log};
     transport *t = NULL;
     if (transport_create(&cfg, &t))
@@ -235,6 +237,7 @@ static int kill_child(void **state)
     live_child = 0;
     handshake_ms = 0;
     keepalive_ms = deaf_gap_ms = 0;
+    rndv_min = 0;
     return 0;
 }
 
@@ -345,10 +348,11 @@ static int close_cleanly(rec *r)
 }
 
 /* Sends STREAM_MSGS messages of size_of(i), waits for the server's PONG,
- * closes; every buffer lent is handed back and no fd is left. */
+ * closes; every buffer lent is handed back and no fd is left.  which 1:
+ * every payload of a byte or more goes by rendezvous, as the server's. */
 static int client_stream(uint16_t port, int which)
 {
-    (void)which;
+    rndv_min = which ? 1 : 0;
     rec r;
     int fds0 = count_fds(), refs = 0;
     int rc = client_up(&r, port, NULL, 0);
@@ -365,15 +369,16 @@ static int client_stream(uint16_t port, int which)
     return rc || count_fds() == fds0 ? rc : 24;
 }
 
-static void test_stream_in_order(void **state)
+/* The stream of client_stream(which) arrives whole and in order. */
+static void run_stream(int which)
 {
-    (void)state;
     int fds0 = count_fds();
     rec r;
     uint16_t port;
+    rndv_min = which ? 1 : 0;
     serve(&r, NULL, 0, &port);
     r.check_pattern = 1;
-    child c = spawn("stream", 0, port);
+    child c = spawn("stream", which, port);
     assert_true(pump_until(&r, &r.msgs, STREAM_MSGS));
     assert_int_equal(r.bad, 0);
     assert_int_equal(r.ups, 1);
@@ -383,10 +388,28 @@ static void test_stream_in_order(void **state)
     transport_stats s;
     transport_get_stats(r.t, &s);
     assert_true(s.received_rndv >= 2);      /* the 1 MiB messages */
+    if (which)                              /* all but the empty one */
+        assert_int_equal(s.received_rndv, STREAM_MSGS - 3);
     assert_int_equal(transport_peer_count(r.t), 0);
     unmake(&r);
     assert_int_equal(reap_child(&c), 0);
     assert_int_equal(count_fds(), fds0);    /* no socket left behind */
+}
+
+static void test_stream_in_order(void **state)
+{
+    (void)state;
+    run_stream(0);
+}
+
+/* Rendezvous forced for every payload on both sides (rndv_min 1, as
+ * bench/fetch_raw measures it): the control messages still go eagerly.
+ * The server's TAKEN for the 1 MiB messages went by rendezvous once, and
+ * the client refused it ("taken message of 8 bytes by rendezvous"). */
+static void test_stream_all_rendezvous(void **state)
+{
+    (void)state;
+    run_stream(1);
 }
 
 /* ---- round trips ------------------------------------------------------- */
@@ -1243,6 +1266,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_api_refusals, kill_child),
         cmocka_unit_test_teardown(test_stream_in_order, kill_child),
+        cmocka_unit_test_teardown(test_stream_all_rendezvous, kill_child),
         cmocka_unit_test_teardown(test_round_trips, kill_child),
         cmocka_unit_test_teardown(test_epoll_loop, kill_child),
         cmocka_unit_test_teardown(test_auth_same_secret, kill_child),
