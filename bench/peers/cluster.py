@@ -3,6 +3,7 @@
 each node kept running by a supervisor thread that starts it again when it
 ends (as systemd's Restart=always does), so that a benchmark may kill
 nodes.  Python 3 standard library only."""
+import json
 import os
 import re
 import signal
@@ -231,6 +232,19 @@ class NetnsCluster:
     def submit_cmd(self, args):
         return ["ip", "netns", "exec", self.m, self.dvm, "submit", "--master",
                 "127.0.0.1:" + self.port, "--secret-file", self.sec, *args]
+
+    def status(self):
+        """The master's `dvm status --json`, parsed."""
+        out = subprocess.run(["ip", "netns", "exec", self.m, self.dvm, "status",
+                              "--master", "127.0.0.1:" + self.port,
+                              "--secret-file", self.sec, "--json"],
+                             capture_output=True, text=True, check=True, env=self.env)
+        return json.loads(out.stdout)
+
+    def input_pages(self, name):
+        """Node `name`'s input pages fetched so far (dvm status)."""
+        return sum(h["input_pages_fetched"] for h in self.status()["hosts"]
+                   if h["name"] == name)
 
     def qdisc(self, spec, nodes=None):
         for k in nodes or range(1, self.n + 1):

@@ -92,6 +92,7 @@
 #include "dist/cmsg.h"
 #include "dist/dheld.h"
 #include "dist/dmake.h"
+#include "dist/kin.h"
 #include "dist/mhold.h"
 #include "dist/msave.h"
 #include "dist/stall.h"
@@ -156,6 +157,8 @@ typedef struct mnode {
     size_t nab, capab;
     uint64_t regions[MSERVE_REGION_WORDS];  /* 2 MiB regions it was sent
                                    pages of this run (hashed: a hint) */
+    kin_table kin;              /* identities of the runners placed on
+                                   it this run (dist/kin.h) */
     char name[CMSG_MAX_NODE_NAME + 8];  /* unique among live nodes */
     int obs;                    /* its node in the obs hub; -1: none */
     clocksync clk;              /* its clock against the master's */
@@ -1008,16 +1011,29 @@ static void remote_lost(void *arg, int slot)
 static void ddrop_flush(mserve *s);
 static void gate_check(mserve *s);
 
-/* Locality: a runner would rather run where its first heap range's first
- * region is cached. */
+/* Locality: a runner would rather run where a runner of the same
+ * identity ran before in this run (2: dist/kin.h), else where its first
+ * heap range's first region is cached (1). */
 static int remote_affinity(void *arg, int slot, const runner_desc *d)
 {
     mserve *s = arg;
     const mnode *nd = &s->nodes[s->slots[slot].node];
-    if (!d->nheap)
+    uint64_t id = kin_identity(d);
+    if (!id)
         return 0;
+    if (kin_has(&nd->kin, id))
+        return 2;
     uint32_t b = region_bit(d->heap[0].lo / DISA_PAGE);
     return (int)(nd->regions[b / 64] >> (b % 64) & 1);
+}
+
+/* Runner d went to slot `slot`: its node remembers the identity. */
+static void remote_placed(void *arg, int slot, const runner_desc *d)
+{
+    mserve *s = arg;
+    uint64_t id = kin_identity(d);
+    if (id)
+        kin_note(&s->nodes[s->slots[slot].node].kin, id);
 }
 
 /* The round trip to the slot's node, as the clock pings measured it. */
@@ -1256,6 +1272,7 @@ static dvm_status node_start(mserve *s, mnode *nd)
         nd->gen[k] = 0;
     }
     memset(nd->regions, 0, sizeof nd->regions);
+    kin_clear(&nd->kin);
     nd->nsb = nd->drop.n = nd->pull.n = 0;
     mb_reset(&s->b);
     cmsg_encode_start(&s->b, &st);
@@ -2948,6 +2965,7 @@ dvm_status mserve_main(const mserve_config *cfg)
     s->client = UINT64_MAX;
     s->remote = (master_remote){ .send = remote_send, .lost = remote_lost,
                                  .affinity = remote_affinity,
+                                 .placed = remote_placed,
                                  .net_ns = remote_net_ns,
                                  .poll = remote_poll,
                                  .before_gc = homes_push,

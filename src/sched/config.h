@@ -35,10 +35,15 @@ typedef struct master_remote {
     dvm_status (*send)(void *arg, int slot, int page, const msg_buf *b);
     /* The master declared slot `slot` lost (its runners run elsewhere). */
     void (*lost)(void *arg, int slot);
-    /* Optional: 1 if runner d would rather run on slot `slot` (its host
-     * caches the runner's pages), else 0.  Dispatch prefers such runners
-     * among the first few ready ones. */
+    /* Optional: how much runner d would rather run on slot `slot`: 2 if
+     * its host ran a runner of the same identity before (the input pages
+     * it read are there), 1 if the host caches the runner's pages, else
+     * 0.  Dispatch takes, among the first few ready runners, the first of
+     * the highest score. */
     int (*affinity)(void *arg, int slot, const runner_desc *d);
+    /* Optional: runner d goes to slot `slot` (so that affinity can say 2
+     * for its kin later). */
+    void (*placed)(void *arg, int slot, const runner_desc *d);
     /* Optional: the network round trip to remote slot `slot`'s host, in
      * ns (0: not measured yet).  Dispatch gives RComps farther away more
      * runners at a time (sched/place.h). */

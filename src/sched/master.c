@@ -385,23 +385,44 @@ static rcb *locality_take(master *m, rcomp_slot *s, rcb_queue *q)
     return r;
 }
 
-/* The next runner for slot s: on a cluster the first of the next
- * MASTER_AFFINITY_LOOK that would rather run there; else the ready
- * runner locality prefers (locality_take), or the queue's head. */
+/* The cluster's affinity of the runner r for the slot in a (an
+ * affinity_arg). */
+typedef struct affinity_arg {
+    const master_remote *rm;
+    int slot;
+} affinity_arg;
+
+static int affinity_score(void *arg, const rcb *r)
+{
+    const affinity_arg *a = arg;
+    return a->rm->affinity(a->rm->arg, a->slot, &r->d);
+}
+
+/* On a cluster: among the next MASTER_AFFINITY_LOOK ready runners, the
+ * first of the highest affinity for slot s (master_remote.affinity), or
+ * the head when none has any. */
+static rcb *affinity_take(master *m, rcomp_slot *s, rcb_queue *q)
+{
+    affinity_arg a = { m->cfg.remote, s->index };
+    return rcb_take_preferred(q, MASTER_AFFINITY_LOOK, affinity_score, &a);
+}
+
+/* The next runner for slot s: on a cluster the one affinity_take picks;
+ * else the ready runner locality prefers (locality_take), or the queue's
+ * head.  The cluster is told where each runner went (placed). */
 static rcb *take_runner(master *m, rcomp_slot *s, rcb_queue *q)
 {
     const master_remote *rm = m->cfg.remote;
+    rcb *r;
     if (q != &m->pool.ready)
-        return rcb_pop(q);
-    if (!rm || !rm->affinity)
-        return locality_take(m, s, q);
-    rcb *prev = NULL;
-    int k = 0;
-    for (rcb *r = q->head; r && k < MASTER_AFFINITY_LOOK;
-         prev = r, r = r->next, k++)
-        if (rm->affinity(rm->arg, s->index, &r->d))
-            return rcb_take_after(q, prev);
-    return rcb_pop(q);
+        r = rcb_pop(q);
+    else if (!rm || !rm->affinity)
+        r = locality_take(m, s, q);
+    else
+        r = affinity_take(m, s, q);
+    if (r && rm && rm->placed)
+        rm->placed(rm->arg, s->index, &r->d);
+    return r;
 }
 
 /* Takes up to n runners for slot s and sends them as one batch. */

@@ -122,6 +122,24 @@ rcb *rcb_take_after(rcb_queue *q, rcb *prev)
     return r;
 }
 
+rcb *rcb_take_preferred(rcb_queue *q, size_t look,
+                        int (*score)(void *arg, const rcb *r), void *arg)
+{
+    rcb *prev = NULL, *best_prev = NULL;
+    int best = 0;
+    size_t k = 0;
+    for (rcb *r = q->head; r && k < look && best < 2;
+         prev = r, r = r->next, k++) {
+        int a = score(arg, r);
+        assert(a >= 0 && a <= 2);
+        if (a > best) {
+            best = a;
+            best_prev = prev;
+        }
+    }
+    return best ? rcb_take_after(q, best_prev) : rcb_pop(q);
+}
+
 void rcb_queue_free(rcb_queue *q)
 {
     rcb *r;

@@ -118,6 +118,12 @@ rcb *rcb_pop(rcb_queue *q);
 /* Removes and returns the record after prev (prev NULL: the head), which
  * must exist. */
 rcb *rcb_take_after(rcb_queue *q, rcb *prev);
+/* Scores the first `look` records of q (score(arg, r): 0, 1 or 2; 2 is
+ * the best there is and ends the scan) and removes and returns the first
+ * of the highest score; the head when every score is 0; NULL when q is
+ * empty. */
+rcb *rcb_take_preferred(rcb_queue *q, size_t look,
+                        int (*score)(void *arg, const rcb *r), void *arg);
 /* Frees every queued record. */
 void rcb_queue_free(rcb_queue *q);
 

@@ -1,6 +1,7 @@
 /*
  * rcb_test.c -- the ready queue's removal from the middle (locality takes a
- * runner behind the head): order, count and tail stay right.  The
+ * runner behind the head): order, count and tail stay right; the cluster's
+ * pick by affinity score (rcb_take_preferred).  The
  * cluster's gate: runners wait for their commit to be stable, go in order
  * once it is, the snapshot epoch never goes back, and each runner a
  * release left waiting counts once.
@@ -30,6 +31,39 @@ static void test_take_after(void **state)
     assert_ptr_equal(rcb_take_after(&q, NULL), &r[0]);     /* the head */
     assert_ptr_equal(rcb_pop(&q), &r[3]);
     assert_null(rcb_pop(&q));
+    assert_int_equal(q.n, 0);
+    assert_null(q.tail);
+}
+
+/* rcb_take_preferred's scores: by rid, from the table in arg. */
+static int score_of(void *arg, const rcb *r)
+{
+    const int *score = arg;
+    return score[r->rid];
+}
+
+/* The first of the highest score within the look, 2 ending the scan;
+ * the head when nothing scores; order and tail kept. */
+static void test_take_preferred(void **state)
+{
+    (void)state;
+    rcb r[6];
+    rcb_queue q = { 0 };
+    for (int i = 0; i < 6; i++) {
+        r[i] = (rcb){ .rid = (uint64_t)i };
+        rcb_push(&q, &r[i]);
+    }
+    int score[6] = { 0, 1, 0, 2, 1, 2 };
+    assert_ptr_equal(rcb_take_preferred(&q, 6, score_of, score), &r[3]);
+    assert_ptr_equal(rcb_take_preferred(&q, 6, score_of, score), &r[5]);
+    assert_ptr_equal(q.tail, &r[4]);
+    assert_ptr_equal(rcb_take_preferred(&q, 6, score_of, score), &r[1]);
+    int none[6] = { 0 };
+    assert_ptr_equal(rcb_take_preferred(&q, 6, score_of, none), &r[0]);
+    /* r[4] (score 1) is beyond a look of 1: the head goes. */
+    assert_ptr_equal(rcb_take_preferred(&q, 1, score_of, score), &r[2]);
+    assert_ptr_equal(rcb_take_preferred(&q, 1, score_of, score), &r[4]);
+    assert_null(rcb_take_preferred(&q, 6, score_of, score));
     assert_int_equal(q.n, 0);
     assert_null(q.tail);
 }
@@ -117,6 +151,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_take_after),
+        cmocka_unit_test(test_take_preferred),
         cmocka_unit_test(test_gate),
         cmocka_unit_test(test_retry),
     };
