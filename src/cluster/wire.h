@@ -36,7 +36,7 @@
 #include "util/status.h"
 
 #define WIRE_MAGIC 0x434d5644u      /* "DVMC" little endian */
-#define WIRE_VERSION 7     /* 2: a RESULT names its output's frames
+#define WIRE_VERSION 8     /* 2: a RESULT names its output's frames
                                    (net/msg.h) instead of carrying it;
                                    3: DELTA, APPLY, NEED (dist/cmsg.h);
                                    4: START's flags and dumps, DHELD,
@@ -44,7 +44,10 @@
                                    5: DRESEND;
                                    6: TAKEN;
                                    7: START carries no input (the
-                                   nodes fetch input pages) */
+                                   nodes fetch input pages);
+                                   8: START carries no dumps (the
+                                   master fetches the dumped pages
+                                   from their holders: HFETCH) */
 #define WIRE_HEADER_SIZE 24
 
 /* X(name, value, text, handshake) */

@@ -552,20 +552,12 @@ void cmsg_encode_start(msg_buf *b, const cmsg_start *s)
     cmsg_put_str(b, s->engine.p, (size_t)s->engine.len);
     cmsg_put_str(b, s->image.p, (size_t)s->image.len);
     mb_u64(b, s->flags);
-    put_dumps(b, s->dump, s->ndump);
 }
 
 int cmsg_start_keeps_data(const cmsg_start *s, uint64_t page)
 {
-    if (!(s->flags & CMSG_START_MASKS_ONLY) ||
-        page == DISA_SYSPAGE / DISA_PAGE)
-        return 1;
-    uint64_t lo = page * DISA_PAGE, hi = lo + DISA_PAGE;
-    for (uint32_t i = 0; i < s->ndump; i++)
-        if (s->dump[i].bytes && s->dump[i].addr < hi &&
-            lo < s->dump[i].addr + s->dump[i].bytes)
-            return 1;
-    return 0;
+    return !(s->flags & CMSG_START_MASKS_ONLY) ||
+           page == DISA_SYSPAGE / DISA_PAGE;
 }
 
 dvm_status cmsg_decode_start(const uint8_t *p, size_t len, cmsg_start *out)
@@ -577,7 +569,6 @@ dvm_status cmsg_decode_start(const uint8_t *p, size_t len, cmsg_start *out)
     out->engine = get_str(&r);
     out->image = get_str(&r);
     out->flags = mr_u64(&r);
-    get_dumps(&r, out->dump, &out->ndump);
     dvm_status st = finish(&r, "start");
     if (!st && !engine_ok(out->engine))
         st = status_set(DVM_EPROTO, "start: unknown engine");

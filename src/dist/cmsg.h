@@ -384,15 +384,14 @@ typedef struct cmsg_dump {
 
 /* START's flags.  MASKS_ONLY: the node sends the master, for each page a
  * result changed, its changed-byte mask without its data, except for the
- * system page and the pages of the dumped ranges (cmsg_start_keeps_data);
- * the homes make every version from the committing node's changes. */
+ * system page (cmsg_start_keeps_data); the homes make every version from
+ * the committing node's changes, and the master fetches the dumped pages
+ * from their holders at the end (HFETCH). */
 #define CMSG_START_MASKS_ONLY 1u
 typedef struct cmsg_start {
     uint64_t run;
     cmsg_str engine, image;
     uint64_t flags;
-    uint32_t ndump;             /* the program's dumped ranges */
-    cmsg_dump dump[CMSG_MAX_DUMPS];
 } cmsg_start;
 
 typedef struct cmsg_submit {
@@ -454,7 +453,7 @@ void cmsg_encode_start(msg_buf *b, const cmsg_start *s);
 dvm_status cmsg_decode_start(const uint8_t *p, size_t len, cmsg_start *out);
 /* 1 when a result's change of page goes to the master with its data
  * under START s: always without CMSG_START_MASKS_ONLY, else only the
- * system page and pages that a dumped range touches. */
+ * system page. */
 int cmsg_start_keeps_data(const cmsg_start *s, uint64_t page);
 
 void cmsg_encode_submit(msg_buf *b, const cmsg_submit *s);

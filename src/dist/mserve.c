@@ -191,6 +191,18 @@ typedef struct mskip {
     uint64_t epoch, page;
 } mskip;
 
+/* A page of a dumped range whose newest version has its data at its
+ * holders only (masks only), fetched from one of them at the end of the
+ * run (dump_gather). */
+typedef struct mdump_page {
+    uint64_t page, epoch;
+    uint64_t asked;             /* the node id asked; UINT64_MAX: none */
+    uint64_t absent;            /* the last node that did not have it;
+                                   UINT64_MAX: none */
+    uint8_t *data;              /* DISA_PAGE bytes once they came */
+    int fresh;                  /* asked for in this turn (dump_ask) */
+} mdump_page;
+
 typedef struct mslot {
     int node, rcomp;
     uint64_t gen;
@@ -261,8 +273,8 @@ typedef struct mserve {
     uint64_t apply_base;        /* the version it applies to */
     int apply_whole;            /* the version is the committing node's
                                    whole page (masks only, adopted) */
-    cmsg_start rule;            /* the running program's flags and dumps:
-                                   what results bring data of */
+    cmsg_start rule;            /* the running program's flags: what
+                                   results bring data of */
     uint64_t *dl;               /* masks only: frame -> page + 1 of a
                                    result's change without data */
     size_t ndl;                 /* its frames (mapped, zero until used) */
@@ -294,6 +306,11 @@ typedef struct mserve {
                                    RComps killed for one; all runs */
     uint8_t replay[DISA_PAGE];  /* scratch: a version made as a holder
                                    makes it */
+    mdump_page *dw;             /* the dump's pages at homes only, by
+                                   page (dump_gather); NULL: none */
+    size_t ndw;
+    uint64_t dump_fetched;      /* such pages fetched from holders, since
+                                   the master started */
     uint64_t input_bytes_out;   /* input bytes sent to nodes (pages of
                                    the input windows they asked for),
                                    since the master started */
@@ -1264,9 +1281,7 @@ static FILE *diag_open(mserve *s)
 static dvm_status node_start(mserve *s, mnode *nd)
 {
     cmsg_start st = { .run = s->run_id, .engine = s->sub.engine,
-                      .image = s->sub.image, .flags = s->rule.flags,
-                      .ndump = s->rule.ndump };
-    memcpy(st.dump, s->rule.dump, sizeof st.dump);
+                      .image = s->sub.image, .flags = s->rule.flags };
     for (int k = 0; k < nd->nrcomps; k++) {
         nd->slot[k] = -1;
         nd->gen[k] = 0;
@@ -2375,6 +2390,9 @@ static void on_down(mserve *s, transport_event *ev, mnode *nd)
             i++;
 }
 
+static void on_dump_pages(mserve *s, mnode *nd, const uint8_t *p,
+                          size_t len);
+
 static void on_event(void *arg, transport_event *ev)
 {
     mserve *s = arg;
@@ -2406,6 +2424,8 @@ static void on_event(void *arg, transport_event *ev)
             on_dheld(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_NODE_ADDR)
             on_node_addr(s, nd, ev->data, ev->len);
+        else if (ev->type == WIRE_HFETCHED)
+            on_dump_pages(s, nd, ev->data, ev->len);
         else
             ms_drop_node(s, nd, "unexpected message from a node");
         return;
@@ -2541,6 +2561,9 @@ static void status_master(mserve *s, FILE *f, int json)
         SF_NUM("rcomps_replaced_for_held_deltas",
                "RComps replaced: their changes never reached a home",
                s->gate_kills),
+        SF_NUM("dump_pages_from_homes",
+               "dumped pages fetched from their holders at the end",
+               s->dump_fetched),
         SF_NUM("input_bytes_to_nodes",
                "input bytes sent to nodes (the pages they asked for)",
                s->input_bytes_out),
@@ -2660,6 +2683,239 @@ static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
 
 /* ---- one program ------------------------------------------------------------- */
 
+/* ---- the dump of a masks-only run ---------------------------------------------
+ * A masks-only run's results bring the master no page data but the
+ * system page's and output, so a dumped page's newest version is
+ * usually at its holders only (SPACE_FRAME_AWAY).  Once the program has
+ * ended and its output is stored (hold_finish), the master asks a holder
+ * that acknowledged each such version for it (HFETCH on the node's
+ * connection, answered HFETCHED from its home store, as another node's
+ * question), and builds the dump from those pages and its own.  A holder
+ * that lacks the version, or is lost meanwhile, is passed over for the
+ * other; the run fails with a clear message when no holder gives it
+ * within MSERVE_DUMP_WAIT_MS (every holder lost: as a lost version during
+ * the run). */
+
+#define MSERVE_DUMP_WAIT_MS 30000
+#define MSERVE_DUMP_BATCH 256       /* pages a question asks for */
+
+static int dump_page_cmp(const void *a, const void *b)
+{
+    const mdump_page *x = a, *y = b;
+    return x->page < y->page ? -1 : x->page > y->page;
+}
+
+static mdump_page *dump_find(mserve *s, uint64_t page)
+{
+    mdump_page key = { .page = page };
+    return s->ndw ? bsearch(&key, s->dw, s->ndw, sizeof *s->dw,
+                            dump_page_cmp) : NULL;
+}
+
+/* Notes page when its newest version is at the holders only. */
+static dvm_status dump_want(mserve *s, uint64_t page, size_t *cap)
+{
+    mem_space *sp = ms_space(s);
+    uint32_t f = 0;
+    uint64_t e = space_lookup_version(sp, page, space_epoch(sp), &f);
+    if (!e || f != SPACE_FRAME_AWAY)
+        return DVM_OK;
+    mdump_page *w = dvm_grow(s->dw, cap, s->ndw + 1, sizeof *w);
+    if (!w)
+        return status_set(DVM_ENOMEM, "out of memory for the dump");
+    s->dw = w;
+    s->dw[s->ndw++] = (mdump_page){ page, e, UINT64_MAX, UINT64_MAX, NULL,
+                                    0 };
+    return DVM_OK;
+}
+
+/* The dumped pages at holders only, sorted, each once, into s->dw. */
+static dvm_status dump_wanted(mserve *s)
+{
+    size_t cap = 0;
+    dvm_status st = DVM_OK;
+    for (uint32_t i = 0; i < s->sub.ndump && !st; i++) {
+        const cmsg_dump *d = &s->sub.dump[i];
+        if (!d->bytes)
+            continue;
+        uint64_t last = (d->addr + d->bytes - 1) / DISA_PAGE;
+        for (uint64_t pg = d->addr / DISA_PAGE; pg <= last && !st; pg++)
+            st = dump_want(s, pg, &cap);
+    }
+    if (s->ndw)
+        qsort(s->dw, s->ndw, sizeof *s->dw, dump_page_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < s->ndw; i++)
+        if (!k || s->dw[k - 1].page != s->dw[i].page)
+            s->dw[k++] = s->dw[i];
+    s->ndw = k;
+    return st;
+}
+
+/* The holder to ask for w: a live node among its holders now that
+ * acknowledged the version, the one that lacked it last only if no other
+ * did; NULL when none (not acknowledged yet, or lost). */
+static mnode *dump_holder(mserve *s, const mdump_page *w)
+{
+    uint64_t hold[HOME_COPIES];
+    size_t n = home_pick(w->page, s->hids, s->nhids, hold);
+    mnode *again = NULL;
+    for (size_t i = 0; i < n; i++) {
+        mnode *nd = node_by_id(s, hold[i]);
+        if (!nd || !nd->live || !nd->started ||
+            !vindex_kept_by(&s->vx, w->page, w->epoch, hold[i]))
+            continue;
+        if (hold[i] != w->absent)
+            return nd;
+        again = nd;
+    }
+    return again;
+}
+
+/* Asks nd for the pages ent[0, 2n) (page, epoch pairs). */
+static void dump_send(mserve *s, mnode *nd, const uint64_t *ent, size_t n)
+{
+    mb_reset(&s->b);
+    cmsg_encode_fetch(&s->b, s->run_id, ent, n, 2, NULL, 0);
+    (void)ms_send(s, nd->peer, WIRE_HFETCH);
+}
+
+/* Asks a holder for every page not asked for (or asked of a node gone),
+ * in batches per node: each page's holder first (dump_holder), then per
+ * node the pages it was picked for (fresh marks them), so that the work
+ * is the pages times the nodes, not the pages squared. */
+static void dump_ask(mserve *s)
+{
+    uint64_t ent[2 * MSERVE_DUMP_BATCH];
+    int any = 0;
+    for (size_t i = 0; i < s->ndw; i++) {
+        mdump_page *w = &s->dw[i];
+        mnode *asked = w->asked == UINT64_MAX ? NULL
+                                              : node_by_id(s, w->asked);
+        w->fresh = 0;
+        if (w->data || (asked && asked->live))
+            continue;
+        mnode *nd = dump_holder(s, w);
+        w->asked = nd ? nd->id : UINT64_MAX;
+        w->fresh = nd != NULL;
+        any |= w->fresh;
+    }
+    for (size_t k = 0; any && k < s->nnodes; k++) {
+        mnode *nd = &s->nodes[k];
+        size_t n = 0;
+        for (size_t i = 0; nd->live && i < s->ndw; i++) {
+            mdump_page *w = &s->dw[i];
+            if (!w->fresh || w->asked != nd->id)
+                continue;
+            ent[2 * n] = w->page;
+            ent[2 * n + 1] = w->epoch;
+            if (++n == MSERVE_DUMP_BATCH) {
+                dump_send(s, nd, ent, n);
+                n = 0;
+            }
+        }
+        if (n)
+            dump_send(s, nd, ent, n);
+    }
+}
+
+/* HFETCHED from nd: the dumped pages it had; those it lacks are asked of
+ * another holder next.  Answers no page asks for (late, or of another
+ * run) are dropped; a malformed one drops the node. */
+static void on_dump_pages(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+{
+    cmsg_fetch f;
+    if (cmsg_decode_fetch(p, len, 3, &f)) {
+        ms_drop_node(s, nd, status_message());
+        return;
+    }
+    const uint8_t *data = f.pages;
+    for (uint64_t i = 0; i < f.n; i++) {
+        const uint8_t *e = f.ent + 24 * i;
+        int present = le_ld64(e + 16) == 1;
+        mdump_page *w = f.run == s->run_id ? dump_find(s, le_ld64(e))
+                                           : NULL;
+        if (w && !w->data && w->asked == nd->id &&
+            w->epoch == le_ld64(e + 8)) {
+            w->asked = UINT64_MAX;
+            if (present && (w->data = dvm_malloc(DISA_PAGE))) {
+                memcpy(w->data, data, DISA_PAGE);
+                s->dump_fetched++;
+            } else if (!present) {
+                w->absent = nd->id;
+            }
+        }
+        data += present ? DISA_PAGE : 0;
+    }
+}
+
+/* The first dumped page still missing, or NULL. */
+static const mdump_page *dump_missing(const mserve *s)
+{
+    for (size_t i = 0; i < s->ndw; i++)
+        if (!s->dw[i].data)
+            return &s->dw[i];
+    return NULL;
+}
+
+/* Fetches the dumped pages that are at their holders only (above); st is
+ * the run's status so far (nothing to do unless DVM_OK).  Returns the
+ * run's status. */
+static dvm_status dump_gather(mserve *s, dvm_status st)
+{
+    if (st || !s->sub.ndump || !(s->rule.flags & CMSG_START_MASKS_ONLY))
+        return st;
+    stall_stop_at("dvm master", "dump");
+    if ((st = dump_wanted(s)))
+        return st;
+    uint64_t end = clock_now_ns() + (uint64_t)MSERVE_DUMP_WAIT_MS * 1000000u;
+    const mdump_page *w;
+    while ((w = dump_missing(s)) && !s->fatal.st && !mserve_quit) {
+        if (clock_now_ns() > end)
+            return status_set(DVM_EIO, "the dumped page 0x%" PRIx64 " (the "
+                              "version of commit %" PRIu64 ") did not come "
+                              "from its holders within %d s",
+                              w->page * (uint64_t)DISA_PAGE, w->epoch,
+                              MSERVE_DUMP_WAIT_MS / 1000);
+        dump_ask(s);
+        homes_flush(s);
+        transport_wait(s->t, 20);
+        check_heartbeats(s);
+    }
+    if (!s->fatal.st && mserve_quit)
+        status_first_set(&s->fatal,
+                         status_set(DVM_EIO, "the master was stopped"));
+    return s->fatal.st ? status_first_get(&s->fatal) : DVM_OK;
+}
+
+static void dump_free(mserve *s)
+{
+    for (size_t i = 0; i < s->ndw; i++)
+        dvm_free(s->dw[i].data);
+    dvm_free(s->dw);
+    s->dw = NULL;
+    s->ndw = 0;
+}
+
+/* Copies the committed bytes [addr, addr + n) into buf: the pages
+ * dump_gather fetched from their holders, the master's own for the
+ * rest. */
+static void dump_read(mserve *s, uint64_t addr, uint8_t *buf, size_t n)
+{
+    while (n) {
+        uint64_t off = addr % DISA_PAGE;
+        size_t k = DISA_PAGE - off < n ? (size_t)(DISA_PAGE - off) : n;
+        const mdump_page *w = dump_find(s, addr / DISA_PAGE);
+        if (w && w->data)
+            memcpy(buf, w->data + off, k);
+        else
+            master_read(s->m, addr, buf, k);
+        addr += k;
+        buf += k;
+        n -= k;
+    }
+}
+
 /* The dump ranges' committed bytes, in order; NULL with *n 0 if none. */
 static uint8_t *read_dumps(mserve *s, size_t *n)
 {
@@ -2669,8 +2925,8 @@ static uint8_t *read_dumps(mserve *s, size_t *n)
     uint8_t *buf = dvm_malloc(total + 1);
     size_t off = 0;
     for (uint32_t i = 0; i < s->sub.ndump && buf; i++) {
-        master_read(s->m, s->sub.dump[i].addr, buf + off,
-                    (size_t)s->sub.dump[i].bytes);
+        dump_read(s, s->sub.dump[i].addr, buf + off,
+                  (size_t)s->sub.dump[i].bytes);
         off += (size_t)s->sub.dump[i].bytes;
     }
     *n = buf ? total : 0;
@@ -2777,9 +3033,7 @@ static void masks_decide(mserve *s)
     int asked = !s->cfg.results_with_data &&
                 getenv("DVM_TEST_RESULTS_WITH_DATA") == NULL;
     int on = asked && !s->cfg.state_dir && homing >= 2;
-    s->rule = (cmsg_start){ .flags = on ? CMSG_START_MASKS_ONLY : 0,
-                            .ndump = s->sub.ndump };
-    memcpy(s->rule.dump, s->sub.dump, sizeof s->rule.dump);
+    s->rule = (cmsg_start){ .flags = on ? CMSG_START_MASKS_ONLY : 0 };
     if (on)
         ms_log("program %" PRIu64 ": results bring masks only (%zu homing "
                "nodes)", s->run_id, homing);
@@ -2868,8 +3122,10 @@ static void run_program(mserve *s)
         st = s->fatal.st ? status_first_get(&s->fatal)
                       : master_run(s->m);
         st = hold_finish(s, st);
+        st = dump_gather(s, st);
         vindex_clear(&s->vx);       /* before the master's space goes */
         finish_run(s, st, trace_fd);
+        dump_free(s);
         s->running = 0;
     }
     masks_end(s);

@@ -375,14 +375,15 @@ dvm_status nhome_on_drop(nhome *h, const uint8_t *p, size_t len)
     return DVM_OK;
 }
 
-/* HFETCH from another node: answered from the home store. */
-static void serve(nhome *h, uint64_t conn, const uint8_t *p, size_t len)
+/* HFETCH from another node or the master: answered on conn from the
+ * home store.  DVM_EPROTO when malformed (nothing sent). */
+static dvm_status serve(nhome *h, uint64_t conn, const uint8_t *p,
+                        size_t len)
 {
     cmsg_fetch f;
-    if (cmsg_decode_fetch(p, len, 2, &f)) {
-        transport_close(h->t, conn);
-        return;
-    }
+    dvm_status st = cmsg_decode_fetch(p, len, 2, &f);
+    if (st)
+        return st;
     uint64_t *ent = dvm_calloc(3 * f.n + 1, sizeof *ent);
     const uint8_t **pages = dvm_calloc(f.n + 1, sizeof *pages);
     size_t np = 0;
@@ -406,6 +407,13 @@ static void serve(nhome *h, uint64_t conn, const uint8_t *p, size_t len)
     }
     dvm_free(ent);
     dvm_free(pages);
+    return DVM_OK;
+}
+
+dvm_status nhome_on_master_fetch(nhome *h, uint64_t conn, const uint8_t *p,
+                                 size_t len)
+{
+    return serve(h, conn, p, len);
 }
 
 /* ---- changes from committing nodes --------------------------------------- */
@@ -909,9 +917,10 @@ dvm_status nhome_on_event(nhome *h, transport_event *ev)
 {
     nhome_peer *q = peer_by_conn(h, ev->peer);
     if (!q) {
-        if (ev->kind == TRANSPORT_MSG && ev->type == WIRE_HFETCH)
-            serve(h, ev->peer, ev->data, ev->len);
-        else if (ev->kind == TRANSPORT_MSG && ev->type == WIRE_DELTA) {
+        if (ev->kind == TRANSPORT_MSG && ev->type == WIRE_HFETCH) {
+            if (serve(h, ev->peer, ev->data, ev->len))     /* malformed */
+                transport_close(h->t, ev->peer);
+        } else if (ev->kind == TRANSPORT_MSG && ev->type == WIRE_DELTA) {
             if (take_deltas(h, ev->data, ev->len))  /* malformed */
                 transport_close(h->t, ev->peer);
         } else if (ev->kind == TRANSPORT_MSG)

@@ -147,6 +147,11 @@ void nhome_stop(nhome *h);
 dvm_status nhome_on_peers(nhome *h, const uint8_t *p, size_t len);
 dvm_status nhome_on_store(nhome *h, const uint8_t *p, size_t len);
 dvm_status nhome_on_drop(nhome *h, const uint8_t *p, size_t len);
+/* HFETCH from the master (the end of a masks-only run: the dumped
+ * pages' newest versions): answered on conn with HFETCHED from the home
+ * store, as another node's.  DVM_EPROTO when malformed. */
+dvm_status nhome_on_master_fetch(nhome *h, uint64_t conn, const uint8_t *p,
+                                 size_t len);
 /* PULL: versions to keep from now on, fetched from their other holder
  * (never from the master); each kept is acknowledged (STORED). */
 dvm_status nhome_on_pull(nhome *h, const uint8_t *p, size_t len);

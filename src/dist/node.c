@@ -164,8 +164,8 @@ typedef struct node {
     int epfd;
     uint64_t run;
     int running;
-    cmsg_start rule;                /* the program's START: its flags and
-                                       dumps alone (what keeps data) */
+    cmsg_start rule;                /* the program's START: its flags
+                                       alone (what keeps data) */
     mem_store *store;
     pcache pc;
     uint32_t *l2m;                  /* local frame -> master frame */
@@ -483,8 +483,7 @@ static dvm_status node_start(node *n, const uint8_t *p, size_t len)
     node_stop(n);
     n->running = 1;
     n->run = s.run;
-    n->rule = (cmsg_start){ .flags = s.flags, .ndump = s.ndump };
-    memcpy(n->rule.dump, s.dump, sizeof s.dump);
+    n->rule = (cmsg_start){ .flags = s.flags };
     memcpy(n->engine, s.engine.p, (size_t)s.engine.len);
     n->engine[s.engine.len] = '\0';
     if ((st = image_parse(s.image.p, (size_t)s.image.len, &n->prog)) ||
@@ -902,6 +901,8 @@ static dvm_status from_master(node *n, uint16_t type, const uint8_t *p,
         return nhome_on_drop(&n->home, p, len);
     case WIRE_PULL:
         return nhome_on_pull(&n->home, p, len);
+    case WIRE_HFETCH:
+        return nhome_on_master_fetch(&n->home, n->master, p, len);
     case WIRE_APPLY:
         return nhome_on_apply(&n->home, p, len);
     case WIRE_DDROP:

@@ -15,7 +15,8 @@
  * page holding ADDR, before it stores it (stall_stop_on_page).  A third
  * stops a process at a named point of its code: DVM_TEST_STOP_AT=NAME
  * (stall_stop_at; the master's "verdict": a program's verdict is saved,
- * not sent yet).  A fourth stalls at a named point (stall_at):
+ * not sent yet; "dump": a masks-only program ended, its dumped pages not
+ * fetched from their holders yet).  A fourth stalls at a named point (stall_at):
  * DVM_TEST_STALL_AT=NAME with DVM_TEST_STALL_MS.
  */
 #ifndef DVM_DIST_STALL_H

@@ -1,12 +1,12 @@
 #!/bin/sh
 # masksonly.sh DVM ENGINE -- with `dvm master --masks-only`, page data
 # does not flow through the master: a result brings the master its
-# changed pages' masks, not their data (except the system page and the
-# dumped ranges' pages), and every version is made at its home and
-# backup from the committing node's changes.  On 2 and 4 nodes the
-# counter and the tree sum give dvm run's output and dumps exactly, and
-# the nodes sent the master the data of no changed page
-# (changed_pages_sent 0; with a dump, only the dumped page's versions),
+# changed pages' masks, not their data (except the system page), and
+# every version is made at its home and backup from the committing
+# node's changes.  On 2 and 4 nodes the counter and the tree sum give dvm
+# run's output and dumps exactly, and the nodes sent the master the data
+# of no changed page (changed_pages_sent 0; with a dump too: the master
+# fetches the dumped page from a holder at the end),
 # while every version of the counter was placed without data (APPLY).  No step depends
 # on timing: the figures are counts.
 dvm=$1 engine=$2
@@ -64,14 +64,22 @@ for n in 2 4; do
     [ "$1" = "$c0" ] ||
         { echo "FAIL: $n nodes: the tree sum sent $(($1 - c0)) changed pages"; exit 1; }
     c0=$1
-    # With a dump, the commits of the dumped page bring its data (the
-    # master reads the dump from its own copy at the end).
+    # With a dump, no commit brings data either: at the end the master
+    # fetches the dumped page's newest version from a holder.
+    set -- $(status_figures dump_pages_from_homes)
+    d0=$1
     run "$ex/treesum.dasm" "$work/ts" --dump slots+16:1:q
     cmp -s "$work/tsref" "$work/ts" ||
         { echo "FAIL: $n nodes: tree sum: $(cat "$work/ts")"; exit 1; }
     set -- $(sent)
     echo "$n nodes: tree sum with its dump: $(($1 - c0)) changed pages" \
-         "sent with data (the dumped page's versions)"
+         "sent with data"
+    [ "$1" = "$c0" ] ||
+        { echo "FAIL: $n nodes: the tree sum with its dump sent $(($1 - c0)) changed pages"; exit 1; }
+    set -- $(status_figures dump_pages_from_homes)
+    echo "$n nodes: $(($1 - d0)) dumped page(s) fetched from holders"
+    [ "$(($1 - d0))" = 1 ] ||
+        { echo "FAIL: $n nodes: $(($1 - d0)) dumped pages fetched from holders"; exit 1; }
     set -- $(status_figures page_versions_at_master)
     [ "$1" = 0 ] || { echo "FAIL: $1 versions left at the master"; exit 1; }
     for p in $pids; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done

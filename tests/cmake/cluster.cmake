@@ -36,6 +36,8 @@
 #                                   data from the master on four nodes
 #   cluster/masksonly               --masks-only: results bring masks, not
 #                                   data; versions made at the homes
+#   cluster/dumps                   masks only: the dump fetched from the
+#                                   holders, one or both killed first
 #   cluster/examples_data, resplit_data
 #                                   the examples on 2 nodes and resplit with
 #                                   results that bring their pages' data
@@ -86,7 +88,7 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
   foreach(t kill late secret cancel bigoutput paced drain resplit homes
             drain_cmd
             heartbeat
-            ackstored datapath stable masksonly masks_kill masks_join
+            ackstored datapath stable masksonly dumps masks_kill masks_join
             masks_joinstop
             masks_drain)
     add_test(NAME cluster/${t}/${engine}
