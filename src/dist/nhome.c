@@ -376,9 +376,10 @@ dvm_status nhome_on_drop(nhome *h, const uint8_t *p, size_t len)
 }
 
 /* HFETCH from another node or the master: answered on conn from the
- * home store.  DVM_EPROTO when malformed (nothing sent). */
+ * home store (every version absent when lack is set: a test's).
+ * DVM_EPROTO when malformed (nothing sent). */
 static dvm_status serve(nhome *h, uint64_t conn, const uint8_t *p,
-                        size_t len)
+                        size_t len, int lack)
 {
     cmsg_fetch f;
     dvm_status st = cmsg_decode_fetch(p, len, 2, &f);
@@ -390,7 +391,7 @@ static dvm_status serve(nhome *h, uint64_t conn, const uint8_t *p,
     for (uint64_t i = 0; ent && pages && i < f.n; i++) {
         uint64_t page = le_ld64(f.ent + 16 * i);
         uint64_t epoch = le_ld64(f.ent + 16 * i + 8);
-        const uint8_t *d = h->running && f.run == h->run
+        const uint8_t *d = h->running && f.run == h->run && !lack
                            ? hstore_find(&h->home, page, epoch) : NULL;
         ent[3 * i] = page;
         ent[3 * i + 1] = epoch;
@@ -413,7 +414,7 @@ static dvm_status serve(nhome *h, uint64_t conn, const uint8_t *p,
 dvm_status nhome_on_master_fetch(nhome *h, uint64_t conn, const uint8_t *p,
                                  size_t len)
 {
-    return serve(h, conn, p, len);
+    return serve(h, conn, p, len, stall_lack_at("dvm node", "dump"));
 }
 
 /* ---- changes from committing nodes --------------------------------------- */
@@ -918,7 +919,7 @@ dvm_status nhome_on_event(nhome *h, transport_event *ev)
     nhome_peer *q = peer_by_conn(h, ev->peer);
     if (!q) {
         if (ev->kind == TRANSPORT_MSG && ev->type == WIRE_HFETCH) {
-            if (serve(h, ev->peer, ev->data, ev->len))     /* malformed */
+            if (serve(h, ev->peer, ev->data, ev->len, 0))  /* malformed */
                 transport_close(h->t, ev->peer);
         } else if (ev->kind == TRANSPORT_MSG && ev->type == WIRE_DELTA) {
             if (take_deltas(h, ev->data, ev->len))  /* malformed */

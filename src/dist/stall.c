@@ -112,3 +112,14 @@ void stall_stop_at(const char *who, const char *point)
     fprintf(stderr, "%s: stopping at '%s' (test)\n", who, point);
     raise(SIGSTOP);
 }
+
+int stall_lack_at(const char *who, const char *point)
+{
+    static int lacked;
+    const char *v;
+    if (lacked || !(v = getenv("DVM_TEST_LACK_AT")) || strcmp(v, point))
+        return 0;
+    lacked = 1;
+    fprintf(stderr, "%s: answering '%s' as lacking it (test)\n", who, point);
+    return 1;
+}

@@ -17,7 +17,8 @@
  * (stall_stop_at; the master's "verdict": a program's verdict is saved,
  * not sent yet; "dump": a masks-only program ended, its dumped pages not
  * fetched from their holders yet).  A fourth stalls at a named point (stall_at):
- * DVM_TEST_STALL_AT=NAME with DVM_TEST_STALL_MS.
+ * DVM_TEST_STALL_AT=NAME with DVM_TEST_STALL_MS.  A fifth makes a node
+ * answer as if it lacked a version once: DVM_TEST_LACK_AT=NAME.
  */
 #ifndef DVM_DIST_STALL_H
 #define DVM_DIST_STALL_H
@@ -50,5 +51,11 @@ void stall_stop_on_page(const char *who, uint64_t page);
 /* With DVM_TEST_STOP_AT equal to point, the first call says so on stderr
  * as WHO and raises SIGSTOP; every other call returns at once. */
 void stall_stop_at(const char *who, const char *point);
+
+/* With DVM_TEST_LACK_AT equal to point, the first call says so on stderr
+ * as WHO and returns 1: the caller acts as if it lacked what it was asked
+ * for (a node's "dump": it answers the master's first HFETCH with every
+ * version absent).  Every other call returns 0. */
+int stall_lack_at(const char *who, const char *point);
 
 #endif

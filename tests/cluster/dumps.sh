@@ -1,8 +1,11 @@
 #!/bin/sh
 # dumps.sh DVM ENGINE -- a masks-only program's dump comes from the
 # dumped pages' holders at the end of the run, not from the master's
-# copy (it has none).  With DVM_TEST_STOP_AT=dump the master stops itself
-# once the tree sum ended, before it asks the holders:
+# copy (it has none).  Both holders (2 nodes) answer the master's first
+# question as if they lacked the page (DVM_TEST_LACK_AT=dump): the master
+# asks one, then the other, then the first again, and the dump is exactly
+# dvm run's.  With DVM_TEST_STOP_AT=dump the master stops itself once the
+# tree sum ended, before it asks the holders:
 #   * 2 nodes (both hold every page), one killed (kill -9) there: the
 #     dump comes from the other, exactly dvm run's, and no changed page
 #     came with its data;
@@ -16,6 +19,20 @@ args="--dump slots+16:1:q $ex/treesum.dasm"
 # shellcheck disable=SC2086
 "$dvm" run -n 2 --engine "$engine" $args > "$work/ref"
 treesum_exact "$work/ref"
+
+# end_cluster: the cluster ends in order (SIGTERM through the timeouts);
+# its master's log is kept aside.
+ended=0
+end_cluster() {
+    for p in $pids; do kill "$p" 2>/dev/null || true; done
+    for p in $pids; do
+        for i in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+    done
+    pids=""
+    rm -f "$work/port"
+    ended=$((ended + 1))
+    mv "$work/master.log" "$work/master$ended.log"
+}
 
 # stopped_master: waits until the master process stopped itself.
 stopped_master() {
@@ -55,6 +72,30 @@ phase() {
     wait "$sp" || rc=$?
 }
 
+# Each holder lacks the page at the master's first question.
+export DVM_TEST_LACK_AT=dump
+cluster_start 2 1
+unset DVM_TEST_LACK_AT
+for i in $(seq 1 200); do
+    [ "$(grep -c 'serves the pages it homes' "$work/master.log")" -ge 2 ] &&
+        break
+    sleep 0.05
+done
+run "$ex/treesum.dasm" "$work/out" --dump slots+16:1:q
+if ! cmp -s "$work/ref" "$work/out"; then
+    echo "FAIL: holders that lacked the page once: the dump differs"
+    diff "$work/ref" "$work/out" | head -5
+    exit 1
+fi
+for k in 1 2; do
+    grep -q "answering 'dump' as lacking it" "$work/node$k.log" ||
+        { echo "FAIL: node $k was not asked for the dumped page"; cat "$work/master.log"; exit 1; }
+done
+set -- $(status_figures dump_pages_from_homes)
+[ "$1" = 1 ] || { echo "FAIL: $1 dumped pages fetched from holders"; exit 1; }
+echo "both holders lacked the page once: asked in turn, the dump exact"
+end_cluster
+
 phase 1
 if [ $rc != 0 ] || ! cmp -s "$work/ref" "$work/out"; then
     echo "FAIL: one holder lost before the dump: rc $rc"
@@ -67,14 +108,7 @@ grep -q 'results bring masks only' "$work/master.log" ||
 set -- $(status_figures dump_pages_from_homes)
 [ "$1" = 1 ] || { echo "FAIL: $1 dumped pages fetched from holders"; exit 1; }
 echo "one holder killed before the dump: the dump came from the other"
-# The first cluster ends in order (SIGTERM through the timeouts).
-for p in $pids; do kill "$p" 2>/dev/null || true; done
-for p in $pids; do
-    for i in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-done
-pids=""
-rm -f "$work/port"
-mv "$work/master.log" "$work/master1.log"
+end_cluster
 
 phase 2
 if [ $rc != 2 ] || ! grep -q "lost" "$work/err"; then
