@@ -34,6 +34,19 @@ end_cluster() {
     mv "$work/master.log" "$work/master$ended.log"
 }
 
+# two_holders VAR: a master and 2 nodes of 1 RComp started with VAR=dump
+# in their environment, once both nodes serve their homes.
+two_holders() {
+    export "$1=dump"
+    cluster_start 2 1
+    unset "$1"
+    for i in $(seq 1 200); do
+        [ "$(grep -c 'serves the pages it homes' "$work/master.log")" -ge 2 ] &&
+            break
+        sleep 0.05
+    done
+}
+
 # stopped_master: waits until the master process stopped itself.
 stopped_master() {
     m=$(pgrep -P "$master_pid")
@@ -50,14 +63,7 @@ stopped_master() {
 # master stops before the dump; the first KILL nodes killed; the master
 # let go on.  The client's exit status in rc.
 phase() {
-    export DVM_TEST_STOP_AT=dump
-    cluster_start 2 1
-    unset DVM_TEST_STOP_AT
-    for i in $(seq 1 200); do
-        [ "$(grep -c 'serves the pages it homes' "$work/master.log")" -ge 2 ] &&
-            break
-        sleep 0.05
-    done
+    two_holders DVM_TEST_STOP_AT
     # shellcheck disable=SC2086
     timeout 120 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
         $args > "$work/out" 2> "$work/err" &
@@ -73,14 +79,7 @@ phase() {
 }
 
 # Each holder lacks the page at the master's first question.
-export DVM_TEST_LACK_AT=dump
-cluster_start 2 1
-unset DVM_TEST_LACK_AT
-for i in $(seq 1 200); do
-    [ "$(grep -c 'serves the pages it homes' "$work/master.log")" -ge 2 ] &&
-        break
-    sleep 0.05
-done
+two_holders DVM_TEST_LACK_AT
 run "$ex/treesum.dasm" "$work/out" --dump slots+16:1:q
 if ! cmp -s "$work/ref" "$work/out"; then
     echo "FAIL: holders that lacked the page once: the dump differs"
