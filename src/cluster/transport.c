@@ -335,6 +335,15 @@ static void send_done(void *request, ucs_status_t status, void *user_data)
     ucp_request_free(request);
 }
 
+/* 1 for the transport's own messages (the handshake, BYE, TAKEN): never
+ * the application's to send, and always sent eagerly (a receiver refuses
+ * them by rendezvous). */
+static int transport_own_type(uint16_t type)
+{
+    return wire_type_is_handshake(type) || type == WIRE_BYE ||
+           type == WIRE_TAKEN;
+}
+
 /* Posts the message of r (header filled here) with payload data[0, len)
  * on p's endpoint; r is owned by the send from now on (freed, r->done
  * called, at completion).  DVM_EIO if UCX refuses at once; r->done is
@@ -345,9 +354,7 @@ static dvm_status peer_post(transport *t, tpeer *p, uint16_t type,
     wire_encode(r->hdr, type, len, p->tx_seq++);
     r->t = t;
     uint32_t flags = UCP_AM_SEND_FLAG_REPLY;
-    if (t->cfg.rndv_min && len >= t->cfg.rndv_min && type != WIRE_BYE &&
-        type != WIRE_TAKEN &&              /* the transport's own and */
-        !wire_type_is_handshake(type))     /* ... those must come eagerly */
+    if (t->cfg.rndv_min && len >= t->cfg.rndv_min && !transport_own_type(type))
         flags |= UCP_AM_SEND_FLAG_RNDV;
     ucp_request_param_t prm = {
         .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK |
@@ -407,8 +414,7 @@ static void peer_send_hello(transport *t, tpeer *p)
 static dvm_status send_check(transport *t, uint64_t peer, uint16_t type,
                              size_t len, tpeer **out)
 {
-    if (type == 0 || type >= WIRE_TYPE_END || wire_type_is_handshake(type) ||
-        type == WIRE_BYE || type == WIRE_TAKEN)
+    if (type == 0 || type >= WIRE_TYPE_END || transport_own_type(type))
         return status_set(DVM_EINVAL, "cannot send message type %u", type);
     if (len > t->cfg.max_msg)
         return status_set(DVM_EINVAL, "message of %zu bytes exceeds the limit "
@@ -1162,8 +1168,8 @@ dvm_status transport_create(const transport_config *cfg, transport **out)
         t->cfg.deaf_gap_ms = TRANSPORT_DEFAULT_DEAF_GAP_MS;
     t->turn_ns = now_ns();
     uint16_t ka = cfg->keepalive_type;
-    if (ka && (ka >= WIRE_TYPE_END || wire_type_is_handshake(ka) ||
-               ka == WIRE_BYE || !cfg->keepalive_ms)) {
+    if (ka && (ka >= WIRE_TYPE_END || transport_own_type(ka) ||
+               !cfg->keepalive_ms)) {
         dvm_free(t);
         return status_set(DVM_EINVAL, "bad keepalive (type %u every %u ms)",
                           ka, cfg->keepalive_ms);

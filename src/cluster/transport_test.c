@@ -1231,6 +1231,9 @@ static void test_api_refusals(void **state)
     transport_config bad = {.keepalive_type = WIRE_HELLO, .keepalive_ms = 1};
     transport *t = NULL;
     assert_int_equal(transport_create(&bad, &t), DVM_EINVAL);
+    bad.keepalive_type = WIRE_TAKEN;    /* the transport's own: an empty
+                                           one would be refused */
+    assert_int_equal(transport_create(&bad, &t), DVM_EINVAL);
     bad.keepalive_type = WIRE_PING;
     bad.keepalive_ms = 0;
     assert_int_equal(transport_create(&bad, &t), DVM_EINVAL);

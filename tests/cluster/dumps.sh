@@ -47,6 +47,21 @@ two_holders() {
     done
 }
 
+# dump_exact WHAT: the last tree sum (exit status rc) ran masks only and
+# gave dvm run's output and dump, its dumped page fetched from a holder.
+dump_exact() {
+    if [ "$rc" != 0 ] || ! cmp -s "$work/ref" "$work/out"; then
+        echo "FAIL: $1: rc $rc"
+        diff "$work/ref" "$work/out" | head -5
+        cat "$work/err" "$work/master.log" 2>/dev/null
+        exit 1
+    fi
+    grep -q 'results bring masks only' "$work/master.log" ||
+        { echo "FAIL: $1: the tree sum did not run masks only"; exit 1; }
+    set -- "$1" $(status_figures dump_pages_from_homes)
+    [ "$2" = 1 ] || { echo "FAIL: $1: $2 dumped pages fetched from holders"; exit 1; }
+}
+
 # stopped_master: waits until the master process stopped itself.
 stopped_master() {
     m=$(pgrep -P "$master_pid")
@@ -80,32 +95,18 @@ phase() {
 
 # Each holder lacks the page at the master's first question.
 two_holders DVM_TEST_LACK_AT
+rc=0
 run "$ex/treesum.dasm" "$work/out" --dump slots+16:1:q
-if ! cmp -s "$work/ref" "$work/out"; then
-    echo "FAIL: holders that lacked the page once: the dump differs"
-    diff "$work/ref" "$work/out" | head -5
-    exit 1
-fi
+dump_exact "holders that lacked the page once"
 for k in 1 2; do
     grep -q "answering 'dump' as lacking it" "$work/node$k.log" ||
         { echo "FAIL: node $k was not asked for the dumped page"; cat "$work/master.log"; exit 1; }
 done
-set -- $(status_figures dump_pages_from_homes)
-[ "$1" = 1 ] || { echo "FAIL: $1 dumped pages fetched from holders"; exit 1; }
 echo "both holders lacked the page once: asked in turn, the dump exact"
 end_cluster
 
 phase 1
-if [ $rc != 0 ] || ! cmp -s "$work/ref" "$work/out"; then
-    echo "FAIL: one holder lost before the dump: rc $rc"
-    diff "$work/ref" "$work/out" | head -5
-    cat "$work/err" "$work/master.log"
-    exit 1
-fi
-grep -q 'results bring masks only' "$work/master.log" ||
-    { echo "FAIL: the tree sum did not run masks only"; exit 1; }
-set -- $(status_figures dump_pages_from_homes)
-[ "$1" = 1 ] || { echo "FAIL: $1 dumped pages fetched from holders"; exit 1; }
+dump_exact "one holder lost before the dump"
 echo "one holder killed before the dump: the dump came from the other"
 end_cluster
 
