@@ -35,7 +35,7 @@ static int svc_usage(const char *cmd, const char *msg, const char *arg)
         fprintf(stderr, "usage: dvm master [--listen HOST:PORT] "
                 "[--secret-file F] [--port-file F] [--http HOST:PORT] "
                 "[--state DIR] [--heartbeat SECONDS] "
-                "[--results-with-data]\n");
+                "[--results-with-data | --masks-only]\n");
     else
         fprintf(stderr, "usage: dvm node --master HOST:PORT [--rcomps N] "
                 "[--secret-file F] [--name NAME] [--reconnect S] "
@@ -54,6 +54,7 @@ typedef struct svc_opts {
     int reconnect_s;            /* node: how long to retry a lost master */
     unsigned heartbeat_ms;      /* --heartbeat (0: the default) */
     int results_with_data;      /* master: --results-with-data */
+    int masks_only;             /* master: --masks-only */
     int drain_wait_ms;          /* --drain-wait (-1: the default) */
 } svc_opts;
 
@@ -104,11 +105,12 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
     int is_master = !strcmp(cmd, "master");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        /* --masks-only: the default since --results-with-data came;
-         * still taken, for the scripts that name it. */
+        /* --masks-only: the default without --state; with it, asks
+         * for masks only there too.  The last of the two counts. */
         if (is_master && (!strcmp(a, "--masks-only") ||
                           !strcmp(a, "--results-with-data"))) {
             o->results_with_data = !strcmp(a, "--results-with-data");
+            o->masks_only = !o->results_with_data;
             continue;
         }
         if (!v)
@@ -211,7 +213,8 @@ static int svc_main(const char *cmd, int argc, char **argv)
             return rc;
         }
         mserve_config mc = { o.listen, secret, self, o.port_file, sv.obs,
-                             o.state, o.heartbeat_ms, o.results_with_data };
+                             o.state, o.heartbeat_ms, o.results_with_data,
+                             o.masks_only };
         st = mserve_main(&mc);
         serve_stop(&sv, 0);
     } else {

@@ -19,7 +19,7 @@ static void usage(FILE *f)
           "       dvm run [options] PROG.dasm|PROG.dvm|PROG.c0\n"
           "       dvm master [--listen HOST:PORT] [--secret-file F] "
           "[--http HOST:PORT] [--state DIR] [--heartbeat S]\n"
-          "                [--results-with-data]\n"
+          "                [--results-with-data | --masks-only]\n"
           "       dvm node --master HOST:PORT [--rcomps N] [--secret-file F] "
           "[--name NAME]\n"
           "                [--reconnect S] [--heartbeat S] [--drain-wait S]\n"

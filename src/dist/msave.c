@@ -13,8 +13,10 @@
  */
 #include "dist/msave.h"
 
+#include <inttypes.h>
 #include <string.h>
 
+#include "isa/isa.h"
 #include "sched/persist.h"
 #include "util/alloc.h"
 #include "util/clock.h"
@@ -73,10 +75,36 @@ dvm_status msave_output(msave *v, uint64_t chan, const void *p, size_t n)
 
 /* ---- saving ------------------------------------------------------------- */
 
+/* A page's newest version into the batch; one away from the master is
+ * read through v->away, and one it does not give is noted (lacking). */
 static void put_page(void *arg, uint64_t page, uint64_t epoch,
                      const uint8_t *data)
 {
-    mstate_put_page(((msave *)arg)->ms, page, epoch, data);
+    msave *v = arg;
+    if (!data && v->away)
+        data = v->away(v->away_arg, page, epoch);
+    if (data) {
+        mstate_put_page(v->ms, page, epoch, data);
+    } else if (!v->lacking) {
+        v->lacking = 1;
+        v->lack_page = page;
+        v->lack_epoch = epoch;
+    }
+}
+
+/* The batch's pages since `after` (0: all); DVM_EIO, the batch aborted,
+ * when one was away and not given. */
+static dvm_status put_pages(msave *v, const commit_point *cp, uint64_t after)
+{
+    v->lacking = 0;
+    persist_pages_since(cp, after, put_page, v);
+    if (!v->lacking)
+        return DVM_OK;
+    mstate_abort(v->ms);
+    return status_set(DVM_EIO, "cannot save the master's state: the data "
+                      "of page 0x%" PRIx64 " (the version of commit %" PRIu64
+                      ") is not at the master",
+                      v->lack_page * (uint64_t)DISA_PAGE, v->lack_epoch);
 }
 
 static void put_runner(void *arg, const persist_runner *r)
@@ -158,7 +186,8 @@ dvm_status msave_start(msave *v, master *m, const uint8_t *submit, size_t n)
     v->head.submit_id = cmsg_submit_id(submit, n);
     mstate_clear(v->ms);
     mstate_put_submit(v->ms, submit, n);
-    persist_pages_since(cp, 0, put_page, v);
+    if ((st = put_pages(v, cp, 0)))
+        return st;
     persist_each_runner(cp, master_rcomps(m), put_runner, v);
     persist_journal_start(cp);
     return save_head(v, cp);
@@ -182,16 +211,21 @@ int msave_wait_ms(const msave *v, master *m)
     return t >= due ? 0 : (int)((due - t + 999999) / 1000000);
 }
 
+int msave_due(const msave *v, master *m, int now)
+{
+    int wait = msave_wait_ms(v, m);
+    return now ? wait >= 0 : wait == 0;
+}
+
 dvm_status msave_batch(msave *v, master *m, int now, msave_send_fn send,
                        void *arg)
 {
-    if (!v->ms || !unsaved(v, m) || (!now && msave_wait_ms(v, m) > 0))
+    if (!msave_due(v, m, now))
         return DVM_OK;
     commit_point *cp = master_commit_point(m);
     dvm_status st = mstate_begin(v->ms);
-    if (st)
+    if (st || (st = put_pages(v, cp, v->saved_epoch)))
         return st;
-    persist_pages_since(cp, v->saved_epoch, put_page, v);
     if (persist_journal_drain(cp, put_runner, del_runner, v) < 0) {
         mstate_clear_runners(v->ms);
         persist_each_runner(cp, master_rcomps(m), put_runner, v);

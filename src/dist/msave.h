@@ -40,8 +40,18 @@ typedef dvm_status (*msave_send_fn)(void *arg, uint64_t chan, const uint8_t *p,
 #define MSAVE_OUTPUT_MS 5
 #define MSAVE_DEFER_MS 50
 
+/* The data of version (page, epoch), which is away from the master (at
+ * its holders only: masks only); NULL when the caller does not have it. */
+typedef const uint8_t *(*msave_away_fn)(void *arg, uint64_t page,
+                                        uint64_t epoch);
+
 typedef struct msave {
     mstate *ms;                 /* NULL: nothing is saved */
+    msave_away_fn away;         /* set by the owner after msave_open; NULL:
+                                   no version is away */
+    void *away_arg;
+    int lacking;                /* this batch met a version without data */
+    uint64_t lack_page, lack_epoch;     /* the first such */
     mstate_head head;           /* as saved, plus this batch's output */
     uint64_t saved_epoch;       /* epoch of the last save */
     uint64_t saved_ns;          /* when */
@@ -66,9 +76,14 @@ dvm_status msave_start(msave *v, master *m, const uint8_t *submit, size_t n);
 /* The master's restore hook (master_remote.restore, arg v): the saved
  * pages, runners, epoch and counters into cp. */
 dvm_status msave_restore(void *v, commit_point *cp);
+/* Whether msave_batch(v, m, now, ...) would save now. */
+int msave_due(const msave *v, master *m, int now);
 /* Saves what changed since the last save (nothing when nothing did; a
  * change without output may be deferred unless `now`, see above), then
- * sends the held output through send.  An error stops the run. */
+ * sends the held output through send.  A page whose newest version is
+ * away is read through v->away; one it does not give fails the batch
+ * (DVM_EIO, naming the page; nothing of the batch is saved).  An error
+ * stops the run. */
 dvm_status msave_batch(msave *v, master *m, int now, msave_send_fn send,
                        void *arg);
 /* Milliseconds until a deferred save is due (0: now), or -1 when nothing

@@ -102,6 +102,7 @@
 #include "isa/isa.h"
 #include "mem/store.h"
 #include "sched/master.h"
+#include "sched/persist.h"
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/le.h"
@@ -306,10 +307,16 @@ typedef struct mserve {
                                    RComps killed for one; all runs */
     uint8_t replay[DISA_PAGE];  /* scratch: a version made as a holder
                                    makes it */
-    mdump_page *dw;             /* the dump's pages at homes only, by
-                                   page (dump_gather); NULL: none */
-    size_t ndw;
-    uint64_t dump_fetched;      /* such pages fetched from holders, since
+    mdump_page *dw;             /* pages to fetch from their holders, by
+                                   page (dump_gather, save_gather); NULL:
+                                   none */
+    size_t ndw, capdw;
+    int gathering;              /* a save fetches its pages: results
+                                   wait (hold_may_commit) */
+    uint64_t *gather_count;     /* counts the pages fetched (one of: */
+    uint64_t dump_fetched;      /* dumped pages fetched from holders, since
+                                   the master started */
+    uint64_t save_fetched;      /* pages fetched for saves (--state), since
                                    the master started */
     uint64_t input_bytes_out;   /* input bytes sent to nodes (pages of
                                    the input windows they asked for),
@@ -791,10 +798,38 @@ static int skipped(const mserve *s, uint64_t e, uint64_t page, size_t *k)
  * collects the index now and then.  The versions of a remote result's
  * commit go as APPLY (the homes have its changed bytes), the others,
  * the DVM's own writes and those of a commit placed late, as STORE. */
+/* space_visible_pages: a restored page's version is placed (STORE). */
+static void restored_add(void *arg, uint64_t page, uint32_t frame)
+{
+    mserve *s = arg;
+    uint32_t f;
+    uint64_t e = space_lookup_version(ms_space(s), page,
+                                      space_epoch(ms_space(s)), &f);
+    (void)frame;
+    if (e && vindex_add(&s->vx, page, e, &s->vops))
+        status_first_set(&s->fatal, DVM_ENOMEM);
+}
+
+/* Places the newest versions of a restored program (--state) at their
+ * homes, as a fresh program's loaded pages are: the commit log starts at
+ * the restore, so the loop of homes_push would never name them, and a
+ * holder could make no version whose base is one of them (masks only:
+ * the master has no copy of the version to send instead). */
+static void homes_place_restored(mserve *s)
+{
+    mem_space *sp = ms_space(s);
+    s->apply = NULL;
+    space_visible_pages(sp, 0, DISA_ADDR_LIMIT / DISA_PAGE, space_epoch(sp),
+                        SIZE_MAX, restored_add, s);
+    s->pushed = space_epoch(sp);
+}
+
 static void homes_push(void *arg)
 {
     mserve *s = arg;
     mem_space *sp = ms_space(s);
+    if (!s->pushed && s->restoring)
+        homes_place_restored(s);
     uint64_t now = space_epoch(sp);
     size_t k = 0, ks = 0;
     for (uint64_t e = s->pushed + 1; e <= now && !s->fatal.st; e++) {
@@ -1128,13 +1163,55 @@ static uint64_t stall_bound_ns(const mserve *s)
                                                        : CMSG_HEARTBEAT_MS);
 }
 
+/* Logs what the master knows of the holders of version (page, epoch)
+ * (one that did not come, or is not acknowledged); absent: a node that
+ * said it lacked it, or UINT64_MAX. */
+static void log_holders(mserve *s, uint64_t page, uint64_t epoch,
+                        uint64_t absent)
+{
+    uint64_t hold[HOME_COPIES];
+    size_t n = home_pick(page, s->hids, s->nhids, hold);
+    for (size_t i = 0; i < n; i++) {
+        const mnode *nd = node_by_id(s, hold[i]);
+        ms_log("page 0x%" PRIx64 " version %" PRIu64 ": holder %s%s%s%s%s",
+               page * (uint64_t)DISA_PAGE, epoch, nd ? nd->name : "(gone)",
+               nd && !nd->live ? ", lost" : "",
+               nd && !nd->started ? ", not started" : "",
+               vindex_kept_by(&s->vx, page, epoch, hold[i])
+                   ? ", acknowledged" : ", not acknowledged",
+               hold[i] == absent ? ", lacked it when asked" : "");
+    }
+    if (!n)
+        ms_log("page 0x%" PRIx64 ": no node homes it",
+               page * (uint64_t)DISA_PAGE);
+}
+
+/* vindex_each: logs the holders of one version of epoch u->epoch (the
+ * first not stable). */
+typedef struct unacked_find {
+    mserve *s;
+    uint64_t epoch;
+    int logged;
+} unacked_find;
+
+static void unacked_log(void *arg, uint64_t page, uint64_t epoch)
+{
+    unacked_find *u = arg;
+    if (u->logged || epoch != u->epoch)
+        return;
+    u->logged = 1;
+    log_holders(u->s, page, epoch, UINT64_MAX);
+}
+
 /* The epoch up to which what waits for stable commits (`what`: held
  * output, new snapshots; `waiting`: 1 while something does) may go: the
  * stable one, or, when that has not moved for twice the heartbeat bound
  * while something waits (a holder that answers heartbeats but does not
- * store: its store is full), every commit placed -- said in the log; the
- * master still has the data of every version not kept by both its
- * holders.  Held output is released so once per bound; with `sticky`
+ * store: its store is full), every commit placed -- said in the log,
+ * with the holders of one version that waits.  With results that bring
+ * their data the master still has the data of every version not kept by
+ * both its holders; masks only it does not (docs/cluster.md, "Not done
+ * yet").  Held output is released so once per bound; with `sticky`
  * (snapshots, where every turn counts) every commit placed goes until
  * the stable epoch moves again. */
 static uint64_t stable_upto(mserve *s, mstall *w, int waiting,
@@ -1155,6 +1232,8 @@ static uint64_t stable_upto(mserve *s, mstall *w, int waiting,
                "within twice the heartbeat bound: %s up to commit %"
                PRIu64 " without them", vindex_waiting(&s->vx), what,
                s->pushed);
+        unacked_find u = { s, stable + 1, 0 };
+        vindex_each(&s->vx, 0, unacked_log, &u);
         w->since_ns = now;
         w->bypassed = 1;
         return s->pushed;
@@ -1192,11 +1271,12 @@ static void hold_release(mserve *s)
         status_first_set(&s->fatal, st);
 }
 
-/* master_remote.may_commit: not while the held output is at its bound. */
+/* master_remote.may_commit: not while the held output is at its bound,
+ * nor while a save gathers its pages (save_gather). */
 static int hold_may_commit(void *arg)
 {
     mserve *s = arg;
-    return mhold_bytes(&s->hold) < MSERVE_HOLD_MAX;
+    return mhold_bytes(&s->hold) < MSERVE_HOLD_MAX && !s->gathering;
 }
 
 /* The run ended (st): once it ended well, its held output is sent when
@@ -1236,15 +1316,26 @@ static dvm_status out_to_client(void *arg, size_t index, const void *p,
     return hold_output(s, index, p, n);
 }
 
+static dvm_status save_gather(mserve *s);
+static void dump_free(mserve *s);
+
 static dvm_status ms_batch(void *arg, int now)
 {
     mserve *s = arg;
     /* A save waits for the disk (seconds on a busy one): the keepalives
      * due leave before it, so that the nodes' bound for the master
      * (CMSG_HEARTBEAT_MS) is spent on the save alone. */
+    dvm_status st = DVM_OK;
     if (now || msave_wait_ms(&s->save, s->m) == 0)
         transport_tick(s->t);
-    dvm_status st = msave_batch(&s->save, s->m, now, hold_output, s);
+    /* Decided once: a save found due after its gathering was skipped
+     * would lack the pages away from the master. */
+    if (msave_due(&s->save, s->m, now)) {
+        st = save_gather(s);
+        if (!st)
+            st = msave_batch(&s->save, s->m, 1, hold_output, s);
+        dump_free(s);
+    }
     if (!st)
         hold_release(s);
     return st;
@@ -2564,6 +2655,9 @@ static void status_master(mserve *s, FILE *f, int json)
         SF_NUM("dump_pages_from_homes",
                "dumped pages fetched from their holders at the end",
                s->dump_fetched),
+        SF_NUM("saved_pages_from_homes",
+               "pages fetched from their holders to be saved (--state)",
+               s->save_fetched),
         SF_NUM("input_bytes_to_nodes",
                "input bytes sent to nodes (the pages they asked for)",
                s->input_bytes_out),
@@ -2683,18 +2777,29 @@ static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
 
 /* ---- one program ------------------------------------------------------------- */
 
-/* ---- the dump of a masks-only run ---------------------------------------------
+/* ---- pages from their holders ------------------------------------------------
  * A masks-only run's results bring the master no page data but the
- * system page's and output, so a dumped page's newest version is
- * usually at its holders only (SPACE_FRAME_AWAY).  Once the program has
- * ended and its output is stored (hold_finish), the master asks a holder
- * that acknowledged each such version for it (HFETCH on the node's
- * connection, answered HFETCHED from its home store, as another node's
- * question), and builds the dump from those pages and its own.  A holder
- * that lacks the version, or is lost meanwhile, is passed over for the
- * other; the run fails with a clear message when no holder gives it
- * within MSERVE_DUMP_WAIT_MS (every holder lost: as a lost version during
- * the run). */
+ * system page's and output, so a page's newest version is usually at its
+ * holders only (SPACE_FRAME_AWAY).  Two things need such data at the
+ * master: the dumps, once the program has ended and its output is stored
+ * (hold_finish), and, with --state, each save of a batch (the store holds
+ * the newest version of every page the batch changed).  For either the
+ * master notes the pages it lacks (s->dw, by page), asks a holder that
+ * acknowledged each version for it (HFETCH on the node's connection,
+ * answered HFETCHED from its home store, as another node's question), and
+ * reads those pages from there.  A holder that lacks the version, or is
+ * lost meanwhile, is passed over for the other; the run fails with a
+ * clear message when no holder gives a page within MSERVE_DUMP_WAIT_MS
+ * (every holder lost: as a lost version during the run).
+ *
+ * A save's gathering runs inside the master's loop (its batch hook), and
+ * no result is committed meanwhile (results that arrive wait, as when the
+ * held output is at its bound: hold_may_commit), so the versions it asks
+ * for stay the newest, hence are neither collected nor dropped at their
+ * holders, and the batch saves exactly the epoch it gathered for.  (The
+ * system page, which a node's coming or going commits, keeps its data at
+ * the master.)  A version the save then lacks anyway fails the run with
+ * a message naming it (msave_batch), never a wrong store. */
 
 #define MSERVE_DUMP_WAIT_MS 30000
 #define MSERVE_DUMP_BATCH 256       /* pages a question asks for */
@@ -2712,27 +2817,44 @@ static mdump_page *dump_find(mserve *s, uint64_t page)
                             dump_page_cmp) : NULL;
 }
 
-/* Notes page when its newest version is at the holders only. */
-static dvm_status dump_want(mserve *s, uint64_t page, size_t *cap)
+/* Notes version (page, e) to fetch.  DVM_ENOMEM. */
+static dvm_status gather_note(mserve *s, uint64_t page, uint64_t e)
 {
-    mem_space *sp = ms_space(s);
-    uint32_t f = 0;
-    uint64_t e = space_lookup_version(sp, page, space_epoch(sp), &f);
-    if (!e || f != SPACE_FRAME_AWAY)
-        return DVM_OK;
-    mdump_page *w = dvm_grow(s->dw, cap, s->ndw + 1, sizeof *w);
+    mdump_page *w = dvm_grow(s->dw, &s->capdw, s->ndw + 1, sizeof *w);
     if (!w)
-        return status_set(DVM_ENOMEM, "out of memory for the dump");
+        return status_set(DVM_ENOMEM, "out of memory for pages to fetch");
     s->dw = w;
     s->dw[s->ndw++] = (mdump_page){ page, e, UINT64_MAX, UINT64_MAX, NULL,
                                     0 };
     return DVM_OK;
 }
 
+/* Sorts the noted pages, each once. */
+static void gather_sort(mserve *s)
+{
+    if (s->ndw)
+        qsort(s->dw, s->ndw, sizeof *s->dw, dump_page_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < s->ndw; i++)
+        if (!k || s->dw[k - 1].page != s->dw[i].page)
+            s->dw[k++] = s->dw[i];
+        else
+            dvm_free(s->dw[i].data);
+    s->ndw = k;
+}
+
+/* Notes page when its newest version is at the holders only. */
+static dvm_status dump_want(mserve *s, uint64_t page)
+{
+    uint32_t f = 0;
+    mem_space *sp = ms_space(s);
+    uint64_t e = space_lookup_version(sp, page, space_epoch(sp), &f);
+    return e && f == SPACE_FRAME_AWAY ? gather_note(s, page, e) : DVM_OK;
+}
+
 /* The dumped pages at holders only, sorted, each once, into s->dw. */
 static dvm_status dump_wanted(mserve *s)
 {
-    size_t cap = 0;
     dvm_status st = DVM_OK;
     for (uint32_t i = 0; i < s->sub.ndump && !st; i++) {
         const cmsg_dump *d = &s->sub.dump[i];
@@ -2740,15 +2862,9 @@ static dvm_status dump_wanted(mserve *s)
             continue;
         uint64_t last = (d->addr + d->bytes - 1) / DISA_PAGE;
         for (uint64_t pg = d->addr / DISA_PAGE; pg <= last && !st; pg++)
-            st = dump_want(s, pg, &cap);
+            st = dump_want(s, pg);
     }
-    if (s->ndw)
-        qsort(s->dw, s->ndw, sizeof *s->dw, dump_page_cmp);
-    size_t k = 0;
-    for (size_t i = 0; i < s->ndw; i++)
-        if (!k || s->dw[k - 1].page != s->dw[i].page)
-            s->dw[k++] = s->dw[i];
-    s->ndw = k;
+    gather_sort(s);
     return st;
 }
 
@@ -2819,9 +2935,10 @@ static void dump_ask(mserve *s)
     }
 }
 
-/* HFETCHED from nd: the dumped pages it had; those it lacks are asked of
- * another holder next.  Answers no page asks for (late, or of another
- * run) are dropped; a malformed one drops the node. */
+/* HFETCHED from nd: the noted pages it had (counted in *s->gather_count);
+ * those it lacks are asked of another holder next.  Answers no page asks
+ * for (late, or of another run) are dropped; a malformed one drops the
+ * node. */
 static void on_dump_pages(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
     cmsg_fetch f;
@@ -2840,7 +2957,8 @@ static void on_dump_pages(mserve *s, mnode *nd, const uint8_t *p, size_t len)
             w->asked = UINT64_MAX;
             if (present && (w->data = dvm_malloc(DISA_PAGE))) {
                 memcpy(w->data, data, DISA_PAGE);
-                s->dump_fetched++;
+                if (s->gather_count)
+                    (*s->gather_count)++;
             } else if (!present) {
                 w->absent = nd->id;
             }
@@ -2849,13 +2967,44 @@ static void on_dump_pages(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     }
 }
 
-/* The first dumped page still missing, or NULL. */
+/* The first noted page still missing, or NULL. */
 static const mdump_page *dump_missing(const mserve *s)
 {
     for (size_t i = 0; i < s->ndw; i++)
         if (!s->dw[i].data)
             return &s->dw[i];
     return NULL;
+}
+
+/* Fetches every noted page from its holders (above), the master's loop
+ * turning meanwhile (homes, heartbeats) but committing nothing; what
+ * names the pages in the error.  Counts the pages in *count.  Returns
+ * DVM_OK once all came, else the run's fatal error or a timeout's. */
+static dvm_status gather_fetch(mserve *s, const char *what, uint64_t *count)
+{
+    uint64_t end = clock_now_ns() + (uint64_t)MSERVE_DUMP_WAIT_MS * 1000000u;
+    const mdump_page *w;
+    s->gather_count = count;
+    while ((w = dump_missing(s)) && !s->fatal.st && !mserve_quit) {
+        if (clock_now_ns() > end) {
+            log_holders(s, w->page, w->epoch, w->absent);
+            return status_set(DVM_EIO, "the %s page 0x%" PRIx64 " (the "
+                              "version of commit %" PRIu64 ") did not come "
+                              "from its holders within %d s", what,
+                              w->page * (uint64_t)DISA_PAGE, w->epoch,
+                              MSERVE_DUMP_WAIT_MS / 1000);
+        }
+        homes_push(s);
+        dump_ask(s);
+        homes_flush(s);
+        transport_wait(s->t, 20);
+        ddrop_flush(s);
+        check_heartbeats(s);
+    }
+    if (!s->fatal.st && mserve_quit)
+        status_first_set(&s->fatal,
+                         status_set(DVM_EIO, "the master was stopped"));
+    return s->fatal.st ? status_first_get(&s->fatal) : DVM_OK;
 }
 
 /* Fetches the dumped pages that are at their holders only (above); st is
@@ -2868,24 +3017,7 @@ static dvm_status dump_gather(mserve *s, dvm_status st)
     stall_stop_at("dvm master", "dump");
     if ((st = dump_wanted(s)))
         return st;
-    uint64_t end = clock_now_ns() + (uint64_t)MSERVE_DUMP_WAIT_MS * 1000000u;
-    const mdump_page *w;
-    while ((w = dump_missing(s)) && !s->fatal.st && !mserve_quit) {
-        if (clock_now_ns() > end)
-            return status_set(DVM_EIO, "the dumped page 0x%" PRIx64 " (the "
-                              "version of commit %" PRIu64 ") did not come "
-                              "from its holders within %d s",
-                              w->page * (uint64_t)DISA_PAGE, w->epoch,
-                              MSERVE_DUMP_WAIT_MS / 1000);
-        dump_ask(s);
-        homes_flush(s);
-        transport_wait(s->t, 20);
-        check_heartbeats(s);
-    }
-    if (!s->fatal.st && mserve_quit)
-        status_first_set(&s->fatal,
-                         status_set(DVM_EIO, "the master was stopped"));
-    return s->fatal.st ? status_first_get(&s->fatal) : DVM_OK;
+    return gather_fetch(s, "dumped", &s->dump_fetched);
 }
 
 static void dump_free(mserve *s)
@@ -2894,7 +3026,45 @@ static void dump_free(mserve *s)
         dvm_free(s->dw[i].data);
     dvm_free(s->dw);
     s->dw = NULL;
-    s->ndw = 0;
+    s->ndw = s->capdw = 0;
+}
+
+/* ---- saves of a masks-only run ---- */
+
+/* persist_pages_since: a page whose newest version is away is noted. */
+static void save_want(void *arg, uint64_t page, uint64_t epoch,
+                      const uint8_t *data)
+{
+    mserve *s = arg;
+    if (!data && gather_note(s, page, epoch))
+        status_first_set(&s->fatal, DVM_ENOMEM);
+}
+
+/* msave's away hook: the gathered data of (page, epoch), NULL if none. */
+static const uint8_t *save_away(void *arg, uint64_t page, uint64_t epoch)
+{
+    const mdump_page *w = dump_find(arg, page);
+    return w && w->epoch == epoch ? w->data : NULL;
+}
+
+/* Before a save: the pages of the batch whose newest version is at its
+ * holders only are fetched from them (above). */
+static dvm_status save_gather(mserve *s)
+{
+    if (!(s->rule.flags & CMSG_START_MASKS_ONLY))
+        return DVM_OK;
+    homes_push(s);
+    persist_pages_since(master_commit_point(s->m), s->save.saved_epoch,
+                        save_want, s);
+    if (s->fatal.st)
+        return status_first_get(&s->fatal);
+    gather_sort(s);
+    if (!s->ndw)
+        return DVM_OK;
+    s->gathering = 1;           /* hold_may_commit: no commit meanwhile */
+    dvm_status st = gather_fetch(s, "saved", &s->save_fetched);
+    s->gathering = 0;
+    return st;
 }
 
 /* Copies the committed bytes [addr, addr + n) into buf: the pages
@@ -3019,9 +3189,12 @@ static void wait_ready(mserve *s)
 }
 
 /* Whether the program about to run goes masks only (s->rule): not
- * asked otherwise (--results-with-data), no --state (its saves read the
- * data of every page a batch changed), and at least two nodes that home
- * pages, so that every version has two holders to be made at. */
+ * asked otherwise (--results-with-data), with --state only when asked
+ * (--masks-only: each save then fetches the data it lacks, save_gather,
+ * and a version no holder gives stops the saves, where the master's own
+ * copy would have served: docs/cluster.md, "Master restart"), and at
+ * least two nodes that home pages, so that every version has two holders
+ * to be made at. */
 static void masks_decide(mserve *s)
 {
     size_t homing = 0;
@@ -3032,7 +3205,8 @@ static void masks_decide(mserve *s)
      * --results-with-data (to run the test suite the older way). */
     int asked = !s->cfg.results_with_data &&
                 getenv("DVM_TEST_RESULTS_WITH_DATA") == NULL;
-    int on = asked && !s->cfg.state_dir && homing >= 2;
+    int on = asked && homing >= 2 &&
+             (!s->cfg.state_dir || s->cfg.masks_only);
     s->rule = (cmsg_start){ .flags = on ? CMSG_START_MASKS_ONLY : 0 };
     if (on)
         ms_log("program %" PRIu64 ": results bring masks only (%zu homing "
@@ -3099,6 +3273,8 @@ static void run_program(mserve *s)
         obs_begin(s->obs);
     s->remote.restore = s->restoring ? ms_restore : NULL;
     s->remote.batch = s->save.ms ? ms_batch : NULL;
+    s->save.away = save_away;
+    s->save.away_arg = s;
     if (!st)
         st = master_create(&cfg, &s->m);
     if (!st && (s->rule.flags & CMSG_START_MASKS_ONLY))

@@ -84,7 +84,7 @@ typedef struct pages_ctx {
 } pages_ctx;
 
 /* Gives out the newest version of page (a version without a frame reads
- * as zeros). */
+ * as zeros; one whose data is away, as NULL). */
 static void page_newest(void *arg, uint64_t page)
 {
     static const uint8_t zeros[DISA_PAGE];
@@ -95,7 +95,8 @@ static void page_newest(void *arg, uint64_t page)
     if (!e)
         return;
     assert(e <= space_epoch(s));
-    c->fn(c->arg, page, e, f ? store_frame(c->cp->store, f) : zeros);
+    c->fn(c->arg, page, e, f == SPACE_FRAME_AWAY ? NULL
+                           : f ? store_frame(c->cp->store, f) : zeros);
     c->calls++;
 }
 

@@ -62,7 +62,9 @@ int persist_journal_drain(commit_point *cp, persist_runner_fn put,
 /* Calls fn(arg, page, epoch, data) with the newest version of every page
  * a commit in (after, now] changed; every page with a version when the
  * commit log does not reach back to after (or after is 0).  A page may be
- * named more than once.  Returns how many calls. */
+ * named more than once.  data is NULL for a version whose data is away
+ * (SPACE_FRAME_AWAY: at the cluster's holders only).  Returns how many
+ * calls. */
 size_t persist_pages_since(const commit_point *cp, uint64_t after,
                            persist_page_fn fn, void *arg);
 

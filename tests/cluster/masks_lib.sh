@@ -77,3 +77,13 @@ masks_serving() {
     echo "FAIL: $1 nodes do not serve the pages they home"
     exit 1
 }
+
+# nodes_sent: "CHANGED PAGES" summed over the nodes (changed pages sent
+# with data, pages sent with data in all).
+nodes_sent() {
+    "$dvm" status --master "127.0.0.1:$port" --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print(sum(h["changed_pages_sent"] for h in s["hosts"]),
+      sum(h["pages_sent"] for h in s["hosts"]))'
+}

@@ -11,17 +11,9 @@
 # on timing: the figures are counts.
 dvm=$1 engine=$2
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/masks_lib.sh"
 ex=$(dirname "$0")/../../examples
 
-# sent: "CHANGED PAGES" summed over the nodes (changed pages sent with
-# data, pages sent with data in all).
-sent() {
-    "$dvm" status --master "127.0.0.1:$port" --json | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-print(sum(h["changed_pages_sent"] for h in s["hosts"]),
-      sum(h["pages_sent"] for h in s["hosts"]))'
-}
 
 "$dvm" run --engine "$engine" "$ex/counter.dasm" > "$work/ref"
 [ "$(wc -l < "$work/ref")" = 2000 ] || { echo "FAIL: reference"; exit 1; }
@@ -48,7 +40,7 @@ for n in 2 4; do
         { echo "FAIL: $n nodes: counter output differs"; exit 1; }
     grep -q 'results bring masks only' "$work/master.log" ||
         { echo "FAIL: $n nodes: the counter did not run masks only"; exit 1; }
-    set -- $(sent)
+    set -- $(nodes_sent)
     c0=$1 p0=$2
     set -- $(status_figures versions_placed_without_data versions_placed_with_data)
     echo "$n nodes: counter: $c0 changed pages sent with data, $p0 pages" \
@@ -58,7 +50,7 @@ for n in 2 4; do
     [ "$1" = 4000 ] ||
         { echo "FAIL: $n nodes: $1 versions placed without data"; exit 1; }
     run "$ex/treesum.dasm" "$work/ts0"
-    set -- $(sent)
+    set -- $(nodes_sent)
     echo "$n nodes: tree sum: $(($1 - c0)) changed pages sent with data," \
          "$(($2 - p0)) pages in all"
     [ "$1" = "$c0" ] ||
@@ -71,7 +63,7 @@ for n in 2 4; do
     run "$ex/treesum.dasm" "$work/ts" --dump slots+16:1:q
     cmp -s "$work/tsref" "$work/ts" ||
         { echo "FAIL: $n nodes: tree sum: $(cat "$work/ts")"; exit 1; }
-    set -- $(sent)
+    set -- $(nodes_sent)
     echo "$n nodes: tree sum with its dump: $(($1 - c0)) changed pages" \
          "sent with data"
     [ "$1" = "$c0" ] ||

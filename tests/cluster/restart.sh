@@ -2,13 +2,20 @@
 # restart.sh DVM ENGINE PROG -- the master is killed (kill -9) in the middle
 # of a program on 2 nodes and started again with the same --state: the
 # nodes and the submitting client come back, and the client's output is
-# exactly dvm run's (every line once, the dump right).  PROG: counter
-# (output at every commit) or treesum (watchers).  Then a master started
-# on the store of the finished program starts clean and runs the next
-# one, a client whose master stays away gives up after --reconnect, and
-# a corrupt store is refused (exit 2).
+# exactly dvm run's (every line once, the dump right).  The master is
+# started with --masks-only, so the program runs masks only with --state
+# too: no node sends the master a changed page's data, and the saves fetch
+# what they lack from the pages' holders (checked on the counter before
+# the kill); with DVM_TEST_RESULTS_WITH_DATA set, the master is started
+# without it, as a --state master is by default: results bring their data
+# and the saves read the master's copy.
+# PROG: counter (output at every commit) or treesum (watchers).  Then a
+# master started on the store of the finished program starts clean and
+# runs the next one, a client whose master stays away gives up after
+# --reconnect, and a corrupt store is refused (exit 2).
 dvm=$1 engine=$2 prog=$3
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/masks_lib.sh"
 CLUSTER_SIGKILL=1      # kill -9 of DVM processes (lib.sh: cleanup)
 ex=$(dirname "$0")/../../examples
 state=$work/state
@@ -17,10 +24,15 @@ case $prog in
     treesum) args="--dump slots+16:1:q $ex/treesum.dasm" ;;
     *) echo "FAIL: unknown program $prog"; exit 1 ;;
 esac
-master_start --state "$state"
+data=${DVM_TEST_RESULTS_WITH_DATA:+1}
+masks=--masks-only
+[ -z "$data" ] || masks=""
+# shellcheck disable=SC2086
+master_start --state "$state" $masks
 node_start node1 2
 node_start node2 2
 nodes_joined 2
+masks_serving 2
 # shellcheck disable=SC2086
 ref=$("$dvm" run -n 2 --engine "$engine" $args 2> "$work/run.err")
 # shellcheck disable=SC2086
@@ -29,6 +41,21 @@ timeout 120 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
 sp=$!
 # Mid-run: once the master has made a few hundred commits.
 commits_reach 300
+if grep -q 'results bring masks only' "$work/master.log"; then
+    [ -z "$data" ] || { echo "FAIL: masks only, asked otherwise"; exit 1; }
+else
+    [ -n "$data" ] || { echo "FAIL: the program did not run masks only"; exit 1; }
+fi
+# (The tree sum would end while these questions are asked.)
+if [ "$prog" = counter ] && [ -z "$data" ]; then
+    set -- $(status_figures saved_pages_from_homes) $(nodes_sent)
+    echo "before the kill: $1 pages fetched from holders for saves, $2" \
+         "changed pages sent with data"
+    [ "$2" = 0 ] ||
+        { echo "FAIL: the nodes sent $2 changed pages with data"; exit 1; }
+    [ "$1" -gt 0 ] ||
+        { echo "FAIL: the saves fetched no page from the holders"; exit 1; }
+fi
 # kill_master PID: kill -9, and wait until the process is gone (its store
 # is free only then).
 kill_master() {
@@ -41,7 +68,8 @@ master=$(pgrep -P "$(echo $pids | cut -d' ' -f1)")
 kill -0 "$sp" 2>/dev/null ||
     { echo "FAIL: the program ended before the master was killed"; exit 1; }
 kill_master "$master"
-master_again "$work/master2.log" --state "$state"
+# shellcheck disable=SC2086
+master_again "$work/master2.log" --state "$state" $masks
 st=0
 wait "$sp" || st=$?
 got=$(cat "$work/out")
@@ -64,7 +92,8 @@ done
     { echo "FAIL: the nodes did not come back"; exit 1; }
 # The store of a finished program: a master on it starts clean.
 kill_master "$(pgrep -P "$master_pid")"
-master_again "$work/master3.log" --state "$state"
+# shellcheck disable=SC2086
+master_again "$work/master3.log" --state "$state" $masks
 for i in $(seq 1 200); do
     [ "$(grep -c ' joined ' "$work/master3.log" 2>/dev/null)" -ge 2 ] && break
     sleep 0.05

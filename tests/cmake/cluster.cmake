@@ -18,7 +18,8 @@
 #   cluster/manyclients             257 clients at once: one refused
 #   cluster/clock                   node clocks corrected in a trace
 #   cluster/garbage, netns          hostile peers; nodes in network namespaces
-#   cluster/restart/<prog>          the master killed and restarted (--state)
+#   cluster/restart/<prog>          the master killed and restarted (--state),
+#                                   masks only; restart_data: with data
 #   cluster/resubmit/<engine>       a restarted master without the program:
 #                                   the client submits it again
 #   cluster/verdict/<engine>        the master killed after a program ended,
@@ -102,7 +103,7 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
   endif()
   # The examples on 2 nodes and resplit again with results that bring
   # their pages' data to the master (dvm master --results-with-data):
-  # the path a --state master and a one-homing-node cluster take.
+  # the path a one-homing-node cluster takes.
   add_test(NAME cluster/examples_data/${engine}
            COMMAND sh ${CL}/examples.sh $<TARGET_FILE:dvm> ${engine} 2)
   add_test(NAME cluster/resplit_data/${engine}
@@ -235,6 +236,12 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
              COMMAND sh ${CL}/restart.sh $<TARGET_FILE:dvm> ${engine} ${prog})
     set_tests_properties(cluster/restart/${prog}/${engine} PROPERTIES TIMEOUT 300)
   endforeach()
+  # The same with results that bring their data (--results-with-data):
+  # saves read the master's own copy.
+  add_test(NAME cluster/restart_data/counter/${engine}
+           COMMAND sh ${CL}/restart.sh $<TARGET_FILE:dvm> ${engine} counter)
+  set_tests_properties(cluster/restart_data/counter/${engine} PROPERTIES
+                       TIMEOUT 300 ENVIRONMENT DVM_TEST_RESULTS_WITH_DATA=1)
   add_test(NAME cluster/resubmit/${engine}
            COMMAND sh ${CL}/resubmit.sh $<TARGET_FILE:dvm> ${engine})
   set_tests_properties(cluster/resubmit/${engine} PROPERTIES TIMEOUT 300)
