@@ -133,9 +133,13 @@ stopped=$(pgrep -P "$homer_pid")
 timeout 90 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
     "$(dirname "$0")/heldout.dasm" > "$work/out" 2> "$work/submit.err" &
 sp=$!
+# Results also wait, briefly, behind W's until a holder other than its
+# node holds W's changes (masks only): a sample then holds no output yet.
+# So the wait is for output held at the bound with results waiting.
 for i in $(seq 1 600); do
     h=$(held)
-    [ "${h##* }" -gt 0 ] && break
+    set -- $h
+    [ "$3" -gt 0 ] && [ "$1" -ge $((16 << 20)) ] && break
     kill -0 "$sp" 2>/dev/null || break
     sleep 0.1
 done
