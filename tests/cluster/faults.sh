@@ -7,7 +7,8 @@
 # once and started again with its state (--state): the nodes and the
 # submit reconnect, and the submit resumes the program, or sends it again
 # when the master died before saving it (FAULT_MASTER=0 leaves the master
-# alone).
+# alone).  FAULT_MASTER_OPTS: more options for both masters (by hand, e.g.
+# --masks-only: docs/cluster.md, "Master restart", says how that fails).
 dvm=$1 engine=$2 gen=$3 ref=$4
 # Each master (the first, and the one started again) and node process is
 # bounded by this; a sanitized build on a loaded host took over 60 s for
@@ -17,9 +18,10 @@ CLUSTER_LIMIT=110
 CLUSTER_SIGKILL=1      # kill -9 of DVM processes (lib.sh: cleanup)
 . "$(dirname "$0")/faults_lib.sh"
 trap 'st=$?; faults_stop; cluster_cleanup "$st"' EXIT
-master_start --state "$work/state"
+# shellcheck disable=SC2086
+master_start --state "$work/state" ${FAULT_MASTER_OPTS:-}
 FAULT_MASTER=${FAULT_MASTER:-1}
-MASTER_RESTART="--state $work/state"
+MASTER_RESTART="--state $work/state ${FAULT_MASTER_OPTS:-}"
 master_addr=127.0.0.1:$port
 submit_pre="" sec=""
 faults_data
