@@ -192,17 +192,17 @@ typedef struct mskip {
     uint64_t epoch, page;
 } mskip;
 
-/* A page of a dumped range whose newest version has its data at its
- * holders only (masks only), fetched from one of them at the end of the
- * run (dump_gather). */
-typedef struct mdump_page {
+/* A page whose newest version has its data at its holders only (masks
+ * only), fetched from one of them: for a save (save_gather) or, at the
+ * end of the run, for the dumps (dump_gather). */
+typedef struct gather_page {
     uint64_t page, epoch;
     uint64_t asked;             /* the node id asked; UINT64_MAX: none */
     uint64_t absent;            /* the last node that did not have it;
                                    UINT64_MAX: none */
     uint8_t *data;              /* DISA_PAGE bytes once they came */
-    int fresh;                  /* asked for in this turn (dump_ask) */
-} mdump_page;
+    int fresh;                  /* asked for in this turn (gather_ask) */
+} gather_page;
 
 typedef struct mslot {
     int node, rcomp;
@@ -307,7 +307,7 @@ typedef struct mserve {
                                    RComps killed for one; all runs */
     uint8_t replay[DISA_PAGE];  /* scratch: a version made as a holder
                                    makes it */
-    mdump_page *dw;             /* pages to fetch from their holders, by
+    gather_page *dw;             /* pages to fetch from their holders, by
                                    page (dump_gather, save_gather); NULL:
                                    none */
     size_t ndw, capdw;
@@ -1317,24 +1317,23 @@ static dvm_status out_to_client(void *arg, size_t index, const void *p,
 }
 
 static dvm_status save_gather(mserve *s);
-static void dump_free(mserve *s);
+static void gather_free(mserve *s);
 
 static dvm_status ms_batch(void *arg, int now)
 {
     mserve *s = arg;
-    /* A save waits for the disk (seconds on a busy one): the keepalives
-     * due leave before it, so that the nodes' bound for the master
-     * (CMSG_HEARTBEAT_MS) is spent on the save alone. */
     dvm_status st = DVM_OK;
-    if (now || msave_wait_ms(&s->save, s->m) == 0)
-        transport_tick(s->t);
     /* Decided once: a save found due after its gathering was skipped
-     * would lack the pages away from the master. */
+     * would lack the pages away from the master.  A save waits for the
+     * disk (seconds on a busy one): the keepalives due leave before it,
+     * so that the nodes' bound for the master (CMSG_HEARTBEAT_MS) is
+     * spent on the save alone. */
     if (msave_due(&s->save, s->m, now)) {
+        transport_tick(s->t);
         st = save_gather(s);
         if (!st)
             st = msave_batch(&s->save, s->m, 1, hold_output, s);
-        dump_free(s);
+        gather_free(s);
     }
     if (!st)
         hold_release(s);
@@ -2481,7 +2480,7 @@ static void on_down(mserve *s, transport_event *ev, mnode *nd)
             i++;
 }
 
-static void on_dump_pages(mserve *s, mnode *nd, const uint8_t *p,
+static void on_gathered(mserve *s, mnode *nd, const uint8_t *p,
                           size_t len);
 
 static void on_event(void *arg, transport_event *ev)
@@ -2516,7 +2515,7 @@ static void on_event(void *arg, transport_event *ev)
         else if (ev->type == WIRE_NODE_ADDR)
             on_node_addr(s, nd, ev->data, ev->len);
         else if (ev->type == WIRE_HFETCHED)
-            on_dump_pages(s, nd, ev->data, ev->len);
+            on_gathered(s, nd, ev->data, ev->len);
         else
             ms_drop_node(s, nd, "unexpected message from a node");
         return;
@@ -2789,7 +2788,7 @@ static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
  * answered HFETCHED from its home store, as another node's question), and
  * reads those pages from there.  A holder that lacks the version, or is
  * lost meanwhile, is passed over for the other; the run fails with a
- * clear message when no holder gives a page within MSERVE_DUMP_WAIT_MS
+ * clear message when no holder gives a page within MSERVE_GATHER_WAIT_MS
  * (every holder lost: as a lost version during the run).
  *
  * A save's gathering runs inside the master's loop (its batch hook), and
@@ -2801,30 +2800,30 @@ static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
  * the master.)  A version the save then lacks anyway fails the run with
  * a message naming it (msave_batch), never a wrong store. */
 
-#define MSERVE_DUMP_WAIT_MS 30000
-#define MSERVE_DUMP_BATCH 256       /* pages a question asks for */
+#define MSERVE_GATHER_WAIT_MS 30000
+#define MSERVE_GATHER_BATCH 256       /* pages a question asks for */
 
-static int dump_page_cmp(const void *a, const void *b)
+static int gather_page_cmp(const void *a, const void *b)
 {
-    const mdump_page *x = a, *y = b;
+    const gather_page *x = a, *y = b;
     return x->page < y->page ? -1 : x->page > y->page;
 }
 
-static mdump_page *dump_find(mserve *s, uint64_t page)
+static gather_page *gather_find(mserve *s, uint64_t page)
 {
-    mdump_page key = { .page = page };
+    gather_page key = { .page = page };
     return s->ndw ? bsearch(&key, s->dw, s->ndw, sizeof *s->dw,
-                            dump_page_cmp) : NULL;
+                            gather_page_cmp) : NULL;
 }
 
 /* Notes version (page, e) to fetch.  DVM_ENOMEM. */
 static dvm_status gather_note(mserve *s, uint64_t page, uint64_t e)
 {
-    mdump_page *w = dvm_grow(s->dw, &s->capdw, s->ndw + 1, sizeof *w);
+    gather_page *w = dvm_grow(s->dw, &s->capdw, s->ndw + 1, sizeof *w);
     if (!w)
         return status_set(DVM_ENOMEM, "out of memory for pages to fetch");
     s->dw = w;
-    s->dw[s->ndw++] = (mdump_page){ page, e, UINT64_MAX, UINT64_MAX, NULL,
+    s->dw[s->ndw++] = (gather_page){ page, e, UINT64_MAX, UINT64_MAX, NULL,
                                     0 };
     return DVM_OK;
 }
@@ -2833,7 +2832,7 @@ static dvm_status gather_note(mserve *s, uint64_t page, uint64_t e)
 static void gather_sort(mserve *s)
 {
     if (s->ndw)
-        qsort(s->dw, s->ndw, sizeof *s->dw, dump_page_cmp);
+        qsort(s->dw, s->ndw, sizeof *s->dw, gather_page_cmp);
     size_t k = 0;
     for (size_t i = 0; i < s->ndw; i++)
         if (!k || s->dw[k - 1].page != s->dw[i].page)
@@ -2871,7 +2870,7 @@ static dvm_status dump_wanted(mserve *s)
 /* The holder to ask for w: a live node among its holders now that
  * acknowledged the version, the one that lacked it last only if no other
  * did; NULL when none (not acknowledged yet, or lost). */
-static mnode *dump_holder(mserve *s, const mdump_page *w)
+static mnode *gather_holder(mserve *s, const gather_page *w)
 {
     uint64_t hold[HOME_COPIES];
     size_t n = home_pick(w->page, s->hids, s->nhids, hold);
@@ -2889,7 +2888,7 @@ static mnode *dump_holder(mserve *s, const mdump_page *w)
 }
 
 /* Asks nd for the pages ent[0, 2n) (page, epoch pairs). */
-static void dump_send(mserve *s, mnode *nd, const uint64_t *ent, size_t n)
+static void gather_send(mserve *s, mnode *nd, const uint64_t *ent, size_t n)
 {
     mb_reset(&s->b);
     cmsg_encode_fetch(&s->b, s->run_id, ent, n, 2, NULL, 0);
@@ -2897,21 +2896,21 @@ static void dump_send(mserve *s, mnode *nd, const uint64_t *ent, size_t n)
 }
 
 /* Asks a holder for every page not asked for (or asked of a node gone),
- * in batches per node: each page's holder first (dump_holder), then per
+ * in batches per node: each page's holder first (gather_holder), then per
  * node the pages it was picked for (fresh marks them), so that the work
  * is the pages times the nodes, not the pages squared. */
-static void dump_ask(mserve *s)
+static void gather_ask(mserve *s)
 {
-    uint64_t ent[2 * MSERVE_DUMP_BATCH];
+    uint64_t ent[2 * MSERVE_GATHER_BATCH];
     int any = 0;
     for (size_t i = 0; i < s->ndw; i++) {
-        mdump_page *w = &s->dw[i];
+        gather_page *w = &s->dw[i];
         mnode *asked = w->asked == UINT64_MAX ? NULL
                                               : node_by_id(s, w->asked);
         w->fresh = 0;
         if (w->data || (asked && asked->live))
             continue;
-        mnode *nd = dump_holder(s, w);
+        mnode *nd = gather_holder(s, w);
         w->asked = nd ? nd->id : UINT64_MAX;
         w->fresh = nd != NULL;
         any |= w->fresh;
@@ -2920,18 +2919,18 @@ static void dump_ask(mserve *s)
         mnode *nd = &s->nodes[k];
         size_t n = 0;
         for (size_t i = 0; nd->live && i < s->ndw; i++) {
-            mdump_page *w = &s->dw[i];
+            gather_page *w = &s->dw[i];
             if (!w->fresh || w->asked != nd->id)
                 continue;
             ent[2 * n] = w->page;
             ent[2 * n + 1] = w->epoch;
-            if (++n == MSERVE_DUMP_BATCH) {
-                dump_send(s, nd, ent, n);
+            if (++n == MSERVE_GATHER_BATCH) {
+                gather_send(s, nd, ent, n);
                 n = 0;
             }
         }
         if (n)
-            dump_send(s, nd, ent, n);
+            gather_send(s, nd, ent, n);
     }
 }
 
@@ -2939,7 +2938,7 @@ static void dump_ask(mserve *s)
  * those it lacks are asked of another holder next.  Answers no page asks
  * for (late, or of another run) are dropped; a malformed one drops the
  * node. */
-static void on_dump_pages(mserve *s, mnode *nd, const uint8_t *p, size_t len)
+static void on_gathered(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
     cmsg_fetch f;
     if (cmsg_decode_fetch(p, len, 3, &f)) {
@@ -2950,7 +2949,7 @@ static void on_dump_pages(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     for (uint64_t i = 0; i < f.n; i++) {
         const uint8_t *e = f.ent + 24 * i;
         int present = le_ld64(e + 16) == 1;
-        mdump_page *w = f.run == s->run_id ? dump_find(s, le_ld64(e))
+        gather_page *w = f.run == s->run_id ? gather_find(s, le_ld64(e))
                                            : NULL;
         if (w && !w->data && w->asked == nd->id &&
             w->epoch == le_ld64(e + 8)) {
@@ -2968,7 +2967,7 @@ static void on_dump_pages(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 }
 
 /* The first noted page still missing, or NULL. */
-static const mdump_page *dump_missing(const mserve *s)
+static const gather_page *gather_missing(const mserve *s)
 {
     for (size_t i = 0; i < s->ndw; i++)
         if (!s->dw[i].data)
@@ -2982,20 +2981,20 @@ static const mdump_page *dump_missing(const mserve *s)
  * DVM_OK once all came, else the run's fatal error or a timeout's. */
 static dvm_status gather_fetch(mserve *s, const char *what, uint64_t *count)
 {
-    uint64_t end = clock_now_ns() + (uint64_t)MSERVE_DUMP_WAIT_MS * 1000000u;
-    const mdump_page *w;
+    uint64_t end = clock_now_ns() + (uint64_t)MSERVE_GATHER_WAIT_MS * 1000000u;
+    const gather_page *w;
     s->gather_count = count;
-    while ((w = dump_missing(s)) && !s->fatal.st && !mserve_quit) {
+    while ((w = gather_missing(s)) && !s->fatal.st && !mserve_quit) {
         if (clock_now_ns() > end) {
             log_holders(s, w->page, w->epoch, w->absent);
             return status_set(DVM_EIO, "the %s page 0x%" PRIx64 " (the "
                               "version of commit %" PRIu64 ") did not come "
                               "from its holders within %d s", what,
                               w->page * (uint64_t)DISA_PAGE, w->epoch,
-                              MSERVE_DUMP_WAIT_MS / 1000);
+                              MSERVE_GATHER_WAIT_MS / 1000);
         }
         homes_push(s);
-        dump_ask(s);
+        gather_ask(s);
         homes_flush(s);
         transport_wait(s->t, 20);
         ddrop_flush(s);
@@ -3020,7 +3019,7 @@ static dvm_status dump_gather(mserve *s, dvm_status st)
     return gather_fetch(s, "dumped", &s->dump_fetched);
 }
 
-static void dump_free(mserve *s)
+static void gather_free(mserve *s)
 {
     for (size_t i = 0; i < s->ndw; i++)
         dvm_free(s->dw[i].data);
@@ -3043,7 +3042,7 @@ static void save_want(void *arg, uint64_t page, uint64_t epoch,
 /* msave's away hook: the gathered data of (page, epoch), NULL if none. */
 static const uint8_t *save_away(void *arg, uint64_t page, uint64_t epoch)
 {
-    const mdump_page *w = dump_find(arg, page);
+    const gather_page *w = gather_find(arg, page);
     return w && w->epoch == epoch ? w->data : NULL;
 }
 
@@ -3075,7 +3074,7 @@ static void dump_read(mserve *s, uint64_t addr, uint8_t *buf, size_t n)
     while (n) {
         uint64_t off = addr % DISA_PAGE;
         size_t k = DISA_PAGE - off < n ? (size_t)(DISA_PAGE - off) : n;
-        const mdump_page *w = dump_find(s, addr / DISA_PAGE);
+        const gather_page *w = gather_find(s, addr / DISA_PAGE);
         if (w && w->data)
             memcpy(buf, w->data + off, k);
         else
@@ -3301,7 +3300,7 @@ static void run_program(mserve *s)
         st = dump_gather(s, st);
         vindex_clear(&s->vx);       /* before the master's space goes */
         finish_run(s, st, trace_fd);
-        dump_free(s);
+        gather_free(s);
         s->running = 0;
     }
     masks_end(s);
