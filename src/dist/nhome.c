@@ -12,6 +12,9 @@
 #include "dist/nhome.h"
 
 #include <assert.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +37,8 @@ void nhome_init(nhome *h, transport *t, const nhome_ops *ops)
     h->ops = *ops;
     h->self = UINT64_MAX;
     h->no_deltas = getenv("DVM_TEST_NO_DELTAS") != NULL;
+    const char *ab = getenv("DVM_TEST_PEER_ABORT");
+    h->abort_at = ab ? strtoull(ab, NULL, 10) : 0;
     mb_init(&h->b);
     mb_init(&h->m);
 }
@@ -289,9 +294,50 @@ static dvm_status peer_remove(nhome *h, nhome_peer *p)
     return reroute(h, id);
 }
 
+/* One line through the node's log, when it has one. */
+static void home_log(nhome *h, const char *fmt, ...)
+{
+    char line[CMSG_MAX_ADDR + 256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (h->ops.log)
+        h->ops.log(h->ops.arg, line);
+}
+
+/* Connects slot q to its node (at once; its UP comes later).  A connect
+ * that fails at once leaves q without a connection, to be tried again
+ * after its backoff (peers_reconnect). */
+static void peer_connect(nhome *h, nhome_peer *q, uint64_t now_ns)
+{
+    q->up = 0;
+    if (transport_connect(h->t, q->addr, &q->peer))
+        q->peer = UINT64_MAX;
+    q->retry_ns = now_ns + (uint64_t)q->backoff_ms * 1000000u;
+    q->backoff_ms = q->backoff_ms * 2 > NHOME_RECONNECT_MAX_MS
+                        ? NHOME_RECONNECT_MAX_MS : q->backoff_ms * 2;
+}
+
+/* Index of id in ids[0, n), or n. */
+static size_t id_index(const uint64_t *ids, size_t n, uint64_t id)
+{
+    size_t i = 0;
+    while (i < n && ids[i] != id)
+        i++;
+    return i;
+}
+
+/* PEERS: the nodes that home pages now.  A slot goes when its node is
+ * no longer among them, when its id is this node's own, or when the id
+ * now names a node elsewhere: ids are the master's, and a master that
+ * restarted (--state) gives them anew in the order the nodes join again,
+ * so an id kept from before may name another node now.  Every node of
+ * the list without a slot gets one, connected. */
 dvm_status nhome_on_peers(nhome *h, const uint8_t *p, size_t len)
 {
     static cmsg_peers m;
+    char addr[CMSG_MAX_ADDR];
     dvm_status st = cmsg_decode_peers(p, len, &m);
     if (st)
         return st;
@@ -299,22 +345,42 @@ dvm_status nhome_on_peers(nhome *h, const uint8_t *p, size_t len)
     h->nids = m.n;
     memcpy(h->ids, m.id, m.n * sizeof *m.id);
     for (size_t i = 0; i < h->npeer && !st;) {
-        if (home_has(m.id, m.n, h->peer[i].id))
+        size_t k = id_index(m.id, m.n, h->peer[i].id);
+        if (k < m.n && m.id[k] != m.self &&
+            !cmsg_str_copy(m.addr[k], addr, sizeof addr) &&
+            !strcmp(addr, h->peer[i].addr))
             i++;
         else
             st = peer_remove(h, &h->peer[i]);
     }
+    uint64_t now = clock_now_ns();
     for (uint32_t i = 0; i < m.n && !st; i++) {
-        char addr[CMSG_MAX_ADDR];
         if (m.id[i] == m.self || peer_by_id(h, m.id[i]) ||
             cmsg_str_copy(m.addr[i], addr, sizeof addr))
             continue;
         nhome_peer *q = &h->peer[h->npeer++];
-        *q = (nhome_peer){ m.id[i], UINT64_MAX, 0 };
-        if (transport_connect(h->t, addr, &q->peer))
-            q->peer = UINT64_MAX;       /* unreachable: asked no question */
+        *q = (nhome_peer){ .id = m.id[i], .peer = UINT64_MAX,
+                           .backoff_ms = NHOME_RECONNECT_MS };
+        memcpy(q->addr, addr, sizeof addr);
+        peer_connect(h, q, now);
     }
     return st;
+}
+
+/* Slots left without a connection (it went down, or the connect failed)
+ * whose wait is over are connected again: their node still homes pages
+ * (PEERS would have removed it), and in a masks-only program the deltas
+ * of this node's results reach no one else.  While the slot is down its
+ * deltas are dropped and its questions go elsewhere; the master's
+ * DRESEND sends the deltas again once it is up. */
+static void peers_reconnect(nhome *h, uint64_t now_ns)
+{
+    for (size_t i = 0; i < h->npeer; i++) {
+        nhome_peer *q = &h->peer[i];
+        if (q->peer != UINT64_MAX || now_ns < q->retry_ns)
+            continue;
+        peer_connect(h, q, now_ns);
+    }
 }
 
 /* Sends STORED for the n versions of pv (pairs). */
@@ -466,6 +532,17 @@ static nhome_dq *dq_for(nhome *h, uint64_t id)
     return free_dq;
 }
 
+/* The test hook DVM_TEST_PEER_ABORT: every connection to another node
+ * aborted, once, the DELTA just sent with them; each comes back DOWN
+ * through the transport, as a link that broke. */
+static void peers_abort(nhome *h)
+{
+    h->abort_at = 0;
+    for (size_t i = 0; i < h->npeer; i++)
+        if (h->peer[i].peer != UINT64_MAX)
+            transport_abort(h->t, h->peer[i].peer);
+}
+
 /* Sends the DELTA gathered in d, if its node is still reachable (else it
  * will ask the master), and empties d. */
 static void dq_send(nhome *h, nhome_dq *d)
@@ -477,6 +554,8 @@ static void dq_send(nhome *h, nhome_dq *d)
             h->deltas_sent += d->n;
     }
     d->n = 0;
+    if (h->abort_at && h->deltas_sent >= h->abort_at)
+        peers_abort(h);
 }
 
 void nhome_flush_deltas(nhome *h)
@@ -789,6 +868,7 @@ static dvm_status retry_run(nhome *h, uint64_t now_ns)
 
 dvm_status nhome_tick(nhome *h, uint64_t now_ns)
 {
+    peers_reconnect(h, now_ns);
     dvm_status st = h->running ? park_run(h, now_ns, 0) : DVM_OK;
     return st || !h->running ? st : retry_run(h, now_ns);
 }
@@ -821,10 +901,16 @@ dvm_status nhome_on_apply(nhome *h, const uint8_t *p, size_t len)
 
 /* Our connection to q is closed (q broke the protocol or went away);
  * its open questions move on. */
-static dvm_status peer_down(nhome *h, nhome_peer *q)
+/* q's connection is gone (why): closed here, its questions moved on,
+ * and q connected again after its backoff (peers_reconnect). */
+static dvm_status peer_down(nhome *h, nhome_peer *q, const char *why)
 {
     if (q->peer != UINT64_MAX)
         transport_close(h->t, q->peer);
+    if (q->up && !q->lost)      /* once per loss, not per failed retry */
+        home_log(h, "the connection to node %" PRIu64 " (%s) went down: "
+                 "%s; connecting again", q->id, q->addr, why);
+    q->lost |= q->up;
     q->up = 0;
     q->peer = UINT64_MAX;
     return reroute(h, q->id);
@@ -877,7 +963,7 @@ static dvm_status answered(nhome *h, nhome_peer *q, const uint8_t *p,
 {
     cmsg_fetch f;
     if (cmsg_decode_fetch(p, len, 3, &f))
-        return peer_down(h, q);
+        return peer_down(h, q, "a malformed answer");
     if (!h->running || f.run != h->run)
         return DVM_OK;
     uint64_t *pv = dvm_calloc(6 * f.n + 1, sizeof *pv);
@@ -930,13 +1016,18 @@ dvm_status nhome_on_event(nhome *h, transport_event *ev)
     }
     if (ev->kind == TRANSPORT_UP) {
         q->up = 1;
+        q->backoff_ms = NHOME_RECONNECT_MS;
+        if (q->lost)
+            home_log(h, "connected again to node %" PRIu64 " (%s)", q->id,
+                     q->addr);
+        q->lost = 0;
         return DVM_OK;
     }
     if (ev->kind == TRANSPORT_DOWN) {
         q->peer = UINT64_MAX;       /* gone already: nothing to close */
-        return peer_down(h, q);
+        return peer_down(h, q, ev->reason);
     }
     if (ev->type == WIRE_HFETCHED)
         return answered(h, q, ev->data, ev->len);
-    return peer_down(h, q);
+    return peer_down(h, q, "an unexpected message");
 }

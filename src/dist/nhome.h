@@ -9,7 +9,10 @@
  * as a PULL: the node fetches it from its other holder and keeps it.  The master tells every node which nodes home
  * pages and where they listen (PEERS); a node connects to each of the
  * others (authenticated with the cluster secret like every connection of
- * the transport).
+ * the transport), and connects again, with a growing wait, when such a
+ * connection goes down while its node still homes pages: in a
+ * masks-only program a result's changes reach the other holder over it
+ * or nowhere.
  *
  * A version the node's page cache lacks is looked up in its own home
  * store first, then asked of its home (HFETCH), then of its backup, then
@@ -45,7 +48,17 @@ typedef struct nhome_peer {
     uint64_t id;                /* the master's id of that node */
     uint64_t peer;              /* our connection to it, UINT64_MAX none */
     int up;
+    int lost;                   /* it was up and went down: logged */
+    uint64_t retry_ns;          /* no connection: when to try again */
+    unsigned backoff_ms;        /* ... and the wait after that */
+    char addr[CMSG_MAX_ADDR];   /* where it listens (PEERS) */
 } nhome_peer;
+
+/* A node that still homes pages but whose connection went down (its
+ * endpoint failed, or the link broke) is connected again, first after
+ * NHOME_RECONNECT_MS, the wait doubling up to NHOME_RECONNECT_MAX_MS. */
+#define NHOME_RECONNECT_MS 50
+#define NHOME_RECONNECT_MAX_MS 1000
 
 /* An APPLY entry that waits for its delta or its base. */
 typedef struct nhome_park {
@@ -76,6 +89,7 @@ typedef struct nhome_ask {
 typedef struct nhome_ops {
     dvm_status (*to_master)(void *arg, uint16_t type, const msg_buf *b);
     dvm_status (*filled)(void *arg);
+    void (*log)(void *arg, const char *line);   /* one line, no newline */
     void *arg;
 } nhome_ops;
 
@@ -111,6 +125,10 @@ typedef struct nhome {
     int no_deltas;              /* test hook (DVM_TEST_NO_DELTAS set): it
                                    sends none, as a node lost before its
                                    changes reached the holders */
+    uint64_t abort_at;          /* test hook (DVM_TEST_PEER_ABORT=N): once
+                                   N deltas went, every connection to the
+                                   other nodes is aborted, once, as a link
+                                   that broke with messages in flight */
     uint64_t applied, needed;   /* APPLY entries made, asked for again */
     int masks;                  /* the program runs masks only */
     uint64_t *retry;            /* masks only: versions to keep that no
@@ -163,7 +181,8 @@ dvm_status nhome_on_pull(nhome *h, const uint8_t *p, size_t len);
 dvm_status nhome_on_apply(nhome *h, const uint8_t *p, size_t len);
 /* Called at every turn of the node's loop: the waiting APPLY entries
  * whose delta and base came are made, those that waited too long are
- * asked for. */
+ * asked for, and the connections to nodes that went down are made again
+ * when their wait is over. */
 dvm_status nhome_tick(nhome *h, uint64_t now_ns);
 /* The changes c[0, n) of a result this node relays, made by RComp place
  * `rcomp` of generation gen for runner (rid, attempt), the new pages'

@@ -1298,6 +1298,13 @@ static dvm_status home_filled(void *arg)
     return node_filled(arg);
 }
 
+/* The homes' log lines, on the node's stderr. */
+static void home_log(void *arg, const char *line)
+{
+    (void)arg;
+    fprintf(stderr, "dvm node: %s\n", line);
+}
+
 /* Listens where other nodes fetch the versions homed here; n->addr is
  * "HOST:PORT" with the port bound. */
 static dvm_status home_listen(node *n)
@@ -1450,7 +1457,7 @@ dvm_status node_main(const node_config *cfg)
                             .keepalive_ms = CMSG_PING_MS,
                             .on_event = node_on_event, .arg = n };
     dvm_status st = transport_create(&tc, &n->t);
-    nhome_ops ops = { home_to_master, home_filled, n };
+    nhome_ops ops = { home_to_master, home_filled, home_log, n };
     nhome_init(&n->home, n->t, &ops);
     if (!st && cfg->listen)
         st = home_listen(n);

@@ -52,26 +52,32 @@ counter_done() {
 master_start
 node_start node1 2 --reconnect 0
 node_start node2 2 --reconnect 0
-node_start node3 2
+node_start node3 2 --name victim
 nodes_joined 3
 victim_t=$node_pid                  # node3's timeout
+# The victim's own connection, as the master names it when it closes it:
+# on a loaded host another node may be starved past the bound as well,
+# and its line must not be taken for the victim's.
+vaddr=$(sed -n 's/.*node \([^ ]*\) joined as victim .*/\1/p' "$work/master.log")
+[ -n "$vaddr" ] || { echo "FAIL: no join line of the victim"; exit 1; }
 counter_until 200
 victim=$(pgrep -P "$victim_t")
 rcomps=$(pgrep -P "$victim" -f __rcomp || true)
 kill -STOP "$victim" $rcomps
 counter_done "a stopped node"
+given_up="closing $vaddr: no heartbeat within the bound of $bound_ms ms"
 for i in $(seq 1 200); do           # the program may have ended first
-    grep -q 'no heartbeat within the bound' "$work/master.log" && break
+    grep -qF "$given_up" "$work/master.log" && break
     sleep 0.05
 done
-grep -q "no heartbeat within the bound of $bound_ms ms" "$work/master.log" ||
+grep -qF "$given_up" "$work/master.log" ||
     { echo "FAIL: the stopped node was not given up by the default bound"; exit 1; }
 kill -CONT "$victim" $rcomps 2>/dev/null || true
 for i in $(seq 1 600); do
-    [ "$(grep -c ' joined ' "$work/master.log")" -ge 4 ] && break
+    [ "$(grep -c ' joined as victim ' "$work/master.log")" -ge 2 ] && break
     sleep 0.05
 done
-[ "$(grep -c ' joined ' "$work/master.log")" -ge 4 ] ||
+[ "$(grep -c ' joined as victim ' "$work/master.log")" -ge 2 ] ||
     { echo "FAIL: the node given up did not join again"; cat "$work/node3.log"; exit 1; }
 rcomps=$(pgrep -P "$victim" -f __rcomp || true)
 kill -9 "$victim" $rcomps 2>/dev/null || true   # not to join the next master

@@ -51,6 +51,8 @@
 #                                   node is killed
 #   cluster/masks_drain             masks only: a homing node leaves
 #                                   mid-program (DRESEND)
+#   cluster/masks_peerdown          masks only: the nodes' links to each
+#                                   other break mid-program (reconnect)
 set(DVM_CLUSTER_ENGINES interp)
 if(DVM_HAVE_LLVM)
   list(APPEND DVM_CLUSTER_ENGINES jit)
@@ -91,7 +93,7 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
             heartbeat
             ackstored datapath stable masksonly dumps masks_kill masks_join
             masks_joinstop
-            masks_drain)
+            masks_drain masks_peerdown)
     add_test(NAME cluster/${t}/${engine}
              COMMAND sh ${CL}/${t}.sh $<TARGET_FILE:dvm> ${engine})
     set_tests_properties(cluster/${t}/${engine} PROPERTIES TIMEOUT 300)
