@@ -123,6 +123,12 @@
 #define MSERVE_REGION_BITS (1u << 14)
 #define MSERVE_REGION_WORDS (MSERVE_REGION_BITS / 64)
 
+/* How long the master waits for the pages it gathers from the holders
+ * (saves and dumps of a masks-only run), and how many a question asks
+ * for (gather_fetch below). */
+#define MSERVE_GATHER_WAIT_MS 30000
+#define MSERVE_GATHER_BATCH 256
+
 /* (page, epoch) pairs being gathered for a DROP or a PULL. */
 typedef struct mpairs {
     uint64_t *v;
@@ -153,6 +159,11 @@ typedef struct mnode {
     const uint8_t **sbp;        /* and their data */
     size_t nsb, capsb, capsbp;
     mpairs drop, pull;          /* DROP, PULL being gathered */
+    mpairs handover;            /* leaving, masks only: versions it alone
+                                   keeps, asked of it (HFETCH) for their
+                                   new holders; its LEAVE ACK waits */
+    uint64_t handover_ns;       /* when they were asked */
+    int ack_owed;               /* its LEAVE ACK waits for them */
     uint64_t *ab;               /* APPLY being gathered (CMSG_APPLY_WIDTH
                                    words an entry) */
     size_t nab, capab;
@@ -172,6 +183,12 @@ typedef struct mnode {
  * before its node is asked to send them again (DRESEND), and again
  * after each such ask (gate_check). */
 #define MSERVE_RESEND_MS 100
+
+/* How many RComps in a row are replaced for a result whose changes no
+ * home came to hold, with no result held in between, before the program
+ * fails (gate_check): the commits wait in order behind that one, so no
+ * runner of the program could commit any more. */
+#define MSERVE_GATE_KILLS_MAX 5
 typedef struct mdrain {
     uint64_t peer;              /* the client */
     uint64_t node;              /* the node's id (mnode.id) */
@@ -263,6 +280,8 @@ typedef struct mserve {
     uint64_t pushed;            /* commits up to this one are placed */
     uint64_t gc_epoch;          /* the index was collected at this one */
     size_t pulls;               /* PULLs asked for (all runs) */
+    uint64_t handed_over;       /* versions sent to new holders from a
+                                   node that left (all runs) */
     mtag *ctag;                 /* the tags of the commits not yet placed,
                                    in commit order */
     size_t nctag, capctag;
@@ -305,6 +324,8 @@ typedef struct mserve {
     int held_new;               /* a DHELD or STORED came this turn */
     uint64_t gate_waits, gate_kills;    /* results that waited for DHELD,
                                    RComps killed for one; all runs */
+    unsigned gate_kills_row;    /* RComps killed for one since a result
+                                   was last held (this run) */
     uint8_t replay[DISA_PAGE];  /* scratch: a version made as a holder
                                    makes it */
     gather_page *dw;             /* pages to fetch from their holders, by
@@ -370,6 +391,8 @@ static void ms_refuse(mserve *s, uint64_t peer, const char *why)
 }
 
 static void node_lost(mserve *s, mnode *nd);
+static void gather_send(mserve *s, mnode *nd, const uint64_t *ent, size_t n);
+static void handover_check(mserve *s);
 
 /* Closes node nd, which broke the protocol (why: logged), and loses it. */
 static void ms_drop_node(mserve *s, mnode *nd, const char *why)
@@ -387,12 +410,14 @@ static void node_free(mnode *nd)
     dvm_free(nd->sbp);
     dvm_free(nd->drop.v);
     dvm_free(nd->pull.v);
+    dvm_free(nd->handover.v);
     dvm_free(nd->ab);
     nd->ab = NULL;
     nd->nab = nd->capab = 0;
     nd->slot = NULL;
     nd->gen = NULL;
-    nd->sb = nd->drop.v = nd->pull.v = NULL;
+    nd->sb = nd->drop.v = nd->pull.v = nd->handover.v = NULL;
+    nd->handover.n = nd->handover.cap = 0;
     nd->sbp = NULL;
 }
 
@@ -1633,6 +1658,128 @@ static void check_heartbeats(mserve *s)
             node_lost(s, nd);
         }
     }
+    handover_check(s);          /* the other bound the nodes have */
+}
+
+/* LEAVE ACK to nd: nothing more is dispatched to it, and the master
+ * needs nothing more of what it keeps. */
+static void leave_ack(mserve *s, mnode *nd)
+{
+    cmsg_leave l = { CMSG_LEAVE_ACK, s->running ? s->run_id : 0, 0 };
+    nd->ack_owed = 0;
+    nd->handover.n = 0;
+    mb_reset(&s->b);
+    cmsg_encode_leave(&s->b, &l);
+    (void)ms_send(s, nd->peer, WIRE_LEAVE);     /* gone: DOWN follows */
+}
+
+/*
+ * The hand-over of a node that leaves in order, in a masks-only run.
+ *
+ * Its versions get new holders when it leaves (homes_changed), and a new
+ * holder fetches a version to keep (PULL) from the nodes that home pages
+ * (dist/nhome.c, route_list) -- which the leaving node no longer does:
+ * the others close their connections to it.  A version whose other
+ * holder acknowledged keeping it is fetched from there; one that only the
+ * leaving node keeps (its other holder joined since and is still
+ * fetching it, or left just before) would be lost with it, and the
+ * master has no copy to send instead.  So before the homes change, the
+ * master asks the leaving node for those (HFETCH on its connection, as
+ * the gatherings of saves and dumps do), sends each to the version's
+ * holders then (STORE, with the data), and answers the node's LEAVE ASK
+ * only once all came -- the node waits for that answer before it ends
+ * (up to its --drain-wait) -- or after MSERVE_HANDOVER_WAIT_MS, said in
+ * the log.
+ */
+#define MSERVE_HANDOVER_WAIT_MS 5000
+
+/* vindex_each_only_at: a version only the leaving node keeps; noted when
+ * the master has no copy (else its own STORE serves the new holders). */
+static void handover_note(void *arg, uint64_t page, uint64_t epoch)
+{
+    mnode *nd = arg;
+    uint64_t *v = dvm_grow(nd->handover.v, &nd->handover.cap,
+                           2 * (nd->handover.n + 1), sizeof *v);
+    if (!v)
+        return;                 /* not handed over: as before, one copy */
+    nd->handover.v = v;
+    v[2 * nd->handover.n] = page;
+    v[2 * nd->handover.n++ + 1] = epoch;
+}
+
+/* Masks only, nd leaving: the versions only nd keeps, without a copy at
+ * the master, are asked of it (above). */
+static void handover_ask(mserve *s, mnode *nd)
+{
+    nd->handover.n = 0;
+    if (!s->running || !nd->started ||
+        !(s->rule.flags & CMSG_START_MASKS_ONLY))
+        return;
+    vindex_each_only_at(&s->vx, nd->id, handover_note, nd);
+    size_t w = 0;
+    for (size_t i = 0; i < nd->handover.n; i++) {
+        uint32_t f;
+        const uint64_t *e = nd->handover.v + 2 * i;
+        if (version_frame(s, e[0], e[1], &f) && f == SPACE_FRAME_AWAY) {
+            nd->handover.v[2 * w] = e[0];
+            nd->handover.v[2 * w++ + 1] = e[1];
+        }
+    }
+    nd->handover.n = w;
+    for (size_t i = 0; i < w; i += MSERVE_GATHER_BATCH)
+        gather_send(s, nd, nd->handover.v + 2 * i,
+                    w - i < MSERVE_GATHER_BATCH ? w - i : MSERVE_GATHER_BATCH);
+    nd->handover_ns = clock_now_ns();
+}
+
+/* HFETCHED from leaving nd: version (page, epoch), data NULL when nd
+ * lacked it.  One it was asked to hand over goes to the holders now that
+ * do not keep it yet (STORE, sent before data is gone); once none is
+ * left to come, nd's LEAVE ASK is answered. */
+static void handover_take(mserve *s, mnode *nd, uint64_t page,
+                          uint64_t epoch, const uint8_t *data)
+{
+    mpairs *l = &nd->handover;
+    size_t i = 0;
+    while (i < l->n && (l->v[2 * i] != page || l->v[2 * i + 1] != epoch))
+        i++;
+    if (i == l->n)
+        return;
+    l->v[2 * i] = l->v[2 * (l->n - 1)];
+    l->v[2 * i + 1] = l->v[2 * (l->n - 1) + 1];
+    l->n--;
+    uint64_t hold[HOME_COPIES];
+    size_t n = data ? home_pick(page, s->hids, s->nhids, hold) : 0;
+    for (size_t k = 0; k < n; k++) {
+        mnode *h = node_by_id(s, hold[k]);
+        if (!h || h == nd || !h->live || !h->started ||
+            vindex_kept_by(&s->vx, page, epoch, hold[k]))
+            continue;
+        const uint64_t ent[3] = { page, epoch, 1 };
+        mb_reset(&s->b);
+        cmsg_encode_fetch(&s->b, s->run_id, ent, 1, 3, &data, 1);
+        if (!ms_send(s, h->peer, WIRE_STORE))
+            s->handed_over++;
+    }
+    if (!l->n && nd->ack_owed)
+        leave_ack(s, nd);
+}
+
+/* Leaving nodes whose hand-over did not end within its bound are
+ * answered all the same (said in the log). */
+static void handover_check(mserve *s)
+{
+    uint64_t now = clock_now_ns();
+    for (size_t i = 0; i < s->nnodes; i++) {
+        mnode *nd = &s->nodes[i];
+        if (!nd->live || !nd->ack_owed ||
+            now - nd->handover_ns < MSERVE_HANDOVER_WAIT_MS * 1000000ull)
+            continue;
+        ms_log("node %s: %zu page versions only it keeps did not come "
+               "from it within %d s; it leaves without handing them over",
+               nd->name, nd->handover.n, MSERVE_HANDOVER_WAIT_MS / 1000);
+        leave_ack(s, nd);
+    }
 }
 
 /* LEAVE ASK: nd is dispatched nothing more; its slots and itself leave
@@ -1653,14 +1800,19 @@ static void leave_ask(mserve *s, mnode *nd)
         status_first_set(&s->fatal, st);
         return;
     }
+    handover_ask(s, nd);
     size_t copies = homes_changed(s);
     if (copies)
         ms_log("node %s leaves: %zu page versions copied to new holders",
                nd->name, copies);
-    cmsg_leave l = { CMSG_LEAVE_ACK, s->running ? s->run_id : 0, 0 };
-    mb_reset(&s->b);
-    cmsg_encode_leave(&s->b, &l);
-    (void)ms_send(s, nd->peer, WIRE_LEAVE);     /* gone: DOWN follows */
+    if (nd->handover.n) {
+        ms_log("node %s leaves: %zu page versions only it keeps are "
+               "fetched from it for their new holders", nd->name,
+               nd->handover.n);
+        nd->ack_owed = 1;
+    } else {
+        leave_ack(s, nd);
+    }
 }
 
 /* LEAVE DONE: nd leaves; what it did not finish runs elsewhere, not
@@ -1930,6 +2082,8 @@ static int remote_gate(void *arg, int slot, const uint8_t *p, size_t len,
         }
         if (s->gwait_slot == slot && cmsg_tag_same(&s->gwait, &t))
             s->gwait_slot = -1;
+        if (!drop)
+            s->gate_kills_row = 0;
     } else if (s->gwait_slot != slot || !cmsg_tag_same(&s->gwait, &t)) {
         s->gwait = t;
         s->gwait_slot = slot;
@@ -1964,9 +2118,11 @@ static void resend_ask(mserve *s, uint64_t now)
  * last ask (it sent them to the holders it knew).  One that waited for
  * twice the heartbeat bound all the same (its node cannot reach a
  * holder, or no longer keeps what it sent) has its RComp killed: the
- * result is dropped with it and its runner runs again.  A holder that is
- * merely stopped keeps the result waiting, as it keeps output (the
- * bound). */
+ * result is dropped with it and its runner runs again; after
+ * MSERVE_GATE_KILLS_MAX such in a row, none held in between, the program
+ * fails with that said rather than replacing RComps for ever.  A holder
+ * that is merely stopped keeps the result waiting, as it keeps output
+ * (the bound). */
 static void gate_check(mserve *s)
 {
     uint64_t now = clock_now_ns(), bound = stall_bound_ns(s);
@@ -1985,6 +2141,11 @@ static void gate_check(mserve *s)
     remote_lost(s, s->gwait_slot);
     s->gate_kills++;
     s->gwait_slot = -1;
+    if (++s->gate_kills_row >= MSERVE_GATE_KILLS_MAX)
+        status_first_set(&s->fatal, status_set(DVM_EIO,
+            "%u results in a row waited in vain for a home to hold their "
+            "changes (their RComps were replaced each time): no commit "
+            "can be made any more", s->gate_kills_row));
 }
 
 
@@ -2654,6 +2815,9 @@ static void status_master(mserve *s, FILE *f, int json)
         SF_NUM("dump_pages_from_homes",
                "dumped pages fetched from their holders at the end",
                s->dump_fetched),
+        SF_NUM("versions_handed_over",
+               "page versions a leaving node alone kept, sent to their new "
+               "holders", s->handed_over),
         SF_NUM("saved_pages_from_homes",
                "pages fetched from their holders to be saved (--state)",
                s->save_fetched),
@@ -2799,9 +2963,6 @@ static void on_status(mserve *s, uint64_t peer, const uint8_t *p, size_t len)
  * system page, which a node's coming or going commits, keeps its data at
  * the master.)  A version the save then lacks anyway fails the run with
  * a message naming it (msave_batch), never a wrong store. */
-
-#define MSERVE_GATHER_WAIT_MS 30000
-#define MSERVE_GATHER_BATCH 256       /* pages a question asks for */
 
 static int gather_page_cmp(const void *a, const void *b)
 {
@@ -2949,6 +3110,9 @@ static void on_gathered(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     for (uint64_t i = 0; i < f.n; i++) {
         const uint8_t *e = f.ent + 24 * i;
         int present = le_ld64(e + 16) == 1;
+        if (nd->leaving && f.run == s->run_id)
+            handover_take(s, nd, le_ld64(e), le_ld64(e + 8),
+                          present ? data : NULL);
         gather_page *w = f.run == s->run_id ? gather_find(s, le_ld64(e))
                                            : NULL;
         if (w && !w->data && w->asked == nd->id &&
@@ -3265,6 +3429,7 @@ static void run_program(mserve *s)
     s->ndec = 0;
     s->nddrop = 0;
     s->gwait_slot = -1;
+    s->gate_kills_row = 0;
     s->pushed = s->gc_epoch = 0;
     s->nctag = s->nskip = 0;
     s->t_run_ns = clock_now_ns();

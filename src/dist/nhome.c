@@ -36,7 +36,8 @@ void nhome_init(nhome *h, transport *t, const nhome_ops *ops)
     h->t = t;
     h->ops = *ops;
     h->self = UINT64_MAX;
-    h->no_deltas = getenv("DVM_TEST_NO_DELTAS") != NULL;
+    const char *nd = getenv("DVM_TEST_NO_DELTAS");
+    h->no_deltas = !nd ? 0 : strcmp(nd, "never") ? 1 : 2;
     const char *ab = getenv("DVM_TEST_PEER_ABORT");
     h->abort_at = ab ? strtoull(ab, NULL, 10) : 0;
     mb_init(&h->b);
@@ -115,21 +116,37 @@ static nhome_peer *peer_by_conn(nhome *h, uint64_t conn)
     return NULL;
 }
 
-/* The node to ask for page after `after` was asked (UINT64_MAX: none
- * yet): the next of its holders that is another node and reachable, or
- * NHOME_MASTER. */
-static uint64_t route(nhome *h, uint64_t page, uint64_t after)
+/* The nodes to ask for page, in order, into c (room for CMSG_MAX_PEERS
+ * + HOME_COPIES): its holders; for a version to keep (PULL), then every
+ * other node that homes pages.  A version moves to new holders when
+ * nodes join: when both of its holders are new (two nodes joined at
+ * once), neither has it, and the nodes that had it are former holders,
+ * still homing other pages and keeping it until the new ones do (the
+ * master tells them to drop it only then).  Returns how many. */
+static size_t route_list(const nhome *h, uint64_t page, int keep,
+                         uint64_t *c)
 {
-    uint64_t hold[HOME_COPIES];
-    size_t k = home_pick(page, h->ids, h->nids, hold), i = 0;
-    if (after != UINT64_MAX && home_has(hold, k, after))
-        while (hold[i++] != after)
+    size_t k = home_pick(page, h->ids, h->nids, c);
+    for (size_t i = 0; keep && i < h->nids; i++)
+        if (!home_has(c, k, h->ids[i]))
+            c[k++] = h->ids[i];
+    return k;
+}
+
+/* The node to ask for page after `after` was asked (UINT64_MAX: none
+ * yet): the next of route_list that is another node and reachable, or
+ * NHOME_MASTER. */
+static uint64_t route(nhome *h, uint64_t page, uint64_t after, int keep)
+{
+    uint64_t c[CMSG_MAX_PEERS + HOME_COPIES];
+    size_t k = route_list(h, page, keep, c), i = 0;
+    if (after != UINT64_MAX && home_has(c, k, after))
+        while (c[i++] != after)
             ;
     for (; i < k; i++) {
-        const nhome_peer *p = hold[i] == h->self ? NULL
-                                                 : peer_by_id(h, hold[i]);
+        const nhome_peer *p = c[i] == h->self ? NULL : peer_by_id(h, c[i]);
         if (p && p->up)
-            return hold[i];
+            return c[i];
     }
     return NHOME_MASTER;
 }
@@ -215,7 +232,7 @@ static dvm_status ask_all(nhome *h, const uint64_t *pv, size_t n,
     dvm_status st = tgt && sel ? DVM_OK
                                : status_set(DVM_ENOMEM, "out of memory");
     for (size_t i = 0; i < n && !st; i++)
-        tgt[i] = route(h, pv[2 * i], after);
+        tgt[i] = route(h, pv[2 * i], after, keep);
     for (size_t k = 0; k < h->npeer && !st; k++)
         if (h->peer[k].up)
             st = ask_one(h, pv, tgt, n, h->peer[k].id, sel, keep);
@@ -723,7 +740,7 @@ dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
 #undef ALL8
     };
     if (!h->running || h->self == UINT64_MAX || !n || !h->nids ||
-        (h->no_deltas && !h->masks))
+        (h->no_deltas && (!h->masks || h->no_deltas > 1)))
         return DVM_OK;
     int send = !h->no_deltas;       /* masks only: kept, sent on DRESEND */
     uint8_t *packed = dvm_malloc(CMSG_PAGE);

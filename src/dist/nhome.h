@@ -124,7 +124,10 @@ typedef struct nhome {
     uint64_t deltas_sent;       /* page deltas sent to holders */
     int no_deltas;              /* test hook (DVM_TEST_NO_DELTAS set): it
                                    sends none, as a node lost before its
-                                   changes reached the holders */
+                                   changes reached the holders; 2 (set to
+                                   "never"): in a masks-only program it
+                                   keeps none either, so none go when
+                                   asked again (DRESEND) */
     uint64_t abort_at;          /* test hook (DVM_TEST_PEER_ABORT=N): once
                                    N deltas went, every connection to the
                                    other nodes is aborted, once, as a link

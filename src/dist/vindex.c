@@ -261,10 +261,11 @@ static size_t ent_place(vindex *x, vindex_ent *e, const uint64_t *ids,
     uint32_t acked = 0, wait = 0, left = 0;
     for (uint32_t j = 0; j < e->nhold; j++)
         left += home_has(ids, n, e->hold[j]);
-    /* A former holder counts only when it holds the version again: the
-     * new holders fetch it from holders, never from former ones. */
+    /* A former holder counts while it still homes pages: a new holder
+     * that lacks the version asks its holders, then every homing node
+     * (dist/nhome.c, route_list). */
     for (uint32_t j = 0; j < e->nformer; j++)
-        left += home_has(h, k, e->former[j]);
+        left += home_has(ids, n, e->former[j]);
     if ((e->nhold || e->nformer) && !left)
         ops->lost(ops->arg, e->page, e->epoch);
     (void)formers_keep(e, ids, n, h, k);
@@ -376,4 +377,19 @@ void vindex_each(const vindex *x, int want,
     for (size_t i = 0; i < x->n; i++)
         if (replicated(&x->e[i]) == !!want)
             fn(arg, x->e[i].page, x->e[i].epoch);
+}
+
+void vindex_each_only_at(const vindex *x, uint64_t node,
+                         void (*fn)(void *arg, uint64_t page, uint64_t epoch),
+                         void *arg)
+{
+    for (size_t i = 0; i < x->n; i++) {
+        const vindex_ent *e = &x->e[i];
+        uint32_t mine = 0;
+        for (uint32_t j = 0; j < e->nhold; j++)
+            if (e->hold[j] == node)
+                mine |= 1u << j;
+        if (mine && (e->acked & mine) && !(e->acked & ~mine))
+            fn(arg, e->page, e->epoch);
+    }
 }

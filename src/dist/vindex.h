@@ -130,5 +130,11 @@ uint64_t vindex_waiting(const vindex *x);
 void vindex_each(const vindex *x, int replicated,
                  void (*fn)(void *arg, uint64_t page, uint64_t epoch),
                  void *arg);
+/* Calls fn(arg, page, epoch) for every version that node acknowledged
+ * keeping and no other of its holders did: node is its only copy that
+ * is known to be kept (a node about to leave must hand those over). */
+void vindex_each_only_at(const vindex *x, uint64_t node,
+                         void (*fn)(void *arg, uint64_t page, uint64_t epoch),
+                         void *arg);
 
 #endif

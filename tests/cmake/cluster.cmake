@@ -53,6 +53,10 @@
 #                                   mid-program (DRESEND)
 #   cluster/masks_peerdown          masks only: the nodes' links to each
 #                                   other break mid-program (reconnect)
+#   cluster/masks_moves             masks only: two homing nodes join, or
+#                                   leave, at once (tests/cluster/spread)
+#   cluster/masks_mute              masks only: no home ever holds the
+#                                   changes; the program fails clearly
 set(DVM_CLUSTER_ENGINES interp)
 if(DVM_HAVE_LLVM)
   list(APPEND DVM_CLUSTER_ENGINES jit)
@@ -115,6 +119,21 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
   set_tests_properties(cluster/resplit_data/${engine} PROPERTIES TIMEOUT 300
                        ENVIRONMENT DVM_TEST_RESULTS_WITH_DATA=1)
 endforeach()
+# Masks only: two nodes that home pages join, or leave in order, at once
+# while tests/cluster/spread.dasm keeps a version in each of 64 regions
+# (masks_moves.sh).  The data path is the same on either engine: the
+# interpreter only.
+foreach(move join leave)
+  add_test(NAME cluster/masks_moves/${move}
+           COMMAND sh ${CL}/masks_moves.sh $<TARGET_FILE:dvm> interp ${move})
+  set_tests_properties(cluster/masks_moves/${move} PROPERTIES TIMEOUT 180)
+endforeach()
+# Masks only: the only RComps are on a node whose changes reach no home;
+# the program fails with a clear message, then the next one runs
+# (masks_mute.sh; the interpreter only, as above).
+add_test(NAME cluster/masks_mute
+         COMMAND sh ${CL}/masks_mute.sh $<TARGET_FILE:dvm> interp)
+set_tests_properties(cluster/masks_mute PROPERTIES TIMEOUT 240)
 # Node clocks measured and corrected in a cluster trace (clock.sh).
 foreach(engine ${DVM_CLUSTER_ENGINES})
   add_test(NAME cluster/clock/${engine}
