@@ -189,6 +189,7 @@ typedef struct mnode {
  * fails (gate_check): the commits wait in order behind that one, so no
  * runner of the program could commit any more. */
 #define MSERVE_GATE_KILLS_MAX 5
+
 typedef struct mdrain {
     uint64_t peer;              /* the client */
     uint64_t node;              /* the node's id (mnode.id) */
@@ -1693,11 +1694,21 @@ static void leave_ack(mserve *s, mnode *nd)
  */
 #define MSERVE_HANDOVER_WAIT_MS 5000
 
+/* vindex_each_only_at's walk for the hand-over of nd. */
+typedef struct handover_walk {
+    mserve *s;
+    mnode *nd;
+} handover_walk;
+
 /* vindex_each_only_at: a version only the leaving node keeps; noted when
  * the master has no copy (else its own STORE serves the new holders). */
 static void handover_note(void *arg, uint64_t page, uint64_t epoch)
 {
-    mnode *nd = arg;
+    handover_walk *hw = arg;
+    mnode *nd = hw->nd;
+    uint32_t f;
+    if (!version_frame(hw->s, page, epoch, &f) || f != SPACE_FRAME_AWAY)
+        return;
     uint64_t *v = dvm_grow(nd->handover.v, &nd->handover.cap,
                            2 * (nd->handover.n + 1), sizeof *v);
     if (!v)
@@ -1715,17 +1726,9 @@ static void handover_ask(mserve *s, mnode *nd)
     if (!s->running || !nd->started ||
         !(s->rule.flags & CMSG_START_MASKS_ONLY))
         return;
-    vindex_each_only_at(&s->vx, nd->id, handover_note, nd);
-    size_t w = 0;
-    for (size_t i = 0; i < nd->handover.n; i++) {
-        uint32_t f;
-        const uint64_t *e = nd->handover.v + 2 * i;
-        if (version_frame(s, e[0], e[1], &f) && f == SPACE_FRAME_AWAY) {
-            nd->handover.v[2 * w] = e[0];
-            nd->handover.v[2 * w++ + 1] = e[1];
-        }
-    }
-    nd->handover.n = w;
+    handover_walk hw = { s, nd };
+    vindex_each_only_at(&s->vx, nd->id, handover_note, &hw);
+    size_t w = nd->handover.n;
     for (size_t i = 0; i < w; i += MSERVE_GATHER_BATCH)
         gather_send(s, nd, nd->handover.v + 2 * i,
                     w - i < MSERVE_GATHER_BATCH ? w - i : MSERVE_GATHER_BATCH);

@@ -353,7 +353,7 @@ static void test_former_keeps(void **state)
  * joins and takes the version from holder f; then its two holders are
  * lost at once while nodes 6 and 7 join, both ranked above f for the
  * page: not lost, f keeps its copy (until the version is collected, when
- * it is told to drop it with the holders).  (Until 2026-12-03 new
+ * it is told to drop it with the holders).  (Until 2026-12-04 new
  * holders fetched from holders only, and this version was lost.) */
 static void test_former_not_holder(void **state)
 {
