@@ -11,10 +11,13 @@
 # Exits non-zero on the first failing stage.
 set -eu
 cd "$(dirname "$0")/.."
+START=$(date +%s)
 ./tools/setup.sh
 JOBS=$(nproc)
+# banner TEXT: a stage's heading, with the seconds the suite has run.
+banner() { echo "== $* (at $(($(date +%s) - START)) s)"; }
 
-echo "== build"
+banner "build"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$JOBS"
 SUMMARY=$(mktemp)
@@ -33,10 +36,10 @@ stage() {
     return "$rc"
 }
 
-echo "== tests"
+banner "tests"
 stage "normal build" --test-dir build --output-on-failure -j"$JOBS" --timeout 300
 
-echo "== ASan+UBSan build and tests"
+banner "ASan+UBSan build and tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDVM_WITH_LLVM=OFF \
       -DDVM_SANITIZE=address,undefined >/dev/null
 cmake --build build-asan -j"$JOBS"
@@ -44,15 +47,16 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 stage "ASan+UBSan" --test-dir build-asan --output-on-failure -j"$JOBS" \
           --timeout 600 -E '^fuzz/'        # fuzzers run under ASan anyway
 
-echo "== allocation failure injection (ASan+UBSan)"
+banner "allocation failure injection (ASan+UBSan)"
 cmake -S . -B build-failalloc -DCMAKE_BUILD_TYPE=Debug -DDVM_WITH_LLVM=OFF \
       -DDVM_ALLOC_FAILPOINTS=ON -DDVM_SANITIZE=address,undefined >/dev/null
 cmake --build build-failalloc -j"$JOBS" --target dvm asm_failalloc_test \
       obs_failalloc_test transport_failalloc_test
 export ASAN_OPTIONS=detect_leaks=1
-stage "failpoints" --test-dir build-failalloc --output-on-failure -R failalloc
+stage "failpoints" --test-dir build-failalloc --output-on-failure -j"$JOBS" \
+      -R failalloc
 
-echo "== TSan build and threaded tests"
+banner "TSan build and threaded tests"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DDVM_WITH_LLVM=OFF \
       -DDVM_SANITIZE=thread >/dev/null
 cmake --build build-tsan -j"$JOBS" --target window_test rcomp_test \
@@ -61,5 +65,6 @@ export TSAN_OPTIONS=halt_on_error=1
 stage "TSan" --test-dir build-tsan --output-on-failure \
       -R 'unit/(window|rcomp|ring|obs)_test'
 
-echo "== summary"
+banner "summary"
 cat "$SUMMARY"
+echo "whole suite: $(($(date +%s) - START)) s"

@@ -62,6 +62,50 @@ if(DVM_HAVE_LLVM)
   list(APPEND DVM_CLUSTER_ENGINES jit)
 endif()
 set(CL ${CMAKE_SOURCE_DIR}/tests/cluster)
+# The engines the cluster's system tests (lost RComps and nodes, joins,
+# drains, restarts, cut links, hostile peers) run on.  Their machinery --
+# master, nodes, homes, transport -- is the same whatever engine runs the
+# runners, and each run costs the suite 15-60 s of a CPU, so a build with
+# LLVM runs them on the JIT only and the sanitizer build (which has no
+# LLVM) on the interpreter: the suite covers both engines, each once.
+# The examples and the corpus, which check the engines' results through
+# the cluster, run on every engine.  -DDVM_CLUSTER_ALL_ENGINES=ON runs
+# the system tests on every engine too.
+option(DVM_CLUSTER_ALL_ENGINES "Cluster system tests on every engine" OFF)
+set(DVM_CLUSTER_SYSTEM_ENGINES ${DVM_CLUSTER_ENGINES})
+if(DVM_HAVE_LLVM AND NOT DVM_CLUSTER_ALL_ENGINES)
+  set(DVM_CLUSTER_SYSTEM_ENGINES jit)
+endif()
+# Under a sanitizer the interpreter is ~15x slower and every process
+# start costs ~0.2 s of a CPU (ASan's and LSan's own work), so there the
+# suite takes each cluster code path once: the tests below, which take
+# paths others already take under it, run in the normal build only.
+#   late, masks_joinstop     joining: masks_join
+#   drain, resplit           leaving: drain_cmd, masks_drain
+#   resplit_data, restart_data, restart/treesum
+#                            the data path and saves: examples_data and
+#                            restart/counter
+#   homes, heartbeat, linkcut, faults
+#                            lost nodes and RComps: kill, masks_kill
+#   bigoutput                output in frames: paced (the same, stalled)
+#   ackstored, stable, masksonly
+#                            masks only: datapath, dumps, the corpus
+#   netns, clock, resubmit   the same code as on loopback; the client's
+#                            resubmit as verdict's
+#   examples on 1 and 4 nodes, masks_moves/leave: examples on 2 nodes,
+#                            masks_drain
+set(DVM_CLUSTER_UNSANITIZED late masks_joinstop drain resplit resplit_data
+    restart_data restart/treesum homes heartbeat linkcut faults bigoutput
+    ackstored stable masksonly netns clock resubmit)
+# cluster_wanted(T VAR): VAR is true unless this is a sanitizer build and
+# T is one of DVM_CLUSTER_UNSANITIZED.
+function(cluster_wanted t var)
+  if(DVM_SANITIZE AND t IN_LIST DVM_CLUSTER_UNSANITIZED)
+    set(${var} FALSE PARENT_SCOPE)
+  else()
+    set(${var} TRUE PARENT_SCOPE)
+  endif()
+endfunction()
 # A sanitizer's interpreter is ~15x slower: there the corpus runs on 2
 # nodes only (1 node takes the path with data that examples_data and
 # resplit_data cover, 4 only more of the same processes: 205 s of the
@@ -78,8 +122,12 @@ if(DVM_SANITIZE)
 endif()
 math(EXPR corpus_limit "${corpus_bound} - 20")
 list(APPEND corpus_env CLUSTER_LIMIT=${corpus_limit})
+set(examples_nodes 1 2 4)
+if(DVM_SANITIZE)
+  set(examples_nodes 2)
+endif()
 foreach(engine ${DVM_CLUSTER_ENGINES})
-  foreach(n 1 2 4)
+  foreach(n ${examples_nodes})
     # Each runs many programs on one master, whose processes are bounded
     # 20 s inside ctest's bound (CLUSTER_LIMIT, tests/cluster/lib.sh).
     add_test(NAME cluster/examples/${engine}/n${n}
@@ -96,62 +144,63 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
 endforeach()
 # kill -9 of RComps and whole nodes; nodes joining a running program and
 # dvm status; the cluster secret.
-foreach(engine ${DVM_CLUSTER_ENGINES})
+foreach(engine ${DVM_CLUSTER_SYSTEM_ENGINES})
   foreach(t kill late secret cancel bigoutput paced drain resplit homes
             drain_cmd
             heartbeat
             ackstored datapath stable masksonly dumps masks_kill masks_join
             masks_joinstop
             masks_drain masks_peerdown)
+    cluster_wanted(${t} wanted)
+    if(NOT wanted)
+      continue()
+    endif()
     add_test(NAME cluster/${t}/${engine}
              COMMAND sh ${CL}/${t}.sh $<TARGET_FILE:dvm> ${engine})
     set_tests_properties(cluster/${t}/${engine} PROPERTIES TIMEOUT 300)
   endforeach()
-  if(DVM_SANITIZE)
-    # A sanitizer build's default heartbeat bound is longer (cmsg.h).
-    set_tests_properties(cluster/heartbeat/${engine} PROPERTIES
-                         ENVIRONMENT DVM_SANITIZED=1)
-  endif()
   # The examples on 2 nodes and resplit again with results that bring
   # their pages' data to the master (dvm master --results-with-data):
   # the path a one-homing-node cluster takes.
   add_test(NAME cluster/examples_data/${engine}
            COMMAND sh ${CL}/examples.sh $<TARGET_FILE:dvm> ${engine} 2)
-  add_test(NAME cluster/resplit_data/${engine}
-           COMMAND sh ${CL}/resplit.sh $<TARGET_FILE:dvm> ${engine})
   set_tests_properties(cluster/examples_data/${engine} PROPERTIES TIMEOUT 300
                        ENVIRONMENT "DVM_TEST_RESULTS_WITH_DATA=1;CLUSTER_LIMIT=280")
-  set_tests_properties(cluster/resplit_data/${engine} PROPERTIES TIMEOUT 300
-                       ENVIRONMENT DVM_TEST_RESULTS_WITH_DATA=1)
+  cluster_wanted(resplit_data wanted)
+  if(wanted)
+    add_test(NAME cluster/resplit_data/${engine}
+             COMMAND sh ${CL}/resplit.sh $<TARGET_FILE:dvm> ${engine})
+    set_tests_properties(cluster/resplit_data/${engine} PROPERTIES TIMEOUT 300
+                         ENVIRONMENT DVM_TEST_RESULTS_WITH_DATA=1)
+  endif()
 endforeach()
 # Masks only: two nodes that home pages join, or leave in order, at once
 # while tests/cluster/spread.dasm keeps a version in each of 64 regions
 # (masks_moves.sh); and the only RComps on a node whose changes reach no
 # home: the program fails with a clear message, then the next one runs
 # (masks_mute.sh).  The data path is the same on either engine: the
-# interpreter only.  Under a sanitizer only the leave, whose hand-over is
-# the one that moves page data through new code (the others wait out
-# heartbeat bounds there: 130 s of the suite).
-set(masks_moves join leave)
-if(DVM_SANITIZE)
-  set(masks_moves leave)
-endif()
-foreach(move ${masks_moves})
-  add_test(NAME cluster/masks_moves/${move}
-           COMMAND sh ${CL}/masks_moves.sh $<TARGET_FILE:dvm> interp ${move})
-  set_tests_properties(cluster/masks_moves/${move} PROPERTIES TIMEOUT 180)
-endforeach()
+# interpreter only.  In the normal build only (they wait out heartbeat
+# bounds, and the leave took 95 s under ASan; masks_drain and masks_kill
+# take the same paths there).
 if(NOT DVM_SANITIZE)
+  foreach(move join leave)
+    add_test(NAME cluster/masks_moves/${move}
+             COMMAND sh ${CL}/masks_moves.sh $<TARGET_FILE:dvm> interp ${move})
+    set_tests_properties(cluster/masks_moves/${move} PROPERTIES TIMEOUT 180)
+  endforeach()
   add_test(NAME cluster/masks_mute
            COMMAND sh ${CL}/masks_mute.sh $<TARGET_FILE:dvm> interp)
   set_tests_properties(cluster/masks_mute PROPERTIES TIMEOUT 240)
 endif()
 # Node clocks measured and corrected in a cluster trace (clock.sh).
-foreach(engine ${DVM_CLUSTER_ENGINES})
-  add_test(NAME cluster/clock/${engine}
-           COMMAND sh ${CL}/clock.sh $<TARGET_FILE:dvm> ${engine})
-  set_tests_properties(cluster/clock/${engine} PROPERTIES TIMEOUT 120)
-endforeach()
+cluster_wanted(clock wanted)
+if(wanted)
+  foreach(engine ${DVM_CLUSTER_SYSTEM_ENGINES})
+    add_test(NAME cluster/clock/${engine}
+             COMMAND sh ${CL}/clock.sh $<TARGET_FILE:dvm> ${engine})
+    set_tests_properties(cluster/clock/${engine} PROPERTIES TIMEOUT 120)
+  endforeach()
+endif()
 # Node options refused before anything starts.
 add_test(NAME cluster/node_bad_name
          COMMAND $<TARGET_FILE:dvm> node --master 127.0.0.1:9 --name "a/b")
@@ -167,15 +216,18 @@ set_tests_properties(cluster/node_bad_skew PROPERTIES
   PASS_REGULAR_EXPRESSION "dvm node: bad clock skew: 1x" TIMEOUT 30)
 # Random faults during the counter, the tree sum and k-means (its data
 # and independent result from tests/cmake/examples.cmake's tools).
-foreach(engine ${DVM_CLUSTER_ENGINES})
-  add_test(NAME cluster/faults/${engine}
-           COMMAND sh ${CL}/faults.sh $<TARGET_FILE:dvm> ${engine}
-                   $<TARGET_FILE:wl_gen_points> $<TARGET_FILE:wl_kmeans_ref>)
-  set_tests_properties(cluster/faults/${engine} PROPERTIES TIMEOUT 240)
-endforeach()
+cluster_wanted(faults wanted)
+if(wanted)
+  foreach(engine ${DVM_CLUSTER_SYSTEM_ENGINES})
+    add_test(NAME cluster/faults/${engine}
+             COMMAND sh ${CL}/faults.sh $<TARGET_FILE:dvm> ${engine}
+                     $<TARGET_FILE:wl_gen_points> $<TARGET_FILE:wl_kmeans_ref>)
+    set_tests_properties(cluster/faults/${engine} PROPERTIES TIMEOUT 240)
+  endforeach()
+endif()
 # Inputs stay with the master: a node fetches the input pages its RComps
 # touch (16 bytes of a 16 MiB input; k-means reading all of its own).
-foreach(engine ${DVM_CLUSTER_ENGINES})
+foreach(engine ${DVM_CLUSTER_SYSTEM_ENGINES})
   add_test(NAME cluster/inputs/${engine}
            COMMAND sh ${CL}/inputs.sh $<TARGET_FILE:dvm> ${engine}
                    $<TARGET_FILE:wl_gen_points>)
@@ -183,13 +235,16 @@ foreach(engine ${DVM_CLUSTER_ENGINES})
 endforeach()
 # The same programs while a node's link is cut (network namespaces; root
 # only, 77 = skipped): heartbeat loss, rerun elsewhere, rejoin.
-foreach(engine ${DVM_CLUSTER_ENGINES})
-  add_test(NAME cluster/linkcut/${engine}
-           COMMAND sh ${CL}/linkcut.sh $<TARGET_FILE:dvm> ${engine}
-                   $<TARGET_FILE:wl_gen_points> $<TARGET_FILE:wl_kmeans_ref>)
-  set_tests_properties(cluster/linkcut/${engine} PROPERTIES TIMEOUT 120
-                       SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
-endforeach()
+cluster_wanted(linkcut wanted)
+if(wanted)
+  foreach(engine ${DVM_CLUSTER_SYSTEM_ENGINES})
+    add_test(NAME cluster/linkcut/${engine}
+             COMMAND sh ${CL}/linkcut.sh $<TARGET_FILE:dvm> ${engine}
+                     $<TARGET_FILE:wl_gen_points> $<TARGET_FILE:wl_kmeans_ref>)
+    set_tests_properties(cluster/linkcut/${engine} PROPERTIES TIMEOUT 120
+                         SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
+  endforeach()
+endif()
 # --heartbeat: fractions of a second from 0.4 on (a bound of at least four
 # signs of life); less, or not a number, is refused before anything starts.
 add_test(NAME cluster/master_bad_heartbeat
@@ -217,7 +272,7 @@ set_tests_properties(cluster/node_bad_listen PROPERTIES
 # Peers that send garbage after the handshake, and raw bytes.
 add_executable(cluster_garbage ${CMAKE_SOURCE_DIR}/tests/cluster/garbage.c)
 target_link_libraries(cluster_garbage dvm_cluster)
-foreach(engine ${DVM_CLUSTER_ENGINES})
+foreach(engine ${DVM_CLUSTER_SYSTEM_ENGINES})
   add_test(NAME cluster/garbage/${engine}
            COMMAND sh ${CL}/garbage.sh $<TARGET_FILE:dvm>
                    $<TARGET_FILE:cluster_garbage> ${engine})
@@ -241,19 +296,22 @@ add_test(NAME cluster/status_nomem
          COMMAND sh ${CL}/status_nomem.sh $<TARGET_FILE:dvm>
                  $<TARGET_FILE:cluster_fail_libc>)
 set_tests_properties(cluster/status_nomem PROPERTIES TIMEOUT 120)
-foreach(engine ${DVM_CLUSTER_ENGINES})
+foreach(engine ${DVM_CLUSTER_SYSTEM_ENGINES})
   add_test(NAME cluster/trace_nofd/${engine}
            COMMAND sh ${CL}/trace_nofd.sh $<TARGET_FILE:dvm>
                    $<TARGET_FILE:cluster_fail_libc> ${engine})
   set_tests_properties(cluster/trace_nofd/${engine} PROPERTIES TIMEOUT 120)
 endforeach()
 # Three network namespaces joined by veth pairs (root only; 77 = skipped).
-foreach(engine ${DVM_CLUSTER_ENGINES})
-  add_test(NAME cluster/netns/${engine}
-           COMMAND sh ${CL}/netns.sh $<TARGET_FILE:dvm> ${engine})
-  set_tests_properties(cluster/netns/${engine} PROPERTIES TIMEOUT 300
-                       SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
-endforeach()
+cluster_wanted(netns wanted)
+if(wanted)
+  foreach(engine ${DVM_CLUSTER_SYSTEM_ENGINES})
+    add_test(NAME cluster/netns/${engine}
+             COMMAND sh ${CL}/netns.sh $<TARGET_FILE:dvm> ${engine})
+    set_tests_properties(cluster/netns/${engine} PROPERTIES TIMEOUT 300
+                         SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
+  endforeach()
+endif()
 # The cluster transport: in a fuzzing build, a short smoke run of the
 # envelope and handshake fuzzer over its seed corpus (tests/fuzz/wire/).
 # The unit tests (src/cluster/*_test.c) register themselves.
@@ -263,21 +321,31 @@ dvm_fuzz_smoke(wire_smoke wire_fuzz wire 50000 256)
 dvm_fuzz_smoke(cmsg_smoke cmsg_fuzz cmsg 50000 8192)
 # The master killed mid-run and started again with its --state: nodes and
 # client come back, the output is exactly dvm run's.
-foreach(engine ${DVM_CLUSTER_ENGINES})
+foreach(engine ${DVM_CLUSTER_SYSTEM_ENGINES})
   foreach(prog counter treesum)
+    cluster_wanted(restart/${prog} wanted)
+    if(NOT wanted)
+      continue()
+    endif()
     add_test(NAME cluster/restart/${prog}/${engine}
              COMMAND sh ${CL}/restart.sh $<TARGET_FILE:dvm> ${engine} ${prog})
     set_tests_properties(cluster/restart/${prog}/${engine} PROPERTIES TIMEOUT 300)
   endforeach()
   # The same with results that bring their data (--results-with-data):
   # saves read the master's own copy.
-  add_test(NAME cluster/restart_data/counter/${engine}
-           COMMAND sh ${CL}/restart.sh $<TARGET_FILE:dvm> ${engine} counter)
-  set_tests_properties(cluster/restart_data/counter/${engine} PROPERTIES
-                       TIMEOUT 300 ENVIRONMENT DVM_TEST_RESULTS_WITH_DATA=1)
-  add_test(NAME cluster/resubmit/${engine}
-           COMMAND sh ${CL}/resubmit.sh $<TARGET_FILE:dvm> ${engine})
-  set_tests_properties(cluster/resubmit/${engine} PROPERTIES TIMEOUT 300)
+  cluster_wanted(restart_data wanted)
+  if(wanted)
+    add_test(NAME cluster/restart_data/counter/${engine}
+             COMMAND sh ${CL}/restart.sh $<TARGET_FILE:dvm> ${engine} counter)
+    set_tests_properties(cluster/restart_data/counter/${engine} PROPERTIES
+                         TIMEOUT 300 ENVIRONMENT DVM_TEST_RESULTS_WITH_DATA=1)
+  endif()
+  cluster_wanted(resubmit wanted)
+  if(wanted)
+    add_test(NAME cluster/resubmit/${engine}
+             COMMAND sh ${CL}/resubmit.sh $<TARGET_FILE:dvm> ${engine})
+    set_tests_properties(cluster/resubmit/${engine} PROPERTIES TIMEOUT 300)
+  endif()
   add_test(NAME cluster/verdict/${engine}
            COMMAND sh ${CL}/verdict.sh $<TARGET_FILE:dvm> ${engine})
   set_tests_properties(cluster/verdict/${engine} PROPERTIES TIMEOUT 300)

@@ -4,10 +4,14 @@
 # (tests/system/failalloc.sh).  The unit tests *_failalloc_test walk the
 # same failures inside one process; they register themselves as unit tests
 # (unit/<name>), so `ctest -R failalloc` runs both.
+# The script's three parts (asm and dis; run; the DVM's stacks) are tests
+# of their own, so that ctest runs them side by side.
 if(DVM_ALLOC_FAILPOINTS)
-  add_test(NAME system/failalloc
-           COMMAND sh ${CMAKE_SOURCE_DIR}/tests/system/failalloc.sh
-                   $<TARGET_FILE:dvm> ${CMAKE_SOURCE_DIR}
-                   ${CMAKE_BINARY_DIR}/failalloc-work)
-  set_tests_properties(system/failalloc PROPERTIES TIMEOUT 900)
+  foreach(part asm run stacks)
+    add_test(NAME system/failalloc/${part}
+             COMMAND sh ${CMAKE_SOURCE_DIR}/tests/system/failalloc.sh
+                     $<TARGET_FILE:dvm> ${CMAKE_SOURCE_DIR}
+                     ${CMAKE_BINARY_DIR}/failalloc-work-${part} ${part})
+    set_tests_properties(system/failalloc/${part} PROPERTIES TIMEOUT 900)
+  endforeach()
 endif()

@@ -2,7 +2,7 @@
 # clang + libFuzzer in its own build tree and runs each for a few seconds on
 # a scratch copy of its seed corpus (tests/fuzz/<name>/).  Without clang or
 # libFuzzer the script exits 77 and ctest reports the test as skipped.
-set(DVM_FUZZ_SMOKE_SECONDS 10 CACHE STRING "Seconds per fuzz target in ctest")
+set(DVM_FUZZ_SMOKE_SECONDS 6 CACHE STRING "Seconds per fuzz target in ctest")
 add_test(NAME fuzz/smoke
          COMMAND ${CMAKE_SOURCE_DIR}/tools/fuzz.sh ${DVM_FUZZ_SMOKE_SECONDS})
 set_tests_properties(fuzz/smoke PROPERTIES
