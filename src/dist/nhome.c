@@ -29,6 +29,8 @@
 #define NHOME_MASTER UINT64_MAX
 
 static dvm_status park_run(nhome *h, uint64_t now_ns, size_t from);
+static dvm_status pair_add(uint64_t **v, size_t *n, size_t *cap,
+                           uint64_t page, uint64_t epoch);
 
 void nhome_init(nhome *h, transport *t, const nhome_ops *ops)
 {
@@ -53,6 +55,7 @@ void nhome_destroy(nhome *h)
     dvm_free(h->needs);
     dvm_free(h->held);
     dvm_free(h->retry);
+    dvm_free(h->later);
     for (size_t i = 0; i < h->ndq; i++)
         mb_free(&h->dq[i].b);
     dvm_free(h->dq);
@@ -96,6 +99,7 @@ void nhome_stop(nhome *h)
     h->nask = 0;
     h->npark = 0;
     h->nretry = 0;
+    h->nlater = 0;
     for (size_t i = 0; i < h->ndq; i++)
         h->dq[i].n = 0;                 /* the program's deltas go */
 }
@@ -439,23 +443,66 @@ dvm_status nhome_on_store(nhome *h, const uint8_t *p, size_t len)
     return st;
 }
 
+/* Whether a waiting APPLY entry needs (page, epoch): as its base, or as
+ * the version it makes (which a later entry of the page may need as its
+ * base once made). */
+static int park_needs(const nhome *h, uint64_t page, uint64_t epoch)
+{
+    for (size_t i = 0; i < h->npark; i++) {
+        const nhome_park *a = &h->park[i];
+        if (a->page == page && (a->base == epoch || a->epoch == epoch))
+            return 1;
+    }
+    return 0;
+}
+
+/* The DROPs held back whose versions no waiting entry needs any more
+ * are carried out. */
+static void later_run(nhome *h)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < h->nlater; i++) {
+        uint64_t page = h->later[2 * i], epoch = h->later[2 * i + 1];
+        if (park_needs(h, page, epoch)) {
+            h->later[2 * w] = page;
+            h->later[2 * w++ + 1] = epoch;
+        } else {
+            hstore_drop(&h->home, page, epoch);
+        }
+    }
+    h->nlater = w;
+}
+
+/* DROP: the master collected these versions (no live snapshot can read
+ * them) or moved them elsewhere.  Why a drop may wait: the master
+ * collects a version once a newer one of its page is committed, and
+ * that newer one is made here from it (APPLY names it as the base).  An
+ * APPLY entry that waits here for its delta (it travels from the
+ * committing node, and may come after the APPLY) still needs that base;
+ * dropped now, the entry could be made from nowhere -- in a masks-only
+ * program the master has no copy to send either.  So such a drop waits
+ * until no waiting entry needs the version (later_run, after each pass
+ * over the entries). */
 dvm_status nhome_on_drop(nhome *h, const uint8_t *p, size_t len)
 {
     cmsg_fetch f;
     dvm_status st = cmsg_decode_fetch(p, len, 2, &f);
     if (st || !h->running || f.run != h->run)
         return st;
-    for (uint64_t i = 0; i < f.n; i++) {
+    for (uint64_t i = 0; i < f.n && !st; i++) {
         uint64_t page = le_ld64(f.ent + 16 * i);
         uint64_t epoch = le_ld64(f.ent + 16 * i + 8);
-        hstore_drop(&h->home, page, epoch);
+        if (park_needs(h, page, epoch))
+            st = pair_add(&h->later, &h->nlater, &h->caplater, page, epoch);
+        else
+            hstore_drop(&h->home, page, epoch);
         for (size_t k = h->nretry; k-- > 0;)   /* no longer asked for */
             if (h->retry[2 * k] == page && h->retry[2 * k + 1] == epoch) {
                 h->retry[2 * k] = h->retry[2 * --h->nretry];
                 h->retry[2 * k + 1] = h->retry[2 * h->nretry + 1];
             }
     }
-    return DVM_OK;
+    return st;
 }
 
 /* HFETCH from another node or the master: answered on conn from the
@@ -851,6 +898,7 @@ static dvm_status park_run(nhome *h, uint64_t now_ns, size_t from)
     if (st)
         return st;
     h->npark = w;
+    later_run(h);
     st = stored(h, h->acks, nack);
     if (!st && nneed) {
         mb_reset(&h->b);

@@ -140,6 +140,9 @@ typedef struct nhome {
     uint64_t retry_ns;          /* when they were last asked */
     uint64_t *held;             /* scratch: a DHELD's entries */
     size_t capheld;
+    uint64_t *later;            /* DROPs held back (pairs): versions a
+                                   waiting APPLY entry still needs */
+    size_t nlater, caplater;
 } nhome;
 
 void nhome_init(nhome *h, transport *t, const nhome_ops *ops);
@@ -164,7 +167,9 @@ size_t nhome_resend(nhome *h, const cmsg_tag *tag, dvm_status *st);
 void nhome_stop(nhome *h);
 
 /* Messages from the master: PEERS, STORE, DROP.  DVM_EPROTO when
- * malformed. */
+ * malformed.  A version that DROP names but a waiting APPLY entry still
+ * needs (as its base, or its own version while it waits) is dropped once
+ * no waiting entry needs it. */
 dvm_status nhome_on_peers(nhome *h, const uint8_t *p, size_t len);
 dvm_status nhome_on_store(nhome *h, const uint8_t *p, size_t len);
 dvm_status nhome_on_drop(nhome *h, const uint8_t *p, size_t len);
