@@ -100,6 +100,7 @@ void nhome_stop(nhome *h)
     h->npark = 0;
     h->nretry = 0;
     h->nlater = 0;
+    h->drops_waited = 0;
     for (size_t i = 0; i < h->ndq; i++)
         h->dq[i].n = 0;                 /* the program's deltas go */
 }
@@ -492,9 +493,12 @@ dvm_status nhome_on_drop(nhome *h, const uint8_t *p, size_t len)
     for (uint64_t i = 0; i < f.n && !st; i++) {
         uint64_t page = le_ld64(f.ent + 16 * i);
         uint64_t epoch = le_ld64(f.ent + 16 * i + 8);
-        if (park_needs(h, page, epoch))
+        if (park_needs(h, page, epoch)) {
+            if (!h->drops_waited++)
+                home_log(h, "the drop of page 0x%" PRIx64 " epoch %" PRIu64
+                         " waits: a waiting APPLY needs it", page, epoch);
             st = pair_add(&h->later, &h->nlater, &h->caplater, page, epoch);
-        else
+        } else
             hstore_drop(&h->home, page, epoch);
         for (size_t k = h->nretry; k-- > 0;)   /* no longer asked for */
             if (h->retry[2 * k] == page && h->retry[2 * k + 1] == epoch) {

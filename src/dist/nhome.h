@@ -143,6 +143,7 @@ typedef struct nhome {
     uint64_t *later;            /* DROPs held back (pairs): versions a
                                    waiting APPLY entry still needs */
     size_t nlater, caplater;
+    uint64_t drops_waited;      /* DROPs held back so (the first logged) */
 } nhome;
 
 void nhome_init(nhome *h, transport *t, const nhome_ops *ops);
