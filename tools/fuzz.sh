@@ -43,7 +43,8 @@ if [ -z "$TARGETS" ]; then
 fi
 
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_C_COMPILER="$CC" -DDVM_FUZZ=ON \
-      -DDVM_WITH_LLVM=OFF -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-O1 >"$PROBE/cfg.log" 2>&1 || {
+      -DDVM_WITH_LLVM=OFF -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-O1 \
+      -DCMAKE_C_FLAGS_DEBUG=-gline-tables-only >"$PROBE/cfg.log" 2>&1 || {
     cat "$PROBE/cfg.log" >&2
     echo "fuzz.sh: configure failed" >&2
     exit 1

@@ -46,8 +46,10 @@ for i in $(seq 1 400); do
 done
 drain n2 > "$work/d2.out" 2> "$work/d2.err" &
 d2=$!
+# (Or until the second request ended: it found the node gone already.)
 for i in $(seq 1 400); do
     [ "$(grep -c 'asks node n2 to leave' "$work/master.log")" -ge 2 ] && break
+    kill -0 "$d2" 2>/dev/null || break
     sleep 0.05
 done
 # (A node sent nothing left at once: its RComps may be gone already.)

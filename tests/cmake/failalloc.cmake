@@ -4,10 +4,10 @@
 # (tests/system/failalloc.sh).  The unit tests *_failalloc_test walk the
 # same failures inside one process; they register themselves as unit tests
 # (unit/<name>), so `ctest -R failalloc` runs both.
-# The script's three parts (asm and dis; run; the DVM's stacks) are tests
-# of their own, so that ctest runs them side by side.
+# The script's four parts (asm and dis; run; the DVM's stacks; a large
+# .zero) are tests of their own, so that ctest runs them side by side.
 if(DVM_ALLOC_FAILPOINTS)
-  foreach(part asm run stacks)
+  foreach(part asm run newr zero)
     add_test(NAME system/failalloc/${part}
              COMMAND sh ${CMAKE_SOURCE_DIR}/tests/system/failalloc.sh
                      $<TARGET_FILE:dvm> ${CMAKE_SOURCE_DIR}

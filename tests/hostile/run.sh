@@ -149,12 +149,17 @@ images() {
             trunc.dvm '"$DVM" dis "$W/trunc.dvm"'
         # Every byte of the header, every 7th of the section tables, then
         # every 127th of the sections' bytes (alike; the image fuzzer covers
-        # them byte by byte).
-        if [ "$k" -lt 96 ]; then k=$((k + 1))
+        # them byte by byte).  HOSTILE_SPARSE=1 (a sanitizer build, where
+        # each run costs 0.1 s of a CPU to start): every 3rd, 31st, 509th.
+        if [ "${HOSTILE_SPARSE:-0}" = 1 ]; then
+            if [ "$k" -lt 96 ]; then k=$((k + 3))
+            elif [ "$k" -lt 512 ]; then k=$((k + 31))
+            else k=$((k + 509)); fi
+        elif [ "$k" -lt 96 ]; then k=$((k + 1))
         elif [ "$k" -lt 512 ]; then k=$((k + 7))
         else k=$((k + 127)); fi
     done
-    echo "ok: truncations of a $len-byte image refused (every byte of its header)"
+    echo "ok: truncations of a $len-byte image refused"
 
     # patch FILE OFFSET BYTE: overwrites one byte (BYTE in octal).
     patch() {

@@ -13,16 +13,16 @@
 #   failalloc.sh DVM SRCDIR WORKDIR [PART]
 #
 # PART runs some of the commands: asm (dvm asm and dvm dis), run (dvm run
-# of hello) or stacks (dvm run of the programs whose stacks the DVM
-# chooses); all (the default) runs every one.  ctest runs the parts as
-# tests of their own, side by side.
+# of hello), newr and zero (dvm run of a program whose stacks the DVM
+# chooses, of one with a large .zero); all (the default) runs every one.
+# ctest runs the parts as tests of their own, side by side.
 set -u
 DVM=$1
 SRC=$2
 WORK=$3
 PART=${4:-all}
 case $PART in
-    all|asm|run|stacks) ;;
+    all|asm|run|newr|zero) ;;
     *) echo "failalloc.sh: unknown part '$PART'" >&2; exit 2 ;;
 esac
 # part NAME: whether the part NAME runs.
@@ -108,19 +108,14 @@ run_part() {
     fi
 }
 
-# stacks_part: DISA 1.1's stacks chosen by the DVM (the master's
-# allocator, the RComp's pools) and a program with a large .zero.
-stacks_part() {
-    walk "run newr_chosen.dasm" 400 "0 1 2" \
-        "$DVM" run -n 1 --engine interp \
-        "$SRC/tests/conformance/newr_chosen.dasm"
-    walk "run zero_fill.dasm" 400 "0 1 2" \
-        "$DVM" run -n 1 --engine interp "$SRC/tests/conformance/zero_fill.dasm"
-}
-
+# DISA 1.1: stacks chosen by the DVM (the master's allocator, the RComp's
+# pools), and a program with a large .zero.
 part asm && asm_part
 part run && run_part
-part stacks && stacks_part
+part newr && walk "run newr_chosen.dasm" 400 "0 1 2" \
+    "$DVM" run -n 1 --engine interp "$SRC/tests/conformance/newr_chosen.dasm"
+part zero && walk "run zero_fill.dasm" 400 "0 1 2" \
+    "$DVM" run -n 1 --engine interp "$SRC/tests/conformance/zero_fill.dasm"
 
 if [ "$fails" -ne 0 ]; then
     echo "failalloc: $fails failures" >&2
