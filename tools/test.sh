@@ -1,13 +1,14 @@
 #!/bin/sh
 # test.sh -- sets up, builds and runs the whole test suite:
 #   1. the normal build (with the LLVM translator) and every test on it;
-#   2. an ASan+UBSan build and every test on it (interpreter engine);
-#   3. an ASan+UBSan build with allocation failpoints: the `dvm` command
-#      and the *_failalloc_test unit tests under failing allocations;
-#   4. a TSan build of the threaded parts (the window's fault handler and
+#   2. an ASan+UBSan build with allocation failpoints and every test on
+#      it (interpreter engine), among them the `dvm` command and the
+#      *_failalloc_test unit tests under failing allocations (the
+#      failpoints cost nothing until DVM_FAIL_ALLOC or a test sets one);
+#   3. a TSan build of the threaded parts (the window's fault handler and
 #      the RComp that runs runners beside it, the runner event ring, the
 #      HTTP server reading the metrics);
-#   5. each fuzz target for a short while.
+#   (each fuzz target runs for a short while in stage 1.)
 # Exits non-zero on the first failing stage.
 set -eu
 cd "$(dirname "$0")/.."
@@ -39,9 +40,9 @@ stage() {
 banner "tests"
 stage "normal build" --test-dir build --output-on-failure -j"$JOBS" --timeout 300
 
-banner "ASan+UBSan build and tests"
+banner "ASan+UBSan build (with allocation failpoints) and tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDVM_WITH_LLVM=OFF \
-      -DDVM_SANITIZE=address,undefined >/dev/null
+      -DDVM_SANITIZE=address,undefined -DDVM_ALLOC_FAILPOINTS=ON >/dev/null
 cmake --build build-asan -j"$JOBS"
 # A 16 MiB quarantine (not 256): a freed block is reused sooner, so a
 # use after free is caught within the next 16 MiB freed, and the long-
@@ -50,15 +51,6 @@ cmake --build build-asan -j"$JOBS"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=16
 stage "ASan+UBSan" --test-dir build-asan --output-on-failure -j"$JOBS" \
           --timeout 600 -E '^fuzz/'        # fuzzers run under ASan anyway
-
-banner "allocation failure injection (ASan+UBSan)"
-cmake -S . -B build-failalloc -DCMAKE_BUILD_TYPE=Debug -DDVM_WITH_LLVM=OFF \
-      -DDVM_ALLOC_FAILPOINTS=ON -DDVM_SANITIZE=address,undefined >/dev/null
-cmake --build build-failalloc -j"$JOBS" --target dvm asm_failalloc_test \
-      obs_failalloc_test transport_failalloc_test
-export ASAN_OPTIONS=detect_leaks=1
-stage "failpoints" --test-dir build-failalloc --output-on-failure -j"$JOBS" \
-      -R failalloc
 
 banner "TSan build and threaded tests"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DDVM_WITH_LLVM=OFF \

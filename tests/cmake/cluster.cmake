@@ -1,7 +1,8 @@
 # Cluster tests: a master and nodes on loopback (127.0.0.1 only), started
 # and cleaned up by tests/cluster/lib.sh; each test bounds every process.
-#   cluster/examples/<engine>/n<k>  sum, counter, treesum, ... on k nodes
-#   cluster/corpus/<engine>/n<k>    every conformance program and example
+#   cluster/corpus/<engine>/n<k>    every conformance program (against its
+#                                   .out) and example (against dvm run)
+#                                   on k nodes
 #   cluster/kill, late, secret, cancel  lost RComps and nodes, joining,
 #                                   refusal, Ctrl-C and a lost master
 #   cluster/bigoutput/<engine>      256 MiB of output in one commit through
@@ -92,8 +93,7 @@ endif()
 #                            masks only: datapath, dumps, the corpus
 #   netns, clock, resubmit   the same code as on loopback; the client's
 #                            resubmit as verdict's
-#   examples on 1 and 4 nodes, masks_moves/leave: examples on 2 nodes,
-#                            masks_drain
+#   masks_moves/leave        masks_drain
 set(DVM_CLUSTER_UNSANITIZED late masks_joinstop drain resplit resplit_data
     restart_data restart/treesum homes heartbeat linkcut faults bigoutput
     ackstored stable masksonly netns clock resubmit)
@@ -122,19 +122,9 @@ if(DVM_SANITIZE)
 endif()
 math(EXPR corpus_limit "${corpus_bound} - 20")
 list(APPEND corpus_env CLUSTER_LIMIT=${corpus_limit})
-set(examples_nodes 1 2 4)
-if(DVM_SANITIZE)
-  set(examples_nodes 2)
-endif()
+# The corpus test runs the examples after the conformance programs
+# (tests/cluster/examples_lib.sh), on the same master.
 foreach(engine ${DVM_CLUSTER_ENGINES})
-  foreach(n ${examples_nodes})
-    # Each runs many programs on one master, whose processes are bounded
-    # 20 s inside ctest's bound (CLUSTER_LIMIT, tests/cluster/lib.sh).
-    add_test(NAME cluster/examples/${engine}/n${n}
-             COMMAND sh ${CL}/examples.sh $<TARGET_FILE:dvm> ${engine} ${n})
-    set_tests_properties(cluster/examples/${engine}/n${n} PROPERTIES
-                         TIMEOUT 300 ENVIRONMENT CLUSTER_LIMIT=280)
-  endforeach()
   foreach(n ${corpus_nodes})
     add_test(NAME cluster/corpus/${engine}/n${n}
              COMMAND sh ${CL}/corpus.sh $<TARGET_FILE:dvm> ${engine} ${n})
@@ -164,8 +154,12 @@ foreach(engine ${DVM_CLUSTER_SYSTEM_ENGINES})
   # the path a one-homing-node cluster takes.
   add_test(NAME cluster/examples_data/${engine}
            COMMAND sh ${CL}/examples.sh $<TARGET_FILE:dvm> ${engine} 2)
+  set(examples_env DVM_TEST_RESULTS_WITH_DATA=1 CLUSTER_LIMIT=280)
+  if(DVM_SANITIZE)
+    list(APPEND examples_env DVM_SANITIZED=1)
+  endif()
   set_tests_properties(cluster/examples_data/${engine} PROPERTIES TIMEOUT 300
-                       ENVIRONMENT "DVM_TEST_RESULTS_WITH_DATA=1;CLUSTER_LIMIT=280")
+                       ENVIRONMENT "${examples_env}")
   cluster_wanted(resplit_data wanted)
   if(wanted)
     add_test(NAME cluster/resplit_data/${engine}
