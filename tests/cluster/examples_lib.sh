@@ -8,8 +8,8 @@
 # from 2 nodes on (the default), their pages' data with
 # DVM_TEST_RESULTS_WITH_DATA set.  Variables: dvm, engine, nodes, work,
 # port (lib.sh); fails the test on the first difference.
+ex=$(dirname "$0")/../../examples
 examples_check() {
-    ex=$(dirname "$0")/../../examples
     same --dump result:1:q "$ex/sum.dasm"
     same --dump counter:1:q "$ex/counter.dasm"
     same --dump slots+16:1:q "$ex/treesum.dasm"

@@ -8,6 +8,9 @@
 # `# STDIN: text` feeds text (printf %b escapes) to its standard input,
 # which is otherwise empty.  Headers
 # are comment lines at the top of the program.  Prints a diff on mismatch.
+# With CONFORMANCE_MASTER=HOST:PORT the program is run through a cluster
+# master with `DVM submit` instead (tests/cluster/corpus.sh), bounded to
+# 60 s, and must meet the same expectations.
 set -u
 dvm=$1 engine=$2 prog=$3
 dir=$(dirname "$prog")
@@ -23,8 +26,13 @@ want_status=${want_status:-0}
 printf '%b' "$(header STDIN)" >"$tmp/in"
 
 # shellcheck disable=SC2086  # ARGS is split into words on purpose
-"$dvm" run --engine "$engine" -n 2 $args "$prog" <"$tmp/in" >"$tmp/out" \
-    2>"$tmp/err"
+if [ -n "${CONFORMANCE_MASTER:-}" ]; then
+    timeout 60 "$dvm" submit --master "$CONFORMANCE_MASTER" \
+        --engine "$engine" $args "$prog" <"$tmp/in" >"$tmp/out" 2>"$tmp/err"
+else
+    "$dvm" run --engine "$engine" -n 2 $args "$prog" <"$tmp/in" \
+        >"$tmp/out" 2>"$tmp/err"
+fi
 status=$?
 fail=0
 if ! diff -u "$expected" "$tmp/out" >"$tmp/diff"; then
