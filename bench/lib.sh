@@ -4,6 +4,11 @@
 
 OUT=bench/out
 
+# Translations are kept across runs by default (~/.cache/dvm/jit); the
+# benchmarks time a program's first run on a host, where every run
+# translates, unless DVM_JIT_KEEP is set (bench/peers/benchlib.py alike).
+export DVM_JIT_KEEP="${DVM_JIT_KEEP-off}"
+
 bench_init() {
     DVM=${DVM:-build/dvm}
     mkdir -p "$OUT"

@@ -18,3 +18,12 @@ file(GLOB DVM_TEST_FRAGMENTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/cmake/*
 foreach(frag ${DVM_TEST_FRAGMENTS})
   include(${frag})
 endforeach()
+
+# Translations are kept across runs by default, in the user's cache
+# directory (src/exec/jit_cache.h, jit_cache_keep_where).  Tests must not
+# meet each other's (a test that counts translations would count loads),
+# nor leave files in the home of whoever runs them: every test runs with
+# keeping off, but system/jit_keep, which tests the default itself in a
+# home of its own.
+get_property(dvm_all_tests DIRECTORY PROPERTY TESTS)
+set_property(TEST ${dvm_all_tests} APPEND PROPERTY ENVIRONMENT DVM_JIT_KEEP=off)

@@ -15,6 +15,23 @@ PY = "/usr/bin/python3"
 CFLAGS = ["-O2", "-ffp-contract=off", "-Wall", "-Wextra"]
 MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe", "--bind-to", "none"]
 
+# The translator keeps its translations across runs by default (in
+# ~/.cache/dvm/jit): every timed run after the first would load them.
+# Benchmarks time the first run of a program on a host (every run
+# translates) unless DVM_JIT_KEEP is set, or a bench times kept
+# translations on purpose (kept_env), and says which in its lines.
+os.environ.setdefault("DVM_JIT_KEEP", "off")
+
+
+def kept_env(name):
+    """The environment of runs that find their translations kept: a keeping
+    directory of bench/out/ of their own, emptied first (the caller fills
+    it with one untimed run)."""
+    d = os.path.join(OUT, "jit-keep-" + name)
+    subprocess.run(["rm", "-rf", d], check=True)
+    os.makedirs(d, mode=0o700)
+    return {"DVM_JIT_KEEP": d}
+
 
 def dvm_bin():
     """The dvm binary: $DVM_BIN, else the first of build*/dvm that exists."""

@@ -529,6 +529,29 @@ static uint64_t keep_bound(void)
     return (uint64_t)mib << 20;
 }
 
+/* Keeps c's translations across runs where the environment says
+ * (jit_cache_keep_where: DVM_JIT_KEEP, else the user's cache directory).
+ * A directory named by DVM_JIT_KEEP that cannot be used is said; the
+ * default one is made if missing and passed over in silence when it
+ * cannot be used (a service whose home is not writable): keeping is an
+ * optimisation, never a reason to fail or to speak at every run. */
+static void keep_open(jit_cache *c)
+{
+    char dir[4096];
+    int dflt = 0;
+    if (!jit_cache_keep_where(getenv("DVM_JIT_KEEP"),
+                              getenv("XDG_CACHE_HOME"), getenv("HOME"),
+                              dir, sizeof dir, &dflt))
+        return;
+    if (dflt && jit_cache_make_parents(dir) < 0)
+        return;
+    if (jit_cache_keep(c, dir, jit_backend_tag()) == DVM_OK)
+        jit_cache_keep_bound(c, keep_bound());
+    else if (!dflt)
+        fprintf(stderr, "dvm: %s; not keeping translations\n",
+                status_message());
+}
+
 dvm_status jit_share(jit_engine *j, const char *dir, uint64_t prog)
 {
     assert(j && dir && !j->cache);
@@ -536,12 +559,7 @@ dvm_status jit_share(jit_engine *j, const char *dir, uint64_t prog)
     dvm_status st = jit_cache_open(dir, &c);
     if (st)
         return st;
-    const char *keep = getenv("DVM_JIT_KEEP");
-    if (keep && *keep && jit_cache_keep(c, keep, jit_backend_tag()))
-        fprintf(stderr, "dvm: %s; not keeping translations\n",
-                status_message());
-    else if (keep && *keep)
-        jit_cache_keep_bound(c, keep_bound());
+    keep_open(c);
     pthread_mutex_lock(&j->lock);
     j->cache = c;
     j->prog = prog;

@@ -95,9 +95,12 @@ void jit_destroy(jit_engine *j);
  * on this host, through the directory dir
  * (jit_cache.h): a hot region another engine put there is loaded, not
  * translated; one another engine is translating is interpreted on until
- * it is there; what j translates it puts there.  With DVM_JIT_KEEP=DIR
- * in the environment translations are also kept in DIR across runs
- * (jit_cache_keep; said and ignored when DIR cannot be used).  Returns
+ * it is there; what j translates it puts there.  Translations are also
+ * kept across runs (jit_cache_keep), in the user's cache directory
+ * ($XDG_CACHE_HOME/dvm/jit or ~/.cache/dvm/jit; passed over in silence
+ * when it cannot be used), in DIR with DVM_JIT_KEEP=DIR in the
+ * environment (said and ignored when DIR cannot be used), nowhere with
+ * DVM_JIT_KEEP=off (jit_cache_keep_where).  Returns
  * DVM_EIO (message set) when dir cannot be used: j then translates
  * alone. */
 dvm_status jit_share(jit_engine *j, const char *dir, uint64_t prog);

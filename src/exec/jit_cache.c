@@ -407,6 +407,51 @@ dvm_status jit_cache_keep(jit_cache *c, const char *dir, uint64_t tag)
     return DVM_OK;
 }
 
+/* 1 when the environment value v says "keep nothing". */
+static int keep_off(const char *v)
+{
+    return !*v || !strcmp(v, "off") || !strcmp(v, "0");
+}
+
+int jit_cache_keep_where(const char *keep, const char *xdg, const char *home,
+                         char *buf, size_t cap, int *is_default)
+{
+    assert(buf && cap && is_default);
+    int n = -1;
+    if (keep)
+        n = keep_off(keep) ? -1 : snprintf(buf, cap, "%s", keep);
+    else if (xdg && xdg[0] == '/')
+        n = snprintf(buf, cap, "%s/dvm/jit", xdg);
+    else if (home && home[0] == '/')
+        n = snprintf(buf, cap, "%s/.cache/dvm/jit", home);
+    if (n <= 0 || (size_t)n >= cap) {
+        if (cap)
+            buf[0] = 0;
+        return 0;
+    }
+    *is_default = keep == NULL;
+    return 1;
+}
+
+int jit_cache_make_parents(const char *path)
+{
+    char p[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof p) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(p, path, n + 1);
+    for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+        *s = 0;
+        int rc = mkdir(p, 0700);
+        *s = '/';
+        if (rc < 0 && errno != EEXIST)
+            return -1;
+    }
+    return 0;
+}
+
 void jit_cache_keep_bound(jit_cache *c, uint64_t bytes)
 {
     assert(c);

@@ -113,6 +113,22 @@ void jit_cache_close(jit_cache *c);
  * ccache bounds its cache.  Returns DVM_EINVAL or DVM_EIO (message set)
  * when dir cannot be used. */
 dvm_status jit_cache_keep(jit_cache *c, const char *dir, uint64_t tag);
+/* Where translations are kept across runs, from the environment's
+ * values (NULL: unset): keep (DVM_JIT_KEEP) when it names a directory;
+ * none when it is "off", "0" or empty; when it is unset, the user's cache
+ * directory as the XDG base directories place it, xdg/dvm/jit when xdg
+ * ($XDG_CACHE_HOME) is an absolute path, else home/.cache/dvm/jit when
+ * home ($HOME) is one, else none.  Writes the directory into buf (cap
+ * bytes) and returns 1, with *is_default 1 when it is the default one;
+ * returns 0, buf empty and *is_default untouched, when there is none or
+ * it does not fit. */
+int jit_cache_keep_where(const char *keep, const char *xdg, const char *home,
+                         char *buf, size_t cap, int *is_default);
+/* Makes the directories above path that are missing (mode 0700), as
+ * `mkdir -p` would, for the default keeping directory.  Returns 0, or -1
+ * (errno set) at the first that cannot be made; jit_cache_keep then says
+ * why the directory cannot be used. */
+int jit_cache_make_parents(const char *path);
 /* Sets the bound on the bytes kept under the keeping directory (0: the
  * default, JIT_CACHE_KEEP_MAX). */
 void jit_cache_keep_bound(jit_cache *c, uint64_t bytes);

@@ -420,6 +420,68 @@ static void test_keep_bound(void **state)
  * make it: the one that loses the mkdir must use the winner's directory,
  * not give up keeping ("File exists").  Each round releases two
  * processes at once on a fresh path. */
+/* Where translations are kept: DVM_JIT_KEEP's directory, nowhere when
+ * it says so, else the XDG cache directory, else ~/.cache; relative or
+ * overlong paths are no directory. */
+static void test_keep_where(void **state)
+{
+    (void)state;
+    char b[64];
+    int d = 7;
+    assert_int_equal(jit_cache_keep_where("/k", "/x", "/h", b, sizeof b, &d), 1);
+    assert_string_equal(b, "/k");
+    assert_int_equal(d, 0);
+    assert_int_equal(jit_cache_keep_where(NULL, "/x", "/h", b, sizeof b, &d), 1);
+    assert_string_equal(b, "/x/dvm/jit");
+    assert_int_equal(d, 1);
+    d = 7;
+    assert_int_equal(jit_cache_keep_where(NULL, "rel", "/h", b, sizeof b, &d), 1);
+    assert_string_equal(b, "/h/.cache/dvm/jit");
+    assert_int_equal(d, 1);
+    assert_int_equal(jit_cache_keep_where(NULL, NULL, "/h", b, sizeof b, &d), 1);
+    assert_string_equal(b, "/h/.cache/dvm/jit");
+    d = 7;
+    static const char *off[] = { "off", "0", "" };
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(jit_cache_keep_where(off[i], "/x", "/h", b, sizeof b,
+                                              &d), 0);
+        assert_string_equal(b, "");
+    }
+    assert_int_equal(jit_cache_keep_where(NULL, NULL, NULL, b, sizeof b, &d), 0);
+    assert_int_equal(jit_cache_keep_where(NULL, "", "h", b, sizeof b, &d), 0);
+    assert_int_equal(jit_cache_keep_where(NULL, NULL, "/home/someone", b, 16,
+                                          &d), 0);
+    assert_int_equal(d, 7);
+}
+
+/* The default directory's parents are made (0700), existing ones kept;
+ * a parent that is a file stops it. */
+static void test_make_parents(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/jit-parents-XXXXXX", p[256];
+    struct stat sb;
+    assert_non_null(mkdtemp(root));
+    snprintf(p, sizeof p, "%s/a/b/jit", root);
+    assert_int_equal(jit_cache_make_parents(p), 0);
+    snprintf(p, sizeof p, "%s/a/b", root);
+    assert_int_equal(stat(p, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    assert_int_equal(sb.st_mode & 0777, 0700);
+    snprintf(p, sizeof p, "%s/a/b/jit", root);
+    assert_int_equal(stat(p, &sb), -1);           /* not the last one */
+    assert_int_equal(jit_cache_make_parents(p), 0);   /* again: nothing */
+    snprintf(p, sizeof p, "%s/f", root);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/f/x/jit", root);
+    assert_int_equal(jit_cache_make_parents(p), -1);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_keep_race(void **state)
 {
     (void)state;
@@ -474,6 +536,8 @@ int main(void)
         cmocka_unit_test(test_sweep_link),
         cmocka_unit_test(test_keep),
         cmocka_unit_test(test_keep_race),
+        cmocka_unit_test(test_keep_where),
+        cmocka_unit_test(test_make_parents),
         cmocka_unit_test(test_keep_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

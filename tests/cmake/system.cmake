@@ -145,3 +145,12 @@ endif()
 # directory).
 add_test(NAME system/libpath COMMAND sh ${SYS}/libpath.sh $<TARGET_FILE:dvm>)
 set_tests_properties(system/libpath PROPERTIES TIMEOUT 30 SKIP_RETURN_CODE 77)
+
+# Translations kept across runs by default (~/.cache/dvm/jit), and
+# DVM_JIT_KEEP's other settings; in a home of the test's own.
+if(DVM_HAVE_LLVM)
+  add_test(NAME system/jit_keep
+           COMMAND sh ${SYS}/jit_keep.sh $<TARGET_FILE:dvm>
+                   ${CMAKE_SOURCE_DIR}/examples/sum.dasm)
+  set_tests_properties(system/jit_keep PROPERTIES TIMEOUT 120)
+endif()

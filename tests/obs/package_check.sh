@@ -35,6 +35,10 @@ for u in master node; do
         fail "dvm-$u EnvironmentFile"
     grep -q 'DVM_SECRET_FILE' "$unit" || fail "dvm-$u secret file"
 done
+grep -q '^CacheDirectory=dvm$' "$root/usr/lib/systemd/system/dvm-node.service" &&
+    grep -q '^Environment=XDG_CACHE_HOME=/var/cache$' \
+        "$root/usr/lib/systemd/system/dvm-node.service" ||
+    fail "dvm-node: no cache directory for kept translations"
 grep -q 'DVM_RCOMPS' "$root/usr/lib/systemd/system/dvm-node.service" ||
     fail "dvm-node RComp count"
 grep -q 'DVM_LISTEN' "$root/usr/lib/systemd/system/dvm-master.service" ||
