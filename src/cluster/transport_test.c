@@ -720,8 +720,10 @@ static garbage garbage_case(int which)
         break;
     case 2:
         wire_encode(g.hdr, WIRE_HELLO, 3, 0);
-        g.hdr[4] = 9;
-        g.log = "protocol version 9";
+        g.hdr[4] = WIRE_VERSION + 1;    /* a version after this one */
+        static char next[32];
+        snprintf(next, sizeof next, "protocol version %d", WIRE_VERSION + 1);
+        g.log = next;
         break;
     default:
         g.hlen = 0;             /* silence: the handshake times out */

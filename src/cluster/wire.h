@@ -36,7 +36,7 @@
 #include "util/status.h"
 
 #define WIRE_MAGIC 0x434d5644u      /* "DVMC" little endian */
-#define WIRE_VERSION 8     /* 2: a RESULT names its output's frames
+#define WIRE_VERSION 9     /* 2: a RESULT names its output's frames
                                    (net/msg.h) instead of carrying it;
                                    3: DELTA, APPLY, NEED (dist/cmsg.h);
                                    4: START's flags and dumps, DHELD,
@@ -47,7 +47,10 @@
                                    nodes fetch input pages);
                                    8: START carries no dumps (the
                                    master fetches the dumped pages
-                                   from their holders: HFETCH) */
+                                   from their holders: HFETCH);
+                                   9: a node's RESULT relay carries
+                                   the input pages it asked for and
+                                   its link's time per page */
 #define WIRE_HEADER_SIZE 24
 
 /* X(name, value, text, handshake) */

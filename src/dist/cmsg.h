@@ -205,6 +205,17 @@ typedef struct cmsg_input {
     cmsg_str name, data;
 } cmsg_input;
 
+/* What a node adds to each RESULT it relays (RELAY's ver), for placement
+ * (dist/linkcost.h). */
+enum cmsg_result_fig {
+    CMSG_RF_INPUT_PAGES,        /* input pages the node asked the master
+                                   for while the runner ran (read-ahead
+                                   included) */
+    CMSG_RF_LINK_NS_PAGE,       /* the node's time per input page fetched
+                                   (0: not measured yet) */
+    CMSG_RESULT_FIGS
+};
+
 typedef struct cmsg_relay {
     uint64_t run, rcomp, gen;
     int page;
@@ -428,7 +439,10 @@ void cmsg_encode_drain(msg_buf *b, const char *name, size_t n);
 dvm_status cmsg_decode_drain(const uint8_t *p, size_t len, cmsg_str *out);
 
 /* RELAY: the RComp message of the given type and payload msg[0, len);
- * ver: nver version epochs; pages: npages pages, each a pointer. */
+ * ver: nver u64s, the version epochs of a PAGE_RESP (master -> node), the
+ * CMSG_RESULT_FIGS figures of a RESULT (node -> master: enum
+ * cmsg_result_fig), none with any other; pages: npages pages, each a
+ * pointer. */
 void cmsg_encode_relay(msg_buf *b, uint64_t run, uint64_t rcomp, uint64_t gen,
                        int page, uint32_t type, const uint8_t *msg,
                        size_t len, const uint64_t *ver, size_t nver,

@@ -93,6 +93,7 @@
 #include "dist/dheld.h"
 #include "dist/dmake.h"
 #include "dist/kin.h"
+#include "dist/linkcost.h"
 #include "dist/mhold.h"
 #include "dist/msave.h"
 #include "dist/stall.h"
@@ -127,6 +128,11 @@
  * (saves and dumps of a masks-only run), and how many a question asks
  * for (gather_fetch below). */
 #define MSERVE_GATHER_WAIT_MS 30000
+/* Bounds on what a node's RESULT says for placement (cmsg_result_fig):
+ * input pages a runner had fetched (the input windows hold 2^32 pages),
+ * a link's time per page (a minute: no link that slow is one to use). */
+#define MSERVE_INPUT_PAGES_MAX (1ull << 32)
+#define MSERVE_LINK_NS_PAGE_MAX 60000000000ull
 #define MSERVE_GATHER_BATCH 256
 
 /* (page, epoch) pairs being gathered for a DROP or a PULL. */
@@ -171,6 +177,11 @@ typedef struct mnode {
                                    pages of this run (hashed: a hint) */
     kin_table kin;              /* identities of the runners placed on
                                    it this run (dist/kin.h) */
+    uint64_t run_results;       /* results it gave in this run */
+    uint64_t run_inputs;        /* input pages it fetched in this run */
+    uint64_t link_ns_page;      /* its time per input page, as its
+                                   RESULTs say in this run (0: not
+                                   measured) */
     char name[CMSG_MAX_NODE_NAME + 8];  /* unique among live nodes */
     int obs;                    /* its node in the obs hub; -1: none */
     clocksync clk;              /* its clock against the master's */
@@ -276,6 +287,11 @@ typedef struct mserve {
     msg_buf fix;                    /* a RESULT on the master's clock */
     master_remote remote;
     vindex vx;                  /* versions homed on nodes */
+    linkcost link;              /* input pages each kind of runner
+                                   fetches where its input is not (this
+                                   run; dist/linkcost.h) */
+    uint64_t input_pages;       /* the running program's inputs' pages
+                                   (with their length words) */
     vindex_ops vops;
     uint64_t next_id;           /* of the next node to join */
     uint64_t pushed;            /* commits up to this one are placed */
@@ -1105,13 +1121,57 @@ static int remote_affinity(void *arg, int slot, const runner_desc *d)
     return (int)(nd->regions[b / 64] >> (b % 64) & 1);
 }
 
-/* Runner d went to slot `slot`: its node remembers the identity. */
-static void remote_placed(void *arg, int slot, const runner_desc *d)
+/* Runner d went to slot `slot`: its node remembers the identity.  1 when
+ * the node had not run it (or d has no identity). */
+static int remote_placed(void *arg, int slot, const runner_desc *d)
 {
     mserve *s = arg;
+    mnode *nd = &s->nodes[s->slots[slot].node];
     uint64_t id = kin_identity(d);
-    if (id)
-        kin_note(&s->nodes[s->slots[slot].node].kin, id);
+    if (!id)
+        return 1;
+    int known = kin_has(&nd->kin, id);
+    kin_note(&nd->kin, id);
+    return !known;
+}
+
+/* What running d on the slot's node would spend fetching its input over
+ * the node's link: nothing where the node ran its identity (it keeps
+ * the input pages for the run), else what d's kind fetches where its
+ * input is not, times the share of the input the node lacks, times the
+ * node's time per page (dist/linkcost.h). */
+static uint64_t remote_fetch_ns(void *arg, int slot, const runner_desc *d)
+{
+    mserve *s = arg;
+    const mnode *nd = &s->nodes[s->slots[slot].node];
+    uint64_t id = kin_identity(d);
+    if (!nd->link_ns_page || (id && kin_has(&nd->kin, id)))
+        return 0;
+    return linkcost_fetch_ns(&s->link, d->fi, nd->link_ns_page,
+                             nd->run_inputs, s->input_pages);
+}
+
+/* 1 while, in this run of a program with inputs, the slot's node gave no
+ * result, or other nodes run it and none of them did: nothing says yet
+ * how long its link takes to bring them, or what a runner costs where
+ * the link is not what it waits for (master.c, link_defers: nothing to
+ * compare it with). */
+static int remote_fresh(void *arg, int slot)
+{
+    mserve *s = arg;
+    const mnode *own = &s->nodes[s->slots[slot].node];
+    if (!s->sub.nin || !own->run_results)
+        return s->sub.nin > 0;
+    int others = 0;
+    for (size_t i = 0; i < s->nnodes; i++) {
+        const mnode *nd = &s->nodes[i];
+        if (nd == own || !nd->live || !nd->started)
+            continue;
+        if (nd->run_results)
+            return 0;
+        others = 1;
+    }
+    return others;
 }
 
 /* The round trip to the slot's node, as the clock pings measured it. */
@@ -1404,6 +1464,7 @@ static dvm_status node_start(mserve *s, mnode *nd)
     }
     memset(nd->regions, 0, sizeof nd->regions);
     kin_clear(&nd->kin);
+    nd->run_results = nd->run_inputs = nd->link_ns_page = 0;
     nd->nsb = nd->drop.n = nd->pull.n = 0;
     mb_reset(&s->b);
     cmsg_encode_start(&s->b, &st);
@@ -2158,6 +2219,34 @@ static void gate_check(mserve *s)
  * The record carries the data of the last npages frames; a large commit's
  * earlier ones came ahead in FRAMES records (frames_ahead).  Its times
  * are moved onto the master's clock. */
+/* The figures a node adds to a RESULT (cmsg_result_fig): its link's
+ * time per input page, and the input pages it fetched for the runner,
+ * which the runner's kind learns (linkcost_note) when the node had not
+ * run its identity before (rcb.h, placed_new): a runner sent back to its
+ * input fetches nothing, which says nothing of what its kind reads.
+ * DVM_EPROTO when they are missing or beyond any link or input. */
+static dvm_status result_link(mserve *s, mnode *nd, int slot, uint64_t rid,
+                              const cmsg_relay *m)
+{
+    if (m->nver != CMSG_RESULT_FIGS)
+        return status_set(DVM_EPROTO, "a result without its figures");
+    uint64_t pages = le_ld64(m->ver + 8 * CMSG_RF_INPUT_PAGES);
+    uint64_t per = le_ld64(m->ver + 8 * CMSG_RF_LINK_NS_PAGE);
+    if (pages > MSERVE_INPUT_PAGES_MAX || per > MSERVE_LINK_NS_PAGE_MAX)
+        return status_set(DVM_EPROTO, "a result's figures out of bounds "
+                          "(%" PRIu64 " input pages, %" PRIu64 " ns a page)",
+                          pages, per);
+    nd->run_results++;
+    if (per)
+        nd->link_ns_page = per;
+    const rcb *r = rcomps_inflight_runner(ms_rcs(s), slot, rid);
+    if (r && r->placed_new)     /* what it held before its own fetches */
+        linkcost_note(&s->link, r->d.fi, pages,
+                      nd->run_inputs > pages ? nd->run_inputs - pages : 0,
+                      s->input_pages);
+    return DVM_OK;
+}
+
 static dvm_status result_pages(mserve *s, mnode *nd, int slot,
                                cmsg_relay *m)
 {
@@ -2189,6 +2278,8 @@ static dvm_status result_pages(mserve *s, mnode *nd, int slot,
     }
     if (!st)
         st = result_clock(s, nd, &res, m);
+    if (!st)
+        st = result_link(s, nd, slot, res.rid, m);
     msg_result_free(&res);
     return st;
 }
@@ -2305,6 +2396,7 @@ static void on_fetch(mserve *s, mnode *nd, const uint8_t *p, size_t len)
         cmsg_encode_fetch(&s->b, s->run_id, ent, f.n, 3, pages, np);
         nd->pages_out += np - nin;
         nd->inputs_out += nin;
+        nd->run_inputs += nin;
         s->input_bytes_out += (uint64_t)nin * CMSG_PAGE;
         (void)ms_send(s, nd->peer, WIRE_FETCHED);   /* gone: DOWN follows */
         if (s->obs && nd->obs >= 0 && np)
@@ -2334,7 +2426,7 @@ static void on_relay(mserve *s, mnode *nd, const uint8_t *p, size_t len)
     if (slot < 0)
         return;
     dvm_status st = DVM_OK;
-    if (m.nver) {
+    if (m.nver && !(m.type == MSG_RESULT && !m.page)) {
         st = status_set(DVM_EPROTO, "versions in a node's relay");
     } else if (m.type == MSG_PAGE_REQ && m.page) {
         uint64_t v[2];
@@ -2886,6 +2978,8 @@ static void status_node(mserve *s, FILE *f, int json, const mnode *nd)
                nd->changes_in),
         SF_NUM("pages_fetched", "pages fetched", nd->pages_out),
         SF_NUM("input_pages_fetched", "input pages fetched", nd->inputs_out),
+        SF_NUM("link_us_per_input_page", "link time per input page (us)",
+               nd->link_ns_page / 1000),
         SF_NUM("pages_cached", "pages cached", c[CMSG_NS_CACHED]),
         SF_NUM("cache_hits", "cache hits", c[CMSG_NS_HITS]),
         SF_NUM("cache_misses", "cache misses", c[CMSG_NS_MISSES]),
@@ -3424,6 +3518,11 @@ static void run_program(mserve *s)
     s->pending = 0;
     s->fatal.st = DVM_OK;
     s->run_id++;
+    linkcost_clear(&s->link);
+    s->input_pages = 0;
+    for (uint32_t i = 0; i < s->sub.nin; i++)
+        s->input_pages += (8 + (uint64_t)s->sub.in[i].data.len +
+                           CMSG_PAGE - 1) / CMSG_PAGE;
     masks_decide(s);
     vindex_clear(&s->vx);
     dheld_clear(&s->held);
@@ -3565,6 +3664,8 @@ dvm_status mserve_main(const mserve_config *cfg)
     s->remote = (master_remote){ .send = remote_send, .lost = remote_lost,
                                  .affinity = remote_affinity,
                                  .placed = remote_placed,
+                                 .fetch_ns = remote_fetch_ns,
+                                 .fresh = remote_fresh,
                                  .net_ns = remote_net_ns,
                                  .poll = remote_poll,
                                  .before_gc = homes_push,

@@ -82,6 +82,7 @@
 #include "cluster/transport.h"
 #include "cluster/wire.h"
 #include "dist/cmsg.h"
+#include "dist/linkcost.h"
 #include "dist/nhome.h"
 #include "dist/ninput.h"
 #include "dist/pcache.h"
@@ -152,6 +153,9 @@ typedef struct node_rc {
     uint32_t page_ent;
     int in_wait;                    /* its answer waits for input page */
     uint64_t in_page;
+    uint64_t in_asked;              /* input pages asked of the master
+                                       for its current runner (the oldest
+                                       of rid[]): its RESULT says it */
     uint32_t *granted;              /* local frames granted, unused */
     size_t ngranted, capgranted;
 } node_rc;
@@ -168,6 +172,8 @@ typedef struct node {
                                        alone (what keeps data) */
     mem_store *store;
     pcache pc;
+    linkcost_link link;             /* its link to the master, timed
+                                       (this program's) */
     uint32_t *l2m;                  /* local frame -> master frame */
     uint16_t *owner;                /* local frame -> rcomp + 1 */
     int image_fd;
@@ -386,6 +392,7 @@ static void rc_kill(node *n, int i)
     node_rc *r = &n->rc[i];
     rcomp_process_stop(n->epfd, &r->ctl, &r->page, &r->pid);
     r->page_wait = r->in_wait = 0;
+    r->in_asked = 0;
     park_free(r);
     tmp_release(n, r, 0, 1);
     granted_release(n, r, (uint16_t)(i + 1));
@@ -481,6 +488,7 @@ static dvm_status node_start(node *n, const uint8_t *p, size_t len)
     if (st)
         return st;
     node_stop(n);
+    linkcost_link_reset(&n->link);
     n->running = 1;
     n->run = s.run;
     n->rule = (cmsg_start){ .flags = s.flags };
@@ -645,6 +653,8 @@ static dvm_status input_ask(node *n, int i, uint64_t page)
     size_t k = ninput_ask(&n->inputs, page, want);
     if (!k)
         return DVM_OK;          /* asked before: on its way */
+    r->in_asked += k;
+    linkcost_asked(&n->link, want[0], (uint32_t)k, clock_now_ns());
     mb_reset(&n->tmpb);
     cmsg_encode_fetch(&n->tmpb, n->run, want, k, 2, NULL, 0);
     if (n->tmpb.oom)
@@ -671,6 +681,8 @@ static dvm_status from_master_fetched(node *n, const uint8_t *p, size_t len)
     if (st || !n->running || f.run != n->run)
         return st;
     uint64_t k = 0;
+    if (f.n && le_ld64(f.ent + 8) == CMSG_EPOCH_INPUT)  /* input_ask's */
+        linkcost_answered(&n->link, le_ld64(f.ent), clock_now_ns());
     for (uint64_t j = 0; j < f.n && !st; j++) {
         uint64_t page = le_ld64(f.ent + 24 * j);
         uint64_t epoch = le_ld64(f.ent + 24 * j + 8);
@@ -949,11 +961,12 @@ static void node_on_event(void *arg, transport_event *ev)
 
 static dvm_status relay_up(node *n, int i, int page, uint32_t type,
                            const uint8_t *p, size_t len,
+                           const uint64_t *fig, size_t nfig,
                            const uint8_t *const *pages, size_t npages)
 {
     mb_reset(&n->rel);
     cmsg_encode_relay(&n->rel, n->run, (uint64_t)i, n->rc[i].gen, page, type,
-                      p, len, NULL, 0, pages, npages);
+                      p, len, fig, nfig, pages, npages);
     cmsg_batch_add(&n->batch, &n->rel);
     return n->batch.len >= NODE_BATCH_BYTES ? node_flush(n) : DVM_OK;
 }
@@ -972,7 +985,8 @@ static dvm_status ship_ahead(node *n, int i, const uint32_t *ids,
         msg_encode_frames(&n->tmpb, ids + at, m);
         st = n->tmpb.oom ? status_set(DVM_ENOMEM, "out of memory")
              : relay_up(n, i, 0, MSG_FRAMES, n->tmpb.p + MSG_HEADER_SIZE,
-                        n->tmpb.len - MSG_HEADER_SIZE, pages + at, m);
+                        n->tmpb.len - MSG_HEADER_SIZE, NULL, 0, pages + at,
+                        m);
         while (!st && node_signals < 2 &&
                transport_drain(n->t, n->master, NODE_AHEAD_UNSENT,
                                NODE_AHEAD_WAIT_MS) > NODE_AHEAD_UNSENT)
@@ -1099,12 +1113,14 @@ static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
     if (!st && !foreign) {
         res.t_start_ns += (uint64_t)n->cfg.clock_skew_ns;
         res.t_end_ns += (uint64_t)n->cfg.clock_skew_ns;
+        uint64_t fig[CMSG_RESULT_FIGS] = { r->in_asked, n->link.ns_per_page };
+        r->in_asked = 0;
         mb_reset(&n->tmpb);
         msg_encode_result(&n->tmpb, &res);
         st = n->tmpb.oom ? status_set(DVM_ENOMEM, "out of memory")
              : relay_up(n, i, 0, MSG_RESULT, n->tmpb.p + MSG_HEADER_SIZE,
-                        n->tmpb.len - MSG_HEADER_SIZE, dp + ahead,
-                        nd - ahead);
+                        n->tmpb.len - MSG_HEADER_SIZE, fig, CMSG_RESULT_FIGS,
+                        dp + ahead, nd - ahead);
     }
     for (size_t c = 0; c < nf && local && local[c]; c++)
         store_release(n->store, local[c]);
@@ -1147,7 +1163,7 @@ static dvm_status rc_frame(node *n, int i, int page, uint32_t type,
         if (inpage_is_input(v[0]))
             return input_ask(n, i, v[0]);
         n->rc[i].req_page = v[0];
-        return relay_up(n, i, 1, type, p, len, NULL, 0);
+        return relay_up(n, i, 1, type, p, len, NULL, 0, NULL, 0);
     }
     switch (type) {
     case MSG_RESULT:
@@ -1155,7 +1171,7 @@ static dvm_status rc_frame(node *n, int i, int page, uint32_t type,
     default:
         /* READY, FRAME_REQ and any message that names no frame go up
          * unchanged; the master judges them as from a local RComp. */
-        return relay_up(n, i, 0, type, p, len, NULL, 0);
+        return relay_up(n, i, 0, type, p, len, NULL, 0, NULL, 0);
     }
 }
 

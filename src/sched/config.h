@@ -42,8 +42,20 @@ typedef struct master_remote {
      * the highest score. */
     int (*affinity)(void *arg, int slot, const runner_desc *d);
     /* Optional: runner d goes to slot `slot` (so that affinity can say 2
-     * for its kin later). */
-    void (*placed)(void *arg, int slot, const runner_desc *d);
+     * for its kin later).  Returns 1 when slot's host had not run d's
+     * identity before (rcb.placed_new), else 0. */
+    int (*placed)(void *arg, int slot, const runner_desc *d);
+    /* Optional: how long runner d would spend on slot `slot`'s host
+     * fetching what it reads over that host's link, in ns (0: nothing to
+     * fetch there, or not known).  Dispatch passes a runner over on an
+     * RComp where that is more than a runner's average time and another
+     * RComp would start it sooner, its own fetch included (master.c,
+     * "links"). */
+    uint64_t (*fetch_ns)(void *arg, int slot, const runner_desc *d);
+    /* Optional: 1 while slot `slot`'s host has given no result yet in this
+     * run, so that nothing is known of its link: it is given
+     * PLACE_BATCH_FRESH runners at a time until then (sched/place.h). */
+    int (*fresh)(void *arg, int slot);
     /* Optional: the network round trip to remote slot `slot`'s host, in
      * ns (0: not measured yet).  Dispatch gives RComps farther away more
      * runners at a time (sched/place.h). */

@@ -95,6 +95,7 @@ struct master {
     unsigned head_passed;       /* batches that passed over the ready head
                                    (locality) */
     place_pick *picks;          /* dispatch's RComps due a refill */
+    uint64_t link_deferred;     /* batches the links ended (--stats) */
     size_t cap_picks;
     int place_even;             /* DVM_PLACE=even: queues alone decide,
                                    every RComp counts as equally fast and
@@ -398,18 +399,39 @@ static int affinity_score(void *arg, const rcb *r)
     return a->rm->affinity(a->rm->arg, a->slot, &r->d);
 }
 
+static int link_defers(const master *m, const rcomp_slot *s, const rcb *r);
+
 /* On a cluster: among the next MASTER_AFFINITY_LOOK ready runners, the
  * first of the highest affinity for slot s (master_remote.affinity), or
- * the head when none has any. */
+ * the head when none has any -- unless the links say that runner would
+ * start sooner elsewhere (link_defers): then the first of those runners
+ * that would not, or NULL (s takes nothing more now). */
 static rcb *affinity_take(master *m, rcomp_slot *s, rcb_queue *q)
 {
     affinity_arg a = { m->cfg.remote, s->index };
-    return rcb_take_preferred(q, MASTER_AFFINITY_LOOK, affinity_score, &a);
+    rcb *prev;
+    rcb *r = rcb_peek_preferred(q, MASTER_AFFINITY_LOOK, affinity_score, &a,
+                                &prev);
+    if (r && link_defers(m, s, r)) {
+        size_t k = 0;
+        prev = NULL;
+        for (r = q->head; r && k < MASTER_AFFINITY_LOOK; k++) {
+            if (!link_defers(m, s, r))
+                break;
+            prev = r;
+            r = r->next;
+        }
+        if (k == MASTER_AFFINITY_LOOK)
+            r = NULL;
+        m->link_deferred += r == NULL;
+    }
+    return r ? rcb_take_after(q, prev) : NULL;
 }
 
-/* The next runner for slot s: on a cluster the one affinity_take picks;
- * else the ready runner locality prefers (locality_take), or the queue's
- * head.  The cluster is told where each runner went (placed). */
+/* The next runner for slot s: on a cluster the one affinity_take picks
+ * (NULL: none for s now); else the ready runner locality prefers
+ * (locality_take), or the queue's head.  The cluster is told where each
+ * runner went (placed). */
 static rcb *take_runner(master *m, rcomp_slot *s, rcb_queue *q)
 {
     const master_remote *rm = m->cfg.remote;
@@ -420,8 +442,9 @@ static rcb *take_runner(master *m, rcomp_slot *s, rcb_queue *q)
         r = locality_take(m, s, q);
     else
         r = affinity_take(m, s, q);
-    if (r && rm && rm->placed)
-        rm->placed(rm->arg, s->index, &r->d);
+    if (r)
+        r->placed_new = rm && rm->placed &&
+                        rm->placed(rm->arg, s->index, &r->d);
     return r;
 }
 
@@ -436,11 +459,15 @@ static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
     assert(s->ready && s->inflight.n + n <= RCB_RING_MAX);
     while (k < n && q->head && !st) {
         rcb *r = take_runner(m, s, q);
+        if (!r)
+            break;              /* the links keep the rest off s */
         r->snap = snap;
         rcb_ring_push(&s->inflight, r);
         st = describe_runner(m, r, &d[k]);
         describe_keep(m, s, &d[k++]);
     }
+    if (!k && !st)
+        return DVM_OK;
     observe_dispatch(&m->ob, s->index, &s->inflight, k);
     if (!st) {
         msg_dispatch md = { k, d };
@@ -545,6 +572,10 @@ static size_t slot_batch(const master *m, const rcomp_slot *s,
     size_t cap = place_cap(m->rcs.place.runner_ns, net_ns, RCB_RING_MAX);
     size_t batch = per < 2 ? 2 : per > cap ? cap : per;
     size_t nin = s->inflight.n;
+    const master_remote *rm = m->cfg.remote;
+    if (s->remote && rm && rm->fresh && !m->place_even &&
+        rm->fresh(rm->arg, s->index) && batch > PLACE_BATCH_FRESH)
+        batch = PLACE_BATCH_FRESH;
     if (m->cp.conflict_rate > 0.2)
         batch = 1;
     if (nin > batch / 2 || (batch == 1 && nin))
@@ -559,6 +590,75 @@ static uint64_t slot_start_ns(const master *m, const rcomp_slot *s,
     return m->place_even ? 0
          : place_start_ns(net_ns, s->inflight.n, m->rcs.place.runner_ns,
                           place_factor(&s->place, v->factor));
+}
+
+/* ---- links ------------------------------------------------------------------
+ * A runner new to a host reads its input over that host's link
+ * (dist/linkcost.h).  Slot s passes it over when another RComp that takes
+ * work would fetch it faster by at least twice a runner's time on the
+ * fastest other RComp (and by PLACE_QUEUE_NS), and would start it sooner:
+ * when that one would start a runner sent now (link_start_ns: its queue,
+ * its own time per runner, half its round trip) plus its own fetch of it
+ * is less than the same for s.  The runner stays ready for that RComp's
+ * next refill, and s's batch ends.  Only a slow link ever says so: links
+ * that differ by less than a runner's time (every link of a healthy
+ * cluster, whose measures vary with the load as much as with the link)
+ * leave queues and speeds to decide alone, as before. */
+
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* When slot t would start a runner sent now, as the links see it: half
+ * its round trip plus its runners in flight times its own time per
+ * runner (place_rcomp.own_ns), or at once when it has none yet.  Not the
+ * set's average times its factor, as slot_start_ns: the runners that
+ * fetched over a slow link are in the set's average, many times a
+ * runner's computing time, and would make every queue look as slow as
+ * that link (the factor is bounded, and cannot take it out). */
+static uint64_t link_start_ns(const master *m, const rcomp_slot *t)
+{
+    return slot_net_ns(m, t) / 2 + (uint64_t)t->inflight.n * t->place.own_ns;
+}
+
+/* The shortest time per runner of the RComps other than s that take
+ * work: what a runner costs where fetching is not what it waits for.  Not
+ * s's own: on a slow link that is mostly its fetches.  Before any other
+ * is measured, the set's average (which then holds s's runners alone). */
+static uint64_t link_fastest_ns(const master *m, const rcomp_slot *s)
+{
+    uint64_t best = UINT64_MAX;
+    for (int i = 0; i < m->rcs.nrc; i++) {
+        const rcomp_slot *t = &m->rcs.rc[i];
+        if (t != s && t->ready && t->place.own_ns && t->place.own_ns < best)
+            best = t->place.own_ns;
+    }
+    return best == UINT64_MAX ? m->rcs.place.runner_ns : best;
+}
+
+static int link_defers(const master *m, const rcomp_slot *s, const rcb *r)
+{
+    const master_remote *rm = m->cfg.remote;
+    if (!rm || !rm->fetch_ns || m->place_even || !s->remote)
+        return 0;
+    uint64_t fetch = rm->fetch_ns(rm->arg, s->index, &r->d);
+    uint64_t least = add_sat(link_fastest_ns(m, s), link_fastest_ns(m, s));
+    if (least < PLACE_QUEUE_NS)
+        least = PLACE_QUEUE_NS;
+    if (fetch < least)
+        return 0;
+    uint64_t here = add_sat(link_start_ns(m, s), fetch);
+    for (int i = 0; i < m->rcs.nrc; i++) {
+        const rcomp_slot *t = &m->rcs.rc[i];
+        if (t == s || !t->ready || !t->remote)
+            continue;
+        uint64_t there = rm->fetch_ns(rm->arg, i, &r->d);
+        if (fetch - least >= there &&
+            add_sat(link_start_ns(m, t), there) < here)
+            return 1;
+    }
+    return 0;
 }
 
 /* Fills m->picks with the RComps due a refill, soonest to start first;
@@ -915,6 +1015,9 @@ void master_fprint_stats(const master *m, FILE *f)
             s->stack_bytes_held,
             s->ns_setup / 1e6,
             s->ns_run / 1e6, s->ns_dispatch / 1e6, s->ns_commit / 1e6);
+    if (m->cfg.remote)
+        fprintf(f, "  batches ended by a slow link %" PRIu64 "\n",
+                m->link_deferred);
     if (m->pool.gated)
         fprintf(f, "  runners that waited for their commit to be stored at "
                 "its homes %" PRIu64 "\n", m->pool.waited);

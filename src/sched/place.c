@@ -59,6 +59,7 @@ void place_note(place_rcomp *r, int id, place_set *k, uint64_t entry,
     if (r->last_end_ns && r->last_end_ns < t_start)
         from = r->last_end_ns;      /* it went on from the last one's end */
     uint64_t d = (t_end > from ? t_end - from : 0) + 1;
+    r->own_ns = ewma(r->own_ns, d);
     place_kind *e = kind_of(k, entry, id);
     e->mixed |= e->first != id;
     if (e->mixed)

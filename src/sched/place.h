@@ -49,6 +49,12 @@
  * is given when they are long. */
 #define PLACE_QUEUE_NS 200000
 #define PLACE_BATCH_MIN 16
+/* The most runners an RComp on a host that gave no result yet in this
+ * run is given at a time (master_remote.fresh): until its first result
+ * nothing says how slow its link is, and a full batch of runners that
+ * fetch their input over a slow link would hold a phase up for seconds
+ * (docs/performance.md, "A slow link"). */
+#define PLACE_BATCH_FRESH 2
 
 #define PLACE_ONE 1024          /* a factor of 1: as fast as the set */
 #define PLACE_KINDS 256         /* entry points remembered (a power of 2) */
@@ -84,13 +90,17 @@ typedef struct place_rcomp {
                                    times over the set */
     uint64_t last_end_ns;       /* the last runner's end (its clock);
                                    0: it had nothing more in flight */
+    uint64_t own_ns;            /* its own time per runner, counted as
+                                   for its factor (1/8 weight; 0: none
+                                   ended yet): what its queue will take
+                                   (master.c, "links") */
 } place_rcomp;
 
 /* Records that r (RComp number id of set k) finished a runner of entry
  * point `entry` that ran [t_start, t_end) on r's clock; busy is 1 when r
  * still has runners in flight after it (the next one's time counts from
- * t_end).  Updates k's average run time, the kind's average, and r's sums
- * and factor (a runner counts at most 8 times and at least 1/8 of its
+ * t_end).  Updates k's average run time, the kind's average, r's own
+ * time per runner, and r's sums and factor (a runner counts at most 8 times and at least 1/8 of its
  * kind's average, so one outlier -- a translation, a page fault storm --
  * moves the factor little). */
 void place_note(place_rcomp *r, int id, place_set *k, uint64_t entry,

@@ -29,16 +29,19 @@ static void test_note(void **state)
     assert_int_equal(place_factor(&r, 0), PLACE_ONE);
     assert_int_equal(place_factor(&r, 700), 700);
     assert_int_equal(r.last_end_ns, 9000);
+    assert_int_equal(r.own_ns, 8002);           /* its own, unbiased */
     /* RComp 1: twice the average (8,001). */
     place_note(&r2, 1, &k, 77, 0, 16001, 0);
     assert_int_equal(k.runner_ns, 8001 - 8001 / 8 + 16001 / 8);
     assert_int_equal(r2.factor, 2 * PLACE_ONE);
     assert_int_equal(r2.last_end_ns, 0);
+    assert_int_equal(r2.own_ns, 16003);
     /* RComp 0 again, busy: ran 11,000..19,000, counted from 9,000:
      * 10,001 against the kind's 8,001 - 1,000 + 2,000. */
     place_note(&r, 0, &k, 77, 11000, 19000, 0);
     assert_int_equal(r.factor, (uint32_t)(10001.0 / 9001 * PLACE_ONE));
     assert_int_equal(r.last_end_ns, 0);
+    assert_int_equal(r.own_ns, 8002 - 8002 / 8 + 10001 / 8);
     /* It was idle before: the run alone (8,001), not the idle gap. */
     place_rcomp r3 = { 0 };
     uint64_t avg = 9001 - 9001 / 8 + 10001 / 8;

@@ -122,22 +122,32 @@ rcb *rcb_take_after(rcb_queue *q, rcb *prev)
     return r;
 }
 
-rcb *rcb_take_preferred(rcb_queue *q, size_t look,
-                        int (*score)(void *arg, const rcb *r), void *arg)
+rcb *rcb_peek_preferred(const rcb_queue *q, size_t look,
+                        int (*score)(void *arg, const rcb *r), void *arg,
+                        rcb **prev)
 {
-    rcb *prev = NULL, *best_prev = NULL;
+    rcb *p = NULL, *best_prev = NULL;
     int best = 0;
     size_t k = 0;
     for (rcb *r = q->head; r && k < look && best < 2;
-         prev = r, r = r->next, k++) {
+         p = r, r = r->next, k++) {
         int a = score(arg, r);
         assert(a >= 0 && a <= 2);
         if (a > best) {
             best = a;
-            best_prev = prev;
+            best_prev = p;
         }
     }
-    return best ? rcb_take_after(q, best_prev) : rcb_pop(q);
+    *prev = best_prev;
+    return !q->head ? NULL : best_prev ? best_prev->next : q->head;
+}
+
+rcb *rcb_take_preferred(rcb_queue *q, size_t look,
+                        int (*score)(void *arg, const rcb *r), void *arg)
+{
+    rcb *prev;
+    rcb *r = rcb_peek_preferred(q, look, score, arg, &prev);
+    return r ? rcb_take_after(q, prev) : NULL;
 }
 
 void rcb_queue_free(rcb_queue *q)
@@ -175,6 +185,14 @@ rcb *rcb_ring_pop_rid(rcb_ring *g, uint64_t rid)
     if (g->n == 0 || g->slot[g->head]->rid != rid)
         return NULL;
     return rcb_ring_pop(g);
+}
+
+const rcb *rcb_ring_find(const rcb_ring *g, uint64_t rid)
+{
+    for (size_t k = 0; k < g->n; k++)
+        if (rcb_ring_at(g, k)->rid == rid)
+            return rcb_ring_at(g, k);
+    return NULL;
 }
 
 uint64_t rcb_ring_oldest_snap(const rcb_ring *g, uint64_t bound)

@@ -40,6 +40,9 @@ typedef struct rcb {
     uint64_t watch_from;        /* creator's snapshot (watchers) */
     uint64_t snap;              /* snapshot of the current attempt */
     uint32_t lost;              /* RComps that died while running it */
+    uint8_t placed_new;         /* its last dispatch went to a host that
+                                   had not run its identity (a cluster's
+                                   master_remote.placed) */
     uint64_t ready_ns;          /* when a commit made it schedulable (0:
                                    the first runner), for trace flows */
     uint64_t t_dispatch;        /* last dispatch (when observed) */
@@ -124,6 +127,11 @@ rcb *rcb_take_after(rcb_queue *q, rcb *prev);
  * empty. */
 rcb *rcb_take_preferred(rcb_queue *q, size_t look,
                         int (*score)(void *arg, const rcb *r), void *arg);
+/* The record rcb_take_preferred would take, left in q, with *prev the
+ * record before it (NULL: it is the head); NULL when q is empty. */
+rcb *rcb_peek_preferred(const rcb_queue *q, size_t look,
+                        int (*score)(void *arg, const rcb *r), void *arg,
+                        rcb **prev);
 /* Frees every queued record. */
 void rcb_queue_free(rcb_queue *q);
 
@@ -137,6 +145,8 @@ rcb *rcb_ring_at(const rcb_ring *g, size_t k);
 rcb *rcb_ring_pop(rcb_ring *g);
 /* Removes and returns the oldest if its run id is rid, else NULL. */
 rcb *rcb_ring_pop_rid(rcb_ring *g, uint64_t rid);
+/* The runner of run id rid in g, oldest first, or NULL. */
+const rcb *rcb_ring_find(const rcb_ring *g, uint64_t rid);
 /* Smallest snapshot in the ring, or `bound` if none is smaller. */
 uint64_t rcb_ring_oldest_snap(const rcb_ring *g, uint64_t bound);
 

@@ -1039,6 +1039,13 @@ dvm_status rcomps_on_remote(rcomp_set *rs, int index, int page, uint32_t type,
     return on_ctl_frame(rs, s, type, p, len);
 }
 
+const rcb *rcomps_inflight_runner(const rcomp_set *rs, int index,
+                                  uint64_t rid)
+{
+    assert(index >= 0 && index < rs->nrc);
+    return rcb_ring_find(&rs->rc[index].inflight, rid);
+}
+
 int rcomps_frame_granted(const rcomp_set *rs, int index, uint32_t f)
 {
     return f > 0 && f < store_max_frames(rs->cp->store) &&

@@ -192,6 +192,10 @@ static inline size_t rcomps_waiting(const rcomp_set *rs)
 {
     return rs->nwaiting;
 }
+/* The runner of run id rid in flight on slot index (its result not
+ * committed yet), or NULL; borrowed until the slot's next result. */
+const rcb *rcomps_inflight_runner(const rcomp_set *rs, int index,
+                                  uint64_t rid);
 /* 1 if frame f is granted to slot index and not used yet, else 0. */
 int rcomps_frame_granted(const rcomp_set *rs, int index, uint32_t f);
 
