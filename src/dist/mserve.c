@@ -292,6 +292,7 @@ typedef struct mserve {
                                    run; dist/linkcost.h) */
     uint64_t input_pages;       /* the running program's inputs' pages
                                    (with their length words) */
+    size_t run_answered;        /* nodes that gave a result in this run */
     vindex_ops vops;
     uint64_t next_id;           /* of the next node to join */
     uint64_t pushed;            /* commits up to this one are placed */
@@ -1162,16 +1163,12 @@ static int remote_fresh(void *arg, int slot)
     const mnode *own = &s->nodes[s->slots[slot].node];
     if (!s->sub.nin || !own->run_results)
         return s->sub.nin > 0;
-    int others = 0;
-    for (size_t i = 0; i < s->nnodes; i++) {
-        const mnode *nd = &s->nodes[i];
-        if (nd == own || !nd->live || !nd->started)
-            continue;
-        if (nd->run_results)
-            return 0;
-        others = 1;
-    }
-    return others;
+    if (s->run_answered >= 2)
+        return 0;               /* the common case, after the first results */
+    for (size_t i = 0; i < s->nnodes; i++)
+        if (&s->nodes[i] != own && s->nodes[i].live && s->nodes[i].started)
+            return 1;           /* another runs it, and gave nothing yet */
+    return 0;
 }
 
 /* The round trip to the slot's node, as the clock pings measured it. */
@@ -2236,7 +2233,8 @@ static dvm_status result_link(mserve *s, mnode *nd, int slot, uint64_t rid,
         return status_set(DVM_EPROTO, "a result's figures out of bounds "
                           "(%" PRIu64 " input pages, %" PRIu64 " ns a page)",
                           pages, per);
-    nd->run_results++;
+    if (nd->run_results++ == 0)
+        s->run_answered++;
     if (per)
         nd->link_ns_page = per;
     const rcb *r = rcomps_inflight_runner(ms_rcs(s), slot, rid);
@@ -3519,6 +3517,7 @@ static void run_program(mserve *s)
     s->fatal.st = DVM_OK;
     s->run_id++;
     linkcost_clear(&s->link);
+    s->run_answered = 0;
     s->input_pages = 0;
     for (uint32_t i = 0; i < s->sub.nin; i++)
         s->input_pages += (8 + (uint64_t)s->sub.in[i].data.len +

@@ -95,8 +95,8 @@ struct master {
     unsigned head_passed;       /* batches that passed over the ready head
                                    (locality) */
     place_pick *picks;          /* dispatch's RComps due a refill */
-    uint64_t link_deferred;     /* batches the links ended (--stats) */
     size_t cap_picks;
+    uint64_t link_deferred;     /* batches the links ended (--stats) */
     int place_even;             /* DVM_PLACE=even: queues alone decide,
                                    every RComp counts as equally fast and
                                    near (for comparisons: bench/placement) */
@@ -643,7 +643,10 @@ static int link_defers(const master *m, const rcomp_slot *s, const rcb *r)
     if (!rm || !rm->fetch_ns || m->place_even || !s->remote)
         return 0;
     uint64_t fetch = rm->fetch_ns(rm->arg, s->index, &r->d);
-    uint64_t least = add_sat(link_fastest_ns(m, s), link_fastest_ns(m, s));
+    if (fetch < PLACE_QUEUE_NS)
+        return 0;               /* the common case: no scan of the set */
+    uint64_t fastest = link_fastest_ns(m, s);
+    uint64_t least = add_sat(fastest, fastest);
     if (least < PLACE_QUEUE_NS)
         least = PLACE_QUEUE_NS;
     if (fetch < least)

@@ -33,6 +33,13 @@
  *     half its round trip), so that the few runners of a narrow phase go
  *     where they start first.
  *
+ * On a cluster two more rules use these figures (master.c, "links"): an
+ * RComp passes a runner over when its host's link would fetch it much
+ * slower than another RComp's would and that one would start it sooner
+ * (each RComp's own time per runner, own_ns, sizes its queue there), and
+ * a host that gave no result yet in a run with inputs is sent
+ * PLACE_BATCH_FRESH runners at a time.
+ *
  * An RComp not measured yet takes the mean factor of those measured;
  * before any is measured every RComp counts as equally fast, and the
  * batches are those of a set-wide average (the embedded DVM's RComps are

@@ -142,14 +142,6 @@ rcb *rcb_peek_preferred(const rcb_queue *q, size_t look,
     return !q->head ? NULL : best_prev ? best_prev->next : q->head;
 }
 
-rcb *rcb_take_preferred(rcb_queue *q, size_t look,
-                        int (*score)(void *arg, const rcb *r), void *arg)
-{
-    rcb *prev;
-    rcb *r = rcb_peek_preferred(q, look, score, arg, &prev);
-    return r ? rcb_take_after(q, prev) : NULL;
-}
-
 void rcb_queue_free(rcb_queue *q)
 {
     rcb *r;

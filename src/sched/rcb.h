@@ -122,13 +122,10 @@ rcb *rcb_pop(rcb_queue *q);
  * must exist. */
 rcb *rcb_take_after(rcb_queue *q, rcb *prev);
 /* Scores the first `look` records of q (score(arg, r): 0, 1 or 2; 2 is
- * the best there is and ends the scan) and removes and returns the first
- * of the highest score; the head when every score is 0; NULL when q is
- * empty. */
-rcb *rcb_take_preferred(rcb_queue *q, size_t look,
-                        int (*score)(void *arg, const rcb *r), void *arg);
-/* The record rcb_take_preferred would take, left in q, with *prev the
- * record before it (NULL: it is the head); NULL when q is empty. */
+ * the best there is and ends the scan) and returns the first of the
+ * highest score, the head when every score is 0, left in q, with *prev
+ * the record before it (NULL: it is the head; rcb_take_after takes it);
+ * NULL when q is empty. */
 rcb *rcb_peek_preferred(const rcb_queue *q, size_t look,
                         int (*score)(void *arg, const rcb *r), void *arg,
                         rcb **prev);

@@ -1,7 +1,7 @@
 /*
  * rcb_test.c -- the ready queue's removal from the middle (locality takes a
  * runner behind the head): order, count and tail stay right; the cluster's
- * pick by affinity score (rcb_take_preferred).  The
+ * pick by affinity score (rcb_peek_preferred).  The
  * cluster's gate: runners wait for their commit to be stable, go in order
  * once it is, the snapshot epoch never goes back, and each runner a
  * release left waiting counts once.
@@ -35,7 +35,7 @@ static void test_take_after(void **state)
     assert_null(q.tail);
 }
 
-/* rcb_take_preferred's scores: by rid, from the table in arg. */
+/* rcb_peek_preferred's scores: by rid, from the table in arg. */
 static int score_of(void *arg, const rcb *r)
 {
     const int *score = arg;
@@ -44,6 +44,15 @@ static int score_of(void *arg, const rcb *r)
 
 /* The first of the highest score within the look, 2 ending the scan;
  * the head when nothing scores; order and tail kept. */
+/* What dispatch does with rcb_peek_preferred: takes the record it names. */
+static rcb *take_preferred(rcb_queue *q, size_t look,
+                           int (*score)(void *arg, const rcb *r), void *arg)
+{
+    rcb *prev;
+    rcb *r = rcb_peek_preferred(q, look, score, arg, &prev);
+    return r ? rcb_take_after(q, prev) : NULL;
+}
+
 static void test_take_preferred(void **state)
 {
     (void)state;
@@ -54,16 +63,16 @@ static void test_take_preferred(void **state)
         rcb_push(&q, &r[i]);
     }
     int score[6] = { 0, 1, 0, 2, 1, 2 };
-    assert_ptr_equal(rcb_take_preferred(&q, 6, score_of, score), &r[3]);
-    assert_ptr_equal(rcb_take_preferred(&q, 6, score_of, score), &r[5]);
+    assert_ptr_equal(take_preferred(&q, 6, score_of, score), &r[3]);
+    assert_ptr_equal(take_preferred(&q, 6, score_of, score), &r[5]);
     assert_ptr_equal(q.tail, &r[4]);
-    assert_ptr_equal(rcb_take_preferred(&q, 6, score_of, score), &r[1]);
+    assert_ptr_equal(take_preferred(&q, 6, score_of, score), &r[1]);
     int none[6] = { 0 };
-    assert_ptr_equal(rcb_take_preferred(&q, 6, score_of, none), &r[0]);
+    assert_ptr_equal(take_preferred(&q, 6, score_of, none), &r[0]);
     /* r[4] (score 1) is beyond a look of 1: the head goes. */
-    assert_ptr_equal(rcb_take_preferred(&q, 1, score_of, score), &r[2]);
-    assert_ptr_equal(rcb_take_preferred(&q, 1, score_of, score), &r[4]);
-    assert_null(rcb_take_preferred(&q, 6, score_of, score));
+    assert_ptr_equal(take_preferred(&q, 1, score_of, score), &r[2]);
+    assert_ptr_equal(take_preferred(&q, 1, score_of, score), &r[4]);
+    assert_null(take_preferred(&q, 6, score_of, score));
     assert_int_equal(q.n, 0);
     assert_null(q.tail);
 }
