@@ -163,3 +163,41 @@ size_t jit_find_size(const vm_code *code, uint32_t entry, size_t region_max)
     dvm_free(list);
     return n;
 }
+
+/* True when the operands a and b name the same direct word. */
+static int same_word(const isa_operand *a, const isa_operand *b)
+{
+    return a->mode == ISA_M_DIR && b->mode == ISA_M_DIR &&
+           a->value == b->value;
+}
+
+/* True when the mov m copies one of x and y into the other. */
+static int copies_between(const vm_insn *m, const isa_operand *x,
+                          const isa_operand *y)
+{
+    const isa_operand *from = &m->o[0], *to = &m->o[1];
+    return (same_word(from, x) && same_word(to, y)) ||
+           (same_word(from, y) && same_word(to, x));
+}
+
+int jit_find_extremum_guard(const vm_code *code, uint32_t i)
+{
+    assert(code && i < code->ninsns);
+    const vm_insn *br = &code->insns[i];
+    if (br->op != ISA_OP_BR || br->opt == ISA_OPT_J || br->opt == ISA_OPT_E ||
+        br->opt == ISA_OPT_NE || br->target == VM_NO_INSN ||
+        br->target <= i + 1 || br->target - i - 1 > JIT_EXTREMUM_MOVS)
+        return 0;
+    int copies = 0;
+    for (uint32_t j = i; j < br->target; j++) {
+        if (code->insns[j].next != j + 1)
+            return 0;           /* not a straight fall-through */
+        const vm_insn *m = &code->insns[j + 1];
+        if (j + 1 < br->target) {
+            if (m->op != ISA_OP_MOV)
+                return 0;
+            copies |= copies_between(m, &br->o[0], &br->o[1]);
+        }
+    }
+    return copies;
+}

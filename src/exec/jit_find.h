@@ -37,4 +37,18 @@ size_t jit_find_region(const vm_code *code, uint32_t entry, size_t max,
  * region_max), or 0 out of memory. */
 size_t jit_find_size(const vm_code *code, uint32_t entry, size_t region_max);
 
+/* Most movs the update a running extremum guard skips may hold. */
+enum { JIT_EXTREMUM_MOVS = 4 };
+
+/* True when insn i is a conditional `br` that guards a running extremum:
+ * a forward jump over 1..JIT_EXTREMUM_MOVS movs that fall through to its
+ * target, one of which copies one compared word into the other
+ * (`br:ge d, best, skip; mov d, best; mov c, at; skip:`).  Over a scan
+ * such an update is rare (about ln n times in n for values in random
+ * order), so the translator marks the skip likely: then LLVM keeps the
+ * branch, which the CPU predicts, rather than a select, which puts the
+ * compare on the loop's critical path.  A heuristic of layout and of
+ * select-or-branch only: it changes no result. */
+int jit_find_extremum_guard(const vm_code *code, uint32_t i);
+
 #endif

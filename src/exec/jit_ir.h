@@ -58,6 +58,8 @@ typedef struct jb {
     LLVMTypeRef i1, i8, i32, i64, dbl, ptr, fnty;
     LLVMTypeRef write_ty, newr_ty, raise_ty, isinsn_ty, fmod_ty;
     LLVMValueRef unlikely;      /* branch weights: second successor cold */
+    LLVMValueRef skip_likely;   /* ... first successor likely (a running
+                                   extremum's guard: jit_find.h) */
     uint64_t nan_bits;          /* the host's default NaN */
     int vex;                    /* jit_target.vex */
     uint8_t *in_region;         /* per insn: JIT_IN_* bits (jit_find.h) */

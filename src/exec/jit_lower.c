@@ -59,6 +59,7 @@
 #include <string.h>
 
 #include "exec/jit_ir.h"
+#include "exec/jit_find.h"
 
 /* ---- faults ---------------------------------------------------------------- */
 
@@ -664,7 +665,10 @@ static void emit_br(jb *b)
     jv y = read_src(b, c, isa_type_signed[c->type], 0);
     LLVMValueRef cond = condition(b, in->opt, x, y);
     LLVMBasicBlockRef taken = new_bb(b, "taken"), not = new_bb(b, "not");
-    LLVMBuildCondBr(b->b, cond, taken, not);
+    LLVMValueRef br = LLVMBuildCondBr(b->b, cond, taken, not);
+    if (jit_find_extremum_guard(b->code, (uint32_t)(in - b->code->insns)))
+        LLVMSetMetadata(br, LLVMGetMDKindIDInContext(b->cx, "prof", 4),
+                        b->skip_likely);
     LLVMPositionBuilderAtEnd(b->b, taken);
     jump(b, &in->o[2]);
     LLVMPositionBuilderAtEnd(b->b, not);

@@ -322,13 +322,15 @@ static void init_types(jb *b)
     b->fmod_ty = LLVMFunctionType(b->dbl, da, 2, 0);
 }
 
-/* The branch-weight metadata that marks a second successor cold. */
-static LLVMValueRef cold_weights(jb *b)
+/* Branch-weight metadata: the first successor taken `first` times for
+ * `second` of the other (LLVM's own guess for __builtin_expect is 2000:1;
+ * above 99:1 its code generator turns a select back into a branch). */
+static LLVMValueRef branch_weights(jb *b, uint32_t first, uint32_t second)
 {
     LLVMMetadataRef md[3] = {
         LLVMMDStringInContext2(b->cx, "branch_weights", 14),
-        LLVMValueAsMetadata(k32(b, 1u << 20)),
-        LLVMValueAsMetadata(k32(b, 1))};
+        LLVMValueAsMetadata(k32(b, first)),
+        LLVMValueAsMetadata(k32(b, second))};
     return LLVMMetadataAsValue(b->cx, LLVMMDNodeInContext2(b->cx, md, 3));
 }
 
@@ -486,7 +488,8 @@ dvm_status jit_region_module(const jit_target *t, LLVMContextRef cx,
     LLVMSetDataLayout(b.m, t->layout);
     b.b = LLVMCreateBuilderInContext(cx);
     init_types(&b);
-    b.unlikely = cold_weights(&b);
+    b.unlikely = branch_weights(&b, 1u << 20, 1);
+    b.skip_likely = branch_weights(&b, 2000, 1);
     build_skeleton(&b, name, entry);
     build_body(&b);
     *out = b.m;

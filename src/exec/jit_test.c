@@ -28,6 +28,7 @@
 
 #include "exec/jit.h"
 #include "exec/jit_cache.h"
+#include "exec/jit_find.h"
 #include "util/alloc.h"
 
 #define CODE     DISA_TEXT_BASE
@@ -1129,6 +1130,100 @@ static void init_subleq(uint8_t *w)
     wr64(w + 0x40, 0x400);                    /* pc */
 }
 
+/* A running extremum over the patterns: `br:<opt> X, Y, skip` over
+ * `mov d, best; mov c, at` (the guard jit_find_extremum_guard names),
+ * with d the pattern of type ty and X, Y the two words in either order.
+ * Floats include both zeros, infinities and NaNs, whose order the
+ * branch, not a min or max instruction, decides. */
+static void extremum_loop(tprog *t, int opt, int ty, int best_first)
+{
+    top d = DIR(0x2020, Q), best = DIR(0x2000, Q), p = DIR(0x2010, Q);
+    d.o.type = best.o.type = (uint8_t)ty;
+    top x = best_first ? best : d, y = best_first ? d : best;
+    INS(t, MOV, NONE, IMM(patterns[3], Q), DIR(0x2000, Q));
+    INS(t, MOV, NONE, IMM(0, Q), DIR(0x2008, Q));
+    INS(t, MOV, NONE, IMM(SLOT(0), Q), p);
+    INS(t, MOV, NONE, IMM(0, Q), DIR(0x2018, Q));
+    int loop = t->n;
+    top src = IND(0x2010, Q);
+    src.o.type = (uint8_t)ty;
+    INS(t, MOV, NONE, src, d);
+    ins(t, ISA_OP_BR, opt, (top[]){x, y, LBL(loop + 4)}, 3);
+    INS(t, MOV, NONE, d, best);
+    INS(t, MOV, NONE, DIR(0x2018, Q), DIR(0x2008, Q));
+    INS(t, ADD, NONE, p, IMM(8, Q), p);
+    INS(t, ADD, NONE, DIR(0x2018, Q), IMM(1, Q), DIR(0x2018, Q));
+    INS(t, BR, L, DIR(0x2018, Q), IMM(NPAT, Q), LBL(loop));
+    EXIT(t, C);
+}
+
+/* Both engines agree on running extrema of every order and type. */
+static void test_extremum_loops(void **state)
+{
+    (void)state;
+    static const int opts[] = {ISA_OPT_L, ISA_OPT_LE, ISA_OPT_G, ISA_OPT_GE};
+    static const int tys[] = {ISA_T_F, ISA_T_Q, ISA_T_UQ, ISA_T_D};
+    for (int o = 0; o < 4; o++)
+        for (int ty = 0; ty < 4; ty++)
+            for (int bf = 0; bf < 2; bf++) {
+                tprog *t = calloc(1, sizeof *t);
+                extremum_loop(t, opts[o], tys[ty], bf);
+                expect(t, init_patterns, VM_EXIT_COMMIT, VM_FAULT_NONE);
+                free(t);
+            }
+}
+
+/* jit_find_extremum_guard on t's insn i. */
+static int guard_at(const tprog *t, int i)
+{
+    dvm_program *p = build(t);
+    vm_code *c;
+    assert_int_equal(code_build(p, &c), 0);
+    int g = jit_find_extremum_guard(c, (uint32_t)i);
+    code_free(c);
+    program_free(p);
+    return g;
+}
+
+/* The guard is the branch over movs between its own operands, and only
+ * that. */
+static void test_extremum_guard(void **state)
+{
+    (void)state;
+    tprog *t = calloc(1, sizeof *t);
+    extremum_loop(t, ISA_OPT_GE, ISA_T_F, 0);
+    assert_true(guard_at(t, 5));                /* the loop's br */
+    assert_false(guard_at(t, 6));               /* a mov */
+    assert_false(guard_at(t, 10));              /* the backward br:l */
+    t->in[5].opt = ISA_OPT_E;                   /* equality: no order */
+    assert_false(guard_at(t, 5));
+    t->in[5].opt = ISA_OPT_LE;
+    t->in[6].ops[0].value = 0x2028;             /* copies another word */
+    assert_false(guard_at(t, 5));
+    t->in[6].ops[0].value = 0x2000;             /* ... best into d */
+    t->in[6].ops[1].value = 0x2020;
+    assert_true(guard_at(t, 5));
+    t->in[7].op = ISA_OP_ADD;                   /* not only movs */
+    t->in[7].nops = 3;
+    t->in[7].ops[2] = t->in[7].ops[1];
+    t->in[7].ops[1] = IMM(1, Q).o;
+    assert_false(guard_at(t, 5));
+    free(t);
+
+    t = calloc(1, sizeof *t);                   /* five movs: too many */
+    int at = INS(t, BR, L, DIR(0x2000, Q), DIR(0x2008, Q), LBL(6));
+    for (int k = 0; k < JIT_EXTREMUM_MOVS + 1; k++)
+        INS(t, MOV, NONE, DIR(0x2000, Q), DIR(0x2008, Q));
+    EXIT(t, C);
+    assert_false(guard_at(t, at));
+    t->in[at].ops[2].value = 0;                 /* four: a guard */
+    t->lab[at][2] = 5;
+    assert_true(guard_at(t, at));
+    t->in[at].ops[2].mode = ISA_M_IND;          /* no direct target */
+    assert_false(guard_at(t, at));
+    free(t);
+}
+
 static void test_subleq(void **state)
 {
     (void)state;
@@ -1361,7 +1456,9 @@ static jit_stats shared_run(shared_fx *f, const jit_limits *l,
     jit_engine *j;
     outcome o;
     assert_int_equal(jit_create_limits(f->c, l, &j), 0);
-    assert_int_equal(jit_share(j, f->dir, 7), 0);
+    const prog_segment *code = &f->p->segs[0];
+    assert_int_equal(jit_share(j, f->dir, jit_cache_hash(code->bytes,
+                                                         code->size, 7)), 0);
     if (spoil)
         each_entry(f->dir, spoil);
     run_one(f->p, f->c, j, NULL, CODE, &o);
@@ -1559,6 +1656,10 @@ static void test_tier_limits(void **state)
 static int group_setup(void **state)
 {
     (void)state;
+    /* These tests make their own shared directories; translations kept
+     * across runs (the user's cache, by default) are system/jit_keep's,
+     * and would carry one run's regions into the next. */
+    setenv("DVM_JIT_KEEP", "off", 1);
     win = mmap(NULL, DISA_ADDR_LIMIT, PROT_READ | PROT_WRITE,
                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     return win == MAP_FAILED ? -1 : 0;
@@ -1619,6 +1720,8 @@ int main(void)
         cmocka_unit_test(test_newr),
         cmocka_unit_test(test_newr_chosen),
         cmocka_unit_test(test_subleq),
+        cmocka_unit_test(test_extremum_guard),
+        cmocka_unit_test(test_extremum_loops),
         cmocka_unit_test(test_regions_cached),
         cmocka_unit_test(test_tier_weighted),
         cmocka_unit_test(test_tier_hot_only),
