@@ -189,15 +189,11 @@ int jit_find_extremum_guard(const vm_code *code, uint32_t i)
         br->target <= i + 1 || br->target - i - 1 > JIT_EXTREMUM_MOVS)
         return 0;
     int copies = 0;
-    for (uint32_t j = i; j < br->target; j++) {
-        if (code->insns[j].next != j + 1)
-            return 0;           /* not a straight fall-through */
-        const vm_insn *m = &code->insns[j + 1];
-        if (j + 1 < br->target) {
-            if (m->op != ISA_OP_MOV)
-                return 0;
-            copies |= copies_between(m, &br->o[0], &br->o[1]);
-        }
+    for (uint32_t j = i + 1; j < br->target; j++) {
+        const vm_insn *m = &code->insns[j];
+        if (code->insns[j - 1].next != j || m->op != ISA_OP_MOV)
+            return 0;           /* not a straight run of movs */
+        copies |= copies_between(m, &br->o[0], &br->o[1]);
     }
-    return copies;
+    return copies && code->insns[br->target - 1].next == br->target;
 }

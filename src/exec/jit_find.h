@@ -9,6 +9,8 @@
  * lives here, in the binary: only the process that translates loads
  * dvm-jit.so (jit_backend.h).  The builder (jit_region.c, in the module)
  * uses the same finder, so the size the engine saw is the size built.
+ * The builder also asks here which branches guard a running extremum
+ * (a question of code shape, like the region's).
  */
 #ifndef DVM_JIT_FIND_H
 #define DVM_JIT_FIND_H
@@ -37,7 +39,7 @@ size_t jit_find_region(const vm_code *code, uint32_t entry, size_t max,
  * region_max), or 0 out of memory. */
 size_t jit_find_size(const vm_code *code, uint32_t entry, size_t region_max);
 
-/* Most movs the update a running extremum guard skips may hold. */
+/* The most movs a running extremum's guard may skip. */
 enum { JIT_EXTREMUM_MOVS = 4 };
 
 /* True when insn i is a conditional `br` that guards a running extremum:

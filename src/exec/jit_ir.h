@@ -187,6 +187,13 @@ static inline LLVMBasicBlockRef new_bb(jb *b, const char *name)
 }
 
 /* True when v is the constant true. */
+/* Gives the conditional branch br the weights w (b->unlikely,
+ * b->skip_likely). */
+static inline void weigh_branch(jb *b, LLVMValueRef br, LLVMValueRef w)
+{
+    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(b->cx, "prof", 4), w);
+}
+
 static inline int is_true(LLVMValueRef v)
 {
     return LLVMIsAConstantInt(v) && LLVMConstIntGetZExtValue(v) == 1;

@@ -115,8 +115,7 @@ static void check_kind(jb *b, LLVMValueRef ok, LLVMValueRef kind,
         return;
     LLVMBasicBlockRef cont = new_bb(b, "ok"), cold = new_bb(b, "fault");
     LLVMValueRef br = LLVMBuildCondBr(b->b, ok, cont, cold);
-    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(b->cx, "prof", 4),
-                    b->unlikely);
+    weigh_branch(b, br, b->unlikely);
     LLVMPositionBuilderAtEnd(b->b, cold);
     raise_here(b, kind, addr);
     LLVMPositionBuilderAtEnd(b->b, cont);
@@ -473,8 +472,7 @@ static LLVMValueRef host_nan(jb *b, LLVMValueRef z, LLVMValueRef p,
     LLVMBasicBlockRef from = LLVMGetInsertBlock(b->b);
     LLVMBasicBlockRef cont = new_bb(b, "nan.ok"), fix = new_bb(b, "nan");
     LLVMValueRef br = LLVMBuildCondBr(b->b, ok, cont, fix);
-    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(b->cx, "prof", 4),
-                    b->unlikely);
+    weigh_branch(b, br, b->unlikely);
     LLVMPositionBuilderAtEnd(b->b, fix);
     LLVMValueRef pn = LLVMBuildFCmp(b->b, LLVMRealUNO, p, p, "pn");
     LLVMValueRef qn = LLVMBuildFCmp(b->b, LLVMRealUNO, q, q, "qn");
@@ -667,8 +665,7 @@ static void emit_br(jb *b)
     LLVMBasicBlockRef taken = new_bb(b, "taken"), not = new_bb(b, "not");
     LLVMValueRef br = LLVMBuildCondBr(b->b, cond, taken, not);
     if (jit_find_extremum_guard(b->code, (uint32_t)(in - b->code->insns)))
-        LLVMSetMetadata(br, LLVMGetMDKindIDInContext(b->cx, "prof", 4),
-                        b->skip_likely);
+        weigh_branch(b, br, b->skip_likely);
     LLVMPositionBuilderAtEnd(b->b, taken);
     jump(b, &in->o[2]);
     LLVMPositionBuilderAtEnd(b->b, not);

@@ -144,8 +144,7 @@ static void split_on_span(jb *b, LLVMValueRef ea, unsigned w,
     *cold = new_bb(b, "near");
     LLVMValueRef br = LLVMBuildCondBr(b->b, misses_span(b, ea, w), *fast,
                                       *cold);
-    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(b->cx, "prof", 4),
-                    b->unlikely);
+    weigh_branch(b, br, b->unlikely);
 }
 
 /* Loads the w-byte integer at checked ea (not widened): from its alloca
