@@ -586,6 +586,10 @@ static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
                         "match");
     k = 0;
     for (uint32_t j = 0; j < d.n && !st; j++) {
+        /* The frames of the master's list of changed pages are the
+         * master's, not this node's cache's: the RComp drops those pages
+         * instead of copying over them. */
+        d.r[j].flags &= ~(uint32_t)MSG_RUNNER_KEEP_FRAMES;
         for (uint32_t q = 0; q < d.r[j].npre && !st; q++, k++) {
             msg_prefetch *pre = &d.r[j].pre[q];
             uint64_t epoch = le_ld64(m->ver + 8 * k);

@@ -938,6 +938,20 @@ dvm_status window_refill(mem_window *w, uint64_t page, const uint8_t *src)
     return DVM_OK;
 }
 
+/*
+ * Overwrite (engine thread, between runners): a page the caller keeps
+ * resident is made src's bytes with a plain copy and is not recorded --
+ * unlike window_refill, it stays a page the next runner only reads unless
+ * the caller says otherwise (rcomp's kept pages: keep.c).  Were it missing,
+ * the copy would fault it in through the resolver first: slower, and
+ * recorded as touched, the same bytes.
+ */
+void window_overwrite(mem_window *w, uint64_t page, const uint8_t *src)
+{
+    assert(page >= w->nplain && page < w->size / WIN_PAGE);
+    copy_over(w, page, src);
+}
+
 int window_touched(const mem_window *w, uint64_t page)
 {
     if (zero_span_of(w, page))

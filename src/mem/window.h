@@ -52,6 +52,9 @@ dvm_status window_fill(mem_window *w, uint64_t page, const uint8_t *src);
  * system call.  Records it as touched, as window_fill does (so it is the
  * window's again, dropped or handed over at the next reset). */
 dvm_status window_refill(mem_window *w, uint64_t page, const uint8_t *src);
+/* A plain copy of src (NULL: zeros) over a page the caller kept resident,
+ * recorded nowhere: it stays the caller's (window_overwrite in window.c). */
+void window_overwrite(mem_window *w, uint64_t page, const uint8_t *src);
 /* True when page entered the window since the last reset. */
 int window_touched(const mem_window *w, uint64_t page);
 /* Calls fn for each touched page (in no particular order). */

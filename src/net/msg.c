@@ -195,27 +195,45 @@ void msg_encode_dispatch(msg_buf *b, const msg_dispatch *d)
             mb_u64(b, r->pre[k].frame);
         }
         if (r->flags & MSG_RUNNER_KEEP) {
+            int frames = !!(r->flags & MSG_RUNNER_KEEP_FRAMES);
+            assert(!frames || !r->ninval || r->inval_frame);
             mb_u64(b, r->ninval);
-            for (uint32_t k = 0; k < r->ninval; k++)
+            for (uint32_t k = 0; k < r->ninval; k++) {
                 mb_u64(b, r->inval[k]);
+                if (frames)
+                    mb_u64(b, r->inval_frame[k]);
+            }
         }
     }
     mb_end(b, start);
 }
 
-/* The MSG_RUNNER_KEEP list: SR pages, any order, repeats allowed. */
+/* The MSG_RUNNER_KEEP list: SR pages, any order, repeats allowed; with
+ * MSG_RUNNER_KEEP_FRAMES each with a frame id (checked against the store
+ * by its user, as the prefetch frames are). */
 static dvm_status decode_inval(msg_reader *rd, msg_runner *r)
 {
-    uint64_t n = mr_count(rd, 8);
+    int frames = !!(r->flags & MSG_RUNNER_KEEP_FRAMES);
+    uint64_t n = mr_count(rd, frames ? 16 : 8);
     if (rd->err || n > UINT32_MAX)
         return status_set(DVM_EPROTO, "dispatch: bad invalidation count");
     if (n && !(r->inval = dvm_malloc(n * sizeof *r->inval)))
+        return status_set(DVM_ENOMEM, "dispatch: out of memory");
+    if (n && frames &&
+        !(r->inval_frame = dvm_malloc(n * sizeof *r->inval_frame)))
         return status_set(DVM_ENOMEM, "dispatch: out of memory");
     r->ninval = (uint32_t)n;
     for (uint64_t k = 0; k < n; k++) {
         r->inval[k] = mr_u64(rd);
         if (rd->err || r->inval[k] >= DISA_ADDR_LIMIT / DISA_PAGE)
             return status_set(DVM_EPROTO, "dispatch: bad invalidated page");
+        if (!frames)
+            continue;
+        uint64_t f = mr_u64(rd);
+        if (rd->err || f > UINT32_MAX)
+            return status_set(DVM_EPROTO, "dispatch: bad invalidated "
+                              "page's frame");
+        r->inval_frame[k] = (uint32_t)f;
     }
     return DVM_OK;
 }
@@ -232,6 +250,9 @@ static dvm_status decode_runner(msg_reader *rd, msg_runner *r)
     uint64_t flags = mr_u64(rd);
     if (flags & ~(uint64_t)MSG_RUNNER_FLAGS)
         return status_set(DVM_EPROTO, "dispatch: unknown runner flags");
+    if ((flags & MSG_RUNNER_KEEP_FRAMES) && !(flags & MSG_RUNNER_KEEP))
+        return status_set(DVM_EPROTO, "dispatch: frames of a list that "
+                          "is not there");
     r->flags = (uint32_t)flags;
     dvm_status st = decode_ranges(rd, RUNNER_MAX_RANGES, &r->d.heap,
                                   &r->d.nheap);
@@ -288,6 +309,7 @@ void msg_dispatch_free(msg_dispatch *d)
         runner_desc_free(&d->r[i].d);
         dvm_free(d->r[i].pre);
         dvm_free(d->r[i].inval);
+        dvm_free(d->r[i].inval_frame);
     }
     dvm_free(d->r);
     d->r = NULL;

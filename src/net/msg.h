@@ -128,9 +128,18 @@ enum {
      * version.  Without the flag (an older master, a long list, a fresh
      * RComp) the RComp drops every page.  On the wire the list follows the
      * prefetch list, only when the flag is set. */
-    MSG_RUNNER_KEEP = 2
+    MSG_RUNNER_KEEP = 2,
+    /* With MSG_RUNNER_KEEP only: each listed page comes with the frame of
+     * its version at this runner's snapshot (0: zeros there), in the same
+     * store as the prefetch frames, so that the RComp may copy that
+     * version over a page it keeps instead of dropping the page.  On the
+     * wire each entry of the list is then u64 page, u64 frame.  A relay
+     * that cannot vouch for the frames (a node: its frames are its own)
+     * clears the flag, and the list is pages only again. */
+    MSG_RUNNER_KEEP_FRAMES = 4
 };
-#define MSG_RUNNER_FLAGS (MSG_RUNNER_PREFETCH_COMPLETE | MSG_RUNNER_KEEP)
+#define MSG_RUNNER_FLAGS (MSG_RUNNER_PREFETCH_COMPLETE | MSG_RUNNER_KEEP | \
+                          MSG_RUNNER_KEEP_FRAMES)
 
 typedef struct msg_runner {
     uint64_t rid, attempt, snap;
@@ -141,6 +150,8 @@ typedef struct msg_runner {
     msg_prefetch *pre;          /* pages of stack/heap visible at snap */
     uint32_t ninval;            /* MSG_RUNNER_KEEP: pages changed since */
     uint64_t *inval;            /* the RComp's previous runner's snapshot */
+    uint32_t *inval_frame;      /* MSG_RUNNER_KEEP_FRAMES: the version of
+                                   inval[i] at snap (0: zeros), else NULL */
 } msg_runner;
 
 typedef struct msg_dispatch {

@@ -58,6 +58,42 @@ static void test_dispatch_roundtrip(void **state)
     mb_free(&b);
 }
 
+/* MSG_RUNNER_KEEP_FRAMES: each listed page travels with its frame; the
+ * flag without the list it qualifies is refused, and so is every cut of
+ * the longer encoding. */
+static void test_dispatch_keep_frames(void **state)
+{
+    (void)state;
+    msg_runner r = sample_runner();
+    uint32_t frames[2] = { 0, 77 };
+    r.flags |= MSG_RUNNER_KEEP_FRAMES;
+    r.inval_frame = frames;
+    msg_dispatch d = { 1, &r }, out;
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_dispatch(&b, &d);
+    assert_int_equal(msg_decode_dispatch(b.p + MSG_HEADER_SIZE,
+                                         b.len - MSG_HEADER_SIZE, &out), 0);
+    assert_int_equal(out.r[0].flags, MSG_RUNNER_KEEP | MSG_RUNNER_KEEP_FRAMES);
+    assert_int_equal(out.r[0].ninval, 2);
+    assert_int_equal(out.r[0].inval[1], 0x50000);
+    assert_non_null(out.r[0].inval_frame);
+    assert_int_equal(out.r[0].inval_frame[0], 0);
+    assert_int_equal(out.r[0].inval_frame[1], 77);
+    msg_dispatch_free(&out);
+    size_t n = b.len - MSG_HEADER_SIZE;
+    for (size_t len = 0; len < n; len++)
+        assert_int_equal(msg_decode_dispatch(b.p + MSG_HEADER_SIZE, len, &out),
+                         DVM_EPROTO);
+    mb_reset(&b);
+    r.flags = MSG_RUNNER_KEEP_FRAMES;           /* no list to qualify */
+    msg_encode_dispatch(&b, &d);
+    assert_int_equal(msg_decode_dispatch(b.p + MSG_HEADER_SIZE,
+                                         b.len - MSG_HEADER_SIZE, &out),
+                     DVM_EPROTO);
+    mb_free(&b);
+}
+
 static void test_dispatch_truncated(void **state)
 {
     (void)state;
@@ -619,6 +655,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dispatch_roundtrip),
+        cmocka_unit_test(test_dispatch_keep_frames),
         cmocka_unit_test(test_dispatch_truncated),
         cmocka_unit_test(test_dispatch_rejects_bad_stack),
         cmocka_unit_test(test_dispatch_huge_count),

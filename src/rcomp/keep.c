@@ -35,10 +35,27 @@
  *   3. without MSG_RUNNER_KEEP (a long list, a retry on an older snapshot,
  *      an older master) everything is dropped, as before; so it is when
  *      more than RC_KEEP_MAX pages are kept, so that memory stays bounded.
+ *   4. with MSG_RUNNER_KEEP_FRAMES the list names, with each page, the
+ *      frame of its version at s_k1, and step 2 drops less: a listed page
+ *      outside runner k+1's declared ranges is marked stale with that
+ *      frame (rc_keep_update), and a page in runner k's writable set
+ *      stays too, marked stale with its own frame -- its base, the
+ *      version at s_k, which is the version at s_k1 when the list does
+ *      not name it (rc_keep_stale_range).  After the sweep, each stale
+ *      page still kept gets its frame's 4096 bytes copied over it
+ *      (rc_keep_refresh; run.c, window_overwrite): whatever runner k
+ *      wrote or saw there is gone.  A page marked dead as well is dropped
+ *      (dead wins), and a page that cannot be listed stale is marked dead.
+ *      A chosen stack's first page has zeros as its base by choice, not a
+ *      version (stacks.c), so run.c marks it dead.  Why copy rather than
+ *      drop: a drop is an madvise now and a fault later, both changes to
+ *      the page tables, which cost 3-10 us a page on the VM of
+ *      docs/performance.md; a 4 KiB copy costs well under one.
  *
  * Why a kept page is exactly what runner k+1 must read.  Invariant: after
- * step 2 for runner k+1, every kept page holds the version visible at
- * s_k1.  A page kept in step 1 entered for runner k at s_k (prefetch or
+ * step 2 (and 4) for runner k+1, every kept page holds the version visible
+ * at s_k1.  Step 4 keeps it by construction: every page it keeps that step
+ * 2 would drop has the version at s_k1 copied over it.  A page kept in step 1 entered for runner k at s_k (prefetch or
  * resolver, both at s_k) and runner k could not have written it (only the
  * writable set is writable: vm_check_write faults any other SR store before
  * it happens; an own stack page kept was not written, as the engine saw),
@@ -86,6 +103,7 @@ void rc_keep_free(rc_keep *k)
 {
     dvm_free(k->v);
     dvm_free(k->add);
+    dvm_free(k->stale);
     memset(k, 0, sizeof *k);
 }
 
@@ -106,7 +124,7 @@ dvm_status rc_keep_note(rc_keep *k, uint64_t page, uint32_t frame)
             return status_set(DVM_ENOMEM, "kept pages");
         k->add = a;
     }
-    k->add[k->nadd++] = (rc_kept){ page, frame, 0 };
+    k->add[k->nadd++] = (rc_kept){ page, frame, 0, 0 };
     return DVM_OK;
 }
 
@@ -120,7 +138,7 @@ static int cmp_kept(const void *a, const void *b)
  * of the same number: it entered again, from a newer frame). */
 dvm_status rc_keep_merge(rc_keep *k)
 {
-    assert(!k->nmarked);
+    assert(!k->nmarked && !k->nstale);
     if (!k->nadd)
         return DVM_OK;
     rc_kept *v = dvm_grow(k->v, &k->cap, k->n + k->nadd, sizeof *v);
@@ -182,6 +200,58 @@ void rc_keep_invalidate_all(rc_keep *k)
 {
     for (size_t i = 0; i < k->n; i++)
         mark(k, i);
+}
+
+/* Marks entry i stale, listing its page once. */
+static void stale_one(rc_keep *k, size_t i)
+{
+    if (k->v[i].dead || k->v[i].stale)
+        return;
+    if (k->nstale == k->capstale) {
+        uint64_t *s = dvm_grow(k->stale, &k->capstale, k->nstale + 1,
+                               sizeof *s);
+        if (!s) {               /* dropped instead: slower, as correct */
+            mark(k, i);
+            return;
+        }
+        k->stale = s;
+    }
+    k->stale[k->nstale++] = k->v[i].page;
+    k->v[i].stale = 1;
+}
+
+void rc_keep_update(rc_keep *k, uint64_t page, uint32_t frame)
+{
+    size_t i = lower_bound(k, page);
+    if (i == k->n || k->v[i].page != page)
+        return;
+    k->v[i].frame = frame;
+    stale_one(k, i);
+}
+
+void rc_keep_stale_range(rc_keep *k, uint64_t lo, uint64_t hi)
+{
+    for (size_t i = lower_bound(k, lo); i < k->n && k->v[i].page < hi; i++)
+        stale_one(k, i);
+}
+
+size_t rc_keep_refresh(rc_keep *k,
+                       void (*copy)(void *arg, uint64_t page, uint32_t frame),
+                       void *arg)
+{
+    assert(!k->nmarked);
+    size_t n = 0;
+    for (size_t j = 0; j < k->nstale; j++) {
+        size_t i = lower_bound(k, k->stale[j]);
+        if (i == k->n || k->v[i].page != k->stale[j] || !k->v[i].stale)
+            continue;           /* dropped since it was marked */
+        assert(!k->v[i].dead);
+        copy(arg, k->v[i].page, k->v[i].frame);
+        k->v[i].stale = 0;
+        n++;
+    }
+    k->nstale = 0;
+    return n;
 }
 
 size_t rc_keep_sweep(rc_keep *k, void (*drop)(void *arg, uint64_t page,

@@ -14,7 +14,8 @@
 typedef struct rc_kept {
     uint64_t page;
     uint32_t frame;             /* the version's frame, 0: zeros */
-    uint32_t dead;              /* marked for the next sweep */
+    uint16_t dead;              /* marked for the next sweep */
+    uint16_t stale;             /* to be made frame's bytes (refresh) */
 } rc_kept;
 
 typedef struct rc_keep {
@@ -23,6 +24,7 @@ typedef struct rc_keep {
     size_t nmarked;                     /* entries of v marked dead */
     size_t first_marked;                /* no entry below it is marked
                                            (valid while nmarked) */
+    uint64_t *stale;  size_t nstale, capstale; /* pages marked stale */
 } rc_keep;
 
 /* Frees the arrays; the set is empty (zeroed) after. */
@@ -41,6 +43,18 @@ void rc_keep_invalidate_range(rc_keep *k, uint64_t lo, uint64_t hi);
 void rc_keep_invalidate_all(rc_keep *k);
 /* Removes the marked pages, calling drop(arg, page, n) once per run of
  * consecutive ones.  Returns how many were removed. */
+/* Marks kept page `page` stale with frame as its version: the next
+ * refresh copies frame's bytes over it.  A page not kept is ignored; one
+ * that cannot be listed (no memory) is marked dead instead. */
+void rc_keep_update(rc_keep *k, uint64_t page, uint32_t frame);
+/* Marks the kept pages [lo, hi) stale with their own frame (restored by
+ * the next refresh), as rc_keep_update. */
+void rc_keep_stale_range(rc_keep *k, uint64_t lo, uint64_t hi);
+/* Calls copy(arg, page, frame) once for each kept page still marked stale
+ * and not dead, and unmarks them all.  Call after rc_keep_sweep. */
+size_t rc_keep_refresh(rc_keep *k,
+                       void (*copy)(void *arg, uint64_t page, uint32_t frame),
+                       void *arg);
 size_t rc_keep_sweep(rc_keep *k, void (*drop)(void *arg, uint64_t page,
                                               uint64_t n), void *arg);
 /* Calls fn for each marked page, ascending. */

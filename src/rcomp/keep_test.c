@@ -1,7 +1,7 @@
 /*
  * keep_test.c -- the kept-page set alone: merge (a page noted again takes
  * its new frame), marks and sweeps (one drop per run of consecutive pages),
- * lookups.
+ * lookups, and pages made current in place (update, stale, refresh).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "rcomp/keep.h"
+#include "util/alloc.h"
 
 typedef struct drops {
     uint64_t page[8], n[8];
@@ -124,12 +125,118 @@ static void test_partial_merge_and_sweep(void **state)
     rc_keep_free(&k);
 }
 
+typedef struct copies {
+    uint64_t page[8];
+    uint32_t frame[8];
+    size_t k;
+} copies;
+
+static void note_copy(void *arg, uint64_t page, uint32_t frame)
+{
+    copies *c = arg;
+    assert_true(c->k < 8);
+    c->page[c->k] = page;
+    c->frame[c->k++] = frame;
+}
+
+/* Kept pages 10, 11, 12, 20 with frames 1, 2, 3, 4. */
+static void four_kept(rc_keep *k)
+{
+    uint64_t pages[] = { 10, 11, 12, 20 };
+    for (uint32_t i = 0; i < 4; i++)
+        assert_int_equal(rc_keep_note(k, pages[i], i + 1), DVM_OK);
+    assert_int_equal(rc_keep_merge(k), DVM_OK);
+}
+
+/* A changed page with its new version's frame is copied over once, with
+ * that frame, and stays with it; a written page (stale range) is copied
+ * back from its own frame; a page not kept is ignored; a refresh leaves
+ * nothing marked for the next one. */
+static void test_update_and_refresh(void **state)
+{
+    (void)state;
+    rc_keep k = { 0 };
+    four_kept(&k);
+    rc_keep_update(&k, 11, 9);
+    rc_keep_update(&k, 11, 9);                  /* listed twice */
+    rc_keep_update(&k, 15, 7);                  /* not kept */
+    rc_keep_stale_range(&k, 11, 13);            /* 11 (listed), 12 */
+    drops d = { .k = 0 };
+    assert_int_equal(rc_keep_sweep(&k, note_drop, &d), 0);
+    copies c = { .k = 0 };
+    assert_int_equal(rc_keep_refresh(&k, note_copy, &c), 2);
+    assert_int_equal(c.k, 2);
+    assert_int_equal(c.page[0], 11);
+    assert_int_equal(c.frame[0], 9);            /* the new version */
+    assert_int_equal(c.page[1], 12);
+    assert_int_equal(c.frame[1], 3);            /* its own base */
+    uint32_t f;
+    assert_true(rc_keep_get(&k, 11, &f));
+    assert_int_equal(f, 9);
+    assert_int_equal(k.n, 4);
+    for (size_t i = 0; i < k.n; i++)
+        assert_int_equal(k.v[i].stale, 0);
+    c.k = 0;
+    assert_int_equal(rc_keep_refresh(&k, note_copy, &c), 0);
+    assert_int_equal(c.k, 0);
+    rc_keep_free(&k);
+}
+
+/* Dead wins: a page marked stale and then invalidated (the next runner
+ * declares it) is dropped by the sweep and never copied over. */
+static void test_dead_wins_over_stale(void **state)
+{
+    (void)state;
+    rc_keep k = { 0 };
+    four_kept(&k);
+    rc_keep_update(&k, 10, 5);
+    rc_keep_stale_range(&k, 20, 21);
+    rc_keep_invalidate(&k, 10);
+    rc_keep_invalidate_range(&k, 20, 30);
+    rc_keep_update(&k, 12, 6);                  /* after the marks too */
+    rc_keep_invalidate(&k, 12);
+    drops d = { .k = 0 };
+    assert_int_equal(rc_keep_sweep(&k, note_drop, &d), 3);
+    copies c = { .k = 0 };
+    assert_int_equal(rc_keep_refresh(&k, note_copy, &c), 0);
+    assert_int_equal(k.n, 1);                   /* 11 alone */
+    assert_int_equal(k.v[0].page, 11);
+    assert_int_equal(k.nstale, 0);
+    rc_keep_free(&k);
+}
+
+/* A page that cannot be listed stale (no memory) is dropped instead:
+ * slower, never a page left with bytes no version has. */
+static void test_stale_without_memory(void **state)
+{
+    (void)state;
+    rc_keep k = { 0 };
+    four_kept(&k);
+    if (!dvm_alloc_fail_from(1)) {
+        rc_keep_free(&k);
+        skip();                 /* a build without failure injection */
+    }
+    rc_keep_stale_range(&k, 10, 13);
+    dvm_alloc_fail_from(0);
+    drops d = { .k = 0 };
+    assert_int_equal(rc_keep_sweep(&k, note_drop, &d), 3);
+    assert_int_equal(d.k, 1);                   /* 10-12, one run */
+    assert_int_equal(d.n[0], 3);
+    copies c = { .k = 0 };
+    assert_int_equal(rc_keep_refresh(&k, note_copy, &c), 0);
+    assert_int_equal(k.n, 1);
+    rc_keep_free(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merge_and_get),
         cmocka_unit_test(test_invalidate_and_sweep),
         cmocka_unit_test(test_partial_merge_and_sweep),
+        cmocka_unit_test(test_update_and_refresh),
+        cmocka_unit_test(test_dead_wins_over_stale),
+        cmocka_unit_test(test_stale_without_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -266,6 +266,7 @@ static void teardown(rcomp *rc)
     dvm_free(rc->pool);
     rc_stacks_free(rc);
     dvm_free(rc->prepg);
+    dvm_free(rc->zeroed);
     dvm_free(rc->pend);
     dvm_free(rc->runs);
     dvm_free(rc->bits);

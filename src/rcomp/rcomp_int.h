@@ -171,6 +171,9 @@ typedef struct rcomp {
     uint64_t run_n;
     uint64_t frames_asked;      /* requested, not yet granted */
     rc_prepage *prepg; size_t nprepg, capprepg; /* by page (run.c) */
+    uint64_t *zeroed; size_t nzeroed, capzeroed; /* stack pages given zeros
+                                   as their base this runner (stacks.c) */
+    int zeroed_lost;            /* one of them could not be listed */
     rc_pending *pend; size_t npend, cappend;
     mem_run *runs;   size_t nruns, capruns;
     uint64_t *bits;  size_t nbits, capbits;    /* bitmaps, in words */

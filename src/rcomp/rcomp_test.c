@@ -626,27 +626,38 @@ static void send_changed(fake_master *m, uint64_t rid, dvm_range *heap,
     send_runners(m, &r, 1);
 }
 
+#define COPY_SRC 0x58000000ULL     /* the word start_copier's code copies */
+
+/* Starts an RComp on a program that copies COPY_SRC's word to HEAP, with
+ * COPY_SRC's page served holding 11, and runs runner 1 on heap: it
+ * fetches both pages and copies 11. */
+static void start_copier(fake_master *m, dvm_range *heap)
+{
+    isa_insn code[] = {
+        MOV(dir(COPY_SRC, ISA_T_Q), dir(HEAP, ISA_T_Q)),
+        EXIT(ISA_OPT_C),
+    };
+    start(m, make_image(code, 2, NULL, 0), NULL);
+    uint64_t a = 11;
+    serve_page(m, COPY_SRC / 4096, &a, 8);
+    msg_runner r = runner(1, heap, 1);
+    send_runners(m, &r, 1);
+    assert_int_equal(copied_value(m, 1), 11);
+    assert_int_equal(m->page_reqs, 2);          /* src, heap */
+}
+
 /* Pages that stay (keep.c): a page read by one runner stays for the next
  * when the master lists no change to it, and is fetched again when it does
  * (a stale page kept would hand runner 3 the old 11). */
 static void test_kept_pages(void **state)
 {
     (void)state;
-    const uint64_t src = 0x58000000;
-    isa_insn code[] = {
-        MOV(dir(src, ISA_T_Q), dir(HEAP, ISA_T_Q)),
-        EXIT(ISA_OPT_C),
-    };
+    const uint64_t src = COPY_SRC;
     fake_master m;
-    start(&m, make_image(code, 2, NULL, 0), NULL);
-    uint64_t a = 11, b = 22;
-    serve_page(&m, src / 4096, &a, 8);
     dvm_range heap = { HEAP, HEAP + 8 };
-    msg_runner r = runner(1, &heap, 1);
-    send_runners(&m, &r, 1);
-    assert_int_equal(copied_value(&m, 1), 11);
-    assert_int_equal(m.page_reqs, 2);           /* src, heap */
-    r = runner(2, &heap, 1);
+    start_copier(&m, &heap);
+    uint64_t b = 22;
+    msg_runner r = runner(2, &heap, 1);
     r.flags = MSG_RUNNER_KEEP;                  /* nothing changed */
     send_runners(&m, &r, 1);
     assert_int_equal(copied_value(&m, 2), 11);
@@ -662,6 +673,28 @@ static void test_kept_pages(void **state)
     assert_int_equal(copied_value(&m, 4), 22);
     assert_int_equal(m.page_reqs, 7);
     assert_int_equal(stop(&m), 0);
+}
+
+/* Starts an RComp on code (n instructions), whose first two copy the
+ * word at stk + 8 to HEAP, with stk's page served holding 42 there, and
+ * runs runner 1 on stack stk: it copies 42.  Returns the address of the
+ * third instruction, another runner's entry. */
+static uint64_t start_stack_reader(fake_master *m, const isa_insn *code,
+                                   size_t n, dvm_range *heap)
+{
+    const uint64_t stk = DISA_STACK_BASE + 0x5000;
+    uint8_t tmp[ISA_MAX_INSN_BYTES];
+    uint64_t entry = DISA_TEXT_BASE;
+    for (int i = 0; i < 2; i++)
+        entry += isa_encode(&code[i], tmp);
+    start(m, make_image(code, n, NULL, 0), NULL);
+    uint64_t arg[2] = { 0, 42 };
+    serve_page(m, stk / 4096, arg, sizeof arg);
+    msg_runner r = runner(1, heap, 1);
+    r.d.sb = stk;
+    send_runners(m, &r, 1);
+    assert_int_equal(copied_value(m, 1), 42);
+    return entry;
 }
 
 /* The own stack page a runner read its argument from and did not write
@@ -686,21 +719,11 @@ static void test_own_stack_kept(void **state)
         MOV(imm(5), ind(0x100, ISA_T_Q)),
         EXIT(ISA_OPT_C),
     };
-    uint8_t tmp[ISA_MAX_INSN_BYTES];
-    uint64_t third = DISA_TEXT_BASE;
-    for (int i = 0; i < 2; i++)
-        third += isa_encode(&code[i], tmp);
     fake_master m;
-    start(&m, make_image(code, 10, NULL, 0), NULL);
-    uint64_t arg[2] = { 0, 42 };
-    serve_page(&m, stk / 4096, arg, sizeof arg);
     dvm_range heap = { HEAP, HEAP + 8 };
-    msg_runner r = runner(1, &heap, 1);
-    r.d.sb = stk;
-    send_runners(&m, &r, 1);
-    assert_int_equal(copied_value(&m, 1), 42);
+    uint64_t third = start_stack_reader(&m, code, 10, &heap);
     assert_int_equal(m.page_reqs, 2);           /* its stack, heap */
-    r = runner(2, &heap, 1);
+    msg_runner r = runner(2, &heap, 1);
     r.flags = MSG_RUNNER_KEEP;                  /* nothing changed */
     send_runners(&m, &r, 1);
     assert_int_equal(copied_value(&m, 2), 42);
@@ -734,12 +757,11 @@ static void test_own_stack_kept(void **state)
     assert_int_equal(stop(&m), 0);
 }
 
-/* A runner that writes its own stack leaves the page dirty: it is
- * dropped at the next reset, and a later reader gets the version, not
- * the bytes written (the 7 that stayed would read as 7). */
-static void test_own_stack_written_dropped(void **state)
+/* Runner 1 reads its own stack's 42 and writes 7 there; runner 2, with
+ * flags, on another stack, reads STACK's page: the version, 42, with
+ * reqs page requests in all. */
+static void own_stack_written(uint32_t flags, int reqs)
 {
-    (void)state;
     isa_insn code[] = {
         MOV(dir(STACK, ISA_T_Q), dir(HEAP, ISA_T_Q)),
         MOV(imm(7), ind(DISA_CTX_SB, ISA_T_Q)),
@@ -756,12 +778,30 @@ static void test_own_stack_written_dropped(void **state)
     assert_int_equal(m.page_reqs, 2);           /* its stack, heap */
     r = runner(2, &heap, 1);
     r.d.sb = STACK + 0x10000;
-    r.flags = MSG_RUNNER_KEEP;
+    r.flags = flags;
     send_runners(&m, &r, 1);
     assert_int_equal(copied_value(&m, 2), 42);
-    assert_int_equal(m.page_reqs, 5);           /* heap, its stack, and
-                                                   STACK's page again */
+    assert_int_equal(m.page_reqs, reqs);
     assert_int_equal(stop(&m), 0);
+}
+
+/* A runner that writes its own stack leaves the page dirty: it is
+ * dropped at the next reset, and a later reader gets the version, not
+ * the bytes written (the 7 that stayed would read as 7): heap, its
+ * stack, and STACK's page again. */
+static void test_own_stack_written_dropped(void **state)
+{
+    (void)state;
+    own_stack_written(MSG_RUNNER_KEEP, 5);
+}
+
+/* With the list's frames the written page is copied back from its base
+ * in place (run.c, mark_changed): no commit changed it since, so its base
+ * is the version.  Runner 2 asks for its heap and own stack only. */
+static void test_written_page_restored(void **state)
+{
+    (void)state;
+    own_stack_written(MSG_RUNNER_KEEP | MSG_RUNNER_KEEP_FRAMES, 4);
 }
 
 /* The word runner rid wrote at HEAP + 8, and its change's first run. */
@@ -827,6 +867,132 @@ static void test_written_page_refilled(void **state)
     send_runners(&m, &r, 1);
     assert_int_equal(second_word(&m, 3, &run), 9);
     assert_int_equal(m.page_reqs, 1);           /* dropped, faulted in */
+    assert_int_equal(stop(&m), 0);
+}
+
+/* Runner rid on heap at snapshot snap with MSG_RUNNER_KEEP_FRAMES: the
+ * n pages listed changed since the last runner's snapshot, each with the
+ * frame of its version at snap. */
+static void send_updated(fake_master *m, uint64_t rid, dvm_range *heap,
+                         uint64_t snap, uint64_t *pages, uint32_t *frames,
+                         uint32_t n)
+{
+    msg_runner r = runner(rid, heap, 1);
+    r.snap = snap;
+    r.flags = MSG_RUNNER_KEEP | MSG_RUNNER_KEEP_FRAMES;
+    r.ninval = n;
+    r.inval = n ? pages : NULL;
+    r.inval_frame = n ? frames : NULL;
+    send_runners(m, &r, 1);
+}
+
+/* Pages copied over in place (run.c, mark_changed): a kept page that a
+ * commit changed is made its new version from the frame the master lists
+ * with it, without a page request -- the master here would still answer
+ * with the old 11, so a page dropped and fetched again reads 11. */
+static void test_changed_page_copied_over(void **state)
+{
+    (void)state;
+    fake_master m;
+    dvm_range heap = { HEAP, HEAP + 8 };
+    start_copier(&m, &heap);
+    uint64_t b = 22, c = 33;
+    uint64_t changed[1] = { COPY_SRC / 4096 };
+    uint32_t frame[1] = { new_frame(&m, &b, 8) };
+    send_updated(&m, 2, &heap, 6, changed, frame, 1);
+    assert_int_equal(copied_value(&m, 2), 22);
+    assert_int_equal(m.page_reqs, 3);           /* heap only */
+    send_updated(&m, 3, &heap, 6, NULL, NULL, 0);
+    assert_int_equal(copied_value(&m, 3), 22);  /* it stays the new one */
+    assert_int_equal(m.page_reqs, 4);
+    frame[0] = new_frame(&m, &c, 8);
+    send_updated(&m, 4, &heap, 7, changed, frame, 1);
+    assert_int_equal(copied_value(&m, 4), 33);
+    frame[0] = 0;                               /* zeros at snapshot 8 */
+    send_updated(&m, 5, &heap, 8, changed, frame, 1);
+    assert_int_equal(copied_value(&m, 5), 0);
+    assert_int_equal(m.page_reqs, 6);           /* heap alone each time */
+    assert_int_equal(stop(&m), 0);
+}
+
+/* A chosen stack's first page has zeros as its base by choice (stacks.c),
+ * not the version the snapshot sees.  Runner 2 takes the block of runner
+ * 1's stack for a child and aborts: the block keeps its version (42).
+ * Runner 3 reads it: had the page been restored from its zero base, it
+ * would read 0; it is dropped and fetched again instead. */
+static void test_chosen_stack_not_restored(void **state)
+{
+    (void)state;
+#ifdef DVM_TSAN
+    skip();                     /* the stack area is beyond its window */
+#endif
+    const uint64_t stk = DISA_STACK_BASE + 0x5000;
+    isa_insn code[] = {
+        MOV(dir(stk + 8, ISA_T_Q), dir(HEAP, ISA_T_Q)),
+        EXIT(ISA_OPT_C),
+        CHOSEN_CHILD,           /* runner 2: a child, then abort */
+        EXIT(ISA_OPT_A),
+    };
+    fake_master m;
+    dvm_range heap = { HEAP, HEAP + 8 };
+    uint64_t second = start_stack_reader(&m, code, 9, &heap);
+    m.grant[0][0] = stk;                        /* the block comes back */
+    msg_runner r = runner(2, NULL, 0);
+    r.d.fi = second;
+    r.flags = MSG_RUNNER_KEEP | MSG_RUNNER_KEEP_FRAMES;
+    send_runners(&m, &r, 1);
+    msg_result res;
+    wait_result(&m, &res);
+    assert_int_equal(res.exit, MSG_EXIT_ABORT);
+    msg_result_free(&res);
+    send_updated(&m, 3, &heap, 5, NULL, NULL, 0);
+    assert_int_equal(copied_value(&m, 3), 42);
+    assert_int_equal(stop(&m), 0);
+}
+
+/* A declared range whose every page the master prefetches is no zero span
+ * (run.c, span_candidate): its pages are ordinary prefetched pages, kept
+ * after the runner.  Runner 2, declaring another heap, reads the second
+ * one without a page request; as a span's page it would have been
+ * dropped at the reset and fetched again -- from a master that answers
+ * with zeros here, so the 9 would read 0. */
+static void test_prefetched_range_stays(void **state)
+{
+    (void)state;
+    const uint64_t two = HEAP + 0x1000;
+    isa_insn code[] = {
+        MOV(dir(two, ISA_T_Q), dir(DESC, ISA_T_Q)),
+        EXIT(ISA_OPT_C),
+    };
+    fake_master m;
+    start(&m, make_image(code, 2, NULL, 0), NULL);
+    uint64_t a = 8, b = 9;
+    msg_prefetch pre[2] = { { HEAP / 4096, new_frame(&m, &a, 8) },
+                            { two / 4096, new_frame(&m, &b, 8) } };
+    dvm_range heap[2] = { { HEAP, HEAP + 0x2000 }, { DESC, DESC + 8 } };
+    msg_runner r = runner(1, heap, 2);
+    r.flags = MSG_RUNNER_PREFETCH_COMPLETE;
+    r.pre = pre;
+    r.npre = 2;
+    send_runners(&m, &r, 1);
+    msg_result res;
+    wait_result(&m, &res);
+    assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+    msg_result_free(&res);
+    int reqs = m.page_reqs;
+    dvm_range other = { DESC, DESC + 8 };
+    r = runner(2, &other, 1);
+    r.flags = MSG_RUNNER_KEEP | MSG_RUNNER_KEEP_FRAMES;
+    send_runners(&m, &r, 1);
+    wait_result(&m, &res);
+    assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+    const mem_change *c = change_of(&res, DESC / 4096);
+    assert_non_null(c);
+    uint64_t v;
+    memcpy(&v, store_frame(m.store, c->frame), 8);
+    assert_int_equal(v, 9);
+    msg_result_free(&res);
+    assert_int_equal(m.page_reqs, reqs + 1);    /* DESC again, not two */
     assert_int_equal(stop(&m), 0);
 }
 
@@ -1381,6 +1547,10 @@ int main(void)
         cmocka_unit_test(test_own_stack_kept),
         cmocka_unit_test(test_own_stack_written_dropped),
         cmocka_unit_test(test_written_page_refilled),
+        cmocka_unit_test(test_changed_page_copied_over),
+        cmocka_unit_test(test_written_page_restored),
+        cmocka_unit_test(test_chosen_stack_not_restored),
+        cmocka_unit_test(test_prefetched_range_stays),
         cmocka_unit_test(test_small_heap_zero),
         cmocka_unit_test(test_small_ranges_clipped),
         cmocka_unit_test(test_kid_stacks_clipped),

@@ -313,12 +313,19 @@ static void tell_pr_written(rcomp *rc)
     window_plain_written(rc->win, v, n);
 }
 
-/* Marks the kept pages of byte range [lo, hi). */
-static void invalidate_bytes(rc_keep *k, uint64_t lo, uint64_t hi)
+typedef void (*keep_mark)(rc_keep *k, uint64_t lo, uint64_t hi);
+
+/* Marks the kept pages of byte range [lo, hi) with mark: dead
+ * (rc_keep_invalidate_range) or stale (rc_keep_stale_range). */
+static void mark_bytes(rc_keep *k, keep_mark mark, uint64_t lo, uint64_t hi)
 {
     if (lo < hi)
-        rc_keep_invalidate_range(k, lo / DISA_PAGE,
-                                 (hi + DISA_PAGE - 1) / DISA_PAGE);
+        mark(k, lo / DISA_PAGE, (hi + DISA_PAGE - 1) / DISA_PAGE);
+}
+
+static void invalidate_bytes(rc_keep *k, uint64_t lo, uint64_t hi)
+{
+    mark_bytes(k, rc_keep_invalidate_range, lo, hi);
 }
 
 /* The first sweep of a reset (what the last commit marked: kept pages
@@ -355,7 +362,7 @@ static void drop_marked(void *arg, uint64_t page, uint64_t n)
  * runner's stack.  A page the own stack shares with another writable
  * range is marked through that range.  Only while few pages are kept
  * (RC_KEEP_OWN_MAX). */
-static void invalidate_written(rcomp *rc)
+static void mark_written(rcomp *rc, keep_mark mark)
 {
     const vm_runner *r = &rc->vr;
     int whole = vm_own_written(r) || r->own_lo >= r->own_hi ||
@@ -363,12 +370,52 @@ static void invalidate_written(rcomp *rc)
     for (size_t i = 0; i < r->nwr; i++) {
         uint64_t lo = r->wr[i].lo, hi = r->wr[i].hi;
         if (whole) {
-            invalidate_bytes(&rc->keep, lo, hi);
+            mark_bytes(&rc->keep, mark, lo, hi);
             continue;
         }
-        invalidate_bytes(&rc->keep, lo, hi < r->own_lo ? hi : r->own_lo);
-        invalidate_bytes(&rc->keep, lo > r->own_hi ? lo : r->own_hi, hi);
+        mark_bytes(&rc->keep, mark, lo, hi < r->own_lo ? hi : r->own_lo);
+        mark_bytes(&rc->keep, mark, lo > r->own_hi ? lo : r->own_hi, hi);
     }
+}
+
+/*
+ * Pages changed and pages written, copied over instead of dropped
+ * (MSG_RUNNER_KEEP_FRAMES).  Every kept page must hold its version at the
+ * new snapshot s_k1 (keep.c).  A listed page has the frame of that
+ * version with it: copied over.  A page the last runner may have written
+ * and the list does not name had no commit in (s_k, s_k1], the last
+ * runner's own included, so its version at s_k1 is its base at s_k, the
+ * frame it is kept with: copied back over whatever the runner wrote.
+ * Except a chosen stack's first page: its base is zeros by choice
+ * (stacks.c), not a version, so it is dropped as before.  Both copies
+ * are 4 KiB in user space; a drop is an madvise now and a fault later,
+ * each a page-table change, and those cost 3-10 us a page on the VM of
+ * docs/performance.md ("Pages that stay in place").
+ */
+static void mark_changed(rcomp *rc, const msg_runner *mr)
+{
+    rc_keep *k = &rc->keep;
+    int frames = !!(mr->flags & MSG_RUNNER_KEEP_FRAMES) && !rc->zeroed_lost;
+    for (uint32_t i = 0; i < mr->ninval; i++) {
+        if (frames)
+            rc_keep_update(k, mr->inval[i], mr->inval_frame[i]);
+        else
+            rc_keep_invalidate(k, mr->inval[i]);
+    }
+    mark_written(rc, frames ? rc_keep_stale_range
+                            : rc_keep_invalidate_range);
+    for (size_t i = 0; i < rc->nzeroed; i++)
+        rc_keep_invalidate(k, rc->zeroed[i]);
+    rc->nzeroed = 0;
+    rc->zeroed_lost = 0;
+}
+
+/* rc_keep_refresh's copy: frame's bytes (0: zeros) over kept page. */
+static void copy_version(void *arg, uint64_t page, uint32_t frame)
+{
+    rcomp *rc = arg;
+    window_overwrite(rc->win, page,
+                     frame ? store_frame(rc->store, frame) : NULL);
 }
 
 /* Step 1: the window reset, keeping what keep.c allows. */
@@ -387,6 +434,8 @@ static dvm_status reset_window(rcomp *rc, const msg_runner *mr)
     if (!keep) {
         rc_keep_invalidate_all(k);
         rc_keep_sweep(k, drop_run, rc);
+        rc->nzeroed = 0;        /* dropped with the rest */
+        rc->zeroed_lost = 0;
         return window_reset(rc->win);
     }
     k->nadd = 0;
@@ -398,13 +447,12 @@ static dvm_status reset_window(rcomp *rc, const msg_runner *mr)
     }
     if (k->n > RC_KEEP_MAX)     /* memory stays bounded */
         rc_keep_invalidate_all(k);
-    for (uint32_t i = 0; i < mr->ninval; i++)
-        rc_keep_invalidate(k, mr->inval[i]);
-    invalidate_written(rc);
+    mark_changed(rc, mr);
     invalidate_bytes(k, mr->d.sb, mr->d.sb + mr->d.ss);
     for (uint32_t i = 0; i < mr->d.nheap; i++)
         invalidate_bytes(k, mr->d.heap[i].lo, mr->d.heap[i].hi);
     rc_keep_sweep(k, drop, rc);
+    rc_keep_refresh(k, copy_version, rc);
     return st;
 }
 
@@ -431,14 +479,49 @@ static dvm_status check_runner(const rcomp *rc, const msg_runner *mr)
             mr->pre[i].frame >= rc->nframes)
             return status_set(DVM_EPROTO, "runner %llu: bad prefetch page",
                               (unsigned long long)mr->rid);
+    for (uint32_t i = 0; mr->inval_frame && i < mr->ninval; i++)
+        if (mr->inval_frame[i] >= rc->nframes)
+            return status_set(DVM_EPROTO, "runner %llu: bad frame of a "
+                              "changed page", (unsigned long long)mr->rid);
     return DVM_OK;
 }
 
-/* Adds [lo, hi) (bytes) as a candidate zero span (span_pages). */
-static void span_candidate(rc_span *v, size_t *n, uint64_t lo, uint64_t hi)
+/* True when the master prefetches every page of [a, b) (rc->prepg is
+ * sorted; its known-zero entries lie outside spans, and are not counted). */
+static int all_prefetched(const rcomp *rc, uint64_t a, uint64_t b)
+{
+    size_t lo = 0, hi = rc->nprepg;
+    while (lo < hi) {                   /* first entry >= a */
+        size_t mid = lo + (hi - lo) / 2;
+        if (rc->prepg[mid].page < a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    uint64_t n = 0;
+    for (size_t i = lo; i < rc->nprepg && rc->prepg[i].page < b; i++)
+        n += !rc->prepg[i].zero;
+    assert(n <= b - a);
+    return n == b - a;
+}
+
+/*
+ * Adds [lo, hi) (bytes) as a candidate zero span (span_pages), unless no
+ * page of it is zero: the master prefetches them all.  Why: a span is
+ * memory outside the kept pages' machinery -- unregistered, filled by
+ * stores that fault each page in, dropped with one madvise at reset and
+ * registered again -- so every runner on it pays a page-table change per
+ * page twice.  Its pages as ordinary prefetched pages stay mapped after the
+ * runner, kept (keep.c), and a later runner's prefetch copies over them:
+ * k-means' assign runners declare a slot of partial sums that the round
+ * before wrote, and its combining runner all 64 slots.
+ */
+static void span_candidate(const rcomp *rc, rc_span *v, size_t *n,
+                           uint64_t lo, uint64_t hi)
 {
     uint64_t a, b;
-    if (span_pages(lo, hi, &a, &b) && *n < RC_MAX_SPANS)
+    if (span_pages(lo, hi, &a, &b) && *n < RC_MAX_SPANS &&
+        !all_prefetched(rc, a, b))
         v[(*n)++] = (rc_span){ a, b };
 }
 
@@ -459,9 +542,9 @@ static dvm_status zero_spans(rcomp *rc, const msg_runner *mr)
         return DVM_OK;
     rc_span v[RC_MAX_SPANS];
     size_t n = 0;
-    span_candidate(v, &n, mr->d.sb, mr->d.sb + mr->d.ss);
+    span_candidate(rc, v, &n, mr->d.sb, mr->d.sb + mr->d.ss);
     for (uint32_t i = 0; i < mr->d.nheap; i++)
-        span_candidate(v, &n, mr->d.heap[i].lo, mr->d.heap[i].hi);
+        span_candidate(rc, v, &n, mr->d.heap[i].lo, mr->d.heap[i].hi);
     if (n > 1)
         qsort(v, n, sizeof *v, cmp_span);
     size_t k = 0;                       /* merge overlapping spans */

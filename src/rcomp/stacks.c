@@ -89,12 +89,30 @@ static dvm_status ask_master(rcomp *rc, unsigned order)
  * (a ThreadSanitizer build's window is 256 GiB, the stack area lies at
  * 62 TiB) is refused by window_fill and recorded nowhere, so the commit
  * does not read it. */
+/* Lists page as one whose base is zeros by choice, not the version the
+ * snapshot sees: the next reset must not restore it from that base
+ * (run.c, reset_window). */
+static void note_zeroed(rcomp *rc, uint64_t page)
+{
+    if (rc->nzeroed == rc->capzeroed) {
+        uint64_t *v = dvm_grow(rc->zeroed, &rc->capzeroed, rc->nzeroed + 1,
+                               sizeof *v);
+        if (!v) {
+            rc->zeroed_lost = 1;
+            return;
+        }
+        rc->zeroed = v;
+    }
+    rc->zeroed[rc->nzeroed++] = page;
+}
+
 static void stack_zero(rcomp *rc, uint64_t sb)
 {
     static const uint8_t zeros[DISA_PAGE];
     uint64_t page = sb / DISA_PAGE;
     uint32_t kf;
     assert(sb % DISA_PAGE == 0 && sb >= DISA_RB);
+    note_zeroed(rc, page);
     pthread_mutex_lock(&rc->mu);
     dvm_status st = rc_basemap_put(&rc->base, page, 0);
     pthread_mutex_unlock(&rc->mu);

@@ -320,6 +320,26 @@ static void inval_one(void *arg, uint64_t page)
     a->r->inval[a->r->ninval++] = page;
 }
 
+/*
+ * The version each listed page has at d's snapshot (MSG_RUNNER_KEEP_FRAMES).
+ * Why: on a host whose page-table changes are dear (a fault and an unmap
+ * cost 3-10 us a page on the VM of docs/performance.md, a 4 KiB copy well
+ * under one), an RComp that keeps a page some commit changed copies the
+ * new version over it rather than dropping it and faulting it in again;
+ * this lets it.  Each frame is one the snapshot sees, so it lives while
+ * the runner is in flight (GC keeps what live snapshots see).  Without
+ * memory for the frames the list goes without them.
+ */
+static void keep_frames(const master *m, msg_runner *d)
+{
+    if (d->ninval &&
+        !(d->inval_frame = dvm_malloc(d->ninval * sizeof *d->inval_frame)))
+        return;
+    for (uint32_t i = 0; i < d->ninval; i++)
+        d->inval_frame[i] = space_lookup(m->space, d->inval[i], d->snap);
+    d->flags |= MSG_RUNNER_KEEP_FRAMES;
+}
+
 /* Sets d's MSG_RUNNER_KEEP list for slot s, then makes d's snapshot the
  * one s's pages are true to. */
 static void describe_keep(const master *m, rcomp_slot *s, msg_runner *d)
@@ -328,8 +348,10 @@ static void describe_keep(const master *m, rcomp_slot *s, msg_runner *d)
         inval_acc a = { d, 0, 0 };
         size_t n = space_pages_changed(m->space, s->keep_snap, d->snap,
                                        MASTER_INVAL_MAX, inval_one, &a);
-        if (n != SIZE_MAX && !a.oom)
+        if (n != SIZE_MAX && !a.oom) {
             d->flags |= MSG_RUNNER_KEEP;
+            keep_frames(m, d);
+        }
     }
     if (!(d->flags & MSG_RUNNER_KEEP)) {
         dvm_free(d->inval);
@@ -477,6 +499,7 @@ static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
     for (uint32_t i = 0; i < k; i++) {
         dvm_free(d[i].pre);
         dvm_free(d[i].inval);
+        dvm_free(d[i].inval_frame);
     }
     return st ? st : rcomp_send(&m->rcs, s);
 }
