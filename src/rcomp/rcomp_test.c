@@ -955,7 +955,8 @@ static void test_chosen_stack_not_restored(void **state)
  * after the runner.  Runner 2, declaring another heap, reads the second
  * one without a page request; as a span's page it would have been
  * dropped at the reset and fetched again -- from a master that answers
- * with zeros here, so the 9 would read 0. */
+ * with zeros here, so the 9 would read 0.  The list names a page twice
+ * (overlapping ranges), which counts once. */
 static void test_prefetched_range_stays(void **state)
 {
     (void)state;
@@ -967,13 +968,16 @@ static void test_prefetched_range_stays(void **state)
     fake_master m;
     start(&m, make_image(code, 2, NULL, 0), NULL);
     uint64_t a = 8, b = 9;
-    msg_prefetch pre[2] = { { HEAP / 4096, new_frame(&m, &a, 8) },
+    uint32_t fa = new_frame(&m, &a, 8);
+    /* Overlapping ranges: the master lists the first page twice. */
+    msg_prefetch pre[3] = { { HEAP / 4096, fa }, { HEAP / 4096, fa },
                             { two / 4096, new_frame(&m, &b, 8) } };
-    dvm_range heap[2] = { { HEAP, HEAP + 0x2000 }, { DESC, DESC + 8 } };
-    msg_runner r = runner(1, heap, 2);
+    dvm_range heap[3] = { { HEAP, HEAP + 0x2000 }, { HEAP, HEAP + 0x1000 },
+                          { DESC, DESC + 8 } };
+    msg_runner r = runner(1, heap, 3);
     r.flags = MSG_RUNNER_PREFETCH_COMPLETE;
     r.pre = pre;
-    r.npre = 2;
+    r.npre = 3;
     send_runners(&m, &r, 1);
     msg_result res;
     wait_result(&m, &res);

@@ -486,8 +486,10 @@ static dvm_status check_runner(const rcomp *rc, const msg_runner *mr)
     return DVM_OK;
 }
 
-/* True when the master prefetches every page of [a, b) (rc->prepg is
- * sorted; its known-zero entries lie outside spans, and are not counted). */
+/* True when the master prefetches every page of [a, b).  rc->prepg is
+ * sorted, and may name a page twice (the ranges of a runner may overlap:
+ * the master lists each range's pages); its known-zero entries lie
+ * outside spans, and are not counted. */
 static int all_prefetched(const rcomp *rc, uint64_t a, uint64_t b)
 {
     size_t lo = 0, hi = rc->nprepg;
@@ -500,7 +502,8 @@ static int all_prefetched(const rcomp *rc, uint64_t a, uint64_t b)
     }
     uint64_t n = 0;
     for (size_t i = lo; i < rc->nprepg && rc->prepg[i].page < b; i++)
-        n += !rc->prepg[i].zero;
+        n += !rc->prepg[i].zero &&
+             (i == lo || rc->prepg[i].page != rc->prepg[i - 1].page);
     assert(n <= b - a);
     return n == b - a;
 }
