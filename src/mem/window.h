@@ -139,6 +139,15 @@ void window_plain_written(mem_window *w, const dvm_range *pages, size_t n);
  * them).  The same promise as window_plain_written: a written page left
  * out keeps its bytes.  Without this call the reset zeroes them all. */
 void window_plain_kept_written(mem_window *w, uint64_t mask);
+/* Plain pages [nkeep, npages) (npages >= the kept prefix, within the plain
+ * one) are soft-kept: a reset told they may have been written
+ * (window_plain_written) zeroes them in place instead of dropping them,
+ * when they number at most 16 in that reset, so the next runner writes
+ * them without a fault.  A page zeroed so for the first time costs the
+ * fault then, once.  More named, or a reset told nothing, and they are
+ * dropped as before.  For the frames a program's functions keep at fixed
+ * places, which most of its runners write. */
+void window_plain_soft(mem_window *w, uint64_t npages);
 /* Keeps plain page `page` (past the kept prefix) resident too: a reset
  * that is told it may have been written (window_plain_written) zeroes it
  * in place instead of dropping it, as for a page that one instruction of

@@ -381,6 +381,42 @@ static void test_plain_written(void **state)
     window_close(w);
 }
 
+/* Soft-kept plain pages named as written are zeroed in place and stay
+ * resident (the next runner writes them without a fault); a page past the
+ * soft part is dropped; too many soft pages named in one reset, or a
+ * reset told nothing, drop them as before. */
+static void test_plain_soft(void **state)
+{
+    (void)state;
+    res r = { .version = 4 };
+    mem_window *w = open_plain(&r, 2);
+    window_plain_soft(w, 40);
+    uint8_t *b = window_base(w);
+    b[5 * 4096 + 7] = 1;
+    b[39 * 4096 + 4095] = 2;
+    b[40 * 4096] = 3;
+    dvm_range two[2] = { { 5, 6 }, { 39, 41 } };
+    window_plain_written(w, two, 2);
+    assert_int_equal(window_reset(w), DVM_OK);
+    assert_true(resident(w, 5) && resident(w, 39));
+    assert_false(resident(w, 40));
+    assert_int_equal(b[5 * 4096 + 7], 0);
+    assert_int_equal(b[39 * 4096 + 4095], 0);
+    assert_int_equal(b[40 * 4096], 0);
+    b[6 * 4096] = 4;                    /* 17 soft pages named: dropped */
+    dvm_range wide = { 5, 22 };
+    window_plain_written(w, &wide, 1);
+    assert_int_equal(window_reset(w), DVM_OK);
+    assert_false(resident(w, 5) || resident(w, 6));
+    assert_int_equal(b[6 * 4096], 0);
+    b[7 * 4096] = 5;
+    assert_int_equal(window_reset(w), DVM_OK);     /* not told: all go */
+    assert_false(resident(w, 7));
+    assert_int_equal(b[7 * 4096], 0);
+    assert_int_equal(r.calls, 0);
+    window_close(w);
+}
+
 static void count_page(void *arg, uint64_t page)
 {
     (void)page;
@@ -527,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_plain),
         cmocka_unit_test(test_plain_keep),
         cmocka_unit_test(test_plain_written),
+        cmocka_unit_test(test_plain_soft),
         cmocka_unit_test(test_zero_span),
         cmocka_unit_test(test_span_map),
     };

@@ -207,6 +207,7 @@ static dvm_status open_window(rcomp *rc)
      * same result. */
     if (!window_plain(rc->win, DISA_RB / DISA_PAGE)) {
         window_plain_keep(rc->win, RC_PR_RESIDENT);
+        window_plain_soft(rc->win, RC_PR_SOFT);
         rc_outputs_keep(rc);
     } else {
         status_clear();

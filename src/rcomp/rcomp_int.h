@@ -61,6 +61,10 @@
                                    by memset at each reset: the context
                                    page and the first words programs use
                                    (0x2000..: c0's runtime words) */
+#define RC_PR_SOFT 64           /* PR pages [4, 64), when named written by
+                                   few enough runners' stores, are zeroed in
+                                   place rather than dropped: c0's fixed
+                                   function frames (window_plain_soft) */
 #define RC_KEEP_MAX (1u << 16)  /* pages kept across runners at most (256
                                    MiB): beyond, all go (keep.c) */
 #define RC_KEEP_OWN_MAX 256     /* a runner's unwritten own stack page stays
