@@ -47,7 +47,10 @@
  *      wrote or saw there is gone.  A page marked dead as well is dropped
  *      (dead wins), and a page that cannot be listed stale is marked dead.
  *      A chosen stack's first page has zeros as its base by choice, not a
- *      version (stacks.c), so run.c marks it dead.  Why copy rather than
+ *      version (stacks.c), so run.c marks it dead unless the list names
+ *      it (rc_keep_invalidate_unlisted): named, its frame is the version
+ *      at s_k1, whoever wrote it -- the creator's commit when it lies in
+ *      (s_k, s_k1], as in a chain whose child runs next here.  Why copy rather than
  *      drop: a drop is an madvise now and a fault later, both changes to
  *      the page tables, which cost 3-10 us a page on the VM of
  *      docs/performance.md; a 4 KiB copy costs well under one.
@@ -227,6 +230,13 @@ void rc_keep_update(rc_keep *k, uint64_t page, uint32_t frame)
         return;
     k->v[i].frame = frame;
     stale_one(k, i);
+}
+
+void rc_keep_invalidate_unlisted(rc_keep *k, uint64_t page)
+{
+    size_t i = lower_bound(k, page);
+    if (i < k->n && k->v[i].page == page && !k->v[i].stale)
+        mark(k, i);
 }
 
 void rc_keep_stale_range(rc_keep *k, uint64_t lo, uint64_t hi)

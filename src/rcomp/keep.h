@@ -47,6 +47,9 @@ void rc_keep_invalidate_all(rc_keep *k);
  * refresh copies frame's bytes over it.  A page not kept is ignored; one
  * that cannot be listed (no memory) is marked dead instead. */
 void rc_keep_update(rc_keep *k, uint64_t page, uint32_t frame);
+/* Marks kept page `page` dead unless it is marked stale (rc_keep_update
+ * named its version): for a page whose own frame is no version. */
+void rc_keep_invalidate_unlisted(rc_keep *k, uint64_t page);
 /* Marks the kept pages [lo, hi) stale with their own frame (restored by
  * the next refresh), as rc_keep_update. */
 void rc_keep_stale_range(rc_keep *k, uint64_t lo, uint64_t hi);

@@ -205,6 +205,29 @@ static void test_dead_wins_over_stale(void **state)
     rc_keep_free(&k);
 }
 
+/* A page whose own frame is no version (a chosen stack's first page)
+ * stays only when the list named it: 10, listed, is copied over with the
+ * listed frame; 11, not listed, is dropped; 30 is not kept at all. */
+static void test_invalidate_unlisted(void **state)
+{
+    (void)state;
+    rc_keep k = { 0 };
+    four_kept(&k);
+    rc_keep_update(&k, 10, 8);
+    rc_keep_invalidate_unlisted(&k, 10);
+    rc_keep_invalidate_unlisted(&k, 11);
+    rc_keep_invalidate_unlisted(&k, 30);
+    drops d = { .k = 0 };
+    assert_int_equal(rc_keep_sweep(&k, note_drop, &d), 1);
+    assert_int_equal(d.page[0], 11);
+    copies c = { .k = 0 };
+    assert_int_equal(rc_keep_refresh(&k, note_copy, &c), 1);
+    assert_int_equal(c.page[0], 10);
+    assert_int_equal(c.frame[0], 8);
+    assert_int_equal(k.n, 3);
+    rc_keep_free(&k);
+}
+
 /* A page that cannot be listed stale (no memory) is dropped instead:
  * slower, never a page left with bytes no version has. */
 static void test_stale_without_memory(void **state)
@@ -236,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_partial_merge_and_sweep),
         cmocka_unit_test(test_update_and_refresh),
         cmocka_unit_test(test_dead_wins_over_stale),
+        cmocka_unit_test(test_invalidate_unlisted),
         cmocka_unit_test(test_stale_without_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

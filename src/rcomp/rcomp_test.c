@@ -950,6 +950,63 @@ static void test_chosen_stack_not_restored(void **state)
     assert_int_equal(stop(&m), 0);
 }
 
+/* A chosen stack's first page that the list names stays (run.c,
+ * mark_changed): its frame there is the version the new snapshot sees --
+ * here the creator's own commit.  Runner 2 creates a child on a fresh
+ * block and writes its argument 5 there; runner 3, whose list names the
+ * page with runner 2's frame, reads it without a page request.  Dropped,
+ * the page would be fetched again from a master that answers zeros. */
+static void test_chosen_stack_listed_kept(void **state)
+{
+    (void)state;
+#ifdef DVM_TSAN
+    skip();                     /* the stack area is beyond its window */
+#endif
+    const uint64_t stk = DISA_STACK_BASE + 0x5000;
+    const uint64_t blk = DISA_STACK_BASE + 0x9000;
+    isa_insn code[] = {
+        MOV(dir(stk + 8, ISA_T_Q), dir(HEAP, ISA_T_Q)),
+        EXIT(ISA_OPT_C),
+        CHOSEN_CHILD,           /* runner 2: a child, its argument 5 */
+        MOV(imm(5), ind(0x100, ISA_T_Q)),
+        EXIT(ISA_OPT_C),
+        MOV(dir(blk, ISA_T_Q), dir(HEAP, ISA_T_Q)),     /* runner 3 */
+        EXIT(ISA_OPT_C),
+    };
+    fake_master m;
+    dvm_range heap = { HEAP, HEAP + 8 };
+    uint64_t second = start_stack_reader(&m, code, 12, &heap);
+    uint64_t third = second;
+    uint8_t tmp[ISA_MAX_INSN_BYTES];
+    for (int i = 2; i < 10; i++)
+        third += isa_encode(&code[i], tmp);
+    m.grant[0][0] = blk;
+    msg_runner r = runner(2, NULL, 0);
+    r.d.fi = second;
+    r.flags = MSG_RUNNER_KEEP | MSG_RUNNER_KEEP_FRAMES;
+    send_runners(&m, &r, 1);
+    msg_result res;
+    wait_result(&m, &res);
+    assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+    const mem_change *c = change_of(&res, blk / 4096);
+    assert_non_null(c);
+    uint64_t listed[1] = { blk / 4096 };
+    uint32_t frame[1] = { c->frame };
+    msg_result_free(&res);
+    size_t reqs = m.page_reqs;
+    r = runner(3, &heap, 1);
+    r.d.fi = third;
+    r.snap = 6;
+    r.flags = MSG_RUNNER_KEEP | MSG_RUNNER_KEEP_FRAMES;
+    r.ninval = 1;
+    r.inval = listed;
+    r.inval_frame = frame;
+    send_runners(&m, &r, 1);
+    assert_int_equal(copied_value(&m, 3), 5);
+    assert_int_equal(m.page_reqs, reqs + 1);    /* heap only */
+    assert_int_equal(stop(&m), 0);
+}
+
 /* A declared range whose every page the master prefetches is no zero span
  * (run.c, span_candidate): its pages are ordinary prefetched pages, kept
  * after the runner.  Runner 2, declaring another heap, reads the second
@@ -1554,6 +1611,7 @@ int main(void)
         cmocka_unit_test(test_changed_page_copied_over),
         cmocka_unit_test(test_written_page_restored),
         cmocka_unit_test(test_chosen_stack_not_restored),
+        cmocka_unit_test(test_chosen_stack_listed_kept),
         cmocka_unit_test(test_prefetched_range_stays),
         cmocka_unit_test(test_small_heap_zero),
         cmocka_unit_test(test_small_ranges_clipped),

@@ -387,7 +387,12 @@ static void mark_written(rcomp *rc, keep_mark mark)
  * runner's own included, so its version at s_k1 is its base at s_k, the
  * frame it is kept with: copied back over whatever the runner wrote.
  * Except a chosen stack's first page: its base is zeros by choice
- * (stacks.c), not a version, so it is dropped as before.  Both copies
+ * (stacks.c), not a version, so it is dropped as before -- unless the
+ * list names it, with the frame of its version at s_k1 (the creator's
+ * commit, when that is in (s_k, s_k1]): then it is copied over like any
+ * changed page, and the child that reads its arguments there next, often
+ * on this RComp, finds it mapped.  Without frames every listed page is
+ * dead already, so the test changes nothing there.  Both copies
  * are 4 KiB in user space; a drop is an madvise now and a fault later,
  * each a page-table change, and those cost 3-10 us a page on the VM of
  * docs/performance.md ("Pages that stay in place").
@@ -402,10 +407,10 @@ static void mark_changed(rcomp *rc, const msg_runner *mr)
         else
             rc_keep_invalidate(k, mr->inval[i]);
     }
+    for (size_t i = 0; i < rc->nzeroed; i++)
+        rc_keep_invalidate_unlisted(k, rc->zeroed[i]);
     mark_written(rc, frames ? rc_keep_stale_range
                             : rc_keep_invalidate_range);
-    for (size_t i = 0; i < rc->nzeroed; i++)
-        rc_keep_invalidate(k, rc->zeroed[i]);
     rc->nzeroed = 0;
     rc->zeroed_lost = 0;
 }
