@@ -30,7 +30,7 @@
 
 /* Bumped whenever the table or the types it passes change: a module of
  * another build is refused rather than called wrongly. */
-#define JIT_BACKEND_ABI 3u
+#define JIT_BACKEND_ABI 4u
 
 typedef struct jit_backend jit_backend;     /* per engine: ORC and target */
 
@@ -42,6 +42,9 @@ typedef struct jit_ctx {
     uint64_t ok_lo, ok_hi;      /* SR bytes known writable, not read only */
     uint64_t next;              /* JIT_CONTINUE: the address to go on at */
     uint64_t from;              /* ... and the address of the jump there */
+    uint64_t prw_lo, prw_hi;    /* PR bytes written through a computed
+                                   address, as vm_runner's (jit.c merges
+                                   them into it after each call) */
 } jit_ctx;
 
 /* A translated region's entry. */

@@ -261,9 +261,23 @@ static LLVMValueRef in_cached(jb *b, LLVMValueRef ea, unsigned w)
     return LLVMBuildAnd(b->b, fits, at, "cached");
 }
 
+/* Widens ctx's noted PR bytes [prw_lo, prw_hi) to cover the w bytes at
+ * ea: what the RComp's PR reset must clear (vm.h, prw_lo/hi). */
+static void note_pr_write(jb *b, LLVMValueRef ea, unsigned w)
+{
+    LLVMValueRef lo = ctx_load(b, offsetof(jit_ctx, prw_lo));
+    LLVMValueRef hi = ctx_load(b, offsetof(jit_ctx, prw_hi));
+    LLVMValueRef end = LLVMBuildAdd(b->b, ea, k64(b, w), "pre");
+    ctx_store(b, offsetof(jit_ctx, prw_lo), LLVMBuildSelect(b->b,
+        LLVMBuildICmp(b->b, LLVMIntULT, ea, lo, "prl"), ea, lo, "prlo"));
+    ctx_store(b, offsetof(jit_ctx, prw_hi), LLVMBuildSelect(b->b,
+        LLVMBuildICmp(b->b, LLVMIntUGT, end, hi, "prh"), end, hi, "prhi"));
+}
+
 /* Checks a w-byte write at ea (in range) like vm_check_write: PR writes
- * pass; an SR write passes inline inside ctx's cached writable interval,
- * else rt_write decides (its fault kind raised at ea). */
+ * pass, noted when ea is computed (a direct one is among the code's
+ * pr_pages); an SR write passes inline inside ctx's cached writable
+ * interval, else rt_write decides (its fault kind raised at ea). */
 static void check_write(jb *b, LLVMValueRef ea, unsigned w)
 {
     LLVMValueRef pr = LLVMBuildICmp(b->b, LLVMIntULE, ea,
@@ -271,8 +285,11 @@ static void check_write(jb *b, LLVMValueRef ea, unsigned w)
     if (is_true(pr))
         return;
     LLVMBasicBlockRef sr = new_bb(b, "sr"), slow = new_bb(b, "slow");
-    LLVMBasicBlockRef done = new_bb(b, "wok");
-    LLVMBuildCondBr(b->b, pr, done, sr);
+    LLVMBasicBlockRef done = new_bb(b, "wok"), prw = new_bb(b, "prw");
+    LLVMBuildCondBr(b->b, pr, prw, sr);
+    LLVMPositionBuilderAtEnd(b->b, prw);
+    note_pr_write(b, ea, w);
+    LLVMBuildBr(b->b, done);
     LLVMPositionBuilderAtEnd(b->b, sr);
     LLVMBuildCondBr(b->b, in_cached(b, ea, w), done, slow);
     LLVMPositionBuilderAtEnd(b->b, slow);

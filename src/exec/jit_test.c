@@ -135,6 +135,7 @@ typedef struct outcome {
     uint64_t pc, addr;
     size_t nkids;
     uint64_t kid_sb;
+    uint64_t prw_lo, prw_hi;    /* the PR bytes noted as written */
     uint8_t *pr, *top, *heap;
 } outcome;
 
@@ -196,6 +197,8 @@ static void run_one(const dvm_program *p, const vm_code *c, jit_engine *j,
     o->addr = r.fault_addr;
     o->nkids = r.nkids;
     o->kid_sb = r.nkids ? r.kids[0].sb : 0;
+    o->prw_lo = r.prw_lo;
+    o->prw_hi = r.prw_hi;
     o->pr = snap(0, PR_AREA);
     o->top = snap(DISA_RB - PR_TOP, PR_TOP);
     o->heap = snap(HEAP, HEAPLEN);
@@ -1081,6 +1084,41 @@ static void init_chosen(uint8_t *w)
     wr64(w + 0x200, 5);                        /* overwritten by the code */
 }
 
+/* What the RComp's PR reset relies on, translated: a store through a
+ * computed PR address (0x5000) and newr's write of a chosen stack base
+ * (0x200) are noted (prw_lo/hi); direct stores (the code's pr_pages) and
+ * SR stores need not be -- so the range is not the whole PR, which the
+ * reset would then drop at every runner. */
+static void test_pr_writes_noted(void **state)
+{
+    (void)state;
+    tprog *t = calloc(1, sizeof *t);
+    INS(t, MOV, NONE, IMM(0x5000, Q), DIR(0x300, Q));
+    INS(t, MOV, NONE, IMM(1, Q), IND(0x300, Q));
+    INS(t, MOV, NONE, IMM(2, Q), DIR(HEAP, Q));
+    INS(t, MOV, NONE, IMM(0, Q), DIR(0x200, Q));
+    INS(t, NEWR, NONE, IMM(0x200, Q), IMM(0x210, Q), IMM(0x230, Q),
+        IMM(0x240, Q));
+    EXIT(t, C);
+    dvm_program *p = build(t);
+    vm_code *c;
+    jit_engine *j;
+    jit_limits eager = jit_limits_eager();
+    assert_int_equal(code_build(p, &c), 0);
+    assert_int_equal(jit_create_limits(c, &eager, &j), 0);
+    outcome o;
+    run_one(p, c, j, init_chosen, c->insns[0].pc, &o);
+    assert_int_equal(o.rc, VM_EXIT_COMMIT);
+    assert_int_equal(o.nkids, 1);
+    assert_int_equal(o.prw_lo, 0x200);
+    assert_int_equal(o.prw_hi, 0x5008);
+    outcome_free(&o);
+    jit_destroy(j);
+    code_free(c);
+    program_free(p);
+    free(t);
+}
+
 static void test_newr_chosen(void **state)
 {
     (void)state;
@@ -1719,6 +1757,7 @@ int main(void)
         cmocka_unit_test(test_exit),
         cmocka_unit_test(test_newr),
         cmocka_unit_test(test_newr_chosen),
+        cmocka_unit_test(test_pr_writes_noted),
         cmocka_unit_test(test_subleq),
         cmocka_unit_test(test_extremum_guard),
         cmocka_unit_test(test_extremum_loops),

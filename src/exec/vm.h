@@ -60,8 +60,8 @@ typedef struct vm_runner {
                                    [prw_lo, prw_hi), empty when lo >= hi.
                                    Its direct-mode stores are the code's
                                    pr_pages (code.h).  Translated code
-                                   notes none: running it sets the whole
-                                   PR (jit.c) */
+                                   notes its computed-address ones too
+                                   (jit.c, jit_ctx) */
     uint64_t own_lo, own_hi;    /* the runner's own stack (vm_runner_add_own:
                                    the RComp keeps its pages when no write
                                    reached them) */
@@ -70,6 +70,17 @@ typedef struct vm_runner {
                                    reset; translated code sets it (its
                                    stores are not all checked there) */
 } vm_runner;
+
+/* Widens the noted PR bytes to cover [lo, hi) (none when lo >= hi). */
+static inline void vm_note_pr_range(vm_runner *r, uint64_t lo, uint64_t hi)
+{
+    if (lo >= hi)
+        return;
+    if (lo < r->prw_lo)
+        r->prw_lo = lo;
+    if (hi > r->prw_hi)
+        r->prw_hi = hi;
+}
 
 /* Notes the PR part of a write of n bytes at ea (none when ea lies in
  * the SR; a write straddling the two counts up to DISA_RB). */

@@ -222,10 +222,10 @@ static void drop_or_reuse(void *arg, uint64_t page, uint64_t n)
  * newr's write of a chosen stack base.  Those pages, past the resident
  * prefix, are all the reset must drop (window_plain_written), and of the
  * resident prefix all it must zero (window_plain_kept_written: a memset
- * of 16 KiB per runner was a few percent of a small commit).  The translator's stores are not tracked: a
- * runner that ran translated code has the whole PR as its range (jit.c),
- * and for a program whose direct PR pages make too many ranges the whole
- * PR goes at every reset, as before.
+ * of 16 KiB per runner was a few percent of a small commit).  Translated
+ * code notes its computed-address PR stores the same way (jit.c,
+ * jit_ctx.prw_lo/hi); for a program whose direct PR pages make too many
+ * ranges the whole PR goes at every reset, as before.
  */
 void rc_pr_init(rcomp *rc)
 {
@@ -284,8 +284,8 @@ static uint64_t pr_resident_written(const rcomp *rc, int dyn, uint64_t lo,
 /* Tells the window which PR pages the last runner may have written: of
  * the resident ones, to zero; of the rest, the static ranges with the
  * dynamic one merged in (sorted, disjoint, so no page is dropped twice).
- * Nothing to tell when that is the whole PR (translated code ran): the
- * reset then zeroes and drops it all. */
+ * Nothing to tell when that is the whole PR (a store through a pointer
+ * at 0, say): the reset then zeroes and drops it all. */
 static void tell_pr_written(rcomp *rc)
 {
     uint64_t lo, hi;
