@@ -36,7 +36,7 @@
 #include "util/status.h"
 
 #define WIRE_MAGIC 0x434d5644u      /* "DVMC" little endian */
-#define WIRE_VERSION 9     /* 2: a RESULT names its output's frames
+#define WIRE_VERSION 10    /* 2: a RESULT names its output's frames
                                    (net/msg.h) instead of carrying it;
                                    3: DELTA, APPLY, NEED (dist/cmsg.h);
                                    4: START's flags and dumps, DHELD,
@@ -50,7 +50,10 @@
                                    from their holders: HFETCH);
                                    9: a node's RESULT relay carries
                                    the input pages it asked for and
-                                   its link's time per page */
+                                   its link's time per page;
+                                   10: a DISPATCH relay names the
+                                   versions of its runners' listed
+                                   changed pages too */
 #define WIRE_HEADER_SIZE 24
 
 /* X(name, value, text, handshake) */

@@ -502,7 +502,10 @@ static mem_space *ms_space(mserve *s)
 }
 
 /* The version epochs a message names: a DISPATCH's prefetch entries (at
- * their runners' snapshots), a PAGE_RESP's page (the request's).  Sets
+ * their runners' snapshots), then, for its runners with
+ * MSG_RUNNER_KEEP_FRAMES, their listed changed pages' (at the same
+ * snapshots: the node puts its own frames of those versions in the
+ * list), a PAGE_RESP's page (the request's).  Sets
  * *ver (owned, NULL when none), *nver, and *page to the data of a
  * PAGE_RESP's frame (NULL otherwise). */
 static dvm_status versions_of(mserve *s, uint32_t type, const uint8_t *p,
@@ -537,7 +540,8 @@ static dvm_status versions_of(mserve *s, uint32_t type, const uint8_t *p,
         return st;
     size_t k = 0;
     for (uint32_t i = 0; i < d.n; i++)
-        k += d.r[i].npre;
+        k += d.r[i].npre + (d.r[i].flags & MSG_RUNNER_KEEP_FRAMES ?
+                            d.r[i].ninval : 0);
     if (!(*ver = dvm_calloc(k + 1, sizeof **ver)))
         st = status_set(DVM_ENOMEM, "out of memory");
     for (uint32_t i = 0; i < d.n && !st; i++)
@@ -546,6 +550,13 @@ static dvm_status versions_of(mserve *s, uint32_t type, const uint8_t *p,
             (*ver)[(*nver)++] = space_lookup_version(
                 ms_space(s), d.r[i].pre[q].page, d.r[i].snap, &f);
             assert(f == d.r[i].pre[q].frame);
+        }
+    for (uint32_t i = 0; i < d.n && !st; i++)
+        for (uint32_t q = 0; d.r[i].flags & MSG_RUNNER_KEEP_FRAMES &&
+                             q < d.r[i].ninval; q++) {
+            uint32_t f;
+            (*ver)[(*nver)++] = space_lookup_version(
+                ms_space(s), d.r[i].inval[q], d.r[i].snap, &f);
         }
     msg_dispatch_free(&d);
     return st;

@@ -67,6 +67,7 @@
 #define _GNU_SOURCE
 #include "dist/node.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -566,6 +567,40 @@ static dvm_status park_add(node_rc *r, const msg_buf *b, uint32_t *ents,
 /* DISPATCH: each prefetch entry names a version (page, epoch); cached
  * ones are used at once, the others are fetched from the master and the
  * dispatch waits for them (behind the RComp's earlier ones). */
+/* This node's frame of version (page, epoch) for a runner's list of
+ * changed pages (MSG_RUNNER_KEEP_FRAMES), held for runner rid like its
+ * prefetched versions; MSG_FRAME_NONE when the cache does not hold it
+ * filled (the RComp then drops the page: nothing is fetched for it). */
+static uint32_t keep_frame(node *n, node_rc *r, uint64_t rid, uint64_t page,
+                           uint64_t epoch)
+{
+    uint32_t idx;
+    int created;
+    if (!epoch)
+        return 0;                       /* zeros */
+    if (!pcache_find(&n->pc, page, epoch, &idx))
+        return MSG_FRAME_NONE;
+    if (tmp_get(n, r, rid, page, epoch, &idx, &created)) {
+        status_clear();
+        return MSG_FRAME_NONE;
+    }
+    assert(!created && n->pc.e[idx].filled);
+    return n->pc.e[idx].frame;
+}
+
+/* The master's frames in the runners' lists of changed pages replaced by
+ * this node's (vers: the versions, in the order of the runners' lists). */
+static void keep_frames(node *n, node_rc *r, msg_dispatch *d,
+                        const uint8_t *vers)
+{
+    size_t k = 0;
+    for (uint32_t j = 0; j < d->n; j++)
+        for (uint32_t q = 0; d->r[j].flags & MSG_RUNNER_KEEP_FRAMES &&
+                             q < d->r[j].ninval; q++, k++)
+            d->r[j].inval_frame[q] = keep_frame(n, r, d->r[j].rid,
+                d->r[j].inval[q], le_ld64(vers + 8 * k));
+}
+
 static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
 {
     node_rc *r = &n->rc[i];
@@ -573,23 +608,25 @@ static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
     dvm_status st = msg_decode_dispatch(m->msg, m->len, &d);
     if (st)
         return st;
-    uint64_t k = 0;
-    for (uint32_t j = 0; j < d.n; j++)
+    uint64_t k = 0, kinv = 0;
+    for (uint32_t j = 0; j < d.n; j++) {
         k += d.r[j].npre;
+        if (d.r[j].flags & MSG_RUNNER_KEEP_FRAMES)
+            kinv += d.r[j].ninval;
+    }
     uint32_t *ents = dvm_calloc(k + 1, sizeof *ents);
     uint64_t *want = dvm_calloc(2 * k + 1, sizeof *want);
     size_t nwant = 0, nwait = 0;
     if (!ents || !want)
         st = status_set(DVM_ENOMEM, "out of memory");
-    else if (k != m->nver || m->npages || r->nrid + d.n > RCB_RING_MAX)
+    else if (k + kinv != m->nver || m->npages ||
+             r->nrid + d.n > RCB_RING_MAX)
         st = status_set(DVM_EPROTO, "dispatch: versions or runners do not "
                         "match");
+    if (!st)
+        keep_frames(n, r, &d, m->ver + 8 * k);
     k = 0;
     for (uint32_t j = 0; j < d.n && !st; j++) {
-        /* The frames of the master's list of changed pages are the
-         * master's, not this node's cache's: the RComp drops those pages
-         * instead of copying over them. */
-        d.r[j].flags &= ~(uint32_t)MSG_RUNNER_KEEP_FRAMES;
         for (uint32_t q = 0; q < d.r[j].npre && !st; q++, k++) {
             msg_prefetch *pre = &d.r[j].pre[q];
             uint64_t epoch = le_ld64(m->ver + 8 * k);

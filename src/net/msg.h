@@ -133,11 +133,13 @@ enum {
      * its version at this runner's snapshot (0: zeros there), in the same
      * store as the prefetch frames, so that the RComp may copy that
      * version over a page it keeps instead of dropping the page.  On the
-     * wire each entry of the list is then u64 page, u64 frame.  A relay
-     * that cannot vouch for the frames (a node: its frames are its own)
-     * clears the flag, and the list is pages only again. */
+     * wire each entry of the list is then u64 page, u64 frame.  A node
+     * relaying the dispatch puts its own frames there (the master tells
+     * it the versions), or MSG_FRAME_NONE for a version its cache does
+     * not hold: the RComp drops that page as without the flag. */
     MSG_RUNNER_KEEP_FRAMES = 4
 };
+#define MSG_FRAME_NONE UINT32_MAX   /* a listed page's version not at hand */
 #define MSG_RUNNER_FLAGS (MSG_RUNNER_PREFETCH_COMPLETE | MSG_RUNNER_KEEP | \
                           MSG_RUNNER_KEEP_FRAMES)
 
@@ -151,7 +153,8 @@ typedef struct msg_runner {
     uint32_t ninval;            /* MSG_RUNNER_KEEP: pages changed since */
     uint64_t *inval;            /* the RComp's previous runner's snapshot */
     uint32_t *inval_frame;      /* MSG_RUNNER_KEEP_FRAMES: the version of
-                                   inval[i] at snap (0: zeros), else NULL */
+                                   inval[i] at snap (0: zeros;
+                                   MSG_FRAME_NONE: not at hand), else NULL */
 } msg_runner;
 
 typedef struct msg_dispatch {

@@ -915,6 +915,27 @@ static void test_changed_page_copied_over(void **state)
     assert_int_equal(stop(&m), 0);
 }
 
+/* A listed page whose version the relay does not hold (MSG_FRAME_NONE,
+ * a node's cache without it) is dropped and fetched on touch, not copied
+ * over: runner 2 reads the 22 the master now serves, with one more page
+ * request than the heap's; a frame taken at face value would be refused
+ * (out of the store's range) and fail the runner. */
+static void test_changed_page_not_at_hand(void **state)
+{
+    (void)state;
+    fake_master m;
+    dvm_range heap = { HEAP, HEAP + 8 };
+    start_copier(&m, &heap);
+    uint64_t b = 22;
+    serve_page(&m, COPY_SRC / 4096, &b, 8);
+    uint64_t changed[1] = { COPY_SRC / 4096 };
+    uint32_t frame[1] = { MSG_FRAME_NONE };
+    send_updated(&m, 2, &heap, 6, changed, frame, 1);
+    assert_int_equal(copied_value(&m, 2), 22);
+    assert_int_equal(m.page_reqs, 4);           /* src again, heap */
+    assert_int_equal(stop(&m), 0);
+}
+
 /* A chosen stack's first page has zeros as its base by choice (stacks.c),
  * not the version the snapshot sees.  Runner 2 takes the block of runner
  * 1's stack for a child and aborts: the block keeps its version (42).
@@ -1609,6 +1630,7 @@ int main(void)
         cmocka_unit_test(test_own_stack_written_dropped),
         cmocka_unit_test(test_written_page_refilled),
         cmocka_unit_test(test_changed_page_copied_over),
+        cmocka_unit_test(test_changed_page_not_at_hand),
         cmocka_unit_test(test_written_page_restored),
         cmocka_unit_test(test_chosen_stack_not_restored),
         cmocka_unit_test(test_chosen_stack_listed_kept),

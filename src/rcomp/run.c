@@ -402,7 +402,7 @@ static void mark_changed(rcomp *rc, const msg_runner *mr)
     rc_keep *k = &rc->keep;
     int frames = !!(mr->flags & MSG_RUNNER_KEEP_FRAMES) && !rc->zeroed_lost;
     for (uint32_t i = 0; i < mr->ninval; i++) {
-        if (frames)
+        if (frames && mr->inval_frame[i] != MSG_FRAME_NONE)
             rc_keep_update(k, mr->inval[i], mr->inval_frame[i]);
         else
             rc_keep_invalidate(k, mr->inval[i]);
@@ -485,7 +485,8 @@ static dvm_status check_runner(const rcomp *rc, const msg_runner *mr)
             return status_set(DVM_EPROTO, "runner %llu: bad prefetch page",
                               (unsigned long long)mr->rid);
     for (uint32_t i = 0; mr->inval_frame && i < mr->ninval; i++)
-        if (mr->inval_frame[i] >= rc->nframes)
+        if (mr->inval_frame[i] >= rc->nframes &&
+            mr->inval_frame[i] != MSG_FRAME_NONE)
             return status_set(DVM_EPROTO, "runner %llu: bad frame of a "
                               "changed page", (unsigned long long)mr->rid);
     return DVM_OK;
