@@ -564,9 +564,6 @@ static dvm_status park_add(node_rc *r, const msg_buf *b, uint32_t *ents,
     return DVM_OK;
 }
 
-/* DISPATCH: each prefetch entry names a version (page, epoch); cached
- * ones are used at once, the others are fetched from the master and the
- * dispatch waits for them (behind the RComp's earlier ones). */
 /* This node's frame of version (page, epoch) for a runner's list of
  * changed pages (MSG_RUNNER_KEEP_FRAMES), held for runner rid like its
  * prefetched versions; MSG_FRAME_NONE when the cache does not hold it
@@ -601,6 +598,10 @@ static void keep_frames(node *n, node_rc *r, msg_dispatch *d,
                 d->r[j].inval[q], le_ld64(vers + 8 * k));
 }
 
+/* DISPATCH: each prefetch entry names a version (page, epoch); cached
+ * ones are used at once, the others are fetched from the master and the
+ * dispatch waits for them (behind the RComp's earlier ones); the
+ * versions of its runners' lists of changed pages follow (keep_frames). */
 static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
 {
     node_rc *r = &n->rc[i];

@@ -597,7 +597,7 @@ int jit_run(jit_engine *j, vm_runner *r, uint64_t fi)
     uint32_t i = code_index(j->code, fi);
     if (i == VM_NO_INSN)
         return vm_raise(r, VM_FAULT_EXEC, fi, fi);
-    jit_ctx c = {r, 0, 0, 0, 0, 0, 0};
+    jit_ctx c = {r, 0, 0, 0, 0, DISA_RB, 0};     /* no PR bytes noted */
     for (;;) {
         jit_fn fn = region(j, i);
         if (!fn) {              /* the state is memory and i: interpret */
@@ -610,12 +610,11 @@ int jit_run(jit_engine *j, vm_runner *r, uint64_t fi)
         }
         /* Translated code notes its computed-address PR stores in c, as
          * the interpreter does in r (vm.h, prw_lo/hi; a direct one is
-         * among the code's pr_pages), merged into r after the call.  Its
-         * stores inside the writable interval it caches are not checked
-         * one by one, the own stack's included (own_written). */
+         * among the code's pr_pages; the helpers note theirs in r), and
+         * c is merged into r after each call.  Its stores inside the
+         * writable interval it caches are not checked one by one, the
+         * own stack's included (own_written). */
         r->own_written = 1;
-        c.prw_lo = r->prw_lo;
-        c.prw_hi = r->prw_hi;
         int rc = fn(&c, r->win);
         vm_note_pr_range(r, c.prw_lo, c.prw_hi);
         if (rc != JIT_CONTINUE)

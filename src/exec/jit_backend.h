@@ -42,9 +42,10 @@ typedef struct jit_ctx {
     uint64_t ok_lo, ok_hi;      /* SR bytes known writable, not read only */
     uint64_t next;              /* JIT_CONTINUE: the address to go on at */
     uint64_t from;              /* ... and the address of the jump there */
-    uint64_t prw_lo, prw_hi;    /* PR bytes written through a computed
-                                   address, as vm_runner's (jit.c merges
-                                   them into it after each call) */
+    uint64_t prw_lo, prw_hi;    /* PR bytes translated code wrote through
+                                   a computed address, as vm_runner's
+                                   (empty: DISA_RB, 0; jit.c merges them
+                                   into it after each call) */
 } jit_ctx;
 
 /* A translated region's entry. */

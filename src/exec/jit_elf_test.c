@@ -459,7 +459,7 @@ static void run(const dvm_program *p, const vm_code *c, uint32_t i,
     vm_runner r;
     vm_runner_init(&r, win, c);
     assert_int_equal(vm_runner_add_writable(&r, HEAP, HEAP + HEAPLEN), 0);
-    jit_ctx ctx = {&r, 0, 0, 0, 0, 0, 0};
+    jit_ctx ctx = {&r, 0, 0, 0, 0, DISA_RB, 0};
     out->rc = fn ? fn(&ctx, win) : interp_run(&r, c->insns[i].pc);
     out->next = ctx.next;
     if (out->rc == JIT_CONTINUE)        /* the interpreter goes on */

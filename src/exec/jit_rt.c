@@ -36,15 +36,6 @@ static void rt_widen(jit_ctx *c, uint64_t ea, uint64_t w)
         c->ok_lo = lo, c->ok_hi = hi;
 }
 
-/* Widens c's noted PR bytes to cover [lo, hi). */
-static void rt_note_pr(jit_ctx *c, uint64_t lo, uint64_t hi)
-{
-    if (lo < c->prw_lo)
-        c->prw_lo = lo;
-    if (hi > c->prw_hi)
-        c->prw_hi = hi;
-}
-
 /* Checks an SR write the inline tests did not accept.  Returns the fault
  * kind (VM_FAULT_NONE when the write is allowed). */
 static int rt_write(jit_ctx *c, uint64_t ea, uint64_t w)
@@ -54,7 +45,7 @@ static int rt_write(jit_ctx *c, uint64_t ea, uint64_t w)
     if (f == VM_FAULT_NONE && ea >= DISA_RB)
         rt_widen(c, ea, w);
     else if (f == VM_FAULT_NONE)        /* straddles: its PR part */
-        rt_note_pr(c, ea, DISA_RB);
+        vm_note_pr_write(c->r, ea, (unsigned)w);
     return f;
 }
 
@@ -67,8 +58,7 @@ static int rt_newr(jit_ctx *c, uint8_t *win, uint64_t a, uint64_t b,
     assert(win == c->r->win);
     (void)win;
     const uint64_t v[4] = {a, b, d3, d4};
-    int f = vm_newr(c->r, v);
-    rt_note_pr(c, c->r->prw_lo, c->r->prw_hi);  /* its write of sb */
+    int f = vm_newr(c->r, v);       /* notes its write of sb in r */
     if (f == VM_FAULT_NONE)
         return 0;
     return vm_raise(c->r, f, pc, c->r->fault_addr);

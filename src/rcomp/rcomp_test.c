@@ -679,14 +679,32 @@ static void test_kept_pages(void **state)
  * word at stk + 8 to HEAP, with stk's page served holding 42 there, and
  * runs runner 1 on stack stk: it copies 42.  Returns the address of the
  * third instruction, another runner's entry. */
+/* The address of code[i] in make_image's image. */
+static uint64_t entry_at(const isa_insn *code, size_t i)
+{
+    uint8_t tmp[ISA_MAX_INSN_BYTES];
+    uint64_t entry = DISA_TEXT_BASE;
+    for (size_t k = 0; k < i; k++)
+        entry += isa_encode(&code[k], tmp);
+    return entry;
+}
+
+/* Runs runner 2 from fi with MSG_RUNNER_KEEP_FRAMES and an empty list
+ * (nothing changed since runner 1); its result in *res. */
+static void run_second(fake_master *m, uint64_t fi, msg_result *res)
+{
+    msg_runner r = runner(2, NULL, 0);
+    r.d.fi = fi;
+    r.flags = MSG_RUNNER_KEEP | MSG_RUNNER_KEEP_FRAMES;
+    send_runners(m, &r, 1);
+    wait_result(m, res);
+}
+
 static uint64_t start_stack_reader(fake_master *m, const isa_insn *code,
                                    size_t n, dvm_range *heap)
 {
     const uint64_t stk = DISA_STACK_BASE + 0x5000;
-    uint8_t tmp[ISA_MAX_INSN_BYTES];
-    uint64_t entry = DISA_TEXT_BASE;
-    for (int i = 0; i < 2; i++)
-        entry += isa_encode(&code[i], tmp);
+    uint64_t entry = entry_at(code, 2);
     start(m, make_image(code, n, NULL, 0), NULL);
     uint64_t arg[2] = { 0, 42 };
     serve_page(m, stk / 4096, arg, sizeof arg);
@@ -958,12 +976,8 @@ static void test_chosen_stack_not_restored(void **state)
     dvm_range heap = { HEAP, HEAP + 8 };
     uint64_t second = start_stack_reader(&m, code, 9, &heap);
     m.grant[0][0] = stk;                        /* the block comes back */
-    msg_runner r = runner(2, NULL, 0);
-    r.d.fi = second;
-    r.flags = MSG_RUNNER_KEEP | MSG_RUNNER_KEEP_FRAMES;
-    send_runners(&m, &r, 1);
     msg_result res;
-    wait_result(&m, &res);
+    run_second(&m, second, &res);
     assert_int_equal(res.exit, MSG_EXIT_ABORT);
     msg_result_free(&res);
     send_updated(&m, 3, &heap, 5, NULL, NULL, 0);
@@ -997,17 +1011,9 @@ static void test_chosen_stack_listed_kept(void **state)
     fake_master m;
     dvm_range heap = { HEAP, HEAP + 8 };
     uint64_t second = start_stack_reader(&m, code, 12, &heap);
-    uint64_t third = second;
-    uint8_t tmp[ISA_MAX_INSN_BYTES];
-    for (int i = 2; i < 10; i++)
-        third += isa_encode(&code[i], tmp);
     m.grant[0][0] = blk;
-    msg_runner r = runner(2, NULL, 0);
-    r.d.fi = second;
-    r.flags = MSG_RUNNER_KEEP | MSG_RUNNER_KEEP_FRAMES;
-    send_runners(&m, &r, 1);
     msg_result res;
-    wait_result(&m, &res);
+    run_second(&m, second, &res);
     assert_int_equal(res.exit, MSG_EXIT_COMMIT);
     const mem_change *c = change_of(&res, blk / 4096);
     assert_non_null(c);
@@ -1015,8 +1021,8 @@ static void test_chosen_stack_listed_kept(void **state)
     uint32_t frame[1] = { c->frame };
     msg_result_free(&res);
     size_t reqs = m.page_reqs;
-    r = runner(3, &heap, 1);
-    r.d.fi = third;
+    msg_runner r = runner(3, &heap, 1);
+    r.d.fi = entry_at(code, 10);
     r.snap = 6;
     r.flags = MSG_RUNNER_KEEP | MSG_RUNNER_KEEP_FRAMES;
     r.ninval = 1;
