@@ -55,11 +55,11 @@ stage "ASan+UBSan" --test-dir build-asan --output-on-failure -j"$JOBS" \
 banner "TSan build and threaded tests"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DDVM_WITH_LLVM=OFF \
       -DDVM_SANITIZE=thread >/dev/null
-cmake --build build-tsan -j"$JOBS" --target window_test rcomp_test \
+cmake --build build-tsan -j"$JOBS" --target window_test rcomp_test claim_test \
       ring_test obs_test
 export TSAN_OPTIONS=halt_on_error=1
 stage "TSan" --test-dir build-tsan --output-on-failure \
-      -R 'unit/(window|rcomp|ring|obs)_test'
+      -R 'unit/(window|rcomp|ring|obs|claim)_test'
 
 banner "summary"
 cat "$SUMMARY"

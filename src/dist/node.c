@@ -372,7 +372,7 @@ static dvm_status rc_spawn(node *n, int i)
     rcomp_spawn_spec sp = { n->cfg.self_exe, n->engine, store_fd(n->store),
                             NODE_STORE_FRAMES, n->image_fd, n->prog, NULL,
                             0, 0, n->jit_cache, n->inputs.win_path,
-                            n->inputs.map_path };
+                            n->inputs.map_path, 0 };
     int ctl, page;
     dvm_status st = rcomp_process_start(&sp, i, &r->pid, &ctl, &page);
     if (st)

@@ -7,7 +7,9 @@
  * and opens its window, and then serves the control socket:
  *
  *   DISPATCH   runners appended to a local FIFO, run in order, one RESULT
- *              each (run.c)
+ *              each (run.c); with a claim board (--claim), each only
+ *              once it is claimed there, and one the master took back
+ *              meanwhile is skipped (net/claim.h)
  *   FRAMES     frames granted into the local pool (commit.c asks for them
  *              with FRAME_REQ and waits; DISPATCH arriving meanwhile is
  *              queued, never lost or reordered)
@@ -108,6 +110,7 @@ static dvm_status opt_one(rcomp *rc, rc_opts *o, const char *f,
                   : !strcmp(f, "--ctl")   ? &rc->ctl_fd
                   : !strcmp(f, "--page")  ? &rc->page_fd
                   : !strcmp(f, "--store") ? &rc->store_fd
+                  : !strcmp(f, "--claim") ? &rc->claim_fd
                   : !strcmp(f, "--image") ? &rc->image_fd : NULL;
         if (!slot)
             return status_set(DVM_EINVAL, "unknown option '%s'", f);
@@ -121,6 +124,7 @@ static dvm_status opt_one(rcomp *rc, rc_opts *o, const char *f,
 static dvm_status parse_opts(rcomp *rc, rc_opts *o, int argc, char **argv)
 {
     rc->index = rc->ctl_fd = rc->page_fd = rc->store_fd = rc->image_fd = -1;
+    rc->claim_fd = -1;
     for (int i = 1; i < argc; i += 2) {
         dvm_status st = opt_one(rc, o, argv[i], i + 1 < argc ? argv[i + 1]
                                                             : NULL);
@@ -249,6 +253,8 @@ static dvm_status setup(rcomp *rc, const rc_opts *o)
         st = rc_outputs_init(rc);
     if (!st)
         st = alloc_buffers(rc);
+    if (!st && rc->claim_fd >= 0)
+        st = claim_board_map(rc->claim_fd, rc->index, &rc->claim);
     if (!st)
         st = open_window(rc);
     return st;
@@ -263,6 +269,7 @@ static void teardown(rcomp *rc)
     }
     for (size_t i = rc->fifo_head; i < rc->nfifo; i++)
         msg_dispatch_free(&rc->fifo[i]);
+    claim_boards_unmap(rc->claim, 1);
     dvm_free(rc->fifo);
     dvm_free(rc->pool);
     rc_stacks_free(rc);
@@ -413,7 +420,9 @@ static dvm_status serve(rcomp *rc)
         const msg_runner *mr = fifo_peek(rc);
         dvm_status st;
         if (mr) {
-            st = rc_run(rc, mr);
+            int mine = !rc->claim || claim_start(rc->claim, rc->claim_seq);
+            st = mine ? rc_run(rc, mr) : rc_skip(rc);
+            rc->claim_seq++;
             rc->fifo_pos++;
         } else {
             uint32_t type;

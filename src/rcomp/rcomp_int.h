@@ -29,6 +29,7 @@
 #include "mem/diff.h"
 #include "mem/store.h"
 #include "mem/window.h"
+#include "net/claim.h"
 #include "net/conn.h"
 #include "net/msg.h"
 #include "rcomp/keep.h"
@@ -133,6 +134,7 @@ typedef struct rcomp {
     int index;
     const char *engine;
     int ctl_fd, page_fd, store_fd, image_fd;
+    int claim_fd;               /* --claim: the host's claim boards, or -1 */
     uint32_t nframes;
     conn ctl, page;             /* page: handler thread only */
     mem_store *store;
@@ -165,6 +167,9 @@ typedef struct rcomp {
     uint8_t *ctx;               /* the runner context page (aligned) */
     msg_dispatch *fifo;  size_t nfifo, capfifo, fifo_head;
     size_t fifo_pos;            /* next runner of fifo[fifo_head] */
+    claim_board *claim;         /* its board (net/claim.h), or NULL: it
+                                   runs every runner it is sent */
+    uint32_t claim_seq;         /* the next runner's number on it */
     uint32_t *pool;  size_t npool, cappool;     /* granted frames */
     uint64_t adopt_min;         /* zero spans of this many pages or more
                                    are mapped over runs of frames (adopt.c;
@@ -218,6 +223,11 @@ dvm_status rc_queue_dispatch(rcomp *rc, const uint8_t *p, size_t len);
 /* Runs one runner and sends its RESULT.  DVM_ECLOSED ends the RComp
  * cleanly; other failures are fatal (message recorded). */
 dvm_status rc_run(rcomp *rc, const msg_runner *mr);
+/* Passes over a runner the master took back (net/claim.h): runs nothing,
+ * sends nothing, and drops every page the window keeps, so that the next
+ * runner's changed list, which starts from the skipped runner's snapshot,
+ * leaves nothing stale mapped. */
+dvm_status rc_skip(rcomp *rc);
 
 /* Prepares the PR reset from the code's direct-mode PR pages (after the
  * engine and the window exist). */

@@ -30,6 +30,7 @@
 #include "image/image.h"
 #include "isa/isa.h"
 #include "mem/store.h"
+#include "net/claim.h"
 #include "net/conn.h"
 #include "net/msg.h"
 #include "rcomp/rcomp.h"
@@ -159,6 +160,8 @@ static void serve_page(fake_master *m, uint64_t page, const void *c, size_t n)
 
 /* The RComp's --adopt for the next start (0: not given). */
 static int start_adopt;
+/* The RComp's --claim for the next start (0: not given; board 0). */
+static int start_claim_fd;
 
 static void start(fake_master *m, int image_fd, const char *in_spec)
 {
@@ -172,18 +175,27 @@ static void start(fake_master *m, int image_fd, const char *in_spec)
     if (m->pid == 0) {
         close(ctl[0]);
         close(pg[0]);
-        char a[7][32];
+        char a[8][32];
         snprintf(a[0], 32, "%d", ctl[1]);
         snprintf(a[1], 32, "%d", pg[1]);
         snprintf(a[2], 32, "%d", store_fd(m->store));
         snprintf(a[3], 32, "%d", NFRAMES);
         snprintf(a[4], 32, "%d", image_fd);
         snprintf(a[5], 32, "%d", start_adopt);
-        char *argv[] = { "__rcomp", "--index", "0", "--ctl", a[0], "--page",
-                         a[1], "--store", a[2], "--frames", a[3], "--image",
-                         a[4], "--engine", "interp", "--adopt", a[5],
-                         in_spec ? "--in" : NULL, (char *)in_spec, NULL };
-        _exit(rcomp_main(in_spec ? 19 : 17, argv));
+        snprintf(a[6], 32, "%d", start_claim_fd);
+        char *argv[21] = { "__rcomp", "--index", "0", "--ctl", a[0], "--page",
+                           a[1], "--store", a[2], "--frames", a[3], "--image",
+                           a[4], "--engine", "interp", "--adopt", a[5] };
+        int argc = 17;
+        if (start_claim_fd > 0) {
+            argv[argc++] = "--claim";
+            argv[argc++] = a[6];
+        }
+        if (in_spec) {
+            argv[argc++] = "--in";
+            argv[argc++] = (char *)in_spec;
+        }
+        _exit(rcomp_main(argc, argv));
     }
     close(ctl[1]);
     close(pg[1]);
@@ -954,6 +966,44 @@ static void test_changed_page_not_at_hand(void **state)
     assert_int_equal(stop(&m), 0);
 }
 
+/* A runner the master took back (net/claim.h) is skipped, and every page
+ * the RComp kept goes with it: the next runner's changed list starts from
+ * the skipped runner's snapshot, so a change listed only for the skipped
+ * one would otherwise be missed.  Runner 1 copies 11 and keeps COPY_SRC;
+ * runner 2 (snapshot 6, listing COPY_SRC changed to 22) is taken back
+ * before the RComp reaches it; runner 3, at snapshot 6 with nothing
+ * listed, must read 22 -- a kept page would give it 11 -- and its result
+ * is the next one (runner 2 sends none). */
+static void test_taken_back_skipped(void **state)
+{
+    (void)state;
+    int fd;
+    claim_board *b;
+    assert_int_equal(claim_boards_create(1, &fd, &b), DVM_OK);
+    fake_master m;
+    dvm_range heap = { HEAP, HEAP + 8 };
+    claim_offer(b, 0);
+    start_claim_fd = fd;
+    start_copier(&m, &heap);
+    start_claim_fd = 0;
+    uint64_t v = 22;
+    serve_page(&m, COPY_SRC / 4096, &v, 8);
+    claim_offer(b, 1);
+    assert_int_equal(claim_take(b, 1), 1);
+    uint64_t changed[1] = { COPY_SRC / 4096 };
+    send_changed(&m, 2, &heap, changed);
+    claim_offer(b, 2);
+    msg_runner r = runner(3, &heap, 1);
+    r.snap = 6;
+    r.flags = MSG_RUNNER_KEEP;
+    send_runners(&m, &r, 1);
+    assert_int_equal(copied_value(&m, 3), 22);
+    assert_int_equal(claim_take(b, 2), 0);      /* it started runner 3 */
+    assert_int_equal(stop(&m), 0);
+    claim_boards_unmap(b, 1);
+    close(fd);
+}
+
 /* A chosen stack's first page has zeros as its base by choice (stacks.c),
  * not the version the snapshot sees.  Runner 2 takes the block of runner
  * 1's stack for a child and aborts: the block keeps its version (42).
@@ -1637,6 +1687,7 @@ int main(void)
         cmocka_unit_test(test_written_page_refilled),
         cmocka_unit_test(test_changed_page_copied_over),
         cmocka_unit_test(test_changed_page_not_at_hand),
+        cmocka_unit_test(test_taken_back_skipped),
         cmocka_unit_test(test_written_page_restored),
         cmocka_unit_test(test_chosen_stack_not_restored),
         cmocka_unit_test(test_chosen_stack_listed_kept),

@@ -423,6 +423,17 @@ static void copy_version(void *arg, uint64_t page, uint32_t frame)
                      frame ? store_frame(rc->store, frame) : NULL);
 }
 
+/* Step 1 without keeping: every page the last runner touched goes, and
+ * every page kept from before it. */
+static dvm_status drop_all(rcomp *rc)
+{
+    rc_keep_invalidate_all(&rc->keep);
+    rc_keep_sweep(&rc->keep, drop_run, rc);
+    rc->nzeroed = 0;            /* dropped with the rest */
+    rc->zeroed_lost = 0;
+    return window_reset(rc->win);
+}
+
 /* Step 1: the window reset, keeping what keep.c allows. */
 static dvm_status reset_window(rcomp *rc, const msg_runner *mr)
 {
@@ -436,13 +447,8 @@ static dvm_status reset_window(rcomp *rc, const msg_runner *mr)
     tell_pr_written(rc);
     marked_drop md = { rc, drop };
     rc_keep_sweep(k, drop_marked, &md); /* what the last commit marked */
-    if (!keep) {
-        rc_keep_invalidate_all(k);
-        rc_keep_sweep(k, drop_run, rc);
-        rc->nzeroed = 0;        /* dropped with the rest */
-        rc->zeroed_lost = 0;
-        return window_reset(rc->win);
-    }
+    if (!keep)
+        return drop_all(rc);
     k->nadd = 0;
     st = window_reset_keep(rc->win, keep_page, rc);
     if (rc_keep_merge(k)) {     /* no room: drop what was to stay */
@@ -677,6 +683,15 @@ static int start_and_run(rcomp *rc, const msg_runner *mr)
     if (st)
         return st;
     return engine_run(rc, mr->d.fi);
+}
+
+dvm_status rc_skip(rcomp *rc)
+{
+    tell_pr_written(rc);
+    marked_drop md = { rc, drop_run };
+    rc_keep_sweep(&rc->keep, drop_marked, &md);
+    vm_runner_reset(&rc->vr);   /* nothing it wrote is mapped now */
+    return drop_all(rc);
 }
 
 dvm_status rc_run(rcomp *rc, const msg_runner *mr)

@@ -100,6 +100,9 @@ struct master {
     int place_even;             /* DVM_PLACE=even: queues alone decide,
                                    every RComp counts as equally fast and
                                    near (for comparisons: bench/placement) */
+    uint64_t take_back_ns;      /* "taking back": an RComp's silence that
+                                   lets the master take its queue; 0: the
+                                   default, UINT64_MAX: never */
 };
 
 /* ---- loading the program ------------------------------------------------ */
@@ -485,6 +488,7 @@ static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
             break;              /* the links keep the rest off s */
         r->snap = snap;
         rcb_ring_push(&s->inflight, r);
+        rcomps_offer(s, r, clock_now_ns());
         st = describe_runner(m, r, &d[k]);
         describe_keep(m, s, &d[k++]);
     }
@@ -727,6 +731,128 @@ static dvm_status dispatch(master *m)
     return st;
 }
 
+/* ---- taking back ------------------------------------------------------------
+ * A batch is sized by the runners' average time (place.h), but the runners
+ * of one program differ: when one far longer than the rest heads an
+ * RComp's queue, those behind it wait for it while other RComps run dry.
+ * So when an RComp is idle and nothing is ready, and another RComp has
+ * runners queued behind the one it runs, and has either given no result
+ * for a while (MASTER_TAKE_BACK_NS, or 4 of the set's average runner
+ * times if more: a long runner at its head) or holds that much work in
+ * its queue by the set's average (long runners all, as at the end of a
+ * phase of unequal ones), the master takes back the newer half of that
+ * queue, and
+ * dispatch sends it to the idle one.  Its claim board decides each
+ * runner against the RComp starting it meanwhile (net/claim.h), and the
+ * RComp skips the runners it lost.  Halving again at each idle moment
+ * moves every runner from behind a very long one in a few rounds, and few
+ * when its runner is about to end.  Local RComps only: a remote RComp's
+ * queue is on its node.  DVM_TAKE_BACK_US sets the silence (0: at once;
+ * "off": never; "always": take_back_always). */
+
+#define MASTER_TAKE_BACK_NS 1000000
+#define MASTER_TAKE_BACK_ALWAYS (UINT64_MAX - 1)
+
+/* The silence DVM_TAKE_BACK_US=value asks for (0: the default). */
+static uint64_t take_back_setting(const char *v)
+{
+    if (!v || !*v)
+        return 0;
+    if (!strcmp(v, "off"))
+        return UINT64_MAX;
+    if (!strcmp(v, "always"))
+        return MASTER_TAKE_BACK_ALWAYS;
+    char *end;
+    unsigned long long us = strtoull(v, &end, 10);
+    if (*end || us > UINT64_MAX / 2000) {
+        fprintf(stderr, "dvm: DVM_TAKE_BACK_US=%s: not a number of "
+                "microseconds; using the default\n", v);
+        return 0;
+    }
+    return us ? us * 1000 : 1;  /* 1 ns: at once */
+}
+
+/* How long an RComp must be silent before its queue is taken. */
+static uint64_t take_back_silence(const master *m)
+{
+    if (m->take_back_ns)
+        return m->take_back_ns;
+    uint64_t t = 4 * m->rcs.place.runner_ns;
+    return t > MASTER_TAKE_BACK_NS ? t : MASTER_TAKE_BACK_NS;
+}
+
+/* True when some RComp could take work now and has none. */
+static int rcomp_idle(const master *m)
+{
+    for (int i = 0; i < m->rcs.nrc; i++) {
+        const rcomp_slot *s = &m->rcs.rc[i];
+        if (s->ready && !s->gone && !s->leaving && s->inflight.n == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The local RComp with the most runners queued behind the one it runs
+ * among those silent for `silence` at now or whose queue holds
+ * MASTER_TAKE_BACK_NS of runners at the set's average, or NULL; *due:
+ * when the first of the others would be (UINT64_MAX: none). */
+static rcomp_slot *take_back_victim(master *m, uint64_t now,
+                                    uint64_t silence, uint64_t *due)
+{
+    rcomp_slot *v = NULL;
+    *due = UINT64_MAX;
+    for (int i = 0; i < m->rcs.nrc; i++) {
+        rcomp_slot *s = &m->rcs.rc[i];
+        if (!s->claim || !s->ready || s->inflight.n < 2)
+            continue;
+        uint64_t at = s->progress_ns + silence;
+        if ((s->inflight.n - 1) * m->rcs.place.runner_ns >=
+            MASTER_TAKE_BACK_NS)
+            at = now;           /* its queue alone is worth it */
+        if (at > now)
+            *due = at < *due ? at : *due;
+        else if (!v || s->inflight.n > v->inflight.n)
+            v = s;
+    }
+    return v;
+}
+
+/* DVM_TAKE_BACK_US=always: every loop takes back half of every local
+ * RComp's queue, idle or not (a test of the skip and of what is
+ * dispatched after it: tests/cmake/system.cmake). */
+static void take_back_always(master *m)
+{
+    for (int i = 0; i < m->rcs.nrc; i++) {
+        rcomp_slot *s = &m->rcs.rc[i];
+        if (s->claim && s->ready && s->inflight.n > 1 &&
+            !m->pool.running_exclusive)
+            (void)rcomps_take_back(&m->rcs, s, s->inflight.n / 2);
+    }
+}
+
+/* Takes back what "taking back" says; *wait_ms is lowered to when it may
+ * next be due. */
+static void take_back(master *m, int *wait_ms)
+{
+    if (m->take_back_ns == MASTER_TAKE_BACK_ALWAYS && m->rcs.claims)
+        take_back_always(m);
+    if (m->take_back_ns >= MASTER_TAKE_BACK_ALWAYS || !m->rcs.claims ||
+        m->pool.ready.head || m->pool.exclusive.head ||
+        m->pool.running_exclusive || !rcomp_idle(m))
+        return;
+    uint64_t now = clock_now_ns(), due;
+    rcomp_slot *v = take_back_victim(m, now, take_back_silence(m), &due);
+    if (v) {
+        (void)rcomps_take_back(&m->rcs, v, v->inflight.n / 2);
+        return;
+    }
+    if (due == UINT64_MAX)
+        return;
+    int ms = (int)((due - now + 999999) / 1000000);
+    if (*wait_ms < 0 || ms < *wait_ms)
+        *wait_ms = ms;
+}
+
 /* ---- progress line --------------------------------------------------------- */
 
 static void progress_tick(master *m, int final)
@@ -828,6 +954,8 @@ dvm_status master_run(master *m)
         gate_first(m);
     while (!st) {
         uint64_t td = clock_now_ns();
+        int tb_ms = -1;
+        take_back(m, &tb_ms);
         st = dispatch(m);
         m->st.ns_dispatch += clock_now_ns() - td;
         if (st || quiescent(m))
@@ -843,6 +971,8 @@ dvm_status master_run(master *m)
             break;
         if (wait_ms >= 0 && (to < 0 || wait_ms < to))
             to = wait_ms;
+        if (tb_ms >= 0 && (to < 0 || tb_ms < to))
+            to = tb_ms;
         /* Waiting results taken: what they made ready is dispatched at
          * once, not after the next event. */
         if (rcomps_waiting(&m->rcs) < waiting)
@@ -955,6 +1085,7 @@ dvm_status master_create(const master_config *cfg, master **out)
     m->t0_ns = clock_now_ns();
     m->place_even = getenv("DVM_PLACE") && !strcmp(getenv("DVM_PLACE"),
                                                    "even");
+    m->take_back_ns = take_back_setting(getenv("DVM_TAKE_BACK_US"));
     rcb_pool_init(&m->pool);
     if (cfg->remote && cfg->remote->stable)
         rcb_pool_gate(&m->pool);
@@ -1041,6 +1172,9 @@ void master_fprint_stats(const master *m, FILE *f)
             s->stack_bytes_held,
             s->ns_setup / 1e6,
             s->ns_run / 1e6, s->ns_dispatch / 1e6, s->ns_commit / 1e6);
+    if (s->runners_taken_back)
+        fprintf(f, "  runners taken back from a busy RComp %" PRIu64 "\n",
+                s->runners_taken_back);
     if (m->cfg.remote)
         fprintf(f, "  batches ended by a slow link %" PRIu64 "\n",
                 m->link_deferred);

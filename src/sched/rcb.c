@@ -172,6 +172,14 @@ rcb *rcb_ring_pop(rcb_ring *g)
     return r;
 }
 
+rcb *rcb_ring_pop_newest(rcb_ring *g)
+{
+    if (g->n == 0)
+        return NULL;
+    g->n--;
+    return g->slot[(g->head + g->n) % RCB_RING_MAX];
+}
+
 rcb *rcb_ring_pop_rid(rcb_ring *g, uint64_t rid)
 {
     if (g->n == 0 || g->slot[g->head]->rid != rid)

@@ -46,6 +46,8 @@ typedef struct rcb {
     uint64_t ready_ns;          /* when a commit made it schedulable (0:
                                    the first runner), for trace flows */
     uint64_t t_dispatch;        /* last dispatch (when observed) */
+    uint32_t claim_seq;         /* its number on its RComp's claim board
+                                   (net/claim.h), while in a ring */
     uint64_t need;              /* in pool.unstable, once a release saw it:
                                    the epoch it must see (at least the
                                    commit that made it ready) */
@@ -140,6 +142,9 @@ void rcb_ring_push(rcb_ring *g, rcb *r);
 rcb *rcb_ring_at(const rcb_ring *g, size_t k);
 /* Removes and returns the oldest, or NULL when empty. */
 rcb *rcb_ring_pop(rcb_ring *g);
+/* Removes and returns the newest record (one taken back before its RComp
+ * started it: master.c, "taking back"), or NULL when g is empty. */
+rcb *rcb_ring_pop_newest(rcb_ring *g);
 /* Removes and returns the oldest if its run id is rid, else NULL. */
 rcb *rcb_ring_pop_rid(rcb_ring *g, uint64_t rid);
 /* The runner of run id rid in g, oldest first, or NULL. */

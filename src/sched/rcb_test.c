@@ -156,6 +156,28 @@ static void test_retry(void **state)
     rcb_pool_destroy(&p);
 }
 
+/* Results pop the oldest, taking back pops the newest; both wrap. */
+static void test_ring_both_ends(void **state)
+{
+    (void)state;
+    rcb r[RCB_RING_MAX + 3];
+    rcb_ring g = { .head = 0 };
+    for (size_t i = 0; i < RCB_RING_MAX - 1; i++)
+        rcb_ring_push(&g, &r[i]);
+    for (size_t i = 0; i < RCB_RING_MAX - 2; i++)
+        assert_ptr_equal(rcb_ring_pop(&g), &r[i]);
+    rcb_ring_push(&g, &r[RCB_RING_MAX]);            /* wraps */
+    rcb_ring_push(&g, &r[RCB_RING_MAX + 1]);
+    assert_ptr_equal(rcb_ring_pop_newest(&g), &r[RCB_RING_MAX + 1]);
+    assert_ptr_equal(rcb_ring_pop_newest(&g), &r[RCB_RING_MAX]);
+    rcb_ring_push(&g, &r[RCB_RING_MAX + 2]);
+    assert_int_equal(g.n, 2);
+    assert_ptr_equal(rcb_ring_pop(&g), &r[RCB_RING_MAX - 2]);
+    assert_ptr_equal(rcb_ring_pop_newest(&g), &r[RCB_RING_MAX + 2]);
+    assert_null(rcb_ring_pop_newest(&g));
+    assert_null(rcb_ring_pop(&g));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_take_preferred),
         cmocka_unit_test(test_gate),
         cmocka_unit_test(test_retry),
+        cmocka_unit_test(test_ring_both_ends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -158,6 +158,10 @@ static dvm_status rcomp_argv(const rcomp_spawn_spec *sp, int index, int ctl,
         args_add(a, "--input-map");
         args_add(a, "%s", sp->input_map);
     }
+    if (sp->claim_fd > 0) {
+        args_add(a, "--claim");
+        args_add(a, "%d", sp->claim_fd);
+    }
     if (sp->adopt_pages) {
         args_add(a, "--adopt");
         args_add(a, "%llu", (unsigned long long)sp->adopt_pages);
@@ -229,9 +233,10 @@ static void rcomp_exec_child(const rcomp_spawn_spec *sp, int ctl, int page,
     sigprocmask(SIG_SETMASK, mask, NULL);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
         _exit(127);
-    int keep[] = { ctl, page, sp->store_fd, sp->image_fd };
+    int keep[] = { ctl, page, sp->store_fd, sp->image_fd, sp->claim_fd };
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
-        fcntl(keep[i], F_SETFD, 0);
+        if (keep[i] > 0)
+            fcntl(keep[i], F_SETFD, 0);
     execv(sp->self_exe, argv);
     _exit(127);
 }
@@ -292,8 +297,13 @@ static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
                             store_fd(rs->cp->store),
                             store_max_frames(rs->cp->store), rs->image_fd,
                             rs->cfg->prog, rs->cfg->in, rs->cfg->nin,
-                            RCOMPS_ADOPT_PAGES, rs->jit_cache, NULL, NULL };
+                            RCOMPS_ADOPT_PAGES, rs->jit_cache, NULL, NULL,
+                            rs->claims ? rs->claim_fd : 0 };
     pid_t pid;
+    if (s->claim) {             /* a new process numbers from 0 */
+        claim_reset(s->claim);
+        s->claim_next = 0;
+    }
     int ctl, page;
     dvm_status st = rcomp_process_start(&sp, s->index, &pid, &ctl, &page);
     if (st)
@@ -339,9 +349,19 @@ dvm_status rcomps_start(rcomp_set *rs)
         return status_set(DVM_ENOMEM, "out of memory");
     stop_signals_install(rs);
     jit_cache_start(rs);
+    rs->claim_fd = -1;
+    rs->nclaims = rs->nrc;
+    if (rs->nrc > 0 &&
+        claim_boards_create(rs->nrc, &rs->claim_fd, &rs->claims)) {
+        fprintf(stderr, "dvm: %s; runners sent to an RComp stay there\n",
+                status_message());
+        rs->claim_fd = -1;
+        rs->claims = NULL;
+    }
     for (int i = 0; i < rs->nrc; i++) {
         rcomp_slot *s = &rs->rc[i];
         s->index = i;
+        s->claim = rs->claims ? &rs->claims[i] : NULL;
         conn_init(&s->ctl, -1);
         conn_init(&s->page, -1);
         dvm_status st = rcomp_spawn(rs, s);
@@ -442,6 +462,32 @@ static void rcomp_give_back(rcomp_set *rs, rcomp_slot *s)
     s->inflight.n = s->inflight.head = 0;
     rcomp_reclaim_frames(rs, s);
     stacks_free_owner(rs->cp->stacks, stack_owner(s));
+}
+
+void rcomps_offer(rcomp_slot *s, rcb *r, uint64_t now_ns)
+{
+    if (s->inflight.n == 1)     /* it had nothing: its clock starts */
+        s->progress_ns = now_ns;
+    if (!s->claim)
+        return;
+    r->claim_seq = s->claim_next++;
+    claim_offer(s->claim, r->claim_seq);
+}
+
+size_t rcomps_take_back(rcomp_set *rs, rcomp_slot *s, size_t n)
+{
+    size_t k = 0;
+    assert(!s->remote && s->claim);
+    while (k < n && s->inflight.n > 1) {
+        rcb *r = rcb_ring_at(&s->inflight, s->inflight.n - 1);
+        if (!claim_take(s->claim, r->claim_seq))
+            break;              /* started: so is every one before it */
+        (void)rcb_ring_pop_newest(&s->inflight);
+        rcb_pool_requeue(rs->cp->pool, r);
+        k++;
+    }
+    rs->cp->st->runners_taken_back += k;
+    return k;
 }
 
 dvm_status rcomps_leave(rcomp_set *rs, int index)
@@ -545,6 +591,12 @@ void rcomps_stop(rcomp_set *rs)
     }
     rs->wait_head = rs->wait_tail = NULL;
     rs->nwaiting = 0;
+    if (rs->claims) {
+        claim_boards_unmap(rs->claims, rs->nclaims);
+        close(rs->claim_fd);
+    }
+    rs->claims = NULL;
+    rs->claim_fd = -1;
     dvm_free(rs->rc);
     rs->rc = NULL;
     mb_free(&rs->out);
@@ -854,6 +906,7 @@ static dvm_status on_result(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
         msg_result_free(&res);
         return st;
     }
+    s->progress_ns = clock_now_ns();
     master_stats *st = rs->cp->st;
     st->runners_run++;
     place_note(&s->place, s->index, &rs->place, r->d.fi, res.t_start_ns,

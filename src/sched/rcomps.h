@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "net/claim.h"
 #include "net/conn.h"
 #include "net/msg.h"
 #include "sched/commit.h"
@@ -70,6 +71,11 @@ typedef struct rcomp_slot {
                                    which its kept pages are true (master.c,
                                    "pages that stay") */
     place_rcomp place;          /* its speed (place.h) */
+    claim_board *claim;         /* local: its board; NULL: remote */
+    uint32_t claim_next;        /* the next runner's number on it */
+    uint64_t progress_ns;       /* its last result, or the dispatch that
+                                   gave it work when it had none (master.c,
+                                   "taking back") */
 } rcomp_slot;
 
 /* A remote result that waits to be committed (master_remote.may_commit). */
@@ -100,6 +106,10 @@ typedef struct rcomp_set {
                                    weighed (place.h) */
     char *jit_cache;            /* the directory the RComps share their
                                    translations in (engine jit), or NULL */
+    int claim_fd;               /* the local RComps' claim boards, or -1 */
+    claim_board *claims;        /* mapped, one per local slot; NULL:
+                                   none (their runners stay where sent) */
+    int nclaims;                /* boards: the local slots */
 } rcomp_set;
 
 /* How to start one RComp process: the binary, the engine, the frame store
@@ -122,6 +132,10 @@ typedef struct rcomp_spawn_spec {
     /* --input-window, --input-map: the input pages a cluster's node
      * keeps (dist/ninput.h), or NULL; in must then be empty. */
     const char *input_window, *input_map;
+    /* --claim: the host's claim boards (net/claim.h), board `index`; 0:
+     * none, the RComp runs every runner it is sent.  (A descriptor, and
+     * never 0: stdin is open.) */
+    int claim_fd;
 } rcomp_spawn_spec;
 
 /* Starts `dvm __rcomp` number index with two socketpairs (ctl, page).  On
@@ -202,6 +216,15 @@ int rcomps_frame_granted(const rcomp_set *rs, int index, uint32_t f);
 /* RComps alive now: local ones with a process, remote ones not lost nor
  * leaving. */
 uint64_t rcomps_live(const rcomp_set *rs);
+/* Runner r (just put in s's ring) is queued on s's claim board, when s
+ * has one. */
+void rcomps_offer(rcomp_slot *s, rcb *r, uint64_t now_ns);
+/* Takes back up to n runners queued on local slot s that its RComp has
+ * not started, newest first, down to the second in flight (the oldest
+ * may be running), and puts them back at the head of the ready queue in
+ * their order.  Returns how many. */
+size_t rcomps_take_back(rcomp_set *rs, rcomp_slot *s, size_t n);
+
 /* Runners in flight on every RComp. */
 size_t rcomps_inflight(const rcomp_set *rs);
 /* The oldest snapshot any in-flight runner uses (the GC bound), at most

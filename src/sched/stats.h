@@ -16,6 +16,8 @@ typedef struct master_stats {
     uint64_t runners_faulted;
     uint64_t reexecuted;        /* attempts repeated after a conflict */
     uint64_t rerun_lost;        /* runners re-run because an RComp died */
+    uint64_t runners_taken_back; /* from an RComp's queue before it started
+                                   them, to run elsewhere (master.c) */
     uint64_t exclusive_runs;    /* runs under the progress guarantee */
     uint64_t commits;
     uint64_t conflicts;

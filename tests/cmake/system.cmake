@@ -115,6 +115,15 @@ foreach(engine ${DVM_ENGINES})
     TIMEOUT 300)
 endforeach()
 
+# Runners queued behind a long one are taken back, each run exactly once
+# (src/sched/master.c, "taking back"), and RComps that skip runners all
+# the time give the same results.
+foreach(engine ${DVM_ENGINES})
+  add_test(NAME system/take_back/${engine}
+           COMMAND sh ${SYS}/take_back.sh $<TARGET_FILE:dvm> ${engine} ${SYS})
+  set_tests_properties(system/take_back/${engine} PROPERTIES TIMEOUT 120)
+endforeach()
+
 # Pages that stay (src/rcomp/keep.c): the tree sum fetches at most one page
 # on touch per 100 runners.
 foreach(engine ${DVM_ENGINES})
