@@ -36,7 +36,7 @@
 #include "util/status.h"
 
 #define WIRE_MAGIC 0x434d5644u      /* "DVMC" little endian */
-#define WIRE_VERSION 10    /* 2: a RESULT names its output's frames
+#define WIRE_VERSION 11    /* 2: a RESULT names its output's frames
                                    (net/msg.h) instead of carrying it;
                                    3: DELTA, APPLY, NEED (dist/cmsg.h);
                                    4: START's flags and dumps, DHELD,
@@ -53,7 +53,9 @@
                                    its link's time per page;
                                    10: a DISPATCH relay names the
                                    versions of its runners' listed
-                                   changed pages too */
+                                   changed pages too;
+                                   11: TAKE_BACK and TAKEN relays
+                                   (net/msg.h) */
 #define WIRE_HEADER_SIZE 24
 
 /* X(name, value, text, handshake) */

@@ -93,6 +93,7 @@
 #include "image/image.h"
 #include "image/inpage.h"
 #include "mem/store.h"
+#include "net/claim.h"
 #include "net/conn.h"
 #include "sched/rcb.h"
 #include "sched/rcomps.h"
@@ -144,7 +145,9 @@ typedef struct node_rc {
     uint64_t gen;
     conn ctl, page;
     uint64_t rid[RCB_RING_MAX];     /* dispatched, oldest first */
+    uint32_t seq[RCB_RING_MAX];     /* their numbers on the claim board */
     size_t nrid;
+    uint32_t claim_next;            /* the next runner's number there */
     node_tmp *tmp;                  /* cached pages used until a result */
     size_t ntmp, captmp;
     node_parked *park;              /* dispatches waiting, in order */
@@ -178,6 +181,9 @@ typedef struct node {
     uint32_t *l2m;                  /* local frame -> master frame */
     uint16_t *owner;                /* local frame -> rcomp + 1 */
     int image_fd;
+    int claim_fd;                   /* the RComps' claim boards (net/
+                                       claim.h), one each; -1: none */
+    claim_board *claims;
     dvm_program *prog;
     char engine[8];
     char *jit_cache;                /* the program's shared translations
@@ -372,8 +378,13 @@ static dvm_status rc_spawn(node *n, int i)
     rcomp_spawn_spec sp = { n->cfg.self_exe, n->engine, store_fd(n->store),
                             NODE_STORE_FRAMES, n->image_fd, n->prog, NULL,
                             0, 0, n->jit_cache, n->inputs.win_path,
-                            n->inputs.map_path, 0 };
+                            n->inputs.map_path,
+                            n->claims ? n->claim_fd : 0 };
     int ctl, page;
+    if (n->claims) {            /* a new process numbers from 0 */
+        claim_reset(&n->claims[i]);
+        r->claim_next = 0;
+    }
     dvm_status st = rcomp_process_start(&sp, i, &r->pid, &ctl, &page);
     if (st)
         return st;
@@ -457,6 +468,12 @@ static void node_stop(node *n)
     }
     dvm_free(n->rc);
     n->rc = NULL;
+    if (n->claims) {
+        claim_boards_unmap(n->claims, n->cfg.nrcomps);
+        close(n->claim_fd);
+    }
+    n->claims = NULL;
+    n->claim_fd = -1;
     if (n->image_fd >= 0)
         close(n->image_fd);
     n->image_fd = -1;
@@ -514,6 +531,12 @@ static dvm_status node_start(node *n, const uint8_t *p, size_t len)
         jit_cache_dir_make(&n->jit_cache))  /* the RComps share: 1 LLVM */
         fprintf(stderr, "dvm node: %s; each RComp translates alone\n",
                 status_message());
+    if (claim_boards_create(n->cfg.nrcomps, &n->claim_fd, &n->claims)) {
+        fprintf(stderr, "dvm node: %s; runners sent here stay here\n",
+                status_message());
+        n->claims = NULL;
+        n->claim_fd = -1;
+    }
     stall_once("dvm node", n->t);  /* a test's slow start (stall.h) */
     for (int i = 0; i < n->cfg.nrcomps && !st; i++) {
         conn_init(&n->rc[i].ctl, -1);
@@ -648,6 +671,9 @@ static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
         }
     }
     int sent = 0;                   /* delivered, or parked behind others */
+    uint32_t seq0 = r->claim_next;
+    for (uint32_t j = 0; !st && n->claims && j < d.n; j++)
+        claim_offer(&n->claims[i], r->claim_next++);  /* before it is sent */
     if (!st) {
         mb_reset(&n->out);
         msg_encode_dispatch(&n->out, &d);
@@ -663,8 +689,10 @@ static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
     }
     /* The runners enter the ring (the order of their results) once their
      * dispatch is on its way to this RComp, not before. */
-    for (uint32_t j = 0; sent && j < d.n; j++)
+    for (uint32_t j = 0; sent && j < d.n; j++) {
+        r->seq[r->nrid] = seq0 + j;
         r->rid[r->nrid++] = d.r[j].rid;
+    }
     if (!st && nwant)
         st = nhome_fetch(&n->home, want, nwant);
     dvm_free(ents);
@@ -836,6 +864,40 @@ static dvm_status relay_page(node *n, int i, const cmsg_relay *m)
     return st ? st : node_filled(n);
 }
 
+static dvm_status relay_up(node *n, int i, int page, uint32_t type,
+                           const uint8_t *p, size_t len,
+                           const uint64_t *fig, size_t nfig,
+                           const uint8_t *const *pages, size_t npages);
+
+/* TAKE_BACK: up to the asked number of place i's runners its RComp has
+ * not started, newest first, down to the second (the oldest may be
+ * running), each won on the claim board (net/claim.h); their cached
+ * pages are let go.  None while a dispatch is parked here (its runners
+ * would have to be cut out of it).  TAKEN names them to the master,
+ * which sends nothing to this RComp between the two. */
+static dvm_status relay_take_back(node *n, int i, const cmsg_relay *m)
+{
+    node_rc *r = &n->rc[i];
+    uint64_t want, rid[MSG_TAKEN_MAX];
+    size_t k = 0;
+    if (m->page || m->nver || m->npages ||
+        msg_decode_u64s(m->msg, m->len, &want, 1))
+        return status_set(DVM_EPROTO, "bad take back");
+    while (n->claims && !r->npark && k < want && k < MSG_TAKEN_MAX &&
+           r->nrid > 1 && claim_take(&n->claims[i], r->seq[r->nrid - 1])) {
+        rid[k++] = r->rid[--r->nrid];
+        tmp_release(n, r, rid[k - 1], 0);
+    }
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_taken(&b, rid, k);
+    dvm_status st = b.oom ? status_set(DVM_ENOMEM, "out of memory")
+                  : relay_up(n, i, 0, MSG_TAKEN, b.p + MSG_HEADER_SIZE,
+                             b.len - MSG_HEADER_SIZE, NULL, 0, NULL, 0);
+    mb_free(&b);
+    return st;
+}
+
 /* Any other message names no frame: it goes to the RComp's control
  * socket unchanged (the RComp judges it as from a local master). */
 static dvm_status relay_down(node *n, int i, const cmsg_relay *m)
@@ -875,6 +937,8 @@ static dvm_status from_master_relay(void *arg, const uint8_t *p, size_t len)
         return relay_frames(n, i, &m);
     case MSG_PAGE_RESP:
         return relay_page(n, i, &m);
+    case MSG_TAKE_BACK:
+        return relay_take_back(n, i, &m);
     default:
         return relay_down(n, i, &m);
     }
@@ -1179,6 +1243,7 @@ static dvm_status result_up(node *n, int i, const uint8_t *p, size_t len)
     tmp_release(n, r, res.rid, 0);
     if (r->nrid && r->rid[0] == res.rid) {
         memmove(r->rid, r->rid + 1, (r->nrid - 1) * sizeof *r->rid);
+        memmove(r->seq, r->seq + 1, (r->nrid - 1) * sizeof *r->seq);
         r->nrid--;
     }
 out:
@@ -1503,7 +1568,7 @@ dvm_status node_main(const node_config *cfg)
     if (!n)
         return status_set(DVM_ENOMEM, "out of memory");
     n->cfg = *cfg;
-    n->image_fd = -1;
+    n->image_fd = n->claim_fd = -1;
     ninput_init(&n->inputs);
     mb_init(&n->out);
     mb_init(&n->rel);

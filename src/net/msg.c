@@ -637,6 +637,33 @@ dvm_status msg_decode_frames(const uint8_t *p, size_t len, uint32_t **ids,
     return DVM_OK;
 }
 
+/* ---- taking back (net/claim.h) ---------------------------------------------- */
+
+void msg_encode_taken(msg_buf *b, const uint64_t *rid, size_t k)
+{
+    assert(k <= MSG_TAKEN_MAX);
+    size_t at = mb_begin(b, MSG_TAKEN);
+    mb_u64(b, k);
+    for (size_t i = 0; i < k; i++)
+        mb_u64(b, rid[i]);
+    mb_end(b, at);
+}
+
+dvm_status msg_decode_taken(const uint8_t *p, size_t len, uint64_t *rid,
+                            size_t *k)
+{
+    msg_reader rd;
+    mr_init(&rd, p, len);
+    uint64_t cnt = mr_count(&rd, 8);
+    if (rd.err || cnt > MSG_TAKEN_MAX || rd.pos + cnt * 8 != len)
+        return status_set(DVM_EPROTO, "taken: bad count");
+    for (uint64_t i = 0; i < cnt; i++)
+        if (!(rid[i] = mr_u64(&rd)))
+            return status_set(DVM_EPROTO, "taken: run id 0");
+    *k = (size_t)cnt;
+    return DVM_OK;
+}
+
 /* ---- stacks (DISA 1.1) ------------------------------------------------------ */
 
 void msg_encode_stack_req(msg_buf *b, unsigned order, size_t count)

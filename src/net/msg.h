@@ -44,6 +44,13 @@
  *   rcomp  -> master  MSG_RUN_DONE   u64 first, u64 n: the run's frames
  *                                    that no RESULT before this message
  *                                    named go back (punched)
+ *   master -> node    MSG_TAKE_BACK  u64 n: take back up to n runners the
+ *                                    RComp has not started, newest first
+ *                                    (a cluster node answers it for its
+ *                                    RComp through the claim board,
+ *                                    net/claim.h; an RComp never sees it)
+ *   node   -> master  MSG_TAKEN      u64 k, k x u64 rid: the runners
+ *                                    taken back, newest first (k may be 0)
  */
 #ifndef DVM_MSG_H
 #define DVM_MSG_H
@@ -70,6 +77,8 @@ enum msg_type {
     MSG_RUN_REQ,
     MSG_RUN,
     MSG_RUN_DONE,
+    MSG_TAKE_BACK,
+    MSG_TAKEN,
     MSG_TYPE_END
 };
 
@@ -244,6 +253,14 @@ uint32_t *msg_result_frame(msg_result *r, size_t i);
  * PAGE_REQ: u64 page, u64 epoch.  PAGE_RESP: u64 frame.
  * SHUTDOWN: empty. */
 void msg_encode_u64s(msg_buf *b, uint32_t type, const uint64_t *v, size_t n);
+/* Most runners one MSG_TAKEN names (an RComp holds at most 64). */
+#define MSG_TAKEN_MAX 64
+/* MSG_TAKEN: k run ids, newest first. */
+void msg_encode_taken(msg_buf *b, const uint64_t *rid, size_t k);
+/* Decodes MSG_TAKEN into rid[MSG_TAKEN_MAX]; *k their number.  Each id is
+ * non-zero. */
+dvm_status msg_decode_taken(const uint8_t *p, size_t len, uint64_t *rid,
+                            size_t *k);
 /* Decodes a payload of exactly n u64s. */
 dvm_status msg_decode_u64s(const uint8_t *p, size_t len, uint64_t *v, size_t n);
 /* FRAMES: on success *ids (owned) holds *n frame ids. */

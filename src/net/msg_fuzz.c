@@ -2,7 +2,7 @@
  * msg_fuzz.c -- libFuzzer target for message decoding.
  *
  * The first byte picks the decoder (DISPATCH, RESULT, FRAMES, u64s,
- * STACK_REQ, STACKS); the rest is the payload.  A payload that decodes is
+ * STACK_REQ, TAKEN, STACKS); the rest is the payload.  A payload that decodes is
  * re-encoded and decoded again, and both decodings must encode to the same
  * bytes (for the small messages: to the payload itself).
  */
@@ -88,13 +88,28 @@ static void fuzz_stacks(const uint8_t *p, size_t n)
     same_payload(&b, p, n);
 }
 
+static void fuzz_taken(const uint8_t *p, size_t n)
+{
+    uint64_t rid[MSG_TAKEN_MAX];
+    size_t k;
+    if (msg_decode_taken(p, n, rid, &k))
+        return;
+    for (size_t i = 0; i < k; i++)
+        if (!rid[i])
+            abort();
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_taken(&b, rid, k);
+    same_payload(&b, p, n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
     const uint8_t *p = data + 1;
     size_t n = size - 1;
-    switch (data[0] % 6) {
+    switch (data[0] % 7) {
     case 0: {
         msg_dispatch d;
         if (!msg_decode_dispatch(p, n, &d)) {
@@ -125,6 +140,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case 4:
         fuzz_stack_req(p, n);
+        break;
+    case 5:
+        fuzz_taken(p, n);
         break;
     default:
         fuzz_stacks(p, n);

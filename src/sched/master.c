@@ -605,6 +605,8 @@ static size_t slot_batch(const master *m, const rcomp_slot *s,
         batch = PLACE_BATCH_FRESH;
     if (m->cp.conflict_rate > 0.2)
         batch = 1;
+    if (s->taking)              /* its TAKEN must find the same newest */
+        return 0;
     if (nin > batch / 2 || (batch == 1 && nin))
         return 0;
     return RCB_RING_MAX - nin < batch ? RCB_RING_MAX - nin : batch;
@@ -741,14 +743,16 @@ static dvm_status dispatch(master *m)
  * times if more: a long runner at its head) or holds that much work in
  * its queue by the set's average (long runners all, as at the end of a
  * phase of unequal ones), the master takes back the newer half of that
- * queue, and
- * dispatch sends it to the idle one.  Its claim board decides each
- * runner against the RComp starting it meanwhile (net/claim.h), and the
- * RComp skips the runners it lost.  Halving again at each idle moment
+ * queue, and dispatch sends it to the idle one.  Its claim board decides
+ * each runner against the RComp starting it meanwhile (net/claim.h), and
+ * the RComp skips the runners it lost.  Halving again at each idle moment
  * moves every runner from behind a very long one in a few rounds, and few
- * when its runner is about to end.  Local RComps only: a remote RComp's
- * queue is on its node.  DVM_TAKE_BACK_US sets the silence (0: at once;
- * "off": never; "always": take_back_always). */
+ * when its runner is about to end.  A remote RComp's board is on its
+ * node: the master asks the node (MSG_TAKE_BACK), which takes back what it
+ * can and names them (MSG_TAKEN); until then the master sends that RComp
+ * nothing, so the runners named are the newest in its ring.
+ * DVM_TAKE_BACK_US sets the silence (0: at once; "off": never; "always":
+ * take_back_always, local RComps only). */
 
 #define MASTER_TAKE_BACK_NS 1000000
 #define MASTER_TAKE_BACK_ALWAYS (UINT64_MAX - 1)
@@ -803,7 +807,8 @@ static rcomp_slot *take_back_victim(master *m, uint64_t now,
     *due = UINT64_MAX;
     for (int i = 0; i < m->rcs.nrc; i++) {
         rcomp_slot *s = &m->rcs.rc[i];
-        if (!s->claim || !s->ready || s->inflight.n < 2)
+        if ((!s->claim && !s->remote) || !s->ready || s->taking ||
+            s->inflight.n < 2)
             continue;
         uint64_t at = s->progress_ns + silence;
         if ((s->inflight.n - 1) * m->rcs.place.runner_ns >=
@@ -831,26 +836,29 @@ static void take_back_always(master *m)
 }
 
 /* Takes back what "taking back" says; *wait_ms is lowered to when it may
- * next be due. */
-static void take_back(master *m, int *wait_ms)
+ * next be due.  Returns DVM_OK or a fatal error. */
+static dvm_status take_back(master *m, int *wait_ms)
 {
     if (m->take_back_ns == MASTER_TAKE_BACK_ALWAYS && m->rcs.claims)
         take_back_always(m);
-    if (m->take_back_ns >= MASTER_TAKE_BACK_ALWAYS || !m->rcs.claims ||
+    if (m->take_back_ns >= MASTER_TAKE_BACK_ALWAYS ||
         m->pool.ready.head || m->pool.exclusive.head ||
         m->pool.running_exclusive || !rcomp_idle(m))
-        return;
+        return DVM_OK;
     uint64_t now = clock_now_ns(), due;
     rcomp_slot *v = take_back_victim(m, now, take_back_silence(m), &due);
+    if (v && v->remote)
+        return rcomps_take_back_remote(&m->rcs, v, v->inflight.n / 2);
     if (v) {
         (void)rcomps_take_back(&m->rcs, v, v->inflight.n / 2);
-        return;
+        return DVM_OK;
     }
-    if (due == UINT64_MAX)
-        return;
-    int ms = (int)((due - now + 999999) / 1000000);
-    if (*wait_ms < 0 || ms < *wait_ms)
-        *wait_ms = ms;
+    if (due != UINT64_MAX) {
+        int ms = (int)((due - now + 999999) / 1000000);
+        if (*wait_ms < 0 || ms < *wait_ms)
+            *wait_ms = ms;
+    }
+    return DVM_OK;
 }
 
 /* ---- progress line --------------------------------------------------------- */
@@ -955,8 +963,9 @@ dvm_status master_run(master *m)
     while (!st) {
         uint64_t td = clock_now_ns();
         int tb_ms = -1;
-        take_back(m, &tb_ms);
-        st = dispatch(m);
+        st = take_back(m, &tb_ms);
+        if (!st)
+            st = dispatch(m);
         m->st.ns_dispatch += clock_now_ns() - td;
         if (st || quiescent(m))
             break;

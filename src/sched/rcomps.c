@@ -460,6 +460,7 @@ static void rcomp_give_back(rcomp_set *rs, rcomp_slot *s)
     for (size_t k = s->inflight.n; k > 0; k--)
         rcb_pool_requeue(rs->cp->pool, rcb_ring_at(&s->inflight, k - 1));
     s->inflight.n = s->inflight.head = 0;
+    s->taking = 0;
     rcomp_reclaim_frames(rs, s);
     stacks_free_owner(rs->cp->stacks, stack_owner(s));
 }
@@ -488,6 +489,39 @@ size_t rcomps_take_back(rcomp_set *rs, rcomp_slot *s, size_t n)
     }
     rs->cp->st->runners_taken_back += k;
     return k;
+}
+
+dvm_status rcomps_take_back_remote(rcomp_set *rs, rcomp_slot *s, size_t n)
+{
+    assert(s->remote && !s->taking && n > 0);
+    uint64_t v = n;
+    mb_reset(&rs->out);
+    msg_encode_u64s(&rs->out, MSG_TAKE_BACK, &v, 1);
+    s->taking = 1;
+    return rcomp_send(rs, s);
+}
+
+/* MSG_TAKEN from remote slot s, the answer to its TAKE_BACK: the runners
+ * it names must be the newest in flight there, newest first; they go
+ * back to the ready queue.  Anything else: s is lost. */
+static dvm_status on_taken(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
+                           size_t len)
+{
+    uint64_t rid[MSG_TAKEN_MAX];
+    size_t k;
+    if (!s->remote || !s->taking)
+        return rcomp_lost(rs, s, "runners taken back unasked");
+    if (msg_decode_taken(p, len, rid, &k))
+        return rcomp_lost(rs, s, status_message());
+    s->taking = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (s->inflight.n < 2 ||
+            rcb_ring_at(&s->inflight, s->inflight.n - 1)->rid != rid[i])
+            return rcomp_lost(rs, s, "taken back: not its newest runners");
+        rcb_pool_requeue(rs->cp->pool, rcb_ring_pop_newest(&s->inflight));
+    }
+    rs->cp->st->runners_taken_back += k;
+    return DVM_OK;
 }
 
 dvm_status rcomps_leave(rcomp_set *rs, int index)
@@ -987,6 +1021,8 @@ static dvm_status on_ctl_frame(rcomp_set *rs, rcomp_slot *s, uint32_t type,
         return grant_run(rs, s, want);
     case MSG_RUN_DONE:
         return run_done(rs, s, p, len);
+    case MSG_TAKEN:
+        return on_taken(rs, s, p, len);
     default:
         return rcomp_lost(rs, s, "unexpected message");
     }

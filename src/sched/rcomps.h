@@ -73,6 +73,8 @@ typedef struct rcomp_slot {
     place_rcomp place;          /* its speed (place.h) */
     claim_board *claim;         /* local: its board; NULL: remote */
     uint32_t claim_next;        /* the next runner's number on it */
+    int taking;                 /* remote: a TAKE_BACK is out, its TAKEN
+                                   not back; nothing is sent meanwhile */
     uint64_t progress_ns;       /* its last result, or the dispatch that
                                    gave it work when it had none (master.c,
                                    "taking back") */
@@ -224,6 +226,10 @@ void rcomps_offer(rcomp_slot *s, rcb *r, uint64_t now_ns);
  * may be running), and puts them back at the head of the ready queue in
  * their order.  Returns how many. */
 size_t rcomps_take_back(rcomp_set *rs, rcomp_slot *s, size_t n);
+/* The same for remote slot s: asks its node (MSG_TAKE_BACK); the runners
+ * come back with its MSG_TAKEN, and s is dispatched nothing until then
+ * (s->taking).  Returns DVM_OK or a fatal error. */
+dvm_status rcomps_take_back_remote(rcomp_set *rs, rcomp_slot *s, size_t n);
 
 /* Runners in flight on every RComp. */
 size_t rcomps_inflight(const rcomp_set *rs);

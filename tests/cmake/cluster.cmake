@@ -26,6 +26,8 @@
 #   cluster/verdict/<engine>        the master killed after a program ended,
 #                                   before its verdict left: kept for the
 #                                   client
+#   cluster/take_back/<engine>      runners a node's RComp has not started
+#                                   taken back and run on another node
 #   cluster/bad_options, node_bad_* options refused before anything starts
 #   cluster/heartbeat               the default bound: a stopped node given
 #                                   up, stalls of master and node not
@@ -140,7 +142,7 @@ foreach(engine ${DVM_CLUSTER_SYSTEM_ENGINES})
             heartbeat
             ackstored datapath stable masksonly dumps masks_kill masks_join
             masks_joinstop
-            masks_drain masks_peerdown)
+            masks_drain masks_peerdown take_back)
     cluster_wanted(${t} wanted)
     if(NOT wanted)
       continue()
