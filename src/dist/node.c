@@ -531,7 +531,8 @@ static dvm_status node_start(node *n, const uint8_t *p, size_t len)
         jit_cache_dir_make(&n->jit_cache))  /* the RComps share: 1 LLVM */
         fprintf(stderr, "dvm node: %s; each RComp translates alone\n",
                 status_message());
-    if (claim_boards_create(n->cfg.nrcomps, &n->claim_fd, &n->claims)) {
+    if (n->cfg.nrcomps > 0 &&     /* a node that only homes has none */
+        claim_boards_create(n->cfg.nrcomps, &n->claim_fd, &n->claims)) {
         fprintf(stderr, "dvm node: %s; runners sent here stay here\n",
                 status_message());
         n->claims = NULL;

@@ -814,6 +814,8 @@ static rcomp_slot *take_back_victim(master *m, uint64_t now,
         if ((s->inflight.n - 1) * m->rcs.place.runner_ns >=
             MASTER_TAKE_BACK_NS)
             at = now;           /* its queue alone is worth it */
+        if (at < s->take_back_ns)
+            at = s->take_back_ns;       /* it had none to give lately */
         if (at > now)
             *due = at < *due ? at : *due;
         else if (!v || s->inflight.n > v->inflight.n)

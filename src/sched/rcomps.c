@@ -487,6 +487,8 @@ size_t rcomps_take_back(rcomp_set *rs, rcomp_slot *s, size_t n)
         rcb_pool_requeue(rs->cp->pool, r);
         k++;
     }
+    if (!k)                     /* none to take: not again at once */
+        s->take_back_ns = clock_now_ns() + RCOMPS_TAKE_BACK_PAUSE_NS;
     rs->cp->st->runners_taken_back += k;
     return k;
 }
@@ -514,6 +516,8 @@ static dvm_status on_taken(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
     if (msg_decode_taken(p, len, rid, &k))
         return rcomp_lost(rs, s, status_message());
     s->taking = 0;
+    if (!k)                     /* none to take: not again at once */
+        s->take_back_ns = clock_now_ns() + RCOMPS_TAKE_BACK_PAUSE_NS;
     for (size_t i = 0; i < k; i++) {
         if (s->inflight.n < 2 ||
             rcb_ring_at(&s->inflight, s->inflight.n - 1)->rid != rid[i])

@@ -31,6 +31,11 @@
 #define RCOMPS_RESPAWN_MAX 1000
 /* Slots at most when RComps live on other hosts (frame_owner is 16 bits). */
 #define RCOMPS_SLOTS_MAX 4096
+/* After a try to take runners back from an RComp that took none (its
+ * RComp had started them, or its node could not), no other try there
+ * for this long: a node asked again at once would answer again at once,
+ * for nothing, as long as the idle RComp stays idle. */
+#define RCOMPS_TAKE_BACK_PAUSE_NS 1000000
 /* Frames granted per request at most. */
 #define RCOMPS_GRANT_MAX 65536
 
@@ -75,6 +80,8 @@ typedef struct rcomp_slot {
     uint32_t claim_next;        /* the next runner's number on it */
     int taking;                 /* remote: a TAKE_BACK is out, its TAKEN
                                    not back; nothing is sent meanwhile */
+    uint64_t take_back_ns;      /* no taking back from it before this
+                                   (a try that took nothing: master.c) */
     uint64_t progress_ns;       /* its last result, or the dispatch that
                                    gave it work when it had none (master.c,
                                    "taking back") */
