@@ -54,7 +54,7 @@
                                    10: a DISPATCH relay names the
                                    versions of its runners' listed
                                    changed pages too;
-                                   11: TAKE_BACK and TAKEN relays
+                                   11: TAKE_BACK and GIVEN_BACK relays
                                    (net/msg.h) */
 #define WIRE_HEADER_SIZE 24
 

@@ -874,26 +874,26 @@ static dvm_status relay_up(node *n, int i, int page, uint32_t type,
  * not started, newest first, down to the second (the oldest may be
  * running), each won on the claim board (net/claim.h); their cached
  * pages are let go.  None while a dispatch is parked here (its runners
- * would have to be cut out of it).  TAKEN names them to the master,
+ * would have to be cut out of it).  GIVEN_BACK names them to the master,
  * which sends nothing to this RComp between the two. */
 static dvm_status relay_take_back(node *n, int i, const cmsg_relay *m)
 {
     node_rc *r = &n->rc[i];
-    uint64_t want, rid[MSG_TAKEN_MAX];
+    uint64_t want, rid[MSG_GIVEN_BACK_MAX];
     size_t k = 0;
     if (m->page || m->nver || m->npages ||
         msg_decode_u64s(m->msg, m->len, &want, 1))
         return status_set(DVM_EPROTO, "bad take back");
-    while (n->claims && !r->npark && k < want && k < MSG_TAKEN_MAX &&
+    while (n->claims && !r->npark && k < want && k < MSG_GIVEN_BACK_MAX &&
            r->nrid > 1 && claim_take(&n->claims[i], r->seq[r->nrid - 1])) {
         rid[k++] = r->rid[--r->nrid];
         tmp_release(n, r, rid[k - 1], 0);
     }
     msg_buf b;
     mb_init(&b);
-    msg_encode_taken(&b, rid, k);
+    msg_encode_given_back(&b, rid, k);
     dvm_status st = b.oom ? status_set(DVM_ENOMEM, "out of memory")
-                  : relay_up(n, i, 0, MSG_TAKEN, b.p + MSG_HEADER_SIZE,
+                  : relay_up(n, i, 0, MSG_GIVEN_BACK, b.p + MSG_HEADER_SIZE,
                              b.len - MSG_HEADER_SIZE, NULL, 0, NULL, 0);
     mb_free(&b);
     return st;

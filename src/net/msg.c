@@ -639,27 +639,27 @@ dvm_status msg_decode_frames(const uint8_t *p, size_t len, uint32_t **ids,
 
 /* ---- taking back (net/claim.h) ---------------------------------------------- */
 
-void msg_encode_taken(msg_buf *b, const uint64_t *rid, size_t k)
+void msg_encode_given_back(msg_buf *b, const uint64_t *rid, size_t k)
 {
-    assert(k <= MSG_TAKEN_MAX);
-    size_t at = mb_begin(b, MSG_TAKEN);
+    assert(k <= MSG_GIVEN_BACK_MAX);
+    size_t at = mb_begin(b, MSG_GIVEN_BACK);
     mb_u64(b, k);
     for (size_t i = 0; i < k; i++)
         mb_u64(b, rid[i]);
     mb_end(b, at);
 }
 
-dvm_status msg_decode_taken(const uint8_t *p, size_t len, uint64_t *rid,
-                            size_t *k)
+dvm_status msg_decode_given_back(const uint8_t *p, size_t len, uint64_t *rid,
+                                 size_t *k)
 {
     msg_reader rd;
     mr_init(&rd, p, len);
     uint64_t cnt = mr_count(&rd, 8);
-    if (rd.err || cnt > MSG_TAKEN_MAX || rd.pos + cnt * 8 != len)
-        return status_set(DVM_EPROTO, "taken: bad count");
+    if (rd.err || cnt > MSG_GIVEN_BACK_MAX || rd.pos + cnt * 8 != len)
+        return status_set(DVM_EPROTO, "given back: bad count");
     for (uint64_t i = 0; i < cnt; i++)
         if (!(rid[i] = mr_u64(&rd)))
-            return status_set(DVM_EPROTO, "taken: run id 0");
+            return status_set(DVM_EPROTO, "given back: run id 0");
     *k = (size_t)cnt;
     return DVM_OK;
 }

@@ -49,7 +49,7 @@
  *                                    (a cluster node answers it for its
  *                                    RComp through the claim board,
  *                                    net/claim.h; an RComp never sees it)
- *   node   -> master  MSG_TAKEN      u64 k, k x u64 rid: the runners
+ *   node   -> master  MSG_GIVEN_BACK u64 k, k x u64 rid: the runners
  *                                    taken back, newest first (k may be 0)
  */
 #ifndef DVM_MSG_H
@@ -78,7 +78,7 @@ enum msg_type {
     MSG_RUN,
     MSG_RUN_DONE,
     MSG_TAKE_BACK,
-    MSG_TAKEN,
+    MSG_GIVEN_BACK,
     MSG_TYPE_END
 };
 
@@ -253,14 +253,14 @@ uint32_t *msg_result_frame(msg_result *r, size_t i);
  * PAGE_REQ: u64 page, u64 epoch.  PAGE_RESP: u64 frame.
  * SHUTDOWN: empty. */
 void msg_encode_u64s(msg_buf *b, uint32_t type, const uint64_t *v, size_t n);
-/* Most runners one MSG_TAKEN names (an RComp holds at most 64). */
-#define MSG_TAKEN_MAX 64
-/* MSG_TAKEN: k run ids, newest first. */
-void msg_encode_taken(msg_buf *b, const uint64_t *rid, size_t k);
-/* Decodes MSG_TAKEN into rid[MSG_TAKEN_MAX]; *k their number.  Each id is
- * non-zero. */
-dvm_status msg_decode_taken(const uint8_t *p, size_t len, uint64_t *rid,
-                            size_t *k);
+/* Most runners one MSG_GIVEN_BACK names (an RComp holds at most 64). */
+#define MSG_GIVEN_BACK_MAX 64
+/* MSG_GIVEN_BACK: k run ids, newest first. */
+void msg_encode_given_back(msg_buf *b, const uint64_t *rid, size_t k);
+/* Decodes MSG_GIVEN_BACK into rid[MSG_GIVEN_BACK_MAX]; *k their number.
+ * Each id is non-zero. */
+dvm_status msg_decode_given_back(const uint8_t *p, size_t len, uint64_t *rid,
+                                 size_t *k);
 /* Decodes a payload of exactly n u64s. */
 dvm_status msg_decode_u64s(const uint8_t *p, size_t len, uint64_t *v, size_t n);
 /* FRAMES: on success *ids (owned) holds *n frame ids. */

@@ -88,18 +88,18 @@ static void fuzz_stacks(const uint8_t *p, size_t n)
     same_payload(&b, p, n);
 }
 
-static void fuzz_taken(const uint8_t *p, size_t n)
+static void fuzz_given_back(const uint8_t *p, size_t n)
 {
-    uint64_t rid[MSG_TAKEN_MAX];
+    uint64_t rid[MSG_GIVEN_BACK_MAX];
     size_t k;
-    if (msg_decode_taken(p, n, rid, &k))
+    if (msg_decode_given_back(p, n, rid, &k))
         return;
     for (size_t i = 0; i < k; i++)
         if (!rid[i])
             abort();
     msg_buf b;
     mb_init(&b);
-    msg_encode_taken(&b, rid, k);
+    msg_encode_given_back(&b, rid, k);
     same_payload(&b, p, n);
 }
 
@@ -142,7 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_stack_req(p, n);
         break;
     case 5:
-        fuzz_taken(p, n);
+        fuzz_given_back(p, n);
         break;
     default:
         fuzz_stacks(p, n);

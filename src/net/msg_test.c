@@ -477,30 +477,30 @@ static void test_result_chosen_stack(void **state)
 
 /* TAKEN: run ids round trip; a count past the bound, a length that does
  * not match it, and a zero id are refused. */
-static void test_taken(void **state)
+static void test_given_back(void **state)
 {
     (void)state;
-    uint64_t rid[MSG_TAKEN_MAX] = { 9, 8, 7 }, got[MSG_TAKEN_MAX];
+    uint64_t rid[MSG_GIVEN_BACK_MAX] = { 9, 8, 7 }, got[MSG_GIVEN_BACK_MAX];
     size_t k = 99;
     msg_buf b;
     mb_init(&b);
-    msg_encode_taken(&b, rid, 3);
+    msg_encode_given_back(&b, rid, 3);
     const uint8_t *p = b.p + MSG_HEADER_SIZE;
     size_t len = b.len - MSG_HEADER_SIZE;
-    assert_int_equal(msg_decode_taken(p, len, got, &k), DVM_OK);
+    assert_int_equal(msg_decode_given_back(p, len, got, &k), DVM_OK);
     assert_int_equal(k, 3);
     assert_int_equal(got[2], 7);
-    assert_int_equal(msg_decode_taken(p, len - 8, got, &k), DVM_EPROTO);
+    assert_int_equal(msg_decode_given_back(p, len - 8, got, &k), DVM_EPROTO);
     mb_reset(&b);
-    msg_encode_taken(&b, rid, 0);
-    assert_int_equal(msg_decode_taken(b.p + MSG_HEADER_SIZE, 8, got, &k),
+    msg_encode_given_back(&b, rid, 0);
+    assert_int_equal(msg_decode_given_back(b.p + MSG_HEADER_SIZE, 8, got, &k),
                      DVM_OK);
     assert_int_equal(k, 0);
     uint64_t bad[2] = { 1, 0 };             /* one id, zero */
-    assert_int_equal(msg_decode_taken((uint8_t *)bad, 16, got, &k),
+    assert_int_equal(msg_decode_given_back((uint8_t *)bad, 16, got, &k),
                      DVM_EPROTO);
-    uint64_t many[1] = { MSG_TAKEN_MAX + 1 };
-    assert_int_equal(msg_decode_taken((uint8_t *)many, 8, got, &k),
+    uint64_t many[1] = { MSG_GIVEN_BACK_MAX + 1 };
+    assert_int_equal(msg_decode_given_back((uint8_t *)many, 8, got, &k),
                      DVM_EPROTO);
     mb_free(&b);
 }
@@ -698,7 +698,7 @@ int main(void)
         cmocka_unit_test(test_result_implied),
         cmocka_unit_test(test_frames),
         cmocka_unit_test(test_result_chosen_stack),
-        cmocka_unit_test(test_taken),
+        cmocka_unit_test(test_given_back),
         cmocka_unit_test(test_stack_req),
         cmocka_unit_test(test_stacks),
         cmocka_unit_test(test_conn_frames),

@@ -605,7 +605,7 @@ static size_t slot_batch(const master *m, const rcomp_slot *s,
         batch = PLACE_BATCH_FRESH;
     if (m->cp.conflict_rate > 0.2)
         batch = 1;
-    if (s->taking)              /* its TAKEN must find the same newest */
+    if (s->taking)              /* its GIVEN_BACK must find the same newest */
         return 0;
     if (nin > batch / 2 || (batch == 1 && nin))
         return 0;
@@ -749,7 +749,7 @@ static dvm_status dispatch(master *m)
  * moves every runner from behind a very long one in a few rounds, and few
  * when its runner is about to end.  A remote RComp's board is on its
  * node: the master asks the node (MSG_TAKE_BACK), which takes back what it
- * can and names them (MSG_TAKEN); until then the master sends that RComp
+ * can and names them (MSG_GIVEN_BACK); until then the master sends that RComp
  * nothing, so the runners named are the newest in its ring.
  * DVM_TAKE_BACK_US sets the silence (0: at once; "off": never; "always":
  * take_back_always, local RComps only). */
@@ -796,10 +796,11 @@ static int rcomp_idle(const master *m)
     return 0;
 }
 
-/* The local RComp with the most runners queued behind the one it runs
- * among those silent for `silence` at now or whose queue holds
- * MASTER_TAKE_BACK_NS of runners at the set's average, or NULL; *due:
- * when the first of the others would be (UINT64_MAX: none). */
+/* The RComp (with a claim board here, or remote) with the most runners
+ * queued behind the one it runs among those silent for `silence` at now
+ * or whose queue holds MASTER_TAKE_BACK_NS of runners at the set's
+ * average, and not paused after a try that took nothing; NULL if none.
+ * *due: when the first of the others would be (UINT64_MAX: none). */
 static rcomp_slot *take_back_victim(master *m, uint64_t now,
                                     uint64_t silence, uint64_t *due)
 {

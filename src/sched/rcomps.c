@@ -503,17 +503,17 @@ dvm_status rcomps_take_back_remote(rcomp_set *rs, rcomp_slot *s, size_t n)
     return rcomp_send(rs, s);
 }
 
-/* MSG_TAKEN from remote slot s, the answer to its TAKE_BACK: the runners
+/* MSG_GIVEN_BACK from remote slot s, the answer to its TAKE_BACK: the runners
  * it names must be the newest in flight there, newest first; they go
  * back to the ready queue.  Anything else: s is lost. */
-static dvm_status on_taken(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
-                           size_t len)
+static dvm_status on_given_back(rcomp_set *rs, rcomp_slot *s,
+                                const uint8_t *p, size_t len)
 {
-    uint64_t rid[MSG_TAKEN_MAX];
+    uint64_t rid[MSG_GIVEN_BACK_MAX];
     size_t k;
     if (!s->remote || !s->taking)
         return rcomp_lost(rs, s, "runners taken back unasked");
-    if (msg_decode_taken(p, len, rid, &k))
+    if (msg_decode_given_back(p, len, rid, &k))
         return rcomp_lost(rs, s, status_message());
     s->taking = 0;
     if (!k)                     /* none to take: not again at once */
@@ -1025,8 +1025,8 @@ static dvm_status on_ctl_frame(rcomp_set *rs, rcomp_slot *s, uint32_t type,
         return grant_run(rs, s, want);
     case MSG_RUN_DONE:
         return run_done(rs, s, p, len);
-    case MSG_TAKEN:
-        return on_taken(rs, s, p, len);
+    case MSG_GIVEN_BACK:
+        return on_given_back(rs, s, p, len);
     default:
         return rcomp_lost(rs, s, "unexpected message");
     }

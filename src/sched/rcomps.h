@@ -234,7 +234,7 @@ void rcomps_offer(rcomp_slot *s, rcb *r, uint64_t now_ns);
  * their order.  Returns how many. */
 size_t rcomps_take_back(rcomp_set *rs, rcomp_slot *s, size_t n);
 /* The same for remote slot s: asks its node (MSG_TAKE_BACK); the runners
- * come back with its MSG_TAKEN, and s is dispatched nothing until then
+ * come back with its MSG_GIVEN_BACK, and s is dispatched nothing until then
  * (s->taking).  Returns DVM_OK or a fatal error. */
 dvm_status rcomps_take_back_remote(rcomp_set *rs, rcomp_slot *s, size_t n);
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # take_back.sh DVM ENGINE -- a node takes back the runners its RComp has
-# not started when the master asks (MSG_TAKE_BACK, MSG_TAKEN: the claim
+# not started when the master asks (MSG_TAKE_BACK, MSG_GIVEN_BACK: the claim
 # boards of src/net/claim.h on the node), and they run on another node,
 # each once.  tests/system/take_back.c0 on 2 nodes of 1 RComp: one long
 # runner heads one node's batch, the other node runs dry, and the runners
