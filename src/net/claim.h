@@ -24,16 +24,19 @@
  * runner before a started one is started too, so the dispatcher takes
  * back from the newest end and stops at the first it loses.
  *
- * A board is a page of CLAIM_SLOTS words, used in turn (seq mod CLAIM_SLOTS).  The
- * dispatcher offers seq only when the runner of seq - CLAIM_SLOTS is out of
- * its hands (answered, or taken back): an RComp holds at most RCB_RING_MAX
- * (64) runners, far fewer than CLAIM_SLOTS.  An RComp still holding the taken
- * runner of that earlier seq then finds a newer seq in the word, loses its
- * compare-and-swap and skips it, which is what taking back asked for.
+ * A board is a page of CLAIM_SLOTS words, used in turn (seq mod
+ * CLAIM_SLOTS).  The dispatcher offers seq only when the runner of
+ * seq - CLAIM_SLOTS is out of its hands (answered, or taken back): an
+ * RComp holds at most RCB_RING_MAX (64) runners, far fewer than
+ * CLAIM_SLOTS.  An RComp still holding the taken runner of that earlier
+ * seq then finds a newer seq in the word, loses its compare-and-swap and
+ * skips it, which is what taking back asked for.
  *
  * The boards of all the RComps of a host are one memfd, which each RComp
- * maps (its own board at its index).  A new process on a slot starts with
- * its board reset and its seq at 0.
+ * maps (its own board at its index).  The dispatcher is the master for
+ * its local RComps and the node for a cluster node's (the master asks it:
+ * net/msg.h, MSG_TAKE_BACK).  A new process on a slot starts with its
+ * board reset and its seq at 0.
  */
 #ifndef DVM_NET_CLAIM_H
 #define DVM_NET_CLAIM_H
