@@ -434,6 +434,15 @@ static dvm_status drop_all(rcomp *rc)
     return window_reset(rc->win);
 }
 
+/* Step 1's start, kept or not: the PR pages the last runner may have
+ * written, and what its commit marked (drop: how a page goes). */
+static void drop_last(rcomp *rc, void (*drop)(void *, uint64_t, uint64_t))
+{
+    tell_pr_written(rc);
+    marked_drop md = { rc, drop };
+    rc_keep_sweep(&rc->keep, drop_marked, &md);
+}
+
 /* Step 1: the window reset, keeping what keep.c allows. */
 static dvm_status reset_window(rcomp *rc, const msg_runner *mr)
 {
@@ -444,9 +453,7 @@ static dvm_status reset_window(rcomp *rc, const msg_runner *mr)
     dvm_status st = list_prefetched(rc, mr);
     if (st)
         return st;
-    tell_pr_written(rc);
-    marked_drop md = { rc, drop };
-    rc_keep_sweep(k, drop_marked, &md); /* what the last commit marked */
+    drop_last(rc, drop);
     if (!keep)
         return drop_all(rc);
     k->nadd = 0;
@@ -687,9 +694,7 @@ static int start_and_run(rcomp *rc, const msg_runner *mr)
 
 dvm_status rc_skip(rcomp *rc)
 {
-    tell_pr_written(rc);
-    marked_drop md = { rc, drop_run };
-    rc_keep_sweep(&rc->keep, drop_marked, &md);
+    drop_last(rc, drop_run);
     vm_runner_reset(&rc->vr);   /* nothing it wrote is mapped now */
     return drop_all(rc);
 }

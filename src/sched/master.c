@@ -481,6 +481,7 @@ static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
     uint32_t k = 0;
     dvm_status st = DVM_OK;
     uint64_t snap = m->pool.gated ? m->pool.snap : space_epoch(m->space);
+    uint64_t now = clock_now_ns();
     assert(s->ready && s->inflight.n + n <= RCB_RING_MAX);
     while (k < n && q->head && !st) {
         rcb *r = take_runner(m, s, q);
@@ -488,7 +489,7 @@ static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
             break;              /* the links keep the rest off s */
         r->snap = snap;
         rcb_ring_push(&s->inflight, r);
-        rcomps_offer(s, r, clock_now_ns());
+        rcomps_offer(s, r, now);
         st = describe_runner(m, r, &d[k]);
         describe_keep(m, s, &d[k++]);
     }

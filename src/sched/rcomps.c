@@ -475,21 +475,33 @@ void rcomps_offer(rcomp_slot *s, rcb *r, uint64_t now_ns)
     claim_offer(s->claim, r->claim_seq);
 }
 
+/* s's newest runner in flight goes back to the head of the ready queue. */
+static void requeue_newest(rcomp_set *rs, rcomp_slot *s)
+{
+    rcb_pool_requeue(rs->cp->pool, rcb_ring_pop_newest(&s->inflight));
+}
+
+/* k runners were taken back from s; none: not tried again at once. */
+static void taken_back(rcomp_set *rs, rcomp_slot *s, size_t k)
+{
+    if (!k)
+        s->take_back_ns = clock_now_ns() + RCOMPS_TAKE_BACK_PAUSE_NS;
+    rs->cp->st->runners_taken_back += k;
+}
+
 size_t rcomps_take_back(rcomp_set *rs, rcomp_slot *s, size_t n)
 {
     size_t k = 0;
     assert(!s->remote && s->claim);
-    while (k < n && s->inflight.n > 1) {
-        rcb *r = rcb_ring_at(&s->inflight, s->inflight.n - 1);
-        if (!claim_take(s->claim, r->claim_seq))
-            break;              /* started: so is every one before it */
-        (void)rcb_ring_pop_newest(&s->inflight);
-        rcb_pool_requeue(rs->cp->pool, r);
+    while (k < n && s->inflight.n > 1 &&
+           claim_take(s->claim, rcb_ring_at(&s->inflight,
+                                            s->inflight.n - 1)->claim_seq))
+    {                           /* a started one ends it: so is every
+                                   one before it */
+        requeue_newest(rs, s);
         k++;
     }
-    if (!k)                     /* none to take: not again at once */
-        s->take_back_ns = clock_now_ns() + RCOMPS_TAKE_BACK_PAUSE_NS;
-    rs->cp->st->runners_taken_back += k;
+    taken_back(rs, s, k);
     return k;
 }
 
@@ -516,15 +528,13 @@ static dvm_status on_given_back(rcomp_set *rs, rcomp_slot *s,
     if (msg_decode_given_back(p, len, rid, &k))
         return rcomp_lost(rs, s, status_message());
     s->taking = 0;
-    if (!k)                     /* none to take: not again at once */
-        s->take_back_ns = clock_now_ns() + RCOMPS_TAKE_BACK_PAUSE_NS;
     for (size_t i = 0; i < k; i++) {
         if (s->inflight.n < 2 ||
             rcb_ring_at(&s->inflight, s->inflight.n - 1)->rid != rid[i])
             return rcomp_lost(rs, s, "taken back: not its newest runners");
-        rcb_pool_requeue(rs->cp->pool, rcb_ring_pop_newest(&s->inflight));
+        requeue_newest(rs, s);
     }
-    rs->cp->st->runners_taken_back += k;
+    taken_back(rs, s, k);
     return DVM_OK;
 }
 
