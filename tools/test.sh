@@ -15,6 +15,13 @@ cd "$(dirname "$0")/.."
 START=$(date +%s)
 ./tools/setup.sh
 JOBS=$(nproc)
+# Tests run one more at a time than there are CPUs: many of them wait
+# (for heartbeat bounds, timeouts, processes they start and stop), so at
+# one per CPU the normal stage kept the CPUs 69% busy (ASan 83%); with
+# one more, 82% (96%), and each stage took 13-17% less time on a 2-core
+# host (236 -> 195 s, 192 -> 167 s).  The tests bound their waits for
+# loaded hosts (tests/cluster/lib.sh, suite_heartbeat).
+TEST_JOBS=$((JOBS + 1))
 # banner TEXT: a stage's heading, with the seconds the suite has run.
 banner() { echo "== $* (at $(($(date +%s) - START)) s)"; }
 
@@ -38,7 +45,8 @@ stage() {
 }
 
 banner "tests"
-stage "normal build" --test-dir build --output-on-failure -j"$JOBS" --timeout 300
+stage "normal build" --test-dir build --output-on-failure -j"$TEST_JOBS" \
+      --timeout 300
 
 banner "ASan+UBSan build (with allocation failpoints) and tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDVM_WITH_LLVM=OFF \
@@ -49,7 +57,7 @@ cmake --build build-asan -j"$JOBS"
 # lived processes of the cluster tests touch far fewer fresh pages (a
 # third fewer page faults, 13% less CPU in cluster/examples).
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=16
-stage "ASan+UBSan" --test-dir build-asan --output-on-failure -j"$JOBS" \
+stage "ASan+UBSan" --test-dir build-asan --output-on-failure -j"$TEST_JOBS" \
           --timeout 600 -E '^fuzz/'        # fuzzers run under ASan anyway
 
 banner "TSan build and threaded tests"
