@@ -197,6 +197,7 @@ dvm_status vindex_add(vindex *x, uint64_t page, uint64_t epoch,
     e->epoch = epoch;
     e->acked = 0;
     e->wait = 0;
+    e->released = 0;
     e->nformer = 0;
     e->nhold = (uint32_t)home_pick(page, x->ids, x->nids, e->hold);
     tab_put(x, x->n - 1);
@@ -377,6 +378,19 @@ void vindex_each(const vindex *x, int want,
     for (size_t i = 0; i < x->n; i++)
         if (replicated(&x->e[i]) == !!want)
             fn(arg, x->e[i].page, x->e[i].epoch);
+}
+
+void vindex_release_replicated(vindex *x,
+                               int (*fn)(void *arg, uint64_t page,
+                                         uint64_t epoch),
+                               void *arg)
+{
+    assert(x && fn);
+    for (size_t i = 0; i < x->n; i++) {
+        vindex_ent *e = &x->e[i];
+        if (!e->released && replicated(e))
+            e->released = (uint32_t)fn(arg, e->page, e->epoch);
+    }
 }
 
 void vindex_each_only_at(const vindex *x, uint64_t node,

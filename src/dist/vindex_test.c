@@ -468,6 +468,58 @@ static void test_only_at(void **state)
     vindex_free(&x);
 }
 
+/* vindex_release_replicated: only replicated versions are offered; one
+ * whose release said 1 is never offered again, one that said 0 (the
+ * master's copy could not go yet: its page's newest version) is offered
+ * at the next call. */
+typedef struct release_seen {
+    size_t calls;
+    uint64_t refuse_epoch;      /* release says 0 for this epoch */
+} release_seen;
+
+static int release(void *arg, uint64_t page, uint64_t epoch)
+{
+    release_seen *r = arg;
+    (void)page;
+    r->calls++;
+    return epoch != r->refuse_epoch;
+}
+
+static void test_release_once(void **state)
+{
+    (void)state;
+    static world w;
+    vindex_ops ops = { w_store, w_drop, w_alive, w_lost, &w };
+    uint64_t two[] = { 1, 2 };
+    vindex x;
+    vindex_init(&x);
+    vindex_set_nodes(&x, two, 2, &ops);
+    for (uint64_t e = 1; e <= 3; e++)
+        assert_int_equal(vindex_add(&x, (e - 1) * HOME_REGION_PAGES, e, &ops),
+                         DVM_OK);
+    release_seen r = { 0, 2 };
+    vindex_release_replicated(&x, release, &r);
+    assert_int_equal(r.calls, 0);               /* none replicated */
+    for (size_t i = 0; i < 2; i++) {            /* epochs 1 and 2 */
+        (void)ack_at(&x, i, 0, &ops);
+        assert_int_equal(ack_at(&x, i, 1, &ops), 1);
+    }
+    (void)ack_at(&x, 2, 0, &ops);               /* epoch 3: one copy */
+    vindex_release_replicated(&x, release, &r);
+    assert_int_equal(r.calls, 2);
+    vindex_release_replicated(&x, release, &r);
+    assert_int_equal(r.calls, 3);               /* epoch 2 again only */
+    r.refuse_epoch = 0;
+    vindex_release_replicated(&x, release, &r);
+    assert_int_equal(r.calls, 4);
+    vindex_release_replicated(&x, release, &r);
+    assert_int_equal(r.calls, 4);               /* both released */
+    assert_int_equal(ack_at(&x, 2, 1, &ops), 1);
+    vindex_release_replicated(&x, release, &r);
+    assert_int_equal(r.calls, 5);               /* epoch 3, now replicated */
+    vindex_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -479,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_former_keeps),
         cmocka_unit_test(test_former_not_holder),
         cmocka_unit_test(test_only_at),
+        cmocka_unit_test(test_release_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -834,6 +834,12 @@ void space_gc(mem_space *s, uint64_t oldest_live)
         s->log_off = 0;
 }
 
+uint64_t space_gc_horizon(const mem_space *s)
+{
+    assert(s);
+    return s->gc_done;
+}
+
 mem_delta space_version_delta(const mem_space *s, uint64_t page,
                               uint64_t epoch, uint64_t *bits)
 {

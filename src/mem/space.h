@@ -174,6 +174,10 @@ int space_give_away(mem_space *s, uint64_t page, uint64_t epoch);
 
 /* Frees versions no snapshot >= oldest_live can need. */
 void space_gc(mem_space *s, uint64_t oldest_live);
+/* The GC horizon: the largest oldest_live processed so far (capped at the
+ * epoch).  Every version installed by a commit after it is still in the
+ * space, whatever the lookups that would find it cost. */
+uint64_t space_gc_horizon(const mem_space *s);
 
 /* The bytes the version of page installed by the commit of epoch
  * changed, an implied change derived into bits[] (DIFF_WORDS); no bytes

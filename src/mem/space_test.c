@@ -408,8 +408,16 @@ static void test_gc_frees_exactly(void **state)
         assert_int_equal(write_bytes(f, e[i - 1], a + (unsigned)i, 1,
                                      (uint8_t)i, &e[i]), DVM_OK);
     assert_int_equal(store_in_use(f->store), 5);
+    assert_int_equal(space_gc_horizon(f->space), 0);
     space_gc(f->space, e[2]);           /* keeps e2 (newest <= 2), e3.. */
     assert_int_equal(store_in_use(f->store), 4);
+    /* The horizon: every version made after it is still there. */
+    assert_int_equal(space_gc_horizon(f->space), e[2]);
+    for (int i = 3; i < 6; i++) {
+        uint32_t fr;
+        assert_int_equal(space_lookup_version(f->space, a / DIFF_PAGE, e[i],
+                                              &fr), e[i]);
+    }
     assert_int_equal(read_byte(f, a + 2, e[2]), 2);
     assert_int_equal(read_byte(f, a + 1, e[2]), 1);
     assert_int_equal(read_byte(f, a + 4, e[4]), 4);
@@ -417,6 +425,7 @@ static void test_gc_frees_exactly(void **state)
     assert_int_equal(store_in_use(f->store), 4);
     space_gc(f->space, 1000);           /* only the newest remains */
     assert_int_equal(store_in_use(f->store), 1);
+    assert_int_equal(space_gc_horizon(f->space), e[5]);   /* capped */
     assert_int_equal(read_byte(f, a + 5, e[5]), 5);
     space_stats st;
     space_get_stats(f->space, &st);
