@@ -73,6 +73,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
@@ -138,7 +139,16 @@ typedef struct node_parked {
     msg_buf b;                      /* the translated message */
     uint32_t *ents;                 /* the entries it waits for */
     size_t nents;
+    size_t nrun;                    /* its runners (the newest of rid[]) */
+    uint64_t t_ns;                  /* when it was parked */
 } node_parked;
+
+/* The owner of cache entries held for runners taken back from a parked
+ * dispatch (node_tmp.rid): let go once no dispatch is parked, never
+ * before -- a parked dispatch waits for its entries to be filled, and an
+ * entry let go may be evicted, its slot reused for another page, and the
+ * dispatch left waiting for a fill that never comes. */
+#define NODE_RID_UNPARK UINT64_MAX
 
 typedef struct node_rc {
     pid_t pid;
@@ -152,6 +162,7 @@ typedef struct node_rc {
     size_t ntmp, captmp;
     node_parked *park;              /* dispatches waiting, in order */
     size_t npark, cappark;
+    size_t nunpark;                 /* tmp[] entries of NODE_RID_UNPARK */
     uint64_t req_page;              /* of the page request in flight */
     int page_wait;                  /* its answer waits for page_ent */
     uint32_t page_ent;
@@ -184,6 +195,9 @@ typedef struct node {
     int claim_fd;                   /* the RComps' claim boards (net/
                                        claim.h), one each; -1: none */
     claim_board *claims;
+    uint64_t park_hold_ns;          /* test hook (DVM_TEST_PARK_MS=N):
+                                       every dispatch is parked, N ms at
+                                       least, as behind a slow link */
     dvm_program *prog;
     char engine[8];
     char *jit_cache;                /* the program's shared translations
@@ -407,6 +421,7 @@ static void rc_kill(node *n, int i)
     r->in_asked = 0;
     park_free(r);
     tmp_release(n, r, 0, 1);
+    r->nunpark = 0;
     granted_release(n, r, (uint16_t)(i + 1));
     r->nrid = 0;
 }
@@ -558,6 +573,8 @@ static dvm_status park_drain(node *n, int i)
         for (size_t k = 0; k < p->nents; k++)
             if (!n->pc.e[p->ents[k]].filled)
                 return DVM_OK;
+        if (n->park_hold_ns && clock_now_ns() - p->t_ns < n->park_hold_ns)
+            return DVM_OK;
         dvm_status st = rc_send(n, r->ctl.fd, &p->b);
         mb_free(&p->b);
         dvm_free(p->ents);
@@ -566,12 +583,16 @@ static dvm_status park_drain(node *n, int i)
         if (st)
             return rc_replace(n, i, "cannot send to it");
     }
+    if (r->nunpark)
+        tmp_release(n, r, NODE_RID_UNPARK, 0);
+    r->nunpark = 0;
     return DVM_OK;
 }
 
-/* Parks the dispatch in n->out behind r's others, waiting for ents. */
+/* Parks the dispatch in n->out of nrun runners behind r's others,
+ * waiting for ents. */
 static dvm_status park_add(node_rc *r, const msg_buf *b, uint32_t *ents,
-                           size_t nents)
+                           size_t nents, size_t nrun)
 {
     node_parked *p = dvm_grow(r->park, &r->cappark, r->npark + 1, sizeof *p);
     if (!p)
@@ -584,6 +605,8 @@ static dvm_status park_add(node_rc *r, const msg_buf *b, uint32_t *ents,
         return status_set(DVM_ENOMEM, "out of memory");
     p->ents = ents;
     p->nents = nents;
+    p->nrun = nrun;
+    p->t_ns = clock_now_ns();
     r->npark++;
     return DVM_OK;
 }
@@ -678,8 +701,8 @@ static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
     if (!st) {
         mb_reset(&n->out);
         msg_encode_dispatch(&n->out, &d);
-        if (nwait || r->npark) {
-            st = park_add(r, &n->out, ents, nwait);
+        if (nwait || r->npark || n->park_hold_ns) {
+            st = park_add(r, &n->out, ents, nwait, d.n);
             ents = NULL;
             sent = !st;
         } else if (rc_send(n, r->ctl.fd, &n->out)) {
@@ -870,12 +893,38 @@ static dvm_status relay_up(node *n, int i, int page, uint32_t type,
                            const uint64_t *fig, size_t nfig,
                            const uint8_t *const *pages, size_t npages);
 
+/* 1 when the newest runner of r's ring is in a parked dispatch (the
+ * newest dispatches are the parked ones): it is counted out of it. */
+static int newest_parked(node_rc *r)
+{
+    for (size_t j = r->npark; j-- > 0;)
+        if (r->park[j].nrun) {
+            r->park[j].nrun--;
+            return 1;
+        }
+    return 0;
+}
+
+/* The cache entries held for runner rid, taken back from a parked
+ * dispatch, are let go once no dispatch is parked (NODE_RID_UNPARK). */
+static void tmp_unpark(node_rc *r, uint64_t rid)
+{
+    for (size_t i = 0; i < r->ntmp; i++)
+        if (r->tmp[i].rid == rid) {
+            r->tmp[i].rid = NODE_RID_UNPARK;
+            r->nunpark++;
+        }
+}
+
 /* TAKE_BACK: up to the asked number of place i's runners its RComp has
  * not started, newest first, down to the second (the oldest may be
  * running), each won on the claim board (net/claim.h); their cached
- * pages are let go.  None while a dispatch is parked here (its runners
- * would have to be cut out of it).  GIVEN_BACK names them to the master,
- * which sends nothing to this RComp between the two. */
+ * pages are let go -- at once, or, for a runner of a dispatch parked
+ * here for its pages (the RComp skips it when the dispatch goes), once
+ * no dispatch is parked.  A node behind a slow link, whose dispatches
+ * wait longest for their pages, is the one most worth taking from.
+ * GIVEN_BACK names them to the master, which sends nothing to this
+ * RComp between the two. */
 static dvm_status relay_take_back(node *n, int i, const cmsg_relay *m)
 {
     node_rc *r = &n->rc[i];
@@ -884,10 +933,13 @@ static dvm_status relay_take_back(node *n, int i, const cmsg_relay *m)
     if (m->page || m->nver || m->npages ||
         msg_decode_u64s(m->msg, m->len, &want, 1))
         return status_set(DVM_EPROTO, "bad take back");
-    while (n->claims && !r->npark && k < want && k < MSG_GIVEN_BACK_MAX &&
+    while (n->claims && k < want && k < MSG_GIVEN_BACK_MAX &&
            r->nrid > 1 && claim_take(&n->claims[i], r->seq[r->nrid - 1])) {
         rid[k++] = r->rid[--r->nrid];
-        tmp_release(n, r, rid[k - 1], 0);
+        if (newest_parked(r))
+            tmp_unpark(r, rid[k - 1]);
+        else
+            tmp_release(n, r, rid[k - 1], 0);
     }
     msg_buf b;
     mb_init(&b);
@@ -1480,6 +1532,8 @@ static dvm_status node_loop(node *n)
             fst = node_heartbeat(n);
         if (!fst && n->up)
             fst = nhome_tick(&n->home, clock_now_ns());
+        if (!fst && n->park_hold_ns && n->running)
+            fst = node_filled(n);   /* parked dispatches whose hold ended */
         if (!fst)
             fst = node_flush(n);
         if (fst)
@@ -1570,6 +1624,8 @@ dvm_status node_main(const node_config *cfg)
         return status_set(DVM_ENOMEM, "out of memory");
     n->cfg = *cfg;
     n->image_fd = n->claim_fd = -1;
+    const char *hold = getenv("DVM_TEST_PARK_MS");
+    n->park_hold_ns = hold ? strtoull(hold, NULL, 10) * 1000000ull : 0;
     ninput_init(&n->inputs);
     mb_init(&n->out);
     mb_init(&n->rel);

@@ -28,6 +28,8 @@
 #                                   client
 #   cluster/take_back/<engine>      runners a node's RComp has not started
 #                                   taken back and run on another node
+#   cluster/take_back_parked/<engine>  the same from a dispatch parked
+#                                   for its pages (DVM_TEST_PARK_MS)
 #   cluster/bad_options, node_bad_* options refused before anything starts
 #   cluster/heartbeat               the default bound: a stopped node given
 #                                   up, stalls of master and node not
@@ -142,7 +144,7 @@ foreach(engine ${DVM_CLUSTER_SYSTEM_ENGINES})
             heartbeat
             ackstored datapath stable masksonly dumps masks_kill masks_join
             masks_joinstop
-            masks_drain masks_peerdown take_back)
+            masks_drain masks_peerdown take_back take_back_parked)
     cluster_wanted(${t} wanted)
     if(NOT wanted)
       continue()
