@@ -265,6 +265,21 @@ run() {
         { echo "FAIL: submit of $prog"; cat "$work/submit.err"; exit 1; }
 }
 
+# each_once FILE N: fails unless FILE holds the numbers 0 .. N-1, a line
+# each, once each, in any order.
+each_once() {
+    sort -n "$1" > "$work/sorted"
+    seq 0 $(($2 - 1)) | cmp -s - "$work/sorted" ||
+        { echo "FAIL: runners did not print once each: $(tr '\n' ' ' < "$1")"; exit 1; }
+}
+
+# taken_back: the runners taken back that the --stats of the last submit
+# (in $work/submit.err) count (0 when none).
+taken_back() {
+    n=$(sed -n 's/.*runners taken back from a busy RComp \([0-9]*\).*/\1/p' "$work/submit.err")
+    echo "${n:-0}"
+}
+
 # none_lost WHAT: fails unless the --stats of the last submit (in
 # $work/submit.err) count no runner re-run after a lost RComp.
 none_lost() {

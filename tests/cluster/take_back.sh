@@ -12,11 +12,9 @@ sys=$(dirname "$0")/../system
 "$dvm" cc "$sys/take_back.c0" -o "$work/tb.img"
 cluster_start 2 1
 run "$work/tb.img" "$work/out" --stats
-sort -n "$work/out" > "$work/sorted"
-seq 0 63 | cmp -s - "$work/sorted" ||
-    { echo "FAIL: runners did not print once each: $(tr '\n' ' ' < "$work/out")"; exit 1; }
-n=$(sed -n 's/.*runners taken back from a busy RComp \([0-9]*\).*/\1/p' "$work/submit.err")
-echo "taken back: ${n:-0}"
-[ "${n:-0}" -ge 1 ] || { echo "FAIL: nothing taken back"; cat "$work/submit.err"; exit 1; }
+each_once "$work/out" 64
+n=$(taken_back)
+echo "taken back: $n"
+[ "$n" -ge 1 ] || { echo "FAIL: nothing taken back"; cat "$work/submit.err"; exit 1; }
 none_lost "taking back"
 echo "ok: runners taken back from a node and run once"

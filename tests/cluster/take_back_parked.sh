@@ -19,13 +19,11 @@ node_start slow 1 --name slow
 unset DVM_TEST_PARK_MS
 nodes_joined 2
 run "$work/short.img" "$work/out" --stats
-sort -n "$work/out" > "$work/sorted"
-seq 0 63 | cmp -s - "$work/sorted" ||
-    { echo "FAIL: runners did not print once each: $(tr '\n' ' ' < "$work/out")"; exit 1; }
-n=$(sed -n 's/.*runners taken back from a busy RComp \([0-9]*\).*/\1/p' "$work/submit.err")
-echo "taken back: ${n:-0}"
-[ "${n:-0}" -ge 8 ] ||
-    { echo "FAIL: ${n:-0} taken back from the parked dispatch"; cat "$work/submit.err"; exit 1; }
+each_once "$work/out" 64
+n=$(taken_back)
+echo "taken back: $n"
+[ "$n" -ge 8 ] ||
+    { echo "FAIL: $n taken back from the parked dispatch"; cat "$work/submit.err"; exit 1; }
 none_lost "taking back"
 slow=$("$dvm" status --master "127.0.0.1:$port" --json | python3 -c '
 import json, sys
