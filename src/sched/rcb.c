@@ -187,6 +187,17 @@ rcb *rcb_ring_pop_rid(rcb_ring *g, uint64_t rid)
     return rcb_ring_pop(g);
 }
 
+rcb *rcb_ring_take(rcb_ring *g, size_t k)
+{
+    assert(k < g->n);
+    rcb *r = rcb_ring_at(g, k);
+    for (size_t j = k; j + 1 < g->n; j++)
+        g->slot[(g->head + j) % RCB_RING_MAX] =
+            g->slot[(g->head + j + 1) % RCB_RING_MAX];
+    g->n--;
+    return r;
+}
+
 const rcb *rcb_ring_find(const rcb_ring *g, uint64_t rid)
 {
     for (size_t k = 0; k < g->n; k++)

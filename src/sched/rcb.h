@@ -147,6 +147,9 @@ rcb *rcb_ring_pop(rcb_ring *g);
 rcb *rcb_ring_pop_newest(rcb_ring *g);
 /* Removes and returns the oldest if its run id is rid, else NULL. */
 rcb *rcb_ring_pop_rid(rcb_ring *g, uint64_t rid);
+/* Removes and returns the k-th oldest (k < n); the others keep their
+ * order. */
+rcb *rcb_ring_take(rcb_ring *g, size_t k);
 /* The runner of run id rid in g, oldest first, or NULL. */
 const rcb *rcb_ring_find(const rcb_ring *g, uint64_t rid);
 /* Smallest snapshot in the ring, or `bound` if none is smaller. */

@@ -178,6 +178,25 @@ static void test_ring_both_ends(void **state)
     assert_null(rcb_ring_pop(&g));
 }
 
+/* rcb_ring_take: the k-th oldest goes, across the wrap, the others in
+ * their order. */
+static void test_ring_take(void **state)
+{
+    (void)state;
+    rcb r[6];
+    rcb_ring g = { .head = RCB_RING_MAX - 2 };      /* wraps after 2 */
+    for (size_t i = 0; i < 6; i++)
+        rcb_ring_push(&g, &r[i]);
+    assert_ptr_equal(rcb_ring_take(&g, 1), &r[1]);
+    assert_ptr_equal(rcb_ring_take(&g, 3), &r[4]);
+    assert_ptr_equal(rcb_ring_take(&g, 3), &r[5]);  /* the newest */
+    assert_int_equal(g.n, 3);
+    assert_ptr_equal(rcb_ring_pop(&g), &r[0]);
+    assert_ptr_equal(rcb_ring_pop(&g), &r[2]);
+    assert_ptr_equal(rcb_ring_take(&g, 0), &r[3]);
+    assert_null(rcb_ring_pop(&g));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +205,7 @@ int main(void)
         cmocka_unit_test(test_gate),
         cmocka_unit_test(test_retry),
         cmocka_unit_test(test_ring_both_ends),
+        cmocka_unit_test(test_ring_take),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

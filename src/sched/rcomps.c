@@ -564,11 +564,20 @@ dvm_status rcomp_lost(rcomp_set *rs, rcomp_slot *s, const char *why)
         fprintf(stderr, "dvm: rcomp %d lost (%s); replacing it\n", s->index,
                 why);
     rcomp_reap(rs, s);
-    /* The oldest in-flight runner was the one running.  If RComps keep
-     * dying under it, it is the cause: fault it instead of killing RComps
-     * forever. */
+    /* The oldest in-flight runner whose result has not come was the one
+     * running.  If RComps keep dying under it, it is the cause: fault it
+     * instead of killing RComps forever.  Those before it in the ring
+     * had finished: their results came and wait to be committed (remote
+     * ones behind a save, the stable epoch or a home's DHELD; results
+     * come in the ring's order, so the slot's k waiting ones are its k
+     * oldest), and their RComp's death (its node lost, its process
+     * killed) is not their doing.  Counted against them, such waits
+     * under churn -- a save fetching pages from holders that come and go
+     * stops every commit for its round trip -- could fault a runner that
+     * had done nothing wrong. */
     rcb_pool *pool = rs->cp->pool;
-    rcb *running = s->inflight.n ? rcb_ring_at(&s->inflight, 0) : NULL;
+    rcb *running = s->results_waiting < s->inflight.n
+                   ? rcb_ring_at(&s->inflight, s->results_waiting) : NULL;
     if (running)
         rcb_touch(running);
     if (running && ++running->lost >= RCOMPS_LOST_LIMIT) {
@@ -577,7 +586,8 @@ dvm_status rcomp_lost(rcomp_set *rs, rcomp_slot *s, const char *why)
                 (unsigned long long)running->d.fi, running->lost);
         rs->cp->st->runners_faulted++;
         rcb_pool_done(pool, running);
-        commit_runner_done(rs->cp, rcb_ring_pop(&s->inflight));
+        commit_runner_done(rs->cp, rcb_ring_take(&s->inflight,
+                                                 s->results_waiting));
     }
     rs->cp->st->rerun_lost += s->inflight.n;
     rcomp_give_back(rs, s);
@@ -1084,6 +1094,7 @@ static dvm_status result_wait(rcomp_set *rs, int index, const uint8_t *p,
         rs->wait_head = w;
     rs->wait_tail = w;
     rs->nwaiting++;
+    rs->rc[index].results_waiting++;
     return DVM_OK;
 }
 
@@ -1095,6 +1106,8 @@ static rcomp_waiting *result_next(rcomp_set *rs)
     if (!rs->wait_head)
         rs->wait_tail = NULL;
     rs->nwaiting--;
+    assert(rs->rc[w->index].results_waiting > 0);
+    rs->rc[w->index].results_waiting--;
     return w;
 }
 

@@ -723,8 +723,36 @@ static void test_waiting_result_of_lost_slot(void **state)
     assert_int_equal(rcomps_waiting(&f->rs), 0);
     assert_int_equal(f->c.st.runners_committed, 0);
     assert_ptr_equal(f->c.pool.ready.head, r);
+    assert_int_equal(r->lost, 0);       /* it had finished: not its doing */
     rcb_pop(&f->c.pool.ready);
     rcb_free(r);
+}
+
+/* A lost slot counts against the runner it was running -- the oldest
+ * whose result has not come -- not the one before it whose result waits:
+ * that one had finished.  The one running is faulted at the limit, the
+ * finished one goes back to the ready queue. */
+static void test_lost_counts_the_running_one(void **state)
+{
+    fixture *f = *state;
+    rcb *done;
+    int a = result_waiting(f, &done);
+    rcb *running = rcb_new(&f->c.pool);
+    assert_non_null(running);
+    running->snap = done->snap;
+    running->lost = RCOMPS_LOST_LIMIT - 1;
+    rcb_ring_push(&f->rs.rc[a].inflight, running);
+    assert_int_equal(rcomp_lost(&f->rs, &f->rs.rc[a], "test"), DVM_OK);
+    assert_int_equal(f->c.st.runners_faulted, 1);
+    assert_int_equal(done->lost, 0);
+    assert_ptr_equal(f->c.pool.ready.head, done);
+    assert_null(done->next);            /* the faulted one is not queued */
+    assert_int_equal(rcomps_inflight(&f->rs), 0);
+    may_commit_now = 1;
+    assert_int_equal(rcomps_commit_waiting(&f->rs), DVM_OK);
+    assert_int_equal(rcomps_waiting(&f->rs), 0);
+    rcb_pop(&f->c.pool.ready);
+    rcb_free(done);
 }
 
 int main(int argc, char **argv)
@@ -757,6 +785,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_chosen_stack_commits, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_results_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_counts_the_running_one,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_waiting_result_of_lost_slot,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_result_after_lost_ignored, setup,
