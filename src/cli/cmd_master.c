@@ -105,8 +105,9 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
     int is_master = !strcmp(cmd, "master");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        /* --masks-only: the default without --state; with it, asks
-         * for masks only there too.  The last of the two counts. */
+        /* --masks-only: the default (with --state too since
+         * 2026-12-06); kept so that it can undo an earlier
+         * --results-with-data.  The last of the two counts. */
         if (is_master && (!strcmp(a, "--masks-only") ||
                           !strcmp(a, "--results-with-data"))) {
             o->results_with_data = !strcmp(a, "--results-with-data");

@@ -3476,12 +3476,11 @@ static void wait_ready(mserve *s)
 }
 
 /* Whether the program about to run goes masks only (s->rule): not
- * asked otherwise (--results-with-data), with --state only when asked
- * (--masks-only: each save then fetches the data it lacks, save_gather,
- * and a version no holder gives stops the saves, where the master's own
- * copy would have served: docs/cluster.md, "Master restart"), and at
- * least two nodes that home pages, so that every version has two holders
- * to be made at. */
+ * asked otherwise (--results-with-data), and at least two nodes that
+ * home pages, so that every version has two holders to be made at.
+ * With --state too since 2026-12-06 (each save then fetches the data it
+ * lacks, save_gather; docs/cluster.md, "Master restart", says why it
+ * waited until then). */
 static void masks_decide(mserve *s)
 {
     size_t homing = 0;
@@ -3492,8 +3491,7 @@ static void masks_decide(mserve *s)
      * --results-with-data (to run the test suite the older way). */
     int asked = !s->cfg.results_with_data &&
                 getenv("DVM_TEST_RESULTS_WITH_DATA") == NULL;
-    int on = asked && homing >= 2 &&
-             (!s->cfg.state_dir || s->cfg.masks_only);
+    int on = asked && homing >= 2;
     s->rule = (cmsg_start){ .flags = on ? CMSG_START_MASKS_ONLY : 0 };
     if (on)
         ms_log("program %" PRIu64 ": results bring masks only (%zu homing "

@@ -31,9 +31,9 @@ typedef struct mserve_config {
                                    data (--results-with-data); else
                                    changed-byte masks only, when the
                                    program allows it */
-    int masks_only;             /* --masks-only: masks only with a
-                                   state_dir too (without one, the
-                                   default) */
+    int masks_only;             /* --masks-only (the default since
+                                   2026-12-06, with a state_dir too:
+                                   nothing more to ask) */
 } mserve_config;
 
 /* Serves until SIGINT/SIGTERM.  Returns DVM_OK after a clean end, else an

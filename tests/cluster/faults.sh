@@ -7,8 +7,9 @@
 # once and started again with its state (--state): the nodes and the
 # submit reconnect, and the submit resumes the program, or sends it again
 # when the master died before saving it (FAULT_MASTER=0 leaves the master
-# alone).  FAULT_MASTER_OPTS: more options for both masters (by hand, e.g.
-# --masks-only: docs/cluster.md, "Master restart", says how that fails).
+# alone).  The program runs masks only, the default with --state too.
+# FAULT_MASTER_OPTS: more options for both masters (by hand, e.g.
+# --results-with-data: the path with data).
 dvm=$1 engine=$2 gen=$3 ref=$4
 # Each master (the first, and the one started again) and node process is
 # bounded by this; a sanitized build on a loaded host took over 60 s for

@@ -2,13 +2,13 @@
 # restart.sh DVM ENGINE PROG -- the master is killed (kill -9) in the middle
 # of a program on 2 nodes and started again with the same --state: the
 # nodes and the submitting client come back, and the client's output is
-# exactly dvm run's (every line once, the dump right).  The master is
-# started with --masks-only, so the program runs masks only with --state
-# too: no node sends the master a changed page's data, and the saves fetch
-# what they lack from the pages' holders (checked on the counter before
-# the kill); with DVM_TEST_RESULTS_WITH_DATA set, the master is started
-# without it, as a --state master is by default: results bring their data
-# and the saves read the master's copy.
+# exactly dvm run's (every line once, the dump right).  The program runs
+# masks only with --state, the default: no node sends the master a
+# changed page's data, and the saves fetch what they lack from the pages'
+# holders (checked on the counter before the kill); with
+# DVM_TEST_RESULTS_WITH_DATA set, the master is started with
+# --results-with-data: results bring their data and the saves read the
+# master's copy.
 # PROG: counter (output at every commit) or treesum (watchers).  Then a
 # master started on the store of the finished program starts clean and
 # runs the next one, a client whose master stays away gives up after
@@ -25,8 +25,8 @@ case $prog in
     *) echo "FAIL: unknown program $prog"; exit 1 ;;
 esac
 data=${DVM_TEST_RESULTS_WITH_DATA:+1}
-masks=--masks-only
-[ -z "$data" ] || masks=""
+masks=""
+[ -z "$data" ] || masks=--results-with-data
 # shellcheck disable=SC2086
 master_start --state "$state" $masks
 node_start node1 2
