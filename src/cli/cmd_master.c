@@ -54,7 +54,6 @@ typedef struct svc_opts {
     int reconnect_s;            /* node: how long to retry a lost master */
     unsigned heartbeat_ms;      /* --heartbeat (0: the default) */
     int results_with_data;      /* master: --results-with-data */
-    int masks_only;             /* master: --masks-only */
     int drain_wait_ms;          /* --drain-wait (-1: the default) */
 } svc_opts;
 
@@ -111,7 +110,6 @@ static int svc_parse(const char *cmd, int argc, char **argv, svc_opts *o)
         if (is_master && (!strcmp(a, "--masks-only") ||
                           !strcmp(a, "--results-with-data"))) {
             o->results_with_data = !strcmp(a, "--results-with-data");
-            o->masks_only = !o->results_with_data;
             continue;
         }
         if (!v)
@@ -214,8 +212,7 @@ static int svc_main(const char *cmd, int argc, char **argv)
             return rc;
         }
         mserve_config mc = { o.listen, secret, self, o.port_file, sv.obs,
-                             o.state, o.heartbeat_ms, o.results_with_data,
-                             o.masks_only };
+                             o.state, o.heartbeat_ms, o.results_with_data };
         st = mserve_main(&mc);
         serve_stop(&sv, 0);
     } else {

@@ -31,9 +31,6 @@ typedef struct mserve_config {
                                    data (--results-with-data); else
                                    changed-byte masks only, when the
                                    program allows it */
-    int masks_only;             /* --masks-only (the default since
-                                   2026-12-06, with a state_dir too:
-                                   nothing more to ask) */
 } mserve_config;
 
 /* Serves until SIGINT/SIGTERM.  Returns DVM_OK after a clean end, else an

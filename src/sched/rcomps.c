@@ -558,6 +558,16 @@ void rcomp_left(rcomp_set *rs, rcomp_slot *s)
     s->gone = 1;
 }
 
+/* How many of slot index's results wait in rs's queue (rare: asked when
+ * the slot is lost, so counted then rather than kept). */
+static size_t results_waiting(const rcomp_set *rs, int index)
+{
+    size_t n = 0;
+    for (const rcomp_waiting *w = rs->wait_head; w; w = w->next)
+        n += w->index == index;
+    return n;
+}
+
 dvm_status rcomp_lost(rcomp_set *rs, rcomp_slot *s, const char *why)
 {
     if (rs->cfg->progress || getenv("DVM_DEBUG"))
@@ -576,8 +586,9 @@ dvm_status rcomp_lost(rcomp_set *rs, rcomp_slot *s, const char *why)
      * stops every commit for its round trip -- could fault a runner that
      * had done nothing wrong. */
     rcb_pool *pool = rs->cp->pool;
-    rcb *running = s->results_waiting < s->inflight.n
-                   ? rcb_ring_at(&s->inflight, s->results_waiting) : NULL;
+    size_t done = results_waiting(rs, s->index);
+    rcb *running = done < s->inflight.n ? rcb_ring_at(&s->inflight, done)
+                                        : NULL;
     if (running)
         rcb_touch(running);
     if (running && ++running->lost >= RCOMPS_LOST_LIMIT) {
@@ -586,8 +597,7 @@ dvm_status rcomp_lost(rcomp_set *rs, rcomp_slot *s, const char *why)
                 (unsigned long long)running->d.fi, running->lost);
         rs->cp->st->runners_faulted++;
         rcb_pool_done(pool, running);
-        commit_runner_done(rs->cp, rcb_ring_take(&s->inflight,
-                                                 s->results_waiting));
+        commit_runner_done(rs->cp, rcb_ring_take(&s->inflight, done));
     }
     rs->cp->st->rerun_lost += s->inflight.n;
     rcomp_give_back(rs, s);
@@ -1094,7 +1104,6 @@ static dvm_status result_wait(rcomp_set *rs, int index, const uint8_t *p,
         rs->wait_head = w;
     rs->wait_tail = w;
     rs->nwaiting++;
-    rs->rc[index].results_waiting++;
     return DVM_OK;
 }
 
@@ -1106,8 +1115,6 @@ static rcomp_waiting *result_next(rcomp_set *rs)
     if (!rs->wait_head)
         rs->wait_tail = NULL;
     rs->nwaiting--;
-    assert(rs->rc[w->index].results_waiting > 0);
-    rs->rc[w->index].results_waiting--;
     return w;
 }
 

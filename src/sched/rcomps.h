@@ -85,8 +85,6 @@ typedef struct rcomp_slot {
     uint64_t progress_ns;       /* its last result, or the dispatch that
                                    gave it work when it had none (master.c,
                                    "taking back") */
-    size_t results_waiting;     /* remote: its results in rcomp_set's
-                                   waiting queue (rcomps_commit_waiting) */
 } rcomp_slot;
 
 /* A remote result that waits to be committed (master_remote.may_commit). */
