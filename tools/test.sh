@@ -7,7 +7,7 @@
 #      failpoints cost nothing until DVM_FAIL_ALLOC or a test sets one);
 #   3. a TSan build of the threaded parts (the window's fault handler and
 #      the RComp that runs runners beside it, the runner event ring, the
-#      HTTP server reading the metrics);
+#      HTTP server reading the metrics, the shared-memory queues);
 #   (each fuzz target runs for a short while in stage 1.)
 # Exits non-zero on the first failing stage.
 set -eu
@@ -64,10 +64,10 @@ banner "TSan build and threaded tests"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DDVM_WITH_LLVM=OFF \
       -DDVM_SANITIZE=thread >/dev/null
 cmake --build build-tsan -j"$JOBS" --target window_test rcomp_test claim_test \
-      ring_test obs_test
+      ring_test obs_test shmq_test
 export TSAN_OPTIONS=halt_on_error=1
 stage "TSan" --test-dir build-tsan --output-on-failure \
-      -R 'unit/(window|rcomp|ring|obs|claim)_test'
+      -R 'unit/(window|rcomp|ring|obs|claim|shmq)_test'
 
 banner "summary"
 cat "$SUMMARY"

@@ -2,7 +2,9 @@
  * node.c -- the node agent: a host's RComps, relayed to the master.
  *
  * One thread, one epoll set over the RComps' sockets and the transport's
- * event fd.  Between programs a node holds nothing but its connection to
+ * event fd; the RComps' control messages travel through queues in shared
+ * memory (net/shmq.h), which the loop reads on every turn and whose
+ * sockets ring only when it sleeps.  Between programs a node holds nothing but its connection to
  * the master.  START brings a program: the node creates a frame store,
  * writes the image into a memfd, makes the files its RComps read input
  * pages from (ninput.h: the master keeps the inputs, and the node fetches
@@ -393,16 +395,24 @@ static dvm_status rc_spawn(node *n, int i)
                             NODE_STORE_FRAMES, n->image_fd, n->prog, NULL,
                             0, 0, n->jit_cache, n->inputs.win_path,
                             n->inputs.map_path,
-                            n->claims ? n->claim_fd : 0 };
+                            n->claims ? n->claim_fd : 0, 0 };
     int ctl, page;
     if (n->claims) {            /* a new process numbers from 0 */
         claim_reset(&n->claims[i]);
         r->claim_next = 0;
     }
-    dvm_status st = rcomp_process_start(&sp, i, &r->pid, &ctl, &page);
+    shmq *q;                    /* ctl through shared memory (net/shmq.h) */
+    dvm_status st = shmq_create(SHMQ_CAP_DEFAULT, &sp.queue_fd, &q);
     if (st)
         return st;
+    st = rcomp_process_start(&sp, i, &r->pid, &ctl, &page);
+    close(sp.queue_fd);
+    if (st) {
+        shmq_close(q);
+        return st;
+    }
     conn_init(&r->ctl, ctl);
+    conn_attach_shmq(&r->ctl, q, 1);
     conn_init(&r->page, page);
     transport_tick(n->t);           /* starting RComps takes a while */
     r->gen++;
@@ -448,21 +458,26 @@ static int rc_wait_out(node *n, int fd, int ms)
     return 0;
 }
 
-/* Writes b to fd, waiting a bounded time when the socket is full. */
-static dvm_status rc_send(node *n, int fd, const msg_buf *b)
+/* Writes b to c: into its queue, where what does not fit waits in the
+ * conn (node_on_queues moves it on); to a socket, waiting a bounded time
+ * when it is full. */
+static dvm_status rc_send(node *n, conn *c, const msg_buf *b)
 {
     if (b->oom)
         return status_set(DVM_ENOMEM, "out of memory encoding a message");
+    if (c->q)
+        return conn_send(c, b);
     size_t off = 0;
     while (off < b->len) {
-        ssize_t k = send(fd, b->p + off, b->len - off, MSG_NOSIGNAL);
+        ssize_t k = send(c->fd, b->p + off, b->len - off, MSG_NOSIGNAL);
         if (k > 0) {
             off += (size_t)k;
             continue;
         }
         if (k < 0 && errno == EINTR)
             continue;
-        if (k < 0 && errno == EAGAIN && rc_wait_out(n, fd, NODE_SEND_WAIT_MS))
+        if (k < 0 && errno == EAGAIN &&
+            rc_wait_out(n, c->fd, NODE_SEND_WAIT_MS))
             continue;
         return status_set(DVM_ECLOSED, "the RComp does not take messages");
     }
@@ -575,7 +590,7 @@ static dvm_status park_drain(node *n, int i)
                 return DVM_OK;
         if (n->park_hold_ns && clock_now_ns() - p->t_ns < n->park_hold_ns)
             return DVM_OK;
-        dvm_status st = rc_send(n, r->ctl.fd, &p->b);
+        dvm_status st = rc_send(n, &r->ctl, &p->b);
         mb_free(&p->b);
         dvm_free(p->ents);
         memmove(r->park, r->park + 1, (r->npark - 1) * sizeof *r->park);
@@ -705,7 +720,7 @@ static dvm_status relay_dispatch(node *n, int i, const cmsg_relay *m)
             st = park_add(r, &n->out, ents, nwait, d.n);
             ents = NULL;
             sent = !st;
-        } else if (rc_send(n, r->ctl.fd, &n->out)) {
+        } else if (rc_send(n, &r->ctl, &n->out)) {
             st = rc_replace(n, i, "cannot send to it");     /* a new RComp */
         } else {
             sent = 1;
@@ -821,7 +836,7 @@ static dvm_status relay_frames(node *n, int i, const cmsg_relay *m)
     if (!st) {
         mb_reset(&n->out);
         msg_encode_frames(&n->out, ids, k);
-        if (rc_send(n, r->ctl.fd, &n->out))
+        if (rc_send(n, &r->ctl, &n->out))
             st = rc_replace(n, i, "cannot send to it");
     }
     dvm_free(ids);
@@ -833,7 +848,7 @@ static dvm_status page_answer(node *n, int i, uint64_t local)
 {
     mb_reset(&n->out);
     msg_encode_u64s(&n->out, MSG_PAGE_RESP, &local, 1);
-    if (rc_send(n, n->rc[i].page.fd, &n->out))
+    if (rc_send(n, &n->rc[i].page, &n->out))
         return rc_replace(n, i, "cannot send to it");
     return DVM_OK;
 }
@@ -962,7 +977,7 @@ static dvm_status relay_down(node *n, int i, const cmsg_relay *m)
     size_t at = mb_begin(&n->out, m->type);
     mb_bytes(&n->out, m->msg, m->len);
     mb_end(&n->out, at);
-    if (rc_send(n, n->rc[i].ctl.fd, &n->out))
+    if (rc_send(n, &n->rc[i].ctl, &n->out))
         return rc_replace(n, i, "cannot send to it");
     return DVM_OK;
 }
@@ -1335,18 +1350,20 @@ static dvm_status rc_frame(node *n, int i, int page, uint32_t type,
     }
 }
 
-static dvm_status rc_readable(node *n, uint64_t key)
+/* Handles the whole frames of place i's ctl (page: its page) channel:
+ * the first through conn_poll_frame when poll is set (its socket is
+ * readable), the rest as buffered or queued. */
+static dvm_status rc_frames(node *n, int i, int page, int poll)
 {
-    int i = (int)(key >> 1), page = (int)(key & 1);
-    if (!n->running || i >= n->cfg.nrcomps)
-        return DVM_OK;
     uint64_t gen = n->rc[i].gen;
-    for (;;) {
+    for (int first = poll;; first = 0) {
         conn *c = page ? &n->rc[i].page : &n->rc[i].ctl;
         uint32_t type;
         const uint8_t *p;
         size_t len;
-        dvm_status st = conn_poll_frame(c, &type, &p, &len);
+        dvm_status st = first ? conn_poll_frame(c, &type, &p, &len)
+                              : c->q ? conn_take_frame(c, &type, &p, &len)
+                                     : conn_poll_frame(c, &type, &p, &len);
         if (st == DVM_EAGAIN)
             return DVM_OK;
         if (st)
@@ -1356,6 +1373,59 @@ static dvm_status rc_readable(node *n, uint64_t key)
         if (st || n->rc[i].gen != gen)
             return st;
     }
+}
+
+static dvm_status rc_readable(node *n, uint64_t key)
+{
+    int i = (int)(key >> 1), page = (int)(key & 1);
+    if (!n->running || i >= n->cfg.nrcomps)
+        return DVM_OK;
+    return rc_frames(n, i, page, 1);
+}
+
+/* The RComps' ctl queues (net/shmq.h), read without any event: every
+ * whole frame they hold is handled and buffered output moved on. */
+static dvm_status node_on_queues(node *n)
+{
+    for (int i = 0; n->running && i < n->cfg.nrcomps; i++) {
+        conn *c = &n->rc[i].ctl;
+        if (n->rc[i].pid <= 0 || !conn_ready(c))
+            continue;
+        dvm_status st = conn_flush(c);
+        st = st ? rc_replace(n, i, status_message()) : rc_frames(n, i, 0, 0);
+        if (st)
+            return st;
+    }
+    return DVM_OK;
+}
+
+static int queues_ready(void *arg)
+{
+    const node *n = arg;
+    for (int i = 0; n->running && i < n->cfg.nrcomps; i++)
+        if (n->rc[i].pid > 0 && conn_ready(&n->rc[i].ctl))
+            return 1;
+    return 0;
+}
+
+static void queues_woke(void *arg)
+{
+    node *n = arg;
+    for (int i = 0; n->rc && i < n->cfg.nrcomps; i++)
+        conn_awake(&n->rc[i].ctl);
+}
+
+/* Asks every RComp to ring before the loop sleeps; withdraws the
+ * requests when one has something meanwhile. */
+static int queues_sleep(void *arg)
+{
+    node *n = arg;
+    for (int i = 0; n->running && i < n->cfg.nrcomps; i++)
+        if (n->rc[i].pid > 0 && !conn_sleep(&n->rc[i].ctl)) {
+            queues_woke(n);
+            return 0;
+        }
+    return 1;
 }
 
 /* Reports the page cache's figures and the fetch waits to the master
@@ -1520,6 +1590,7 @@ static int node_should_spin(const node *n)
 static dvm_status node_loop(node *n)
 {
     struct epoll_event ev[64];
+    spin_mem queues = { queues_ready, queues_sleep, queues_woke, n };
     int quit = 0;
     while (node_signals < 2 && !quit && !n->fatal.st && !n->down) {
         (void)transport_progress(n->t);
@@ -1549,7 +1620,7 @@ static dvm_status node_loop(node *n)
         if (to < 0 || to > CMSG_PING_MS)   /* keepalives go at turns */
             to = CMSG_PING_MS;
         int m = spin_epoll_wait(n->epfd, ev, 64, again ? 0 : to,
-                                !again && node_should_spin(n));
+                                !again && node_should_spin(n), &queues);
         if (m < 0 && errno != EINTR)
             return status_set_errno(DVM_ESYS, "epoll_wait");
         for (int j = 0; j < m && !n->fatal.st; j++) {
@@ -1559,6 +1630,9 @@ static dvm_status node_loop(node *n)
             if (st)
                 status_first_set(&n->fatal, st);
         }
+        dvm_status qst = n->fatal.st ? DVM_OK : node_on_queues(n);
+        if (qst)
+            status_first_set(&n->fatal, qst);
     }
     if (n->fatal.st)
         return status_first_get(&n->fatal);

@@ -10,6 +10,16 @@
  * (master): it reads what is available and hands out complete frames one
  * at a time.  A frame whose header is invalid (unknown type, oversized
  * length) is a protocol error: the connection is unusable afterwards.
+ *
+ * A conn may carry its bytes in shared memory instead (net/shmq.h,
+ * conn_attach_shmq): the master's channel to each of its own RComps.  The
+ * framing is the same; the socket then carries only doorbells (one byte:
+ * "look at the queue", sent only to a peer that sleeps) and the peer's
+ * end of file.  An event loop's end (nonblocking) never waits to send:
+ * what the queue cannot take now waits in the conn's out buffer until
+ * conn_flush moves it; it must then look at the conn (conn_ready) on
+ * every turn and ask to be rung before it sleeps (conn_sleep).  A
+ * blocking end (the RComp) waits for room, polling first.
  */
 #ifndef DVM_CONN_H
 #define DVM_CONN_H
@@ -18,6 +28,7 @@
 #include <stdint.h>
 
 #include "net/msg.h"
+#include "net/shmq.h"
 #include "util/status.h"
 
 typedef struct conn {
@@ -25,14 +36,42 @@ typedef struct conn {
     uint8_t *rbuf;
     size_t rlen, rcap, rpos;    /* buffered bytes [rpos, rlen) */
     int closed;
+    shmq *q;                    /* bytes in shared memory, or NULL */
+    int nonblocking;            /* with q: buffer what q cannot take */
+    uint8_t *wbuf;              /* with q, nonblocking: bytes not yet */
+    size_t wlen, wcap, wpos;    /* in q, [wpos, wlen) */
 } conn;
 
 void conn_init(conn *c, int fd);
-/* Frees buffers and closes fd. */
+/* Frees buffers, closes fd and the queue. */
 void conn_close(conn *c);
+/* From now on c's bytes go through q (owned by c from here on; the peer
+ * must attach the other end before either sends); nonblocking for an
+ * event loop's end (see above). */
+void conn_attach_shmq(conn *c, shmq *q, int nonblocking);
 /* Sends the bytes of b (one or more whole frames).  DVM_ECLOSED if the peer
- * is gone, DVM_ESYS otherwise. */
+ * is gone, DVM_EPROTO if its queue index is corrupt, DVM_ESYS otherwise.
+ * A nonblocking queue end keeps what does not fit (DVM_ENOMEM if it
+ * cannot). */
 dvm_status conn_send(conn *c, const msg_buf *b);
+/* A nonblocking queue end: moves buffered bytes into the queue as room
+ * allows.  DVM_OK (maybe some left), DVM_EPROTO. */
+dvm_status conn_flush(conn *c);
+/* A queue end: 1 when a turn of the event loop has work on c without any
+ * system call (a whole frame buffered or bytes in the queue, or buffered
+ * output and room for it), else 0.  Always 0 without a queue. */
+int conn_ready(const conn *c);
+/* A queue end about to sleep: asks the peer to ring for data (and for
+ * room while output is buffered).  1: sleep; 0: something came, do not
+ * (the requests are withdrawn).  Always 1 without a queue. */
+int conn_sleep(conn *c);
+/* After sleeping: withdraws the requests conn_sleep made. */
+void conn_awake(conn *c);
+/* Without a system call: a whole frame buffered or taken from the queue
+ * (DVM_OK, as conn_poll_frame), DVM_EAGAIN, DVM_ECLOSED once the socket
+ * said end of file and nothing is left, DVM_EPROTO. */
+dvm_status conn_take_frame(conn *c, uint32_t *type, const uint8_t **payload,
+                           size_t *len);
 /* Blocks for one frame, polling first (conn_spin with spin_budget_ns()).
  * On success *type, *payload (valid until the next receive on c) and *len
  * are set.  DVM_ECLOSED at end of stream. */

@@ -24,7 +24,10 @@
  * to stderr starts with "dvm rcomp K: ".
  *
  * The page socket belongs to the window's handler thread (pages.c); the
- * control socket to the engine thread.  The FIFO holds decoded batches: a
+ * control socket to the engine thread.  Started by a single-host master
+ * (--ctl-queue), the control channel's bytes go through a queue in
+ * shared memory (net/shmq.h) and the socket only rings: a dispatch that
+ * comes while the RComp polls costs neither side a system call.  The FIFO holds decoded batches: a
  * batch's runner array is its own allocation, so a pointer to the runner
  * being run stays valid while more batches are queued behind it.
  */
@@ -111,6 +114,7 @@ static dvm_status opt_one(rcomp *rc, rc_opts *o, const char *f,
                   : !strcmp(f, "--page")  ? &rc->page_fd
                   : !strcmp(f, "--store") ? &rc->store_fd
                   : !strcmp(f, "--claim") ? &rc->claim_fd
+                  : !strcmp(f, "--ctl-queue") ? &rc->queue_fd
                   : !strcmp(f, "--image") ? &rc->image_fd : NULL;
         if (!slot)
             return status_set(DVM_EINVAL, "unknown option '%s'", f);
@@ -124,7 +128,7 @@ static dvm_status opt_one(rcomp *rc, rc_opts *o, const char *f,
 static dvm_status parse_opts(rcomp *rc, rc_opts *o, int argc, char **argv)
 {
     rc->index = rc->ctl_fd = rc->page_fd = rc->store_fd = rc->image_fd = -1;
-    rc->claim_fd = -1;
+    rc->claim_fd = rc->queue_fd = -1;
     for (int i = 1; i < argc; i += 2) {
         dvm_status st = opt_one(rc, o, argv[i], i + 1 < argc ? argv[i + 1]
                                                             : NULL);
@@ -412,6 +416,21 @@ static const msg_runner *fifo_peek(rcomp *rc)
     return NULL;
 }
 
+/* With --ctl-queue, ctl's bytes go through shared memory (net/shmq.h);
+ * the socket then carries doorbells and the master's end of file. */
+static dvm_status attach_queue(rcomp *rc)
+{
+    if (rc->queue_fd < 0)
+        return DVM_OK;
+    shmq *q;
+    dvm_status st = shmq_open(rc->queue_fd, &q);
+    close(rc->queue_fd);
+    rc->queue_fd = -1;
+    if (!st)
+        conn_attach_shmq(&rc->ctl, q, 0);
+    return st;
+}
+
 /* Serves the control socket until shutdown; returns the exit status. */
 static dvm_status serve(rcomp *rc)
 {
@@ -462,7 +481,9 @@ int rcomp_main(int argc, char **argv)
     if (!st) {
         conn_init(&rc.ctl, rc.ctl_fd);
         conn_init(&rc.page, rc.page_fd);
-        st = setup(&rc, &o);
+        st = attach_queue(&rc);
+        if (!st)
+            st = setup(&rc, &o);
         if (!st) {
             st = serve(&rc);
             code = exit_code(st);

@@ -135,6 +135,8 @@ typedef struct rcomp {
     const char *engine;
     int ctl_fd, page_fd, store_fd, image_fd;
     int claim_fd;               /* --claim: the host's claim boards, or -1 */
+    int queue_fd;               /* --ctl-queue: ctl's shared-memory queue
+                                   (net/shmq.h), or -1 */
     uint32_t nframes;
     conn ctl, page;             /* page: handler thread only */
     mem_store *store;

@@ -962,6 +962,7 @@ dvm_status master_run(master *m)
     uint64_t t_start = clock_now_ns();
     dvm_status st = DVM_OK;
     struct epoll_event ev[64];
+    spin_mem queues = rcomps_queues(&m->rcs);
     if (m->pool.gated)
         gate_first(m);
     while (!st) {
@@ -991,12 +992,14 @@ dvm_status master_run(master *m)
         if (rcomps_waiting(&m->rcs) < waiting)
             to = 0;
         int n = spin_epoll_wait(m->epfd, ev, 64, to,
-                                to != 0 && should_spin(m));
+                                to != 0 && should_spin(m), &queues);
         if (n < 0 && errno != EINTR)
             st = status_set_errno(DVM_ESYS, "epoll_wait");
         for (int i = 0; i < n && !st; i++)
             if (ev[i].data.u64 != MASTER_REMOTE_KEY)
                 st = rcomps_on_readable(&m->rcs, ev[i].data.u64);
+        if (!st)
+            st = rcomps_on_queues(&m->rcs);
         if (!st)
             st = rcomps_check_alive(&m->rcs, clock_now_ns());
         int gc_due = m->st.commits - m->last_gc_commits >= 256;

@@ -162,6 +162,10 @@ static dvm_status rcomp_argv(const rcomp_spawn_spec *sp, int index, int ctl,
         args_add(a, "--claim");
         args_add(a, "%d", sp->claim_fd);
     }
+    if (sp->queue_fd > 0) {
+        args_add(a, "--ctl-queue");
+        args_add(a, "%d", sp->queue_fd);
+    }
     if (sp->adopt_pages) {
         args_add(a, "--adopt");
         args_add(a, "%llu", (unsigned long long)sp->adopt_pages);
@@ -233,7 +237,8 @@ static void rcomp_exec_child(const rcomp_spawn_spec *sp, int ctl, int page,
     sigprocmask(SIG_SETMASK, mask, NULL);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
         _exit(127);
-    int keep[] = { ctl, page, sp->store_fd, sp->image_fd, sp->claim_fd };
+    int keep[] = { ctl, page, sp->store_fd, sp->image_fd, sp->claim_fd,
+                   sp->queue_fd };
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
         if (keep[i] > 0)
             fcntl(keep[i], F_SETFD, 0);
@@ -298,17 +303,25 @@ static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
                             store_max_frames(rs->cp->store), rs->image_fd,
                             rs->cfg->prog, rs->cfg->in, rs->cfg->nin,
                             RCOMPS_ADOPT_PAGES, rs->jit_cache, NULL, NULL,
-                            rs->claims ? rs->claim_fd : 0 };
+                            rs->claims ? rs->claim_fd : 0, 0 };
     pid_t pid;
     if (s->claim) {             /* a new process numbers from 0 */
         claim_reset(s->claim);
         s->claim_next = 0;
     }
-    int ctl, page;
-    dvm_status st = rcomp_process_start(&sp, s->index, &pid, &ctl, &page);
+    shmq *q;
+    dvm_status st = shmq_create(SHMQ_CAP_DEFAULT, &sp.queue_fd, &q);
     if (st)
         return st;
+    int ctl, page;
+    st = rcomp_process_start(&sp, s->index, &pid, &ctl, &page);
+    close(sp.queue_fd);         /* the RComp has its own now */
+    if (st) {
+        shmq_close(q);
+        return st;
+    }
     conn_init(&s->ctl, ctl);
+    conn_attach_shmq(&s->ctl, q, 1);
     conn_init(&s->page, page);
     s->pid = pid;
     s->ready = 0;
@@ -704,6 +717,13 @@ dvm_status rcomp_send(rcomp_set *rs, rcomp_slot *s)
         return status_set(DVM_ENOMEM, "out of memory encoding a message");
     if (s->remote)
         return remote_send(rs, s, 0, b);
+    if (s->ctl.q) {             /* never waits: what the queue cannot take
+                                   waits in the conn (rcomps_on_queues) */
+        dvm_status st = conn_send(&s->ctl, b);
+        if (st == DVM_EPROTO)
+            return rcomp_lost(rs, s, status_message());
+        return st;
+    }
     size_t off = 0;
     while (off < b->len) {
         ssize_t n = send(s->ctl.fd, b->p + off, b->len - off, MSG_NOSIGNAL);
@@ -1175,27 +1195,26 @@ int rcomps_frame_granted(const rcomp_set *rs, int index, uint32_t f)
            rs->frame_owner[f] == index + 1;
 }
 
-dvm_status rcomps_on_readable(rcomp_set *rs, uint64_t key)
+/* Handles the whole frames of slot s's ctl (page: its page) channel: the
+ * first through conn_poll_frame when poll is set (the socket is
+ * readable), the rest as buffered or queued. */
+static dvm_status slot_frames(rcomp_set *rs, rcomp_slot *s, int is_page,
+                              int poll)
 {
-    assert((key >> 1) < (uint64_t)rs->nrc);
-    rcomp_slot *s = &rs->rc[key >> 1];
-    int is_page = (int)(key & 1);
     pid_t pid = s->pid;
-    if (pid <= 0)
-        return DVM_OK;
     s->alive_ns = clock_now_ns();
     /* One read per wake-up: the first frame is read, the rest of what
      * that read brought is drained from the buffer.  Another read would
      * mostly find nothing (EAGAIN, a wasted system call per wake-up);
      * bytes that arrive meanwhile keep the fd readable, and epoll (level
      * triggered) wakes the loop for them. */
-    for (int first = 1;; first = 0) {
+    for (int first = poll;; first = 0) {
         uint32_t type;
         const uint8_t *p;
         size_t len;
         conn *c = is_page ? &s->page : &s->ctl;
         dvm_status st = first ? conn_poll_frame(c, &type, &p, &len)
-                              : conn_next_buffered(c, &type, &p, &len);
+                              : conn_take_frame(c, &type, &p, &len);
         if (st == DVM_EAGAIN)
             return DVM_OK;
         if (st)
@@ -1209,6 +1228,64 @@ dvm_status rcomps_on_readable(rcomp_set *rs, uint64_t key)
         if (st || s->pid != pid)
             return st;
     }
+}
+
+dvm_status rcomps_on_readable(rcomp_set *rs, uint64_t key)
+{
+    assert((key >> 1) < (uint64_t)rs->nrc);
+    rcomp_slot *s = &rs->rc[key >> 1];
+    if (s->pid <= 0)
+        return DVM_OK;
+    return slot_frames(rs, s, (int)(key & 1), 1);
+}
+
+dvm_status rcomps_on_queues(rcomp_set *rs)
+{
+    for (int i = 0; i < rs->nrc; i++) {
+        rcomp_slot *s = &rs->rc[i];
+        if (s->pid <= 0 || !conn_ready(&s->ctl))
+            continue;
+        dvm_status st = conn_flush(&s->ctl);
+        st = st ? rcomp_lost(rs, s, status_message())
+                : slot_frames(rs, s, 0, 0);
+        if (st)
+            return st;
+    }
+    return DVM_OK;
+}
+
+static int queues_ready(void *arg)
+{
+    const rcomp_set *rs = arg;
+    for (int i = 0; i < rs->nrc; i++)
+        if (rs->rc[i].pid > 0 && conn_ready(&rs->rc[i].ctl))
+            return 1;
+    return 0;
+}
+
+static void queues_woke(void *arg)
+{
+    rcomp_set *rs = arg;
+    for (int i = 0; i < rs->nrc; i++)
+        conn_awake(&rs->rc[i].ctl);
+}
+
+/* Asks every local RComp to ring before the loop sleeps; withdraws the
+ * requests when one of them has something meanwhile. */
+static int queues_sleep(void *arg)
+{
+    rcomp_set *rs = arg;
+    for (int i = 0; i < rs->nrc; i++)
+        if (rs->rc[i].pid > 0 && !conn_sleep(&rs->rc[i].ctl)) {
+            queues_woke(rs);
+            return 0;
+        }
+    return 1;
+}
+
+spin_mem rcomps_queues(rcomp_set *rs)
+{
+    return (spin_mem){ queues_ready, queues_sleep, queues_woke, rs };
 }
 
 /* Reads the state letter and user + system clock ticks of process pid;

@@ -24,6 +24,7 @@
 #include "sched/config.h"
 #include "sched/place.h"
 #include "sched/rcb.h"
+#include "util/spin.h"
 
 /* A runner whose RComp dies this often while running it is faulted. */
 #define RCOMPS_LOST_LIMIT 8
@@ -145,6 +146,10 @@ typedef struct rcomp_spawn_spec {
      * none, the RComp runs every runner it is sent.  (A descriptor, and
      * never 0: stdin is open.) */
     int claim_fd;
+    /* --ctl-queue: the shared-memory end of the ctl channel (net/shmq.h:
+     * the memfd of a pair whose creator's end the caller attaches to its
+     * ctl conn), or 0: the ctl bytes go through the socket. */
+    int queue_fd;
 } rcomp_spawn_spec;
 
 /* Starts `dvm __rcomp` number index with two socketpairs (ctl, page).  On
@@ -167,6 +172,14 @@ void rcomps_stop(rcomp_set *rs);
  * of the socket.  Returns DVM_OK (a broken RComp is replaced, not an
  * error) or a fatal error. */
 dvm_status rcomps_on_readable(rcomp_set *rs, uint64_t key);
+/* The local RComps' ctl channels are queues in shared memory (net/shmq.h)
+ * read without any event: the loop calls rcomps_on_queues on every turn,
+ * and passes rcomps_queues(rs) (util/spin.h) to its wait.
+ * rcomps_on_queues handles every whole frame the queues hold and moves
+ * buffered output into them; returns as rcomps_on_readable. */
+dvm_status rcomps_on_queues(rcomp_set *rs);
+/* The spin_mem of rs's queues (util/spin.h), for the loop's wait. */
+spin_mem rcomps_queues(rcomp_set *rs);
 
 /* Sends rs->out to s; an RComp that cannot take it is lost. */
 dvm_status rcomp_send(rcomp_set *rs, rcomp_slot *s);

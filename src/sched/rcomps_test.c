@@ -205,6 +205,10 @@ static int fake_rcomp(int argc, char **argv)
     const char *script = getenv("DVM_TEST_SCRIPT");
     conn ctl;
     conn_init(&ctl, arg_fd(argc, argv, "--ctl"));
+    shmq *q;
+    if (shmq_open(arg_fd(argc, argv, "--ctl-queue"), &q))
+        _exit(2);
+    conn_attach_shmq(&ctl, q, 0);
     msg_buf b;
     mb_init(&b);
     msg_encode_u64s(&b, MSG_READY, NULL, 0);
@@ -306,16 +310,19 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Serves the set's sockets until done(f) or 10 s pass. */
+/* Serves the set's sockets and queues, as the master's loop does, until
+ * done(f) or 10 s pass. */
 static void serve_until(fixture *f, int (*done)(const fixture *))
 {
     uint64_t t_end = clock_now_ns() + 10000000000ull;
+    spin_mem queues = rcomps_queues(&f->rs);
     while (!done(f) && clock_now_ns() < t_end) {
         struct epoll_event ev[8];
-        int n = epoll_wait(f->rs.epfd, ev, 8, 100);
+        int n = spin_epoll_wait(f->rs.epfd, ev, 8, 100, 1, &queues);
         for (int i = 0; i < n; i++)
             assert_int_equal(rcomps_on_readable(&f->rs, ev[i].data.u64),
                              DVM_OK);
+        assert_int_equal(rcomps_on_queues(&f->rs), DVM_OK);
     }
     assert_true(done(f));
 }

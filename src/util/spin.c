@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "util/spin.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -21,6 +22,9 @@
 
 /* Polls between two looks at the involuntary switch count. */
 #define SPIN_CHECK 8u
+/* With shared memory to poll, polls between two looks at the
+ * descriptors. */
+#define SPIN_FD_EVERY 4u
 
 static uint64_t budget_ns;
 static int ncpus;
@@ -115,18 +119,56 @@ void spin_found(spin_wait *w)
     skip_next /= 2;
 }
 
+/* Whether mem has something now. */
+static int mem_ready(const spin_mem *mem)
+{
+    return mem && mem->ready(mem->arg);
+}
+
+/* The blocking epoll_wait, with mem's peers asked to ring first. */
+static int epoll_sleep(int epfd, struct epoll_event *ev, int maxev, int to,
+                       const spin_mem *mem)
+{
+    if (!mem)
+        return epoll_wait(epfd, ev, maxev, to);
+    if (!mem->sleep(mem->arg))
+        return 0;
+    int n = epoll_wait(epfd, ev, maxev, to);
+    int e = errno;
+    mem->woke(mem->arg);
+    errno = e;
+    return n;
+}
+
 int spin_epoll_wait(int epfd, struct epoll_event *ev, int maxev, int to,
-                    int spin)
+                    int spin, const spin_mem *mem)
 {
     spin_wait w;
-    if (to == 0 || !spin || !spin_begin(&w, spin_budget_ns()))
-        return epoll_wait(epfd, ev, maxev, to);
-    do {
-        int n = epoll_wait(epfd, ev, maxev, 0);
+    /* While memory keeps the loop busy, the descriptors are still looked
+     * at every SPIN_FD_EVERY-th turn, so that they are never starved. */
+    static __thread unsigned busy_turns;
+    if (mem_ready(mem))
+        return busy_turns++ % SPIN_FD_EVERY ? 0
+                                             : epoll_wait(epfd, ev, maxev, 0);
+    if (to == 0)
+        return epoll_wait(epfd, ev, maxev, 0);
+    if (!spin || !spin_begin(&w, spin_budget_ns()))
+        return epoll_sleep(epfd, ev, maxev, to, mem);
+    /* Memory is looked at on every poll, the descriptors on every
+     * SPIN_FD_EVERY-th (a system call each). */
+    for (unsigned i = 0;; i++) {
+        if (mem_ready(mem)) {
+            spin_found(&w);
+            return 0;
+        }
+        int n = !mem || i % SPIN_FD_EVERY == 0
+                    ? epoll_wait(epfd, ev, maxev, 0) : 0;
         if (n != 0) {
             spin_found(&w);
             return n;
         }
-    } while (spin_next(&w));
-    return epoll_wait(epfd, ev, maxev, to);
+        if (!spin_next(&w))
+            break;
+    }
+    return epoll_sleep(epfd, ev, maxev, to, mem);
 }

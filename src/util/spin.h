@@ -66,10 +66,25 @@ int spin_next(spin_wait *w);
 void spin_found(spin_wait *w);
 
 struct epoll_event;
+/* What an event loop reads from shared memory besides its descriptors
+ * (net/shmq.h): ready says whether something waits there now (a memory
+ * load, no system call); sleep asks the peers to ring the loop's
+ * descriptors before it sleeps and looks again (1: sleep; 0: something
+ * came, withdraw and do not); woke withdraws the requests. */
+typedef struct spin_mem {
+    int (*ready)(void *arg);
+    int (*sleep)(void *arg);
+    void (*woke)(void *arg);
+    void *arg;
+} spin_mem;
+
 /* epoll_wait(epfd, ev, maxev, to), but when spin is set and to != 0,
- * polls the set without sleeping first (spin_begin).  Returns what
- * epoll_wait returns (errno set on -1). */
+ * polls the set without sleeping first (spin_begin).  With mem (or NULL),
+ * returns at once when mem is ready (with the set's events every few such
+ * turns, 0 on the others), polls mem between the looks at the set, and
+ * asks to be rung before sleeping.  Returns what epoll_wait
+ * returns (errno set on -1); 0 also when mem became ready. */
 int spin_epoll_wait(int epfd, struct epoll_event *ev, int maxev, int to,
-                    int spin);
+                    int spin, const spin_mem *mem);
 
 #endif

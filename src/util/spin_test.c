@@ -69,15 +69,15 @@ static void test_epoll_wait_polls_then_sleeps(void **state)
     assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, fd[0], &e), 0);
     /* Nothing ready: the timeout passes, spinning or not. */
     uint64_t t0 = clock_now_ns();
-    assert_int_equal(spin_epoll_wait(ep, ev, 4, 5, 1), 0);
+    assert_int_equal(spin_epoll_wait(ep, ev, 4, 5, 1, NULL), 0);
     assert_true(clock_now_ns() - t0 >= 5000000);
-    assert_int_equal(spin_epoll_wait(ep, ev, 4, 0, 1), 0);
-    assert_int_equal(spin_epoll_wait(ep, ev, 4, 1, 0), 0);
+    assert_int_equal(spin_epoll_wait(ep, ev, 4, 0, 1, NULL), 0);
+    assert_int_equal(spin_epoll_wait(ep, ev, 4, 1, 0, NULL), 0);
     /* Ready: found by the poll, with its key. */
     assert_int_equal(write(fd[1], "x", 1), 1);
-    assert_int_equal(spin_epoll_wait(ep, ev, 4, -1, 1), 1);
+    assert_int_equal(spin_epoll_wait(ep, ev, 4, -1, 1, NULL), 1);
     assert_int_equal(ev[0].data.u64, 42);
-    assert_int_equal(spin_epoll_wait(ep, ev, 4, -1, 0), 1);
+    assert_int_equal(spin_epoll_wait(ep, ev, 4, -1, 0, NULL), 1);
     close(fd[0]);
     close(fd[1]);
     close(ep);

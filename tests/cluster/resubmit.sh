@@ -30,13 +30,22 @@ restart_master() {
 args="--dump slots+16:1:q $ex/treesum.dasm"
 # shellcheck disable=SC2086
 ref=$("$dvm" run -n 2 --engine "$engine" $args 2> "$work/run.err")
-# shellcheck disable=SC2086
-timeout 120 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
-    $args > "$work/out" 2> "$work/err" &
-sp=$!
-commits_reach 300
-kill -0 "$sp" 2>/dev/null ||
-    { echo "FAIL: the tree sum ended before the master was killed"; exit 1; }
+# The tree sum takes a fraction of a second: on a loaded host it may end
+# before dvm status has seen 300 commits.  That is no failure of the DVM
+# (its output is checked), and the program is submitted again, up to 5
+# times, until the master is killed in the middle of it.
+for try in 1 2 3 4 5; do
+    # shellcheck disable=SC2086
+    timeout 120 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
+        $args > "$work/out" 2> "$work/err" &
+    sp=$!
+    commits_reach 300
+    kill -0 "$sp" 2>/dev/null && break
+    wait "$sp" && [ "$(cat "$work/out")" = "$ref" ] ||
+        { echo "FAIL: the tree sum on the cluster"; cat "$work/err"; exit 1; }
+    [ $try = 5 ] &&
+        { echo "FAIL: the tree sum ended 5 times before the master was killed"; exit 1; }
+done
 kill_master
 restart_master 2
 st=0
