@@ -26,11 +26,19 @@
  *
  * A board is a page of CLAIM_SLOTS words, used in turn (seq mod
  * CLAIM_SLOTS).  The dispatcher offers seq only when the runner of
- * seq - CLAIM_SLOTS is out of its hands (answered, or taken back): an
+ * seq - CLAIM_SLOTS is out of its hands (answered, or taken back).  An
  * RComp holds at most RCB_RING_MAX (64) runners, far fewer than
- * CLAIM_SLOTS.  An RComp still holding the taken runner of that earlier
- * seq then finds a newer seq in the word, loses its compare-and-swap and
- * skips it, which is what taking back asked for.
+ * CLAIM_SLOTS, but that alone does not ensure it: runners taken back
+ * used up their numbers too, so while one long runner heads an RComp's
+ * queue and the newer ones behind it are taken back and replaced again
+ * and again, the numbers run ahead of the runner queued right behind it.
+ * So the master sends an RComp nothing once its next number is
+ * CLAIM_SLOTS past its oldest runner in flight (rcomps_claim_room);
+ * before that check the tree sum with every queue taken back at every
+ * turn overwrote a queued runner's word in one Debug run in three.  An
+ * RComp still holding the taken runner of that earlier seq then finds a
+ * newer seq in the word, loses its compare-and-swap and skips it, which
+ * is what taking back asked for.
  *
  * The boards of all the RComps of a host are one memfd, which each RComp
  * maps (its own board at its index).  The dispatcher is the master for

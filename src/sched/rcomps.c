@@ -482,10 +482,22 @@ void rcomps_offer(rcomp_slot *s, rcb *r, uint64_t now_ns)
 {
     if (s->inflight.n == 1)     /* it had nothing: its clock starts */
         s->progress_ns = now_ns;
-    if (!s->claim)
-        return;
-    r->claim_seq = s->claim_next++;
-    claim_offer(s->claim, r->claim_seq);
+    assert(rcb_ring_at(&s->inflight, s->inflight.n - 1) == r);
+    assert(s->inflight.n == 1 || s->claim_next - rcb_ring_at(
+               &s->inflight, 0)->claim_seq < CLAIM_SLOTS);   /* room */
+    r->claim_seq = s->claim_next++;     /* a remote one's: as its node
+                                           numbers it */
+    if (s->claim)
+        claim_offer(s->claim, r->claim_seq);
+}
+
+size_t rcomps_claim_room(const rcomp_slot *s)
+{
+    if (s->inflight.n == 0)
+        return RCB_RING_MAX;
+    uint32_t used = s->claim_next -
+                    rcb_ring_at(&s->inflight, 0)->claim_seq;
+    return used >= CLAIM_SLOTS ? 0 : CLAIM_SLOTS - used;
 }
 
 /* s's newest runner in flight goes back to the head of the ready queue. */

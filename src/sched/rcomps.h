@@ -238,9 +238,18 @@ int rcomps_frame_granted(const rcomp_set *rs, int index, uint32_t f);
 /* RComps alive now: local ones with a process, remote ones not lost nor
  * leaving. */
 uint64_t rcomps_live(const rcomp_set *rs);
-/* Runner r (just put in s's ring) is queued on s's claim board, when s
- * has one. */
+/* Runner r (just put in s's ring) gets s's next claim number and is
+ * queued on s's claim board, when s has one (a remote one's is on its
+ * node, which numbers the same way).  s must have claim room. */
 void rcomps_offer(rcomp_slot *s, rcb *r, uint64_t now_ns);
+/* How many more runners s may be sent before a claim word would be
+ * reused while the runner that last used it may still be queued: the
+ * board holds CLAIM_SLOTS numbers from s's oldest runner in flight (the
+ * one its RComp starts next or runs now).  Runners taken back from the
+ * newer end still used up their numbers, so with many take-backs behind
+ * one long runner the numbers run ahead of it; s then gets nothing until
+ * that runner is answered (net/claim.h). */
+size_t rcomps_claim_room(const rcomp_slot *s);
 /* Takes back up to n runners queued on local slot s that its RComp has
  * not started, newest first, down to the second in flight (the oldest
  * may be running), and puts them back at the head of the ready queue in

@@ -762,6 +762,36 @@ static void test_lost_counts_the_running_one(void **state)
     rcb_free(done);
 }
 
+/* A slot's claim numbers run at most a board ahead of its oldest runner
+ * in flight, however often the newer ones are taken back and replaced
+ * (net/claim.h): before rcomps_claim_room the master reused the word of
+ * a runner still queued behind a long one. */
+static void test_claim_room(void **state)
+{
+    (void)state;
+    rcomp_slot s;
+    rcb head, newer;
+    memset(&s, 0, sizeof s);
+    memset(&head, 0, sizeof head);
+    memset(&newer, 0, sizeof newer);
+    assert_int_equal(rcomps_claim_room(&s), RCB_RING_MAX);
+    s.claim_next = UINT32_MAX - 10;             /* the numbers wrap */
+    rcb_ring_push(&s.inflight, &head);
+    rcomps_offer(&s, &head, 0);
+    assert_int_equal(rcomps_claim_room(&s), CLAIM_SLOTS - 1);
+    size_t offered = 1;
+    while (rcomps_claim_room(&s) > 0 && offered < 4 * CLAIM_SLOTS) {
+        rcb_ring_push(&s.inflight, &newer);
+        rcomps_offer(&s, &newer, 0);
+        assert_ptr_equal(rcb_ring_pop_newest(&s.inflight), &newer);
+        offered++;                              /* taken back */
+    }
+    assert_int_equal(offered, CLAIM_SLOTS);
+    assert_int_equal((uint32_t)(s.claim_next - head.claim_seq), CLAIM_SLOTS);
+    assert_ptr_equal(rcb_ring_pop(&s.inflight), &head);     /* answered */
+    assert_int_equal(rcomps_claim_room(&s), RCB_RING_MAX);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "__rcomp"))
@@ -804,6 +834,7 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_output_commits, setup,
                                         teardown),
+        cmocka_unit_test(test_claim_room),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
