@@ -216,19 +216,20 @@ dvm_status conn_next_buffered(conn *c, uint32_t *type, const uint8_t **payload,
     return DVM_OK;
 }
 
-/* Compacts consumed bytes and ensures room for a read.  want is the size of
- * the frame being assembled, if known.  Returns DVM_ENOMEM on failure. */
-static dvm_status conn_make_room(conn *c, size_t want)
+/* Compacts consumed bytes and ensures room for more bytes (at least a
+ * chunk).  The room follows the bytes that came, never a length a header
+ * only claims: a peer that declares a 16 GiB frame and sends 16 bytes
+ * gets a chunk, not 16 GiB.  Returns DVM_ENOMEM on failure. */
+static dvm_status conn_make_room(conn *c, size_t more)
 {
     if (c->rpos) {
         memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
         c->rlen -= c->rpos;
         c->rpos = 0;
     }
-    size_t need = c->rlen + CONN_READ_CHUNK;
-    if (want > need)
-        need = want;
-    uint8_t *nb = dvm_grow(c->rbuf, &c->rcap, need, 1);
+    if (more < CONN_READ_CHUNK)
+        more = CONN_READ_CHUNK;
+    uint8_t *nb = dvm_grow(c->rbuf, &c->rcap, c->rlen + more, 1);
     if (!nb)
         return status_set(DVM_ENOMEM, "out of memory for a message");
     c->rbuf = nb;
@@ -244,12 +245,22 @@ static size_t conn_pending_frame(const conn *c)
     return n > MSG_MAX_PAYLOAD ? 0 : (size_t)n + MSG_HEADER_SIZE;
 }
 
+/* Room to make before a read of the socket: what the frame being
+ * assembled still lacks, but no more than is buffered already, so that
+ * the buffer at most doubles per read of a large frame. */
+static size_t conn_lack(const conn *c)
+{
+    size_t have = c->rlen - c->rpos, frame = conn_pending_frame(c);
+    size_t lack = frame > have ? frame - have : 0;
+    return lack < have ? lack : have;
+}
+
 /* One recv() into the buffer, with flags (MSG_DONTWAIT to poll a
  * blocking socket).  Returns DVM_OK (some bytes), DVM_EAGAIN (none
  * available), DVM_ECLOSED, or an error. */
 static dvm_status conn_fill_flags(conn *c, int flags)
 {
-    dvm_status st = conn_make_room(c, conn_pending_frame(c));
+    dvm_status st = conn_make_room(c, conn_lack(c));
     if (st)
         return st;
     for (;;) {
@@ -292,7 +303,7 @@ static int conn_has_frame(const conn *c)
 static dvm_status conn_pull(conn *c)
 {
     while (shmq_readable(c->q)) {
-        dvm_status st = conn_make_room(c, conn_pending_frame(c));
+        dvm_status st = conn_make_room(c, shmq_readable(c->q));
         size_t got = 0;
         if (!st)
             st = shmq_read(c->q, c->rbuf + c->rlen, c->rcap - c->rlen, &got);

@@ -357,6 +357,48 @@ static void test_frames_before_eof(void **state)
     conn_close(&a);
 }
 
+/* A header that claims a huge frame gets a buffer as large as the bytes
+ * that came, over a queue and over a socket: the 16 GiB a peer may claim
+ * were allocated at once before. */
+static void test_claimed_length_not_allocated(void **state)
+{
+    (void)state;
+    uint8_t hdr[MSG_HEADER_SIZE];
+    le_st32(hdr, MSG_DISPATCH);
+    le_st32(hdr + 4, 0);
+    le_st64(hdr + 8, (uint64_t)1 << 33);
+    conn a, b;
+    conn_pair(&a, &b);
+    size_t n;
+    assert_int_equal(shmq_write(b.q, hdr, sizeof hdr, &n), DVM_OK);
+    uint32_t type;
+    const uint8_t *p;
+    size_t len;
+    assert_int_equal(conn_take_frame(&a, &type, &p, &len), DVM_EAGAIN);
+    assert_int_equal(shmq_write(b.q, hdr, sizeof hdr, &n), DVM_OK);
+    assert_int_equal(conn_take_frame(&a, &type, &p, &len), DVM_EAGAIN);
+    assert_true(a.rcap < ((size_t)1 << 24));
+    conn_close(&a);
+    conn_close(&b);
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
+                                SOCK_NONBLOCK, 0, sv), 0);
+    conn s;
+    conn_init(&s, sv[0]);
+    assert_int_equal(write(sv[1], hdr, sizeof hdr), (ssize_t)sizeof hdr);
+    static uint8_t more[1 << 16];
+    size_t sent = 0;
+    while (sent < ((size_t)4 << 20)) {  /* 4 MiB of the frame's bytes */
+        ssize_t k = write(sv[1], more, sizeof more);
+        if (k > 0)
+            sent += (size_t)k;
+        assert_int_equal(conn_poll_frame(&s, &type, &p, &len), DVM_EAGAIN);
+    }
+    assert_true(s.rcap <= ((size_t)32 << 20));  /* grows with the bytes */
+    conn_close(&s);
+    close(sv[1]);
+}
+
 static int readable_now(int fd)
 {
     struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -421,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_conn_both_ways),
         cmocka_unit_test(test_frames_before_eof),
         cmocka_unit_test(test_sleeper_is_rung),
+        cmocka_unit_test(test_claimed_length_not_allocated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
