@@ -65,6 +65,12 @@ static void conn_ring(conn *c)
         ;
 }
 
+void conn_ring_asked(conn *c)
+{
+    if (c->q && shmq_reader_to_wake(c->q))
+        conn_ring(c);
+}
+
 /* Reads and drops the doorbells waiting on the socket, without blocking
  * (block: waits for one first).  End of file marks c closed.  DVM_OK or
  * DVM_ESYS. */
@@ -114,6 +120,8 @@ static dvm_status conn_wait_room(conn *c)
                 return DVM_OK;
             }
         } while (spin_next(&w));
+    conn_ring_asked(c);         /* a full queue is read only by a peer
+                                   awake: bytes sent quietly included */
     while (shmq_sleep_for_room(c->q, 1)) {
         dvm_status st = conn_read_bells(c, 1);
         if (st)
@@ -173,6 +181,20 @@ static dvm_status conn_send_queued(conn *c, const uint8_t *p, size_t len)
     if (!st && n < len)
         st = conn_keep(c, p + n, len - n);
     return st;
+}
+
+dvm_status conn_send_quiet(conn *c, const msg_buf *b)
+{
+    if (b->oom)
+        return status_set(DVM_ENOMEM, "message too large to encode");
+    if (!c->q || c->nonblocking)
+        return conn_send(c, b);
+    size_t n;
+    dvm_status st = shmq_write(c->q, b->p, b->len, &n);
+    if (st || n == b->len)
+        return st;
+    conn_ring_asked(c);         /* it must read for the rest to fit */
+    return conn_send_blocking(c, b->p + n, b->len - n);
 }
 
 dvm_status conn_send(conn *c, const msg_buf *b)

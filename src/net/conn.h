@@ -54,6 +54,12 @@ void conn_attach_shmq(conn *c, shmq *q, int nonblocking);
  * A nonblocking queue end keeps what does not fit (DVM_ENOMEM if it
  * cannot). */
 dvm_status conn_send(conn *c, const msg_buf *b);
+/* A blocking queue end: conn_send, but a peer asleep is not rung while
+ * everything fits (the peer sees the bytes when it next looks, or when
+ * conn_ring_asked rings it).  On a socket: conn_send. */
+dvm_status conn_send_quiet(conn *c, const msg_buf *b);
+/* A queue end: rings the peer if it asked to be (it sleeps). */
+void conn_ring_asked(conn *c);
 /* A nonblocking queue end: moves buffered bytes into the queue as room
  * allows.  DVM_OK (maybe some left), DVM_EPROTO. */
 dvm_status conn_flush(conn *c);

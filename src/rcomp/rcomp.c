@@ -394,8 +394,10 @@ dvm_status rc_flush(rcomp *rc)
 {
     if (rc->obuf.oom)
         return status_set(DVM_ENOMEM, "control message too large");
-    assert(rc->obuf.len > 0 || rc->nunsent == 0);
+    assert(rc->obuf.len > 0 || rc->nunsent == 0 || rc->ctl.q);
     dvm_status st = rc->obuf.len ? conn_send(&rc->ctl, &rc->obuf) : DVM_OK;
+    if (!st && rc->nunsent)
+        conn_ring_asked(&rc->ctl);  /* results already in the queue */
     mb_reset(&rc->obuf);
     rc->nunsent = 0;
     return st;

@@ -26,7 +26,10 @@
  * are gathered and sent together while more runners wait in the FIFO (up
  * to RC_FLUSH_RESULTS of them, for at most RC_FLUSH_NS): one write and one
  * wake-up of the master instead of one each; rcomp.c flushes before it
- * blocks on the socket.  The price: a result may wait for the end of the
+ * blocks on the socket.  Over a queue in shared memory (net/shmq.h) each
+ * result goes into the queue at once, where a master that polls finds it
+ * and can dispatch what it made ready; only the doorbell that wakes a
+ * sleeping master waits for the flush.  The price: a result may wait for the end of the
  * runner after it (a long one holds back the short one before it by its
  * own duration); the master sees children a little later in that case.
  *
@@ -734,6 +737,12 @@ dvm_status rc_run(rcomp *rc, const msg_runner *mr)
         return st;
     if (!rc->nunsent++)
         rc->unsent_since = res.t_end_ns;
+    if (rc->ctl.q && !rc->obuf.oom) {   /* in the queue now, rung later */
+        st = conn_send_quiet(&rc->ctl, &rc->obuf);
+        mb_reset(&rc->obuf);
+        if (st)
+            return st;
+    }
     if (rc->nunsent < RC_FLUSH_RESULTS && rc->obuf.len < RC_FLUSH_BYTES &&
         res.t_end_ns - rc->unsent_since < RC_FLUSH_NS)
         return rc->obuf.oom ? status_set(DVM_ENOMEM, "result of runner %llu",

@@ -124,6 +124,14 @@ foreach(engine ${DVM_ENGINES})
   set_tests_properties(system/take_back/${engine} PROPERTIES TIMEOUT 120)
 endforeach()
 
+# Every wait sleeps (DVM_SPIN_US=0): each message between the master and
+# its RComps reaches its peer by a doorbell (src/net/shmq.h).
+foreach(engine ${DVM_ENGINES})
+  add_test(NAME system/sleepers/${engine}
+           COMMAND sh ${SYS}/sleepers.sh $<TARGET_FILE:dvm> ${engine})
+  set_tests_properties(system/sleepers/${engine} PROPERTIES TIMEOUT 300)
+endforeach()
+
 # Pages that stay (src/rcomp/keep.c): the tree sum fetches at most one page
 # on touch per 100 runners.
 foreach(engine ${DVM_ENGINES})
