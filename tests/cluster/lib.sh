@@ -317,6 +317,19 @@ same() {
     fi
 }
 
+# ended_first TRY OUT REF WHAT: the submit $sp of a program that was to be
+# interrupted (WHAT) ended first, which a loaded host allows.  Its output
+# file OUT must hold what file REF holds; the test fails then, or at the
+# fifth TRY, and otherwise returns for another try.
+ended_first() {
+    if ! wait "$sp" || [ "$(cat "$2")" != "$(cat "$3")" ]; then
+        echo "FAIL: the run that ended before $4"
+        cat "$work/err" "$work/submit.err" 2>/dev/null
+        exit 1
+    fi
+    [ "$1" -lt 5 ] || { echo "FAIL: the program ended 5 times before $4"; exit 1; }
+}
+
 # commits_reach N: waits (up to 20 s) until the master on $port has made
 # N commits, as dvm status says; fails the test when it does not.
 commits_reach() {

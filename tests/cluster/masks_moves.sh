@@ -41,10 +41,7 @@ for try in 1 2 3 4 5; do
         sleep 0.01
     done
     kill -0 "$sp" 2>/dev/null && break
-    wait "$sp" && cmp -s "$work/ref" "$work/out" ||
-        { echo "FAIL: the program before the move"; cat "$work/submit.err"; exit 1; }
-    [ $try = 5 ] &&
-        { echo "FAIL: the program ended 5 times before the move"; exit 1; }
+    ended_first $try "$work/out" "$work/ref" "the move"
 done
 if [ "$move" = join ]; then
     node_start node3 2
