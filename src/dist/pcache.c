@@ -2,7 +2,12 @@
  * pcache.c -- the node's page cache: a chained hash table of entries in
  * one growable array (indices stay valid when it grows), a free list, and
  * eviction by a sweep over the array that frees unreferenced entries until
- * the cache is back under three quarters of its limit.
+ * the cache is back under three quarters of its limit.  The table doubles
+ * whenever its entries pass twice its buckets: a home's store (hstore.c)
+ * has no limit and keeps every version it homes until the master drops
+ * it, so with a fixed table its chains grow with the program (the chain
+ * walk was a sixth of a homing node's own CPU in bench/recovery's
+ * replication run, 65,536 buckets then).
  */
 #include "dist/pcache.h"
 
@@ -12,12 +17,20 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 
-#define PCACHE_BUCKETS (1u << 16)
+#define PCACHE_BUCKETS_MIN ((size_t)1 << 12)
+#define PCACHE_BUCKETS_MAX ((size_t)1 << 30)
 
-static uint32_t hash(uint64_t page, uint64_t epoch)
+/* The bucket of (page, epoch) in a table of nbucket (a power of two):
+ * the high half of a multiplicative hash. */
+static size_t hash_in(uint64_t page, uint64_t epoch, size_t nbucket)
 {
     uint64_t h = page * 0x9E3779B97F4A7C15ULL ^ epoch * 0xC2B2AE3D27D4EB4FULL;
-    return (uint32_t)(h >> 40) & (PCACHE_BUCKETS - 1);
+    return (size_t)(h >> 32) & (nbucket - 1);
+}
+
+static size_t hash(const pcache *c, uint64_t page, uint64_t epoch)
+{
+    return hash_in(page, epoch, c->nbucket);
 }
 
 dvm_status pcache_init(pcache *c, mem_store *store, size_t limit)
@@ -25,8 +38,34 @@ dvm_status pcache_init(pcache *c, mem_store *store, size_t limit)
     memset(c, 0, sizeof *c);
     c->store = store;
     c->limit = limit;
-    c->bucket = dvm_calloc(PCACHE_BUCKETS, sizeof *c->bucket);
+    c->nbucket = PCACHE_BUCKETS_MIN;
+    c->bucket = dvm_calloc(c->nbucket, sizeof *c->bucket);
     return c->bucket ? DVM_OK : status_set(DVM_ENOMEM, "out of memory");
+}
+
+/* Doubles the table when the entries pass twice its buckets: every chain
+ * is walked and its entries pushed onto the new table's chains (only
+ * linked entries are reachable, so a forgotten one stays unlinked).  Out
+ * of memory keeps the old table: longer chains, nothing lost. */
+static void grow_table(pcache *c)
+{
+    if (c->live <= 2 * c->nbucket || c->nbucket >= PCACHE_BUCKETS_MAX)
+        return;
+    size_t nb = c->nbucket * 2;
+    uint32_t *b = dvm_calloc(nb, sizeof *b);
+    if (!b)
+        return;
+    for (size_t i = 0; i < c->nbucket; i++)
+        for (uint32_t k = c->bucket[i], next; k; k = next) {
+            pcache_entry *x = &c->e[k - 1];
+            uint32_t *head = &b[hash_in(x->page, x->epoch, nb)];
+            next = x->next;
+            x->next = *head;
+            *head = k;
+        }
+    dvm_free(c->bucket);
+    c->bucket = b;
+    c->nbucket = nb;
 }
 
 void pcache_destroy(pcache *c)
@@ -43,7 +82,7 @@ void pcache_destroy(pcache *c)
 static void unlink_entry(pcache *c, uint32_t idx)
 {
     pcache_entry *x = &c->e[idx];
-    uint32_t *p = &c->bucket[hash(x->page, x->epoch)];
+    uint32_t *p = &c->bucket[hash(c, x->page, x->epoch)];
     while (*p && *p != idx + 1)
         p = &c->e[*p - 1].next;
     if (*p)
@@ -65,7 +104,7 @@ static void free_entry(pcache *c, uint32_t idx)
 /* Index + 1 of the entry named (page, epoch), or 0. */
 static uint32_t find(const pcache *c, uint64_t page, uint64_t epoch)
 {
-    for (uint32_t k = c->bucket[hash(page, epoch)]; k; k = c->e[k - 1].next)
+    for (uint32_t k = c->bucket[hash(c, page, epoch)]; k; k = c->e[k - 1].next)
         if (c->e[k - 1].page == page && c->e[k - 1].epoch == epoch)
             return k;
     return 0;
@@ -84,7 +123,6 @@ int pcache_find(const pcache *c, uint64_t page, uint64_t epoch,
 dvm_status pcache_get(pcache *c, uint64_t page, uint64_t epoch,
                       uint32_t *idx, int *created)
 {
-    uint32_t *b = &c->bucket[hash(page, epoch)];
     uint32_t k = find(c, page, epoch);
     if (k) {
         c->e[k - 1].refs++;
@@ -109,9 +147,11 @@ dvm_status pcache_get(pcache *c, uint64_t page, uint64_t epoch,
         c->e = ne;
         i = (uint32_t)c->n++;
     }
+    uint32_t *b = &c->bucket[hash(c, page, epoch)];
     c->e[i] = (pcache_entry){ page, epoch, frame, 1, *b, 0, 1, 0 };
     *b = i + 1;
     c->live++;
+    grow_table(c);
     c->misses++;
     *idx = i;
     *created = 1;

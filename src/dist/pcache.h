@@ -45,6 +45,8 @@ typedef struct pcache {
     pcache_entry *e;
     size_t n, cap;              /* entries allocated (used or free) */
     uint32_t *bucket;           /* index + 1 of a chain's first entry */
+    size_t nbucket;             /* a power of two; doubles as entries
+                                   pass twice as many */
     uint32_t free_head;         /* index + 1 of a free entry */
     size_t live, limit;
     size_t hits, misses, evicted;

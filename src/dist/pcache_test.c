@@ -123,12 +123,59 @@ static void test_evict_unreferenced(void **state)
     store_destroy(st);
 }
 
+/* A cache without a limit (a home's store) grows its table as it fills:
+ * every entry is still found after each doubling, a forgotten one is
+ * not, and chains stay short. */
+static void test_table_grows(void **state)
+{
+    (void)state;
+    enum { N = 40000 };
+    mem_store *st;
+    assert_int_equal(store_create(N + 16, &st), DVM_OK);
+    pcache c;
+    assert_int_equal(pcache_init(&c, st, 0), DVM_OK);
+    size_t first = c.nbucket;
+    uint32_t idx, forgotten = 0;
+    int created;
+    uint8_t page[STORE_FRAME_SIZE];
+    memset(page, 1, sizeof page);
+    for (uint64_t i = 0; i < N; i++) {     /* 200 pages, many epochs */
+        assert_int_equal(pcache_get(&c, 0x60000 + i % 200, i, &idx,
+                                    &created), DVM_OK);
+        assert_true(created);
+        if (i == 7) {
+            forgotten = idx;
+            pcache_forget(&c, idx);     /* unlinked, still referenced */
+            continue;
+        }
+        pcache_fill(&c, 0x60000 + i % 200, i, page);  /* kept, as a
+                                                   home's store keeps them */
+    }
+    assert_true(c.nbucket >= first * 4 && c.live <= 2 * c.nbucket);
+    size_t longest = 0;
+    for (size_t b = 0; b < c.nbucket; b++) {
+        size_t len = 0;
+        for (uint32_t k = c.bucket[b]; k; k = c.e[k - 1].next)
+            len++;
+        longest = len > longest ? len : longest;
+    }
+    assert_true(longest < 16);
+    for (uint64_t i = 0; i < N; i++)
+        assert_int_equal(pcache_find(&c, 0x60000 + i % 200, i, &idx),
+                         i != 7);
+    assert_int_equal(c.e[forgotten].refs, 1);
+    pcache_destroy(&c);
+    assert_int_equal(store_in_use(st), 0);
+    store_destroy(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get_fill_put),
         cmocka_unit_test(test_evict_unreferenced),
         cmocka_unit_test(test_fetch_waits),
+        cmocka_unit_test(test_table_grows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
