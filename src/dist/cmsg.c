@@ -14,6 +14,7 @@
 
 #include "image/inpage.h"
 #include "isa/isa.h"
+#include "util/bits.h"
 #include "util/le.h"
 
 void cmsg_put_str(msg_buf *b, const void *p, size_t n)
@@ -273,7 +274,7 @@ static uint64_t mask_bits(const uint8_t *mask)
 {
     uint64_t n = 0;
     for (size_t i = 0; i < CMSG_MASK_WORDS; i++)
-        n += (uint64_t)__builtin_popcountll(le_ld64(mask + 8 * i));
+        n += bits_count64(le_ld64(mask + 8 * i));
     return n;
 }
 

@@ -41,6 +41,8 @@
 #include <assert.h>
 #include <string.h>
 
+#include "util/bits.h"
+
 static const uint8_t diff_zero[DIFF_PAGE];
 
 /* The 8 bytes at p as a little-endian word (any alignment). */
@@ -266,7 +268,7 @@ size_t diff_bits_nruns(const uint64_t *bits)
     assert(bits);
     size_t n = 0;
     for (unsigned w = 0; w < DIFF_WORDS; w++)
-        n += (size_t)__builtin_popcountll(diff_starts(bits, w));
+        n += bits_count64(diff_starts(bits, w));
     return n;
 }
 
