@@ -147,11 +147,16 @@ static dvm_status conn_send_blocking(conn *c, const uint8_t *p, size_t len)
     }
 }
 
-/* Appends p[0..len) to the out buffer. */
+/* Appends p[0..len) to the out buffer, first dropping what the queue
+ * took once that is at least as much as is left (so a buffer the queue
+ * drains slowly does not keep its consumed bytes). */
 static dvm_status conn_keep(conn *c, const uint8_t *p, size_t len)
 {
-    if (c->wpos == c->wlen)
-        c->wpos = c->wlen = 0;
+    if (c->wpos && c->wpos >= c->wlen - c->wpos) {
+        memmove(c->wbuf, c->wbuf + c->wpos, c->wlen - c->wpos);
+        c->wlen -= c->wpos;
+        c->wpos = 0;
+    }
     uint8_t *nb = dvm_grow(c->wbuf, &c->wcap, c->wlen + len, 1);
     if (!nb)
         return status_set(DVM_ENOMEM, "out of memory for a message");
