@@ -1361,9 +1361,9 @@ static dvm_status rc_frames(node *n, int i, int page, int poll)
         uint32_t type;
         const uint8_t *p;
         size_t len;
-        dvm_status st = first ? conn_poll_frame(c, &type, &p, &len)
-                              : c->q ? conn_take_frame(c, &type, &p, &len)
-                                     : conn_poll_frame(c, &type, &p, &len);
+        dvm_status st = first || !c->q  /* a socket: read it again */
+                            ? conn_poll_frame(c, &type, &p, &len)
+                            : conn_take_frame(c, &type, &p, &len);
         if (st == DVM_EAGAIN)
             return DVM_OK;
         if (st)

@@ -71,6 +71,29 @@ void conn_ring_asked(conn *c)
         conn_ring(c);
 }
 
+/* One recv() of up to cap bytes into buf with flags, retried on EINTR:
+ * DVM_OK with *n > 0, DVM_EAGAIN (nothing there), DVM_ECLOSED (end of
+ * file or reset: c is marked closed), DVM_ESYS. */
+static dvm_status conn_recv_some(conn *c, void *buf, size_t cap, int flags,
+                                 size_t *n)
+{
+    for (;;) {
+        ssize_t k = recv(c->fd, buf, cap, flags);
+        if (k > 0) {
+            *n = (size_t)k;
+            return DVM_OK;
+        }
+        if (k == 0 || errno == ECONNRESET) {
+            c->closed = 1;
+            return DVM_ECLOSED;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return DVM_EAGAIN;
+        if (errno != EINTR)
+            return status_set_errno(DVM_ESYS, "read");
+    }
+}
+
 /* Reads and drops the doorbells waiting on the socket, without blocking
  * (block: waits for one first).  End of file marks c closed.  DVM_OK or
  * DVM_ESYS. */
@@ -78,20 +101,11 @@ static dvm_status conn_read_bells(conn *c, int block)
 {
     uint8_t bells[64];
     for (int flags = block ? 0 : MSG_DONTWAIT;; flags = MSG_DONTWAIT) {
-        ssize_t n = recv(c->fd, bells, sizeof bells, flags);
-        if (n > 0 && (size_t)n < sizeof bells)
-            return DVM_OK;      /* a stream socket gave all it had */
-        if (n > 0)
-            continue;
-        if (n == 0 || (n < 0 && errno == ECONNRESET)) {
-            c->closed = 1;
-            return DVM_OK;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return DVM_OK;
-        return status_set_errno(DVM_ESYS, "read");
+        size_t n;
+        dvm_status st = conn_recv_some(c, bells, sizeof bells, flags, &n);
+        if (st == DVM_OK && n == sizeof bells)
+            continue;           /* maybe more; a shorter read got all */
+        return st == DVM_ESYS ? st : DVM_OK;
     }
 }
 
@@ -288,28 +302,13 @@ static size_t conn_lack(const conn *c)
 static dvm_status conn_fill_flags(conn *c, int flags)
 {
     dvm_status st = conn_make_room(c, conn_lack(c));
-    if (st)
-        return st;
-    for (;;) {
-        ssize_t n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, flags);
-        if (n > 0) {
-            c->rlen += (size_t)n;
-            return DVM_OK;
-        }
-        if (n == 0) {
-            c->closed = 1;
-            return DVM_ECLOSED;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return DVM_EAGAIN;
-        if (errno == ECONNRESET) {
-            c->closed = 1;
-            return DVM_ECLOSED;
-        }
-        return status_set_errno(DVM_ESYS, "read");
-    }
+    size_t n;
+    if (!st)
+        st = conn_recv_some(c, c->rbuf + c->rlen, c->rcap - c->rlen, flags,
+                            &n);
+    if (!st)
+        c->rlen += n;
+    return st;
 }
 
 static dvm_status conn_fill(conn *c)

@@ -15,6 +15,7 @@
 
 #include <assert.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -34,6 +35,10 @@ typedef struct shmq_dir {
 } shmq_dir;
 
 _Static_assert(2 * sizeof(shmq_dir) <= SHMQ_HDR, "headers fit a page");
+_Static_assert(sizeof(shmq_dir) == SHMQ_TAIL_OFFSET(1) &&
+               offsetof(shmq_dir, tail) == SHMQ_TAIL_OFFSET(0) &&
+               offsetof(shmq_dir, head) == SHMQ_HEAD_OFFSET(0),
+               "the layout shmq.h publishes");
 
 struct shmq {
     uint8_t *map;

@@ -57,6 +57,12 @@
 #define SHMQ_CAP_MIN ((size_t)4096)
 #define SHMQ_CAP_MAX ((size_t)1 << 30)
 
+/* Where direction d's tail and head lie in the memfd's first page (d 0:
+ * the creator's bytes, 1: the peer's), for tests and fuzzers that play a
+ * peer writing any index (shmq.c asserts the layout). */
+#define SHMQ_TAIL_OFFSET(d) ((size_t)(d) * 256)
+#define SHMQ_HEAD_OFFSET(d) ((size_t)(d) * 256 + 64)
+
 typedef struct shmq shmq;
 
 /* Creates a queue pair of cap bytes a direction (a power of two within

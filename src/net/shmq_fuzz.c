@@ -30,10 +30,9 @@
 
 #define CAP SHMQ_CAP_MIN
 
-/* The words of the creator's incoming direction (1) in the header page:
- * tail at 256, head at 320 (shmq.c's layout). */
-#define RX_TAIL(h) ((uint64_t *)((h) + 256))
-#define RX_HEAD(h) ((uint64_t *)((h) + 320))
+/* The words of the creator's incoming direction (1) in the header page. */
+#define RX_TAIL(h) ((uint64_t *)((h) + SHMQ_TAIL_OFFSET(1)))
+#define RX_HEAD(h) ((uint64_t *)((h) + SHMQ_HEAD_OFFSET(1)))
 
 typedef struct peer {
     conn reader;                /* the master's end */

@@ -99,11 +99,9 @@ static void test_full_queue(void **state)
     shmq_close(b);
 }
 
-/* The header page as the peer sees it.  The layout of shmq.c: each
- * direction's words on 64-byte lines (tail, head, ...), direction 0 at 0
- * and 1 at 256. */
-#define TAIL(h, dir) ((uint64_t *)((h) + (dir) * 256))
-#define HEAD(h, dir) ((uint64_t *)((h) + (dir) * 256 + 64))
+/* The header page's words, as a peer sees them. */
+#define TAIL(h, dir) ((uint64_t *)((h) + SHMQ_TAIL_OFFSET(dir)))
+#define HEAD(h, dir) ((uint64_t *)((h) + SHMQ_HEAD_OFFSET(dir)))
 
 static void test_corrupt_index(void **state)
 {

@@ -483,8 +483,9 @@ static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
     uint64_t snap = m->pool.gated ? m->pool.snap : space_epoch(m->space);
     uint64_t now = clock_now_ns();
     assert(s->ready && s->inflight.n + n <= RCB_RING_MAX);
-    if (n > rcomps_claim_room(s))
-        n = rcomps_claim_room(s);
+    size_t room = rcomps_claim_room(s);
+    if (n > room)
+        n = room;
     while (k < n && q->head && !st) {
         rcb *r = take_runner(m, s, q);
         if (!r)

@@ -54,7 +54,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -659,10 +658,8 @@ void rcomps_stop(rcomp_set *rs)
     msg_encode_u64s(&b, MSG_SHUTDOWN, NULL, 0);
     for (int i = 0; i < rs->nrc; i++) {
         rcomp_slot *s = &rs->rc[i];
-        if (s->pid > 0 && s->ctl.fd >= 0) {
-            fcntl(s->ctl.fd, F_SETFL, 0);
+        if (s->pid > 0 && s->ctl.q)     /* else its end of file says it */
             (void)conn_send(&s->ctl, &b);
-        }
         conn_close(&s->ctl);
         conn_close(&s->page);
         if (s->pid > 0)
@@ -712,44 +709,19 @@ static dvm_status remote_send(rcomp_set *rs, rcomp_slot *s, int page,
 }
 
 /* Waits until fd is writable, for at most ms milliseconds. */
-static int wait_writable(int fd, int ms)
-{
-    struct pollfd p = { .fd = fd, .events = POLLOUT };
-    return poll(&p, 1, ms) > 0 && (p.revents & POLLOUT);
-}
-
 dvm_status rcomp_send(rcomp_set *rs, rcomp_slot *s)
 {
-    /* The master must never block for long on one RComp (it would stop
-     * answering the others' page requests), but sockets are sized so that
-     * a full one means the RComp is stuck: wait a bounded time, then treat
-     * it as lost. */
     const msg_buf *b = &rs->out;
     if (b->oom)
         return status_set(DVM_ENOMEM, "out of memory encoding a message");
     if (s->remote)
         return remote_send(rs, s, 0, b);
-    if (s->ctl.q) {             /* never waits: what the queue cannot take
-                                   waits in the conn (rcomps_on_queues) */
-        dvm_status st = conn_send(&s->ctl, b);
-        if (st == DVM_EPROTO)
-            return rcomp_lost(rs, s, status_message());
-        return st;
-    }
-    size_t off = 0;
-    while (off < b->len) {
-        ssize_t n = send(s->ctl.fd, b->p + off, b->len - off, MSG_NOSIGNAL);
-        if (n > 0) {
-            off += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN && wait_writable(s->ctl.fd, 10000))
-            continue;
-        return rcomp_lost(rs, s, "cannot send to it");
-    }
-    return DVM_OK;
+    /* A local RComp's queue never makes the master wait (it would stop
+     * answering the others): what the queue cannot take waits in the
+     * conn, and rcomps_on_queues moves it on as the RComp reads. */
+    assert(s->ctl.q);
+    dvm_status st = conn_send(&s->ctl, b);
+    return st == DVM_EPROTO ? rcomp_lost(rs, s, status_message()) : st;
 }
 
 static dvm_status rcomp_grant(rcomp_set *rs, rcomp_slot *s, uint64_t want)
