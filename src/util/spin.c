@@ -7,6 +7,22 @@
  * SPIN_CHECK polls: a poller that was preempted knows that some other
  * process was runnable on its CPU.  The back-off state is per thread (the
  * RComp's page handler and its main thread wait for different peers).
+ *
+ * Every SPIN_YIELD_EVERY-th poll yields the CPU (sched_yield) instead of
+ * pausing.  The process polled for is often waiting for this very CPU:
+ * an RComp that just rang its master polls for the next dispatch while
+ * the master, woken by that ring, sits in the run queue behind it.  The
+ * scheduler lets a woken task preempt a running one only after a delay
+ * (18-23 us between an RComp's ring and its master's first commit on the
+ * VM of docs/performance.md, "Polls that yield"); a yield hands the CPU
+ * over at once.  With nobody else runnable it returns at once, the price
+ * of a system call every other poll.  But a yield hands the CPU to
+ * whatever is runnable, and a busy process keeps it for its whole time
+ * slice (milliseconds): a yield that took longer than the wait's budget
+ * ends the polls and backs off like a preempted poll.  Without that rule
+ * every hand-off of a chain beside two busy loops cost a time slice (a
+ * chain of 1,000 tasks: 145 ms -> 3.7 s, the failure that made the first
+ * polling version of 2026-12-01 drop its yields).
  */
 #define _GNU_SOURCE
 #include "util/spin.h"
@@ -22,6 +38,8 @@
 
 /* Polls between two looks at the involuntary switch count. */
 #define SPIN_CHECK 8u
+/* Polls per yield of the CPU (the others pause). */
+#define SPIN_YIELD_EVERY 2u
 /* With shared memory to poll, polls between two looks at the
  * descriptors. */
 #define SPIN_FD_EVERY 4u
@@ -106,6 +124,15 @@ int spin_next(spin_wait *w)
     }
     if (clock_now_ns() - w->start >= w->budget)
         return 0;
+    if (w->polls % SPIN_YIELD_EVERY == 0) {
+        uint64_t t = clock_now_ns();
+        sched_yield();          /* the peer may be waiting for this CPU */
+        if (clock_now_ns() - t > w->budget) {   /* someone else's slice */
+            back_off();
+            return 0;
+        }
+        return 1;
+    }
 #if defined(__x86_64__) || defined(__i386__)
     for (int i = 0; i < 32; i++)
         __builtin_ia32_pause();

@@ -18,7 +18,8 @@
  * context switches: one means another process wanted this CPU, and the
  * thread stops polling at once and skips its next polls, the more the
  * more often that happens (exponential back-off, per thread), until polls
- * go undisturbed again.
+ * go undisturbed again.  Every other poll yields the CPU, so that the
+ * peer, woken onto the poller's CPU, runs at once (spin.c).
  *
  * DVM_SPIN_US in the environment sets the budget in microseconds (0: never
  * poll, sleep at once); children inherit it, so one setting covers the
@@ -59,8 +60,9 @@ int spin_cpus(void);
  * in tests): 1 to poll first, 0 to sleep at once (no budget, or this
  * thread backs off after disturbed polls). */
 int spin_begin(spin_wait *w, uint64_t budget_ns);
-/* After a poll that found nothing: pauses briefly; 1 to poll again, 0 to
- * sleep (budget spent, or another process wanted this CPU: back off). */
+/* After a poll that found nothing: pauses briefly, or (every other poll)
+ * yields the CPU; 1 to poll again, 0 to sleep (budget spent, or another
+ * process wanted this CPU or kept it past the budget: back off). */
 int spin_next(spin_wait *w);
 /* After a poll that found something: the poll was worth it. */
 void spin_found(spin_wait *w);
