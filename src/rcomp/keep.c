@@ -239,6 +239,15 @@ void rc_keep_invalidate_unlisted(rc_keep *k, uint64_t page)
         mark(k, i);
 }
 
+void rc_keep_restore_unlisted(rc_keep *k, uint64_t page, uint32_t frame)
+{
+    size_t i = lower_bound(k, page);
+    if (i == k->n || k->v[i].page != page || k->v[i].stale)
+        return;
+    k->v[i].frame = frame;
+    stale_one(k, i);
+}
+
 void rc_keep_stale_range(rc_keep *k, uint64_t lo, uint64_t hi)
 {
     for (size_t i = lower_bound(k, lo); i < k->n && k->v[i].page < hi; i++)

@@ -50,6 +50,10 @@ void rc_keep_update(rc_keep *k, uint64_t page, uint32_t frame);
 /* Marks kept page `page` dead unless it is marked stale (rc_keep_update
  * named its version): for a page whose own frame is no version. */
 void rc_keep_invalidate_unlisted(rc_keep *k, uint64_t page);
+/* Marks kept page `page` stale with frame as its version unless it is
+ * marked stale already (rc_keep_update named its version): for a page
+ * whose own frame is no version but whose version is known. */
+void rc_keep_restore_unlisted(rc_keep *k, uint64_t page, uint32_t frame);
 /* Marks the kept pages [lo, hi) stale with their own frame (restored by
  * the next refresh), as rc_keep_update. */
 void rc_keep_stale_range(rc_keep *k, uint64_t lo, uint64_t hi);

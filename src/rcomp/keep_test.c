@@ -228,6 +228,35 @@ static void test_invalidate_unlisted(void **state)
     rc_keep_free(&k);
 }
 
+/* A chosen stack's first page whose earlier version is known (it was
+ * kept when the block was taken) is copied back to that version when the
+ * list does not name it, and to the listed one when it does: 10, listed
+ * with 8, gets 8; 11, not listed, gets back 4, its old version's frame;
+ * 30 is not kept at all.  Nothing is dropped. */
+static void test_restore_unlisted(void **state)
+{
+    (void)state;
+    rc_keep k = { 0 };
+    four_kept(&k);
+    rc_keep_update(&k, 10, 8);
+    rc_keep_restore_unlisted(&k, 10, 3);
+    rc_keep_restore_unlisted(&k, 11, 4);
+    rc_keep_restore_unlisted(&k, 30, 5);
+    rc_keep_stale_range(&k, 10, 12);    /* the runner wrote both */
+    drops d = { .k = 0 };
+    assert_int_equal(rc_keep_sweep(&k, note_drop, &d), 0);
+    copies c = { .k = 0 };
+    assert_int_equal(rc_keep_refresh(&k, note_copy, &c), 2);
+    assert_int_equal(c.page[0], 10);
+    assert_int_equal(c.frame[0], 8);
+    assert_int_equal(c.page[1], 11);
+    assert_int_equal(c.frame[1], 4);
+    uint32_t f;
+    assert_true(rc_keep_get(&k, 11, &f) && f == 4);
+    assert_int_equal(k.n, 4);
+    rc_keep_free(&k);
+}
+
 /* A page that cannot be listed stale (no memory) is dropped instead:
  * slower, never a page left with bytes no version has. */
 static void test_stale_without_memory(void **state)
@@ -260,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_update_and_refresh),
         cmocka_unit_test(test_dead_wins_over_stale),
         cmocka_unit_test(test_invalidate_unlisted),
+        cmocka_unit_test(test_restore_unlisted),
         cmocka_unit_test(test_stale_without_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,8 +38,12 @@
 #define RC_EXIT_PROTO 3         /* exit status of a protocol error */
 #define RC_EXIT_SETUP 2         /* bad options or unusable inputs */
 #define RC_FRAME_BATCH 256      /* frames asked for at least at a time */
-#define RC_STACK_BATCH_BYTES (1u << 20) /* stack blocks asked for at a
-                                   time: about this many bytes, >= 1 */
+#define RC_STACK_BATCH_BYTES (1u << 16) /* stack blocks asked for at a
+                                   time: about this many bytes, >= 1.  Few
+                                   enough that the blocks of runners that
+                                   ran here come back while still mapped
+                                   (sched/stacks.h); 1 MiB and 16 KiB were
+                                   slower (docs/performance.md) */
 #define RC_FLUSH_RESULTS 32     /* RESULTs held back at most */
 #define RC_FLUSH_BYTES 65536    /* bytes of them held back at most */
 #define RC_FLUSH_NS 50000       /* and for at most this long (then the next
@@ -117,6 +121,13 @@ typedef struct rc_pending {     /* a touched page with committable changes */
                                    (adopt.c); 0: one from the pool */
 } rc_pending;
 
+/* A chosen stack's first page made zeros for a child (stacks.c). */
+typedef struct rc_zeroed {
+    uint64_t page;
+    uint32_t frame;             /* its version's frame before (0: zeros), */
+    int kept;                   /* known when it was kept */
+} rc_zeroed;
+
 typedef struct rc_prepage {     /* a page the runner about to start
                                    prefetches (run.c) */
     uint64_t page;
@@ -182,8 +193,9 @@ typedef struct rcomp {
     uint64_t run_n;
     uint64_t frames_asked;      /* requested, not yet granted */
     rc_prepage *prepg; size_t nprepg, capprepg; /* by page (run.c) */
-    uint64_t *zeroed; size_t nzeroed, capzeroed; /* stack pages given zeros
-                                   as their base this runner (stacks.c) */
+    rc_zeroed *zeroed; size_t nzeroed, capzeroed; /* stack pages given
+                                   zeros as their base this runner
+                                   (stacks.c) */
     int zeroed_lost;            /* one of them could not be listed */
     rc_pending *pend; size_t npend, cappend;
     mem_run *runs;   size_t nruns, capruns;

@@ -390,11 +390,14 @@ static void mark_written(rcomp *rc, keep_mark mark)
  * runner's own included, so its version at s_k1 is its base at s_k, the
  * frame it is kept with: copied back over whatever the runner wrote.
  * Except a chosen stack's first page: its base is zeros by choice
- * (stacks.c), not a version, so it is dropped as before -- unless the
- * list names it, with the frame of its version at s_k1 (the creator's
- * commit, when that is in (s_k, s_k1]): then it is copied over like any
- * changed page, and the child that reads its arguments there next, often
- * on this RComp, finds it mapped.  Without frames every listed page is
+ * (stacks.c), not a version.  If the list names it, with the frame of its
+ * version at s_k1 (the creator's commit, when that is in (s_k, s_k1]), it
+ * is copied over like any changed page, and the child that reads its
+ * arguments there next, often on this RComp, finds it mapped.  If not,
+ * its version at s_k1 is the one it had at s_k: when the page was kept
+ * then (a block come back to the RComp that ran its last runner,
+ * sched/stacks.h), stack_zero noted that version's frame, and it is
+ * copied back; otherwise it is dropped as before.  Without frames every listed page is
  * dead already, so the test changes nothing there.  Both copies
  * are 4 KiB in user space; a drop is an madvise now and a fault later,
  * each a page-table change, and those cost 3-10 us a page on the VM of
@@ -410,8 +413,13 @@ static void mark_changed(rcomp *rc, const msg_runner *mr)
         else
             rc_keep_invalidate(k, mr->inval[i]);
     }
-    for (size_t i = 0; i < rc->nzeroed; i++)
-        rc_keep_invalidate_unlisted(k, rc->zeroed[i]);
+    for (size_t i = 0; i < rc->nzeroed; i++) {
+        const rc_zeroed *z = &rc->zeroed[i];
+        if (frames && z->kept)
+            rc_keep_restore_unlisted(k, z->page, z->frame);
+        else
+            rc_keep_invalidate_unlisted(k, z->page);
+    }
     mark_written(rc, frames ? rc_keep_stale_range
                             : rc_keep_invalidate_range);
     rc->nzeroed = 0;

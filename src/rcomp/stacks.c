@@ -25,6 +25,15 @@
  * in flight predates its release), so nothing needs merging and the child
  * reads exactly what the creator wrote, zeros elsewhere.
  *
+ * A block also comes back unasked (MSG_STACKS_BACK) once the runner whose
+ * stack it was has finished here (sched/stacks.h): its first page is
+ * then usually still mapped, kept at the version that runner read, and
+ * being the newest in the pool it is the next one taken.  stack_zero then
+ * notes that version's frame, so that a reset whose next snapshot
+ * predates the creator's commit copies it back (run.c, mark_changed)
+ * instead of dropping the page: a block that circulates between the
+ * runners of one RComp costs no page-table change at all.
+ *
  * A block goes back to the pool when the attempt that took it will not
  * create its child (abort, fault, an output fault at exit: run.c calls
  * vm_runner_release_stacks).  When the attempt commits, the block travels
@@ -91,35 +100,37 @@ static dvm_status ask_master(rcomp *rc, unsigned order)
  * does not read it. */
 /* Lists page as one whose base is zeros by choice, not the version the
  * snapshot sees: the next reset must not restore it from that base
- * (run.c, reset_window). */
-static void note_zeroed(rcomp *rc, uint64_t page)
+ * (run.c, reset_window), but from frame, its version's, when it was kept
+ * (known). */
+static void note_zeroed(rcomp *rc, uint64_t page, int known, uint32_t frame)
 {
     if (rc->nzeroed == rc->capzeroed) {
-        uint64_t *v = dvm_grow(rc->zeroed, &rc->capzeroed, rc->nzeroed + 1,
-                               sizeof *v);
+        rc_zeroed *v = dvm_grow(rc->zeroed, &rc->capzeroed, rc->nzeroed + 1,
+                                sizeof *v);
         if (!v) {
             rc->zeroed_lost = 1;
             return;
         }
         rc->zeroed = v;
     }
-    rc->zeroed[rc->nzeroed++] = page;
+    rc->zeroed[rc->nzeroed++] = (rc_zeroed){ page, frame, known };
 }
 
 static void stack_zero(rcomp *rc, uint64_t sb)
 {
     static const uint8_t zeros[DISA_PAGE];
     uint64_t page = sb / DISA_PAGE;
-    uint32_t kf;
+    uint32_t kf = 0;
     assert(sb % DISA_PAGE == 0 && sb >= DISA_RB);
-    note_zeroed(rc, page);
+    int kept = rc_keep_get(&rc->keep, page, &kf);   /* mapped (an earlier */
+    note_zeroed(rc, page, kept, kf);        /* runner's own stack, read) */
     pthread_mutex_lock(&rc->mu);
     dvm_status st = rc_basemap_put(&rc->base, page, 0);
     pthread_mutex_unlock(&rc->mu);
     if (st)
         return;
-    if (rc_keep_get(&rc->keep, page, &kf))  /* mapped (an earlier runner's */
-        (void)window_refill(rc->win, page, NULL);   /* own stack, read) */
+    if (kept)
+        (void)window_refill(rc->win, page, NULL);
     else
         (void)window_fill(rc->win, page, zeros);
 }

@@ -329,12 +329,13 @@ static void free_kid_stacks(commit_point *cp, const msg_result *res)
 }
 
 /* r is done: its chosen stack, which its creator's commit wrote, is
- * retired until no snapshot in use predates now (stacks.h). */
+ * retired until no snapshot in use predates now, then goes back to the
+ * RComp that ran r (stacks.h). */
 void commit_runner_done(commit_point *cp, rcb *r)
 {
     if (r->d.flags & RUNNER_STACK_CHOSEN) {
         dvm_status st = stacks_retire(cp->stacks, r->d.sb,
-                                      space_epoch(cp->space));
+                                      space_epoch(cp->space), r->stack_home);
         assert(st == DVM_OK);
         (void)st;
     }

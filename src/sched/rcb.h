@@ -48,6 +48,10 @@ typedef struct rcb {
     uint64_t t_dispatch;        /* last dispatch (when observed) */
     uint32_t claim_seq;         /* its number on its RComp's claim board
                                    (net/claim.h), while in a ring */
+    uint32_t stack_home;        /* the stacks owner tag of the RComp it
+                                   was last offered to (0: none), whose
+                                   grants prefer its chosen stack once it
+                                   is free (stacks.h) */
     uint64_t need;              /* in pool.unstable, once a release saw it:
                                    the epoch it must see (at least the
                                    commit that made it ready) */

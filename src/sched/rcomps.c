@@ -486,6 +486,7 @@ void rcomps_offer(rcomp_slot *s, rcb *r, uint64_t now_ns)
                &s->inflight, 0)->claim_seq < CLAIM_SLOTS);   /* room */
     r->claim_seq = s->claim_next++;     /* a remote one's: as its node
                                            numbers it */
+    r->stack_home = stack_owner(s);
     if (s->claim)
         claim_offer(s->claim, r->claim_seq);
 }

@@ -38,6 +38,8 @@
 
 #define MAX_ORDER 40u
 #define BLK_FREE UINT32_MAX
+#define STACKS_PREF_MAX 1024u   /* blocks remembered per owner */
+#define STACKS_PREF_OWNERS 65536u   /* owner tags that may have some */
 
 typedef struct blk {
     uint64_t key;               /* page index + 1; 0: empty slot */
@@ -53,7 +55,16 @@ typedef struct free_list {
 
 typedef struct retired {
     uint64_t base, epoch;
+    uint32_t home;              /* owner to give it back to; 0: none */
 } retired;
+
+/* The blocks last run on by one owner's RComp, newest last: a ring of
+ * STACKS_PREF_MAX, the oldest overwritten. */
+typedef struct pref_list {
+    uint64_t page[STACKS_PREF_MAX];
+    uint8_t order[STACKS_PREF_MAX];
+    size_t n, head;             /* entries, and the oldest's index */
+} pref_list;
 
 struct stacks {
     uint64_t base;
@@ -64,6 +75,8 @@ struct stacks {
     uint64_t in_use;            /* pages in allocated blocks */
     retired *limbo;             /* FIFO: [lhead, ln) */
     size_t lhead, ln, lcap;
+    pref_list **pref;           /* by owner tag (< npref), or NULL */
+    size_t npref;
 };
 
 /* ---- the hash table ------------------------------------------------------ */
@@ -218,6 +231,9 @@ void stacks_destroy(stacks *s)
         dvm_free(s->free[k].page);
     dvm_free(s->tab);
     dvm_free(s->limbo);
+    for (size_t i = 0; i < s->npref; i++)
+        dvm_free(s->pref[i]);
+    dvm_free(s->pref);
     dvm_free(s);
 }
 
@@ -230,10 +246,15 @@ static unsigned first_fit(const stacks *s, unsigned order)
     return k;
 }
 
+static int take_preferred(stacks *s, unsigned order, uint32_t owner,
+                          uint64_t *base);
+
 dvm_status stacks_alloc(stacks *s, unsigned order, uint32_t owner,
                         uint64_t *base)
 {
     assert(s && base && owner != BLK_FREE);
+    if (owner != STACKS_RUNNER && take_preferred(s, order, owner, base))
+        return DVM_OK;
     unsigned k = order <= s->max_order ? first_fit(s, order) : order;
     if (k > s->max_order)
         return status_set(DVM_ERANGE, "stack area full: no free range of "
@@ -367,7 +388,8 @@ dvm_status stacks_set_owner(stacks *s, uint64_t base, uint32_t owner)
     return DVM_OK;
 }
 
-dvm_status stacks_retire(stacks *s, uint64_t base, uint64_t epoch)
+dvm_status stacks_retire(stacks *s, uint64_t base, uint64_t epoch,
+                         uint32_t home)
 {
     assert(s);
     size_t i = find_allocated(s, base);
@@ -380,21 +402,80 @@ dvm_status stacks_retire(stacks *s, uint64_t base, uint64_t epoch)
     if (!v)
         return stacks_free(s, base);
     s->limbo = v;
-    s->limbo[s->ln++] = (retired){ base, epoch };
+    s->limbo[s->ln++] = (retired){ base, epoch,
+                                   home == STACKS_LIMBO ? 0 : home };
     s->tab[i].owner = STACKS_LIMBO;
     return DVM_OK;
+}
+
+/* Notes that the freed block (page, order) was last run on by home's
+ * RComp; best effort (nothing noted when memory is short). */
+static void prefer(stacks *s, uint32_t home, uint64_t page, unsigned order)
+{
+    if (home >= STACKS_PREF_OWNERS)
+        return;
+    if (home >= s->npref) {
+        size_t n = s->npref;
+        pref_list **v = dvm_grow(s->pref, &n, (size_t)home + 1, sizeof *v);
+        if (!v)
+            return;
+        for (size_t i = s->npref; i < n; i++)
+            v[i] = NULL;
+        s->pref = v;
+        s->npref = n;
+    }
+    pref_list *l = s->pref[home];
+    if (!l && !(l = s->pref[home] = dvm_calloc(1, sizeof *l)))
+        return;
+    size_t at = (l->head + l->n) % STACKS_PREF_MAX;
+    if (l->n == STACKS_PREF_MAX)
+        l->head = (l->head + 1) % STACKS_PREF_MAX;  /* the oldest goes */
+    else
+        l->n++;
+    l->page[at] = page;
+    l->order[at] = (uint8_t)order;
 }
 
 size_t stacks_reclaim(stacks *s, uint64_t oldest)
 {
     assert(s);
     size_t n = 0;
-    while (s->lhead < s->ln && s->limbo[s->lhead].epoch <= oldest &&
-           stacks_free(s, s->limbo[s->lhead].base) == DVM_OK) {
+    while (s->lhead < s->ln && s->limbo[s->lhead].epoch <= oldest) {
+        const retired *r = &s->limbo[s->lhead];
+        uint64_t page = page_of(s, r->base);
+        size_t i = find_allocated(s, r->base);
+        unsigned order = i == SIZE_MAX ? 0 : s->tab[i].order;
+        if (stacks_free(s, r->base))
+            break;
+        if (r->home)
+            prefer(s, r->home, page, order);
         s->lhead++;
         n++;
     }
     return n;
+}
+
+/* Takes for owner the newest block of order its RComp last ran on that is
+ * still free (a buddy may have merged with it: stacks_claim splits it out
+ * again); 1 and *base when there is one. */
+static int take_preferred(stacks *s, unsigned order, uint32_t owner,
+                          uint64_t *base)
+{
+    pref_list *l = owner < s->npref ? s->pref[owner] : NULL;
+    unsigned k;
+    while (l && l->n) {
+        size_t at = (l->head + l->n - 1) % STACKS_PREF_MAX;
+        uint64_t page = l->page[at];
+        int fits = l->order[at] == order &&
+                   free_holding(s, page, order, &k) != SIZE_MAX;
+        l->n--;
+        if (fits && !stacks_claim(s, s->base + page * DISA_PAGE, order,
+                                  owner)) {
+            *base = s->base + page * DISA_PAGE;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* Base of some block of owner, or UINT64_MAX. */
@@ -438,6 +519,8 @@ size_t stacks_free_owner(stacks *s, uint32_t owner)
 {
     assert(s && owner != BLK_FREE);
     size_t n, done = 0;
+    if (owner < s->npref && s->pref[owner])
+        s->pref[owner]->n = 0;  /* a new RComp there maps none of them */
     uint64_t *v = list_of(s, owner, &n);
     for (size_t i = 0; i < n && !stacks_free(s, v[i]); i++)
         done++;

@@ -21,7 +21,15 @@
  * parks it (owner STACKS_LIMBO) with the epoch it was freed at, and
  * stacks_reclaim frees the parked blocks whose epoch no snapshot in use
  * predates: every creator that can get the block then reads it as of
- * after its last write.
+ * after its last write.  A block retired with a home (the RComp that ran
+ * its runner) is remembered as that RComp's when it is freed, and the
+ * next blocks granted to it are those, newest first, while they are still
+ * free: its first page is likely still mapped in that RComp's window, as
+ * the version its runner read, so the next child there that gets it
+ * costs a memset, not a page fault and a copy (rcomp/stacks.c).  The
+ * block itself is free like any other (another owner may take it, a
+ * buddy merge with it): a preference, so that no RComp ever holds blocks
+ * it did not ask for.
  *
  * Not thread safe (the master is one thread).
  */
@@ -43,9 +51,10 @@ typedef struct stacks stacks;
 dvm_status stacks_create(uint64_t base, unsigned max_order, stacks **out);
 void stacks_destroy(stacks *s);
 
-/* Allocates a block of 4096 << order bytes for owner; sets *base.
- * DVM_ERANGE (with a message) when no free block is large enough,
- * DVM_ENOMEM when the bookkeeping cannot grow. */
+/* Allocates a block of 4096 << order bytes for owner; sets *base: the
+ * newest still free of those its RComp last ran on (stacks_retire's
+ * home), else any.  DVM_ERANGE (with a message) when no free block is
+ * large enough, DVM_ENOMEM when the bookkeeping cannot grow. */
 dvm_status stacks_alloc(stacks *s, unsigned order, uint32_t owner,
                         uint64_t *base);
 /* Allocates the block of 4096 << order bytes at base for owner (a saved
@@ -64,12 +73,16 @@ int stacks_owned(const stacks *s, uint64_t base, unsigned order,
 dvm_status stacks_set_owner(stacks *s, uint64_t base, uint32_t owner);
 /* Retires the allocated block at base, freed at `epoch` (every write to
  * it committed at or before it): owner STACKS_LIMBO until stacks_reclaim
- * is called with an epoch at least this one.  DVM_EINVAL if base is not
+ * is called with an epoch at least this one.  home: the owner whose
+ * grants should prefer it once it is free (the RComp that ran its
+ * runner, whose window still maps it), or 0.  DVM_EINVAL if base is not
  * an allocated block.  Should its bookkeeping fail for want of memory,
  * the block is freed at once (correct: it only risks a conflict). */
-dvm_status stacks_retire(stacks *s, uint64_t base, uint64_t epoch);
+dvm_status stacks_retire(stacks *s, uint64_t base, uint64_t epoch,
+                         uint32_t home);
 /* Frees the retired blocks whose epoch is <= oldest (the oldest snapshot
- * any runner uses, or will use); returns how many. */
+ * any runner uses, or will use), remembering each as its home's; returns
+ * how many. */
 size_t stacks_reclaim(stacks *s, uint64_t oldest);
 
 /* Frees every block of owner; returns how many. */

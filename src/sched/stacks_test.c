@@ -188,10 +188,10 @@ static void test_retire_reclaim(void **state)
     uint64_t b[4], x;
     for (int i = 0; i < 4; i++)
         b[i] = alloc_ok(s, 0, STACKS_RUNNER);
-    assert_int_equal(stacks_retire(s, b[0], 5), DVM_OK);
-    assert_int_equal(stacks_retire(s, b[1], 7), DVM_OK);
-    assert_int_equal(stacks_retire(s, b[1], 8), DVM_EINVAL);   /* twice */
-    assert_int_equal(stacks_retire(s, b[0] + 1, 8), DVM_EINVAL);
+    assert_int_equal(stacks_retire(s, b[0], 5, 0), DVM_OK);
+    assert_int_equal(stacks_retire(s, b[1], 7, 0), DVM_OK);
+    assert_int_equal(stacks_retire(s, b[1], 8, 0), DVM_EINVAL);   /* twice */
+    assert_int_equal(stacks_retire(s, b[0] + 1, 8, 0), DVM_EINVAL);
     assert_true(stacks_owner_bytes(s, STACKS_LIMBO) == 2 * PG);
     assert_true(stacks_owner_bytes(s, STACKS_RUNNER) == 2 * PG);
     assert_int_equal(stacks_alloc(s, 0, STACKS_RUNNER, &x), DVM_ERANGE);
@@ -201,13 +201,53 @@ static void test_retire_reclaim(void **state)
     assert_int_equal(stacks_reclaim(s, 100), 1);
     assert_int_equal(stacks_reclaim(s, 100), 0);
     assert_true(alloc_ok(s, 0, 1) == b[1]);
-    assert_int_equal(stacks_retire(s, b[1], 9), DVM_OK);   /* a grant too */
+    assert_int_equal(stacks_retire(s, b[1], 9, 0), DVM_OK);   /* a grant too */
     assert_int_equal(stacks_free_owner(s, 1), 0);          /* not its any more */
     assert_int_equal(stacks_reclaim(s, 9), 1);
     assert_int_equal(stacks_free(s, b[0]), DVM_OK);
     assert_int_equal(stacks_free(s, b[2]), DVM_OK);
     assert_int_equal(stacks_free(s, b[3]), DVM_OK);
     assert_int_equal(stacks_free_blocks(s), 1);
+    stacks_destroy(s);
+}
+
+/* A block retired with a home is free once reclaimed, and the next grant
+ * to that home takes it first (the newest first), even when its buddy
+ * has merged with it meanwhile; another owner's grants do not prefer it,
+ * and a block another owner took is not given twice. */
+static void test_reclaim_prefers_home(void **state)
+{
+    (void)state;
+    stacks *s = make(4);                    /* sixteen pages */
+    uint64_t v[6], x;
+    for (int i = 0; i < 6; i++)
+        v[i] = alloc_ok(s, 0, STACKS_RUNNER);
+    assert_true(v[0] % (2 * PG) == 0 && v[1] == v[0] + PG);  /* buddies */
+    assert_int_equal(stacks_retire(s, v[0], 3, 2), DVM_OK);
+    assert_int_equal(stacks_retire(s, v[1], 3, 2), DVM_OK);
+    assert_int_equal(stacks_retire(s, v[3], 4, 2), DVM_OK);
+    assert_int_equal(stacks_retire(s, v[4], 4, 3), DVM_OK);
+    assert_int_equal(stacks_retire(s, v[5], 4, 0), DVM_OK);
+    assert_int_equal(stacks_reclaim(s, 5), 5);
+    assert_true(stacks_owner_bytes(s, STACKS_LIMBO) == 0);
+    /* Home 2: v[3], then v[1] split out of the merged pair, then v[0]. */
+    assert_true(alloc_ok(s, 0, 2) == v[3]);
+    assert_true(alloc_ok(s, 0, 2) == v[1]);
+    assert_true(alloc_ok(s, 0, 2) == v[0]);
+    /* Home 3's newest block, taken by another owner first: not given
+     * again; the older one is. */
+    assert_int_equal(stacks_retire(s, v[2], 6, 3), DVM_OK);
+    assert_int_equal(stacks_reclaim(s, 6), 1);
+    assert_int_equal(stacks_claim(s, v[2], 0, STACKS_RUNNER), DVM_OK);
+    assert_true(alloc_ok(s, 0, 3) == v[4]);
+    x = alloc_ok(s, 0, 3);
+    assert_true(x != v[2] && x != v[4]);
+    uint64_t r = v[2];
+    /* Losing the home forgets its preferences. */
+    assert_int_equal(stacks_free_owner(s, 2), 3);
+    assert_int_equal(stacks_free_owner(s, 3), 2);
+    assert_int_equal(stacks_free(s, r), DVM_OK);
+    assert_int_equal(stacks_free_blocks(s), 1);             /* whole again */
     stacks_destroy(s);
 }
 
@@ -309,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_bad_frees),
         cmocka_unit_test(test_claim),
         cmocka_unit_test(test_retire_reclaim),
+        cmocka_unit_test(test_reclaim_prefers_home),
         cmocka_unit_test(test_long_life),
         cmocka_unit_test(test_many_blocks),
     };
