@@ -1399,33 +1399,17 @@ static dvm_status node_on_queues(node *n)
     return DVM_OK;
 }
 
-static int queues_ready(void *arg)
-{
-    const node *n = arg;
-    for (int i = 0; n->running && i < n->cfg.nrcomps; i++)
-        if (n->rc[i].pid > 0 && conn_ready(&n->rc[i].ctl))
-            return 1;
-    return 0;
-}
-
-static void queues_woke(void *arg)
+/* conn_group's at: RComp i's ctl conn while the node runs a program and
+ * the RComp has a process. */
+static conn *rc_ctl(void *arg, int i)
 {
     node *n = arg;
-    for (int i = 0; n->rc && i < n->cfg.nrcomps; i++)
-        conn_awake(&n->rc[i].ctl);
+    return n->running && n->rc && n->rc[i].pid > 0 ? &n->rc[i].ctl : NULL;
 }
 
-/* Asks every RComp to ring before the loop sleeps; withdraws the
- * requests when one has something meanwhile. */
-static int queues_sleep(void *arg)
+static int rc_count(void *arg)
 {
-    node *n = arg;
-    for (int i = 0; n->running && i < n->cfg.nrcomps; i++)
-        if (n->rc[i].pid > 0 && !conn_sleep(&n->rc[i].ctl)) {
-            queues_woke(n);
-            return 0;
-        }
-    return 1;
+    return ((node *)arg)->cfg.nrcomps;
 }
 
 /* Reports the page cache's figures and the fetch waits to the master
@@ -1590,7 +1574,9 @@ static int node_should_spin(const node *n)
 static dvm_status node_loop(node *n)
 {
     struct epoll_event ev[64];
-    spin_mem queues = { queues_ready, queues_sleep, queues_woke, n };
+    conn_group rcs = { rc_ctl, rc_count, n };
+    spin_mem queues = { conn_group_ready, conn_group_sleep, conn_group_awake,
+                        &rcs };
     int quit = 0;
     while (node_signals < 2 && !quit && !n->fatal.st && !n->down) {
         (void)transport_progress(n->t);

@@ -381,6 +381,40 @@ void conn_awake(conn *c)
         shmq_awake(c->q);
 }
 
+int conn_group_ready(void *g)
+{
+    const conn_group *cg = g;
+    for (int i = 0, n = cg->count(cg->arg); i < n; i++) {
+        conn *c = cg->at(cg->arg, i);
+        if (c && conn_ready(c))
+            return 1;
+    }
+    return 0;
+}
+
+void conn_group_awake(void *g)
+{
+    const conn_group *cg = g;
+    for (int i = 0, n = cg->count(cg->arg); i < n; i++) {
+        conn *c = cg->at(cg->arg, i);
+        if (c)
+            conn_awake(c);
+    }
+}
+
+int conn_group_sleep(void *g)
+{
+    const conn_group *cg = g;
+    for (int i = 0, n = cg->count(cg->arg); i < n; i++) {
+        conn *c = cg->at(cg->arg, i);
+        if (c && !conn_sleep(c)) {
+            conn_group_awake(g);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* conn_spin on a queue: memory loads, no system call. */
 static dvm_status conn_spin_queue(conn *c, uint64_t budget_ns)
 {

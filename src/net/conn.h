@@ -73,6 +73,24 @@ int conn_ready(const conn *c);
 int conn_sleep(conn *c);
 /* After sleeping: withdraws the requests conn_sleep made. */
 void conn_awake(conn *c);
+
+/* The queue ends an event loop looks at on every turn (the master's or a
+ * node's local RComps): count(arg) slots, conn i of them at(arg, i), or
+ * NULL while slot i has no live peer.  The three functions below are the
+ * hooks of util/spin.h's spin_mem over a group (their argument); the
+ * group must outlive the waits that use them. */
+typedef struct conn_group {
+    conn *(*at)(void *arg, int i);
+    int (*count)(void *arg);
+    void *arg;
+} conn_group;
+/* 1 when some live conn of g is ready (conn_ready). */
+int conn_group_ready(void *g);
+/* Asks every live conn of g to be rung (conn_sleep); 1: sleep; 0: one had
+ * something meanwhile (every request withdrawn). */
+int conn_group_sleep(void *g);
+/* Withdraws every live conn's requests (conn_awake). */
+void conn_group_awake(void *g);
 /* Without a system call: a whole frame buffered or taken from the queue
  * (DVM_OK, as conn_poll_frame), DVM_EAGAIN, DVM_ECLOSED once the socket
  * said end of file and nothing is left, DVM_EPROTO. */

@@ -246,9 +246,14 @@ static void *echo_main(void *p)
     return NULL;
 }
 
-static int one_ready(void *arg) { return conn_ready(arg); }
-static int one_sleep(void *arg) { return conn_sleep(arg); }
-static void one_woke(void *arg) { conn_awake(arg); }
+/* A conn_group of the conns in v[0..n) (NULL: a dead slot). */
+typedef struct conns {
+    conn *v[4];
+    int n;
+} conns;
+
+static conn *conns_at(void *arg, int i) { return ((conns *)arg)->v[i]; }
+static int conns_count(void *arg) { return ((conns *)arg)->n; }
 
 /* The master's end: sends every frame at once (most wait in its out
  * buffer), then serves the conn as the master's loop does -- flush,
@@ -280,7 +285,10 @@ static void test_conn_both_ways(void **state)
     int ep = epoll_create1(EPOLL_CLOEXEC);
     struct epoll_event ev = { .events = EPOLLIN };
     assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev), 0);
-    spin_mem mem = { one_ready, one_sleep, one_woke, &c };
+    conns one = { { &c }, 1 };
+    conn_group g = { conns_at, conns_count, &one };
+    spin_mem mem = { conn_group_ready, conn_group_sleep, conn_group_awake,
+                     &g };
     unsigned got = 0;
     uint64_t t_end = clock_now_ns() + 30000000000ull;
     while (got < FRAMES && clock_now_ns() < t_end) {
@@ -493,6 +501,41 @@ static void test_sleeper_is_rung(void **state)
     conn_close(&b);
 }
 
+/* A group of event-loop ends, one slot dead: ready when one has a frame;
+ * sleeping asks each live one to be rung, and a sleep refused because one
+ * had data withdraws every request, so that the others ring no more. */
+static void test_group(void **state)
+{
+    (void)state;
+    conn a1, b1, a2, b2;
+    conn_pair(&a1, &b1);
+    conn_pair(&a2, &b2);
+    conns c = { { &a1, NULL, &a2 }, 3 };
+    conn_group g = { conns_at, conns_count, &c };
+    msg_buf m;
+    mb_init(&m);
+    encode_frame(&m, 3);
+    assert_int_equal(conn_group_ready(&g), 0);
+    assert_int_equal(conn_group_sleep(&g), 1);
+    assert_int_equal(conn_send(&b2, &m), DVM_OK);
+    assert_int_equal(readable_now(a2.fd), 1);      /* asked: rung */
+    assert_int_equal(conn_group_ready(&g), 1);
+    conn_group_awake(&g);
+    assert_int_equal(conn_group_sleep(&g), 0);     /* a2 has data */
+    assert_int_equal(conn_send(&b1, &m), DVM_OK);
+    assert_int_equal(readable_now(a1.fd), 0);      /* withdrawn: no bell */
+    uint32_t type;
+    const uint8_t *p;
+    size_t len;
+    assert_int_equal(conn_poll_frame(&a1, &type, &p, &len), DVM_OK);
+    check_frame(3, type, p, len);
+    mb_free(&m);
+    conn_close(&a1);
+    conn_close(&b1);
+    conn_close(&a2);
+    conn_close(&b2);
+}
+
 int main(void)
 {
     /* Every wait sleeps at once: each hand-off then depends on the
@@ -508,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_conn_both_ways),
         cmocka_unit_test(test_frames_before_eof),
         cmocka_unit_test(test_sleeper_is_rung),
+        cmocka_unit_test(test_group),
         cmocka_unit_test(test_claimed_length_not_allocated),
         cmocka_unit_test(test_out_buffer_compacts),
     };

@@ -1239,38 +1239,23 @@ dvm_status rcomps_on_queues(rcomp_set *rs)
     return DVM_OK;
 }
 
-static int queues_ready(void *arg)
-{
-    const rcomp_set *rs = arg;
-    for (int i = 0; i < rs->nrc; i++)
-        if (rs->rc[i].pid > 0 && conn_ready(&rs->rc[i].ctl))
-            return 1;
-    return 0;
-}
-
-static void queues_woke(void *arg)
+/* conn_group's at: the ctl conn of slot i while it has a process. */
+static conn *slot_ctl(void *arg, int i)
 {
     rcomp_set *rs = arg;
-    for (int i = 0; i < rs->nrc; i++)
-        conn_awake(&rs->rc[i].ctl);
+    return rs->rc[i].pid > 0 ? &rs->rc[i].ctl : NULL;
 }
 
-/* Asks every local RComp to ring before the loop sleeps; withdraws the
- * requests when one of them has something meanwhile. */
-static int queues_sleep(void *arg)
+static int slot_count(void *arg)
 {
-    rcomp_set *rs = arg;
-    for (int i = 0; i < rs->nrc; i++)
-        if (rs->rc[i].pid > 0 && !conn_sleep(&rs->rc[i].ctl)) {
-            queues_woke(rs);
-            return 0;
-        }
-    return 1;
+    return ((rcomp_set *)arg)->nrc;
 }
 
 spin_mem rcomps_queues(rcomp_set *rs)
 {
-    return (spin_mem){ queues_ready, queues_sleep, queues_woke, rs };
+    rs->queues = (conn_group){ slot_ctl, slot_count, rs };
+    return (spin_mem){ conn_group_ready, conn_group_sleep, conn_group_awake,
+                       &rs->queues };
 }
 
 /* Reads the state letter and user + system clock ticks of process pid;

@@ -107,6 +107,7 @@ typedef struct rcomp_set {
     uint16_t *frame_owner;      /* per frame: slot + 1 when granted */
     int respawns;
     msg_buf out;                /* encode buffer; rcomp_send sends it */
+    conn_group queues;          /* the ctl queues, for rcomps_queues */
     uint64_t checked_ns;        /* last liveness check */
     rcomp_waiting *wait_head, *wait_tail;   /* results waiting, in order */
     size_t nwaiting;
