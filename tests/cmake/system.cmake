@@ -124,6 +124,15 @@ foreach(engine ${DVM_ENGINES})
   set_tests_properties(system/take_back/${engine} PROPERTIES TIMEOUT 120)
 endforeach()
 
+# Task Bench graphs (bench/taskbench/gen): many small tasks on stacks the
+# DVM chooses, reused by the RComps that ran them, each checking its
+# inputs; the same slots at 1, 2 and 3 RComps and with runners taken back.
+foreach(engine ${DVM_ENGINES})
+  add_test(NAME system/taskbench/${engine}
+           COMMAND sh ${SYS}/taskbench.sh $<TARGET_FILE:dvm> ${engine})
+  set_tests_properties(system/taskbench/${engine} PROPERTIES TIMEOUT 300)
+endforeach()
+
 # Every wait sleeps (DVM_SPIN_US=0): each message between the master and
 # its RComps reaches its peer by a doorbell (src/net/shmq.h).
 foreach(engine ${DVM_ENGINES})
