@@ -38,12 +38,13 @@
 #define RC_EXIT_PROTO 3         /* exit status of a protocol error */
 #define RC_EXIT_SETUP 2         /* bad options or unusable inputs */
 #define RC_FRAME_BATCH 256      /* frames asked for at least at a time */
-#define RC_STACK_BATCH_BYTES (1u << 16) /* stack blocks asked for at a
-                                   time: about this many bytes, >= 1.  Few
-                                   enough that the blocks of runners that
-                                   ran here come back while still mapped
-                                   (sched/stacks.h); 1 MiB and 16 KiB were
-                                   slower (docs/performance.md) */
+#define RC_STACK_BATCH_BYTES (1u << 20) /* stack blocks asked for at a
+                                   time: about this many bytes, >= 1, */
+#define RC_STACK_BATCH_MAX 16   /* and at most this many: few enough that
+                                   the blocks of runners that ran here come
+                                   back while still mapped (sched/stacks.h;
+                                   64 and 4 were slower for one-page stacks,
+                                   docs/performance.md) */
 #define RC_FLUSH_RESULTS 32     /* RESULTs held back at most */
 #define RC_FLUSH_BYTES 65536    /* bytes of them held back at most */
 #define RC_FLUSH_NS 50000       /* and for at most this long (then the next

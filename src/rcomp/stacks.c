@@ -47,11 +47,14 @@
 #include "rcomp/rcomp_int.h"
 #include "util/alloc.h"
 
-/* Blocks to ask for at once for `order`: about RC_STACK_BATCH_BYTES. */
+/* Blocks to ask for at once for `order`: about RC_STACK_BATCH_BYTES, at
+ * most RC_STACK_BATCH_MAX. */
 static size_t batch_of(unsigned order)
 {
+    _Static_assert(RC_STACK_BATCH_MAX <= MSG_STACKS_MAX, "batch too large");
     uint64_t n = RC_STACK_BATCH_BYTES / (DISA_PAGE << order);
-    return n < 1 ? 1 : n > MSG_STACKS_MAX ? MSG_STACKS_MAX : (size_t)n;
+    return n < 1 ? 1 : n > RC_STACK_BATCH_MAX ? RC_STACK_BATCH_MAX
+                                              : (size_t)n;
 }
 
 /* Appends base to the pool of order; DVM_ENOMEM. */

@@ -55,7 +55,7 @@ typedef struct free_list {
 
 typedef struct retired {
     uint64_t base, epoch;
-    uint32_t home;              /* owner to give it back to; 0: none */
+    uint32_t home;              /* owner whose grants prefer it; 0: none */
 } retired;
 
 /* The blocks last run on by one owner's RComp, newest last: a ring of
