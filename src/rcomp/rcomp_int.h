@@ -125,8 +125,9 @@ typedef struct rc_pending {     /* a touched page with committable changes */
 /* A chosen stack's first page made zeros for a child (stacks.c). */
 typedef struct rc_zeroed {
     uint64_t page;
-    uint32_t frame;             /* its version's frame before (0: zeros), */
-    int kept;                   /* known when it was kept */
+    uint32_t frame;             /* if kept: its version's frame before it
+                                   was zeroed (0: zeros) */
+    int kept;                   /* it was kept, so frame is known */
 } rc_zeroed;
 
 typedef struct rc_prepage {     /* a page the runner about to start

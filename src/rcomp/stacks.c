@@ -25,14 +25,14 @@
  * in flight predates its release), so nothing needs merging and the child
  * reads exactly what the creator wrote, zeros elsewhere.
  *
- * A block also comes back unasked (MSG_STACKS_BACK) once the runner whose
- * stack it was has finished here (sched/stacks.h): its first page is
- * then usually still mapped, kept at the version that runner read, and
- * being the newest in the pool it is the next one taken.  stack_zero then
- * notes that version's frame, so that a reset whose next snapshot
- * predates the creator's commit copies it back (run.c, mark_changed)
- * instead of dropping the page: a block that circulates between the
- * runners of one RComp costs no page-table change at all.
+ * The master grants an RComp first the freed blocks whose runners ran
+ * there (sched/stacks.h), and asks come at most RC_STACK_BATCH_MAX blocks
+ * at a time: such a block's first page is then usually still mapped,
+ * kept at the version its last runner read.  stack_zero notes that
+ * version's frame, so that a reset whose next snapshot predates the
+ * creator's commit copies it back (run.c, mark_changed) instead of
+ * dropping the page: a block that circulates between the runners of one
+ * RComp costs no page-table change at all.
  *
  * A block goes back to the pool when the attempt that took it will not
  * create its child (abort, fault, an output fault at exit: run.c calls

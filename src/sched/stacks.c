@@ -442,13 +442,12 @@ size_t stacks_reclaim(stacks *s, uint64_t oldest)
     size_t n = 0;
     while (s->lhead < s->ln && s->limbo[s->lhead].epoch <= oldest) {
         const retired *r = &s->limbo[s->lhead];
-        uint64_t page = page_of(s, r->base);
-        size_t i = find_allocated(s, r->base);
+        size_t i = r->home ? find_allocated(s, r->base) : SIZE_MAX;
         unsigned order = i == SIZE_MAX ? 0 : s->tab[i].order;
         if (stacks_free(s, r->base))
             break;
-        if (r->home)
-            prefer(s, r->home, page, order);
+        if (i != SIZE_MAX)      /* the order, read before the free */
+            prefer(s, r->home, page_of(s, r->base), order);
         s->lhead++;
         n++;
     }

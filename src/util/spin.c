@@ -122,12 +122,12 @@ int spin_next(spin_wait *w)
         back_off();
         return 0;
     }
-    if (clock_now_ns() - w->start >= w->budget)
+    uint64_t now = clock_now_ns();
+    if (now - w->start >= w->budget)
         return 0;
     if (w->polls % SPIN_YIELD_EVERY == 0) {
-        uint64_t t = clock_now_ns();
         sched_yield();          /* the peer may be waiting for this CPU */
-        if (clock_now_ns() - t > w->budget) {   /* someone else's slice */
+        if (clock_now_ns() - now > w->budget) { /* someone else's slice */
             back_off();
             return 0;
         }
