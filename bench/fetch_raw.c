@@ -11,7 +11,10 @@
  * reply is also measured forced through rendezvous (rndv_min), the path
  * page data of a few pages and more takes.  The UCX sides poll busily
  * ("ucx-am"); the "-wait" lines sleep on the event fd between messages
- * instead (transport_wait), as the blocking TCP peer does.
+ * instead (transport_wait), as the blocking TCP peer does; the
+ * "-srvwait" lines have the echoing side sleep and the asking side poll,
+ * as a page fetch does (the asking node polls while its RComp waits, the
+ * holder sleeps until the question comes).
  *
  *   fetch_raw [ITERS]            (default 20000, after 1000 warm-up)
  *   fetch_raw --server KIND ...  (internal: the echoing side)
@@ -156,13 +159,17 @@ static uint16_t start_server(char **argv, const char *kind, size_t reply,
     return port;
 }
 
+/* How the two sides wait between messages. */
+enum { BOTH_POLL, BOTH_SLEEP, SERVER_SLEEPS, NWAYS };
+static const char *const way_suffix[NWAYS] = {"", "-wait", "-srvwait"};
+
 static void ucx_client(char **argv, const char *tls, size_t reply,
-                       size_t rndv_min, int sleep, int iters)
+                       size_t rndv_min, int way, int iters)
 {
     pid_t pid;
-    uint16_t port = start_server(argv, sleep ? "ucx-wait" : "ucx", reply,
-                                 rndv_min, &pid);
-    side s = {.sleep = sleep};
+    uint16_t port = start_server(argv, way == BOTH_POLL ? "ucx" : "ucx-wait",
+                                 reply, rndv_min, &pid);
+    side s = {.sleep = way == BOTH_SLEEP};
     char where[32];
     snprintf(where, sizeof where, "127.0.0.1:%u", port);
     open_side(&s, rndv_min);
@@ -188,7 +195,7 @@ static void ucx_client(char **argv, const char *tls, size_t reply,
     }
     char name[32];
     snprintf(name, sizeof name, "ucx-am%s%s", rndv_min ? "-rndv" : "",
-             sleep ? "-wait" : "");
+             way_suffix[way]);
     report(name, tls, reply, rtt, iters);
     dvm_free(rtt);
     transport_close(s.t, s.peer);
@@ -289,10 +296,10 @@ int main(int argc, char **argv)
         const char *tls = k ? "tcp" : "default";
         if (k)
             setenv("UCX_TLS", "tcp", 1);    /* inherited by the server */
-        for (int sleep = 0; sleep < 2; sleep++) {
+        for (int way = 0; way < NWAYS; way++) {
             for (size_t i = 0; i < 2; i++)
-                ucx_client(argv, tls, sizes[i], 0, sleep, iters);
-            ucx_client(argv, tls, 4096, 1, sleep, iters);
+                ucx_client(argv, tls, sizes[i], 0, way, iters);
+            ucx_client(argv, tls, 4096, 1, way, iters);
         }
     }
     for (size_t i = 0; i < 2; i++)

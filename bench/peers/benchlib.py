@@ -226,7 +226,8 @@ def quantile(order, count, q):
 
 def raw_round_trip(dvm):
     """bench/fetch_raw.sh's 4 KiB round trips through the transport, by
-    system name (ucx-am, ucx-am-wait; UCX's own transport choice)."""
+    system name (ucx-am, ucx-am-wait, ucx-am-srvwait; UCX's own transport
+    choice)."""
     env = dict(os.environ, BUILD_DIR=os.path.dirname(os.path.abspath(dvm)))
     out = subprocess.run(["sh", os.path.join(ROOT, "bench", "fetch_raw.sh"), "5000"],
                          env=env, capture_output=True, text=True, check=True).stdout
