@@ -100,6 +100,10 @@ typedef struct space_commit {
     uint64_t cum;               /* versions installed up to this commit */
 } space_commit;
 
+typedef struct space_trail_entry {  /* a page a commit installed */
+    uint64_t epoch, page;
+} space_trail_entry;
+
 struct mem_space {
     mem_store *store;
     uint64_t epoch;
@@ -115,12 +119,19 @@ struct mem_space {
     uint64_t nversions, freed;
     uint64_t restored;          /* newest epoch space_restore was given */
     uint64_t away;              /* versions whose data was given away */
+    /* The trail: the pages of the last SPACE_TRAIL versions installed, in
+     * commit order, kept past the GC (space_pages_changed).  Every page
+     * installed by an epoch above trail_lost is in it. */
+    space_trail_entry *trail;   /* SPACE_TRAIL entries, or NULL */
+    size_t trail_head, ntrail;  /* oldest entry, entries held */
+    uint64_t trail_lost;        /* newest epoch with pages not held */
     /* space_set_dataless: 1 when a change's frame carries no data. */
     int (*dataless)(void *arg, uint32_t frame, uint64_t page);
     void *dataless_arg;
 };
 
 #define SPACE_MIN_CAP 1024u
+#define SPACE_TRAIL 4096u       /* page changes the trail holds */
 #define SPACE_RECENT_MIN 1024u
 #define SPACE_PROBE_MAX 16u     /* ranges this short are probed page by page */
 
@@ -380,6 +391,7 @@ static void space_end(mem_space *s, int give_frames)
     dvm_free(s->main);
     dvm_free(s->recent);
     dvm_free(s->log);
+    dvm_free(s->trail);
     dvm_free(s);
 }
 
@@ -568,7 +580,29 @@ static dvm_status log_reserve(mem_space *s)
         return status_set(DVM_ENOMEM, "space: out of memory for the commit "
                           "log");
     s->log = l;
+    if (!s->trail)      /* best effort: without it the trail loses all */
+        s->trail = dvm_malloc(SPACE_TRAIL * sizeof *s->trail);
     return DVM_OK;
+}
+
+/* Appends the pages of commit epoch (the list from first) to the trail,
+ * overwriting the oldest; without a trail, notes them lost. */
+static void trail_add(mem_space *s, uint64_t epoch, const mem_version *first)
+{
+    for (const mem_version *v = first; v; v = v->next_in_commit) {
+        if (!s->trail) {
+            s->trail_lost = epoch;
+            return;
+        }
+        size_t at = (s->trail_head + s->ntrail) % SPACE_TRAIL;
+        if (s->ntrail == SPACE_TRAIL) {
+            s->trail_lost = s->trail[s->trail_head].epoch;
+            s->trail_head = (s->trail_head + 1) % SPACE_TRAIL;
+        } else {
+            s->ntrail++;
+        }
+        s->trail[at] = (space_trail_entry){ epoch, v->page };
+    }
 }
 
 /* Fills the merge frame of v: the newest content of the page (head) with
@@ -620,6 +654,7 @@ static void install_link(mem_space *s, uint64_t epoch, mem_version **vs,
     s->installed += n;
     s->nversions += n;
     s->log[s->log_off + s->nlog++] = (space_commit){first, s->installed};
+    trail_add(s, epoch, first);
 }
 
 /* Pages of a commit whose work arrays live on the stack: most commits
@@ -712,7 +747,7 @@ dvm_status space_restore_epoch(mem_space *s, uint64_t epoch)
                           "restored page version (%llu)",
                           (unsigned long long)epoch,
                           (unsigned long long)s->restored);
-    s->epoch = s->gc_done = epoch;
+    s->epoch = s->gc_done = s->trail_lost = epoch;
     s->gc_cum = s->installed;
     return DVM_OK;
 }
@@ -784,13 +819,45 @@ int space_changed_between(const mem_space *s, uint64_t lo, uint64_t hi,
 /* The log's totals bound the work before any page is named: an RComp told
  * "reset everything" costs one long reset, a list of thousands of pages
  * costs more to send and to apply than that. */
+/* The first trail position (0 .. ntrail) whose epoch is above e. */
+static size_t trail_after(const mem_space *s, uint64_t e)
+{
+    size_t lo = 0, hi = s->ntrail;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->trail[(s->trail_head + mid) % SPACE_TRAIL].epoch <= e)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* space_pages_changed from the trail, for an `after` the GC passed. */
+static size_t trail_pages_changed(const mem_space *s, uint64_t after,
+                                  uint64_t upto, size_t max,
+                                  void (*fn)(void *arg, uint64_t page),
+                                  void *arg)
+{
+    if (after < s->trail_lost || !s->trail)
+        return SIZE_MAX;
+    size_t i = trail_after(s, after), j = trail_after(s, upto);
+    if (j - i > max)
+        return SIZE_MAX;
+    for (size_t k = i; k < j; k++)
+        fn(arg, s->trail[(s->trail_head + k) % SPACE_TRAIL].page);
+    return j - i;
+}
+
 size_t space_pages_changed(const mem_space *s, uint64_t after, uint64_t upto,
                            size_t max, void (*fn)(void *arg, uint64_t page),
                            void *arg)
 {
     assert(s && fn && after <= upto);
-    if (after < s->gc_done || upto > s->epoch)
+    if (upto > s->epoch)
         return SIZE_MAX;
+    if (after < s->gc_done)     /* the log no longer reaches back */
+        return trail_pages_changed(s, after, upto, max, fn, arg);
     if (log_cum(s, upto) - log_cum(s, after) > max)
         return SIZE_MAX;
     size_t n = 0;

@@ -393,10 +393,46 @@ static void test_pages_changed(void **state)
                      SIZE_MAX);                 /* the future */
     assert_int_equal(v[0], 0);
     space_gc(s, e2);                            /* the log starts after e2 */
-    assert_int_equal(space_pages_changed(s, e1, e3, 8, collect_page, v),
-                     SIZE_MAX);
     assert_int_equal(space_pages_changed(s, e2, e3, 8, collect_page, v), 1);
     assert_int_equal(v[1], a);
+    /* Before the horizon the trail answers: the same pages, in order. */
+    v[0] = 0;
+    assert_int_equal(space_pages_changed(s, e1, e3, 8, collect_page, v), 2);
+    assert_int_equal(v[1], a + 3);
+    assert_int_equal(v[2], a);
+    v[0] = 0;
+    assert_int_equal(space_pages_changed(s, 0, e3, 8, collect_page, v), 3);
+    assert_int_equal(space_pages_changed(s, 0, e3, 2, collect_page, v),
+                     SIZE_MAX);                 /* more than max there too */
+    space_gc(s, e3);
+    v[0] = 0;
+    assert_int_equal(space_pages_changed(s, e2, e3, 8, collect_page, v), 1);
+    assert_int_equal(v[1], a);
+}
+
+/* The trail holds the last few thousand pages installed: a snapshot from
+ * before those is answered "everything", never with a partial list. */
+static void test_pages_changed_trail_overflow(void **state)
+{
+    fixture *f = *state;
+    mem_space *s = f->space;
+    uint64_t a = 0x40000000 / 4096, e0, e = 0, v[8] = { 0 };
+    assert_int_equal(write_bytes(f, 0, a * 4096, 1, 1, &e0), DVM_OK);
+    e = e0;
+    for (int i = 0; i < 5000; i++) {        /* more than the trail holds */
+        uint64_t next;
+        assert_int_equal(write_bytes(f, e, (a + 1 + i % 4) * 4096, 1,
+                                     (uint8_t)(i + 2), &next), DVM_OK);
+        e = next;
+        if (i % 256 == 0)
+            space_gc(s, e);
+    }
+    space_gc(s, e);
+    assert_int_equal(space_pages_changed(s, e0, e, 8, collect_page, v),
+                     SIZE_MAX);             /* e0's successors are gone */
+    assert_int_equal(v[0], 0);
+    assert_int_equal(space_pages_changed(s, e - 5, e, 8, collect_page, v), 5);
+    assert_int_equal(v[0], 5);
 }
 
 static void test_gc_frees_exactly(void **state)
@@ -922,6 +958,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_changed_between, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pages_changed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pages_changed_trail_overflow,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_gc_frees_exactly, setup,
                                         teardown),
         cmocka_unit_test(test_abandon_keeps_frames),

@@ -300,10 +300,15 @@ static dvm_status describe_runner(const master *m, const rcb *r, msg_runner *d)
  * An RComp keeps the pages its runners read from one runner to the next
  * (src/rcomp/keep.c).  They are true to the snapshot of the last runner
  * sent to it, s->keep_snap; a runner on a newer snapshot carries every page
- * a commit changed since (MSG_RUNNER_KEEP), from the space's commit log.
- * When the log no longer reaches back (GC passed keep_snap), the list would
- * be long, or the snapshot is older, the runner goes without the flag and
- * the RComp drops everything. */
+ * a commit changed since (MSG_RUNNER_KEEP), from the space's commit log,
+ * or from its trail of recent changes once the GC passed keep_snap: the GC
+ * runs every 256 commits up to the oldest snapshot in flight, which an
+ * RComp between two runners does not hold, and with the log alone each
+ * RComp dropped every page it kept once per collection (a graph of short
+ * tasks then fetched ~4 pages a runner on touch, one in 25 runners).
+ * When neither reaches back, the list would be long, or the snapshot is
+ * older, the runner goes without the flag and the RComp drops
+ * everything. */
 
 typedef struct inval_acc {
     msg_runner *r;
