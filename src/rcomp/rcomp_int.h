@@ -141,6 +141,8 @@ typedef struct rc_prepage {     /* a page the runner about to start
 typedef struct rc_stack_pool {  /* granted stack blocks of one order */
     uint64_t *base;
     size_t n, cap;
+    int asked;                  /* a MSG_STACK_REQ sent ahead of need is
+                                   not answered yet (stacks.c) */
 } rc_stack_pool;
 
 typedef struct rcomp {

@@ -33,6 +33,7 @@
 #include "net/claim.h"
 #include "net/conn.h"
 #include "net/msg.h"
+#include "net/shmq.h"
 #include "rcomp/rcomp.h"
 #include "util/alloc.h"
 #include "util/sanitize.h"
@@ -162,12 +163,19 @@ static void serve_page(fake_master *m, uint64_t page, const void *c, size_t n)
 static int start_adopt;
 /* The RComp's --claim for the next start (0: not given; board 0). */
 static int start_claim_fd;
+/* 1: the next start's control channel goes through a queue in shared
+ * memory (--ctl-queue), as with a real master; the fake master then
+ * polls the queue (it never asks to be rung). */
+static int start_queue;
 
 static void start(fake_master *m, int image_fd, const char *in_spec)
 {
-    int ctl[2], pg[2];
+    int ctl[2], pg[2], qfd = -1;
+    shmq *q = NULL;
     memset(m, 0, sizeof *m);
     assert_int_equal(store_create(NFRAMES, &m->store), DVM_OK);
+    if (start_queue)
+        assert_int_equal(shmq_create(SHMQ_CAP_MIN, &qfd, &q), DVM_OK);
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, ctl), 0);
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, pg), 0);
     m->pid = fork();
@@ -175,7 +183,7 @@ static void start(fake_master *m, int image_fd, const char *in_spec)
     if (m->pid == 0) {
         close(ctl[0]);
         close(pg[0]);
-        char a[8][32];
+        char a[9][32];
         snprintf(a[0], 32, "%d", ctl[1]);
         snprintf(a[1], 32, "%d", pg[1]);
         snprintf(a[2], 32, "%d", store_fd(m->store));
@@ -183,7 +191,8 @@ static void start(fake_master *m, int image_fd, const char *in_spec)
         snprintf(a[4], 32, "%d", image_fd);
         snprintf(a[5], 32, "%d", start_adopt);
         snprintf(a[6], 32, "%d", start_claim_fd);
-        char *argv[21] = { "__rcomp", "--index", "0", "--ctl", a[0], "--page",
+        snprintf(a[7], 32, "%d", qfd);
+        char *argv[23] = { "__rcomp", "--index", "0", "--ctl", a[0], "--page",
                            a[1], "--store", a[2], "--frames", a[3], "--image",
                            a[4], "--engine", "interp", "--adopt", a[5] };
         int argc = 17;
@@ -195,12 +204,20 @@ static void start(fake_master *m, int image_fd, const char *in_spec)
             argv[argc++] = "--in";
             argv[argc++] = (char *)in_spec;
         }
+        if (qfd >= 0) {
+            argv[argc++] = "--ctl-queue";
+            argv[argc++] = a[7];
+        }
         _exit(rcomp_main(argc, argv));
     }
     close(ctl[1]);
     close(pg[1]);
     close(image_fd);
     conn_init(&m->ctl, ctl[0]);
+    if (q) {
+        close(qfd);
+        conn_attach_shmq(&m->ctl, q, 0);
+    }
     conn_init(&m->page, pg[0]);
     mb_init(&m->b);
 }
@@ -309,7 +326,9 @@ static void wait_result(fake_master *m, msg_result *r)
     for (;;) {
         struct pollfd pf[2] = { { m->ctl.fd, POLLIN, 0 },
                                 { m->page.fd, POLLIN, 0 } };
-        if (m->ctl.rlen == m->ctl.rpos && m->page.rlen == m->page.rpos)
+        if (m->ctl.q)           /* the queue is polled, 1 ms apart */
+            assert_true(poll(pf, 2, 1) >= 0);
+        else if (m->ctl.rlen == m->ctl.rpos && m->page.rlen == m->page.rpos)
             assert_true(poll(pf, 2, 10000) > 0);
         else    /* a part of a message may be buffered: read on if more came */
             assert_true(poll(pf, 2, 0) >= 0);
@@ -320,7 +339,8 @@ static void wait_result(fake_master *m, msg_result *r)
             assert_int_equal(t, MSG_PAGE_REQ);
             answer_page(m, p, len);
         }
-        if (!try_recv(&m->ctl, pf[0].revents, &t, &p, &len))
+        if (m->ctl.q ? conn_take_frame(&m->ctl, &t, &p, &len) != DVM_OK
+                     : !try_recv(&m->ctl, pf[0].revents, &t, &p, &len))
             continue;
         if (t == MSG_FRAME_REQ) {
             answer_frames(m, p, len);
@@ -1554,6 +1574,47 @@ static void test_empty_runners(void **state)
     assert_int_equal(stop(&m), 0);
 }
 
+/* Over a queue, a pool down to half a batch asks for more ahead of need,
+ * without waiting: the second STACK_REQ comes before the RESULT of the
+ * runner whose newr left the pool low.  (Before, the request came only
+ * when a newr found the pool empty: after the first result here.) */
+static void test_stacks_asked_ahead(void **state)
+{
+    (void)state;
+    isa_insn code[] = { CHOSEN_CHILD, EXIT(ISA_OPT_C) };
+    fake_master m;
+    start_queue = 1;
+    start(&m, make_image(code, 7, NULL, 0), NULL);
+    start_queue = 0;
+    for (int i = 0; i < 3; i++)
+        m.grant[0][i] = DISA_STACK_BASE + (uint64_t)(i + 1) * 0x1000;
+    for (int i = 0; i < 4; i++)
+        m.grant[1][i] = DISA_STACK_BASE + (uint64_t)(i + 4) * 0x1000;
+    msg_runner r[5];
+    for (int i = 0; i < 5; i++)
+        r[i] = runner((uint64_t)i + 1, NULL, 0);
+    send_runners(&m, r, 5);
+    uint64_t seen[5];
+    for (int i = 0; i < 5; i++) {
+        msg_result res;
+        wait_result(&m, &res);
+        assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+        assert_int_equal(res.nkids, 1);
+        seen[i] = res.kids[0].sb;
+        if (i == 0)     /* asked ahead while the first runner ran */
+            assert_int_equal(m.stack_reqs, 2);
+        msg_result_free(&res);
+    }
+    /* Runner 4 found the pool empty and took from the second grant, which
+     * left the pool low again: a third ask, answered with no block (the
+     * script has none), which faults nobody: runner 5 had a block. */
+    assert_int_equal(m.stack_reqs, 3);
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < i; j++)
+            assert_true(seen[i] != seen[j]);
+    assert_int_equal(stop(&m), 0);
+}
+
 /* newr with sb = 0 (DISA 1.1): blocks come from the RComp's grants, one
  * STACK_REQ per empty pool; an aborted runner's block goes back to the
  * pool (the next runner reuses it without asking); an empty grant faults
@@ -1699,6 +1760,7 @@ int main(void)
         cmocka_unit_test(test_pr_resident_zeroed),
         cmocka_unit_test(test_out_count_kept),
         cmocka_unit_test(test_chosen_stacks),
+        cmocka_unit_test(test_stacks_asked_ahead),
         cmocka_unit_test(test_many_chosen_stacks),
         cmocka_unit_test(test_batch_exits),
         cmocka_unit_test(test_channels),
