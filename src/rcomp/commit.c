@@ -422,20 +422,50 @@ static void diff_one(void *arg, uint64_t page)
         pend_runs(c, page, base, d.runs, d.nruns, ni);
 }
 
-/* Ensures the pool holds need frames, asking the master as needed. */
+/* Asks the master for RC_FRAME_BATCH more frames without waiting, when
+ * the pool will be down to half that once need are taken and no request
+ * is out: the answer is read with the next messages, so that a commit
+ * seldom waits a round trip for frames (before, one commit in a hundred
+ * of a graph of short tasks waited for a master that was busy or asleep).
+ * Only over a queue in shared memory (the results before the request are
+ * in it already, so the order holds) and with nothing gathered in obuf.
+ * Best effort: a request that cannot go now goes when the pool is short. */
+static void ask_frames_ahead(rcomp *rc, size_t need)
+{
+    uint64_t ask = RC_FRAME_BATCH;
+    if (rc->frames_asked || rc->npool - need >= RC_FRAME_BATCH / 2 ||
+        !rc->ctl.q || rc->obuf.len)
+        return;
+    msg_encode_u64s(&rc->obuf, MSG_FRAME_REQ, &ask, 1);
+    dvm_status st = rc->obuf.oom ? DVM_ENOMEM
+                                 : conn_send_quiet(&rc->ctl, &rc->obuf);
+    mb_reset(&rc->obuf);
+    rc->frames_asked = st == DVM_OK;
+}
+
+/* Ensures the pool holds need frames, asking the master as needed: for
+ * the answer to a request already out (ringing a master that sleeps: it
+ * went in quietly), else with a request of its own.  Every request sets
+ * frames_asked and every FRAMES answer clears it, so a set flag means the
+ * answer to the newest request has not come: waiting for it is safe. */
 static dvm_status ensure_frames(rcomp *rc, size_t need)
 {
     while (rc->npool < need) {
         uint64_t ask = need - rc->npool;
         if (ask < RC_FRAME_BATCH)
             ask = RC_FRAME_BATCH;
-        msg_encode_u64s(&rc->obuf, MSG_FRAME_REQ, &ask, 1);
+        if (!rc->frames_asked) {
+            msg_encode_u64s(&rc->obuf, MSG_FRAME_REQ, &ask, 1);
+            rc->frames_asked = 1;
+        }
         dvm_status st = rc_flush(rc);     /* results before it, in order */
+        conn_ring_asked(&rc->ctl);
         if (!st)
             st = rc_wait_reply(rc, MSG_FRAMES);
         if (st)
             return st;
     }
+    ask_frames_ahead(rc, need);
     return DVM_OK;
 }
 

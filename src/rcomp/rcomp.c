@@ -336,6 +336,7 @@ static dvm_status add_frames(rcomp *rc, const uint8_t *p, size_t len)
     size_t n;
     if (msg_decode_frames(p, len, &ids, &n))
         return status_set(DVM_EPROTO, "bad FRAMES");
+    rc->frames_asked = 0;       /* the answer to the newest request */
     dvm_status st = DVM_OK;
     uint32_t *pool = rc->npool + n > rc->cappool
         ? dvm_grow(rc->pool, &rc->cappool, rc->npool + n, sizeof *pool)

@@ -195,7 +195,8 @@ typedef struct rcomp {
     size_t nadopted;
     uint32_t run_first;         /* the last MSG_RUN: frames granted */
     uint64_t run_n;
-    uint64_t frames_asked;      /* requested, not yet granted */
+    int frames_asked;           /* a MSG_FRAME_REQ is not answered yet
+                                   (commit.c, ensure_frames) */
     rc_prepage *prepg; size_t nprepg, capprepg; /* by page (run.c) */
     rc_zeroed *zeroed; size_t nzeroed, capzeroed; /* stack pages given
                                    zeros as their base this runner

@@ -448,6 +448,41 @@ static void test_commit(void **state)
     assert_int_equal(stop(&m), 0);
 }
 
+/* Over a queue, the frame pool asks for more ahead of need once a commit
+ * leaves it at less than half a batch, without waiting: the master (here,
+ * grants of 256) sees a second FRAME_REQ after 129 one-page commits.
+ * (Before, the second request came only when a commit found the pool
+ * short: after 256 of them.) */
+static void test_frames_asked_ahead(void **state)
+{
+    (void)state;
+    enum { N = 140 };
+    isa_insn code[] = {
+        MOV(dir(DISA_CTX_RID, ISA_T_Q), dir(HEAP + 0x10, ISA_T_Q)),
+        EXIT(ISA_OPT_C),
+    };
+    fake_master m;
+    start_queue = 1;
+    start(&m, make_image(code, 2, NULL, 0), NULL);
+    start_queue = 0;
+    dvm_range heap = { HEAP, HEAP + 0x1000 };
+    static msg_runner r[N];
+    for (int i = 0; i < N; i++)
+        r[i] = runner((uint64_t)i + 1, &heap, 1);
+    send_runners(&m, r, N);
+    for (int i = 0; i < N; i++) {
+        msg_result res;
+        wait_result(&m, &res);
+        assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+        assert_int_equal(res.nchanges, 1);
+        if (i < 128)
+            assert_int_equal(m.frame_reqs, 1);
+        msg_result_free(&res);
+    }
+    assert_int_equal(m.frame_reqs, 2);
+    assert_int_equal(stop(&m), 0);
+}
+
 /* A page that was zero, all of it in the heap, changed in more than
  * DIFF_DENSE places: its change is implied (no bitmap) and its frame is
  * the page as the runner left it.  The same writes into a page only part
@@ -1761,6 +1796,7 @@ int main(void)
         cmocka_unit_test(test_out_count_kept),
         cmocka_unit_test(test_chosen_stacks),
         cmocka_unit_test(test_stacks_asked_ahead),
+        cmocka_unit_test(test_frames_asked_ahead),
         cmocka_unit_test(test_many_chosen_stacks),
         cmocka_unit_test(test_batch_exits),
         cmocka_unit_test(test_channels),
