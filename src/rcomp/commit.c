@@ -454,12 +454,14 @@ static dvm_status ensure_frames(rcomp *rc, size_t need)
         uint64_t ask = need - rc->npool;
         if (ask < RC_FRAME_BATCH)
             ask = RC_FRAME_BATCH;
-        if (!rc->frames_asked) {
+        int out = rc->frames_asked;
+        if (!out) {
             msg_encode_u64s(&rc->obuf, MSG_FRAME_REQ, &ask, 1);
             rc->frames_asked = 1;
         }
         dvm_status st = rc_flush(rc);     /* results before it, in order */
-        conn_ring_asked(&rc->ctl);
+        if (out)                /* the request went in quietly */
+            conn_ring_asked(&rc->ctl);
         if (!st)
             st = rc_wait_reply(rc, MSG_FRAMES);
         if (st)
