@@ -816,9 +816,6 @@ int space_changed_between(const mem_space *s, uint64_t lo, uint64_t hi,
 
 /* ---- what changed between two snapshots ---------------------------------- */
 
-/* The log's totals bound the work before any page is named: an RComp told
- * "reset everything" costs one long reset, a list of thousands of pages
- * costs more to send and to apply than that. */
 /* The first trail position (0 .. ntrail) whose epoch is above e. */
 static size_t trail_after(const mem_space *s, uint64_t e)
 {
@@ -849,6 +846,9 @@ static size_t trail_pages_changed(const mem_space *s, uint64_t after,
     return j - i;
 }
 
+/* The log's totals bound the work before any page is named: an RComp told
+ * "reset everything" costs one long reset, a list of thousands of pages
+ * costs more to send and to apply than that. */
 size_t space_pages_changed(const mem_space *s, uint64_t after, uint64_t upto,
                            size_t max, void (*fn)(void *arg, uint64_t page),
                            void *arg)

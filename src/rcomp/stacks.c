@@ -125,7 +125,8 @@ static dvm_status ask_master(rcomp *rc, unsigned order)
  * without waiting, when the pool is down to half a batch and none is out.
  * Only over a queue in shared memory (the results before it are in it
  * already, so the order holds) and with nothing else gathered in obuf.
- * Best effort: a request that cannot go now goes when the pool is empty. */
+ * Best effort: a request that cannot go now goes when the pool is empty,
+ * and a failure to send is reported by that one. */
 static void ask_ahead(rcomp *rc, unsigned order)
 {
     rc_stack_pool *p = &rc->stacks[order];
@@ -136,10 +137,7 @@ static void ask_ahead(rcomp *rc, unsigned order)
     dvm_status st = rc->obuf.oom ? DVM_ENOMEM
                                  : conn_send_quiet(&rc->ctl, &rc->obuf);
     mb_reset(&rc->obuf);
-    if (st)
-        rc->stack_err = st;
-    else
-        p->asked = 1;
+    p->asked = st == DVM_OK;    /* else the empty pool's request says it */
 }
 
 /* Makes the first page of the stack at sb zeros in the window, with zeros
