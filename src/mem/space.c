@@ -120,7 +120,7 @@ struct mem_space {
     uint64_t restored;          /* newest epoch space_restore was given */
     uint64_t away;              /* versions whose data was given away */
     /* The trail: the pages of the last SPACE_TRAIL versions installed, in
-     * commit order, kept past the GC (space_pages_changed).  Every page
+     * commit order, kept past the GC (space_pages_changed_past_gc).  Every page
      * installed by an epoch above trail_lost is in it. */
     space_trail_entry *trail;   /* SPACE_TRAIL entries, or NULL */
     size_t trail_head, ntrail;  /* oldest entry, entries held */
@@ -830,7 +830,8 @@ static size_t trail_after(const mem_space *s, uint64_t e)
     return lo;
 }
 
-/* space_pages_changed from the trail, for an `after` the GC passed. */
+/* space_pages_changed_past_gc from the trail, for an `after` the GC
+ * passed. */
 static size_t trail_pages_changed(const mem_space *s, uint64_t after,
                                   uint64_t upto, size_t max,
                                   void (*fn)(void *arg, uint64_t page),
@@ -854,10 +855,8 @@ size_t space_pages_changed(const mem_space *s, uint64_t after, uint64_t upto,
                            void *arg)
 {
     assert(s && fn && after <= upto);
-    if (upto > s->epoch)
+    if (after < s->gc_done || upto > s->epoch)
         return SIZE_MAX;
-    if (after < s->gc_done)     /* the log no longer reaches back */
-        return trail_pages_changed(s, after, upto, max, fn, arg);
     if (log_cum(s, upto) - log_cum(s, after) > max)
         return SIZE_MAX;
     size_t n = 0;
@@ -867,6 +866,17 @@ size_t space_pages_changed(const mem_space *s, uint64_t after, uint64_t upto,
             fn(arg, v->page);
     }
     return n;
+}
+
+size_t space_pages_changed_past_gc(const mem_space *s, uint64_t after,
+                                   uint64_t upto, size_t max,
+                                   void (*fn)(void *arg, uint64_t page),
+                                   void *arg)
+{
+    assert(s && fn && after <= upto);
+    if (after < s->gc_done && upto <= s->epoch)
+        return trail_pages_changed(s, after, upto, max, fn, arg);
+    return space_pages_changed(s, after, upto, max, fn, arg);
 }
 
 /* ---- garbage collection -------------------------------------------------- */

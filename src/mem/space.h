@@ -143,15 +143,23 @@ int space_changed_between(const mem_space *s, uint64_t lo, uint64_t hi,
 
 /* Calls fn(arg, page) for each page a commit with epoch in (after, upto]
  * installed a version of (a page may be named more than once), from the
- * commit log, or for an `after` the GC passed, from the trail of the last
- * few thousand pages installed (kept past the GC: a snapshot no runner
- * holds any more still says which pages changed since).  Returns the
- * number of calls, or SIZE_MAX without calling fn for more than max
- * pages, or when neither reaches back to `after`, or upto > the current
- * epoch: then the caller must assume every page changed. */
+ * commit log.  Returns the number of calls, or SIZE_MAX without calling
+ * fn for more than max pages, or when the log no longer reaches back to
+ * `after` (after < the GC horizon) or upto > the current epoch: then the
+ * caller must assume every page changed. */
 size_t space_pages_changed(const mem_space *s, uint64_t after, uint64_t upto,
                            size_t max, void (*fn)(void *arg, uint64_t page),
                            void *arg);
+/* space_pages_changed, and for an `after` the GC passed, from the trail of
+ * the last few thousand pages installed, kept past the GC: a snapshot no
+ * runner holds any more still says which pages changed since (what an
+ * RComp's kept pages need, sched/master.c).  SIZE_MAX as there, and when
+ * the trail no longer reaches back either.  Only the page numbers
+ * outlive the GC: not the versions of the epochs it passed. */
+size_t space_pages_changed_past_gc(const mem_space *s, uint64_t after,
+                                   uint64_t upto, size_t max,
+                                   void (*fn)(void *arg, uint64_t page),
+                                   void *arg);
 
 /* Restoring a saved state into a fresh space (no commit yet): page's
  * newest version, made by the commit of `epoch`, is frame (the space's

@@ -393,20 +393,27 @@ static void test_pages_changed(void **state)
                      SIZE_MAX);                 /* the future */
     assert_int_equal(v[0], 0);
     space_gc(s, e2);                            /* the log starts after e2 */
+    assert_int_equal(space_pages_changed(s, e1, e3, 8, collect_page, v),
+                     SIZE_MAX);
     assert_int_equal(space_pages_changed(s, e2, e3, 8, collect_page, v), 1);
     assert_int_equal(v[1], a);
     /* Before the horizon the trail answers: the same pages, in order. */
     v[0] = 0;
-    assert_int_equal(space_pages_changed(s, e1, e3, 8, collect_page, v), 2);
+    assert_int_equal(space_pages_changed_past_gc(s, e1, e3, 8, collect_page,
+                                                 v), 2);
     assert_int_equal(v[1], a + 3);
     assert_int_equal(v[2], a);
     v[0] = 0;
-    assert_int_equal(space_pages_changed(s, 0, e3, 8, collect_page, v), 3);
-    assert_int_equal(space_pages_changed(s, 0, e3, 2, collect_page, v),
-                     SIZE_MAX);                 /* more than max there too */
+    assert_int_equal(space_pages_changed_past_gc(s, 0, e3, 8, collect_page,
+                                                 v), 3);
+    assert_int_equal(space_pages_changed_past_gc(s, 0, e3, 2, collect_page,
+                                                 v), SIZE_MAX);
+    assert_int_equal(space_pages_changed_past_gc(s, 0, e3 + 1, 8,
+                                                 collect_page, v), SIZE_MAX);
     space_gc(s, e3);
     v[0] = 0;
-    assert_int_equal(space_pages_changed(s, e2, e3, 8, collect_page, v), 1);
+    assert_int_equal(space_pages_changed_past_gc(s, e2, e3, 8, collect_page,
+                                                 v), 1);
     assert_int_equal(v[1], a);
 }
 
@@ -428,10 +435,11 @@ static void test_pages_changed_trail_overflow(void **state)
             space_gc(s, e);
     }
     space_gc(s, e);
-    assert_int_equal(space_pages_changed(s, e0, e, 8, collect_page, v),
-                     SIZE_MAX);             /* e0's successors are gone */
-    assert_int_equal(v[0], 0);
-    assert_int_equal(space_pages_changed(s, e - 5, e, 8, collect_page, v), 5);
+    assert_int_equal(space_pages_changed_past_gc(s, e0, e, 8, collect_page,
+                                                 v), SIZE_MAX);
+    assert_int_equal(v[0], 0);              /* e0's successors are gone */
+    assert_int_equal(space_pages_changed_past_gc(s, e - 5, e, 8,
+                                                 collect_page, v), 5);
     assert_int_equal(v[0], 5);
 }
 

@@ -1650,6 +1650,32 @@ static void test_stacks_asked_ahead(void **state)
     assert_int_equal(stop(&m), 0);
 }
 
+/* A STACKS grant the RComp did not ask for is taken into its pool, not
+ * refused: on a cluster the answer to the request of an RComp that died
+ * reaches the one that replaced it (cluster/faults caught an RComp that
+ * refused it and exited, again and again, under the same runner). */
+static void test_stacks_not_asked_taken(void **state)
+{
+    (void)state;
+    isa_insn code[] = { CHOSEN_CHILD, EXIT(ISA_OPT_C) };
+    fake_master m;
+    start(&m, make_image(code, 7, NULL, 0), NULL);
+    const uint64_t b = DISA_STACK_BASE + 0x5000;
+    mb_reset(&m.b);
+    msg_encode_stacks(&m.b, 0, &b, 1);
+    assert_int_equal(conn_send(&m.ctl, &m.b), DVM_OK);
+    msg_runner r = runner(1, NULL, 0);
+    send_runners(&m, &r, 1);
+    msg_result res;
+    wait_result(&m, &res);
+    assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+    assert_int_equal(res.nkids, 1);
+    assert_true(res.kids[0].sb == b);
+    assert_int_equal(m.stack_reqs, 0);
+    msg_result_free(&res);
+    assert_int_equal(stop(&m), 0);
+}
+
 /* newr with sb = 0 (DISA 1.1): blocks come from the RComp's grants, one
  * STACK_REQ per empty pool; an aborted runner's block goes back to the
  * pool (the next runner reuses it without asking); an empty grant faults
@@ -1796,6 +1822,7 @@ int main(void)
         cmocka_unit_test(test_out_count_kept),
         cmocka_unit_test(test_chosen_stacks),
         cmocka_unit_test(test_stacks_asked_ahead),
+        cmocka_unit_test(test_stacks_not_asked_taken),
         cmocka_unit_test(test_frames_asked_ahead),
         cmocka_unit_test(test_many_chosen_stacks),
         cmocka_unit_test(test_batch_exits),

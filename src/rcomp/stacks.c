@@ -83,9 +83,9 @@ dvm_status rc_stacks_add(rcomp *rc, const uint8_t *p, size_t len)
     size_t n;
     if (msg_decode_stacks(p, len, &order, base, &n))
         return status_set(DVM_EPROTO, "bad STACKS: %s", status_message());
-    if (!rc->stacks[order].asked)
-        return status_set(DVM_EPROTO, "STACKS of order %u not asked for",
-                          order);
+    /* Taken even when this RComp did not ask: on a cluster, the answer to
+     * a request of the process this one replaced may come to it (the
+     * master and the node know the RComp by its slot). */
     rc->stacks[order].asked = 0;
     dvm_status st = DVM_OK;
     for (size_t i = 0; i < n && !st; i++)

@@ -354,8 +354,9 @@ static void describe_keep(const master *m, rcomp_slot *s, msg_runner *d)
 {
     if (s->keep_valid && s->keep_snap <= d->snap) {
         inval_acc a = { d, 0, 0 };
-        size_t n = space_pages_changed(m->space, s->keep_snap, d->snap,
-                                       MASTER_INVAL_MAX, inval_one, &a);
+        size_t n = space_pages_changed_past_gc(m->space, s->keep_snap,
+                                               d->snap, MASTER_INVAL_MAX,
+                                               inval_one, &a);
         if (n != SIZE_MAX && !a.oom) {
             d->flags |= MSG_RUNNER_KEEP;
             keep_frames(m, d);
