@@ -422,25 +422,21 @@ static void diff_one(void *arg, uint64_t page)
         pend_runs(c, page, base, d.runs, d.nruns, ni);
 }
 
-/* Asks the master for RC_FRAME_BATCH more frames without waiting, when
- * the pool will be down to half that once need are taken and no request
- * is out: the answer is read with the next messages, so that a commit
- * seldom waits a round trip for frames (before, one commit in a hundred
- * of a graph of short tasks waited for a master that was busy or asleep).
- * Only over a queue in shared memory (the results before the request are
- * in it already, so the order holds) and with nothing gathered in obuf.
- * Best effort: a request that cannot go now goes when the pool is short. */
+/* Asks for RC_FRAME_BATCH more frames ahead of need (rc_send_ahead),
+ * when the pool will be down to half that once need are taken and no
+ * request is out: the answer is read with the next messages, so that a
+ * commit seldom waits a round trip for frames (before, one commit in a
+ * hundred of a graph of short tasks waited for a master that was busy or
+ * asleep).  Best effort: a request that cannot go now goes when the pool
+ * is short. */
 static void ask_frames_ahead(rcomp *rc, size_t need)
 {
     uint64_t ask = RC_FRAME_BATCH;
     if (rc->frames_asked || rc->npool - need >= RC_FRAME_BATCH / 2 ||
-        !rc->ctl.q || rc->obuf.len)
+        !rc_may_ask_ahead(rc))
         return;
     msg_encode_u64s(&rc->obuf, MSG_FRAME_REQ, &ask, 1);
-    dvm_status st = rc->obuf.oom ? DVM_ENOMEM
-                                 : conn_send_quiet(&rc->ctl, &rc->obuf);
-    mb_reset(&rc->obuf);
-    rc->frames_asked = st == DVM_OK;
+    rc->frames_asked = rc_send_ahead(rc);
 }
 
 /* Ensures the pool holds need frames, asking the master as needed: for
@@ -459,9 +455,8 @@ static dvm_status ensure_frames(rcomp *rc, size_t need)
             msg_encode_u64s(&rc->obuf, MSG_FRAME_REQ, &ask, 1);
             rc->frames_asked = 1;
         }
-        dvm_status st = rc_flush(rc);     /* results before it, in order */
-        if (out)                /* the request went in quietly */
-            conn_ring_asked(&rc->ctl);
+        dvm_status st = out ? rc_flush_ring(rc) /* it went in quietly */
+                            : rc_flush(rc); /* results before it, in order */
         if (!st)
             st = rc_wait_reply(rc, MSG_FRAMES);
         if (st)

@@ -404,6 +404,27 @@ dvm_status rc_flush(rcomp *rc)
     return st;
 }
 
+dvm_status rc_flush_ring(rcomp *rc)
+{
+    dvm_status st = rc_flush(rc);
+    conn_ring_asked(&rc->ctl);
+    return st;
+}
+
+int rc_may_ask_ahead(const rcomp *rc)
+{
+    return rc->ctl.q && !rc->obuf.len;
+}
+
+int rc_send_ahead(rcomp *rc)
+{
+    assert(rc->ctl.q);
+    dvm_status st = rc->obuf.oom ? DVM_ENOMEM
+                                 : conn_send_quiet(&rc->ctl, &rc->obuf);
+    mb_reset(&rc->obuf);
+    return st == DVM_OK;
+}
+
 /* The next runner to run, or NULL when the FIFO is empty. */
 static const msg_runner *fifo_peek(rcomp *rc)
 {

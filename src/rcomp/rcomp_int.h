@@ -230,6 +230,18 @@ typedef struct rcomp {
 /* rcomp.c */
 /* Sends the control frames gathered in obuf. */
 dvm_status rc_flush(rcomp *rc);
+/* rc_flush, then rings a master that sleeps whatever was sent: before
+ * waiting for the answer to a request that went in quietly. */
+dvm_status rc_flush_ring(rcomp *rc);
+/* Grants asked ahead of need (frames, commit.c; stack blocks, stacks.c):
+ * a request goes into the queue without ringing, like a result, only
+ * over a queue in shared memory (the results before it are in it
+ * already, so the order holds) and when nothing is gathered in obuf;
+ * rc_may_ask_ahead says whether that holds.  rc_send_ahead sends the one
+ * request the caller then encoded into obuf; 1 when it went, 0 when it
+ * could not (the request made when the pool runs short reports why). */
+int rc_may_ask_ahead(const rcomp *rc);
+int rc_send_ahead(rcomp *rc);
 /* Receives control messages until one of the given type (MSG_FRAMES or
  * MSG_STACKS: a grant) arrives and is handled, queueing any DISPATCH.
  * Returns DVM_OK, DVM_ECLOSED (shutdown or end of stream) or DVM_EPROTO

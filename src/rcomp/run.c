@@ -397,8 +397,8 @@ static void mark_written(rcomp *rc, keep_mark mark)
  * its version at s_k1 is the one it had at s_k: when the page was kept
  * then (a block come back to the RComp that ran its last runner,
  * sched/stacks.h), stack_zero noted that version's frame, and it is
- * copied back; otherwise it is dropped as before.  Without frames every listed page is
- * dead already, so the test changes nothing there.  Both copies
+ * copied back; otherwise it is dropped as before.  Without frames every
+ * listed page is dead already, so the test changes nothing there.  Both copies
  * are 4 KiB in user space; a drop is an madvise now and a fault later,
  * each a page-table change, and those cost 3-10 us a page on the VM of
  * docs/performance.md ("Pages that stay in place").

@@ -111,8 +111,7 @@ static dvm_status ask_master(rcomp *rc, unsigned order)
 {
     rc_stack_pool *p = &rc->stacks[order];
     if (p->asked) {
-        dvm_status st = rc_flush(rc);
-        conn_ring_asked(&rc->ctl);
+        dvm_status st = rc_flush_ring(rc);
         return st ? st : wait_answer(rc, order);
     }
     msg_encode_stack_req(&rc->obuf, order, batch_of(order));
@@ -121,23 +120,17 @@ static dvm_status ask_master(rcomp *rc, unsigned order)
     return st ? st : wait_answer(rc, order);
 }
 
-/* Sends a request for blocks of order into the queue to the master
- * without waiting, when the pool is down to half a batch and none is out.
- * Only over a queue in shared memory (the results before it are in it
- * already, so the order holds) and with nothing else gathered in obuf.
- * Best effort: a request that cannot go now goes when the pool is empty,
- * and a failure to send is reported by that one. */
+/* Asks for blocks of order ahead of need (rc_send_ahead), when the pool
+ * is down to half a batch and no request is out.  Best effort: a request
+ * that cannot go now goes when the pool is empty. */
 static void ask_ahead(rcomp *rc, unsigned order)
 {
     rc_stack_pool *p = &rc->stacks[order];
-    if (p->asked || p->n > batch_of(order) / 2 || !rc->ctl.q ||
-        rc->obuf.len || rc->stack_err)
+    if (p->asked || p->n > batch_of(order) / 2 || rc->stack_err ||
+        !rc_may_ask_ahead(rc))
         return;
     msg_encode_stack_req(&rc->obuf, order, batch_of(order));
-    dvm_status st = rc->obuf.oom ? DVM_ENOMEM
-                                 : conn_send_quiet(&rc->ctl, &rc->obuf);
-    mb_reset(&rc->obuf);
-    p->asked = st == DVM_OK;    /* else the empty pool's request says it */
+    p->asked = rc_send_ahead(rc);
 }
 
 /* Makes the first page of the stack at sb zeros in the window, with zeros

@@ -16,13 +16,14 @@ trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 python3 -c 'import struct,sys; sys.stdout.buffer.write(struct.pack("<qq", 16, 1))' \
     > "$work/params"
+# run OPTIONS...: graph $p on the engine, its slots dumped.
+run() {
+    timeout 120 "$dvm" run --engine "$engine" "$@" --in "stdin=$work/params" \
+        --dump slots:1280:uq "$work/$p.dasm"
+}
 for p in stencil_1d fft tree random_nearest spread; do
     python3 "$gen" "$p" 8 40 -o "$work/$p.c0" || fail "$p: gen"
     "$dvm" cc "$work/$p.c0" -o "$work/$p.dasm" || fail "$p: cc"
-    run() {
-        timeout 120 "$dvm" run --engine "$engine" "$@" --in "stdin=$work/params" \
-            --dump slots:1280:uq "$work/$p.dasm"
-    }
     run -n 1 > "$work/ref" || fail "$p -n 1: exited $?"
     [ "$(wc -l < "$work/ref")" = 1280 ] || fail "$p: no dump"
     for n in 2 3; do
