@@ -781,23 +781,40 @@ static void test_write_faults(void **state)
 }
 
 /* What the RComp's PR reset relies on: a store through a computed PR
- * address is noted (prw_lo/hi), a store's PR part counts up to DISA_RB
- * and an SR store not at all, and the pages direct operands name are
- * the code's pr_pages (both pages of an access that straddles two). */
+ * address is noted (a page of the first VM_PRW_PAGES as its bit in
+ * prw_pages, both pages of one that straddles two; beyond, prw_lo/hi), a
+ * store's PR part counts up to DISA_RB and an SR store not at all, and
+ * the pages direct operands name are the code's pr_pages (both pages of
+ * an access that straddles two).  Stores at 0x2058 and 0x10000 (c0's
+ * runtime words and its first frame) name pages 2 and 16, not the 12
+ * between them. */
 static void test_pr_writes_noted(void **state)
 {
     (void)state;
     wr64(&T, 0x300, 0x5000);
     OK(RUN1(MOV, NONE, im(Q, 1), ind(Q, 0x300)));
-    assert_int_equal(T.r.prw_lo, 0x5000);
-    assert_int_equal(T.r.prw_hi, 0x5008);
+    assert_int_equal(T.r.prw_pages, 1ull << 5);
+    assert_true(T.r.prw_lo >= T.r.prw_hi);
+    vm_note_pr_write(&T.r, 0x2058, 8);
+    vm_note_pr_write(&T.r, 0x10000, 8);
+    assert_int_equal(T.r.prw_pages, 1ull << 2 | 1ull << 5 | 1ull << 16);
+    vm_note_pr_write(&T.r, 0x6ffc, 8);
+    assert_int_equal(T.r.prw_pages & (3ull << 6), 3ull << 6);
+    assert_true(T.r.prw_lo >= T.r.prw_hi);
+    vm_note_pr_write(&T.r, VM_PRW_PAGES * DISA_PAGE - 4, 8);
+    assert_int_equal(T.r.prw_lo, VM_PRW_PAGES * DISA_PAGE - 4);
+    assert_int_equal(T.r.prw_hi, VM_PRW_PAGES * DISA_PAGE + 4);
+    vm_note_pr_write(&T.r, 0x50000, 8);
+    assert_int_equal(T.r.prw_lo, VM_PRW_PAGES * DISA_PAGE - 4);
+    assert_int_equal(T.r.prw_hi, 0x50008);
     vm_note_pr_write(&T.r, DISA_RB - 4, 8);
-    assert_int_equal(T.r.prw_lo, 0x5000);
     assert_int_equal(T.r.prw_hi, DISA_RB);
     vm_note_pr_write(&T.r, DISA_RB, 8);
     vm_note_pr_write(&T.r, 0x70000000, 8);
-    assert_int_equal(T.r.prw_lo, 0x5000);
+    assert_int_equal(T.r.prw_lo, VM_PRW_PAGES * DISA_PAGE - 4);
     assert_int_equal(T.r.prw_hi, DISA_RB);
+    assert_int_equal(T.r.prw_pages, 1ull << 2 | 1ull << 5 | 3ull << 6 |
+                                    1ull << 16);
     OK(RUN1(MOV, NONE, im(Q, 1), dr(Q, 0x6ffc)));
     assert_int_equal(T.code->npr_pages, 2);
     assert_int_equal(T.code->pr_pages[0], 6);

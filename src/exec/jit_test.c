@@ -135,6 +135,7 @@ typedef struct outcome {
     uint64_t pc, addr;
     size_t nkids;
     uint64_t kid_sb;
+    uint64_t prw_pages;         /* the low PR pages noted as written */
     uint64_t prw_lo, prw_hi;    /* the PR bytes noted as written */
     uint8_t *pr, *top, *heap;
 } outcome;
@@ -197,6 +198,7 @@ static void run_one(const dvm_program *p, const vm_code *c, jit_engine *j,
     o->addr = r.fault_addr;
     o->nkids = r.nkids;
     o->kid_sb = r.nkids ? r.kids[0].sb : 0;
+    o->prw_pages = r.prw_pages;
     o->prw_lo = r.prw_lo;
     o->prw_hi = r.prw_hi;
     o->pr = snap(0, PR_AREA);
@@ -1085,8 +1087,8 @@ static void init_chosen(uint8_t *w)
 }
 
 /* What the RComp's PR reset relies on, translated: a store through a
- * computed PR address (0x5000) and newr's write of a chosen stack base
- * (0x200) are noted (prw_lo/hi); direct stores (the code's pr_pages) and
+ * computed PR address (0x5000, prw_lo/hi) and newr's write of a chosen
+ * stack base (0x200, prw_pages) are noted; direct stores (the code's pr_pages) and
  * SR stores need not be -- so the range is not the whole PR, which the
  * reset would then drop at every runner. */
 static void test_pr_writes_noted(void **state)
@@ -1110,7 +1112,8 @@ static void test_pr_writes_noted(void **state)
     run_one(p, c, j, init_chosen, c->insns[0].pc, &o);
     assert_int_equal(o.rc, VM_EXIT_COMMIT);
     assert_int_equal(o.nkids, 1);
-    assert_int_equal(o.prw_lo, 0x200);
+    assert_int_equal(o.prw_pages, 1);   /* newr's write at 0x200 */
+    assert_int_equal(o.prw_lo, 0x5000); /* translated code's own range */
     assert_int_equal(o.prw_hi, 0x5008);
     outcome_free(&o);
     jit_destroy(j);

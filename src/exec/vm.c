@@ -60,6 +60,7 @@ void vm_runner_reset(vm_runner *r)
     r->nwr = r->nkids = r->wr_hint = 0;
     r->fault = VM_FAULT_NONE;
     r->fault_pc = r->fault_addr = 0;
+    r->prw_pages = 0;
     r->prw_lo = DISA_RB;
     r->prw_hi = 0;
     r->own_lo = r->own_hi = 0;

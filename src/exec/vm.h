@@ -25,6 +25,7 @@
 #ifndef DVM_VM_H
 #define DVM_VM_H
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,8 @@ typedef struct vm_stack_ops {
     void *ctx;
 } vm_stack_ops;
 
+#define VM_PRW_PAGES 64          /* PR pages noted one by one when written */
+
 typedef struct vm_runner {
     uint8_t *win;               /* window base */
     const vm_code *code;
@@ -55,13 +58,15 @@ typedef struct vm_runner {
     uint64_t fault_addr;        /* offending address (or jump target) */
     uint64_t exit_pc;           /* DISA address of the exit executed */
     vm_stack_ops stacks;        /* alloc NULL: sb = 0 faults (NOSTACK) */
-    uint64_t prw_lo, prw_hi;    /* PR bytes the interpreter wrote through a
-                                   computed address since the last reset:
+    uint64_t prw_pages;         /* PR pages below VM_PRW_PAGES that a
+                                   computed-address store reached since
+                                   the last reset (bit p: page p) */
+    uint64_t prw_lo, prw_hi;    /* PR bytes written through a computed
+                                   address above those pages, or by
+                                   translated code (jit.c, jit_ctx):
                                    [prw_lo, prw_hi), empty when lo >= hi.
-                                   Its direct-mode stores are the code's
-                                   pr_pages (code.h).  Translated code
-                                   notes its computed-address ones too
-                                   (jit.c, jit_ctx) */
+                                   Direct-mode stores are the code's
+                                   pr_pages (code.h) */
     uint64_t own_lo, own_hi;    /* the runner's own stack (vm_runner_add_own:
                                    the RComp keeps its pages when no write
                                    reached them) */
@@ -82,13 +87,22 @@ static inline void vm_note_pr_range(vm_runner *r, uint64_t lo, uint64_t hi)
         r->prw_hi = hi;
 }
 
-/* Notes the PR part of a write of n bytes at ea (none when ea lies in
- * the SR; a write straddling the two counts up to DISA_RB). */
+/* Notes the PR part of a write of n bytes (1 to 8) at ea (none when ea
+ * lies in the SR; a write straddling the two counts up to DISA_RB).  Low
+ * pages go into a bit set, not the byte range: c0 writes its runtime
+ * words at 0x2000 and its frames from 0x10000, and one range over both
+ * made every reset clear the 12 pages between them. */
 static inline void vm_note_pr_write(vm_runner *r, uint64_t ea, unsigned n)
 {
     if (ea >= DISA_RB)
         return;
     uint64_t hi = ea + n < DISA_RB ? ea + n : DISA_RB;
+    assert(n >= 1 && n <= 8);
+    if (hi <= VM_PRW_PAGES * DISA_PAGE) {
+        r->prw_pages |= 1ull << (ea / DISA_PAGE) |
+                        1ull << ((hi - 1) / DISA_PAGE);
+        return;
+    }
     if (ea < r->prw_lo)
         r->prw_lo = ea;
     if (hi > r->prw_hi)

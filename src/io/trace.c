@@ -70,6 +70,16 @@ void trace_instant(io_trace *t, const char *name, uint64_t ts_ns,
             epoch);
 }
 
+void trace_dispatch(io_trace *t, uint64_t ts_ns, uint64_t rid, int to_tid)
+{
+    if (!t->f)
+        return;
+    trace_sep(t);
+    fprintf(t->f, "{\"name\":\"dispatch\",\"cat\":\"sched\",\"ph\":\"i\","
+            "\"s\":\"t\",\"ts\":%.3f,\"pid\":1,\"tid\":0,\"args\":{\"rid\":%"
+            PRIu64 ",\"rcomp\":%d}}", trace_us(t, ts_ns), rid, to_tid);
+}
+
 void trace_flow(io_trace *t, uint64_t id, uint64_t from_ns, int to_tid,
                 uint64_t to_ns)
 {

@@ -4,7 +4,8 @@
  * `dvm run --trace FILE` writes a JSON object {"traceEvents": [...]} that
  * Perfetto (ui.perfetto.dev) and chrome://tracing open: one complete event
  * ("ph":"X") per runner attempt on the RComp's track, instant events
- * ("ph":"i") for commits and conflicts on the master's track, flow events
+ * ("ph":"i") for commits, conflicts and dispatches on the master's
+ * track, flow events
  * ("ph":"s" and "f") from the commit that made a runner schedulable (its
  * creator's commit, or the commit that woke a watcher) to the start of its
  * first attempt, and metadata events naming the tracks.  Timestamps are microseconds of CLOCK_MONOTONIC
@@ -40,6 +41,9 @@ void trace_runner(io_trace *t, int tid, uint64_t rid, uint64_t attempt,
 /* An instant event (commit, conflict, ...) on the master's track (tid 0). */
 void trace_instant(io_trace *t, const char *name, uint64_t ts_ns,
                    uint64_t rid, uint64_t epoch);
+/* Runner rid sent to RComp to_tid (its track) at ts_ns: an instant event
+ * "dispatch" on the master's track, args rid and rcomp (to_tid). */
+void trace_dispatch(io_trace *t, uint64_t ts_ns, uint64_t rid, int to_tid);
 /* A flow, id the runner's id: from the master's track at from_ns (the
  * commit that made the runner schedulable) to RComp track to_tid at to_ns
  * (the start of the runner's first attempt). */

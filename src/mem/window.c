@@ -214,7 +214,6 @@ static void ps_clear(pset *s)
 /* ---- the window ---------------------------------------------------------- */
 
 #define WIN_MAX_ZERO 8          /* zero spans per runner */
-#define WIN_MAX_WRITTEN 4       /* written plain ranges told per reset */
 #define WIN_MAX_XKEEP 4         /* kept plain pages past the prefix */
 #define WIN_SOFT_BUDGET 16      /* soft plain pages zeroed per reset at most */
 #define WIN_MINCORE_CHUNK 65536 /* pages per mincore call */
@@ -238,7 +237,7 @@ struct mem_window {
     uint64_t nplain;            /* pages [0, nplain) are plain memory */
     uint64_t nkeep;             /* plain pages [0, nkeep) are zeroed, not
                                    dropped, at reset */
-    dvm_range written[WIN_MAX_WRITTEN]; /* plain pages the caller says may
+    dvm_range written[WINDOW_PLAIN_RANGES]; /* plain pages the caller says may
                                    be written (window_plain_written) */
     size_t nwritten;            /* SIZE_MAX: not said, drop them all */
     uint64_t kept_written;      /* kept pages to zero (bit p: page p;
@@ -737,7 +736,7 @@ int window_plain_kept_page(const mem_window *w, uint64_t page)
  */
 void window_plain_written(mem_window *w, const dvm_range *pages, size_t n)
 {
-    if (n > WIN_MAX_WRITTEN) {
+    if (n > WINDOW_PLAIN_RANGES) {
         w->nwritten = SIZE_MAX;
         return;
     }

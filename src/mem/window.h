@@ -125,9 +125,13 @@ dvm_status window_plain(mem_window *w, uint64_t npages);
  * and the drop of the rest is one madvise.  For the pages most runners
  * write, like the runner context; npages < the plain prefix, at most 64. */
 void window_plain_keep(mem_window *w, uint64_t npages);
+/* Ranges window_plain_written takes at most. */
+#define WINDOW_PLAIN_RANGES 8
+
 /* For the next reset only: pages of the plain prefix past the kept ones
  * that the last runner may have written, as n ranges of page numbers
- * [lo, hi) (at most 4: more, and the reset drops the whole prefix).  The
+ * [lo, hi) (at most WINDOW_PLAIN_RANGES: more, and the reset drops the
+ * whole prefix).  The
  * reset then drops those alone, one madvise each, instead of the whole
  * prefix.  The caller vouches that every written page is named: one that
  * is not keeps its bytes into the next runner.  Without this call the

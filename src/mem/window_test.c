@@ -371,9 +371,10 @@ static void test_plain_written(void **state)
     assert_int_equal(window_reset(w), DVM_OK);      /* not told: all go */
     assert_false(resident(w, 9));
     b[9 * 4096] = 2;
-    dvm_range many[5] = { { 20, 21 }, { 22, 23 }, { 24, 25 }, { 26, 27 },
-                          { 28, 29 } };
-    window_plain_written(w, many, 5);
+    dvm_range many[WINDOW_PLAIN_RANGES + 1];
+    for (size_t i = 0; i <= WINDOW_PLAIN_RANGES; i++)
+        many[i] = (dvm_range){ 20 + 2 * i, 21 + 2 * i };
+    window_plain_written(w, many, WINDOW_PLAIN_RANGES + 1);
     assert_int_equal(window_reset(w), DVM_OK);
     assert_false(resident(w, 9));
     assert_int_equal(b[9 * 4096], 0);

@@ -266,6 +266,15 @@ void rc_pr_init(rcomp *rc);
 /* 0 when the runner that just ran cannot have written PR page `page` (it
  * then holds zeros), 1 when it may have. */
 int rc_pr_maybe_written(const rcomp *rc, uint64_t page);
+/* The PR pages a runner may have written, for the reset: the code's
+ * static ranges stat[0..nstat) (nstat <= RC_PR_STATIC_MAX), the pages of
+ * bits (bit p: page p < VM_PRW_PAGES) and the pages of bytes [lo, hi)
+ * (none when lo >= hi), as sorted ranges of page numbers into out, none
+ * overlapping or adjacent.  When more than cap (>= 1), the two ranges
+ * with the least gap between them are joined until cap remain: a
+ * superset.  Returns their number. */
+size_t rc_pr_ranges(const dvm_range *stat, size_t nstat, uint64_t bits,
+                    uint64_t lo, uint64_t hi, dvm_range *out, size_t cap);
 
 /* commit.c */
 /* Builds res's changes from the touched SR pages, clipped to what the

@@ -221,8 +221,12 @@ static void drop_or_reuse(void *arg, uint64_t page, uint64_t n)
  * knows which PR pages a runner may have written: its stores with a
  * direct-mode address reach only the pages the code names (vm_code's
  * pr_pages, fixed per program), and all its others go through one
- * function that notes the range (vm_runner.prw_lo/hi; exec/vm.h), as does
- * newr's write of a chosen stack base.  Those pages, past the resident
+ * function that notes them (vm_runner.prw_pages, one bit for each of the
+ * first VM_PRW_PAGES pages, and prw_lo/hi beyond; exec/vm.h), as does
+ * newr's write of a chosen stack base.  (One byte range for all of them
+ * spanned c0's runtime words at 0x2000 and its frames at 0x10000, and
+ * every reset of a Task Bench task cleared the 12 pages between them:
+ * ~56 KiB of memset a runner.)  Those pages, past the resident
  * prefix, are all the reset must drop (window_plain_written), and of the
  * resident prefix all it must zero (window_plain_kept_written: a memset
  * of 16 KiB per runner was a few percent of a small commit).  Translated
@@ -250,69 +254,103 @@ void rc_pr_init(rcomp *rc)
     }
 }
 
-/* The last runner's computed-address PR stores, as pages [*lo, *hi);
- * 0 when there were none. */
-static int pr_dynamic(const rcomp *rc, uint64_t *lo, uint64_t *hi)
+/* Appends [lo, hi) to v (n entries, room for it), keeping v sorted by lo. */
+static size_t pr_insert(dvm_range *v, size_t n, uint64_t lo, uint64_t hi)
 {
-    if (rc->vr.prw_lo >= rc->vr.prw_hi)
-        return 0;
-    *lo = rc->vr.prw_lo / DISA_PAGE;
-    *hi = (rc->vr.prw_hi + DISA_PAGE - 1) / DISA_PAGE;
-    return 1;
+    size_t i = n;
+    for (; i > 0 && v[i - 1].lo > lo; i--)
+        v[i] = v[i - 1];
+    v[i] = (dvm_range){ lo, hi };
+    return n + 1;
+}
+
+/* Merges entry i of v (n entries) with entry i + 1; returns n - 1. */
+static size_t pr_join(dvm_range *v, size_t n, size_t i)
+{
+    if (v[i + 1].hi > v[i].hi)
+        v[i].hi = v[i + 1].hi;
+    memmove(v + i + 1, v + i + 2, (n - i - 2) * sizeof *v);
+    return n - 1;
+}
+
+size_t rc_pr_ranges(const dvm_range *stat, size_t nstat, uint64_t bits,
+                    uint64_t lo, uint64_t hi, dvm_range *out, size_t cap)
+{
+    dvm_range v[RC_PR_STATIC_MAX + VM_PRW_PAGES / 2 + 1];
+    size_t n = 0;
+    assert(nstat <= RC_PR_STATIC_MAX && cap >= 1);
+    for (size_t i = 0; i < nstat; i++)
+        n = pr_insert(v, n, stat[i].lo, stat[i].hi);
+    for (uint64_t p = 0; p < VM_PRW_PAGES; p++) {
+        if (!(bits >> p & 1))
+            continue;
+        uint64_t q = p;
+        while (q < VM_PRW_PAGES && (bits >> q & 1))
+            q++;
+        n = pr_insert(v, n, p, q);
+        p = q;
+    }
+    if (lo < hi)
+        n = pr_insert(v, n, lo / DISA_PAGE, (hi + DISA_PAGE - 1) / DISA_PAGE);
+    for (size_t i = 0; i + 1 < n;)     /* overlapping or adjacent: one */
+        if (v[i + 1].lo <= v[i].hi)
+            n = pr_join(v, n, i);
+        else
+            i++;
+    while (n > cap) {                   /* too many: close the least gap */
+        size_t best = 0;
+        for (size_t i = 1; i + 1 < n; i++)
+            if (v[i + 1].lo - v[i].hi < v[best + 1].lo - v[best].hi)
+                best = i;
+        n = pr_join(v, n, best);
+    }
+    memcpy(out, v, n * sizeof *v);
+    return n;
 }
 
 int rc_pr_maybe_written(const rcomp *rc, uint64_t page)
 {
-    uint64_t lo, hi;
+    const vm_runner *r = &rc->vr;
     if (rc->nprs == SIZE_MAX || page < RC_PR_RESIDENT || page >= PG_RB)
         return 1;
     for (size_t i = 0; i < rc->nprs; i++)
         if (page >= rc->prs[i].lo && page < rc->prs[i].hi)
             return 1;
-    return pr_dynamic(rc, &lo, &hi) && page >= lo && page < hi;
+    if (page < VM_PRW_PAGES && (r->prw_pages >> page & 1))
+        return 1;
+    return r->prw_lo < r->prw_hi && page >= r->prw_lo / DISA_PAGE &&
+           page < (r->prw_hi + DISA_PAGE - 1) / DISA_PAGE;
 }
 
-/* The resident PR pages the last runner may have written (bit p: page
- * p), with dynamic ones [lo, hi) if dyn.  Not the context page: step 2
- * writes all of it for every runner. */
-static uint64_t pr_resident_written(const rcomp *rc, int dyn, uint64_t lo,
-                                    uint64_t hi)
+/* The resident PR pages among v's n ranges, with the code's own (bit p:
+ * page p).  Not the context page: step 2 writes all of it for every
+ * runner. */
+static uint64_t pr_resident_written(const rcomp *rc, const dvm_range *v,
+                                    size_t n)
 {
     uint64_t m = rc->prs_resident;
-    for (uint64_t p = lo; dyn && p < hi && p < RC_PR_RESIDENT; p++)
-        m |= 1ull << p;
+    for (size_t i = 0; i < n; i++)
+        for (uint64_t p = v[i].lo; p < v[i].hi && p < RC_PR_RESIDENT; p++)
+            m |= 1ull << p;
     return m & ~(1ull << (DISA_CTX / DISA_PAGE));
 }
 
 /* Tells the window which PR pages the last runner may have written: of
- * the resident ones, to zero; of the rest, the static ranges with the
- * dynamic one merged in (sorted, disjoint, so no page is dropped twice).
- * Nothing to tell when that is the whole PR (a store through a pointer
- * at 0, say): the reset then zeroes and drops it all. */
+ * the resident ones, to zero; of the rest, the static ranges and the
+ * dynamic pages (rc_pr_ranges).  Nothing to tell when that is the whole
+ * PR (a store through a pointer at 0, say): the reset then zeroes and
+ * drops it all. */
 static void tell_pr_written(rcomp *rc)
 {
-    uint64_t lo, hi;
-    int dyn = pr_dynamic(rc, &lo, &hi);
-    if (rc->nprs == SIZE_MAX || (dyn && lo == 0 && hi >= PG_RB))
+    dvm_range v[WINDOW_PLAIN_RANGES];
+    if (rc->nprs == SIZE_MAX)
         return;
-    window_plain_kept_written(rc->win, pr_resident_written(rc, dyn, lo, hi));
-    dvm_range v[RC_PR_STATIC_MAX + 1];
-    size_t n = 0;
-    for (size_t i = 0; i < rc->nprs; i++) {
-        dvm_range r = rc->prs[i];
-        if (dyn && r.hi >= lo && r.lo <= hi) {  /* meets: grows it */
-            lo = r.lo < lo ? r.lo : lo;
-            hi = r.hi > hi ? r.hi : hi;
-            continue;
-        }
-        if (dyn && r.lo > hi) {                 /* its place */
-            v[n++] = (dvm_range){ lo, hi };
-            dyn = 0;
-        }
-        v[n++] = r;
-    }
-    if (dyn)
-        v[n++] = (dvm_range){ lo, hi };
+    size_t n = rc_pr_ranges(rc->prs, rc->nprs, rc->vr.prw_pages,
+                            rc->vr.prw_lo, rc->vr.prw_hi, v,
+                            WINDOW_PLAIN_RANGES);
+    if (n && v[0].lo == 0 && v[0].hi >= PG_RB)
+        return;
+    window_plain_kept_written(rc->win, pr_resident_written(rc, v, n));
     window_plain_written(rc->win, v, n);
 }
 

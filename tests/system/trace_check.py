@@ -51,5 +51,17 @@ for rid, s in starts.items():
     f, x = ends[rid], first[rid]
     assert s["tid"] == 0 and f["tid"] == x["tid"] and f["bp"] == "e", (s, f)
     assert abs(f["ts"] - x["ts"]) < 0.002 and s["ts"] <= f["ts"] + 0.001, (s, f)
+# Dispatches: each attempt was sent to the RComp that ran it, before it
+# started there (a runner taken back and sent again has two).
+disp = {}
+for e in events:
+    if e["ph"] == "i" and e["name"] == "dispatch":
+        assert e["tid"] == 0, e
+        disp.setdefault(e["args"]["rid"], []).append(e)
+assert sum(len(v) for v in disp.values()) >= len(runs), "dispatches missing"
+for x in runs:
+    sent = [d for d in disp.get(x["args"]["rid"], [])
+            if d["args"]["rcomp"] == x["tid"] and d["ts"] <= x["ts"] + 0.001]
+    assert sent, ("attempt never dispatched to its RComp", x)
 print(f"ok: {len(runs)} runner slices, {len(commits)} commits, "
       f"{len(starts)} flows")
