@@ -301,7 +301,9 @@ void rc_keep_each_marked(const rc_keep *k,
                          void (*fn)(void *arg, uint64_t page, uint32_t frame),
                          void *arg)
 {
-    for (size_t i = 0; i < k->n && k->nmarked; i++)
+    if (!k->nmarked)
+        return;
+    for (size_t i = k->first_marked; i < k->n; i++)   /* none below */
         if (k->v[i].dead)
             fn(arg, k->v[i].page, k->v[i].frame);
 }
