@@ -395,7 +395,8 @@ static dvm_status rc_spawn(node *n, int i)
                             NODE_STORE_FRAMES, n->image_fd, n->prog, NULL,
                             0, 0, n->jit_cache, n->inputs.win_path,
                             n->inputs.map_path,
-                            n->claims ? n->claim_fd : 0, 0 };
+                            n->claims ? n->claim_fd : 0, 0,
+                            0 /* no queue: results ring the node anyway */ };
     int ctl, page;
     if (n->claims) {            /* a new process numbers from 0 */
         claim_reset(&n->claims[i]);

@@ -183,6 +183,11 @@ static int take_flag(_Atomic uint32_t *flag)
     return atomic_load(flag) && atomic_exchange(flag, 0);
 }
 
+int shmq_reader_sleeps(const shmq *q)
+{
+    return atomic_load(&q->tx->reader_waits) != 0;
+}
+
 int shmq_reader_to_wake(shmq *q)
 {
     return take_flag(&q->tx->reader_waits);

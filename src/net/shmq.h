@@ -94,6 +94,9 @@ size_t shmq_room(const shmq *q);
 /* After shmq_write: 1 when the peer sleeps for data and must be rung (its
  * flag is cleared: ring exactly once), else 0. */
 int shmq_reader_to_wake(shmq *q);
+/* 1 when the peer has asked to be rung for data (it sleeps, or is about
+ * to), else 0 (it polls, or is busy): a look at its flag, which stays. */
+int shmq_reader_sleeps(const shmq *q);
 /* After shmq_read: 1 when the peer waits for room and must be rung. */
 int shmq_writer_to_wake(shmq *q);
 

@@ -108,6 +108,9 @@ static dvm_status opt_one(rcomp *rc, rc_opts *o, const char *f,
     } else if (!strcmp(f, "--adopt")) {
         if (!(st = opt_int(f, v, RC_ZERO_SPAN_MAX, &n)))
             rc->adopt_min = (uint64_t)n;
+    } else if (!strcmp(f, "--yield")) {
+        if (!(st = opt_int(f, v, 1, &n)))
+            rc->yield = (int)n;
     } else {
         int *slot = !strcmp(f, "--index") ? &rc->index
                   : !strcmp(f, "--ctl")   ? &rc->ctl_fd

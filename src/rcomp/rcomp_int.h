@@ -191,6 +191,9 @@ typedef struct rcomp {
     uint64_t adopt_min;         /* zero spans of this many pages or more
                                    are mapped over runs of frames (adopt.c;
                                    --adopt), 0: none */
+    int yield;                  /* --yield: give the CPU to a polling
+                                   master after a result that creates
+                                   runners (run.c, yield_to_master) */
     rc_adopted adopted[RC_MAX_SPANS];   /* this runner's */
     size_t nadopted;
     uint32_t run_first;         /* the last MSG_RUN: frames granted */

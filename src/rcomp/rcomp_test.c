@@ -167,6 +167,8 @@ static int start_claim_fd;
  * memory (--ctl-queue), as with a real master; the fake master then
  * polls the queue (it never asks to be rung). */
 static int start_queue;
+/* 1: the next start has --yield 1 (a master sharing the CPUs). */
+static int start_yield;
 
 static void start(fake_master *m, int image_fd, const char *in_spec)
 {
@@ -207,6 +209,10 @@ static void start(fake_master *m, int image_fd, const char *in_spec)
         if (qfd >= 0) {
             argv[argc++] = "--ctl-queue";
             argv[argc++] = a[7];
+        }
+        if (start_yield) {
+            argv[argc++] = "--yield";
+            argv[argc++] = "1";
         }
         _exit(rcomp_main(argc, argv));
     }
@@ -1650,6 +1656,63 @@ static void test_stacks_asked_ahead(void **state)
     assert_int_equal(stop(&m), 0);
 }
 
+/* With --yield the RComp gives its CPU to the polling master after a
+ * result that creates runners (run.c, yield_to_master): results keep
+ * their order and content, with and without children, and the RComp
+ * serves on. */
+static void test_yield_after_children(void **state)
+{
+    (void)state;
+    isa_insn kid[] = { CHOSEN_CHILD, EXIT(ISA_OPT_C) };
+    fake_master m;
+    start_queue = start_yield = 1;
+    start(&m, make_image(kid, 7, NULL, 0), NULL);
+    start_queue = start_yield = 0;
+    for (int i = 0; i < 4; i++)
+        m.grant[0][i] = DISA_STACK_BASE + (uint64_t)(i + 1) * 0x1000;
+    msg_runner r[4];
+    for (int i = 0; i < 4; i++)
+        r[i] = runner((uint64_t)i + 1, NULL, 0);
+    send_runners(&m, r, 4);
+    for (int i = 0; i < 4; i++) {
+        msg_result res;
+        wait_result(&m, &res);
+        assert_int_equal(res.rid, (uint64_t)i + 1);
+        assert_int_equal(res.exit, MSG_EXIT_COMMIT);
+        assert_int_equal(res.nkids, 1);
+        msg_result_free(&res);
+    }
+    assert_int_equal(stop(&m), 0);
+}
+
+/* --yield takes 0 or 1; anything else is a setup error that names it. */
+static void test_yield_option_checked(void **state)
+{
+    (void)state;
+    int err[2];
+    assert_int_equal(pipe(err), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(err[1], 2);
+        char *argv[] = { "__rcomp", "--index", "0", "--yield", "2" };
+        _exit(rcomp_main(5, argv));
+    }
+    close(err[1]);
+    char msg[512] = { 0 };
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof msg - 1 &&
+           (n = read(err[0], msg + got, sizeof msg - 1 - got)) > 0)
+        got += (size_t)n;
+    close(err[0]);
+    int ws = 0;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws));
+    assert_int_equal(WEXITSTATUS(ws), 2);       /* RC_EXIT_SETUP */
+    assert_non_null(strstr(msg, "--yield"));
+}
+
 /* A STACKS grant the RComp did not ask for is taken into its pool, not
  * refused: on a cluster the answer to the request of an RComp that died
  * reaches the one that replaced it (cluster/faults caught an RComp that
@@ -1823,6 +1886,8 @@ int main(void)
         cmocka_unit_test(test_chosen_stacks),
         cmocka_unit_test(test_stacks_asked_ahead),
         cmocka_unit_test(test_stacks_not_asked_taken),
+        cmocka_unit_test(test_yield_after_children),
+        cmocka_unit_test(test_yield_option_checked),
         cmocka_unit_test(test_frames_asked_ahead),
         cmocka_unit_test(test_many_chosen_stacks),
         cmocka_unit_test(test_batch_exits),

@@ -39,6 +39,7 @@
  * came from when the commit diffs against them.
  */
 #include <assert.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -748,6 +749,31 @@ dvm_status rc_skip(rcomp *rc)
     return drop_all(rc);
 }
 
+/*
+ * Where the master shares the host's CPUs with its RComps (--yield: the
+ * RComps and the master outnumber the CPUs), a master that polls for
+ * results is runnable but gets a CPU only when some process there gives
+ * one up: the scheduler does not preempt an RComp running its queue for
+ * it.  So the results of a round sat in the queue until an RComp ran dry,
+ * and a graph of short dependent tasks ran in lock-step rounds: the
+ * RComps ran their queues, then waited together while the master
+ * committed the round and dispatched the next (docs/performance.md,
+ * "The master's turn after a result that creates runners").  A result
+ * that creates runners is one the master must commit before they can
+ * run; after it, an RComp yields once.  Where the master waits on this
+ * CPU it runs now, commits, dispatches and polls again (its polls yield
+ * back); elsewhere the yield returns at once (one system call).  A
+ * master asleep is rung as before, when the queue runs dry; a result
+ * that creates nothing (independent runners, a chain's last task) is not
+ * worth a switch.
+ */
+static void yield_to_master(const rcomp *rc, const msg_result *res)
+{
+    if (rc->yield && res->exit == MSG_EXIT_COMMIT && res->nkids &&
+        !shmq_reader_sleeps(rc->ctl.q))
+        sched_yield();
+}
+
 dvm_status rc_run(rcomp *rc, const msg_runner *mr)
 {
     msg_result res = { .rid = mr->rid, .attempt = mr->attempt,
@@ -788,6 +814,7 @@ dvm_status rc_run(rcomp *rc, const msg_runner *mr)
         mb_reset(&rc->obuf);
         if (st)
             return st;
+        yield_to_master(rc, &res);
     }
     if (rc->nunsent < RC_FLUSH_RESULTS && rc->obuf.len < RC_FLUSH_BYTES &&
         res.t_end_ns - rc->unsent_since < RC_FLUSH_NS)

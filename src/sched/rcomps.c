@@ -71,6 +71,7 @@
 #include "sched/rcomps.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/spin.h"
 
 #define RCOMP_SOCKBUF (8 << 20)
 #define RCOMP_MAX_ARGS 64
@@ -164,6 +165,10 @@ static dvm_status rcomp_argv(const rcomp_spawn_spec *sp, int index, int ctl,
     if (sp->queue_fd > 0) {
         args_add(a, "--ctl-queue");
         args_add(a, "%d", sp->queue_fd);
+    }
+    if (sp->yield) {
+        args_add(a, "--yield");
+        args_add(a, "1");
     }
     if (sp->adopt_pages) {
         args_add(a, "--adopt");
@@ -302,7 +307,8 @@ static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
                             store_max_frames(rs->cp->store), rs->image_fd,
                             rs->cfg->prog, rs->cfg->in, rs->cfg->nin,
                             RCOMPS_ADOPT_PAGES, rs->jit_cache, NULL, NULL,
-                            rs->claims ? rs->claim_fd : 0, 0 };
+                            rs->claims ? rs->claim_fd : 0, 0,
+                            rs->cfg->nrcomps + 1 > spin_cpus() };
     pid_t pid;
     if (s->claim) {             /* a new process numbers from 0 */
         claim_reset(s->claim);

@@ -151,6 +151,11 @@ typedef struct rcomp_spawn_spec {
      * the memfd of a pair whose creator's end the caller attaches to its
      * ctl conn), or 0: the ctl bytes go through the socket. */
     int queue_fd;
+    /* --yield: the master shares this host's CPUs with its RComps (they
+     * and it outnumber the CPUs), so an RComp yields its CPU to a polling
+     * master after a result that creates runners (rcomp/run.c,
+     * yield_to_master).  0: it never does. */
+    int yield;
 } rcomp_spawn_spec;
 
 /* Starts `dvm __rcomp` number index with two socketpairs (ctl, page).  On
