@@ -22,6 +22,14 @@
  *   --jit-cache DIR    (optional, engine jit) the directory the program's
  *                      RComps share their translations in
  *                      (exec/jit_cache.h); unusable: said, translated alone
+ *   --claim FD         (optional) the host's claim boards (net/claim.h)
+ *   --ctl-queue FD     (optional) the ctl channel's queue in shared memory
+ *                      (net/shmq.h); the socket then only rings
+ *   --input-window P, --input-map P
+ *                      (optional) a cluster node's input pages
+ *   --yield 0|1        (optional, with --ctl-queue) 1: the master shares
+ *                      this host's CPUs; give it the CPU after a result
+ *                      that creates runners (run.c, yield_to_master)
  */
 #ifndef DVM_RCOMP_H
 #define DVM_RCOMP_H
