@@ -4,15 +4,15 @@
  * master and an RComp (docs/performance.md, "Where a short task's time
  * goes at -n 2").
  *
- * Two processes play ping-pong N times; the waiting side sleeps in the
- * kernel until the other side rings:
+ * Two processes play ping-pong N times; in the first two ways the waiting
+ * side sleeps in the kernel until the other side rings:
  *
  *   socket    one byte on a UNIX stream socket pair (the DVM's doorbell,
  *             net/conn.c), blocking read
  *   eventfd   an 8-byte write to an eventfd, blocking read
- *   poll      no system call: each side spins on a word in shared memory
- *             (what the DVM's pollers do, util/spin.h), yielding the CPU
- *             every 64 spins
+ *   poll      no ring: each side spins on a word in shared memory,
+ *             yielding the CPU every 64 spins (the DVM's pollers,
+ *             util/spin.h, pause between polls and yield every other one)
  *
  * each with both processes on one CPU (the turn passes by a context
  * switch) and on two (the sleeper's CPU is idle and must be woken: an

@@ -8,6 +8,7 @@
 #include "io/trace.h"
 
 #include <errno.h>
+#include <assert.h>
 #include <inttypes.h>
 
 static double trace_us(const io_trace *t, uint64_t ns)
@@ -58,26 +59,30 @@ void trace_runner(io_trace *t, int tid, uint64_t rid, uint64_t attempt,
             ",\"outcome\":\"%s\"}}", rid, ts, dur, tid, rid, attempt, outcome);
 }
 
-void trace_instant(io_trace *t, const char *name, uint64_t ts_ns,
-                   uint64_t rid, uint64_t epoch)
+/* An instant event on the master's track: args rid and `key`: val. */
+static void instant(io_trace *t, const char *name, const char *cat,
+                    uint64_t ts_ns, uint64_t rid, const char *key,
+                    uint64_t val)
 {
     if (!t->f)
         return;
     trace_sep(t);
-    fprintf(t->f, "{\"name\":\"%s\",\"cat\":\"memory\",\"ph\":\"i\","
+    fprintf(t->f, "{\"name\":\"%s\",\"cat\":\"%s\",\"ph\":\"i\","
             "\"s\":\"t\",\"ts\":%.3f,\"pid\":1,\"tid\":0,\"args\":{\"rid\":%"
-            PRIu64 ",\"epoch\":%" PRIu64 "}}", name, trace_us(t, ts_ns), rid,
-            epoch);
+            PRIu64 ",\"%s\":%" PRIu64 "}}", name, cat, trace_us(t, ts_ns),
+            rid, key, val);
+}
+
+void trace_instant(io_trace *t, const char *name, uint64_t ts_ns,
+                   uint64_t rid, uint64_t epoch)
+{
+    instant(t, name, "memory", ts_ns, rid, "epoch", epoch);
 }
 
 void trace_dispatch(io_trace *t, uint64_t ts_ns, uint64_t rid, int to_tid)
 {
-    if (!t->f)
-        return;
-    trace_sep(t);
-    fprintf(t->f, "{\"name\":\"dispatch\",\"cat\":\"sched\",\"ph\":\"i\","
-            "\"s\":\"t\",\"ts\":%.3f,\"pid\":1,\"tid\":0,\"args\":{\"rid\":%"
-            PRIu64 ",\"rcomp\":%d}}", trace_us(t, ts_ns), rid, to_tid);
+    assert(to_tid > 0);
+    instant(t, "dispatch", "sched", ts_ns, rid, "rcomp", (uint64_t)to_tid);
 }
 
 void trace_flow(io_trace *t, uint64_t id, uint64_t from_ns, int to_tid,

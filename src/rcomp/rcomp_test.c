@@ -1657,9 +1657,11 @@ static void test_stacks_asked_ahead(void **state)
 }
 
 /* With --yield the RComp gives its CPU to the polling master after a
- * result that creates runners (run.c, yield_to_master): results keep
- * their order and content, with and without children, and the RComp
- * serves on. */
+ * result that creates runners (run.c, yield_to_master; this fake master
+ * polls, so every result here takes that path): results keep their
+ * order and content and the RComp serves on.  The yield itself shows only
+ * in timing, which tests do not measure: bench/taskbench measures it
+ * (docs/performance.md). */
 static void test_yield_after_children(void **state)
 {
     (void)state;

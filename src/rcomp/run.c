@@ -769,8 +769,8 @@ dvm_status rc_skip(rcomp *rc)
  */
 static void yield_to_master(const rcomp *rc, const msg_result *res)
 {
-    if (rc->yield && res->exit == MSG_EXIT_COMMIT && res->nkids &&
-        !shmq_reader_sleeps(rc->ctl.q))
+    assert(res->exit == MSG_EXIT_COMMIT || res->nkids == 0);
+    if (rc->yield && res->nkids && !shmq_reader_sleeps(rc->ctl.q))
         sched_yield();
 }
 

@@ -499,7 +499,8 @@ static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
         r->snap = snap;
         rcb_ring_push(&s->inflight, r);
         rcomps_offer(s, r, now);
-        trace_dispatch(&m->trace, now, r->rid, s->index + 1);
+        if (trace_enabled(&m->trace))   /* no call per runner else */
+            trace_dispatch(&m->trace, now, r->rid, s->index + 1);
         st = describe_runner(m, r, &d[k]);
         describe_keep(m, s, &d[k++]);
     }
