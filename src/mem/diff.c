@@ -5,10 +5,11 @@
  * have written, so it must cost little more than a memcmp when the page is
  * unchanged or changed in a few places.  It walks the page in two modes:
  *
- *   skipping:  compare 8-byte words while they are equal (one load pair and
- *              a compare per 8 bytes); at a differing word, the first
- *              differing byte is found from the XOR's trailing zero count
- *              (little endian: lower addresses are lower bits);
+ *   skipping:  compare 64-byte blocks while they are equal (the XORs of
+ *              their words ORed, no branch inside: vector code), then
+ *              8-byte words; at a differing word, the first differing byte
+ *              is found from the XOR's trailing zero count (little endian:
+ *              lower addresses are lower bits);
  *   in a run:  extend over whole words whose 8 bytes all differ (the XOR has
  *              no zero byte), then byte by byte up to the first equal byte.
  *
@@ -25,11 +26,12 @@
  * mask its 8 bits spread to (diff_spread).
  *
  * A page that was zero needs no second pass when it is dense: its change
- * is implied by its new content (diff.h), so diff_zero_page stops at the
- * (DIFF_DENSE + 1)-th run, counted a word at a time from each word's byte
- * mask (a sparse page is then walked for its runs), and diff_resolve makes
- * the bitmap only for whoever needs it, with the same word fold against
- * zero.
+ * is implied by its new content (diff.h), so diff_zero_page walks it
+ * against zeros and stops at the (DIFF_DENSE + 1)-th run, and
+ * diff_resolve makes the bitmap only for whoever needs it, with the same
+ * word fold against zero.  (A first pass that counted the runs a word at
+ * a time made a new stack page with one word written cost ~550 ns; the
+ * walk, skipping zero blocks, ~110.)
  *
  * The other functions are small helpers over both forms: intersection of
  * runs is a merge walk (both lists sorted), of bitmaps a word AND, of runs
@@ -42,6 +44,9 @@
 #include <string.h>
 
 #include "util/bits.h"
+
+/* Bytes compared at once while skipping equal stretches. */
+#define DIFF_BLOCK 64u
 
 static const uint8_t diff_zero[DIFF_PAGE];
 
@@ -93,6 +98,16 @@ static inline uint64_t diff_word_range(unsigned lo, unsigned hi)
 
 /* ---- the walk ------------------------------------------------------------ */
 
+/* Whether the DIFF_BLOCK bytes at a and b are equal: the words' XORs
+ * ORed, with no branch inside (the compiler makes it vector code). */
+static inline int diff_block_equal(const uint8_t *a, const uint8_t *b)
+{
+    uint64_t x = 0;
+    for (unsigned k = 0; k < DIFF_BLOCK; k += 8)
+        x |= diff_load(a + k) ^ diff_load(b + k);
+    return x == 0;
+}
+
 /* Offset of the first byte >= i that differs, or DIFF_PAGE. */
 static unsigned diff_skip_equal(const uint8_t *a, const uint8_t *b, unsigned i)
 {
@@ -101,13 +116,22 @@ static unsigned diff_skip_equal(const uint8_t *a, const uint8_t *b, unsigned i)
             return i;
         i++;
     }
-    while (i < DIFF_PAGE) {
+    for (;;) {
+        while (i < DIFF_PAGE && (i & (DIFF_BLOCK - 1))) {
+            uint64_t x = diff_load(a + i) ^ diff_load(b + i);
+            if (x)
+                return i + (unsigned)__builtin_ctzll(x) / 8u;
+            i += 8;
+        }
+        while (i < DIFF_PAGE && diff_block_equal(a + i, b + i))
+            i += DIFF_BLOCK;
+        if (i >= DIFF_PAGE)
+            return DIFF_PAGE;
         uint64_t x = diff_load(a + i) ^ diff_load(b + i);
         if (x)
             return i + (unsigned)__builtin_ctzll(x) / 8u;
-        i += 8;
+        i += 8;             /* the block differs further on */
     }
-    return DIFF_PAGE;
 }
 
 /* Offset of the first byte >= i that is equal, or DIFF_PAGE. */
@@ -183,36 +207,11 @@ mem_delta diff_page(const uint8_t *old, const uint8_t *new_, mem_run *runs,
     return diff_of_bits(bits);
 }
 
-/* Bits set in each 4-bit value: a popcount that builds to no library call
- * without a target flag. */
-static const uint8_t diff_nibble_bits[16] = { 0, 1, 1, 2, 1, 2, 2, 3,
-                                              1, 2, 2, 3, 2, 3, 3, 4 };
-
-/* The runs of nonzero bytes of page p, counted a word at a time (the
- * bits that start a run in each word's byte mask) up to max + 1. */
-static size_t diff_zero_runs(const uint8_t *p, size_t max)
-{
-    size_t n = 0;
-    uint64_t carry = 0;         /* the previous word's last byte nonzero */
-    for (unsigned i = 0; i < DIFF_PAGE && n <= max; i += 8) {
-        uint64_t x = diff_load(p + i);
-        if (!x) {
-            carry = 0;
-            continue;
-        }
-        uint64_t m = diff_word_mask(x), st = m & ~(m << 1 | carry) & 0xFF;
-        n += (size_t)(diff_nibble_bits[st & 15] + diff_nibble_bits[st >> 4]);
-        carry = m >> 7;
-    }
-    return n;
-}
-
 mem_delta diff_zero_page(const uint8_t *new_, mem_run *runs)
 {
     assert(new_ && runs);
-    if (diff_zero_runs(new_, DIFF_DENSE) > DIFF_DENSE)
-        return diff_implied();
-    return diff_of_runs(runs, diff_walk(diff_zero, new_, runs, DIFF_DENSE));
+    size_t n = diff_walk(diff_zero, new_, runs, DIFF_DENSE);
+    return n > DIFF_DENSE ? diff_implied() : diff_of_runs(runs, n);
 }
 
 mem_delta diff_resolve(mem_delta d, const uint8_t *new_, uint64_t *bits)

@@ -442,6 +442,35 @@ static void check_zero_page(const uint8_t *b)
     assert_memory_equal(c, b, sizeof c);
 }
 
+/* The walk skips equal stretches a block of 64 bytes at a time: one or
+ * two changed bytes at every offset of the first blocks and around each
+ * block boundary, against a random page and against zeros (the zero
+ * page's form too). */
+static void test_changes_around_blocks(void **state)
+{
+    (void)state;
+    static uint8_t a[DIFF_PAGE], b[DIFF_PAGE], z[DIFF_PAGE], zero[DIFF_PAGE];
+    srand(7);
+    for (unsigned i = 0; i < DIFF_PAGE; i++)
+        a[i] = (uint8_t)(rand() | 1);
+    for (unsigned i = 0; i < DIFF_PAGE; i++) {
+        if (i >= 200 && (i + 2) % 64 > 4 && i < DIFF_PAGE - 8)
+            continue;               /* the middles of later blocks */
+        unsigned j = (i * 37 + 65) % DIFF_PAGE;
+        memcpy(b, a, sizeof b);
+        b[i] ^= 0x40;
+        check_against_model(a, b);
+        b[j] ^= 0x20;
+        check_against_model(a, b);
+        memset(z, 0, sizeof z);
+        z[i] = 1;
+        check_against_model(zero, z);
+        check_zero_page(z);
+        z[j] = 2;
+        check_zero_page(z);
+    }
+}
+
 /* The implied form: dense pages that were zero, at the threshold, a full
  * page, and random pages of every density. */
 static void test_zero_page_implied(void **state)
@@ -478,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_unchanged_and_zero),
         cmocka_unit_test(test_alternating_max_runs),
         cmocka_unit_test(test_adjacent_bytes_one_run),
+        cmocka_unit_test(test_changes_around_blocks),
         cmocka_unit_test(test_random_against_model),
         cmocka_unit_test(test_intersect_and_touch),
         cmocka_unit_test(test_valid),
