@@ -78,6 +78,7 @@ struct mem_store {
     uint32_t nfree;
     uint32_t punched;           /* free[0 .. punched) are punched holes */
     uint32_t next;              /* ids >= next were never allocated */
+    uint32_t peak;              /* the highest next so far */
     store_ext *ext;             /* free zero extents, sorted, disjoint, none
                                    reaching next */
     size_t next_ext, capext;
@@ -112,6 +113,7 @@ static dvm_status store_map(int fd, uint32_t max_frames, mem_store **out)
     s->fd = fd;
     s->max_frames = max_frames;
     s->next = 1;
+    s->peak = 1;
     *out = s;
     return DVM_OK;
 err_free:
@@ -320,6 +322,8 @@ dvm_status store_alloc(mem_store *s, uint32_t *id)
         return status_set(DVM_ENOMEM, "store: all %u frames in use",
                           (unsigned)s->max_frames - 1);
     *id = s->next++;
+    if (s->next > s->peak)
+        s->peak = s->next;
     return DVM_OK;
 }
 
@@ -369,6 +373,8 @@ static int run_take(mem_store *s, uint32_t n, uint32_t *first)
         return 0;
     *first = s->next;
     s->next += n;
+    if (s->next > s->peak)
+        s->peak = s->next;
     return 1;
 }
 
@@ -403,6 +409,12 @@ void store_release(mem_store *s, uint32_t id)
     s->free[s->nfree++] = id;
     if (s->nfree - s->punched > STORE_TRIM_SLACK)
         store_trim(s, s->punched, STORE_TRIM_KEEP, STORE_EXT_MIN);
+}
+
+uint32_t store_frames_touched(const mem_store *s)
+{
+    assert(s && s->peak >= 1);
+    return s->peak - 1;
 }
 
 size_t store_in_use(const mem_store *s)

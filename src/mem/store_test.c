@@ -200,6 +200,35 @@ static void test_runs(void **state)
     store_destroy(s);
 }
 
+/* store_frames_touched counts distinct ids ever handed out: frames
+ * released and taken again (LIFO) add nothing, the mark lowered by a run
+ * given back and raised again adds nothing, and only new ids add. */
+static void test_frames_touched(void **state)
+{
+    (void)state;
+    mem_store *s;
+    assert_int_equal(store_create(64, &s), DVM_OK);
+    assert_int_equal(store_frames_touched(s), 0);
+    uint32_t a, b, c, r;
+    assert_int_equal(store_alloc(s, &a), DVM_OK);
+    assert_int_equal(store_alloc(s, &b), DVM_OK);
+    assert_int_equal(store_frames_touched(s), 2);
+    store_release(s, b);
+    store_release(s, a);
+    assert_int_equal(store_alloc(s, &c), DVM_OK);
+    assert_int_equal(c, a);                     /* the last released */
+    assert_int_equal(store_frames_touched(s), 2);
+    assert_int_equal(store_alloc_run(s, 10, &r), DVM_OK);
+    assert_int_equal(store_frames_touched(s), 12);
+    store_release_run(s, r, 10);                /* the mark comes down */
+    assert_int_equal(store_in_use(s), 1);
+    assert_int_equal(store_alloc_run(s, 4, &r), DVM_OK);
+    assert_int_equal(store_frames_touched(s), 12);
+    assert_int_equal(store_alloc_run(s, 9, &r), DVM_OK);
+    assert_int_equal(store_frames_touched(s), 15);
+    store_destroy(s);
+}
+
 /* Runs whose frames become versions and are freed one by one, in any
  * order (a large commit's pages collected), come back as runs after a
  * trim: granting such runs again and again never exhausts the ids. */
@@ -233,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_trim),
         cmocka_unit_test(test_runs),
         cmocka_unit_test(test_runs_reused),
+        cmocka_unit_test(test_frames_touched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

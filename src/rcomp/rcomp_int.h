@@ -37,7 +37,12 @@
 
 #define RC_EXIT_PROTO 3         /* exit status of a protocol error */
 #define RC_EXIT_SETUP 2         /* bad options or unusable inputs */
-#define RC_FRAME_BATCH 256      /* frames asked for at least at a time */
+#define RC_FRAME_BATCH 64       /* frames asked for at least at a time:
+                                   few enough that the frames an RComp
+                                   holds unused are ones the master's
+                                   collections freed recently (mapped,
+                                   warm), not fresh ones (a first-touch
+                                   fault each; 256 before) */
 #define RC_STACK_BATCH_BYTES (1u << 20) /* stack blocks asked for at a
                                    time: about this many bytes, >= 1, */
 #define RC_STACK_BATCH_MAX 16   /* and at most this many: few enough that

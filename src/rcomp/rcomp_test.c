@@ -35,6 +35,7 @@
 #include "net/msg.h"
 #include "net/shmq.h"
 #include "rcomp/rcomp.h"
+#include "rcomp/rcomp_int.h"        /* RC_FRAME_BATCH */
 #include "util/alloc.h"
 #include "util/sanitize.h"
 
@@ -270,13 +271,13 @@ static void answer_frames(fake_master *m, const uint8_t *p, size_t len)
 {
     uint64_t want;
     assert_int_equal(msg_decode_u64s(p, len, &want, 1), DVM_OK);
-    assert_true(want >= 256);
-    uint32_t ids[256];
-    for (size_t i = 0; i < 256; i++)
+    assert_true(want >= RC_FRAME_BATCH);
+    uint32_t ids[RC_FRAME_BATCH];
+    for (size_t i = 0; i < RC_FRAME_BATCH; i++)
         assert_int_equal(store_alloc(m->store, &ids[i]), DVM_OK);
     m->frame_reqs++;
     mb_reset(&m->b);
-    msg_encode_frames(&m->b, ids, 256);
+    msg_encode_frames(&m->b, ids, RC_FRAME_BATCH);
     assert_int_equal(conn_send(&m->ctl, &m->b), DVM_OK);
 }
 
@@ -456,13 +457,13 @@ static void test_commit(void **state)
 
 /* Over a queue, the frame pool asks for more ahead of need once a commit
  * leaves it at less than half a batch, without waiting: the master (here,
- * grants of 256) sees a second FRAME_REQ after 129 one-page commits.
- * (Before, the second request came only when a commit found the pool
- * short: after 256 of them.) */
+ * grants of RC_FRAME_BATCH) sees a second FRAME_REQ after RC_FRAME_BATCH
+ * / 2 + 1 one-page commits.  (Before, the second request came only when
+ * a commit found the pool short: after RC_FRAME_BATCH of them.) */
 static void test_frames_asked_ahead(void **state)
 {
     (void)state;
-    enum { N = 140 };
+    enum { N = RC_FRAME_BATCH / 2 + 12 };
     isa_insn code[] = {
         MOV(dir(DISA_CTX_RID, ISA_T_Q), dir(HEAP + 0x10, ISA_T_Q)),
         EXIT(ISA_OPT_C),
@@ -481,7 +482,7 @@ static void test_frames_asked_ahead(void **state)
         wait_result(&m, &res);
         assert_int_equal(res.exit, MSG_EXIT_COMMIT);
         assert_int_equal(res.nchanges, 1);
-        if (i < 128)
+        if (i < RC_FRAME_BATCH / 2)
             assert_int_equal(m.frame_reqs, 1);
         msg_result_free(&res);
     }

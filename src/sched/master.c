@@ -50,6 +50,17 @@
 #include "util/clock.h"
 #include "util/memfd.h"
 
+/* Commits between two collections of the versions no snapshot in flight
+ * can see.  A collection costs what it frees, so a short interval costs
+ * little, and the frames it frees go back on the store's LIFO stack while
+ * still mapped and warm in every process: with 256 the first ~300 tasks of
+ * a graph of short tasks each wrote fresh frames (the store's high-water
+ * mark), a first-touch page fault each, 4-5 us a task on the VM of
+ * docs/performance.md.  A cluster master keeps 256: its saves are paced by
+ * the collections (the remote batch hook). */
+#define MASTER_GC_COMMITS 32
+#define MASTER_GC_COMMITS_REMOTE 256
+
 /* Frame store size: 2^26 frames = 256 GiB of sparse address space. */
 #define MASTER_STORE_FRAMES (1u << 26)
 /* Most pages prefetched for one runner (the rest fault in lazily). */
@@ -302,10 +313,11 @@ static dvm_status describe_runner(const master *m, const rcb *r, msg_runner *d)
  * sent to it, s->keep_snap; a runner on a newer snapshot carries every page
  * a commit changed since (MSG_RUNNER_KEEP), from the space's commit log,
  * or from its trail of recent changes once the GC passed keep_snap: the GC
- * runs every 256 commits up to the oldest snapshot in flight, which an
- * RComp between two runners does not hold, and with the log alone each
- * RComp dropped every page it kept once per collection (a graph of short
- * tasks then fetched ~4 pages a runner on touch, one in 25 runners).
+ * runs every MASTER_GC_COMMITS commits up to the oldest snapshot in
+ * flight, which an RComp between two runners does not hold, and with the
+ * log alone each RComp dropped every page it kept once per collection (a
+ * graph of short tasks then fetched ~4 pages a runner on touch, one in 25
+ * runners).
  * When neither reaches back, the list would be long, or the snapshot is
  * older, the runner goes without the flag and the RComp drops
  * everything. */
@@ -1021,7 +1033,9 @@ dvm_status master_run(master *m)
             st = rcomps_on_queues(&m->rcs);
         if (!st)
             st = rcomps_check_alive(&m->rcs, clock_now_ns());
-        int gc_due = m->st.commits - m->last_gc_commits >= 256;
+        int gc_due = m->st.commits - m->last_gc_commits >=
+                     (m->cfg.remote ? MASTER_GC_COMMITS_REMOTE
+                                    : MASTER_GC_COMMITS);
         if (!st && m->cfg.remote && m->cfg.remote->batch)
             st = m->cfg.remote->batch(m->cfg.remote->arg, gc_due);
         if (gc_due) {
@@ -1049,6 +1063,7 @@ dvm_status master_run(master *m)
     space_stats ss;
     space_get_stats(m->space, &ss);
     m->st.versions_freed = ss.freed;
+    m->st.frames_touched = store_frames_touched(m->store);
     observe_levels(m, 1);
     /* The trace is complete: a failure to write it fails the run. */
     dvm_status tst = trace_close(&m->trace);
@@ -1191,7 +1206,8 @@ void master_fprint_stats(const master *m, FILE *f)
             PRIu64 "\n"
             "  commits %" PRIu64 ", conflicts %" PRIu64 "\n"
             "  pages: prefetched %" PRIu64 ", fetched on touch %" PRIu64
-            ", written %" PRIu64 ", versions freed %" PRIu64 "\n"
+            ", written %" PRIu64 ", versions freed %" PRIu64
+            ", frames touched %" PRIu64 "\n"
             "  rcomps replaced %" PRIu64 ", system page signals %" PRIu64
             ", stacks granted %" PRIu64 ", stack bytes held at the end %"
             PRIu64 "\n"
@@ -1203,7 +1219,7 @@ void master_fprint_stats(const master *m, FILE *f)
             s->rerun_lost, s->exclusive_runs, s->watchers_created,
             s->watchers_woken, s->watchers_dropped, s->commits, s->conflicts,
             s->pages_prefetched, s->pages_faulted, s->pages_written,
-            s->versions_freed, s->rcomps_replaced, s->signals, s->stacks_granted,
+            s->versions_freed, s->frames_touched, s->rcomps_replaced, s->signals, s->stacks_granted,
             s->stack_bytes_held,
             s->ns_setup / 1e6,
             s->ns_run / 1e6, s->ns_dispatch / 1e6, s->ns_commit / 1e6);

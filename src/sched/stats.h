@@ -31,6 +31,8 @@ typedef struct master_stats {
     uint64_t rcomps_replaced;
     uint64_t signals;           /* system page commits after the start */
     uint64_t versions_freed;
+    uint64_t frames_touched;    /* distinct frames of the store ever used
+                                   (store_frames_touched) */
     uint64_t stacks_granted;    /* stack-area blocks granted to RComps */
     uint64_t stack_bytes_held;  /* held by runners at the end (after the
                                    dropped watchers' are freed): 0 */
