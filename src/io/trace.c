@@ -7,8 +7,8 @@
  */
 #include "io/trace.h"
 
-#include <errno.h>
 #include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 
 static double trace_us(const io_trace *t, uint64_t ns)

@@ -5,11 +5,11 @@
  * Perfetto (ui.perfetto.dev) and chrome://tracing open: one complete event
  * ("ph":"X") per runner attempt on the RComp's track, instant events
  * ("ph":"i") for commits, conflicts and dispatches on the master's
- * track, flow events
- * ("ph":"s" and "f") from the commit that made a runner schedulable (its
- * creator's commit, or the commit that woke a watcher) to the start of its
- * first attempt, and metadata events naming the tracks.  Timestamps are microseconds of CLOCK_MONOTONIC
- * relative to the start of the run.
+ * track, flow events ("ph":"s" and "f") from the commit that made a
+ * runner schedulable (its creator's commit, or the commit that woke a
+ * watcher) to the start of its first attempt, and metadata events naming
+ * the tracks.  Timestamps are microseconds of CLOCK_MONOTONIC relative to
+ * the start of the run.
  */
 #ifndef DVM_TRACE_H
 #define DVM_TRACE_H

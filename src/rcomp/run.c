@@ -282,14 +282,13 @@ size_t rc_pr_ranges(const dvm_range *stat, size_t nstat, uint64_t bits,
     assert(nstat <= RC_PR_STATIC_MAX && cap >= 1);
     for (size_t i = 0; i < nstat; i++)
         n = pr_insert(v, n, stat[i].lo, stat[i].hi);
-    for (uint64_t p = 0; p < VM_PRW_PAGES; p++) {
-        if (!(bits >> p & 1))
-            continue;
-        uint64_t q = p;
-        while (q < VM_PRW_PAGES && (bits >> q & 1))
-            q++;
+    _Static_assert(VM_PRW_PAGES == 64, "bits is one word");
+    while (bits) {                      /* each run of set bits: a range */
+        unsigned p = (unsigned)__builtin_ctzll(bits);
+        uint64_t clear = ~(bits >> p);  /* its first zero ends the run */
+        unsigned q = clear ? p + (unsigned)__builtin_ctzll(clear) : 64;
         n = pr_insert(v, n, p, q);
-        p = q;
+        bits = q < 64 ? bits & ~0ull << q : 0;
     }
     if (lo < hi)
         n = pr_insert(v, n, lo / DISA_PAGE, (hi + DISA_PAGE - 1) / DISA_PAGE);

@@ -90,12 +90,31 @@ static void test_too_many(void **state)
     assert_int_equal(v[0].hi, 42);
 }
 
+/* Runs of bits at the word's ends: all 64 pages are one range, and a
+ * run that ends at page 63 is not cut short. */
+static void test_bit_runs_at_the_ends(void **state)
+{
+    (void)state;
+    dvm_range v[CAP];
+    size_t n = rc_pr_ranges(NULL, 0, ~0ull, DISA_RB, 0, v, CAP);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].lo, 0);
+    assert_int_equal(v[0].hi, 64);
+    n = rc_pr_ranges(NULL, 0, 1ull | ~0ull << 60, DISA_RB, 0, v, CAP);
+    assert_int_equal(n, 2);
+    assert_int_equal(v[0].lo, 0);
+    assert_int_equal(v[0].hi, 1);
+    assert_int_equal(v[1].lo, 60);
+    assert_int_equal(v[1].hi, 64);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_clusters),
         cmocka_unit_test(test_joined),
         cmocka_unit_test(test_too_many),
+        cmocka_unit_test(test_bit_runs_at_the_ends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -317,9 +317,8 @@ static dvm_status describe_runner(const master *m, const rcb *r, msg_runner *d)
  * flight, which an RComp between two runners does not hold, and with the
  * log alone each RComp dropped every page it kept once per collection (a
  * graph of short tasks then fetched ~4 pages a runner on touch, one in 25
- * runners).
- * When neither reaches back, the list would be long, or the snapshot is
- * older, the runner goes without the flag and the RComp drops
+ * runners).  When neither reaches back, the list would be long, or the
+ * snapshot is older, the runner goes without the flag and the RComp drops
  * everything. */
 
 typedef struct inval_acc {
@@ -1219,8 +1218,8 @@ void master_fprint_stats(const master *m, FILE *f)
             s->rerun_lost, s->exclusive_runs, s->watchers_created,
             s->watchers_woken, s->watchers_dropped, s->commits, s->conflicts,
             s->pages_prefetched, s->pages_faulted, s->pages_written,
-            s->versions_freed, s->frames_touched, s->rcomps_replaced, s->signals, s->stacks_granted,
-            s->stack_bytes_held,
+            s->versions_freed, s->frames_touched, s->rcomps_replaced,
+            s->signals, s->stacks_granted, s->stack_bytes_held,
             s->ns_setup / 1e6,
             s->ns_run / 1e6, s->ns_dispatch / 1e6, s->ns_commit / 1e6);
     if (s->runners_taken_back)

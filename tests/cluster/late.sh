@@ -15,15 +15,24 @@ node_start early 2
 wait "$s1"
 [ "$(cat "$work/out1")" = "$(seq 1 2000; echo 2000)" ] ||
     { echo "FAIL: counter on the late node"; exit 1; }
-# A second node joins while the tree sum runs; it must get runners.
+# A second node joins while a program runs; it must get runners.  The
+# program goes on until it sees two hosts, then for 3,200 more runners:
+# a program of fixed length (the tree sum, once) could end before the
+# node joins on a fast machine, and the node got nothing.
 timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
-    --dump slots+16:1:q "$ex/treesum.dasm" > "$work/out2" 2>"$work/s2.err" &
+    "$(dirname "$0")/until_two.dasm" > "$work/out2" 2>"$work/s2.err" &
 s2=$!
 sleep 0.2
 node_start late 2
-wait "$s2"
-[ "$(cat "$work/out2")" = "$(printf '209725440\n209725440')" ] ||
-    { echo "FAIL: tree sum: $(cat "$work/out2")"; exit 1; }
+wait "$s2" || { cat "$work/s2.err"; echo "FAIL: until_two exited $?"; exit 1; }
+[ "$(cat "$work/out2")" = done ] ||
+    { echo "FAIL: until_two: $(cat "$work/out2")"; exit 1; }
+# The tree sum on both nodes gives dvm run's result.
+timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
+    --dump slots+16:1:q "$ex/treesum.dasm" > "$work/out3" 2>"$work/s3.err" ||
+    { cat "$work/s3.err"; echo "FAIL: tree sum exited"; exit 1; }
+[ "$(cat "$work/out3")" = "$(printf '209725440\n209725440')" ] ||
+    { echo "FAIL: tree sum: $(cat "$work/out3")"; exit 1; }
 # The system page: both nodes, their four RComps.
 got=$(timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
       "$(dirname "$0")/sysinfo.dasm")
