@@ -1088,8 +1088,8 @@ static void init_chosen(uint8_t *w)
 
 /* What the RComp's PR reset relies on, translated: a store through a
  * computed PR address (0x5000, prw_lo/hi) and newr's write of a chosen
- * stack base (0x200, prw_pages) are noted; direct stores (the code's pr_pages) and
- * SR stores need not be -- so the range is not the whole PR, which the
+ * stack base (0x200, prw_pages) are noted; direct stores (the code's
+ * pr_pages) and SR stores need not be -- so the range is not the whole PR, which the
  * reset would then drop at every runner. */
 static void test_pr_writes_noted(void **state)
 {
