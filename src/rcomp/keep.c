@@ -6,10 +6,20 @@
  * reset and fetching it again (a userfaultfd round trip to the master, tens
  * of microseconds) buys nothing.  This module decides which pages stay.
  *
- * The kept set is a sorted array of {page, frame}: the page's bytes in the
- * window are the frame's (the version the page had when it entered), and
- * the frame is the diff base should the page be written later.  Between
- * runner k (snapshot s_k) and runner k+1 (snapshot s_k1) on this RComp:
+ * The kept set maps page -> frame: the page's bytes in the window are the
+ * frame's (the version the page had when it entered), and the frame is
+ * the diff base should the page be written later.  It is a hash table
+ * (open addressing, linear probing, at most half full) with two lists
+ * beside it: the pages marked dead and the pages marked stale since the
+ * last sweep and refresh.  Every operation of a runner's reset costs what
+ * it touches, whatever the set's size: a set of thousands of pages (the
+ * stacks of a tree of runners that creates many, each page kept after its
+ * creator wrote it) made a sorted array's merge and sweep move the whole
+ * array at every runner (docs/performance.md, "A kept set that costs what
+ * a runner touches").  Only a sweep and rc_keep_each_marked need order
+ * (one drop per run of consecutive pages): they sort the marked pages.
+ * Between runner k (snapshot s_k) and runner k+1 (snapshot s_k1) on this
+ * RComp:
  *
  *   1. a page runner k touched stays if it is an ordinary SR page (not
  *      the system page, not PR or a zero span, which the window resets;
@@ -45,7 +55,7 @@
  *      page still kept gets its frame's 4096 bytes copied over it
  *      (rc_keep_refresh; run.c, window_overwrite): whatever runner k
  *      wrote or saw there is gone.  A page marked dead as well is dropped
- *      (dead wins), and a page that cannot be listed stale is marked dead.
+ *      (dead wins).
  *      A chosen stack's first page has zeros as its base by choice, not a
  *      version (stacks.c), so run.c marks it dead unless the list names
  *      it (rc_keep_invalidate_unlisted): named, its frame is the version
@@ -88,32 +98,115 @@
 #include "rcomp/keep.h"
 #include "util/alloc.h"
 
-/* First index whose page is >= page. */
-static size_t lower_bound(const rc_keep *k, uint64_t page)
+#define KEEP_FREE UINT64_MAX    /* an empty slot's page: no SR page is it */
+#define KEEP_MIN_CAP 64u
+
+/* Slot where page's probe starts (Fibonacci hashing). */
+static size_t home(const rc_keep *k, uint64_t page)
 {
-    size_t lo = 0, hi = k->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (k->v[mid].page < page)
-            lo = mid + 1;
-        else
-            hi = mid;
+    return (size_t)((page * 0x9E3779B97F4A7C15ull) >> (64 - k->bits));
+}
+
+/* Slot holding page, or SIZE_MAX. */
+static size_t find(const rc_keep *k, uint64_t page)
+{
+    if (!k->cap)
+        return SIZE_MAX;
+    size_t mask = k->cap - 1;
+    for (size_t i = home(k, page);; i = (i + 1) & mask) {
+        if (k->v[i].page == page)
+            return i;
+        if (k->v[i].page == KEEP_FREE)
+            return SIZE_MAX;
     }
-    return lo;
+}
+
+/* Puts page with frame in (a kept page of that number takes the new
+ * frame: it entered again).  The table has room (n < cap / 2). */
+static void insert(rc_keep *k, uint64_t page, uint32_t frame)
+{
+    assert(page != KEEP_FREE && 2 * (k->n + 1) <= k->cap);
+    size_t mask = k->cap - 1, i = home(k, page);
+    while (k->v[i].page != KEEP_FREE && k->v[i].page != page)
+        i = (i + 1) & mask;
+    k->n += k->v[i].page == KEEP_FREE;
+    k->v[i] = (rc_kept){ page, frame, 0, 0 };
+}
+
+/* Empties slot i, moving back the entries after it that probed past it
+ * (linear probing's deletion without tombstones). */
+static void erase(rc_keep *k, size_t i)
+{
+    size_t mask = k->cap - 1;
+    for (size_t j = (i + 1) & mask; k->v[j].page != KEEP_FREE;
+         j = (j + 1) & mask) {
+        size_t h = home(k, k->v[j].page);
+        /* j's entry may fill i unless its home lies cyclically in (i, j] */
+        int stays = i <= j ? (h > i && h <= j) : (h > i || h <= j);
+        if (!stays) {
+            k->v[i] = k->v[j];
+            i = j;
+        }
+    }
+    k->v[i] = (rc_kept){ KEEP_FREE, 0, 0, 0 };
+    k->n--;
+}
+
+/* Grows the table (and the mark lists, which never hold more than the
+ * table) so that `need` entries fit at most half full.  Call with nothing
+ * marked.  DVM_ENOMEM: the set unchanged. */
+static dvm_status reserve(rc_keep *k, size_t need)
+{
+    assert(!k->nmarked && !k->nstale);
+    if (2 * need <= k->cap)
+        return DVM_OK;
+    size_t cap = k->cap ? k->cap : KEEP_MIN_CAP;
+    unsigned bits = k->cap ? k->bits : 6;
+    while (2 * need > cap) {
+        cap *= 2;
+        bits++;
+    }
+    rc_kept *v = dvm_malloc(cap * sizeof *v);
+    uint64_t *marked = dvm_malloc(cap * sizeof *marked);
+    uint64_t *stale = dvm_malloc(cap * sizeof *stale);
+    if (!v || !marked || !stale) {
+        dvm_free(v);
+        dvm_free(marked);
+        dvm_free(stale);
+        return status_set(DVM_ENOMEM, "kept pages");
+    }
+    for (size_t i = 0; i < cap; i++)
+        v[i] = (rc_kept){ KEEP_FREE, 0, 0, 0 };
+    rc_keep old = *k;
+    k->v = v;
+    k->cap = cap;
+    k->bits = bits;
+    k->n = 0;
+    for (size_t i = 0; i < old.cap; i++)
+        if (old.v[i].page != KEEP_FREE)
+            insert(k, old.v[i].page, old.v[i].frame);
+    assert(k->n == old.n);
+    dvm_free(old.v);
+    dvm_free(old.marked);
+    dvm_free(old.stale);
+    k->marked = marked;
+    k->stale = stale;
+    return DVM_OK;
 }
 
 void rc_keep_free(rc_keep *k)
 {
     dvm_free(k->v);
     dvm_free(k->add);
+    dvm_free(k->marked);
     dvm_free(k->stale);
     memset(k, 0, sizeof *k);
 }
 
 int rc_keep_get(const rc_keep *k, uint64_t page, uint32_t *frame)
 {
-    size_t i = lower_bound(k, page);
-    if (i == k->n || k->v[i].page != page)
+    size_t i = find(k, page);
+    if (i == SIZE_MAX)
         return 0;
     *frame = k->v[i].frame;
     return 1;
@@ -131,12 +224,6 @@ dvm_status rc_keep_note(rc_keep *k, uint64_t page, uint32_t frame)
     return DVM_OK;
 }
 
-static int cmp_kept(const void *a, const void *b)
-{
-    const rc_kept *x = a, *y = b;
-    return x->page < y->page ? -1 : x->page > y->page;
-}
-
 /* Merges the noted pages into the set (a noted page replaces a kept one
  * of the same number: it entered again, from a newer frame). */
 dvm_status rc_keep_merge(rc_keep *k)
@@ -144,89 +231,81 @@ dvm_status rc_keep_merge(rc_keep *k)
     assert(!k->nmarked && !k->nstale);
     if (!k->nadd)
         return DVM_OK;
-    rc_kept *v = dvm_grow(k->v, &k->cap, k->n + k->nadd, sizeof *v);
-    if (!v)
-        return status_set(DVM_ENOMEM, "kept pages");
-    k->v = v;
-    qsort(k->add, k->nadd, sizeof *k->add, cmp_kept);
-    /* Merge from the back, both sorted; equal pages keep the noted one. */
-    size_t i = k->n, j = k->nadd, o = k->n + k->nadd;
-    while (j > 0) {
-        if (i > 0 && v[i - 1].page > k->add[j - 1].page) {
-            v[--o] = v[--i];
-        } else {
-            if (i > 0 && v[i - 1].page == k->add[j - 1].page) {
-                v[--o] = v[--i];
-                v[o].dead = 1;          /* superseded, still mapped */
-            }
-            v[--o] = k->add[--j];
-        }
-    }
-    assert(o == i);
-    k->n += k->nadd;
+    dvm_status st = reserve(k, k->n + k->nadd);
+    if (st)
+        return st;
+    for (size_t j = 0; j < k->nadd; j++)
+        insert(k, k->add[j].page, k->add[j].frame);
     k->nadd = 0;
-    /* Squeeze out the superseded entries (and repeats among the noted),
-     * from the lowest place the merge wrote: below it every entry is an
-     * old one, smaller than any noted page, so none is superseded. */
-    size_t m = i;
-    for (size_t a = i; a < k->n; a++) {
-        if (v[a].dead || (m && v[m - 1].page == v[a].page))
-            continue;
-        v[m++] = v[a];
-    }
-    k->n = m;
     return DVM_OK;
 }
 
+/* Marks slot i dead, listing its page once.  The list cannot overflow:
+ * an entry is listed at most once between sweeps, and it has a slot per
+ * table slot. */
 static void mark(rc_keep *k, size_t i)
 {
-    if (!k->nmarked || i < k->first_marked)
-        k->first_marked = i;
-    k->nmarked += !k->v[i].dead;
+    if (k->v[i].dead)
+        return;
+    assert(k->nmarked < k->cap);
     k->v[i].dead = 1;
+    k->marked[k->nmarked++] = k->v[i].page;
+}
+
+/* Marks slot i stale, listing its page once (as mark). */
+static void stale_one(rc_keep *k, size_t i)
+{
+    if (k->v[i].dead || k->v[i].stale)
+        return;
+    assert(k->nstale < k->cap);
+    k->v[i].stale = 1;
+    k->stale[k->nstale++] = k->v[i].page;
+}
+
+/* Calls each(k, slot) for the kept pages in [lo, hi): by lookup when the
+ * range is smaller than the table, else by a walk of the table. */
+static void each_in_range(rc_keep *k, uint64_t lo, uint64_t hi,
+                          void (*each)(rc_keep *, size_t))
+{
+    if (lo >= hi || !k->n)
+        return;
+    if (hi - lo <= k->cap) {
+        for (uint64_t p = lo; p < hi; p++) {
+            size_t i = find(k, p);
+            if (i != SIZE_MAX)
+                each(k, i);
+        }
+        return;
+    }
+    for (size_t i = 0; i < k->cap; i++)
+        if (k->v[i].page != KEEP_FREE && k->v[i].page >= lo &&
+            k->v[i].page < hi)
+            each(k, i);
 }
 
 void rc_keep_invalidate(rc_keep *k, uint64_t page)
 {
-    size_t i = lower_bound(k, page);
-    if (i < k->n && k->v[i].page == page)
+    size_t i = find(k, page);
+    if (i != SIZE_MAX)
         mark(k, i);
 }
 
 void rc_keep_invalidate_range(rc_keep *k, uint64_t lo, uint64_t hi)
 {
-    for (size_t i = lower_bound(k, lo); i < k->n && k->v[i].page < hi; i++)
-        mark(k, i);
+    each_in_range(k, lo, hi, mark);
 }
 
 void rc_keep_invalidate_all(rc_keep *k)
 {
-    for (size_t i = 0; i < k->n; i++)
-        mark(k, i);
-}
-
-/* Marks entry i stale, listing its page once. */
-static void stale_one(rc_keep *k, size_t i)
-{
-    if (k->v[i].dead || k->v[i].stale)
-        return;
-    if (k->nstale == k->capstale) {
-        uint64_t *s = dvm_grow(k->stale, &k->capstale, k->nstale + 1,
-                               sizeof *s);
-        if (!s) {               /* dropped instead: slower, as correct */
+    for (size_t i = 0; i < k->cap; i++)
+        if (k->v[i].page != KEEP_FREE)
             mark(k, i);
-            return;
-        }
-        k->stale = s;
-    }
-    k->stale[k->nstale++] = k->v[i].page;
-    k->v[i].stale = 1;
 }
 
 void rc_keep_update(rc_keep *k, uint64_t page, uint32_t frame)
 {
-    size_t i = lower_bound(k, page);
-    if (i == k->n || k->v[i].page != page)
+    size_t i = find(k, page);
+    if (i == SIZE_MAX)
         return;
     k->v[i].frame = frame;
     stale_one(k, i);
@@ -234,15 +313,15 @@ void rc_keep_update(rc_keep *k, uint64_t page, uint32_t frame)
 
 void rc_keep_invalidate_unlisted(rc_keep *k, uint64_t page)
 {
-    size_t i = lower_bound(k, page);
-    if (i < k->n && k->v[i].page == page && !k->v[i].stale)
+    size_t i = find(k, page);
+    if (i != SIZE_MAX && !k->v[i].stale)
         mark(k, i);
 }
 
 void rc_keep_restore_unlisted(rc_keep *k, uint64_t page, uint32_t frame)
 {
-    size_t i = lower_bound(k, page);
-    if (i == k->n || k->v[i].page != page || k->v[i].stale)
+    size_t i = find(k, page);
+    if (i == SIZE_MAX || k->v[i].stale)
         return;
     k->v[i].frame = frame;
     stale_one(k, i);
@@ -250,8 +329,7 @@ void rc_keep_restore_unlisted(rc_keep *k, uint64_t page, uint32_t frame)
 
 void rc_keep_stale_range(rc_keep *k, uint64_t lo, uint64_t hi)
 {
-    for (size_t i = lower_bound(k, lo); i < k->n && k->v[i].page < hi; i++)
-        stale_one(k, i);
+    each_in_range(k, lo, hi, stale_one);
 }
 
 size_t rc_keep_refresh(rc_keep *k,
@@ -261,8 +339,8 @@ size_t rc_keep_refresh(rc_keep *k,
     assert(!k->nmarked);
     size_t n = 0;
     for (size_t j = 0; j < k->nstale; j++) {
-        size_t i = lower_bound(k, k->stale[j]);
-        if (i == k->n || k->v[i].page != k->stale[j] || !k->v[i].stale)
+        size_t i = find(k, k->stale[j]);
+        if (i == SIZE_MAX || !k->v[i].stale)
             continue;           /* dropped since it was marked */
         assert(!k->v[i].dead);
         copy(arg, k->v[i].page, k->v[i].frame);
@@ -273,37 +351,50 @@ size_t rc_keep_refresh(rc_keep *k,
     return n;
 }
 
+static int cmp_page(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts the marked pages, ascending (unique: each is listed once). */
+static void sort_marked(rc_keep *k)
+{
+    if (k->nmarked > 1)
+        qsort(k->marked, k->nmarked, sizeof *k->marked, cmp_page);
+}
+
 size_t rc_keep_sweep(rc_keep *k, void (*drop)(void *arg, uint64_t page,
                                               uint64_t n), void *arg)
 {
-    size_t m = k->first_marked, dropped = 0, i = m;
-    if (!k->nmarked)            /* the common case costs nothing */
+    size_t n = k->nmarked;
+    if (!n)                     /* the common case costs nothing */
         return 0;
-    while (i < k->n) {          /* (nothing below first_marked moves) */
-        if (!k->v[i].dead) {
-            k->v[m++] = k->v[i++];
-            continue;
-        }
-        size_t j = i + 1;               /* one call per consecutive run */
-        while (j < k->n && k->v[j].dead &&
-               k->v[j].page == k->v[j - 1].page + 1)
-            j++;
-        drop(arg, k->v[i].page, k->v[j - 1].page - k->v[i].page + 1);
-        dropped += j - i;
-        i = j;
+    sort_marked(k);
+    for (size_t j = 0; j < n; j++) {
+        size_t i = find(k, k->marked[j]);
+        assert(i != SIZE_MAX && k->v[i].dead);
+        erase(k, i);
     }
-    k->n = m;
+    for (size_t j = 0; j < n;) {        /* one call per consecutive run */
+        size_t e = j + 1;
+        while (e < n && k->marked[e] == k->marked[e - 1] + 1)
+            e++;
+        drop(arg, k->marked[j], e - j);
+        j = e;
+    }
     k->nmarked = 0;
-    return dropped;
+    return n;
 }
 
-void rc_keep_each_marked(const rc_keep *k,
+void rc_keep_each_marked(rc_keep *k,
                          void (*fn)(void *arg, uint64_t page, uint32_t frame),
                          void *arg)
 {
-    if (!k->nmarked)
-        return;
-    for (size_t i = k->first_marked; i < k->n; i++)   /* none below */
-        if (k->v[i].dead)
-            fn(arg, k->v[i].page, k->v[i].frame);
+    sort_marked(k);
+    for (size_t j = 0; j < k->nmarked; j++) {
+        size_t i = find(k, k->marked[j]);
+        assert(i != SIZE_MAX && k->v[i].dead);
+        fn(arg, k->marked[j], k->v[i].frame);
+    }
 }

@@ -19,12 +19,17 @@ typedef struct rc_kept {
 } rc_kept;
 
 typedef struct rc_keep {
-    rc_kept *v;     size_t n, cap;      /* sorted by page, unique */
+    rc_kept *v;     size_t n, cap;      /* hash table of cap slots (a power
+                                           of two, 0 before the first
+                                           merge), n entries, at most half
+                                           full; free slots have page
+                                           UINT64_MAX */
+    unsigned bits;                      /* log2(cap) */
     rc_kept *add;   size_t nadd, capadd;/* noted, not merged yet */
-    size_t nmarked;                     /* entries of v marked dead */
-    size_t first_marked;                /* no entry below it is marked
-                                           (valid while nmarked) */
-    uint64_t *stale;  size_t nstale, capstale; /* pages marked stale */
+    uint64_t *marked; size_t nmarked;   /* pages marked dead since the
+                                           last sweep (cap slots) */
+    uint64_t *stale;  size_t nstale;    /* pages marked stale since the
+                                           last refresh (cap slots) */
 } rc_keep;
 
 /* Frees the arrays; the set is empty (zeroed) after. */
@@ -44,8 +49,7 @@ void rc_keep_invalidate_all(rc_keep *k);
 /* Removes the marked pages, calling drop(arg, page, n) once per run of
  * consecutive ones.  Returns how many were removed. */
 /* Marks kept page `page` stale with frame as its version: the next
- * refresh copies frame's bytes over it.  A page not kept is ignored; one
- * that cannot be listed (no memory) is marked dead instead. */
+ * refresh copies frame's bytes over it.  A page not kept is ignored. */
 void rc_keep_update(rc_keep *k, uint64_t page, uint32_t frame);
 /* Marks kept page `page` dead unless it is marked stale (rc_keep_update
  * named its version): for a page whose own frame is no version. */
@@ -64,8 +68,9 @@ size_t rc_keep_refresh(rc_keep *k,
                        void *arg);
 size_t rc_keep_sweep(rc_keep *k, void (*drop)(void *arg, uint64_t page,
                                               uint64_t n), void *arg);
-/* Calls fn for each marked page, ascending. */
-void rc_keep_each_marked(const rc_keep *k,
+/* Calls fn for each marked page, ascending (the list of marked pages is
+ * sorted in place). */
+void rc_keep_each_marked(rc_keep *k,
                          void (*fn)(void *arg, uint64_t page, uint32_t frame),
                          void *arg);
 
