@@ -304,6 +304,15 @@ static dvm_status ext_add(mem_store *s, uint32_t first, uint32_t n)
     return DVM_OK;
 }
 
+/* Takes the n ids from `next` up (past every id in use), keeping the
+ * highest `next` ever reached (store_frames_touched). */
+static void take_fresh(mem_store *s, uint32_t n)
+{
+    s->next += n;
+    if (s->next > s->peak)
+        s->peak = s->next;
+}
+
 dvm_status store_alloc(mem_store *s, uint32_t *id)
 {
     assert(s && id);
@@ -321,9 +330,8 @@ dvm_status store_alloc(mem_store *s, uint32_t *id)
     if (s->next >= s->max_frames)
         return status_set(DVM_ENOMEM, "store: all %u frames in use",
                           (unsigned)s->max_frames - 1);
-    *id = s->next++;
-    if (s->next > s->peak)
-        s->peak = s->next;
+    *id = s->next;
+    take_fresh(s, 1);
     return DVM_OK;
 }
 
@@ -372,9 +380,7 @@ static int run_take(mem_store *s, uint32_t n, uint32_t *first)
     if (s->max_frames - s->next < n)
         return 0;
     *first = s->next;
-    s->next += n;
-    if (s->next > s->peak)
-        s->peak = s->next;
+    take_fresh(s, n);
     return 1;
 }
 

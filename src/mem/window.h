@@ -131,8 +131,8 @@ void window_plain_keep(mem_window *w, uint64_t npages);
 /* For the next reset only: pages of the plain prefix past the kept ones
  * that the last runner may have written, as n ranges of page numbers
  * [lo, hi) (at most WINDOW_PLAIN_RANGES: more, and the reset drops the
- * whole prefix).  The reset then drops those alone, one madvise each, instead of the whole
- * prefix.  The caller vouches that every written page is named: one that
+ * whole prefix).  The reset then drops those alone, one madvise each,
+ * instead of the whole prefix.  The caller vouches that every written page is named: one that
  * is not keeps its bytes into the next runner.  Without this call the
  * reset drops the whole prefix. */
 void window_plain_written(mem_window *w, const dvm_range *pages, size_t n);
