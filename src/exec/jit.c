@@ -40,10 +40,14 @@
  * that only loads what others translated (or what an earlier run kept)
  * never loads LLVM; what that loader does not handle goes to LLVM's.
  */
+#define _GNU_SOURCE             /* sched_getaffinity */
 #include "exec/jit.h"
 
 #include <assert.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -98,6 +102,14 @@ struct jit_engine {
                                    adds to level (once sized) */
     jit_elf_image **imgs;       /* ... regions loaded without LLVM */
     size_t nimgs, capimgs;
+    /* Translating beside the runner (jit.h), all under lock: */
+    pthread_t bg;               /* the thread that translates */
+    int bg_made;                /* ... once made */
+    pthread_cond_t bg_wake;     /* a region given to it, or bg_stop */
+    uint32_t bg_entry;          /* the region it translates, VM_NO_INSN
+                                   when none: LLVM is its meanwhile */
+    int bg_claimed;             /* ... claimed in the shared cache */
+    int bg_stop;                /* the engine is being destroyed */
 };
 
 /* ---- the engine ---------------------------------------------------------- */
@@ -331,9 +343,145 @@ static void put_shared(jit_engine *j, uint32_t i, size_t size,
     dvm_free(obj->p);
 }
 
+/* Ends the translation of the region of insn i: st DVM_OK installs fn
+ * (size insns) and puts its object obj (consumed) in the shared cache;
+ * a failure marks i never to be translated and gives up the shared claim
+ * when claimed.  Returns fn, or NULL on failure.  Under j's lock. */
+static jit_fn settle(jit_engine *j, uint32_t i, dvm_status st, jit_fn fn,
+                     size_t size, jit_object *obj, int claimed)
+{
+    if (st == DVM_OK) {
+        j->stats.regions++;
+        if (j->cache) {
+            put_shared(j, i, size, obj);
+            jit_cache_count(j->cache, offsetof(jit_cache_counts, translated));
+        }
+        install(j, i, fn, size);
+        return fn;
+    }
+    if (claimed) {
+        jit_cache_key k = cache_key(j, i);
+        jit_cache_unclaim(j->cache, &k);
+    }
+    __atomic_store_n(&j->bad[i], 1, __ATOMIC_RELEASE);
+    count_set(j, i, JIT_COUNT_NEVER);
+    return NULL;
+}
+
+/* Interprets on from the hot insn i and looks at it again after
+ * JIT_RECHECK more units.  Returns NULL. */
+static jit_fn look_later(jit_engine *j, uint32_t i)
+{
+    count_set(j, i, j->tier.hot - JIT_RECHECK);
+    return NULL;
+}
+
+/* True when a CPU this process may use is idle now: fewer threads are
+ * runnable on the host (/proc/loadavg's fourth field, the caller
+ * included) than CPUs in the process's affinity mask.  False when either
+ * cannot be read: the runner translates, as it always did. */
+static int cpu_idle(void)
+{
+    char buf[128];
+    int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    unsigned running;
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    if (sscanf(buf, "%*s %*s %*s %u/", &running) != 1)
+        return 0;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set))
+        return 0;
+    return running < (unsigned)CPU_COUNT(&set);
+}
+
+/* The translating thread of j: takes the region given in bg_entry,
+ * translates it outside j's lock (nothing else uses LLVM meanwhile:
+ * decide() waits for bg_entry to clear) and settles it under the lock.
+ * Stopped (jit_destroy), it ends a translation begun and drops a region
+ * given but not begun, its shared claim given up for the others. */
+static void *bg_main(void *arg)
+{
+    jit_engine *j = arg;
+    pthread_mutex_lock(&j->lock);
+    for (;;) {
+        while (!j->bg_stop && j->bg_entry == VM_NO_INSN)
+            pthread_cond_wait(&j->bg_wake, &j->lock);
+        if (j->bg_stop)
+            break;              /* a region given, not begun: dropped */
+        uint32_t i = j->bg_entry;
+        pthread_mutex_unlock(&j->lock);
+        jit_fn fn = NULL;
+        size_t size = 0;
+        jit_object obj = {NULL, 0};
+        dvm_status st = translate(j, i, &fn, &size, j->cache ? &obj : NULL);
+        pthread_mutex_lock(&j->lock);
+        if (settle(j, i, st, fn, size, &obj, j->bg_claimed)) {
+            j->stats.background++;
+            if (j->cache)
+                jit_cache_count(j->cache,
+                                offsetof(jit_cache_counts, background));
+        }
+        j->bg_entry = VM_NO_INSN;
+    }
+    if (j->bg_entry != VM_NO_INSN && j->bg_claimed) {
+        jit_cache_key k = cache_key(j, j->bg_entry);
+        jit_cache_unclaim(j->cache, &k);    /* others may translate it */
+    }
+    j->bg_entry = VM_NO_INSN;
+    pthread_mutex_unlock(&j->lock);
+    return NULL;
+}
+
+/* Makes j's translating thread, with every signal blocked (the runner's
+ * thread takes the process's signals).  Returns 0, or -1 when it cannot
+ * be made.  Under j's lock. */
+static int bg_make(jit_engine *j)
+{
+    if (j->bg_made)
+        return 0;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&j->bg, NULL, bg_main, j);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc)
+        return -1;
+    j->bg_made = 1;
+    return 0;
+}
+
+/* Gives the region of the hot insn i (claimed: its shared claim is j's)
+ * to j's thread when the limits and the CPUs allow it: returns 1, and the
+ * runner interprets on.  Returns 0 for the runner to translate it (a
+ * thread that cannot be made is not tried again).  Under j's lock, with
+ * j's backend made. */
+static int bg_give(jit_engine *j, uint32_t i, int claimed)
+{
+    assert(j->bg_entry == VM_NO_INSN);
+    if (j->lim.background == JIT_BG_OFF ||
+        (j->lim.background == JIT_BG_IDLE && !cpu_idle()))
+        return 0;
+    if (bg_make(j)) {
+        j->lim.background = JIT_BG_OFF;
+        return 0;
+    }
+    j->bg_entry = i;
+    j->bg_claimed = claimed;
+    pthread_cond_signal(&j->bg_wake);
+    look_later(j, i);
+    return 1;
+}
+
 /* Decides on the hot insn i under j's lock: loads its region from the
- * shared cache, translates it, or waits for more work (or for another
- * engine's translation), or refuses for good (over budget, failed). */
+ * shared cache, translates it here or beside the runner, or waits for
+ * more work (or for another engine's or j's thread's translation), or
+ * refuses for good (over budget, failed). */
 static jit_fn decide(jit_engine *j, uint32_t i)
 {
     jit_fn fn = j->fns[i];
@@ -341,28 +489,19 @@ static jit_fn decide(jit_engine *j, uint32_t i)
     int claimed;
     if (fn || j->bad[i])
         return fn;
+    if (j->bg_entry != VM_NO_INSN)      /* LLVM is the thread's for now */
+        return look_later(j, i);
     if (shared(j, i, &fn, &claimed))
         return fn;
     if (wait_for_size(j, i))
         return fn;
-    int ok = make_backend(j) == DVM_OK;
+    int ok = make_backend(j) == DVM_OK && within_budget(j);
+    if (ok && bg_give(j, i, claimed))
+        return NULL;
     jit_object obj = {NULL, 0};
-    if (ok && within_budget(j) &&
-        translate(j, i, &fn, &size, j->cache ? &obj : NULL) == DVM_OK) {
-        j->stats.regions++;
-        if (j->cache) {
-            put_shared(j, i, size, &obj);
-            jit_cache_count(j->cache, offsetof(jit_cache_counts, translated));
-        }
-        install(j, i, fn, size);
-    } else {
-        jit_cache_key k = cache_key(j, i);
-        if (claimed)
-            jit_cache_unclaim(j->cache, &k);
-        __atomic_store_n(&j->bad[i], 1, __ATOMIC_RELEASE);
-        count_set(j, i, JIT_COUNT_NEVER);
-    }
-    return fn;
+    dvm_status st = ok ? translate(j, i, &fn, &size,
+                                   j->cache ? &obj : NULL) : DVM_EUNSUPP;
+    return settle(j, i, st, fn, size, &obj, claimed);
 }
 
 /* The native entry of the region of insn i, entered once more: its code
@@ -431,7 +570,8 @@ static uint64_t host_tag(uint64_t nan_bits)
 }
 
 /* The limits the environment asks for: DVM_JIT unset or "tiered", or
- * "eager".  Returns DVM_EINVAL for anything else. */
+ * "eager", and DVM_JIT_BACKGROUND unset (the limits' own), "off", "idle"
+ * or "always".  Returns DVM_EINVAL for anything else. */
 static dvm_status env_limits(jit_limits *l)
 {
     const char *v = getenv("DVM_JIT");
@@ -442,7 +582,17 @@ static dvm_status env_limits(jit_limits *l)
     else
         return status_set(DVM_EINVAL, "DVM_JIT=%s: expected tiered or eager",
                           v);
-    return DVM_OK;
+    const char *b = getenv("DVM_JIT_BACKGROUND");
+    if (!b || !*b)
+        return DVM_OK;
+    static const char *const names[] = {"off", "idle", "always"};
+    for (int k = 0; k < 3; k++)
+        if (!strcmp(b, names[k])) {
+            l->background = k;
+            return DVM_OK;
+        }
+    return status_set(DVM_EINVAL, "DVM_JIT_BACKGROUND=%s: expected off, "
+                      "idle or always", b);
 }
 
 dvm_status jit_create(const vm_code *code, jit_engine **out)
@@ -497,7 +647,9 @@ dvm_status jit_create_limits(const vm_code *code, const jit_limits *l,
         return status_set(DVM_ENOMEM, "translator: out of memory");
     }
     j->tier = (vm_tier){j->count, code->cost, (int32_t)l->hot};
+    j->bg_entry = VM_NO_INSN;
     pthread_mutex_init(&j->lock, NULL);
+    pthread_cond_init(&j->bg_wake, NULL);
     *out = j;
     return DVM_OK;
 }
@@ -506,6 +658,14 @@ void jit_destroy(jit_engine *j)
 {
     if (!j)
         return;
+    if (j->bg_made) {           /* its translation, if any, ends first */
+        pthread_mutex_lock(&j->lock);
+        j->bg_stop = 1;
+        pthread_cond_signal(&j->bg_wake);
+        pthread_mutex_unlock(&j->lock);
+        pthread_join(j->bg, NULL);
+    }
+    pthread_cond_destroy(&j->bg_wake);
     pthread_mutex_destroy(&j->lock);
     engine_free(j);
 }

@@ -35,6 +35,21 @@
  * every JIT_PROBE units it runs from a hot-candidate entry, and adds
  * them), so the thresholds above are per program, not per RComp.
  *
+ * Translating beside the runner.  A translation takes milliseconds of
+ * LLVM (tens for a large region) during which the runner that found the
+ * region hot would wait.  When a CPU is idle at that moment (fewer
+ * threads runnable on the host than CPUs this process may use, read from
+ * /proc/loadavg), the engine hands the region to a thread of its own and
+ * the runner interprets on; the thread installs the code when it is done
+ * and the runner enters it the next time it reaches the region.  When
+ * every CPU is busy the runner translates, as a second thread would only
+ * take a CPU from another runner.  One region at a time is translated
+ * beside the runner; meanwhile the engine decides nothing else (its hot
+ * regions are looked at again a little later), so that LLVM is only ever
+ * used by one thread.  jit_limits.background chooses: never, when a CPU
+ * is idle (the tiered default), or always (for the tests);
+ * DVM_JIT_BACKGROUND=off|idle|always in the environment sets it.
+ *
  * Built only with LLVM; without it, jit_available() is 0 and jit_create
  * fails with DVM_EUNSUPP.
  */
@@ -56,12 +71,22 @@ typedef struct jit_limits {
     uint32_t region_max;        /* insns in one region, at most (> 0) */
     uint32_t regions;           /* regions per engine, at most */
     uint64_t budget;            /* insns translated per engine, at most */
+    int background;             /* enum jit_background */
 } jit_limits;
+
+/* When a region is translated beside the runner (see above). */
+enum jit_background {
+    JIT_BG_OFF,                 /* never: the runner translates */
+    JIT_BG_IDLE,                /* when a CPU is idle */
+    JIT_BG_ALWAYS,              /* always */
+};
 
 typedef struct jit_stats {
     uint64_t regions;           /* regions translated */
     uint64_t insns;             /* instructions in them and loaded ones */
     uint64_t loaded;            /* regions loaded from the shared cache */
+    uint64_t background;        /* ... of the translated: beside the
+                                   runner */
 } jit_stats;
 
 /* The tiered defaults (docs/performance.md says how they were chosen). */
@@ -70,25 +95,29 @@ static inline jit_limits jit_limits_tiered(void)
     return (jit_limits){.hot = 1u << 24, .hot_per_insn = 50000,
                         .hot_warm = 1u << 21,
                         .region_max = 2000,
-                        .regions = 4096, .budget = 1u << 18};
+                        .regions = 4096, .budget = 1u << 18,
+                        .background = JIT_BG_IDLE};
 }
 
-/* Every region translated at its first entry. */
+/* Every region translated at its first entry, by the runner. */
 static inline jit_limits jit_limits_eager(void)
 {
     jit_limits l = jit_limits_tiered();
     l.hot = l.hot_per_insn = 0;
+    l.background = JIT_BG_OFF;
     return l;
 }
 
 int jit_available(void);
 /* Creates an engine with the defaults: tiered, or eager when the
- * environment says DVM_JIT=eager.  Returns DVM_EINVAL for another value
- * of DVM_JIT, DVM_EUNSUPP without a translator, DVM_ENOMEM. */
+ * environment says DVM_JIT=eager, translating beside the runner as
+ * DVM_JIT_BACKGROUND says when it is set.  Returns DVM_EINVAL for another
+ * value of either, DVM_EUNSUPP without a translator, DVM_ENOMEM. */
 dvm_status jit_create(const vm_code *code, jit_engine **out);
 /* Creates an engine with limits l (copied). */
 dvm_status jit_create_limits(const vm_code *code, const jit_limits *l,
                              jit_engine **out);
+/* Destroys j; a translation its thread has begun is finished first. */
 void jit_destroy(jit_engine *j);
 /* Shares j's translations with the other engines of the program that
  * hashes to prog (its code and layout: what translated code depends on)

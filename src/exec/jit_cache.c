@@ -254,13 +254,13 @@ dvm_status jit_cache_counts_read(const char *dir, jit_cache_counts *out)
     char path[4096];
     snprintf(path, sizeof path, "%s/counts", dir);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    uint64_t v[5];
+    uint64_t v[6];
     ssize_t n = fd < 0 ? -1 : pread(fd, v, sizeof v, 0);
     if (fd >= 0)
         close(fd);
     if (n != (ssize_t)sizeof v)
         return status_set_errno(DVM_EIO, "translator cache: %s", path);
-    *out = (jit_cache_counts){v[0], v[1], v[2], v[3], v[4]};
+    *out = (jit_cache_counts){v[0], v[1], v[2], v[3], v[4], v[5]};
     return DVM_OK;
 }
 

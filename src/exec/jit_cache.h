@@ -81,6 +81,8 @@ typedef struct jit_cache_counts {
                                    run (jit_cache_keep) */
     uint64_t native;            /* ... of the loaded: without LLVM
                                    (jit_elf.c) */
+    uint64_t background;        /* ... of the translated: beside the
+                                   runner, on an idle CPU (jit.h) */
 } jit_cache_counts;
 
 /* A hash of the n bytes at p (not cryptographic: it tells apart, it does

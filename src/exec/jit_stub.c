@@ -35,7 +35,7 @@ jit_stats jit_stats_get(const jit_engine *j)
 {
     (void)j;
     assert(!"jit_stats_get without a translator");
-    return (jit_stats){0, 0, 0};
+    return (jit_stats){0, 0, 0, 0};
 }
 
 dvm_status jit_share(jit_engine *j, const char *dir, uint64_t prog)

@@ -1321,6 +1321,15 @@ static tprog *loop_then_line(uint64_t n)
     return t;
 }
 
+/* The tiered limits with every translation made by the runner, so that
+ * what an engine translated is known when its run returns. */
+static jit_limits tiered_here(void)
+{
+    jit_limits l = jit_limits_tiered();
+    l.background = JIT_BG_OFF;
+    return l;
+}
+
 /* Runs t on an engine with limits l, checks the outcome against the
  * interpreter's and returns what the engine translated. */
 static jit_stats run_limited(const tprog *t, const jit_limits *l)
@@ -1349,7 +1358,7 @@ static jit_stats run_limited(const tprog *t, const jit_limits *l)
 static void test_tier_hot_only(void **state)
 {
     (void)state;
-    jit_limits l = jit_limits_tiered();
+    jit_limits l = tiered_here();
     l.hot = 1000;               /* the loop runs 200,000 insns */
     l.hot_per_insn = 100;
     tprog *t = loop_then_line(100000);
@@ -1385,7 +1394,7 @@ static tprog *loop_of(uint64_t n, int fp)
 static void test_tier_weighted(void **state)
 {
     (void)state;
-    jit_limits l = jit_limits_tiered();
+    jit_limits l = tiered_here();
     l.hot = 6000;
     l.hot_per_insn = 0;
     tprog *t = loop_of(1000, 1);
@@ -1523,7 +1532,7 @@ static void shared_close(shared_fx *f)
 /* Limits under which loop_of(100000, 1) gets hot at once. */
 static jit_limits quick_limits(void)
 {
-    jit_limits l = jit_limits_tiered();
+    jit_limits l = tiered_here();
     l.hot = 1000;
     l.hot_per_insn = 100;
     return l;
@@ -1604,7 +1613,7 @@ static void test_shared_claimed(void **state)
 static void test_shared_heat(void **state)
 {
     (void)state;
-    jit_limits l = jit_limits_tiered();
+    jit_limits l = tiered_here();
     l.hot = 1500000;
     l.hot_per_insn = 0;
     shared_fx f;
@@ -1633,7 +1642,7 @@ static tprog *two_loops(uint64_t n1, uint64_t n2)
  * more per instruction of a region. */
 static uint64_t regions_at(const tprog *t, uint32_t hot, uint32_t hot_warm)
 {
-    jit_limits l = jit_limits_tiered();
+    jit_limits l = tiered_here();
     l.hot = hot;
     l.hot_per_insn = 0;
     l.hot_warm = hot_warm;
@@ -1691,6 +1700,94 @@ static void test_tier_limits(void **state)
     l.regions = 2;
     st = run_limited(t, &l);
     assert_int_equal(st.regions, 2);
+    free(t);
+}
+
+/* Translating beside the runner (jit.h): with background always, the hot
+ * loop's region goes to the engine's thread and the runner interprets
+ * on; the runs go on giving the interpreter's outcome, and within a
+ * bounded number of runs (each ~1 ms; the translation takes some) the
+ * region is translated, once, beside the runner, and run natively. */
+static void test_background(void **state)
+{
+    (void)state;
+    jit_limits l = quick_limits();
+    l.background = JIT_BG_ALWAYS;
+    tprog *t = loop_of(100000, 1);
+    dvm_program *p = build(t);
+    vm_code *c;
+    jit_engine *j;
+    outcome ref, o;
+    assert_int_equal(code_build(p, &c), 0);
+    assert_int_equal(jit_create_limits(c, &l, &j), 0);
+    run_one(p, c, NULL, NULL, CODE, &ref);
+    jit_stats st = {0, 0, 0, 0};
+    for (int k = 0; k < 5000 && !st.regions; k++) {
+        run_one(p, c, j, NULL, CODE, &o);
+        same(&ref, &o);
+        outcome_free(&o);
+        st = jit_stats_get(j);
+    }
+    assert_int_equal(st.regions, 1);
+    assert_int_equal(st.background, 1);
+    run_one(p, c, j, NULL, CODE, &o);   /* now native */
+    same(&ref, &o);
+    outcome_free(&o);
+    assert_int_equal(jit_stats_get(j).regions, 1);
+    outcome_free(&ref);
+    jit_destroy(j);
+    code_free(c);
+    program_free(p);
+    free(t);
+}
+
+/* An engine destroyed just after giving its hot region to its thread
+ * waits for a translation begun and drops one not begun: either way the
+ * region is settled or its shared claim given up, so that a second
+ * engine loads the entry or translates the region itself (it does not
+ * wait on a claim left behind), and it is translated once in all. */
+static void test_background_destroyed(void **state)
+{
+    (void)state;
+    jit_limits l = quick_limits();
+    l.background = JIT_BG_ALWAYS;
+    shared_fx f;
+    shared_open(&f, loop_of(100000, 1));
+    jit_stats st = shared_run(&f, &l, NULL);    /* one run, then destroy */
+    jit_cache_counts n;
+    assert_int_equal(jit_cache_counts_read(f.dir, &n), 0);
+    assert_int_equal(n.translated, n.background);
+    assert_true(n.translated <= 1);
+    l.background = JIT_BG_OFF;
+    st = shared_run(&f, &l, NULL);
+    assert_int_equal(st.regions + st.loaded, 1);
+    assert_int_equal(jit_cache_counts_read(f.dir, &n), 0);
+    assert_int_equal(n.translated, 1);
+    shared_close(&f);
+}
+
+/* DVM_JIT_BACKGROUND sets the engine's choice; another value is refused
+ * with a message naming it. */
+static void test_background_env(void **state)
+{
+    (void)state;
+    tprog *t = loop_of(10, 0);
+    dvm_program *p = build(t);
+    vm_code *c;
+    jit_engine *j;
+    assert_int_equal(code_build(p, &c), 0);
+    static const char *const ok[] = {"off", "idle", "always", ""};
+    for (size_t k = 0; k < 4; k++) {
+        setenv("DVM_JIT_BACKGROUND", ok[k], 1);
+        assert_int_equal(jit_create(c, &j), 0);
+        jit_destroy(j);
+    }
+    setenv("DVM_JIT_BACKGROUND", "sometimes", 1);
+    assert_int_equal(jit_create(c, &j), DVM_EINVAL);
+    assert_non_null(strstr(status_message(), "DVM_JIT_BACKGROUND=sometimes"));
+    unsetenv("DVM_JIT_BACKGROUND");
+    code_free(c);
+    program_free(p);
     free(t);
 }
 
@@ -1775,6 +1872,9 @@ int main(void)
         cmocka_unit_test(test_shared_heat),
         cmocka_unit_test(test_shared_claimed),
         cmocka_unit_test(test_tier_loop_head),
+        cmocka_unit_test(test_background),
+        cmocka_unit_test(test_background_destroyed),
+        cmocka_unit_test(test_background_env),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1236,7 +1236,8 @@ void master_fprint_stats(const master *m, FILE *f)
         fprintf(f, "  translator: regions translated %" PRIu64 ", loaded "
                 "from the shared cache %" PRIu64 " (kept from earlier runs %"
                 PRIu64 ", without LLVM %" PRIu64 "), bad entries %" PRIu64
-                "\n", jc.translated, jc.loaded, jc.kept, jc.native, jc.bad);
+                ", translated beside the runner %" PRIu64 "\n", jc.translated,
+                jc.loaded, jc.kept, jc.native, jc.bad, jc.background);
 }
 
 static void warn_unbound(const master *m)
