@@ -16,6 +16,8 @@ int cmd_asm(int argc, char **argv);
 int cmd_dis(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_cc(int argc, char **argv);
+/* dvm translate: the translator's work ahead of a program's runs. */
+int cmd_translate(int argc, char **argv);
 
 #define CC_MAX_OPTS 256
 struct cc_opts;

@@ -447,10 +447,7 @@ static int is_c0(const char *path)
     return dot && (!strcmp(dot, ".c0") || !strcmp(dot, ".c"));
 }
 
-/* Loads the program: a c0 source is compiled in memory and assembled
- * (with a source map for fault notes, *map), anything else goes to the
- * assembler's loader.  Returns 0 or 2. */
-static int load(run_opts *o, dvm_program **p, srcmap **map)
+int run_load(run_opts *o, dvm_program **p, srcmap **map)
 {
     *map = NULL;
     if (!is_c0(o->path))
@@ -484,7 +481,7 @@ int cmd_run(int argc, char **argv)
         return rc;
     dvm_program *p;
     srcmap *map;
-    if (load(&o, &p, &map))
+    if (run_load(&o, &p, &map))
         return 2;
     o.srcmap = map;
     rc = run_program(p, &o);

@@ -66,6 +66,12 @@ int run_parse_args(int argc, char **argv, run_opts *o);
  * addr[i], count[i]).  Returns 0 or 2 (message printed). */
 int run_check(const dvm_program *p, run_opts *o, uint64_t *addr,
               uint64_t *count);
+struct srcmap;
+/* Loads o->path: a c0 source is compiled in memory (o->cc) and assembled,
+ * with a source map for fault notes in *map (srcmap_free; NULL for
+ * other programs), anything else goes to the assembler's loader.
+ * Returns 0 or 2 (message printed). */
+int run_load(run_opts *o, dvm_program **p, struct srcmap **map);
 /* Closes what run_check opened. */
 void run_close_inputs(run_opts *o);
 /* The path of the running dvm binary into buf.  Returns 0 or 2 (message

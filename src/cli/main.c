@@ -17,6 +17,8 @@ static void usage(FILE *f)
           "       dvm dis PROG.dvm                  disassemble\n"
           "       dvm cc [options] FILE.c0... [-o OUT.dasm]  compile c0\n"
           "       dvm run [options] PROG.dasm|PROG.dvm|PROG.c0\n"
+          "       dvm translate [run options] PROG  translate its loops "
+          "ahead, for its runs here\n"
           "       dvm master [--listen HOST:PORT] [--secret-file F] "
           "[--http HOST:PORT] [--state DIR] [--heartbeat S]\n"
           "                [--results-with-data | --masks-only]\n"
@@ -101,6 +103,8 @@ static int dispatch(int argc, char **argv)
         return cmd_cc(argc - 1, argv + 1);
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "translate"))
+        return cmd_translate(argc - 1, argv + 1);
     if (!strcmp(cmd, "master"))
         return cmd_master(argc - 1, argv + 1);
     if (!strcmp(cmd, "node"))

@@ -730,6 +730,65 @@ dvm_status jit_share(jit_engine *j, const char *dir, uint64_t prog)
     return DVM_OK;
 }
 
+/* Marks in back[] (code->ninsns bytes, zeroed) every loop head: the
+ * target of a `br` at or after it. */
+static void mark_loop_heads(const vm_code *code, uint8_t *back)
+{
+    for (uint32_t k = 0; k < code->ninsns; k++) {
+        const vm_insn *in = &code->insns[k];
+        if (in->op == ISA_OP_BR && in->target != VM_NO_INSN &&
+            in->target <= k)
+            back[in->target] = 1;
+    }
+}
+
+/* Translates the region of loop head i ahead for jit_translate_ahead,
+ * counting into *a.  Under j's lock. */
+static void ahead_one(jit_engine *j, uint32_t i, jit_ahead *a)
+{
+    jit_cache_key k = cache_key(j, i);
+    uint8_t *obj;
+    size_t len, size = 0;
+    uint32_t insns;
+    a->loops++;
+    if (jit_cache_get(j->cache, &k, &obj, &len, &insns) == DVM_OK) {
+        dvm_free(obj);
+        a->kept++;
+        return;
+    }
+    jit_fn fn = NULL;
+    jit_object o = {NULL, 0};
+    dvm_status st = make_backend(j);
+    if (!st)
+        st = within_budget(j) ? translate(j, i, &fn, &size, &o)
+                              : DVM_ERANGE;
+    if (settle(j, i, st, fn, size, &o, 0))
+        a->translated++;
+    else
+        a->refused++;
+}
+
+dvm_status jit_translate_ahead(jit_engine *j, jit_ahead *out)
+{
+    assert(j && out);
+    if (!j->cache || !jit_cache_keeps(j->cache))
+        return status_set(DVM_EINVAL, "translations are kept nowhere "
+                          "(DVM_JIT_KEEP=off, or no cache directory)");
+    uint8_t *back = dvm_calloc(j->code->ninsns + 1, 1);
+    if (!back)
+        return status_set(DVM_ENOMEM, "translator: out of memory");
+    mark_loop_heads(j->code, back);
+    jit_ahead a = {0, 0, 0, 0};
+    pthread_mutex_lock(&j->lock);
+    for (uint32_t i = 0; i < j->code->ninsns; i++)
+        if (back[i] && !j->fns[i] && !j->bad[i])
+            ahead_one(j, i, &a);
+    pthread_mutex_unlock(&j->lock);
+    dvm_free(back);
+    *out = a;
+    return DVM_OK;
+}
+
 jit_stats jit_stats_get(const jit_engine *j)
 {
     assert(j);

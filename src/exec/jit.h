@@ -133,6 +133,24 @@ void jit_destroy(jit_engine *j);
  * DVM_EIO (message set) when dir cannot be used: j then translates
  * alone. */
 dvm_status jit_share(jit_engine *j, const char *dir, uint64_t prog);
+/* What jit_translate_ahead did. */
+typedef struct jit_ahead {
+    uint64_t loops;             /* loop heads found (regions to keep) */
+    uint64_t translated;        /* ... translated now */
+    uint64_t kept;              /* ... kept already */
+    uint64_t refused;           /* ... over the limits, or LLVM refused */
+} jit_ahead;
+
+/* Translates ahead of any run the region of every loop head of j's
+ * program (the target of a backward `br`, where the tiering counts a
+ * loop's work and a run would enter native code) and keeps it for the
+ * program's later runs on this host, as a compiler builds ahead of time:
+ * a later run loads each region the first time its loop is entered
+ * instead of interpreting and translating.  j must share a cache that
+ * keeps its entries (jit_share: DVM_JIT_KEEP, or the user's cache
+ * directory); returns DVM_EINVAL (message set) when it does not.  Sets
+ * *out on DVM_OK. */
+dvm_status jit_translate_ahead(jit_engine *j, jit_ahead *out);
 /* Runs the runner from fi.  Returns enum vm_exit. */
 int jit_run(jit_engine *j, vm_runner *r, uint64_t fi);
 /* What j translated so far. */

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "image/program.h"
 #include "util/alloc.h"
 
 static const char magic[8] = "DVMJITO";
@@ -57,6 +58,36 @@ uint64_t jit_cache_hash(const void *p, size_t n, uint64_t seed)
     for (; i < n; i++)
         h = (h ^ b[i]) * 0x100000001b3ull;
     return h ^ (h >> 32) ^ n;
+}
+
+/* Folds the n u64s at v into h. */
+static uint64_t fold(uint64_t h, const uint64_t *v, size_t n)
+{
+    return jit_cache_hash(v, n * sizeof *v, h);
+}
+
+/* The channels' addresses count because the input windows are read
+ * only to translated code. */
+uint64_t jit_cache_program_hash(const dvm_program *p)
+{
+    uint64_t h = fold(0, &p->entry, 1);
+    for (size_t i = 0; i < p->nsegs; i++) {
+        const prog_segment *g = &p->segs[i];
+        uint64_t v[5] = {g->addr, g->size, g->flags, g->zero_tail,
+                         g->ninsns};
+        h = fold(h, v, 5);
+        if (g->flags & PROG_SEG_CODE) {
+            h = jit_cache_hash(g->bytes, g->bytes ? prog_seg_stored(g) : 0,
+                               h);
+            h = jit_cache_hash(g->insn_offs, g->ninsns * sizeof(uint32_t),
+                               h);
+        }
+    }
+    for (size_t i = 0; i < p->nchans; i++) {
+        uint64_t v[2] = {p->chans[i].addr, (uint64_t)p->chans[i].dir};
+        h = fold(h, v, 2);
+    }
+    return h;
 }
 
 /* ---- the entry codec ------------------------------------------------------ */
@@ -450,6 +481,12 @@ int jit_cache_make_parents(const char *path)
             return -1;
     }
     return 0;
+}
+
+int jit_cache_keeps(const jit_cache *c)
+{
+    assert(c);
+    return c->keep != NULL;
 }
 
 void jit_cache_keep_bound(jit_cache *c, uint64_t bytes)

@@ -88,6 +88,13 @@ typedef struct jit_cache_counts {
 /* A hash of the n bytes at p (not cryptographic: it tells apart, it does
  * not authenticate). */
 uint64_t jit_cache_hash(const void *p, size_t n, uint64_t seed);
+struct dvm_program;
+/* The hash of what translated code depends on in program p (the prog of
+ * a jit_cache_key): its code segments (bytes and instruction starts),
+ * every segment's place and size, the channels' addresses and the entry;
+ * not the data bytes, which translated code reads as it runs (so that a
+ * large image costs no start-up time here). */
+uint64_t jit_cache_program_hash(const struct dvm_program *p);
 
 /* Makes a new directory for one program run under $TMPDIR (or /tmp),
  * dvm-jit-<pid>-XXXXXX, with its counters; *out (dvm_free) is its path.
@@ -131,6 +138,8 @@ int jit_cache_keep_where(const char *keep, const char *xdg, const char *home,
  * (errno set) at the first that cannot be made; jit_cache_keep then says
  * why the directory cannot be used. */
 int jit_cache_make_parents(const char *path);
+/* True when c keeps its entries across runs (jit_cache_keep succeeded). */
+int jit_cache_keeps(const jit_cache *c);
 /* Sets the bound on the bytes kept under the keeping directory (0: the
  * default, JIT_CACHE_KEEP_MAX). */
 void jit_cache_keep_bound(jit_cache *c, uint64_t bytes);

@@ -1497,18 +1497,26 @@ static void shared_open(shared_fx *f, tprog *t)
     run_one(f->p, f->c, NULL, NULL, CODE, &f->ref);
 }
 
+/* Engine j on f's program sharing f's directory (keeping as the
+ * environment says). */
+static jit_engine *shared_engine(shared_fx *f, const jit_limits *l)
+{
+    jit_engine *j;
+    assert_int_equal(jit_create_limits(f->c, l, &j), 0);
+    const prog_segment *code = &f->p->segs[0];
+    assert_int_equal(jit_share(j, f->dir, jit_cache_hash(code->bytes,
+                                                         code->size, 7)), 0);
+    return j;
+}
+
 /* Runs f's program on a new engine of limits l sharing f's directory
  * (each entry given to spoil first, unless NULL), checks its outcome and
  * returns what it translated and loaded. */
 static jit_stats shared_run(shared_fx *f, const jit_limits *l,
                             void (*spoil)(const char *path))
 {
-    jit_engine *j;
+    jit_engine *j = shared_engine(f, l);
     outcome o;
-    assert_int_equal(jit_create_limits(f->c, l, &j), 0);
-    const prog_segment *code = &f->p->segs[0];
-    assert_int_equal(jit_share(j, f->dir, jit_cache_hash(code->bytes,
-                                                         code->size, 7)), 0);
     if (spoil)
         each_entry(f->dir, spoil);
     run_one(f->p, f->c, j, NULL, CODE, &o);
@@ -1791,6 +1799,48 @@ static void test_background_env(void **state)
     free(t);
 }
 
+/* Translating ahead (jit_translate_ahead): refused when nothing is kept;
+ * with a keeping directory, both loops of two_loops are translated, a
+ * second time both are found kept, and a run on a new engine loads its
+ * hot loop from there, translating nothing, with the interpreter's
+ * outcome. */
+static void test_translate_ahead(void **state)
+{
+    (void)state;
+    jit_limits l = quick_limits();
+    shared_fx f;
+    shared_open(&f, two_loops(100000, 100000));
+    jit_engine *j = shared_engine(&f, &l);      /* DVM_JIT_KEEP=off */
+    jit_ahead a;
+    assert_int_equal(jit_translate_ahead(j, &a), DVM_EINVAL);
+    assert_non_null(strstr(status_message(), "kept nowhere"));
+    jit_destroy(j);
+    char keep[] = "/tmp/dvm-ahead-XXXXXX";
+    assert_non_null(mkdtemp(keep));
+    setenv("DVM_JIT_KEEP", keep, 1);
+    static const uint64_t want[2][2] = {{2, 0}, {0, 2}};  /* new, kept */
+    for (int k = 0; k < 2; k++) {
+        j = shared_engine(&f, &l);
+        assert_int_equal(jit_translate_ahead(j, &a), 0);
+        assert_int_equal(a.loops, 2);
+        assert_int_equal(a.translated, want[k][0]);
+        assert_int_equal(a.kept, want[k][1]);
+        assert_int_equal(a.refused, 0);
+        jit_destroy(j);
+    }
+    jit_cache_dir_remove(f.dir);        /* a run's directory of its own */
+    dvm_free(f.dir);
+    assert_int_equal(jit_cache_dir_make(&f.dir), 0);
+    jit_stats st = shared_run(&f, &l, NULL);
+    assert_int_equal(st.regions, 0);
+    assert_int_equal(st.loaded, 2);
+    setenv("DVM_JIT_KEEP", "off", 1);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", keep);
+    assert_int_equal(system(cmd), 0);
+    shared_close(&f);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -1875,6 +1925,7 @@ int main(void)
         cmocka_unit_test(test_background),
         cmocka_unit_test(test_background_destroyed),
         cmocka_unit_test(test_background_env),
+        cmocka_unit_test(test_translate_ahead),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

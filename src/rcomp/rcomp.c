@@ -162,39 +162,6 @@ static dvm_status load_image(rcomp *rc)
     return st;
 }
 
-/* Folds the n u64s at v into h. */
-static uint64_t fold(uint64_t h, const uint64_t *v, size_t n)
-{
-    return jit_cache_hash(v, n * sizeof *v, h);
-}
-
-/* A hash of what translated code depends on in program p: its code
- * segments (bytes and instruction starts), every segment's place and
- * size, the channels' addresses (the input windows are read only) and
- * the entry; not the data bytes, which translated code reads as it runs
- * (so that a large image costs no start-up time here). */
-static uint64_t program_hash(const dvm_program *p)
-{
-    uint64_t h = fold(0, &p->entry, 1);
-    for (size_t i = 0; i < p->nsegs; i++) {
-        const prog_segment *g = &p->segs[i];
-        uint64_t v[5] = {g->addr, g->size, g->flags, g->zero_tail,
-                         g->ninsns};
-        h = fold(h, v, 5);
-        if (g->flags & PROG_SEG_CODE) {
-            h = jit_cache_hash(g->bytes, g->bytes ? prog_seg_stored(g) : 0,
-                               h);
-            h = jit_cache_hash(g->insn_offs, g->ninsns * sizeof(uint32_t),
-                               h);
-        }
-    }
-    for (size_t i = 0; i < p->nchans; i++) {
-        uint64_t v[2] = {p->chans[i].addr, (uint64_t)p->chans[i].dir};
-        h = fold(h, v, 2);
-    }
-    return h;
-}
-
 /* The engine: the translator for --engine jit, else the interpreter. */
 static dvm_status make_engine(rcomp *rc)
 {
@@ -202,7 +169,7 @@ static dvm_status make_engine(rcomp *rc)
     if (!st && !strcmp(rc->engine, "jit"))
         st = jit_create(rc->code, &rc->jit);
     if (!st && rc->jit && rc->jit_cache &&
-        jit_share(rc->jit, rc->jit_cache, program_hash(rc->prog)))
+        jit_share(rc->jit, rc->jit_cache, jit_cache_program_hash(rc->prog)))
         fprintf(stderr, "dvm: rcomp %d: %s; translating alone\n", rc->index,
                 status_message());
     return st;

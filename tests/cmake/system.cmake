@@ -179,4 +179,8 @@ if(DVM_HAVE_LLVM)
            COMMAND sh ${SYS}/jit_keep.sh $<TARGET_FILE:dvm>
                    ${CMAKE_SOURCE_DIR}/examples/sum.dasm)
   set_tests_properties(system/jit_keep PROPERTIES TIMEOUT 120)
+  # dvm translate: the translator's work ahead of a program's runs.
+  add_test(NAME system/jit_ahead
+           COMMAND sh ${SYS}/jit_ahead.sh $<TARGET_FILE:dvm> ${CMAKE_SOURCE_DIR})
+  set_tests_properties(system/jit_ahead PROPERTIES TIMEOUT 120)
 endif()
