@@ -780,6 +780,7 @@ dvm_status jit_translate_ahead(jit_engine *j, jit_ahead *out)
     mark_loop_heads(j->code, back);
     jit_ahead a = {0, 0, 0, 0};
     pthread_mutex_lock(&j->lock);
+    assert(j->bg_entry == VM_NO_INSN);  /* LLVM is this thread's */
     for (uint32_t i = 0; i < j->code->ninsns; i++)
         if (back[i] && !j->fns[i] && !j->bad[i])
             ahead_one(j, i, &a);

@@ -149,7 +149,8 @@ typedef struct jit_ahead {
  * instead of interpreting and translating.  j must share a cache that
  * keeps its entries (jit_share: DVM_JIT_KEEP, or the user's cache
  * directory); returns DVM_EINVAL (message set) when it does not.  Sets
- * *out on DVM_OK. */
+ * *out on DVM_OK.  Not while j's thread translates (an engine that runs
+ * nothing meanwhile, as `dvm translate`'s). */
 dvm_status jit_translate_ahead(jit_engine *j, jit_ahead *out);
 /* Runs the runner from fi.  Returns enum vm_exit. */
 int jit_run(jit_engine *j, vm_runner *r, uint64_t fi);
