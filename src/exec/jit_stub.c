@@ -3,8 +3,8 @@
  *
  * The interpreter is then the only engine: jit_available() says so, and
  * jit_create() fails with DVM_EUNSUPP and a message the command line can
- * show.  jit_destroy and jit_run can only be reached through a jit_engine,
- * which cannot exist here.
+ * show.  jit_destroy, jit_run and jit_translate_ahead can only be reached
+ * through a jit_engine, which cannot exist here.
  */
 #include "exec/jit.h"
 
@@ -44,6 +44,14 @@ dvm_status jit_share(jit_engine *j, const char *dir, uint64_t prog)
     (void)dir;
     (void)prog;
     assert(!"jit_share without a translator");
+    return DVM_EUNSUPP;
+}
+
+dvm_status jit_translate_ahead(jit_engine *j, jit_ahead *out)
+{
+    (void)j;
+    (void)out;
+    assert(!"jit_translate_ahead without a translator");
     return DVM_EUNSUPP;
 }
 
