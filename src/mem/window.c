@@ -82,6 +82,7 @@
 #define WIN_IN_LO     (DISA_INPUT_BASE / WIN_PAGE)
 #define WIN_IN_HI     (DISA_SYSPAGE / WIN_PAGE)
 #define WIN_SORT_MIN  16        /* below this, coalesce in list order only */
+#define WIN_TOUCHED_BATCH 32    /* touched pages read per hold of the lock */
 
 /* ---- page set ------------------------------------------------------------
  * Open addressing with linear probing.  A slot holds gen << 34 | page; it is
@@ -1003,33 +1004,41 @@ size_t window_touched_count(const mem_window *w)
     return n;
 }
 
-/* The i-th touched page (list first, then the input ring) into *page;
- * 0 past the end. */
-static int nth_touched(mem_window *w, size_t i, uint64_t *page)
+/* Up to cap touched pages from the i-th on (list first, then the input
+ * ring) into out, under one hold of the lock; returns how many (0 past
+ * the end). */
+static size_t touched_from(mem_window *w, size_t i, uint64_t *out,
+                           size_t cap)
 {
+    size_t n = 0;
     pthread_mutex_lock(&w->mu);
-    int ok = 1;
-    if (i < w->nlist)
-        *page = w->list[i];
-    else if (i - w->nlist < w->ring_n)
-        *page = w->ring[(w->ring_head + i - w->nlist) % w->input_cap];
-    else
-        ok = 0;
+    for (; n < cap; n++, i++) {
+        if (i < w->nlist)
+            out[n] = w->list[i];
+        else if (i - w->nlist < w->ring_n)
+            out[n] = w->ring[(w->ring_head + i - w->nlist) % w->input_cap];
+        else
+            break;
+    }
     pthread_mutex_unlock(&w->mu);
-    return ok;
+    return n;
 }
 
-/* Calls fn on each touched page.  The lock is held per step, not across fn:
- * fn may itself touch the window, and the fault it takes waits for the
- * handler thread, which needs the lock to record the page.  A page added
- * during the walk is visited too (it is appended). */
+/* Calls fn on each touched page.  The lock is held per batch of pages
+ * read, not across fn: fn may itself touch the window, and the fault it
+ * takes waits for the handler thread, which needs the lock to record the
+ * page.  A page added during the walk is visited too (it is appended,
+ * and the walk reads on until a batch comes back empty). */
 void window_each_touched(const mem_window *w,
                          void (*fn)(void *arg, uint64_t page), void *arg)
 {
     mem_window *m = (mem_window *)w;    /* the lock is not logical state */
-    uint64_t page;
-    for (size_t i = 0; nth_touched(m, i, &page); i++)
-        fn(arg, page);
+    uint64_t batch[WIN_TOUCHED_BATCH];
+    size_t n;
+    for (size_t i = 0; (n = touched_from(m, i, batch, WIN_TOUCHED_BATCH)) > 0;
+         i += n)
+        for (size_t k = 0; k < n; k++)
+            fn(arg, batch[k]);
     for (size_t i = 0; i < w->nzero; i++)
         span_each_resident(w, &w->zero[i], fn, arg);
 }

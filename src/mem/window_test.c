@@ -174,6 +174,45 @@ static void touch_one(void *arg, uint64_t page)
     (*(size_t *)arg)++;
 }
 
+/* A walk over the touched pages whose callback touches new ones: each
+ * call but the last faults in the next page of a chain, and the walk
+ * visits it too (the list is read in batches, until one comes back
+ * empty). */
+typedef struct chain_walk {
+    mem_window *w;
+    uint64_t next, last;        /* the page the next call touches */
+    size_t seen;
+} chain_walk;
+
+static void touch_next(void *arg, uint64_t page)
+{
+    chain_walk *c = arg;
+    (void)page;
+    c->seen++;
+    if (c->next <= c->last) {
+        volatile uint8_t b = window_base(c->w)[c->next * 4096];
+        (void)b;
+        c->next++;
+    }
+}
+
+static void test_touched_during_walk(void **state)
+{
+    (void)state;
+    res r = { .version = 1 };
+    mem_window *w = open_with(&r);
+    r.zero_from = 0;
+    const uint64_t first = 0x40000;
+    for (uint64_t i = 0; i < 40; i++)       /* more than one batch */
+        (void)*(volatile uint8_t *)&window_base(w)[(first + i) * 4096];
+    chain_walk c = {w, first + 1000, first + 1099, 0};
+    window_each_touched(w, touch_next, &c);
+    assert_int_equal(c.seen, 140);
+    assert_int_equal(window_touched_count(w), 140);
+    assert_int_equal(window_reset(w), DVM_OK);
+    window_close(w);
+}
+
 /* 262,144 pages spread over 16 GiB: the window stays one mapping. */
 static void test_many_pages(void **state)
 {
@@ -558,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_fill_failure),
         cmocka_unit_test(test_reset),
         cmocka_unit_test(test_many_pages),
+        cmocka_unit_test(test_touched_during_walk),
         cmocka_unit_test(test_input_cap),
         cmocka_unit_test(test_reset_keep),
         cmocka_unit_test(test_resolver_failure),
