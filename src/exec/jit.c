@@ -40,13 +40,11 @@
  * that only loads what others translated (or what an earlier run kept)
  * never loads LLVM; what that loader does not handle goes to LLVM's.
  */
-#define _GNU_SOURCE             /* sched_getaffinity */
 #include "exec/jit.h"
 
 #include <assert.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +61,7 @@
 #include "exec/jit_elf.h"
 #include "exec/jit_find.h"
 #include "util/alloc.h"
+#include "util/spin.h"
 
 enum {
     JIT_COUNT_NATIVE = INT32_MAX / 2,   /* count of a translated entry */
@@ -378,8 +377,8 @@ static jit_fn look_later(jit_engine *j, uint32_t i)
 
 /* True when a CPU this process may use is idle now: fewer threads are
  * runnable on the host (/proc/loadavg's fourth field, the caller
- * included) than CPUs in the process's affinity mask.  False when either
- * cannot be read: the runner translates, as it always did. */
+ * included) than CPUs in the process's affinity mask (spin_cpus).  False
+ * when that cannot be read: the runner translates, as it always did. */
 static int cpu_idle(void)
 {
     char buf[128];
@@ -394,10 +393,7 @@ static int cpu_idle(void)
     buf[n] = '\0';
     if (sscanf(buf, "%*s %*s %*s %u/", &running) != 1)
         return 0;
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set))
-        return 0;
-    return running < (unsigned)CPU_COUNT(&set);
+    return running < (unsigned)spin_cpus();
 }
 
 /* The translating thread of j: takes the region given in bg_entry,

@@ -1721,32 +1721,26 @@ static void test_background(void **state)
     (void)state;
     jit_limits l = quick_limits();
     l.background = JIT_BG_ALWAYS;
-    tprog *t = loop_of(100000, 1);
-    dvm_program *p = build(t);
-    vm_code *c;
+    shared_fx f;                        /* its program; not shared */
+    shared_open(&f, loop_of(100000, 1));
     jit_engine *j;
-    outcome ref, o;
-    assert_int_equal(code_build(p, &c), 0);
-    assert_int_equal(jit_create_limits(c, &l, &j), 0);
-    run_one(p, c, NULL, NULL, CODE, &ref);
+    outcome o;
+    assert_int_equal(jit_create_limits(f.c, &l, &j), 0);
     jit_stats st = {0, 0, 0, 0};
     for (int k = 0; k < 5000 && !st.regions; k++) {
-        run_one(p, c, j, NULL, CODE, &o);
-        same(&ref, &o);
+        run_one(f.p, f.c, j, NULL, CODE, &o);
+        same(&f.ref, &o);
         outcome_free(&o);
         st = jit_stats_get(j);
     }
     assert_int_equal(st.regions, 1);
     assert_int_equal(st.background, 1);
-    run_one(p, c, j, NULL, CODE, &o);   /* now native */
-    same(&ref, &o);
+    run_one(f.p, f.c, j, NULL, CODE, &o);   /* now native */
+    same(&f.ref, &o);
     outcome_free(&o);
     assert_int_equal(jit_stats_get(j).regions, 1);
-    outcome_free(&ref);
     jit_destroy(j);
-    code_free(c);
-    program_free(p);
-    free(t);
+    shared_close(&f);
 }
 
 /* An engine destroyed just after giving its hot region to its thread
@@ -1779,24 +1773,20 @@ static void test_background_destroyed(void **state)
 static void test_background_env(void **state)
 {
     (void)state;
-    tprog *t = loop_of(10, 0);
-    dvm_program *p = build(t);
-    vm_code *c;
+    shared_fx f;
+    shared_open(&f, loop_of(10, 0));
     jit_engine *j;
-    assert_int_equal(code_build(p, &c), 0);
     static const char *const ok[] = {"off", "idle", "always", ""};
     for (size_t k = 0; k < 4; k++) {
         setenv("DVM_JIT_BACKGROUND", ok[k], 1);
-        assert_int_equal(jit_create(c, &j), 0);
+        assert_int_equal(jit_create(f.c, &j), 0);
         jit_destroy(j);
     }
     setenv("DVM_JIT_BACKGROUND", "sometimes", 1);
-    assert_int_equal(jit_create(c, &j), DVM_EINVAL);
+    assert_int_equal(jit_create(f.c, &j), DVM_EINVAL);
     assert_non_null(strstr(status_message(), "DVM_JIT_BACKGROUND=sometimes"));
     unsetenv("DVM_JIT_BACKGROUND");
-    code_free(c);
-    program_free(p);
-    free(t);
+    shared_close(&f);
 }
 
 /* Translating ahead (jit_translate_ahead): refused when nothing is kept;
