@@ -15,6 +15,11 @@
  *               commit that adopts the pages must do
  *   copy_diff   anon, then every page compared with zeros and copied into a
  *               memfd: the shape of the commit that copies
+ *   huge_copy   anon_huge, then every page tested for zeros and the whole
+ *               written into a memfd with pwrite (16 MiB a call): the least
+ *               a span kept in huge anonymous pages while the runner runs,
+ *               and copied into the store's frames at its commit, would pay
+ *               where shared memory has no huge pages
  *
  * Prints one JSON line per variant: {"bench":"mem-floor","kind":...,"s":...}
  * with the median of RUNS runs (default 3).
@@ -71,6 +76,41 @@ static uint64_t scan(const uint8_t *b, size_t bytes)
     return nz;
 }
 
+/* Pages of b that are not all zeros (the commit's first test of each). */
+static uint64_t nonzero_pages(const uint8_t *b, size_t bytes)
+{
+    uint64_t n = 0;
+    for (size_t pg = 0; pg < bytes; pg += PAGE) {
+        const uint64_t *w = (const uint64_t *)(b + pg);
+        size_t i = 0;
+        while (i < PAGE / 8 && !w[i])
+            i++;
+        n += i < PAGE / 8;
+    }
+    return n;
+}
+
+/* Writes b[0..bytes) into a fresh memfd through pwrite; exits on error. */
+static void pwrite_memfd(const uint8_t *b, size_t bytes)
+{
+    int fd = memfd_create("mem_floor_copy", 0);
+    if (fd < 0 || ftruncate(fd, (off_t)bytes)) {
+        perror("mem_floor: memfd");
+        exit(1);
+    }
+    for (size_t off = 0; off < bytes;) {
+        size_t len = bytes - off < ((size_t)1 << 24) ? bytes - off
+                                                      : (size_t)1 << 24;
+        ssize_t k = pwrite(fd, b + off, len, (off_t)off);
+        if (k <= 0) {
+            perror("mem_floor: pwrite");
+            exit(1);
+        }
+        off += (size_t)k;
+    }
+    close(fd);
+}
+
 static void *map_memfd(size_t bytes, int *fd)
 {
     *fd = memfd_create("mem_floor", 0);
@@ -94,7 +134,7 @@ static double one(const char *kind, size_t n, uint64_t *sum)
         perror("mem_floor");
         exit(1);
     }
-    if (!strcmp(kind, "anon_huge"))
+    if (!strcmp(kind, "anon_huge") || !strcmp(kind, "huge_copy"))
         madvise(a, bytes, MADV_HUGEPAGE);
     if (!strcmp(kind, "memfd_populate") &&
         madvise(a, bytes, MADV_POPULATE_WRITE)) {
@@ -114,6 +154,10 @@ static double one(const char *kind, size_t n, uint64_t *sum)
         memcpy(f, a, bytes);
         munmap(f, bytes);
         close(fd2);
+    }
+    if (!strcmp(kind, "huge_copy")) {
+        *sum += nonzero_pages((const uint8_t *)a, bytes) * 0;
+        pwrite_memfd((const uint8_t *)a, bytes);
     }
     munmap(a, bytes);
     if (fd >= 0)
@@ -140,7 +184,8 @@ int main(int argc, char **argv)
         return 2;
     }
     static const char *kinds[] = { "anon", "anon_huge", "memfd",
-                                   "memfd_populate", "memfd_scan", "copy_diff" };
+                                   "memfd_populate", "memfd_scan", "copy_diff",
+                                   "huge_copy" };
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
         double t[99];
         uint64_t sum = 0;
