@@ -81,7 +81,7 @@ timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
 sp=$!
 runners_running
 victim=$(pgrep -P "$short")
-for r in $(rcomps_of "$victim"); do kill -STOP "$r"; done
+stop_rcomps "$victim"
 kill -TERM "$victim"
 node_start after 2
 wait "$short" || { echo "FAIL: the node with stopped RComps did not exit 0"; exit 1; }

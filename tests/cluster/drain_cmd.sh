@@ -36,8 +36,9 @@ runners_running
 # cannot leave (--drain-wait 60) until they go on.  The first request
 # starts its leave; the second finds it leaving and waits for the same.
 node=$(node_nth 2)
-rcomps=$(rcomps_of "$(node_dvm 2)")
-for r in $rcomps; do kill -STOP "$r"; done
+ndvm=$(node_dvm 2)
+stop_rcomps "$ndvm"
+rcomps=$(rcomps_of "$ndvm")
 drain n2 > "$work/d1.out" 2> "$work/d1.err" &
 d1=$!
 for i in $(seq 1 400); do

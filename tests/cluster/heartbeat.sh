@@ -63,7 +63,8 @@ vaddr=$(sed -n 's/.*node \([^ ]*\) joined as victim .*/\1/p' "$work/master.log")
 counter_until 200
 victim=$(pgrep -P "$victim_t")
 rcomps=$(pgrep -P "$victim" -f __rcomp || true)
-kill -STOP "$victim" $rcomps
+kill -STOP "$victim"                # it starts no RComp from now on
+for r in $rcomps; do kill -STOP "$r" 2>/dev/null || true; done   # one may have ended
 counter_done "a stopped node"
 given_up="closing $vaddr: no heartbeat within the bound of $bound_ms ms"
 for i in $(seq 1 200); do           # the program may have ended first

@@ -236,6 +236,32 @@ node_dvm() { pgrep -P "$(node_nth "$1")"; }
 # rcomps_of PID: the RComp processes of the dvm node process PID.
 rcomps_of() { pgrep -P "$1" -f __rcomp || true; }
 
+# stop_rcomps PID: SIGSTOPs every RComp of the dvm node process PID and
+# returns once each one listed is stopped.  An RComp may end between
+# pgrep and kill (one the node replaces, one of a program that ended):
+# that is not an error, and the node's new ones are stopped in the next
+# round.  Fails with a message when PID is empty (a node already gone)
+# or nothing could be stopped.
+stop_rcomps() {
+    [ -n "$1" ] || { echo "FAIL: stop_rcomps: no node process"; exit 1; }
+    for i in $(seq 1 100); do
+        n=0 all=1
+        for r in $(rcomps_of "$1"); do
+            if kill -STOP "$r" 2>/dev/null; then n=$((n + 1)); fi
+        done
+        for r in $(rcomps_of "$1"); do
+            case $(sed 's/.*) \(.\).*/\1/' "/proc/$r/stat" 2>/dev/null) in
+                T|Z|'') ;;
+                *) all=0 ;;
+            esac
+        done
+        [ "$n" -gt 0 ] && [ "$all" = 1 ] && return 0
+        sleep 0.05
+    done
+    echo "FAIL: the RComps of node process $1 could not be stopped"
+    exit 1
+}
+
 # runners_running: waits (up to 20 s) until the master runs a runner.
 runners_running() {
     for i in $(seq 1 400); do
