@@ -93,4 +93,6 @@ had=$(sed -n 's/.*leaving: \([0-9]*\) runners.*/\1/p' "$work/short.log")
 back=$(sed -n 's/.*left the cluster (\([0-9]*\) runners given back.*/\1/p' "$work/short.log")
 [ -n "$had" ] && [ "$had" = "$back" ] ||
     { echo "FAIL: stopped RComps had $had runners, $back given back"; exit 1; }
+[ "$had" -ge 1 ] ||
+    { echo "FAIL: the node with stopped RComps had no runner to give back"; exit 1; }
 echo "ok: nodes drained during the tree sum and the counter, and idle; $back runners given back"
