@@ -7,11 +7,16 @@
  * handler enum starts with one per ISA_OPCODES entry) or a specialised one
  * for the hot shapes -- 64-bit integer add/sub/mul/and/or/xor/mov and
  * compares whose sources are direct or immediate and whose destination or
- * target is direct.  A specialised handler may skip every check that
+ * target is direct; and the same of :f add/sub/mul/div, mov (:f to :f, the
+ * same bits) and compares, where one source of an operation may also come
+ * through a pointer (indirect or displacement: the c0 compiler's loads of
+ * array elements).  A specialised handler may skip every check that
  * interp_select proved statically: its direct addresses are below
  * 2^46 - 8, its fall-through successor and jump target exist.  What stays
  * dynamic is the write check for SR destinations (PR writes, the common
- * case, cost one compare).
+ * case, cost one compare), and the address a pointer holds: out of range,
+ * the handler hands the instruction to the generic one, which faults
+ * exactly as it would have (reads have no effect to undo).
  *
  * Dispatch is `goto *label[ip->xop]` with DVM_COMPUTED_GOTO (the default)
  * and a switch otherwise; the handler bodies are the same text either way,
@@ -78,13 +83,18 @@
 #define LIKELY(x)   __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-/* Specialised shapes: 64-bit integer operations, and compares. */
+/* Specialised shapes: 64-bit integer operations, float operations, and
+ * compares (C's float compares are DISA's: ordered, with a NaN only :ne
+ * holds). */
 #define FAST_ALU(X) X(ADD, +) X(SUB, -) X(MUL, *) X(AND, &) X(OR, |) X(XOR, ^)
+#define FAST_FALU(X) X(ADD, +) X(SUB, -) X(MUL, *) X(DIV, /)
 #define FAST_CMP(X) X(E, ==) X(NE, !=) X(L, <) X(LE, <=) X(G, >) X(GE, >=)
 
 /* Handler numbers: the generic handler of every opcode (numbered as the
  * opcodes), then the specialised ones.  _DD: direct, direct; _DI: direct,
- * immediate; _ID: immediate, direct.  BRS/BRU: signed/unsigned compare. */
+ * immediate; _ID: immediate, direct; _DP, _PD: direct and through a
+ * pointer (indirect or displacement), either way round.  F: float (:f
+ * operands only).  BRS/BRU/BRF: signed/unsigned/float compare. */
 enum interp_handler {
 #define H_GEN(name, mn, shape, text) H_##name,
     ISA_OPCODES(H_GEN)
@@ -92,9 +102,14 @@ enum interp_handler {
 #define H_ALU(name, op) H_##name##_DD, H_##name##_DI, H_##name##_ID,
     FAST_ALU(H_ALU)
 #undef H_ALU
+#define H_FALU(name, op) H_F##name##_DD, H_F##name##_DI, H_F##name##_ID, \
+                         H_F##name##_DP, H_F##name##_PD,
+    FAST_FALU(H_FALU)
+#undef H_FALU
     H_MOV_D, H_MOV_I,
 #define H_CMP(c, op) H_BRS_##c##_DD, H_BRS_##c##_DI, \
-                     H_BRU_##c##_DD, H_BRU_##c##_DI,
+                     H_BRU_##c##_DD, H_BRU_##c##_DI, \
+                     H_BRF_##c##_DD, H_BRF_##c##_DI,
     FAST_CMP(H_CMP)
 #undef H_CMP
     H_BRJ,
@@ -125,10 +140,49 @@ static int src_form(const isa_operand *o)
     return dir_ok(o) ? 0 : -1;
 }
 
+/* Fast form of float source o: 0 direct, 1 immediate, 2 through a
+ * pointer whose own address is in range (the address it holds is checked
+ * as the handler runs), -1 none of these or not :f. */
+static int fsrc_form(const isa_operand *o)
+{
+    if (o->type != ISA_T_F)
+        return -1;
+    if (o->mode == ISA_M_IMM)
+        return 1;
+    if (o->value > DISA_ADDR_LIMIT - 8)
+        return -1;
+    return o->mode == ISA_M_DIR ? 0 : 2;
+}
+
+/* Handler for add, sub, mul, div of :f sources into a direct :f
+ * destination, or the generic one. */
+static uint16_t select_falu(const vm_insn *in)
+{
+    static const uint8_t form[3][3] = {     /* [a][b]: offset, 9: none */
+        { 0, 1, 3 }, { 2, 9, 9 }, { 4, 9, 9 } };
+    int a = fsrc_form(&in->o[0]), b = fsrc_form(&in->o[1]);
+    if (a < 0 || b < 0 || form[a][b] == 9 ||
+        (in->op == ISA_OP_DIV && in->opt == ISA_OPT_R))
+        return in->op;
+    switch (in->op) {
+#define SEL_FALU(name, op) \
+    case ISA_OP_##name: return (uint16_t)(H_F##name##_DD + form[a][b]);
+    FAST_FALU(SEL_FALU)
+#undef SEL_FALU
+    }
+    return in->op;
+}
+
 /* Handler for mov and the bitwise/arithmetic ops (next exists). */
 static uint16_t select_alu(const vm_insn *in)
 {
     const isa_operand *d = &in->o[in->nops - 1];
+    if (d->type == ISA_T_F && dir_ok(d)) {
+        if (in->op != ISA_OP_MOV)
+            return select_falu(in);
+        int a = fsrc_form(&in->o[0]);     /* :f to :f: the same bits */
+        return a == 0 || a == 1 ? (uint16_t)(H_MOV_D + a) : in->op;
+    }
     if (!is_int64(d) || !dir_ok(d))
         return in->op;
     int a = src_form(&in->o[0]);
@@ -143,7 +197,7 @@ static uint16_t select_alu(const vm_insn *in)
     FAST_ALU(SEL_ALU)
 #undef SEL_ALU
     }
-    return in->op;              /* div: always generic */
+    return in->op;              /* integer div: always generic */
 }
 
 /* Handler for br (conditional: next and target must exist). */
@@ -153,6 +207,15 @@ static uint16_t select_br(const vm_insn *in)
         return in->op;
     if (in->opt == ISA_OPT_J)
         return H_BRJ;
+    int fa = fsrc_form(&in->o[0]), fb = fsrc_form(&in->o[1]);
+    if (in->next != VM_NO_INSN && fa == 0 && (fb == 0 || fb == 1)) {
+        switch (in->opt) {
+#define SEL_FCMP(c, op) \
+        case ISA_OPT_##c: return (uint16_t)(H_BRF_##c##_DD + fb);
+        FAST_CMP(SEL_FCMP)
+#undef SEL_FCMP
+        }
+    }
     int a = src_form(&in->o[0]), b = src_form(&in->o[1]);
     if (in->next == VM_NO_INSN || a != 0 || b < 0)
         return in->op;
@@ -175,19 +238,18 @@ uint16_t interp_select(const vm_insn *in)
         return in->op;
     switch (in->op) {
     case ISA_OP_MOV: case ISA_OP_ADD: case ISA_OP_SUB: case ISA_OP_MUL:
-    case ISA_OP_AND: case ISA_OP_OR: case ISA_OP_XOR:
+    case ISA_OP_AND: case ISA_OP_OR: case ISA_OP_XOR: case ISA_OP_DIV:
         return select_alu(in);
     default:
         return in->op;
     }
 }
 
-/* A generic handler decodes its operands' modes and types as it runs, and
- * floating point keeps the NaN rules: measured on this machine's
- * interpreter, 20 M iterations of three adds and a counted branch took
- * 0.19 s with direct :q operands (specialised handlers, ~2 ns each),
- * 0.90 s through a pointer and 1.16 s as :f (generic, 14-18 ns): about
- * eight times the cost. */
+/* A generic handler decodes its operands' modes and types as it runs:
+ * measured on this machine's interpreter, 20 M iterations of three adds
+ * and a counted branch took 0.19 s with direct :q operands (specialised
+ * handlers, ~2 ns each), 0.90 s through a pointer and 1.16 s as :f
+ * (generic then, 14-18 ns): about eight times the cost. */
 #define INTERP_GENERIC_COST 8
 
 uint32_t interp_cost(const vm_insn *in)
@@ -575,6 +637,32 @@ static int op_newr(vm_runner *r, const vm_insn *in)
         }                                                               \
         st64(win + a_, (v));                                            \
     } while (0)
+#define FV(v) bits_f(v)
+/* The 8 bytes at the address pointer operand k holds (+ its disp); one
+ * out of range takes the generic handler, which faults as it should. */
+#define PTRV(k, v)                                                      \
+    do {                                                                \
+        uint64_t p_ = ld64(win + ip->o[k].value) +                      \
+                      (uint64_t)ip->o[k].disp;                          \
+        if (UNLIKELY(p_ > DISA_ADDR_LIMIT - 8))                         \
+            goto generic_alu;                                           \
+        (v) = ld64(win + p_);                                           \
+    } while (0)
+#define FALU_CASES(name, op)                                            \
+    CASE(F##name##_DD) {                                                \
+        STORE_DIR(2, f_bits(FV(DIRV(0)) op FV(DIRV(1)))); FAST_NEXT(); }\
+    CASE(F##name##_DI) {                                                \
+        STORE_DIR(2, f_bits(FV(DIRV(0)) op FV(IMMV(1)))); FAST_NEXT(); }\
+    CASE(F##name##_ID) {                                                \
+        STORE_DIR(2, f_bits(FV(IMMV(0)) op FV(DIRV(1)))); FAST_NEXT(); }\
+    CASE(F##name##_DP) {                                                \
+        uint64_t y_;                                                    \
+        PTRV(1, y_);                                                    \
+        STORE_DIR(2, f_bits(FV(DIRV(0)) op FV(y_))); FAST_NEXT(); }     \
+    CASE(F##name##_PD) {                                                \
+        uint64_t x_;                                                    \
+        PTRV(0, x_);                                                    \
+        STORE_DIR(2, f_bits(FV(x_) op FV(DIRV(1)))); FAST_NEXT(); }
 #define ALU_CASES(name, op)                                             \
     CASE(name##_DD) { STORE_DIR(2, DIRV(0) op DIRV(1)); FAST_NEXT(); }  \
     CASE(name##_DI) { STORE_DIR(2, DIRV(0) op IMMV(1)); FAST_NEXT(); }  \
@@ -609,7 +697,9 @@ static int op_newr(vm_runner *r, const vm_insn *in)
     CASE(BRS_##c##_DD) { BR_TO((int64_t)DIRV(0) op (int64_t)DIRV(1)); } \
     CASE(BRS_##c##_DI) { BR_TO((int64_t)DIRV(0) op (int64_t)IMMV(1)); } \
     CASE(BRU_##c##_DD) { BR_TO(DIRV(0) op DIRV(1)); }                   \
-    CASE(BRU_##c##_DI) { BR_TO(DIRV(0) op IMMV(1)); }
+    CASE(BRU_##c##_DI) { BR_TO(DIRV(0) op IMMV(1)); }                   \
+    CASE(BRF_##c##_DD) { BR_TO(FV(DIRV(0)) op FV(DIRV(1))); }           \
+    CASE(BRF_##c##_DI) { BR_TO(FV(DIRV(0)) op FV(IMMV(1))); }
 
 /* Adds n to the count of insn from; true when the count of insn to
  * passed the threshold.  (Relaxed atomics: plain loads and stores, no
@@ -638,15 +728,24 @@ static int run(vm_runner *r, uint32_t i, const vm_tier *tier, uint32_t *at)
 #define LBL_ALU(name, op) [H_##name##_DD] = &&L_##name##_DD, \
         [H_##name##_DI] = &&L_##name##_DI, [H_##name##_ID] = &&L_##name##_ID,
         FAST_ALU(LBL_ALU)
+#define LBL_FALU(name, op) [H_F##name##_DD] = &&L_F##name##_DD,     \
+        [H_F##name##_DI] = &&L_F##name##_DI,                        \
+        [H_F##name##_ID] = &&L_F##name##_ID,                        \
+        [H_F##name##_DP] = &&L_F##name##_DP,                        \
+        [H_F##name##_PD] = &&L_F##name##_PD,
+        FAST_FALU(LBL_FALU)
         [H_MOV_D] = &&L_MOV_D, [H_MOV_I] = &&L_MOV_I,
 #define LBL_CMP(c, op) [H_BRS_##c##_DD] = &&L_BRS_##c##_DD,         \
         [H_BRS_##c##_DI] = &&L_BRS_##c##_DI,                        \
         [H_BRU_##c##_DD] = &&L_BRU_##c##_DD,                        \
-        [H_BRU_##c##_DI] = &&L_BRU_##c##_DI,
+        [H_BRU_##c##_DI] = &&L_BRU_##c##_DI,                        \
+        [H_BRF_##c##_DD] = &&L_BRF_##c##_DD,                        \
+        [H_BRF_##c##_DI] = &&L_BRF_##c##_DI,
         FAST_CMP(LBL_CMP)
         [H_BRJ] = &&L_BRJ,
 #undef LBL_GEN
 #undef LBL_ALU
+#undef LBL_FALU
 #undef LBL_CMP
     };
     DISPATCH();
@@ -657,6 +756,7 @@ dispatch:
 #endif
     CASE(MOV) CASE(ADD) CASE(SUB) CASE(MUL) CASE(DIV)
     CASE(AND) CASE(OR) CASE(XOR) {
+generic_alu:                    /* also a specialised one's way out */
         if ((f = op_alu(r, ip)))
             goto fault;
         NEXT();
@@ -686,6 +786,7 @@ dispatch:
         return ip->opt == ISA_OPT_A ? VM_EXIT_ABORT : VM_EXIT_COMMIT;
     }
     FAST_ALU(ALU_CASES)
+    FAST_FALU(FALU_CASES)
     CASE(MOV_D) { STORE_DIR(1, DIRV(0)); FAST_NEXT(); }
     CASE(MOV_I) { STORE_DIR(1, IMMV(0)); FAST_NEXT(); }
     FAST_CMP(CMP_CASES)

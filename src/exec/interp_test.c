@@ -439,6 +439,96 @@ static void test_float(void **state)
     assert_true(rdf(&T, 0x400) == 6.25);
 }
 
+/* The bits of a op b in C (the interpreter's own arithmetic). */
+static uint64_t f_op_bits(int op, double a, double b)
+{
+    double z = op == ISA_OP_ADD ? a + b : op == ISA_OP_SUB ? a - b
+             : op == ISA_OP_MUL ? a * b : a / b;
+    uint64_t v;
+    memcpy(&v, &z, 8);
+    return v;
+}
+
+/* Every specialised float form (direct, immediate, through a pointer,
+ * either side) of add, sub, mul, div against C's arithmetic, on values
+ * whose bits matter (a NaN with a payload, -0.0, infinities, a
+ * subnormal); the handler chosen must be a specialised one, and the
+ * generic form (a :f destination through a pointer) must agree. */
+static void test_float_forms(void **state)
+{
+    (void)state;
+    static const int ops[4] = {ISA_OP_ADD, ISA_OP_SUB, ISA_OP_MUL,
+                               ISA_OP_DIV};
+    const double vals[] = {1.5, -0.0, 3.0, INFINITY, -INFINITY, 4.9e-324,
+                           1e308, -2.75};
+    double pnan;
+    uint64_t pbits = 0x7ff8000000000123ULL;     /* a payload */
+    memcpy(&pnan, &pbits, 8);
+    double all[9];
+    memcpy(all, vals, sizeof vals);
+    all[8] = pnan;
+    for (int o = 0; o < 4; o++)
+        for (int i = 0; i < 9; i++)
+            for (int j = 0; j < 9; j++)
+                for (int f = 0; f < 7; f++) {
+                    double x = all[i], y = all[j];
+                    wrf(&T, 0x100, x);
+                    wrf(&T, 0x180, y);
+                    wr64(&T, 0x200, 0x100);     /* pointer to x */
+                    wr64(&T, 0x208, 0x170);     /* pointer to y - 16 */
+                    wr64(&T, 0x300, 0x400);     /* pointer to the result */
+                    isa_operand a = f == 2 ? imf(x) : f == 4 ? ind(F, 0x200)
+                                  : dr(F, 0x100);
+                    isa_operand b = f == 1 ? imf(y) : f == 3 ? dsp(F, 16, 0x208)
+                                  : f == 5 ? dsp(F, 0x80, 0x200) : dr(F, 0x180);
+                    isa_operand d = f == 6 ? ind(F, 0x300) : dr(F, 0x400);
+                    wr64(&T, 0x400, 0);
+                    reload();
+                    OK(run1(ops[o], 0, 3, a, b, d));
+                    uint64_t want = f_op_bits(ops[o], x, y);
+                    if (rd64(&T, 0x400) != want)
+                        fail_msg("op %d form %d x %a y %a: got 0x%llx want "
+                                 "0x%llx", ops[o], f, x, y,
+                                 (unsigned long long)rd64(&T, 0x400),
+                                 (unsigned long long)want);
+                    int generic = T.code->insns[0].xop == ops[o];
+                    assert_int_equal(generic, f == 6);
+                }
+}
+
+/* A specialised float handler through a pointer out of range faults as
+ * the generic one does (the pointer's value is the address); a direct :f
+ * destination in SR outside the writable set faults on the store. */
+static void test_float_form_faults(void **state)
+{
+    (void)state;
+    wrf(&T, 0x100, 2.0);
+    wr64(&T, 0x200, DISA_ADDR_LIMIT - 4);
+    uint64_t pc = CODE_BASE;
+    FAULT(RUN1(ADD, NONE, dr(F, 0x100), ind(F, 0x200), dr(F, 0x400)),
+          MEMORY, pc, DISA_ADDR_LIMIT - 4);
+    assert_true(T.code->insns[0].xop != ISA_OP_ADD);
+    FAULT(RUN1(MUL, NONE, dsp(F, 8, 0x200), dr(F, 0x100), dr(F, 0x400)),
+          MEMORY, pc, DISA_ADDR_LIMIT + 4);
+    FAULT(RUN1(SUB, NONE, dr(F, 0x100), imf(1.0), dr(F, 0x70000000)),
+          WRITABLE, pc, 0x70000000);
+    assert_true(T.code->insns[0].xop != ISA_OP_SUB);
+}
+
+/* mov of :f to :f copies the bits (a NaN's payload too), specialised. */
+static void test_float_mov_bits(void **state)
+{
+    (void)state;
+    wr64(&T, 0x100, 0x7ff4000000000abcULL);    /* a signalling NaN */
+    OK(RUN1(MOV, NONE, dr(F, 0x100), dr(F, 0x108)));
+    assert_int_equal(rd64(&T, 0x108), 0x7ff4000000000abcULL);
+    assert_true(T.code->insns[0].xop != ISA_OP_MOV);
+    OK(RUN1(MOV, NONE, im(F, 0xfff0000000000001ULL), dr(F, 0x110)));
+    assert_int_equal(rd64(&T, 0x110), 0xfff0000000000001ULL);
+    OK(RUN1(MOV, NONE, dr(F, 0x100), dr(Q, 0x118)));    /* converted */
+    assert_int_equal(rd64(&T, 0x118), I64MIN);
+}
+
 static void test_float_to_int(void **state)
 {
     (void)state;
@@ -1135,6 +1225,8 @@ int main(void)
 #define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         T_(test_alu_forms), T_(test_mov_forms), T_(test_widening),
         T_(test_immediates), T_(test_truncation), T_(test_float),
+        T_(test_float_forms), T_(test_float_form_faults),
+        T_(test_float_mov_bits),
         T_(test_float_to_int), T_(test_int_to_float),
         T_(test_div_signedness), T_(test_div_zero), T_(test_br_conditions),
         T_(test_br_float), T_(test_loop), T_(test_call_return),
