@@ -1372,15 +1372,15 @@ static void test_tier_hot_only(void **state)
     free(t);
 }
 
-/* A loop of n iterations whose body adds floats (generic handlers) when
- * fp, or integers (specialised ones) when not. */
-static tprog *loop_of(uint64_t n, int fp)
+/* A loop of n iterations whose body adds 32-bit integers (a generic
+ * handler) when generic, or 64-bit ones (a specialised one) when not. */
+static tprog *loop_of(uint64_t n, int generic)
 {
     tprog *t = calloc(1, sizeof *t);
     INS(t, MOV, NONE, IMM(0, Q), DIR(0x40, Q));
     int loop = INS(t, ADD, NONE, DIR(0x40, Q), IMM(1, Q), DIR(0x40, Q));
-    if (fp)
-        INS(t, ADD, NONE, DIR(0x48, F), IMM(dbits(0.5), F), DIR(0x48, F));
+    if (generic)
+        INS(t, ADD, NONE, DIR(0x48, D), IMM(3, D), DIR(0x48, D));
     else
         INS(t, ADD, NONE, DIR(0x48, Q), IMM(3, Q), DIR(0x48, Q));
     INS(t, BR, L, DIR(0x40, Q), IMM(n, Q), LBL(loop));
@@ -1390,7 +1390,7 @@ static tprog *loop_of(uint64_t n, int fp)
 
 /* The tiering counts the interpreter's cost, not instructions: 1,000
  * iterations of three instructions (3,000) pass hot = 6,000 when one of
- * them is a float add (a generic handler, 8: 10,000), not otherwise. */
+ * them is a 32-bit add (a generic handler, 8: 10,000), not otherwise. */
 static void test_tier_weighted(void **state)
 {
     (void)state;
