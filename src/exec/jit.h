@@ -9,8 +9,9 @@
  *
  * Tiering.  jit_run interprets first; the interpreter counts, per jump
  * target, the cost of the instructions it ran from there (in units of
- * its cheapest instruction, ~2 ns; a generic one, floating point or an
- * operand through a pointer, counts 8: interp_cost), and a region
+ * its cheapest instruction, ~2 ns; a generic one -- an integer operand
+ * through a pointer, a narrow type, a destination through a pointer --
+ * counts 8: interp_cost), and a region
  * (jit_region.c) is translated only once its entry is hot: `hot` units
  * run from it, plus `hot_per_insn` more for each instruction the region
  * holds.  The defaults make that about twice what translating the region
