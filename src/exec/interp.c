@@ -10,13 +10,15 @@
  * target is direct; and the same of :f add/sub/mul/div, mov (:f to :f, the
  * same bits) and compares, where one source of an operation may also come
  * through a pointer (indirect or displacement: the c0 compiler's loads of
- * array elements).  A specialised handler may skip every check that
+ * array elements); and mov of a word through a pointer, either way (a load
+ * of an array element, a store of a word or an immediate into one).  A specialised handler may skip every check that
  * interp_select proved statically: its direct addresses are below
  * 2^46 - 8, its fall-through successor and jump target exist.  What stays
  * dynamic is the write check for SR destinations (PR writes, the common
  * case, cost one compare), and the address a pointer holds: out of range,
- * the handler hands the instruction to the generic one, which faults
- * exactly as it would have (reads have no effect to undo).
+ * or a store the writable set refuses, and the handler hands the
+ * instruction to the generic one, which faults exactly as it would have
+ * (nothing was written, and reads have no effect to undo).
  *
  * Dispatch is `goto *label[ip->xop]` with DVM_COMPUTED_GOTO (the default)
  * and a switch otherwise; the handler bodies are the same text either way,
@@ -94,7 +96,9 @@
  * opcodes), then the specialised ones.  _DD: direct, direct; _DI: direct,
  * immediate; _ID: immediate, direct; _DP, _PD: direct and through a
  * pointer (indirect or displacement), either way round.  F: float (:f
- * operands only).  BRS/BRU/BRF: signed/unsigned/float compare. */
+ * operands only).  MOV_P: a pointer's target to a direct word; MOV_DP,
+ * MOV_IP: a direct word or an immediate to a pointer's target.
+ * BRS/BRU/BRF: signed/unsigned/float compare. */
 enum interp_handler {
 #define H_GEN(name, mn, shape, text) H_##name,
     ISA_OPCODES(H_GEN)
@@ -106,7 +110,7 @@ enum interp_handler {
                          H_F##name##_DP, H_F##name##_PD,
     FAST_FALU(H_FALU)
 #undef H_FALU
-    H_MOV_D, H_MOV_I,
+    H_MOV_D, H_MOV_I, H_MOV_P, H_MOV_DP, H_MOV_IP,
 #define H_CMP(c, op) H_BRS_##c##_DD, H_BRS_##c##_DI, \
                      H_BRU_##c##_DD, H_BRU_##c##_DI, \
                      H_BRF_##c##_DD, H_BRF_##c##_DI,
@@ -173,21 +177,45 @@ static uint16_t select_falu(const vm_insn *in)
     return in->op;
 }
 
+/* Fast form of an 8-byte source or destination o of class f (1: :f, 0:
+ * :q or :uq) as fsrc_form gives it, -1 when o is of the other class. */
+static int word_form(const isa_operand *o, int f)
+{
+    if (f ? o->type != ISA_T_F : !is_int64(o))
+        return -1;
+    if (o->mode == ISA_M_IMM)
+        return 1;
+    if (o->value > DISA_ADDR_LIMIT - 8)
+        return -1;
+    return o->mode == ISA_M_DIR ? 0 : 2;
+}
+
+/* Handler for mov of 8 bytes to 8 bytes of the same class (integer or
+ * float: the same bits, whatever mov's option) from a direct word, an
+ * immediate or a pointer's target to a direct word, or from a direct
+ * word or an immediate to a pointer's target; or the generic one. */
+static uint16_t select_mov(const vm_insn *in)
+{
+    int f = in->o[1].type == ISA_T_F;
+    int a = word_form(&in->o[0], f), d = word_form(&in->o[1], f);
+    if (a < 0 || d < 0 || d == 1)
+        return in->op;
+    if (d == 0)
+        return (uint16_t)(a == 0 ? H_MOV_D : a == 1 ? H_MOV_I : H_MOV_P);
+    return a == 2 ? in->op : (uint16_t)(a == 0 ? H_MOV_DP : H_MOV_IP);
+}
+
 /* Handler for mov and the bitwise/arithmetic ops (next exists). */
 static uint16_t select_alu(const vm_insn *in)
 {
     const isa_operand *d = &in->o[in->nops - 1];
-    if (d->type == ISA_T_F && dir_ok(d)) {
-        if (in->op != ISA_OP_MOV)
-            return select_falu(in);
-        int a = fsrc_form(&in->o[0]);     /* :f to :f: the same bits */
-        return a == 0 || a == 1 ? (uint16_t)(H_MOV_D + a) : in->op;
-    }
+    if (in->op == ISA_OP_MOV)
+        return select_mov(in);
+    if (d->type == ISA_T_F && dir_ok(d))
+        return select_falu(in);
     if (!is_int64(d) || !dir_ok(d))
         return in->op;
     int a = src_form(&in->o[0]);
-    if (in->op == ISA_OP_MOV)
-        return a < 0 ? in->op : (uint16_t)(H_MOV_D + a);
     int b = src_form(&in->o[1]);
     if (a < 0 || b < 0 || (a && b))
         return in->op;
@@ -648,6 +676,21 @@ static int op_newr(vm_runner *r, const vm_insn *in)
             goto generic_alu;                                           \
         (v) = ld64(win + p_);                                           \
     } while (0)
+/* Stores v at the address pointer operand k holds (+ its disp), checked
+ * as write_mem checks it; an address out of range or a write refused
+ * takes the generic handler, which faults as it should. */
+#define STORE_PTR(k, v)                                                 \
+    do {                                                                \
+        uint64_t e_ = ld64(win + ip->o[k].value) +                      \
+                      (uint64_t)ip->o[k].disp;                          \
+        if (UNLIKELY(e_ > DISA_ADDR_LIMIT - 8))                         \
+            goto generic_alu;                                           \
+        if (e_ + 8 > DISA_RB &&                                         \
+            UNLIKELY(vm_check_write(r, e_, 8) != VM_FAULT_NONE))        \
+            goto generic_alu;                                           \
+        vm_note_pr_write(r, e_, 8);                                     \
+        st64(win + e_, (v));                                            \
+    } while (0)
 #define FALU_CASES(name, op)                                            \
     CASE(F##name##_DD) {                                                \
         STORE_DIR(2, f_bits(FV(DIRV(0)) op FV(DIRV(1)))); FAST_NEXT(); }\
@@ -735,6 +778,8 @@ static int run(vm_runner *r, uint32_t i, const vm_tier *tier, uint32_t *at)
         [H_F##name##_PD] = &&L_F##name##_PD,
         FAST_FALU(LBL_FALU)
         [H_MOV_D] = &&L_MOV_D, [H_MOV_I] = &&L_MOV_I,
+        [H_MOV_P] = &&L_MOV_P, [H_MOV_DP] = &&L_MOV_DP,
+        [H_MOV_IP] = &&L_MOV_IP,
 #define LBL_CMP(c, op) [H_BRS_##c##_DD] = &&L_BRS_##c##_DD,         \
         [H_BRS_##c##_DI] = &&L_BRS_##c##_DI,                        \
         [H_BRU_##c##_DD] = &&L_BRU_##c##_DD,                        \
@@ -789,6 +834,14 @@ generic_alu:                    /* also a specialised one's way out */
     FAST_FALU(FALU_CASES)
     CASE(MOV_D) { STORE_DIR(1, DIRV(0)); FAST_NEXT(); }
     CASE(MOV_I) { STORE_DIR(1, IMMV(0)); FAST_NEXT(); }
+    CASE(MOV_P) {
+        uint64_t x_;
+        PTRV(0, x_);
+        STORE_DIR(1, x_);
+        FAST_NEXT();
+    }
+    CASE(MOV_DP) { STORE_PTR(1, DIRV(0)); FAST_NEXT(); }
+    CASE(MOV_IP) { STORE_PTR(1, IMMV(0)); FAST_NEXT(); }
     FAST_CMP(CMP_CASES)
     CASE(BRJ) {
         TIER(ip->target);

@@ -529,6 +529,53 @@ static void test_float_mov_bits(void **state)
     assert_int_equal(rd64(&T, 0x118), I64MIN);
 }
 
+/* mov of a word through a pointer, either way: specialised for 8-byte
+ * words of one class (integer or :f: the same bits), generic otherwise;
+ * the same faults as the generic handler (a bad address, a refused
+ * write), and nothing written when they fault. */
+static void test_mov_pointer_forms(void **state)
+{
+    (void)state;
+    const uint64_t nan_bits = 0x7ff4000000000abcULL;
+    wr64(&T, 0x100, nan_bits);
+    wr64(&T, 0x200, 0x100);                     /* pointer to 0x100 */
+    wr64(&T, 0x208, HEAP_BASE);                 /* pointer into the heap */
+    OK(RUN1(MOV, NONE, ind(F, 0x200), dr(F, 0x110)));
+    assert_int_equal(rd64(&T, 0x110), nan_bits);
+    assert_int_equal(T.code->insns[0].xop == ISA_OP_MOV, 0);
+    OK(RUN1(MOV, NONE, dsp(Q, -0x100, 0x208), dr(UQ, 0x118)));
+    assert_int_equal(rd64(&T, 0x118), rd64(&T, HEAP_BASE - 0x100));
+    assert_int_equal(T.code->insns[0].xop == ISA_OP_MOV, 0);
+    OK(RUN1(MOV, NONE, dr(Q, 0x100), dsp(Q, 16, 0x208)));
+    assert_int_equal(rd64(&T, HEAP_BASE + 16), nan_bits);
+    assert_int_equal(T.code->insns[0].xop == ISA_OP_MOV, 0);
+    OK(RUN1(MOV, NONE, imf(2.5), ind(F, 0x208)));
+    assert_true(rdf(&T, HEAP_BASE) == 2.5);
+    assert_int_equal(T.code->insns[0].xop == ISA_OP_MOV, 0);
+    /* another class or width, or pointer to pointer: generic, converted */
+    OK(RUN1(MOV, NONE, ind(F, 0x200), dr(Q, 0x120)));
+    assert_int_equal(rd64(&T, 0x120), I64MIN);      /* a NaN as an int */
+    assert_int_equal(T.code->insns[0].xop, ISA_OP_MOV);
+    OK(RUN1(MOV, NONE, im(Q, 7), dsp(D, 24, 0x208)));
+    assert_int_equal(T.code->insns[0].xop, ISA_OP_MOV);
+    OK(RUN1(MOV, NONE, ind(Q, 0x200), ind(Q, 0x208)));
+    assert_int_equal(T.code->insns[0].xop, ISA_OP_MOV);
+    /* faults: a pointer out of range, a write outside the writable set */
+    wr64(&T, 0x210, DISA_ADDR_LIMIT - 4);
+    wr64(&T, 0x218, 0x70000000);
+    uint64_t pc = CODE_BASE;
+    FAULT(RUN1(MOV, NONE, ind(Q, 0x210), dr(Q, 0x128)), MEMORY, pc,
+          DISA_ADDR_LIMIT - 4);
+    assert_true(T.code->insns[0].xop != ISA_OP_MOV);
+    wr64(&T, 0x128, 99);
+    FAULT(RUN1(MOV, NONE, im(Q, 5), ind(Q, 0x210)), MEMORY, pc,
+          DISA_ADDR_LIMIT - 4);
+    FAULT(RUN1(MOV, NONE, dr(Q, 0x128), dsp(Q, 8, 0x218)), WRITABLE, pc,
+          0x70000008);
+    assert_true(T.code->insns[0].xop != ISA_OP_MOV);
+    assert_int_equal(rd64(&T, 0x70000008), 0);
+}
+
 static void test_float_to_int(void **state)
 {
     (void)state;
@@ -883,6 +930,10 @@ static void test_pr_writes_noted(void **state)
     (void)state;
     wr64(&T, 0x300, 0x5000);
     OK(RUN1(MOV, NONE, im(Q, 1), ind(Q, 0x300)));
+    assert_true(T.code->insns[0].xop != ISA_OP_MOV);    /* specialised */
+    assert_int_equal(T.r.prw_pages, 1ull << 5);
+    OK(RUN1(MOV, NONE, im(D, 1), ind(D, 0x300)));
+    assert_int_equal(T.code->insns[0].xop, ISA_OP_MOV);  /* generic */
     assert_int_equal(T.r.prw_pages, 1ull << 5);
     assert_true(T.r.prw_lo >= T.r.prw_hi);
     vm_note_pr_write(&T.r, 0x2058, 8);
@@ -1226,7 +1277,7 @@ int main(void)
         T_(test_alu_forms), T_(test_mov_forms), T_(test_widening),
         T_(test_immediates), T_(test_truncation), T_(test_float),
         T_(test_float_forms), T_(test_float_form_faults),
-        T_(test_float_mov_bits),
+        T_(test_float_mov_bits), T_(test_mov_pointer_forms),
         T_(test_float_to_int), T_(test_int_to_float),
         T_(test_div_signedness), T_(test_div_zero), T_(test_br_conditions),
         T_(test_br_float), T_(test_loop), T_(test_call_return),
