@@ -144,12 +144,13 @@ static int src_form(const isa_operand *o)
     return dir_ok(o) ? 0 : -1;
 }
 
-/* Fast form of float source o: 0 direct, 1 immediate, 2 through a
- * pointer whose own address is in range (the address it holds is checked
- * as the handler runs), -1 none of these or not :f. */
-static int fsrc_form(const isa_operand *o)
+/* Fast form of an 8-byte source or destination o of class f (1: :f, 0:
+ * :q or :uq): 0 direct, 1 immediate, 2 through a pointer whose own
+ * address is in range (the address it holds is checked as the handler
+ * runs), -1 none of these or of the other class. */
+static int word_form(const isa_operand *o, int f)
 {
-    if (o->type != ISA_T_F)
+    if (f ? o->type != ISA_T_F : !is_int64(o))
         return -1;
     if (o->mode == ISA_M_IMM)
         return 1;
@@ -164,7 +165,7 @@ static uint16_t select_falu(const vm_insn *in)
 {
     static const uint8_t form[3][3] = {     /* [a][b]: offset, 9: none */
         { 0, 1, 3 }, { 2, 9, 9 }, { 4, 9, 9 } };
-    int a = fsrc_form(&in->o[0]), b = fsrc_form(&in->o[1]);
+    int a = word_form(&in->o[0], 1), b = word_form(&in->o[1], 1);
     if (a < 0 || b < 0 || form[a][b] == 9 ||
         (in->op == ISA_OP_DIV && in->opt == ISA_OPT_R))
         return in->op;
@@ -175,19 +176,6 @@ static uint16_t select_falu(const vm_insn *in)
 #undef SEL_FALU
     }
     return in->op;
-}
-
-/* Fast form of an 8-byte source or destination o of class f (1: :f, 0:
- * :q or :uq) as fsrc_form gives it, -1 when o is of the other class. */
-static int word_form(const isa_operand *o, int f)
-{
-    if (f ? o->type != ISA_T_F : !is_int64(o))
-        return -1;
-    if (o->mode == ISA_M_IMM)
-        return 1;
-    if (o->value > DISA_ADDR_LIMIT - 8)
-        return -1;
-    return o->mode == ISA_M_DIR ? 0 : 2;
 }
 
 /* Handler for mov of 8 bytes to 8 bytes of the same class (integer or
@@ -235,7 +223,7 @@ static uint16_t select_br(const vm_insn *in)
         return in->op;
     if (in->opt == ISA_OPT_J)
         return H_BRJ;
-    int fa = fsrc_form(&in->o[0]), fb = fsrc_form(&in->o[1]);
+    int fa = word_form(&in->o[0], 1), fb = word_form(&in->o[1], 1);
     if (in->next != VM_NO_INSN && fa == 0 && (fb == 0 || fb == 1)) {
         switch (in->opt) {
 #define SEL_FCMP(c, op) \
