@@ -16,9 +16,10 @@
  * 2^46 - 8, its fall-through successor and jump target exist.  What stays
  * dynamic is the write check for SR destinations (PR writes, the common
  * case, cost one compare), and the address a pointer holds: out of range,
- * or a store the writable set refuses, and the handler hands the
- * instruction to the generic one, which faults exactly as it would have
- * (nothing was written, and reads have no effect to undo).
+ * and the handler hands the instruction to the generic one, which faults
+ * exactly as it would have (nothing was written, and reads have no effect
+ * to undo); a store through a pointer goes through write_mem, as a
+ * generic one does.
  *
  * Dispatch is `goto *label[ip->xop]` with DVM_COMPUTED_GOTO (the default)
  * and a switch otherwise; the handler bodies are the same text either way,
@@ -654,30 +655,30 @@ static int op_newr(vm_runner *r, const vm_insn *in)
         st64(win + a_, (v));                                            \
     } while (0)
 #define FV(v) bits_f(v)
-/* The 8 bytes at the address pointer operand k holds (+ its disp); one
- * out of range takes the generic handler, which faults as it should. */
+/* The address pointer operand k holds (+ its disp) into e, for an 8-byte
+ * access; one out of range takes the generic handler, which faults as it
+ * should (nothing has been written yet, and reads have no effect). */
+#define PTR_EA(k, e)                                                    \
+    do {                                                                \
+        (e) = ld64(win + ip->o[k].value) + (uint64_t)ip->o[k].disp;     \
+        if (UNLIKELY((e) > DISA_ADDR_LIMIT - 8))                        \
+            goto generic_alu;                                           \
+    } while (0)
+/* The 8 bytes at pointer operand k's target into v. */
 #define PTRV(k, v)                                                      \
     do {                                                                \
-        uint64_t p_ = ld64(win + ip->o[k].value) +                      \
-                      (uint64_t)ip->o[k].disp;                          \
-        if (UNLIKELY(p_ > DISA_ADDR_LIMIT - 8))                         \
-            goto generic_alu;                                           \
+        uint64_t p_;                                                    \
+        PTR_EA(k, p_);                                                  \
         (v) = ld64(win + p_);                                           \
     } while (0)
-/* Stores v at the address pointer operand k holds (+ its disp), checked
- * as write_mem checks it; an address out of range or a write refused
- * takes the generic handler, which faults as it should. */
+/* Stores v at pointer operand k's target, checked and noted by
+ * write_mem as a generic store is. */
 #define STORE_PTR(k, v)                                                 \
     do {                                                                \
-        uint64_t e_ = ld64(win + ip->o[k].value) +                      \
-                      (uint64_t)ip->o[k].disp;                          \
-        if (UNLIKELY(e_ > DISA_ADDR_LIMIT - 8))                         \
-            goto generic_alu;                                           \
-        if (e_ + 8 > DISA_RB &&                                         \
-            UNLIKELY(vm_check_write(r, e_, 8) != VM_FAULT_NONE))        \
-            goto generic_alu;                                           \
-        vm_note_pr_write(r, e_, 8);                                     \
-        st64(win + e_, (v));                                            \
+        uint64_t e_;                                                    \
+        PTR_EA(k, e_);                                                  \
+        if ((f = write_mem(r, e_, 8, (v))) != VM_FAULT_NONE)            \
+            goto fault;                                                 \
     } while (0)
 #define FALU_CASES(name, op)                                            \
     CASE(F##name##_DD) {                                                \

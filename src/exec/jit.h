@@ -9,7 +9,7 @@
  *
  * Tiering.  jit_run interprets first; the interpreter counts, per jump
  * target, the cost of the instructions it ran from there (in units of
- * its cheapest instruction, ~2 ns; a generic one -- an integer operand
+ * its cheapest instruction, ~1-2 ns; a generic one -- an integer operand
  * through a pointer, a narrow type, a destination through a pointer --
  * counts 8: interp_cost), and a region
  * (jit_region.c) is translated only once its entry is hot: `hot` units
