@@ -2,7 +2,8 @@
 # package (included from CMakeLists.txt).
 #
 # `cmake --install build` puts in place: bin/dvm (the dashboard is compiled
-# into it), the manual page dvm(1) generated from the usage text, the
+# into it), LIBDIR/dvm/dvm-rcomp and dvm-jit.so (found from bin/dvm), the
+# manual page dvm(1) generated from the usage text, the
 # examples under share/dvm/examples, the systemd units dvm-master and
 # dvm-node, and /etc/default/dvm, their settings.  The default prefix is
 # /usr, where a system service belongs; /etc/default then is /etc/default
@@ -31,6 +32,8 @@ add_custom_command(OUTPUT ${DVM_MAN}.gz
 add_custom_target(manpage ALL DEPENDS ${DVM_MAN}.gz)
 
 install(TARGETS dvm RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The RComp's executable, found from bin/dvm (src/util/exe.h).
+install(TARGETS dvm_rcomp_exe RUNTIME DESTINATION ${CMAKE_INSTALL_LIBDIR}/dvm)
 if(TARGET dvm_jit)      # the translator's LLVM half (src/exec/jit_backend.h)
   install(TARGETS dvm_jit LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/dvm)
 endif()

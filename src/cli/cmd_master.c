@@ -200,7 +200,7 @@ static int svc_main(const char *cmd, int argc, char **argv)
     if (rc || (rc = cli_load_secret(o.secret_file, &secret)))
         return rc;
     char self[4096];
-    if (run_self_exe(self, sizeof self)) {
+    if (run_rcomp_exe(self, sizeof self)) {
         cli_free_secret(secret);
         return 2;
     }

@@ -32,6 +32,7 @@
 #include "isa/isa.h"
 #include "sched/master.h"
 #include "util/alloc.h"
+#include "util/exe.h"
 #include "util/stdfds.h"
 
 static int run_usage(const run_opts *o, const char *msg, const char *arg)
@@ -388,12 +389,10 @@ int run_check(const dvm_program *p, run_opts *o, uint64_t *addr,
     return resolve_dumps(p, o, addr, count);
 }
 
-int run_self_exe(char *buf, size_t n)
+int run_rcomp_exe(char *buf, size_t n)
 {
-    ssize_t k = readlink("/proc/self/exe", buf, n - 1);
-    if (k <= 0)
+    if (exe_rcomp(buf, n) < 0)
         return fprintf(stderr, "dvm: cannot find my own binary\n"), 2;
-    buf[k] = '\0';
     return 0;
 }
 
@@ -404,12 +403,12 @@ static int run_program(const dvm_program *p, run_opts *o)
     if (rc)
         return rc;
     char self[4096];
-    if (run_self_exe(self, sizeof self))
+    if (run_rcomp_exe(self, sizeof self))
         return 2;
     cli_serve sv;
     if ((rc = serve_start(o->http, &sv)))
         return rc;
-    master_config cfg = { .prog = p, .self_exe = self,
+    master_config cfg = { .prog = p, .rcomp_exe = self,
                           .nrcomps = o->nrcomps, .engine = o->engine,
                           .in = o->in, .nin = o->nin, .out = o->out,
                           .nout = o->nout, .trace_path = o->trace,

@@ -74,9 +74,10 @@ struct srcmap;
 int run_load(run_opts *o, dvm_program **p, struct srcmap **map);
 /* Closes what run_check opened. */
 void run_close_inputs(run_opts *o);
-/* The path of the running dvm binary into buf.  Returns 0 or 2 (message
+/* The path of the executable RComps run (`EXE __rcomp ...`: dvm-rcomp,
+ * else this dvm binary; util/exe.h) into buf.  Returns 0 or 2 (message
  * printed). */
-int run_self_exe(char *buf, size_t n);
+int run_rcomp_exe(char *buf, size_t n);
 /* Prints one dumped value of the given type (isa types) on stdout. */
 void run_print_value(int type, const uint8_t *b);
 

@@ -3536,7 +3536,7 @@ static void run_program(mserve *s)
                         strerror(errno));
     if (trace_fd >= 0)
         snprintf(trace_path, sizeof trace_path, "/proc/self/fd/%d", trace_fd);
-    master_config cfg = { .prog = s->prog, .self_exe = s->cfg.self_exe,
+    master_config cfg = { .prog = s->prog, .rcomp_exe = s->cfg.rcomp_exe,
                           .nrcomps = 0, .engine = engine, .obs = s->obs,
                           .remote = &s->remote, .out_fn = out_to_client,
                           .out_arg = s, .diag = diag_open(s),

@@ -19,7 +19,7 @@
 typedef struct mserve_config {
     const char *listen;         /* "HOST:PORT" (port 0: any) */
     const auth_secret *secret;  /* NULL: none, loopback only */
-    const char *self_exe;
+    const char *rcomp_exe;
     const char *port_file;      /* NULL, or a file to write the port to */
     obs *obs;                   /* metrics and dashboard (borrowed), for
                                    every program; NULL: none */

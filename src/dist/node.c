@@ -391,7 +391,7 @@ static dvm_status epoll_add(node *n, int fd, uint64_t key)
 static dvm_status rc_spawn(node *n, int i)
 {
     node_rc *r = &n->rc[i];
-    rcomp_spawn_spec sp = { n->cfg.self_exe, n->engine, store_fd(n->store),
+    rcomp_spawn_spec sp = { n->cfg.rcomp_exe, n->engine, store_fd(n->store),
                             NODE_STORE_FRAMES, n->image_fd, n->prog, NULL,
                             0, 0, n->jit_cache, n->inputs.win_path,
                             n->inputs.map_path,

@@ -21,7 +21,7 @@
 typedef struct node_config {
     const char *master;         /* "HOST:PORT" */
     int nrcomps;
-    const char *self_exe;       /* the dvm binary (RComps) */
+    const char *rcomp_exe;      /* RComps run `EXE __rcomp` (util/exe.h) */
     const auth_secret *secret;  /* NULL: none (loopback masters only) */
     const char *name;           /* NULL: the host's name (the master makes
                                    names unique) */

@@ -92,7 +92,8 @@ extern const jit_backend_ops jit_llvm_backend;
 int jit_backend_present(void);
 
 /* A tag of this build of the translator, from the files it is (the
- * executable and the module: device, inode, size, modification time):
+ * RComp's executable, util/exe.h, and the module: device, inode, size,
+ * modification time):
  * translations kept across runs (jit_cache_keep) are used only by a
  * build of the same tag.  0 when they cannot be read. */
 uint64_t jit_backend_tag(void);

@@ -4,16 +4,19 @@
  * Built with DVM_JIT_MODULE, the backend is the module dvm-jit.so: looked
  * for beside the running executable (a build tree: dvm, the tests and the
  * module share one directory), then where `cmake --install` puts it
- * relative to the executable (DVM_JIT_MODULE_REL: bin/../LIBDIR/dvm), so
- * that an installed tree may move (a package unpacked elsewhere).  It is loaded once per process, at the first
+ * relative to the executable (util/exe.h: bin/../LIBDIR/dvm), so that an
+ * installed tree may move (a package unpacked elsewhere).  It is loaded once per process, at the first
  * jit_backend_load, with RTLD_NOW so that a module that does not fit the
  * binary fails there, whole, rather than at a later call; its table must
  * carry this build's JIT_BACKEND_ABI.  Otherwise the backend is linked in.
  */
 #include "exec/jit_backend.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
+
+#include "util/exe.h"
 
 /* Folds the identity of the file at path (device, inode, size,
  * modification time) into *h; 0 when it cannot be read. */
@@ -30,6 +33,16 @@ static int tag_file(const char *path, uint64_t *h)
     return 1;
 }
 
+/* Folds the identity of the executable that runs translated code into
+ * *h: the RComp's (util/exe.h), the same file whether dvm (`dvm
+ * translate`) or dvm-rcomp asks, so that what one kept the other finds.
+ * 0 when it cannot be read. */
+static int tag_rcomp_exe(uint64_t *h)
+{
+    char path[PATH_MAX];
+    return exe_rcomp(path, sizeof path) == 0 && tag_file(path, h);
+}
+
 #if DVM_JIT_MODULE
 #include <dlfcn.h>
 #include <limits.h>
@@ -42,30 +55,12 @@ static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static const jit_backend_ops *loaded;
 static char load_error[512];
 
-/* Writes into buf the module's path in directory rel (relative to the
- * running executable's: "." beside it, DVM_JIT_MODULE_REL where
- * `cmake --install` puts it); 0 when /proc/self/exe cannot be read or
- * the path does not fit. */
-static int near_exe(const char *rel, char *buf, size_t cap)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return 0;
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        return 0;
-    *slash = '\0';
-    int k = snprintf(buf, cap, "%s/%s/dvm-jit.so", exe, rel);
-    return k > 0 && (size_t)k < cap;
-}
-
-/* The first module path that exists into buf; 0 when there is none. */
+/* The module's path into buf (util/exe.h: beside the running
+ * executable, else where `cmake --install` puts it); 0 when there is
+ * none. */
 static int module_path(char *buf, size_t cap)
 {
-    return (near_exe(".", buf, cap) && access(buf, R_OK) == 0) ||
-           (near_exe(DVM_JIT_MODULE_REL, buf, cap) && access(buf, R_OK) == 0);
+    return exe_near("dvm-jit.so", R_OK, buf, cap);
 }
 
 static void load(void)
@@ -73,7 +68,7 @@ static void load(void)
     char path[PATH_MAX];
     if (!module_path(path, sizeof path)) {
         snprintf(load_error, sizeof load_error, "no dvm-jit.so beside the "
-                 "dvm binary or in %s from it", DVM_JIT_MODULE_REL);
+                 "dvm binary or in %s from it", exe_libdir_rel());
         return;
     }
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -102,7 +97,7 @@ uint64_t jit_backend_tag(void)
 {
     char path[PATH_MAX];
     uint64_t h = 0xcbf29ce484222325ull ^ JIT_BACKEND_ABI;
-    if (!tag_file("/proc/self/exe", &h) || !module_path(path, sizeof path) ||
+    if (!tag_rcomp_exe(&h) || !module_path(path, sizeof path) ||
         !tag_file(path, &h))
         return 0;
     return h;
@@ -127,7 +122,7 @@ int jit_backend_present(void)
 uint64_t jit_backend_tag(void)
 {
     uint64_t h = 0xcbf29ce484222325ull ^ JIT_BACKEND_ABI;
-    return tag_file("/proc/self/exe", &h) ? h : 0;
+    return tag_rcomp_exe(&h) ? h : 0;
 }
 
 dvm_status jit_backend_load(const jit_backend_ops **out)

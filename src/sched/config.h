@@ -116,7 +116,7 @@ typedef struct master_remote {
 
 typedef struct master_config {
     const dvm_program *prog;    /* borrowed for the life of the master */
-    const char *self_exe;       /* the dvm binary (RComps run `dvm __rcomp`) */
+    const char *rcomp_exe;      /* RComps run `EXE __rcomp` (util/exe.h) */
     int nrcomps;
     const char *engine;         /* "interp" or "jit" */
     const master_binding *in;  size_t nin;

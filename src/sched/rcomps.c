@@ -2,7 +2,8 @@
  * rcomps.c -- the RComp processes of a single-host DVM (the scheduler
  * agent's job).
  *
- * Each RComp is `dvm __rcomp ...` started with fork + exec, so it begins
+ * Each RComp is `EXE __rcomp ...` (EXE: dvm-rcomp, or dvm itself where
+ * dvm-rcomp is missing; util/exe.h) started with fork + exec, so it begins
  * with a clean address space for its 2^46-byte window, and talks to the
  * master over two socketpairs: ctl (dispatch, results, frame grants) and
  * page (first-touch page requests from its fault handler thread, strictly
@@ -132,13 +133,13 @@ static uint64_t channel_addr(const dvm_program *p, const char *name)
     return c ? c->addr : 0;
 }
 
-/* Builds `dvm __rcomp ...` number index with its socket ends ctl and
+/* Builds `EXE __rcomp ...` number index with its socket ends ctl and
  * page. */
 static dvm_status rcomp_argv(const rcomp_spawn_spec *sp, int index, int ctl,
                              int page, rcomp_args *a)
 {
     memset(a, 0, sizeof *a);
-    args_add(a, "%s", sp->self_exe);
+    args_add(a, "%s", sp->rcomp_exe);
     args_add(a, "__rcomp");
     args_add(a, "--index");  args_add(a, "%d", index);
     args_add(a, "--ctl");    args_add(a, "%d", ctl);
@@ -246,7 +247,7 @@ static void rcomp_exec_child(const rcomp_spawn_spec *sp, int ctl, int page,
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
         if (keep[i] > 0)
             fcntl(keep[i], F_SETFD, 0);
-    execv(sp->self_exe, argv);
+    execv(sp->rcomp_exe, argv);
     _exit(127);
 }
 
@@ -302,7 +303,7 @@ err_ctl:
 
 static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
 {
-    rcomp_spawn_spec sp = { rs->cfg->self_exe, rs->cfg->engine,
+    rcomp_spawn_spec sp = { rs->cfg->rcomp_exe, rs->cfg->engine,
                             store_fd(rs->cp->store),
                             store_max_frames(rs->cp->store), rs->image_fd,
                             rs->cfg->prog, rs->cfg->in, rs->cfg->nin,

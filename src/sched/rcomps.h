@@ -127,7 +127,7 @@ typedef struct rcomp_set {
  * and program image it maps (fds it inherits), the program and the input
  * bindings (for the channel addresses). */
 typedef struct rcomp_spawn_spec {
-    const char *self_exe, *engine;
+    const char *rcomp_exe, *engine;
     int store_fd;
     uint32_t nframes;
     int image_fd;

@@ -3,7 +3,7 @@
  * scripted RComps.
  *
  * The RComp set starts real processes: this test binary, re-executed as
- * `__rcomp` (cfg.self_exe = /proc/self/exe), plays an RComp that follows a
+ * `__rcomp` (cfg.rcomp_exe = /proc/self/exe), plays an RComp that follows a
  * script named in DVM_TEST_SCRIPT: it says READY, reads one dispatch and
  * answers it with a crafted result -- one that names a wrong attempt, a
  * frame it was never granted, a runner it is not running, a child on a
@@ -286,7 +286,7 @@ static int setup(void **state)
     fixture *f = dvm_calloc(1, sizeof *f);
     assert_non_null(f);
     assert_int_equal(commit_fixture_open(&f->c, 4096), 0);
-    f->cfg = (master_config){ .prog = &f->prog, .self_exe = "/proc/self/exe",
+    f->cfg = (master_config){ .prog = &f->prog, .rcomp_exe = "/proc/self/exe",
                               .nrcomps = 1, .engine = "interp" };
     f->image_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     f->rs = (rcomp_set){ .cfg = &f->cfg, .cp = &f->c.cp, .nrc = 1,

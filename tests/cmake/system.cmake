@@ -171,6 +171,15 @@ endif()
 # directory).
 add_test(NAME system/libpath COMMAND sh ${SYS}/libpath.sh $<TARGET_FILE:dvm>)
 set_tests_properties(system/libpath PROPERTIES TIMEOUT 30 SKIP_RETURN_CODE 77)
+add_test(NAME system/libpath_rcomp
+         COMMAND sh ${SYS}/libpath.sh $<TARGET_FILE:dvm_rcomp_exe>)
+set_tests_properties(system/libpath_rcomp PROPERTIES TIMEOUT 30
+                     SKIP_RETURN_CODE 77)
+
+# RComps run dvm-rcomp where it sits beside dvm, else `dvm __rcomp`.
+add_test(NAME system/rcomp_exe
+         COMMAND sh ${SYS}/rcomp_exe.sh $<TARGET_FILE:dvm> ${CMAKE_SOURCE_DIR})
+set_tests_properties(system/rcomp_exe PROPERTIES TIMEOUT 120)
 
 # Translations kept across runs by default (~/.cache/dvm/jit), and
 # DVM_JIT_KEEP's other settings; in a home of the test's own.

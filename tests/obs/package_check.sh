@@ -44,6 +44,10 @@ grep -q 'DVM_RCOMPS' "$root/usr/lib/systemd/system/dvm-node.service" ||
 grep -q 'DVM_LISTEN' "$root/usr/lib/systemd/system/dvm-master.service" ||
     fail "dvm-master listen address"
 
+# The RComp's executable, beside the module (found from bin/dvm).
+[ -x "$(cd "$root" && find "$PWD" -name dvm-rcomp | head -1)" ] ||
+    fail "the package lacks the RComp's executable dvm-rcomp"
+
 # Run from the scratch root.
 "$root/usr/bin/dvm" --version | grep -Eq '^dvm [0-9.]+ \(DISA 1\.1, c0 1\.0\)$' ||
     fail "dvm --version"
