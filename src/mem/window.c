@@ -31,6 +31,14 @@
  * MADV_DONTNEED.  Content is immutable, so a later read simply faults it back
  * in with the same bytes; for the same reason window_reset_keep leaves the
  * ring as it is (the next runner reading the same input pays no fault).
+ * Input is mostly read in order, and each page's fault is a round trip
+ * through the handler thread (two thread switches, tens of microseconds
+ * on a VM) for a few microseconds of reading: with read-ahead set
+ * (window_set_input_ahead), a faulting input page comes with the input
+ * pages after it that the caller can give at once, installed by the same
+ * UFFDIO_COPY, which wakes the faulting thread only when all are in.  So
+ * the runner never runs while they are being installed, and a reset
+ * cannot slip between their recording and their install.
  *
  * A prefix of the window may be made plain (window_plain): the private
  * region, all zeros at the start of every runner.  A uffd round trip costs
@@ -235,6 +243,9 @@ struct mem_window {
     void *arg;
     uint8_t *buf;               /* the handler's page buffer (aligned) */
     uint8_t *zeros;             /* a page of zeros (aligned) */
+    window_ahead_fn ahead;      /* input read-ahead (window_set_input_ahead) */
+    uint32_t nahead;            /* pages after a faulting one, at most */
+    uint8_t *abuf;              /* 1 + nahead pages: the run installed */
     uint64_t nplain;            /* pages [0, nplain) are plain memory */
     uint64_t nkeep;             /* plain pages [0, nkeep) are zeroed, not
                                    dropped, at reset */
@@ -370,6 +381,65 @@ static void wake_page(mem_window *w, uint64_t page)
     (void)ioctl(w->uffd, UFFDIO_WAKE, &r);
 }
 
+/* True when input page is present: the ring records every input page in
+ * the window while the input cap is set. */
+static int input_present(mem_window *w, uint64_t page)
+{
+    pthread_mutex_lock(&w->mu);
+    int there = ps_has(&w->inseen, page);
+    pthread_mutex_unlock(&w->mu);
+    return there;
+}
+
+/* Fills w->abuf's pages 1.. with the input pages after page that are
+ * missing and that w->ahead gives, each recorded before it is installed
+ * (as handle_fault does); stops at the first that is not.  Returns how
+ * many. */
+static uint32_t read_ahead(mem_window *w, uint64_t page)
+{
+    uint32_t n = 0;
+    while (n < w->nahead) {
+        uint64_t p = page + 1 + n;
+        if (!is_input_page(p) || p >= w->size / WIN_PAGE ||
+            input_present(w, p) ||
+            w->ahead(w->arg, p, w->abuf + (size_t)(n + 1) * WIN_PAGE) != 0 ||
+            note_touched(w, p) != DVM_OK)
+            break;
+        n++;
+    }
+    return n;
+}
+
+/* Installs input page, whose bytes are in w->buf, with the pages after it
+ * that read_ahead gives, in one copy that wakes the faulting thread once
+ * the run is in.  Returns 1 when page is in (or raced in) and its waiter
+ * woken, 0 when nothing was read ahead or the copy failed: the caller
+ * installs page alone.  A copy cut short after page (a page of the run
+ * present after all) leaves the rest missing but recorded, which is
+ * harmless: dropping a missing page is a no-op, and a touch faults it in. */
+static int install_input_run(mem_window *w, uint64_t page)
+{
+    uint32_t n = read_ahead(w, page);
+    if (!n)
+        return 0;
+    memcpy(w->abuf, w->buf, WIN_PAGE);
+    struct uffdio_copy c = {
+        .dst = (uint64_t)(uintptr_t)(w->base + page * WIN_PAGE),
+        .len = (uint64_t)(n + 1) * WIN_PAGE,
+        .src = (uint64_t)(uintptr_t)w->abuf };
+    for (;;) {
+        c.copy = 0;
+        if (ioctl(w->uffd, UFFDIO_COPY, &c) == 0 || c.copy > 0)
+            return 1;           /* page, and part or all of the run */
+        if (errno == EEXIST) {
+            wake_page(w, page);
+            return 1;
+        }
+        if (errno != EAGAIN && errno != EINTR)
+            return 0;
+    }
+}
+
 /*
  * Resolves one missing-page fault (handler thread).
  *
@@ -391,6 +461,9 @@ static void handle_fault(mem_window *w, uint64_t page, int write)
         note_failure(w, rc);
         rc = 1;
     }
+    if (rc == 0 && w->nahead && is_input_page(page) &&
+        install_input_run(w, page))
+        return;
     /* Zeros for a write: copy a zero page rather than map the shared zero
      * page, which the write would at once fault again to copy. */
     const uint8_t *src = rc == 1 ? (write ? w->zeros : NULL) : w->buf;
@@ -589,6 +662,7 @@ void window_close(mem_window *w)
     ps_free(&w->inseen);
     dvm_free(w->list);
     dvm_free(w->ring);
+    free(w->abuf);
     free(w->buf);
     pthread_mutex_destroy(&w->mu);
     dvm_free(w);
@@ -608,6 +682,19 @@ void window_set_input_cap(mem_window *w, size_t max_pages)
         dvm_free(ring);
     }
     pthread_mutex_unlock(&w->mu);
+}
+
+void window_set_input_ahead(mem_window *w, window_ahead_fn ahead,
+                            uint32_t npages)
+{
+    assert(!w->nahead && w->input_cap && npages < w->input_cap / 2);
+    uint8_t *b;
+    if (!ahead || !npages ||
+        posix_memalign((void **)&b, WIN_PAGE, (size_t)(npages + 1) * WIN_PAGE))
+        return;                 /* without it: a fault a page, as before */
+    w->abuf = b;
+    w->ahead = ahead;
+    w->nahead = npages;
 }
 
 /*

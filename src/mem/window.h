@@ -110,6 +110,19 @@ dvm_status window_failed(const mem_window *w);
  * a file of many gigabytes keeps memory bounded.  0 (the default): no cap.
  * Call before the first runner. */
 void window_set_input_cap(mem_window *w, size_t max_pages);
+/* Gives the input page `page` that follows a faulting one into buf
+ * (DISA_PAGE bytes): 0 when it has its bytes at once, else nonzero, which
+ * ends the read-ahead.  Runs on the handler thread. */
+typedef int (*window_ahead_fn)(void *arg, uint64_t page, uint8_t *buf);
+/* Read-ahead of input pages: after a fault on an input page the resolver
+ * gave bytes for, up to npages following input pages that are missing and
+ * that ahead gives (arg: the resolver's) are installed with it in one copy,
+ * which wakes the faulting thread once all are in.  Needs the input cap
+ * (whose ring records every input page present), npages below half of it;
+ * without memory for its buffer the window faults a page at a time, as
+ * with npages 0.  Call before the first runner. */
+void window_set_input_ahead(mem_window *w, window_ahead_fn ahead,
+                            uint32_t npages);
 /* Pages touched since the last reset, input pages included. */
 size_t window_touched_count(const mem_window *w);
 /* Makes pages [0, npages) plain zero-fill memory: their first touch is an

@@ -30,6 +30,8 @@ typedef struct res {
     _Atomic uint64_t version;
     _Atomic uint64_t zero_from; /* pages >= this read as zeros */
     _Atomic uint64_t fail_page; /* this page fails to resolve */
+    _Atomic uint64_t ahead_calls;
+    _Atomic uint64_t ahead_stop; /* read_ahead refuses this page */
 } res;
 
 static int resolve(void *arg, uint64_t page, uint8_t *buf)
@@ -305,6 +307,66 @@ static void test_reset_keep(void **state)
     assert_int_equal(window_base(w)[0x40000ULL * 4096 + 8], 4);
     assert_int_equal(r.calls, calls + 2);
     assert_int_equal(window_reset(w), DVM_OK);
+    window_close(w);
+}
+
+/* The read-ahead's source: the resolver's pattern, refusing ahead_stop. */
+static int ahead(void *arg, uint64_t page, uint8_t *buf)
+{
+    res *r = arg;
+    r->ahead_calls++;
+    if (page == r->ahead_stop)
+        return 1;
+    return resolve(arg, page, buf) == 0 ? 0 : 1;
+}
+
+/* Input read-ahead: a fault on an input page brings the 7 after it (one
+ * resolver call, no more faults for them); the read-ahead stops at a
+ * page its source refuses and at a page already present (whose bytes
+ * stay); a page outside the input windows is never read ahead; read-ahead
+ * pages are recorded (in the ring) and stay across a keeping reset. */
+static void test_input_ahead(void **state)
+{
+    (void)state;
+    if (TEST_WINDOW < DISA_ADDR_LIMIT)
+        skip();
+    res r = { .version = 3 };
+    mem_window *w = open_with(&r);
+    window_set_input_cap(w, 64);
+    window_set_input_ahead(w, ahead, 7);
+    uint64_t in = DISA_INPUT_BASE / 4096;
+    r.ahead_stop = in + 18;
+    assert_int_equal(rd64(w, in * 4096), in);
+    assert_int_equal(r.calls, 1 + 7);     /* the fault, then 7 ahead */
+    assert_int_equal(r.ahead_calls, 7);
+    for (uint64_t p = in + 1; p < in + 8; p++)
+        assert_int_equal(rd64(w, p * 4096), p);
+    assert_int_equal(r.calls, 8);
+    assert_int_equal(window_touched_count(w), 8);
+    assert_int_equal(rd64(w, (in + 16) * 4096), in + 16);  /* 17 ahead */
+    assert_int_equal(r.ahead_calls, 9);   /* 17, then 18 refused */
+    uint64_t calls = r.calls;
+    assert_int_equal(rd64(w, (in + 17) * 4096), in + 17);
+    assert_int_equal(r.calls, calls);
+    assert_int_equal(rd64(w, (in + 18) * 4096), in + 18); /* a fault */
+    assert_int_equal(r.calls, calls + 1 + 7);            /* 19..25 ahead */
+    r.version = 5;                        /* a present page keeps its bytes */
+    assert_int_equal(rd64(w, (in + 30) * 4096), in + 30);
+    assert_int_equal(window_base(w)[(in + 30) * 4096 + 8], 5);
+    r.version = 6;
+    calls = r.ahead_calls;
+    assert_int_equal(rd64(w, (in + 28) * 4096), in + 28);
+    assert_int_equal(r.ahead_calls, calls + 1);  /* 29; 30 is there */
+    assert_int_equal(window_base(w)[(in + 29) * 4096 + 8], 6);
+    assert_int_equal(window_base(w)[(in + 30) * 4096 + 8], 5);
+    calls = r.ahead_calls;
+    assert_int_equal(rd64(w, 0x40000ULL * 4096), 0x40000);
+    assert_int_equal(r.ahead_calls, calls);      /* not an input page */
+    assert_int_equal(window_reset_keep(w, keep_even, NULL), DVM_OK);
+    calls = r.calls;
+    for (uint64_t p = in; p < in + 8; p++)
+        assert_int_equal(rd64(w, p * 4096), p);
+    assert_int_equal(r.calls, calls);
     window_close(w);
 }
 
@@ -599,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_many_pages),
         cmocka_unit_test(test_touched_during_walk),
         cmocka_unit_test(test_input_cap),
+        cmocka_unit_test(test_input_ahead),
         cmocka_unit_test(test_reset_keep),
         cmocka_unit_test(test_resolver_failure),
         cmocka_unit_test(test_plain),

@@ -217,6 +217,17 @@ static int asked_input_page(rcomp *rc, uint64_t page, uint8_t *buf)
     return rc_input_read(rc, page, buf);
 }
 
+int rc_input_ahead(void *arg, uint64_t page, uint8_t *buf)
+{
+    rcomp *rc = arg;
+    if (page < PG_IN || page >= PG_SYS)
+        return 1;
+    if (rc->inmap)              /* never a request: only what is there */
+        return inpage_present(rc->inmap, page) ? rc_input_read(rc, page, buf)
+                                               : 1;
+    return rc_input_page(rc, page, buf);
+}
+
 int rc_resolve(void *arg, uint64_t page, uint8_t *buf)
 {
     rcomp *rc = arg;

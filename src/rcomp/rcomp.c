@@ -54,6 +54,7 @@
 
 #define RC_MAX_IN 64
 #define RC_INPUT_CAP_PAGES 32768        /* 128 MiB of input pages mapped */
+#define RC_INPUT_AHEAD_PAGES 15         /* 64 KiB of input a fault */
 
 typedef struct rc_opts {
     const char *in[RC_MAX_IN];
@@ -191,6 +192,7 @@ static dvm_status open_window(rcomp *rc)
         status_clear();
     }
     window_set_input_cap(rc->win, RC_INPUT_CAP_PAGES);
+    window_set_input_ahead(rc->win, rc_input_ahead, RC_INPUT_AHEAD_PAGES);
     vm_runner_init(&rc->vr, window_base(rc->win), rc->code);
     rc_stacks_init(rc);
     rc_pr_init(rc);

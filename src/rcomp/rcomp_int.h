@@ -319,6 +319,11 @@ dvm_status rc_basemap_put(rc_basemap *m, uint64_t page, uint32_t frame);
 int rc_basemap_get(const rc_basemap *m, uint64_t page, uint32_t *frame);
 /* The window resolver (handler thread); arg is the rcomp. */
 int rc_resolve(void *arg, uint64_t page, uint8_t *buf);
+/* The window's read-ahead of input pages (window_set_input_ahead): page's
+ * bytes into buf and 0 when they cost no request -- a bound file's bytes,
+ * or on a node a page already in its file -- else 1: not an input's page
+ * (zeros), or one the node would have to ask for. */
+int rc_input_ahead(void *arg, uint64_t page, uint8_t *buf);
 
 /* io.c */
 /* Parses "ADDR=PATH" and maps the file as an input channel. */
