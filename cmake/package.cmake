@@ -55,6 +55,9 @@ set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION misc)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# Loaded when first needed (src/util/dynlib.h), so not found by shlibdeps:
+# UCX and libcrypto (the cluster), libmicrohttpd (--http).
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libucx0, libssl3, libmicrohttpd12")
 configure_file(${CMAKE_SOURCE_DIR}/packaging/debian/conffiles.in
                ${CMAKE_BINARY_DIR}/packaging/debian/conffiles @ONLY)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

@@ -1,26 +1,60 @@
 /*
  * auth.c -- cluster secret files and the HELLO/PROOF handshake.
  *
- * The MAC is OpenSSL's HMAC-SHA-256 (EVP_Q_mac), nonces come from
- * RAND_bytes, and proofs are compared with CRYPTO_memcmp so the time of a
- * refusal says nothing about how much of a forged proof was right.  The
- * permission check on the secret file is made on the opened descriptor
- * (fstat), so it is the file that is read that was checked.
+ * The MAC is OpenSSL's HMAC-SHA-256 (EVP_Q_mac, from libcrypto.so.3
+ * loaded at the first proof: util/dynlib.h), nonces come from the
+ * kernel's random source (getrandom), and proofs are compared in constant
+ * time so the time of a refusal says nothing about how much of a forged
+ * proof was right.  Secrets are wiped with explicit_bzero, which the
+ * compiler may not drop.  The permission check on the secret file is made
+ * on the opened descriptor (fstat), so it is the file that is read that
+ * was checked.
  */
+#define _DEFAULT_SOURCE
 #include "cluster/auth.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cluster/wire.h"
+#include "util/dynlib.h"
 #include "util/le.h"
+
+/* OpenSSL's HMAC, from libcrypto loaded at the first proof. */
+#define CRYPTO_FNS(X) X(EVP_Q_mac)
+DYNLIB_TABLE(crypto, crypto_load, "libcrypto.so.3", CRYPTO_FNS,
+             "the cluster handshake")
+
+/* Nonzero when the n bytes at a and b differ, in a time that depends on n
+ * only. */
+static int auth_differ(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    volatile uint8_t acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc |= (uint8_t)(a[i] ^ b[i]);
+    return acc != 0;
+}
+
+/* Fills buf with n bytes of the kernel's random source; 0, or -1. */
+static int auth_random(uint8_t *buf, size_t n)
+{
+    while (n) {
+        ssize_t k = getrandom(buf, n, 0);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        buf += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
 
 #define AUTH_FLAG_SECRET 1u
 #define AUTH_LABEL "dvm cluster proof"
@@ -95,7 +129,7 @@ dvm_status auth_secret_load(const char *path, auth_secret *out)
         st = status_set(DVM_EINVAL, "%s: cluster secret is empty", path);
     if (!st)
         st = auth_secret_set(out, buf, len);
-    OPENSSL_cleanse(buf, sizeof buf);
+    explicit_bzero(buf, sizeof buf);
     return st;
 }
 
@@ -111,7 +145,7 @@ dvm_status auth_secret_set(auth_secret *out, const void *key, size_t n)
 
 void auth_secret_wipe(auth_secret *s)
 {
-    OPENSSL_cleanse(s, sizeof *s);
+    explicit_bzero(s, sizeof *s);
 }
 
 dvm_status auth_start(auth_session *s, const auth_secret *secret,
@@ -120,7 +154,7 @@ dvm_status auth_start(auth_session *s, const auth_secret *secret,
     memset(s, 0, sizeof *s);
     s->secret = secret;
     s->initiator = initiator;
-    if (RAND_bytes(s->nonce_local, AUTH_NONCE_SIZE) != 1)
+    if (auth_random(s->nonce_local, AUTH_NONCE_SIZE) < 0)
         return status_set(DVM_EIO, "no random bytes for the handshake nonce");
     return DVM_OK;
 }
@@ -177,10 +211,14 @@ static dvm_status auth_mac(const auth_session *s, int prover_initiator,
     memcpy(m, ni, AUTH_NONCE_SIZE);
     memcpy(m + AUTH_NONCE_SIZE, na, AUTH_NONCE_SIZE);
     le_st32(m + 2 * AUTH_NONCE_SIZE, WIRE_VERSION);
+    dvm_status st = crypto_load();
+    if (st)
+        return st;
     size_t outlen = 0;
-    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, s->secret->key,
-                   s->secret->len, msg, sizeof msg, out, AUTH_PROOF_SIZE,
-                   &outlen) || outlen != AUTH_PROOF_SIZE)
+    if (!crypto.EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, s->secret->key,
+                           s->secret->len, msg, sizeof msg, out,
+                           AUTH_PROOF_SIZE, &outlen) ||
+        outlen != AUTH_PROOF_SIZE)
         return status_set(DVM_EIO, "cannot compute HMAC-SHA-256");
     return DVM_OK;
 }
@@ -206,8 +244,8 @@ dvm_status auth_on_proof(auth_session *s, const uint8_t *p, size_t n)
     dvm_status st = auth_mac(s, !s->initiator, want);
     if (st)
         return st;
-    int differ = CRYPTO_memcmp(want, p, AUTH_PROOF_SIZE);
-    OPENSSL_cleanse(want, sizeof want);
+    int differ = auth_differ(want, p, AUTH_PROOF_SIZE);
+    explicit_bzero(want, sizeof want);
     if (differ)
         return status_set(DVM_EPROTO, "wrong cluster secret (proof does not "
                           "match)");

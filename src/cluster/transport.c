@@ -73,6 +73,7 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,7 +84,37 @@
 #include "cluster/wire.h"
 #include "util/alloc.h"
 #include "util/clock.h"
+#include "util/dynlib.h"
 #include "util/le.h"
+
+/* UCX's functions, from libucp.so.0 (which brings libucs), loaded at the
+ * first transport_create (util/dynlib.h): a process that never talks to
+ * another host never loads UCX.  One line per function; the pointers have
+ * the types of ucp.h's declarations. */
+#define UCX_FNS(X)                                                          \
+    X(ucp_am_recv_data_nbx)                                              \
+    X(ucp_am_send_nbx)                                                   \
+    X(ucp_cleanup)                                                       \
+    X(ucp_config_read)                                                   \
+    X(ucp_config_release)                                                \
+    X(ucp_conn_request_query)                                            \
+    X(ucp_ep_close_nbx)                                                  \
+    X(ucp_ep_create)                                                     \
+    X(ucp_init_version)                                                  \
+    X(ucp_listener_create)                                               \
+    X(ucp_listener_destroy)                                              \
+    X(ucp_listener_query)                                                \
+    X(ucp_listener_reject)                                               \
+    X(ucp_request_free)                                                  \
+    X(ucp_worker_arm)                                                    \
+    X(ucp_worker_create)                                                 \
+    X(ucp_worker_destroy)                                                \
+    X(ucp_worker_get_efd)                                                \
+    X(ucp_worker_progress)                                               \
+    X(ucp_worker_set_am_recv_handler)                                    \
+    X(ucs_status_string)
+
+DYNLIB_TABLE(ucx, ucx_load, "libucp.so.0", UCX_FNS, "the cluster transport")
 
 #define TRANSPORT_AM_ID 17
 #define TRANSPORT_REASON_MAX 256
@@ -332,7 +363,7 @@ static void send_done(void *request, ucs_status_t status, void *user_data)
     if (r->done)
         r->done(r->arg, status == UCS_OK ? DVM_OK : DVM_EIO);
     dvm_free(r);
-    ucp_request_free(request);
+    ucx.ucp_request_free(request);
 }
 
 /* 1 for the transport's own messages (the handshake, BYE, TAKEN): never
@@ -363,7 +394,7 @@ static dvm_status peer_post(transport *t, tpeer *p, uint16_t type,
         .cb.send = send_done,
         .user_data = r,
     };
-    ucs_status_ptr_t req = ucp_am_send_nbx(p->ep, TRANSPORT_AM_ID, r->hdr,
+    ucs_status_ptr_t req = ucx.ucp_am_send_nbx(p->ep, TRANSPORT_AM_ID, r->hdr,
                                            WIRE_HEADER_SIZE, data, len, &prm);
     t->stats.sent++;
     p->sent_ns = now_ns();
@@ -376,7 +407,7 @@ static dvm_status peer_post(transport *t, tpeer *p, uint16_t type,
     if (UCS_PTR_IS_ERR(req)) {
         dvm_free(r);
         return status_set(DVM_EIO, "send to peer %" PRIu64 " (%s): %s", p->id,
-                          p->name, ucs_status_string(UCS_PTR_STATUS(req)));
+                          p->name, ucx.ucs_status_string(UCS_PTR_STATUS(req)));
     }
     t->inflight++;
     r->peer = p->id;
@@ -477,14 +508,14 @@ static void recv_done(void *request, ucs_status_t status, size_t length,
     (void)length;
     rxmsg *m = user_data;
     tpeer *p = m->p;
-    ucp_request_free(request);
+    ucx.ucp_request_free(request);
     p->t->inflight--;
     m->done = 1;
     m->failed = status != UCS_OK;
     if (m->orphan)
         rxmsg_free(m);
     else if (m->failed)
-        peer_down(p, DVM_EIO, ucs_status_string(status));
+        peer_down(p, DVM_EIO, ucx.ucs_status_string(status));
     peer_unref(p);
 }
 
@@ -497,13 +528,13 @@ static void recv_rndv(transport *t, tpeer *p, rxmsg *m, void *desc)
         .user_data = m,
     };
     t->stats.received_rndv++;
-    ucs_status_ptr_t req = ucp_am_recv_data_nbx(t->worker, desc, m->data,
+    ucs_status_ptr_t req = ucx.ucp_am_recv_data_nbx(t->worker, desc, m->data,
                                                 m->len, &prm);
     if (req == NULL) {
         m->done = 1;
     } else if (UCS_PTR_IS_ERR(req)) {
         m->done = m->failed = 1;
-        peer_down(p, DVM_EIO, ucs_status_string(UCS_PTR_STATUS(req)));
+        peer_down(p, DVM_EIO, ucx.ucs_status_string(UCS_PTR_STATUS(req)));
     } else {
         p->refs++;
         t->inflight++;
@@ -640,7 +671,7 @@ static void ep_error(void *arg, ucp_ep_h ep, ucs_status_t status)
     tpeer *p = arg;
     char why[TRANSPORT_REASON_MAX];
     snprintf(why, sizeof why, "endpoint failed: %s",
-             ucs_status_string(status));
+             ucx.ucs_status_string(status));
     peer_down(p, DVM_EIO, why);
 }
 
@@ -652,7 +683,7 @@ static void conn_request(ucp_conn_request_h req, void *arg)
     ucp_conn_request_h *a = dvm_grow(t->conns, &t->cap_conns, t->nconns + 1,
                                      sizeof *a);
     if (!a) {
-        ucp_listener_reject(t->listener, req);
+        ucx.ucp_listener_reject(t->listener, req);
         return;
     }
     t->conns = a;
@@ -675,11 +706,11 @@ static dvm_status peer_open(transport *t, tpeer *p, ucp_ep_params_t *prm)
         peer_down(p, st, status_message());
         return st;
     }
-    ucs_status_t us = ucp_ep_create(t->worker, prm, &p->ep);
+    ucs_status_t us = ucx.ucp_ep_create(t->worker, prm, &p->ep);
     if (us != UCS_OK) {
         p->ep = NULL;
         st = status_set(DVM_EIO, "%s: cannot create endpoint: %s", p->name,
-                        ucs_status_string(us));
+                        ucx.ucs_status_string(us));
         peer_down(p, st, status_message());
         return st;
     }
@@ -706,7 +737,7 @@ static void close_release(transport *t, tpeer *p)
 {
     assert(p->close_req);
     closing_unlink(t, p);
-    ucp_request_free(p->close_req);
+    ucx.ucp_request_free(p->close_req);
     p->close_req = NULL;
     t->inflight--;
     peer_unref(p);
@@ -732,7 +763,7 @@ static void peer_close_ep(transport *t, tpeer *p)
         .cb.send = close_done,
         .user_data = p,
     };
-    ucs_status_ptr_t req = ucp_ep_close_nbx(p->ep, &prm);
+    ucs_status_ptr_t req = ucx.ucp_ep_close_nbx(p->ep, &prm);
     p->ep = NULL;
     if (req && !UCS_PTR_IS_ERR(req)) {
         p->refs++;
@@ -749,7 +780,7 @@ static void accept_one(transport *t, ucp_conn_request_h req)
     char name[ADDR_TEXT_MAX] = "?";
     ucp_conn_request_attr_t attr = {
         .field_mask = UCP_CONN_REQUEST_ATTR_FIELD_CLIENT_ADDR};
-    if (ucp_conn_request_query(req, &attr) == UCS_OK)
+    if (ucx.ucp_conn_request_query(req, &attr) == UCS_OK)
         addr_format((struct sockaddr *)&attr.client_address, name);
     int full = t->live >= t->cfg.max_peers;
     tpeer *p = full ? NULL : peer_new(t, 1, name);
@@ -760,7 +791,7 @@ static void accept_one(transport *t, ucp_conn_request_h req)
         else
             transport_log(t, "transport: connection from %s rejected: no "
                           "memory for a peer", name);
-        ucp_listener_reject(t->listener, req);
+        ucx.ucp_listener_reject(t->listener, req);
         return;
     }
     ucp_ep_params_t prm = {.field_mask = UCP_EP_PARAM_FIELD_CONN_REQUEST,
@@ -969,7 +1000,7 @@ static void progress_ucx(transport *t)
 {
     turn_begin(t);
     for (int i = 0; i < TRANSPORT_PROGRESS_ROUNDS; i++)
-        if (!ucp_worker_progress(t->worker))
+        if (!ucx.ucp_worker_progress(t->worker))
             break;
     send_keepalives(t);
 }
@@ -1043,14 +1074,14 @@ dvm_status transport_arm(transport *t)
     /* Sends posted since the last progress (by the event callback, or by
      * the application between progress and arm) may wait for the worker
      * to progress; give them that chance before sleeping. */
-    if (ucp_worker_progress(t->worker))
+    if (ucx.ucp_worker_progress(t->worker))
         return DVM_EAGAIN;
-    ucs_status_t us = ucp_worker_arm(t->worker);
+    ucs_status_t us = ucx.ucp_worker_arm(t->worker);
     if (us == UCS_ERR_BUSY)
         return DVM_EAGAIN;
     if (us != UCS_OK)
         return status_set(DVM_EIO, "cannot arm the UCX worker: %s",
-                          ucs_status_string(us));
+                          ucx.ucs_status_string(us));
     return DVM_OK;
 }
 
@@ -1076,7 +1107,7 @@ size_t transport_drain(transport *t, uint64_t peer, size_t max,
         size_t n = p ? under_way(p) : 0;
         if (!p || n <= max || left <= 0)
             return n;
-        if (ucp_worker_arm(t->worker) == UCS_OK) {
+        if (ucx.ucp_worker_arm(t->worker) == UCS_OK) {
             struct pollfd pfd = {.fd = t->efd, .events = POLLIN};
             (void)poll(&pfd, 1, (int)left);
         }
@@ -1109,24 +1140,28 @@ static dvm_status ucx_open(transport *t)
      * rendezvous instead: slower on TCP only, and correct.  A value the
      * operator set (UCX_TCP_PUT_ENABLE) is kept. */
     (void)setenv("UCX_TCP_PUT_ENABLE", "n", 0);
+    dvm_status st = ucx_load();
+    if (st)
+        return st;
     ucp_config_t *config;
-    ucs_status_t us = ucp_config_read(NULL, NULL, &config);
+    ucs_status_t us = ucx.ucp_config_read(NULL, NULL, &config);
     if (us != UCS_OK)
         return status_set(DVM_EIO, "UCX configuration: %s",
-                          ucs_status_string(us));
+                          ucx.ucs_status_string(us));
     ucp_params_t cp = {.field_mask = UCP_PARAM_FIELD_FEATURES,
                        .features = UCP_FEATURE_AM | UCP_FEATURE_WAKEUP};
-    us = ucp_init(&cp, config, &t->ctx);
-    ucp_config_release(config);
+    us = ucx.ucp_init_version(UCP_API_MAJOR, UCP_API_MINOR, &cp, config,
+                               &t->ctx);
+    ucx.ucp_config_release(config);
     if (us != UCS_OK)
         return status_set(DVM_EIO, "cannot start UCX: %s",
-                          ucs_status_string(us));
+                          ucx.ucs_status_string(us));
     ucp_worker_params_t wp = {.field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE,
                               .thread_mode = UCS_THREAD_MODE_SINGLE};
-    us = ucp_worker_create(t->ctx, &wp, &t->worker);
+    us = ucx.ucp_worker_create(t->ctx, &wp, &t->worker);
     if (us != UCS_OK)
         goto err_ctx;
-    us = ucp_worker_get_efd(t->worker, &t->efd);
+    us = ucx.ucp_worker_get_efd(t->worker, &t->efd);
     if (us != UCS_OK)
         goto err_worker;
     ucp_am_handler_param_t hp = {
@@ -1139,17 +1174,17 @@ static dvm_status ucx_open(transport *t)
         .arg = t,
         .flags = UCP_AM_FLAG_WHOLE_MSG,
     };
-    us = ucp_worker_set_am_recv_handler(t->worker, &hp);
+    us = ucx.ucp_worker_set_am_recv_handler(t->worker, &hp);
     if (us != UCS_OK)
         goto err_worker;
     return DVM_OK;
 
 err_worker:
-    ucp_worker_destroy(t->worker);
+    ucx.ucp_worker_destroy(t->worker);
 err_ctx:
-    ucp_cleanup(t->ctx);
+    ucx.ucp_cleanup(t->ctx);
     return status_set(DVM_EIO, "cannot start a UCX worker: %s",
-                      ucs_status_string(us));
+                      ucx.ucs_status_string(us));
 }
 
 dvm_status transport_create(const transport_config *cfg, transport **out)
@@ -1202,17 +1237,17 @@ dvm_status transport_listen(transport *t, const char *hostport,
         .sockaddr = {.addr = (struct sockaddr *)&a.ss, .addrlen = a.len},
         .conn_handler = {.cb = conn_request, .arg = t},
     };
-    ucs_status_t us = ucp_listener_create(t->worker, &lp, &t->listener);
+    ucs_status_t us = ucx.ucp_listener_create(t->worker, &lp, &t->listener);
     if (us != UCS_OK)
         return status_set(DVM_EIO, "%s: cannot listen: %s", hostport,
-                          ucs_status_string(us));
+                          ucx.ucs_status_string(us));
     ucp_listener_attr_t la = {.field_mask = UCP_LISTENER_ATTR_FIELD_SOCKADDR};
-    us = ucp_listener_query(t->listener, &la);
+    us = ucx.ucp_listener_query(t->listener, &la);
     if (us != UCS_OK) {
-        ucp_listener_destroy(t->listener);
+        ucx.ucp_listener_destroy(t->listener);
         t->listener = NULL;
         return status_set(DVM_EIO, "%s: cannot query the listener: %s",
-                          hostport, ucs_status_string(us));
+                          hostport, ucx.ucs_status_string(us));
     }
     *port = addr_port((struct sockaddr *)&la.sockaddr);
     return DVM_OK;
@@ -1271,9 +1306,9 @@ void transport_unlisten(transport *t)
     if (!t->listener)
         return;
     for (size_t i = 0; i < t->nconns; i++)
-        ucp_listener_reject(t->listener, t->conns[i]);
+        ucx.ucp_listener_reject(t->listener, t->conns[i]);
     t->nconns = 0;
-    ucp_listener_destroy(t->listener);
+    ucx.ucp_listener_destroy(t->listener);
     t->listener = NULL;
 }
 
@@ -1302,7 +1337,7 @@ void transport_destroy(transport *t)
      * with the worker. */
     int64_t end = now_ms() + TRANSPORT_DESTROY_MS;
     while (t->inflight && now_ms() < end)
-        ucp_worker_progress(t->worker);
+        ucx.ucp_worker_progress(t->worker);
     /* A close still under way is handed back before the worker goes:
      * UCX expects every close request it gave out to be released by
      * then (a flushed close whose peer no longer answers, or one that
@@ -1310,8 +1345,8 @@ void transport_destroy(transport *t)
      * otherwise). */
     while (t->closing)
         close_release(t, t->closing);
-    ucp_worker_destroy(t->worker);
-    ucp_cleanup(t->ctx);
+    ucx.ucp_worker_destroy(t->worker);
+    ucx.ucp_cleanup(t->ctx);
     dvm_free(t->peers);
     dvm_free(t->conns);
     dvm_free(t);

@@ -6,7 +6,9 @@
  * frees it (through dvm_free) once sent.  Nothing is cached: a rendering
  * is cheap (hundreds of series, at most OBS_EVENTS_MAX events) and always
  * current.  Requests with a body, methods other than GET and HEAD, and
- * unknown paths get 405 or 404 with a one-line text body.
+ * unknown paths get 405 or 404 with a one-line text body.  libmicrohttpd
+ * (with the TLS libraries it brings) is loaded at the first http_start
+ * (util/dynlib.h): a run without --http never loads it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,6 +25,20 @@
 #include "obs/dashboard.h"
 #include "obs/http.h"
 #include "util/alloc.h"
+#include "util/dynlib.h"
+
+/* libmicrohttpd's functions, one line each, with microhttpd.h's types. */
+#define MHD_FNS(X)                                                          \
+    X(MHD_add_response_header)                                           \
+    X(MHD_create_response_from_buffer)                                   \
+    X(MHD_create_response_from_buffer_with_free_callback)                \
+    X(MHD_destroy_response)                                              \
+    X(MHD_lookup_connection_value)                                       \
+    X(MHD_queue_response)                                                \
+    X(MHD_start_daemon)                                                  \
+    X(MHD_stop_daemon)
+
+DYNLIB_TABLE(mhd, mhd_load, "libmicrohttpd.so.12", MHD_FNS, "http")
 
 struct obs_http {
     obs *o;
@@ -102,29 +118,30 @@ static dvm_status listen_on(const char *host, const char *port, int *fd,
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned code,
                                  const char *type, text *t)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(
+    struct MHD_Response *r;
+    r = mhd.MHD_create_response_from_buffer_with_free_callback(
         t->n, t->p ? t->p : dvm_strdup(""), dvm_free);
     if (!r) {
         text_free(t);
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    enum MHD_Result ret = MHD_queue_response(c, code, r);
-    MHD_destroy_response(r);
+    mhd.MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    mhd.MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    enum MHD_Result ret = mhd.MHD_queue_response(c, code, r);
+    mhd.MHD_destroy_response(r);
     return ret;
 }
 
 static enum MHD_Result send_static(struct MHD_Connection *c, unsigned code,
                                    const char *type, const void *p, size_t n)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(
+    struct MHD_Response *r = mhd.MHD_create_response_from_buffer(
         n, (void *)p, MHD_RESPMEM_PERSISTENT);
     if (!r)
         return MHD_NO;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    enum MHD_Result ret = MHD_queue_response(c, code, r);
-    MHD_destroy_response(r);
+    mhd.MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    enum MHD_Result ret = mhd.MHD_queue_response(c, code, r);
+    mhd.MHD_destroy_response(r);
     return ret;
 }
 
@@ -146,7 +163,7 @@ static enum MHD_Result send_rendered(struct MHD_Connection *c, obs *o,
     if (metrics) {
         st = obs_render_metrics(o, &t);
     } else {
-        const char *since = MHD_lookup_connection_value(
+        const char *since = mhd.MHD_lookup_connection_value(
             c, MHD_GET_ARGUMENT_KIND, "since");
         st = obs_render_state(o, since ? strtoull(since, NULL, 10) : 0, &t);
     }
@@ -189,14 +206,17 @@ dvm_status http_start(obs *o, const char *addr, obs_http **out)
     if (!addr || split_addr(addr, host, sizeof host, port, sizeof port))
         return status_set(DVM_EINVAL, "bad http address '%s' (HOST:PORT, "
                           "[IPV6]:PORT or PORT)", addr ? addr : "");
+    dvm_status st = mhd_load();
+    if (st)
+        return st;
     obs_http *h = dvm_calloc(1, sizeof *h);
     if (!h)
         return status_set(DVM_ENOMEM, "out of memory");
     h->o = o;
-    dvm_status st = listen_on(host, port, &h->fd, &h->port);
+    st = listen_on(host, port, &h->fd, &h->port);
     if (st)
         goto err_listen;
-    h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL,
+    h->d = mhd.MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL,
                             0, NULL, NULL, on_request, h,
                             MHD_OPTION_LISTEN_SOCKET, h->fd,
                             MHD_OPTION_CONNECTION_LIMIT, 64,
@@ -231,6 +251,6 @@ void http_stop(obs_http *h)
 {
     if (!h)
         return;
-    MHD_stop_daemon(h->d);      /* closes the listening socket too */
+    mhd.MHD_stop_daemon(h->d);      /* closes the listening socket too */
     dvm_free(h);
 }

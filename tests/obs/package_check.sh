@@ -24,6 +24,12 @@ for f in usr/bin/dvm usr/share/man/man1/dvm.1.gz etc/default/dvm \
     [ -e "$root/$f" ] || fail "the package lacks /$f"
 done
 grep -qx /etc/default/dvm "$tmp/control/conffiles" || fail "no conffile"
+# The libraries dvm loads when first needed (src/util/dynlib.h) are
+# dependencies of the package although dvm does not link them.
+for p in libucx0 libssl3 libmicrohttpd12; do
+    grep -q "^Depends:.*\b$p\b" "$tmp/control/control" ||
+        fail "the package does not depend on $p"
+done
 gzip -dc "$root/usr/share/man/man1/dvm.1.gz" | grep -q '^\.TH DVM 1' ||
     fail "the manual page is not roff"
 gzip -dc "$root/usr/share/man/man1/dvm.1.gz" | grep -q 'linger' ||
