@@ -7,7 +7,9 @@
  * server, TLS and database libraries, which an RComp never calls, it
  * starts in ~2 ms instead of ~12 (the loader's relocations and those
  * libraries' constructors, paid by every RComp of every run and by every
- * replacement of a lost one).
+ * replacement of a lost one).  Being a file of its own, it can be left
+ * from another install: the master names its dvm version
+ * (--dvm-version), and an RComp of another refuses at setup.
  */
 #include <stdio.h>
 #include <string.h>

@@ -51,6 +51,7 @@
 #include "rcomp/rcomp.h"
 #include "rcomp/rcomp_int.h"
 #include "util/alloc.h"
+#include "util/version.h"
 
 #define RC_MAX_IN 64
 #define RC_INPUT_CAP_PAGES 32768        /* 128 MiB of input pages mapped */
@@ -112,6 +113,15 @@ static dvm_status opt_one(rcomp *rc, rc_opts *o, const char *f,
     } else if (!strcmp(f, "--yield")) {
         if (!(st = opt_int(f, v, 1, &n)))
             rc->yield = (int)n;
+    } else if (!strcmp(f, "--dvm-version")) {
+        /* The master's version: an RComp executable of another build
+         * (dvm-rcomp left from an older install) would speak another
+         * protocol; it refuses instead. */
+        if (!v || strcmp(v, DVM_VERSION))
+            return status_set(DVM_EINVAL, "this RComp is of dvm %s, its "
+                              "master of dvm %s: install dvm and dvm-rcomp "
+                              "from one build", DVM_VERSION, v ? v : "?");
+        rc->version_ok = 1;
     } else {
         int *slot = !strcmp(f, "--index") ? &rc->index
                   : !strcmp(f, "--ctl")   ? &rc->ctl_fd
@@ -140,9 +150,10 @@ static dvm_status parse_opts(rcomp *rc, rc_opts *o, int argc, char **argv)
             return st;
     }
     if (rc->ctl_fd < 0 || rc->page_fd < 0 || rc->store_fd < 0 ||
-        rc->image_fd < 0 || !rc->nframes || !rc->engine)
+        rc->image_fd < 0 || !rc->nframes || !rc->engine || !rc->version_ok)
         return status_set(DVM_EINVAL, "missing option (need --index --ctl "
-                          "--page --store --frames --image --engine)");
+                          "--page --store --frames --image --engine "
+                          "--dvm-version)");
     return DVM_OK;
 }
 

@@ -196,6 +196,7 @@ typedef struct rcomp {
     uint64_t adopt_min;         /* zero spans of this many pages or more
                                    are mapped over runs of frames (adopt.c;
                                    --adopt), 0: none */
+    int version_ok;             /* --dvm-version named this build's */
     int yield;                  /* --yield: give the CPU to a polling
                                    master after a result that creates
                                    runners (run.c, yield_to_master) */

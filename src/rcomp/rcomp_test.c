@@ -38,6 +38,7 @@
 #include "rcomp/rcomp_int.h"        /* RC_FRAME_BATCH */
 #include "util/alloc.h"
 #include "util/sanitize.h"
+#include "util/version.h"
 
 #define NFRAMES 4096
 #define HEAP    0x50000000ULL
@@ -195,10 +196,11 @@ static void start(fake_master *m, int image_fd, const char *in_spec)
         snprintf(a[5], 32, "%d", start_adopt);
         snprintf(a[6], 32, "%d", start_claim_fd);
         snprintf(a[7], 32, "%d", qfd);
-        char *argv[23] = { "__rcomp", "--index", "0", "--ctl", a[0], "--page",
+        char *argv[32] = { "__rcomp", "--index", "0", "--ctl", a[0], "--page",
                            a[1], "--store", a[2], "--frames", a[3], "--image",
-                           a[4], "--engine", "interp", "--adopt", a[5] };
-        int argc = 17;
+                           a[4], "--engine", "interp", "--adopt", a[5],
+                           "--dvm-version", DVM_VERSION };
+        int argc = 19;
         if (start_claim_fd > 0) {
             argv[argc++] = "--claim";
             argv[argc++] = a[6];
@@ -1688,32 +1690,58 @@ static void test_yield_after_children(void **state)
     assert_int_equal(stop(&m), 0);
 }
 
-/* --yield takes 0 or 1; anything else is a setup error that names it. */
-static void test_yield_option_checked(void **state)
+/* Runs rcomp_main(argc, argv) in a child; its standard error into msg
+ * (cap bytes, terminated); returns its exit status. */
+static int rcomp_main_child(int argc, char **argv, char *msg, size_t cap)
 {
-    (void)state;
     int err[2];
     assert_int_equal(pipe(err), 0);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         dup2(err[1], 2);
-        char *argv[] = { "__rcomp", "--index", "0", "--yield", "2" };
-        _exit(rcomp_main(5, argv));
+        _exit(rcomp_main(argc, argv));
     }
     close(err[1]);
-    char msg[512] = { 0 };
+    memset(msg, 0, cap);
     size_t got = 0;
     ssize_t n;
-    while (got < sizeof msg - 1 &&
-           (n = read(err[0], msg + got, sizeof msg - 1 - got)) > 0)
+    while (got < cap - 1 &&
+           (n = read(err[0], msg + got, cap - 1 - got)) > 0)
         got += (size_t)n;
     close(err[0]);
     int ws = 0;
     assert_int_equal(waitpid(pid, &ws, 0), pid);
     assert_true(WIFEXITED(ws));
-    assert_int_equal(WEXITSTATUS(ws), 2);       /* RC_EXIT_SETUP */
-    assert_non_null(strstr(msg, "--yield"));
+    return WEXITSTATUS(ws);
+}
+
+/* --yield takes 0 or 1; anything else is a setup error that names it. */
+static void test_yield_option_checked(void **state)
+{
+    (void)state;
+    char msg[512];
+    char *argv[] = { "__rcomp", "--index", "0", "--yield", "2" };
+    assert_int_equal(rcomp_main_child(5, argv, msg, sizeof msg), 2);
+    assert_non_null(strstr(msg, "--yield"));    /* RC_EXIT_SETUP above */
+}
+
+/* An RComp started by a master of another dvm version (a dvm-rcomp left
+ * from another install) refuses at setup, naming both; one started with
+ * no version at all (an older master) refuses too. */
+static void test_version_checked(void **state)
+{
+    (void)state;
+    char msg[512];
+    char *other[] = { "__rcomp", "--index", "0", "--dvm-version", "0.0.0-x" };
+    assert_int_equal(rcomp_main_child(5, other, msg, sizeof msg), 2);
+    assert_non_null(strstr(msg, "0.0.0-x"));
+    assert_non_null(strstr(msg, DVM_VERSION));
+    char *none[] = { "__rcomp", "--index", "0", "--ctl", "3", "--page", "4",
+                     "--store", "5", "--frames", "8", "--image", "6",
+                     "--engine", "interp" };
+    assert_int_equal(rcomp_main_child(15, none, msg, sizeof msg), 2);
+    assert_non_null(strstr(msg, "--dvm-version"));
 }
 
 /* A STACKS grant the RComp did not ask for is taken into its pool, not
@@ -1891,6 +1919,7 @@ int main(void)
         cmocka_unit_test(test_stacks_not_asked_taken),
         cmocka_unit_test(test_yield_after_children),
         cmocka_unit_test(test_yield_option_checked),
+        cmocka_unit_test(test_version_checked),
         cmocka_unit_test(test_frames_asked_ahead),
         cmocka_unit_test(test_many_chosen_stacks),
         cmocka_unit_test(test_batch_exits),

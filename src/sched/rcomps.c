@@ -73,6 +73,7 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/spin.h"
+#include "util/version.h"
 
 #define RCOMP_SOCKBUF (8 << 20)
 #define RCOMP_MAX_ARGS 64
@@ -148,6 +149,7 @@ static dvm_status rcomp_argv(const rcomp_spawn_spec *sp, int index, int ctl,
     args_add(a, "--frames"); args_add(a, "%u", sp->nframes);
     args_add(a, "--image");  args_add(a, "%d", sp->image_fd);
     args_add(a, "--engine"); args_add(a, "%s", sp->engine);
+    args_add(a, "--dvm-version"); args_add(a, "%s", DVM_VERSION);
     if (sp->jit_cache) {
         args_add(a, "--jit-cache");
         args_add(a, "%s", sp->jit_cache);
