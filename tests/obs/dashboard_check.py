@@ -22,7 +22,10 @@ need_dashboard(art)
 shot = os.path.join(art, "dashboard_load.png" if feeder else "dashboard.png")
 with tempfile.TemporaryDirectory() as tmp:
     if feeder:
-        d = Dvm(None, None, tmp=tmp, cmd=[feeder, "15", "100000"])
+        # The feeder feeds until it is stopped below (90 s at most): a
+        # fixed 15 s ran out under a sanitizer on a slow host before the
+        # page was done looking, and the page then met a closed port.
+        d = Dvm(None, None, tmp=tmp, cmd=[feeder, "90", "100000"])
         look = ["16", "4", "2"]     # RComps, seconds, nodes
     else:
         d = Dvm(dvm, os.path.join(src, "examples/counter.dasm"), "-n", "3",
