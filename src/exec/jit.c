@@ -61,6 +61,7 @@
 #include "exec/jit_elf.h"
 #include "exec/jit_find.h"
 #include "util/alloc.h"
+#include "util/clock.h"
 #include "util/spin.h"
 
 enum {
@@ -147,7 +148,12 @@ static dvm_status translate(jit_engine *j, uint32_t entry, jit_fn *out,
     char name[32];
     region_name(entry, name, sizeof name);
     jit_request q = {j->code, entry, j->lim.region_max, j->nan_bits, name};
-    return j->ops->translate(j->be, &q, out, size, obj);
+    uint64_t t0 = clock_now_ns();
+    dvm_status st = j->ops->translate(j->be, &q, out, size, obj);
+    if (j->cache)               /* --stats: what translating cost */
+        jit_cache_add(j->cache, offsetof(jit_cache_counts, translate_us),
+                      (clock_now_ns() - t0) / 1000);
+    return st;
 }
 
 /* Adds one to insn i's count (entered from jit_run: at least that insn

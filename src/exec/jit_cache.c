@@ -35,6 +35,8 @@
 static const char magic[8] = "DVMJITO";
 enum { COUNTS_HEAT = 8 };      /* the heat slots' first u64 */
 enum { COUNTS_BYTES = (COUNTS_HEAT + JIT_CACHE_HEAT_SLOTS) * 8 };
+_Static_assert(sizeof(jit_cache_counts) <= COUNTS_HEAT * 8,
+               "the counters overlap the heat slots");
 
 struct jit_cache {
     char *dir;
@@ -285,13 +287,13 @@ dvm_status jit_cache_counts_read(const char *dir, jit_cache_counts *out)
     char path[4096];
     snprintf(path, sizeof path, "%s/counts", dir);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    uint64_t v[6];
+    uint64_t v[7];
     ssize_t n = fd < 0 ? -1 : pread(fd, v, sizeof v, 0);
     if (fd >= 0)
         close(fd);
     if (n != (ssize_t)sizeof v)
         return status_set_errno(DVM_EIO, "translator cache: %s", path);
-    *out = (jit_cache_counts){v[0], v[1], v[2], v[3], v[4], v[5]};
+    *out = (jit_cache_counts){v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
     return DVM_OK;
 }
 
@@ -336,10 +338,15 @@ void jit_cache_close(jit_cache *c)
     dvm_free(c);
 }
 
-void jit_cache_count(jit_cache *c, size_t field)
+void jit_cache_add(jit_cache *c, size_t field, uint64_t n)
 {
     assert(c && field % 8 == 0 && field < sizeof(jit_cache_counts));
-    __atomic_fetch_add(&c->counts[field / 8], 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&c->counts[field / 8], n, __ATOMIC_RELAXED);
+}
+
+void jit_cache_count(jit_cache *c, size_t field)
+{
+    jit_cache_add(c, field, 1);
 }
 
 uint64_t jit_cache_heat(jit_cache *c, uint32_t entry, uint64_t run)

@@ -83,6 +83,9 @@ typedef struct jit_cache_counts {
                                    (jit_elf.c) */
     uint64_t background;        /* ... of the translated: beside the
                                    runner, on an idle CPU (jit.h) */
+    uint64_t translate_us;      /* time spent translating, summed over the
+                                   engines (LLVM's work: what a first run
+                                   pays that a kept one does not) */
 } jit_cache_counts;
 
 /* A hash of the n bytes at p (not cryptographic: it tells apart, it does
@@ -159,6 +162,8 @@ int jit_cache_claim(jit_cache *c, const jit_cache_key *k);
 void jit_cache_unclaim(jit_cache *c, const jit_cache_key *k);
 /* Adds one to the shared counter at offsetof(jit_cache_counts, field). */
 void jit_cache_count(jit_cache *c, size_t field);
+/* Adds n to the shared counter at offset field of jit_cache_counts. */
+void jit_cache_add(jit_cache *c, size_t field, uint64_t n);
 /* Adds run to the shared heat of the region entry; returns the sum. */
 uint64_t jit_cache_heat(jit_cache *c, uint32_t entry, uint64_t run);
 

@@ -1236,8 +1236,9 @@ void master_fprint_stats(const master *m, FILE *f)
         fprintf(f, "  translator: regions translated %" PRIu64 ", loaded "
                 "from the shared cache %" PRIu64 " (kept from earlier runs %"
                 PRIu64 ", without LLVM %" PRIu64 "), bad entries %" PRIu64
-                ", translated beside the runner %" PRIu64 "\n", jc.translated,
-                jc.loaded, jc.kept, jc.native, jc.bad, jc.background);
+                ", translated beside the runner %" PRIu64 ", translating %.1f "
+                "ms\n", jc.translated, jc.loaded, jc.kept, jc.native, jc.bad,
+                jc.background, (double)jc.translate_us / 1000.0);
 }
 
 static void warn_unbound(const master *m)
