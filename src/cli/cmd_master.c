@@ -199,8 +199,8 @@ static int svc_main(const char *cmd, int argc, char **argv)
     auth_secret *secret;
     if (rc || (rc = cli_load_secret(o.secret_file, &secret)))
         return rc;
-    char self[4096];
-    if (run_rcomp_exe(self, sizeof self)) {
+    char rcomp_exe[4096];
+    if (run_rcomp_exe(rcomp_exe, sizeof rcomp_exe)) {
         cli_free_secret(secret);
         return 2;
     }
@@ -211,12 +211,12 @@ static int svc_main(const char *cmd, int argc, char **argv)
             cli_free_secret(secret);
             return rc;
         }
-        mserve_config mc = { o.listen, secret, self, o.port_file, sv.obs,
+        mserve_config mc = { o.listen, secret, rcomp_exe, o.port_file, sv.obs,
                              o.state, o.heartbeat_ms, o.results_with_data };
         st = mserve_main(&mc);
         serve_stop(&sv, 0);
     } else {
-        node_config nc = { o.master, o.nrcomps, self, secret, o.name,
+        node_config nc = { o.master, o.nrcomps, rcomp_exe, secret, o.name,
                            o.clock_skew_ns, o.reconnect_s, o.heartbeat_ms,
                            o.drain_wait_ms, o.listen };
         st = node_main(&nc);

@@ -402,13 +402,13 @@ static int run_program(const dvm_program *p, run_opts *o)
     int rc = run_check(p, o, addr, count);
     if (rc)
         return rc;
-    char self[4096];
-    if (run_rcomp_exe(self, sizeof self))
+    char rcomp_exe[4096];
+    if (run_rcomp_exe(rcomp_exe, sizeof rcomp_exe))
         return 2;
     cli_serve sv;
     if ((rc = serve_start(o->http, &sv)))
         return rc;
-    master_config cfg = { .prog = p, .rcomp_exe = self,
+    master_config cfg = { .prog = p, .rcomp_exe = rcomp_exe,
                           .nrcomps = o->nrcomps, .engine = o->engine,
                           .in = o->in, .nin = o->nin, .out = o->out,
                           .nout = o->nout, .trace_path = o->trace,

@@ -1,12 +1,13 @@
 /*
  * auth.c -- cluster secret files and the HELLO/PROOF handshake.
  *
- * The MAC is OpenSSL's HMAC-SHA-256 (EVP_Q_mac, from libcrypto.so.3
- * loaded at the first proof: util/dynlib.h), nonces come from the
- * kernel's random source (getrandom), and proofs are compared in constant
- * time so the time of a refusal says nothing about how much of a forged
- * proof was right.  Secrets are wiped with explicit_bzero, which the
- * compiler may not drop.  The permission check on the secret file is made
+ * The MAC is OpenSSL's HMAC-SHA-256 (EVP_Q_mac) and proofs are compared
+ * with CRYPTO_memcmp so the time of a refusal says nothing about how much
+ * of a forged proof was right; both come from libcrypto.so.3, loaded at
+ * the first proof (util/dynlib.h), so that a process with no secret never
+ * loads it.  Nonces come from the kernel's random source (getrandom:
+ * AUTH_NONCE_SIZE bytes, which it gives whole and uninterrupted), and
+ * secrets are wiped with explicit_bzero, which the compiler may not drop.  The permission check on the secret file is made
  * on the opened descriptor (fstat), so it is the file that is read that
  * was checked.
  */
@@ -16,6 +17,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <string.h>
 #include <sys/random.h>
@@ -26,35 +28,10 @@
 #include "util/dynlib.h"
 #include "util/le.h"
 
-/* OpenSSL's HMAC, from libcrypto loaded at the first proof. */
-#define CRYPTO_FNS(X) X(EVP_Q_mac)
+/* OpenSSL's HMAC and constant-time compare, from libcrypto. */
+#define CRYPTO_FNS(X) X(EVP_Q_mac) X(CRYPTO_memcmp)
 DYNLIB_TABLE(crypto, crypto_load, "libcrypto.so.3", CRYPTO_FNS,
              "the cluster handshake")
-
-/* Nonzero when the n bytes at a and b differ, in a time that depends on n
- * only. */
-static int auth_differ(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    volatile uint8_t acc = 0;
-    for (size_t i = 0; i < n; i++)
-        acc |= (uint8_t)(a[i] ^ b[i]);
-    return acc != 0;
-}
-
-/* Fills buf with n bytes of the kernel's random source; 0, or -1. */
-static int auth_random(uint8_t *buf, size_t n)
-{
-    while (n) {
-        ssize_t k = getrandom(buf, n, 0);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        buf += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
 
 #define AUTH_FLAG_SECRET 1u
 #define AUTH_LABEL "dvm cluster proof"
@@ -154,7 +131,9 @@ dvm_status auth_start(auth_session *s, const auth_secret *secret,
     memset(s, 0, sizeof *s);
     s->secret = secret;
     s->initiator = initiator;
-    if (auth_random(s->nonce_local, AUTH_NONCE_SIZE) < 0)
+    _Static_assert(AUTH_NONCE_SIZE <= 256, "getrandom gives up to 256 "
+                   "bytes whole, uninterrupted");
+    if (getrandom(s->nonce_local, AUTH_NONCE_SIZE, 0) != AUTH_NONCE_SIZE)
         return status_set(DVM_EIO, "no random bytes for the handshake nonce");
     return DVM_OK;
 }
@@ -244,7 +223,7 @@ dvm_status auth_on_proof(auth_session *s, const uint8_t *p, size_t n)
     dvm_status st = auth_mac(s, !s->initiator, want);
     if (st)
         return st;
-    int differ = auth_differ(want, p, AUTH_PROOF_SIZE);
+    int differ = crypto.CRYPTO_memcmp(want, p, AUTH_PROOF_SIZE);
     explicit_bzero(want, sizeof want);
     if (differ)
         return status_set(DVM_EPROTO, "wrong cluster secret (proof does not "

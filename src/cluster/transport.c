@@ -73,7 +73,6 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,7 +90,7 @@
  * first transport_create (util/dynlib.h): a process that never talks to
  * another host never loads UCX.  One line per function; the pointers have
  * the types of ucp.h's declarations. */
-#define UCX_FNS(X)                                                          \
+#define UCX_FNS(X)                                                       \
     X(ucp_am_recv_data_nbx)                                              \
     X(ucp_am_send_nbx)                                                   \
     X(ucp_cleanup)                                                       \
@@ -394,8 +393,9 @@ static dvm_status peer_post(transport *t, tpeer *p, uint16_t type,
         .cb.send = send_done,
         .user_data = r,
     };
-    ucs_status_ptr_t req = ucx.ucp_am_send_nbx(p->ep, TRANSPORT_AM_ID, r->hdr,
-                                           WIRE_HEADER_SIZE, data, len, &prm);
+    ucs_status_ptr_t req = ucx.ucp_am_send_nbx(p->ep, TRANSPORT_AM_ID,
+                                               r->hdr, WIRE_HEADER_SIZE,
+                                               data, len, &prm);
     t->stats.sent++;
     p->sent_ns = now_ns();
     if (req == NULL) {
@@ -407,7 +407,8 @@ static dvm_status peer_post(transport *t, tpeer *p, uint16_t type,
     if (UCS_PTR_IS_ERR(req)) {
         dvm_free(r);
         return status_set(DVM_EIO, "send to peer %" PRIu64 " (%s): %s", p->id,
-                          p->name, ucx.ucs_status_string(UCS_PTR_STATUS(req)));
+                          p->name,
+                          ucx.ucs_status_string(UCS_PTR_STATUS(req)));
     }
     t->inflight++;
     r->peer = p->id;
@@ -528,8 +529,8 @@ static void recv_rndv(transport *t, tpeer *p, rxmsg *m, void *desc)
         .user_data = m,
     };
     t->stats.received_rndv++;
-    ucs_status_ptr_t req = ucx.ucp_am_recv_data_nbx(t->worker, desc, m->data,
-                                                m->len, &prm);
+    ucs_status_ptr_t req = ucx.ucp_am_recv_data_nbx(t->worker, desc,
+                                                    m->data, m->len, &prm);
     if (req == NULL) {
         m->done = 1;
     } else if (UCS_PTR_IS_ERR(req)) {

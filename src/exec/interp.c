@@ -11,9 +11,10 @@
  * same bits) and compares, where one source of an operation may also come
  * through a pointer (indirect or displacement: the c0 compiler's loads of
  * array elements); and mov of a word through a pointer, either way (a load
- * of an array element, a store of a word or an immediate into one).  A specialised handler may skip every check that
- * interp_select proved statically: its direct addresses are below
- * 2^46 - 8, its fall-through successor and jump target exist.  What stays
+ * of an array element, a store of a word or an immediate into one).  A
+ * specialised handler may skip every check that interp_select proved
+ * statically: its direct addresses are below 2^46 - 8, its fall-through
+ * successor and jump target exist.  What stays
  * dynamic is the write check for SR destinations (PR writes, the common
  * case, cost one compare), and the address a pointer holds: out of range,
  * and the handler hands the instruction to the generic one, which faults

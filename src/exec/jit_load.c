@@ -5,10 +5,11 @@
  * for beside the running executable (a build tree: dvm, the tests and the
  * module share one directory), then where `cmake --install` puts it
  * relative to the executable (util/exe.h: bin/../LIBDIR/dvm), so that an
- * installed tree may move (a package unpacked elsewhere).  It is loaded once per process, at the first
- * jit_backend_load, with RTLD_NOW so that a module that does not fit the
- * binary fails there, whole, rather than at a later call; its table must
- * carry this build's JIT_BACKEND_ABI.  Otherwise the backend is linked in.
+ * installed tree may move (a package unpacked elsewhere).  It is loaded
+ * once per process, at the first jit_backend_load, with RTLD_NOW so that a
+ * module that does not fit the binary fails there, whole, rather than at
+ * a later call; its table must carry this build's JIT_BACKEND_ABI.
+ * Otherwise the backend is linked in.
  */
 #include "exec/jit_backend.h"
 
@@ -45,11 +46,8 @@ static int tag_rcomp_exe(uint64_t *h)
 
 #if DVM_JIT_MODULE
 #include <dlfcn.h>
-#include <limits.h>
 #include <pthread.h>
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
+#include <unistd.h>            /* R_OK */
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static const jit_backend_ops *loaded;

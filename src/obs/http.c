@@ -28,7 +28,7 @@
 #include "util/dynlib.h"
 
 /* libmicrohttpd's functions, one line each, with microhttpd.h's types. */
-#define MHD_FNS(X)                                                          \
+#define MHD_FNS(X)                                                       \
     X(MHD_add_response_header)                                           \
     X(MHD_create_response_from_buffer)                                   \
     X(MHD_create_response_from_buffer_with_free_callback)                \
