@@ -49,10 +49,16 @@
 
 #include "util/status.h"
 
-/* Bytes a direction holds by default (1 MiB: a dispatch batch of 64
- * runners with their page lists fits whole; larger frames go in
- * pieces). */
-#define SHMQ_CAP_DEFAULT ((size_t)1 << 20)
+/* Bytes a direction holds by default: 64 KiB, 16 pages.  The ring's
+ * pages are the one place every message passes, so it is kept small
+ * enough to stay mapped and cached: a first touch of a shared page costs
+ * each process a fault (5-7 us on a virtual machine), and a 1 MiB ring
+ * was still being walked for the first time after 16,000 short runners
+ * (~0.16 faults a runner on each side; empty Task Bench runners 0.94x
+ * with 64 KiB, docs/performance.md "Queues that stay mapped").  A
+ * dispatch batch of runners with their page lists still fits whole;
+ * larger frames go in pieces while the peer reads. */
+#define SHMQ_CAP_DEFAULT ((size_t)1 << 16)
 /* Least and largest capacities shmq_create and shmq_open accept. */
 #define SHMQ_CAP_MIN ((size_t)4096)
 #define SHMQ_CAP_MAX ((size_t)1 << 30)
