@@ -44,6 +44,7 @@
 
 #include "isa/isa.h"
 #include "util/alloc.h"
+#include "util/crc32.h"
 #include "util/le.h"
 
 #define IMG_HEADER_SIZE 72u
@@ -64,29 +65,6 @@
 #define SEG_HI  DISA_INPUT_BASE
 
 typedef unsigned long long ull;
-
-/* ---- CRC-32 ------------------------------------------------------------ */
-
-/* Nibble table of the reflected polynomial 0xEDB88320: small, constant,
- * thread safe, and fast enough for files of a few megabytes. */
-static const uint32_t crc_nibble[16] = {
-    0x00000000, 0x1DB71064, 0x3B6E20C8, 0x26D930AC,
-    0x76DC4190, 0x6B6B51F4, 0x4DB26158, 0x5005713C,
-    0xEDB88320, 0xF00F9344, 0xD6D6A3E8, 0xCB61B38C,
-    0x9B64C2B0, 0x86D3D2D4, 0xA00AE278, 0xBDBDF21C,
-};
-
-/* CRC-32 of p[0..n) (crc32("123456789") == 0xCBF43926). */
-static uint32_t crc32_of(const uint8_t *p, size_t n)
-{
-    uint32_t crc = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= p[i];
-        crc = (crc >> 4) ^ crc_nibble[crc & 15];
-        crc = (crc >> 4) ^ crc_nibble[crc & 15];
-    }
-    return ~crc;
-}
 
 /* ---- layout helpers ----------------------------------------------------- */
 
@@ -468,7 +446,7 @@ static void put_program(wbuf *w, const dvm_program *p)
         put64(w, p->heap[i].len);
     }
     assert(w->pos == w->cap);
-    le_st32(w->p + IMG_CRC_OFF, crc32_of(w->p + IMG_CRC_START,
+    le_st32(w->p + IMG_CRC_OFF, crc32_ieee(w->p + IMG_CRC_START,
                                       w->cap - IMG_CRC_START));
 }
 
@@ -763,7 +741,7 @@ static dvm_status parse_header(const uint8_t *buf, size_t len, img_header *h)
                           "after the image's %llu", (ull)(len - size),
                           (ull)size);
     uint32_t want = le_ld32(buf + IMG_CRC_OFF);
-    uint32_t got = crc32_of(buf + IMG_CRC_START, len - IMG_CRC_START);
+    uint32_t got = crc32_ieee(buf + IMG_CRC_START, len - IMG_CRC_START);
     if (want != got)
         return status_set(DVM_EFORMAT, "image: bad CRC (header 0x%08x, "
                           "contents 0x%08x): file corrupted", want, got);

@@ -19,18 +19,7 @@
 
 #include "image/image.h"
 #include "util/alloc.h"
-
-/* Bitwise CRC-32 (IEEE), as the format specifies. */
-static uint32_t crc32_ref(const uint8_t *p, size_t n)
-{
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++)
-            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1)));
-    }
-    return ~c;
-}
+#include "util/crc32.h"
 
 /* Stores the width low bytes of v at p, little endian. */
 static void store_le(uint8_t *p, uint64_t v, int width)
@@ -80,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return -1;
     memcpy(copy, data, size);
     store_le(copy + 24, size, 8);
-    store_le(copy + 20, crc32_ref(copy + 24, size - 24), 4);
+    store_le(copy + 20, crc32_ieee(copy + 24, size - 24), 4);
     check_one(copy, size);
     free(copy);
     return 0;
