@@ -423,6 +423,12 @@ uint32_t store_frames_touched(const mem_store *s)
     return s->peak - 1;
 }
 
+uint32_t store_free_count(const mem_store *s)
+{
+    assert(s && s->nfree <= s->max_frames);
+    return s->nfree;
+}
+
 size_t store_in_use(const mem_store *s)
 {
     return (size_t)(s->next - 1) - s->nfree - s->ext_frames;

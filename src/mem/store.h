@@ -67,6 +67,10 @@ dvm_status store_alloc_run(mem_store *s, uint32_t n, uint32_t *first);
 void store_release_run(mem_store *s, uint32_t first, uint32_t n);
 /* Frames in use (allocated and not released). */
 size_t store_in_use(const mem_store *s);
+/* Released frames that store_alloc hands out before any other: those on
+ * the free stack (written before, so mapped and likely cached where they
+ * were used), not the known-zero extents nor ids never allocated. */
+uint32_t store_free_count(const mem_store *s);
 /* Distinct frames handed out since the store was made (ids are taken
  * from the bottom: ids 1 .. n): the most memory its frames took at once,
  * in frames, and how many first-touch page faults they cost a process

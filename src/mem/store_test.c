@@ -215,13 +215,16 @@ static void test_frames_touched(void **state)
     assert_int_equal(store_frames_touched(s), 2);
     store_release(s, b);
     store_release(s, a);
+    assert_int_equal(store_free_count(s), 2);
     assert_int_equal(store_alloc(s, &c), DVM_OK);
     assert_int_equal(c, a);                     /* the last released */
+    assert_int_equal(store_free_count(s), 1);
     assert_int_equal(store_frames_touched(s), 2);
     assert_int_equal(store_alloc_run(s, 10, &r), DVM_OK);
     assert_int_equal(store_frames_touched(s), 12);
     store_release_run(s, r, 10);                /* the mark comes down */
     assert_int_equal(store_in_use(s), 1);
+    assert_int_equal(store_free_count(s), 1);   /* a run's ids: no */
     assert_int_equal(store_alloc_run(s, 4, &r), DVM_OK);
     assert_int_equal(store_frames_touched(s), 12);
     assert_int_equal(store_alloc_run(s, 9, &r), DVM_OK);
