@@ -758,9 +758,10 @@ static dvm_status rcomp_grant(rcomp_set *rs, rcomp_slot *s, uint64_t want)
      * frames never written, each of which costs its first writer a
      * fault that allocates and zeroes it (~3 us on a VM).  The periodic
      * collection (every MASTER_GC_COMMITS commits) lags the grants a
-     * run starts with: the tree sum touched 920-990 distinct frames
-     * without this, 550-790 with it (docs/performance.md, "Frames
-     * collected before a grant").  Local RComps only: a cluster master
+     * run starts with: the tree sum at -n 2 touched 620-1,560 distinct
+     * frames without this, 550-790 with it, and the counter at -n 1 130
+     * against 100 (docs/performance.md, "Frames collected before a
+     * grant"; system/counter).  Local RComps only: a cluster master
      * collects at its own pace, after its before_gc hook. */
     if (!rs->cfg->remote && store_free_count(rs->cp->store) < want)
         space_gc(rs->cp->space, rcomps_oldest_snapshot(rs));
