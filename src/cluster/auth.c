@@ -7,9 +7,9 @@
  * the first proof (util/dynlib.h), so that a process with no secret never
  * loads it.  Nonces come from the kernel's random source (getrandom:
  * AUTH_NONCE_SIZE bytes, which it gives whole and uninterrupted), and
- * secrets are wiped with explicit_bzero, which the compiler may not drop.  The permission check on the secret file is made
- * on the opened descriptor (fstat), so it is the file that is read that
- * was checked.
+ * secrets are wiped with explicit_bzero, which the compiler may not drop.
+ * The permission check on the secret file is made on the opened
+ * descriptor (fstat), so it is the file that is read that was checked.
  */
 #define _DEFAULT_SOURCE
 #include "cluster/auth.h"

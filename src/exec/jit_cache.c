@@ -37,6 +37,8 @@ enum { COUNTS_HEAT = 8 };      /* the heat slots' first u64 */
 enum { COUNTS_BYTES = (COUNTS_HEAT + JIT_CACHE_HEAT_SLOTS) * 8 };
 _Static_assert(sizeof(jit_cache_counts) <= COUNTS_HEAT * 8,
                "the counters overlap the heat slots");
+_Static_assert(sizeof(jit_cache_counts) % 8 == 0,
+               "the counters are the file's u64 words, one field each");
 
 struct jit_cache {
     char *dir;
@@ -287,13 +289,13 @@ dvm_status jit_cache_counts_read(const char *dir, jit_cache_counts *out)
     char path[4096];
     snprintf(path, sizeof path, "%s/counts", dir);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    uint64_t v[7];
-    ssize_t n = fd < 0 ? -1 : pread(fd, v, sizeof v, 0);
+    jit_cache_counts v;         /* the file's first words, in its order */
+    ssize_t n = fd < 0 ? -1 : pread(fd, &v, sizeof v, 0);
     if (fd >= 0)
         close(fd);
     if (n != (ssize_t)sizeof v)
         return status_set_errno(DVM_EIO, "translator cache: %s", path);
-    *out = (jit_cache_counts){v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
+    *out = v;
     return DVM_OK;
 }
 
