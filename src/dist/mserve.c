@@ -92,6 +92,7 @@
 #include "dist/cmsg.h"
 #include "dist/dheld.h"
 #include "dist/dmake.h"
+#include "dist/dremake.h"
 #include "dist/kin.h"
 #include "dist/linkcost.h"
 #include "dist/mhold.h"
@@ -320,6 +321,12 @@ typedef struct mserve {
                                    is not their committing node (DHELD) */
     dmake made;                 /* masks only: holders able to make each
                                    page's newest version (dmake.h) */
+    dremake remake;             /* masks only: versions placed without
+                                   data, until every holder keeps them */
+    uint64_t remake_ns;         /* the list was last looked at */
+    uint64_t remade;            /* versions made again (all runs) */
+    cmsg_tag remake_last;       /* in a look: the commit last asked for */
+    int remake_asked, remake_logged;
     cmsg_tag deciding;          /* the result let through the gate last,
                                    until it is committed (else refused) */
     int has_deciding;
@@ -675,11 +682,13 @@ static int version_frame(mserve *s, uint64_t page, uint64_t epoch,
 /* Batches of APPLY entries (no data: a few words each). */
 #define MSERVE_APPLY_BATCH 256
 
-/* (page, epoch) of the commit being placed (s->apply) goes to nd as an
- * APPLY: the node makes it from its base and the delta its committing
- * node sent.  A STORE gathered before it leaves first, so that nd sees
- * versions in the order they were placed.  Returns 1 when gathered. */
-static int apply_add(mserve *s, mnode *nd, uint64_t page, uint64_t epoch)
+/* (page, epoch) goes to nd as an APPLY: the node makes it from version
+ * base and the delta its committing node sent under tag t (t->attempt
+ * with CMSG_TAG_WHOLE: the whole form).  A STORE gathered before it
+ * leaves first, so that nd sees versions in the order they were placed.
+ * Returns 1 when gathered. */
+static int apply_ent(mserve *s, mnode *nd, uint64_t page, uint64_t epoch,
+                     uint64_t base, const cmsg_tag *t)
 {
     uint64_t *e = dvm_grow(nd->ab, &nd->capab,
                            CMSG_APPLY_WIDTH * (nd->nab + 1), sizeof *e);
@@ -687,16 +696,25 @@ static int apply_add(mserve *s, mnode *nd, uint64_t page, uint64_t epoch)
         return 0;
     nd->ab = e;
     store_flush(s, nd);
-    const cmsg_tag *t = &s->apply->tag;
-    const uint64_t w[CMSG_APPLY_WIDTH] = { page, epoch, s->apply_base,
-                                           t->node, t->rcomp, t->gen,
-                                           t->rid, t->attempt |
-                                           (s->apply_whole ? CMSG_TAG_WHOLE
-                                                           : 0) };
+    const uint64_t w[CMSG_APPLY_WIDTH] = { page, epoch, base, t->node,
+                                           t->rcomp, t->gen, t->rid,
+                                           t->attempt };
     memcpy(nd->ab + CMSG_APPLY_WIDTH * nd->nab++, w, sizeof w);
-    s->applied++;
     if (nd->nab >= MSERVE_APPLY_BATCH)
         apply_flush(s, nd);
+    return 1;
+}
+
+/* (page, epoch) of the commit being placed (s->apply) goes to nd as an
+ * APPLY (apply_ent).  Returns 1 when gathered. */
+static int apply_add(mserve *s, mnode *nd, uint64_t page, uint64_t epoch)
+{
+    cmsg_tag t = s->apply->tag;
+    if (s->apply_whole)
+        t.attempt |= CMSG_TAG_WHOLE;
+    if (!apply_ent(s, nd, page, epoch, s->apply_base, &t))
+        return 0;
+    s->applied++;
     return 1;
 }
 
@@ -897,6 +915,22 @@ static void homes_place_restored(mserve *s)
     s->pushed = space_epoch(sp);
 }
 
+/* Masks only: version (page, e) of the commit being placed (s->apply)
+ * went to its holders without data, so only its holders can make it:
+ * watched until they keep it (dremake.h).  Without memory it is not
+ * watched, as before. */
+static void remake_note(mserve *s, uint64_t page, uint64_t e)
+{
+    uint32_t f;
+    if (!s->apply || !version_frame(s, page, e, &f) || f != SPACE_FRAME_AWAY)
+        return;
+    cmsg_tag t = s->apply->tag;
+    if (s->apply_whole)
+        t.attempt |= CMSG_TAG_WHOLE;
+    (void)dremake_note(&s->remake, page, e, s->apply_base, &t,
+                       clock_now_ns());
+}
+
 static void homes_push(void *arg)
 {
     mserve *s = arg;
@@ -920,6 +954,7 @@ static void homes_push(void *arg)
                              s->apply_base <= t->snap;
             if (vindex_add(&s->vx, s->pg[i], e, &s->vops))
                 status_first_set(&s->fatal, DVM_ENOMEM);
+            remake_note(s, s->pg[i], e);
         }
         s->apply = NULL;
     }
@@ -1135,6 +1170,7 @@ static void remote_lost(void *arg, int slot)
 
 static void ddrop_flush(mserve *s);
 static void gate_check(mserve *s);
+static void remake_check(mserve *s);
 
 /* Locality: a runner would rather run where a runner of the same
  * identity ran before in this run (2: dist/kin.h), else where its first
@@ -1221,6 +1257,7 @@ static dvm_status remote_poll(void *arg, int *wait_ms)
     size_t k = transport_progress(s->t);
     ddrop_flush(s);
     gate_check(s);
+    remake_check(s);
     hold_release(s);
     clock_pings(s);
     observe_nodes(s, 0);
@@ -2246,6 +2283,93 @@ static void gate_check(mserve *s)
  * The record carries the data of the last npages frames; a large commit's
  * earlier ones came ahead in FRAMES records (frames_ahead).  Its times
  * are moved onto the master's clock. */
+
+/* ---- versions made again (masks only, dist/dremake.h) ---- */
+
+/* How often the list of versions placed without data is looked at. */
+#define MSERVE_REMAKE_LOOK_MS 50
+
+/* dremake_ops.state: done once (page, epoch) was collected, or once every
+ * holder it has now acknowledged it. */
+static int remake_state(void *arg, const dremake_ent *e)
+{
+    mserve *s = arg;
+    if (!home_alive(s, e->page, e->epoch))
+        return DREMAKE_DONE;
+    uint64_t hold[HOME_COPIES];
+    size_t n = home_pick(e->page, s->hids, s->nhids, hold);
+    for (size_t i = 0; i < n; i++)
+        if (!vindex_kept_by(&s->vx, e->page, e->epoch, hold[i]))
+            return DREMAKE_WAITS;
+    return n ? DREMAKE_DONE : DREMAKE_WAITS;
+}
+
+/* DRESEND of tag t (its form bit cleared: the node sends both) to its
+ * committing node, unless it is the one asked last in this look (the
+ * versions of one commit are next to each other) or gone. */
+static void remake_resend(mserve *s, cmsg_tag t)
+{
+    t.attempt &= ~CMSG_TAG_WHOLE;
+    if (s->remake_asked && cmsg_tag_same(&t, &s->remake_last))
+        return;
+    s->remake_asked = 1;
+    s->remake_last = t;
+    mnode *nd = node_by_id(s, t.node);
+    if (!nd || !nd->started)
+        return;                 /* lost with its node: nothing to ask */
+    const uint64_t w[CMSG_TAG_WORDS] = { t.node, t.rcomp, t.gen, t.rid,
+                                         t.attempt };
+    mb_reset(&s->b);
+    cmsg_encode_tags(&s->b, s->run_id, w, 1, CMSG_TAG_WORDS);
+    if (!s->b.oom && !ms_send(s, nd->peer, WIRE_DRESEND))
+        s->resends++;
+}
+
+/* dremake_ops.remake: e's APPLY again to every live holder that has not
+ * acknowledged it (one that made it meanwhile acknowledges it again),
+ * and its committing node asked to send the delta again to the holders
+ * it has now (DRESEND).  The first version of a look has its holders
+ * logged. */
+static void remake_one(void *arg, const dremake_ent *e)
+{
+    mserve *s = arg;
+    uint64_t hold[HOME_COPIES];
+    size_t n = home_pick(e->page, s->hids, s->nhids, hold);
+    if (!s->remake_logged)
+        log_holders(s, e->page, e->epoch, UINT64_MAX);
+    s->remake_logged = 1;
+    for (size_t i = 0; i < n; i++) {
+        mnode *nd = node_by_id(s, hold[i]);
+        if (nd && nd->started &&
+            !vindex_kept_by(&s->vx, e->page, e->epoch, hold[i]))
+            (void)apply_ent(s, nd, e->page, e->epoch, e->base, &e->tag);
+    }
+    remake_resend(s, e->tag);
+    s->remade++;
+}
+
+/* Masks only: the versions placed without data that no holder made in
+ * time are made again (dremake.h), looked at every
+ * MSERVE_REMAKE_LOOK_MS.  A version whose only holder with the delta went
+ * before the other made it would otherwise wait for ever while its
+ * committing node still keeps the delta (docs/cluster.md). */
+static void remake_check(mserve *s)
+{
+    uint64_t now = clock_now_ns();
+    if (!s->running || !s->remake.n ||
+        now - s->remake_ns < MSERVE_REMAKE_LOOK_MS * 1000000ull)
+        return;
+    s->remake_ns = now;
+    s->remake_asked = s->remake_logged = 0;
+    const dremake_ops ops = { remake_state, remake_one, s };
+    size_t k = dremake_run(&s->remake, now, &ops);
+    if (!k)
+        return;
+    ms_log("%zu page versions not kept by their holders in time: made again "
+           "from their committing nodes' changes (DRESEND, APPLY)", k);
+    homes_flush(s);
+}
+
 /* The figures a node adds to a RESULT (cmsg_result_fig): its link's
  * time per input page, and the input pages it fetched for the runner,
  * which the runner's kind learns (linkcost_note) when the node had not
@@ -2932,6 +3056,9 @@ static void status_master(mserve *s, FILE *f, int json)
         SF_NUM("deltas_asked_again",
                "results whose node was asked to send its changes again "
                "(DRESEND)", s->resends),
+        SF_NUM("versions_remade",
+               "versions no holder kept in time, made again from their "
+               "committing node's changes", s->remade),
         SF_NUM("rcomps_replaced_for_held_deltas",
                "RComps replaced: their changes never reached a home",
                s->gate_kills),
@@ -3554,6 +3681,7 @@ static void run_program(mserve *s)
     vindex_clear(&s->vx);
     dheld_clear(&s->held);
     dmake_clear(&s->made);
+    dremake_clear(&s->remake);
     s->has_deciding = 0;
     s->ndec = 0;
     s->nddrop = 0;
@@ -3706,6 +3834,7 @@ dvm_status mserve_main(const mserve_config *cfg)
                             s };
     vindex_init(&s->vx);
     dheld_init(&s->held);
+    dremake_init(&s->remake);
     dmake_init(&s->made);
     s->gwait_slot = -1;
     s->ended_client = UINT64_MAX;
@@ -3760,6 +3889,7 @@ dvm_status mserve_main(const mserve_config *cfg)
     vindex_free(&s->vx);
     dheld_free(&s->held);
     dmake_free(&s->made);
+    dremake_free(&s->remake);
     dvm_free(s->dec);
     dvm_free(s->ddrop);
     dvm_free(s->pg);

@@ -13,6 +13,7 @@
 
 #include <assert.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,9 @@ void nhome_init(nhome *h, transport *t, const nhome_ops *ops)
     h->no_deltas = !nd ? 0 : strcmp(nd, "never") ? 1 : 2;
     const char *ab = getenv("DVM_TEST_PEER_ABORT");
     h->abort_at = ab ? strtoull(ab, NULL, 10) : 0;
+    h->one_holder = getenv("DVM_TEST_DELTA_ONE_HOLDER") != NULL;
+    const char *ex = getenv("DVM_TEST_EXIT_AFTER_APPLIED");
+    h->exit_at = ex ? strtoull(ex, NULL, 10) : 0;
     mb_init(&h->b);
     mb_init(&h->m);
 }
@@ -781,6 +785,18 @@ static dvm_status sent_put(nhome *h, const cmsg_tag *t, uint64_t page,
     return dpend_put(&h->sent, &e);
 }
 
+/* Under the test hook DVM_TEST_DELTA_ONE_HOLDER, 1 when a delta goes to
+ * holder id of the nh in hold[] (this node's own copy always does). */
+static int one_holder_gets(const nhome *h, const uint64_t *hold, size_t nh,
+                           uint64_t id)
+{
+    uint64_t low = UINT64_MAX;
+    for (size_t k = 0; k < nh; k++)
+        if (hold[k] != h->self && hold[k] < low)
+            low = hold[k];
+    return !h->one_holder || id == h->self || id == low;
+}
+
 dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
                         uint64_t attempt, const mem_change *c, size_t n,
                         const uint8_t *const *pages, const uint8_t *whole)
@@ -805,7 +821,8 @@ dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
         change_mask(&c[i], pages[i], mask);     /* once for both holders */
         size_t nb = cmsg_delta_pack(mask, pages[i], packed);
         for (size_t k = 0; k < nh && !st; k++)
-            st = delta_to(h, hold[k], &t, c[i].page, mask, packed, nb, send);
+            st = delta_to(h, hold[k], &t, c[i].page, mask, packed, nb,
+                          send && one_holder_gets(h, hold, nh, hold[k]));
         if (!st)
             st = sent_put(h, &t, c[i].page, mask, packed, nb);
         const cmsg_tag tw = { t.node, t.rcomp, t.gen, t.rid,
@@ -815,7 +832,8 @@ dvm_status nhome_deltas(nhome *h, uint64_t rcomp, uint64_t gen, uint64_t rid,
         const uint8_t *wb = full ? pages[i] : packed;
         size_t wn = full ? CMSG_PAGE : nb;
         for (size_t k = 0; whole && whole[i] && k < nh && !st; k++)
-            st = delta_to(h, hold[k], &tw, c[i].page, wm, wb, wn, send);
+            st = delta_to(h, hold[k], &tw, c[i].page, wm, wb, wn,
+                          send && one_holder_gets(h, hold, nh, hold[k]));
         if (!st && whole && whole[i])
             st = sent_put(h, &tw, c[i].page, wm, wb, wn);
     }
@@ -904,6 +922,11 @@ static dvm_status park_run(nhome *h, uint64_t now_ns, size_t from)
     h->npark = w;
     later_run(h);
     st = stored(h, h->acks, nack);
+    if (h->exit_at && h->applied >= h->exit_at) {
+        home_log(h, "test hook: killed after %" PRIu64 " versions made",
+                 h->applied);
+        raise(SIGKILL);
+    }
     if (!st && nneed) {
         mb_reset(&h->b);
         cmsg_encode_fetch(&h->b, h->run, h->needs, nneed, 2, NULL, 0);

@@ -132,6 +132,13 @@ typedef struct nhome {
                                    N deltas went, every connection to the
                                    other nodes is aborted, once, as a link
                                    that broke with messages in flight */
+    int one_holder;             /* test hook (DVM_TEST_DELTA_ONE_HOLDER
+                                   set): a delta goes first to one holder
+                                   other than this node only, the one of
+                                   lowest id (DRESEND sends to all) */
+    uint64_t exit_at;           /* test hook (DVM_TEST_EXIT_AFTER_APPLIED=
+                                   N): the node is killed (SIGKILL) once
+                                   it made N versions of APPLYs */
     uint64_t applied, needed;   /* APPLY entries made, asked for again */
     int masks;                  /* the program runs masks only */
     uint64_t *retry;            /* masks only: versions to keep that no

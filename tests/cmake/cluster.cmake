@@ -54,6 +54,10 @@
 #   cluster/masks_joinstop          masks only: a node joins while a homing
 #                                   node is stopped, then the committing
 #                                   node is killed
+#   cluster/masks_remake            masks only: the only holder with a
+#                                   delta dies before the other has the
+#                                   version: made again from the
+#                                   committing node's delta
 #   cluster/masks_drain             masks only: a homing node leaves
 #                                   mid-program (DRESEND)
 #   cluster/masks_peerdown          masks only: the nodes' links to each
@@ -143,7 +147,7 @@ foreach(engine ${DVM_CLUSTER_SYSTEM_ENGINES})
             drain_cmd
             heartbeat
             ackstored datapath stable masksonly dumps masks_kill masks_join
-            masks_joinstop
+            masks_joinstop masks_remake
             masks_drain masks_peerdown take_back take_back_parked)
     cluster_wanted(${t} wanted)
     if(NOT wanted)
