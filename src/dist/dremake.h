@@ -24,9 +24,14 @@
  * (DRESEND).  A holder that already made it only acknowledges it again.
  * The next look comes after twice the wait, up to DREMAKE_WAIT_MAX_NS.
  *
- * A list in placement order (epoch order); its length is the versions not
- * yet kept by every holder, which in a healthy cluster is the last few
- * milliseconds of commits.
+ * A queue in the order of the notes' due times: a note is due
+ * DREMAKE_FIRST_NS after it was made, and one made again goes to the
+ * back, due after its longer wait and not before the note ahead of it
+ * (so at most DREMAKE_WAIT_MAX_NS later than its wait).  So a look
+ * takes only the due notes from the front, and a version costs one look
+ * in a healthy cluster, however many commits there are: the queue holds
+ * the last DREMAKE_FIRST_NS of placed versions (~70,000 notes, 5 MB, at
+ * 140,000 commits a second).
  */
 #ifndef DVM_DIST_DREMAKE_H
 #define DVM_DIST_DREMAKE_H
@@ -52,8 +57,9 @@ typedef struct dremake_ent {
 } dremake_ent;
 
 typedef struct dremake {
-    dremake_ent *v;
-    size_t n, cap;
+    dremake_ent *v;             /* the notes are v[head .. n), in the
+                                   order of their due times */
+    size_t head, n, cap;
 } dremake;
 
 /* The fate of a noted version (dremake_ops.state). */
@@ -78,10 +84,12 @@ void dremake_clear(dremake *r);
  * watched; nothing else changes). */
 dvm_status dremake_note(dremake *r, uint64_t page, uint64_t epoch,
                         uint64_t base, const cmsg_tag *t, uint64_t now_ns);
-/* Looks at every note at now_ns: those ops->state says are done are
- * forgotten; of the others, those due are passed to ops->remake and are
- * due again after twice their last wait.  Returns how many were made
- * again. */
+/* Takes the notes due at now_ns: those ops->state says are done are
+ * forgotten, the others passed to ops->remake and due again after twice
+ * their last wait (at most DREMAKE_WAIT_MAX_NS).  Notes not due are not
+ * looked at.  Returns how many were made again. */
 size_t dremake_run(dremake *r, uint64_t now_ns, const dremake_ops *ops);
+/* The notes held (versions not known to be kept by every holder). */
+size_t dremake_count(const dremake *r);
 
 #endif

@@ -2,8 +2,9 @@
  * dremake_test.c -- the master's watch over versions only their holders
  * can make: a version kept in time is never made again; one not kept is
  * made again when due, then after doubling waits up to the bound, with
- * its base and tag as noted; the list keeps its order as it shrinks;
- * a cleared list forgets everything.
+ * its base and tag as noted; a look takes the due notes only, and the
+ * queue stays in due order through looks and compaction; a cleared list
+ * forgets everything.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -51,10 +52,10 @@ static void test_kept_in_time(void **state)
     for (uint64_t e = 1; e <= 5; e++)
         assert_int_equal(dremake_note(&r, 100 + e, e, e - 1, &t, 0), DVM_OK);
     assert_int_equal(dremake_run(&r, DREMAKE_FIRST_NS - 1, &ops), 0);
-    assert_int_equal(r.n, 5);
+    assert_int_equal(dremake_count(&r), 5);
     f.kept_upto = 5;
     assert_int_equal(dremake_run(&r, 10 * DREMAKE_FIRST_NS, &ops), 0);
-    assert_int_equal(r.n, 0);
+    assert_int_equal(dremake_count(&r), 0);
     assert_int_equal(f.nmade, 0);
     dremake_free(&r);
 }
@@ -88,17 +89,18 @@ static void test_made_again_backing_off(void **state)
                                               : wait * 2;
     }
     assert_int_equal(f.nmade, 9);
-    assert_int_equal(r.v[0].wait_ns, DREMAKE_WAIT_MAX_NS);
+    assert_int_equal(r.v[r.head].wait_ns, DREMAKE_WAIT_MAX_NS);
     f.kept_upto = 515;          /* kept at last: forgotten */
     assert_int_equal(dremake_run(&r, now + 100 * DREMAKE_WAIT_MAX_NS, &ops),
                      0);
-    assert_int_equal(r.n, 0);
+    assert_int_equal(dremake_count(&r), 0);
     dremake_free(&r);
 }
 
-/* Kept versions go from the middle of the list; the others stay in
- * placement order, each with its own due time. */
-static void test_order_kept(void **state)
+/* A look takes the due notes only: the kept ones go, the others are
+ * made again (in placement order) and wait at the back, behind the notes
+ * not yet due; a cleared list forgets everything. */
+static void test_due_only(void **state)
 {
     (void)state;
     fake f = { 0 };
@@ -111,14 +113,70 @@ static void test_order_kept(void **state)
     }
     f.kept_upto = 990;
     assert_int_equal(dremake_run(&r, 995 * MS + DREMAKE_FIRST_NS, &ops), 5);
-    assert_int_equal(r.n, 10);
-    for (size_t i = 0; i < r.n; i++)
-        assert_int_equal(r.v[i].epoch, 991 + i);
+    assert_int_equal(dremake_count(&r), 10);
     for (size_t i = 0; i < f.nmade; i++)
         assert_int_equal(f.made[i].epoch, 991 + i);
+    for (size_t i = 0; i < 10; i++)     /* 996..1000 not due, then 991.. */
+        assert_int_equal(r.v[r.head + i].epoch, i < 5 ? 996 + i : 986 + i);
+    for (size_t i = r.head + 1; i < r.n; i++)
+        assert_true(r.v[i - 1].due_ns <= r.v[i].due_ns);
     dremake_clear(&r);
     assert_int_equal(dremake_run(&r, UINT64_MAX / 2, &ops), 0);
-    assert_int_equal(r.n, 0);
+    assert_int_equal(dremake_count(&r), 0);
+    dremake_free(&r);
+}
+
+/* Notes made again in one look with different waits keep the queue in
+ * due order: the shorter wait is not due before the longer one ahead of
+ * it, and both are made again once that one is due. */
+static void test_due_order_kept(void **state)
+{
+    (void)state;
+    fake f = { 0 };
+    const dremake_ops ops = { fake_state, fake_remake, &f };
+    dremake r;
+    dremake_init(&r);
+    cmsg_tag t = tag(1);
+    assert_int_equal(dremake_note(&r, 1, 1, 0, &t, 0), DVM_OK);
+    uint64_t now = DREMAKE_FIRST_NS;
+    for (int k = 0; k < 3; k++) {       /* note 1 waits 8x the first */
+        assert_int_equal(dremake_run(&r, now, &ops), 1);
+        now = r.v[r.head].due_ns;
+    }
+    assert_int_equal(dremake_note(&r, 2, 2, 0, &t, now - DREMAKE_FIRST_NS),
+                     DVM_OK);
+    assert_int_equal(dremake_run(&r, now, &ops), 2);
+    assert_int_equal(dremake_count(&r), 2);
+    assert_int_equal(r.v[r.head].epoch, 1);
+    assert_int_equal(r.v[r.head + 1].epoch, 2);
+    assert_int_equal(r.v[r.head + 1].due_ns, r.v[r.head].due_ns);
+    assert_int_equal(dremake_run(&r, r.v[r.head].due_ns - 1, &ops), 0);
+    assert_int_equal(dremake_run(&r, r.v[r.head].due_ns, &ops), 2);
+    dremake_free(&r);
+}
+
+/* Many notes through the queue's compaction keep their order. */
+static void test_many(void **state)
+{
+    (void)state;
+    fake f = { 0 };
+    const dremake_ops ops = { fake_state, fake_remake, &f };
+    dremake r;
+    dremake_init(&r);
+    uint64_t e = 0;
+    for (int round = 0; round < 50; round++) {
+        for (int k = 0; k < 1000; k++, e++) {
+            cmsg_tag t = tag(e);
+            assert_int_equal(dremake_note(&r, e, e + 1, e, &t, e * MS),
+                             DVM_OK);
+        }
+        f.kept_upto = e - 500;  /* every due one: noted at e - 501 or before */
+        assert_int_equal(dremake_run(&r, (e - 501) * MS + DREMAKE_FIRST_NS,
+                                     &ops), 0);
+        assert_int_equal(dremake_count(&r), 500);
+        assert_int_equal(r.v[r.head].epoch, e - 499);
+    }
+    assert_true(r.cap < 4000);
     dremake_free(&r);
 }
 
@@ -127,7 +185,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kept_in_time),
         cmocka_unit_test(test_made_again_backing_off),
-        cmocka_unit_test(test_order_kept),
+        cmocka_unit_test(test_due_only),
+        cmocka_unit_test(test_due_order_kept),
+        cmocka_unit_test(test_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2356,7 +2356,7 @@ static void remake_one(void *arg, const dremake_ent *e)
 static void remake_check(mserve *s)
 {
     uint64_t now = clock_now_ns();
-    if (!s->running || !s->remake.n ||
+    if (!s->running || !dremake_count(&s->remake) ||
         now - s->remake_ns < MSERVE_REMAKE_LOOK_MS * 1000000ull)
         return;
     s->remake_ns = now;
