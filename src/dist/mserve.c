@@ -2276,14 +2276,6 @@ static void gate_check(mserve *s)
             "can be made any more", s->gate_kills_row));
 }
 
-
-/* A RESULT's pages -- its changes', then its output's -- go into the
- * frames the master granted (only those); the commit point streams the
- * output from there to the client (out_to_client), as from a local RComp.
- * The record carries the data of the last npages frames; a large commit's
- * earlier ones came ahead in FRAMES records (frames_ahead).  Its times
- * are moved onto the master's clock. */
-
 /* ---- versions made again (masks only, dist/dremake.h) ---- */
 
 /* How often the list of versions placed without data is looked at. */
@@ -2399,6 +2391,12 @@ static dvm_status result_link(mserve *s, mnode *nd, int slot, uint64_t rid,
     return DVM_OK;
 }
 
+/* A RESULT's pages -- its changes', then its output's -- go into the
+ * frames the master granted (only those); the commit point streams the
+ * output from there to the client (out_to_client), as from a local RComp.
+ * The record carries the data of the last npages frames; a large commit's
+ * earlier ones came ahead in FRAMES records (frames_ahead).  Its times
+ * are moved onto the master's clock. */
 static dvm_status result_pages(mserve *s, mnode *nd, int slot,
                                cmsg_relay *m)
 {
