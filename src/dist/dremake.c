@@ -70,6 +70,7 @@ dvm_status dremake_note(dremake *r, uint64_t page, uint64_t epoch,
     dremake_ent e = { page, epoch, base, *t, now_ns + DREMAKE_FIRST_NS,
                       DREMAKE_FIRST_NS };
     const dremake_queue *q = &r->fresh;
+    assert(q->head == q->n || q->v[q->n - 1].epoch <= epoch);
     if (q->head < q->n && q->v[q->n - 1].due_ns > e.due_ns)
         e.due_ns = q->v[q->n - 1].due_ns;   /* a clock that went back */
     return push(&r->fresh, &e);
@@ -120,4 +121,33 @@ size_t dremake_run(dremake *r, uint64_t now_ns, const dremake_ops *ops)
      * behind them, due later. */
     size_t made = run_queue(r, &r->again, now_ns, ops);
     return made + run_queue(r, &r->fresh, now_ns, ops);
+}
+
+/* The first of q's notes whose epoch is at least epoch (q->n: none); q's
+ * epochs do not go down. */
+static size_t first_at(const dremake_queue *q, uint64_t epoch)
+{
+    size_t lo = q->head, hi = q->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (q->v[mid].epoch < epoch)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+const dremake_ent *dremake_find(const dremake *r, uint64_t page,
+                                uint64_t epoch)
+{
+    const dremake_queue *f = &r->fresh, *a = &r->again;
+    for (size_t i = first_at(f, epoch); i < f->n && f->v[i].epoch == epoch;
+         i++)
+        if (f->v[i].page == page)
+            return &f->v[i];
+    for (size_t i = a->head; i < a->n; i++)
+        if (a->v[i].page == page && a->v[i].epoch == epoch)
+            return &a->v[i];
+    return NULL;
 }

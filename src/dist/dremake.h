@@ -96,5 +96,10 @@ dvm_status dremake_note(dremake *r, uint64_t page, uint64_t epoch,
 size_t dremake_run(dremake *r, uint64_t now_ns, const dremake_ops *ops);
 /* The notes held (versions not known to be kept by every holder). */
 size_t dremake_count(const dremake *r);
+/* The note of version (page, epoch), or NULL; valid until the next call
+ * that changes r.  Notes are made in the order of their epochs (a binary
+ * search finds them among those as made; those made again are few). */
+const dremake_ent *dremake_find(const dremake *r, uint64_t page,
+                                uint64_t epoch);
 
 #endif

@@ -210,6 +210,42 @@ static void test_many(void **state)
     dremake_free(&r);
 }
 
+/* A note is found by (page, epoch) among those as made (several pages
+ * an epoch) and among those made again; not once it is forgotten, nor
+ * one never made. */
+static void test_find(void **state)
+{
+    (void)state;
+    fake f = { 0 };
+    const dremake_ops ops = { fake_state, fake_remake, &f };
+    dremake r;
+    dremake_init(&r);
+    for (uint64_t e = 1; e <= 100; e++)
+        for (uint64_t p = 0; p < 3; p++) {
+            cmsg_tag t = tag(e * 10 + p);
+            assert_int_equal(dremake_note(&r, 500 + p, e, e - 1, &t, e * MS),
+                             DVM_OK);
+        }
+    const dremake_ent *x = dremake_find(&r, 502, 37);
+    assert_non_null(x);
+    assert_int_equal(x->tag.rid, 372);
+    assert_int_equal(x->base, 36);
+    assert_null(dremake_find(&r, 503, 37));
+    assert_null(dremake_find(&r, 500, 101));
+    assert_null(dremake_find(&r, 500, 0));
+    f.kept_upto = 40;           /* 1..40 forgotten, 41..50 made again */
+    assert_int_equal(dremake_run(&r, 50 * MS + DREMAKE_FIRST_NS, &ops), 30);
+    assert_null(dremake_find(&r, 501, 40));
+    x = dremake_find(&r, 501, 45);
+    assert_non_null(x);
+    assert_int_equal(x->tag.rid, 451);
+    assert_int_equal(x->wait_ns, 2 * DREMAKE_FIRST_NS);
+    x = dremake_find(&r, 500, 51);
+    assert_non_null(x);
+    assert_int_equal(x->wait_ns, DREMAKE_FIRST_NS);
+    dremake_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -219,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_due_order_kept),
         cmocka_unit_test(test_note_after_remake),
         cmocka_unit_test(test_many),
+        cmocka_unit_test(test_find),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

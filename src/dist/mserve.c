@@ -324,7 +324,9 @@ typedef struct mserve {
     dremake remake;             /* masks only: versions placed without
                                    data, until every holder keeps them */
     uint64_t remake_ns;         /* the list was last looked at */
-    uint64_t remade;            /* versions made again (all runs) */
+    uint64_t remade;            /* versions made again: asked for by a
+                                   holder (NEED) or not kept in time, all
+                                   runs */
     cmsg_tag remake_last;       /* in a look: the commit last asked for */
     int remake_asked, remake_logged;
     cmsg_tag deciding;          /* the result let through the gate last,
@@ -1049,6 +1051,7 @@ static cmsg_tag slot_tag(const mserve *s, int slot, const msg_result *res)
 }
 
 static void dec_commit(mserve *s, uint64_t epoch);
+static void remake_need(mserve *s, uint64_t page, uint64_t epoch);
 
 /* master_remote.committed: remote slot `slot`'s result res made commit
  * epoch; its node sent the changed bytes to the homes under the tag
@@ -1088,21 +1091,25 @@ static void remote_committed(void *arg, int slot, const msg_result *res,
 }
 
 /* NEED: versions of an APPLY node nd could not make (the delta or the
- * base had not come, or never will: its committing node was lost).  The
- * master still has their data (it gives data away only once both
- * holders acknowledged), and sends them as STORE. */
+ * base had not come, or never will: its committing node was lost).  With
+ * results that bring their data the master still has it (it gives data
+ * away only once both holders acknowledged), and sends it as STORE;
+ * masks only it answers with a PULL (home_store), and asks the committing
+ * node of a version it watches (remake_need) to send the delta again. */
 static void on_need(mserve *s, mnode *nd, const uint8_t *p, size_t len)
 {
     cmsg_fetch f;
     if (!run_pairs(s, nd, p, len, "need", &f))
         return;
     s->needed += f.n;
+    s->remake_asked = 0;
     int dead = 0;
     for (uint64_t i = 0; i < f.n; i++) {
         uint64_t page = le_ld64(f.ent + 16 * i);
         uint64_t epoch = le_ld64(f.ent + 16 * i + 8);
         dead |= !home_alive(s, page, epoch);
         (void)home_store(s, nd->id, page, epoch);
+        remake_need(s, page, epoch);
     }
     /* A version collected since it was placed is not waited for: the
      * index forgets it now rather than at its next collection. */
@@ -2340,6 +2347,20 @@ static void remake_one(void *arg, const dremake_ent *e)
     s->remade++;
 }
 
+/* A holder asked for version (page, epoch) (NEED: it waited
+ * NHOME_PARK_MS for the delta): when the master watches the version, its
+ * committing node is asked for the delta now (DRESEND), not only when the
+ * note is due -- that node keeps its deltas for a few thousand commits,
+ * which a busy node makes in well under a note's first wait. */
+static void remake_need(mserve *s, uint64_t page, uint64_t epoch)
+{
+    const dremake_ent *e = dremake_find(&s->remake, page, epoch);
+    if (!e)
+        return;
+    remake_resend(s, e->tag);
+    s->remade++;
+}
+
 /* Masks only: the versions placed without data that no holder made in
  * time are made again (dremake.h), looked at every
  * MSERVE_REMAKE_LOOK_MS.  A version whose only holder with the delta went
@@ -3055,8 +3076,8 @@ static void status_master(mserve *s, FILE *f, int json)
                "results whose node was asked to send its changes again "
                "(DRESEND)", s->resends),
         SF_NUM("versions_remade",
-               "versions no holder kept in time, made again from their "
-               "committing node's changes", s->remade),
+               "versions a holder lacked or no holder kept in time, made "
+               "again from their committing node's changes", s->remade),
         SF_NUM("rcomps_replaced_for_held_deltas",
                "RComps replaced: their changes never reached a home",
                s->gate_kills),
