@@ -68,6 +68,9 @@ examples_frames() {
         grep -q '^dvm: error: writing channel side: ' "$work/full.err" ||
         { echo "FAIL: full device through submit: rc $rc"; cat "$work/full.err"
           exit 1; }
+    # That client ended on its own error: the master cancels its program
+    # once it sees it gone, and refuses another until then.
+    master_idle
 }
 
 # examples_stats: --stats and --trace come back to the client, one slice
@@ -75,7 +78,8 @@ examples_frames() {
 examples_stats() {
     timeout 60 "$dvm" submit --master "127.0.0.1:$port" --engine "$engine" \
         --stats --trace "$work/t.json" "$ex/treesum.dasm" > /dev/null \
-        2> "$work/stats"
+        2> "$work/stats" ||
+        { echo "FAIL: --stats --trace through submit"; cat "$work/stats"; exit 1; }
     python3 - "$work/t.json" "$work/stats" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))

@@ -280,6 +280,21 @@ s = json.load(sys.stdin)
 print(*(s[k] for k in sys.argv[1:]))' "$@"
 }
 
+# master_idle: waits (up to 30 s) until the master at $port runs no
+# program.  A client that ended on an error of its own (a full device)
+# leaves its program to be cancelled once the master sees it gone, and
+# the master refuses the next SUBMIT until then ("another program is
+# running"): a test that submits again at once would fail on that.
+master_idle() {
+    for i in $(seq 1 600); do
+        "$dvm" status --master "127.0.0.1:$port" --json 2>/dev/null |
+            grep -q '"program":"idle"' && return 0
+        sleep 0.05
+    done
+    echo "FAIL: the master still runs a program after 30 s"
+    exit 1
+}
+
 # run PROG OUT [ARGS]: dvm submit of PROG to the master at $port with
 # ARGS, its output into OUT, its standard error into $work/submit.err;
 # the test fails when the submit does.
