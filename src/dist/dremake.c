@@ -67,12 +67,10 @@ dvm_status dremake_note(dremake *r, uint64_t page, uint64_t epoch,
                         uint64_t base, const cmsg_tag *t, uint64_t now_ns)
 {
     assert(base < epoch);
-    dremake_ent e = { page, epoch, base, *t, now_ns + DREMAKE_FIRST_NS,
-                      DREMAKE_FIRST_NS };
-    const dremake_queue *q = &r->fresh;
-    assert(q->head == q->n || q->v[q->n - 1].epoch <= epoch);
-    if (q->head < q->n && q->v[q->n - 1].due_ns > e.due_ns)
-        e.due_ns = q->v[q->n - 1].due_ns;   /* a clock that went back */
+    const dremake_ent e = { page, epoch, base, *t,
+                            now_ns + DREMAKE_FIRST_NS, DREMAKE_FIRST_NS };
+    assert(r->fresh.head == r->fresh.n ||
+           r->fresh.v[r->fresh.n - 1].epoch <= epoch);
     return push(&r->fresh, &e);
 }
 

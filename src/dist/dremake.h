@@ -85,8 +85,9 @@ void dremake_free(dremake *r);
 /* Forgets every note (a new program). */
 void dremake_clear(dremake *r);
 /* Notes version (page, epoch) of base `base`, placed at now_ns and made
- * from the delta of tag t.  DVM_ENOMEM: not noted (the version is not
- * watched; nothing else changes). */
+ * from the delta of tag t.  Notes come in the order of their epochs and
+ * times (now_ns from a monotonic clock).  DVM_ENOMEM: not noted (the
+ * version is not watched; nothing else changes). */
 dvm_status dremake_note(dremake *r, uint64_t page, uint64_t epoch,
                         uint64_t base, const cmsg_tag *t, uint64_t now_ns);
 /* Takes the notes due at now_ns: those ops->state says are done are

@@ -707,13 +707,22 @@ static int apply_ent(mserve *s, mnode *nd, uint64_t page, uint64_t epoch,
     return 1;
 }
 
-/* (page, epoch) of the commit being placed (s->apply) goes to nd as an
- * APPLY (apply_ent).  Returns 1 when gathered. */
-static int apply_add(mserve *s, mnode *nd, uint64_t page, uint64_t epoch)
+/* The tag an APPLY of the commit being placed (s->apply) names: its
+ * delta's, with CMSG_TAG_WHOLE when the version is the committing node's
+ * whole page (s->apply_whole). */
+static cmsg_tag apply_tag(const mserve *s)
 {
     cmsg_tag t = s->apply->tag;
     if (s->apply_whole)
         t.attempt |= CMSG_TAG_WHOLE;
+    return t;
+}
+
+/* (page, epoch) of the commit being placed (s->apply) goes to nd as an
+ * APPLY (apply_ent).  Returns 1 when gathered. */
+static int apply_add(mserve *s, mnode *nd, uint64_t page, uint64_t epoch)
+{
+    const cmsg_tag t = apply_tag(s);
     if (!apply_ent(s, nd, page, epoch, s->apply_base, &t))
         return 0;
     s->applied++;
@@ -917,20 +926,18 @@ static void homes_place_restored(mserve *s)
     s->pushed = space_epoch(sp);
 }
 
-/* Masks only: version (page, e) of the commit being placed (s->apply)
- * went to its holders without data, so only its holders can make it:
- * watched until they keep it (dremake.h).  Without memory it is not
- * watched, as before. */
-static void remake_note(mserve *s, uint64_t page, uint64_t e)
+/* Masks only: version (page, e) of the commit being placed (s->apply),
+ * placed at now_ns, went to its holders without data, so only its
+ * holders can make it: watched until they keep it (dremake.h).  Without
+ * memory it is not watched, as before. */
+static void remake_note(mserve *s, uint64_t page, uint64_t e,
+                        uint64_t now_ns)
 {
     uint32_t f;
     if (!s->apply || !version_frame(s, page, e, &f) || f != SPACE_FRAME_AWAY)
         return;
-    cmsg_tag t = s->apply->tag;
-    if (s->apply_whole)
-        t.attempt |= CMSG_TAG_WHOLE;
-    (void)dremake_note(&s->remake, page, e, s->apply_base, &t,
-                       clock_now_ns());
+    const cmsg_tag t = apply_tag(s);
+    (void)dremake_note(&s->remake, page, e, s->apply_base, &t, now_ns);
 }
 
 static void homes_push(void *arg)
@@ -940,6 +947,7 @@ static void homes_push(void *arg)
     if (!s->pushed && s->restoring)
         homes_place_restored(s);
     uint64_t now = space_epoch(sp);
+    uint64_t now_ns = s->pushed < now ? clock_now_ns() : 0;
     size_t k = 0, ks = 0;
     for (uint64_t e = s->pushed + 1; e <= now && !s->fatal.st; e++) {
         s->npg = 0;
@@ -956,7 +964,7 @@ static void homes_push(void *arg)
                              s->apply_base <= t->snap;
             if (vindex_add(&s->vx, s->pg[i], e, &s->vops))
                 status_first_set(&s->fatal, DVM_ENOMEM);
-            remake_note(s, s->pg[i], e);
+            remake_note(s, s->pg[i], e, now_ns);
         }
         s->apply = NULL;
     }
@@ -2229,22 +2237,30 @@ static int remote_gate(void *arg, int slot, const uint8_t *p, size_t len,
     return ok;
 }
 
-/* Asks the node of the result at the gate to send its deltas again to
- * the pages' holders now (DRESEND): its DELTA did not reach them, or
- * went to holders that changed since. */
-static void resend_ask(mserve *s, uint64_t now)
+/* Asks the node that sent the deltas of tag t to send them again to the
+ * pages' holders now (DRESEND), unless that node is gone (then nothing
+ * can be asked). */
+static void dresend_send(mserve *s, const cmsg_tag *t)
 {
-    s->resend_ns = now;
-    mnode *nd = node_by_id(s, s->gwait.node);
-    if (!nd || !nd->live || !nd->started)
-        return;                 /* lost: its RComp goes with it */
-    const uint64_t w[CMSG_TAG_WORDS] = { s->gwait.node, s->gwait.rcomp,
-                                         s->gwait.gen, s->gwait.rid,
-                                         s->gwait.attempt };
+    mnode *nd = node_by_id(s, t->node);
+    if (!nd || !nd->started)
+        return;
+    const uint64_t w[CMSG_TAG_WORDS] = { t->node, t->rcomp, t->gen, t->rid,
+                                         t->attempt };
     mb_reset(&s->b);
     cmsg_encode_tags(&s->b, s->run_id, w, 1, CMSG_TAG_WORDS);
     if (!s->b.oom && !ms_send(s, nd->peer, WIRE_DRESEND))
         s->resends++;
+}
+
+/* Asks the node of the result at the gate to send its deltas again to
+ * the pages' holders now (DRESEND): its DELTA did not reach them, or
+ * went to holders that changed since.  A lost node's RComp goes with
+ * it. */
+static void resend_ask(mserve *s, uint64_t now)
+{
+    s->resend_ns = now;
+    dresend_send(s, &s->gwait);
 }
 
 /* A result at the gate has its node asked to send its deltas again
@@ -2313,15 +2329,7 @@ static void remake_resend(mserve *s, cmsg_tag t)
         return;
     s->remake_asked = 1;
     s->remake_last = t;
-    mnode *nd = node_by_id(s, t.node);
-    if (!nd || !nd->started)
-        return;                 /* lost with its node: nothing to ask */
-    const uint64_t w[CMSG_TAG_WORDS] = { t.node, t.rcomp, t.gen, t.rid,
-                                         t.attempt };
-    mb_reset(&s->b);
-    cmsg_encode_tags(&s->b, s->run_id, w, 1, CMSG_TAG_WORDS);
-    if (!s->b.oom && !ms_send(s, nd->peer, WIRE_DRESEND))
-        s->resends++;
+    dresend_send(s, &t);
 }
 
 /* dremake_ops.remake: e's APPLY again to every live holder that has not

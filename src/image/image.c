@@ -446,8 +446,8 @@ static void put_program(wbuf *w, const dvm_program *p)
         put64(w, p->heap[i].len);
     }
     assert(w->pos == w->cap);
-    le_st32(w->p + IMG_CRC_OFF, crc32_ieee(w->p + IMG_CRC_START,
-                                      w->cap - IMG_CRC_START));
+    le_st32(w->p + IMG_CRC_OFF,
+            crc32_ieee(w->p + IMG_CRC_START, w->cap - IMG_CRC_START));
 }
 
 /* Contract in image.h.  Validates p first (DVM_EFORMAT), then writes; on

@@ -12,7 +12,11 @@
 # versions: the last ones reach B only as a PULL that no node can answer.
 # The master makes them again (dist/dremake.h: APPLY to the holders that
 # lack them, DRESEND to W) and the counter ends exactly; without that the
-# run waits for the versions until its limit.
+# run waits for the versions until its limit (checked by hand with both
+# paths turned off: the submit fails, the master logging the CI failure's
+# "holder b, not acknowledged; holder w, not acknowledged").  The exact
+# output within the limit is what decides; versions_remade above 0 only
+# says the path ran (B asks for every version, NEED, under the hook).
 dvm=$1 engine=$2
 CLUSTER_SIGKILL=1
 . "$(dirname "$0")/lib.sh"
