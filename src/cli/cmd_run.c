@@ -46,7 +46,7 @@ static int run_usage(const run_opts *o, const char *msg, const char *arg)
     else
     fprintf(stderr, "usage: dvm run [-n N] [--engine interp|jit] [--dump "
             "ADDR:COUNT:TYPE]... [--in NAME=FILE|-]... [--in-wait SECONDS] "
-            "[--max-runners N] [--heartbeat SECONDS] "
+            "[--max-runners N] [--heartbeat SECONDS] [--local-children] "
             "[--out NAME=FILE]... [--stats] [--trace FILE] "
             "[--http ADDR [--linger SECONDS]] "
             "PROG.dasm|PROG.dvm\n");
@@ -165,6 +165,9 @@ int run_parse_args(int argc, char **argv, run_opts *o)
             if (parse_number(v, 0, 86400, &n))
                 return run_usage(o, "bad --reconnect (seconds, 0..86400)", v);
             o->reconnect_s = (int)n;
+        } else if (!submit && !strcmp(a, "--local-children")) {
+            o->local_children = 1;
+            continue;
         } else if (!strcmp(a, "--stats")) {
             o->stats = 1;
             continue;
@@ -389,6 +392,16 @@ int run_check(const dvm_program *p, run_opts *o, uint64_t *addr,
     return resolve_dumps(p, o, addr, count);
 }
 
+/* Whether the RComps may start a committed runner's child at once
+ * (sched/local.h): --local-children, or DVM_LOCAL_CHILDREN=1 in the
+ * environment (how the test suites run every program both ways); the
+ * default is off (docs/local_children.md says why). */
+static int run_local_children(const run_opts *o)
+{
+    const char *v = getenv("DVM_LOCAL_CHILDREN");
+    return o->local_children || (v && !strcmp(v, "1"));
+}
+
 int run_rcomp_exe(char *buf, size_t n)
 {
     if (exe_rcomp(buf, n) < 0)
@@ -410,6 +423,7 @@ static int run_program(const dvm_program *p, run_opts *o)
         return rc;
     master_config cfg = { .prog = p, .rcomp_exe = rcomp_exe,
                           .nrcomps = o->nrcomps, .engine = o->engine,
+                          .local_children = run_local_children(o),
                           .in = o->in, .nin = o->nin, .out = o->out,
                           .nout = o->nout, .trace_path = o->trace,
                           .progress = isatty(2),

@@ -39,6 +39,7 @@ typedef struct run_opts {
     int in_wait_s;              /* --in-wait */
     uint64_t max_runners;       /* --max-runners (0: the default) */
     int heartbeat_s;            /* --heartbeat (0: the default) */
+    int local_children;         /* --local-children (sched/local.h) */
     /* Inputs as opened before the run (io/input.h): the descriptors, -1
      * until opened, and the /dev/fd paths the RComps open. */
     int infd[RUN_MAX_BINDINGS];

@@ -396,7 +396,9 @@ static dvm_status rc_spawn(node *n, int i)
                             0, 0, n->jit_cache, n->inputs.win_path,
                             n->inputs.map_path,
                             n->claims ? n->claim_fd : 0, 0,
-                            0 /* no queue: results ring the node anyway */ };
+                            0 /* no queue: results ring the node anyway */,
+                            0 /* no local children: the node does not
+                                 relay their results */ };
     int ctl, page;
     if (n->claims) {            /* a new process numbers from 0 */
         claim_reset(&n->claims[i]);

@@ -211,10 +211,30 @@ static void gen_one(asmb *a)
     EXIT(a, C);
 }
 
+/* Noting runs: run() notes into NS when g_ncap > 0 (room for g_ncap
+ * notes of NV), with the runner's own stack at STACK_BASE. */
+#define NV_MAX 256
+static vm_note NV[NV_MAX];
+static vm_notes NS;
+static size_t g_ncap;
+
+/* Makes T's runner a noting one, with room for cap notes. */
+static void noting_on(size_t cap)
+{
+    assert_true(cap <= NV_MAX);
+    assert_int_equal(vm_runner_add_own(&T.r, STACK_BASE,
+                                       STACK_BASE + STACK_SIZE), DVM_OK);
+    memset(NV, 0xee, sizeof NV);
+    NS = (vm_notes){NV, 0, cap, 0};
+    T.r.notes = &NS;
+}
+
 /* Loads and runs gen; returns interp_run's exit. */
 static int run(prog_fn gen)
 {
     assert_int_equal(tm_load(&T, gen), DVM_OK);
+    if (g_ncap)
+        noting_on(g_ncap);
     return interp_run(&T.r, CODE_BASE);
 }
 
@@ -258,6 +278,7 @@ static void reload(void)
 static int setup(void **state)
 {
     (void)state;
+    g_ncap = 0;
     return tm_open(&T);
 }
 
@@ -1170,6 +1191,8 @@ static int run_chosen(prog_fn gen)
     assert_int_equal(tm_load(&T, gen), DVM_OK);
     memset(&FS, 0, sizeof FS);
     T.r.stacks = (vm_stack_ops){ fake_alloc, fake_release, &FS };
+    if (g_ncap)
+        noting_on(g_ncap);
     return interp_run(&T.r, CODE_BASE);
 }
 
@@ -1270,6 +1293,415 @@ static void test_context_reads(void **state)
     assert_int_equal(rd64(&T, STACK_BASE + 16), 0x1234);
 }
 
+/* ---- noting runs ----------------------------------------------------------- */
+
+#define H HEAP_BASE
+
+/* Expects NS to hold k notes. */
+#define NOTED(k)                                                \
+    do {                                                        \
+        assert_int_equal(NS.n, (k));                            \
+        assert_int_equal(NS.overflow, 0);                       \
+    } while (0)
+
+/* Expects note k of NS: w bytes at a (a store's when st), which held the
+ * low w bytes of v. */
+static void expect_note(size_t k, uint64_t a, unsigned w, int st, uint64_t v)
+{
+    uint8_t b[8] = {0};
+    memcpy(b, &v, w);
+    if (k >= NS.n)
+        fail_msg("note %zu of %zu", k, NS.n);
+    assert_int_equal(NV[k].addr, a);
+    assert_int_equal(NV[k].len, w);
+    assert_int_equal(NV[k].store, st);
+    assert_memory_equal(NV[k].bytes, b, 8);
+}
+
+/* Loads and stores of shared memory are noted with the bytes found
+ * there; private ones (PR outside the context page, the own stack) are
+ * not; one straddling a boundary is noted whole. */
+static void test_notes_loads_stores(void **state)
+{
+    (void)state;
+    g_ncap = 16;
+    wr64(&T, H, 0x1122334455667788ULL);
+    OK(RUN1(MOV, NONE, dr(Q, H), dr(Q, 0x100)));
+    assert_true(T.code->insns[0].xop != ISA_OP_MOV);    /* specialised */
+    NOTED(1);
+    expect_note(0, H, 8, 0, 0x1122334455667788ULL);
+    assert_int_equal(rd64(&T, 0x100), 0x1122334455667788ULL);
+    OK(RUN1(MOV, NONE, dr(UB, H + 1), dr(Q, 0x100)));
+    NOTED(1);
+    expect_note(0, H + 1, 1, 0, 0x77);
+    wr64(&T, H + 8, 0xaabb);
+    OK(RUN1(MOV, NONE, im(Q, 5), dr(Q, H + 8)));
+    NOTED(1);
+    expect_note(0, H + 8, 8, 1, 0xaabb);
+    assert_int_equal(rd64(&T, H + 8), 5);
+    OK(RUN1(MOV, NONE, im(Q, 6), dr(W, H + 8)));
+    NOTED(1);
+    expect_note(0, H + 8, 2, 1, 5);
+    /* program order: sources left to right, then the destination */
+    wr64(&T, H + 16, 9);
+    OK(RUN1(ADD, NONE, dr(Q, H), dr(Q, H + 8), dr(Q, H + 16)));
+    NOTED(3);
+    expect_note(0, H, 8, 0, 0x1122334455667788ULL);
+    expect_note(1, H + 8, 8, 0, 6);
+    expect_note(2, H + 16, 8, 1, 9);
+    /* private: the PR, specialised or generic, and the own stack */
+    OK(RUN1(MOV, NONE, dr(Q, 0x100), dr(Q, 0x108)));
+    OK(RUN1(MOV, NONE, dr(D, 0x100), dr(D, DISA_RB - 4)));
+    OK(RUN1(ADD, NONE, dr(Q, DISA_CTX - 8), dr(Q, DISA_CTX + DISA_PAGE),
+            dr(Q, 0x108)));
+    OK(RUN1(MOV, NONE, dr(Q, STACK_BASE), dr(Q, STACK_BASE + 8)));
+    OK(RUN1(MOV, NONE, dr(B, STACK_BASE + STACK_SIZE - 1), dr(Q, 0x108)));
+    NOTED(0);
+    /* the context page, and accesses straddling a boundary */
+    wr64(&T, DISA_CTX_RID, 42);
+    OK(RUN1(ADD, NONE, dr(Q, DISA_CTX_RID), im(Q, 1), dr(Q, 0x100)));
+    NOTED(1);
+    expect_note(0, DISA_CTX_RID, 8, 0, 42);
+    assert_int_equal(rd64(&T, 0x100), 43);
+    wr64(&T, DISA_CTX - 4, 0x0102030405060708ULL);
+    OK(RUN1(MOV, NONE, dr(Q, DISA_CTX - 4), dr(Q, 0x100)));
+    NOTED(1);
+    expect_note(0, DISA_CTX - 4, 8, 0, 0x0102030405060708ULL);
+    OK(RUN1(MOV, NONE, im(Q, 1), dr(Q, DISA_CTX + DISA_PAGE - 4)));
+    NOTED(1);
+    expect_note(0, DISA_CTX + DISA_PAGE - 4, 8, 1, 0);
+    OK(RUN1(MOV, NONE, dr(Q, DISA_RB - 4), dr(Q, 0x100)));
+    NOTED(1);
+    expect_note(0, DISA_RB - 4, 8, 0, rd64(&T, DISA_RB - 4));
+    wr64(&T, STACK_BASE + STACK_SIZE - 4, 0x33);
+    OK(RUN1(MOV, NONE, dr(Q, STACK_BASE + STACK_SIZE - 4), dr(Q, 0x100)));
+    NOTED(1);
+    expect_note(0, STACK_BASE + STACK_SIZE - 4, 8, 0,
+                rd64(&T, STACK_BASE + STACK_SIZE - 4));
+    /* compares read their operands too */
+    OK(RUN1(BR, E, dr(Q, H + 16), im(Q, 7), dr(Q, CODE_BASE)));
+    NOTED(1);
+    expect_note(0, H + 16, 8, 0, rd64(&T, H + 16));
+}
+
+/* Indirect and displacement modes: the pointer word, then the target,
+ * each noted where shared -- by the generic handlers and the specialised
+ * ones through a pointer alike. */
+static void test_notes_pointers(void **state)
+{
+    (void)state;
+    g_ncap = 16;
+    wr64(&T, H, 0x200);                 /* SR pointer to PR */
+    wr64(&T, 0x200, 7);
+    OK(RUN1(MOV, NONE, ind(Q, H), dr(Q, 0x100)));
+    NOTED(1);
+    expect_note(0, H, 8, 0, 0x200);
+    assert_int_equal(rd64(&T, 0x100), 7);
+    wr64(&T, 0x300, H + 0x20);          /* PR pointer to SR */
+    wr64(&T, H + 0x20, 9);
+    wr64(&T, H + 0x28, 10);
+    OK(RUN1(MOV, NONE, ind(Q, 0x300), dr(Q, 0x100)));
+    assert_true(T.code->insns[0].xop != ISA_OP_MOV);
+    NOTED(1);
+    expect_note(0, H + 0x20, 8, 0, 9);
+    OK(RUN1(MOV, NONE, dsp(Q, 8, 0x300), dr(Q, 0x100)));
+    NOTED(1);
+    expect_note(0, H + 0x28, 8, 0, 10);
+    assert_int_equal(rd64(&T, 0x100), 10);
+    OK(RUN1(MOV, NONE, im(Q, 3), ind(Q, 0x300)));
+    assert_true(T.code->insns[0].xop != ISA_OP_MOV);
+    NOTED(1);
+    expect_note(0, H + 0x20, 8, 1, 9);
+    assert_int_equal(rd64(&T, H + 0x20), 3);
+    OK(RUN1(MOV, NONE, dr(Q, 0x100), dsp(Q, 8, 0x300)));
+    NOTED(1);
+    expect_note(0, H + 0x28, 8, 1, 10);
+    wrf(&T, H + 0x20, 1.5);
+    wrf(&T, 0x110, 2.0);
+    OK(RUN1(ADD, NONE, dr(F, 0x110), ind(F, 0x300), dr(F, 0x118)));
+    assert_true(T.code->insns[0].xop != ISA_OP_ADD);
+    NOTED(1);
+    expect_note(0, H + 0x20, 8, 0, rd64(&T, H + 0x20));
+    assert_true(rdf(&T, 0x118) == 3.5);
+    OK(RUN1(SUB, NONE, ind(F, 0x300), dr(F, 0x110), dr(F, 0x118)));
+    NOTED(1);
+    assert_true(rdf(&T, 0x118) == -0.5);
+    /* both shared: the pointer word first */
+    wr64(&T, H + 0x30, H + 0x40);
+    wr64(&T, H + 0x40, 11);
+    OK(RUN1(ADD, NONE, dsp(Q, 0, H + 0x30), im(Q, 1), dsp(D, 4, H + 0x30)));
+    NOTED(4);
+    expect_note(0, H + 0x30, 8, 0, H + 0x40);
+    expect_note(1, H + 0x40, 8, 0, 11);
+    expect_note(2, H + 0x30, 8, 0, H + 0x40);
+    expect_note(3, H + 0x44, 4, 1, 0);
+    assert_int_equal(rd64(&T, H + 0x40), 11 + (12ULL << 32));
+    /* a PR pointer to the PR: nothing */
+    wr64(&T, 0x308, 0x400);
+    OK(RUN1(MOV, NONE, ind(Q, 0x308), dsp(Q, 8, 0x308)));
+    OK(RUN1(ADD, NONE, ind(Q, 0x308), im(Q, 1), dsp(D, 8, 0x308)));
+    NOTED(0);
+}
+
+/* Jumps through memory: br:j and bl read their pointer word; bl's link
+ * is a store. */
+static void gen_jump_notes(asmb *a)
+{
+    EMIT(a, MOV, NONE, im(Q, a->lab[0]), dr(Q, H + 0x50));
+    EMIT(a, MOV, NONE, im(Q, a->lab[1]), dr(Q, H + 0x60));
+    EMIT(a, BR, J, ind(Q, H + 0x50));
+    EXIT(a, A);
+    LABEL(a, 0);
+    EMIT(a, BL, NONE, ind(Q, H + 0x60), dr(Q, H + 0x68));
+    LABEL(a, 2);
+    EXIT(a, A);
+    LABEL(a, 1);
+    EMIT(a, BR, J, dr(Q, a->lab[3]));
+    LABEL(a, 3);
+    EXIT(a, C);
+}
+
+static void test_notes_jumps(void **state)
+{
+    (void)state;
+    g_ncap = 16;
+    wr64(&T, H + 0x68, 0x99);
+    OK(run(gen_jump_notes));
+    NOTED(5);
+    expect_note(0, H + 0x50, 8, 1, 0);
+    expect_note(1, H + 0x60, 8, 1, 0);
+    expect_note(2, H + 0x50, 8, 0, T.a.lab[0]);
+    expect_note(3, H + 0x60, 8, 0, T.a.lab[1]);
+    expect_note(4, H + 0x68, 8, 1, 0x99);
+    assert_int_equal(rd64(&T, H + 0x68), T.a.lab[2]);
+}
+
+/* newr: its operands read through memory, every descriptor word it
+ * reads, and the base of a chosen stack it writes back. */
+static void gen_newr_notes(asmb *a)
+{
+    EMIT(a, NEWR, NONE, dr(Q, H + 0x40), im(Q, H + 0x10), ind(Q, 0x800),
+         im(Q, H + 0x30));
+    EXIT(a, C);
+}
+
+static void test_notes_newr(void **state)
+{
+    (void)state;
+    g_ncap = 16;
+    wr64(&T, H, 0);                     /* stack: chosen, 16 bytes */
+    wr64(&T, H + 8, 16);
+    wr64(&T, H + 0x10, 1);              /* one heap range */
+    wr64(&T, H + 0x18, 0x71000000);
+    wr64(&T, H + 0x20, 0x10);
+    wr64(&T, H + 0x28, 0);              /* no watched ranges */
+    wr64(&T, H + 0x30, CODE_BASE);      /* entry */
+    wr64(&T, H + 0x40, H);
+    wr64(&T, 0x800, 0x808);
+    wr64(&T, 0x808, H + 0x28);
+    OK(run_chosen(gen_newr_notes));
+    assert_int_equal(T.r.nkids, 1);
+    NOTED(9);
+    expect_note(0, H + 0x40, 8, 0, H);
+    expect_note(1, H, 8, 0, 0);         /* sb, ss */
+    expect_note(2, H + 8, 8, 0, 16);
+    expect_note(3, H + 0x30, 8, 0, CODE_BASE);
+    expect_note(4, H + 0x10, 8, 0, 1);  /* heap: count, base, len */
+    expect_note(5, H + 0x18, 8, 0, 0x71000000);
+    expect_note(6, H + 0x20, 8, 0, 0x10);
+    expect_note(7, H + 0x28, 8, 0, 0);  /* watched: count */
+    expect_note(8, H, 8, 1, 0);         /* the chosen base written back */
+    assert_int_equal(rd64(&T, H), 0x70000000);
+    /* a stack given, in the SR: its words read once */
+    reload();
+    wr64(&T, H, 0x72000000);
+    wr64(&T, H + 8, 0x1000);
+    OK(run_chosen(gen_newr_notes));
+    assert_int_equal(T.r.kids[0].sb, 0x72000000);
+    NOTED(8);
+    expect_note(1, H, 8, 0, 0x72000000);
+    expect_note(2, H + 8, 8, 0, 0x1000);
+    expect_note(7, H + 0x28, 8, 0, 0);
+}
+
+/* An access that faults is not noted; the ones before it are. */
+static void test_notes_faults(void **state)
+{
+    (void)state;
+    g_ncap = 16;
+    wr64(&T, H, 5);
+    FAULT(RUN1(ADD, NONE, dr(Q, H), im(Q, 1), dr(Q, 0x70000000)), WRITABLE,
+          CODE_BASE, 0x70000000);
+    NOTED(1);
+    expect_note(0, H, 8, 0, 5);
+    FAULT(RUN1(DIV, NONE, dr(Q, H), im(Q, 0), dr(Q, H)), ARITH, CODE_BASE, 0);
+    NOTED(1);
+    FAULT(RUN1(MOV, NONE, dr(Q, DISA_ADDR_LIMIT - 4), dr(Q, H)), MEMORY,
+          CODE_BASE, DISA_ADDR_LIMIT - 4);
+    NOTED(0);
+    wr64(&T, H, DISA_ADDR_LIMIT);
+    FAULT(RUN1(MOV, NONE, ind(Q, H), dr(Q, 0x100)), MEMORY, CODE_BASE,
+          DISA_ADDR_LIMIT);
+    NOTED(1);
+    expect_note(0, H, 8, 0, DISA_ADDR_LIMIT);
+    wr64(&T, 0x300, DISA_ADDR_LIMIT);   /* the specialised handler's way */
+    FAULT(RUN1(MOV, NONE, im(Q, 1), ind(Q, 0x300)), MEMORY, CODE_BASE,
+          DISA_ADDR_LIMIT);
+    NOTED(0);
+}
+
+/* A loop summing 16 words of the heap through a pointer (step g_step). */
+static uint64_t g_step;
+
+static void gen_sum(asmb *a)
+{
+    EMIT(a, MOV, NONE, im(Q, H), dr(Q, 0x300));
+    EMIT(a, MOV, NONE, im(Q, 0), dr(Q, 0x308));
+    EMIT(a, MOV, NONE, im(Q, 0), dr(Q, 0x310));
+    LABEL(a, 0);
+    EMIT(a, ADD, NONE, ind(Q, 0x300), dr(Q, 0x308), dr(Q, 0x308));
+    EMIT(a, ADD, NONE, dr(Q, 0x300), im(Q, g_step), dr(Q, 0x300));
+    EMIT(a, ADD, NONE, dr(Q, 0x310), im(Q, 1), dr(Q, 0x310));
+    EMIT(a, BR, L, dr(Q, 0x310), im(Q, 16), dr(Q, a->lab[0]));
+    EXIT(a, C);
+}
+
+/* Notes that do not fit set overflow and change nothing else; an exact
+ * repeat of the latest note is not appended again. */
+static void test_notes_overflow(void **state)
+{
+    (void)state;
+    for (uint64_t i = 0; i < 16; i++)
+        wr64(&T, H + 8 * i, i * i);
+    g_step = 8;
+    g_ncap = 64;
+    OK(run(gen_sum));
+    NOTED(16);
+    for (uint64_t i = 0; i < 16; i++)
+        expect_note(i, H + 8 * i, 8, 0, i * i);
+    assert_int_equal(rd64(&T, 0x308), 1240);
+    reload();
+    g_ncap = 4;
+    wr64(&T, 0x308, 0);
+    OK(run(gen_sum));
+    assert_int_equal(NS.n, 4);
+    assert_int_equal(NS.overflow, 1);
+    expect_note(3, H + 24, 8, 0, 9);
+    assert_int_equal(rd64(&T, 0x308), 1240);
+    assert_int_equal(rd64(&T, 0x310), 16);
+    reload();
+    g_step = 0;                         /* the same word, 16 times */
+    g_ncap = 1;
+    OK(run(gen_sum));
+    NOTED(1);
+    expect_note(0, H, 8, 0, 0);
+    reload();
+    g_ncap = 0;                         /* nowhere to note at all */
+    assert_int_equal(tm_load(&T, gen_sum), DVM_OK);
+    noting_on(0);
+    OK(interp_run(&T.r, CODE_BASE));
+    assert_int_equal(NS.n, 0);
+    assert_int_equal(NS.overflow, 1);
+}
+
+/* A program of every kind of access, for test_notes_agree. */
+static void gen_mix(asmb *a)
+{
+    EMIT(a, MOV, NONE, im(Q, H), dr(Q, 0x300));
+    EMIT(a, MOV, NONE, im(Q, 0), dr(Q, 0x310));
+    LABEL(a, 0);
+    EMIT(a, ADD, NONE, dr(Q, 0x310), dr(Q, H), dr(Q, H));
+    EMIT(a, MOV, NONE, ind(Q, 0x300), dr(Q, 0x320));
+    EMIT(a, ADD, NONE, dr(Q, 0x320), im(Q, 3), dr(Q, 0x320));
+    EMIT(a, MOV, NONE, dr(Q, 0x320), dsp(Q, 8, 0x300));
+    EMIT(a, ADD, NONE, dsp(F, 16, 0x300), imf(0.5), dsp(F, 16, 0x300));
+    EMIT(a, MOV, NONE, dr(B, DISA_CTX_RID), dr(Q, 0x328));
+    EMIT(a, ADD, NONE, dr(Q, 0x328), dr(Q, STACK_BASE), dr(Q, STACK_BASE));
+    EMIT(a, MUL, NONE, dr(Q, STACK_BASE), dr(Q, 0x320), dr(Q, 0x330));
+    EMIT(a, ADD, NONE, dr(F, 0x338), ind(F, 0x300), dr(F, 0x338));
+    EMIT(a, ADD, NONE, dr(Q, 0x300), im(Q, 24), dr(Q, 0x300));
+    EMIT(a, ADD, NONE, dr(Q, 0x310), im(Q, 1), dr(Q, 0x310));
+    EMIT(a, BR, L, dr(Q, 0x310), im(Q, 10), dr(Q, a->lab[0]));
+    EMIT(a, BL, NONE, dr(Q, a->lab[1]), dr(Q, H + 0x800));
+    LABEL(a, 2);
+    EXIT(a, C);
+    LABEL(a, 1);
+    EMIT(a, BR, J, ind(Q, H + 0x800));
+}
+
+/* Sets the memory gen_mix reads to its initial state. */
+static void mix_init(void)
+{
+    memset(T.win + 0x300, 0, 0x100);
+    memset(T.win + H, 0, 0x1000);
+    memset(T.win + STACK_BASE, 0, 0x100);
+    for (uint64_t i = 0; i < 32; i++)
+        wr64(&T, H + 8 * i, 3 * i + 1);
+    wr64(&T, DISA_CTX_RID, 0x1234);
+}
+
+/* Copies the memory gen_mix writes into m. */
+static void mix_save(uint8_t m[3][0x1000])
+{
+    memcpy(m[0], T.win, 0x1000);
+    memcpy(m[1], T.win + H, 0x1000);
+    memcpy(m[2], T.win + STACK_BASE, 0x1000);
+}
+
+/* Plain and noting runs (with room for every note or not) end alike. */
+static void test_notes_agree(void **state)
+{
+    (void)state;
+    static uint8_t plain[3][0x1000], noted[3][0x1000];
+    static vm_note all[NV_MAX];
+    mix_init();
+    OK(run(gen_mix));
+    mix_save(plain);
+    const size_t cap[] = { NV_MAX, 5 };
+    for (int k = 0; k < 2; k++) {
+        reload();
+        mix_init();
+        g_ncap = cap[k];
+        OK(run(gen_mix));
+        mix_save(noted);
+        assert_memory_equal(plain, noted, sizeof plain);
+        assert_int_equal(T.r.exit_pc, T.a.lab[2]);
+        if (k == 0) {
+            /* per iteration: SR add (2), pointer load and store, :f
+             * through a pointer (2), the context byte, :f load; then the
+             * link and the return; less one exact repeat: iteration 1's
+             * first load, of the word iteration 0's last one read */
+            NOTED(10 * 8 + 2 - 1);
+            memcpy(all, NV, sizeof all);
+            expect_note(0, H, 8, 0, 1);
+            expect_note(1, H, 8, 1, 1);
+            expect_note(6, DISA_CTX_RID, 1, 0, 0x34);
+            expect_note(7, H, 8, 0, 1);
+            expect_note(8, H, 8, 1, 1);
+            expect_note(79, H + 0x800, 8, 1, 0);
+            expect_note(80, H + 0x800, 8, 0, T.a.lab[2]);
+        } else {
+            assert_int_equal(NS.n, 5);
+            assert_int_equal(NS.overflow, 1);
+            assert_memory_equal(NV, all, 5 * sizeof *NV);
+        }
+    }
+}
+
+/* The caller owns notes: init clears it, reset leaves it. */
+static void test_notes_runner(void **state)
+{
+    (void)state;
+    g_ncap = 4;
+    OK(RUN1(MOV, NONE, dr(Q, H), dr(Q, 0x100)));
+    assert_ptr_equal(T.r.notes, &NS);
+    vm_runner_reset(&T.r);
+    assert_ptr_equal(T.r.notes, &NS);
+    vm_runner_destroy(&T.r);
+    vm_runner_init(&T.r, T.win, T.code);
+    assert_null(T.r.notes);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1287,6 +1719,10 @@ int main(void)
         T_(test_newr_operands), T_(test_newr_validation),
         T_(test_newr_many_ranges), T_(test_newr_chosen),
         T_(test_newr_chosen_faults), T_(test_context_reads),
+        T_(test_notes_loads_stores), T_(test_notes_pointers),
+        T_(test_notes_jumps), T_(test_notes_newr), T_(test_notes_faults),
+        T_(test_notes_overflow), T_(test_notes_agree),
+        T_(test_notes_runner),
 #undef T_
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

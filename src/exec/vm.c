@@ -20,6 +20,10 @@
  * first (ss at most the stack area); then the write of the sb word is
  * checked, and only then is a stack taken from r->stacks, so no fault
  * leaves a stack taken.  The base is written last, when nothing can fail.
+ *
+ * In a noting run (vm_runner.notes) every descriptor word read is noted
+ * as it is read, and the write of a chosen stack's base as it is made:
+ * vm_note_access, which the interpreter calls for its own accesses too.
  */
 #include "exec/vm.h"
 
@@ -152,14 +156,45 @@ int vm_check_write(vm_runner *r, uint64_t ea, unsigned n)
     return VM_FAULT_NONE;
 }
 
-/* Reads the 64-bit word at a into *v if a..a+8 lies below 2^46; else
- * records a as the fault address and returns VM_FAULT_DESCRIPTOR. */
+/* True when the latest note of ns (which has one) is exactly n. */
+static int repeats_last(const vm_notes *ns, const vm_note *n)
+{
+    assert(ns->n > 0);
+    const vm_note *l = &ns->v[ns->n - 1];
+    return l->addr == n->addr && l->len == n->len &&
+           l->store == n->store && memcmp(l->bytes, n->bytes, 8) == 0;
+}
+
+void vm_note_access(vm_runner *r, uint64_t ea, unsigned w, int store)
+{
+    vm_notes *ns = r->notes;
+    assert(ns && w >= 1 && w <= 8 && ea <= DISA_ADDR_LIMIT - w);
+    assert(ns->n <= ns->cap && (ns->v || !ns->cap));
+    if (ns->overflow || vm_unnoted_pr(ea, w) ||
+        (ea >= r->own_lo && ea + w <= r->own_hi))
+        return;
+    vm_note n = { .addr = ea, .len = (uint8_t)w, .store = (uint8_t)!!store };
+    memcpy(n.bytes, r->win + ea, w);
+    if (ns->n > 0 && repeats_last(ns, &n))
+        return;
+    if (ns->n == ns->cap) {
+        ns->overflow = 1;
+        return;
+    }
+    ns->v[ns->n++] = n;
+}
+
+/* Reads the 64-bit word at a into *v if a..a+8 lies below 2^46 (noted in
+ * a noting run); else records a as the fault address and returns
+ * VM_FAULT_DESCRIPTOR. */
 static int desc_word(vm_runner *r, uint64_t a, uint64_t *v)
 {
     if (a > DISA_ADDR_LIMIT - 8) {
         r->fault_addr = a;
         return VM_FAULT_DESCRIPTOR;
     }
+    if (r->notes)
+        vm_note_access(r, a, 8, 0);
     memcpy(v, r->win + a, 8);
     return VM_FAULT_NONE;
 }
@@ -216,15 +251,16 @@ static int desc_list(vm_runner *r, uint64_t a, dvm_range **out, uint32_t *n)
 static int desc_stack(vm_runner *r, uint64_t a, runner_desc *c)
 {
     uint64_t sb, ss;
-    dvm_range st;
     int f;
     if ((f = desc_word(r, a, &sb)) || (f = desc_word(r, a + 8, &ss)))
         return f;
-    if (sb != 0) {
-        if ((f = desc_range(r, a, &st)))
-            return f;
-        c->sb = st.lo;
-        c->ss = st.hi - st.lo;
+    if (sb != 0) {              /* as desc_range, without reading again */
+        if (!sr_range_ok(sb, ss)) {
+            r->fault_addr = a;
+            return VM_FAULT_DESCRIPTOR;
+        }
+        c->sb = sb;
+        c->ss = ss;
         return VM_FAULT_NONE;
     }
     if (ss > DISA_PAGE << DISA_STACK_ORDER) {
@@ -303,6 +339,8 @@ int vm_newr(vm_runner *r, const uint64_t v[4])
         return VM_FAULT_NOMEM;
     }
     if (chosen) {
+        if (r->notes)
+            vm_note_access(r, v[0], 8, 1);
         memcpy(r->win + v[0], &k.sb, 8);    /* the creator's write of sb */
         vm_note_pr_write(r, v[0], 8);
     }

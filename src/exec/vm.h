@@ -21,6 +21,13 @@
  * write of the creator (checked like any other).  Such a child carries
  * RUNNER_STACK_CHOSEN; whoever discards the children of an attempt that
  * does not commit gives their chosen stacks back (vm_runner_release_stacks).
+ *
+ * Noting (vm_notes): a runner run speculatively is validated later by
+ * value -- it stands if every byte of shared memory it read still holds
+ * what it saw -- so the interpreter can note, per run, every access
+ * outside the runner's private memory with the bytes found there.  The
+ * notes go to an array the caller owns and sizes; one that does not fit
+ * marks the run uncheckable instead of growing anything mid-run.
  */
 #ifndef DVM_VM_H
 #define DVM_VM_H
@@ -46,6 +53,30 @@ typedef struct vm_stack_ops {
 } vm_stack_ops;
 
 #define VM_PRW_PAGES 64          /* PR pages noted one by one when written */
+
+/* One access a noting run made (interp_run, vm_runner.notes): len bytes
+ * at addr, and the bytes found there before the access, little-endian as
+ * in memory -- what a load read, or what a store overwrote.  bytes past
+ * len are 0. */
+typedef struct vm_note {
+    uint64_t addr;
+    uint8_t len;                /* 1 to 8 */
+    uint8_t store;              /* 1: a store's overwritten bytes */
+    uint8_t bytes[8];
+} vm_note;
+
+/* The notes of one run, in program order.  A run notes every access of
+ * memory outside its private memory: an access not wholly inside the PR
+ * below the context page, the PR above it, or the runner's own stack
+ * [own_lo, own_hi) (one straddling a boundary is noted whole).  The
+ * context page is noted: its words (the runner's id) differ between
+ * runners.  An exact repeat of the latest note is not appended again. */
+typedef struct vm_notes {
+    vm_note *v;                 /* room for cap notes; the caller's */
+    size_t n, cap;
+    int overflow;               /* a note did not fit: the run is not
+                                   checkable (it still runs to its end) */
+} vm_notes;
 
 typedef struct vm_runner {
     uint8_t *win;               /* window base */
@@ -74,6 +105,10 @@ typedef struct vm_runner {
                                    touched [own_lo, own_hi) since the last
                                    reset; translated code sets it (its
                                    stores are not all checked there) */
+    vm_notes *notes;            /* non-NULL: interp_run notes its shared
+                                   accesses here (vm_notes); the caller's,
+                                   set per run: NULL after vm_runner_init,
+                                   left alone by vm_runner_reset */
 } vm_runner;
 
 /* Widens the noted PR bytes to cover [lo, hi) (none when lo >= hi). */
@@ -108,6 +143,22 @@ static inline void vm_note_pr_write(vm_runner *r, uint64_t ea, unsigned n)
     if (hi > r->prw_hi)
         r->prw_hi = hi;
 }
+
+/* True when the w bytes at a (a + w <= 2^46) are private memory of
+ * every runner, which a noting run does not note: wholly in the PR, and
+ * not touching the context page. */
+static inline int vm_unnoted_pr(uint64_t a, unsigned w)
+{
+    return a + w <= DISA_RB &&
+           (a + w <= DISA_CTX || a >= DISA_CTX + DISA_PAGE);
+}
+
+/* In a noting run (r->notes set): appends the note of an access of w
+ * bytes (1 to 8) at ea (in range) that is about to happen -- a load, or
+ * with store a store, whose bytes there are read now -- unless the range
+ * is private (vm_unnoted_pr, or wholly in r's own stack), repeats the
+ * latest note exactly, or the notes are full (then sets overflow). */
+void vm_note_access(vm_runner *r, uint64_t ea, unsigned w, int store);
 
 /* Signedness of source o of instruction in (DISA.md 2.3): its type's,
  * unless mov:z / mov:s force zero / sign extension. */
@@ -161,7 +212,11 @@ int vm_raise(vm_runner *r, int fault, uint64_t pc, uint64_t addr);
 void vm_fault_describe(const vm_runner *r, char *buf, size_t n);
 
 /* The interpreter: runs from fi until exit or fault.  Returns enum vm_exit.
- * On VM_EXIT_FAULT, r->fault/fault_pc/fault_addr say why. */
+ * On VM_EXIT_FAULT, r->fault/fault_pc/fault_addr say why.  With r->notes
+ * set, the run appends to r->notes a note of each access of shared memory
+ * (vm_notes) it made, in program order: operands read and written, the
+ * pointer words of indirect and displacement operands (jump operands
+ * too), newr's descriptor words and its write of a chosen stack's base. */
 int interp_run(vm_runner *r, uint64_t fi);
 
 /* Tiering (jit.c): the interpreter counts, per jump target (branch and
@@ -179,10 +234,10 @@ typedef struct vm_tier {
 
 #define VM_EXIT_HOT 3           /* interp_run_tier stopped: not an exit */
 
-/* Runs r like interp_run, from instruction index i (which exists), but
- * returns VM_EXIT_HOT with *at the index of a jump target whose count
- * passed t->hot, before executing it.  The state to go on with is r's
- * memory and *at. */
+/* Runs r (r->notes NULL: a tiered run does not note) like interp_run,
+ * from instruction index i (which exists), but returns VM_EXIT_HOT with
+ * *at the index of a jump target whose count passed t->hot, before
+ * executing it.  The state to go on with is r's memory and *at. */
 int interp_run_tier(vm_runner *r, uint32_t i, const vm_tier *t, uint32_t *at);
 
 #endif

@@ -357,6 +357,16 @@ static void encode_output(msg_buf *b, const msg_output *o)
         mb_u64(b, o->frames[i]);
 }
 
+static void encode_note(msg_buf *b, const msg_note *n)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < 8; i++)
+        v |= (uint64_t)n->bytes[i] << (8 * i);
+    mb_u64(b, n->addr);
+    mb_u64(b, (uint64_t)n->len | (uint64_t)n->store << 8);
+    mb_u64(b, v);
+}
+
 void msg_encode_result(msg_buf *b, const msg_result *r)
 {
     size_t start = mb_begin(b, MSG_RESULT);
@@ -375,6 +385,11 @@ void msg_encode_result(msg_buf *b, const msg_result *r)
     mb_u64(b, r->nout);
     for (uint32_t i = 0; i < r->nout; i++)
         encode_output(b, &r->out[i]);
+    mb_u64(b, r->local);
+    mb_u64(b, r->flags);
+    mb_u64(b, r->nnotes);
+    for (uint32_t i = 0; i < r->nnotes; i++)
+        encode_note(b, &r->notes[i]);
     mb_end(b, start);
 }
 
@@ -498,6 +513,47 @@ static dvm_status decode_outputs(msg_reader *rd, msg_result *r)
     return DVM_OK;
 }
 
+/* Decodes one note: an access of 1 to 8 bytes inside the address
+ * space. */
+static dvm_status decode_note(msg_reader *rd, msg_note *n)
+{
+    uint64_t addr = mr_u64(rd), lw = mr_u64(rd), v = mr_u64(rd);
+    uint64_t len = lw & 0xff, store = lw >> 8;
+    if (rd->err || len < 1 || len > 8 || store > 1 ||
+        addr >= DISA_ADDR_LIMIT || DISA_ADDR_LIMIT - addr < len)
+        return status_set(DVM_EPROTO, "result: bad note");
+    n->addr = addr;
+    n->len = (uint8_t)len;
+    n->store = (uint8_t)store;
+    for (unsigned i = 0; i < 8; i++)
+        n->bytes[i] = (uint8_t)(v >> (8 * i));
+    return DVM_OK;
+}
+
+/* The tail of a result: the child started at once, the flags, the notes
+ * (only a local child's, at most MSG_NOTES_MAX). */
+static dvm_status decode_local(msg_reader *rd, msg_result *r)
+{
+    uint64_t local = mr_u64(rd), flags = mr_u64(rd);
+    uint64_t n = mr_count(rd, 24);
+    if (rd->err || local > r->nkids || (local && r->exit != MSG_EXIT_COMMIT) ||
+        (flags & ~(uint64_t)MSG_RESULT_FLAGS) ||
+        ((flags & MSG_RESULT_UNCHECKED) && !(flags & MSG_RESULT_LOCAL)) ||
+        n > MSG_NOTES_MAX || (n && !(flags & MSG_RESULT_LOCAL)))
+        return status_set(DVM_EPROTO, "result: bad local child or notes");
+    r->local = (uint32_t)local;
+    r->flags = (uint32_t)flags;
+    if (n && !(r->notes = dvm_malloc(n * sizeof *r->notes)))
+        return status_set(DVM_ENOMEM, "result: out of memory");
+    for (uint64_t i = 0; i < n; i++) {
+        r->nnotes = (uint32_t)(i + 1);
+        dvm_status st = decode_note(rd, &r->notes[i]);
+        if (st)
+            return st;
+    }
+    return DVM_OK;
+}
+
 static dvm_status decode_result_body(msg_reader *rd, msg_result *r)
 {
     uint64_t n = mr_count(rd, 24);     /* an implied change: 3 words */
@@ -522,7 +578,8 @@ static dvm_status decode_result_body(msg_reader *rd, msg_result *r)
         if (st)
             return st;
     }
-    return decode_outputs(rd, r);
+    dvm_status st = decode_outputs(rd, r);
+    return st ? st : decode_local(rd, r);
 }
 
 dvm_status msg_decode_result(const uint8_t *p, size_t len, msg_result *out)
@@ -568,6 +625,7 @@ void msg_result_free(msg_result *r)
     dvm_free(r->kids);
     dvm_free(r->out);
     dvm_free(r->oframes);
+    dvm_free(r->notes);
     memset(r, 0, sizeof *r);
 }
 

@@ -217,6 +217,35 @@ typedef struct msg_output {
     const uint32_t *frames;     /* decoded: into the result's oframes */
 } msg_output;
 
+/* A memory access of a runner started where its creator ran (a "local"
+ * child, docs/local_children.md): len bytes at addr and the bytes found
+ * there before the access -- what a load read, or what a store
+ * overwrote.  The same layout as the interpreter's vm_note (exec/vm.h).
+ * On the wire: u64 addr, u64 (len | store << 8), u64 bytes (little-endian). */
+typedef struct msg_note {
+    uint64_t addr;
+    uint8_t len;                /* 1 to 8 */
+    uint8_t store;              /* 1: a store's overwritten bytes */
+    uint8_t bytes[8];
+} msg_note;
+
+#define MSG_NOTES_MAX 4096      /* notes one result carries at most */
+
+/* msg_result.flags */
+enum {
+    /* The result of the child its creator's result named (local): run
+     * at the creator's snapshot with the creator's changes on top, before
+     * the master knew of it.  rid is 0 (the master numbers it), and notes
+     * hold every access it made outside its own stack and the private
+     * region: the master keeps the result only if each byte it read
+     * holds the same value at the creator's commit. */
+    MSG_RESULT_LOCAL = 1,
+    /* With MSG_RESULT_LOCAL: the notes are incomplete (too many); the
+     * master runs the child again as any other. */
+    MSG_RESULT_UNCHECKED = 2
+};
+#define MSG_RESULT_FLAGS (MSG_RESULT_LOCAL | MSG_RESULT_UNCHECKED)
+
 typedef struct msg_result {
     uint64_t rid, attempt, snap;
     uint32_t exit;              /* enum msg_exit */
@@ -234,6 +263,16 @@ typedef struct msg_result {
     uint32_t *oframes;          /* decoded: every output's frames, in
                                    order (owned) */
     size_t noframes;
+    uint32_t local;             /* a commit: 1 + the index of the child
+                                   the RComp started at once (its result
+                                   comes next); 0: none */
+    uint32_t flags;             /* MSG_RESULT_* */
+    uint32_t nnotes;            /* MSG_RESULT_LOCAL: the accesses, in */
+    msg_note *notes;            /* order (decoded: owned) */
+    uint64_t base;              /* the master's, not on the wire: the
+                                   snapshot the frames were made on when
+                                   older than snap (a local child kept);
+                                   0: snap */
 } msg_result;
 
 void msg_encode_result(msg_buf *b, const msg_result *r);

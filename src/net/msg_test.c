@@ -354,8 +354,9 @@ static void test_result_dense_is_compact(void **state)
     msg_buf b;
     mb_init(&b);
     msg_encode_result(&b, &r);
-    /* 11 header words, 3 counts; page, frame, tag; the bitmap */
-    assert_int_equal(b.len, MSG_HEADER_SIZE + 14 * 8 + 24 + DIFF_BITMAP_BYTES);
+    /* 11 header words, 3 counts, local, flags, note count; page, frame,
+     * tag; the bitmap */
+    assert_int_equal(b.len, MSG_HEADER_SIZE + 17 * 8 + 24 + DIFF_BITMAP_BYTES);
     mb_free(&b);
 }
 
@@ -400,8 +401,9 @@ static void test_result_implied(void **state)
     msg_result r1 = { .rid = 1, .nchanges = 1, .changes = &ch };
     mb_init(&one);
     msg_encode_result(&one, &r1);
-    /* 11 header words, 3 counts; page, frame, tag */
-    assert_int_equal(one.len, MSG_HEADER_SIZE + 14 * 8 + 24);
+    /* 11 header words, 3 counts, local, flags, note count; page, frame,
+     * tag */
+    assert_int_equal(one.len, MSG_HEADER_SIZE + 17 * 8 + 24);
     size_t tag = MSG_HEADER_SIZE + 12 * 8 + 16;
     one.p[tag + 4] = 6;                     /* both flags at once */
     assert_int_equal(msg_decode_result(one.p + MSG_HEADER_SIZE,
@@ -473,6 +475,79 @@ static void test_result_chosen_stack(void **state)
     assert_true(out.kids[0].sb == DISA_STACK_BASE + 0x4000);
     assert_int_equal(out.kids[0].ss, 0x3000);
     msg_result_free(&out);
+}
+
+/* A local child's result: the child started at once, the flags and the
+ * notes round trip (bytes little-endian, store flag kept). */
+static void test_result_local_notes(void **state)
+{
+    (void)state;
+    mem_run runs[2];
+    runner_desc kid;
+    mem_change ch;
+    msg_output o;
+    msg_result r = sample_result(runs, &kid, &ch, &o), out;
+    msg_note notes[2] = {
+        { .addr = DISA_RB + 8, .len = 8, .store = 0,
+          .bytes = { 1, 2, 3, 4, 5, 6, 7, 8 } },
+        { .addr = DISA_CTX_RID, .len = 2, .store = 1, .bytes = { 9, 10 } },
+    };
+    r.local = 1;
+    r.flags = MSG_RESULT_LOCAL;
+    r.nnotes = 2;
+    r.notes = notes;
+    kids_roundtrip(&r, &out);
+    assert_int_equal(out.local, 1);
+    assert_int_equal(out.flags, MSG_RESULT_LOCAL);
+    assert_int_equal(out.nnotes, 2);
+    assert_true(out.notes[0].addr == DISA_RB + 8);
+    assert_memory_equal(out.notes[0].bytes, notes[0].bytes, 8);
+    assert_int_equal(out.notes[1].len, 2);
+    assert_int_equal(out.notes[1].store, 1);
+    assert_int_equal(out.notes[1].bytes[1], 10);
+    assert_int_equal(out.notes[1].bytes[2], 0);
+    msg_result_free(&out);
+}
+
+/* What a local child's result may not say: a child past the children, a
+ * child of a result that does not commit, unknown flags, UNCHECKED alone,
+ * notes without LOCAL, notes of no bytes, of more than 8, with a bad
+ * store flag, or past the address space. */
+static void test_result_local_bad(void **state)
+{
+    (void)state;
+    mem_run runs[2];
+    runner_desc kid;
+    mem_change ch;
+    msg_output o;
+    msg_result r = sample_result(runs, &kid, &ch, &o);
+    msg_note n = { .addr = DISA_RB, .len = 8 };
+    r.local = 2;
+    expect_bad_result(&r);
+    r.local = 1;
+    r.exit = MSG_EXIT_ABORT;
+    expect_bad_result(&r);
+    r.exit = MSG_EXIT_COMMIT;
+    r.local = 0;
+    r.flags = 4;
+    expect_bad_result(&r);
+    r.flags = MSG_RESULT_UNCHECKED;
+    expect_bad_result(&r);
+    r.flags = 0;
+    r.nnotes = 1;
+    r.notes = &n;
+    expect_bad_result(&r);
+    r.flags = MSG_RESULT_LOCAL;
+    n.len = 0;
+    expect_bad_result(&r);
+    n.len = 9;
+    expect_bad_result(&r);
+    n.len = 8;
+    n.store = 2;
+    expect_bad_result(&r);
+    n.store = 0;
+    n.addr = DISA_ADDR_LIMIT - 4;
+    expect_bad_result(&r);
 }
 
 /* TAKEN: run ids round trip; a count past the bound, a length that does
@@ -698,6 +773,8 @@ int main(void)
         cmocka_unit_test(test_result_implied),
         cmocka_unit_test(test_frames),
         cmocka_unit_test(test_result_chosen_stack),
+        cmocka_unit_test(test_result_local_notes),
+        cmocka_unit_test(test_result_local_bad),
         cmocka_unit_test(test_given_back),
         cmocka_unit_test(test_stack_req),
         cmocka_unit_test(test_stacks),

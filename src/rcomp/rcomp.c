@@ -113,6 +113,9 @@ static dvm_status opt_one(rcomp *rc, rc_opts *o, const char *f,
     } else if (!strcmp(f, "--yield")) {
         if (!(st = opt_int(f, v, 1, &n)))
             rc->yield = (int)n;
+    } else if (!strcmp(f, "--local-children")) {
+        if (!(st = opt_int(f, v, 1, &n)))
+            rc->local_children = (int)n;
     } else if (!strcmp(f, "--dvm-version")) {
         /* The master's version: an RComp executable of another build
          * (dvm-rcomp left from an older install) would speak another
@@ -240,6 +243,8 @@ static dvm_status setup(rcomp *rc, const rc_opts *o)
         st = rc_outputs_init(rc);
     if (!st)
         st = alloc_buffers(rc);
+    if (!st)
+        st = rc_local_init(rc);
     if (!st && rc->claim_fd >= 0)
         st = claim_board_map(rc->claim_fd, rc->index, &rc->claim);
     if (!st)
@@ -283,6 +288,7 @@ static void teardown(rcomp *rc)
     if (rc->store)
         store_destroy(rc->store);
     program_free(rc->prog);
+    rc_local_free(rc);
     mb_free(&rc->obuf);
     mb_free(&rc->page_buf);
     conn_close(&rc->ctl);
@@ -447,9 +453,11 @@ static dvm_status serve(rcomp *rc)
         dvm_status st;
         if (mr) {
             int mine = !rc->claim || claim_start(rc->claim, rc->claim_seq);
+            rc->fifo_pos++;     /* (mr stays: fifo_peek frees it) */
             st = mine ? rc_run(rc, mr) : rc_skip(rc);
             rc->claim_seq++;
-            rc->fifo_pos++;
+            while (!st && rc->loc_ready)        /* a child started at once */
+                st = rc_local_run(rc);
         } else {
             uint32_t type;
             const uint8_t *p;

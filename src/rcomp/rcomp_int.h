@@ -84,6 +84,15 @@
                                    thousands) would make every reset's merge
                                    move them all (run.c, keep.c) */
 
+#define RC_LOCAL_DEPTH 16       /* children started at once in a row, at
+                                   most, before the master's dispatch is
+                                   waited for again (local.c) */
+#define RC_LOCAL_PAGES 8        /* pages a child started at once may be
+                                   given (its creator's changes and its
+                                   heap), at most */
+#define RC_LOCAL_SHORT_NS 20000 /* with the translator: a creator that ran
+                                   longer starts no child (local.c) */
+
 typedef struct rc_span {        /* a candidate zero span, pages [lo, hi) */
     uint64_t lo, hi;
 } rc_span;
@@ -234,6 +243,25 @@ typedef struct rcomp {
     size_t nunsent;             /* RESULTs in obuf */
     uint64_t unsent_since;      /* t_end_ns of the oldest of them */
     int failed_proto;
+
+    /* Children started at once (local.c). */
+    int local_children;         /* --local-children */
+    vm_notes notes;             /* the running local child's accesses */
+    int loc_ready;              /* loc_* describe a child to start now */
+    unsigned loc_depth;         /* local children run since the last
+                                   runner the master sent */
+    uint64_t loc_snap;          /* its creator's snapshot */
+    runner_desc loc_kid;        /* its descriptor (heap: loc_heap) */
+    dvm_range *loc_heap; size_t caploc_heap;
+    msg_prefetch loc_pre[RC_LOCAL_PAGES];   /* the creator's changed
+                                   pages, each in a private copy */
+    uint32_t nloc_pre;
+    uint8_t loc_copy[RC_LOCAL_PAGES];   /* loc_pre[i] is a private copy */
+    msg_prefetch loc_held[RC_LOCAL_PAGES];  /* the private copies the
+                                   last local child ran on: base frames of
+                                   its window pages until the next reset,
+                                   which must not keep those pages */
+    uint32_t nloc_held;
 } rcomp;
 
 /* rcomp.c */
@@ -263,6 +291,11 @@ dvm_status rc_queue_dispatch(rcomp *rc, const uint8_t *p, size_t len);
 /* Runs one runner and sends its RESULT.  DVM_ECLOSED ends the RComp
  * cleanly; other failures are fatal (message recorded). */
 dvm_status rc_run(rcomp *rc, const msg_runner *mr);
+/* rc_run for a runner the RComp started itself (local.c): noted, on the
+ * interpreter, its result flagged MSG_RESULT_LOCAL. */
+dvm_status rc_run_noted(rcomp *rc, const msg_runner *mr);
+/* 1 when no runner the master sent waits (the FIFO and the queue). */
+int rc_idle(rcomp *rc);
 /* Passes over a runner the master took back (net/claim.h): runs nothing,
  * sends nothing, and drops every page the window keeps, so that the next
  * runner's changed list, which starts from the skipped runner's snapshot,
@@ -284,6 +317,30 @@ int rc_pr_maybe_written(const rcomp *rc, uint64_t page);
  * superset.  Returns their number. */
 size_t rc_pr_ranges(const dvm_range *stat, size_t nstat, uint64_t bits,
                     uint64_t lo, uint64_t hi, dvm_range *out, size_t cap);
+
+/* local.c */
+/* Prepares the notes buffer (--local-children).  DVM_ENOMEM. */
+dvm_status rc_local_init(rcomp *rc);
+void rc_local_free(rcomp *rc);
+/* After committing runner mr with result res (not yet sent): picks one
+ * child to start at once and copies what it will see (the creator's
+ * changed pages, into frames of the pool), when the RComp has nothing
+ * else to do.  Returns 1 + its index (res->local), or 0. */
+uint32_t rc_local_pick(rcomp *rc, const msg_runner *mr,
+                       const msg_result *res);
+/* Runs the child rc_local_pick prepared (loc_ready) and sends its result
+ * with notes.  DVM_ECLOSED / fatal as rc_run. */
+dvm_status rc_local_run(rcomp *rc);
+/* In a reset that keeps pages, after the master's list of changed pages
+ * named their versions: the pages the last local child ran on private
+ * copies are no versions, so those the list did not name are marked dead
+ * (the next runner's prefetch still reuses them in place, run.c
+ * drop_or_reuse). */
+void rc_local_unkeep(rcomp *rc);
+/* After a reset that kept nothing based on them: the private copies of
+ * the last local child go back to the pool, and those of the child about
+ * to run (if any) become the held ones. */
+void rc_local_after_reset(rcomp *rc, int starting_local);
 
 /* commit.c */
 /* Builds res's changes from the touched SR pages, clipped to what the

@@ -451,6 +451,7 @@ static void mark_changed(rcomp *rc, const msg_runner *mr)
         else
             rc_keep_invalidate(k, mr->inval[i]);
     }
+    rc_local_unkeep(rc);
     for (size_t i = 0; i < rc->nzeroed; i++) {
         const rc_zeroed *z = &rc->zeroed[i];
         if (frames && z->kept)
@@ -492,8 +493,8 @@ static void drop_last(rcomp *rc, void (*drop)(void *, uint64_t, uint64_t))
     rc_keep_sweep(&rc->keep, drop_marked, &md);
 }
 
-/* Step 1: the window reset, keeping what keep.c allows. */
-static dvm_status reset_window(rcomp *rc, const msg_runner *mr)
+/* Step 1's body: the window reset, keeping what keep.c allows. */
+static dvm_status reset_keeping(rcomp *rc, const msg_runner *mr)
 {
     rc_keep *k = &rc->keep;
     int keep = !!(mr->flags & MSG_RUNNER_KEEP);
@@ -520,6 +521,15 @@ static dvm_status reset_window(rcomp *rc, const msg_runner *mr)
         invalidate_bytes(k, mr->d.heap[i].lo, mr->d.heap[i].hi);
     rc_keep_sweep(k, drop, rc);
     rc_keep_refresh(k, copy_version, rc);
+    return st;
+}
+
+/* Step 1: the window reset; then the private copies a local child ran
+ * on, which no kept page is based on now, are free (local.c). */
+static dvm_status reset_window(rcomp *rc, const msg_runner *mr, int local)
+{
+    dvm_status st = reset_keeping(rc, mr);
+    rc_local_after_reset(rc, local);
     return st;
 }
 
@@ -688,8 +698,19 @@ static dvm_status set_writable(rcomp *rc, const msg_runner *mr)
     return st;
 }
 
-static int engine_run(rcomp *rc, uint64_t fi)
+/* Step 5.  A local child runs on the interpreter, which notes its
+ * accesses (translated code does not). */
+static int engine_run(rcomp *rc, uint64_t fi, int local)
 {
+    rc->vr.notes = NULL;
+    if (local) {
+        rc->notes.n = 0;
+        rc->notes.overflow = 0;
+        rc->vr.notes = &rc->notes;
+        int ex = interp_run(&rc->vr, fi);
+        rc->vr.notes = NULL;
+        return ex;
+    }
     if (rc->jit)
         return jit_run(rc->jit, &rc->vr, fi);
     return interp_run(&rc->vr, fi);
@@ -725,11 +746,11 @@ static dvm_status finish_commit(rcomp *rc, const msg_runner *mr,
 }
 
 /* Steps 1-5; returns the engine's exit or a negative status. */
-static int start_and_run(rcomp *rc, const msg_runner *mr)
+static int start_and_run(rcomp *rc, const msg_runner *mr, int local)
 {
     dvm_status st = check_runner(rc, mr);
     if (!st)
-        st = reset_window(rc, mr);
+        st = reset_window(rc, mr, local);
     if (!st)
         st = load_context(rc, mr);
     if (!st)
@@ -738,14 +759,16 @@ static int start_and_run(rcomp *rc, const msg_runner *mr)
         st = set_writable(rc, mr);
     if (st)
         return st;
-    return engine_run(rc, mr->d.fi);
+    return engine_run(rc, mr->d.fi, local);
 }
 
 dvm_status rc_skip(rcomp *rc)
 {
     drop_last(rc, drop_run);
     vm_runner_reset(&rc->vr);   /* nothing it wrote is mapped now */
-    return drop_all(rc);
+    dvm_status st = drop_all(rc);
+    rc_local_after_reset(rc, 0);
+    return st;
 }
 
 /*
@@ -769,16 +792,63 @@ dvm_status rc_skip(rcomp *rc)
 static void yield_to_master(const rcomp *rc, const msg_result *res)
 {
     assert(res->exit == MSG_EXIT_COMMIT || res->nkids == 0);
-    if (rc->yield && res->nkids && !shmq_reader_sleeps(rc->ctl.q))
+    if (rc->yield && res->nkids && !res->local &&
+        !shmq_reader_sleeps(rc->ctl.q))
         sched_yield();
 }
 
-dvm_status rc_run(rcomp *rc, const msg_runner *mr)
+/* 1 when [a, a + n) lies in the chosen stack of one of the runner's
+ * children. */
+static int in_kid_stack(const vm_runner *r, uint64_t a, uint64_t n)
+{
+    for (size_t k = 0; k < r->nkids; k++)
+        if ((r->kids[k].flags & RUNNER_STACK_CHOSEN) &&
+            a >= r->kids[k].sb && a + n <= r->kids[k].sb + r->kids[k].ss)
+            return 1;
+    return 0;
+}
+
+/* A stack the DVM chose for a child reads as zeros from the choice on
+ * (stacks.c): what the runner wrote there overwrote no version, so those
+ * accesses are no reads of the snapshot, and leave the notes. */
+static void drop_kid_stack_notes(rcomp *rc)
+{
+    size_t w = 0;
+    if (!rc->vr.nkids)
+        return;
+    for (size_t i = 0; i < rc->notes.n; i++)
+        if (!in_kid_stack(&rc->vr, rc->notes.v[i].addr, rc->notes.v[i].len))
+            rc->notes.v[w++] = rc->notes.v[i];
+    rc->notes.n = w;
+}
+
+/* A local child's result carries its notes (the same layout as the
+ * interpreter's). */
+static void attach_notes(rcomp *rc, msg_result *res)
+{
+    _Static_assert(sizeof(vm_note) == sizeof(msg_note) &&
+                   offsetof(vm_note, addr) == offsetof(msg_note, addr) &&
+                   offsetof(vm_note, len) == offsetof(msg_note, len) &&
+                   offsetof(vm_note, store) == offsetof(msg_note, store) &&
+                   offsetof(vm_note, bytes) == offsetof(msg_note, bytes),
+                   "vm_note and msg_note agree");
+    res->flags = MSG_RESULT_LOCAL;
+    if (rc->notes.overflow) {
+        res->flags |= MSG_RESULT_UNCHECKED;
+        return;
+    }
+    drop_kid_stack_notes(rc);
+    assert(rc->notes.n <= MSG_NOTES_MAX);
+    res->notes = (msg_note *)rc->notes.v;
+    res->nnotes = (uint32_t)rc->notes.n;
+}
+
+static dvm_status run_one(rcomp *rc, const msg_runner *mr, int local)
 {
     msg_result res = { .rid = mr->rid, .attempt = mr->attempt,
                        .snap = mr->snap, .t_start_ns = clock_now_ns(),
                        .pages_prefetched = mr->npre };
-    int ex = start_and_run(rc, mr);
+    int ex = start_and_run(rc, mr, local);
     if (ex < 0)
         return ex;
     if (rc->stack_err)          /* the master is gone or spoke nonsense */
@@ -797,6 +867,10 @@ dvm_status rc_run(rcomp *rc, const msg_runner *mr)
         return st;
     if (res.exit != MSG_EXIT_COMMIT)    /* its children will never exist */
         vm_runner_release_stacks(&rc->vr);
+    if (local)
+        attach_notes(rc, &res);
+    if (res.exit == MSG_EXIT_COMMIT)
+        res.local = rc_local_pick(rc, mr, &res);
     pthread_mutex_lock(&rc->mu);
     res.pages_faulted = rc->faulted;
     rc->cur = NULL;             /* mr does not outlive this call */
@@ -821,4 +895,15 @@ dvm_status rc_run(rcomp *rc, const msg_runner *mr)
                                          (unsigned long long)mr->rid)
                             : DVM_OK;
     return rc_flush(rc);
+}
+
+dvm_status rc_run(rcomp *rc, const msg_runner *mr)
+{
+    rc->loc_depth = 0;
+    return run_one(rc, mr, 0);
+}
+
+dvm_status rc_run_noted(rcomp *rc, const msg_runner *mr)
+{
+    return run_one(rc, mr, 1);
 }

@@ -344,6 +344,12 @@ void commit_runner_done(commit_point *cp, rcb *r)
 
 /* Gives every child of the committed result a record (taking its
  * descriptor) and makes it schedulable or watching. */
+int commit_local_kid(const commit_point *cp, uint32_t i, const rcb *r)
+{
+    return cp->local_want == i + 1 && r->d.nwatch == 0 &&
+           (r->d.flags & RUNNER_STACK_CHOSEN) && !cp->pool->gated;
+}
+
 static dvm_status admit_children(commit_point *cp, msg_result *res,
                                  uint64_t epoch)
 {
@@ -353,6 +359,10 @@ static dvm_status admit_children(commit_point *cp, msg_result *res,
             return status_set(DVM_ENOMEM, "out of memory for runners");
         r->d = runner_desc_take(&res->kids[i]);
         r->watch_from = res->snap;
+        if (commit_local_kid(cp, i, r)) {
+            cp->local_kid = r;
+            continue;
+        }
         if (r->d.nwatch == 0) {
             make_ready(cp, r);
             continue;
@@ -414,8 +424,10 @@ static dvm_status commit_runner(commit_point *cp, rcb *r, msg_result *res)
         return DVM_OK;
     }
     uint64_t epoch;
-    dvm_status st = commit_install(cp, r->rid, res->snap, res->changes,
-                                   res->nchanges, &epoch);
+    assert(res->base <= res->snap);
+    dvm_status st = commit_install(cp, r->rid, res->base ? res->base
+                                                         : res->snap,
+                                   res->changes, res->nchanges, &epoch);
     if (!st) {
         cp->st->runners_committed++;
         cp->st->pages_written += res->nchanges;

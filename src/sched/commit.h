@@ -60,6 +60,13 @@ typedef struct commit_point {
     double conflict_rate;       /* moving average over recent results */
     uint64_t max_runners;       /* most waiting runners (master_config);
                                  * 0: no bound */
+    uint32_t local_want;        /* set by the caller for one commit_result:
+                                   1 + the index of the child its RComp
+                                   started at once (msg_result.local) */
+    rcb *local_kid;             /* out of that commit_result: the child's
+                                   record, in no queue (the caller's), when
+                                   the commit admitted it as a plain
+                                   runner; else NULL */
 } commit_point;
 
 /* A commit of the DVM's own: bytes [addr, addr + n) of the SR become data,
@@ -77,6 +84,13 @@ dvm_status commit_write(commit_point *cp, uint64_t addr, const void *data,
  * The caller frees res.  Returns DVM_OK, or a fatal error (the run stops:
  * out of memory, an output sink that failed). */
 dvm_status commit_result(commit_point *cp, rcb *r, msg_result *res);
+
+/* Is the child of the result in admission the one started at once?  Then
+ * it goes to the caller (cp->local_kid) instead of the ready queue: a
+ * plain runner on a stack the DVM chose, which no other runner can write,
+ * of a pool that makes runners ready at once (not a cluster's gated
+ * pool). */
+int commit_local_kid(const commit_point *cp, uint32_t i, const rcb *r);
 
 /* r has finished for good outside a result (its RComp kept dying under
  * it): its stack, if the DVM chose it, is free again, and r is freed. */

@@ -119,6 +119,8 @@ typedef struct master_config {
     const char *rcomp_exe;      /* RComps run `EXE __rcomp` (util/exe.h) */
     int nrcomps;
     const char *engine;         /* "interp" or "jit" */
+    int local_children;         /* RComps may start a committed runner's
+                                   child at once (sched/local.h) */
     const master_binding *in;  size_t nin;
     const master_binding *out; size_t nout;
     const char *trace_path;     /* NULL: no trace */

@@ -508,6 +508,7 @@ static dvm_status dispatch_batch(master *m, rcomp_slot *s, rcb_queue *q,
         if (!r)
             break;              /* the links keep the rest off s */
         r->snap = snap;
+        r->local = 0;           /* a local child run again: as any other */
         rcb_ring_push(&s->inflight, r);
         rcomps_offer(s, r, now);
         if (trace_enabled(&m->trace))   /* no call per runner else */
@@ -1222,6 +1223,11 @@ void master_fprint_stats(const master *m, FILE *f)
             s->signals, s->stacks_granted, s->stack_bytes_held,
             s->ns_setup / 1e6,
             s->ns_run / 1e6, s->ns_dispatch / 1e6, s->ns_commit / 1e6);
+    if (s->local_started)
+        fprintf(f, "  children started where their creator ran %" PRIu64
+                ": kept %" PRIu64 ", run again %" PRIu64 ", dropped %" PRIu64
+                "\n", s->local_started, s->local_kept, s->local_rerun,
+                s->local_dropped);
     if (s->runners_taken_back)
         fprintf(f, "  runners taken back from a busy RComp %" PRIu64 "\n",
                 s->runners_taken_back);

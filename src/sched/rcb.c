@@ -156,6 +156,14 @@ void rcb_ring_push(rcb_ring *g, rcb *r)
     g->slot[(g->head + g->n++) % RCB_RING_MAX] = r;
 }
 
+void rcb_ring_push_front(rcb_ring *g, rcb *r)
+{
+    assert(g->n < RCB_RING_MAX);
+    g->head = (g->head + RCB_RING_MAX - 1) % RCB_RING_MAX;
+    g->slot[g->head] = r;
+    g->n++;
+}
+
 rcb *rcb_ring_at(const rcb_ring *g, size_t k)
 {
     assert(k < g->n);

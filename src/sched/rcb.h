@@ -52,6 +52,11 @@ typedef struct rcb {
                                    was last offered to (0: none), whose
                                    grants prefer its chosen stack once it
                                    is free (stacks.h) */
+    uint8_t local;              /* started at once by its creator's RComp
+                                   (sched/local.h): in that RComp's ring
+                                   until its result is checked */
+    uint64_t local_epoch;       /* then: its creator's commit, the
+                                   snapshot its notes are checked at */
     uint64_t need;              /* in pool.unstable, once a release saw it:
                                    the epoch it must see (at least the
                                    commit that made it ready) */
@@ -144,6 +149,8 @@ void rcb_queue_free(rcb_queue *q);
 void rcb_ring_push(rcb_ring *g, rcb *r);
 /* The k-th oldest (k < n). */
 rcb *rcb_ring_at(const rcb_ring *g, size_t k);
+/* Puts r before the oldest (there is room). */
+void rcb_ring_push_front(rcb_ring *g, rcb *r);
 /* Removes and returns the oldest, or NULL when empty. */
 rcb *rcb_ring_pop(rcb_ring *g);
 /* Removes and returns the newest record (one taken back before its RComp

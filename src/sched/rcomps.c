@@ -173,6 +173,10 @@ static dvm_status rcomp_argv(const rcomp_spawn_spec *sp, int index, int ctl,
         args_add(a, "--yield");
         args_add(a, "1");
     }
+    if (sp->local_children) {
+        args_add(a, "--local-children");
+        args_add(a, "1");
+    }
     if (sp->adopt_pages) {
         args_add(a, "--adopt");
         args_add(a, "%llu", (unsigned long long)sp->adopt_pages);
@@ -320,7 +324,8 @@ static dvm_status rcomp_spawn(rcomp_set *rs, rcomp_slot *s)
                             rs->cfg->prog, rs->cfg->in, rs->cfg->nin,
                             RCOMPS_ADOPT_PAGES, rs->jit_cache, NULL, NULL,
                             rs->claims ? rs->claim_fd : 0, 0,
-                            rs->cfg->nrcomps + 1 > spin_cpus() };
+                            rs->cfg->nrcomps + 1 > spin_cpus(),
+                            rs->cfg->local_children };
     pid_t pid;
     if (s->claim) {             /* a new process numbers from 0 */
         claim_reset(s->claim);
@@ -491,6 +496,7 @@ static void rcomp_give_back(rcomp_set *rs, rcomp_slot *s)
         rcb_pool_requeue(rs->cp->pool, rcb_ring_at(&s->inflight, k - 1));
     s->inflight.n = s->inflight.head = 0;
     s->taking = 0;
+    s->local_drop = 0;
     rcomp_reclaim_frames(rs, s);
     stacks_free_owner(rs->cp->stacks, stack_owner(s));
 }
@@ -668,6 +674,7 @@ void rcomps_stop(rcomp_set *rs)
 {
     if (stop_set == rs)
         stop_signals_restore();
+    local_check_free(&rs->local);
     if (!rs->rc) {
         mb_free(&rs->out);
         return;
@@ -979,6 +986,103 @@ static dvm_status grant_stacks(rcomp_set *rs, rcomp_slot *s, unsigned order,
 
 static const char *const exit_names[] = { "commit", "abort", "fault" };
 
+/* ---- children started where their creator ran ---------------------------
+ * An RComp may run one child of a runner it committed at once, on the
+ * creator's snapshot with the creator's changes on top (sched/local.h);
+ * the creator's result names it (msg_result.local) and the child's result
+ * comes next on the same queue.  Processing the creator's commit makes the
+ * child's record (commit_point.local_kid) and puts it at the head of the
+ * slot's ring, where that next result finds it; if the creator did not
+ * commit, the child never exists and its result is dropped
+ * (local_drop).  A child's result is kept when its notes pass the check
+ * at the creator's commit epoch: it then counts as a result on that
+ * snapshot, installed by merging its changed bytes onto the newest
+ * versions (its frames were made on the older one, msg_result.base).
+ * Otherwise it goes back to the ready queue as if never run. */
+
+/* The chosen stacks of a result's children go back: the children will
+ * never exist (take_stacks passed them to runners). */
+static void free_result_stacks(rcomp_set *rs, const msg_result *res)
+{
+    for (uint32_t i = 0; i < res->nkids; i++)
+        if (res->kids[i].flags & RUNNER_STACK_CHOSEN) {
+            dvm_status st = stacks_free(rs->cp->stacks, res->kids[i].sb);
+            assert(st == DVM_OK);
+            (void)st;
+        }
+}
+
+/* A checked result that is not kept: its frames and stacks go back (after
+ * the checks that they were s's); a child it started at once is dropped
+ * in turn. */
+static void local_discard(rcomp_set *rs, rcomp_slot *s, msg_result *res)
+{
+    release_result_frames(rs, res);
+    free_result_stacks(rs, res);
+    s->local_drop = res->local != 0;
+    s->progress_ns = clock_now_ns();
+}
+
+/* The result of a child started at once whose creator did not commit:
+ * its frames and stacks must be s's, and go back. */
+static dvm_status local_dropped(rcomp_set *rs, rcomp_slot *s,
+                                msg_result *res)
+{
+    if (res->snap > commit_epoch(rs->cp) || take_frames(rs, s, res))
+        return rcomp_lost(rs, s, "bad result of a dropped child");
+    if (take_stacks(rs, s, res)) {
+        release_result_frames(rs, res);
+        return rcomp_lost(rs, s, status_message());
+    }
+    rs->cp->st->local_dropped++;
+    local_discard(rs, s, res);
+    return DVM_OK;
+}
+
+/* r's local result res, which passed the transport's checks: kept (it
+ * becomes a result at r's creator's commit, returns 1) or run again
+ * (returns 0, r back in the ready queue). */
+static int local_keep(rcomp_set *rs, rcomp_slot *s, rcb *r, msg_result *res)
+{
+    local_context ctx = { r->d.sb, r->d.ss, r->rid, r->d.fi, 0 };
+    int ok = !(res->flags & MSG_RESULT_UNCHECKED) &&
+             local_valid(&rs->local, rs->cp->space, rs->cp->store, &ctx,
+                         r->local_epoch, res->notes, res->nnotes) == 1;
+    r->local = 0;
+    if (!ok) {
+        rs->cp->st->local_rerun++;
+        rcb_pool_requeue(rs->cp->pool, r);
+        return 0;
+    }
+    rs->cp->st->local_kept++;
+    res->base = res->snap;
+    res->snap = r->snap = r->local_epoch;
+    (void)s;
+    return 1;
+}
+
+/* After res's commit: the child its RComp started at once, if the commit
+ * admitted it, goes to the head of s's ring; else its result is dropped. */
+static void local_place(rcomp_set *rs, rcomp_slot *s, const msg_result *res,
+                        uint32_t claim_seq)
+{
+    rcb *k = rs->cp->local_kid;
+    rs->cp->local_kid = NULL;
+    rs->cp->local_want = 0;
+    if (!k) {
+        s->local_drop = 1;
+        return;
+    }
+    k->local = 1;
+    k->local_epoch = commit_epoch(rs->cp);
+    k->snap = res->base ? res->base : res->snap;
+    k->attempt = 0;
+    k->claim_seq = claim_seq;
+    k->stack_home = stack_owner(s);
+    rcb_ring_push_front(&s->inflight, k);
+    rs->cp->st->local_started++;
+}
+
 /* A result from s: it must answer the oldest runner in flight there (same
  * run id, snapshot and attempt) and name only frames granted to s; then it
  * goes to the commit point.  Anything else: s is lost, and the runner it
@@ -989,11 +1093,21 @@ static dvm_status on_result(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
     msg_result res;
     if (msg_decode_result(p, len, &res))
         return rcomp_lost(rs, s, status_message());
-    rcb *r = rcb_ring_pop_rid(&s->inflight, res.rid);
+    int local = !!(res.flags & MSG_RESULT_LOCAL);
+    if (local && s->local_drop) {
+        dvm_status st = local_dropped(rs, s, &res);
+        msg_result_free(&res);
+        return st;
+    }
+    rcb *head = s->inflight.n ? rcb_ring_at(&s->inflight, 0) : NULL;
+    uint32_t claim_seq = head ? head->claim_seq : 0;
+    rcb *r = local ? (head && head->local ? rcb_ring_pop(&s->inflight) : NULL)
+                   : rcb_ring_pop_rid(&s->inflight, res.rid);
     const char *why = NULL;
     if (!r)
         why = "result for a runner it was not running";
-    else if (res.snap != r->snap || res.attempt != r->attempt)
+    else if (res.snap != r->snap || res.attempt != r->attempt ||
+             (!local && r->local))
         why = "result for another attempt of the runner";
     else if (check_outputs(rs, &res) || check_implied(rs, &res) ||
              take_frames(rs, s, &res))
@@ -1008,6 +1122,11 @@ static dvm_status on_result(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
         dvm_status st = rcomp_lost(rs, s, why);
         msg_result_free(&res);
         return st;
+    }
+    if (local && !local_keep(rs, s, r, &res)) {
+        local_discard(rs, s, &res);
+        msg_result_free(&res);
+        return DVM_OK;
     }
     s->progress_ns = clock_now_ns();
     master_stats *st = rs->cp->st;
@@ -1024,7 +1143,10 @@ static dvm_status on_result(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
     uint64_t t = clock_now_ns();
     uint64_t t_dispatch = r->t_dispatch, conflicts = st->conflicts;
     uint64_t e0 = commit_epoch(rs->cp);
+    rs->cp->local_want = res.local;
     dvm_status rc = commit_result(rs->cp, r, &res);
+    if (res.local)
+        local_place(rs, s, &res, claim_seq);
     st->ns_commit += clock_now_ns() - t;
     if (!rc && s->remote && rs->cfg->remote->committed &&
         commit_epoch(rs->cp) == e0 + 1)

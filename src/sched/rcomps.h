@@ -21,6 +21,7 @@
 #include "net/conn.h"
 #include "net/msg.h"
 #include "sched/commit.h"
+#include "sched/local.h"
 #include "sched/config.h"
 #include "sched/place.h"
 #include "sched/rcb.h"
@@ -86,6 +87,9 @@ typedef struct rcomp_slot {
     uint64_t progress_ns;       /* its last result, or the dispatch that
                                    gave it work when it had none (master.c,
                                    "taking back") */
+    int local_drop;             /* its next result is that of a child it
+                                   started at once whose creator did not
+                                   commit: dropped (sched/local.h) */
 } rcomp_slot;
 
 /* A remote result that waits to be committed (master_remote.may_commit). */
@@ -121,6 +125,7 @@ typedef struct rcomp_set {
     claim_board *claims;        /* mapped, one per local slot; NULL:
                                    none (their runners stay where sent) */
     int nclaims;                /* boards: the local slots */
+    local_check local;          /* the check of local children's notes */
 } rcomp_set;
 
 /* How to start one RComp process: the binary, the engine, the frame store
@@ -156,6 +161,11 @@ typedef struct rcomp_spawn_spec {
      * master after a result that creates runners (rcomp/run.c,
      * yield_to_master).  0: it never does. */
     int yield;
+    /* --local-children: after a commit, the RComp may start one of the
+     * children at once, where its queue is empty (sched/local.h).  Only
+     * the embedded DVM's RComps: a cluster node does not relay those
+     * results.  0: it never does. */
+    int local_children;
 } rcomp_spawn_spec;
 
 /* Starts `dvm __rcomp` number index with two socketpairs (ctl, page).  On

@@ -19,6 +19,13 @@ typedef struct master_stats {
     uint64_t runners_taken_back; /* from an RComp's queue before it started
                                    them, to run elsewhere (master.c) */
     uint64_t exclusive_runs;    /* runs under the progress guarantee */
+    uint64_t local_started;     /* children started at once by their
+                                   creator's RComp (sched/local.h) */
+    uint64_t local_kept;        /* of those, results kept as they were */
+    uint64_t local_rerun;       /* results that failed the check (or
+                                   could not be checked): run again */
+    uint64_t local_dropped;     /* results of children never created
+                                   (their creator did not commit) */
     uint64_t commits;
     uint64_t conflicts;
     uint64_t watchers_created;

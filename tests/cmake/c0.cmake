@@ -2,7 +2,7 @@
 # process:
 #
 #   c0/run/<prog>/<engine>/n<k>  tests/c0/<prog>.c0 run with -n 1 and -n 4 on
-#       each engine; its output must equal tests/c0/<prog>.out and its exit
+#       each engine (and each with local children, <engine>-local); its output must equal tests/c0/<prog>.out and its exit
 #       status tests/c0/<prog>.rc (0 when absent); tests/c0/<prog>.args
 #       holds extra run arguments (one per line, %SRC% = the source root).
 #   c0/gcc/<prog>/<engine>/n<k>  a runner-free tests/c0/<prog>.c0 that also
@@ -45,6 +45,10 @@ if(CMAKE_SCRIPT_MODE_FILE)
       list(APPEND args "${l}")
     endforeach()
   endif()
+  if(ENGINE MATCHES "-local$")   # children started where their creator ran
+    string(REGEX REPLACE "-local$" "" ENGINE ${ENGINE})
+    set(ENV{DVM_LOCAL_CHILDREN} 1)
+  endif()
   execute_process(COMMAND ${DVM} run -n ${N} --engine ${ENGINE} ${args} ${PROG}.c0
                   OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc
                   TIMEOUT 600)
@@ -78,9 +82,12 @@ if(CMAKE_SCRIPT_MODE_FILE)
   return()
 endif()
 
-set(c0_engines interp)
+# Each engine also as <engine>-local: with children started where their
+# creator ran (DVM_LOCAL_CHILDREN=1, sched/local.h), whose output must be
+# the same.
+set(c0_engines interp interp-local)
 if(DVM_HAVE_LLVM)
-  list(APPEND c0_engines jit)
+  list(APPEND c0_engines jit jit-local)
 endif()
 find_program(C0_GCC NAMES gcc cc)
 
@@ -153,7 +160,10 @@ add_test(NAME c0/cli COMMAND ${CMAKE_SOURCE_DIR}/tests/c0/cli.sh
 set_tests_properties(c0/cli PROPERTIES TIMEOUT 120)
 
 # A runner fault in a program compiled by `dvm run` names its c0 line.
-foreach(engine ${c0_engines})
+foreach(engine interp jit)
+  if(engine STREQUAL "jit" AND NOT DVM_HAVE_LLVM)
+    continue()
+  endif()
   add_test(NAME c0/fault_note/${engine}
     COMMAND sh ${CMAKE_SOURCE_DIR}/tests/c0/fault_note.sh
             ${CMAKE_BINARY_DIR}/dvm ${engine} ${CMAKE_SOURCE_DIR})

@@ -79,4 +79,12 @@ slow_kills=1
 killed_runs "$(printf '200\n200\n100')" --dump arr:1:uq \
     --dump arr+0xc8000:1:uq --dump arr+0x64000:1:uq \
     "$(dirname "$0")/adopt_chain.dasm"
+# Children started where their creator ran (--local-children): a killed
+# RComp's child in its ring runs again elsewhere, a result dropped with it
+# is never committed, and no line is printed twice.
+slow_kills=0
+[ -z "${DVM_SANITIZED:-}" ] || slow_kills=1
+c0=$(dirname "$0")/../c0
+killed_runs "$(cat "$c0/local_chains.out")" --local-children \
+    --dump last:4:q --dump total:1:q --dump ridok:4:q "$c0/local_chains.c0"
 echo "ok: $kills RComps killed, results unchanged"

@@ -1,0 +1,269 @@
+/*
+ * local.c -- children started where their creator ran.
+ *
+ * A chain of tasks used to pass through the master at every step: the
+ * creator's result goes to the master, which commits it, makes the child
+ * ready and dispatches it, and only then does an RComp start it.  Here an
+ * RComp that commits a runner C and has nothing else to do (no runner the
+ * master sent waits) starts one of C's children, K, at once: on C's
+ * snapshot with C's changes on top, which is what K would see at C's
+ * commit unless another commit in between changed what K reads.  The
+ * master decides that afterwards (sched/local.h): K runs on the
+ * interpreter, which notes every access K makes outside its own stack and
+ * the private region with the bytes found (exec/vm.h, vm_notes), and K's
+ * result goes to the master with the notes, right after C's.  It is kept
+ * if every byte K read holds the same value at C's commit; otherwise the
+ * master runs K again as any other runner, and K's first run left nothing
+ * behind.  If C does not commit, K's result is dropped.
+ *
+ * Which child: the first plain runner (not a watcher) on a stack the DVM
+ * chose, which no other runner can write; at most RC_LOCAL_DEPTH in a row
+ * before the master's dispatch is waited for again, so that a chain's
+ * snapshot does not grow ever older; and only when C changed at most
+ * RC_LOCAL_PAGES pages.
+ *
+ * What K sees.  K runs as a runner of C's snapshot whose prefetch list is
+ * C's changed pages (the reset keeps C's other pages, true to that
+ * snapshot, as it would for any runner of the same snapshot).  Their
+ * content is C's frames', but those frames are the master's once C's
+ * result is sent (it may merge and free them at once), so each is first
+ * copied into a frame of the RComp's own pool: K's base for those pages,
+ * which its commit diffs against.  Such a copy is no version of the page,
+ * so a page based on it must never be kept for a later runner: the next
+ * reset refuses to keep it (rc_local_held), and the copies go back to the
+ * pool after that reset.  They were never named in a result, so they are
+ * still this RComp's.
+ *
+ * K's run id is the master's to give (it numbers K at C's commit): K's
+ * context holds 0 there, and a K that reads it fails the check.
+ */
+#include <assert.h>
+#include <string.h>
+
+#include "rcomp/rcomp_int.h"
+#include "util/alloc.h"
+#include "util/clock.h"
+
+dvm_status rc_local_init(rcomp *rc)
+{
+    if (!rc->local_children)
+        return DVM_OK;
+    rc->notes.v = dvm_malloc(MSG_NOTES_MAX * sizeof *rc->notes.v);
+    if (!rc->notes.v)
+        return status_set(DVM_ENOMEM, "notes of local children");
+    rc->notes.cap = MSG_NOTES_MAX;
+    return DVM_OK;
+}
+
+void rc_local_free(rcomp *rc)
+{
+    dvm_free(rc->notes.v);
+    rc->notes = (vm_notes){ 0 };
+    dvm_free(rc->loc_heap);
+    rc->loc_heap = NULL;
+    rc->caploc_heap = 0;
+}
+
+int rc_idle(rcomp *rc)
+{
+    size_t left = rc->nfifo - rc->fifo_head;
+    if (left > 1 || (left == 1 && rc->fifo_pos < rc->fifo[rc->fifo_head].n))
+        return 0;               /* (the runner in progress is counted out:
+                                   serve moves fifo_pos past it first) */
+    return !conn_ready(&rc->ctl);
+}
+
+/* The index of the child of res to start at once, or -1. */
+static int pick_child(const msg_result *res)
+{
+    for (uint32_t i = 0; i < res->nkids; i++)
+        if (res->kids[i].nwatch == 0 &&
+            (res->kids[i].flags & RUNNER_STACK_CHOSEN))
+            return (int)i;
+    return -1;
+}
+
+/* Whether the RComp may start a child of res now.  The child runs on the
+ * interpreter, so with the translator only after a creator that ran
+ * briefly (RC_LOCAL_SHORT_NS): a chain of tiny tasks, where the dispatch
+ * is most of a step, not one whose hot kernel would run interpreted. */
+static int may_start(rcomp *rc, const msg_result *res)
+{
+    if (rc->jit && clock_now_ns() - res->t_start_ns > RC_LOCAL_SHORT_NS)
+        return 0;
+    return rc->local_children && res->exit == MSG_EXIT_COMMIT &&
+           res->nkids && rc->loc_depth < RC_LOCAL_DEPTH &&
+           res->nchanges <= RC_LOCAL_PAGES && !rc->nadopted &&
+           rc->npool >= res->nchanges + RC_FRAME_BATCH / 4 && !rc->loc_ready &&
+           rc_idle(rc);
+}
+
+/* Copies child k's descriptor into loc_kid (its heap into loc_heap). */
+static dvm_status keep_child(rcomp *rc, const runner_desc *k)
+{
+    if (k->nheap > rc->caploc_heap) {
+        dvm_range *v = dvm_grow(rc->loc_heap, &rc->caploc_heap, k->nheap,
+                                sizeof *v);
+        if (!v)
+            return status_set(DVM_ENOMEM, "local child");
+        rc->loc_heap = v;
+    }
+    if (k->nheap)
+        memcpy(rc->loc_heap, k->heap, k->nheap * sizeof *k->heap);
+    rc->loc_kid = *k;
+    rc->loc_kid.heap = rc->loc_heap;
+    rc->loc_kid.watch = NULL;
+    return DVM_OK;
+}
+
+/* 1 when page lies in a stack the DVM chose for a child of res. */
+static int in_chosen_stack(const msg_result *res, uint64_t page)
+{
+    uint64_t a = page * DISA_PAGE;
+    for (uint32_t i = 0; i < res->nkids; i++) {
+        const runner_desc *k = &res->kids[i];
+        if ((k->flags & RUNNER_STACK_CHOSEN) && a + DISA_PAGE > k->sb &&
+            a < k->sb + k->ss)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * The prefetch list of the child: each changed page of res, in a private
+ * copy -- except the pages of stacks the DVM chose for res's children.
+ * Why they need none: only a creator commits into a chosen stack, and a
+ * block comes to an RComp only once no snapshot in use predates its last
+ * commit (sched/stacks.h), so at the creator's snapshot the block's
+ * newest versions are all it sees, the master installs the creator's frame
+ * of such a page as it is (no merge), and that frame is the page's version
+ * from then on.  The child's own stack page, based on it, is then kept
+ * as any runner's is, and comes back mapped with the block.
+ */
+static void copy_changes(rcomp *rc, const msg_result *res)
+{
+    assert(rc->nloc_pre == 0);
+    assert(res->nchanges <= RC_LOCAL_PAGES && rc->npool >= res->nchanges);
+    for (uint32_t i = 0; i < res->nchanges; i++) {
+        uint64_t page = res->changes[i].page;
+        uint32_t f = res->changes[i].frame;
+        rc->loc_copy[i] = !in_chosen_stack(res, page);
+        if (rc->loc_copy[i]) {
+            uint32_t g = rc->pool[--rc->npool];
+            memcpy(store_frame(rc->store, g), store_frame(rc->store, f),
+                   DISA_PAGE);
+            f = g;
+        }
+        rc->loc_pre[i] = (msg_prefetch){ page, f };
+    }
+    rc->nloc_pre = res->nchanges;
+}
+
+/* The child will not start after all: its copies go back to the pool. */
+static void return_copies(rcomp *rc)
+{
+    for (uint32_t i = 0; i < rc->nloc_pre; i++)
+        if (rc->loc_copy[i])
+            rc->pool[rc->npool++] = rc->loc_pre[i].frame;
+    rc->nloc_pre = 0;
+}
+
+/* 1 when page is in the prefetch list being built. */
+static int listed(const rcomp *rc, uint64_t page)
+{
+    for (uint32_t i = 0; i < rc->nloc_pre; i++)
+        if (rc->loc_pre[i].page == page)
+            return 1;
+    return 0;
+}
+
+/* Adds page's version at the creator's snapshot to the prefetch list
+ * when the RComp knows it: a page the creator had mapped (its base map)
+ * or one kept from before it (the reset made those true to that
+ * snapshot).  1 when listed (or listed already), 0 when unknown. */
+static int list_known(rcomp *rc, uint64_t page)
+{
+    uint32_t f;
+    if (listed(rc, page))
+        return 1;
+    pthread_mutex_lock(&rc->mu);
+    int known = rc_basemap_get(&rc->base, page, &f);
+    pthread_mutex_unlock(&rc->mu);
+    if (!known && !rc_keep_get(&rc->keep, page, &f))
+        return 0;
+    if (rc->nloc_pre == RC_LOCAL_PAGES)
+        return 0;
+    rc->loc_copy[rc->nloc_pre] = 0;
+    rc->loc_pre[rc->nloc_pre++] = (msg_prefetch){ page, f };
+    return 1;
+}
+
+/* Lists every page of child k's heap ranges, as the master's dispatch
+ * would prefetch them (the reset drops a declared page it does not
+ * prefetch).  0 when one is not known here: started at once, the child
+ * would fetch it from the master on touch, a round trip that costs more
+ * than the dispatch it saves.  Large ranges are not looked at page by
+ * page. */
+static int list_heap(rcomp *rc, const runner_desc *k)
+{
+    for (uint32_t i = 0; i < k->nheap; i++) {
+        uint64_t lo = k->heap[i].lo / DISA_PAGE;
+        uint64_t hi = (k->heap[i].hi + DISA_PAGE - 1) / DISA_PAGE;
+        if (hi - lo > RC_LOCAL_PAGES)
+            return 0;
+        for (uint64_t p = lo; p < hi; p++)
+            if (!list_known(rc, p))
+                return 0;
+    }
+    return 1;
+}
+
+uint32_t rc_local_pick(rcomp *rc, const msg_runner *mr,
+                       const msg_result *res)
+{
+    if (!may_start(rc, res))
+        return 0;
+    int i = pick_child(res);
+    rc->nloc_pre = 0;
+    if (i < 0 || keep_child(rc, &res->kids[i]))
+        return 0;
+    copy_changes(rc, res);
+    if (!list_heap(rc, &res->kids[i])) {
+        return_copies(rc);
+        return 0;
+    }
+    rc->loc_snap = mr->snap;
+    rc->loc_ready = 1;
+    return (uint32_t)i + 1;
+}
+
+dvm_status rc_local_run(rcomp *rc)
+{
+    assert(rc->loc_ready);
+    msg_runner k = { .rid = 0, .attempt = 0, .snap = rc->loc_snap,
+                     .flags = MSG_RUNNER_KEEP, .d = rc->loc_kid,
+                     .npre = rc->nloc_pre, .pre = rc->loc_pre };
+    rc->loc_ready = 0;
+    rc->loc_depth++;
+    return rc_run_noted(rc, &k);
+}
+
+void rc_local_unkeep(rcomp *rc)
+{
+    for (uint32_t i = 0; i < rc->nloc_held; i++)
+        rc_keep_invalidate_unlisted(&rc->keep, rc->loc_held[i].page);
+}
+
+void rc_local_after_reset(rcomp *rc, int starting_local)
+{
+    for (uint32_t i = 0; i < rc->nloc_held; i++) {
+        assert(rc->npool < rc->cappool);
+        rc->pool[rc->npool++] = rc->loc_held[i].frame;
+    }
+    rc->nloc_held = 0;
+    if (!starting_local)
+        return;
+    for (uint32_t i = 0; i < rc->nloc_pre; i++)
+        if (rc->loc_copy[i])
+            rc->loc_held[rc->nloc_held++] = rc->loc_pre[i];
+}
