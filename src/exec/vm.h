@@ -54,16 +54,9 @@ typedef struct vm_stack_ops {
 
 #define VM_PRW_PAGES 64          /* PR pages noted one by one when written */
 
-/* One access a noting run made (interp_run, vm_runner.notes): len bytes
- * at addr, and the bytes found there before the access, little-endian as
- * in memory -- what a load read, or what a store overwrote.  bytes past
- * len are 0. */
-typedef struct vm_note {
-    uint64_t addr;
-    uint8_t len;                /* 1 to 8 */
-    uint8_t store;              /* 1: a store's overwritten bytes */
-    uint8_t bytes[8];
-} vm_note;
+/* One access a noting run made (interp_run, vm_runner.notes): a
+ * runner_note (isa/runner.h). */
+typedef runner_note vm_note;
 
 /* The notes of one run, in program order.  A run notes every access of
  * memory outside its private memory: an access not wholly inside the PR

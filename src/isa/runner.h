@@ -1,6 +1,7 @@
 /*
  * runner.h -- what DISA calls a runner, as data: an address range and the
- * runner descriptor that `newr` reads (DISA.md 5.1).
+ * runner descriptor that `newr` reads (DISA.md 5.1), and the notes of a
+ * runner's accesses that let a speculative run be checked.
  *
  * These are the one definition every layer above shares.  The engines
  * (exec) produce descriptors when a runner executes `newr`; the messages
@@ -57,6 +58,19 @@ typedef struct runner_desc {
     dvm_range *heap;            /* owned */
     dvm_range *watch;           /* owned; nwatch > 0 makes it a watcher */
 } runner_desc;
+
+/* One memory access of a runner started where its creator ran
+ * (sched/local.h): len bytes at addr, and the bytes found there before
+ * the access, little-endian as in memory -- what a load read, or what a
+ * store overwrote; bytes past len are 0.  The interpreter writes them
+ * (exec/vm.h, vm_note), the RComp sends them (net/msg.h, msg_note), the
+ * master checks them: one type for all three. */
+typedef struct runner_note {
+    uint64_t addr;
+    uint8_t len;                /* 1 to 8 */
+    uint8_t store;              /* 1: a store's overwritten bytes */
+    uint8_t bytes[8];
+} runner_note;
 
 /* The faults that end a runner (DISA.md 5.4), defined once: the engines
  * raise them, results carry them, the master reports them. */

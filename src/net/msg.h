@@ -218,16 +218,9 @@ typedef struct msg_output {
 } msg_output;
 
 /* A memory access of a runner started where its creator ran (a "local"
- * child, docs/local_children.md): len bytes at addr and the bytes found
- * there before the access -- what a load read, or what a store
- * overwrote.  The same layout as the interpreter's vm_note (exec/vm.h).
- * On the wire: u64 addr, u64 (len | store << 8), u64 bytes (little-endian). */
-typedef struct msg_note {
-    uint64_t addr;
-    uint8_t len;                /* 1 to 8 */
-    uint8_t store;              /* 1: a store's overwritten bytes */
-    uint8_t bytes[8];
-} msg_note;
+ * child, docs/local_children.md): a runner_note (isa/runner.h).  On the
+ * wire: u64 addr, u64 (len | store << 8), u64 bytes (little-endian). */
+typedef runner_note msg_note;
 
 #define MSG_NOTES_MAX 4096      /* notes one result carries at most */
 

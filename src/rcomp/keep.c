@@ -212,6 +212,15 @@ int rc_keep_get(const rc_keep *k, uint64_t page, uint32_t *frame)
     return 1;
 }
 
+int rc_keep_get_live(const rc_keep *k, uint64_t page, uint32_t *frame)
+{
+    size_t i = find(k, page);
+    if (i == SIZE_MAX || k->v[i].dead || k->v[i].stale)
+        return 0;
+    *frame = k->v[i].frame;
+    return 1;
+}
+
 dvm_status rc_keep_note(rc_keep *k, uint64_t page, uint32_t frame)
 {
     if (k->nadd == k->capadd) {

@@ -36,6 +36,9 @@ typedef struct rc_keep {
 void rc_keep_free(rc_keep *k);
 /* 1 and *frame when page is kept (live or marked), else 0. */
 int rc_keep_get(const rc_keep *k, uint64_t page, uint32_t *frame);
+/* As rc_keep_get, for a page neither marked dead nor stale: its frame is
+ * the version it holds. */
+int rc_keep_get_live(const rc_keep *k, uint64_t page, uint32_t *frame);
 /* Notes page (with its base frame) to be kept; DVM_ENOMEM. */
 dvm_status rc_keep_note(rc_keep *k, uint64_t page, uint32_t frame);
 /* Merges the noted pages in; a noted page replaces a kept one of the same

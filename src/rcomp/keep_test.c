@@ -82,6 +82,28 @@ static void test_invalidate_and_sweep(void **state)
     rc_keep_free(&k);
 }
 
+/* rc_keep_get_live answers only for a page neither marked dead nor stale
+ * (its frame is then the version it holds), where rc_keep_get answers for
+ * every kept page. */
+static void test_get_live(void **state)
+{
+    (void)state;
+    rc_keep k = { 0 };
+    uint32_t f = 0;
+    for (uint64_t p = 1; p <= 3; p++)
+        assert_int_equal(rc_keep_note(&k, p, (uint32_t)p + 10), DVM_OK);
+    assert_int_equal(rc_keep_merge(&k), DVM_OK);
+    rc_keep_invalidate(&k, 1);
+    rc_keep_stale_range(&k, 2, 3);
+    assert_false(rc_keep_get_live(&k, 1, &f));
+    assert_false(rc_keep_get_live(&k, 2, &f));
+    assert_false(rc_keep_get_live(&k, 4, &f));
+    assert_true(rc_keep_get(&k, 1, &f));
+    assert_true(rc_keep_get_live(&k, 3, &f));
+    assert_int_equal(f, 13);
+    rc_keep_free(&k);
+}
+
 /* Merges and sweeps change only what they name: a page noted again
  * takes its new frame, a page noted twice is kept once, and a sweep
  * drops the marked pages in ascending order, whatever order the marks
@@ -379,6 +401,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merge_and_get),
+        cmocka_unit_test(test_get_live),
         cmocka_unit_test(test_invalidate_and_sweep),
         cmocka_unit_test(test_partial_merge_and_sweep),
         cmocka_unit_test(test_update_and_refresh),

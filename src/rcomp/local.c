@@ -159,12 +159,27 @@ static void copy_changes(rcomp *rc, const msg_result *res)
     rc->nloc_pre = res->nchanges;
 }
 
+/* Gives frame f back to the pool, which may have been filled to its
+ * capacity by grants since f left it.  Without memory to grow it, f stays
+ * unused until the RComp ends (the master takes back what it granted). */
+static void pool_put(rcomp *rc, uint32_t f)
+{
+    if (rc->npool == rc->cappool) {
+        uint32_t *v = dvm_grow(rc->pool, &rc->cappool, rc->npool + 1,
+                               sizeof *v);
+        if (!v)
+            return;
+        rc->pool = v;
+    }
+    rc->pool[rc->npool++] = f;
+}
+
 /* The child will not start after all: its copies go back to the pool. */
 static void return_copies(rcomp *rc)
 {
     for (uint32_t i = 0; i < rc->nloc_pre; i++)
         if (rc->loc_copy[i])
-            rc->pool[rc->npool++] = rc->loc_pre[i].frame;
+            pool_put(rc, rc->loc_pre[i].frame);
     rc->nloc_pre = 0;
 }
 
@@ -177,10 +192,22 @@ static int listed(const rcomp *rc, uint64_t page)
     return 0;
 }
 
-/* Adds page's version at the creator's snapshot to the prefetch list
- * when the RComp knows it: a page the creator had mapped (its base map)
- * or one kept from before it (the reset made those true to that
- * snapshot).  1 when listed (or listed already), 0 when unknown. */
+/* 1 when frame is a private copy the running local child is based on. */
+static int held(const rcomp *rc, uint32_t frame)
+{
+    for (uint32_t i = 0; i < rc->nloc_held; i++)
+        if (rc->loc_held[i].frame == frame)
+            return 1;
+    return 0;
+}
+
+/* Adds page's content at the creator's snapshot (with the changes of the
+ * local children before it) to the prefetch list when the RComp knows
+ * it: a page the creator had mapped (its base map) or one kept from
+ * before it (the reset made those true to that snapshot).  A creator
+ * that was itself a local child may have had the page as a private copy,
+ * which goes back to the pool at the next reset: copied again.  1 when
+ * listed (or listed already), 0 when unknown or no room. */
 static int list_known(rcomp *rc, uint64_t page)
 {
     uint32_t f;
@@ -189,11 +216,18 @@ static int list_known(rcomp *rc, uint64_t page)
     pthread_mutex_lock(&rc->mu);
     int known = rc_basemap_get(&rc->base, page, &f);
     pthread_mutex_unlock(&rc->mu);
-    if (!known && !rc_keep_get(&rc->keep, page, &f))
+    if (!known && !rc_keep_get_live(&rc->keep, page, &f))
         return 0;
-    if (rc->nloc_pre == RC_LOCAL_PAGES)
+    int copy = held(rc, f);
+    if (rc->nloc_pre == RC_LOCAL_PAGES || (copy && rc->npool == 0))
         return 0;
-    rc->loc_copy[rc->nloc_pre] = 0;
+    if (copy) {
+        uint32_t g = rc->pool[--rc->npool];
+        memcpy(store_frame(rc->store, g), store_frame(rc->store, f),
+               DISA_PAGE);
+        f = g;
+    }
+    rc->loc_copy[rc->nloc_pre] = (uint8_t)copy;
     rc->loc_pre[rc->nloc_pre++] = (msg_prefetch){ page, f };
     return 1;
 }
@@ -256,10 +290,8 @@ void rc_local_unkeep(rcomp *rc)
 
 void rc_local_after_reset(rcomp *rc, int starting_local)
 {
-    for (uint32_t i = 0; i < rc->nloc_held; i++) {
-        assert(rc->npool < rc->cappool);
-        rc->pool[rc->npool++] = rc->loc_held[i].frame;
-    }
+    for (uint32_t i = 0; i < rc->nloc_held; i++)
+        pool_put(rc, rc->loc_held[i].frame);
     rc->nloc_held = 0;
     if (!starting_local)
         return;

@@ -822,16 +822,10 @@ static void drop_kid_stack_notes(rcomp *rc)
     rc->notes.n = w;
 }
 
-/* A local child's result carries its notes (the same layout as the
- * interpreter's). */
+/* A local child's result carries its notes (the interpreter's, as they
+ * are: both are runner_notes). */
 static void attach_notes(rcomp *rc, msg_result *res)
 {
-    _Static_assert(sizeof(vm_note) == sizeof(msg_note) &&
-                   offsetof(vm_note, addr) == offsetof(msg_note, addr) &&
-                   offsetof(vm_note, len) == offsetof(msg_note, len) &&
-                   offsetof(vm_note, store) == offsetof(msg_note, store) &&
-                   offsetof(vm_note, bytes) == offsetof(msg_note, bytes),
-                   "vm_note and msg_note agree");
     res->flags = MSG_RESULT_LOCAL;
     if (rc->notes.overflow) {
         res->flags |= MSG_RESULT_UNCHECKED;
@@ -839,7 +833,7 @@ static void attach_notes(rcomp *rc, msg_result *res)
     }
     drop_kid_stack_notes(rc);
     assert(rc->notes.n <= MSG_NOTES_MAX);
-    res->notes = (msg_note *)rc->notes.v;
+    res->notes = rc->notes.v;
     res->nnotes = (uint32_t)rc->notes.n;
 }
 

@@ -27,6 +27,8 @@
  *      a commit in (e, E) -- after R's snapshot, other than R's own --
  *      already changed its ranges ("watch from the creator's snapshot on",
  *      DISA.md 6.4): if so it is schedulable at once, else it watches.
+ *      The child R's RComp started at once (cp->local_want, sched/local.h)
+ *      goes to the caller instead, which puts it in that RComp's ring.
  *      Step 2 precedes step 4 so that R's own commit never wakes them.
  *
  * Aborted and faulted attempts change nothing; a fault is reported once,
@@ -344,7 +346,12 @@ void commit_runner_done(commit_point *cp, rcb *r)
 
 /* Gives every child of the committed result a record (taking its
  * descriptor) and makes it schedulable or watching. */
-int commit_local_kid(const commit_point *cp, uint32_t i, const rcb *r)
+/* Is child i of the result in admission (record r) the one its RComp
+ * started at once?  Then it goes to the caller (cp->local_kid) instead of
+ * the ready queue: a plain runner on a stack the DVM chose, which no
+ * other runner can write, of a pool that makes runners ready at once (not
+ * a cluster's gated pool). */
+static int local_kid(const commit_point *cp, uint32_t i, const rcb *r)
 {
     return cp->local_want == i + 1 && r->d.nwatch == 0 &&
            (r->d.flags & RUNNER_STACK_CHOSEN) && !cp->pool->gated;
@@ -359,7 +366,7 @@ static dvm_status admit_children(commit_point *cp, msg_result *res,
             return status_set(DVM_ENOMEM, "out of memory for runners");
         r->d = runner_desc_take(&res->kids[i]);
         r->watch_from = res->snap;
-        if (commit_local_kid(cp, i, r)) {
+        if (local_kid(cp, i, r)) {
             cp->local_kid = r;
             continue;
         }

@@ -85,13 +85,6 @@ dvm_status commit_write(commit_point *cp, uint64_t addr, const void *data,
  * out of memory, an output sink that failed). */
 dvm_status commit_result(commit_point *cp, rcb *r, msg_result *res);
 
-/* Is the child of the result in admission the one started at once?  Then
- * it goes to the caller (cp->local_kid) instead of the ready queue: a
- * plain runner on a stack the DVM chose, which no other runner can write,
- * of a pool that makes runners ready at once (not a cluster's gated
- * pool). */
-int commit_local_kid(const commit_point *cp, uint32_t i, const rcb *r);
-
 /* r has finished for good outside a result (its RComp kept dying under
  * it): its stack, if the DVM chose it, is free again, and r is freed. */
 void commit_runner_done(commit_point *cp, rcb *r);

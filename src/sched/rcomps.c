@@ -1042,7 +1042,7 @@ static dvm_status local_dropped(rcomp_set *rs, rcomp_slot *s,
 /* r's local result res, which passed the transport's checks: kept (it
  * becomes a result at r's creator's commit, returns 1) or run again
  * (returns 0, r back in the ready queue). */
-static int local_keep(rcomp_set *rs, rcomp_slot *s, rcb *r, msg_result *res)
+static int local_keep(rcomp_set *rs, rcb *r, msg_result *res)
 {
     local_context ctx = { r->d.sb, r->d.ss, r->rid, r->d.fi, 0 };
     int ok = !(res->flags & MSG_RESULT_UNCHECKED) &&
@@ -1057,7 +1057,6 @@ static int local_keep(rcomp_set *rs, rcomp_slot *s, rcb *r, msg_result *res)
     rs->cp->st->local_kept++;
     res->base = res->snap;
     res->snap = r->snap = r->local_epoch;
-    (void)s;
     return 1;
 }
 
@@ -1123,7 +1122,7 @@ static dvm_status on_result(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
         msg_result_free(&res);
         return st;
     }
-    if (local && !local_keep(rs, s, r, &res)) {
+    if (local && !local_keep(rs, r, &res)) {
         local_discard(rs, s, &res);
         msg_result_free(&res);
         return DVM_OK;

@@ -133,6 +133,13 @@ foreach(engine ${DVM_ENGINES})
   set_tests_properties(system/taskbench/${engine} PROPERTIES TIMEOUT 300)
 endforeach()
 
+# Children started where their creator ran, chains of them, many runs.
+foreach(engine ${DVM_ENGINES})
+  add_test(NAME system/local_repeat/${engine}
+           COMMAND sh ${SYS}/local_repeat.sh $<TARGET_FILE:dvm> ${engine} 150)
+  set_tests_properties(system/local_repeat/${engine} PROPERTIES TIMEOUT 300)
+endforeach()
+
 # Every wait sleeps (DVM_SPIN_US=0): each message between the master and
 # its RComps reaches its peer by a doorbell (src/net/shmq.h).
 foreach(engine ${DVM_ENGINES})
