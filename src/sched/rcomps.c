@@ -1055,6 +1055,7 @@ static int local_keep(rcomp_set *rs, rcb *r, msg_result *res)
         return 0;
     }
     rs->cp->st->local_kept++;
+    res->rid = r->rid;          /* numbered by the master, after it ran */
     res->base = res->snap;
     res->snap = r->snap = r->local_epoch;
     return 1;
