@@ -23,16 +23,27 @@
  * RC_LOCAL_PAGES pages.
  *
  * What K sees.  K runs as a runner of C's snapshot whose prefetch list is
- * C's changed pages (the reset keeps C's other pages, true to that
- * snapshot, as it would for any runner of the same snapshot).  Their
- * content is C's frames', but those frames are the master's once C's
- * result is sent (it may merge and free them at once), so each is first
- * copied into a frame of the RComp's own pool: K's base for those pages,
- * which its commit diffs against.  Such a copy is no version of the page,
- * so a page based on it must never be kept for a later runner: the next
- * reset refuses to keep it (rc_local_held), and the copies go back to the
- * pool after that reset.  They were never named in a result, so they are
- * still this RComp's.
+ * C's changed pages and K's heap pages (the reset keeps C's other pages,
+ * true to that snapshot, as it would for any runner of the same
+ * snapshot).  The changed pages' content is C's frames', but those frames
+ * are the master's once C's result is sent (it may merge and free them at
+ * once, or free them because C conflicted), so each is first copied into
+ * a frame of the RComp's own pool: K's base for those pages, which its
+ * commit diffs against.  Such a copy is no version of the page, so a page
+ * based on it must never be kept as it is for a runner the master sent:
+ * the reset before the next such runner makes it the version the master's
+ * list of changed pages names for it, or marks it dead when the list does
+ * not name it (rc_local_unkeep: the list may predate C's commit, or C may
+ * have committed nothing; a dead page stays mapped only to be copied over
+ * by that runner's prefetch).  Until then the copies stay, and the pages
+ * based on them stay mapped for the local children after K: what those
+ * read there is checked by value like anything else, and a child started
+ * on the pages of a creator that conflicted is dropped with it.  Dropping
+ * those pages at each local child's reset instead cost a madvise and a
+ * UFFDIO_COPY a step (the child's stack page) and made a chain slower than
+ * the master's dispatch.  The copies go back to the pool after that reset
+ * (a chain holds at most RC_LOCAL_HELD); they were never named in a
+ * result, so they are still this RComp's.
  *
  * K's run id is the master's to give (it numbers K at C's commit): K's
  * context holds 0 there, and a K that reads it fails the check.
@@ -95,7 +106,7 @@ static int may_start(rcomp *rc, const msg_result *res)
            res->nkids && rc->loc_depth < RC_LOCAL_DEPTH &&
            res->nchanges <= RC_LOCAL_PAGES && !rc->nadopted &&
            rc->npool >= res->nchanges + RC_FRAME_BATCH / 4 && !rc->loc_ready &&
-           rc_idle(rc);
+           rc->nloc_held + RC_LOCAL_PAGES <= RC_LOCAL_HELD && rc_idle(rc);
 }
 
 /* Copies child k's descriptor into loc_kid (its heap into loc_heap). */
@@ -116,45 +127,28 @@ static dvm_status keep_child(rcomp *rc, const runner_desc *k)
     return DVM_OK;
 }
 
-/* 1 when page lies in a stack the DVM chose for a child of res. */
-static int in_chosen_stack(const msg_result *res, uint64_t page)
-{
-    uint64_t a = page * DISA_PAGE;
-    for (uint32_t i = 0; i < res->nkids; i++) {
-        const runner_desc *k = &res->kids[i];
-        if ((k->flags & RUNNER_STACK_CHOSEN) && a + DISA_PAGE > k->sb &&
-            a < k->sb + k->ss)
-            return 1;
-    }
-    return 0;
-}
-
 /*
  * The prefetch list of the child: each changed page of res, in a private
- * copy -- except the pages of stacks the DVM chose for res's children.
- * Why they need none: only a creator commits into a chosen stack, and a
- * block comes to an RComp only once no snapshot in use predates its last
- * commit (sched/stacks.h), so at the creator's snapshot the block's
- * newest versions are all it sees, the master installs the creator's frame
- * of such a page as it is (no merge), and that frame is the page's version
- * from then on.  The child's own stack page, based on it, is then kept
- * as any runner's is, and comes back mapped with the block.
+ * copy.  Why copies: the creator's frames are the master's once its result
+ * is sent, and the master frees them at once if the creator conflicts (or
+ * merges them into new frames): a page of the child's window based on one
+ * of them could be read, or kept for a later runner, as a version no
+ * snapshot has.  (The pages of stacks the creator chose seemed to need
+ * none -- the master installs those frames as they are when the creator
+ * commits -- but a creator that conflicts commits nothing, and its frames
+ * go back to the store while this RComp would keep the child's stack page
+ * as one of them.)
  */
 static void copy_changes(rcomp *rc, const msg_result *res)
 {
     assert(rc->nloc_pre == 0);
     assert(res->nchanges <= RC_LOCAL_PAGES && rc->npool >= res->nchanges);
     for (uint32_t i = 0; i < res->nchanges; i++) {
-        uint64_t page = res->changes[i].page;
-        uint32_t f = res->changes[i].frame;
-        rc->loc_copy[i] = !in_chosen_stack(res, page);
-        if (rc->loc_copy[i]) {
-            uint32_t g = rc->pool[--rc->npool];
-            memcpy(store_frame(rc->store, g), store_frame(rc->store, f),
-                   DISA_PAGE);
-            f = g;
-        }
-        rc->loc_pre[i] = (msg_prefetch){ page, f };
+        uint32_t g = rc->pool[--rc->npool];
+        memcpy(store_frame(rc->store, g),
+               store_frame(rc->store, res->changes[i].frame), DISA_PAGE);
+        rc->loc_copy[i] = 1;
+        rc->loc_pre[i] = (msg_prefetch){ res->changes[i].page, g };
     }
     rc->nloc_pre = res->nchanges;
 }
@@ -282,20 +276,24 @@ dvm_status rc_local_run(rcomp *rc)
     return rc_run_noted(rc, &k);
 }
 
-void rc_local_unkeep(rcomp *rc)
+void rc_local_unkeep(rcomp *rc, int starting_local)
 {
+    if (starting_local)         /* the chain's view: checked by value */
+        return;
     for (uint32_t i = 0; i < rc->nloc_held; i++)
         rc_keep_invalidate_unlisted(&rc->keep, rc->loc_held[i].page);
 }
 
 void rc_local_after_reset(rcomp *rc, int starting_local)
 {
+    if (starting_local) {
+        assert(rc->nloc_held + rc->nloc_pre <= RC_LOCAL_HELD);
+        for (uint32_t i = 0; i < rc->nloc_pre; i++)
+            if (rc->loc_copy[i])
+                rc->loc_held[rc->nloc_held++] = rc->loc_pre[i];
+        return;
+    }
     for (uint32_t i = 0; i < rc->nloc_held; i++)
         pool_put(rc, rc->loc_held[i].frame);
     rc->nloc_held = 0;
-    if (!starting_local)
-        return;
-    for (uint32_t i = 0; i < rc->nloc_pre; i++)
-        if (rc->loc_copy[i])
-            rc->loc_held[rc->nloc_held++] = rc->loc_pre[i];
 }

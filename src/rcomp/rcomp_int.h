@@ -90,6 +90,8 @@
 #define RC_LOCAL_PAGES 8        /* pages a child started at once may be
                                    given (its creator's changes and its
                                    heap), at most */
+#define RC_LOCAL_HELD (RC_LOCAL_DEPTH * RC_LOCAL_PAGES) /* private copies
+                                   a chain holds at most (local.c) */
 #define RC_LOCAL_SHORT_NS 20000 /* with the translator: a creator that ran
                                    longer starts no child (local.c) */
 
@@ -257,10 +259,12 @@ typedef struct rcomp {
                                    pages, each in a private copy */
     uint32_t nloc_pre;
     uint8_t loc_copy[RC_LOCAL_PAGES];   /* loc_pre[i] is a private copy */
-    msg_prefetch loc_held[RC_LOCAL_PAGES];  /* the private copies the
-                                   last local child ran on: base frames of
-                                   its window pages until the next reset,
-                                   which must not keep those pages */
+    msg_prefetch loc_held[RC_LOCAL_HELD];   /* the private copies the
+                                   local children since the last runner the
+                                   master sent ran on: base frames of window
+                                   pages until the next such runner's
+                                   reset, which must not keep those pages
+                                   as they are */
     uint32_t nloc_held;
 } rcomp;
 
@@ -332,14 +336,14 @@ uint32_t rc_local_pick(rcomp *rc, const msg_runner *mr,
  * with notes.  DVM_ECLOSED / fatal as rc_run. */
 dvm_status rc_local_run(rcomp *rc);
 /* In a reset that keeps pages, after the master's list of changed pages
- * named their versions: the pages the last local child ran on private
- * copies are no versions, so those the list did not name are marked dead
- * (the next runner's prefetch still reuses them in place, run.c
- * drop_or_reuse). */
-void rc_local_unkeep(rcomp *rc);
-/* After a reset that kept nothing based on them: the private copies of
- * the last local child go back to the pool, and those of the child about
- * to run (if any) become the held ones. */
+ * named their versions: for a runner the master sent, the pages local
+ * children ran on private copies are no versions, so those the list did
+ * not name are marked dead (that runner's prefetch still reuses them in
+ * place, run.c drop_or_reuse).  For a local child they stay. */
+void rc_local_unkeep(rcomp *rc, int starting_local);
+/* After a reset: for a runner the master sent, which kept nothing based
+ * on them, the held private copies go back to the pool; for a local child,
+ * its own copies join them. */
 void rc_local_after_reset(rcomp *rc, int starting_local);
 
 /* commit.c */

@@ -451,7 +451,7 @@ static void mark_changed(rcomp *rc, const msg_runner *mr)
         else
             rc_keep_invalidate(k, mr->inval[i]);
     }
-    rc_local_unkeep(rc);
+    rc_local_unkeep(rc, !mr->rid);      /* a local child's run id is 0 */
     for (size_t i = 0; i < rc->nzeroed; i++) {
         const rc_zeroed *z = &rc->zeroed[i];
         if (frames && z->kept)
