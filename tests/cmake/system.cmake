@@ -133,11 +133,15 @@ foreach(engine ${DVM_ENGINES})
   set_tests_properties(system/taskbench/${engine} PROPERTIES TIMEOUT 300)
 endforeach()
 
-# Children started where their creator ran, chains of them, many runs.
+# Children started where their creator ran: chains of them, many runs;
+# creators that conflict, with a reader of what their attempts wrote.
 foreach(engine ${DVM_ENGINES})
   add_test(NAME system/local_repeat/${engine}
            COMMAND sh ${SYS}/local_repeat.sh $<TARGET_FILE:dvm> ${engine} 150)
-  set_tests_properties(system/local_repeat/${engine} PROPERTIES TIMEOUT 300)
+  add_test(NAME system/local_discard/${engine}
+           COMMAND sh ${SYS}/local_discard.sh $<TARGET_FILE:dvm> ${engine} 10)
+  set_tests_properties(system/local_repeat/${engine}
+                       system/local_discard/${engine} PROPERTIES TIMEOUT 300)
 endforeach()
 
 # Every wait sleeps (DVM_SPIN_US=0): each message between the master and
