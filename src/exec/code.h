@@ -29,7 +29,9 @@ typedef struct vm_insn {
                                    VM_NO_INSN (running off is a fault) */
     uint32_t target;            /* for a DIR-mode jump operand: index of the
                                    target, or VM_NO_INSN if none there */
-    uint16_t xop;               /* interpreter handler (interp_select) */
+    uint16_t xop;               /* interpreter handler (interp_select),
+                                   with a flag a noting run reads (interp.c,
+                                   H_LOUD) */
     isa_operand o[ISA_MAX_OPERANDS];
 } vm_insn;
 
@@ -63,8 +65,10 @@ void code_free(vm_code *c);
 uint32_t code_index(const vm_code *c, uint64_t addr);
 /* The interpreter's handler for a fully built instruction (next and target
  * set): a specialised one where the operands allow it, else the generic
- * handler of its opcode.  Implemented in interp.c; code_build stores it in
- * vm_insn.xop. */
+ * handler of its opcode; a specialised one whose static addresses are not
+ * private carries a flag, so that a run that notes its accesses takes the
+ * generic handler there (interp.c).  Implemented in interp.c; code_build
+ * stores it in vm_insn.xop. */
 uint16_t interp_select(const vm_insn *in);
 /* The interpreter's cost of in (its xop chosen), in units of its cheapest
  * instructions; at least 1. */
