@@ -1099,6 +1099,11 @@ static dvm_status on_result(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
         msg_result_free(&res);
         return st;
     }
+    if (s->local_drop) {        /* it named a child it then did not run */
+        msg_result_free(&res);
+        return rcomp_lost(rs, s, "expected the result of the child it "
+                          "started");
+    }
     rcb *head = s->inflight.n ? rcb_ring_at(&s->inflight, 0) : NULL;
     uint32_t claim_seq = head ? head->claim_seq : 0;
     rcb *r = local ? (head && head->local ? rcb_ring_pop(&s->inflight) : NULL)

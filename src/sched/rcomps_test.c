@@ -17,7 +17,10 @@
  * frames granted to the lost RComp are back in the store.  Remote slots:
  * a node that leaves gives its runners back; a result that arrives while
  * master_remote.may_commit says no waits, and is committed later, or
- * dropped with its slot.
+ * dropped with its slot.  Children started at once (sched/local.h): a
+ * result whose notes hold is kept, one whose notes do not runs again, one
+ * of a child the master did not take as started at once is dropped, and
+ * one no creator named is a protocol error.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -165,6 +168,36 @@ static void put_result_kid(msg_buf *b, uint64_t rid, uint64_t attempt,
     msg_encode_result(b, &res);
 }
 
+/* The local child scripts (`local_...`, sched/local.h): the runner
+ * commits one child on a granted block, names it as started at once
+ * (unless `local_unexpected`), and the child's result follows: rid 0, the
+ * creator's snapshot, a note of the context's run id -- right (the rid
+ * the master will give it, 2) for `local_kept`, 0 for `local_rerun` --
+ * and for `local_watcher` a creator whose child is a watcher, which the
+ * master does not take as started at once. */
+static void local_script(const char *script, conn *ctl, msg_buf *b,
+                         const msg_runner *r)
+{
+    uint64_t g[2];
+    get_stacks(ctl, b, g);
+    dvm_range w = { STACK_SB, STACK_SB + 8 };
+    runner_desc kid = { .sb = g[1], .ss = DISA_PAGE, .fi = DISA_TEXT_BASE,
+                        .flags = RUNNER_STACK_CHOSEN };
+    if (!strcmp(script, "local_watcher")) {
+        kid.nwatch = 1;
+        kid.watch = &w;
+    }
+    msg_result c = { .rid = r->rid, .attempt = r->attempt, .snap = r->snap,
+                     .exit = MSG_EXIT_COMMIT, .nkids = 1, .kids = &kid,
+                     .local = strcmp(script, "local_unexpected") ? 1 : 0 };
+    msg_encode_result(b, &c);
+    msg_note n = { .addr = DISA_CTX_RID, .len = 8,
+                   .bytes = { !strcmp(script, "local_rerun") ? 0 : 2 } };
+    msg_result k = { .rid = 0, .snap = r->snap, .exit = MSG_EXIT_COMMIT,
+                     .flags = MSG_RESULT_LOCAL, .nnotes = 1, .notes = &n };
+    msg_encode_result(b, &k);
+}
+
 /* Appends a committing RESULT with a page change in frame f (if not 0)
  * and output of len bytes to channel chan in the n frames of.  The count
  * need not match the frames: the master must check. */
@@ -239,6 +272,8 @@ static int fake_rcomp(int argc, char **argv)
         put_result_kid(&b, r->rid, r->attempt, r->snap, g[1]);
     } else if (!strncmp(script, "output_", 7)) {
         output_script(script, &ctl, &b, r);
+    } else if (!strncmp(script, "local_", 6)) {
+        local_script(script, &ctl, &b, r);
     } else if (!strcmp(script, "implied")) {
         put_result_implied(&b, r, get_frame(&ctl, &b));
     } else if (!strcmp(script, "run")) {
@@ -573,6 +608,76 @@ static void test_run_done_malformed(void **state)
             assert_int_not_equal(store_frame(f->c.store, first + i)[0], 0x5a);
 }
 
+static int two_results(const fixture *f)
+{
+    const master_stats *st = &f->c.st;
+    return st->local_kept + st->local_rerun + st->local_dropped > 0;
+}
+
+/* A child started at once whose notes hold at its creator's commit is
+ * kept: it commits as the master numbered it (rid 2), its stack is the
+ * runner's, nothing waits. */
+static void test_local_kept(void **state)
+{
+    fixture *f = *state;
+    start_and_dispatch(f, "local_kept");
+    serve_until(f, two_results);
+    const master_stats *st = &f->c.st;
+    assert_int_equal(st->rcomps_replaced, 0);
+    assert_int_equal(st->local_started, 1);
+    assert_int_equal(st->local_kept, 1);
+    assert_int_equal(st->runners_committed, 2);
+    assert_int_equal(f->rs.rc[0].inflight.n, 0);
+    assert_null(f->c.pool.ready.head);
+}
+
+/* One whose notes do not hold (it read run id 0) runs again: its record
+ * is in the ready queue, unchanged, and nothing of its result was
+ * committed. */
+static void test_local_rerun(void **state)
+{
+    fixture *f = *state;
+    start_and_dispatch(f, "local_rerun");
+    serve_until(f, two_results);
+    const master_stats *st = &f->c.st;
+    assert_int_equal(st->rcomps_replaced, 0);
+    assert_int_equal(st->local_rerun, 1);
+    assert_int_equal(st->runners_committed, 1);
+    rcb *k = f->c.pool.ready.head;
+    assert_non_null(k);
+    assert_int_equal(k->rid, 2);
+    assert_int_equal(k->attempt, 0);
+    assert_int_equal(k->local, 0);
+    assert_int_equal(f->rs.rc[0].inflight.n, 0);
+}
+
+/* A creator whose child is a watcher: the master admits the child as a
+ * watcher, and the result the RComp sends for it is dropped. */
+static void test_local_watcher_dropped(void **state)
+{
+    fixture *f = *state;
+    start_and_dispatch(f, "local_watcher");
+    serve_until(f, two_results);
+    const master_stats *st = &f->c.st;
+    assert_int_equal(st->rcomps_replaced, 0);
+    assert_int_equal(st->local_dropped, 1);
+    assert_int_equal(st->local_started, 0);
+    assert_int_equal(st->watchers_created, 1);
+    assert_int_equal(st->runners_committed, 1);
+    assert_int_equal(f->rs.rc[0].inflight.n, 0);
+}
+
+/* A local result that no creator named is a protocol error: the RComp is
+ * replaced (its creator's commit stands). */
+static void test_local_unexpected_refused(void **state)
+{
+    fixture *f = *state;
+    start_and_dispatch(f, "local_unexpected");
+    serve_until(f, replaced);
+    assert_int_equal(f->c.st.runners_committed, 1);
+    assert_int_equal(f->c.st.local_kept, 0);
+}
+
 /* The control: a correct result commits, with the frame it was granted. */
 static void test_valid_result_commits(void **state)
 {
@@ -831,6 +936,12 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_bad_output_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_leave_gives_back, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_local_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_rerun, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_watcher_dropped, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_local_unexpected_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_output_commits, setup,
                                         teardown),
