@@ -1378,6 +1378,9 @@ static void test_notes_loads_stores(void **state)
     NOTED(1);
     expect_note(0, STACK_BASE + STACK_SIZE - 4, 8, 0,
                 rd64(&T, STACK_BASE + STACK_SIZE - 4));
+    /* a load of code bytes (immutable for good) is no note */
+    OK(RUN1(MOV, NONE, dr(Q, CODE_BASE), dr(Q, 0x100)));
+    NOTED(0);
     /* compares read their operands too */
     OK(RUN1(BR, E, dr(Q, H + 16), im(Q, 7), dr(Q, CODE_BASE)));
     NOTED(1);

@@ -165,6 +165,22 @@ static int repeats_last(const vm_notes *ns, const vm_note *n)
            l->store == n->store && memcmp(l->bytes, n->bytes, 8) == 0;
 }
 
+/* True when [lo, hi) lies in one code segment (with its zero tail): bytes
+ * that never change while the program runs (segments are sorted and
+ * disjoint). */
+static int in_code(const vm_code *c, uint64_t lo, uint64_t hi)
+{
+    size_t a = 0, b = c->nsegs;
+    while (a < b) {                     /* the first segment ending past lo */
+        size_t m = a + (b - a) / 2;
+        if (c->segs[m].end <= lo)
+            a = m + 1;
+        else
+            b = m;
+    }
+    return a < c->nsegs && c->segs[a].addr <= lo && hi <= c->segs[a].end;
+}
+
 void vm_note_access(vm_runner *r, uint64_t ea, unsigned w, int store)
 {
     vm_notes *ns = r->notes;
@@ -173,6 +189,8 @@ void vm_note_access(vm_runner *r, uint64_t ea, unsigned w, int store)
     if (ns->overflow || vm_unnoted_pr(ea, w) ||
         (ea >= r->own_lo && ea + w <= r->own_hi))
         return;
+    if (!store && in_code(r->code, ea, ea + w))
+        return;                 /* read-only for good: the same everywhere */
     vm_note n = { .addr = ea, .len = (uint8_t)w, .store = (uint8_t)!!store };
     memcpy(n.bytes, r->win + ea, w);
     if (ns->n > 0 && repeats_last(ns, &n))

@@ -61,9 +61,11 @@ typedef runner_note vm_note;
 /* The notes of one run, in program order.  A run notes every access of
  * memory outside its private memory: an access not wholly inside the PR
  * below the context page, the PR above it, or the runner's own stack
- * [own_lo, own_hi) (one straddling a boundary is noted whole).  The
- * context page is noted: its words (the runner's id) differ between
- * runners.  An exact repeat of the latest note is not appended again. */
+ * [own_lo, own_hi) (one straddling a boundary is noted whole), except a
+ * load wholly inside a code segment, whose bytes never change (c0's
+ * constant tables live there).  The context page is noted: its words (the
+ * runner's id) differ between runners.  An exact repeat of the latest
+ * note is not appended again. */
 typedef struct vm_notes {
     vm_note *v;                 /* room for cap notes; the caller's */
     size_t n, cap;
