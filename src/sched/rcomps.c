@@ -1094,6 +1094,10 @@ static dvm_status on_result(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
     if (msg_decode_result(p, len, &res))
         return rcomp_lost(rs, s, status_message());
     int local = !!(res.flags & MSG_RESULT_LOCAL);
+    if (s->remote && (local || res.local)) {    /* nodes never start them */
+        msg_result_free(&res);
+        return rcomp_lost(rs, s, "a child started at once on a node");
+    }
     if (local && s->local_drop) {
         dvm_status st = local_dropped(rs, s, &res);
         msg_result_free(&res);
