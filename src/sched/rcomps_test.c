@@ -822,6 +822,35 @@ static void test_results_wait(void **state)
     assert_int_equal(f->c.st.runners_committed, 1);
 }
 
+/* A node's RComp never starts a child at once: a result that names one
+ * loses the slot, and its runner runs again. */
+static void test_remote_local_refused(void **state)
+{
+    fixture *f = *state;
+    static master_remote rem = { .lost = lost_ok,
+                                 .may_commit = may_commit_stub };
+    rem.arg = f;
+    rcb *r;
+    int a = remote_with_runner(f, &rem, &r);
+    may_commit_now = 1;
+    runner_desc kid = { .sb = STACK_SB, .ss = DISA_PAGE, .fi = DISA_TEXT_BASE };
+    msg_result res = { .rid = r->rid, .attempt = r->attempt, .snap = r->snap,
+                       .exit = MSG_EXIT_COMMIT, .nkids = 1, .kids = &kid,
+                       .local = 1 };
+    msg_buf b;
+    mb_init(&b);
+    msg_encode_result(&b, &res);
+    assert_int_equal(rcomps_on_remote(&f->rs, a, 0, MSG_RESULT,
+                                      b.p + MSG_HEADER_SIZE,
+                                      b.len - MSG_HEADER_SIZE), DVM_OK);
+    mb_free(&b);
+    assert_true(f->rs.rc[a].gone);
+    assert_int_equal(f->c.st.runners_committed, 0);
+    assert_ptr_equal(f->c.pool.ready.head, r);
+    rcb_pop(&f->c.pool.ready);
+    rcb_free(r);
+}
+
 /* A waiting result of a slot lost meanwhile is dropped: its runner is
  * back in the ready queue, nothing committed. */
 static void test_waiting_result_of_lost_slot(void **state)
@@ -938,6 +967,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_leave_gives_back, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_local_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remote_local_refused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_local_rerun, setup, teardown),
         cmocka_unit_test_setup_teardown(test_local_watcher_dropped, setup,
                                         teardown),
