@@ -166,19 +166,13 @@ static int repeats_last(const vm_notes *ns, const vm_note *n)
 }
 
 /* True when [lo, hi) lies in one code segment (with its zero tail): bytes
- * that never change while the program runs (segments are sorted and
- * disjoint). */
+ * that never change while the program runs.  Code segments are the
+ * read-only ranges below the input windows (code.h, vm_code.ro). */
 static int in_code(const vm_code *c, uint64_t lo, uint64_t hi)
 {
-    size_t a = 0, b = c->nsegs;
-    while (a < b) {                     /* the first segment ending past lo */
-        size_t m = a + (b - a) / 2;
-        if (c->segs[m].end <= lo)
-            a = m + 1;
-        else
-            b = m;
-    }
-    return a < c->nsegs && c->segs[a].addr <= lo && hi <= c->segs[a].end;
+    size_t a = dvm_range_first_after(c->ro, c->nro, lo);
+    return hi <= DISA_INPUT_BASE && a < c->nro && c->ro[a].lo <= lo &&
+           hi <= c->ro[a].hi;
 }
 
 void vm_note_access(vm_runner *r, uint64_t ea, unsigned w, int store)

@@ -100,10 +100,11 @@ static int pick_child(const msg_result *res)
  * is most of a step, not one whose hot kernel would run interpreted. */
 static int may_start(rcomp *rc, const msg_result *res)
 {
+    if (!rc->local_children || !res->nkids)     /* most commits: no clock */
+        return 0;
     if (rc->jit && clock_now_ns() - res->t_start_ns > RC_LOCAL_SHORT_NS)
         return 0;
-    return rc->local_children && res->exit == MSG_EXIT_COMMIT &&
-           res->nkids && rc->loc_depth < RC_LOCAL_DEPTH &&
+    return res->exit == MSG_EXIT_COMMIT && rc->loc_depth < RC_LOCAL_DEPTH &&
            res->nchanges <= RC_LOCAL_PAGES && !rc->nadopted &&
            rc->npool >= res->nchanges + RC_FRAME_BATCH / 4 && !rc->loc_ready &&
            rc->nloc_held + RC_LOCAL_PAGES <= RC_LOCAL_HELD && rc_idle(rc);
@@ -127,6 +128,23 @@ static dvm_status keep_child(rcomp *rc, const runner_desc *k)
     return DVM_OK;
 }
 
+/* Appends page to the child's prefetch list with frame f, or (copy) with
+ * a frame of the pool holding f's bytes, which the RComp then holds until
+ * the pages based on it are settled (rc_local_after_reset).  Room in the
+ * list, and a frame in the pool for a copy, are the caller's to ensure. */
+static void list_page(rcomp *rc, uint64_t page, uint32_t f, int copy)
+{
+    assert(rc->nloc_pre < RC_LOCAL_PAGES && (!copy || rc->npool > 0));
+    if (copy) {
+        uint32_t g = rc->pool[--rc->npool];
+        memcpy(store_frame(rc->store, g), store_frame(rc->store, f),
+               DISA_PAGE);
+        f = g;
+    }
+    rc->loc_copy[rc->nloc_pre] = (uint8_t)copy;
+    rc->loc_pre[rc->nloc_pre++] = (msg_prefetch){ page, f };
+}
+
 /*
  * The prefetch list of the child: each changed page of res, in a private
  * copy.  Why copies: the creator's frames are the master's once its result
@@ -143,16 +161,9 @@ static void copy_changes(rcomp *rc, const msg_result *res)
 {
     assert(rc->nloc_pre == 0);
     assert(res->nchanges <= RC_LOCAL_PAGES && rc->npool >= res->nchanges);
-    for (uint32_t i = 0; i < res->nchanges; i++) {
-        uint32_t g = rc->pool[--rc->npool];
-        memcpy(store_frame(rc->store, g),
-               store_frame(rc->store, res->changes[i].frame), DISA_PAGE);
-        rc->loc_copy[i] = 1;
-        rc->loc_pre[i] = (msg_prefetch){ res->changes[i].page, g };
-    }
-    rc->nloc_pre = res->nchanges;
+    for (uint32_t i = 0; i < res->nchanges; i++)
+        list_page(rc, res->changes[i].page, res->changes[i].frame, 1);
 }
-
 /* Gives frame f back to the pool, which may have been filled to its
  * capacity by grants since f left it.  Without memory to grow it, f stays
  * unused until the RComp ends (the master takes back what it granted). */
@@ -215,14 +226,7 @@ static int list_known(rcomp *rc, uint64_t page)
     int copy = held(rc, f);
     if (rc->nloc_pre == RC_LOCAL_PAGES || (copy && rc->npool == 0))
         return 0;
-    if (copy) {
-        uint32_t g = rc->pool[--rc->npool];
-        memcpy(store_frame(rc->store, g), store_frame(rc->store, f),
-               DISA_PAGE);
-        f = g;
-    }
-    rc->loc_copy[rc->nloc_pre] = (uint8_t)copy;
-    rc->loc_pre[rc->nloc_pre++] = (msg_prefetch){ page, f };
+    list_page(rc, page, f, copy);
     return 1;
 }
 

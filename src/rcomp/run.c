@@ -441,7 +441,7 @@ static void mark_written(rcomp *rc, keep_mark mark)
  * each a page-table change, and those cost 3-10 us a page on the VM of
  * docs/performance.md ("Pages that stay in place").
  */
-static void mark_changed(rcomp *rc, const msg_runner *mr)
+static void mark_changed(rcomp *rc, const msg_runner *mr, int local)
 {
     rc_keep *k = &rc->keep;
     int frames = !!(mr->flags & MSG_RUNNER_KEEP_FRAMES) && !rc->zeroed_lost;
@@ -451,7 +451,7 @@ static void mark_changed(rcomp *rc, const msg_runner *mr)
         else
             rc_keep_invalidate(k, mr->inval[i]);
     }
-    rc_local_unkeep(rc, !mr->rid);      /* a local child's run id is 0 */
+    rc_local_unkeep(rc, local);
     for (size_t i = 0; i < rc->nzeroed; i++) {
         const rc_zeroed *z = &rc->zeroed[i];
         if (frames && z->kept)
@@ -494,7 +494,8 @@ static void drop_last(rcomp *rc, void (*drop)(void *, uint64_t, uint64_t))
 }
 
 /* Step 1's body: the window reset, keeping what keep.c allows. */
-static dvm_status reset_keeping(rcomp *rc, const msg_runner *mr)
+static dvm_status reset_keeping(rcomp *rc, const msg_runner *mr,
+                                int local)
 {
     rc_keep *k = &rc->keep;
     int keep = !!(mr->flags & MSG_RUNNER_KEEP);
@@ -515,7 +516,7 @@ static dvm_status reset_keeping(rcomp *rc, const msg_runner *mr)
     }
     if (k->n > RC_KEEP_MAX)     /* memory stays bounded */
         rc_keep_invalidate_all(k);
-    mark_changed(rc, mr);
+    mark_changed(rc, mr, local);
     invalidate_bytes(k, mr->d.sb, mr->d.sb + mr->d.ss);
     for (uint32_t i = 0; i < mr->d.nheap; i++)
         invalidate_bytes(k, mr->d.heap[i].lo, mr->d.heap[i].hi);
@@ -528,7 +529,7 @@ static dvm_status reset_keeping(rcomp *rc, const msg_runner *mr)
  * on, which no kept page is based on now, are free (local.c). */
 static dvm_status reset_window(rcomp *rc, const msg_runner *mr, int local)
 {
-    dvm_status st = reset_keeping(rc, mr);
+    dvm_status st = reset_keeping(rc, mr, local);
     rc_local_after_reset(rc, local);
     return st;
 }
@@ -702,7 +703,7 @@ static dvm_status set_writable(rcomp *rc, const msg_runner *mr)
  * accesses (translated code does not). */
 static int engine_run(rcomp *rc, uint64_t fi, int local)
 {
-    rc->vr.notes = NULL;
+    assert(!rc->vr.notes);
     if (local) {
         rc->notes.n = 0;
         rc->notes.overflow = 0;

@@ -27,7 +27,7 @@
  *      a commit in (e, E) -- after R's snapshot, other than R's own --
  *      already changed its ranges ("watch from the creator's snapshot on",
  *      DISA.md 6.4): if so it is schedulable at once, else it watches.
- *      The child R's RComp started at once (cp->local_want, sched/local.h)
+ *      The child R's RComp started at once (res->local, sched/local.h)
  *      goes to the caller instead, which puts it in that RComp's ring.
  *      Step 2 precedes step 4 so that R's own commit never wakes them.
  *
@@ -317,9 +317,7 @@ static dvm_status admit_watcher(commit_point *cp, rcb *r, uint64_t epoch)
     return DVM_OK;
 }
 
-/* The children of res will never exist: their chosen stacks are free at
- * once (nothing was committed into them since they were last free). */
-static void free_kid_stacks(commit_point *cp, const msg_result *res)
+void commit_free_kid_stacks(commit_point *cp, const msg_result *res)
 {
     for (uint32_t i = 0; i < res->nkids; i++) {
         if (!(res->kids[i].flags & RUNNER_STACK_CHOSEN))
@@ -344,19 +342,20 @@ void commit_runner_done(commit_point *cp, rcb *r)
     rcb_free(r);
 }
 
-/* Gives every child of the committed result a record (taking its
- * descriptor) and makes it schedulable or watching. */
-/* Is child i of the result in admission (record r) the one its RComp
- * started at once?  Then it goes to the caller (cp->local_kid) instead of
+/* Is child i of res (record r) the one its RComp started at once
+ * (res->local)?  Then it goes to the caller (cp->local_kid) instead of
  * the ready queue: a plain runner on a stack the DVM chose, which no
  * other runner can write, of a pool that makes runners ready at once (not
  * a cluster's gated pool). */
-static int local_kid(const commit_point *cp, uint32_t i, const rcb *r)
+static int local_kid(const commit_point *cp, const msg_result *res,
+                     uint32_t i, const rcb *r)
 {
-    return cp->local_want == i + 1 && r->d.nwatch == 0 &&
+    return res->local == i + 1 && r->d.nwatch == 0 &&
            (r->d.flags & RUNNER_STACK_CHOSEN) && !cp->pool->gated;
 }
 
+/* Gives every child of the committed result a record (taking its
+ * descriptor) and makes it schedulable or watching. */
 static dvm_status admit_children(commit_point *cp, msg_result *res,
                                  uint64_t epoch)
 {
@@ -366,7 +365,7 @@ static dvm_status admit_children(commit_point *cp, msg_result *res,
             return status_set(DVM_ENOMEM, "out of memory for runners");
         r->d = runner_desc_take(&res->kids[i]);
         r->watch_from = res->snap;
-        if (local_kid(cp, i, r)) {
+        if (local_kid(cp, res, i, r)) {
             cp->local_kid = r;
             continue;
         }
@@ -418,7 +417,7 @@ static dvm_status commit_runner(commit_point *cp, rcb *r, msg_result *res)
     cp->conflict_rate = cp->conflict_rate * 0.95 + (conflict ? 0.05 : 0.0);
     if (conflict) {
         release_frames(cp, res->changes, res->nchanges);
-        free_kid_stacks(cp, res);
+        commit_free_kid_stacks(cp, res);
         cp->st->conflicts++;
         cp->st->reexecuted++;
         trace_instant(cp->trace, "conflict", clock_now_ns(), r->rid, r->snap);
@@ -477,7 +476,7 @@ dvm_status commit_result(commit_point *cp, rcb *r, msg_result *res)
         else
             cp->st->runners_aborted++;
         release_frames(cp, res->changes, res->nchanges);
-        free_kid_stacks(cp, res);
+        commit_free_kid_stacks(cp, res);
         commit_runner_done(cp, r);
     }
     release_output(cp, res);

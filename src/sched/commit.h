@@ -60,13 +60,11 @@ typedef struct commit_point {
     double conflict_rate;       /* moving average over recent results */
     uint64_t max_runners;       /* most waiting runners (master_config);
                                  * 0: no bound */
-    uint32_t local_want;        /* set by the caller for one commit_result:
-                                   1 + the index of the child its RComp
-                                   started at once (msg_result.local) */
-    rcb *local_kid;             /* out of that commit_result: the child's
-                                   record, in no queue (the caller's), when
-                                   the commit admitted it as a plain
-                                   runner; else NULL */
+    rcb *local_kid;             /* out of commit_result: the record of the
+                                   child its RComp started at once
+                                   (msg_result.local), in no queue (the
+                                   caller's), when the commit admitted it
+                                   as a plain runner; else NULL */
 } commit_point;
 
 /* A commit of the DVM's own: bytes [addr, addr + n) of the SR become data,
@@ -84,6 +82,10 @@ dvm_status commit_write(commit_point *cp, uint64_t addr, const void *data,
  * The caller frees res.  Returns DVM_OK, or a fatal error (the run stops:
  * out of memory, an output sink that failed). */
 dvm_status commit_result(commit_point *cp, rcb *r, msg_result *res);
+
+/* The children of res will never exist: their chosen stacks are free at
+ * once (nothing was committed into them since they were last free). */
+void commit_free_kid_stacks(commit_point *cp, const msg_result *res);
 
 /* r has finished for good outside a result (its RComp kept dying under
  * it): its stack, if the DVM chose it, is free again, and r is freed. */

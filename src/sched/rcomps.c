@@ -1000,25 +1000,13 @@ static const char *const exit_names[] = { "commit", "abort", "fault" };
  * versions (its frames were made on the older one, msg_result.base).
  * Otherwise it goes back to the ready queue as if never run. */
 
-/* The chosen stacks of a result's children go back: the children will
- * never exist (take_stacks passed them to runners). */
-static void free_result_stacks(rcomp_set *rs, const msg_result *res)
-{
-    for (uint32_t i = 0; i < res->nkids; i++)
-        if (res->kids[i].flags & RUNNER_STACK_CHOSEN) {
-            dvm_status st = stacks_free(rs->cp->stacks, res->kids[i].sb);
-            assert(st == DVM_OK);
-            (void)st;
-        }
-}
-
 /* A checked result that is not kept: its frames and stacks go back (after
  * the checks that they were s's); a child it started at once is dropped
  * in turn. */
 static void local_discard(rcomp_set *rs, rcomp_slot *s, msg_result *res)
 {
     release_result_frames(rs, res);
-    free_result_stacks(rs, res);
+    commit_free_kid_stacks(rs->cp, res);
     s->local_drop = res->local != 0;
     s->progress_ns = clock_now_ns();
 }
@@ -1068,7 +1056,6 @@ static void local_place(rcomp_set *rs, rcomp_slot *s, const msg_result *res,
 {
     rcb *k = rs->cp->local_kid;
     rs->cp->local_kid = NULL;
-    rs->cp->local_want = 0;
     if (!k) {
         s->local_drop = 1;
         return;
@@ -1152,7 +1139,6 @@ static dvm_status on_result(rcomp_set *rs, rcomp_slot *s, const uint8_t *p,
     uint64_t t = clock_now_ns();
     uint64_t t_dispatch = r->t_dispatch, conflicts = st->conflicts;
     uint64_t e0 = commit_epoch(rs->cp);
-    rs->cp->local_want = res.local;
     dvm_status rc = commit_result(rs->cp, r, &res);
     if (res.local)
         local_place(rs, s, &res, claim_seq);
