@@ -257,6 +257,9 @@ static void gen_alu(void)
     if (op == ISA_OP_DIV && o[1].mode == ISA_M_IMM && !one_in(20) &&
         !(o[1].value & 0x7f))
         o[1].value |= 1;
+    if (op == ISA_OP_DIV && !fb && one_in(4))   /* c0's shifts and masks */
+        o[1] = opnd(ISA_M_IMM, one_in(2) ? ISA_T_Q : ISA_T_UQ,
+                    1ULL << below(64), 0);
     o[2] = dst(one_in(3));
     emit(op, opt, o);
 }

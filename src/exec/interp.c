@@ -7,7 +7,10 @@
  * handler enum starts with one per ISA_OPCODES entry) or a specialised one
  * for the hot shapes -- 64-bit integer add/sub/mul/and/or/xor/mov and
  * compares whose sources are direct or immediate and whose destination or
- * target is direct; and the same of :f add/sub/mul/div, mov (:f to :f, the
+ * target is direct; integer div and div:r of a direct word by an immediate
+ * power of two (c0's shifts and masks: a shift, a mask, or their signed
+ * rounding toward zero, instead of the generic handler and a hardware
+ * divide); and the same of :f add/sub/mul/div, mov (:f to :f, the
  * same bits) and compares, where one source of an operation may also come
  * through a pointer (indirect or displacement: the c0 compiler's loads of
  * array elements); and mov of a word through a pointer, either way (a load
@@ -114,7 +117,9 @@
  * immediate; _ID: immediate, direct; _DP, _PD: direct and through a
  * pointer (indirect or displacement), either way round.  F: float (:f
  * operands only).  MOV_P: a pointer's target to a direct word; MOV_DP,
- * MOV_IP: a direct word or an immediate to a pointer's target.
+ * MOV_IP: a direct word or an immediate to a pointer's target.  DIVU2,
+ * REMU2, DIVS2, REMS2: div and div:r, unsigned and signed, of a direct
+ * word by an immediate power of two.
  * BRS/BRU/BRF: signed/unsigned/float compare.  The list names each
  * through FH_S (its operands direct or immediate: a noting run runs it
  * as a plain one does) or FH_P (an operand through a pointer: a noting
@@ -129,6 +134,7 @@
 #define FAST_HANDLERS                                                     \
     FAST_ALU(FH_ALU) FAST_FALU(FH_FALU)                                   \
     FH_S(MOV_D) FH_S(MOV_I) FH_P(MOV_P) FH_P(MOV_DP) FH_P(MOV_IP)         \
+    FH_S(DIVU2_DI) FH_S(REMU2_DI) FH_S(DIVS2_DI) FH_S(REMS2_DI)           \
     FAST_CMP(FH_CMP) FH_S(BRJ)
 
 /* Handler numbers: the generic handler of every opcode (numbered as the
@@ -225,6 +231,23 @@ static uint16_t select_mov(const vm_insn *in)
     return a == 2 ? in->op : (uint16_t)(a == 0 ? H_MOV_DP : H_MOV_IP);
 }
 
+/* Handler for div or div:r of the direct 64-bit word in->o[0] by the
+ * immediate in->o[1] into a direct 64-bit word, or the generic one.  Only
+ * a divisor that is a power of two has one: as the first source's
+ * signedness reads it, so a signed division by 2^63 (INT64_MIN) stays
+ * generic.  Division by zero, the one fault, needs no check there. */
+static uint16_t select_div(const vm_insn *in)
+{
+    uint64_t y = in->o[1].value;
+    int sgn = in->o[0].type == ISA_T_Q;
+    assert(src_form(&in->o[0]) == 0 && src_form(&in->o[1]) == 1);
+    if (y == 0 || (y & (y - 1)) || (sgn && y >> 63))
+        return in->op;
+    if (in->opt == ISA_OPT_R)
+        return sgn ? H_REMS2_DI : H_REMU2_DI;
+    return sgn ? H_DIVS2_DI : H_DIVU2_DI;
+}
+
 /* Handler for mov and the bitwise/arithmetic ops (next exists). */
 static uint16_t select_alu(const vm_insn *in)
 {
@@ -245,7 +268,8 @@ static uint16_t select_alu(const vm_insn *in)
     FAST_ALU(SEL_ALU)
 #undef SEL_ALU
     }
-    return in->op;              /* integer div: always generic */
+    assert(in->op == ISA_OP_DIV);
+    return a == 0 && b == 1 ? select_div(in) : in->op;
 }
 
 /* Handler for br (conditional: next and target must exist). */
@@ -545,6 +569,20 @@ static int int_div(vm_runner *r, uint64_t x, uint64_t y, int sgn, int rem,
         *res = rem ? (uint64_t)((int64_t)x % (int64_t)y)
                    : (uint64_t)((int64_t)x / (int64_t)y);
     return VM_FAULT_NONE;
+}
+
+/* Signed x / y and x % y for y = 2^k, k < 63: int_div's results (the
+ * quotient rounds toward zero, the remainder takes the dividend's sign)
+ * with a shift, biased by y - 1 for a negative dividend. */
+static inline uint64_t sdiv_pow2(uint64_t x, uint64_t y)
+{
+    uint64_t bias = (uint64_t)((int64_t)x >> 63) & (y - 1);
+    return (uint64_t)((int64_t)(x + bias) >> __builtin_ctzll(y));
+}
+
+static inline uint64_t srem_pow2(uint64_t x, uint64_t y)
+{
+    return x - (sdiv_pow2(x, y) << __builtin_ctzll(y));
 }
 
 /* The integer result of in on x, y (first source signedness sgn). */
@@ -947,6 +985,11 @@ redispatch:
     PTR_CASES(1)
     CASE(MOV_D) { STORE_DIR(1, DIRV(0)); FAST_NEXT(); }
     CASE(MOV_I) { STORE_DIR(1, IMMV(0)); FAST_NEXT(); }
+    CASE(DIVU2_DI) {
+        STORE_DIR(2, DIRV(0) >> __builtin_ctzll(IMMV(1))); FAST_NEXT(); }
+    CASE(REMU2_DI) { STORE_DIR(2, DIRV(0) & (IMMV(1) - 1)); FAST_NEXT(); }
+    CASE(DIVS2_DI) { STORE_DIR(2, sdiv_pow2(DIRV(0), IMMV(1))); FAST_NEXT(); }
+    CASE(REMS2_DI) { STORE_DIR(2, srem_pow2(DIRV(0), IMMV(1))); FAST_NEXT(); }
     FAST_CMP(CMP_CASES)
     CASE(BRJ) {
         TIER(ip->target);

@@ -662,6 +662,75 @@ static void test_div_signedness(void **state)
     assert_int_equal(rd64(&T, 0x400), 0);    /* -16 / 255 */
 }
 
+/* DISA's integer x / y (or remainder, rem), signedness sgn: the generic
+ * handler's arithmetic, written out again as the reference. */
+static uint64_t ref_div(uint64_t x, uint64_t y, int sgn, int rem)
+{
+    if (!sgn)
+        return rem ? x % y : x / y;
+    if ((int64_t)y == -1)
+        return rem ? 0 : 0 - x;
+    return rem ? (uint64_t)((int64_t)x % (int64_t)y)
+               : (uint64_t)((int64_t)x / (int64_t)y);
+}
+
+/* The handler interp_select picks for div:opt of a direct word of type tx
+ * by the immediate y of type ty into a direct :q, specialised or not. */
+static int div_specialised(int opt, int tx, int ty, uint64_t y)
+{
+    vm_insn in = { .op = ISA_OP_DIV, .opt = (uint8_t)opt, .nops = 3,
+                   .next = 1, .target = VM_NO_INSN };
+    in.o[0] = dr(tx, 0x100);
+    in.o[1] = im(ty, y);
+    in.o[2] = dr(Q, 0x400);
+    in.xop = interp_select(&in);
+    return in.xop != ISA_OP_DIV && interp_cost(&in) == 1;
+}
+
+/* Division by an immediate power of two (c0's shifts and masks) has its
+ * own handlers: a shift or a mask, and for a signed dividend the rounding
+ * toward zero and the dividend's sign of the remainder.  Each gives what
+ * the generic handler gives, for every dividend's sign and size. */
+static void test_div_pow2(void **state)
+{
+    (void)state;
+    static const uint64_t xs[] = {
+        0, 1, 2, 3, 7, 100, (uint64_t)-1, (uint64_t)-2, (uint64_t)-7,
+        (uint64_t)-100, I64MIN, I64MIN + 1, 0x7FFFFFFFFFFFFFFFULL,
+        3ULL << 40, (uint64_t)-(3LL << 40), 0xDEADBEEFCAFEF00DULL };
+    static const int ks[] = { 0, 1, 2, 5, 30, 31, 32, 62, 63 };
+    for (int sgn = 0; sgn < 2; sgn++)
+        for (int rem = 0; rem < 2; rem++)
+            for (size_t j = 0; j < sizeof ks / sizeof ks[0]; j++)
+                for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+                    uint64_t x = xs[i], y = 1ULL << ks[j];
+                    int opt = rem ? ISA_OPT_R : ISA_OPT_NONE;
+                    reload();
+                    wr64(&T, 0x100, x);
+                    OK(run1(ISA_OP_DIV, opt, 3, dr(sgn ? Q : UQ, 0x100),
+                            im(UQ, y), dr(Q, 0x400)));
+                    uint64_t got = rd64(&T, 0x400);
+                    uint64_t want = ref_div(x, y, sgn, rem);
+                    if (got != want)
+                        fail_msg("%s %s 0x%llx by 2^%d: got 0x%llx want 0x%llx",
+                                 sgn ? "signed" : "unsigned",
+                                 rem ? "rem" : "div", (unsigned long long)x,
+                                 ks[j], (unsigned long long)got,
+                                 (unsigned long long)want);
+                }
+    /* Taken where the shape allows it, and nowhere else. */
+    assert_true(div_specialised(ISA_OPT_NONE, UQ, UQ, 1ULL << 30));
+    assert_true(div_specialised(ISA_OPT_R, UQ, Q, 8));
+    assert_true(div_specialised(ISA_OPT_NONE, Q, Q, 1));
+    assert_true(div_specialised(ISA_OPT_R, Q, UQ, 1ULL << 62));
+    assert_true(div_specialised(ISA_OPT_NONE, UQ, UQ, 1ULL << 63));
+    assert_false(div_specialised(ISA_OPT_NONE, Q, UQ, 1ULL << 63));
+    assert_false(div_specialised(ISA_OPT_R, Q, Q, 1ULL << 63));
+    assert_false(div_specialised(ISA_OPT_NONE, UQ, UQ, 6));
+    assert_false(div_specialised(ISA_OPT_NONE, UQ, UQ, 0));
+    assert_false(div_specialised(ISA_OPT_NONE, D, UQ, 4));
+}
+
 static void test_div_zero(void **state)
 {
     (void)state;
@@ -1714,8 +1783,8 @@ int main(void)
         T_(test_float_forms), T_(test_float_form_faults),
         T_(test_float_mov_bits), T_(test_mov_pointer_forms),
         T_(test_float_to_int), T_(test_int_to_float),
-        T_(test_div_signedness), T_(test_div_zero), T_(test_br_conditions),
-        T_(test_br_float), T_(test_loop), T_(test_call_return),
+        T_(test_div_signedness), T_(test_div_pow2), T_(test_div_zero),
+        T_(test_br_conditions), T_(test_br_float), T_(test_loop), T_(test_call_return),
         T_(test_exit_abort), T_(test_memory_faults), T_(test_exec_faults),
         T_(test_write_faults), T_(test_pr_writes_noted),
         T_(test_bl_link_write), T_(test_newr_ok),
