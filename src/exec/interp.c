@@ -7,7 +7,9 @@
  * handler enum starts with one per ISA_OPCODES entry) or a specialised one
  * for the hot shapes -- 64-bit integer add/sub/mul/and/or/xor/mov and
  * compares whose sources are direct or immediate and whose destination or
- * target is direct; integer div and div:r of a direct word by an immediate
+ * target is direct, and the same with one source through a pointer (c0's
+ * array elements: a[i] + x, a[i] == 0); integer div and div:r of a direct
+ * word by an immediate
  * power of two (c0's shifts and masks: a shift, a mask, or their signed
  * rounding toward zero, instead of the generic handler and a hardware
  * divide); and the same of :f add/sub/mul/div, mov (:f to :f, the
@@ -15,6 +17,8 @@
  * through a pointer (indirect or displacement: the c0 compiler's loads of
  * array elements); and mov of a word through a pointer, either way (a load
  * of an array element, a store of a word or an immediate into one).  A
+ * bl to a known target with a direct link word, and the return through
+ * a link word in the private PR (br:j (link): c0's calls).  A
  * specialised handler may skip every check that interp_select proved
  * statically: its direct addresses are below 2^46 - 8, its fall-through
  * successor and jump target exist.  What stays
@@ -119,7 +123,10 @@
  * operands only).  MOV_P: a pointer's target to a direct word; MOV_DP,
  * MOV_IP: a direct word or an immediate to a pointer's target.  DIVU2,
  * REMU2, DIVS2, REMS2: div and div:r, unsigned and signed, of a direct
- * word by an immediate power of two.
+ * word by an immediate power of two.  The integer operations and
+ * compares have _PD, _DP, _PI (and the operations _PP) forms through
+ * pointers too.  BL_D: bl to a known target, linking into a direct word;
+ * BRJ_P: br:j through a private word.
  * BRS/BRU/BRF: signed/unsigned/float compare.  The list names each
  * through FH_S (its operands direct or immediate: a noting run runs it
  * as a plain one does) or FH_P (an operand through a pointer: a noting
@@ -131,8 +138,14 @@
 #define FH_CMP(c, op) FH_S(BRS_##c##_DD) FH_S(BRS_##c##_DI)               \
                       FH_S(BRU_##c##_DD) FH_S(BRU_##c##_DI)               \
                       FH_S(BRF_##c##_DD) FH_S(BRF_##c##_DI)
+#define FH_ALU_P(name, op) FH_P(name##_DP) FH_P(name##_PD)                \
+                           FH_P(name##_PI) FH_P(name##_PP)
+#define FH_CMP_P(c, op) FH_P(BRS_##c##_PD) FH_P(BRS_##c##_PI)             \
+                        FH_P(BRS_##c##_DP) FH_P(BRU_##c##_PD)             \
+                        FH_P(BRU_##c##_PI) FH_P(BRU_##c##_DP)
 #define FAST_HANDLERS                                                     \
     FAST_ALU(FH_ALU) FAST_FALU(FH_FALU)                                   \
+    FAST_ALU(FH_ALU_P) FAST_CMP(FH_CMP_P) FH_S(BL_D) FH_S(BRJ_P)          \
     FH_S(MOV_D) FH_S(MOV_I) FH_P(MOV_P) FH_P(MOV_DP) FH_P(MOV_IP)         \
     FH_S(DIVU2_DI) FH_S(REMU2_DI) FH_S(DIVS2_DI) FH_S(REMS2_DI)           \
     FAST_CMP(FH_CMP) FH_S(BRJ)
@@ -154,8 +167,8 @@ enum interp_handler {
 /* vm_insn.xop is a handler number, with H_LOUD added to a specialised
  * one whose static addresses a noting run must note (interp_select).  A
  * switch dispatches a noting run's instructions on xop + H_NOTING. */
-#define H_LOUD   128u
-#define H_NOTING 256u
+#define H_LOUD   256u
+#define H_NOTING 512u
 _Static_assert(H_COUNT <= H_LOUD, "handler numbers fit below H_LOUD");
 
 /* ---- selection (at code_build time) ---------------------------------- */
@@ -170,16 +183,6 @@ static int is_int64(const isa_operand *o)
 static int dir_ok(const isa_operand *o)
 {
     return o->mode == ISA_M_DIR && o->value <= DISA_ADDR_LIMIT - 8;
-}
-
-/* Fast source form of o: 0 direct, 1 immediate, -1 neither. */
-static int src_form(const isa_operand *o)
-{
-    if (!is_int64(o))
-        return -1;
-    if (o->mode == ISA_M_IMM)
-        return 1;
-    return dir_ok(o) ? 0 : -1;
 }
 
 /* Fast form of an 8-byte source or destination o of class f (1: :f, 0:
@@ -240,12 +243,29 @@ static uint16_t select_div(const vm_insn *in)
 {
     uint64_t y = in->o[1].value;
     int sgn = in->o[0].type == ISA_T_Q;
-    assert(src_form(&in->o[0]) == 0 && src_form(&in->o[1]) == 1);
+    assert(word_form(&in->o[0], 0) == 0 && word_form(&in->o[1], 0) == 1);
     if (y == 0 || (y & (y - 1)) || (sgn && y >> 63))
         return in->op;
     if (in->opt == ISA_OPT_R)
         return sgn ? H_REMS2_DI : H_REMU2_DI;
     return sgn ? H_DIVS2_DI : H_DIVU2_DI;
+}
+
+/* Handler for an integer add, sub, mul, and, or, xor of 64-bit words
+ * into a direct one, a source through a pointer (form a, b: word_form's,
+ * one of them 2), or the generic one. */
+static uint16_t select_alu_ptr(const vm_insn *in, int a, int b)
+{
+    if (a == 1)                 /* immediate, pointer: rare */
+        return in->op;
+    int k = a == 0 ? 0 : b == 0 ? 1 : b == 1 ? 2 : 3;  /* DP PD PI PP */
+    switch (in->op) {
+#define SEL_ALU_P(name, op) \
+    case ISA_OP_##name: return (uint16_t)(H_##name##_DP + k);
+    FAST_ALU(SEL_ALU_P)
+#undef SEL_ALU_P
+    }
+    return in->op;
 }
 
 /* Handler for mov and the bitwise/arithmetic ops (next exists). */
@@ -258,10 +278,11 @@ static uint16_t select_alu(const vm_insn *in)
         return select_falu(in);
     if (!is_int64(d) || !dir_ok(d))
         return in->op;
-    int a = src_form(&in->o[0]);
-    int b = src_form(&in->o[1]);
-    if (a < 0 || b < 0 || (a && b))
+    int a = word_form(&in->o[0], 0), b = word_form(&in->o[1], 0);
+    if (a < 0 || b < 0 || (a == 1 && b == 1))
         return in->op;
+    if (a == 2 || b == 2)
+        return in->op == ISA_OP_DIV ? in->op : select_alu_ptr(in, a, b);
     switch (in->op) {
 #define SEL_ALU(name, op) \
     case ISA_OP_##name: return (uint16_t)(H_##name##_DD + (b ? 1 : a ? 2 : 0));
@@ -275,6 +296,10 @@ static uint16_t select_alu(const vm_insn *in)
 /* Handler for br (conditional: next and target must exist). */
 static uint16_t select_br(const vm_insn *in)
 {
+    const isa_operand *j = &in->o[0];
+    if (in->opt == ISA_OPT_J && j->mode != ISA_M_DIR &&
+        j->value <= DISA_ADDR_LIMIT - 8 && vm_unnoted_pr(j->value, 8))
+        return H_BRJ_P;         /* a return through a private link word */
     if (in->target == VM_NO_INSN)
         return in->op;
     if (in->opt == ISA_OPT_J)
@@ -288,15 +313,26 @@ static uint16_t select_br(const vm_insn *in)
 #undef SEL_FCMP
         }
     }
-    int a = src_form(&in->o[0]), b = src_form(&in->o[1]);
-    if (in->next == VM_NO_INSN || a != 0 || b < 0)
+    int a = word_form(&in->o[0], 0), b = word_form(&in->o[1], 0);
+    if (in->next == VM_NO_INSN || a < 0 || b < 0 || a == 1 ||
+        (a == 2 && b == 2))
         return in->op;
     int u = in->o[0].type == ISA_T_UQ;
-    switch (in->opt) {
+    if (a == 0 && b != 2) {
+        switch (in->opt) {
 #define SEL_CMP(c, op) \
-    case ISA_OPT_##c: return (uint16_t)(H_BRS_##c##_DD + 2 * u + b);
-    FAST_CMP(SEL_CMP)
+        case ISA_OPT_##c: return (uint16_t)(H_BRS_##c##_DD + 2 * u + b);
+        FAST_CMP(SEL_CMP)
 #undef SEL_CMP
+        }
+        return in->op;
+    }
+    int k = a == 0 ? 2 : b;     /* PD PI DP */
+    switch (in->opt) {
+#define SEL_CMP_P(c, op) \
+    case ISA_OPT_##c: return (uint16_t)(H_BRS_##c##_PD + 3 * u + k);
+    FAST_CMP(SEL_CMP_P)
+#undef SEL_CMP_P
     }
     return in->op;
 }
@@ -307,6 +343,9 @@ static uint16_t select_handler(const vm_insn *in)
 {
     if (in->op == ISA_OP_BR)
         return select_br(in);
+    if (in->op == ISA_OP_BL)    /* a call: known target, direct link */
+        return in->target != VM_NO_INSN && dir_ok(&in->o[1]) ? H_BL_D
+                                                            : in->op;
     if (in->next == VM_NO_INSN)
         return in->op;
     switch (in->op) {
@@ -797,20 +836,23 @@ PER_MODE int op_newr(vm_runner *r, const vm_insn *in, int nt)
  * access; one out of range takes the generic handler of mode m, which
  * faults as it should (nothing has been written yet, and reads have no
  * effect). */
-#define PTR_EA(k, e, m)                                                 \
+#define PTR_EA_OR(k, e, out)                                            \
     do {                                                                \
         (e) = ld64(win + ip->o[k].value) + (uint64_t)ip->o[k].disp;     \
         if (UNLIKELY((e) > DISA_ADDR_LIMIT - 8))                        \
-            goto generic_alu_##m;                                       \
+            goto out;                                                   \
     } while (0)
-/* The 8 bytes at pointer operand k's target into v (noted in mode 1). */
-#define PTRV(k, v, m)                                                   \
+#define PTR_EA(k, e, m) PTR_EA_OR(k, e, generic_alu_##m)
+/* The 8 bytes at pointer operand k's target into v (noted in mode 1);
+ * out of range, to label out. */
+#define PTRV_OR(k, v, m, out)                                           \
     do {                                                                \
         uint64_t p_;                                                    \
-        PTR_EA(k, p_, m);                                               \
+        PTR_EA_OR(k, p_, out);                                          \
         note(r, m, p_, 8, 0);                                           \
         (v) = ld64(win + p_);                                           \
     } while (0)
+#define PTRV(k, v, m) PTRV_OR(k, v, m, generic_alu_##m)
 /* Stores v at pointer operand k's target, checked and noted by
  * write_mem as a generic store is. */
 #define STORE_PTR(k, v, m)                                              \
@@ -843,8 +885,60 @@ PER_MODE int op_newr(vm_runner *r, const vm_insn *in, int nt)
         STORE_DIR(2, f_bits(FV(x_) op FV(DIRV(1)))); FAST_NEXT(); }
 #define FALU_PTR_CASES_0(name, op) FALU_PTR_CASES(0, name, op)
 #define FALU_PTR_CASES_1(name, op) FALU_PTR_CASES(1, name, op)
+/* Integer operations with a source through a pointer, in mode m
+ * (sources read left to right, as the generic handler does). */
+#define ALU_PTR_CASES(m, name, op)                                      \
+    MCASE(m, name##_DP) {                                               \
+        uint64_t y_;                                                    \
+        PTRV(1, y_, m);                                                 \
+        STORE_DIR(2, DIRV(0) op y_); FAST_NEXT(); }                     \
+    MCASE(m, name##_PD) {                                               \
+        uint64_t x_;                                                    \
+        PTRV(0, x_, m);                                                 \
+        STORE_DIR(2, x_ op DIRV(1)); FAST_NEXT(); }                     \
+    MCASE(m, name##_PI) {                                               \
+        uint64_t x_;                                                    \
+        PTRV(0, x_, m);                                                 \
+        STORE_DIR(2, x_ op IMMV(1)); FAST_NEXT(); }                     \
+    MCASE(m, name##_PP) {                                               \
+        uint64_t x_, y_;                                                \
+        PTRV(0, x_, m);                                                 \
+        PTRV(1, y_, m);                                                 \
+        STORE_DIR(2, x_ op y_); FAST_NEXT(); }
+#define ALU_PTR_CASES_0(name, op) ALU_PTR_CASES(0, name, op)
+#define ALU_PTR_CASES_1(name, op) ALU_PTR_CASES(1, name, op)
+/* Integer compares with a source through a pointer, in mode m. */
+#define CMP_PTR_CASES(m, c, op)                                         \
+    MCASE(m, BRS_##c##_PD) {                                            \
+        uint64_t x_;                                                    \
+        PTRV_OR(0, x_, m, generic_br_##m);                              \
+        BR_TO((int64_t)x_ op (int64_t)DIRV(1)); }                       \
+    MCASE(m, BRS_##c##_PI) {                                            \
+        uint64_t x_;                                                    \
+        PTRV_OR(0, x_, m, generic_br_##m);                              \
+        BR_TO((int64_t)x_ op (int64_t)IMMV(1)); }                       \
+    MCASE(m, BRS_##c##_DP) {                                            \
+        uint64_t y_;                                                    \
+        PTRV_OR(1, y_, m, generic_br_##m);                              \
+        BR_TO((int64_t)DIRV(0) op (int64_t)y_); }                       \
+    MCASE(m, BRU_##c##_PD) {                                            \
+        uint64_t x_;                                                    \
+        PTRV_OR(0, x_, m, generic_br_##m);                              \
+        BR_TO(x_ op DIRV(1)); }                                         \
+    MCASE(m, BRU_##c##_PI) {                                            \
+        uint64_t x_;                                                    \
+        PTRV_OR(0, x_, m, generic_br_##m);                              \
+        BR_TO(x_ op IMMV(1)); }                                         \
+    MCASE(m, BRU_##c##_DP) {                                            \
+        uint64_t y_;                                                    \
+        PTRV_OR(1, y_, m, generic_br_##m);                              \
+        BR_TO(DIRV(0) op y_); }
+#define CMP_PTR_CASES_0(c, op) CMP_PTR_CASES(0, c, op)
+#define CMP_PTR_CASES_1(c, op) CMP_PTR_CASES(1, c, op)
 #define PTR_CASES(m)                                                    \
     FAST_FALU(FALU_PTR_CASES_##m)                                       \
+    FAST_ALU(ALU_PTR_CASES_##m)                                         \
+    FAST_CMP(CMP_PTR_CASES_##m)                                         \
     MCASE(m, MOV_P) {                                                   \
         uint64_t x_;                                                    \
         PTRV(0, x_, m);                                                 \
@@ -896,6 +990,7 @@ generic_alu_##m:                /* also a specialised one's way out */  \
         NEXT();                                                         \
     }                                                                   \
     MCASE(m, BR) {                                                      \
+generic_br_##m:                 /* also a specialised one's way out */  \
         if ((f = op_br(r, ip, &to, m)))                                 \
             goto fault;                                                 \
         if (to != ip->next)                                             \
@@ -994,6 +1089,24 @@ redispatch:
     CASE(BRJ) {
         TIER(ip->target);
         ip = base + ip->target;
+        DISPATCH();
+    }
+    CASE(BL_D) {                /* the target is known: the link store */
+        STORE_DIR(1, ip->next_pc);
+        TIER(ip->target);
+        ip = base + ip->target;
+        DISPATCH();
+    }
+    CASE(BRJ_P) {
+        uint64_t a_ = ld64(win + ip->o[0].value) + (uint64_t)ip->o[0].disp;
+        to = code_index(r->code, a_);
+        if (UNLIKELY(to == VM_NO_INSN)) {
+            r->fault_addr = a_;
+            f = VM_FAULT_EXEC;
+            goto fault;
+        }
+        TIER(to);
+        ip = base + to;
         DISPATCH();
     }
 #ifdef DVM_COMPUTED_GOTO

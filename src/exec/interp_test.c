@@ -316,7 +316,9 @@ static const alu_case alu_cases[] = {
     {ISA_OP_DIV, ISA_OPT_R, 100, 7, 2},
 };
 
-/* Runs case c in addressing form f; returns the stored result. */
+/* Runs case c in addressing form f; returns the stored result.  Forms
+ * 7-10 read a source or both through the pointer into a direct word
+ * (the specialised _PD, _DP, _PI, _PP handlers). */
 static uint64_t alu_form(const alu_case *c, int f)
 {
     uint64_t dst = f == 5 ? HEAP_BASE + 8 : 0x110;
@@ -327,9 +329,14 @@ static uint64_t alu_form(const alu_case *c, int f)
     wr64(&T, 0x108, c->y);
     wr64(&T, 0x200, 0x100);     /* pointer for IND / DISP */
     wr64(&T, dst, 0xdeadbeef);
-    g_o[0] = f == 2 || f == 3 ? im(Q, c->x) : f == 4 ? ind(Q, 0x200) : dr(Q, 0x100);
-    g_o[1] = f == 1 || f == 3 ? im(Q, c->y) : f == 4 ? dsp(Q, 8, 0x200) : dr(Q, 0x108);
+    g_o[0] = f == 2 || f == 3 ? im(Q, c->x)
+             : f == 4 || f == 7 || f == 10 ? ind(Q, 0x200)
+             : f == 9 ? dsp(UQ, 0, 0x200) : dr(Q, 0x100);
+    g_o[1] = f == 1 || f == 3 || f == 9 ? im(Q, c->y)
+             : f == 4 || f == 8 || f == 10 ? dsp(Q, 8, 0x200) : dr(Q, 0x108);
     g_o[2] = f == 4 ? dsp(Q, 16, 0x200) : dr(f == 6 ? UQ : Q, dst);
+    if (f == 9 && c->op == ISA_OP_DIV)      /* the dividend's signedness */
+        g_o[0].type = Q;
     if (f == 6 && c->op != ISA_OP_DIV)
         g_o[0].type = g_o[1].type = UQ;
     reload();
@@ -341,7 +348,7 @@ static void test_alu_forms(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof alu_cases / sizeof alu_cases[0]; i++)
-        for (int f = 0; f < 7; f++) {
+        for (int f = 0; f < 11; f++) {
             uint64_t got = alu_form(&alu_cases[i], f);
             if (got != alu_cases[i].want)
                 fail_msg("case %zu form %d: got 0x%llx want 0x%llx", i, f,
@@ -759,7 +766,8 @@ static void gen_br(asmb *a)
 }
 
 /* Outcome of br:opt on x, y in memory (types tx, ty; form: 0 direct,
- * 1 immediate second, 2 indirect first). */
+ * 1 immediate second, 2 indirect first, 3 indirect first and immediate
+ * second, 4 displacement second). */
 static int br_outcome(int opt, int tx, uint64_t x, int ty, uint64_t y,
                       int form)
 {
@@ -767,8 +775,9 @@ static int br_outcome(int opt, int tx, uint64_t x, int ty, uint64_t y,
     wr64(&T, 0x108, y);
     wr64(&T, 0x200, 0x100);
     g_bropt = opt;
-    g_bx = form == 2 ? ind(tx, 0x200) : dr(tx, 0x100);
-    g_by = form == 1 ? im(ty, y) : dr(ty, 0x108);
+    g_bx = form == 2 || form == 3 ? ind(tx, 0x200) : dr(tx, 0x100);
+    g_by = form == 1 || form == 3 ? im(ty, y)
+           : form == 4 ? dsp(ty, 8, 0x200) : dr(ty, 0x108);
     reload();
     OK(run(gen_br));
     return (int)rd64(&T, 0x600);
@@ -790,7 +799,7 @@ static void test_br_conditions(void **state)
     for (int p = 0; p < 3; p++)
         for (int s = 0; s < 2; s++)
             for (int c = 0; c < 6; c++)
-                for (int form = 0; form < 3; form++) {
+                for (int form = 0; form < 5; form++) {
                     int t = s ? Q : UQ;
                     int got = br_outcome(opts[c], t, px[p], t, py[p], form);
                     if (got != want[p][s][c])
@@ -912,6 +921,66 @@ static void test_memory_faults(void **state)
     wr64(&T, 0x300, 0x8);
     FAULT(RUN1(MOV, NONE, im(Q, 1), dsp(Q, -0x10, 0x300)), MEMORY, CODE_BASE,
           (uint64_t)-8);
+}
+
+/* A pointer out of range in a specialised handler's operand faults as the
+ * generic handler does: a memory fault at the address it holds. */
+static void test_pointer_handler_faults(void **state)
+{
+    (void)state;
+    const uint64_t L = DISA_ADDR_LIMIT;
+    wr64(&T, 0x100, 5);
+    wr64(&T, 0x300, L - 4);
+    FAULT(RUN1(ADD, NONE, ind(Q, 0x300), dr(Q, 0x100), dr(Q, 0x400)), MEMORY,
+          CODE_BASE, L - 4);
+    FAULT(RUN1(XOR, NONE, dr(Q, 0x100), dsp(Q, 8, 0x300), dr(Q, 0x400)),
+          MEMORY, CODE_BASE, L + 4);
+    FAULT(RUN1(MUL, NONE, ind(UQ, 0x300), im(Q, 3), dr(Q, 0x400)), MEMORY,
+          CODE_BASE, L - 4);
+    wr64(&T, 0x308, 0x100);     /* the first source is read first */
+    FAULT(RUN1(SUB, NONE, ind(Q, 0x308), ind(Q, 0x300), dr(Q, 0x400)),
+          MEMORY, CODE_BASE, L - 4);
+    FAULT(RUN1(BR, L, ind(Q, 0x300), dr(Q, 0x100), dr(Q, CODE_BASE)),
+          MEMORY, CODE_BASE, L - 4);
+    FAULT(RUN1(BR, GE, dr(UQ, 0x100), dsp(UQ, 16, 0x300), dr(Q, CODE_BASE)),
+          MEMORY, CODE_BASE, L + 12);
+}
+
+/* The handler interp_select picks for in (next and target as given). */
+static int specialised(vm_insn in)
+{
+    in.xop = interp_select(&in);
+    return in.xop != in.op && interp_cost(&in) == 1;
+}
+
+/* c0's call and return have their own handlers: bl to a known target with
+ * a direct link word, br:j through a link word in the private PR.  A
+ * return through a shared word (a noting run must note its read), an
+ * unknown target or a link beyond the limit take the generic ones. */
+static void test_call_handlers(void **state)
+{
+    (void)state;
+    vm_insn bl = { .op = ISA_OP_BL, .nops = 2, .next = 1, .target = 7 };
+    bl.o[0] = dr(Q, CODE_BASE + 64);
+    bl.o[1] = dr(Q, 0x2000);
+    assert_true(specialised(bl));
+    bl.target = VM_NO_INSN;
+    assert_false(specialised(bl));
+    bl.target = 7;
+    bl.o[1] = dr(Q, DISA_ADDR_LIMIT - 4);
+    assert_false(specialised(bl));
+    bl.o[1] = ind(Q, 0x2000);
+    assert_false(specialised(bl));
+    vm_insn ret = { .op = ISA_OP_BR, .opt = ISA_OPT_J, .nops = 1,
+                    .next = 1, .target = VM_NO_INSN };
+    ret.o[0] = ind(Q, 0x2000);
+    assert_true(specialised(ret));
+    ret.o[0] = dsp(Q, 8, 0x2000);
+    assert_true(specialised(ret));
+    ret.o[0] = ind(Q, HEAP_BASE);       /* shared: noted */
+    assert_false(specialised(ret));
+    ret.o[0] = ind(Q, DISA_CTX);        /* the context page: noted */
+    assert_false(specialised(ret));
 }
 
 /* mov $1, x; div $5, $0, y */
@@ -1784,6 +1853,7 @@ int main(void)
         T_(test_float_mov_bits), T_(test_mov_pointer_forms),
         T_(test_float_to_int), T_(test_int_to_float),
         T_(test_div_signedness), T_(test_div_pow2), T_(test_div_zero),
+        T_(test_pointer_handler_faults), T_(test_call_handlers),
         T_(test_br_conditions), T_(test_br_float), T_(test_loop), T_(test_call_return),
         T_(test_exit_abort), T_(test_memory_faults), T_(test_exec_faults),
         T_(test_write_faults), T_(test_pr_writes_noted),
