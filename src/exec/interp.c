@@ -126,7 +126,11 @@
  * word by an immediate power of two.  The integer operations and
  * compares have _PD, _DP, _PI (and the operations _PP) forms through
  * pointers too.  BL_D: bl to a known target, linking into a direct word;
- * BRJ_P: br:j through a private word.
+ * BRJ_P: br:j through a private word.  MOV_P8S, MOV_P8U: a byte through
+ * a pointer, sign- or zero-extended, to a direct word; MOV_IP8, MOV_DP8:
+ * an immediate's or a direct word's low byte to a pointer's target;
+ * BRS8/BRU8_c_PI: a signed or unsigned byte through a pointer against an
+ * immediate (c0's char arrays).
  * BRS/BRU/BRF: signed/unsigned/float compare.  The list names each
  * through FH_S (its operands direct or immediate: a noting run runs it
  * as a plain one does) or FH_P (an operand through a pointer: a noting
@@ -143,9 +147,12 @@
 #define FH_CMP_P(c, op) FH_P(BRS_##c##_PD) FH_P(BRS_##c##_PI)             \
                         FH_P(BRS_##c##_DP) FH_P(BRU_##c##_PD)             \
                         FH_P(BRU_##c##_PI) FH_P(BRU_##c##_DP)
+#define FH_CMP8(c, op) FH_P(BRS8_##c##_PI) FH_P(BRU8_##c##_PI)
 #define FAST_HANDLERS                                                     \
     FAST_ALU(FH_ALU) FAST_FALU(FH_FALU)                                   \
     FAST_ALU(FH_ALU_P) FAST_CMP(FH_CMP_P) FH_S(BL_D) FH_S(BRJ_P)          \
+    FH_P(MOV_P8S) FH_P(MOV_P8U) FH_P(MOV_IP8) FH_P(MOV_DP8)               \
+    FAST_CMP(FH_CMP8)                                                     \
     FH_S(MOV_D) FH_S(MOV_I) FH_P(MOV_P) FH_P(MOV_DP) FH_P(MOV_IP)         \
     FH_S(DIVU2_DI) FH_S(REMU2_DI) FH_S(DIVS2_DI) FH_S(REMS2_DI)           \
     FAST_CMP(FH_CMP) FH_S(BRJ)
@@ -268,10 +275,41 @@ static uint16_t select_alu_ptr(const vm_insn *in, int a, int b)
     return in->op;
 }
 
+/* True when o is a byte (:b or :ub) through a pointer whose own address
+ * is in range. */
+static int byte_ptr(const isa_operand *o)
+{
+    return (o->type == ISA_T_B || o->type == ISA_T_UB) &&
+           (o->mode == ISA_M_IND || o->mode == ISA_M_DISP) &&
+           o->value <= DISA_ADDR_LIMIT - 8;
+}
+
+/* Handler for mov of a byte through a pointer to a direct 64-bit
+ * integer word, or of an integer immediate or a direct 64-bit integer
+ * word's low byte to a byte through a pointer; 0 if none (the low byte
+ * of a source is the same however mov extends it). */
+static uint16_t select_mov8(const vm_insn *in)
+{
+    const isa_operand *a = &in->o[0], *d = &in->o[1];
+    if (byte_ptr(a) && is_int64(d) && dir_ok(d)) {
+        int sgn = in->opt == ISA_OPT_S ||
+                  (in->opt != ISA_OPT_Z && a->type == ISA_T_B);
+        return sgn ? H_MOV_P8S : H_MOV_P8U;
+    }
+    if (!byte_ptr(d))
+        return 0;
+    if (a->mode == ISA_M_IMM && !isa_type_float[a->type])
+        return H_MOV_IP8;
+    return is_int64(a) && dir_ok(a) ? H_MOV_DP8 : 0;
+}
+
 /* Handler for mov and the bitwise/arithmetic ops (next exists). */
 static uint16_t select_alu(const vm_insn *in)
 {
     const isa_operand *d = &in->o[in->nops - 1];
+    uint16_t h8;
+    if (in->op == ISA_OP_MOV && (h8 = select_mov8(in)))
+        return h8;
     if (in->op == ISA_OP_MOV)
         return select_mov(in);
     if (d->type == ISA_T_F && dir_ok(d))
@@ -293,6 +331,21 @@ static uint16_t select_alu(const vm_insn *in)
     return a == 0 && b == 1 ? select_div(in) : in->op;
 }
 
+/* True when o is an integer immediate that reads as its own 64-bit
+ * pattern (its truncation to its type's width and extension give it
+ * back: $0:b, $-1:b, any :q or :uq). */
+static int imm_as_is(const isa_operand *o)
+{
+    if (o->mode != ISA_M_IMM || isa_type_float[o->type])
+        return 0;
+    unsigned sh = 64 - 8 * isa_type_bytes[o->type];
+    uint64_t v = o->value;
+    uint64_t w = !sh ? v : isa_type_signed[o->type]
+                               ? (uint64_t)((int64_t)(v << sh) >> sh)
+                               : v << sh >> sh;
+    return w == v;
+}
+
 /* Handler for br (conditional: next and target must exist). */
 static uint16_t select_br(const vm_insn *in)
 {
@@ -311,6 +364,16 @@ static uint16_t select_br(const vm_insn *in)
         case ISA_OPT_##c: return (uint16_t)(H_BRF_##c##_DD + fb);
         FAST_CMP(SEL_FCMP)
 #undef SEL_FCMP
+        }
+    }
+    if (in->next != VM_NO_INSN && byte_ptr(&in->o[0]) &&
+        imm_as_is(&in->o[1])) {
+        int u8 = in->o[0].type == ISA_T_UB;
+        switch (in->opt) {
+#define SEL_CMP8(c, op) \
+        case ISA_OPT_##c: return (uint16_t)(H_BRS8_##c##_PI + u8);
+        FAST_CMP(SEL_CMP8)
+#undef SEL_CMP8
         }
     }
     int a = word_form(&in->o[0], 0), b = word_form(&in->o[1], 0);
@@ -933,12 +996,53 @@ PER_MODE int op_newr(vm_runner *r, const vm_insn *in, int nt)
         uint64_t y_;                                                    \
         PTRV_OR(1, y_, m, generic_br_##m);                              \
         BR_TO(DIRV(0) op y_); }
+/* A byte through pointer operand k into v, sign-extended when s (noted
+ * in mode 1); out of range, to label out. */
+#define PTRB_OR(k, v, s, m, out)                                        \
+    do {                                                                \
+        uint64_t p_;                                                    \
+        PTR_EA_OR(k, p_, out);                                          \
+        note(r, m, p_, 1, 0);                                           \
+        (v) = (s) ? (uint64_t)(int64_t)(int8_t)win[p_] : win[p_];       \
+    } while (0)
+/* Compares of a byte through a pointer with an immediate, in mode m. */
+#define CMP8_CASES(m, c, op)                                            \
+    MCASE(m, BRS8_##c##_PI) {                                           \
+        uint64_t x_;                                                    \
+        PTRB_OR(0, x_, 1, m, generic_br_##m);                           \
+        BR_TO((int64_t)x_ op (int64_t)IMMV(1)); }                       \
+    MCASE(m, BRU8_##c##_PI) {                                           \
+        uint64_t x_;                                                    \
+        PTRB_OR(0, x_, 0, m, generic_br_##m);                           \
+        BR_TO(x_ op IMMV(1)); }
+#define CMP8_CASES_0(c, op) CMP8_CASES(0, c, op)
+#define CMP8_CASES_1(c, op) CMP8_CASES(1, c, op)
+/* A store of v's low byte through pointer operand k, checked and noted
+ * by write_mem. */
+#define STORE_PTR8(k, v, m)                                             \
+    do {                                                                \
+        uint64_t e_;                                                    \
+        PTR_EA(k, e_, m);                                               \
+        if ((f = write_mem(r, e_, 1, (v), m)) != VM_FAULT_NONE)         \
+            goto fault;                                                 \
+    } while (0)
 #define CMP_PTR_CASES_0(c, op) CMP_PTR_CASES(0, c, op)
 #define CMP_PTR_CASES_1(c, op) CMP_PTR_CASES(1, c, op)
 #define PTR_CASES(m)                                                    \
     FAST_FALU(FALU_PTR_CASES_##m)                                       \
     FAST_ALU(ALU_PTR_CASES_##m)                                         \
     FAST_CMP(CMP_PTR_CASES_##m)                                         \
+    FAST_CMP(CMP8_CASES_##m)                                            \
+    MCASE(m, MOV_P8S) {                                                 \
+        uint64_t x_;                                                    \
+        PTRB_OR(0, x_, 1, m, generic_alu_##m);                          \
+        STORE_DIR(1, x_); FAST_NEXT(); }                                \
+    MCASE(m, MOV_P8U) {                                                 \
+        uint64_t x_;                                                    \
+        PTRB_OR(0, x_, 0, m, generic_alu_##m);                          \
+        STORE_DIR(1, x_); FAST_NEXT(); }                                \
+    MCASE(m, MOV_IP8) { STORE_PTR8(1, IMMV(0), m); FAST_NEXT(); }       \
+    MCASE(m, MOV_DP8) { STORE_PTR8(1, DIRV(0), m); FAST_NEXT(); }       \
     MCASE(m, MOV_P) {                                                   \
         uint64_t x_;                                                    \
         PTRV(0, x_, m);                                                 \

@@ -983,6 +983,79 @@ static void test_call_handlers(void **state)
     assert_false(specialised(ret));
 }
 
+/* Outcome of br:opt of the byte at the pointer in 0x300 (type tx) with
+ * the immediate y (type ty). */
+static int br_ptr8(int opt, int tx, int ty, uint64_t y)
+{
+    g_bropt = opt;
+    g_bx = ind(tx, 0x300);
+    g_by = im(ty, y);
+    reload();
+    OK(run(gen_br));
+    return (int)rd64(&T, 0x600);
+}
+
+/* c0's char arrays: a byte through a pointer loaded (sign- or
+ * zero-extended, as its type or mov's option says), stored (an
+ * immediate's or a word's low byte), and compared with an immediate, as
+ * the generic handlers do it; and which of those shapes are specialised. */
+static void test_byte_pointer_forms(void **state)
+{
+    (void)state;
+    wr64(&T, 0x300, 0x500);     /* the pointer */
+    wr64(&T, 0x500, 0x11223344556677F0ULL);
+    OK(RUN1(MOV, NONE, dsp(B, 0, 0x300), dr(Q, 0x400)));
+    assert_int_equal(rd64(&T, 0x400), (uint64_t)(int64_t)(int8_t)0xF0);
+    OK(RUN1(MOV, NONE, ind(UB, 0x300), dr(Q, 0x400)));
+    assert_int_equal(rd64(&T, 0x400), 0xF0);
+    OK(RUN1(MOV, Z, ind(B, 0x300), dr(UQ, 0x400)));
+    assert_int_equal(rd64(&T, 0x400), 0xF0);
+    OK(RUN1(MOV, S, dsp(UB, 1, 0x300), dr(Q, 0x400)));
+    assert_int_equal(rd64(&T, 0x400), 0x77);
+    OK(RUN1(MOV, NONE, im(Q, 0x1234), dsp(B, 2, 0x300)));
+    assert_int_equal(rd64(&T, 0x500), 0x11223344553477F0ULL);
+    wr64(&T, 0x108, 0xABCDEF01);
+    OK(RUN1(MOV, NONE, dr(Q, 0x108), ind(UB, 0x300)));
+    assert_int_equal(rd64(&T, 0x500), 0x1122334455347701ULL);
+    /* compares: 0x01 at the pointer; then 0xF0 */
+    assert_int_equal(br_ptr8(ISA_OPT_E, B, Q, 1), 1);
+    assert_int_equal(br_ptr8(ISA_OPT_NE, UB, B, 0), 1);
+    wr64(&T, 0x500, 0xF0);
+    assert_int_equal(br_ptr8(ISA_OPT_L, B, B, 0), 1);      /* -16 < 0 */
+    assert_int_equal(br_ptr8(ISA_OPT_L, UB, B, 0), 0);     /* 240 < 0 */
+    assert_int_equal(br_ptr8(ISA_OPT_E, B, B, 0xF0), 1);   /* $-16:b */
+    assert_int_equal(br_ptr8(ISA_OPT_E, UB, UB, 0xF0), 1);
+    assert_int_equal(br_ptr8(ISA_OPT_E, UB, B, 0xF0), 0);  /* 240, -16 */
+    assert_int_equal(br_ptr8(ISA_OPT_GE, UB, Q, 240), 1);
+    /* Specialised where the shape allows it. */
+    vm_insn mv = { .op = ISA_OP_MOV, .nops = 2, .next = 1,
+                   .target = VM_NO_INSN };
+    mv.o[0] = dsp(B, 0, 0x300);
+    mv.o[1] = dr(Q, 0x400);
+    assert_true(specialised(mv));
+    mv.o[1] = dr(D, 0x400);             /* a narrow word: generic */
+    assert_false(specialised(mv));
+    mv.o[0] = im(Q, 1);
+    mv.o[1] = ind(UB, 0x300);
+    assert_true(specialised(mv));
+    mv.o[0] = imf(1.0);                 /* a conversion: generic */
+    assert_false(specialised(mv));
+    mv.o[0] = dr(Q, 0x108);
+    assert_true(specialised(mv));
+    mv.o[0] = dr(W, 0x108);
+    assert_false(specialised(mv));
+    vm_insn br = { .op = ISA_OP_BR, .opt = ISA_OPT_E, .nops = 3,
+                   .next = 1, .target = 2 };
+    br.o[0] = ind(B, 0x300);
+    br.o[1] = im(B, 0);
+    br.o[2] = dr(Q, CODE_BASE);
+    assert_true(specialised(br));
+    br.o[1] = im(B, 0x1F0);             /* reads as -16, not 0x1F0 */
+    assert_false(specialised(br));
+    br.o[1] = dr(Q, 0x108);
+    assert_false(specialised(br));
+}
+
 /* mov $1, x; div $5, $0, y */
 static void gen_two(asmb *a)
 {
@@ -1854,6 +1927,7 @@ int main(void)
         T_(test_float_to_int), T_(test_int_to_float),
         T_(test_div_signedness), T_(test_div_pow2), T_(test_div_zero),
         T_(test_pointer_handler_faults), T_(test_call_handlers),
+        T_(test_byte_pointer_forms),
         T_(test_br_conditions), T_(test_br_float), T_(test_loop), T_(test_call_return),
         T_(test_exit_abort), T_(test_memory_faults), T_(test_exec_faults),
         T_(test_write_faults), T_(test_pr_writes_noted),
