@@ -916,15 +916,16 @@ PER_MODE int op_newr(vm_runner *r, const vm_insn *in, int nt)
         (v) = ld64(win + p_);                                           \
     } while (0)
 #define PTRV(k, v, m) PTRV_OR(k, v, m, generic_alu_##m)
-/* Stores v at pointer operand k's target, checked and noted by
- * write_mem as a generic store is. */
-#define STORE_PTR(k, v, m)                                              \
+/* Stores v's low w bytes (8 or 1) at pointer operand k's target, checked
+ * and noted by write_mem as a generic store is. */
+#define STORE_PTR_W(k, v, w, m)                                         \
     do {                                                                \
         uint64_t e_;                                                    \
         PTR_EA(k, e_, m);                                               \
-        if ((f = write_mem(r, e_, 8, (v), m)) != VM_FAULT_NONE)         \
+        if ((f = write_mem(r, e_, (w), (v), m)) != VM_FAULT_NONE)       \
             goto fault;                                                 \
     } while (0)
+#define STORE_PTR(k, v, m) STORE_PTR_W(k, v, 8, m)
 #define FALU_CASES(name, op)                                            \
     CASE(F##name##_DD) {                                                \
         STORE_DIR(2, f_bits(FV(DIRV(0)) op FV(DIRV(1)))); FAST_NEXT(); }\
@@ -1017,15 +1018,7 @@ PER_MODE int op_newr(vm_runner *r, const vm_insn *in, int nt)
         BR_TO(x_ op IMMV(1)); }
 #define CMP8_CASES_0(c, op) CMP8_CASES(0, c, op)
 #define CMP8_CASES_1(c, op) CMP8_CASES(1, c, op)
-/* A store of v's low byte through pointer operand k, checked and noted
- * by write_mem. */
-#define STORE_PTR8(k, v, m)                                             \
-    do {                                                                \
-        uint64_t e_;                                                    \
-        PTR_EA(k, e_, m);                                               \
-        if ((f = write_mem(r, e_, 1, (v), m)) != VM_FAULT_NONE)         \
-            goto fault;                                                 \
-    } while (0)
+#define STORE_PTR8(k, v, m) STORE_PTR_W(k, v, 1, m)
 #define CMP_PTR_CASES_0(c, op) CMP_PTR_CASES(0, c, op)
 #define CMP_PTR_CASES_1(c, op) CMP_PTR_CASES(1, c, op)
 #define PTR_CASES(m)                                                    \
