@@ -130,7 +130,12 @@
  * a pointer, sign- or zero-extended, to a direct word; MOV_IP8, MOV_DP8:
  * an immediate's or a direct word's low byte to a pointer's target;
  * BRS8/BRU8_c_PI: a signed or unsigned byte through a pointer against an
- * immediate (c0's char arrays).
+ * immediate (c0's char arrays).  DIVS, REMS, DIVU, REMU _DD and _DI: div
+ * and div:r of a direct word by a direct word or an immediate that is not
+ * a power of two, the divide-by-zero fault and INT64_MIN / -1 as the
+ * generic handler has them.  MOV_I8, MOV_D8: an immediate's or a byte's
+ * low byte to a direct byte; BRS8/BRU8_c_DI: a direct byte against an
+ * immediate (c0's booleans).
  * BRS/BRU/BRF: signed/unsigned/float compare.  The list names each
  * through FH_S (its operands direct or immediate: a noting run runs it
  * as a plain one does) or FH_P (an operand through a pointer: a noting
@@ -147,11 +152,15 @@
 #define FH_CMP_P(c, op) FH_P(BRS_##c##_PD) FH_P(BRS_##c##_PI)             \
                         FH_P(BRS_##c##_DP) FH_P(BRU_##c##_PD)             \
                         FH_P(BRU_##c##_PI) FH_P(BRU_##c##_DP)
-#define FH_CMP8(c, op) FH_P(BRS8_##c##_PI) FH_P(BRU8_##c##_PI)
+#define FH_CMP8(c, op) FH_P(BRS8_##c##_PI) FH_P(BRU8_##c##_PI)             \
+                       FH_S(BRS8_##c##_DI) FH_S(BRU8_##c##_DI)
 #define FAST_HANDLERS                                                     \
     FAST_ALU(FH_ALU) FAST_FALU(FH_FALU)                                   \
     FAST_ALU(FH_ALU_P) FAST_CMP(FH_CMP_P) FH_S(BL_D) FH_S(BRJ_P)          \
     FH_P(MOV_P8S) FH_P(MOV_P8U) FH_P(MOV_IP8) FH_P(MOV_DP8)               \
+    FH_S(DIVS_DD) FH_S(REMS_DD) FH_S(DIVU_DD) FH_S(REMU_DD)               \
+    FH_S(DIVS_DI) FH_S(REMS_DI) FH_S(DIVU_DI) FH_S(REMU_DI)               \
+    FH_S(MOV_I8) FH_S(MOV_D8)                                             \
     FAST_CMP(FH_CMP8)                                                     \
     FH_S(MOV_D) FH_S(MOV_I) FH_P(MOV_P) FH_P(MOV_DP) FH_P(MOV_IP)         \
     FH_S(DIVU2_DI) FH_S(REMU2_DI) FH_S(DIVS2_DI) FH_S(REMS2_DI)           \
@@ -242,18 +251,18 @@ static uint16_t select_mov(const vm_insn *in)
 }
 
 /* Handler for div or div:r of the direct 64-bit word in->o[0] by the
- * immediate in->o[1] into a direct 64-bit word, or the generic one.  Only
- * a divisor that is a power of two has one: as the first source's
- * signedness reads it, so a signed division by 2^63 (INT64_MIN) stays
- * generic.  Division by zero, the one fault, needs no check there. */
+ * immediate in->o[1] into a direct 64-bit word.  A divisor that is a
+ * power of two as the first source's signedness reads it (not a signed
+ * 2^63, INT64_MIN) has a shift or a mask, which need no check of zero;
+ * any other divisor the handlers that divide, as int_div does. */
 static uint16_t select_div(const vm_insn *in)
 {
     uint64_t y = in->o[1].value;
-    int sgn = in->o[0].type == ISA_T_Q;
+    int sgn = in->o[0].type == ISA_T_Q, rem = in->opt == ISA_OPT_R;
     assert(word_form(&in->o[0], 0) == 0 && word_form(&in->o[1], 0) == 1);
     if (y == 0 || (y & (y - 1)) || (sgn && y >> 63))
-        return in->op;
-    if (in->opt == ISA_OPT_R)
+        return (uint16_t)(H_DIVS_DI + 2 * !sgn + rem);
+    if (rem)
         return sgn ? H_REMS2_DI : H_REMU2_DI;
     return sgn ? H_DIVS2_DI : H_DIVU2_DI;
 }
@@ -284,6 +293,13 @@ static int byte_ptr(const isa_operand *o)
            o->value <= DISA_ADDR_LIMIT - 8;
 }
 
+/* True when o is a direct byte (:b or :ub) below the address limit. */
+static int byte_dir(const isa_operand *o)
+{
+    return (o->type == ISA_T_B || o->type == ISA_T_UB) &&
+           o->mode == ISA_M_DIR && o->value < DISA_ADDR_LIMIT;
+}
+
 /* Handler for mov of a byte through a pointer to a direct 64-bit
  * integer word, or of an integer immediate or a direct 64-bit integer
  * word's low byte to a byte through a pointer; 0 if none (the low byte
@@ -291,6 +307,11 @@ static int byte_ptr(const isa_operand *o)
 static uint16_t select_mov8(const vm_insn *in)
 {
     const isa_operand *a = &in->o[0], *d = &in->o[1];
+    if (byte_dir(d)) {
+        if (a->mode == ISA_M_IMM && !isa_type_float[a->type])
+            return H_MOV_I8;
+        return byte_dir(a) ? H_MOV_D8 : 0;
+    }
     if (byte_ptr(a) && is_int64(d) && dir_ok(d)) {
         int sgn = in->opt == ISA_OPT_S ||
                   (in->opt != ISA_OPT_Z && a->type == ISA_T_B);
@@ -321,6 +342,9 @@ static uint16_t select_alu(const vm_insn *in)
         return in->op;
     if (a == 2 || b == 2)
         return in->op == ISA_OP_DIV ? in->op : select_alu_ptr(in, a, b);
+    if (in->op == ISA_OP_DIV && a == 0 && b == 0)
+        return (uint16_t)(H_DIVS_DD + 2 * (in->o[0].type == ISA_T_UQ) +
+                          (in->opt == ISA_OPT_R));
     switch (in->op) {
 #define SEL_ALU(name, op) \
     case ISA_OP_##name: return (uint16_t)(H_##name##_DD + (b ? 1 : a ? 2 : 0));
@@ -366,12 +390,13 @@ static uint16_t select_br(const vm_insn *in)
 #undef SEL_FCMP
         }
     }
-    if (in->next != VM_NO_INSN && byte_ptr(&in->o[0]) &&
-        imm_as_is(&in->o[1])) {
-        int u8 = in->o[0].type == ISA_T_UB;
+    if (in->next != VM_NO_INSN && imm_as_is(&in->o[1]) &&
+        (byte_ptr(&in->o[0]) || byte_dir(&in->o[0]))) {
+        /* BRS8_PI, BRU8_PI, BRS8_DI, BRU8_DI in a row */
+        int k = (in->o[0].type == ISA_T_UB) + 2 * byte_dir(&in->o[0]);
         switch (in->opt) {
 #define SEL_CMP8(c, op) \
-        case ISA_OPT_##c: return (uint16_t)(H_BRS8_##c##_PI + u8);
+        case ISA_OPT_##c: return (uint16_t)(H_BRS8_##c##_PI + k);
         FAST_CMP(SEL_CMP8)
 #undef SEL_CMP8
         }
@@ -894,6 +919,28 @@ PER_MODE int op_newr(vm_runner *r, const vm_insn *in, int nt)
         }                                                               \
         st64(win + a_, (v));                                            \
     } while (0)
+/* Stores v's low byte at direct operand k (below the limit), checked as
+ * STORE_DIR checks. */
+#define STORE_DIR8(k, v)                                                \
+    do {                                                                \
+        uint64_t a_ = ip->o[k].value;                                   \
+        if (UNLIKELY(a_ >= DISA_RB) &&                                  \
+            (f = vm_check_write(r, a_, 1)) != VM_FAULT_NONE) {          \
+            r->fault_addr = a_;                                         \
+            goto fault;                                                 \
+        }                                                               \
+        win[a_] = (uint8_t)(v);                                         \
+    } while (0)
+/* div (rem 0) or div:r (rem 1), signed when sgn, of the direct word
+ * operand 0 by y into direct operand 2: int_div's results and fault. */
+#define DIV_CASE(y, sgn, rem)                                           \
+    do {                                                                \
+        uint64_t q_;                                                    \
+        if (UNLIKELY((f = int_div(r, DIRV(0), (y), (sgn), (rem), &q_)))) \
+            goto fault;                                                 \
+        STORE_DIR(2, q_);                                               \
+        FAST_NEXT();                                                    \
+    } while (0)
 #define FV(v) bits_f(v)
 /* The address pointer operand k holds (+ its disp) into e, for an 8-byte
  * access; one out of range takes the generic handler of mode m, which
@@ -1016,6 +1063,11 @@ PER_MODE int op_newr(vm_runner *r, const vm_insn *in, int nt)
         uint64_t x_;                                                    \
         PTRB_OR(0, x_, 0, m, generic_br_##m);                           \
         BR_TO(x_ op IMMV(1)); }
+/* Compares of a direct byte with an immediate. */
+#define CMP8_DIR_CASES(c, op)                                           \
+    CASE(BRS8_##c##_DI) {                                               \
+        BR_TO((int64_t)(int8_t)win[ip->o[0].value] op (int64_t)IMMV(1)); } \
+    CASE(BRU8_##c##_DI) { BR_TO((uint64_t)win[ip->o[0].value] op IMMV(1)); }
 #define CMP8_CASES_0(c, op) CMP8_CASES(0, c, op)
 #define CMP8_CASES_1(c, op) CMP8_CASES(1, c, op)
 #define STORE_PTR8(k, v, m) STORE_PTR_W(k, v, 1, m)
@@ -1177,6 +1229,17 @@ redispatch:
     PTR_CASES(1)
     CASE(MOV_D) { STORE_DIR(1, DIRV(0)); FAST_NEXT(); }
     CASE(MOV_I) { STORE_DIR(1, IMMV(0)); FAST_NEXT(); }
+    CASE(MOV_I8) { STORE_DIR8(1, IMMV(0)); FAST_NEXT(); }
+    CASE(MOV_D8) { STORE_DIR8(1, win[ip->o[0].value]); FAST_NEXT(); }
+    FAST_CMP(CMP8_DIR_CASES)
+    CASE(DIVS_DD) { DIV_CASE(DIRV(1), 1, 0); }
+    CASE(REMS_DD) { DIV_CASE(DIRV(1), 1, 1); }
+    CASE(DIVU_DD) { DIV_CASE(DIRV(1), 0, 0); }
+    CASE(REMU_DD) { DIV_CASE(DIRV(1), 0, 1); }
+    CASE(DIVS_DI) { DIV_CASE(IMMV(1), 1, 0); }
+    CASE(REMS_DI) { DIV_CASE(IMMV(1), 1, 1); }
+    CASE(DIVU_DI) { DIV_CASE(IMMV(1), 0, 0); }
+    CASE(REMU_DI) { DIV_CASE(IMMV(1), 0, 1); }
     CASE(DIVU2_DI) {
         STORE_DIR(2, DIRV(0) >> __builtin_ctzll(IMMV(1))); FAST_NEXT(); }
     CASE(REMU2_DI) { STORE_DIR(2, DIRV(0) & (IMMV(1) - 1)); FAST_NEXT(); }

@@ -694,10 +694,11 @@ static int div_specialised(int opt, int tx, int ty, uint64_t y)
     return in.xop != ISA_OP_DIV && interp_cost(&in) == 1;
 }
 
-/* Division by an immediate power of two (c0's shifts and masks) has its
- * own handlers: a shift or a mask, and for a signed dividend the rounding
- * toward zero and the dividend's sign of the remainder.  Each gives what
- * the generic handler gives, for every dividend's sign and size. */
+/* Division of a word by an immediate or a word has its own handlers: by
+ * a power of two (c0's shifts and masks) a shift or a mask, with a signed
+ * dividend's rounding toward zero and the remainder's sign; by anything
+ * else a divide, with INT64_MIN / -1.  Each gives what the generic
+ * handler gives, for every dividend's sign and size. */
 static void test_div_pow2(void **state)
 {
     (void)state;
@@ -705,36 +706,42 @@ static void test_div_pow2(void **state)
         0, 1, 2, 3, 7, 100, (uint64_t)-1, (uint64_t)-2, (uint64_t)-7,
         (uint64_t)-100, I64MIN, I64MIN + 1, 0x7FFFFFFFFFFFFFFFULL,
         3ULL << 40, (uint64_t)-(3LL << 40), 0xDEADBEEFCAFEF00DULL };
-    static const int ks[] = { 0, 1, 2, 5, 30, 31, 32, 62, 63 };
+    static const uint64_t ys[] = {
+        1, 2, 4, 32, 1ULL << 30, 1ULL << 31, 1ULL << 32, 1ULL << 62,
+        1ULL << 63, 3, 7, 10, (uint64_t)-1, (uint64_t)-2, (uint64_t)-7,
+        0x7FFFFFFFFFFFFFFFULL, I64MIN + 1 };
     for (int sgn = 0; sgn < 2; sgn++)
         for (int rem = 0; rem < 2; rem++)
-            for (size_t j = 0; j < sizeof ks / sizeof ks[0]; j++)
+            for (size_t j = 0; j < sizeof ys / sizeof ys[0] * 2; j++)
                 for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
-                    uint64_t x = xs[i], y = 1ULL << ks[j];
+                    uint64_t x = xs[i], y = ys[j / 2];
                     int opt = rem ? ISA_OPT_R : ISA_OPT_NONE;
                     reload();
                     wr64(&T, 0x100, x);
+                    wr64(&T, 0x108, y);
                     OK(run1(ISA_OP_DIV, opt, 3, dr(sgn ? Q : UQ, 0x100),
-                            im(UQ, y), dr(Q, 0x400)));
+                            j % 2 ? dr(UQ, 0x108) : im(UQ, y),
+                            dr(Q, 0x400)));
                     uint64_t got = rd64(&T, 0x400);
                     uint64_t want = ref_div(x, y, sgn, rem);
                     if (got != want)
-                        fail_msg("%s %s 0x%llx by 2^%d: got 0x%llx want 0x%llx",
-                                 sgn ? "signed" : "unsigned",
+                        fail_msg("%s %s 0x%llx by 0x%llx: got 0x%llx "
+                                 "want 0x%llx", sgn ? "signed" : "unsigned",
                                  rem ? "rem" : "div", (unsigned long long)x,
-                                 ks[j], (unsigned long long)got,
+                                 (unsigned long long)y,
+                                 (unsigned long long)got,
                                  (unsigned long long)want);
                 }
-    /* Taken where the shape allows it, and nowhere else. */
+    /* Specialised for 64-bit words: a shift or a mask by a power of two,
+     * a divide by any other immediate (zero and a signed 2^63 too). */
     assert_true(div_specialised(ISA_OPT_NONE, UQ, UQ, 1ULL << 30));
     assert_true(div_specialised(ISA_OPT_R, UQ, Q, 8));
     assert_true(div_specialised(ISA_OPT_NONE, Q, Q, 1));
     assert_true(div_specialised(ISA_OPT_R, Q, UQ, 1ULL << 62));
     assert_true(div_specialised(ISA_OPT_NONE, UQ, UQ, 1ULL << 63));
-    assert_false(div_specialised(ISA_OPT_NONE, Q, UQ, 1ULL << 63));
-    assert_false(div_specialised(ISA_OPT_R, Q, Q, 1ULL << 63));
-    assert_false(div_specialised(ISA_OPT_NONE, UQ, UQ, 6));
-    assert_false(div_specialised(ISA_OPT_NONE, UQ, UQ, 0));
+    assert_true(div_specialised(ISA_OPT_NONE, Q, UQ, 1ULL << 63));
+    assert_true(div_specialised(ISA_OPT_NONE, UQ, UQ, 6));
+    assert_true(div_specialised(ISA_OPT_NONE, UQ, UQ, 0));
     assert_false(div_specialised(ISA_OPT_NONE, D, UQ, 4));
 }
 
@@ -745,6 +752,11 @@ static void test_div_zero(void **state)
           T.a.lab[0], 0);
     FAULT(RUN1(DIV, R, im(UQ, 5), dr(Q, 0x500), dr(Q, 0x400)), ARITH,
           T.a.lab[0], 0);
+    wr64(&T, 0x100, 5);         /* the divide handlers: a word, a word or */
+    FAULT(RUN1(DIV, NONE, dr(Q, 0x100), dr(Q, 0x500), dr(Q, 0x400)),
+          ARITH, T.a.lab[0], 0);
+    FAULT(RUN1(DIV, R, dr(UQ, 0x100), im(Q, 0), dr(Q, 0x400)), ARITH,
+          T.a.lab[0], 0);       /* an immediate */
     OK(RUN1(DIV, NONE, imf(5), im(Q, 0), dr(F, 0x400)));   /* float: inf */
 }
 
@@ -1054,6 +1066,32 @@ static void test_byte_pointer_forms(void **state)
     assert_false(specialised(br));
     br.o[1] = dr(Q, 0x108);
     assert_false(specialised(br));
+    /* c0's booleans: direct bytes */
+    wr64(&T, 0x700, 0x1122334455667788ULL);
+    OK(RUN1(MOV, NONE, im(Q, 0x1FF), dr(UB, 0x701)));
+    assert_int_equal(rd64(&T, 0x700), 0x112233445566FF88ULL);
+    OK(RUN1(MOV, Z, dr(B, 0x700), dr(UB, 0x707)));
+    assert_int_equal(rd64(&T, 0x700), 0x882233445566FF88ULL);
+    br.o[0] = dr(UB, 0x700);
+    br.o[1] = im(UB, 1);
+    assert_true(specialised(br));
+    g_bropt = ISA_OPT_G;        /* 0x88: -120 signed, 136 unsigned */
+    g_bx = dr(B, 0x707);
+    g_by = im(B, 0);
+    reload();
+    OK(run(gen_br));
+    assert_int_equal(rd64(&T, 0x600), 0);
+    g_bx = dr(UB, 0x707);
+    reload();
+    OK(run(gen_br));
+    assert_int_equal(rd64(&T, 0x600), 1);
+    mv.o[0] = im(Q, 1);
+    mv.o[1] = dr(UB, 0x701);
+    assert_true(specialised(mv));
+    mv.o[0] = dr(B, 0x700);
+    assert_true(specialised(mv));
+    mv.o[0] = dr(W, 0x700);             /* a wider source: generic */
+    assert_false(specialised(mv));
 }
 
 /* mov $1, x; div $5, $0, y */
