@@ -476,10 +476,19 @@ uint16_t interp_select(const vm_insn *in)
  * (generic then, 14-18 ns): about eight times the cost. */
 #define INTERP_GENERIC_COST 8
 
+/* A specialised divide (not a shift or a mask) waits for the hardware
+ * divider, tens of cycles: several simple handlers' time, so that a loop
+ * of divisions reaches the tiering's threshold after as much interpreting
+ * time as any other. */
+#define INTERP_DIVIDE_COST 4
+
 uint32_t interp_cost(const vm_insn *in)
 {
     assert(in && in->op < ISA_OP_COUNT);
-    return in->xop == in->op ? INTERP_GENERIC_COST : 1;
+    unsigned h = in->xop & ~H_LOUD;
+    if (h == in->op)
+        return INTERP_GENERIC_COST;
+    return h >= H_DIVS_DD && h <= H_REMU_DI ? INTERP_DIVIDE_COST : 1;
 }
 
 /* ---- memory and values ------------------------------------------------ */

@@ -691,7 +691,7 @@ static int div_specialised(int opt, int tx, int ty, uint64_t y)
     in.o[1] = im(ty, y);
     in.o[2] = dr(Q, 0x400);
     in.xop = interp_select(&in);
-    return in.xop != ISA_OP_DIV && interp_cost(&in) == 1;
+    return in.xop != ISA_OP_DIV && interp_cost(&in) < 8;
 }
 
 /* Division of a word by an immediate or a word has its own handlers: by
