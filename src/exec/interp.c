@@ -293,11 +293,12 @@ static int byte_ptr(const isa_operand *o)
            o->value <= DISA_ADDR_LIMIT - 8;
 }
 
-/* True when o is a direct byte (:b or :ub) below the address limit. */
+/* True when o is a direct byte (:b or :ub) at most at 2^46 - 8, the
+ * bound every specialised handler's static address keeps (loud). */
 static int byte_dir(const isa_operand *o)
 {
     return (o->type == ISA_T_B || o->type == ISA_T_UB) &&
-           o->mode == ISA_M_DIR && o->value < DISA_ADDR_LIMIT;
+           o->mode == ISA_M_DIR && o->value <= DISA_ADDR_LIMIT - 8;
 }
 
 /* Handler for mov of a byte through a pointer to a direct 64-bit
@@ -453,7 +454,7 @@ static uint16_t select_handler(const vm_insn *in)
 static int loud(const vm_insn *in)
 {
     int n = in->op != ISA_OP_BR ? in->nops : in->opt == ISA_OPT_J ? 0 : 2;
-    for (int k = 0; k < n; k++) {
+    for (int k = in->op == ISA_OP_BL; k < n; k++) {    /* bl: its link */
         const isa_operand *o = &in->o[k];
         assert(o->mode == ISA_M_IMM || o->value <= DISA_ADDR_LIMIT - 8);
         if (o->mode != ISA_M_IMM && !vm_unnoted_pr(o->value, 8))
