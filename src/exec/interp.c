@@ -125,7 +125,9 @@
  * REMU2, DIVS2, REMS2: div and div:r, unsigned and signed, of a direct
  * word by an immediate power of two.  The integer operations and
  * compares have _PD, _DP, _PI (and the operations _PP) forms through
- * pointers too.  BL_D: bl to a known target, linking into a direct word;
+ * pointers too, and _DDP, _DIP, _PDP, _PIP forms storing through a
+ * pointer (a[i] = x + y, a[i] += y).  BL_D: bl to a known target, linking
+ * into a direct word;
  * BRJ_P: br:j through a private word.  MOV_P8S, MOV_P8U: a byte through
  * a pointer, sign- or zero-extended, to a direct word; MOV_IP8, MOV_DP8:
  * an immediate's or a direct word's low byte to a pointer's target;
@@ -148,7 +150,9 @@
                       FH_S(BRU_##c##_DD) FH_S(BRU_##c##_DI)               \
                       FH_S(BRF_##c##_DD) FH_S(BRF_##c##_DI)
 #define FH_ALU_P(name, op) FH_P(name##_DP) FH_P(name##_PD)                \
-                           FH_P(name##_PI) FH_P(name##_PP)
+                           FH_P(name##_PI) FH_P(name##_PP)                \
+                           FH_P(name##_DDP) FH_P(name##_DIP)              \
+                           FH_P(name##_PDP) FH_P(name##_PIP)
 #define FH_CMP_P(c, op) FH_P(BRS_##c##_PD) FH_P(BRS_##c##_PI)             \
                         FH_P(BRS_##c##_DP) FH_P(BRU_##c##_PD)             \
                         FH_P(BRU_##c##_PI) FH_P(BRU_##c##_DP)
@@ -325,6 +329,24 @@ static uint16_t select_mov8(const vm_insn *in)
     return is_int64(a) && dir_ok(a) ? H_MOV_DP8 : 0;
 }
 
+/* Handler for an integer add, sub, mul, and, or, xor of 64-bit words
+ * stored through a pointer d: the first source direct or through a
+ * pointer, the second direct or immediate; or the generic one. */
+static uint16_t select_alu_pdst(const vm_insn *in)
+{
+    int a = word_form(&in->o[0], 0), b = word_form(&in->o[1], 0);
+    if (a < 0 || a == 1 || b < 0 || b == 2)
+        return in->op;
+    int k = (a == 2) * 2 + b;   /* DDP DIP PDP PIP */
+    switch (in->op) {
+#define SEL_ALU_PDST(name, op) \
+    case ISA_OP_##name: return (uint16_t)(H_##name##_DDP + k);
+    FAST_ALU(SEL_ALU_PDST)
+#undef SEL_ALU_PDST
+    }
+    return in->op;
+}
+
 /* Handler for mov and the bitwise/arithmetic ops (next exists). */
 static uint16_t select_alu(const vm_insn *in)
 {
@@ -336,6 +358,8 @@ static uint16_t select_alu(const vm_insn *in)
         return select_mov(in);
     if (d->type == ISA_T_F && dir_ok(d))
         return select_falu(in);
+    if (word_form(d, 0) == 2)
+        return select_alu_pdst(in);
     if (!is_int64(d) || !dir_ok(d))
         return in->op;
     int a = word_form(&in->o[0], 0), b = word_form(&in->o[1], 0);
@@ -1025,7 +1049,19 @@ PER_MODE int op_newr(vm_runner *r, const vm_insn *in, int nt)
         uint64_t x_, y_;                                                \
         PTRV(0, x_, m);                                                 \
         PTRV(1, y_, m);                                                 \
-        STORE_DIR(2, x_ op y_); FAST_NEXT(); }
+        STORE_DIR(2, x_ op y_); FAST_NEXT(); }                          \
+    MCASE(m, name##_DDP) {                                              \
+        STORE_PTR(2, DIRV(0) op DIRV(1), m); FAST_NEXT(); }             \
+    MCASE(m, name##_DIP) {                                              \
+        STORE_PTR(2, DIRV(0) op IMMV(1), m); FAST_NEXT(); }             \
+    MCASE(m, name##_PDP) {                                              \
+        uint64_t x_;                                                    \
+        PTRV(0, x_, m);                                                 \
+        STORE_PTR(2, x_ op DIRV(1), m); FAST_NEXT(); }                  \
+    MCASE(m, name##_PIP) {                                              \
+        uint64_t x_;                                                    \
+        PTRV(0, x_, m);                                                 \
+        STORE_PTR(2, x_ op IMMV(1), m); FAST_NEXT(); }
 #define ALU_PTR_CASES_0(name, op) ALU_PTR_CASES(0, name, op)
 #define ALU_PTR_CASES_1(name, op) ALU_PTR_CASES(1, name, op)
 /* Integer compares with a source through a pointer, in mode m. */

@@ -318,7 +318,8 @@ static const alu_case alu_cases[] = {
 
 /* Runs case c in addressing form f; returns the stored result.  Forms
  * 7-10 read a source or both through the pointer into a direct word
- * (the specialised _PD, _DP, _PI, _PP handlers). */
+ * (the specialised _PD, _DP, _PI, _PP handlers); forms 11-14 store
+ * through it (_DDP, _DIP, _PDP, _PIP). */
 static uint64_t alu_form(const alu_case *c, int f)
 {
     uint64_t dst = f == 5 ? HEAP_BASE + 8 : 0x110;
@@ -330,11 +331,11 @@ static uint64_t alu_form(const alu_case *c, int f)
     wr64(&T, 0x200, 0x100);     /* pointer for IND / DISP */
     wr64(&T, dst, 0xdeadbeef);
     g_o[0] = f == 2 || f == 3 ? im(Q, c->x)
-             : f == 4 || f == 7 || f == 10 ? ind(Q, 0x200)
+             : f == 4 || f == 7 || f == 10 || f >= 13 ? ind(Q, 0x200)
              : f == 9 ? dsp(UQ, 0, 0x200) : dr(Q, 0x100);
-    g_o[1] = f == 1 || f == 3 || f == 9 ? im(Q, c->y)
+    g_o[1] = f == 1 || f == 3 || f == 9 || f == 12 || f == 14 ? im(Q, c->y)
              : f == 4 || f == 8 || f == 10 ? dsp(Q, 8, 0x200) : dr(Q, 0x108);
-    g_o[2] = f == 4 ? dsp(Q, 16, 0x200) : dr(f == 6 ? UQ : Q, dst);
+    g_o[2] = f == 4 || f >= 11 ? dsp(Q, 16, 0x200) : dr(f == 6 ? UQ : Q, dst);
     if (f == 9 && c->op == ISA_OP_DIV)      /* the dividend's signedness */
         g_o[0].type = Q;
     if (f == 6 && c->op != ISA_OP_DIV)
@@ -348,7 +349,7 @@ static void test_alu_forms(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof alu_cases / sizeof alu_cases[0]; i++)
-        for (int f = 0; f < 11; f++) {
+        for (int f = 0; f < 15; f++) {
             uint64_t got = alu_form(&alu_cases[i], f);
             if (got != alu_cases[i].want)
                 fail_msg("case %zu form %d: got 0x%llx want 0x%llx", i, f,
@@ -956,6 +957,11 @@ static void test_pointer_handler_faults(void **state)
           MEMORY, CODE_BASE, L - 4);
     FAULT(RUN1(BR, GE, dr(UQ, 0x100), dsp(UQ, 16, 0x300), dr(Q, CODE_BASE)),
           MEMORY, CODE_BASE, L + 12);
+    FAULT(RUN1(ADD, NONE, dr(Q, 0x100), im(Q, 1), dsp(Q, 8, 0x300)),
+          MEMORY, CODE_BASE, L + 4);    /* a store through the pointer */
+    wr64(&T, 0x310, CODE_BASE);
+    FAULT(RUN1(OR, NONE, ind(Q, 0x308), dr(Q, 0x100), ind(Q, 0x310)),
+          READONLY, CODE_BASE, CODE_BASE);
 }
 
 /* The handler interp_select picks for in (next and target as given). */
