@@ -271,14 +271,11 @@ static uint16_t select_div(const vm_insn *in)
     return sgn ? H_DIVS2_DI : H_DIVU2_DI;
 }
 
-/* Handler for an integer add, sub, mul, and, or, xor of 64-bit words
- * into a direct one, a source through a pointer (form a, b: word_form's,
- * one of them 2), or the generic one. */
-static uint16_t select_alu_ptr(const vm_insn *in, int a, int b)
+/* The k-th of the eight pointer forms of in's integer operation, in
+ * FH_ALU_P's order (_DP _PD _PI _PP _DDP _DIP _PDP _PIP), or the generic
+ * handler (div has none). */
+static uint16_t alu_ptr_form(const vm_insn *in, int k)
 {
-    if (a == 1)                 /* immediate, pointer: rare */
-        return in->op;
-    int k = a == 0 ? 0 : b == 0 ? 1 : b == 1 ? 2 : 3;  /* DP PD PI PP */
     switch (in->op) {
 #define SEL_ALU_P(name, op) \
     case ISA_OP_##name: return (uint16_t)(H_##name##_DP + k);
@@ -286,6 +283,16 @@ static uint16_t select_alu_ptr(const vm_insn *in, int a, int b)
 #undef SEL_ALU_P
     }
     return in->op;
+}
+
+/* Handler for an integer add, sub, mul, and, or, xor of 64-bit words
+ * into a direct one, a source through a pointer (form a, b: word_form's,
+ * one of them 2), or the generic one. */
+static uint16_t select_alu_ptr(const vm_insn *in, int a, int b)
+{
+    if (a == 1)                 /* immediate, pointer: rare */
+        return in->op;
+    return alu_ptr_form(in, a == 0 ? 0 : b == 0 ? 1 : b == 1 ? 2 : 3);
 }
 
 /* True when o is a byte (:b or :ub) through a pointer whose own address
@@ -337,14 +344,7 @@ static uint16_t select_alu_pdst(const vm_insn *in)
     int a = word_form(&in->o[0], 0), b = word_form(&in->o[1], 0);
     if (a < 0 || a == 1 || b < 0 || b == 2)
         return in->op;
-    int k = (a == 2) * 2 + b;   /* DDP DIP PDP PIP */
-    switch (in->op) {
-#define SEL_ALU_PDST(name, op) \
-    case ISA_OP_##name: return (uint16_t)(H_##name##_DDP + k);
-    FAST_ALU(SEL_ALU_PDST)
-#undef SEL_ALU_PDST
-    }
-    return in->op;
+    return alu_ptr_form(in, 4 + (a == 2) * 2 + b);  /* DDP DIP PDP PIP */
 }
 
 /* Handler for mov and the bitwise/arithmetic ops (next exists). */
