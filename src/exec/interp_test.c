@@ -1699,6 +1699,36 @@ static void test_notes_pointers(void **state)
     OK(RUN1(MOV, NONE, ind(Q, 0x308), dsp(Q, 8, 0x308)));
     OK(RUN1(ADD, NONE, ind(Q, 0x308), im(Q, 1), dsp(D, 8, 0x308)));
     NOTED(0);
+    /* the integer, byte and compare forms through a PR pointer to the SR:
+     * specialised, and each access noted with the bytes found */
+    wr64(&T, H + 0x20, 9);
+    wr64(&T, 0x110, 5);
+    OK(RUN1(XOR, NONE, ind(Q, 0x300), dr(Q, 0x110), dr(Q, 0x118)));
+    assert_true(T.code->insns[0].xop != ISA_OP_XOR);
+    NOTED(1);
+    expect_note(0, H + 0x20, 8, 0, 9);
+    assert_int_equal(rd64(&T, 0x118), 9 ^ 5);
+    OK(RUN1(ADD, NONE, dr(Q, 0x110), im(Q, 2), dsp(Q, 8, 0x300)));
+    assert_true(T.code->insns[0].xop != ISA_OP_ADD);
+    NOTED(1);
+    expect_note(0, H + 0x28, 8, 1, 10);
+    assert_int_equal(rd64(&T, H + 0x28), 7);
+    OK(RUN1(MOV, NONE, dsp(B, 1, 0x300), dr(Q, 0x118)));
+    assert_true(T.code->insns[0].xop != ISA_OP_MOV);
+    NOTED(1);
+    expect_note(0, H + 0x21, 1, 0, 0);
+    OK(RUN1(MOV, NONE, im(Q, 0x41), dsp(UB, 2, 0x300)));
+    NOTED(1);
+    expect_note(0, H + 0x22, 1, 1, 0);
+    assert_int_equal(rd64(&T, H + 0x20), 9 + (0x41ULL << 16));
+    g_bropt = ISA_OPT_E;
+    g_bx = ind(Q, 0x300);
+    g_by = dr(Q, 0x110);
+    reload();
+    OK(run(gen_br));
+    assert_true(T.code->insns[0].xop != ISA_OP_BR);
+    NOTED(1);
+    expect_note(0, H + 0x20, 8, 0, 9 + (0x41ULL << 16));
 }
 
 /* Jumps through memory: br:j and bl read their pointer word; bl's link
