@@ -117,31 +117,42 @@
 #define FAST_FALU(X) X(ADD, +) X(SUB, -) X(MUL, *) X(DIV, /)
 #define FAST_CMP(X) X(E, ==) X(NE, !=) X(L, <) X(LE, <=) X(G, >) X(GE, >=)
 
-/* The specialised handlers by name: _DD: direct, direct; _DI: direct,
- * immediate; _ID: immediate, direct; _DP, _PD: direct and through a
- * pointer (indirect or displacement), either way round.  F: float (:f
- * operands only).  MOV_P: a pointer's target to a direct word; MOV_DP,
- * MOV_IP: a direct word or an immediate to a pointer's target.  DIVU2,
- * REMU2, DIVS2, REMS2: div and div:r, unsigned and signed, of a direct
- * word by an immediate power of two.  The integer operations and
- * compares have _PD, _DP, _PI (and the operations _PP) forms through
- * pointers too, and _DDP, _DIP, _PDP, _PIP forms storing through a
- * pointer (a[i] = x + y, a[i] += y).  BL_D: bl to a known target, linking
- * into a direct word;
- * BRJ_P: br:j through a private word.  MOV_P8S, MOV_P8U: a byte through
- * a pointer, sign- or zero-extended, to a direct word; MOV_IP8, MOV_DP8:
- * an immediate's or a direct word's low byte to a pointer's target;
- * BRS8/BRU8_c_PI: a signed or unsigned byte through a pointer against an
- * immediate (c0's char arrays).  DIVS, REMS, DIVU, REMU _DD and _DI: div
- * and div:r of a direct word by a direct word or an immediate that is not
- * a power of two, the divide-by-zero fault and INT64_MIN / -1 as the
- * generic handler has them.  MOV_I8, MOV_D8: an immediate's or a byte's
- * low byte to a direct byte; BRS8/BRU8_c_DI: a direct byte against an
- * immediate (c0's booleans).
- * BRS/BRU/BRF: signed/unsigned/float compare.  The list names each
- * through FH_S (its operands direct or immediate: a noting run runs it
- * as a plain one does) or FH_P (an operand through a pointer: a noting
- * run has its own version), defined where the list is used. */
+/* The specialised handlers by name.  Operand forms, sources first and
+ * the destination last where it is not a direct word: D direct, I
+ * immediate, P through a pointer (indirect or displacement).
+ *
+ *   ADD.._DD _DI _ID       64-bit integer operations into a direct word
+ *   ADD.._DP _PD _PI _PP   the same, a source or both through a pointer
+ *   ADD.._DDP _DIP _PDP _PIP   stored through a pointer (a[i] = x + y,
+ *                          a[i] += y)
+ *   FADD.._DD _DI _ID _DP _PD   the same of :f operands
+ *   DIVU2 REMU2 DIVS2 REMS2_DI  div, div:r of a word by an immediate
+ *                          power of two: a shift or a mask (c0's >>, %)
+ *   DIVS REMS DIVU REMU_DD _DI  by a word or any other immediate: a
+ *                          divide, with the generic fault and INT64_MIN / -1
+ *   MOV_D MOV_I            a word or an immediate to a direct word
+ *   MOV_P MOV_DP MOV_IP    a pointer's target to a direct word, a direct
+ *                          word or an immediate to a pointer's target
+ *   MOV_P8S MOV_P8U        a byte through a pointer, sign- or
+ *                          zero-extended, to a direct word
+ *   MOV_IP8 MOV_DP8        an immediate's or a word's low byte through a
+ *                          pointer (c0's char arrays)
+ *   MOV_I8 MOV_D8          an immediate's or a byte's low byte to a
+ *                          direct byte (c0's booleans)
+ *   BRS BRU BRF_c_DD _DI   signed, unsigned, float compares
+ *   BRS BRU_c_PD _PI _DP   64-bit compares, a source through a pointer
+ *   BRS8 BRU8_c_PI _DI     a byte through a pointer or direct against an
+ *                          immediate
+ *   BRJ                    br:j to a known target
+ *   BRJ_P                  br:j through a link word in the private PR
+ *                          (c0's returns)
+ *   BL_D                   bl to a known target, linking into a direct
+ *                          word (c0's calls)
+ *
+ * The list names each through FH_S (its operands direct or immediate: a
+ * noting run runs it as a plain one does) or FH_P (an operand through a
+ * pointer: a noting run has its own version), defined where the list is
+ * used. */
 #define FH_ALU(name, op) FH_S(name##_DD) FH_S(name##_DI) FH_S(name##_ID)
 #define FH_FALU(name, op) FH_S(F##name##_DD) FH_S(F##name##_DI)           \
                           FH_S(F##name##_ID) FH_P(F##name##_DP)           \
