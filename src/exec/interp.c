@@ -5,29 +5,22 @@
  * instruction carries a handler number (vm_insn.xop) chosen once, at build
  * time, by interp_select(): either the generic handler of its opcode (the
  * handler enum starts with one per ISA_OPCODES entry) or a specialised one
- * for the hot shapes -- 64-bit integer add/sub/mul/and/or/xor/mov and
- * compares whose sources are direct or immediate and whose destination or
- * target is direct, and the same with one source through a pointer (c0's
- * array elements: a[i] + x, a[i] == 0); integer div and div:r of a direct
- * word by an immediate
- * power of two (c0's shifts and masks: a shift, a mask, or their signed
- * rounding toward zero, instead of the generic handler and a hardware
- * divide); and the same of :f add/sub/mul/div, mov (:f to :f, the
- * same bits) and compares, where one source of an operation may also come
- * through a pointer (indirect or displacement: the c0 compiler's loads of
- * array elements); and mov of a word through a pointer, either way (a load
- * of an array element, a store of a word or an immediate into one).  A
- * bl to a known target with a direct link word, and the return through
- * a link word in the private PR (br:j (link): c0's calls).  A
- * specialised handler may skip every check that interp_select proved
- * statically: its direct addresses are below 2^46 - 8, its fall-through
- * successor and jump target exist.  What stays
+ * for the hot shapes, the ones the c0 compiler emits most (the list is at
+ * FAST_HANDLERS): 64-bit integer and float operations, movs and compares
+ * of direct words and immediates, with a source or the destination
+ * through a pointer (array elements: a[i] + x, a[i] == 0, a[i] += x);
+ * bytes, through a pointer or direct (char arrays, booleans); div and
+ * div:r of a word (by a power of two a shift or a mask: c0's >> and %);
+ * bl to a known target and br:j through a private link word (calls and
+ * returns).  A specialised handler may skip every check that
+ * interp_select proved statically: its direct addresses are below 2^46 -
+ * 8, its fall-through successor and jump target exist.  What stays
  * dynamic is the write check for SR destinations (PR writes, the common
- * case, cost one compare), and the address a pointer holds: out of range,
- * and the handler hands the instruction to the generic one, which faults
- * exactly as it would have (nothing was written, and reads have no effect
- * to undo); a store through a pointer goes through write_mem, as a
- * generic one does.
+ * case, cost one compare), a divisor of zero, and the address a pointer
+ * holds: out of range, and the handler hands the instruction to the
+ * generic one, which faults exactly as it would have (nothing was
+ * written, and reads have no effect to undo); a store through a pointer
+ * goes through write_mem, as a generic one does.
  *
  * Dispatch is `goto *label[ip->xop]` with DVM_COMPUTED_GOTO (the default)
  * and a switch otherwise; the handler bodies are the same text either way,
