@@ -197,6 +197,15 @@ _Static_assert(H_COUNT <= H_LOUD, "handler numbers fit below H_LOUD");
 
 /* ---- selection (at code_build time) ---------------------------------- */
 
+/* The low w bytes of raw, sign- or zero-extended to 64 bits. */
+static inline uint64_t widen(uint64_t raw, unsigned w, int sgn)
+{
+    unsigned sh = 64 - 8 * w;
+    if (sh == 0)
+        return raw;
+    return sgn ? (uint64_t)((int64_t)(raw << sh) >> sh) : raw << sh >> sh;
+}
+
 /* True when o is a 64-bit integer operand (:q or :uq). */
 static int is_int64(const isa_operand *o)
 {
@@ -258,16 +267,20 @@ static uint16_t select_mov(const vm_insn *in)
     return a == 2 ? in->op : (uint16_t)(a == 0 ? H_MOV_DP : H_MOV_IP);
 }
 
-/* Handler for div or div:r of the direct 64-bit word in->o[0] by the
- * immediate in->o[1] into a direct 64-bit word.  A divisor that is a
+/* Handler for div or div:r of the direct 64-bit word in->o[0] by a direct
+ * word (b 0) or an immediate (b 1) in->o[1] into a direct 64-bit word:
+ * by a word, the divide handlers.  An immediate divisor that is a
  * power of two as the first source's signedness reads it (not a signed
  * 2^63, INT64_MIN) has a shift or a mask, which need no check of zero;
  * any other divisor the handlers that divide, as int_div does. */
-static uint16_t select_div(const vm_insn *in)
+static uint16_t select_div(const vm_insn *in, int b)
 {
     uint64_t y = in->o[1].value;
     int sgn = in->o[0].type == ISA_T_Q, rem = in->opt == ISA_OPT_R;
-    assert(word_form(&in->o[0], 0) == 0 && word_form(&in->o[1], 0) == 1);
+    assert(word_form(&in->o[0], 0) == 0 && (b == 0 || b == 1));
+    _Static_assert(H_REMU_DI == H_DIVS_DD + 7, "divide handlers in a row");
+    if (b == 0)                 /* by a word */
+        return (uint16_t)(H_DIVS_DD + 2 * !sgn + rem);
     if (y == 0 || (y & (y - 1)) || (sgn && y >> 63))
         return (uint16_t)(H_DIVS_DI + 2 * !sgn + rem);
     if (rem)
@@ -371,9 +384,6 @@ static uint16_t select_alu(const vm_insn *in)
         return in->op;
     if (a == 2 || b == 2)
         return in->op == ISA_OP_DIV ? in->op : select_alu_ptr(in, a, b);
-    if (in->op == ISA_OP_DIV && a == 0 && b == 0)
-        return (uint16_t)(H_DIVS_DD + 2 * (in->o[0].type == ISA_T_UQ) +
-                          (in->opt == ISA_OPT_R));
     switch (in->op) {
 #define SEL_ALU(name, op) \
     case ISA_OP_##name: return (uint16_t)(H_##name##_DD + (b ? 1 : a ? 2 : 0));
@@ -381,7 +391,7 @@ static uint16_t select_alu(const vm_insn *in)
 #undef SEL_ALU
     }
     assert(in->op == ISA_OP_DIV);
-    return a == 0 && b == 1 ? select_div(in) : in->op;
+    return a == 0 ? select_div(in, b) : in->op;
 }
 
 /* True when o is an integer immediate that reads as its own 64-bit
@@ -389,14 +399,9 @@ static uint16_t select_alu(const vm_insn *in)
  * back: $0:b, $-1:b, any :q or :uq). */
 static int imm_as_is(const isa_operand *o)
 {
-    if (o->mode != ISA_M_IMM || isa_type_float[o->type])
-        return 0;
-    unsigned sh = 64 - 8 * isa_type_bytes[o->type];
-    uint64_t v = o->value;
-    uint64_t w = !sh ? v : isa_type_signed[o->type]
-                               ? (uint64_t)((int64_t)(v << sh) >> sh)
-                               : v << sh >> sh;
-    return w == v;
+    return o->mode == ISA_M_IMM && !isa_type_float[o->type] &&
+           widen(o->value, isa_type_bytes[o->type],
+                 isa_type_signed[o->type]) == o->value;
 }
 
 /* Handler for br (conditional: next and target must exist). */
@@ -557,15 +562,6 @@ static inline void st(uint8_t *p, unsigned w, uint64_t v)
     case 4: memcpy(p, &v32, 4); break;
     default: assert(w == 8); st64(p, v); break;
     }
-}
-
-/* The low w bytes of raw, sign- or zero-extended to 64 bits. */
-static inline uint64_t widen(uint64_t raw, unsigned w, int sgn)
-{
-    unsigned sh = 64 - 8 * w;
-    if (sh == 0)
-        return raw;
-    return sgn ? (uint64_t)((int64_t)(raw << sh) >> sh) : raw << sh >> sh;
 }
 
 static inline double bits_f(uint64_t v)

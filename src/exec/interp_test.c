@@ -682,8 +682,17 @@ static uint64_t ref_div(uint64_t x, uint64_t y, int sgn, int rem)
                : (uint64_t)((int64_t)x / (int64_t)y);
 }
 
-/* The handler interp_select picks for div:opt of a direct word of type tx
- * by the immediate y of type ty into a direct :q, specialised or not. */
+/* Whether interp_select picks a specialised handler for in (next and
+ * target as given); one costs the tiering less than a generic one. */
+static int specialised(vm_insn in)
+{
+    in.xop = interp_select(&in);
+    assert_true(in.xop == in.op || interp_cost(&in) < 8);
+    return in.xop != in.op;
+}
+
+/* Whether div:opt of a direct word of type tx by the immediate y of type
+ * ty into a direct :q is specialised. */
 static int div_specialised(int opt, int tx, int ty, uint64_t y)
 {
     vm_insn in = { .op = ISA_OP_DIV, .opt = (uint8_t)opt, .nops = 3,
@@ -691,8 +700,7 @@ static int div_specialised(int opt, int tx, int ty, uint64_t y)
     in.o[0] = dr(tx, 0x100);
     in.o[1] = im(ty, y);
     in.o[2] = dr(Q, 0x400);
-    in.xop = interp_select(&in);
-    return in.xop != ISA_OP_DIV && interp_cost(&in) < 8;
+    return specialised(in);
 }
 
 /* Division of a word by an immediate or a word has its own handlers: by
@@ -962,13 +970,6 @@ static void test_pointer_handler_faults(void **state)
     wr64(&T, 0x310, CODE_BASE);
     FAULT(RUN1(OR, NONE, ind(Q, 0x308), dr(Q, 0x100), ind(Q, 0x310)),
           READONLY, CODE_BASE, CODE_BASE);
-}
-
-/* The handler interp_select picks for in (next and target as given). */
-static int specialised(vm_insn in)
-{
-    in.xop = interp_select(&in);
-    return in.xop != in.op && interp_cost(&in) == 1;
 }
 
 /* c0's call and return have their own handlers: bl to a known target with
